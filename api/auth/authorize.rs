@@ -1,0 +1,14 @@
+//! `GET /api/auth/authorize`: starts a sign-in (RFC 6749 §4.1.1).
+//! A Vercel function; the work is done by [`sign_in_with_vercel::Auth::authorize`].
+
+use sign_in_with_vercel::Auth;
+use vercel_runtime::{Error, Request, run, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let auth = Auth::global();
+    run(service_fn(move |req: Request| async move {
+        auth.authorize(&req).await
+    }))
+    .await
+}

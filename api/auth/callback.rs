@@ -1,0 +1,14 @@
+//! `GET /api/auth/callback`: completes a sign-in (RFC 6749 §4.1.2, OpenID Connect Core §3.1.3).
+//! A Vercel function; the work is done by [`sign_in_with_vercel::Auth::callback`].
+
+use sign_in_with_vercel::Auth;
+use vercel_runtime::{Error, Request, run, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let auth = Auth::global();
+    run(service_fn(move |req: Request| async move {
+        auth.callback(&req).await
+    }))
+    .await
+}

@@ -1,0 +1,252 @@
+// Loopback OpenID Connect issuer for end-to-end tests of the Rust relying party.
+//
+// Runs panva's oidc-provider (pinned in package.json) configured like Vercel's
+// authorization server ("Sign in with Vercel"): authorization code flow only,
+// PKCE S256 required for every client, RS256 ID tokens, scopes
+// `openid email profile offline_access`, rotating refresh tokens, token
+// introspection and revocation, userinfo. The provider's own development
+// login/consent pages (devInteractions) stay enabled so a test client can walk
+// through them with plain HTTP requests and a cookie jar.
+//
+// Environment:
+//   PORT               required; 0 picks an ephemeral port
+//   HOST               listen address, default 127.0.0.1
+//   ISSUER             default http://127.0.0.1:$PORT (exact, no trailing slash)
+//   REDIRECT_URIS      required; comma-separated redirect URIs allowed for every client
+//   ACCESS_TOKEN_TTL   seconds, default 3600 (also used for the ID token)
+//   REFRESH_TOKEN_TTL  seconds, default 2592000 (30 days)
+//   CONFORM_ID_TOKEN_CLAIMS  "true" to keep scope claims out of the ID token
+//                      (default false: ID token carries email/profile claims too)
+//
+// stdout carries exactly one line, `READY {"issuer":"...","port":N}`, once the
+// server accepts requests. Everything else (oidc-provider notices included) goes
+// to stderr. SIGTERM/SIGINT close the server and exit 0.
+
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+
+// oidc-provider prints its development notices with console.info (stdout).
+// Keep stdout for the READY line only.
+const toStderr = (...args) => process.stderr.write(`${args.map(String).join(' ')}\n`);
+console.log = toStderr;
+console.info = toStderr;
+console.debug = toStderr;
+
+const { default: Provider, errors } = await import('oidc-provider');
+
+function fail(message) {
+  process.stderr.write(`oidc-provider e2e: ${message}\n`);
+  process.exit(2);
+}
+
+function seconds(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) fail(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+if (process.env.PORT === undefined || process.env.PORT === '') fail('PORT is required (0 for an ephemeral port)');
+const requestedPort = Number(process.env.PORT);
+if (!Number.isSafeInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) fail(`invalid PORT ${JSON.stringify(process.env.PORT)}`);
+const host = process.env.HOST || '127.0.0.1';
+const redirectUris = (process.env.REDIRECT_URIS || '').split(',').map((s) => s.trim()).filter(Boolean);
+if (redirectUris.length === 0) fail('REDIRECT_URIS is required (comma-separated list)');
+const accessTokenTtl = seconds('ACCESS_TOKEN_TTL', 3600);
+const refreshTokenTtl = seconds('REFRESH_TOKEN_TTL', 30 * 24 * 60 * 60);
+const conformIdTokenClaims = process.env.CONFORM_ID_TOKEN_CLAIMS === 'true';
+
+// The demo user every login resolves to, whatever is typed into the login form.
+const DEMO_SUB = 'user_demo_123';
+const DEMO_CLAIMS = {
+  sub: DEMO_SUB,
+  name: 'Demo User',
+  preferred_username: 'demo',
+  picture: 'http://127.0.0.1/avatar.png',
+  email: 'demo@example.com',
+  email_verified: true,
+};
+
+// RS256 signing key, fresh per run, published at /jwks with a kid (RFC 7638 thumbprint).
+function generateSigningKey() {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const thumbprintInput = JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n });
+  const kid = crypto.createHash('sha256').update(thumbprintInput).digest('base64url');
+  return { ...jwk, kid, alg: 'RS256', use: 'sig' };
+}
+
+const common = {
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: redirectUris,
+  id_token_signed_response_alg: 'RS256',
+};
+
+const clients = [
+  { ...common, client_id: 'post-client', client_secret: 'post-secret', token_endpoint_auth_method: 'client_secret_post' },
+  { ...common, client_id: 'basic-client', client_secret: 'basic-secret', token_endpoint_auth_method: 'client_secret_basic' },
+  { ...common, client_id: 'public-client', token_endpoint_auth_method: 'none' },
+];
+
+// Listen first so PORT=0 can resolve to the real port before the issuer is fixed.
+const server = http.createServer();
+server.on('clientError', (err, socket) => {
+  if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+});
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(requestedPort, host, () => {
+    server.off('error', reject);
+    resolve();
+  });
+}).catch((err) => fail(`cannot listen on ${host}:${requestedPort}: ${err.message}`));
+const { port } = server.address();
+const issuer = process.env.ISSUER || `http://127.0.0.1:${port}`;
+if (issuer.endsWith('/')) fail(`ISSUER must not end with a slash: ${issuer}`);
+
+const provider = new Provider(issuer, {
+  clients,
+  jwks: { keys: [generateSigningKey()] },
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+  responseTypes: ['code'],
+  subjectTypes: ['public'],
+  scopes: ['openid', 'email', 'profile', 'offline_access'],
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'preferred_username', 'picture'],
+  },
+  conformIdTokenClaims,
+  enabledJWA: {
+    idTokenSigningAlgValues: ['RS256'],
+  },
+  pkce: {
+    // Every client, confidential or public, must send an S256 code_challenge
+    // (oidc-provider 9 supports S256 only).
+    required: () => true,
+  },
+  features: {
+    devInteractions: { enabled: true },
+    // Not part of the Vercel-like surface: keep them out of discovery.
+    pushedAuthorizationRequests: { enabled: false },
+    dPoP: { enabled: false },
+    userinfo: { enabled: true },
+    introspection: {
+      enabled: true,
+      // Any authenticated client may introspect its own tokens (public clients
+      // included, authenticating with client_id only); confidential clients may
+      // introspect any token.
+      allowedPolicy: (ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+    },
+    revocation: {
+      enabled: true,
+      // Only the client a token was issued to may revoke it.
+      allowedPolicy: (ctx, client, token) => token.clientId === client.clientId,
+    },
+  },
+  cookies: {
+    keys: [crypto.randomBytes(32).toString('base64url')],
+    // Plain http on loopback: no Secure attribute (oidc-provider only sets it
+    // when the request itself is https), SameSite=Lax, HttpOnly.
+    long: { httpOnly: true, sameSite: 'lax' },
+    short: { httpOnly: true, sameSite: 'lax' },
+  },
+  ttl: {
+    AccessToken: accessTokenTtl,
+    IdToken: accessTokenTtl,
+    AuthorizationCode: 60,
+    RefreshToken: refreshTokenTtl,
+    Grant: refreshTokenTtl,
+    Session: refreshTokenTtl,
+    Interaction: 60 * 60,
+  },
+  // Refresh tokens whenever the client may use the refresh_token grant and the
+  // authorization included offline_access (kept by the middleware below even
+  // without prompt=consent).
+  issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+  rotateRefreshToken: true,
+  clientBasedCORS: () => false,
+  async findAccount(ctx, id) {
+    return {
+      accountId: DEMO_SUB,
+      async claims() {
+        return { ...DEMO_CLAIMS };
+      },
+    };
+  },
+});
+
+// Every login submitted on the dev login form becomes the demo user, so sub,
+// grant, tokens and introspection all agree on `user_demo_123`.
+const interactionResult = provider.interactionResult.bind(provider);
+provider.interactionResult = (req, res, result, options) => {
+  if (result?.login) result.login.accountId = DEMO_SUB;
+  return interactionResult(req, res, result, options);
+};
+
+// oidc-provider accepts client_secret_basic and client_secret_post
+// interchangeably for a client registered with either. Be strict, so a test
+// catches a relying party that sends its secret the wrong way: basic-client
+// must use the Authorization: Basic header, post-client the form body. Applies
+// to /token, /token/introspection and /token/revocation alike.
+const compareClientSecret = provider.Client.prototype.compareClientSecret;
+provider.Client.prototype.compareClientSecret = function strictCompareClientSecret(actual) {
+  const viaBasic = /^basic /i.test(Provider.ctx?.headers.authorization ?? '');
+  if (this.clientAuthMethod === 'client_secret_basic' && !viaBasic) {
+    throw new errors.InvalidClientAuth('client_secret_basic client must authenticate with the Authorization header');
+  }
+  if (this.clientAuthMethod === 'client_secret_post' && viaBasic) {
+    throw new errors.InvalidClientAuth('client_secret_post client must send client_id and client_secret in the request body');
+  }
+  return compareClientSecret.call(this, actual);
+};
+
+// oidc-provider drops offline_access from an authorization request unless
+// prompt includes consent. Vercel issues a refresh token for
+// `scope=... offline_access` without any prompt, so for such GET /auth requests
+// add `consent` to prompt (the dev consent page is shown anyway on a first
+// authorization). prompt=none is left alone.
+const authorizationPath = new URL(provider.urlFor('authorization')).pathname;
+provider.use(async (ctx, next) => {
+  if (ctx.method === 'GET' && ctx.path === authorizationPath) {
+    const query = { ...ctx.query };
+    const scopes = typeof query.scope === 'string' ? query.scope.split(' ') : [];
+    const prompts = typeof query.prompt === 'string' ? query.prompt.split(' ').filter(Boolean) : [];
+    if (scopes.includes('offline_access') && !prompts.includes('consent') && !prompts.includes('none')) {
+      query.prompt = [...prompts, 'consent'].join(' ');
+      ctx.query = query;
+    }
+  }
+  await next();
+});
+
+provider.on('server_error', (ctx, err) => {
+  process.stderr.write(`server_error ${ctx?.method} ${ctx?.path}: ${err?.stack || err}\n`);
+});
+for (const event of [
+  'authorization.error', 'grant.error', 'introspection.error', 'revocation.error',
+  'userinfo.error', 'end_session.error', 'discovery.error', 'jwks.error',
+]) {
+  provider.on(event, (ctx, err) => {
+    const detail = [err?.message, err?.error_description, err?.error_detail].filter(Boolean).join(': ');
+    process.stderr.write(`${event} ${ctx?.method} ${ctx?.path}: ${detail}\n`);
+  });
+}
+
+server.on('request', provider.callback());
+
+let stopping = false;
+function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`oidc-provider e2e: ${signal}, shutting down\n`);
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+
+process.stdout.write(`READY ${JSON.stringify({ issuer, port })}\n`);

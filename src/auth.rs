@@ -1,0 +1,164 @@
+//! [`Auth`]: the configured relying party, one per function instance, and
+//! the provider calls the routes share.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::OnceCell;
+
+use crate::config::{Config, ConfigError};
+use crate::discovery::ProviderMetadata;
+use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
+use crate::jwks::JwksCache;
+use crate::secret::{IdToken, Nonce};
+use crate::transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient};
+
+/// The current time in seconds since the epoch.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+fn system_clock() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The relying party: configuration, provider metadata, the signing-key
+/// cache and the HTTP client, built once per instance and shared by every
+/// request it serves. Nothing in it is per-user: sessions live in cookies.
+///
+/// The route handlers ([`Auth::authorize`], [`Auth::callback`],
+/// [`Auth::signout`], [`Auth::validate_token`], [`Auth::user_info`]) and
+/// [`Auth::session`] are methods on it.
+pub struct Auth {
+    config: Result<Config, ConfigError>,
+    http: Arc<dyn HttpClient>,
+    metadata: OnceCell<ProviderMetadata>,
+    jwks: JwksCache,
+    clock: Clock,
+}
+
+impl Auth {
+    /// A relying party for `config`, using the production HTTP client.
+    pub fn new(config: Config) -> Self {
+        Self::build(Ok(config))
+    }
+
+    /// A relying party configured from the environment. A configuration
+    /// error is logged now, naming the variable, and every route answers
+    /// with a configuration error until it is fixed; nothing panics.
+    pub fn from_env() -> Self {
+        let config = Config::from_env();
+        if let Err(e) = &config {
+            crate::log::error(&format!("configuration error: {e}"));
+        }
+        Self::build(config)
+    }
+
+    /// The instance-wide [`Auth`], configured from the environment on first use.
+    pub fn global() -> &'static Self {
+        static AUTH: OnceLock<Auth> = OnceLock::new();
+        AUTH.get_or_init(Self::from_env)
+    }
+
+    fn build(config: Result<Config, ConfigError>) -> Self {
+        // The default issuer's endpoints are built in: no discovery request
+        // on a cold start.
+        let metadata = match &config {
+            Ok(c) if c.is_vercel_issuer() => OnceCell::new_with(Some(ProviderMetadata::vercel())),
+            _ => OnceCell::new(),
+        };
+        Self {
+            config,
+            http: Arc::new(ReqwestClient::new()),
+            metadata,
+            jwks: JwksCache::default(),
+            clock: Arc::new(system_clock),
+        }
+    }
+
+    /// Replaces the HTTP client (tests, the local emulator).
+    pub fn with_http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The configuration, or the error that stops every route.
+    pub fn config(&self) -> Result<&Config, Error> {
+        self.config.as_ref().map_err(|e| Error::Config(e.clone()))
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The provider's metadata: built in for Vercel, discovered once per
+    /// instance otherwise (a failed discovery is retried on the next request).
+    pub async fn metadata(&self) -> Result<&ProviderMetadata, Error> {
+        let issuer = &self.config()?.issuer;
+        self.metadata
+            .get_or_try_init(|| async {
+                let response = self
+                    .send(Endpoint::Discovery, ProviderMetadata::request(issuer))
+                    .await?;
+                ProviderMetadata::from_response(issuer, &response)
+            })
+            .await
+    }
+
+    /// Runs one provider call. A request that could not be built (an
+    /// endpoint that is not a URL) is a configuration problem.
+    pub(crate) async fn send(
+        &self,
+        endpoint: Endpoint,
+        request: Option<HttpRequest>,
+    ) -> Result<HttpResponse, Error> {
+        let request = request
+            .ok_or_else(|| Error::Discovery(format!("cannot build the {endpoint:?} request")))?;
+        self.http
+            .execute(request)
+            .await
+            .map_err(|t| Error::Upstream(endpoint, UpstreamProblem::Transport(t)))
+    }
+
+    /// Verifies an ID token against the provider's keys (OpenID Connect
+    /// Core §3.1.3.7), refetching the key set once when the token names a
+    /// key the cached set lacks, which is how a key rotation shows up.
+    pub(crate) async fn verify_id_token(
+        &self,
+        token: &IdToken,
+        nonce: Option<&Nonce>,
+        subject: Option<&str>,
+    ) -> Result<IdTokenClaims, Error> {
+        let config = self.config()?;
+        let metadata = self.metadata().await?;
+        let now = self.now();
+        let expected = Expected {
+            issuer: &metadata.issuer,
+            client_id: &config.client_id,
+            nonce,
+            subject,
+            now,
+        };
+        let (keys, fresh) = self
+            .jwks
+            .get(self.http.as_ref(), &metadata.jwks_uri, now)
+            .await?;
+        match id_token::verify(token, &keys, &expected) {
+            Err(IdTokenError::UnknownKey) if !fresh => {
+                let keys = self
+                    .jwks
+                    .refresh(self.http.as_ref(), &metadata.jwks_uri, now)
+                    .await?;
+                Ok(id_token::verify(token, &keys, &expected)?)
+            }
+            result => Ok(result?),
+        }
+    }
+}

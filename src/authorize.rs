@@ -1,0 +1,126 @@
+//! The authorization request (RFC 6749 §4.1.1, OpenID Connect Core
+//! §3.1.2.1, RFC 7636 §4.3).
+
+use url::Url;
+
+use crate::discovery::ProviderMetadata;
+use crate::pkce::CHALLENGE_METHOD;
+use crate::secret::{CodeVerifier, Nonce, State};
+
+/// The scopes requested: an ID token, the profile and email claims, and a
+/// refresh token.
+pub const SCOPE: &str = "openid email profile offline_access";
+/// How long a sign-in attempt may take, in seconds (the flow cookie's life).
+pub const FLOW_TTL_SECS: i64 = 10 * 60;
+
+/// What the callback must match, created with the authorization URL and
+/// kept in the browser's flow cookie until the callback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flow {
+    /// The `state` sent; the callback's must equal it.
+    pub state: State,
+    /// The `nonce` sent; the ID token's must equal it.
+    pub nonce: Nonce,
+    /// The PKCE verifier whose challenge was sent.
+    pub verifier: CodeVerifier,
+    /// The `redirect_uri` sent; the token request repeats it (RFC 6749 §4.1.3).
+    pub redirect_uri: String,
+    /// Where to go after signing in: a same-origin path.
+    pub return_to: String,
+    /// When the flow started, seconds since the epoch.
+    pub created_at: i64,
+}
+
+impl Flow {
+    /// A new flow with fresh `state`, `nonce` and verifier from the OS CSPRNG.
+    pub fn new(redirect_uri: String, return_to: String, now: i64) -> Self {
+        Self {
+            state: State::random(),
+            nonce: Nonce::random(),
+            verifier: CodeVerifier::random(),
+            redirect_uri,
+            return_to,
+            created_at: now,
+        }
+    }
+
+    /// Whether the flow is older than [`FLOW_TTL_SECS`] (or from the future).
+    pub fn is_expired(&self, now: i64) -> bool {
+        now - self.created_at > FLOW_TTL_SECS || self.created_at - now > 60
+    }
+}
+
+/// The URL to send the browser to: the provider's authorization endpoint
+/// with `client_id`, `redirect_uri`, `response_type=code`, the scopes,
+/// `state`, `nonce` and the S256 challenge. Query parameters already in
+/// the endpoint URL are kept (RFC 6749 §3.1).
+pub fn authorization_url(
+    metadata: &ProviderMetadata,
+    client_id: &str,
+    flow: &Flow,
+) -> Option<String> {
+    let mut url = Url::parse(&metadata.authorization_endpoint).ok()?;
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", &flow.redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("scope", SCOPE)
+        .append_pair("state", flow.state.secret())
+        .append_pair("nonce", flow.nonce.secret())
+        .append_pair("code_challenge", &flow.verifier.challenge())
+        .append_pair("code_challenge_method", CHALLENGE_METHOD);
+    Some(url.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_url_carries_every_parameter() {
+        let flow = Flow::new(
+            "https://app.example/api/auth/callback".into(),
+            "/profile".into(),
+            0,
+        );
+        let url = authorization_url(&ProviderMetadata::vercel(), "cl_1", &flow).unwrap();
+        let url = Url::parse(&url).unwrap();
+        assert_eq!(url.origin().ascii_serialization(), "https://vercel.com");
+        assert_eq!(url.path(), "/oauth/authorize");
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q.len(), 8);
+        assert_eq!(q["client_id"], "cl_1");
+        assert_eq!(q["redirect_uri"], "https://app.example/api/auth/callback");
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["scope"], "openid email profile offline_access");
+        assert_eq!(q["state"], flow.state.secret());
+        assert_eq!(q["nonce"], flow.nonce.secret());
+        assert_eq!(q["code_challenge"], flow.verifier.challenge());
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert!(!url.as_str().contains(flow.verifier.secret()));
+    }
+
+    #[test]
+    fn existing_endpoint_query_is_kept() {
+        let mut m = ProviderMetadata::vercel();
+        m.authorization_endpoint = "https://op.example/authorize?tenant=a".into();
+        let flow = Flow::new(
+            "https://app.example/api/auth/callback".into(),
+            "/".into(),
+            0,
+        );
+        let url = authorization_url(&m, "c", &flow).unwrap();
+        assert!(url.starts_with("https://op.example/authorize?tenant=a&client_id=c&"));
+    }
+
+    #[test]
+    fn flows_are_fresh_and_expire_after_ten_minutes() {
+        let a = Flow::new(String::new(), "/".into(), 1000);
+        let b = Flow::new(String::new(), "/".into(), 1000);
+        assert_ne!(a.state, b.state);
+        assert_ne!(a.nonce, b.nonce);
+        assert_ne!(a.verifier, b.verifier);
+        assert!(!a.is_expired(1000 + 600));
+        assert!(a.is_expired(1000 + 601));
+    }
+}

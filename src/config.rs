@@ -1,0 +1,319 @@
+//! Configuration, read once from the environment into a typed value.
+//!
+//! A missing or malformed variable is a [`ConfigError`] that names it; the
+//! routes turn it into a "configuration" error page or JSON answer and a log
+//! line, never a crash.
+
+use std::fmt;
+
+use url::{Host, Url};
+
+use crate::origin::Origin;
+use crate::secret::ClientSecret;
+
+/// The issuer used when `VERCEL_OAUTH_ISSUER` is not set.
+pub const VERCEL_ISSUER: &str = "https://vercel.com";
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3,
+/// OpenID Connect Core §9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuthMethod {
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+    /// HTTP Basic with the form-encoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// A public client: `client_id` in the body, no secret (RFC 6749 §2.1).
+    None,
+}
+
+impl ClientAuthMethod {
+    /// The registered name of the method (OAuth Dynamic Client Registration).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The relying party's settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The app's client ID from the Vercel dashboard.
+    pub client_id: String,
+    /// The client secret; `None` makes this a public client.
+    pub client_secret: Option<ClientSecret>,
+    /// Token endpoint client authentication.
+    pub token_auth: ClientAuthMethod,
+    /// The issuer identifier, compared exactly as a string.
+    pub issuer: String,
+    /// The public origin of the app, when pinned with `APP_URL`.
+    pub app_url: Option<Origin>,
+}
+
+/// A configuration problem, naming the variable at fault. Never holds a
+/// variable's value, since that may be a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which returns a variable's
+    /// value (the process environment, or that plus a `.env.local` file).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let client_id = match (
+            var("VERCEL_APP_CLIENT_ID"),
+            var("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID"),
+        ) {
+            (Some(id), _) => ("VERCEL_APP_CLIENT_ID", id),
+            (None, Some(id)) => ("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", id),
+            (None, None) => {
+                return Err(problem(
+                    "VERCEL_APP_CLIENT_ID",
+                    "is not set; copy the client ID from your app's Manage page in the Vercel dashboard (or run `vercel env pull`)",
+                ));
+            }
+        };
+        let (client_id_var, client_id) = client_id;
+        if client_id.len() > 256 || !client_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(problem(
+                client_id_var,
+                "must be printable ASCII without spaces, at most 256 characters",
+            ));
+        }
+
+        let client_secret = var("VERCEL_APP_CLIENT_SECRET").map(ClientSecret::new);
+        if client_secret
+            .as_ref()
+            .is_some_and(|s| s.secret().len() > 1024 || s.secret().chars().any(char::is_control))
+        {
+            return Err(problem(
+                "VERCEL_APP_CLIENT_SECRET",
+                "must be at most 1024 characters with no control characters",
+            ));
+        }
+
+        let token_auth = match (var("VERCEL_APP_TOKEN_AUTH").as_deref(), &client_secret) {
+            (None | Some("client_secret_post"), Some(_)) => ClientAuthMethod::ClientSecretPost,
+            (Some("client_secret_basic"), Some(_)) => ClientAuthMethod::ClientSecretBasic,
+            (None | Some("none"), None) => ClientAuthMethod::None,
+            (Some("client_secret_post" | "client_secret_basic"), None) => {
+                return Err(problem(
+                    "VERCEL_APP_CLIENT_SECRET",
+                    "is required when VERCEL_APP_TOKEN_AUTH is client_secret_post or client_secret_basic",
+                ));
+            }
+            (Some("none"), Some(_)) => {
+                return Err(problem(
+                    "VERCEL_APP_TOKEN_AUTH",
+                    "is `none` but VERCEL_APP_CLIENT_SECRET is set; remove one of them",
+                ));
+            }
+            (Some(_), _) => {
+                return Err(problem(
+                    "VERCEL_APP_TOKEN_AUTH",
+                    "must be client_secret_post, client_secret_basic or none",
+                ));
+            }
+        };
+
+        let issuer = match var("VERCEL_OAUTH_ISSUER") {
+            None => VERCEL_ISSUER.to_owned(),
+            Some(issuer) => {
+                check_issuer(&issuer).map_err(|p| problem("VERCEL_OAUTH_ISSUER", p))?;
+                issuer
+            }
+        };
+
+        let app_url = var("APP_URL")
+            .map(|url| Origin::parse_configured(&url).map_err(|p| problem("APP_URL", p)))
+            .transpose()?;
+
+        Ok(Self {
+            client_id,
+            client_secret,
+            token_auth,
+            issuer,
+            app_url,
+        })
+    }
+
+    /// Whether the issuer is Vercel's own, whose endpoints are built in.
+    pub fn is_vercel_issuer(&self) -> bool {
+        self.issuer == VERCEL_ISSUER
+    }
+}
+
+/// An issuer must be an `https` URL without query or fragment (OpenID
+/// Connect Discovery §2); plain `http` only on a loopback host, for local
+/// development and tests.
+pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
+    let url = Url::parse(issuer).map_err(|_| "is not a valid URL".to_owned())?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err("must not have a query, fragment or user name".into());
+    }
+    check_secure_url(&url)?;
+    Ok(url)
+}
+
+/// `https`, or `http` on a loopback host only.
+pub(crate) fn check_secure_url(url: &Url) -> Result<(), String> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err("must use https (plain http is accepted only on a loopback host)".into()),
+        _ => Err("must be an https URL".into()),
+    }
+}
+
+/// Whether the URL's host is `localhost` or a loopback address.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn missing_client_id_names_the_variable() {
+        let err = load(&[]).unwrap_err();
+        assert_eq!(err.variable, "VERCEL_APP_CLIENT_ID");
+    }
+
+    #[test]
+    fn next_public_client_id_from_the_guide_is_accepted() {
+        let c = load(&[("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", "cl_abc")]).unwrap();
+        assert_eq!(c.client_id, "cl_abc");
+        assert_eq!(c.token_auth, ClientAuthMethod::None);
+        assert!(c.is_vercel_issuer());
+    }
+
+    #[test]
+    fn secret_defaults_to_client_secret_post() {
+        let c = load(&[
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("VERCEL_APP_CLIENT_SECRET", "s"),
+        ])
+        .unwrap();
+        assert_eq!(c.token_auth, ClientAuthMethod::ClientSecretPost);
+        let c = load(&[
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("VERCEL_APP_CLIENT_SECRET", "s"),
+            ("VERCEL_APP_TOKEN_AUTH", "client_secret_basic"),
+        ])
+        .unwrap();
+        assert_eq!(c.token_auth, ClientAuthMethod::ClientSecretBasic);
+    }
+
+    #[test]
+    fn basic_auth_without_secret_is_an_error() {
+        let err = load(&[
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("VERCEL_APP_TOKEN_AUTH", "client_secret_basic"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "VERCEL_APP_CLIENT_SECRET");
+    }
+
+    #[test]
+    fn unknown_token_auth_is_an_error() {
+        let err = load(&[
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("VERCEL_APP_CLIENT_SECRET", "s"),
+            ("VERCEL_APP_TOKEN_AUTH", "private_key_jwt"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "VERCEL_APP_TOKEN_AUTH");
+    }
+
+    #[test]
+    fn http_issuer_only_on_loopback() {
+        for ok in [
+            "http://localhost:3001",
+            "http://127.0.0.1:9",
+            "http://[::1]:9",
+            "https://example.com/tenant",
+        ] {
+            let c = load(&[("VERCEL_APP_CLIENT_ID", "x"), ("VERCEL_OAUTH_ISSUER", ok)]).unwrap();
+            assert_eq!(c.issuer, ok);
+        }
+        for bad in [
+            "http://example.com",
+            "ftp://localhost",
+            "https://example.com?x=1",
+            "https://example.com#f",
+            "not a url",
+            "http://localhost.evil.com",
+        ] {
+            let err =
+                load(&[("VERCEL_APP_CLIENT_ID", "x"), ("VERCEL_OAUTH_ISSUER", bad)]).unwrap_err();
+            assert_eq!(err.variable, "VERCEL_OAUTH_ISSUER", "{bad}");
+        }
+    }
+
+    #[test]
+    fn malformed_app_url_names_the_variable() {
+        let err = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("APP_URL", "http://example.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "APP_URL");
+    }
+
+    #[test]
+    fn config_error_never_holds_the_secret() {
+        let err = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("VERCEL_APP_CLIENT_SECRET", "topsecret\u{1}"),
+        ])
+        .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("topsecret"));
+    }
+}

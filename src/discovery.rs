@@ -1,0 +1,187 @@
+//! The provider's endpoints: built in for Vercel, otherwise from OpenID
+//! Connect Discovery 1.0 (`/.well-known/openid-configuration`).
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::{VERCEL_ISSUER, check_secure_url};
+use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::transport::{HttpRequest, HttpResponse, get_json};
+
+/// The subset of provider metadata (RFC 8414 §2, OpenID Connect Discovery
+/// §3) this relying party uses.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ProviderMetadata {
+    /// The issuer identifier; must equal the configured one exactly.
+    pub issuer: String,
+    /// Where the browser is sent to sign in (RFC 6749 §3.1).
+    pub authorization_endpoint: String,
+    /// Where codes and refresh tokens are exchanged (RFC 6749 §3.2).
+    pub token_endpoint: String,
+    /// The provider's signing keys (RFC 7517).
+    pub jwks_uri: String,
+    /// OpenID Connect Core §5.3.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    /// RFC 7009.
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// RFC 7662.
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
+    /// RFC 9207 §3: when true, the callback must carry `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl ProviderMetadata {
+    /// Vercel's documented endpoints, so that a cold start with the default
+    /// issuer makes no discovery request.
+    pub fn vercel() -> Self {
+        Self {
+            issuer: VERCEL_ISSUER.to_owned(),
+            authorization_endpoint: "https://vercel.com/oauth/authorize".to_owned(),
+            token_endpoint: "https://api.vercel.com/login/oauth/token".to_owned(),
+            jwks_uri: "https://vercel.com/.well-known/jwks".to_owned(),
+            userinfo_endpoint: Some("https://api.vercel.com/login/oauth/userinfo".to_owned()),
+            revocation_endpoint: Some("https://api.vercel.com/login/oauth/token/revoke".to_owned()),
+            introspection_endpoint: Some(
+                "https://api.vercel.com/login/oauth/token/introspect".to_owned(),
+            ),
+            authorization_response_iss_parameter_supported: false,
+        }
+    }
+
+    /// The discovery request for `issuer` (OpenID Connect Discovery §4.1:
+    /// a trailing `/` of the issuer is removed before appending the path).
+    pub fn request(issuer: &str) -> Option<HttpRequest> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        get_json(&url, None)
+    }
+
+    /// Parses and checks a discovery response: the `issuer` in it must be
+    /// exactly `expected_issuer` (Discovery §4.3), and every endpoint an
+    /// `https` URL (`http` only on loopback).
+    pub fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error> {
+        if !response.status().is_success() {
+            return Err(Error::Upstream(
+                Endpoint::Discovery,
+                UpstreamProblem::Status(response.status().as_u16()),
+            ));
+        }
+        let metadata: Self = serde_json::from_slice(response.body()).map_err(|_| {
+            Error::Upstream(
+                Endpoint::Discovery,
+                UpstreamProblem::Malformed("not provider metadata"),
+            )
+        })?;
+        if metadata.issuer != expected_issuer {
+            return Err(Error::Discovery(format!(
+                "the provider's metadata names issuer {:?}, not the configured {:?}",
+                metadata.issuer, expected_issuer
+            )));
+        }
+        let endpoints = [
+            (
+                "authorization_endpoint",
+                Some(&metadata.authorization_endpoint),
+            ),
+            ("token_endpoint", Some(&metadata.token_endpoint)),
+            ("jwks_uri", Some(&metadata.jwks_uri)),
+            ("userinfo_endpoint", metadata.userinfo_endpoint.as_ref()),
+            ("revocation_endpoint", metadata.revocation_endpoint.as_ref()),
+            (
+                "introspection_endpoint",
+                metadata.introspection_endpoint.as_ref(),
+            ),
+        ];
+        for (name, value) in endpoints {
+            if let Some(value) = value {
+                let url = Url::parse(value)
+                    .map_err(|_| Error::Discovery(format!("{name} is not a URL")))?;
+                check_secure_url(&url).map_err(|p| Error::Discovery(format!("{name} {p}")))?;
+                if url.fragment().is_some() {
+                    return Err(Error::Discovery(format!("{name} has a fragment")));
+                }
+            }
+        }
+        Ok(metadata)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    const DOC: &str = r#"{
+        "issuer": "https://op.example.com",
+        "authorization_endpoint": "https://op.example.com/authorize",
+        "token_endpoint": "https://op.example.com/token",
+        "jwks_uri": "https://op.example.com/jwks",
+        "userinfo_endpoint": "https://op.example.com/userinfo",
+        "authorization_response_iss_parameter_supported": true
+    }"#;
+
+    #[test]
+    fn discovery_url_strips_trailing_slash() {
+        let req = ProviderMetadata::request("https://op.example.com/tenant/").unwrap();
+        assert_eq!(
+            req.uri().to_string(),
+            "https://op.example.com/tenant/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn discovered_metadata_is_parsed() {
+        let m =
+            ProviderMetadata::from_response("https://op.example.com", &response(200, DOC)).unwrap();
+        assert_eq!(m.token_endpoint, "https://op.example.com/token");
+        assert!(m.authorization_response_iss_parameter_supported);
+        assert_eq!(m.revocation_endpoint, None);
+    }
+
+    #[test]
+    fn discovered_issuer_must_equal_configured_exactly() {
+        for configured in [
+            "https://op.example.com/",
+            "https://OP.example.com",
+            "https://evil.com",
+        ] {
+            let err = ProviderMetadata::from_response(configured, &response(200, DOC)).unwrap_err();
+            assert_eq!(err.code(), "configuration", "{configured}");
+        }
+    }
+
+    #[test]
+    fn plain_http_endpoints_are_refused_off_loopback() {
+        let doc = DOC.replace(
+            "https://op.example.com/token",
+            "http://op.example.com/token",
+        );
+        assert!(
+            ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn discovery_failures_are_upstream_errors() {
+        let err = ProviderMetadata::from_response("https://op.example.com", &response(503, ""))
+            .unwrap_err();
+        assert_eq!(err.code(), "provider_unavailable");
+        let err =
+            ProviderMetadata::from_response("https://op.example.com", &response(200, "<html>"))
+                .unwrap_err();
+        assert_eq!(err.code(), "provider_unavailable");
+    }
+}

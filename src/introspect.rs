@@ -1,0 +1,102 @@
+//! Token introspection (RFC 7662).
+
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::secret::AccessToken;
+use crate::transport::{HttpRequest, HttpResponse, post_form};
+
+/// The introspection request for an access token (RFC 7662 §2.1), with the
+/// client's usual authentication (RFC 7662 §2.1 requires some).
+pub fn request(endpoint: &str, config: &Config, token: &AccessToken) -> Option<HttpRequest> {
+    let mut params = vec![
+        ("token", token.secret()),
+        ("token_type_hint", "access_token"),
+    ];
+    let authorization = crate::token::client_authentication(config, config.token_auth, &mut params);
+    post_form(endpoint, &params, authorization)
+}
+
+/// What introspection says about a token.
+#[derive(Debug, PartialEq)]
+pub enum Introspection {
+    /// `active: true`, with the whole response as metadata (RFC 7662 §2.2).
+    Active(Map<String, Value>),
+    /// `active: false`: unknown, expired or revoked.
+    Inactive,
+}
+
+/// Parses an introspection response (RFC 7662 §2.2): a JSON object whose
+/// `active` member is a boolean. A token issued to another client is
+/// treated as inactive, so one app's tokens cannot be replayed at another.
+pub fn parse_response(response: &HttpResponse, client_id: &str) -> Result<Introspection, Error> {
+    let malformed = |why| Error::Upstream(Endpoint::Introspection, UpstreamProblem::Malformed(why));
+    if !response.status().is_success() {
+        return Err(Error::Upstream(
+            Endpoint::Introspection,
+            UpstreamProblem::Status(response.status().as_u16()),
+        ));
+    }
+    let Value::Object(map) =
+        serde_json::from_slice(response.body()).map_err(|_| malformed("not JSON"))?
+    else {
+        return Err(malformed("not a JSON object"));
+    };
+    match map.get("active") {
+        Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => return Ok(Introspection::Inactive),
+        _ => return Err(malformed("no boolean active member")),
+    }
+    if map
+        .get("client_id")
+        .and_then(Value::as_str)
+        .is_some_and(|id| id != client_id)
+    {
+        return Ok(Introspection::Inactive);
+    }
+    Ok(Introspection::Active(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn active_and_inactive_are_understood() {
+        let active = parse_response(
+            &response(200, r#"{"active":true,"client_id":"me","sub":"u"}"#),
+            "me",
+        )
+        .unwrap();
+        assert!(matches!(active, Introspection::Active(m) if m["sub"] == "u"));
+        assert_eq!(
+            parse_response(&response(200, r#"{"active":false}"#), "me").unwrap(),
+            Introspection::Inactive
+        );
+    }
+
+    #[test]
+    fn a_token_of_another_client_is_inactive() {
+        let other = parse_response(
+            &response(200, r#"{"active":true,"client_id":"other"}"#),
+            "me",
+        )
+        .unwrap();
+        assert_eq!(other, Introspection::Inactive);
+    }
+
+    #[test]
+    fn active_must_be_a_boolean() {
+        assert!(parse_response(&response(200, r#"{"active":"true"}"#), "me").is_err());
+        assert!(parse_response(&response(200, r#"[]"#), "me").is_err());
+        assert!(parse_response(&response(500, r#"{}"#), "me").is_err());
+    }
+}

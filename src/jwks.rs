@@ -1,0 +1,200 @@
+//! The provider's signing keys: a JWK Set (RFC 7517 §5), fetched from
+//! `jwks_uri`, cached per instance with a TTL, and refetched once when a
+//! token names a key we do not have (key rotation, OpenID Connect Core §10.1.1).
+
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+
+use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::transport::{HttpClient, HttpRequest, HttpResponse, get_json};
+
+/// How long a fetched key set is trusted before it is fetched again.
+pub const JWKS_TTL_SECS: i64 = 10 * 60;
+/// RSA keys shorter than this are ignored (RFC 7518 §3.3).
+const MIN_RSA_BITS: usize = 2048;
+/// More keys than this in one set is not a key set we want to try.
+const MAX_KEYS: usize = 32;
+
+/// One usable RS256 verification key.
+pub struct Jwk {
+    kid: Option<String>,
+    key: DecodingKey,
+}
+
+/// The RS256 signature keys of a JWK Set; other keys (encryption keys, other
+/// algorithms, short RSA keys) are left out when parsing.
+#[derive(Default)]
+pub struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+/// The outcome of looking up the key for a token's `kid`.
+pub enum KeyLookup<'a> {
+    /// The one key to verify with.
+    Found(&'a DecodingKey),
+    /// No key has this `kid` (or the set is empty).
+    Unknown,
+    /// The token has no `kid` and the set has several keys. Refused rather
+    /// than tried one by one.
+    Ambiguous,
+}
+
+#[derive(Deserialize)]
+struct RawSet {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawRsaKey {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default, rename = "use")]
+    use_: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default)]
+    key_ops: Option<Vec<String>>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+}
+
+impl JwkSet {
+    /// The `GET` of `jwks_uri`.
+    pub fn request(jwks_uri: &str) -> Option<HttpRequest> {
+        get_json(jwks_uri, None)
+    }
+
+    /// Parses a JWK Set response, keeping only keys usable for RS256
+    /// signatures: `kty` RSA, `use` absent or `sig`, `alg` absent or RS256,
+    /// `key_ops` absent or with `verify`, and a modulus of 2048 bits or more.
+    pub fn from_response(response: &HttpResponse) -> Result<Self, Error> {
+        if !response.status().is_success() {
+            return Err(Error::Upstream(
+                Endpoint::Jwks,
+                UpstreamProblem::Status(response.status().as_u16()),
+            ));
+        }
+        let raw: RawSet = serde_json::from_slice(response.body()).map_err(|_| {
+            Error::Upstream(Endpoint::Jwks, UpstreamProblem::Malformed("not a JWK Set"))
+        })?;
+        let keys = raw
+            .keys
+            .into_iter()
+            .take(MAX_KEYS)
+            .filter_map(|value| serde_json::from_value::<RawRsaKey>(value).ok())
+            .filter_map(usable_key)
+            .collect();
+        Ok(Self { keys })
+    }
+
+    /// Builds a set from already-parsed keys (used by tests and the emulator).
+    pub fn from_json(json: &str) -> Option<Self> {
+        let response = http::Response::builder()
+            .status(200)
+            .body(json.as_bytes().to_vec())
+            .ok()?;
+        Self::from_response(&response).ok()
+    }
+
+    /// The key for a token header's `kid`. With no `kid`, the set must hold
+    /// exactly one key.
+    pub fn find(&self, kid: Option<&str>) -> KeyLookup<'_> {
+        match kid {
+            Some(kid) => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .map_or(KeyLookup::Unknown, |k| KeyLookup::Found(&k.key)),
+            None => match self.keys.as_slice() {
+                [] => KeyLookup::Unknown,
+                [only] => KeyLookup::Found(&only.key),
+                _ => KeyLookup::Ambiguous,
+            },
+        }
+    }
+
+    /// How many usable keys the set holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set holds no usable key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+fn usable_key(raw: RawRsaKey) -> Option<Jwk> {
+    if raw.kty != "RSA"
+        || raw.use_.as_deref().is_some_and(|u| u != "sig")
+        || raw.alg.as_deref().is_some_and(|a| a != "RS256")
+        || raw
+            .key_ops
+            .as_ref()
+            .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
+    {
+        return None;
+    }
+    let (n, e) = (raw.n?, raw.e?);
+    let modulus = URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')).ok()?;
+    let significant = modulus.iter().skip_while(|b| **b == 0).count();
+    if significant * 8 < MIN_RSA_BITS {
+        return None;
+    }
+    let key = DecodingKey::from_rsa_components(&n, &e).ok()?;
+    Some(Jwk { kid: raw.kid, key })
+}
+
+/// A per-instance cache of the provider's key set.
+#[derive(Default)]
+pub struct JwksCache {
+    cached: RwLock<Option<(Arc<JwkSet>, i64)>>,
+}
+
+impl JwksCache {
+    /// The cached set if it is younger than [`JWKS_TTL_SECS`], else a fresh
+    /// one; the flag says whether it was fetched just now (then a refetch
+    /// for an unknown `kid` would be pointless).
+    pub async fn get(
+        &self,
+        http: &dyn HttpClient,
+        jwks_uri: &str,
+        now: i64,
+    ) -> Result<(Arc<JwkSet>, bool), Error> {
+        let cached = self.cached.read().ok().and_then(|c| c.clone());
+        match cached {
+            Some((set, fetched_at)) if now - fetched_at < JWKS_TTL_SECS && now >= fetched_at => {
+                Ok((set, false))
+            }
+            _ => Ok((self.refresh(http, jwks_uri, now).await?, true)),
+        }
+    }
+
+    /// Fetches the set now, replacing the cached one (used when a token
+    /// names an unknown `kid`).
+    pub async fn refresh(
+        &self,
+        http: &dyn HttpClient,
+        jwks_uri: &str,
+        now: i64,
+    ) -> Result<Arc<JwkSet>, Error> {
+        let request = JwkSet::request(jwks_uri)
+            .ok_or_else(|| Error::Discovery("jwks_uri is not a valid URL".into()))?;
+        let response = http
+            .execute(request)
+            .await
+            .map_err(|t| Error::Upstream(Endpoint::Jwks, UpstreamProblem::Transport(t)))?;
+        let set = Arc::new(JwkSet::from_response(&response)?);
+        if let Ok(mut slot) = self.cached.write() {
+            *slot = Some((set.clone(), now));
+        }
+        Ok(set)
+    }
+}

@@ -1,0 +1,269 @@
+//! Where the app lives (its public origin) and where a sign-in may return to.
+
+use http::HeaderMap;
+use url::Url;
+
+use crate::config::{check_secure_url, is_loopback};
+
+/// Where a completed sign-in lands when no valid `next` was given.
+pub const DEFAULT_RETURN_PATH: &str = "/profile";
+
+/// The public origin of the app (RFC 6454), e.g. `https://app.example.com`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    serialized: String,
+    secure: bool,
+}
+
+impl Origin {
+    /// Parses a pinned origin such as `APP_URL`: scheme, host and optional
+    /// port, nothing else; `https`, or `http` on a loopback host.
+    pub fn parse_configured(value: &str) -> Result<Self, String> {
+        let url = Url::parse(value).map_err(|_| "is not a valid URL".to_owned())?;
+        check_secure_url(&url)?;
+        if url.path() != "/"
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return Err("must be an origin only, like https://app.example.com".into());
+        }
+        Ok(Self::from_url(&url))
+    }
+
+    /// The origin of the current request: the pinned one when configured,
+    /// else `x-forwarded-proto` + `x-forwarded-host` (set by Vercel's
+    /// proxy), else the `Host` header.
+    pub fn from_request(headers: &HeaderMap, pinned: Option<&Origin>) -> Option<Self> {
+        if let Some(origin) = pinned {
+            return Some(origin.clone());
+        }
+        let first = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let host = first("x-forwarded-host").or_else(|| first("host"))?;
+        if host.len() > 255
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        {
+            return None;
+        }
+        let scheme = match first("x-forwarded-proto") {
+            Some(p) if p.eq_ignore_ascii_case("https") => "https",
+            Some(p) if p.eq_ignore_ascii_case("http") => "http",
+            Some(_) => return None,
+            None => "",
+        };
+        let parse = |scheme: &str| Url::parse(&format!("{scheme}://{host}/")).ok();
+        let url = match scheme {
+            "" => {
+                // No proxy told us the scheme: plain http is assumed only for
+                // a loopback host (the local dev server); anything else is
+                // served over TLS.
+                let url = parse("http")?;
+                if is_loopback(&url) {
+                    url
+                } else {
+                    parse("https")?
+                }
+            }
+            scheme => parse(scheme)?,
+        };
+        Some(Self::from_url(&url))
+    }
+
+    fn from_url(url: &Url) -> Self {
+        Self {
+            serialized: url.origin().ascii_serialization(),
+            secure: url.scheme() == "https",
+        }
+    }
+
+    /// The serialised origin, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.serialized
+    }
+
+    /// Whether the origin is `https`, which makes cookies `Secure` and
+    /// allows the `__Host-` prefix.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The callback URL registered with the provider for this origin.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/api/auth/callback", self.serialized)
+    }
+}
+
+/// Accepts `candidate` as a post-sign-in destination only if it is a path
+/// on this origin: `/` followed by anything that cannot turn into another
+/// host, however it is encoded (no `//host`, `/\host`, scheme, control
+/// characters, or percent-encoded forms of those). Prevents the open
+/// redirector of RFC 9700 §4.11.
+pub fn safe_return_path(candidate: &str) -> Option<&str> {
+    // The raw value: no whitespace at all (browsers strip tabs and
+    // newlines, turning `/\t/host` into `//host`).
+    fn raw_ok(p: &str) -> bool {
+        !p.bytes().any(|c| c.is_ascii_whitespace()) && decoded_ok(p)
+    }
+    // Any decoding of it: still a path that cannot name another host.
+    fn decoded_ok(p: &str) -> bool {
+        let b = p.as_bytes();
+        b.first() == Some(&b'/')
+            && !matches!(b.get(1), Some(b'/' | b'\\'))
+            && !b.iter().any(|&c| c == b'\\' || c.is_ascii_control())
+    }
+    if candidate.is_empty() || candidate.len() > 1024 || !candidate.is_ascii() {
+        return None;
+    }
+    // Check the value and each percent-decoding of it, since a proxy or the
+    // browser may decode once more before interpreting it.
+    let mut current = candidate.to_owned();
+    if !raw_ok(&current) {
+        return None;
+    }
+    for _ in 0..4 {
+        if !decoded_ok(&current) {
+            return None;
+        }
+        let decoded = percent_decode(&current)?;
+        if decoded == current {
+            return Some(candidate);
+        }
+        current = decoded;
+    }
+    None
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|d| d.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn origin_prefers_forwarded_headers() {
+        let o = Origin::from_request(
+            &headers(&[
+                ("host", "127.0.0.1:3000"),
+                ("x-forwarded-host", "app.example.com"),
+                ("x-forwarded-proto", "https"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(o.as_str(), "https://app.example.com");
+        assert!(o.is_secure());
+        assert_eq!(
+            o.redirect_uri(),
+            "https://app.example.com/api/auth/callback"
+        );
+    }
+
+    #[test]
+    fn origin_from_host_is_http_only_on_loopback() {
+        let local = Origin::from_request(&headers(&[("host", "localhost:3000")]), None).unwrap();
+        assert_eq!(local.as_str(), "http://localhost:3000");
+        let remote = Origin::from_request(&headers(&[("host", "example.com")]), None).unwrap();
+        assert_eq!(remote.as_str(), "https://example.com");
+    }
+
+    #[test]
+    fn pinned_origin_wins() {
+        let pinned = Origin::parse_configured("https://pinned.example.com").unwrap();
+        let o = Origin::from_request(&headers(&[("host", "evil.com")]), Some(&pinned)).unwrap();
+        assert_eq!(o, pinned);
+    }
+
+    #[test]
+    fn hostile_host_headers_are_refused() {
+        for bad in [
+            "evil.com/path",
+            "a@b.com",
+            "evil.com\\x",
+            "evil .com",
+            "evil.com?x",
+            "evil.com#x",
+        ] {
+            assert!(
+                Origin::from_request(&headers(&[("host", bad)]), None).is_none(),
+                "{bad}"
+            );
+        }
+        assert!(
+            Origin::from_request(
+                &headers(&[("host", "a.com"), ("x-forwarded-proto", "javascript")]),
+                None
+            )
+            .is_none()
+        );
+        assert!(Origin::from_request(&HeaderMap::new(), None).is_none());
+    }
+
+    #[test]
+    fn configured_origin_must_be_bare() {
+        assert!(Origin::parse_configured("https://a.example.com/").is_ok());
+        assert!(Origin::parse_configured("https://a.example.com/path").is_err());
+        assert!(Origin::parse_configured("http://a.example.com").is_err());
+        assert!(Origin::parse_configured("http://localhost:3000").is_ok());
+    }
+
+    #[test]
+    fn same_origin_paths_are_accepted() {
+        for ok in ["/", "/profile", "/a/b?c=d&e=f#g", "/search?q=a%20b", "/x+y"] {
+            assert_eq!(safe_return_path(ok), Some(ok), "{ok}");
+        }
+    }
+
+    #[test]
+    fn open_redirect_variants_are_refused() {
+        for bad in [
+            "",
+            "profile",
+            "//evil.com",
+            "/\\evil.com",
+            "\\\\evil.com",
+            "https://evil.com",
+            "javascript:alert(1)",
+            "/%2Fevil.com",
+            "/%2fevil.com",
+            "/%5Cevil.com",
+            "%2F%2Fevil.com",
+            "/%252F%252Fevil.com",
+            "/%25252F%25252Fevil.com",
+            "/\tevil.com",
+            "/\t/evil.com",
+            "/\n/evil.com",
+            "/ /evil.com",
+            "/évil",
+            "/%FF",
+            "/a\\b",
+            "/%00",
+        ] {
+            assert_eq!(safe_return_path(bad), None, "{bad:?}");
+        }
+        assert_eq!(safe_return_path(&format!("/{}", "a".repeat(2000))), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! The parts of an incoming request the routes read, and strict query parsing.
+
+use std::collections::HashMap;
+
+use http::{HeaderMap, Method, Uri};
+use url::form_urlencoded;
+
+use crate::error::Error;
+
+/// Method, URI and headers of a request, copied out so that a route's
+/// future does not borrow the request (or depend on its body type).
+#[derive(Clone, Debug)]
+pub struct RequestParts {
+    /// The request method.
+    pub method: Method,
+    /// The request target.
+    pub uri: Uri,
+    /// The request headers.
+    pub headers: HeaderMap,
+}
+
+impl<B> From<&http::Request<B>> for RequestParts {
+    fn from(request: &http::Request<B>) -> Self {
+        Self {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            headers: request.headers().clone(),
+        }
+    }
+}
+
+/// Longest query string a route accepts.
+const MAX_QUERY: usize = 8 * 1024;
+/// Longest single parameter value.
+const MAX_VALUE: usize = 2 * 1024;
+
+/// Reads the parameters `wanted` from a query string. A parameter that
+/// appears twice is refused (RFC 6749 §3.1: "MUST NOT be included more than
+/// once"), as are oversized values and values that are not valid UTF-8
+/// after percent-decoding. Other parameters are ignored.
+pub fn query_params<'a>(
+    query: Option<&str>,
+    wanted: &[&'a str],
+) -> Result<HashMap<&'a str, String>, Error> {
+    let query = query.unwrap_or("");
+    if query.len() > MAX_QUERY {
+        return Err(Error::BadRequest("query string too long"));
+    }
+    let mut found = HashMap::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let Some(name) = wanted.iter().find(|w| **w == key) else {
+            continue;
+        };
+        if value.len() > MAX_VALUE {
+            return Err(Error::BadRequest("parameter too long"));
+        }
+        if value.contains('\u{FFFD}') {
+            return Err(Error::BadRequest("parameter is not valid UTF-8"));
+        }
+        if found.insert(*name, value.into_owned()).is_some() {
+            return Err(Error::BadRequest("repeated parameter"));
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wanted_parameters_are_decoded() {
+        let p = query_params(Some("code=a%20b&state=s&other=x"), &["code", "state"]).unwrap();
+        assert_eq!(p["code"], "a b");
+        assert_eq!(p["state"], "s");
+        assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert!(query_params(Some("state=a&state=b"), &["state"]).is_err());
+        assert!(query_params(Some("other=a&other=b"), &["state"]).is_ok());
+    }
+
+    #[test]
+    fn huge_and_invalid_values_are_refused() {
+        let huge = format!("code={}", "a".repeat(MAX_VALUE + 1));
+        assert!(query_params(Some(&huge), &["code"]).is_err());
+        assert!(query_params(Some(&"a".repeat(MAX_QUERY + 1)), &["code"]).is_err());
+        assert!(query_params(Some("code=%FF%FE"), &["code"]).is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Building the responses of the auth routes. Every one of them is
+//! `Cache-Control: no-store`: they carry or set credentials.
+
+use bytes::Bytes;
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE};
+use http::{HeaderValue, StatusCode};
+use serde_json::json;
+use url::form_urlencoded;
+
+use crate::error::Error;
+
+/// The response type of every route.
+pub type Response = http::Response<Bytes>;
+
+/// Where failed sign-ins are sent, with `?error=<code>`.
+pub const ERROR_PAGE: &str = "/auth/error";
+
+fn builder(status: StatusCode) -> http::response::Builder {
+    http::Response::builder()
+        .status(status)
+        .header(CACHE_CONTROL, "no-store")
+}
+
+fn finish(builder: http::response::Builder, body: Bytes) -> Response {
+    builder.body(body).unwrap_or_else(|_| {
+        // Only reachable with an invalid header value, which the callers
+        // never build from outside input.
+        let mut fallback = http::Response::new(Bytes::new());
+        *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}
+
+/// A `302 Found` to a same-origin path or an absolute URL we built.
+pub fn redirect(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => finish(
+            builder(StatusCode::FOUND).header(LOCATION, value),
+            Bytes::new(),
+        ),
+        Err(_) => redirect_to_error("invalid_request"),
+    }
+}
+
+/// A redirect to the error page with a short code.
+pub fn redirect_to_error(code: &str) -> Response {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", code)
+        .finish();
+    let location = format!("{ERROR_PAGE}?{query}");
+    finish(
+        builder(StatusCode::FOUND).header(
+            LOCATION,
+            HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static(ERROR_PAGE)),
+        ),
+        Bytes::new(),
+    )
+}
+
+/// A JSON body with `status`.
+pub fn json(status: StatusCode, body: &serde_json::Value) -> Response {
+    finish(
+        builder(status).header(CONTENT_TYPE, "application/json"),
+        Bytes::from(body.to_string()),
+    )
+}
+
+/// The JSON answer for an error on an API route:
+/// `{"error": "<code>", "error_description": "<fixed sentence>"}`.
+pub fn error_json(error: &Error) -> Response {
+    let mut response = json(
+        error.status(),
+        &json!({ "error": error.code(), "error_description": error.description() }),
+    );
+    if let Error::MethodNotAllowed(allowed) = error {
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allowed));
+    }
+    response
+}
+
+/// Appends `Set-Cookie` headers.
+pub fn with_cookies(
+    mut response: Response,
+    cookies: impl IntoIterator<Item = HeaderValue>,
+) -> Response {
+    for cookie in cookies {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Adds `Referrer-Policy: no-referrer`, so that the callback URL, with its
+/// code, never leaves in a `Referer` (RFC 9700 §4.2.4).
+pub fn no_referrer(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}

@@ -1,0 +1,249 @@
+//! The token endpoint (RFC 6749 §3.2): the authorization code grant
+//! (§4.1.3, with the PKCE verifier of RFC 7636 §4.5) and the refresh token
+//! grant (§6), with client authentication (§2.3).
+
+use http::HeaderValue;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::{ClientAuthMethod, Config};
+use crate::error::{Endpoint, Error, UpstreamProblem, sanitize_error_code};
+use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, RefreshToken};
+use crate::transport::{HttpRequest, HttpResponse, basic_auth_header, post_form};
+
+/// The longest access-token lifetime we will store, whatever the provider says.
+const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
+/// Lifetime assumed when the provider omits `expires_in` (Vercel: one hour).
+pub const DEFAULT_EXPIRES_IN: u64 = 3600;
+
+/// Adds client authentication to a token, introspection or revocation
+/// request: `client_secret_post` puts the secret in the body,
+/// `client_secret_basic` in an `Authorization: Basic` header (RFC 6749
+/// §2.3.1), and a public client sends only its `client_id` (§2.1, §3.2.1).
+/// Returns the `Authorization` header to send, if any.
+pub fn client_authentication<'a>(
+    config: &'a Config,
+    method: ClientAuthMethod,
+    params: &mut Vec<(&'a str, &'a str)>,
+) -> Option<HeaderValue> {
+    match (method, &config.client_secret) {
+        (ClientAuthMethod::ClientSecretBasic, Some(secret)) => {
+            basic_auth_header(&config.client_id, secret)
+        }
+        (ClientAuthMethod::ClientSecretPost, Some(secret)) => {
+            params.push(("client_id", &config.client_id));
+            params.push(("client_secret", secret.secret()));
+            None
+        }
+        _ => {
+            params.push(("client_id", &config.client_id));
+            None
+        }
+    }
+}
+
+/// The authorization code grant request (RFC 6749 §4.1.3, RFC 7636 §4.5):
+/// the same `redirect_uri` as the authorization request, and the verifier.
+pub fn code_request(
+    token_endpoint: &str,
+    config: &Config,
+    code: &AuthorizationCode,
+    verifier: &CodeVerifier,
+    redirect_uri: &str,
+) -> Option<HttpRequest> {
+    let mut params = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.secret()),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier.secret()),
+    ];
+    let authorization = client_authentication(config, config.token_auth, &mut params);
+    post_form(token_endpoint, &params, authorization)
+}
+
+/// The refresh token grant request (RFC 6749 §6).
+pub fn refresh_request(
+    token_endpoint: &str,
+    config: &Config,
+    refresh_token: &RefreshToken,
+) -> Option<HttpRequest> {
+    let mut params = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.secret()),
+    ];
+    let authorization = client_authentication(config, config.token_auth, &mut params);
+    post_form(token_endpoint, &params, authorization)
+}
+
+/// A successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
+#[derive(Debug)]
+pub struct TokenResponse {
+    /// The bearer access token.
+    pub access_token: AccessToken,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// A refresh token, when `offline_access` was granted; a new one on
+    /// every refresh at Vercel (rotation).
+    pub refresh_token: Option<RefreshToken>,
+    /// The ID token; required for the code grant, optional on refresh.
+    pub id_token: Option<IdToken>,
+    /// The granted scopes, when the provider says.
+    pub scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawTokenResponse {
+    access_token: String,
+    token_type: String,
+    #[serde(default)]
+    expires_in: Option<Value>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawErrorResponse {
+    error: String,
+}
+
+/// Parses a token endpoint response. An error response (RFC 6749 §5.2)
+/// becomes [`Error::TokenRejected`] with its `error` code only; its
+/// description is not kept, since it is the provider's text.
+pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
+    let status = response.status();
+    if status.is_client_error() {
+        return match serde_json::from_slice::<RawErrorResponse>(response.body()) {
+            Ok(e) => Err(Error::TokenRejected(sanitize_error_code(&e.error))),
+            Err(_) => Err(Error::Upstream(
+                Endpoint::Token,
+                UpstreamProblem::Status(status.as_u16()),
+            )),
+        };
+    }
+    if !status.is_success() {
+        return Err(Error::Upstream(
+            Endpoint::Token,
+            UpstreamProblem::Status(status.as_u16()),
+        ));
+    }
+    let raw: RawTokenResponse = serde_json::from_slice(response.body()).map_err(|_| {
+        Error::Upstream(
+            Endpoint::Token,
+            UpstreamProblem::Malformed("not a token response"),
+        )
+    })?;
+    // RFC 6750 §4: only bearer tokens are understood (case-insensitive).
+    if !raw.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(Error::Upstream(
+            Endpoint::Token,
+            UpstreamProblem::Malformed("token_type is not Bearer"),
+        ));
+    }
+    if raw.access_token.is_empty() {
+        return Err(Error::Upstream(
+            Endpoint::Token,
+            UpstreamProblem::Malformed("empty access_token"),
+        ));
+    }
+    let expires_in = match raw.expires_in {
+        None | Some(Value::Null) => DEFAULT_EXPIRES_IN,
+        Some(Value::Number(n)) => n.as_u64().ok_or(Error::Upstream(
+            Endpoint::Token,
+            UpstreamProblem::Malformed("expires_in is not a whole number"),
+        ))?,
+        // Some providers send the number as a string.
+        Some(Value::String(s)) => s.parse().map_err(|_| {
+            Error::Upstream(
+                Endpoint::Token,
+                UpstreamProblem::Malformed("expires_in is not a number"),
+            )
+        })?,
+        Some(_) => {
+            return Err(Error::Upstream(
+                Endpoint::Token,
+                UpstreamProblem::Malformed("expires_in is not a number"),
+            ));
+        }
+    }
+    .min(MAX_EXPIRES_IN);
+    Ok(TokenResponse {
+        access_token: AccessToken::new(raw.access_token),
+        expires_in,
+        refresh_token: raw
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(RefreshToken::new),
+        id_token: raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
+        scope: raw.scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn token_response_is_parsed() {
+        let t = parse_response(&response(
+            200,
+            r#"{"access_token":"vca_x","token_type":"Bearer","id_token":"a.b.c","expires_in":3600,
+                "scope":"openid email profile offline_access","refresh_token":"vcr_y"}"#,
+        ))
+        .unwrap();
+        assert_eq!(t.access_token.secret(), "vca_x");
+        assert_eq!(t.expires_in, 3600);
+        assert_eq!(t.refresh_token.unwrap().secret(), "vcr_y");
+    }
+
+    #[test]
+    fn expires_in_as_string_and_absent_are_understood() {
+        let t = parse_response(&response(
+            200,
+            r#"{"access_token":"a","token_type":"bearer","expires_in":"60"}"#,
+        ))
+        .unwrap();
+        assert_eq!(t.expires_in, 60);
+        let t = parse_response(&response(
+            200,
+            r#"{"access_token":"a","token_type":"Bearer"}"#,
+        ))
+        .unwrap();
+        assert_eq!(t.expires_in, DEFAULT_EXPIRES_IN);
+    }
+
+    #[test]
+    fn token_endpoint_error_keeps_only_the_code() {
+        let err = parse_response(&response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"code vca_secret expired"}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(err, Error::TokenRejected("invalid_grant".into()));
+        assert!(!format!("{err} {err:?}").contains("vca_secret"));
+    }
+
+    #[test]
+    fn non_bearer_and_malformed_responses_are_refused() {
+        assert!(
+            parse_response(&response(200, r#"{"access_token":"a","token_type":"mac"}"#)).is_err()
+        );
+        assert!(parse_response(&response(200, "not json")).is_err());
+        assert_eq!(
+            parse_response(&response(502, "bad gateway"))
+                .unwrap_err()
+                .code(),
+            "provider_unavailable"
+        );
+    }
+}

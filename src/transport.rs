@@ -1,0 +1,227 @@
+//! The one seam through which the protocol core talks to the network.
+//!
+//! Each remote call is a pair of pure functions in its protocol module: one
+//! builds an [`HttpRequest`], one parses the [`HttpResponse`]. An
+//! [`HttpClient`] runs them: [`ReqwestClient`] in production (redirects off,
+//! timeouts on, bodies capped), the emulator in tests.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::{HeaderValue, Method};
+use url::form_urlencoded;
+
+use crate::secret::{AccessToken, ClientSecret};
+
+/// An outbound request: method, URL, headers and a fully buffered body.
+pub type HttpRequest = http::Request<Vec<u8>>;
+/// An inbound response with its body read (at most [`MAX_RESPONSE_BYTES`]).
+pub type HttpResponse = http::Response<Vec<u8>>;
+/// A boxed, sendable future, so that [`HttpClient`] can be a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The largest response body read from a provider; anything bigger is an
+/// error rather than an allocation an upstream can choose.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+/// Connection set-up limit for every outbound call.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Whole-request limit for every outbound call, below a function's budget.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Why an outbound call produced no response. Holds no URL or body, so it
+/// can be logged as is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportError {
+    /// The call took longer than [`REQUEST_TIMEOUT`].
+    Timeout,
+    /// No connection could be made.
+    Connect,
+    /// The body was larger than [`MAX_RESPONSE_BYTES`].
+    TooLarge,
+    /// Anything else (TLS, protocol, an unbuildable client).
+    Other,
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Timeout => "timed out",
+            Self::Connect => "connection failed",
+            Self::TooLarge => "response too large",
+            Self::Other => "transport error",
+        })
+    }
+}
+
+/// Runs one HTTP exchange. Implementations must not follow redirects.
+pub trait HttpClient: Send + Sync {
+    /// Sends `request` and returns the response with its body read.
+    fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>>;
+}
+
+/// The production client: reqwest over rustls (ring), built on first use so
+/// that a route that makes no call (authorize) never pays for it.
+#[derive(Default)]
+pub struct ReqwestClient {
+    client: OnceLock<Option<reqwest::Client>>,
+}
+
+impl ReqwestClient {
+    /// A client that will be built on first use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn client(&self) -> Option<&reqwest::Client> {
+        self.client
+            .get_or_init(|| {
+                // Ignore the error: another part of the process installed a
+                // provider first, which is just as good.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .timeout(REQUEST_TIMEOUT)
+                    .no_proxy()
+                    .build()
+                    .inspect_err(|e| {
+                        crate::log::error(&format!("cannot build the HTTP client: {e}"))
+                    })
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
+impl HttpClient for ReqwestClient {
+    fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        Box::pin(async move {
+            let client = self.client().ok_or(TransportError::Other)?;
+            let request = reqwest::Request::try_from(request).map_err(|_| TransportError::Other)?;
+            let mut response = client.execute(request).await.map_err(classify)?;
+            if response
+                .content_length()
+                .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
+            {
+                return Err(TransportError::TooLarge);
+            }
+            let mut builder = http::Response::builder().status(response.status());
+            if let Some(headers) = builder.headers_mut() {
+                *headers = std::mem::take(response.headers_mut());
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(classify)? {
+                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(TransportError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            builder.body(body).map_err(|_| TransportError::Other)
+        })
+    }
+}
+
+fn classify(e: reqwest::Error) -> TransportError {
+    if e.is_timeout() {
+        TransportError::Timeout
+    } else if e.is_connect() {
+        TransportError::Connect
+    } else {
+        TransportError::Other
+    }
+}
+
+const USER_AGENT_VALUE: &str = concat!("sign-in-with-vercel/", env!("CARGO_PKG_VERSION"));
+
+fn base_request(method: Method, url: &str) -> http::request::Builder {
+    http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header(ACCEPT, "application/json")
+        .header(USER_AGENT, USER_AGENT_VALUE)
+}
+
+/// A `GET` of a JSON document, with a bearer token when given (RFC 6750 §2.1).
+pub fn get_json(url: &str, bearer: Option<&AccessToken>) -> Option<HttpRequest> {
+    let mut builder = base_request(Method::GET, url);
+    if let Some(token) = bearer {
+        builder = builder.header(AUTHORIZATION, bearer_header(token)?);
+    }
+    builder.body(Vec::new()).ok()
+}
+
+/// A form `POST` (`application/x-www-form-urlencoded`, RFC 6749 Appendix B).
+pub fn post_form(
+    url: &str,
+    params: &[(&str, &str)],
+    authorization: Option<HeaderValue>,
+) -> Option<HttpRequest> {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        form.append_pair(k, v);
+    }
+    let mut builder =
+        base_request(Method::POST, url).header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(value) = authorization {
+        builder = builder.header(AUTHORIZATION, value);
+    }
+    builder.body(form.finish().into_bytes()).ok()
+}
+
+/// `Authorization: Bearer <token>` (RFC 6750 §2.1), marked sensitive.
+pub fn bearer_header(token: &AccessToken) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.secret())).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// `Authorization: Basic …` for client authentication: the client ID and
+/// secret are each form-encoded before being joined and base64-encoded, as
+/// RFC 6749 §2.3.1 requires.
+pub fn basic_auth_header(client_id: &str, secret: &ClientSecret) -> Option<HeaderValue> {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = format!("{}:{}", encode(client_id), encode(secret.secret()));
+    let mut value =
+        HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(credentials))).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_form_encodes_before_base64() {
+        let value = basic_auth_header("my client", &ClientSecret::new("p@ss:w/rd")).unwrap();
+        let encoded = value.to_str().unwrap().strip_prefix("Basic ").unwrap();
+        let decoded = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
+        assert_eq!(decoded, "my+client:p%40ss%3Aw%2Frd");
+        assert!(value.is_sensitive());
+    }
+
+    #[test]
+    fn form_post_is_urlencoded() {
+        let req = post_form(
+            "https://as.example/token",
+            &[("a", "b c"), ("d", "&=")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(req.body(), b"a=b+c&d=%26%3D");
+        assert_eq!(
+            req.headers()[CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+    }
+
+    #[test]
+    fn unparseable_url_gives_no_request_rather_than_a_panic() {
+        assert!(get_json("not a url \n", None).is_none());
+    }
+}

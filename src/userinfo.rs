@@ -1,0 +1,91 @@
+//! The UserInfo endpoint (OpenID Connect Core §5.3).
+
+use serde_json::{Map, Value};
+
+use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::secret::{AccessToken, ct_eq};
+use crate::transport::{HttpRequest, HttpResponse, get_json};
+
+/// The userinfo request: a `GET` with the access token as a bearer token
+/// (OpenID Connect Core §5.3.1, RFC 6750 §2.1).
+pub fn request(endpoint: &str, token: &AccessToken) -> Option<HttpRequest> {
+    get_json(endpoint, Some(token))
+}
+
+/// What the userinfo endpoint said.
+#[derive(Debug, PartialEq)]
+pub enum UserInfoResponse {
+    /// The user's claims, `sub` checked against the session's.
+    Claims(Map<String, Value>),
+    /// 401: the access token is expired, revoked or unknown (RFC 6750 §3.1).
+    TokenRejected,
+}
+
+/// Parses a userinfo response. Its `sub` must equal the signed-in user's,
+/// from the ID token (OpenID Connect Core §5.3.2); a different one is
+/// [`Error::SubjectMismatch`], never data.
+pub fn parse_response(
+    response: &HttpResponse,
+    expected_sub: &str,
+) -> Result<UserInfoResponse, Error> {
+    let malformed = |why| Error::Upstream(Endpoint::Userinfo, UpstreamProblem::Malformed(why));
+    match response.status().as_u16() {
+        200 => {}
+        401 | 403 => return Ok(UserInfoResponse::TokenRejected),
+        status => {
+            return Err(Error::Upstream(
+                Endpoint::Userinfo,
+                UpstreamProblem::Status(status),
+            ));
+        }
+    }
+    let Value::Object(claims) =
+        serde_json::from_slice(response.body()).map_err(|_| malformed("not JSON"))?
+    else {
+        return Err(malformed("not a JSON object"));
+    };
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or(malformed("no sub"))?;
+    if !ct_eq(sub, expected_sub) {
+        return Err(Error::SubjectMismatch);
+    }
+    Ok(UserInfoResponse::Claims(claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn userinfo_with_the_session_sub_is_data() {
+        let r = parse_response(&response(200, r#"{"sub":"u1","name":"N"}"#), "u1").unwrap();
+        assert!(matches!(r, UserInfoResponse::Claims(c) if c["name"] == "N"));
+    }
+
+    #[test]
+    fn userinfo_sub_mismatch_is_an_error() {
+        assert_eq!(
+            parse_response(&response(200, r#"{"sub":"u2"}"#), "u1").unwrap_err(),
+            Error::SubjectMismatch
+        );
+    }
+
+    #[test]
+    fn userinfo_401_means_the_token_was_rejected() {
+        assert_eq!(
+            parse_response(&response(401, ""), "u1").unwrap(),
+            UserInfoResponse::TokenRejected
+        );
+        assert!(parse_response(&response(200, r#"{"name":"no sub"}"#), "u1").is_err());
+        assert!(parse_response(&response(500, ""), "u1").is_err());
+    }
+}
