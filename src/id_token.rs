@@ -238,17 +238,13 @@ pub fn verify(
         .claims;
 
     // Step 2: the issuer must match exactly.
-    if !claims
-        .iss
-        .as_deref()
-        .is_some_and(|iss| iss == expected.issuer)
-    {
+    if claims.iss.as_deref() != Some(expected.issuer) {
         return Err(IdTokenError::IssuerMismatch);
     }
 
     // Step 3: our client ID must be an audience.
     let audiences = audiences(claims.aud.as_ref()).ok_or(IdTokenError::AudienceMismatch)?;
-    if !audiences.iter().any(|aud| *aud == expected.client_id) {
+    if !audiences.contains(&expected.client_id) {
         return Err(IdTokenError::AudienceMismatch);
     }
 
@@ -295,10 +291,10 @@ pub fn verify(
     }
 
     // §12.2: a refreshed ID token must be about the same user.
-    if let Some(subject) = expected.subject {
-        if !ct_eq(subject, &sub) {
-            return Err(IdTokenError::SubjectChanged);
-        }
+    if let Some(subject) = expected.subject
+        && !ct_eq(subject, &sub)
+    {
+        return Err(IdTokenError::SubjectChanged);
     }
 
     Ok(IdTokenClaims {

@@ -37,6 +37,9 @@ pub mod token;
 pub mod transport;
 pub mod userinfo;
 
+#[cfg(feature = "dev")]
+pub mod dev;
+
 pub use auth::{Auth, Clock};
 pub use config::{ClientAuthMethod, Config, ConfigError};
 pub use discovery::ProviderMetadata;

@@ -192,10 +192,10 @@ impl Auth {
         // A browser names the page that sent a POST; a page of another
         // origin may not sign the user out (SameSite=Lax already keeps the
         // cookies off such a request; this makes the refusal explicit).
-        if let Some(sender) = parts.headers.get(ORIGIN) {
-            if sender.as_bytes() != origin.as_str().as_bytes() {
-                return Err((Error::CrossOrigin, Some(origin)));
-            }
+        if let Some(sender) = parts.headers.get(ORIGIN)
+            && sender.as_bytes() != origin.as_str().as_bytes()
+        {
+            return Err((Error::CrossOrigin, Some(origin)));
         }
         let fail = |e| (e, Some(origin.clone()));
         let config = self.config().map_err(fail)?;

@@ -1,1 +1,33 @@
-fn main() {}
+//! `cargo run`: the whole app on http://localhost:3000, against Vercel or,
+//! with no client ID configured, against the built-in emulator.
+
+use std::path::Path;
+
+use sign_in_with_vercel::dev::server::{DevOptions, load_env, start};
+
+#[tokio::main]
+async fn main() {
+    // Run from anywhere: `public/` and `vercel.json` sit beside Cargo.toml.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| root.to_owned());
+    let env_dir = if cwd.join("Cargo.toml").exists() {
+        cwd
+    } else {
+        root.to_owned()
+    };
+    let result = async {
+        let options = DevOptions::from_vars(load_env(&env_dir), root)?;
+        start(options).await
+    }
+    .await;
+    match result {
+        Ok(stack) => {
+            println!("{}", stack.banner);
+            stack.wait().await;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
