@@ -1,0 +1,200 @@
+// Pages of the Sign in with Vercel app. No framework, no build step, no
+// third-party resources; everything from outside is set with textContent.
+
+const channel = "BroadcastChannel" in window ? new BroadcastChannel("auth") : null;
+const SIGNED_OUT_KEY = "auth:signed-out";
+
+const $ = (id) => document.getElementById(id);
+
+function show(id, visible) {
+  const el = $(id);
+  if (el) el.hidden = !visible;
+}
+
+function setStatus(text) {
+  const status = $("status");
+  if (status) {
+    status.textContent = text;
+    status.hidden = !text;
+  }
+}
+
+async function fetchUser() {
+  const response = await fetch("/api/user-info", { headers: { accept: "application/json" } });
+  if (response.status === 401) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error_description || `HTTP ${response.status}`);
+  return data.userInfo;
+}
+
+function renderSignedOut() {
+  show("signed-in", false);
+  show("signed-out", true);
+  setStatus("You are signed out.");
+}
+
+// Sign-out in one tab shows in the others: BroadcastChannel where
+// available, the storage event otherwise.
+function announceSignOut() {
+  if (channel) channel.postMessage({ type: "signed-out" });
+  try {
+    localStorage.setItem(SIGNED_OUT_KEY, String(Date.now()));
+  } catch {
+    // Storage may be disabled; the channel is enough.
+  }
+}
+
+function onSignOutElsewhere(callback) {
+  if (channel) {
+    channel.addEventListener("message", (event) => {
+      if (event.data && event.data.type === "signed-out") callback();
+    });
+  }
+  window.addEventListener("storage", (event) => {
+    if (event.key === SIGNED_OUT_KEY) callback();
+  });
+}
+
+async function signOut(button) {
+  button.disabled = true;
+  button.textContent = "Signing out…";
+  try {
+    await fetch("/api/auth/signout", { method: "POST" });
+  } finally {
+    announceSignOut();
+    window.location.assign("/");
+  }
+}
+
+function bindSignOut() {
+  for (const button of document.querySelectorAll('[data-action="sign-out"]')) {
+    button.addEventListener("click", () => signOut(button));
+  }
+}
+
+async function home() {
+  bindSignOut();
+  onSignOutElsewhere(renderSignedOut);
+  try {
+    const user = await fetchUser();
+    if (!user) return renderSignedOut();
+    $("who").textContent = user.name || user.preferred_username || user.email || user.sub;
+    show("signed-out", false);
+    show("signed-in", true);
+    setStatus("");
+  } catch (error) {
+    renderSignedOut();
+    setStatus(`Could not check your session: ${error.message}`);
+  }
+}
+
+function formatTime(seconds) {
+  if (typeof seconds !== "number") return "N/A";
+  return new Date(seconds * 1000).toLocaleString();
+}
+
+async function validateToken(button) {
+  const result = $("token-result");
+  const details = $("token-details");
+  const errorBox = $("token-error");
+  button.disabled = true;
+  button.textContent = "Validating token…";
+  result.hidden = true;
+  errorBox.hidden = true;
+  try {
+    const response = await fetch("/api/validate-token", { headers: { accept: "application/json" } });
+    const data = await response.json().catch(() => ({}));
+    if (response.status === 401) {
+      renderSignedOut();
+      return;
+    }
+    if (!response.ok) throw new Error(data.error_description || `HTTP ${response.status}`);
+    const info = data.tokenInfo || {};
+    $("token-message").textContent = `✓ ${data.message}`;
+    details.replaceChildren();
+    const rows = [
+      ["Token active", info.active ? "Yes" : "No"],
+      ["Client ID", info.client_id],
+      ["Token type", info.token_type],
+      ["Subject (user ID)", info.sub],
+      ["Issuer", info.iss],
+      ["Token ID (JTI)", info.jti],
+      ["Session ID", info.session_id],
+      ["Issued at", formatTime(info.iat)],
+      ["Expires at", formatTime(info.exp)],
+    ];
+    for (const [label, value] of rows) {
+      const dt = document.createElement("dt");
+      dt.textContent = label;
+      const dd = document.createElement("dd");
+      dd.textContent = value === undefined || value === null ? "N/A" : String(value);
+      details.append(dt, dd);
+    }
+    result.hidden = false;
+  } catch (error) {
+    errorBox.textContent = `Error: ${error.message}`;
+    errorBox.hidden = false;
+  } finally {
+    button.disabled = false;
+    button.textContent = "Validate token";
+  }
+}
+
+async function profile() {
+  bindSignOut();
+  onSignOutElsewhere(renderSignedOut);
+  const validate = document.querySelector('[data-action="validate"]');
+  validate.addEventListener("click", () => validateToken(validate));
+  try {
+    const user = await fetchUser();
+    if (!user) return renderSignedOut();
+    const name = user.name || user.preferred_username || "";
+    $("welcome-name").textContent = name;
+    $("name").textContent = user.name || "N/A";
+    $("email").textContent = user.email || "N/A";
+    $("username").textContent = user.preferred_username || "N/A";
+    const picture = $("picture");
+    if (typeof user.picture === "string" && /^(https:|data:image\/)/.test(user.picture)) {
+      picture.src = user.picture;
+      picture.alt = `Avatar of ${name}`;
+      picture.hidden = false;
+    }
+    show("signed-out", false);
+    show("signed-in", true);
+    setStatus("");
+  } catch (error) {
+    show("signed-in", false);
+    setStatus(`Could not load your profile: ${error.message}`);
+  }
+}
+
+const ERRORS = {
+  access_denied: ["You cancelled signing in", "You chose Cancel on Vercel's consent page, so nothing was shared with this app. You can sign in again whenever you like."],
+  sign_in_expired: ["The sign-in attempt expired", "Signing in took longer than 10 minutes, or it was started in another browser or tab. Please start again."],
+  invalid_state: ["The sign-in attempt could not be verified", "The answer from Vercel did not match the sign-in this browser started, so it was not accepted for your safety. Please start again."],
+  invalid_response: ["The sign-in attempt could not be verified", "The answer from the sign-in service was incomplete or came from an unexpected issuer, so it was not accepted. Please start again."],
+  invalid_token: ["Vercel's answer could not be verified", "The identity token from Vercel failed its security checks, so you were not signed in."],
+  token_rejected: ["The sign-in code was not accepted", "The one-time sign-in code had expired or was already used. Please start again."],
+  provider_unavailable: ["Vercel is unavailable", "The sign-in service could not be reached or answered with an error. Please try again in a moment."],
+  server_error: ["Vercel is unavailable", "The sign-in service had an internal error. Please try again in a moment."],
+  temporarily_unavailable: ["Vercel is unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment."],
+  configuration: ["This app is not configured correctly", "The site's Sign in with Vercel settings (client ID, client secret or callback URL) are missing or wrong. If you run this site, check its logs for the variable to fix."],
+  invalid_request: ["The request was malformed", "The sign-in request had missing, repeated or invalid parameters. Please start again from the home page."],
+  unstorable_token: ["The session could not be stored", "The tokens from Vercel could not be stored in your browser. Please try again."],
+  login_required: ["Sign-in required", "Vercel asked you to sign in first. Please try again."],
+  consent_required: ["Consent required", "Vercel needs your consent to share your details with this app. Please try again."],
+};
+
+function errorPage() {
+  const params = new URLSearchParams(window.location.search);
+  const code = params.get("error") || "unknown";
+  const [title, text] = ERRORS[code] || ["Sign-in did not complete", "The sign-in service returned an error. Please try again."];
+  $("error-title").textContent = title;
+  $("error-text").textContent = text;
+  $("error-code").textContent = code.slice(0, 64);
+  document.title = `${title} · Sign in with Vercel`;
+}
+
+const pages = { home, profile, error: errorPage };
+const page = pages[document.body.dataset.page];
+if (page) page();
