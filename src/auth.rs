@@ -48,7 +48,12 @@ impl Auth {
     /// error is logged now, naming the variable, and every route answers
     /// with a configuration error until it is fixed; nothing panics.
     pub fn from_env() -> Self {
-        let config = Config::from_env();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Auth::from_env`], reading variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let config = Config::from_lookup(lookup);
         if let Err(e) = &config {
             crate::log::error(&format!("configuration error: {e}"));
         }

@@ -28,6 +28,9 @@ pub enum Signing {
     Hs256WithPublicKey,
     /// RS256 by a key that is not in the JWK Set, under the current `kid`.
     ForeignKey,
+    /// RS256 by a key that is not in the JWK Set, under a `kid` that is
+    /// not either.
+    UnpublishedKid,
     /// A valid token with its signature's last bytes flipped.
     CorruptSignature,
 }
@@ -96,6 +99,10 @@ impl SigningKey {
             Signing::Rs256 => rs256(Some(&self.kid), &self.encoding),
             Signing::Rs256WithoutKid => rs256(None, &self.encoding),
             Signing::ForeignKey => rs256(Some(&self.kid), &SigningKey::generate().encoding),
+            Signing::UnpublishedKid => {
+                let other = SigningKey::generate();
+                rs256(Some(&other.kid), &other.encoding)
+            }
             Signing::CorruptSignature => {
                 let mut token = rs256(Some(&self.kid), &self.encoding).into_bytes();
                 let last = token.len() - 2;

@@ -1,0 +1,396 @@
+//! The sign-in (authorize + callback) against the in-process emulator:
+//! one test per behaviour, named for it.
+
+mod support;
+
+use http::header::{CACHE_CONTROL, HOST, REFERRER_POLICY, SET_COOKIE};
+use sign_in_with_vercel::Auth;
+use support::*;
+
+fn set_cookies(response: &http::Response<bytes::Bytes>) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+fn assert_error_page(response: &http::Response<bytes::Bytes>, code: &str) {
+    assert_eq!(response.status(), 302);
+    assert_eq!(location(response), format!("/auth/error?error={code}"));
+}
+
+fn assert_no_session(rp: &Rp) {
+    assert_eq!(rp.jar.get("access_token"), None);
+    assert_eq!(rp.jar.get("refresh_token"), None);
+    assert_eq!(rp.jar.get("session_sub"), None);
+}
+
+#[tokio::test]
+async fn whole_flow_signs_in_and_redirects_to_profile() {
+    let mut rp = rp("client_secret_post");
+    let done = rp.sign_in().await;
+    assert_eq!(done.status(), 302);
+    assert_eq!(location(&done), "/profile");
+    assert!(rp.jar.get("access_token").unwrap().starts_with("vca_"));
+    assert!(rp.jar.get("refresh_token").unwrap().starts_with("vcr_"));
+    assert_eq!(rp.jar.get("session_sub"), Some("usr_demo1234567890"));
+    assert_eq!(rp.jar.get("oauth_flow"), None, "flow cookie cleared");
+}
+
+#[tokio::test]
+async fn session_cookies_are_http_only_lax_with_token_lifetimes() {
+    let mut rp = rp("client_secret_post");
+    let done = rp.sign_in().await;
+    let cookies = set_cookies(&done);
+    let access = cookies.iter().find(|c| c.starts_with("access_token=")).unwrap();
+    assert!(access.contains("Max-Age=3600") && access.contains("HttpOnly") && access.contains("SameSite=Lax"));
+    let refresh = cookies.iter().find(|c| c.starts_with("refresh_token=")).unwrap();
+    assert!(refresh.contains("Max-Age=2592000") && refresh.contains("HttpOnly"));
+    assert!(cookies.iter().any(|c| c.starts_with("oauth_flow=;") && c.contains("Max-Age=0")));
+}
+
+#[tokio::test]
+async fn authorize_redirects_with_pkce_state_nonce_and_sets_flow_cookie() {
+    let mut rp = rp("client_secret_post");
+    let start = rp.get("/api/auth/authorize").await;
+    assert_eq!(start.status(), 302);
+    assert_eq!(start.headers()[CACHE_CONTROL], "no-store");
+    let url = url::Url::parse(&location(&start)).unwrap();
+    assert_eq!(url.as_str().split('?').next().unwrap(), format!("{ISSUER}/oauth/authorize"));
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["redirect_uri"], format!("{APP}/api/auth/callback"));
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["scope"], "openid email profile offline_access");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert_eq!(q["state"].len(), 43);
+    assert_eq!(q["nonce"].len(), 43);
+    let cookie = set_cookies(&start).pop().unwrap();
+    assert!(cookie.starts_with("oauth_flow="));
+    assert!(cookie.contains("Max-Age=600") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+}
+
+#[tokio::test]
+async fn authorize_over_https_uses_a_secure_host_prefixed_flow_cookie() {
+    let rp = rp("client_secret_post");
+    let request = http::Request::get("/api/auth/authorize")
+        .header(HOST, "127.0.0.1:3000")
+        .header("x-forwarded-host", "app.example.com")
+        .header("x-forwarded-proto", "https")
+        .body(())
+        .unwrap();
+    let start = rp.auth.authorize(&request).await;
+    let cookie = set_cookies(&start).pop().unwrap();
+    assert!(cookie.starts_with("__Host-oauth_flow="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"));
+    assert!(location(&start).contains("redirect_uri=https%3A%2F%2Fapp.example.com%2Fapi%2Fauth%2Fcallback"));
+}
+
+#[tokio::test]
+async fn each_authorize_makes_fresh_secrets() {
+    let mut rp = rp("client_secret_post");
+    let a = location(&rp.get("/api/auth/authorize").await);
+    let b = location(&rp.get("/api/auth/authorize").await);
+    let params = |u: &str| -> std::collections::HashMap<String, String> {
+        url::Url::parse(u).unwrap().query_pairs().into_owned().collect()
+    };
+    for name in ["state", "nonce", "code_challenge"] {
+        assert_ne!(params(&a)[name], params(&b)[name], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_returns_to_a_same_origin_next_path() {
+    let mut rp = rp("client_secret_post");
+    let start = rp.get("/api/auth/authorize?next=%2Fdashboard%3Ftab%3D2").await;
+    let back = rp.consent(&location(&start), "allow");
+    let done = rp.get(back.strip_prefix(APP).unwrap()).await;
+    assert_eq!(location(&done), "/dashboard?tab=2");
+}
+
+#[tokio::test]
+async fn open_redirect_variants_of_next_fall_back_to_profile() {
+    for next in [
+        "%2F%2Fevil.com",
+        "%2F%5Cevil.com",
+        "https%3A%2F%2Fevil.com",
+        "%2F%252F%252Fevil.com",
+        "%2F%09%2Fevil.com",
+        "javascript%3Aalert(1)",
+        "evil.com",
+        "%5C%5Cevil.com",
+    ] {
+        let mut rp = rp("client_secret_post");
+        let start = rp.get(&format!("/api/auth/authorize?next={next}")).await;
+        let back = rp.consent(&location(&start), "allow");
+        let done = rp.get(back.strip_prefix(APP).unwrap()).await;
+        assert_eq!(location(&done), "/profile", "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn cancel_on_the_consent_page_shows_access_denied() {
+    let mut rp = rp("client_secret_post");
+    let start = rp.get("/api/auth/authorize").await;
+    let back = rp.consent(&location(&start), "cancel");
+    assert!(back.contains("error=access_denied"));
+    let done = rp.get(back.strip_prefix(APP).unwrap()).await;
+    assert_error_page(&done, "access_denied");
+    assert_no_session(&rp);
+    assert_eq!(rp.jar.get("oauth_flow"), None);
+}
+
+#[tokio::test]
+async fn callback_without_flow_cookie_is_an_error() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    rp.jar.0.remove("oauth_flow");
+    let done = rp.get(&callback).await;
+    assert_error_page(&done, "sign_in_expired");
+    assert_no_session(&rp);
+    assert!(rp.sent_to("/token").is_empty(), "no code exchange");
+}
+
+#[tokio::test]
+async fn callback_after_ten_minutes_is_an_expired_attempt() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    rp.advance(601);
+    assert_error_page(&rp.get(&callback).await, "sign_in_expired");
+    assert_no_session(&rp);
+}
+
+#[tokio::test]
+async fn callback_with_state_mismatch_is_an_error() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let tampered = callback.replace("state=", "state=x");
+    let done = rp.get(&tampered).await;
+    assert_error_page(&done, "invalid_state");
+    assert_no_session(&rp);
+    assert_eq!(rp.jar.get("oauth_flow"), None, "flow cookie cleared on failure");
+}
+
+#[tokio::test]
+async fn callback_without_state_is_an_error() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let url = url::Url::parse(&format!("{APP}{callback}")).unwrap();
+    let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let done = rp.get(&format!("/api/auth/callback?code={code}")).await;
+    assert_error_page(&done, "invalid_state");
+}
+
+#[tokio::test]
+async fn callback_with_wrong_iss_is_an_error() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let tampered = callback.replace("iss=http%3A%2F%2F127.0.0.1%3A3001", "iss=https%3A%2F%2Fevil.example");
+    assert_ne!(tampered, callback);
+    assert_error_page(&rp.get(&tampered).await, "invalid_response");
+}
+
+#[tokio::test]
+async fn callback_without_iss_is_refused_when_the_provider_promises_it() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let stripped = callback.replace("&iss=http%3A%2F%2F127.0.0.1%3A3001", "");
+    assert_ne!(stripped, callback);
+    assert_error_page(&rp.get(&stripped).await, "invalid_response");
+}
+
+#[tokio::test]
+async fn callback_with_repeated_parameters_is_a_bad_request() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let repeated = format!("{callback}&code=second");
+    assert_error_page(&rp.get(&repeated).await, "invalid_request");
+    assert_no_session(&rp);
+}
+
+#[tokio::test]
+async fn callback_with_huge_parameter_is_a_bad_request() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let huge = format!("{callback}&state2={}", "a".repeat(10_000));
+    assert_error_page(&rp.get(&huge).await, "invalid_request");
+}
+
+#[tokio::test]
+async fn callback_with_tampered_flow_cookie_is_an_error() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let flow = rp.jar.get("oauth_flow").unwrap().to_owned();
+    rp.jar.0.insert("oauth_flow".into(), format!("{}A", &flow[..flow.len() - 4]));
+    assert_error_page(&rp.get(&callback).await, "invalid_state");
+    assert_no_session(&rp);
+}
+
+#[tokio::test]
+async fn callback_with_invalid_utf8_cookie_header_is_a_bad_request() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let request = http::Request::get(callback)
+        .header(HOST, "localhost:3000")
+        .header("cookie", http::HeaderValue::from_bytes(b"oauth_flow=\xff\xfe").unwrap())
+        .body(())
+        .unwrap();
+    let done = rp.auth.callback(&request).await;
+    assert_error_page(&done, "invalid_request");
+}
+
+#[tokio::test]
+async fn callback_responses_are_no_store_and_no_referrer() {
+    let mut rp = rp("client_secret_post");
+    let ok = rp.sign_in().await;
+    assert_eq!(ok.headers()[CACHE_CONTROL], "no-store");
+    assert_eq!(ok.headers()[REFERRER_POLICY], "no-referrer");
+    let failed = rp.get("/api/auth/callback?code=x&state=y").await;
+    assert_eq!(failed.headers()[CACHE_CONTROL], "no-store");
+    assert_eq!(failed.headers()[REFERRER_POLICY], "no-referrer");
+}
+
+#[tokio::test]
+async fn a_code_is_exchanged_once() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    let jar_before = rp.jar.clone();
+    assert_eq!(location(&rp.get(&callback).await), "/profile");
+    rp.jar = jar_before;
+    assert_error_page(&rp.get(&callback).await, "token_rejected");
+    assert_no_session(&rp);
+}
+
+#[tokio::test]
+async fn token_endpoint_error_is_an_error_page() {
+    let mut rp = rp("client_secret_post");
+    rp.emulator.faults().token_response = Some((400, r#"{"error":"invalid_grant","error_description":"expired"}"#.into()));
+    assert_error_page(&rp.sign_in().await, "token_rejected");
+    assert_no_session(&rp);
+}
+
+#[tokio::test]
+async fn token_endpoint_5xx_is_provider_unavailable() {
+    let mut rp = rp("client_secret_post");
+    rp.emulator.faults().token_response = Some((503, "<html>down</html>".into()));
+    assert_error_page(&rp.sign_in().await, "provider_unavailable");
+}
+
+#[tokio::test]
+async fn malformed_token_response_is_provider_unavailable() {
+    let mut rp = rp("client_secret_post");
+    rp.emulator.faults().token_response = Some((200, r#"{"access_token": 5}"#.into()));
+    assert_error_page(&rp.sign_in().await, "provider_unavailable");
+}
+
+#[tokio::test]
+async fn token_response_without_id_token_is_refused() {
+    let mut rp = rp("client_secret_post");
+    rp.emulator.faults().token_response = Some((200, r#"{"access_token":"vca_x","token_type":"Bearer","expires_in":3600}"#.into()));
+    assert_error_page(&rp.sign_in().await, "invalid_token");
+    assert_no_session(&rp);
+}
+
+#[tokio::test]
+async fn provider_timeout_is_provider_unavailable() {
+    let mut rp = rp("client_secret_post");
+    let callback = rp.authorize_and_consent().await;
+    *rp.recorder.fail.lock().unwrap() = Some(sign_in_with_vercel::transport::TransportError::Timeout);
+    assert_error_page(&rp.get(&callback).await, "provider_unavailable");
+    assert_no_session(&rp);
+}
+
+#[tokio::test]
+async fn unknown_provider_error_codes_are_not_echoed() {
+    let mut rp = rp("client_secret_post");
+    let _ = rp.get("/api/auth/authorize").await;
+    let done = rp.get("/api/auth/callback?error=%3Cscript%3E&error_description=pwned").await;
+    assert_error_page(&done, "provider_error");
+}
+
+#[tokio::test]
+async fn authorize_with_post_is_405() {
+    let mut rp = rp("client_secret_post");
+    let response = rp.send("POST", "/api/auth/authorize").await;
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
+}
+
+#[tokio::test]
+async fn missing_host_is_a_bad_request_not_a_crash() {
+    let rp = rp("client_secret_post");
+    let request = http::Request::get("/api/auth/authorize").body(()).unwrap();
+    assert_error_page(&rp.auth.authorize(&request).await, "invalid_request");
+    let request = http::Request::get("/api/auth/callback?code=a&state=b").body(()).unwrap();
+    assert_error_page(&rp.auth.callback(&request).await, "invalid_request");
+}
+
+#[tokio::test]
+async fn missing_configuration_is_a_configuration_error_not_a_crash() {
+    let auth = Auth::from_lookup(|_| None);
+    let request = http::Request::get("/api/auth/authorize").header(HOST, "localhost:3000").body(()).unwrap();
+    assert_error_page(&auth.authorize(&request).await, "configuration");
+    let request = http::Request::get("/api/user-info")
+        .header(HOST, "localhost:3000")
+        .header("cookie", "access_token=a; session_sub=s")
+        .body(())
+        .unwrap();
+    let answer = auth.user_info(&request).await;
+    assert_eq!(answer.status(), 500);
+    assert_eq!(body_json(&answer)["error"], "configuration");
+}
+
+#[tokio::test]
+async fn default_issuer_needs_no_discovery_request() {
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let emulator = sign_in_with_vercel::dev::emulator::Emulator::with_key(
+        ISSUER,
+        Default::default(),
+        sign_in_with_vercel::dev::emulator::SigningKey::shared(),
+    );
+    let auth = Auth::from_lookup(|k| (k == "VERCEL_APP_CLIENT_ID").then(|| "cl_x".to_owned()))
+        .with_http_client(std::sync::Arc::new(Recording { emulator, recorder: recorder.clone() }));
+    let request = http::Request::get("/api/auth/authorize").header(HOST, "localhost:3000").body(()).unwrap();
+    let start = auth.authorize(&request).await;
+    assert!(location(&start).starts_with("https://vercel.com/oauth/authorize?client_id=cl_x&"));
+    assert!(recorder.requests.lock().unwrap().is_empty(), "no network at all");
+}
+
+#[tokio::test]
+async fn other_issuers_are_discovered_once_per_instance() {
+    let mut rp = rp("client_secret_post");
+    rp.sign_in().await;
+    rp.sign_in().await;
+    assert_eq!(rp.sent_to("/.well-known/openid-configuration").len(), 1);
+}
+
+#[tokio::test]
+async fn discovered_issuer_must_match_exactly() {
+    let mut rp = rp("client_secret_post");
+    let vars = [
+        ("VERCEL_APP_CLIENT_ID", CLIENT_ID),
+        ("VERCEL_APP_CLIENT_SECRET", SECRET),
+        ("VERCEL_OAUTH_ISSUER", "http://127.0.0.1:3001/"),
+    ];
+    rp.auth = Auth::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+        .with_http_client(std::sync::Arc::new(Recording {
+            emulator: rp.emulator.clone(),
+            recorder: rp.recorder.clone(),
+        }));
+    assert_error_page(&rp.get("/api/auth/authorize").await, "configuration");
+}
+
+#[tokio::test]
+async fn a_sign_in_costs_one_token_request_and_one_jwks_fetch() {
+    let mut rp = rp("client_secret_post");
+    rp.sign_in().await;
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
+    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 1);
+    rp.clear_log();
+    rp.jar = Jar::default();
+    rp.sign_in().await;
+    assert_eq!(rp.recorder.requests.lock().unwrap().len(), 1, "warm: only the token request");
+}

@@ -1,0 +1,227 @@
+//! Test harness: the relying party wired to an in-process emulator (no
+//! sockets), a shared clock, a cookie jar, and a log of every request the
+//! relying party sent to the provider.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
+use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, SigningKey};
+use sign_in_with_vercel::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+use sign_in_with_vercel::{Auth, Config};
+
+pub const APP: &str = "http://localhost:3000";
+pub const ISSUER: &str = "http://127.0.0.1:3001";
+pub const CLIENT_ID: &str = "cl_test_app";
+pub const SECRET: &str = "test-secret";
+
+/// Every request the relying party sent, in order.
+#[derive(Default)]
+pub struct Recorder {
+    pub requests: Mutex<Vec<HttpRequest>>,
+    /// When set, every call fails with this transport error.
+    pub fail: Mutex<Option<TransportError>>,
+}
+
+/// The emulator as an HTTP client, recording what passes.
+pub struct Recording {
+    pub emulator: Arc<Emulator>,
+    pub recorder: Arc<Recorder>,
+}
+
+impl HttpClient for Recording {
+    fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        self.recorder.requests.lock().unwrap().push(request.clone());
+        if let Some(e) = *self.recorder.fail.lock().unwrap() {
+            return Box::pin(async move { Err(e) });
+        }
+        self.emulator.execute(request)
+    }
+}
+
+/// A browser's cookies for the app's origin.
+#[derive(Default, Clone, Debug)]
+pub struct Jar(pub BTreeMap<String, String>);
+
+impl Jar {
+    /// Applies the `Set-Cookie` headers of a response.
+    pub fn store(&mut self, response: &http::Response<Bytes>) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let cookie = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
+            let expired = cookie.max_age().is_some_and(|a| a.is_zero() || a.is_negative());
+            if expired || cookie.value().is_empty() {
+                self.0.remove(cookie.name());
+            } else {
+                self.0.insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+    }
+
+    pub fn header(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| {
+            self.0
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// The relying party under test with its provider.
+pub struct Rp {
+    pub auth: Auth,
+    pub emulator: Arc<Emulator>,
+    pub recorder: Arc<Recorder>,
+    pub clock: Arc<AtomicI64>,
+    pub jar: Jar,
+}
+
+pub fn client(method: &str) -> Client {
+    Client {
+        client_id: CLIENT_ID.to_owned(),
+        name: "Test app".to_owned(),
+        client_secret: (method != "none").then(|| SECRET.to_owned()),
+        token_endpoint_auth_method: method.to_owned(),
+        redirect_uris: vec![format!("{APP}/api/auth/callback")],
+        scopes: ["openid", "email", "profile", "offline_access"].map(String::from).to_vec(),
+    }
+}
+
+/// A relying party using `method` at the token endpoint, against a fresh
+/// in-process emulator, both on one adjustable clock.
+pub fn rp(method: &str) -> Rp {
+    let clock = Arc::new(AtomicI64::new(1_800_000_000));
+    let mut emulator = Emulator::with_key(ISSUER, EmulatorConfig::default(), SigningKey::shared());
+    let c = clock.clone();
+    emulator.set_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+    emulator.register_client(client(method));
+    let recorder = Arc::new(Recorder::default());
+    let mut vars = vec![
+        ("VERCEL_APP_CLIENT_ID", CLIENT_ID.to_owned()),
+        ("VERCEL_OAUTH_ISSUER", ISSUER.to_owned()),
+    ];
+    if method != "none" {
+        vars.push(("VERCEL_APP_CLIENT_SECRET", SECRET.to_owned()));
+        vars.push(("VERCEL_APP_TOKEN_AUTH", method.to_owned()));
+    }
+    let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    let c = clock.clone();
+    let auth = Auth::new(config)
+        .with_http_client(Arc::new(Recording {
+            emulator: emulator.clone(),
+            recorder: recorder.clone(),
+        }))
+        .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+    Rp {
+        auth,
+        emulator,
+        recorder,
+        clock,
+        jar: Jar::default(),
+    }
+}
+
+pub fn location(response: &http::Response<Bytes>) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+pub fn body_json(response: &http::Response<Bytes>) -> serde_json::Value {
+    serde_json::from_slice(response.body()).unwrap()
+}
+
+impl Rp {
+    pub fn advance(&self, seconds: i64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    pub fn request(&self, method: &str, path_and_query: &str) -> http::Request<()> {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(path_and_query)
+            .header(HOST, "localhost:3000");
+        if let Some(cookies) = self.jar.header() {
+            builder = builder.header(COOKIE, cookies);
+        }
+        builder.body(()).unwrap()
+    }
+
+    /// Sends a request to the route its path names, storing cookies.
+    pub async fn send(&mut self, method: &str, path_and_query: &str) -> http::Response<Bytes> {
+        let request = self.request(method, path_and_query);
+        let response = sign_in_with_vercel::dispatch(&self.auth, &request)
+            .expect("an /api route")
+            .await;
+        self.jar.store(&response);
+        response
+    }
+
+    pub async fn get(&mut self, path_and_query: &str) -> http::Response<Bytes> {
+        self.send("GET", path_and_query).await
+    }
+
+    /// Shows the emulator's consent page for `authorize_url` and answers it;
+    /// returns the redirect back to the app.
+    pub fn consent(&self, authorize_url: &str, decision: &str) -> String {
+        let path = authorize_url.strip_prefix(ISSUER).unwrap();
+        let page = self.emulator.handle(&http::Request::get(path).body(Vec::new()).unwrap());
+        assert_eq!(page.status(), 200, "consent page: {:?}", page.body());
+        let html = String::from_utf8(page.body().to_vec()).unwrap();
+        let request_id = html
+            .split("name=\"request_id\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("request_id in the consent form");
+        let form = format!("request_id={request_id}&decision={decision}");
+        let answer = self.emulator.handle(
+            &http::Request::post("/oauth/authorize/decision")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.into_bytes())
+                .unwrap(),
+        );
+        assert_eq!(answer.status(), 302);
+        location(&answer)
+    }
+
+    /// Starts a sign-in and consents; returns the callback path and query.
+    pub async fn authorize_and_consent(&mut self) -> String {
+        let start = self.get("/api/auth/authorize").await;
+        assert_eq!(start.status(), 302);
+        let back = self.consent(&location(&start), "allow");
+        back.strip_prefix(APP).unwrap().to_owned()
+    }
+
+    /// The whole sign-in: authorize, consent, callback.
+    pub async fn sign_in(&mut self) -> http::Response<Bytes> {
+        let callback = self.authorize_and_consent().await;
+        self.get(&callback).await
+    }
+
+    /// Requests sent to the provider whose path ends with `suffix`.
+    pub fn sent_to(&self, suffix: &str) -> Vec<HttpRequest> {
+        self.recorder
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.uri().path().ends_with(suffix))
+            .cloned()
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        self.recorder.requests.lock().unwrap().clear();
+    }
+}
