@@ -196,8 +196,13 @@ impl Error {
     /// Writes the log line for this error; server-side faults at error
     /// level, refusals at warn level. The line names the reason only.
     pub fn log(&self, route: &str) {
+        if *self == Self::NotSignedIn {
+            // Routine: a page asking whether anyone is signed in.
+            return;
+        }
         let line = format!("{route}: {} ({self})", self.code());
-        if self.status().is_server_error() {
+        let user_choice = matches!(self, Self::Provider(code) if !matches!(*code, "server_error" | "temporarily_unavailable"));
+        if self.status().is_server_error() && !user_choice {
             crate::log::error(&line);
         } else {
             crate::log::warn(&line);

@@ -17,7 +17,11 @@ fn edit(rp: &Rp, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
 async fn refused(rp: &mut Rp) {
     let done = rp.sign_in().await;
     assert_eq!(location(&done), "/auth/error?error=invalid_token");
-    assert_eq!(rp.jar.get("access_token"), None, "no session after a refused ID token");
+    assert_eq!(
+        rp.jar.get("access_token"),
+        None,
+        "no session after a refused ID token"
+    );
     assert_eq!(rp.jar.get("session_sub"), None);
 }
 
@@ -240,7 +244,11 @@ async fn unknown_kid_refetches_the_key_set_once_and_accepts_the_rotated_key() {
     rp.emulator.rotate_key(false);
     rp.jar = Jar::default();
     accepted(&mut rp).await;
-    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 2, "one refetch for the new kid");
+    assert_eq!(
+        rp.sent_to("/.well-known/jwks").len(),
+        2,
+        "one refetch for the new kid"
+    );
 }
 
 #[tokio::test]
@@ -250,7 +258,11 @@ async fn unknown_kid_still_unknown_after_the_refetch_is_rejected() {
     rp.jar = Jar::default();
     rp.emulator.faults().signing = Signing::UnpublishedKid;
     refused(&mut rp).await;
-    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 2, "exactly one refetch");
+    assert_eq!(
+        rp.sent_to("/.well-known/jwks").len(),
+        2,
+        "exactly one refetch"
+    );
 }
 
 #[tokio::test]
@@ -281,7 +293,13 @@ mod reasons {
         let key = SigningKey::shared();
         let keys = JwkSet::from_json(&json!({ "keys": [key.jwk()] }).to_string()).unwrap();
         let nonce = Nonce::new("n1");
-        let expected = Expected { issuer: "https://op.example", client_id: "cl", nonce: Some(&nonce), subject: None, now: NOW };
+        let expected = Expected {
+            issuer: "https://op.example",
+            client_id: "cl",
+            nonce: Some(&nonce),
+            subject: None,
+            now: NOW,
+        };
         verify(&IdToken::new(key.sign(&claims, signing)), &keys, &expected).map(|_| ())
     }
 
@@ -299,33 +317,103 @@ mod reasons {
     fn each_rejection_names_its_reason() {
         use IdTokenError::*;
         assert_eq!(check(claims(), Signing::Rs256), Ok(()));
-        assert_eq!(check(claims(), Signing::None), Err(UnsupportedAlgorithm("none".into())));
-        assert_eq!(check(claims(), Signing::Hs256WithPublicKey), Err(UnsupportedAlgorithm("HS256".into())));
-        assert_eq!(check(claims(), Signing::CorruptSignature), Err(BadSignature));
+        assert_eq!(
+            check(claims(), Signing::None),
+            Err(UnsupportedAlgorithm("none".into()))
+        );
+        assert_eq!(
+            check(claims(), Signing::Hs256WithPublicKey),
+            Err(UnsupportedAlgorithm("HS256".into()))
+        );
+        assert_eq!(
+            check(claims(), Signing::CorruptSignature),
+            Err(BadSignature)
+        );
         assert_eq!(check(claims(), Signing::ForeignKey), Err(BadSignature));
         assert_eq!(check(claims(), Signing::UnpublishedKid), Err(UnknownKey));
-        assert_eq!(check(with("iss", json!("https://evil")), Signing::Rs256), Err(IssuerMismatch));
-        assert_eq!(check(with("aud", json!("other")), Signing::Rs256), Err(AudienceMismatch));
-        assert_eq!(check(with("aud", Value::Null), Signing::Rs256), Err(AudienceMismatch));
-        assert_eq!(check(with("aud", json!(["cl", "x"])), Signing::Rs256), Err(AuthorizedPartyMismatch));
-        assert_eq!(check(with("exp", json!(NOW - 61)), Signing::Rs256), Err(Expired));
-        assert_eq!(check(with("exp", Value::Null), Signing::Rs256), Err(Expired));
-        assert_eq!(check(with("nbf", json!(NOW + 61)), Signing::Rs256), Err(NotYetValid));
-        assert_eq!(check(with("iat", Value::Null), Signing::Rs256), Err(InvalidIssuedAt));
-        assert_eq!(check(with("iat", json!(NOW + 61)), Signing::Rs256), Err(InvalidIssuedAt));
-        assert_eq!(check(with("sub", Value::Null), Signing::Rs256), Err(MissingSubject));
-        assert_eq!(check(with("sub", json!("")), Signing::Rs256), Err(MissingSubject));
-        assert_eq!(check(with("nonce", json!("n2")), Signing::Rs256), Err(NonceMismatch));
-        assert_eq!(check(with("nonce", Value::Null), Signing::Rs256), Err(NonceMismatch));
-        assert_eq!(check(with("exp", json!(NOW as f64 + 600.5)), Signing::Rs256), Ok(()));
+        assert_eq!(
+            check(with("iss", json!("https://evil")), Signing::Rs256),
+            Err(IssuerMismatch)
+        );
+        assert_eq!(
+            check(with("aud", json!("other")), Signing::Rs256),
+            Err(AudienceMismatch)
+        );
+        assert_eq!(
+            check(with("aud", Value::Null), Signing::Rs256),
+            Err(AudienceMismatch)
+        );
+        assert_eq!(
+            check(with("aud", json!(["cl", "x"])), Signing::Rs256),
+            Err(AuthorizedPartyMismatch)
+        );
+        assert_eq!(
+            check(with("exp", json!(NOW - 61)), Signing::Rs256),
+            Err(Expired)
+        );
+        assert_eq!(
+            check(with("exp", Value::Null), Signing::Rs256),
+            Err(Expired)
+        );
+        assert_eq!(
+            check(with("nbf", json!(NOW + 61)), Signing::Rs256),
+            Err(NotYetValid)
+        );
+        assert_eq!(
+            check(with("iat", Value::Null), Signing::Rs256),
+            Err(InvalidIssuedAt)
+        );
+        assert_eq!(
+            check(with("iat", json!(NOW + 61)), Signing::Rs256),
+            Err(InvalidIssuedAt)
+        );
+        assert_eq!(
+            check(with("sub", Value::Null), Signing::Rs256),
+            Err(MissingSubject)
+        );
+        assert_eq!(
+            check(with("sub", json!("")), Signing::Rs256),
+            Err(MissingSubject)
+        );
+        assert_eq!(
+            check(with("nonce", json!("n2")), Signing::Rs256),
+            Err(NonceMismatch)
+        );
+        assert_eq!(
+            check(with("nonce", Value::Null), Signing::Rs256),
+            Err(NonceMismatch)
+        );
+        assert_eq!(
+            check(with("exp", json!(NOW as f64 + 600.5)), Signing::Rs256),
+            Ok(())
+        );
     }
 
     #[test]
     fn malformed_tokens_are_refused_without_panicking() {
-        let keys = JwkSet::from_json(&json!({ "keys": [SigningKey::shared().jwk()] }).to_string()).unwrap();
-        let expected = Expected { issuer: "i", client_id: "c", nonce: None, subject: None, now: NOW };
-        for token in ["", ".", "..", "a.b.c", "a.b.c.d.e", "eyJhbGciOiJSUzI1NiJ9..", &"a".repeat(20_000), "é.é.é"] {
-            assert!(verify(&IdToken::new(token), &keys, &expected).is_err(), "{token:.20}");
+        let keys = JwkSet::from_json(&json!({ "keys": [SigningKey::shared().jwk()] }).to_string())
+            .unwrap();
+        let expected = Expected {
+            issuer: "i",
+            client_id: "c",
+            nonce: None,
+            subject: None,
+            now: NOW,
+        };
+        for token in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "a.b.c.d.e",
+            "eyJhbGciOiJSUzI1NiJ9..",
+            &"a".repeat(20_000),
+            "é.é.é",
+        ] {
+            assert!(
+                verify(&IdToken::new(token), &keys, &expected).is_err(),
+                "{token:.20}"
+            );
         }
     }
 
@@ -333,9 +421,18 @@ mod reasons {
     fn refreshed_token_about_another_user_is_refused() {
         let key = SigningKey::shared();
         let keys = JwkSet::from_json(&json!({ "keys": [key.jwk()] }).to_string()).unwrap();
-        let expected = Expected { issuer: "https://op.example", client_id: "cl", nonce: None, subject: Some("u2"), now: NOW };
+        let expected = Expected {
+            issuer: "https://op.example",
+            client_id: "cl",
+            nonce: None,
+            subject: Some("u2"),
+            now: NOW,
+        };
         let token = IdToken::new(key.sign(&claims(), Signing::Rs256));
-        assert_eq!(verify(&token, &keys, &expected), Err(IdTokenError::SubjectChanged));
+        assert_eq!(
+            verify(&token, &keys, &expected),
+            Err(IdTokenError::SubjectChanged)
+        );
     }
 
     #[test]
@@ -347,7 +444,8 @@ mod reasons {
         let mut es = SigningKey::shared().jwk();
         es["alg"] = json!("ES256");
         let ec = json!({"kty": "EC", "crv": "P-256", "x": "a", "y": "b"});
-        let keys = JwkSet::from_json(&json!({ "keys": [short, enc, es, ec, "junk"] }).to_string()).unwrap();
+        let keys = JwkSet::from_json(&json!({ "keys": [short, enc, es, ec, "junk"] }).to_string())
+            .unwrap();
         assert!(keys.is_empty());
     }
 }

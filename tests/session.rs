@@ -35,7 +35,12 @@ async fn user_info_returns_the_userinfo_claims() {
     assert_eq!(user["email"], "demo@example.com");
     assert_eq!(user["email_verified"], true);
     assert_eq!(user["preferred_username"], "demo");
-    assert!(user["picture"].as_str().unwrap().starts_with("data:image/svg+xml"));
+    assert!(
+        user["picture"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/svg+xml")
+    );
 }
 
 #[tokio::test]
@@ -44,7 +49,10 @@ async fn user_info_when_signed_out_is_401() {
     let answer = rp.get("/api/user-info").await;
     assert_eq!(answer.status(), 401);
     assert_eq!(body_json(&answer)["error"], "not_signed_in");
-    assert!(rp.recorder.requests.lock().unwrap().is_empty(), "no provider call");
+    assert!(
+        rp.recorder.requests.lock().unwrap().is_empty(),
+        "no provider call"
+    );
 }
 
 #[tokio::test]
@@ -82,7 +90,10 @@ async fn duplicate_session_cookies_are_refused() {
     let mut rp = signed_in("client_secret_post").await;
     let request = http::Request::get("/api/user-info")
         .header(HOST, "localhost:3000")
-        .header("cookie", format!("{}; access_token=planted", rp.jar.header().unwrap()))
+        .header(
+            "cookie",
+            format!("{}; access_token=planted", rp.jar.header().unwrap()),
+        )
         .body(())
         .unwrap();
     let answer = rp.auth.user_info(&request).await;
@@ -146,7 +157,11 @@ async fn access_token_the_provider_rejects_is_refreshed() {
     let answer = rp.get("/api/validate-token").await;
     assert_eq!(answer.status(), 200);
     assert_eq!(body_json(&answer)["tokenInfo"]["active"], true);
-    assert_eq!(rp.sent_to("/login/oauth/token").len(), 2, "sign-in + one refresh");
+    assert_eq!(
+        rp.sent_to("/login/oauth/token").len(),
+        2,
+        "sign-in + one refresh"
+    );
 }
 
 #[tokio::test]
@@ -183,7 +198,10 @@ async fn provider_outage_during_refresh_keeps_the_cookies() {
     let answer = rp.get("/api/user-info").await;
     assert_eq!(answer.status(), 502);
     assert_eq!(body_json(&answer)["error"], "provider_unavailable");
-    assert!(rp.jar.get("refresh_token").is_some(), "a transient failure does not sign out");
+    assert!(
+        rp.jar.get("refresh_token").is_some(),
+        "a transient failure does not sign out"
+    );
 }
 
 #[tokio::test]
@@ -206,7 +224,10 @@ async fn signout_revokes_the_tokens_and_clears_the_cookies() {
     let refresh = rp.jar.get("refresh_token").unwrap().to_owned();
     let answer = rp.send("POST", "/api/auth/signout").await;
     assert_eq!(answer.status(), 200);
-    assert_eq!(body_json(&answer), serde_json::json!({"signedOut": true, "revoked": true}));
+    assert_eq!(
+        body_json(&answer),
+        serde_json::json!({"signedOut": true, "revoked": true})
+    );
     assert!(rp.jar.0.is_empty(), "all cookies cleared: {:?}", rp.jar);
     assert!(!active(&rp, &access));
     assert!(!active(&rp, &refresh));
@@ -226,7 +247,8 @@ async fn signout_clears_the_cookies_when_revocation_fails() {
 #[tokio::test]
 async fn signout_when_the_provider_is_unreachable_still_clears_the_cookies() {
     let mut rp = signed_in("client_secret_post").await;
-    *rp.recorder.fail.lock().unwrap() = Some(sign_in_with_vercel::transport::TransportError::Connect);
+    *rp.recorder.fail.lock().unwrap() =
+        Some(sign_in_with_vercel::transport::TransportError::Connect);
     let answer = rp.send("POST", "/api/auth/signout").await;
     assert_eq!(answer.status(), 200);
     assert!(rp.jar.0.is_empty());
@@ -246,14 +268,19 @@ async fn signout_with_get_is_405() {
     let answer = rp.get("/api/auth/signout").await;
     assert_eq!(answer.status(), 405);
     assert_eq!(answer.headers()["allow"], "POST");
-    assert!(rp.jar.get("access_token").is_some(), "a GET signs no one out");
+    assert!(
+        rp.jar.get("access_token").is_some(),
+        "a GET signs no one out"
+    );
 }
 
 #[tokio::test]
 async fn signout_from_another_origin_is_refused() {
     let mut rp = signed_in("client_secret_post").await;
     let mut request = rp.request("POST", "/api/auth/signout");
-    request.headers_mut().insert(ORIGIN, "https://evil.example".parse().unwrap());
+    request
+        .headers_mut()
+        .insert(ORIGIN, "https://evil.example".parse().unwrap());
     let answer = rp.auth.signout(&request).await;
     assert_eq!(answer.status(), 403);
     rp.jar.store(&answer);
@@ -262,7 +289,7 @@ async fn signout_from_another_origin_is_refused() {
 
 #[tokio::test]
 async fn signout_from_the_same_origin_is_allowed() {
-    let mut rp = signed_in("client_secret_post").await;
+    let rp = signed_in("client_secret_post").await;
     let mut request = rp.request("POST", "/api/auth/signout");
     request.headers_mut().insert(ORIGIN, APP.parse().unwrap());
     assert_eq!(rp.auth.signout(&request).await.status(), 200);
@@ -282,7 +309,9 @@ async fn public_client_signs_in_refreshes_and_signs_out() {
 async fn unknown_api_paths_are_404() {
     let rp = rp("client_secret_post");
     let request = rp.request("GET", "/api/nope");
-    let answer = sign_in_with_vercel::dispatch(&rp.auth, &request).unwrap().await;
+    let answer = sign_in_with_vercel::dispatch(&rp.auth, &request)
+        .unwrap()
+        .await;
     assert_eq!(answer.status(), 404);
     assert!(sign_in_with_vercel::dispatch(&rp.auth, &rp.request("GET", "/profile")).is_none());
 }
@@ -295,9 +324,15 @@ async fn session_is_the_one_call_for_your_own_functions() {
     assert_eq!(session.sub, "usr_demo1234567890");
     assert_eq!(session.user["name"], "Demo User");
     let printed = format!("{session:?}");
-    assert!(!printed.contains(session.access_token.secret()), "Debug redacts the token");
+    assert!(
+        !printed.contains(session.access_token.secret()),
+        "Debug redacts the token"
+    );
 
-    let signed_out = http::Request::get("/api/anything-of-yours").header(HOST, "localhost:3000").body(()).unwrap();
+    let signed_out = http::Request::get("/api/anything-of-yours")
+        .header(HOST, "localhost:3000")
+        .body(())
+        .unwrap();
     let rejection = rp.auth.session(&signed_out).await.unwrap_err();
     assert_eq!(rejection.into_response().status(), 401);
 }
@@ -331,13 +366,22 @@ async fn hostile_requests_never_crash_a_route() {
     for method in ["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD"] {
         for path in paths {
             for c in cookies {
-                let mut builder = http::Request::builder().method(method).uri(path).header(HOST, "localhost:3000");
+                let mut builder = http::Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(HOST, "localhost:3000");
                 if let Some(c) = c {
                     builder = builder.header("cookie", c);
                 }
                 let request = builder.body(()).unwrap();
-                let answer = sign_in_with_vercel::dispatch(&rp.auth, &request).unwrap().await;
-                assert!(answer.status().as_u16() < 500, "{method} {path} {c:?}: {}", answer.status());
+                let answer = sign_in_with_vercel::dispatch(&rp.auth, &request)
+                    .unwrap()
+                    .await;
+                assert!(
+                    answer.status().as_u16() < 500,
+                    "{method} {path} {c:?}: {}",
+                    answer.status()
+                );
             }
         }
     }

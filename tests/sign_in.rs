@@ -44,11 +44,25 @@ async fn session_cookies_are_http_only_lax_with_token_lifetimes() {
     let mut rp = rp("client_secret_post");
     let done = rp.sign_in().await;
     let cookies = set_cookies(&done);
-    let access = cookies.iter().find(|c| c.starts_with("access_token=")).unwrap();
-    assert!(access.contains("Max-Age=3600") && access.contains("HttpOnly") && access.contains("SameSite=Lax"));
-    let refresh = cookies.iter().find(|c| c.starts_with("refresh_token=")).unwrap();
+    let access = cookies
+        .iter()
+        .find(|c| c.starts_with("access_token="))
+        .unwrap();
+    assert!(
+        access.contains("Max-Age=3600")
+            && access.contains("HttpOnly")
+            && access.contains("SameSite=Lax")
+    );
+    let refresh = cookies
+        .iter()
+        .find(|c| c.starts_with("refresh_token="))
+        .unwrap();
     assert!(refresh.contains("Max-Age=2592000") && refresh.contains("HttpOnly"));
-    assert!(cookies.iter().any(|c| c.starts_with("oauth_flow=;") && c.contains("Max-Age=0")));
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("oauth_flow=;") && c.contains("Max-Age=0"))
+    );
 }
 
 #[tokio::test]
@@ -58,7 +72,10 @@ async fn authorize_redirects_with_pkce_state_nonce_and_sets_flow_cookie() {
     assert_eq!(start.status(), 302);
     assert_eq!(start.headers()[CACHE_CONTROL], "no-store");
     let url = url::Url::parse(&location(&start)).unwrap();
-    assert_eq!(url.as_str().split('?').next().unwrap(), format!("{ISSUER}/oauth/authorize"));
+    assert_eq!(
+        url.as_str().split('?').next().unwrap(),
+        format!("{ISSUER}/oauth/authorize")
+    );
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], CLIENT_ID);
     assert_eq!(q["redirect_uri"], format!("{APP}/api/auth/callback"));
@@ -70,7 +87,11 @@ async fn authorize_redirects_with_pkce_state_nonce_and_sets_flow_cookie() {
     assert_eq!(q["nonce"].len(), 43);
     let cookie = set_cookies(&start).pop().unwrap();
     assert!(cookie.starts_with("oauth_flow="));
-    assert!(cookie.contains("Max-Age=600") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(
+        cookie.contains("Max-Age=600")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+    );
 }
 
 #[tokio::test]
@@ -86,7 +107,10 @@ async fn authorize_over_https_uses_a_secure_host_prefixed_flow_cookie() {
     let cookie = set_cookies(&start).pop().unwrap();
     assert!(cookie.starts_with("__Host-oauth_flow="), "{cookie}");
     assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"));
-    assert!(location(&start).contains("redirect_uri=https%3A%2F%2Fapp.example.com%2Fapi%2Fauth%2Fcallback"));
+    assert!(
+        location(&start)
+            .contains("redirect_uri=https%3A%2F%2Fapp.example.com%2Fapi%2Fauth%2Fcallback")
+    );
 }
 
 #[tokio::test]
@@ -95,7 +119,11 @@ async fn each_authorize_makes_fresh_secrets() {
     let a = location(&rp.get("/api/auth/authorize").await);
     let b = location(&rp.get("/api/auth/authorize").await);
     let params = |u: &str| -> std::collections::HashMap<String, String> {
-        url::Url::parse(u).unwrap().query_pairs().into_owned().collect()
+        url::Url::parse(u)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect()
     };
     for name in ["state", "nonce", "code_challenge"] {
         assert_ne!(params(&a)[name], params(&b)[name], "{name}");
@@ -105,7 +133,9 @@ async fn each_authorize_makes_fresh_secrets() {
 #[tokio::test]
 async fn sign_in_returns_to_a_same_origin_next_path() {
     let mut rp = rp("client_secret_post");
-    let start = rp.get("/api/auth/authorize?next=%2Fdashboard%3Ftab%3D2").await;
+    let start = rp
+        .get("/api/auth/authorize?next=%2Fdashboard%3Ftab%3D2")
+        .await;
     let back = rp.consent(&location(&start), "allow");
     let done = rp.get(back.strip_prefix(APP).unwrap()).await;
     assert_eq!(location(&done), "/dashboard?tab=2");
@@ -171,7 +201,11 @@ async fn callback_with_state_mismatch_is_an_error() {
     let done = rp.get(&tampered).await;
     assert_error_page(&done, "invalid_state");
     assert_no_session(&rp);
-    assert_eq!(rp.jar.get("oauth_flow"), None, "flow cookie cleared on failure");
+    assert_eq!(
+        rp.jar.get("oauth_flow"),
+        None,
+        "flow cookie cleared on failure"
+    );
 }
 
 #[tokio::test]
@@ -179,7 +213,12 @@ async fn callback_without_state_is_an_error() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
     let url = url::Url::parse(&format!("{APP}{callback}")).unwrap();
-    let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let code = url
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     let done = rp.get(&format!("/api/auth/callback?code={code}")).await;
     assert_error_page(&done, "invalid_state");
 }
@@ -188,7 +227,10 @@ async fn callback_without_state_is_an_error() {
 async fn callback_with_wrong_iss_is_an_error() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
-    let tampered = callback.replace("iss=http%3A%2F%2F127.0.0.1%3A3001", "iss=https%3A%2F%2Fevil.example");
+    let tampered = callback.replace(
+        "iss=http%3A%2F%2F127.0.0.1%3A3001",
+        "iss=https%3A%2F%2Fevil.example",
+    );
     assert_ne!(tampered, callback);
     assert_error_page(&rp.get(&tampered).await, "invalid_response");
 }
@@ -224,7 +266,9 @@ async fn callback_with_tampered_flow_cookie_is_an_error() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
     let flow = rp.jar.get("oauth_flow").unwrap().to_owned();
-    rp.jar.0.insert("oauth_flow".into(), format!("{}A", &flow[..flow.len() - 4]));
+    rp.jar
+        .0
+        .insert("oauth_flow".into(), format!("{}A", &flow[..flow.len() - 4]));
     assert_error_page(&rp.get(&callback).await, "invalid_state");
     assert_no_session(&rp);
 }
@@ -235,7 +279,10 @@ async fn callback_with_invalid_utf8_cookie_header_is_a_bad_request() {
     let callback = rp.authorize_and_consent().await;
     let request = http::Request::get(callback)
         .header(HOST, "localhost:3000")
-        .header("cookie", http::HeaderValue::from_bytes(b"oauth_flow=\xff\xfe").unwrap())
+        .header(
+            "cookie",
+            http::HeaderValue::from_bytes(b"oauth_flow=\xff\xfe").unwrap(),
+        )
         .body(())
         .unwrap();
     let done = rp.auth.callback(&request).await;
@@ -267,7 +314,10 @@ async fn a_code_is_exchanged_once() {
 #[tokio::test]
 async fn token_endpoint_error_is_an_error_page() {
     let mut rp = rp("client_secret_post");
-    rp.emulator.faults().token_response = Some((400, r#"{"error":"invalid_grant","error_description":"expired"}"#.into()));
+    rp.emulator.faults().token_response = Some((
+        400,
+        r#"{"error":"invalid_grant","error_description":"expired"}"#.into(),
+    ));
     assert_error_page(&rp.sign_in().await, "token_rejected");
     assert_no_session(&rp);
 }
@@ -289,7 +339,10 @@ async fn malformed_token_response_is_provider_unavailable() {
 #[tokio::test]
 async fn token_response_without_id_token_is_refused() {
     let mut rp = rp("client_secret_post");
-    rp.emulator.faults().token_response = Some((200, r#"{"access_token":"vca_x","token_type":"Bearer","expires_in":3600}"#.into()));
+    rp.emulator.faults().token_response = Some((
+        200,
+        r#"{"access_token":"vca_x","token_type":"Bearer","expires_in":3600}"#.into(),
+    ));
     assert_error_page(&rp.sign_in().await, "invalid_token");
     assert_no_session(&rp);
 }
@@ -298,7 +351,8 @@ async fn token_response_without_id_token_is_refused() {
 async fn provider_timeout_is_provider_unavailable() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
-    *rp.recorder.fail.lock().unwrap() = Some(sign_in_with_vercel::transport::TransportError::Timeout);
+    *rp.recorder.fail.lock().unwrap() =
+        Some(sign_in_with_vercel::transport::TransportError::Timeout);
     assert_error_page(&rp.get(&callback).await, "provider_unavailable");
     assert_no_session(&rp);
 }
@@ -307,7 +361,9 @@ async fn provider_timeout_is_provider_unavailable() {
 async fn unknown_provider_error_codes_are_not_echoed() {
     let mut rp = rp("client_secret_post");
     let _ = rp.get("/api/auth/authorize").await;
-    let done = rp.get("/api/auth/callback?error=%3Cscript%3E&error_description=pwned").await;
+    let done = rp
+        .get("/api/auth/callback?error=%3Cscript%3E&error_description=pwned")
+        .await;
     assert_error_page(&done, "provider_error");
 }
 
@@ -324,14 +380,19 @@ async fn missing_host_is_a_bad_request_not_a_crash() {
     let rp = rp("client_secret_post");
     let request = http::Request::get("/api/auth/authorize").body(()).unwrap();
     assert_error_page(&rp.auth.authorize(&request).await, "invalid_request");
-    let request = http::Request::get("/api/auth/callback?code=a&state=b").body(()).unwrap();
+    let request = http::Request::get("/api/auth/callback?code=a&state=b")
+        .body(())
+        .unwrap();
     assert_error_page(&rp.auth.callback(&request).await, "invalid_request");
 }
 
 #[tokio::test]
 async fn missing_configuration_is_a_configuration_error_not_a_crash() {
     let auth = Auth::from_lookup(|_| None);
-    let request = http::Request::get("/api/auth/authorize").header(HOST, "localhost:3000").body(()).unwrap();
+    let request = http::Request::get("/api/auth/authorize")
+        .header(HOST, "localhost:3000")
+        .body(())
+        .unwrap();
     assert_error_page(&auth.authorize(&request).await, "configuration");
     let request = http::Request::get("/api/user-info")
         .header(HOST, "localhost:3000")
@@ -352,11 +413,20 @@ async fn default_issuer_needs_no_discovery_request() {
         sign_in_with_vercel::dev::emulator::SigningKey::shared(),
     );
     let auth = Auth::from_lookup(|k| (k == "VERCEL_APP_CLIENT_ID").then(|| "cl_x".to_owned()))
-        .with_http_client(std::sync::Arc::new(Recording { emulator, recorder: recorder.clone() }));
-    let request = http::Request::get("/api/auth/authorize").header(HOST, "localhost:3000").body(()).unwrap();
+        .with_http_client(std::sync::Arc::new(Recording {
+            emulator,
+            recorder: recorder.clone(),
+        }));
+    let request = http::Request::get("/api/auth/authorize")
+        .header(HOST, "localhost:3000")
+        .body(())
+        .unwrap();
     let start = auth.authorize(&request).await;
     assert!(location(&start).starts_with("https://vercel.com/oauth/authorize?client_id=cl_x&"));
-    assert!(recorder.requests.lock().unwrap().is_empty(), "no network at all");
+    assert!(
+        recorder.requests.lock().unwrap().is_empty(),
+        "no network at all"
+    );
 }
 
 #[tokio::test]
@@ -375,11 +445,15 @@ async fn discovered_issuer_must_match_exactly() {
         ("VERCEL_APP_CLIENT_SECRET", SECRET),
         ("VERCEL_OAUTH_ISSUER", "http://127.0.0.1:3001/"),
     ];
-    rp.auth = Auth::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
-        .with_http_client(std::sync::Arc::new(Recording {
-            emulator: rp.emulator.clone(),
-            recorder: rp.recorder.clone(),
-        }));
+    rp.auth = Auth::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .with_http_client(std::sync::Arc::new(Recording {
+        emulator: rp.emulator.clone(),
+        recorder: rp.recorder.clone(),
+    }));
     assert_error_page(&rp.get("/api/auth/authorize").await, "configuration");
 }
 
@@ -392,5 +466,9 @@ async fn a_sign_in_costs_one_token_request_and_one_jwks_fetch() {
     rp.clear_log();
     rp.jar = Jar::default();
     rp.sign_in().await;
-    assert_eq!(rp.recorder.requests.lock().unwrap().len(), 1, "warm: only the token request");
+    assert_eq!(
+        rp.recorder.requests.lock().unwrap().len(),
+        1,
+        "warm: only the token request"
+    );
 }

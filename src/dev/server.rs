@@ -126,7 +126,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             .cloned()
             .unwrap_or_else(|| crate::config::VERCEL_ISSUER.to_owned());
         banner = format!(
-            "Sign in with Vercel: dev server\n\n  Open {app_url} and sign in.\n  Provider: {issuer} (client ID from the environment or .env.local)\n  The app's Authorization Callback URLs must include {app_url}/api/auth/callback\n"
+            "Sign in with Vercel: dev server\n\n  Open {app_url} and sign in.\n  Provider: {issuer} (client ID from the environment or .env.local)\n  The app's Authorization Callback URLs must include {app_url}/api/auth/callback\n\n  Press Ctrl+C to stop.\n"
         );
     } else {
         let emu_listener = match bind(options.emulator_port, "emulator") {
@@ -170,7 +170,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             .map(|u: &User| format!("{} ({})", u.name, u.email))
             .unwrap_or_default();
         banner = format!(
-            "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}/api/auth/callback, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n"
+            "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}/api/auth/callback, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
         );
         emulator = Some(emu);
     }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod stack;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
 use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, SigningKey};
-use sign_in_with_vercel::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+use sign_in_with_vercel::transport::{
+    BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError,
+};
 use sign_in_with_vercel::{Auth, Config};
 
 pub const APP: &str = "http://localhost:3000";
@@ -52,11 +56,14 @@ impl Jar {
     pub fn store(&mut self, response: &http::Response<Bytes>) {
         for value in response.headers().get_all(SET_COOKIE) {
             let cookie = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
-            let expired = cookie.max_age().is_some_and(|a| a.is_zero() || a.is_negative());
+            let expired = cookie
+                .max_age()
+                .is_some_and(|a| a.is_zero() || a.is_negative());
             if expired || cookie.value().is_empty() {
                 self.0.remove(cookie.name());
             } else {
-                self.0.insert(cookie.name().to_owned(), cookie.value().to_owned());
+                self.0
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
     }
@@ -92,7 +99,9 @@ pub fn client(method: &str) -> Client {
         client_secret: (method != "none").then(|| SECRET.to_owned()),
         token_endpoint_auth_method: method.to_owned(),
         redirect_uris: vec![format!("{APP}/api/auth/callback")],
-        scopes: ["openid", "email", "profile", "offline_access"].map(String::from).to_vec(),
+        scopes: ["openid", "email", "profile", "offline_access"]
+            .map(String::from)
+            .to_vec(),
     }
 }
 
@@ -113,7 +122,9 @@ pub fn rp(method: &str) -> Rp {
         vars.push(("VERCEL_APP_CLIENT_SECRET", SECRET.to_owned()));
         vars.push(("VERCEL_APP_TOKEN_AUTH", method.to_owned()));
     }
-    let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    let config =
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
     let c = clock.clone();
     let auth = Auth::new(config)
         .with_http_client(Arc::new(Recording {
@@ -176,7 +187,9 @@ impl Rp {
     /// returns the redirect back to the app.
     pub fn consent(&self, authorize_url: &str, decision: &str) -> String {
         let path = authorize_url.strip_prefix(ISSUER).unwrap();
-        let page = self.emulator.handle(&http::Request::get(path).body(Vec::new()).unwrap());
+        let page = self
+            .emulator
+            .handle(&http::Request::get(path).body(Vec::new()).unwrap());
         assert_eq!(page.status(), 200, "consent page: {:?}", page.body());
         let html = String::from_utf8(page.body().to_vec()).unwrap();
         let request_id = html

@@ -1,0 +1,338 @@
+//! The local stack over real HTTP, with no browser and no network: the
+//! `dev` binary (what `cargo run` starts) with its built-in emulator, and
+//! the standalone `emulator` binary with a configured client.
+
+mod support;
+
+use std::time::Duration;
+
+use support::stack::{Browser, Page, form_of, free_port, spawn, url_in};
+
+const DEV: &str = env!("CARGO_BIN_EXE_dev");
+const EMULATOR: &str = env!("CARGO_BIN_EXE_emulator");
+
+/// Starts `cargo run`'s server on free ports with a 2-second access token.
+fn start_dev() -> (support::stack::Process, String) {
+    let (process, _) = spawn(
+        DEV,
+        &[
+            ("PORT", "0".into()),
+            ("EMULATOR_PORT", "0".into()),
+            ("EMULATOR_ACCESS_TOKEN_TTL", "2".into()),
+        ],
+        "Press Ctrl+C to stop",
+    );
+    let app = url_in(
+        process
+            .lines
+            .iter()
+            .find(|l| l.contains("Open http://"))
+            .unwrap(),
+    );
+    (process, app)
+}
+
+/// Clicks "Sign in with Vercel" and answers the consent page.
+async fn sign_in(browser: &mut Browser, app: &str, decision: &str) -> Page {
+    let consent = browser.visit(&format!("{app}/api/auth/authorize")).await;
+    assert_eq!(consent.status, 200, "consent page");
+    assert!(consent.body.contains("Allow") && consent.body.contains("Cancel"));
+    let (action, mut fields) = form_of(&consent);
+    fields.push(("decision".into(), decision.into()));
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let answer = browser.post(&action, &fields).await;
+    browser.follow(answer).await
+}
+
+#[tokio::test]
+async fn cargo_run_serves_the_whole_flow_against_the_built_in_emulator() {
+    let (dev, app) = start_dev();
+    assert!(
+        dev.lines
+            .iter()
+            .any(|l| l.contains("you will sign in as Demo User")),
+        "banner: {:?}",
+        dev.lines
+    );
+    let mut browser = Browser::default();
+
+    let home = browser.get(&format!("{app}/")).await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("Sign in with Vercel"));
+    assert!(
+        home.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+
+    let profile = sign_in(&mut browser, &app, "allow").await;
+    assert_eq!(profile.status, 200);
+    assert_eq!(profile.url, format!("{app}/profile"));
+
+    let user = browser.get(&format!("{app}/api/user-info")).await;
+    assert_eq!(user.status, 200);
+    assert_eq!(user.json()["userInfo"]["email"], "demo@example.com");
+
+    let token = browser.get(&format!("{app}/api/validate-token")).await;
+    assert_eq!(token.status, 200);
+    assert_eq!(token.json()["tokenInfo"]["active"], true);
+    let first_access = browser.cookie("localhost", "access_token").unwrap();
+    let first_refresh = browser.cookie("localhost", "refresh_token").unwrap();
+
+    // The access token lives 2 s; its cookie expires with it.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(browser.cookie("localhost", "access_token"), None);
+    let user = browser.get(&format!("{app}/api/user-info")).await;
+    assert_eq!(user.status, 200, "refreshed silently: {}", user.body);
+    let refreshed = browser.cookie("localhost", "refresh_token").unwrap();
+    assert_ne!(refreshed, first_refresh, "rotated refresh token stored");
+    let access = browser.cookie("localhost", "access_token").unwrap();
+    assert_ne!(access, first_access);
+
+    let out = browser.post(&format!("{app}/api/auth/signout"), &[]).await;
+    assert_eq!(out.status, 200);
+    assert_eq!(out.json()["revoked"], true);
+    assert_eq!(
+        browser
+            .get(&format!("{app}/api/validate-token"))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        browser.get(&format!("{app}/api/user-info")).await.status,
+        401
+    );
+
+    // Ask the provider itself: the token is dead.
+    let issuer = url_in(
+        dev.lines
+            .iter()
+            .find(|l| l.contains("server is running at"))
+            .unwrap(),
+    );
+    let introspection = browser
+        .post(
+            &format!("{issuer}/login/oauth/token/introspect"),
+            &[("token", &access)],
+        )
+        .await;
+    assert_eq!(introspection.json()["active"], false);
+}
+
+#[tokio::test]
+async fn cancel_shows_the_cancelled_error_page() {
+    let (_dev, app) = start_dev();
+    let mut browser = Browser::default();
+    let page = sign_in(&mut browser, &app, "cancel").await;
+    assert_eq!(page.url, format!("{app}/auth/error?error=access_denied"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("error-title"));
+    assert_eq!(browser.cookie("localhost", "access_token"), None);
+}
+
+#[tokio::test]
+async fn pages_have_clean_urls_and_unknown_api_paths_are_404() {
+    let (_dev, app) = start_dev();
+    let mut browser = Browser::default();
+    for path in ["/", "/profile", "/auth/error", "/app.js", "/app.css"] {
+        assert_eq!(
+            browser.get(&format!("{app}{path}")).await.status,
+            200,
+            "{path}"
+        );
+    }
+    let redirect = browser.get(&format!("{app}/profile.html")).await;
+    assert_eq!(redirect.status, 308);
+    assert_eq!(redirect.location().as_deref(), Some("/profile"));
+    assert_eq!(browser.get(&format!("{app}/api/unknown")).await.status, 404);
+    assert_eq!(browser.get(&format!("{app}/nope")).await.status, 404);
+    assert_eq!(
+        browser.get(&format!("{app}/..%2fCargo.toml")).await.status,
+        400
+    );
+}
+
+/// The emulator on its own, with a client whose secret the test knows, and
+/// the dev server configured for it as for a real Vercel app.
+async fn configured_stack(
+    method: &str,
+) -> (
+    support::stack::Process,
+    support::stack::Process,
+    String,
+    String,
+) {
+    let app_port = free_port();
+    let app = format!("http://localhost:{app_port}");
+    let config = serde_json::json!({
+        "clients": [{
+            "client_id": "cl_configured",
+            "client_secret": "configured-secret",
+            "token_endpoint_auth_method": method,
+            "redirect_uris": [format!("{app}/api/auth/callback")],
+        }],
+    });
+    let path = std::env::temp_dir().join(format!("emulator-{app_port}.json"));
+    std::fs::write(&path, config.to_string()).unwrap();
+    let (emulator, line) = spawn(
+        EMULATOR,
+        &[
+            ("EMULATOR_PORT", "0".into()),
+            ("EMULATOR_CONFIG", path.display().to_string()),
+        ],
+        "issuer http://",
+    );
+    let issuer = url_in(&line);
+    let (dev, _) = spawn(
+        DEV,
+        &[
+            ("PORT", app_port.to_string()),
+            ("VERCEL_APP_CLIENT_ID", "cl_configured".into()),
+            ("VERCEL_APP_CLIENT_SECRET", "configured-secret".into()),
+            ("VERCEL_APP_TOKEN_AUTH", method.into()),
+            ("VERCEL_OAUTH_ISSUER", issuer.clone()),
+        ],
+        "Press Ctrl+C to stop",
+    );
+    (emulator, dev, app, issuer)
+}
+
+async fn token_request(browser: &mut Browser, issuer: &str, form: &[(&str, &str)]) -> Page {
+    let mut form = form.to_vec();
+    form.push(("client_id", "cl_configured"));
+    form.push(("client_secret", "configured-secret"));
+    browser
+        .post(&format!("{issuer}/login/oauth/token"), &form)
+        .await
+}
+
+#[tokio::test]
+async fn emulator_refuses_a_reused_code() {
+    let (_emulator, _dev, app, issuer) = configured_stack("client_secret_post").await;
+    let mut browser = Browser::default();
+    let consent = browser.visit(&format!("{app}/api/auth/authorize")).await;
+    let (action, mut fields) = form_of(&consent);
+    fields.push(("decision".into(), "allow".into()));
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let back = browser.post(&action, &fields).await;
+    let callback = back.location().unwrap();
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let done = browser.visit(&callback).await;
+    assert_eq!(done.url, format!("{app}/profile"));
+    let again = token_request(
+        &mut browser,
+        &issuer,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &format!("{app}/api/auth/callback")),
+            ("code_verifier", &"a".repeat(43)),
+        ],
+    )
+    .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.json()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn emulator_refuses_a_reused_refresh_token() {
+    let (_emulator, _dev, app, issuer) = configured_stack("client_secret_basic").await;
+    let mut browser = Browser::default();
+    let profile = sign_in(&mut browser, &app, "allow").await;
+    assert_eq!(profile.url, format!("{app}/profile"));
+    let old_refresh = browser.cookie("localhost", "refresh_token").unwrap();
+    // Make the app refresh: a browser whose access cookie has expired.
+    let refresh = browser.cookie("localhost", "refresh_token").unwrap();
+    let sub = browser.cookie("localhost", "session_sub").unwrap();
+    let mut fresh = Browser::default();
+    fresh.set_cookie("localhost", "refresh_token", &refresh);
+    fresh.set_cookie("localhost", "session_sub", &sub);
+    assert_eq!(fresh.get(&format!("{app}/api/user-info")).await.status, 200);
+    assert_ne!(
+        fresh.cookie("localhost", "refresh_token").unwrap(),
+        old_refresh
+    );
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        "cl_configured:configured-secret",
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{issuer}/login/oauth/token"))
+        .header("authorization", format!("Basic {basic}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=refresh_token&refresh_token={old_refresh}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    // Rotation spent the old refresh token: reusing it is invalid_grant.
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn emulator_refuses_a_wrong_redirect_uri_with_a_page_not_a_redirect() {
+    let (_emulator, _dev, _app, issuer) = configured_stack("client_secret_post").await;
+    let mut browser = Browser::default();
+    let page = browser
+        .get(&format!(
+            "{issuer}/oauth/authorize?client_id=cl_configured&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&response_type=code&code_challenge={}&code_challenge_method=S256",
+            "a".repeat(43)
+        ))
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.location().is_none());
+    assert!(page.body.contains("redirect_uri"));
+}
+
+#[tokio::test]
+async fn emulator_refuses_a_request_without_pkce() {
+    let (_emulator, _dev, app, issuer) = configured_stack("client_secret_post").await;
+    let mut browser = Browser::default();
+    let redirect_uri = format!("{app}/api/auth/callback");
+    let encoded: String = url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect();
+    let page = browser
+        .get(&format!("{issuer}/oauth/authorize?client_id=cl_configured&redirect_uri={encoded}&response_type=code&state=s1"))
+        .await;
+    assert_eq!(page.status, 302);
+    let location = url::Url::parse(&page.location().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(q["error"], "invalid_request");
+    assert_eq!(q["state"], "s1");
+    assert_eq!(q["iss"], issuer);
+}
+
+#[tokio::test]
+async fn real_credentials_from_the_environment_work_locally() {
+    let (_emulator, dev, app, _issuer) = configured_stack("client_secret_post").await;
+    assert!(
+        dev.lines
+            .iter()
+            .any(|l| l.contains("client ID from the environment")),
+        "{:?}",
+        dev.lines
+    );
+    let mut browser = Browser::default();
+    let profile = sign_in(&mut browser, &app, "allow").await;
+    assert_eq!(profile.url, format!("{app}/profile"));
+    assert_eq!(
+        browser.get(&format!("{app}/api/user-info")).await.json()["userInfo"]["name"],
+        "Demo User"
+    );
+}

@@ -1,0 +1,296 @@
+//! The local stack as real processes (the `dev` binary behind `cargo run`,
+//! the standalone `emulator`), and a cookie-jar HTTP client that follows
+//! what a browser would.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A child process killed on drop.
+pub struct Process {
+    child: Child,
+    pub lines: Vec<String>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `program` with `env` and waits (up to 30 s) for a stdout line
+/// containing `ready`; returns the process and that line.
+pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, String) {
+    let mut command = Command::new(program);
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    // A clean environment for the variables the stack reads.
+    for var in [
+        "VERCEL_APP_CLIENT_ID",
+        "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
+        "VERCEL_APP_CLIENT_SECRET",
+        "VERCEL_APP_TOKEN_AUTH",
+        "VERCEL_OAUTH_ISSUER",
+        "APP_URL",
+        "PORT",
+        "EMULATOR_PORT",
+        "EMULATOR_CONFIG",
+    ] {
+        command.env_remove(var);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    // Keep a developer's own .env.local out of the test.
+    command.current_dir(std::env::temp_dir());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut process = Process {
+        child,
+        lines: Vec::new(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                process.lines.push(line.clone());
+                if line.contains(ready) {
+                    // Drain the rest of stdout in the background.
+                    std::thread::spawn(move || while rx.recv().is_ok() {});
+                    return (process, line);
+                }
+            }
+            Err(_) => panic!(
+                "{program} did not print {ready:?} within 30 s; it printed {:?}",
+                process.lines
+            ),
+        }
+    }
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The first `http://…` URL in `line`.
+pub fn url_in(line: &str) -> String {
+    let start = line.find("http://").expect("a URL");
+    line[start..]
+        .split(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        .next()
+        .unwrap()
+        .trim_end_matches(['.', ')'])
+        .to_owned()
+}
+
+/// A cookie-jar HTTP client: cookies per host, `Max-Age` honoured, no
+/// automatic redirects.
+pub struct Browser {
+    client: reqwest::Client,
+    cookies: BTreeMap<(String, String), (String, Option<Instant>)>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+    pub url: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+}
+
+impl Browser {
+    fn host(url: &str) -> String {
+        url::Url::parse(url).unwrap().host_str().unwrap().to_owned()
+    }
+
+    pub fn cookie(&self, host: &str, name: &str) -> Option<String> {
+        self.cookies
+            .get(&(host.to_owned(), name.to_owned()))
+            .filter(|(_, expires)| expires.is_none_or(|e| Instant::now() < e))
+            .map(|(v, _)| v.clone())
+    }
+
+    pub fn set_cookie(&mut self, host: &str, name: &str, value: &str) {
+        self.cookies
+            .insert((host.to_owned(), name.to_owned()), (value.to_owned(), None));
+    }
+
+    fn cookie_header(&self, host: &str) -> Option<String> {
+        let now = Instant::now();
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .filter(|((h, _), (_, expires))| h == host && expires.is_none_or(|e| now < e))
+            .map(|((_, n), (v, _))| format!("{n}={v}"))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    pub async fn request(
+        &mut self,
+        method: &str,
+        url: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Page {
+        let host = Self::host(url);
+        let mut request = self.client.request(method.parse().unwrap(), url);
+        if let Some(cookies) = self.cookie_header(&host) {
+            request = request.header("cookie", cookies);
+        }
+        if let Some(form) = form {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        for value in headers.get_all("set-cookie") {
+            let cookie = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
+            let key = (host.clone(), cookie.name().to_owned());
+            match cookie.max_age() {
+                Some(age) if age.whole_seconds() <= 0 => {
+                    self.cookies.remove(&key);
+                }
+                Some(age) => {
+                    let expires = Instant::now() + Duration::from_secs(age.whole_seconds() as u64);
+                    self.cookies
+                        .insert(key, (cookie.value().to_owned(), Some(expires)));
+                }
+                None => {
+                    self.cookies.insert(key, (cookie.value().to_owned(), None));
+                }
+            }
+        }
+        let body = response.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+            url: url.to_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        self.request("GET", url, None).await
+    }
+
+    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        self.request("POST", url, Some(form)).await
+    }
+
+    /// `GET`, then follows redirects.
+    pub async fn visit(&mut self, url: &str) -> Page {
+        let page = self.get(url).await;
+        self.follow(page).await
+    }
+
+    /// Follows redirects like a browser (relative locations resolved).
+    pub async fn follow(&mut self, mut page: Page) -> Page {
+        for _ in 0..10 {
+            let Some(location) = page
+                .location()
+                .filter(|_| (300..400).contains(&page.status))
+            else {
+                return page;
+            };
+            let next = url::Url::parse(&page.url)
+                .unwrap()
+                .join(&location)
+                .unwrap()
+                .to_string();
+            page = self.get(&next).await;
+        }
+        panic!("too many redirects");
+    }
+}
+
+/// Reads an HTML form: its action (resolved against `page.url`) and its
+/// hidden and checked inputs.
+pub fn form_of(page: &Page) -> (String, Vec<(String, String)>) {
+    let html = &page.body;
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(
+            tag[start..]
+                .split('"')
+                .next()?
+                .replace("&amp;", "&")
+                .replace("&quot;", "\""),
+        )
+    };
+    let form_tag = html
+        .split("<form")
+        .nth(1)
+        .expect("a form")
+        .split('>')
+        .next()
+        .unwrap();
+    let action = attr(form_tag, "action").unwrap_or_default();
+    let action = url::Url::parse(&page.url)
+        .unwrap()
+        .join(&action)
+        .unwrap()
+        .to_string();
+    let mut fields = Vec::new();
+    for input in html.split("<input").skip(1) {
+        let tag = input.split('>').next().unwrap();
+        let kind = attr(tag, "type").unwrap_or_default();
+        if (kind == "hidden" || (kind == "radio" && tag.contains("checked")))
+            && let (Some(name), Some(value)) = (attr(tag, "name"), attr(tag, "value"))
+        {
+            fields.push((name, value));
+        }
+    }
+    (action, fields)
+}
