@@ -4,8 +4,9 @@
 //!   return path of a sign-in in progress; 10 minutes; `__Host-` prefixed
 //!   on https so that a sibling subdomain cannot plant one;
 //! - `access_token` (life of the token), `refresh_token` (30 days) and
-//!   `session_sub` (the verified ID token's `sub`, to check userinfo and
-//!   refreshed ID tokens against).
+//!   `session_sub` (the verified ID token's `sub`, base64url-encoded since
+//!   a subject may hold any character; userinfo and refreshed ID tokens are
+//!   checked against it).
 //!
 //! All are `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` on https.
 
@@ -171,7 +172,16 @@ impl SessionCookies {
         Ok(Self {
             access_token: cookies.get(ACCESS_TOKEN)?.map(AccessToken::new),
             refresh_token: cookies.get(REFRESH_TOKEN)?.map(RefreshToken::new),
-            sub: cookies.get(SESSION_SUB)?.map(str::to_owned),
+            sub: cookies
+                .get(SESSION_SUB)?
+                .map(|v| {
+                    URL_SAFE_NO_PAD
+                        .decode(v)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .ok_or(Error::InvalidSession("malformed subject cookie"))
+                })
+                .transpose()?,
         })
     }
 
@@ -212,7 +222,12 @@ pub fn session_cookies(
     } else {
         access_ttl
     };
-    cookies.push(set_cookie(origin, SESSION_SUB, sub, Some(sub_ttl))?);
+    cookies.push(set_cookie(
+        origin,
+        SESSION_SUB,
+        &URL_SAFE_NO_PAD.encode(sub),
+        Some(sub_ttl),
+    )?);
     Ok(cookies)
 }
 
@@ -393,7 +408,7 @@ mod tests {
         assert!(
             texts[1].starts_with("refresh_token=vcr_r;") && texts[1].contains("Max-Age=2592000")
         );
-        assert!(texts[2].starts_with("session_sub=sub1;"));
+        assert!(texts[2].starts_with(&format!("session_sub={};", URL_SAFE_NO_PAD.encode("sub1"))));
         assert!(
             texts.iter().all(|t| t.contains("HttpOnly")
                 && t.contains("Secure")

@@ -80,7 +80,9 @@ async fn missing_subject_cookie_is_an_invalid_session() {
 #[tokio::test]
 async fn a_forged_subject_cookie_does_not_impersonate() {
     let mut rp = signed_in("client_secret_post").await;
-    rp.jar.0.insert("session_sub".into(), "usr_victim".into());
+    rp.jar
+        .0
+        .insert("session_sub".into(), encode_sub("usr_victim"));
     let answer = rp.get("/api/user-info").await;
     assert_eq!(body_json(&answer)["error"], "subject_mismatch");
 }

@@ -35,7 +35,10 @@ async fn whole_flow_signs_in_and_redirects_to_profile() {
     assert_eq!(location(&done), "/profile");
     assert!(rp.jar.get("access_token").unwrap().starts_with("vca_"));
     assert!(rp.jar.get("refresh_token").unwrap().starts_with("vcr_"));
-    assert_eq!(rp.jar.get("session_sub"), Some("usr_demo1234567890"));
+    assert_eq!(
+        rp.jar.get("session_sub"),
+        Some(encode_sub("usr_demo1234567890").as_str())
+    );
     assert_eq!(rp.jar.get("oauth_flow"), None, "flow cookie cleared");
 }
 

@@ -141,6 +141,12 @@ pub fn rp(method: &str) -> Rp {
     }
 }
 
+/// The `session_sub` cookie value for a subject.
+pub fn encode_sub(sub: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sub)
+}
+
 pub fn location(response: &http::Response<Bytes>) -> String {
     response
         .headers()
