@@ -8,7 +8,7 @@ use tokio::sync::OnceCell;
 
 use crate::config::{Config, ConfigError};
 use crate::discovery::ProviderMetadata;
-use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::error::{Endpoint, Error};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
 use crate::jwks::JwksCache;
 use crate::secret::{IdToken, Nonce};
@@ -129,7 +129,7 @@ impl Auth {
         self.http
             .execute(request)
             .await
-            .map_err(|t| Error::Upstream(endpoint, UpstreamProblem::Transport(t)))
+            .map_err(|t| endpoint.unreachable(t))
     }
 
     /// Verifies an ID token against the provider's keys (OpenID Connect

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::config::{VERCEL_ISSUER, check_secure_url};
-use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::error::{Endpoint, Error};
 use crate::transport::{HttpRequest, HttpResponse, get_json};
 
 /// The subset of provider metadata (RFC 8414 §2, OpenID Connect Discovery
@@ -67,17 +67,10 @@ impl ProviderMetadata {
     /// `https` URL (`http` only on loopback).
     pub fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error> {
         if !response.status().is_success() {
-            return Err(Error::Upstream(
-                Endpoint::Discovery,
-                UpstreamProblem::Status(response.status().as_u16()),
-            ));
+            return Err(Endpoint::Discovery.failed(response.status()));
         }
-        let metadata: Self = serde_json::from_slice(response.body()).map_err(|_| {
-            Error::Upstream(
-                Endpoint::Discovery,
-                UpstreamProblem::Malformed("not provider metadata"),
-            )
-        })?;
+        let metadata: Self = serde_json::from_slice(response.body())
+            .map_err(|_| Endpoint::Discovery.malformed("not provider metadata"))?;
         if metadata.issuer != expected_issuer {
             return Err(Error::Discovery(format!(
                 "the provider's metadata names issuer {:?}, not the configured {:?}",
@@ -115,13 +108,7 @@ impl ProviderMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn response(status: u16, body: &str) -> HttpResponse {
-        http::Response::builder()
-            .status(status)
-            .body(body.as_bytes().to_vec())
-            .unwrap()
-    }
+    use crate::transport::tests::response;
 
     const DOC: &str = r#"{
         "issuer": "https://op.example.com",

@@ -8,10 +8,11 @@
 use std::fmt;
 
 use http::StatusCode;
+use serde_json::{Map, Value};
 
 use crate::config::ConfigError;
 use crate::id_token::IdTokenError;
-use crate::transport::TransportError;
+use crate::transport::{HttpResponse, TransportError};
 
 /// Which provider endpoint a failed call went to, for the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,33 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The endpoint answered with an unexpected status.
+    pub(crate) fn failed(self, status: StatusCode) -> Error {
+        Error::Upstream(self, UpstreamProblem::Status(status.as_u16()))
+    }
+
+    /// The endpoint answered with something the spec does not describe.
+    pub(crate) fn malformed(self, why: &'static str) -> Error {
+        Error::Upstream(self, UpstreamProblem::Malformed(why))
+    }
+
+    /// The call got no answer.
+    pub(crate) fn unreachable(self, problem: TransportError) -> Error {
+        Error::Upstream(self, UpstreamProblem::Transport(problem))
+    }
+
+    /// The JSON object of a successful response.
+    pub(crate) fn json_object(self, response: &HttpResponse) -> Result<Map<String, Value>, Error> {
+        if !response.status().is_success() {
+            return Err(self.failed(response.status()));
+        }
+        match serde_json::from_slice(response.body()) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(self.malformed("not a JSON object")),
+            Err(_) => Err(self.malformed("not JSON")),
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Discovery => "discovery",

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::config::Config;
-use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::error::{Endpoint, Error};
 use crate::secret::AccessToken;
 use crate::transport::{HttpRequest, HttpResponse, post_form};
 
@@ -31,22 +31,11 @@ pub enum Introspection {
 /// `active` member is a boolean. A token issued to another client is
 /// treated as inactive, so one app's tokens cannot be replayed at another.
 pub fn parse_response(response: &HttpResponse, client_id: &str) -> Result<Introspection, Error> {
-    let malformed = |why| Error::Upstream(Endpoint::Introspection, UpstreamProblem::Malformed(why));
-    if !response.status().is_success() {
-        return Err(Error::Upstream(
-            Endpoint::Introspection,
-            UpstreamProblem::Status(response.status().as_u16()),
-        ));
-    }
-    let Value::Object(map) =
-        serde_json::from_slice(response.body()).map_err(|_| malformed("not JSON"))?
-    else {
-        return Err(malformed("not a JSON object"));
-    };
+    let map = Endpoint::Introspection.json_object(response)?;
     match map.get("active") {
         Some(Value::Bool(true)) => {}
         Some(Value::Bool(false)) => return Ok(Introspection::Inactive),
-        _ => return Err(malformed("no boolean active member")),
+        _ => return Err(Endpoint::Introspection.malformed("no boolean active member")),
     }
     if map
         .get("client_id")
@@ -61,13 +50,7 @@ pub fn parse_response(response: &HttpResponse, client_id: &str) -> Result<Intros
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn response(status: u16, body: &str) -> HttpResponse {
-        http::Response::builder()
-            .status(status)
-            .body(body.as_bytes().to_vec())
-            .unwrap()
-    }
+    use crate::transport::tests::response;
 
     #[test]
     fn active_and_inactive_are_understood() {

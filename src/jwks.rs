@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 
-use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::error::{Endpoint, Error};
 use crate::transport::{HttpClient, HttpRequest, HttpResponse, get_json};
 
 /// How long a fetched key set is trusted before it is fetched again.
@@ -76,14 +76,10 @@ impl JwkSet {
     /// `key_ops` absent or with `verify`, and a modulus of 2048 bits or more.
     pub fn from_response(response: &HttpResponse) -> Result<Self, Error> {
         if !response.status().is_success() {
-            return Err(Error::Upstream(
-                Endpoint::Jwks,
-                UpstreamProblem::Status(response.status().as_u16()),
-            ));
+            return Err(Endpoint::Jwks.failed(response.status()));
         }
-        let raw: RawSet = serde_json::from_slice(response.body()).map_err(|_| {
-            Error::Upstream(Endpoint::Jwks, UpstreamProblem::Malformed("not a JWK Set"))
-        })?;
+        let raw: RawSet = serde_json::from_slice(response.body())
+            .map_err(|_| Endpoint::Jwks.malformed("not a JWK Set"))?;
         let keys = raw
             .keys
             .into_iter()
@@ -190,7 +186,7 @@ impl JwksCache {
         let response = http
             .execute(request)
             .await
-            .map_err(|t| Error::Upstream(Endpoint::Jwks, UpstreamProblem::Transport(t)))?;
+            .map_err(|t| Endpoint::Jwks.unreachable(t))?;
         let set = Arc::new(JwkSet::from_response(&response)?);
         if let Ok(mut slot) = self.cached.write() {
             *slot = Some((set.clone(), now));

@@ -1,7 +1,7 @@
 //! Token revocation (RFC 7009).
 
 use crate::config::{ClientAuthMethod, Config};
-use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::error::{Endpoint, Error};
 use crate::transport::{HttpRequest, HttpResponse, post_form};
 
 /// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
@@ -49,9 +49,6 @@ pub fn parse_response(response: &HttpResponse) -> Result<(), Error> {
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(Error::Upstream(
-            Endpoint::Revocation,
-            UpstreamProblem::Status(response.status().as_u16()),
-        ))
+        Err(Endpoint::Revocation.failed(response.status()))
     }
 }

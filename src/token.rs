@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::{ClientAuthMethod, Config};
-use crate::error::{Endpoint, Error, UpstreamProblem, sanitize_error_code};
+use crate::error::{Endpoint, Error, sanitize_error_code};
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, RefreshToken};
 use crate::transport::{HttpRequest, HttpResponse, basic_auth_header, post_form};
 
@@ -118,55 +118,32 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     if status.is_client_error() {
         return match serde_json::from_slice::<RawErrorResponse>(response.body()) {
             Ok(e) => Err(Error::TokenRejected(sanitize_error_code(&e.error))),
-            Err(_) => Err(Error::Upstream(
-                Endpoint::Token,
-                UpstreamProblem::Status(status.as_u16()),
-            )),
+            Err(_) => Err(Endpoint::Token.failed(status)),
         };
     }
     if !status.is_success() {
-        return Err(Error::Upstream(
-            Endpoint::Token,
-            UpstreamProblem::Status(status.as_u16()),
-        ));
+        return Err(Endpoint::Token.failed(status));
     }
-    let raw: RawTokenResponse = serde_json::from_slice(response.body()).map_err(|_| {
-        Error::Upstream(
-            Endpoint::Token,
-            UpstreamProblem::Malformed("not a token response"),
-        )
-    })?;
+    let raw: RawTokenResponse = serde_json::from_slice(response.body())
+        .map_err(|_| Endpoint::Token.malformed("not a token response"))?;
     // RFC 6750 §4: only bearer tokens are understood (case-insensitive).
     if !raw.token_type.eq_ignore_ascii_case("bearer") {
-        return Err(Error::Upstream(
-            Endpoint::Token,
-            UpstreamProblem::Malformed("token_type is not Bearer"),
-        ));
+        return Err(Endpoint::Token.malformed("token_type is not Bearer"));
     }
     if raw.access_token.is_empty() {
-        return Err(Error::Upstream(
-            Endpoint::Token,
-            UpstreamProblem::Malformed("empty access_token"),
-        ));
+        return Err(Endpoint::Token.malformed("empty access_token"));
     }
     let expires_in = match raw.expires_in {
         None | Some(Value::Null) => DEFAULT_EXPIRES_IN,
-        Some(Value::Number(n)) => n.as_u64().ok_or(Error::Upstream(
-            Endpoint::Token,
-            UpstreamProblem::Malformed("expires_in is not a whole number"),
-        ))?,
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .ok_or(Endpoint::Token.malformed("expires_in is not a whole number"))?,
         // Some providers send the number as a string.
-        Some(Value::String(s)) => s.parse().map_err(|_| {
-            Error::Upstream(
-                Endpoint::Token,
-                UpstreamProblem::Malformed("expires_in is not a number"),
-            )
-        })?,
+        Some(Value::String(s)) => s
+            .parse()
+            .map_err(|_| Endpoint::Token.malformed("expires_in is not a number"))?,
         Some(_) => {
-            return Err(Error::Upstream(
-                Endpoint::Token,
-                UpstreamProblem::Malformed("expires_in is not a number"),
-            ));
+            return Err(Endpoint::Token.malformed("expires_in is not a number"));
         }
     }
     .min(MAX_EXPIRES_IN);
@@ -185,13 +162,7 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn response(status: u16, body: &str) -> HttpResponse {
-        http::Response::builder()
-            .status(status)
-            .body(body.as_bytes().to_vec())
-            .unwrap()
-    }
+    use crate::transport::tests::response;
 
     #[test]
     fn token_response_is_parsed() {

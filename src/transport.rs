@@ -193,8 +193,16 @@ pub fn basic_auth_header(client_id: &str, secret: &ClientSecret) -> Option<Heade
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A canned provider response.
+    pub(crate) fn response(status: u16, body: &str) -> HttpResponse {
+        http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
 
     #[test]
     fn basic_auth_form_encodes_before_base64() {

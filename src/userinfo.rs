@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{Endpoint, Error, UpstreamProblem};
+use crate::error::{Endpoint, Error};
 use crate::secret::{AccessToken, ct_eq};
 use crate::transport::{HttpRequest, HttpResponse, get_json};
 
@@ -28,26 +28,14 @@ pub fn parse_response(
     response: &HttpResponse,
     expected_sub: &str,
 ) -> Result<UserInfoResponse, Error> {
-    let malformed = |why| Error::Upstream(Endpoint::Userinfo, UpstreamProblem::Malformed(why));
-    match response.status().as_u16() {
-        200 => {}
-        401 | 403 => return Ok(UserInfoResponse::TokenRejected),
-        status => {
-            return Err(Error::Upstream(
-                Endpoint::Userinfo,
-                UpstreamProblem::Status(status),
-            ));
-        }
+    if matches!(response.status().as_u16(), 401 | 403) {
+        return Ok(UserInfoResponse::TokenRejected);
     }
-    let Value::Object(claims) =
-        serde_json::from_slice(response.body()).map_err(|_| malformed("not JSON"))?
-    else {
-        return Err(malformed("not a JSON object"));
-    };
+    let claims = Endpoint::Userinfo.json_object(response)?;
     let sub = claims
         .get("sub")
         .and_then(Value::as_str)
-        .ok_or(malformed("no sub"))?;
+        .ok_or(Endpoint::Userinfo.malformed("no sub"))?;
     if !ct_eq(sub, expected_sub) {
         return Err(Error::SubjectMismatch);
     }
@@ -57,13 +45,7 @@ pub fn parse_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn response(status: u16, body: &str) -> HttpResponse {
-        http::Response::builder()
-            .status(status)
-            .body(body.as_bytes().to_vec())
-            .unwrap()
-    }
+    use crate::transport::tests::response;
 
     #[test]
     fn userinfo_with_the_session_sub_is_data() {
