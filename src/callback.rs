@@ -5,7 +5,7 @@ use crate::authorize::Flow;
 use crate::discovery::ProviderMetadata;
 use crate::error::{Error, provider_error_code};
 use crate::request::query_params;
-use crate::secret::AuthorizationCode;
+use crate::secret::{AuthorizationCode, State};
 
 /// The parameters of a callback request.
 #[derive(Debug, Default)]
@@ -13,7 +13,7 @@ pub struct CallbackParams {
     /// The authorization code.
     pub code: Option<AuthorizationCode>,
     /// The `state` echoed back.
-    pub state: Option<String>,
+    pub state: Option<State>,
     /// The issuer, when the provider sends it (RFC 9207).
     pub iss: Option<String>,
     /// An error code instead of a code (RFC 6749 §4.1.2.1).
@@ -30,7 +30,7 @@ impl CallbackParams {
                 .remove("code")
                 .filter(|c| !c.is_empty())
                 .map(AuthorizationCode::new),
-            state: p.remove("state"),
+            state: p.remove("state").map(State::new),
             iss: p.remove("iss"),
             error: p.remove("error"),
         })
@@ -50,8 +50,8 @@ pub fn check(
     if let Some(error) = params.error.as_deref() {
         return Err(Error::Provider(provider_error_code(error)));
     }
-    match params.state.as_deref() {
-        Some(state) if flow.state.ct_eq(state) => {}
+    match &params.state {
+        Some(state) if flow.state.ct_eq(state.secret()) => {}
         _ => return Err(Error::StateMismatch),
     }
     match params.iss.as_deref() {
@@ -146,6 +146,12 @@ mod tests {
             check(params(&missing), &f, &m).unwrap_err(),
             Error::IssuerMismatch
         );
+    }
+
+    #[test]
+    fn debug_output_holds_no_code_or_state() {
+        let printed = format!("{:?}", params("code=secret-code&state=secret-state"));
+        assert!(!printed.contains("secret-"), "{printed}");
     }
 
     #[test]
