@@ -21,7 +21,11 @@ function setStatus(text) {
 
 async function fetchUser() {
   const response = await fetch("/api/user-info", { headers: { accept: "application/json" } });
-  if (response.status === 401) return null;
+  if (response.status === 401) {
+    // Signed out. Finish reading the answer so the request completes.
+    await response.body?.cancel();
+    return null;
+  }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(data.error_description || `HTTP ${response.status}`);
   return data.userInfo;
@@ -30,7 +34,8 @@ async function fetchUser() {
 function renderSignedOut() {
   show("signed-in", false);
   show("signed-out", true);
-  setStatus("You are signed out.");
+  // The signed-out section says so itself on the profile page.
+  setStatus(document.body.dataset.page === "home" ? "You are signed out." : "");
 }
 
 // Sign-out in one tab shows in the others: BroadcastChannel where

@@ -1,0 +1,423 @@
+// Real-browser end-to-end test: Debian's Chromium, driven by playwright-core,
+// through the app and the emulator's pages. Run by `cargo test --test
+// browser`, which starts the dev server (`cargo run`) with a short access
+// token lifetime and passes its URL. By hand:
+//
+//   EMULATOR_ACCESS_TOKEN_TTL=3 PORT=3000 cargo run &
+//   APP_URL=http://localhost:3000 node e2e/browser/run.mjs
+//
+// Environment: APP_URL (required), SCREENSHOT_DIR (default ./screenshots),
+// CHROMIUM (default /usr/bin/chromium), HEADED=1 to watch.
+//
+// Prints each step; exits 1 with a message on the first failure.
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const APP_URL = (process.env.APP_URL || "").replace(/\/+$/, "");
+const SCREENSHOT_DIR = path.resolve(process.env.SCREENSHOT_DIR || "screenshots");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const TIMEOUT_MS = 10_000;
+// The test sleeps until the access token has expired; refuse to wait for a
+// production-length token.
+const MAX_TOKEN_TTL_S = 30;
+
+if (!APP_URL) fail("APP_URL is not set (e.g. APP_URL=http://localhost:3000)");
+if (!fs.existsSync(CHROMIUM)) {
+  fail(`Chromium not found at ${CHROMIUM}: apt-get install chromium chromium-driver, or set CHROMIUM to its path`);
+}
+const APP_ORIGIN = new URL(APP_URL).origin;
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+
+function fail(message) {
+  console.error(`\nFAIL: ${message}`);
+  process.exit(1);
+}
+
+class StepError extends Error {}
+const check = (ok, message) => {
+  if (!ok) throw new StepError(message);
+};
+
+// --- Problems seen anywhere: console errors (CSP violations among them),
+// page errors, failed requests to the app, unexpected HTTP errors. ---
+
+const problems = [];
+let reportedProblems = 0;
+// Expected 401s: the pages ask /api/user-info whether anyone is signed in.
+// Chromium logs any 4xx of a fetch as a console error ("Failed to load
+// resource"), so those answers are expected while signed out.
+const expected401 = (url) => {
+  const u = new URL(url);
+  return u.origin === APP_ORIGIN && u.pathname === "/api/user-info";
+};
+
+function watch(page) {
+  const where = () => page.url();
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const text = msg.text();
+    const url = msg.location()?.url || "";
+    if (/status of 401/.test(text) && url && expected401(url)) return;
+    const kind = /Content Security Policy/i.test(text) ? "CSP violation" : "console error";
+    problems.push(`${kind} on ${where()}: ${text}${url ? ` (${url})` : ""}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error on ${where()}: ${error.message}`));
+  const answered = new WeakSet();
+  page.on("requestfailed", (request) => {
+    if (new URL(request.url()).origin !== APP_ORIGIN) return;
+    // A response whose body the page never read (app.js ignores the body
+    // of a 401) stays open until the page navigates away, and then counts
+    // as aborted: not a failure.
+    if (answered.has(request) && request.failure()?.errorText === "net::ERR_ABORTED") return;
+    problems.push(
+      `request failed on ${where()}: ${request.method()} ${request.url()}: ${request.failure()?.errorText}`,
+    );
+  });
+  page.on("response", (response) => {
+    answered.add(response.request());
+    const status = response.status();
+    if (status < 400 || new URL(response.url()).origin !== APP_ORIGIN) return;
+    if (status === 401 && expected401(response.url())) return;
+    problems.push(`HTTP ${status} on ${where()}: ${response.request().method()} ${response.url()}`);
+  });
+}
+
+function track(page) {
+  if (pages.has(page)) return;
+  pages.add(page);
+  watch(page);
+}
+
+function checkProblems() {
+  const fresh = problems.slice(reportedProblems);
+  reportedProblems = problems.length;
+  check(fresh.length === 0, `the browser reported problems:\n  - ${fresh.join("\n  - ")}`);
+}
+
+// --- Steps ---
+
+let stepNumber = 0;
+const pages = new Set();
+
+async function step(name, body) {
+  stepNumber += 1;
+  const label = `${stepNumber}. ${name}`;
+  console.log(`[${elapsed()}] ${label}`);
+  try {
+    await body();
+    checkProblems();
+  } catch (error) {
+    console.error(`[${elapsed()}] FAILED at step ${label}`);
+    console.error(error instanceof StepError ? error.message : error.stack || String(error));
+    let tab = 0;
+    for (const p of pages) {
+      tab += 1;
+      if (p.isClosed()) continue;
+      console.error(`  tab ${tab}: ${p.url()}`);
+      const shot = path.join(SCREENSHOT_DIR, `failure-step-${stepNumber}-tab-${tab}.png`);
+      await p.screenshot({ path: shot, fullPage: true }).then(
+        () => console.error(`  screenshot: ${shot}`),
+        () => {},
+      );
+    }
+    const rest = problems.slice(reportedProblems);
+    if (rest.length) console.error(`  browser problems:\n  - ${rest.join("\n  - ")}`);
+    throw new StepError(`step ${label} failed`);
+  }
+}
+
+// Waits for `locator` to be visible with text matching `text` (string:
+// exact after trimming; RegExp: as given); fails with what it saw instead.
+async function expectText(locator, text, what) {
+  const pattern = typeof text === "string" ? new RegExp(`^\\s*${escapeRegExp(text)}\\s*$`) : text;
+  try {
+    await locator.filter({ hasText: pattern }).first().waitFor({ state: "visible" });
+  } catch {
+    const actual = await locator
+      .first()
+      .innerText({ timeout: 500 })
+      .catch(() => "(not found)");
+    throw new StepError(`${what}: expected ${pattern}, found ${JSON.stringify(actual)} on ${locator.page().url()}`);
+  }
+}
+
+async function expectVisible(locator, what) {
+  try {
+    await locator.first().waitFor({ state: "visible" });
+  } catch {
+    throw new StepError(`${what}: not visible on ${locator.page().url()}`);
+  }
+}
+
+async function expectUrl(page, pathAndQuery, what) {
+  const want = `${APP_URL}${pathAndQuery}`;
+  try {
+    await page.waitForURL(want);
+  } catch {
+    throw new StepError(`${what}: expected to be on ${want}, but on ${page.url()}`);
+  }
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// Basic accessibility, from Chromium's own accessibility tree: a main
+// landmark, a language, a title, one h1, names for every button, link and
+// form control, alt text on images.
+async function checkAccessibility(page, what) {
+  const dom = await page.evaluate(() => ({
+    lang: document.documentElement.lang,
+    title: document.title,
+    mains: document.querySelectorAll("main, [role=main]").length,
+    h1s: document.querySelectorAll("h1").length,
+    imagesWithoutAlt: [...document.querySelectorAll("img:not([alt])")].map((i) => i.outerHTML.slice(0, 80)),
+  }));
+  const issues = [];
+  if (!dom.lang) issues.push("<html> has no lang");
+  if (!dom.title.trim()) issues.push("no <title>");
+  if (dom.mains !== 1) issues.push(`${dom.mains} <main> landmarks (want 1)`);
+  if (dom.h1s !== 1) issues.push(`${dom.h1s} <h1> (want 1)`);
+  for (const img of dom.imagesWithoutAlt) issues.push(`image without alt: ${img}`);
+
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+    const roles = new Set(nodes.filter((n) => !n.ignored).map((n) => n.role?.value));
+    if (!roles.has("main")) issues.push("no main landmark in the accessibility tree");
+    const named = new Set(["button", "link", "radio", "checkbox", "textbox", "combobox"]);
+    for (const node of nodes) {
+      if (node.ignored || !named.has(node.role?.value)) continue;
+      if (!String(node.name?.value ?? "").trim()) {
+        issues.push(`a ${node.role.value} without an accessible name (DOM node ${node.backendDOMNodeId})`);
+      }
+    }
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+  check(issues.length === 0, `accessibility problems on ${what} (${page.url()}):\n  - ${issues.join("\n  - ")}`);
+}
+
+const shots = [];
+async function screenshot(page, name) {
+  const file = path.join(SCREENSHOT_DIR, `${String(shots.length + 1).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  shots.push(file);
+}
+
+// A page of ours (app or emulator): accessibility, then a screenshot.
+async function visited(page, name) {
+  await checkAccessibility(page, name);
+  await screenshot(page, name);
+}
+
+async function cookie(context, name) {
+  return (await context.cookies(APP_URL)).find((c) => c.name === name);
+}
+
+// --- The run ---
+
+fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+for (const f of fs.readdirSync(SCREENSHOT_DIR)) {
+  if (/^(\d\d-|failure-).*\.png$/.test(f)) fs.rmSync(path.join(SCREENSHOT_DIR, f));
+}
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-chromium-"));
+
+let context;
+let exitCode = 0;
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: !process.env.HEADED,
+    args: [
+      ...(process.env.HEADED ? [] : ["--headless"]),
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    locale: "en-US",
+    viewport: { width: 1000, height: 800 },
+    timeout: 30_000,
+  });
+  context.setDefaultTimeout(TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(TIMEOUT_MS);
+  context.on("page", track);
+  // CSP violations reported by the page itself, in addition to the console.
+  await context.exposeBinding("__e2eCspViolation", ({ page }, v) => {
+    problems.push(`CSP violation on ${page.url()}: ${v.directive} blocked ${v.blocked || "(inline)"} at ${v.source}:${v.line}`);
+  });
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__e2eCspViolation({ directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber });
+    });
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  track(page);
+  console.log(`Chromium ${context.browser()?.version() ?? ""} at ${CHROMIUM}; app at ${APP_URL}`);
+
+  const signInLink = page.getByRole("link", { name: "Sign in with Vercel" });
+  let tokenTimes;
+
+  await step("home page, signed out", async () => {
+    await page.goto(`${APP_URL}/`);
+    await expectVisible(signInLink, "the sign-in link");
+    await expectText(page.getByRole("status"), "You are signed out.", "the status line");
+    await visited(page, "home-signed-out");
+  });
+
+  await step('click "Sign in with Vercel": the emulator\'s consent page', async () => {
+    await signInLink.click();
+    await expectVisible(page.getByRole("button", { name: "Allow" }), "the Allow button");
+    await expectVisible(page.getByRole("button", { name: "Cancel" }), "the Cancel button");
+    await expectVisible(page.getByText("Demo User"), "the demo user on the consent page");
+    check(new URL(page.url()).origin !== APP_ORIGIN, `the consent page is on the app's origin: ${page.url()}`);
+    await visited(page, "consent");
+  });
+
+  await step("Allow: the profile shows the demo user", async () => {
+    await page.getByRole("button", { name: "Allow" }).click();
+    await expectUrl(page, "/profile", "after Allow");
+    await expectText(page.locator("#name"), "Demo User", "the name");
+    await expectText(page.locator("#welcome-name"), "Demo User", "the welcome line");
+    await expectText(page.locator("#email"), "demo@example.com", "the email");
+    await expectText(page.locator("#username"), "demo", "the username");
+    const picture = page.getByRole("img", { name: "Avatar of Demo User" });
+    await expectVisible(picture, "the picture");
+    const img = await picture.evaluate(async (el) => {
+      await el.decode().catch(() => {});
+      return { src: el.currentSrc || el.src, width: el.naturalWidth };
+    });
+    check(img.src.startsWith("data:image/"), `the picture is not a data: URL: ${img.src.slice(0, 60)}`);
+    check(img.width > 0, "the picture did not load (naturalWidth 0)");
+    await visited(page, "profile");
+  });
+
+  await step('"Validate token": the token is valid, with readable times', async () => {
+    const answer = page.waitForResponse((r) => r.url() === `${APP_URL}/api/validate-token`);
+    await page.getByRole("button", { name: "Validate token" }).click();
+    const response = await answer;
+    check(response.status() === 200, `/api/validate-token answered ${response.status()}`);
+    const info = (await response.json()).tokenInfo || {};
+    await expectText(page.locator("#token-message"), /Token is valid/, "the token result");
+    const rows = await page.locator("#token-details").evaluate((dl) => {
+      const out = {};
+      for (const dt of dl.querySelectorAll("dt")) out[dt.textContent.trim()] = dt.nextElementSibling?.textContent.trim();
+      return out;
+    });
+    check(rows["Token active"] === "Yes", `"Token active" is ${JSON.stringify(rows["Token active"])}, not Yes`);
+    for (const label of ["Issued at", "Expires at"]) {
+      const value = rows[label];
+      check(value && value !== "N/A", `"${label}" is ${JSON.stringify(value)}`);
+      check(!/^\d+(\.\d+)?$/.test(value), `"${label}" is a raw number: ${value}`);
+      check(/\b20\d\d\b/.test(value) && /\d{1,2}:\d{2}/.test(value), `"${label}" is not a readable date and time: ${value}`);
+    }
+    check(typeof info.iat === "number" && typeof info.exp === "number", `tokenInfo has no numeric iat/exp: ${JSON.stringify(info)}`);
+    tokenTimes = info;
+    await visited(page, "profile-token-valid");
+  });
+
+  await step("after the access token expires, reloading the profile refreshes silently", async () => {
+    const ttl = tokenTimes.exp - tokenTimes.iat;
+    check(
+      ttl <= MAX_TOKEN_TTL_S,
+      `the access token lives ${ttl}s; start the dev server with EMULATOR_ACCESS_TOKEN_TTL=3 so that the test can wait for it to expire`,
+    );
+    const before = await cookie(context, "access_token");
+    check(before, "no access_token cookie after sign-in");
+    // The one fixed wait: until the token and its cookie have expired.
+    const expiry = Math.max(tokenTimes.exp, before.expires > 0 ? before.expires : 0);
+    const wait = Math.max(0, expiry * 1000 + 1000 - Date.now());
+    console.log(`    waiting ${(wait / 1000).toFixed(1)}s for the ${ttl}s access token to expire`);
+    await page.waitForTimeout(wait);
+    check(!(await cookie(context, "access_token")), "the access_token cookie outlived the token");
+    await page.reload();
+    await expectText(page.locator("#name"), "Demo User", "the name after the access token expired (silent refresh)");
+    await expectText(page.locator("#email"), "demo@example.com", "the email after refresh");
+    const renewed = await cookie(context, "access_token");
+    check(renewed && renewed.value !== before.value, "no new access_token cookie after the refresh");
+  });
+
+  let second;
+  await step("sign out: this tab goes home signed out, the API answers 401, a second tab follows", async () => {
+    second = await context.newPage();
+    await second.goto(`${APP_URL}/profile`);
+    await expectText(second.locator("#name"), "Demo User", "the profile in the second tab");
+    await second.evaluate(() => {
+      window.__e2eNotReloaded = true;
+    });
+
+    await page.bringToFront();
+    await page.locator("#signed-in").getByRole("button", { name: "Sign out" }).click();
+    await expectUrl(page, "/", "after Sign out");
+    await expectVisible(signInLink, "the sign-in link after sign-out");
+    await expectText(page.getByRole("status"), "You are signed out.", "the status line after sign-out");
+    await visited(page, "home-after-sign-out");
+
+    const status = await page.evaluate(async () => (await fetch("/api/user-info", { headers: { accept: "application/json" } })).status);
+    check(status === 401, `GET /api/user-info after sign-out answered ${status}, not 401`);
+    const left = (await context.cookies(APP_URL)).map((c) => c.name);
+    check(!left.some((n) => /token|session/i.test(n)), `session cookies left after sign-out: ${left.join(", ")}`);
+
+    await expectVisible(second.getByRole("heading", { name: "You are signed out" }), "the signed-out state in the second tab");
+    await expectVisible(second.getByRole("link", { name: "Sign in with Vercel" }), "the sign-in link in the second tab");
+    check(await second.locator("#signed-in").isHidden(), "the second tab still shows the profile");
+    check(await second.evaluate(() => window.__e2eNotReloaded === true), "the second tab was reloaded instead of updated in place");
+    await visited(second, "second-tab-signed-out");
+    await second.close();
+  });
+
+  await step("keyboard: Tab from the top of / reaches the sign-in link, Enter opens the consent page", async () => {
+    await page.goto(`${APP_URL}/`);
+    await expectVisible(signInLink, "the sign-in link");
+    await page.evaluate(() => document.activeElement?.blur());
+    let reached = false;
+    const seen = [];
+    for (let i = 0; i < 10 && !reached; i += 1) {
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement;
+        return el && el !== document.body ? `${el.tagName.toLowerCase()} "${el.textContent.trim()}"` : "(body)";
+      });
+      seen.push(focused);
+      reached = await signInLink.evaluate((el) => el === document.activeElement);
+    }
+    check(reached, `Tab never reached the sign-in link; focus went to: ${seen.join(", ")}`);
+    await page.keyboard.press("Enter");
+    await expectVisible(page.getByRole("button", { name: "Cancel" }), "the consent page after Enter");
+    check(new URL(page.url()).origin !== APP_ORIGIN, `Enter did not open the consent page: ${page.url()}`);
+  });
+
+  await step("Cancel: the error page explains that sign-in was cancelled", async () => {
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await expectUrl(page, "/auth/error?error=access_denied", "after Cancel");
+    await expectText(page.getByRole("heading", { level: 1 }), "You cancelled signing in", "the error page's heading");
+    await expectText(page.locator("#error-text"), /You chose Cancel/, "the explanation");
+    await expectText(page.locator("#error-code"), "access_denied", "the error code");
+    await expectVisible(page.getByRole("link", { name: "Try signing in again" }), "the retry link");
+    check((await page.title()).startsWith("You cancelled signing in"), `the title is ${JSON.stringify(await page.title())}`);
+    check(!(await cookie(context, "access_token")), "an access_token cookie after Cancel");
+    await visited(page, "error-cancelled");
+  });
+
+  console.log(`\nAll ${stepNumber} steps passed in ${elapsed()}; screenshots:`);
+  for (const f of shots) console.log(`  ${f}`);
+} catch (error) {
+  exitCode = 1;
+  console.error(`\nFAIL: ${error instanceof StepError ? error.message : error.stack || error}`);
+  if (/Executable doesn't exist|spawn|ENOENT/.test(String(error))) {
+    console.error(`Could not start Chromium at ${CHROMIUM}: apt-get install chromium chromium-driver, or set CHROMIUM`);
+  }
+} finally {
+  await context?.close().catch(() => {});
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+process.exit(exitCode);

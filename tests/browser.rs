@@ -1,0 +1,166 @@
+//! The app in a real browser: Debian's Chromium, driven by playwright-core
+//! (`e2e/browser/run.mjs`), through sign-in, token validation, silent
+//! refresh, sign-out across two tabs and a cancelled sign-in, against the
+//! `dev` binary (what `cargo run` starts) and its built-in emulator.
+//!
+//! Needs Chromium (`apt-get install chromium chromium-driver`, or `CHROMIUM`
+//! set to a Chromium binary) and Node.js 20 or later with npm; installs
+//! `e2e/browser/node_modules` with `npm ci` when it is missing. Screenshots
+//! of every page land in `target/screenshots/`.
+
+mod support;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::stack::{spawn, url_in};
+
+const DEV: &str = env!("CARGO_BIN_EXE_dev");
+/// The access token's lifetime: the browser waits this long (plus a second)
+/// to see a silent refresh.
+const ACCESS_TOKEN_TTL: &str = "3";
+/// The whole browser run, Chromium's start included, takes about 10 s.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Prints straight to stderr, past the test harness's output capture, so
+/// that it shows as the test runs (as the child processes' output does).
+fn say(message: &str) {
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+/// `name` if it is a path, else the first match on `PATH`.
+fn executable(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return path.is_file().then_some(path);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+fn chromium() -> PathBuf {
+    let wanted = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    executable(&wanted).unwrap_or_else(|| {
+        panic!(
+            "Chromium not found at {wanted:?}: the browser test needs it. \
+             Install it with `apt-get install chromium chromium-driver`, \
+             or set CHROMIUM to the path of a Chromium binary."
+        )
+    })
+}
+
+fn require_node() {
+    let output = Command::new("node").arg("--version").output();
+    let version = match output {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        _ => panic!(
+            "node not found: the browser test needs Node.js 20 or later with npm \
+             (e.g. `apt-get install nodejs npm`, or from https://nodejs.org)."
+        ),
+    };
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 20,
+        "node {version} is too old for the browser test: install Node.js 20 or later."
+    );
+}
+
+/// `npm ci` in `e2e/browser` when its `node_modules` is missing.
+fn install_playwright(dir: &Path) {
+    if dir
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        return;
+    }
+    say(&format!(
+        "{} is missing: running `npm ci --prefix {}`",
+        dir.join("node_modules").display(),
+        dir.display()
+    ));
+    let status = Command::new("npm")
+        .arg("ci")
+        .arg("--prefix")
+        .arg(dir)
+        .arg("--no-audit")
+        .arg("--no-fund")
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("cannot run npm ({e}): the browser test needs npm (e.g. `apt-get install npm`)")
+        });
+    assert!(
+        status.success(),
+        "`npm ci --prefix {}` failed ({status})",
+        dir.display()
+    );
+}
+
+#[test]
+fn sign_in_refresh_sign_out_and_cancel_in_chromium() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let e2e = root.join("e2e/browser");
+    let chromium = chromium();
+    require_node();
+    install_playwright(&e2e);
+
+    let (dev, _) = spawn(
+        DEV,
+        &[
+            ("PORT", "0".into()),
+            ("EMULATOR_PORT", "0".into()),
+            ("EMULATOR_ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL.into()),
+        ],
+        "Press Ctrl+C to stop",
+    );
+    let app = url_in(
+        dev.lines
+            .iter()
+            .find(|l| l.contains("Open http://"))
+            .unwrap_or_else(|| panic!("no app URL in the banner: {:?}", dev.lines)),
+    );
+    let screenshots = root.join("target/screenshots");
+    say(&format!(
+        "browser test against {app}; screenshots in {}",
+        screenshots.display()
+    ));
+
+    // The script's output goes straight to the terminal as it runs.
+    let started = Instant::now();
+    let mut node = Command::new("node")
+        .arg(e2e.join("run.mjs"))
+        .current_dir(&e2e)
+        .env("APP_URL", &app)
+        .env("SCREENSHOT_DIR", &screenshots)
+        .env("CHROMIUM", &chromium)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start node: {e}"));
+    let status = loop {
+        if let Some(status) = node.try_wait().expect("waiting for node") {
+            break status;
+        }
+        if started.elapsed() > BROWSER_TIMEOUT {
+            let _ = node.kill();
+            let _ = node.wait();
+            panic!(
+                "e2e/browser/run.mjs did not finish within {} s; killed",
+                BROWSER_TIMEOUT.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    drop(dev);
+    assert!(
+        status.success(),
+        "the browser test failed ({status}); see the steps printed above and the screenshots in {}",
+        screenshots.display()
+    );
+}
