@@ -37,19 +37,18 @@ impl CallbackParams {
     }
 }
 
-/// Checks the callback against `flow` and returns the code to exchange:
-/// an `error` from the provider ends the flow with that (sanitised) code;
-/// then `state` must equal the flow's, compared in constant time (RFC 6749
-/// §10.12); then `iss`, when present or promised, must be the issuer
-/// exactly (RFC 9207 §2.4); then a `code` must be present.
+/// Checks the callback against `flow` and returns the code to exchange.
+/// First `state` must equal the flow's, compared in constant time (RFC 6749
+/// §10.12), and `iss`, when present or promised, must be the issuer exactly
+/// (RFC 9207 §2.4), for error responses too: an error that is not the
+/// answer to this browser's request is not believed (§4.1.2.1 requires
+/// `state` in it). Then an `error` ends the flow with that (sanitised)
+/// code; otherwise a `code` must be present.
 pub fn check(
     params: CallbackParams,
     flow: &Flow,
     metadata: &ProviderMetadata,
 ) -> Result<AuthorizationCode, Error> {
-    if let Some(error) = params.error.as_deref() {
-        return Err(Error::Provider(provider_error_code(error)));
-    }
     match &params.state {
         Some(state) if flow.state.ct_eq(state.secret()) => {}
         _ => return Err(Error::StateMismatch),
@@ -58,6 +57,9 @@ pub fn check(
         Some(iss) if iss == metadata.issuer => {}
         None if !metadata.authorization_response_iss_parameter_supported => {}
         _ => return Err(Error::IssuerMismatch),
+    }
+    if let Some(error) = params.error.as_deref() {
+        return Err(Error::Provider(provider_error_code(error)));
     }
     params.code.ok_or(Error::MissingCode)
 }
@@ -105,21 +107,35 @@ mod tests {
     }
 
     #[test]
-    fn provider_error_wins_and_is_sanitised() {
+    fn provider_error_with_our_state_is_reported_sanitised() {
+        let f = flow();
+        let m = ProviderMetadata::vercel();
+        let cancel = format!(
+            "error=access_denied&error_description=The+user+canceled&state={}",
+            f.state.secret()
+        );
+        assert_eq!(
+            check(params(&cancel), &f, &m).unwrap_err(),
+            Error::Provider("access_denied")
+        );
+        let odd = format!("error=%3Cb%3E&state={}", f.state.secret());
+        assert_eq!(
+            check(params(&odd), &f, &m).unwrap_err(),
+            Error::Provider("provider_error")
+        );
+    }
+
+    #[test]
+    fn provider_error_without_our_state_is_not_believed() {
         let f = flow();
         let m = ProviderMetadata::vercel();
         assert_eq!(
-            check(
-                params("error=access_denied&error_description=The+user+canceled"),
-                &f,
-                &m
-            )
-            .unwrap_err(),
-            Error::Provider("access_denied")
+            check(params("error=access_denied"), &f, &m).unwrap_err(),
+            Error::StateMismatch
         );
         assert_eq!(
-            check(params("error=%3Cb%3E"), &f, &m).unwrap_err(),
-            Error::Provider("provider_error")
+            check(params("error=access_denied&state=forged"), &f, &m).unwrap_err(),
+            Error::StateMismatch
         );
     }
 

@@ -29,6 +29,10 @@ pub struct ProviderMetadata {
     /// RFC 7662.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// How the revocation endpoint authenticates clients (RFC 8414 §2;
+    /// `client_secret_basic` when absent).
+    #[serde(default)]
+    pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// RFC 9207 §3: when true, the callback must carry `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
@@ -48,6 +52,9 @@ impl ProviderMetadata {
             introspection_endpoint: Some(
                 "https://api.vercel.com/login/oauth/token/introspect".to_owned(),
             ),
+            revocation_endpoint_auth_methods_supported: Some(vec![
+                "client_secret_basic".to_owned(),
+            ]),
             authorization_response_iss_parameter_supported: false,
         }
     }

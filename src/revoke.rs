@@ -23,21 +23,26 @@ impl TokenKind {
     }
 }
 
-/// The revocation request (RFC 7009 §2.1). A confidential client always
-/// authenticates with HTTP Basic, as Vercel's revocation endpoint requires,
-/// whatever it uses at the token endpoint; a public client sends its
-/// `client_id` in the body.
+/// The revocation request (RFC 7009 §2.1). A confidential client uses
+/// HTTP Basic, which Vercel's revocation endpoint requires and RFC 8414 §2
+/// makes the default, whatever it uses at the token endpoint; only a
+/// provider whose metadata lists `client_secret_post` and not Basic gets
+/// the secret in the body. A public client sends its `client_id`.
 pub fn request(
     endpoint: &str,
     config: &Config,
+    supported: Option<&[String]>,
     token: &str,
     kind: TokenKind,
 ) -> Option<HttpRequest> {
     let mut params = vec![("token", token), ("token_type_hint", kind.hint())];
-    let method = if config.client_secret.is_some() {
-        ClientAuthMethod::ClientSecretBasic
-    } else {
-        ClientAuthMethod::None
+    let offers = |m: &str| supported.is_some_and(|list| list.iter().any(|s| s == m));
+    let method = match config.client_secret {
+        None => ClientAuthMethod::None,
+        Some(_) if offers("client_secret_post") && !offers("client_secret_basic") => {
+            ClientAuthMethod::ClientSecretPost
+        }
+        Some(_) => ClientAuthMethod::ClientSecretBasic,
     };
     let authorization = crate::token::client_authentication(config, method, &mut params);
     post_form(endpoint, &params, authorization)
@@ -50,5 +55,91 @@ pub fn parse_response(response: &HttpResponse) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Endpoint::Revocation.failed(response.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::AUTHORIZATION;
+
+    fn config(secret: Option<&str>) -> Config {
+        Config::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_APP_CLIENT_SECRET" => secret.map(str::to_owned),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    fn body(r: &HttpRequest) -> &str {
+        std::str::from_utf8(r.body()).unwrap()
+    }
+
+    #[test]
+    fn confidential_clients_revoke_with_basic_by_default() {
+        let r = request(
+            "https://as/revoke",
+            &config(Some("s")),
+            None,
+            "t",
+            TokenKind::AccessToken,
+        )
+        .unwrap();
+        assert!(
+            r.headers()[AUTHORIZATION]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic ")
+        );
+        assert_eq!(body(&r), "token=t&token_type_hint=access_token");
+    }
+
+    #[test]
+    fn post_is_used_only_when_the_provider_offers_nothing_else() {
+        let post = ["client_secret_post".to_owned()];
+        let r = request(
+            "https://as/revoke",
+            &config(Some("s")),
+            Some(&post),
+            "t",
+            TokenKind::RefreshToken,
+        )
+        .unwrap();
+        assert!(r.headers().get(AUTHORIZATION).is_none());
+        assert_eq!(
+            body(&r),
+            "token=t&token_type_hint=refresh_token&client_id=cl&client_secret=s"
+        );
+        let both = [
+            "client_secret_post".to_owned(),
+            "client_secret_basic".to_owned(),
+        ];
+        let r = request(
+            "https://as/revoke",
+            &config(Some("s")),
+            Some(&both),
+            "t",
+            TokenKind::RefreshToken,
+        )
+        .unwrap();
+        assert!(r.headers().get(AUTHORIZATION).is_some());
+    }
+
+    #[test]
+    fn public_clients_send_their_client_id() {
+        let r = request(
+            "https://as/revoke",
+            &config(None),
+            None,
+            "t",
+            TokenKind::AccessToken,
+        )
+        .unwrap();
+        assert!(r.headers().get(AUTHORIZATION).is_none());
+        assert_eq!(
+            body(&r),
+            "token=t&token_type_hint=access_token&client_id=cl"
+        );
     }
 }

@@ -117,10 +117,6 @@ impl Auth {
         let config = self.config()?;
         let params = CallbackParams::parse(parts.uri.query())?;
         let cookies = RequestCookies::from_headers(&parts.headers)?;
-        if let Some(code) = params.error.as_deref() {
-            // The provider's answer to the user's choice (Cancel) needs no flow.
-            return Err(Error::Provider(crate::error::provider_error_code(code)));
-        }
         let flow = read_flow(&cookies, origin, self.now())?;
         let metadata = self.metadata().await?;
         let code = check(params, &flow, metadata)?;
@@ -215,7 +211,15 @@ impl Auth {
                             let result = self
                                 .send(
                                     Endpoint::Revocation,
-                                    revoke::request(endpoint, config, token, kind),
+                                    revoke::request(
+                                        endpoint,
+                                        config,
+                                        metadata
+                                            .revocation_endpoint_auth_methods_supported
+                                            .as_deref(),
+                                        token,
+                                        kind,
+                                    ),
                                 )
                                 .await
                                 .and_then(|r| revoke::parse_response(&r));

@@ -363,11 +363,28 @@ async fn provider_timeout_is_provider_unavailable() {
 #[tokio::test]
 async fn unknown_provider_error_codes_are_not_echoed() {
     let mut rp = rp("client_secret_post");
-    let _ = rp.get("/api/auth/authorize").await;
+    let start = rp.get("/api/auth/authorize").await;
+    let url = url::Url::parse(&location(&start)).unwrap();
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let done = rp
-        .get("/api/auth/callback?error=%3Cscript%3E&error_description=pwned")
+        .get(&format!(
+            "/api/auth/callback?error=%3Cscript%3E&error_description=pwned&state={state}&iss=http%3A%2F%2F127.0.0.1%3A3001"
+        ))
         .await;
     assert_error_page(&done, "provider_error");
+}
+
+#[tokio::test]
+async fn a_forged_error_link_is_not_shown_as_the_users_cancel() {
+    let mut rp = rp("client_secret_post");
+    let _ = rp.get("/api/auth/authorize").await;
+    let done = rp.get("/api/auth/callback?error=access_denied").await;
+    assert_error_page(&done, "invalid_state");
 }
 
 #[tokio::test]

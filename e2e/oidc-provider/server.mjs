@@ -190,14 +190,20 @@ provider.interactionResult = (req, res, result, options) => {
 // interchangeably for a client registered with either. Be strict, so a test
 // catches a relying party that sends its secret the wrong way: basic-client
 // must use the Authorization: Basic header, post-client the form body. Applies
-// to /token, /token/introspection and /token/revocation alike.
+// to /token and /token/introspection, and to /token/revocation with one
+// exception: there post-client may also use HTTP Basic. This provider's
+// metadata has no revocation_endpoint_auth_methods_supported, whose default is
+// client_secret_basic (RFC 8414 §2), and every server must accept Basic from a
+// client with a secret (RFC 6749 §2.3.1); Vercel's revocation endpoint takes
+// Basic only, and the relying party revokes with Basic for that reason.
+const revocationPath = new URL(provider.urlFor('revocation')).pathname;
 const compareClientSecret = provider.Client.prototype.compareClientSecret;
 provider.Client.prototype.compareClientSecret = function strictCompareClientSecret(actual) {
   const viaBasic = /^basic /i.test(Provider.ctx?.headers.authorization ?? '');
   if (this.clientAuthMethod === 'client_secret_basic' && !viaBasic) {
     throw new errors.InvalidClientAuth('client_secret_basic client must authenticate with the Authorization header');
   }
-  if (this.clientAuthMethod === 'client_secret_post' && viaBasic) {
+  if (this.clientAuthMethod === 'client_secret_post' && viaBasic && Provider.ctx?.path !== revocationPath) {
     throw new errors.InvalidClientAuth('client_secret_post client must send client_id and client_secret in the request body');
   }
   return compareClientSecret.call(this, actual);

@@ -1,0 +1,668 @@
+//! The relying party against an independent, certified OpenID Provider:
+//! panva's `oidc-provider` (pinned in `e2e/oidc-provider/package.json`),
+//! run by `node e2e/oidc-provider/server.mjs` on loopback. The app is the
+//! `dev` binary (what `cargo run` starts) configured for that issuer, and
+//! every step goes through the provider's own login and consent pages with
+//! a cookie-jar HTTP client.
+//!
+//! Needs Node.js (>= 20; 22 LTS is what oidc-provider 9 supports) on PATH.
+//! Installs the provider with `npm ci` when `node_modules` is missing.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::stack::{Browser, Page, Process, form_of, free_port, spawn};
+
+const DEV: &str = env!("CARGO_BIN_EXE_dev");
+const OP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oidc-provider");
+/// The one account of `server.mjs`: every login becomes this user.
+const SUBJECT: &str = "user_demo_123";
+/// The access token lifetime the provider is started with; distinctive, so
+/// the cookie's `Max-Age` is seen to come from `expires_in`.
+const ACCESS_TOKEN_TTL: u64 = 777;
+
+/// The three clients `server.mjs` registers.
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    Post,
+    Basic,
+    Public,
+}
+
+impl Client {
+    fn id(self) -> &'static str {
+        match self {
+            Self::Post => "post-client",
+            Self::Basic => "basic-client",
+            Self::Public => "public-client",
+        }
+    }
+
+    fn secret(self) -> Option<&'static str> {
+        match self {
+            Self::Post => Some("post-secret"),
+            Self::Basic => Some("basic-secret"),
+            Self::Public => None,
+        }
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            Self::Post => "client_secret_post",
+            Self::Basic => "client_secret_basic",
+            Self::Public => "none",
+        }
+    }
+}
+
+/// Node.js is there (else the test fails, naming what to install) and the
+/// provider's packages are installed (else `npm ci` installs them), once
+/// per test binary.
+fn node_ready() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let version = Command::new("node")
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "tests/oidc_provider.rs needs Node.js >= 20 (22 LTS recommended) on PATH to \
+                     run the oidc-provider peer (e2e/oidc-provider): `node --version` failed: {e}"
+                )
+            });
+        let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+        let major: u32 = version
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            major >= 20,
+            "tests/oidc_provider.rs needs Node.js >= 20 (22 LTS recommended); found {version:?}"
+        );
+        if !Path::new(OP_DIR)
+            .join("node_modules/oidc-provider/package.json")
+            .exists()
+        {
+            let _ = writeln!(
+                std::io::stderr(),
+                "oidc_provider: e2e/oidc-provider/node_modules is missing; running `npm ci --prefix e2e/oidc-provider`"
+            );
+            let status = Command::new("npm")
+                .args(["ci", "--prefix", OP_DIR, "--no-audit", "--no-fund"])
+                .stdout(Stdio::inherit())
+                .stderr(Stdio::inherit())
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run `npm ci --prefix {OP_DIR}`: {e}"));
+            assert!(
+                status.success(),
+                "`npm ci --prefix {OP_DIR}` failed ({status})"
+            );
+        }
+    });
+}
+
+/// The provider process, killed (by PID) on drop. Its stderr is kept and
+/// shown when the test fails.
+struct Provider {
+    child: Child,
+    issuer: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- oidc-provider stderr ---\n{}",
+                self.stderr.lock().unwrap()
+            );
+        }
+    }
+}
+
+impl Provider {
+    /// Starts `server.mjs` on an ephemeral loopback port (the OS picks it,
+    /// so no other process can take it first), for `redirect_uri`.
+    fn start(redirect_uri: &str) -> Self {
+        node_ready();
+        let mut command = Command::new("node");
+        command
+            .arg(Path::new(OP_DIR).join("server.mjs"))
+            .current_dir(OP_DIR)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for var in [
+            "ISSUER",
+            "HOST",
+            "REFRESH_TOKEN_TTL",
+            "CONFORM_ID_TOKEN_CLAIMS",
+            "NODE_OPTIONS",
+        ] {
+            command.env_remove(var);
+        }
+        command
+            .env("PORT", "0")
+            .env("HOST", "127.0.0.1")
+            .env("REDIRECT_URIS", redirect_uri)
+            .env("ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL.to_string());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node e2e/oidc-provider/server.mjs: {e}"));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut provider = Self {
+            child,
+            issuer: String::new(),
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let ready = loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => match line.strip_prefix("READY ") {
+                    Some(json) => break json.to_owned(),
+                    None => continue,
+                },
+                Err(e) => panic!(
+                    "oidc-provider did not print READY within 30 s ({e}); exit status {:?}; stderr:\n{}",
+                    provider.child.try_wait().ok().flatten(),
+                    provider.stderr.lock().unwrap()
+                ),
+            }
+        };
+        let ready: Value = serde_json::from_str(&ready).unwrap();
+        let port = ready["port"].as_u64().unwrap();
+        let issuer = ready["issuer"].as_str().unwrap().to_owned();
+        assert_eq!(issuer, format!("http://127.0.0.1:{port}"));
+        provider.issuer = issuer;
+        provider
+    }
+}
+
+/// The provider and the app (`cargo run`'s server) configured for it as a
+/// real Vercel app would be, with one of the provider's clients.
+struct Stack {
+    // Dropped in this order: the app, then the provider.
+    _app: Process,
+    op: Provider,
+    app: String,
+    client: Client,
+    metadata: Value,
+    http: reqwest::Client,
+}
+
+impl Stack {
+    async fn start(client: Client) -> Self {
+        let app_port = free_port();
+        let app = format!("http://localhost:{app_port}");
+        let op = Provider::start(&format!("{app}/api/auth/callback"));
+        let env = [
+            ("PORT", app_port.to_string()),
+            ("VERCEL_APP_CLIENT_ID", client.id().to_owned()),
+            // Empty counts as unset, and beats a stray .env.local.
+            (
+                "VERCEL_APP_CLIENT_SECRET",
+                client.secret().unwrap_or_default().to_owned(),
+            ),
+            ("VERCEL_APP_TOKEN_AUTH", client.method().to_owned()),
+            ("VERCEL_OAUTH_ISSUER", op.issuer.clone()),
+            ("APP_URL", String::new()),
+        ];
+        let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let (dev, _) = spawn(DEV, &env, "Press Ctrl+C to stop.");
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let metadata =
+            json_of(http.get(format!("{}/.well-known/openid-configuration", op.issuer))).await;
+        assert_eq!(metadata["issuer"], op.issuer.as_str());
+        Self {
+            _app: dev,
+            op,
+            app,
+            client,
+            metadata,
+            http,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app)
+    }
+
+    fn endpoint(&self, name: &str) -> String {
+        self.metadata[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("the provider advertises no {name}"))
+            .to_owned()
+    }
+
+    /// A form POST to one of the provider's endpoints, authenticated as this
+    /// stack's client the way that client is registered to.
+    async fn op_post(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let mut form = form.to_vec();
+        let mut request = self.http.post(self.endpoint(endpoint));
+        match self.client {
+            Client::Post => {
+                form.push(("client_id", self.client.id()));
+                form.push(("client_secret", self.client.secret().unwrap()));
+            }
+            Client::Basic => {
+                let encode = |s: &str| -> String {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+                };
+                let credentials = format!(
+                    "{}:{}",
+                    encode(self.client.id()),
+                    encode(self.client.secret().unwrap())
+                );
+                let basic =
+                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, credentials);
+                request = request.header("authorization", format!("Basic {basic}"));
+            }
+            Client::Public => form.push(("client_id", self.client.id())),
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
+        let response = request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, json)
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        let (status, body) = self
+            .op_post("introspection_endpoint", &[("token", token)])
+            .await;
+        assert_eq!(status, 200, "introspection: {body}");
+        body
+    }
+}
+
+/// Sends `request`; its 200 JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Follows redirects from `page` until the next one goes to the app's
+/// callback; returns that URL, unvisited, and the provider pages met on the
+/// way ("login", "consent"), whose forms it submits (any login and password).
+async fn through_provider(
+    browser: &mut Browser,
+    stack: &Stack,
+    mut page: Page,
+) -> (String, Vec<&'static str>) {
+    let callback = stack.url("/api/auth/callback");
+    let mut visit = Vec::new();
+    for _ in 0..20 {
+        if (300..400).contains(&page.status) {
+            let location = page.location().expect("a Location");
+            let next = url::Url::parse(&page.url)
+                .unwrap()
+                .join(&location)
+                .unwrap()
+                .to_string();
+            if next.starts_with(&format!("{callback}?")) {
+                return (next, visit);
+            }
+            page = browser.get(&next).await;
+            continue;
+        }
+        assert_eq!(page.status, 200, "{}: {}", page.url, page.body);
+        assert!(
+            page.url
+                .starts_with(&format!("{}/interaction/", stack.op.issuer)),
+            "expected one of the provider's interaction pages, got {} ({})",
+            page.url,
+            page.body
+        );
+        let (action, mut fields) = form_of(&page);
+        if page.body.contains(r#"name="prompt" value="login""#) {
+            assert!(page.body.contains(r#"name="password""#), "login page");
+            visit.push("login");
+            fields.push(("login".into(), "demo".into()));
+            fields.push(("password".into(), "any password".into()));
+        } else if page.body.contains(r#"name="prompt" value="consent""#) {
+            visit.push("consent");
+        } else {
+            panic!("unknown provider page {}:\n{}", page.url, page.body);
+        }
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        page = browser.post(&action, &fields).await;
+    }
+    panic!("never came back to {callback}");
+}
+
+/// Clicks "Sign in", signs in and consents at the provider; returns the
+/// callback URL the provider sent the browser to, not yet visited.
+async fn to_callback(browser: &mut Browser, stack: &Stack) -> String {
+    let start = browser.get(&stack.url("/api/auth/authorize")).await;
+    assert_eq!(start.status, 302, "authorize: {}", start.body);
+    let location = start.location().unwrap();
+    assert!(
+        location.starts_with(&stack.endpoint("authorization_endpoint")),
+        "{location}"
+    );
+    let (callback, visit) = through_provider(browser, stack, start).await;
+    assert_eq!(
+        visit,
+        ["login", "consent"],
+        "the provider's own login page, then its consent page"
+    );
+    callback
+}
+
+fn query(url: &str) -> Vec<(String, String)> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+fn with_query(url: &str, pairs: &[(String, String)]) -> String {
+    let mut url = url::Url::parse(url).unwrap();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
+
+fn max_age(page: &Page, name: &str) -> Option<i64> {
+    page.headers.get_all("set-cookie").iter().find_map(|v| {
+        let c = cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap();
+        (c.name() == name).then(|| c.max_age().map(|a| a.whole_seconds()))?
+    })
+}
+
+/// The whole life of a session with `client`: sign-in through the
+/// provider's pages, userinfo, introspection, a refresh with rotation,
+/// sign-out with revocation, and the provider's own word that the last
+/// access token is dead.
+async fn whole_session(client: Client) {
+    let stack = Stack::start(client).await;
+    let mut browser = Browser::default();
+
+    let callback = to_callback(&mut browser, &stack).await;
+    let params = query(&callback);
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert!(param("code").is_some(), "{callback}");
+    assert_eq!(param("iss").as_deref(), Some(stack.op.issuer.as_str()));
+    let back = browser.get(&callback).await;
+    assert_eq!(back.status, 302, "callback: {}", back.body);
+    assert_eq!(back.location().as_deref(), Some("/profile"));
+    // The access cookie lives as long as the provider's expires_in says.
+    let age = max_age(&back, "access_token").expect("an access_token cookie");
+    assert!(
+        (ACCESS_TOKEN_TTL as i64 - 5..=ACCESS_TOKEN_TTL as i64).contains(&age),
+        "access_token Max-Age {age}, provider TTL {ACCESS_TOKEN_TTL}"
+    );
+    assert_eq!(max_age(&back, "oauth_flow"), Some(0), "flow cookie cleared");
+    let profile = browser.follow(back).await;
+    assert_eq!(profile.status, 200);
+    assert_eq!(profile.url, stack.url("/profile"));
+    let sub_cookie = browser.cookie("localhost", "session_sub").unwrap();
+    assert_eq!(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &sub_cookie
+        )
+        .ok()
+        .and_then(|s| String::from_utf8(s).ok())
+        .as_deref(),
+        Some(SUBJECT),
+        "session_sub is the ID token's sub, base64url"
+    );
+    let access = browser.cookie("localhost", "access_token").unwrap();
+    let refresh = browser.cookie("localhost", "refresh_token").unwrap();
+
+    // userinfo through the app is exactly what the provider's /me says.
+    let user = browser.get(&stack.url("/api/user-info")).await;
+    assert_eq!(user.status, 200, "user-info: {}", user.body);
+    let user = user.json()["userInfo"].clone();
+    let me = json_of(
+        stack
+            .http
+            .get(stack.endpoint("userinfo_endpoint"))
+            .bearer_auth(&access),
+    )
+    .await;
+    assert_eq!(user, me, "the app's userInfo is the provider's userinfo");
+    assert_eq!(user["sub"], SUBJECT);
+    assert_eq!(user["email"], "demo@example.com");
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(user["name"], "Demo User");
+    assert_eq!(user["preferred_username"], "demo");
+    assert_eq!(user["picture"], "http://127.0.0.1/avatar.png");
+
+    // Introspection through the app (with this client's authentication).
+    let valid = browser.get(&stack.url("/api/validate-token")).await;
+    assert_eq!(valid.status, 200, "validate-token: {}", valid.body);
+    let valid = valid.json();
+    assert_eq!(valid["message"], "Token is valid");
+    let info = &valid["tokenInfo"];
+    assert_eq!(info["active"], true);
+    assert_eq!(info["sub"], SUBJECT);
+    assert_eq!(info["client_id"], client.id());
+    assert_eq!(info["iss"], stack.op.issuer.as_str());
+    let scope = info["scope"].as_str().unwrap();
+    for s in ["openid", "email", "profile", "offline_access"] {
+        assert!(
+            scope.split(' ').any(|x| x == s),
+            "scope {scope:?} lacks {s}"
+        );
+    }
+
+    // A browser whose access cookie has expired: the app refreshes.
+    let sub = browser.cookie("localhost", "session_sub").unwrap();
+    let mut later = Browser::default();
+    later.set_cookie("localhost", "refresh_token", &refresh);
+    later.set_cookie("localhost", "session_sub", &sub);
+    let user = later.get(&stack.url("/api/user-info")).await;
+    assert_eq!(user.status, 200, "refreshed: {}", user.body);
+    assert_eq!(user.json()["userInfo"]["sub"], SUBJECT);
+    let new_access = later
+        .cookie("localhost", "access_token")
+        .expect("new access");
+    let new_refresh = later
+        .cookie("localhost", "refresh_token")
+        .expect("new refresh");
+    assert_ne!(new_access, access);
+    assert_ne!(new_refresh, refresh, "the provider rotates refresh tokens");
+    assert_eq!(stack.introspect(&refresh).await["active"], false, "spent");
+    assert_eq!(stack.introspect(&new_refresh).await["active"], true);
+    let valid = later.get(&stack.url("/api/validate-token")).await;
+    assert_eq!(valid.status, 200, "{}", valid.body);
+
+    // Sign-out revokes at the provider and clears the cookies.
+    let out = later.post(&stack.url("/api/auth/signout"), &[]).await;
+    assert_eq!(out.status, 200, "signout: {}", out.body);
+    assert_eq!(out.json()["signedOut"], true);
+    assert_eq!(out.json()["revoked"], true);
+    for name in ["access_token", "refresh_token", "session_sub"] {
+        assert_eq!(later.cookie("localhost", name), None, "{name} cleared");
+    }
+    assert_eq!(later.get(&stack.url("/api/user-info")).await.status, 401);
+
+    // The provider itself, asked with this client's credentials.
+    let dead = stack.introspect(&new_access).await;
+    assert_eq!(dead["active"], false, "{dead}");
+    assert_eq!(stack.introspect(&new_refresh).await["active"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_secret_post_whole_session() {
+    whole_session(Client::Post).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_secret_basic_whole_session() {
+    whole_session(Client::Basic).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn public_client_whole_session() {
+    whole_session(Client::Public).await;
+}
+
+/// Cancel on the provider's login page lands on the app's error page with
+/// `access_denied`, and no session.
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_at_the_provider_shows_access_denied() {
+    let stack = Stack::start(Client::Post).await;
+    let mut browser = Browser::default();
+    let login = browser.visit(&stack.url("/api/auth/authorize")).await;
+    assert_eq!(login.status, 200);
+    assert!(
+        login
+            .url
+            .starts_with(&format!("{}/interaction/", stack.op.issuer))
+    );
+    let abort = format!("{}/abort", login.url);
+    assert!(
+        login.body.contains(&format!("href=\"{abort}\"")),
+        "the login page links to {abort}:\n{}",
+        login.body
+    );
+    assert!(browser.cookie("localhost", "oauth_flow").is_some());
+    let cancelled = browser.get(&abort).await;
+    let (callback, visit) = through_provider(&mut browser, &stack, cancelled).await;
+    assert!(visit.is_empty(), "{visit:?}");
+    let params = query(&callback);
+    assert!(
+        params.contains(&("error".into(), "access_denied".into())),
+        "{callback}"
+    );
+    assert!(
+        params.contains(&("iss".into(), stack.op.issuer.clone())),
+        "{callback}"
+    );
+    let page = browser.visit(&callback).await;
+    assert_eq!(page.url, stack.url("/auth/error?error=access_denied"));
+    assert_eq!(page.status, 200);
+    for name in ["access_token", "refresh_token", "session_sub", "oauth_flow"] {
+        assert_eq!(browser.cookie("localhost", name), None, "{name}");
+    }
+}
+
+/// A refresh token the app has rotated is spent: the provider answers
+/// `invalid_grant` when it comes back, and (reuse detection) ends the grant,
+/// which the app then notices and signs the browser out.
+#[tokio::test(flavor = "multi_thread")]
+async fn reused_rotated_refresh_token_is_invalid_grant() {
+    let stack = Stack::start(Client::Basic).await;
+    let mut browser = Browser::default();
+    let callback = to_callback(&mut browser, &stack).await;
+    assert_eq!(browser.visit(&callback).await.url, stack.url("/profile"));
+    let old = browser.cookie("localhost", "refresh_token").unwrap();
+    let sub = browser.cookie("localhost", "session_sub").unwrap();
+
+    let mut later = Browser::default();
+    later.set_cookie("localhost", "refresh_token", &old);
+    later.set_cookie("localhost", "session_sub", &sub);
+    let user = later.get(&stack.url("/api/user-info")).await;
+    assert_eq!(user.status, 200, "{}", user.body);
+    assert_ne!(later.cookie("localhost", "refresh_token").unwrap(), old);
+
+    let (status, body) = stack
+        .op_post(
+            "token_endpoint",
+            &[("grant_type", "refresh_token"), ("refresh_token", &old)],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+
+    // The provider revoked the whole grant: the app's session is over.
+    let user = later.get(&stack.url("/api/user-info")).await;
+    assert_eq!(user.status, 401, "{}", user.body);
+    for name in ["access_token", "refresh_token", "session_sub"] {
+        assert_eq!(later.cookie("localhost", name), None, "{name} cleared");
+    }
+}
+
+/// The provider promises `iss` in authorization responses (RFC 9207), so
+/// the app refuses a callback whose `iss` is another issuer or missing, and
+/// takes the untouched one.
+#[tokio::test(flavor = "multi_thread")]
+async fn callback_iss_is_checked() {
+    let stack = Stack::start(Client::Public).await;
+    assert_eq!(
+        stack.metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+    let tamper = |callback: &str, iss: Option<&str>| {
+        let mut params: Vec<(String, String)> = query(callback)
+            .into_iter()
+            .filter(|(k, _)| k != "iss")
+            .collect();
+        if let Some(iss) = iss {
+            params.push(("iss".into(), iss.into()));
+        }
+        with_query(callback, &params)
+    };
+    let trailing_slash = format!("{}/", stack.op.issuer);
+    let cases = [
+        (
+            Some("http://127.0.0.1:1"),
+            "/auth/error?error=invalid_response",
+        ),
+        (Some(&*trailing_slash), "/auth/error?error=invalid_response"),
+        (None, "/auth/error?error=invalid_response"),
+        (Some(stack.op.issuer.as_str()), "/profile"),
+    ];
+    for (iss, landing) in cases {
+        let mut browser = Browser::default();
+        let callback = to_callback(&mut browser, &stack).await;
+        let page = browser.visit(&tamper(&callback, iss)).await;
+        assert_eq!(page.url, stack.url(landing), "iss={iss:?}");
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            browser.cookie("localhost", "access_token").is_some(),
+            landing == "/profile",
+            "iss={iss:?}"
+        );
+    }
+}
