@@ -216,6 +216,7 @@ pub fn verify(
     // Steps 6–8: the signature, with RS256 only, by the key the header names.
     // We check it even though the token came straight from the token
     // endpoint over TLS, and before trusting any claim.
+    crate::rs256::install();
     let key = match choose_key(token, keys)? {
         KeyChoice::Key(key) => key,
         KeyChoice::UnknownKid => return Err(IdTokenError::UnknownKey),

@@ -31,6 +31,7 @@ pub mod request;
 pub mod response;
 pub mod revoke;
 mod routes;
+mod rs256;
 pub mod secret;
 mod session;
 pub mod token;

@@ -5,11 +5,14 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::pkcs1::{EncodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
+use hmac::{Hmac, Mac as _};
+use rsa::pkcs1::EncodeRsaPublicKey as _;
+use rsa::pkcs1v15::SigningKey as Rs256Key;
+use rsa::signature::{SignatureEncoding as _, Signer as _};
 use rsa::traits::PublicKeyParts as _;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
+use sha2::Sha256;
 
 use crate::secret::random_token;
 
@@ -39,33 +42,24 @@ pub enum Signing {
 pub struct SigningKey {
     kid: String,
     private: RsaPrivateKey,
-    encoding: EncodingKey,
 }
 
 impl SigningKey {
     /// A new 2048-bit key with a random `kid`.
     pub fn generate() -> Self {
-        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key generation");
-        Self::from_private(private)
+        Self::from_private(new_private_key())
     }
 
     /// A process-wide key, generated once: tests create many emulators and
     /// need not pay for a key each.
     pub fn shared() -> Self {
         static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-        Self::from_private(
-            KEY.get_or_init(|| {
-                RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key generation")
-            })
-            .clone(),
-        )
+        Self::from_private(KEY.get_or_init(new_private_key).clone())
     }
 
     fn from_private(private: RsaPrivateKey) -> Self {
-        let der = private.to_pkcs1_der().expect("PKCS#1 encoding");
         Self {
             kid: random_token()[..16].to_owned(),
-            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
             private,
         }
     }
@@ -88,41 +82,54 @@ impl SigningKey {
         })
     }
 
-    /// Signs `claims` as a compact JWS in the way `signing` says.
+    /// Signs `claims` as a compact JWS (RFC 7515 §7.1) in the way `signing` says.
     pub fn sign(&self, claims: &Value, signing: Signing) -> String {
-        let rs256 = |kid: Option<&str>, key: &EncodingKey| {
-            let mut header = Header::new(Algorithm::RS256);
-            header.kid = kid.map(str::to_owned);
-            jsonwebtoken::encode(&header, claims, key).expect("RS256 signing")
+        let (alg, kid, key) = match signing {
+            Signing::Rs256 | Signing::CorruptSignature => {
+                ("RS256", Some(self.kid.clone()), Some(self.private.clone()))
+            }
+            Signing::Rs256WithoutKid => ("RS256", None, Some(self.private.clone())),
+            Signing::ForeignKey => ("RS256", Some(self.kid.clone()), Some(new_private_key())),
+            Signing::UnpublishedKid => (
+                "RS256",
+                Some(random_token()[..16].to_owned()),
+                Some(new_private_key()),
+            ),
+            Signing::None => ("none", None, None),
+            Signing::Hs256WithPublicKey => ("HS256", Some(self.kid.clone()), None),
         };
-        match signing {
-            Signing::Rs256 => rs256(Some(&self.kid), &self.encoding),
-            Signing::Rs256WithoutKid => rs256(None, &self.encoding),
-            Signing::ForeignKey => rs256(Some(&self.kid), &SigningKey::generate().encoding),
-            Signing::UnpublishedKid => {
-                let other = SigningKey::generate();
-                rs256(Some(&other.kid), &other.encoding)
-            }
-            Signing::CorruptSignature => {
-                let mut token = rs256(Some(&self.kid), &self.encoding).into_bytes();
-                let last = token.len() - 2;
-                token[last] = if token[last] == b'A' { b'B' } else { b'A' };
-                String::from_utf8(token).expect("ASCII token")
-            }
-            Signing::None => {
-                let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-                let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-                format!("{header}.{payload}.")
-            }
-            Signing::Hs256WithPublicKey => {
+        let mut header = json!({ "alg": alg, "typ": "JWT" });
+        if let Some(kid) = kid {
+            header["kid"] = json!(kid);
+        }
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut signature = match (signing, key) {
+            (Signing::None, _) => Vec::new(),
+            (Signing::Hs256WithPublicKey, _) => {
                 let pem = RsaPublicKey::from(&self.private)
                     .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
                     .expect("PEM encoding");
-                let mut header = Header::new(Algorithm::HS256);
-                header.kid = Some(self.kid.clone());
-                jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(pem.as_bytes()))
-                    .expect("HS256 signing")
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(pem.as_bytes()).expect("any key length");
+                mac.update(input.as_bytes());
+                mac.finalize().into_bytes().to_vec()
             }
+            (_, Some(key)) => Rs256Key::<Sha256>::new(key).sign(input.as_bytes()).to_vec(),
+            (_, None) => Vec::new(),
+        };
+        if signing == Signing::CorruptSignature
+            && let Some(last) = signature.last_mut()
+        {
+            *last ^= 0x01;
         }
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
+}
+
+fn new_private_key() -> RsaPrivateKey {
+    RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key generation")
 }
