@@ -1,18 +1,18 @@
 //! RS256 signature verification (RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with
-//! SHA-256) as `jsonwebtoken`'s crypto provider, by RustCrypto's `rsa`.
+//! SHA-256) as `jsonwebtoken`'s crypto provider, by `ring`.
 //!
 //! RS256 is the only algorithm the relying party accepts, so it is the only
 //! one linked in: `jsonwebtoken`'s stock providers bring every JWS algorithm
-//! (ECDSA, EdDSA, HMAC, RSA-PSS, signing), which is dead weight and attack
-//! surface in a function binary. Parsing stays with `jsonwebtoken`; the
-//! maths stays with `rsa`.
+//! (ECDSA, EdDSA, HMAC, RSA-PSS, signing), dead weight and attack surface in
+//! a function binary. `ring` already verifies RSA signatures for TLS, so
+//! this costs no extra code; it also refuses moduli under 2048 bits. JWS
+//! parsing stays with `jsonwebtoken`.
 
 use jsonwebtoken::crypto::{CryptoProvider, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, Result};
 use jsonwebtoken::signature::{Error as SignatureError, Verifier};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
-use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
-use sha2::{Digest as _, Sha256};
+use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 
 /// The provider: verifies RS256 and refuses everything else; signs nothing.
 static PROVIDER: CryptoProvider = CryptoProvider {
@@ -34,12 +34,22 @@ fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerif
     let DecodingKeyKind::RsaModulusExponent { n, e } = key.kind() else {
         return Err(ErrorKind::InvalidKeyFormat.into());
     };
-    let public = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
-        .map_err(|_| ErrorKind::InvalidRsaKey("unusable modulus or exponent".into()))?;
-    Ok(Box::new(Rs256Verifier(public)))
+    // ring wants big-endian integers without leading zero octets.
+    let trim = |b: &[u8]| {
+        b.iter()
+            .position(|&x| x != 0)
+            .map_or_else(Vec::new, |i| b[i..].to_vec())
+    };
+    Ok(Box::new(Rs256Verifier {
+        n: trim(n),
+        e: trim(e),
+    }))
 }
 
-struct Rs256Verifier(RsaPublicKey);
+struct Rs256Verifier {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
 
 impl Verifier<Vec<u8>> for Rs256Verifier {
     fn verify(
@@ -47,13 +57,12 @@ impl Verifier<Vec<u8>> for Rs256Verifier {
         message: &[u8],
         signature: &Vec<u8>,
     ) -> std::result::Result<(), SignatureError> {
-        self.0
-            .verify(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(message),
-                signature,
-            )
-            .map_err(SignatureError::from_source)
+        RsaPublicKeyComponents {
+            n: &self.n,
+            e: &self.e,
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
+        .map_err(|_| SignatureError::new())
     }
 }
 
