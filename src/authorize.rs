@@ -1,11 +1,11 @@
 //! The authorization request (RFC 6749 §4.1.1, OpenID Connect Core
 //! §3.1.2.1, RFC 7636 §4.3).
 
-use url::Url;
+use url::form_urlencoded;
 
 use crate::discovery::ProviderMetadata;
 use crate::pkce::CHALLENGE_METHOD;
-use crate::secret::{CodeVerifier, Nonce, State};
+use crate::secret::{CodeVerifier, Nonce, State, random_tokens};
 
 /// The scopes requested: an ID token, the profile and email claims, and a
 /// refresh token.
@@ -32,12 +32,14 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// A new flow with fresh `state`, `nonce` and verifier from the OS CSPRNG.
+    /// A new flow with fresh `state`, `nonce` and verifier: 32 bytes each
+    /// from the OS CSPRNG, drawn in one system call.
     pub fn new(redirect_uri: String, return_to: String, now: i64) -> Self {
+        let [state, nonce, verifier] = random_tokens();
         Self {
-            state: State::random(),
-            nonce: Nonce::random(),
-            verifier: CodeVerifier::random(),
+            state: State::new(state),
+            nonce: Nonce::new(nonce),
+            verifier: CodeVerifier::new(verifier),
             redirect_uri,
             return_to,
             created_at: now,
@@ -52,29 +54,40 @@ impl Flow {
 
 /// The URL to send the browser to: the provider's authorization endpoint
 /// with `client_id`, `redirect_uri`, `response_type=code`, the scopes,
-/// `state`, `nonce` and the S256 challenge. Query parameters already in
-/// the endpoint URL are kept (RFC 6749 §3.1).
+/// `state`, `nonce` and the S256 challenge, form-encoded. Query parameters
+/// already in the endpoint URL are kept (RFC 6749 §3.1). Written directly
+/// rather than through a URL parser: this runs on every sign-in.
 pub fn authorization_url(
     metadata: &ProviderMetadata,
     client_id: &str,
     flow: &Flow,
 ) -> Option<String> {
-    let mut url = Url::parse(&metadata.authorization_endpoint).ok()?;
-    url.query_pairs_mut()
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", &flow.redirect_uri)
-        .append_pair("response_type", "code")
-        .append_pair("scope", SCOPE)
-        .append_pair("state", flow.state.secret())
-        .append_pair("nonce", flow.nonce.secret())
-        .append_pair("code_challenge", &flow.verifier.challenge())
-        .append_pair("code_challenge_method", CHALLENGE_METHOD);
-    Some(url.into())
+    let endpoint = metadata.authorization_endpoint.as_str();
+    if endpoint.contains('#') {
+        return None;
+    }
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let separator = match endpoint.find('?') {
+        None => "?",
+        Some(_) if endpoint.ends_with(['?', '&']) => "",
+        Some(_) => "&",
+    };
+    // state, nonce and the challenge are base64url: nothing to encode.
+    Some(format!(
+        "{endpoint}{separator}client_id={}&redirect_uri={}&response_type=code&scope={}&state={}&nonce={}&code_challenge={}&code_challenge_method={CHALLENGE_METHOD}",
+        encode(client_id),
+        encode(&flow.redirect_uri),
+        encode(SCOPE),
+        flow.state.secret(),
+        flow.nonce.secret(),
+        flow.verifier.challenge(),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use url::Url;
 
     #[test]
     fn authorization_url_carries_every_parameter() {

@@ -98,6 +98,13 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Several [`random_token`]s from one read of the OS CSPRNG.
+pub fn random_tokens<const N: usize>() -> [String; N] {
+    let mut bytes = [[0u8; 32]; N];
+    rand::rngs::OsRng.fill_bytes(bytes.as_flattened_mut());
+    bytes.map(|b| URL_SAFE_NO_PAD.encode(b))
+}
+
 /// Constant-time string equality; the length is not secret.
 pub fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
@@ -138,6 +145,13 @@ mod tests {
         let b = random_token();
         assert!(is_random_token(&a) && is_random_token(&b));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn tokens_drawn_together_are_distinct() {
+        let [a, b, c] = random_tokens();
+        assert!(is_random_token(&a) && is_random_token(&b) && is_random_token(&c));
+        assert!(a != b && b != c && a != c);
     }
 
     #[test]
