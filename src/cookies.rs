@@ -1,7 +1,8 @@
 //! The cookies the relying party keeps in the browser (RFC 6265).
 //!
-//! - the flow cookie: `state`, `nonce`, PKCE verifier, `redirect_uri` and
-//!   return path of a sign-in in progress; 10 minutes; `__Host-` prefixed
+//! - the flow cookie: `state`, `nonce`, PKCE verifier and return path of a
+//!   sign-in in progress (the `redirect_uri` is the origin's, so it is not
+//!   stored); 10 minutes; `__Host-` prefixed
 //!   on https so that a sibling subdomain cannot plant one;
 //! - `access_token` (life of the token), `refresh_token` (30 days) and
 //!   `session_sub` (the verified ID token's `sub`, base64url-encoded since
@@ -89,7 +90,6 @@ struct StoredFlow {
     s: String,
     n: String,
     v: String,
-    u: String,
     r: String,
     t: i64,
 }
@@ -100,7 +100,6 @@ pub fn flow_cookie(origin: &Origin, flow: &Flow) -> Result<HeaderValue, Error> {
         s: flow.state.secret().to_owned(),
         n: flow.nonce.secret().to_owned(),
         v: flow.verifier.secret().to_owned(),
-        u: flow.redirect_uri.clone(),
         r: flow.return_to.clone(),
         t: flow.created_at,
     };
@@ -132,7 +131,6 @@ pub fn read_flow(cookies: &RequestCookies, origin: &Origin, now: i64) -> Result<
     let well_formed = is_random_token(&stored.s)
         && is_random_token(&stored.n)
         && is_valid_verifier(&stored.v)
-        && stored.u == origin.redirect_uri()
         && safe_return_path(&stored.r).is_some();
     if !well_formed {
         return Err(Error::FlowInvalid);
@@ -141,7 +139,7 @@ pub fn read_flow(cookies: &RequestCookies, origin: &Origin, now: i64) -> Result<
         state: State::new(stored.s),
         nonce: Nonce::new(stored.n),
         verifier: CodeVerifier::new(stored.v),
-        redirect_uri: stored.u,
+        redirect_uri: origin.redirect_uri(),
         return_to: stored.r,
         created_at: stored.t,
     };
@@ -343,13 +341,17 @@ mod tests {
         for value in [
             "garbage",
             "eyJ9",
-            &URL_SAFE_NO_PAD.encode(r#"{"s":"a","n":"b","v":"c","u":"http://localhost:3000/api/auth/callback","r":"/","t":0}"#),
+            &URL_SAFE_NO_PAD.encode(r#"{"s":"a","n":"b","v":"c","r":"/","t":0}"#),
             &URL_SAFE_NO_PAD.encode(format!(
-                r#"{{"s":"{0}","n":"{0}","v":"{0}","u":"http://localhost:3000/api/auth/callback","r":"//evil.com","t":0}}"#,
+                r#"{{"s":"{0}","n":"{0}","v":"{0}","r":"//evil.com","t":0}}"#,
                 "a".repeat(43)
             )),
             &URL_SAFE_NO_PAD.encode(format!(
                 r#"{{"s":"{0}","n":"{0}","v":"{0}","u":"https://evil.com/api/auth/callback","r":"/","t":0}}"#,
+                "a".repeat(43)
+            )),
+            &URL_SAFE_NO_PAD.encode(format!(
+                r#"{{"s":"{0}","n":"{0}","v":"{0}","r":"/","t":"0"}}"#,
                 "a".repeat(43)
             )),
         ] {

@@ -39,37 +39,47 @@ impl Auth {
         &self,
         request: &http::Request<B>,
     ) -> impl Future<Output = Response> + Send + '_ {
-        let parts = RequestParts::from(request);
+        // What the route needs from the request is read now, so the future
+        // holds no copy of it (this is the hot path of a sign-in).
+        let start = self.sign_in_request(request);
         async move {
-            match self.start_sign_in(&parts).await {
-                Ok(response) => response,
-                Err(e) => {
-                    e.log("authorize");
-                    match e {
-                        Error::MethodNotAllowed(_) => error_json(&e),
-                        _ => redirect_to_error(e.code()),
-                    }
+            let result = match start {
+                Ok((origin, return_to)) => self.start_sign_in(&origin, return_to).await,
+                Err(e) => Err(e),
+            };
+            result.unwrap_or_else(|e| {
+                e.log("authorize");
+                match e {
+                    Error::MethodNotAllowed(_) => error_json(&e),
+                    _ => redirect_to_error(e.code()),
                 }
-            }
+            })
         }
     }
 
-    async fn start_sign_in(&self, parts: &RequestParts) -> Result<Response, Error> {
-        require(parts, Method::GET, "GET")?;
-        let config = self.config()?;
-        let origin = self.origin(parts)?;
-        let params = query_params(parts.uri.query(), &["next"])?;
+    /// The origin and the return path of a sign-in request.
+    fn sign_in_request<B>(&self, request: &http::Request<B>) -> Result<(Origin, String), Error> {
+        if request.method() != Method::GET {
+            return Err(Error::MethodNotAllowed("GET"));
+        }
+        let origin = self.origin(request.headers())?;
+        let params = query_params(request.uri().query(), &["next"])?;
         let return_to = params
             .get("next")
             .and_then(|next| safe_return_path(next))
             .unwrap_or(DEFAULT_RETURN_PATH);
+        Ok((origin, return_to.to_owned()))
+    }
+
+    async fn start_sign_in(&self, origin: &Origin, return_to: String) -> Result<Response, Error> {
+        let config = self.config()?;
         let metadata = self.metadata().await?;
-        let flow = Flow::new(origin.redirect_uri(), return_to.to_owned(), self.now());
+        let flow = Flow::new(origin.redirect_uri(), return_to, self.now());
         let url = authorization_url(metadata, &config.client_id, &flow)
             .ok_or_else(|| Error::Discovery("authorization_endpoint is not a URL".into()))?;
         Ok(with_cookies(
             redirect(&url),
-            [cookies::flow_cookie(&origin, &flow)?],
+            [cookies::flow_cookie(origin, &flow)?],
         ))
     }
 
@@ -85,7 +95,7 @@ impl Auth {
     ) -> impl Future<Output = Response> + Send + '_ {
         let parts = RequestParts::from(request);
         async move {
-            let origin = self.origin(&parts);
+            let origin = self.origin(&parts.headers);
             let response = match &origin {
                 Ok(origin) => self.finish_sign_in(&parts, origin).await,
                 Err(e) => Err(e.clone()),
@@ -184,7 +194,7 @@ impl Auth {
 
     async fn sign_out(&self, parts: &RequestParts) -> Result<Response, (Error, Option<Origin>)> {
         require(parts, Method::POST, "POST").map_err(|e| (e, None))?;
-        let origin = self.origin(parts).map_err(|e| (e, None))?;
+        let origin = self.origin(&parts.headers).map_err(|e| (e, None))?;
         // A browser names the page that sent a POST; a page of another
         // origin may not sign the user out (SameSite=Lax already keeps the
         // cookies off such a request; this makes the refusal explicit).
@@ -268,7 +278,7 @@ impl Auth {
         async move {
             let result = async {
                 require(&parts, Method::GET, "GET").map_err(|e| self.reject(e))?;
-                let origin = self.origin(&parts).map_err(|e| self.reject(e))?;
+                let origin = self.origin(&parts.headers).map_err(|e| self.reject(e))?;
                 self.authorized(&parts, &origin, TokenCheck::Introspection)
                     .await
             }

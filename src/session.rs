@@ -136,7 +136,7 @@ impl Auth {
         let parts = RequestParts::from(request);
         async move {
             let origin = self
-                .origin(&parts)
+                .origin(&parts.headers)
                 .map_err(|e| Rejection::new(e, None, Vec::new()))?;
             let authorized = self
                 .authorized(&parts, &origin, TokenCheck::Userinfo)
@@ -151,9 +151,9 @@ impl Auth {
     }
 
     /// The request's origin: pinned by `APP_URL`, or from its headers.
-    pub(crate) fn origin(&self, parts: &RequestParts) -> Result<Origin, Error> {
+    pub(crate) fn origin(&self, headers: &http::HeaderMap) -> Result<Origin, Error> {
         let config = self.config()?;
-        Origin::from_request(&parts.headers, config.app_url.as_ref()).ok_or(Error::BadRequest(
+        Origin::from_request(headers, config.app_url.as_ref()).ok_or(Error::BadRequest(
             "cannot tell the app's origin from the Host header",
         ))
     }
