@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::stack::{spawn, url_in};
+use support::stack::{node_suite, spawn, url_in};
 
 const DEV: &str = env!("CARGO_BIN_EXE_dev");
 /// The access token's lifetime: the browser waits this long (plus a second)
@@ -52,64 +52,11 @@ fn chromium() -> PathBuf {
     })
 }
 
-fn require_node() {
-    let output = Command::new("node").arg("--version").output();
-    let version = match output {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        _ => panic!(
-            "node not found: the browser test needs Node.js 20 or later with npm \
-             (e.g. `apt-get install nodejs npm`, or from https://nodejs.org)."
-        ),
-    };
-    let major: u32 = version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    assert!(
-        major >= 20,
-        "node {version} is too old for the browser test: install Node.js 20 or later."
-    );
-}
-
-/// `npm ci` in `e2e/browser` when its `node_modules` is missing.
-fn install_playwright(dir: &Path) {
-    if dir
-        .join("node_modules/playwright-core/package.json")
-        .is_file()
-    {
-        return;
-    }
-    say(&format!(
-        "{} is missing: running `npm ci --prefix {}`",
-        dir.join("node_modules").display(),
-        dir.display()
-    ));
-    let status = Command::new("npm")
-        .arg("ci")
-        .arg("--prefix")
-        .arg(dir)
-        .arg("--no-audit")
-        .arg("--no-fund")
-        .status()
-        .unwrap_or_else(|e| {
-            panic!("cannot run npm ({e}): the browser test needs npm (e.g. `apt-get install npm`)")
-        });
-    assert!(
-        status.success(),
-        "`npm ci --prefix {}` failed ({status})",
-        dir.display()
-    );
-}
-
 #[test]
 fn sign_in_refresh_sign_out_and_cancel_in_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let e2e = root.join("e2e/browser");
     let chromium = chromium();
-    require_node();
-    install_playwright(&e2e);
+    let e2e = node_suite("browser", "playwright-core");
 
     let (dev, _) = spawn(
         DEV,

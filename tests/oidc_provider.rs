@@ -10,14 +10,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::stack::{Browser, Page, Process, form_of, free_port, spawn};
+use support::stack::{Browser, Page, Process, form_of, free_port, node_suite, spawn};
 
 const DEV: &str = env!("CARGO_BIN_EXE_dev");
 const OP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oidc-provider");
@@ -67,45 +67,7 @@ impl Client {
 fn node_ready() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
-        let version = Command::new("node")
-            .arg("--version")
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "tests/oidc_provider.rs needs Node.js >= 20 (22 LTS recommended) on PATH to \
-                     run the oidc-provider peer (e2e/oidc-provider): `node --version` failed: {e}"
-                )
-            });
-        let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
-        let major: u32 = version
-            .trim_start_matches('v')
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0);
-        assert!(
-            major >= 20,
-            "tests/oidc_provider.rs needs Node.js >= 20 (22 LTS recommended); found {version:?}"
-        );
-        if !Path::new(OP_DIR)
-            .join("node_modules/oidc-provider/package.json")
-            .exists()
-        {
-            let _ = writeln!(
-                std::io::stderr(),
-                "oidc_provider: e2e/oidc-provider/node_modules is missing; running `npm ci --prefix e2e/oidc-provider`"
-            );
-            let status = Command::new("npm")
-                .args(["ci", "--prefix", OP_DIR, "--no-audit", "--no-fund"])
-                .stdout(Stdio::inherit())
-                .stderr(Stdio::inherit())
-                .status()
-                .unwrap_or_else(|e| panic!("cannot run `npm ci --prefix {OP_DIR}`: {e}"));
-            assert!(
-                status.success(),
-                "`npm ci --prefix {OP_DIR}` failed ({status})"
-            );
-        }
+        node_suite("oidc-provider", "oidc-provider");
     });
 }
 

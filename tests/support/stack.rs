@@ -294,3 +294,54 @@ pub fn form_of(page: &Page) -> (String, Vec<(String, String)>) {
     }
     (action, fields)
 }
+
+/// Checks that Node.js 20 or later is on `PATH` (else the test fails and
+/// says what to install) and that `e2e/<suite>` has its npm packages (else
+/// runs `npm ci` there, from the lock file). Returns `e2e/<suite>`.
+pub fn node_suite(suite: &str, package: &str) -> std::path::PathBuf {
+    let version = Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_else(|| {
+            panic!(
+                "node not found: e2e/{suite} needs Node.js 20 or later with npm \
+                 (`apt-get install nodejs npm`, or https://nodejs.org)"
+            )
+        });
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 20,
+        "node {version} is too old for e2e/{suite}: install Node.js 20 or later"
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("e2e")
+        .join(suite);
+    if !dir
+        .join("node_modules")
+        .join(package)
+        .join("package.json")
+        .is_file()
+    {
+        eprintln!("e2e/{suite}/node_modules is missing: running `npm ci --prefix e2e/{suite}`");
+        let status = Command::new("npm")
+            .arg("ci")
+            .arg("--prefix")
+            .arg(&dir)
+            .args(["--no-audit", "--no-fund"])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run npm ({e}): e2e/{suite} needs npm"));
+        assert!(
+            status.success(),
+            "`npm ci --prefix e2e/{suite}` failed ({status})"
+        );
+    }
+    dir
+}
