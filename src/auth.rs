@@ -11,7 +11,7 @@ use crate::discovery::ProviderMetadata;
 use crate::error::{Endpoint, Error};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
 use crate::jwks::JwksCache;
-use crate::secret::{IdToken, Nonce};
+use crate::secret::{AccessToken, IdToken, Nonce};
 use crate::transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient};
 
 /// The current time in seconds since the epoch.
@@ -138,6 +138,7 @@ impl Auth {
     pub(crate) async fn verify_id_token(
         &self,
         token: &IdToken,
+        access_token: &AccessToken,
         nonce: Option<&Nonce>,
         subject: Option<&str>,
     ) -> Result<IdTokenClaims, Error> {
@@ -149,6 +150,7 @@ impl Auth {
             client_id: &config.client_id,
             nonce,
             subject,
+            access_token: Some(access_token),
             now,
         };
         let (keys, fresh) = self

@@ -37,18 +37,41 @@ impl CallbackParams {
     }
 }
 
-/// Checks the callback against `flow` and returns the code to exchange.
-/// First `state` must equal the flow's, compared in constant time (RFC 6749
-/// §10.12), and `iss`, when present or promised, must be the issuer exactly
-/// (RFC 9207 §2.4), for error responses too: an error that is not the
-/// answer to this browser's request is not believed (§4.1.2.1 requires
-/// `state` in it). Then an `error` ends the flow with that (sanitised)
-/// code; otherwise a `code` must be present.
+/// Checks the callback against the flow this browser started and returns
+/// the flow with the code to exchange.
+///
+/// An error response (RFC 6749 §4.1.2.1) ends the flow with the provider's
+/// (sanitised) code, so a user who cancels, even after the flow cookie
+/// expired, is told so. It is still refused as a forgery when it carries an
+/// `iss` other than the issuer (RFC 9207 §2.4) or a `state` that is not the
+/// flow's. An error response never yields a code, so believing one costs at
+/// most the wording of the error page.
+///
+/// Otherwise the flow must exist, `state` must equal the flow's, compared in
+/// constant time (RFC 6749 §10.12), `iss` must be the issuer exactly when
+/// present or promised by the metadata (RFC 9207 §2.4), and a `code` must
+/// be present.
 pub fn check(
     params: CallbackParams,
-    flow: &Flow,
+    flow: Result<Flow, Error>,
     metadata: &ProviderMetadata,
-) -> Result<AuthorizationCode, Error> {
+) -> Result<(Flow, AuthorizationCode), Error> {
+    if let Some(error) = params.error.as_deref() {
+        if params
+            .iss
+            .as_deref()
+            .is_some_and(|iss| iss != metadata.issuer)
+        {
+            return Err(Error::IssuerMismatch);
+        }
+        if let (Ok(flow), Some(state)) = (&flow, &params.state)
+            && !flow.state.ct_eq(state.secret())
+        {
+            return Err(Error::StateMismatch);
+        }
+        return Err(Error::Provider(provider_error_code(error)));
+    }
+    let flow = flow?;
     match &params.state {
         Some(state) if flow.state.ct_eq(state.secret()) => {}
         _ => return Err(Error::StateMismatch),
@@ -58,10 +81,8 @@ pub fn check(
         None if !metadata.authorization_response_iss_parameter_supported => {}
         _ => return Err(Error::IssuerMismatch),
     }
-    if let Some(error) = params.error.as_deref() {
-        return Err(Error::Provider(provider_error_code(error)));
-    }
-    params.code.ok_or(Error::MissingCode)
+    let code = params.code.ok_or(Error::MissingCode)?;
+    Ok((flow, code))
 }
 
 #[cfg(test)]
@@ -80,15 +101,16 @@ mod tests {
         CallbackParams::parse(Some(query)).unwrap()
     }
 
+    /// `check` with the flow `f` present.
+    fn check_with(query: &str, f: &Flow, m: &ProviderMetadata) -> Result<AuthorizationCode, Error> {
+        check(params(query), Ok(f.clone()), m).map(|(_, code)| code)
+    }
+
     #[test]
     fn matching_state_yields_the_code() {
         let f = flow();
-        let code = check(
-            params(&format!("code=abc&state={}", f.state.secret())),
-            &f,
-            &ProviderMetadata::vercel(),
-        )
-        .unwrap();
+        let q = format!("code=abc&state={}", f.state.secret());
+        let code = check_with(&q, &f, &ProviderMetadata::vercel()).unwrap();
         assert_eq!(code.secret(), "abc");
     }
 
@@ -96,18 +118,22 @@ mod tests {
     fn state_mismatch_or_missing_is_refused() {
         let f = flow();
         let m = ProviderMetadata::vercel();
+        for q in ["code=abc&state=other", "code=abc"] {
+            assert_eq!(check_with(q, &f, &m).unwrap_err(), Error::StateMismatch);
+        }
+    }
+
+    #[test]
+    fn a_code_without_a_flow_is_refused_with_the_flows_error() {
+        let m = ProviderMetadata::vercel();
         assert_eq!(
-            check(params("code=abc&state=other"), &f, &m).unwrap_err(),
-            Error::StateMismatch
-        );
-        assert_eq!(
-            check(params("code=abc"), &f, &m).unwrap_err(),
-            Error::StateMismatch
+            check(params("code=abc&state=s"), Err(Error::FlowMissing), &m).unwrap_err(),
+            Error::FlowMissing
         );
     }
 
     #[test]
-    fn provider_error_with_our_state_is_reported_sanitised() {
+    fn provider_error_is_reported_sanitised() {
         let f = flow();
         let m = ProviderMetadata::vercel();
         let cancel = format!(
@@ -115,27 +141,49 @@ mod tests {
             f.state.secret()
         );
         assert_eq!(
-            check(params(&cancel), &f, &m).unwrap_err(),
+            check_with(&cancel, &f, &m).unwrap_err(),
             Error::Provider("access_denied")
         );
         let odd = format!("error=%3Cb%3E&state={}", f.state.secret());
         assert_eq!(
-            check(params(&odd), &f, &m).unwrap_err(),
+            check_with(&odd, &f, &m).unwrap_err(),
             Error::Provider("provider_error")
         );
     }
 
     #[test]
-    fn provider_error_without_our_state_is_not_believed() {
+    fn provider_error_after_the_flow_expired_is_still_the_users_cancel() {
+        let m = ProviderMetadata::vercel();
+        assert_eq!(
+            check(
+                params("error=access_denied&state=s"),
+                Err(Error::FlowMissing),
+                &m
+            )
+            .unwrap_err(),
+            Error::Provider("access_denied")
+        );
+        assert_eq!(
+            check(params("error=access_denied"), Err(Error::FlowMissing), &m).unwrap_err(),
+            Error::Provider("access_denied")
+        );
+    }
+
+    #[test]
+    fn provider_error_naming_another_flow_or_issuer_is_not_believed() {
         let f = flow();
         let m = ProviderMetadata::vercel();
         assert_eq!(
-            check(params("error=access_denied"), &f, &m).unwrap_err(),
+            check_with("error=access_denied&state=forged", &f, &m).unwrap_err(),
             Error::StateMismatch
         );
+        let other_issuer = format!(
+            "error=access_denied&state={}&iss=https%3A%2F%2Fevil.com",
+            f.state.secret()
+        );
         assert_eq!(
-            check(params("error=access_denied&state=forged"), &f, &m).unwrap_err(),
-            Error::StateMismatch
+            check_with(&other_issuer, &f, &m).unwrap_err(),
+            Error::IssuerMismatch
         );
     }
 
@@ -147,19 +195,19 @@ mod tests {
             "code=c&state={}&iss=https%3A%2F%2Fvercel.com",
             f.state.secret()
         );
-        assert!(check(params(&ok), &f, &m).is_ok());
+        assert!(check_with(&ok, &f, &m).is_ok());
         let wrong = format!(
             "code=c&state={}&iss=https%3A%2F%2Fevil.com",
             f.state.secret()
         );
         assert_eq!(
-            check(params(&wrong), &f, &m).unwrap_err(),
+            check_with(&wrong, &f, &m).unwrap_err(),
             Error::IssuerMismatch
         );
         m.authorization_response_iss_parameter_supported = true;
         let missing = format!("code=c&state={}", f.state.secret());
         assert_eq!(
-            check(params(&missing), &f, &m).unwrap_err(),
+            check_with(&missing, &f, &m).unwrap_err(),
             Error::IssuerMismatch
         );
     }
@@ -175,7 +223,7 @@ mod tests {
         let f = flow();
         let q = format!("state={}", f.state.secret());
         assert_eq!(
-            check(params(&q), &f, &ProviderMetadata::vercel()).unwrap_err(),
+            check_with(&q, &f, &ProviderMetadata::vercel()).unwrap_err(),
             Error::MissingCode
         );
     }

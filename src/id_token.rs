@@ -12,9 +12,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::jwks::{JwkSet, KeyLookup};
-use crate::secret::{IdToken, Nonce, ct_eq};
+use crate::secret::{AccessToken, IdToken, Nonce, ct_eq};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (OpenID Connect Core §3.1.3.7 step 9–10).
 pub const LEEWAY_SECS: i64 = 60;
@@ -56,6 +57,9 @@ pub enum IdTokenError {
     NonceMismatch,
     /// A refreshed ID token names another user (§12.2).
     SubjectChanged,
+    /// `at_hash` is present and is not the hash of the access token issued
+    /// with the ID token (§3.1.3.8, §3.2.2.9).
+    AccessTokenHashMismatch,
 }
 
 impl fmt::Display for IdTokenError {
@@ -83,6 +87,7 @@ impl fmt::Display for IdTokenError {
             Self::MissingSubject => f.write_str("sub missing"),
             Self::NonceMismatch => f.write_str("nonce mismatch"),
             Self::SubjectChanged => f.write_str("sub differs from the session's"),
+            Self::AccessTokenHashMismatch => f.write_str("at_hash mismatch"),
         }
     }
 }
@@ -125,6 +130,9 @@ pub struct Expected<'a> {
     pub nonce: Option<&'a Nonce>,
     /// The signed-in user, for the ID token of a refresh (§12.2).
     pub subject: Option<&'a str>,
+    /// The access token that came with the ID token; checked against
+    /// `at_hash` when the ID token has one (§3.1.3.8).
+    pub access_token: Option<&'a AccessToken>,
     /// The current time, seconds since the epoch.
     pub now: i64,
 }
@@ -156,6 +164,8 @@ struct RawClaims {
     nbf: Option<Value>,
     #[serde(default)]
     nonce: Option<String>,
+    #[serde(default)]
+    at_hash: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -261,7 +271,7 @@ pub fn verify(
 
     // Step 9: not expired (and, RFC 7519 §4.1.5, not used before `nbf`).
     let exp = numeric_date(claims.exp.as_ref()).ok_or(IdTokenError::Expired)?;
-    if expected.now >= exp + LEEWAY_SECS {
+    if expected.now >= exp.saturating_add(LEEWAY_SECS) {
         return Err(IdTokenError::Expired);
     }
     if let Some(nbf) = claims.nbf.as_ref() {
@@ -291,6 +301,15 @@ pub fn verify(
         }
     }
 
+    // §3.1.3.8: for the code flow `at_hash` is optional; when it is there,
+    // it must be the left half of the SHA-256 (the hash of RS256) of the
+    // access token, base64url-encoded (§3.2.2.9).
+    if let (Some(at_hash), Some(access_token)) = (claims.at_hash.as_deref(), expected.access_token)
+        && !ct_eq(at_hash, &access_token_hash(access_token))
+    {
+        return Err(IdTokenError::AccessTokenHashMismatch);
+    }
+
     // §12.2: a refreshed ID token must be about the same user.
     if let Some(subject) = expected.subject
         && !ct_eq(subject, &sub)
@@ -308,6 +327,12 @@ pub fn verify(
         picture: claims.picture,
         email: claims.email,
     })
+}
+
+/// `at_hash` for an RS256 ID token (OpenID Connect Core §3.2.2.9).
+fn access_token_hash(token: &AccessToken) -> String {
+    let digest = Sha256::digest(token.secret().as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
 
 fn audiences(aud: Option<&Value>) -> Option<Vec<&str>> {

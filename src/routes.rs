@@ -127,9 +127,9 @@ impl Auth {
         let config = self.config()?;
         let params = CallbackParams::parse(parts.uri.query())?;
         let cookies = RequestCookies::from_headers(&parts.headers)?;
-        let flow = read_flow(&cookies, origin, self.now())?;
+        let flow = read_flow(&cookies, origin, self.now());
         let metadata = self.metadata().await?;
-        let code = check(params, &flow, metadata)?;
+        let (flow, code) = check(params, flow, metadata)?;
 
         let response = self
             .send(
@@ -149,7 +149,7 @@ impl Auth {
             .as_ref()
             .ok_or(Error::IdToken(crate::id_token::IdTokenError::Malformed))?;
         let claims = self
-            .verify_id_token(id_token, Some(&flow.nonce), None)
+            .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
             .await?;
 
         let mut set_cookies = cookies::session_cookies(

@@ -288,7 +288,8 @@ impl Auth {
             .await?;
         let tokens = token::parse_response(&response)?;
         if let Some(id_token) = &tokens.id_token {
-            self.verify_id_token(id_token, None, Some(sub)).await?;
+            self.verify_id_token(id_token, &tokens.access_token, None, Some(sub))
+                .await?;
         }
         let set_cookies = cookies::session_cookies(
             origin,

@@ -298,6 +298,7 @@ mod reasons {
             client_id: "cl",
             nonce: Some(&nonce),
             subject: None,
+            access_token: None,
             now: NOW,
         };
         verify(&IdToken::new(key.sign(&claims, signing)), &keys, &expected).map(|_| ())
@@ -387,6 +388,13 @@ mod reasons {
             check(with("exp", json!(NOW as f64 + 600.5)), Signing::Rs256),
             Ok(())
         );
+        // Extreme dates are compared, not overflowed.
+        assert_eq!(check(with("exp", json!(i64::MAX)), Signing::Rs256), Ok(()));
+        assert_eq!(check(with("iat", json!(i64::MIN)), Signing::Rs256), Ok(()));
+        assert_eq!(
+            check(with("nbf", json!(i64::MAX)), Signing::Rs256),
+            Err(NotYetValid)
+        );
     }
 
     #[test]
@@ -398,6 +406,7 @@ mod reasons {
             client_id: "c",
             nonce: None,
             subject: None,
+            access_token: None,
             now: NOW,
         };
         for token in [
@@ -418,6 +427,44 @@ mod reasons {
     }
 
     #[test]
+    fn at_hash_when_present_must_match_the_access_token() {
+        use sign_in_with_vercel::AccessToken;
+        let key = SigningKey::shared();
+        let keys = JwkSet::from_json(&json!({ "keys": [key.jwk()] }).to_string()).unwrap();
+        let nonce = Nonce::new("n1");
+        // Left half of SHA-256("vca_example"), base64url, computed independently:
+        // python3 -c 'import hashlib,base64;print(base64.urlsafe_b64encode(
+        //   hashlib.sha256(b"vca_example").digest()[:16]).rstrip(b"="))'
+        let at_hash = "IxMA4BCjKa7WPCQ3UL35JQ";
+        let access_token = AccessToken::new("vca_example");
+        let other_token = AccessToken::new("vca_other");
+        let run = |claims: &Value, token: &AccessToken| {
+            let expected = Expected {
+                issuer: "https://op.example",
+                client_id: "cl",
+                nonce: Some(&nonce),
+                subject: None,
+                access_token: Some(token),
+                now: NOW,
+            };
+            verify(
+                &IdToken::new(key.sign(claims, Signing::Rs256)),
+                &keys,
+                &expected,
+            )
+            .map(|_| ())
+        };
+        let with_hash = with("at_hash", json!(at_hash));
+        assert_eq!(run(&with_hash, &access_token), Ok(()));
+        assert_eq!(
+            run(&with_hash, &other_token),
+            Err(IdTokenError::AccessTokenHashMismatch)
+        );
+        // Absent, it is not required (§3.1.3.8: MAY).
+        assert_eq!(run(&claims(), &other_token), Ok(()));
+    }
+
+    #[test]
     fn refreshed_token_about_another_user_is_refused() {
         let key = SigningKey::shared();
         let keys = JwkSet::from_json(&json!({ "keys": [key.jwk()] }).to_string()).unwrap();
@@ -426,6 +473,7 @@ mod reasons {
             client_id: "cl",
             nonce: None,
             subject: Some("u2"),
+            access_token: None,
             now: NOW,
         };
         let token = IdToken::new(key.sign(&claims(), Signing::Rs256));

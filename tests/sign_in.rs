@@ -380,11 +380,20 @@ async fn unknown_provider_error_codes_are_not_echoed() {
 }
 
 #[tokio::test]
-async fn a_forged_error_link_is_not_shown_as_the_users_cancel() {
+async fn an_error_naming_another_flow_is_not_shown_as_the_users_cancel() {
     let mut rp = rp("client_secret_post");
     let _ = rp.get("/api/auth/authorize").await;
-    let done = rp.get("/api/auth/callback?error=access_denied").await;
+    let done = rp
+        .get("/api/auth/callback?error=access_denied&state=forged")
+        .await;
     assert_error_page(&done, "invalid_state");
+}
+
+#[tokio::test]
+async fn a_cancel_after_the_flow_cookie_expired_still_says_cancelled() {
+    let mut rp = rp("client_secret_post");
+    let done = rp.get("/api/auth/callback?error=access_denied").await;
+    assert_error_page(&done, "access_denied");
 }
 
 #[tokio::test]
