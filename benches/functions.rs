@@ -1306,6 +1306,25 @@ impl Stage {
         (status, headers, body)
     }
 
+    /// One request to the JSON route `path` of function `function`; the
+    /// flow stops unless it answers 200 with `expect` in the body.
+    async fn json_step(
+        &self,
+        method: http::Method,
+        function: usize,
+        path: &str,
+        jar: &mut Jar,
+        expect: &str,
+    ) {
+        let (status, _, body) = self
+            .send(method, &self.url(function, path), jar, None)
+            .await;
+        assert!(
+            status == 200 && body.contains(expect),
+            "{path}: {status} {body}"
+        );
+    }
+
     /// One sign-in and profile view, like a browser: returns the step
     /// times (ms) and the stats snapshots between the steps.
     async fn flow(&self, times: &mut FlowTimes) -> [Stats; 5] {
@@ -1370,49 +1389,31 @@ impl Stage {
         let t4 = Instant::now();
         let s1 = self.emulator.stats();
 
-        let (status, _, body) = self
-            .send(
-                http::Method::GET,
-                &self.url(4, "/api/user-info"),
-                &mut jar,
-                None,
-            )
+        self.json_step(http::Method::GET, 4, "/api/user-info", &mut jar, "userInfo")
             .await;
-        assert!(
-            status == 200 && body.contains("userInfo"),
-            "user-info: {status} {body}"
-        );
         let t5 = Instant::now();
         let p5 = self.timing.snapshot();
         let s2 = self.emulator.stats();
 
         // Not part of the flow target: the other two functions, per session.
-        let (status, _, body) = self
-            .send(
-                http::Method::GET,
-                &self.url(3, "/api/validate-token"),
-                &mut jar,
-                None,
-            )
-            .await;
-        assert!(
-            status == 200 && body.contains("Token is valid"),
-            "validate-token: {status} {body}"
-        );
+        self.json_step(
+            http::Method::GET,
+            3,
+            "/api/validate-token",
+            &mut jar,
+            "Token is valid",
+        )
+        .await;
         let t6 = Instant::now();
         let s3 = self.emulator.stats();
-        let (status, _, body) = self
-            .send(
-                http::Method::POST,
-                &self.url(2, "/api/auth/signout"),
-                &mut jar,
-                None,
-            )
-            .await;
-        assert!(
-            status == 200 && body.contains("\"revoked\":true"),
-            "signout: {status} {body}"
-        );
+        self.json_step(
+            http::Method::POST,
+            2,
+            "/api/auth/signout",
+            &mut jar,
+            "\"revoked\":true",
+        )
+        .await;
         let t7 = Instant::now();
         let s4 = self.emulator.stats();
         assert!(jar.0.is_empty(), "signout left cookies: {jar:?}");
