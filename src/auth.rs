@@ -1,18 +1,41 @@
 //! [`Auth`]: the configured relying party, one per function instance, and
 //! the provider calls the routes share.
 
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 use crate::config::{Config, ConfigError};
 use crate::discovery::ProviderMetadata;
 use crate::error::{Endpoint, Error};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
-use crate::jwks::JwksCache;
+use crate::jwks::{JwkSet, JwksCache};
 use crate::secret::{AccessToken, IdToken, Nonce};
-use crate::transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient};
+use crate::session::Flights;
+use crate::transport::{
+    HttpClient, HttpRequest, HttpResponse, REQUEST_TIMEOUT, ReqwestClient, TransportError,
+};
+
+/// The most time one request may spend on provider calls, all of them
+/// together: well inside a Vercel function's shortest limit (10 s), so a
+/// slow provider gets the user an answer rather than a killed function.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(9);
+
+tokio::task_local! {
+    /// When the current request's provider calls must be done.
+    static DEADLINE: Instant;
+}
+
+/// Runs `future` (one request) with a deadline for its provider calls.
+pub(crate) async fn with_deadline<F: Future>(future: F) -> F::Output {
+    DEADLINE
+        .scope(Instant::now() + REQUEST_DEADLINE, future)
+        .await
+}
 
 /// The current time in seconds since the epoch.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -35,6 +58,7 @@ pub struct Auth {
     http: Arc<dyn HttpClient>,
     metadata: OnceCell<ProviderMetadata>,
     jwks: JwksCache,
+    flights: Flights,
     clock: Clock,
 }
 
@@ -78,6 +102,7 @@ impl Auth {
             http: Arc::new(ReqwestClient::new()),
             metadata,
             jwks: JwksCache::default(),
+            flights: Flights::default(),
             clock: Arc::new(system_clock),
         }
     }
@@ -103,6 +128,10 @@ impl Auth {
         (self.clock)()
     }
 
+    pub(crate) fn flights(&self) -> &Flights {
+        &self.flights
+    }
+
     /// The provider's metadata: built in for Vercel, discovered once per
     /// instance otherwise (a failed discovery is retried on the next request).
     pub async fn metadata(&self) -> Result<&ProviderMetadata, Error> {
@@ -117,8 +146,9 @@ impl Auth {
             .await
     }
 
-    /// Runs one provider call. A request that could not be built (an
-    /// endpoint that is not a URL) is a configuration problem.
+    /// Runs one provider call, within what is left of the request's
+    /// deadline. A request that could not be built (an endpoint that is
+    /// not a URL) is a configuration problem.
     pub(crate) async fn send(
         &self,
         endpoint: Endpoint,
@@ -126,10 +156,34 @@ impl Auth {
     ) -> Result<HttpResponse, Error> {
         let request = request
             .ok_or_else(|| Error::Discovery(format!("cannot build the {endpoint:?} request")))?;
-        self.http
-            .execute(request)
-            .await
-            .map_err(|t| endpoint.unreachable(t))
+        let left = DEADLINE
+            .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or(REQUEST_TIMEOUT);
+        if left.is_zero() {
+            return Err(endpoint.unreachable(TransportError::Timeout));
+        }
+        match tokio::time::timeout(left, self.http.execute(request)).await {
+            Ok(result) => result.map_err(|t| endpoint.unreachable(t)),
+            Err(_) => Err(endpoint.unreachable(TransportError::Timeout)),
+        }
+    }
+
+    /// The provider's key set: cached for [`crate::jwks::JWKS_TTL_SECS`],
+    /// or fetched now (`fresh`, or when the cache is stale). The flag says
+    /// whether it was fetched by this call.
+    async fn keys(
+        &self,
+        jwks_uri: &str,
+        fresh: bool,
+        now: i64,
+    ) -> Result<(Arc<JwkSet>, bool), Error> {
+        if !fresh && let Some(set) = self.jwks.get(now) {
+            return Ok((set, false));
+        }
+        let response = self.send(Endpoint::Jwks, JwkSet::request(jwks_uri)).await?;
+        let set = Arc::new(JwkSet::from_response(&response)?);
+        self.jwks.store(set.clone(), now);
+        Ok((set, true))
     }
 
     /// Verifies an ID token against the provider's keys (OpenID Connect
@@ -153,16 +207,10 @@ impl Auth {
             access_token: Some(access_token),
             now,
         };
-        let (keys, fresh) = self
-            .jwks
-            .get(self.http.as_ref(), &metadata.jwks_uri, now)
-            .await?;
+        let (keys, fetched) = self.keys(&metadata.jwks_uri, false, now).await?;
         match id_token::verify(token, &keys, &expected) {
-            Err(IdTokenError::UnknownKey) if !fresh => {
-                let keys = self
-                    .jwks
-                    .refresh(self.http.as_ref(), &metadata.jwks_uri, now)
-                    .await?;
+            Err(IdTokenError::UnknownKey) if !fetched => {
+                let (keys, _) = self.keys(&metadata.jwks_uri, true, now).await?;
                 Ok(id_token::verify(token, &keys, &expected)?)
             }
             result => Ok(result?),

@@ -8,8 +8,10 @@ use crate::pkce::CHALLENGE_METHOD;
 use crate::secret::{CodeVerifier, Nonce, State, random_tokens};
 
 /// The scopes requested: an ID token, the profile and email claims, and a
-/// refresh token.
-pub const SCOPE: &str = "openid email profile offline_access";
+/// refresh token. The one list of scopes: the emulator offers these.
+pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
+/// [`SCOPES`] as the `scope` parameter (RFC 6749 §3.3).
+const SCOPE: &str = "openid email profile offline_access";
 /// How long a sign-in attempt may take, in seconds (the flow cookie's life).
 pub const FLOW_TTL_SECS: i64 = 10 * 60;
 
@@ -111,6 +113,11 @@ mod tests {
         assert_eq!(q["code_challenge"], flow.verifier.challenge());
         assert_eq!(q["code_challenge_method"], "S256");
         assert!(!url.as_str().contains(flow.verifier.secret()));
+    }
+
+    #[test]
+    fn scope_parameter_is_the_scope_list() {
+        assert_eq!(SCOPE, SCOPES.join(" "));
     }
 
     #[test]

@@ -6,9 +6,10 @@
 
 use std::fmt;
 
-use url::{Host, Url};
+use url::Url;
 
-use crate::origin::Origin;
+use crate::origin::{Origin, check_secure_url};
+use crate::seal::{self, Keys, Source};
 use crate::secret::ClientSecret;
 
 /// The issuer used when `VERCEL_OAUTH_ISSUER` is not set.
@@ -50,6 +51,10 @@ pub struct Config {
     pub issuer: String,
     /// The public origin of the app, when pinned with `APP_URL`.
     pub app_url: Option<Origin>,
+    /// The keys that seal the session and flow cookies: from `AUTH_SECRET`
+    /// (a comma-separated list, newest first), else derived from the
+    /// client secret.
+    pub keys: Keys,
 }
 
 /// A configuration problem, naming the variable at fault. Never holds a
@@ -78,11 +83,6 @@ fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads the configuration through `lookup`, which returns a variable's
     /// value (the process environment, or that plus a `.env.local` file).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -160,12 +160,15 @@ impl Config {
             .map(|url| Origin::parse_configured(&url).map_err(|p| problem("APP_URL", p)))
             .transpose()?;
 
+        let keys = session_keys(var("AUTH_SECRET"), client_secret.as_ref())?;
+
         Ok(Self {
             client_id,
             client_secret,
             token_auth,
             issuer,
             app_url,
+            keys,
         })
     }
 
@@ -187,24 +190,42 @@ pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// `https`, or `http` on a loopback host only.
-pub(crate) fn check_secure_url(url: &Url) -> Result<(), String> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        "http" => Err("must use https (plain http is accepted only on a loopback host)".into()),
-        _ => Err("must be an https URL".into()),
-    }
-}
-
-/// Whether the URL's host is `localhost` or a loopback address.
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+/// The cookie-sealing keys: every entry of `AUTH_SECRET` (at least 32
+/// bytes each, newest first), else one derived from the client secret; a
+/// public client has no secret to derive from, so it needs `AUTH_SECRET`.
+fn session_keys(
+    auth_secret: Option<String>,
+    client_secret: Option<&ClientSecret>,
+) -> Result<Keys, ConfigError> {
+    const HOW: &str = "generate one with `openssl rand -base64 32`";
+    let keys = match (&auth_secret, client_secret) {
+        (Some(list), _) => {
+            let entries: Vec<&str> = list.split(',').map(str::trim).collect();
+            if entries
+                .iter()
+                .any(|e| e.len() < seal::MIN_SECRET_BYTES || e.chars().any(char::is_control))
+            {
+                return Err(problem(
+                    "AUTH_SECRET",
+                    format!(
+                        "each comma-separated key must be at least {} characters of random data; {HOW}",
+                        seal::MIN_SECRET_BYTES
+                    ),
+                ));
+            }
+            Keys::derive(Source::AuthSecret, entries.iter().map(|e| e.as_bytes()))
+        }
+        (None, Some(secret)) => Keys::derive(Source::ClientSecret, [secret.secret().as_bytes()]),
+        (None, None) => {
+            return Err(problem(
+                "AUTH_SECRET",
+                format!(
+                    "is required for a public client (no VERCEL_APP_CLIENT_SECRET): it seals the session cookie; {HOW}"
+                ),
+            ));
+        }
+    };
+    keys.ok_or_else(|| problem("AUTH_SECRET", "cannot derive a key from it"))
 }
 
 #[cfg(test)]
@@ -226,9 +247,15 @@ mod tests {
         assert_eq!(err.variable, "VERCEL_APP_CLIENT_ID");
     }
 
+    const AUTH_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
     #[test]
     fn next_public_client_id_from_the_guide_is_accepted() {
-        let c = load(&[("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", "cl_abc")]).unwrap();
+        let c = load(&[
+            ("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("AUTH_SECRET", AUTH_SECRET),
+        ])
+        .unwrap();
         assert_eq!(c.client_id, "cl_abc");
         assert_eq!(c.token_auth, ClientAuthMethod::None);
         assert!(c.is_vercel_issuer());
@@ -280,7 +307,12 @@ mod tests {
             "http://[::1]:9",
             "https://example.com/tenant",
         ] {
-            let c = load(&[("VERCEL_APP_CLIENT_ID", "x"), ("VERCEL_OAUTH_ISSUER", ok)]).unwrap();
+            let c = load(&[
+                ("VERCEL_APP_CLIENT_ID", "x"),
+                ("VERCEL_OAUTH_ISSUER", ok),
+                ("AUTH_SECRET", AUTH_SECRET),
+            ])
+            .unwrap();
             assert_eq!(c.issuer, ok);
         }
         for bad in [
@@ -305,6 +337,35 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "APP_URL");
+    }
+
+    #[test]
+    fn public_client_without_auth_secret_names_auth_secret() {
+        let err = load(&[("VERCEL_APP_CLIENT_ID", "x")]).unwrap_err();
+        assert_eq!(err.variable, "AUTH_SECRET");
+    }
+
+    #[test]
+    fn short_auth_secret_is_refused() {
+        let err = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("VERCEL_APP_CLIENT_SECRET", "s"),
+            ("AUTH_SECRET", &format!("{AUTH_SECRET},short")),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "AUTH_SECRET");
+        assert!(!err.problem.contains("short"));
+    }
+
+    #[test]
+    fn client_secret_alone_gives_a_sealing_key() {
+        assert!(
+            load(&[
+                ("VERCEL_APP_CLIENT_ID", "x"),
+                ("VERCEL_APP_CLIENT_SECRET", "s")
+            ])
+            .is_ok()
+        );
     }
 
     #[test]

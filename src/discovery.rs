@@ -4,8 +4,9 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{VERCEL_ISSUER, check_secure_url};
+use crate::config::VERCEL_ISSUER;
 use crate::error::{Endpoint, Error};
+use crate::origin::check_secure_url;
 use crate::transport::{HttpRequest, HttpResponse, get_json};
 
 /// The subset of provider metadata (RFC 8414 §2, OpenID Connect Discovery

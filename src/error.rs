@@ -1,8 +1,7 @@
-//! One error type for every route, mapped to a response in one place.
-//!
-//! Browser routes (authorize, callback) redirect to `/auth/error?error=<code>`;
-//! API routes answer `{"error": "<code>", "error_description": "..."}` with
-//! the right status. Details go to the log, never to the response, and no
+//! One error type for every route, and the facts that turn each variant
+//! into an answer: its short code, status, fixed description, and whether
+//! it ends the session. `routes::answer` is the one place those facts
+//! become a response; details go to the log, never to the response, and no
 //! variant holds a secret.
 
 use std::fmt;
@@ -11,7 +10,6 @@ use http::StatusCode;
 use serde_json::{Map, Value};
 
 use crate::config::ConfigError;
-use crate::id_token::IdTokenError;
 use crate::transport::{HttpResponse, TransportError};
 
 /// Which provider endpoint a failed call went to, for the log.
@@ -74,13 +72,86 @@ impl Endpoint {
 /// How a provider call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UpstreamProblem {
-    /// No response (timeout, connection refused, oversized).
+    /// No response (timeout, connection refused, oversized, past the
+    /// request's deadline).
     Transport(TransportError),
     /// An unexpected HTTP status.
     Status(u16),
     /// A response that is not the JSON the spec describes.
     Malformed(&'static str),
 }
+
+/// Why an ID token was refused. Each variant is one numbered check; none
+/// holds token content beyond an algorithm name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdTokenError {
+    /// Not a three-part JWS with a JSON header and payload (encrypted ID
+    /// tokens are not used with this provider).
+    Malformed,
+    /// `alg` is not RS256: `none`, HMAC and anything unexpected are refused.
+    UnsupportedAlgorithm(String),
+    /// The header carries `crit` extensions we do not understand (RFC 7515 §4.1.11).
+    CriticalHeader,
+    /// No key in the provider's JWK Set has the token's `kid`, even after a refetch.
+    UnknownKey,
+    /// No `kid`, and the key set has more than one key.
+    AmbiguousKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// `iss` is not exactly the issuer (step 2).
+    IssuerMismatch,
+    /// `aud` is missing or does not contain our client ID (step 3).
+    AudienceMismatch,
+    /// Several audiences but no `azp`, or an `azp` that is not our client ID (steps 4–5).
+    AuthorizedPartyMismatch,
+    /// `exp` missing or in the past (step 9).
+    Expired,
+    /// `nbf` in the future.
+    NotYetValid,
+    /// `iat` missing or in the future (step 10).
+    InvalidIssuedAt,
+    /// `sub` missing or not a valid subject identifier (§2).
+    MissingSubject,
+    /// `nonce` missing or not the one we sent (step 11).
+    NonceMismatch,
+    /// A refreshed ID token names another user (§12.2).
+    SubjectChanged,
+    /// `at_hash` is present and is not the hash of the access token issued
+    /// with the ID token (§3.1.3.8, §3.2.2.9).
+    AccessTokenHashMismatch,
+}
+
+impl fmt::Display for IdTokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed => f.write_str("malformed"),
+            Self::UnsupportedAlgorithm(alg) => {
+                let alg: String = alg
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(16)
+                    .collect();
+                write!(f, "algorithm {alg:?} not allowed")
+            }
+            Self::CriticalHeader => f.write_str("unsupported crit header"),
+            Self::UnknownKey => f.write_str("unknown kid"),
+            Self::AmbiguousKey => f.write_str("no kid and several keys"),
+            Self::BadSignature => f.write_str("bad signature"),
+            Self::IssuerMismatch => f.write_str("iss mismatch"),
+            Self::AudienceMismatch => f.write_str("aud mismatch"),
+            Self::AuthorizedPartyMismatch => f.write_str("azp missing or mismatched"),
+            Self::Expired => f.write_str("expired or no exp"),
+            Self::NotYetValid => f.write_str("nbf in the future"),
+            Self::InvalidIssuedAt => f.write_str("iat missing or in the future"),
+            Self::MissingSubject => f.write_str("sub missing"),
+            Self::NonceMismatch => f.write_str("nonce mismatch"),
+            Self::SubjectChanged => f.write_str("sub differs from the session's"),
+            Self::AccessTokenHashMismatch => f.write_str("at_hash mismatch"),
+        }
+    }
+}
+
+impl std::error::Error for IdTokenError {}
 
 /// Everything that can stop a route from doing its job.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,14 +168,12 @@ pub enum Error {
     MethodNotAllowed(&'static str),
     /// A state-changing request from another origin.
     CrossOrigin,
-    /// No session cookies.
+    /// No session: no session cookie, or none that opens (tampered,
+    /// truncated, another key, expired).
     NotSignedIn,
-    /// Session cookies that cannot be ours (tampered, incomplete).
-    InvalidSession(&'static str),
-    /// The callback arrived without a flow cookie: expired, or another browser.
+    /// The callback arrived without a flow cookie for its `state`: expired,
+    /// or another browser.
     FlowMissing,
-    /// The flow cookie is not one we wrote.
-    FlowInvalid,
     /// `state` missing or not the one this browser sent (RFC 6749 §10.12).
     StateMismatch,
     /// The callback's `iss` is not our issuer, or is missing though the
@@ -118,112 +187,180 @@ pub enum Error {
     /// The token endpoint refused a grant (RFC 6749 §5.2); holds its
     /// `error` code, sanitised.
     TokenRejected(String),
+    /// The refresh token was refused, and this request needs a live access
+    /// token. Either a parallel request (in another instance) spent the
+    /// refresh token first and its response carries the new session, or
+    /// the grant is dead; the request is worth one retry, which tells.
+    RefreshConflict,
     /// The ID token failed verification (OpenID Connect Core §3.1.3.7).
     IdToken(IdTokenError),
     /// userinfo's `sub` is not the signed-in user's (OpenID Connect Core §5.3.2).
     SubjectMismatch,
-    /// Introspection says the access token is not active (RFC 7662 §2.2).
+    /// The provider says the access token is not active (RFC 7662 §2.2,
+    /// RFC 6750 §3.1 `invalid_token`).
     TokenInactive,
-    /// A token too large, or with characters that cannot be, kept in a cookie.
+    /// A session too large to keep in the browser's cookies.
     UnstorableToken,
     /// A provider call failed.
     Upstream(Endpoint, UpstreamProblem),
 }
 
+/// What an error means to the browser, in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Facts {
+    /// The short code shown to the user (error page or JSON `error`).
+    pub code: &'static str,
+    /// The status of the JSON answer on API routes.
+    pub status: StatusCode,
+    /// A sentence for the JSON `error_description`; fixed text, no details.
+    pub description: &'static str,
+    /// Whether the session cookies the request carried are cleared.
+    pub ends_session: bool,
+}
+
+const fn facts(
+    code: &'static str,
+    status: StatusCode,
+    description: &'static str,
+    ends_session: bool,
+) -> Facts {
+    Facts {
+        code,
+        status,
+        description,
+        ends_session,
+    }
+}
+
 impl Error {
+    /// The facts of this error: the one table of codes, statuses,
+    /// descriptions and session endings.
+    pub fn facts(&self) -> Facts {
+        use StatusCode as S;
+        const SIGN_IN_MISMATCH: &str =
+            "The sign-in response does not match this browser's attempt.";
+        match self {
+            Self::Config(_) | Self::Discovery(_) => facts(
+                "configuration",
+                S::INTERNAL_SERVER_ERROR,
+                "The sign-in service is not configured correctly.",
+                false,
+            ),
+            Self::Unsupported(_) => facts(
+                "unsupported",
+                S::NOT_IMPLEMENTED,
+                "The identity provider does not support this operation.",
+                false,
+            ),
+            Self::BadRequest(_) => facts(
+                "invalid_request",
+                S::BAD_REQUEST,
+                "The request is malformed.",
+                false,
+            ),
+            Self::MethodNotAllowed(_) => facts(
+                "method_not_allowed",
+                S::METHOD_NOT_ALLOWED,
+                "This method is not allowed on this route.",
+                false,
+            ),
+            Self::CrossOrigin => facts(
+                "cross_origin_request",
+                S::FORBIDDEN,
+                "Cross-origin requests are not allowed on this route.",
+                false,
+            ),
+            Self::NotSignedIn => facts(
+                "not_signed_in",
+                S::UNAUTHORIZED,
+                "No session found: you are not signed in.",
+                true,
+            ),
+            Self::FlowMissing => facts(
+                "sign_in_expired",
+                S::UNAUTHORIZED,
+                "The sign-in attempt expired; start again.",
+                false,
+            ),
+            Self::StateMismatch => facts("invalid_state", S::UNAUTHORIZED, SIGN_IN_MISMATCH, false),
+            Self::IssuerMismatch | Self::MissingCode => {
+                facts("invalid_response", S::UNAUTHORIZED, SIGN_IN_MISMATCH, false)
+            }
+            Self::Provider(code) => facts(
+                code,
+                S::BAD_GATEWAY,
+                "The identity provider returned an error.",
+                false,
+            ),
+            Self::TokenRejected(_) => facts(
+                "token_rejected",
+                S::UNAUTHORIZED,
+                "The identity provider refused the grant; sign in again.",
+                true,
+            ),
+            Self::RefreshConflict => facts(
+                "session_refresh_conflict",
+                S::CONFLICT,
+                "The session was being refreshed by another request; retry once.",
+                true,
+            ),
+            Self::IdToken(_) => facts(
+                "invalid_token",
+                S::UNAUTHORIZED,
+                "The ID token could not be verified.",
+                true,
+            ),
+            Self::SubjectMismatch => facts(
+                "subject_mismatch",
+                S::UNAUTHORIZED,
+                "The identity provider returned a different user.",
+                true,
+            ),
+            Self::TokenInactive => facts(
+                "token_inactive",
+                S::UNAUTHORIZED,
+                "Token is not active.",
+                true,
+            ),
+            Self::UnstorableToken => facts(
+                "unstorable_token",
+                S::INTERNAL_SERVER_ERROR,
+                "The session cannot be stored in a cookie.",
+                true,
+            ),
+            Self::Upstream(_, UpstreamProblem::Transport(TransportError::Timeout)) => facts(
+                "provider_unavailable",
+                S::GATEWAY_TIMEOUT,
+                "The identity provider is unavailable; try again later.",
+                false,
+            ),
+            Self::Upstream(..) => facts(
+                "provider_unavailable",
+                S::BAD_GATEWAY,
+                "The identity provider is unavailable; try again later.",
+                false,
+            ),
+        }
+    }
+
     /// The short code shown to the user (error page or JSON `error`).
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Config(_) | Self::Discovery(_) => "configuration",
-            Self::Unsupported(_) => "unsupported",
-            Self::BadRequest(_) => "invalid_request",
-            Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::CrossOrigin => "cross_origin_request",
-            Self::NotSignedIn => "not_signed_in",
-            Self::InvalidSession(_) => "invalid_session",
-            Self::FlowMissing => "sign_in_expired",
-            Self::FlowInvalid | Self::StateMismatch => "invalid_state",
-            Self::IssuerMismatch | Self::MissingCode => "invalid_response",
-            Self::Provider(code) => code,
-            Self::TokenRejected(_) => "token_rejected",
-            Self::IdToken(_) => "invalid_token",
-            Self::SubjectMismatch => "subject_mismatch",
-            Self::TokenInactive => "token_inactive",
-            Self::UnstorableToken => "unstorable_token",
-            Self::Upstream(..) => "provider_unavailable",
-        }
+        self.facts().code
     }
 
     /// The status of the JSON answer on API routes.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Config(_) | Self::Discovery(_) | Self::UnstorableToken => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            Self::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::CrossOrigin => StatusCode::FORBIDDEN,
-            Self::Upstream(_, UpstreamProblem::Transport(TransportError::Timeout)) => {
-                StatusCode::GATEWAY_TIMEOUT
-            }
-            Self::Upstream(..) | Self::Provider(_) => StatusCode::BAD_GATEWAY,
-            Self::NotSignedIn
-            | Self::InvalidSession(_)
-            | Self::FlowMissing
-            | Self::FlowInvalid
-            | Self::StateMismatch
-            | Self::IssuerMismatch
-            | Self::MissingCode
-            | Self::TokenRejected(_)
-            | Self::IdToken(_)
-            | Self::SubjectMismatch
-            | Self::TokenInactive => StatusCode::UNAUTHORIZED,
-        }
-    }
-
-    /// A sentence for the JSON `error_description`; fixed text, no details.
-    pub fn description(&self) -> &'static str {
-        match self {
-            Self::Config(_) | Self::Discovery(_) => {
-                "The sign-in service is not configured correctly."
-            }
-            Self::Unsupported(_) => "The identity provider does not support this operation.",
-            Self::BadRequest(_) => "The request is malformed.",
-            Self::MethodNotAllowed(_) => "This method is not allowed on this route.",
-            Self::CrossOrigin => "Cross-origin requests are not allowed on this route.",
-            Self::NotSignedIn => "No access token found: you are not signed in.",
-            Self::InvalidSession(_) => "The session is invalid; sign in again.",
-            Self::FlowMissing => "The sign-in attempt expired; start again.",
-            Self::FlowInvalid | Self::StateMismatch | Self::IssuerMismatch | Self::MissingCode => {
-                "The sign-in response does not match this browser's attempt."
-            }
-            Self::Provider(_) => "The identity provider returned an error.",
-            Self::TokenRejected(_) => "The identity provider refused the grant; sign in again.",
-            Self::IdToken(_) => "The ID token could not be verified.",
-            Self::SubjectMismatch => "The identity provider returned a different user.",
-            Self::TokenInactive => "Token is not active.",
-            Self::UnstorableToken => "The token cannot be stored in a cookie.",
-            Self::Upstream(..) => "The identity provider is unavailable; try again later.",
-        }
+        self.facts().status
     }
 
     /// Whether the session cookies must be cleared with this answer.
     pub fn ends_session(&self) -> bool {
-        matches!(
-            self,
-            Self::InvalidSession(_)
-                | Self::TokenRejected(_)
-                | Self::IdToken(_)
-                | Self::SubjectMismatch
-                | Self::TokenInactive
-                | Self::UnstorableToken
-        )
+        self.facts().ends_session
     }
 
     /// Writes the log line for this error; server-side faults at error
     /// level, refusals at warn level. The line names the reason only.
-    pub fn log(&self, route: &str) {
+    pub(crate) fn log(&self, route: &str) {
         if *self == Self::NotSignedIn {
             // Routine: a page asking whether anyone is signed in.
             return;
@@ -238,6 +375,7 @@ impl Error {
     }
 }
 
+/// The detail for the log: what exactly went wrong, never a secret.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -246,20 +384,9 @@ impl fmt::Display for Error {
             Self::Unsupported(what) => write!(f, "provider has no {what} endpoint"),
             Self::BadRequest(why) => write!(f, "bad request: {why}"),
             Self::MethodNotAllowed(allowed) => write!(f, "method not allowed (allowed: {allowed})"),
-            Self::CrossOrigin => f.write_str("cross-origin request refused"),
-            Self::NotSignedIn => f.write_str("no session cookies"),
-            Self::InvalidSession(why) => write!(f, "invalid session: {why}"),
-            Self::FlowMissing => f.write_str("no flow cookie (expired or another browser)"),
-            Self::FlowInvalid => f.write_str("flow cookie is malformed"),
-            Self::StateMismatch => f.write_str("state missing or mismatched"),
-            Self::IssuerMismatch => f.write_str("iss parameter missing or mismatched"),
-            Self::MissingCode => f.write_str("no code in the callback"),
             Self::Provider(code) => write!(f, "provider returned error={code}"),
             Self::TokenRejected(code) => write!(f, "token endpoint returned error={code}"),
             Self::IdToken(e) => write!(f, "ID token rejected: {e}"),
-            Self::SubjectMismatch => f.write_str("userinfo sub differs from the session's"),
-            Self::TokenInactive => f.write_str("access token is not active"),
-            Self::UnstorableToken => f.write_str("token cannot be stored in a cookie"),
             Self::Upstream(endpoint, UpstreamProblem::Transport(t)) => {
                 write!(f, "{} request failed: {t}", endpoint.as_str())
             }
@@ -269,6 +396,7 @@ impl fmt::Display for Error {
             Self::Upstream(endpoint, UpstreamProblem::Malformed(why)) => {
                 write!(f, "{} response malformed: {why}", endpoint.as_str())
             }
+            other => f.write_str(other.facts().description),
         }
     }
 }

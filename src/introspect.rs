@@ -14,7 +14,8 @@ pub fn request(endpoint: &str, config: &Config, token: &AccessToken) -> Option<H
         ("token", token.secret()),
         ("token_type_hint", "access_token"),
     ];
-    let authorization = crate::token::client_authentication(config, config.token_auth, &mut params);
+    let authorization =
+        crate::client_auth::client_authentication(config, config.token_auth, &mut params);
     post_form(endpoint, &params, authorization)
 }
 

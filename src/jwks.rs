@@ -10,7 +10,7 @@ use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 
 use crate::error::{Endpoint, Error};
-use crate::transport::{HttpClient, HttpRequest, HttpResponse, get_json};
+use crate::transport::{HttpRequest, HttpResponse, get_json};
 
 /// How long a fetched key set is trusted before it is fetched again.
 pub const JWKS_TTL_SECS: i64 = 10 * 60;
@@ -155,42 +155,17 @@ pub struct JwksCache {
 }
 
 impl JwksCache {
-    /// The cached set if it is younger than [`JWKS_TTL_SECS`], else a fresh
-    /// one; the flag says whether it was fetched just now (then a refetch
-    /// for an unknown `kid` would be pointless).
-    pub async fn get(
-        &self,
-        http: &dyn HttpClient,
-        jwks_uri: &str,
-        now: i64,
-    ) -> Result<(Arc<JwkSet>, bool), Error> {
-        let cached = self.cached.read().ok().and_then(|c| c.clone());
-        match cached {
-            Some((set, fetched_at)) if now - fetched_at < JWKS_TTL_SECS && now >= fetched_at => {
-                Ok((set, false))
-            }
-            _ => Ok((self.refresh(http, jwks_uri, now).await?, true)),
-        }
+    /// The cached set, if it is younger than [`JWKS_TTL_SECS`].
+    pub fn get(&self, now: i64) -> Option<Arc<JwkSet>> {
+        let cached = self.cached.read().ok().and_then(|c| c.clone())?;
+        let (set, fetched_at) = cached;
+        (now - fetched_at < JWKS_TTL_SECS && now >= fetched_at).then_some(set)
     }
 
-    /// Fetches the set now, replacing the cached one (used when a token
-    /// names an unknown `kid`).
-    pub async fn refresh(
-        &self,
-        http: &dyn HttpClient,
-        jwks_uri: &str,
-        now: i64,
-    ) -> Result<Arc<JwkSet>, Error> {
-        let request = JwkSet::request(jwks_uri)
-            .ok_or_else(|| Error::Discovery("jwks_uri is not a valid URL".into()))?;
-        let response = http
-            .execute(request)
-            .await
-            .map_err(|t| Endpoint::Jwks.unreachable(t))?;
-        let set = Arc::new(JwkSet::from_response(&response)?);
+    /// Keeps `set`, fetched at `now`.
+    pub fn store(&self, set: Arc<JwkSet>, now: i64) {
         if let Ok(mut slot) = self.cached.write() {
-            *slot = Some((set.clone(), now));
+            *slot = Some((set, now));
         }
-        Ok(set)
     }
 }

@@ -2,10 +2,11 @@
 //! party (authorization code flow with PKCE) built as Vercel Rust functions.
 //!
 //! Each route is its own Vercel function (`api/auth/authorize.rs`,
-//! `api/auth/callback.rs`, `api/auth/signout.rs`, `api/validate-token.rs`,
-//! `api/user-info.rs`), a shim that hands the request to a method of
-//! [`Auth`]. Your own functions call [`Auth::session`] to learn who is
-//! signed in.
+//! `api/auth/callback.rs`, `api/auth/session.rs`, `api/auth/signout.rs`,
+//! `api/validate-token.rs`, `api/user-info.rs`), a shim that hands its
+//! [`Route`] to [`Auth::serve`]. Your own functions call [`Auth::protect`]
+//! (or [`Auth::session`]) to learn who is signed in, from a sealed cookie,
+//! with no provider call.
 //!
 //! The protocol core does no I/O of its own: each provider call is a
 //! request builder and a response parser in the module named after its
@@ -14,41 +15,60 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod answer;
 mod auth;
-pub mod authorize;
-pub mod callback;
-pub mod config;
-pub mod cookies;
-pub mod discovery;
-pub mod error;
+mod authorize;
+mod callback;
+mod client_auth;
+mod config;
+mod cookies;
+mod discovery;
+mod error;
+mod flow;
+#[doc(hidden)]
 pub mod id_token;
-pub mod introspect;
+mod introspect;
+#[doc(hidden)]
 pub mod jwks;
 mod log;
-pub mod origin;
-pub mod pkce;
-pub mod request;
-pub mod response;
-pub mod revoke;
+mod origin;
+mod pkce;
+mod refresh;
+mod request;
+mod response;
+mod revoke;
 mod routes;
 mod rs256;
-pub mod secret;
+mod seal;
+mod secret;
 mod session;
-pub mod token;
-pub mod transport;
-pub mod userinfo;
+mod token;
+mod transport;
+mod userinfo;
 
 #[cfg(feature = "dev")]
 pub mod dev;
 
-pub use auth::{Auth, Clock};
-pub use config::{ClientAuthMethod, Config, ConfigError};
+pub use answer::Kind;
+pub use auth::{Auth, Clock, REQUEST_DEADLINE};
+pub use authorize::SCOPES;
+pub use config::{ClientAuthMethod, Config, ConfigError, VERCEL_ISSUER};
+pub use cookies::{FLOW_COOKIE, HOST_PREFIX, SESSION_COOKIE, cookie_name};
 pub use discovery::ProviderMetadata;
-pub use error::Error;
+pub use error::{Endpoint, Error, Facts, IdTokenError, UpstreamProblem};
+pub use flow::MAX_FLOWS;
+pub use origin::{DEFAULT_RETURN_PATH, Origin, safe_return_path};
+pub use pkce::s256_challenge;
+pub use refresh::REFRESH_TOKEN_TTL_SECS;
 pub use response::Response;
-pub use routes::dispatch;
+pub use routes::{
+    AUTHORIZE, CALLBACK, ROUTES, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN, dispatch,
+};
 pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, IdToken, Nonce, RefreshToken, State,
 };
-pub use session::{Rejection, Session};
-pub use transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient};
+pub use session::{Rejection, Session, UserInfo};
+pub use transport::{
+    BoxFuture, HttpClient, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, ReqwestClient,
+    TransportError,
+};

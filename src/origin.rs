@@ -1,9 +1,7 @@
 //! Where the app lives (its public origin) and where a sign-in may return to.
 
 use http::HeaderMap;
-use url::Url;
-
-use crate::config::{check_secure_url, is_loopback};
+use url::{Host, Url};
 
 /// Where a completed sign-in lands when no valid `next` was given.
 pub const DEFAULT_RETURN_PATH: &str = "/profile";
@@ -103,6 +101,26 @@ impl Origin {
     }
 }
 
+/// `https`, or `http` on a loopback host only.
+pub(crate) fn check_secure_url(url: &Url) -> Result<(), String> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err("must use https (plain http is accepted only on a loopback host)".into()),
+        _ => Err("must be an https URL".into()),
+    }
+}
+
+/// Whether the URL's host is `localhost` or a loopback address.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Accepts `candidate` as a post-sign-in destination only if it is a path
 /// on this origin: `/` followed by anything that cannot turn into another
 /// host, however it is encoded (no `//host`, `/\host`, scheme, control
@@ -114,12 +132,19 @@ pub fn safe_return_path(candidate: &str) -> Option<&str> {
     fn raw_ok(p: &str) -> bool {
         !p.bytes().any(|c| c.is_ascii_whitespace()) && decoded_ok(p)
     }
-    // Any decoding of it: still a path that cannot name another host.
+    // Any decoding of it: still a path that cannot name another host,
+    // even after the browser removes dot segments (RFC 3986 §5.2.4 turns
+    // `/a/..//host` into `//host`), so no `.` or `..` segment and no empty
+    // segment in the path.
     fn decoded_ok(p: &str) -> bool {
         let b = p.as_bytes();
+        let path = p.split(['?', '#']).next().unwrap_or("");
         b.first() == Some(&b'/')
-            && !matches!(b.get(1), Some(b'/' | b'\\'))
             && !b.iter().any(|&c| c == b'\\' || c.is_ascii_control())
+            && !path.contains("//")
+            && !path
+                .split('/')
+                .any(|segment| segment == "." || segment == "..")
     }
     if candidate.is_empty() || candidate.len() > 1024 || !candidate.is_ascii() {
         return None;
@@ -232,7 +257,16 @@ mod tests {
 
     #[test]
     fn same_origin_paths_are_accepted() {
-        for ok in ["/", "/profile", "/a/b?c=d&e=f#g", "/search?q=a%20b", "/x+y"] {
+        for ok in [
+            "/",
+            "/profile",
+            "/a/b?c=d&e=f#g",
+            "/search?q=a%20b",
+            "/x+y",
+            "/a.b/c..d",
+            "/?next=../x",
+            "/.well-known",
+        ] {
             assert_eq!(safe_return_path(ok), Some(ok), "{ok}");
         }
     }
@@ -261,6 +295,17 @@ mod tests {
             "/%FF",
             "/a\\b",
             "/%00",
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/./",
+            "/a/../b",
+            "/a/.",
+            "/a/..",
+            "/%2e%2e//evil.example",
+            "/%2E/%2Fevil.example",
+            "/a/%2e%2e/%2fevil.example",
+            "/a/%252e%252e//evil.example",
+            "/a//b",
         ] {
             assert_eq!(safe_return_path(bad), None, "{bad:?}");
         }

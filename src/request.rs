@@ -2,43 +2,9 @@
 
 use std::collections::HashMap;
 
-use http::{HeaderMap, Method, Uri};
 use url::form_urlencoded;
 
 use crate::error::Error;
-
-/// Method, URI and headers of a request, copied out so that a route's
-/// future does not borrow the request (or depend on its body type).
-#[derive(Clone)]
-pub struct RequestParts {
-    /// The request method.
-    pub method: Method,
-    /// The request target.
-    pub uri: Uri,
-    /// The request headers.
-    pub headers: HeaderMap,
-}
-
-/// Header names only: the values include the session cookies.
-impl std::fmt::Debug for RequestParts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestParts")
-            .field("method", &self.method)
-            .field("path", &self.uri.path())
-            .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl<B> From<&http::Request<B>> for RequestParts {
-    fn from(request: &http::Request<B>) -> Self {
-        Self {
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            headers: request.headers().clone(),
-        }
-    }
-}
 
 /// Longest query string a route accepts.
 const MAX_QUERY: usize = 8 * 1024;
@@ -85,19 +51,6 @@ mod tests {
         assert_eq!(p["code"], "a b");
         assert_eq!(p["state"], "s");
         assert_eq!(p.len(), 2);
-    }
-
-    #[test]
-    fn debug_output_holds_no_header_values() {
-        let request = http::Request::get("/api/user-info?x=1")
-            .header("cookie", "access_token=vca_secret")
-            .body(())
-            .unwrap();
-        let printed = format!("{:?}", RequestParts::from(&request));
-        assert!(
-            !printed.contains("vca_secret") && printed.contains("cookie"),
-            "{printed}"
-        );
     }
 
     #[test]

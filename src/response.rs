@@ -2,12 +2,9 @@
 //! `Cache-Control: no-store`: they carry or set credentials.
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY};
 use http::{HeaderValue, StatusCode};
-use serde_json::json;
 use url::form_urlencoded;
-
-use crate::error::Error;
 
 /// The response type of every route.
 pub type Response = http::Response<Bytes>;
@@ -63,32 +60,6 @@ pub fn json(status: StatusCode, body: &serde_json::Value) -> Response {
         builder(status).header(CONTENT_TYPE, "application/json"),
         Bytes::from(body.to_string()),
     )
-}
-
-/// The JSON answer for an error on an API route:
-/// `{"error": "<code>", "error_description": "<fixed sentence>"}`.
-pub fn error_json(error: &Error) -> Response {
-    let mut response = json(
-        error.status(),
-        &json!({ "error": error.code(), "error_description": error.description() }),
-    );
-    if let Error::MethodNotAllowed(allowed) = error {
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static(allowed));
-    }
-    response
-}
-
-/// Appends `Set-Cookie` headers.
-pub fn with_cookies(
-    mut response: Response,
-    cookies: impl IntoIterator<Item = HeaderValue>,
-) -> Response {
-    for cookie in cookies {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
-    response
 }
 
 /// Adds `Referrer-Policy: no-referrer`, so that the callback URL, with its

@@ -44,7 +44,7 @@ pub fn request(
         }
         Some(_) => ClientAuthMethod::ClientSecretBasic,
     };
-    let authorization = crate::token::client_authentication(config, method, &mut params);
+    let authorization = crate::client_auth::client_authentication(config, method, &mut params);
     post_form(endpoint, &params, authorization)
 }
 
@@ -67,6 +67,7 @@ mod tests {
         Config::from_lookup(|k| match k {
             "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
             "VERCEL_APP_CLIENT_SECRET" => secret.map(str::to_owned),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
             _ => None,
         })
         .unwrap()

@@ -2,45 +2,19 @@
 //! (§4.1.3, with the PKCE verifier of RFC 7636 §4.5) and the refresh token
 //! grant (§6), with client authentication (§2.3).
 
-use http::HeaderValue;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{ClientAuthMethod, Config};
+use crate::client_auth::client_authentication;
+use crate::config::Config;
 use crate::error::{Endpoint, Error, sanitize_error_code};
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, RefreshToken};
-use crate::transport::{HttpRequest, HttpResponse, basic_auth_header, post_form};
+use crate::transport::{HttpRequest, HttpResponse, post_form};
 
 /// The longest access-token lifetime we will store, whatever the provider says.
 const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
 /// Lifetime assumed when the provider omits `expires_in` (Vercel: one hour).
 pub const DEFAULT_EXPIRES_IN: u64 = 3600;
-
-/// Adds client authentication to a token, introspection or revocation
-/// request: `client_secret_post` puts the secret in the body,
-/// `client_secret_basic` in an `Authorization: Basic` header (RFC 6749
-/// §2.3.1), and a public client sends only its `client_id` (§2.1, §3.2.1).
-/// Returns the `Authorization` header to send, if any.
-pub fn client_authentication<'a>(
-    config: &'a Config,
-    method: ClientAuthMethod,
-    params: &mut Vec<(&'a str, &'a str)>,
-) -> Option<HeaderValue> {
-    match (method, &config.client_secret) {
-        (ClientAuthMethod::ClientSecretBasic, Some(secret)) => {
-            basic_auth_header(&config.client_id, secret)
-        }
-        (ClientAuthMethod::ClientSecretPost, Some(secret)) => {
-            params.push(("client_id", &config.client_id));
-            params.push(("client_secret", secret.secret()));
-            None
-        }
-        _ => {
-            params.push(("client_id", &config.client_id));
-            None
-        }
-    }
-}
 
 /// The authorization code grant request (RFC 6749 §4.1.3, RFC 7636 §4.5):
 /// the same `redirect_uri` as the authorization request, and the verifier.
@@ -61,20 +35,6 @@ pub fn code_request(
     post_form(token_endpoint, &params, authorization)
 }
 
-/// The refresh token grant request (RFC 6749 §6).
-pub fn refresh_request(
-    token_endpoint: &str,
-    config: &Config,
-    refresh_token: &RefreshToken,
-) -> Option<HttpRequest> {
-    let mut params = vec![
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.secret()),
-    ];
-    let authorization = client_authentication(config, config.token_auth, &mut params);
-    post_form(token_endpoint, &params, authorization)
-}
-
 /// A successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
 #[derive(Debug)]
 pub struct TokenResponse {
@@ -87,8 +47,6 @@ pub struct TokenResponse {
     pub refresh_token: Option<RefreshToken>,
     /// The ID token; required for the code grant, optional on refresh.
     pub id_token: Option<IdToken>,
-    /// The granted scopes, when the provider says.
-    pub scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -101,8 +59,6 @@ struct RawTokenResponse {
     refresh_token: Option<String>,
     #[serde(default)]
     id_token: Option<String>,
-    #[serde(default)]
-    scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -155,7 +111,6 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
             .filter(|t| !t.is_empty())
             .map(RefreshToken::new),
         id_token: raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
-        scope: raw.scope,
     })
 }
 

@@ -1,0 +1,105 @@
+//! The one place a route's outcome becomes the response the browser gets.
+//!
+//! A handler returns `Result<Response, Error>` and records, in the
+//! request's [`Exchange`], the cookies that must reach the browser
+//! whatever happens next (a rotated session, deleted stale cookies) and
+//! the session generation it read. [`answer`] then builds the response:
+//! the handler's, or the error's redirect (browser routes) or JSON (API
+//! routes) with its status, plus those cookies; for an error that ends the
+//! session, it deletes the generation the request read, and only that one,
+//! so a parallel response's newer session survives in every order; and it
+//! writes the log line.
+
+use http::HeaderValue;
+use http::header::{ALLOW, SET_COOKIE};
+use serde_json::json;
+
+use crate::error::Error;
+use crate::origin::Origin;
+use crate::response::{Response, json, no_referrer, redirect_to_error};
+use crate::session::cookie;
+
+/// How a route answers an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A page the browser navigates to: errors redirect to the error page.
+    Browser,
+    /// A JSON API: errors are `{"error", "error_description"}` with a status.
+    Api,
+}
+
+/// What one request has gathered for its response, whatever its outcome.
+#[derive(Default)]
+pub(crate) struct Exchange {
+    /// The app's origin, once known (cookies need it).
+    pub origin: Option<Origin>,
+    /// `Set-Cookie` values sent with any answer: a rotated session, stale
+    /// or unreadable cookies deleted.
+    pub set_cookies: Vec<HeaderValue>,
+    /// The names of the session generation in the browser after this
+    /// response; an error that ends the session deletes them.
+    pub session_names: Vec<String>,
+    /// `Set-Cookie` values sent only with an error (the callback's flow).
+    pub clear_on_error: Vec<HeaderValue>,
+    /// Whether the response must carry `Referrer-Policy: no-referrer`.
+    pub no_referrer: bool,
+}
+
+/// The response for `outcome` on route `route` of kind `kind`.
+pub(crate) fn answer(
+    route: &str,
+    kind: Kind,
+    outcome: Result<Response, Error>,
+    exchange: Exchange,
+) -> Response {
+    let Exchange {
+        origin,
+        mut set_cookies,
+        session_names,
+        clear_on_error,
+        no_referrer: hide_referrer,
+    } = exchange;
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(error) => {
+            error.log(route);
+            let facts = error.facts();
+            if facts.ends_session
+                && let Some(origin) = &origin
+            {
+                set_cookies.extend(cookie::clear(origin, &session_names));
+            }
+            set_cookies.extend(clear_on_error);
+            match kind {
+                Kind::Browser if !matches!(error, Error::MethodNotAllowed(_)) => {
+                    redirect_to_error(facts.code)
+                }
+                _ => error_json(&error),
+            }
+        }
+    };
+    let headers = response.headers_mut();
+    for cookie in set_cookies {
+        headers.append(SET_COOKIE, cookie);
+    }
+    if hide_referrer {
+        response = no_referrer(response);
+    }
+    response
+}
+
+/// The JSON answer for an error on an API route:
+/// `{"error": "<code>", "error_description": "<fixed sentence>"}`.
+pub(crate) fn error_json(error: &Error) -> Response {
+    let facts = error.facts();
+    let mut response = json(
+        facts.status,
+        &json!({ "error": facts.code, "error_description": facts.description }),
+    );
+    if let Error::MethodNotAllowed(allowed) = error {
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allowed));
+    }
+    response
+}

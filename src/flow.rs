@@ -1,0 +1,292 @@
+//! The flow cookies: one sealed cookie per sign-in attempt, holding what
+//! the callback must match ([`Flow`]), so that several tabs can sign in at
+//! once and each callback finds, and clears, only its own attempt.
+//!
+//! The cookie of an attempt is `oauth_flow.<id>`, where `<id>` is a hash of
+//! its `state`: the callback finds it from the `state` it receives (RFC
+//! 6749 §10.12), and still compares the two in constant time. Its value is
+//! sealed (`seal`), so it can neither be read nor forged, and it lives
+//! [`FLOW_TTL_SECS`]. At most [`MAX_FLOWS`] are kept.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::HeaderValue;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::authorize::{FLOW_TTL_SECS, Flow};
+use crate::config::Config;
+use crate::cookies::{FLOW_COOKIE, RequestCookies, clear_cookie, cookie_name, set_cookie};
+use crate::error::Error;
+use crate::origin::{Origin, safe_return_path};
+use crate::pkce::is_valid_verifier;
+use crate::seal::Purpose;
+use crate::secret::{CodeVerifier, Nonce, State, is_random_token};
+
+/// How many sign-in attempts a browser may have open at once; starting
+/// another drops the oldest.
+pub const MAX_FLOWS: usize = 4;
+
+/// The flow as sealed in the cookie.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredFlow {
+    s: String,
+    n: String,
+    v: String,
+    r: String,
+    t: i64,
+}
+
+/// The cookie suffix of the attempt whose `state` is `state`.
+fn flow_id(state: &str) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(state.as_bytes())[..12])
+}
+
+/// What is authenticated with a flow seal: this relying party and the
+/// cookie's name, so a seal cannot move to another attempt or app.
+fn context(config: &Config, name: &str) -> Vec<u8> {
+    [
+        config.issuer.as_bytes(),
+        config.client_id.as_bytes(),
+        name.as_bytes(),
+    ]
+    .join(&0u8)
+}
+
+/// The flow cookies a request carries, opened.
+pub(crate) struct Flows {
+    /// `(cookie name, the flow if it opened)`.
+    found: Vec<(String, Option<Flow>)>,
+}
+
+impl Flows {
+    /// Opens every flow cookie of the request; one that does not open, or
+    /// is not a well-formed flow, is kept as `None` (to be cleared).
+    pub(crate) fn read(cookies: &RequestCookies, origin: &Origin, config: &Config) -> Self {
+        let found = cookies
+            .family(origin, FLOW_COOKIE)
+            .map(|(name, _, value)| (name.to_owned(), open(config, origin, name, value)))
+            .collect();
+        Self { found }
+    }
+
+    /// The attempt `state` names, unexpired: the callback's flow. No flow
+    /// cookie at all is [`Error::FlowMissing`]; flow cookies but none for
+    /// this `state` (or no `state`) is [`Error::StateMismatch`]; an
+    /// expired one is [`Error::FlowMissing`].
+    pub(crate) fn take(&self, state: Option<&State>, now: i64) -> Result<(Flow, String), Error> {
+        if self.found.is_empty() {
+            return Err(Error::FlowMissing);
+        }
+        let state = state.ok_or(Error::StateMismatch)?;
+        let suffix = flow_id(state.secret());
+        let (name, flow) = self
+            .found
+            .iter()
+            .find(|(name, _)| name.rsplit('.').next() == Some(suffix.as_str()))
+            .ok_or(Error::StateMismatch)?;
+        let flow = flow.as_ref().ok_or(Error::FlowMissing)?;
+        if flow.is_expired(now) {
+            return Err(Error::FlowMissing);
+        }
+        Ok((flow.clone(), name.clone()))
+    }
+
+    /// The cookies to delete so that, with one more attempt, at most
+    /// [`MAX_FLOWS`] remain: the unreadable and expired ones, then the
+    /// oldest.
+    pub(crate) fn make_room(&self, origin: &Origin, now: i64) -> Vec<HeaderValue> {
+        let mut live: Vec<(&str, i64)> = Vec::new();
+        let mut clear = Vec::new();
+        for (name, flow) in &self.found {
+            match flow {
+                Some(flow) if !flow.is_expired(now) => live.push((name, flow.created_at)),
+                _ => clear.push(clear_cookie(origin, name)),
+            }
+        }
+        live.sort_by_key(|(_, created)| std::cmp::Reverse(*created));
+        for (name, _) in live.iter().skip(MAX_FLOWS - 1) {
+            clear.push(clear_cookie(origin, name));
+        }
+        clear
+    }
+}
+
+fn open(config: &Config, origin: &Origin, name: &str, value: &str) -> Option<Flow> {
+    let opened = config
+        .keys
+        .open(Purpose::Flow, &context(config, name), value)?;
+    let stored: StoredFlow = serde_json::from_slice(&opened.plaintext).ok()?;
+    let well_formed = is_random_token(&stored.s)
+        && is_random_token(&stored.n)
+        && is_valid_verifier(&stored.v)
+        && safe_return_path(&stored.r).is_some()
+        && name.ends_with(&flow_id(&stored.s));
+    well_formed.then(|| Flow {
+        state: State::new(stored.s),
+        nonce: Nonce::new(stored.n),
+        verifier: CodeVerifier::new(stored.v),
+        redirect_uri: origin.redirect_uri(),
+        return_to: stored.r,
+        created_at: stored.t,
+    })
+}
+
+/// The `Set-Cookie` value holding `flow` in its own cookie.
+pub(crate) fn flow_cookie(
+    config: &Config,
+    origin: &Origin,
+    flow: &Flow,
+) -> Result<HeaderValue, Error> {
+    let name = cookie_name(origin, FLOW_COOKIE, &flow_id(flow.state.secret()));
+    let stored = StoredFlow {
+        s: flow.state.secret().to_owned(),
+        n: flow.nonce.secret().to_owned(),
+        v: flow.verifier.secret().to_owned(),
+        r: flow.return_to.clone(),
+        t: flow.created_at,
+    };
+    let json = serde_json::to_vec(&stored).map_err(|_| Error::UnstorableToken)?;
+    let sealed = config
+        .keys
+        .seal(Purpose::Flow, &context(config, &name), &json)
+        .ok_or(Error::UnstorableToken)?;
+    set_cookie(origin, &name, &sealed, FLOW_TTL_SECS).ok_or(Error::UnstorableToken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+    use http::header::COOKIE;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-flow";
+
+    fn config(auth_secret: &str) -> Config {
+        Config::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "AUTH_SECRET" => Some(auth_secret.into()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    fn origin(s: &str) -> Origin {
+        Origin::parse_configured(s).unwrap()
+    }
+
+    /// The request cookies a browser sends back after `set`.
+    fn jar(o: &Origin, set: &[HeaderValue]) -> RequestCookies {
+        let joined = set
+            .iter()
+            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&joined).unwrap());
+        RequestCookies::parse(&headers, o)
+    }
+
+    fn new_flow(o: &Origin, now: i64) -> Flow {
+        Flow::new(o.redirect_uri(), "/dash?x=1".into(), now)
+    }
+
+    #[test]
+    fn flow_cookie_round_trips_by_state() {
+        let (c, o) = (config(SECRET), origin("https://app.example.com"));
+        let flow = new_flow(&o, 100);
+        let set = flow_cookie(&c, &o, &flow).unwrap();
+        let text = set.to_str().unwrap();
+        assert!(text.starts_with("__Host-oauth_flow."), "{text}");
+        for attr in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/",
+            "Max-Age=600",
+        ] {
+            assert!(text.contains(attr), "{text}");
+        }
+        assert!(!text.contains(flow.state.secret()) && !text.contains(flow.verifier.secret()));
+        let flows = Flows::read(&jar(&o, &[set]), &o, &c);
+        let (back, _) = flows.take(Some(&flow.state), 200).unwrap();
+        assert_eq!(back, flow);
+    }
+
+    #[test]
+    fn two_attempts_each_find_their_own_flow() {
+        let (c, o) = (config(SECRET), origin("http://localhost:3000"));
+        let (a, b) = (new_flow(&o, 0), new_flow(&o, 1));
+        let set = [
+            flow_cookie(&c, &o, &a).unwrap(),
+            flow_cookie(&c, &o, &b).unwrap(),
+        ];
+        let flows = Flows::read(&jar(&o, &set), &o, &c);
+        assert_eq!(flows.take(Some(&a.state), 5).unwrap().0, a);
+        assert_eq!(flows.take(Some(&b.state), 5).unwrap().0, b);
+    }
+
+    #[test]
+    fn a_state_with_no_attempt_is_a_mismatch() {
+        let (c, o) = (config(SECRET), origin("http://localhost:3000"));
+        let set = flow_cookie(&c, &o, &new_flow(&o, 0)).unwrap();
+        let flows = Flows::read(&jar(&o, &[set]), &o, &c);
+        assert_eq!(
+            flows.take(Some(&State::new("forged")), 0).unwrap_err(),
+            Error::StateMismatch
+        );
+        assert_eq!(flows.take(None, 0).unwrap_err(), Error::StateMismatch);
+    }
+
+    #[test]
+    fn no_flow_cookie_is_flow_missing() {
+        let (c, o) = (config(SECRET), origin("http://localhost:3000"));
+        let flows = Flows::read(&jar(&o, &[]), &o, &c);
+        assert_eq!(
+            flows.take(Some(&State::new("s")), 0).unwrap_err(),
+            Error::FlowMissing
+        );
+    }
+
+    #[test]
+    fn expired_flow_is_missing() {
+        let (c, o) = (config(SECRET), origin("http://localhost:3000"));
+        let flow = new_flow(&o, 0);
+        let flows = Flows::read(&jar(&o, &[flow_cookie(&c, &o, &flow).unwrap()]), &o, &c);
+        assert_eq!(
+            flows.take(Some(&flow.state), 601).unwrap_err(),
+            Error::FlowMissing
+        );
+    }
+
+    #[test]
+    fn flow_sealed_with_another_key_does_not_open() {
+        let o = origin("http://localhost:3000");
+        let flow = new_flow(&o, 0);
+        let set =
+            flow_cookie(&config("another-secret-of-more-than-32-bytes!!"), &o, &flow).unwrap();
+        let flows = Flows::read(&jar(&o, &[set]), &o, &config(SECRET));
+        assert_eq!(
+            flows.take(Some(&flow.state), 0).unwrap_err(),
+            Error::FlowMissing
+        );
+    }
+
+    #[test]
+    fn starting_an_attempt_keeps_at_most_max_flows() {
+        let (c, o) = (config(SECRET), origin("http://localhost:3000"));
+        let set: Vec<_> = (0..MAX_FLOWS as i64 + 1)
+            .map(|t| flow_cookie(&c, &o, &new_flow(&o, t)).unwrap())
+            .collect();
+        let flows = Flows::read(&jar(&o, &set), &o, &c);
+        let cleared = flows.make_room(&o, 10);
+        assert_eq!(cleared.len(), 2, "the two oldest make room for one more");
+        let oldest = set[0].to_str().unwrap().split('=').next().unwrap();
+        assert!(
+            cleared
+                .iter()
+                .any(|c| c.to_str().unwrap().starts_with(oldest))
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! `GET /api/auth/callback`: completes a sign-in (RFC 6749 §4.1.2–4.1.4,
+//! OpenID Connect Core §3.1.3). Finds this attempt's flow cookie by
+//! `state`, checks `state` (and `iss`) against it, exchanges the code with
+//! the PKCE verifier, verifies the ID token, seals the session into its
+//! cookie and redirects to the return path. Any failure clears this
+//! attempt's flow cookie (only it: other tabs' attempts stay), sets no
+//! session, and redirects to `/auth/error?error=<code>`.
+
+use http::Method;
+use http::request::Parts;
+
+use super::Route;
+use crate::answer::{Exchange, Kind};
+use crate::auth::Auth;
+use crate::callback::{CallbackParams, check};
+use crate::cookies::{RequestCookies, SESSION_COOKIE, clear_cookie};
+use crate::error::{Error, IdTokenError};
+use crate::flow::Flows;
+use crate::refresh::REFRESH_TOKEN_TTL_SECS;
+use crate::response::{Response, redirect};
+use crate::session::cookie::{self, SessionData};
+use crate::token;
+
+pub(super) const ROUTE: Route = Route {
+    path: "/api/auth/callback",
+    method: Method::GET,
+    source: "api/auth/callback.rs",
+    name: "callback",
+    kind: Kind::Browser,
+    allow: "GET",
+    handler: |auth, parts, exchange| Box::pin(callback(auth, parts, exchange)),
+};
+
+async fn callback(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
+    // The callback URL carries the code: it must never leave in a Referer
+    // (RFC 9700 §4.2.4).
+    exchange.no_referrer = true;
+    let origin = auth.origin(&parts.headers)?;
+    exchange.origin = Some(origin.clone());
+    let config = auth.config()?;
+    let params = CallbackParams::parse(parts.uri.query())?;
+    let cookies = RequestCookies::parse(&parts.headers, &origin);
+    let now = auth.now();
+    let found = Flows::read(&cookies, &origin, config).take(params.state.as_ref(), now);
+    if let Ok((_, name)) = &found {
+        exchange.clear_on_error.push(clear_cookie(&origin, name));
+    }
+    let flow_name = found.as_ref().ok().map(|(_, name)| name.clone());
+    let metadata = auth.metadata().await?;
+    let (flow, code) = check(params, found.map(|(flow, _)| flow), metadata)?;
+
+    let response = auth
+        .send(
+            crate::error::Endpoint::Token,
+            token::code_request(
+                &metadata.token_endpoint,
+                config,
+                &code,
+                &flow.verifier,
+                &flow.redirect_uri,
+            ),
+        )
+        .await?;
+    let tokens = token::parse_response(&response)?;
+    let id_token = tokens
+        .id_token
+        .as_ref()
+        .ok_or(Error::IdToken(IdTokenError::Malformed))?;
+    let claims = auth
+        .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
+        .await?;
+
+    let now = auth.now();
+    let access_expires_at =
+        now.saturating_add(i64::try_from(tokens.expires_in).unwrap_or(i64::MAX));
+    let refresh_token = tokens.refresh_token.map(|t| t.secret().to_owned());
+    let data = SessionData {
+        sub: claims.sub.clone(),
+        access_token: tokens.access_token.secret().to_owned(),
+        access_issued_at: now,
+        access_expires_at,
+        expires_at: if refresh_token.is_some() {
+            now.saturating_add(REFRESH_TOKEN_TTL_SECS)
+                .max(access_expires_at)
+        } else {
+            access_expires_at
+        },
+        refresh_token,
+        profile: claims.into(),
+        started_at: now,
+        rotation: 0,
+    };
+    let sealed = cookie::write(&origin, config, &data, now)?;
+    // The new session replaces whatever session cookies the browser had.
+    for (name, _, _) in cookies.family(&origin, SESSION_COOKIE) {
+        exchange.set_cookies.push(clear_cookie(&origin, name));
+    }
+    exchange.set_cookies.extend(sealed.set_cookies);
+    exchange.session_names = sealed.names;
+    if let Some(name) = flow_name {
+        exchange.set_cookies.push(clear_cookie(&origin, &name));
+    }
+    Ok(redirect(&flow.return_to))
+}

@@ -1,0 +1,97 @@
+//! `POST /api/auth/signout`: revokes the session's tokens (RFC 7009) and
+//! deletes the session cookie, even when the provider cannot be reached.
+//! 200 `{"signedOut": true, "revoked": bool}`; 401 when not signed in (a
+//! cookie that does not open is deleted, and the provider is not called);
+//! 403 for a cross-origin request; 405 for other methods.
+
+use http::header::ORIGIN;
+use http::request::Parts;
+use http::{Method, StatusCode};
+use serde_json::json;
+
+use super::Route;
+use crate::answer::{Exchange, Kind};
+use crate::auth::Auth;
+use crate::cookies::RequestCookies;
+use crate::error::{Endpoint, Error};
+use crate::response::{Response, json};
+use crate::revoke::{self, TokenKind};
+use crate::session::cookie;
+
+pub(super) const ROUTE: Route = Route {
+    path: "/api/auth/signout",
+    method: Method::POST,
+    source: "api/auth/signout.rs",
+    name: "signout",
+    kind: Kind::Api,
+    allow: "POST",
+    handler: |auth, parts, exchange| Box::pin(signout(auth, parts, exchange)),
+};
+
+async fn signout(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
+    let origin = auth.origin(&parts.headers)?;
+    // A browser names the page that sent a POST; a page of another origin
+    // may not sign the user out (SameSite=Lax already keeps the cookie off
+    // such a request; this makes the refusal explicit).
+    if let Some(sender) = parts.headers.get(ORIGIN)
+        && sender.as_bytes() != origin.as_str().as_bytes()
+    {
+        return Err(Error::CrossOrigin);
+    }
+    exchange.origin = Some(origin.clone());
+    let config = auth.config()?;
+    let cookies = RequestCookies::parse(&parts.headers, &origin);
+    let read = cookie::read(&cookies, &origin, config, auth.now());
+    exchange
+        .set_cookies
+        .extend(cookie::clear(&origin, &read.stale));
+    let current = read.current.ok_or(Error::NotSignedIn)?;
+    exchange
+        .set_cookies
+        .extend(cookie::clear(&origin, &current.names));
+
+    let revoked = match auth.metadata().await {
+        Ok(metadata) => match metadata.revocation_endpoint.as_deref() {
+            Some(endpoint) => {
+                let revoke_one = async |token: Option<&str>, kind| match token {
+                    None => true,
+                    Some(token) => auth
+                        .send(
+                            Endpoint::Revocation,
+                            revoke::request(
+                                endpoint,
+                                config,
+                                metadata
+                                    .revocation_endpoint_auth_methods_supported
+                                    .as_deref(),
+                                token,
+                                kind,
+                            ),
+                        )
+                        .await
+                        .and_then(|r| revoke::parse_response(&r))
+                        .inspect_err(|e| e.log("signout"))
+                        .is_ok(),
+                };
+                // Revoking the access token revokes the refresh token at
+                // Vercel; revoking the refresh token as well makes sure of
+                // it at providers that do not (RFC 7009 §2.1 leaves it open).
+                let data = &current.data;
+                let (access, refresh) = tokio::join!(
+                    revoke_one(Some(&data.access_token), TokenKind::AccessToken),
+                    revoke_one(data.refresh_token.as_deref(), TokenKind::RefreshToken),
+                );
+                access && refresh
+            }
+            None => false,
+        },
+        Err(e) => {
+            e.log("signout");
+            false
+        }
+    };
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "signedOut": true, "revoked": revoked }),
+    ))
+}

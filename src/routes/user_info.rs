@@ -1,0 +1,53 @@
+//! `GET /api/user-info`: the signed-in user as the provider's userinfo
+//! endpoint describes them now (OpenID Connect Core §5.3), refreshing the
+//! access token first when it is due. 200 `{"userInfo": {...}}`; 401 when
+//! signed out, or when the provider no longer accepts the token (the app
+//! was removed, the grant revoked: the session cookie is then deleted);
+//! 409 when a parallel request spent the refresh token (retry).
+
+use http::request::Parts;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::Route;
+use crate::answer::{Exchange, Kind};
+use crate::auth::Auth;
+use crate::error::{Endpoint, Error};
+use crate::response::{Response, json};
+use crate::secret::AccessToken;
+use crate::session::{Need, UserInfo};
+use crate::userinfo::{self, UserInfoResponse};
+
+pub(super) const ROUTE: Route = Route {
+    path: "/api/user-info",
+    method: Method::GET,
+    source: "api/user-info.rs",
+    name: "user-info",
+    kind: Kind::Api,
+    allow: "GET",
+    handler: |auth, parts, exchange| Box::pin(user_info(auth, parts, exchange)),
+};
+
+async fn user_info(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
+    let start = auth.session_request(&parts.headers);
+    let data = auth
+        .load_session(start, exchange, Need::AccessToken)
+        .await?;
+    let metadata = auth.metadata().await?;
+    let endpoint = metadata
+        .userinfo_endpoint
+        .as_deref()
+        .ok_or(Error::Unsupported("userinfo"))?;
+    let token = AccessToken::new(data.access_token.clone());
+    let response = auth
+        .send(Endpoint::Userinfo, userinfo::request(endpoint, &token))
+        .await?;
+    match userinfo::parse_response(&response, &data.sub)? {
+        UserInfoResponse::Claims(claims) => {
+            let user: UserInfo = serde_json::from_value(Value::Object(claims))
+                .map_err(|_| Endpoint::Userinfo.malformed("claims of the wrong type"))?;
+            Ok(json(StatusCode::OK, &json!({ "userInfo": user })))
+        }
+        UserInfoResponse::TokenRejected => Err(Error::TokenInactive),
+    }
+}

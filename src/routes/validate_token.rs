@@ -1,0 +1,68 @@
+//! `GET /api/validate-token`: asks the provider about the session's access
+//! token (RFC 7662 introspection), refreshing it first when it is due.
+//! 200 `{"message": "Token is valid", "tokenInfo": {...}}` when active;
+//! 401 when signed out or not active (the session cookie is then
+//! deleted); 409 when a parallel request spent the refresh token (retry).
+
+use http::request::Parts;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::Route;
+use crate::answer::{Exchange, Kind};
+use crate::auth::Auth;
+use crate::error::{Endpoint, Error};
+use crate::introspect::{self, Introspection};
+use crate::response::{Response, json};
+use crate::secret::{AccessToken, ct_eq};
+use crate::session::Need;
+
+pub(super) const ROUTE: Route = Route {
+    path: "/api/validate-token",
+    method: Method::GET,
+    source: "api/validate-token.rs",
+    name: "validate-token",
+    kind: Kind::Api,
+    allow: "GET",
+    handler: |auth, parts, exchange| Box::pin(validate_token(auth, parts, exchange)),
+};
+
+async fn validate_token(
+    auth: &Auth,
+    parts: &Parts,
+    exchange: &mut Exchange,
+) -> Result<Response, Error> {
+    let start = auth.session_request(&parts.headers);
+    let data = auth
+        .load_session(start, exchange, Need::AccessToken)
+        .await?;
+    let config = auth.config()?;
+    let metadata = auth.metadata().await?;
+    let endpoint = metadata
+        .introspection_endpoint
+        .as_deref()
+        .ok_or(Error::Unsupported("introspection"))?;
+    let token = AccessToken::new(data.access_token.clone());
+    let response = auth
+        .send(
+            Endpoint::Introspection,
+            introspect::request(endpoint, config, &token),
+        )
+        .await?;
+    match introspect::parse_response(&response, &config.client_id)? {
+        Introspection::Active(info) => {
+            if info
+                .get("sub")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !ct_eq(s, &data.sub))
+            {
+                return Err(Error::SubjectMismatch);
+            }
+            Ok(json(
+                StatusCode::OK,
+                &json!({ "message": "Token is valid", "tokenInfo": info }),
+            ))
+        }
+        Introspection::Inactive => Err(Error::TokenInactive),
+    }
+}

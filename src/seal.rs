@@ -1,0 +1,290 @@
+//! Sealed cookie values: authenticated encryption (AES-256-GCM from
+//! `ring`, already linked for TLS) under keys derived with HKDF-SHA256
+//! (RFC 5869) from `AUTH_SECRET`, or from the client secret.
+//!
+//! A seal is `base64url(version ‖ nonce ‖ ciphertext ‖ tag)`. The nonce is
+//! 96 random bits per seal (NIST SP 800-38D §8.2.2); the additional data
+//! binds the seal to its purpose and to this relying party, so a flow
+//! cookie never opens as a session and another app's seal never opens
+//! here. A key ring rotates keys: the first key seals, every key opens.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hkdf::{HKDF_SHA256, Salt};
+use ring::rand::{SecureRandom as _, SystemRandom};
+
+/// The format byte at the start of every seal.
+const VERSION: u8 = 1;
+/// AES-GCM's authentication tag.
+const TAG_LEN: usize = 16;
+/// The shortest `AUTH_SECRET` entry accepted, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// A seal larger than this is not one we wrote; refused before decoding.
+const MAX_SEAL_CHARS: usize = 16 * 1024;
+
+/// What a key is used for; each purpose has its own derived key, so a
+/// value sealed for one cannot be opened as another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// The session cookie.
+    Session,
+    /// A sign-in attempt's flow cookie.
+    Flow,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Self::Session => b"session",
+            Self::Flow => b"flow",
+        }
+    }
+}
+
+/// Where the root secrets come from, for the HKDF salt: a key derived from
+/// the client secret never equals one derived from the same bytes given as
+/// `AUTH_SECRET`.
+#[derive(Clone, Copy)]
+pub(crate) enum Source {
+    /// `AUTH_SECRET`.
+    AuthSecret,
+    /// The client secret, when `AUTH_SECRET` is not set.
+    ClientSecret,
+}
+
+/// The keys of one purpose: the first seals, all of them open.
+#[derive(Clone)]
+struct Ring(Vec<LessSafeKey>);
+
+/// The session and flow keys of the relying party, derived once per
+/// instance from the configured secrets.
+#[derive(Clone)]
+pub struct Keys {
+    session: Ring,
+    flow: Ring,
+}
+
+/// Prints how many keys there are, never a key.
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keys([redacted; {}])", self.session.0.len())
+    }
+}
+
+impl Keys {
+    /// Derives the keys from `secrets` (newest first), each the input key
+    /// material of HKDF-SHA256 with a fixed salt and the purpose as `info`.
+    pub(crate) fn derive<'a>(
+        source: Source,
+        secrets: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Option<Self> {
+        let salt = Salt::new(
+            HKDF_SHA256,
+            match source {
+                Source::AuthSecret => b"sign-in-with-vercel/auth-secret/v1",
+                Source::ClientSecret => b"sign-in-with-vercel/client-secret/v1",
+            },
+        );
+        let mut session = Vec::new();
+        let mut flow = Vec::new();
+        for secret in secrets {
+            let prk = salt.extract(secret);
+            for (purpose, ring) in [(Purpose::Session, &mut session), (Purpose::Flow, &mut flow)] {
+                let info = [purpose.label()];
+                let okm = prk.expand(&info, &AES_256_GCM).ok()?;
+                ring.push(LessSafeKey::new(UnboundKey::from(okm)));
+            }
+        }
+        (!session.is_empty()).then_some(Self {
+            session: Ring(session),
+            flow: Ring(flow),
+        })
+    }
+
+    fn ring(&self, purpose: Purpose) -> &Ring {
+        match purpose {
+            Purpose::Session => &self.session,
+            Purpose::Flow => &self.flow,
+        }
+    }
+
+    /// Seals `plaintext` for `purpose` with the newest key; `context` is
+    /// authenticated but not stored (it must be given again to open).
+    /// `None` only if the system's random source fails.
+    pub(crate) fn seal(
+        &self,
+        purpose: Purpose,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Option<String> {
+        let key = self.ring(purpose).0.first()?;
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).ok()?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        let mut in_out = plaintext.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(context),
+            &mut in_out,
+        )
+        .ok()?;
+        out.extend_from_slice(&in_out);
+        Some(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens a seal made by [`Keys::seal`] with any of the keys: the
+    /// plaintext, and whether the key was an older one (so the caller can
+    /// seal it again with the newest). `None` for anything tampered with,
+    /// truncated, sealed for another purpose or context, or with a key we
+    /// do not have.
+    pub(crate) fn open(&self, purpose: Purpose, context: &[u8], seal: &str) -> Option<Opened> {
+        if seal.len() > MAX_SEAL_CHARS {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(seal).ok()?;
+        let (&version, rest) = bytes.split_first()?;
+        if version != VERSION || rest.len() < NONCE_LEN + TAG_LEN {
+            return None;
+        }
+        let (nonce, sealed) = rest.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+        self.ring(purpose)
+            .0
+            .iter()
+            .enumerate()
+            .find_map(|(index, key)| {
+                let mut in_out = sealed.to_vec();
+                let plaintext = key
+                    .open_in_place(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(context),
+                        &mut in_out,
+                    )
+                    .ok()?
+                    .to_vec();
+                Some(Opened {
+                    plaintext,
+                    old_key: index > 0,
+                })
+            })
+    }
+}
+
+/// The content of an opened seal.
+pub(crate) struct Opened {
+    /// What was sealed.
+    pub plaintext: Vec<u8>,
+    /// Sealed with a key other than the newest: worth sealing again.
+    pub old_key: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(secrets: &[&str]) -> Keys {
+        Keys::derive(Source::AuthSecret, secrets.iter().map(|s| s.as_bytes())).unwrap()
+    }
+
+    const A: &str = "an-auth-secret-of-at-least-32-bytes-aaaa";
+    const B: &str = "another-auth-secret-of-32-bytes-or-more-b";
+
+    #[test]
+    fn a_seal_opens_with_the_same_keys_and_context() {
+        let k = keys(&[A]);
+        let seal = k.seal(Purpose::Session, b"ctx", b"hello").unwrap();
+        let opened = k.open(Purpose::Session, b"ctx", &seal).unwrap();
+        assert_eq!(opened.plaintext, b"hello");
+        assert!(!opened.old_key);
+    }
+
+    #[test]
+    fn seals_of_the_same_value_differ() {
+        let k = keys(&[A]);
+        assert_ne!(
+            k.seal(Purpose::Session, b"", b"x").unwrap(),
+            k.seal(Purpose::Session, b"", b"x").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_seal_hides_its_plaintext() {
+        let k = keys(&[A]);
+        let seal = k.seal(Purpose::Session, b"", b"vca_secret_token").unwrap();
+        let raw = URL_SAFE_NO_PAD.decode(&seal).unwrap();
+        assert!(!raw.windows(10).any(|w| w == b"vca_secret"));
+    }
+
+    #[test]
+    fn tampered_seal_does_not_open() {
+        let k = keys(&[A]);
+        let seal = k.seal(Purpose::Session, b"", b"hello").unwrap();
+        let mut raw = URL_SAFE_NO_PAD.decode(&seal).unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 1;
+        assert!(
+            k.open(Purpose::Session, b"", &URL_SAFE_NO_PAD.encode(&raw))
+                .is_none()
+        );
+        raw[last] ^= 1;
+        raw[20] ^= 0x80;
+        assert!(
+            k.open(Purpose::Session, b"", &URL_SAFE_NO_PAD.encode(&raw))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn truncated_seal_does_not_open() {
+        let k = keys(&[A]);
+        let seal = k.seal(Purpose::Session, b"", b"hello").unwrap();
+        for len in [0, 1, 10, seal.len() - 1] {
+            assert!(
+                k.open(Purpose::Session, b"", &seal[..len]).is_none(),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn seal_for_another_purpose_or_context_does_not_open() {
+        let k = keys(&[A]);
+        let seal = k.seal(Purpose::Flow, b"ctx", b"hello").unwrap();
+        assert!(k.open(Purpose::Session, b"ctx", &seal).is_none());
+        assert!(k.open(Purpose::Flow, b"other", &seal).is_none());
+    }
+
+    #[test]
+    fn seal_made_with_an_unknown_key_does_not_open() {
+        let seal = keys(&[A]).seal(Purpose::Session, b"", b"hello").unwrap();
+        assert!(keys(&[B]).open(Purpose::Session, b"", &seal).is_none());
+    }
+
+    #[test]
+    fn rotated_keys_open_old_seals_and_say_so() {
+        let old = keys(&[A]).seal(Purpose::Session, b"", b"hello").unwrap();
+        let rotated = keys(&[B, A]);
+        let opened = rotated.open(Purpose::Session, b"", &old).unwrap();
+        assert_eq!(opened.plaintext, b"hello");
+        assert!(opened.old_key);
+        let new = rotated.seal(Purpose::Session, b"", b"hi").unwrap();
+        assert!(keys(&[A]).open(Purpose::Session, b"", &new).is_none());
+        assert!(keys(&[B]).open(Purpose::Session, b"", &new).is_some());
+    }
+
+    #[test]
+    fn client_secret_and_auth_secret_of_the_same_bytes_give_different_keys() {
+        let from_auth = keys(&[A]);
+        let from_client = Keys::derive(Source::ClientSecret, [A.as_bytes()]).unwrap();
+        let seal = from_auth.seal(Purpose::Session, b"", b"x").unwrap();
+        assert!(from_client.open(Purpose::Session, b"", &seal).is_none());
+    }
+
+    #[test]
+    fn debug_output_shows_no_key() {
+        assert_eq!(format!("{:?}", keys(&[A, B])), "Keys([redacted; 2])");
+    }
+}
