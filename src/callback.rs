@@ -64,10 +64,14 @@ pub fn check(
         {
             return Err(Error::IssuerMismatch);
         }
-        if let (Ok(flow), Some(state)) = (&flow, &params.state)
-            && !flow.state.ct_eq(state.secret())
-        {
-            return Err(Error::StateMismatch);
+        // A `state` that names no attempt of this browser, while it has
+        // attempts, is not this browser's answer.
+        match (&flow, &params.state) {
+            (Ok(flow), Some(state)) if !flow.state.ct_eq(state.secret()) => {
+                return Err(Error::StateMismatch);
+            }
+            (Err(Error::StateMismatch), Some(_)) => return Err(Error::StateMismatch),
+            _ => {}
         }
         return Err(Error::Provider(provider_error_code(error)));
     }

@@ -73,8 +73,8 @@ impl Flows {
 
     /// The attempt `state` names, unexpired: the callback's flow. No flow
     /// cookie at all is [`Error::FlowMissing`]; flow cookies but none for
-    /// this `state` (or no `state`) is [`Error::StateMismatch`]; an
-    /// expired one is [`Error::FlowMissing`].
+    /// this `state` (or no `state`, or one that does not open) is
+    /// [`Error::StateMismatch`]; an expired one is [`Error::FlowMissing`].
     pub(crate) fn take(&self, state: Option<&State>, now: i64) -> Result<(Flow, String), Error> {
         if self.found.is_empty() {
             return Err(Error::FlowMissing);
@@ -86,7 +86,8 @@ impl Flows {
             .iter()
             .find(|(name, _)| name.rsplit('.').next() == Some(suffix.as_str()))
             .ok_or(Error::StateMismatch)?;
-        let flow = flow.as_ref().ok_or(Error::FlowMissing)?;
+        // A cookie under this attempt's name that does not open is not ours.
+        let flow = flow.as_ref().ok_or(Error::StateMismatch)?;
         if flow.is_expired(now) {
             return Err(Error::FlowMissing);
         }
@@ -269,7 +270,7 @@ mod tests {
         let flows = Flows::read(&jar(&o, &[set]), &o, &config(SECRET));
         assert_eq!(
             flows.take(Some(&flow.state), 0).unwrap_err(),
-            Error::FlowMissing
+            Error::StateMismatch
         );
     }
 

@@ -4,8 +4,13 @@
 mod support;
 
 use http::header::{CACHE_CONTROL, HOST, REFERRER_POLICY, SET_COOKIE};
-use sign_in_with_vercel::Auth;
+use sign_in_with_vercel::{Auth, TransportError};
 use support::*;
+
+/// Runs `request` through the route its path names.
+async fn route(auth: &Auth, request: &http::Request<()>) -> http::Response<bytes::Bytes> {
+    sign_in_with_vercel::dispatch(auth, request).unwrap().await
+}
 
 fn set_cookies(response: &http::Response<bytes::Bytes>) -> Vec<String> {
     response
@@ -22,9 +27,7 @@ fn assert_error_page(response: &http::Response<bytes::Bytes>, code: &str) {
 }
 
 fn assert_no_session(rp: &Rp) {
-    assert_eq!(rp.jar.get("access_token"), None);
-    assert_eq!(rp.jar.get("refresh_token"), None);
-    assert_eq!(rp.jar.get("session_sub"), None);
+    assert!(session_names(&rp.jar).is_empty(), "{:?}", rp.jar);
 }
 
 #[tokio::test]
@@ -33,39 +36,91 @@ async fn whole_flow_signs_in_and_redirects_to_profile() {
     let done = rp.sign_in().await;
     assert_eq!(done.status(), 302);
     assert_eq!(location(&done), "/profile");
-    assert!(rp.jar.get("access_token").unwrap().starts_with("vca_"));
-    assert!(rp.jar.get("refresh_token").unwrap().starts_with("vcr_"));
-    assert_eq!(
-        rp.jar.get("session_sub"),
-        Some(encode_sub("usr_demo1234567890").as_str())
-    );
-    assert_eq!(rp.jar.get("oauth_flow"), None, "flow cookie cleared");
+    assert_eq!(session_names(&rp.jar).len(), 1);
+    let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
+    assert_eq!(session.sub(), "usr_demo1234567890");
+    assert!(session.access_token().secret().starts_with("vca_"));
+    assert!(flow_names(&rp.jar).is_empty(), "flow cookie cleared");
 }
 
 #[tokio::test]
-async fn session_cookies_are_http_only_lax_with_token_lifetimes() {
+async fn session_cookie_is_http_only_lax_for_the_refresh_token_lifetime() {
     let mut rp = rp("client_secret_post");
     let done = rp.sign_in().await;
     let cookies = set_cookies(&done);
-    let access = cookies
+    let session = cookies
         .iter()
-        .find(|c| c.starts_with("access_token="))
+        .find(|c| c.starts_with("session.") && !c.contains("Max-Age=0"))
         .unwrap();
     assert!(
-        access.contains("Max-Age=3600")
-            && access.contains("HttpOnly")
-            && access.contains("SameSite=Lax")
+        session.contains("Max-Age=2592000")
+            && session.contains("HttpOnly")
+            && session.contains("SameSite=Lax")
     );
-    let refresh = cookies
-        .iter()
-        .find(|c| c.starts_with("refresh_token="))
-        .unwrap();
-    assert!(refresh.contains("Max-Age=2592000") && refresh.contains("HttpOnly"));
     assert!(
         cookies
             .iter()
-            .any(|c| c.starts_with("oauth_flow=;") && c.contains("Max-Age=0"))
+            .any(|c| c.starts_with("oauth_flow.") && c.contains("Max-Age=0"))
     );
+}
+
+#[tokio::test]
+async fn without_offline_access_the_session_lives_as_long_as_the_access_token() {
+    let mut rp = rp("client_secret_post");
+    let mut client = client("client_secret_post");
+    client.scopes.retain(|s| s != "offline_access");
+    rp.emulator.register_client(client);
+    let done = rp.sign_in().await;
+    let session = set_cookies(&done)
+        .into_iter()
+        .find(|c| c.starts_with("session.") && !c.contains("Max-Age=0"))
+        .unwrap();
+    assert!(session.contains("Max-Age=3600"), "{session}");
+}
+
+#[tokio::test]
+async fn two_tabs_signing_in_at_once_both_complete_in_either_order() {
+    for first_tab_first in [true, false] {
+        let mut rp = rp("client_secret_post");
+        let tab_a = rp.authorize_and_consent().await;
+        let tab_b = rp.authorize_and_consent().await;
+        assert_eq!(flow_names(&rp.jar).len(), 2, "one flow cookie per attempt");
+        let (first, second) = if first_tab_first {
+            (tab_a, tab_b)
+        } else {
+            (tab_b, tab_a)
+        };
+        assert_eq!(location(&rp.get(&first).await), "/profile");
+        assert_eq!(
+            flow_names(&rp.jar).len(),
+            1,
+            "the callback cleared only its own attempt"
+        );
+        assert_eq!(location(&rp.get(&second).await), "/profile");
+        assert!(flow_names(&rp.jar).is_empty());
+        assert_eq!(session_names(&rp.jar).len(), 1, "one session");
+        assert_eq!(rp.get("/api/user-info").await.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn the_number_of_open_attempts_is_bounded() {
+    let mut rp = rp("client_secret_post");
+    for _ in 0..sign_in_with_vercel::MAX_FLOWS + 3 {
+        rp.get("/api/auth/authorize").await;
+    }
+    assert_eq!(flow_names(&rp.jar).len(), sign_in_with_vercel::MAX_FLOWS);
+}
+
+#[tokio::test]
+async fn a_new_sign_in_replaces_the_previous_session() {
+    let mut rp = rp("client_secret_post");
+    rp.sign_in().await;
+    let first = session_names(&rp.jar);
+    rp.sign_in().await;
+    let second = session_names(&rp.jar);
+    assert_eq!(second.len(), 1);
+    assert_ne!(first, second);
 }
 
 #[tokio::test]
@@ -89,7 +144,7 @@ async fn authorize_redirects_with_pkce_state_nonce_and_sets_flow_cookie() {
     assert_eq!(q["state"].len(), 43);
     assert_eq!(q["nonce"].len(), 43);
     let cookie = set_cookies(&start).pop().unwrap();
-    assert!(cookie.starts_with("oauth_flow="));
+    assert!(cookie.starts_with("oauth_flow."));
     assert!(
         cookie.contains("Max-Age=600")
             && cookie.contains("HttpOnly")
@@ -106,9 +161,9 @@ async fn authorize_over_https_uses_a_secure_host_prefixed_flow_cookie() {
         .header("x-forwarded-proto", "https")
         .body(())
         .unwrap();
-    let start = rp.auth.authorize(&request).await;
+    let start = route(&rp.auth, &request).await;
     let cookie = set_cookies(&start).pop().unwrap();
-    assert!(cookie.starts_with("__Host-oauth_flow="), "{cookie}");
+    assert!(cookie.starts_with("__Host-oauth_flow."), "{cookie}");
     assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"));
     assert!(
         location(&start)
@@ -155,6 +210,11 @@ async fn open_redirect_variants_of_next_fall_back_to_profile() {
         "javascript%3Aalert(1)",
         "evil.com",
         "%5C%5Cevil.com",
+        // Dot segments the browser would remove, leaving `//evil.example`.
+        "%2F.%2F%2Fevil.example",
+        "%2Fa%2F..%2F%2Fevil.example",
+        "%2F%252e%2F%2Fevil.example",
+        "%2Fa%2F%252E%252E%2F%2Fevil.example",
     ] {
         let mut rp = rp("client_secret_post");
         let start = rp.get(&format!("/api/auth/authorize?next={next}")).await;
@@ -173,14 +233,14 @@ async fn cancel_on_the_consent_page_shows_access_denied() {
     let done = rp.get(back.strip_prefix(APP).unwrap()).await;
     assert_error_page(&done, "access_denied");
     assert_no_session(&rp);
-    assert_eq!(rp.jar.get("oauth_flow"), None);
+    assert!(flow_names(&rp.jar).is_empty());
 }
 
 #[tokio::test]
 async fn callback_without_flow_cookie_is_an_error() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
-    rp.jar.0.remove("oauth_flow");
+    rp.jar = Jar::default();
     let done = rp.get(&callback).await;
     assert_error_page(&done, "sign_in_expired");
     assert_no_session(&rp);
@@ -205,9 +265,9 @@ async fn callback_with_state_mismatch_is_an_error() {
     assert_error_page(&done, "invalid_state");
     assert_no_session(&rp);
     assert_eq!(
-        rp.jar.get("oauth_flow"),
-        None,
-        "flow cookie cleared on failure"
+        flow_names(&rp.jar).len(),
+        1,
+        "another attempt's cookie is not this callback's to clear"
     );
 }
 
@@ -268,28 +328,31 @@ async fn callback_with_huge_parameter_is_a_bad_request() {
 async fn callback_with_tampered_flow_cookie_is_an_error() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
-    let flow = rp.jar.get("oauth_flow").unwrap().to_owned();
+    let name = flow_names(&rp.jar).pop().unwrap();
+    let flow = rp.jar.get(&name).unwrap().to_owned();
     rp.jar
         .0
-        .insert("oauth_flow".into(), format!("{}A", &flow[..flow.len() - 4]));
+        .insert(name, format!("{}A", &flow[..flow.len() - 4]));
     assert_error_page(&rp.get(&callback).await, "invalid_state");
     assert_no_session(&rp);
 }
 
 #[tokio::test]
-async fn callback_with_invalid_utf8_cookie_header_is_a_bad_request() {
+async fn callback_with_a_foreign_non_utf8_cookie_still_signs_in() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
+    let cookies = [
+        b"other=\xff\xfe; ".to_vec(),
+        rp.jar.header().unwrap().into_bytes(),
+    ]
+    .concat();
     let request = http::Request::get(callback)
         .header(HOST, "localhost:3000")
-        .header(
-            "cookie",
-            http::HeaderValue::from_bytes(b"oauth_flow=\xff\xfe").unwrap(),
-        )
+        .header("cookie", http::HeaderValue::from_bytes(&cookies).unwrap())
         .body(())
         .unwrap();
-    let done = rp.auth.callback(&request).await;
-    assert_error_page(&done, "invalid_request");
+    let done = route(&rp.auth, &request).await;
+    assert_eq!(location(&done), "/profile");
 }
 
 #[tokio::test]
@@ -354,8 +417,7 @@ async fn token_response_without_id_token_is_refused() {
 async fn provider_timeout_is_provider_unavailable() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
-    *rp.recorder.fail.lock().unwrap() =
-        Some(sign_in_with_vercel::transport::TransportError::Timeout);
+    *rp.recorder.fail.lock().unwrap() = Some(TransportError::Timeout);
     assert_error_page(&rp.get(&callback).await, "provider_unavailable");
     assert_no_session(&rp);
 }
@@ -408,11 +470,11 @@ async fn authorize_with_post_is_405() {
 async fn missing_host_is_a_bad_request_not_a_crash() {
     let rp = rp("client_secret_post");
     let request = http::Request::get("/api/auth/authorize").body(()).unwrap();
-    assert_error_page(&rp.auth.authorize(&request).await, "invalid_request");
+    assert_error_page(&route(&rp.auth, &request).await, "invalid_request");
     let request = http::Request::get("/api/auth/callback?code=a&state=b")
         .body(())
         .unwrap();
-    assert_error_page(&rp.auth.callback(&request).await, "invalid_request");
+    assert_error_page(&route(&rp.auth, &request).await, "invalid_request");
 }
 
 #[tokio::test]
@@ -422,13 +484,13 @@ async fn missing_configuration_is_a_configuration_error_not_a_crash() {
         .header(HOST, "localhost:3000")
         .body(())
         .unwrap();
-    assert_error_page(&auth.authorize(&request).await, "configuration");
+    assert_error_page(&route(&auth, &request).await, "configuration");
     let request = http::Request::get("/api/user-info")
         .header(HOST, "localhost:3000")
-        .header("cookie", "access_token=a; session_sub=s")
+        .header("cookie", "session.a.0=b")
         .body(())
         .unwrap();
-    let answer = auth.user_info(&request).await;
+    let answer = route(&auth, &request).await;
     assert_eq!(answer.status(), 500);
     assert_eq!(body_json(&answer)["error"], "configuration");
 }
@@ -441,16 +503,20 @@ async fn default_issuer_needs_no_discovery_request() {
         Default::default(),
         sign_in_with_vercel::dev::emulator::SigningKey::shared(),
     );
-    let auth = Auth::from_lookup(|k| (k == "VERCEL_APP_CLIENT_ID").then(|| "cl_x".to_owned()))
-        .with_http_client(std::sync::Arc::new(Recording {
-            emulator,
-            recorder: recorder.clone(),
-        }));
+    let auth = Auth::from_lookup(|k| match k {
+        "VERCEL_APP_CLIENT_ID" => Some("cl_x".to_owned()),
+        "VERCEL_APP_CLIENT_SECRET" => Some("s".to_owned()),
+        _ => None,
+    })
+    .with_http_client(std::sync::Arc::new(Recording {
+        emulator,
+        recorder: recorder.clone(),
+    }));
     let request = http::Request::get("/api/auth/authorize")
         .header(HOST, "localhost:3000")
         .body(())
         .unwrap();
-    let start = auth.authorize(&request).await;
+    let start = route(&auth, &request).await;
     assert!(location(&start).starts_with("https://vercel.com/oauth/authorize?client_id=cl_x&"));
     assert!(
         recorder.requests.lock().unwrap().is_empty(),

@@ -103,10 +103,7 @@ async fn code_verifier_sent_matches_the_challenge_sent() {
     let back = rp.consent(url.as_str(), "allow");
     rp.get(back.strip_prefix(APP).unwrap()).await;
     let (verifier, _) = verifier_and_code(&rp);
-    assert_eq!(
-        sign_in_with_vercel::pkce::s256_challenge(&verifier),
-        challenge
-    );
+    assert_eq!(sign_in_with_vercel::s256_challenge(&verifier), challenge);
 }
 
 #[tokio::test]

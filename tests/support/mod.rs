@@ -13,15 +13,16 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
 use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, SigningKey};
-use sign_in_with_vercel::transport::{
-    BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError,
+use sign_in_with_vercel::{
+    Auth, BoxFuture, Config, HttpClient, HttpRequest, HttpResponse, TransportError,
 };
-use sign_in_with_vercel::{Auth, Config};
 
 pub const APP: &str = "http://localhost:3000";
 pub const ISSUER: &str = "http://127.0.0.1:3001";
 pub const CLIENT_ID: &str = "cl_test_app";
 pub const SECRET: &str = "test-secret";
+/// The cookie-sealing key of a public client's tests.
+pub const AUTH_SECRET: &str = "test-auth-secret-0123456789abcdef-0123";
 
 /// Every request the relying party sent, in order.
 #[derive(Default)]
@@ -29,6 +30,10 @@ pub struct Recorder {
     pub requests: Mutex<Vec<HttpRequest>>,
     /// When set, every call fails with this transport error.
     pub fail: Mutex<Option<TransportError>>,
+    /// When set, calls whose path ends with this fail with this error.
+    pub fail_path: Mutex<Option<(String, TransportError)>>,
+    /// When set, every call takes this long.
+    pub delay: Mutex<Option<std::time::Duration>>,
 }
 
 /// The emulator as an HTTP client, recording what passes.
@@ -40,10 +45,24 @@ pub struct Recording {
 impl HttpClient for Recording {
     fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
         self.recorder.requests.lock().unwrap().push(request.clone());
-        if let Some(e) = *self.recorder.fail.lock().unwrap() {
+        let failed_path = self
+            .recorder
+            .fail_path
+            .lock()
+            .unwrap()
+            .clone()
+            .filter(|(path, _)| request.uri().path().ends_with(path.as_str()))
+            .map(|(_, e)| e);
+        if let Some(e) = (*self.recorder.fail.lock().unwrap()).or(failed_path) {
             return Box::pin(async move { Err(e) });
         }
-        self.emulator.execute(request)
+        let delay = *self.recorder.delay.lock().unwrap();
+        Box::pin(async move {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            self.emulator.execute(request).await
+        })
     }
 }
 
@@ -108,6 +127,11 @@ pub fn client(method: &str) -> Client {
 /// A relying party using `method` at the token endpoint, against a fresh
 /// in-process emulator, both on one adjustable clock.
 pub fn rp(method: &str) -> Rp {
+    rp_with(method, &[])
+}
+
+/// Like [`rp`], with extra configuration variables (e.g. `AUTH_SECRET`).
+pub fn rp_with(method: &str, extra: &[(&'static str, &str)]) -> Rp {
     let clock = Arc::new(AtomicI64::new(1_800_000_000));
     let mut emulator = Emulator::with_key(ISSUER, EmulatorConfig::default(), SigningKey::shared());
     let c = clock.clone();
@@ -121,6 +145,12 @@ pub fn rp(method: &str) -> Rp {
     if method != "none" {
         vars.push(("VERCEL_APP_CLIENT_SECRET", SECRET.to_owned()));
         vars.push(("VERCEL_APP_TOKEN_AUTH", method.to_owned()));
+    } else {
+        vars.push(("AUTH_SECRET", AUTH_SECRET.to_owned()));
+    }
+    for (k, v) in extra {
+        vars.retain(|(n, _)| n != k);
+        vars.push((k, (*v).to_owned()));
     }
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -141,10 +171,24 @@ pub fn rp(method: &str) -> Rp {
     }
 }
 
-/// The `session_sub` cookie value for a subject.
-pub fn encode_sub(sub: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sub)
+/// The names in `jar` of the session cookies (`session.<id>.<n>`).
+pub fn session_names(jar: &Jar) -> Vec<String> {
+    let prefix = format!("{}.", sign_in_with_vercel::SESSION_COOKIE);
+    jar.0
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .cloned()
+        .collect()
+}
+
+/// The names in `jar` of the flow cookies (`oauth_flow.<id>`).
+pub fn flow_names(jar: &Jar) -> Vec<String> {
+    let prefix = format!("{}.", sign_in_with_vercel::FLOW_COOKIE);
+    jar.0
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .cloned()
+        .collect()
 }
 
 pub fn location(response: &http::Response<Bytes>) -> String {
@@ -160,6 +204,31 @@ pub fn body_json(response: &http::Response<Bytes>) -> serde_json::Value {
 }
 
 impl Rp {
+    /// Another instance of the same function (a separate `Auth`, sharing
+    /// nothing in memory) against the same provider and clock, configured
+    /// with `vars` (default: the same as this one's).
+    pub fn instance(&self, vars: &[(&'static str, &str)]) -> Auth {
+        let mut all = vec![
+            ("VERCEL_APP_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("VERCEL_OAUTH_ISSUER", ISSUER.to_owned()),
+            ("VERCEL_APP_CLIENT_SECRET", SECRET.to_owned()),
+        ];
+        for (k, v) in vars {
+            all.retain(|(n, _)| n != k);
+            all.push((k, (*v).to_owned()));
+        }
+        let config =
+            Config::from_lookup(|k| all.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+                .unwrap();
+        let c = self.clock.clone();
+        Auth::new(config)
+            .with_http_client(Arc::new(Recording {
+                emulator: self.emulator.clone(),
+                recorder: self.recorder.clone(),
+            }))
+            .with_clock(Arc::new(move || c.load(Ordering::SeqCst)))
+    }
+
     pub fn advance(&self, seconds: i64) {
         self.clock.fetch_add(seconds, Ordering::SeqCst);
     }
@@ -177,12 +246,31 @@ impl Rp {
 
     /// Sends a request to the route its path names, storing cookies.
     pub async fn send(&mut self, method: &str, path_and_query: &str) -> http::Response<Bytes> {
-        let request = self.request(method, path_and_query);
-        let response = sign_in_with_vercel::dispatch(&self.auth, &request)
-            .expect("an /api route")
+        let response = self
+            .send_with(&self.jar.clone(), method, path_and_query)
             .await;
         self.jar.store(&response);
         response
+    }
+
+    /// Sends a request carrying `jar`'s cookies; stores nothing.
+    pub async fn send_with(
+        &self,
+        jar: &Jar,
+        method: &str,
+        path_and_query: &str,
+    ) -> http::Response<Bytes> {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(path_and_query)
+            .header(HOST, "localhost:3000");
+        if let Some(cookies) = jar.header() {
+            builder = builder.header(COOKIE, cookies);
+        }
+        let request = builder.body(()).unwrap();
+        sign_in_with_vercel::dispatch(&self.auth, &request)
+            .expect("an /api route")
+            .await
     }
 
     pub async fn get(&mut self, path_and_query: &str) -> http::Response<Bytes> {

@@ -104,6 +104,17 @@ fn all_scopes() -> Vec<String> {
     SCOPES.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// What the token endpoint does when a spent refresh token comes back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReusePolicy {
+    /// Only the reused token fails.
+    #[default]
+    Reject,
+    /// The whole grant is revoked too (RFC 9700 §4.14.2).
+    RevokeGrant,
+}
+
 /// Users, clients and lifetimes. Read from a JSON file or built in code;
 /// [`EmulatorConfig::default`] has one demo user and no client.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -127,6 +138,9 @@ pub struct EmulatorConfig {
     /// Authorization code lifetime, seconds.
     #[serde(default = "minute")]
     pub code_ttl: u64,
+    /// What a refresh-token reuse does.
+    #[serde(default)]
+    pub refresh_token_reuse: ReusePolicy,
 }
 
 fn hour() -> u64 {
@@ -164,6 +178,7 @@ impl Default for EmulatorConfig {
             refresh_token_ttl: thirty_days(),
             id_token_ttl: hour(),
             code_ttl: minute(),
+            refresh_token_reuse: ReusePolicy::default(),
         }
     }
 }
@@ -321,6 +336,11 @@ impl Emulator {
     /// Sets the access token lifetime for tokens issued from now on.
     pub fn set_access_token_ttl(&self, seconds: u64) {
         lock(&self.config).access_token_ttl = seconds;
+    }
+
+    /// Sets what a refresh-token reuse does from now on.
+    pub fn set_refresh_token_reuse(&self, policy: ReusePolicy) {
+        lock(&self.config).refresh_token_reuse = policy;
     }
 
     /// The current faults, to change: `emulator.faults().signing = Signing::None`.
