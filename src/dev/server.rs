@@ -175,6 +175,19 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
         emulator = Some(emu);
     }
 
+    let set = |name: &str| vars.get(name).is_some_and(|v| !v.trim().is_empty());
+    let key_note = if set("AUTH_SECRET") {
+        "Sessions are sealed with AUTH_SECRET."
+    } else if set("VERCEL_APP_CLIENT_SECRET") {
+        "Sessions are sealed with a key derived from the client secret (AUTH_SECRET is not set)."
+    } else {
+        vars.insert("AUTH_SECRET".into(), random_token());
+        "AUTH_SECRET is not set: sessions are sealed with a development key made now,\n  so they end when this server stops. Set AUTH_SECRET to keep them."
+    };
+    let banner = banner.replace(
+        "\n  Press Ctrl+C to stop.",
+        &format!("\n  {key_note}\n\n  Press Ctrl+C to stop."),
+    );
     let config = Config::from_lookup(|k| vars.get(k).cloned())
         .map_err(|e| format!("configuration error: {e}"))?;
     let auth = Arc::new(Auth::new(config));

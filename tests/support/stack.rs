@@ -102,7 +102,9 @@ pub fn url_in(line: &str) -> String {
 }
 
 /// A cookie-jar HTTP client: cookies per host, `Max-Age` honoured, no
-/// automatic redirects.
+/// automatic redirects. A clone is another tab of the same browser at
+/// that moment: it sends the same cookies.
+#[derive(Clone)]
 pub struct Browser {
     client: reqwest::Client,
     cookies: BTreeMap<(String, String), (String, Option<Instant>)>,
@@ -159,6 +161,40 @@ impl Browser {
             .insert((host.to_owned(), name.to_owned()), (value.to_owned(), None));
     }
 
+    /// The names of the live cookies of `host` that start with `prefix`.
+    pub fn cookie_names(&self, host: &str, prefix: &str) -> Vec<String> {
+        let now = Instant::now();
+        self.cookies
+            .iter()
+            .filter(|((h, n), (_, expires))| {
+                h == host && n.starts_with(prefix) && expires.is_none_or(|e| now < e)
+            })
+            .map(|((_, n), _)| n.clone())
+            .collect()
+    }
+
+    /// Applies a response's `Set-Cookie` headers, as a browser does when
+    /// the response arrives.
+    pub fn store(&mut self, host: &str, headers: &http::HeaderMap) {
+        for value in headers.get_all("set-cookie") {
+            let cookie = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
+            let key = (host.to_owned(), cookie.name().to_owned());
+            match cookie.max_age() {
+                Some(age) if age.whole_seconds() <= 0 => {
+                    self.cookies.remove(&key);
+                }
+                Some(age) => {
+                    let expires = Instant::now() + Duration::from_secs(age.whole_seconds() as u64);
+                    self.cookies
+                        .insert(key, (cookie.value().to_owned(), Some(expires)));
+                }
+                None => {
+                    self.cookies.insert(key, (cookie.value().to_owned(), None));
+                }
+            }
+        }
+    }
+
     fn cookie_header(&self, host: &str) -> Option<String> {
         let now = Instant::now();
         let pairs: Vec<String> = self
@@ -195,23 +231,7 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        for value in headers.get_all("set-cookie") {
-            let cookie = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
-            let key = (host.clone(), cookie.name().to_owned());
-            match cookie.max_age() {
-                Some(age) if age.whole_seconds() <= 0 => {
-                    self.cookies.remove(&key);
-                }
-                Some(age) => {
-                    let expires = Instant::now() + Duration::from_secs(age.whole_seconds() as u64);
-                    self.cookies
-                        .insert(key, (cookie.value().to_owned(), Some(expires)));
-                }
-                None => {
-                    self.cookies.insert(key, (cookie.value().to_owned(), None));
-                }
-            }
-        }
+        self.store(&host, &headers);
         let body = response.text().await.unwrap_or_default();
         Page {
             status,
