@@ -34,6 +34,8 @@ pub struct Recorder {
     pub fail_path: Mutex<Option<(String, TransportError)>>,
     /// When set, every call takes this long.
     pub delay: Mutex<Option<std::time::Duration>>,
+    /// The token endpoint's successful answers, in order.
+    pub token_responses: Mutex<Vec<serde_json::Value>>,
 }
 
 /// The emulator as an HTTP client, recording what passes.
@@ -57,11 +59,20 @@ impl HttpClient for Recording {
             return Box::pin(async move { Err(e) });
         }
         let delay = *self.recorder.delay.lock().unwrap();
+        let is_token = request.uri().path().ends_with("/login/oauth/token");
         Box::pin(async move {
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
-            self.emulator.execute(request).await
+            let response = self.emulator.execute(request).await;
+            if let Ok(r) = &response
+                && is_token
+                && r.status() == 200
+            {
+                let body = serde_json::from_slice(r.body()).unwrap();
+                self.recorder.token_responses.lock().unwrap().push(body);
+            }
+            response
         })
     }
 }
@@ -326,6 +337,17 @@ impl Rp {
             .filter(|r| r.uri().path().ends_with(suffix))
             .cloned()
             .collect()
+    }
+
+    /// The access and refresh tokens of the provider's latest token
+    /// response: what the sealed session now holds.
+    pub fn issued(&self) -> (String, String) {
+        let responses = self.recorder.token_responses.lock().unwrap();
+        let last = responses.last().expect("a token response");
+        (
+            last["access_token"].as_str().unwrap().to_owned(),
+            last["refresh_token"].as_str().unwrap_or_default().to_owned(),
+        )
     }
 
     pub fn clear_log(&self) {
