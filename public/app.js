@@ -19,10 +19,31 @@ function setStatus(text) {
   }
 }
 
+// A request whose session was being refreshed by a parallel request (in
+// another function instance) answers 409: the newer session cookie is on
+// its way, so one retry tells whether the user is still signed in.
+async function fetchApi(path, options = {}) {
+  const send = () => fetch(path, { headers: { accept: "application/json" }, ...options });
+  const response = await send();
+  if (response.status !== 409) return response;
+  await response.body?.cancel();
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  return send();
+}
+
+// Who is signed in, from the session cookie: no provider call, and a
+// signed-out visitor gets 200 {"user": null}, not an error.
+async function fetchSession() {
+  const response = await fetchApi("/api/auth/session");
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error_description || `HTTP ${response.status}`);
+  return data.user || null;
+}
+
+// The user as Vercel describes them now (asks the provider).
 async function fetchUser() {
-  const response = await fetch("/api/user-info", { headers: { accept: "application/json" } });
+  const response = await fetchApi("/api/user-info");
   if (response.status === 401) {
-    // Signed out. Finish reading the answer so the request completes.
     await response.body?.cancel();
     return null;
   }
@@ -60,14 +81,21 @@ function onSignOutElsewhere(callback) {
   });
 }
 
+// The other tabs are told only once the server has confirmed: a 200, or a
+// 401 that says there was no session left to end.
 async function signOut(button) {
   button.disabled = true;
   button.textContent = "Signing out…";
   try {
-    await fetch("/api/auth/signout", { method: "POST" });
-  } finally {
+    const response = await fetch("/api/auth/signout", { method: "POST" });
+    await response.body?.cancel();
+    if (!response.ok && response.status !== 401) throw new Error(`HTTP ${response.status}`);
     announceSignOut();
     window.location.assign("/");
+  } catch (error) {
+    button.disabled = false;
+    button.textContent = "Sign out";
+    setStatus(`Could not sign out: ${error.message}. Please try again.`);
   }
 }
 
@@ -81,7 +109,7 @@ async function home() {
   bindSignOut();
   onSignOutElsewhere(renderSignedOut);
   try {
-    const user = await fetchUser();
+    const user = await fetchSession();
     if (!user) return renderSignedOut();
     $("who").textContent = user.name || user.preferred_username || user.email || user.sub;
     show("signed-out", false);
@@ -107,7 +135,7 @@ async function validateToken(button) {
   result.hidden = true;
   errorBox.hidden = true;
   try {
-    const response = await fetch("/api/validate-token", { headers: { accept: "application/json" } });
+    const response = await fetchApi("/api/validate-token");
     const data = await response.json().catch(() => ({}));
     if (response.status === 401) {
       renderSignedOut();
@@ -151,6 +179,8 @@ async function profile() {
   const validate = document.querySelector('[data-action="validate"]');
   validate.addEventListener("click", () => validateToken(validate));
   try {
+    // The cookie says whether anyone is signed in; only then is Vercel asked.
+    if (!(await fetchSession())) return renderSignedOut();
     const user = await fetchUser();
     if (!user) return renderSignedOut();
     const name = user.name || user.preferred_username || "";
