@@ -196,15 +196,29 @@ impl Auth {
         nonce: Option<&Nonce>,
         subject: Option<&str>,
     ) -> Result<IdTokenClaims, Error> {
-        let config = self.config()?;
+        let client_id = &self.config()?.client_id;
+        self.verify_id_token_for(client_id, token, Some(access_token), nonce, subject)
+            .await
+    }
+
+    /// [`Auth::verify_id_token`] with another audience: the client ID of a
+    /// marketplace integration, for its SSO token exchange.
+    pub(crate) async fn verify_id_token_for(
+        &self,
+        client_id: &str,
+        token: &IdToken,
+        access_token: Option<&AccessToken>,
+        nonce: Option<&Nonce>,
+        subject: Option<&str>,
+    ) -> Result<IdTokenClaims, Error> {
         let metadata = self.metadata().await?;
         let now = self.now();
         let expected = Expected {
             issuer: &metadata.issuer,
-            client_id: &config.client_id,
+            client_id,
             nonce,
             subject,
-            access_token: Some(access_token),
+            access_token,
             now,
         };
         let (keys, fetched) = self.keys(&metadata.jwks_uri, false, now).await?;
