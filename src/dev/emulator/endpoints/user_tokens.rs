@@ -233,6 +233,13 @@ fn create(emu: &Emulator, caller: &Caller, query: &str, body: &[u8]) -> Response
         .values()
         .filter(|t| t.sub == caller.sub)
         .map(|t| t.created_at + 1)
+        .chain(
+            store
+                .access_tokens
+                .values()
+                .filter(|t| t.grant.sub == caller.sub)
+                .map(|t| t.issued_at * 1000 + 1),
+        )
         .fold(now_ms, i64::max);
     let token = UserToken {
         id: token_id(&bearer),
