@@ -169,6 +169,31 @@ async fn list_pages_through_tokens_with_until() {
 }
 
 #[tokio::test]
+async fn list_pages_back_with_since() {
+    let s = setup();
+    for name in ["a", "b", "c"] {
+        s.api().create_token(&new_token(name)).await.unwrap();
+    }
+    let two = |since, until| ListTokens {
+        limit: Some(2),
+        since,
+        until,
+    };
+    let first = s.api().list_tokens(&two(None, None)).await.unwrap();
+    let second = s
+        .api()
+        .list_tokens(&two(None, first.pagination.next))
+        .await
+        .unwrap();
+    let back = s
+        .api()
+        .list_tokens(&two(second.pagination.prev, None))
+        .await
+        .unwrap();
+    assert_eq!(back.tokens, first.tokens);
+}
+
+#[tokio::test]
 async fn deleted_token_stops_working_at_once() {
     let s = setup();
     let created = s.api().create_token(&new_token("gone")).await.unwrap();
