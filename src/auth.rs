@@ -37,6 +37,15 @@ pub(crate) async fn with_deadline<F: Future>(future: F) -> F::Output {
         .await
 }
 
+/// What is left of the current request's deadline for provider calls
+/// ([`REQUEST_TIMEOUT`] outside a request), for calls made without
+/// [`Auth::send`], such as the REST API client's.
+pub(crate) fn time_left() -> Duration {
+    DEADLINE
+        .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
+        .unwrap_or(REQUEST_TIMEOUT)
+}
+
 /// The current time in seconds since the epoch.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 

@@ -9,15 +9,14 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use sign_in_with_vercel::dev::emulator::Emulator;
-use sign_in_with_vercel::pkce::s256_challenge;
-use sign_in_with_vercel::transport::{
-    BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError,
-};
 use sign_in_with_vercel::vercel_api::{
     CURRENT, FixedToken, ListTokens, NewToken, Team, TokenSource, VercelApi, VercelApiError,
     api_base, current_token,
 };
-use sign_in_with_vercel::{AccessToken, Error};
+use sign_in_with_vercel::{
+    AccessToken, BoxFuture, Error, HttpClient, HttpRequest, HttpResponse, TransportError,
+    s256_challenge,
+};
 use support::{APP, CLIENT_ID, ISSUER, Rp, SECRET, rp};
 
 const VERIFIER: &str = "dBjftJeZ4CQP-mJ0zWc5hhhiGSpAEapVcBaeMbJwhV1-Xfz4Twt6OBMO";

@@ -28,9 +28,10 @@ pub async fn redirect_login<B>(auth: &Auth, request: &http::Request<B>) -> http:
             page(StatusCode::OK, "Signed in", &text)
         }
         Err(error) => {
-            // The log line names the reason only; no token or code.
-            error.log("integration-sso");
-            page(error.status(), "Sign-in failed", error.description())
+            // The error's Display names the reason only: no token or code.
+            eprintln!("integration-sso: {} ({error})", error.code());
+            let facts = error.facts();
+            page(facts.status, "Sign-in failed", facts.description)
         }
     }
 }

@@ -3,8 +3,10 @@
 //! API", Vercel's token documentation).
 //!
 //! [`VercelApi`] runs each call through the one [`HttpClient`] seam, with
-//! the transport's timeouts and body cap, and one overall deadline
-//! ([`REQUEST_TIMEOUT`]) for the call with its refresh and retry. The
+//! the transport's timeouts and body cap, and the call with its refresh
+//! and retry within what is left of the request's deadline
+//! ([`crate::REQUEST_DEADLINE`] in a route; the transport's
+//! `REQUEST_TIMEOUT` outside one). The
 //! user-token endpoints of seed 003 are typed ([`user_tokens`]); anything
 //! else goes through [`VercelApi::get`], [`VercelApi::post`] and
 //! [`VercelApi::delete`], JSON in and out.
@@ -31,8 +33,7 @@ use crate::config::VERCEL_ISSUER;
 use crate::discovery::ProviderMetadata;
 use crate::secret::AccessToken;
 use crate::transport::{
-    BoxFuture, HttpClient, HttpRequest, HttpResponse, REQUEST_TIMEOUT, TransportError,
-    bearer_header,
+    BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError, bearer_header,
 };
 
 /// The REST API's origin for the default issuer.
@@ -225,8 +226,8 @@ impl<'a> VercelApi<'a> {
     }
 
     /// Sends the request `build` makes with the current token; after a
-    /// refusal, refreshes once and sends it once more, all within
-    /// [`REQUEST_TIMEOUT`].
+    /// refusal, refreshes once and sends it once more, all within what is
+    /// left of the request's deadline.
     async fn call(
         &self,
         build: impl Fn(&AccessToken) -> Option<HttpRequest>,
@@ -243,7 +244,7 @@ impl<'a> VercelApi<'a> {
                 .map_err(VercelApiError::Refresh)?;
             self.send(build(&fresh)).await
         };
-        tokio::time::timeout(REQUEST_TIMEOUT, attempt)
+        tokio::time::timeout(crate::auth::time_left(), attempt)
             .await
             .unwrap_or(Err(VercelApiError::Transport(TransportError::Timeout)))
     }
