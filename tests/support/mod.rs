@@ -13,10 +13,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
 use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, SigningKey};
-use sign_in_with_vercel::transport::{
-    BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError,
+use sign_in_with_vercel::{
+    Auth, BoxFuture, Config, HttpClient, HttpRequest, HttpResponse, TransportError,
 };
-use sign_in_with_vercel::{Auth, Config};
 
 pub const APP: &str = "http://localhost:3000";
 pub const ISSUER: &str = "http://127.0.0.1:3001";
