@@ -211,6 +211,9 @@ rejects_claims! {
     rejects_iat_in_the_future: |c| { c.insert("iat".into(), json!(NOW + 61)); } => InvalidIssuedAt;
     rejects_missing_iat: |c| { c.remove("iat"); } => InvalidIssuedAt;
     rejects_missing_sub: |c| { c.remove("sub"); } => MissingSubject;
+    rejects_issuer_with_trailing_slash: |c| { c.insert("iss".into(), json!(format!("{ISSUER}/"))); } => IssuerMismatch;
+    rejects_non_numeric_exp: |c| { c.insert("exp".into(), json!("tomorrow")); } => Expired;
+    rejects_at_hash_of_another_access_token: |c| { c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA")); } => AccessTokenHashMismatch;
 }
 
 macro_rules! rejects_signing {
@@ -230,6 +233,23 @@ rejects_signing! {
     rejects_bad_signature: CorruptSignature => IdTokenError::BadSignature;
     rejects_signature_by_an_unpublished_key: ForeignKey => IdTokenError::BadSignature;
     rejects_unknown_kid_after_a_refetch: UnpublishedKid => IdTokenError::UnknownKey;
+}
+
+#[tokio::test]
+async fn rejects_token_without_kid_when_the_key_set_has_several_keys() {
+    let rp = setup();
+    rp.emulator.rotate_key(true);
+    rp.emulator.faults().signing = Signing::Rs256WithoutKid;
+    refused_with(&rp, None, IdTokenError::AmbiguousKey).await;
+}
+
+#[tokio::test]
+async fn unknown_kid_refetches_the_key_set_once_and_accepts_the_rotated_key() {
+    let rp = setup();
+    exchange(&rp, None).await.unwrap();
+    rp.emulator.rotate_key(false);
+    exchange(&rp, None).await.unwrap();
+    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 2);
 }
 
 #[tokio::test]
