@@ -163,6 +163,41 @@ async function validateToken(button) {
       dd.textContent = value === undefined || value === null ? "N/A" : String(value);
       details.append(dt, dd);
     }
+    // The REST API's own view of the token (GET /v5/user/tokens/current),
+    // or why the provider refused to give it.
+    const metaSection = $("token-metadata-section");
+    const metaList = $("token-metadata");
+    const metaError = $("token-metadata-error");
+    const meta = data.tokenMetadata;
+    metaList.replaceChildren();
+    metaList.hidden = true;
+    metaError.hidden = true;
+    metaSection.hidden = true;
+    if (meta && typeof meta === "object") {
+      const fromMs = (ms) => (typeof ms === "number" ? formatTime(Math.floor(ms / 1000)) : undefined);
+      const metaRows = [
+        ["Name", meta.name],
+        ["Type", meta.type],
+        ["Origin", meta.origin],
+        ["Token ID", meta.id],
+        ["Created at", fromMs(meta.createdAt)],
+        ["Last active", fromMs(meta.activeAt)],
+        ["Expires at", meta.expiresAt === undefined || meta.expiresAt === null ? "Never" : fromMs(meta.expiresAt)],
+      ];
+      for (const [label, value] of metaRows) {
+        const dt = document.createElement("dt");
+        dt.textContent = label;
+        const dd = document.createElement("dd");
+        dd.textContent = value === undefined || value === null ? "N/A" : String(value);
+        metaList.append(dt, dd);
+      }
+      metaList.hidden = false;
+      metaSection.hidden = false;
+    } else if (typeof data.tokenMetadataError === "string") {
+      metaError.textContent = `Vercel's API did not describe this token: ${data.tokenMetadataError}`;
+      metaError.hidden = false;
+      metaSection.hidden = false;
+    }
     result.hidden = false;
   } catch (error) {
     errorBox.textContent = `Error: ${error.message}`;

@@ -37,6 +37,15 @@ pub(crate) async fn with_deadline<F: Future>(future: F) -> F::Output {
         .await
 }
 
+/// What is left of the current request's deadline for provider calls
+/// ([`REQUEST_TIMEOUT`] outside a request), for calls made without
+/// [`Auth::send`], such as the REST API client's.
+pub(crate) fn time_left() -> Duration {
+    DEADLINE
+        .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
+        .unwrap_or(REQUEST_TIMEOUT)
+}
+
 /// The current time in seconds since the epoch.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -196,15 +205,29 @@ impl Auth {
         nonce: Option<&Nonce>,
         subject: Option<&str>,
     ) -> Result<IdTokenClaims, Error> {
-        let config = self.config()?;
+        let client_id = &self.config()?.client_id;
+        self.verify_id_token_for(client_id, token, Some(access_token), nonce, subject)
+            .await
+    }
+
+    /// [`Auth::verify_id_token`] with another audience: the client ID of a
+    /// marketplace integration, for its SSO token exchange.
+    pub(crate) async fn verify_id_token_for(
+        &self,
+        client_id: &str,
+        token: &IdToken,
+        access_token: Option<&AccessToken>,
+        nonce: Option<&Nonce>,
+        subject: Option<&str>,
+    ) -> Result<IdTokenClaims, Error> {
         let metadata = self.metadata().await?;
         let now = self.now();
         let expected = Expected {
             issuer: &metadata.issuer,
-            client_id: &config.client_id,
+            client_id,
             nonce,
             subject,
-            access_token: Some(access_token),
+            access_token,
             now,
         };
         let (keys, fetched) = self.keys(&metadata.jwks_uri, false, now).await?;

@@ -42,9 +42,11 @@ mod rs256;
 mod seal;
 mod secret;
 mod session;
+pub mod sso;
 mod token;
 mod transport;
 mod userinfo;
+pub mod vercel_api;
 
 #[cfg(feature = "dev")]
 pub mod dev;
@@ -65,10 +67,12 @@ pub use routes::{
     AUTHORIZE, CALLBACK, ROUTES, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN, dispatch,
 };
 pub use secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, IdToken, Nonce, RefreshToken, State,
+    AccessToken, AuthorizationCode, BearerToken, ClientSecret, CodeVerifier, IdToken, Nonce,
+    RefreshToken, State,
 };
 pub use session::{Rejection, Session, UserInfo};
 pub use transport::{
     BoxFuture, HttpClient, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, ReqwestClient,
     TransportError,
 };
+pub use vercel_api::{TokenSource, VercelApi, VercelApiError};

@@ -74,6 +74,11 @@ secret_type!(
     /// A compact-serialised ID token (OpenID Connect Core §2).
     IdToken
 );
+secret_type!(
+    /// A token created with Vercel's `POST /v3/user/tokens` (its
+    /// `bearerToken`): given once, in the create response, never again.
+    BearerToken
+);
 
 impl State {
     /// A fresh random `state` (256 bits from the OS CSPRNG).

@@ -53,6 +53,33 @@ pub(super) struct Store {
     pub access_tokens: HashMap<String, Token>,
     pub refresh_tokens: HashMap<String, Token>,
     pub revoked_grants: HashSet<String>,
+    /// Tokens created through `POST /v3/user/tokens`, by bearer value.
+    pub user_tokens: HashMap<String, UserToken>,
+    /// Codes of integrations' SSO redirect logins, by code.
+    pub sso_codes: HashMap<String, SsoCode>,
+}
+
+/// A token created through Vercel's REST API (seed 003). Times in
+/// milliseconds, as the API gives them.
+#[derive(Clone)]
+pub(super) struct UserToken {
+    pub id: String,
+    pub sub: String,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// The code of an integration's SSO redirect login (seed 003): single
+/// use, short-lived, bound to the integration, its redirect URI and state.
+pub(super) struct SsoCode {
+    pub client_id: String,
+    pub sub: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub redirect_uri: String,
+    pub expires_at: i64,
+    pub used: bool,
 }
 
 impl Store {
@@ -77,5 +104,6 @@ impl Store {
         self.codes.retain(|_, c| c.expires_at > now);
         self.access_tokens.retain(|_, t| t.expires_at > now);
         self.refresh_tokens.retain(|_, t| t.expires_at > now);
+        self.sso_codes.retain(|_, c| c.expires_at > now);
     }
 }

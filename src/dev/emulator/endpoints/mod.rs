@@ -19,8 +19,10 @@ use super::{Client, Emulator, form_params, lock, pages};
 use crate::secret::ct_eq;
 
 mod authorize;
+mod sso;
 mod token;
 mod token_checks;
+mod user_tokens;
 
 use authorize::{authorize, decision};
 use token::token;
@@ -37,6 +39,9 @@ const USERINFO: &str = "/login/oauth/userinfo";
 const JWKS: &str = "/.well-known/jwks";
 
 pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
+    if let Some(r) = user_tokens::handle(emu, request).or_else(|| sso::handle(emu, request)) {
+        return r;
+    }
     let c = &emu.counters;
     let path = request.uri().path();
     let counter = match path {

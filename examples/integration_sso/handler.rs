@@ -1,0 +1,89 @@
+//! The redirect login handler: a function from a request to a response,
+//! so that a test can call it without a socket.
+
+use bytes::Bytes;
+use http::StatusCode;
+use sign_in_with_vercel::sso::{self, Integration, SsoCallback};
+use sign_in_with_vercel::{Auth, Error};
+
+/// `GET /api/sso?mode=sso&code=...&state=...[&resource_id=...]`: exchanges
+/// the code, verifies the ID token (audience: this integration), and greets
+/// the user. A real integration starts its own session here, keyed by the
+/// claims (`sub`, `email`), and redirects to the deep link; it stores
+/// neither the ID token nor the access token, which expire.
+pub async fn redirect_login<B>(auth: &Auth, request: &http::Request<B>) -> http::Response<Bytes> {
+    if request.method() != http::Method::GET {
+        return page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "Use GET.",
+        );
+    }
+    match sign_in(auth, request.uri().query().unwrap_or("")).await {
+        Ok((name, resource)) => {
+            let mut text = format!("Signed in with Vercel as {name}.");
+            if let Some(resource) = resource {
+                text.push_str(&format!(" Opening resource {resource}."));
+            }
+            page(StatusCode::OK, "Signed in", &text)
+        }
+        Err(error) => {
+            // The error's Display names the reason only: no token or code.
+            eprintln!("integration-sso: {} ({error})", error.code());
+            let facts = error.facts();
+            page(facts.status, "Sign-in failed", facts.description)
+        }
+    }
+}
+
+/// The signed-in user's display name, and the resource the deep link names.
+async fn sign_in(auth: &Auth, query: &str) -> Result<(String, Option<String>), Error> {
+    let integration = Integration::from_config(auth.config()?)?;
+    let callback = SsoCallback::from_query(query)?;
+    // No nonce: Vercel-initiated logins carry none. A provider-initiated
+    // login that sent one passes it here, from its own state cookie.
+    let identity = sso::exchange(auth, &integration, &callback, None).await?;
+    let claims = identity.claims;
+    let name = claims
+        .name
+        .or(claims.preferred_username)
+        .or(claims.email)
+        .unwrap_or(claims.sub);
+    let resource = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "resource_id")
+        .map(|(_, v)| v.into_owned());
+    Ok((name, resource))
+}
+
+fn page(status: StatusCode, title: &str, text: &str) -> http::Response<Bytes> {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body><main><h1>{}</h1><p>{}</p></main></body></html>",
+        escape(title),
+        escape(title),
+        escape(text)
+    );
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .header(http::header::REFERRER_POLICY, "no-referrer")
+        .header(
+            http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        )
+        .body(Bytes::from(body))
+        .unwrap_or_default()
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}

@@ -1,0 +1,24 @@
+//! A marketplace integration's redirect login URL as a Vercel function:
+//! "Open in Provider" signs the Vercel user in to the integration through
+//! the SSO token exchange (seed 003, `POST /v1/integrations/sso/token`).
+//!
+//! Deploy it as `api/sso.rs` of the integration's project (a `[[bin]]`
+//! whose path is that file) with `VERCEL_APP_CLIENT_ID` and
+//! `VERCEL_APP_CLIENT_SECRET` set to the integration's client ID and
+//! secret, and set the integration's Redirect Login URL to
+//! `https://<your-domain>/api/sso`. The work is in `handler.rs`, which
+//! `tests/sso.rs` runs end to end against the emulator.
+
+mod handler;
+
+use sign_in_with_vercel::Auth;
+use vercel_runtime::{Error, Request, run, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let auth = Auth::global();
+    run(service_fn(move |req: Request| async move {
+        handler::redirect_login(auth, &req).await
+    }))
+    .await
+}

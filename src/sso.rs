@@ -1,0 +1,328 @@
+//! The marketplace integrations' SSO token exchange (seed 003,
+//! `POST /v1/integrations/sso/token`): "Open in Provider".
+//!
+//! Vercel sends the user to the integration's `redirectLoginUrl` with an
+//! authorization `code` (and the `state` of a provider-initiated flow). The
+//! integration exchanges the code, with its own client ID and secret, for
+//! an OIDC ID token, verifies it exactly as the sign-in verifies its own
+//! (RS256 against the provider's JWKS, `iss`, `aud` = the integration's
+//! client ID, `exp`/`iat`/`nbf`, `nonce` when one was sent: OpenID Connect
+//! Core §3.1.3.7), and signs the user in from its claims.
+//!
+//! Vercel: "Providers should not persist the returned `id_token` in a
+//! database since the token will expire." So [`exchange`] never returns the
+//! ID token, and the access token only as a redacted [`AccessToken`] in a
+//! value that is not `Serialize`: what can be stored is the claims.
+//!
+//! The request is JSON (`Content-Type: application/json`), as Vercel's
+//! reference gives the body; the client authenticates with `client_id` and
+//! `client_secret` in it, so no `Authorization` header is sent.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::auth::Auth;
+use crate::config::{Config, ConfigError};
+use crate::error::{Endpoint, Error, sanitize_error_code};
+use crate::id_token::IdTokenClaims;
+use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce};
+use crate::transport::{HttpRequest, HttpResponse};
+
+/// The exchange's path on the REST API's origin.
+pub const SSO_TOKEN_PATH: &str = "/v1/integrations/sso/token";
+
+/// A marketplace integration's credentials, from its settings in Vercel's
+/// Integrations Console.
+#[derive(Clone, Debug)]
+pub struct Integration {
+    /// The integration's client ID: the ID token's audience.
+    pub client_id: String,
+    /// The integration's client secret.
+    pub client_secret: ClientSecret,
+    /// The redirect login URL, sent as `redirect_uri` when set.
+    pub redirect_uri: Option<String>,
+}
+
+impl Integration {
+    /// The integration whose credentials configure `config`: a function
+    /// deployed for an integration sets `VERCEL_APP_CLIENT_ID` and
+    /// `VERCEL_APP_CLIENT_SECRET` to the integration's.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let client_secret = config.client_secret.clone().ok_or(ConfigError {
+            variable: "VERCEL_APP_CLIENT_SECRET",
+            problem: "is required for the integration SSO token exchange".into(),
+        })?;
+        Ok(Self {
+            client_id: config.client_id.clone(),
+            client_secret,
+            redirect_uri: None,
+        })
+    }
+}
+
+/// What the redirect login URL received from Vercel.
+pub struct SsoCallback {
+    /// The authorization code (`code`).
+    pub code: AuthorizationCode,
+    /// The `state` of the initialization request, as received.
+    pub state: Option<String>,
+}
+
+impl SsoCallback {
+    /// Reads `code` and `state` from the redirect login URL's query; a
+    /// missing or repeated `code` is an error.
+    pub fn from_query(query: &str) -> Result<Self, Error> {
+        let mut code = None;
+        let mut state = None;
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match k.as_ref() {
+                "code" => &mut code,
+                "state" => &mut state,
+                _ => continue,
+            };
+            if slot.replace(v.into_owned()).is_some() {
+                return Err(Error::BadRequest("a parameter is repeated"));
+            }
+        }
+        Ok(Self {
+            code: AuthorizationCode::new(code.filter(|c| !c.is_empty()).ok_or(Error::MissingCode)?),
+            state: state.filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+/// The user an SSO exchange signed in. Deliberately not `Serialize`, and
+/// without the ID token: keep the claims, let the tokens expire.
+#[derive(Debug)]
+pub struct SsoIdentity {
+    /// The verified ID token claims.
+    pub claims: IdTokenClaims,
+    /// The access token of the answer, when Vercel gave one.
+    pub access_token: Option<AccessToken>,
+    /// `token_type`, when given.
+    pub token_type: Option<String>,
+    /// `expires_in`, seconds, when given.
+    pub expires_in: Option<u64>,
+}
+
+/// The answer of the exchange, before verification.
+pub struct SsoTokens {
+    /// `id_token`.
+    pub id_token: IdToken,
+    /// `access_token` (may be `null`).
+    pub access_token: Option<AccessToken>,
+    /// `token_type` (may be `null`).
+    pub token_type: Option<String>,
+    /// `expires_in`.
+    pub expires_in: Option<u64>,
+}
+
+/// The exchange request: a JSON `POST` of `client_id`, `client_secret`,
+/// `code`, and `state` and `redirect_uri` when there are.
+pub fn request(
+    endpoint: &str,
+    integration: &Integration,
+    callback: &SsoCallback,
+) -> Option<HttpRequest> {
+    let mut body = Map::new();
+    body.insert("client_id".into(), json!(integration.client_id));
+    body.insert(
+        "client_secret".into(),
+        json!(integration.client_secret.secret()),
+    );
+    body.insert("code".into(), json!(callback.code.secret()));
+    if let Some(state) = &callback.state {
+        body.insert("state".into(), json!(state));
+    }
+    if let Some(uri) = &integration.redirect_uri {
+        body.insert("redirect_uri".into(), json!(uri));
+    }
+    http::Request::builder()
+        .method(http::Method::POST)
+        .uri(endpoint)
+        .header(http::header::ACCEPT, "application/json")
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(&Value::Object(body)).ok()?)
+        .ok()
+}
+
+#[derive(Deserialize)]
+struct RawAnswer {
+    id_token: String,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    expires_in: Option<Value>,
+}
+
+/// Parses the exchange's answer. A 400 or 404 is a refused code
+/// ([`Error::TokenRejected`] with Vercel's `error.code` when it has the
+/// form of one); other failures are the provider's.
+pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
+    let status = response.status();
+    if matches!(status.as_u16(), 400 | 401 | 403 | 404) {
+        let body: Value = serde_json::from_slice(response.body()).unwrap_or_default();
+        let code = body["error"]["code"]
+            .as_str()
+            .or(body["error"].as_str())
+            .unwrap_or("invalid_grant");
+        return Err(Error::TokenRejected(sanitize_error_code(code)));
+    }
+    if !status.is_success() {
+        return Err(Endpoint::Token.failed(status));
+    }
+    let raw: RawAnswer = serde_json::from_slice(response.body())
+        .map_err(|_| Endpoint::Token.malformed("not an SSO token response"))?;
+    if raw.id_token.is_empty() {
+        return Err(Endpoint::Token.malformed("empty id_token"));
+    }
+    Ok(SsoTokens {
+        id_token: IdToken::new(raw.id_token),
+        access_token: raw
+            .access_token
+            .filter(|t| !t.is_empty())
+            .map(AccessToken::new),
+        token_type: raw.token_type,
+        expires_in: raw.expires_in.as_ref().and_then(Value::as_u64),
+    })
+}
+
+/// Exchanges the code of an "Open in Provider" redirect and verifies the
+/// ID token against `auth`'s provider, with the integration's client ID as
+/// audience and `nonce` when the flow sent one. The SSO endpoint is on the
+/// REST API's origin ([`crate::vercel_api::api_base`]).
+pub async fn exchange(
+    auth: &Auth,
+    integration: &Integration,
+    callback: &SsoCallback,
+    nonce: Option<&Nonce>,
+) -> Result<SsoIdentity, Error> {
+    let metadata = auth.metadata().await?;
+    let base = crate::vercel_api::api_base(metadata)
+        .ok_or_else(|| Error::Discovery("no API origin for this issuer".into()))?;
+    let endpoint = format!("{base}{SSO_TOKEN_PATH}");
+    let response = auth
+        .send(Endpoint::Token, request(&endpoint, integration, callback))
+        .await?;
+    let tokens = parse_response(&response)?;
+    let claims = auth
+        .verify_id_token_for(
+            &integration.client_id,
+            &tokens.id_token,
+            tokens.access_token.as_ref(),
+            nonce,
+            None,
+        )
+        .await?;
+    Ok(SsoIdentity {
+        claims,
+        access_token: tokens.access_token,
+        token_type: tokens.token_type,
+        expires_in: tokens.expires_in,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::tests::response;
+
+    fn integration() -> Integration {
+        Integration {
+            client_id: "oac_int".into(),
+            client_secret: ClientSecret::new("s3cret"),
+            redirect_uri: Some("https://int.example/sso".into()),
+        }
+    }
+
+    #[test]
+    fn request_posts_the_five_members_as_json() {
+        let callback = SsoCallback::from_query("code=c0de&state=st&mode=sso").unwrap();
+        let req = request(
+            "https://api.vercel.com/v1/integrations/sso/token",
+            &integration(),
+            &callback,
+        )
+        .unwrap();
+        assert_eq!(req.method(), http::Method::POST);
+        assert_eq!(req.uri().path(), SSO_TOKEN_PATH);
+        assert_eq!(req.headers()["content-type"], "application/json");
+        assert!(!req.headers().contains_key("authorization"));
+        let body: Value = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(
+            body,
+            json!({"client_id": "oac_int", "client_secret": "s3cret", "code": "c0de",
+                   "state": "st", "redirect_uri": "https://int.example/sso"})
+        );
+    }
+
+    #[test]
+    fn state_and_redirect_uri_are_left_out_when_absent() {
+        let callback = SsoCallback::from_query("code=c").unwrap();
+        let mut i = integration();
+        i.redirect_uri = None;
+        let req = request("https://api.vercel.com/x", &i, &callback).unwrap();
+        let body: Value = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(body.as_object().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn callback_needs_one_code() {
+        assert_eq!(
+            SsoCallback::from_query("state=s").err(),
+            Some(Error::MissingCode)
+        );
+        assert!(SsoCallback::from_query("code=a&code=b").is_err());
+    }
+
+    #[test]
+    fn answer_with_null_access_token_is_understood() {
+        let t = parse_response(&response(
+            200,
+            r#"{"id_token":"a.b.c","access_token":null,"token_type":null}"#,
+        ))
+        .unwrap();
+        assert!(t.access_token.is_none());
+        assert_eq!(t.expires_in, None);
+    }
+
+    #[test]
+    fn refused_code_keeps_only_the_error_code() {
+        let e = parse_response(&response(
+            400,
+            r#"{"error":{"code":"bad_request","message":"code c0de_secret is invalid"}}"#,
+        ))
+        .err()
+        .unwrap();
+        assert_eq!(e, Error::TokenRejected("bad_request".into()));
+        assert!(!format!("{e:?}").contains("c0de_secret"));
+    }
+
+    #[test]
+    fn server_errors_are_the_providers() {
+        let e = parse_response(&response(500, "")).err().unwrap();
+        assert_eq!(e.code(), "provider_unavailable");
+    }
+
+    #[test]
+    fn identity_debug_is_redacted() {
+        let identity = SsoIdentity {
+            claims: IdTokenClaims {
+                iss: "i".into(),
+                sub: "s".into(),
+                exp: 0,
+                iat: 0,
+                name: None,
+                preferred_username: None,
+                picture: None,
+                email: None,
+            },
+            access_token: Some(AccessToken::new("vca_secret")),
+            token_type: None,
+            expires_in: None,
+        };
+        assert!(!format!("{identity:?}").contains("vca_secret"));
+    }
+}

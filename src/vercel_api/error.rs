@@ -1,0 +1,330 @@
+//! [`VercelApiError`]: a failed call to Vercel's REST API, typed by status.
+//!
+//! Vercel's error bodies are `{"error": {"code": "...", "message": "..."}}`.
+//! The code is kept when it looks like one; the message is capped, stripped
+//! of control characters, and any word that could be a credential is
+//! replaced, so an error can be logged or shown without leaking a token.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::transport::{HttpResponse, TransportError};
+
+/// The longest message kept from an error body, in characters.
+const MAX_MESSAGE_CHARS: usize = 200;
+/// Words at least this long, made of token characters, are redacted.
+const MIN_TOKEN_LIKE: usize = 20;
+
+/// What Vercel said about a failed call, summarised: never a credential.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Problem {
+    /// `error.code`, when it is a short identifier (`forbidden`, `not_found`…).
+    pub code: Option<String>,
+    /// `error.message`, capped and with token-like words redacted.
+    pub message: Option<String>,
+    /// `error.invalidToken`: Vercel's mark of a token it does not accept.
+    pub invalid_token: bool,
+}
+
+/// Why a REST call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VercelApiError {
+    /// 400: a value of the request is invalid.
+    Invalid(Problem),
+    /// 401: the token is not accepted, even after a refresh.
+    Unauthorized(Problem),
+    /// 403: the token may not do this.
+    Forbidden(Problem),
+    /// 404: no such resource.
+    NotFound(Problem),
+    /// 429: too many requests; try again after `retry_after` when given
+    /// (RFC 9110 §10.2.3, delta-seconds form).
+    RateLimited {
+        /// The `Retry-After` delay.
+        retry_after: Option<Duration>,
+        /// What Vercel said.
+        problem: Problem,
+    },
+    /// 5xx: Vercel failed.
+    Server {
+        /// The status.
+        status: u16,
+        /// What Vercel said.
+        problem: Problem,
+    },
+    /// Any other status that is not a success.
+    Status {
+        /// The status.
+        status: u16,
+        /// What Vercel said.
+        problem: Problem,
+    },
+    /// A success whose body is not the JSON the endpoint documents.
+    Malformed(&'static str),
+    /// No response (timeout, connection, oversized body).
+    Transport(TransportError),
+    /// The access token was refused and refreshing it failed.
+    Refresh(crate::Error),
+    /// The request could not be built (an empty ID, a path off the API's origin).
+    InvalidArgument(&'static str),
+}
+
+impl VercelApiError {
+    /// The error for a response that is not a success (RFC 9110 §15).
+    pub fn from_response(response: &HttpResponse) -> Self {
+        let problem = problem(response.body());
+        match response.status().as_u16() {
+            400 => Self::Invalid(problem),
+            401 => Self::Unauthorized(problem),
+            403 => Self::Forbidden(problem),
+            404 => Self::NotFound(problem),
+            429 => Self::RateLimited {
+                retry_after: retry_after(response),
+                problem,
+            },
+            status @ 500..=599 => Self::Server { status, problem },
+            status => Self::Status { status, problem },
+        }
+    }
+
+    /// The HTTP status Vercel answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Invalid(_) => Some(400),
+            Self::Unauthorized(_) => Some(401),
+            Self::Forbidden(_) => Some(403),
+            Self::NotFound(_) => Some(404),
+            Self::RateLimited { .. } => Some(429),
+            Self::Server { status, .. } | Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// What Vercel said, when it said something.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Self::Invalid(p) | Self::Unauthorized(p) | Self::Forbidden(p) | Self::NotFound(p) => {
+                Some(p)
+            }
+            Self::RateLimited { problem, .. }
+            | Self::Server { problem, .. }
+            | Self::Status { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+
+    /// A short sentence for a person, with no detail from the body.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "Vercel's API refused the request as invalid.",
+            Self::Unauthorized(_) | Self::Refresh(_) => {
+                "Vercel's API does not accept this access token."
+            }
+            Self::Forbidden(_) => "Vercel's API does not allow this access token to do that.",
+            Self::NotFound(_) => "Vercel's API has no such resource.",
+            Self::RateLimited { .. } => "Vercel's API is rate limiting these requests.",
+            Self::Server { .. } | Self::Status { .. } | Self::Malformed(_) => {
+                "Vercel's API answered with an error."
+            }
+            Self::Transport(_) => "Vercel's API could not be reached.",
+            Self::InvalidArgument(_) => "The request to Vercel's API could not be built.",
+        }
+    }
+}
+
+impl fmt::Display for VercelApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(why) => write!(f, "Vercel API response malformed: {why}"),
+            Self::Transport(t) => write!(f, "Vercel API request failed: {t}"),
+            Self::Refresh(e) => write!(f, "Vercel API refused the token; refresh failed: {e}"),
+            Self::InvalidArgument(why) => write!(f, "Vercel API request not built: {why}"),
+            _ => {
+                write!(f, "Vercel API answered HTTP {}", self.status().unwrap_or(0))?;
+                if let Some(p) = self.problem() {
+                    if let Some(code) = &p.code {
+                        write!(f, " ({code})")?;
+                    }
+                    if let Some(message) = &p.message {
+                        write!(f, ": {message}")?;
+                    }
+                }
+                if let Self::RateLimited {
+                    retry_after: Some(d),
+                    ..
+                } = self
+                {
+                    write!(f, "; retry after {} s", d.as_secs())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for VercelApiError {}
+
+/// Reads Vercel's `{"error": {"code", "message", "invalidToken"}}`.
+fn problem(body: &[u8]) -> Problem {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Problem::default();
+    };
+    let error = &value["error"];
+    Problem {
+        code: error["code"].as_str().and_then(sanitize_code),
+        message: error["message"]
+            .as_str()
+            .map(summarise)
+            .filter(|m| !m.is_empty()),
+        invalid_token: error["invalidToken"] == Value::Bool(true),
+    }
+}
+
+fn sanitize_code(code: &str) -> Option<String> {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    ok.then(|| code.to_owned())
+}
+
+/// A message made safe to log: control characters dropped, token-like
+/// words (long runs of letters, digits, `_`, `-`, `.`) redacted, capped.
+fn summarise(message: &str) -> String {
+    let words: Vec<String> = message
+        .split_whitespace()
+        .map(|word| {
+            let run = word
+                .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+                .map(str::len)
+                .max()
+                .unwrap_or(0);
+            if run >= MIN_TOKEN_LIKE {
+                "[redacted]".to_owned()
+            } else {
+                word.chars().filter(|c| !c.is_control()).collect()
+            }
+        })
+        .collect();
+    let joined = words.join(" ");
+    if joined.chars().count() > MAX_MESSAGE_CHARS {
+        let mut cut: String = joined.chars().take(MAX_MESSAGE_CHARS).collect();
+        cut.push('…');
+        cut
+    } else {
+        joined
+    }
+}
+
+/// `Retry-After` in its delta-seconds form (RFC 9110 §10.2.3); the
+/// HTTP-date form is not used by Vercel's API and is ignored.
+fn retry_after(response: &HttpResponse) -> Option<Duration> {
+    let value = response.headers().get(http::header::RETRY_AFTER)?;
+    let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds.min(24 * 3600)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::tests::response;
+
+    fn error(status: u16, body: &str) -> VercelApiError {
+        VercelApiError::from_response(&response(status, body))
+    }
+
+    const BODY: &str = r#"{"error":{"code":"forbidden","message":"You do not have permission"}}"#;
+
+    #[test]
+    fn status_400_is_invalid() {
+        assert!(matches!(error(400, BODY), VercelApiError::Invalid(_)));
+    }
+
+    #[test]
+    fn status_401_is_unauthorized() {
+        assert!(matches!(error(401, BODY), VercelApiError::Unauthorized(_)));
+    }
+
+    #[test]
+    fn status_403_is_forbidden_with_code_and_message() {
+        let e = error(403, BODY);
+        let p = e.problem().unwrap();
+        assert_eq!(p.code.as_deref(), Some("forbidden"));
+        assert_eq!(p.message.as_deref(), Some("You do not have permission"));
+        assert!(matches!(e, VercelApiError::Forbidden(_)));
+    }
+
+    #[test]
+    fn status_404_is_not_found() {
+        assert!(matches!(error(404, BODY), VercelApiError::NotFound(_)));
+    }
+
+    #[test]
+    fn status_429_carries_retry_after() {
+        let mut r = response(
+            429,
+            r#"{"error":{"code":"rate_limited","message":"slow down"}}"#,
+        );
+        r.headers_mut()
+            .insert(http::header::RETRY_AFTER, "30".parse().unwrap());
+        let e = VercelApiError::from_response(&r);
+        assert_eq!(
+            e,
+            VercelApiError::RateLimited {
+                retry_after: Some(Duration::from_secs(30)),
+                problem: Problem {
+                    code: Some("rate_limited".into()),
+                    message: Some("slow down".into()),
+                    invalid_token: false
+                }
+            }
+        );
+        assert!(e.to_string().contains("retry after 30 s"));
+    }
+
+    #[test]
+    fn status_5xx_is_a_server_error() {
+        assert!(matches!(
+            error(503, "<html>"),
+            VercelApiError::Server { status: 503, .. }
+        ));
+    }
+
+    #[test]
+    fn other_statuses_keep_their_number() {
+        assert!(matches!(
+            error(409, BODY),
+            VercelApiError::Status { status: 409, .. }
+        ));
+    }
+
+    #[test]
+    fn error_messages_never_echo_a_token() {
+        let token = "vca_QpZ3x9LrT0kWmN2bV8cY4dF6gH1jK5sA7eU0iO";
+        let e = error(
+            401,
+            &format!(
+                r#"{{"error":{{"code":"invalid_token","message":"token {token} is revoked\u0007","invalidToken":true}}}}"#
+            ),
+        );
+        let printed = format!("{e} {e:?}");
+        assert!(!printed.contains(token), "{printed}");
+        assert!(printed.contains("token [redacted] is revoked"), "{printed}");
+        assert!(e.problem().unwrap().invalid_token);
+    }
+
+    #[test]
+    fn unusual_codes_and_long_messages_are_cut() {
+        let long = "word ".repeat(100);
+        let e = error(
+            400,
+            &format!(r#"{{"error":{{"code":"<script>","message":"{long}"}}}}"#),
+        );
+        let p = e.problem().unwrap();
+        assert_eq!(p.code, None);
+        assert!(p.message.as_ref().unwrap().chars().count() <= MAX_MESSAGE_CHARS + 1);
+    }
+}

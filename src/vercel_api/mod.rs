@@ -1,0 +1,342 @@
+//! Vercel's REST API on the signed-in user's behalf, with the access token
+//! of Sign in with Vercel ("used to authenticate requests to Vercel's REST
+//! API", Vercel's token documentation).
+//!
+//! [`VercelApi`] runs each call through the one [`HttpClient`] seam, with
+//! the transport's timeouts and body cap, and the call with its refresh
+//! and retry within what is left of the request's deadline
+//! ([`crate::REQUEST_DEADLINE`] in a route; the transport's
+//! `REQUEST_TIMEOUT` outside one). The
+//! user-token endpoints of seed 003 are typed ([`user_tokens`]); anything
+//! else goes through [`VercelApi::get`], [`VercelApi::post`] and
+//! [`VercelApi::delete`], JSON in and out.
+//!
+//! When the API refuses the token (401, or Vercel's 403 marked
+//! `invalidToken`), the client asks its [`TokenSource`] for a fresh token
+//! once and retries once; a second refusal is returned as an error.
+
+mod error;
+pub mod user_tokens;
+
+use http::Method;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
+use url::Url;
+
+pub use error::{Problem, VercelApiError};
+pub use user_tokens::{
+    CURRENT, CreatedToken, ListTokens, NewToken, Pagination, Team, TokenMetadata, TokenPage,
+};
+
+use crate::config::VERCEL_ISSUER;
+use crate::discovery::ProviderMetadata;
+use crate::secret::AccessToken;
+use crate::transport::{
+    BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError, bearer_header,
+};
+
+/// The REST API's origin for the default issuer.
+pub const VERCEL_API: &str = "https://api.vercel.com";
+
+const USER_AGENT_VALUE: &str = concat!("sign-in-with-vercel/", env!("CARGO_PKG_VERSION"));
+
+/// Characters left as they are in a path segment (RFC 3986 §3.3 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Where the REST client gets the user's access token, and a fresh one after a 401.
+pub trait TokenSource: Send + Sync {
+    /// The access token to send now.
+    fn access_token(&self) -> AccessToken;
+    /// Forces a refresh after the provider refused the token; the new token, or why not.
+    fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, crate::Error>>;
+}
+
+/// A token that cannot be refreshed: a refusal is final. For a script with
+/// a token of its own, or a function that has no refresh token.
+pub struct FixedToken(pub AccessToken);
+
+impl TokenSource for FixedToken {
+    fn access_token(&self) -> AccessToken {
+        AccessToken::new(self.0.secret())
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, crate::Error>> {
+        Box::pin(async { Err(crate::Error::TokenInactive) })
+    }
+}
+
+/// The REST API's base URL for a provider: [`VERCEL_API`] for Vercel, else
+/// the origin of its token endpoint (the emulator serves both there), so
+/// that it follows discovery.
+pub fn api_base(metadata: &ProviderMetadata) -> Option<String> {
+    if metadata.issuer == VERCEL_ISSUER {
+        return Some(VERCEL_API.to_owned());
+    }
+    let url = Url::parse(&metadata.token_endpoint).ok()?;
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// A request to the API: JSON accepted, the bearer token (RFC 6750 §2.1),
+/// and a JSON body when given.
+pub(crate) fn json_request(
+    method: Method,
+    url: &str,
+    token: &AccessToken,
+    body: Option<&Value>,
+) -> Option<HttpRequest> {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header(ACCEPT, "application/json")
+        .header(USER_AGENT, USER_AGENT_VALUE)
+        .header(AUTHORIZATION, bearer_header(token)?);
+    let bytes = match body {
+        Some(body) => {
+            builder = builder.header(CONTENT_TYPE, "application/json");
+            serde_json::to_vec(body).ok()?
+        }
+        None => Vec::new(),
+    };
+    builder.body(bytes).ok()
+}
+
+/// `id` as one path segment; empty, `.` and `..` are refused.
+pub(crate) fn path_segment(id: &str) -> Option<String> {
+    if matches!(id, "" | "." | "..") {
+        return None;
+    }
+    Some(utf8_percent_encode(id, SEGMENT).to_string())
+}
+
+/// A client of Vercel's REST API acting as one user.
+pub struct VercelApi<'a> {
+    http: &'a dyn HttpClient,
+    base: String,
+    tokens: &'a dyn TokenSource,
+}
+
+impl<'a> VercelApi<'a> {
+    /// A client sending requests through `http` to `base` (see
+    /// [`api_base`]), with the tokens of `tokens`.
+    pub fn new(
+        http: &'a dyn HttpClient,
+        base: impl Into<String>,
+        tokens: &'a dyn TokenSource,
+    ) -> Self {
+        let base = base.into().trim_end_matches('/').to_owned();
+        Self { http, base, tokens }
+    }
+
+    /// The base URL requests go to.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `POST /v3/user/tokens`: creates a token for the user. Its
+    /// `bearer_token` is in this answer only.
+    pub async fn create_token(&self, new: &NewToken) -> Result<CreatedToken, VercelApiError> {
+        let response = self
+            .call(|t| user_tokens::create_request(&self.base, t, new))
+            .await?;
+        user_tokens::parse_create(&response)
+    }
+
+    /// `GET /v5/user/tokens`: one page of the user's tokens.
+    pub async fn list_tokens(&self, page: &ListTokens) -> Result<TokenPage, VercelApiError> {
+        let response = self
+            .call(|t| user_tokens::list_request(&self.base, t, page))
+            .await?;
+        user_tokens::parse_list(&response)
+    }
+
+    /// `GET /v5/user/tokens/{id}`: a token's metadata; [`CURRENT`] for the
+    /// token this client sends.
+    pub async fn token(&self, id: &str) -> Result<TokenMetadata, VercelApiError> {
+        let response = self
+            .call(|t| user_tokens::get_request(&self.base, t, id))
+            .await?;
+        user_tokens::parse_get(&response)
+    }
+
+    /// `DELETE /v3/user/tokens/{id}`: invalidates a token at once; returns
+    /// its ID. [`CURRENT`] deletes the token this client sends.
+    pub async fn delete_token(&self, id: &str) -> Result<String, VercelApiError> {
+        let response = self
+            .call(|t| user_tokens::delete_request(&self.base, t, id))
+            .await?;
+        user_tokens::parse_delete(&response)
+    }
+
+    /// `GET` of any API path (such as `/v2/user`), JSON out.
+    pub async fn get(&self, path: &str) -> Result<Value, VercelApiError> {
+        self.generic(Method::GET, path, None).await
+    }
+
+    /// `POST` of JSON to any API path, JSON out.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, VercelApiError> {
+        self.generic(Method::POST, path, Some(body)).await
+    }
+
+    /// `DELETE` of any API path, JSON out (`null` for an empty body).
+    pub async fn delete(&self, path: &str) -> Result<Value, VercelApiError> {
+        self.generic(Method::DELETE, path, None).await
+    }
+
+    async fn generic(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, VercelApiError> {
+        let url = self
+            .url_for(path)
+            .ok_or(VercelApiError::InvalidArgument("not a path on the API"))?;
+        let response = self
+            .call(|t| json_request(method.clone(), &url, t, body))
+            .await?;
+        if !response.status().is_success() {
+            return Err(VercelApiError::from_response(&response));
+        }
+        if response.body().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(response.body()).map_err(|_| VercelApiError::Malformed("not JSON"))
+    }
+
+    /// `path` (with its query) on the API's origin, and nowhere else: the
+    /// bearer token must not be sent to another host.
+    fn url_for(&self, path: &str) -> Option<String> {
+        if !path.starts_with('/')
+            || path.starts_with("//")
+            || path.contains(['\\', '#'])
+            || path.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return None;
+        }
+        let url = format!("{}{path}", self.base);
+        let parsed = Url::parse(&url).ok()?;
+        let base = Url::parse(&self.base).ok()?;
+        (parsed.origin() == base.origin()).then_some(url)
+    }
+
+    /// Sends the request `build` makes with the current token; after a
+    /// refusal, refreshes once and sends it once more, all within what is
+    /// left of the request's deadline.
+    async fn call(
+        &self,
+        build: impl Fn(&AccessToken) -> Option<HttpRequest>,
+    ) -> Result<HttpResponse, VercelApiError> {
+        let attempt = async {
+            let first = self.send(build(&self.tokens.access_token())).await?;
+            if !refuses_token(&first) {
+                return Ok(first);
+            }
+            let fresh = self
+                .tokens
+                .refresh()
+                .await
+                .map_err(VercelApiError::Refresh)?;
+            self.send(build(&fresh)).await
+        };
+        tokio::time::timeout(crate::auth::time_left(), attempt)
+            .await
+            .unwrap_or(Err(VercelApiError::Transport(TransportError::Timeout)))
+    }
+
+    async fn send(&self, request: Option<HttpRequest>) -> Result<HttpResponse, VercelApiError> {
+        let request = request.ok_or(VercelApiError::InvalidArgument(
+            "the request cannot be built",
+        ))?;
+        self.http
+            .execute(request)
+            .await
+            .map_err(VercelApiError::Transport)
+    }
+}
+
+/// Whether the API refused the token itself: 401 (RFC 6750 §3.1), or the
+/// 403 Vercel answers with `error.invalidToken: true`.
+fn refuses_token(response: &HttpResponse) -> bool {
+    match response.status().as_u16() {
+        401 => true,
+        403 => VercelApiError::from_response(response)
+            .problem()
+            .is_some_and(|p| p.invalid_token),
+        _ => false,
+    }
+}
+
+/// The metadata of the access token `api` sends (`GET
+/// /v5/user/tokens/current`): what the profile page shows beside the
+/// introspection result.
+pub async fn current_token(api: &VercelApi<'_>) -> Result<TokenMetadata, VercelApiError> {
+    api.token(CURRENT).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(issuer: &str, token_endpoint: &str) -> ProviderMetadata {
+        ProviderMetadata {
+            issuer: issuer.into(),
+            token_endpoint: token_endpoint.into(),
+            ..ProviderMetadata::vercel()
+        }
+    }
+
+    #[test]
+    fn base_is_api_vercel_com_for_vercel() {
+        assert_eq!(
+            api_base(&ProviderMetadata::vercel()).as_deref(),
+            Some(VERCEL_API)
+        );
+    }
+
+    #[test]
+    fn base_follows_the_token_endpoint_for_another_issuer() {
+        let m = metadata(
+            "http://127.0.0.1:3001",
+            "http://127.0.0.1:3002/login/oauth/token",
+        );
+        assert_eq!(api_base(&m).as_deref(), Some("http://127.0.0.1:3002"));
+    }
+
+    #[test]
+    fn generic_paths_stay_on_the_api_origin() {
+        let source = FixedToken(AccessToken::new("t"));
+        let http = crate::transport::ReqwestClient::new();
+        let api = VercelApi::new(&http, "https://api.vercel.com/", &source);
+        assert_eq!(
+            api.url_for("/v2/user?teamId=x").as_deref(),
+            Some("https://api.vercel.com/v2/user?teamId=x")
+        );
+        for bad in [
+            "v2/user",
+            "//evil.example/x",
+            "/\\evil.example",
+            "/x#y",
+            "/a b",
+            "@evil.example/",
+        ] {
+            assert_eq!(api.url_for(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn fixed_token_hands_out_copies_and_cannot_refresh() {
+        let source = FixedToken(AccessToken::new("vca_1"));
+        assert_eq!(source.access_token().secret(), "vca_1");
+        let refreshed = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(source.refresh());
+        assert!(refreshed.is_err());
+    }
+}

@@ -1,0 +1,355 @@
+//! The marketplace integration SSO token exchange (seed 003) against the
+//! in-process emulator: the redirect login, the exchange, every ID-token
+//! rejection the sign-in has (with the integration as audience), and the
+//! example function end to end.
+
+mod support;
+
+#[path = "../examples/integration_sso/handler.rs"]
+mod handler;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Map, Value, json};
+use sign_in_with_vercel::dev::emulator::{Client, Signing};
+use sign_in_with_vercel::sso::{self, Integration, SsoCallback, SsoIdentity};
+use sign_in_with_vercel::vercel_api::{FixedToken, VercelApi, current_token};
+use sign_in_with_vercel::{Auth, ClientSecret, Config, Error, IdTokenError, Nonce};
+use support::{CLIENT_ID, ISSUER, Recording, Rp, location, rp};
+
+const INTEGRATION: &str = "oac_integration";
+const INTEGRATION_SECRET: &str = "integration-secret";
+const REDIRECT_LOGIN: &str = "http://localhost:4000/api/sso";
+const NOW: i64 = 1_800_000_000;
+
+fn setup() -> Rp {
+    let rp = rp("client_secret_post");
+    rp.emulator.register_client(Client {
+        client_id: INTEGRATION.into(),
+        name: "Test integration".into(),
+        client_secret: Some(INTEGRATION_SECRET.into()),
+        token_endpoint_auth_method: "client_secret_post".into(),
+        redirect_uris: vec![REDIRECT_LOGIN.into()],
+        scopes: vec!["openid".into()],
+    });
+    rp
+}
+
+fn integration() -> Integration {
+    Integration {
+        client_id: INTEGRATION.into(),
+        client_secret: ClientSecret::new(INTEGRATION_SECRET),
+        redirect_uri: None,
+    }
+}
+
+/// Vercel's side of "Open in Provider": the redirect to the redirect login
+/// URL, as the browser would follow it.
+fn open_in_provider(rp: &Rp, query: &str) -> String {
+    let response = rp.emulator.handle(
+        &http::Request::get(format!("/sso/integrations/{INTEGRATION}?{query}"))
+            .body(Vec::new())
+            .unwrap(),
+    );
+    assert_eq!(response.status(), 302, "{:?}", response.body());
+    location(&response)
+}
+
+fn callback_of(url: &str) -> SsoCallback {
+    SsoCallback::from_query(url::Url::parse(url).unwrap().query().unwrap()).unwrap()
+}
+
+async fn exchange(rp: &Rp, nonce: Option<&str>) -> Result<SsoIdentity, Error> {
+    let url = open_in_provider(rp, "state=st4te&nonce=n0nce");
+    let nonce = nonce.map(Nonce::new);
+    sso::exchange(&rp.auth, &integration(), &callback_of(&url), nonce.as_ref()).await
+}
+
+fn edit(rp: &Rp, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
+    rp.emulator.faults().id_token_claims = Some(Arc::new(f));
+}
+
+#[test]
+fn redirect_login_carries_mode_code_state_and_the_deep_link() {
+    let rp = setup();
+    let url = url::Url::parse(&open_in_provider(&rp, "state=s&resource_id=res_1")).unwrap();
+    assert!(url.as_str().starts_with(REDIRECT_LOGIN));
+    let params: Map<String, Value> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), json!(v)))
+        .collect();
+    assert_eq!(params["mode"], "sso");
+    assert_eq!(params["state"], "s");
+    assert_eq!(params["resource_id"], "res_1");
+    assert!(params["code"].as_str().unwrap().len() >= 32);
+}
+
+#[tokio::test]
+async fn exchange_verifies_the_id_token_for_the_integration() {
+    let rp = setup();
+    let identity = exchange(&rp, Some("n0nce")).await.unwrap();
+    assert_eq!(identity.claims.sub, "usr_demo1234567890");
+    assert_eq!(identity.claims.iss, ISSUER);
+    assert_eq!(identity.claims.email.as_deref(), Some("demo@example.com"));
+    assert_eq!(identity.token_type.as_deref(), Some("Bearer"));
+}
+
+#[tokio::test]
+async fn exchange_posts_json_to_the_sso_endpoint_without_a_bearer() {
+    let rp = setup();
+    exchange(&rp, None).await.unwrap();
+    let sent = rp.sent_to("/v1/integrations/sso/token");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].method(), http::Method::POST);
+    assert_eq!(sent[0].headers()["content-type"], "application/json");
+    assert!(!sent[0].headers().contains_key("authorization"));
+    let body: Value = serde_json::from_slice(sent[0].body()).unwrap();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["client_id", "client_secret", "code", "state"]);
+    assert_eq!(body["client_id"], INTEGRATION);
+}
+
+#[tokio::test]
+async fn the_sso_access_token_calls_the_rest_api() {
+    let rp = setup();
+    let identity = exchange(&rp, None).await.unwrap();
+    let tokens = FixedToken(identity.access_token.unwrap());
+    let api = VercelApi::new(rp.emulator.as_ref(), ISSUER, &tokens);
+    let meta = current_token(&api).await.unwrap();
+    assert_eq!(meta.name, "Test integration");
+}
+
+#[tokio::test]
+async fn code_is_single_use() {
+    let rp = setup();
+    let url = open_in_provider(&rp, "state=s");
+    let callback = callback_of(&url);
+    sso::exchange(&rp.auth, &integration(), &callback, None)
+        .await
+        .unwrap();
+    let again = sso::exchange(&rp.auth, &integration(), &callback, None).await;
+    assert_eq!(
+        again.err(),
+        Some(Error::TokenRejected("bad_request".into()))
+    );
+}
+
+#[tokio::test]
+async fn state_other_than_the_initialization_requests_is_refused() {
+    let rp = setup();
+    let url = open_in_provider(&rp, "state=s");
+    let mut callback = callback_of(&url);
+    callback.state = Some("other".into());
+    let result = sso::exchange(&rp.auth, &integration(), &callback, None).await;
+    assert_eq!(
+        result.err(),
+        Some(Error::TokenRejected("bad_request".into()))
+    );
+}
+
+#[tokio::test]
+async fn wrong_client_secret_is_refused() {
+    let rp = setup();
+    let url = open_in_provider(&rp, "state=s");
+    let mut wrong = integration();
+    wrong.client_secret = ClientSecret::new("nope");
+    let result = sso::exchange(&rp.auth, &wrong, &callback_of(&url), None).await;
+    assert_eq!(
+        result.err(),
+        Some(Error::TokenRejected("bad_request".into()))
+    );
+}
+
+#[tokio::test]
+async fn unknown_integration_is_not_found() {
+    let rp = setup();
+    let url = open_in_provider(&rp, "state=s");
+    let mut other = integration();
+    other.client_id = "oac_unknown".into();
+    let result = sso::exchange(&rp.auth, &other, &callback_of(&url), None).await;
+    assert_eq!(result.err(), Some(Error::TokenRejected("not_found".into())));
+}
+
+// --- every ID-token rejection of the sign-in ---------------------------
+
+async fn refused_with(rp: &Rp, nonce: Option<&str>, expected: IdTokenError) {
+    match exchange(rp, nonce).await {
+        Err(Error::IdToken(e)) => assert_eq!(e, expected),
+        other => panic!(
+            "expected {expected:?}, got {:?}",
+            other.map(|_| "an identity")
+        ),
+    }
+}
+
+macro_rules! rejects_claims {
+    ($($name:ident: $edit:expr => $expected:ident;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let rp = setup();
+            edit(&rp, $edit);
+            refused_with(&rp, None, IdTokenError::$expected).await;
+        }
+    )*};
+}
+
+rejects_claims! {
+    rejects_the_apps_audience: |c| { c.insert("aud".into(), json!(CLIENT_ID)); } => AudienceMismatch;
+    rejects_missing_audience: |c| { c.remove("aud"); } => AudienceMismatch;
+    rejects_several_audiences_without_azp: |c| { c.insert("aud".into(), json!([INTEGRATION, "x"])); } => AuthorizedPartyMismatch;
+    rejects_azp_of_another_client: |c| { c.insert("azp".into(), json!(CLIENT_ID)); } => AuthorizedPartyMismatch;
+    rejects_wrong_issuer: |c| { c.insert("iss".into(), json!("https://vercel.com")); } => IssuerMismatch;
+    rejects_expired_token: |c| { c.insert("exp".into(), json!(NOW - 61)); } => Expired;
+    rejects_missing_exp: |c| { c.remove("exp"); } => Expired;
+    rejects_nbf_in_the_future: |c| { c.insert("nbf".into(), json!(NOW + 61)); } => NotYetValid;
+    rejects_iat_in_the_future: |c| { c.insert("iat".into(), json!(NOW + 61)); } => InvalidIssuedAt;
+    rejects_missing_iat: |c| { c.remove("iat"); } => InvalidIssuedAt;
+    rejects_missing_sub: |c| { c.remove("sub"); } => MissingSubject;
+    rejects_issuer_with_trailing_slash: |c| { c.insert("iss".into(), json!(format!("{ISSUER}/"))); } => IssuerMismatch;
+    rejects_non_numeric_exp: |c| { c.insert("exp".into(), json!("tomorrow")); } => Expired;
+    rejects_at_hash_of_another_access_token: |c| { c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA")); } => AccessTokenHashMismatch;
+}
+
+macro_rules! rejects_signing {
+    ($($name:ident: $signing:ident => $expected:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let rp = setup();
+            rp.emulator.faults().signing = Signing::$signing;
+            refused_with(&rp, None, $expected).await;
+        }
+    )*};
+}
+
+rejects_signing! {
+    rejects_alg_none: None => IdTokenError::UnsupportedAlgorithm("none".into());
+    rejects_hs256_signed_with_the_public_key: Hs256WithPublicKey => IdTokenError::UnsupportedAlgorithm("HS256".into());
+    rejects_bad_signature: CorruptSignature => IdTokenError::BadSignature;
+    rejects_signature_by_an_unpublished_key: ForeignKey => IdTokenError::BadSignature;
+    rejects_unknown_kid_after_a_refetch: UnpublishedKid => IdTokenError::UnknownKey;
+}
+
+#[tokio::test]
+async fn rejects_token_without_kid_when_the_key_set_has_several_keys() {
+    let rp = setup();
+    rp.emulator.rotate_key(true);
+    rp.emulator.faults().signing = Signing::Rs256WithoutKid;
+    refused_with(&rp, None, IdTokenError::AmbiguousKey).await;
+}
+
+#[tokio::test]
+async fn unknown_kid_refetches_the_key_set_once_and_accepts_the_rotated_key() {
+    let rp = setup();
+    exchange(&rp, None).await.unwrap();
+    rp.emulator.rotate_key(false);
+    exchange(&rp, None).await.unwrap();
+    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 2);
+}
+
+#[tokio::test]
+async fn rejects_nonce_mismatch() {
+    let rp = setup();
+    refused_with(&rp, Some("another"), IdTokenError::NonceMismatch).await;
+}
+
+#[tokio::test]
+async fn rejects_missing_nonce_when_one_was_sent() {
+    let rp = setup();
+    edit(&rp, |c| {
+        c.remove("nonce");
+    });
+    refused_with(&rp, Some("n0nce"), IdTokenError::NonceMismatch).await;
+}
+
+#[tokio::test]
+async fn accepts_expiry_within_the_clock_skew_leeway() {
+    let rp = setup();
+    edit(&rp, |c| {
+        c.insert("exp".into(), json!(NOW - 30));
+    });
+    assert!(exchange(&rp, None).await.is_ok());
+}
+
+// --- the example function, end to end -----------------------------------
+
+/// The example's `Auth`: the integration's credentials as its client.
+fn integration_auth(rp: &Rp) -> Auth {
+    let vars = [
+        ("VERCEL_APP_CLIENT_ID", INTEGRATION),
+        ("VERCEL_APP_CLIENT_SECRET", INTEGRATION_SECRET),
+        ("VERCEL_OAUTH_ISSUER", ISSUER),
+    ];
+    let config = Config::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    let clock = rp.clock.clone();
+    Auth::new(config)
+        .with_http_client(Arc::new(Recording {
+            emulator: rp.emulator.clone(),
+            recorder: rp.recorder.clone(),
+        }))
+        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+}
+
+async fn run_example(auth: &Auth, url: &str) -> (u16, String) {
+    let path = url.strip_prefix("http://localhost:4000").unwrap();
+    let request = http::Request::get(path)
+        .header("host", "localhost:4000")
+        .body(())
+        .unwrap();
+    let response = handler::redirect_login(auth, &request).await;
+    (
+        response.status().as_u16(),
+        String::from_utf8(response.body().to_vec()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn example_function_signs_the_user_in_from_open_in_provider() {
+    let rp = setup();
+    let auth = integration_auth(&rp);
+    let url = open_in_provider(&rp, "resource_id=res_42");
+    let (status, body) = run_example(&auth, &url).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Signed in with Vercel as Demo User."),
+        "{body}"
+    );
+    assert!(body.contains("Opening resource res_42."), "{body}");
+}
+
+#[tokio::test]
+async fn example_function_refuses_a_replayed_code() {
+    let rp = setup();
+    let auth = integration_auth(&rp);
+    let url = open_in_provider(&rp, "state=s");
+    assert_eq!(run_example(&auth, &url).await.0, 200);
+    let (status, body) = run_example(&auth, &url).await;
+    assert_eq!(status, 401);
+    assert!(!body.contains("code="), "{body}");
+}
+
+#[tokio::test]
+async fn example_function_refuses_an_id_token_for_another_audience() {
+    let rp = setup();
+    let auth = integration_auth(&rp);
+    edit(&rp, |c| {
+        c.insert("aud".into(), json!(CLIENT_ID));
+    });
+    let url = open_in_provider(&rp, "");
+    let (status, body) = run_example(&auth, &url).await;
+    assert_eq!(status, 401);
+    assert!(
+        body.contains("The ID token could not be verified."),
+        "{body}"
+    );
+}
