@@ -141,6 +141,10 @@ impl Auth {
         &self.flights
     }
 
+    pub(crate) fn http(&self) -> &dyn HttpClient {
+        self.http.as_ref()
+    }
+
     /// The provider's metadata: built in for Vercel, discovered once per
     /// instance otherwise (a failed discovery is retried on the next request).
     pub async fn metadata(&self) -> Result<&ProviderMetadata, Error> {

@@ -1,6 +1,9 @@
 //! `GET /api/validate-token`: asks the provider about the session's access
 //! token (RFC 7662 introspection), refreshing it first when it is due.
-//! 200 `{"message": "Token is valid", "tokenInfo": {...}}` when active;
+//! 200 `{"message": "Token is valid", "tokenInfo": {...}}` when active,
+//! with the token's own metadata from Vercel's REST API beside it
+//! (`tokenMetadata`, from `GET /v5/user/tokens/current`), or why the
+//! provider refused that (`tokenMetadataError`);
 //! 401 when signed out or not active (the session cookie is then
 //! deleted); 409 when a parallel request spent the refresh token (retry).
 
@@ -16,6 +19,7 @@ use crate::introspect::{self, Introspection};
 use crate::response::{Response, json};
 use crate::secret::{AccessToken, ct_eq};
 use crate::session::Need;
+use crate::vercel_api::current_token;
 
 pub(super) const ROUTE: Route = Route {
     path: "/api/validate-token",
@@ -58,10 +62,19 @@ async fn validate_token(
             {
                 return Err(Error::SubjectMismatch);
             }
-            Ok(json(
-                StatusCode::OK,
-                &json!({ "message": "Token is valid", "tokenInfo": info }),
-            ))
+            let mut body = json!({ "message": "Token is valid", "tokenInfo": info });
+            // The token's own metadata from Vercel's REST API, as the user.
+            let session = auth.session_of(data, std::mem::take(exchange));
+            let metadata = match auth.vercel_api(&session).await {
+                Ok(api) => current_token(&api).await.map_err(|e| e.description()),
+                Err(_) => Err("Vercel's API cannot be reached from this configuration."),
+            };
+            match metadata {
+                Ok(metadata) => body["tokenMetadata"] = json!(metadata),
+                Err(why) => body["tokenMetadataError"] = json!(why),
+            }
+            *exchange = session.into_exchange();
+            Ok(json(StatusCode::OK, &body))
         }
         Introspection::Inactive => Err(Error::TokenInactive),
     }

@@ -151,7 +151,7 @@ pub(crate) fn read(
 ) -> ReadSession {
     // id -> chunk number -> candidate (name, value)s; duplicates of a name
     // (a parent domain's copy on plain http) are each tried.
-    let mut generations: BTreeMap<&str, BTreeMap<usize, Vec<(&str, &str)>>> = BTreeMap::new();
+    let mut generations: BTreeMap<&str, Chunks<'_>> = BTreeMap::new();
     let mut stale = Vec::new();
     for (name, suffix, value) in cookies.family(origin, SESSION_COOKIE) {
         let parsed = suffix
@@ -207,11 +207,12 @@ pub(crate) fn read(
     }
 }
 
+/// A generation's chunks: chunk number -> candidate `(name, value)`s.
+type Chunks<'a> = BTreeMap<usize, Vec<(&'a str, &'a str)>>;
+
 /// The whole seals a generation's chunks can spell: chunks `0..k` in
 /// order, each of one of its candidate values (at most a few).
-fn candidates<'a>(
-    chunks: &'a BTreeMap<usize, Vec<(&'a str, &'a str)>>,
-) -> impl Iterator<Item = String> + 'a {
+fn candidates<'a>(chunks: &'a Chunks<'a>) -> impl Iterator<Item = String> + 'a {
     let contiguous = chunks.keys().copied().eq(0..chunks.len());
     let mut seals: Vec<String> = vec![String::new()];
     if contiguous {

@@ -27,6 +27,8 @@ use crate::cookies::RequestCookies;
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::secret::AccessToken;
+use crate::transport::BoxFuture;
+use crate::vercel_api::{TokenSource, VercelApi, api_base};
 use cookie::SessionData;
 
 /// The signed-in user: the standard claims (OpenID Connect Core §5.1) the
@@ -140,8 +142,40 @@ impl Session {
         response
     }
 
+    /// The cookies and origin a route's answer carries, back from the
+    /// session it lent them to.
+    pub(crate) fn into_exchange(self) -> Exchange {
+        let (_, session_names) = self.data.into_inner().unwrap_or_else(|p| p.into_inner());
+        let set_cookies =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        Exchange {
+            origin: self.origin,
+            set_cookies,
+            session_names,
+            ..Exchange::default()
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, (SessionData, Vec<String>)> {
         self.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The session as the REST client's token source: its access token, and
+/// on a 401 one refresh through [`Auth::refresh_session`], whose rotated
+/// cookies join the session's.
+struct SessionTokens<'a> {
+    auth: &'a Auth,
+    session: &'a Session,
+}
+
+impl TokenSource for SessionTokens<'_> {
+    fn access_token(&self) -> AccessToken {
+        self.session.access_token()
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, Error>> {
+        Box::pin(self.auth.refresh_session(self.session))
     }
 }
 
@@ -224,7 +258,7 @@ impl Auth {
                 .load_session(start, &mut exchange, Need::Identity)
                 .await
             {
-                Ok(data) => Ok(self.into_session(data, exchange)),
+                Ok(data) => Ok(self.session_of(data, exchange)),
                 Err(error) => Err(Rejection { error, exchange }),
             }
         }
@@ -259,6 +293,24 @@ impl Auth {
         }
     }
 
+    /// Vercel's REST API acting as the signed-in user: the session's access
+    /// token against `https://api.vercel.com` (or, for another issuer, the
+    /// origin of its token endpoint). A 401 refreshes the session once and
+    /// retries once; the new cookies reach the browser with the session's.
+    pub async fn vercel_api<'a>(&'a self, session: &'a Session) -> Result<VercelApi<'a>, Error> {
+        let metadata = self.metadata().await?;
+        let base = api_base(metadata)
+            .ok_or_else(|| Error::Discovery("token_endpoint has no origin".into()))?;
+        Ok(VercelApi::new(
+            self.http(),
+            base,
+            SessionTokens {
+                auth: self,
+                session,
+            },
+        ))
+    }
+
     /// The request's origin: pinned by `APP_URL`, or from its headers.
     pub(crate) fn origin(&self, headers: &HeaderMap) -> Result<Origin, Error> {
         let config = self.config()?;
@@ -277,7 +329,7 @@ impl Auth {
         SessionRequest { origin, cookies }
     }
 
-    pub(crate) fn into_session(&self, data: SessionData, exchange: Exchange) -> Session {
+    pub(crate) fn session_of(&self, data: SessionData, exchange: Exchange) -> Session {
         Session {
             user: UserInfo::from_session(&data),
             data: Mutex::new((data, exchange.session_names)),

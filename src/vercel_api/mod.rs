@@ -56,6 +56,16 @@ pub trait TokenSource: Send + Sync {
     fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, crate::Error>>;
 }
 
+impl<T: TokenSource + ?Sized> TokenSource for &T {
+    fn access_token(&self) -> AccessToken {
+        (**self).access_token()
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, crate::Error>> {
+        (**self).refresh()
+    }
+}
+
 /// A token that cannot be refreshed: a refusal is final. For a script with
 /// a token of its own, or a function that has no refresh token.
 pub struct FixedToken(pub AccessToken);
@@ -118,7 +128,7 @@ pub(crate) fn path_segment(id: &str) -> Option<String> {
 pub struct VercelApi<'a> {
     http: &'a dyn HttpClient,
     base: String,
-    tokens: &'a dyn TokenSource,
+    tokens: Box<dyn TokenSource + 'a>,
 }
 
 impl<'a> VercelApi<'a> {
@@ -127,10 +137,14 @@ impl<'a> VercelApi<'a> {
     pub fn new(
         http: &'a dyn HttpClient,
         base: impl Into<String>,
-        tokens: &'a dyn TokenSource,
+        tokens: impl TokenSource + 'a,
     ) -> Self {
         let base = base.into().trim_end_matches('/').to_owned();
-        Self { http, base, tokens }
+        Self {
+            http,
+            base,
+            tokens: Box::new(tokens),
+        }
     }
 
     /// The base URL requests go to.

@@ -346,7 +346,10 @@ impl Rp {
         let last = responses.last().expect("a token response");
         (
             last["access_token"].as_str().unwrap().to_owned(),
-            last["refresh_token"].as_str().unwrap_or_default().to_owned(),
+            last["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         )
     }
 
