@@ -39,7 +39,7 @@ async fn user_info_returns_the_userinfo_claims() {
         user["picture"]
             .as_str()
             .unwrap()
-            .starts_with("data:image/svg+xml")
+            .starts_with(&format!("{ISSUER}/api/www/avatar/"))
     );
 }
 

@@ -1,0 +1,42 @@
+//! Avatars, on the issuer origin at Vercel's path: "picture":
+//! "https://vercel.com/api/www/avatar/…" (seed 001, "User Info Endpoint
+//! response"). An app's pages then load the picture from another origin
+//! locally, as they do in production, so an image rule (a CSP `img-src`)
+//! that works locally works there too.
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::json;
+
+use super::respond::json_response;
+use super::{AVATAR_PREFIX, Request, Response};
+use crate::dev::emulator::{Emulator, pages};
+
+/// `GET /api/www/avatar/<id>`: an SVG with the user's initials.
+pub(super) fn avatar(emu: &Emulator, request: &Request) -> Response {
+    let id = request
+        .uri()
+        .path()
+        .strip_prefix(AVATAR_PREFIX)
+        .unwrap_or_default();
+    let Some(user) = emu
+        .users()
+        .into_iter()
+        .find(|u| pages::avatar_id(&u.sub) == id)
+    else {
+        return json_response(StatusCode::NOT_FOUND, &json!({ "error": "not_found" }));
+    };
+    http::Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "image/svg+xml")
+        .header(http::header::CACHE_CONTROL, "public, max-age=3600")
+        .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        // Opened on its own, the SVG runs nothing.
+        .header(
+            http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'",
+        )
+        .header("cross-origin-resource-policy", "cross-origin")
+        .body(Bytes::from(pages::avatar_svg(&user.name)))
+        .unwrap_or_default()
+}
