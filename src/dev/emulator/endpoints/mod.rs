@@ -159,6 +159,13 @@ const ROUTES: &[Route] = &[
         None,
     ),
     route(Issuer, Exact("/"), &["GET"], index, None),
+    route(
+        Issuer,
+        Exact("/favicon.ico"),
+        &["GET"],
+        avatar::favicon,
+        None,
+    ),
     route(Issuer, Exact("/_emulator/stats"), &["GET"], stats, None),
     route(
         Api,
