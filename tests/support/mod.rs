@@ -202,6 +202,10 @@ impl Rp {
             .emulator
             .handle(&http::Request::get(authorize_url).body(Vec::new()).unwrap());
         if page.status() == 302 && location(&page).starts_with(APP) {
+            assert_eq!(
+                decision, "allow",
+                "consent is remembered: no page to answer"
+            );
             return location(&page);
         }
         assert_eq!(page.status(), 200, "consent page: {:?}", page.body());

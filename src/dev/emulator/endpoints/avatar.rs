@@ -1,5 +1,5 @@
 //! Avatars, on the issuer origin at Vercel's path: "picture":
-//! "https://vercel.com/api/www/avatar/…" (seed 001, "User Info Endpoint
+//! `"https://vercel.com/api/www/avatar/…"` (seed 001, "User Info Endpoint
 //! response"). An app's pages then load the picture from another origin
 //! locally, as they do in production, so an image rule (a CSP `img-src`)
 //! that works locally works there too.
