@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use http::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
 use sign_in_with_vercel::authorize::{Flow, authorization_url};
 use sign_in_with_vercel::cookies::flow_cookie;
-use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, Stats};
+use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, SigningKey, Stats};
 use sign_in_with_vercel::origin::{DEFAULT_RETURN_PATH, Origin};
 use sign_in_with_vercel::{Auth, Config, HttpClient, ProviderMetadata};
 
@@ -410,14 +410,16 @@ impl ProviderTiming {
 /// while the main thread blocks on a cold-start exchange.
 fn start_provider() -> Provider {
     let listener = TcpListener::bind("127.0.0.1:0").expect("emulator port");
+    let api_listener = TcpListener::bind("127.0.0.1:0").expect("emulator API port");
     let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let api = format!("http://{}", api_listener.local_addr().unwrap());
     let config = EmulatorConfig {
         // Codes are prepared before each cold callback run; a minute is
         // enough, ten is comfortable.
         code_ttl: 600,
         ..EmulatorConfig::default()
     };
-    let emulator = Emulator::new(issuer.clone(), config);
+    let emulator = Emulator::with_origins(issuer.clone(), api, config, SigningKey::generate());
     emulator.register_client(Client {
         client_id: CLIENT_ID.to_owned(),
         name: "Benchmark app".to_owned(),
@@ -440,9 +442,10 @@ fn start_provider() -> Provider {
                 .build()
                 .expect("emulator runtime");
             rt.block_on(async move {
-                // The emulator's own server, with the time inside its
-                // handler measured (what the flow spends at the provider).
-                let server = sign_in_with_vercel::dev::serve(listener, move |request| {
+                // The emulator's own servers (issuer and API origins, told
+                // apart by Host), with the time inside its handler measured
+                // (what the flow spends at the provider).
+                let handler = move |request: http::Request<Vec<u8>>| {
                     let emulator = served.clone();
                     let timing = timed.clone();
                     async move {
@@ -456,8 +459,11 @@ fn start_provider() -> Provider {
                         }
                         response
                     }
-                })
-                .expect("emulator serve");
+                };
+                let server = sign_in_with_vercel::dev::serve(listener, handler.clone())
+                    .expect("emulator serve");
+                let _api_server = sign_in_with_vercel::dev::serve(api_listener, handler)
+                    .expect("emulator API serve");
                 ready_tx.send(()).unwrap();
                 server.wait().await;
             });
@@ -521,6 +527,10 @@ impl Provider {
         let page = self
             .emulator
             .handle(&http::Request::get(path).body(Vec::new()).unwrap());
+        // Consent is remembered: a repeat sign-in comes straight back.
+        if page.status() == 302 {
+            return location(&page);
+        }
         assert_eq!(page.status(), 200, "consent page");
         let request_id = request_id_in(&String::from_utf8_lossy(page.body()));
         let answer = self.emulator.handle(
@@ -1354,8 +1364,15 @@ impl Stage {
         );
         let t1 = Instant::now();
 
+        // The emulator remembers consent, as Vercel does; each measured
+        // flow asks for the page again, as a first sign-in shows it.
         let (status, _, html) = self
-            .send(http::Method::GET, &to_provider, &mut jar, None)
+            .send(
+                http::Method::GET,
+                &format!("{to_provider}&prompt=consent"),
+                &mut jar,
+                None,
+            )
             .await;
         assert_eq!(status, 200, "consent page");
         let request_id = request_id_in(&html);

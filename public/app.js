@@ -224,7 +224,7 @@ async function profile() {
     $("email").textContent = user.email || "N/A";
     $("username").textContent = user.preferred_username || "N/A";
     const picture = $("picture");
-    if (typeof user.picture === "string" && /^(https:|data:image\/)/.test(user.picture)) {
+    if (typeof user.picture === "string" && /^(https:|http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/)/.test(user.picture)) {
       picture.src = user.picture;
       picture.alt = `Avatar of ${name}`;
       picture.hidden = false;

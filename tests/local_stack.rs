@@ -160,6 +160,7 @@ async fn configured_stack(
     support::stack::Process,
     String,
     String,
+    String,
 ) {
     let app_port = free_port();
     let app = format!("http://localhost:{app_port}");
@@ -179,9 +180,16 @@ async fn configured_stack(
             ("EMULATOR_PORT", "0".into()),
             ("EMULATOR_CONFIG", path.display().to_string()),
         ],
-        "issuer http://",
+        "API (",
     );
-    let issuer = url_in(&line);
+    let issuer = url_in(
+        emulator
+            .lines
+            .iter()
+            .find(|l| l.contains("issuer http://"))
+            .unwrap(),
+    );
+    let api = url_in(&line);
     let (dev, _) = spawn(
         DEV,
         &[
@@ -193,21 +201,21 @@ async fn configured_stack(
         ],
         "Press Ctrl+C to stop",
     );
-    (emulator, dev, app, issuer)
+    (emulator, dev, app, issuer, api)
 }
 
-async fn token_request(browser: &mut Browser, issuer: &str, form: &[(&str, &str)]) -> Page {
+async fn token_request(browser: &mut Browser, api: &str, form: &[(&str, &str)]) -> Page {
     let mut form = form.to_vec();
     form.push(("client_id", "cl_configured"));
     form.push(("client_secret", "configured-secret"));
     browser
-        .post(&format!("{issuer}/login/oauth/token"), &form)
+        .post(&format!("{api}/login/oauth/token"), &form)
         .await
 }
 
 #[tokio::test]
 async fn emulator_refuses_a_reused_code() {
-    let (_emulator, _dev, app, issuer) = configured_stack("client_secret_post").await;
+    let (_emulator, _dev, app, _issuer, api) = configured_stack("client_secret_post").await;
     let mut browser = Browser::default();
     let consent = browser.visit(&format!("{app}/api/auth/authorize")).await;
     let (action, mut fields) = form_of(&consent);
@@ -229,7 +237,7 @@ async fn emulator_refuses_a_reused_code() {
     assert_eq!(done.url, format!("{app}/profile"));
     let again = token_request(
         &mut browser,
-        &issuer,
+        &api,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
@@ -244,7 +252,7 @@ async fn emulator_refuses_a_reused_code() {
 
 #[tokio::test]
 async fn emulator_refuses_a_wrong_redirect_uri_with_a_page_not_a_redirect() {
-    let (_emulator, _dev, _app, issuer) = configured_stack("client_secret_post").await;
+    let (_emulator, _dev, _app, issuer, _api) = configured_stack("client_secret_post").await;
     let mut browser = Browser::default();
     let page = browser
         .get(&format!(
@@ -259,7 +267,7 @@ async fn emulator_refuses_a_wrong_redirect_uri_with_a_page_not_a_redirect() {
 
 #[tokio::test]
 async fn emulator_refuses_a_request_without_pkce() {
-    let (_emulator, _dev, app, issuer) = configured_stack("client_secret_post").await;
+    let (_emulator, _dev, app, issuer, _api) = configured_stack("client_secret_post").await;
     let mut browser = Browser::default();
     let redirect_uri = format!("{app}/api/auth/callback");
     let encoded: String = url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect();
@@ -276,7 +284,7 @@ async fn emulator_refuses_a_request_without_pkce() {
 
 #[tokio::test]
 async fn real_credentials_from_the_environment_work_locally() {
-    let (_emulator, dev, app, _issuer) = configured_stack("client_secret_post").await;
+    let (_emulator, dev, app, _issuer, _api) = configured_stack("client_secret_post").await;
     assert!(
         dev.lines
             .iter()

@@ -685,7 +685,12 @@ async fn user_info_returns_the_userinfo_claims() {
     assert_eq!(user["email"], "demo@example.com");
     assert_eq!(user["email_verified"], true);
     assert_eq!(user["preferred_username"], "demo");
-    assert!(user["picture"].is_string());
+    assert!(
+        user["picture"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{ISSUER}/api/www/avatar/"))
+    );
     assert_eq!(rp.sent_to("/login/oauth/userinfo").len(), 1);
 }
 

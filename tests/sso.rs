@@ -16,7 +16,7 @@ use sign_in_with_vercel::dev::emulator::{Client, Signing};
 use sign_in_with_vercel::sso::{self, Integration, SsoCallback, SsoIdentity};
 use sign_in_with_vercel::vercel_api::{FixedToken, VercelApi, current_token};
 use sign_in_with_vercel::{Auth, ClientSecret, Config, Error, IdTokenError, Nonce};
-use support::{CLIENT_ID, ISSUER, Recording, Rp, location, rp};
+use support::{API, CLIENT_ID, ISSUER, Recording, Rp, location, rp};
 
 const INTEGRATION: &str = "oac_integration";
 const INTEGRATION_SECRET: &str = "integration-secret";
@@ -120,7 +120,7 @@ async fn the_sso_access_token_calls_the_rest_api() {
     let rp = setup();
     let identity = exchange(&rp, None).await.unwrap();
     let tokens = FixedToken(identity.access_token.unwrap());
-    let api = VercelApi::new(rp.emulator.as_ref(), ISSUER, &tokens);
+    let api = VercelApi::new(rp.emulator.as_ref(), API, &tokens);
     let meta = current_token(&api).await.unwrap();
     assert_eq!(meta.name, "Test integration");
 }

@@ -17,7 +17,7 @@ use sign_in_with_vercel::{
     AccessToken, BoxFuture, Error, HttpClient, HttpRequest, HttpResponse, TransportError,
     s256_challenge,
 };
-use support::{APP, CLIENT_ID, ISSUER, Rp, SECRET, rp};
+use support::{API, APP, CLIENT_ID, ISSUER, Rp, SECRET, rp};
 
 const VERIFIER: &str = "dBjftJeZ4CQP-mJ0zWc5hhhiGSpAEapVcBaeMbJwhV1-Xfz4Twt6OBMO";
 
@@ -73,7 +73,7 @@ fn setup() -> Setup {
 
 impl Setup {
     fn api(&self) -> VercelApi<'_> {
-        VercelApi::new(self.rp.emulator.as_ref(), ISSUER, &self.tokens)
+        VercelApi::new(self.rp.emulator.as_ref(), API, &self.tokens)
     }
 }
 
@@ -97,7 +97,7 @@ fn api_base_follows_the_emulators_discovery() {
         &http::Response::new(doc.body().to_vec()),
     )
     .unwrap();
-    assert_eq!(api_base(&metadata).as_deref(), Some(ISSUER));
+    assert_eq!(api_base(&metadata).as_deref(), Some(API));
 }
 
 #[tokio::test]
@@ -116,7 +116,7 @@ async fn created_token_is_shown_once_and_works_as_a_bearer_token() {
     let created = s.api().create_token(&new_token("ci")).await.unwrap();
     assert_eq!(created.token.name, "ci");
     let own = FixedToken(AccessToken::new(created.bearer_token.secret()));
-    let api = VercelApi::new(s.rp.emulator.as_ref(), ISSUER, &own);
+    let api = VercelApi::new(s.rp.emulator.as_ref(), API, &own);
     let meta = api.token(CURRENT).await.unwrap();
     assert_eq!(meta.id, created.token.id);
     assert_eq!(meta.kind, "token");
@@ -199,7 +199,7 @@ async fn deleted_token_stops_working_at_once() {
     let deleted = s.api().delete_token(&created.token.id).await.unwrap();
     assert_eq!(deleted, created.token.id);
     let own = FixedToken(AccessToken::new(created.bearer_token.secret()));
-    let api = VercelApi::new(s.rp.emulator.as_ref(), ISSUER, &own);
+    let api = VercelApi::new(s.rp.emulator.as_ref(), API, &own);
     assert!(matches!(
         api.token(CURRENT).await,
         Err(VercelApiError::Refresh(Error::TokenInactive))
@@ -344,7 +344,7 @@ async fn refused_token_is_refreshed_once_and_the_call_retried_once() {
     let s = setup();
     let http = counting(&s.rp);
     let tokens = Rotating::new("vca_stale", vec![Ok(s.tokens.0.secret().to_owned())]);
-    let api = VercelApi::new(&http, ISSUER, &tokens);
+    let api = VercelApi::new(&http, API, &tokens);
     let meta = current_token(&api).await.unwrap();
     assert_eq!(meta.kind, "oauth2-token");
     assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 1);
@@ -359,7 +359,7 @@ async fn a_second_refusal_is_an_error_not_another_refresh() {
         "vca_stale",
         vec![Ok("vca_also_stale".into()), Ok("vca_never_asked".into())],
     );
-    let api = VercelApi::new(&http, ISSUER, &tokens);
+    let api = VercelApi::new(&http, API, &tokens);
     let e = current_token(&api).await.unwrap_err();
     assert!(matches!(e, VercelApiError::Unauthorized(_)), "{e:?}");
     assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 1);
@@ -374,7 +374,7 @@ async fn a_failed_refresh_is_returned_without_a_retry() {
         "vca_stale",
         vec![Err(Error::TokenRejected("invalid_grant".into()))],
     );
-    let api = VercelApi::new(&http, ISSUER, &tokens);
+    let api = VercelApi::new(&http, API, &tokens);
     let e = current_token(&api).await.unwrap_err();
     assert_eq!(
         e,
@@ -388,7 +388,7 @@ async fn other_errors_are_not_retried() {
     let s = setup();
     let http = counting(&s.rp);
     let tokens = Rotating::new(s.tokens.0.secret(), vec![]);
-    let api = VercelApi::new(&http, ISSUER, &tokens);
+    let api = VercelApi::new(&http, API, &tokens);
     let e = api.token(&"0".repeat(64)).await.unwrap_err();
     assert!(matches!(e, VercelApiError::NotFound(_)));
     assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 0);
@@ -473,7 +473,7 @@ async fn requests_carry_the_bearer_token_to_the_exact_path() {
         emulator: s.rp.emulator.clone(),
         recorder: recorded.clone(),
     };
-    let api = VercelApi::new(&http, ISSUER, &s.tokens);
+    let api = VercelApi::new(&http, API, &s.tokens);
     api.list_tokens(&ListTokens {
         limit: Some(5),
         since: Some(1),
@@ -485,7 +485,7 @@ async fn requests_carry_the_bearer_token_to_the_exact_path() {
     assert_eq!(sent.method(), http::Method::GET);
     assert_eq!(
         sent.uri().to_string(),
-        format!("{ISSUER}/v5/user/tokens?limit=5&since=1")
+        format!("{API}/v5/user/tokens?limit=5&since=1")
     );
     assert_eq!(
         sent.headers()["authorization"],

@@ -42,7 +42,7 @@ async fn code_exchange_with_client_secret_post() {
     assert_eq!(request.method(), "POST");
     assert_eq!(
         request.uri().to_string(),
-        format!("{ISSUER}/login/oauth/token")
+        format!("{API}/login/oauth/token")
     );
     assert_eq!(
         request.headers()[CONTENT_TYPE],

@@ -266,6 +266,7 @@ try {
 
   const signInLink = page.getByRole("link", { name: "Sign in with Vercel" });
   let tokenTimes;
+  let emulatorOrigin;
 
   await step("home page, signed out", async () => {
     await page.goto(`${APP_URL}/`);
@@ -280,6 +281,7 @@ try {
     await expectVisible(page.getByRole("button", { name: "Cancel" }), "the Cancel button");
     await expectVisible(page.getByText("Demo User"), "the demo user on the consent page");
     check(new URL(page.url()).origin !== APP_ORIGIN, `the consent page is on the app's origin: ${page.url()}`);
+    emulatorOrigin = new URL(page.url()).origin;
     await visited(page, "consent");
   });
 
@@ -296,7 +298,11 @@ try {
       await el.decode().catch(() => {});
       return { src: el.currentSrc || el.src, width: el.naturalWidth };
     });
-    check(img.src.startsWith("data:image/"), `the picture is not a data: URL: ${img.src.slice(0, 60)}`);
+    // As on Vercel, the avatar comes from the provider's origin (vercel.com/api/www/avatar/…).
+    check(
+      img.src.startsWith(`${emulatorOrigin}/api/www/avatar/`),
+      `the picture is not the emulator's avatar URL: ${img.src.slice(0, 80)}`,
+    );
     check(img.width > 0, "the picture did not load (naturalWidth 0)");
     await visited(page, "profile");
   });
@@ -373,6 +379,15 @@ try {
     check(await second.evaluate(() => window.__e2eNotReloaded === true), "the second tab was reloaded instead of updated in place");
     await visited(second, "second-tab-signed-out");
     await second.close();
+  });
+
+  await step("the emulator's account page lists the app; Remove forgets the consent", async () => {
+    await page.goto(`${emulatorOrigin}/account/authorizations`);
+    const remove = page.getByRole("button", { name: "Remove Local app" });
+    await expectVisible(remove, "the Remove button next to the app");
+    await visited(page, "emulator-authorized-apps");
+    await remove.click();
+    await expectVisible(page.getByText("No apps are authorized."), "the empty list after Remove");
   });
 
   await step("keyboard: Tab from the top of / reaches the sign-in link, Enter opens the consent page", async () => {

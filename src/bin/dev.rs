@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sign_in_with_vercel::dev::server::{DevOptions, load_env, start};
+use sign_in_with_vercel::dev::{DevOptions, load_env, start};
 
 #[tokio::main]
 async fn main() {

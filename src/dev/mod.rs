@@ -3,6 +3,11 @@
 //! Vercel function binaries never reference them, so they are not linked in.
 
 pub mod emulator;
-mod serve;
-pub mod server;
-pub use serve::{Server, serve};
+mod env_files;
+mod http;
+mod site;
+mod stack;
+
+pub use env_files::load_env;
+pub use http::{Server, serve};
+pub use stack::{DevOptions, DevStack, start};

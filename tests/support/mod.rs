@@ -19,6 +19,9 @@ use sign_in_with_vercel::{
 
 pub const APP: &str = "http://localhost:3000";
 pub const ISSUER: &str = "http://127.0.0.1:3001";
+/// The emulator's API origin (token, revocation, introspection, userinfo),
+/// as `api.vercel.com` is Vercel's: derived from [`ISSUER`].
+pub const API: &str = "http://127.0.0.1:3002";
 pub const CLIENT_ID: &str = "cl_test_app";
 pub const SECRET: &str = "test-secret";
 /// The cookie-sealing key of a public client's tests.
@@ -289,12 +292,21 @@ impl Rp {
     }
 
     /// Shows the emulator's consent page for `authorize_url` and answers it;
-    /// returns the redirect back to the app.
+    /// returns the redirect back to the app. A user who already authorized
+    /// the app is redirected back at once, as on Vercel: that redirect is
+    /// returned as it is.
     pub fn consent(&self, authorize_url: &str, decision: &str) -> String {
-        let path = authorize_url.strip_prefix(ISSUER).unwrap();
+        assert!(authorize_url.starts_with(ISSUER), "{authorize_url}");
         let page = self
             .emulator
-            .handle(&http::Request::get(path).body(Vec::new()).unwrap());
+            .handle(&http::Request::get(authorize_url).body(Vec::new()).unwrap());
+        if page.status() == 302 && location(&page).starts_with(APP) {
+            assert_eq!(
+                decision, "allow",
+                "consent is remembered: no page to answer"
+            );
+            return location(&page);
+        }
         assert_eq!(page.status(), 200, "consent page: {:?}", page.body());
         let html = String::from_utf8(page.body().to_vec()).unwrap();
         let request_id = html
@@ -304,7 +316,7 @@ impl Rp {
             .expect("request_id in the consent form");
         let form = format!("request_id={request_id}&decision={decision}");
         let answer = self.emulator.handle(
-            &http::Request::post("/oauth/authorize/decision")
+            &http::Request::post(format!("{ISSUER}/oauth/authorize/decision"))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(form.into_bytes())
                 .unwrap(),

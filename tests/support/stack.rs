@@ -36,7 +36,9 @@ pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, St
         "APP_URL",
         "PORT",
         "EMULATOR_PORT",
+        "EMULATOR_API_PORT",
         "EMULATOR_CONFIG",
+        "EMULATOR_REFRESH_TOKEN_REUSE",
     ] {
         command.env_remove(var);
     }

@@ -2,14 +2,19 @@
 //! following Vercel's Authorization Server API as closely as a test double
 //! can, so that an app that works against it works against Vercel.
 //!
-//! It serves discovery, the JWK Set, `/oauth/authorize` with a sign-in and
-//! consent page, and the token, revocation, introspection and userinfo
-//! endpoints at Vercel's paths. Users, clients and token lifetimes come
-//! from [`EmulatorConfig`]. It runs over HTTP ([`Emulator::serve`], the
-//! `emulator` binary, `cargo run`) or in process as an [`HttpClient`].
+//! Like Vercel, it answers on two origins: the issuer's (discovery, the JWK
+//! Set, `/oauth/authorize` with a sign-in and consent page, avatars, and the
+//! account page listing authorized apps) and the API's (the token,
+//! revocation, introspection and userinfo endpoints), at Vercel's paths.
+//! Users, clients, token lifetimes and the policies for what Vercel does not
+//! document come from [`EmulatorConfig`]. It runs over HTTP
+//! ([`Emulator::serve`], the `emulator` binary, `cargo run`) or in process
+//! as an [`HttpClient`], routing by the request URL's authority either way.
 
+mod config;
 mod endpoints;
 mod keys;
+mod origins;
 mod pages;
 mod store;
 
@@ -18,206 +23,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use config::{Client, EmulatorConfig, ReusePolicy, SCOPES, User, demo_user};
 pub use keys::{Signing, SigningKey};
+pub use origins::Origin;
 
 use crate::auth::Clock;
 use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
-
-/// A user who can sign in at the emulator.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct User {
-    /// Subject identifier.
-    pub sub: String,
-    /// Full name (`profile` scope).
-    pub name: String,
-    /// Username (`profile` scope).
-    pub preferred_username: String,
-    /// Email address (`email` scope).
-    pub email: String,
-    /// Whether the address is verified.
-    #[serde(default = "yes")]
-    pub email_verified: bool,
-    /// Avatar URL (`profile` scope).
-    #[serde(default)]
-    pub picture: Option<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// An app registered at the emulator, as in the Vercel dashboard.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Client {
-    /// The client ID.
-    pub client_id: String,
-    /// The app's name on the consent page.
-    #[serde(default = "default_app_name")]
-    pub name: String,
-    /// The client secret; none for a public client.
-    #[serde(default)]
-    pub client_secret: Option<String>,
-    /// `client_secret_post`, `client_secret_basic` or `none`.
-    #[serde(default = "default_auth_method")]
-    pub token_endpoint_auth_method: String,
-    /// The Authorization Callback URLs, matched exactly.
-    pub redirect_uris: Vec<String>,
-    /// The permissions configured for the app.
-    #[serde(default = "all_scopes")]
-    pub scopes: Vec<String>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("client_id", &self.client_id)
-            .field("name", &self.name)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field(
-                "token_endpoint_auth_method",
-                &self.token_endpoint_auth_method,
-            )
-            .field("redirect_uris", &self.redirect_uris)
-            .field("scopes", &self.scopes)
-            .finish()
-    }
-}
-
-fn default_app_name() -> String {
-    "Local app".to_owned()
-}
-
-fn default_auth_method() -> String {
-    "client_secret_post".to_owned()
-}
-
-/// Every scope Sign in with Vercel offers.
-pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
-
-fn all_scopes() -> Vec<String> {
-    SCOPES.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// What the token endpoint does when a spent refresh token comes back.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReusePolicy {
-    /// Only the reused token fails.
-    #[default]
-    Reject,
-    /// The whole grant is revoked too (RFC 9700 §4.14.2).
-    RevokeGrant,
-}
-
-/// Users, clients and lifetimes. Read from a JSON file or built in code;
-/// [`EmulatorConfig::default`] has one demo user and no client.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmulatorConfig {
-    /// Who can sign in.
-    #[serde(default = "demo_users")]
-    pub users: Vec<User>,
-    /// Registered apps.
-    #[serde(default)]
-    pub clients: Vec<Client>,
-    /// Access token lifetime, seconds (Vercel: 1 hour).
-    #[serde(default = "hour")]
-    pub access_token_ttl: u64,
-    /// Refresh token lifetime, seconds (Vercel: 30 days).
-    #[serde(default = "thirty_days")]
-    pub refresh_token_ttl: u64,
-    /// ID token lifetime, seconds.
-    #[serde(default = "hour")]
-    pub id_token_ttl: u64,
-    /// Authorization code lifetime, seconds.
-    #[serde(default = "minute")]
-    pub code_ttl: u64,
-    /// What a refresh-token reuse does.
-    #[serde(default)]
-    pub refresh_token_reuse: ReusePolicy,
-}
-
-fn hour() -> u64 {
-    3600
-}
-fn thirty_days() -> u64 {
-    30 * 24 * 3600
-}
-fn minute() -> u64 {
-    60
-}
-
-/// The built-in demo user.
-pub fn demo_user() -> User {
-    User {
-        sub: "usr_demo1234567890".to_owned(),
-        name: "Demo User".to_owned(),
-        preferred_username: "demo".to_owned(),
-        email: "demo@example.com".to_owned(),
-        email_verified: true,
-        picture: Some(pages::avatar_data_url("DU")),
-    }
-}
-
-fn demo_users() -> Vec<User> {
-    vec![demo_user()]
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        Self {
-            users: demo_users(),
-            clients: Vec::new(),
-            access_token_ttl: hour(),
-            refresh_token_ttl: thirty_days(),
-            id_token_ttl: hour(),
-            code_ttl: minute(),
-            refresh_token_reuse: ReusePolicy::default(),
-        }
-    }
-}
-
-impl EmulatorConfig {
-    /// Reads the configuration: the JSON file named by `EMULATOR_CONFIG`
-    /// when set, else the default; then `EMULATOR_ACCESS_TOKEN_TTL`,
-    /// `EMULATOR_REFRESH_TOKEN_TTL`, `EMULATOR_ID_TOKEN_TTL` and
-    /// `EMULATOR_CODE_TTL` (seconds) override the lifetimes.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let mut config = match lookup("EMULATOR_CONFIG") {
-            Some(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("EMULATOR_CONFIG: cannot read {path}: {e}"))?;
-                serde_json::from_str(&text).map_err(|e| {
-                    format!("EMULATOR_CONFIG: {path} is not a valid configuration: {e}")
-                })?
-            }
-            None => Self::default(),
-        };
-        for (name, slot) in [
-            ("EMULATOR_ACCESS_TOKEN_TTL", &mut config.access_token_ttl),
-            ("EMULATOR_REFRESH_TOKEN_TTL", &mut config.refresh_token_ttl),
-            ("EMULATOR_ID_TOKEN_TTL", &mut config.id_token_ttl),
-            ("EMULATOR_CODE_TTL", &mut config.code_ttl),
-        ] {
-            if let Some(value) = lookup(name) {
-                *slot = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{name} must be a whole number of seconds"))?;
-            }
-        }
-        if config.users.is_empty() {
-            return Err("EMULATOR_CONFIG: at least one user is needed".into());
-        }
-        Ok(config)
-    }
-}
 
 /// How many requests each endpoint has served.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -273,6 +87,7 @@ pub struct Faults {
 /// The emulator: configuration, keys and the tokens it has issued.
 pub struct Emulator {
     issuer: String,
+    origins: origins::Origins,
     config: Mutex<EmulatorConfig>,
     keys: Mutex<Vec<SigningKey>>,
     store: Mutex<store::Store>,
@@ -283,7 +98,9 @@ pub struct Emulator {
 
 impl Emulator {
     /// An emulator whose issuer identifier is `issuer` (for example
-    /// `http://127.0.0.1:3001`), with a freshly generated signing key.
+    /// `http://127.0.0.1:3001`), with a freshly generated signing key. Its
+    /// API origin is derived from the issuer: the next port
+    /// (`http://127.0.0.1:3002`), or `api.` before a host without a port.
     pub fn new(issuer: impl Into<String>, config: EmulatorConfig) -> Arc<Self> {
         Self::with_key(issuer, config, SigningKey::generate())
     }
@@ -294,8 +111,24 @@ impl Emulator {
         config: EmulatorConfig,
         key: SigningKey,
     ) -> Arc<Self> {
+        let issuer = issuer.into();
+        let api = origins::derive_api_origin(&issuer);
+        Self::with_origins(issuer, api, config, key)
+    }
+
+    /// An emulator with both origins given: `issuer` (the issuer identifier,
+    /// like `https://vercel.com`) and `api_origin` (like
+    /// `https://api.vercel.com`), for servers on ports chosen at run time.
+    pub fn with_origins(
+        issuer: impl Into<String>,
+        api_origin: impl Into<String>,
+        config: EmulatorConfig,
+        key: SigningKey,
+    ) -> Arc<Self> {
+        let issuer = issuer.into().trim_end_matches('/').to_owned();
         Arc::new(Self {
-            issuer: issuer.into().trim_end_matches('/').to_owned(),
+            origins: origins::Origins::new(&issuer, &api_origin.into()),
+            issuer,
             config: Mutex::new(config),
             keys: Mutex::new(vec![key]),
             store: Mutex::new(store::Store::default()),
@@ -316,9 +149,29 @@ impl Emulator {
         }
     }
 
-    /// The issuer identifier.
+    /// The issuer identifier, also the origin of the authorization
+    /// endpoint, the JWK Set, discovery, avatars and the account page.
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The origin of the token, revocation, introspection and userinfo
+    /// endpoints (like `https://api.vercel.com`).
+    pub fn api_origin(&self) -> &str {
+        &self.origins.api_origin
+    }
+
+    /// What the user does with "Remove" next to an app in Vercel's account
+    /// settings (seed 004, "Revoking third-party application access"):
+    /// every grant of `sub` to `client_id` is revoked, its codes and tokens
+    /// with it, and the consent is forgotten, so the next sign-in shows the
+    /// consent page again.
+    pub fn remove_app(&self, sub: &str, client_id: &str) {
+        let mut store = lock(&self.store);
+        store
+            .consents
+            .remove(&(sub.to_owned(), client_id.to_owned()));
+        store.revoke_grants_of(sub, client_id);
     }
 
     /// Registers (or replaces) a client.
@@ -377,28 +230,78 @@ impl Emulator {
         (self.clock)()
     }
 
-    /// Answers one request. Bodies are fully buffered; the HTTP server and
-    /// the in-process client both come here.
-    pub fn handle(&self, request: &http::Request<Vec<u8>>) -> http::Response<Bytes> {
-        endpoints::handle(self, request)
+    fn client(&self, client_id: &str) -> Option<Client> {
+        lock(&self.config)
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .cloned()
     }
 
-    /// Serves the emulator over HTTP on `listener` until the returned
-    /// server is dropped.
+    /// Answers one request, routed by the origin its URL names (or, as a
+    /// server receives it, its `Host`): an endpoint asked for on the other
+    /// origin answers 404, as on Vercel. A bare path with no `Host` (a test
+    /// calling this directly) is answered by whichever origin serves it.
+    /// Bodies are fully buffered.
+    pub fn handle(&self, request: &http::Request<Vec<u8>>) -> http::Response<Bytes> {
+        endpoints::handle(self, self.origins.reached(request), request)
+    }
+
+    /// Answers one request that reached `origin`, whatever its `Host` says:
+    /// what a server listening for that origin does.
+    pub fn handle_at(
+        &self,
+        origin: Origin,
+        request: &http::Request<Vec<u8>>,
+    ) -> http::Response<Bytes> {
+        endpoints::handle(self, origins::Reached::Origin(origin), request)
+    }
+
+    /// Serves the issuer origin on `issuer` and the API origin on `api`
+    /// until the returned servers are dropped.
     pub fn serve(
         self: &Arc<Self>,
+        issuer: std::net::TcpListener,
+        api: std::net::TcpListener,
+    ) -> std::io::Result<(crate::dev::Server, crate::dev::Server)> {
+        Ok((
+            self.serve_origin(Origin::Issuer, issuer)?,
+            self.serve_origin(Origin::Api, api)?,
+        ))
+    }
+
+    /// Serves one origin on `listener`.
+    pub fn serve_origin(
+        self: &Arc<Self>,
+        origin: Origin,
         listener: std::net::TcpListener,
     ) -> std::io::Result<crate::dev::Server> {
         let emulator = self.clone();
         crate::dev::serve(listener, move |request| {
             let emulator = emulator.clone();
-            async move { emulator.handle(&request) }
+            async move { emulator.handle_at(origin, &request) }
         })
+    }
+
+    /// The avatar URL served for `user` from the issuer origin, at Vercel's
+    /// path (`/api/www/avatar/<id>`), unless the user was configured with
+    /// a picture of its own.
+    pub fn picture_of(&self, user: &User) -> String {
+        match &user.picture {
+            Some(picture) => picture.clone(),
+            None => format!(
+                "{}{}{}",
+                self.issuer,
+                endpoints::AVATAR_PREFIX,
+                pages::avatar_id(&user.sub)
+            ),
+        }
     }
 }
 
 impl HttpClient for Emulator {
-    /// Runs the request in process: no socket, same code as over HTTP.
+    /// Runs the request in process: no socket, same code as over HTTP, and
+    /// the same routing by the URL's origin.
     fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
         let response = self.handle(&request);
         Box::pin(async move {

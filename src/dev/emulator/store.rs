@@ -1,8 +1,10 @@
 //! What the emulator remembers: authorization requests awaiting consent,
-//! codes, and issued tokens, grouped by grant so that revoking one token
-//! revokes its siblings.
+//! codes, issued tokens grouped by grant (so that revoking one token
+//! revokes its siblings), and the consents users have given.
 
 use std::collections::{HashMap, HashSet};
+
+use rand::RngCore as _;
 
 /// An authorization request shown on the consent page, awaiting a decision.
 #[derive(Clone)]
@@ -16,7 +18,8 @@ pub(super) struct Pending {
     pub expires_at: i64,
 }
 
-/// What a grant (one consent) carries into its codes and tokens.
+/// What a grant (one sign-in) carries into its codes and tokens. Its `id`
+/// is introspection's `session_id`, a UUID as in the seed's example.
 #[derive(Clone)]
 pub(super) struct Grant {
     pub id: String,
@@ -39,6 +42,7 @@ pub(super) struct Code {
 #[derive(Clone)]
 pub(super) struct Token {
     pub grant: Grant,
+    /// A UUID, as in the seed's introspection example.
     pub jti: String,
     pub issued_at: i64,
     pub expires_at: i64,
@@ -57,6 +61,11 @@ pub(super) struct Store {
     pub user_tokens: HashMap<String, UserToken>,
     /// Codes of integrations' SSO redirect logins, by code.
     pub sso_codes: HashMap<String, SsoCode>,
+    /// Granted consents: (sub, client_id) → the scopes granted.
+    pub consents: HashMap<(String, String), Vec<String>>,
+    /// Who is signed in to the emulator, as a browser is signed in to
+    /// vercel.com: the user of the last Allow.
+    pub signed_in: Option<String>,
 }
 
 /// A token created through Vercel's REST API (seed 003). Times in
@@ -89,6 +98,22 @@ impl Store {
         !token.used && now < token.expires_at && !self.revoked_grants.contains(&token.grant.id)
     }
 
+    /// Revokes every grant of `sub` to `client_id`: codes, access and
+    /// refresh tokens alike.
+    pub fn revoke_grants_of(&mut self, sub: &str, client_id: &str) {
+        let of = |g: &Grant| g.sub == sub && g.client_id == client_id;
+        let ids: Vec<String> = self
+            .codes
+            .values()
+            .map(|c| &c.grant)
+            .chain(self.access_tokens.values().map(|t| &t.grant))
+            .chain(self.refresh_tokens.values().map(|t| &t.grant))
+            .filter(|g| of(g))
+            .map(|g| g.id.clone())
+            .collect();
+        self.revoked_grants.extend(ids);
+    }
+
     /// Forgets what has expired, so a long benchmark does not grow the maps
     /// without bound.
     pub fn sweep(&mut self, now: i64) {
@@ -105,5 +130,41 @@ impl Store {
         self.access_tokens.retain(|_, t| t.expires_at > now);
         self.refresh_tokens.retain(|_, t| t.expires_at > now);
         self.sso_codes.retain(|_, c| c.expires_at > now);
+    }
+}
+
+/// A random (version 4) UUID, RFC 9562 §5.4, the shape of Vercel's `jti`
+/// and `session_id`.
+pub(super) fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_version_4() {
+        let id = uuid_v4();
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(uuid_v4(), id);
     }
 }

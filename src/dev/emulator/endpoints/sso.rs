@@ -19,13 +19,14 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::user_tokens::error;
-use super::{Response, html, json_response, user_claims};
+use super::userinfo::user_claims;
+use super::{Response, html, json_response};
 use crate::dev::emulator::store::{Grant, SsoCode, Token};
 use crate::dev::emulator::{Emulator, form_params, lock, pages};
 use crate::secret::{ct_eq, random_token};
 
-const EXCHANGE: &str = "/v1/integrations/sso/token";
-const LOGIN_PREFIX: &str = "/sso/integrations/";
+pub(super) const EXCHANGE: &str = "/v1/integrations/sso/token";
+pub(super) const LOGIN_PREFIX: &str = "/sso/integrations/";
 /// What the SSO ID token and access token cover.
 const SSO_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 /// Deep-link parameters passed on to the redirect login URL.

@@ -1,17 +1,30 @@
-//! The token endpoint: the authorization code and refresh token grants
-//! (RFC 6749 §4.1.3, §6) and the ID token (OpenID Connect Core §2).
+//! The token endpoint, on the API origin: the authorization code and
+//! refresh token grants (RFC 6749 §4.1.3, §6) and the ID token (OpenID
+//! Connect Core §2).
 
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::{Response, authenticate, form_body, json_response, oauth_error, raw_json, user_claims};
-use crate::dev::emulator::store::{Grant, Token};
-use crate::dev::emulator::{Emulator, lock};
+use super::client_auth::{At, authenticate};
+use super::respond::{form_body, json_response, oauth_error, raw_json};
+use super::userinfo::user_claims;
+use super::{Request, Response};
+use crate::dev::emulator::store::{Grant, Token, uuid_v4};
+use crate::dev::emulator::{Emulator, ReusePolicy, lock};
 use crate::pkce::{is_valid_verifier, s256_challenge};
 use crate::secret::{ct_eq, random_token};
 
+/// Which grant the tokens come from: a refreshed ID token carries no
+/// `nonce` (OpenID Connect Core §12.2 allows either; a repeated nonce would
+/// hide an app that checks it where it should not).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum From {
+    Code,
+    Refresh,
+}
+
 /// `POST /login/oauth/token` (RFC 6749 §3.2, §4.1.3, §6).
-pub(super) fn token(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
+pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
     if let Some((status, body)) = emu.faults().token_response.clone() {
         return raw_json(status, body);
     }
@@ -19,7 +32,7 @@ pub(super) fn token(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
         Ok(p) => p,
         Err(response) => return response,
     };
-    let client = match authenticate(emu, request, &params, false) {
+    let client = match authenticate(emu, request, &params, At::Token) {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -38,7 +51,8 @@ pub(super) fn token(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
                 );
             };
             let grant = {
-                let mut store = lock(&emu.store);
+                let mut guard = lock(&emu.store);
+                let store = &mut *guard;
                 let Some(entry) = store.codes.get_mut(code) else {
                     return oauth_error(400, "invalid_grant", "unknown authorization code");
                 };
@@ -53,6 +67,9 @@ pub(super) fn token(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
                 }
                 if entry.expires_at <= now {
                     return oauth_error(400, "invalid_grant", "authorization code expired");
+                }
+                if store.revoked_grants.contains(&entry.grant.id) {
+                    return oauth_error(400, "invalid_grant", "authorization was removed");
                 }
                 if &entry.redirect_uri != redirect_uri {
                     return oauth_error(
@@ -69,12 +86,13 @@ pub(super) fn token(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
                 entry.used = true;
                 entry.grant.clone()
             };
-            issue_tokens(emu, &grant, now)
+            issue_tokens(emu, &grant, now, From::Code)
         }
         Some("refresh_token") => {
             let Some(refresh_token) = params.get("refresh_token") else {
                 return oauth_error(400, "invalid_request", "refresh_token is required");
             };
+            let reuse = lock(&emu.config).refresh_token_reuse;
             let grant = {
                 let mut store = lock(&emu.store);
                 let Some(entry) = store.refresh_tokens.get(refresh_token).cloned() else {
@@ -86,6 +104,11 @@ pub(super) fn token(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
                         "invalid_grant",
                         "refresh token was issued to another client",
                     );
+                }
+                if entry.used && reuse == ReusePolicy::RevokeGrant {
+                    // RFC 9700 §4.14.2: a reuse means two parties hold the
+                    // grant; revoke all of it, the newest pair included.
+                    store.revoked_grants.insert(entry.grant.id.clone());
                 }
                 if !store.is_live(&entry, now) {
                     return oauth_error(
@@ -100,7 +123,7 @@ pub(super) fn token(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
                 }
                 entry.grant
             };
-            issue_tokens(emu, &grant, now)
+            issue_tokens(emu, &grant, now, From::Refresh)
         }
         Some(_) => oauth_error(
             400,
@@ -111,7 +134,7 @@ pub(super) fn token(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
     }
 }
 
-fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64) -> Response {
+fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response {
     let (access_ttl, refresh_ttl, id_ttl) = {
         let c = lock(&emu.config);
         (
@@ -125,7 +148,7 @@ fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64) -> Response {
     let refresh_token = has("offline_access").then(|| format!("vcr_{}", random_token()));
     let record = |ttl: i64| Token {
         grant: grant.clone(),
-        jti: random_token(),
+        jti: uuid_v4(),
         issued_at: now,
         expires_at: now + ttl,
         used: false,
@@ -151,13 +174,13 @@ fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64) -> Response {
         body["refresh_token"] = json!(refresh);
     }
     if has("openid") {
-        body["id_token"] = json!(id_token(emu, grant, now, id_ttl));
+        body["id_token"] = json!(id_token(emu, grant, now, id_ttl, from));
     }
     json_response(StatusCode::OK, &body)
 }
 
 /// An ID token (OpenID Connect Core §2) with the claims the scopes allow.
-fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64) -> String {
+fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64, from: From) -> String {
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(emu.issuer()));
     claims.insert("sub".into(), json!(grant.sub));
@@ -165,8 +188,8 @@ fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64) -> String {
     claims.insert("exp".into(), json!(now + ttl));
     claims.insert("iat".into(), json!(now));
     claims.insert("nbf".into(), json!(now));
-    claims.insert("jti".into(), json!(random_token()));
-    if let Some(nonce) = &grant.nonce {
+    claims.insert("jti".into(), json!(uuid_v4()));
+    if let (Some(nonce), From::Code) = (&grant.nonce, from) {
         claims.insert("nonce".into(), json!(nonce));
     }
     user_claims(emu, &grant.sub, &grant.scopes, &mut claims, false);
