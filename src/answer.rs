@@ -14,10 +14,10 @@ use http::HeaderValue;
 use http::header::{ALLOW, SET_COOKIE};
 use serde_json::json;
 
+use crate::cookies::clear_all;
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::response::{Response, json, no_referrer, redirect_to_error};
-use crate::session::cookie;
 
 /// How a route answers an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub(crate) fn answer(
             if facts.ends_session
                 && let Some(origin) = &origin
             {
-                set_cookies.extend(cookie::clear(origin, &session_names));
+                set_cookies.extend(clear_all(origin, &session_names));
             }
             set_cookies.extend(clear_on_error);
             match kind {

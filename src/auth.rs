@@ -2,6 +2,9 @@
 //! the provider calls the routes share.
 
 use std::future::Future;
+
+use bytes::Bytes;
+use http::HeaderMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,16 +12,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use crate::answer::Exchange;
 use crate::config::{Config, ConfigError};
 use crate::discovery::ProviderMetadata;
 use crate::error::{Endpoint, Error};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
 use crate::jwks::{JwkSet, JwksCache};
+use crate::origin::Origin;
+use crate::routes::Route;
 use crate::secret::{AccessToken, IdToken, Nonce};
-use crate::session::Flights;
+use crate::session::{self, Flights, Need, Rejection, Session, SessionTokens};
 use crate::transport::{
     HttpClient, HttpRequest, HttpResponse, REQUEST_TIMEOUT, ReqwestClient, TransportError,
 };
+use crate::vercel_api::{VercelApi, api_base};
 
 /// The most time one request may spend on provider calls, all of them
 /// together: well inside a Vercel function's shortest limit (10 s), so a
@@ -157,6 +164,117 @@ impl Auth {
                 ProviderMetadata::from_response(issuer, &response)
             })
             .await
+    }
+
+    /// Answers `request` with `route`: what each function's shim does.
+    pub fn serve<'a, B>(
+        &'a self,
+        route: &'a Route,
+        request: http::Request<B>,
+    ) -> impl Future<Output = crate::Response> + Send + 'a {
+        crate::routes::serve(self, route, request)
+    }
+
+    /// The signed-in user of `request`, from the session cookie: no
+    /// provider call while the access token is fresh. A few minutes before
+    /// it expires, the tokens are refreshed (one token call shared by the
+    /// instance's concurrent requests); if that fails, the user is still
+    /// known as long as the session cookie is valid.
+    ///
+    /// ```no_run
+    /// use sign_in_with_vercel::Auth;
+    /// use vercel_runtime::{Error, Request, Response, ResponseBody, run, service_fn};
+    ///
+    /// async fn handler(req: Request) -> Result<Response<ResponseBody>, Error> {
+    ///     let auth = Auth::global();
+    ///     Ok(auth
+    ///         .protect(&req, async |session| {
+    ///             let name = session.user().name.as_deref().unwrap_or("there");
+    ///             Response::new(ResponseBody::from(format!("Hello, {name}!")))
+    ///         })
+    ///         .await)
+    /// }
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), Error> {
+    ///     run(service_fn(handler)).await
+    /// }
+    /// ```
+    pub fn session<B>(
+        &self,
+        request: &http::Request<B>,
+    ) -> impl Future<Output = Result<Session, Rejection>> + Send + '_ {
+        let start = session::request(self, request.headers());
+        async move {
+            let mut exchange = Exchange::default();
+            match session::load(self, start, &mut exchange, Need::Identity).await {
+                Ok(data) => Ok(session::session_of(data, exchange)),
+                Err(error) => Err(Rejection { error, exchange }),
+            }
+        }
+    }
+
+    /// Runs `handler` with the signed-in user of `request` and returns its
+    /// response with the session's cookies; answers a signed-out request
+    /// itself (401 JSON, stale cookies deleted).
+    pub async fn protect<B, RB, F>(
+        &self,
+        request: &http::Request<B>,
+        handler: F,
+    ) -> http::Response<RB>
+    where
+        F: AsyncFnOnce(Session) -> http::Response<RB>,
+        RB: From<Bytes>,
+    {
+        match self.session(request).await {
+            Ok(session) => {
+                let pending = session.pending.clone();
+                let mut response = handler(session).await;
+                let cookies =
+                    std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()));
+                for cookie in cookies {
+                    response
+                        .headers_mut()
+                        .append(http::header::SET_COOKIE, cookie);
+                }
+                response
+            }
+            Err(rejection) => rejection.into_response().map(RB::from),
+        }
+    }
+
+    /// Vercel's REST API acting as the signed-in user: the session's access
+    /// token against `https://api.vercel.com` (or, for another issuer, the
+    /// origin of its token endpoint). A 401 refreshes the session once and
+    /// retries once; the new cookies reach the browser with the session's.
+    pub async fn vercel_api<'a>(&'a self, session: &'a Session) -> Result<VercelApi<'a>, Error> {
+        let metadata = self.metadata().await?;
+        let base = api_base(metadata)
+            .ok_or_else(|| Error::Discovery("token_endpoint has no origin".into()))?;
+        Ok(VercelApi::new(
+            self.http(),
+            base,
+            SessionTokens {
+                auth: self,
+                session,
+            },
+        ))
+    }
+
+    /// The request's origin: pinned by `APP_URL`, or from its headers.
+    pub(crate) fn origin(&self, headers: &HeaderMap) -> Result<Origin, Error> {
+        let config = self.config()?;
+        Origin::from_request(headers, config.app_url.as_ref()).ok_or(Error::BadRequest(
+            "cannot tell the app's origin from the Host header",
+        ))
+    }
+
+    /// Refreshes the session's tokens now, whatever their age: for a call
+    /// the provider refused with 401 although the token looked fresh. The
+    /// new session's cookies join the session's; the new access token is
+    /// returned.
+    pub async fn refresh_session(&self, session: &Session) -> Result<AccessToken, Error> {
+        session::refresh_now(self, session).await
     }
 
     /// Runs one provider call, within what is left of the request's

@@ -107,7 +107,15 @@ mod tests {
 
     /// `check` with the flow `f` present.
     fn check_with(query: &str, f: &Flow, m: &ProviderMetadata) -> Result<AuthorizationCode, Error> {
-        check(params(query), Ok(f.clone()), m).map(|(_, code)| code)
+        let copy = Flow {
+            state: State::new(f.state.secret()),
+            nonce: crate::secret::Nonce::new(f.nonce.secret()),
+            verifier: crate::secret::CodeVerifier::new(f.verifier.secret()),
+            redirect_uri: f.redirect_uri.clone(),
+            return_to: f.return_to.clone(),
+            created_at: f.created_at,
+        };
+        check(params(query), Ok(copy), m).map(|(_, code)| code)
     }
 
     #[test]

@@ -154,6 +154,17 @@ pub(crate) fn clear_cookie(origin: &Origin, name: &str) -> HeaderValue {
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// The `Set-Cookie` values deleting `names`.
+pub(crate) fn clear_all<'a>(
+    origin: &Origin,
+    names: impl IntoIterator<Item = &'a String>,
+) -> Vec<HeaderValue> {
+    names
+        .into_iter()
+        .map(|name| clear_cookie(origin, name))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,59 +35,57 @@ pub fn request(
     post_form(token_endpoint, &params, authorization)
 }
 
-impl Auth {
-    /// Exchanges the session's refresh token and returns the session that
-    /// replaces it: new tokens, one more rotation, the same user and start.
-    pub(crate) async fn refresh_grant(&self, old: &SessionData) -> Result<SessionData, Error> {
-        let config = self.config()?;
-        let metadata = self.metadata().await?;
-        let refresh_token = RefreshToken::new(old.refresh_token.clone().unwrap_or_default());
-        let response = self
-            .send(
-                Endpoint::Token,
-                request(&metadata.token_endpoint, config, &refresh_token),
-            )
-            .await?;
-        let tokens = token::parse_response(&response)?;
-        let now = self.now();
-        let profile = match &tokens.id_token {
-            None => old.profile.clone(),
-            Some(id_token) => match self
-                .verify_id_token(id_token, &tokens.access_token, None, Some(&old.sub))
-                .await
-            {
-                Ok(claims) => Profile::from(claims),
-                // The key set could not be fetched: keep the tokens the
-                // provider has just rotated, and the claims we had.
-                Err(e @ Error::Upstream(..)) => {
-                    e.log("refresh");
-                    old.profile.clone()
-                }
-                Err(e) => return Err(e),
-            },
-        };
-        let access_ttl = i64::try_from(tokens.expires_in).unwrap_or(i64::MAX);
-        let refresh_token = tokens
-            .refresh_token
-            .map(|t| t.secret().to_owned())
-            // RFC 6749 §6: without a new one, the old refresh token stays valid.
-            .or_else(|| old.refresh_token.clone());
-        let access_expires_at = now.saturating_add(access_ttl);
-        Ok(SessionData {
-            sub: old.sub.clone(),
-            access_token: tokens.access_token.secret().to_owned(),
-            access_issued_at: now,
-            access_expires_at,
-            expires_at: if refresh_token.is_some() {
-                now.saturating_add(REFRESH_TOKEN_TTL_SECS)
-                    .max(access_expires_at)
-            } else {
-                access_expires_at
-            },
-            refresh_token,
-            profile,
-            started_at: old.started_at,
-            rotation: old.rotation.saturating_add(1),
-        })
-    }
+/// Exchanges the session's refresh token and returns the session that
+/// replaces it: new tokens, one more rotation, the same user and start.
+pub(crate) async fn grant(auth: &Auth, old: &SessionData) -> Result<SessionData, Error> {
+    let config = auth.config()?;
+    let metadata = auth.metadata().await?;
+    let refresh_token = RefreshToken::new(old.refresh_token.clone().unwrap_or_default());
+    let response = auth
+        .send(
+            Endpoint::Token,
+            request(&metadata.token_endpoint, config, &refresh_token),
+        )
+        .await?;
+    let tokens = token::parse_response(&response)?;
+    let now = auth.now();
+    let profile = match &tokens.id_token {
+        None => old.profile.clone(),
+        Some(id_token) => match auth
+            .verify_id_token(id_token, &tokens.access_token, None, Some(&old.sub))
+            .await
+        {
+            Ok(claims) => Profile::from(claims),
+            // The key set could not be fetched: keep the tokens the
+            // provider has just rotated, and the claims we had.
+            Err(e @ Error::Upstream(..)) => {
+                e.log("refresh");
+                old.profile.clone()
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let access_ttl = i64::try_from(tokens.expires_in).unwrap_or(i64::MAX);
+    let refresh_token = tokens
+        .refresh_token
+        .map(|t| t.secret().to_owned())
+        // RFC 6749 §6: without a new one, the old refresh token stays valid.
+        .or_else(|| old.refresh_token.clone());
+    let access_expires_at = now.saturating_add(access_ttl);
+    Ok(SessionData {
+        sub: old.sub.clone(),
+        access_token: tokens.access_token.secret().to_owned(),
+        access_issued_at: now,
+        access_expires_at,
+        expires_at: if refresh_token.is_some() {
+            now.saturating_add(REFRESH_TOKEN_TTL_SECS)
+                .max(access_expires_at)
+        } else {
+            access_expires_at
+        },
+        refresh_token,
+        profile,
+        started_at: old.started_at,
+        rotation: old.rotation.saturating_add(1),
+    })
 }

@@ -14,7 +14,9 @@ use subtle::ConstantTimeEq as _;
 macro_rules! secret_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq)]
+        ///
+        /// Compared only in constant time ([`Self::ct_eq`]); no `Display`,
+        /// a redacted `Debug`.
         pub struct $name(String);
 
         impl $name {
@@ -46,6 +48,14 @@ secret_type!(
     /// The client secret issued with the app (RFC 6749 §2.3.1).
     ClientSecret
 );
+
+/// The configuration holding it is cloned; no other secret is.
+impl Clone for ClientSecret {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
 secret_type!(
     /// The opaque `state` value binding the callback to this browser (RFC 6749 §10.12).
     State
@@ -79,20 +89,6 @@ secret_type!(
     /// `bearerToken`): given once, in the create response, never again.
     BearerToken
 );
-
-impl State {
-    /// A fresh random `state` (256 bits from the OS CSPRNG).
-    pub fn random() -> Self {
-        Self(random_token())
-    }
-}
-
-impl Nonce {
-    /// A fresh random `nonce` (256 bits from the OS CSPRNG).
-    pub fn random() -> Self {
-        Self(random_token())
-    }
-}
 
 /// 32 bytes from the operating system's CSPRNG, base64url without padding:
 /// 43 characters from the unreserved set, with no modulo bias because every

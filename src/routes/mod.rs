@@ -78,25 +78,24 @@ pub static ROUTES: [&Route; 6] = [
     &USER_INFO,
 ];
 
-impl Auth {
-    /// Answers `request` with `route`: the whole life of one request to a
-    /// Vercel function, within [`crate::REQUEST_DEADLINE`] of provider calls.
-    pub fn serve<'a, B>(
-        &'a self,
-        route: &'a Route,
-        request: http::Request<B>,
-    ) -> impl Future<Output = Response> + Send + 'a {
-        // Only the head is kept: the future holds no body.
-        let parts = request.into_parts().0;
-        async move {
-            let mut exchange = Exchange::default();
-            let outcome = if parts.method == route.method {
-                with_deadline((route.handler)(self, &parts, &mut exchange)).await
-            } else {
-                Err(Error::MethodNotAllowed(route.allow))
-            };
-            answer(route.name, route.kind, outcome, exchange)
-        }
+/// The whole life of one request to a Vercel function: the route's
+/// handler within [`crate::REQUEST_DEADLINE`] of provider calls, then
+/// `answer`.
+pub(crate) fn serve<'a, B>(
+    auth: &'a Auth,
+    route: &'a Route,
+    request: http::Request<B>,
+) -> impl Future<Output = Response> + Send + 'a {
+    // Only the head is kept: the future holds no body.
+    let parts = request.into_parts().0;
+    async move {
+        let mut exchange = Exchange::default();
+        let outcome = if parts.method == route.method {
+            with_deadline((route.handler)(auth, &parts, &mut exchange)).await
+        } else {
+            Err(Error::MethodNotAllowed(route.allow))
+        };
+        answer(route.name, route.kind, outcome, exchange)
     }
 }
 
@@ -113,7 +112,7 @@ pub fn dispatch<'a, B>(
         *head.method_mut() = request.method().clone();
         *head.uri_mut() = request.uri().clone();
         *head.headers_mut() = request.headers().clone();
-        return Some(Box::pin(auth.serve(route, head)));
+        return Some(Box::pin(serve(auth, route, head)));
     }
     (path == "/api" || path.starts_with("/api/")).then(|| {
         Box::pin(std::future::ready(response::json(

@@ -13,7 +13,7 @@ use crate::answer::{Exchange, Kind};
 use crate::auth::Auth;
 use crate::error::Error;
 use crate::response::{Response, json};
-use crate::session::{Need, UserInfo};
+use crate::session::{self, Need, UserInfo};
 
 pub(super) const ROUTE: Route = Route {
     path: "/api/auth/session",
@@ -26,8 +26,8 @@ pub(super) const ROUTE: Route = Route {
 };
 
 async fn session(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
-    let start = auth.session_request(&parts.headers);
-    match auth.load_session(start, exchange, Need::Identity).await {
+    let start = session::request(auth, &parts.headers);
+    match session::load(auth, start, exchange, Need::Identity).await {
         Ok(data) => Ok(json(
             StatusCode::OK,
             &json!({ "user": UserInfo::from_session(&data) }),

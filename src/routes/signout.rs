@@ -44,11 +44,11 @@ async fn signout(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<
     let read = cookie::read(&cookies, &origin, config, auth.now());
     exchange
         .set_cookies
-        .extend(cookie::clear(&origin, &read.stale));
+        .extend(crate::cookies::clear_all(&origin, &read.stale));
     let current = read.current.ok_or(Error::NotSignedIn)?;
     exchange
         .set_cookies
-        .extend(cookie::clear(&origin, &current.names));
+        .extend(crate::cookies::clear_all(&origin, &current.names));
 
     let revoked = match auth.metadata().await {
         Ok(metadata) => match metadata.revocation_endpoint.as_deref() {

@@ -15,7 +15,7 @@ use crate::auth::Auth;
 use crate::error::{Endpoint, Error};
 use crate::response::{Response, json};
 use crate::secret::AccessToken;
-use crate::session::{Need, UserInfo};
+use crate::session::{self, Need, UserInfo};
 use crate::userinfo::{self, UserInfoResponse};
 
 pub(super) const ROUTE: Route = Route {
@@ -29,10 +29,8 @@ pub(super) const ROUTE: Route = Route {
 };
 
 async fn user_info(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
-    let start = auth.session_request(&parts.headers);
-    let data = auth
-        .load_session(start, exchange, Need::AccessToken)
-        .await?;
+    let start = session::request(auth, &parts.headers);
+    let data = session::load(auth, start, exchange, Need::AccessToken).await?;
     let metadata = auth.metadata().await?;
     let endpoint = metadata
         .userinfo_endpoint

@@ -18,7 +18,7 @@ use crate::error::{Endpoint, Error};
 use crate::introspect::{self, Introspection};
 use crate::response::{Response, json};
 use crate::secret::{AccessToken, ct_eq};
-use crate::session::Need;
+use crate::session::{self, Need};
 use crate::vercel_api::current_token;
 
 pub(super) const ROUTE: Route = Route {
@@ -36,10 +36,8 @@ async fn validate_token(
     parts: &Parts,
     exchange: &mut Exchange,
 ) -> Result<Response, Error> {
-    let start = auth.session_request(&parts.headers);
-    let data = auth
-        .load_session(start, exchange, Need::AccessToken)
-        .await?;
+    let start = session::request(auth, &parts.headers);
+    let data = session::load(auth, start, exchange, Need::AccessToken).await?;
     let config = auth.config()?;
     let metadata = auth.metadata().await?;
     let endpoint = metadata
@@ -64,7 +62,7 @@ async fn validate_token(
             }
             let mut body = json!({ "message": "Token is valid", "tokenInfo": info });
             // The token's own metadata from Vercel's REST API, as the user.
-            let session = auth.session_of(data, std::mem::take(exchange));
+            let session = session::session_of(data, std::mem::take(exchange));
             let metadata = match auth.vercel_api(&session).await {
                 Ok(api) => current_token(&api).await.map_err(|e| e.description()),
                 Err(_) => Err("Vercel's API cannot be reached from this configuration."),

@@ -15,9 +15,7 @@ use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::cookies::{
-    MAX_VALUE, RequestCookies, SESSION_COOKIE, clear_cookie, cookie_name, set_cookie,
-};
+use crate::cookies::{MAX_VALUE, RequestCookies, SESSION_COOKIE, cookie_name, set_cookie};
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::seal::Purpose;
@@ -277,15 +275,4 @@ pub(crate) fn write(
         .map(|(name, chunk)| set_cookie(origin, name, chunk, max_age).ok_or(Error::UnstorableToken))
         .collect::<Result<_, _>>()?;
     Ok(Sealed { set_cookies, names })
-}
-
-/// The `Set-Cookie` values deleting `names`.
-pub(crate) fn clear<'a>(
-    origin: &Origin,
-    names: impl IntoIterator<Item = &'a String>,
-) -> Vec<HeaderValue> {
-    names
-        .into_iter()
-        .map(|name| clear_cookie(origin, name))
-        .collect()
 }
