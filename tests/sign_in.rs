@@ -138,7 +138,7 @@ async fn authorize_redirects_with_pkce_state_nonce_and_sets_flow_cookie() {
     assert_eq!(q["client_id"], CLIENT_ID);
     assert_eq!(q["redirect_uri"], format!("{APP}/api/auth/callback"));
     assert_eq!(q["response_type"], "code");
-    assert_eq!(q["scope"], "openid email profile offline_access");
+    assert_eq!(q["scope"], sign_in_with_vercel::SCOPES.join(" "));
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["code_challenge"].len(), 43);
     assert_eq!(q["state"].len(), 43);

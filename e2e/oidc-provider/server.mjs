@@ -14,6 +14,7 @@
 //   ISSUER             default http://127.0.0.1:$PORT (exact, no trailing slash)
 //   REDIRECT_URIS      required; comma-separated redirect URIs allowed for every client
 //   ACCESS_TOKEN_TTL   seconds, default 3600 (also used for the ID token)
+//   SCOPES             the scopes offered, space-separated (the relying party's list)
 //   REFRESH_TOKEN_TTL  seconds, default 2592000 (30 days)
 //   CONFORM_ID_TOKEN_CLAIMS  "true" to keep scope claims out of the ID token
 //                      (default false: ID token carries email/profile claims too)
@@ -112,7 +113,8 @@ const provider = new Provider(issuer, {
   clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
   responseTypes: ['code'],
   subjectTypes: ['public'],
-  scopes: ['openid', 'email', 'profile', 'offline_access'],
+  // The relying party's scope list, handed over by the test (SCOPES).
+  scopes: (process.env.SCOPES || 'openid email profile offline_access').split(' '),
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],

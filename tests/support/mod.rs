@@ -132,9 +132,7 @@ pub fn client(method: &str) -> Client {
         client_secret: (method != "none").then(|| SECRET.to_owned()),
         token_endpoint_auth_method: method.to_owned(),
         redirect_uris: vec![format!("{APP}/api/auth/callback")],
-        scopes: ["openid", "email", "profile", "offline_access"]
-            .map(String::from)
-            .to_vec(),
+        scopes: sign_in_with_vercel::SCOPES.map(String::from).to_vec(),
     }
 }
 

@@ -84,8 +84,8 @@ fn default_auth_method() -> String {
     "client_secret_post".to_owned()
 }
 
-/// Every scope Sign in with Vercel offers.
-pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
+/// Every scope Sign in with Vercel offers: the app's list, one source.
+pub use crate::authorize::SCOPES;
 
 fn all_scopes() -> Vec<String> {
     SCOPES.iter().map(|s| (*s).to_owned()).collect()
