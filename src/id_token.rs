@@ -279,3 +279,180 @@ fn numeric_date(value: Option<&Value>) -> Option<i64> {
             .map(|f| f.floor() as i64)
     })
 }
+
+/// Each check of [`verify`], one test per reason, against tokens signed by
+/// the emulator's key (the behaviour through the routes is in
+/// `tests/id_token.rs`).
+#[cfg(all(test, feature = "dev"))]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::dev::emulator::{Signing, SigningKey};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn claims() -> Value {
+        json!({"iss": "https://op.example", "sub": "u1", "aud": "cl", "exp": NOW + 600, "iat": NOW, "nonce": "n1"})
+    }
+
+    /// One key for the whole module: its `kid` is drawn when it is made.
+    fn key() -> &'static SigningKey {
+        static KEY: std::sync::OnceLock<SigningKey> = std::sync::OnceLock::new();
+        KEY.get_or_init(SigningKey::shared)
+    }
+
+    fn keys() -> JwkSet {
+        JwkSet::from_json(&json!({ "keys": [key().jwk()] }).to_string()).unwrap()
+    }
+
+    /// Verifies `claims` signed with `signing`, as a sign-in with nonce
+    /// `n1` and, when given, the access token `access`, or as a refresh of
+    /// user `subject`.
+    fn run(
+        claims: &Value,
+        signing: Signing,
+        subject: Option<&str>,
+        access: Option<&AccessToken>,
+    ) -> Result<(), IdTokenError> {
+        let nonce = Nonce::new("n1");
+        let expected = Expected {
+            issuer: "https://op.example",
+            client_id: "cl",
+            nonce: subject.is_none().then_some(&nonce),
+            subject,
+            access_token: access,
+            now: NOW,
+        };
+        let token = IdToken::new(key().sign(claims, signing));
+        verify(&token, &keys(), &expected).map(|_| ())
+    }
+
+    fn check(claims: Value, signing: Signing) -> Result<(), IdTokenError> {
+        run(&claims, signing, None, None)
+    }
+
+    fn with(key: &str, value: Value) -> Value {
+        let mut c = claims();
+        if value.is_null() {
+            c.as_object_mut().unwrap().remove(key);
+        } else {
+            c[key] = value;
+        }
+        c
+    }
+
+    macro_rules! cases {
+        ($($name:ident: $claims:expr, $signing:ident => $outcome:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                #[allow(unused_imports)]
+                use IdTokenError::*;
+                assert_eq!(check($claims, Signing::$signing), $outcome);
+            }
+        )*};
+    }
+
+    cases! {
+        accepts_rs256_by_a_published_key: claims(), Rs256 => Ok(());
+        rejects_alg_none: claims(), None => Err(UnsupportedAlgorithm("none".into()));
+        rejects_hs256_keyed_with_the_public_key: claims(), Hs256WithPublicKey => Err(UnsupportedAlgorithm("HS256".into()));
+        rejects_a_corrupt_signature: claims(), CorruptSignature => Err(BadSignature);
+        rejects_a_foreign_key_under_a_published_kid: claims(), ForeignKey => Err(BadSignature);
+        reports_an_unpublished_kid: claims(), UnpublishedKid => Err(UnknownKey);
+        rejects_another_issuer: with("iss", json!("https://evil")), Rs256 => Err(IssuerMismatch);
+        rejects_another_audience: with("aud", json!("other")), Rs256 => Err(AudienceMismatch);
+        rejects_a_missing_audience: with("aud", Value::Null), Rs256 => Err(AudienceMismatch);
+        rejects_several_audiences_without_azp: with("aud", json!(["cl", "x"])), Rs256 => Err(AuthorizedPartyMismatch);
+        rejects_expiry_past_the_leeway: with("exp", json!(NOW - 61)), Rs256 => Err(Expired);
+        rejects_a_missing_exp: with("exp", Value::Null), Rs256 => Err(Expired);
+        rejects_nbf_past_the_leeway: with("nbf", json!(NOW + 61)), Rs256 => Err(NotYetValid);
+        rejects_a_missing_iat: with("iat", Value::Null), Rs256 => Err(InvalidIssuedAt);
+        rejects_iat_in_the_future: with("iat", json!(NOW + 61)), Rs256 => Err(InvalidIssuedAt);
+        rejects_a_missing_sub: with("sub", Value::Null), Rs256 => Err(MissingSubject);
+        rejects_an_empty_sub: with("sub", json!("")), Rs256 => Err(MissingSubject);
+        rejects_another_nonce: with("nonce", json!("n2")), Rs256 => Err(NonceMismatch);
+        rejects_a_missing_nonce: with("nonce", Value::Null), Rs256 => Err(NonceMismatch);
+        accepts_a_fractional_exp: with("exp", json!(NOW as f64 + 600.5)), Rs256 => Ok(());
+        compares_a_huge_exp_without_overflow: with("exp", json!(i64::MAX)), Rs256 => Ok(());
+        compares_a_tiny_iat_without_overflow: with("iat", json!(i64::MIN)), Rs256 => Ok(());
+        compares_a_huge_nbf_without_overflow: with("nbf", json!(i64::MAX)), Rs256 => Err(NotYetValid);
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused_without_panicking() {
+        let expected = Expected {
+            issuer: "i",
+            client_id: "c",
+            nonce: None,
+            subject: None,
+            access_token: None,
+            now: NOW,
+        };
+        for token in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "a.b.c.d.e",
+            "eyJhbGciOiJSUzI1NiJ9..",
+            &"a".repeat(20_000),
+            "é.é.é",
+        ] {
+            assert!(
+                verify(&IdToken::new(token), &keys(), &expected).is_err(),
+                "{token:.20}"
+            );
+        }
+    }
+
+    // Left half of SHA-256("vca_example"), base64url, computed independently:
+    // python3 -c 'import hashlib,base64;print(base64.urlsafe_b64encode(
+    //   hashlib.sha256(b"vca_example").digest()[:16]).rstrip(b"="))'
+    const AT_HASH: &str = "IxMA4BCjKa7WPCQ3UL35JQ";
+
+    #[test]
+    fn at_hash_of_the_access_token_is_accepted() {
+        let claims = with("at_hash", json!(AT_HASH));
+        let token = AccessToken::new("vca_example");
+        assert_eq!(run(&claims, Signing::Rs256, None, Some(&token)), Ok(()));
+    }
+
+    #[test]
+    fn at_hash_of_another_access_token_is_refused() {
+        let claims = with("at_hash", json!(AT_HASH));
+        let token = AccessToken::new("vca_other");
+        assert_eq!(
+            run(&claims, Signing::Rs256, None, Some(&token)),
+            Err(IdTokenError::AccessTokenHashMismatch)
+        );
+    }
+
+    #[test]
+    fn at_hash_is_not_required() {
+        let token = AccessToken::new("vca_other");
+        assert_eq!(run(&claims(), Signing::Rs256, None, Some(&token)), Ok(()));
+    }
+
+    #[test]
+    fn refreshed_token_about_another_user_is_refused() {
+        assert_eq!(
+            run(&claims(), Signing::Rs256, Some("u2"), None),
+            Err(IdTokenError::SubjectChanged)
+        );
+    }
+
+    #[test]
+    fn unusable_keys_are_left_out_of_the_key_set() {
+        let mut short = SigningKey::shared().jwk();
+        short["n"] = json!("AQAB");
+        let mut enc = SigningKey::shared().jwk();
+        enc["use"] = json!("enc");
+        let mut es = SigningKey::shared().jwk();
+        es["alg"] = json!("ES256");
+        let ec = json!({"kty": "EC", "crv": "P-256", "x": "a", "y": "b"});
+        let keys = JwkSet::from_json(&json!({ "keys": [short, enc, es, ec, "junk"] }).to_string())
+            .unwrap();
+        assert!(keys.is_empty());
+    }
+}

@@ -148,7 +148,8 @@ mod tests {
         let bins = bins();
         for route in ROUTES {
             assert!(
-                bins.iter().any(|(name, path)| name == route.name && path == route.source),
+                bins.iter()
+                    .any(|(name, path)| name == route.name && path == route.source),
                 "Cargo.toml lacks [[bin]] name = {:?}, path = {:?}",
                 route.name,
                 route.source
@@ -157,7 +158,11 @@ mod tests {
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(route.source),
             )
             .unwrap();
-            assert!(shim.contains("auth.serve(&"), "{} serves a route", route.source);
+            assert!(
+                shim.contains("auth.serve(&"),
+                "{} serves a route",
+                route.source
+            );
         }
     }
 
