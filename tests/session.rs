@@ -961,3 +961,19 @@ async fn the_rest_api_refreshes_the_session_once_on_401_and_the_new_cookies_reac
     assert_ne!(after, before, "the refreshed session reached the browser");
     assert_eq!(rp.get("/api/validate-token").await.status(), 200);
 }
+
+#[tokio::test]
+async fn removing_the_app_in_the_account_settings_ends_the_session() {
+    let mut rp = signed_in("client_secret_post").await;
+    // Seed 004, "Revoking third-party application access".
+    rp.emulator.remove_app(DEMO_SUB, CLIENT_ID);
+    // The route that asks the provider knows at once...
+    let answer = rp.send_with(&rp.jar.clone(), "GET", "/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    // ...the others at the next refresh, within one access-token lifetime.
+    assert_eq!(body_json(&rp.get("/api/auth/session").await)["user"]["sub"], DEMO_SUB);
+    rp.advance(3600);
+    rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&rp.get("/api/auth/session").await)["user"], serde_json::Value::Null);
+    assert!(session_names(&rp.jar).is_empty());
+}
