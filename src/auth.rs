@@ -24,6 +24,7 @@ use crate::secret::{AccessToken, IdToken, Nonce};
 use crate::session::{self, Flights, Need, Rejection, Session, SessionTokens};
 use crate::transport::{
     HttpClient, HttpRequest, HttpResponse, REQUEST_TIMEOUT, ReqwestClient, TransportError,
+    Unbuildable,
 };
 use crate::vercel_api::{VercelApi, api_base};
 
@@ -279,14 +280,13 @@ impl Auth {
 
     /// Runs one provider call, within what is left of the request's
     /// deadline. A request that could not be built (an endpoint that is
-    /// not a URL) is a configuration problem.
+    /// not a URL) is [`Error::Unbuildable`], a configuration problem.
     pub(crate) async fn send(
         &self,
         endpoint: Endpoint,
-        request: Option<HttpRequest>,
+        request: Result<HttpRequest, Unbuildable>,
     ) -> Result<HttpResponse, Error> {
-        let request = request
-            .ok_or_else(|| Error::Discovery(format!("cannot build the {endpoint:?} request")))?;
+        let request = request.map_err(|Unbuildable| Error::Unbuildable(endpoint))?;
         let left = DEADLINE
             .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
             .unwrap_or(REQUEST_TIMEOUT);

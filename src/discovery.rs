@@ -7,7 +7,7 @@ use url::Url;
 use crate::config::VERCEL_ISSUER;
 use crate::error::{Endpoint, Error};
 use crate::origin::check_secure_url;
-use crate::transport::{HttpRequest, HttpResponse, get_json};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 
 /// The subset of provider metadata (RFC 8414 §2, OpenID Connect Discovery
 /// §3) this relying party uses.
@@ -62,7 +62,7 @@ impl ProviderMetadata {
 
     /// The discovery request for `issuer` (OpenID Connect Discovery §4.1:
     /// a trailing `/` of the issuer is removed before appending the path).
-    pub fn request(issuer: &str) -> Option<HttpRequest> {
+    pub fn request(issuer: &str) -> Result<HttpRequest, Unbuildable> {
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')

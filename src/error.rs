@@ -160,6 +160,9 @@ pub enum Error {
     Config(ConfigError),
     /// The issuer's metadata cannot be used (wrong `issuer`, bad endpoint).
     Discovery(String),
+    /// The request to this endpoint cannot be built: its URL (from the
+    /// provider's metadata) or a header value is not valid.
+    Unbuildable(Endpoint),
     /// The provider does not offer the endpoint this route needs.
     Unsupported(&'static str),
     /// The request itself is malformed (repeated or oversized parameters…).
@@ -241,6 +244,12 @@ impl Error {
             "The sign-in response does not match this browser's attempt.";
         match self {
             Self::Config(_) | Self::Discovery(_) => facts(
+                "configuration",
+                S::INTERNAL_SERVER_ERROR,
+                "The sign-in service is not configured correctly.",
+                false,
+            ),
+            Self::Unbuildable(_) => facts(
                 "configuration",
                 S::INTERNAL_SERVER_ERROR,
                 "The sign-in service is not configured correctly.",
@@ -381,6 +390,11 @@ impl fmt::Display for Error {
         match self {
             Self::Config(e) => write!(f, "configuration error: {e}"),
             Self::Discovery(why) => write!(f, "unusable provider metadata: {why}"),
+            Self::Unbuildable(endpoint) => write!(
+                f,
+                "cannot build the {} request: its URL or a header is not valid",
+                endpoint.as_str()
+            ),
             Self::Unsupported(what) => write!(f, "provider has no {what} endpoint"),
             Self::BadRequest(why) => write!(f, "bad request: {why}"),
             Self::MethodNotAllowed(allowed) => write!(f, "method not allowed (allowed: {allowed})"),

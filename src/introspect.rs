@@ -5,11 +5,15 @@ use serde_json::{Map, Value};
 use crate::config::Config;
 use crate::error::{Endpoint, Error};
 use crate::secret::AccessToken;
-use crate::transport::{HttpRequest, HttpResponse, post_form};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable, post_form};
 
 /// The introspection request for an access token (RFC 7662 §2.1), with the
 /// client's usual authentication (RFC 7662 §2.1 requires some).
-pub fn request(endpoint: &str, config: &Config, token: &AccessToken) -> Option<HttpRequest> {
+pub fn request(
+    endpoint: &str,
+    config: &Config,
+    token: &AccessToken,
+) -> Result<HttpRequest, Unbuildable> {
     let mut params = vec![
         ("token", token.secret()),
         ("token_type_hint", "access_token"),

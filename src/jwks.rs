@@ -10,7 +10,7 @@ use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 
 use crate::error::{Endpoint, Error};
-use crate::transport::{HttpRequest, HttpResponse, get_json};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 
 /// How long a fetched key set is trusted before it is fetched again.
 pub const JWKS_TTL_SECS: i64 = 10 * 60;
@@ -67,7 +67,7 @@ struct RawRsaKey {
 
 impl JwkSet {
     /// The `GET` of `jwks_uri`.
-    pub fn request(jwks_uri: &str) -> Option<HttpRequest> {
+    pub fn request(jwks_uri: &str) -> Result<HttpRequest, Unbuildable> {
         get_json(jwks_uri, None)
     }
 

@@ -15,7 +15,7 @@ use crate::error::{Endpoint, Error};
 use crate::secret::RefreshToken;
 use crate::session::cookie::{Profile, SessionData};
 use crate::token;
-use crate::transport::{HttpRequest, post_form};
+use crate::transport::{HttpRequest, Unbuildable, post_form};
 
 /// How long a refresh token is kept: Vercel's refresh token lifetime.
 pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
@@ -26,7 +26,7 @@ pub fn request(
     token_endpoint: &str,
     config: &Config,
     refresh_token: &RefreshToken,
-) -> Option<HttpRequest> {
+) -> Result<HttpRequest, Unbuildable> {
     let mut params = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.secret()),

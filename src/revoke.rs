@@ -2,7 +2,7 @@
 
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
-use crate::transport::{HttpRequest, HttpResponse, post_form};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable, post_form};
 
 /// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub fn request(
     supported: Option<&[String]>,
     token: &str,
     kind: TokenKind,
-) -> Option<HttpRequest> {
+) -> Result<HttpRequest, Unbuildable> {
     let mut params = vec![("token", token), ("token_type_hint", kind.hint())];
     let offers = |m: &str| supported.is_some_and(|list| list.iter().any(|s| s == m));
     let method = match config.client_secret {

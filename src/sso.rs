@@ -26,7 +26,7 @@ use crate::config::{Config, ConfigError};
 use crate::error::{Endpoint, Error, sanitize_error_code};
 use crate::id_token::IdTokenClaims;
 use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce};
-use crate::transport::{HttpRequest, HttpResponse};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
 /// The exchange's path on the REST API's origin.
 pub const SSO_TOKEN_PATH: &str = "/v1/integrations/sso/token";
@@ -123,7 +123,7 @@ pub fn request(
     endpoint: &str,
     integration: &Integration,
     callback: &SsoCallback,
-) -> Option<HttpRequest> {
+) -> Result<HttpRequest, Unbuildable> {
     let mut body = Map::new();
     body.insert("client_id".into(), json!(integration.client_id));
     body.insert(
@@ -142,8 +142,8 @@ pub fn request(
         .uri(endpoint)
         .header(http::header::ACCEPT, "application/json")
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(serde_json::to_vec(&Value::Object(body)).ok()?)
-        .ok()
+        .body(serde_json::to_vec(&Value::Object(body)).map_err(|_| Unbuildable)?)
+        .map_err(|_| Unbuildable)
 }
 
 #[derive(Deserialize)]

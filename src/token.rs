@@ -9,7 +9,7 @@ use crate::client_auth::client_authentication;
 use crate::config::Config;
 use crate::error::{Endpoint, Error, sanitize_error_code};
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, RefreshToken};
-use crate::transport::{HttpRequest, HttpResponse, post_form};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable, post_form};
 
 /// The longest access-token lifetime we will store, whatever the provider says.
 const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
@@ -24,7 +24,7 @@ pub fn code_request(
     code: &AuthorizationCode,
     verifier: &CodeVerifier,
     redirect_uri: &str,
-) -> Option<HttpRequest> {
+) -> Result<HttpRequest, Unbuildable> {
     let mut params = vec![
         ("grant_type", "authorization_code"),
         ("code", code.secret()),

@@ -162,13 +162,18 @@ fn base_request(method: Method, url: &str) -> http::request::Builder {
         .header(USER_AGENT, USER_AGENT_VALUE)
 }
 
+/// A request that could not be built: the URL (from the provider's
+/// metadata or the configuration) or a header value is not valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unbuildable;
+
 /// A `GET` of a JSON document, with a bearer token when given (RFC 6750 §2.1).
-pub fn get_json(url: &str, bearer: Option<&AccessToken>) -> Option<HttpRequest> {
+pub fn get_json(url: &str, bearer: Option<&AccessToken>) -> Result<HttpRequest, Unbuildable> {
     let mut builder = base_request(Method::GET, url);
     if let Some(token) = bearer {
-        builder = builder.header(AUTHORIZATION, bearer_header(token)?);
+        builder = builder.header(AUTHORIZATION, bearer_header(token).ok_or(Unbuildable)?);
     }
-    builder.body(Vec::new()).ok()
+    builder.body(Vec::new()).map_err(|_| Unbuildable)
 }
 
 /// A form `POST` (`application/x-www-form-urlencoded`, RFC 6749 Appendix B).
@@ -176,7 +181,7 @@ pub fn post_form(
     url: &str,
     params: &[(&str, &str)],
     authorization: Option<HeaderValue>,
-) -> Option<HttpRequest> {
+) -> Result<HttpRequest, Unbuildable> {
     let mut form = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
         form.append_pair(k, v);
@@ -186,7 +191,9 @@ pub fn post_form(
     if let Some(value) = authorization {
         builder = builder.header(AUTHORIZATION, value);
     }
-    builder.body(form.finish().into_bytes()).ok()
+    builder
+        .body(form.finish().into_bytes())
+        .map_err(|_| Unbuildable)
 }
 
 /// `Authorization: Bearer <token>` (RFC 6750 §2.1), marked sensitive.
@@ -253,6 +260,6 @@ pub(crate) mod tests {
 
     #[test]
     fn unparseable_url_gives_no_request_rather_than_a_panic() {
-        assert!(get_json("not a url \n", None).is_none());
+        assert_eq!(get_json("not a url \n", None).unwrap_err(), Unbuildable);
     }
 }

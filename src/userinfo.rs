@@ -4,11 +4,11 @@ use serde_json::{Map, Value};
 
 use crate::error::{Endpoint, Error};
 use crate::secret::{AccessToken, ct_eq};
-use crate::transport::{HttpRequest, HttpResponse, get_json};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 
 /// The userinfo request: a `GET` with the access token as a bearer token
 /// (OpenID Connect Core §5.3.1, RFC 6750 §2.1).
-pub fn request(endpoint: &str, token: &AccessToken) -> Option<HttpRequest> {
+pub fn request(endpoint: &str, token: &AccessToken) -> Result<HttpRequest, Unbuildable> {
     get_json(endpoint, Some(token))
 }
 

@@ -971,9 +971,15 @@ async fn removing_the_app_in_the_account_settings_ends_the_session() {
     let answer = rp.send_with(&rp.jar.clone(), "GET", "/api/user-info").await;
     assert_eq!(answer.status(), 401);
     // ...the others at the next refresh, within one access-token lifetime.
-    assert_eq!(body_json(&rp.get("/api/auth/session").await)["user"]["sub"], DEMO_SUB);
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
+        DEMO_SUB
+    );
     rp.advance(3600);
     rp.get("/api/auth/session").await;
-    assert_eq!(body_json(&rp.get("/api/auth/session").await)["user"], serde_json::Value::Null);
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"],
+        serde_json::Value::Null
+    );
     assert!(session_names(&rp.jar).is_empty());
 }
