@@ -983,3 +983,24 @@ async fn removing_the_app_in_the_account_settings_ends_the_session() {
     );
     assert!(session_names(&rp.jar).is_empty());
 }
+
+#[tokio::test]
+async fn a_session_too_large_for_one_cookie_is_split_and_read_back() {
+    let mut rp = rp("client_secret_post");
+    let long_name = "N".repeat(6000);
+    let name = long_name.clone();
+    rp.emulator.faults().id_token_claims = Some(Arc::new(move |c| {
+        c.insert("name".into(), serde_json::json!(name));
+    }));
+    rp.sign_in().await;
+    let names = session_names(&rp.jar);
+    assert!(names.len() >= 2, "split in chunks: {names:?}");
+    for name in &names {
+        assert!(
+            rp.jar.get(name).unwrap().len() <= 3800,
+            "each chunk fits a cookie"
+        );
+    }
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&answer)["user"]["name"], long_name.as_str());
+}

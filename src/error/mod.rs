@@ -1,157 +1,21 @@
 //! One error type for every route, and the facts that turn each variant
 //! into an answer: its short code, status, fixed description, and whether
-//! it ends the session. `routes::answer` is the one place those facts
+//! it ends the session. `answer::answer` is the one place those facts
 //! become a response; details go to the log, never to the response, and no
 //! variant holds a secret.
+
+mod id_token;
+mod upstream;
 
 use std::fmt;
 
 use http::StatusCode;
-use serde_json::{Map, Value};
+
+pub use id_token::IdTokenError;
+pub use upstream::{Endpoint, UpstreamProblem};
 
 use crate::config::ConfigError;
-use crate::transport::{HttpResponse, TransportError};
-
-/// Which provider endpoint a failed call went to, for the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Endpoint {
-    /// OpenID Connect Discovery.
-    Discovery,
-    /// The JWK Set (RFC 7517).
-    Jwks,
-    /// The token endpoint (RFC 6749 §3.2).
-    Token,
-    /// The userinfo endpoint (OpenID Connect Core §5.3).
-    Userinfo,
-    /// Token introspection (RFC 7662).
-    Introspection,
-    /// Token revocation (RFC 7009).
-    Revocation,
-}
-
-impl Endpoint {
-    /// The endpoint answered with an unexpected status.
-    pub(crate) fn failed(self, status: StatusCode) -> Error {
-        Error::Upstream(self, UpstreamProblem::Status(status.as_u16()))
-    }
-
-    /// The endpoint answered with something the spec does not describe.
-    pub(crate) fn malformed(self, why: &'static str) -> Error {
-        Error::Upstream(self, UpstreamProblem::Malformed(why))
-    }
-
-    /// The call got no answer.
-    pub(crate) fn unreachable(self, problem: TransportError) -> Error {
-        Error::Upstream(self, UpstreamProblem::Transport(problem))
-    }
-
-    /// The JSON object of a successful response.
-    pub(crate) fn json_object(self, response: &HttpResponse) -> Result<Map<String, Value>, Error> {
-        if !response.status().is_success() {
-            return Err(self.failed(response.status()));
-        }
-        match serde_json::from_slice(response.body()) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(self.malformed("not a JSON object")),
-            Err(_) => Err(self.malformed("not JSON")),
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Discovery => "discovery",
-            Self::Jwks => "jwks",
-            Self::Token => "token",
-            Self::Userinfo => "userinfo",
-            Self::Introspection => "introspection",
-            Self::Revocation => "revocation",
-        }
-    }
-}
-
-/// How a provider call failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UpstreamProblem {
-    /// No response (timeout, connection refused, oversized, past the
-    /// request's deadline).
-    Transport(TransportError),
-    /// An unexpected HTTP status.
-    Status(u16),
-    /// A response that is not the JSON the spec describes.
-    Malformed(&'static str),
-}
-
-/// Why an ID token was refused. Each variant is one numbered check; none
-/// holds token content beyond an algorithm name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum IdTokenError {
-    /// Not a three-part JWS with a JSON header and payload (encrypted ID
-    /// tokens are not used with this provider).
-    Malformed,
-    /// `alg` is not RS256: `none`, HMAC and anything unexpected are refused.
-    UnsupportedAlgorithm(String),
-    /// The header carries `crit` extensions we do not understand (RFC 7515 §4.1.11).
-    CriticalHeader,
-    /// No key in the provider's JWK Set has the token's `kid`, even after a refetch.
-    UnknownKey,
-    /// No `kid`, and the key set has more than one key.
-    AmbiguousKey,
-    /// The signature does not verify.
-    BadSignature,
-    /// `iss` is not exactly the issuer (step 2).
-    IssuerMismatch,
-    /// `aud` is missing or does not contain our client ID (step 3).
-    AudienceMismatch,
-    /// Several audiences but no `azp`, or an `azp` that is not our client ID (steps 4–5).
-    AuthorizedPartyMismatch,
-    /// `exp` missing or in the past (step 9).
-    Expired,
-    /// `nbf` in the future.
-    NotYetValid,
-    /// `iat` missing or in the future (step 10).
-    InvalidIssuedAt,
-    /// `sub` missing or not a valid subject identifier (§2).
-    MissingSubject,
-    /// `nonce` missing or not the one we sent (step 11).
-    NonceMismatch,
-    /// A refreshed ID token names another user (§12.2).
-    SubjectChanged,
-    /// `at_hash` is present and is not the hash of the access token issued
-    /// with the ID token (§3.1.3.8, §3.2.2.9).
-    AccessTokenHashMismatch,
-}
-
-impl fmt::Display for IdTokenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Malformed => f.write_str("malformed"),
-            Self::UnsupportedAlgorithm(alg) => {
-                let alg: String = alg
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(16)
-                    .collect();
-                write!(f, "algorithm {alg:?} not allowed")
-            }
-            Self::CriticalHeader => f.write_str("unsupported crit header"),
-            Self::UnknownKey => f.write_str("unknown kid"),
-            Self::AmbiguousKey => f.write_str("no kid and several keys"),
-            Self::BadSignature => f.write_str("bad signature"),
-            Self::IssuerMismatch => f.write_str("iss mismatch"),
-            Self::AudienceMismatch => f.write_str("aud mismatch"),
-            Self::AuthorizedPartyMismatch => f.write_str("azp missing or mismatched"),
-            Self::Expired => f.write_str("expired or no exp"),
-            Self::NotYetValid => f.write_str("nbf in the future"),
-            Self::InvalidIssuedAt => f.write_str("iat missing or in the future"),
-            Self::MissingSubject => f.write_str("sub missing"),
-            Self::NonceMismatch => f.write_str("nonce mismatch"),
-            Self::SubjectChanged => f.write_str("sub differs from the session's"),
-            Self::AccessTokenHashMismatch => f.write_str("at_hash mismatch"),
-        }
-    }
-}
-
-impl std::error::Error for IdTokenError {}
+use crate::transport::TransportError;
 
 /// Everything that can stop a route from doing its job.
 #[derive(Clone, Debug, PartialEq, Eq)]
