@@ -61,7 +61,6 @@ pub use error::{Endpoint, Error, Facts, IdTokenError, UpstreamProblem};
 pub use flow::MAX_FLOWS;
 pub use origin::{DEFAULT_RETURN_PATH, Origin, safe_return_path};
 pub use pkce::s256_challenge;
-pub use refresh::REFRESH_TOKEN_TTL_SECS;
 pub use response::Response;
 pub use routes::{
     AUTHORIZE, CALLBACK, ROUTES, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN, dispatch,
@@ -70,6 +69,7 @@ pub use secret::{
     AccessToken, AuthorizationCode, BearerToken, ClientSecret, CodeVerifier, IdToken, Nonce,
     RefreshToken, State,
 };
+pub use session::cookie::REFRESH_TOKEN_TTL_SECS;
 pub use session::{Rejection, Session, UserInfo};
 pub use transport::{
     BoxFuture, HttpClient, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, ReqwestClient,

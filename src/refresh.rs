@@ -17,9 +17,6 @@ use crate::session::cookie::{Profile, SessionData};
 use crate::token;
 use crate::transport::{HttpRequest, Unbuildable, post_form};
 
-/// How long a refresh token is kept: Vercel's refresh token lifetime.
-pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
-
 /// The refresh token grant request (RFC 6749 §6), with the client's
 /// authentication.
 pub fn request(
@@ -65,27 +62,18 @@ pub(crate) async fn grant(auth: &Auth, old: &SessionData) -> Result<SessionData,
             Err(e) => return Err(e),
         },
     };
-    let access_ttl = i64::try_from(tokens.expires_in).unwrap_or(i64::MAX);
     let refresh_token = tokens
         .refresh_token
         .map(|t| t.secret().to_owned())
         // RFC 6749 §6: without a new one, the old refresh token stays valid.
         .or_else(|| old.refresh_token.clone());
-    let access_expires_at = now.saturating_add(access_ttl);
-    Ok(SessionData {
-        sub: old.sub.clone(),
-        access_token: tokens.access_token.secret().to_owned(),
-        access_issued_at: now,
-        access_expires_at,
-        expires_at: if refresh_token.is_some() {
-            now.saturating_add(REFRESH_TOKEN_TTL_SECS)
-                .max(access_expires_at)
-        } else {
-            access_expires_at
-        },
+    Ok(SessionData::issued(
+        old.sub.clone(),
+        &tokens.access_token,
+        tokens.expires_in,
         refresh_token,
         profile,
-        started_at: old.started_at,
-        rotation: old.rotation.saturating_add(1),
-    })
+        (old.started_at, old.rotation.saturating_add(1)),
+        now,
+    ))
 }

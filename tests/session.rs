@@ -51,15 +51,6 @@ fn provider_calls(rp: &Rp) -> usize {
     rp.recorder.requests.lock().unwrap().len()
 }
 
-fn set_cookies(response: &http::Response<bytes::Bytes>) -> Vec<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
-}
-
 // ---------------------------------------------------------------------
 // One sealed, host-only cookie
 // ---------------------------------------------------------------------

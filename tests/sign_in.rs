@@ -3,22 +3,13 @@
 
 mod support;
 
-use http::header::{CACHE_CONTROL, HOST, REFERRER_POLICY, SET_COOKIE};
+use http::header::{CACHE_CONTROL, HOST, REFERRER_POLICY};
 use sign_in_with_vercel::{Auth, TransportError};
 use support::*;
 
 /// Runs `request` through the route its path names.
 async fn route(auth: &Auth, request: &http::Request<()>) -> http::Response<bytes::Bytes> {
     sign_in_with_vercel::dispatch(auth, request).unwrap().await
-}
-
-fn set_cookies(response: &http::Response<bytes::Bytes>) -> Vec<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
 }
 
 fn assert_error_page(response: &http::Response<bytes::Bytes>, code: &str) {

@@ -16,7 +16,6 @@ use crate::callback::{CallbackParams, check};
 use crate::cookies::{RequestCookies, SESSION_COOKIE, clear_cookie};
 use crate::error::{Error, IdTokenError};
 use crate::flow::Flows;
-use crate::refresh::REFRESH_TOKEN_TTL_SECS;
 use crate::response::{Response, redirect};
 use crate::session::cookie::{self, SessionData};
 use crate::token;
@@ -71,25 +70,15 @@ async fn callback(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result
         .await?;
 
     let now = auth.now();
-    let access_expires_at =
-        now.saturating_add(i64::try_from(tokens.expires_in).unwrap_or(i64::MAX));
-    let refresh_token = tokens.refresh_token.map(|t| t.secret().to_owned());
-    let data = SessionData {
-        sub: claims.sub.clone(),
-        access_token: tokens.access_token.secret().to_owned(),
-        access_issued_at: now,
-        access_expires_at,
-        expires_at: if refresh_token.is_some() {
-            now.saturating_add(REFRESH_TOKEN_TTL_SECS)
-                .max(access_expires_at)
-        } else {
-            access_expires_at
-        },
-        refresh_token,
-        profile: claims.into(),
-        started_at: now,
-        rotation: 0,
-    };
+    let data = SessionData::issued(
+        claims.sub.clone(),
+        &tokens.access_token,
+        tokens.expires_in,
+        tokens.refresh_token.map(|t| t.secret().to_owned()),
+        claims.into(),
+        (now, 0),
+        now,
+    );
     let sealed = cookie::write(&origin, config, &data, now)?;
     // The new session replaces whatever session cookies the browser had.
     for (name, _, _) in cookies.family(&origin, SESSION_COOKIE) {

@@ -19,8 +19,11 @@ use crate::cookies::{MAX_VALUE, RequestCookies, SESSION_COOKIE, cookie_name, set
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::seal::Purpose;
+use crate::secret::AccessToken;
 use crate::secret::random_token;
 
+/// How long a refresh token is kept: Vercel's refresh token lifetime.
+pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
 /// More chunks than this is not a session we wrote.
 const MAX_CHUNKS: usize = 4;
 
@@ -85,6 +88,39 @@ pub(crate) struct SessionData {
 const MAX_REFRESH_AHEAD_SECS: i64 = 5 * 60;
 
 impl SessionData {
+    /// The session holding tokens the token endpoint issued `now`: the
+    /// access token for `expires_in` seconds, the whole session as long as
+    /// the refresh token (30 days) or, without one, the access token.
+    /// `(started_at, rotation)` say which sign-in and which refresh.
+    pub(crate) fn issued(
+        sub: String,
+        access_token: &AccessToken,
+        expires_in: u64,
+        refresh_token: Option<String>,
+        profile: Profile,
+        (started_at, rotation): (i64, u32),
+        now: i64,
+    ) -> Self {
+        let access_expires_at = now.saturating_add(i64::try_from(expires_in).unwrap_or(i64::MAX));
+        let expires_at = match refresh_token {
+            Some(_) => now
+                .saturating_add(REFRESH_TOKEN_TTL_SECS)
+                .max(access_expires_at),
+            None => access_expires_at,
+        };
+        Self {
+            sub,
+            access_token: access_token.secret().to_owned(),
+            access_issued_at: now,
+            access_expires_at,
+            refresh_token,
+            profile,
+            started_at,
+            rotation,
+            expires_at,
+        }
+    }
+
     /// Whether the access token should be refreshed now: a few minutes
     /// before it expires (a quarter of its life, at most five minutes),
     /// so that requests rarely meet an expired one.

@@ -211,6 +211,16 @@ pub fn location(response: &http::Response<Bytes>) -> String {
         .unwrap_or_default()
 }
 
+/// The `Set-Cookie` headers of a response, as text.
+pub fn set_cookies(response: &http::Response<Bytes>) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn body_json(response: &http::Response<Bytes>) -> serde_json::Value {
     serde_json::from_slice(response.body()).unwrap()
 }
