@@ -1,17 +1,19 @@
-//! The app in a real browser: Debian's Chromium, driven by playwright-core
+//! The app in a real browser: Chromium, driven by playwright-core
 //! (`e2e/browser/run.mjs`), through sign-in, token validation, silent
 //! refresh, sign-out across two tabs and a cancelled sign-in, against the
 //! `dev` binary (what `cargo run` starts) and its built-in emulator.
 //!
-//! Needs Chromium (`apt-get install chromium chromium-driver`, or `CHROMIUM`
-//! set to a Chromium binary) and Node.js 20 or later with npm; installs
-//! `e2e/browser/node_modules` with `npm ci` when it is missing. Screenshots
-//! of every page land in `target/screenshots/`.
+//! Needs only Node.js 20 or later with npm: `e2e/browser/node_modules` is
+//! installed with `npm ci` when it is missing or out of date. The Chromium is
+//! the one `CHROMIUM` names, else the system's (`chromium` on `PATH`, such as
+//! Debian's), else the headless Chromium inside the npm package
+//! `@sparticuz/chromium` (`e2e/browser/chromium.mjs` decides, and the run
+//! prints which). Screenshots of every page land in `target/screenshots/`.
 
 mod support;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,32 +32,9 @@ fn say(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
-/// `name` if it is a path, else the first match on `PATH`.
-fn executable(name: &str) -> Option<PathBuf> {
-    if name.contains('/') {
-        let path = PathBuf::from(name);
-        return path.is_file().then_some(path);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|path| path.is_file())
-}
-
-fn chromium() -> PathBuf {
-    let wanted = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    executable(&wanted).unwrap_or_else(|| {
-        panic!(
-            "Chromium not found at {wanted:?}: the browser test needs it. \
-             Install it with `apt-get install chromium chromium-driver`, \
-             or set CHROMIUM to the path of a Chromium binary."
-        )
-    })
-}
-
 #[test]
 fn sign_in_refresh_sign_out_and_cancel_in_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let chromium = chromium();
     let e2e = node_suite("browser", "playwright-core");
 
     let (dev, _) = spawn(
@@ -86,7 +65,6 @@ fn sign_in_refresh_sign_out_and_cancel_in_chromium() {
         .current_dir(&e2e)
         .env("APP_URL", &app)
         .env("SCREENSHOT_DIR", &screenshots)
-        .env("CHROMIUM", &chromium)
         .stdin(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start node: {e}"));

@@ -1,4 +1,4 @@
-// Real-browser end-to-end test: Debian's Chromium, driven by playwright-core,
+// Real-browser end-to-end test: Chromium, driven by playwright-core,
 // through the app and the emulator's pages. Run by `cargo test --test
 // browser`, which starts the dev server (`cargo run`) with a short access
 // token lifetime and passes its URL. By hand:
@@ -7,7 +7,8 @@
 //   APP_URL=http://localhost:3000 node e2e/browser/run.mjs
 //
 // Environment: APP_URL (required), SCREENSHOT_DIR (default ./screenshots),
-// CHROMIUM (default /usr/bin/chromium), HEADED=1 to watch.
+// CHROMIUM (which Chromium: see chromium.mjs; by default the system's, else
+// the one inside the npm package @sparticuz/chromium), HEADED=1 to watch.
 //
 // Prints each step; exits 1 with a message on the first failure.
 
@@ -15,19 +16,17 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { findChromium } from "./chromium.mjs";
 
 const APP_URL = (process.env.APP_URL || "").replace(/\/+$/, "");
 const SCREENSHOT_DIR = path.resolve(process.env.SCREENSHOT_DIR || "screenshots");
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT_MS = 10_000;
 // The test sleeps until the access token has expired; refuse to wait for a
 // production-length token.
 const MAX_TOKEN_TTL_S = 30;
 
 if (!APP_URL) fail("APP_URL is not set (e.g. APP_URL=http://localhost:3000)");
-if (!fs.existsSync(CHROMIUM)) {
-  fail(`Chromium not found at ${CHROMIUM}: apt-get install chromium chromium-driver, or set CHROMIUM to its path`);
-}
+const { path: CHROMIUM, source: CHROMIUM_SOURCE } = await findChromium().catch((error) => fail(error.message));
 const APP_ORIGIN = new URL(APP_URL).origin;
 
 const started = Date.now();
@@ -258,7 +257,7 @@ try {
   });
   const page = context.pages()[0] || (await context.newPage());
   track(page);
-  console.log(`Chromium ${context.browser()?.version() ?? ""} at ${CHROMIUM}; app at ${APP_URL}`);
+  console.log(`Chromium ${context.browser()?.version() ?? ""} at ${CHROMIUM} (${CHROMIUM_SOURCE}); app at ${APP_URL}`);
 
   const signInLink = page.getByRole("link", { name: "Sign in with Vercel" });
   let tokenTimes;
@@ -428,7 +427,7 @@ try {
   exitCode = 1;
   console.error(`\nFAIL: ${error instanceof StepError ? error.message : error.stack || error}`);
   if (/Executable doesn't exist|spawn|ENOENT/.test(String(error))) {
-    console.error(`Could not start Chromium at ${CHROMIUM}: apt-get install chromium chromium-driver, or set CHROMIUM`);
+    console.error(`Could not start Chromium at ${CHROMIUM} (${CHROMIUM_SOURCE}): set CHROMIUM to another Chromium binary`);
   }
 } finally {
   await context?.close().catch(() => {});

@@ -1,0 +1,457 @@
+// The whole sign-in through `vercel dev`, for .ci/vercel-dev: starts the
+// emulator and the pinned CLI's `vercel dev --local` on a prepared clone,
+// then walks the flow with a cookie-jar client that follows redirects by
+// hand and checks every step, as a browser would see it:
+//
+//   signed out: the three JSON functions answer 401 (sign-out also 405 on GET)
+//   Cancel (first, on a fresh emulator, so the consent page is certain):
+//     authorize -> consent page -> Cancel -> callback -> /auth/error?error=access_denied
+//   Allow: authorize -> consent page (or straight back, when the emulator
+//     remembers the consent) -> callback -> /profile
+//     user-info 200, validate-token 200, a cross-origin sign-out 403
+//     sign-out (same origin) 200 -> user-info and validate-token 401
+//   sign in again (the emulator may now skip its consent page), sign out
+//   the per-request cost of a function, next to a static file
+//
+// Only the issuer and its consent page are known in advance: the other
+// endpoints are the emulator's business, and cookie names are the app's.
+// Prints `ok`/`FAIL` lines; exits 1 when anything failed.
+//
+// Environment (all set by .ci/vercel-dev): VERCEL (the CLI), CLONE,
+// VERCEL_GLOBAL (the CLI's global config dir), EMULATOR (its binary),
+// EMULATOR_CONFIG, EMULATOR_PORT, EMULATOR_API_PORT, APP_PORT,
+// QUEUE_PORT, RUNTIME_CACHE_PORT, SCHEDULES_PORT, LOG_DIR, CLIENT_ID,
+// USER_SUB, plus CARGO_TARGET_DIR and the rest of the environment for
+// the CLI and cargo.
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) fatal(`${name} is not set`);
+  return value;
+};
+const VERCEL = env("VERCEL");
+const CLONE = env("CLONE");
+const LOG_DIR = env("LOG_DIR");
+const APP = `http://localhost:${env("APP_PORT")}`;
+const ISSUER = `http://127.0.0.1:${env("EMULATOR_PORT")}`;
+const CLIENT_ID = env("CLIENT_ID");
+const USER_SUB = env("USER_SUB");
+const FUNCTIONS = ["/api/auth/authorize", "/api/auth/callback", "/api/auth/signout", "/api/validate-token", "/api/user-info"];
+// A request through `vercel dev` builds (a no-op cargo build) and starts a
+// process; the first one of each function also compiles nothing, since the
+// binaries are built beforehand. 60 s leaves room for a loaded machine.
+const REQUEST_TIMEOUT_MS = 60_000;
+const START_TIMEOUT_MS = 180_000;
+const COST_SAMPLES = 7;
+
+let passed = 0;
+let failed = 0;
+const ok = (what) => {
+  passed += 1;
+  console.log(`  ok    ${what}`);
+};
+const bad = (what) => {
+  failed += 1;
+  console.log(`  FAIL  ${what}`);
+};
+const check = (condition, what, detail = "") => {
+  if (condition) ok(what);
+  else bad(detail ? `${what} [${detail}]` : what);
+  return condition;
+};
+// A failure the flow cannot go on after.
+function fatal(message) {
+  bad(message);
+  throw new Fatal(message);
+}
+class Fatal extends Error {}
+const started = Date.now();
+const phase = (name) => console.log(`\n== ${name} (t=${Math.round((Date.now() - started) / 1000)}s)`);
+
+// --- processes ---------------------------------------------------------
+
+const children = [];
+function start(name, command, args, options) {
+  const log = fs.openSync(path.join(LOG_DIR, `${name}.log`), "w");
+  // Its own process group, so that what it starts (the Rust dev servers of
+  // `vercel dev`) goes with it.
+  const child = spawn(command, args, { ...options, detached: true, stdio: ["ignore", log, log] });
+  child.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(signal || code)));
+  child.on("error", (error) => fs.appendFileSync(path.join(LOG_DIR, `${name}.log`), `spawn error: ${error}\n`));
+  children.push({ name, child });
+  return child;
+}
+async function stopAll() {
+  for (const { child } of children.reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+    const gone = await Promise.race([child.exited.then(() => true), sleep(10_000).then(() => false)]);
+    if (!gone) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    }
+  }
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+function showLog(name, lines = 40) {
+  const file = path.join(LOG_DIR, `${name}.log`);
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  const tail = text.trimEnd().split("\n").slice(-lines);
+  console.log(`  --- last ${tail.length} lines of the ${name} log (${file}):`);
+  for (const line of tail) console.log(`    | ${line}`);
+}
+async function waitFor(name, child, url, wantStatus) {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      showLog(name);
+      fatal(`${name} exited (${child.exitCode ?? child.signalCode}) before answering ${url}`);
+    }
+    try {
+      const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(5_000) });
+      await response.arrayBuffer();
+      if (response.status === wantStatus) return;
+      last = `status ${response.status}`;
+    } catch (error) {
+      last = String(error.cause?.code || error.message);
+    }
+    await sleep(250);
+  }
+  showLog(name);
+  fatal(`${name}: ${url} did not answer ${wantStatus} within ${START_TIMEOUT_MS / 1000} s (last: ${last})`);
+}
+
+// --- a cookie-jar client that follows nothing by itself ---------------
+
+const jar = new Map(); // hostname -> Map(name -> {value, path, expires})
+function storeCookies(url, response) {
+  const host = new URL(url).hostname;
+  const cookies = jar.get(host) ?? new Map();
+  jar.set(host, cookies);
+  for (const line of response.headers.getSetCookie()) {
+    const [pair, ...attributes] = line.split(";").map((part) => part.trim());
+    const eq = pair.indexOf("=");
+    if (eq <= 0) continue;
+    const name = pair.slice(0, eq);
+    const cookie = { value: pair.slice(eq + 1), path: "/", expires: Infinity };
+    for (const attribute of attributes) {
+      const [key, ...rest] = attribute.split("=");
+      const value = rest.join("=");
+      switch (key.toLowerCase()) {
+        case "path":
+          cookie.path = value || "/";
+          break;
+        case "max-age":
+          cookie.expires = Date.now() + Number(value) * 1000;
+          break;
+        case "expires":
+          if (cookie.expires === Infinity) cookie.expires = Date.parse(value);
+          break;
+      }
+    }
+    if (cookie.expires <= Date.now()) cookies.delete(name);
+    else cookies.set(name, cookie);
+  }
+}
+function cookieHeader(url) {
+  const { hostname, pathname } = new URL(url);
+  const pairs = [];
+  for (const [name, cookie] of jar.get(hostname) ?? []) {
+    if (cookie.expires <= Date.now()) continue;
+    const p = cookie.path;
+    if (pathname === p || pathname.startsWith(p.endsWith("/") ? p : `${p}/`)) pairs.push(`${name}=${cookie.value}`);
+  }
+  return pairs.join("; ");
+}
+const appCookieCount = () => [...(jar.get(new URL(APP).hostname) ?? new Map()).values()].filter((c) => c.expires > Date.now()).length;
+
+const timings = new Map(); // function path -> [seconds]
+const answered = new Map(); // function path -> statuses seen
+async function request(method, url, { form, headers = {} } = {}) {
+  const target = new URL(url, APP).toString();
+  const cookie = cookieHeader(target);
+  const init = { method, redirect: "manual", headers: { ...headers }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
+  if (cookie) init.headers.cookie = cookie;
+  if (form) {
+    init.body = new URLSearchParams(form).toString();
+    init.headers["content-type"] = "application/x-www-form-urlencoded";
+  }
+  const t0 = performance.now();
+  let response;
+  try {
+    response = await fetch(target, init);
+  } catch (error) {
+    fatal(`${method} ${target}: ${error.cause?.code || error.message}`);
+  }
+  const body = await response.text();
+  const seconds = (performance.now() - t0) / 1000;
+  storeCookies(target, response);
+  const { origin, pathname } = new URL(target);
+  if (origin === APP && FUNCTIONS.includes(pathname)) {
+    (timings.get(pathname) ?? timings.set(pathname, []).get(pathname)).push(seconds);
+    // A function that ran answers with its own status; 502 is `vercel dev`'s.
+    if (response.status !== 502) (answered.get(pathname) ?? answered.set(pathname, new Set()).get(pathname)).add(response.status);
+  }
+  let json;
+  try {
+    json = JSON.parse(body);
+  } catch {}
+  const location = response.headers.get("location");
+  return {
+    url: target,
+    status: response.status,
+    headers: response.headers,
+    body,
+    json,
+    seconds,
+    location: location ? new URL(location, target).toString() : null,
+    show() {
+      return `${method} ${target} -> ${response.status}${location ? ` location ${location}` : ""}${body ? ` body ${body.slice(0, 160).replace(/\s+/g, " ")}` : ""}`;
+    },
+  };
+}
+const get = (url, options) => request("GET", url, options);
+const post = (url, form, options) => request("POST", url, { ...options, form });
+const isJson = (r) => /^application\/json/.test(r.headers.get("content-type") || "") && r.json && typeof r.json === "object";
+
+// The emulator's consent form: action, hidden fields, the checked user,
+// and the decision buttons.
+function consentForm(page) {
+  const form = /<form\b[^>]*>([\s\S]*?)<\/form>/i.exec(page.body);
+  if (!form) return null;
+  const attr = (tag, name) => {
+    const m = new RegExp(`\\b${name}="([^"]*)"`, "i").exec(tag);
+    return m ? m[1].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&") : null;
+  };
+  const formTag = /<form\b[^>]*>/i.exec(form[0])[0];
+  const fields = {};
+  for (const [input] of form[1].matchAll(/<input\b[^>]*>/gi)) {
+    const type = (attr(input, "type") || "text").toLowerCase();
+    const name = attr(input, "name");
+    if (!name) continue;
+    if (type === "hidden" || ((type === "radio" || type === "checkbox") && /\bchecked\b/i.test(input))) {
+      fields[name] = attr(input, "value") ?? "";
+    }
+  }
+  const buttons = {};
+  for (const [button, label] of form[1].matchAll(/<button\b[^>]*>([\s\S]*?)<\/button>/gi)) {
+    const name = attr(button, "name");
+    if (name) buttons[label.replace(/<[^>]*>/g, "").trim()] = { name, value: attr(button, "value") ?? "" };
+  }
+  return { action: new URL(attr(formTag, "action") || page.url, page.url).toString(), fields, buttons };
+}
+
+// --- the flow ----------------------------------------------------------
+
+let discovery;
+
+// authorize -> the emulator. Returns the emulator's answer: its consent
+// page, or a redirect straight back to the callback.
+async function startSignIn(what) {
+  const authorize = await get("/api/auth/authorize");
+  const to = authorize.location || "";
+  check(
+    authorize.status === 302 && to.startsWith(`${discovery.authorization_endpoint}?`),
+    `${what}: authorize -> 302 to the emulator's authorization endpoint`,
+    authorize.show(),
+  );
+  const params = new URL(to || "http://invalid/").searchParams;
+  check(
+    params.get("client_id") === CLIENT_ID &&
+      params.get("redirect_uri") === `${APP}/api/auth/callback` &&
+      params.get("code_challenge_method") === "S256" &&
+      params.get("state") &&
+      params.get("nonce"),
+    `${what}: authorize asks for our client, the callback on the vercel dev origin, PKCE S256, state and nonce`,
+    to,
+  );
+  check(appCookieCount() > 0, `${what}: authorize set a flow cookie`, authorize.headers.getSetCookie().join(" | ") || "no set-cookie");
+  if (!to.startsWith(ISSUER)) fatal(`${what}: cannot go on without a redirect to the emulator`);
+  return get(to);
+}
+
+// The emulator's answer -> submit `decision` on its consent page (when it
+// shows one) -> the redirect back to our callback, checked.
+async function decide(what, emulatorAnswer, decision) {
+  let back = emulatorAnswer;
+  let consentShown = false;
+  if (emulatorAnswer.status === 200) {
+    const form = consentForm(emulatorAnswer);
+    const button = form?.buttons[decision];
+    if (!check(Boolean(button), `${what}: the emulator shows its consent page with ${decision}`, emulatorAnswer.show())) {
+      fatal(`${what}: no ${decision} button on the consent page`);
+    }
+    consentShown = true;
+    back = await post(form.action, { ...form.fields, [button.name]: button.value });
+  }
+  const location = back.location || "";
+  if (
+    !check(
+      back.status >= 300 && back.status < 400 && location.startsWith(`${APP}/api/auth/callback?`),
+      `${what}: the emulator redirects to the callback${consentShown ? ` after ${decision}` : " at once (consent remembered)"}`,
+      back.show(),
+    )
+  ) {
+    fatal(`${what}: cannot go on without the redirect to the callback`);
+  }
+  return { callbackUrl: location, consentShown };
+}
+
+async function signedOut(what) {
+  const userInfo = await get("/api/user-info");
+  check(userInfo.status === 401 && isJson(userInfo) && typeof userInfo.json.error === "string", `${what}: user-info -> 401 JSON error`, userInfo.show());
+  const validate = await get("/api/validate-token");
+  check(validate.status === 401 && isJson(validate) && typeof validate.json.error === "string", `${what}: validate-token -> 401 JSON error`, validate.show());
+}
+
+async function signIn(what) {
+  const { callbackUrl, consentShown } = await decide(what, await startSignIn(what), "Allow");
+  const params = new URL(callbackUrl).searchParams;
+  check(params.get("code") && params.get("state"), `${what}: the callback gets a code and the state`, callbackUrl);
+  const callback = await get(callbackUrl);
+  check(callback.status === 302 && callback.location === `${APP}/profile`, `${what}: callback -> 302 to /profile`, callback.show());
+  check(appCookieCount() > 0, `${what}: callback set the session cookies`);
+  const profile = await get(callback.location || "/profile");
+  check(profile.status === 200 && /<html/i.test(profile.body), `${what}: /profile is served (public/profile.html, clean URL)`, profile.show());
+  const userInfo = await get("/api/user-info");
+  check(
+    userInfo.status === 200 && isJson(userInfo) && userInfo.json.userInfo?.sub === USER_SUB && typeof userInfo.json.userInfo?.email === "string",
+    `${what}: user-info -> 200 {"userInfo": {"sub": "${USER_SUB}", "email": ...}}`,
+    userInfo.show(),
+  );
+  return consentShown;
+}
+
+async function signOut(what) {
+  const signout = await post("/api/auth/signout", {}, { headers: { origin: APP } });
+  check(
+    signout.status === 200 && isJson(signout) && signout.json.signedOut === true && signout.json.revoked === true,
+    `${what}: sign-out (POST, same origin) -> 200 {"signedOut": true, "revoked": true}`,
+    signout.show(),
+  );
+  await signedOut(`${what}, then`);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main() {
+  phase("emulator and vercel dev");
+  const emulator = start("emulator", env("EMULATOR"), [], {
+    env: { ...process.env, EMULATOR_PORT: env("EMULATOR_PORT"), EMULATOR_API_PORT: env("EMULATOR_API_PORT"), EMULATOR_CONFIG: env("EMULATOR_CONFIG") },
+  });
+  await waitFor("emulator", emulator, `${ISSUER}/.well-known/openid-configuration`, 200);
+  discovery = await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json();
+  check(discovery.issuer === ISSUER && typeof discovery.authorization_endpoint === "string", `emulator: issuer ${ISSUER}, discovery answers`, JSON.stringify(discovery).slice(0, 200));
+
+  const cliEnv = { ...process.env, VERCEL_TELEMETRY_DISABLED: "1", CARGO_NET_OFFLINE: "true", FORCE_COLOR: "0", NO_COLOR: "1" };
+  for (const name of ["VERCEL_ORG_ID", "VERCEL_PROJECT_ID", "VERCEL_TOKEN", "VERCEL_ENV", "VERCEL_APP_CLIENT_ID", "VERCEL_APP_CLIENT_SECRET", "VERCEL_OAUTH_ISSUER", "AUTH_SECRET", "APP_URL"]) {
+    delete cliEnv[name];
+  }
+  const t0 = Date.now();
+  const vercel = start(
+    "vercel-dev",
+    VERCEL,
+    ["dev", "--local", "--yes", "--listen", env("APP_PORT"), "--queue-port", env("QUEUE_PORT"), "--runtime-cache-port", env("RUNTIME_CACHE_PORT"), "--schedules-port", env("SCHEDULES_PORT"), "-Q", env("VERCEL_GLOBAL")],
+    { cwd: CLONE, env: cliEnv },
+  );
+  await waitFor("vercel-dev", vercel, `${APP}/`, 200);
+  ok(`vercel dev --local answers ${APP}/ (public/index.html) after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  phase("signed out");
+  await signedOut("signed out");
+  const signoutGet = await get("/api/auth/signout");
+  check(signoutGet.status === 405 && isJson(signoutGet), "signed out: sign-out GET -> 405 JSON", signoutGet.show());
+  const signoutPost = await post("/api/auth/signout", {}, { headers: { origin: APP } });
+  check(signoutPost.status === 401 && isJson(signoutPost), "signed out: sign-out POST -> 401 JSON", signoutPost.show());
+
+  phase("Cancel (a fresh emulator: its consent page)");
+  const { callbackUrl, consentShown } = await decide("Cancel", await startSignIn("Cancel"), "Cancel");
+  check(consentShown, "Cancel: the consent page was shown");
+  check(new URL(callbackUrl).searchParams.get("error") === "access_denied", "Cancel: the callback gets error=access_denied", callbackUrl);
+  const cancelled = await get(callbackUrl);
+  check(
+    cancelled.status === 302 && cancelled.location?.startsWith(`${APP}/auth/error?`) && new URL(cancelled.location).searchParams.get("error") === "access_denied",
+    "Cancel: callback -> 302 to /auth/error?error=access_denied",
+    cancelled.show(),
+  );
+  const errorPage = await get(cancelled.location || "/auth/error?error=access_denied");
+  check(errorPage.status === 200 && /<html/i.test(errorPage.body), "Cancel: the error page is served (public/auth/error.html)", errorPage.show());
+  await signedOut("after Cancel");
+
+  phase("Allow: sign in, use the session, sign out");
+  await signIn("Allow");
+  const validate = await get("/api/validate-token");
+  check(
+    validate.status === 200 && isJson(validate) && typeof validate.json.message === "string" && validate.json.tokenInfo?.active === true && validate.json.tokenInfo?.client_id === CLIENT_ID,
+    `validate-token -> 200 {"message": ..., "tokenInfo": {"active": true, "client_id": "${CLIENT_ID}"}}`,
+    validate.show(),
+  );
+  const crossOrigin = await post("/api/auth/signout", {}, { headers: { origin: "https://attacker.example" } });
+  check(crossOrigin.status === 403 && isJson(crossOrigin), "sign-out from another origin -> 403 JSON", crossOrigin.show());
+  const stillIn = await get("/api/user-info");
+  check(stillIn.status === 200, "still signed in after the refused sign-out", stillIn.show());
+  await signOut("sign-out");
+
+  phase("sign in again (the emulator may remember the consent)");
+  const shownAgain = await signIn("again");
+  console.log(`  (the emulator ${shownAgain ? "showed its consent page again" : "remembered the consent: no page"})`);
+  await signOut("again, sign-out");
+
+  phase("each function answered through vercel dev");
+  for (const fn of FUNCTIONS) {
+    const statuses = [...(answered.get(fn) ?? [])].sort();
+    check(statuses.length > 0, `${fn} answered (statuses ${statuses.join(", ") || "none"})`);
+  }
+
+  phase("per-request cost");
+  // Fresh samples of the cheapest function answer (signed out: no provider
+  // call) and of a static file, one after the other.
+  const fnTimes = [];
+  const staticTimes = [];
+  for (let i = 0; i < COST_SAMPLES; i++) {
+    fnTimes.push((await get("/api/user-info")).seconds);
+    staticTimes.push((await get("/app.js")).seconds);
+  }
+  const all = [...timings.values()].flat();
+  const fmt = (s) => `${s.toFixed(2)} s`;
+  console.log(`  GET /api/user-info (signed out, no provider call), ${COST_SAMPLES} runs: median ${fmt(median(fnTimes))}, min ${fmt(Math.min(...fnTimes))}, max ${fmt(Math.max(...fnTimes))}`);
+  console.log(`  GET /app.js (static), ${COST_SAMPLES} runs: median ${(median(staticTimes) * 1000).toFixed(0)} ms`);
+  console.log(`  every function request of this run (${all.length}): median ${fmt(median(all))}, max ${fmt(Math.max(...all))}`);
+  console.log("  (per request: rustup/cargo checks, `cargo build` and `cargo metadata`, a fresh process, killed after the answer)");
+  check(median(fnTimes) > median(staticTimes), "a function request costs more than a static file (the builder's per-request work)");
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    console.log(`\n  stopped by ${signal}`);
+    stopAll().finally(() => process.exit(1));
+  });
+}
+
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof Fatal)) {
+    console.log(`  FAIL  ${error.stack || error}`);
+    failed += 1;
+  }
+} finally {
+  if (failed > 0) {
+    showLog("vercel-dev");
+    showLog("emulator", 20);
+  }
+  await stopAll();
+}
+console.log(`\nvercel-dev flow: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
