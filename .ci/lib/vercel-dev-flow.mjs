@@ -40,7 +40,14 @@ const APP = `http://localhost:${env("APP_PORT")}`;
 const ISSUER = `http://127.0.0.1:${env("EMULATOR_PORT")}`;
 const CLIENT_ID = env("CLIENT_ID");
 const USER_SUB = env("USER_SUB");
-const FUNCTIONS = ["/api/auth/authorize", "/api/auth/callback", "/api/auth/signout", "/api/validate-token", "/api/user-info"];
+// The functions: every [[bin]] of Cargo.toml under api/ (a unit test ties
+// that list to the library's route table).
+const FUNCTIONS = fs
+  .readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8")
+  .split("\n")
+  .map((line) => /^path = "(api\/.*)\.rs"$/.exec(line.trim()))
+  .filter(Boolean)
+  .map((m) => `/${m[1]}`);
 // A request through `vercel dev` builds (a no-op cargo build) and starts a
 // process; the first one of each function also compiles nothing, since the
 // binaries are built beforehand. 60 s leaves room for a loaded machine.
@@ -306,6 +313,8 @@ async function decide(what, emulatorAnswer, decision) {
 }
 
 async function signedOut(what) {
+  const session = await get("/api/auth/session");
+  check(session.status === 200 && isJson(session) && session.json.user === null, `${what}: session -> 200 {"user": null}`, session.show());
   const userInfo = await get("/api/user-info");
   check(userInfo.status === 401 && isJson(userInfo) && typeof userInfo.json.error === "string", `${what}: user-info -> 401 JSON error`, userInfo.show());
   const validate = await get("/api/validate-token");
@@ -319,6 +328,8 @@ async function signIn(what) {
   const callback = await get(callbackUrl);
   check(callback.status === 302 && callback.location === `${APP}/profile`, `${what}: callback -> 302 to /profile`, callback.show());
   check(appCookieCount() > 0, `${what}: callback set the session cookies`);
+  const session = await get("/api/auth/session");
+  check(session.status === 200 && isJson(session) && session.json.user?.sub === USER_SUB, `${what}: session -> 200 {"user": {"sub": "${USER_SUB}"}} from the cookie`, session.show());
   const profile = await get(callback.location || "/profile");
   check(profile.status === 200 && /<html/i.test(profile.body), `${what}: /profile is served (public/profile.html, clean URL)`, profile.show());
   const userInfo = await get("/api/user-info");
