@@ -67,9 +67,10 @@ fn system_clock() -> i64 {
 /// cache and the HTTP client, built once per instance and shared by every
 /// request it serves. Nothing in it is per-user: sessions live in cookies.
 ///
-/// The route handlers ([`Auth::authorize`], [`Auth::callback`],
-/// [`Auth::signout`], [`Auth::validate_token`], [`Auth::user_info`]) and
-/// [`Auth::session`] are methods on it.
+/// Every entry point is a method on it: [`Auth::serve`] answers one of the
+/// [`ROUTES`](crate::ROUTES) (what each function's shim calls),
+/// [`Auth::session`] and [`Auth::protect`] tell your own functions who is
+/// signed in, [`Auth::vercel_api`] calls Vercel's REST API as them.
 pub struct Auth {
     config: Result<Config, ConfigError>,
     http: Arc<dyn HttpClient>,

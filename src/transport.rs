@@ -37,7 +37,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
 /// can be logged as is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransportError {
-    /// The call took longer than [`REQUEST_TIMEOUT`].
+    /// The call took longer than its time limit (8 s, or what is left of
+    /// the request's deadline).
     Timeout,
     /// No connection could be made.
     Connect,
