@@ -96,7 +96,7 @@ impl RequestCookies {
             0
         };
         self.pairs.iter().filter_map(move |(name, value)| {
-            let suffix = name[prefix_len..].strip_prefix(base)?.strip_prefix('.')?;
+            let suffix = name.get(prefix_len..)?.strip_prefix(base)?.strip_prefix('.')?;
             Some((name.as_str(), suffix, value.as_str()))
         })
     }
