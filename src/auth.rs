@@ -207,18 +207,20 @@ impl Auth {
         request: &http::Request<B>,
     ) -> impl Future<Output = Result<Session, Rejection>> + Send + '_ {
         let start = session::request(self, request.headers());
-        async move {
+        with_deadline(async move {
             let mut exchange = Exchange::default();
             match session::load(self, start, &mut exchange, Need::Identity).await {
                 Ok(data) => Ok(session::session_of(data, exchange)),
                 Err(error) => Err(Rejection { error, exchange }),
             }
-        }
+        })
     }
 
     /// Runs `handler` with the signed-in user of `request` and returns its
     /// response with the session's cookies; answers a signed-out request
-    /// itself (401 JSON, stale cookies deleted).
+    /// itself (401 JSON, stale cookies deleted). The provider calls of the
+    /// whole request, the handler's REST API calls included, share one
+    /// [`REQUEST_DEADLINE`].
     pub async fn protect<B, RB, F>(
         &self,
         request: &http::Request<B>,
@@ -228,21 +230,25 @@ impl Auth {
         F: AsyncFnOnce(Session) -> http::Response<RB>,
         RB: From<Bytes>,
     {
-        match self.session(request).await {
-            Ok(session) => {
-                let pending = session.pending.clone();
-                let mut response = handler(session).await;
-                let cookies =
-                    std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()));
-                for cookie in cookies {
+        let session = self.session(request);
+        with_deadline(async move {
+            match session.await {
+                Ok(session) => {
+                    let pending = session.pending.clone();
+                    let mut response = handler(session).await;
+                    let cookies =
+                        std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()));
+                    for cookie in cookies {
+                        response
+                            .headers_mut()
+                            .append(http::header::SET_COOKIE, cookie);
+                    }
                     response
-                        .headers_mut()
-                        .append(http::header::SET_COOKIE, cookie);
                 }
-                response
+                Err(rejection) => rejection.into_response().map(RB::from),
             }
-            Err(rejection) => rejection.into_response().map(RB::from),
-        }
+        })
+        .await
     }
 
     /// Vercel's REST API acting as the signed-in user: the session's access

@@ -96,7 +96,10 @@ impl RequestCookies {
             0
         };
         self.pairs.iter().filter_map(move |(name, value)| {
-            let suffix = name.get(prefix_len..)?.strip_prefix(base)?.strip_prefix('.')?;
+            let suffix = name
+                .get(prefix_len..)?
+                .strip_prefix(base)?
+                .strip_prefix('.')?;
             Some((name.as_str(), suffix, value.as_str()))
         })
     }
