@@ -3,6 +3,7 @@
 //! Vercel function binaries never reference them, so they are not linked in.
 
 pub mod emulator;
+pub mod harness;
 mod serve;
 pub mod server;
 pub use serve::{Server, serve};
