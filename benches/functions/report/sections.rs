@@ -188,10 +188,11 @@ pub fn sessions(o: &mut String, r: &Results) {
     );
     line!(
         o,
-        "Bursts at expiry: one warm instance of the `session` function (emulator issuer). Per burst, a fresh \
-         sign-in whose access token lives 2 s, a wait past its expiry, then {} connections opened and the \
-         same request (the same expired-token cookie) written on all of them at once. The instance must \
-         refresh once and give every request the user and the new session.\n",
+        "Bursts at expiry: one instance of the `session` function (emulator issuer), warmed by one \
+         unreported burst (its discovery and JWKS fetch). Per burst, a fresh sign-in whose access token \
+         lives 2 s, a wait past its expiry, then {} connections opened and the same request (the same \
+         expired-token cookie) written on all of them at once. The instance must refresh once and give \
+         every request the user and the new session.\n",
         s.parallel
     );
     line!(
