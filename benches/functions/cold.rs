@@ -10,8 +10,8 @@ use sign_in_with_vercel::dev::harness::free_port;
 use sign_in_with_vercel::{DEFAULT_RETURN_PATH, SESSION_COOKIE};
 
 use crate::provider::{self, Provider};
+use crate::quantiles::{Summary, ms, summarize};
 use crate::raw::{self, Raw};
-use crate::summary::{Summary, ms, summarize};
 use crate::{Function, function_env, procfs};
 
 #[derive(Clone, Copy, PartialEq, Eq)]

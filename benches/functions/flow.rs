@@ -18,7 +18,7 @@ use sign_in_with_vercel::{
 };
 
 use crate::provider::{self, Provider, Timing};
-use crate::summary::ms;
+use crate::quantiles::ms;
 use crate::{APP, Function, function_env, procfs};
 
 /// Unmeasured flows first (the first one's provider requests are kept).

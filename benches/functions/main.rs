@@ -30,10 +30,10 @@ mod load;
 mod machine;
 mod procfs;
 mod provider;
+mod quantiles;
 mod raw;
 mod report;
 mod session;
-mod summary;
 
 use std::path::PathBuf;
 use std::time::Instant;

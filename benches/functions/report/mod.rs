@@ -11,8 +11,8 @@ use crate::flow::FlowResult;
 use crate::load::LoadResult;
 use crate::machine::{Machine, Size};
 use crate::provider::upstream;
+use crate::quantiles::summarize;
 use crate::session::SessionResult;
-use crate::summary::summarize;
 use crate::{Function, Knobs};
 
 /// Appends one line to the report.

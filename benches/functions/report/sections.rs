@@ -8,7 +8,7 @@ use crate::cold::Mode;
 use crate::flow::WARM_UP;
 use crate::load::{DISTURBED, PRIMARY_RUNS};
 use crate::provider::{upstream, upstream_mean};
-use crate::summary::summarize;
+use crate::quantiles::summarize;
 
 pub fn heading(o: &mut String, r: &Results) {
     let k = r.knobs;

@@ -5,7 +5,7 @@ use sign_in_with_vercel::{AUTHORIZE, CALLBACK};
 use super::{Results, line, mb, mb_bytes, pass, rss_ok, size_ok};
 use crate::cold::Mode;
 use crate::provider::{upstream_mean, upstream_total};
-use crate::summary::summarize;
+use crate::quantiles::summarize;
 
 /// Authorize's throughput target on this machine, req/s.
 pub const AUTHORIZE_RPS: f64 = 44_000.0;
