@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use sign_in_with_vercel::dev::emulator::Stats;
 use sign_in_with_vercel::dev::harness::{Process, free_port};
-use sign_in_with_vercel::{AUTHORIZE, Auth, Config, SESSION};
+use sign_in_with_vercel::{AUTHORIZE, Auth, SESSION};
 
 use crate::provider::{self, Provider, app_request};
-use crate::{Function, function, function_env, machine, procfs, raw};
+use crate::{Function, function, function_config, function_env, machine, procfs, raw};
 
 /// Runs of each primary configuration; the median one is reported.
 pub const PRIMARY_RUNS: usize = 3;
@@ -311,11 +311,7 @@ pub fn run(
 /// route served in process (default issuer), the request built each time
 /// since [`Auth::serve`] takes it by value.
 fn authorize_in_process(rt: &tokio::runtime::Runtime) -> f64 {
-    let vars = function_env(None);
-    let auth = Auth::new(
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-            .expect("config"),
-    );
+    let auth = Auth::new(function_config(None));
     let empty = sign_in_with_vercel::dev::harness::Jar::default();
     rt.block_on(async {
         let once = async || {

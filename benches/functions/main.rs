@@ -38,7 +38,7 @@ mod session;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use sign_in_with_vercel::{ROUTES, Route};
+use sign_in_with_vercel::{Config, ROUTES, Route};
 
 /// The app's public origin, pinned with `APP_URL` in every function.
 pub const APP: &str = "http://localhost:3000";
@@ -106,6 +106,13 @@ pub fn function_env(issuer: Option<&str>) -> Vec<(&'static str, String)> {
         vars.push(("VERCEL_OAUTH_ISSUER", issuer.to_owned()));
     }
     vars
+}
+
+/// The library configured exactly like the functions with `issuer`.
+pub fn function_config(issuer: Option<&str>) -> Config {
+    let vars = function_env(issuer);
+    Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .expect("the functions' configuration")
 }
 
 pub fn env_usize(name: &str, default: usize) -> usize {

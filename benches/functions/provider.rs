@@ -11,9 +11,9 @@ use std::time::Instant;
 use http::header::{COOKIE, HOST};
 use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, SCOPES, Stats};
 use sign_in_with_vercel::dev::harness::{Jar, consent, location};
-use sign_in_with_vercel::{AUTHORIZE, Auth, CALLBACK, Config, HttpClient, SESSION_COOKIE};
+use sign_in_with_vercel::{AUTHORIZE, Auth, CALLBACK, HttpClient, SESSION_COOKIE};
 
-use crate::{APP, APP_HOST, CLIENT_ID, SECRET, function_env};
+use crate::{APP, APP_HOST, CLIENT_ID, SECRET, function_config};
 
 pub struct Provider {
     pub emulator: Arc<Emulator>,
@@ -95,11 +95,8 @@ pub fn start() -> Provider {
         .expect("emulator thread");
     ready_rx.recv().expect("emulator started");
 
-    let vars = function_env(Some(&issuer));
-    let config =
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-            .expect("config");
-    let auth = Auth::new(config).with_http_client(emulator.clone() as Arc<dyn HttpClient>);
+    let auth = Auth::new(function_config(Some(&issuer)))
+        .with_http_client(emulator.clone() as Arc<dyn HttpClient>);
     Provider {
         emulator,
         issuer,
