@@ -1,0 +1,228 @@
+//! Cold starts: spawn → poll-connect → the route's request → the complete
+//! response, for every function, in two modes: start-up only (default
+//! issuer, a request answered without any provider call), and the route's
+//! real first response against the emulator (its provider calls included).
+
+use std::time::{Duration, Instant};
+
+use sign_in_with_vercel::dev::emulator::Stats;
+use sign_in_with_vercel::dev::harness::free_port;
+use sign_in_with_vercel::{DEFAULT_RETURN_PATH, SESSION_COOKIE};
+
+use crate::provider::{self, Provider};
+use crate::quantiles::{Summary, ms, summarize};
+use crate::raw::{self, Raw};
+use crate::{Function, function_env, procfs};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Default issuer, no cookie: start-up and an answer with no provider call.
+    Startup,
+    /// Emulator issuer, the route's real request: its first provider calls.
+    First,
+}
+
+pub struct ColdResult {
+    pub function: &'static str,
+    pub mode: Mode,
+    pub request: String,
+    pub total: Summary,
+    pub listen: Summary,
+    pub rss_kb: Summary,
+    pub upstream: Stats,
+}
+
+struct ColdRun {
+    total_ms: f64,
+    listen_ms: f64,
+    rss_kb: u64,
+    upstream: Stats,
+    response: Raw,
+}
+
+fn cold_run(
+    function: &Function,
+    env: &[(&'static str, String)],
+    request: &[u8],
+    provider: &Provider,
+) -> ColdRun {
+    let port = free_port();
+    let before = provider.emulator.stats();
+    let t0 = Instant::now();
+    let mut child = procfs::spawn(function, port, env);
+    let mut stream = child.connect(port, Duration::from_secs(10));
+    let listen = t0.elapsed();
+    let response = raw::exchange(&mut stream, request)
+        .unwrap_or_else(|e| panic!("{}: no response on a cold start: {e}", function.name()));
+    let total = t0.elapsed();
+    let rss_kb = procfs::status_kb(child.pid(), "VmRSS");
+    let after = provider.emulator.stats();
+    drop(child);
+    ColdRun {
+        total_ms: ms(total),
+        listen_ms: ms(listen),
+        rss_kb,
+        upstream: provider::delta(&after, &before),
+        response,
+    }
+}
+
+/// What one series runs: the request (made afresh per run), what the
+/// answer must be, and how the table describes it.
+struct Series<'a> {
+    mode: Mode,
+    env: Vec<(&'static str, String)>,
+    make_request: Box<dyn FnMut() -> Vec<u8> + 'a>,
+    check: Box<dyn Fn(&Raw) -> bool + 'a>,
+    label: String,
+}
+
+fn run_series(function: &Function, runs: usize, provider: &Provider, mut s: Series) -> ColdResult {
+    let mut totals = Vec::new();
+    let mut listens = Vec::new();
+    let mut rss = Vec::new();
+    let mut upstream_first = None;
+    let mut answer = String::new();
+    // One unmeasured run first: the binary into the page cache.
+    for i in 0..=runs {
+        let request = (s.make_request)();
+        let run = cold_run(function, &s.env, &request, provider);
+        assert!(
+            (s.check)(&run.response),
+            "{}: unexpected cold-start response: {}",
+            function.name(),
+            run.response.describe()
+        );
+        if i == 0 {
+            answer = describe_answer(&run.response).replace(&provider.issuer, "<emulator>");
+            continue;
+        }
+        totals.push(run.total_ms);
+        listens.push(run.listen_ms);
+        rss.push(run.rss_kb as f64);
+        match &upstream_first {
+            None => upstream_first = Some(run.upstream),
+            Some(first) => assert_eq!(
+                first,
+                &run.upstream,
+                "{}: provider requests differ between cold runs",
+                function.name()
+            ),
+        }
+    }
+    ColdResult {
+        function: function.name(),
+        mode: s.mode,
+        request: format!("{} → {answer}", s.label),
+        total: summarize(&totals),
+        listen: summarize(&listens),
+        rss_kb: summarize(&rss),
+        upstream: upstream_first.unwrap_or_default(),
+    }
+}
+
+/// `302 /auth/error`, `401`, `200 {"user":null}`: the answer in short.
+fn describe_answer(r: &Raw) -> String {
+    match r.header("location") {
+        Some(l) => format!("{} {}", r.status, l.split('?').next().unwrap_or(l)),
+        None if r.body.len() <= 40 => format!("{} {}", r.status, r.body_text()),
+        None => r.status.to_string(),
+    }
+}
+
+/// Start-up only: the route's method, no cookie, production configuration
+/// (default issuer: endpoints built in). Any non-5xx answer; authorize must
+/// redirect to Vercel.
+fn startup(function: &Function) -> Series<'static> {
+    let route = function.route;
+    let request = raw::request(route.method.as_str(), route.path, None);
+    let is_authorize = route.path == sign_in_with_vercel::AUTHORIZE.path;
+    Series {
+        mode: Mode::Startup,
+        env: function_env(None),
+        make_request: Box::new(move || request.clone()),
+        check: Box::new(move |r: &Raw| {
+            r.status < 500
+                && (!is_authorize
+                    || r.header("location")
+                        .is_some_and(|l| l.starts_with("https://vercel.com/oauth/authorize?")))
+        }),
+        label: format!("{}, no cookie", route.method),
+    }
+}
+
+/// The route's real first response against the emulator: authorize to the
+/// consent page, callback with a code and its flow cookie, every other
+/// route with a session (a fresh one per run: signout revokes it).
+fn first<'a>(
+    function: &Function,
+    provider: &'a Provider,
+    rt: &'a tokio::runtime::Runtime,
+) -> Series<'a> {
+    let route = function.route;
+    let env = function_env(Some(&provider.issuer));
+    let session_prefix = format!("{SESSION_COOKIE}.");
+    if route.path == sign_in_with_vercel::AUTHORIZE.path {
+        let consent_page = format!("{}/oauth/authorize?", provider.issuer);
+        Series {
+            mode: Mode::First,
+            env,
+            make_request: Box::new(move || raw::request("GET", route.path, None)),
+            check: Box::new(move |r: &Raw| {
+                r.status == 302
+                    && r.header("location")
+                        .is_some_and(|l| l.starts_with(&consent_page))
+            }),
+            label: "GET".to_owned(),
+        }
+    } else if route.path == sign_in_with_vercel::CALLBACK.path {
+        Series {
+            mode: Mode::First,
+            env,
+            make_request: Box::new(move || {
+                let (path, jar) = provider.started_sign_in(rt);
+                raw::request("GET", &path, jar.header().as_deref())
+            }),
+            check: Box::new(move |r: &Raw| {
+                r.status == 302
+                    && r.header("location") == Some(DEFAULT_RETURN_PATH)
+                    && r.set_cookies().any(|c| c.starts_with(&session_prefix))
+            }),
+            label: "GET ?code&state&iss + flow cookie (made by authorize, consented)".to_owned(),
+        }
+    } else {
+        Series {
+            mode: Mode::First,
+            env,
+            make_request: Box::new(move || {
+                let jar = provider.signed_in(rt);
+                raw::request(route.method.as_str(), route.path, jar.header().as_deref())
+            }),
+            check: Box::new(|r: &Raw| r.status == 200 && !r.body_text().contains("\"user\":null")),
+            label: format!("{} + session cookie", route.method),
+        }
+    }
+}
+
+pub fn run(
+    functions: &[Function],
+    provider: &Provider,
+    rt: &tokio::runtime::Runtime,
+    runs: usize,
+) -> Vec<ColdResult> {
+    let mut results = Vec::new();
+    for f in functions {
+        results.push(run_series(f, runs, provider, startup(f)));
+    }
+    for f in functions {
+        results.push(run_series(f, runs, provider, first(f, provider, rt)));
+    }
+    results
+}
+
+/// The result of `function` in `mode`.
+pub fn of<'a>(cold: &'a [ColdResult], mode: Mode, function: &str) -> &'a ColdResult {
+    cold.iter()
+        .find(|c| c.mode == mode && c.function == function)
+        .expect("a cold result per function and mode")
+}

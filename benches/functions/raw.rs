@@ -1,0 +1,123 @@
+//! A minimal blocking HTTP/1.1 client for cold starts and bursts: no
+//! pooling, no runtime, the least client overhead between the bytes.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use crate::{APP, APP_HOST};
+
+pub struct Raw {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn set_cookies(&self) -> impl Iterator<Item = &str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// Status, location and the start of the body, for a panic message.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} location={:?} body={}",
+            self.status,
+            self.header("location"),
+            String::from_utf8_lossy(&self.body[..self.body.len().min(300)])
+        )
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Writes `request` and reads one complete response (Content-Length,
+/// chunked, or until the server closes).
+pub fn exchange(stream: &mut TcpStream, request: &[u8]) -> std::io::Result<Raw> {
+    stream.write_all(request)?;
+    let mut buf = Vec::with_capacity(8192);
+    let mut chunk = [0u8; 16384];
+    let eof = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(eof());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let length: Option<usize> = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok());
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
+    });
+    loop {
+        let body = &buf[head_end..];
+        let done = match length {
+            Some(n) => body.len() >= n,
+            None if chunked => body.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if done {
+            break;
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            if length.is_none() && !chunked {
+                break;
+            }
+            return Err(eof());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(Raw {
+        status,
+        headers,
+        body: buf[head_end..].to_vec(),
+    })
+}
+
+/// A request to the app (`Connection: close`); a POST names the app as its
+/// `Origin`, as a browser does.
+pub fn request(method: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
+    let mut r = format!("{method} {path} HTTP/1.1\r\nHost: {APP_HOST}\r\nUser-Agent: bench\r\n");
+    if let Some(cookie) = cookie {
+        let _ = write!(r, "Cookie: {cookie}\r\n");
+    }
+    if method == "POST" {
+        let _ = write!(r, "Origin: {APP}\r\nContent-Length: 0\r\n");
+    }
+    r.push_str("Connection: close\r\n\r\n");
+    r.into_bytes()
+}

@@ -1,0 +1,169 @@
+//! The sealed session: `Auth::session` in process on a live session, and
+//! bursts of parallel requests with one expired-token cookie against one
+//! instance of the `session` function (they must share one token call).
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use sign_in_with_vercel::dev::emulator::Stats;
+use sign_in_with_vercel::dev::harness::free_port;
+use sign_in_with_vercel::{SESSION, SESSION_COOKIE};
+
+use crate::provider::{self, Provider, app_request};
+use crate::{Function, function, function_env, procfs, raw};
+
+/// The access-token lifetime of the burst sessions, seconds: with a
+/// quarter of it ahead, the refresh is due at expiry.
+const SHORT_TTL: u64 = 2;
+/// The emulator's default (Vercel's: 1 hour), restored afterwards.
+const HOUR: u64 = 3600;
+
+pub struct Burst {
+    /// Provider requests the function made for the burst.
+    pub upstream: Stats,
+    /// Answers 200 with the user.
+    pub signed_in: usize,
+    /// Answers carrying the refreshed session cookie.
+    pub with_new_session: usize,
+    /// First request sent → last answer read.
+    pub wall_ms: f64,
+}
+
+pub struct SessionResult {
+    /// `Auth::session` on a live session, in process: µs per call.
+    pub in_process_us: f64,
+    pub in_process_calls: usize,
+    /// Provider requests those calls made.
+    pub in_process_upstream: Stats,
+    /// Parallel requests per burst.
+    pub parallel: usize,
+    pub bursts: Vec<Burst>,
+}
+
+pub fn run(
+    functions: &[Function],
+    provider: &Provider,
+    rt: &tokio::runtime::Runtime,
+    parallel: usize,
+) -> SessionResult {
+    let (in_process_us, in_process_calls, in_process_upstream) = in_process(provider, rt);
+    let bursts = bursts(function(functions, &SESSION), provider, rt, parallel, 5);
+    SessionResult {
+        in_process_us,
+        in_process_calls,
+        in_process_upstream,
+        parallel,
+        bursts,
+    }
+}
+
+/// `Auth::session` on one live session, many times: its cost and the
+/// provider requests it made (the emulator is the library's HTTP client
+/// here, so every call would be counted).
+fn in_process(provider: &Provider, rt: &tokio::runtime::Runtime) -> (f64, usize, Stats) {
+    let jar = provider.signed_in(rt);
+    let request = app_request("GET", SESSION.path, &jar);
+    let auth = &provider.auth;
+    let n = 100_000;
+    let before = provider.emulator.stats();
+    let us = rt.block_on(async {
+        for _ in 0..2_000 {
+            let session = auth.session(&request).await;
+            assert!(session.is_ok(), "a live session");
+            std::hint::black_box(session.ok());
+        }
+        let t0 = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(auth.session(&request).await.ok());
+        }
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64
+    });
+    let upstream = provider::delta(&provider.emulator.stats(), &before);
+    (us, n + 2_000, upstream)
+}
+
+/// `rounds` bursts against one warm instance: each a fresh sign-in whose
+/// access token lives [`SHORT_TTL`] s, a wait past its expiry, then
+/// `parallel` requests with that cookie released together.
+fn bursts(
+    function: &Function,
+    provider: &Provider,
+    rt: &tokio::runtime::Runtime,
+    parallel: usize,
+    rounds: usize,
+) -> Vec<Burst> {
+    let port = free_port();
+    let mut process = procfs::spawn(function, port, &function_env(Some(&provider.issuer)));
+    drop(process.connect(port, Duration::from_secs(10)));
+    provider.emulator.set_access_token_ttl(SHORT_TTL);
+    // One unreported burst first: the instance fetches discovery and the
+    // JWKS once, as a busy instance already has.
+    let mut result: Vec<Burst> = (0..=rounds)
+        .map(|_| burst(port, provider, rt, parallel))
+        .collect();
+    result.remove(0);
+    provider.emulator.set_access_token_ttl(HOUR);
+    assert!(process.exited().is_none(), "the session function died");
+    result
+}
+
+/// One burst: a fresh sign-in, a wait past its access token's expiry, then
+/// `parallel` requests with its cookie at once.
+fn burst(port: u16, provider: &Provider, rt: &tokio::runtime::Runtime, parallel: usize) -> Burst {
+    let jar = provider.signed_in(rt);
+    std::thread::sleep(Duration::from_millis(SHORT_TTL * 1000 + 1100));
+    let before = provider.emulator.stats();
+    let t0 = Instant::now();
+    let answers = parallel_requests(
+        port,
+        parallel,
+        raw::request("GET", SESSION.path, jar.header().as_deref()),
+    );
+    let wall_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let upstream = provider::delta(&provider.emulator.stats(), &before);
+    let old = jar.names(SESSION_COOKIE);
+    let session_prefix = format!("{SESSION_COOKIE}.");
+    let is_new_session = |c: &str| {
+        c.starts_with(&session_prefix)
+            && !c.contains("Max-Age=0")
+            && !old.iter().any(|o| c.starts_with(&format!("{o}=")))
+    };
+    Burst {
+        upstream,
+        signed_in: answers
+            .iter()
+            .filter(|r| r.status == 200 && !r.body_text().contains("\"user\":null"))
+            .count(),
+        with_new_session: answers
+            .iter()
+            .filter(|r| r.set_cookies().any(is_new_session))
+            .count(),
+        wall_ms,
+    }
+}
+
+/// `n` connections opened first, then the same request written on each at
+/// once (a barrier), every answer read.
+fn parallel_requests(port: u16, n: usize, request: Vec<u8>) -> Vec<raw::Raw> {
+    let barrier = Arc::new(Barrier::new(n));
+    let request = Arc::new(request);
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let barrier = barrier.clone();
+            let request = request.clone();
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            stream.set_nodelay(true).expect("TCP_NODELAY");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .expect("read timeout");
+            std::thread::spawn(move || {
+                barrier.wait();
+                raw::exchange(&mut stream, &request).expect("a burst answer")
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .map(|t| t.join().expect("burst thread"))
+        .collect()
+}
