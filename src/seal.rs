@@ -3,7 +3,10 @@
 //! (RFC 5869) from `AUTH_SECRET`, or from the client secret.
 //!
 //! A seal is `base64url(version ‖ nonce ‖ ciphertext ‖ tag)`. The nonce is
-//! 96 random bits per seal (NIST SP 800-38D §8.2.2); the additional data
+//! 96 random bits per seal (NIST SP 800-38D §8.2.2), from the thread's
+//! CSPRNG (ChaCha12, seeded and reseeded from the OS): a nonce needs to be
+//! unique, not secret, and a system call per seal is a fifth of a
+//! sign-in's start. The additional data
 //! binds the seal to its purpose and to this relying party, so a flow
 //! cookie never opens as a session and another app's seal never opens
 //! here. A key ring rotates keys: the first key seals, every key opens.
@@ -12,7 +15,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hkdf::{HKDF_SHA256, Salt};
-use ring::rand::{SecureRandom as _, SystemRandom};
 
 /// The format byte at the start of every seal.
 const VERSION: u8 = 1;
@@ -120,7 +122,7 @@ impl Keys {
     ) -> Option<String> {
         let key = self.ring(purpose).0.first()?;
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).ok()?;
+        rand::RngCore::try_fill_bytes(&mut rand::thread_rng(), &mut nonce).ok()?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
         out.push(VERSION);
         out.extend_from_slice(&nonce);
