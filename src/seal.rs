@@ -5,8 +5,8 @@
 //! A seal is `base64url(version ‖ nonce ‖ ciphertext ‖ tag)`. The nonce is
 //! 96 random bits per seal (NIST SP 800-38D §8.2.2), from the thread's
 //! CSPRNG (ChaCha12, seeded and reseeded from the OS): a nonce needs to be
-//! unique, not secret, and a system call per seal is a fifth of a
-//! sign-in's start. The additional data
+//! unique, not secret, and a system call per seal would be avoidable
+//! work on the hottest route (authorize). The additional data
 //! binds the seal to its purpose and to this relying party, so a flow
 //! cookie never opens as a session and another app's seal never opens
 //! here. A key ring rotates keys: the first key seals, every key opens.
