@@ -278,7 +278,13 @@ async fn two_instances_survive_when_the_provider_rejects_only_the_reused_token()
 async fn two_instances_lose_the_session_when_the_provider_revokes_the_grant_on_reuse() {
     let bursts = rounds("revoke_grant", 2).await;
     let first = &bursts[0];
-    assert_eq!(first.token_calls, 2, "one token call per instance");
+    // One refresh per instance; validate-token's REST API call may meet the
+    // grant just revoked and spend one more (refused) refresh on its retry.
+    assert!(
+        (2..=3).contains(&first.token_calls),
+        "one token call per instance (and at most one retry): {}",
+        first.token_calls
+    );
     assert!(
         !first.signed_in_arrival_order && !first.signed_in_reverse_order,
         "the reuse revoked the grant: signed out in either order"

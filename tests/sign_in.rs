@@ -321,9 +321,7 @@ async fn callback_with_tampered_flow_cookie_is_an_error() {
     let callback = rp.authorize_and_consent().await;
     let name = flow_names(&rp.jar).pop().unwrap();
     let flow = rp.jar.get(&name).unwrap().to_owned();
-    rp.jar
-        .0
-        .insert(name, format!("{}A", &flow[..flow.len() - 4]));
+    rp.jar.set(&name, &format!("{}A", &flow[..flow.len() - 4]));
     assert_error_page(&rp.get(&callback).await, "invalid_state");
     assert_no_session(&rp);
 }

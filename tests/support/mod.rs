@@ -6,12 +6,11 @@
 
 pub mod stack;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
+use http::header::{COOKIE, HOST, SET_COOKIE};
 use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, SigningKey};
 use sign_in_with_vercel::{
     Auth, BoxFuture, Config, HttpClient, HttpRequest, HttpResponse, TransportError,
@@ -80,41 +79,7 @@ impl HttpClient for Recording {
     }
 }
 
-/// A browser's cookies for the app's origin.
-#[derive(Default, Clone, Debug)]
-pub struct Jar(pub BTreeMap<String, String>);
-
-impl Jar {
-    /// Applies the `Set-Cookie` headers of a response.
-    pub fn store(&mut self, response: &http::Response<Bytes>) {
-        for value in response.headers().get_all(SET_COOKIE) {
-            let cookie = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
-            let expired = cookie
-                .max_age()
-                .is_some_and(|a| a.is_zero() || a.is_negative());
-            if expired || cookie.value().is_empty() {
-                self.0.remove(cookie.name());
-            } else {
-                self.0
-                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
-            }
-        }
-    }
-
-    pub fn header(&self) -> Option<String> {
-        (!self.0.is_empty()).then(|| {
-            self.0
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-}
+pub use sign_in_with_vercel::dev::harness::Jar;
 
 /// The relying party under test with its provider.
 pub struct Rp {
@@ -185,30 +150,16 @@ pub fn rp_with(method: &str, extra: &[(&'static str, &str)]) -> Rp {
 
 /// The names in `jar` of the session cookies (`session.<id>.<n>`).
 pub fn session_names(jar: &Jar) -> Vec<String> {
-    let prefix = format!("{}.", sign_in_with_vercel::SESSION_COOKIE);
-    jar.0
-        .keys()
-        .filter(|k| k.starts_with(&prefix))
-        .cloned()
-        .collect()
+    jar.names(sign_in_with_vercel::SESSION_COOKIE)
 }
 
 /// The names in `jar` of the flow cookies (`oauth_flow.<id>`).
 pub fn flow_names(jar: &Jar) -> Vec<String> {
-    let prefix = format!("{}.", sign_in_with_vercel::FLOW_COOKIE);
-    jar.0
-        .keys()
-        .filter(|k| k.starts_with(&prefix))
-        .cloned()
-        .collect()
+    jar.names(sign_in_with_vercel::FLOW_COOKIE)
 }
 
 pub fn location(response: &http::Response<Bytes>) -> String {
-    response
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_owned())
-        .unwrap_or_default()
+    sign_in_with_vercel::dev::harness::location(response.headers())
 }
 
 /// The `Set-Cookie` headers of a response, as text.
@@ -271,7 +222,7 @@ impl Rp {
         let response = self
             .send_with(&self.jar.clone(), method, path_and_query)
             .await;
-        self.jar.store(&response);
+        self.jar.store(response.headers());
         response
     }
 
@@ -299,38 +250,12 @@ impl Rp {
         self.send("GET", path_and_query).await
     }
 
-    /// Shows the emulator's consent page for `authorize_url` and answers it;
-    /// returns the redirect back to the app. A user who already authorized
-    /// the app is redirected back at once, as on Vercel: that redirect is
-    /// returned as it is.
+    /// Shows the emulator's consent page for `authorize_url` and answers it
+    /// (the shared harness); returns the redirect back to the app. A user
+    /// who already authorized the app is redirected back at once, as on
+    /// Vercel: that redirect is returned as it is.
     pub fn consent(&self, authorize_url: &str, decision: &str) -> String {
-        assert!(authorize_url.starts_with(ISSUER), "{authorize_url}");
-        let page = self
-            .emulator
-            .handle(&http::Request::get(authorize_url).body(Vec::new()).unwrap());
-        if page.status() == 302 && location(&page).starts_with(APP) {
-            assert_eq!(
-                decision, "allow",
-                "consent is remembered: no page to answer"
-            );
-            return location(&page);
-        }
-        assert_eq!(page.status(), 200, "consent page: {:?}", page.body());
-        let html = String::from_utf8(page.body().to_vec()).unwrap();
-        let request_id = html
-            .split("name=\"request_id\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("request_id in the consent form");
-        let form = format!("request_id={request_id}&decision={decision}");
-        let answer = self.emulator.handle(
-            &http::Request::post(format!("{ISSUER}/oauth/authorize/decision"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form.into_bytes())
-                .unwrap(),
-        );
-        assert_eq!(answer.status(), 302);
-        location(&answer)
+        sign_in_with_vercel::dev::harness::consent(&self.emulator, authorize_url, decision)
     }
 
     /// Starts a sign-in and consents; returns the callback path and query.

@@ -4,53 +4,35 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write as _};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A child process killed on drop.
+// Some suites use it, some do not.
+#[allow(unused_imports)]
+pub use sign_in_with_vercel::dev::harness::free_port;
+use sign_in_with_vercel::dev::harness::{self, clean_command};
+
+/// A child process of the stack (killed on drop) and what it printed
+/// until it was ready.
 pub struct Process {
-    child: Child,
+    _child: harness::Process,
     pub lines: Vec<String>,
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `program` with `env` and waits (up to 30 s) for a stdout line
-/// containing `ready`; returns the process and that line.
+/// Starts `program` with a clean environment plus `env`, and waits (up to
+/// 30 s) for a stdout line containing `ready`; returns the process and
+/// that line.
 pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, String) {
-    let mut command = Command::new(program);
+    let mut command = clean_command(program);
     command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    // A clean environment for the variables the stack reads.
-    for var in [
-        "VERCEL_APP_CLIENT_ID",
-        "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
-        "VERCEL_APP_CLIENT_SECRET",
-        "VERCEL_APP_TOKEN_AUTH",
-        "VERCEL_OAUTH_ISSUER",
-        "APP_URL",
-        "PORT",
-        "EMULATOR_PORT",
-        "EMULATOR_API_PORT",
-        "EMULATOR_CONFIG",
-        "EMULATOR_REFRESH_TOKEN_REUSE",
-    ] {
-        command.env_remove(var);
-    }
     for (k, v) in env {
         command.env(k, v);
     }
     // Keep a developer's own .env.local out of the test.
     command.current_dir(std::env::temp_dir());
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-    let stdout = child.stdout.take().unwrap();
+    let mut child = harness::Process::spawn(&mut command, program);
+    let stdout = child.child_mut().stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -60,7 +42,7 @@ pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, St
         }
     });
     let mut process = Process {
-        child,
+        _child: child,
         lines: Vec::new(),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -81,15 +63,6 @@ pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, St
             ),
         }
     }
-}
-
-/// A free loopback port (bound, then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The first `http://…` URL in `line`.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 /// Variables a developer's shell or `.env` might carry into a child and
 /// that would change what it does: the app's configuration, the local
 /// stack's ports and the emulator's settings, the Vercel runtime's own.
-pub const CLEARED_VARS: [&str; 19] = [
+pub const CLEARED_VARS: [&str; 21] = [
     "VERCEL_APP_CLIENT_ID",
     "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
     "VERCEL_APP_CLIENT_SECRET",
@@ -18,7 +18,9 @@ pub const CLEARED_VARS: [&str; 19] = [
     "AUTH_SECRET",
     "PORT",
     "EMULATOR_PORT",
+    "EMULATOR_API_PORT",
     "EMULATOR_CONFIG",
+    "EMULATOR_REFRESH_TOKEN_REUSE",
     "EMULATOR_ACCESS_TOKEN_TTL",
     "EMULATOR_REFRESH_TOKEN_TTL",
     "EMULATOR_ID_TOKEN_TTL",
