@@ -172,24 +172,7 @@ async fn configured_stack(
             "redirect_uris": [format!("{app}/api/auth/callback")],
         }],
     });
-    let path = std::env::temp_dir().join(format!("emulator-{app_port}.json"));
-    std::fs::write(&path, config.to_string()).unwrap();
-    let (emulator, line) = spawn(
-        EMULATOR,
-        &[
-            ("EMULATOR_PORT", "0".into()),
-            ("EMULATOR_CONFIG", path.display().to_string()),
-        ],
-        "API (",
-    );
-    let issuer = url_in(
-        emulator
-            .lines
-            .iter()
-            .find(|l| l.contains("issuer http://"))
-            .unwrap(),
-    );
-    let api = url_in(&line);
+    let (emulator, issuer, api) = support::stack::emulator(EMULATOR, &config, &[]);
     let (dev, _) = spawn(
         DEV,
         &[

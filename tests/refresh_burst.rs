@@ -22,7 +22,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::stack::{Browser, Page, Process, form_of, free_port, spawn, url_in};
+use support::stack::{Browser, Page, Process, form_of, free_port, spawn};
 
 const DEV: &str = env!("CARGO_BIN_EXE_dev");
 const EMULATOR: &str = env!("CARGO_BIN_EXE_emulator");
@@ -54,25 +54,13 @@ fn stack(policy: &str, instances: usize) -> Stack {
             "redirect_uris": apps.iter().map(|a| format!("{a}/api/auth/callback")).collect::<Vec<_>>(),
         }],
     });
-    let path = std::env::temp_dir().join(format!("emulator-burst-{}.json", ports[0]));
-    std::fs::write(&path, config.to_string()).unwrap();
-    let (emulator, _) = spawn(
+    let (emulator, issuer, _) = support::stack::emulator(
         EMULATOR,
+        &config,
         &[
-            ("EMULATOR_PORT", "0".into()),
-            ("EMULATOR_API_PORT", "0".into()),
-            ("EMULATOR_CONFIG", path.display().to_string()),
             ("EMULATOR_ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL.to_string()),
             ("EMULATOR_REFRESH_TOKEN_REUSE", policy.into()),
         ],
-        "API (",
-    );
-    let issuer = url_in(
-        emulator
-            .lines
-            .iter()
-            .find(|l| l.contains("issuer http://"))
-            .unwrap(),
     );
     let processes = ports
         .iter()

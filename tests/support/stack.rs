@@ -65,6 +65,34 @@ pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, St
     }
 }
 
+/// The standalone emulator (`cargo run --bin emulator`) with the clients of
+/// `config` (written to a file for `EMULATOR_CONFIG`), on free ports, with
+/// `env` besides: the process, its issuer origin and its API origin.
+pub fn emulator(
+    program: &str,
+    config: &serde_json::Value,
+    env: &[(&str, String)],
+) -> (Process, String, String) {
+    let path = std::env::temp_dir().join(format!("emulator-{}.json", free_port()));
+    std::fs::write(&path, config.to_string()).unwrap();
+    let mut all = vec![
+        ("EMULATOR_PORT", "0".to_owned()),
+        ("EMULATOR_API_PORT", "0".to_owned()),
+        ("EMULATOR_CONFIG", path.display().to_string()),
+    ];
+    all.extend(env.iter().cloned());
+    let (process, api_line) = spawn(program, &all, "API (");
+    let issuer = url_in(
+        process
+            .lines
+            .iter()
+            .find(|l| l.contains("issuer http://"))
+            .expect("the emulator names its issuer"),
+    );
+    let api = url_in(&api_line);
+    (process, issuer, api)
+}
+
 /// The first `http://…` URL in `line`.
 pub fn url_in(line: &str) -> String {
     let start = line.find("http://").expect("a URL");

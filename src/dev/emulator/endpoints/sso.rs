@@ -15,11 +15,11 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use url::Url;
 
+use super::token::{From, id_token};
 use super::user_tokens::error;
-use super::userinfo::user_claims;
 use super::{Response, html, json_response};
 use crate::dev::emulator::store::{Grant, SsoCode, Token};
 use crate::dev::emulator::{Emulator, form_params, lock, pages};
@@ -217,33 +217,10 @@ fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
     json_response(
         StatusCode::OK,
         &json!({
-            "id_token": id_token(emu, &grant, now, id_ttl),
+            "id_token": id_token(emu, &grant, now, id_ttl, From::Code),
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": access_ttl,
         }),
     )
-}
-
-/// The SSO ID token: the integration as audience, with the faults set for
-/// the sign-in's ID tokens applied too.
-fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64) -> String {
-    let mut claims = Map::new();
-    claims.insert("iss".into(), json!(emu.issuer()));
-    claims.insert("sub".into(), json!(grant.sub));
-    claims.insert("aud".into(), json!(grant.client_id));
-    claims.insert("exp".into(), json!(now + ttl));
-    claims.insert("iat".into(), json!(now));
-    claims.insert("nbf".into(), json!(now));
-    claims.insert("jti".into(), json!(random_token()));
-    if let Some(nonce) = &grant.nonce {
-        claims.insert("nonce".into(), json!(nonce));
-    }
-    user_claims(emu, &grant.sub, &grant.scopes, &mut claims, false);
-    let faults = emu.faults().clone();
-    if let Some(edit) = &faults.id_token_claims {
-        edit(&mut claims);
-    }
-    let keys = lock(&emu.keys);
-    keys[0].sign(&Value::Object(claims), faults.signing)
 }

@@ -18,7 +18,7 @@ use crate::secret::{ct_eq, random_token};
 /// `nonce` (OpenID Connect Core §12.2 allows either; a repeated nonce would
 /// hide an app that checks it where it should not).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum From {
+pub(super) enum From {
     Code,
     Refresh,
 }
@@ -180,7 +180,7 @@ fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response
 }
 
 /// An ID token (OpenID Connect Core §2) with the claims the scopes allow.
-fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64, from: From) -> String {
+pub(super) fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64, from: From) -> String {
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(emu.issuer()));
     claims.insert("sub".into(), json!(grant.sub));
