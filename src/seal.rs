@@ -123,17 +123,19 @@ impl Keys {
         let key = self.ring(purpose).0.first()?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::RngCore::try_fill_bytes(&mut rand::thread_rng(), &mut nonce).ok()?;
+        // One buffer: header, then the plaintext encrypted in place, then the tag.
         let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
         out.push(VERSION);
         out.extend_from_slice(&nonce);
-        let mut in_out = plaintext.to_vec();
-        key.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(context),
-            &mut in_out,
-        )
-        .ok()?;
-        out.extend_from_slice(&in_out);
+        out.extend_from_slice(plaintext);
+        let tag = key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context),
+                &mut out[1 + NONCE_LEN..],
+            )
+            .ok()?;
+        out.extend_from_slice(tag.as_ref());
         Some(URL_SAFE_NO_PAD.encode(out))
     }
 
