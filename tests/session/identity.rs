@@ -1,0 +1,112 @@
+//! Who is signed in costs no network: the session route, `Auth::session` and `Auth::protect`.
+
+use super::*;
+
+#[tokio::test]
+async fn session_route_answers_from_the_cookie_with_no_provider_call() {
+    let mut rp = signed_in("client_secret_post").await;
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()[CACHE_CONTROL], "no-store");
+    let user = &body_json(&answer)["user"];
+    assert_eq!(user["sub"], DEMO_SUB);
+    assert_eq!(user["name"], "Demo User");
+    assert_eq!(user["email"], "demo@example.com");
+    assert_eq!(user["preferred_username"], "demo");
+    assert_eq!(provider_calls(&rp), 0);
+}
+
+#[tokio::test]
+async fn session_route_when_signed_out_is_200_with_no_user() {
+    let mut rp = rp("client_secret_post");
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(body_json(&answer), serde_json::json!({ "user": null }));
+    assert_eq!(provider_calls(&rp), 0);
+}
+
+#[tokio::test]
+async fn auth_session_knows_the_user_with_no_provider_call() {
+    let rp = signed_in("client_secret_post").await;
+    for _ in 0..3 {
+        let session = rp
+            .auth
+            .session(&rp.request("GET", "/api/mine"))
+            .await
+            .unwrap();
+        assert_eq!(session.sub(), DEMO_SUB);
+        assert_eq!(session.user().name.as_deref(), Some("Demo User"));
+        let response = session.finish(http::Response::new(()));
+        assert!(
+            response.headers().get(SET_COOKIE).is_none(),
+            "nothing to set"
+        );
+    }
+    assert_eq!(provider_calls(&rp), 0);
+}
+
+#[tokio::test]
+async fn session_debug_prints_no_personal_data_or_token() {
+    let rp = signed_in("client_secret_post").await;
+    let session = rp
+        .auth
+        .session(&rp.request("GET", "/api/mine"))
+        .await
+        .unwrap();
+    let printed = format!("{session:?} {:?}", session.user());
+    for secret in [
+        session.access_token().secret(),
+        DEMO_SUB,
+        "Demo User",
+        "demo@example.com",
+    ] {
+        assert!(!printed.contains(secret), "{printed}");
+    }
+}
+
+#[tokio::test]
+async fn protect_runs_the_handler_for_a_signed_in_user() {
+    let rp = signed_in("client_secret_post").await;
+    let response: http::Response<bytes::Bytes> = rp
+        .auth
+        .protect(&rp.request("GET", "/api/mine"), async |session| {
+            http::Response::new(bytes::Bytes::from(format!("hello {}", session.sub())))
+        })
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.body(), &format!("hello {DEMO_SUB}"));
+}
+
+#[tokio::test]
+async fn protect_answers_401_itself_when_signed_out() {
+    let rp = rp("client_secret_post");
+    let mut ran = false;
+    let response: http::Response<bytes::Bytes> = rp
+        .auth
+        .protect(&rp.request("GET", "/api/mine"), async |_| {
+            ran = true;
+            http::Response::new(bytes::Bytes::new())
+        })
+        .await;
+    assert!(!ran);
+    assert_eq!(response.status(), 401);
+    assert_eq!(body_json(&response)["error"], "not_signed_in");
+}
+
+#[tokio::test]
+async fn protect_carries_the_refresh_cookies_onto_the_handlers_response() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3600);
+    let response: http::Response<bytes::Bytes> = rp
+        .auth
+        .protect(&rp.request("GET", "/api/mine"), async |_| {
+            http::Response::new(bytes::Bytes::from_static(b"ok"))
+        })
+        .await;
+    let old = session_names(&rp.jar);
+    rp.jar.store(response.headers());
+    let new = session_names(&rp.jar);
+    assert_eq!(new.len(), 1);
+    assert_ne!(old, new, "the refreshed session reached the browser");
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
+}

@@ -1,0 +1,60 @@
+//! The signed-in session: one sealed cookie, identity with no provider
+//! call, refresh that is early, shared and race-proof, sign-out. In
+//! process, against the emulator.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cookie;
+mod identity;
+mod refresh;
+mod rest_api;
+mod routes;
+mod signout;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{CACHE_CONTROL, HOST, ORIGIN, SET_COOKIE};
+use sign_in_with_vercel::{REQUEST_DEADLINE, SESSION, TransportError, USER_INFO, VALIDATE_TOKEN};
+pub use support::*;
+
+const DEMO_SUB: &str = "usr_demo1234567890";
+
+async fn signed_in(method: &str) -> Rp {
+    let mut rp = rp(method);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    rp.clear_log();
+    rp
+}
+
+/// Asks the emulator directly whether a token is live.
+fn active(rp: &Rp, token: &str) -> bool {
+    let response = rp.emulator.handle(
+        &http::Request::post("/login/oauth/token/introspect")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                format!("token={token}&client_id={CLIENT_ID}&client_secret={SECRET}").into_bytes(),
+            )
+            .unwrap(),
+    );
+    serde_json::from_slice::<serde_json::Value>(response.body()).unwrap()["active"] == true
+}
+
+/// Revokes a token at the provider, as the user removing the app would.
+fn revoke_at_provider(rp: &Rp, token: &str) {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{SECRET}"));
+    let response = rp.emulator.handle(
+        &http::Request::post("/login/oauth/token/revoke")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", format!("Basic {basic}"))
+            .body(format!("token={token}").into_bytes())
+            .unwrap(),
+    );
+    assert_eq!(response.status(), 200);
+}
+
+fn provider_calls(rp: &Rp) -> usize {
+    rp.recorder.requests.lock().unwrap().len()
+}

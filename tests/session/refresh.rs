@@ -1,0 +1,261 @@
+//! Refresh: early, shared by the requests of an instance, race-proof across instances, never losing rotated tokens; a dead grant or a removed app ends the session; the request deadline.
+
+use super::*;
+
+#[tokio::test]
+async fn refresh_happens_a_few_minutes_before_expiry() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3600 - 6 * 60);
+    assert_eq!(rp.get("/api/auth/session").await.status(), 200);
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 0, "not due yet");
+    rp.advance(2 * 60);
+    let before = session_names(&rp.jar);
+    assert_eq!(rp.get("/api/auth/session").await.status(), 200);
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1, "refreshed early");
+    assert_ne!(session_names(&rp.jar), before);
+}
+
+#[tokio::test]
+async fn expired_access_token_is_refreshed_and_the_rotated_refresh_token_kept() {
+    let mut rp = signed_in("client_secret_post").await;
+    let old_access = rp
+        .auth
+        .session(&rp.request("GET", "/"))
+        .await
+        .unwrap()
+        .access_token();
+    rp.advance(3601);
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 200);
+    let new_access = rp
+        .auth
+        .session(&rp.request("GET", "/"))
+        .await
+        .unwrap()
+        .access_token();
+    assert_ne!(new_access.secret(), old_access.secret());
+    assert!(active(&rp, new_access.secret()));
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_in_one_instance_share_one_refresh() {
+    let rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    let jar = rp.jar.clone();
+    let (a, b, c, d) = tokio::join!(
+        rp.send_with(&jar, "GET", "/api/user-info"),
+        rp.send_with(&jar, "GET", "/api/validate-token"),
+        rp.send_with(&jar, "GET", "/api/auth/session"),
+        rp.send_with(&jar, "GET", "/api/user-info"),
+    );
+    for answer in [&a, &b, &c, &d] {
+        assert_eq!(answer.status(), 200);
+    }
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1, "one token call");
+    // Every response sets the very same new generation.
+    let new: Vec<_> = [&a, &b, &c, &d]
+        .iter()
+        .map(|r| {
+            set_cookies(r)
+                .into_iter()
+                .filter(|c| !c.contains("Max-Age=0"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(new.windows(2).all(|w| w[0] == w[1]), "{new:?}");
+}
+
+#[tokio::test]
+async fn a_late_request_with_the_replaced_session_gets_the_new_one() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    let old = rp.jar.clone();
+    assert_eq!(rp.get("/api/user-info").await.status(), 200);
+    let late = rp.send_with(&old, "GET", "/api/validate-token").await;
+    assert_eq!(late.status(), 200);
+    let mut jar = old.clone();
+    jar.store(late.headers());
+    assert_eq!(session_names(&jar), session_names(&rp.jar));
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
+}
+
+/// Two instances of the app refresh the same session at once; the
+/// browser applies their responses in `order`. Returns the final jar and
+/// the two answers' statuses.
+async fn race_between_instances(rp: &Rp, path: &str, winner_first: bool) -> (Jar, u16, u16) {
+    let other = rp.instance(&[]);
+    let jar = rp.jar.clone();
+    let winner = rp.send_with(&jar, "GET", path).await;
+    // The other instance never saw that refresh: it spends the same token.
+    let mut request = rp.request("GET", path);
+    request
+        .headers_mut()
+        .insert("cookie", jar.header().unwrap().parse().unwrap());
+    let loser = sign_in_with_vercel::dispatch(&other, &request)
+        .unwrap()
+        .await;
+    let mut end = jar.clone();
+    if winner_first {
+        end.store(winner.headers());
+        end.store(loser.headers());
+    } else {
+        end.store(loser.headers());
+        end.store(winner.headers());
+    }
+    (end, winner.status().as_u16(), loser.status().as_u16())
+}
+
+#[tokio::test]
+async fn a_race_lost_across_instances_ends_in_the_newest_session_in_either_order() {
+    for winner_first in [true, false] {
+        let mut rp = signed_in("client_secret_post").await;
+        rp.emulator
+            .set_refresh_token_reuse(sign_in_with_vercel::dev::emulator::ReusePolicy::Reject);
+        rp.advance(3601);
+        let (end, winner, loser) =
+            race_between_instances(&rp, "/api/auth/session", winner_first).await;
+        assert_eq!(
+            (winner, loser),
+            (200, 200),
+            "identity survives a lost refresh"
+        );
+        let names = session_names(&end);
+        assert_eq!(names.len(), 1, "one generation left: {end:?}");
+        rp.jar = end;
+        rp.clear_log();
+        let answer = rp.get("/api/user-info").await;
+        assert_eq!(
+            answer.status(),
+            200,
+            "order {winner_first}: the newest session works"
+        );
+        assert_eq!(rp.sent_to("/login/oauth/token").len(), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_request_needing_the_token_that_lost_the_race_gets_409_not_401() {
+    let rp = signed_in("client_secret_post").await;
+    rp.emulator
+        .set_refresh_token_reuse(sign_in_with_vercel::dev::emulator::ReusePolicy::Reject);
+    rp.advance(3601);
+    let (end, winner, loser) = race_between_instances(&rp, "/api/user-info", true).await;
+    assert_eq!(winner, 200);
+    assert_eq!(loser, 409, "told apart from signed out");
+    assert_eq!(session_names(&end).len(), 1);
+}
+
+#[tokio::test]
+async fn a_refresh_that_fails_still_knows_the_user() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    rp.emulator.faults().all_status = Some(503);
+    let before = session_names(&rp.jar);
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
+    assert_eq!(session_names(&rp.jar), before, "the session is kept");
+    // A request that needs the token says the provider is unavailable.
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 502);
+    assert_eq!(session_names(&rp.jar), before);
+}
+
+#[tokio::test]
+async fn a_dead_grant_ends_the_session_at_the_next_refresh() {
+    let mut rp = signed_in("client_secret_post").await;
+    // The grant dies at the provider (the user removed the app).
+    let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
+    revoke_at_provider(&rp, session.access_token().secret());
+    // Identity still answers from the seal until the refresh is due...
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
+        DEMO_SUB
+    );
+    // ...but the user-info route asks the provider, so it knows at once.
+    let answer = rp.send_with(&rp.jar.clone(), "GET", "/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    assert_eq!(body_json(&answer)["error"], "token_inactive");
+    // The refresh attempt ends the session: still answered, then gone.
+    rp.advance(3600);
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
+        DEMO_SUB
+    );
+    assert!(session_names(&rp.jar).is_empty());
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"],
+        serde_json::Value::Null
+    );
+}
+
+#[tokio::test]
+async fn rotated_tokens_survive_an_id_token_that_cannot_be_checked_now() {
+    let mut rp = signed_in("client_secret_post").await;
+    // The refreshed ID token will name a key the app has not cached, and
+    // the key set cannot be fetched.
+    rp.emulator.rotate_key(false);
+    *rp.recorder.fail_path.lock().unwrap() =
+        Some(("/.well-known/jwks".into(), TransportError::Timeout));
+    rp.advance(3601);
+    let old = rp.auth.session(&rp.request("GET", "/")).await;
+    drop(old);
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(
+        body_json(&answer)["user"]["name"],
+        "Demo User",
+        "old claims kept"
+    );
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
+    *rp.recorder.fail_path.lock().unwrap() = None;
+    // The stored session holds the rotated tokens: they work.
+    rp.clear_log();
+    assert_eq!(rp.get("/api/validate-token").await.status(), 200);
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 0);
+}
+
+#[tokio::test]
+async fn refreshed_id_token_about_another_user_ends_the_session() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.emulator.faults().id_token_claims = Some(Arc::new(|c| {
+        c.insert("sub".into(), serde_json::json!("usr_someone_else"));
+    }));
+    rp.advance(3601);
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    assert_eq!(body_json(&answer)["error"], "invalid_token");
+    assert!(session_names(&rp.jar).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_provider_gets_an_answer_within_the_request_deadline() {
+    let mut rp = signed_in("client_secret_post").await;
+    *rp.recorder.delay.lock().unwrap() = Some(Duration::from_secs(60));
+    rp.advance(3601);
+    let started = tokio::time::Instant::now();
+    let answer = rp.get("/api/validate-token").await;
+    assert_eq!(answer.status(), 504);
+    assert!(started.elapsed() <= REQUEST_DEADLINE + Duration::from_millis(10));
+}
+
+#[tokio::test]
+async fn removing_the_app_in_the_account_settings_ends_the_session() {
+    let mut rp = signed_in("client_secret_post").await;
+    // Seed 004, "Revoking third-party application access".
+    rp.emulator.remove_app(DEMO_SUB, CLIENT_ID);
+    // The route that asks the provider knows at once...
+    let answer = rp.send_with(&rp.jar.clone(), "GET", "/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    // ...the others at the next refresh, within one access-token lifetime.
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
+        DEMO_SUB
+    );
+    rp.advance(3600);
+    rp.get("/api/auth/session").await;
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"],
+        serde_json::Value::Null
+    );
+    assert!(session_names(&rp.jar).is_empty());
+}

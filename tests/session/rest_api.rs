@@ -1,0 +1,44 @@
+//! Vercel's REST API as the signed-in user, from the session.
+
+use super::*;
+
+#[tokio::test]
+async fn validate_token_shows_the_tokens_own_metadata() {
+    let mut rp = signed_in("client_secret_post").await;
+    let answer = rp.get("/api/validate-token").await;
+    assert_eq!(answer.status(), 200);
+    let body = body_json(&answer);
+    assert!(body["tokenMetadata"]["id"].is_string(), "{body}");
+    assert!(body.get("tokenMetadataError").is_none());
+    assert_eq!(rp.sent_to("/v5/user/tokens/current").len(), 1);
+}
+
+#[tokio::test]
+async fn the_rest_api_refreshes_the_session_once_on_401_and_the_new_cookies_reach_the_browser() {
+    let mut rp = signed_in("client_secret_post").await;
+    let before = session_names(&rp.jar);
+    // The access token stops working at the provider, the refresh token
+    // does not: the API call's 401 is answered by one refresh and a retry.
+    {
+        let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
+        let api = rp.auth.vercel_api(&session).await.unwrap();
+        api.delete_token("current").await.unwrap();
+    }
+    rp.clear_log();
+    let response: http::Response<bytes::Bytes> = rp
+        .auth
+        .protect(&rp.request("GET", "/api/mine"), async |session| {
+            let api = rp.auth.vercel_api(&session).await.unwrap();
+            let token = api.token("current").await.unwrap();
+            http::Response::new(bytes::Bytes::from(serde_json::to_vec(&token).unwrap()))
+        })
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1, "one refresh");
+    assert_eq!(rp.sent_to("/v5/user/tokens/current").len(), 2, "one retry");
+    rp.jar.store(response.headers());
+    let after = session_names(&rp.jar);
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before, "the refreshed session reached the browser");
+    assert_eq!(rp.get("/api/validate-token").await.status(), 200);
+}

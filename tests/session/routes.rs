@@ -1,0 +1,141 @@
+//! The routes that ask the provider (user-info, validate-token), methods, unknown paths, and hostile input.
+
+use super::*;
+
+#[tokio::test]
+async fn user_info_returns_the_userinfo_claims() {
+    let mut rp = signed_in("client_secret_post").await;
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()[CACHE_CONTROL], "no-store");
+    let user = &body_json(&answer)["userInfo"];
+    assert_eq!(user["sub"], DEMO_SUB);
+    assert_eq!(user["name"], "Demo User");
+    assert_eq!(user["email"], "demo@example.com");
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(user["preferred_username"], "demo");
+    assert!(
+        user["picture"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{ISSUER}/api/www/avatar/"))
+    );
+    assert_eq!(rp.sent_to("/login/oauth/userinfo").len(), 1);
+}
+
+#[tokio::test]
+async fn user_info_when_signed_out_is_401() {
+    let mut rp = rp("client_secret_post");
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    assert_eq!(body_json(&answer)["error"], "not_signed_in");
+    assert_eq!(provider_calls(&rp), 0);
+}
+
+#[tokio::test]
+async fn userinfo_sub_mismatch_is_an_error_not_data() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.emulator.faults().userinfo_sub = Some("usr_someone_else".into());
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    let body = body_json(&answer);
+    assert_eq!(body["error"], "subject_mismatch");
+    assert!(body.get("userInfo").is_none());
+    assert!(session_names(&rp.jar).is_empty(), "session ended");
+}
+
+#[tokio::test]
+async fn validate_token_returns_the_introspection() {
+    let mut rp = signed_in("client_secret_post").await;
+    let answer = rp.get("/api/validate-token").await;
+    assert_eq!(answer.status(), 200);
+    let body = body_json(&answer);
+    assert_eq!(body["message"], "Token is valid");
+    assert_eq!(body["tokenInfo"]["active"], true);
+    assert_eq!(body["tokenInfo"]["client_id"], CLIENT_ID);
+    assert_eq!(body["tokenInfo"]["sub"], DEMO_SUB);
+    assert!(body["tokenInfo"]["exp"].is_i64());
+}
+
+#[tokio::test]
+async fn validate_token_when_signed_out_is_401() {
+    let mut rp = rp("client_secret_post");
+    let answer = rp.get("/api/validate-token").await;
+    assert_eq!(answer.status(), 401);
+    assert_eq!(body_json(&answer)["error"], "not_signed_in");
+}
+
+#[tokio::test]
+async fn routes_answer_only_their_method() {
+    let mut rp = signed_in("client_secret_post").await;
+    for (route, wrong) in [
+        (&VALIDATE_TOKEN, "POST"),
+        (&USER_INFO, "DELETE"),
+        (&SESSION, "PUT"),
+    ] {
+        let answer = rp.send(wrong, route.path).await;
+        assert_eq!(answer.status(), 405, "{}", route.path);
+        assert_eq!(answer.headers()["allow"], "GET");
+    }
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_404() {
+    let rp = rp("client_secret_post");
+    let answer = sign_in_with_vercel::dispatch(&rp.auth, &rp.request("GET", "/api/nope"))
+        .unwrap()
+        .await;
+    assert_eq!(answer.status(), 404);
+    assert!(sign_in_with_vercel::dispatch(&rp.auth, &rp.request("GET", "/profile")).is_none());
+}
+
+#[tokio::test]
+async fn hostile_requests_never_crash_a_route() {
+    let rp = signed_in("client_secret_post").await;
+    let cookie = rp.jar.header().unwrap();
+    let long = "x".repeat(100_000);
+    let cookies = [
+        None,
+        Some(cookie.as_str()),
+        Some("session.a.0="),
+        Some("session.a.0=\"quoted\"; session.b.9=%ZZ; session..0=x; session.a.x=1"),
+        Some(";;;===;"),
+        Some(long.as_str()),
+        Some("oauth_flow.x=e30; session.a.0=a b"),
+    ];
+    let paths = [
+        "/api/auth/authorize?next=%FF",
+        "/api/auth/authorize?next=",
+        "/api/auth/authorize?next=/a&next=/b",
+        "/api/auth/callback",
+        "/api/auth/callback?code=&state=",
+        "/api/auth/callback?error=",
+        "/api/auth/callback?code=%00&state=%FF",
+        "/api/auth/session",
+        "/api/auth/signout",
+        "/api/validate-token?x=1",
+        "/api/user-info",
+    ];
+    for method in ["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD"] {
+        for path in paths {
+            for c in cookies {
+                let mut builder = http::Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(HOST, "localhost:3000");
+                if let Some(c) = c {
+                    builder = builder.header("cookie", c);
+                }
+                let request = builder.body(()).unwrap();
+                let answer = sign_in_with_vercel::dispatch(&rp.auth, &request)
+                    .unwrap()
+                    .await;
+                assert!(
+                    answer.status().as_u16() < 500,
+                    "{method} {path} {c:?}: {}",
+                    answer.status()
+                );
+            }
+        }
+    }
+}
