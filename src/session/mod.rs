@@ -9,7 +9,6 @@
 
 pub(crate) mod cookie;
 mod refresh;
-
 mod user;
 
 use std::sync::{Arc, Mutex};
@@ -38,23 +37,19 @@ pub(crate) enum Need {
     AccessToken,
 }
 
-/// What a session request reads before its first await: so its future
-/// holds no borrow of the request.
-pub(crate) struct SessionRequest {
-    origin: Result<Origin, Error>,
-    cookies: Option<RequestCookies>,
-}
+/// What a session request reads before its first await (the origin and
+/// the app's cookies), so that its future holds no borrow of the request.
+pub(crate) type SessionRequest = Result<(Origin, RequestCookies), Error>;
 
 /// Reads what a session needs from the request headers.
 pub(crate) fn request(auth: &Auth, headers: &HeaderMap) -> SessionRequest {
-    let origin = auth.origin(headers);
-    let cookies = origin
-        .as_ref()
-        .ok()
-        .map(|o| RequestCookies::parse(headers, o));
-    SessionRequest { origin, cookies }
+    let origin = auth.origin(headers)?;
+    let cookies = RequestCookies::parse(headers, &origin);
+    Ok((origin, cookies))
 }
 
+/// The [`Session`] handed to user code: the data, and the cookies the
+/// answer must carry (a refresh's, stale generations deleted).
 pub(crate) fn session_of(data: SessionData, exchange: Exchange) -> Session {
     Session {
         user: UserInfo::from_session(&data),
@@ -73,13 +68,10 @@ pub(crate) async fn load(
     exchange: &mut Exchange,
     need: Need,
 ) -> Result<SessionData, Error> {
-    let origin = start.origin?;
+    let (origin, cookies) = start?;
     exchange.origin = Some(origin.clone());
     let config = auth.config()?;
     let now = auth.now();
-    let cookies = start
-        .cookies
-        .unwrap_or_else(|| RequestCookies::parse(&HeaderMap::new(), &origin));
     let read = cookie::read(&cookies, &origin, config, now);
     exchange
         .set_cookies
