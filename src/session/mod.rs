@@ -26,7 +26,7 @@ use crate::cookies::RequestCookies;
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::secret::AccessToken;
-use cookie::SessionData;
+use cookie::{Sealed, SessionData};
 
 /// What a request needs from the session.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -83,13 +83,7 @@ pub(crate) async fn load(
     if data.refresh_due(now) {
         match refresh_shared(auth, &origin, &data).await {
             Ok(refreshed) => {
-                exchange
-                    .set_cookies
-                    .extend(crate::cookies::clear_all(&origin, &current.names));
-                exchange
-                    .set_cookies
-                    .extend(refreshed.sealed.set_cookies.iter().cloned());
-                exchange.session_names = refreshed.sealed.names.clone();
+                replace_generation(exchange, &origin, &refreshed.sealed);
                 data = refreshed.data.clone();
             }
             // Refused: the grant is dead, or a parallel request in
@@ -119,16 +113,25 @@ pub(crate) async fn load(
     } else if current.old_key {
         // Sealed with a retired key: seal again with the newest.
         let sealed = cookie::write(&origin, config, &data, now)?;
-        exchange
-            .set_cookies
-            .extend(crate::cookies::clear_all(&origin, &current.names));
-        exchange.set_cookies.extend(sealed.set_cookies);
-        exchange.session_names = sealed.names;
+        replace_generation(exchange, &origin, &sealed);
     }
     if need == Need::AccessToken && !data.access_token_live(now) {
         return Err(Error::NotSignedIn);
     }
     Ok(data)
+}
+
+/// The browser's session generation (the one `exchange` read) gives way
+/// to `sealed`: deleted by name, the new one set, and its names the ones a
+/// later error would delete.
+fn replace_generation(exchange: &mut Exchange, origin: &Origin, sealed: &Sealed) {
+    let old = std::mem::replace(&mut exchange.session_names, sealed.names.clone());
+    exchange
+        .set_cookies
+        .extend(crate::cookies::clear_all(origin, &old));
+    exchange
+        .set_cookies
+        .extend(sealed.set_cookies.iter().cloned());
 }
 
 /// One refresh per session generation per instance, however many
@@ -159,17 +162,17 @@ pub(crate) async fn refresh_now(auth: &Auth, session: &Session) -> Result<Access
         return Err(Error::TokenInactive);
     }
     let refreshed = refresh_shared(auth, &origin, &data).await?;
-    let mut cookies = {
+    let mut exchange = Exchange::default();
+    {
         let mut state = session.lock();
-        let old_names = std::mem::replace(&mut state.1, refreshed.sealed.names.clone());
-        state.0 = refreshed.data.clone();
-        crate::cookies::clear_all(&origin, &old_names)
-    };
-    cookies.extend(refreshed.sealed.set_cookies.iter().cloned());
+        exchange.session_names = std::mem::take(&mut state.1);
+        replace_generation(&mut exchange, &origin, &refreshed.sealed);
+        *state = (refreshed.data.clone(), exchange.session_names);
+    }
     session
         .pending
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .extend(cookies);
+        .extend(exchange.set_cookies);
     Ok(AccessToken::new(refreshed.data.access_token.clone()))
 }
