@@ -171,7 +171,7 @@ impl Auth {
     /// Answers `request` with `route`: what each function's shim does.
     pub fn serve<'a, B>(
         &'a self,
-        route: &'a Route,
+        route: &'static Route,
         request: http::Request<B>,
     ) -> impl Future<Output = crate::Response> + Send + 'a {
         crate::routes::serve(self, route, request)

@@ -24,7 +24,6 @@ pub(super) const ROUTE: Route = Route {
     source: "api/auth/authorize.rs",
     name: "authorize",
     kind: Kind::Browser,
-    allow: "GET",
     handler: |auth, parts, exchange| Box::pin(authorize(auth, parts, exchange)),
 };
 

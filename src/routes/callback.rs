@@ -26,7 +26,6 @@ pub(super) const ROUTE: Route = Route {
     source: "api/auth/callback.rs",
     name: "callback",
     kind: Kind::Browser,
-    allow: "GET",
     handler: |auth, parts, exchange| Box::pin(callback(auth, parts, exchange)),
 };
 

@@ -45,7 +45,6 @@ pub struct Route {
     pub name: &'static str,
     /// Whether errors redirect to the error page or answer JSON.
     pub kind: Kind,
-    allow: &'static str,
     handler: Handler,
 }
 
@@ -83,7 +82,7 @@ pub static ROUTES: [&Route; 6] = [
 /// `answer`.
 pub(crate) fn serve<'a, B>(
     auth: &'a Auth,
-    route: &'a Route,
+    route: &'static Route,
     request: http::Request<B>,
 ) -> impl Future<Output = Response> + Send + 'a {
     // Only the head is kept: the future holds no body.
@@ -93,7 +92,7 @@ pub(crate) fn serve<'a, B>(
         let outcome = if parts.method == route.method {
             with_deadline((route.handler)(auth, &parts, &mut exchange)).await
         } else {
-            Err(Error::MethodNotAllowed(route.allow))
+            Err(Error::MethodNotAllowed(route.method.as_str()))
         };
         answer(route.name, route.kind, outcome, exchange)
     }

@@ -21,7 +21,6 @@ pub(super) const ROUTE: Route = Route {
     source: "api/auth/session.rs",
     name: "session",
     kind: Kind::Api,
-    allow: "GET",
     handler: |auth, parts, exchange| Box::pin(session(auth, parts, exchange)),
 };
 

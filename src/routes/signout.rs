@@ -24,7 +24,6 @@ pub(super) const ROUTE: Route = Route {
     source: "api/auth/signout.rs",
     name: "signout",
     kind: Kind::Api,
-    allow: "POST",
     handler: |auth, parts, exchange| Box::pin(signout(auth, parts, exchange)),
 };
 

@@ -24,7 +24,6 @@ pub(super) const ROUTE: Route = Route {
     source: "api/user-info.rs",
     name: "user-info",
     kind: Kind::Api,
-    allow: "GET",
     handler: |auth, parts, exchange| Box::pin(user_info(auth, parts, exchange)),
 };
 

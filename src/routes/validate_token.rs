@@ -27,7 +27,6 @@ pub(super) const ROUTE: Route = Route {
     source: "api/validate-token.rs",
     name: "validate-token",
     kind: Kind::Api,
-    allow: "GET",
     handler: |auth, parts, exchange| Box::pin(validate_token(auth, parts, exchange)),
 };
 
