@@ -215,7 +215,18 @@ fn session_keys(
             }
             Keys::derive(Source::AuthSecret, entries.iter().map(|e| e.as_bytes()))
         }
-        (None, Some(secret)) => Keys::derive(Source::ClientSecret, [secret.secret().as_bytes()]),
+        (None, Some(secret)) if secret.secret().len() >= seal::MIN_SECRET_BYTES => {
+            Keys::derive(Source::ClientSecret, [secret.secret().as_bytes()])
+        }
+        (None, Some(_)) => {
+            return Err(problem(
+                "AUTH_SECRET",
+                format!(
+                    "is required: the client secret is too short to derive the session key from (under {} characters); {HOW}",
+                    seal::MIN_SECRET_BYTES
+                ),
+            ));
+        }
         (None, None) => {
             return Err(problem(
                 "AUTH_SECRET",
@@ -265,13 +276,13 @@ mod tests {
     fn secret_defaults_to_client_secret_post() {
         let c = load(&[
             ("VERCEL_APP_CLIENT_ID", "cl_abc"),
-            ("VERCEL_APP_CLIENT_SECRET", "s"),
+            ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
         ])
         .unwrap();
         assert_eq!(c.token_auth, ClientAuthMethod::ClientSecretPost);
         let c = load(&[
             ("VERCEL_APP_CLIENT_ID", "cl_abc"),
-            ("VERCEL_APP_CLIENT_SECRET", "s"),
+            ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
             ("VERCEL_APP_TOKEN_AUTH", "client_secret_basic"),
         ])
         .unwrap();
@@ -292,7 +303,7 @@ mod tests {
     fn unknown_token_auth_is_an_error() {
         let err = load(&[
             ("VERCEL_APP_CLIENT_ID", "cl_abc"),
-            ("VERCEL_APP_CLIENT_SECRET", "s"),
+            ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
             ("VERCEL_APP_TOKEN_AUTH", "private_key_jwt"),
         ])
         .unwrap_err();
@@ -349,7 +360,7 @@ mod tests {
     fn short_auth_secret_is_refused() {
         let err = load(&[
             ("VERCEL_APP_CLIENT_ID", "x"),
-            ("VERCEL_APP_CLIENT_SECRET", "s"),
+            ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
             ("AUTH_SECRET", &format!("{AUTH_SECRET},short")),
         ])
         .unwrap_err();
@@ -362,7 +373,25 @@ mod tests {
         assert!(
             load(&[
                 ("VERCEL_APP_CLIENT_ID", "x"),
-                ("VERCEL_APP_CLIENT_SECRET", "s")
+                ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET)
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_client_secret_too_short_to_derive_from_needs_auth_secret() {
+        let err = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("VERCEL_APP_CLIENT_SECRET", "short"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "AUTH_SECRET");
+        assert!(
+            load(&[
+                ("VERCEL_APP_CLIENT_ID", "x"),
+                ("VERCEL_APP_CLIENT_SECRET", "short"),
+                ("AUTH_SECRET", AUTH_SECRET),
             ])
             .is_ok()
         );

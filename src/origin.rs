@@ -72,6 +72,10 @@ impl Origin {
                     parse("https")?
                 }
             }
+            // A proxy may say plain http only for a loopback host (vercel
+            // dev, the local stack): anywhere else the cookies would lose
+            // `Secure` and their `__Host-` prefix.
+            "http" => parse("http").filter(is_loopback)?,
             scheme => parse(scheme)?,
         };
         Some(Self::from_url(&url))
@@ -220,6 +224,23 @@ mod tests {
         let pinned = Origin::parse_configured("https://pinned.example.com").unwrap();
         let o = Origin::from_request(&headers(&[("host", "evil.com")]), Some(&pinned)).unwrap();
         assert_eq!(o, pinned);
+    }
+
+    #[test]
+    fn a_proxy_saying_http_is_believed_only_for_a_loopback_host() {
+        let local = Origin::from_request(
+            &headers(&[
+                ("x-forwarded-host", "localhost:3000"),
+                ("x-forwarded-proto", "http"),
+            ]),
+            None,
+        );
+        assert_eq!(local.unwrap().as_str(), "http://localhost:3000");
+        let remote = Origin::from_request(
+            &headers(&[("host", "app.example.com"), ("x-forwarded-proto", "http")]),
+            None,
+        );
+        assert!(remote.is_none());
     }
 
     #[test]

@@ -59,7 +59,10 @@ impl std::fmt::Display for TransportError {
     }
 }
 
-/// Runs one HTTP exchange. Implementations must not follow redirects.
+/// Runs one HTTP exchange. Implementations must not follow redirects, and
+/// must not log or print a request: its body carries credentials (client
+/// secret, code, verifier, tokens), and `http::Request`'s `Debug` prints
+/// the body (only the `Authorization` header is marked sensitive).
 pub trait HttpClient: Send + Sync {
     /// Sends `request` and returns the response with its body read.
     fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>>;

@@ -28,8 +28,20 @@ pub fn parse_response(
     response: &HttpResponse,
     expected_sub: &str,
 ) -> Result<UserInfoResponse, Error> {
-    if matches!(response.status().as_u16(), 401 | 403) {
-        return Ok(UserInfoResponse::TokenRejected);
+    // RFC 6750 §3.1: 401 is a token the provider does not accept; a 403
+    // means the token is fine but lacks a scope, unless its challenge
+    // says `invalid_token`.
+    let challenge_says_invalid = || {
+        response
+            .headers()
+            .get(http::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("invalid_token"))
+    };
+    match response.status().as_u16() {
+        401 => return Ok(UserInfoResponse::TokenRejected),
+        403 if challenge_says_invalid() => return Ok(UserInfoResponse::TokenRejected),
+        _ => {}
     }
     let claims = Endpoint::Userinfo.json_object(response)?;
     let sub = claims

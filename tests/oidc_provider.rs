@@ -197,6 +197,12 @@ impl Stack {
             ("VERCEL_APP_TOKEN_AUTH", client.method().to_owned()),
             ("VERCEL_OAUTH_ISSUER", op.issuer.clone()),
             ("APP_URL", String::new()),
+            // Shared by every instance of the app (the test's secrets are
+            // too short to derive the session key from).
+            (
+                "AUTH_SECRET",
+                "oidc-provider-suite-auth-secret-0123456789".into(),
+            ),
         ];
         let env: Vec<(&'static str, String)> = env.to_vec();
         let (dev, _) = spawn(DEV, &env, "Press Ctrl+C to stop.");

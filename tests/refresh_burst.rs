@@ -50,7 +50,7 @@ fn stack(policy: &str, instances: usize) -> Stack {
     let config = serde_json::json!({
         "clients": [{
             "client_id": "cl_burst",
-            "client_secret": "burst-secret",
+            "client_secret": "burst-client-secret-0123456789abcdef",
             "redirect_uris": apps.iter().map(|a| format!("{a}/api/auth/callback")).collect::<Vec<_>>(),
         }],
     });
@@ -70,7 +70,10 @@ fn stack(policy: &str, instances: usize) -> Stack {
                 &[
                     ("PORT", port.to_string()),
                     ("VERCEL_APP_CLIENT_ID", "cl_burst".into()),
-                    ("VERCEL_APP_CLIENT_SECRET", "burst-secret".into()),
+                    (
+                        "VERCEL_APP_CLIENT_SECRET",
+                        "burst-client-secret-0123456789abcdef".into(),
+                    ),
                     ("VERCEL_OAUTH_ISSUER", issuer.clone()),
                 ],
                 "Press Ctrl+C to stop",

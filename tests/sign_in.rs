@@ -494,7 +494,7 @@ async fn default_issuer_needs_no_discovery_request() {
     );
     let auth = Auth::from_lookup(|k| match k {
         "VERCEL_APP_CLIENT_ID" => Some("cl_x".to_owned()),
-        "VERCEL_APP_CLIENT_SECRET" => Some("s".to_owned()),
+        "VERCEL_APP_CLIENT_SECRET" => Some(SECRET.to_owned()),
         _ => None,
     })
     .with_http_client(std::sync::Arc::new(Recording {

@@ -19,7 +19,7 @@ use sign_in_with_vercel::{Auth, ClientSecret, Config, Error, IdTokenError, Nonce
 use support::{API, CLIENT_ID, ISSUER, Recording, Rp, location, rp};
 
 const INTEGRATION: &str = "oac_integration";
-const INTEGRATION_SECRET: &str = "integration-secret";
+const INTEGRATION_SECRET: &str = "integration-secret-0123456789abcdefghijk";
 const REDIRECT_LOGIN: &str = "http://localhost:4000/api/sso";
 const NOW: i64 = 1_800_000_000;
 

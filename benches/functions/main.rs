@@ -44,7 +44,7 @@ use sign_in_with_vercel::{Config, ROUTES, Route};
 pub const APP: &str = "http://localhost:3000";
 pub const APP_HOST: &str = "localhost:3000";
 pub const CLIENT_ID: &str = "cl_bench_app";
-pub const SECRET: &str = "bench-secret-0123456789";
+pub const SECRET: &str = "bench-client-secret-0123456789abcdef";
 
 /// One Vercel function: its route and its release binary.
 pub struct Function {

@@ -19,7 +19,7 @@ use crate::routes::dispatch;
 use crate::secret::random_token;
 
 /// How the dev server runs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DevOptions {
     /// The app's port (`PORT`, default 3000; 0 picks a free one).
     pub port: u16,
@@ -35,6 +35,23 @@ pub struct DevOptions {
     pub vercel_json: PathBuf,
     /// The variables the app and the emulator are configured from.
     pub vars: HashMap<String, String>,
+}
+
+/// Ports and paths; of the variables only their names (they include the
+/// client secret and `AUTH_SECRET`).
+impl std::fmt::Debug for DevOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.vars.keys().collect();
+        names.sort();
+        f.debug_struct("DevOptions")
+            .field("port", &self.port)
+            .field("emulator_port", &self.emulator_port)
+            .field("emulator_api_port", &self.emulator_api_port)
+            .field("public_dir", &self.public_dir)
+            .field("vercel_json", &self.vercel_json)
+            .field("vars", &names)
+            .finish()
+    }
 }
 
 impl DevOptions {
@@ -178,7 +195,10 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     let set = |name: &str| vars.get(name).is_some_and(|v| !v.trim().is_empty());
     let key_note = if set("AUTH_SECRET") {
         "Sessions are sealed with AUTH_SECRET."
-    } else if set("VERCEL_APP_CLIENT_SECRET") {
+    } else if vars
+        .get("VERCEL_APP_CLIENT_SECRET")
+        .is_some_and(|v| v.trim().len() >= crate::seal::MIN_SECRET_BYTES)
+    {
         "Sessions are sealed with a key derived from the client secret (AUTH_SECRET is not set)."
     } else {
         vars.insert("AUTH_SECRET".into(), random_token());

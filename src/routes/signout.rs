@@ -37,6 +37,13 @@ async fn signout(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<
     {
         return Err(Error::CrossOrigin);
     }
+    // Fetch metadata, where the browser sends it, says the same without
+    // depending on `Origin` (which some browsers omit on same-site POSTs).
+    if let Some(site) = parts.headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Err(Error::CrossOrigin);
+    }
     exchange.origin = Some(origin.clone());
     let config = auth.config()?;
     let cookies = RequestCookies::parse(&parts.headers, &origin);

@@ -59,6 +59,26 @@ async fn validate_token(
             {
                 return Err(Error::SubjectMismatch);
             }
+            // The members RFC 7662 §2.2 and Vercel's documentation name,
+            // nothing else the provider may add later.
+            const SHOWN: [&str; 12] = [
+                "active",
+                "client_id",
+                "token_type",
+                "exp",
+                "iat",
+                "nbf",
+                "sub",
+                "aud",
+                "iss",
+                "jti",
+                "scope",
+                "session_id",
+            ];
+            let info: serde_json::Map<String, Value> = info
+                .into_iter()
+                .filter(|(k, _)| SHOWN.contains(&k.as_str()))
+                .collect();
             let mut body = json!({ "message": "Token is valid", "tokenInfo": info });
             // The token's own metadata from Vercel's REST API, as the user.
             let session = session::session_of(data, std::mem::take(exchange));

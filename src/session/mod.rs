@@ -89,10 +89,15 @@ pub(crate) async fn load(
             // Refused: the grant is dead, or a parallel request in
             // another instance spent the refresh token first (its
             // response carries the new session). Either way this
-            // generation is done: delete it, and only it.
+            // generation is done: delete it, and only it. While its access
+            // token is still valid (the early-refresh window) the user is
+            // still known; after that the provider's refusal is the last
+            // word, so that a copied cookie whose deletion is ignored
+            // cannot keep a dead session alive. 409: one retry tells a
+            // lost race (the newer cookie has arrived) from a dead grant.
             Err(Error::TokenRejected(code)) => {
                 Error::TokenRejected(code).log("refresh");
-                if need == Need::AccessToken && !data.access_token_live(now) {
+                if !data.access_token_live(now) {
                     return Err(Error::RefreshConflict);
                 }
                 exchange

@@ -144,11 +144,10 @@ impl fmt::Display for VercelApiError {
             _ => {
                 write!(f, "Vercel API answered HTTP {}", self.status().unwrap_or(0))?;
                 if let Some(p) = self.problem() {
+                    // The code only: the message is the provider's text
+                    // (kept, capped and redacted, in `problem()`).
                     if let Some(code) = &p.code {
                         write!(f, " ({code})")?;
-                    }
-                    if let Some(message) = &p.message {
-                        write!(f, ": {message}")?;
                     }
                 }
                 if let Self::RateLimited {

@@ -108,30 +108,39 @@ async fn race_between_instances(rp: &Rp, path: &str, winner_first: bool) -> (Jar
 
 #[tokio::test]
 async fn a_race_lost_across_instances_ends_in_the_newest_session_in_either_order() {
-    for winner_first in [true, false] {
-        let mut rp = signed_in("client_secret_post").await;
-        rp.emulator
-            .set_refresh_token_reuse(sign_in_with_vercel::dev::emulator::ReusePolicy::Reject);
-        rp.advance(3601);
-        let (end, winner, loser) =
-            race_between_instances(&rp, "/api/auth/session", winner_first).await;
-        assert_eq!(
-            (winner, loser),
-            (200, 200),
-            "identity survives a lost refresh"
-        );
-        let names = session_names(&end);
-        assert_eq!(names.len(), 1, "one generation left: {end:?}");
-        rp.jar = end;
-        rp.clear_log();
-        let answer = rp.get("/api/user-info").await;
-        assert_eq!(
-            answer.status(),
-            200,
-            "order {winner_first}: the newest session works"
-        );
-        assert_eq!(rp.sent_to("/login/oauth/token").len(), 0);
+    // Early (the token still valid): the loser still knows the user.
+    // At expiry: the loser answers 409, and the retry finds the new cookie.
+    for (advance, loser_status) in [(3600 - 120, 200), (3601, 409)] {
+        for winner_first in [true, false] {
+            race_round(advance, loser_status, winner_first).await;
+        }
     }
+}
+
+/// One race between two instances after `advance` seconds, the winner's
+/// response applied first or last.
+async fn race_round(advance: i64, loser_status: u16, winner_first: bool) {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.emulator
+        .set_refresh_token_reuse(sign_in_with_vercel::dev::emulator::ReusePolicy::Reject);
+    rp.advance(advance);
+    let (end, winner, loser) = race_between_instances(&rp, "/api/auth/session", winner_first).await;
+    assert_eq!(
+        (winner, loser),
+        (200, loser_status),
+        "after {advance} s, winner first: {winner_first}"
+    );
+    let names = session_names(&end);
+    assert_eq!(names.len(), 1, "one generation left: {end:?}");
+    rp.jar = end;
+    rp.clear_log();
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(
+        answer.status(),
+        200,
+        "order {winner_first}: the newest session works"
+    );
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 0);
 }
 
 #[tokio::test]
@@ -176,12 +185,11 @@ async fn a_dead_grant_ends_the_session_at_the_next_refresh() {
     let answer = rp.send_with(&rp.jar.clone(), "GET", "/api/user-info").await;
     assert_eq!(answer.status(), 401);
     assert_eq!(body_json(&answer)["error"], "token_inactive");
-    // The refresh attempt ends the session: still answered, then gone.
+    // The refresh attempt ends the session: the cookie is deleted, and
+    // the answer (409) sends the page to ask once more, signed out.
     rp.advance(3600);
-    assert_eq!(
-        body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
-        DEMO_SUB
-    );
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(answer.status(), 409);
     assert!(session_names(&rp.jar).is_empty());
     assert_eq!(
         body_json(&rp.get("/api/auth/session").await)["user"],
@@ -258,4 +266,22 @@ async fn removing_the_app_in_the_account_settings_ends_the_session() {
         serde_json::Value::Null
     );
     assert!(session_names(&rp.jar).is_empty());
+}
+
+#[tokio::test]
+async fn a_copied_cookie_cannot_keep_a_refused_session_alive() {
+    let rp = signed_in("client_secret_post").await;
+    let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
+    revoke_at_provider(&rp, session.access_token().secret());
+    rp.advance(3600);
+    let copy = rp.jar.clone();
+    // Whoever ignores the deletion and sends the cookie again is never
+    // told who the user is once the provider has refused the refresh.
+    for _ in 0..3 {
+        let answer = rp.send_with(&copy, "GET", "/api/auth/session").await;
+        assert_eq!(answer.status(), 409);
+        assert!(body_json(&answer).get("user").is_none());
+        let mine = rp.auth.session(&rp.request_with(&copy, "/api/mine")).await;
+        assert!(mine.is_err());
+    }
 }

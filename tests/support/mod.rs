@@ -22,7 +22,7 @@ pub const ISSUER: &str = "http://127.0.0.1:3001";
 /// as `api.vercel.com` is Vercel's: derived from [`ISSUER`].
 pub const API: &str = "http://127.0.0.1:3002";
 pub const CLIENT_ID: &str = "cl_test_app";
-pub const SECRET: &str = "test-secret";
+pub const SECRET: &str = "test-client-secret-0123456789abcdef";
 /// The cookie-sealing key of a public client's tests.
 pub const AUTH_SECRET: &str = "test-auth-secret-0123456789abcdef-0123";
 
@@ -212,6 +212,15 @@ impl Rp {
             .uri(path_and_query)
             .header(HOST, "localhost:3000");
         if let Some(cookies) = self.jar.header() {
+            builder = builder.header(COOKIE, cookies);
+        }
+        builder.body(()).unwrap()
+    }
+
+    /// A `GET` of `path` carrying `jar`'s cookies.
+    pub fn request_with(&self, jar: &Jar, path: &str) -> http::Request<()> {
+        let mut builder = http::Request::get(path).header(HOST, "localhost:3000");
+        if let Some(cookies) = jar.header() {
             builder = builder.header(COOKIE, cookies);
         }
         builder.body(()).unwrap()
