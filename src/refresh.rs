@@ -12,6 +12,7 @@ use crate::auth::Auth;
 use crate::client_auth::client_authentication;
 use crate::config::Config;
 use crate::error::{Endpoint, Error};
+use crate::revoke::{self, TokenKind};
 use crate::secret::RefreshToken;
 use crate::session::cookie::{Profile, SessionData};
 use crate::token;
@@ -59,7 +60,13 @@ pub(crate) async fn grant(auth: &Auth, old: &SessionData) -> Result<SessionData,
                 e.log("refresh");
                 old.profile.clone()
             }
-            Err(e) => return Err(e),
+            // Definitely wrong (another user, a bad signature): the new
+            // tokens are not this session's. Nobody will hold them, so
+            // they are revoked, as far as the provider lets us.
+            Err(e) => {
+                revoke_unheld(auth, &tokens).await;
+                return Err(e);
+            }
         },
     };
     let refresh_token = tokens
@@ -76,4 +83,30 @@ pub(crate) async fn grant(auth: &Auth, old: &SessionData) -> Result<SessionData,
         (old.started_at, old.rotation.saturating_add(1)),
         now,
     ))
+}
+
+/// Best-effort revocation (RFC 7009) of tokens the relying party will not
+/// keep; a failure is only logged.
+async fn revoke_unheld(auth: &Auth, tokens: &token::TokenResponse) {
+    let (Ok(config), Ok(metadata)) = (auth.config(), auth.metadata().await) else {
+        return;
+    };
+    let Some(endpoint) = metadata.revocation_endpoint.as_deref() else {
+        return;
+    };
+    let supported = metadata.revocation_endpoint_auth_methods_supported.as_deref();
+    let mut unheld = vec![(tokens.access_token.secret(), TokenKind::AccessToken)];
+    if let Some(refresh) = &tokens.refresh_token {
+        unheld.push((refresh.secret(), TokenKind::RefreshToken));
+    }
+    for (token, kind) in unheld {
+        let request = revoke::request(endpoint, config, supported, token, kind);
+        if let Err(e) = auth
+            .send(Endpoint::Revocation, request)
+            .await
+            .and_then(|r| revoke::parse_response(&r))
+        {
+            e.log("refresh");
+        }
+    }
 }

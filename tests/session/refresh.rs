@@ -233,6 +233,10 @@ async fn refreshed_id_token_about_another_user_ends_the_session() {
     assert_eq!(answer.status(), 401);
     assert_eq!(body_json(&answer)["error"], "invalid_token");
     assert!(session_names(&rp.jar).is_empty());
+    // The tokens that came with it are nobody's now: revoked, not left live.
+    let (access, refresh) = rp.issued();
+    assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2);
+    assert!(!active(&rp, &access) && !active(&rp, &refresh));
 }
 
 #[tokio::test(start_paused = true)]
