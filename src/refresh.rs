@@ -94,7 +94,9 @@ async fn revoke_unheld(auth: &Auth, tokens: &token::TokenResponse) {
     let Some(endpoint) = metadata.revocation_endpoint.as_deref() else {
         return;
     };
-    let supported = metadata.revocation_endpoint_auth_methods_supported.as_deref();
+    let supported = metadata
+        .revocation_endpoint_auth_methods_supported
+        .as_deref();
     let mut unheld = vec![(tokens.access_token.secret(), TokenKind::AccessToken)];
     if let Some(refresh) = &tokens.refresh_token {
         unheld.push((refresh.secret(), TokenKind::RefreshToken));
