@@ -10,8 +10,8 @@
 //! - one instance, either reuse policy: one token call per burst, every
 //!   request answered 200, signed in afterwards in either order;
 //! - two instances, provider rejects only the reused token: no request is
-//!   told "signed out"; a request that needed the token in the instance
-//!   that lost the race answers 409 (the pages retry it once); signed in
+//!   told "signed out"; the requests of the instance that lost the race
+//!   answer 409 (the token has expired; the pages retry once); signed in
 //!   afterwards in either order;
 //! - two instances, provider revokes the whole grant on reuse (RFC 9700
 //!   §4.14.2, the emulator's default): the second instance's refresh is a
