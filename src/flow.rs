@@ -60,60 +60,76 @@ fn context(config: &Config, name: &str) -> Vec<u8> {
 }
 
 /// The flow cookies a request carries, opened.
-pub(crate) struct Flows {
-    /// `(cookie name, the flow if it opened)`.
-    found: Vec<(String, Option<Flow>)>,
+pub(crate) struct Flows<'a> {
+    config: &'a Config,
+    origin: &'a Origin,
+    /// `(cookie name, sealed value)`, opened only when needed.
+    found: Vec<(&'a str, &'a str)>,
 }
 
-impl Flows {
-    /// Opens every flow cookie of the request; one that does not open, or
-    /// is not a well-formed flow, is kept as `None` (to be cleared).
-    pub(crate) fn read(cookies: &RequestCookies, origin: &Origin, config: &Config) -> Self {
+impl<'a> Flows<'a> {
+    /// The flow cookies of the request, not yet opened.
+    pub(crate) fn read(
+        cookies: &'a RequestCookies,
+        origin: &'a Origin,
+        config: &'a Config,
+    ) -> Self {
         let found = cookies
             .family(origin, FLOW_COOKIE)
-            .map(|(name, _, value)| (name.to_owned(), open(config, origin, name, value)))
+            .map(|(name, _, value)| (name, value))
             .collect();
-        Self { found }
+        Self {
+            config,
+            origin,
+            found,
+        }
+    }
+
+    /// The flow a cookie holds: `None` if it does not open or is not a
+    /// well-formed flow (then it is to be cleared).
+    fn open(&self, name: &str, value: &str) -> Option<Flow> {
+        open(self.config, self.origin, name, value)
     }
 
     /// The attempt `state` names, unexpired: the callback's flow. No flow
     /// cookie at all is [`Error::FlowMissing`]; flow cookies but none for
     /// this `state` (or no `state`, or one that does not open) is
     /// [`Error::StateMismatch`]; an expired one is [`Error::FlowMissing`].
-    pub(crate) fn take(self, state: Option<&State>, now: i64) -> Result<(Flow, String), Error> {
+    pub(crate) fn take(&self, state: Option<&State>, now: i64) -> Result<(Flow, String), Error> {
         if self.found.is_empty() {
             return Err(Error::FlowMissing);
         }
         let state = state.ok_or(Error::StateMismatch)?;
         let suffix = flow_id(state.secret()).ok_or(Error::StateMismatch)?;
-        let (name, flow) = self
+        // Only this attempt's cookie is opened.
+        let &(name, value) = self
             .found
-            .into_iter()
+            .iter()
             .find(|(name, _)| name.rsplit('.').next() == Some(suffix))
             .ok_or(Error::StateMismatch)?;
         // A cookie under this attempt's name that does not open is not ours.
-        let flow = flow.ok_or(Error::StateMismatch)?;
+        let flow = self.open(name, value).ok_or(Error::StateMismatch)?;
         if flow.is_expired(now) {
             return Err(Error::FlowMissing);
         }
-        Ok((flow, name))
+        Ok((flow, name.to_owned()))
     }
 
     /// The cookies to delete so that, with one more attempt, at most
     /// [`MAX_FLOWS`] remain: the unreadable and expired ones, then the
     /// oldest.
-    pub(crate) fn make_room(&self, origin: &Origin, now: i64) -> Vec<HeaderValue> {
+    pub(crate) fn make_room(&self, now: i64) -> Vec<HeaderValue> {
         let mut live: Vec<(&str, i64)> = Vec::new();
         let mut clear = Vec::new();
-        for (name, flow) in &self.found {
-            match flow {
+        for &(name, value) in &self.found {
+            match self.open(name, value) {
                 Some(flow) if !flow.is_expired(now) => live.push((name, flow.created_at)),
-                _ => clear.push(clear_cookie(origin, name)),
+                _ => clear.push(clear_cookie(self.origin, name)),
             }
         }
         live.sort_by_key(|(_, created)| std::cmp::Reverse(*created));
         for (name, _) in live.iter().skip(MAX_FLOWS - 1) {
-            clear.push(clear_cookie(origin, name));
+            clear.push(clear_cookie(self.origin, name));
         }
         clear
     }
@@ -227,7 +243,8 @@ mod tests {
             assert!(text.contains(attr), "{text}");
         }
         assert!(!text.contains(flow.state.secret()) && !text.contains(flow.verifier.secret()));
-        let flows = Flows::read(&jar(&o, &[set]), &o, &c);
+        let cookies = jar(&o, &[set]);
+        let flows = Flows::read(&cookies, &o, &c);
         let (back, _) = flows.take(Some(&flow.state), 200).unwrap();
         assert!(same(&back, &flow));
     }
@@ -240,7 +257,8 @@ mod tests {
             flow_cookie(&c, &o, &a).unwrap(),
             flow_cookie(&c, &o, &b).unwrap(),
         ];
-        let read = || Flows::read(&jar(&o, &set), &o, &c);
+        let cookies = jar(&o, &set);
+        let read = || Flows::read(&cookies, &o, &c);
         assert!(same(&read().take(Some(&a.state), 5).unwrap().0, &a));
         assert!(same(&read().take(Some(&b.state), 5).unwrap().0, &b));
     }
@@ -261,7 +279,8 @@ mod tests {
     #[test]
     fn no_flow_cookie_is_flow_missing() {
         let (c, o) = (config(SECRET), origin("http://localhost:3000"));
-        let flows = Flows::read(&jar(&o, &[]), &o, &c);
+        let cookies = jar(&o, &[]);
+        let flows = Flows::read(&cookies, &o, &c);
         assert_eq!(
             flows.take(Some(&State::new("s")), 0).unwrap_err(),
             Error::FlowMissing
@@ -272,7 +291,8 @@ mod tests {
     fn expired_flow_is_missing() {
         let (c, o) = (config(SECRET), origin("http://localhost:3000"));
         let flow = new_flow(&o, 0);
-        let flows = Flows::read(&jar(&o, &[flow_cookie(&c, &o, &flow).unwrap()]), &o, &c);
+        let cookies = jar(&o, &[flow_cookie(&c, &o, &flow).unwrap()]);
+        let flows = Flows::read(&cookies, &o, &c);
         assert_eq!(
             flows.take(Some(&flow.state), 601).unwrap_err(),
             Error::FlowMissing
@@ -285,7 +305,9 @@ mod tests {
         let flow = new_flow(&o, 0);
         let set =
             flow_cookie(&config("another-secret-of-more-than-32-bytes!!"), &o, &flow).unwrap();
-        let flows = Flows::read(&jar(&o, &[set]), &o, &config(SECRET));
+        let cookies = jar(&o, &[set]);
+        let other = config(SECRET);
+        let flows = Flows::read(&cookies, &o, &other);
         assert_eq!(
             flows.take(Some(&flow.state), 0).unwrap_err(),
             Error::StateMismatch
@@ -298,8 +320,9 @@ mod tests {
         let set: Vec<_> = (0..MAX_FLOWS as i64 + 1)
             .map(|t| flow_cookie(&c, &o, &new_flow(&o, t)).unwrap())
             .collect();
-        let flows = Flows::read(&jar(&o, &set), &o, &c);
-        let cleared = flows.make_room(&o, 10);
+        let cookies = jar(&o, &set);
+        let flows = Flows::read(&cookies, &o, &c);
+        let cleared = flows.make_room(10);
         assert_eq!(cleared.len(), 2, "the two oldest make room for one more");
         let oldest = set[0].to_str().unwrap().split('=').next().unwrap();
         assert!(

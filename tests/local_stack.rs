@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::stack::{Browser, Page, form_of, free_port, spawn, url_in};
+use support::stack::{Browser, Page, free_port, spawn, url_in};
 
 const DEV: &str = env!("CARGO_BIN_EXE_dev");
 const EMULATOR: &str = env!("CARGO_BIN_EXE_emulator");
@@ -37,13 +37,7 @@ async fn sign_in(browser: &mut Browser, app: &str, decision: &str) -> Page {
     let consent = browser.visit(&format!("{app}/api/auth/authorize")).await;
     assert_eq!(consent.status, 200, "consent page");
     assert!(consent.body.contains("Allow") && consent.body.contains("Cancel"));
-    let (action, mut fields) = form_of(&consent);
-    fields.push(("decision".into(), decision.into()));
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let answer = browser.post(&action, &fields).await;
+    let answer = browser.submit(&consent, &[("decision", decision)]).await;
     browser.follow(answer).await
 }
 
@@ -201,13 +195,7 @@ async fn emulator_refuses_a_reused_code() {
     let (_emulator, _dev, app, _issuer, api) = configured_stack("client_secret_post").await;
     let mut browser = Browser::default();
     let consent = browser.visit(&format!("{app}/api/auth/authorize")).await;
-    let (action, mut fields) = form_of(&consent);
-    fields.push(("decision".into(), "allow".into()));
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let back = browser.post(&action, &fields).await;
+    let back = browser.submit(&consent, &[("decision", "allow")]).await;
     let callback = back.location().unwrap();
     let code = url::Url::parse(&callback)
         .unwrap()

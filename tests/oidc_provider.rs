@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::stack::{Browser, Page, Process, form_of, free_port, node_suite, spawn};
+use support::stack::{Browser, Page, Process, free_port, node_suite, spawn};
 
 const DEV: &str = env!("CARGO_BIN_EXE_dev");
 const OP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oidc-provider");
@@ -290,22 +290,18 @@ async fn through_provider(
             page.url,
             page.body
         );
-        let (action, mut fields) = form_of(&page);
+        let mut extra: Vec<(&str, &str)> = Vec::new();
         if page.body.contains(r#"name="prompt" value="login""#) {
             assert!(page.body.contains(r#"name="password""#), "login page");
             visit.push("login");
-            fields.push(("login".into(), "demo".into()));
-            fields.push(("password".into(), "any password".into()));
+            extra.push(("login", "demo"));
+            extra.push(("password", "any password"));
         } else if page.body.contains(r#"name="prompt" value="consent""#) {
             visit.push("consent");
         } else {
             panic!("unknown provider page {}:\n{}", page.url, page.body);
         }
-        let fields: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        page = browser.post(&action, &fields).await;
+        page = browser.submit(&page, &extra).await;
     }
     panic!("never came back to {callback}");
 }

@@ -22,7 +22,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::stack::{Browser, Page, Process, form_of, free_port, spawn};
+use support::stack::{Browser, Page, Process, free_port, spawn};
 
 const DEV: &str = env!("CARGO_BIN_EXE_dev");
 const EMULATOR: &str = env!("CARGO_BIN_EXE_emulator");
@@ -94,13 +94,7 @@ async fn sign_in(browser: &mut Browser, app: &str) {
     let page = if consent.url.starts_with(app) {
         consent
     } else {
-        let (action, mut fields) = form_of(&consent);
-        fields.push(("decision".into(), "allow".into()));
-        let fields: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let answer = browser.post(&action, &fields).await;
+        let answer = browser.submit(&consent, &[("decision", "allow")]).await;
         browser.follow(answer).await
     };
     assert_eq!(page.url, format!("{app}/profile"));

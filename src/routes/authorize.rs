@@ -44,7 +44,7 @@ async fn authorize(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Resul
     let cookies = RequestCookies::parse(&parts.headers, &origin);
     exchange
         .set_cookies
-        .extend(Flows::read(&cookies, &origin, config).make_room(&origin, now));
+        .extend(Flows::read(&cookies, &origin, config).make_room(now));
     exchange
         .set_cookies
         .push(flow_cookie(config, &origin, &flow)?);

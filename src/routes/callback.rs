@@ -40,10 +40,10 @@ async fn callback(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result
     let cookies = RequestCookies::parse(&parts.headers, &origin);
     let now = auth.now();
     let found = Flows::read(&cookies, &origin, config).take(params.state.as_ref(), now);
+    // This attempt is over whatever happens: its cookie goes with any answer.
     if let Ok((_, name)) = &found {
         exchange.clear_on_error.push(clear_cookie(&origin, name));
     }
-    let flow_name = found.as_ref().ok().map(|(_, name)| name.clone());
     let metadata = auth.metadata().await?;
     let (flow, code) = check(params, found.map(|(flow, _)| flow), metadata)?;
 
@@ -85,8 +85,7 @@ async fn callback(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result
     }
     exchange.set_cookies.extend(sealed.set_cookies);
     exchange.session_names = sealed.names;
-    if let Some(name) = flow_name {
-        exchange.set_cookies.push(clear_cookie(&origin, &name));
-    }
+    let attempt_done = std::mem::take(&mut exchange.clear_on_error);
+    exchange.set_cookies.extend(attempt_done);
     Ok(redirect(&flow.return_to))
 }

@@ -22,8 +22,6 @@ use crate::error::Error;
 /// session it replaced. Short: such a latecomer is a parallel request, not
 /// a replay.
 const REMEMBER: Duration = Duration::from_secs(30);
-/// At most this many refreshes are remembered per instance.
-const MAX_REMEMBERED: usize = 4096;
 
 /// A finished refresh: the new session and its sealed cookies, identical
 /// for every request that shares it.
@@ -67,20 +65,19 @@ impl Flights {
             .into();
         let cell = {
             let mut flights = self.lock();
-            if flights.len() >= MAX_REMEMBERED {
-                flights.retain(|_, f| f.started.elapsed() < REMEMBER);
-            }
-            let flight = flights.entry(key).or_insert_with(|| Flight {
-                started: Instant::now(),
-                outcome: Arc::new(OnceCell::new()),
-            });
-            if flight.started.elapsed() >= REMEMBER {
-                *flight = Flight {
+            // Forget what is older than REMEMBER: the tokens of a finished
+            // refresh stay in memory no longer than they are useful. (A
+            // refresh is at most one per session per access-token life, so
+            // the map is small and this is cheap.)
+            flights.retain(|_, f| f.started.elapsed() < REMEMBER);
+            flights
+                .entry(key)
+                .or_insert_with(|| Flight {
                     started: Instant::now(),
                     outcome: Arc::new(OnceCell::new()),
-                };
-            }
-            flight.outcome.clone()
+                })
+                .outcome
+                .clone()
         };
         let outcome = cell
             .get_or_init(|| async { refresh().await.map(Arc::new) })

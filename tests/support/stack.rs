@@ -278,9 +278,24 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Submits the form of `page` (its hidden and checked inputs) with
+    /// `extra` fields added: a user answering a page. Redirects are not
+    /// followed.
+    pub async fn submit(&mut self, page: &Page, extra: &[(&str, &str)]) -> Page {
+        let (action, fields) = form_of(page);
+        let mut all: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.extend_from_slice(extra);
+        self.post(&action, &all).await
+    }
+}
+
 /// Reads an HTML form: its action (resolved against `page.url`) and its
 /// hidden and checked inputs.
-pub fn form_of(page: &Page) -> (String, Vec<(String, String)>) {
+fn form_of(page: &Page) -> (String, Vec<(String, String)>) {
     let html = &page.body;
     let attr = |tag: &str, name: &str| -> Option<String> {
         let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
