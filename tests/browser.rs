@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use support::stack::{node_suite, spawn, url_in};
 
-const DEV: &str = env!("CARGO_BIN_EXE_dev");
+/// `cargo run`'s binary: the dev server.
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
 /// The access token's lifetime: the browser waits this long (plus a second)
 /// to see a silent refresh.
 const ACCESS_TOKEN_TTL: &str = "3";
@@ -38,7 +39,7 @@ fn sign_in_refresh_sign_out_and_cancel_in_chromium() {
     let e2e = node_suite("browser", "playwright-core");
 
     let (dev, _) = spawn(
-        DEV,
+        &DEV,
         &[
             ("PORT", "0".into()),
             ("EMULATOR_PORT", "0".into()),

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use sign_in_with_vercel::dev::emulator::{
+use sign_in_with_vercel_emulator::{
     Client, Emulator, EmulatorConfig, ReusePolicy, SigningKey, User,
 };
 use support::{API, APP, ISSUER, Rp, body_json, location, rp};
@@ -721,7 +721,7 @@ fn a_configured_picture_is_used_as_it_is() {
     let config = EmulatorConfig {
         users: vec![User {
             picture: Some("https://example.com/me.png".to_owned()),
-            ..sign_in_with_vercel::dev::emulator::demo_user()
+            ..sign_in_with_vercel_emulator::demo_user()
         }],
         ..EmulatorConfig::default()
     };

@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use sign_in_with_vercel::dev::emulator::Signing;
+use sign_in_with_vercel_emulator::Signing;
 use support::*;
 
 fn edit(rp: &Rp, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {

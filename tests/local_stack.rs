@@ -8,13 +8,16 @@ use std::time::Duration;
 
 use support::stack::{Browser, Page, free_port, spawn, url_in};
 
-const DEV: &str = env!("CARGO_BIN_EXE_dev");
-const EMULATOR: &str = env!("CARGO_BIN_EXE_emulator");
+/// `cargo run`'s binary: the dev server.
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
+/// The standalone emulator's binary.
+static EMULATOR: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(support::stack::emulator_bin);
 
 /// Starts `cargo run`'s server on free ports with a 2-second access token.
 fn start_dev() -> (support::stack::Process, String) {
     let (process, _) = spawn(
-        DEV,
+        &DEV,
         &[
             ("PORT", "0".into()),
             ("EMULATOR_PORT", "0".into()),
@@ -166,9 +169,9 @@ async fn configured_stack(
             "redirect_uris": [format!("{app}/api/auth/callback")],
         }],
     });
-    let (emulator, issuer, api) = support::stack::emulator(EMULATOR, &config, &[]);
+    let (emulator, issuer, api) = support::stack::emulator(&EMULATOR, &config, &[]);
     let (dev, _) = spawn(
-        DEV,
+        &DEV,
         &[
             ("PORT", app_port.to_string()),
             ("VERCEL_APP_CLIENT_ID", "cl_configured".into()),

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::stack::{Browser, Page, Process, free_port, node_suite, spawn};
 
-const DEV: &str = env!("CARGO_BIN_EXE_dev");
+/// `cargo run`'s binary: the dev server.
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
 const OP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oidc-provider");
 /// The one account of `server.mjs`: every login becomes this user.
 const SUBJECT: &str = "user_demo_123";
@@ -205,7 +206,7 @@ impl Stack {
             ),
         ];
         let env: Vec<(&'static str, String)> = env.to_vec();
-        let (dev, _) = spawn(DEV, &env, "Press Ctrl+C to stop.");
+        let (dev, _) = spawn(&DEV, &env, "Press Ctrl+C to stop.");
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -237,7 +238,7 @@ impl Stack {
         let mut env = self.env.clone();
         env.retain(|(k, _)| *k != "PORT");
         env.push(("PORT", port.to_string()));
-        let (process, _) = spawn(DEV, &env, "Press Ctrl+C to stop.");
+        let (process, _) = spawn(&DEV, &env, "Press Ctrl+C to stop.");
         (process, format!("http://localhost:{port}"))
     }
 

@@ -24,8 +24,11 @@ use std::time::Duration;
 
 use support::stack::{Browser, Page, Process, free_port, spawn};
 
-const DEV: &str = env!("CARGO_BIN_EXE_dev");
-const EMULATOR: &str = env!("CARGO_BIN_EXE_emulator");
+/// `cargo run`'s binary: the dev server.
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
+/// The standalone emulator's binary.
+static EMULATOR: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(support::stack::emulator_bin);
 /// The access token's life: short, so a burst meets an expired token.
 const ACCESS_TOKEN_TTL: u64 = 2;
 const ROUNDS: usize = 3;
@@ -55,7 +58,7 @@ fn stack(policy: &str, instances: usize) -> Stack {
         }],
     });
     let (emulator, issuer, _) = support::stack::emulator(
-        EMULATOR,
+        &EMULATOR,
         &config,
         &[
             ("EMULATOR_ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL.to_string()),
@@ -66,7 +69,7 @@ fn stack(policy: &str, instances: usize) -> Stack {
         .iter()
         .map(|port| {
             spawn(
-                DEV,
+                &DEV,
                 &[
                     ("PORT", port.to_string()),
                     ("VERCEL_APP_CLIENT_ID", "cl_burst".into()),

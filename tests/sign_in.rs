@@ -487,10 +487,10 @@ async fn missing_configuration_is_a_configuration_error_not_a_crash() {
 #[tokio::test]
 async fn default_issuer_needs_no_discovery_request() {
     let recorder = std::sync::Arc::new(Recorder::default());
-    let emulator = sign_in_with_vercel::dev::emulator::Emulator::with_key(
+    let emulator = sign_in_with_vercel_emulator::Emulator::with_key(
         ISSUER,
         Default::default(),
-        sign_in_with_vercel::dev::emulator::SigningKey::shared(),
+        sign_in_with_vercel_emulator::SigningKey::shared(),
     );
     let auth = Auth::from_lookup(|k| match k {
         "VERCEL_APP_CLIENT_ID" => Some("cl_x".to_owned()),

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value, json};
-use sign_in_with_vercel::dev::emulator::{Client, Signing};
 use sign_in_with_vercel::sso::{self, Integration, SsoCallback, SsoIdentity};
 use sign_in_with_vercel::vercel_api::{FixedToken, VercelApi, current_token};
 use sign_in_with_vercel::{Auth, ClientSecret, Config, Error, IdTokenError, Nonce};
+use sign_in_with_vercel_emulator::{Client, Signing};
 use support::{API, CLIENT_ID, ISSUER, Recording, Rp, location, rp};
 
 const INTEGRATION: &str = "oac_integration";

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use sign_in_with_vercel::dev::emulator::Emulator;
 use sign_in_with_vercel::vercel_api::{
     CURRENT, FixedToken, ListTokens, NewToken, Team, TokenSource, VercelApi, VercelApiError,
     api_base, current_token,
@@ -17,6 +16,7 @@ use sign_in_with_vercel::{
     AccessToken, BoxFuture, Error, HttpClient, HttpRequest, HttpResponse, TransportError,
     s256_challenge,
 };
+use sign_in_with_vercel_emulator::Emulator;
 use support::{API, APP, CLIENT_ID, ISSUER, Rp, SECRET, rp};
 
 const VERIFIER: &str = "dBjftJeZ4CQP-mJ0zWc5hhhiGSpAEapVcBaeMbJwhV1-Xfz4Twt6OBMO";

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use sign_in_with_vercel::dev::emulator::Stats;
-use sign_in_with_vercel::dev::harness::free_port;
 use sign_in_with_vercel::{DEFAULT_RETURN_PATH, SESSION_COOKIE};
+use sign_in_with_vercel_emulator::Stats;
+use testkit::free_port;
 
 use crate::provider::{self, Provider};
 use crate::quantiles::{Summary, ms, summarize};

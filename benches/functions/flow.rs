@@ -8,14 +8,12 @@ use std::time::{Duration, Instant};
 
 use http::Method;
 use http::header::COOKIE;
-use sign_in_with_vercel::dev::emulator::{Emulator, Stats};
-use sign_in_with_vercel::dev::harness::{
-    Jar, Process, decision_form, free_port, location, request_id_in,
-};
 use sign_in_with_vercel::{
     AUTHORIZE, CALLBACK, DEFAULT_RETURN_PATH, Route, SESSION, SESSION_COOKIE, SIGNOUT, USER_INFO,
     VALIDATE_TOKEN,
 };
+use sign_in_with_vercel_emulator::{Emulator, Stats};
+use testkit::{Jar, Process, decision_form, free_port, location, request_id_in};
 
 use crate::provider::{self, Provider, Timing};
 use crate::quantiles::ms;

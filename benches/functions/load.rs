@@ -6,9 +6,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sign_in_with_vercel::dev::emulator::Stats;
-use sign_in_with_vercel::dev::harness::{Process, free_port};
 use sign_in_with_vercel::{AUTHORIZE, Auth, SESSION};
+use sign_in_with_vercel_emulator::Stats;
+use testkit::{Process, free_port};
 
 use crate::provider::{self, Provider, app_request};
 use crate::{Function, function, function_config, function_env, machine, procfs, raw};
@@ -312,7 +312,7 @@ pub fn run(
 /// since [`Auth::serve`] takes it by value.
 fn authorize_in_process(rt: &tokio::runtime::Runtime) -> f64 {
     let auth = Auth::new(function_config(None));
-    let empty = sign_in_with_vercel::dev::harness::Jar::default();
+    let empty = testkit::Jar::default();
     rt.block_on(async {
         let once = async || {
             std::hint::black_box(

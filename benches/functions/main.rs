@@ -16,7 +16,7 @@
 //! the complete [`flow`]; [`procfs`], [`raw`], [`provider`] and
 //! [`machine`] are what they use, [`report`] writes the file. Child
 //! processes, ports, cookies and the consent page come from
-//! `sign_in_with_vercel::dev::harness`, shared with the tests.
+//! `testkit`, shared with the tests.
 //!
 //! Knobs (environment): `BENCH_COLD_RUNS` (default 50), `BENCH_FLOWS`
 //! (default 500), `BENCH_WRK_SECS` (default 10), `BENCH_BURST` (parallel

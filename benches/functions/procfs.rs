@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use sign_in_with_vercel::dev::harness::{Process, clean_command};
+use testkit::{Process, clean_command};
 
 use crate::Function;
 

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use http::header::{COOKIE, HOST};
-use sign_in_with_vercel::dev::emulator::{
+use sign_in_with_vercel::{AUTHORIZE, Auth, CALLBACK, HttpClient, SESSION_COOKIE};
+use sign_in_with_vercel_emulator::{
     Client, Emulator, EmulatorConfig, Origin, SCOPES, SigningKey, Stats,
 };
-use sign_in_with_vercel::dev::harness::{Jar, consent, location};
-use sign_in_with_vercel::{AUTHORIZE, Auth, CALLBACK, HttpClient, SESSION_COOKIE};
+use testkit::{Jar, consent, location};
 
 use crate::{APP, APP_HOST, CLIENT_ID, SECRET, function_config};
 
@@ -82,7 +82,7 @@ pub fn start() -> Provider {
                 let timed_origin = |origin: Origin, listener: TcpListener| {
                     let served = served.clone();
                     let timed = timed.clone();
-                    sign_in_with_vercel::dev::serve(listener, move |request| {
+                    sign_in_with_vercel_emulator::serve(listener, move |request| {
                         let emulator = served.clone();
                         let timing = timed.clone();
                         async move {

@@ -122,7 +122,7 @@ async fn a_race_lost_across_instances_ends_in_the_newest_session_in_either_order
 async fn race_round(advance: i64, loser_status: u16, winner_first: bool) {
     let mut rp = signed_in("client_secret_post").await;
     rp.emulator
-        .set_refresh_token_reuse(sign_in_with_vercel::dev::emulator::ReusePolicy::Reject);
+        .set_refresh_token_reuse(sign_in_with_vercel_emulator::ReusePolicy::Reject);
     rp.advance(advance);
     let (end, winner, loser) = race_between_instances(&rp, "/api/auth/session", winner_first).await;
     assert_eq!(
@@ -147,7 +147,7 @@ async fn race_round(advance: i64, loser_status: u16, winner_first: bool) {
 async fn a_request_needing_the_token_that_lost_the_race_gets_409_not_401() {
     let rp = signed_in("client_secret_post").await;
     rp.emulator
-        .set_refresh_token_reuse(sign_in_with_vercel::dev::emulator::ReusePolicy::Reject);
+        .set_refresh_token_reuse(sign_in_with_vercel_emulator::ReusePolicy::Reject);
     rp.advance(3601);
     let (end, winner, loser) = race_between_instances(&rp, "/api/user-info", true).await;
     assert_eq!(winner, 200);

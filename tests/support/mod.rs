@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::header::{COOKIE, HOST, SET_COOKIE};
-use sign_in_with_vercel::dev::emulator::{Client, Emulator, EmulatorConfig, SigningKey};
 use sign_in_with_vercel::{
     Auth, BoxFuture, Config, HttpClient, HttpRequest, HttpResponse, TransportError,
 };
+use sign_in_with_vercel_emulator::{Client, Emulator, EmulatorConfig, SigningKey};
 
 pub const APP: &str = "http://localhost:3000";
 pub const ISSUER: &str = "http://127.0.0.1:3001";
@@ -79,7 +79,7 @@ impl HttpClient for Recording {
     }
 }
 
-pub use sign_in_with_vercel::dev::harness::Jar;
+pub use testkit::Jar;
 
 /// The relying party under test with its provider.
 pub struct Rp {
@@ -159,7 +159,7 @@ pub fn flow_names(jar: &Jar) -> Vec<String> {
 }
 
 pub fn location(response: &http::Response<Bytes>) -> String {
-    sign_in_with_vercel::dev::harness::location(response.headers())
+    testkit::location(response.headers())
 }
 
 /// The `Set-Cookie` headers of a response, as text.
@@ -264,7 +264,7 @@ impl Rp {
     /// who already authorized the app is redirected back at once, as on
     /// Vercel: that redirect is returned as it is.
     pub fn consent(&self, authorize_url: &str, decision: &str) -> String {
-        sign_in_with_vercel::dev::harness::consent(&self.emulator, authorize_url, decision)
+        testkit::consent(&self.emulator, authorize_url, decision)
     }
 
     /// Starts a sign-in and consents; returns the callback path and query.

@@ -9,15 +9,32 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 // Some suites use it, some do not.
+use testkit::clean_command;
 #[allow(unused_imports)]
-pub use sign_in_with_vercel::dev::harness::free_port;
-use sign_in_with_vercel::dev::harness::{self, clean_command};
+pub use testkit::free_port;
 
 /// A child process of the stack (killed on drop) and what it printed
 /// until it was ready.
 pub struct Process {
-    _child: harness::Process,
+    _child: testkit::Process,
     pub lines: Vec<String>,
+}
+
+/// The dev server's binary (`cargo run`), built if need be.
+pub fn dev_server() -> String {
+    testkit::workspace_bin("dev-server", "dev")
+        .display()
+        .to_string()
+}
+
+/// The standalone emulator's binary, built if need be.
+pub fn emulator_bin() -> String {
+    testkit::workspace_bin(
+        "sign-in-with-vercel-emulator",
+        "sign-in-with-vercel-emulator",
+    )
+    .display()
+    .to_string()
 }
 
 /// Starts `program` with a clean environment plus `env`, and waits (up to
@@ -31,7 +48,7 @@ pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, St
     }
     // Keep a developer's own .env.local out of the test.
     command.current_dir(std::env::temp_dir());
-    let mut child = harness::Process::spawn(&mut command, program);
+    let mut child = testkit::Process::spawn(&mut command, program);
     let stdout = child.child_mut().stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

@@ -1,0 +1,320 @@
+//! Stack start-up for `cargo run`: the five routes at their Vercel paths
+//! (the same library functions the Vercel binaries call) with the static
+//! site, and, when no client ID is configured, the emulator as the
+//! provider on its two origins.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, VERCEL_ISSUER, dispatch};
+use sign_in_with_vercel_emulator::{
+    Client, Emulator, EmulatorConfig, SCOPES, Server, SigningKey, User, serve,
+};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+
+use crate::site::Site;
+
+/// How the dev server runs.
+#[derive(Clone)]
+pub struct DevOptions {
+    /// The app's port (`PORT`, default 3000; 0 picks a free one).
+    pub port: u16,
+    /// The emulator's issuer port (`EMULATOR_PORT`, default 3001; 0 picks
+    /// a free one): authorization, JWKS, discovery, avatars, account page.
+    pub emulator_port: u16,
+    /// The emulator's API port (`EMULATOR_API_PORT`, default 3002; 0 picks
+    /// a free one): token, revocation, introspection, userinfo.
+    pub emulator_api_port: u16,
+    /// The static pages (`public/`).
+    pub public_dir: PathBuf,
+    /// `vercel.json`.
+    pub vercel_json: PathBuf,
+    /// The variables the app and the emulator are configured from.
+    pub vars: HashMap<String, String>,
+    /// Where the development session key is kept when `AUTH_SECRET` is
+    /// not set (`target/dev-auth-secret`): made once, so that restarting
+    /// the server does not sign the developer out.
+    pub dev_key_file: PathBuf,
+}
+
+/// Ports and paths; of the variables only their names (they include the
+/// client secret and `AUTH_SECRET`).
+impl std::fmt::Debug for DevOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.vars.keys().collect();
+        names.sort();
+        f.debug_struct("DevOptions")
+            .field("port", &self.port)
+            .field("emulator_port", &self.emulator_port)
+            .field("emulator_api_port", &self.emulator_api_port)
+            .field("public_dir", &self.public_dir)
+            .field("vercel_json", &self.vercel_json)
+            .field("dev_key_file", &self.dev_key_file)
+            .field("vars", &names)
+            .finish()
+    }
+}
+
+impl DevOptions {
+    /// Options from `vars` (see [`super::load_env`]), with `public/` and
+    /// `vercel.json` looked up in `root`.
+    pub fn from_vars(vars: HashMap<String, String>, root: &Path) -> Result<Self, String> {
+        let port = |name: &str, default: u16| -> Result<u16, String> {
+            vars.get(name)
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .map_err(|_| format!("{name} must be a port number"))
+                })
+                .unwrap_or(Ok(default))
+        };
+        Ok(Self {
+            port: port("PORT", 3000)?,
+            emulator_port: port("EMULATOR_PORT", 3001)?,
+            emulator_api_port: port("EMULATOR_API_PORT", 3002)?,
+            public_dir: root.join("public"),
+            vercel_json: root.join("vercel.json"),
+            dev_key_file: root.join("target").join("dev-auth-secret"),
+            vars,
+        })
+    }
+}
+
+/// The running app (and emulator, if started).
+pub struct DevStack {
+    /// The app's URL, e.g. `http://localhost:3000`.
+    pub app_url: String,
+    /// The emulator, when it is the provider.
+    pub emulator: Option<Arc<Emulator>>,
+    /// What to tell the developer.
+    pub banner: String,
+    servers: Vec<Server>,
+}
+
+impl DevStack {
+    /// Runs until the process ends.
+    pub async fn wait(mut self) {
+        if let Some(server) = self.servers.pop() {
+            server.wait().await;
+        }
+    }
+}
+
+fn bind(port: u16, variable: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).map_err(|e| {
+        format!("cannot listen on 127.0.0.1:{port}: {e} (set a different port with {variable})")
+    })
+}
+
+/// Binds the port `variable` names; when the variable is not set and its
+/// default port is taken, a free one.
+fn bind_default(
+    port: u16,
+    variable: &str,
+    vars: &HashMap<String, String>,
+) -> Result<TcpListener, String> {
+    match bind(port, variable) {
+        Ok(l) => Ok(l),
+        Err(_) if !vars.contains_key(variable) => bind(0, variable),
+        Err(e) => Err(e),
+    }
+}
+
+fn port_of(listener: &TcpListener) -> Result<u16, String> {
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// Starts the dev server, and the emulator when no client ID is configured.
+pub async fn start(options: DevOptions) -> Result<DevStack, String> {
+    let listener = bind(options.port, "PORT")?;
+    let port = port_of(&listener)?;
+    let app_url = format!("http://localhost:{port}");
+    let mut vars = options.vars.clone();
+    let mut servers = Vec::new();
+    let mut emulator = None;
+
+    let configured = ["VERCEL_APP_CLIENT_ID", "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID"]
+        .iter()
+        .any(|k| vars.get(*k).is_some_and(|v| !v.trim().is_empty()));
+    let banner;
+    if configured {
+        let issuer = vars
+            .get("VERCEL_OAUTH_ISSUER")
+            .cloned()
+            .unwrap_or_else(|| VERCEL_ISSUER.to_owned());
+        banner = format!(
+            "Sign in with Vercel: dev server\n\n  Open {app_url} and sign in.\n  Provider: {issuer} (client ID from the environment or .env.local)\n  The app's Authorization Callback URLs must include {app_url}/api/auth/callback\n\n  Press Ctrl+C to stop.\n"
+        );
+    } else {
+        let issuer_listener = bind_default(options.emulator_port, "EMULATOR_PORT", &vars)?;
+        let api_listener = bind_default(options.emulator_api_port, "EMULATOR_API_PORT", &vars)?;
+        let issuer = format!("http://127.0.0.1:{}", port_of(&issuer_listener)?);
+        let api = format!("http://127.0.0.1:{}", port_of(&api_listener)?);
+        let config = EmulatorConfig::from_lookup(|k| vars.get(k).cloned())?;
+        let emu =
+            Emulator::with_origins(issuer.clone(), api.clone(), config, SigningKey::generate());
+        let secret = random_secret();
+        let method = vars
+            .get("VERCEL_APP_TOKEN_AUTH")
+            .cloned()
+            .unwrap_or_else(|| "client_secret_post".to_owned());
+        let public = method == "none";
+        emu.register_client(Client {
+            client_id: "cl_local_dev_app".to_owned(),
+            name: "Local app".to_owned(),
+            client_secret: (!public).then(|| secret.clone()),
+            token_endpoint_auth_method: method,
+            redirect_uris: vec![
+                format!("http://localhost:{port}/api/auth/callback"),
+                format!("http://127.0.0.1:{port}/api/auth/callback"),
+            ],
+            scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        });
+        vars.insert("VERCEL_APP_CLIENT_ID".into(), "cl_local_dev_app".into());
+        if !public {
+            vars.insert("VERCEL_APP_CLIENT_SECRET".into(), secret);
+        }
+        vars.insert("VERCEL_OAUTH_ISSUER".into(), issuer.clone());
+        let (issuer_server, api_server) = emu
+            .serve(issuer_listener, api_listener)
+            .map_err(|e| e.to_string())?;
+        servers.push(issuer_server);
+        servers.push(api_server);
+        let users = emu.users();
+        let who = users
+            .first()
+            .map(|u: &User| format!("{} ({})", u.name, u.email))
+            .unwrap_or_default();
+        banner = format!(
+            "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n  Its API (token, revocation, introspection, userinfo) is at {api}, as\n  Vercel's is at https://api.vercel.com. Authorized apps: {issuer}/account/authorizations\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}/api/auth/callback, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
+        );
+        emulator = Some(emu);
+    }
+
+    let key_note = if vars
+        .get("AUTH_SECRET")
+        .is_some_and(|v| !v.trim().is_empty())
+    {
+        "Sessions are sealed with AUTH_SECRET.".to_owned()
+    } else {
+        let path = options.dev_key_file.clone();
+        vars.insert("AUTH_SECRET".into(), dev_key(&path)?);
+        format!(
+            "AUTH_SECRET is not set: sessions are sealed with the development key in\n  {} (made once, kept across restarts; never deploy it).",
+            path.display()
+        )
+    };
+    let banner = banner.replace(
+        "\n  Press Ctrl+C to stop.",
+        &format!("\n  {key_note}\n\n  Press Ctrl+C to stop."),
+    );
+    let config = Config::from_lookup(|k| vars.get(k).cloned())
+        .map_err(|e| format!("configuration error: {e}"))?;
+    let provider = (!config.is_vercel_issuer()).then(|| config.issuer.clone());
+    let auth = Arc::new(Auth::new(config));
+    let site = Arc::new(Site::load(
+        &options.public_dir,
+        &options.vercel_json,
+        provider.as_deref(),
+    )?);
+    // Browsers may try ::1 for "localhost"; listen there too when possible.
+    if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
+        servers.insert(
+            0,
+            serve(v6, handler(auth.clone(), site.clone())).map_err(|e| e.to_string())?,
+        );
+    }
+    servers.push(serve(listener, handler(auth, site)).map_err(|e| e.to_string())?);
+    Ok(DevStack {
+        app_url,
+        emulator,
+        banner,
+        servers,
+    })
+}
+
+fn handler(
+    auth: Arc<Auth>,
+    site: Arc<Site>,
+) -> impl Fn(http::Request<Vec<u8>>) -> BoxFuture<'static, http::Response<Bytes>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |request| {
+        let auth = auth.clone();
+        let site = site.clone();
+        Box::pin(async move {
+            let response = match dispatch(&auth, &request) {
+                Some(route) => route.await,
+                None => site.serve(&request).await,
+            };
+            site.with_headers(request.uri().path(), response)
+        })
+    }
+}
+
+/// 32 random octets from the OS, base64url: the emulated app's client
+/// secret, and the development session key.
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The development session key stored in `path`, made (readable by the
+/// owner only) when there is none yet or it is unusable.
+fn dev_key(path: &Path) -> Result<String, String> {
+    if let Ok(key) = std::fs::read_to_string(path)
+        && key.trim().len() >= MIN_SECRET_BYTES
+    {
+        return Ok(key.trim().to_owned());
+    }
+    let key = random_secret();
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(&mut options.open(path)?, key.as_bytes())
+    };
+    write().map_err(|e| format!("cannot write the development key {}: {e}", path.display()))?;
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_development_key_is_made_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("dev-key-{}", random_secret()));
+        let path = dir.join("target").join("dev-auth-secret");
+        let first = dev_key(&path).unwrap();
+        assert!(first.len() >= MIN_SECRET_BYTES);
+        assert_eq!(dev_key(&path).unwrap(), first, "a restart keeps the key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "only the owner can read it");
+        }
+        std::fs::write(&path, "short").unwrap();
+        assert_ne!(
+            dev_key(&path).unwrap(),
+            "short",
+            "an unusable key is replaced"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,272 @@
+//! What the emulator is configured with: users, registered apps, token
+//! lifetimes and the settings for behaviours Vercel does not document.
+
+use serde::{Deserialize, Serialize};
+
+/// A user who can sign in at the emulator.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    /// Subject identifier.
+    pub sub: String,
+    /// Full name (`profile` scope).
+    pub name: String,
+    /// Username (`profile` scope).
+    pub preferred_username: String,
+    /// Email address (`email` scope).
+    pub email: String,
+    /// Whether the address is verified.
+    #[serde(default = "yes")]
+    pub email_verified: bool,
+    /// Avatar URL (`profile` scope). When absent, the emulator serves a
+    /// generated avatar from its issuer origin at `/api/www/avatar/<id>`,
+    /// the path Vercel's avatars have.
+    #[serde(default)]
+    pub picture: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An app registered at the emulator, as in the Vercel dashboard.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Client {
+    /// The client ID.
+    pub client_id: String,
+    /// The app's name on the consent page.
+    #[serde(default = "default_app_name")]
+    pub name: String,
+    /// The client secret; none for a public client.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// `client_secret_post`, `client_secret_basic` or `none`.
+    #[serde(default = "default_auth_method")]
+    pub token_endpoint_auth_method: String,
+    /// The Authorization Callback URLs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// The permissions configured for the app.
+    #[serde(default = "all_scopes")]
+    pub scopes: Vec<String>,
+}
+
+impl Client {
+    /// A public client: registered with `none` and no secret (seed 001,
+    /// token endpoint: "optional if client authentication is set to none").
+    pub fn is_public(&self) -> bool {
+        self.client_secret.is_none()
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
+            .field("redirect_uris", &self.redirect_uris)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+fn default_app_name() -> String {
+    "Local app".to_owned()
+}
+
+fn default_auth_method() -> String {
+    "client_secret_post".to_owned()
+}
+
+/// Every scope Sign in with Vercel offers (Vercel's documentation,
+/// "Scopes and permissions"): the scopes a client is configured with when
+/// its configuration names none.
+pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
+
+fn all_scopes() -> Vec<String> {
+    SCOPES.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// What presenting an already-exchanged refresh token does. Vercel
+/// documents single-use rotating refresh tokens ("the old one stops
+/// working") but not what a reuse does to the rest of the grant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReusePolicy {
+    /// Only the reused token fails (`invalid_grant`); the newest pair of
+    /// the grant keeps working.
+    Reject,
+    /// The reuse also revokes every token issued from that grant, the
+    /// newest pair included (RFC 9700 §4.14.2). The default: the harsher
+    /// world, which a correct app must survive.
+    #[default]
+    RevokeGrant,
+}
+
+impl ReusePolicy {
+    /// Parses `reject` or `revoke_grant` (the serde names).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim() {
+            "reject" => Some(Self::Reject),
+            "revoke_grant" => Some(Self::RevokeGrant),
+            _ => None,
+        }
+    }
+}
+
+/// Users, clients, lifetimes and policies. Read from a JSON file or built
+/// in code; [`EmulatorConfig::default`] has one demo user and no client.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmulatorConfig {
+    /// Who can sign in.
+    #[serde(default = "demo_users")]
+    pub users: Vec<User>,
+    /// Registered apps.
+    #[serde(default)]
+    pub clients: Vec<Client>,
+    /// Access token lifetime, seconds (Vercel: 1 hour).
+    #[serde(default = "hour")]
+    pub access_token_ttl: u64,
+    /// Refresh token lifetime, seconds (Vercel: 30 days).
+    #[serde(default = "thirty_days")]
+    pub refresh_token_ttl: u64,
+    /// ID token lifetime, seconds.
+    #[serde(default = "hour")]
+    pub id_token_ttl: u64,
+    /// Authorization code lifetime, seconds.
+    #[serde(default = "minute")]
+    pub code_ttl: u64,
+    /// What a reused refresh token does (undocumented by Vercel; default
+    /// [`ReusePolicy::RevokeGrant`]).
+    #[serde(default)]
+    pub refresh_token_reuse: ReusePolicy,
+}
+
+fn hour() -> u64 {
+    3600
+}
+fn thirty_days() -> u64 {
+    30 * 24 * 3600
+}
+fn minute() -> u64 {
+    60
+}
+
+/// The built-in demo user; its avatar is the emulator's generated one.
+pub fn demo_user() -> User {
+    User {
+        sub: "usr_demo1234567890".to_owned(),
+        name: "Demo User".to_owned(),
+        preferred_username: "demo".to_owned(),
+        email: "demo@example.com".to_owned(),
+        email_verified: true,
+        picture: None,
+    }
+}
+
+fn demo_users() -> Vec<User> {
+    vec![demo_user()]
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            users: demo_users(),
+            clients: Vec::new(),
+            access_token_ttl: hour(),
+            refresh_token_ttl: thirty_days(),
+            id_token_ttl: hour(),
+            code_ttl: minute(),
+            refresh_token_reuse: ReusePolicy::default(),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Reads the configuration: the JSON file named by `EMULATOR_CONFIG`
+    /// when set, else the default; then `EMULATOR_ACCESS_TOKEN_TTL`,
+    /// `EMULATOR_REFRESH_TOKEN_TTL`, `EMULATOR_ID_TOKEN_TTL` and
+    /// `EMULATOR_CODE_TTL` (seconds) override the lifetimes, and
+    /// `EMULATOR_REFRESH_TOKEN_REUSE` (`reject` or `revoke_grant`) the
+    /// reuse policy.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mut config = match lookup("EMULATOR_CONFIG") {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("EMULATOR_CONFIG: cannot read {path}: {e}"))?;
+                serde_json::from_str(&text).map_err(|e| {
+                    format!("EMULATOR_CONFIG: {path} is not a valid configuration: {e}")
+                })?
+            }
+            None => Self::default(),
+        };
+        for (name, slot) in [
+            ("EMULATOR_ACCESS_TOKEN_TTL", &mut config.access_token_ttl),
+            ("EMULATOR_REFRESH_TOKEN_TTL", &mut config.refresh_token_ttl),
+            ("EMULATOR_ID_TOKEN_TTL", &mut config.id_token_ttl),
+            ("EMULATOR_CODE_TTL", &mut config.code_ttl),
+        ] {
+            if let Some(value) = lookup(name) {
+                *slot = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{name} must be a whole number of seconds"))?;
+            }
+        }
+        if let Some(value) = lookup("EMULATOR_REFRESH_TOKEN_REUSE") {
+            config.refresh_token_reuse = ReusePolicy::parse(&value).ok_or_else(|| {
+                "EMULATOR_REFRESH_TOKEN_REUSE must be reject or revoke_grant".to_owned()
+            })?;
+        }
+        if config.users.is_empty() {
+            return Err("EMULATOR_CONFIG: at least one user is needed".into());
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<EmulatorConfig, String> {
+        EmulatorConfig::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn reuse_policy_defaults_to_revoking_the_grant() {
+        assert_eq!(
+            from(&[]).unwrap().refresh_token_reuse,
+            ReusePolicy::RevokeGrant
+        );
+    }
+
+    #[test]
+    fn reuse_policy_is_read_from_the_environment() {
+        let config = from(&[("EMULATOR_REFRESH_TOKEN_REUSE", "reject")]).unwrap();
+        assert_eq!(config.refresh_token_reuse, ReusePolicy::Reject);
+        assert!(from(&[("EMULATOR_REFRESH_TOKEN_REUSE", "sometimes")]).is_err());
+    }
+
+    #[test]
+    fn reuse_policy_serde_names() {
+        assert_eq!(
+            serde_json::to_string(&ReusePolicy::RevokeGrant).unwrap(),
+            "\"revoke_grant\""
+        );
+        let config: EmulatorConfig =
+            serde_json::from_str(r#"{"refresh_token_reuse": "reject"}"#).unwrap();
+        assert_eq!(config.refresh_token_reuse, ReusePolicy::Reject);
+    }
+}

@@ -1,0 +1,92 @@
+//! What the endpoints share: reading a form body and writing JSON, OAuth
+//! error and HTML responses.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::form_params;
+
+pub(crate) type Response = http::Response<Bytes>;
+
+/// The parameters of an `application/x-www-form-urlencoded` body (RFC 6749
+/// §3.2), a repeated parameter refused (§3.1).
+pub(super) fn form_body(
+    request: &http::Request<Vec<u8>>,
+) -> Result<HashMap<String, String>, Response> {
+    let is_form = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    form_params(request.body()).map_err(|why| oauth_error(400, "invalid_request", why))
+}
+
+pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {
+    raw_json(status.as_u16(), body.to_string())
+}
+
+pub(super) fn raw_json(status: u16, body: String) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .header(http::header::PRAGMA, "no-cache")
+        .body(Bytes::from(body))
+        .unwrap_or_default()
+}
+
+/// An RFC 6749 §5.2 error body.
+pub(super) fn oauth_error(status: u16, error: &str, description: &str) -> Response {
+    raw_json(
+        status,
+        json!({ "error": error, "error_description": description }).to_string(),
+    )
+}
+
+/// An emulator page. Images only from the emulator's own origin (avatars).
+pub(super) fn html(status: StatusCode, body: String) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .header(
+            http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        .header(http::header::X_FRAME_OPTIONS, "DENY")
+        .header(http::header::REFERRER_POLICY, "no-referrer")
+        .body(Bytes::from(body))
+        .unwrap_or_default()
+}
+
+/// A `302 Found` to `location`, never cached.
+pub(super) fn found(location: &str) -> Response {
+    http::Response::builder()
+        .status(StatusCode::FOUND)
+        .header(http::header::LOCATION, location)
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .body(Bytes::new())
+        .unwrap_or_default()
+}
+
+/// A `303 See Other` after a form post.
+pub(super) fn see_other(location: &str) -> Response {
+    let mut response = found(location);
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}

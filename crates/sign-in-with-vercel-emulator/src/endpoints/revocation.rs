@@ -1,0 +1,58 @@
+//! The revocation endpoint (RFC 7009), on the API origin. Revoking either
+//! token of a grant revokes both: "If the Access Token is revoked, the
+//! Refresh Token is also revoked" (seed 001, revocation).
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use super::client_auth::{At, authenticate};
+use super::respond::{form_body, oauth_error};
+use super::{Request, Response};
+use crate::{Emulator, lock};
+
+/// `POST /login/oauth/token/revoke`. An unknown or already invalid token is
+/// a 200 (RFC 7009 §2.2); another client's token is refused with an error
+/// and left alone (§2.1: the server "verifies whether the token was issued
+/// to the client making the revocation request. If this validation fails,
+/// the request is refused and the client is informed of the error").
+pub(super) fn revoke(emu: &Emulator, request: &Request) -> Response {
+    if let Some(status) = emu.faults().revocation_status {
+        return oauth_error(status, "server_error", "injected failure");
+    }
+    let params = match form_body(request) {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let client = match authenticate(emu, request, &params, At::Revocation) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let Some(token) = params.get("token") else {
+        return oauth_error(400, "invalid_request", "token is required");
+    };
+    let mut store = lock(&emu.store);
+    let grant = store
+        .access_tokens
+        .get(token)
+        .or_else(|| store.refresh_tokens.get(token))
+        .map(|t| t.grant.clone());
+    match grant {
+        Some(grant) if grant.client_id != client.client_id => {
+            // RFC 7009 §2.2.1 presents errors as RFC 6749 §5.2 does.
+            return oauth_error(
+                400,
+                "unauthorized_client",
+                "the token was issued to another client",
+            );
+        }
+        Some(grant) => {
+            store.revoked_grants.insert(grant.id);
+        }
+        None => {}
+    }
+    http::Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .body(Bytes::new())
+        .unwrap_or_default()
+}

@@ -1,0 +1,226 @@
+//! Marketplace integrations' "Open in Provider" SSO (seed 003): the
+//! redirect login and the token exchange `POST /v1/integrations/sso/token`.
+//!
+//! An integration is a registered client with a secret; its first redirect
+//! URI is its redirect login URL. `GET /sso/integrations/{client_id}`
+//! (Vercel's provider-initiated SSO URL, with `state`, and `nonce`, `user`
+//! and deep-link parameters such as `resource_id` optional) signs the user
+//! in and redirects there with `mode=sso`, `code` and `state`. The exchange
+//! takes the JSON body of seed 003 (or a form with
+//! `grant_type=authorization_code`) and answers `id_token`, `access_token`,
+//! `token_type` and `expires_in`; 400 for a refused code or credentials,
+//! 404 for an unknown integration.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::token::{From, id_token};
+use super::user_tokens::error;
+use super::{Response, html, json_response};
+use crate::secret::{ct_eq, random_token};
+use crate::store::{Grant, SsoCode, Token};
+use crate::{Emulator, form_params, lock, pages};
+
+pub(super) const EXCHANGE: &str = "/v1/integrations/sso/token";
+pub(super) const LOGIN_PREFIX: &str = "/sso/integrations/";
+/// What the SSO ID token and access token cover.
+const SSO_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+/// Deep-link parameters passed on to the redirect login URL.
+const DEEP_LINK: [&str; 5] = ["resource_id", "project_id", "invoice_id", "path", "url"];
+
+/// Answers the SSO endpoints; `None` for any other path.
+pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option<Response> {
+    let path = request.uri().path();
+    if path == EXCHANGE {
+        return Some(match request.method() {
+            &Method::POST => exchange(emu, request),
+            _ => error(405, "method_not_allowed", "Method not allowed."),
+        });
+    }
+    let client_id = path.strip_prefix(LOGIN_PREFIX)?;
+    Some(match request.method() {
+        &Method::GET => login(emu, client_id, request.uri().query().unwrap_or("")),
+        _ => error(405, "method_not_allowed", "Method not allowed."),
+    })
+}
+
+fn page_error(message: &str) -> Response {
+    html(StatusCode::BAD_REQUEST, pages::error(message))
+}
+
+/// `GET /sso/integrations/{client_id}`: signs in `user` (else the first
+/// user) and redirects to the redirect login URL with a fresh code.
+fn login(emu: &Emulator, client_id: &str, query: &str) -> Response {
+    let Ok(params) = form_params(query.as_bytes()) else {
+        return page_error("A parameter is repeated.");
+    };
+    let Some(client) = emu.client(client_id).filter(|c| c.client_secret.is_some()) else {
+        return page_error("Unknown integration (a registered client with a secret).");
+    };
+    let Some(redirect_uri) = client.redirect_uris.first().cloned() else {
+        return page_error("The integration has no redirect login URL.");
+    };
+    let users = emu.users();
+    let user = match params.get("user") {
+        Some(sub) => users.iter().find(|u| &u.sub == sub),
+        None => users.first(),
+    };
+    let Some(user) = user else {
+        return page_error("Unknown user.");
+    };
+    let Ok(mut url) = Url::parse(&redirect_uri) else {
+        return page_error("The redirect login URL is not a URL.");
+    };
+    let code = random_token();
+    let state = params.get("state").cloned();
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("mode", "sso");
+        query.append_pair("code", &code);
+        if let Some(state) = &state {
+            query.append_pair("state", state);
+        }
+        for name in DEEP_LINK {
+            if let Some(value) = params.get(name) {
+                query.append_pair(name, value);
+            }
+        }
+    }
+    let expires_at = emu.now() + lock(&emu.config).code_ttl as i64;
+    {
+        let mut store = lock(&emu.store);
+        store.sweep(emu.now());
+        store.sso_codes.insert(
+            code,
+            SsoCode {
+                client_id: client.client_id,
+                sub: user.sub.clone(),
+                state,
+                nonce: params.get("nonce").cloned(),
+                redirect_uri,
+                expires_at,
+                used: false,
+            },
+        );
+    }
+    http::Response::builder()
+        .status(StatusCode::FOUND)
+        .header(http::header::LOCATION, url.as_str())
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .body(Bytes::new())
+        .unwrap_or_default()
+}
+
+/// The exchange's parameters: seed 003's JSON body, or a form.
+fn parameters(request: &http::Request<Vec<u8>>) -> Option<HashMap<String, String>> {
+    let content_type = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let params = form_params(request.body()).ok()?;
+        return (params.get("grant_type").map(String::as_str) == Some("authorization_code"))
+            .then_some(params);
+    }
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(request.body()) else {
+        return None;
+    };
+    body.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Some((k, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `POST /v1/integrations/sso/token`.
+fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
+    let invalid = || {
+        error(
+            400,
+            "bad_request",
+            "One of the provided values in the request body is invalid.",
+        )
+    };
+    let Some(params) = parameters(request) else {
+        return invalid();
+    };
+    let (Some(client_id), Some(secret), Some(code)) = (
+        params.get("client_id"),
+        params.get("client_secret"),
+        params.get("code"),
+    ) else {
+        return invalid();
+    };
+    let Some(client) = emu.client(client_id).filter(|c| c.client_secret.is_some()) else {
+        return error(404, "not_found", "Integration not found.");
+    };
+    if !client
+        .client_secret
+        .as_deref()
+        .is_some_and(|expected| ct_eq(secret, expected))
+    {
+        return invalid();
+    }
+    let now = emu.now();
+    let (sub, nonce) = {
+        let mut store = lock(&emu.store);
+        let Some(entry) = store.sso_codes.get_mut(code) else {
+            return invalid();
+        };
+        let state_ok = match (&entry.state, params.get("state")) {
+            (Some(expected), Some(sent)) => ct_eq(expected, sent),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        let redirect_ok = params
+            .get("redirect_uri")
+            .is_none_or(|r| *r == entry.redirect_uri);
+        if entry.used
+            || entry.expires_at <= now
+            || entry.client_id != client.client_id
+            || !state_ok
+            || !redirect_ok
+        {
+            return invalid();
+        }
+        entry.used = true;
+        (entry.sub.clone(), entry.nonce.clone())
+    };
+    let (access_ttl, id_ttl) = {
+        let c = lock(&emu.config);
+        (c.access_token_ttl as i64, c.id_token_ttl as i64)
+    };
+    let grant = Grant {
+        id: random_token(),
+        client_id: client.client_id.clone(),
+        sub,
+        scopes: SSO_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        nonce,
+    };
+    let access_token = format!("vca_{}", random_token());
+    lock(&emu.store).access_tokens.insert(
+        access_token.clone(),
+        Token {
+            grant: grant.clone(),
+            jti: random_token(),
+            issued_at: now,
+            expires_at: now + access_ttl,
+            used: false,
+        },
+    );
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "id_token": id_token(emu, &grant, now, id_ttl, From::Code),
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": access_ttl,
+        }),
+    )
+}

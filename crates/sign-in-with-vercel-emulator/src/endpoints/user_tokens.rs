@@ -1,0 +1,363 @@
+//! Vercel's REST API user-token endpoints (seed 003), with its shapes and
+//! status codes: create `POST /v3/user/tokens`, list `GET /v5/user/tokens`
+//! (paginated by `limit`, `since`, `until`), metadata
+//! `GET /v5/user/tokens/{id}` and delete `DELETE /v3/user/tokens/{id}`;
+//! `current` names the calling token.
+//!
+//! Requests are authenticated by the emulator's OAuth access tokens or by
+//! tokens created here. A deleted token stops working at once. Errors are
+//! Vercel's `{"error": {"code", "message"}}`.
+
+use http::header::AUTHORIZATION;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Response, json_response};
+use crate::secret::random_token;
+use crate::store::UserToken;
+use crate::{Emulator, form_params, lock};
+
+const CREATE: &str = "/v3/user/tokens";
+const LIST: &str = "/v5/user/tokens";
+const GET_PREFIX: &str = "/v5/user/tokens/";
+const DELETE_PREFIX: &str = "/v3/user/tokens/";
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+/// Answers the user-token endpoints; `None` for any other path.
+pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option<Response> {
+    let path = request.uri().path();
+    let method = request.method();
+    let route = match path {
+        CREATE => Route::Create,
+        LIST => Route::List,
+        _ => match (
+            path.strip_prefix(GET_PREFIX),
+            path.strip_prefix(DELETE_PREFIX),
+        ) {
+            (Some(id), _) if !id.contains('/') => Route::Get(id),
+            (_, Some(id)) if !id.contains('/') => Route::Delete(id),
+            _ => return None,
+        },
+    };
+    let allowed = matches!(
+        (&route, method),
+        (Route::Create, &Method::POST)
+            | (Route::List | Route::Get(_), &Method::GET)
+            | (Route::Delete(_), &Method::DELETE)
+    );
+    if !allowed {
+        return Some(error(405, "method_not_allowed", "Method not allowed."));
+    }
+    let caller = match caller(emu, request) {
+        Ok(c) => c,
+        Err(response) => return Some(response),
+    };
+    let query = request.uri().query().unwrap_or("");
+    Some(match route {
+        Route::Create => create(emu, &caller, query, request.body()),
+        Route::List => list(emu, &caller, query),
+        Route::Get(id) => match find(emu, &caller, id) {
+            Ok(token) => json_response(StatusCode::OK, &json!({ "token": token })),
+            Err(response) => response,
+        },
+        Route::Delete(id) => delete(emu, &caller, id),
+    })
+}
+
+enum Route<'a> {
+    Create,
+    List,
+    Get(&'a str),
+    Delete(&'a str),
+}
+
+/// Who is calling, and with which token.
+struct Caller {
+    sub: String,
+    bearer: String,
+}
+
+/// A Vercel API error body.
+pub(super) fn error(status: u16, code: &str, message: &str) -> Response {
+    let mut body = json!({ "error": { "code": code, "message": message } });
+    if status == 401 {
+        body["error"]["invalidToken"] = json!(true);
+    }
+    json_response(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &body,
+    )
+}
+
+/// A token's identifier: the hex SHA-256 of its value, 64 characters like
+/// Vercel's.
+pub(super) fn token_id(bearer: &str) -> String {
+    Sha256::digest(bearer.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn caller(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Result<Caller, Response> {
+    let unauthorized = || {
+        error(
+            401,
+            "not_authorized",
+            "The request is missing an authentication token, or the token is invalid.",
+        )
+    };
+    let bearer = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(unauthorized)?;
+    let now = emu.now();
+    let store = lock(&emu.store);
+    let sub = match (
+        store.access_tokens.get(bearer),
+        store.user_tokens.get(bearer),
+    ) {
+        (Some(t), _) if store.is_live(t, now) => t.grant.sub.clone(),
+        (_, Some(t)) if t.expires_at.is_none_or(|at| at > now * 1000) => t.sub.clone(),
+        _ => return Err(unauthorized()),
+    };
+    Ok(Caller {
+        sub,
+        bearer: bearer.to_owned(),
+    })
+}
+
+/// Every live token of `sub` as Vercel's metadata, with its bearer value.
+fn tokens_of(emu: &Emulator, sub: &str) -> Vec<(String, Value)> {
+    let now = emu.now();
+    let store = lock(&emu.store);
+    let mut out = Vec::new();
+    for (bearer, t) in &store.access_tokens {
+        if t.grant.sub == sub && store.is_live(t, now) {
+            let name = emu
+                .client(&t.grant.client_id)
+                .map_or_else(|| t.grant.client_id.clone(), |c| c.name);
+            let created = t.issued_at * 1000;
+            out.push((
+                bearer.clone(),
+                json!({
+                    "id": token_id(bearer),
+                    "name": name,
+                    "type": "oauth2-token",
+                    "origin": "sign-in-with-vercel",
+                    "scopes": [{ "type": "user", "origin": "sign-in-with-vercel", "createdAt": created }],
+                    "expiresAt": t.expires_at * 1000,
+                    "activeAt": now * 1000,
+                    "createdAt": created,
+                }),
+            ));
+        }
+    }
+    for (bearer, t) in &store.user_tokens {
+        if t.sub == sub && t.expires_at.is_none_or(|at| at > now * 1000) {
+            out.push((bearer.clone(), user_token_json(t, now)));
+        }
+    }
+    // Newest first, as Vercel lists them.
+    out.sort_by(|a, b| {
+        (b.1["createdAt"].as_i64(), b.1["id"].as_str())
+            .cmp(&(a.1["createdAt"].as_i64(), a.1["id"].as_str()))
+    });
+    out
+}
+
+fn user_token_json(t: &UserToken, now: i64) -> Value {
+    let mut value = json!({
+        "id": t.id,
+        "name": t.name,
+        "type": "token",
+        "origin": "manual",
+        "scopes": [{ "type": "user", "origin": "manual", "createdAt": t.created_at }],
+        "activeAt": now * 1000,
+        "createdAt": t.created_at,
+    });
+    if let Some(at) = t.expires_at {
+        value["expiresAt"] = json!(at);
+    }
+    value
+}
+
+/// `POST /v3/user/tokens`: 200 `{"token", "bearerToken"}`; 400 for a bad
+/// `name` or `expiresAt`; 403 for a team, since emulated users have none.
+fn create(emu: &Emulator, caller: &Caller, query: &str, body: &[u8]) -> Response {
+    let Ok(params) = form_params(query.as_bytes()) else {
+        return error(
+            400,
+            "bad_request",
+            "One of the provided values in the request query is invalid.",
+        );
+    };
+    if params.contains_key("teamId") || params.contains_key("slug") {
+        return error(
+            403,
+            "forbidden",
+            "You do not have permission to access this resource.",
+        );
+    }
+    let invalid = || {
+        error(
+            400,
+            "bad_request",
+            "One of the provided values in the request body is invalid.",
+        )
+    };
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
+        return invalid();
+    };
+    let name = match body.get("name").and_then(Value::as_str) {
+        Some(n) if !n.trim().is_empty() && n.len() <= 256 => n.to_owned(),
+        _ => return invalid(),
+    };
+    let now_ms = emu.now() * 1000;
+    let expires_at = match body.get("expiresAt") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(at) if at > now_ms => Some(at),
+            _ => return invalid(),
+        },
+    };
+    let bearer = random_token();
+    let mut store = lock(&emu.store);
+    // Distinct creation times keep `until`/`since` pagination exact.
+    let created_at = store
+        .user_tokens
+        .values()
+        .filter(|t| t.sub == caller.sub)
+        .map(|t| t.created_at + 1)
+        .chain(
+            store
+                .access_tokens
+                .values()
+                .filter(|t| t.grant.sub == caller.sub)
+                .map(|t| t.issued_at * 1000 + 1),
+        )
+        .fold(now_ms, i64::max);
+    let token = UserToken {
+        id: token_id(&bearer),
+        sub: caller.sub.clone(),
+        name,
+        created_at,
+        expires_at,
+    };
+    let metadata = user_token_json(&token, emu.now());
+    store.user_tokens.insert(bearer.clone(), token);
+    json_response(
+        StatusCode::OK,
+        &json!({ "token": metadata, "bearerToken": bearer }),
+    )
+}
+
+/// `GET /v5/user/tokens`: a page of `limit` tokens created before `until`
+/// or after `since`, with `pagination: {count, next, prev}`.
+fn list(emu: &Emulator, caller: &Caller, query: &str) -> Response {
+    let invalid = || {
+        error(
+            400,
+            "bad_request",
+            "One of the provided values in the request query is invalid.",
+        )
+    };
+    let Ok(params) = form_params(query.as_bytes()) else {
+        return invalid();
+    };
+    let number = |name: &str| params.get(name).map(|v| v.parse::<i64>());
+    let limit = match number("limit") {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_LIMIT as i64).contains(&n) => n as usize,
+        Some(_) => return invalid(),
+    };
+    let (since, until) = match (number("since"), number("until")) {
+        (Some(Err(_)), _) | (_, Some(Err(_))) => return invalid(),
+        (s, u) => (s.and_then(Result::ok), u.and_then(Result::ok)),
+    };
+    let all: Vec<Value> = tokens_of(emu, &caller.sub)
+        .into_iter()
+        .map(|(_, t)| t)
+        .filter(|t| {
+            let created = t["createdAt"].as_i64().unwrap_or(0);
+            since.is_none_or(|s| created > s) && until.is_none_or(|u| created < u)
+        })
+        .collect();
+    // With `since`, the page is the oldest tokens after it (the page just
+    // before the one `prev` came from).
+    let page: Vec<Value> = if since.is_some() && until.is_none() {
+        let skip = all.len().saturating_sub(limit);
+        all[skip..].to_vec()
+    } else {
+        all.iter().take(limit).cloned().collect()
+    };
+    let created = |t: Option<&Value>| t.and_then(|t| t["createdAt"].as_i64());
+    let last = created(page.last());
+    let more = last.is_some_and(|l| {
+        all.iter()
+            .any(|t| t["createdAt"].as_i64().is_some_and(|c| c < l))
+    });
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "tokens": page,
+            "pagination": {
+                "count": page.len(),
+                "next": if more { last } else { None },
+                "prev": created(page.first()),
+            },
+        }),
+    )
+}
+
+/// The token `id` names among the caller's (`current`: the calling one).
+fn find(emu: &Emulator, caller: &Caller, id: &str) -> Result<Value, Response> {
+    let wanted = if id == "current" {
+        token_id(&caller.bearer)
+    } else if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        id.to_ascii_lowercase()
+    } else {
+        return Err(error(
+            400,
+            "bad_request",
+            "One of the provided values in the request query is invalid.",
+        ));
+    };
+    tokens_of(emu, &caller.sub)
+        .into_iter()
+        .map(|(_, t)| t)
+        .find(|t| t["id"] == wanted.as_str())
+        .ok_or_else(|| {
+            error(
+                404,
+                "not_found",
+                "Token not found with the requested tokenId.",
+            )
+        })
+}
+
+/// `DELETE /v3/user/tokens/{id}`: the token stops working at once; an
+/// OAuth access token is revoked alone, its refresh token stays usable.
+fn delete(emu: &Emulator, caller: &Caller, id: &str) -> Response {
+    let token = match find(emu, caller, id) {
+        Ok(t) => t,
+        Err(response) => return response,
+    };
+    let token_id = token["id"].as_str().unwrap_or_default().to_owned();
+    let bearer = tokens_of(emu, &caller.sub)
+        .into_iter()
+        .find(|(_, t)| t["id"] == token_id.as_str())
+        .map(|(b, _)| b);
+    if let Some(bearer) = bearer {
+        let mut store = lock(&emu.store);
+        store.user_tokens.remove(&bearer);
+        if let Some(t) = store.access_tokens.get_mut(&bearer) {
+            t.used = true;
+        }
+    }
+    json_response(StatusCode::OK, &json!({ "tokenId": token_id }))
+}

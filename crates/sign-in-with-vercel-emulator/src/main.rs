@@ -1,0 +1,81 @@
+//! The emulator of Vercel's authorization server on its own, for other
+//! projects' tests: `cargo run -p sign-in-with-vercel-emulator`, or installed with
+//! `cargo install --path crates/sign-in-with-vercel-emulator`.
+//!
+//! `EMULATOR_PORT` (default 3001: the issuer origin, like `vercel.com`),
+//! `EMULATOR_API_PORT` (default 3002: the API origin, like
+//! `api.vercel.com`; 0 picks a free port), `EMULATOR_CONFIG` (a JSON file
+//! with users, clients, lifetimes and policies), `EMULATOR_*_TTL`
+//! (seconds), `EMULATOR_REFRESH_TOKEN_REUSE` (`reject` or `revoke_grant`).
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+
+use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, SigningKey};
+
+/// Listens on the port `variable` names (0: a free one). Unset, the
+/// default port, or a free one when the default is taken.
+fn listen(variable: &str, default: u16) -> Result<(TcpListener, u16), String> {
+    let set = std::env::var(variable).ok();
+    let port: u16 = set
+        .as_deref()
+        .map(|p| {
+            p.trim()
+                .parse()
+                .map_err(|_| format!("{variable} must be a port number"))
+        })
+        .unwrap_or(Ok(default))?;
+    let bind = |port: u16| TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    let listener = match (bind(port), set) {
+        (Ok(l), _) => l,
+        (Err(_), None) => bind(0).map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?,
+        (Err(e), Some(_)) => {
+            return Err(format!(
+                "cannot listen on 127.0.0.1:{port} ({variable}): {e}"
+            ));
+        }
+    };
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    Ok((listener, port))
+}
+
+#[tokio::main]
+async fn main() {
+    let result = (|| {
+        let config = EmulatorConfig::from_lookup(|k| std::env::var(k).ok())?;
+        let issuer = listen("EMULATOR_PORT", 3001)?;
+        let api = listen("EMULATOR_API_PORT", 3002)?;
+        Ok::<_, String>((issuer, api, config))
+    })();
+    let ((issuer_listener, issuer_port), (api_listener, api_port), config) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    let issuer = format!("http://127.0.0.1:{issuer_port}");
+    let api = format!("http://127.0.0.1:{api_port}");
+    let clients: Vec<String> = config.clients.iter().map(|c| c.client_id.clone()).collect();
+    let reuse = config.refresh_token_reuse;
+    let emulator =
+        Emulator::with_origins(issuer.clone(), api.clone(), config, SigningKey::generate());
+    let (issuer_server, _api_server) = match emulator.serve(issuer_listener, api_listener) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("Sign in with Vercel emulator: issuer {issuer}");
+    println!("  discovery: {issuer}/.well-known/openid-configuration");
+    println!("  API (token, revocation, introspection, userinfo): {api}");
+    println!("  authorized apps: {issuer}/account/authorizations");
+    let reuse = serde_json::to_string(&reuse).unwrap_or_default();
+    println!("  refresh token reuse: {}", reuse.trim_matches('"'));
+    if clients.is_empty() {
+        println!("  no clients registered: give EMULATOR_CONFIG a JSON file with \"clients\"");
+    } else {
+        println!("  clients: {}", clients.join(", "));
+    }
+    issuer_server.wait().await;
+}

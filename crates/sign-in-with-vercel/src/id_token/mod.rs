@@ -1,0 +1,287 @@
+//! ID token validation, OpenID Connect Core §3.1.3.7 (and §12.2 for the
+//! ID token of a refresh).
+//!
+//! [`verify`] is the single place where an ID token becomes trusted claims.
+//! It takes everything it depends on as input: the expected issuer and
+//! audience, the nonce, the key set and the clock.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub use crate::error::IdTokenError;
+use crate::jwks::{JwkSet, KeyLookup};
+use crate::secret::{AccessToken, IdToken, Nonce, ct_eq};
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat` (OpenID Connect Core §3.1.3.7 step 9–10).
+pub const LEEWAY_SECS: i64 = 60;
+/// ID tokens longer than this are refused before any parsing.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The verified claims we use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the user's stable identifier at the provider.
+    pub sub: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issue time, seconds since the epoch.
+    pub iat: i64,
+    /// Full name (`profile` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Username (`profile` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// Picture URL (`profile` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    /// Email address (`email` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// What the token must match.
+pub struct Expected<'a> {
+    /// The issuer identifier, compared exactly.
+    pub issuer: &'a str,
+    /// Our client ID, which must be an audience.
+    pub client_id: &'a str,
+    /// The nonce sent in the authorization request; `None` only for the ID
+    /// token of a refresh, where the original nonce is not at hand.
+    pub nonce: Option<&'a Nonce>,
+    /// The signed-in user, for the ID token of a refresh (§12.2).
+    pub subject: Option<&'a str>,
+    /// The access token that came with the ID token; checked against
+    /// `at_hash` when the ID token has one (§3.1.3.8).
+    pub access_token: Option<&'a AccessToken>,
+    /// The current time, seconds since the epoch.
+    pub now: i64,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    crit: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawClaims {
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    aud: Option<Value>,
+    #[serde(default)]
+    azp: Option<String>,
+    #[serde(default)]
+    exp: Option<Value>,
+    #[serde(default)]
+    iat: Option<Value>,
+    #[serde(default)]
+    nbf: Option<Value>,
+    #[serde(default)]
+    nonce: Option<String>,
+    #[serde(default)]
+    at_hash: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    picture: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// The result of checking the header: the key to verify with, or why not.
+pub enum KeyChoice<'a> {
+    /// The key the header names.
+    Key(&'a jsonwebtoken::DecodingKey),
+    /// The header names a key the set does not have; refetch and retry.
+    UnknownKid,
+}
+
+/// Reads the JOSE header and picks the verification key. Refuses any
+/// algorithm but RS256 before looking at keys (step 7; step 8's HMAC with
+/// the client secret is not offered).
+pub fn choose_key<'a>(token: &IdToken, keys: &'a JwkSet) -> Result<KeyChoice<'a>, IdTokenError> {
+    let header = header(token)?;
+    if header.alg != "RS256" {
+        return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
+    }
+    if header.crit.is_some() {
+        return Err(IdTokenError::CriticalHeader);
+    }
+    match keys.find(header.kid.as_deref()) {
+        KeyLookup::Found(key) => Ok(KeyChoice::Key(key)),
+        KeyLookup::Unknown => Ok(KeyChoice::UnknownKid),
+        KeyLookup::Ambiguous => Err(IdTokenError::AmbiguousKey),
+    }
+}
+
+fn header(token: &IdToken) -> Result<Header, IdTokenError> {
+    let raw = token.secret();
+    if raw.len() > MAX_TOKEN_BYTES || raw.split('.').count() != 3 {
+        return Err(IdTokenError::Malformed);
+    }
+    let encoded = raw.split('.').next().ok_or(IdTokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| IdTokenError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)
+}
+
+/// Validates `token` as OpenID Connect Core §3.1.3.7 requires and returns
+/// its claims. A `kid` missing from `keys` is [`IdTokenError::UnknownKey`];
+/// the caller refetches the key set once and calls again.
+pub fn verify(
+    token: &IdToken,
+    keys: &JwkSet,
+    expected: &Expected<'_>,
+) -> Result<IdTokenClaims, IdTokenError> {
+    // Step 1: ID tokens are not encrypted here; a JWE (five parts) is malformed.
+    // Steps 6–8: the signature, with RS256 only, by the key the header names.
+    // We check it even though the token came straight from the token
+    // endpoint over TLS, and before trusting any claim.
+    crate::rs256::install();
+    let key = match choose_key(token, keys)? {
+        KeyChoice::Key(key) => key,
+        KeyChoice::UnknownKid => return Err(IdTokenError::UnknownKey),
+    };
+    let mut validation = Validation::new(Algorithm::RS256);
+    // The claims are checked below, step by step, with our own clock.
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    let claims = jsonwebtoken::decode::<RawClaims>(token.secret(), key, &validation)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => IdTokenError::BadSignature,
+            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
+                IdTokenError::UnsupportedAlgorithm("mismatch".into())
+            }
+            _ => IdTokenError::Malformed,
+        })?
+        .claims;
+
+    // Step 2: the issuer must match exactly.
+    if claims.iss.as_deref() != Some(expected.issuer) {
+        return Err(IdTokenError::IssuerMismatch);
+    }
+
+    // Step 3: our client ID must be an audience.
+    let audiences = audiences(claims.aud.as_ref()).ok_or(IdTokenError::AudienceMismatch)?;
+    if !audiences.contains(&expected.client_id) {
+        return Err(IdTokenError::AudienceMismatch);
+    }
+
+    // Steps 4–5: with several audiences, `azp` must be present; when
+    // present it must be our client ID.
+    match claims.azp.as_deref() {
+        Some(azp) if azp != expected.client_id => {
+            return Err(IdTokenError::AuthorizedPartyMismatch);
+        }
+        None if audiences.len() > 1 => return Err(IdTokenError::AuthorizedPartyMismatch),
+        _ => {}
+    }
+
+    // Step 9: not expired (and, RFC 7519 §4.1.5, not used before `nbf`).
+    let exp = numeric_date(claims.exp.as_ref()).ok_or(IdTokenError::Expired)?;
+    if expected.now >= exp.saturating_add(LEEWAY_SECS) {
+        return Err(IdTokenError::Expired);
+    }
+    if let Some(nbf) = claims.nbf.as_ref() {
+        let nbf = numeric_date(Some(nbf)).ok_or(IdTokenError::NotYetValid)?;
+        if nbf > expected.now + LEEWAY_SECS {
+            return Err(IdTokenError::NotYetValid);
+        }
+    }
+
+    // Step 10: `iat` is required and must not be in the future.
+    let iat = numeric_date(claims.iat.as_ref()).ok_or(IdTokenError::InvalidIssuedAt)?;
+    if iat > expected.now + LEEWAY_SECS {
+        return Err(IdTokenError::InvalidIssuedAt);
+    }
+
+    // §2: `sub` is required, at most 255 ASCII characters.
+    let sub = claims
+        .sub
+        .filter(|s| !s.is_empty() && s.len() <= 255 && s.is_ascii())
+        .ok_or(IdTokenError::MissingSubject)?;
+
+    // Step 11: the nonce must be the one this browser's flow sent.
+    if let Some(nonce) = expected.nonce {
+        let received = claims.nonce.as_deref().ok_or(IdTokenError::NonceMismatch)?;
+        if !nonce.ct_eq(received) {
+            return Err(IdTokenError::NonceMismatch);
+        }
+    }
+
+    // §3.1.3.8: for the code flow `at_hash` is optional; when it is there,
+    // it must be the left half of the SHA-256 (the hash of RS256) of the
+    // access token, base64url-encoded (§3.2.2.9).
+    if let (Some(at_hash), Some(access_token)) = (claims.at_hash.as_deref(), expected.access_token)
+        && !ct_eq(at_hash, &access_token_hash(access_token))
+    {
+        return Err(IdTokenError::AccessTokenHashMismatch);
+    }
+
+    // §12.2: a refreshed ID token must be about the same user.
+    if let Some(subject) = expected.subject
+        && !ct_eq(subject, &sub)
+    {
+        return Err(IdTokenError::SubjectChanged);
+    }
+
+    Ok(IdTokenClaims {
+        iss: claims.iss.unwrap_or_default(),
+        sub,
+        exp,
+        iat,
+        name: claims.name,
+        preferred_username: claims.preferred_username,
+        picture: claims.picture,
+        email: claims.email,
+    })
+}
+
+/// `at_hash` for an RS256 ID token (OpenID Connect Core §3.2.2.9).
+fn access_token_hash(token: &AccessToken) -> String {
+    let digest = Sha256::digest(token.secret().as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+}
+
+fn audiences(aud: Option<&Value>) -> Option<Vec<&str>> {
+    match aud? {
+        Value::String(s) => Some(vec![s.as_str()]),
+        Value::Array(items) if !items.is_empty() => items.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly fractional.
+fn numeric_date(value: Option<&Value>) -> Option<i64> {
+    let n = value?.as_number()?;
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.is_finite() && f.abs() < 1e15)
+            .map(|f| f.floor() as i64)
+    })
+}
+
+/// Each check of [`verify`], one test per reason, against tokens signed
+/// here with fixed test keys through `ring` (the behaviour through the
+/// routes is in the app's `tests/id_token.rs`).
+#[cfg(test)]
+mod tests;

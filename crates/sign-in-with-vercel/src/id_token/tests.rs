@@ -1,0 +1,253 @@
+use serde_json::{Value, json};
+
+use super::*;
+
+const NOW: i64 = 1_800_000_000;
+
+fn claims() -> Value {
+    json!({"iss": "https://op.example", "sub": "u1", "aud": "cl", "exp": NOW + 600, "iat": NOW, "nonce": "n1"})
+}
+
+fn keys() -> JwkSet {
+    JwkSet::from_json(&json!({ "keys": [jwk()] }).to_string()).unwrap()
+}
+
+/// Verifies `claims` signed with `signing`, as a sign-in with nonce
+/// `n1` and, when given, the access token `access`, or as a refresh of
+/// user `subject`.
+fn run(
+    claims: &Value,
+    signing: Signing,
+    subject: Option<&str>,
+    access: Option<&AccessToken>,
+) -> Result<(), IdTokenError> {
+    let nonce = Nonce::new("n1");
+    let expected = Expected {
+        issuer: "https://op.example",
+        client_id: "cl",
+        nonce: subject.is_none().then_some(&nonce),
+        subject,
+        access_token: access,
+        now: NOW,
+    };
+    let token = IdToken::new(sign(claims, signing));
+    verify(&token, &keys(), &expected).map(|_| ())
+}
+
+fn check(claims: Value, signing: Signing) -> Result<(), IdTokenError> {
+    run(&claims, signing, None, None)
+}
+
+fn with(key: &str, value: Value) -> Value {
+    let mut c = claims();
+    if value.is_null() {
+        c.as_object_mut().unwrap().remove(key);
+    } else {
+        c[key] = value;
+    }
+    c
+}
+
+macro_rules! cases {
+    ($($name:ident: $claims:expr, $signing:ident => $outcome:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            #[allow(unused_imports)]
+            use IdTokenError::*;
+            assert_eq!(check($claims, Signing::$signing), $outcome);
+        }
+    )*};
+}
+
+cases! {
+    accepts_rs256_by_a_published_key: claims(), Rs256 => Ok(());
+    rejects_alg_none: claims(), None => Err(UnsupportedAlgorithm("none".into()));
+    rejects_hs256_keyed_with_the_public_key: claims(), Hs256WithPublicKey => Err(UnsupportedAlgorithm("HS256".into()));
+    rejects_a_corrupt_signature: claims(), CorruptSignature => Err(BadSignature);
+    rejects_a_foreign_key_under_a_published_kid: claims(), ForeignKey => Err(BadSignature);
+    reports_an_unpublished_kid: claims(), UnpublishedKid => Err(UnknownKey);
+    rejects_another_issuer: with("iss", json!("https://evil")), Rs256 => Err(IssuerMismatch);
+    rejects_another_audience: with("aud", json!("other")), Rs256 => Err(AudienceMismatch);
+    rejects_a_missing_audience: with("aud", Value::Null), Rs256 => Err(AudienceMismatch);
+    rejects_several_audiences_without_azp: with("aud", json!(["cl", "x"])), Rs256 => Err(AuthorizedPartyMismatch);
+    rejects_expiry_past_the_leeway: with("exp", json!(NOW - 61)), Rs256 => Err(Expired);
+    rejects_a_missing_exp: with("exp", Value::Null), Rs256 => Err(Expired);
+    rejects_nbf_past_the_leeway: with("nbf", json!(NOW + 61)), Rs256 => Err(NotYetValid);
+    rejects_a_missing_iat: with("iat", Value::Null), Rs256 => Err(InvalidIssuedAt);
+    rejects_iat_in_the_future: with("iat", json!(NOW + 61)), Rs256 => Err(InvalidIssuedAt);
+    rejects_a_missing_sub: with("sub", Value::Null), Rs256 => Err(MissingSubject);
+    rejects_an_empty_sub: with("sub", json!("")), Rs256 => Err(MissingSubject);
+    rejects_another_nonce: with("nonce", json!("n2")), Rs256 => Err(NonceMismatch);
+    rejects_a_missing_nonce: with("nonce", Value::Null), Rs256 => Err(NonceMismatch);
+    accepts_a_fractional_exp: with("exp", json!(NOW as f64 + 600.5)), Rs256 => Ok(());
+    compares_a_huge_exp_without_overflow: with("exp", json!(i64::MAX)), Rs256 => Ok(());
+    compares_a_tiny_iat_without_overflow: with("iat", json!(i64::MIN)), Rs256 => Ok(());
+    compares_a_huge_nbf_without_overflow: with("nbf", json!(i64::MAX)), Rs256 => Err(NotYetValid);
+}
+
+#[test]
+fn malformed_tokens_are_refused_without_panicking() {
+    let expected = Expected {
+        issuer: "i",
+        client_id: "c",
+        nonce: None,
+        subject: None,
+        access_token: None,
+        now: NOW,
+    };
+    for token in [
+        "",
+        ".",
+        "..",
+        "a.b.c",
+        "a.b.c.d.e",
+        "eyJhbGciOiJSUzI1NiJ9..",
+        &"a".repeat(20_000),
+        "é.é.é",
+    ] {
+        assert!(
+            verify(&IdToken::new(token), &keys(), &expected).is_err(),
+            "{token:.20}"
+        );
+    }
+}
+
+// Left half of SHA-256("vca_example"), base64url, computed independently:
+// python3 -c 'import hashlib,base64;print(base64.urlsafe_b64encode(
+//   hashlib.sha256(b"vca_example").digest()[:16]).rstrip(b"="))'
+const AT_HASH: &str = "IxMA4BCjKa7WPCQ3UL35JQ";
+
+#[test]
+fn at_hash_of_the_access_token_is_accepted() {
+    let claims = with("at_hash", json!(AT_HASH));
+    let token = AccessToken::new("vca_example");
+    assert_eq!(run(&claims, Signing::Rs256, None, Some(&token)), Ok(()));
+}
+
+#[test]
+fn at_hash_of_another_access_token_is_refused() {
+    let claims = with("at_hash", json!(AT_HASH));
+    let token = AccessToken::new("vca_other");
+    assert_eq!(
+        run(&claims, Signing::Rs256, None, Some(&token)),
+        Err(IdTokenError::AccessTokenHashMismatch)
+    );
+}
+
+#[test]
+fn at_hash_is_not_required() {
+    let token = AccessToken::new("vca_other");
+    assert_eq!(run(&claims(), Signing::Rs256, None, Some(&token)), Ok(()));
+}
+
+#[test]
+fn refreshed_token_about_another_user_is_refused() {
+    assert_eq!(
+        run(&claims(), Signing::Rs256, Some("u2"), None),
+        Err(IdTokenError::SubjectChanged)
+    );
+}
+
+#[test]
+fn unusable_keys_are_left_out_of_the_key_set() {
+    let mut short = jwk();
+    short["n"] = json!("AQAB");
+    let mut enc = jwk();
+    enc["use"] = json!("enc");
+    let mut es = jwk();
+    es["alg"] = json!("ES256");
+    let ec = json!({"kty": "EC", "crv": "P-256", "x": "a", "y": "b"});
+    let keys =
+        JwkSet::from_json(&json!({ "keys": [short, enc, es, ec, "junk"] }).to_string()).unwrap();
+    assert!(keys.is_empty());
+}
+
+/// A published key (`A`, kid `test-a`) and one the provider never published
+/// (`B`): fixed RSA-2048 test keys, used through `ring`, which the library
+/// already links. They sign nothing outside these tests.
+const KEY_A: &str = include_str!("testdata/key_a.pem");
+const KEY_B: &str = include_str!("testdata/key_b.pem");
+const KID_A: &str = "test-a";
+
+/// How a test token is signed: normally, or as a hostile or broken
+/// provider might.
+#[derive(Clone, Copy)]
+enum Signing {
+    /// RS256 by key A, its `kid` in the header.
+    Rs256,
+    /// `alg: none`, no signature (RFC 7519 §6).
+    None,
+    /// HS256 keyed with key A's public key: the algorithm-confusion attack.
+    Hs256WithPublicKey,
+    /// RS256 by key A with the signature's last byte flipped.
+    CorruptSignature,
+    /// RS256 by key B under key A's `kid`.
+    ForeignKey,
+    /// RS256 by key B under a `kid` the set does not have.
+    UnpublishedKid,
+}
+
+fn key_pair(pem: &str) -> ring::signature::RsaKeyPair {
+    use base64::engine::general_purpose::STANDARD;
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = STANDARD.decode(der).expect("a PEM test key");
+    ring::signature::RsaKeyPair::from_pkcs8(&der).expect("a PKCS#8 RSA test key")
+}
+
+/// Key A's public half as a JWK (RFC 7518 §6.3.1).
+fn jwk() -> Value {
+    let pair = key_pair(KEY_A);
+    let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
+    json!({
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": KID_A,
+        "n": URL_SAFE_NO_PAD.encode(public.n),
+        "e": URL_SAFE_NO_PAD.encode(public.e),
+    })
+}
+
+/// `claims` as a compact JWS signed as `signing` says.
+fn sign(claims: &Value, signing: Signing) -> String {
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let (alg, kid, key) = match signing {
+        Signing::Rs256 | Signing::CorruptSignature => ("RS256", KID_A, KEY_A),
+        Signing::ForeignKey => ("RS256", KID_A, KEY_B),
+        Signing::UnpublishedKid => ("RS256", "unpublished", KEY_B),
+        Signing::None => ("none", KID_A, KEY_A),
+        Signing::Hs256WithPublicKey => ("HS256", KID_A, KEY_A),
+    };
+    let input = format!(
+        "{}.{}",
+        b64(&json!({"alg": alg, "typ": "JWT", "kid": kid})),
+        b64(claims)
+    );
+    let pair = key_pair(key);
+    let mut signature = match signing {
+        Signing::None => Vec::new(),
+        Signing::Hs256WithPublicKey => {
+            let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pair.public().as_ref());
+            ring::hmac::sign(&hmac, input.as_bytes()).as_ref().to_vec()
+        }
+        _ => {
+            let mut out = vec![0; pair.public().modulus_len()];
+            pair.sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut out,
+            )
+            .expect("RS256 signing");
+            out
+        }
+    };
+    if let (Signing::CorruptSignature, Some(last)) = (signing, signature.last_mut()) {
+        *last ^= 1;
+    }
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+#[test]
+fn the_test_keys_are_distinct_2048_bit_keys() {
+    let (a, b) = (key_pair(KEY_A), key_pair(KEY_B));
+    assert_eq!(a.public().modulus_len(), 256);
+    assert_ne!(a.public().as_ref(), b.public().as_ref());
+}
