@@ -9,7 +9,7 @@ use support::*;
 
 /// Runs `request` through the route its path names.
 async fn route(auth: &Auth, request: &http::Request<()>) -> http::Response<bytes::Bytes> {
-    sign_in_with_vercel::dispatch(auth, request).unwrap().await
+    auth.dispatch(request).unwrap().await
 }
 
 fn assert_error_page(response: &http::Response<bytes::Bytes>, code: &str) {

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value, json};
-use sign_in_with_vercel::sso::{self, Integration, SsoCallback, SsoIdentity};
+use sign_in_with_vercel::sso::{Integration, Marketplace, SsoCallback, SsoIdentity};
 use sign_in_with_vercel::vercel_api::{FixedToken, VercelApi, current_token};
-use sign_in_with_vercel::{Auth, ClientSecret, Config, Error, IdTokenError, Nonce};
+use sign_in_with_vercel::{ClientSecret, ConfigError, Error, IdTokenError, Nonce};
 use sign_in_with_vercel_emulator::{Client, Signing};
 use support::{API, CLIENT_ID, ISSUER, Recording, Rp, location, rp};
 
@@ -44,6 +44,18 @@ fn integration() -> Integration {
     }
 }
 
+/// The exchange of `integration` against the emulator, on the test's clock,
+/// its provider calls recorded.
+fn marketplace(rp: &Rp, integration: Integration) -> Marketplace {
+    let clock = rp.clock.clone();
+    Marketplace::new(integration, ISSUER, API)
+        .with_http_client(Arc::new(Recording {
+            emulator: rp.emulator.clone(),
+            recorder: rp.recorder.clone(),
+        }))
+        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+}
+
 /// Vercel's side of "Open in Provider": the redirect to the redirect login
 /// URL, as the browser would follow it.
 fn open_in_provider(rp: &Rp, query: &str) -> String {
@@ -63,7 +75,9 @@ fn callback_of(url: &str) -> SsoCallback {
 async fn exchange(rp: &Rp, nonce: Option<&str>) -> Result<SsoIdentity, Error> {
     let url = open_in_provider(rp, "state=st4te&nonce=n0nce");
     let nonce = nonce.map(Nonce::new);
-    sso::exchange(&rp.auth, &integration(), &callback_of(&url), nonce.as_ref()).await
+    marketplace(rp, integration())
+        .exchange(&callback_of(&url), nonce.as_ref())
+        .await
 }
 
 fn edit(rp: &Rp, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
@@ -130,10 +144,13 @@ async fn code_is_single_use() {
     let rp = setup();
     let url = open_in_provider(&rp, "state=s");
     let callback = callback_of(&url);
-    sso::exchange(&rp.auth, &integration(), &callback, None)
+    marketplace(&rp, integration())
+        .exchange(&callback, None)
         .await
         .unwrap();
-    let again = sso::exchange(&rp.auth, &integration(), &callback, None).await;
+    let again = marketplace(&rp, integration())
+        .exchange(&callback, None)
+        .await;
     assert_eq!(
         again.err(),
         Some(Error::TokenRejected("bad_request".into()))
@@ -146,7 +163,9 @@ async fn state_other_than_the_initialization_requests_is_refused() {
     let url = open_in_provider(&rp, "state=s");
     let mut callback = callback_of(&url);
     callback.state = Some("other".into());
-    let result = sso::exchange(&rp.auth, &integration(), &callback, None).await;
+    let result = marketplace(&rp, integration())
+        .exchange(&callback, None)
+        .await;
     assert_eq!(
         result.err(),
         Some(Error::TokenRejected("bad_request".into()))
@@ -159,7 +178,9 @@ async fn wrong_client_secret_is_refused() {
     let url = open_in_provider(&rp, "state=s");
     let mut wrong = integration();
     wrong.client_secret = ClientSecret::new("nope");
-    let result = sso::exchange(&rp.auth, &wrong, &callback_of(&url), None).await;
+    let result = marketplace(&rp, wrong)
+        .exchange(&callback_of(&url), None)
+        .await;
     assert_eq!(
         result.err(),
         Some(Error::TokenRejected("bad_request".into()))
@@ -172,7 +193,9 @@ async fn unknown_integration_is_not_found() {
     let url = open_in_provider(&rp, "state=s");
     let mut other = integration();
     other.client_id = "oac_unknown".into();
-    let result = sso::exchange(&rp.auth, &other, &callback_of(&url), None).await;
+    let result = marketplace(&rp, other)
+        .exchange(&callback_of(&url), None)
+        .await;
     assert_eq!(result.err(), Some(Error::TokenRejected("not_found".into())));
 }
 
@@ -278,35 +301,37 @@ async fn accepts_expiry_within_the_clock_skew_leeway() {
 
 // --- the example function, end to end -----------------------------------
 
-/// The example's `Auth`: the integration's credentials as its client.
-fn integration_auth(rp: &Rp) -> Auth {
+/// The example's exchange, configured from the environment it would have
+/// on Vercel, pointed at the emulator.
+fn integration_sso(rp: &Rp) -> Result<Marketplace, ConfigError> {
     let vars = [
-        ("VERCEL_APP_CLIENT_ID", INTEGRATION),
-        ("VERCEL_APP_CLIENT_SECRET", INTEGRATION_SECRET),
-        ("VERCEL_OAUTH_ISSUER", ISSUER),
+        ("INTEGRATION_CLIENT_ID", INTEGRATION),
+        ("INTEGRATION_CLIENT_SECRET", INTEGRATION_SECRET),
+        ("VERCEL_MARKETPLACE_ISSUER", ISSUER),
+        ("VERCEL_API_URL", API),
     ];
-    let config = Config::from_lookup(|k| {
+    let sso = Marketplace::from_lookup(|k| {
         vars.iter()
             .find(|(n, _)| *n == k)
             .map(|(_, v)| (*v).to_owned())
     })
     .unwrap();
     let clock = rp.clock.clone();
-    Auth::new(config)
+    Ok(sso
         .with_http_client(Arc::new(Recording {
             emulator: rp.emulator.clone(),
             recorder: rp.recorder.clone(),
         }))
-        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst))))
 }
 
-async fn run_example(auth: &Auth, url: &str) -> (u16, String) {
+async fn run_example(sso: &Result<Marketplace, ConfigError>, url: &str) -> (u16, String) {
     let path = url.strip_prefix("http://localhost:4000").unwrap();
     let request = http::Request::get(path)
         .header("host", "localhost:4000")
         .body(())
         .unwrap();
-    let response = handler::redirect_login(auth, &request).await;
+    let response = handler::redirect_login(sso, &request).await;
     (
         response.status().as_u16(),
         String::from_utf8(response.body().to_vec()).unwrap(),
@@ -316,9 +341,9 @@ async fn run_example(auth: &Auth, url: &str) -> (u16, String) {
 #[tokio::test]
 async fn example_function_signs_the_user_in_from_open_in_provider() {
     let rp = setup();
-    let auth = integration_auth(&rp);
+    let sso = integration_sso(&rp);
     let url = open_in_provider(&rp, "resource_id=res_42");
-    let (status, body) = run_example(&auth, &url).await;
+    let (status, body) = run_example(&sso, &url).await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains("Signed in with Vercel as Demo User."),
@@ -330,10 +355,10 @@ async fn example_function_signs_the_user_in_from_open_in_provider() {
 #[tokio::test]
 async fn example_function_refuses_a_replayed_code() {
     let rp = setup();
-    let auth = integration_auth(&rp);
+    let sso = integration_sso(&rp);
     let url = open_in_provider(&rp, "state=s");
-    assert_eq!(run_example(&auth, &url).await.0, 200);
-    let (status, body) = run_example(&auth, &url).await;
+    assert_eq!(run_example(&sso, &url).await.0, 200);
+    let (status, body) = run_example(&sso, &url).await;
     assert_eq!(status, 401);
     assert!(!body.contains("code="), "{body}");
 }
@@ -341,12 +366,12 @@ async fn example_function_refuses_a_replayed_code() {
 #[tokio::test]
 async fn example_function_refuses_an_id_token_for_another_audience() {
     let rp = setup();
-    let auth = integration_auth(&rp);
+    let sso = integration_sso(&rp);
     edit(&rp, |c| {
         c.insert("aud".into(), json!(CLIENT_ID));
     });
     let url = open_in_provider(&rp, "");
-    let (status, body) = run_example(&auth, &url).await;
+    let (status, body) = run_example(&sso, &url).await;
     assert_eq!(status, 401);
     assert!(
         body.contains("The ID token could not be verified."),

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use sign_in_with_vercel::{DEFAULT_RETURN_PATH, SESSION_COOKIE};
+use sign_in_with_vercel::SESSION_COOKIE;
 use sign_in_with_vercel_emulator::Stats;
 use testkit::free_port;
 
@@ -135,8 +135,9 @@ fn describe_answer(r: &Raw) -> String {
 /// redirect to Vercel.
 fn startup(function: &Function) -> Series<'static> {
     let route = function.route;
-    let request = raw::request(route.method.as_str(), route.path, None);
-    let is_authorize = route.path == sign_in_with_vercel::AUTHORIZE.path;
+    let request = raw::request(route.method.as_str(), route.path(&crate::PATHS), None);
+    let is_authorize =
+        route.path(&crate::PATHS) == sign_in_with_vercel::AUTHORIZE.path(&crate::PATHS);
     Series {
         mode: Mode::Startup,
         env: function_env(None),
@@ -162,12 +163,12 @@ fn first<'a>(
     let route = function.route;
     let env = function_env(Some(&provider.issuer));
     let session_prefix = format!("{SESSION_COOKIE}.");
-    if route.path == sign_in_with_vercel::AUTHORIZE.path {
+    if route.path(&crate::PATHS) == sign_in_with_vercel::AUTHORIZE.path(&crate::PATHS) {
         let consent_page = format!("{}/oauth/authorize?", provider.issuer);
         Series {
             mode: Mode::First,
             env,
-            make_request: Box::new(move || raw::request("GET", route.path, None)),
+            make_request: Box::new(move || raw::request("GET", route.path(&crate::PATHS), None)),
             check: Box::new(move |r: &Raw| {
                 r.status == 302
                     && r.header("location")
@@ -175,7 +176,7 @@ fn first<'a>(
             }),
             label: "GET".to_owned(),
         }
-    } else if route.path == sign_in_with_vercel::CALLBACK.path {
+    } else if route.path(&crate::PATHS) == sign_in_with_vercel::CALLBACK.path(&crate::PATHS) {
         Series {
             mode: Mode::First,
             env,
@@ -185,7 +186,7 @@ fn first<'a>(
             }),
             check: Box::new(move |r: &Raw| {
                 r.status == 302
-                    && r.header("location") == Some(DEFAULT_RETURN_PATH)
+                    && r.header("location") == Some(crate::PATHS.default_return.as_str())
                     && r.set_cookies().any(|c| c.starts_with(&session_prefix))
             }),
             label: "GET ?code&state&iss + flow cookie (made by authorize, consented)".to_owned(),
@@ -196,7 +197,11 @@ fn first<'a>(
             env,
             make_request: Box::new(move || {
                 let jar = provider.signed_in(rt);
-                raw::request(route.method.as_str(), route.path, jar.header().as_deref())
+                raw::request(
+                    route.method.as_str(),
+                    route.path(&crate::PATHS),
+                    jar.header().as_deref(),
+                )
             }),
             check: Box::new(|r: &Raw| r.status == 200 && !r.body_text().contains("\"user\":null")),
             label: format!("{} + session cookie", route.method),

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use http::Method;
 use http::header::COOKIE;
 use sign_in_with_vercel::{
-    AUTHORIZE, CALLBACK, DEFAULT_RETURN_PATH, Route, SESSION, SESSION_COOKIE, SIGNOUT, USER_INFO,
-    VALIDATE_TOKEN,
+    AUTHORIZE, CALLBACK, Route, SESSION, SESSION_COOKIE, SIGNOUT, USER_INFO, VALIDATE_TOKEN,
 };
 use sign_in_with_vercel_emulator::{Emulator, Stats};
 use testkit::{Jar, Process, decision_form, free_port, location, request_id_in};
@@ -88,7 +87,7 @@ impl Stage {
     fn url(&self, route: &Route, path_and_query: &str) -> String {
         format!(
             "http://127.0.0.1:{}{path_and_query}",
-            self.ports[route.path]
+            self.ports[route.path(&crate::PATHS)]
         )
     }
 
@@ -133,7 +132,7 @@ impl Stage {
         let (status, _, body) = self
             .send(
                 route.method.clone(),
-                &self.url(route, route.path),
+                &self.url(route, route.path(&crate::PATHS)),
                 jar,
                 None,
             )
@@ -141,7 +140,7 @@ impl Stage {
         assert!(
             status == 200 && body.contains(expect),
             "{}: {status} {body}",
-            route.path
+            route.path(&crate::PATHS)
         );
     }
 
@@ -157,7 +156,7 @@ impl Stage {
         let (status, headers, _) = self
             .send(
                 Method::GET,
-                &self.url(&AUTHORIZE, AUTHORIZE.path),
+                &self.url(&AUTHORIZE, AUTHORIZE.path(&crate::PATHS)),
                 &mut jar,
                 None,
             )
@@ -200,7 +199,7 @@ impl Stage {
             .await;
         assert!(
             status == 302
-                && location(&headers) == DEFAULT_RETURN_PATH
+                && location(&headers) == crate::PATHS.default_return
                 && !jar.names(SESSION_COOKIE).is_empty(),
             "callback: {status} {}",
             location(&headers)
@@ -267,7 +266,7 @@ pub fn run(
         let mut child = procfs::spawn(f, port, &env);
         drop(child.connect(port, Duration::from_secs(10)));
         children.push((f.name(), child));
-        ports.insert(f.route.path, port);
+        ports.insert(f.route.path(&crate::PATHS), port);
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let stage = Stage {

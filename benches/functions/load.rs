@@ -64,7 +64,11 @@ impl Target {
         let route = function.route;
         let first = raw::exchange(
             &mut stream,
-            &raw::request(route.method.as_str(), route.path, cookie.as_deref()),
+            &raw::request(
+                route.method.as_str(),
+                route.path(&crate::PATHS),
+                cookie.as_deref(),
+            ),
         )
         .expect("first response");
         assert!(
@@ -75,7 +79,7 @@ impl Target {
         );
         Self {
             name: function.name(),
-            url: format!("http://127.0.0.1:{port}{}", route.path),
+            url: format!("http://127.0.0.1:{port}{}", route.path(&crate::PATHS)),
             cookie,
             process,
         }
@@ -316,8 +320,11 @@ fn authorize_in_process(rt: &tokio::runtime::Runtime) -> f64 {
     rt.block_on(async {
         let once = async || {
             std::hint::black_box(
-                auth.serve(&AUTHORIZE, app_request("GET", AUTHORIZE.path, &empty))
-                    .await,
+                auth.serve(
+                    &AUTHORIZE,
+                    app_request("GET", AUTHORIZE.path(&crate::PATHS), &empty),
+                )
+                .await,
             )
         };
         for _ in 0..2_000 {

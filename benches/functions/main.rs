@@ -36,7 +36,12 @@ mod report;
 mod session;
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Instant;
+
+/// The app's URL layout: the library's defaults.
+pub static PATHS: LazyLock<sign_in_with_vercel::Paths> =
+    LazyLock::new(sign_in_with_vercel::Paths::default);
 
 use sign_in_with_vercel::{Config, ROUTES, Route};
 
@@ -86,7 +91,7 @@ pub fn functions() -> Vec<Function> {
 pub fn function<'a>(functions: &'a [Function], route: &Route) -> &'a Function {
     functions
         .iter()
-        .find(|f| f.route.path == route.path)
+        .find(|f| f.route.path(&crate::PATHS) == route.path(&crate::PATHS))
         .expect("every route has its function")
 }
 

@@ -62,7 +62,7 @@ pub fn start() -> Provider {
         name: "Benchmark app".to_owned(),
         client_secret: Some(SECRET.to_owned()),
         token_endpoint_auth_method: "client_secret_post".to_owned(),
-        redirect_uris: vec![format!("{APP}{}", CALLBACK.path)],
+        redirect_uris: vec![format!("{APP}{}", CALLBACK.path(&crate::PATHS))],
         scopes: SCOPES.map(String::from).to_vec(),
     });
     let served = emulator.clone();
@@ -135,10 +135,10 @@ impl Provider {
     /// cookies (its flow cookie).
     pub fn started_sign_in(&self, rt: &tokio::runtime::Runtime) -> (String, Jar) {
         let mut jar = Jar::default();
-        let start = rt.block_on(
-            self.auth
-                .serve(&AUTHORIZE, app_request("GET", AUTHORIZE.path, &jar)),
-        );
+        let start = rt.block_on(self.auth.serve(
+            &AUTHORIZE,
+            app_request("GET", AUTHORIZE.path(&crate::PATHS), &jar),
+        ));
         assert_eq!(start.status(), 302, "in-process authorize");
         jar.store(start.headers());
         let back = consent(&self.emulator, &location(start.headers()), "allow");

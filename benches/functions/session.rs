@@ -62,7 +62,7 @@ pub fn run(
 /// here, so every call would be counted).
 fn in_process(provider: &Provider, rt: &tokio::runtime::Runtime) -> (f64, usize, Stats) {
     let jar = provider.signed_in(rt);
-    let request = app_request("GET", SESSION.path, &jar);
+    let request = app_request("GET", SESSION.path(&crate::PATHS), &jar);
     let auth = &provider.auth;
     let n = 100_000;
     let before = provider.emulator.stats();
@@ -117,7 +117,7 @@ fn burst(port: u16, provider: &Provider, rt: &tokio::runtime::Runtime, parallel:
     let answers = parallel_requests(
         port,
         parallel,
-        raw::request("GET", SESSION.path, jar.header().as_deref()),
+        raw::request("GET", SESSION.path(&crate::PATHS), jar.header().as_deref()),
     );
     let wall_ms = t0.elapsed().as_secs_f64() * 1e3;
     let upstream = provider::delta(&provider.emulator.stats(), &before);

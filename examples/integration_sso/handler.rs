@@ -3,15 +3,18 @@
 
 use bytes::Bytes;
 use http::StatusCode;
-use sign_in_with_vercel::sso::{self, Integration, SsoCallback};
-use sign_in_with_vercel::{Auth, Error};
+use sign_in_with_vercel::sso::{Marketplace, SsoCallback};
+use sign_in_with_vercel::{ConfigError, Error};
 
 /// `GET /api/sso?mode=sso&code=...&state=...[&resource_id=...]`: exchanges
 /// the code, verifies the ID token (audience: this integration), and greets
 /// the user. A real integration starts its own session here, keyed by the
 /// claims (`sub`, `email`), and redirects to the deep link; it stores
 /// neither the ID token nor the access token, which expire.
-pub async fn redirect_login<B>(auth: &Auth, request: &http::Request<B>) -> http::Response<Bytes> {
+pub async fn redirect_login<B>(
+    sso: &Result<Marketplace, ConfigError>,
+    request: &http::Request<B>,
+) -> http::Response<Bytes> {
     if request.method() != http::Method::GET {
         return page(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -19,7 +22,11 @@ pub async fn redirect_login<B>(auth: &Auth, request: &http::Request<B>) -> http:
             "Use GET.",
         );
     }
-    match sign_in(auth, request.uri().query().unwrap_or("")).await {
+    let outcome = match sso {
+        Ok(sso) => sign_in(sso, request.uri().query().unwrap_or("")).await,
+        Err(e) => Err(Error::Config(e.clone())),
+    };
+    match outcome {
         Ok((name, resource)) => {
             let mut text = format!("Signed in with Vercel as {name}.");
             if let Some(resource) = resource {
@@ -30,19 +37,17 @@ pub async fn redirect_login<B>(auth: &Auth, request: &http::Request<B>) -> http:
         Err(error) => {
             // The error's Display names the reason only: no token or code.
             eprintln!("integration-sso: {} ({error})", error.code());
-            let facts = error.facts();
-            page(facts.status, "Sign-in failed", facts.description)
+            page(error.status(), "Sign-in failed", error.description())
         }
     }
 }
 
 /// The signed-in user's display name, and the resource the deep link names.
-async fn sign_in(auth: &Auth, query: &str) -> Result<(String, Option<String>), Error> {
-    let integration = Integration::from_config(auth.config()?)?;
+async fn sign_in(sso: &Marketplace, query: &str) -> Result<(String, Option<String>), Error> {
     let callback = SsoCallback::from_query(query)?;
     // No nonce: Vercel-initiated logins carry none. A provider-initiated
     // login that sent one passes it here, from its own state cookie.
-    let identity = sso::exchange(auth, &integration, &callback, None).await?;
+    let identity = sso.exchange(&callback, None).await?;
     let claims = identity.claims;
     let name = claims
         .name

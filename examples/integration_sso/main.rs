@@ -3,22 +3,27 @@
 //! the SSO token exchange (seed 003, `POST /v1/integrations/sso/token`).
 //!
 //! Deploy it as `api/sso.rs` of the integration's project (a `[[bin]]`
-//! whose path is that file) with `VERCEL_APP_CLIENT_ID` and
-//! `VERCEL_APP_CLIENT_SECRET` set to the integration's client ID and
+//! whose path is that file) with `INTEGRATION_CLIENT_ID` and
+//! `INTEGRATION_CLIENT_SECRET` set to the integration's client ID and
 //! secret, and set the integration's Redirect Login URL to
 //! `https://<your-domain>/api/sso`. The work is in `handler.rs`, which
 //! `tests/sso.rs` runs end to end against the emulator.
 
 mod handler;
 
-use sign_in_with_vercel::Auth;
+use std::sync::OnceLock;
+
+use sign_in_with_vercel::ConfigError;
+use sign_in_with_vercel::sso::Marketplace;
 use vercel_runtime::{Error, Request, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let auth = Auth::global();
+    // Once per instance; a configuration error is answered on every request.
+    static SSO: OnceLock<Result<Marketplace, ConfigError>> = OnceLock::new();
+    let sso = SSO.get_or_init(Marketplace::from_env);
     run(service_fn(move |req: Request| async move {
-        handler::redirect_login(auth, &req).await
+        handler::redirect_login(sso, &req).await
     }))
     .await
 }

@@ -41,9 +41,7 @@ async fn on_https_the_cookies_are_host_prefixed_and_secure() {
         .header("x-forwarded-proto", "https")
         .body(())
         .unwrap();
-    let answer = sign_in_with_vercel::dispatch(&rp.auth, &request)
-        .unwrap()
-        .await;
+    let answer = rp.auth.dispatch(&request).unwrap().await;
     let cookies = set_cookies(&answer);
     assert_eq!(cookies.len(), 1);
     assert!(cookies[0].starts_with("__Host-oauth_flow."), "{cookies:?}");
@@ -147,23 +145,24 @@ async fn foreign_cookies_with_any_bytes_break_nothing() {
             .body(())
             .unwrap()
     };
-    let start =
-        sign_in_with_vercel::dispatch(&rp.auth, &foreign(&rp, "GET", "/api/auth/authorize"))
-            .unwrap()
-            .await;
+    let start = rp
+        .auth
+        .dispatch(&foreign(&rp, "GET", "/api/auth/authorize"))
+        .unwrap()
+        .await;
     assert_eq!(start.status(), 302);
     rp.jar.store(start.headers());
     let back = rp.consent(&location(&start), "allow");
     let callback = back.strip_prefix(APP).unwrap();
-    let signed_in = sign_in_with_vercel::dispatch(&rp.auth, &foreign(&rp, "GET", callback))
+    let signed_in = rp
+        .auth
+        .dispatch(&foreign(&rp, "GET", callback))
         .unwrap()
         .await;
     assert_eq!(location(&signed_in), "/profile");
     rp.jar.store(signed_in.headers());
     for path in ["/api/auth/session", "/api/user-info", "/api/validate-token"] {
-        let answer = sign_in_with_vercel::dispatch(&rp.auth, &foreign(&rp, "GET", path))
-            .unwrap()
-            .await;
+        let answer = rp.auth.dispatch(&foreign(&rp, "GET", path)).unwrap().await;
         assert_eq!(answer.status(), 200, "{path}");
     }
 }
@@ -183,9 +182,7 @@ async fn planted_duplicates_do_not_lock_the_user_out() {
             .header("cookie", &header)
             .body(())
             .unwrap();
-        let answer = sign_in_with_vercel::dispatch(&rp.auth, &request)
-            .unwrap()
-            .await;
+        let answer = rp.auth.dispatch(&request).unwrap().await;
         assert_eq!(answer.status(), 200, "{path}");
         assert!(
             set_cookies(&answer)
@@ -207,9 +204,7 @@ async fn on_https_unprefixed_cookies_are_not_read() {
         .header("cookie", rp.jar.header().unwrap())
         .body(())
         .unwrap();
-    let answer = sign_in_with_vercel::dispatch(&rp.auth, &request)
-        .unwrap()
-        .await;
+    let answer = rp.auth.dispatch(&request).unwrap().await;
     assert_eq!(body_json(&answer)["user"], serde_json::Value::Null);
 }
 

@@ -92,9 +92,7 @@ async fn race_between_instances(rp: &Rp, path: &str, winner_first: bool) -> (Jar
     request
         .headers_mut()
         .insert("cookie", jar.header().unwrap().parse().unwrap());
-    let loser = sign_in_with_vercel::dispatch(&other, &request)
-        .unwrap()
-        .await;
+    let loser = other.dispatch(&request).unwrap().await;
     let mut end = jar.clone();
     if winner_first {
         end.store(winner.headers());

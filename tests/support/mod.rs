@@ -250,9 +250,7 @@ impl Rp {
             builder = builder.header(COOKIE, cookies);
         }
         let request = builder.body(()).unwrap();
-        sign_in_with_vercel::dispatch(&self.auth, &request)
-            .expect("an /api route")
-            .await
+        self.auth.dispatch(&request).expect("an /api route").await
     }
 
     pub async fn get(&mut self, path_and_query: &str) -> http::Response<Bytes> {

@@ -89,7 +89,7 @@ pub fn cold_start(o: &mut String, r: &Results) {
         for f in r.functions {
             let c = r.cold(mode, f.name());
             let (label, calls) = match mode {
-                Mode::Startup if f.route.path == AUTHORIZE.path => (
+                Mode::Startup if f.route.path(&crate::PATHS) == AUTHORIZE.path(&crate::PATHS) => (
                     "no provider call, default issuer",
                     "none (Vercel endpoints built in)".to_owned(),
                 ),
@@ -124,8 +124,8 @@ pub fn warm_load(o: &mut String, r: &Results) {
     line!(
         o,
         "## Warm load: `GET {}` and `GET {}`\n",
-        AUTHORIZE.path,
-        SESSION.path
+        AUTHORIZE.path(&crate::PATHS),
+        SESSION.path(&crate::PATHS)
     );
     line!(
         o,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, VERCEL_ISSUER, dispatch};
+use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, VERCEL_ISSUER};
 use sign_in_with_vercel_emulator::{
     Client, Emulator, EmulatorConfig, SCOPES, Server, SigningKey, User, serve,
 };
@@ -252,7 +252,7 @@ fn handler(
         let auth = auth.clone();
         let site = site.clone();
         Box::pin(async move {
-            let response = match dispatch(&auth, &request) {
+            let response = match auth.dispatch(&request) {
                 Some(route) => route.await,
                 None => site.serve(&request).await,
             };

@@ -1,7 +1,7 @@
 //! The one place a route's outcome becomes the response the browser gets.
 //!
 //! A handler returns `Result<Response, Error>` and records, in the
-//! request's [`Exchange`], the cookies that must reach the browser
+//! request's [`Reply`], the cookies that must reach the browser
 //! whatever happens next (a rotated session, deleted stale cookies) and
 //! the session generation it read. [`answer`] then builds the response:
 //! the handler's, or the error's redirect (browser routes) or JSON (API
@@ -21,16 +21,17 @@ use crate::response::{Response, json, no_referrer, redirect_to_error};
 
 /// How a route answers an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A page the browser navigates to: errors redirect to the error page.
-    Browser,
+pub enum ErrorAnswer {
+    /// A page the browser navigates to: errors redirect to the error page
+    /// with `?error=<code>`.
+    Redirect,
     /// A JSON API: errors are `{"error", "error_description"}` with a status.
-    Api,
+    Json,
 }
 
 /// What one request has gathered for its response, whatever its outcome.
 #[derive(Default)]
-pub(crate) struct Exchange {
+pub(crate) struct Reply {
     /// The app's origin, once known (cookies need it).
     pub origin: Option<Origin>,
     /// `Set-Cookie` values sent with any answer: a rotated session, stale
@@ -45,20 +46,22 @@ pub(crate) struct Exchange {
     pub no_referrer: bool,
 }
 
-/// The response for `outcome` on route `route` of kind `kind`.
+/// The response for `outcome` on route `route`, which answers errors as
+/// `errors` says (a redirect goes to `error_page`).
 pub(crate) fn answer(
     route: &str,
-    kind: Kind,
+    errors: ErrorAnswer,
+    error_page: &str,
     outcome: Result<Response, Error>,
-    exchange: Exchange,
+    reply: Reply,
 ) -> Response {
-    let Exchange {
+    let Reply {
         origin,
         mut set_cookies,
         session_names,
         clear_on_error,
         no_referrer: hide_referrer,
-    } = exchange;
+    } = reply;
     let mut response = match outcome {
         Ok(response) => response,
         Err(error) => {
@@ -70,9 +73,9 @@ pub(crate) fn answer(
                 set_cookies.extend(clear_all(origin, &session_names));
             }
             set_cookies.extend(clear_on_error);
-            match kind {
-                Kind::Browser if !matches!(error, Error::MethodNotAllowed(_)) => {
-                    redirect_to_error(facts.code)
+            match errors {
+                ErrorAnswer::Redirect if !matches!(error, Error::MethodNotAllowed(_)) => {
+                    redirect_to_error(error_page, facts.code)
                 }
                 _ => error_json(&error),
             }

@@ -9,6 +9,7 @@ use std::fmt;
 use url::Url;
 
 use crate::origin::{Origin, check_secure_url};
+use crate::paths::Paths;
 use crate::seal::{self, Keys, Source};
 use crate::secret::ClientSecret;
 
@@ -55,6 +56,9 @@ pub struct Config {
     /// (a comma-separated list, newest first), else derived from the
     /// client secret.
     pub keys: Keys,
+    /// Where the app's routes and pages are; `AUTH_BASE_PATH` moves the
+    /// sign-in routes.
+    pub paths: Paths,
 }
 
 /// A configuration problem, naming the variable at fault. Never holds a
@@ -162,6 +166,10 @@ impl Config {
 
         let keys = session_keys(var("AUTH_SECRET"), client_secret.as_ref())?;
 
+        let paths =
+            var("AUTH_BASE_PATH").map_or_else(Paths::default, |base| Paths::with_base(&base));
+        paths.check().map_err(|p| problem("AUTH_BASE_PATH", p))?;
+
         Ok(Self {
             client_id,
             client_secret,
@@ -169,6 +177,7 @@ impl Config {
             issuer,
             app_url,
             keys,
+            paths,
         })
     }
 
@@ -338,6 +347,24 @@ mod tests {
                 load(&[("VERCEL_APP_CLIENT_ID", "x"), ("VERCEL_OAUTH_ISSUER", bad)]).unwrap_err();
             assert_eq!(err.variable, "VERCEL_OAUTH_ISSUER", "{bad}");
         }
+    }
+
+    #[test]
+    fn auth_base_path_moves_the_sign_in_routes() {
+        let c = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("AUTH_SECRET", AUTH_SECRET),
+            ("AUTH_BASE_PATH", "/api/login"),
+        ])
+        .unwrap();
+        assert_eq!(c.paths.callback, "/api/login/callback");
+        let err = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("AUTH_SECRET", AUTH_SECRET),
+            ("AUTH_BASE_PATH", "//evil.example"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "AUTH_BASE_PATH");
     }
 
     #[test]

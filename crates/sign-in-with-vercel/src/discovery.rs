@@ -101,16 +101,87 @@ impl ProviderMetadata {
         ];
         for (name, value) in endpoints {
             if let Some(value) = value {
-                let url = Url::parse(value)
-                    .map_err(|_| Error::Discovery(format!("{name} is not a URL")))?;
-                check_secure_url(&url).map_err(|p| Error::Discovery(format!("{name} {p}")))?;
-                if url.fragment().is_some() {
-                    return Err(Error::Discovery(format!("{name} has a fragment")));
-                }
+                check_endpoint(name, value)?;
             }
         }
         Ok(metadata)
     }
+}
+
+/// The metadata an [`Issuer`](crate::provider::Issuer) keeps: enough to
+/// verify the issuer's ID tokens.
+pub(crate) trait IssuerMetadata: Sized + Send + Sync {
+    /// Parses and checks a discovery response for `expected_issuer`.
+    fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error>;
+    /// The issuer identifier, as the metadata states it.
+    fn issuer(&self) -> &str;
+    /// Where the issuer's signing keys are.
+    fn jwks_uri(&self) -> &str;
+}
+
+impl IssuerMetadata for ProviderMetadata {
+    fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error> {
+        Self::from_response(expected_issuer, response)
+    }
+
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn jwks_uri(&self) -> &str {
+        &self.jwks_uri
+    }
+}
+
+/// The part of an issuer's metadata that verifying its ID tokens needs
+/// (OpenID Connect Discovery §3: `issuer`, `jwks_uri`): for an issuer this
+/// relying party only receives tokens from, such as the marketplace's.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct KeyMetadata {
+    /// The issuer identifier; must equal the configured one exactly.
+    pub issuer: String,
+    /// The issuer's signing keys (RFC 7517).
+    pub jwks_uri: String,
+}
+
+impl IssuerMetadata for KeyMetadata {
+    /// Like [`ProviderMetadata::from_response`]: the `issuer` must be
+    /// exactly the expected one (Discovery §4.3), `jwks_uri` an `https`
+    /// URL (`http` only on loopback).
+    fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error> {
+        if !response.status().is_success() {
+            return Err(Endpoint::Discovery.failed(response.status()));
+        }
+        let metadata: Self = serde_json::from_slice(response.body())
+            .map_err(|_| Endpoint::Discovery.malformed("not provider metadata"))?;
+        if metadata.issuer != expected_issuer {
+            return Err(Error::Discovery(format!(
+                "the provider's metadata names issuer {:?}, not the configured {:?}",
+                metadata.issuer, expected_issuer
+            )));
+        }
+        check_endpoint("jwks_uri", &metadata.jwks_uri)?;
+        Ok(metadata)
+    }
+
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn jwks_uri(&self) -> &str {
+        &self.jwks_uri
+    }
+}
+
+/// An endpoint from metadata: a URL, `https` (`http` on loopback), with no
+/// fragment.
+fn check_endpoint(name: &str, value: &str) -> Result<(), Error> {
+    let url = Url::parse(value).map_err(|_| Error::Discovery(format!("{name} is not a URL")))?;
+    check_secure_url(&url).map_err(|p| Error::Discovery(format!("{name} {p}")))?;
+    if url.fragment().is_some() {
+        return Err(Error::Discovery(format!("{name} has a fragment")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ fn open(config: &Config, origin: &Origin, name: &str, value: &str) -> Option<Flo
         state: State::new(stored.s),
         nonce: Nonce::new(stored.n),
         verifier: CodeVerifier::new(stored.v),
-        redirect_uri: origin.redirect_uri(),
+        redirect_uri: origin.url(&config.paths.callback),
         return_to: stored.r,
         created_at: stored.t,
     })
@@ -223,7 +223,7 @@ mod tests {
     }
 
     fn new_flow(o: &Origin, now: i64) -> Flow {
-        Flow::new(o.redirect_uri(), "/dash?x=1".into(), now)
+        Flow::new(o.url("/api/auth/callback"), "/dash?x=1".into(), now)
     }
 
     #[test]

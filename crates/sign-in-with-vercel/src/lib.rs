@@ -20,6 +20,7 @@ mod auth;
 mod authorize;
 mod callback;
 mod client_auth;
+mod clock;
 mod config;
 mod cookies;
 mod discovery;
@@ -32,7 +33,9 @@ mod introspect;
 pub mod jwks;
 mod log;
 mod origin;
+mod paths;
 mod pkce;
+mod provider;
 mod refresh;
 mod request;
 mod response;
@@ -48,20 +51,21 @@ mod transport;
 mod userinfo;
 pub mod vercel_api;
 
-pub use answer::Kind;
-pub use auth::{Auth, Clock, REQUEST_DEADLINE};
+pub use answer::ErrorAnswer;
+pub use auth::Auth;
 pub use authorize::SCOPES;
+pub use clock::{Clock, REQUEST_DEADLINE, system_clock, system_now};
 pub use config::{ClientAuthMethod, Config, ConfigError, VERCEL_ISSUER};
 pub use cookies::{FLOW_COOKIE, HOST_PREFIX, SESSION_COOKIE, cookie_name};
 pub use discovery::ProviderMetadata;
-pub use error::{Endpoint, Error, Facts, IdTokenError, UpstreamProblem};
+pub use error::{Endpoint, Error, IdTokenError, UpstreamProblem};
 pub use flow::MAX_FLOWS;
-pub use origin::{DEFAULT_RETURN_PATH, Origin, safe_return_path};
+pub use origin::{Origin, safe_return_path};
+pub use paths::{DEFAULT_BASE_PATH, Paths};
 pub use pkce::s256_challenge;
+pub use provider::Provider;
 pub use response::Response;
-pub use routes::{
-    AUTHORIZE, CALLBACK, ROUTES, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN, dispatch,
-};
+pub use routes::{AUTHORIZE, CALLBACK, ROUTES, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN};
 pub use seal::MIN_SECRET_BYTES;
 pub use secret::{
     AccessToken, AuthorizationCode, BearerToken, ClientSecret, CodeVerifier, IdToken, Nonce,

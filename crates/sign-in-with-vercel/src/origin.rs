@@ -3,9 +3,6 @@
 use http::HeaderMap;
 use url::{Host, Url};
 
-/// Where a completed sign-in lands when no valid `next` was given.
-pub const DEFAULT_RETURN_PATH: &str = "/profile";
-
 /// The public origin of the app (RFC 6454), e.g. `https://app.example.com`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
@@ -99,9 +96,10 @@ impl Origin {
         self.secure
     }
 
-    /// The callback URL registered with the provider for this origin.
-    pub fn redirect_uri(&self) -> String {
-        format!("{}/api/auth/callback", self.serialized)
+    /// The absolute URL of `path` on this origin: the redirect URI is
+    /// `origin.url(&paths.callback)`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.serialized)
     }
 }
 
@@ -206,7 +204,7 @@ mod tests {
         assert_eq!(o.as_str(), "https://app.example.com");
         assert!(o.is_secure());
         assert_eq!(
-            o.redirect_uri(),
+            o.url("/api/auth/callback"),
             "https://app.example.com/api/auth/callback"
         );
     }

@@ -1,20 +1,18 @@
-//! The refresh token grant (RFC 6749 §6) and what its answer means for the
-//! session (OpenID Connect Core §12).
+//! The refresh token grant (RFC 6749 §6), and the check of the ID token
+//! that comes with its answer (OpenID Connect Core §12.2).
 //!
 //! Once the token endpoint has answered with tokens, the old refresh token
-//! is spent (Vercel rotates it), so the new tokens always go into the new
-//! session, even when the ID token that came with them cannot be checked
-//! for a transport reason (the key set did not load). Identity claims are
-//! updated only from an ID token that verified; one that is definitely
-//! wrong (another user, a bad signature) ends the session instead.
+//! is spent (Vercel rotates it), so the new tokens are returned even when
+//! the ID token cannot be checked for a transport reason (the key set did
+//! not load); claims are returned only from an ID token that verified.
 
-use crate::auth::Auth;
 use crate::client_auth::client_authentication;
 use crate::config::Config;
 use crate::error::{Endpoint, Error};
+use crate::id_token::IdTokenClaims;
+use crate::provider::Provider;
 use crate::revoke::{self, TokenKind};
 use crate::secret::RefreshToken;
-use crate::session::cookie::{Profile, SessionData};
 use crate::token;
 use crate::transport::{HttpRequest, Unbuildable, post_form};
 
@@ -33,62 +31,61 @@ pub fn request(
     post_form(token_endpoint, &params, authorization)
 }
 
-/// Exchanges the session's refresh token and returns the session that
-/// replaces it: new tokens, one more rotation, the same user and start.
-pub(crate) async fn grant(auth: &Auth, old: &SessionData) -> Result<SessionData, Error> {
-    let config = auth.config()?;
-    let metadata = auth.metadata().await?;
-    let refresh_token = RefreshToken::new(old.refresh_token.clone().unwrap_or_default());
-    let response = auth
+/// What a refresh brought: the provider's new tokens, and the claims of
+/// the ID token that came with them when it verified.
+pub(crate) struct Renewed {
+    /// The token endpoint's answer (its ID token already checked).
+    pub tokens: token::TokenResponse,
+    /// The verified claims; `None` when there was no ID token, or when it
+    /// could not be checked for a transport reason (the key set did not
+    /// load): then the caller keeps the claims it had.
+    pub claims: Option<IdTokenClaims>,
+}
+
+/// Exchanges `refresh_token` of user `sub` (RFC 6749 §6). A refreshed ID
+/// token must be about the same user (OpenID Connect Core §12.2); one that
+/// is definitely wrong (another user, a bad signature) fails the refresh,
+/// and the tokens it came with are revoked, since nobody will hold them.
+pub(crate) async fn grant(
+    provider: &Provider,
+    refresh_token: &RefreshToken,
+    sub: &str,
+) -> Result<Renewed, Error> {
+    let config = provider.config()?;
+    let metadata = provider.metadata().await?;
+    let response = provider
         .send(
             Endpoint::Token,
-            request(&metadata.token_endpoint, config, &refresh_token),
+            request(&metadata.token_endpoint, config, refresh_token),
         )
         .await?;
     let tokens = token::parse_response(&response)?;
-    let now = auth.now();
-    let profile = match &tokens.id_token {
-        None => old.profile.clone(),
-        Some(id_token) => match auth
-            .verify_id_token(id_token, &tokens.access_token, None, Some(&old.sub))
+    let claims = match &tokens.id_token {
+        None => None,
+        Some(id_token) => match provider
+            .verify_id_token(id_token, &tokens.access_token, None, Some(sub))
             .await
         {
-            Ok(claims) => Profile::from(claims),
-            // The key set could not be fetched: keep the tokens the
-            // provider has just rotated, and the claims we had.
+            Ok(claims) => Some(claims),
+            // The key set could not be fetched: the provider has rotated
+            // the tokens all the same, so they must be kept.
             Err(e @ Error::Upstream(..)) => {
                 e.log("refresh");
-                old.profile.clone()
+                None
             }
-            // Definitely wrong (another user, a bad signature): the new
-            // tokens are not this session's. Nobody will hold them, so
-            // they are revoked, as far as the provider lets us.
             Err(e) => {
-                revoke_unheld(auth, &tokens).await;
+                revoke_unheld(provider, &tokens).await;
                 return Err(e);
             }
         },
     };
-    let refresh_token = tokens
-        .refresh_token
-        .map(|t| t.secret().to_owned())
-        // RFC 6749 §6: without a new one, the old refresh token stays valid.
-        .or_else(|| old.refresh_token.clone());
-    Ok(SessionData::issued(
-        old.sub.clone(),
-        &tokens.access_token,
-        tokens.expires_in,
-        refresh_token,
-        profile,
-        (old.started_at, old.rotation.saturating_add(1)),
-        now,
-    ))
+    Ok(Renewed { tokens, claims })
 }
 
 /// Best-effort revocation (RFC 7009) of tokens the relying party will not
 /// keep; a failure is only logged.
-async fn revoke_unheld(auth: &Auth, tokens: &token::TokenResponse) {
-    let (Ok(config), Ok(metadata)) = (auth.config(), auth.metadata().await) else {
+async fn revoke_unheld(provider: &Provider, tokens: &token::TokenResponse) {
+    let (Ok(config), Ok(metadata)) = (provider.config(), provider.metadata().await) else {
         return;
     };
     let Some(endpoint) = metadata.revocation_endpoint.as_deref() else {
@@ -103,7 +100,7 @@ async fn revoke_unheld(auth: &Auth, tokens: &token::TokenResponse) {
     }
     for (token, kind) in unheld {
         let request = revoke::request(endpoint, config, supported, token, kind);
-        if let Err(e) = auth
+        if let Err(e) = provider
             .send(Endpoint::Revocation, request)
             .await
             .and_then(|r| revoke::parse_response(&r))

@@ -9,9 +9,6 @@ use url::form_urlencoded;
 /// The response type of every route.
 pub type Response = http::Response<Bytes>;
 
-/// Where failed sign-ins are sent, with `?error=<code>`.
-pub const ERROR_PAGE: &str = "/auth/error";
-
 fn builder(status: StatusCode) -> http::response::Builder {
     http::Response::builder()
         .status(status)
@@ -19,13 +16,7 @@ fn builder(status: StatusCode) -> http::response::Builder {
 }
 
 fn finish(builder: http::response::Builder, body: Bytes) -> Response {
-    builder.body(body).unwrap_or_else(|_| {
-        // Only reachable with an invalid header value, which the callers
-        // never build from outside input.
-        let mut fallback = http::Response::new(Bytes::new());
-        *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        fallback
-    })
+    builder.body(body).unwrap_or_else(|_| internal_error())
 }
 
 /// A `302 Found` to a same-origin path or an absolute URL we built.
@@ -35,23 +26,31 @@ pub fn redirect(location: &str) -> Response {
             builder(StatusCode::FOUND).header(LOCATION, value),
             Bytes::new(),
         ),
-        Err(_) => redirect_to_error("invalid_request"),
+        Err(_) => internal_error(),
     }
 }
 
-/// A redirect to the error page with a short code.
-pub fn redirect_to_error(code: &str) -> Response {
+/// A redirect to `error_page` (a checked path, see
+/// [`Paths`](crate::Paths)) with a short code.
+pub fn redirect_to_error(error_page: &str, code: &str) -> Response {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("error", code)
         .finish();
-    let location = format!("{ERROR_PAGE}?{query}");
-    finish(
-        builder(StatusCode::FOUND).header(
-            LOCATION,
-            HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static(ERROR_PAGE)),
+    match HeaderValue::from_str(&format!("{error_page}?{query}")) {
+        Ok(location) => finish(
+            builder(StatusCode::FOUND).header(LOCATION, location),
+            Bytes::new(),
         ),
-        Bytes::new(),
-    )
+        Err(_) => internal_error(),
+    }
+}
+
+/// An empty `500`: only for a response that cannot be built, which the
+/// callers never make from outside input.
+fn internal_error() -> Response {
+    let mut response = http::Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
 }
 
 /// A JSON body with `status`.

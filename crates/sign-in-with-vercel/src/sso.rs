@@ -4,13 +4,18 @@
 //! Vercel sends the user to the integration's `redirectLoginUrl` with an
 //! authorization `code` (and the `state` of a provider-initiated flow). The
 //! integration exchanges the code, with its own client ID and secret, for
-//! an OIDC ID token, verifies it exactly as the sign-in verifies its own
-//! (RS256 against the provider's JWKS, `iss`, `aud` = the integration's
-//! client ID, `exp`/`iat`/`nbf`, `nonce` when one was sent: OpenID Connect
-//! Core §3.1.3.7), and signs the user in from its claims.
+//! an OIDC ID token, verifies it as the sign-in verifies its own (RS256
+//! against the issuer's JWKS, `iss`, `aud` = the integration's client ID,
+//! `exp`/`iat`/`nbf`, `nonce` when one was sent: OpenID Connect Core
+//! §3.1.3.7), and signs the user in from its claims.
+//!
+//! An exchange needs only what it uses: a [`Marketplace`] holds the
+//! integration's credentials, the issuer of its tokens (metadata and keys,
+//! cached per instance), the REST API's origin, the HTTP client and the
+//! clock. It is independent of the sign-in's configuration.
 //!
 //! Vercel: "Providers should not persist the returned `id_token` in a
-//! database since the token will expire." So [`exchange`] never returns the
+//! database since the token will expire." So [`Marketplace::exchange`] never returns the
 //! ID token, and the access token only as a redacted [`AccessToken`] in a
 //! value that is not `Serialize`: what can be stored is the claims.
 //!
@@ -21,15 +26,24 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Auth;
-use crate::config::{Config, ConfigError};
+use std::sync::Arc;
+
+use crate::clock::{Clock, system_clock};
+use crate::config::{ConfigError, check_issuer};
+use crate::discovery::KeyMetadata;
 use crate::error::{Endpoint, Error, sanitize_error_code};
 use crate::id_token::IdTokenClaims;
+use crate::provider::{Audience, Issuer, send};
 use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce};
-use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
+use crate::transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, Unbuildable};
+use crate::vercel_api::VERCEL_API;
 
 /// The exchange's path on the REST API's origin.
 pub const SSO_TOKEN_PATH: &str = "/v1/integrations/sso/token";
+
+/// The issuer of Vercel's marketplace tokens, the SSO exchange's ID token
+/// among them (Vercel's Marketplace Partner API, user authentication).
+pub const MARKETPLACE_ISSUER: &str = "https://marketplace.vercel.com";
 
 /// A marketplace integration's credentials, from its settings in Vercel's
 /// Integrations Console.
@@ -44,17 +58,29 @@ pub struct Integration {
 }
 
 impl Integration {
-    /// The integration whose credentials configure `config`: a function
-    /// deployed for an integration sets `VERCEL_APP_CLIENT_ID` and
-    /// `VERCEL_APP_CLIENT_SECRET` to the integration's.
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let client_secret = config.client_secret.clone().ok_or(ConfigError {
-            variable: "VERCEL_APP_CLIENT_SECRET",
-            problem: "is required for the integration SSO token exchange".into(),
-        })?;
+    /// The integration's credentials from `INTEGRATION_CLIENT_ID` and
+    /// `INTEGRATION_CLIENT_SECRET` (the names of Vercel's example
+    /// integration), read through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ConfigError {
+                    variable: name,
+                    problem: "is required for the integration SSO token exchange; copy it from the integration's settings in Vercel's Integrations Console".into(),
+                })
+        };
+        let client_id = var("INTEGRATION_CLIENT_ID")?;
+        if client_id.len() > 256 || !client_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError {
+                variable: "INTEGRATION_CLIENT_ID",
+                problem: "must be printable ASCII without spaces, at most 256 characters".into(),
+            });
+        }
         Ok(Self {
-            client_id: config.client_id.clone(),
-            client_secret,
+            client_id,
+            client_secret: ClientSecret::new(var("INTEGRATION_CLIENT_SECRET")?),
             redirect_uri: None,
         })
     }
@@ -189,39 +215,125 @@ pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
     })
 }
 
-/// Exchanges the code of an "Open in Provider" redirect and verifies the
-/// ID token against `auth`'s provider, with the integration's client ID as
-/// audience and `nonce` when the flow sent one. The SSO endpoint is on the
-/// REST API's origin ([`crate::vercel_api::api_base`]).
-pub async fn exchange(
-    auth: &Auth,
-    integration: &Integration,
-    callback: &SsoCallback,
-    nonce: Option<&Nonce>,
-) -> Result<SsoIdentity, Error> {
-    let metadata = auth.metadata().await?;
-    let base = crate::vercel_api::api_base(metadata)
-        .ok_or_else(|| Error::Discovery("no API origin for this issuer".into()))?;
-    let endpoint = format!("{base}{SSO_TOKEN_PATH}");
-    let response = auth
-        .send(Endpoint::Token, request(&endpoint, integration, callback))
-        .await?;
-    let tokens = parse_response(&response)?;
-    let claims = auth
-        .verify_id_token_for(
-            &integration.client_id,
-            &tokens.id_token,
-            tokens.access_token.as_ref(),
+/// What an integration's SSO exchange runs with: its credentials, the
+/// issuer of the ID tokens it receives, the REST API the exchange is
+/// posted to, the HTTP client and the clock. Build it once per instance.
+pub struct Marketplace {
+    integration: Integration,
+    issuer: Issuer<KeyMetadata>,
+    api: String,
+    http: Arc<dyn HttpClient>,
+    clock: Clock,
+}
+
+impl Marketplace {
+    /// `integration`'s exchange, its tokens issued by `issuer` (discovered
+    /// once per instance from its `/.well-known/openid-configuration`), the
+    /// exchange posted to `api` (like [`VERCEL_API`]).
+    pub fn new(
+        integration: Integration,
+        issuer: impl Into<String>,
+        api: impl Into<String>,
+    ) -> Self {
+        Self {
+            integration,
+            issuer: Issuer::new(issuer.into(), None),
+            api: api.into().trim_end_matches('/').to_owned(),
+            http: Arc::new(ReqwestClient::new()),
+            clock: system_clock(),
+        }
+    }
+
+    /// Replaces the HTTP client (tests, the emulator in process).
+    pub fn with_http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The integration whose credentials these are.
+    pub fn integration(&self) -> &Integration {
+        &self.integration
+    }
+
+    /// The exchange as Vercel runs it: tokens from [`MARKETPLACE_ISSUER`],
+    /// the exchange posted to [`VERCEL_API`].
+    pub fn vercel(integration: Integration) -> Self {
+        Self::new(integration, MARKETPLACE_ISSUER, VERCEL_API)
+    }
+
+    /// The exchange configured from the environment: the integration's
+    /// credentials ([`Integration::from_lookup`]), and for another
+    /// provider than Vercel (the emulator) `VERCEL_MARKETPLACE_ISSUER` and
+    /// `VERCEL_API_URL`, each `https` (`http` only on a loopback host).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Marketplace::from_env`], reading variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let integration = Integration::from_lookup(&lookup)?;
+        let url = |name: &'static str, default: &str| {
+            let value = lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_owned());
+            check_issuer(&value).map_err(|problem| ConfigError {
+                variable: name,
+                problem,
+            })?;
+            Ok(value)
+        };
+        let issuer = url("VERCEL_MARKETPLACE_ISSUER", MARKETPLACE_ISSUER)?;
+        let api = url("VERCEL_API_URL", VERCEL_API)?;
+        Ok(Self::new(integration, issuer, api))
+    }
+
+    /// Exchanges the code of an "Open in Provider" redirect and verifies
+    /// the ID token against the issuer, with the integration's client ID
+    /// as audience and `nonce` when the flow sent one.
+    /// All of it, its provider calls included, within one
+    /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE).
+    pub async fn exchange(
+        &self,
+        callback: &SsoCallback,
+        nonce: Option<&Nonce>,
+    ) -> Result<SsoIdentity, Error> {
+        crate::clock::with_deadline(self.exchange_within_deadline(callback, nonce)).await
+    }
+
+    async fn exchange_within_deadline(
+        &self,
+        callback: &SsoCallback,
+        nonce: Option<&Nonce>,
+    ) -> Result<SsoIdentity, Error> {
+        let endpoint = format!("{}{SSO_TOKEN_PATH}", self.api);
+        let request = request(&endpoint, &self.integration, callback);
+        let response = send(self.http.as_ref(), Endpoint::Token, request).await?;
+        let tokens = parse_response(&response)?;
+        let audience = Audience {
+            client_id: &self.integration.client_id,
+            access_token: tokens.access_token.as_ref(),
             nonce,
-            None,
-        )
-        .await?;
-    Ok(SsoIdentity {
-        claims,
-        access_token: tokens.access_token,
-        token_type: tokens.token_type,
-        expires_in: tokens.expires_in,
-    })
+            subject: None,
+        };
+        let now = (self.clock)();
+        let claims = self
+            .issuer
+            .verify(self.http.as_ref(), &tokens.id_token, &audience, now)
+            .await?;
+        Ok(SsoIdentity {
+            claims,
+            access_token: tokens.access_token,
+            token_type: tokens.token_type,
+            expires_in: tokens.expires_in,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub enum Error {
 
 /// What an error means to the browser, in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// The short code shown to the user (error page or JSON `error`).
     pub code: &'static str,
     /// The status of the JSON answer on API routes.
@@ -102,7 +102,7 @@ const fn facts(
 impl Error {
     /// The facts of this error: the one table of codes, statuses,
     /// descriptions and session endings.
-    pub fn facts(&self) -> Facts {
+    pub(crate) fn facts(&self) -> Facts {
         use StatusCode as S;
         const SIGN_IN_MISMATCH: &str =
             "The sign-in response does not match this browser's attempt.";
@@ -224,6 +224,12 @@ impl Error {
     /// The status of the JSON answer on API routes.
     pub fn status(&self) -> StatusCode {
         self.facts().status
+    }
+
+    /// A fixed sentence for the user (the JSON `error_description`): no
+    /// details, no secret. The details are in the log line and `Display`.
+    pub fn description(&self) -> &'static str {
+        self.facts().description
     }
 
     /// Whether the session cookies must be cleared with this answer.

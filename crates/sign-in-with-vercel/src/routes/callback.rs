@@ -10,44 +10,51 @@ use http::Method;
 use http::request::Parts;
 
 use super::Route;
-use crate::answer::{Exchange, Kind};
-use crate::auth::Auth;
+use crate::answer::{ErrorAnswer, Reply};
 use crate::callback::{CallbackParams, check};
 use crate::cookies::{RequestCookies, SESSION_COOKIE, clear_cookie};
 use crate::error::{Error, IdTokenError};
 use crate::flow::Flows;
+use crate::provider::Provider;
 use crate::response::{Response, redirect};
+use crate::session::Sessions;
 use crate::session::cookie::{self, SessionData};
 use crate::token;
 
 pub(super) const ROUTE: Route = Route {
-    path: "/api/auth/callback",
     method: Method::GET,
-    source: "api/auth/callback.rs",
     name: "callback",
-    kind: Kind::Browser,
-    handler: |auth, parts, exchange| Box::pin(callback(auth, parts, exchange)),
+    errors: ErrorAnswer::Redirect,
+    path: |paths| &paths.callback,
+    handler: |provider, sessions, parts, reply| {
+        Box::pin(callback(provider, sessions, parts, reply))
+    },
 };
 
-async fn callback(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
+async fn callback(
+    provider: &Provider,
+    _: &Sessions,
+    parts: &Parts,
+    reply: &mut Reply,
+) -> Result<Response, Error> {
     // The callback URL carries the code: it must never leave in a Referer
     // (RFC 9700 §4.2.4).
-    exchange.no_referrer = true;
-    let origin = auth.origin(&parts.headers)?;
-    exchange.origin = Some(origin.clone());
-    let config = auth.config()?;
+    reply.no_referrer = true;
+    let origin = provider.origin(&parts.headers)?;
+    reply.origin = Some(origin.clone());
+    let config = provider.config()?;
     let params = CallbackParams::parse(parts.uri.query())?;
     let cookies = RequestCookies::parse(&parts.headers, &origin);
-    let now = auth.now();
+    let now = provider.now();
     let found = Flows::read(&cookies, &origin, config).take(params.state.as_ref(), now);
     // This attempt is over whatever happens: its cookie goes with any answer.
     if let Ok((_, name)) = &found {
-        exchange.clear_on_error.push(clear_cookie(&origin, name));
+        reply.clear_on_error.push(clear_cookie(&origin, name));
     }
-    let metadata = auth.metadata().await?;
+    let metadata = provider.metadata().await?;
     let (flow, code) = check(params, found.map(|(flow, _)| flow), metadata)?;
 
-    let response = auth
+    let response = provider
         .send(
             crate::error::Endpoint::Token,
             token::code_request(
@@ -64,11 +71,11 @@ async fn callback(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result
         .id_token
         .as_ref()
         .ok_or(Error::IdToken(IdTokenError::Malformed))?;
-    let claims = auth
+    let claims = provider
         .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
         .await?;
 
-    let now = auth.now();
+    let now = provider.now();
     let data = SessionData::issued(
         claims.sub.clone(),
         &tokens.access_token,
@@ -81,11 +88,11 @@ async fn callback(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result
     let sealed = cookie::write(&origin, config, &data, now)?;
     // The new session replaces whatever session cookies the browser had.
     for (name, _, _) in cookies.family(&origin, SESSION_COOKIE) {
-        exchange.set_cookies.push(clear_cookie(&origin, name));
+        reply.set_cookies.push(clear_cookie(&origin, name));
     }
-    exchange.set_cookies.extend(sealed.set_cookies);
-    exchange.session_names = sealed.names;
-    let attempt_done = std::mem::take(&mut exchange.clear_on_error);
-    exchange.set_cookies.extend(attempt_done);
+    reply.set_cookies.extend(sealed.set_cookies);
+    reply.session_names = sealed.names;
+    let attempt_done = std::mem::take(&mut reply.clear_on_error);
+    reply.set_cookies.extend(attempt_done);
     Ok(redirect(&flow.return_to))
 }

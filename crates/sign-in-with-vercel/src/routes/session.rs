@@ -9,24 +9,29 @@ use http::{Method, StatusCode};
 use serde_json::json;
 
 use super::Route;
-use crate::answer::{Exchange, Kind};
-use crate::auth::Auth;
+use crate::answer::{ErrorAnswer, Reply};
 use crate::error::Error;
+use crate::provider::Provider;
 use crate::response::{Response, json};
+use crate::session::Sessions;
 use crate::session::{self, Need, UserInfo};
 
 pub(super) const ROUTE: Route = Route {
-    path: "/api/auth/session",
     method: Method::GET,
-    source: "api/auth/session.rs",
     name: "session",
-    kind: Kind::Api,
-    handler: |auth, parts, exchange| Box::pin(session(auth, parts, exchange)),
+    errors: ErrorAnswer::Json,
+    path: |paths| &paths.session,
+    handler: |provider, sessions, parts, reply| Box::pin(session(provider, sessions, parts, reply)),
 };
 
-async fn session(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
-    let start = session::request(auth, &parts.headers);
-    match session::load(auth, start, exchange, Need::Identity).await {
+async fn session(
+    provider: &Provider,
+    sessions: &Sessions,
+    parts: &Parts,
+    reply: &mut Reply,
+) -> Result<Response, Error> {
+    let incoming = session::incoming(provider, &parts.headers);
+    match session::load(provider, sessions, incoming, reply, Need::Identity).await {
         Ok(data) => Ok(json(
             StatusCode::OK,
             &json!({ "user": UserInfo::from_session(&data) }),

@@ -10,25 +10,30 @@ use http::{Method, StatusCode};
 use serde_json::json;
 
 use super::Route;
-use crate::answer::{Exchange, Kind};
-use crate::auth::Auth;
+use crate::answer::{ErrorAnswer, Reply};
 use crate::cookies::RequestCookies;
 use crate::error::{Endpoint, Error};
+use crate::provider::Provider;
 use crate::response::{Response, json};
 use crate::revoke::{self, TokenKind};
+use crate::session::Sessions;
 use crate::session::cookie;
 
 pub(super) const ROUTE: Route = Route {
-    path: "/api/auth/signout",
     method: Method::POST,
-    source: "api/auth/signout.rs",
     name: "signout",
-    kind: Kind::Api,
-    handler: |auth, parts, exchange| Box::pin(signout(auth, parts, exchange)),
+    errors: ErrorAnswer::Json,
+    path: |paths| &paths.signout,
+    handler: |provider, sessions, parts, reply| Box::pin(signout(provider, sessions, parts, reply)),
 };
 
-async fn signout(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
-    let origin = auth.origin(&parts.headers)?;
+async fn signout(
+    provider: &Provider,
+    _: &Sessions,
+    parts: &Parts,
+    reply: &mut Reply,
+) -> Result<Response, Error> {
+    let origin = provider.origin(&parts.headers)?;
     // A browser names the page that sent a POST; a page of another origin
     // may not sign the user out (SameSite=Lax already keeps the cookie off
     // such a request; this makes the refusal explicit).
@@ -44,24 +49,24 @@ async fn signout(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<
     {
         return Err(Error::CrossOrigin);
     }
-    exchange.origin = Some(origin.clone());
-    let config = auth.config()?;
+    reply.origin = Some(origin.clone());
+    let config = provider.config()?;
     let cookies = RequestCookies::parse(&parts.headers, &origin);
-    let read = cookie::read(&cookies, &origin, config, auth.now());
-    exchange
+    let read = cookie::read(&cookies, &origin, config, provider.now());
+    reply
         .set_cookies
         .extend(crate::cookies::clear_all(&origin, &read.stale));
     let current = read.current.ok_or(Error::NotSignedIn)?;
-    exchange
+    reply
         .set_cookies
         .extend(crate::cookies::clear_all(&origin, &current.names));
 
-    let revoked = match auth.metadata().await {
+    let revoked = match provider.metadata().await {
         Ok(metadata) => match metadata.revocation_endpoint.as_deref() {
             Some(endpoint) => {
                 let revoke_one = async |token: Option<&str>, kind| match token {
                     None => true,
-                    Some(token) => auth
+                    Some(token) => provider
                         .send(
                             Endpoint::Revocation,
                             revoke::request(

@@ -10,33 +10,40 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::Route;
-use crate::answer::{Exchange, Kind};
-use crate::auth::Auth;
+use crate::answer::{ErrorAnswer, Reply};
 use crate::error::{Endpoint, Error};
+use crate::provider::Provider;
 use crate::response::{Response, json};
 use crate::secret::AccessToken;
+use crate::session::Sessions;
 use crate::session::{self, Need, UserInfo};
 use crate::userinfo::{self, UserInfoResponse};
 
 pub(super) const ROUTE: Route = Route {
-    path: "/api/user-info",
     method: Method::GET,
-    source: "api/user-info.rs",
     name: "user-info",
-    kind: Kind::Api,
-    handler: |auth, parts, exchange| Box::pin(user_info(auth, parts, exchange)),
+    errors: ErrorAnswer::Json,
+    path: |paths| &paths.user_info,
+    handler: |provider, sessions, parts, reply| {
+        Box::pin(user_info(provider, sessions, parts, reply))
+    },
 };
 
-async fn user_info(auth: &Auth, parts: &Parts, exchange: &mut Exchange) -> Result<Response, Error> {
-    let start = session::request(auth, &parts.headers);
-    let data = session::load(auth, start, exchange, Need::AccessToken).await?;
-    let metadata = auth.metadata().await?;
+async fn user_info(
+    provider: &Provider,
+    sessions: &Sessions,
+    parts: &Parts,
+    reply: &mut Reply,
+) -> Result<Response, Error> {
+    let incoming = session::incoming(provider, &parts.headers);
+    let data = session::load(provider, sessions, incoming, reply, Need::AccessToken).await?;
+    let metadata = provider.metadata().await?;
     let endpoint = metadata
         .userinfo_endpoint
         .as_deref()
         .ok_or(Error::Unsupported("userinfo"))?;
     let token = AccessToken::new(data.access_token.clone());
-    let response = auth
+    let response = provider
         .send(Endpoint::Userinfo, userinfo::request(endpoint, &token))
         .await?;
     match userinfo::parse_response(&response, &data.sub)? {

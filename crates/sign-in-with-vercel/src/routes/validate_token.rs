@@ -12,39 +12,42 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::Route;
-use crate::answer::{Exchange, Kind};
-use crate::auth::Auth;
+use crate::answer::{ErrorAnswer, Reply};
 use crate::error::{Endpoint, Error};
 use crate::introspect::{self, Introspection};
+use crate::provider::Provider;
 use crate::response::{Response, json};
 use crate::secret::{AccessToken, ct_eq};
+use crate::session::Sessions;
 use crate::session::{self, Need};
 use crate::vercel_api::current_token;
 
 pub(super) const ROUTE: Route = Route {
-    path: "/api/validate-token",
     method: Method::GET,
-    source: "api/validate-token.rs",
     name: "validate-token",
-    kind: Kind::Api,
-    handler: |auth, parts, exchange| Box::pin(validate_token(auth, parts, exchange)),
+    errors: ErrorAnswer::Json,
+    path: |paths| &paths.validate_token,
+    handler: |provider, sessions, parts, reply| {
+        Box::pin(validate_token(provider, sessions, parts, reply))
+    },
 };
 
 async fn validate_token(
-    auth: &Auth,
+    provider: &Provider,
+    sessions: &Sessions,
     parts: &Parts,
-    exchange: &mut Exchange,
+    reply: &mut Reply,
 ) -> Result<Response, Error> {
-    let start = session::request(auth, &parts.headers);
-    let data = session::load(auth, start, exchange, Need::AccessToken).await?;
-    let config = auth.config()?;
-    let metadata = auth.metadata().await?;
+    let incoming = session::incoming(provider, &parts.headers);
+    let data = session::load(provider, sessions, incoming, reply, Need::AccessToken).await?;
+    let config = provider.config()?;
+    let metadata = provider.metadata().await?;
     let endpoint = metadata
         .introspection_endpoint
         .as_deref()
         .ok_or(Error::Unsupported("introspection"))?;
     let token = AccessToken::new(data.access_token.clone());
-    let response = auth
+    let response = provider
         .send(
             Endpoint::Introspection,
             introspect::request(endpoint, config, &token),
@@ -81,8 +84,8 @@ async fn validate_token(
                 .collect();
             let mut body = json!({ "message": "Token is valid", "tokenInfo": info });
             // The token's own metadata from Vercel's REST API, as the user.
-            let session = session::session_of(data, std::mem::take(exchange));
-            let metadata = match auth.vercel_api(&session).await {
+            let session = session::session_of(data, std::mem::take(reply));
+            let metadata = match session::vercel_api(provider, sessions, &session).await {
                 Ok(api) => current_token(&api).await.map_err(|e| e.description()),
                 Err(_) => Err("Vercel's API cannot be reached from this configuration."),
             };
@@ -90,7 +93,7 @@ async fn validate_token(
                 Ok(metadata) => body["tokenMetadata"] = json!(metadata),
                 Err(why) => body["tokenMetadataError"] = json!(why),
             }
-            *exchange = session.into_exchange();
+            *reply = session.into_reply();
             Ok(json(StatusCode::OK, &body))
         }
         Introspection::Inactive => Err(Error::TokenInactive),

@@ -3,30 +3,41 @@
 //! §6, OpenID Connect Core §12), the refresh shared by the requests of an
 //! instance.
 //!
-//! [`Auth::session`] is the call a function makes to learn who is signed
-//! in, the way NextAuth users call `getSession`; [`Auth::protect`] wraps a
-//! whole handler.
+//! [`Auth::session`](crate::Auth::session) is the call a function makes
+//! to learn who is signed in, the way NextAuth users call `getSession`;
+//! [`Auth::protect`](crate::Auth::protect) wraps a whole handler.
 
 pub(crate) mod cookie;
-mod refresh;
-mod user;
+mod current;
+mod flights;
+mod rejection;
+mod user_info;
 
 use std::sync::{Arc, Mutex};
 
 use http::HeaderMap;
 
-pub(crate) use refresh::Flights;
-use refresh::Refreshed;
-pub(crate) use user::SessionTokens;
-pub use user::{Rejection, Session, UserInfo};
+pub use current::Session;
+pub(crate) use current::SessionTokens;
+use flights::{Flights, Refreshed};
+pub use rejection::Rejection;
+pub use user_info::UserInfo;
 
-use crate::answer::Exchange;
-use crate::auth::Auth;
+use crate::answer::Reply;
 use crate::cookies::RequestCookies;
 use crate::error::Error;
 use crate::origin::Origin;
-use crate::secret::AccessToken;
+use crate::provider::Provider;
+use crate::secret::{AccessToken, RefreshToken};
+use crate::vercel_api::{VercelApi, api_base};
 use cookie::{Sealed, SessionData};
+
+/// What the sessions of one instance share: the refreshes in flight, and
+/// those finished moments ago.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    flights: Flights,
+}
 
 /// What a request needs from the session.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,53 +48,55 @@ pub(crate) enum Need {
     AccessToken,
 }
 
-/// What a session request reads before its first await (the origin and
-/// the app's cookies), so that its future holds no borrow of the request.
-pub(crate) type SessionRequest = Result<(Origin, RequestCookies), Error>;
+/// What a session reads from the request before its first await (the
+/// origin and the app's cookies), so that its future holds no borrow of
+/// the request.
+pub(crate) type Incoming = Result<(Origin, RequestCookies), Error>;
 
-/// Reads what a session needs from the request headers.
-pub(crate) fn request(auth: &Auth, headers: &HeaderMap) -> SessionRequest {
-    let origin = auth.origin(headers)?;
+/// Reads the request's origin and the app's cookies.
+pub(crate) fn incoming(provider: &Provider, headers: &HeaderMap) -> Incoming {
+    let origin = provider.origin(headers)?;
     let cookies = RequestCookies::parse(headers, &origin);
     Ok((origin, cookies))
 }
 
 /// The [`Session`] handed to user code: the data, and the cookies the
 /// answer must carry (a refresh's, stale generations deleted).
-pub(crate) fn session_of(data: SessionData, exchange: Exchange) -> Session {
+pub(crate) fn session_of(data: SessionData, reply: Reply) -> Session {
     Session {
         user: UserInfo::from_session(&data),
-        data: Mutex::new((data, exchange.session_names)),
-        origin: exchange.origin,
-        pending: Arc::new(Mutex::new(exchange.set_cookies)),
+        data: Mutex::new((data, reply.session_names)),
+        origin: reply.origin,
+        pending: Arc::new(Mutex::new(reply.set_cookies)),
     }
 }
 
 /// The session of a request, refreshed when due; records in
-/// `exchange` the cookies the answer must carry and the generation it
+/// `reply` the cookies the answer must carry and the generation it
 /// reads.
 pub(crate) async fn load(
-    auth: &Auth,
-    start: SessionRequest,
-    exchange: &mut Exchange,
+    provider: &Provider,
+    sessions: &Sessions,
+    incoming: Incoming,
+    reply: &mut Reply,
     need: Need,
 ) -> Result<SessionData, Error> {
-    let (origin, cookies) = start?;
-    exchange.origin = Some(origin.clone());
-    let config = auth.config()?;
-    let now = auth.now();
+    let (origin, cookies) = incoming?;
+    reply.origin = Some(origin.clone());
+    let config = provider.config()?;
+    let now = provider.now();
     let read = cookie::read(&cookies, &origin, config, now);
-    exchange
+    reply
         .set_cookies
         .extend(crate::cookies::clear_all(&origin, &read.stale));
     let current = read.current.ok_or(Error::NotSignedIn)?;
-    exchange.session_names = current.names.clone();
+    reply.session_names = current.names.clone();
     let mut data = current.data;
 
     if data.refresh_due(now) {
-        match refresh_shared(auth, &origin, &data).await {
+        match refresh_shared(provider, sessions, &origin, &data).await {
             Ok(refreshed) => {
-                replace_generation(exchange, &origin, &refreshed.sealed);
+                replace_generation(reply, &origin, &refreshed.sealed);
                 data = refreshed.data.clone();
             }
             // Refused: the grant is dead, or a parallel request in
@@ -100,10 +113,10 @@ pub(crate) async fn load(
                 if !data.access_token_live(now) {
                     return Err(Error::RefreshConflict);
                 }
-                exchange
+                reply
                     .set_cookies
                     .extend(crate::cookies::clear_all(&origin, &current.names));
-                exchange.session_names.clear();
+                reply.session_names.clear();
             }
             // An ID token about someone else: not this session any more.
             Err(e) if e.ends_session() => return Err(e),
@@ -118,7 +131,7 @@ pub(crate) async fn load(
     } else if current.old_key {
         // Sealed with a retired key: seal again with the newest.
         let sealed = cookie::write(&origin, config, &data, now)?;
-        replace_generation(exchange, &origin, &sealed);
+        replace_generation(reply, &origin, &sealed);
     }
     if need == Need::AccessToken && !data.access_token_live(now) {
         return Err(Error::NotSignedIn);
@@ -126,58 +139,107 @@ pub(crate) async fn load(
     Ok(data)
 }
 
-/// The browser's session generation (the one `exchange` read) gives way
+/// The browser's session generation (the one `reply` read) gives way
 /// to `sealed`: deleted by name, the new one set, and its names the ones a
 /// later error would delete.
-fn replace_generation(exchange: &mut Exchange, origin: &Origin, sealed: &Sealed) {
-    let old = std::mem::replace(&mut exchange.session_names, sealed.names.clone());
-    exchange
+fn replace_generation(reply: &mut Reply, origin: &Origin, sealed: &Sealed) {
+    let old = std::mem::replace(&mut reply.session_names, sealed.names.clone());
+    reply
         .set_cookies
         .extend(crate::cookies::clear_all(origin, &old));
-    exchange
-        .set_cookies
-        .extend(sealed.set_cookies.iter().cloned());
+    reply.set_cookies.extend(sealed.set_cookies.iter().cloned());
 }
 
 /// One refresh per session generation per instance, however many
 /// requests need it.
 async fn refresh_shared(
-    auth: &Auth,
+    provider: &Provider,
+    sessions: &Sessions,
     origin: &Origin,
     data: &SessionData,
 ) -> Result<Arc<Refreshed>, Error> {
     let refresh_token = data.refresh_token.as_deref().unwrap_or_default();
-    auth.flights()
+    sessions
+        .flights
         .share(refresh_token, origin.as_str(), async || {
-            let data = crate::refresh::grant(auth, data).await?;
-            let sealed = cookie::write(origin, auth.config()?, &data, auth.now())?;
+            let data = renewed(provider, data).await?;
+            let sealed = cookie::write(origin, provider.config()?, &data, provider.now())?;
             Ok(Refreshed { data, sealed })
         })
         .await
+}
+
+/// The session that replaces `old` after a refresh: the new tokens, one
+/// more rotation, the same user and start; the profile of the refreshed ID
+/// token when it verified, else the one the session had.
+async fn renewed(provider: &Provider, old: &SessionData) -> Result<SessionData, Error> {
+    let refresh_token = RefreshToken::new(old.refresh_token.clone().unwrap_or_default());
+    let renewed = crate::refresh::grant(provider, &refresh_token, &old.sub).await?;
+    let tokens = renewed.tokens;
+    let refresh_token = tokens
+        .refresh_token
+        .map(|t| t.secret().to_owned())
+        // RFC 6749 §6: without a new one, the old refresh token stays valid.
+        .or_else(|| old.refresh_token.clone());
+    Ok(SessionData::issued(
+        old.sub.clone(),
+        &tokens.access_token,
+        tokens.expires_in,
+        refresh_token,
+        renewed
+            .claims
+            .map_or_else(|| old.profile.clone(), cookie::Profile::from),
+        (old.started_at, old.rotation.saturating_add(1)),
+        provider.now(),
+    ))
 }
 
 /// Refreshes the session's tokens now, whatever their age: for a call
 /// the provider refused with 401 although the token looked fresh. The
 /// new session's cookies join the session's; the new access token is
 /// returned.
-pub(crate) async fn refresh_now(auth: &Auth, session: &Session) -> Result<AccessToken, Error> {
+pub(crate) async fn refresh_now(
+    provider: &Provider,
+    sessions: &Sessions,
+    session: &Session,
+) -> Result<AccessToken, Error> {
     let origin = session.origin.clone().ok_or(Error::NotSignedIn)?;
     let data = session.lock().0.clone();
     if data.refresh_token.is_none() {
         return Err(Error::TokenInactive);
     }
-    let refreshed = refresh_shared(auth, &origin, &data).await?;
-    let mut exchange = Exchange::default();
+    let refreshed = refresh_shared(provider, sessions, &origin, &data).await?;
+    let mut reply = Reply::default();
     {
         let mut state = session.lock();
-        exchange.session_names = std::mem::take(&mut state.1);
-        replace_generation(&mut exchange, &origin, &refreshed.sealed);
-        *state = (refreshed.data.clone(), exchange.session_names);
+        reply.session_names = std::mem::take(&mut state.1);
+        replace_generation(&mut reply, &origin, &refreshed.sealed);
+        *state = (refreshed.data.clone(), reply.session_names);
     }
     session
         .pending
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .extend(exchange.set_cookies);
+        .extend(reply.set_cookies);
     Ok(AccessToken::new(refreshed.data.access_token.clone()))
+}
+
+/// Vercel's REST API acting as the signed-in user of `session`: its access
+/// token against `https://api.vercel.com` (or, for another issuer, the
+/// origin of its token endpoint); a refused token is refreshed once
+/// through the session.
+pub(crate) async fn vercel_api<'a>(
+    provider: &'a Provider,
+    sessions: &'a Sessions,
+    session: &'a Session,
+) -> Result<VercelApi<'a>, Error> {
+    let metadata = provider.metadata().await?;
+    let base = api_base(metadata)
+        .ok_or_else(|| Error::Discovery("token_endpoint has no origin".into()))?;
+    let tokens = SessionTokens {
+        provider,
+        sessions,
+        session,
+    };
+    Ok(VercelApi::new(provider.http(), base, tokens))
 }

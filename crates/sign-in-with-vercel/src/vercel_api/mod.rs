@@ -258,7 +258,8 @@ impl<'a> VercelApi<'a> {
                 .map_err(VercelApiError::Refresh)?;
             self.send(build(&fresh)).await
         };
-        tokio::time::timeout(crate::auth::time_left(), attempt)
+        let left = crate::clock::time_left().unwrap_or(crate::transport::REQUEST_TIMEOUT);
+        tokio::time::timeout(left, attempt)
             .await
             .unwrap_or(Err(VercelApiError::Transport(TransportError::Timeout)))
     }

@@ -1,74 +1,27 @@
-//! What a signed-in request is given: the user, the session (with the
-//! cookies a refresh produced), and the rejection when there is none.
+//! [`Session`]: a signed-in user, known from the session cookie alone,
+//! with the cookies a refresh produced for the answer to carry.
 
 use std::sync::{Arc, Mutex};
 
 use http::HeaderValue;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
+use super::Sessions;
 use super::cookie::SessionData;
-use crate::answer::{Exchange, Kind, answer};
-use crate::auth::Auth;
+use super::user_info::UserInfo;
+use crate::answer::Reply;
 use crate::error::Error;
 use crate::origin::Origin;
+use crate::provider::Provider;
 use crate::secret::AccessToken;
 use crate::transport::BoxFuture;
 use crate::vercel_api::TokenSource;
 
-/// The signed-in user: the standard claims (OpenID Connect Core §5.1) the
-/// provider proved, plus any others it sent.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserInfo {
-    /// The subject: the user's stable identifier at the provider.
-    pub sub: String,
-    /// Full name (`profile` scope).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Username (`profile` scope).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
-    /// Avatar URL (`profile` scope).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub picture: Option<String>,
-    /// Email address (`email` scope).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Whether the provider verified the address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-    /// Every other claim.
-    #[serde(flatten)]
-    pub other: Map<String, Value>,
-}
-
-/// Names no personal data.
-impl std::fmt::Debug for UserInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("UserInfo([redacted])")
-    }
-}
-
-impl UserInfo {
-    pub(crate) fn from_session(data: &SessionData) -> Self {
-        let p = &data.profile;
-        Self {
-            sub: data.sub.clone(),
-            name: p.name.clone(),
-            preferred_username: p.preferred_username.clone(),
-            picture: p.picture.clone(),
-            email: p.email.clone(),
-            email_verified: None,
-            other: Map::new(),
-        }
-    }
-}
-
 /// A signed-in user, known from the session cookie alone.
 ///
 /// If reading it refreshed the tokens, it carries the new session's
-/// cookies: answer through [`Auth::protect`], or pass your response
-/// through [`Session::finish`], so that they reach the browser.
+/// cookies: answer through [`Auth::protect`](crate::Auth::protect), or
+/// pass your response through [`Session::finish`], so that they reach the
+/// browser.
 #[must_use = "a session may carry refreshed cookies that must reach the browser"]
 pub struct Session {
     pub(crate) user: UserInfo,
@@ -118,7 +71,7 @@ impl Session {
     }
 
     /// Adds the session's cookies (a refresh's, if one happened) to your
-    /// response. [`Auth::protect`] does it for you.
+    /// response. [`Auth::protect`](crate::Auth::protect) does it for you.
     pub fn finish<B>(&self, mut response: http::Response<B>) -> http::Response<B> {
         let cookies = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for cookie in cookies {
@@ -131,15 +84,15 @@ impl Session {
 
     /// The cookies and origin a route's answer carries, back from the
     /// session it lent them to.
-    pub(crate) fn into_exchange(self) -> Exchange {
+    pub(crate) fn into_reply(self) -> Reply {
         let (_, session_names) = self.data.into_inner().unwrap_or_else(|p| p.into_inner());
         let set_cookies =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        Exchange {
+        Reply {
             origin: self.origin,
             set_cookies,
             session_names,
-            ..Exchange::default()
+            ..Reply::default()
         }
     }
 
@@ -149,10 +102,11 @@ impl Session {
 }
 
 /// The session as the REST client's token source: its access token, and
-/// on a 401 one refresh through [`Auth::refresh_session`], whose rotated
+/// on a refusal one refresh ([`super::refresh_now`]), whose rotated
 /// cookies join the session's.
 pub(crate) struct SessionTokens<'a> {
-    pub(crate) auth: &'a Auth,
+    pub(crate) provider: &'a Provider,
+    pub(crate) sessions: &'a Sessions,
     pub(crate) session: &'a Session,
 }
 
@@ -162,32 +116,10 @@ impl TokenSource for SessionTokens<'_> {
     }
 
     fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, Error>> {
-        Box::pin(self.auth.refresh_session(self.session))
-    }
-}
-
-/// Why there is no session, as a ready answer (a thin view of the
-/// [`Error`] and the cookies its answer carries).
-#[must_use = "a rejection carries cookies that must reach the browser"]
-pub struct Rejection {
-    pub(crate) error: Error,
-    pub(crate) exchange: Exchange,
-}
-
-impl std::fmt::Debug for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Rejection").field(&self.error).finish()
-    }
-}
-
-impl Rejection {
-    /// What went wrong.
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-
-    /// The JSON error answer (401 when signed out), with its cookies.
-    pub fn into_response(self) -> crate::Response {
-        answer("session", Kind::Api, Err(self.error), self.exchange)
+        Box::pin(super::refresh_now(
+            self.provider,
+            self.sessions,
+            self.session,
+        ))
     }
 }

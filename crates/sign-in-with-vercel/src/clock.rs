@@ -1,0 +1,74 @@
+//! Time: the clock every check reads, and the deadline that bounds all the
+//! provider calls of one request. A leaf: it imports nothing of the crate.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+/// The current time in seconds since the epoch. Tests pass a clock they
+/// move forward without sleeping.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The most time one request may spend on provider calls, all of them
+/// together: well inside a Vercel function's shortest limit (10 s), so a
+/// slow provider gets the user an answer rather than a killed function.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(9);
+
+tokio::task_local! {
+    /// When the current request's provider calls must be done.
+    static DEADLINE: Instant;
+}
+
+/// The system clock: whole seconds since the Unix epoch.
+pub fn system_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The system clock as a [`Clock`].
+pub fn system_clock() -> Clock {
+    Arc::new(system_now)
+}
+
+/// Runs `future` (one request) with a deadline for its provider calls,
+/// unless it already runs under one (a handler inside
+/// [`Auth::protect`](crate::Auth::protect) keeps the request's).
+pub(crate) async fn with_deadline<F: Future>(future: F) -> F::Output {
+    if DEADLINE.try_with(|_| ()).is_ok() {
+        return future.await;
+    }
+    DEADLINE
+        .scope(Instant::now() + REQUEST_DEADLINE, future)
+        .await
+}
+
+/// What is left of the current request's deadline; `None` outside a request.
+pub(crate) fn time_left() -> Option<Duration> {
+    DEADLINE
+        .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_has_a_deadline_and_nested_scopes_keep_the_outer_one() {
+        assert_eq!(time_left(), None);
+        let left = with_deadline(async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            with_deadline(async { time_left() }).await
+        })
+        .await
+        .unwrap();
+        assert!(
+            left < REQUEST_DEADLINE,
+            "the inner scope did not restart it"
+        );
+        assert!(left > REQUEST_DEADLINE - Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,138 @@
+//! Where the app's routes and pages are: the URL layout, as configuration.
+//!
+//! The defaults are this project's own layout (the functions of
+//! `api/auth/*.rs`, `api/validate-token.rs` and `api/user-info.rs`, the
+//! pages of `public/`). A project that mounts sign-in elsewhere says so here,
+//! in code ([`Paths::with_base`] or field by field) or with `AUTH_BASE_PATH`,
+//! and puts its shims at the matching files: Vercel serves `api/x/y.rs` at
+//! `/api/x/y`.
+
+use crate::origin::safe_return_path;
+
+/// The app's URL layout. Every value is an absolute path on the app's
+/// origin, without query or fragment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paths {
+    /// Starts a sign-in (`GET`); default `/api/auth/authorize`.
+    pub authorize: String,
+    /// The redirect URI's path, where the provider sends the browser back
+    /// (`GET`); default `/api/auth/callback`. It must be registered with the
+    /// provider as `<origin><callback>`.
+    pub callback: String,
+    /// Who is signed in (`GET`); default `/api/auth/session`.
+    pub session: String,
+    /// Signs out (`POST`); default `/api/auth/signout`.
+    pub signout: String,
+    /// Introspects the access token (`GET`); default `/api/validate-token`.
+    pub validate_token: String,
+    /// The provider's current view of the user (`GET`); default `/api/user-info`.
+    pub user_info: String,
+    /// The page failed sign-ins are sent to, with `?error=<code>`; default
+    /// `/auth/error`.
+    pub error_page: String,
+    /// Where a sign-in returns when it was given no valid `next`; default
+    /// `/profile`.
+    pub default_return: String,
+}
+
+/// The base of the sign-in routes by default.
+pub const DEFAULT_BASE_PATH: &str = "/api/auth";
+
+impl Default for Paths {
+    fn default() -> Self {
+        Self::with_base(DEFAULT_BASE_PATH)
+    }
+}
+
+impl Paths {
+    /// The default layout with the four sign-in routes (authorize,
+    /// callback, session, signout) under `base` instead of `/api/auth`:
+    /// `Paths::with_base("/api/login")` serves `/api/login/callback`.
+    pub fn with_base(base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            authorize: format!("{base}/authorize"),
+            callback: format!("{base}/callback"),
+            session: format!("{base}/session"),
+            signout: format!("{base}/signout"),
+            validate_token: "/api/validate-token".to_owned(),
+            user_info: "/api/user-info".to_owned(),
+            error_page: "/auth/error".to_owned(),
+            default_return: "/profile".to_owned(),
+        }
+    }
+
+    /// Every path by name, for checks and messages.
+    pub fn all(&self) -> [(&'static str, &str); 8] {
+        [
+            ("authorize", &self.authorize),
+            ("callback", &self.callback),
+            ("session", &self.session),
+            ("signout", &self.signout),
+            ("validate_token", &self.validate_token),
+            ("user_info", &self.user_info),
+            ("error_page", &self.error_page),
+            ("default_return", &self.default_return),
+        ]
+    }
+
+    /// Checks that every value is a plain same-origin path (the rules of
+    /// [`safe_return_path`], and no query or fragment); the error names
+    /// the first that is not.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, path) in self.all() {
+            if safe_return_path(path).is_none() || path.contains(['?', '#']) {
+                return Err(format!(
+                    "the {name} path {path:?} is not an absolute path on the app's origin"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_layout_is_this_apps() {
+        let p = Paths::default();
+        assert_eq!(p.authorize, "/api/auth/authorize");
+        assert_eq!(p.callback, "/api/auth/callback");
+        assert_eq!(p.session, "/api/auth/session");
+        assert_eq!(p.signout, "/api/auth/signout");
+        assert_eq!(p.validate_token, "/api/validate-token");
+        assert_eq!(p.user_info, "/api/user-info");
+        assert_eq!(p.error_page, "/auth/error");
+        assert_eq!(p.default_return, "/profile");
+        assert_eq!(p.check(), Ok(()));
+    }
+
+    #[test]
+    fn another_base_moves_the_sign_in_routes() {
+        let p = Paths::with_base("/api/login/");
+        assert_eq!(p.callback, "/api/login/callback");
+        assert_eq!(p.signout, "/api/login/signout");
+        assert_eq!(p.user_info, "/api/user-info");
+        assert_eq!(p.check(), Ok(()));
+    }
+
+    #[test]
+    fn paths_that_are_not_plain_paths_are_refused() {
+        for bad in [
+            "api/auth",
+            "//evil.example",
+            "/a/../b",
+            "/a?x=1",
+            "https://x",
+        ] {
+            let p = Paths {
+                error_page: bad.to_owned(),
+                ..Paths::default()
+            };
+            assert!(p.check().unwrap_err().contains("error_page"), "{bad}");
+        }
+        assert!(Paths::with_base("//evil").check().is_err());
+    }
+}

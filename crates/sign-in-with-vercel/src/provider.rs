@@ -1,0 +1,277 @@
+//! The bottom layer of the relying party: [`Provider`], what every
+//! protocol step, the refresh, the session and the routes take. It holds
+//! the configuration, the HTTP client, the clock and the [`Issuer`]'s
+//! caches (metadata, signing keys), built once per function instance;
+//! nothing in it is per user.
+//!
+//! An [`Issuer`] is one OpenID Provider seen from here: its metadata,
+//! built in or discovered once, and its key set, cached and refetched once
+//! when a token names a key the cached set lacks (OpenID Connect Core
+//! §10.1.1). The sign-in has one; the marketplace SSO exchange
+//! ([`crate::sso`]) has its own.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use tokio::sync::OnceCell;
+
+use crate::clock::{Clock, system_clock, time_left};
+use crate::config::{Config, ConfigError};
+use crate::discovery::{IssuerMetadata, ProviderMetadata};
+use crate::error::{Endpoint, Error};
+use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
+use crate::jwks::{JwkSet, JwksCache};
+use crate::origin::Origin;
+use crate::paths::Paths;
+use crate::secret::{AccessToken, IdToken, Nonce};
+use crate::transport::{
+    HttpClient, HttpRequest, HttpResponse, REQUEST_TIMEOUT, ReqwestClient, TransportError,
+    Unbuildable,
+};
+
+/// Runs one provider call through `http`, within what is left of the
+/// request's deadline ([`REQUEST_TIMEOUT`] outside a request). A request
+/// that could not be built (an endpoint that is not a URL) is
+/// [`Error::Unbuildable`], a configuration problem.
+pub(crate) async fn send(
+    http: &dyn HttpClient,
+    endpoint: Endpoint,
+    request: Result<HttpRequest, Unbuildable>,
+) -> Result<HttpResponse, Error> {
+    let request = request.map_err(|Unbuildable| Error::Unbuildable(endpoint))?;
+    let left = time_left().unwrap_or(REQUEST_TIMEOUT);
+    if left.is_zero() {
+        return Err(endpoint.unreachable(TransportError::Timeout));
+    }
+    match tokio::time::timeout(left, http.execute(request)).await {
+        Ok(result) => result.map_err(|t| endpoint.unreachable(t)),
+        Err(_) => Err(endpoint.unreachable(TransportError::Timeout)),
+    }
+}
+
+/// One OpenID Provider: its issuer identifier, its metadata (`M`: the
+/// sign-in's whole [`ProviderMetadata`], or only what verifying its tokens
+/// needs) and its keys.
+pub(crate) struct Issuer<M = ProviderMetadata> {
+    issuer: String,
+    metadata: OnceCell<M>,
+    jwks: JwksCache,
+}
+
+/// What an ID token must match besides the issuer and the clock, which
+/// the [`Issuer`] and its caller supply.
+pub(crate) struct Audience<'a> {
+    /// The client ID that must be an audience.
+    pub client_id: &'a str,
+    /// The access token that came with the ID token (`at_hash`).
+    pub access_token: Option<&'a AccessToken>,
+    /// The nonce sent in the authorization request.
+    pub nonce: Option<&'a Nonce>,
+    /// The signed-in user, for the ID token of a refresh.
+    pub subject: Option<&'a str>,
+}
+
+impl<M: IssuerMetadata> Issuer<M> {
+    /// The provider whose issuer identifier is `issuer`; `known` metadata
+    /// (Vercel's, built in) spares the discovery request.
+    pub(crate) fn new(issuer: String, known: Option<M>) -> Self {
+        Self {
+            issuer,
+            metadata: OnceCell::new_with(known),
+            jwks: JwksCache::default(),
+        }
+    }
+
+    /// The provider's metadata: built in, or discovered once per instance
+    /// (OpenID Connect Discovery §4; a failed discovery is retried on the
+    /// next request).
+    pub(crate) async fn metadata(&self, http: &dyn HttpClient) -> Result<&M, Error> {
+        self.metadata
+            .get_or_try_init(|| async {
+                let request = ProviderMetadata::request(&self.issuer);
+                let response = send(http, Endpoint::Discovery, request).await?;
+                M::from_response(&self.issuer, &response)
+            })
+            .await
+    }
+
+    /// The key set: cached for [`crate::jwks::JWKS_TTL_SECS`], or fetched
+    /// now (`fresh`, or when the cache is stale). The flag says whether it
+    /// was fetched by this call.
+    async fn keys(
+        &self,
+        http: &dyn HttpClient,
+        jwks_uri: &str,
+        fresh: bool,
+        now: i64,
+    ) -> Result<(Arc<JwkSet>, bool), Error> {
+        if !fresh && let Some(set) = self.jwks.get(now) {
+            return Ok((set, false));
+        }
+        let response = send(http, Endpoint::Jwks, JwkSet::request(jwks_uri)).await?;
+        let set = Arc::new(JwkSet::from_response(&response)?);
+        self.jwks.store(set.clone(), now);
+        Ok((set, true))
+    }
+
+    /// Verifies an ID token of this issuer (OpenID Connect Core §3.1.3.7),
+    /// refetching the key set once when the token names a key the cached
+    /// set lacks, which is how a key rotation shows up.
+    pub(crate) async fn verify(
+        &self,
+        http: &dyn HttpClient,
+        token: &IdToken,
+        audience: &Audience<'_>,
+        now: i64,
+    ) -> Result<IdTokenClaims, Error> {
+        let metadata = self.metadata(http).await?;
+        let expected = Expected {
+            issuer: metadata.issuer(),
+            client_id: audience.client_id,
+            nonce: audience.nonce,
+            subject: audience.subject,
+            access_token: audience.access_token,
+            now,
+        };
+        let (keys, fetched) = self.keys(http, metadata.jwks_uri(), false, now).await?;
+        match id_token::verify(token, &keys, &expected) {
+            Err(IdTokenError::UnknownKey) if !fetched => {
+                let (keys, _) = self.keys(http, metadata.jwks_uri(), true, now).await?;
+                Ok(id_token::verify(token, &keys, &expected)?)
+            }
+            result => Ok(result?),
+        }
+    }
+}
+
+/// The configured relying party's context: configuration, HTTP client,
+/// clock, and the sign-in issuer's metadata and keys. Built once per
+/// function instance and shared by every request it serves.
+pub struct Provider {
+    config: Result<Config, ConfigError>,
+    http: Arc<dyn HttpClient>,
+    issuer: Issuer,
+    clock: Clock,
+}
+
+impl Provider {
+    /// The context of `config` (or of the configuration error that stops
+    /// every route), with the production HTTP client and the system clock.
+    pub fn new(config: Result<Config, ConfigError>) -> Self {
+        // The default issuer's endpoints are built in: no discovery request
+        // on a cold start.
+        let issuer = match &config {
+            Ok(c) if c.is_vercel_issuer() => {
+                Issuer::new(c.issuer.clone(), Some(ProviderMetadata::vercel()))
+            }
+            Ok(c) => Issuer::new(c.issuer.clone(), None),
+            Err(_) => Issuer::new(String::new(), None),
+        };
+        Self {
+            config,
+            http: Arc::new(ReqwestClient::new()),
+            issuer,
+            clock: system_clock(),
+        }
+    }
+
+    /// Replaces the HTTP client (tests, the emulator in process).
+    pub fn with_http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the URL layout (when the configuration loaded).
+    pub fn with_paths(mut self, paths: Paths) -> Self {
+        if let Ok(config) = &mut self.config {
+            config.paths = paths;
+        }
+        self
+    }
+
+    /// The configuration, or the error that stops every route.
+    pub fn config(&self) -> Result<&Config, Error> {
+        self.config.as_ref().map_err(|e| Error::Config(e.clone()))
+    }
+
+    /// The URL layout: the configured one, or the default when the
+    /// configuration did not load (the routes then answer its error).
+    pub fn paths(&self) -> &Paths {
+        static DEFAULT: std::sync::OnceLock<Paths> = std::sync::OnceLock::new();
+        match &self.config {
+            Ok(config) => &config.paths,
+            Err(_) => DEFAULT.get_or_init(Paths::default),
+        }
+    }
+
+    /// The current time, seconds since the epoch.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The HTTP client every provider call goes through.
+    pub fn http(&self) -> &dyn HttpClient {
+        self.http.as_ref()
+    }
+
+    /// A shared handle on the HTTP client, for a context of its own (an
+    /// SSO exchange).
+    pub fn http_client(&self) -> Arc<dyn HttpClient> {
+        self.http.clone()
+    }
+
+    /// The clock, for a context of its own.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
+    /// The provider's metadata: built in for Vercel, discovered once per
+    /// instance otherwise.
+    pub async fn metadata(&self) -> Result<&ProviderMetadata, Error> {
+        self.config()?;
+        self.issuer.metadata(self.http()).await
+    }
+
+    /// The request's origin: pinned by `APP_URL`, or from its headers.
+    pub fn origin(&self, headers: &HeaderMap) -> Result<Origin, Error> {
+        let config = self.config()?;
+        Origin::from_request(headers, config.app_url.as_ref()).ok_or(Error::BadRequest(
+            "cannot tell the app's origin from the Host header",
+        ))
+    }
+
+    /// Runs one provider call within what is left of the request's deadline.
+    pub(crate) async fn send(
+        &self,
+        endpoint: Endpoint,
+        request: Result<HttpRequest, Unbuildable>,
+    ) -> Result<HttpResponse, Error> {
+        send(self.http(), endpoint, request).await
+    }
+
+    /// Verifies an ID token of the sign-in (OpenID Connect Core §3.1.3.7),
+    /// with this client as its audience.
+    pub(crate) async fn verify_id_token(
+        &self,
+        token: &IdToken,
+        access_token: &AccessToken,
+        nonce: Option<&Nonce>,
+        subject: Option<&str>,
+    ) -> Result<IdTokenClaims, Error> {
+        let audience = Audience {
+            client_id: &self.config()?.client_id,
+            access_token: Some(access_token),
+            nonce,
+            subject,
+        };
+        self.issuer
+            .verify(self.http(), token, &audience, self.now())
+            .await
+    }
+}

@@ -1,0 +1,37 @@
+//! Why a request has no session, as a ready answer.
+
+use crate::answer::{ErrorAnswer, Reply, answer};
+use crate::error::Error;
+
+/// Why there is no session, as a ready answer (a thin view of the
+/// [`Error`] and the cookies its answer carries).
+#[must_use = "a rejection carries cookies that must reach the browser"]
+pub struct Rejection {
+    pub(crate) error: Error,
+    pub(crate) reply: Reply,
+}
+
+impl std::fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Rejection").field(&self.error).finish()
+    }
+}
+
+impl Rejection {
+    /// What went wrong.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The JSON error answer (401 when signed out), with its cookies.
+    pub fn into_response(self) -> crate::Response {
+        // A JSON answer never names the error page.
+        answer(
+            "session",
+            ErrorAnswer::Json,
+            "",
+            Err(self.error),
+            self.reply,
+        )
+    }
+}

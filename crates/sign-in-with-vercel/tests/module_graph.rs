@@ -1,0 +1,170 @@
+//! The library's stairs go one way: no top-level module imports one that
+//! imports it back, directly or through others (test code aside). Read from
+//! the sources, so that a new `use crate::…` that closes a circle fails here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Every `.rs` file under `dir`, as (path relative to `src/`, text).
+fn sources(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, root, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let relative = path.strip_prefix(root).unwrap().display().to_string();
+            out.push((relative, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+}
+
+/// The code of a file: without comments (a doc link is not an import)
+/// and without its test code: a file that is a test module (`tests.rs`),
+/// and everything from a `#[cfg(test)]` on (by the crate's convention, test
+/// modules come last).
+fn code(file: &str, text: &str) -> String {
+    if file.ends_with("tests.rs") {
+        return String::new();
+    }
+    let text = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The top-level module a source file belongs to (`session/cookie.rs` →
+/// `session`); `lib.rs` is the crate root.
+fn module_of(file: &str) -> String {
+    file.split('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".rs")
+        .to_owned()
+}
+
+/// The modules `text` names as `crate::<module>`, in code and in `use`
+/// groups such as `use crate::{a, b::c}`.
+fn references(text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (i, _) in text.match_indices("crate::") {
+        let rest = &text[i + "crate::".len()..];
+        let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            group.split(',').map(str::trim).collect()
+        } else {
+            vec![rest]
+        };
+        for name in names {
+            let name: String = name
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if modules.contains(&name) {
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+/// A cycle in `graph`, as the modules along it, if there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| n == node) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &root, &mut files);
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|(file, _)| module_of(file))
+        .filter(|m| m != "lib")
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (file, text) in &files {
+        let module = module_of(file);
+        if module == "lib" {
+            continue;
+        }
+        let uses = references(&code(file, text), &modules);
+        let edges = graph.entry(module.clone()).or_default();
+        edges.extend(uses.into_iter().filter(|m| *m != module));
+    }
+    graph
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    let graph = graph();
+    assert!(graph.len() > 20, "the sources were read: {graph:?}");
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!("module cycle: {}", cycle.join(" → "));
+    }
+}
+
+#[test]
+fn the_front_door_is_on_top_and_the_clock_is_a_leaf() {
+    let graph = graph();
+    for (module, uses) in &graph {
+        assert!(!uses.contains("auth"), "{module} imports auth");
+    }
+    assert_eq!(graph["clock"], BTreeSet::new(), "clock imports nothing");
+}
+
+#[test]
+fn the_cycle_finder_finds_a_cycle() {
+    let edges = |pairs: &[(&str, &str)]| {
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (a, b) in pairs {
+            g.entry((*a).into()).or_default().insert((*b).into());
+            g.entry((*b).into()).or_default();
+        }
+        g
+    };
+    let cycle = find_cycle(&edges(&[
+        ("auth", "routes"),
+        ("routes", "session"),
+        ("session", "auth"),
+    ]));
+    assert_eq!(cycle.unwrap(), ["auth", "routes", "session", "auth"]);
+    assert_eq!(
+        find_cycle(&edges(&[("a", "b"), ("b", "c"), ("a", "c")])),
+        None
+    );
+}
+
+#[test]
+fn references_are_read_from_paths_and_use_groups() {
+    let modules: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
+    let found = references("use crate::{a::X, b}; fn f() { crate::c::g() }", &modules);
+    assert_eq!(found, modules);
+}
