@@ -82,26 +82,80 @@ function onSignOutElsewhere(callback) {
 }
 
 // The other tabs are told only once the server has confirmed: a 200, or a
-// 401 that says there was no session left to end.
-async function signOut(button) {
+// 401 that says there was no session left to end. The answer says whether
+// Vercel revoked the app's tokens; when it could not be reached, the page
+// says so and offers to try again (the server keeps the tokens, sealed, for
+// a few minutes), instead of quietly leaving them alive.
+async function signOut(button, everywhere) {
+  const label = button.textContent;
   button.disabled = true;
   button.textContent = "Signing out…";
   try {
-    const response = await fetch("/api/auth/signout", { method: "POST" });
-    await response.body?.cancel();
+    const path = everywhere ? "/api/auth/signout?everywhere" : "/api/auth/signout";
+    const response = await fetch(path, { method: "POST", headers: { accept: "application/json" } });
+    const answer = await response.json().catch(() => ({}));
     if (!response.ok && response.status !== 401) throw new Error(`HTTP ${response.status}`);
     announceSignOut();
+    const notes = [];
+    if (everywhere && answer.everywhere === false) {
+      notes.push(`You are signed out here, but not on your other devices: ${answer.everywhereError || "this app cannot do that."}`);
+    }
+    if (answer.retry) {
+      notes.push("You are signed out here, but Vercel could not be reached to revoke this app's access.");
+      return renderRevocationRetry(notes.join(" "));
+    }
+    if (notes.length) return renderSignedOutWith(notes.join(" "));
     window.location.assign("/");
   } catch (error) {
     button.disabled = false;
-    button.textContent = "Sign out";
+    button.textContent = label;
     setStatus(`Could not sign out: ${error.message}. Please try again.`);
   }
 }
 
+// Signed out, with a note the user should read before leaving.
+function renderSignedOutWith(note) {
+  show("signed-in", false);
+  show("signed-out", true);
+  setStatus(note);
+}
+
+// Signed out here, revocation pending: a button posts again, which retries it.
+function renderRevocationRetry(note) {
+  renderSignedOutWith(note);
+  const status = $("status");
+  if (!status) return;
+  const retry = document.createElement("button");
+  retry.type = "button";
+  retry.className = "button";
+  retry.dataset.action = "retry-revocation";
+  retry.textContent = "Try again";
+  retry.addEventListener("click", async () => {
+    retry.disabled = true;
+    retry.textContent = "Trying again…";
+    try {
+      const response = await fetch("/api/auth/signout", { method: "POST", headers: { accept: "application/json" } });
+      const answer = await response.json().catch(() => ({}));
+      if (answer.revoked) {
+        setStatus("Vercel has revoked this app's access. You are signed out.");
+      } else if (answer.retry) {
+        renderRevocationRetry("Vercel still cannot be reached. Your session here is over; try again in a moment.");
+      } else {
+        setStatus("There is nothing left to revoke. You are signed out.");
+      }
+    } catch (error) {
+      renderRevocationRetry(`Could not reach this app: ${error.message}.`);
+    }
+  });
+  status.append(" ", retry);
+}
+
 function bindSignOut() {
   for (const button of document.querySelectorAll('[data-action="sign-out"]')) {
-    button.addEventListener("click", () => signOut(button));
+    button.addEventListener("click", () => signOut(button, false));
+  }
+  for (const button of document.querySelectorAll('[data-action="sign-out-everywhere"]')) {
+    button.addEventListener("click", () => signOut(button, true));
   }
 }
 

@@ -145,7 +145,7 @@ async fn authorize_redirects_with_pkce_state_nonce_and_sets_flow_cookie() {
 
 #[tokio::test]
 async fn authorize_over_https_uses_a_secure_host_prefixed_flow_cookie() {
-    let rp = rp("client_secret_post");
+    let rp = rp_with("client_secret_post", &[("AUTH_SECRET", AUTH_SECRET)]);
     let request = http::Request::get("/api/auth/authorize")
         .header(HOST, "127.0.0.1:3000")
         .header("x-forwarded-host", "app.example.com")

@@ -153,7 +153,7 @@ async fn code_is_single_use() {
         .await;
     assert_eq!(
         again.err(),
-        Some(Error::TokenRejected("bad_request".into()))
+        Some(Error::TokenRejected("invalid_grant".into()))
     );
 }
 
@@ -168,7 +168,7 @@ async fn state_other_than_the_initialization_requests_is_refused() {
         .await;
     assert_eq!(
         result.err(),
-        Some(Error::TokenRejected("bad_request".into()))
+        Some(Error::TokenRejected("invalid_grant".into()))
     );
 }
 
@@ -183,7 +183,7 @@ async fn wrong_client_secret_is_refused() {
         .await;
     assert_eq!(
         result.err(),
-        Some(Error::TokenRejected("bad_request".into()))
+        Some(Error::TokenRejected("invalid_grant".into()))
     );
 }
 
@@ -196,7 +196,10 @@ async fn unknown_integration_is_not_found() {
     let result = marketplace(&rp, other)
         .exchange(&callback_of(&url), None)
         .await;
-    assert_eq!(result.err(), Some(Error::TokenRejected("not_found".into())));
+    assert_eq!(
+        result.err(),
+        Some(Error::TokenRejected("invalid_client".into()))
+    );
 }
 
 // --- every ID-token rejection of the sign-in ---------------------------

@@ -360,7 +360,7 @@ try {
     });
 
     await page.bringToFront();
-    await page.locator("#signed-in").getByRole("button", { name: "Sign out" }).click();
+    await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
     await expectUrl(page, "/", "after Sign out");
     await expectVisible(signInLink, "the sign-in link after sign-out");
     await expectText(page.getByRole("status"), "You are signed out.", "the status line after sign-out");
@@ -377,6 +377,52 @@ try {
     check(await second.evaluate(() => window.__e2eNotReloaded === true), "the second tab was reloaded instead of updated in place");
     await visited(second, "second-tab-signed-out");
     await second.close();
+  });
+
+  // Consent is remembered: authorize sends the browser straight back.
+  async function signInAgain() {
+    await page.goto(`${APP_URL}/api/auth/authorize?next=/profile`);
+    await expectUrl(page, "/profile", "signed in again (consent remembered)");
+    await expectText(page.locator("#name"), "Demo User", "the profile");
+  }
+
+  await step('"Sign out everywhere" without a shared store: signed out here, and told why not elsewhere', async () => {
+    await signInAgain();
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await expectVisible(page.getByRole("heading", { name: "You are signed out" }), "the signed-out state");
+    await expectText(
+      page.getByRole("status"),
+      /signed out here, but not on your other devices: Signing out everywhere needs the app's shared session store\./,
+      "the note",
+    );
+    await visited(page, "profile-signed-out-everywhere-without-store");
+    const probe = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
+    check(probe.status() === 401, `GET /api/user-info after sign-out answered ${probe.status()}, not 401`);
+  });
+
+  await step("sign out while Vercel cannot be reached: the page says so, and Try again revokes", async () => {
+    await signInAgain();
+    // The first sign-out meets a provider that cannot be reached (as the
+    // server answers then); the retry goes to the real server.
+    let first = true;
+    await page.route("**/api/auth/signout", async (route) => {
+      if (!first) return route.continue();
+      first = false;
+      await route.fulfill({
+        status: 200,
+        contentType: "application/json",
+        body: JSON.stringify({ signedOut: true, revoked: false, retry: true }),
+      });
+    });
+    await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
+    await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
+    check(page.url() === `${APP_URL}/profile`, `left the page instead of saying so: ${page.url()}`);
+    await visited(page, "profile-revocation-failed");
+    await page.getByRole("button", { name: "Try again" }).click();
+    await expectText(page.getByRole("status"), "Vercel has revoked this app's access. You are signed out.", "after Try again");
+    await page.unroute("**/api/auth/signout");
+    const probe = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
+    check(probe.status() === 401, `GET /api/user-info after the retry answered ${probe.status()}, not 401`);
   });
 
   await step("the emulator's account page lists the app; Remove forgets the consent", async () => {

@@ -35,7 +35,7 @@ async fn the_session_cookie_has_the_security_attributes() {
 
 #[tokio::test]
 async fn on_https_the_cookies_are_host_prefixed_and_secure() {
-    let rp = rp("client_secret_post");
+    let rp = rp_with("client_secret_post", &[("AUTH_SECRET", AUTH_SECRET)]);
     let request = http::Request::get("/api/auth/authorize")
         .header(HOST, "app.example.com")
         .header("x-forwarded-proto", "https")
@@ -260,4 +260,30 @@ async fn a_session_too_large_for_one_cookie_is_split_and_read_back() {
     }
     let answer = rp.get("/api/auth/session").await;
     assert_eq!(body_json(&answer)["user"]["name"], long_name.as_str());
+}
+
+#[tokio::test]
+async fn off_loopback_a_key_derived_from_the_client_secret_is_refused() {
+    // No AUTH_SECRET: the session key comes from the client secret, which
+    // a developer's own machine may use, and no deployed app.
+    let rp = rp("client_secret_post");
+    let request = http::Request::get("/api/auth/authorize")
+        .header(HOST, "app.example.com")
+        .header("x-forwarded-proto", "https")
+        .body(())
+        .unwrap();
+    let answer = rp.auth.dispatch(&request).unwrap().await;
+    assert_eq!(location(&answer), "/auth/error?error=configuration");
+    assert!(set_cookies(&answer).is_empty());
+    let request = http::Request::get("/api/auth/session")
+        .header(HOST, "app.example.com")
+        .header("x-forwarded-proto", "https")
+        .body(())
+        .unwrap();
+    let answer = rp.auth.dispatch(&request).unwrap().await;
+    assert_eq!(answer.status(), 500);
+    assert_eq!(body_json(&answer)["error"], "configuration");
+    // On loopback the same configuration works.
+    let mut rp = rp;
+    assert_eq!(location(&rp.sign_in().await), "/profile");
 }

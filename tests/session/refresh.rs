@@ -287,3 +287,117 @@ async fn a_copied_cookie_cannot_keep_a_refused_session_alive() {
         assert!(mine.is_err());
     }
 }
+
+#[tokio::test]
+async fn a_refresh_failing_past_the_grace_period_ends_identity() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    rp.emulator.faults().all_status = Some(503);
+    // The provider is down: the user is still known for a while...
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
+    rp.advance(sign_in_with_vercel::REFRESH_GRACE_SECS - 10);
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
+    // ...but not for as long as the cookie lives.
+    rp.advance(20);
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(body_json(&answer)["user"], serde_json::Value::Null);
+    assert_no_session(&rp.jar);
+}
+
+/// The token endpoint refuses the refresh with `error`.
+fn refuse_refresh(rp: &Rp, status: u16, error: &str) {
+    rp.emulator.faults().token_response =
+        Some((status, serde_json::json!({ "error": error }).to_string()));
+}
+
+#[tokio::test]
+async fn the_apps_own_misconfiguration_does_not_sign_the_user_out() {
+    for (status, error) in [(401, "invalid_client"), (400, "unauthorized_client")] {
+        let mut rp = signed_in("client_secret_post").await;
+        rp.advance(3601);
+        refuse_refresh(&rp, status, error);
+        let before = session_names(&rp.jar);
+        let answer = rp.get("/api/auth/session").await;
+        assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB, "{error}");
+        assert_eq!(
+            session_names(&rp.jar),
+            before,
+            "{error}: the session is kept"
+        );
+        // A route that needs the token says the service is misconfigured.
+        let answer = rp.get("/api/user-info").await;
+        assert_eq!(answer.status(), 500, "{error}");
+        assert_eq!(body_json(&answer)["error"], "configuration");
+        assert_eq!(
+            session_names(&rp.jar),
+            before,
+            "{error}: the session is kept"
+        );
+        // Fixed (the secret rotated back): the same session refreshes.
+        rp.emulator.faults().token_response = None;
+        assert_eq!(rp.get("/api/user-info").await.status(), 200, "{error}");
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_refresh_does_not_sign_the_user_out() {
+    for (status, error) in [(429, "rate_limited"), (400, "temporarily_unavailable")] {
+        let mut rp = signed_in("client_secret_post").await;
+        rp.advance(3601);
+        refuse_refresh(&rp, status, error);
+        let before = session_names(&rp.jar);
+        let answer = rp.get("/api/user-info").await;
+        assert!(
+            [502, 503].contains(&answer.status().as_u16()),
+            "{error}: {}",
+            answer.status()
+        );
+        assert_eq!(body_json(&answer)["error"], "provider_unavailable");
+        assert_eq!(
+            session_names(&rp.jar),
+            before,
+            "{error}: the session is kept"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_grant_still_ends_the_session() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    refuse_refresh(&rp, 400, "invalid_grant");
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 409);
+    assert_no_session(&rp.jar);
+}
+
+#[tokio::test]
+async fn a_signed_out_session_is_not_handed_to_a_copy_of_an_older_generation() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    let copy = rp.jar.clone();
+    // A refresh: the instance remembers it for latecomers of the burst.
+    assert_eq!(rp.get("/api/user-info").await.status(), 200);
+    let late = rp.send_with(&copy, "GET", "/api/auth/session").await;
+    assert_eq!(
+        body_json(&late)["user"]["sub"],
+        DEMO_SUB,
+        "a burst's latecomer"
+    );
+    // The user signs out: the copy gets nothing from the instance any more,
+    // and its own refresh token was spent.
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    let calls = rp.sent_to("/login/oauth/token").len();
+    let replay = rp.send_with(&copy, "GET", "/api/user-info").await;
+    assert_ne!(replay.status(), 200);
+    assert_eq!(
+        rp.sent_to("/login/oauth/token").len(),
+        calls + 1,
+        "asked the provider"
+    );
+    let replay = rp.send_with(&copy, "GET", "/api/auth/session").await;
+    assert_ne!(body_json(&replay)["user"]["sub"], DEMO_SUB);
+}

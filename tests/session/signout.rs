@@ -1,4 +1,5 @@
-//! Sign-out: revocation, cookies deleted in every case, cross-origin refusal.
+//! Sign-out: revocation, cookies deleted in every case, a failed revocation
+//! said and retried, cross-origin refusal, "everywhere" without a store.
 
 use super::*;
 
@@ -15,7 +16,7 @@ async fn signout_revokes_the_tokens_and_deletes_the_session() {
     assert_eq!(answer.status(), 200);
     assert_eq!(
         body_json(&answer),
-        serde_json::json!({"signedOut": true, "revoked": true})
+        serde_json::json!({"signedOut": true, "revoked": true, "retry": false})
     );
     assert!(rp.jar.is_empty(), "all cookies cleared: {:?}", rp.jar);
     assert!(!active(&rp, access.secret()));
@@ -27,14 +28,79 @@ async fn signout_revokes_the_tokens_and_deletes_the_session() {
     assert_eq!(rp.get("/api/user-info").await.status(), 401);
 }
 
+/// The cookies of failed revocations the jar holds.
+fn pending_revocations(rp: &Rp) -> Vec<String> {
+    rp.jar.names(sign_in_with_vercel::REVOCATION_COOKIE)
+}
+
 #[tokio::test]
-async fn signout_deletes_the_session_when_revocation_fails() {
+async fn signout_deletes_the_session_when_revocation_fails_and_says_so() {
     let mut rp = signed_in("client_secret_post").await;
+    let access = rp
+        .auth
+        .session(&rp.request("GET", "/"))
+        .await
+        .unwrap()
+        .access_token();
     rp.emulator.faults().revocation_status = Some(503);
     let answer = rp.send("POST", "/api/auth/signout").await;
     assert_eq!(answer.status(), 200);
-    assert_eq!(body_json(&answer)["revoked"], false);
-    assert!(rp.jar.is_empty());
+    assert_eq!(
+        body_json(&answer),
+        serde_json::json!({"signedOut": true, "revoked": false, "retry": true})
+    );
+    assert_no_session(&rp.jar);
+    assert_eq!(rp.get("/api/auth/session").await.status(), 200);
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        pending_revocations(&rp).len(),
+        1,
+        "kept for a retry: {:?}",
+        rp.jar
+    );
+    assert!(active(&rp, access.secret()), "not revoked yet");
+
+    // The provider is back: posting again revokes what is pending.
+    rp.emulator.faults().revocation_status = None;
+    let retry = rp.send("POST", "/api/auth/signout").await;
+    assert_eq!(retry.status(), 200);
+    assert_eq!(
+        body_json(&retry),
+        serde_json::json!({"signedOut": true, "revoked": true, "retry": false})
+    );
+    assert!(!active(&rp, access.secret()));
+    assert!(rp.jar.is_empty(), "nothing left: {:?}", rp.jar);
+}
+
+#[tokio::test]
+async fn a_retry_that_fails_again_keeps_the_tokens_for_another() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.emulator.faults().revocation_status = Some(503);
+    rp.send("POST", "/api/auth/signout").await;
+    let again = rp.send("POST", "/api/auth/signout").await;
+    assert_eq!(body_json(&again)["retry"], true);
+    assert_eq!(pending_revocations(&rp).len(), 1, "{:?}", rp.jar);
+}
+
+#[tokio::test]
+async fn a_pending_revocation_is_sealed() {
+    let mut rp = signed_in("client_secret_post").await;
+    let access = rp
+        .auth
+        .session(&rp.request("GET", "/"))
+        .await
+        .unwrap()
+        .access_token();
+    rp.emulator.faults().revocation_status = Some(503);
+    let answer = rp.send("POST", "/api/auth/signout").await;
+    for cookie in answer.headers().get_all(SET_COOKIE) {
+        let cookie = cookie.to_str().unwrap();
+        assert!(!cookie.contains(access.secret()), "{cookie}");
+        assert!(!cookie.contains("vcr_"), "{cookie}");
+    }
 }
 
 #[tokio::test]
@@ -43,7 +109,34 @@ async fn signout_when_the_provider_is_unreachable_still_deletes_the_session() {
     *rp.recorder.fail.lock().unwrap() = Some(TransportError::Connect);
     let answer = rp.send("POST", "/api/auth/signout").await;
     assert_eq!(answer.status(), 200);
+    assert_eq!(body_json(&answer)["retry"], true);
+    assert_no_session(&rp.jar);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_without_a_shared_store_signs_out_here_and_says_why() {
+    let mut rp = signed_in("client_secret_post").await;
+    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
+    assert_eq!(answer.status(), 200);
+    let body = body_json(&answer);
+    assert_eq!(body["signedOut"], true);
+    assert_eq!(body["revoked"], true);
+    assert_eq!(body["everywhere"], false);
+    assert_eq!(
+        body["everywhereError"],
+        "Signing out everywhere needs the app's shared session store."
+    );
     assert!(rp.jar.is_empty());
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_in_code_needs_a_shared_store() {
+    let rp = signed_in("client_secret_post").await;
+    let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
+    assert_eq!(
+        rp.auth.sign_out_everywhere(&session).await,
+        Err(sign_in_with_vercel::Error::NoSharedStore)
+    );
 }
 
 #[tokio::test]

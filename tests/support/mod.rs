@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod instances;
 pub mod stack;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -79,7 +80,8 @@ impl HttpClient for Recording {
     }
 }
 
-pub use testkit::Jar;
+#[allow(unused_imports)] // Not every suite checks for a session.
+pub use testkit::{Jar, assert_no_session};
 
 /// The relying party under test with its provider.
 pub struct Rp {

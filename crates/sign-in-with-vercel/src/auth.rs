@@ -64,8 +64,8 @@ impl Auth {
 
     fn build(provider: Provider) -> Self {
         Self {
+            sessions: Sessions::new(&provider),
             provider,
-            sessions: Sessions::default(),
         }
     }
 
@@ -228,6 +228,18 @@ impl Auth {
     /// with the session's.
     pub async fn vercel_api<'a>(&'a self, session: &'a Session) -> Result<VercelApi<'a>, Error> {
         session::vercel_api(&self.provider, &self.sessions, session).await
+    }
+
+    /// Ends every session of `session`'s user on this app, in every
+    /// instance ("sign out everywhere"), this one included: each is
+    /// refused from its next request on (within a second). Needs the
+    /// shared store ([`Error::NoSharedStore`] without one,
+    /// [`Error::StoreUnavailable`] when it does not answer); the tokens of
+    /// the other sessions are not revoked, since only their cookies hold
+    /// them, but none of them is used again.
+    pub async fn sign_out_everywhere(&self, session: &Session) -> Result<(), Error> {
+        let now = self.provider.now();
+        with_deadline(session::end_everywhere(&self.sessions, session.sub(), now)).await
     }
 
     /// Refreshes the session's tokens now, whatever their age: for a call

@@ -59,6 +59,42 @@ pub struct Config {
     /// Where the app's routes and pages are; `AUTH_BASE_PATH` moves the
     /// sign-in routes.
     pub paths: Paths,
+    /// The shared session store, from `REDIS_URL` (or `KV_URL`), used when
+    /// the library is built with its `redis` feature.
+    pub store_url: Option<StoreUrl>,
+}
+
+/// A store URL: `redis://` or `rediss://` (TLS). It carries the store's
+/// password, so it never prints.
+#[derive(Clone)]
+pub struct StoreUrl(String);
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreUrl([redacted])")
+    }
+}
+
+impl StoreUrl {
+    /// Checks the scheme; the rest is the Redis client's to parse.
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        let scheme = value.split_once("://").map(|(s, _)| s);
+        match scheme {
+            Some("redis" | "rediss") if value.len() <= 2048 => Ok(Self(value.to_owned())),
+            _ => Err("must be a redis:// or rediss:// URL".into()),
+        }
+    }
+
+    /// Whether the connection is TLS.
+    pub fn is_tls(&self) -> bool {
+        self.0.starts_with("rediss://")
+    }
+
+    /// The URL itself, password and all: for the store client only.
+    #[cfg(feature = "redis")]
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A configuration problem, naming the variable at fault. Never holds a
@@ -170,6 +206,14 @@ impl Config {
             var("AUTH_BASE_PATH").map_or_else(Paths::default, |base| Paths::with_base(&base));
         paths.check().map_err(|p| problem("AUTH_BASE_PATH", p))?;
 
+        let store_url = match (var("REDIS_URL"), var("KV_URL")) {
+            (Some(url), _) => Some(("REDIS_URL", url)),
+            (None, Some(url)) => Some(("KV_URL", url)),
+            (None, None) => None,
+        }
+        .map(|(name, url)| StoreUrl::parse(&url).map_err(|p| problem(name, p)))
+        .transpose()?;
+
         Ok(Self {
             client_id,
             client_secret,
@@ -178,6 +222,7 @@ impl Config {
             app_url,
             keys,
             paths,
+            store_url,
         })
     }
 
@@ -347,6 +392,37 @@ mod tests {
                 load(&[("VERCEL_APP_CLIENT_ID", "x"), ("VERCEL_OAUTH_ISSUER", bad)]).unwrap_err();
             assert_eq!(err.variable, "VERCEL_OAUTH_ISSUER", "{bad}");
         }
+    }
+
+    #[test]
+    fn only_redis_urls_are_store_urls_and_they_never_print() {
+        let url = StoreUrl::parse("rediss://default:s3cret@redis.example:6380").unwrap();
+        assert!(url.is_tls());
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert!(!StoreUrl::parse("redis://localhost:6379").unwrap().is_tls());
+        for bad in ["https://redis.example", "localhost:6379", ""] {
+            assert!(StoreUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_store_is_redis_url_else_kv_url() {
+        let base = [("VERCEL_APP_CLIENT_ID", "x"), ("AUTH_SECRET", AUTH_SECRET)];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let vars: Vec<_> = base.iter().chain(extra).copied().collect();
+            load(&vars)
+        };
+        assert!(with(&[]).unwrap().store_url.is_none());
+        let kv = with(&[("KV_URL", "rediss://default:p@kv.example:6379")]).unwrap();
+        assert!(kv.store_url.unwrap().is_tls());
+        let both = with(&[
+            ("KV_URL", "rediss://kv.example:6379"),
+            ("REDIS_URL", "redis://localhost:6379"),
+        ])
+        .unwrap();
+        assert!(!both.store_url.unwrap().is_tls());
+        let bad = with(&[("REDIS_URL", "http://redis.example")]).unwrap_err();
+        assert_eq!(bad.variable, "REDIS_URL");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!   `<id>` changes whenever the tokens do, so a response can only delete
 //!   the generation it read, and `Set-Cookie` headers of parallel
 //!   responses commute;
-//! - `oauth_flow.<id>`: one sealed sign-in attempt each (see `flow`).
+//! - `oauth_flow.<id>`: one sealed sign-in attempt each (see `flow`);
+//! - `revoke.<id>`: the tokens of a sign-out whose revocation failed, for
+//!   the user to retry (see `session::revocation`).
 //!
 //! On https both are `__Host-` prefixed (RFC 6265bis §4.1.3.2), so no
 //! sibling or parent domain can set or shadow them; the plain names are
@@ -26,6 +28,9 @@ use crate::origin::Origin;
 pub const SESSION_COOKIE: &str = "session";
 /// The flow cookies' base name.
 pub const FLOW_COOKIE: &str = "oauth_flow";
+/// The base name of the cookie of a sign-out whose revocation is still to
+/// be retried.
+pub const REVOCATION_COOKIE: &str = "revoke";
 /// The prefix of every cookie on https.
 pub const HOST_PREFIX: &str = "__Host-";
 /// The longest cookie value written: with its name and attributes a cookie
@@ -66,10 +71,12 @@ impl RequestCookies {
                 let Some(rest) = name.strip_prefix(prefix.as_bytes()) else {
                     continue;
                 };
-                let ours = [SESSION_COOKIE, FLOW_COOKIE].iter().any(|base| {
-                    rest.strip_prefix(base.as_bytes())
-                        .is_some_and(|r| r.first() == Some(&b'.'))
-                });
+                let ours = [SESSION_COOKIE, FLOW_COOKIE, REVOCATION_COOKIE]
+                    .iter()
+                    .any(|base| {
+                        rest.strip_prefix(base.as_bytes())
+                            .is_some_and(|r| r.first() == Some(&b'.'))
+                    });
                 if !ours || !is_token(name) || value.len() > MAX_VALUE || !is_cookie_value(value) {
                     continue;
                 }

@@ -56,7 +56,7 @@ pub use auth::Auth;
 pub use authorize::SCOPES;
 pub use clock::{Clock, REQUEST_DEADLINE, system_clock, system_now};
 pub use config::{ClientAuthMethod, Config, ConfigError, VERCEL_ISSUER};
-pub use cookies::{FLOW_COOKIE, HOST_PREFIX, SESSION_COOKIE, cookie_name};
+pub use cookies::{FLOW_COOKIE, HOST_PREFIX, REVOCATION_COOKIE, SESSION_COOKIE, cookie_name};
 pub use discovery::ProviderMetadata;
 pub use error::{Endpoint, Error, IdTokenError, UpstreamProblem};
 pub use flow::MAX_FLOWS;
@@ -72,7 +72,8 @@ pub use secret::{
     RefreshToken, State,
 };
 pub use session::cookie::REFRESH_TOKEN_TTL_SECS;
-pub use session::{Rejection, Session, UserInfo};
+pub use session::revocation::REVOCATION_RETRY_SECS;
+pub use session::{REFRESH_GRACE_SECS, Rejection, Session, UserInfo};
 pub use transport::{
     BoxFuture, HttpClient, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, ReqwestClient,
     TransportError,

@@ -8,6 +8,7 @@ use url::{Host, Url};
 pub struct Origin {
     serialized: String,
     secure: bool,
+    loopback: bool,
 }
 
 impl Origin {
@@ -82,6 +83,7 @@ impl Origin {
         Self {
             serialized: url.origin().ascii_serialization(),
             secure: url.scheme() == "https",
+            loopback: is_loopback(url),
         }
     }
 
@@ -94,6 +96,12 @@ impl Origin {
     /// allows the `__Host-` prefix.
     pub fn is_secure(&self) -> bool {
         self.secure
+    }
+
+    /// Whether the host is `localhost` or a loopback address: a developer's
+    /// own machine.
+    pub fn is_loopback(&self) -> bool {
+        self.loopback
     }
 
     /// The absolute URL of `path` on this origin: the redirect URI is

@@ -239,11 +239,26 @@ impl Provider {
     }
 
     /// The request's origin: pinned by `APP_URL`, or from its headers.
+    ///
+    /// Like Auth.js, a dedicated session key is required anywhere but on a
+    /// developer's machine: sessions sealed with a key derived from the
+    /// client secret are accepted on a loopback origin only, since whoever
+    /// holds the client secret could otherwise seal a session for anyone.
     pub fn origin(&self, headers: &HeaderMap) -> Result<Origin, Error> {
         let config = self.config()?;
-        Origin::from_request(headers, config.app_url.as_ref()).ok_or(Error::BadRequest(
-            "cannot tell the app's origin from the Host header",
-        ))
+        let origin = Origin::from_request(headers, config.app_url.as_ref()).ok_or(
+            Error::BadRequest("cannot tell the app's origin from the Host header"),
+        )?;
+        if config.keys.derived_from_client_secret() && !origin.is_loopback() {
+            return Err(Error::Config(ConfigError {
+                variable: "AUTH_SECRET",
+                problem: format!(
+                    "is required on {}: without it sessions are sealed with a key derived from the client secret, which only a loopback origin (local development) accepts; generate one with `openssl rand -base64 32`",
+                    origin.as_str()
+                ),
+            }));
+        }
+        Ok(origin)
     }
 
     /// Runs one provider call within what is left of the request's deadline.

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{Endpoint, Error};
 use crate::id_token::IdTokenClaims;
 use crate::provider::Provider;
-use crate::revoke::{self, TokenKind};
+use crate::revoke;
 use crate::secret::RefreshToken;
 use crate::token;
 use crate::transport::{HttpRequest, Unbuildable, post_form};
@@ -85,27 +85,6 @@ pub(crate) async fn grant(
 /// Best-effort revocation (RFC 7009) of tokens the relying party will not
 /// keep; a failure is only logged.
 async fn revoke_unheld(provider: &Provider, tokens: &token::TokenResponse) {
-    let (Ok(config), Ok(metadata)) = (provider.config(), provider.metadata().await) else {
-        return;
-    };
-    let Some(endpoint) = metadata.revocation_endpoint.as_deref() else {
-        return;
-    };
-    let supported = metadata
-        .revocation_endpoint_auth_methods_supported
-        .as_deref();
-    let mut unheld = vec![(tokens.access_token.secret(), TokenKind::AccessToken)];
-    if let Some(refresh) = &tokens.refresh_token {
-        unheld.push((refresh.secret(), TokenKind::RefreshToken));
-    }
-    for (token, kind) in unheld {
-        let request = revoke::request(endpoint, config, supported, token, kind);
-        if let Err(e) = provider
-            .send(Endpoint::Revocation, request)
-            .await
-            .and_then(|r| revoke::parse_response(&r))
-        {
-            e.log("refresh");
-        }
-    }
+    let refresh = tokens.refresh_token.as_ref();
+    revoke::revoke(provider, &tokens.access_token, refresh, "refresh").await;
 }

@@ -2,6 +2,8 @@
 
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
+use crate::provider::Provider;
+use crate::secret::{AccessToken, RefreshToken};
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable, post_form};
 
 /// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
@@ -55,6 +57,64 @@ pub fn parse_response(response: &HttpResponse) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Endpoint::Revocation.failed(response.status()))
+    }
+}
+
+/// What revoking a session's tokens came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Revocation {
+    /// The provider revoked them (or they were already invalid).
+    Revoked,
+    /// The provider could not be reached or answered an error: worth a retry.
+    Failed,
+    /// The provider has no revocation endpoint.
+    Unsupported,
+}
+
+/// Revokes an access token and its refresh token at the provider (RFC
+/// 7009), both at once. Revoking the access token revokes the refresh token
+/// at Vercel; revoking the refresh token as well makes sure of it at
+/// providers that do not (RFC 7009 §2.1 leaves it open). Failures are
+/// logged under `route`.
+pub(crate) async fn revoke(
+    provider: &Provider,
+    access: &AccessToken,
+    refresh: Option<&RefreshToken>,
+    route: &str,
+) -> Revocation {
+    let (config, metadata) = match (provider.config(), provider.metadata().await) {
+        (Ok(config), Ok(metadata)) => (config, metadata),
+        (Err(e), _) | (_, Err(e)) => {
+            e.log(route);
+            return Revocation::Failed;
+        }
+    };
+    let Some(endpoint) = metadata.revocation_endpoint.as_deref() else {
+        return Revocation::Unsupported;
+    };
+    let supported = metadata
+        .revocation_endpoint_auth_methods_supported
+        .as_deref();
+    let one = async |token: Option<&str>, kind| match token {
+        None => true,
+        Some(token) => provider
+            .send(
+                Endpoint::Revocation,
+                request(endpoint, config, supported, token, kind),
+            )
+            .await
+            .and_then(|r| parse_response(&r))
+            .inspect_err(|e| e.log(route))
+            .is_ok(),
+    };
+    let (access, refresh) = tokio::join!(
+        one(Some(access.secret()), TokenKind::AccessToken),
+        one(refresh.map(RefreshToken::secret), TokenKind::RefreshToken),
+    );
+    if access && refresh {
+        Revocation::Revoked
+    } else {
+        Revocation::Failed
     }
 }
 

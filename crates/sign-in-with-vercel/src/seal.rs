@@ -33,6 +33,8 @@ pub(crate) enum Purpose {
     Session,
     /// A sign-in attempt's flow cookie.
     Flow,
+    /// The tokens of a sign-out whose revocation is to be retried.
+    Revocation,
 }
 
 impl Purpose {
@@ -40,6 +42,7 @@ impl Purpose {
         match self {
             Self::Session => b"session",
             Self::Flow => b"flow",
+            Self::Revocation => b"revocation",
         }
     }
 }
@@ -47,7 +50,7 @@ impl Purpose {
 /// Where the root secrets come from, for the HKDF salt: a key derived from
 /// the client secret never equals one derived from the same bytes given as
 /// `AUTH_SECRET`.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
     /// `AUTH_SECRET`.
     AuthSecret,
@@ -59,12 +62,14 @@ pub(crate) enum Source {
 #[derive(Clone)]
 struct Ring(Vec<LessSafeKey>);
 
-/// The session and flow keys of the relying party, derived once per
-/// instance from the configured secrets.
+/// The cookie-sealing keys of the relying party (one ring per purpose),
+/// derived once per instance from the configured secrets.
 #[derive(Clone)]
 pub struct Keys {
+    source: Source,
     session: Ring,
     flow: Ring,
+    revocation: Ring,
 }
 
 /// Prints how many keys there are, never a key.
@@ -90,24 +95,38 @@ impl Keys {
         );
         let mut session = Vec::new();
         let mut flow = Vec::new();
+        let mut revocation = Vec::new();
         for secret in secrets {
             let prk = salt.extract(secret);
-            for (purpose, ring) in [(Purpose::Session, &mut session), (Purpose::Flow, &mut flow)] {
+            for (purpose, ring) in [
+                (Purpose::Session, &mut session),
+                (Purpose::Flow, &mut flow),
+                (Purpose::Revocation, &mut revocation),
+            ] {
                 let info = [purpose.label()];
                 let okm = prk.expand(&info, &AES_256_GCM).ok()?;
                 ring.push(LessSafeKey::new(UnboundKey::from(okm)));
             }
         }
         (!session.is_empty()).then_some(Self {
+            source,
             session: Ring(session),
             flow: Ring(flow),
+            revocation: Ring(revocation),
         })
+    }
+
+    /// Whether the keys were derived from the client secret (no
+    /// `AUTH_SECRET`): acceptable for local development only.
+    pub(crate) fn derived_from_client_secret(&self) -> bool {
+        self.source == Source::ClientSecret
     }
 
     fn ring(&self, purpose: Purpose) -> &Ring {
         match purpose {
             Purpose::Session => &self.session,
             Purpose::Flow => &self.flow,
+            Purpose::Revocation => &self.revocation,
         }
     }
 

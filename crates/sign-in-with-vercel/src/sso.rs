@@ -31,7 +31,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, system_clock};
 use crate::config::{ConfigError, check_issuer};
 use crate::discovery::KeyMetadata;
-use crate::error::{Endpoint, Error, sanitize_error_code};
+use crate::error::{Endpoint, Error};
 use crate::id_token::IdTokenClaims;
 use crate::provider::{Audience, Issuer, send};
 use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce};
@@ -183,18 +183,19 @@ struct RawAnswer {
     expires_in: Option<Value>,
 }
 
-/// Parses the exchange's answer. A 400 or 404 is a refused code
-/// ([`Error::TokenRejected`] with Vercel's `error.code` when it has the
-/// form of one); other failures are the provider's.
+/// Parses the exchange's answer. Vercel's REST API answers a refusal with
+/// its own `{"error": {"code", "message"}}`, not an OAuth error, so the
+/// refusal is read from the status: a 400 (the code, its `state` or the
+/// secret refused: the API does not say which) is `invalid_grant`, sign in
+/// again; a 401, 403 or 404 (no such integration, or not these
+/// credentials) is `invalid_client`, the integration's configuration.
+/// Other failures are the provider's. The message is never kept.
 pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
     let status = response.status();
-    if matches!(status.as_u16(), 400 | 401 | 403 | 404) {
-        let body: Value = serde_json::from_slice(response.body()).unwrap_or_default();
-        let code = body["error"]["code"]
-            .as_str()
-            .or(body["error"].as_str())
-            .unwrap_or("invalid_grant");
-        return Err(Error::TokenRejected(sanitize_error_code(code)));
+    match status.as_u16() {
+        400 => return Err(Error::TokenRejected("invalid_grant".into())),
+        401 | 403 | 404 => return Err(Error::TokenRejected("invalid_client".into())),
+        _ => {}
     }
     if !status.is_success() {
         return Err(Endpoint::Token.failed(status));
@@ -401,15 +402,28 @@ mod tests {
     }
 
     #[test]
-    fn refused_code_keeps_only_the_error_code() {
+    fn a_refused_code_is_a_refused_grant_and_keeps_no_message() {
         let e = parse_response(&response(
             400,
             r#"{"error":{"code":"bad_request","message":"code c0de_secret is invalid"}}"#,
         ))
         .err()
         .unwrap();
-        assert_eq!(e, Error::TokenRejected("bad_request".into()));
-        assert!(!format!("{e:?}").contains("c0de_secret"));
+        assert_eq!(e, Error::TokenRejected("invalid_grant".into()));
+        assert!(e.is_grant_refusal());
+        assert!(!format!("{e:?} {e}").contains("c0de_secret"));
+    }
+
+    #[test]
+    fn an_unknown_integration_is_the_integrations_configuration() {
+        for status in [401, 403, 404] {
+            let e = parse_response(&response(status, r#"{"error":{"code":"not_found"}}"#))
+                .err()
+                .unwrap();
+            assert_eq!(e, Error::TokenRejected("invalid_client".into()));
+            assert_eq!(e.code(), "configuration");
+            assert!(!e.ends_session());
+        }
     }
 
     #[test]

@@ -71,6 +71,10 @@ struct RawErrorResponse {
 /// description is not kept, since it is the provider's text.
 pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     let status = response.status();
+    // Throttled (RFC 6585 §4): the provider's state, whatever the body says.
+    if status == http::StatusCode::TOO_MANY_REQUESTS {
+        return Err(Endpoint::Token.failed(status));
+    }
     if status.is_client_error() {
         return match serde_json::from_slice::<RawErrorResponse>(response.body()) {
             Ok(e) => Err(Error::TokenRejected(sanitize_error_code(&e.error))),

@@ -83,6 +83,17 @@ impl Jar {
     }
 }
 
+/// Asserts that `jar` holds no session: no cookie of the session family
+/// (`session.<id>.<n>`, `__Host-` prefixed on https), whatever else it holds.
+#[track_caller]
+pub fn assert_no_session(jar: &Jar) {
+    let sessions = jar.names(sign_in_with_vercel::SESSION_COOKIE);
+    assert!(
+        sessions.is_empty(),
+        "a session is set: {sessions:?} (jar: {jar:?})"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +117,21 @@ mod tests {
             jar.names(sign_in_with_vercel::SESSION_COOKIE),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn no_session_holds_for_other_cookies_only() {
+        let mut jar = Jar::default();
+        jar.store_set_cookie("oauth_flow.cd=flow-value; Path=/");
+        jar.store_set_cookie("revoke.ef=pending; Path=/");
+        assert_no_session(&jar);
+    }
+
+    #[test]
+    #[should_panic(expected = "a session is set")]
+    fn no_session_fails_on_a_session_cookie() {
+        let mut jar = Jar::default();
+        jar.store_set_cookie("__Host-session.ab.0=sealed; Path=/; Secure");
+        assert_no_session(&jar);
     }
 }

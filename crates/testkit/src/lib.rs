@@ -7,9 +7,13 @@
 //! Test code: it panics with a message rather than returning errors.
 
 mod consent;
+mod functions;
 mod jar;
 mod process;
+mod redis;
 
 pub use consent::{consent, decision_form, location, request_id_in};
-pub use jar::Jar;
+pub use functions::{Function, Functions};
+pub use jar::{Jar, assert_no_session};
 pub use process::{CLEARED_VARS, Process, clean_command, free_port, workspace_bin};
+pub use redis::RedisServer;

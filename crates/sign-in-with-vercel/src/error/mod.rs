@@ -68,6 +68,11 @@ pub enum Error {
     TokenInactive,
     /// A session too large to keep in the browser's cookies.
     UnstorableToken,
+    /// Signing out everywhere needs a shared session store, and none is
+    /// configured (`REDIS_URL`, with the `redis` feature).
+    NoSharedStore,
+    /// The shared session store did not answer.
+    StoreUnavailable,
     /// A provider call failed.
     Upstream(Endpoint, UpstreamProblem),
 }
@@ -165,11 +170,32 @@ impl Error {
                 "The identity provider returned an error.",
                 false,
             ),
-            Self::TokenRejected(_) => facts(
+            // The grant is dead (spent, revoked, expired): sign in again.
+            Self::TokenRejected(code) if code == "invalid_grant" => facts(
                 "token_rejected",
                 S::UNAUTHORIZED,
                 "The identity provider refused the grant; sign in again.",
                 true,
+            ),
+            // Throttled: the provider's state, not the session's.
+            Self::TokenRejected(code)
+                if matches!(code.as_str(), "temporarily_unavailable" | "slow_down") =>
+            {
+                facts(
+                    "provider_unavailable",
+                    S::SERVICE_UNAVAILABLE,
+                    "The identity provider is unavailable; try again later.",
+                    false,
+                )
+            }
+            // The provider refused this app (`invalid_client` after a
+            // secret rotation, `unauthorized_client`, …): the app's
+            // configuration, not the user's session, which is kept.
+            Self::TokenRejected(_) => facts(
+                "configuration",
+                S::INTERNAL_SERVER_ERROR,
+                "The sign-in service is not configured correctly.",
+                false,
             ),
             Self::RefreshConflict => facts(
                 "session_refresh_conflict",
@@ -200,6 +226,18 @@ impl Error {
                 S::INTERNAL_SERVER_ERROR,
                 "The session cannot be stored in a cookie.",
                 true,
+            ),
+            Self::NoSharedStore => facts(
+                "no_shared_store",
+                S::NOT_IMPLEMENTED,
+                "Signing out everywhere needs the app's shared session store.",
+                false,
+            ),
+            Self::StoreUnavailable => facts(
+                "store_unavailable",
+                S::SERVICE_UNAVAILABLE,
+                "The session store is unavailable; try again later.",
+                false,
             ),
             Self::Upstream(_, UpstreamProblem::Transport(TransportError::Timeout)) => facts(
                 "provider_unavailable",
@@ -235,6 +273,14 @@ impl Error {
     /// Whether the session cookies must be cleared with this answer.
     pub fn ends_session(&self) -> bool {
         self.facts().ends_session
+    }
+
+    /// Whether the token endpoint refused the grant itself (`invalid_grant`,
+    /// RFC 6749 §5.2): the refresh token is dead, spent or revoked. Other
+    /// refusals (`invalid_client`, `unauthorized_client`, …) are the app's
+    /// configuration, not the user's session.
+    pub fn is_grant_refusal(&self) -> bool {
+        matches!(self, Self::TokenRejected(code) if code == "invalid_grant")
     }
 
     /// Writes the log line for this error; server-side faults at error

@@ -17,6 +17,7 @@ use crate::error::{Error, IdTokenError};
 use crate::flow::Flows;
 use crate::provider::Provider;
 use crate::response::{Response, redirect};
+use crate::secret::random_token;
 use crate::session::Sessions;
 use crate::session::cookie::{self, SessionData};
 use crate::token;
@@ -76,7 +77,10 @@ async fn callback(
         .await?;
 
     let now = provider.now();
+    // A new session: its own id, 128 random bits, kept by every refresh.
+    let sid = random_token()[..22].to_owned();
     let data = SessionData::issued(
+        sid,
         claims.sub.clone(),
         &tokens.access_token,
         tokens.expires_in,

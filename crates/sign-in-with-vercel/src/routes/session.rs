@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
+use crate::cookies::clear_all;
 use crate::error::Error;
 use crate::provider::Provider;
 use crate::response::{Response, json};
@@ -36,7 +37,15 @@ async fn session(
             StatusCode::OK,
             &json!({ "user": UserInfo::from_session(&data) }),
         )),
-        Err(Error::NotSignedIn) => Ok(json(StatusCode::OK, &json!({ "user": null }))),
+        // Signed out is an answer, not an error; a session that ended
+        // (elsewhere, or past its grace) still loses its cookies.
+        Err(Error::NotSignedIn) => {
+            if let Some(origin) = &reply.origin {
+                let ended = std::mem::take(&mut reply.session_names);
+                reply.set_cookies.extend(clear_all(origin, &ended));
+            }
+            Ok(json(StatusCode::OK, &json!({ "user": null })))
+        }
         Err(e) => Err(e),
     }
 }

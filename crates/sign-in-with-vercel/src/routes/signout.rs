@@ -1,8 +1,14 @@
-//! `POST /api/auth/signout`: revokes the session's tokens (RFC 7009) and
-//! deletes the session cookie, even when the provider cannot be reached.
-//! 200 `{"signedOut": true, "revoked": bool}`; 401 when not signed in (a
-//! cookie that does not open is deleted, and the provider is not called);
-//! 403 for a cross-origin request; 405 for other methods.
+//! `POST /api/auth/signout[?everywhere]`: ends the session here (its
+//! cookie deleted; with a shared store, in every instance at once) and
+//! revokes its tokens at the provider (RFC 7009), even when the provider
+//! cannot be reached. 200 `{"signedOut": true, "revoked": bool, "retry":
+//! bool}`: when revocation failed, `retry` says that the tokens are kept,
+//! sealed, for ten minutes, and posting again retries it. With
+//! `?everywhere`, every session of the user on this app ends too
+//! (`"everywhere": true`, or `false` and `"everywhereError"` when there is
+//! no shared store). 401 when not signed in and nothing to retry (a cookie
+//! that does not open is deleted, and the provider is not called); 403 for
+//! a cross-origin request; 405 for other methods.
 
 use http::header::ORIGIN;
 use http::request::Parts;
@@ -11,13 +17,14 @@ use serde_json::json;
 
 use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
-use crate::cookies::RequestCookies;
-use crate::error::{Endpoint, Error};
+use crate::cookies::{RequestCookies, clear_all};
+use crate::error::Error;
 use crate::provider::Provider;
+use crate::request::query_params;
 use crate::response::{Response, json};
-use crate::revoke::{self, TokenKind};
-use crate::session::Sessions;
-use crate::session::cookie;
+use crate::revoke::{self, Revocation};
+use crate::secret::{AccessToken, RefreshToken};
+use crate::session::{self, Sessions, cookie, revocation};
 
 pub(super) const ROUTE: Route = Route {
     method: Method::POST,
@@ -29,7 +36,7 @@ pub(super) const ROUTE: Route = Route {
 
 async fn signout(
     provider: &Provider,
-    _: &Sessions,
+    sessions: &Sessions,
     parts: &Parts,
     reply: &mut Reply,
 ) -> Result<Response, Error> {
@@ -49,60 +56,55 @@ async fn signout(
     {
         return Err(Error::CrossOrigin);
     }
+    let everywhere = query_params(parts.uri.query(), &["everywhere"])?.contains_key("everywhere");
     reply.origin = Some(origin.clone());
     let config = provider.config()?;
+    let now = provider.now();
     let cookies = RequestCookies::parse(&parts.headers, &origin);
-    let read = cookie::read(&cookies, &origin, config, provider.now());
-    reply
-        .set_cookies
-        .extend(crate::cookies::clear_all(&origin, &read.stale));
-    let current = read.current.ok_or(Error::NotSignedIn)?;
-    reply
-        .set_cookies
-        .extend(crate::cookies::clear_all(&origin, &current.names));
+    let read = cookie::read(&cookies, &origin, config, now);
+    reply.set_cookies.extend(clear_all(&origin, &read.stale));
+    // Earlier failed revocations: retried below when there is no session,
+    // superseded by this one's otherwise; deleted either way.
+    let (pending, clear_pending) = revocation::read(&cookies, &origin, config, now);
+    reply.set_cookies.extend(clear_pending);
 
-    let revoked = match provider.metadata().await {
-        Ok(metadata) => match metadata.revocation_endpoint.as_deref() {
-            Some(endpoint) => {
-                let revoke_one = async |token: Option<&str>, kind| match token {
-                    None => true,
-                    Some(token) => provider
-                        .send(
-                            Endpoint::Revocation,
-                            revoke::request(
-                                endpoint,
-                                config,
-                                metadata
-                                    .revocation_endpoint_auth_methods_supported
-                                    .as_deref(),
-                                token,
-                                kind,
-                            ),
-                        )
-                        .await
-                        .and_then(|r| revoke::parse_response(&r))
-                        .inspect_err(|e| e.log("signout"))
-                        .is_ok(),
-                };
-                // Revoking the access token revokes the refresh token at
-                // Vercel; revoking the refresh token as well makes sure of
-                // it at providers that do not (RFC 7009 §2.1 leaves it open).
-                let data = &current.data;
-                let (access, refresh) = tokio::join!(
-                    revoke_one(Some(&data.access_token), TokenKind::AccessToken),
-                    revoke_one(data.refresh_token.as_deref(), TokenKind::RefreshToken),
-                );
-                access && refresh
+    let mut body = json!({ "signedOut": true });
+    let (access, refresh) = match read.current {
+        Some(current) => {
+            let data = current.data;
+            reply.set_cookies.extend(clear_all(&origin, &current.names));
+            session::end(sessions, &data, now).await;
+            if everywhere {
+                match session::end_everywhere(sessions, &data.sub, now).await {
+                    Ok(()) => body["everywhere"] = json!(true),
+                    Err(e) => {
+                        e.log("signout");
+                        body["everywhere"] = json!(false);
+                        body["everywhereError"] = json!(e.description());
+                    }
+                }
             }
-            None => false,
-        },
-        Err(e) => {
-            e.log("signout");
-            false
+            (
+                AccessToken::new(data.access_token),
+                data.refresh_token.map(RefreshToken::new),
+            )
+        }
+        None => {
+            let pending = pending.ok_or(Error::NotSignedIn)?;
+            (pending.access_token, pending.refresh_token)
         }
     };
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "signedOut": true, "revoked": revoked }),
-    ))
+    let outcome = revoke::revoke(provider, &access, refresh.as_ref(), "signout").await;
+    if outcome == Revocation::Failed {
+        reply.set_cookies.push(revocation::cookie(
+            &origin,
+            config,
+            &access,
+            refresh.as_ref(),
+            now,
+        )?);
+    }
+    body["revoked"] = json!(outcome == Revocation::Revoked);
+    body["retry"] = json!(outcome == Revocation::Failed);
+    Ok(json(StatusCode::OK, &body))
 }

@@ -52,6 +52,11 @@ async fn user_info(
                 .map_err(|_| Endpoint::Userinfo.malformed("claims of the wrong type"))?;
             Ok(json(StatusCode::OK, &json!({ "userInfo": user })))
         }
-        UserInfoResponse::TokenRejected => Err(Error::TokenInactive),
+        // The app was removed, or the grant revoked: the session ends, in
+        // every instance when there is a shared store.
+        UserInfoResponse::TokenRejected => {
+            session::end(sessions, &data, provider.now()).await;
+            Err(Error::TokenInactive)
+        }
     }
 }

@@ -96,6 +96,11 @@ async fn validate_token(
             *reply = session.into_reply();
             Ok(json(StatusCode::OK, &body))
         }
-        Introspection::Inactive => Err(Error::TokenInactive),
+        // The app was removed, or the grant revoked: the session ends, in
+        // every instance when there is a shared store.
+        Introspection::Inactive => {
+            session::end(sessions, &data, provider.now()).await;
+            Err(Error::TokenInactive)
+        }
     }
 }

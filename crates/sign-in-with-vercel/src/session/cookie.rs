@@ -54,6 +54,10 @@ impl From<crate::id_token::IdTokenClaims> for Profile {
 /// What the session cookie holds. Short names keep the cookie small.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct SessionData {
+    /// The session's id: drawn at sign-in, kept by every refresh, so that
+    /// a shared store can end every copy of the session at once.
+    #[serde(rename = "i", default)]
+    pub sid: String,
     /// The subject, from the verified ID token.
     #[serde(rename = "s")]
     pub sub: String,
@@ -92,7 +96,9 @@ impl SessionData {
     /// access token for `expires_in` seconds, the whole session as long as
     /// the refresh token (30 days) or, without one, the access token.
     /// `(started_at, rotation)` say which sign-in and which refresh.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn issued(
+        sid: String,
         sub: String,
         access_token: &AccessToken,
         expires_in: u64,
@@ -109,6 +115,7 @@ impl SessionData {
             None => access_expires_at,
         };
         Self {
+            sid,
             sub,
             access_token: access_token.secret().to_owned(),
             access_issued_at: now,
@@ -133,6 +140,40 @@ impl SessionData {
     /// Whether the access token is still valid at `now`.
     pub(crate) fn access_token_live(&self, now: i64) -> bool {
         now < self.access_expires_at
+    }
+
+    /// The session's id: its `sid`, or for a session sealed before there
+    /// were ids, one made of its user and start (the same in every copy).
+    pub(crate) fn id(&self) -> std::borrow::Cow<'_, str> {
+        if self.sid.is_empty() {
+            format!("legacy:{}:{}", self.started_at, self.sub).into()
+        } else {
+            self.sid.as_str().into()
+        }
+    }
+
+    /// Whether the session may still be trusted while its refresh keeps
+    /// failing for a reason other than a refused grant:
+    /// [`REFRESH_GRACE_SECS`](super::REFRESH_GRACE_SECS) past the access
+    /// token's expiry.
+    pub(crate) fn within_grace(&self, now: i64) -> bool {
+        now < self
+            .access_expires_at
+            .saturating_add(super::REFRESH_GRACE_SECS)
+    }
+
+    /// Whether the session is one this relying party could have written at
+    /// `now`: begun and issued in the past, and ending no later than the
+    /// session policy allows (a refresh token's life from now). A seal
+    /// that opens but says otherwise was made with the key by someone
+    /// else, or by a clock gone wrong: refused either way.
+    pub(crate) fn within_policy(&self, now: i64) -> bool {
+        const SKEW: i64 = 60;
+        !self.sub.is_empty()
+            && self.started_at <= now + SKEW
+            && self.access_issued_at <= now + SKEW
+            && self.started_at <= self.access_issued_at
+            && self.expires_at <= now.saturating_add(REFRESH_TOKEN_TTL_SECS + SKEW)
     }
 }
 
@@ -212,7 +253,7 @@ pub(crate) fn read(
         let opened = candidates(chunks).find_map(|value| {
             let opened = config.keys.open(Purpose::Session, &context, &value)?;
             let data: SessionData = serde_json::from_slice(&opened.plaintext).ok()?;
-            (data.expires_at > now && !data.sub.is_empty()).then_some((data, opened.old_key))
+            (data.expires_at > now && data.within_policy(now)).then_some((data, opened.old_key))
         });
         let Some((data, old_key)) = opened else {
             stale.extend(names);
@@ -273,6 +314,8 @@ fn is_id(id: &str) -> bool {
 /// A sealed generation, ready to send.
 #[derive(Clone)]
 pub(crate) struct Sealed {
+    /// Its `<id>`.
+    pub id: String,
     /// Its `Set-Cookie` headers.
     pub set_cookies: Vec<HeaderValue>,
     /// Its cookie names.
@@ -287,11 +330,41 @@ pub(crate) fn write(
     data: &SessionData,
     now: i64,
 ) -> Result<Sealed, Error> {
+    let id = &random_token()[..8];
+    generation(origin, id, &seal(config, data)?, data.expires_at - now)
+}
+
+/// `data` sealed for the session cookie (not yet split into chunks).
+pub(crate) fn seal(config: &Config, data: &SessionData) -> Result<String, Error> {
     let json = serde_json::to_vec(data).map_err(|_| Error::UnstorableToken)?;
-    let sealed = config
+    config
         .keys
         .seal(Purpose::Session, &context(config), &json)
-        .ok_or(Error::UnstorableToken)?;
+        .ok_or(Error::UnstorableToken)
+}
+
+/// The session a [`seal`] holds, if it opens with the configured keys and
+/// is within the session policy at `now`.
+pub(crate) fn open(config: &Config, sealed: &str, now: i64) -> Option<SessionData> {
+    let opened = config
+        .keys
+        .open(Purpose::Session, &context(config), sealed)?;
+    let data: SessionData = serde_json::from_slice(&opened.plaintext).ok()?;
+    (data.expires_at > now && data.within_policy(now)).then_some(data)
+}
+
+/// The generation `id` holding `sealed`: its cookies, `max_age` seconds.
+/// The same inputs give the same cookies, so every instance that answers
+/// with one refresh's outcome sets the very same generation.
+pub(crate) fn generation(
+    origin: &Origin,
+    id: &str,
+    sealed: &str,
+    max_age: i64,
+) -> Result<Sealed, Error> {
+    if !is_id(id) {
+        return Err(Error::UnstorableToken);
+    }
     let chunks: Vec<&str> = sealed
         .as_bytes()
         .chunks(MAX_VALUE)
@@ -300,8 +373,6 @@ pub(crate) fn write(
     if chunks.len() > MAX_CHUNKS {
         return Err(Error::UnstorableToken);
     }
-    let id = &random_token()[..8];
-    let max_age = data.expires_at - now;
     let names: Vec<String> = (0..chunks.len())
         .map(|n| cookie_name(origin, SESSION_COOKIE, &format!("{id}.{n}")))
         .collect();
@@ -310,5 +381,98 @@ pub(crate) fn write(
         .zip(&chunks)
         .map(|(name, chunk)| set_cookie(origin, name, chunk, max_age).ok_or(Error::UnstorableToken))
         .collect::<Result<_, _>>()?;
-    Ok(Sealed { set_cookies, names })
+    Ok(Sealed {
+        id: id.to_owned(),
+        set_cookies,
+        names,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+    use http::header::COOKIE;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn config() -> Config {
+        Config::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".into()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    fn data() -> SessionData {
+        SessionData::issued(
+            "sid".into(),
+            "usr_1".into(),
+            &AccessToken::new("vca_x"),
+            3600,
+            Some("vcr_x".into()),
+            Profile::default(),
+            (NOW, 0),
+            NOW,
+        )
+    }
+
+    /// What a browser sends back after `sealed` was set.
+    fn sent(origin: &Origin, sealed: &Sealed) -> RequestCookies {
+        let pairs: Vec<String> = sealed
+            .set_cookies
+            .iter()
+            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&pairs.join("; ")).unwrap());
+        RequestCookies::parse(&headers, origin)
+    }
+
+    fn read_back(data: &SessionData) -> ReadSession {
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let config = config();
+        let sealed = write(&origin, &config, data, NOW).unwrap();
+        read(&sent(&origin, &sealed), &origin, &config, NOW)
+    }
+
+    #[test]
+    fn a_session_within_the_policy_is_read() {
+        let read = read_back(&data());
+        assert_eq!(read.current.unwrap().data.sid, "sid");
+        assert!(read.stale.is_empty());
+    }
+
+    #[test]
+    fn a_seal_beyond_the_session_policy_is_refused() {
+        let mut too_long = data();
+        too_long.expires_at = NOW + REFRESH_TOKEN_TTL_SECS + 3600;
+        let mut from_the_future = data();
+        from_the_future.started_at = NOW + 3600;
+        from_the_future.access_issued_at = NOW + 3600;
+        let mut issued_before_it_began = data();
+        issued_before_it_began.started_at = NOW;
+        issued_before_it_began.access_issued_at = NOW - 10;
+        for data in [too_long, from_the_future, issued_before_it_began] {
+            let read = read_back(&data);
+            assert!(read.current.is_none());
+            assert_eq!(read.stale.len(), 1, "and deleted");
+        }
+    }
+
+    #[test]
+    fn a_generation_is_the_same_cookies_for_the_same_seal() {
+        let origin = Origin::parse_configured("https://app.example.com").unwrap();
+        let sealed = seal(&config(), &data()).unwrap();
+        let a = generation(&origin, "abc", &sealed, 60).unwrap();
+        let b = generation(&origin, "abc", &sealed, 60).unwrap();
+        assert_eq!(a.set_cookies, b.set_cookies);
+        assert_eq!(a.names, ["__Host-session.abc.0"]);
+        assert!(
+            generation(&origin, "a.b", &sealed, 60).is_err(),
+            "not an id"
+        );
+        assert_eq!(open(&config(), &sealed, NOW).unwrap().sub, "usr_1");
+    }
 }

@@ -1,15 +1,17 @@
 //! Refreshes shared within an instance: concurrent requests that carry the
-//! same session share one token call, and requests that arrive a little
+//! same session share one token call, and requests that arrive moments
 //! later with the session it replaced get the same result instead of
 //! spending the old refresh token again (which a rotating provider refuses,
 //! or punishes by revoking the grant, RFC 9700 §4.14.2).
 //!
-//! Across instances nothing is shared: see the README's "Sessions" section
-//! for what a burst at expiry does there.
+//! A finished refresh is remembered for a burst, not for replays: a few
+//! seconds ([`REMEMBER`]), purged on a timer as well as on use, and
+//! forgotten at once when the session signs out. Across instances, the
+//! shared store ([`super::store`]) does the same job.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
@@ -19,9 +21,10 @@ use super::cookie::{Sealed, SessionData};
 use crate::error::Error;
 
 /// How long a finished refresh is remembered for latecomers holding the
-/// session it replaced. Short: such a latecomer is a parallel request, not
-/// a replay.
-const REMEMBER: Duration = Duration::from_secs(30);
+/// session it replaced: long enough for the requests of one burst (a page
+/// and its parallel calls), short enough that it is not a way to replay a
+/// copied cookie.
+pub(crate) const REMEMBER: Duration = Duration::from_secs(5);
 
 /// A finished refresh: the new session and its sealed cookies, identical
 /// for every request that shares it.
@@ -37,39 +40,38 @@ struct Flight {
     outcome: Arc<OnceCell<Outcome>>,
 }
 
+type Map = Mutex<HashMap<[u8; 32], Flight>>;
+
 /// The refreshes of one instance, keyed by a hash of the refresh token
 /// and the origin (never the token itself).
 #[derive(Default)]
 pub(crate) struct Flights {
-    flights: Mutex<HashMap<[u8; 32], Flight>>,
+    flights: Arc<Map>,
+    purger: OnceLock<()>,
+}
+
+/// The key of `refresh_token` on `origin`: a SHA-256, so that no token is
+/// ever a key.
+pub(crate) fn key(refresh_token: &str, origin: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(refresh_token.as_bytes())
+        .chain_update([0])
+        .chain_update(origin.as_bytes())
+        .finalize()
+        .into()
 }
 
 impl Flights {
-    /// Runs `refresh` for `refresh_token`, unless a request in this
-    /// instance is running it or ran it moments ago: then its outcome.
-    pub(crate) async fn share<F, Fut>(
-        &self,
-        refresh_token: &str,
-        origin: &str,
-        refresh: F,
-    ) -> Outcome
+    /// Runs `refresh` for `key`, unless a request in this instance is
+    /// running it or ran it moments ago: then its outcome.
+    pub(crate) async fn share<F, Fut>(&self, key: [u8; 32], refresh: F) -> Outcome
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Refreshed, Error>>,
     {
-        let key: [u8; 32] = Sha256::new()
-            .chain_update(refresh_token.as_bytes())
-            .chain_update([0])
-            .chain_update(origin.as_bytes())
-            .finalize()
-            .into();
         let cell = {
-            let mut flights = self.lock();
-            // Forget what is older than REMEMBER: the tokens of a finished
-            // refresh stay in memory no longer than they are useful. (A
-            // refresh is at most one per session per access-token life, so
-            // the map is small and this is cheap.)
-            flights.retain(|_, f| f.started.elapsed() < REMEMBER);
+            let mut flights = lock(&self.flights);
+            purge(&mut flights);
             flights
                 .entry(key)
                 .or_insert_with(|| Flight {
@@ -79,14 +81,16 @@ impl Flights {
                 .outcome
                 .clone()
         };
+        self.start_purger();
         let outcome = cell
             .get_or_init(|| async { refresh().await.map(Arc::new) })
             .await
             .clone();
-        // A refusal is final for this refresh token; a failure to reach
-        // the provider is not, so the next request tries again.
-        if matches!(&outcome, Err(e) if !matches!(e, Error::TokenRejected(_))) {
-            let mut flights = self.lock();
+        // A refusal of the grant is final for this refresh token; a failure
+        // to reach the provider, or a refusal of the client, is not: the
+        // next request tries again.
+        if matches!(&outcome, Err(e) if !e.is_grant_refusal()) {
+            let mut flights = lock(&self.flights);
             if flights
                 .get(&key)
                 .is_some_and(|f| Arc::ptr_eq(&f.outcome, &cell))
@@ -97,9 +101,51 @@ impl Flights {
         outcome
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight>> {
-        self.flights.lock().unwrap_or_else(|p| p.into_inner())
+    /// Forgets every finished refresh of session `sid` (it signed out, or
+    /// was ended elsewhere), so that no copy of an older generation is
+    /// handed its newer one.
+    pub(crate) fn forget(&self, sid: &str) {
+        lock(&self.flights).retain(
+            |_, f| !matches!(f.outcome.get(), Some(Ok(refreshed)) if refreshed.data.id() == sid),
+        );
     }
+
+    /// How many refreshes are remembered (tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        lock(&self.flights).len()
+    }
+
+    /// Purges the map every [`REMEMBER`] while the instance runs, so that
+    /// a finished refresh's tokens do not wait in memory for the next
+    /// refresh. One task per instance, ending when the map is dropped.
+    fn start_purger(&self) {
+        self.purger.get_or_init(|| {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            let weak: Weak<Map> = Arc::downgrade(&self.flights);
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(REMEMBER).await;
+                    let Some(flights) = weak.upgrade() else {
+                        break;
+                    };
+                    purge(&mut lock(&flights));
+                }
+            });
+        });
+    }
+}
+
+/// Drops what is older than [`REMEMBER`] and settled; a refresh still
+/// running stays, whatever its age.
+fn purge(flights: &mut HashMap<[u8; 32], Flight>) {
+    flights.retain(|_, f| f.started.elapsed() < REMEMBER || f.outcome.get().is_none());
+}
+
+fn lock(map: &Map) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight>> {
+    map.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -110,6 +156,7 @@ mod tests {
     fn refreshed() -> Refreshed {
         Refreshed {
             data: SessionData {
+                sid: "s".into(),
                 sub: "u".into(),
                 access_token: "a".into(),
                 access_issued_at: 0,
@@ -121,6 +168,7 @@ mod tests {
                 expires_at: 1,
             },
             sealed: Sealed {
+                id: "g".into(),
                 set_cookies: Vec::new(),
                 names: Vec::new(),
             },
@@ -132,7 +180,7 @@ mod tests {
         let flights = Flights::default();
         let calls = AtomicUsize::new(0);
         let run = || {
-            flights.share("rt", "o", || async {
+            flights.share(key("rt", "o"), || async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 tokio::task::yield_now().await;
                 Ok(refreshed())
@@ -149,7 +197,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         for _ in 0..2 {
             flights
-                .share("rt", "o", || async {
+                .share(key("rt", "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Ok(refreshed())
                 })
@@ -165,7 +213,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         for _ in 0..2 {
             let _ = flights
-                .share("rt", "o", || async {
+                .share(key("rt", "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Err(Error::Upstream(
                         crate::error::Endpoint::Token,
@@ -183,12 +231,60 @@ mod tests {
         let calls = AtomicUsize::new(0);
         for token in ["a", "b"] {
             flights
-                .share(token, "o", || async {
+                .share(key(token, "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Ok(refreshed())
                 })
                 .await
                 .unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_signed_out_session_is_forgotten_at_once() {
+        let flights = Flights::default();
+        let ok = || async { Ok(refreshed()) };
+        flights.share(key("rt", "o"), ok).await.unwrap();
+        flights.share(key("rt2", "o"), ok).await.unwrap();
+        assert_eq!(flights.len(), 2);
+        flights.forget("another session");
+        assert_eq!(flights.len(), 2);
+        flights.forget("s");
+        assert_eq!(flights.len(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn finished_refreshes_are_purged_on_a_timer() {
+        let flights = Flights::default();
+        flights
+            .share(key("rt", "o"), || async { Ok(refreshed()) })
+            .await
+            .unwrap();
+        assert_eq!(flights.len(), 1);
+        // Time passes with no other refresh: the timer purges the map. The
+        // entry's own age is measured by the real clock, so it is aged here.
+        for f in lock(&flights.flights).values_mut() {
+            f.started = f
+                .started
+                .checked_sub(REMEMBER)
+                .expect("a monotonic clock past 5 s");
+        }
+        tokio::time::sleep(REMEMBER + Duration::from_millis(10)).await;
+        assert_eq!(flights.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_of_the_client_is_retried_by_the_next_request() {
+        let flights = Flights::default();
+        let calls = AtomicUsize::new(0);
+        for _ in 0..2 {
+            let _ = flights
+                .share(key("rt", "o"), || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err(Error::TokenRejected("invalid_client".into()))
+                })
+                .await;
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }

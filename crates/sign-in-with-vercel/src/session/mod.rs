@@ -11,6 +11,9 @@ pub(crate) mod cookie;
 mod current;
 mod flights;
 mod rejection;
+pub(crate) mod revocation;
+mod shared;
+pub(crate) mod store;
 mod user_info;
 
 use std::sync::{Arc, Mutex};
@@ -32,11 +35,35 @@ use crate::secret::{AccessToken, RefreshToken};
 use crate::vercel_api::{VercelApi, api_base};
 use cookie::{Sealed, SessionData};
 
+/// How long a session outlives its access token when the refresh keeps
+/// failing for a reason other than the provider refusing the grant (the
+/// provider cannot be reached, or refuses this app's credentials): a
+/// provider outage shorter than this goes unnoticed; past it, the user
+/// signs in again. A refused grant ends the session at once.
+pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
+
 /// What the sessions of one instance share: the refreshes in flight, and
-/// those finished moments ago.
+/// those finished moments ago; and the shared store, when one is
+/// configured, through which all instances share the same.
 #[derive(Default)]
 pub(crate) struct Sessions {
     flights: Flights,
+    store: Option<store::Store>,
+}
+
+impl Sessions {
+    /// The sessions of `provider`'s app: with the shared store its
+    /// configuration names (not connected until a request needs it).
+    pub(crate) fn new(provider: &Provider) -> Self {
+        let store = provider.config().ok().and_then(|config| {
+            let url = config.store_url.as_ref()?;
+            store::Store::new(url, store::Keys::new(&config.issuer, &config.client_id))
+        });
+        Self {
+            flights: Flights::default(),
+            store,
+        }
+    }
 }
 
 /// What a request needs from the session.
@@ -93,23 +120,37 @@ pub(crate) async fn load(
     reply.session_names = current.names.clone();
     let mut data = current.data;
 
+    // Ended elsewhere (signed out, the app removed, "sign out everywhere"):
+    // one round trip to the shared store, when there is one.
+    if let Some(store) = &sessions.store
+        && store.ended(&data.id(), &data.sub, data.started_at).await == Some(true)
+    {
+        sessions.forget(&data);
+        return Err(Error::NotSignedIn);
+    }
+
     if data.refresh_due(now) {
         match refresh_shared(provider, sessions, &origin, &data).await {
             Ok(refreshed) => {
                 replace_generation(reply, &origin, &refreshed.sealed);
                 data = refreshed.data.clone();
             }
-            // Refused: the grant is dead, or a parallel request in
-            // another instance spent the refresh token first (its
-            // response carries the new session). Either way this
-            // generation is done: delete it, and only it. While its access
-            // token is still valid (the early-refresh window) the user is
-            // still known; after that the provider's refusal is the last
-            // word, so that a copied cookie whose deletion is ignored
-            // cannot keep a dead session alive. 409: one retry tells a
-            // lost race (the newer cookie has arrived) from a dead grant.
-            Err(Error::TokenRejected(code)) => {
-                Error::TokenRejected(code).log("refresh");
+            Err(e) if e.is_grant_refusal() => {
+                e.log("refresh");
+                // With a store that takes the news, the refusal is final
+                // for every copy of the session, in every instance.
+                if end(sessions, &data, now).await {
+                    return Err(Error::NotSignedIn);
+                }
+                // Without one, a parallel request in another instance may
+                // have spent the refresh token first (its response carries
+                // the new session), or the grant is dead. Either way this
+                // generation is done: delete it, and only it. While its
+                // access token is valid (the early-refresh window) the
+                // user is still known; after that the refusal is the last
+                // word, so that a copied cookie whose deletion is ignored
+                // cannot keep a dead session alive. 409: one retry tells a
+                // lost race (the newer cookie has arrived) from a dead grant.
                 if !data.access_token_live(now) {
                     return Err(Error::RefreshConflict);
                 }
@@ -118,14 +159,23 @@ pub(crate) async fn load(
                     .extend(crate::cookies::clear_all(&origin, &current.names));
                 reply.session_names.clear();
             }
-            // An ID token about someone else: not this session any more.
-            Err(e) if e.ends_session() => return Err(e),
-            // The provider could not be reached: keep the session.
+            // A refreshed ID token that is definitely wrong (another user,
+            // a bad signature): not this session any more.
+            Err(e) if e.ends_session() => {
+                end(sessions, &data, now).await;
+                return Err(e);
+            }
+            // The provider could not be reached, or refused this app's
+            // credentials (a misconfiguration is not the user's doing):
+            // keep the session, for a while.
             Err(e) => {
+                e.log("refresh");
+                if !data.within_grace(now) {
+                    return Err(Error::NotSignedIn);
+                }
                 if need == Need::AccessToken && !data.access_token_live(now) {
                     return Err(e);
                 }
-                e.log("refresh");
             }
         }
     } else if current.old_key {
@@ -139,6 +189,28 @@ pub(crate) async fn load(
     Ok(data)
 }
 
+/// Ends the session `data` for good: forgotten by this instance, and, with
+/// a shared store, marked ended for every instance. Whether the store took
+/// it (always `false` without one).
+pub(crate) async fn end(sessions: &Sessions, data: &SessionData, now: i64) -> bool {
+    sessions.forget(data);
+    match &sessions.store {
+        Some(store) => store.end_session(&data.id(), data.expires_at - now).await,
+        None => false,
+    }
+}
+
+/// Ends every session of user `sub` begun until `now`, in every instance
+/// ("sign out everywhere"): only a shared store can.
+pub(crate) async fn end_everywhere(sessions: &Sessions, sub: &str, now: i64) -> Result<(), Error> {
+    let store = sessions.store.as_ref().ok_or(Error::NoSharedStore)?;
+    if store.end_user(sub, now).await {
+        Ok(())
+    } else {
+        Err(Error::StoreUnavailable)
+    }
+}
+
 /// The browser's session generation (the one `reply` read) gives way
 /// to `sealed`: deleted by name, the new one set, and its names the ones a
 /// later error would delete.
@@ -150,8 +222,16 @@ fn replace_generation(reply: &mut Reply, origin: &Origin, sealed: &Sealed) {
     reply.set_cookies.extend(sealed.set_cookies.iter().cloned());
 }
 
-/// One refresh per session generation per instance, however many
-/// requests need it.
+impl Sessions {
+    /// Forgets what this instance remembers of `data`'s refreshes.
+    fn forget(&self, data: &SessionData) {
+        self.flights.forget(&data.id());
+    }
+}
+
+/// One refresh per session generation, however many requests need it: in
+/// this instance (the requests share one call, and latecomers get its
+/// outcome for a few seconds), and with a shared store in all of them.
 async fn refresh_shared(
     provider: &Provider,
     sessions: &Sessions,
@@ -159,14 +239,25 @@ async fn refresh_shared(
     data: &SessionData,
 ) -> Result<Arc<Refreshed>, Error> {
     let refresh_token = data.refresh_token.as_deref().unwrap_or_default();
+    let key = flights::key(refresh_token, origin.as_str());
     sessions
         .flights
-        .share(refresh_token, origin.as_str(), async || {
-            let data = renewed(provider, data).await?;
-            let sealed = cookie::write(origin, provider.config()?, &data, provider.now())?;
-            Ok(Refreshed { data, sealed })
+        .share(key, async || match &sessions.store {
+            Some(store) => shared::refresh(provider, store, &key, origin, data).await,
+            None => refresh_here(provider, origin, data).await,
         })
         .await
+}
+
+/// Refreshes `data` with one token call of this instance's own.
+async fn refresh_here(
+    provider: &Provider,
+    origin: &Origin,
+    data: &SessionData,
+) -> Result<Refreshed, Error> {
+    let data = renewed(provider, data).await?;
+    let sealed = cookie::write(origin, provider.config()?, &data, provider.now())?;
+    Ok(Refreshed { data, sealed })
 }
 
 /// The session that replaces `old` after a refresh: the new tokens, one
@@ -182,6 +273,7 @@ async fn renewed(provider: &Provider, old: &SessionData) -> Result<SessionData, 
         // RFC 6749 §6: without a new one, the old refresh token stays valid.
         .or_else(|| old.refresh_token.clone());
     Ok(SessionData::issued(
+        old.id().into_owned(),
         old.sub.clone(),
         &tokens.access_token,
         tokens.expires_in,

@@ -1,0 +1,175 @@
+//! The cookie of a sign-out whose revocation failed: the session's tokens,
+//! sealed (their own purpose and key), kept a few minutes so that the user
+//! can retry what the provider did not do. The session itself is already
+//! gone; this cookie signs no one in.
+//!
+//! `revoke.<id>` on http, `__Host-revoke.<id>` on https, like the session's
+//! cookies. A request's newest one is retried; any other is deleted.
+
+use http::HeaderValue;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::cookies::{REVOCATION_COOKIE, RequestCookies, clear_cookie, cookie_name, set_cookie};
+use crate::error::Error;
+use crate::origin::Origin;
+use crate::seal::Purpose;
+use crate::secret::{AccessToken, RefreshToken, random_token};
+
+/// How long a failed revocation can be retried.
+pub const REVOCATION_RETRY_SECS: i64 = 10 * 60;
+
+/// The tokens a sign-out could not revoke.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    a: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    r: Option<String>,
+    /// When the sign-out happened.
+    t: i64,
+}
+
+/// Tokens still to revoke, from a request's cookie.
+pub(crate) struct Pending {
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
+}
+
+/// What is authenticated with the seal: this relying party and the name.
+fn context(config: &Config, name: &str) -> Vec<u8> {
+    [
+        b"revocation".as_slice(),
+        config.issuer.as_bytes(),
+        config.client_id.as_bytes(),
+        name.as_bytes(),
+    ]
+    .join(&0u8)
+}
+
+/// The cookie keeping the tokens a sign-out could not revoke, for a retry.
+pub(crate) fn cookie(
+    origin: &Origin,
+    config: &Config,
+    access: &AccessToken,
+    refresh: Option<&RefreshToken>,
+    now: i64,
+) -> Result<HeaderValue, Error> {
+    let name = cookie_name(origin, REVOCATION_COOKIE, &random_token()[..8]);
+    let stored = Stored {
+        a: access.secret().to_owned(),
+        r: refresh.map(|r| r.secret().to_owned()),
+        t: now,
+    };
+    let json = serde_json::to_vec(&stored).map_err(|_| Error::UnstorableToken)?;
+    let sealed = config
+        .keys
+        .seal(Purpose::Revocation, &context(config, &name), &json)
+        .ok_or(Error::UnstorableToken)?;
+    set_cookie(origin, &name, &sealed, REVOCATION_RETRY_SECS).ok_or(Error::UnstorableToken)
+}
+
+/// The newest pending revocation of the request, if one opens and is
+/// recent, and the `Set-Cookie` values deleting all of the request's
+/// revocation cookies (to send once the retry is done).
+pub(crate) fn read(
+    cookies: &RequestCookies,
+    origin: &Origin,
+    config: &Config,
+    now: i64,
+) -> (Option<Pending>, Vec<HeaderValue>) {
+    let mut newest: Option<(i64, Stored)> = None;
+    let mut clear = Vec::new();
+    for (name, _, value) in cookies.family(origin, REVOCATION_COOKIE) {
+        clear.push(clear_cookie(origin, name));
+        let Some(opened) = config
+            .keys
+            .open(Purpose::Revocation, &context(config, name), value)
+        else {
+            continue;
+        };
+        let Ok(stored) = serde_json::from_slice::<Stored>(&opened.plaintext) else {
+            continue;
+        };
+        let recent = now - stored.t <= REVOCATION_RETRY_SECS && stored.t <= now + 60;
+        if recent && newest.as_ref().is_none_or(|(t, _)| stored.t > *t) {
+            newest = Some((stored.t, stored));
+        }
+    }
+    let pending = newest.map(|(_, stored)| Pending {
+        access_token: AccessToken::new(stored.a),
+        refresh_token: stored.r.map(RefreshToken::new),
+    });
+    (pending, clear)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+    use http::header::COOKIE;
+
+    fn config(secret: &str) -> Config {
+        Config::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "AUTH_SECRET" => Some(secret.into()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-revoke";
+
+    fn cookie_at(origin: &Origin, config: &Config, now: i64) -> HeaderValue {
+        let refresh = RefreshToken::new("vcr_pending");
+        cookie(
+            origin,
+            config,
+            &AccessToken::new("vca_pending"),
+            Some(&refresh),
+            now,
+        )
+        .unwrap()
+    }
+
+    fn request(set: &HeaderValue, origin: &Origin) -> RequestCookies {
+        let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
+        RequestCookies::parse(&headers, origin)
+    }
+
+    #[test]
+    fn a_pending_revocation_round_trips_sealed() {
+        let origin = Origin::parse_configured("https://app.example.com").unwrap();
+        let config = config(SECRET);
+        let set = cookie_at(&origin, &config, 100);
+        let text = set.to_str().unwrap();
+        assert!(
+            text.starts_with("__Host-revoke.") && text.contains("Max-Age=600"),
+            "{text}"
+        );
+        assert!(!text.contains("vca_pending") && !text.contains("vcr_pending"));
+        let (pending, clear) = read(&request(&set, &origin), &origin, &config, 200);
+        let pending = pending.unwrap();
+        assert_eq!(pending.access_token.secret(), "vca_pending");
+        assert_eq!(pending.refresh_token.unwrap().secret(), "vcr_pending");
+        assert_eq!(clear.len(), 1);
+    }
+
+    #[test]
+    fn an_old_or_foreign_pending_revocation_is_only_deleted() {
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let set = cookie_at(&origin, &config(SECRET), 0);
+        let cookies = request(&set, &origin);
+        let (late, clear) = read(
+            &cookies,
+            &origin,
+            &config(SECRET),
+            REVOCATION_RETRY_SECS + 1,
+        );
+        assert!(late.is_none() && clear.len() == 1);
+        let other = config("another-secret-of-at-least-32-characters");
+        assert!(read(&cookies, &origin, &other, 1).0.is_none());
+    }
+}

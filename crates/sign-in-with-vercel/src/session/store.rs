@@ -1,0 +1,443 @@
+//! The optional shared store: Redis over its standard protocol, as Vercel's
+//! marketplace provides it (`REDIS_URL` from Redis Cloud, `KV_URL` from
+//! Upstash), TLS (`rediss://`) by rustls. Behind the `redis` cargo feature.
+//!
+//! On Vercel every function is its own instance, so in-memory sharing stops
+//! at one instance. With a store, the sessions of all instances share:
+//! - **one refresh per session generation**: the first instance to claim
+//!   it (`SET … NX PX`) makes the token call and publishes the outcome,
+//!   sealed, for a minute; the others wait for it within their deadline and
+//!   answer with the same new generation (or the same refusal);
+//! - **ended sessions**: sign-out, app removal and a refused grant mark the
+//!   session's id ended; "sign out everywhere" marks the user's sessions
+//!   begun until now ended. Every protected request asks, in one pipelined
+//!   round trip, cached for a second per instance.
+//!
+//! Keys are hashes (never a token, never a user id in the clear), under a
+//! prefix of the app's own; values hold no token in plain text.
+//!
+//! The store is a help, never a dependency: a store that is down, slow or
+//! refusing leaves the sessions exactly as they are without one (nothing
+//! fails that would not have, nothing waits past the request's deadline),
+//! and each instance says so once in its log.
+
+// Without the `redis` feature the keys and claims are still compiled and
+// unit-tested, but nothing uses them.
+#![cfg_attr(not(feature = "redis"), allow(dead_code))]
+
+use sha2::{Digest as _, Sha256};
+
+pub use crate::config::StoreUrl;
+
+/// What a claim on a refresh found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// Another instance finished it: its outcome (see [`super::shared`]).
+    Outcome(String),
+    /// This instance claimed it: make the token call, then publish.
+    Won,
+    /// Another instance is making the call: ask again shortly.
+    Wait,
+}
+
+/// The store's keys for one app: `siv:<app>:<kind>:<hash>`, where `<app>`
+/// tells apart the apps (issuer and client) that share a store.
+#[derive(Clone, Debug)]
+pub(crate) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// The keys of the app `client_id` of `issuer`.
+    pub(crate) fn new(issuer: &str, client_id: &str) -> Self {
+        let app = hex(&Sha256::new()
+            .chain_update(issuer.as_bytes())
+            .chain_update([0])
+            .chain_update(client_id.as_bytes())
+            .finalize()[..6]);
+        Self {
+            prefix: format!("siv:{app}:"),
+        }
+    }
+
+    fn hashed(&self, kind: &str, value: &[u8]) -> String {
+        format!(
+            "{}{kind}:{}",
+            self.prefix,
+            hex(&Sha256::digest(value)[..16])
+        )
+    }
+
+    /// A session that was ended.
+    pub(crate) fn ended_session(&self, sid: &str) -> String {
+        self.hashed("s", sid.as_bytes())
+    }
+
+    /// When all of a user's sessions were ended ("sign out everywhere").
+    pub(crate) fn ended_user(&self, sub: &str) -> String {
+        self.hashed("u", sub.as_bytes())
+    }
+
+    /// The claim on refreshing one generation (its flight key).
+    pub(crate) fn claim(&self, flight: &[u8; 32]) -> String {
+        self.hashed("c", flight)
+    }
+
+    /// The outcome of refreshing one generation.
+    pub(crate) fn outcome(&self, flight: &[u8; 32]) -> String {
+        self.hashed("o", flight)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(feature = "redis")]
+pub(crate) use with_redis::Store;
+#[cfg(not(feature = "redis"))]
+pub(crate) use without_redis::Store;
+
+#[cfg(not(feature = "redis"))]
+mod without_redis {
+    use super::{Claim, Keys, StoreUrl};
+
+    /// A build without the `redis` feature has no store: this type has no
+    /// value, so every use of one is unreachable by construction.
+    pub(crate) enum Store {}
+
+    impl Store {
+        /// Always `None`; a configured URL is logged as unused.
+        pub(crate) fn new(url: &StoreUrl, _: Keys) -> Option<Self> {
+            let _ = url;
+            crate::log::warn(
+                "REDIS_URL (or KV_URL) is set, but this build has no `redis` feature: \
+                 sessions are not shared across instances",
+            );
+            None
+        }
+
+        pub(crate) async fn ended(&self, _: &str, _: &str, _: i64) -> Option<bool> {
+            match *self {}
+        }
+
+        pub(crate) async fn end_session(&self, _: &str, _: i64) -> bool {
+            match *self {}
+        }
+
+        pub(crate) async fn end_user(&self, _: &str, _: i64) -> bool {
+            match *self {}
+        }
+
+        pub(crate) async fn claim(&self, _: &[u8; 32]) -> Option<Claim> {
+            match *self {}
+        }
+
+        pub(crate) async fn publish(&self, _: &[u8; 32], _: &str) {
+            match *self {}
+        }
+
+        pub(crate) async fn release(&self, _: &[u8; 32]) {
+            match *self {}
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+mod with_redis {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use redis::aio::MultiplexedConnection;
+    use redis::{AsyncConnectionConfig, RedisError};
+
+    use super::{Claim, Keys, StoreUrl};
+    use crate::clock::time_left;
+
+    /// How long one round trip to the store may take.
+    pub(crate) const ROUND_TRIP_TIMEOUT: Duration = Duration::from_millis(500);
+    /// How long connecting to the store may take.
+    pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// After a failure, how long an instance leaves the store alone.
+    pub(crate) const BACK_OFF: Duration = Duration::from_secs(5);
+    /// How long an instance trusts that a session was not ended.
+    pub(crate) const LIVE_FOR: Duration = Duration::from_secs(1);
+    /// How long a refresh's outcome is kept for the other instances.
+    pub(crate) const OUTCOME_TTL: Duration = Duration::from_secs(60);
+    /// How long a claim on a refresh holds: past any request's deadline.
+    pub(crate) const CLAIM_TTL: Duration = Duration::from_secs(10);
+
+    /// Why a round trip gave no answer; logged, never shown.
+    enum Failure {
+        Skipped,
+        Timeout,
+        Redis(RedisError),
+    }
+
+    /// The shared store of one instance: one lazily opened connection,
+    /// reused by every request, and what the instance remembers of it.
+    pub(crate) struct Store {
+        client: redis::Client,
+        keys: Keys,
+        connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+        /// Until when the instance leaves a failed store alone.
+        resting_until: Mutex<Option<Instant>>,
+        /// Whether the instance has said in its log that the store failed.
+        said_down: AtomicBool,
+        /// Sessions seen not ended, and when: trusted for [`LIVE_FOR`].
+        live: Mutex<HashMap<String, Instant>>,
+    }
+
+    impl Store {
+        /// The store at `url`, not yet connected: a cold start makes no
+        /// network call for it. `None` (logged) if the URL does not parse.
+        pub(crate) fn new(url: &StoreUrl, keys: Keys) -> Option<Self> {
+            match redis::Client::open(url.secret()) {
+                Ok(client) => Some(Self {
+                    client,
+                    keys,
+                    connection: tokio::sync::Mutex::new(None),
+                    resting_until: Mutex::new(None),
+                    said_down: AtomicBool::new(false),
+                    live: Mutex::new(HashMap::new()),
+                }),
+                Err(e) => {
+                    // The error names the URL's problem, not its password.
+                    crate::log::error(&format!(
+                        "REDIS_URL is not usable ({:?}): sessions are not shared across instances",
+                        e.kind()
+                    ));
+                    None
+                }
+            }
+        }
+
+        /// The connection, opened on first use and again after a failure.
+        async fn connection(&self) -> Result<MultiplexedConnection, Failure> {
+            let mut slot = self.connection.lock().await;
+            if let Some(connection) = slot.as_ref() {
+                return Ok(connection.clone());
+            }
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                .set_response_timeout(Some(ROUND_TRIP_TIMEOUT));
+            let connection = self
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .map_err(Failure::Redis)?;
+            *slot = Some(connection.clone());
+            Ok(connection)
+        }
+
+        /// Runs one round trip, within [`ROUND_TRIP_TIMEOUT`] (and what is
+        /// left of the request's deadline, less a margin for answering).
+        /// A failure rests the store for [`BACK_OFF`] and is logged once.
+        async fn round_trip<T: redis::FromRedisValue>(
+            &self,
+            what: &'static str,
+            command: impl FnOnce() -> redis::Pipeline,
+        ) -> Option<T> {
+            match self.try_round_trip(command).await {
+                Ok(value) => {
+                    if self.said_down.swap(false, Ordering::Relaxed) {
+                        crate::log::warn("shared store: answering again");
+                    }
+                    Some(value)
+                }
+                Err(Failure::Skipped) => None,
+                Err(failure) => {
+                    *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
+                    if matches!(failure, Failure::Redis(_)) {
+                        *self.connection.lock().await = None;
+                    }
+                    if !self.said_down.swap(true, Ordering::Relaxed) {
+                        let why = match failure {
+                            Failure::Timeout => "no answer in time".to_owned(),
+                            Failure::Redis(e) => format!("{:?}", e.kind()),
+                            Failure::Skipped => String::new(),
+                        };
+                        crate::log::error(&format!(
+                            "shared store unavailable ({what}: {why}): on this instance, \
+                             until it answers, a refresh is shared only with this \
+                             instance's requests and a remote sign-out is not seen"
+                        ));
+                    }
+                    None
+                }
+            }
+        }
+
+        async fn try_round_trip<T: redis::FromRedisValue>(
+            &self,
+            command: impl FnOnce() -> redis::Pipeline,
+        ) -> Result<T, Failure> {
+            if lock(&self.resting_until).is_some_and(|until| Instant::now() < until) {
+                return Err(Failure::Skipped);
+            }
+            let budget = time_left()
+                .map(|left| left.saturating_sub(Duration::from_millis(250)))
+                .unwrap_or(ROUND_TRIP_TIMEOUT)
+                .min(CONNECT_TIMEOUT + ROUND_TRIP_TIMEOUT);
+            let attempt = async {
+                let mut connection = self.connection().await?;
+                command()
+                    .query_async::<T>(&mut connection)
+                    .await
+                    .map_err(Failure::Redis)
+            };
+            tokio::time::timeout(budget, attempt)
+                .await
+                .unwrap_or(Err(Failure::Timeout))
+        }
+
+        /// Whether the session `sid` of user `sub`, begun at `started_at`,
+        /// was ended: by its own sign-out, or by its user's "sign out
+        /// everywhere" at or after its start. `None` when the store does
+        /// not answer. A "no" is trusted for [`LIVE_FOR`].
+        pub(crate) async fn ended(&self, sid: &str, sub: &str, started_at: i64) -> Option<bool> {
+            if let Some(seen) = lock(&self.live).get(sid)
+                && seen.elapsed() < LIVE_FOR
+            {
+                return Some(false);
+            }
+            let (session, user): (Option<String>, Option<i64>) = self
+                .round_trip("check", || {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("GET")
+                        .arg(self.keys.ended_session(sid))
+                        .cmd("GET")
+                        .arg(self.keys.ended_user(sub));
+                    pipe
+                })
+                .await?;
+            let ended = session.is_some() || user.is_some_and(|at| started_at <= at);
+            let mut live = lock(&self.live);
+            if ended {
+                live.remove(sid);
+            } else {
+                if live.len() >= 4096 {
+                    live.retain(|_, seen| seen.elapsed() < LIVE_FOR);
+                }
+                live.insert(sid.to_owned(), Instant::now());
+            }
+            Some(ended)
+        }
+
+        /// Ends session `sid` for `ttl` seconds (its remaining life), here at
+        /// once and in every instance within [`LIVE_FOR`]. Whether the
+        /// store took it.
+        pub(crate) async fn end_session(&self, sid: &str, ttl: i64) -> bool {
+            lock(&self.live).remove(sid);
+            self.round_trip::<()>("end session", || {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(self.keys.ended_session(sid))
+                    .arg(1)
+                    .arg("EX")
+                    .arg(ttl.max(1));
+                pipe
+            })
+            .await
+            .is_some()
+        }
+
+        /// Ends every session of `sub` begun at or before `at`, for as long
+        /// as a session can live.
+        pub(crate) async fn end_user(&self, sub: &str, at: i64) -> bool {
+            lock(&self.live).clear();
+            self.round_trip::<()>("end user", || {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(self.keys.ended_user(sub))
+                    .arg(at)
+                    .arg("EX")
+                    .arg(crate::session::cookie::REFRESH_TOKEN_TTL_SECS + 120);
+                pipe
+            })
+            .await
+            .is_some()
+        }
+
+        /// In one round trip: the refresh's outcome if another instance
+        /// published it, else a claim on making the call.
+        pub(crate) async fn claim(&self, flight: &[u8; 32]) -> Option<Claim> {
+            let token = crate::secret::random_token();
+            let (outcome, claimed): (Option<String>, Option<String>) = self
+                .round_trip("claim", || {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("GET")
+                        .arg(self.keys.outcome(flight))
+                        .cmd("SET")
+                        .arg(self.keys.claim(flight))
+                        .arg(&token)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(CLAIM_TTL.as_millis() as u64);
+                    pipe
+                })
+                .await?;
+            Some(match (outcome, claimed) {
+                (Some(outcome), _) => Claim::Outcome(outcome),
+                (None, Some(_)) => Claim::Won,
+                (None, None) => Claim::Wait,
+            })
+        }
+
+        /// Publishes a refresh's outcome for [`OUTCOME_TTL`].
+        pub(crate) async fn publish(&self, flight: &[u8; 32], outcome: &str) {
+            let _ = self
+                .round_trip::<()>("publish", || {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("SET")
+                        .arg(self.keys.outcome(flight))
+                        .arg(outcome)
+                        .arg("PX")
+                        .arg(OUTCOME_TTL.as_millis() as u64);
+                    pipe
+                })
+                .await;
+        }
+
+        /// Gives up a claim without an outcome (the provider could not be
+        /// reached), so that another request may try.
+        pub(crate) async fn release(&self, flight: &[u8; 32]) {
+            let _ = self
+                .round_trip::<()>("release", || {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("DEL").arg(self.keys.claim(flight));
+                    pipe
+                })
+                .await;
+        }
+    }
+
+    fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        mutex.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_hashes_under_the_apps_prefix() {
+        let keys = Keys::new("https://vercel.com", "cl_app");
+        let sid = keys.ended_session("session-id");
+        let user = keys.ended_user("user-sub");
+        let claim = keys.claim(&[7; 32]);
+        for key in [&sid, &user, &claim] {
+            assert!(key.starts_with("siv:"), "{key}");
+            assert!(
+                !key.contains("session-id") && !key.contains("user-sub"),
+                "{key}"
+            );
+        }
+        assert_ne!(keys.outcome(&[7; 32]), claim);
+        let other = Keys::new("https://vercel.com", "cl_other");
+        assert_ne!(other.ended_session("session-id"), sid);
+    }
+}

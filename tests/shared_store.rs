@@ -1,0 +1,284 @@
+//! Sessions across instances through the shared store (a real
+//! `redis-server`), over real HTTP, each function its own process: sign-out
+//! ends every copy of a session in every instance; "sign out everywhere";
+//! the app removed at the provider; a refusal shared like an outcome; one
+//! store round trip per protected request; and a store that is down or
+//! slow, which leaves sessions as they are without one.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use sign_in_with_vercel::REQUEST_DEADLINE;
+use sign_in_with_vercel_emulator::ReusePolicy;
+use support::instances::{IDENTITY_ROUTES, Setup, Stack};
+use support::stack::Browser;
+
+const DEMO_SUB: &str = "usr_demo1234567890";
+/// How soon every instance refuses an ended session.
+const WITHIN: Duration = Duration::from_millis(1100);
+
+/// A copy of `browser`'s cookies, as an attacker who copied them has.
+fn copy(browser: &Browser) -> Browser {
+    browser.clone()
+}
+
+async fn post(browser: &mut Browser, stack: &Stack, path: &str) -> serde_json::Value {
+    let page = browser.post(&stack.url(path), &[]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.json()
+}
+
+/// Asks every instance of every identity route (each request goes to the
+/// next instance) whether `browser` is signed in.
+async fn refused_everywhere(stack: &Stack, browser: &Browser) -> bool {
+    for _ in 0..2 {
+        for path in IDENTITY_ROUTES {
+            let mut b = browser.clone();
+            let page = b.get(&stack.url(path)).await;
+            let signed_out = match path {
+                "/api/auth/session" => page.status == 200 && page.json()["user"].is_null(),
+                _ => page.status == 401,
+            };
+            if !signed_out {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_ends_every_copy_of_the_session_in_every_instance() {
+    let stack = Stack::start(Setup::default());
+    let mut browser = Browser::default();
+    stack.sign_in(&mut browser).await;
+    let stolen = copy(&browser);
+    // The copy works in every instance, and warms their caches.
+    for path in IDENTITY_ROUTES {
+        assert_eq!(
+            copy(&stolen).get(&stack.url(path)).await.status,
+            200,
+            "{path}"
+        );
+    }
+    let answer = post(&mut browser, &stack, "/api/auth/signout").await;
+    assert_eq!(answer["revoked"], true);
+    tokio::time::sleep(WITHIN).await;
+    assert!(refused_everywhere(&stack, &stolen).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ended_session_is_refused_even_when_its_refresh_would_succeed() {
+    // The provider could not be told (revocation fails), so the tokens
+    // live on; the store still ends the session everywhere.
+    let stack = Stack::start(Setup::default());
+    let mut browser = Browser::default();
+    stack.sign_in(&mut browser).await;
+    let stolen = copy(&browser);
+    stack.emulator.faults().revocation_status = Some(503);
+    let answer = post(&mut browser, &stack, "/api/auth/signout").await;
+    assert_eq!(answer["revoked"], false);
+    assert_eq!(answer["retry"], true);
+    tokio::time::sleep(WITHIN).await;
+    assert!(refused_everywhere(&stack, &stolen).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_everywhere_ends_every_session_of_the_user() {
+    let stack = Stack::start(Setup::default());
+    let (mut laptop, mut phone) = (Browser::default(), Browser::default());
+    stack.sign_in(&mut laptop).await;
+    stack.sign_in(&mut phone).await;
+    assert_eq!(stack.who(&phone).await.as_deref(), Some(DEMO_SUB));
+    let answer = post(&mut laptop, &stack, "/api/auth/signout?everywhere").await;
+    assert_eq!(answer["everywhere"], true, "{answer}");
+    tokio::time::sleep(WITHIN).await;
+    assert!(refused_everywhere(&stack, &phone).await);
+    assert!(refused_everywhere(&stack, &laptop).await);
+    // A sign-in afterwards is a new session, and stands.
+    stack.sign_in(&mut phone).await;
+    assert_eq!(stack.who(&phone).await.as_deref(), Some(DEMO_SUB));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_removed_at_the_provider_ends_every_copy_once_noticed() {
+    let stack = Stack::start(Setup::default());
+    let mut browser = Browser::default();
+    stack.sign_in(&mut browser).await;
+    let stolen = copy(&browser);
+    stack
+        .emulator
+        .remove_app(DEMO_SUB, support::instances::CLIENT);
+    // user-info asks the provider, and learns it...
+    let page = browser.get(&stack.url("/api/user-info")).await;
+    assert_eq!(page.status, 401);
+    // ...and the copy, whose refresh is not due, is refused by the
+    // functions that answer from the cookie alone.
+    tokio::time::sleep(WITHIN).await;
+    assert_eq!(stack.who(&stolen).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_is_shared_like_an_outcome() {
+    let stack = Stack::start(Setup {
+        access_token_ttl: 2,
+        ..Setup::default()
+    });
+    let mut browser = Browser::default();
+    stack.sign_in(&mut browser).await;
+    stack
+        .emulator
+        .remove_app(DEMO_SUB, support::instances::CLIENT);
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let before = stack.token_calls();
+    let requests: Vec<_> = (0..6)
+        .map(|i| {
+            let mut tab = browser.clone();
+            let url = stack.url(IDENTITY_ROUTES[i % IDENTITY_ROUTES.len()]);
+            tokio::spawn(async move { tab.get(&url).await })
+        })
+        .collect();
+    for request in requests {
+        let page = request.await.unwrap();
+        assert!(
+            page.status == 401 || (page.status == 200 && page.json()["user"].is_null()),
+            "{} {}",
+            page.status,
+            page.body
+        );
+    }
+    assert_eq!(stack.token_calls() - before, 1, "one refused token call");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protected_request_costs_at_most_one_store_round_trip() {
+    let stack = Stack::start(Setup::default());
+    let mut browser = Browser::default();
+    stack.sign_in(&mut browser).await;
+    let redis = stack.redis.as_ref().unwrap();
+    let commands = || stat(redis, "total_commands_processed");
+    let before = commands();
+    const REQUESTS: u64 = 20;
+    for _ in 0..REQUESTS {
+        // Back to back: an instance trusts a "not ended" for a second, so
+        // most of these ask nothing; none asks more than one round trip.
+        let page = browser.get(&stack.url("/api/auth/session")).await;
+        assert_eq!(page.json()["user"]["sub"], DEMO_SUB);
+    }
+    // The counter's own INFO calls count too: 1 for `before`.
+    let spent = commands() - before - 1;
+    eprintln!("{REQUESTS} protected requests: {spent} store commands");
+    assert!(
+        spent <= 2 * REQUESTS,
+        "at most one pipelined round trip (two GETs) each: {spent}"
+    );
+    assert!(spent >= 2, "the store was asked: {spent}");
+}
+
+/// A counter of `INFO stats`.
+fn stat(redis: &testkit::RedisServer, name: &str) -> u64 {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", redis.port())).unwrap();
+    stream.write_all(b"INFO stats\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in INFO stats: {text}"))
+}
+
+/// What the functions wrote about the store being unavailable.
+fn store_complaints(stack: &Stack, path: &str) -> Vec<usize> {
+    stack
+        .functions
+        .logs(path)
+        .iter()
+        .map(|log| log.matches("shared store unavailable").count())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_that_is_down_leaves_sessions_as_they_are_without_one() {
+    let mut stack = Stack::start(Setup {
+        access_token_ttl: 2,
+        reuse: ReusePolicy::Reject,
+        ..Setup::default()
+    });
+    let mut browser = Browser::default();
+    stack.sign_in(&mut browser).await;
+    stack.redis.as_mut().unwrap().stop();
+    for _ in 0..3 {
+        for path in IDENTITY_ROUTES {
+            let started = Instant::now();
+            let page = browser.get(&stack.url(path)).await;
+            assert!(page.status < 500, "{path}: {} {}", page.status, page.body);
+            assert!(started.elapsed() < REQUEST_DEADLINE, "{path}");
+        }
+    }
+    // A refresh, without the store: still signed in.
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(browser.get(&stack.url("/api/user-info")).await.status, 200);
+    assert_eq!(stack.who(&browser).await.as_deref(), Some(DEMO_SUB));
+    // Each instance said so in its log, once, with what is lost.
+    for path in IDENTITY_ROUTES {
+        for (n, count) in store_complaints(&stack, path).into_iter().enumerate() {
+            assert!(count <= 1, "{path} instance {n} said it {count} times");
+        }
+    }
+    let logs = stack.functions.logs("/api/auth/session").join("\n");
+    assert!(
+        logs.contains("a refresh is shared only with this instance"),
+        "{logs}"
+    );
+    assert!(logs.contains("a remote sign-out is not seen"), "{logs}");
+    assert!(
+        store_complaints(&stack, "/api/auth/session")
+            .iter()
+            .sum::<usize>()
+            >= 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_that_does_not_answer_costs_a_request_little_and_fails_nothing() {
+    // A listener that accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let stack = Stack::start(Setup {
+        store: false,
+        store_url: Some(url),
+        ..Setup::default()
+    });
+    let mut browser = Browser::default();
+    stack.sign_in(&mut browser).await;
+    // Every instance of every route (requests go to each in turn).
+    for path in IDENTITY_ROUTES.iter().chain(&IDENTITY_ROUTES) {
+        let started = Instant::now();
+        let page = browser.get(&stack.url(path)).await;
+        let took = started.elapsed();
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        assert!(took < Duration::from_secs(3), "{path} took {took:?}");
+    }
+    // Once an instance has given up on it, it leaves the store alone.
+    let started = Instant::now();
+    for _ in 0..4 {
+        assert_eq!(stack.who(&browser).await.as_deref(), Some(DEMO_SUB));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(held);
+}
