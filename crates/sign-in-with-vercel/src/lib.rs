@@ -1,16 +1,235 @@
-//! Sign in with Vercel for Rust: an OAuth 2.0 + OpenID Connect relying
-//! party (authorization code flow with PKCE) built as Vercel Rust functions.
+//! **Sign in with Vercel** for Rust functions on Vercel: an OAuth 2.0 +
+//! OpenID Connect relying party (authorization code flow with PKCE, RFC
+//! 7636), with sessions in one sealed cookie, Vercel's REST API as the
+//! signed-in user, and the marketplace integrations' SSO exchange.
 //!
-//! Each route is its own Vercel function (`api/auth/authorize.rs`,
-//! `api/auth/callback.rs`, `api/auth/session.rs`, `api/auth/signout.rs`,
-//! `api/validate-token.rs`, `api/user-info.rs`), a shim that hands its
-//! [`Route`] to [`Auth::serve`]. Your own functions call [`Auth::protect`]
-//! (or [`Auth::session`]) to learn who is signed in, from a sealed cookie,
-//! with no provider call.
+//! Every ID token is verified (OpenID Connect Core §3.1.3.7: RS256 against
+//! the provider's key set, issuer, audience, expiry, nonce); secrets are
+//! compared in constant time and never logged, printed or put in a URL we
+//! build; every failure is an answer (a redirect to the error page, or
+//! JSON with a status), never a panic.
 //!
-//! The protocol core does no I/O of its own: each provider call is a
-//! request builder and a response parser in the module named after its
-//! protocol step, run through one [`HttpClient`].
+//! # Quick start
+//!
+//! ```toml
+//! [dependencies]
+//! sign-in-with-vercel = { version = "0.1", features = ["redis"] }
+//! vercel_runtime = "2.4"
+//! tokio = { version = "1", features = ["macros", "rt"] }
+//! ```
+//!
+//! Each route is a Vercel function of its own: a file under `api/`, a
+//! `[[bin]]` of your `Cargo.toml` whose `path` is that file, that hands its
+//! [`Route`] to [`Auth::serve`]. `api/auth/authorize.rs`:
+//!
+//! ```no_run
+//! use sign_in_with_vercel::{AUTHORIZE, Auth};
+//! use vercel_runtime::{Error, Request, run, service_fn};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Error> {
+//!     let auth = Auth::global();
+//!     run(service_fn(move |req: Request| auth.serve(&AUTHORIZE, req))).await
+//! }
+//! ```
+//!
+//! and the same for [`CALLBACK`] (`api/auth/callback.rs`), [`SESSION`]
+//! (`api/auth/session.rs`) and [`SIGNOUT`] (`api/auth/signout.rs`), and,
+//! if you want them, [`USER_INFO`] (`api/user-info.rs`) and
+//! [`VALIDATE_TOKEN`] (`api/validate-token.rs`). Register
+//! `https://<your-domain>/api/auth/callback` as the app's Authorization
+//! Callback URL in the Vercel dashboard, set `VERCEL_APP_CLIENT_ID`,
+//! `VERCEL_APP_CLIENT_SECRET` and `AUTH_SECRET`, and send the browser to
+//! `/api/auth/authorize?next=/where-to-return`.
+//!
+//! Your own functions learn who is signed in with [`Auth::protect`] (or
+//! [`Auth::session`]), from the session cookie, with no provider call:
+//!
+//! ```no_run
+//! use sign_in_with_vercel::Auth;
+//! use vercel_runtime::{Error, Request, Response, ResponseBody, run, service_fn};
+//!
+//! async fn handler(req: Request) -> Result<Response<ResponseBody>, Error> {
+//!     let auth = Auth::global();
+//!     Ok(auth
+//!         .protect(&req, async |session| {
+//!             let name = session.user().name.as_deref().unwrap_or("there");
+//!             Response::new(ResponseBody::from(format!("Hello, {name}!")))
+//!         })
+//!         .await)
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Error> {
+//!     run(service_fn(handler)).await
+//! }
+//! ```
+//!
+//! A signed-out request is answered `401` with JSON; a refreshed session's
+//! cookies ride on your response.
+//!
+//! # Not only `vercel_runtime`
+//!
+//! The library speaks [`http`] types: [`Auth::serve`] takes any
+//! `http::Request<B>` (only its head is read) and returns an
+//! `http::Response<Bytes>`; [`Auth::protect`] returns your handler's
+//! response type. Any framework built on `http` (axum, hyper, …) can mount
+//! the routes, on Vercel or elsewhere; [`Auth::dispatch`] routes by path,
+//! for a single server that serves them all:
+//!
+//! ```
+//! # async fn example() {
+//! use sign_in_with_vercel::Auth;
+//!
+//! let auth = Auth::from_lookup(|name| match name {
+//!     "VERCEL_APP_CLIENT_ID" => Some("cl_example".into()),
+//!     "AUTH_SECRET" => Some("a-random-string-of-at-least-32-characters".into()),
+//!     _ => None,
+//! });
+//! let request = http::Request::get("/api/auth/session")
+//!     .header("host", "localhost:3000")
+//!     .body(())
+//!     .unwrap();
+//! let response = auth.dispatch(&request).expect("an /api route").await;
+//! assert_eq!(response.status(), 200); // {"user": null}: nobody is signed in
+//! # }
+//! ```
+//!
+//! # Routes
+//!
+//! | Route | Default path | What it does |
+//! |---|---|---|
+//! | [`AUTHORIZE`] | `GET /api/auth/authorize[?next=/path]` | Starts a sign-in: fresh `state`, `nonce` and PKCE verifier sealed in this attempt's own flow cookie (several tabs may sign in at once), then a redirect to the authorization endpoint. `next` must be a same-origin path. |
+//! | [`CALLBACK`] | `GET /api/auth/callback` | Checks `state` (constant time) and `iss`, exchanges the code with the verifier, verifies the ID token, seals the session, redirects to the return path. A provider `error` (Cancel) goes to the error page with its code. |
+//! | [`SESSION`] | `GET /api/auth/session` | Who is signed in: `{"user": {…}}`, or `{"user": null}`. No provider call while the access token is fresh. |
+//! | [`SIGNOUT`] | `POST /api/auth/signout[?everywhere]` | Ends the session (here, and with a store in every instance) and revokes its tokens (RFC 7009). `{"signedOut", "revoked", "retry"}`: when the provider cannot be reached, the tokens are kept sealed for [`REVOCATION_RETRY_SECS`] and posting again retries. `?everywhere` ends every session of the user ([`Auth::sign_out_everywhere`]). Same-origin only. |
+//! | [`USER_INFO`] | `GET /api/user-info` | The provider's current view of the user (OpenID Connect Core §5.3); a token the provider refuses ends the session. |
+//! | [`VALIDATE_TOKEN`] | `GET /api/validate-token` | Introspects the access token (RFC 7662), with its metadata from Vercel's REST API. |
+//!
+//! Errors are answered in one place: browser routes redirect to the error
+//! page with `?error=<code>`, API routes answer
+//! `{"error": "<code>", "error_description": "<fixed sentence>"}` with its
+//! status ([`Error::code`], [`Error::status`], [`Error::description`]).
+//! Every response is `Cache-Control: no-store`; the callback's is also
+//! `Referrer-Policy: no-referrer`.
+//!
+//! # Configuration
+//!
+//! Read once per function instance ([`Config::from_lookup`]); a missing or
+//! malformed variable is logged with its name and every route answers with
+//! a `configuration` error until it is fixed.
+//!
+//! | Variable | Meaning |
+//! |---|---|
+//! | `VERCEL_APP_CLIENT_ID` | The app's client ID (required). `NEXT_PUBLIC_VERCEL_APP_CLIENT_ID`, the name in Vercel's Next.js guide, is accepted too. |
+//! | `VERCEL_APP_CLIENT_SECRET` | The client secret. Without it the app is a public client. |
+//! | `VERCEL_APP_TOKEN_AUTH` | `client_secret_post` (default with a secret) or `client_secret_basic`. |
+//! | `AUTH_SECRET` | The key that seals the session and flow cookies: at least [`MIN_SECRET_BYTES`] random characters (`openssl rand -base64 32`). A comma-separated list rotates keys: the first seals, all open. Required on any origin that is not loopback; on a developer's own machine a key is derived from a client secret of 32+ characters when it is not set. |
+//! | `VERCEL_OAUTH_ISSUER` | The issuer, default [`VERCEL_ISSUER`], whose endpoints are built in (a cold start makes no discovery request); any other is discovered once per instance, and must name itself exactly. `http://` only on loopback. |
+//! | `APP_URL` | The app's public origin, when it must be pinned; otherwise from `x-forwarded-proto` + `x-forwarded-host` (Vercel's proxy), then `Host`. |
+//! | `AUTH_BASE_PATH` | Where the four sign-in routes are, default [`DEFAULT_BASE_PATH`] (see [`Paths`]). |
+//! | `REDIS_URL`, `KV_URL` | The shared session store (feature `redis`): `redis://` or `rediss://` (TLS by rustls), as Vercel's marketplace Redis sets them. |
+//!
+//! # Mounting sign-in elsewhere
+//!
+//! Where the routes are is configuration, [`Paths`]: the four sign-in
+//! routes under a base (`AUTH_BASE_PATH=/api/login`, or
+//! [`Paths::with_base`]), or any path by name with [`Auth::with_paths`],
+//! and the error page and the default return path with them. On Vercel a
+//! function's path is its file's: with `AUTH_BASE_PATH=/api/login`, the
+//! shims are `api/login/authorize.rs`, `api/login/callback.rs`, … and the
+//! Authorization Callback URL to register is `https://<domain>/api/login/callback`.
+//!
+//! # Sessions
+//!
+//! After sign-in the browser holds one cookie, `__Host-session.<id>.0` on
+//! https (`session.<id>.0` on a loopback http origin): the subject, the
+//! profile claims the ID token proved, the access and refresh tokens and
+//! their expiry, and the session's id, sealed with AES-256-GCM (`ring`)
+//! under a key derived from `AUTH_SECRET` with HKDF-SHA256; the seal also
+//! authenticates the issuer and client. It lives as long as the refresh
+//! token (30 days). Past about 3.8 KB it is split into `.1`, `.2`, ….
+//!
+//! - **Who is signed in costs no provider call** while the access token is
+//!   fresh: [`Auth::session`] opens the seal.
+//! - **Nothing planted counts.** `__Host-` means no sibling or parent
+//!   domain can set or shadow the cookie; a seal that was tampered with,
+//!   truncated, made with an unknown key, expired, or beyond the session
+//!   policy is "signed out", deleted, and costs no provider call. Only the
+//!   app's own cookie names are read.
+//! - **Key rotation**: `AUTH_SECRET=new,old` opens both and seals again
+//!   with `new` on the next request.
+//! - **Refresh is early and shared** (RFC 6749 §6): a quarter of the access
+//!   token's life before it expires (five minutes for Vercel's hour),
+//!   concurrent requests of an instance share one token call, and a request
+//!   of the same burst that arrives with the session it replaced gets the
+//!   new one (for five seconds). The rotated tokens always reach the
+//!   browser; claims change only with a verified ID token.
+//! - **Every order of parallel responses ends in the newest session**: the
+//!   cookie's `<id>` changes with every generation and each response
+//!   deletes only the generation it read, so `Set-Cookie`s commute.
+//! - **What ends a session**: sign-out; the provider refusing the grant
+//!   (`invalid_grant`: the app removed, the grant revoked, the refresh
+//!   token spent); a token the provider calls inactive; a refreshed ID
+//!   token about someone else. The app's own misconfiguration
+//!   (`invalid_client`, `unauthorized_client`) and throttling do not: the
+//!   session is kept and the route says `configuration` or
+//!   `provider_unavailable`. While the provider cannot be reached, the
+//!   user is still known for [`REFRESH_GRACE_SECS`] past the access
+//!   token's expiry, not longer.
+//! - **A deadline per request**: all of a request's provider calls share
+//!   [`REQUEST_DEADLINE`], inside a function's shortest limit.
+//!
+//! ## Many instances: the shared store
+//!
+//! On Vercel each function is its own instance, and what one instance
+//! remembers the others do not. Without a store, two instances that
+//! refresh the same session at the same moment both spend its refresh
+//! token; a provider that answers a reuse by revoking the grant (RFC 9700
+//! §4.14.2; Vercel does not document its policy) then signs the user out,
+//! and a copied cookie stays valid after sign-out until its refresh.
+//!
+//! With the `redis` feature and `REDIS_URL` (or `KV_URL`), every instance
+//! shares, through Redis over its standard protocol (rustls for
+//! `rediss://`; one connection per instance, opened on first use):
+//! - one refresh per session generation: the first instance to claim it
+//!   makes the token call and publishes the outcome (sealed, a minute);
+//!   the others wait for it within their deadline and answer with the same
+//!   new session, or the same refusal;
+//! - ended sessions: sign-out, app removal and a refused grant end the
+//!   session's id in every instance within a second, and
+//!   [`Auth::sign_out_everywhere`] ends all of a user's sessions;
+//! - at most one store round trip per protected request (two pipelined
+//!   `GET`s, trusted for a second per instance).
+//!
+//! Keys are hashes under a prefix of the app's own; no token is stored in
+//! plain text. A store that is down or slow changes nothing that would
+//! not have happened without one: the instance logs once what is lost,
+//! leaves the store alone for a few seconds, and answers within the
+//! deadline.
+//!
+//! # Vercel's REST API, marketplace SSO
+//!
+//! [`Auth::vercel_api`] is a [`VercelApi`] client acting as the signed-in
+//! user: a refused token is refreshed once through the session and the
+//! call retried once ([`vercel_api`]). [`sso::Marketplace`] exchanges the
+//! code of a marketplace integration's "Open in Provider" and verifies its
+//! ID token ([`sso`]).
+//!
+//! # Cargo features
+//!
+//! - `redis`: the shared session store. Without it a `REDIS_URL` is logged
+//!   as unused.
+//!
+//! # Layers
+//!
+//! [`Auth`] is the front door; below it [`Provider`] (configuration, HTTP
+//! client, clock, the issuer's metadata and key caches) is what every
+//! protocol step takes, and nothing below imports what is above. The
+//! protocol core does no I/O of its own: each provider call is a request
+//! builder and a response parser in the module named after its protocol
+//! step, run through one [`HttpClient`] ([`ReqwestClient`] over rustls in
+//! production; tests plug in the emulator).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -26,11 +245,9 @@ mod cookies;
 mod discovery;
 mod error;
 mod flow;
-#[doc(hidden)]
-pub mod id_token;
+mod id_token;
 mod introspect;
-#[doc(hidden)]
-pub mod jwks;
+mod jwks;
 mod log;
 mod origin;
 mod paths;
