@@ -93,11 +93,11 @@ fn stack(policy: &str, instances: usize) -> Stack {
 }
 
 async fn sign_in(browser: &mut Browser, app: &str) {
-    let consent = browser.visit(&format!("{app}/api/auth/authorize")).await;
-    let page = if consent.url.starts_with(app) {
-        consent
+    let emulator_page = browser.visit(&format!("{app}/api/auth/authorize")).await;
+    let page = if emulator_page.url.starts_with(app) {
+        emulator_page
     } else {
-        let answer = browser.submit(&consent, &[("decision", "allow")]).await;
+        let answer = browser.through_emulator(emulator_page, "allow").await;
         browser.follow(answer).await
     };
     assert_eq!(page.url, format!("{app}/profile"));

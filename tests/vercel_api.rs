@@ -361,7 +361,11 @@ async fn a_second_refusal_is_an_error_not_another_refresh() {
     );
     let api = VercelApi::new(&http, API, &tokens);
     let e = current_token(&api).await.unwrap_err();
-    assert!(matches!(e, VercelApiError::Unauthorized(_)), "{e:?}");
+    // Vercel's refusal of a token: 403 with `invalidToken`, not a 401.
+    assert!(
+        matches!(&e, VercelApiError::Forbidden(p) if p.invalid_token),
+        "{e:?}"
+    );
     assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(http.requests.load(Ordering::SeqCst), 2);
 }

@@ -188,7 +188,7 @@ fn first<'a>(
                     && r.header("location") == Some(DEFAULT_RETURN_PATH)
                     && r.set_cookies().any(|c| c.starts_with(&session_prefix))
             }),
-            label: "GET ?code&state&iss + flow cookie (made by authorize, consented)".to_owned(),
+            label: "GET ?code&state + flow cookie (made by authorize, consented)".to_owned(),
         }
     } else {
         Series {

@@ -10,6 +10,8 @@ mod consent;
 mod jar;
 mod process;
 
-pub use consent::{consent, decision_form, location, request_id_in};
+pub use consent::{
+    consent, consent_as, decision_form, location, login_choice_in, login_form, request_id_in,
+};
 pub use jar::Jar;
 pub use process::{CLEARED_VARS, Process, clean_command, free_port, workspace_bin};
