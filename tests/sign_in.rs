@@ -501,7 +501,7 @@ async fn default_issuer_needs_no_discovery_request() {
         _ => None,
     })
     .with_http_client(std::sync::Arc::new(Recording {
-        emulator,
+        emulator: testkit::InProcess::new(emulator),
         recorder: recorder.clone(),
     }));
     let request = http::Request::get("/api/auth/authorize")

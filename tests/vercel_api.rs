@@ -16,7 +16,6 @@ use sign_in_with_vercel::{
     AccessToken, BoxFuture, Error, HttpClient, HttpRequest, HttpResponse, TransportError,
     s256_challenge,
 };
-use sign_in_with_vercel_emulator::Emulator;
 use support::{API, APP, CLIENT_ID, ISSUER, Rp, SECRET, rp};
 
 const VERIFIER: &str = "dBjftJeZ4CQP-mJ0zWc5hhhiGSpAEapVcBaeMbJwhV1-Xfz4Twt6OBMO";
@@ -321,7 +320,7 @@ impl TokenSource for Rotating {
 
 /// The emulator, counting the requests it gets.
 struct Counting {
-    emulator: Arc<Emulator>,
+    emulator: Arc<testkit::InProcess>,
     requests: AtomicUsize,
 }
 

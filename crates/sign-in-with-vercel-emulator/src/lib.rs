@@ -29,8 +29,9 @@
 //! - In process: [`Emulator::new`] (origins derived from the issuer, see
 //!   [`Origins::derived_from`]) or [`Emulator::at`], then
 //!   [`Emulator::handle`] answers an [`http::Request`], routed by the
-//!   origin its URL (or `Host`) names. With the `sign-in-with-vercel`
-//!   feature the emulator is the relying-party library's `HttpClient`.
+//!   origin its URL (or `Host`) names. A relying party's HTTP client trait
+//!   is a few lines over it (the `sign-in-with-vercel` workspace's
+//!   `testkit::InProcess` is one), so an app signs in with no socket.
 //! - Over HTTP: [`Emulator::serve`] (issuer and API) and
 //!   [`Emulator::serve_origin`] (any one origin, the marketplace's
 //!   included) on listeners you bind.
@@ -484,28 +485,6 @@ impl Emulator {
                 pages::avatar_id(&user.sub)
             ),
         }
-    }
-}
-
-/// With the `sign-in-with-vercel` feature, the emulator is the relying
-/// party's HTTP client: `Auth::new(config).with_http_client(emulator)`
-/// signs in against it with no socket.
-#[cfg(feature = "sign-in-with-vercel")]
-impl sign_in_with_vercel::HttpClient for Emulator {
-    /// Runs the request in process: the same code as over HTTP, and the
-    /// same routing by the URL's origin.
-    fn execute(
-        &self,
-        request: sign_in_with_vercel::HttpRequest,
-    ) -> sign_in_with_vercel::BoxFuture<
-        '_,
-        Result<sign_in_with_vercel::HttpResponse, sign_in_with_vercel::TransportError>,
-    > {
-        let response = self.handle(&request);
-        Box::pin(async move {
-            let (parts, body) = response.into_parts();
-            Ok(http::Response::from_parts(parts, body.to_vec()))
-        })
     }
 }
 
