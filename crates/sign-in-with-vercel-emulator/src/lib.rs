@@ -98,12 +98,14 @@
 
 mod config;
 mod endpoints;
+mod faults;
 mod keys;
 mod origins;
 mod pages;
 mod pkce;
 mod secret;
 pub mod server;
+mod stats;
 mod store;
 
 use std::collections::HashMap;
@@ -111,17 +113,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use serde::Serialize;
-use serde_json::{Map, Value};
 
 pub use config::{
     Client, DEMO_ACCOUNT_ID, EmulatorConfig, Installation, ReusePolicy, Role, SCOPES, User,
     demo_user,
 };
+pub use faults::{ClaimsEdit, Faults};
 pub use keys::{Signing, SigningKey};
 pub use origins::{Origin, Origins};
 
 pub use server::{Server, serve};
+use stats::Counters;
+pub use stats::Stats;
 
 /// The guesses listed on the index page and in this crate's documentation.
 const GUESSES: &str = include_str!("guesses.md");
@@ -129,59 +132,6 @@ const GUESSES: &str = include_str!("guesses.md");
 /// The current time in seconds since the epoch; tests pass one they move
 /// forward without sleeping.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-/// How many requests each endpoint has served.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Stats {
-    /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
-    pub discovery: u64,
-    /// `/.well-known/jwks`.
-    pub jwks: u64,
-    /// `/oauth/authorize` (page and decision).
-    pub authorize: u64,
-    /// `/login/oauth/token`.
-    pub token: u64,
-    /// `/login/oauth/token/revoke`.
-    pub revoke: u64,
-    /// `/login/oauth/token/introspect`.
-    pub introspect: u64,
-    /// `/login/oauth/userinfo`.
-    pub userinfo: u64,
-}
-
-#[derive(Default)]
-struct Counters {
-    discovery: AtomicU64,
-    jwks: AtomicU64,
-    authorize: AtomicU64,
-    token: AtomicU64,
-    revoke: AtomicU64,
-    introspect: AtomicU64,
-    userinfo: AtomicU64,
-}
-
-/// A claims edit applied to every ID token issued while set.
-pub type ClaimsEdit = Arc<dyn Fn(&mut Map<String, Value>) + Send + Sync>;
-
-/// Deliberate misbehaviour, for the relying party's rejection tests. Set
-/// through [`Emulator::faults`]; never reachable over HTTP. The ID-token
-/// faults apply to the sign-in's ID tokens and to the marketplace's SSO
-/// tokens alike.
-#[derive(Clone, Default)]
-pub struct Faults {
-    /// How ID tokens are signed.
-    pub signing: Signing,
-    /// Edits the claims of ID tokens before signing.
-    pub id_token_claims: Option<ClaimsEdit>,
-    /// Makes userinfo answer with this `sub`.
-    pub userinfo_sub: Option<String>,
-    /// Makes the token endpoint answer with this status and JSON body.
-    pub token_response: Option<(u16, String)>,
-    /// Makes revocation answer with this status.
-    pub revocation_status: Option<u16>,
-    /// Makes every endpoint answer with this status.
-    pub all_status: Option<u16>,
-}
 
 /// The emulator: configuration, keys and the tokens it has issued.
 pub struct Emulator {

@@ -1,5 +1,6 @@
-//! The token endpoint, on the API origin: the authorization code and
-//! refresh token grants (RFC 6749 §4.1.3, §6) and the ID token (OpenID
+//! The token endpoint, on the API origin (and at seed 001's
+//! `/api/login/oauth/token` on the issuer origin): the authorization code
+//! and refresh token grants (RFC 6749 §4.1.3, §6) and the ID token (OpenID
 //! Connect Core §2).
 
 use http::StatusCode;
