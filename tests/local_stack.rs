@@ -35,12 +35,13 @@ fn start_dev() -> (support::stack::Process, String) {
     (process, app)
 }
 
-/// Clicks "Sign in with Vercel" and answers the consent page.
+/// Clicks "Sign in with Vercel", signs in at the emulator's login screen
+/// and answers its consent page.
 async fn sign_in(browser: &mut Browser, app: &str, decision: &str) -> Page {
-    let consent = browser.visit(&format!("{app}/api/auth/authorize")).await;
-    assert_eq!(consent.status, 200, "consent page");
-    assert!(consent.body.contains("Allow") && consent.body.contains("Cancel"));
-    let answer = browser.submit(&consent, &[("decision", decision)]).await;
+    let login = browser.visit(&format!("{app}/api/auth/authorize")).await;
+    assert_eq!(login.status, 200, "the emulator's login screen");
+    assert!(login.body.contains("Sign in to Vercel"), "{}", login.body);
+    let answer = browser.through_emulator(login, decision).await;
     browser.follow(answer).await
 }
 
@@ -197,8 +198,8 @@ async fn token_request(browser: &mut Browser, api: &str, form: &[(&str, &str)]) 
 async fn emulator_refuses_a_reused_code() {
     let (_emulator, _dev, app, _issuer, api) = configured_stack("client_secret_post").await;
     let mut browser = Browser::default();
-    let consent = browser.visit(&format!("{app}/api/auth/authorize")).await;
-    let back = browser.submit(&consent, &[("decision", "allow")]).await;
+    let login = browser.visit(&format!("{app}/api/auth/authorize")).await;
+    let back = browser.through_emulator(login, "allow").await;
     let callback = back.location().unwrap();
     let code = url::Url::parse(&callback)
         .unwrap()
@@ -253,7 +254,8 @@ async fn emulator_refuses_a_request_without_pkce() {
     let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
     assert_eq!(q["error"], "invalid_request");
     assert_eq!(q["state"], "s1");
-    assert_eq!(q["iss"], issuer);
+    // No `iss`: Vercel documents none, and the emulator sends none unless told to.
+    assert!(!q.contains_key("iss"), "{q:?}");
 }
 
 #[tokio::test]

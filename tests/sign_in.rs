@@ -280,6 +280,8 @@ async fn callback_without_state_is_an_error() {
 #[tokio::test]
 async fn callback_with_wrong_iss_is_an_error() {
     let mut rp = rp("client_secret_post");
+    // Vercel sends no `iss`; the emulator does when told to (RFC 9207).
+    rp.emulator.set_authorization_response_iss(true);
     let callback = rp.authorize_and_consent().await;
     let tampered = callback.replace(
         "iss=http%3A%2F%2F127.0.0.1%3A3001",
@@ -292,6 +294,7 @@ async fn callback_with_wrong_iss_is_an_error() {
 #[tokio::test]
 async fn callback_without_iss_is_refused_when_the_provider_promises_it() {
     let mut rp = rp("client_secret_post");
+    rp.emulator.set_authorization_response_iss(true);
     let callback = rp.authorize_and_consent().await;
     let stripped = callback.replace("&iss=http%3A%2F%2F127.0.0.1%3A3001", "");
     assert_ne!(stripped, callback);
@@ -498,7 +501,7 @@ async fn default_issuer_needs_no_discovery_request() {
         _ => None,
     })
     .with_http_client(std::sync::Arc::new(Recording {
-        emulator,
+        emulator: testkit::InProcess::new(emulator),
         recorder: recorder.clone(),
     }));
     let request = http::Request::get("/api/auth/authorize")

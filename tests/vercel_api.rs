@@ -16,7 +16,6 @@ use sign_in_with_vercel::{
     AccessToken, BoxFuture, Error, HttpClient, HttpRequest, HttpResponse, TransportError,
     s256_challenge,
 };
-use sign_in_with_vercel_emulator::Emulator;
 use support::{API, APP, CLIENT_ID, ISSUER, Rp, SECRET, rp};
 
 const VERIFIER: &str = "dBjftJeZ4CQP-mJ0zWc5hhhiGSpAEapVcBaeMbJwhV1-Xfz4Twt6OBMO";
@@ -321,7 +320,7 @@ impl TokenSource for Rotating {
 
 /// The emulator, counting the requests it gets.
 struct Counting {
-    emulator: Arc<Emulator>,
+    emulator: Arc<testkit::InProcess>,
     requests: AtomicUsize,
 }
 
@@ -361,7 +360,11 @@ async fn a_second_refusal_is_an_error_not_another_refresh() {
     );
     let api = VercelApi::new(&http, API, &tokens);
     let e = current_token(&api).await.unwrap_err();
-    assert!(matches!(e, VercelApiError::Unauthorized(_)), "{e:?}");
+    // Vercel's refusal of a token: 403 with `invalidToken`, not a 401.
+    assert!(
+        matches!(&e, VercelApiError::Forbidden(p) if p.invalid_token),
+        "{e:?}"
+    );
     assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(http.requests.load(Ordering::SeqCst), 2);
 }

@@ -189,7 +189,7 @@ fn first<'a>(
                     && r.header("location") == Some(crate::PATHS.default_return.as_str())
                     && r.set_cookies().any(|c| c.starts_with(&session_prefix))
             }),
-            label: "GET ?code&state&iss + flow cookie (made by authorize, consented)".to_owned(),
+            label: "GET ?code&state + flow cookie (made by authorize, consented)".to_owned(),
         }
     } else {
         Series {

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use http::header::COOKIE;
+use http::header::{COOKIE, SET_COOKIE};
 use sign_in_with_vercel::{
     AUTHORIZE, CALLBACK, Route, SESSION, SESSION_COOKIE, SIGNOUT, USER_INFO, VALIDATE_TOKEN,
 };
 use sign_in_with_vercel_emulator::{Emulator, Stats};
-use testkit::{Jar, Process, decision_form, free_port, location, request_id_in};
+use testkit::{Jar, Process, decision_form, free_port, location, login_form, request_id_in};
 
 use crate::provider::{self, Provider, Timing};
 use crate::quantiles::ms;
@@ -81,6 +81,9 @@ struct Stage {
     issuer: String,
     client: reqwest::Client,
     ports: HashMap<&'static str, u16>,
+    /// The browser's session at the emulator (`name=value`): signed in
+    /// once, so that every flow shows the consent page, not the login screen.
+    provider_cookie: String,
 }
 
 impl Stage {
@@ -92,7 +95,7 @@ impl Stage {
     }
 
     /// One request; the app's answers update the jar, the provider's do not
-    /// (its cookies are not the app's).
+    /// (its cookies are not the app's: the provider gets its own session).
     async fn send(
         &self,
         method: Method,
@@ -107,6 +110,8 @@ impl Stage {
                 request = request.header(COOKIE, cookies);
             }
             request = request.header("origin", APP);
+        } else {
+            request = request.header(COOKIE, &self.provider_cookie);
         }
         if let Some(body) = body {
             request = request
@@ -124,6 +129,28 @@ impl Stage {
             jar.store(&headers);
         }
         (status, headers, body)
+    }
+
+    /// Signs the browser in to the emulator as its first user (its login
+    /// screen's one click): the session cookie, `name=value`.
+    async fn sign_in_to_the_provider(&self) -> String {
+        let user = &self.emulator.users()[0].sub;
+        let response = self
+            .client
+            .post(format!("{}/login", self.issuer))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(login_form(user, "/"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("emulator sign-in: {e}"));
+        assert_eq!(response.status().as_u16(), 303, "emulator sign-in");
+        response
+            .headers()
+            .get(SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("the emulator's session cookie")
+            .to_owned()
     }
 
     /// One request to the JSON route `route`; the flow stops unless it
@@ -282,6 +309,11 @@ pub fn run(
             .build()
             .expect("reqwest client"),
         ports,
+        provider_cookie: String::new(),
+    };
+    let stage = Stage {
+        provider_cookie: rt.block_on(stage.sign_in_to_the_provider()),
+        ..stage
     };
     let pids: Vec<u32> = children.iter().map(|(_, c)| c.pid()).collect();
     rt.block_on(async {

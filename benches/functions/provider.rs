@@ -108,7 +108,7 @@ pub fn start() -> Provider {
     ready_rx.recv().expect("emulator started");
 
     let auth = Auth::new(function_config(Some(&issuer)))
-        .with_http_client(emulator.clone() as Arc<dyn HttpClient>);
+        .with_http_client(testkit::InProcess::new(emulator.clone()) as Arc<dyn HttpClient>);
     Provider {
         emulator,
         issuer,

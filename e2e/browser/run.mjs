@@ -270,13 +270,17 @@ try {
     await visited(page, "home-signed-out");
   });
 
-  await step('click "Sign in with Vercel": the emulator\'s consent page', async () => {
+  await step('click "Sign in with Vercel": the emulator\'s login screen, then its consent page', async () => {
     await signInLink.click();
+    const demoUser = page.getByRole("button", { name: /Demo User/ });
+    await expectVisible(demoUser, "the demo user on the emulator's login screen");
+    check(new URL(page.url()).origin !== APP_ORIGIN, `the login screen is on the app's origin: ${page.url()}`);
+    emulatorOrigin = new URL(page.url()).origin;
+    await visited(page, "emulator-login");
+    await demoUser.click();
     await expectVisible(page.getByRole("button", { name: "Allow" }), "the Allow button");
     await expectVisible(page.getByRole("button", { name: "Cancel" }), "the Cancel button");
     await expectVisible(page.getByText("Demo User"), "the demo user on the consent page");
-    check(new URL(page.url()).origin !== APP_ORIGIN, `the consent page is on the app's origin: ${page.url()}`);
-    emulatorOrigin = new URL(page.url()).origin;
     await visited(page, "consent");
   });
 

@@ -149,7 +149,7 @@ impl Stack {
         let page = if consent.url.starts_with(self.app()) {
             consent
         } else {
-            let answer = browser.submit(&consent, &[("decision", "allow")]).await;
+            let answer = browser.through_emulator(consent, "allow").await;
             browser.follow(answer).await
         };
         assert_eq!(page.url, self.url("/profile"), "signed in");

@@ -16,6 +16,7 @@ use sign_in_with_vercel::{
     Auth, BoxFuture, Config, HttpClient, HttpRequest, HttpResponse, TransportError,
 };
 use sign_in_with_vercel_emulator::{Client, Emulator, EmulatorConfig, SigningKey};
+use testkit::InProcess;
 
 pub const APP: &str = "http://localhost:3000";
 pub const ISSUER: &str = "http://127.0.0.1:3001";
@@ -43,7 +44,7 @@ pub struct Recorder {
 
 /// The emulator as an HTTP client, recording what passes.
 pub struct Recording {
-    pub emulator: Arc<Emulator>,
+    pub emulator: Arc<InProcess>,
     pub recorder: Arc<Recorder>,
 }
 
@@ -86,7 +87,7 @@ pub use testkit::{Jar, assert_no_session};
 /// The relying party under test with its provider.
 pub struct Rp {
     pub auth: Auth,
-    pub emulator: Arc<Emulator>,
+    pub emulator: Arc<InProcess>,
     pub recorder: Arc<Recorder>,
     pub clock: Arc<AtomicI64>,
     pub jar: Jar,
@@ -116,6 +117,7 @@ pub fn rp_with(method: &str, extra: &[(&'static str, &str)]) -> Rp {
     let c = clock.clone();
     emulator.set_clock(Arc::new(move || c.load(Ordering::SeqCst)));
     emulator.register_client(client(method));
+    let emulator = InProcess::new(emulator);
     let recorder = Arc::new(Recorder::default());
     let mut vars = vec![
         ("VERCEL_APP_CLIENT_ID", CLIENT_ID.to_owned()),

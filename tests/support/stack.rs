@@ -95,6 +95,7 @@ pub fn emulator(
     let mut all = vec![
         ("EMULATOR_PORT", "0".to_owned()),
         ("EMULATOR_API_PORT", "0".to_owned()),
+        ("EMULATOR_MARKETPLACE_PORT", "0".to_owned()),
         ("EMULATOR_CONFIG", path.display().to_string()),
     ];
     all.extend(env.iter().cloned());
@@ -307,6 +308,30 @@ impl Browser {
             .collect();
         all.extend_from_slice(extra);
         self.post(&action, &all).await
+    }
+
+    /// Answers the emulator's pages from `page` on, as a user would: at its
+    /// login screen, signs in as the first user offered; at its consent
+    /// page, submits `decision`. Returns the emulator's redirect back to
+    /// the app, not followed (or `page` itself when it is neither page).
+    pub async fn through_emulator(&mut self, mut page: Page, decision: &str) -> Page {
+        for _ in 0..3 {
+            if page.status != 200 {
+                return page;
+            }
+            if let Some(user) = testkit::login_choice_in(&page.body) {
+                let signed_in = self.submit(&page, &[("user", &user)]).await;
+                assert_eq!(signed_in.status, 303, "sign-in at the emulator");
+                let next = url::Url::parse(&signed_in.url)
+                    .unwrap()
+                    .join(&signed_in.location().unwrap())
+                    .unwrap();
+                page = self.get(next.as_str()).await;
+                continue;
+            }
+            return self.submit(&page, &[("decision", decision)]).await;
+        }
+        panic!("the emulator kept showing its login screen");
     }
 }
 

@@ -1,7 +1,7 @@
 //! Stack start-up for `cargo run`: the five routes at their Vercel paths
 //! (the same library functions the Vercel binaries call) with the static
 //! site, and, when no client ID is configured, the emulator as the
-//! provider on its two origins.
+//! provider on its three origins.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, VERCEL_ISSUER};
 use sign_in_with_vercel_emulator::{
-    Client, Emulator, EmulatorConfig, SCOPES, Server, SigningKey, User, serve,
+    Client, Emulator, EmulatorConfig, Origin, Origins, SCOPES, Server, SigningKey, User, serve,
 };
 
 use base64::Engine as _;
@@ -30,8 +30,12 @@ pub struct DevOptions {
     /// a free one): authorization, JWKS, discovery, avatars, account page.
     pub emulator_port: u16,
     /// The emulator's API port (`EMULATOR_API_PORT`, default 3002; 0 picks
-    /// a free one): token, revocation, introspection, userinfo.
+    /// a free one): token, revocation, introspection, userinfo, the REST
+    /// API, the SSO exchange.
     pub emulator_api_port: u16,
+    /// The emulator's marketplace issuer port (`EMULATOR_MARKETPLACE_PORT`,
+    /// default 3003; 0 picks a free one): the issuer of SSO ID tokens.
+    pub emulator_marketplace_port: u16,
     /// The static pages (`public/`).
     pub public_dir: PathBuf,
     /// `vercel.json`.
@@ -54,6 +58,7 @@ impl std::fmt::Debug for DevOptions {
             .field("port", &self.port)
             .field("emulator_port", &self.emulator_port)
             .field("emulator_api_port", &self.emulator_api_port)
+            .field("emulator_marketplace_port", &self.emulator_marketplace_port)
             .field("public_dir", &self.public_dir)
             .field("vercel_json", &self.vercel_json)
             .field("dev_key_file", &self.dev_key_file)
@@ -79,6 +84,7 @@ impl DevOptions {
             port: port("PORT", 3000)?,
             emulator_port: port("EMULATOR_PORT", 3001)?,
             emulator_api_port: port("EMULATOR_API_PORT", 3002)?,
+            emulator_marketplace_port: port("EMULATOR_MARKETPLACE_PORT", 3003)?,
             public_dir: root.join("public"),
             vercel_json: root.join("vercel.json"),
             dev_key_file: root.join("target").join("dev-auth-secret"),
@@ -155,11 +161,21 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     } else {
         let issuer_listener = bind_default(options.emulator_port, "EMULATOR_PORT", &vars)?;
         let api_listener = bind_default(options.emulator_api_port, "EMULATOR_API_PORT", &vars)?;
+        let marketplace_listener = bind_default(
+            options.emulator_marketplace_port,
+            "EMULATOR_MARKETPLACE_PORT",
+            &vars,
+        )?;
         let issuer = format!("http://127.0.0.1:{}", port_of(&issuer_listener)?);
         let api = format!("http://127.0.0.1:{}", port_of(&api_listener)?);
+        let marketplace = format!("http://127.0.0.1:{}", port_of(&marketplace_listener)?);
         let config = EmulatorConfig::from_lookup(|k| vars.get(k).cloned())?;
-        let emu =
-            Emulator::with_origins(issuer.clone(), api.clone(), config, SigningKey::generate());
+        let origins = Origins {
+            issuer: issuer.clone(),
+            api: api.clone(),
+            marketplace: marketplace.clone(),
+        };
+        let emu = Emulator::at(origins, config, SigningKey::generate());
         let secret = random_secret();
         let method = vars
             .get("VERCEL_APP_TOKEN_AUTH")
@@ -187,13 +203,17 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             .map_err(|e| e.to_string())?;
         servers.push(issuer_server);
         servers.push(api_server);
+        servers.push(
+            emu.serve_origin(Origin::Marketplace, marketplace_listener)
+                .map_err(|e| e.to_string())?,
+        );
         let users = emu.users();
         let who = users
             .first()
             .map(|u: &User| format!("{} ({})", u.name, u.email))
             .unwrap_or_default();
         banner = format!(
-            "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n  Its API (token, revocation, introspection, userinfo) is at {api}, as\n  Vercel's is at https://api.vercel.com. Authorized apps: {issuer}/account/authorizations\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}/api/auth/callback, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
+            "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n  Its API (token, revocation, introspection, userinfo) is at {api}, as\n  Vercel's is at https://api.vercel.com; its marketplace issuer (SSO ID tokens)\n  at {marketplace}. Authorized apps: {issuer}/account/authorizations\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}/api/auth/callback, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
         );
         emulator = Some(emu);
     }

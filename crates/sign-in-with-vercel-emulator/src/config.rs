@@ -1,7 +1,9 @@
 //! What the emulator is configured with: users, registered apps, token
-//! lifetimes and the settings for behaviours Vercel does not document.
+//! lifetimes, marketplace installations and the settings for behaviours
+//! Vercel does not document.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 /// A user who can sign in at the emulator.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -22,10 +24,87 @@ pub struct User {
     /// the path Vercel's avatars have.
     #[serde(default)]
     pub picture: Option<String>,
+    /// The Vercel account (team) the user belongs to: the marketplace
+    /// token's `account_id`, hexadecimal as Vercel's `sub` pattern
+    /// `account:[0-9a-fA-F]+:user:[0-9a-fA-F]+` has it. Default: the demo
+    /// account, [`DEMO_ACCOUNT_ID`].
+    #[serde(default = "demo_account_id")]
+    pub account_id: String,
+    /// The user's role in that account: the marketplace token's
+    /// `user_role`. Default [`Role::Admin`].
+    #[serde(default)]
+    pub role: Role,
+}
+
+impl User {
+    /// The user's ID as marketplace tokens carry it (`user_id`, and the
+    /// `user:` part of `sub`), hexadecimal as Vercel's pattern has it: the
+    /// `sub` itself when it is hexadecimal, else 24 hexadecimal digits of
+    /// a SHA-256 of it (stable across restarts).
+    pub fn marketplace_user_id(&self) -> String {
+        if is_hex(&self.sub) {
+            return self.sub.clone();
+        }
+        hex(&Sha256::digest(format!("marketplace-user:{}", self.sub))[..12])
+    }
 }
 
 fn yes() -> bool {
     true
+}
+
+/// A user's role in a Vercel account, as the marketplace's `user_role`
+/// claim names it (Vercel's marketplace documentation: `ADMIN` for users
+/// who can install integrations, `USER` for read-only roles).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Role {
+    /// `ADMIN`: can install and manage integrations.
+    #[default]
+    Admin,
+    /// `USER`: a read-only member (Vercel's Billing or Viewer roles).
+    User,
+}
+
+impl Role {
+    /// `ADMIN` or `USER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "ADMIN",
+            Self::User => "USER",
+        }
+    }
+}
+
+/// An integration installed on an account, with the installation ID
+/// marketplace tokens carry (`installation_id`, like
+/// `icfg_9bceb8ccT32d3U417ezb5c8p`). An integration signed in to from an
+/// account with no entry here gets an ID derived from the two
+/// ([`crate::Emulator::installation_id`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Installation {
+    /// The integration (a registered client with a secret).
+    pub client_id: String,
+    /// The account it is installed on ([`User::account_id`]).
+    pub account_id: String,
+    /// The installation ID.
+    pub installation_id: String,
+}
+
+/// The account every user belongs to unless configured otherwise.
+pub const DEMO_ACCOUNT_ID: &str = "0d3e0a1b2c3d4e5f60718293";
+
+fn demo_account_id() -> String {
+    DEMO_ACCOUNT_ID.to_owned()
+}
+
+pub(crate) fn is_hex(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An app registered at the emulator, as in the Vercel dashboard.
@@ -147,6 +226,15 @@ pub struct EmulatorConfig {
     /// [`ReusePolicy::RevokeGrant`]).
     #[serde(default)]
     pub refresh_token_reuse: ReusePolicy,
+    /// Whether authorization responses carry `iss` (RFC 9207) and
+    /// discovery advertises `authorization_response_iss_parameter_supported`.
+    /// Default `false`: Vercel documents neither, and the relying-party
+    /// library's built-in Vercel metadata says `false`.
+    #[serde(default)]
+    pub authorization_response_iss: bool,
+    /// Marketplace installations with their IDs (optional).
+    #[serde(default)]
+    pub installations: Vec<Installation>,
 }
 
 fn hour() -> u64 {
@@ -168,6 +256,8 @@ pub fn demo_user() -> User {
         email: "demo@example.com".to_owned(),
         email_verified: true,
         picture: None,
+        account_id: demo_account_id(),
+        role: Role::Admin,
     }
 }
 
@@ -185,6 +275,8 @@ impl Default for EmulatorConfig {
             id_token_ttl: hour(),
             code_ttl: minute(),
             refresh_token_reuse: ReusePolicy::default(),
+            authorization_response_iss: false,
+            installations: Vec::new(),
         }
     }
 }
@@ -193,9 +285,11 @@ impl EmulatorConfig {
     /// Reads the configuration: the JSON file named by `EMULATOR_CONFIG`
     /// when set, else the default; then `EMULATOR_ACCESS_TOKEN_TTL`,
     /// `EMULATOR_REFRESH_TOKEN_TTL`, `EMULATOR_ID_TOKEN_TTL` and
-    /// `EMULATOR_CODE_TTL` (seconds) override the lifetimes, and
+    /// `EMULATOR_CODE_TTL` (seconds) override the lifetimes,
     /// `EMULATOR_REFRESH_TOKEN_REUSE` (`reject` or `revoke_grant`) the
-    /// reuse policy.
+    /// reuse policy, and `EMULATOR_AUTHORIZATION_RESPONSE_ISS` (`true` or
+    /// `false`) whether authorization responses carry `iss`. Every user's
+    /// `account_id` must be hexadecimal.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut config = match lookup("EMULATOR_CONFIG") {
             Some(path) => {
@@ -225,8 +319,25 @@ impl EmulatorConfig {
                 "EMULATOR_REFRESH_TOKEN_REUSE must be reject or revoke_grant".to_owned()
             })?;
         }
+        if let Some(value) = lookup("EMULATOR_AUTHORIZATION_RESPONSE_ISS") {
+            config.authorization_response_iss = match value.trim() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(
+                        "EMULATOR_AUTHORIZATION_RESPONSE_ISS must be true or false".to_owned()
+                    );
+                }
+            };
+        }
         if config.users.is_empty() {
             return Err("EMULATOR_CONFIG: at least one user is needed".into());
+        }
+        if let Some(user) = config.users.iter().find(|u| !is_hex(&u.account_id)) {
+            return Err(format!(
+                "EMULATOR_CONFIG: the account_id of user {} must be hexadecimal",
+                user.sub
+            ));
         }
         Ok(config)
     }
@@ -268,5 +379,41 @@ mod tests {
         let config: EmulatorConfig =
             serde_json::from_str(r#"{"refresh_token_reuse": "reject"}"#).unwrap();
         assert_eq!(config.refresh_token_reuse, ReusePolicy::Reject);
+    }
+
+    #[test]
+    fn authorization_response_iss_is_off_by_default_and_read_from_the_environment() {
+        assert!(!from(&[]).unwrap().authorization_response_iss);
+        let on = from(&[("EMULATOR_AUTHORIZATION_RESPONSE_ISS", "true")]).unwrap();
+        assert!(on.authorization_response_iss);
+        assert!(from(&[("EMULATOR_AUTHORIZATION_RESPONSE_ISS", "yes")]).is_err());
+        let config: EmulatorConfig =
+            serde_json::from_str(r#"{"authorization_response_iss": true}"#).unwrap();
+        assert!(config.authorization_response_iss);
+    }
+
+    #[test]
+    fn users_default_to_admins_of_the_demo_account() {
+        let config: EmulatorConfig = serde_json::from_str(
+            r#"{"users": [{"sub": "u1", "name": "N", "preferred_username": "n", "email": "n@x"},
+                          {"sub": "u2", "name": "M", "preferred_username": "m", "email": "m@x",
+                           "account_id": "abc123", "role": "USER"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(config.users[0].account_id, DEMO_ACCOUNT_ID);
+        assert_eq!(config.users[0].role, Role::Admin);
+        assert_eq!(config.users[1].role, Role::User);
+        assert_eq!(config.users[1].role.as_str(), "USER");
+    }
+
+    #[test]
+    fn marketplace_user_ids_are_hexadecimal() {
+        let mut user = demo_user();
+        let id = user.marketplace_user_id();
+        assert_eq!(id.len(), 24);
+        assert!(is_hex(&id));
+        assert_eq!(user.marketplace_user_id(), id, "stable");
+        user.sub = "345e869043f1e55f8bdc837c".into();
+        assert_eq!(user.marketplace_user_id(), user.sub);
     }
 }

@@ -1,24 +1,111 @@
-//! A local emulator of Vercel's authorization server (Sign in with Vercel),
-//! following Vercel's Authorization Server API as closely as a test double
-//! can, so that an app that works against it works against Vercel.
+//! A local emulator of Vercel's authorization server (Sign in with Vercel)
+//! and of the parts of Vercel around it an app meets: the REST API's user
+//! endpoints and the marketplace's SSO token exchange. It follows Vercel's
+//! documentation as closely as a test double can, so that an app that
+//! works against it works against Vercel; where Vercel documents nothing,
+//! it takes the stricter reading and says so ([Guesses](#guesses)).
 //!
-//! Like Vercel, it answers on two origins: the issuer's (discovery, the JWK
-//! Set, `/oauth/authorize` with a sign-in and consent page, avatars, and the
-//! account page listing authorized apps) and the API's (the token,
-//! revocation, introspection and userinfo endpoints), at Vercel's paths.
-//! Users, clients, token lifetimes and the policies for what Vercel does not
-//! document come from [`EmulatorConfig`]. It runs over HTTP
-//! ([`Emulator::serve`], the `emulator` binary, `cargo run`) or in process
-//! as an [`HttpClient`], routing by the request URL's authority either way.
+//! # Origins
+//!
+//! Like Vercel, the emulator answers on three origins, each on its own
+//! port when served over HTTP, and an endpoint asked for on another origin
+//! answers 404, as on Vercel:
+//!
+//! | Origin | Like | Serves |
+//! | --- | --- | --- |
+//! | issuer ([`Emulator::issuer`], default port 3001) | `https://vercel.com` | discovery (`/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`), the JWK Set (`/.well-known/jwks`), `/oauth/authorize` with the login screen and the consent page, `/login`, `/logout`, avatars (`/api/www/avatar/<id>`), the account page (`/account/authorizations`), the SSO redirect login (`/sso/integrations/<client_id>`), seed 001's `/api/login/oauth/*` URLs, and `/` (settings and guesses) |
+//! | API ([`Emulator::api_origin`], default port 3002) | `https://api.vercel.com` | `/login/oauth/token`, `/login/oauth/token/revoke`, `/login/oauth/token/introspect`, `/login/oauth/userinfo`; the REST API's `GET /v2/user`, `POST /v3/user/tokens`, `GET /v5/user/tokens`, `GET /v5/user/tokens/<id>`, `DELETE /v3/user/tokens/<id>`; the SSO exchange `POST /v1/integrations/sso/token` |
+//! | marketplace ([`Emulator::marketplace_issuer`], default port 3003) | `https://marketplace.vercel.com` | the issuer of SSO ID tokens: its discovery (`/.well-known/openid-configuration`) and JWK Set (`/.well-known/jwks`), with a signing key of its own |
+//!
+//! Discovery advertises the token, revocation, introspection and userinfo
+//! endpoints on the API origin, as Vercel's does
+//! (`shared/notes/vercel-platform.md`); seed 001's examples post to
+//! `https://vercel.com/api/login/oauth/token` and its siblings instead, and
+//! the issuer origin answers those too. `/login/oauth/*` without `/api` on
+//! the issuer origin is a 404, as neither source names it.
+//!
+//! # Running it
+//!
+//! - In process: [`Emulator::new`] (origins derived from the issuer, see
+//!   [`Origins::derived_from`]) or [`Emulator::at`], then
+//!   [`Emulator::handle`] answers an [`http::Request`], routed by the
+//!   origin its URL (or `Host`) names. A relying party's HTTP client trait
+//!   is a few lines over it (the `sign-in-with-vercel` workspace's
+//!   `testkit::InProcess` is one), so an app signs in with no socket.
+//! - Over HTTP: [`Emulator::serve`] (issuer and API) and
+//!   [`Emulator::serve_origin`] (any one origin, the marketplace's
+//!   included) on listeners you bind.
+//! - As a program: `cargo install --path crates/sign-in-with-vercel-emulator`
+//!   (or `cargo run -p sign-in-with-vercel-emulator`) runs
+//!   `sign-in-with-vercel-emulator`, which prints its three origins.
+//!
+//! # Settings
+//!
+//! [`EmulatorConfig`] is read from a JSON file (`EMULATOR_CONFIG`) or built
+//! in code; environment variables override some fields
+//! ([`EmulatorConfig::from_lookup`]), and setters change some at run time.
+//!
+//! | Field | Variable | Setter | Default |
+//! | --- | --- | --- | --- |
+//! | `users` ([`User`]: `sub`, `name`, `preferred_username`, `email`, `email_verified`, `picture`, `account_id`, `role`) | | [`Emulator::set_user_role`] | [`demo_user`], ADMIN of the demo account |
+//! | `clients` ([`Client`]) | | [`Emulator::register_client`] | none |
+//! | `access_token_ttl` | `EMULATOR_ACCESS_TOKEN_TTL` | [`Emulator::set_access_token_ttl`] | 3600 s (Vercel: 1 hour) |
+//! | `refresh_token_ttl` | `EMULATOR_REFRESH_TOKEN_TTL` | | 30 days (Vercel: 30 days), from the sign-in |
+//! | `id_token_ttl` | `EMULATOR_ID_TOKEN_TTL` | | 3600 s |
+//! | `code_ttl` | `EMULATOR_CODE_TTL` | | 60 s |
+//! | `refresh_token_reuse` ([`ReusePolicy`]) | `EMULATOR_REFRESH_TOKEN_REUSE` | [`Emulator::set_refresh_token_reuse`] | `revoke_grant` |
+//! | `authorization_response_iss` | `EMULATOR_AUTHORIZATION_RESPONSE_ISS` | [`Emulator::set_authorization_response_iss`] | `false` |
+//! | `installations` ([`Installation`]) | | | derived IDs ([`Emulator::installation_id`]) |
+//!
+//! The program also reads `EMULATOR_PORT`, `EMULATOR_API_PORT` and
+//! `EMULATOR_MARKETPLACE_PORT` (defaults 3001, 3002, 3003; 0 picks a free
+//! port).
+//!
+//! # Signing in to the emulator
+//!
+//! Seed 001: "If the user is not logged in, Vercel will show a login screen
+//! and then the consent page". Each browser has its own session (the
+//! `emulator_session` cookie on the issuer origin): the login screen lists
+//! the configured users, one click signs in as one (no password), and
+//! `POST /logout` signs out. Consent is remembered per user and app, so two
+//! browsers can be two users. `prompt=none` answers `login_required` in a
+//! browser that is not signed in.
+//!
+//! # Marketplace SSO tokens
+//!
+//! The SSO exchange's `id_token` is issued by the marketplace origin, as
+//! Vercel's are by `https://marketplace.vercel.com`
+//! (`shared/notes/redis-marketplace-rest.md`): RS256, `aud` the
+//! integration's client ID, and the claims `sub`
+//! (`account:<account_id>:user:<user_id>`), `account_id`,
+//! `installation_id`, `user_id`, `user_role` (`ADMIN` or `USER`),
+//! `user_name`, `user_avatar_url`, `user_email` when the user has one,
+//! `type` (`id_token`), `iat`, `exp` and `nbf`.
+//!
+//! # Faults
+//!
+//! [`Emulator::faults`] makes the emulator misbehave on purpose (bad
+//! signatures, edited claims, failing endpoints) for a relying party's
+//! rejection tests; they apply to the sign-in's ID tokens and to the
+//! marketplace's alike, and are never reachable over HTTP.
+//!
+//! # Guesses
+//!
+//! What Vercel does not document, and what the emulator does instead (also
+//! listed on its index page, `/`):
+//!
+#![doc = include_str!("guesses.md")]
 
 mod config;
 mod endpoints;
+mod faults;
 mod keys;
 mod origins;
 mod pages;
 mod pkce;
 mod secret;
 pub mod server;
+mod stats;
 mod store;
 
 use std::collections::HashMap;
@@ -26,76 +113,34 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use serde::Serialize;
-use serde_json::{Map, Value};
 
-pub use config::{Client, EmulatorConfig, ReusePolicy, SCOPES, User, demo_user};
+pub use config::{
+    Client, DEMO_ACCOUNT_ID, EmulatorConfig, Installation, ReusePolicy, Role, SCOPES, User,
+    demo_user,
+};
+pub use faults::{ClaimsEdit, Faults};
 pub use keys::{Signing, SigningKey};
-pub use origins::Origin;
+pub use origins::{Origin, Origins};
 
 pub use server::{Server, serve};
+use stats::Counters;
+pub use stats::Stats;
+
+/// The guesses listed on the index page and in this crate's documentation.
+const GUESSES: &str = include_str!("guesses.md");
 
 /// The current time in seconds since the epoch; tests pass one they move
 /// forward without sleeping.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// How many requests each endpoint has served.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Stats {
-    /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
-    pub discovery: u64,
-    /// `/.well-known/jwks`.
-    pub jwks: u64,
-    /// `/oauth/authorize` (page and decision).
-    pub authorize: u64,
-    /// `/login/oauth/token`.
-    pub token: u64,
-    /// `/login/oauth/token/revoke`.
-    pub revoke: u64,
-    /// `/login/oauth/token/introspect`.
-    pub introspect: u64,
-    /// `/login/oauth/userinfo`.
-    pub userinfo: u64,
-}
-
-#[derive(Default)]
-struct Counters {
-    discovery: AtomicU64,
-    jwks: AtomicU64,
-    authorize: AtomicU64,
-    token: AtomicU64,
-    revoke: AtomicU64,
-    introspect: AtomicU64,
-    userinfo: AtomicU64,
-}
-
-/// A claims edit applied to every ID token issued while set.
-pub type ClaimsEdit = Arc<dyn Fn(&mut Map<String, Value>) + Send + Sync>;
-
-/// Deliberate misbehaviour, for the relying party's rejection tests. Set
-/// through [`Emulator::faults`]; never reachable over HTTP.
-#[derive(Clone, Default)]
-pub struct Faults {
-    /// How ID tokens are signed.
-    pub signing: Signing,
-    /// Edits the claims of ID tokens before signing.
-    pub id_token_claims: Option<ClaimsEdit>,
-    /// Makes userinfo answer with this `sub`.
-    pub userinfo_sub: Option<String>,
-    /// Makes the token endpoint answer with this status and JSON body.
-    pub token_response: Option<(u16, String)>,
-    /// Makes revocation answer with this status.
-    pub revocation_status: Option<u16>,
-    /// Makes every endpoint answer with this status.
-    pub all_status: Option<u16>,
-}
-
 /// The emulator: configuration, keys and the tokens it has issued.
 pub struct Emulator {
-    issuer: String,
-    origins: origins::Origins,
+    origins: Origins,
+    authorities: origins::Authorities,
     config: Mutex<EmulatorConfig>,
     keys: Mutex<Vec<SigningKey>>,
+    /// The marketplace issuer's keys, generated when first needed.
+    marketplace_keys: Mutex<Vec<SigningKey>>,
     store: Mutex<store::Store>,
     faults: Mutex<Faults>,
     counters: Counters,
@@ -105,8 +150,9 @@ pub struct Emulator {
 impl Emulator {
     /// An emulator whose issuer identifier is `issuer` (for example
     /// `http://127.0.0.1:3001`), with a freshly generated signing key. Its
-    /// API origin is derived from the issuer: the next port
-    /// (`http://127.0.0.1:3002`), or `api.` before a host without a port.
+    /// API and marketplace origins are derived from the issuer
+    /// ([`Origins::derived_from`]): the next ports (`:3002`, `:3003`), or
+    /// `api.` and `marketplace.` before a host without a port.
     pub fn new(issuer: impl Into<String>, config: EmulatorConfig) -> Arc<Self> {
         Self::with_key(issuer, config, SigningKey::generate())
     }
@@ -117,26 +163,35 @@ impl Emulator {
         config: EmulatorConfig,
         key: SigningKey,
     ) -> Arc<Self> {
-        let issuer = issuer.into();
-        let api = origins::derive_api_origin(&issuer);
-        Self::with_origins(issuer, api, config, key)
+        Self::at(Origins::derived_from(&issuer.into()), config, key)
     }
 
-    /// An emulator with both origins given: `issuer` (the issuer identifier,
-    /// like `https://vercel.com`) and `api_origin` (like
-    /// `https://api.vercel.com`), for servers on ports chosen at run time.
+    /// An emulator with the issuer and API origins given (`https://vercel.com`
+    /// and `https://api.vercel.com`, or ports chosen at run time) and the
+    /// marketplace origin derived ([`Origins::with_api`]).
     pub fn with_origins(
         issuer: impl Into<String>,
         api_origin: impl Into<String>,
         config: EmulatorConfig,
         key: SigningKey,
     ) -> Arc<Self> {
-        let issuer = issuer.into().trim_end_matches('/').to_owned();
+        Self::at(
+            Origins::with_api(&issuer.into(), &api_origin.into()),
+            config,
+            key,
+        )
+    }
+
+    /// An emulator on the three `origins` given; `key` signs the sign-in's
+    /// ID tokens. The marketplace's key is generated when first needed.
+    pub fn at(origins: Origins, config: EmulatorConfig, key: SigningKey) -> Arc<Self> {
+        let origins = origins.normalized();
         Arc::new(Self {
-            origins: origins::Origins::new(&issuer, &api_origin.into()),
-            issuer,
+            authorities: origins::Authorities::new(&origins),
+            origins,
             config: Mutex::new(config),
             keys: Mutex::new(vec![key]),
+            marketplace_keys: Mutex::new(Vec::new()),
             store: Mutex::new(store::Store::default()),
             faults: Mutex::new(Faults::default()),
             counters: Counters::default(),
@@ -158,13 +213,25 @@ impl Emulator {
     /// The issuer identifier, also the origin of the authorization
     /// endpoint, the JWK Set, discovery, avatars and the account page.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.origins.issuer
     }
 
     /// The origin of the token, revocation, introspection and userinfo
-    /// endpoints (like `https://api.vercel.com`).
+    /// endpoints, the REST API and the SSO exchange (like
+    /// `https://api.vercel.com`).
     pub fn api_origin(&self) -> &str {
-        &self.origins.api_origin
+        &self.origins.api
+    }
+
+    /// The marketplace issuer identifier, also its origin (like
+    /// `https://marketplace.vercel.com`): the `iss` of SSO ID tokens.
+    pub fn marketplace_issuer(&self) -> &str {
+        &self.origins.marketplace
+    }
+
+    /// The three origins.
+    pub fn origins(&self) -> &Origins {
+        &self.origins
     }
 
     /// What the user does with "Remove" next to an app in Vercel's account
@@ -192,6 +259,15 @@ impl Emulator {
         lock(&self.config).users.clone()
     }
 
+    /// Sets the role of user `sub` in its account (the marketplace's
+    /// `user_role`) for tokens issued from now on. Unknown users are
+    /// ignored.
+    pub fn set_user_role(&self, sub: &str, role: Role) {
+        if let Some(user) = lock(&self.config).users.iter_mut().find(|u| u.sub == sub) {
+            user.role = role;
+        }
+    }
+
     /// Sets the access token lifetime for tokens issued from now on.
     pub fn set_access_token_ttl(&self, seconds: u64) {
         lock(&self.config).access_token_ttl = seconds;
@@ -202,19 +278,58 @@ impl Emulator {
         lock(&self.config).refresh_token_reuse = policy;
     }
 
+    /// Sets whether authorization responses carry `iss` (RFC 9207) and
+    /// discovery advertises `authorization_response_iss_parameter_supported`.
+    pub fn set_authorization_response_iss(&self, on: bool) {
+        lock(&self.config).authorization_response_iss = on;
+    }
+
+    /// Ends the life of one access token now, as its hour running out does
+    /// at the provider, and leaves its refresh token alone: what an app
+    /// whose clock runs behind the provider's meets. Unknown tokens are
+    /// ignored.
+    pub fn expire_access_token(&self, access_token: &str) {
+        let now = self.now();
+        if let Some(token) = lock(&self.store).access_tokens.get_mut(access_token) {
+            token.expires_at = token.expires_at.min(now);
+        }
+    }
+
     /// The current faults, to change: `emulator.faults().signing = Signing::None`.
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         lock(&self.faults)
     }
 
-    /// Starts signing with a new key. With `keep_old`, the old key stays in
-    /// the JWK Set (a graceful rotation); without, it is dropped.
+    /// Starts signing the sign-in's ID tokens with a new key. With
+    /// `keep_old`, the old key stays in the JWK Set (a graceful rotation);
+    /// without, it is dropped.
     pub fn rotate_key(&self, keep_old: bool) {
-        let mut keys = lock(&self.keys);
-        if !keep_old {
-            keys.clear();
+        rotate(&mut lock(&self.keys), keep_old);
+    }
+
+    /// [`Emulator::rotate_key`] for the marketplace issuer's key.
+    pub fn rotate_marketplace_key(&self, keep_old: bool) {
+        let mut keys = lock(&self.marketplace_keys);
+        if keys.is_empty() {
+            keys.push(SigningKey::generate());
         }
-        keys.insert(0, SigningKey::generate());
+        rotate(&mut keys, keep_old);
+    }
+
+    /// The installation ID of integration `client_id` on account
+    /// `account_id`: the configured one ([`EmulatorConfig::installations`]),
+    /// else `icfg_` and 24 characters derived from the two.
+    pub fn installation_id(&self, client_id: &str, account_id: &str) -> String {
+        let configured = lock(&self.config)
+            .installations
+            .iter()
+            .find(|i| i.client_id == client_id && i.account_id == account_id)
+            .map(|i| i.installation_id.clone());
+        configured.unwrap_or_else(|| {
+            use sha2::Digest as _;
+            let digest = sha2::Sha256::digest(format!("{client_id}\n{account_id}"));
+            format!("icfg_{}", &config::hex(&digest)[..24])
+        })
     }
 
     /// Request counts per endpoint since start.
@@ -244,13 +359,30 @@ impl Emulator {
             .cloned()
     }
 
+    fn user(&self, sub: &str) -> Option<User> {
+        lock(&self.config)
+            .users
+            .iter()
+            .find(|u| u.sub == sub)
+            .cloned()
+    }
+
+    /// The marketplace issuer's keys, the first one generated on first use.
+    fn marketplace_keys(&self) -> MutexGuard<'_, Vec<SigningKey>> {
+        let mut keys = lock(&self.marketplace_keys);
+        if keys.is_empty() {
+            keys.push(SigningKey::generate());
+        }
+        keys
+    }
+
     /// Answers one request, routed by the origin its URL names (or, as a
-    /// server receives it, its `Host`): an endpoint asked for on the other
+    /// server receives it, its `Host`): an endpoint asked for on another
     /// origin answers 404, as on Vercel. A bare path with no `Host` (a test
     /// calling this directly) is answered by whichever origin serves it.
     /// Bodies are fully buffered.
     pub fn handle(&self, request: &http::Request<Vec<u8>>) -> http::Response<Bytes> {
-        endpoints::handle(self, self.origins.reached(request), request)
+        endpoints::handle(self, self.authorities.reached(request), request)
     }
 
     /// Answers one request that reached `origin`, whatever its `Host` says:
@@ -264,7 +396,8 @@ impl Emulator {
     }
 
     /// Serves the issuer origin on `issuer` and the API origin on `api`
-    /// until the returned servers are dropped.
+    /// until the returned servers are dropped. The marketplace origin is
+    /// served by [`Emulator::serve_origin`] with [`Origin::Marketplace`].
     pub fn serve(
         self: &Arc<Self>,
         issuer: std::net::TcpListener,
@@ -297,7 +430,7 @@ impl Emulator {
             Some(picture) => picture.clone(),
             None => format!(
                 "{}{}{}",
-                self.issuer,
+                self.origins.issuer,
                 endpoints::AVATAR_PREFIX,
                 pages::avatar_id(&user.sub)
             ),
@@ -305,26 +438,11 @@ impl Emulator {
     }
 }
 
-/// With the `sign-in-with-vercel` feature, the emulator is the relying
-/// party's HTTP client: `Auth::new(config).with_http_client(emulator)`
-/// signs in against it with no socket.
-#[cfg(feature = "sign-in-with-vercel")]
-impl sign_in_with_vercel::HttpClient for Emulator {
-    /// Runs the request in process: the same code as over HTTP, and the
-    /// same routing by the URL's origin.
-    fn execute(
-        &self,
-        request: sign_in_with_vercel::HttpRequest,
-    ) -> sign_in_with_vercel::BoxFuture<
-        '_,
-        Result<sign_in_with_vercel::HttpResponse, sign_in_with_vercel::TransportError>,
-    > {
-        let response = self.handle(&request);
-        Box::pin(async move {
-            let (parts, body) = response.into_parts();
-            Ok(http::Response::from_parts(parts, body.to_vec()))
-        })
+fn rotate(keys: &mut Vec<SigningKey>, keep_old: bool) {
+    if !keep_old {
+        keys.clear();
     }
+    keys.insert(0, SigningKey::generate());
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -4,13 +4,18 @@
 //!
 //! `EMULATOR_PORT` (default 3001: the issuer origin, like `vercel.com`),
 //! `EMULATOR_API_PORT` (default 3002: the API origin, like
-//! `api.vercel.com`; 0 picks a free port), `EMULATOR_CONFIG` (a JSON file
-//! with users, clients, lifetimes and policies), `EMULATOR_*_TTL`
-//! (seconds), `EMULATOR_REFRESH_TOKEN_REUSE` (`reject` or `revoke_grant`).
+//! `api.vercel.com`), `EMULATOR_MARKETPLACE_PORT` (default 3003: the
+//! marketplace issuer, like `marketplace.vercel.com`); 0 picks a free port,
+//! and a default port that is taken is replaced by a free one.
+//! `EMULATOR_CONFIG` (a JSON file with users, clients, lifetimes, policies
+//! and installations), `EMULATOR_*_TTL` (seconds),
+//! `EMULATOR_REFRESH_TOKEN_REUSE` (`reject` or `revoke_grant`),
+//! `EMULATOR_AUTHORIZATION_RESPONSE_ISS` (`true` or `false`): see the
+//! crate documentation's "Settings".
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
-use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, SigningKey};
+use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, Origin, Origins, SigningKey};
 
 /// Listens on the port `variable` names (0: a free one). Unset, the
 /// default port, or a free one when the default is taken.
@@ -44,38 +49,62 @@ async fn main() {
         let config = EmulatorConfig::from_lookup(|k| std::env::var(k).ok())?;
         let issuer = listen("EMULATOR_PORT", 3001)?;
         let api = listen("EMULATOR_API_PORT", 3002)?;
-        Ok::<_, String>((issuer, api, config))
+        let marketplace = listen("EMULATOR_MARKETPLACE_PORT", 3003)?;
+        Ok::<_, String>(([issuer, api, marketplace], config))
     })();
-    let ((issuer_listener, issuer_port), (api_listener, api_port), config) = match result {
+    let ([issuer, api, marketplace], config) = match result {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);
         }
     };
-    let issuer = format!("http://127.0.0.1:{issuer_port}");
-    let api = format!("http://127.0.0.1:{api_port}");
+    let url = |(_, port): &(TcpListener, u16)| format!("http://127.0.0.1:{port}");
+    let origins = Origins {
+        issuer: url(&issuer),
+        api: url(&api),
+        marketplace: url(&marketplace),
+    };
     let clients: Vec<String> = config.clients.iter().map(|c| c.client_id.clone()).collect();
     let reuse = config.refresh_token_reuse;
-    let emulator =
-        Emulator::with_origins(issuer.clone(), api.clone(), config, SigningKey::generate());
-    let (issuer_server, _api_server) = match emulator.serve(issuer_listener, api_listener) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
+    let with_iss = config.authorization_response_iss;
+    let emulator = Emulator::at(origins.clone(), config, SigningKey::generate());
+    let mut servers = Vec::new();
+    for (origin, (listener, _)) in [
+        (Origin::Issuer, issuer),
+        (Origin::Api, api),
+        (Origin::Marketplace, marketplace),
+    ] {
+        match emulator.serve_origin(origin, listener) {
+            Ok(server) => servers.push(server),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
         }
-    };
+    }
+    let Origins {
+        issuer,
+        api,
+        marketplace,
+    } = origins;
     println!("Sign in with Vercel emulator: issuer {issuer}");
     println!("  discovery: {issuer}/.well-known/openid-configuration");
-    println!("  API (token, revocation, introspection, userinfo): {api}");
     println!("  authorized apps: {issuer}/account/authorizations");
+    println!("  marketplace issuer (SSO ID tokens): {marketplace}");
+    println!("  API (token, revocation, introspection, userinfo, REST, SSO exchange): {api}");
     let reuse = serde_json::to_string(&reuse).unwrap_or_default();
     println!("  refresh token reuse: {}", reuse.trim_matches('"'));
+    println!(
+        "  iss in authorization responses: {}",
+        if with_iss { "on" } else { "off" }
+    );
     if clients.is_empty() {
         println!("  no clients registered: give EMULATOR_CONFIG a JSON file with \"clients\"");
     } else {
         println!("  clients: {}", clients.join(", "));
     }
-    issuer_server.wait().await;
+    if let Some(server) = servers.pop() {
+        server.wait().await;
+    }
 }

@@ -1,14 +1,20 @@
-//! What the emulator remembers: authorization requests awaiting consent,
-//! codes, issued tokens grouped by grant (so that revoking one token
-//! revokes its siblings), and the consents users have given.
+//! What the emulator remembers: browsers signed in to it, authorization
+//! requests awaiting consent, codes, issued tokens grouped by grant (so
+//! that revoking one token revokes its siblings), and the consents users
+//! have given.
 
 use std::collections::{HashMap, HashSet};
 
 use rand::RngCore as _;
 
-/// An authorization request shown on the consent page, awaiting a decision.
+/// An authorization request shown on the consent page, awaiting a decision
+/// from the browser that saw it, for the user signed in there.
 #[derive(Clone)]
 pub(super) struct Pending {
+    /// The browser session the page was shown to.
+    pub session: String,
+    /// Who that browser is signed in as.
+    pub sub: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub scopes: Vec<String>,
@@ -27,6 +33,14 @@ pub(super) struct Grant {
     pub sub: String,
     pub scopes: Vec<String>,
     pub nonce: Option<String>,
+    /// When the grant's refresh tokens stop working: set when the first
+    /// one is issued, kept by every rotation.
+    pub refresh_expires_at: Option<i64>,
+}
+
+/// A browser signed in to the emulator (its `emulator_session` cookie).
+pub(super) struct BrowserSession {
+    pub sub: String,
 }
 
 /// An authorization code: single use, short-lived.
@@ -63,9 +77,8 @@ pub(super) struct Store {
     pub sso_codes: HashMap<String, SsoCode>,
     /// Granted consents: (sub, client_id) → the scopes granted.
     pub consents: HashMap<(String, String), Vec<String>>,
-    /// Who is signed in to the emulator, as a browser is signed in to
-    /// vercel.com: the user of the last Allow.
-    pub signed_in: Option<String>,
+    /// Browsers signed in to the emulator, by session cookie value.
+    pub sessions: HashMap<String, BrowserSession>,
 }
 
 /// A token created through Vercel's REST API (seed 003). Times in
@@ -85,7 +98,6 @@ pub(super) struct SsoCode {
     pub client_id: String,
     pub sub: String,
     pub state: Option<String>,
-    pub nonce: Option<String>,
     pub redirect_uri: String,
     pub expires_at: i64,
     pub used: bool,

@@ -90,7 +90,8 @@ impl JwkSet {
         Ok(Self { keys })
     }
 
-    /// Builds a set from already-parsed keys (used by tests and the emulator).
+    /// Builds a set from a JWK Set document (tests).
+    #[cfg(test)]
     pub fn from_json(json: &str) -> Option<Self> {
         let response = http::Response::builder()
             .status(200)
@@ -116,12 +117,8 @@ impl JwkSet {
         }
     }
 
-    /// How many usable keys the set holds.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether the set holds no usable key.
+    /// Whether the set holds no usable key (tests).
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

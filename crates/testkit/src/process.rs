@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 /// Variables a developer's shell or `.env` might carry into a child and
 /// that would change what it does: the app's configuration, the local
 /// stack's ports and the emulator's settings, the Vercel runtime's own.
-pub const CLEARED_VARS: [&str; 21] = [
+pub const CLEARED_VARS: [&str; 23] = [
     "VERCEL_APP_CLIENT_ID",
     "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
     "VERCEL_APP_CLIENT_SECRET",
@@ -19,12 +19,14 @@ pub const CLEARED_VARS: [&str; 21] = [
     "PORT",
     "EMULATOR_PORT",
     "EMULATOR_API_PORT",
+    "EMULATOR_MARKETPLACE_PORT",
     "EMULATOR_CONFIG",
     "EMULATOR_REFRESH_TOKEN_REUSE",
     "EMULATOR_ACCESS_TOKEN_TTL",
     "EMULATOR_REFRESH_TOKEN_TTL",
     "EMULATOR_ID_TOKEN_TTL",
     "EMULATOR_CODE_TTL",
+    "EMULATOR_AUTHORIZATION_RESPONSE_ISS",
     "VERCEL_IPC_PATH",
     "VERCEL_DEV_PORT",
     "VERCEL_DEV",

@@ -1,29 +1,20 @@
-//! The account page's "Sign in with Vercel" section: the apps a user has
-//! authorized, each with Remove (seed 004, "Revoking third-party
-//! application access"). The emulator has no login, so the page has a
-//! user picker, as the consent page does.
+//! The account page's "Sign in with Vercel" section: the apps the signed-in
+//! user has authorized, each with Remove (seed 004, "Revoking third-party
+//! application access"). Like Vercel's account settings, it needs a
+//! signed-in browser: the login screen is shown in its place otherwise.
 
 use http::StatusCode;
 
 use super::respond::{html, see_other};
-use super::{ACCOUNT, Request, Response};
+use super::{ACCOUNT, Request, Response, login, session};
 use crate::{Emulator, form_params, lock, pages};
 
-/// `GET /account/authorizations?user=<sub>`: the user's authorized apps.
-/// Without `user`, the user signed in to the emulator (else the first).
+/// `GET /account/authorizations`: the signed-in user's authorized apps.
 pub(super) fn list(emu: &Emulator, request: &Request) -> Response {
-    let query = request.uri().query().unwrap_or("");
-    let params = form_params(query.as_bytes()).unwrap_or_default();
-    let users = emu.users();
-    let signed_in = lock(&emu.store).signed_in.clone();
-    let chosen = params
-        .get("user")
-        .or(signed_in.as_ref())
-        .and_then(|sub| users.iter().find(|u| &u.sub == sub))
-        .or(users.first());
-    let Some(user) = chosen else {
-        return html(StatusCode::NOT_FOUND, pages::error("No users."));
+    let Some(signed_in) = session::signed_in(emu, request) else {
+        return login::screen(emu, request, ACCOUNT);
     };
+    let user = signed_in.user;
     let mut apps: Vec<pages::AuthorizedApp> = {
         let store = lock(&emu.store);
         store
@@ -45,22 +36,25 @@ pub(super) fn list(emu: &Emulator, request: &Request) -> Response {
     apps.sort_by(|a, b| a.name.cmp(&b.name));
     html(
         StatusCode::OK,
-        pages::account(&users, &user.sub, &apps, &emu.picture_of(user)),
+        pages::account(&user, &apps, &emu.picture_of(&user)),
     )
 }
 
-/// `POST /account/authorizations/remove` (`user`, `client_id`): Remove.
-/// Revokes every grant of that user to that app and forgets the consent
-/// ([`Emulator::remove_app`]), then shows the list again.
+/// `POST /account/authorizations/remove` (`client_id`): Remove, for the
+/// signed-in user. Revokes every grant of that user to that app and
+/// forgets the consent ([`Emulator::remove_app`]), then shows the list
+/// again.
 pub(super) fn remove(emu: &Emulator, request: &Request) -> Response {
-    let params = form_params(request.body()).unwrap_or_default();
-    let (Some(sub), Some(client_id)) = (params.get("user"), params.get("client_id")) else {
-        return html(
-            StatusCode::BAD_REQUEST,
-            pages::error("Choose a user and an app."),
-        );
+    if !session::from_own_page(emu, request) {
+        return login::refused();
+    }
+    let Some(signed_in) = session::signed_in(emu, request) else {
+        return login::screen(emu, request, ACCOUNT);
     };
-    emu.remove_app(sub, client_id);
-    let user: String = url::form_urlencoded::byte_serialize(sub.as_bytes()).collect();
-    see_other(&format!("{ACCOUNT}?user={user}"))
+    let params = form_params(request.body()).unwrap_or_default();
+    let Some(client_id) = params.get("client_id") else {
+        return html(StatusCode::BAD_REQUEST, pages::error("Choose an app."));
+    };
+    emu.remove_app(&signed_in.user.sub, client_id);
+    see_other(ACCOUNT)
 }

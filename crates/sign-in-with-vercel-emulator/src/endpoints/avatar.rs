@@ -6,9 +6,8 @@
 
 use bytes::Bytes;
 use http::StatusCode;
-use serde_json::json;
 
-use super::respond::json_response;
+use super::respond::not_found;
 use super::{AVATAR_PREFIX, Request, Response};
 use crate::{Emulator, pages};
 
@@ -48,7 +47,7 @@ pub(super) fn avatar(emu: &Emulator, request: &Request) -> Response {
         .into_iter()
         .find(|u| pages::avatar_id(&u.sub) == id)
     else {
-        return json_response(StatusCode::NOT_FOUND, &json!({ "error": "not_found" }));
+        return not_found(true);
     };
     svg(Bytes::from(pages::avatar_svg(&user.name)))
 }

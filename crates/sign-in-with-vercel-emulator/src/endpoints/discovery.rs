@@ -12,7 +12,9 @@ use crate::{Emulator, SCOPES, lock};
 /// origins as Vercel advertises them (authorization and JWKS on the
 /// issuer's, the rest on the API's), and only the client authentication
 /// methods the notes list for Vercel; `none` only while a public client is
-/// registered.
+/// registered. `authorization_response_iss_parameter_supported` (RFC 9207
+/// §3) only while the setting `authorization_response_iss` is on: Vercel
+/// does not advertise it (the notes' metadata has no such member).
 pub(super) fn metadata(emu: &Emulator, _: &Request) -> Response {
     json_response(StatusCode::OK, &document(emu))
 }
@@ -20,14 +22,20 @@ pub(super) fn metadata(emu: &Emulator, _: &Request) -> Response {
 fn document(emu: &Emulator) -> Value {
     let issuer = emu.issuer();
     let api = emu.api_origin();
-    let any_public = lock(&emu.config).clients.iter().any(|c| c.is_public());
+    let (any_public, with_iss) = {
+        let config = lock(&emu.config);
+        (
+            config.clients.iter().any(|c| c.is_public()),
+            config.authorization_response_iss,
+        )
+    };
     let mut token_methods = vec!["client_secret_basic", "client_secret_post"];
     let mut revocation_methods = vec!["client_secret_basic"];
     if any_public {
         token_methods.push("none");
         revocation_methods.push("none");
     }
-    json!({
+    let mut document = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}{AUTHORIZE}"),
         "token_endpoint": format!("{api}{TOKEN}"),
@@ -45,8 +53,11 @@ fn document(emu: &Emulator) -> Value {
         "token_endpoint_auth_methods_supported": token_methods,
         "revocation_endpoint_auth_methods_supported": revocation_methods,
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "nonce", "name", "preferred_username", "picture", "email", "email_verified"],
-        "authorization_response_iss_parameter_supported": true,
-    })
+    });
+    if with_iss {
+        document["authorization_response_iss_parameter_supported"] = json!(true);
+    }
+    document
 }
 
 /// `GET /.well-known/jwks`: every signing key still published.

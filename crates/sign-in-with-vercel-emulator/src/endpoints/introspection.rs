@@ -1,4 +1,5 @@
-//! The introspection endpoint (RFC 7662), on the API origin.
+//! The introspection endpoint (RFC 7662), on the API origin (and at seed
+//! 001's `/api/login/oauth/token/introspect` on the issuer origin).
 
 use http::StatusCode;
 use http::header::AUTHORIZATION;

@@ -1,37 +1,43 @@
 //! The emulator's endpoints: one table of routes, each served on one of
-//! the two origins (Vercel's `vercel.com` / `api.vercel.com` split), and
-//! the dispatcher that reads it. Adding an endpoint is one module and one
-//! row of [`ROUTES`].
+//! the three origins (Vercel's `vercel.com` / `api.vercel.com` /
+//! `marketplace.vercel.com` split), and the dispatcher that reads it.
+//! Adding an endpoint is one module and one row of [`ROUTES`].
 
 // Handlers bail out with a finished response; its size does not matter here.
 #![allow(clippy::result_large_err)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use serde_json::json;
 
 use super::origins::{Origin, Reached};
-use super::{Counters, Emulator, pages};
+use super::{Counters, Emulator, lock, pages};
 
 mod account;
 mod authorize;
 mod avatar;
 mod client_auth;
+mod cors;
 mod discovery;
 mod introspection;
+mod login;
+mod marketplace;
 mod respond;
+mod rest;
 mod revocation;
+mod session;
 mod sso;
 mod token;
-mod user_tokens;
 mod userinfo;
 
 pub(super) use respond::Response;
-use respond::{html, json_response, oauth_error};
+use respond::{html, json_response, not_found, oauth_error};
 
 pub(super) const AUTHORIZE: &str = "/oauth/authorize";
 pub(super) const DECISION: &str = "/oauth/authorize/decision";
+pub(super) const LOGIN: &str = "/login";
+pub(super) const LOGOUT: &str = "/logout";
 pub(super) const TOKEN: &str = "/login/oauth/token";
 pub(super) const REVOKE: &str = "/login/oauth/token/revoke";
 pub(super) const INTROSPECT: &str = "/login/oauth/token/introspect";
@@ -85,6 +91,9 @@ struct Route {
     handler: Handler,
     /// Counted in [`super::Stats`], and failed by `Faults::all_status`.
     count: Option<Count>,
+    /// Called from browsers of other origins: answers preflights and
+    /// carries CORS headers ([`cors`]).
+    cors: bool,
 }
 
 const fn route(
@@ -100,14 +109,36 @@ const fn route(
         methods,
         handler,
         count,
+        cors: false,
     }
 }
 
-use Origin::{Api, Issuer};
+/// A route an SPA calls across origins.
+const fn cors_route(
+    origin: Origin,
+    path: &'static str,
+    methods: &'static [&'static str],
+    handler: Handler,
+    count: Count,
+) -> Route {
+    Route {
+        origin,
+        path: Exact(path),
+        methods,
+        handler,
+        count: Some(count),
+        cors: true,
+    }
+}
+
+use Origin::{Api, Issuer, Marketplace};
 use Path::{Exact, Prefix};
 
 /// Every endpoint. The issuer origin is `vercel.com`'s part, the API
-/// origin `api.vercel.com`'s (`../shared/notes/vercel-platform.md`).
+/// origin `api.vercel.com`'s (`shared/notes/vercel-platform.md`), the
+/// marketplace origin `marketplace.vercel.com`'s
+/// (`shared/notes/redis-marketplace-rest.md`). Vercel's REST API and the
+/// SSO endpoints are dispatched before the table ([`handle`]).
 const ROUTES: &[Route] = &[
     // RFC 8414 §3 and OpenID Connect Discovery §4.
     route(
@@ -145,6 +176,8 @@ const ROUTES: &[Route] = &[
         authorize::decision,
         Some(Count::Authorize),
     ),
+    route(Issuer, Exact(LOGIN), &["GET", "POST"], login_route, None),
+    route(Issuer, Exact(LOGOUT), &["POST"], login::sign_out, None),
     route(
         Issuer,
         Prefix(AVATAR_PREFIX),
@@ -169,20 +202,38 @@ const ROUTES: &[Route] = &[
         None,
     ),
     route(Issuer, Exact("/_emulator/stats"), &["GET"], stats, None),
-    route(
-        Api,
-        Exact(TOKEN),
+    // Seed 001's examples post to `https://vercel.com/api/login/oauth/…`.
+    cors_route(
+        Issuer,
+        "/api/login/oauth/token",
         &["POST"],
         token::token,
-        Some(Count::Token),
+        Count::Token,
     ),
-    route(
-        Api,
-        Exact(REVOKE),
+    cors_route(
+        Issuer,
+        "/api/login/oauth/token/revoke",
         &["POST"],
         revocation::revoke,
-        Some(Count::Revoke),
+        Count::Revoke,
     ),
+    route(
+        Issuer,
+        Exact("/api/login/oauth/token/introspect"),
+        &["POST"],
+        introspection::introspect,
+        Some(Count::Introspect),
+    ),
+    cors_route(
+        Issuer,
+        "/api/login/oauth/userinfo",
+        &["GET", "POST"],
+        userinfo::userinfo,
+        Count::Userinfo,
+    ),
+    // Discovery's endpoints, on `api.vercel.com`.
+    cors_route(Api, TOKEN, &["POST"], token::token, Count::Token),
+    cors_route(Api, REVOKE, &["POST"], revocation::revoke, Count::Revoke),
     route(
         Api,
         Exact(INTROSPECT),
@@ -190,12 +241,28 @@ const ROUTES: &[Route] = &[
         introspection::introspect,
         Some(Count::Introspect),
     ),
-    route(
+    cors_route(
         Api,
-        Exact(USERINFO),
+        USERINFO,
         &["GET", "POST"],
         userinfo::userinfo,
-        Some(Count::Userinfo),
+        Count::Userinfo,
+    ),
+    // The marketplace issuer.
+    route(
+        Marketplace,
+        Exact("/.well-known/openid-configuration"),
+        &["GET"],
+        marketplace::metadata,
+        None,
+    ),
+    route(Marketplace, Exact(JWKS), &["GET"], marketplace::jwks, None),
+    route(
+        Marketplace,
+        Exact("/.well-known/jwks.json"),
+        &["GET"],
+        marketplace::jwks,
+        None,
     ),
 ];
 
@@ -208,20 +275,21 @@ impl Path {
     }
 }
 
-/// Answers a request that reached `reached`: the route for its path on
-/// that origin, else 404, as another origin's endpoint is on Vercel.
+/// Answers a request that reached `reached`: Vercel's REST API and the SSO
+/// endpoints, else the route for its path on that origin, else 404, as
+/// another origin's endpoint is on Vercel.
 pub(super) fn handle(emu: &Emulator, reached: Reached, request: &Request) -> Response {
     let path = request.uri().path();
-    // Vercel's REST API (seed 003) on the API origin; the SSO login page,
-    // like every page, on the issuer's.
+    // Vercel's REST API (seed 003) and the SSO exchange on the API origin;
+    // the SSO login page, like every page, on the issuer's.
     let (api, issuer) = match reached {
         Reached::Origin(Origin::Api) => (true, false),
         Reached::Origin(Origin::Issuer) => (false, true),
+        Reached::Origin(Origin::Marketplace) | Reached::Elsewhere => (false, false),
         Reached::Unaddressed => (true, true),
-        Reached::Elsewhere => (false, false),
     };
     let rest = api
-        .then(|| user_tokens::handle(emu, request))
+        .then(|| rest::handle(emu, request))
         .flatten()
         .or_else(|| {
             (api && path == sso::EXCHANGE || issuer && path.starts_with(sso::LOGIN_PREFIX))
@@ -241,8 +309,23 @@ pub(super) fn handle(emu: &Emulator, reached: Reached, request: &Request) -> Res
         .filter(on_origin)
         .find(|r| r.path.matches(path))
     else {
-        return json_response(StatusCode::NOT_FOUND, &json!({ "error": "not_found" }));
+        let json = reached == Reached::Origin(Origin::Api) || path.starts_with("/api/");
+        return not_found(json);
     };
+    if route.cors && request.method() == Method::OPTIONS {
+        return cors::preflight(emu, request, route.methods);
+    }
+    let response = answer(emu, route, request);
+    if route.cors {
+        cors::decorate(emu, request, response)
+    } else {
+        response
+    }
+}
+
+/// The route's answer: counted, failed by `Faults::all_status`, 405 for a
+/// method it does not serve.
+fn answer(emu: &Emulator, route: &Route, request: &Request) -> Response {
     if let Some(count) = route.count {
         emu.counters.of(count).fetch_add(1, Ordering::Relaxed);
         if let Some(status) = emu.faults().all_status {
@@ -259,19 +342,31 @@ pub(super) fn handle(emu: &Emulator, reached: Reached, request: &Request) -> Res
     (route.handler)(emu, request)
 }
 
-/// `GET /`: what the emulator is, and which of its behaviours are guesses.
-fn index(emu: &Emulator, _: &Request) -> Response {
+/// `/login`: the login screen (`GET`) or signing in (`POST`).
+fn login_route(emu: &Emulator, request: &Request) -> Response {
+    if request.method() == Method::POST {
+        login::sign_in(emu, request)
+    } else {
+        login::page(emu, request)
+    }
+}
+
+/// `GET /`: what the emulator is, its settings, and which of its
+/// behaviours are guesses.
+fn index(emu: &Emulator, request: &Request) -> Response {
+    let config = lock(&emu.config).clone();
+    let signed_in = session::signed_in(emu, request).map(|s| s.user);
     html(
         StatusCode::OK,
-        pages::index(emu.issuer(), emu.api_origin(), &lock_config(emu)),
+        pages::index(&pages::IndexFacts {
+            origins: emu.origins(),
+            config: &config,
+            signed_in: signed_in.as_ref(),
+        }),
     )
 }
 
 /// `GET /_emulator/stats`: request counts per endpoint.
 fn stats(emu: &Emulator, _: &Request) -> Response {
     json_response(StatusCode::OK, &json!(emu.stats()))
-}
-
-fn lock_config(emu: &Emulator) -> super::EmulatorConfig {
-    super::lock(&emu.config).clone()
 }

@@ -50,6 +50,39 @@ pub(super) fn raw_json(status: u16, body: String) -> Response {
         .unwrap_or_default()
 }
 
+/// An error of Vercel's REST API: `{"error": {"code", "message"}}`
+/// (`shared/notes/redis-marketplace-rest.md`, "Vercel REST API refusals").
+pub(super) fn rest_error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        &json!({ "error": { "code": code, "message": message } }),
+    )
+}
+
+/// Vercel's refusal of an expired, revoked or unknown token: `403
+/// {"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}`
+/// (`shared/notes/redis-marketplace-rest.md`, "Vercel REST API refusals").
+pub(super) fn not_authorized() -> Response {
+    json_response(
+        StatusCode::FORBIDDEN,
+        &json!({ "error": { "code": "forbidden", "message": "Not authorized", "invalidToken": true } }),
+    )
+}
+
+/// A path nothing is served at: Vercel's REST error on the API origin
+/// and under `/api/`, a page elsewhere.
+pub(super) fn not_found(json: bool) -> Response {
+    if json {
+        rest_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "The requested path was not found.",
+        )
+    } else {
+        html(StatusCode::NOT_FOUND, crate::pages::not_found())
+    }
+}
+
 /// An RFC 6749 §5.2 error body.
 pub(super) fn oauth_error(status: u16, error: &str, description: &str) -> Response {
     raw_json(
@@ -88,5 +121,15 @@ pub(super) fn found(location: &str) -> Response {
 pub(super) fn see_other(location: &str) -> Response {
     let mut response = found(location);
     *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}
+
+/// `response` with a `Set-Cookie` header added.
+pub(super) fn with_cookie(mut response: Response, set_cookie: &str) -> Response {
+    if let Ok(value) = http::HeaderValue::from_str(set_cookie) {
+        response
+            .headers_mut()
+            .append(http::header::SET_COOKIE, value);
+    }
     response
 }

@@ -2,12 +2,14 @@
 //! redirect login and the token exchange `POST /v1/integrations/sso/token`.
 //!
 //! An integration is a registered client with a secret; its first redirect
-//! URI is its redirect login URL. `GET /sso/integrations/{client_id}`
-//! (Vercel's provider-initiated SSO URL, with `state`, and `nonce`, `user`
-//! and deep-link parameters such as `resource_id` optional) signs the user
-//! in and redirects there with `mode=sso`, `code` and `state`. The exchange
-//! takes the JSON body of seed 003 (or a form with
-//! `grant_type=authorization_code`) and answers `id_token`, `access_token`,
+//! URI is its redirect login URL. `GET /sso/integrations/{client_id}` (the
+//! emulator's stand-in for the dashboard's "Open in Provider", with
+//! `state`, and `user` and deep-link parameters such as `resource_id`
+//! optional) signs the user in and redirects there with `mode=sso`, `code`
+//! and `state`, as Vercel's marketplace documentation lists them. The
+//! exchange takes the JSON body of seed 003 (or a form with
+//! `grant_type=authorization_code`) and answers `id_token` (issued by the
+//! marketplace origin: [`super::marketplace::id_token`]), `access_token`,
 //! `token_type` and `expires_in`; 400 for a refused code or credentials,
 //! 404 for an unknown integration.
 
@@ -18,19 +20,38 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::token::{From, id_token};
-use super::user_tokens::error;
-use super::{Response, html, json_response};
+use super::respond::{json_response, rest_error};
+use super::{Response, html, marketplace, session};
 use crate::secret::{ct_eq, random_token};
-use crate::store::{Grant, SsoCode, Token};
+use crate::store::{Grant, SsoCode, Token, uuid_v4};
 use crate::{Emulator, form_params, lock, pages};
 
 pub(super) const EXCHANGE: &str = "/v1/integrations/sso/token";
 pub(super) const LOGIN_PREFIX: &str = "/sso/integrations/";
-/// What the SSO ID token and access token cover.
+/// What the SSO access token covers.
 const SSO_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 /// Deep-link parameters passed on to the redirect login URL.
-const DEEP_LINK: [&str; 5] = ["resource_id", "project_id", "invoice_id", "path", "url"];
+const DEEP_LINK: [&str; 6] = [
+    "product_id",
+    "resource_id",
+    "project_id",
+    "invoice_id",
+    "path",
+    "url",
+];
+
+/// A Vercel API error body.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    rest_error(status, code, message)
+}
+
+fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed.",
+    )
+}
 
 /// Answers the SSO endpoints; `None` for any other path.
 pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option<Response> {
@@ -38,13 +59,13 @@ pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option
     if path == EXCHANGE {
         return Some(match request.method() {
             &Method::POST => exchange(emu, request),
-            _ => error(405, "method_not_allowed", "Method not allowed."),
+            _ => method_not_allowed(),
         });
     }
     let client_id = path.strip_prefix(LOGIN_PREFIX)?;
     Some(match request.method() {
-        &Method::GET => login(emu, client_id, request.uri().query().unwrap_or("")),
-        _ => error(405, "method_not_allowed", "Method not allowed."),
+        &Method::GET => login(emu, client_id, request),
+        _ => method_not_allowed(),
     })
 }
 
@@ -52,9 +73,11 @@ fn page_error(message: &str) -> Response {
     html(StatusCode::BAD_REQUEST, pages::error(message))
 }
 
-/// `GET /sso/integrations/{client_id}`: signs in `user` (else the first
-/// user) and redirects to the redirect login URL with a fresh code.
-fn login(emu: &Emulator, client_id: &str, query: &str) -> Response {
+/// `GET /sso/integrations/{client_id}`: signs in `user`, else the user
+/// the browser is signed in to the emulator as, else the first user, and
+/// redirects to the redirect login URL with a fresh code.
+fn login(emu: &Emulator, client_id: &str, request: &http::Request<Vec<u8>>) -> Response {
+    let query = request.uri().query().unwrap_or("");
     let Ok(params) = form_params(query.as_bytes()) else {
         return page_error("A parameter is repeated.");
     };
@@ -64,10 +87,11 @@ fn login(emu: &Emulator, client_id: &str, query: &str) -> Response {
     let Some(redirect_uri) = client.redirect_uris.first().cloned() else {
         return page_error("The integration has no redirect login URL.");
     };
-    let users = emu.users();
     let user = match params.get("user") {
-        Some(sub) => users.iter().find(|u| &u.sub == sub),
-        None => users.first(),
+        Some(sub) => emu.user(sub),
+        None => session::signed_in(emu, request)
+            .map(|s| s.user)
+            .or_else(|| emu.users().into_iter().next()),
     };
     let Some(user) = user else {
         return page_error("Unknown user.");
@@ -100,7 +124,6 @@ fn login(emu: &Emulator, client_id: &str, query: &str) -> Response {
                 client_id: client.client_id,
                 sub: user.sub.clone(),
                 state,
-                nonce: params.get("nonce").cloned(),
                 redirect_uri,
                 expires_at,
                 used: false,
@@ -142,7 +165,7 @@ fn parameters(request: &http::Request<Vec<u8>>) -> Option<HashMap<String, String
 fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
     let invalid = || {
         error(
-            400,
+            StatusCode::BAD_REQUEST,
             "bad_request",
             "One of the provided values in the request body is invalid.",
         )
@@ -158,7 +181,7 @@ fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
         return invalid();
     };
     let Some(client) = emu.client(client_id).filter(|c| c.client_secret.is_some()) else {
-        return error(404, "not_found", "Integration not found.");
+        return error(StatusCode::NOT_FOUND, "not_found", "Integration not found.");
     };
     if !client
         .client_secret
@@ -168,7 +191,7 @@ fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
         return invalid();
     }
     let now = emu.now();
-    let (sub, nonce) = {
+    let sub = {
         let mut store = lock(&emu.store);
         let Some(entry) = store.sso_codes.get_mut(code) else {
             return invalid();
@@ -190,25 +213,26 @@ fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
             return invalid();
         }
         entry.used = true;
-        (entry.sub.clone(), entry.nonce.clone())
+        entry.sub.clone()
     };
-    let (access_ttl, id_ttl) = {
-        let c = lock(&emu.config);
-        (c.access_token_ttl as i64, c.id_token_ttl as i64)
+    let Some(user) = emu.user(&sub) else {
+        return invalid();
     };
+    let access_ttl = lock(&emu.config).access_token_ttl as i64;
     let grant = Grant {
-        id: random_token(),
+        id: uuid_v4(),
         client_id: client.client_id.clone(),
         sub,
         scopes: SSO_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-        nonce,
+        nonce: None,
+        refresh_expires_at: None,
     };
     let access_token = format!("vca_{}", random_token());
     lock(&emu.store).access_tokens.insert(
         access_token.clone(),
         Token {
             grant: grant.clone(),
-            jti: random_token(),
+            jti: uuid_v4(),
             issued_at: now,
             expires_at: now + access_ttl,
             used: false,
@@ -217,7 +241,7 @@ fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
     json_response(
         StatusCode::OK,
         &json!({
-            "id_token": id_token(emu, &grant, now, id_ttl, From::Code),
+            "id_token": marketplace::id_token(emu, &client.client_id, &user, now),
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": access_ttl,

@@ -1,5 +1,6 @@
-//! The token endpoint, on the API origin: the authorization code and
-//! refresh token grants (RFC 6749 §4.1.3, §6) and the ID token (OpenID
+//! The token endpoint, on the API origin (and at seed 001's
+//! `/api/login/oauth/token` on the issuer origin): the authorization code
+//! and refresh token grants (RFC 6749 §4.1.3, §6) and the ID token (OpenID
 //! Connect Core §2).
 
 use http::StatusCode;
@@ -132,6 +133,10 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
     }
 }
 
+/// The token response (RFC 6749 §5.1, seed 001's "Token Endpoint response
+/// example"): an access token; a refresh token with `offline_access`,
+/// which expires with the grant's first one, however often it is rotated;
+/// an ID token with `openid` (OpenID Connect Core §3.1.3.3).
 fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response {
     let (access_ttl, refresh_ttl, id_ttl) = {
         let c = lock(&emu.config);
@@ -144,22 +149,27 @@ fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response
     let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
     let access_token = format!("vca_{}", random_token());
     let refresh_token = has("offline_access").then(|| format!("vcr_{}", random_token()));
-    let record = |ttl: i64| Token {
+    let refresh_expires_at = grant.refresh_expires_at.unwrap_or(now + refresh_ttl);
+    let grant = Grant {
+        refresh_expires_at: Some(refresh_expires_at),
+        ..grant.clone()
+    };
+    let record = |expires_at: i64| Token {
         grant: grant.clone(),
         jti: uuid_v4(),
         issued_at: now,
-        expires_at: now + ttl,
+        expires_at,
         used: false,
     };
     {
         let mut store = lock(&emu.store);
         store
             .access_tokens
-            .insert(access_token.clone(), record(access_ttl));
+            .insert(access_token.clone(), record(now + access_ttl));
         if let Some(refresh) = &refresh_token {
             store
                 .refresh_tokens
-                .insert(refresh.clone(), record(refresh_ttl));
+                .insert(refresh.clone(), record(refresh_expires_at));
         }
     }
     let mut body = json!({
@@ -172,13 +182,13 @@ fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response
         body["refresh_token"] = json!(refresh);
     }
     if has("openid") {
-        body["id_token"] = json!(id_token(emu, grant, now, id_ttl, from));
+        body["id_token"] = json!(id_token(emu, &grant, now, id_ttl, from));
     }
     json_response(StatusCode::OK, &body)
 }
 
 /// An ID token (OpenID Connect Core §2) with the claims the scopes allow.
-pub(super) fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64, from: From) -> String {
+fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64, from: From) -> String {
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(emu.issuer()));
     claims.insert("sub".into(), json!(grant.sub));

@@ -1,4 +1,5 @@
-//! The userinfo endpoint (OpenID Connect Core §5.3), on the API origin,
+//! The userinfo endpoint (OpenID Connect Core §5.3), on the API origin
+//! (and at seed 001's `/api/login/oauth/userinfo` on the issuer origin),
 //! and the user claims the ID token shares.
 
 use http::header::AUTHORIZATION;
@@ -16,7 +17,10 @@ use crate::{Emulator, lock};
 /// Undocumented by Vercel, decided on the strict side: the scheme must be
 /// spelled `Bearer`. RFC 7235 §2.1 makes schemes case-insensitive, so
 /// Vercel may well accept `bearer`; an app that sends `Bearer` works either
-/// way, one that sends `bearer` only if Vercel is lenient.
+/// way, one that sends `bearer` only if Vercel is lenient. Likewise, a
+/// token granted without `openid` is refused with `403
+/// insufficient_scope` (RFC 6750 §3.1): userinfo is OpenID Connect's, and
+/// an app that needs it asks for `openid`.
 pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
     let unauthorized = || {
         let mut r = oauth_error(
@@ -45,6 +49,18 @@ pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
             _ => return unauthorized(),
         }
     };
+    if !grant.scopes.iter().any(|s| s == "openid") {
+        let mut r = oauth_error(
+            403,
+            "insufficient_scope",
+            "the access token was granted without the openid scope",
+        );
+        r.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),
+        );
+        return r;
+    }
     let mut claims = Map::new();
     let sub = emu
         .faults()

@@ -2,18 +2,17 @@
 //! status codes: create `POST /v3/user/tokens`, list `GET /v5/user/tokens`
 //! (paginated by `limit`, `since`, `until`), metadata
 //! `GET /v5/user/tokens/{id}` and delete `DELETE /v3/user/tokens/{id}`;
-//! `current` names the calling token.
-//!
-//! Requests are authenticated by the emulator's OAuth access tokens or by
-//! tokens created here. A deleted token stops working at once. Errors are
-//! Vercel's `{"error": {"code", "message"}}`.
+//! `current` names the calling token. A deleted token stops working at
+//! once; deleting an OAuth access token revokes its grant, its refresh
+//! token included, as revoking it does (seed 001: "If the Access Token is
+//! revoked, the Refresh Token is also revoked").
 
-use http::header::AUTHORIZATION;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use super::{Response, json_response};
+use super::{Caller, caller, method_not_allowed, token_id};
+use crate::endpoints::Response;
+use crate::endpoints::respond::{json_response, rest_error};
 use crate::secret::random_token;
 use crate::store::UserToken;
 use crate::{Emulator, form_params, lock};
@@ -48,7 +47,7 @@ pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option
             | (Route::Delete(_), &Method::DELETE)
     );
     if !allowed {
-        return Some(error(405, "method_not_allowed", "Method not allowed."));
+        return Some(method_not_allowed());
     }
     let caller = match caller(emu, request) {
         Ok(c) => c,
@@ -73,62 +72,13 @@ enum Route<'a> {
     Delete(&'a str),
 }
 
-/// Who is calling, and with which token.
-struct Caller {
-    sub: String,
-    bearer: String,
-}
-
 /// A Vercel API error body.
-pub(super) fn error(status: u16, code: &str, message: &str) -> Response {
-    let mut body = json!({ "error": { "code": code, "message": message } });
-    if status == 401 {
-        body["error"]["invalidToken"] = json!(true);
-    }
-    json_response(
+fn error(status: u16, code: &str, message: &str) -> Response {
+    rest_error(
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        &body,
+        code,
+        message,
     )
-}
-
-/// A token's identifier: the hex SHA-256 of its value, 64 characters like
-/// Vercel's.
-pub(super) fn token_id(bearer: &str) -> String {
-    Sha256::digest(bearer.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn caller(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Result<Caller, Response> {
-    let unauthorized = || {
-        error(
-            401,
-            "not_authorized",
-            "The request is missing an authentication token, or the token is invalid.",
-        )
-    };
-    let bearer = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(unauthorized)?;
-    let now = emu.now();
-    let store = lock(&emu.store);
-    let sub = match (
-        store.access_tokens.get(bearer),
-        store.user_tokens.get(bearer),
-    ) {
-        (Some(t), _) if store.is_live(t, now) => t.grant.sub.clone(),
-        (_, Some(t)) if t.expires_at.is_none_or(|at| at > now * 1000) => t.sub.clone(),
-        _ => return Err(unauthorized()),
-    };
-    Ok(Caller {
-        sub,
-        bearer: bearer.to_owned(),
-    })
 }
 
 /// Every live token of `sub` as Vercel's metadata, with its bearer value.
@@ -341,7 +291,7 @@ fn find(emu: &Emulator, caller: &Caller, id: &str) -> Result<Value, Response> {
 }
 
 /// `DELETE /v3/user/tokens/{id}`: the token stops working at once; an
-/// OAuth access token is revoked alone, its refresh token stays usable.
+/// OAuth access token's grant is revoked, its refresh token with it.
 fn delete(emu: &Emulator, caller: &Caller, id: &str) -> Response {
     let token = match find(emu, caller, id) {
         Ok(t) => t,
@@ -355,8 +305,8 @@ fn delete(emu: &Emulator, caller: &Caller, id: &str) -> Response {
     if let Some(bearer) = bearer {
         let mut store = lock(&emu.store);
         store.user_tokens.remove(&bearer);
-        if let Some(t) = store.access_tokens.get_mut(&bearer) {
-            t.used = true;
+        if let Some(grant) = store.access_tokens.get(&bearer).map(|t| t.grant.id.clone()) {
+            store.revoked_grants.insert(grant);
         }
     }
     json_response(StatusCode::OK, &json!({ "tokenId": token_id }))

@@ -1,0 +1,76 @@
+//! Vercel's REST API, the part an app signed in with Vercel calls with the
+//! user's access token, on the API origin: the authenticated user
+//! (`GET /v2/user`) and the user's tokens (seed 003).
+//!
+//! Requests are authenticated by the emulator's OAuth access tokens or by
+//! tokens created through `POST /v3/user/tokens`. A token that is missing,
+//! expired, revoked or unknown is refused as Vercel refuses one: `403
+//! {"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}`
+//! (`shared/notes/redis-marketplace-rest.md`, "Vercel REST API refusals").
+//! Other errors have the same `{"error": {"code", "message"}}` shape.
+
+mod user;
+mod user_tokens;
+
+use http::StatusCode;
+use http::header::AUTHORIZATION;
+use sha2::{Digest, Sha256};
+
+use super::Response;
+use super::respond::{not_authorized, rest_error};
+use crate::{Emulator, lock};
+
+/// Answers the REST API's paths; `None` for any other path.
+pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option<Response> {
+    if request.uri().path() == user::PATH {
+        return Some(user::handle(emu, request));
+    }
+    user_tokens::handle(emu, request)
+}
+
+/// Who is calling, and with which token.
+struct Caller {
+    sub: String,
+    bearer: String,
+}
+
+/// `405` in Vercel's error shape.
+fn method_not_allowed() -> Response {
+    rest_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed.",
+    )
+}
+
+/// A token's identifier: the hex SHA-256 of its value, 64 characters like
+/// Vercel's.
+fn token_id(bearer: &str) -> String {
+    crate::config::hex(&Sha256::digest(bearer.as_bytes()))
+}
+
+/// The caller of `request`: a live OAuth access token or user token in
+/// `Authorization: Bearer`, else Vercel's refusal.
+fn caller(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Result<Caller, Response> {
+    let bearer = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(not_authorized)?;
+    let now = emu.now();
+    let store = lock(&emu.store);
+    let sub = match (
+        store.access_tokens.get(bearer),
+        store.user_tokens.get(bearer),
+    ) {
+        (Some(t), _) if store.is_live(t, now) => t.grant.sub.clone(),
+        (_, Some(t)) if t.expires_at.is_none_or(|at| at > now * 1000) => t.sub.clone(),
+        _ => return Err(not_authorized()),
+    };
+    Ok(Caller {
+        sub,
+        bearer: bearer.to_owned(),
+    })
+}

@@ -1,0 +1,30 @@
+//! Deliberate misbehaviour, for a relying party's rejection tests.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::Signing;
+
+/// A claims edit applied to every ID token issued while set.
+pub type ClaimsEdit = Arc<dyn Fn(&mut Map<String, Value>) + Send + Sync>;
+
+/// Deliberate misbehaviour, for the relying party's rejection tests. Set
+/// through [`crate::Emulator::faults`]; never reachable over HTTP. The ID-token
+/// faults apply to the sign-in's ID tokens and to the marketplace's SSO
+/// tokens alike.
+#[derive(Clone, Default)]
+pub struct Faults {
+    /// How ID tokens are signed.
+    pub signing: Signing,
+    /// Edits the claims of ID tokens before signing.
+    pub id_token_claims: Option<ClaimsEdit>,
+    /// Makes userinfo answer with this `sub`.
+    pub userinfo_sub: Option<String>,
+    /// Makes the token endpoint answer with this status and JSON body.
+    pub token_response: Option<(u16, String)>,
+    /// Makes revocation answer with this status.
+    pub revocation_status: Option<u16>,
+    /// Makes every endpoint answer with this status.
+    pub all_status: Option<u16>,
+}

@@ -1,0 +1,134 @@
+//! Consent, remembered per user and app, and the account page that
+//! removes it (seed 004).
+
+use crate::support::*;
+
+/// Seed 001: "If they have already authorized the app, they will be
+/// redirected immediately."
+#[test]
+fn a_repeat_sign_in_redirects_back_without_the_consent_page() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let first = browser.get(&authorize_url(None, ""));
+    assert!(is_consent_page(&first), "the first sign-in shows consent");
+    code_in(&browser.decide(&first, "allow"));
+    let again = browser.get(&authorize_url(None, ""));
+    assert_eq!(exchange(&emu, &code_in(&again)).status(), 200);
+}
+
+/// Consent is the user's, not the browser's: the same user in a fresh
+/// browser is sent back at once too.
+#[test]
+fn consent_is_remembered_per_user_across_browsers() {
+    let emu = emulator();
+    tokens(&emu, None);
+    let again = Browser::signed_in(&emu, DEMO).get(&authorize_url(None, ""));
+    code_in(&again);
+    let other_user = Browser::signed_in(&emu, SECOND).get(&authorize_url(None, ""));
+    assert!(is_consent_page(&other_user));
+}
+
+/// OpenID Connect Core §3.1.2.1: `prompt=consent` asks again. (Whether
+/// Vercel honours `prompt` is undocumented.)
+#[test]
+fn prompt_consent_shows_the_page_although_consent_is_remembered() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    browser.authorize_and_allow(None, "");
+    let page = browser.get(&authorize_url(None, "&prompt=consent"));
+    assert!(is_consent_page(&page));
+}
+
+/// Consent covers the scopes granted: asking for more asks again.
+#[test]
+fn asking_for_more_scopes_than_granted_shows_the_page_again() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    browser.authorize_and_allow(Some("openid email"), "");
+    assert!(is_consent_page(
+        &browser.get(&authorize_url(Some("openid email profile"), ""))
+    ));
+}
+
+/// notes/vercel-platform.md: "Consent Cancel ->
+/// callback?error=access_denied&error_description=...".
+#[test]
+fn cancel_redirects_back_with_access_denied() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let page = browser.get(&authorize_url(None, ""));
+    let back = browser.decide(&page, "cancel");
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert!(param(&back, "error_description").is_some());
+    assert_eq!(param(&back, "state").as_deref(), Some("st"));
+}
+
+/// A consent page is answered once.
+#[test]
+fn a_consent_page_is_answered_once() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let page = browser.get(&authorize_url(None, ""));
+    code_in(&browser.decide(&page, "allow"));
+    assert_eq!(browser.decide(&page, "allow").status(), 400);
+}
+
+/// Seed 004: "Select Remove next to the application" ... "you will need to
+/// re-authorize the application".
+#[test]
+fn remove_app_revokes_the_apps_tokens_and_forgets_the_consent() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    emu.remove_app(DEMO, CLIENT);
+    assert!(!active(&emu, str_of(&t, "access_token")));
+    assert!(!active(&emu, str_of(&t, "refresh_token")));
+    let page = Browser::signed_in(&emu, DEMO).get(&authorize_url(None, ""));
+    assert!(is_consent_page(&page));
+}
+
+/// Seed 004: "Go to the Sign in with Vercel section to view the
+/// third-party application." The account page is the signed-in user's.
+#[test]
+fn the_account_page_lists_the_authorized_app_with_a_remove_button() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let page = browser.get(&format!("{ISSUER}/account/authorizations"));
+    assert!(text(&page).contains("No apps are authorized"));
+    browser.authorize_and_allow(None, "");
+    let page = browser.get(&format!("{ISSUER}/account/authorizations"));
+    assert_eq!(page.status(), 200);
+    let html = text(&page);
+    assert!(html.contains("Conformance app") && html.contains(CLIENT));
+    assert!(html.contains("action=\"/account/authorizations/remove\""));
+    assert!(html.contains(">Remove</button>"));
+    let other = Browser::signed_in(&emu, SECOND).get(&format!("{ISSUER}/account/authorizations"));
+    assert!(text(&other).contains("No apps are authorized"));
+}
+
+/// Vercel's account settings need a signed-in user: the login screen
+/// stands in for the account page until then.
+#[test]
+fn the_account_page_needs_a_signed_in_browser() {
+    let page = get(&emulator(), &format!("{ISSUER}/account/authorizations"));
+    assert!(is_login_screen(&page));
+}
+
+/// Seed 004: "Select Remove next to the application": the button revokes
+/// and forgets, then shows the list again.
+#[test]
+fn the_remove_button_revokes_and_forgets() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let back = browser.authorize_and_allow(None, "");
+    let t = json(&exchange(&emu, &code_in(&back)));
+    let answer = browser.post(
+        &format!("{ISSUER}/account/authorizations/remove"),
+        &format!("client_id={CLIENT}"),
+    );
+    assert_eq!(answer.status(), 303);
+    assert_eq!(location(&answer), "/account/authorizations");
+    assert!(!active(&emu, str_of(&t, "access_token")));
+    let html = browser.get(&format!("{ISSUER}/account/authorizations"));
+    assert!(text(&html).contains("No apps are authorized"));
+    assert!(is_consent_page(&browser.get(&authorize_url(None, ""))));
+}

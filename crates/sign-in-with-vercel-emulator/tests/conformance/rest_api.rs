@@ -1,0 +1,182 @@
+//! Vercel's REST API as an app signed in with Vercel calls it: the
+//! authenticated user, the user's tokens (seed 003), and how Vercel
+//! refuses a token (notes/redis-marketplace-rest.md).
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// notes/redis-marketplace-rest.md: "An expired, revoked or unknown token
+/// gets `403 {"error":{"code":"forbidden","message":"Not
+/// authorized","invalidToken":true}}`."
+#[test]
+fn an_unknown_token_is_vercels_403_invalid_token() {
+    let response = rest_get(&emulator(), "/v2/user", Some("vca_unknown"));
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        json(&response),
+        json!({"error": {"code": "forbidden", "message": "Not authorized", "invalidToken": true}})
+    );
+}
+
+/// The same refusal for a revoked token and an expired one.
+#[test]
+fn revoked_and_expired_tokens_are_vercels_403_invalid_token() {
+    let emu = emulator();
+    let revoked = tokens(&emu, None);
+    revoke(&emu, str_of(&revoked, "access_token"));
+    let expired = tokens(&emu, None);
+    emu.expire_access_token(str_of(&expired, "access_token"));
+    for token in [&revoked, &expired] {
+        let response = rest_get(
+            &emu,
+            "/v5/user/tokens/current",
+            Some(str_of(token, "access_token")),
+        );
+        assert_eq!(response.status(), 403);
+        assert_eq!(json(&response)["error"]["invalidToken"], true);
+    }
+}
+
+/// A request without a token is answered as one with an invalid token (a
+/// guess: the notes record only invalid tokens).
+#[test]
+fn a_missing_token_is_answered_as_an_invalid_one() {
+    let response = rest_get(&emulator(), "/v5/user/tokens", None);
+    assert_eq!(response.status(), 403);
+    assert_eq!(json(&response)["error"]["invalidToken"], true);
+}
+
+/// Vercel's "Get the User" (`GET /v2/user`): `{"user": {…}}` with the
+/// authenticated user's `id`, `email`, `name`, `username` and `avatar`.
+#[test]
+fn v2_user_answers_the_tokens_user() {
+    let emu = emulator();
+    for sub in [DEMO, SECOND] {
+        let t = tokens_as(&emu, sub, None);
+        let response = rest_get(&emu, "/v2/user", Some(str_of(&t, "access_token")));
+        assert_eq!(response.status(), 200, "{}", text(&response));
+        let user = &json(&response)["user"];
+        assert_eq!(user["id"], sub);
+        let info = json(&userinfo(&emu, str_of(&t, "access_token")));
+        assert_eq!(user["email"], info["email"]);
+        assert_eq!(user["name"], info["name"]);
+        assert_eq!(user["username"], info["preferred_username"]);
+        let avatar = str_of(user, "avatar");
+        assert_eq!(avatar.len(), 40, "a SHA-1-sized hex ID, as Vercel's");
+        assert_eq!(
+            info["picture"],
+            format!("{ISSUER}/api/www/avatar/{avatar}"),
+            "the avatar endpoint's ID"
+        );
+        assert_eq!(user["version"], "northstar");
+        assert!(user["defaultTeamId"].is_string());
+        assert!(user["createdAt"].is_number());
+    }
+}
+
+/// `GET /v2/user` refuses tokens as every REST endpoint does, and only
+/// `GET` is served there.
+#[test]
+fn v2_user_refuses_bad_tokens_and_other_methods() {
+    let emu = emulator();
+    assert_eq!(rest_get(&emu, "/v2/user", None).status(), 403);
+    let t = tokens(&emu, None);
+    let delete = emu.handle(
+        &http::Request::delete(format!("{API}/v2/user"))
+            .header(
+                "authorization",
+                format!("Bearer {}", str_of(&t, "access_token")),
+            )
+            .body(Vec::new())
+            .unwrap(),
+    );
+    assert_eq!(delete.status(), 405);
+    assert_eq!(json(&delete)["error"]["code"], "method_not_allowed");
+}
+
+/// Seed 003, `DELETE /v3/user/tokens/{tokenId}`: "Invalidate an
+/// authentication token"; `current` "invalidates the token that the HTTP
+/// request was authenticated with". For an OAuth access token, its refresh
+/// token goes with it, as revoking it does (seed 001: "If the Access Token
+/// is revoked, the Refresh Token is also revoked").
+#[test]
+fn deleting_the_current_oauth_token_revokes_its_refresh_token() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let access = str_of(&t, "access_token");
+    let deleted = emu.handle(
+        &http::Request::delete(format!("{API}/v3/user/tokens/current"))
+            .header("authorization", format!("Bearer {access}"))
+            .body(Vec::new())
+            .unwrap(),
+    );
+    assert_eq!(deleted.status(), 200, "{}", text(&deleted));
+    assert!(json(&deleted)["tokenId"].is_string());
+    assert_eq!(userinfo(&emu, access).status(), 401);
+    assert!(!active(&emu, str_of(&t, "refresh_token")));
+    assert_eq!(
+        json(&refresh(&emu, str_of(&t, "refresh_token")))["error"],
+        "invalid_grant"
+    );
+}
+
+/// The same by the token's ID, from another of the user's tokens.
+#[test]
+fn deleting_an_oauth_token_by_id_revokes_its_refresh_token() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let access = str_of(&t, "access_token");
+    let meta = json(&rest_get(&emu, "/v5/user/tokens/current", Some(access)));
+    let id = str_of(&meta["token"], "id").to_owned();
+    let other = tokens(&emu, None);
+    let deleted = emu.handle(
+        &http::Request::delete(format!("{API}/v3/user/tokens/{id}"))
+            .header(
+                "authorization",
+                format!("Bearer {}", str_of(&other, "access_token")),
+            )
+            .body(Vec::new())
+            .unwrap(),
+    );
+    assert_eq!(deleted.status(), 200, "{}", text(&deleted));
+    assert!(!active(&emu, str_of(&t, "refresh_token")));
+    assert!(active(&emu, str_of(&other, "refresh_token")));
+}
+
+/// Seed 003, `GET /v5/user/tokens/{tokenId}`: 404 "Token not found with the
+/// requested tokenId", in Vercel's error shape.
+#[test]
+fn an_unknown_token_id_is_not_found() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let response = rest_get(
+        &emu,
+        &format!("/v5/user/tokens/{}", "0".repeat(64)),
+        Some(str_of(&t, "access_token")),
+    );
+    assert_eq!(response.status(), 404);
+    assert_eq!(json(&response)["error"]["code"], "not_found");
+}
+
+/// Seed 003, `POST /v3/user/tokens`: "The bearerToken property is only
+/// provided once"; the new token authenticates REST requests as the user.
+#[test]
+fn a_created_token_calls_the_api_as_the_user() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let created = emu.handle(
+        &http::Request::post(format!("{API}/v3/user/tokens"))
+            .header(
+                "authorization",
+                format!("Bearer {}", str_of(&t, "access_token")),
+            )
+            .header("content-type", "application/json")
+            .body(br#"{"name": "ci"}"#.to_vec())
+            .unwrap(),
+    );
+    assert_eq!(created.status(), 200, "{}", text(&created));
+    let bearer = str_of(&json(&created), "bearerToken").to_owned();
+    let user = json(&rest_get(&emu, "/v2/user", Some(&bearer)));
+    assert_eq!(user["user"]["id"], DEMO);
+}
