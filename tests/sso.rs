@@ -1,7 +1,8 @@
 //! The marketplace integration SSO token exchange (seed 003) against the
-//! in-process emulator: the redirect login, the exchange, every ID-token
-//! rejection the sign-in has (with the integration as audience), and the
-//! example function end to end.
+//! in-process emulator: the redirect login, the exchange, the ID token as
+//! the marketplace issues it (its own issuer and keys, the integration as
+//! audience, typed claims with the user's role), every ID-token rejection
+//! the sign-in has, and the example function end to end.
 
 mod support;
 
@@ -22,6 +23,9 @@ const INTEGRATION: &str = "oac_integration";
 const INTEGRATION_SECRET: &str = "integration-secret-0123456789abcdefghijk";
 const REDIRECT_LOGIN: &str = "http://localhost:4000/api/sso";
 const NOW: i64 = 1_800_000_000;
+/// The emulator's marketplace issuer, as `https://marketplace.vercel.com`
+/// is Vercel's: derived from [`ISSUER`].
+const MARKETPLACE: &str = "http://127.0.0.1:3003";
 
 fn setup() -> Rp {
     let rp = rp("client_secret_post");
@@ -48,7 +52,7 @@ fn integration() -> Integration {
 /// its provider calls recorded.
 fn marketplace(rp: &Rp, integration: Integration) -> Marketplace {
     let clock = rp.clock.clone();
-    Marketplace::new(integration, ISSUER, API)
+    Marketplace::new(integration, rp.emulator.marketplace_issuer(), API)
         .with_http_client(Arc::new(Recording {
             emulator: rp.emulator.clone(),
             recorder: rp.recorder.clone(),
@@ -100,13 +104,108 @@ fn redirect_login_carries_mode_code_state_and_the_deep_link() {
 }
 
 #[tokio::test]
-async fn exchange_verifies_the_id_token_for_the_integration() {
+async fn exchange_verifies_the_marketplace_id_token_for_the_integration() {
     let rp = setup();
-    let identity = exchange(&rp, Some("n0nce")).await.unwrap();
-    assert_eq!(identity.claims.sub, "usr_demo1234567890");
-    assert_eq!(identity.claims.iss, ISSUER);
-    assert_eq!(identity.claims.email.as_deref(), Some("demo@example.com"));
+    assert_eq!(rp.emulator.marketplace_issuer(), MARKETPLACE);
+    let identity = exchange(&rp, None).await.unwrap();
+    let claims = &identity.claims;
+    assert_eq!(claims.iss, MARKETPLACE);
+    assert_eq!(
+        claims.sub,
+        format!("account:{}:user:{}", claims.account_id, claims.user_id)
+    );
+    let demo = &rp.emulator.users()[0];
+    assert_eq!(claims.user_id, demo.marketplace_user_id());
+    assert_eq!(claims.account_id, demo.account_id);
+    assert_eq!(
+        claims.installation_id,
+        rp.emulator.installation_id(INTEGRATION, &claims.account_id)
+    );
+    assert!(
+        claims.is_admin(),
+        "the demo user administers the demo account"
+    );
+    assert_eq!(claims.user_email.as_deref(), Some("demo@example.com"));
+    assert_eq!(claims.user_name.as_deref(), Some("Demo User"));
     assert_eq!(identity.token_type.as_deref(), Some("Bearer"));
+    // The keys were the marketplace's, not the sign-in's.
+    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 1);
+    assert!(
+        rp.sent_to("/.well-known/jwks")[0]
+            .uri()
+            .to_string()
+            .starts_with(MARKETPLACE)
+    );
+}
+
+#[tokio::test]
+async fn the_users_role_is_the_accounts() {
+    let rp = setup();
+    rp.emulator.set_user_role(
+        "usr_demo1234567890",
+        sign_in_with_vercel_emulator::Role::User,
+    );
+    let identity = exchange(&rp, None).await.unwrap();
+    assert_eq!(
+        identity.claims.user_role,
+        sign_in_with_vercel::sso::Role::User
+    );
+    assert!(!identity.claims.is_admin());
+}
+
+#[tokio::test]
+async fn a_token_signed_by_the_sign_in_key_is_refused_by_the_sso_verifier() {
+    let rp = setup();
+    // Every claim right, but signed by the sign-in issuer's key and named
+    // after the sign-in issuer: the marketplace's key set does not have it.
+    rp.emulator.faults().marketplace_signed_by_sign_in_key = true;
+    refused_with(&rp, None, IdTokenError::UnknownKey).await;
+}
+
+#[tokio::test]
+async fn a_marketplace_token_is_refused_by_the_sign_in_verifier() {
+    // The reverse: the sign-in verifies against the sign-in issuer's keys,
+    // and a marketplace token names another issuer and another key.
+    let rp = setup();
+    let verifier = Marketplace::new(integration(), ISSUER, API)
+        .with_http_client(Arc::new(Recording {
+            emulator: rp.emulator.clone(),
+            recorder: rp.recorder.clone(),
+        }))
+        .with_clock({
+            let clock = rp.clock.clone();
+            Arc::new(move || clock.load(Ordering::SeqCst))
+        });
+    let url = open_in_provider(&rp, "state=st4te");
+    let result = verifier.exchange(&callback_of(&url), None).await;
+    assert_eq!(result.err(), Some(Error::IdToken(IdTokenError::UnknownKey)));
+}
+
+#[tokio::test]
+async fn a_token_for_another_integration_is_refused() {
+    let rp = setup();
+    edit(&rp, |c| {
+        c.insert("aud".into(), json!("oac_another_integration"));
+    });
+    refused_with(&rp, None, IdTokenError::AudienceMismatch).await;
+}
+
+#[tokio::test]
+async fn a_marketplace_access_token_offered_as_the_id_token_is_refused() {
+    let rp = setup();
+    edit(&rp, |c| {
+        c.insert("type".into(), json!("access_token"));
+    });
+    refused_with(&rp, None, IdTokenError::NotAnIdToken).await;
+}
+
+#[tokio::test]
+async fn a_token_without_the_users_role_is_refused() {
+    let rp = setup();
+    edit(&rp, |c| {
+        c.remove("user_role");
+    });
+    refused_with(&rp, None, IdTokenError::MissingClaim("user_role")).await;
 }
 
 #[tokio::test]
@@ -237,7 +336,8 @@ rejects_claims! {
     rejects_iat_in_the_future: |c| { c.insert("iat".into(), json!(NOW + 61)); } => InvalidIssuedAt;
     rejects_missing_iat: |c| { c.remove("iat"); } => InvalidIssuedAt;
     rejects_missing_sub: |c| { c.remove("sub"); } => MissingSubject;
-    rejects_issuer_with_trailing_slash: |c| { c.insert("iss".into(), json!(format!("{ISSUER}/"))); } => IssuerMismatch;
+    rejects_the_sign_in_issuer: |c| { c.insert("iss".into(), json!(ISSUER)); } => IssuerMismatch;
+    rejects_issuer_with_trailing_slash: |c| { c.insert("iss".into(), json!(format!("{MARKETPLACE}/"))); } => IssuerMismatch;
     rejects_non_numeric_exp: |c| { c.insert("exp".into(), json!("tomorrow")); } => Expired;
     rejects_at_hash_of_another_access_token: |c| { c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA")); } => AccessTokenHashMismatch;
 }
@@ -264,7 +364,7 @@ rejects_signing! {
 #[tokio::test]
 async fn rejects_token_without_kid_when_the_key_set_has_several_keys() {
     let rp = setup();
-    rp.emulator.rotate_key(true);
+    rp.emulator.rotate_marketplace_key(true);
     rp.emulator.faults().signing = Signing::Rs256WithoutKid;
     refused_with(&rp, None, IdTokenError::AmbiguousKey).await;
 }
@@ -273,7 +373,7 @@ async fn rejects_token_without_kid_when_the_key_set_has_several_keys() {
 async fn unknown_kid_refetches_the_key_set_once_and_accepts_the_rotated_key() {
     let rp = setup();
     exchange(&rp, None).await.unwrap();
-    rp.emulator.rotate_key(false);
+    rp.emulator.rotate_marketplace_key(false);
     exchange(&rp, None).await.unwrap();
     assert_eq!(rp.sent_to("/.well-known/jwks").len(), 2);
 }
@@ -281,16 +381,26 @@ async fn unknown_kid_refetches_the_key_set_once_and_accepts_the_rotated_key() {
 #[tokio::test]
 async fn rejects_nonce_mismatch() {
     let rp = setup();
+    edit(&rp, |c| {
+        c.insert("nonce".into(), json!("n0nce"));
+    });
     refused_with(&rp, Some("another"), IdTokenError::NonceMismatch).await;
 }
 
 #[tokio::test]
 async fn rejects_missing_nonce_when_one_was_sent() {
+    // Vercel-initiated logins carry none: a caller that sent one checks it.
+    let rp = setup();
+    refused_with(&rp, Some("n0nce"), IdTokenError::NonceMismatch).await;
+}
+
+#[tokio::test]
+async fn accepts_the_nonce_that_was_sent() {
     let rp = setup();
     edit(&rp, |c| {
-        c.remove("nonce");
+        c.insert("nonce".into(), json!("n0nce"));
     });
-    refused_with(&rp, Some("n0nce"), IdTokenError::NonceMismatch).await;
+    assert!(exchange(&rp, Some("n0nce")).await.is_ok());
 }
 
 #[tokio::test]
@@ -310,7 +420,7 @@ fn integration_sso(rp: &Rp) -> Result<Marketplace, ConfigError> {
     let vars = [
         ("INTEGRATION_CLIENT_ID", INTEGRATION),
         ("INTEGRATION_CLIENT_SECRET", INTEGRATION_SECRET),
-        ("VERCEL_MARKETPLACE_ISSUER", ISSUER),
+        ("VERCEL_MARKETPLACE_ISSUER", MARKETPLACE),
         ("VERCEL_API_URL", API),
     ];
     let sso = Marketplace::from_lookup(|k| {
@@ -352,7 +462,37 @@ async fn example_function_signs_the_user_in_from_open_in_provider() {
         body.contains("Signed in with Vercel as Demo User."),
         "{body}"
     );
+    assert!(body.contains("You can manage this installation."), "{body}");
     assert!(body.contains("Opening resource res_42."), "{body}");
+}
+
+#[tokio::test]
+async fn example_function_reads_the_users_role() {
+    let rp = setup();
+    rp.emulator.set_user_role(
+        "usr_demo1234567890",
+        sign_in_with_vercel_emulator::Role::User,
+    );
+    let sso = integration_sso(&rp);
+    let url = open_in_provider(&rp, "");
+    let (status, body) = run_example(&sso, &url).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("You can view this installation"), "{body}");
+    assert!(!body.contains("You can manage"), "{body}");
+}
+
+#[tokio::test]
+async fn example_function_without_its_credentials_says_configuration() {
+    let rp = setup();
+    let sso = Marketplace::from_lookup(|_| None);
+    assert_eq!(
+        sso.as_ref().err().map(|e| e.variable),
+        Some("INTEGRATION_CLIENT_ID")
+    );
+    let url = open_in_provider(&rp, "");
+    let (status, body) = run_example(&sso, &url).await;
+    assert_eq!(status, 500);
+    assert!(body.contains("not configured correctly"), "{body}");
 }
 
 #[tokio::test]

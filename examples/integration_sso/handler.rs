@@ -7,9 +7,11 @@ use sign_in_with_vercel::sso::{Marketplace, SsoCallback};
 use sign_in_with_vercel::{ConfigError, Error};
 
 /// `GET /api/sso?mode=sso&code=...&state=...[&resource_id=...]`: exchanges
-/// the code, verifies the ID token (audience: this integration), and greets
-/// the user. A real integration starts its own session here, keyed by the
-/// claims (`sub`, `email`), and redirects to the deep link; it stores
+/// the code, verifies the marketplace's ID token (audience: this
+/// integration), and greets the user with what their role allows. A real
+/// integration starts its own session here, keyed by the claims
+/// (`account_id`, `user_id`), checks the role before anything an
+/// administrator alone may do, and redirects to the deep link; it stores
 /// neither the ID token nor the access token, which expire.
 pub async fn redirect_login<B>(
     sso: &Result<Marketplace, ConfigError>,
@@ -27,9 +29,14 @@ pub async fn redirect_login<B>(
         Err(e) => Err(Error::Config(e.clone())),
     };
     match outcome {
-        Ok((name, resource)) => {
-            let mut text = format!("Signed in with Vercel as {name}.");
-            if let Some(resource) = resource {
+        Ok(user) => {
+            let mut text = format!("Signed in with Vercel as {}.", user.name);
+            text.push_str(if user.admin {
+                " You can manage this installation."
+            } else {
+                " You can view this installation; its settings are for the account's administrators."
+            });
+            if let Some(resource) = user.resource {
                 text.push_str(&format!(" Opening resource {resource}."));
             }
             page(StatusCode::OK, "Signed in", &text)
@@ -42,22 +49,34 @@ pub async fn redirect_login<B>(
     }
 }
 
-/// The signed-in user's display name, and the resource the deep link names.
-async fn sign_in(sso: &Marketplace, query: &str) -> Result<(String, Option<String>), Error> {
+/// Who signed in, as the integration needs it.
+struct SignedIn {
+    name: String,
+    /// An administrator of the Vercel account that installed the integration.
+    admin: bool,
+    /// The resource the deep link names.
+    resource: Option<String>,
+}
+
+async fn sign_in(sso: &Marketplace, query: &str) -> Result<SignedIn, Error> {
     let callback = SsoCallback::from_query(query)?;
     // No nonce: Vercel-initiated logins carry none. A provider-initiated
     // login that sent one passes it here, from its own state cookie.
     let identity = sso.exchange(&callback, None).await?;
     let claims = identity.claims;
+    let admin = claims.is_admin();
     let name = claims
-        .name
-        .or(claims.preferred_username)
-        .or(claims.email)
-        .unwrap_or(claims.sub);
+        .user_name
+        .or(claims.user_email)
+        .unwrap_or(claims.user_id);
     let resource = url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "resource_id")
         .map(|(_, v)| v.into_owned());
-    Ok((name, resource))
+    Ok(SignedIn {
+        name,
+        admin,
+        resource,
+    })
 }
 
 fn page(status: StatusCode, title: &str, text: &str) -> http::Response<Bytes> {

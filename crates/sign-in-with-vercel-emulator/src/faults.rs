@@ -27,4 +27,8 @@ pub struct Faults {
     pub revocation_status: Option<u16>,
     /// Makes every endpoint answer with this status.
     pub all_status: Option<u16>,
+    /// Signs marketplace (SSO) ID tokens with the sign-in issuer's key
+    /// instead of the marketplace's: a verifier that takes the wrong key
+    /// set accepts them.
+    pub marketplace_signed_by_sign_in_key: bool,
 }

@@ -76,5 +76,9 @@ pub(super) fn id_token(emu: &Emulator, client_id: &str, user: &User, now: i64) -
     if let Some(edit) = &faults.id_token_claims {
         edit(&mut claims);
     }
-    emu.marketplace_keys()[0].sign(&Value::Object(claims), faults.signing)
+    let claims = Value::Object(claims);
+    if faults.marketplace_signed_by_sign_in_key {
+        return lock(&emu.keys)[0].sign(&claims, faults.signing);
+    }
+    emu.marketplace_keys()[0].sign(&claims, faults.signing)
 }

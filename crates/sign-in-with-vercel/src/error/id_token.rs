@@ -40,6 +40,12 @@ pub enum IdTokenError {
     /// `at_hash` is present and is not the hash of the access token issued
     /// with the ID token (§3.1.3.8, §3.2.2.9).
     AccessTokenHashMismatch,
+    /// A claim the issuer documents as always present is missing, or not a
+    /// string (a marketplace token's `account_id`, `user_role`, …).
+    MissingClaim(&'static str),
+    /// The token's `type` says it is not an ID token (a marketplace access
+    /// token offered as one).
+    NotAnIdToken,
 }
 
 impl fmt::Display for IdTokenError {
@@ -68,6 +74,8 @@ impl fmt::Display for IdTokenError {
             Self::NonceMismatch => f.write_str("nonce mismatch"),
             Self::SubjectChanged => f.write_str("sub differs from the session's"),
             Self::AccessTokenHashMismatch => f.write_str("at_hash mismatch"),
+            Self::MissingClaim(name) => write!(f, "claim {name} missing"),
+            Self::NotAnIdToken => f.write_str("type is not id_token"),
         }
     }
 }

@@ -21,8 +21,9 @@ pub const LEEWAY_SECS: i64 = 60;
 /// ID tokens longer than this are refused before any parsing.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
-/// The verified claims we use.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The claims of a verified ID token: the registered ones this relying
+/// party checks or keeps, and every other claim in `other`.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct IdTokenClaims {
     /// Issuer.
     pub iss: String,
@@ -44,6 +45,21 @@ pub struct IdTokenClaims {
     /// Email address (`email` scope).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Every other claim, as the provider sent it.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, Value>,
+}
+
+/// The issuer, the subject and the times; nothing personal.
+impl std::fmt::Debug for IdTokenClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdTokenClaims")
+            .field("iss", &self.iss)
+            .field("sub", &self.sub)
+            .field("exp", &self.exp)
+            .field("iat", &self.iat)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the token must match.
@@ -101,6 +117,8 @@ struct RawClaims {
     picture: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(flatten)]
+    other: serde_json::Map<String, Value>,
 }
 
 /// The result of checking the header: the key to verify with, or why not.
@@ -253,6 +271,7 @@ pub fn verify(
         preferred_username: claims.preferred_username,
         picture: claims.picture,
         email: claims.email,
+        other: claims.other,
     })
 }
 
