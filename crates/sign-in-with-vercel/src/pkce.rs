@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest as _, Sha256};
+use ring::digest::{SHA256, digest};
 
 use crate::secret::{CodeVerifier, random_token};
 
@@ -25,7 +25,7 @@ impl CodeVerifier {
 
 /// The S256 transformation of a verifier (RFC 7636 §4.2).
 pub fn s256_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()))
 }
 
 /// Whether `verifier` has the form RFC 7636 §4.1 requires: 43 to 128

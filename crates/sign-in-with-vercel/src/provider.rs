@@ -152,6 +152,45 @@ pub struct Provider {
     http: Arc<dyn HttpClient>,
     issuer: Issuer,
     clock: Clock,
+    origins: Origins,
+}
+
+/// The origins of recent requests, by the headers they were read from: a
+/// function instance serves one origin or a few, so each is parsed once,
+/// not on every request.
+#[derive(Default)]
+struct Origins(std::sync::Mutex<Vec<(Vec<u8>, Origin)>>);
+
+impl Origins {
+    /// How many distinct header sets are remembered.
+    const KEPT: usize = 8;
+    /// The headers [`Origin::from_request`] reads, in order.
+    const HEADERS: [&'static str; 3] = ["x-forwarded-host", "x-forwarded-proto", "host"];
+
+    /// The origin of `headers`, as [`Origin::from_request`] reads it.
+    fn of(&self, headers: &HeaderMap) -> Option<Origin> {
+        let mut key = Vec::with_capacity(64);
+        for name in Self::HEADERS {
+            match headers.get(name) {
+                Some(value) => {
+                    key.push(1);
+                    key.extend_from_slice(value.as_bytes());
+                }
+                None => key.push(0),
+            }
+            key.push(0);
+        }
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, origin)) = seen.iter().find(|(k, _)| *k == key) {
+            return Some(origin.clone());
+        }
+        let origin = Origin::from_request(headers, None)?;
+        if seen.len() >= Self::KEPT {
+            seen.remove(0);
+        }
+        seen.push((key, origin.clone()));
+        Some(origin)
+    }
 }
 
 impl Provider {
@@ -172,6 +211,7 @@ impl Provider {
             http: Arc::new(ReqwestClient::new()),
             issuer,
             clock: system_clock(),
+            origins: Origins::default(),
         }
     }
 
@@ -246,9 +286,12 @@ impl Provider {
     /// holds the client secret could otherwise seal a session for anyone.
     pub fn origin(&self, headers: &HeaderMap) -> Result<Origin, Error> {
         let config = self.config()?;
-        let origin = Origin::from_request(headers, config.app_url.as_ref()).ok_or(
-            Error::BadRequest("cannot tell the app's origin from the Host header"),
-        )?;
+        let origin = match &config.app_url {
+            Some(pinned) => pinned.clone(),
+            None => self.origins.of(headers).ok_or(Error::BadRequest(
+                "cannot tell the app's origin from the Host header",
+            ))?,
+        };
         if config.keys.derived_from_client_secret() && !origin.is_loopback() {
             return Err(Error::Config(ConfigError {
                 variable: "AUTH_SECRET",
@@ -288,5 +331,60 @@ impl Provider {
         self.issuer
             .verify(self.http(), token, &audience, self.now())
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn remembered_origins_are_the_origins_of_their_headers() {
+        let origins = Origins::default();
+        let cases = [
+            vec![("host", "localhost:3000")],
+            vec![
+                ("host", "127.0.0.1:3000"),
+                ("x-forwarded-host", "app.example.com"),
+            ],
+            vec![
+                ("host", "127.0.0.1:3000"),
+                ("x-forwarded-host", "app.example.com"),
+                ("x-forwarded-proto", "http"),
+            ],
+            vec![("host", "evil.example/path")],
+            vec![
+                ("x-forwarded-host", "localhost:3000"),
+                ("x-forwarded-proto", "http"),
+            ],
+        ];
+        for round in 0..2 {
+            for case in &cases {
+                let h = headers(case);
+                assert_eq!(
+                    origins.of(&h),
+                    Origin::from_request(&h, None),
+                    "{round}: {case:?}"
+                );
+            }
+        }
+        // Many distinct origins: the oldest are forgotten, none is wrong.
+        for n in 0..20 {
+            let h = headers(&[("host", &format!("app{n}.example"))]);
+            assert_eq!(
+                origins.of(&h).unwrap().as_str(),
+                format!("https://app{n}.example")
+            );
+        }
+        assert!(origins.0.lock().unwrap().len() <= Origins::KEPT);
     }
 }

@@ -55,9 +55,23 @@ fn internal_error() -> Response {
 
 /// A JSON body with `status`.
 pub fn json(status: StatusCode, body: &serde_json::Value) -> Response {
+    json_bytes(status, Bytes::from(body.to_string()))
+}
+
+/// `body` serialised straight to JSON (no intermediate `Value`) with
+/// `status`; a body that cannot be serialised is a 500.
+pub fn json_of<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => json_bytes(status, Bytes::from(bytes)),
+        Err(_) => internal_error(),
+    }
+}
+
+/// A JSON document already serialised.
+pub fn json_bytes(status: StatusCode, body: Bytes) -> Response {
     finish(
         builder(status).header(CONTENT_TYPE, "application/json"),
-        Bytes::from(body.to_string()),
+        body,
     )
 }
 

@@ -8,9 +8,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
+use ring::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 pub use crate::error::IdTokenError;
 use crate::jwks::{JwkSet, KeyLookup};
@@ -277,8 +277,9 @@ pub fn verify(
 
 /// `at_hash` for an RS256 ID token (OpenID Connect Core §3.2.2.9).
 fn access_token_hash(token: &AccessToken) -> String {
-    let digest = Sha256::digest(token.secret().as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+    let hash = digest(&SHA256, token.secret().as_bytes());
+    let hash = hash.as_ref();
+    URL_SAFE_NO_PAD.encode(&hash[..hash.len() / 2])
 }
 
 fn audiences(aud: Option<&Value>) -> Option<Vec<&str>> {

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest as _, Sha256};
+use ring::digest::{Context, SHA256};
 use tokio::sync::OnceCell;
 
 use super::cookie::{Sealed, SessionData};
@@ -53,12 +53,13 @@ pub(crate) struct Flights {
 /// The key of `refresh_token` on `origin`: a SHA-256, so that no token is
 /// ever a key.
 pub(crate) fn key(refresh_token: &str, origin: &str) -> [u8; 32] {
-    Sha256::new()
-        .chain_update(refresh_token.as_bytes())
-        .chain_update([0])
-        .chain_update(origin.as_bytes())
-        .finalize()
-        .into()
+    let mut hash = Context::new(&SHA256);
+    hash.update(refresh_token.as_bytes());
+    hash.update(&[0]);
+    hash.update(origin.as_bytes());
+    let mut key = [0; 32];
+    key.copy_from_slice(hash.finish().as_ref());
+    key
 }
 
 impl Flights {

@@ -25,7 +25,7 @@
 // unit-tested, but nothing uses them.
 #![cfg_attr(not(feature = "redis"), allow(dead_code))]
 
-use sha2::{Digest as _, Sha256};
+use ring::digest::{Context, SHA256, digest};
 
 pub use crate::config::StoreUrl;
 
@@ -50,11 +50,11 @@ pub(crate) struct Keys {
 impl Keys {
     /// The keys of the app `client_id` of `issuer`.
     pub(crate) fn new(issuer: &str, client_id: &str) -> Self {
-        let app = hex(&Sha256::new()
-            .chain_update(issuer.as_bytes())
-            .chain_update([0])
-            .chain_update(client_id.as_bytes())
-            .finalize()[..6]);
+        let mut app = Context::new(&SHA256);
+        app.update(issuer.as_bytes());
+        app.update(&[0]);
+        app.update(client_id.as_bytes());
+        let app = hex(&app.finish().as_ref()[..6]);
         Self {
             prefix: format!("siv:{app}:"),
         }
@@ -64,7 +64,7 @@ impl Keys {
         format!(
             "{}{kind}:{}",
             self.prefix,
-            hex(&Sha256::digest(value)[..16])
+            hex(&digest(&SHA256, value).as_ref()[..16])
         )
     }
 
