@@ -8,8 +8,6 @@
 //! Needs Node.js (>= 20; 22 LTS is what oidc-provider 9 supports) on PATH.
 //! Installs the provider with `npm ci` when `node_modules` is missing.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -17,10 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::stack::{Browser, Page, Process, free_port, node_suite, spawn};
+use testkit::{Browser, Page, Process, free_port, node_suite, spawn};
 
 /// `cargo run`'s binary: the dev server.
-static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
 const OP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oidc-provider");
 /// The one account of `server.mjs`: every login becomes this user.
 const SUBJECT: &str = "user_demo_123";
@@ -351,7 +349,7 @@ fn max_age(page: &Page, prefix: &str, deletion: bool) -> Option<i64> {
 }
 
 fn signed_in(browser: &Browser) -> bool {
-    !browser.cookie_names("localhost", "session.").is_empty()
+    !browser.jar("localhost").session_names().is_empty()
 }
 
 /// Waits until the access token is due for a refresh.
@@ -421,12 +419,12 @@ async fn whole_session(client: Client) {
     }
 
     // Near expiry the app refreshes, and the provider rotates the tokens.
-    let before = browser.cookie_names("localhost", "session.");
+    let before = browser.jar("localhost").session_names();
     until_refresh_is_due().await;
     let user = browser.get(&stack.url("/api/user-info")).await;
     assert_eq!(user.status, 200, "refreshed: {}", user.body);
     assert_eq!(user.json()["userInfo"]["sub"], SUBJECT);
-    let after = browser.cookie_names("localhost", "session.");
+    let after = browser.jar("localhost").session_names();
     assert_eq!(after.len(), 1);
     assert_ne!(after, before, "a new session generation");
     let valid = browser.get(&stack.url("/api/validate-token")).await;
@@ -437,7 +435,8 @@ async fn whole_session(client: Client) {
     assert_eq!(out.status, 200, "signout: {}", out.body);
     assert_eq!(out.json()["signedOut"], true);
     assert_eq!(out.json()["revoked"], true);
-    assert!(!signed_in(&browser), "session cleared");
+    // The session is cleared.
+    testkit::assert_no_session(browser.jar("localhost"));
     assert_eq!(browser.get(&stack.url("/api/user-info")).await.status, 401);
 }
 
@@ -475,7 +474,7 @@ async fn cancel_at_the_provider_shows_access_denied() {
         "the login page links to {abort}:\n{}",
         login.body
     );
-    assert_eq!(browser.cookie_names("localhost", "oauth_flow.").len(), 1);
+    assert_eq!(browser.jar("localhost").flow_names().len(), 1);
     let cancelled = browser.get(&abort).await;
     let (callback, visit) = through_provider(&mut browser, &stack, cancelled).await;
     assert!(visit.is_empty(), "{visit:?}");
@@ -491,8 +490,8 @@ async fn cancel_at_the_provider_shows_access_denied() {
     let page = browser.visit(&callback).await;
     assert_eq!(page.url, stack.url("/auth/error?error=access_denied"));
     assert_eq!(page.status, 200);
-    assert!(!signed_in(&browser));
-    assert!(browser.cookie_names("localhost", "oauth_flow.").is_empty());
+    testkit::assert_no_session(browser.jar("localhost"));
+    assert!(browser.jar("localhost").flow_names().is_empty());
 }
 
 /// A refresh token the app has rotated is spent. A tab of another
@@ -523,7 +522,8 @@ async fn reusing_a_rotated_refresh_token_ends_the_grant() {
 
     let user = browser.get(&stack.url("/api/user-info")).await;
     assert_eq!(user.status, 401, "the grant is revoked: {}", user.body);
-    assert!(!signed_in(&browser), "session cleared");
+    // The session is cleared.
+    testkit::assert_no_session(browser.jar("localhost"));
 }
 
 /// The provider promises `iss` in authorization responses (RFC 9207), so

@@ -18,17 +18,14 @@
 //!   reuse, so the grant ends and the user is signed out. Nothing a
 //!   stateless relying party can do prevents that; the README says so.
 
-mod support;
-
 use std::time::Duration;
 
-use support::stack::{Browser, Page, Process, free_port, spawn};
+use testkit::{Browser, Page, Process, free_port, spawn};
 
 /// `cargo run`'s binary: the dev server.
-static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
 /// The standalone emulator's binary.
-static EMULATOR: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(support::stack::emulator_bin);
+static EMULATOR: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::emulator_bin);
 /// The access token's life: short, so a burst meets an expired token.
 const ACCESS_TOKEN_TTL: u64 = 2;
 const ROUNDS: usize = 3;
@@ -57,7 +54,7 @@ fn stack(policy: &str, instances: usize) -> Stack {
             "redirect_uris": apps.iter().map(|a| format!("{a}/api/auth/callback")).collect::<Vec<_>>(),
         }],
     });
-    let (emulator, issuer, _) = support::stack::emulator(
+    let (emulator, issuer, _) = testkit::spawn_emulator(
         &EMULATOR,
         &config,
         &[
@@ -97,7 +94,7 @@ async fn sign_in(browser: &mut Browser, app: &str) {
     let page = if consent.url.starts_with(app) {
         consent
     } else {
-        let answer = browser.submit(&consent, &[("decision", "allow")]).await;
+        let answer = browser.answer(&consent, "allow").await;
         browser.follow(answer).await
     };
     assert_eq!(page.url, format!("{app}/profile"));

@@ -60,6 +60,11 @@ impl Browser {
         self
     }
 
+    /// From now on `transport` carries the requests (the cookies stay).
+    pub fn set_transport(&mut self, transport: Arc<dyn Transport>) {
+        self.transport = transport;
+    }
+
     /// The cookies of `host` (`localhost`, `127.0.0.1`).
     pub fn jar(&self, host: &str) -> &Jar {
         static EMPTY: LazyLock<Jar> = LazyLock::new(Jar::default);
@@ -151,7 +156,10 @@ impl Browser {
             };
             page = self.get(&next).await;
         }
-        panic!("more than {MAX_REDIRECTS} redirects, the last to {}", page.url);
+        panic!(
+            "more than {MAX_REDIRECTS} redirects, the last to {}",
+            page.url
+        );
     }
 
     /// Submits the form of `page` (its hidden and checked inputs) with
@@ -255,7 +263,11 @@ mod tests {
     async fn send_stores_nothing_until_told() {
         let browser = Browser::new(Arc::new(echo()));
         let response = browser
-            .send(http::Request::get("http://site.test/set").body(Vec::new()).unwrap())
+            .send(
+                http::Request::get("http://site.test/set")
+                    .body(Vec::new())
+                    .unwrap(),
+            )
             .await;
         assert!(browser.jar("site.test").is_empty());
         let mut tab = browser.clone();

@@ -117,7 +117,11 @@ impl Jar {
         let family = format!("{base}.");
         self.live()
             .map(|(n, _)| n)
-            .filter(|n| n.strip_prefix(HOST_PREFIX).unwrap_or(n).starts_with(&family))
+            .filter(|n| {
+                n.strip_prefix(HOST_PREFIX)
+                    .unwrap_or(n)
+                    .starts_with(&family)
+            })
             .cloned()
             .collect()
     }
@@ -151,7 +155,10 @@ pub fn assert_no_session(jar: &Jar) {
 /// Fails unless `jar` holds a session cookie of the app.
 #[track_caller]
 pub fn assert_session(jar: &Jar) {
-    assert!(!jar.session_names().is_empty(), "no session cookie: {jar:?}");
+    assert!(
+        !jar.session_names().is_empty(),
+        "no session cookie: {jar:?}"
+    );
 }
 
 #[cfg(test)]

@@ -24,6 +24,5 @@ pub use process::{
     spawn_emulator, url_in, workspace_bin, workspace_root,
 };
 pub use transport::{
-    BoxFuture, Handler, Http, InProcess, Request, Response, Routes, Transport, origin_of,
-    ready_now,
+    BoxFuture, Handler, Http, InProcess, Request, Response, Routes, Transport, origin_of, ready_now,
 };

@@ -71,7 +71,10 @@ impl Page {
             .nth(1)
             .and_then(|rest| rest.split('>').next())
             .unwrap_or_else(|| panic!("no form at {}: {:.300}", self.url, html));
-        let action = resolve(&self.url, &attribute(form_tag, "action").unwrap_or_default());
+        let action = resolve(
+            &self.url,
+            &attribute(form_tag, "action").unwrap_or_default(),
+        );
         let mut fields = Vec::new();
         for input in html.split("<input").skip(1) {
             let tag = input.split('>').next().unwrap_or_default();

@@ -96,7 +96,8 @@ pub struct InProcess {
 impl InProcess {
     /// `handler` serves `origin` (`scheme://host[:port]`).
     pub fn origin(mut self, origin: &str, handler: Handler) -> Self {
-        self.origins.push((origin.trim_end_matches('/').to_owned(), handler));
+        self.origins
+            .push((origin.trim_end_matches('/').to_owned(), handler));
         self
     }
 
@@ -222,7 +223,9 @@ pub fn ready_now<F: Future>(future: F) -> F::Output {
     match future.as_mut().poll(&mut context) {
         std::task::Poll::Ready(output) => output,
         std::task::Poll::Pending => {
-            panic!("ready_now: the exchange waited (only in-process, non-waiting servers can be driven synchronously)")
+            panic!(
+                "ready_now: the exchange waited (only in-process, non-waiting servers can be driven synchronously)"
+            )
         }
     }
 }
