@@ -48,12 +48,43 @@ pub struct WrkResult {
     pub other_cores: f64,
 }
 
+/// The request a binary is compared with the floor on: the same request
+/// for its cold start, its wrk run and its instruction count. `session`
+/// gets a live session cookie (the protected request, emulator issuer);
+/// every other function its route's request with no cookie and the
+/// default issuer: authorize's redirect, and for the others the answer
+/// they give before any provider call (each real request of theirs needs
+/// a fresh code or calls the provider).
+pub struct Probe {
+    pub env: Vec<(&'static str, String)>,
+    pub cookie: Option<String>,
+    pub label: String,
+}
+
+pub fn probe(function: &Function, provider: &Provider, rt: &tokio::runtime::Runtime) -> Probe {
+    if function.serves(&SESSION) {
+        let jar = provider.signed_in(rt);
+        return Probe {
+            env: function_env(Some(&provider.issuer)),
+            cookie: jar.header(),
+            label: "GET + live session cookie".to_owned(),
+        };
+    }
+    Probe {
+        env: function_env(None),
+        cookie: None,
+        label: format!("{}, no cookie", function.method()),
+    }
+}
+
 /// One function instance under load.
 struct Target {
     name: &'static str,
     url: String,
     cookie: Option<String>,
     process: Process,
+    /// The status of its first answer, which wrk sees on every request.
+    status: u16,
 }
 
 impl Target {
@@ -61,27 +92,23 @@ impl Target {
         let port = free_port();
         let mut process = procfs::spawn(function, port, env);
         let mut stream = process.connect(port, Duration::from_secs(10));
-        let route = function.route;
         let first = raw::exchange(
             &mut stream,
-            &raw::request(
-                route.method.as_str(),
-                route.path(&crate::PATHS),
-                cookie.as_deref(),
-            ),
+            &raw::request(function.method(), function.path(), cookie.as_deref()),
         )
         .expect("first response");
         assert!(
-            first.status < 400,
+            first.status < 500,
             "{}: {}",
-            function.name(),
+            function.name,
             first.describe()
         );
         Self {
-            name: function.name(),
-            url: format!("http://127.0.0.1:{port}{}", route.path(&crate::PATHS)),
+            name: function.name,
+            url: format!("http://127.0.0.1:{port}{}", function.path()),
             cookie,
             process,
+            status: first.status,
         }
     }
 
@@ -97,7 +124,7 @@ impl Target {
             args.push(format!("Cookie: {cookie}"));
         }
         args.push(self.url.clone());
-        let mut result = run_wrk(&args, self.process.pid());
+        let mut result = run_wrk(&args, self.process.pid(), self.status >= 400);
         result.function = self.name;
         result.label = label.to_owned();
         (result.threads, result.connections) = (threads, connections);
@@ -142,7 +169,8 @@ fn parse_wrk_duration(s: &str) -> Option<f64> {
 
 /// Runs wrk with `args` and reads its figures, with the CPU the server
 /// (`server_pid`), wrk and everything else used meanwhile.
-fn run_wrk(args: &[String], server_pid: u32) -> WrkResult {
+/// `errors_expected`: every answer is a 4xx, which wrk counts as errors.
+fn run_wrk(args: &[String], server_pid: u32, errors_expected: bool) -> WrkResult {
     let ticks = procfs::clock_ticks_per_sec();
     let server_before = procfs::cpu_ticks(server_pid);
     let machine_before = procfs::machine_ticks();
@@ -174,7 +202,7 @@ fn run_wrk(args: &[String], server_pid: u32) -> WrkResult {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        !text.contains("Non-2xx or 3xx") && !text.contains("Socket errors"),
+        (errors_expected || !text.contains("Non-2xx or 3xx")) && !text.contains("Socket errors"),
         "wrk saw errors:\n{text}"
     );
     let percentile = |p: &str| {
@@ -249,10 +277,45 @@ pub struct LoadResult {
     pub memory: Vec<(&'static str, u64, u64)>,
     /// The authorize route alone, in process: µs per request.
     pub handler_us: f64,
+    /// The floor and every function, `wrk -t1 -c16` on its [`Probe`].
+    pub against_floor: Vec<FloorRun>,
+}
+
+/// One binary's run against the floor.
+pub struct FloorRun {
+    pub wrk: WrkResult,
+    /// The status every answer had.
+    pub status: u16,
+    /// VmHWM after the run, KiB.
+    pub peak_kb: u64,
+}
+
+/// `wrk -t1 -c16` on the floor and on every function, each on its
+/// [`Probe`], after a 2 s warm-up; the peak RSS after it.
+fn against_floor(
+    all: &[&Function],
+    provider: &Provider,
+    rt: &tokio::runtime::Runtime,
+    secs: u64,
+) -> Vec<FloorRun> {
+    all.iter()
+        .map(|f| {
+            let probe = probe(f, provider, rt);
+            let target = Target::start(f, &probe.env, probe.cookie);
+            target.wrk("warm-up", 1, 16, 2);
+            let wrk = target.wrk_undisturbed(&probe.label, 1, 16, secs);
+            FloorRun {
+                wrk,
+                status: target.status,
+                peak_kb: procfs::status_kb(target.process.pid(), "VmHWM"),
+            }
+        })
+        .collect()
 }
 
 pub fn run(
     functions: &[Function],
+    floor: &Function,
     provider: &Provider,
     rt: &tokio::runtime::Runtime,
     secs: u64,
@@ -308,6 +371,12 @@ pub fn run(
         session_requests,
         memory,
         handler_us: authorize_in_process(rt),
+        against_floor: against_floor(
+            &std::iter::once(floor).chain(functions).collect::<Vec<_>>(),
+            provider,
+            rt,
+            secs,
+        ),
     }
 }
 
