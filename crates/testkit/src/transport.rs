@@ -229,3 +229,58 @@ pub fn ready_now<F: Future>(future: F) -> F::Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that answers with its own name and the `Host` it was sent.
+    fn named(name: &'static str) -> Handler {
+        Arc::new(move |request: Request| -> BoxFuture<'static, Response> {
+            let host = request
+                .headers()
+                .get(HOST)
+                .map(|h| h.to_str().unwrap_or_default().to_owned())
+                .unwrap_or_default();
+            let body = format!("{name} {host} {}", request.uri());
+            Box::pin(std::future::ready(http::Response::new(Bytes::from(body))))
+        })
+    }
+
+    fn get(url: &str) -> Request {
+        http::Request::get(url).body(Vec::new()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn routes_send_each_path_to_its_server_with_the_apps_host() {
+        let servers = InProcess::default()
+            .origin("http://127.0.0.1:1001", named("authorize"))
+            .origin("http://127.0.0.1:1002", named("session"))
+            .origin("http://provider.test", named("provider"));
+        let routes = Routes::new("http://app.test", Arc::new(servers))
+            .route("/api/auth/authorize", "http://127.0.0.1:1001")
+            .route("/api/auth/session", "http://127.0.0.1:1002/");
+        let body = |r: Response| String::from_utf8_lossy(r.body()).into_owned();
+        assert_eq!(
+            body(routes.send(get("http://app.test/api/auth/authorize?x=1")).await),
+            "authorize app.test /api/auth/authorize?x=1"
+        );
+        assert_eq!(
+            body(routes.send(get("http://app.test/api/auth/session")).await),
+            "session app.test /api/auth/session"
+        );
+        assert_eq!(
+            body(routes.send(get("http://provider.test/oauth")).await),
+            "provider provider.test /oauth",
+            "other origins pass through"
+        );
+        let missing = routes.send(get("http://app.test/api/nothing")).await;
+        assert_eq!(missing.status(), 404, "no function for that path");
+    }
+
+    #[test]
+    #[should_panic(expected = "no server in process for http://elsewhere.test")]
+    fn in_process_refuses_an_unknown_origin() {
+        ready_now(InProcess::default().send(get("http://elsewhere.test/")));
+    }
+}
