@@ -13,7 +13,7 @@ use testkit::{Process, free_port};
 use crate::provider::{self, Provider, app_request};
 use crate::{Function, function, function_config, function_env, machine, procfs, raw};
 
-/// Runs of each primary configuration; the median one is reported.
+/// Runs of each primary configuration, authorize and session alternating.
 pub const PRIMARY_RUNS: usize = 3;
 /// A run in which other processes took more than this many cores is run again.
 pub const DISTURBED: f64 = 0.15;
@@ -240,36 +240,9 @@ fn run_wrk(args: &[String], server_pid: u32, errors_expected: bool) -> WrkResult
     }
 }
 
-/// The primary runs of one function and the median of them.
-pub struct Primary {
-    pub median: WrkResult,
-    pub rps: Vec<f64>,
-}
-
-impl Primary {
-    fn of(mut runs: Vec<WrkResult>) -> Self {
-        let rps = runs.iter().map(|r| r.rps).collect();
-        runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
-        Self {
-            median: runs[runs.len() / 2].clone(),
-            rps,
-        }
-    }
-
-    pub fn min(&self) -> f64 {
-        self.rps.iter().copied().fold(f64::MAX, f64::min)
-    }
-
-    pub fn max(&self) -> f64 {
-        self.rps.iter().copied().fold(0.0, f64::max)
-    }
-}
-
 pub struct LoadResult {
     /// Every reported run, in the order run.
     pub runs: Vec<WrkResult>,
-    pub authorize: Primary,
-    pub session: Primary,
     /// Provider requests the session function made during its runs.
     pub session_upstream: Stats,
     pub session_requests: u64,
@@ -336,18 +309,16 @@ pub fn run(
     session.wrk("warm-up", 1, 32, 2);
 
     let mut runs = Vec::new();
-    let (mut authorize_runs, mut session_runs) = (Vec::new(), Vec::new());
+    let mut session_requests = 0;
     let stats_before = provider.emulator.stats();
     for i in 1..=PRIMARY_RUNS {
         let label = format!("primary {i}/{PRIMARY_RUNS}");
         let a = authorize.wrk_undisturbed(&label, 1, 32, secs);
         let s = session.wrk_undisturbed(&label, 1, 32, secs);
-        runs.extend([a.clone(), s.clone()]);
-        authorize_runs.push(a);
-        session_runs.push(s);
+        session_requests += s.requests;
+        runs.extend([a, s]);
     }
     let session_upstream = provider::delta(&provider.emulator.stats(), &stats_before);
-    let session_requests = session_runs.iter().map(|r| r.requests).sum();
     let short = (secs / 2).max(3);
     for (label, threads, connections) in [
         ("fewer connections", 1, 8),
@@ -365,8 +336,6 @@ pub fn run(
 
     LoadResult {
         runs,
-        authorize: Primary::of(authorize_runs),
-        session: Primary::of(session_runs),
         session_upstream,
         session_requests,
         memory,

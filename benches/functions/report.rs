@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use sign_in_with_vercel::{AUTHORIZE, CALLBACK, SESSION};
+use sign_in_with_vercel::{AUTHORIZE, SESSION};
 
 use crate::callgrind::{Count, Profile};
 use crate::cold::{self, ColdResult, Mode};
 use crate::flow::{FlowResult, WARM_UP};
-use crate::load::{DISTURBED, LoadResult, PRIMARY_RUNS, WrkResult};
+use crate::load::{DISTURBED, LoadResult, WrkResult};
 use crate::machine::{Machine, Size};
-use crate::provider::{upstream, upstream_mean, upstream_total};
+use crate::provider::{upstream, upstream_mean};
 use crate::quantiles::summarize;
 use crate::session::SessionResult;
 use crate::table::Table;
@@ -106,7 +106,6 @@ pub fn tables(r: &Results) -> Vec<Table> {
     let mut all = vec![run(r), against_floor(r)];
     all.extend(r.profiles.iter().map(|p| profile(r, p)));
     all.extend([
-        targets(r),
         cold_start(r),
         warm_load(r),
         in_process(r),
@@ -276,172 +275,6 @@ fn profile(r: &Results, p: &Profile) -> Table {
         format!("{:.0}", p.total - floor),
         format!("{:.1} %", (p.total - floor) / p.total * 100.0),
     ]);
-    t
-}
-
-fn targets(r: &Results) -> Table {
-    let mut t = Table::new(
-        "Targets",
-        "Reference: the Next.js version of Vercel's guide on this 2-core machine in production mode.",
-        &["Figure", "Rust functions", "Target", "Next.js", "Met"],
-    );
-    let worst = |mode| {
-        r.functions
-            .iter()
-            .map(|f| (r.cold(mode, f.name).total.median, f.name))
-            .fold((0.0, ""), |a, b| if b.0 > a.0 { b } else { a })
-    };
-    let (first, first_of) = worst(Mode::First);
-    let (startup, startup_of) = worst(Mode::Startup);
-    let a = &r.load.authorize;
-    let s = &r.load.session;
-    let share = s.median.rps / a.median.rps;
-    let sessions = r.sessions;
-    let in_process = upstream_total(&sessions.in_process_upstream);
-    let under_load = upstream_total(&r.load.session_upstream);
-    let in_flows = upstream_total(&r.flow.warm.session);
-    let bursts_ok = sessions
-        .bursts
-        .iter()
-        .all(|b| b.upstream.token == 1 && b.signed_in == sessions.parallel);
-    let peak = r
-        .functions
-        .iter()
-        .map(|f| r.peak_kb(f.name))
-        .max()
-        .unwrap_or(0);
-    let size = r.sizes.iter().skip(1).map(|s| s.bytes).max().unwrap_or(0);
-    let flow = summarize(&r.flow.times.total);
-    let f = r.flow;
-    let warm = &f.warm.sign_in;
-    let cold_callback = &r.cold(Mode::First, CALLBACK.name).upstream;
-    let sign_in_ok = warm.token == f.flows as u64
-        && warm.jwks == 0
-        && warm.discovery == 0
-        && f.max_sign_in <= 2
-        && cold_callback.jwks <= 1
-        && cold_callback.token == 1;
-    let rows = [
-        (
-            format!("Cold start with the route's provider calls, median, worst ({first_of})"),
-            ms(first),
-            "< 5 ms",
-            "~350 ms",
-            first < 5.0,
-        ),
-        (
-            format!("Cold start, no provider call, median, worst ({startup_of})"),
-            ms(startup),
-            "< 5 ms",
-            "~350 ms",
-            startup < 5.0,
-        ),
-        (
-            format!("authorize, wrk -t1 -c32, median of {PRIMARY_RUNS} runs (range)"),
-            format!("{:.0} req/s ({:.0}–{:.0})", a.median.rps, a.min(), a.max()),
-            "≥ 44,000 req/s",
-            "~2,200 req/s",
-            a.median.rps >= 44_000.0,
-        ),
-        (
-            "authorize p50 / p99 (that run)".to_owned(),
-            format!("{:.2} / {:.2} ms", a.median.p50_ms, a.median.p99_ms),
-            "p99 < 2 ms",
-            "6.4 / 16 ms",
-            a.median.p99_ms < 2.0,
-        ),
-        (
-            "session with a live cookie, same wrk, median (range)".to_owned(),
-            format!(
-                "{:.0} req/s ({:.0}–{:.0}): {:.0} % of authorize's",
-                s.median.rps,
-                s.min(),
-                s.max(),
-                share * 100.0
-            ),
-            "≥ 80 % of authorize's",
-            "",
-            share >= 0.8,
-        ),
-        (
-            format!(
-                "`Auth::session` in process ({} calls)",
-                sessions.in_process_calls
-            ),
-            format!(
-                "{:.2} µs, {in_process} provider requests",
-                sessions.in_process_us
-            ),
-            "≤ 10 µs, 0",
-            "",
-            sessions.in_process_us <= 10.0 && in_process == 0,
-        ),
-        (
-            format!(
-                "Provider requests per protected request (wrk: {} requests; {} flows)",
-                r.load.session_requests, f.flows
-            ),
-            format!("{under_load} under wrk, {in_flows} in the flows"),
-            "0",
-            "",
-            under_load == 0 && in_flows == 0,
-        ),
-        (
-            format!(
-                "Token requests per burst at expiry ({} requests)",
-                sessions.parallel
-            ),
-            sessions
-                .bursts
-                .iter()
-                .map(|b| b.upstream.token.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            "1, every answer signed in",
-            "",
-            bursts_ok,
-        ),
-        (
-            "Peak RSS, worst function".to_owned(),
-            mb(peak),
-            "< 10 MB",
-            "~240 MB",
-            peak * 1024 < 10_000_000,
-        ),
-        (
-            "Binary size, largest function".to_owned(),
-            mb_bytes(size),
-            "< 3 MB, stripped",
-            "",
-            size < 3_000_000 && r.sizes.iter().all(|s| s.stripped),
-        ),
-        (
-            "Complete flow, median / p99".to_owned(),
-            format!("{:.2} / {:.2} ms", flow.median, flow.p99),
-            "< 5 ms",
-            "~13 ms",
-            flow.median < 5.0,
-        ),
-        (
-            format!(
-                "Provider requests per warm sign-in (most in one: {})",
-                f.max_sign_in
-            ),
-            upstream_mean(warm, f.flows),
-            "1 token, ≤ 1 JWKS per instance",
-            "",
-            sign_in_ok,
-        ),
-    ];
-    for (figure, value, target, reference, met) in rows {
-        t.row(vec![
-            figure,
-            value,
-            target.to_owned(),
-            reference.to_owned(),
-            yes(met),
-        ]);
-    }
     t
 }
 
