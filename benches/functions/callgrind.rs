@@ -135,94 +135,200 @@ pub struct Profile {
     pub function: &'static str,
     /// The whole process, per request.
     pub total: f64,
-    /// (group, instructions per request), in [`GROUPS`] order, then
-    /// "other".
+    /// (group, instructions per request), in [`GROUPS`] order.
     pub groups: Vec<(&'static str, f64)>,
 }
 
-/// The groups of the profile, each the entry points whose inclusive cost
-/// is the group's: a symbol matches when it contains the pattern. The
-/// patterns are functions that do not call each other (a group's cost is
-/// the sum of its entries' inclusive costs). "runtime/HTTP" is the whole
-/// request less the library's handler; "other" is the handler less the
-/// groups.
-pub const GROUPS: [(&str, &[&str]); 9] = [
-    ("configuration", &["sign_in_with_vercel::config::"]),
-    ("route table", &["sign_in_with_vercel::routes::"]),
-    (
-        "cookie parsing",
-        &["sign_in_with_vercel::cookies::RequestCookies::parse"],
-    ),
-    ("randomness", &["rand::", "getrandom", "ring::rand"]),
-    ("sealing", &["sign_in_with_vercel::seal::"]),
-    (
-        "URL building",
-        &["sign_in_with_vercel::authorize::", "url::"],
-    ),
-    ("logging", &["sign_in_with_vercel::log", "std::io::stdio"]),
-    (
-        "response building",
-        &["sign_in_with_vercel::response::", "http::response::"],
-    ),
-    ("runtime/HTTP", &[]),
+/// The profile's groups, in the order the table shows them.
+pub const GROUPS: [&str; 10] = [
+    "configuration",
+    "route table",
+    "cookie parsing",
+    "randomness",
+    "sealing",
+    "URL building",
+    "logging",
+    "response building",
+    "runtime/HTTP",
+    "other",
 ];
 
-/// The handler: the library's answer to one request, whatever calls it.
-const HANDLER: &str = "sign_in_with_vercel::routes::serve";
+/// Which group a function's instructions belong to: the first rule whose
+/// pattern the symbol contains. A function no rule names belongs to the
+/// group of its caller (so `memcpy` counts where it is called from); the
+/// process starts in runtime/HTTP. "other" is the library's own code that
+/// no narrower rule names (with fat LTO most of a route is inlined into
+/// its handler). Rules marked `true` apply only inside the library, so
+/// that hyper's own header maps stay runtime/HTTP.
+const RULES: &[(&str, &str, bool)] = &[
+    ("std::io::stdio", "logging", false),
+    ("LogContext", "logging", false),
+    ("rand_core::", "randomness", false),
+    ("rand_chacha::", "randomness", false),
+    ("getrandom", "randomness", false),
+    ("ring::rand", "randomness", false),
+    ("sign_in_with_vercel::seal", "sealing", false),
+    ("ring::aead", "sealing", false),
+    ("ring::hkdf", "sealing", false),
+    ("ring_core_0_17_14__aes", "sealing", false),
+    ("ring_core_0_17_14__gcm", "sealing", false),
+    ("sign_in_with_vercel::cookies::", "cookie parsing", false),
+    ("cookie::parse", "cookie parsing", false),
+    (
+        "sign_in_with_vercel::session::load",
+        "cookie parsing",
+        false,
+    ),
+    ("sign_in_with_vercel::config", "configuration", false),
+    ("Provider::config", "configuration", false),
+    ("sign_in_with_vercel::paths", "configuration", false),
+    ("std::env::", "configuration", true),
+    ("url::", "URL building", false),
+    ("form_urlencoded", "URL building", false),
+    ("percent_encoding", "URL building", false),
+    ("sign_in_with_vercel::authorize::", "URL building", false),
+    ("sha2::", "URL building", true),
+    (
+        "sign_in_with_vercel::response::",
+        "response building",
+        false,
+    ),
+    ("http::response::", "response building", true),
+    ("http::header::", "response building", true),
+    (
+        "cookie::Cookie as core::fmt::Display",
+        "response building",
+        true,
+    ),
+    ("sign_in_with_vercel::routes::serve", "route table", false),
+    (
+        "sign_in_with_vercel::routes::dispatch",
+        "route table",
+        false,
+    ),
+    ("tower_service::Service", "route table", false),
+    ("sign_in_with_vercel::", "other", false),
+];
 
-/// Inclusive instructions per function (`callgrind_annotate
-/// --inclusive=yes`), by symbol.
-fn inclusive(out: &Path) -> BTreeMap<String, u64> {
-    let output = Command::new("callgrind_annotate")
-        .args(["--inclusive=yes", "--threshold=100", "--auto=no"])
-        .arg(out)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run callgrind_annotate (apt-get install valgrind): {e}")
-        });
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut costs = BTreeMap::new();
-    for line in text.lines() {
-        let Some((count, rest)) = line.trim_start().split_once(" (") else {
-            continue;
-        };
-        let Ok(count) = count.replace(',', "").parse::<u64>() else {
-            continue;
-        };
-        let Some((_, symbol)) = rest.split_once("%)  ") else {
-            continue;
-        };
-        let symbol = match symbol.rsplit_once(" [") {
-            Some((s, _)) if symbol.ends_with(']') => s,
-            _ => symbol,
-        };
-        let name = symbol.split_once(':').map_or(symbol, |(_, n)| n);
-        // The same function under several files: counted once, the largest.
-        let entry = costs.entry(name.to_owned()).or_insert(0);
-        *entry = (*entry).max(count);
-    }
-    costs
-}
-
-/// Inclusive instructions per request: the long run's less the short
-/// run's, per request.
-fn per_request(short: &BTreeMap<String, u64>, long: &BTreeMap<String, u64>) -> Vec<(String, f64)> {
-    long.iter()
-        .map(|(name, l)| {
-            let s = short.get(name).copied().unwrap_or(0);
-            (name.clone(), (*l as f64 - s as f64) / (LONG - SHORT) as f64)
-        })
-        .collect()
-}
-
-/// The largest per-request inclusive cost among the symbols containing any
-/// of `patterns`, summed over distinct patterns.
-fn group_cost(costs: &[(String, f64)], patterns: &[&str]) -> f64 {
-    costs
+/// The group of `symbol` called in group `context`.
+fn group_of(symbol: &str, context: usize) -> usize {
+    let in_library = GROUPS[context] != "runtime/HTTP";
+    RULES
         .iter()
-        .filter(|(name, _)| patterns.iter().any(|p| name.contains(p)))
-        .map(|(_, c)| *c)
-        .sum()
+        .find(|(pattern, _, library_only)| {
+            symbol.contains(pattern) && (in_library || !library_only)
+        })
+        .and_then(|(_, group, _)| GROUPS.iter().position(|g| g == group))
+        .unwrap_or(context)
+}
+
+/// A callgrind output file's call graph: instructions executed in each
+/// function itself, and each call's inclusive instructions.
+#[derive(Default)]
+struct Graph {
+    names: Vec<String>,
+    own: Vec<u64>,
+    calls: Vec<Vec<(usize, u64)>>,
+}
+
+impl Graph {
+    /// Reads `path` (callgrind's format: `fn=`, `cfn=`, `calls=` and cost
+    /// lines, names compressed as `(id)`).
+    fn read(path: &Path) -> Self {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let mut graph = Graph::default();
+        let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
+        let mut node = |graph: &mut Graph, spec: &str| -> usize {
+            let (id, name) = match spec.split_once(' ') {
+                Some((id, name)) => (id, Some(name)),
+                None => (spec, None),
+            };
+            if let Some(&n) = by_id.get(id) {
+                return n;
+            }
+            let name = name.unwrap_or(id).to_owned();
+            let n = *by_name.entry(name.clone()).or_insert_with(|| {
+                graph.names.push(name);
+                graph.own.push(0);
+                graph.calls.push(Vec::new());
+                graph.names.len() - 1
+            });
+            by_id.insert(id.to_owned(), n);
+            n
+        };
+        let (mut current, mut callee, mut call_cost_next) = (0, 0, false);
+        for line in text.lines() {
+            if let Some(spec) = line.strip_prefix("fn=") {
+                current = node(&mut graph, spec);
+            } else if let Some(spec) = line.strip_prefix("cfn=") {
+                callee = node(&mut graph, spec);
+            } else if line.starts_with("calls=") {
+                call_cost_next = true;
+            } else if line.starts_with(|c: char| c.is_ascii_digit() || "+-*".contains(c)) {
+                let cost = line
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if std::mem::take(&mut call_cost_next) {
+                    graph.calls[current].push((callee, cost));
+                } else {
+                    graph.own[current] += cost;
+                }
+            }
+        }
+        graph
+    }
+
+    /// Instructions per group: each function's own instructions split
+    /// among the groups it was called in, in proportion to the inclusive
+    /// instructions of the calls that reached it in each (callers before
+    /// callees, by inclusive cost; a call back up a cycle is not followed).
+    fn groups(&self) -> [f64; GROUPS.len()] {
+        let n = self.names.len();
+        let inclusive: Vec<f64> = (0..n)
+            .map(|f| self.own[f] as f64 + self.calls[f].iter().map(|(_, c)| *c as f64).sum::<f64>())
+            .collect();
+        let mut called = vec![false; n];
+        for calls in &self.calls {
+            for (c, _) in calls {
+                called[*c] = true;
+            }
+        }
+        let runtime = GROUPS.len() - 2;
+        let mut flow = vec![[0.0; GROUPS.len()]; n];
+        for f in (0..n).filter(|f| !called[*f]) {
+            flow[f][group_of(&self.names[f], runtime)] = inclusive[f];
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|a, b| inclusive[*b].total_cmp(&inclusive[*a]));
+        let mut rank = vec![0; n];
+        for (i, f) in order.iter().enumerate() {
+            rank[*f] = i;
+        }
+        let mut groups = [0.0; GROUPS.len()];
+        for &f in &order {
+            if inclusive[f] <= 0.0 {
+                continue;
+            }
+            let here = flow[f];
+            for (g, amount) in here.iter().enumerate() {
+                groups[g] += amount * self.own[f] as f64 / inclusive[f];
+            }
+            for &(c, cost) in &self.calls[f] {
+                if rank[c] <= rank[f] {
+                    continue;
+                }
+                let share = cost as f64 / inclusive[f];
+                for (g, amount) in here.iter().enumerate() {
+                    flow[c][group_of(&self.names[c], g)] += amount * share;
+                }
+            }
+        }
+        groups
+    }
 }
 
 /// The profile of each of `builds` (authorize, session with symbols).
@@ -243,19 +349,20 @@ pub fn profiles(
             let short = run(f, &probe, SHORT, &short_out);
             let long = run(f, &probe, LONG, &long_out);
             let total = (long as f64 - short as f64) / (LONG - SHORT) as f64;
-            let costs = per_request(&inclusive(&short_out), &inclusive(&long_out));
-            let handler = group_cost(&costs, &[HANDLER]);
-            let mut groups = Vec::new();
-            for (group, patterns) in GROUPS {
-                let cost = if patterns.is_empty() {
-                    total - handler
-                } else {
-                    group_cost(&costs, patterns)
-                };
-                groups.push((group, cost));
+            let (short_groups, long_groups) = (
+                Graph::read(&short_out).groups(),
+                Graph::read(&long_out).groups(),
+            );
+            let mut groups: Vec<(&'static str, f64)> = GROUPS
+                .iter()
+                .zip(short_groups.iter().zip(long_groups))
+                .map(|(g, (s, l))| (*g, (l - s) / (LONG - SHORT) as f64))
+                .collect();
+            // What a call back up a cycle carried is not attributed: other.
+            let attributed: f64 = groups.iter().map(|(_, c)| c).sum();
+            if let Some((_, other)) = groups.last_mut() {
+                *other += total - attributed;
             }
-            let named: f64 = groups.iter().map(|(_, c)| c).sum();
-            groups.push(("other", total - named));
             Profile {
                 function: f.name,
                 total,
