@@ -135,8 +135,17 @@ pub struct Profile {
     pub function: &'static str,
     /// The whole process, per request.
     pub total: f64,
-    /// (group, instructions per request), in [`GROUPS`] order.
-    pub groups: Vec<(&'static str, f64)>,
+    /// Per group, in [`GROUPS`] order: its instructions per request and
+    /// the functions that spent most of them there.
+    pub groups: Vec<Group>,
+}
+
+/// One group of a profile.
+pub struct Group {
+    pub name: &'static str,
+    pub per_request: f64,
+    /// (function, its own instructions per request in this group), most first.
+    pub top: Vec<(String, f64)>,
 }
 
 /// The profile's groups, in the order the table shows them.
@@ -282,52 +291,98 @@ impl Graph {
         graph
     }
 
-    /// Instructions per group: each function's own instructions split
+    /// Each function's own instructions split
     /// among the groups it was called in, in proportion to the inclusive
-    /// instructions of the calls that reached it in each (callers before
-    /// callees, by inclusive cost; a call back up a cycle is not followed).
-    fn groups(&self) -> [f64; GROUPS.len()] {
+    /// instructions of the calls that reached it in each. The process's
+    /// roots start in runtime/HTTP; flows move down the calls until spent
+    /// (what goes round a cycle too long is not attributed).
+    fn attribution(&self) -> BTreeMap<&str, [f64; GROUPS.len()]> {
         let n = self.names.len();
         let inclusive: Vec<f64> = (0..n)
             .map(|f| self.own[f] as f64 + self.calls[f].iter().map(|(_, c)| *c as f64).sum::<f64>())
             .collect();
         let mut called = vec![false; n];
-        for calls in &self.calls {
-            for (c, _) in calls {
+        for (f, calls) in self.calls.iter().enumerate() {
+            for (c, _) in calls.iter().filter(|(c, _)| *c != f) {
                 called[*c] = true;
             }
         }
         let runtime = GROUPS.len() - 2;
-        let mut flow = vec![[0.0; GROUPS.len()]; n];
+        let mut pending = vec![[0.0; GROUPS.len()]; n];
+        let mut queue = std::collections::VecDeque::new();
         for f in (0..n).filter(|f| !called[*f]) {
-            flow[f][group_of(&self.names[f], runtime)] = inclusive[f];
+            pending[f][group_of(&self.names[f], runtime)] = inclusive[f];
+            queue.push_back(f);
         }
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|a, b| inclusive[*b].total_cmp(&inclusive[*a]));
-        let mut rank = vec![0; n];
-        for (i, f) in order.iter().enumerate() {
-            rank[*f] = i;
-        }
-        let mut groups = [0.0; GROUPS.len()];
-        for &f in &order {
-            if inclusive[f] <= 0.0 {
+        let mut queued = vec![false; n];
+        let mut own = vec![[0.0; GROUPS.len()]; n];
+        let mut steps = 0;
+        while let Some(f) = queue.pop_front() {
+            queued[f] = false;
+            steps += 1;
+            let here = std::mem::replace(&mut pending[f], [0.0; GROUPS.len()]);
+            if inclusive[f] <= 0.0 || steps > 1_000_000 {
                 continue;
             }
-            let here = flow[f];
             for (g, amount) in here.iter().enumerate() {
-                groups[g] += amount * self.own[f] as f64 / inclusive[f];
+                own[f][g] += amount * self.own[f] as f64 / inclusive[f];
             }
-            for &(c, cost) in &self.calls[f] {
-                if rank[c] <= rank[f] {
-                    continue;
-                }
+            for &(c, cost) in self.calls[f].iter().filter(|(c, _)| *c != f) {
                 let share = cost as f64 / inclusive[f];
                 for (g, amount) in here.iter().enumerate() {
-                    flow[c][group_of(&self.names[c], g)] += amount * share;
+                    pending[c][group_of(&self.names[c], g)] += amount * share;
+                }
+                if !queued[c] && pending[c].iter().sum::<f64>() > 0.01 {
+                    queued[c] = true;
+                    queue.push_back(c);
                 }
             }
         }
-        groups
+        self.names.iter().map(String::as_str).zip(own).collect()
+    }
+}
+
+/// A symbol in short: generic parameters dropped, `<Type as Trait>` as
+/// `Type`, closures as ` (closure)`, the last two path segments:
+/// `HeaderValue::try_from_generic`, `ServiceFn::call (closure)`.
+fn short_name(symbol: &str) -> String {
+    let mut plain = String::new();
+    let mut block = String::new();
+    let mut depth = 0;
+    let mut qualified = false;
+    for c in symbol.chars() {
+        match c {
+            '<' => {
+                if depth == 0 {
+                    qualified = plain.is_empty() || plain.ends_with("::");
+                }
+                depth += 1;
+            }
+            '>' => {
+                depth -= 1;
+                if depth == 0 && qualified {
+                    let of = block.split(" as ").next().unwrap_or_default();
+                    plain.push_str(of.rsplit("::").next().unwrap_or_default());
+                }
+                if depth == 0 {
+                    block.clear();
+                }
+            }
+            _ if depth == 0 => plain.push(c),
+            _ if depth == 1 => block.push(c),
+            _ => {}
+        }
+    }
+    let closure = plain.contains("{{closure}}");
+    let segments: Vec<&str> = plain
+        .split("::")
+        .filter(|s| !s.is_empty() && !s.starts_with("{{"))
+        .collect();
+    let name = segments[segments.len().saturating_sub(2)..].join("::");
+    if closure {
+        format!("{name} (closure)")
+    } else {
+        name
     }
 }
 
@@ -349,19 +404,32 @@ pub fn profiles(
             let short = run(f, &probe, SHORT, &short_out);
             let long = run(f, &probe, LONG, &long_out);
             let total = (long as f64 - short as f64) / (LONG - SHORT) as f64;
-            let (short_groups, long_groups) = (
-                Graph::read(&short_out).groups(),
-                Graph::read(&long_out).groups(),
-            );
-            let mut groups: Vec<(&'static str, f64)> = GROUPS
+            let (short, long) = (Graph::read(&short_out), Graph::read(&long_out));
+            let (short, long) = (short.attribution(), long.attribution());
+            let mut groups: Vec<Group> = GROUPS
                 .iter()
-                .zip(short_groups.iter().zip(long_groups))
-                .map(|(g, (s, l))| (*g, (l - s) / (LONG - SHORT) as f64))
+                .enumerate()
+                .map(|(g, name)| {
+                    let mut top: Vec<(String, f64)> = long
+                        .iter()
+                        .map(|(function, l)| {
+                            let s = short.get(function).map_or(0.0, |s| s[g]);
+                            (short_name(function), (l[g] - s) / (LONG - SHORT) as f64)
+                        })
+                        .filter(|(_, c)| *c >= 0.5)
+                        .collect();
+                    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    Group {
+                        name,
+                        per_request: top.iter().map(|(_, c)| c).sum(),
+                        top,
+                    }
+                })
                 .collect();
-            // What a call back up a cycle carried is not attributed: other.
-            let attributed: f64 = groups.iter().map(|(_, c)| c).sum();
-            if let Some((_, other)) = groups.last_mut() {
-                *other += total - attributed;
+            // What went round a cycle too long is not attributed: other.
+            let attributed: f64 = groups.iter().map(|g| g.per_request).sum();
+            if let Some(other) = groups.last_mut() {
+                other.per_request += total - attributed;
             }
             Profile {
                 function: f.name,

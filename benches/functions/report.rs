@@ -251,29 +251,39 @@ fn profile(r: &Results, p: &Profile) -> Table {
         .map_or(0.0, |c| c.per_request);
     let mut t = Table::new(
         &format!("Profile: {} per request", p.function),
-        "callgrind's inclusive totals per function (`callgrind_annotate --inclusive=yes`) of \
-         the release build with its symbols (profile `symbols`), long run less short run per \
-         request, grouped by the symbols listed in `benches/functions/callgrind.rs`. \
-         runtime/HTTP is the whole request less the library's handler; other is the handler \
-         less the named groups.",
-        &["Group", "Instructions/request", "Share"],
+        "From callgrind's call graph (inclusive cost per call) of the release build with its \
+         symbols, long run less short run per request: each function's own instructions count in \
+         the group it was called in, a function named by a rule of `benches/functions/callgrind.rs` \
+         starting its group (so `malloc` counts where it is called from). other: the library's \
+         code no narrower rule names (fat LTO inlines most of a route into its handler). Largest: \
+         the functions' own instructions in that group.",
+        &["Group", "Instructions/request", "Share", "Largest"],
     );
-    for (group, cost) in &p.groups {
+    for g in &p.groups {
+        let top: Vec<String> = g
+            .top
+            .iter()
+            .take(3)
+            .map(|(name, c)| format!("`{name}` {c:.0}"))
+            .collect();
         t.row(vec![
-            (*group).to_owned(),
-            format!("{cost:.0}"),
-            format!("{:.1} %", cost / p.total * 100.0),
+            g.name.to_owned(),
+            format!("{:.0}", g.per_request),
+            format!("{:.1} %", g.per_request / p.total * 100.0),
+            top.join(", "),
         ]);
     }
     t.row(vec![
         "**total**".to_owned(),
         format!("{:.0}", p.total),
         "100 %".to_owned(),
+        String::new(),
     ]);
     t.row(vec![
         "beyond the floor".to_owned(),
         format!("{:.0}", p.total - floor),
         format!("{:.1} %", (p.total - floor) / p.total * 100.0),
+        format!("the floor: {floor:.0} per request"),
     ]);
     t
 }
