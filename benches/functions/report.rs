@@ -92,6 +92,16 @@ fn ms(v: f64) -> String {
     format!("{v:.2} ms")
 }
 
+/// An instruction count, a rounding error shown as 0.
+fn count(v: f64) -> String {
+    format!("{:.0}", if v.abs() < 0.5 { 0.0 } else { v })
+}
+
+/// A share of `total`, a rounding error shown as 0.
+fn share(v: f64, total: f64) -> String {
+    format!("{:.1} %", if v.abs() < 0.5 { 0.0 } else { v / total * 100.0 })
+}
+
 fn yes(ok: bool) -> String {
     (if ok { "yes" } else { "NO" }).to_owned()
 }
@@ -226,7 +236,7 @@ fn against_floor(r: &Results) -> Table {
         t.row(vec![
             name.to_owned(),
             format!("{} → {}", w.wrk.label, w.status),
-            format!("{i:.0}"),
+            count(i),
             times(i, floor.0),
             ms(c),
             times(c, floor.1),
@@ -268,21 +278,21 @@ fn profile(r: &Results, p: &Profile) -> Table {
             .collect();
         t.row(vec![
             g.name.to_owned(),
-            format!("{:.0}", g.per_request),
-            format!("{:.1} %", g.per_request / p.total * 100.0),
+            count(g.per_request),
+            share(g.per_request, p.total),
             top.join(", "),
         ]);
     }
     t.row(vec![
         "**total**".to_owned(),
-        format!("{:.0}", p.total),
+        count(p.total),
         "100 %".to_owned(),
         String::new(),
     ]);
     t.row(vec![
         "beyond the floor".to_owned(),
-        format!("{:.0}", p.total - floor),
-        format!("{:.1} %", (p.total - floor) / p.total * 100.0),
+        count(p.total - floor),
+        share(p.total - floor, p.total),
         format!("the floor: {floor:.0} per request"),
     ]);
     t
