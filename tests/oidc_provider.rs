@@ -205,15 +205,11 @@ impl Stack {
         ];
         let env: Vec<(&'static str, String)> = env.to_vec();
         let (dev, _) = spawn(&DEV, &env, "Press Ctrl+C to stop.");
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap();
-        let metadata =
-            json_of(http.get(format!("{}/.well-known/openid-configuration", op.issuer))).await;
+        let discovery = Browser::default()
+            .get(&format!("{}/.well-known/openid-configuration", op.issuer))
+            .await;
+        assert_eq!(discovery.status, 200, "{}", discovery.body);
+        let metadata = discovery.json();
         assert_eq!(metadata["issuer"], op.issuer.as_str());
         Self {
             _app: dev,
@@ -248,15 +244,6 @@ impl Stack {
     }
 }
 
-/// Sends `request`; its 200 JSON answer.
-async fn json_of(request: reqwest::RequestBuilder) -> Value {
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
-}
-
 /// Follows redirects from `page` until the next one goes to the app's
 /// callback; returns that URL, unvisited, and the provider pages met on the
 /// way ("login", "consent"), whose forms it submits (any login and password).
@@ -268,13 +255,7 @@ async fn through_provider(
     let callback = stack.url("/api/auth/callback");
     let mut visit = Vec::new();
     for _ in 0..20 {
-        if (300..400).contains(&page.status) {
-            let location = page.location().expect("a Location");
-            let next = url::Url::parse(&page.url)
-                .unwrap()
-                .join(&location)
-                .unwrap()
-                .to_string();
+        if let Some(next) = page.redirect() {
             if next.starts_with(&format!("{callback}?")) {
                 return (next, visit);
             }

@@ -16,9 +16,12 @@ use sign_in_with_vercel::{
     Auth, BoxFuture, Config, HttpClient, HttpRequest, HttpResponse, TransportError,
 };
 use sign_in_with_vercel_emulator::{Client, Emulator, EmulatorConfig, SigningKey};
+pub use testkit::Jar;
 use testkit::{Browser, InProcess};
 
 pub const APP: &str = "http://localhost:3000";
+/// The app's host, whose cookies the browser keeps in one jar.
+pub const APP_HOST: &str = "localhost";
 pub const ISSUER: &str = "http://127.0.0.1:3001";
 /// The emulator's API origin (token, revocation, introspection, userinfo),
 /// as `api.vercel.com` is Vercel's: derived from [`ISSUER`].
@@ -80,11 +83,6 @@ impl HttpClient for Recording {
         })
     }
 }
-
-pub use testkit::Jar;
-
-/// The app's host, whose cookies the browser keeps in one jar.
-pub const APP_HOST: &str = "localhost";
 
 /// The relying party under test with its provider, and a browser that
 /// reaches both in process.
