@@ -99,7 +99,14 @@ fn count(v: f64) -> String {
 
 /// A share of `total`, a rounding error shown as 0.
 fn share(v: f64, total: f64) -> String {
-    format!("{:.1} %", if v.abs() < 0.5 { 0.0 } else { v / total * 100.0 })
+    format!(
+        "{:.1} %",
+        if v.abs() < 0.5 {
+            0.0
+        } else {
+            v / total * 100.0
+        }
+    )
 }
 
 fn yes(ok: bool) -> String {

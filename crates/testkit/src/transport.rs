@@ -262,7 +262,11 @@ mod tests {
             .route("/api/auth/session", "http://127.0.0.1:1002/");
         let body = |r: Response| String::from_utf8_lossy(r.body()).into_owned();
         assert_eq!(
-            body(routes.send(get("http://app.test/api/auth/authorize?x=1")).await),
+            body(
+                routes
+                    .send(get("http://app.test/api/auth/authorize?x=1"))
+                    .await
+            ),
             "authorize app.test /api/auth/authorize?x=1"
         );
         assert_eq!(
