@@ -87,17 +87,18 @@ fn run(function: &Function, probe: &Probe, n: usize, out: &Path) -> u64 {
         .unwrap_or_else(|| panic!("no summary in {}", out.display()))
 }
 
-/// Where the output files go.
-fn out_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bench-callgrind-{}", std::process::id()));
+/// Where the output files go (removed once read).
+fn out_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bench-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     dir
 }
 
 /// Instructions per request of every binary in `all`.
 pub fn counts(all: &[&Function], provider: &Provider, rt: &tokio::runtime::Runtime) -> Vec<Count> {
-    let dir = out_dir();
-    all.iter()
+    let dir = out_dir("callgrind");
+    let counts = all
+        .iter()
         .map(|f| {
             let probe = probe(f, provider, rt);
             let short = run(f, &probe, SHORT, &dir.join(format!("{}.short", f.name)));
@@ -107,7 +108,9 @@ pub fn counts(all: &[&Function], provider: &Provider, rt: &tokio::runtime::Runti
                 per_request: (long as f64 - short as f64) / (LONG - SHORT) as f64,
             }
         })
-        .collect()
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    counts
 }
 
 /// authorize and session built with their symbols (profile `symbols`),
@@ -392,8 +395,8 @@ pub fn profiles(
     provider: &Provider,
     rt: &tokio::runtime::Runtime,
 ) -> Vec<Profile> {
-    let dir = out_dir();
-    builds
+    let dir = out_dir("profile");
+    let profiles = builds
         .iter()
         .map(|f| {
             let probe = probe(f, provider, rt);
@@ -437,5 +440,7 @@ pub fn profiles(
                 groups,
             }
         })
-        .collect()
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    profiles
 }
