@@ -10,17 +10,15 @@
 //! `@sparticuz/chromium` (`e2e/browser/chromium.mjs` decides, and the run
 //! prints which). Screenshots of every page land in `target/screenshots/`.
 
-mod support;
-
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::stack::{node_suite, spawn, url_in};
+use testkit::{node_suite, spawn, url_in};
 
 /// `cargo run`'s binary: the dev server.
-static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
 /// The access token's lifetime: the browser waits this long (plus a second)
 /// to see a silent refresh.
 const ACCESS_TOKEN_TTL: &str = "3";

@@ -2,20 +2,17 @@
 //! `dev` binary (what `cargo run` starts) with its built-in emulator, and
 //! the standalone `emulator` binary with a configured client.
 
-mod support;
-
 use std::time::Duration;
 
-use support::stack::{Browser, Page, free_port, spawn, url_in};
+use testkit::{Browser, Page, free_port, spawn, url_in};
 
 /// `cargo run`'s binary: the dev server.
-static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
 /// The standalone emulator's binary.
-static EMULATOR: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(support::stack::emulator_bin);
+static EMULATOR: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::emulator_bin);
 
 /// Starts `cargo run`'s server on free ports with a 2-second access token.
-fn start_dev() -> (support::stack::Process, String) {
+fn start_dev() -> (testkit::Process, String) {
     let (process, _) = spawn(
         &DEV,
         &[
@@ -41,7 +38,7 @@ async fn sign_in(browser: &mut Browser, app: &str, decision: &str) -> Page {
     let login = browser.visit(&format!("{app}/api/auth/authorize")).await;
     assert_eq!(login.status, 200, "the emulator's login screen");
     assert!(login.body.contains("Sign in to Vercel"), "{}", login.body);
-    let answer = browser.through_emulator(login, decision).await;
+    let answer = browser.through_provider(login, decision).await;
     browser.follow(answer).await
 }
 
@@ -78,7 +75,7 @@ async fn cargo_run_serves_the_whole_flow_against_the_built_in_emulator() {
     let token = browser.get(&format!("{app}/api/validate-token")).await;
     assert_eq!(token.status, 200);
     assert_eq!(token.json()["tokenInfo"]["active"], true);
-    let first = browser.cookie_names("localhost", "session.");
+    let first = browser.jar("localhost").session_names();
     assert_eq!(first.len(), 1, "one sealed session cookie");
     let who = browser.get(&format!("{app}/api/auth/session")).await;
     assert_eq!(who.json()["user"]["name"], "Demo User");
@@ -87,14 +84,14 @@ async fn cargo_run_serves_the_whole_flow_against_the_built_in_emulator() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let user = browser.get(&format!("{app}/api/user-info")).await;
     assert_eq!(user.status, 200, "refreshed silently: {}", user.body);
-    let refreshed = browser.cookie_names("localhost", "session.");
+    let refreshed = browser.jar("localhost").session_names();
     assert_eq!(refreshed.len(), 1);
     assert_ne!(refreshed, first, "a new generation replaced the old one");
 
     let out = browser.post(&format!("{app}/api/auth/signout"), &[]).await;
     assert_eq!(out.status, 200);
     assert_eq!(out.json()["revoked"], true);
-    assert!(browser.cookie_names("localhost", "session.").is_empty());
+    testkit::assert_no_session(browser.jar("localhost"));
     assert_eq!(
         browser
             .get(&format!("{app}/api/validate-token"))
@@ -123,8 +120,8 @@ async fn cancel_shows_the_cancelled_error_page() {
     assert_eq!(page.url, format!("{app}/auth/error?error=access_denied"));
     assert_eq!(page.status, 200);
     assert!(page.body.contains("error-title"));
-    assert!(browser.cookie_names("localhost", "session.").is_empty());
-    assert!(browser.cookie_names("localhost", "oauth_flow.").is_empty());
+    testkit::assert_no_session(browser.jar("localhost"));
+    assert!(browser.jar("localhost").flow_names().is_empty());
 }
 
 #[tokio::test]
@@ -153,13 +150,7 @@ async fn pages_have_clean_urls_and_unknown_api_paths_are_404() {
 /// the dev server configured for it as for a real Vercel app.
 async fn configured_stack(
     method: &str,
-) -> (
-    support::stack::Process,
-    support::stack::Process,
-    String,
-    String,
-    String,
-) {
+) -> (testkit::Process, testkit::Process, String, String, String) {
     let app_port = free_port();
     let app = format!("http://localhost:{app_port}");
     let config = serde_json::json!({
@@ -170,7 +161,7 @@ async fn configured_stack(
             "redirect_uris": [format!("{app}/api/auth/callback")],
         }],
     });
-    let (emulator, issuer, api) = support::stack::emulator(&EMULATOR, &config, &[]);
+    let (emulator, issuer, api) = testkit::spawn_emulator(&EMULATOR, &config, &[]);
     let (dev, _) = spawn(
         &DEV,
         &[
@@ -199,7 +190,7 @@ async fn emulator_refuses_a_reused_code() {
     let (_emulator, _dev, app, _issuer, api) = configured_stack("client_secret_post").await;
     let mut browser = Browser::default();
     let login = browser.visit(&format!("{app}/api/auth/authorize")).await;
-    let back = browser.through_emulator(login, "allow").await;
+    let back = browser.through_provider(login, "allow").await;
     let callback = back.location().unwrap();
     let code = url::Url::parse(&callback)
         .unwrap()

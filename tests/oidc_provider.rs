@@ -8,8 +8,6 @@
 //! Needs Node.js (>= 20; 22 LTS is what oidc-provider 9 supports) on PATH.
 //! Installs the provider with `npm ci` when `node_modules` is missing.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -17,10 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::stack::{Browser, Page, Process, free_port, node_suite, spawn};
+use testkit::{Browser, Page, Process, free_port, node_suite, spawn};
 
 /// `cargo run`'s binary: the dev server.
-static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(support::stack::dev_server);
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
 const OP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oidc-provider");
 /// The one account of `server.mjs`: every login becomes this user.
 const SUBJECT: &str = "user_demo_123";
@@ -207,15 +205,11 @@ impl Stack {
         ];
         let env: Vec<(&'static str, String)> = env.to_vec();
         let (dev, _) = spawn(&DEV, &env, "Press Ctrl+C to stop.");
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap();
-        let metadata =
-            json_of(http.get(format!("{}/.well-known/openid-configuration", op.issuer))).await;
+        let discovery = Browser::default()
+            .get(&format!("{}/.well-known/openid-configuration", op.issuer))
+            .await;
+        assert_eq!(discovery.status, 200, "{}", discovery.body);
+        let metadata = discovery.json();
         assert_eq!(metadata["issuer"], op.issuer.as_str());
         Self {
             _app: dev,
@@ -250,15 +244,6 @@ impl Stack {
     }
 }
 
-/// Sends `request`; its 200 JSON answer.
-async fn json_of(request: reqwest::RequestBuilder) -> Value {
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
-}
-
 /// Follows redirects from `page` until the next one goes to the app's
 /// callback; returns that URL, unvisited, and the provider pages met on the
 /// way ("login", "consent"), whose forms it submits (any login and password).
@@ -270,13 +255,7 @@ async fn through_provider(
     let callback = stack.url("/api/auth/callback");
     let mut visit = Vec::new();
     for _ in 0..20 {
-        if (300..400).contains(&page.status) {
-            let location = page.location().expect("a Location");
-            let next = url::Url::parse(&page.url)
-                .unwrap()
-                .join(&location)
-                .unwrap()
-                .to_string();
+        if let Some(next) = page.redirect() {
             if next.starts_with(&format!("{callback}?")) {
                 return (next, visit);
             }
@@ -351,7 +330,7 @@ fn max_age(page: &Page, prefix: &str, deletion: bool) -> Option<i64> {
 }
 
 fn signed_in(browser: &Browser) -> bool {
-    !browser.cookie_names("localhost", "session.").is_empty()
+    !browser.jar("localhost").session_names().is_empty()
 }
 
 /// Waits until the access token is due for a refresh.
@@ -421,12 +400,12 @@ async fn whole_session(client: Client) {
     }
 
     // Near expiry the app refreshes, and the provider rotates the tokens.
-    let before = browser.cookie_names("localhost", "session.");
+    let before = browser.jar("localhost").session_names();
     until_refresh_is_due().await;
     let user = browser.get(&stack.url("/api/user-info")).await;
     assert_eq!(user.status, 200, "refreshed: {}", user.body);
     assert_eq!(user.json()["userInfo"]["sub"], SUBJECT);
-    let after = browser.cookie_names("localhost", "session.");
+    let after = browser.jar("localhost").session_names();
     assert_eq!(after.len(), 1);
     assert_ne!(after, before, "a new session generation");
     let valid = browser.get(&stack.url("/api/validate-token")).await;
@@ -437,7 +416,8 @@ async fn whole_session(client: Client) {
     assert_eq!(out.status, 200, "signout: {}", out.body);
     assert_eq!(out.json()["signedOut"], true);
     assert_eq!(out.json()["revoked"], true);
-    assert!(!signed_in(&browser), "session cleared");
+    // The session is cleared.
+    testkit::assert_no_session(browser.jar("localhost"));
     assert_eq!(browser.get(&stack.url("/api/user-info")).await.status, 401);
 }
 
@@ -475,7 +455,7 @@ async fn cancel_at_the_provider_shows_access_denied() {
         "the login page links to {abort}:\n{}",
         login.body
     );
-    assert_eq!(browser.cookie_names("localhost", "oauth_flow.").len(), 1);
+    assert_eq!(browser.jar("localhost").flow_names().len(), 1);
     let cancelled = browser.get(&abort).await;
     let (callback, visit) = through_provider(&mut browser, &stack, cancelled).await;
     assert!(visit.is_empty(), "{visit:?}");
@@ -491,8 +471,8 @@ async fn cancel_at_the_provider_shows_access_denied() {
     let page = browser.visit(&callback).await;
     assert_eq!(page.url, stack.url("/auth/error?error=access_denied"));
     assert_eq!(page.status, 200);
-    assert!(!signed_in(&browser));
-    assert!(browser.cookie_names("localhost", "oauth_flow.").is_empty());
+    testkit::assert_no_session(browser.jar("localhost"));
+    assert!(browser.jar("localhost").flow_names().is_empty());
 }
 
 /// A refresh token the app has rotated is spent. A tab of another
@@ -523,7 +503,8 @@ async fn reusing_a_rotated_refresh_token_ends_the_grant() {
 
     let user = browser.get(&stack.url("/api/user-info")).await;
     assert_eq!(user.status, 401, "the grant is revoked: {}", user.body);
-    assert!(!signed_in(&browser), "session cleared");
+    // The session is cleared.
+    testkit::assert_no_session(browser.jar("localhost"));
 }
 
 /// The provider promises `iss` in authorization responses (RFC 9207), so

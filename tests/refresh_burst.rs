@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use sign_in_with_vercel_emulator::ReusePolicy;
 use support::instances::{IDENTITY_ROUTES, Setup, Stack, apply};
-use support::stack::{Browser, Page};
+use testkit::{Browser, Page};
 
 /// The access token's life: short, so a burst meets an expired token.
 const ACCESS_TOKEN_TTL: u64 = 2;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sign_in_with_vercel::REQUEST_DEADLINE;
 use sign_in_with_vercel_emulator::ReusePolicy;
 use support::instances::{IDENTITY_ROUTES, Setup, Stack};
-use support::stack::Browser;
+use testkit::Browser;
 
 const DEMO_SUB: &str = "usr_demo1234567890";
 /// How soon every instance refuses an ended session.

@@ -18,7 +18,7 @@ fn assert_error_page(response: &http::Response<bytes::Bytes>, code: &str) {
 }
 
 fn assert_no_session(rp: &Rp) {
-    assert!(session_names(&rp.jar).is_empty(), "{:?}", rp.jar);
+    testkit::assert_no_session(rp.jar());
 }
 
 #[tokio::test]
@@ -27,11 +27,11 @@ async fn whole_flow_signs_in_and_redirects_to_profile() {
     let done = rp.sign_in().await;
     assert_eq!(done.status(), 302);
     assert_eq!(location(&done), "/profile");
-    assert_eq!(session_names(&rp.jar).len(), 1);
+    assert_eq!(rp.jar().session_names().len(), 1);
     let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
     assert_eq!(session.sub(), "usr_demo1234567890");
     assert!(session.access_token().secret().starts_with("vca_"));
-    assert!(flow_names(&rp.jar).is_empty(), "flow cookie cleared");
+    assert!(rp.jar().flow_names().is_empty(), "flow cookie cleared");
 }
 
 #[tokio::test]
@@ -75,7 +75,11 @@ async fn two_tabs_signing_in_at_once_both_complete_in_either_order() {
         let mut rp = rp("client_secret_post");
         let tab_a = rp.authorize_and_consent().await;
         let tab_b = rp.authorize_and_consent().await;
-        assert_eq!(flow_names(&rp.jar).len(), 2, "one flow cookie per attempt");
+        assert_eq!(
+            rp.jar().flow_names().len(),
+            2,
+            "one flow cookie per attempt"
+        );
         let (first, second) = if first_tab_first {
             (tab_a, tab_b)
         } else {
@@ -83,13 +87,13 @@ async fn two_tabs_signing_in_at_once_both_complete_in_either_order() {
         };
         assert_eq!(location(&rp.get(&first).await), "/profile");
         assert_eq!(
-            flow_names(&rp.jar).len(),
+            rp.jar().flow_names().len(),
             1,
             "the callback cleared only its own attempt"
         );
         assert_eq!(location(&rp.get(&second).await), "/profile");
-        assert!(flow_names(&rp.jar).is_empty());
-        assert_eq!(session_names(&rp.jar).len(), 1, "one session");
+        assert!(rp.jar().flow_names().is_empty());
+        assert_eq!(rp.jar().session_names().len(), 1, "one session");
         assert_eq!(rp.get("/api/user-info").await.status(), 200);
     }
 }
@@ -100,16 +104,16 @@ async fn the_number_of_open_attempts_is_bounded() {
     for _ in 0..sign_in_with_vercel::MAX_FLOWS + 3 {
         rp.get("/api/auth/authorize").await;
     }
-    assert_eq!(flow_names(&rp.jar).len(), sign_in_with_vercel::MAX_FLOWS);
+    assert_eq!(rp.jar().flow_names().len(), sign_in_with_vercel::MAX_FLOWS);
 }
 
 #[tokio::test]
 async fn a_new_sign_in_replaces_the_previous_session() {
     let mut rp = rp("client_secret_post");
     rp.sign_in().await;
-    let first = session_names(&rp.jar);
+    let first = rp.jar().session_names();
     rp.sign_in().await;
-    let second = session_names(&rp.jar);
+    let second = rp.jar().session_names();
     assert_eq!(second.len(), 1);
     assert_ne!(first, second);
 }
@@ -224,14 +228,14 @@ async fn cancel_on_the_consent_page_shows_access_denied() {
     let done = rp.get(back.strip_prefix(APP).unwrap()).await;
     assert_error_page(&done, "access_denied");
     assert_no_session(&rp);
-    assert!(flow_names(&rp.jar).is_empty());
+    assert!(rp.jar().flow_names().is_empty());
 }
 
 #[tokio::test]
 async fn callback_without_flow_cookie_is_an_error() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
-    rp.jar = Jar::default();
+    *rp.jar_mut() = Jar::default();
     let done = rp.get(&callback).await;
     assert_error_page(&done, "sign_in_expired");
     assert_no_session(&rp);
@@ -256,7 +260,7 @@ async fn callback_with_state_mismatch_is_an_error() {
     assert_error_page(&done, "invalid_state");
     assert_no_session(&rp);
     assert_eq!(
-        flow_names(&rp.jar).len(),
+        rp.jar().flow_names().len(),
         1,
         "another attempt's cookie is not this callback's to clear"
     );
@@ -322,9 +326,10 @@ async fn callback_with_huge_parameter_is_a_bad_request() {
 async fn callback_with_tampered_flow_cookie_is_an_error() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
-    let name = flow_names(&rp.jar).pop().unwrap();
-    let flow = rp.jar.get(&name).unwrap().to_owned();
-    rp.jar.set(&name, &format!("{}A", &flow[..flow.len() - 4]));
+    let name = rp.jar().flow_names().pop().unwrap();
+    let flow = rp.jar().get(&name).unwrap().to_owned();
+    rp.jar_mut()
+        .set(&name, &format!("{}A", &flow[..flow.len() - 4]));
     assert_error_page(&rp.get(&callback).await, "invalid_state");
     assert_no_session(&rp);
 }
@@ -335,7 +340,7 @@ async fn callback_with_a_foreign_non_utf8_cookie_still_signs_in() {
     let callback = rp.authorize_and_consent().await;
     let cookies = [
         b"other=\xff\xfe; ".to_vec(),
-        rp.jar.header().unwrap().into_bytes(),
+        rp.jar().header().unwrap().into_bytes(),
     ]
     .concat();
     let request = http::Request::get(callback)
@@ -362,9 +367,9 @@ async fn callback_responses_are_no_store_and_no_referrer() {
 async fn a_code_is_exchanged_once() {
     let mut rp = rp("client_secret_post");
     let callback = rp.authorize_and_consent().await;
-    let jar_before = rp.jar.clone();
+    let jar_before = rp.jar().clone();
     assert_eq!(location(&rp.get(&callback).await), "/profile");
-    rp.jar = jar_before;
+    *rp.jar_mut() = jar_before;
     assert_error_page(&rp.get(&callback).await, "token_rejected");
     assert_no_session(&rp);
 }
@@ -501,7 +506,7 @@ async fn default_issuer_needs_no_discovery_request() {
         _ => None,
     })
     .with_http_client(std::sync::Arc::new(Recording {
-        emulator: testkit::InProcess::new(emulator),
+        emulator,
         recorder: recorder.clone(),
     }));
     let request = http::Request::get("/api/auth/authorize")
@@ -532,7 +537,7 @@ async fn discovered_issuer_must_match_exactly() {
         ("VERCEL_APP_CLIENT_SECRET", SECRET),
         ("VERCEL_OAUTH_ISSUER", "http://127.0.0.1:3001/"),
     ];
-    rp.auth = Auth::from_lookup(|k| {
+    let auth = Auth::from_lookup(|k| {
         vars.iter()
             .find(|(n, _)| *n == k)
             .map(|(_, v)| v.to_string())
@@ -541,6 +546,7 @@ async fn discovered_issuer_must_match_exactly() {
         emulator: rp.emulator.clone(),
         recorder: rp.recorder.clone(),
     }));
+    rp.replace_auth(auth);
     assert_error_page(&rp.get("/api/auth/authorize").await, "configuration");
 }
 
@@ -551,7 +557,7 @@ async fn a_sign_in_costs_one_token_request_and_one_jwks_fetch() {
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
     assert_eq!(rp.sent_to("/.well-known/jwks").len(), 1);
     rp.clear_log();
-    rp.jar = Jar::default();
+    *rp.jar_mut() = Jar::default();
     rp.sign_in().await;
     assert_eq!(
         rp.recorder.requests.lock().unwrap().len(),

@@ -233,7 +233,8 @@ async fn the_sso_access_token_calls_the_rest_api() {
     let rp = setup();
     let identity = exchange(&rp, None).await.unwrap();
     let tokens = FixedToken(identity.access_token.unwrap());
-    let api = VercelApi::new(rp.emulator.as_ref(), API, &tokens);
+    let client = testkit::EmulatorClient(rp.emulator.clone());
+    let api = VercelApi::new(&client, API, &tokens);
     let meta = current_token(&api).await.unwrap();
     assert_eq!(meta.name, "Test integration");
 }

@@ -4,8 +4,8 @@
 
 mod support;
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use sign_in_with_vercel::vercel_api::{
@@ -60,6 +60,8 @@ fn access_token(rp: &Rp) -> AccessToken {
 
 /// A signed-in user's API client setup: the emulator and a token.
 struct Setup {
+    /// The emulator as the REST client's HTTP client.
+    client: testkit::EmulatorClient,
     rp: Rp,
     tokens: FixedToken,
 }
@@ -67,12 +69,16 @@ struct Setup {
 fn setup() -> Setup {
     let rp = rp("client_secret_post");
     let tokens = FixedToken(access_token(&rp));
-    Setup { rp, tokens }
+    Setup {
+        client: testkit::EmulatorClient(rp.emulator.clone()),
+        rp,
+        tokens,
+    }
 }
 
 impl Setup {
     fn api(&self) -> VercelApi<'_> {
-        VercelApi::new(self.rp.emulator.as_ref(), API, &self.tokens)
+        VercelApi::new(&self.client, API, &self.tokens)
     }
 }
 
@@ -115,7 +121,7 @@ async fn created_token_is_shown_once_and_works_as_a_bearer_token() {
     let created = s.api().create_token(&new_token("ci")).await.unwrap();
     assert_eq!(created.token.name, "ci");
     let own = FixedToken(AccessToken::new(created.bearer_token.secret()));
-    let api = VercelApi::new(s.rp.emulator.as_ref(), API, &own);
+    let api = VercelApi::new(&s.client, API, &own);
     let meta = api.token(CURRENT).await.unwrap();
     assert_eq!(meta.id, created.token.id);
     assert_eq!(meta.kind, "token");
@@ -198,7 +204,7 @@ async fn deleted_token_stops_working_at_once() {
     let deleted = s.api().delete_token(&created.token.id).await.unwrap();
     assert_eq!(deleted, created.token.id);
     let own = FixedToken(AccessToken::new(created.bearer_token.secret()));
-    let api = VercelApi::new(s.rp.emulator.as_ref(), API, &own);
+    let api = VercelApi::new(&s.client, API, &own);
     assert!(matches!(
         api.token(CURRENT).await,
         Err(VercelApiError::Refresh(Error::TokenInactive))
@@ -320,7 +326,7 @@ impl TokenSource for Rotating {
 
 /// The emulator, counting the requests it gets.
 struct Counting {
-    emulator: Arc<testkit::InProcess>,
+    emulator: testkit::EmulatorClient,
     requests: AtomicUsize,
 }
 
@@ -333,7 +339,7 @@ impl HttpClient for Counting {
 
 fn counting(rp: &Rp) -> Counting {
     Counting {
-        emulator: rp.emulator.clone(),
+        emulator: testkit::EmulatorClient(rp.emulator.clone()),
         requests: AtomicUsize::new(0),
     }
 }

@@ -53,7 +53,7 @@ fn cold_run(
     let mut stream = child.connect(port, Duration::from_secs(10));
     let listen = t0.elapsed();
     let response = raw::exchange(&mut stream, request)
-        .unwrap_or_else(|e| panic!("{}: no response on a cold start: {e}", function.name()));
+        .unwrap_or_else(|e| panic!("{}: no response on a cold start: {e}", function.name));
     let total = t0.elapsed();
     let rss_kb = procfs::status_kb(child.pid(), "VmRSS");
     let after = provider.emulator.stats();
@@ -90,7 +90,7 @@ fn run_series(function: &Function, runs: usize, provider: &Provider, mut s: Seri
         assert!(
             (s.check)(&run.response),
             "{}: unexpected cold-start response: {}",
-            function.name(),
+            function.name,
             run.response.describe()
         );
         if i == 0 {
@@ -103,15 +103,14 @@ fn run_series(function: &Function, runs: usize, provider: &Provider, mut s: Seri
         match &upstream_first {
             None => upstream_first = Some(run.upstream),
             Some(first) => assert_eq!(
-                first,
-                &run.upstream,
+                first, &run.upstream,
                 "{}: provider requests differ between cold runs",
-                function.name()
+                function.name
             ),
         }
     }
     ColdResult {
-        function: function.name(),
+        function: function.name,
         mode: s.mode,
         request: format!("{} → {answer}", s.label),
         total: summarize(&totals),
@@ -134,21 +133,21 @@ fn describe_answer(r: &Raw) -> String {
 /// (default issuer: endpoints built in). Any non-5xx answer; authorize must
 /// redirect to Vercel.
 fn startup(function: &Function) -> Series<'static> {
-    let route = function.route;
-    let request = raw::request(route.method.as_str(), route.path(&crate::PATHS), None);
-    let is_authorize =
-        route.path(&crate::PATHS) == sign_in_with_vercel::AUTHORIZE.path(&crate::PATHS);
+    let request = raw::request(function.method(), function.path(), None);
+    let is_authorize = function.serves(&sign_in_with_vercel::AUTHORIZE);
+    let is_floor = function.route.is_none();
     Series {
         mode: Mode::Startup,
         env: function_env(None),
         make_request: Box::new(move || request.clone()),
         check: Box::new(move |r: &Raw| {
             r.status < 500
+                && (!is_floor || r.status == 302)
                 && (!is_authorize
                     || r.header("location")
                         .is_some_and(|l| l.starts_with("https://vercel.com/oauth/authorize?")))
         }),
-        label: format!("{}, no cookie", route.method),
+        label: format!("{}, no cookie", function.method()),
     }
 }
 
@@ -160,7 +159,9 @@ fn first<'a>(
     provider: &'a Provider,
     rt: &'a tokio::runtime::Runtime,
 ) -> Series<'a> {
-    let route = function.route;
+    let route = function
+        .route
+        .expect("the floor has no first response of a route");
     let env = function_env(Some(&provider.issuer));
     let session_prefix = format!("{SESSION_COOKIE}.");
     if route.path(&crate::PATHS) == sign_in_with_vercel::AUTHORIZE.path(&crate::PATHS) {
@@ -209,8 +210,9 @@ fn first<'a>(
     }
 }
 
+/// Every function in both modes, the floor (no route) start-up only.
 pub fn run(
-    functions: &[Function],
+    functions: &[&Function],
     provider: &Provider,
     rt: &tokio::runtime::Runtime,
     runs: usize,
@@ -219,7 +221,7 @@ pub fn run(
     for f in functions {
         results.push(run_series(f, runs, provider, startup(f)));
     }
-    for f in functions {
+    for f in functions.iter().filter(|f| f.route.is_some()) {
         results.push(run_series(f, runs, provider, first(f, provider, rt)));
     }
     results

@@ -1,20 +1,18 @@
 //! The complete flow through the warm functions, like a browser with a
 //! cookie jar: authorize → the emulator's consent page → Allow → callback
 //! → user-info; then, timed apart, session, validate-token and signout.
+//! testkit's browser, with Vercel's route table in front of the six
+//! function processes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use http::header::{COOKIE, SET_COOKIE};
-use sign_in_with_vercel::{
-    AUTHORIZE, CALLBACK, Route, SESSION, SESSION_COOKIE, SIGNOUT, USER_INFO, VALIDATE_TOKEN,
-};
+use sign_in_with_vercel::{AUTHORIZE, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN};
 use sign_in_with_vercel_emulator::{Emulator, Stats};
-use testkit::{Jar, Process, decision_form, free_port, location, login_form, request_id_in};
+use testkit::{Browser, Http, Page, Process, Routes, Transport, free_port};
 
-use crate::provider::{self, Provider, Timing};
+use crate::provider::{self, APP_DOMAIN, Provider, Timing};
 use crate::quantiles::ms;
 use crate::{APP, Function, function_env, procfs};
 
@@ -79,177 +77,104 @@ struct Stage {
     emulator: Arc<Emulator>,
     timing: Arc<Timing>,
     issuer: String,
-    client: reqwest::Client,
-    ports: HashMap<&'static str, u16>,
-    /// The browser's session at the emulator (`name=value`): signed in
-    /// once, so that every flow shows the consent page, not the login screen.
-    provider_cookie: String,
+    /// Vercel's router in front of the function processes, over one
+    /// keep-alive HTTP client.
+    transport: Arc<dyn Transport>,
 }
 
 impl Stage {
-    fn url(&self, route: &Route, path_and_query: &str) -> String {
-        format!(
-            "http://127.0.0.1:{}{path_and_query}",
-            self.ports[route.path(&crate::PATHS)]
-        )
-    }
-
-    /// One request; the app's answers update the jar, the provider's do not
-    /// (its cookies are not the app's: the provider gets its own session).
-    async fn send(
-        &self,
-        method: Method,
-        url: &str,
-        jar: &mut Jar,
-        body: Option<String>,
-    ) -> (u16, http::HeaderMap, String) {
-        let mut request = self.client.request(method, url);
-        let to_app = !url.starts_with(&self.issuer);
-        if to_app {
-            if let Some(cookies) = jar.header() {
-                request = request.header(COOKIE, cookies);
-            }
-            request = request.header("origin", APP);
-        } else {
-            request = request.header(COOKIE, &self.provider_cookie);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.text().await.expect("body");
-        if to_app {
-            jar.store(&headers);
-        }
-        (status, headers, body)
-    }
-
-    /// Signs the browser in to the emulator as its first user (its login
-    /// screen's one click): the session cookie, `name=value`.
-    async fn sign_in_to_the_provider(&self) -> String {
-        let user = &self.emulator.users()[0].sub;
-        let response = self
-            .client
-            .post(format!("{}/login", self.issuer))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(login_form(user, "/"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("emulator sign-in: {e}"));
-        assert_eq!(response.status().as_u16(), 303, "emulator sign-in");
-        response
-            .headers()
-            .get(SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .expect("the emulator's session cookie")
-            .to_owned()
+    /// One request of the browser to the app; it names the app as its
+    /// `Origin`, as a browser's request from the app's pages does.
+    async fn app(&self, browser: &mut Browser, method: &Method, path: &str) -> Page {
+        let url = format!("{APP}{path}");
+        let request = http::Request::builder()
+            .method(method.clone())
+            .uri(&url)
+            .header("origin", APP)
+            .body(Vec::new())
+            .expect("a request");
+        Page::new(&url, browser.fetch(request).await)
     }
 
     /// One request to the JSON route `route`; the flow stops unless it
     /// answers 200 with `expect` in the body.
-    async fn json_step(&self, route: &Route, jar: &mut Jar, expect: &str) {
-        let (status, _, body) = self
-            .send(
-                route.method.clone(),
-                &self.url(route, route.path(&crate::PATHS)),
-                jar,
-                None,
-            )
+    async fn json_step(&self, browser: &mut Browser, route: &Route, expect: &str) {
+        let page = self
+            .app(browser, &route.method, route.path(&crate::PATHS))
             .await;
         assert!(
-            status == 200 && body.contains(expect),
-            "{}: {status} {body}",
-            route.path(&crate::PATHS)
+            page.status == 200 && page.body.contains(expect),
+            "{}: {} {}",
+            page.url,
+            page.status,
+            page.body
         );
     }
 
     /// One sign-in, profile view and the rest, like a browser: the step
     /// times go into `times`; returns the provider requests per step.
     async fn flow(&self, times: &mut FlowTimes) -> (StepStats, u64) {
-        let mut jar = Jar::default();
+        let mut browser = Browser::new(self.transport.clone());
         let stats = || self.emulator.stats();
         let s0 = stats();
         let p0 = self.timing.snapshot();
         let t0 = Instant::now();
 
-        let (status, headers, _) = self
-            .send(
-                Method::GET,
-                &self.url(&AUTHORIZE, AUTHORIZE.path(&crate::PATHS)),
-                &mut jar,
-                None,
-            )
+        let start = self
+            .app(&mut browser, &Method::GET, AUTHORIZE.path(&crate::PATHS))
             .await;
-        let to_provider = location(&headers);
+        let to_provider = start.location().unwrap_or_default();
         assert!(
-            status == 302 && to_provider.starts_with(&self.issuer),
-            "authorize: {status} {to_provider}"
+            start.status == 302 && to_provider.starts_with(&self.issuer),
+            "authorize: {} {to_provider}",
+            start.status
         );
         let t1 = Instant::now();
 
         // The same work in every flow: the consent page each time, as a
         // first sign-in sees it (a repeat sign-in is sent straight back).
-        let to_provider = format!("{to_provider}&prompt=consent");
-        let (status, _, html) = self.send(Method::GET, &to_provider, &mut jar, None).await;
-        assert_eq!(status, 200, "consent page");
-        let form = decision_form(
-            request_id_in(&html).expect("a request_id in the consent page"),
-            "allow",
-        );
+        let page = browser.get(&format!("{to_provider}&prompt=consent")).await;
+        assert_eq!(page.status, 200, "consent page: {}", page.body);
         let t2 = Instant::now();
 
-        let (status, headers, _) = self
-            .send(
-                Method::POST,
-                &format!("{}/oauth/authorize/decision", self.issuer),
-                &mut jar,
-                Some(form),
-            )
-            .await;
-        let back = location(&headers);
-        assert!(status == 302, "decision: {status}");
+        let answer = browser.answer(&page, "allow").await;
+        let back = answer.location().unwrap_or_default();
+        assert!(answer.status == 302, "decision: {}", answer.status);
         let callback = back
             .strip_prefix(APP)
             .unwrap_or_else(|| panic!("decision redirected to {back}"));
         let t3 = Instant::now();
 
-        let (status, headers, _) = self
-            .send(Method::GET, &self.url(&CALLBACK, callback), &mut jar, None)
-            .await;
+        let done = self.app(&mut browser, &Method::GET, callback).await;
         assert!(
-            status == 302
-                && location(&headers) == crate::PATHS.default_return
-                && !jar.names(SESSION_COOKIE).is_empty(),
-            "callback: {status} {}",
-            location(&headers)
+            done.status == 302
+                && done.location().as_deref() == Some(crate::PATHS.default_return.as_str()),
+            "callback: {} {:?}",
+            done.status,
+            done.location()
         );
+        testkit::assert_session(browser.jar(APP_DOMAIN));
         let t4 = Instant::now();
         let s1 = stats();
 
-        self.json_step(&USER_INFO, &mut jar, "userInfo").await;
+        self.json_step(&mut browser, &USER_INFO, "userInfo").await;
         let t5 = Instant::now();
         let p5 = self.timing.snapshot();
         let s2 = stats();
 
         // Not part of the flow target: the other functions, per session.
-        self.json_step(&SESSION, &mut jar, "\"sub\"").await;
+        self.json_step(&mut browser, &SESSION, "\"sub\"").await;
         let t6 = Instant::now();
         let s3 = stats();
-        self.json_step(&VALIDATE_TOKEN, &mut jar, "Token is valid")
+        self.json_step(&mut browser, &VALIDATE_TOKEN, "Token is valid")
             .await;
         let t7 = Instant::now();
         let s4 = stats();
-        self.json_step(&SIGNOUT, &mut jar, "\"revoked\":true").await;
+        self.json_step(&mut browser, &SIGNOUT, "\"revoked\":true")
+            .await;
         let t8 = Instant::now();
         let s5 = stats();
+        let jar = browser.jar(APP_DOMAIN);
         assert!(jar.is_empty(), "signout left cookies: {jar:?}");
 
         let d = |a: Instant, b: Instant| ms(b - a);
@@ -287,33 +212,19 @@ pub fn run(
 ) -> FlowResult {
     let env = function_env(Some(&provider.issuer));
     let mut children: Vec<(&'static str, Process)> = Vec::new();
-    let mut ports = HashMap::new();
+    let mut routes = Routes::new(APP, Arc::new(Http::default()));
     for f in functions {
         let port = free_port();
         let mut child = procfs::spawn(f, port, &env);
         drop(child.connect(port, Duration::from_secs(10)));
-        children.push((f.name(), child));
-        ports.insert(f.route.path(&crate::PATHS), port);
+        children.push((f.name, child));
+        routes = routes.route(f.path(), &format!("http://127.0.0.1:{port}"));
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let stage = Stage {
         emulator: provider.emulator.clone(),
         timing: provider.timing.clone(),
         issuer: provider.issuer.clone(),
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(4)
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("reqwest client"),
-        ports,
-        provider_cookie: String::new(),
-    };
-    let stage = Stage {
-        provider_cookie: rt.block_on(stage.sign_in_to_the_provider()),
-        ..stage
+        transport: Arc::new(routes),
     };
     let pids: Vec<u32> = children.iter().map(|(_, c)| c.pid()).collect();
     rt.block_on(async {

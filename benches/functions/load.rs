@@ -13,7 +13,7 @@ use testkit::{Process, free_port};
 use crate::provider::{self, Provider, app_request};
 use crate::{Function, function, function_config, function_env, machine, procfs, raw};
 
-/// Runs of each primary configuration; the median one is reported.
+/// Runs of each primary configuration, authorize and session alternating.
 pub const PRIMARY_RUNS: usize = 3;
 /// A run in which other processes took more than this many cores is run again.
 pub const DISTURBED: f64 = 0.15;
@@ -48,12 +48,43 @@ pub struct WrkResult {
     pub other_cores: f64,
 }
 
+/// The request a binary is compared with the floor on: the same request
+/// for its cold start, its wrk run and its instruction count. `session`
+/// gets a live session cookie (the protected request, emulator issuer);
+/// every other function its route's request with no cookie and the
+/// default issuer: authorize's redirect, and for the others the answer
+/// they give before any provider call (each real request of theirs needs
+/// a fresh code or calls the provider).
+pub struct Probe {
+    pub env: Vec<(&'static str, String)>,
+    pub cookie: Option<String>,
+    pub label: String,
+}
+
+pub fn probe(function: &Function, provider: &Provider, rt: &tokio::runtime::Runtime) -> Probe {
+    if function.serves(&SESSION) {
+        let jar = provider.signed_in(rt);
+        return Probe {
+            env: function_env(Some(&provider.issuer)),
+            cookie: jar.header(),
+            label: "GET + live session cookie".to_owned(),
+        };
+    }
+    Probe {
+        env: function_env(None),
+        cookie: None,
+        label: format!("{}, no cookie", function.method()),
+    }
+}
+
 /// One function instance under load.
 struct Target {
     name: &'static str,
     url: String,
     cookie: Option<String>,
     process: Process,
+    /// The status of its first answer, which wrk sees on every request.
+    status: u16,
 }
 
 impl Target {
@@ -61,27 +92,23 @@ impl Target {
         let port = free_port();
         let mut process = procfs::spawn(function, port, env);
         let mut stream = process.connect(port, Duration::from_secs(10));
-        let route = function.route;
         let first = raw::exchange(
             &mut stream,
-            &raw::request(
-                route.method.as_str(),
-                route.path(&crate::PATHS),
-                cookie.as_deref(),
-            ),
+            &raw::request(function.method(), function.path(), cookie.as_deref()),
         )
         .expect("first response");
         assert!(
-            first.status < 400,
+            first.status < 500,
             "{}: {}",
-            function.name(),
+            function.name,
             first.describe()
         );
         Self {
-            name: function.name(),
-            url: format!("http://127.0.0.1:{port}{}", route.path(&crate::PATHS)),
+            name: function.name,
+            url: format!("http://127.0.0.1:{port}{}", function.path()),
             cookie,
             process,
+            status: first.status,
         }
     }
 
@@ -97,7 +124,7 @@ impl Target {
             args.push(format!("Cookie: {cookie}"));
         }
         args.push(self.url.clone());
-        let mut result = run_wrk(&args, self.process.pid());
+        let mut result = run_wrk(&args, self.process.pid(), self.status >= 400);
         result.function = self.name;
         result.label = label.to_owned();
         (result.threads, result.connections) = (threads, connections);
@@ -142,7 +169,8 @@ fn parse_wrk_duration(s: &str) -> Option<f64> {
 
 /// Runs wrk with `args` and reads its figures, with the CPU the server
 /// (`server_pid`), wrk and everything else used meanwhile.
-fn run_wrk(args: &[String], server_pid: u32) -> WrkResult {
+/// `errors_expected`: every answer is a 4xx, which wrk counts as errors.
+fn run_wrk(args: &[String], server_pid: u32, errors_expected: bool) -> WrkResult {
     let ticks = procfs::clock_ticks_per_sec();
     let server_before = procfs::cpu_ticks(server_pid);
     let machine_before = procfs::machine_ticks();
@@ -174,7 +202,7 @@ fn run_wrk(args: &[String], server_pid: u32) -> WrkResult {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        !text.contains("Non-2xx or 3xx") && !text.contains("Socket errors"),
+        (errors_expected || !text.contains("Non-2xx or 3xx")) && !text.contains("Socket errors"),
         "wrk saw errors:\n{text}"
     );
     let percentile = |p: &str| {
@@ -212,36 +240,9 @@ fn run_wrk(args: &[String], server_pid: u32) -> WrkResult {
     }
 }
 
-/// The primary runs of one function and the median of them.
-pub struct Primary {
-    pub median: WrkResult,
-    pub rps: Vec<f64>,
-}
-
-impl Primary {
-    fn of(mut runs: Vec<WrkResult>) -> Self {
-        let rps = runs.iter().map(|r| r.rps).collect();
-        runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
-        Self {
-            median: runs[runs.len() / 2].clone(),
-            rps,
-        }
-    }
-
-    pub fn min(&self) -> f64 {
-        self.rps.iter().copied().fold(f64::MAX, f64::min)
-    }
-
-    pub fn max(&self) -> f64 {
-        self.rps.iter().copied().fold(0.0, f64::max)
-    }
-}
-
 pub struct LoadResult {
     /// Every reported run, in the order run.
     pub runs: Vec<WrkResult>,
-    pub authorize: Primary,
-    pub session: Primary,
     /// Provider requests the session function made during its runs.
     pub session_upstream: Stats,
     pub session_requests: u64,
@@ -249,10 +250,45 @@ pub struct LoadResult {
     pub memory: Vec<(&'static str, u64, u64)>,
     /// The authorize route alone, in process: µs per request.
     pub handler_us: f64,
+    /// The floor and every function, `wrk -t1 -c16` on its [`Probe`].
+    pub against_floor: Vec<FloorRun>,
+}
+
+/// One binary's run against the floor.
+pub struct FloorRun {
+    pub wrk: WrkResult,
+    /// The status every answer had.
+    pub status: u16,
+    /// VmHWM after the run, KiB.
+    pub peak_kb: u64,
+}
+
+/// `wrk -t1 -c16` on the floor and on every function, each on its
+/// [`Probe`], after a 2 s warm-up; the peak RSS after it.
+fn against_floor(
+    all: &[&Function],
+    provider: &Provider,
+    rt: &tokio::runtime::Runtime,
+    secs: u64,
+) -> Vec<FloorRun> {
+    all.iter()
+        .map(|f| {
+            let probe = probe(f, provider, rt);
+            let target = Target::start(f, &probe.env, probe.cookie);
+            target.wrk("warm-up", 1, 16, 2);
+            let wrk = target.wrk_undisturbed(&probe.label, 1, 16, secs);
+            FloorRun {
+                wrk,
+                status: target.status,
+                peak_kb: procfs::status_kb(target.process.pid(), "VmHWM"),
+            }
+        })
+        .collect()
 }
 
 pub fn run(
     functions: &[Function],
+    floor: &Function,
     provider: &Provider,
     rt: &tokio::runtime::Runtime,
     secs: u64,
@@ -273,18 +309,16 @@ pub fn run(
     session.wrk("warm-up", 1, 32, 2);
 
     let mut runs = Vec::new();
-    let (mut authorize_runs, mut session_runs) = (Vec::new(), Vec::new());
+    let mut session_requests = 0;
     let stats_before = provider.emulator.stats();
     for i in 1..=PRIMARY_RUNS {
         let label = format!("primary {i}/{PRIMARY_RUNS}");
         let a = authorize.wrk_undisturbed(&label, 1, 32, secs);
         let s = session.wrk_undisturbed(&label, 1, 32, secs);
-        runs.extend([a.clone(), s.clone()]);
-        authorize_runs.push(a);
-        session_runs.push(s);
+        session_requests += s.requests;
+        runs.extend([a, s]);
     }
     let session_upstream = provider::delta(&provider.emulator.stats(), &stats_before);
-    let session_requests = session_runs.iter().map(|r| r.requests).sum();
     let short = (secs / 2).max(3);
     for (label, threads, connections) in [
         ("fewer connections", 1, 8),
@@ -302,12 +336,16 @@ pub fn run(
 
     LoadResult {
         runs,
-        authorize: Primary::of(authorize_runs),
-        session: Primary::of(session_runs),
         session_upstream,
         session_requests,
         memory,
         handler_us: authorize_in_process(rt),
+        against_floor: against_floor(
+            &std::iter::once(floor).chain(functions).collect::<Vec<_>>(),
+            provider,
+            rt,
+            secs,
+        ),
     }
 }
 

@@ -147,20 +147,18 @@ pub struct Size {
     pub function: &'static str,
     pub bytes: u64,
     pub stripped: bool,
-    pub file: String,
 }
 
-pub fn sizes(functions: &[Function]) -> Vec<Size> {
+pub fn sizes(functions: &[&Function]) -> Vec<Size> {
     functions
         .iter()
         .map(|f| {
             let path = f.exe.to_string_lossy();
             let file = command_line("file", &["-b", &path]);
             Size {
-                function: f.name(),
+                function: f.name,
                 bytes: std::fs::metadata(&f.exe).map(|m| m.len()).unwrap_or(0),
                 stripped: file.contains(", stripped"),
-                file,
             }
         })
         .collect()

@@ -1,29 +1,33 @@
 //! Performance benchmark of the Vercel function binaries (one per route of
-//! [`sign_in_with_vercel::ROUTES`]), release build, on loopback against the
-//! emulator of Vercel's authorization server. One command:
+//! [`sign_in_with_vercel::ROUTES`]) and of the floor (`examples/floor.rs`:
+//! the same runtime answering a 302 with one cookie), release build, on
+//! loopback against the emulator of Vercel's authorization server:
 //!
 //! ```text
 //! cargo bench --bench functions
 //! ```
 //!
-//! It prints a summary and writes `BENCHMARKS.md` next to `Cargo.toml`.
-//! It measures, it never asserts a target: a missed target is reported as
-//! FAIL in the table, not as a failed run. It does fail loudly when it
-//! cannot measure (wrk missing, a function answering the wrong thing).
+//! It prints its tables and rewrites the generated part of
+//! `BENCHMARKS.md` (the hand-written part below the marker is kept). It
+//! measures, it never asserts a target; it fails loudly when it cannot
+//! measure (wrk or valgrind missing, a function answering the wrong thing).
 //!
 //! The phases, one module each: [`cold`] starts, [`load`] (wrk),
-//! [`session`] (the sealed session: in process, and a burst at expiry),
-//! the complete [`flow`]; [`procfs`], [`raw`], [`provider`] and
-//! [`machine`] are what they use, [`report`] writes the file. Child
-//! processes, ports, cookies and the consent page come from
-//! `testkit`, shared with the tests.
+//! [`session`] (in process, bursts at expiry), the complete [`flow`],
+//! [`callgrind`] (instructions per request, the profile). [`procfs`],
+//! [`raw`], [`provider`] and [`machine`] are what they use; [`report`]
+//! turns the results into [`table`]s. The browser, child processes and
+//! ports come from `testkit`, shared with the tests.
 //!
-//! Knobs (environment): `BENCH_COLD_RUNS` (default 50), `BENCH_FLOWS`
+//! Knobs (environment): `BENCH_COLD_RUNS` (default 15), `BENCH_FLOWS`
 //! (default 500), `BENCH_WRK_SECS` (default 10), `BENCH_BURST` (parallel
-//! requests per burst at expiry, default 16), `BENCH_NO_WRITE=1` to leave
-//! `BENCHMARKS.md` alone, `BENCH_BIN_DIR=<dir>` to measure other builds of
-//! the functions (implies `BENCH_NO_WRITE`), `BENCH_QUIET_WAIT_SECS`.
+//! requests per burst at expiry, default 16), `BENCH_PROFILE=0` to skip
+//! the callgrind profile (and its unstripped build), `BENCH_NO_WRITE=1`
+//! to leave `BENCHMARKS.md` alone, `BENCH_BIN_DIR=<dir>` to measure other
+//! builds of the functions (implies `BENCH_NO_WRITE`),
+//! `BENCH_QUIET_WAIT_SECS`.
 
+mod callgrind;
 mod cold;
 mod flow;
 mod load;
@@ -34,64 +38,113 @@ mod quantiles;
 mod raw;
 mod report;
 mod session;
+mod table;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::LazyLock;
 use std::time::Instant;
+
+use sign_in_with_vercel::{Config, ROUTES, Route};
 
 /// The app's URL layout: the library's defaults.
 pub static PATHS: LazyLock<sign_in_with_vercel::Paths> =
     LazyLock::new(sign_in_with_vercel::Paths::default);
-
-use sign_in_with_vercel::{Config, ROUTES, Route};
 
 /// The app's public origin, pinned with `APP_URL` in every function.
 pub const APP: &str = "http://localhost:3000";
 pub const APP_HOST: &str = "localhost:3000";
 pub const CLIENT_ID: &str = "cl_bench_app";
 pub const SECRET: &str = "bench-client-secret-0123456789abcdef";
+/// The floor's name in every table.
+pub const FLOOR: &str = "floor";
 
-/// One Vercel function: its route and its release binary.
+/// One measured binary: a Vercel function (its route) or the floor.
 pub struct Function {
-    pub route: &'static Route,
+    pub name: &'static str,
+    /// `None` for the floor.
+    pub route: Option<&'static Route>,
     pub exe: PathBuf,
 }
 
 impl Function {
-    pub fn name(&self) -> &'static str {
-        self.route.name
+    /// The method of its route (the floor answers any).
+    pub fn method(&self) -> &'static str {
+        self.route.map_or("GET", |r| r.method.as_str())
+    }
+
+    /// The path of its route (the floor answers any).
+    pub fn path(&self) -> &'static str {
+        self.route.map_or("/", |r| r.path(&PATHS))
+    }
+
+    /// Whether it serves `route`.
+    pub fn serves(&self, route: &Route) -> bool {
+        self.route
+            .is_some_and(|r| r.path(&PATHS) == route.path(&PATHS))
     }
 }
 
-/// The functions, one per route of the table, in its order. The binaries
-/// are cargo's: `target/<profile>/<name>`, next to this benchmark's
-/// `deps/` directory (cargo builds every `[[bin]]` before a bench), or
+/// Where cargo put this benchmark's binaries: `target/<profile>`, the
+/// parent of the benchmark's own `deps/`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the benchmark's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/functions-…")
+        .to_owned()
+}
+
+/// The functions, one per route of the table, in its order: cargo's
+/// binaries (it builds every `[[bin]]` before a bench) or
 /// `$BENCH_BIN_DIR/<name>`.
 pub fn functions() -> Vec<Function> {
     let dir = match std::env::var("BENCH_BIN_DIR") {
         Ok(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => {
-            let exe = std::env::current_exe().expect("the benchmark's path");
-            exe.parent()
-                .and_then(|deps| deps.parent())
-                .expect("target/<profile>/deps/functions-…")
-                .to_owned()
-        }
+        _ => profile_dir(),
     };
     ROUTES
         .iter()
         .map(|route| Function {
-            route,
+            name: route.name,
+            route: Some(route),
             exe: dir.join(route.name),
         })
         .collect()
+}
+
+/// Runs `cargo build --profile <profile> <args>` in the workspace, for the
+/// binaries `cargo bench` does not build itself.
+pub fn cargo_build(profile: &str, args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--profile", profile])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(
+        status.success(),
+        "cargo build --profile {profile} {args:?} failed"
+    );
+}
+
+/// The floor, built now with the benchmark's own profile (`bench`, which
+/// inherits `release`): `target/release/examples/floor`.
+pub fn floor() -> Function {
+    cargo_build("bench", &["--example", FLOOR]);
+    Function {
+        name: FLOOR,
+        route: None,
+        exe: profile_dir().join("examples").join(FLOOR),
+    }
 }
 
 /// The function serving `route`.
 pub fn function<'a>(functions: &'a [Function], route: &Route) -> &'a Function {
     functions
         .iter()
-        .find(|f| f.route.path(&crate::PATHS) == route.path(&crate::PATHS))
+        .find(|f| f.serves(route))
         .expect("every route has its function")
 }
 
@@ -133,50 +186,62 @@ pub struct Knobs {
     pub flows: usize,
     pub wrk_secs: u64,
     pub burst: usize,
+    pub profile: bool,
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is a filter we do
     // not support: everything runs.
     let knobs = Knobs {
-        cold_runs: env_usize("BENCH_COLD_RUNS", 50),
+        cold_runs: env_usize("BENCH_COLD_RUNS", 15),
         flows: env_usize("BENCH_FLOWS", 500),
         wrk_secs: env_usize("BENCH_WRK_SECS", 10) as u64,
         burst: env_usize("BENCH_BURST", 16),
+        profile: std::env::var("BENCH_PROFILE").map_or(true, |v| v != "0"),
     };
     load::wrk_available();
+    callgrind::valgrind_available();
     let functions = functions();
     for f in &functions {
         assert!(
             f.exe.exists(),
             "{} is not built at {} (run through `cargo bench --bench functions`)",
-            f.name(),
+            f.name,
             f.exe.display()
         );
     }
     let started = Instant::now();
+    eprintln!("building the floor (examples/floor.rs)…");
+    let floor = floor();
+    let profiled = if knobs.profile {
+        eprintln!("building authorize and session with their symbols (profile `symbols`)…");
+        Some(callgrind::symbol_builds())
+    } else {
+        None
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let mut machine = machine::probe();
-    let sizes = machine::sizes(&functions);
+    let mut all: Vec<&Function> = vec![&floor];
+    all.extend(&functions);
+    let sizes = machine::sizes(&all);
     eprintln!("emulator: starting (RSA key generation)…");
     let provider = provider::start();
 
     machine.before("cold starts");
     eprintln!(
-        "cold starts: {} runs × {} functions × 2 modes…",
-        knobs.cold_runs,
-        functions.len()
+        "cold starts: {} runs per function and mode…",
+        knobs.cold_runs
     );
     let usage = procfs::Usage::start(&[]);
-    let cold = cold::run(&functions, &provider, &rt, knobs.cold_runs);
+    let cold = cold::run(&all, &provider, &rt, knobs.cold_runs);
     machine.during("cold starts", usage.other_cores());
 
     machine.before("warm load");
-    eprintln!("warm load: wrk on authorize and session…");
-    let load = load::run(&functions, &provider, &rt, knobs.wrk_secs);
+    eprintln!("warm load: wrk on authorize and session, then every function and the floor…");
+    let load = load::run(&functions, &floor, &provider, &rt, knobs.wrk_secs);
 
     machine.before("sessions");
     eprintln!("sessions: Auth::session in process, bursts at expiry…");
@@ -187,6 +252,10 @@ fn main() {
     let flow = flow::run(&functions, &provider, &rt, knobs.flows);
     machine.during("complete flow", flow.other_cores);
 
+    eprintln!("callgrind: instructions per request…");
+    let instructions = callgrind::counts(&all, &provider, &rt);
+    let profiles = profiled.map(|builds| callgrind::profiles(&builds, &provider, &rt));
+
     let results = report::Results {
         machine: &machine,
         knobs: &knobs,
@@ -196,16 +265,20 @@ fn main() {
         sessions: &sessions,
         flow: &flow,
         sizes: &sizes,
+        instructions: &instructions,
+        profiles: profiles.as_deref().unwrap_or_default(),
         wall: started.elapsed(),
     };
-    report::print_summary(&results);
-    let markdown = report::markdown(&results);
+    let tables = report::tables(&results);
+    for t in &tables {
+        print!("{}", t.text());
+    }
     let other_binaries = std::env::var("BENCH_BIN_DIR").is_ok_and(|d| !d.is_empty());
     if std::env::var("BENCH_NO_WRITE").is_ok_and(|v| v == "1") || other_binaries {
         println!("\n(BENCH_NO_WRITE=1 or BENCH_BIN_DIR set: BENCHMARKS.md left alone)");
     } else {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
-        report::write(path, &markdown);
+        table::write(path, &report::markdown(&tables));
         println!("\nwrote {path}");
     }
 }

@@ -15,7 +15,7 @@ pub fn spawn(function: &Function, port: u16, env: &[(&'static str, String)]) -> 
     command
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("VERCEL_DEV_PORT", port.to_string());
-    Process::spawn(&mut command, function.name())
+    Process::spawn(&mut command, function.name)
 }
 
 /// `VmRSS`, `VmHWM`… of a live process, in KiB.

@@ -1,7 +1,7 @@
 //! The provider: the emulator of Vercel's authorization server on its own
 //! thread and socket, what it counts, and sign-ins made in process through
 //! the real routes (authorize → consent → callback) for the runs that need
-//! a flow cookie or a session.
+//! a flow cookie or a session (testkit's browser, in process).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -9,20 +9,23 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use http::header::{COOKIE, HOST};
-use sign_in_with_vercel::{AUTHORIZE, Auth, CALLBACK, HttpClient, SESSION_COOKIE};
+use sign_in_with_vercel::{AUTHORIZE, Auth, CALLBACK, HttpClient};
 use sign_in_with_vercel_emulator::{
     Client, Emulator, EmulatorConfig, Origin, SCOPES, SigningKey, Stats,
 };
-use testkit::{Jar, consent, location};
+use testkit::{Browser, InProcess, Jar};
 
 use crate::{APP, APP_HOST, CLIENT_ID, SECRET, function_config};
+
+/// The host whose cookies the browser keeps for the app.
+pub const APP_DOMAIN: &str = "localhost";
 
 pub struct Provider {
     pub emulator: Arc<Emulator>,
     pub issuer: String,
     /// The library in process, configured like the functions and wired to
     /// the emulator without sockets: it makes flow cookies and sessions.
-    pub auth: Auth,
+    pub auth: Arc<Auth>,
     /// Time spent inside the emulator's handler (HTTP excluded).
     pub timing: Arc<Timing>,
 }
@@ -107,8 +110,10 @@ pub fn start() -> Provider {
         .expect("emulator thread");
     ready_rx.recv().expect("emulator started");
 
-    let auth = Auth::new(function_config(Some(&issuer)))
-        .with_http_client(testkit::InProcess::new(emulator.clone()) as Arc<dyn HttpClient>);
+    let auth =
+        Arc::new(Auth::new(function_config(Some(&issuer))).with_http_client(
+            testkit::EmulatorClient::new(emulator.clone()) as Arc<dyn HttpClient>,
+        ));
     Provider {
         emulator,
         issuer,
@@ -130,40 +135,45 @@ pub fn app_request(method: &str, path: &str, jar: &Jar) -> http::Request<()> {
 }
 
 impl Provider {
+    /// A browser that reaches the library (the app) and the emulator in
+    /// process: sign-ins through the real routes without sockets.
+    fn browser(&self) -> Browser {
+        let transport = InProcess::default()
+            .app(APP, self.auth.clone())
+            .emulator(self.emulator.clone());
+        Browser::new(Arc::new(transport))
+    }
+
     /// A sign-in started in process with the authorize route, consented at
     /// the emulator: the callback's path and query, and the browser's
     /// cookies (its flow cookie).
     pub fn started_sign_in(&self, rt: &tokio::runtime::Runtime) -> (String, Jar) {
-        let mut jar = Jar::default();
-        let start = rt.block_on(self.auth.serve(
-            &AUTHORIZE,
-            app_request("GET", AUTHORIZE.path(&crate::PATHS), &jar),
-        ));
-        assert_eq!(start.status(), 302, "in-process authorize");
-        jar.store(start.headers());
-        let back = consent(&self.emulator, &location(start.headers()), "allow");
+        let mut browser = self.browser();
+        let back = rt.block_on(async {
+            let start = browser
+                .get(&format!("{APP}{}", AUTHORIZE.path(&crate::PATHS)))
+                .await;
+            assert_eq!(start.status, 302, "in-process authorize: {}", start.body);
+            let to_provider = start.location().unwrap_or_default();
+            browser.consent(&to_provider, "allow").await
+        });
         let callback = back
             .strip_prefix(APP)
             .unwrap_or_else(|| panic!("consent sent the browser to {back}"))
             .to_owned();
-        (callback, jar)
+        (callback, browser.jar(APP_DOMAIN).clone())
     }
 
-    /// A signed-in browser: the whole sign-in through the routes in
-    /// process (authorize, consent, callback). Its jar holds the session.
+    /// A signed-in browser's cookies: the whole sign-in through the routes
+    /// in process (authorize, consent, callback).
     pub fn signed_in(&self, rt: &tokio::runtime::Runtime) -> Jar {
-        let (callback, mut jar) = self.started_sign_in(rt);
-        let done = rt.block_on(
-            self.auth
-                .serve(&CALLBACK, app_request("GET", &callback, &jar)),
-        );
-        assert_eq!(done.status(), 302, "in-process callback");
-        jar.store(done.headers());
-        assert!(
-            !jar.names(SESSION_COOKIE).is_empty(),
-            "no session after the in-process callback: {jar:?}"
-        );
-        jar
+        let (callback, jar) = self.started_sign_in(rt);
+        let mut browser = self.browser();
+        *browser.jar_mut(APP_DOMAIN) = jar;
+        let done = rt.block_on(browser.get(&format!("{APP}{callback}")));
+        assert_eq!(done.status, 302, "in-process callback: {}", done.body);
+        testkit::assert_session(browser.jar(APP_DOMAIN));
+        browser.jar(APP_DOMAIN).clone()
     }
 }
 

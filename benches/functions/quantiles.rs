@@ -4,7 +4,6 @@ use std::time::Duration;
 
 #[derive(Clone, Copy, Default)]
 pub struct Summary {
-    pub n: usize,
     pub median: f64,
     pub p10: f64,
     pub p90: f64,
@@ -22,7 +21,6 @@ pub fn summarize(values: &[f64]) -> Summary {
     v.sort_by(f64::total_cmp);
     let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
     Summary {
-        n: v.len(),
         median: q(0.5),
         p10: q(0.1),
         p90: q(0.9),

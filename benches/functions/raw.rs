@@ -111,6 +111,14 @@ pub fn exchange(stream: &mut TcpStream, request: &[u8]) -> std::io::Result<Raw> 
 /// A request to the app (`Connection: close`); a POST names the app as its
 /// `Origin`, as a browser does.
 pub fn request(method: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
+    let mut r = keep_alive(method, path, cookie);
+    r.truncate(r.len() - 2);
+    r.extend_from_slice(b"Connection: close\r\n\r\n");
+    r
+}
+
+/// The same request on a connection kept open for the next one.
+pub fn keep_alive(method: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
     let mut r = format!("{method} {path} HTTP/1.1\r\nHost: {APP_HOST}\r\nUser-Agent: bench\r\n");
     if let Some(cookie) = cookie {
         let _ = write!(r, "Cookie: {cookie}\r\n");
@@ -118,6 +126,6 @@ pub fn request(method: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
     if method == "POST" {
         let _ = write!(r, "Origin: {APP}\r\nContent-Length: 0\r\n");
     }
-    r.push_str("Connection: close\r\n\r\n");
+    r.push_str("\r\n");
     r.into_bytes()
 }

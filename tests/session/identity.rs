@@ -103,9 +103,9 @@ async fn protect_carries_the_refresh_cookies_onto_the_handlers_response() {
             http::Response::new(bytes::Bytes::from_static(b"ok"))
         })
         .await;
-    let old = session_names(&rp.jar);
-    rp.jar.store(response.headers());
-    let new = session_names(&rp.jar);
+    let old = rp.jar().session_names();
+    rp.jar_mut().store(response.headers());
+    let new = rp.jar().session_names();
     assert_eq!(new.len(), 1);
     assert_ne!(old, new, "the refreshed session reached the browser");
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);

@@ -9,10 +9,10 @@ async fn refresh_happens_a_few_minutes_before_expiry() {
     assert_eq!(rp.get("/api/auth/session").await.status(), 200);
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 0, "not due yet");
     rp.advance(2 * 60);
-    let before = session_names(&rp.jar);
+    let before = rp.jar().session_names();
     assert_eq!(rp.get("/api/auth/session").await.status(), 200);
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1, "refreshed early");
-    assert_ne!(session_names(&rp.jar), before);
+    assert_ne!(rp.jar().session_names(), before);
 }
 
 #[tokio::test]
@@ -42,7 +42,7 @@ async fn expired_access_token_is_refreshed_and_the_rotated_refresh_token_kept() 
 async fn concurrent_requests_in_one_instance_share_one_refresh() {
     let rp = signed_in("client_secret_post").await;
     rp.advance(3601);
-    let jar = rp.jar.clone();
+    let jar = rp.jar().clone();
     let (a, b, c, d) = tokio::join!(
         rp.send_with(&jar, "GET", "/api/user-info"),
         rp.send_with(&jar, "GET", "/api/validate-token"),
@@ -70,13 +70,13 @@ async fn concurrent_requests_in_one_instance_share_one_refresh() {
 async fn a_late_request_with_the_replaced_session_gets_the_new_one() {
     let mut rp = signed_in("client_secret_post").await;
     rp.advance(3601);
-    let old = rp.jar.clone();
+    let old = rp.jar().clone();
     assert_eq!(rp.get("/api/user-info").await.status(), 200);
     let late = rp.send_with(&old, "GET", "/api/validate-token").await;
     assert_eq!(late.status(), 200);
     let mut jar = old.clone();
     jar.store(late.headers());
-    assert_eq!(session_names(&jar), session_names(&rp.jar));
+    assert_eq!(jar.session_names(), rp.jar().session_names());
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
 }
 
@@ -85,7 +85,7 @@ async fn a_late_request_with_the_replaced_session_gets_the_new_one() {
 /// the two answers' statuses.
 async fn race_between_instances(rp: &Rp, path: &str, winner_first: bool) -> (Jar, u16, u16) {
     let other = rp.instance(&[]);
-    let jar = rp.jar.clone();
+    let jar = rp.jar().clone();
     let winner = rp.send_with(&jar, "GET", path).await;
     // The other instance never saw that refresh: it spends the same token.
     let mut request = rp.request("GET", path);
@@ -128,9 +128,9 @@ async fn race_round(advance: i64, loser_status: u16, winner_first: bool) {
         (200, loser_status),
         "after {advance} s, winner first: {winner_first}"
     );
-    let names = session_names(&end);
+    let names = end.session_names();
     assert_eq!(names.len(), 1, "one generation left: {end:?}");
-    rp.jar = end;
+    *rp.jar_mut() = end;
     rp.clear_log();
     let answer = rp.get("/api/user-info").await;
     assert_eq!(
@@ -150,7 +150,7 @@ async fn a_request_needing_the_token_that_lost_the_race_gets_409_not_401() {
     let (end, winner, loser) = race_between_instances(&rp, "/api/user-info", true).await;
     assert_eq!(winner, 200);
     assert_eq!(loser, 409, "told apart from signed out");
-    assert_eq!(session_names(&end).len(), 1);
+    assert_eq!(end.session_names().len(), 1);
 }
 
 #[tokio::test]
@@ -158,14 +158,14 @@ async fn a_refresh_that_fails_still_knows_the_user() {
     let mut rp = signed_in("client_secret_post").await;
     rp.advance(3601);
     rp.emulator.faults().all_status = Some(503);
-    let before = session_names(&rp.jar);
+    let before = rp.jar().session_names();
     let answer = rp.get("/api/auth/session").await;
     assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
-    assert_eq!(session_names(&rp.jar), before, "the session is kept");
+    assert_eq!(rp.jar().session_names(), before, "the session is kept");
     // A request that needs the token says the provider is unavailable.
     let answer = rp.get("/api/user-info").await;
     assert_eq!(answer.status(), 502);
-    assert_eq!(session_names(&rp.jar), before);
+    assert_eq!(rp.jar().session_names(), before);
 }
 
 #[tokio::test]
@@ -180,7 +180,9 @@ async fn a_dead_grant_ends_the_session_at_the_next_refresh() {
         DEMO_SUB
     );
     // ...but the user-info route asks the provider, so it knows at once.
-    let answer = rp.send_with(&rp.jar.clone(), "GET", "/api/user-info").await;
+    let answer = rp
+        .send_with(&rp.jar().clone(), "GET", "/api/user-info")
+        .await;
     assert_eq!(answer.status(), 401);
     assert_eq!(body_json(&answer)["error"], "token_inactive");
     // The refresh attempt ends the session: the cookie is deleted, and
@@ -188,7 +190,7 @@ async fn a_dead_grant_ends_the_session_at_the_next_refresh() {
     rp.advance(3600);
     let answer = rp.get("/api/auth/session").await;
     assert_eq!(answer.status(), 409);
-    assert!(session_names(&rp.jar).is_empty());
+    testkit::assert_no_session(rp.jar());
     assert_eq!(
         body_json(&rp.get("/api/auth/session").await)["user"],
         serde_json::Value::Null
@@ -230,7 +232,7 @@ async fn refreshed_id_token_about_another_user_ends_the_session() {
     let answer = rp.get("/api/user-info").await;
     assert_eq!(answer.status(), 401);
     assert_eq!(body_json(&answer)["error"], "invalid_token");
-    assert!(session_names(&rp.jar).is_empty());
+    testkit::assert_no_session(rp.jar());
     // The tokens that came with it are nobody's now: revoked, not left live.
     let (access, refresh) = rp.issued();
     assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2);
@@ -254,7 +256,9 @@ async fn removing_the_app_in_the_account_settings_ends_the_session() {
     // Seed 004, "Revoking third-party application access".
     rp.emulator.remove_app(DEMO_SUB, CLIENT_ID);
     // The route that asks the provider knows at once...
-    let answer = rp.send_with(&rp.jar.clone(), "GET", "/api/user-info").await;
+    let answer = rp
+        .send_with(&rp.jar().clone(), "GET", "/api/user-info")
+        .await;
     assert_eq!(answer.status(), 401);
     // ...the others at the next refresh, within one access-token lifetime.
     assert_eq!(
@@ -267,7 +271,7 @@ async fn removing_the_app_in_the_account_settings_ends_the_session() {
         body_json(&rp.get("/api/auth/session").await)["user"],
         serde_json::Value::Null
     );
-    assert!(session_names(&rp.jar).is_empty());
+    testkit::assert_no_session(rp.jar());
 }
 
 #[tokio::test]
@@ -276,7 +280,7 @@ async fn a_copied_cookie_cannot_keep_a_refused_session_alive() {
     let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
     revoke_at_provider(&rp, session.access_token().secret());
     rp.advance(3600);
-    let copy = rp.jar.clone();
+    let copy = rp.jar().clone();
     // Whoever ignores the deletion and sends the cookie again is never
     // told who the user is once the provider has refused the refresh.
     for _ in 0..3 {
@@ -304,7 +308,7 @@ async fn a_refresh_failing_past_the_grace_period_ends_identity() {
     let answer = rp.get("/api/auth/session").await;
     assert_eq!(answer.status(), 200);
     assert_eq!(body_json(&answer)["user"], serde_json::Value::Null);
-    assert_no_session(&rp.jar);
+    assert_no_session(rp.jar());
 }
 
 /// The token endpoint refuses the refresh with `error`.
@@ -319,11 +323,11 @@ async fn the_apps_own_misconfiguration_does_not_sign_the_user_out() {
         let mut rp = signed_in("client_secret_post").await;
         rp.advance(3601);
         refuse_refresh(&rp, status, error);
-        let before = session_names(&rp.jar);
+        let before = rp.jar().session_names();
         let answer = rp.get("/api/auth/session").await;
         assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB, "{error}");
         assert_eq!(
-            session_names(&rp.jar),
+            rp.jar().session_names(),
             before,
             "{error}: the session is kept"
         );
@@ -332,7 +336,7 @@ async fn the_apps_own_misconfiguration_does_not_sign_the_user_out() {
         assert_eq!(answer.status(), 500, "{error}");
         assert_eq!(body_json(&answer)["error"], "configuration");
         assert_eq!(
-            session_names(&rp.jar),
+            rp.jar().session_names(),
             before,
             "{error}: the session is kept"
         );
@@ -348,7 +352,7 @@ async fn a_throttled_refresh_does_not_sign_the_user_out() {
         let mut rp = signed_in("client_secret_post").await;
         rp.advance(3601);
         refuse_refresh(&rp, status, error);
-        let before = session_names(&rp.jar);
+        let before = rp.jar().session_names();
         let answer = rp.get("/api/user-info").await;
         assert!(
             [502, 503].contains(&answer.status().as_u16()),
@@ -357,7 +361,7 @@ async fn a_throttled_refresh_does_not_sign_the_user_out() {
         );
         assert_eq!(body_json(&answer)["error"], "provider_unavailable");
         assert_eq!(
-            session_names(&rp.jar),
+            rp.jar().session_names(),
             before,
             "{error}: the session is kept"
         );
@@ -371,14 +375,14 @@ async fn a_refused_grant_still_ends_the_session() {
     refuse_refresh(&rp, 400, "invalid_grant");
     let answer = rp.get("/api/user-info").await;
     assert_eq!(answer.status(), 409);
-    assert_no_session(&rp.jar);
+    assert_no_session(rp.jar());
 }
 
 #[tokio::test]
 async fn a_signed_out_session_is_not_handed_to_a_copy_of_an_older_generation() {
     let mut rp = signed_in("client_secret_post").await;
     rp.advance(3601);
-    let copy = rp.jar.clone();
+    let copy = rp.jar().clone();
     // A refresh: the instance remembers it for latecomers of the burst.
     assert_eq!(rp.get("/api/user-info").await.status(), 200);
     let late = rp.send_with(&copy, "GET", "/api/auth/session").await;

@@ -17,7 +17,7 @@ async fn validate_token_shows_the_tokens_own_metadata() {
 async fn the_rest_api_refreshes_the_session_once_when_the_token_is_refused_and_the_new_cookies_reach_the_browser()
  {
     let mut rp = signed_in("client_secret_post").await;
-    let before = session_names(&rp.jar);
+    let before = rp.jar().session_names();
     // The access token stops working at the provider, the refresh token
     // does not: the API call's refusal is answered by one refresh and a
     // retry. (Deleting the token would revoke its refresh token too.)
@@ -34,8 +34,8 @@ async fn the_rest_api_refreshes_the_session_once_when_the_token_is_refused_and_t
     assert_eq!(response.status(), 200);
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1, "one refresh");
     assert_eq!(rp.sent_to("/v5/user/tokens/current").len(), 2, "one retry");
-    rp.jar.store(response.headers());
-    let after = session_names(&rp.jar);
+    rp.jar_mut().store(response.headers());
+    let after = rp.jar().session_names();
     assert_eq!(after.len(), 1);
     assert_ne!(after, before, "the refreshed session reached the browser");
     assert_eq!(rp.get("/api/validate-token").await.status(), 200);

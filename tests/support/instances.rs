@@ -10,7 +10,7 @@ use sign_in_with_vercel_emulator::{
 };
 use testkit::{Function, Functions, RedisServer};
 
-use super::stack::{Browser, Page};
+use testkit::{Browser, Page};
 
 pub const CLIENT: &str = "cl_instances";
 pub const SECRET: &str = "instances-client-secret-0123456789abcdef";
@@ -149,7 +149,7 @@ impl Stack {
         let page = if consent.url.starts_with(self.app()) {
             consent
         } else {
-            let answer = browser.through_emulator(consent, "allow").await;
+            let answer = browser.through_provider(consent, "allow").await;
             browser.follow(answer).await
         };
         assert_eq!(page.url, self.url("/profile"), "signed in");
@@ -170,7 +170,7 @@ impl Stack {
 
     /// The browser's session cookies on the app's host.
     pub fn sessions(browser: &Browser) -> Vec<String> {
-        browser.cookie_names("localhost", "session.")
+        browser.jar("localhost").session_names()
     }
 }
 

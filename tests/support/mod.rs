@@ -1,11 +1,11 @@
-//! Test harness: the relying party wired to an in-process emulator (no
-//! sockets), a shared clock, a cookie jar, and a log of every request the
-//! relying party sent to the provider.
+//! The app's in-process tests: the relying party wired to an in-process
+//! emulator (no sockets), a shared clock, a log of every request the
+//! relying party sent to the provider, and testkit's browser in front of
+//! both.
 
 #![allow(dead_code)]
 
 pub mod instances;
-pub mod stack;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,9 +16,13 @@ use sign_in_with_vercel::{
     Auth, BoxFuture, Config, HttpClient, HttpRequest, HttpResponse, TransportError,
 };
 use sign_in_with_vercel_emulator::{Client, Emulator, EmulatorConfig, SigningKey};
-use testkit::InProcess;
+use testkit::{Browser, InProcess};
+#[allow(unused_imports)] // Not every suite checks for a session.
+pub use testkit::{Jar, assert_no_session};
 
 pub const APP: &str = "http://localhost:3000";
+/// The app's host, whose cookies the browser keeps in one jar.
+pub const APP_HOST: &str = "localhost";
 pub const ISSUER: &str = "http://127.0.0.1:3001";
 /// The emulator's API origin (token, revocation, introspection, userinfo),
 /// as `api.vercel.com` is Vercel's: derived from [`ISSUER`].
@@ -44,7 +48,7 @@ pub struct Recorder {
 
 /// The emulator as an HTTP client, recording what passes.
 pub struct Recording {
-    pub emulator: Arc<InProcess>,
+    pub emulator: Arc<Emulator>,
     pub recorder: Arc<Recorder>,
 }
 
@@ -68,7 +72,9 @@ impl HttpClient for Recording {
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
-            let response = self.emulator.execute(request).await;
+            let response = testkit::EmulatorClient(self.emulator.clone())
+                .execute(request)
+                .await;
             if let Ok(r) = &response
                 && is_token
                 && r.status() == 200
@@ -81,16 +87,14 @@ impl HttpClient for Recording {
     }
 }
 
-#[allow(unused_imports)] // Not every suite checks for a session.
-pub use testkit::{Jar, assert_no_session};
-
-/// The relying party under test with its provider.
+/// The relying party under test with its provider, and a browser that
+/// reaches both in process.
 pub struct Rp {
-    pub auth: Auth,
-    pub emulator: Arc<InProcess>,
+    pub auth: Arc<Auth>,
+    pub emulator: Arc<Emulator>,
     pub recorder: Arc<Recorder>,
     pub clock: Arc<AtomicI64>,
-    pub jar: Jar,
+    pub browser: Browser,
 }
 
 pub fn client(method: &str) -> Client {
@@ -117,7 +121,6 @@ pub fn rp_with(method: &str, extra: &[(&'static str, &str)]) -> Rp {
     let c = clock.clone();
     emulator.set_clock(Arc::new(move || c.load(Ordering::SeqCst)));
     emulator.register_client(client(method));
-    let emulator = InProcess::new(emulator);
     let recorder = Arc::new(Recorder::default());
     let mut vars = vec![
         ("VERCEL_APP_CLIENT_ID", CLIENT_ID.to_owned()),
@@ -137,29 +140,24 @@ pub fn rp_with(method: &str, extra: &[(&'static str, &str)]) -> Rp {
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
     let c = clock.clone();
-    let auth = Auth::new(config)
-        .with_http_client(Arc::new(Recording {
-            emulator: emulator.clone(),
-            recorder: recorder.clone(),
-        }))
-        .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+    let auth = Arc::new(
+        Auth::new(config)
+            .with_http_client(Arc::new(Recording {
+                emulator: emulator.clone(),
+                recorder: recorder.clone(),
+            }))
+            .with_clock(Arc::new(move || c.load(Ordering::SeqCst))),
+    );
+    let transport = InProcess::default()
+        .app(APP, auth.clone())
+        .emulator(emulator.clone());
     Rp {
         auth,
         emulator,
         recorder,
         clock,
-        jar: Jar::default(),
+        browser: Browser::new(Arc::new(transport)),
     }
-}
-
-/// The names in `jar` of the session cookies (`session.<id>.<n>`).
-pub fn session_names(jar: &Jar) -> Vec<String> {
-    jar.names(sign_in_with_vercel::SESSION_COOKIE)
-}
-
-/// The names in `jar` of the flow cookies (`oauth_flow.<id>`).
-pub fn flow_names(jar: &Jar) -> Vec<String> {
-    jar.names(sign_in_with_vercel::FLOW_COOKIE)
 }
 
 pub fn location(response: &http::Response<Bytes>) -> String {
@@ -206,22 +204,45 @@ impl Rp {
             .with_clock(Arc::new(move || c.load(Ordering::SeqCst)))
     }
 
+    /// From now on the app is `auth` (another configuration of the same
+    /// function), the browser's cookies kept.
+    pub fn replace_auth(&mut self, auth: Auth) {
+        self.auth = Arc::new(auth);
+        let transport = InProcess::default()
+            .app(APP, self.auth.clone())
+            .emulator(self.emulator.clone());
+        self.browser.set_transport(Arc::new(transport));
+    }
+
     pub fn advance(&self, seconds: i64) {
         self.clock.fetch_add(seconds, Ordering::SeqCst);
     }
 
+    /// The browser's cookies for the app.
+    pub fn jar(&self) -> &Jar {
+        self.browser.jar(APP_HOST)
+    }
+
+    /// The browser's cookies for the app, to change them.
+    pub fn jar_mut(&mut self) -> &mut Jar {
+        self.browser.jar_mut(APP_HOST)
+    }
+
+    /// A request for `path_and_query` as the app receives it (a path and
+    /// its `Host`), carrying the browser's cookies: for calling the
+    /// library directly.
     pub fn request(&self, method: &str, path_and_query: &str) -> http::Request<()> {
         let mut builder = http::Request::builder()
             .method(method)
             .uri(path_and_query)
             .header(HOST, "localhost:3000");
-        if let Some(cookies) = self.jar.header() {
+        if let Some(cookies) = self.jar().header() {
             builder = builder.header(COOKIE, cookies);
         }
         builder.body(()).unwrap()
     }
 
-    /// A `GET` of `path` carrying `jar`'s cookies.
+    /// A `GET` of `path` carrying `jar`'s cookies, as the app receives it.
     pub fn request_with(&self, jar: &Jar, path: &str) -> http::Request<()> {
         let mut builder = http::Request::get(path).header(HOST, "localhost:3000");
         if let Some(cookies) = jar.header() {
@@ -230,50 +251,43 @@ impl Rp {
         builder.body(()).unwrap()
     }
 
-    /// Sends a request to the route its path names, storing cookies.
+    /// The browser sends a request to the app; cookies are stored.
     pub async fn send(&mut self, method: &str, path_and_query: &str) -> http::Response<Bytes> {
-        let response = self
-            .send_with(&self.jar.clone(), method, path_and_query)
-            .await;
-        self.jar.store(response.headers());
-        response
+        self.browser
+            .fetch(app_request(method, path_and_query))
+            .await
     }
 
-    /// Sends a request carrying `jar`'s cookies; stores nothing.
+    /// A tab holding `jar`'s cookies sends a request; nothing is stored.
     pub async fn send_with(
         &self,
         jar: &Jar,
         method: &str,
         path_and_query: &str,
     ) -> http::Response<Bytes> {
-        let mut builder = http::Request::builder()
-            .method(method)
-            .uri(path_and_query)
-            .header(HOST, "localhost:3000");
-        if let Some(cookies) = jar.header() {
-            builder = builder.header(COOKIE, cookies);
-        }
-        let request = builder.body(()).unwrap();
-        self.auth.dispatch(&request).expect("an /api route").await
+        let mut tab = self.browser.clone();
+        *tab.jar_mut(APP_HOST) = jar.clone();
+        tab.send(app_request(method, path_and_query)).await
     }
 
     pub async fn get(&mut self, path_and_query: &str) -> http::Response<Bytes> {
         self.send("GET", path_and_query).await
     }
 
-    /// Shows the emulator's consent page for `authorize_url` and answers it
-    /// (the shared harness); returns the redirect back to the app. A user
-    /// who already authorized the app is redirected back at once, as on
-    /// Vercel: that redirect is returned as it is.
+    /// Opens the emulator's page for `authorize_url` in another tab and
+    /// answers it (testkit's one provider-page answer); returns the
+    /// redirect back to the app. A user who already authorized the app is
+    /// redirected back at once, as on Vercel.
     pub fn consent(&self, authorize_url: &str, decision: &str) -> String {
-        testkit::consent(&self.emulator, authorize_url, decision)
+        let mut tab = self.browser.clone();
+        testkit::ready_now(tab.consent(authorize_url, decision))
     }
 
     /// Starts a sign-in and consents; returns the callback path and query.
     pub async fn authorize_and_consent(&mut self) -> String {
         let start = self.get("/api/auth/authorize").await;
         assert_eq!(start.status(), 302);
-        let back = self.consent(&location(&start), "allow");
+        let back = self.browser.consent(&location(&start), "allow").await;
         back.strip_prefix(APP).unwrap().to_owned()
     }
 
@@ -312,4 +326,13 @@ impl Rp {
     pub fn clear_log(&self) {
         self.recorder.requests.lock().unwrap().clear();
     }
+}
+
+/// A request to the app's public URL, as the browser sends it.
+fn app_request(method: &str, path_and_query: &str) -> testkit::Request {
+    http::Request::builder()
+        .method(method)
+        .uri(format!("{APP}{path_and_query}"))
+        .body(Vec::new())
+        .unwrap()
 }

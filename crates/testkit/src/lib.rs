@@ -1,24 +1,37 @@
-//! What the app's tests and benchmark both need to drive the functions the
-//! way a browser and Vercel do: a cookie jar, child processes killed on
-//! drop with a clean environment, free loopback ports, the emulator's
-//! login screen and consent page, and the emulator as the library's HTTP
-//! client. One copy, so that a renamed cookie or a changed consent
-//! form is fixed in one place.
+//! What the app's tests and benchmark drive it with, in one copy: a
+//! browser-like client ([`Browser`]) that keeps cookies per host, follows
+//! redirects, submits forms and answers the provider's pages, over real
+//! HTTP or in process ([`Transport`]: [`Http`], [`InProcess`], [`Routes`]);
+//! the one "no session" check ([`assert_no_session`]); the emulator as the
+//! library's HTTP client ([`EmulatorClient`]); the app's functions as
+//! processes behind a router ([`Functions`]); a real `redis-server`
+//! ([`RedisServer`]); child processes killed on drop with a clean
+//! environment; free loopback ports; the npm suites. A renamed cookie or a
+//! changed provider page is fixed here once.
 //!
 //! Test code: it panics with a message rather than returning errors.
 
-mod consent;
+mod browser;
+mod emulator_client;
 mod functions;
-mod in_process;
 mod jar;
+mod node;
+mod page;
 mod process;
 mod redis;
+mod transport;
 
-pub use consent::{
-    consent, consent_as, decision_form, location, login_choice_in, login_form, request_id_in,
-};
+pub use browser::Browser;
+pub use emulator_client::EmulatorClient;
 pub use functions::{Function, Functions};
-pub use in_process::InProcess;
-pub use jar::{Jar, assert_no_session};
-pub use process::{CLEARED_VARS, Process, clean_command, free_port, workspace_bin};
+pub use jar::{Jar, assert_no_session, assert_session};
+pub use node::node_suite;
+pub use page::{Page, location, provider_answer, resolve};
+pub use process::{
+    CLEARED_VARS, Process, clean_command, dev_server_bin, emulator_bin, free_port, spawn,
+    spawn_emulator, url_in, workspace_bin, workspace_root,
+};
 pub use redis::RedisServer;
+pub use transport::{
+    BoxFuture, Handler, Http, InProcess, Request, Response, Routes, Transport, origin_of, ready_now,
+};

@@ -1,8 +1,11 @@
 //! Child processes (the function binaries, the dev server, the emulator)
 //! with a clean environment, killed when dropped, on free loopback ports.
 
+use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Variables a developer's shell or `.env` might carry into a child and
@@ -61,6 +64,9 @@ pub fn free_port() -> u16 {
 pub struct Process {
     child: Child,
     name: String,
+    /// What it printed on stdout until it was ready ([`spawn`]); empty
+    /// for [`Process::spawn`].
+    pub lines: Vec<String>,
 }
 
 impl Drop for Process {
@@ -79,6 +85,7 @@ impl Process {
         Self {
             child,
             name: name.to_owned(),
+            lines: Vec::new(),
         }
     }
 
@@ -132,6 +139,120 @@ impl Process {
             }
         }
     }
+}
+
+/// How long [`spawn`] waits for the ready line.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// Starts `program` with a clean environment plus `env`, in the temporary
+/// directory (so no developer's `.env.local` is read), and waits up to
+/// 30 s for a stdout line containing `ready`; returns the process, with
+/// the lines it printed so far, and that line. The rest of its stdout is
+/// drained in the background; its stderr is the test's.
+pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, String) {
+    let mut command = clean_command(program);
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.current_dir(std::env::temp_dir());
+    let mut process = Process::spawn(&mut command, program);
+    let stdout = process
+        .child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("{program}: no stdout"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + READY_WITHIN;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                process.lines.push(line.clone());
+                if line.contains(ready) {
+                    std::thread::spawn(move || while rx.recv().is_ok() {});
+                    return (process, line);
+                }
+            }
+            Err(_) => panic!(
+                "{program} did not print {ready:?} within {READY_WITHIN:?}; it printed {:?}",
+                process.lines
+            ),
+        }
+    }
+}
+
+/// The standalone emulator (`program`, see [`emulator_bin`]) serving the
+/// clients of `config` (written to a file for `EMULATOR_CONFIG`) on free
+/// ports, with `env` besides: the process, its issuer origin and its API
+/// origin.
+pub fn spawn_emulator(
+    program: &str,
+    config: &serde_json::Value,
+    env: &[(&str, String)],
+) -> (Process, String, String) {
+    let path = std::env::temp_dir().join(format!("emulator-{}.json", free_port()));
+    std::fs::write(&path, config.to_string())
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    let mut all = vec![
+        ("EMULATOR_PORT", "0".to_owned()),
+        ("EMULATOR_API_PORT", "0".to_owned()),
+        ("EMULATOR_CONFIG", path.display().to_string()),
+    ];
+    all.extend(env.iter().cloned());
+    let (process, api_line) = spawn(program, &all, "API (");
+    let issuer = url_in(
+        process
+            .lines
+            .iter()
+            .find(|l| l.contains("issuer http://"))
+            .unwrap_or_else(|| panic!("the emulator names no issuer: {:?}", process.lines)),
+    );
+    let api = url_in(&api_line);
+    (process, issuer, api)
+}
+
+/// The first `http://…` URL in `line`.
+pub fn url_in(line: &str) -> String {
+    let start = line
+        .find("http://")
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    line[start..]
+        .split(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(['.', ')'])
+        .to_owned()
+}
+
+/// The workspace's root directory (the app's package).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("the workspace root: {e}"))
+}
+
+/// The dev server's binary (`cargo run`), built if need be.
+pub fn dev_server_bin() -> String {
+    workspace_bin("dev-server", "dev").display().to_string()
+}
+
+/// The standalone emulator's binary, built if need be.
+pub fn emulator_bin() -> String {
+    workspace_bin(
+        "sign-in-with-vercel-emulator",
+        "sign-in-with-vercel-emulator",
+    )
+    .display()
+    .to_string()
 }
 
 /// The path of binary `bin` of workspace package `package`, built now

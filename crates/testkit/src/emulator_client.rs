@@ -12,16 +12,16 @@ use sign_in_with_vercel_emulator::Emulator;
 /// exactly as over HTTP. Dereferences to the emulator, so tests reach its
 /// settings and faults through it.
 #[derive(Clone)]
-pub struct InProcess(pub Arc<Emulator>);
+pub struct EmulatorClient(pub Arc<Emulator>);
 
-impl InProcess {
+impl EmulatorClient {
     /// `emulator` as an HTTP client.
     pub fn new(emulator: Arc<Emulator>) -> Arc<Self> {
         Arc::new(Self(emulator))
     }
 }
 
-impl Deref for InProcess {
+impl Deref for EmulatorClient {
     type Target = Emulator;
 
     fn deref(&self) -> &Emulator {
@@ -29,7 +29,7 @@ impl Deref for InProcess {
     }
 }
 
-impl HttpClient for InProcess {
+impl HttpClient for EmulatorClient {
     fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
         let response = self.0.handle(&request);
         Box::pin(async move {

@@ -1,0 +1,594 @@
+//! The run's results as tables, in the order `BENCHMARKS.md` shows them.
+//! How each figure is measured is said in the module that measures it and
+//! in the hand-written part of `BENCHMARKS.md`.
+
+use std::time::Duration;
+
+use sign_in_with_vercel::{AUTHORIZE, SESSION};
+
+use crate::callgrind::{Count, Profile};
+use crate::cold::{self, ColdResult, Mode};
+use crate::flow::{FlowResult, WARM_UP};
+use crate::load::{DISTURBED, LoadResult, WrkResult};
+use crate::machine::{Machine, Size};
+use crate::provider::{upstream, upstream_mean};
+use crate::quantiles::summarize;
+use crate::session::SessionResult;
+use crate::table::Table;
+use crate::{FLOOR, Function, Knobs};
+
+/// Everything a run measured.
+pub struct Results<'a> {
+    pub machine: &'a Machine,
+    pub knobs: &'a Knobs,
+    pub functions: &'a [Function],
+    pub cold: &'a [ColdResult],
+    pub load: &'a LoadResult,
+    pub sessions: &'a SessionResult,
+    pub flow: &'a FlowResult,
+    /// The floor's first, then the functions'.
+    pub sizes: &'a [Size],
+    /// The floor's first, then the functions'.
+    pub instructions: &'a [Count],
+    pub profiles: &'a [Profile],
+    pub wall: Duration,
+}
+
+impl Results<'_> {
+    fn cold(&self, mode: Mode, function: &str) -> &ColdResult {
+        cold::of(self.cold, mode, function)
+    }
+
+    /// The cold start of the request a binary is compared on: session's
+    /// with its cookie, every other one's start-up request.
+    fn probe_cold(&self, function: &str) -> &ColdResult {
+        let mode = if function == SESSION.name {
+            Mode::First
+        } else {
+            Mode::Startup
+        };
+        self.cold(mode, function)
+    }
+
+    /// VmRSS after the function's first response in the complete flow, KiB.
+    fn rss_first_kb(&self, function: &str) -> u64 {
+        self.flow
+            .memory
+            .iter()
+            .find(|(n, _, _)| *n == function)
+            .map_or(0, |(_, first, _)| *first)
+    }
+
+    /// VmHWM of the function over the flows and its wrk runs, KiB.
+    fn peak_kb(&self, function: &str) -> u64 {
+        let wrk = self
+            .load
+            .against_floor
+            .iter()
+            .filter(|r| r.wrk.function == function)
+            .map(|r| r.peak_kb);
+        self.flow
+            .memory
+            .iter()
+            .chain(&self.load.memory)
+            .filter(|(n, _, _)| *n == function)
+            .map(|(_, _, peak)| *peak)
+            .chain(wrk)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// KiB (as /proc reports them) to MB (10^6 bytes), the unit of the targets.
+fn mb(kb: u64) -> String {
+    format!("{:.1} MB", kb as f64 * 1024.0 / 1e6)
+}
+
+fn mb_bytes(b: u64) -> String {
+    format!("{:.2} MB", b as f64 / 1e6)
+}
+
+fn ms(v: f64) -> String {
+    format!("{v:.2} ms")
+}
+
+/// An instruction count, a rounding error shown as 0.
+fn count(v: f64) -> String {
+    format!("{:.0}", if v.abs() < 0.5 { 0.0 } else { v })
+}
+
+/// A share of `total`, a rounding error shown as 0.
+fn share(v: f64, total: f64) -> String {
+    format!(
+        "{:.1} %",
+        if v.abs() < 0.5 {
+            0.0
+        } else {
+            v / total * 100.0
+        }
+    )
+}
+
+fn yes(ok: bool) -> String {
+    (if ok { "yes" } else { "NO" }).to_owned()
+}
+
+/// `value` over the floor's, as `1.23×`.
+fn times(value: f64, floor: f64) -> String {
+    format!("{:.2}×", value / floor)
+}
+
+/// Every table of the run.
+pub fn tables(r: &Results) -> Vec<Table> {
+    let mut all = vec![run(r), against_floor(r)];
+    all.extend(r.profiles.iter().map(|p| profile(r, p)));
+    all.extend([
+        cold_start(r),
+        warm_load(r),
+        in_process(r),
+        bursts(r),
+        memory(r),
+        flow(r),
+        provider_requests(r),
+    ]);
+    all
+}
+
+/// The generated part of `BENCHMARKS.md`.
+pub fn markdown(tables: &[Table]) -> String {
+    let mut o = "# Benchmarks\n\nThe tables are written by `cargo bench --bench functions` \
+                 (`benches/functions/`); the method and the analysis, below them, by hand.\n\n"
+        .to_owned();
+    for t in tables {
+        o.push_str(&t.markdown());
+    }
+    o
+}
+
+fn run(r: &Results) -> Table {
+    let m = r.machine;
+    let k = r.knobs;
+    let phases = |v: &[(&str, f64)]| {
+        v.iter()
+            .map(|(phase, cores)| format!("{phase}: {cores:.2} cores"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut t = Table::new("Run", "", &["", ""]);
+    for (k, v) in [
+        ("Command", "`cargo bench --bench functions`".to_owned()),
+        ("Date", m.date.clone()),
+        ("Commit measured", m.revision.clone()),
+        (
+            "CPU",
+            format!("{} ({} cores, {})", m.cpu, m.cores, m.memory),
+        ),
+        (
+            "Kernel, Rust, load tool",
+            format!("Linux {}, {}, {}", m.kernel, m.rustc, m.wrk),
+        ),
+        ("Load average at the start", m.load_average.clone()),
+        ("Other processes during", phases(&m.during)),
+        ("Other load before each phase", phases(&m.background)),
+        (
+            "Asked",
+            format!(
+                "{} cold starts per function and mode, {} flows, wrk {} s, bursts of {}",
+                k.cold_runs, k.flows, k.wrk_secs, k.burst
+            ),
+        ),
+        ("Whole run", format!("{:.0} s", r.wall.as_secs_f64())),
+    ] {
+        t.row(vec![k.to_owned(), v]);
+    }
+    t
+}
+
+fn against_floor(r: &Results) -> Table {
+    let mut t = Table::new(
+        "Against the floor",
+        "Each binary on one request (the floor: a 302 with one cookie on the same runtime): \
+         instructions per request from callgrind ((1,100 − 100 keep-alive requests) / 1,000), \
+         median cold start, `wrk -t1 -c16`, peak RSS (VmHWM), size. Ratios to the floor; absolute \
+         figures drift 2× between hosts, ratios and instruction counts do not.",
+        &[
+            "Binary",
+            "Request → status",
+            "Instructions/request",
+            "×",
+            "Cold start",
+            "×",
+            "req/s",
+            "×",
+            "p99",
+            "×",
+            "Peak RSS",
+            "×",
+            "Size",
+            "×",
+        ],
+    );
+    let ins = |name: &str| {
+        r.instructions
+            .iter()
+            .find(|c| c.function == name)
+            .map_or(0.0, |c| c.per_request)
+    };
+    let wrk = |name: &str| {
+        r.load
+            .against_floor
+            .iter()
+            .find(|f| f.wrk.function == name)
+            .expect("a wrk run per binary")
+    };
+    let size = |name: &str| {
+        r.sizes
+            .iter()
+            .find(|s| s.function == name)
+            .map_or(0, |s| s.bytes)
+    };
+    let floor = (
+        ins(FLOOR),
+        r.probe_cold(FLOOR).total.median,
+        wrk(FLOOR),
+        size(FLOOR),
+    );
+    for name in std::iter::once(FLOOR).chain(r.functions.iter().map(|f| f.name)) {
+        let (i, c, w, s) = (
+            ins(name),
+            r.probe_cold(name).total.median,
+            wrk(name),
+            size(name),
+        );
+        t.row(vec![
+            name.to_owned(),
+            format!("{} → {}", w.wrk.label, w.status),
+            count(i),
+            times(i, floor.0),
+            ms(c),
+            times(c, floor.1),
+            format!("{:.0}", w.wrk.rps),
+            times(w.wrk.rps, floor.2.wrk.rps),
+            format!("{:.3} ms", w.wrk.p99_ms),
+            times(w.wrk.p99_ms, floor.2.wrk.p99_ms),
+            mb(w.peak_kb),
+            times(w.peak_kb as f64, floor.2.peak_kb as f64),
+            mb_bytes(s),
+            times(s as f64, floor.3 as f64),
+        ]);
+    }
+    t
+}
+
+fn profile(r: &Results, p: &Profile) -> Table {
+    let floor = r
+        .instructions
+        .iter()
+        .find(|c| c.function == FLOOR)
+        .map_or(0.0, |c| c.per_request);
+    let mut t = Table::new(
+        &format!("Profile: {} per request", p.function),
+        "From callgrind's call graph (inclusive cost per call) of the release build with its \
+         symbols, long run less short run per request: each function's own instructions count in \
+         the group it was called in, a function named by a rule of `benches/functions/callgrind.rs` \
+         starting its group (so `malloc` counts where it is called from). other: the library's \
+         code no narrower rule names (fat LTO inlines most of a route into its handler). Largest: \
+         the functions' own instructions in that group.",
+        &["Group", "Instructions/request", "Share", "Largest"],
+    );
+    for g in &p.groups {
+        let top: Vec<String> = g
+            .top
+            .iter()
+            .take(3)
+            .map(|(name, c)| format!("`{name}` {c:.0}"))
+            .collect();
+        t.row(vec![
+            g.name.to_owned(),
+            count(g.per_request),
+            share(g.per_request, p.total),
+            top.join(", "),
+        ]);
+    }
+    t.row(vec![
+        "**total**".to_owned(),
+        count(p.total),
+        "100 %".to_owned(),
+        String::new(),
+    ]);
+    t.row(vec![
+        "beyond the floor".to_owned(),
+        count(p.total - floor),
+        share(p.total - floor, p.total),
+        format!("the floor: {floor:.0} per request"),
+    ]);
+    t
+}
+
+fn cold_start(r: &Results) -> Table {
+    let mut t = Table::new(
+        "Cold start",
+        &format!(
+            "Spawn (`VERCEL_DEV_PORT`) → poll-connect → the request (`Connection: close`) → the \
+             whole response; {} runs each after one unmeasured. Start-up: default issuer, no \
+             cookie. First: emulator issuer, the route's real request (flow cookies and sessions \
+             made in process through the routes).",
+            r.knobs.cold_runs
+        ),
+        &[
+            "Binary",
+            "Mode",
+            "Request → answer",
+            "median",
+            "p10",
+            "p90",
+            "max",
+            "listening",
+            "RSS",
+            "Provider requests",
+        ],
+    );
+    for c in r.cold {
+        t.row(vec![
+            c.function.to_owned(),
+            match c.mode {
+                Mode::Startup => "start-up",
+                Mode::First => "first",
+            }
+            .to_owned(),
+            c.request.clone(),
+            ms(c.total.median),
+            ms(c.total.p10),
+            ms(c.total.p90),
+            ms(c.total.max),
+            ms(c.listen.median),
+            mb(c.rss_kb.median as u64),
+            upstream(&c.upstream),
+        ]);
+    }
+    t
+}
+
+fn wrk_row(w: &WrkResult) -> Vec<String> {
+    vec![
+        w.function.to_owned(),
+        w.label.clone(),
+        format!("-t{} -c{}", w.threads, w.connections),
+        format!("{:.0}", w.rps),
+        format!("{:.3} ms", w.p50_ms),
+        format!("{:.3} ms", w.p90_ms),
+        format!("{:.3} ms", w.p99_ms),
+        w.requests.to_string(),
+        format!("{:.2}", w.server_cores),
+        format!("{:.2}", w.wrk_cores),
+        format!("{:.2}", w.other_cores),
+    ]
+}
+
+fn warm_load(r: &Results) -> Table {
+    let mut t = Table::new(
+        "Warm load",
+        &format!(
+            "wrk on one warm instance. authorize: default issuer; session: a live session cookie, \
+             emulator issuer ({} provider requests over its {} primary requests). Primary runs \
+             alternate authorize and session; a run in which other processes took more than \
+             {DISTURBED} cores is run again (at most twice). CPU columns: cores busy during the run.",
+            upstream(&r.load.session_upstream),
+            r.load.session_requests
+        ),
+        &[
+            "Binary",
+            "Run",
+            "wrk",
+            "req/s",
+            "p50",
+            "p90",
+            "p99",
+            "requests",
+            "function CPU",
+            "wrk CPU",
+            "other CPU",
+        ],
+    );
+    for w in r
+        .load
+        .runs
+        .iter()
+        .chain(r.load.against_floor.iter().map(|f| &f.wrk))
+    {
+        t.row(wrk_row(w));
+    }
+    t
+}
+
+fn in_process(r: &Results) -> Table {
+    let s = r.sessions;
+    let mut t = Table::new(
+        "In process",
+        "The library without HTTP or a runtime's I/O.",
+        &["What", "µs per call", "Calls", "Provider requests"],
+    );
+    t.row(vec![
+        "`Auth::serve(&AUTHORIZE, request)`, default issuer, request built each time".to_owned(),
+        format!("{:.2}", r.load.handler_us),
+        "100000".to_owned(),
+        "none".to_owned(),
+    ]);
+    t.row(vec![
+        "`Auth::session` on one live session".to_owned(),
+        format!("{:.2}", s.in_process_us),
+        s.in_process_calls.to_string(),
+        upstream(&s.in_process_upstream),
+    ]);
+    t
+}
+
+fn bursts(r: &Results) -> Table {
+    let s = r.sessions;
+    let mut t = Table::new(
+        "Bursts at expiry",
+        &format!(
+            "One warm `session` instance; per burst a fresh sign-in whose access token lives 2 s, \
+             a wait past its expiry, then {} connections sending the same cookie at once.",
+            s.parallel
+        ),
+        &[
+            "Burst",
+            "Provider requests",
+            "Answers signed in",
+            "With the new session",
+            "First request → last answer",
+        ],
+    );
+    for (i, b) in s.bursts.iter().enumerate() {
+        t.row(vec![
+            (i + 1).to_string(),
+            upstream(&b.upstream),
+            format!("{} of {}", b.signed_in, s.parallel),
+            format!("{} of {}", b.with_new_session, s.parallel),
+            format!("{:.1} ms", b.wall_ms),
+        ]);
+    }
+    t
+}
+
+fn memory(r: &Results) -> Table {
+    let mut t = Table::new(
+        "Memory and size",
+        &format!(
+            "VmRSS after the first response in the complete flow; peak (VmHWM) after {} flows and \
+             the binary's wrk runs.",
+            r.flow.flows
+        ),
+        &[
+            "Binary",
+            "RSS after first response",
+            "Peak RSS",
+            "Size",
+            "Bytes",
+            "Stripped",
+        ],
+    );
+    for s in r.sizes {
+        t.row(vec![
+            s.function.to_owned(),
+            if s.function == FLOOR {
+                "".to_owned()
+            } else {
+                mb(r.rss_first_kb(s.function))
+            },
+            mb(r.peak_kb(s.function)),
+            mb_bytes(s.bytes),
+            s.bytes.to_string(),
+            yes(s.stripped),
+        ]);
+    }
+    t
+}
+
+fn flow(r: &Results) -> Table {
+    let f = r.flow;
+    let mut t = Table::new(
+        "Complete flow",
+        &format!(
+            "testkit's browser through Vercel's route table to the six warm functions (emulator \
+             issuer, keep-alive): authorize → consent page → Allow → callback → user-info; {} flows \
+             after {WARM_UP} unmeasured. session, validate-token and signout follow each flow, \
+             timed apart.",
+            f.flows
+        ),
+        &["Step", "median", "p90", "p99", "mean"],
+    );
+    let times = &f.times;
+    for (label, v) in [
+        ("**Complete flow**", &times.total),
+        ("authorize (function)", &times.authorize),
+        ("consent page (emulator)", &times.consent_page),
+        ("consent Allow (emulator)", &times.consent_decision),
+        ("callback (function + token at emulator)", &times.callback),
+        (
+            "user-info (function + userinfo at emulator)",
+            &times.user_info,
+        ),
+        ("session (function, from the cookie)", &times.session),
+        (
+            "validate-token (function + introspection)",
+            &times.validate_token,
+        ),
+        ("signout (function + 2 revocations)", &times.signout),
+        ("flow: inside the emulator's handler", &times.provider),
+        ("flow: of which the token endpoint", &times.token),
+        ("flow: the rest (functions, HTTP, client)", &times.rest),
+    ] {
+        let s = summarize(v);
+        t.row(vec![
+            label.to_owned(),
+            format!("{:.3} ms", s.median),
+            format!("{:.3} ms", s.p90),
+            format!("{:.3} ms", s.p99),
+            format!("{:.3} ms", s.mean),
+        ]);
+    }
+    t
+}
+
+fn provider_requests(r: &Results) -> Table {
+    let f = r.flow;
+    let mut t = Table::new(
+        "Provider requests",
+        "Function → provider requests counted by the emulator (the browser's consent page and \
+         decision not included).",
+        &["When", "Provider requests"],
+    );
+    let mean = |s| upstream_mean(s, f.flows);
+    let mut rows = vec![
+        (
+            "Warm sign-in, mean per flow".to_owned(),
+            mean(&f.warm.sign_in),
+        ),
+        (
+            "Warm sign-in, most in one flow".to_owned(),
+            f.max_sign_in.to_string(),
+        ),
+        (
+            "Warm profile view (user-info), mean".to_owned(),
+            mean(&f.warm.profile),
+        ),
+        ("Warm session view, mean".to_owned(), mean(&f.warm.session)),
+        (
+            "Warm validate-token, mean".to_owned(),
+            mean(&f.warm.validate),
+        ),
+        ("Warm signout, mean".to_owned(), mean(&f.warm.signout)),
+        (
+            format!("session under wrk, {} requests", r.load.session_requests),
+            upstream(&r.load.session_upstream),
+        ),
+        (
+            "First sign-in, fresh instances".to_owned(),
+            upstream(&f.first.sign_in),
+        ),
+        (
+            "First profile view, fresh instance".to_owned(),
+            upstream(&f.first.profile),
+        ),
+        (
+            "First session view, fresh instance".to_owned(),
+            upstream(&f.first.session),
+        ),
+    ];
+    for func in r.functions {
+        rows.push((
+            format!("Cold {}, its first request", func.name),
+            upstream(&r.cold(Mode::First, func.name).upstream),
+        ));
+    }
+    rows.push((
+        format!("Cold {}, default issuer", AUTHORIZE.name),
+        "none (Vercel's endpoints built in)".to_owned(),
+    ));
+    for (when, what) in rows {
+        t.row(vec![when, what]);
+    }
+    t
+}
