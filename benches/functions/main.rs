@@ -25,7 +25,9 @@
 //! the callgrind profile (and its unstripped build), `BENCH_NO_WRITE=1`
 //! to leave `BENCHMARKS.md` alone, `BENCH_BIN_DIR=<dir>` to measure other
 //! builds of the functions (implies `BENCH_NO_WRITE`),
-//! `BENCH_QUIET_WAIT_SECS`.
+//! `BENCH_QUIET_WAIT_SECS`, `BENCH_ONLY=callgrind` to count instructions
+//! and print the profile only (a minute, for working on a hot path;
+//! `BENCHMARKS.md` is left alone).
 
 mod callgrind;
 mod cold;
@@ -229,6 +231,44 @@ fn main() {
     let sizes = machine::sizes(&all);
     eprintln!("emulator: starting (RSA key generation)…");
     let provider = provider::start();
+
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "callgrind") {
+        let counts = callgrind::counts(&all, &provider, &rt);
+        let floor = counts
+            .iter()
+            .find(|c| c.function == FLOOR)
+            .map_or(1.0, |c| c.per_request);
+        println!("\ninstructions per request (× the floor's):");
+        for c in &counts {
+            println!(
+                "  {:<16} {:>9.0}  {:.2}×",
+                c.function,
+                c.per_request,
+                c.per_request / floor
+            );
+        }
+        for p in profiled
+            .map(|builds| callgrind::profiles(&builds, &provider, &rt))
+            .unwrap_or_default()
+        {
+            println!("\nprofile: {} ({:.0} per request)", p.function, p.total);
+            for g in &p.groups {
+                let top: Vec<String> = g
+                    .top
+                    .iter()
+                    .take(4)
+                    .map(|(n, c)| format!("{n} {c:.0}"))
+                    .collect();
+                println!(
+                    "  {:<18} {:>7.0}  {}",
+                    g.name,
+                    g.per_request,
+                    top.join(", ")
+                );
+            }
+        }
+        return;
+    }
 
     machine.before("cold starts");
     eprintln!(

@@ -19,7 +19,8 @@
 //! and its parent domains, in whatever bytes their authors chose: only our
 //! names are read, and nothing else in the header can make a request fail.
 
-use cookie::{Cookie, SameSite};
+use std::ops::Range;
+
 use http::{HeaderMap, HeaderValue, header::COOKIE};
 
 use crate::origin::Origin;
@@ -45,50 +46,45 @@ pub fn cookie_name(origin: &Origin, base: &str, suffix: &str) -> String {
     format!("{prefix}{base}.{suffix}")
 }
 
-/// Our cookies of a request, parsed once: `(name, value)` pairs whose name
-/// is one of our families on this origin.
+/// Our cookies of a request, parsed once: the `Cookie` headers that hold
+/// them (shared, not copied) and where in them each of our cookies is.
 pub(crate) struct RequestCookies {
-    pairs: Vec<(String, String)>,
+    headers: Vec<HeaderValue>,
+    /// `(header, name, value)` byte ranges, names checked, values opaque:
+    /// only a seal that opens is believed, so a value is not inspected here.
+    pairs: Vec<(usize, Range<usize>, Range<usize>)>,
 }
 
 impl RequestCookies {
     /// Reads our cookies from every `Cookie` header. Pairs that are not
-    /// ours, not parseable, or not cookie-octets are skipped: they cannot
-    /// make the request fail.
+    /// ours, whose name is not a token, or whose value is too long to be
+    /// ours are skipped: they cannot make the request fail.
     pub(crate) fn parse(headers: &HeaderMap, origin: &Origin) -> Self {
         let prefix = if origin.is_secure() { HOST_PREFIX } else { "" };
-        let mut pairs = Vec::new();
+        let mut found = Self {
+            headers: Vec::new(),
+            pairs: Vec::new(),
+        };
         for header in headers.get_all(COOKIE) {
-            for pair in header.as_bytes().split(|&b| b == b';') {
-                if pairs.len() >= MAX_OURS {
-                    break;
-                }
-                let pair = pair.trim_ascii();
-                let Some(eq) = pair.iter().position(|&b| b == b'=') else {
-                    continue;
-                };
-                let (name, value) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
-                let Some(rest) = name.strip_prefix(prefix.as_bytes()) else {
-                    continue;
-                };
-                let ours = [SESSION_COOKIE, FLOW_COOKIE, REVOCATION_COOKIE]
-                    .iter()
-                    .any(|base| {
-                        rest.strip_prefix(base.as_bytes())
-                            .is_some_and(|r| r.first() == Some(&b'.'))
-                    });
-                if !ours || !is_token(name) || value.len() > MAX_VALUE || !is_cookie_value(value) {
-                    continue;
-                }
-                // Both checked to be ASCII above.
-                if let (Ok(name), Ok(value)) =
-                    (std::str::from_utf8(name), std::str::from_utf8(value))
+            let bytes = header.as_bytes();
+            let mut ours_here = false;
+            let mut start = 0;
+            while start <= bytes.len() && found.pairs.len() < MAX_OURS {
+                let end = memchr::memchr(b';', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+                if let Some((name, value)) = pair_at(bytes, start, end)
+                    && is_ours(&bytes[name.clone()], prefix)
+                    && value.len() <= MAX_VALUE
                 {
-                    pairs.push((name.to_owned(), value.to_owned()));
+                    found.pairs.push((found.headers.len(), name, value));
+                    ours_here = true;
                 }
+                start = end + 1;
+            }
+            if ours_here {
+                found.headers.push(header.clone());
             }
         }
-        Self { pairs }
+        found
     }
 
     /// The cookies of family `base`: `(full name, suffix, value)`.
@@ -96,20 +92,54 @@ impl RequestCookies {
         &'a self,
         origin: &Origin,
         base: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a str, &'a str)> + 'a {
+    ) -> impl Iterator<Item = (&'a str, &'a str, &'a [u8])> + 'a {
         let prefix_len = if origin.is_secure() {
             HOST_PREFIX.len()
         } else {
             0
         };
-        self.pairs.iter().filter_map(move |(name, value)| {
+        self.pairs.iter().filter_map(move |(header, name, value)| {
+            let bytes = self.headers[*header].as_bytes();
+            // A token, checked when parsed: ASCII.
+            let name = std::str::from_utf8(&bytes[name.clone()]).ok()?;
             let suffix = name
                 .get(prefix_len..)?
                 .strip_prefix(base)?
                 .strip_prefix('.')?;
-            Some((name.as_str(), suffix, value.as_str()))
+            Some((name, suffix, &bytes[value.clone()]))
         })
     }
+}
+
+/// The name and value ranges of the pair in `bytes[start..end]`, trimmed of
+/// spaces and tabs; `None` without an `=`.
+fn pair_at(bytes: &[u8], start: usize, end: usize) -> Option<(Range<usize>, Range<usize>)> {
+    let eq = start + memchr::memchr(b'=', &bytes[start..end])?;
+    let trim = |mut a: usize, mut b: usize| {
+        while a < b && bytes[a].is_ascii_whitespace() {
+            a += 1;
+        }
+        while b > a && bytes[b - 1].is_ascii_whitespace() {
+            b -= 1;
+        }
+        a..b
+    };
+    Some((trim(start, eq), trim(eq + 1, end)))
+}
+
+/// Whether `name` is one of our families on an origin whose cookies have
+/// `prefix`, and a valid cookie name.
+fn is_ours(name: &[u8], prefix: &str) -> bool {
+    let Some(rest) = name.strip_prefix(prefix.as_bytes()) else {
+        return false;
+    };
+    [SESSION_COOKIE, FLOW_COOKIE, REVOCATION_COOKIE]
+        .iter()
+        .any(|base| {
+            rest.strip_prefix(base.as_bytes())
+                .is_some_and(|r| r.first() == Some(&b'.'))
+        })
+        && is_token(name)
 }
 
 /// RFC 6265 `cookie-name`: an RFC 9110 token.
@@ -127,41 +157,58 @@ fn is_cookie_value(bytes: &[u8]) -> bool {
         .all(|&b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\'))
 }
 
-fn base(origin: &Origin, name: String, value: String) -> cookie::CookieBuilder<'static> {
-    Cookie::build((name, value))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(origin.is_secure())
+/// A `Set-Cookie` header (RFC 6265bis §4.1): `name=value`, then the
+/// attributes every cookie of ours has (`HttpOnly; SameSite=Lax`, `Secure`
+/// on https, `Path=/`, no `Domain`, so the `__Host-` prefix holds), then
+/// `extra`. Written out directly: this runs on every sign-in and refresh.
+fn header(origin: &Origin, name: &str, value: &str, extra: &str) -> Option<HeaderValue> {
+    let secure = if origin.is_secure() { "; Secure" } else { "" };
+    let mut text = String::with_capacity(name.len() + value.len() + 96);
+    for part in [
+        name,
+        "=",
+        value,
+        "; HttpOnly; SameSite=Lax",
+        secure,
+        "; Path=/",
+        extra,
+    ] {
+        text.push_str(part);
+    }
+    // Shared, not copied, into the header.
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(text)).ok()
 }
 
 /// The `Set-Cookie` value storing `value` as `name` for `max_age` seconds.
-/// `None` when the value is not cookie-octets or too long, which our
-/// base64url seals never are.
+/// `None` when the name is not a token or the value is not cookie-octets
+/// or too long, which our names and base64url seals never are.
 pub(crate) fn set_cookie(
     origin: &Origin,
     name: &str,
     value: &str,
     max_age: i64,
 ) -> Option<HeaderValue> {
-    if value.len() > MAX_VALUE || !is_cookie_value(value.as_bytes()) {
+    if value.len() > MAX_VALUE || !is_cookie_value(value.as_bytes()) || !is_token(name.as_bytes()) {
         return None;
     }
-    let cookie = base(origin, name.to_owned(), value.to_owned())
-        .max_age(cookie::time::Duration::seconds(max_age.max(0)))
-        .build();
-    let mut header = HeaderValue::from_str(&cookie.to_string()).ok()?;
+    let mut header = header(
+        origin,
+        name,
+        value,
+        &format!("; Max-Age={}", max_age.max(0)),
+    )?;
     header.set_sensitive(true);
     Some(header)
 }
 
-/// The `Set-Cookie` value that deletes cookie `name`.
+/// The `Set-Cookie` value that deletes cookie `name` (`Max-Age=0`, and an
+/// `Expires` in the past for older browsers).
 pub(crate) fn clear_cookie(origin: &Origin, name: &str) -> HeaderValue {
-    let cookie = base(origin, name.to_owned(), String::new())
-        .max_age(cookie::time::Duration::ZERO)
-        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    const GONE: &str = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+    if !is_token(name.as_bytes()) {
+        return HeaderValue::from_static("");
+    }
+    header(origin, name, "", GONE).unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
 /// The `Set-Cookie` values deleting `names`.
@@ -183,10 +230,22 @@ mod tests {
         Origin::parse_configured(s).unwrap()
     }
 
+    /// Every cookie of ours in `header`, as `(name, value)`.
     fn parse(origin: &Origin, header: &[u8]) -> Vec<(String, String)> {
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, HeaderValue::from_bytes(header).unwrap());
-        RequestCookies::parse(&headers, origin).pairs
+        let cookies = RequestCookies::parse(&headers, origin);
+        [SESSION_COOKIE, FLOW_COOKIE, REVOCATION_COOKIE]
+            .iter()
+            .flat_map(|base| {
+                cookies
+                    .family(origin, base)
+                    .map(|(name, _, value)| {
+                        (name.to_owned(), String::from_utf8_lossy(value).into_owned())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     #[test]
@@ -232,7 +291,61 @@ mod tests {
         );
         let cookies = RequestCookies::parse(&headers, &o);
         let sessions: Vec<_> = cookies.family(&o, SESSION_COOKIE).collect();
-        assert_eq!(sessions, [("__Host-session.ab.0", "ab.0", "a")]);
+        assert_eq!(sessions, [("__Host-session.ab.0", "ab.0", b"a".as_slice())]);
+    }
+
+    #[test]
+    fn several_cookie_headers_and_spaces_are_read() {
+        let o = origin("http://localhost:3000");
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static(" theme=dark ;session.ab.0= v1 "),
+        );
+        headers.append(COOKIE, HeaderValue::from_static("other=1"));
+        headers.append(COOKIE, HeaderValue::from_static("oauth_flow.x=v2;"));
+        let cookies = RequestCookies::parse(&headers, &o);
+        let names: Vec<(&str, &[u8])> = [SESSION_COOKIE, FLOW_COOKIE]
+            .iter()
+            .flat_map(|b| {
+                cookies
+                    .family(&o, b)
+                    .map(|(n, _, v)| (n, v))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [("session.ab.0", b"v1".as_slice()), ("oauth_flow.x", b"v2")]
+        );
+        assert_eq!(
+            cookies.headers.len(),
+            2,
+            "only the headers holding ours are kept"
+        );
+    }
+
+    #[test]
+    fn no_more_than_max_ours_are_read() {
+        let o = origin("http://localhost:3000");
+        let many: Vec<String> = (0..MAX_OURS + 10)
+            .map(|n| format!("session.a{n}.0=v"))
+            .collect();
+        assert_eq!(parse(&o, many.join("; ").as_bytes()).len(), MAX_OURS);
+    }
+
+    #[test]
+    fn the_cookies_we_write_are_exactly_these_bytes() {
+        let o = origin("https://app.example.com");
+        assert_eq!(
+            set_cookie(&o, "__Host-session.a.0", "v", 60).unwrap(),
+            "__Host-session.a.0=v; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60"
+        );
+        assert_eq!(
+            clear_cookie(&origin("http://localhost:3000"), "session.a.0"),
+            "session.a.0=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        assert!(set_cookie(&o, "bad name", "v", 1).is_none());
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! kept.
 
 use http::HeaderValue;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::authorize::{FLOW_TTL_SECS, Flow};
 use crate::config::Config;
@@ -29,7 +29,7 @@ use crate::secret::{CodeVerifier, Nonce, State, is_random_token};
 pub const MAX_FLOWS: usize = 4;
 
 /// The flow as sealed in the cookie.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StoredFlow {
     s: String,
@@ -37,6 +37,49 @@ struct StoredFlow {
     v: String,
     r: String,
     t: i64,
+}
+
+/// The length of a `state`, `nonce` or verifier as [`Flow::new`] makes them.
+const TOKEN_CHARS: usize = 43;
+
+impl StoredFlow {
+    /// The sealed form: `state`, `nonce` and verifier (43 characters
+    /// each), the start time (16 hex digits), then the return path. Fixed
+    /// widths, no escaping: written on every sign-in.
+    fn encode(flow: &Flow) -> Option<Vec<u8>> {
+        let fields = [
+            flow.state.secret(),
+            flow.nonce.secret(),
+            flow.verifier.secret(),
+        ];
+        if fields.iter().any(|f| f.len() != TOKEN_CHARS) {
+            return None;
+        }
+        let time = format!("{:016x}", flow.created_at);
+        let mut out = Vec::with_capacity(3 * TOKEN_CHARS + 16 + flow.return_to.len());
+        for part in fields.into_iter().chain([time.as_str(), &flow.return_to]) {
+            out.extend_from_slice(part.as_bytes());
+        }
+        Some(out)
+    }
+
+    /// [`StoredFlow::encode`]'s form, or the JSON object of flows sealed
+    /// before it (a sign-in under way across an upgrade).
+    fn decode(plaintext: &[u8]) -> Option<Self> {
+        if plaintext.first() == Some(&b'{') {
+            return serde_json::from_slice(plaintext).ok();
+        }
+        let text = std::str::from_utf8(plaintext).ok()?;
+        let field = |n: usize| text.get(n * TOKEN_CHARS..(n + 1) * TOKEN_CHARS);
+        let time = text.get(3 * TOKEN_CHARS..3 * TOKEN_CHARS + 16)?;
+        Some(Self {
+            s: field(0)?.to_owned(),
+            n: field(1)?.to_owned(),
+            v: field(2)?.to_owned(),
+            t: u64::from_str_radix(time, 16).ok()? as i64,
+            r: text.get(3 * TOKEN_CHARS + 16..)?.to_owned(),
+        })
+    }
 }
 
 /// The cookie suffix of the attempt whose `state` is `state`; `None` for a
@@ -64,7 +107,7 @@ pub(crate) struct Flows<'a> {
     config: &'a Config,
     origin: &'a Origin,
     /// `(cookie name, sealed value)`, opened only when needed.
-    found: Vec<(&'a str, &'a str)>,
+    found: Vec<(&'a str, &'a [u8])>,
 }
 
 impl<'a> Flows<'a> {
@@ -87,7 +130,7 @@ impl<'a> Flows<'a> {
 
     /// The flow a cookie holds: `None` if it does not open or is not a
     /// well-formed flow (then it is to be cleared).
-    fn open(&self, name: &str, value: &str) -> Option<Flow> {
+    fn open(&self, name: &str, value: &[u8]) -> Option<Flow> {
         open(self.config, self.origin, name, value)
     }
 
@@ -135,11 +178,11 @@ impl<'a> Flows<'a> {
     }
 }
 
-fn open(config: &Config, origin: &Origin, name: &str, value: &str) -> Option<Flow> {
+fn open(config: &Config, origin: &Origin, name: &str, value: &[u8]) -> Option<Flow> {
     let opened = config
         .keys
         .open(Purpose::Flow, &context(config, name), value)?;
-    let stored: StoredFlow = serde_json::from_slice(&opened.plaintext).ok()?;
+    let stored = StoredFlow::decode(&opened.plaintext)?;
     let well_formed = is_random_token(&stored.s)
         && is_random_token(&stored.n)
         && is_valid_verifier(&stored.v)
@@ -163,19 +206,10 @@ pub(crate) fn flow_cookie(
 ) -> Result<HeaderValue, Error> {
     let id = flow_id(flow.state.secret()).ok_or(Error::UnstorableToken)?;
     let name = cookie_name(origin, FLOW_COOKIE, id);
-    let stored = StoredFlow {
-        s: flow.state.secret().to_owned(),
-        n: flow.nonce.secret().to_owned(),
-        v: flow.verifier.secret().to_owned(),
-        r: flow.return_to.clone(),
-        t: flow.created_at,
-    };
-    // About 200 bytes: one allocation rather than a growing vector.
-    let mut json = Vec::with_capacity(256);
-    serde_json::to_writer(&mut json, &stored).map_err(|_| Error::UnstorableToken)?;
+    let plaintext = StoredFlow::encode(flow).ok_or(Error::UnstorableToken)?;
     let sealed = config
         .keys
-        .seal(Purpose::Flow, &context(config, &name), &json)
+        .seal(Purpose::Flow, &context(config, &name), &plaintext)
         .ok_or(Error::UnstorableToken)?;
     set_cookie(origin, &name, &sealed, FLOW_TTL_SECS).ok_or(Error::UnstorableToken)
 }
@@ -247,6 +281,24 @@ mod tests {
         let flows = Flows::read(&cookies, &o, &c);
         let (back, _) = flows.take(Some(&flow.state), 200).unwrap();
         assert!(same(&back, &flow));
+    }
+
+    #[test]
+    fn the_sealed_form_round_trips_and_the_json_of_earlier_flows_still_opens() {
+        let o = origin("http://localhost:3000");
+        let flow = Flow::new(o.url("/api/auth/callback"), "/a?b=c".into(), 1_800_000_000);
+        let encoded = StoredFlow::encode(&flow).unwrap();
+        assert_eq!(encoded.len(), 3 * 43 + 16 + "/a?b=c".len());
+        let back = StoredFlow::decode(&encoded).unwrap();
+        assert!(flow.state.ct_eq(&back.s) && flow.nonce.ct_eq(&back.n));
+        assert!(flow.verifier.ct_eq(&back.v));
+        assert_eq!((back.r.as_str(), back.t), ("/a?b=c", 1_800_000_000));
+        let json = serde_json::json!({"s": back.s, "n": back.n, "v": back.v, "r": "/x", "t": 5});
+        let legacy = StoredFlow::decode(json.to_string().as_bytes()).unwrap();
+        assert_eq!((legacy.r.as_str(), legacy.t), ("/x", 5));
+        for short in [&encoded[..100], &encoded[..3 * 43 + 15], b"".as_slice()] {
+            assert!(StoredFlow::decode(short).is_none());
+        }
     }
 
     #[test]

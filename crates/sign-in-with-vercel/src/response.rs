@@ -20,8 +20,8 @@ fn finish(builder: http::response::Builder, body: Bytes) -> Response {
 }
 
 /// A `302 Found` to a same-origin path or an absolute URL we built.
-pub fn redirect(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
+pub fn redirect(location: impl Into<String>) -> Response {
+    match HeaderValue::from_maybe_shared(Bytes::from(location.into())) {
         Ok(value) => finish(
             builder(StatusCode::FOUND).header(LOCATION, value),
             Bytes::new(),

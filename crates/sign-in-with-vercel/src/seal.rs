@@ -163,36 +163,52 @@ impl Keys {
     /// seal it again with the newest). `None` for anything tampered with,
     /// truncated, sealed for another purpose or context, or with a key we
     /// do not have.
-    pub(crate) fn open(&self, purpose: Purpose, context: &[u8], seal: &str) -> Option<Opened> {
+    pub(crate) fn open(
+        &self,
+        purpose: Purpose,
+        context: &[u8],
+        seal: impl AsRef<[u8]>,
+    ) -> Option<Opened> {
+        let seal = seal.as_ref();
         if seal.len() > MAX_SEAL_CHARS {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(seal).ok()?;
+        let mut bytes = URL_SAFE_NO_PAD.decode(seal).ok()?;
         let (&version, rest) = bytes.split_first()?;
         if version != VERSION || rest.len() < NONCE_LEN + TAG_LEN {
             return None;
         }
-        let (nonce, sealed) = rest.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-        self.ring(purpose)
-            .0
-            .iter()
-            .enumerate()
-            .find_map(|(index, key)| {
-                let mut in_out = sealed.to_vec();
-                let plaintext = key
-                    .open_in_place(
-                        Nonce::assume_unique_for_key(nonce),
-                        Aad::from(context),
-                        &mut in_out,
-                    )
+        let nonce: [u8; NONCE_LEN] = rest[..NONCE_LEN].try_into().ok()?;
+        let sealed = 1 + NONCE_LEN..bytes.len();
+        let keys = &self.ring(purpose).0;
+        for (index, key) in keys.iter().enumerate() {
+            let nonce = Nonce::assume_unique_for_key(nonce);
+            // The last key (the only one, usually) opens the seal where it
+            // was decoded; an earlier one works on a copy, since a failed
+            // open leaves its buffer unspecified.
+            if index + 1 == keys.len() {
+                let len = key
+                    .open_in_place(nonce, Aad::from(context), &mut bytes[sealed])
                     .ok()?
-                    .to_vec();
-                Some(Opened {
-                    plaintext,
+                    .len();
+                bytes.drain(..1 + NONCE_LEN);
+                bytes.truncate(len);
+                return Some(Opened {
+                    plaintext: bytes,
                     old_key: index > 0,
-                })
-            })
+                });
+            }
+            let mut copy = bytes[sealed.clone()].to_vec();
+            if let Ok(plaintext) = key.open_in_place(nonce, Aad::from(context), &mut copy) {
+                let len = plaintext.len();
+                copy.truncate(len);
+                return Some(Opened {
+                    plaintext: copy,
+                    old_key: index > 0,
+                });
+            }
+        }
+        None
     }
 }
 
@@ -249,13 +265,13 @@ mod tests {
         let last = raw.len() - 1;
         raw[last] ^= 1;
         assert!(
-            k.open(Purpose::Session, b"", &URL_SAFE_NO_PAD.encode(&raw))
+            k.open(Purpose::Session, b"", URL_SAFE_NO_PAD.encode(&raw))
                 .is_none()
         );
         raw[last] ^= 1;
         raw[20] ^= 0x80;
         assert!(
-            k.open(Purpose::Session, b"", &URL_SAFE_NO_PAD.encode(&raw))
+            k.open(Purpose::Session, b"", URL_SAFE_NO_PAD.encode(&raw))
                 .is_none()
         );
     }

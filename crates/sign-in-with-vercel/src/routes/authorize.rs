@@ -59,5 +59,5 @@ async fn authorize(
         .extend(Flows::read(&cookies, &origin, config).make_room(now));
     reply.set_cookies.push(flow_cookie(config, &origin, &flow)?);
     reply.origin = Some(origin);
-    Ok(redirect(&url))
+    Ok(redirect(url))
 }

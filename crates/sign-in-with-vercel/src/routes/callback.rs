@@ -98,5 +98,5 @@ async fn callback(
     reply.session_names = sealed.names;
     let attempt_done = std::mem::take(&mut reply.clear_on_error);
     reply.set_cookies.extend(attempt_done);
-    Ok(redirect(&flow.return_to))
+    Ok(redirect(flow.return_to))
 }

@@ -9,6 +9,7 @@
 //! the response. So parallel responses commute, whatever order the browser
 //! applies them in, and nothing planted or left over can be used.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use http::HeaderValue;
@@ -250,9 +251,9 @@ pub(crate) fn read(
             .values()
             .flat_map(|c| c.iter().map(|(name, _)| (*name).to_owned()))
             .collect();
-        let opened = candidates(chunks).find_map(|value| {
+        let opened = candidates(chunks).into_iter().find_map(|value| {
             let opened = config.keys.open(Purpose::Session, &context, &value)?;
-            let data: SessionData = serde_json::from_slice(&opened.plaintext).ok()?;
+            let data = super::format::decode(&opened.plaintext)?;
             (data.expires_at > now && data.within_policy(now)).then_some((data, opened.old_key))
         });
         let Some((data, old_key)) = opened else {
@@ -283,25 +284,29 @@ pub(crate) fn read(
 }
 
 /// A generation's chunks: chunk number -> candidate `(name, value)`s.
-type Chunks<'a> = BTreeMap<usize, Vec<(&'a str, &'a str)>>;
+type Chunks<'a> = BTreeMap<usize, Vec<(&'a str, &'a [u8])>>;
 
 /// The whole seals a generation's chunks can spell: chunks `0..k` in
-/// order, each of one of its candidate values (at most a few).
-fn candidates<'a>(chunks: &'a Chunks<'a>) -> impl Iterator<Item = String> + 'a {
-    let contiguous = chunks.keys().copied().eq(0..chunks.len());
-    let mut seals: Vec<String> = vec![String::new()];
-    if contiguous {
-        for options in chunks.values() {
-            seals = seals
-                .iter()
-                .flat_map(|prefix| options.iter().map(move |(_, v)| format!("{prefix}{v}")))
-                .take(8)
-                .collect();
-        }
-    } else {
-        seals.clear();
+/// order, each of one of its candidate values (at most a few). A session of
+/// one chunk, the usual case, is its value as it is, not a copy.
+fn candidates<'a>(chunks: &'a Chunks<'a>) -> Vec<Cow<'a, [u8]>> {
+    if !chunks.keys().copied().eq(0..chunks.len()) {
+        return Vec::new();
     }
-    seals.into_iter()
+    let mut seals: Vec<Cow<'a, [u8]>> = vec![Cow::Borrowed(&[])];
+    for options in chunks.values() {
+        seals = seals
+            .iter()
+            .flat_map(|prefix| {
+                options.iter().map(move |(_, value)| match prefix {
+                    Cow::Borrowed([]) => Cow::Borrowed(*value),
+                    prefix => Cow::Owned([prefix.as_ref(), value].concat()),
+                })
+            })
+            .take(8)
+            .collect();
+    }
+    seals
 }
 
 fn is_id(id: &str) -> bool {
@@ -336,10 +341,10 @@ pub(crate) fn write(
 
 /// `data` sealed for the session cookie (not yet split into chunks).
 pub(crate) fn seal(config: &Config, data: &SessionData) -> Result<String, Error> {
-    let json = serde_json::to_vec(data).map_err(|_| Error::UnstorableToken)?;
+    let plaintext = super::format::encode(data).ok_or(Error::UnstorableToken)?;
     config
         .keys
-        .seal(Purpose::Session, &context(config), &json)
+        .seal(Purpose::Session, &context(config), &plaintext)
         .ok_or(Error::UnstorableToken)
 }
 
@@ -349,7 +354,7 @@ pub(crate) fn open(config: &Config, sealed: &str, now: i64) -> Option<SessionDat
     let opened = config
         .keys
         .open(Purpose::Session, &context(config), sealed)?;
-    let data: SessionData = serde_json::from_slice(&opened.plaintext).ok()?;
+    let data = super::format::decode(&opened.plaintext)?;
     (data.expires_at > now && data.within_policy(now)).then_some(data)
 }
 
