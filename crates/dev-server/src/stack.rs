@@ -1,4 +1,4 @@
-//! Stack start-up for `cargo run`: the five routes at their Vercel paths
+//! Stack start-up for `cargo run`: every route at its Vercel path
 //! (the same library functions the Vercel binaries call) with the static
 //! site, and, when no client ID is configured, the emulator as the
 //! provider on its three origins.
