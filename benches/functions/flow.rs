@@ -1,6 +1,8 @@
 //! The complete flow through the warm functions, like a browser with a
 //! cookie jar: authorize → the emulator's consent page → Allow → callback
 //! → user-info; then, timed apart, session, validate-token and signout.
+//! Each flow's browser is signed in at the emulator first (its login
+//! screen, untimed).
 //! testkit's browser, with Vercel's route table in front of the six
 //! function processes.
 
@@ -115,6 +117,11 @@ impl Stage {
     /// times go into `times`; returns the provider requests per step.
     async fn flow(&self, times: &mut FlowTimes) -> (StepStats, u64) {
         let mut browser = Browser::new(self.transport.clone());
+        // A user signed in at Vercel, untimed: the emulator's login screen
+        // answered before the flow, so that the flow sees the consent page.
+        let login = browser.get(&format!("{}/login?next=/", self.issuer)).await;
+        let signed_in = browser.answer(&login, "allow").await;
+        assert_eq!(signed_in.status, 303, "emulator login: {}", signed_in.body);
         let stats = || self.emulator.stats();
         let s0 = stats();
         let p0 = self.timing.snapshot();
