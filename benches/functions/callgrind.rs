@@ -129,6 +129,7 @@ pub fn symbol_builds() -> Vec<Function> {
             name: route.name,
             route: Some(route),
             exe: target.join(route.name),
+            store: None,
         })
         .collect()
 }

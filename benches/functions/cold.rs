@@ -2,6 +2,8 @@
 //! response, for every function, in two modes: start-up only (default
 //! issuer, a request answered without any provider call), and the route's
 //! real first response against the emulator (its provider calls included).
+//! Again with `REDIS_URL` set: every function start-up only, session's
+//! first response too (with the store's commands and round trips).
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,8 @@ use testkit::free_port;
 use crate::provider::{self, Provider};
 use crate::quantiles::{Summary, ms, summarize};
 use crate::raw::{self, Raw};
-use crate::{Function, function_env, procfs};
+use crate::store::{Counts, Store};
+use crate::{Function, procfs};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -30,6 +33,8 @@ pub struct ColdResult {
     pub listen: Summary,
     pub rss_kb: Summary,
     pub upstream: Stats,
+    /// Run with `REDIS_URL`: what the store counted, all runs together.
+    pub store: Option<Counts>,
 }
 
 struct ColdRun {
@@ -37,6 +42,7 @@ struct ColdRun {
     listen_ms: f64,
     rss_kb: u64,
     upstream: Stats,
+    store: Counts,
     response: Raw,
 }
 
@@ -45,8 +51,10 @@ fn cold_run(
     env: &[(&'static str, String)],
     request: &[u8],
     provider: &Provider,
+    store: Option<&Store>,
 ) -> ColdRun {
     let port = free_port();
+    let store_before = store.map(Store::counts);
     let before = provider.emulator.stats();
     let t0 = Instant::now();
     let mut child = procfs::spawn(function, port, env);
@@ -57,12 +65,16 @@ fn cold_run(
     let total = t0.elapsed();
     let rss_kb = procfs::status_kb(child.pid(), "VmRSS");
     let after = provider.emulator.stats();
+    let store = store
+        .zip(store_before)
+        .map_or_else(Counts::default, |(s, before)| s.since(before));
     drop(child);
     ColdRun {
         total_ms: ms(total),
         listen_ms: ms(listen),
         rss_kb,
         upstream: provider::delta(&after, &before),
+        store,
         response,
     }
 }
@@ -77,7 +89,15 @@ struct Series<'a> {
     label: String,
 }
 
-fn run_series(function: &Function, runs: usize, provider: &Provider, mut s: Series) -> ColdResult {
+fn run_series(
+    function: &Function,
+    runs: usize,
+    provider: &Provider,
+    store: &Store,
+    mut s: Series,
+) -> ColdResult {
+    let store = function.store.as_ref().map(|_| store);
+    let mut store_counts = Counts::default();
     let mut totals = Vec::new();
     let mut listens = Vec::new();
     let mut rss = Vec::new();
@@ -86,7 +106,7 @@ fn run_series(function: &Function, runs: usize, provider: &Provider, mut s: Seri
     // One unmeasured run first: the binary into the page cache.
     for i in 0..=runs {
         let request = (s.make_request)();
-        let run = cold_run(function, &s.env, &request, provider);
+        let run = cold_run(function, &s.env, &request, provider, store);
         assert!(
             (s.check)(&run.response),
             "{}: unexpected cold-start response: {}",
@@ -100,6 +120,7 @@ fn run_series(function: &Function, runs: usize, provider: &Provider, mut s: Seri
         totals.push(run.total_ms);
         listens.push(run.listen_ms);
         rss.push(run.rss_kb as f64);
+        store_counts.add(run.store);
         match &upstream_first {
             None => upstream_first = Some(run.upstream),
             Some(first) => assert_eq!(
@@ -117,6 +138,7 @@ fn run_series(function: &Function, runs: usize, provider: &Provider, mut s: Seri
         listen: summarize(&listens),
         rss_kb: summarize(&rss),
         upstream: upstream_first.unwrap_or_default(),
+        store: store.map(|_| store_counts),
     }
 }
 
@@ -138,7 +160,7 @@ fn startup(function: &Function) -> Series<'static> {
     let is_floor = function.route.is_none();
     Series {
         mode: Mode::Startup,
-        env: function_env(None),
+        env: function.env(None),
         make_request: Box::new(move || request.clone()),
         check: Box::new(move |r: &Raw| {
             r.status < 500
@@ -162,7 +184,7 @@ fn first<'a>(
     let route = function
         .route
         .expect("the floor has no first response of a route");
-    let env = function_env(Some(&provider.issuer));
+    let env = function.env(Some(&provider.issuer));
     let session_prefix = format!("{SESSION_COOKIE}.");
     if route.path(&crate::PATHS) == sign_in_with_vercel::AUTHORIZE.path(&crate::PATHS) {
         let consent_page = format!("{}/oauth/authorize?", provider.issuer);
@@ -210,19 +232,34 @@ fn first<'a>(
     }
 }
 
-/// Every function in both modes, the floor (no route) start-up only.
+/// Every function in both modes, the floor (no route) start-up only;
+/// each function of `with_store` (run with `REDIS_URL`) start-up only
+/// after the same function without, session's first response too.
 pub fn run(
     functions: &[&Function],
+    with_store: &[Function],
+    store: &Store,
     provider: &Provider,
     rt: &tokio::runtime::Runtime,
     runs: usize,
 ) -> Vec<ColdResult> {
+    let stored = |f: &Function| {
+        with_store
+            .iter()
+            .find(move |s| f.route.is_some_and(|r| s.serves(r)))
+    };
     let mut results = Vec::new();
     for f in functions {
-        results.push(run_series(f, runs, provider, startup(f)));
+        results.push(run_series(f, runs, provider, store, startup(f)));
+        if let Some(s) = stored(f) {
+            results.push(run_series(s, runs, provider, store, startup(s)));
+        }
     }
     for f in functions.iter().filter(|f| f.route.is_some()) {
-        results.push(run_series(f, runs, provider, first(f, provider, rt)));
+        results.push(run_series(f, runs, provider, store, first(f, provider, rt)));
+        if let Some(s) = stored(f).filter(|s| s.serves(&sign_in_with_vercel::SESSION)) {
+            results.push(run_series(s, runs, provider, store, first(s, provider, rt)));
+        }
     }
     results
 }

@@ -1,7 +1,8 @@
 //! Warm load with wrk: authorize (no provider call, default issuer) and
 //! the protected `session` function with a valid session cookie (emulator
 //! issuer, so any provider call it made would be counted), their primary
-//! runs interleaved so that both see the same machine.
+//! runs interleaved so that both see the same machine; session again with
+//! `REDIS_URL` set (the shared store), interleaved with them.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use sign_in_with_vercel_emulator::Stats;
 use testkit::{Process, free_port};
 
 use crate::provider::{self, Provider, app_request};
+use crate::store::{self, Store};
 use crate::{Function, function, function_config, function_env, machine, procfs, raw};
 
 /// Runs of each primary configuration, authorize and session alternating.
@@ -65,13 +67,13 @@ pub fn probe(function: &Function, provider: &Provider, rt: &tokio::runtime::Runt
     if function.serves(&SESSION) {
         let jar = provider.signed_in(rt);
         return Probe {
-            env: function_env(Some(&provider.issuer)),
+            env: function.env(Some(&provider.issuer)),
             cookie: jar.header(),
             label: "GET + live session cookie".to_owned(),
         };
     }
     Probe {
-        env: function_env(None),
+        env: function.env(None),
         cookie: None,
         label: format!("{}, no cookie", function.method()),
     }
@@ -246,6 +248,8 @@ pub struct LoadResult {
     /// Provider requests the session function made during its runs.
     pub session_upstream: Stats,
     pub session_requests: u64,
+    /// What the store counted over the primary runs of session with it.
+    pub session_store: store::RoundTrips,
     /// (function, VmRSS after its first response, VmHWM after the load), KiB.
     pub memory: Vec<(&'static str, u64, u64)>,
     /// The authorize route alone, in process: µs per request.
@@ -286,9 +290,14 @@ fn against_floor(
         .collect()
 }
 
+/// The primary runs and the others on one authorize and one session
+/// instance, the primary runs of session with the store (`probed`'s
+/// function with `REDIS_URL`), then [`against_floor`] on every binary of
+/// `probed`.
 pub fn run(
     functions: &[Function],
-    floor: &Function,
+    probed: &[&Function],
+    store: &Store,
     provider: &Provider,
     rt: &tokio::runtime::Runtime,
     secs: u64,
@@ -300,6 +309,11 @@ pub fn run(
         &function_env(Some(&provider.issuer)),
         jar.header(),
     );
+    let stored = probed
+        .iter()
+        .find(|f| f.store.is_some())
+        .expect("session with the store");
+    let session_store = Target::start(stored, &stored.env(Some(&provider.issuer)), jar.header());
     let rss_first: Vec<u64> = [&authorize, &session]
         .iter()
         .map(|t| procfs::status_kb(t.process.pid(), "VmRSS"))
@@ -307,18 +321,29 @@ pub fn run(
     // Warm-up, not reported.
     authorize.wrk("warm-up", 1, 32, 2);
     session.wrk("warm-up", 1, 32, 2);
+    session_store.wrk("warm-up", 1, 32, 2);
 
     let mut runs = Vec::new();
     let mut session_requests = 0;
+    let mut store_requests = 0;
     let stats_before = provider.emulator.stats();
+    let store_before = store.counts();
     for i in 1..=PRIMARY_RUNS {
         let label = format!("primary {i}/{PRIMARY_RUNS}");
         let a = authorize.wrk_undisturbed(&label, 1, 32, secs);
         let s = session.wrk_undisturbed(&label, 1, 32, secs);
+        let t = session_store.wrk_undisturbed(&label, 1, 32, secs);
         session_requests += s.requests;
-        runs.extend([a, s]);
+        store_requests += t.requests;
+        runs.extend([a, s, t]);
     }
     let session_upstream = provider::delta(&provider.emulator.stats(), &stats_before);
+    let session_store_use = store::RoundTrips {
+        label: format!("under wrk -t1 -c32, its {PRIMARY_RUNS} primary runs"),
+        requests: store_requests,
+        counts: store.since(store_before),
+    };
+    drop(session_store);
     let short = (secs / 2).max(3);
     for (label, threads, connections) in [
         ("fewer connections", 1, 8),
@@ -338,14 +363,10 @@ pub fn run(
         runs,
         session_upstream,
         session_requests,
+        session_store: session_store_use,
         memory,
         handler_us: authorize_in_process(rt),
-        against_floor: against_floor(
-            &std::iter::once(floor).chain(functions).collect::<Vec<_>>(),
-            provider,
-            rt,
-            secs,
-        ),
+        against_floor: against_floor(probed, provider, rt, secs),
     }
 }
 

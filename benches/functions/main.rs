@@ -19,6 +19,12 @@
 //! turns the results into [`table`]s. The browser, child processes and
 //! ports come from `testkit`, shared with the tests.
 //!
+//! The shared session store: a local `redis-server` ([`store`]; the run
+//! fails when it cannot start one). Every function's start-up cold start,
+//! session's first request, its wrk run and its instruction count are
+//! measured again with `REDIS_URL` set (rows `<function> + REDIS_URL`),
+//! and the store's round trips per protected request are counted.
+//!
 //! Knobs (environment): `BENCH_COLD_RUNS` (default 15), `BENCH_FLOWS`
 //! (default 500), `BENCH_WRK_SECS` (default 10), `BENCH_BURST` (parallel
 //! requests per burst at expiry, default 16), `BENCH_PROFILE=0` to skip
@@ -40,6 +46,7 @@ mod quantiles;
 mod raw;
 mod report;
 mod session;
+mod store;
 mod table;
 
 use std::path::{Path, PathBuf};
@@ -47,7 +54,7 @@ use std::process::Command;
 use std::sync::LazyLock;
 use std::time::Instant;
 
-use sign_in_with_vercel::{Config, ROUTES, Route};
+use sign_in_with_vercel::{Config, ROUTES, Route, SESSION};
 
 /// The app's URL layout: the library's defaults.
 pub static PATHS: LazyLock<sign_in_with_vercel::Paths> =
@@ -67,9 +74,32 @@ pub struct Function {
     /// `None` for the floor.
     pub route: Option<&'static Route>,
     pub exe: PathBuf,
+    /// The shared store it runs with (`REDIS_URL`); `None`: without.
+    pub store: Option<String>,
 }
 
+/// The end of the name of a function run with `REDIS_URL`.
+pub const WITH_STORE: &str = " + REDIS_URL";
+
 impl Function {
+    /// The same binary run with `REDIS_URL` set to `url`, named
+    /// `<name> + REDIS_URL`.
+    pub fn with_store(&self, url: &str) -> Function {
+        Function {
+            name: format!("{}{WITH_STORE}", self.name).leak(),
+            route: self.route,
+            exe: self.exe.clone(),
+            store: Some(url.to_owned()),
+        }
+    }
+
+    /// Its environment: [`function_env`], and `REDIS_URL` when run with the store.
+    pub fn env(&self, issuer: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut vars = function_env(issuer);
+        vars.extend(self.store.clone().map(|url| ("REDIS_URL", url)));
+        vars
+    }
+
     /// The method of its route (the floor answers any).
     pub fn method(&self) -> &'static str {
         self.route.map_or("GET", |r| r.method.as_str())
@@ -111,6 +141,7 @@ pub fn functions() -> Vec<Function> {
             name: route.name,
             route: Some(route),
             exe: dir.join(route.name),
+            store: None,
         })
         .collect()
 }
@@ -139,6 +170,7 @@ pub fn floor() -> Function {
         name: FLOOR,
         route: None,
         exe: profile_dir().join("examples").join(FLOOR),
+        store: None,
     }
 }
 
@@ -231,9 +263,24 @@ fn main() {
     let sizes = machine::sizes(&all);
     eprintln!("emulator: starting (RSA key generation)…");
     let provider = provider::start();
+    eprintln!("redis-server: starting (testkit::RedisServer)…");
+    let store = store::Store::start();
+    let with_store: Vec<Function> = functions
+        .iter()
+        .map(|f| f.with_store(&store.url()))
+        .collect();
+    let session_store = function(&with_store, &SESSION);
+    // Every binary on its probe, session with the store next to session.
+    let mut probed = all.clone();
+    let after_session = probed
+        .iter()
+        .position(|f| f.serves(&SESSION))
+        .expect("session")
+        + 1;
+    probed.insert(after_session, session_store);
 
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "callgrind") {
-        let counts = callgrind::counts(&all, &provider, &rt);
+        let counts = callgrind::counts(&probed, &provider, &rt);
         let floor = counts
             .iter()
             .find(|c| c.function == FLOOR)
@@ -276,12 +323,16 @@ fn main() {
         knobs.cold_runs
     );
     let usage = procfs::Usage::start(&[]);
-    let cold = cold::run(&all, &provider, &rt, knobs.cold_runs);
+    let cold = cold::run(&all, &with_store, &store, &provider, &rt, knobs.cold_runs);
     machine.during("cold starts", usage.other_cores());
 
     machine.before("warm load");
     eprintln!("warm load: wrk on authorize and session, then every function and the floor…");
-    let load = load::run(&functions, &floor, &provider, &rt, knobs.wrk_secs);
+    let load = load::run(&functions, &probed, &store, &provider, &rt, knobs.wrk_secs);
+
+    machine.before("store round trips");
+    eprintln!("store: round trips per protected request…");
+    let round_trips = store::round_trips(session_store, &provider, &rt, &store);
 
     machine.before("sessions");
     eprintln!("sessions: Auth::session in process, bursts at expiry…");
@@ -293,7 +344,7 @@ fn main() {
     machine.during("complete flow", flow.other_cores);
 
     eprintln!("callgrind: instructions per request…");
-    let instructions = callgrind::counts(&all, &provider, &rt);
+    let instructions = callgrind::counts(&probed, &provider, &rt);
     let profiles = profiled.map(|builds| callgrind::profiles(&builds, &provider, &rt));
 
     let results = report::Results {
@@ -304,6 +355,8 @@ fn main() {
         load: &load,
         sessions: &sessions,
         flow: &flow,
+        store: &store,
+        round_trips: &round_trips,
         sizes: &sizes,
         instructions: &instructions,
         profiles: profiles.as_deref().unwrap_or_default(),

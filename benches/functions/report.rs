@@ -14,8 +14,9 @@ use crate::machine::{Machine, Size};
 use crate::provider::{upstream, upstream_mean};
 use crate::quantiles::summarize;
 use crate::session::SessionResult;
+use crate::store::{BACK_TO_BACK, Counts, RoundTrips, Store};
 use crate::table::Table;
-use crate::{FLOOR, Function, Knobs};
+use crate::{FLOOR, Function, Knobs, WITH_STORE};
 
 /// Everything a run measured.
 pub struct Results<'a> {
@@ -26,6 +27,8 @@ pub struct Results<'a> {
     pub load: &'a LoadResult,
     pub sessions: &'a SessionResult,
     pub flow: &'a FlowResult,
+    pub store: &'a Store,
+    pub round_trips: &'a [RoundTrips],
     /// The floor's first, then the functions'.
     pub sizes: &'a [Size],
     /// The floor's first, then the functions'.
@@ -42,7 +45,7 @@ impl Results<'_> {
     /// The cold start of the request a binary is compared on: session's
     /// with its cookie, every other one's start-up request.
     fn probe_cold(&self, function: &str) -> &ColdResult {
-        let mode = if function == SESSION.name {
+        let mode = if binary(function) == SESSION.name {
             Mode::First
         } else {
             Mode::Startup
@@ -77,6 +80,36 @@ impl Results<'_> {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// The binary a function runs: its name without [`WITH_STORE`].
+fn binary(function: &str) -> &str {
+    function.strip_suffix(WITH_STORE).unwrap_or(function)
+}
+
+/// `n` over `of`: whole, to 3 decimals, or in scientific notation below 0.001.
+fn per(n: u64, of: u64) -> String {
+    let v = n as f64 / of.max(1) as f64;
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else if v >= 0.001 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// What the store counted over `n` requests, per request.
+fn store_use(c: &Counts, n: u64) -> String {
+    if c.commands == 0 && c.round_trips == 0 {
+        return "none".to_owned();
+    }
+    format!(
+        "{} commands ({} GET) in {} round trips",
+        per(c.commands, n),
+        per(c.gets, n),
+        per(c.round_trips, n)
+    )
 }
 
 /// KiB (as /proc reports them) to MB (10^6 bytes), the unit of the targets.
@@ -125,6 +158,7 @@ pub fn tables(r: &Results) -> Vec<Table> {
     all.extend([
         cold_start(r),
         warm_load(r),
+        store_round_trips(r),
         in_process(r),
         bursts(r),
         memory(r),
@@ -190,7 +224,10 @@ fn against_floor(r: &Results) -> Table {
         "Each binary on one request (the floor: a 302 with one cookie on the same runtime): \
          instructions per request from callgrind ((1,100 − 100 keep-alive requests) / 1,000), \
          median cold start, `wrk -t1 -c16`, peak RSS (VmHWM), size. Ratios to the floor; absolute \
-         figures drift 2× between hosts, ratios and instruction counts do not.",
+         figures drift 2× between hosts, ratios and instruction counts do not. session + \
+         REDIS_URL: the same binary and request with the shared store (a local redis-server); \
+         its instructions include the store round trip its instance makes about once a second \
+         (a few per callgrind run), its cold start the first round trip.",
         &[
             "Binary",
             "Request → status",
@@ -224,7 +261,7 @@ fn against_floor(r: &Results) -> Table {
     let size = |name: &str| {
         r.sizes
             .iter()
-            .find(|s| s.function == name)
+            .find(|s| s.function == binary(name))
             .map_or(0, |s| s.bytes)
     };
     let floor = (
@@ -233,7 +270,7 @@ fn against_floor(r: &Results) -> Table {
         wrk(FLOOR),
         size(FLOOR),
     );
-    for name in std::iter::once(FLOOR).chain(r.functions.iter().map(|f| f.name)) {
+    for name in r.load.against_floor.iter().map(|f| f.wrk.function) {
         let (i, c, w, s) = (
             ins(name),
             r.probe_cold(name).total.median,
@@ -312,7 +349,8 @@ fn cold_start(r: &Results) -> Table {
             "Spawn (`VERCEL_DEV_PORT`) → poll-connect → the request (`Connection: close`) → the \
              whole response; {} runs each after one unmeasured. Start-up: default issuer, no \
              cookie. First: emulator issuer, the route's real request (flow cookies and sessions \
-             made in process through the routes).",
+             made in process through the routes). `+ REDIS_URL`: the same with the shared store (a \
+             local redis-server), its commands and round trips per run counted by the server.",
             r.knobs.cold_runs
         ),
         &[
@@ -326,6 +364,7 @@ fn cold_start(r: &Results) -> Table {
             "listening",
             "RSS",
             "Provider requests",
+            "Store",
         ],
     );
     for c in r.cold {
@@ -344,6 +383,9 @@ fn cold_start(r: &Results) -> Table {
             ms(c.listen.median),
             mb(c.rss_kb.median as u64),
             upstream(&c.upstream),
+            c.store
+                .as_ref()
+                .map_or_else(String::new, |s| store_use(s, r.knobs.cold_runs as u64)),
         ]);
     }
     t
@@ -370,8 +412,9 @@ fn warm_load(r: &Results) -> Table {
         "Warm load",
         &format!(
             "wrk on one warm instance. authorize: default issuer; session: a live session cookie, \
-             emulator issuer ({} provider requests over its {} primary requests). Primary runs \
-             alternate authorize and session; a run in which other processes took more than \
+             emulator issuer ({} provider requests over its {} primary requests); session + \
+             REDIS_URL: the same with the shared store. Primary runs alternate authorize, session \
+             and session + REDIS_URL; a run in which other processes took more than \
              {DISTURBED} cores is run again (at most twice). CPU columns: cores busy during the run.",
             upstream(&r.load.session_upstream),
             r.load.session_requests
@@ -397,6 +440,44 @@ fn warm_load(r: &Results) -> Table {
         .chain(r.load.against_floor.iter().map(|f| &f.wrk))
     {
         t.row(wrk_row(w));
+    }
+    t
+}
+
+fn store_round_trips(r: &Results) -> Table {
+    let mut t = Table::new(
+        "Store round trips per protected request",
+        &format!(
+            "session + REDIS_URL (a local redis-server {}) with a live session cookie, one warm \
+             instance, keep-alive; counted by the server (`INFO`: total_commands_processed, \
+             cmdstat_get, total_writes_processed: one reply written per round trip, so a pipeline \
+             of two GETs is one), less its own INFO. An instance trusts a \"not ended\" answer for \
+             one second: the {BACK_TO_BACK} back-to-back requests start more than a second after \
+             its last question. Under wrk the checks of concurrent requests share the instance's \
+             one connection (several per reply written).",
+            r.store.version
+        ),
+        &[
+            "Requests",
+            "n",
+            "Store commands",
+            "GET",
+            "Round trips",
+            "Commands/request",
+            "Round trips/request",
+        ],
+    );
+    for s in r.round_trips.iter().chain([&r.load.session_store]) {
+        let c = &s.counts;
+        t.row(vec![
+            s.label.clone(),
+            s.requests.to_string(),
+            c.commands.to_string(),
+            c.gets.to_string(),
+            c.round_trips.to_string(),
+            per(c.commands, s.requests),
+            per(c.round_trips, s.requests),
+        ]);
     }
     t
 }

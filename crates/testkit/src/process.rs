@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 /// Variables a developer's shell or `.env` might carry into a child and
 /// that would change what it does: the app's configuration, the local
-/// stack's ports and the emulator's settings, the Vercel runtime's own.
-pub const CLEARED_VARS: [&str; 23] = [
+/// stack's ports and the emulator's settings, the Vercel runtime's own,
+/// the shared store's.
+pub const CLEARED_VARS: [&str; 25] = [
     "VERCEL_APP_CLIENT_ID",
     "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
     "VERCEL_APP_CLIENT_SECRET",
@@ -35,6 +36,8 @@ pub const CLEARED_VARS: [&str; 23] = [
     "VERCEL_DEV",
     "VERCEL_ENV",
     "RUST_LOG",
+    "REDIS_URL",
+    "KV_URL",
 ];
 
 /// A command for `program` without any of [`CLEARED_VARS`], with stdin,

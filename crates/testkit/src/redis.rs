@@ -82,6 +82,28 @@ impl RedisServer {
         Some(line.trim_end().to_owned()).filter(|l| !l.is_empty())
     }
 
+    /// The answer to `INFO <section>` (`stats`, `all`…): `field:value` lines.
+    pub fn info(&self, section: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("redis-server");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        stream
+            .write_all(format!("INFO {section}\r\n").as_bytes())
+            .expect("INFO");
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        reader.read_line(&mut head).expect("INFO's answer");
+        let length: usize = head
+            .trim_end()
+            .strip_prefix('$')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("INFO {section}: {head:?}"));
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("INFO's answer");
+        String::from_utf8_lossy(&body).into_owned()
+    }
+
     /// How many keys the server holds.
     pub fn keys(&self) -> Vec<String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("redis-server");
