@@ -200,7 +200,9 @@
 //!   session's id in every instance within a second, and
 //!   [`Auth::sign_out_everywhere`] ends all of a user's sessions;
 //! - at most one store round trip per protected request (two pipelined
-//!   `GET`s, trusted for a second per instance).
+//!   `GET`s, trusted for a second per instance); an instance's first
+//!   protected request also connects (and authenticates, when the URL
+//!   carries a password), nothing more.
 //!
 //! Keys are hashes under a prefix of the app's own; no token is stored in
 //! plain text. A store that is down or slow changes nothing that would

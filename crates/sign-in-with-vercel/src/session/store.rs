@@ -194,7 +194,13 @@ mod with_redis {
         /// The store at `url`, not yet connected: a cold start makes no
         /// network call for it. `None` (logged) if the URL does not parse.
         pub(crate) fn new(url: &StoreUrl, keys: Keys) -> Option<Self> {
-            match redis::Client::open(url.secret()) {
+            // No `CLIENT SETINFO` after connecting: that would be one
+            // more round trip on each instance's first protected request.
+            let info = redis::IntoConnectionInfo::into_connection_info(url.secret()).map(|info| {
+                let settings = info.redis_settings().clone().set_skip_set_lib_name();
+                info.set_redis_settings(settings)
+            });
+            match info.and_then(redis::Client::open) {
                 Ok(client) => Some(Self {
                     client,
                     keys,
