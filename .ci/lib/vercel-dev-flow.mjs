@@ -5,7 +5,9 @@
 //
 //   signed out: the three JSON functions answer 401 (sign-out also 405 on GET)
 //   Cancel (first, on a fresh emulator, so the consent page is certain):
-//     authorize -> consent page -> Cancel -> callback -> /auth/error?error=access_denied
+//     authorize -> login screen (the emulator has not seen this browser:
+//     choose USER_SUB) -> consent page -> Cancel -> callback
+//     -> /auth/error?error=access_denied
 //   Allow: authorize -> consent page (or straight back, when the emulator
 //     remembers the consent) -> callback -> /profile
 //     user-info 200, validate-token 200, a cross-origin sign-out 403
@@ -13,7 +15,7 @@
 //   sign in again (the emulator may now skip its consent page), sign out
 //   the per-request cost of a function, next to a static file
 //
-// Only the issuer and its consent page are known in advance: the other
+// Only the issuer and its login and consent pages are known in advance: the other
 // endpoints are the emulator's business, and cookie names are the app's.
 // Prints `ok`/`FAIL` lines; exits 1 when anything failed.
 //
@@ -249,11 +251,15 @@ function consentForm(page) {
     }
   }
   const buttons = {};
+  const choices = [];
   for (const [button, label] of form[1].matchAll(/<button\b[^>]*>([\s\S]*?)<\/button>/gi)) {
     const name = attr(button, "name");
-    if (name) buttons[label.replace(/<[^>]*>/g, "").trim()] = { name, value: attr(button, "value") ?? "" };
+    if (!name) continue;
+    const choice = { name, value: attr(button, "value") ?? "" };
+    buttons[label.replace(/<[^>]*>/g, "").trim()] = choice;
+    choices.push(choice);
   }
-  return { action: new URL(attr(formTag, "action") || page.url, page.url).toString(), fields, buttons };
+  return { action: new URL(attr(formTag, "action") || page.url, page.url).toString(), fields, buttons, choices };
 }
 
 // --- the flow ----------------------------------------------------------
@@ -285,9 +291,36 @@ async function startSignIn(what) {
   return get(to);
 }
 
-// The emulator's answer -> submit `decision` on its consent page (when it
-// shows one) -> the redirect back to our callback, checked.
-async function decide(what, emulatorAnswer, decision) {
+// The emulator's login screen, shown to a browser it has not seen (seed
+// 001: "If the user is not logged in, Vercel will show a login screen"):
+// choose USER_SUB, then the authorization request again. Any other answer
+// is returned as it is.
+async function throughLogin(what, answer) {
+  const form = answer.status === 200 ? consentForm(answer) : null;
+  if (!form || new URL(form.action).pathname !== "/login") return answer;
+  const user = form.choices.find((c) => c.name === "user" && c.value === USER_SUB);
+  if (!check(Boolean(user), `${what}: the emulator's login screen offers ${USER_SUB}`, answer.show())) {
+    fatal(`${what}: cannot sign in at the emulator`);
+  }
+  const loggedIn = await post(form.action, { ...form.fields, [user.name]: user.value });
+  const next = loggedIn.location || "";
+  if (
+    !check(
+      loggedIn.status >= 300 && loggedIn.status < 400 && next.startsWith(`${discovery.authorization_endpoint}?`),
+      `${what}: signed in at the emulator, back to the authorization request`,
+      loggedIn.show(),
+    )
+  ) {
+    fatal(`${what}: the emulator's login did not lead back to the authorization request`);
+  }
+  return get(next);
+}
+
+// The emulator's answer -> its login screen (when it shows one) -> submit
+// `decision` on its consent page (when it shows one) -> the redirect back
+// to our callback, checked.
+async function decide(what, answer, decision) {
+  const emulatorAnswer = await throughLogin(what, answer);
   let back = emulatorAnswer;
   let consentShown = false;
   if (emulatorAnswer.status === 200) {
