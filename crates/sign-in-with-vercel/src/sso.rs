@@ -15,8 +15,9 @@
 //!
 //! An exchange needs only what it uses: a [`Marketplace`] holds the
 //! integration's credentials, the issuer of its tokens (metadata and keys,
-//! cached per instance), the REST API's origin, the HTTP client and the
-//! clock. It is independent of the sign-in's configuration.
+//! cached per instance; the marketplace's key set URL is built in, so a
+//! cold start makes no discovery request), the REST API's origin, the HTTP
+//! client and the clock. It is independent of the sign-in's configuration.
 //!
 //! Vercel: "Providers should not persist the returned `id_token` in a
 //! database since the token will expire." So [`Marketplace::exchange`] never returns the
@@ -48,6 +49,9 @@ pub const SSO_TOKEN_PATH: &str = "/v1/integrations/sso/token";
 /// The issuer of Vercel's marketplace tokens, the SSO exchange's ID token
 /// among them (Vercel's Marketplace Partner API, user authentication).
 pub const MARKETPLACE_ISSUER: &str = "https://marketplace.vercel.com";
+/// The marketplace's key set (Vercel's Marketplace Partner API, user
+/// authentication): known, so its discovery document need not be read.
+const MARKETPLACE_JWKS_URI: &str = "https://marketplace.vercel.com/.well-known/jwks";
 
 /// A marketplace integration's credentials, from its settings in Vercel's
 /// Integrations Console.
@@ -356,17 +360,24 @@ pub struct Marketplace {
 }
 
 impl Marketplace {
-    /// `integration`'s exchange, its tokens issued by `issuer` (discovered
-    /// once per instance from its `/.well-known/openid-configuration`), the
-    /// exchange posted to `api` (like [`VERCEL_API`]).
+    /// `integration`'s exchange, its tokens issued by `issuer` (for
+    /// [`MARKETPLACE_ISSUER`] its key set is built in; any other is
+    /// discovered once per instance from its
+    /// `/.well-known/openid-configuration`), the exchange posted to `api`
+    /// (like [`VERCEL_API`]).
     pub fn new(
         integration: Integration,
         issuer: impl Into<String>,
         api: impl Into<String>,
     ) -> Self {
+        let issuer = issuer.into();
+        let known = (issuer == MARKETPLACE_ISSUER).then(|| KeyMetadata {
+            issuer: MARKETPLACE_ISSUER.to_owned(),
+            jwks_uri: MARKETPLACE_JWKS_URI.to_owned(),
+        });
         Self {
             integration,
-            issuer: Issuer::new(issuer.into(), None),
+            issuer: Issuer::new(issuer, known),
             api: api.into().trim_end_matches('/').to_owned(),
             http: Arc::new(ReqwestClient::new()),
             clock: system_clock(),
@@ -507,6 +518,40 @@ mod tests {
         let req = request("https://api.vercel.com/x", &i, &callback).unwrap();
         let body: Value = serde_json::from_slice(req.body()).unwrap();
         assert_eq!(body.as_object().unwrap().len(), 3);
+    }
+
+    /// A client with no network: every call fails to connect.
+    struct Offline;
+
+    impl HttpClient for Offline {
+        fn execute(
+            &self,
+            _: HttpRequest,
+        ) -> crate::transport::BoxFuture<'_, Result<HttpResponse, crate::TransportError>> {
+            Box::pin(async { Err(crate::TransportError::Connect) })
+        }
+    }
+
+    #[tokio::test]
+    async fn vercels_marketplace_keys_are_known_without_a_discovery_request() {
+        for sso in [
+            Marketplace::vercel(integration()),
+            Marketplace::from_lookup(|name| match name {
+                "INTEGRATION_CLIENT_ID" => Some("oac_int".into()),
+                "INTEGRATION_CLIENT_SECRET" => Some("s3cret".into()),
+                _ => None,
+            })
+            .unwrap(),
+        ] {
+            let metadata = sso.issuer.metadata(&Offline).await.unwrap();
+            assert_eq!(metadata.issuer, MARKETPLACE_ISSUER);
+            assert_eq!(
+                metadata.jwks_uri,
+                "https://marketplace.vercel.com/.well-known/jwks"
+            );
+        }
+        let other = Marketplace::new(integration(), "https://op.example", VERCEL_API);
+        assert!(other.issuer.metadata(&Offline).await.is_err());
     }
 
     #[test]
