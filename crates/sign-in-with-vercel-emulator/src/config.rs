@@ -118,7 +118,9 @@ pub struct Client {
     /// The client secret; none for a public client.
     #[serde(default)]
     pub client_secret: Option<String>,
-    /// `client_secret_post`, `client_secret_basic` or `none`.
+    /// `client_secret_post` or `client_secret_basic` (RFC 7591 §2): how a
+    /// client with a secret authenticates at the token endpoint. A client
+    /// without a secret authenticates with `none`, whatever this says.
     #[serde(default = "default_auth_method")]
     pub token_endpoint_auth_method: String,
     /// The Authorization Callback URLs, matched exactly.
@@ -129,8 +131,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// A public client: registered with `none` and no secret (seed 001,
-    /// token endpoint: "optional if client authentication is set to none").
+    /// A public client: one without a secret, which authenticates with
+    /// `none` (seed 001, token endpoint: "optional if client
+    /// authentication is set to none").
     pub fn is_public(&self) -> bool {
         self.client_secret.is_none()
     }

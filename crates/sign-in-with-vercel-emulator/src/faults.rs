@@ -25,7 +25,9 @@ pub struct Faults {
     pub token_response: Option<(u16, String)>,
     /// Makes revocation answer with this status.
     pub revocation_status: Option<u16>,
-    /// Makes every endpoint answer with this status.
+    /// Makes the endpoints counted in [`crate::Stats`] (discovery, JWK
+    /// Set, authorization, token, revocation, introspection, userinfo)
+    /// answer with this status and an RFC 6749 §5.2 `server_error` body.
     pub all_status: Option<u16>,
     /// Signs marketplace (SSO) ID tokens with the sign-in issuer's key
     /// instead of the marketplace's: a verifier that takes the wrong key

@@ -95,6 +95,7 @@
 //! listed on its index page, `/`):
 //!
 #![doc = include_str!("guesses.md")]
+#![warn(missing_docs)]
 
 mod config;
 mod endpoints;

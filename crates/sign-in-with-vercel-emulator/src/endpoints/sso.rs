@@ -5,8 +5,9 @@
 //! URI is its redirect login URL. `GET /sso/integrations/{client_id}` (the
 //! emulator's stand-in for the dashboard's "Open in Provider", with
 //! `state`, and `user` and deep-link parameters such as `resource_id`
-//! optional) signs the user in and redirects there with `mode=sso`, `code`
-//! and `state`, as Vercel's marketplace documentation lists them. The
+//! optional) issues a code for a user and redirects there with
+//! `mode=sso`, `code` and `state`, as Vercel's marketplace documentation
+//! lists them. The
 //! exchange takes the JSON body of seed 003 (or a form with
 //! `grant_type=authorization_code`) and answers `id_token` (issued by the
 //! marketplace origin: [`super::marketplace::id_token`]), `access_token`,
@@ -73,9 +74,10 @@ fn page_error(message: &str) -> Response {
     html(StatusCode::BAD_REQUEST, pages::error(message))
 }
 
-/// `GET /sso/integrations/{client_id}`: signs in `user`, else the user
-/// the browser is signed in to the emulator as, else the first user, and
-/// redirects to the redirect login URL with a fresh code.
+/// `GET /sso/integrations/{client_id}`: a fresh code for `user`, else the
+/// user the browser is signed in to the emulator as, else the first user,
+/// in a redirect to the redirect login URL. The browser's own sign-in is
+/// left as it is.
 fn login(emu: &Emulator, client_id: &str, request: &http::Request<Vec<u8>>) -> Response {
     let query = request.uri().query().unwrap_or("");
     let Ok(params) = form_params(query.as_bytes()) else {

@@ -23,8 +23,8 @@ use crate::{Emulator, form_params, lock, pages};
 pub(super) use decision::decision;
 use params::{Prompt, after_sign_in, granted_scopes, response_mode_supported};
 
-/// How long a login or consent page stays answerable (undocumented by
-/// Vercel: one of the emulator's guesses).
+/// How long a consent page stays answerable (undocumented by Vercel: one
+/// of the emulator's guesses).
 const PAGE_TTL: i64 = 600;
 
 /// `GET /oauth/authorize` (RFC 6749 §4.1.1). Errors about the client or
