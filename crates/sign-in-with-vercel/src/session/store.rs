@@ -29,8 +29,8 @@ use ring::digest::{Context, SHA256, digest};
 
 pub use crate::config::StoreUrl;
 
-/// What a claim on a refresh found.
-#[derive(Debug, PartialEq, Eq)]
+/// What a claim on a refresh found. No `Debug`: an outcome holds a sealed
+/// session, which is as good as the session cookie.
 pub(crate) enum Claim {
     /// Another instance finished it: its outcome (see [`super::shared`]).
     Outcome(String),
@@ -54,18 +54,21 @@ impl Keys {
         app.update(issuer.as_bytes());
         app.update(&[0]);
         app.update(client_id.as_bytes());
-        let app = hex(&app.finish().as_ref()[..6]);
-        Self {
-            prefix: format!("siv:{app}:"),
-        }
+        let mut prefix = String::from("siv:");
+        push_hex(&mut prefix, &app.finish().as_ref()[..6]);
+        prefix.push(':');
+        Self { prefix }
     }
 
+    /// `<prefix><kind>:<hash>`, in one allocation: two keys are made on
+    /// every protected request.
     fn hashed(&self, kind: &str, value: &[u8]) -> String {
-        format!(
-            "{}{kind}:{}",
-            self.prefix,
-            hex(&digest(&SHA256, value).as_ref()[..16])
-        )
+        let mut key = String::with_capacity(self.prefix.len() + kind.len() + 33);
+        key.push_str(&self.prefix);
+        key.push_str(kind);
+        key.push(':');
+        push_hex(&mut key, &digest(&SHA256, value).as_ref()[..16]);
+        key
     }
 
     /// A session that was ended.
@@ -89,8 +92,13 @@ impl Keys {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Appends `bytes` in lower-case hex.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
 }
 
 #[cfg(feature = "redis")]
@@ -443,6 +451,9 @@ mod tests {
             );
         }
         assert_ne!(keys.outcome(&[7; 32]), claim);
+        // The layout every instance shares: a new release reads the keys
+        // an older one wrote.
+        assert_eq!(sid, "siv:0ef6dfcf6084:s:4bdf1e15df716f27ff6ebcc119aa4b88");
         let other = Keys::new("https://vercel.com", "cl_other");
         assert_ne!(other.ended_session("session-id"), sid);
     }
