@@ -42,8 +42,13 @@ const MAX_OURS: usize = 64;
 
 /// The full name of the cookie `base.suffix` on `origin`.
 pub fn cookie_name(origin: &Origin, base: &str, suffix: &str) -> String {
-    let prefix = if origin.is_secure() { HOST_PREFIX } else { "" };
-    format!("{prefix}{base}.{suffix}")
+    format!("{}{base}.{suffix}", prefix(origin))
+}
+
+/// What starts the name of each of our cookies on `origin`: `__Host-` on
+/// https, nothing on a loopback http origin.
+fn prefix(origin: &Origin) -> &'static str {
+    if origin.is_secure() { HOST_PREFIX } else { "" }
 }
 
 /// Our cookies of a request, parsed once: the `Cookie` headers that hold
@@ -60,7 +65,7 @@ impl RequestCookies {
     /// ours, whose name is not a token, or whose value is too long to be
     /// ours are skipped: they cannot make the request fail.
     pub(crate) fn parse(headers: &HeaderMap, origin: &Origin) -> Self {
-        let prefix = if origin.is_secure() { HOST_PREFIX } else { "" };
+        let prefix = prefix(origin);
         let mut found = Self {
             headers: Vec::new(),
             pairs: Vec::new(),
@@ -93,11 +98,7 @@ impl RequestCookies {
         origin: &Origin,
         base: &'a str,
     ) -> impl Iterator<Item = (&'a str, &'a str, &'a [u8])> + 'a {
-        let prefix_len = if origin.is_secure() {
-            HOST_PREFIX.len()
-        } else {
-            0
-        };
+        let prefix_len = prefix(origin).len();
         self.pairs.iter().filter_map(move |(header, name, value)| {
             let bytes = self.headers[*header].as_bytes();
             // A token, checked when parsed: ASCII.
@@ -160,21 +161,30 @@ fn is_cookie_value(bytes: &[u8]) -> bool {
 /// A `Set-Cookie` header (RFC 6265bis §4.1): `name=value`, then the
 /// attributes every cookie of ours has (`HttpOnly; SameSite=Lax`, `Secure`
 /// on https, `Path=/`, no `Domain`, so the `__Host-` prefix holds), then
-/// `extra`. Written out directly: this runs on every sign-in and refresh.
-fn header(origin: &Origin, name: &str, value: &str, extra: &str) -> Option<HeaderValue> {
+/// `Max-Age`, and `extra`. Written out directly, in one allocation: this
+/// runs on every sign-in and refresh.
+fn header(
+    origin: &Origin,
+    name: &str,
+    value: &str,
+    max_age: i64,
+    extra: &str,
+) -> Option<HeaderValue> {
+    use std::fmt::Write as _;
     let secure = if origin.is_secure() { "; Secure" } else { "" };
-    let mut text = String::with_capacity(name.len() + value.len() + 96);
+    let mut text = String::with_capacity(name.len() + value.len() + 96 + extra.len());
     for part in [
         name,
         "=",
         value,
         "; HttpOnly; SameSite=Lax",
         secure,
-        "; Path=/",
-        extra,
+        "; Path=/; Max-Age=",
     ] {
         text.push_str(part);
     }
+    write!(text, "{}", max_age.max(0)).ok()?;
+    text.push_str(extra);
     // Shared, not copied, into the header.
     HeaderValue::from_maybe_shared(bytes::Bytes::from(text)).ok()
 }
@@ -191,12 +201,7 @@ pub(crate) fn set_cookie(
     if value.len() > MAX_VALUE || !is_cookie_value(value.as_bytes()) || !is_token(name.as_bytes()) {
         return None;
     }
-    let mut header = header(
-        origin,
-        name,
-        value,
-        &format!("; Max-Age={}", max_age.max(0)),
-    )?;
+    let mut header = header(origin, name, value, max_age, "")?;
     header.set_sensitive(true);
     Some(header)
 }
@@ -204,11 +209,11 @@ pub(crate) fn set_cookie(
 /// The `Set-Cookie` value that deletes cookie `name` (`Max-Age=0`, and an
 /// `Expires` in the past for older browsers).
 pub(crate) fn clear_cookie(origin: &Origin, name: &str) -> HeaderValue {
-    const GONE: &str = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+    const EXPIRED: &str = "; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
     if !is_token(name.as_bytes()) {
         return HeaderValue::from_static("");
     }
-    header(origin, name, "", GONE).unwrap_or_else(|| HeaderValue::from_static(""))
+    header(origin, name, "", 0, EXPIRED).unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
 /// The `Set-Cookie` values deleting `names`.
