@@ -2,6 +2,7 @@
 //! Connect Discovery 1.0 (`/.well-known/openid-configuration`).
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::config::VERCEL_ISSUER;
@@ -74,62 +75,50 @@ impl ProviderMetadata {
     /// exactly `expected_issuer` (Discovery §4.3), and every endpoint an
     /// `https` URL (`http` only on loopback).
     pub fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error> {
-        if !response.status().is_success() {
-            return Err(Endpoint::Discovery.failed(response.status()));
-        }
-        let metadata: Self = serde_json::from_slice(response.body())
-            .map_err(|_| Endpoint::Discovery.malformed("not provider metadata"))?;
-        if metadata.issuer != expected_issuer {
-            return Err(Error::Discovery(format!(
-                "the provider's metadata names issuer {:?}, not the configured {:?}",
-                metadata.issuer, expected_issuer
-            )));
-        }
-        let endpoints = [
-            (
-                "authorization_endpoint",
-                Some(&metadata.authorization_endpoint),
-            ),
-            ("token_endpoint", Some(&metadata.token_endpoint)),
-            ("jwks_uri", Some(&metadata.jwks_uri)),
-            ("userinfo_endpoint", metadata.userinfo_endpoint.as_ref()),
-            ("revocation_endpoint", metadata.revocation_endpoint.as_ref()),
-            (
-                "introspection_endpoint",
-                metadata.introspection_endpoint.as_ref(),
-            ),
-        ];
-        for (name, value) in endpoints {
-            if let Some(value) = value {
-                check_endpoint(name, value)?;
-            }
-        }
-        Ok(metadata)
+        discovered(expected_issuer, response)
     }
 }
 
 /// The metadata an [`Issuer`](crate::provider::Issuer) keeps: enough to
 /// verify the issuer's ID tokens.
-pub(crate) trait IssuerMetadata: Sized + Send + Sync {
-    /// Parses and checks a discovery response for `expected_issuer`.
-    fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error>;
+pub(crate) trait IssuerMetadata: DeserializeOwned + Send + Sync {
     /// The issuer identifier, as the metadata states it.
     fn issuer(&self) -> &str;
     /// Where the issuer's signing keys are.
     fn jwks_uri(&self) -> &str;
+    /// Every endpoint it names, by member name, for [`discovered`] to check.
+    fn endpoints(&self) -> Vec<(&'static str, &str)>;
 }
 
 impl IssuerMetadata for ProviderMetadata {
-    fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error> {
-        Self::from_response(expected_issuer, response)
-    }
-
     fn issuer(&self) -> &str {
         &self.issuer
     }
 
     fn jwks_uri(&self) -> &str {
         &self.jwks_uri
+    }
+
+    fn endpoints(&self) -> Vec<(&'static str, &str)> {
+        let optional = [
+            ("userinfo_endpoint", &self.userinfo_endpoint),
+            ("revocation_endpoint", &self.revocation_endpoint),
+            ("introspection_endpoint", &self.introspection_endpoint),
+        ];
+        let mut endpoints = vec![
+            (
+                "authorization_endpoint",
+                self.authorization_endpoint.as_str(),
+            ),
+            ("token_endpoint", &self.token_endpoint),
+            ("jwks_uri", &self.jwks_uri),
+        ];
+        endpoints.extend(
+            optional
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value.as_deref()?))),
+        );
+        endpoints
     }
 }
 
@@ -145,25 +134,6 @@ pub struct KeyMetadata {
 }
 
 impl IssuerMetadata for KeyMetadata {
-    /// Like [`ProviderMetadata::from_response`]: the `issuer` must be
-    /// exactly the expected one (Discovery §4.3), `jwks_uri` an `https`
-    /// URL (`http` only on loopback).
-    fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error> {
-        if !response.status().is_success() {
-            return Err(Endpoint::Discovery.failed(response.status()));
-        }
-        let metadata: Self = serde_json::from_slice(response.body())
-            .map_err(|_| Endpoint::Discovery.malformed("not provider metadata"))?;
-        if metadata.issuer != expected_issuer {
-            return Err(Error::Discovery(format!(
-                "the provider's metadata names issuer {:?}, not the configured {:?}",
-                metadata.issuer, expected_issuer
-            )));
-        }
-        check_endpoint("jwks_uri", &metadata.jwks_uri)?;
-        Ok(metadata)
-    }
-
     fn issuer(&self) -> &str {
         &self.issuer
     }
@@ -171,6 +141,35 @@ impl IssuerMetadata for KeyMetadata {
     fn jwks_uri(&self) -> &str {
         &self.jwks_uri
     }
+
+    fn endpoints(&self) -> Vec<(&'static str, &str)> {
+        vec![("jwks_uri", &self.jwks_uri)]
+    }
+}
+
+/// Parses and checks a discovery response for `expected_issuer`: a
+/// success, whose `issuer` is exactly the expected one (Discovery §4.3),
+/// each of whose endpoints is an `https` URL (`http` only on loopback).
+pub(crate) fn discovered<M: IssuerMetadata>(
+    expected_issuer: &str,
+    response: &HttpResponse,
+) -> Result<M, Error> {
+    if !response.status().is_success() {
+        return Err(Endpoint::Discovery.failed(response.status()));
+    }
+    let metadata: M = serde_json::from_slice(response.body())
+        .map_err(|_| Endpoint::Discovery.malformed("not provider metadata"))?;
+    if metadata.issuer() != expected_issuer {
+        return Err(Error::Discovery(format!(
+            "the provider's metadata names issuer {:?}, not the configured {:?}",
+            metadata.issuer(),
+            expected_issuer
+        )));
+    }
+    for (name, value) in metadata.endpoints() {
+        check_endpoint(name, value)?;
+    }
+    Ok(metadata)
 }
 
 /// An endpoint from metadata: a URL, `https` (`http` on loopback), with no
@@ -238,6 +237,16 @@ mod tests {
             ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn key_metadata_is_checked_as_provider_metadata_is() {
+        let keys: KeyMetadata = discovered("https://op.example.com", &response(200, DOC)).unwrap();
+        assert_eq!(keys.jwks_uri, "https://op.example.com/jwks");
+        let err = discovered::<KeyMetadata>("https://evil.com", &response(200, DOC)).unwrap_err();
+        assert_eq!(err.code(), "configuration");
+        let doc = DOC.replace("https://op.example.com/jwks", "http://op.example.com/jwks");
+        assert!(discovered::<KeyMetadata>("https://op.example.com", &response(200, &doc)).is_err());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::clock::{Clock, system_clock, time_left};
 use crate::config::{Config, ConfigError};
-use crate::discovery::{IssuerMetadata, ProviderMetadata};
+use crate::discovery::{IssuerMetadata, ProviderMetadata, discovered};
 use crate::error::{Endpoint, Error};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
 use crate::jwks::{JwkSet, JwksCache};
@@ -90,7 +90,7 @@ impl<M: IssuerMetadata> Issuer<M> {
             .get_or_try_init(|| async {
                 let request = ProviderMetadata::request(&self.issuer);
                 let response = send(http, Endpoint::Discovery, request).await?;
-                M::from_response(&self.issuer, &response)
+                discovered(&self.issuer, &response)
             })
             .await
     }
