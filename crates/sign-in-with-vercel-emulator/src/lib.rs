@@ -205,10 +205,16 @@ impl Emulator {
     }
 
     /// Replaces the clock (tests move time forward without sleeping).
+    ///
+    /// # Panics
+    ///
+    /// When the emulator is already shared (cloned, or served): its other
+    /// holders would go on with the old clock, and a test would run on the
+    /// system clock without noticing.
     pub fn set_clock(self: &mut Arc<Self>, clock: Clock) {
-        if let Some(this) = Arc::get_mut(self) {
-            this.clock = clock;
-        }
+        Arc::get_mut(self)
+            .expect("set_clock is called before the emulator is shared")
+            .clock = clock;
     }
 
     /// The issuer identifier, also the origin of the authorization
@@ -461,4 +467,21 @@ fn form_params(bytes: &[u8]) -> Result<HashMap<String, String>, &'static str> {
         }
     }
     Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "before the emulator is shared")]
+    fn the_clock_of_a_shared_emulator_cannot_be_replaced() {
+        let mut emulator = Emulator::with_key(
+            "http://127.0.0.1:3001",
+            EmulatorConfig::default(),
+            SigningKey::shared(),
+        );
+        let _shared = emulator.clone();
+        emulator.set_clock(Arc::new(|| 0));
+    }
 }
