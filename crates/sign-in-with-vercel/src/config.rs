@@ -115,22 +115,37 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         problem: problem.into(),
     }
 }
 
+/// Variable `name` through `lookup`, trimmed; `None` when unset or blank.
+pub(crate) fn read_var(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A client ID, from `variable`, must be printable ASCII without spaces
+/// and at most 256 characters: it goes into URLs, forms and headers.
+pub(crate) fn check_client_id(variable: &'static str, client_id: &str) -> Result<(), ConfigError> {
+    if client_id.len() > 256 || !client_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(problem(
+            variable,
+            "must be printable ASCII without spaces, at most 256 characters",
+        ));
+    }
+    Ok(())
+}
+
 impl Config {
     /// Reads the configuration through `lookup`, which returns a variable's
     /// value (the process environment, or that plus a `.env.local` file).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let var = |name: &str| read_var(&lookup, name);
 
         let client_id = match (
             var("VERCEL_APP_CLIENT_ID"),
@@ -146,12 +161,7 @@ impl Config {
             }
         };
         let (client_id_var, client_id) = client_id;
-        if client_id.len() > 256 || !client_id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(problem(
-                client_id_var,
-                "must be printable ASCII without spaces, at most 256 characters",
-            ));
-        }
+        check_client_id(client_id_var, &client_id)?;
 
         let client_secret = var("VERCEL_APP_CLIENT_SECRET").map(ClientSecret::new);
         if client_secret
@@ -235,13 +245,12 @@ impl Config {
 /// An issuer must be an `https` URL without query or fragment (OpenID
 /// Connect Discovery §2); plain `http` only on a loopback host, for local
 /// development and tests.
-pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
+pub(crate) fn check_issuer(issuer: &str) -> Result<(), String> {
     let url = Url::parse(issuer).map_err(|_| "is not a valid URL".to_owned())?;
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
         return Err("must not have a query, fragment or user name".into());
     }
-    check_secure_url(&url)?;
-    Ok(url)
+    check_secure_url(&url)
 }
 
 /// The cookie-sealing keys: every entry of `AUTH_SECRET` (at least 32

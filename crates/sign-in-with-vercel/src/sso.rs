@@ -34,7 +34,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 use crate::clock::{Clock, system_clock};
-use crate::config::{ConfigError, check_issuer};
+use crate::config::{ConfigError, check_client_id, check_issuer, problem, read_var};
 use crate::discovery::KeyMetadata;
 use crate::error::{Endpoint, Error};
 use crate::id_token::{IdTokenClaims, IdTokenError};
@@ -71,21 +71,15 @@ impl Integration {
     /// integration), read through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| ConfigError {
-                    variable: name,
-                    problem: "is required for the integration SSO token exchange; copy it from the integration's settings in Vercel's Integrations Console".into(),
-                })
+            read_var(&lookup, name).ok_or_else(|| {
+                problem(
+                    name,
+                    "is required for the integration SSO token exchange; copy it from the integration's settings in Vercel's Integrations Console",
+                )
+            })
         };
         let client_id = var("INTEGRATION_CLIENT_ID")?;
-        if client_id.len() > 256 || !client_id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError {
-                variable: "INTEGRATION_CLIENT_ID",
-                problem: "must be printable ASCII without spaces, at most 256 characters".into(),
-            });
-        }
+        check_client_id("INTEGRATION_CLIENT_ID", &client_id)?;
         Ok(Self {
             client_id,
             client_secret: ClientSecret::new(var("INTEGRATION_CLIENT_SECRET")?),
@@ -419,14 +413,8 @@ impl Marketplace {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let integration = Integration::from_lookup(&lookup)?;
         let url = |name: &'static str, default: &str| {
-            let value = lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_owned());
-            check_issuer(&value).map_err(|problem| ConfigError {
-                variable: name,
-                problem,
-            })?;
+            let value = read_var(&lookup, name).unwrap_or_else(|| default.to_owned());
+            check_issuer(&value).map_err(|p| problem(name, p))?;
             Ok(value)
         };
         let issuer = url("VERCEL_MARKETPLACE_ISSUER", MARKETPLACE_ISSUER)?;
