@@ -40,7 +40,9 @@ use crate::error::{Endpoint, Error};
 use crate::id_token::{IdTokenClaims, IdTokenError};
 use crate::provider::{Audience, Issuer, send};
 use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce};
-use crate::transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, Unbuildable};
+use crate::transport::{
+    HttpClient, HttpRequest, HttpResponse, ReqwestClient, Unbuildable, base_request,
+};
 use crate::vercel_api::VERCEL_API;
 
 /// The exchange's path on the REST API's origin.
@@ -289,10 +291,7 @@ pub fn request(
     if let Some(uri) = &integration.redirect_uri {
         body.insert("redirect_uri".into(), json!(uri));
     }
-    http::Request::builder()
-        .method(http::Method::POST)
-        .uri(endpoint)
-        .header(http::header::ACCEPT, "application/json")
+    base_request(http::Method::POST, endpoint)
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(serde_json::to_vec(&Value::Object(body)).map_err(|_| Unbuildable)?)
         .map_err(|_| Unbuildable)
@@ -489,6 +488,8 @@ mod tests {
         assert_eq!(req.method(), http::Method::POST);
         assert_eq!(req.uri().path(), SSO_TOKEN_PATH);
         assert_eq!(req.headers()["content-type"], "application/json");
+        assert_eq!(req.headers()["accept"], "application/json");
+        assert!(req.headers().contains_key("user-agent"));
         assert!(!req.headers().contains_key("authorization"));
         let body: Value = serde_json::from_slice(req.body()).unwrap();
         assert_eq!(

@@ -158,7 +158,9 @@ fn classify(e: reqwest::Error) -> TransportError {
 
 const USER_AGENT_VALUE: &str = concat!("sign-in-with-vercel/", env!("CARGO_PKG_VERSION"));
 
-fn base_request(method: Method, url: &str) -> http::request::Builder {
+/// The head every provider and API request shares: JSON accepted, and
+/// this library's `User-Agent`.
+pub(crate) fn base_request(method: Method, url: &str) -> http::request::Builder {
     http::Request::builder()
         .method(method)
         .uri(url)

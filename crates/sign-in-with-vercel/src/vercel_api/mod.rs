@@ -19,7 +19,7 @@ mod error;
 pub mod user_tokens;
 
 use http::Method;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 use url::Url;
@@ -33,13 +33,11 @@ use crate::config::VERCEL_ISSUER;
 use crate::discovery::ProviderMetadata;
 use crate::secret::AccessToken;
 use crate::transport::{
-    BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError, bearer_header,
+    BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError, base_request, bearer_header,
 };
 
 /// The REST API's origin for the default issuer.
 pub const VERCEL_API: &str = "https://api.vercel.com";
-
-const USER_AGENT_VALUE: &str = concat!("sign-in-with-vercel/", env!("CARGO_PKG_VERSION"));
 
 /// Characters left as they are in a path segment (RFC 3986 §3.3 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -100,12 +98,7 @@ pub(crate) fn json_request(
     token: &AccessToken,
     body: Option<&Value>,
 ) -> Option<HttpRequest> {
-    let mut builder = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header(ACCEPT, "application/json")
-        .header(USER_AGENT, USER_AGENT_VALUE)
-        .header(AUTHORIZATION, bearer_header(token)?);
+    let mut builder = base_request(method, url).header(AUTHORIZATION, bearer_header(token)?);
     let bytes = match body {
         Some(body) => {
             builder = builder.header(CONTENT_TYPE, "application/json");
