@@ -59,6 +59,25 @@ pub(super) fn rest_error(status: StatusCode, code: &str, message: &str) -> Respo
     )
 }
 
+/// A REST `400`: "One of the provided values in the request `part` is
+/// invalid." (`part`: `query` or `body`).
+pub(super) fn rest_bad_request(part: &str) -> Response {
+    rest_error(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        &format!("One of the provided values in the request {part} is invalid."),
+    )
+}
+
+/// A REST `405`, in Vercel's error shape.
+pub(super) fn rest_method_not_allowed() -> Response {
+    rest_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed.",
+    )
+}
+
 /// Vercel's refusal of an expired, revoked or unknown token: `403
 /// {"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}`
 /// (`shared/notes/redis-marketplace-rest.md`, "Vercel REST API refusals").

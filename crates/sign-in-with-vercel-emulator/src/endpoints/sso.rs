@@ -16,12 +16,11 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::respond::{json_response, rest_error};
+use super::respond::{found, json_response, rest_bad_request, rest_error, rest_method_not_allowed};
 use super::{Response, html, marketplace, session};
 use crate::secret::{ct_eq, random_token};
 use crate::store::{Grant, SsoCode, Token, uuid_v4};
@@ -41,32 +40,19 @@ const DEEP_LINK: [&str; 6] = [
     "url",
 ];
 
-/// A Vercel API error body.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    rest_error(status, code, message)
-}
-
-fn method_not_allowed() -> Response {
-    error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "Method not allowed.",
-    )
-}
-
 /// Answers the SSO endpoints; `None` for any other path.
 pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option<Response> {
     let path = request.uri().path();
     if path == EXCHANGE {
         return Some(match request.method() {
             &Method::POST => exchange(emu, request),
-            _ => method_not_allowed(),
+            _ => rest_method_not_allowed(),
         });
     }
     let client_id = path.strip_prefix(LOGIN_PREFIX)?;
     Some(match request.method() {
         &Method::GET => login(emu, client_id, request),
-        _ => method_not_allowed(),
+        _ => rest_method_not_allowed(),
     })
 }
 
@@ -132,12 +118,7 @@ fn login(emu: &Emulator, client_id: &str, request: &http::Request<Vec<u8>>) -> R
             },
         );
     }
-    http::Response::builder()
-        .status(StatusCode::FOUND)
-        .header(http::header::LOCATION, url.as_str())
-        .header(http::header::CACHE_CONTROL, "no-store")
-        .body(Bytes::new())
-        .unwrap_or_default()
+    found(url.as_str())
 }
 
 /// The exchange's parameters: seed 003's JSON body, or a form.
@@ -165,13 +146,7 @@ fn parameters(request: &http::Request<Vec<u8>>) -> Option<HashMap<String, String
 
 /// `POST /v1/integrations/sso/token`.
 fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
-    let invalid = || {
-        error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "One of the provided values in the request body is invalid.",
-        )
-    };
+    let invalid = || rest_bad_request("body");
     let Some(params) = parameters(request) else {
         return invalid();
     };
@@ -183,7 +158,7 @@ fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
         return invalid();
     };
     let Some(client) = emu.client(client_id).filter(|c| c.client_secret.is_some()) else {
-        return error(StatusCode::NOT_FOUND, "not_found", "Integration not found.");
+        return rest_error(StatusCode::NOT_FOUND, "not_found", "Integration not found.");
     };
     if !client
         .client_secret

@@ -12,12 +12,11 @@
 mod user;
 mod user_tokens;
 
-use http::StatusCode;
 use http::header::AUTHORIZATION;
 use sha2::{Digest, Sha256};
 
 use super::Response;
-use super::respond::{not_authorized, rest_error};
+use super::respond::not_authorized;
 use crate::{Emulator, lock};
 
 /// Answers the REST API's paths; `None` for any other path.
@@ -32,15 +31,6 @@ pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option
 struct Caller {
     sub: String,
     bearer: String,
-}
-
-/// `405` in Vercel's error shape.
-fn method_not_allowed() -> Response {
-    rest_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "Method not allowed.",
-    )
 }
 
 /// A token's identifier: the hex SHA-256 of its value, 64 characters like

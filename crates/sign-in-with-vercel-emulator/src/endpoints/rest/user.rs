@@ -4,9 +4,9 @@
 use http::{Method, StatusCode};
 use serde_json::json;
 
-use super::{caller, method_not_allowed};
+use super::caller;
 use crate::endpoints::Response;
-use crate::endpoints::respond::{json_response, not_authorized};
+use crate::endpoints::respond::{json_response, not_authorized, rest_method_not_allowed};
 use crate::{Emulator, pages};
 
 pub(super) const PATH: &str = "/v2/user";
@@ -23,7 +23,7 @@ const CREATED_AT_MS: i64 = 1_577_836_800_000;
 /// left out (one of the emulator's guesses).
 pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
     if request.method() != Method::GET {
-        return method_not_allowed();
+        return rest_method_not_allowed();
     }
     let caller = match caller(emu, request) {
         Ok(c) => c,

@@ -10,9 +10,11 @@
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Caller, caller, method_not_allowed, token_id};
+use super::{Caller, caller, token_id};
 use crate::endpoints::Response;
-use crate::endpoints::respond::{json_response, rest_error};
+use crate::endpoints::respond::{
+    json_response, rest_bad_request, rest_error, rest_method_not_allowed,
+};
 use crate::secret::random_token;
 use crate::store::UserToken;
 use crate::{Emulator, form_params, lock};
@@ -47,7 +49,7 @@ pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option
             | (Route::Delete(_), &Method::DELETE)
     );
     if !allowed {
-        return Some(method_not_allowed());
+        return Some(rest_method_not_allowed());
     }
     let caller = match caller(emu, request) {
         Ok(c) => c,
@@ -58,7 +60,7 @@ pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option
         Route::Create => create(emu, &caller, query, request.body()),
         Route::List => list(emu, &caller, query),
         Route::Get(id) => match find(emu, &caller, id) {
-            Ok(token) => json_response(StatusCode::OK, &json!({ "token": token })),
+            Ok((_, token)) => json_response(StatusCode::OK, &json!({ "token": token })),
             Err(response) => response,
         },
         Route::Delete(id) => delete(emu, &caller, id),
@@ -70,15 +72,6 @@ enum Route<'a> {
     List,
     Get(&'a str),
     Delete(&'a str),
-}
-
-/// A Vercel API error body.
-fn error(status: u16, code: &str, message: &str) -> Response {
-    rest_error(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        code,
-        message,
-    )
 }
 
 /// Every live token of `sub` as Vercel's metadata, with its bearer value.
@@ -140,26 +133,16 @@ fn user_token_json(t: &UserToken, now: i64) -> Value {
 /// `name` or `expiresAt`; 403 for a team, since emulated users have none.
 fn create(emu: &Emulator, caller: &Caller, query: &str, body: &[u8]) -> Response {
     let Ok(params) = form_params(query.as_bytes()) else {
-        return error(
-            400,
-            "bad_request",
-            "One of the provided values in the request query is invalid.",
-        );
+        return rest_bad_request("query");
     };
     if params.contains_key("teamId") || params.contains_key("slug") {
-        return error(
-            403,
+        return rest_error(
+            StatusCode::FORBIDDEN,
             "forbidden",
             "You do not have permission to access this resource.",
         );
     }
-    let invalid = || {
-        error(
-            400,
-            "bad_request",
-            "One of the provided values in the request body is invalid.",
-        )
-    };
+    let invalid = || rest_bad_request("body");
     let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
         return invalid();
     };
@@ -209,13 +192,7 @@ fn create(emu: &Emulator, caller: &Caller, query: &str, body: &[u8]) -> Response
 /// `GET /v5/user/tokens`: a page of `limit` tokens created before `until`
 /// or after `since`, with `pagination: {count, next, prev}`.
 fn list(emu: &Emulator, caller: &Caller, query: &str) -> Response {
-    let invalid = || {
-        error(
-            400,
-            "bad_request",
-            "One of the provided values in the request query is invalid.",
-        )
-    };
+    let invalid = || rest_bad_request("query");
     let Ok(params) = form_params(query.as_bytes()) else {
         return invalid();
     };
@@ -264,26 +241,22 @@ fn list(emu: &Emulator, caller: &Caller, query: &str) -> Response {
     )
 }
 
-/// The token `id` names among the caller's (`current`: the calling one).
-fn find(emu: &Emulator, caller: &Caller, id: &str) -> Result<Value, Response> {
+/// The token `id` names among the caller's (`current`: the calling one),
+/// with its bearer value.
+fn find(emu: &Emulator, caller: &Caller, id: &str) -> Result<(String, Value), Response> {
     let wanted = if id == "current" {
         token_id(&caller.bearer)
     } else if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
         id.to_ascii_lowercase()
     } else {
-        return Err(error(
-            400,
-            "bad_request",
-            "One of the provided values in the request query is invalid.",
-        ));
+        return Err(rest_bad_request("query"));
     };
     tokens_of(emu, &caller.sub)
         .into_iter()
-        .map(|(_, t)| t)
-        .find(|t| t["id"] == wanted.as_str())
+        .find(|(_, t)| t["id"] == wanted.as_str())
         .ok_or_else(|| {
-            error(
-                404,
+            rest_error(
+                StatusCode::NOT_FOUND,
                 "not_found",
                 "Token not found with the requested tokenId.",
             )
@@ -293,21 +266,16 @@ fn find(emu: &Emulator, caller: &Caller, id: &str) -> Result<Value, Response> {
 /// `DELETE /v3/user/tokens/{id}`: the token stops working at once; an
 /// OAuth access token's grant is revoked, its refresh token with it.
 fn delete(emu: &Emulator, caller: &Caller, id: &str) -> Response {
-    let token = match find(emu, caller, id) {
-        Ok(t) => t,
+    let (bearer, token) = match find(emu, caller, id) {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let token_id = token["id"].as_str().unwrap_or_default().to_owned();
-    let bearer = tokens_of(emu, &caller.sub)
-        .into_iter()
-        .find(|(_, t)| t["id"] == token_id.as_str())
-        .map(|(b, _)| b);
-    if let Some(bearer) = bearer {
+    {
         let mut store = lock(&emu.store);
         store.user_tokens.remove(&bearer);
         if let Some(grant) = store.access_tokens.get(&bearer).map(|t| t.grant.id.clone()) {
             store.revoked_grants.insert(grant);
         }
     }
-    json_response(StatusCode::OK, &json!({ "tokenId": token_id }))
+    json_response(StatusCode::OK, &json!({ "tokenId": token["id"] }))
 }
