@@ -114,6 +114,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
+use serde_json::{Map, Value};
 
 pub use config::{
     Client, DEMO_ACCOUNT_ID, EmulatorConfig, Installation, ReusePolicy, Role, SCOPES, User,
@@ -316,11 +317,7 @@ impl Emulator {
 
     /// [`Emulator::rotate_key`] for the marketplace issuer's key.
     pub fn rotate_marketplace_key(&self, keep_old: bool) {
-        let mut keys = lock(&self.marketplace_keys);
-        if keys.is_empty() {
-            keys.push(SigningKey::generate());
-        }
-        rotate(&mut keys, keep_old);
+        rotate(&mut self.marketplace_keys(), keep_old);
     }
 
     /// The installation ID of integration `client_id` on account
@@ -381,6 +378,29 @@ impl Emulator {
             keys.push(SigningKey::generate());
         }
         keys
+    }
+
+    /// Signs an ID token's `claims` with the current key of the sign-in
+    /// issuer, or of the marketplace issuer, after the [`Faults`]: they
+    /// apply to both alike.
+    fn sign_id_token(&self, mut claims: Map<String, Value>, marketplace: bool) -> String {
+        let (edit, signing, by_sign_in_key) = {
+            let faults = self.faults();
+            (
+                faults.id_token_claims.clone(),
+                faults.signing,
+                faults.marketplace_signed_by_sign_in_key,
+            )
+        };
+        if let Some(edit) = edit {
+            edit(&mut claims);
+        }
+        let claims = Value::Object(claims);
+        if marketplace && !by_sign_in_key {
+            self.marketplace_keys()[0].sign(&claims, signing)
+        } else {
+            lock(&self.keys)[0].sign(&claims, signing)
+        }
     }
 
     /// Answers one request, routed by the origin its URL names (or, as a

@@ -152,7 +152,7 @@ pub(super) fn uuid_v4() -> String {
     rand::rngs::OsRng.fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let hex = crate::config::hex(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],

@@ -44,8 +44,7 @@ pub(super) fn jwks(emu: &Emulator, _: &Request) -> Response {
 /// (`account:<account_id>:user:<user_id>`), `account_id`,
 /// `installation_id`, `user_id`, `user_role`, `user_name`,
 /// `user_avatar_url`, `user_email` when the user has one — with `iat`,
-/// `exp` and `nbf`. No `nonce`: the schema has none. The faults of
-/// [`crate::Faults`] apply.
+/// `exp` and `nbf`. No `nonce`: the schema has none.
 pub(super) fn id_token(emu: &Emulator, client_id: &str, user: &User, now: i64) -> String {
     let ttl = lock(&emu.config).id_token_ttl as i64;
     let user_id = user.marketplace_user_id();
@@ -72,13 +71,5 @@ pub(super) fn id_token(emu: &Emulator, client_id: &str, user: &User, now: i64) -
     claims.insert("iat".into(), json!(now));
     claims.insert("nbf".into(), json!(now));
     claims.insert("exp".into(), json!(now + ttl));
-    let faults = emu.faults().clone();
-    if let Some(edit) = &faults.id_token_claims {
-        edit(&mut claims);
-    }
-    let claims = Value::Object(claims);
-    if faults.marketplace_signed_by_sign_in_key {
-        return lock(&emu.keys)[0].sign(&claims, faults.signing);
-    }
-    emu.marketplace_keys()[0].sign(&claims, faults.signing)
+    emu.sign_id_token(claims, true)
 }

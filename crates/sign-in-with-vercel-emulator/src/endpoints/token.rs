@@ -4,7 +4,7 @@
 //! Connect Core §2).
 
 use http::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::client_auth::{At, authenticate};
 use super::respond::{form_body, json_response, oauth_error, raw_json};
@@ -201,10 +201,5 @@ fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64, from: From) -> St
         claims.insert("nonce".into(), json!(nonce));
     }
     user_claims(emu, &grant.sub, &grant.scopes, &mut claims, false);
-    let faults = emu.faults().clone();
-    if let Some(edit) = &faults.id_token_claims {
-        edit(&mut claims);
-    }
-    let keys = lock(&emu.keys);
-    keys[0].sign(&Value::Object(claims), faults.signing)
+    emu.sign_id_token(claims, false)
 }

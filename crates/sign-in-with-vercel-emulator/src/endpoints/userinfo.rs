@@ -23,16 +23,12 @@ use crate::{Emulator, lock};
 /// an app that needs it asks for `openid`.
 pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
     let unauthorized = || {
-        let mut r = oauth_error(
+        bearer_error(
             401,
             "invalid_token",
             "the access token is missing, expired or revoked",
-        );
-        r.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
-        r
+            "Bearer error=\"invalid_token\"",
+        )
     };
     let token = request
         .headers()
@@ -50,16 +46,12 @@ pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
         }
     };
     if !grant.scopes.iter().any(|s| s == "openid") {
-        let mut r = oauth_error(
+        return bearer_error(
             403,
             "insufficient_scope",
             "the access token was granted without the openid scope",
+            "Bearer error=\"insufficient_scope\", scope=\"openid\"",
         );
-        r.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),
-        );
-        return r;
     }
     let mut claims = Map::new();
     let sub = emu
@@ -70,6 +62,17 @@ pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
     claims.insert("sub".into(), json!(sub));
     user_claims(emu, &grant.sub, &grant.scopes, &mut claims, true);
     json_response(StatusCode::OK, &Value::Object(claims))
+}
+
+/// An RFC 6750 §3 refusal: the error body, and its `WWW-Authenticate`
+/// challenge.
+fn bearer_error(status: u16, error: &str, description: &str, challenge: &'static str) -> Response {
+    let mut response = oauth_error(status, error, description);
+    response.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
 }
 
 /// The claims `scopes` allow (seed 001, "User Info Endpoint response";
@@ -83,7 +86,7 @@ pub(super) fn user_claims(
     claims: &mut Map<String, Value>,
     email_verified: bool,
 ) {
-    let Some(user) = emu.users().into_iter().find(|u| u.sub == sub) else {
+    let Some(user) = emu.user(sub) else {
         return;
     };
     let has = |scope: &str| scopes.iter().any(|s| s == scope);
