@@ -1,12 +1,16 @@
 //! Where the app lives (its public origin) and where a sign-in may return to.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use http::HeaderMap;
 use url::{Host, Url};
 
 /// The public origin of the app (RFC 6454), e.g. `https://app.example.com`.
+/// Cheap to clone: every request clones its origin, which is parsed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
-    serialized: String,
+    serialized: Arc<str>,
     secure: bool,
     loopback: bool,
 }
@@ -81,7 +85,7 @@ impl Origin {
 
     fn from_url(url: &Url) -> Self {
         Self {
-            serialized: url.origin().ascii_serialization(),
+            serialized: url.origin().ascii_serialization().into(),
             secure: url.scheme() == "https",
             loopback: is_loopback(url),
         }
@@ -137,11 +141,6 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 /// characters, or percent-encoded forms of those). Prevents the open
 /// redirector of RFC 9700 §4.11.
 pub fn safe_return_path(candidate: &str) -> Option<&str> {
-    // The raw value: no whitespace at all (browsers strip tabs and
-    // newlines, turning `/\t/host` into `//host`).
-    fn raw_ok(p: &str) -> bool {
-        !p.bytes().any(|c| c.is_ascii_whitespace()) && decoded_ok(p)
-    }
     // Any decoding of it: still a path that cannot name another host,
     // even after the browser removes dot segments (RFC 3986 §5.2.4 turns
     // `/a/..//host` into `//host`), so no `.` or `..` segment and no empty
@@ -159,30 +158,31 @@ pub fn safe_return_path(candidate: &str) -> Option<&str> {
     if candidate.is_empty() || candidate.len() > 1024 || !candidate.is_ascii() {
         return None;
     }
-    // Check the value and each percent-decoding of it, since a proxy or the
-    // browser may decode once more before interpreting it.
-    let mut current = candidate.to_owned();
-    if !raw_ok(&current) {
+    // The raw value: no whitespace at all (browsers strip tabs and
+    // newlines, turning `/\t/host` into `//host`).
+    if candidate.bytes().any(|c| c.is_ascii_whitespace()) {
         return None;
     }
+    // Check the value and each percent-decoding of it, since a proxy or the
+    // browser may decode once more before interpreting it. A value without
+    // `%` (the usual `next`) decodes to itself: checked once, not copied.
+    let mut current = Cow::Borrowed(candidate);
     for _ in 0..4 {
         if !decoded_ok(&current) {
             return None;
         }
-        let decoded = percent_decode(&current)?;
+        if !current.contains('%') {
+            return Some(candidate);
+        }
+        let decoded = percent_encoding::percent_decode_str(&current)
+            .decode_utf8()
+            .ok()?;
         if decoded == current {
             return Some(candidate);
         }
-        current = decoded;
+        current = Cow::Owned(decoded.into_owned());
     }
     None
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8()
-        .ok()
-        .map(|d| d.into_owned())
 }
 
 #[cfg(test)]

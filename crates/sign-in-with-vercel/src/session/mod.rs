@@ -118,7 +118,7 @@ pub(crate) async fn load(
         .set_cookies
         .extend(crate::cookies::clear_all(&origin, &read.stale));
     let current = read.current.ok_or(Error::NotSignedIn)?;
-    reply.session_names = current.names.clone();
+    reply.session_names = current.names;
     let mut data = current.data;
 
     // Ended elsewhere (signed out, the app removed, "sign out everywhere"):
@@ -155,10 +155,10 @@ pub(crate) async fn load(
                 if !data.access_token_live(now) {
                     return Err(Error::RefreshConflict);
                 }
+                let read = std::mem::take(&mut reply.session_names);
                 reply
                     .set_cookies
-                    .extend(crate::cookies::clear_all(&origin, &current.names));
-                reply.session_names.clear();
+                    .extend(crate::cookies::clear_all(&origin, &read));
             }
             // A refreshed ID token that is definitely wrong (another user,
             // a bad signature): not this session any more.
