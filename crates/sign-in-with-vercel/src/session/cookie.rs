@@ -251,11 +251,9 @@ pub(crate) fn read(
             .values()
             .flat_map(|c| c.iter().map(|(name, _)| (*name).to_owned()))
             .collect();
-        let opened = candidates(chunks).into_iter().find_map(|value| {
-            let opened = config.keys.open(Purpose::Session, &context, &value)?;
-            let data = super::format::decode(&opened.plaintext)?;
-            (data.expires_at > now && data.within_policy(now)).then_some((data, opened.old_key))
-        });
+        let opened = candidates(chunks)
+            .into_iter()
+            .find_map(|value| open_with(config, &context, &value, now));
         let Some((data, old_key)) = opened else {
             stale.extend(names);
             continue;
@@ -321,6 +319,9 @@ fn is_id(id: &str) -> bool {
 pub(crate) struct Sealed {
     /// Its `<id>`.
     pub id: String,
+    /// The whole seal its cookies split into chunks: what the shared store
+    /// publishes, so that every instance sets these very cookies.
+    pub seal: String,
     /// Its `Set-Cookie` headers.
     pub set_cookies: Vec<HeaderValue>,
     /// Its cookie names.
@@ -336,11 +337,11 @@ pub(crate) fn write(
     now: i64,
 ) -> Result<Sealed, Error> {
     let id = &random_token()[..8];
-    generation(origin, id, &seal(config, data)?, data.expires_at - now)
+    generation(origin, id, seal(config, data)?, data.expires_at - now)
 }
 
 /// `data` sealed for the session cookie (not yet split into chunks).
-pub(crate) fn seal(config: &Config, data: &SessionData) -> Result<String, Error> {
+fn seal(config: &Config, data: &SessionData) -> Result<String, Error> {
     let plaintext = super::format::encode(data).ok_or(Error::UnstorableToken)?;
     config
         .keys
@@ -351,11 +352,21 @@ pub(crate) fn seal(config: &Config, data: &SessionData) -> Result<String, Error>
 /// The session a [`seal`] holds, if it opens with the configured keys and
 /// is within the session policy at `now`.
 pub(crate) fn open(config: &Config, sealed: &str, now: i64) -> Option<SessionData> {
-    let opened = config
-        .keys
-        .open(Purpose::Session, &context(config), sealed)?;
+    open_with(config, &context(config), sealed.as_bytes(), now).map(|(data, _)| data)
+}
+
+/// The session `sealed` holds under `context` (see [`context`]), unexpired
+/// and within the session policy at `now`; and whether an older key
+/// sealed it.
+fn open_with(
+    config: &Config,
+    context: &[u8],
+    sealed: &[u8],
+    now: i64,
+) -> Option<(SessionData, bool)> {
+    let opened = config.keys.open(Purpose::Session, context, sealed)?;
     let data = super::format::decode(&opened.plaintext)?;
-    (data.expires_at > now && data.within_policy(now)).then_some(data)
+    (data.expires_at > now && data.within_policy(now)).then_some((data, opened.old_key))
 }
 
 /// The generation `id` holding `sealed`: its cookies, `max_age` seconds.
@@ -364,13 +375,13 @@ pub(crate) fn open(config: &Config, sealed: &str, now: i64) -> Option<SessionDat
 pub(crate) fn generation(
     origin: &Origin,
     id: &str,
-    sealed: &str,
+    seal: String,
     max_age: i64,
 ) -> Result<Sealed, Error> {
     if !is_id(id) {
         return Err(Error::UnstorableToken);
     }
-    let chunks: Vec<&str> = sealed
+    let chunks: Vec<&str> = seal
         .as_bytes()
         .chunks(MAX_VALUE)
         .map(|c| std::str::from_utf8(c).unwrap_or_default())
@@ -388,6 +399,7 @@ pub(crate) fn generation(
         .collect::<Result<_, _>>()?;
     Ok(Sealed {
         id: id.to_owned(),
+        seal,
         set_cookies,
         names,
     })
@@ -470,12 +482,12 @@ mod tests {
     fn a_generation_is_the_same_cookies_for_the_same_seal() {
         let origin = Origin::parse_configured("https://app.example.com").unwrap();
         let sealed = seal(&config(), &data()).unwrap();
-        let a = generation(&origin, "abc", &sealed, 60).unwrap();
-        let b = generation(&origin, "abc", &sealed, 60).unwrap();
+        let a = generation(&origin, "abc", sealed.clone(), 60).unwrap();
+        let b = generation(&origin, "abc", a.seal.clone(), 60).unwrap();
         assert_eq!(a.set_cookies, b.set_cookies);
         assert_eq!(a.names, ["__Host-session.abc.0"]);
         assert!(
-            generation(&origin, "a.b", &sealed, 60).is_err(),
+            generation(&origin, "a.b", sealed.clone(), 60).is_err(),
             "not an id"
         );
         assert_eq!(open(&config(), &sealed, NOW).unwrap().sub, "usr_1");

@@ -170,6 +170,7 @@ mod tests {
             },
             sealed: Sealed {
                 id: "g".into(),
+                seal: String::new(),
                 set_cookies: Vec::new(),
                 names: Vec::new(),
             },

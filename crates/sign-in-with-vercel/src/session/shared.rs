@@ -42,6 +42,19 @@ enum Published {
     Refused(String),
 }
 
+impl Published {
+    /// The new generation as the other instances adopt it: its very seal,
+    /// so that they set the very cookies this instance sets, chunk for
+    /// chunk (a browser that gets both keeps whole seals, whatever order it
+    /// applies them in).
+    fn of(refreshed: &Refreshed) -> Self {
+        Self::Generation {
+            id: refreshed.sealed.id.clone(),
+            seal: refreshed.sealed.seal.clone(),
+        }
+    }
+}
+
 /// Refreshes `data` (whose flight key is `flight`) once for all instances.
 pub(super) async fn refresh(
     provider: &Provider,
@@ -59,10 +72,7 @@ pub(super) async fn refresh(
                 let outcome = refresh_here(provider, origin, data).await;
                 match &outcome {
                     Ok(refreshed) => {
-                        let published = Published::Generation {
-                            id: refreshed.sealed.id.clone(),
-                            seal: cookie::seal(provider.config()?, &refreshed.data)?,
-                        };
+                        let published = Published::of(refreshed);
                         store.publish(flight, &encode(&published)).await;
                     }
                     Err(Error::TokenRejected(code)) if outcome_is_final(&outcome) => {
@@ -107,8 +117,52 @@ fn adopt(provider: &Provider, origin: &Origin, published: &str) -> Result<Refres
         Published::Refused(code) => Err(Error::TokenRejected(sanitize_error_code(&code))),
         Published::Generation { id, seal } => {
             let data = cookie::open(config, &seal, now).ok_or_else(unusable)?;
-            let sealed = cookie::generation(origin, &id, &seal, data.expires_at - now)?;
+            let sealed = cookie::generation(origin, &id, seal, data.expires_at - now)?;
             Ok(Refreshed { data, sealed })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::secret::AccessToken;
+    use cookie::Profile;
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// A session too large for one cookie, refreshed by one instance and
+    /// adopted by another: both answer with the same cookies, byte for
+    /// byte, so no order of their `Set-Cookie`s mixes chunks of two seals.
+    #[test]
+    fn an_adopted_refresh_sets_the_very_cookies_of_the_refreshing_instance() {
+        let config = Config::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-shared".into()),
+            _ => None,
+        })
+        .unwrap();
+        let origin = Origin::parse_configured("https://app.example.com").unwrap();
+        let data = SessionData::issued(
+            "sid".into(),
+            "usr_1".into(),
+            &AccessToken::new("vca_x"),
+            3600,
+            Some("vcr_x".into()),
+            Profile {
+                name: Some("n".repeat(4000)),
+                ..Profile::default()
+            },
+            (NOW, 1),
+            NOW,
+        );
+        let sealed = cookie::write(&origin, &config, &data, NOW).unwrap();
+        assert_eq!(sealed.names.len(), 2, "two chunks");
+        let refreshed = Refreshed { data, sealed };
+        let provider = Provider::new(Ok(config)).with_clock(std::sync::Arc::new(|| NOW));
+        let adopted = adopt(&provider, &origin, &encode(&Published::of(&refreshed))).unwrap();
+        assert_eq!(adopted.sealed.names, refreshed.sealed.names);
+        assert_eq!(adopted.sealed.set_cookies, refreshed.sealed.set_cookies);
     }
 }
