@@ -1,22 +1,21 @@
 //! Client authentication at the token, introspection and revocation
 //! endpoints (RFC 6749 §2.3, OpenID Connect Core §9).
 
-use http::HeaderValue;
-
 use crate::config::{ClientAuthMethod, Config};
-use crate::transport::basic_auth_header;
+use crate::transport::{HttpRequest, Unbuildable, basic_auth_header, post_form};
 
-/// Adds client authentication to a token, introspection or revocation
-/// request: `client_secret_post` puts the secret in the body,
-/// `client_secret_basic` in an `Authorization: Basic` header (RFC 6749
-/// §2.3.1), and a public client sends only its `client_id` (§2.1, §3.2.1).
-/// Returns the `Authorization` header to send, if any.
-pub(crate) fn client_authentication<'a>(
+/// A form `POST` of `params` to the token, introspection or revocation
+/// endpoint, with the client's authentication: `client_secret_post` puts
+/// the secret in the body, `client_secret_basic` in an `Authorization:
+/// Basic` header (RFC 6749 §2.3.1), and a public client sends only its
+/// `client_id` (§2.1, §3.2.1).
+pub(crate) fn authenticated_form<'a>(
+    endpoint: &str,
     config: &'a Config,
     method: ClientAuthMethod,
-    params: &mut Vec<(&'a str, &'a str)>,
-) -> Option<HeaderValue> {
-    match (method, &config.client_secret) {
+    mut params: Vec<(&'a str, &'a str)>,
+) -> Result<HttpRequest, Unbuildable> {
+    let authorization = match (method, &config.client_secret) {
         (ClientAuthMethod::ClientSecretBasic, Some(secret)) => {
             basic_auth_header(&config.client_id, secret)
         }
@@ -29,5 +28,6 @@ pub(crate) fn client_authentication<'a>(
             params.push(("client_id", &config.client_id));
             None
         }
-    }
+    };
+    post_form(endpoint, &params, authorization)
 }

@@ -2,10 +2,11 @@
 
 use serde_json::{Map, Value};
 
+use crate::client_auth::authenticated_form;
 use crate::config::Config;
 use crate::error::{Endpoint, Error};
 use crate::secret::AccessToken;
-use crate::transport::{HttpRequest, HttpResponse, Unbuildable, post_form};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
 /// The introspection request for an access token (RFC 7662 §2.1), with the
 /// client's usual authentication (RFC 7662 §2.1 requires some).
@@ -14,13 +15,11 @@ pub fn request(
     config: &Config,
     token: &AccessToken,
 ) -> Result<HttpRequest, Unbuildable> {
-    let mut params = vec![
+    let params = vec![
         ("token", token.secret()),
         ("token_type_hint", "access_token"),
     ];
-    let authorization =
-        crate::client_auth::client_authentication(config, config.token_auth, &mut params);
-    post_form(endpoint, &params, authorization)
+    authenticated_form(endpoint, config, config.token_auth, params)
 }
 
 /// What introspection says about a token.

@@ -6,7 +6,7 @@
 //! the ID token cannot be checked for a transport reason (the key set did
 //! not load); claims are returned only from an ID token that verified.
 
-use crate::client_auth::client_authentication;
+use crate::client_auth::authenticated_form;
 use crate::config::Config;
 use crate::error::{Endpoint, Error};
 use crate::id_token::IdTokenClaims;
@@ -14,7 +14,7 @@ use crate::provider::Provider;
 use crate::revoke;
 use crate::secret::RefreshToken;
 use crate::token;
-use crate::transport::{HttpRequest, Unbuildable, post_form};
+use crate::transport::{HttpRequest, Unbuildable};
 
 /// The refresh token grant request (RFC 6749 §6), with the client's
 /// authentication.
@@ -23,12 +23,11 @@ pub fn request(
     config: &Config,
     refresh_token: &RefreshToken,
 ) -> Result<HttpRequest, Unbuildable> {
-    let mut params = vec![
+    let params = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.secret()),
     ];
-    let authorization = client_authentication(config, config.token_auth, &mut params);
-    post_form(token_endpoint, &params, authorization)
+    authenticated_form(token_endpoint, config, config.token_auth, params)
 }
 
 /// What a refresh brought: the provider's new tokens, and the claims of

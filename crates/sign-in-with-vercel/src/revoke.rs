@@ -1,10 +1,11 @@
 //! Token revocation (RFC 7009).
 
+use crate::client_auth::authenticated_form;
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
 use crate::provider::Provider;
 use crate::secret::{AccessToken, RefreshToken};
-use crate::transport::{HttpRequest, HttpResponse, Unbuildable, post_form};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
 /// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub fn request(
     token: &str,
     kind: TokenKind,
 ) -> Result<HttpRequest, Unbuildable> {
-    let mut params = vec![("token", token), ("token_type_hint", kind.hint())];
+    let params = vec![("token", token), ("token_type_hint", kind.hint())];
     let offers = |m: &str| supported.is_some_and(|list| list.iter().any(|s| s == m));
     let method = match config.client_secret {
         None => ClientAuthMethod::None,
@@ -46,8 +47,7 @@ pub fn request(
         }
         Some(_) => ClientAuthMethod::ClientSecretBasic,
     };
-    let authorization = crate::client_auth::client_authentication(config, method, &mut params);
-    post_form(endpoint, &params, authorization)
+    authenticated_form(endpoint, config, method, params)
 }
 
 /// Checks a revocation response: 200 means revoked, or already invalid

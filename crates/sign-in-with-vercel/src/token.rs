@@ -5,11 +5,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client_auth::client_authentication;
+use crate::client_auth::authenticated_form;
 use crate::config::Config;
 use crate::error::{Endpoint, Error, sanitize_error_code};
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, RefreshToken};
-use crate::transport::{HttpRequest, HttpResponse, Unbuildable, post_form};
+use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
 /// The longest access-token lifetime we will store, whatever the provider says.
 const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
@@ -25,14 +25,13 @@ pub fn code_request(
     verifier: &CodeVerifier,
     redirect_uri: &str,
 ) -> Result<HttpRequest, Unbuildable> {
-    let mut params = vec![
+    let params = vec![
         ("grant_type", "authorization_code"),
         ("code", code.secret()),
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier.secret()),
     ];
-    let authorization = client_authentication(config, config.token_auth, &mut params);
-    post_form(token_endpoint, &params, authorization)
+    authenticated_form(token_endpoint, config, config.token_auth, params)
 }
 
 /// A successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
