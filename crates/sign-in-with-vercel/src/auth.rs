@@ -205,15 +205,7 @@ impl Auth {
             match session.await {
                 Ok(session) => {
                     let pending = session.pending.clone();
-                    let mut response = handler(session).await;
-                    let cookies =
-                        std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()));
-                    for cookie in cookies {
-                        response
-                            .headers_mut()
-                            .append(http::header::SET_COOKIE, cookie);
-                    }
-                    response
+                    session::with_cookies(&pending, handler(session).await)
                 }
                 Err(rejection) => rejection.into_response().map(RB::from),
             }

@@ -1,7 +1,7 @@
 //! [`Session`]: a signed-in user, known from the session cookie alone,
 //! with the cookies a refresh produced for the answer to carry.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::HeaderValue;
 
@@ -72,22 +72,15 @@ impl Session {
 
     /// Adds the session's cookies (a refresh's, if one happened) to your
     /// response. [`Auth::protect`](crate::Auth::protect) does it for you.
-    pub fn finish<B>(&self, mut response: http::Response<B>) -> http::Response<B> {
-        let cookies = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        for cookie in cookies {
-            response
-                .headers_mut()
-                .append(http::header::SET_COOKIE, cookie);
-        }
-        response
+    pub fn finish<B>(&self, response: http::Response<B>) -> http::Response<B> {
+        with_cookies(&self.pending, response)
     }
 
     /// The cookies and origin a route's answer carries, back from the
     /// session it lent them to.
     pub(crate) fn into_reply(self) -> Reply {
         let (_, session_names) = self.data.into_inner().unwrap_or_else(|p| p.into_inner());
-        let set_cookies =
-            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let set_cookies = std::mem::take(&mut *lock_pending(&self.pending));
         Reply {
             origin: self.origin,
             set_cookies,
@@ -99,6 +92,26 @@ impl Session {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, (SessionData, Vec<String>)> {
         self.data.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The `Set-Cookie` values a session's answer must carry.
+pub(crate) fn lock_pending(pending: &Mutex<Vec<HeaderValue>>) -> MutexGuard<'_, Vec<HeaderValue>> {
+    pending.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `response` with the cookies `pending` holds, which it no longer holds:
+/// [`Session::finish`], and [`Auth::protect`](crate::Auth::protect) once
+/// the handler has consumed the session.
+pub(crate) fn with_cookies<B>(
+    pending: &Mutex<Vec<HeaderValue>>,
+    mut response: http::Response<B>,
+) -> http::Response<B> {
+    let cookies = std::mem::take(&mut *lock_pending(pending));
+    let headers = response.headers_mut();
+    for cookie in cookies {
+        headers.append(http::header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// The session as the REST client's token source: its access token, and

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use http::HeaderMap;
 
 pub use current::Session;
-pub(crate) use current::SessionTokens;
+pub(crate) use current::{SessionTokens, with_cookies};
 use flights::{Flights, Refreshed};
 pub use rejection::Rejection;
 pub use user_info::UserInfo;
@@ -309,11 +309,7 @@ pub(crate) async fn refresh_now(
         replace_generation(&mut reply, &origin, &refreshed.sealed);
         *state = (refreshed.data.clone(), reply.session_names);
     }
-    session
-        .pending
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .extend(reply.set_cookies);
+    current::lock_pending(&session.pending).extend(reply.set_cookies);
     Ok(AccessToken::new(refreshed.data.access_token.clone()))
 }
 
