@@ -23,6 +23,7 @@ use std::time::Duration;
 use sign_in_with_vercel_emulator::ReusePolicy;
 use support::instances::{IDENTITY_ROUTES, Setup, Stack, apply};
 use testkit::{Browser, Page};
+use tokio::task::JoinSet;
 
 /// The access token's life: short, so a burst meets an expired token.
 const ACCESS_TOKEN_TTL: u64 = 2;
@@ -85,7 +86,7 @@ async fn rounds(reuse: ReusePolicy, store: bool) -> Vec<Burst> {
         access_token_ttl: ACCESS_TOKEN_TTL,
         ..Setup::default()
     });
-    let mut jar = Browser::default();
+    let mut jar = stack.browser();
     stack.sign_in(&mut jar).await;
     let mut bursts = Vec::new();
     for _ in 0..ROUNDS {

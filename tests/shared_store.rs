@@ -51,7 +51,7 @@ async fn refused_everywhere(stack: &Stack, browser: &Browser) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_out_ends_every_copy_of_the_session_in_every_instance() {
     let stack = Stack::start(Setup::default());
-    let mut browser = Browser::default();
+    let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     let stolen = copy(&browser);
     // The copy works in every instance, and warms their caches.
@@ -73,7 +73,7 @@ async fn an_ended_session_is_refused_even_when_its_refresh_would_succeed() {
     // The provider could not be told (revocation fails), so the tokens
     // live on; the store still ends the session everywhere.
     let stack = Stack::start(Setup::default());
-    let mut browser = Browser::default();
+    let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     let stolen = copy(&browser);
     stack.emulator.faults().revocation_status = Some(503);
@@ -87,7 +87,7 @@ async fn an_ended_session_is_refused_even_when_its_refresh_would_succeed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_out_everywhere_ends_every_session_of_the_user() {
     let stack = Stack::start(Setup::default());
-    let (mut laptop, mut phone) = (Browser::default(), Browser::default());
+    let (mut laptop, mut phone) = (stack.browser(), stack.browser());
     stack.sign_in(&mut laptop).await;
     stack.sign_in(&mut phone).await;
     assert_eq!(stack.who(&phone).await.as_deref(), Some(DEMO_SUB));
@@ -104,7 +104,7 @@ async fn signing_out_everywhere_ends_every_session_of_the_user() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_removed_at_the_provider_ends_every_copy_once_noticed() {
     let stack = Stack::start(Setup::default());
-    let mut browser = Browser::default();
+    let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     let stolen = copy(&browser);
     stack
@@ -125,7 +125,7 @@ async fn a_refusal_is_shared_like_an_outcome() {
         access_token_ttl: 2,
         ..Setup::default()
     });
-    let mut browser = Browser::default();
+    let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     stack
         .emulator
@@ -154,7 +154,7 @@ async fn a_refusal_is_shared_like_an_outcome() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_protected_request_costs_at_most_one_store_round_trip() {
     let stack = Stack::start(Setup::default());
-    let mut browser = Browser::default();
+    let mut browser = stack.browser();
     // The session function has not yet used the store: its first request
     // below opens the connection, and that counts too.
     stack.sign_in(&mut browser).await;
@@ -228,7 +228,7 @@ async fn a_store_that_is_down_leaves_sessions_as_they_are_without_one() {
         reuse: ReusePolicy::Reject,
         ..Setup::default()
     });
-    let mut browser = Browser::default();
+    let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     stack.redis.as_mut().unwrap().stop();
     for _ in 0..3 {
@@ -279,7 +279,7 @@ async fn a_store_that_does_not_answer_costs_a_request_little_and_fails_nothing()
         store_url: Some(url),
         ..Setup::default()
     });
-    let mut browser = Browser::default();
+    let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     // Every instance of every route (requests go to each in turn).
     for path in IDENTITY_ROUTES.iter().chain(&IDENTITY_ROUTES) {

@@ -3,16 +3,16 @@
 //! → user-info; then, timed apart, session, validate-token and signout.
 //! Each flow's browser is signed in at the emulator first (its login
 //! screen, untimed).
-//! testkit's browser, with Vercel's route table in front of the six
-//! function processes.
+//! testkit's browser, through testkit's [`Functions`]: Vercel's router in
+//! front of the six function processes.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use http::Method;
 use sign_in_with_vercel::{AUTHORIZE, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN};
 use sign_in_with_vercel_emulator::{Emulator, Stats};
-use testkit::{Browser, Http, Page, Process, Routes, Transport, free_port};
+use testkit::{Browser, Functions, Page};
 
 use crate::provider::{self, APP_DOMAIN, Provider, Timing};
 use crate::quantiles::ms;
@@ -81,7 +81,7 @@ struct Stage {
     issuer: String,
     /// Vercel's router in front of the function processes, over one
     /// keep-alive HTTP client.
-    transport: Arc<dyn Transport>,
+    functions: Arc<Functions>,
 }
 
 impl Stage {
@@ -116,7 +116,7 @@ impl Stage {
     /// One sign-in, profile view and the rest, like a browser: the step
     /// times go into `times`; returns the provider requests per step.
     async fn flow(&self, times: &mut FlowTimes) -> (StepStats, u64) {
-        let mut browser = Browser::new(self.transport.clone());
+        let mut browser = Browser::new(self.functions.clone());
         // A user signed in at Vercel, untimed: the emulator's login screen
         // answered before the flow, so that the flow sees the consent page.
         let login = browser.get(&format!("{}/login?next=/", self.issuer)).await;
@@ -218,22 +218,32 @@ pub fn run(
     flows: usize,
 ) -> FlowResult {
     let env = function_env(Some(&provider.issuer));
-    let mut children: Vec<(&'static str, Process)> = Vec::new();
-    let mut routes = Routes::new(APP, Arc::new(Http::default()));
-    for f in functions {
-        let port = free_port();
-        let mut child = procfs::spawn(f, port, &env);
-        drop(child.connect(port, Duration::from_secs(10)));
-        children.push((f.name, child));
-        routes = routes.route(f.path(), &format!("http://127.0.0.1:{port}"));
-    }
+    let running: Vec<testkit::Function> = functions
+        .iter()
+        .map(|f| testkit::Function {
+            path: f.path(),
+            exe: &f.exe,
+            instances: 1,
+        })
+        .collect();
     let stage = Stage {
         emulator: provider.emulator.clone(),
         timing: provider.timing.clone(),
         issuer: provider.issuer.clone(),
-        transport: Arc::new(routes),
+        functions: Arc::new(Functions::start(APP, &running, &env)),
     };
-    let pids: Vec<u32> = children.iter().map(|(_, c)| c.pid()).collect();
+    // One instance each: (function, its pid).
+    let children: Vec<(&'static str, u32)> = functions
+        .iter()
+        .flat_map(|f| {
+            stage
+                .functions
+                .pids(f.path())
+                .into_iter()
+                .map(|p| (f.name, p))
+        })
+        .collect();
+    let pids: Vec<u32> = children.iter().map(|(_, p)| *p).collect();
     rt.block_on(async {
         // The first flow, on fresh instances: measured for its provider
         // requests only, then the RSS after each function's first response.
@@ -259,7 +269,7 @@ pub fn run(
         let memory = children
             .iter()
             .zip(rss_first)
-            .map(|((name, c), first)| (*name, first, procfs::status_kb(c.pid(), "VmHWM")))
+            .map(|((name, pid), first)| (*name, first, procfs::status_kb(*pid, "VmHWM")))
             .collect();
         FlowResult {
             flows,

@@ -1,9 +1,11 @@
 //! The app as Vercel runs it, for the cross-instance suites: every function
-//! its own process (several instances of the identity routes), behind a
-//! router on one origin; the emulator serving its two origins over HTTP;
+//! its own process (several instances of the identity routes), behind
+//! testkit's router on one origin; the emulator serving its two origins
+//! over HTTP;
 //! and, when asked, a real `redis-server` as the shared session store.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use sign_in_with_vercel_emulator::{
     Client, Emulator, EmulatorConfig, ReusePolicy, Server, SigningKey,
@@ -15,6 +17,8 @@ use testkit::{Browser, Page};
 pub const CLIENT: &str = "cl_instances";
 pub const SECRET: &str = "instances-client-secret-0123456789abcdef";
 pub const AUTH_SECRET: &str = "instances-auth-secret-0123456789abcdef-01";
+/// The app's origin: the router is in the test, so every stack has the same.
+const APP: &str = "http://localhost:3000";
 
 /// The routes a burst hits: each a function of its own.
 pub const IDENTITY_ROUTES: [&str; 3] =
@@ -62,8 +66,8 @@ impl Default for Setup {
 }
 
 pub struct Stack {
-    pub emulator: std::sync::Arc<Emulator>,
-    pub functions: Functions,
+    pub emulator: Arc<Emulator>,
+    pub functions: Arc<Functions>,
     pub redis: Option<RedisServer>,
     _servers: (Server, Server),
 }
@@ -109,6 +113,7 @@ impl Stack {
             instances: setup.instances,
         };
         let functions = Functions::start(
+            APP,
             &[
                 one("/api/auth/authorize", &authorize),
                 one("/api/auth/callback", &callback),
@@ -124,12 +129,12 @@ impl Stack {
             name: "Instances".into(),
             client_secret: Some(SECRET.into()),
             token_endpoint_auth_method: "client_secret_post".into(),
-            redirect_uris: vec![format!("{}/api/auth/callback", functions.url())],
+            redirect_uris: vec![format!("{APP}/api/auth/callback")],
             scopes: sign_in_with_vercel::SCOPES.map(String::from).to_vec(),
         });
         Self {
             emulator,
-            functions,
+            functions: Arc::new(functions),
             redis,
             _servers: servers,
         }
@@ -137,6 +142,11 @@ impl Stack {
 
     pub fn app(&self) -> &str {
         self.functions.url()
+    }
+
+    /// A browser with no cookies that reaches the app through the router.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.functions.clone())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -166,11 +176,6 @@ impl Stack {
         let page = browser.get(&self.url("/api/auth/session")).await;
         assert_eq!(page.status, 200, "{}", page.body);
         page.json()["user"]["sub"].as_str().map(str::to_owned)
-    }
-
-    /// The browser's session cookies on the app's host.
-    pub fn sessions(browser: &Browser) -> Vec<String> {
-        browser.jar("localhost").session_names()
     }
 }
 

@@ -1,22 +1,23 @@
 //! The app's functions as Vercel runs them: each route its own process,
 //! started as Vercel's runtime starts one (`VERCEL_DEV_PORT`), as many
-//! instances of each as a test asks, and in front of them a router on one
-//! origin that sends each request to the next instance of its route's
-//! function, with the proxy headers Vercel adds (`x-forwarded-host`,
-//! `x-forwarded-proto`). Nothing is shared between the processes but what
-//! the app shares itself: the provider, and the store when there is one.
+//! instances of each as asked, and Vercel's router in front of them as the
+//! browser's [`Transport`]: a request to the app's origin goes to the next
+//! instance of its path's function, with the proxy headers Vercel adds
+//! (`x-forwarded-host`, `x-forwarded-proto`); a path with no function is a
+//! 404, as Vercel answers; any other origin (the provider) is reached over
+//! HTTP. Nothing is shared between the processes but what the app shares
+//! itself: the provider, and the store when there is one.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use sign_in_with_vercel_emulator::{Server, serve};
+use http::HeaderValue;
+use http::header::HOST;
 
 use crate::process::{Process, clean_command, free_port};
+use crate::transport::{BoxFuture, Http, Request, Response, Transport, origin_of, status};
 
 /// One function to run: the route path it answers, its binary, how many
 /// instances.
@@ -36,21 +37,30 @@ struct Instance {
     log: PathBuf,
 }
 
-/// Running functions behind their router.
+/// The instances of one path, and which one answers next.
+#[derive(Default)]
+struct Route {
+    instances: Vec<Instance>,
+    next: AtomicUsize,
+}
+
+/// Running functions behind Vercel's router, itself a [`Transport`]: a
+/// [`crate::Browser`] on it reaches the app at [`Functions::url`].
 pub struct Functions {
-    url: String,
-    instances: HashMap<String, Vec<Instance>>,
-    _router: Server,
+    app: String,
+    routes: HashMap<String, Route>,
+    http: Http,
 }
 
 impl Functions {
     /// Starts every instance of `functions` with `env` (and nothing else of
-    /// the app's variables), and the router, on `http://localhost:<port>`.
-    /// Must run inside a multi-threaded Tokio runtime.
-    pub fn start(functions: &[Function<'_>], env: &[(&str, String)]) -> Self {
+    /// the app's variables), each function's stderr in a log file; the app
+    /// is at `app` (`http://host[:port]`, a name only: the router is in
+    /// this process).
+    pub fn start(app: &str, functions: &[Function<'_>], env: &[(&str, String)]) -> Self {
         let logs = std::env::temp_dir().join(format!("functions-{}", free_port()));
         std::fs::create_dir_all(&logs).expect("a directory for the functions' logs");
-        let mut instances: HashMap<String, Vec<Instance>> = HashMap::new();
+        let mut routes: HashMap<String, Route> = HashMap::new();
         for function in functions {
             let name = function
                 .exe
@@ -67,124 +77,73 @@ impl Functions {
                     .stderr(std::fs::File::create(&log).expect("a log file"));
                 let mut process = Process::spawn(&mut command, &name);
                 drop(process.connect(port, Duration::from_secs(20)));
-                instances
+                routes
                     .entry(function.path.to_owned())
                     .or_default()
+                    .instances
                     .push(Instance { port, process, log });
             }
         }
-        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .expect("a port for the router");
-        let url = format!(
-            "http://localhost:{}",
-            listener.local_addr().expect("the router's port").port()
-        );
-        let routes: HashMap<String, (Vec<u16>, AtomicUsize)> = instances
-            .iter()
-            .map(|(path, list)| {
-                let ports = list.iter().map(|i| i.port).collect();
-                (path.clone(), (ports, AtomicUsize::new(0)))
-            })
-            .collect();
-        let router = Arc::new(Router {
-            routes,
-            client: client(),
-        });
-        let server = serve(listener, move |request| {
-            let router = router.clone();
-            async move { router.forward(request).await }
-        })
-        .expect("the router serves");
         Self {
-            url,
-            instances,
-            _router: server,
+            app: app.trim_end_matches('/').to_owned(),
+            routes,
+            http: Http::default(),
         }
     }
 
-    /// The app's origin, e.g. `http://localhost:41234`.
+    /// The app's origin, e.g. `http://localhost:3000`.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.app
+    }
+
+    fn instances(&self, path: &str) -> impl Iterator<Item = &Instance> {
+        self.routes.get(path).into_iter().flat_map(|r| &r.instances)
     }
 
     /// What each instance of the function at `path` wrote to stderr.
     pub fn logs(&self, path: &str) -> Vec<String> {
-        self.instances
-            .get(path)
-            .into_iter()
-            .flatten()
+        self.instances(path)
             .map(|i| std::fs::read_to_string(&i.log).unwrap_or_default())
             .collect()
     }
 
     /// The pids of the instances at `path`.
     pub fn pids(&self, path: &str) -> Vec<u32> {
-        self.instances
-            .get(path)
-            .into_iter()
-            .flatten()
-            .map(|i| i.process.pid())
-            .collect()
+        self.instances(path).map(|i| i.process.pid()).collect()
     }
 }
 
-struct Router {
-    routes: HashMap<String, (Vec<u16>, AtomicUsize)>,
-    client: reqwest::Client,
-}
-
-impl Router {
-    async fn forward(&self, request: http::Request<Vec<u8>>) -> http::Response<Bytes> {
-        let Some((ports, next)) = self.routes.get(request.uri().path()) else {
-            return status(404);
-        };
-        let port = ports[next.fetch_add(1, Ordering::Relaxed) % ports.len()];
-        let host = request
-            .headers()
-            .get(http::header::HOST)
-            .cloned()
-            .unwrap_or(http::HeaderValue::from_static("localhost"));
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        let (parts, body) = request.into_parts();
-        let mut headers = parts.headers;
-        headers.remove(http::header::HOST);
-        headers.insert("x-forwarded-host", host);
-        headers.insert("x-forwarded-proto", http::HeaderValue::from_static("http"));
-        let sent = self
-            .client
-            .request(parts.method, format!("http://127.0.0.1:{port}{path}"))
-            .headers(headers)
-            .body(body)
-            .send()
-            .await;
-        let Ok(response) = sent else {
-            return status(502);
-        };
-        let mut answer = http::Response::builder().status(response.status());
-        if let Some(headers) = answer.headers_mut() {
-            *headers = response.headers().clone();
+impl Transport for Functions {
+    fn send(&self, mut request: Request) -> BoxFuture<'_, Response> {
+        if origin_of(request.uri()) != self.app {
+            return self.http.send(request);
         }
-        let body = response.bytes().await.unwrap_or_default();
-        answer.body(body).unwrap_or_else(|_| status(502))
+        let Some(route) = self.routes.get(request.uri().path()) else {
+            return Box::pin(std::future::ready(status(http::StatusCode::NOT_FOUND)));
+        };
+        let next = route.next.fetch_add(1, Ordering::Relaxed) % route.instances.len();
+        let target = format!(
+            "http://127.0.0.1:{}{}",
+            route.instances[next].port,
+            request.uri().path_and_query().map_or("/", |p| p.as_str())
+        );
+        let host = request.uri().authority().map(|a| a.as_str().to_owned());
+        let headers = request.headers_mut();
+        headers.remove(HOST);
+        if let Some(host) = host {
+            let host = HeaderValue::from_str(&host)
+                .unwrap_or_else(|e| panic!("a forwarded host from {host}: {e}"));
+            headers.insert("x-forwarded-host", host);
+        }
+        let proto = if self.app.starts_with("https:") {
+            "https"
+        } else {
+            "http"
+        };
+        headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+        *request.uri_mut() = target
+            .parse()
+            .unwrap_or_else(|e| panic!("not a URI: {target}: {e}"));
+        self.http.send(request)
     }
-}
-
-fn status(code: u16) -> http::Response<Bytes> {
-    let mut response = http::Response::new(Bytes::new());
-    *response.status_mut() = http::StatusCode::from_u16(code).expect("a status");
-    response
-}
-
-fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("an HTTP client")
 }

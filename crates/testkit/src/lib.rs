@@ -1,10 +1,10 @@
 //! What the app's tests and benchmark drive it with, in one copy: a
 //! browser-like client ([`Browser`]) that keeps cookies per host, follows
 //! redirects, submits forms and answers the provider's pages, over real
-//! HTTP or in process ([`Transport`]: [`Http`], [`InProcess`], [`Routes`]);
+//! HTTP, in process, or through Vercel's router to the app's functions
+//! ([`Transport`]: [`Http`], [`InProcess`], [`Functions`]);
 //! the one "no session" check ([`assert_no_session`]); the emulator as the
-//! library's HTTP client ([`EmulatorClient`]); the app's functions as
-//! processes behind a router ([`Functions`]); a real `redis-server`
+//! library's HTTP client ([`EmulatorClient`]); a real `redis-server`
 //! ([`RedisServer`]); child processes killed on drop with a clean
 //! environment; free loopback ports; the npm suites. A renamed cookie or a
 //! changed provider page is fixed here once.
@@ -33,5 +33,5 @@ pub use process::{
 };
 pub use redis::RedisServer;
 pub use transport::{
-    BoxFuture, Handler, Http, InProcess, Request, Response, Routes, Transport, origin_of, ready_now,
+    BoxFuture, Handler, Http, InProcess, Request, Response, Transport, origin_of, ready_now,
 };

@@ -1,8 +1,7 @@
-//! How the browser's requests reach a server: over HTTP ([`Http`]), in
+//! How the browser's requests reach a server: over HTTP ([`Http`]), or in
 //! process by origin ([`InProcess`]: the app's `Auth::dispatch`, the
-//! emulator's `handle`), or through a route table that sends each path of
-//! the app's origin to its own function process ([`Routes`], as Vercel's
-//! router does).
+//! emulator's `handle`). The app's functions as processes behind Vercel's
+//! router are [`crate::Functions`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -153,62 +152,8 @@ impl Transport for InProcess {
     }
 }
 
-/// Vercel's router in front of function processes: a request to `app`
-/// (the public origin the browser sees) goes to the server its path is
-/// routed to, with the app's `Host`; a path with no route is a 404, as
-/// Vercel answers; any other origin goes to the inner transport.
-pub struct Routes {
-    app: String,
-    table: Vec<(String, String)>,
-    inner: Arc<dyn Transport>,
-}
-
-impl Routes {
-    /// An empty table for the app at `app`, in front of `inner`.
-    pub fn new(app: &str, inner: Arc<dyn Transport>) -> Self {
-        Self {
-            app: app.trim_end_matches('/').to_owned(),
-            table: Vec::new(),
-            inner,
-        }
-    }
-
-    /// Requests for `path` (exactly: a function per path) go to the server
-    /// at `server` (`http://127.0.0.1:<port>`).
-    pub fn route(mut self, path: &str, server: &str) -> Self {
-        self.table
-            .push((path.to_owned(), server.trim_end_matches('/').to_owned()));
-        self
-    }
-}
-
-impl Transport for Routes {
-    fn send(&self, mut request: Request) -> BoxFuture<'_, Response> {
-        if origin_of(request.uri()) != self.app {
-            return self.inner.send(request);
-        }
-        let path = request.uri().path();
-        let Some((_, server)) = self.table.iter().find(|(p, _)| p == path) else {
-            return Box::pin(std::future::ready(status(StatusCode::NOT_FOUND)));
-        };
-        let target = format!(
-            "{server}{}",
-            request.uri().path_and_query().map_or("/", |p| p.as_str())
-        );
-        if let Some(authority) = request.uri().authority() {
-            let host = HeaderValue::from_str(authority.as_str())
-                .unwrap_or_else(|e| panic!("a Host header from {authority}: {e}"));
-            request.headers_mut().entry(HOST).or_insert(host);
-        }
-        *request.uri_mut() = target
-            .parse()
-            .unwrap_or_else(|e| panic!("not a URI: {target}: {e}"));
-        self.inner.send(request)
-    }
-}
-
 /// An empty answer with `status`.
-fn status(status: StatusCode) -> Response {
+pub(crate) fn status(status: StatusCode) -> Response {
     let mut response = http::Response::new(Bytes::new());
     *response.status_mut() = status;
     response
@@ -251,35 +196,22 @@ mod tests {
         http::Request::get(url).body(Vec::new()).unwrap()
     }
 
-    #[tokio::test]
-    async fn routes_send_each_path_to_its_server_with_the_apps_host() {
+    #[test]
+    fn in_process_sends_the_path_and_the_host_to_the_origins_server() {
         let servers = InProcess::default()
-            .origin("http://127.0.0.1:1001", named("authorize"))
-            .origin("http://127.0.0.1:1002", named("session"))
-            .origin("http://provider.test", named("provider"));
-        let routes = Routes::new("http://app.test", Arc::new(servers))
-            .route("/api/auth/authorize", "http://127.0.0.1:1001")
-            .route("/api/auth/session", "http://127.0.0.1:1002/");
+            .origin("http://app.test", named("app"))
+            .origin("http://provider.test:8080/", named("provider"));
         let body = |r: Response| String::from_utf8_lossy(r.body()).into_owned();
         assert_eq!(
-            body(
-                routes
-                    .send(get("http://app.test/api/auth/authorize?x=1"))
-                    .await
-            ),
-            "authorize app.test /api/auth/authorize?x=1"
+            body(ready_now(servers.send(get("http://app.test/api/x?y=1")))),
+            "app app.test /api/x?y=1"
         );
         assert_eq!(
-            body(routes.send(get("http://app.test/api/auth/session")).await),
-            "session app.test /api/auth/session"
+            body(ready_now(
+                servers.send(get("http://provider.test:8080/oauth"))
+            )),
+            "provider provider.test:8080 /oauth"
         );
-        assert_eq!(
-            body(routes.send(get("http://provider.test/oauth")).await),
-            "provider provider.test /oauth",
-            "other origins pass through"
-        );
-        let missing = routes.send(get("http://app.test/api/nothing")).await;
-        assert_eq!(missing.status(), 404, "no function for that path");
     }
 
     #[test]
