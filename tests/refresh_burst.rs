@@ -44,19 +44,16 @@ struct Burst {
 async fn burst(stack: &Stack, jar: &Browser) -> Burst {
     tokio::time::sleep(Duration::from_millis(ACCESS_TOKEN_TTL * 1000 + 300)).await;
     let before = stack.token_calls();
-    let requests = (0..BURST).map(|i| {
+    let mut requests = JoinSet::new();
+    for i in 0..BURST {
         let mut tab = jar.clone();
         let url = stack.url(IDENTITY_ROUTES[i % IDENTITY_ROUTES.len()]);
-        tokio::spawn(async move { tab.get(&url).await })
-    });
+        requests.spawn(async move { tab.get(&url).await });
+    }
     // In the order they complete, as a browser applies them.
-    let mut pending: Vec<_> = requests.collect();
     let mut arrived: Vec<Page> = Vec::new();
-    while !pending.is_empty() {
-        match pending.iter().position(|h| h.is_finished()) {
-            Some(i) => arrived.push(pending.swap_remove(i).await.unwrap()),
-            None => tokio::time::sleep(Duration::from_millis(2)).await,
-        }
+    while let Some(page) = requests.join_next().await {
+        arrived.push(page.unwrap());
     }
     let token_calls = stack.token_calls() - before;
     let forward = apply(jar, arrived.iter());
