@@ -112,13 +112,7 @@ impl Error {
         const SIGN_IN_MISMATCH: &str =
             "The sign-in response does not match this browser's attempt.";
         match self {
-            Self::Config(_) | Self::Discovery(_) => facts(
-                "configuration",
-                S::INTERNAL_SERVER_ERROR,
-                "The sign-in service is not configured correctly.",
-                false,
-            ),
-            Self::Unbuildable(_) => facts(
+            Self::Config(_) | Self::Discovery(_) | Self::Unbuildable(_) => facts(
                 "configuration",
                 S::INTERNAL_SERVER_ERROR,
                 "The sign-in service is not configured correctly.",

@@ -7,7 +7,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use ring::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -121,18 +121,10 @@ struct RawClaims {
     other: serde_json::Map<String, Value>,
 }
 
-/// The result of checking the header: the key to verify with, or why not.
-pub enum KeyChoice<'a> {
-    /// The key the header names.
-    Key(&'a jsonwebtoken::DecodingKey),
-    /// The header names a key the set does not have; refetch and retry.
-    UnknownKid,
-}
-
 /// Reads the JOSE header and picks the verification key. Refuses any
 /// algorithm but RS256 before looking at keys (step 7; step 8's HMAC with
 /// the client secret is not offered).
-pub fn choose_key<'a>(token: &IdToken, keys: &'a JwkSet) -> Result<KeyChoice<'a>, IdTokenError> {
+fn choose_key<'a>(token: &IdToken, keys: &'a JwkSet) -> Result<&'a DecodingKey, IdTokenError> {
     let header = header(token)?;
     if header.alg != "RS256" {
         return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
@@ -141,8 +133,8 @@ pub fn choose_key<'a>(token: &IdToken, keys: &'a JwkSet) -> Result<KeyChoice<'a>
         return Err(IdTokenError::CriticalHeader);
     }
     match keys.find(header.kid.as_deref()) {
-        KeyLookup::Found(key) => Ok(KeyChoice::Key(key)),
-        KeyLookup::Unknown => Ok(KeyChoice::UnknownKid),
+        KeyLookup::Found(key) => Ok(key),
+        KeyLookup::Unknown => Err(IdTokenError::UnknownKey),
         KeyLookup::Ambiguous => Err(IdTokenError::AmbiguousKey),
     }
 }
@@ -172,10 +164,7 @@ pub fn verify(
     // We check it even though the token came straight from the token
     // endpoint over TLS, and before trusting any claim.
     crate::rs256::install();
-    let key = match choose_key(token, keys)? {
-        KeyChoice::Key(key) => key,
-        KeyChoice::UnknownKid => return Err(IdTokenError::UnknownKey),
-    };
+    let key = choose_key(token, keys)?;
     let mut validation = Validation::new(Algorithm::RS256);
     // The claims are checked below, step by step, with our own clock.
     validation.required_spec_claims.clear();
