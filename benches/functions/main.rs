@@ -50,7 +50,6 @@ mod store;
 mod table;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::LazyLock;
 use std::time::Instant;
 
@@ -149,17 +148,7 @@ pub fn functions() -> Vec<Function> {
 /// Runs `cargo build --profile <profile> <args>` in the workspace, for the
 /// binaries `cargo bench` does not build itself.
 pub fn cargo_build(profile: &str, args: &[&str]) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--profile", profile])
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-    assert!(
-        status.success(),
-        "cargo build --profile {profile} {args:?} failed"
-    );
+    testkit::cargo_build(&[&["--profile", profile], args].concat());
 }
 
 /// The floor, built now with the benchmark's own profile (`bench`, which

@@ -270,21 +270,25 @@ pub fn workspace_bin(package: &str, bin: &str) -> std::path::PathBuf {
         .and_then(std::path::Path::parent)
         .expect("a test binary under target/<profile>/deps");
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    let mut args = vec!["-p", package, "--bin", bin];
     if release {
-        command.arg("--release");
+        args.push("--release");
     }
-    let status = command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build {bin}: {e}"));
-    assert!(
-        status.success(),
-        "cargo build -p {package} --bin {bin} failed"
-    );
+    cargo_build(&args);
     let path = profile_dir.join(bin);
     assert!(path.is_file(), "{} was not built", path.display());
     path
+}
+
+/// Runs `cargo build --quiet <args>` at the workspace's root (the cargo
+/// running the test, else `cargo` on `PATH`); panics if it fails.
+pub fn cargo_build(args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet"])
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo build {args:?}: {e}"));
+    assert!(status.success(), "cargo build {args:?} failed");
 }
