@@ -270,38 +270,11 @@ fn main() {
 
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "callgrind") {
         let counts = callgrind::counts(&probed, &provider, &rt);
-        let floor = counts
-            .iter()
-            .find(|c| c.function == FLOOR)
-            .map_or(1.0, |c| c.per_request);
-        println!("\ninstructions per request (× the floor's):");
-        for c in &counts {
-            println!(
-                "  {:<16} {:>9.0}  {:.2}×",
-                c.function,
-                c.per_request,
-                c.per_request / floor
-            );
-        }
-        for p in profiled
+        let profiles = profiled
             .map(|builds| callgrind::profiles(&builds, &provider, &rt))
-            .unwrap_or_default()
-        {
-            println!("\nprofile: {} ({:.0} per request)", p.function, p.total);
-            for g in &p.groups {
-                let top: Vec<String> = g
-                    .top
-                    .iter()
-                    .take(4)
-                    .map(|(n, c)| format!("{n} {c:.0}"))
-                    .collect();
-                println!(
-                    "  {:<18} {:>7.0}  {}",
-                    g.name,
-                    g.per_request,
-                    top.join(", ")
-                );
-            }
+            .unwrap_or_default();
+        for t in report::instruction_tables(&counts, &profiles) {
+            print!("{}", t.text());
         }
         return;
     }

@@ -153,8 +153,9 @@ fn times(value: f64, floor: f64) -> String {
 
 /// Every table of the run.
 pub fn tables(r: &Results) -> Vec<Table> {
+    let floor = floor_instructions(r.instructions);
     let mut all = vec![run(r), against_floor(r)];
-    all.extend(r.profiles.iter().map(|p| profile(r, p)));
+    all.extend(r.profiles.iter().map(|p| profile(floor, p)));
     all.extend([
         cold_start(r),
         warm_load(r),
@@ -297,12 +298,36 @@ fn against_floor(r: &Results) -> Table {
     t
 }
 
-fn profile(r: &Results, p: &Profile) -> Table {
-    let floor = r
-        .instructions
+/// The floor's instructions per request.
+fn floor_instructions(counts: &[Count]) -> f64 {
+    counts
         .iter()
         .find(|c| c.function == FLOOR)
-        .map_or(0.0, |c| c.per_request);
+        .map_or(0.0, |c| c.per_request)
+}
+
+/// `BENCH_ONLY=callgrind`: the instruction counts against the floor's,
+/// and the profiles.
+pub fn instruction_tables(counts: &[Count], profiles: &[Profile]) -> Vec<Table> {
+    let floor = floor_instructions(counts);
+    let mut t = Table::new(
+        "Instructions per request",
+        "",
+        &["Binary", "Instructions/request", "×"],
+    );
+    for c in counts {
+        t.row(vec![
+            c.function.to_owned(),
+            count(c.per_request),
+            times(c.per_request, floor),
+        ]);
+    }
+    let mut all = vec![t];
+    all.extend(profiles.iter().map(|p| profile(floor, p)));
+    all
+}
+
+fn profile(floor: f64, p: &Profile) -> Table {
     let mut t = Table::new(
         &format!("Profile: {} per request", p.function),
         "From callgrind's call graph (inclusive cost per call) of the release build with its \
