@@ -28,6 +28,18 @@ async fn signed_in(method: &str) -> Rp {
     rp
 }
 
+/// `GET path` as the app receives it on https behind Vercel's proxy, at
+/// `app.example.com`, with `cookies` if any.
+fn https_get(path: &str, cookies: Option<String>) -> http::Request<()> {
+    let mut request = http::Request::get(path)
+        .header(HOST, "app.example.com")
+        .header("x-forwarded-proto", "https");
+    if let Some(cookies) = cookies {
+        request = request.header("cookie", cookies);
+    }
+    request.body(()).unwrap()
+}
+
 /// Asks the emulator directly whether a token is live.
 fn active(rp: &Rp, token: &str) -> bool {
     let response = rp.emulator.handle(
