@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{CACHE_CONTROL, HOST, ORIGIN, SET_COOKIE};
-use sign_in_with_vercel::{REQUEST_DEADLINE, SESSION, TransportError, USER_INFO, VALIDATE_TOKEN};
+use sign_in_with_vercel::{
+    AccessToken, REQUEST_DEADLINE, SESSION, TransportError, USER_INFO, VALIDATE_TOKEN,
+};
 pub use support::*;
 
 const DEMO_SUB: &str = "usr_demo1234567890";
@@ -26,6 +28,15 @@ async fn signed_in(method: &str) -> Rp {
     assert_eq!(location(&rp.sign_in().await), "/profile");
     rp.clear_log();
     rp
+}
+
+/// The access token of the browser's session, as the app opens it.
+async fn access_token(rp: &Rp) -> AccessToken {
+    rp.auth
+        .session(&rp.request("GET", "/"))
+        .await
+        .unwrap()
+        .access_token()
 }
 
 /// `GET path` as the app receives it on https behind Vercel's proxy, at

@@ -18,21 +18,11 @@ async fn refresh_happens_a_few_minutes_before_expiry() {
 #[tokio::test]
 async fn expired_access_token_is_refreshed_and_the_rotated_refresh_token_kept() {
     let mut rp = signed_in("client_secret_post").await;
-    let old_access = rp
-        .auth
-        .session(&rp.request("GET", "/"))
-        .await
-        .unwrap()
-        .access_token();
+    let old_access = access_token(&rp).await;
     rp.advance(3601);
     let answer = rp.get("/api/user-info").await;
     assert_eq!(answer.status(), 200);
-    let new_access = rp
-        .auth
-        .session(&rp.request("GET", "/"))
-        .await
-        .unwrap()
-        .access_token();
+    let new_access = access_token(&rp).await;
     assert_ne!(new_access.secret(), old_access.secret());
     assert!(active(&rp, new_access.secret()));
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
@@ -172,8 +162,7 @@ async fn a_refresh_that_fails_still_knows_the_user() {
 async fn a_dead_grant_ends_the_session_at_the_next_refresh() {
     let mut rp = signed_in("client_secret_post").await;
     // The grant dies at the provider (the user removed the app).
-    let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
-    revoke_at_provider(&rp, session.access_token().secret());
+    revoke_at_provider(&rp, access_token(&rp).await.secret());
     // Identity still answers from the seal until the refresh is due...
     assert_eq!(
         body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
@@ -277,8 +266,7 @@ async fn removing_the_app_in_the_account_settings_ends_the_session() {
 #[tokio::test]
 async fn a_copied_cookie_cannot_keep_a_refused_session_alive() {
     let rp = signed_in("client_secret_post").await;
-    let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
-    revoke_at_provider(&rp, session.access_token().secret());
+    revoke_at_provider(&rp, access_token(&rp).await.secret());
     rp.advance(3600);
     let copy = rp.jar().clone();
     // Whoever ignores the deletion and sends the cookie again is never

@@ -6,12 +6,7 @@ use super::*;
 #[tokio::test]
 async fn signout_revokes_the_tokens_and_deletes_the_session() {
     let mut rp = signed_in("client_secret_post").await;
-    let access = rp
-        .auth
-        .session(&rp.request("GET", "/"))
-        .await
-        .unwrap()
-        .access_token();
+    let access = access_token(&rp).await;
     let answer = rp.send("POST", "/api/auth/signout").await;
     assert_eq!(answer.status(), 200);
     assert_eq!(
@@ -36,12 +31,7 @@ fn pending_revocations(rp: &Rp) -> Vec<String> {
 #[tokio::test]
 async fn signout_deletes_the_session_when_revocation_fails_and_says_so() {
     let mut rp = signed_in("client_secret_post").await;
-    let access = rp
-        .auth
-        .session(&rp.request("GET", "/"))
-        .await
-        .unwrap()
-        .access_token();
+    let access = access_token(&rp).await;
     rp.emulator.faults().revocation_status = Some(503);
     let answer = rp.send("POST", "/api/auth/signout").await;
     assert_eq!(answer.status(), 200);
@@ -88,12 +78,7 @@ async fn a_retry_that_fails_again_keeps_the_tokens_for_another() {
 #[tokio::test]
 async fn a_pending_revocation_is_sealed() {
     let mut rp = signed_in("client_secret_post").await;
-    let access = rp
-        .auth
-        .session(&rp.request("GET", "/"))
-        .await
-        .unwrap()
-        .access_token();
+    let access = access_token(&rp).await;
     rp.emulator.faults().revocation_status = Some(503);
     let answer = rp.send("POST", "/api/auth/signout").await;
     for cookie in answer.headers().get_all(SET_COOKIE) {
