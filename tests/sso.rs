@@ -51,13 +51,21 @@ fn integration() -> Integration {
 /// The exchange of `integration` against the emulator, on the test's clock,
 /// its provider calls recorded.
 fn marketplace(rp: &Rp, integration: Integration) -> Marketplace {
+    wired(
+        rp,
+        Marketplace::new(integration, rp.emulator.marketplace_issuer(), API),
+    )
+}
+
+/// `sso` talking to the emulator, on the test's clock, its provider calls
+/// recorded.
+fn wired(rp: &Rp, sso: Marketplace) -> Marketplace {
     let clock = rp.clock.clone();
-    Marketplace::new(integration, rp.emulator.marketplace_issuer(), API)
-        .with_http_client(Arc::new(Recording {
-            emulator: rp.emulator.clone(),
-            recorder: rp.recorder.clone(),
-        }))
-        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+    sso.with_http_client(Arc::new(Recording {
+        emulator: rp.emulator.clone(),
+        recorder: rp.recorder.clone(),
+    }))
+    .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
 }
 
 /// Vercel's side of "Open in Provider": the redirect to the redirect login
@@ -167,45 +175,10 @@ async fn a_marketplace_token_is_refused_by_the_sign_in_verifier() {
     // The reverse: the sign-in verifies against the sign-in issuer's keys,
     // and a marketplace token names another issuer and another key.
     let rp = setup();
-    let verifier = Marketplace::new(integration(), ISSUER, API)
-        .with_http_client(Arc::new(Recording {
-            emulator: rp.emulator.clone(),
-            recorder: rp.recorder.clone(),
-        }))
-        .with_clock({
-            let clock = rp.clock.clone();
-            Arc::new(move || clock.load(Ordering::SeqCst))
-        });
+    let verifier = wired(&rp, Marketplace::new(integration(), ISSUER, API));
     let url = open_in_provider(&rp, "state=st4te");
     let result = verifier.exchange(&callback_of(&url), None).await;
     assert_eq!(result.err(), Some(Error::IdToken(IdTokenError::UnknownKey)));
-}
-
-#[tokio::test]
-async fn a_token_for_another_integration_is_refused() {
-    let rp = setup();
-    edit(&rp, |c| {
-        c.insert("aud".into(), json!("oac_another_integration"));
-    });
-    refused_with(&rp, None, IdTokenError::AudienceMismatch).await;
-}
-
-#[tokio::test]
-async fn a_marketplace_access_token_offered_as_the_id_token_is_refused() {
-    let rp = setup();
-    edit(&rp, |c| {
-        c.insert("type".into(), json!("access_token"));
-    });
-    refused_with(&rp, None, IdTokenError::NotAnIdToken).await;
-}
-
-#[tokio::test]
-async fn a_token_without_the_users_role_is_refused() {
-    let rp = setup();
-    edit(&rp, |c| {
-        c.remove("user_role");
-    });
-    refused_with(&rp, None, IdTokenError::MissingClaim("user_role")).await;
 }
 
 #[tokio::test]
@@ -315,32 +288,35 @@ async fn refused_with(rp: &Rp, nonce: Option<&str>, expected: IdTokenError) {
 }
 
 macro_rules! rejects_claims {
-    ($($name:ident: $edit:expr => $expected:ident;)*) => {$(
+    ($($name:ident: $edit:expr => $expected:expr;)*) => {$(
         #[tokio::test]
         async fn $name() {
             let rp = setup();
             edit(&rp, $edit);
-            refused_with(&rp, None, IdTokenError::$expected).await;
+            refused_with(&rp, None, $expected).await;
         }
     )*};
 }
 
 rejects_claims! {
-    rejects_the_apps_audience: |c| { c.insert("aud".into(), json!(CLIENT_ID)); } => AudienceMismatch;
-    rejects_missing_audience: |c| { c.remove("aud"); } => AudienceMismatch;
-    rejects_several_audiences_without_azp: |c| { c.insert("aud".into(), json!([INTEGRATION, "x"])); } => AuthorizedPartyMismatch;
-    rejects_azp_of_another_client: |c| { c.insert("azp".into(), json!(CLIENT_ID)); } => AuthorizedPartyMismatch;
-    rejects_wrong_issuer: |c| { c.insert("iss".into(), json!("https://vercel.com")); } => IssuerMismatch;
-    rejects_expired_token: |c| { c.insert("exp".into(), json!(NOW - 61)); } => Expired;
-    rejects_missing_exp: |c| { c.remove("exp"); } => Expired;
-    rejects_nbf_in_the_future: |c| { c.insert("nbf".into(), json!(NOW + 61)); } => NotYetValid;
-    rejects_iat_in_the_future: |c| { c.insert("iat".into(), json!(NOW + 61)); } => InvalidIssuedAt;
-    rejects_missing_iat: |c| { c.remove("iat"); } => InvalidIssuedAt;
-    rejects_missing_sub: |c| { c.remove("sub"); } => MissingSubject;
-    rejects_the_sign_in_issuer: |c| { c.insert("iss".into(), json!(ISSUER)); } => IssuerMismatch;
-    rejects_issuer_with_trailing_slash: |c| { c.insert("iss".into(), json!(format!("{MARKETPLACE}/"))); } => IssuerMismatch;
-    rejects_non_numeric_exp: |c| { c.insert("exp".into(), json!("tomorrow")); } => Expired;
-    rejects_at_hash_of_another_access_token: |c| { c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA")); } => AccessTokenHashMismatch;
+    a_token_for_another_integration_is_refused: |c| { c.insert("aud".into(), json!("oac_another_integration")); } => IdTokenError::AudienceMismatch;
+    a_marketplace_access_token_offered_as_the_id_token_is_refused: |c| { c.insert("type".into(), json!("access_token")); } => IdTokenError::NotAnIdToken;
+    a_token_without_the_users_role_is_refused: |c| { c.remove("user_role"); } => IdTokenError::MissingClaim("user_role");
+    rejects_the_apps_audience: |c| { c.insert("aud".into(), json!(CLIENT_ID)); } => IdTokenError::AudienceMismatch;
+    rejects_missing_audience: |c| { c.remove("aud"); } => IdTokenError::AudienceMismatch;
+    rejects_several_audiences_without_azp: |c| { c.insert("aud".into(), json!([INTEGRATION, "x"])); } => IdTokenError::AuthorizedPartyMismatch;
+    rejects_azp_of_another_client: |c| { c.insert("azp".into(), json!(CLIENT_ID)); } => IdTokenError::AuthorizedPartyMismatch;
+    rejects_wrong_issuer: |c| { c.insert("iss".into(), json!("https://vercel.com")); } => IdTokenError::IssuerMismatch;
+    rejects_expired_token: |c| { c.insert("exp".into(), json!(NOW - 61)); } => IdTokenError::Expired;
+    rejects_missing_exp: |c| { c.remove("exp"); } => IdTokenError::Expired;
+    rejects_nbf_in_the_future: |c| { c.insert("nbf".into(), json!(NOW + 61)); } => IdTokenError::NotYetValid;
+    rejects_iat_in_the_future: |c| { c.insert("iat".into(), json!(NOW + 61)); } => IdTokenError::InvalidIssuedAt;
+    rejects_missing_iat: |c| { c.remove("iat"); } => IdTokenError::InvalidIssuedAt;
+    rejects_missing_sub: |c| { c.remove("sub"); } => IdTokenError::MissingSubject;
+    rejects_the_sign_in_issuer: |c| { c.insert("iss".into(), json!(ISSUER)); } => IdTokenError::IssuerMismatch;
+    rejects_issuer_with_trailing_slash: |c| { c.insert("iss".into(), json!(format!("{MARKETPLACE}/"))); } => IdTokenError::IssuerMismatch;
+    rejects_non_numeric_exp: |c| { c.insert("exp".into(), json!("tomorrow")); } => IdTokenError::Expired;
+    rejects_at_hash_of_another_access_token: |c| { c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA")); } => IdTokenError::AccessTokenHashMismatch;
 }
 
 macro_rules! rejects_signing {
@@ -428,15 +404,8 @@ fn integration_sso(rp: &Rp) -> Result<Marketplace, ConfigError> {
         vars.iter()
             .find(|(n, _)| *n == k)
             .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap();
-    let clock = rp.clock.clone();
-    Ok(sso
-        .with_http_client(Arc::new(Recording {
-            emulator: rp.emulator.clone(),
-            recorder: rp.recorder.clone(),
-        }))
-        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst))))
+    })?;
+    Ok(wired(rp, sso))
 }
 
 async fn run_example(sso: &Result<Marketplace, ConfigError>, url: &str) -> (u16, String) {
