@@ -20,17 +20,28 @@ fn sources(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
 
 /// The code of a file: without comments (a doc link is not an import)
 /// and without its test code: a file that is a test module (`tests.rs`),
-/// and everything from a `#[cfg(test)]` on (by the crate's convention, test
-/// modules come last).
+/// and everything from a `#[cfg(test)] mod` on (by the crate's convention,
+/// test modules come last). A test-only item elsewhere (a helper method)
+/// stays: what follows it is code.
 fn code(file: &str, text: &str) -> String {
     if file.ends_with("tests.rs") {
         return String::new();
     }
-    let text = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
-    text.lines()
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut lines = Vec::new();
+    let mut rest = text.lines().peekable();
+    while let Some(line) = rest.next() {
+        let test_module = line.trim() == "#[cfg(test)]"
+            && rest
+                .peek()
+                .is_some_and(|next| next.trim_start().starts_with("mod "));
+        if test_module {
+            break;
+        }
+        if !line.trim_start().starts_with("//") {
+            lines.push(line);
+        }
+    }
+    lines.join("\n")
 }
 
 /// The top-level module a source file belongs to (`session/cookie.rs` →
@@ -49,11 +60,9 @@ fn references(text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     for (i, _) in text.match_indices("crate::") {
         let rest = &text[i + "crate::".len()..];
-        let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
-            let group = &group[..group.find('}').unwrap_or(group.len())];
-            group.split(',').map(str::trim).collect()
-        } else {
-            vec![rest]
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => top_level_items(group),
+            None => vec![rest],
         };
         for name in names {
             let name: String = name
@@ -66,6 +75,31 @@ fn references(text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
         }
     }
     found
+}
+
+/// The items of the `use` group that `group` opens (the text after its
+/// `{`), each trimmed: split at its own commas, not those of nested groups
+/// (`a::{X, Y}, b` is `a::{X, Y}` and `b`).
+fn top_level_items(group: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                items.push(group[start..i].trim());
+                return items;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(group[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(group[start..].trim());
+    items
 }
 
 /// A cycle in `graph`, as the modules along it, if there is one.
@@ -167,4 +201,20 @@ fn references_are_read_from_paths_and_use_groups() {
     let modules: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
     let found = references("use crate::{a::X, b}; fn f() { crate::c::g() }", &modules);
     assert_eq!(found, modules);
+}
+
+#[test]
+fn references_are_read_from_nested_use_groups() {
+    let modules: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
+    let found = references("use crate::{a::{X, Y}, b, c::{self, d::Z}};", &modules);
+    assert_eq!(found, modules);
+}
+
+#[test]
+fn code_after_a_test_only_item_is_still_read() {
+    let text = "use crate::a;\n#[cfg(test)]\nfn helper() {}\nfn f() { crate::b::g() }\n\
+                #[cfg(test)]\nmod tests {\n    use crate::c;\n}\n";
+    let modules: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
+    let found = references(&code("x.rs", text), &modules);
+    assert_eq!(found, ["a", "b"].map(String::from).into());
 }
