@@ -93,11 +93,7 @@ impl JwkSet {
     /// Builds a set from a JWK Set document (tests).
     #[cfg(test)]
     pub fn from_json(json: &str) -> Option<Self> {
-        let response = http::Response::builder()
-            .status(200)
-            .body(json.as_bytes().to_vec())
-            .ok()?;
-        Self::from_response(&response).ok()
+        Self::from_response(&crate::transport::tests::response(200, json)).ok()
     }
 
     /// The key for a token header's `kid`. With no `kid`, the set must hold
