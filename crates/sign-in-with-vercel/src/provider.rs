@@ -337,15 +337,7 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
+    use crate::origin::tests::headers;
 
     #[test]
     fn remembered_origins_are_the_origins_of_their_headers() {
