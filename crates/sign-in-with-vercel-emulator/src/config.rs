@@ -410,6 +410,26 @@ mod tests {
     }
 
     #[test]
+    fn a_clients_debug_print_hides_its_secret() {
+        let client = Client {
+            client_id: "cl_app".into(),
+            name: "App".into(),
+            client_secret: Some("s3cret-value".into()),
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            redirect_uris: vec!["http://localhost:3000/cb".into()],
+            scopes: vec!["openid".into()],
+        };
+        let printed = format!("{client:?}");
+        assert!(!printed.contains("s3cret-value"), "{printed}");
+        assert!(printed.contains("[redacted]") && printed.contains("cl_app"));
+        let config = EmulatorConfig {
+            clients: vec![client],
+            ..EmulatorConfig::default()
+        };
+        assert!(!format!("{config:?}").contains("s3cret-value"));
+    }
+
+    #[test]
     fn marketplace_user_ids_are_hexadecimal() {
         let mut user = demo_user();
         let id = user.marketplace_user_id();

@@ -2,6 +2,8 @@
 //! logged in, Vercel will show a login screen and then the consent page to
 //! grant or deny the requested permissions."
 
+use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, SigningKey};
+
 use crate::support::*;
 
 /// Seed 001: a browser not signed in sees the login screen first, listing
@@ -170,12 +172,13 @@ fn the_consent_page_names_the_user_and_offers_to_switch() {
 }
 
 /// A consent page answers only from the browser it was shown to: another
-/// browser cannot submit its `request_id`.
+/// browser cannot submit its `request_id`, even one signed in as the same
+/// user.
 #[test]
 fn a_consent_page_cannot_be_answered_from_another_browser() {
     let emu = emulator();
     let page = Browser::signed_in(&emu, DEMO).get(&authorize_url(None, ""));
-    let answer = Browser::signed_in(&emu, SECOND).decide(&page, "allow");
+    let answer = Browser::signed_in(&emu, DEMO).decide(&page, "allow");
     assert_eq!(answer.status(), 400);
     assert!(location(&answer).is_empty());
 }
@@ -268,6 +271,33 @@ fn the_session_cookie_is_httponly_and_lax() {
     assert_ne!(
         other.headers()["set-cookie"],
         answer.headers()["set-cookie"]
+    );
+}
+
+/// Served over HTTPS (an issuer like `https://vercel.com`), the session
+/// cookie is `Secure`, and so is the one that deletes it.
+#[test]
+fn over_https_the_session_cookie_is_secure() {
+    let emu = Emulator::with_key(
+        "https://vercel.com",
+        EmulatorConfig::default(),
+        SigningKey::shared(),
+    );
+    let mut browser = Browser::new(&emu);
+    for (path, form) in [
+        ("/login", format!("user={DEMO}")),
+        ("/logout", String::new()),
+    ] {
+        let answer = browser.post(&format!("https://vercel.com{path}"), &form);
+        assert_eq!(answer.status(), 303, "{path}");
+        let cookie = answer.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+    }
+    let local = Browser::new(&emulator()).sign_in_as(DEMO, "/");
+    let cookie = local.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http://127.0.0.1: {cookie}"
     );
 }
 
