@@ -1,8 +1,6 @@
 //! What the redirect back to the app carries (RFC 6749 §4.1.2), and the
 //! request parameters that shape it: `iss`, `response_mode`, `prompt`.
 
-use sign_in_with_vercel_emulator::EmulatorConfig;
-
 use crate::support::*;
 
 /// Seed 001 documents `code` and `state` in the redirect back, and no
@@ -44,24 +42,6 @@ fn with_the_setting_iss_is_in_every_authorization_response_and_advertised() {
         &format!("{ISSUER}/.well-known/openid-configuration"),
     ));
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-}
-
-/// The same setting from the configuration file and from the environment.
-#[test]
-fn the_iss_setting_is_read_from_the_file_and_the_environment() {
-    let config: EmulatorConfig =
-        serde_json::from_str(r#"{"authorization_response_iss": true}"#).unwrap();
-    assert!(config.authorization_response_iss);
-    let from_env = EmulatorConfig::from_lookup(|k| {
-        (k == "EMULATOR_AUTHORIZATION_RESPONSE_ISS").then(|| "true".to_owned())
-    })
-    .unwrap();
-    assert!(from_env.authorization_response_iss);
-    assert!(
-        !EmulatorConfig::from_lookup(|_| None)
-            .unwrap()
-            .authorization_response_iss
-    );
 }
 
 /// Seed 001, `state`: it comes back as it was sent.

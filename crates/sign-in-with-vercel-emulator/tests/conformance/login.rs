@@ -23,7 +23,7 @@ fn a_browser_not_signed_in_sees_the_login_screen_then_the_consent_page() {
         );
     }
     assert!(!html.contains("type=\"password\""), "no password");
-    let signed_in = browser.sign_in_as(SECOND, &next_in(&page));
+    let signed_in = browser.sign_in_as(SECOND, &hidden_input(&page, "next"));
     assert_eq!(signed_in.status(), 303);
     assert!(browser.session().is_some());
     let consent = browser.get(&format!("{ISSUER}{}", location(&signed_in)));
@@ -32,16 +32,6 @@ fn a_browser_not_signed_in_sees_the_login_screen_then_the_consent_page() {
     let back = browser.decide(&consent, "allow");
     let t = json(&exchange(&emu, &code_in(&back)));
     assert_eq!(claims(&t["id_token"])["sub"], SECOND);
-}
-
-/// The login screen's `next` hidden input.
-fn next_in(page: &Response) -> String {
-    let html = text(page);
-    html.split("name=\"next\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .replace("&amp;", "&")
 }
 
 /// Seed 001: "If they have already authorized the app, they will be
@@ -123,7 +113,7 @@ fn prompt_login_shows_the_login_screen_to_a_signed_in_browser() {
     browser.authorize_and_allow(None, "");
     let page = browser.get(&authorize_url(None, "&prompt=login"));
     assert!(is_login_screen(&page));
-    let next = next_in(&page);
+    let next = hidden_input(&page, "next");
     assert!(!next.contains("prompt"), "{next}");
     let signed_in = browser.sign_in_as(DEMO, &next);
     let back = browser.get(&format!("{ISSUER}{}", location(&signed_in)));
@@ -139,7 +129,7 @@ fn prompt_select_account_lets_the_browser_switch_users() {
     let page = browser.get(&authorize_url(None, "&prompt=select_account"));
     assert!(is_login_screen(&page));
     assert!(text(&page).contains("This browser is signed in as"));
-    let signed_in = browser.sign_in_as(SECOND, &next_in(&page));
+    let signed_in = browser.sign_in_as(SECOND, &hidden_input(&page, "next"));
     let consent = browser.get(&format!("{ISSUER}{}", location(&signed_in)));
     assert!(text(&consent).contains("Second User"));
 }
@@ -309,5 +299,5 @@ fn the_login_screen_has_its_own_url() {
         &format!("{ISSUER}/login?next=%2Faccount%2Fauthorizations"),
     );
     assert!(is_login_screen(&page));
-    assert_eq!(next_in(&page), "/account/authorizations");
+    assert_eq!(hidden_input(&page, "next"), "/account/authorizations");
 }

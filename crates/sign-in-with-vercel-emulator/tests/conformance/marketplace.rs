@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use http::Method;
 use serde_json::{Value, json};
 use sign_in_with_vercel_emulator::{
     Client, DEMO_ACCOUNT_ID, Emulator, EmulatorConfig, Installation, Role, Signing, SigningKey,
@@ -24,9 +25,8 @@ fn integration() -> Client {
         client_id: INTEGRATION.to_owned(),
         name: "Test integration".to_owned(),
         client_secret: Some(INTEGRATION_SECRET.to_owned()),
-        token_endpoint_auth_method: "client_secret_post".to_owned(),
         redirect_uris: vec![REDIRECT_LOGIN.to_owned()],
-        scopes: vec!["openid".to_owned()],
+        ..client(&["openid"])
     }
 }
 
@@ -63,11 +63,12 @@ fn exchange_sso(emu: &Emulator, redirect: &Response) -> Response {
     if let Some(state) = sso_param(redirect, "state") {
         body["state"] = json!(state);
     }
-    emu.handle(
-        &http::Request::post(format!("{API}/v1/integrations/sso/token"))
-            .header("content-type", "application/json")
-            .body(body.to_string().into_bytes())
-            .unwrap(),
+    api_call(
+        emu,
+        Method::POST,
+        "/v1/integrations/sso/token",
+        None,
+        Some(&body.to_string()),
     )
 }
 
@@ -139,10 +140,8 @@ fn the_sso_id_token_is_issued_and_signed_by_the_marketplace() {
 fn the_sso_id_token_has_exactly_the_marketplace_claims() {
     let emu = marketplace_emulator();
     let (_, c) = decode_jwt(&sso_id_token(&emu, DEMO));
-    let mut keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort_unstable();
     assert_eq!(
-        keys,
+        members(&c),
         [
             "account_id",
             "aud",
@@ -309,15 +308,8 @@ fn the_exchange_answers_the_documented_members() {
     let mut browser = Browser::signed_in(&emu, DEMO);
     let redirect = open_in_provider(&mut browser, "state=s");
     let answer = json(&exchange_sso(&emu, &redirect));
-    let mut keys: Vec<&str> = answer
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
     assert_eq!(
-        keys,
+        members(&answer),
         ["access_token", "expires_in", "id_token", "token_type"]
     );
     assert_eq!(answer["token_type"], "Bearer");
@@ -334,11 +326,12 @@ fn the_exchange_refuses_a_reused_code_and_an_unknown_integration() {
     let again = exchange_sso(&emu, &redirect);
     assert_eq!(again.status(), 400);
     assert_eq!(json(&again)["error"]["code"], "bad_request");
-    let unknown = emu.handle(
-        &http::Request::post(format!("{API}/v1/integrations/sso/token"))
-            .header("content-type", "application/json")
-            .body(br#"{"client_id": "oac_unknown", "client_secret": "x", "code": "c"}"#.to_vec())
-            .unwrap(),
+    let unknown = api_call(
+        &emu,
+        Method::POST,
+        "/v1/integrations/sso/token",
+        None,
+        Some(r#"{"client_id": "oac_unknown", "client_secret": "x", "code": "c"}"#),
     );
     assert_eq!(unknown.status(), 404);
     assert_eq!(json(&unknown)["error"]["code"], "not_found");

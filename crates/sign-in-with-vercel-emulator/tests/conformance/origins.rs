@@ -54,15 +54,7 @@ fn seed_001s_api_login_oauth_urls_work_on_the_issuer_origin() {
     let emu = emulator();
     let mut browser = Browser::signed_in(&emu, DEMO);
     let code = code_in(&browser.authorize_and_allow(None, ""));
-    let token = post(
-        &emu,
-        &format!("{ISSUER}/api/login/oauth/token"),
-        &format!(
-            "grant_type=authorization_code&client_id={CLIENT}&client_secret={SECRET}&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
-            encode(REDIRECT)
-        ),
-        None,
-    );
+    let token = exchange_at(&emu, &format!("{ISSUER}/api/login/oauth/token"), &code);
     assert_eq!(token.status(), 200, "{}", text(&token));
     let access = str_of(&json(&token), "access_token").to_owned();
     let info = post(

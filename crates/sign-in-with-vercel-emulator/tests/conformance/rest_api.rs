@@ -2,6 +2,7 @@
 //! authenticated user, the user's tokens (seed 003), and how Vercel
 //! refuses a token (notes/redis-marketplace-rest.md).
 
+use http::Method;
 use serde_json::json;
 
 use crate::support::*;
@@ -82,14 +83,12 @@ fn v2_user_refuses_bad_tokens_and_other_methods() {
     let emu = emulator();
     assert_eq!(rest_get(&emu, "/v2/user", None).status(), 403);
     let t = tokens(&emu, None);
-    let delete = emu.handle(
-        &http::Request::delete(format!("{API}/v2/user"))
-            .header(
-                "authorization",
-                format!("Bearer {}", str_of(&t, "access_token")),
-            )
-            .body(Vec::new())
-            .unwrap(),
+    let delete = api_call(
+        &emu,
+        Method::DELETE,
+        "/v2/user",
+        Some(str_of(&t, "access_token")),
+        None,
     );
     assert_eq!(delete.status(), 405);
     assert_eq!(json(&delete)["error"]["code"], "method_not_allowed");
@@ -105,11 +104,12 @@ fn deleting_the_current_oauth_token_revokes_its_refresh_token() {
     let emu = emulator();
     let t = tokens(&emu, None);
     let access = str_of(&t, "access_token");
-    let deleted = emu.handle(
-        &http::Request::delete(format!("{API}/v3/user/tokens/current"))
-            .header("authorization", format!("Bearer {access}"))
-            .body(Vec::new())
-            .unwrap(),
+    let deleted = api_call(
+        &emu,
+        Method::DELETE,
+        "/v3/user/tokens/current",
+        Some(access),
+        None,
     );
     assert_eq!(deleted.status(), 200, "{}", text(&deleted));
     assert!(json(&deleted)["tokenId"].is_string());
@@ -130,14 +130,12 @@ fn deleting_an_oauth_token_by_id_revokes_its_refresh_token() {
     let meta = json(&rest_get(&emu, "/v5/user/tokens/current", Some(access)));
     let id = str_of(&meta["token"], "id").to_owned();
     let other = tokens(&emu, None);
-    let deleted = emu.handle(
-        &http::Request::delete(format!("{API}/v3/user/tokens/{id}"))
-            .header(
-                "authorization",
-                format!("Bearer {}", str_of(&other, "access_token")),
-            )
-            .body(Vec::new())
-            .unwrap(),
+    let deleted = api_call(
+        &emu,
+        Method::DELETE,
+        &format!("/v3/user/tokens/{id}"),
+        Some(str_of(&other, "access_token")),
+        None,
     );
     assert_eq!(deleted.status(), 200, "{}", text(&deleted));
     assert!(!active(&emu, str_of(&t, "refresh_token")));
@@ -165,15 +163,12 @@ fn an_unknown_token_id_is_not_found() {
 fn a_created_token_calls_the_api_as_the_user() {
     let emu = emulator();
     let t = tokens(&emu, None);
-    let created = emu.handle(
-        &http::Request::post(format!("{API}/v3/user/tokens"))
-            .header(
-                "authorization",
-                format!("Bearer {}", str_of(&t, "access_token")),
-            )
-            .header("content-type", "application/json")
-            .body(br#"{"name": "ci"}"#.to_vec())
-            .unwrap(),
+    let created = api_call(
+        &emu,
+        Method::POST,
+        "/v3/user/tokens",
+        Some(str_of(&t, "access_token")),
+        Some(r#"{"name": "ci"}"#),
     );
     assert_eq!(created.status(), 200, "{}", text(&created));
     let bearer = str_of(&json(&created), "bearerToken").to_owned();

@@ -247,20 +247,31 @@ impl<'a> Browser<'a> {
     }
 }
 
-pub fn request_id(page: &Response) -> String {
+/// The value of the first hidden input named `name` in `page`.
+pub fn hidden_input(page: &Response, name: &str) -> String {
     let html = text(page);
-    html.split("name=\"request_id\" value=\"")
+    html.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
         .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no consent form: {html:.300}"))
-        .to_owned()
+        .unwrap_or_else(|| panic!("no {name} input: {html:.300}"))
+        .replace("&amp;", "&")
+}
+
+/// The consent page's `request_id`.
+pub fn request_id(page: &Response) -> String {
+    hidden_input(page, "request_id")
 }
 
 /// The guide's `exchangeCodeForToken`: the secret in the body (seed 001).
 pub fn exchange(emu: &Emulator, code: &str) -> Response {
+    exchange_at(emu, &format!("{API}/login/oauth/token"), code)
+}
+
+/// [`exchange`] at the token endpoint `url`.
+pub fn exchange_at(emu: &Emulator, url: &str, code: &str) -> Response {
     post(
         emu,
-        &format!("{API}/login/oauth/token"),
+        url,
         &format!(
             "grant_type=authorization_code&client_id={CLIENT}&client_secret={SECRET}&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
             encode(REDIRECT)
@@ -327,13 +338,44 @@ pub fn userinfo(emu: &Emulator, access_token: &str) -> Response {
     )
 }
 
-/// A REST API `GET` with a bearer token.
-pub fn rest_get(emu: &Emulator, path: &str, bearer: Option<&str>) -> Response {
-    let mut request = http::Request::get(format!("{API}{path}"));
+/// A request to `path` on the API origin, as the REST API, userinfo and
+/// the SSO exchange are called: a bearer token and a JSON body when given.
+pub fn api_call(
+    emu: &Emulator,
+    method: http::Method,
+    path: &str,
+    bearer: Option<&str>,
+    json_body: Option<&str>,
+) -> Response {
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("{API}{path}"));
     if let Some(token) = bearer {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    emu.handle(&request.body(Vec::new()).unwrap())
+    if json_body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let body = json_body.unwrap_or_default().as_bytes().to_vec();
+    emu.handle(&request.body(body).unwrap())
+}
+
+/// A REST API `GET` with a bearer token.
+pub fn rest_get(emu: &Emulator, path: &str, bearer: Option<&str>) -> Response {
+    api_call(emu, http::Method::GET, path, bearer, None)
+}
+
+/// The member names of a JSON object, sorted: to assert exactly which
+/// members an answer has.
+pub fn members(value: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 pub fn str_of<'v>(value: &'v Value, member: &str) -> &'v str {

@@ -241,15 +241,8 @@ fn introspection_answers_exactly_the_members_of_vercels_example() {
     let emu = emulator();
     let t = tokens(&emu, None);
     let info = introspect(&emu, str_of(&t, "access_token"));
-    let mut keys: Vec<&str> = info
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
     assert_eq!(
-        keys,
+        members(&info),
         [
             "active",
             "client_id",
@@ -444,15 +437,8 @@ fn userinfo_answers_seed_001s_claims() {
     let emu = emulator();
     let t = tokens(&emu, None);
     let info = json(&userinfo(&emu, str_of(&t, "access_token")));
-    let mut keys: Vec<&str> = info
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
     assert_eq!(
-        keys,
+        members(&info),
         [
             "email",
             "email_verified",
@@ -462,14 +448,10 @@ fn userinfo_answers_seed_001s_claims() {
             "sub"
         ]
     );
-    let by_get = emu.handle(
-        &http::Request::get(format!("{API}/login/oauth/userinfo"))
-            .header(
-                "authorization",
-                format!("Bearer {}", str_of(&t, "access_token")),
-            )
-            .body(Vec::new())
-            .unwrap(),
+    let by_get = rest_get(
+        &emu,
+        "/login/oauth/userinfo",
+        Some(str_of(&t, "access_token")),
     );
     assert_eq!(by_get.status(), 200);
 }
