@@ -72,13 +72,19 @@ fn exchange_sso(emu: &Emulator, redirect: &Response) -> Response {
     )
 }
 
-/// The SSO ID token of `sub` (signed in to the emulator in a browser).
-fn sso_id_token(emu: &Emulator, sub: &str) -> String {
+/// The SSO exchange's answer for `sub` (signed in to the emulator in a
+/// browser).
+fn sso_answer(emu: &Emulator, sub: &str) -> Value {
     let mut browser = Browser::signed_in(emu, sub);
     let redirect = open_in_provider(&mut browser, "state=st4te");
     let answer = exchange_sso(emu, &redirect);
     assert_eq!(answer.status(), 200, "{}", text(&answer));
-    str_of(&json(&answer), "id_token").to_owned()
+    json(&answer)
+}
+
+/// The SSO ID token of `sub`.
+fn sso_id_token(emu: &Emulator, sub: &str) -> String {
+    str_of(&sso_answer(emu, sub), "id_token").to_owned()
 }
 
 fn marketplace_jwks(emu: &Emulator) -> Value {
@@ -304,10 +310,7 @@ fn the_redirect_login_signs_in_the_browsers_user() {
 /// `token_type`; Vercel's current reference adds `expires_in` (optional).
 #[test]
 fn the_exchange_answers_the_documented_members() {
-    let emu = marketplace_emulator();
-    let mut browser = Browser::signed_in(&emu, DEMO);
-    let redirect = open_in_provider(&mut browser, "state=s");
-    let answer = json(&exchange_sso(&emu, &redirect));
+    let answer = sso_answer(&marketplace_emulator(), DEMO);
     assert_eq!(
         members(&answer),
         ["access_token", "expires_in", "id_token", "token_type"]
@@ -341,9 +344,7 @@ fn the_exchange_refuses_a_reused_code_and_an_unknown_integration() {
 #[test]
 fn the_sso_access_token_calls_the_rest_api() {
     let emu = marketplace_emulator();
-    let mut browser = Browser::signed_in(&emu, DEMO);
-    let redirect = open_in_provider(&mut browser, "state=s");
-    let answer = json(&exchange_sso(&emu, &redirect));
+    let answer = sso_answer(&emu, DEMO);
     let user = json(&rest_get(
         &emu,
         "/v2/user",
