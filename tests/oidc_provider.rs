@@ -8,14 +8,11 @@
 //! Needs Node.js (>= 20; 22 LTS is what oidc-provider 9 supports) on PATH.
 //! Installs the provider with `npm ci` when `node_modules` is missing.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde_json::Value;
-use testkit::{Browser, Page, Process, free_port, node_suite, spawn};
+use testkit::{Browser, Page, Process, clean_command, free_port, node_suite, spawn, spawn_command};
 
 /// `cargo run`'s binary: the dev server.
 static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
@@ -72,24 +69,25 @@ fn node_ready() {
     });
 }
 
-/// The provider process, killed (by PID) on drop. Its stderr is kept and
-/// shown when the test fails.
+/// The provider process (testkit's [`Process`]: killed on drop), and its
+/// stderr.
 struct Provider {
-    child: Child,
+    _process: Process,
     issuer: String,
-    stderr: Arc<Mutex<String>>,
+    _stderr: Stderr,
 }
 
-impl Drop for Provider {
+/// A file for a child's stderr, shown if the test fails (from the start
+/// on: a provider that never gets ready says why), removed when dropped.
+struct Stderr(PathBuf);
+
+impl Drop for Stderr {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         if std::thread::panicking() {
-            eprintln!(
-                "--- oidc-provider stderr ---\n{}",
-                self.stderr.lock().unwrap()
-            );
+            let text = std::fs::read_to_string(&self.0).unwrap_or_default();
+            eprintln!("--- oidc-provider stderr ---\n{text}");
         }
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -98,13 +96,13 @@ impl Provider {
     /// so no other process can take it first), for `redirect_uri`.
     fn start(redirect_uri: &str) -> Self {
         node_ready();
-        let mut command = Command::new("node");
+        let stderr =
+            Stderr(std::env::temp_dir().join(format!("oidc-provider-{}.log", free_port())));
+        let mut command = clean_command("node");
         command
             .arg(Path::new(OP_DIR).join("server.mjs"))
             .current_dir(OP_DIR)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(std::fs::File::create(&stderr.0).unwrap());
         for var in [
             "ISSUER",
             "HOST",
@@ -120,52 +118,16 @@ impl Provider {
             .env("REDIRECT_URIS", redirect_uri)
             .env("ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL.to_string())
             .env("SCOPES", sign_in_with_vercel::SCOPES.join(" "));
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start node e2e/oidc-provider/server.mjs: {e}"));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = pipe.read(&mut buf) {
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut provider = Self {
-            child,
-            issuer: String::new(),
-            stderr,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ready = loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => match line.strip_prefix("READY ") {
-                    Some(json) => break json.to_owned(),
-                    None => continue,
-                },
-                Err(e) => panic!(
-                    "oidc-provider did not print READY within 30 s ({e}); exit status {:?}; stderr:\n{}",
-                    provider.child.try_wait().ok().flatten(),
-                    provider.stderr.lock().unwrap()
-                ),
-            }
-        };
-        let ready: Value = serde_json::from_str(&ready).unwrap();
+        let (process, ready) = spawn_command(&mut command, "oidc-provider", "READY ");
+        let ready: Value = serde_json::from_str(ready.trim_start_matches("READY ")).unwrap();
         let port = ready["port"].as_u64().unwrap();
         let issuer = ready["issuer"].as_str().unwrap().to_owned();
         assert_eq!(issuer, format!("http://127.0.0.1:{port}"));
-        provider.issuer = issuer;
-        provider
+        Self {
+            _process: process,
+            issuer,
+            _stderr: stderr,
+        }
     }
 }
 

@@ -29,7 +29,7 @@ pub use node::node_suite;
 pub use page::{Page, location, provider_answer, resolve};
 pub use process::{
     CLEARED_VARS, Process, cargo_build, clean_command, dev_server_bin, emulator_bin, free_port,
-    spawn, spawn_emulator, url_in, workspace_bin, workspace_root,
+    spawn, spawn_command, spawn_emulator, url_in, workspace_bin, workspace_root,
 };
 pub use redis::RedisServer;
 pub use transport::{

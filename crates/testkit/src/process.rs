@@ -154,17 +154,25 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// drained in the background; its stderr is the test's.
 pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, String) {
     let mut command = clean_command(program);
-    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    command.stderr(Stdio::inherit());
     for (k, v) in env {
         command.env(k, v);
     }
     command.current_dir(std::env::temp_dir());
-    let mut process = Process::spawn(&mut command, program);
+    spawn_command(&mut command, program, ready)
+}
+
+/// Starts `command` (`name` in messages) with its stdout piped, and waits
+/// up to 30 s for a stdout line containing `ready`: [`spawn`] for a
+/// command built by the caller (e.g. on [`clean_command`]).
+pub fn spawn_command(command: &mut Command, name: &str, ready: &str) -> (Process, String) {
+    command.stdout(Stdio::piped());
+    let mut process = Process::spawn(command, name);
     let stdout = process
         .child
         .stdout
         .take()
-        .unwrap_or_else(|| panic!("{program}: no stdout"));
+        .unwrap_or_else(|| panic!("{name}: no stdout"));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -185,7 +193,10 @@ pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, St
                 }
             }
             Err(_) => panic!(
-                "{program} did not print {ready:?} within {READY_WITHIN:?}; it printed {:?}",
+                "{name} did not print {ready:?} within {READY_WITHIN:?} ({}); it printed {:?}",
+                process
+                    .exited()
+                    .map_or("still running".to_owned(), |s| format!("exited: {s}")),
                 process.lines
             ),
         }
