@@ -505,3 +505,8 @@ mod tests {
         emulator.set_clock(Arc::new(|| 0));
     }
 }
+
+// The README's example runs as a doctest, so it cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
