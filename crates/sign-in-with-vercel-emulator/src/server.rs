@@ -14,6 +14,8 @@ use hyper_util::rt::TokioIo;
 
 /// Largest request body read.
 const MAX_BODY: usize = 1024 * 1024;
+/// How long the server waits after a failed `accept` before the next one.
+const ACCEPT_BACK_OFF: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A running server; dropping it stops accepting connections.
 pub struct Server {
@@ -55,8 +57,14 @@ where
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                // A lasting failure (no file descriptors left) would fail
+                // again at once: wait a little instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(ACCEPT_BACK_OFF).await;
+                    continue;
+                }
             };
             let _ = stream.set_nodelay(true);
             let handler = handler.clone();
