@@ -42,7 +42,12 @@ const MAX_OURS: usize = 64;
 
 /// The full name of the cookie `base.suffix` on `origin`.
 pub fn cookie_name(origin: &Origin, base: &str, suffix: &str) -> String {
-    format!("{}{base}.{suffix}", prefix(origin))
+    let prefix = prefix(origin);
+    let mut name = String::with_capacity(prefix.len() + base.len() + 1 + suffix.len());
+    for part in [prefix, base, ".", suffix] {
+        name.push_str(part);
+    }
+    name
 }
 
 /// What starts the name of each of our cookies on `origin`: `__Host-` on
@@ -158,35 +163,53 @@ fn is_cookie_value(bytes: &[u8]) -> bool {
         .all(|&b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\'))
 }
 
-/// A `Set-Cookie` header (RFC 6265bis §4.1): `name=value`, then the
-/// attributes every cookie of ours has (`HttpOnly; SameSite=Lax`, `Secure`
-/// on https, `Path=/`, no `Domain`, so the `__Host-` prefix holds), then
-/// `Max-Age`, and `extra`. Written out directly, in one allocation: this
-/// runs on every sign-in and refresh.
+/// A `Set-Cookie` header (RFC 6265bis §4.1): `name=value`, the value
+/// appended by `value` (about `value_len` bytes), then the attributes every
+/// cookie of ours has (`HttpOnly; SameSite=Lax`, `Secure` on https,
+/// `Path=/`, no `Domain`, so the `__Host-` prefix holds), then `Max-Age`,
+/// and `extra`. Written out directly, in one allocation: this runs on every
+/// sign-in and refresh. `None` when `value` fails or appends more than
+/// [`MAX_VALUE`] bytes.
 fn header(
     origin: &Origin,
     name: &str,
-    value: &str,
     max_age: i64,
     extra: &str,
+    value_len: usize,
+    value: impl FnOnce(&mut Vec<u8>) -> Option<()>,
 ) -> Option<HeaderValue> {
-    use std::fmt::Write as _;
     let secure = if origin.is_secure() { "; Secure" } else { "" };
-    let mut text = String::with_capacity(name.len() + value.len() + 96 + extra.len());
-    for part in [
-        name,
-        "=",
-        value,
-        "; HttpOnly; SameSite=Lax",
-        secure,
-        "; Path=/; Max-Age=",
-    ] {
-        text.push_str(part);
+    let mut text = Vec::with_capacity(name.len() + value_len + 96 + extra.len());
+    text.extend_from_slice(name.as_bytes());
+    text.push(b'=');
+    let start = text.len();
+    value(&mut text)?;
+    if text.len() - start > MAX_VALUE {
+        return None;
     }
-    write!(text, "{}", max_age.max(0)).ok()?;
-    text.push_str(extra);
+    for part in ["; HttpOnly; SameSite=Lax", secure, "; Path=/; Max-Age="] {
+        text.extend_from_slice(part.as_bytes());
+    }
+    push_decimal(&mut text, max_age.max(0).unsigned_abs());
+    text.extend_from_slice(extra.as_bytes());
     // Shared, not copied, into the header.
     HeaderValue::from_maybe_shared(bytes::Bytes::from(text)).ok()
+}
+
+/// Appends `n` in decimal (what `write!` would, without the formatting
+/// machinery).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// The `Set-Cookie` value storing `value` as `name` for `max_age` seconds.
@@ -198,10 +221,40 @@ pub(crate) fn set_cookie(
     value: &str,
     max_age: i64,
 ) -> Option<HeaderValue> {
-    if value.len() > MAX_VALUE || !is_cookie_value(value.as_bytes()) || !is_token(name.as_bytes()) {
+    if !is_cookie_value(value.as_bytes()) || !is_token(name.as_bytes()) {
         return None;
     }
-    let mut header = header(origin, name, value, max_age, "")?;
+    let mut header = header(origin, name, max_age, "", value.len(), |out| {
+        out.extend_from_slice(value.as_bytes());
+        Some(())
+    })?;
+    header.set_sensitive(true);
+    Some(header)
+}
+
+/// The `Set-Cookie` value storing a seal as `name` for `max_age` seconds,
+/// the seal written into the header by `seal` ([`Keys::seal_into`]: about
+/// `sealed_len` base64url characters, cookie-octets by construction, so not
+/// checked again). `None` when the name is not a token, the seal fails or
+/// it is too long.
+///
+/// [`Keys::seal_into`]: crate::seal::Keys::seal_into
+pub(crate) fn set_sealed_cookie(
+    origin: &Origin,
+    name: &str,
+    max_age: i64,
+    sealed_len: usize,
+    seal: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+) -> Option<HeaderValue> {
+    if !is_token(name.as_bytes()) {
+        return None;
+    }
+    let mut header = header(origin, name, max_age, "", sealed_len, |out| {
+        let start = out.len();
+        seal(out)?;
+        debug_assert!(is_cookie_value(&out[start..]));
+        Some(())
+    })?;
     header.set_sensitive(true);
     Some(header)
 }
@@ -213,7 +266,8 @@ pub(crate) fn clear_cookie(origin: &Origin, name: &str) -> HeaderValue {
     if !is_token(name.as_bytes()) {
         return HeaderValue::from_static("");
     }
-    header(origin, name, "", 0, EXPIRED).unwrap_or_else(|| HeaderValue::from_static(""))
+    header(origin, name, 0, EXPIRED, 0, |_| Some(()))
+        .unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
 /// The `Set-Cookie` values deleting `names`.
@@ -371,6 +425,40 @@ mod tests {
         let o = origin("http://localhost:3000");
         assert!(set_cookie(&o, "session.a.0", "a b", 1).is_none());
         assert!(set_cookie(&o, "session.a.0", &"a".repeat(MAX_VALUE + 1), 1).is_none());
+    }
+
+    #[test]
+    fn max_age_is_written_as_format_would() {
+        for n in [0, 7, 10, 600, 86_400, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        let o = origin("http://localhost:3000");
+        let negative = set_cookie(&o, "session.a.0", "v", -3).unwrap();
+        assert!(negative.to_str().unwrap().ends_with("Max-Age=0"));
+    }
+
+    #[test]
+    fn a_sealed_cookie_is_its_name_the_seal_and_our_attributes() {
+        let o = origin("https://app.example.com");
+        let sealed = set_sealed_cookie(&o, "__Host-oauth_flow.x", 600, 3, |out| {
+            out.extend_from_slice(b"abc");
+            Some(())
+        })
+        .unwrap();
+        assert_eq!(
+            sealed,
+            "__Host-oauth_flow.x=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=600"
+        );
+        assert!(sealed.is_sensitive());
+        assert!(set_sealed_cookie(&o, "bad name", 1, 1, |_| Some(())).is_none());
+        assert!(set_sealed_cookie(&o, "n", 1, 1, |_| None).is_none());
+        let too_long = set_sealed_cookie(&o, "n", 1, 1, |out| {
+            out.resize(out.len() + MAX_VALUE + 1, b'a');
+            Some(())
+        });
+        assert!(too_long.is_none());
     }
 
     #[test]

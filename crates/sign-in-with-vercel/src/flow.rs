@@ -17,11 +17,11 @@ use serde::Deserialize;
 
 use crate::authorize::{FLOW_TTL_SECS, Flow};
 use crate::config::Config;
-use crate::cookies::{FLOW_COOKIE, RequestCookies, clear_cookie, cookie_name, set_cookie};
+use crate::cookies::{FLOW_COOKIE, RequestCookies, clear_cookie, cookie_name, set_sealed_cookie};
 use crate::error::Error;
 use crate::origin::{Origin, safe_return_path};
 use crate::pkce::is_valid_verifier;
-use crate::seal::Purpose;
+use crate::seal::{Purpose, sealed_len};
 use crate::secret::{CodeVerifier, Nonce, State, is_random_token};
 
 /// How many sign-in attempts a browser may have open at once; starting
@@ -55,11 +55,12 @@ impl StoredFlow {
         if fields.iter().any(|f| f.len() != TOKEN_CHARS) {
             return None;
         }
-        let time = format!("{:016x}", flow.created_at);
         let mut out = Vec::with_capacity(3 * TOKEN_CHARS + 16 + flow.return_to.len());
-        for part in fields.into_iter().chain([time.as_str(), &flow.return_to]) {
-            out.extend_from_slice(part.as_bytes());
+        for field in fields {
+            out.extend_from_slice(field.as_bytes());
         }
+        out.extend_from_slice(&hex16(flow.created_at as u64));
+        out.extend_from_slice(flow.return_to.as_bytes());
         Some(out)
     }
 
@@ -80,6 +81,16 @@ impl StoredFlow {
             r: text.get(3 * TOKEN_CHARS + 16..)?.to_owned(),
         })
     }
+}
+
+/// `n` as 16 lowercase hex digits (`format!("{n:016x}")`, without the
+/// formatting machinery).
+fn hex16(n: u64) -> [u8; 16] {
+    let mut digits = [0u8; 16];
+    for (i, digit) in digits.iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[(n >> (60 - 4 * i)) as usize & 0xf];
+    }
+    digits
 }
 
 /// The cookie suffix of the attempt whose `state` is `state`; `None` for a
@@ -207,11 +218,19 @@ pub(crate) fn flow_cookie(
     let id = flow_id(flow.state.secret()).ok_or(Error::UnstorableToken)?;
     let name = cookie_name(origin, FLOW_COOKIE, id);
     let plaintext = StoredFlow::encode(flow).ok_or(Error::UnstorableToken)?;
-    let sealed = config
-        .keys
-        .seal(Purpose::Flow, &context(config, &name), &plaintext)
-        .ok_or(Error::UnstorableToken)?;
-    set_cookie(origin, &name, &sealed, FLOW_TTL_SECS).ok_or(Error::UnstorableToken)
+    let context = context(config, &name);
+    set_sealed_cookie(
+        origin,
+        &name,
+        FLOW_TTL_SECS,
+        sealed_len(plaintext.len()),
+        |out| {
+            config
+                .keys
+                .seal_into(Purpose::Flow, &context, &plaintext, out)
+        },
+    )
+    .ok_or(Error::UnstorableToken)
 }
 
 #[cfg(test)]
@@ -298,6 +317,13 @@ mod tests {
         assert_eq!((legacy.r.as_str(), legacy.t), ("/x", 5));
         for short in [&encoded[..100], &encoded[..3 * 43 + 15], b"".as_slice()] {
             assert!(StoredFlow::decode(short).is_none());
+        }
+    }
+
+    #[test]
+    fn the_start_time_is_written_as_format_would() {
+        for n in [0, 1, 0xf, 1_800_000_000, u64::MAX, (-5i64) as u64] {
+            assert_eq!(hex16(n).as_slice(), format!("{n:016x}").as_bytes());
         }
     }
 

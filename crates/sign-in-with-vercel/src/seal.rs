@@ -25,6 +25,13 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// A seal larger than this is not one we wrote; refused before decoding.
 const MAX_SEAL_CHARS: usize = 16 * 1024;
 
+/// The length in characters of the seal of `plaintext_len` bytes:
+/// base64url, unpadded, of version, nonce, ciphertext and tag.
+pub(crate) const fn sealed_len(plaintext_len: usize) -> usize {
+    let bytes = 1 + NONCE_LEN + plaintext_len + TAG_LEN;
+    (bytes * 4).div_ceil(3)
+}
+
 /// What a key is used for; each purpose has its own derived key, so a
 /// value sealed for one cannot be opened as another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,23 +146,47 @@ impl Keys {
         context: &[u8],
         plaintext: &[u8],
     ) -> Option<String> {
+        let mut out = Vec::new();
+        self.seal_into(purpose, context, plaintext, &mut out)?;
+        String::from_utf8(out).ok()
+    }
+
+    /// [`Keys::seal`], appending the seal's base64url characters to `out`
+    /// (a `Set-Cookie` header being written) instead of making a string:
+    /// no copy, and no UTF-8 check of characters that are ASCII by
+    /// construction. Appends nothing when it returns `None`.
+    pub(crate) fn seal_into(
+        &self,
+        purpose: Purpose,
+        context: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
         let key = self.ring(purpose).0.first()?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::RngCore::try_fill_bytes(&mut rand::thread_rng(), &mut nonce).ok()?;
         // One buffer: header, then the plaintext encrypted in place, then the tag.
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
-        out.push(VERSION);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plaintext);
+        let mut sealed = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
+        sealed.push(VERSION);
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(plaintext);
         let tag = key
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(context),
-                &mut out[1 + NONCE_LEN..],
+                &mut sealed[1 + NONCE_LEN..],
             )
             .ok()?;
-        out.extend_from_slice(tag.as_ref());
-        Some(URL_SAFE_NO_PAD.encode(out))
+        sealed.extend_from_slice(tag.as_ref());
+        let start = out.len();
+        out.resize(start + sealed_len(plaintext.len()), 0);
+        match URL_SAFE_NO_PAD.encode_slice(&sealed, &mut out[start..]) {
+            Ok(written) if start + written == out.len() => Some(()),
+            _ => {
+                out.truncate(start);
+                None
+            }
+        }
     }
 
     /// Opens a seal made by [`Keys::seal`] with any of the keys: the
@@ -238,6 +269,28 @@ mod tests {
         let opened = k.open(Purpose::Session, b"ctx", &seal).unwrap();
         assert_eq!(opened.plaintext, b"hello");
         assert!(!opened.old_key);
+    }
+
+    #[test]
+    fn a_seal_written_into_a_buffer_follows_what_is_there_and_opens() {
+        let k = keys(&[A]);
+        for len in [0, 1, 2, 3, 150, 151, 152] {
+            let plaintext = vec![7u8; len];
+            let mut out = b"name=".to_vec();
+            k.seal_into(Purpose::Flow, b"ctx", &plaintext, &mut out)
+                .unwrap();
+            let (head, seal) = out.split_at(5);
+            assert_eq!(head, b"name=");
+            assert_eq!(seal.len(), sealed_len(len));
+            assert_eq!(
+                seal.len(),
+                URL_SAFE_NO_PAD
+                    .encode(URL_SAFE_NO_PAD.decode(seal).unwrap())
+                    .len()
+            );
+            let opened = k.open(Purpose::Flow, b"ctx", seal).unwrap();
+            assert_eq!(opened.plaintext, plaintext);
+        }
     }
 
     #[test]
