@@ -434,6 +434,13 @@ pub fn profiles(
             }
         })
         .collect();
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("BENCH_KEEP_CALLGRIND").is_some() {
+        eprintln!(
+            "callgrind outputs kept in {} (callgrind_annotate <file>)",
+            dir.display()
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     profiles
 }

@@ -33,7 +33,8 @@
 //! builds of the functions (implies `BENCH_NO_WRITE`),
 //! `BENCH_QUIET_WAIT_SECS`, `BENCH_ONLY=callgrind` to count instructions
 //! and print the profile only (a minute, for working on a hot path;
-//! `BENCHMARKS.md` is left alone).
+//! `BENCHMARKS.md` is left alone), `BENCH_KEEP_CALLGRIND=1` to keep the
+//! profile's callgrind outputs for `callgrind_annotate`.
 
 mod callgrind;
 mod cold;

@@ -150,11 +150,38 @@ fn is_ours(name: &[u8], prefix: &str) -> bool {
 
 /// RFC 6265 `cookie-name`: an RFC 9110 token.
 fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !bytes.is_empty() && bytes.iter().all(|&b| TCHAR[usize::from(b)])
 }
+
+/// Which bytes are RFC 9110 `tchar`s (§5.6.2), as a table: every request
+/// checks the name of each of our cookies it carries.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// RFC 6265 `cookie-octet`s, unquoted: all our values are base64url.
 fn is_cookie_value(bytes: &[u8]) -> bool {
@@ -459,6 +486,16 @@ mod tests {
             Some(())
         });
         assert!(too_long.is_none());
+    }
+
+    #[test]
+    fn tokens_are_exactly_the_rfc_9110_tchars() {
+        let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        for b in 0..=u8::MAX {
+            assert_eq!(is_token(&[b]), tchar(b), "byte {b}");
+        }
+        assert!(!is_token(b""));
+        assert!(is_token(b"__Host-session.a.0"));
     }
 
     #[test]
