@@ -565,3 +565,113 @@ async fn a_sign_in_costs_one_token_request_and_one_jwks_fetch() {
         "warm: only the token request"
     );
 }
+
+/// The provider as an HTTP client that holds each token request until a
+/// key-set request has started (2 s at most) and notes whether one had;
+/// it can also refuse every code and leave key-set requests unanswered.
+struct Overlap {
+    inner: Recording,
+    jwks_started: std::sync::Arc<tokio::sync::Notify>,
+    overlapped: std::sync::Arc<std::sync::Mutex<Vec<bool>>>,
+    refuse_codes_and_hang_jwks: bool,
+}
+
+impl sign_in_with_vercel::HttpClient for Overlap {
+    fn execute(
+        &self,
+        request: sign_in_with_vercel::HttpRequest,
+    ) -> sign_in_with_vercel::BoxFuture<'_, Result<sign_in_with_vercel::HttpResponse, TransportError>>
+    {
+        let path = request.uri().path().to_owned();
+        if path.ends_with("/.well-known/jwks") {
+            self.jwks_started.notify_one();
+            if self.refuse_codes_and_hang_jwks {
+                return Box::pin(std::future::pending());
+            }
+        }
+        Box::pin(async move {
+            if path.ends_with("/login/oauth/token") {
+                let started = self.jwks_started.notified();
+                let overlapped = tokio::time::timeout(std::time::Duration::from_secs(2), started)
+                    .await
+                    .is_ok();
+                self.overlapped.lock().unwrap().push(overlapped);
+                if self.refuse_codes_and_hang_jwks {
+                    return Ok(http::Response::builder()
+                        .status(400)
+                        .header("content-type", "application/json")
+                        .body(br#"{"error":"invalid_grant"}"#.to_vec())
+                        .unwrap());
+                }
+            }
+            self.inner.execute(request).await
+        })
+    }
+}
+
+/// `rp` served from now on by a fresh instance (no keys cached) whose
+/// provider calls go through [`Overlap`]; its notes on the token requests.
+fn through_overlap(
+    rp: &mut Rp,
+    refuse_codes_and_hang_jwks: bool,
+) -> std::sync::Arc<std::sync::Mutex<Vec<bool>>> {
+    let overlapped = std::sync::Arc::default();
+    let vars = [
+        ("VERCEL_APP_CLIENT_ID", CLIENT_ID),
+        ("VERCEL_APP_CLIENT_SECRET", SECRET),
+        ("VERCEL_APP_TOKEN_AUTH", "client_secret_post"),
+        ("VERCEL_OAUTH_ISSUER", ISSUER),
+    ];
+    let clock = rp.clock.clone();
+    let auth = Auth::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .with_http_client(std::sync::Arc::new(Overlap {
+        inner: Recording {
+            emulator: rp.emulator.clone(),
+            recorder: rp.recorder.clone(),
+        },
+        jwks_started: std::sync::Arc::default(),
+        overlapped: std::sync::Arc::clone(&overlapped),
+        refuse_codes_and_hang_jwks,
+    }))
+    .with_clock(std::sync::Arc::new(move || {
+        clock.load(std::sync::atomic::Ordering::SeqCst)
+    }));
+    rp.replace_auth(auth);
+    overlapped
+}
+
+#[tokio::test]
+async fn a_cold_callback_fetches_the_keys_while_the_code_is_exchanged() {
+    let mut rp = rp("client_secret_post");
+    let overlapped = through_overlap(&mut rp, false);
+    let done = rp.sign_in().await;
+    assert_eq!(location(&done), "/profile");
+    assert_eq!(
+        *overlapped.lock().unwrap(),
+        [true],
+        "keys fetched alongside"
+    );
+    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 1);
+    // Warm, the keys are cached: nothing runs alongside the exchange.
+    rp.clear_log();
+    *rp.jar_mut() = Jar::default();
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 0);
+}
+
+#[tokio::test]
+async fn a_refused_code_is_answered_without_waiting_for_the_keys() {
+    let mut rp = rp("client_secret_post");
+    let overlapped = through_overlap(&mut rp, true);
+    let callback = rp.authorize_and_consent().await;
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(4), rp.get(&callback))
+        .await
+        .expect("answered before the key-set request (which never ends)");
+    assert_error_page(&answer, "token_rejected");
+    assert_eq!(*overlapped.lock().unwrap(), [true]);
+    assert_no_session(&rp);
+}

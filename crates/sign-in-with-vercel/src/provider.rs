@@ -114,6 +114,16 @@ impl<M: IssuerMetadata> Issuer<M> {
         Ok((set, true))
     }
 
+    /// Fetches the key set unless a fresh one is cached, so that an ID token
+    /// on its way can be verified without waiting for it: a cold instance's
+    /// callback fetches the keys while its code is exchanged. A failure is
+    /// left to [`Issuer::verify`], which fetches again and reports it.
+    pub(crate) async fn prefetch_keys(&self, http: &dyn HttpClient, now: i64) {
+        if let Ok(metadata) = self.metadata(http).await {
+            let _ = self.keys(http, metadata.jwks_uri(), false, now).await;
+        }
+    }
+
     /// Verifies an ID token of this issuer (OpenID Connect Core §3.1.3.7),
     /// refetching the key set once when the token names a key the cached
     /// set lacks, which is how a key rotation shows up.
@@ -311,6 +321,12 @@ impl Provider {
         request: Result<HttpRequest, Unbuildable>,
     ) -> Result<HttpResponse, Error> {
         send(self.http(), endpoint, request).await
+    }
+
+    /// Fetches the sign-in issuer's key set unless a fresh one is cached
+    /// (see [`Issuer::prefetch_keys`]); never fails.
+    pub(crate) async fn prefetch_keys(&self) {
+        self.issuer.prefetch_keys(self.http(), self.now()).await;
     }
 
     /// Verifies an ID token of the sign-in (OpenID Connect Core §3.1.3.7),

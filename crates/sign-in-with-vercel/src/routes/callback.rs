@@ -55,19 +55,23 @@ async fn callback(
     let metadata = provider.metadata().await?;
     let (flow, code) = check(params, found.map(|(flow, _)| flow), metadata)?;
 
-    let response = provider
-        .send(
-            crate::error::Endpoint::Token,
-            token::code_request(
-                &metadata.token_endpoint,
-                config,
-                &code,
-                &flow.verifier,
-                &flow.redirect_uri,
-            ),
-        )
-        .await?;
-    let tokens = token::parse_response(&response)?;
+    // The code exchange, and meanwhile the provider's keys when this
+    // instance has none fresh: a cold callback waits for one round trip
+    // less.
+    let exchange = async {
+        let request = token::code_request(
+            &metadata.token_endpoint,
+            config,
+            &code,
+            &flow.verifier,
+            &flow.redirect_uri,
+        );
+        let response = provider
+            .send(crate::error::Endpoint::Token, request)
+            .await?;
+        token::parse_response(&response)
+    };
+    let tokens = alongside(exchange, provider.prefetch_keys()).await?;
     let id_token = tokens
         .id_token
         .as_ref()
@@ -99,4 +103,26 @@ async fn callback(
     let attempt_done = std::mem::take(&mut reply.clear_on_error);
     reply.set_cookies.extend(attempt_done);
     Ok(redirect(flow.return_to))
+}
+
+/// Runs `main` with `side` alongside it on this task: a failure of `main`
+/// answers at once (`side` is dropped); its success waits for `side` too.
+async fn alongside<T>(
+    main: impl Future<Output = Result<T, Error>>,
+    side: impl Future<Output = ()>,
+) -> Result<T, Error> {
+    tokio::pin!(main, side);
+    let mut side_done = false;
+    let result = loop {
+        tokio::select! {
+            biased;
+            result = &mut main => break result,
+            () = &mut side, if !side_done => side_done = true,
+        }
+    };
+    let value = result?;
+    if !side_done {
+        side.await;
+    }
+    Ok(value)
 }
