@@ -43,13 +43,26 @@ pub fn valgrind_available() {
 /// One binary's instructions per request.
 pub struct Count {
     pub function: &'static str,
+    /// On its probe's minimal request ([`raw::keep_alive`]).
     pub per_request: f64,
+    /// On the same request with the headers a deployed function gets with
+    /// it ([`raw::forwarded`]).
+    pub forwarded: f64,
+}
+
+/// The shape of the requests of a run.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Host, User-Agent, and the probe's cookie.
+    Minimal,
+    /// The same, with a browser's headers and Vercel's proxy's.
+    Forwarded,
 }
 
 /// Runs `function` under callgrind, sends it `n` keep-alive requests of
-/// `probe`, stops it with SIGTERM (callgrind then writes `out`), and
+/// `probe` in `shape`, stops it with SIGTERM (callgrind then writes `out`), and
 /// returns the instructions it executed in all.
-fn run(function: &Function, probe: &Probe, n: usize, out: &Path) -> u64 {
+fn run(function: &Function, probe: &Probe, shape: Shape, n: usize, out: &Path) -> u64 {
     let port = free_port();
     let mut command = clean_command("valgrind");
     command
@@ -60,7 +73,11 @@ fn run(function: &Function, probe: &Probe, n: usize, out: &Path) -> u64 {
         .env("VERCEL_DEV_PORT", port.to_string());
     let mut process = Process::spawn(&mut command, &format!("callgrind {}", function.name));
     let mut stream = process.connect(port, Duration::from_secs(60));
-    let request = raw::keep_alive(function.method(), function.path(), probe.cookie.as_deref());
+    let build = match shape {
+        Shape::Minimal => raw::keep_alive,
+        Shape::Forwarded => raw::forwarded,
+    };
+    let request = build(function.method(), function.path(), probe.cookie.as_deref());
     let mut status = None;
     for _ in 0..n {
         let answer = raw::exchange(&mut stream, &request)
@@ -94,30 +111,34 @@ fn out_dir(what: &str) -> PathBuf {
     dir
 }
 
-/// The short and the long run of `function` on its probe, their output
-/// files in `dir`: instructions per request, and the two files.
+/// The short and the long run of `function` on `probe` in `shape`, their
+/// output files in `dir`: instructions per request, and the two files.
 fn short_and_long(
     function: &Function,
-    provider: &Provider,
-    rt: &tokio::runtime::Runtime,
+    probe: &Probe,
+    shape: Shape,
     dir: &Path,
 ) -> (f64, [PathBuf; 2]) {
-    let probe = probe(function, provider, rt);
     let outs = [SHORT, LONG].map(|n| dir.join(format!("{}.{n}", function.name)));
-    let short = run(function, &probe, SHORT, &outs[0]);
-    let long = run(function, &probe, LONG, &outs[1]);
+    let short = run(function, probe, shape, SHORT, &outs[0]);
+    let long = run(function, probe, shape, LONG, &outs[1]);
     let per_request = (long as f64 - short as f64) / (LONG - SHORT) as f64;
     (per_request, outs)
 }
 
-/// Instructions per request of every binary in `all`.
+/// Instructions per request of every binary in `all`, on the minimal
+/// request and as forwarded by Vercel's proxy.
 pub fn counts(all: &[&Function], provider: &Provider, rt: &tokio::runtime::Runtime) -> Vec<Count> {
     let dir = out_dir("callgrind");
     let counts = all
         .iter()
-        .map(|f| Count {
-            function: f.name,
-            per_request: short_and_long(f, provider, rt, &dir).0,
+        .map(|f| {
+            let probe = probe(f, provider, rt);
+            Count {
+                function: f.name,
+                per_request: short_and_long(f, &probe, Shape::Minimal, &dir).0,
+                forwarded: short_and_long(f, &probe, Shape::Forwarded, &dir).0,
+            }
         })
         .collect();
     let _ = std::fs::remove_dir_all(&dir);
@@ -399,7 +420,8 @@ pub fn profiles(
     let profiles = builds
         .iter()
         .map(|f| {
-            let (total, [short_out, long_out]) = short_and_long(f, provider, rt, &dir);
+            let probe = probe(f, provider, rt);
+            let (total, [short_out, long_out]) = short_and_long(f, &probe, Shape::Minimal, &dir);
             let (short, long) = (Graph::read(&short_out), Graph::read(&long_out));
             let (short, long) = (short.attribution(), long.attribution());
             let mut groups: Vec<Group> = GROUPS

@@ -129,3 +129,63 @@ pub fn keep_alive(method: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
     r.push_str("\r\n");
     r.into_bytes()
 }
+
+/// The headers Vercel's proxy hands a function with a browser's request
+/// (the browser's own, then the proxy's `x-forwarded-*` and `x-vercel-*`),
+/// values made up in their real shapes and lengths: what a deployed
+/// function parses on every request, beyond the minimal request's.
+const FORWARDED: &[(&str, &str)] = &[
+    (
+        "user-agent",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) \
+         Chrome/131.0.0.0 Safari/537.36",
+    ),
+    (
+        "accept",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,\
+         image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+    ),
+    ("accept-encoding", "gzip, deflate, br, zstd"),
+    ("accept-language", "en-US,en;q=0.9"),
+    (
+        "sec-ch-ua",
+        "\"Google Chrome\";v=\"131\", \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\"",
+    ),
+    ("sec-ch-ua-mobile", "?0"),
+    ("sec-ch-ua-platform", "\"macOS\""),
+    ("sec-fetch-dest", "document"),
+    ("sec-fetch-mode", "navigate"),
+    ("sec-fetch-site", "same-origin"),
+    ("sec-fetch-user", "?1"),
+    ("upgrade-insecure-requests", "1"),
+    ("referer", "http://localhost:3000/"),
+    ("x-forwarded-for", "203.0.113.7"),
+    ("x-forwarded-host", APP_HOST),
+    ("x-forwarded-proto", "http"),
+    ("x-real-ip", "203.0.113.7"),
+    ("x-vercel-deployment-url", "app-abc123def-team.vercel.app"),
+    ("x-vercel-forwarded-for", "203.0.113.7"),
+    (
+        "x-vercel-id",
+        "fra1::iad1::abcde-1733130000000-0123456789ab",
+    ),
+    ("x-vercel-ip-city", "Frankfurt"),
+    ("x-vercel-ip-country", "DE"),
+    ("x-vercel-ip-country-region", "HE"),
+    ("x-vercel-ip-latitude", "50.1109"),
+    ("x-vercel-ip-longitude", "8.6821"),
+    ("x-vercel-ip-timezone", "Europe/Berlin"),
+    ("x-vercel-proxied-for", "203.0.113.7"),
+];
+
+/// [`keep_alive`]'s request with the headers a deployed function gets
+/// with it ([`FORWARDED`]).
+pub fn forwarded(method: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
+    let mut r = keep_alive(method, path, cookie);
+    r.truncate(r.len() - 2);
+    for (name, value) in FORWARDED {
+        r.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    r.extend_from_slice(b"\r\n");
+    r
+}

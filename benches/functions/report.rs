@@ -153,7 +153,7 @@ fn times(value: f64, floor: f64) -> String {
 
 /// Every table of the run.
 pub fn tables(r: &Results) -> Vec<Table> {
-    let floor = floor_instructions(r.instructions);
+    let floor = floor_instructions(r.instructions).0;
     let mut all = vec![run(r), against_floor(r)];
     all.extend(r.profiles.iter().map(|p| profile(floor, p)));
     all.extend([
@@ -223,7 +223,9 @@ fn against_floor(r: &Results) -> Table {
     let mut t = Table::new(
         "Against the floor",
         "Each binary on one request (the floor: a 302 with one cookie on the same runtime): \
-         instructions per request from callgrind ((1,100 − 100 keep-alive requests) / 1,000), \
+         instructions per request from callgrind ((1,100 − 100 keep-alive requests) / 1,000); \
+         the same as forwarded: that request with the 27 headers a deployed function gets with \
+         it (a browser's, Vercel's proxy's: `benches/functions/raw.rs`); then \
          median cold start, `wrk -t1 -c16`, peak RSS (VmHWM), size. Ratios to the floor; absolute \
          figures drift 2× between hosts, ratios and instruction counts do not. session + \
          REDIS_URL: the same binary and request with the shared store (a local redis-server); \
@@ -233,6 +235,8 @@ fn against_floor(r: &Results) -> Table {
             "Binary",
             "Request → status",
             "Instructions/request",
+            "×",
+            "As forwarded",
             "×",
             "Cold start",
             "×",
@@ -250,7 +254,7 @@ fn against_floor(r: &Results) -> Table {
         r.instructions
             .iter()
             .find(|c| c.function == name)
-            .map_or(0.0, |c| c.per_request)
+            .map_or((0.0, 0.0), |c| (c.per_request, c.forwarded))
     };
     let wrk = |name: &str| {
         r.load
@@ -281,8 +285,10 @@ fn against_floor(r: &Results) -> Table {
         t.row(vec![
             name.to_owned(),
             format!("{} → {}", w.wrk.label, w.status),
-            count(i),
-            times(i, floor.0),
+            count(i.0),
+            times(i.0, floor.0.0),
+            count(i.1),
+            times(i.1, floor.0.1),
             ms(c),
             times(c, floor.1),
             format!("{:.0}", w.wrk.rps),
@@ -298,12 +304,12 @@ fn against_floor(r: &Results) -> Table {
     t
 }
 
-/// The floor's instructions per request.
-fn floor_instructions(counts: &[Count]) -> f64 {
+/// The floor's instructions per request: minimal, and as forwarded.
+fn floor_instructions(counts: &[Count]) -> (f64, f64) {
     counts
         .iter()
         .find(|c| c.function == FLOOR)
-        .map_or(0.0, |c| c.per_request)
+        .map_or((0.0, 0.0), |c| (c.per_request, c.forwarded))
 }
 
 /// `BENCH_ONLY=callgrind`: the instruction counts against the floor's,
@@ -313,17 +319,19 @@ pub fn instruction_tables(counts: &[Count], profiles: &[Profile]) -> Vec<Table> 
     let mut t = Table::new(
         "Instructions per request",
         "",
-        &["Binary", "Instructions/request", "×"],
+        &["Binary", "Instructions/request", "×", "As forwarded", "×"],
     );
     for c in counts {
         t.row(vec![
             c.function.to_owned(),
             count(c.per_request),
-            times(c.per_request, floor),
+            times(c.per_request, floor.0),
+            count(c.forwarded),
+            times(c.forwarded, floor.1),
         ]);
     }
     let mut all = vec![t];
-    all.extend(profiles.iter().map(|p| profile(floor, p)));
+    all.extend(profiles.iter().map(|p| profile(floor.0, p)));
     all
 }
 
