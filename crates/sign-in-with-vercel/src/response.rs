@@ -47,7 +47,7 @@ pub fn redirect_to_error(error_page: &str, code: &str) -> Response {
 
 /// An empty `500`: only for a response that cannot be built, which the
 /// callers never make from outside input.
-fn internal_error() -> Response {
+pub(crate) fn internal_error() -> Response {
     let mut response = http::Response::new(Bytes::new());
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
@@ -56,18 +56,6 @@ fn internal_error() -> Response {
 /// A JSON body with `status`.
 pub fn json(status: StatusCode, body: &serde_json::Value) -> Response {
     json_bytes(status, Bytes::from(body.to_string()))
-}
-
-/// `body` serialised straight to JSON (no intermediate `Value`) with
-/// `status`; a body that cannot be serialised is a 500.
-pub fn json_of<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
-    // Room for a session's user in one allocation (serde_json's own
-    // `to_vec` starts at 128 bytes and grows).
-    let mut bytes = Vec::with_capacity(512);
-    match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => json_bytes(status, Bytes::from(bytes)),
-        Err(_) => internal_error(),
-    }
 }
 
 /// A JSON document already serialised.
