@@ -117,7 +117,9 @@ impl<M: IssuerMetadata> Issuer<M> {
     /// Fetches the key set unless a fresh one is cached, so that an ID token
     /// on its way can be verified without waiting for it: a cold instance's
     /// callback fetches the keys while its code is exchanged. A failure is
-    /// left to [`Issuer::verify`], which fetches again and reports it.
+    /// left to [`Issuer::verify`], which fetches again and reports it; a
+    /// token naming a key the prefetched set lacks also gets its one
+    /// refetch, as on a warm instance.
     pub(crate) async fn prefetch_keys(&self, http: &dyn HttpClient, now: i64) {
         if let Ok(metadata) = self.metadata(http).await {
             let _ = self.keys(http, metadata.jwks_uri(), false, now).await;
