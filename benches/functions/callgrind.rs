@@ -199,7 +199,7 @@ pub const GROUPS: [&str; 10] = [
 ];
 
 /// Which group a function's instructions belong to: the first rule whose
-/// pattern the symbol contains. A function no rule names belongs to the
+/// pattern the symbol contains (a `*` in a pattern stands for any text). A function no rule names belongs to the
 /// group of its caller (so `memcpy` counts where it is called from); the
 /// process starts in runtime/HTTP. "other" is the library's own code that
 /// no narrower rule names (with fat LTO most of a route is inlined into
@@ -215,8 +215,9 @@ const RULES: &[(&str, &str, bool)] = &[
     ("sign_in_with_vercel::seal", "sealing", false),
     ("ring::aead", "sealing", false),
     ("ring::hkdf", "sealing", false),
-    ("ring_core_0_17_14__aes", "sealing", false),
-    ("ring_core_0_17_14__gcm", "sealing", false),
+    // ring's assembly, named after its version: `ring_core_0_17_14__aes…`.
+    ("ring_core_*__aes", "sealing", false),
+    ("ring_core_*__gcm", "sealing", false),
     ("sign_in_with_vercel::cookies::", "cookie parsing", false),
     (
         "sign_in_with_vercel::session::load",
@@ -249,10 +250,23 @@ fn group_of(symbol: &str, context: usize) -> usize {
     RULES
         .iter()
         .find(|(pattern, _, library_only)| {
-            symbol.contains(pattern) && (in_library || !library_only)
+            contains_pattern(symbol, pattern) && (in_library || !library_only)
         })
         .and_then(|(_, group, _)| GROUPS.iter().position(|g| g == group))
         .unwrap_or(context)
+}
+
+/// Whether `symbol` contains the parts of `pattern` between its `*`s, in
+/// order.
+fn contains_pattern(symbol: &str, pattern: &str) -> bool {
+    let mut rest = symbol;
+    pattern.split('*').all(|part| match rest.find(part) {
+        Some(at) => {
+            rest = &rest[at + part.len()..];
+            true
+        }
+        None => false,
+    })
 }
 
 /// A callgrind output file's call graph: instructions executed in each
