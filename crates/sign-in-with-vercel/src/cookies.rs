@@ -24,6 +24,7 @@ use std::ops::Range;
 use http::{HeaderMap, HeaderValue, header::COOKIE};
 
 use crate::origin::Origin;
+use crate::seal::{Keys, Purpose, sealed_len};
 
 /// The session cookies' base name.
 pub const SESSION_COOKIE: &str = "session";
@@ -248,40 +249,50 @@ pub(crate) fn set_cookie(
     value: &str,
     max_age: i64,
 ) -> Option<HeaderValue> {
-    if !is_cookie_value(value.as_bytes()) || !is_token(name.as_bytes()) {
+    if !is_cookie_value(value.as_bytes()) {
         return None;
     }
-    let mut header = header(origin, name, max_age, "", value.len(), |out| {
+    sensitive(origin, name, max_age, value.len(), |out| {
         out.extend_from_slice(value.as_bytes());
         Some(())
-    })?;
-    header.set_sensitive(true);
-    Some(header)
+    })
 }
 
-/// The `Set-Cookie` value storing a seal as `name` for `max_age` seconds,
-/// the seal written into the header by `seal` ([`Keys::seal_into`]: about
-/// `sealed_len` base64url characters, cookie-octets by construction, so not
-/// checked again). `None` when the name is not a token, the seal fails or
-/// it is too long.
-///
-/// [`Keys::seal_into`]: crate::seal::Keys::seal_into
+/// The `Set-Cookie` value storing `plaintext` as `name` for `max_age`
+/// seconds, sealed for `purpose` under `context` ([`Keys::seal_into`]) and
+/// written straight into the header: base64url, cookie-octets by
+/// construction, so not checked again. `None` when the name is not a
+/// token, sealing fails or the seal is too long.
 pub(crate) fn set_sealed_cookie(
     origin: &Origin,
     name: &str,
     max_age: i64,
-    sealed_len: usize,
-    seal: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+    sealed: (&Keys, Purpose, &[u8]),
+    plaintext: &[u8],
+) -> Option<HeaderValue> {
+    let (keys, purpose, context) = sealed;
+    let len = sealed_len(plaintext.len())?;
+    sensitive(origin, name, max_age, len, |out| {
+        let start = out.len();
+        keys.seal_into(purpose, context, plaintext, out)?;
+        debug_assert!(is_cookie_value(&out[start..]));
+        Some(())
+    })
+}
+
+/// [`header`] for a cookie that holds a secret, so marked for `http`'s
+/// users (HPACK never indexes it); `None` when `name` is not a token.
+fn sensitive(
+    origin: &Origin,
+    name: &str,
+    max_age: i64,
+    value_len: usize,
+    value: impl FnOnce(&mut Vec<u8>) -> Option<()>,
 ) -> Option<HeaderValue> {
     if !is_token(name.as_bytes()) {
         return None;
     }
-    let mut header = header(origin, name, max_age, "", sealed_len, |out| {
-        let start = out.len();
-        seal(out)?;
-        debug_assert!(is_cookie_value(&out[start..]));
-        Some(())
-    })?;
+    let mut header = header(origin, name, max_age, "", value_len, value)?;
     header.set_sensitive(true);
     Some(header)
 }
@@ -469,23 +480,30 @@ mod tests {
     #[test]
     fn a_sealed_cookie_is_its_name_the_seal_and_our_attributes() {
         let o = origin("https://app.example.com");
-        let sealed = set_sealed_cookie(&o, "__Host-oauth_flow.x", 600, 3, |out| {
-            out.extend_from_slice(b"abc");
-            Some(())
-        })
+        let keys = crate::seal::Keys::derive(
+            crate::seal::Source::AuthSecret,
+            [b"0123456789abcdef0123456789abcdef-seal".as_slice()],
+        )
         .unwrap();
-        assert_eq!(
-            sealed,
-            "__Host-oauth_flow.x=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=600"
-        );
+        let sealed_for = (&keys, Purpose::Flow, b"ctx".as_slice());
+        let sealed = set_sealed_cookie(&o, "__Host-oauth_flow.x", 600, sealed_for, b"hi").unwrap();
         assert!(sealed.is_sensitive());
-        assert!(set_sealed_cookie(&o, "bad name", 1, 1, |_| Some(())).is_none());
-        assert!(set_sealed_cookie(&o, "n", 1, 1, |_| None).is_none());
-        let too_long = set_sealed_cookie(&o, "n", 1, 1, |out| {
-            out.resize(out.len() + MAX_VALUE + 1, b'a');
-            Some(())
-        });
-        assert!(too_long.is_none());
+        let text = sealed.to_str().unwrap();
+        let (seal, attributes) = text
+            .strip_prefix("__Host-oauth_flow.x=")
+            .unwrap()
+            .split_once(';')
+            .unwrap();
+        assert_eq!(Some(seal.len()), sealed_len(2));
+        assert_eq!(
+            attributes,
+            " HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=600"
+        );
+        let opened = keys.open(Purpose::Flow, b"ctx", seal).unwrap();
+        assert_eq!(opened.plaintext, b"hi");
+        assert!(set_sealed_cookie(&o, "bad name", 1, sealed_for, b"hi").is_none());
+        let too_long = vec![0; MAX_VALUE];
+        assert!(set_sealed_cookie(&o, "n", 1, sealed_for, &too_long).is_none());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::cookies::{FLOW_COOKIE, RequestCookies, clear_cookie, cookie_name, set
 use crate::error::Error;
 use crate::origin::{Origin, safe_return_path};
 use crate::pkce::is_valid_verifier;
-use crate::seal::{Purpose, sealed_len};
+use crate::seal::Purpose;
 use crate::secret::{CodeVerifier, Nonce, State, is_random_token};
 
 /// How many sign-in attempts a browser may have open at once; starting
@@ -218,17 +218,12 @@ pub(crate) fn flow_cookie(
     let id = flow_id(flow.state.secret()).ok_or(Error::UnstorableToken)?;
     let name = cookie_name(origin, FLOW_COOKIE, id);
     let plaintext = StoredFlow::encode(flow).ok_or(Error::UnstorableToken)?;
-    let context = context(config, &name);
     set_sealed_cookie(
         origin,
         &name,
         FLOW_TTL_SECS,
-        sealed_len(plaintext.len()),
-        |out| {
-            config
-                .keys
-                .seal_into(Purpose::Flow, &context, &plaintext, out)
-        },
+        (&config.keys, Purpose::Flow, &context(config, &name)),
+        &plaintext,
     )
     .ok_or(Error::UnstorableToken)
 }

@@ -26,10 +26,10 @@ pub const MIN_SECRET_BYTES: usize = 32;
 const MAX_SEAL_CHARS: usize = 16 * 1024;
 
 /// The length in characters of the seal of `plaintext_len` bytes:
-/// base64url, unpadded, of version, nonce, ciphertext and tag.
-pub(crate) const fn sealed_len(plaintext_len: usize) -> usize {
-    let bytes = 1 + NONCE_LEN + plaintext_len + TAG_LEN;
-    (bytes * 4).div_ceil(3)
+/// base64url, unpadded, of version, nonce, ciphertext and tag; `None` only
+/// for a length no seal can have.
+pub(crate) const fn sealed_len(plaintext_len: usize) -> Option<usize> {
+    base64::encoded_len(1 + NONCE_LEN + plaintext_len + TAG_LEN, false)
 }
 
 /// What a key is used for; each purpose has its own derived key, so a
@@ -179,7 +179,7 @@ impl Keys {
             .ok()?;
         sealed.extend_from_slice(tag.as_ref());
         let start = out.len();
-        out.resize(start + sealed_len(plaintext.len()), 0);
+        out.resize(start + sealed_len(plaintext.len())?, 0);
         match URL_SAFE_NO_PAD.encode_slice(&sealed, &mut out[start..]) {
             Ok(written) if start + written == out.len() => Some(()),
             _ => {
@@ -281,7 +281,7 @@ mod tests {
                 .unwrap();
             let (head, seal) = out.split_at(5);
             assert_eq!(head, b"name=");
-            assert_eq!(seal.len(), sealed_len(len));
+            assert_eq!(Some(seal.len()), sealed_len(len));
             assert_eq!(
                 seal.len(),
                 URL_SAFE_NO_PAD

@@ -10,7 +10,9 @@ use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::cookies::{REVOCATION_COOKIE, RequestCookies, clear_cookie, cookie_name, set_cookie};
+use crate::cookies::{
+    REVOCATION_COOKIE, RequestCookies, clear_cookie, cookie_name, set_sealed_cookie,
+};
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::seal::Purpose;
@@ -62,11 +64,14 @@ pub(crate) fn cookie(
         t: now,
     };
     let json = serde_json::to_vec(&stored).map_err(|_| Error::UnstorableToken)?;
-    let sealed = config
-        .keys
-        .seal(Purpose::Revocation, &context(config, &name), &json)
-        .ok_or(Error::UnstorableToken)?;
-    set_cookie(origin, &name, &sealed, REVOCATION_RETRY_SECS).ok_or(Error::UnstorableToken)
+    set_sealed_cookie(
+        origin,
+        &name,
+        REVOCATION_RETRY_SECS,
+        (&config.keys, Purpose::Revocation, &context(config, &name)),
+        &json,
+    )
+    .ok_or(Error::UnstorableToken)
 }
 
 /// The newest pending revocation of the request, if one opens and is
