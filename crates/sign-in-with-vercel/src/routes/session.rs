@@ -33,7 +33,7 @@ async fn session(
 ) -> Result<Response, Error> {
     let incoming = session::incoming(provider, &parts.headers);
     match session::load(provider, sessions, incoming, reply, Need::Identity).await {
-        Ok(data) => Ok(match Body::of(&data).to_json() {
+        Ok(data) => Ok(match answer(&data) {
             Some(json) => json_bytes(StatusCode::OK, Bytes::from(json)),
             None => internal_error(),
         }),
@@ -53,61 +53,31 @@ async fn session(
 /// The answer when nobody is signed in.
 const SIGNED_OUT: &[u8] = br#"{"user":null}"#;
 
-/// `{"user": {...}}`, borrowed from the session: the claims of
-/// [`UserInfo`](crate::UserInfo) that a session keeps, serialised without
-/// copies.
-struct Body<'a> {
-    user: User<'a>,
-}
-
-struct User<'a> {
-    sub: &'a str,
-    name: Option<&'a str>,
-    preferred_username: Option<&'a str>,
-    picture: Option<&'a str>,
-    email: Option<&'a str>,
-}
-
-impl<'a> Body<'a> {
-    fn of(data: &'a SessionData) -> Self {
-        let profile = &data.profile;
-        Self {
-            user: User {
-                sub: &data.sub,
-                name: profile.name.as_deref(),
-                preferred_username: profile.preferred_username.as_deref(),
-                picture: profile.picture.as_deref(),
-                email: profile.email.as_deref(),
-            },
+/// `{"user": {...}}`: the claims of [`UserInfo`](crate::UserInfo) that a
+/// session keeps, as a JSON document (RFC 8259) read straight from the
+/// session. The keys are written as they are (they need no escaping), each
+/// value is escaped by `serde_json`, absent claims are left out: what
+/// `#[derive(Serialize)]` on `UserInfo` writes, without escaping the keys
+/// again on every request. `None` only if serialising a string fails,
+/// which writing into memory does not.
+fn answer(data: &SessionData) -> Option<Vec<u8>> {
+    let profile = &data.profile;
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(br#"{"user":{"sub":"#);
+    serde_json::to_writer(&mut out, &data.sub).ok()?;
+    for (key, value) in [
+        (r#","name":"#, &profile.name),
+        (r#","preferred_username":"#, &profile.preferred_username),
+        (r#","picture":"#, &profile.picture),
+        (r#","email":"#, &profile.email),
+    ] {
+        if let Some(value) = value {
+            out.extend_from_slice(key.as_bytes());
+            serde_json::to_writer(&mut out, value).ok()?;
         }
     }
-}
-
-impl Body<'_> {
-    /// The JSON document (RFC 8259): the keys written as they are (they
-    /// need no escaping), each value escaped by `serde_json`, absent claims
-    /// left out; what `#[derive(Serialize)]` wrote, without escaping the
-    /// keys again on every request. `None` only if serialising a string
-    /// fails, which writing into memory does not.
-    fn to_json(&self) -> Option<Vec<u8>> {
-        let user = &self.user;
-        let mut out = Vec::with_capacity(512);
-        out.extend_from_slice(br#"{"user":{"sub":"#);
-        serde_json::to_writer(&mut out, user.sub).ok()?;
-        for (key, value) in [
-            (r#","name":"#, user.name),
-            (r#","preferred_username":"#, user.preferred_username),
-            (r#","picture":"#, user.picture),
-            (r#","email":"#, user.email),
-        ] {
-            if let Some(value) = value {
-                out.extend_from_slice(key.as_bytes());
-                serde_json::to_writer(&mut out, value).ok()?;
-            }
-        }
-        out.extend_from_slice(b"}}");
-        Some(out)
-    }
+    out.extend_from_slice(b"}}");
+    Some(out)
 }
 
 #[cfg(test)]
@@ -129,10 +99,10 @@ mod tests {
         )
     }
 
-    /// The body is `UserInfo` of the same session, as JSON, whatever the
+    /// The answer is `UserInfo` of the same session, as JSON, whatever the
     /// strings hold and whichever claims are there.
     #[test]
-    fn the_body_is_the_sessions_user_info() {
+    fn the_answer_is_the_sessions_user_info() {
         let odd = "Ada \"the\" first \\ </script>\n\t\u{1}\u{7f} Zoë 🦀";
         let all = Profile {
             name: Some(odd.into()),
@@ -154,7 +124,7 @@ mod tests {
             ),
         ];
         for data in &cases {
-            let written = Body::of(data).to_json().unwrap();
+            let written = answer(data).unwrap();
             let parsed: serde_json::Value = serde_json::from_slice(&written).unwrap();
             let user = crate::UserInfo::from_session(data);
             assert_eq!(parsed, serde_json::json!({ "user": user }));
