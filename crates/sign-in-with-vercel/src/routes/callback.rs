@@ -71,7 +71,12 @@ async fn callback(
             .await?;
         token::parse_response(&response)
     };
-    let tokens = alongside(exchange, provider.prefetch_keys()).await?;
+    // `try_join!` answers a failed exchange at once, dropping the fetch.
+    let prefetch = async {
+        provider.prefetch_keys().await;
+        Ok(())
+    };
+    let (tokens, ()) = tokio::try_join!(exchange, prefetch)?;
     let id_token = tokens
         .id_token
         .as_ref()
@@ -103,26 +108,4 @@ async fn callback(
     let attempt_done = std::mem::take(&mut reply.clear_on_error);
     reply.set_cookies.extend(attempt_done);
     Ok(redirect(flow.return_to))
-}
-
-/// Runs `main` with `side` alongside it on this task: a failure of `main`
-/// answers at once (`side` is dropped); its success waits for `side` too.
-async fn alongside<T>(
-    main: impl Future<Output = Result<T, Error>>,
-    side: impl Future<Output = ()>,
-) -> Result<T, Error> {
-    tokio::pin!(main, side);
-    let mut side_done = false;
-    let result = loop {
-        tokio::select! {
-            biased;
-            result = &mut main => break result,
-            () = &mut side, if !side_done => side_done = true,
-        }
-    };
-    let value = result?;
-    if !side_done {
-        side.await;
-    }
-    Ok(value)
 }
