@@ -94,6 +94,41 @@ fn v2_user_refuses_bad_tokens_and_other_methods() {
     assert_eq!(json(&delete)["error"]["code"], "method_not_allowed");
 }
 
+/// Every REST endpoint refuses a method it does not serve in Vercel's
+/// error shape (`405 method_not_allowed`), and answers only on the API
+/// origin; the SSO redirect login only on the issuer origin.
+#[test]
+fn rest_endpoints_refuse_other_methods_and_other_origins() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let access = str_of(&t, "access_token");
+    for (method, path) in [
+        (Method::GET, "/v3/user/tokens"),
+        (Method::POST, "/v5/user/tokens"),
+        (Method::DELETE, "/v5/user/tokens/current"),
+        (Method::GET, "/v3/user/tokens/current"),
+        (Method::GET, "/v1/integrations/sso/token"),
+    ] {
+        let refused = api_call(&emu, method.clone(), path, Some(access), None);
+        assert_eq!(refused.status(), 405, "{method} {path}");
+        assert_eq!(
+            json(&refused)["error"]["code"],
+            "method_not_allowed",
+            "{method} {path}"
+        );
+    }
+    for url in [
+        format!("{ISSUER}/v2/user"),
+        format!("{ISSUER}/v5/user/tokens"),
+        format!("{ISSUER}/v5/user/tokens/current"),
+        format!("{ISSUER}/v1/integrations/sso/token"),
+        format!("{API}/sso/integrations/{CLIENT}"),
+        format!("{API}/v5/user/tokens/current/more"),
+    ] {
+        assert_eq!(get(&emu, &url).status(), 404, "{url}");
+    }
+}
+
 /// Seed 003, `DELETE /v3/user/tokens/{tokenId}`: "Invalidate an
 /// authentication token"; `current` "invalidates the token that the HTTP
 /// request was authenticated with". For an OAuth access token, its refresh
