@@ -3,8 +3,11 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use http::header::{CACHE_CONTROL, HOST, REFERRER_POLICY};
-use sign_in_with_vercel::{Auth, TransportError};
+use sign_in_with_vercel::{Auth, BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
 use support::*;
 
 /// Runs `request` through the route its path names.
@@ -494,7 +497,7 @@ async fn missing_configuration_is_a_configuration_error_not_a_crash() {
 
 #[tokio::test]
 async fn default_issuer_needs_no_discovery_request() {
-    let recorder = std::sync::Arc::new(Recorder::default());
+    let recorder = Arc::new(Recorder::default());
     let emulator = sign_in_with_vercel_emulator::Emulator::with_key(
         ISSUER,
         Default::default(),
@@ -505,7 +508,7 @@ async fn default_issuer_needs_no_discovery_request() {
         "VERCEL_APP_CLIENT_SECRET" => Some(SECRET.to_owned()),
         _ => None,
     })
-    .with_http_client(std::sync::Arc::new(Recording {
+    .with_http_client(Arc::new(Recording {
         emulator,
         recorder: recorder.clone(),
     }));
@@ -542,7 +545,7 @@ async fn discovered_issuer_must_match_exactly() {
             .find(|(n, _)| *n == k)
             .map(|(_, v)| v.to_string())
     })
-    .with_http_client(std::sync::Arc::new(Recording {
+    .with_http_client(Arc::new(Recording {
         emulator: rp.emulator.clone(),
         recorder: rp.recorder.clone(),
     }));
@@ -571,17 +574,13 @@ async fn a_sign_in_costs_one_token_request_and_one_jwks_fetch() {
 /// it can also refuse every code and leave key-set requests unanswered.
 struct Overlap {
     inner: Recording,
-    jwks_started: std::sync::Arc<tokio::sync::Notify>,
-    overlapped: std::sync::Arc<std::sync::Mutex<Vec<bool>>>,
+    jwks_started: Arc<tokio::sync::Notify>,
+    overlapped: Arc<Mutex<Vec<bool>>>,
     refuse_codes_and_hang_jwks: bool,
 }
 
-impl sign_in_with_vercel::HttpClient for Overlap {
-    fn execute(
-        &self,
-        request: sign_in_with_vercel::HttpRequest,
-    ) -> sign_in_with_vercel::BoxFuture<'_, Result<sign_in_with_vercel::HttpResponse, TransportError>>
-    {
+impl HttpClient for Overlap {
+    fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
         let path = request.uri().path().to_owned();
         if path.ends_with("/.well-known/jwks") {
             self.jwks_started.notify_one();
@@ -592,7 +591,7 @@ impl sign_in_with_vercel::HttpClient for Overlap {
         Box::pin(async move {
             if path.ends_with("/login/oauth/token") {
                 let started = self.jwks_started.notified();
-                let overlapped = tokio::time::timeout(std::time::Duration::from_secs(2), started)
+                let overlapped = tokio::time::timeout(Duration::from_secs(2), started)
                     .await
                     .is_ok();
                 self.overlapped.lock().unwrap().push(overlapped);
@@ -611,36 +610,18 @@ impl sign_in_with_vercel::HttpClient for Overlap {
 
 /// `rp` served from now on by a fresh instance (no keys cached) whose
 /// provider calls go through [`Overlap`]; its notes on the token requests.
-fn through_overlap(
-    rp: &mut Rp,
-    refuse_codes_and_hang_jwks: bool,
-) -> std::sync::Arc<std::sync::Mutex<Vec<bool>>> {
-    let overlapped = std::sync::Arc::default();
-    let vars = [
-        ("VERCEL_APP_CLIENT_ID", CLIENT_ID),
-        ("VERCEL_APP_CLIENT_SECRET", SECRET),
-        ("VERCEL_APP_TOKEN_AUTH", "client_secret_post"),
-        ("VERCEL_OAUTH_ISSUER", ISSUER),
-    ];
-    let clock = rp.clock.clone();
-    let auth = Auth::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .with_http_client(std::sync::Arc::new(Overlap {
+fn through_overlap(rp: &mut Rp, refuse_codes_and_hang_jwks: bool) -> Arc<Mutex<Vec<bool>>> {
+    let overlapped = Arc::default();
+    let overlap = Overlap {
         inner: Recording {
             emulator: rp.emulator.clone(),
             recorder: rp.recorder.clone(),
         },
-        jwks_started: std::sync::Arc::default(),
-        overlapped: std::sync::Arc::clone(&overlapped),
+        jwks_started: Arc::default(),
+        overlapped: Arc::clone(&overlapped),
         refuse_codes_and_hang_jwks,
-    }))
-    .with_clock(std::sync::Arc::new(move || {
-        clock.load(std::sync::atomic::Ordering::SeqCst)
-    }));
-    rp.replace_auth(auth);
+    };
+    rp.replace_auth(rp.instance(&[]).with_http_client(Arc::new(overlap)));
     overlapped
 }
 
@@ -668,7 +649,7 @@ async fn a_refused_code_is_answered_without_waiting_for_the_keys() {
     let mut rp = rp("client_secret_post");
     let overlapped = through_overlap(&mut rp, true);
     let callback = rp.authorize_and_consent().await;
-    let answer = tokio::time::timeout(std::time::Duration::from_secs(4), rp.get(&callback))
+    let answer = tokio::time::timeout(Duration::from_secs(4), rp.get(&callback))
         .await
         .expect("answered before the key-set request (which never ends)");
     assert_error_page(&answer, "token_rejected");
