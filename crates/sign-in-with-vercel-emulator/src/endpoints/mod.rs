@@ -32,7 +32,7 @@ mod token;
 mod userinfo;
 
 pub(super) use respond::Response;
-use respond::{html, json_response, not_found, oauth_error};
+use respond::{html, json_response, not_found, oauth_error, rest_method_not_allowed};
 
 pub(super) const AUTHORIZE: &str = "/oauth/authorize";
 pub(super) const DECISION: &str = "/oauth/authorize/decision";
@@ -94,6 +94,9 @@ struct Route {
     /// Called from browsers of other origins: answers preflights and
     /// carries CORS headers ([`cors`]).
     cors: bool,
+    /// Vercel's REST API (or the SSO endpoints beside it): a method it does
+    /// not serve is refused in Vercel's REST error shape, not OAuth's.
+    rest: bool,
 }
 
 const fn route(
@@ -110,6 +113,7 @@ const fn route(
         handler,
         count,
         cors: false,
+        rest: false,
     }
 }
 
@@ -128,6 +132,25 @@ const fn cors_route(
         handler,
         count: Some(count),
         cors: true,
+        rest: false,
+    }
+}
+
+/// A route of Vercel's REST API, or of the marketplace's SSO.
+const fn rest_route(
+    origin: Origin,
+    path: Path,
+    methods: &'static [&'static str],
+    handler: Handler,
+) -> Route {
+    Route {
+        origin,
+        path,
+        methods,
+        handler,
+        count: None,
+        cors: false,
+        rest: true,
     }
 }
 
@@ -137,8 +160,7 @@ use Path::{Exact, Prefix};
 /// Every endpoint. The issuer origin is `vercel.com`'s part, the API
 /// origin `api.vercel.com`'s (`shared/notes/vercel-platform.md`), the
 /// marketplace origin `marketplace.vercel.com`'s
-/// (`shared/notes/redis-marketplace-rest.md`). Vercel's REST API and the
-/// SSO endpoints are dispatched before the table ([`handle`]).
+/// (`shared/notes/redis-marketplace-rest.md`).
 const ROUTES: &[Route] = &[
     // RFC 8414 §3 and OpenID Connect Discovery §4.
     route(
@@ -248,6 +270,26 @@ const ROUTES: &[Route] = &[
         userinfo::userinfo,
         Count::Userinfo,
     ),
+    // Vercel's REST API (seed 003).
+    rest_route(Api, Exact("/v2/user"), &["GET"], rest::user),
+    rest_route(Api, Exact("/v3/user/tokens"), &["POST"], rest::create_token),
+    rest_route(Api, Exact("/v5/user/tokens"), &["GET"], rest::list_tokens),
+    rest_route(Api, Prefix(rest::GET_TOKEN), &["GET"], rest::get_token),
+    rest_route(
+        Api,
+        Prefix(rest::DELETE_TOKEN),
+        &["DELETE"],
+        rest::delete_token,
+    ),
+    // The marketplace's SSO (seed 003): the exchange on the API origin, the
+    // redirect login, a page, on the issuer's.
+    rest_route(
+        Api,
+        Exact("/v1/integrations/sso/token"),
+        &["POST"],
+        sso::exchange,
+    ),
+    rest_route(Issuer, Prefix(sso::LOGIN_PREFIX), &["GET"], sso::login),
     // The marketplace issuer.
     route(
         Marketplace,
@@ -275,30 +317,10 @@ impl Path {
     }
 }
 
-/// Answers a request that reached `reached`: Vercel's REST API and the SSO
-/// endpoints, else the route for its path on that origin, else 404, as
-/// another origin's endpoint is on Vercel.
+/// Answers a request that reached `reached`: the route for its path on
+/// that origin, else 404, as another origin's endpoint is on Vercel.
 pub(super) fn handle(emu: &Emulator, reached: Reached, request: &Request) -> Response {
     let path = request.uri().path();
-    // Vercel's REST API (seed 003) and the SSO exchange on the API origin;
-    // the SSO login page, like every page, on the issuer's.
-    let (api, issuer) = match reached {
-        Reached::Origin(Origin::Api) => (true, false),
-        Reached::Origin(Origin::Issuer) => (false, true),
-        Reached::Origin(Origin::Marketplace) | Reached::Elsewhere => (false, false),
-        Reached::Unaddressed => (true, true),
-    };
-    let rest = api
-        .then(|| rest::handle(emu, request))
-        .flatten()
-        .or_else(|| {
-            (api && path == sso::EXCHANGE || issuer && path.starts_with(sso::LOGIN_PREFIX))
-                .then(|| sso::handle(emu, request))
-                .flatten()
-        });
-    if let Some(response) = rest {
-        return response;
-    }
     let on_origin = |route: &&Route| match reached {
         Reached::Origin(origin) => route.origin == origin,
         Reached::Unaddressed => true,
@@ -324,7 +346,7 @@ pub(super) fn handle(emu: &Emulator, reached: Reached, request: &Request) -> Res
 }
 
 /// The route's answer: counted, failed by `Faults::all_status`, 405 for a
-/// method it does not serve.
+/// method it does not serve (in Vercel's REST shape on a REST route).
 fn answer(emu: &Emulator, route: &Route, request: &Request) -> Response {
     if let Some(count) = route.count {
         emu.counters.of(count).fetch_add(1, Ordering::Relaxed);
@@ -333,7 +355,11 @@ fn answer(emu: &Emulator, route: &Route, request: &Request) -> Response {
         }
     }
     if !route.methods.contains(&request.method().as_str()) {
-        let mut response = oauth_error(405, "invalid_request", "method not allowed");
+        let mut response = if route.rest {
+            rest_method_not_allowed()
+        } else {
+            oauth_error(405, "invalid_request", "method not allowed")
+        };
         if let Ok(allow) = http::HeaderValue::from_str(&route.methods.join(", ")) {
             response.headers_mut().insert(http::header::ALLOW, allow);
         }

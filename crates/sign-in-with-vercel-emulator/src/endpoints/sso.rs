@@ -16,17 +16,16 @@
 
 use std::collections::HashMap;
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::respond::{found, json_response, rest_bad_request, rest_error, rest_method_not_allowed};
+use super::respond::{found, json_response, rest_bad_request, rest_error};
 use super::{Response, html, marketplace, session};
 use crate::secret::{ct_eq, random_token};
 use crate::store::{Grant, SsoCode, Token, uuid_v4};
 use crate::{Emulator, form_params, lock, pages};
 
-pub(super) const EXCHANGE: &str = "/v1/integrations/sso/token";
 pub(super) const LOGIN_PREFIX: &str = "/sso/integrations/";
 /// What the SSO access token covers.
 const SSO_SCOPES: [&str; 3] = ["openid", "email", "profile"];
@@ -40,22 +39,6 @@ const DEEP_LINK: [&str; 6] = [
     "url",
 ];
 
-/// Answers the SSO endpoints; `None` for any other path.
-pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option<Response> {
-    let path = request.uri().path();
-    if path == EXCHANGE {
-        return Some(match request.method() {
-            &Method::POST => exchange(emu, request),
-            _ => rest_method_not_allowed(),
-        });
-    }
-    let client_id = path.strip_prefix(LOGIN_PREFIX)?;
-    Some(match request.method() {
-        &Method::GET => login(emu, client_id, request),
-        _ => rest_method_not_allowed(),
-    })
-}
-
 fn page_error(message: &str) -> Response {
     html(StatusCode::BAD_REQUEST, pages::error(message))
 }
@@ -64,7 +47,12 @@ fn page_error(message: &str) -> Response {
 /// user the browser is signed in to the emulator as, else the first user,
 /// in a redirect to the redirect login URL. The browser's own sign-in is
 /// left as it is.
-fn login(emu: &Emulator, client_id: &str, request: &http::Request<Vec<u8>>) -> Response {
+pub(super) fn login(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
+    let client_id = request
+        .uri()
+        .path()
+        .strip_prefix(LOGIN_PREFIX)
+        .unwrap_or_default();
     let query = request.uri().query().unwrap_or("");
     let Ok(params) = form_params(query.as_bytes()) else {
         return page_error("A parameter is repeated.");
@@ -145,7 +133,7 @@ fn parameters(request: &http::Request<Vec<u8>>) -> Option<HashMap<String, String
 }
 
 /// `POST /v1/integrations/sso/token`.
-fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
+pub(super) fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
     let invalid = || rest_bad_request("body");
     let Some(params) = parameters(request) else {
         return invalid();

@@ -19,13 +19,11 @@ use super::Response;
 use super::respond::not_authorized;
 use crate::{Emulator, lock};
 
-/// Answers the REST API's paths; `None` for any other path.
-pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option<Response> {
-    if request.uri().path() == user::PATH {
-        return Some(user::handle(emu, request));
-    }
-    user_tokens::handle(emu, request)
-}
+pub(super) use user::user;
+pub(super) use user_tokens::{
+    DELETE_TOKEN, GET_TOKEN, create as create_token, delete as delete_token, get as get_token,
+    list as list_tokens,
+};
 
 /// Who is calling, and with which token.
 struct Caller {

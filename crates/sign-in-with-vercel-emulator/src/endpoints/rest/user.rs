@@ -1,15 +1,13 @@
 //! `GET /v2/user`, Vercel's "Get the User": "Retrieves information related
 //! to the currently authenticated User", as `{"user": {…}}`.
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 
 use super::caller;
 use crate::endpoints::Response;
-use crate::endpoints::respond::{json_response, not_authorized, rest_method_not_allowed};
+use crate::endpoints::respond::{json_response, not_authorized};
 use crate::{Emulator, pages};
-
-pub(super) const PATH: &str = "/v2/user";
 
 /// When every emulated account was created (Vercel's `createdAt`,
 /// milliseconds): 2020-01-01, so that the value is stable.
@@ -21,10 +19,7 @@ const CREATED_AT_MS: i64 = 1_577_836_800_000;
 /// configured picture), `defaultTeamId`, `createdAt`, `softBlock: null`,
 /// `version: "northstar"`. Vercel's billing, limits and preferences are
 /// left out (one of the emulator's guesses).
-pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
-    if request.method() != Method::GET {
-        return rest_method_not_allowed();
-    }
+pub(in crate::endpoints) fn user(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Response {
     let caller = match caller(emu, request) {
         Ok(c) => c,
         Err(response) => return response,

@@ -7,72 +7,22 @@
 //! token included, as revoking it does (seed 001: "If the Access Token is
 //! revoked, the Refresh Token is also revoked").
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Caller, caller, token_id};
-use crate::endpoints::Response;
-use crate::endpoints::respond::{
-    json_response, rest_bad_request, rest_error, rest_method_not_allowed,
-};
+use crate::endpoints::respond::{json_response, not_found, rest_bad_request, rest_error};
+use crate::endpoints::{Request, Response};
 use crate::secret::random_token;
 use crate::store::UserToken;
 use crate::{Emulator, form_params, lock};
 
-const CREATE: &str = "/v3/user/tokens";
-const LIST: &str = "/v5/user/tokens";
-const GET_PREFIX: &str = "/v5/user/tokens/";
-const DELETE_PREFIX: &str = "/v3/user/tokens/";
+/// Where `GET /v5/user/tokens/{id}` is served.
+pub(in crate::endpoints) const GET_TOKEN: &str = "/v5/user/tokens/";
+/// Where `DELETE /v3/user/tokens/{id}` is served.
+pub(in crate::endpoints) const DELETE_TOKEN: &str = "/v3/user/tokens/";
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
-
-/// Answers the user-token endpoints; `None` for any other path.
-pub(super) fn handle(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Option<Response> {
-    let path = request.uri().path();
-    let method = request.method();
-    let route = match path {
-        CREATE => Route::Create,
-        LIST => Route::List,
-        _ => match (
-            path.strip_prefix(GET_PREFIX),
-            path.strip_prefix(DELETE_PREFIX),
-        ) {
-            (Some(id), _) if !id.contains('/') => Route::Get(id),
-            (_, Some(id)) if !id.contains('/') => Route::Delete(id),
-            _ => return None,
-        },
-    };
-    let allowed = matches!(
-        (&route, method),
-        (Route::Create, &Method::POST)
-            | (Route::List | Route::Get(_), &Method::GET)
-            | (Route::Delete(_), &Method::DELETE)
-    );
-    if !allowed {
-        return Some(rest_method_not_allowed());
-    }
-    let caller = match caller(emu, request) {
-        Ok(c) => c,
-        Err(response) => return Some(response),
-    };
-    let query = request.uri().query().unwrap_or("");
-    Some(match route {
-        Route::Create => create(emu, &caller, query, request.body()),
-        Route::List => list(emu, &caller, query),
-        Route::Get(id) => match find(emu, &caller, id) {
-            Ok((_, token)) => json_response(StatusCode::OK, &json!({ "token": token })),
-            Err(response) => response,
-        },
-        Route::Delete(id) => delete(emu, &caller, id),
-    })
-}
-
-enum Route<'a> {
-    Create,
-    List,
-    Get(&'a str),
-    Delete(&'a str),
-}
 
 /// Every live token of `sub` as Vercel's metadata, with its bearer value.
 fn tokens_of(emu: &Emulator, sub: &str) -> Vec<(String, Value)> {
@@ -131,8 +81,12 @@ fn user_token_json(t: &UserToken, now: i64) -> Value {
 
 /// `POST /v3/user/tokens`: 200 `{"token", "bearerToken"}`; 400 for a bad
 /// `name` or `expiresAt`; 403 for a team, since emulated users have none.
-fn create(emu: &Emulator, caller: &Caller, query: &str, body: &[u8]) -> Response {
-    let Ok(params) = form_params(query.as_bytes()) else {
+pub(in crate::endpoints) fn create(emu: &Emulator, request: &Request) -> Response {
+    let caller = match caller(emu, request) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let Ok(params) = form_params(query(request)) else {
         return rest_bad_request("query");
     };
     if params.contains_key("teamId") || params.contains_key("slug") {
@@ -143,7 +97,7 @@ fn create(emu: &Emulator, caller: &Caller, query: &str, body: &[u8]) -> Response
         );
     }
     let invalid = || rest_bad_request("body");
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(request.body()) else {
         return invalid();
     };
     let name = match body.get("name").and_then(Value::as_str) {
@@ -191,9 +145,13 @@ fn create(emu: &Emulator, caller: &Caller, query: &str, body: &[u8]) -> Response
 
 /// `GET /v5/user/tokens`: a page of `limit` tokens created before `until`
 /// or after `since`, with `pagination: {count, next, prev}`.
-fn list(emu: &Emulator, caller: &Caller, query: &str) -> Response {
+pub(in crate::endpoints) fn list(emu: &Emulator, request: &Request) -> Response {
+    let caller = match caller(emu, request) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
     let invalid = || rest_bad_request("query");
-    let Ok(params) = form_params(query.as_bytes()) else {
+    let Ok(params) = form_params(query(request)) else {
         return invalid();
     };
     let number = |name: &str| params.get(name).map(|v| v.parse::<i64>());
@@ -241,6 +199,18 @@ fn list(emu: &Emulator, caller: &Caller, query: &str) -> Response {
     )
 }
 
+/// `GET /v5/user/tokens/{id}`: the token's metadata.
+pub(in crate::endpoints) fn get(emu: &Emulator, request: &Request) -> Response {
+    let Some(id) = id_after(request, GET_TOKEN) else {
+        return not_found(true);
+    };
+    let found = caller(emu, request).and_then(|caller| find(emu, &caller, id));
+    match found {
+        Ok((_, token)) => json_response(StatusCode::OK, &json!({ "token": token })),
+        Err(refused) => refused,
+    }
+}
+
 /// The token `id` names among the caller's (`current`: the calling one),
 /// with its bearer value.
 fn find(emu: &Emulator, caller: &Caller, id: &str) -> Result<(String, Value), Response> {
@@ -265,8 +235,12 @@ fn find(emu: &Emulator, caller: &Caller, id: &str) -> Result<(String, Value), Re
 
 /// `DELETE /v3/user/tokens/{id}`: the token stops working at once; an
 /// OAuth access token's grant is revoked, its refresh token with it.
-fn delete(emu: &Emulator, caller: &Caller, id: &str) -> Response {
-    let (bearer, token) = match find(emu, caller, id) {
+pub(in crate::endpoints) fn delete(emu: &Emulator, request: &Request) -> Response {
+    let Some(id) = id_after(request, DELETE_TOKEN) else {
+        return not_found(true);
+    };
+    let found = caller(emu, request).and_then(|caller| find(emu, &caller, id));
+    let (bearer, token) = match found {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -278,4 +252,18 @@ fn delete(emu: &Emulator, caller: &Caller, id: &str) -> Response {
         }
     }
     json_response(StatusCode::OK, &json!({ "tokenId": token["id"] }))
+}
+
+/// The request's query, for [`form_params`].
+fn query(request: &Request) -> &[u8] {
+    request.uri().query().unwrap_or("").as_bytes()
+}
+
+/// The token ID in the request's path after `prefix`: one segment.
+fn id_after<'r>(request: &'r Request, prefix: &str) -> Option<&'r str> {
+    request
+        .uri()
+        .path()
+        .strip_prefix(prefix)
+        .filter(|id| !id.contains('/'))
 }
