@@ -189,53 +189,35 @@ impl Browser {
     /// Answers `page`, a page of the provider, and each page of the
     /// provider that follows (its login screen, then its consent page) with
     /// `decision`, following the provider's own redirects; returns the
-    /// first answer that sends the browser elsewhere (to the app's
-    /// callback), not yet followed.
-    pub async fn through_provider(&mut self, page: Page, decision: &str) -> Page {
+    /// first page that sends the browser elsewhere (to the app's callback),
+    /// not yet followed. A page that already does is returned as it is.
+    pub async fn through_provider(&mut self, mut page: Page, decision: &str) -> Page {
         let provider = origin_of(
             &page
                 .url
                 .parse()
                 .unwrap_or_else(|e| panic!("not a URL: {}: {e}", page.url)),
         );
-        let mut answer = self.answer(&page, decision).await;
-        for _ in 0..MAX_REDIRECTS {
-            match answer.redirect() {
-                Some(next) if next.starts_with(&format!("{provider}/")) => {
-                    let next = self.get(&next).await;
-                    answer = match next.redirect() {
-                        Some(_) => next,
-                        None => self.answer(&next, decision).await,
-                    };
-                }
-                _ => return answer,
-            }
-        }
-        panic!(
-            "the provider at {provider} kept the browser: {}",
-            answer.url
-        );
-    }
-
-    /// Opens `url` (the app's redirect to the provider) and answers each of
-    /// the provider's pages with `decision` until the provider sends the
-    /// browser elsewhere; returns that URL (the app's callback with its
-    /// query), not yet visited. A user who already consented is sent back
-    /// at once, as on Vercel.
-    pub async fn consent(&mut self, url: &str, decision: &str) -> String {
-        let provider = origin_of(
-            &url.parse()
-                .unwrap_or_else(|e| panic!("not a URL: {url}: {e}")),
-        );
-        let mut page = self.get(url).await;
         for _ in 0..MAX_REDIRECTS {
             page = match page.redirect() {
                 Some(next) if next.starts_with(&format!("{provider}/")) => self.get(&next).await,
-                Some(next) => return next,
+                Some(_) => return page,
                 None => self.answer(&page, decision).await,
             };
         }
         panic!("the provider at {provider} kept the browser: {}", page.url);
+    }
+
+    /// Opens `url` (the app's redirect to the provider) and goes
+    /// [`Browser::through_provider`]; returns the URL the provider sends
+    /// the browser to (the app's callback with its query), not yet
+    /// visited. A user who already consented is sent back at once, as on
+    /// Vercel.
+    pub async fn consent(&mut self, url: &str, decision: &str) -> String {
+        let page = self.get(url).await;
+        let back = self.through_provider(page, decision).await;
+        back.redirect()
+            .expect("through_provider returns a redirect away from the provider")
     }
 }
 
