@@ -218,6 +218,7 @@ pub fn spawn_emulator(
     let mut all = vec![
         ("EMULATOR_PORT", "0".to_owned()),
         ("EMULATOR_API_PORT", "0".to_owned()),
+        ("EMULATOR_MARKETPLACE_PORT", "0".to_owned()),
         ("EMULATOR_CONFIG", path.display().to_string()),
     ];
     all.extend(env.iter().cloned());
