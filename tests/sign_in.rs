@@ -535,21 +535,7 @@ async fn other_issuers_are_discovered_once_per_instance() {
 #[tokio::test]
 async fn discovered_issuer_must_match_exactly() {
     let mut rp = rp("client_secret_post");
-    let vars = [
-        ("VERCEL_APP_CLIENT_ID", CLIENT_ID),
-        ("VERCEL_APP_CLIENT_SECRET", SECRET),
-        ("VERCEL_OAUTH_ISSUER", "http://127.0.0.1:3001/"),
-    ];
-    let auth = Auth::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .with_http_client(Arc::new(Recording {
-        emulator: rp.emulator.clone(),
-        recorder: rp.recorder.clone(),
-    }));
-    rp.replace_auth(auth);
+    rp.replace_auth(rp.instance(&[("VERCEL_OAUTH_ISSUER", "http://127.0.0.1:3001/")]));
     assert_error_page(&rp.get("/api/auth/authorize").await, "configuration");
 }
 
