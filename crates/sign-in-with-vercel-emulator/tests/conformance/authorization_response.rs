@@ -75,11 +75,9 @@ fn a_response_mode_other_than_query_is_invalid_request() {
 /// Seed 001, `response_type`: "Must be code."
 #[test]
 fn a_response_type_other_than_code_is_unsupported() {
-    let emu = emulator();
-    let back = Browser::signed_in(&emu, DEMO)
-        .get(&authorize_url(None, "").replace("response_type=code", "response_type=token"));
+    let url = authorize_url(None, "").replace("response_type=code", "response_type=token");
     assert_eq!(
-        param(&back, "error").as_deref(),
+        error_back(&emulator(), &url).as_deref(),
         Some("unsupported_response_type")
     );
 }
@@ -87,12 +85,12 @@ fn a_response_type_other_than_code_is_unsupported() {
 /// Seed 001, `code_challenge_method`: "Must be S256."
 #[test]
 fn a_plain_code_challenge_method_is_refused() {
-    let emu = emulator();
-    let back = Browser::signed_in(&emu, DEMO).get(
-        &authorize_url(None, "")
-            .replace("code_challenge_method=S256", "code_challenge_method=plain"),
+    let url = authorize_url(None, "")
+        .replace("code_challenge_method=S256", "code_challenge_method=plain");
+    assert_eq!(
+        error_back(&emulator(), &url).as_deref(),
+        Some("invalid_request")
     );
-    assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
 }
 
 /// RFC 6749 §4.1.2.1: an unknown client or redirect URI is shown, never
@@ -112,9 +110,11 @@ fn an_unregistered_redirect_uri_is_a_page_not_a_redirect() {
 /// emulator follows OpenID Connect, a guess.)
 #[test]
 fn prompt_none_with_another_value_is_invalid_request() {
-    let emu = emulator();
-    let back = Browser::signed_in(&emu, DEMO).get(&authorize_url(None, "&prompt=none%20consent"));
-    assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
+    let url = authorize_url(None, "&prompt=none%20consent");
+    assert_eq!(
+        error_back(&emulator(), &url).as_deref(),
+        Some("invalid_request")
+    );
 }
 
 /// A `prompt` value OpenID Connect does not define is refused, as the
@@ -122,9 +122,11 @@ fn prompt_none_with_another_value_is_invalid_request() {
 /// support (a guess).
 #[test]
 fn an_unknown_prompt_value_is_invalid_request() {
-    let emu = emulator();
-    let back = Browser::signed_in(&emu, DEMO).get(&authorize_url(None, "&prompt=create"));
-    assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
+    let url = authorize_url(None, "&prompt=create");
+    assert_eq!(
+        error_back(&emulator(), &url).as_deref(),
+        Some("invalid_request")
+    );
 }
 
 /// `max_age` and `login_hint` are ignored (a guess: Vercel documents

@@ -88,9 +88,11 @@ fn prompt_none_in_a_browser_not_signed_in_is_login_required() {
 /// the signed-in user has not consented.
 #[test]
 fn prompt_none_without_consent_is_consent_required() {
-    let emu = emulator();
-    let back = Browser::signed_in(&emu, DEMO).get(&authorize_url(None, "&prompt=none"));
-    assert_eq!(param(&back, "error").as_deref(), Some("consent_required"));
+    let url = authorize_url(None, "&prompt=none");
+    assert_eq!(
+        error_back(&emulator(), &url).as_deref(),
+        Some("consent_required")
+    );
 }
 
 /// `prompt=none` with a signed-in browser whose user consented: a code, no

@@ -4,11 +4,6 @@
 
 use crate::support::*;
 
-fn refused_scope(emu: &sign_in_with_vercel_emulator::Emulator, scope: &str) -> Option<String> {
-    let back = Browser::signed_in(emu, DEMO).get(&authorize_url(Some(scope), ""));
-    param(&back, "error")
-}
-
 /// Seed 001, `scope`: "If you don't pass scope, all scopes configured in
 /// your app are included by default."
 #[test]
@@ -38,7 +33,7 @@ fn unconfigured_scopes_are_filtered_out() {
 #[test]
 fn empty_scope_is_invalid_scope() {
     assert_eq!(
-        refused_scope(&emulator(), "").as_deref(),
+        error_back(&emulator(), &authorize_url(Some(""), "")).as_deref(),
         Some("invalid_scope")
     );
 }
@@ -48,7 +43,7 @@ fn empty_scope_is_invalid_scope() {
 #[test]
 fn only_unknown_scopes_are_invalid_scope() {
     assert_eq!(
-        refused_scope(&emulator(), "repo admin:org").as_deref(),
+        error_back(&emulator(), &authorize_url(Some("repo admin:org"), "")).as_deref(),
         Some("invalid_scope")
     );
 }
@@ -58,7 +53,7 @@ fn only_unknown_scopes_are_invalid_scope() {
 fn only_unconfigured_scopes_are_invalid_scope() {
     let emu = emulator_with(client(&["openid", "email"]));
     assert_eq!(
-        refused_scope(&emu, "offline_access").as_deref(),
+        error_back(&emu, &authorize_url(Some("offline_access"), "")).as_deref(),
         Some("invalid_scope")
     );
 }

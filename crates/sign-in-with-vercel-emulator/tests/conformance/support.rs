@@ -144,6 +144,12 @@ pub fn param(redirect: &Response, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// The `error` that a browser signed in as the demo user is sent back to
+/// the app with for the authorization request `url`.
+pub fn error_back(emu: &Emulator, url: &str) -> Option<String> {
+    param(&Browser::signed_in(emu, DEMO).get(url), "error")
+}
+
 pub fn code_in(redirect: &Response) -> String {
     param(redirect, "code").unwrap_or_else(|| panic!("no code in {}", location(redirect)))
 }
