@@ -180,15 +180,22 @@ fn origins_derive_from_the_issuer_as_vercels_do() {
 
 /// One HTTP/1.1 request over a connection of its own: status and body.
 fn http(method: &str, url: &str, form: &str) -> (u16, String) {
+    http_with_host(method, url, None, form)
+}
+
+/// [`http`] with a `Host` header naming `host` (an authority) instead of
+/// the URL's.
+fn http_with_host(method: &str, url: &str, host: Option<&str>, form: &str) -> (u16, String) {
     use std::io::{Read as _, Write as _};
     let url = url::Url::parse(url).unwrap();
     let authority = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
     let mut stream = std::net::TcpStream::connect(&authority).unwrap();
     write!(
         stream,
-        "{method} {} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\
+        "{method} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
         url.path(),
+        host.unwrap_or(&authority),
         form.len()
     )
     .unwrap();
@@ -248,6 +255,14 @@ fn over_http_each_port_serves_only_its_origin() {
     };
     assert_eq!(introspect(&origins.api), 200);
     assert_eq!(introspect(&origins.issuer), 404);
+    // A `Host` naming another origin changes nothing: the port decides.
+    let authority = |origin: &str| origin.trim_start_matches("http://").to_owned();
+    let introspect_as = |origin: &str, host: &str| {
+        let url = format!("{origin}/login/oauth/token/introspect");
+        http_with_host("POST", &url, Some(&authority(host)), "token=x").0
+    };
+    assert_eq!(introspect_as(&origins.issuer, &origins.api), 404);
+    assert_eq!(introspect_as(&origins.api, &origins.issuer), 200);
     let (status, body) = discovery(&origins.marketplace);
     assert_eq!(status, 200);
     let marketplace: serde_json::Value = serde_json::from_str(&body).unwrap();
