@@ -78,11 +78,7 @@ async fn race_between_instances(rp: &Rp, path: &str, winner_first: bool) -> (Jar
     let jar = rp.jar().clone();
     let winner = rp.send_with(&jar, "GET", path).await;
     // The other instance never saw that refresh: it spends the same token.
-    let mut request = rp.request("GET", path);
-    request
-        .headers_mut()
-        .insert("cookie", jar.header().unwrap().parse().unwrap());
-    let loser = other.dispatch(&request).unwrap().await;
+    let loser = other.dispatch(&rp.request_with(&jar, path)).unwrap().await;
     let mut end = jar.clone();
     if winner_first {
         end.store(winner.headers());
