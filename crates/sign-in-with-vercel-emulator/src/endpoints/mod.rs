@@ -126,13 +126,8 @@ const fn cors_route(
     count: Count,
 ) -> Route {
     Route {
-        origin,
-        path: Exact(path),
-        methods,
-        handler,
-        count: Some(count),
         cors: true,
-        rest: false,
+        ..route(origin, Exact(path), methods, handler, Some(count))
     }
 }
 
@@ -144,13 +139,8 @@ const fn rest_route(
     handler: Handler,
 ) -> Route {
     Route {
-        origin,
-        path,
-        methods,
-        handler,
-        count: None,
-        cors: false,
         rest: true,
+        ..route(origin, path, methods, handler, None)
     }
 }
 
