@@ -223,7 +223,10 @@ fn main() {
         burst: env_usize("BENCH_BURST", 16),
         profile: std::env::var("BENCH_PROFILE").map_or(true, |v| v != "0"),
     };
-    load::wrk_available();
+    let only_callgrind = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "callgrind");
+    if !only_callgrind {
+        load::wrk_available();
+    }
     callgrind::valgrind_available();
     let functions = functions();
     for f in &functions {
@@ -269,7 +272,7 @@ fn main() {
         + 1;
     probed.insert(after_session, session_store);
 
-    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "callgrind") {
+    if only_callgrind {
         let counts = callgrind::counts(&probed, &provider, &rt);
         let profiles = profiled
             .map(|builds| callgrind::profiles(&builds, &provider, &rt))
