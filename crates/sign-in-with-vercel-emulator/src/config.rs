@@ -3,7 +3,6 @@
 //! Vercel does not document.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 /// A user who can sign in at the emulator.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,7 +44,7 @@ impl User {
         if is_hex(&self.sub) {
             return self.sub.clone();
         }
-        hex(&Sha256::digest(format!("marketplace-user:{}", self.sub))[..12])
+        sha256_hex(format!("marketplace-user:{}", self.sub).as_bytes(), 24)
     }
 }
 
@@ -105,6 +104,16 @@ pub(crate) fn is_hex(value: &str) -> bool {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The first `digits` hexadecimal digits (at most 64) of the SHA-256 of
+/// `data`: the stable, opaque identifiers the emulator derives from
+/// something it must not show (token IDs, avatar IDs, installation and
+/// marketplace user IDs).
+pub(crate) fn sha256_hex(data: &[u8], digits: usize) -> String {
+    let mut out = hex(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out.truncate(digits);
+    out
 }
 
 /// An app registered at the emulator, as in the Vercel dashboard.
@@ -349,6 +358,14 @@ impl EmulatorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_digest_in_lowercase_hex_cut_to_length() {
+        // FIPS 180-2, Appendix B.1: SHA-256("abc").
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_hex(b"abc", 64), abc);
+        assert_eq!(sha256_hex(b"abc", 24), abc[..24]);
+    }
 
     fn from(vars: &[(&str, &str)]) -> Result<EmulatorConfig, String> {
         EmulatorConfig::from_lookup(|k| {

@@ -330,9 +330,8 @@ impl Emulator {
             .find(|i| i.client_id == client_id && i.account_id == account_id)
             .map(|i| i.installation_id.clone());
         configured.unwrap_or_else(|| {
-            use sha2::Digest as _;
-            let digest = sha2::Sha256::digest(format!("{client_id}\n{account_id}"));
-            format!("icfg_{}", &config::hex(&digest)[..24])
+            let derived = config::sha256_hex(format!("{client_id}\n{account_id}").as_bytes(), 24);
+            format!("icfg_{derived}")
         })
     }
 

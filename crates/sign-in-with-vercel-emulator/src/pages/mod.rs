@@ -5,8 +5,6 @@
 mod forms;
 mod index;
 
-use sha2::{Digest as _, Sha256};
-
 pub(super) use forms::{AuthorizedApp, account, consent, login};
 pub(super) use index::{IndexFacts, index};
 
@@ -31,7 +29,7 @@ pub(super) fn escape(text: &str) -> String {
 /// Derived from `sub`, so it is stable across restarts and says nothing
 /// readable about the user.
 pub(super) fn avatar_id(sub: &str) -> String {
-    crate::config::hex(&Sha256::digest(sub.as_bytes())[..20])
+    crate::config::sha256_hex(sub.as_bytes(), 40)
 }
 
 /// A 96×96 SVG avatar with the initials of `name`.

@@ -13,7 +13,6 @@ mod user;
 mod user_tokens;
 
 use http::header::AUTHORIZATION;
-use sha2::{Digest, Sha256};
 
 use super::Response;
 use super::respond::not_authorized;
@@ -34,7 +33,7 @@ struct Caller {
 /// A token's identifier: the hex SHA-256 of its value, 64 characters like
 /// Vercel's.
 fn token_id(bearer: &str) -> String {
-    crate::config::hex(&Sha256::digest(bearer.as_bytes()))
+    crate::config::sha256_hex(bearer.as_bytes(), 64)
 }
 
 /// The caller of `request`: a live OAuth access token or user token in
