@@ -110,3 +110,16 @@ async fn protect_carries_the_refresh_cookies_onto_the_handlers_response() {
     assert_ne!(old, new, "the refreshed session reached the browser");
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
 }
+
+#[tokio::test]
+async fn an_access_token_longer_lived_than_the_session_policy_still_signs_in() {
+    let mut rp = rp("client_secret_post");
+    rp.emulator.set_access_token_ttl(31 * 24 * 3600);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
+    assert!(
+        answer.headers().get(SET_COOKIE).is_none(),
+        "nothing deleted"
+    );
+}

@@ -94,9 +94,12 @@ const MAX_REFRESH_AHEAD_SECS: i64 = 5 * 60;
 
 impl SessionData {
     /// The session holding tokens the token endpoint issued `now`: the
-    /// access token for `expires_in` seconds, the whole session as long as
-    /// the refresh token (30 days) or, without one, the access token.
-    /// `(started_at, rotation)` say which sign-in and which refresh.
+    /// access token for `expires_in` seconds (at most the session policy's
+    /// 30 days: a longer life would write a cookie [`Self::within_policy`]
+    /// refuses on the next request, signing the user straight out), the
+    /// whole session as long as the refresh token (30 days) or, without
+    /// one, the access token. `(started_at, rotation)` say which sign-in
+    /// and which refresh.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn issued(
         sid: String,
@@ -108,7 +111,10 @@ impl SessionData {
         (started_at, rotation): (i64, u32),
         now: i64,
     ) -> Self {
-        let access_expires_at = now.saturating_add(i64::try_from(expires_in).unwrap_or(i64::MAX));
+        let lifetime = i64::try_from(expires_in)
+            .unwrap_or(i64::MAX)
+            .min(REFRESH_TOKEN_TTL_SECS);
+        let access_expires_at = now.saturating_add(lifetime);
         let expires_at = match refresh_token {
             Some(_) => now
                 .saturating_add(REFRESH_TOKEN_TTL_SECS)
@@ -459,6 +465,26 @@ mod tests {
         let read = read_back(&data());
         assert_eq!(read.current.unwrap().data.sid, "sid");
         assert!(read.stale.is_empty());
+    }
+
+    #[test]
+    fn an_access_token_longer_lived_than_the_policy_still_makes_a_session_that_reads() {
+        for expires_in in [REFRESH_TOKEN_TTL_SECS as u64 + 1, 365 * 24 * 3600, u64::MAX] {
+            for refresh_token in [Some("vcr_x".to_owned()), None] {
+                let data = SessionData::issued(
+                    "sid".into(),
+                    "usr_1".into(),
+                    &AccessToken::new("vca_x"),
+                    expires_in,
+                    refresh_token,
+                    Profile::default(),
+                    (NOW, 0),
+                    NOW,
+                );
+                assert_eq!(data.access_expires_at, NOW + REFRESH_TOKEN_TTL_SECS);
+                assert!(read_back(&data).current.is_some(), "{expires_in}");
+            }
+        }
     }
 
     #[test]
