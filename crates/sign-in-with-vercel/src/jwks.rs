@@ -16,7 +16,9 @@ use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 pub const JWKS_TTL_SECS: i64 = 10 * 60;
 /// RSA keys shorter than this are ignored (RFC 7518 §3.3).
 const MIN_RSA_BITS: usize = 2048;
-/// More keys than this in one set is not a key set we want to try.
+/// Usable keys kept from one set; any beyond are ignored (counted after the
+/// unusable ones are left out, so a signing key listed after many
+/// encryption or EC keys is still found).
 const MAX_KEYS: usize = 32;
 
 /// One usable RS256 verification key.
@@ -34,8 +36,10 @@ pub struct JwkSet {
 
 /// The outcome of looking up the key for a token's `kid`.
 pub enum KeyLookup<'a> {
-    /// The one key to verify with.
-    Found(&'a DecodingKey),
+    /// The keys to verify with, in the set's order: the one key the `kid`
+    /// names, or each key under a `kid` the set repeats (distinct `kid`s
+    /// are a SHOULD, RFC 7517 §4.5, and a rotation gone wrong repeats one).
+    Found(Vec<&'a DecodingKey>),
     /// No key has this `kid` (or the set is empty).
     Unknown,
     /// The token has no `kid` and the set has several keys. Refused rather
@@ -83,9 +87,9 @@ impl JwkSet {
         let keys = raw
             .keys
             .into_iter()
-            .take(MAX_KEYS)
             .filter_map(|value| serde_json::from_value::<RawRsaKey>(value).ok())
             .filter_map(usable_key)
+            .take(MAX_KEYS)
             .collect();
         Ok(Self { keys })
     }
@@ -96,18 +100,26 @@ impl JwkSet {
         Self::from_response(&crate::transport::tests::response(200, json)).ok()
     }
 
-    /// The key for a token header's `kid`. With no `kid`, the set must hold
-    /// exactly one key.
+    /// The keys for a token header's `kid`. With no `kid`, the set must
+    /// hold exactly one key.
     pub fn find(&self, kid: Option<&str>) -> KeyLookup<'_> {
         match kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .find(|k| k.kid.as_deref() == Some(kid))
-                .map_or(KeyLookup::Unknown, |k| KeyLookup::Found(&k.key)),
+            Some(kid) => {
+                let named: Vec<&DecodingKey> = self
+                    .keys
+                    .iter()
+                    .filter(|k| k.kid.as_deref() == Some(kid))
+                    .map(|k| &k.key)
+                    .collect();
+                if named.is_empty() {
+                    KeyLookup::Unknown
+                } else {
+                    KeyLookup::Found(named)
+                }
+            }
             None => match self.keys.as_slice() {
                 [] => KeyLookup::Unknown,
-                [only] => KeyLookup::Found(&only.key),
+                [only] => KeyLookup::Found(vec![&only.key]),
                 _ => KeyLookup::Ambiguous,
             },
         }

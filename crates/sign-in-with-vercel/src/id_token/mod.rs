@@ -121,10 +121,14 @@ struct RawClaims {
     other: serde_json::Map<String, Value>,
 }
 
-/// Reads the JOSE header and picks the verification key. Refuses any
-/// algorithm but RS256 before looking at keys (step 7; step 8's HMAC with
-/// the client secret is not offered).
-fn choose_key<'a>(token: &IdToken, keys: &'a JwkSet) -> Result<&'a DecodingKey, IdTokenError> {
+/// Reads the JOSE header and picks the verification keys (one, unless the
+/// set repeats the header's `kid`). Refuses any algorithm but RS256 before
+/// looking at keys (step 7; step 8's HMAC with the client secret is not
+/// offered).
+fn choose_keys<'a>(
+    token: &IdToken,
+    keys: &'a JwkSet,
+) -> Result<Vec<&'a DecodingKey>, IdTokenError> {
     let header = header(token)?;
     if header.alg != "RS256" {
         return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
@@ -133,7 +137,7 @@ fn choose_key<'a>(token: &IdToken, keys: &'a JwkSet) -> Result<&'a DecodingKey, 
         return Err(IdTokenError::CriticalHeader);
     }
     match keys.find(header.kid.as_deref()) {
-        KeyLookup::Found(key) => Ok(key),
+        KeyLookup::Found(keys) => Ok(keys),
         KeyLookup::Unknown => Err(IdTokenError::UnknownKey),
         KeyLookup::Ambiguous => Err(IdTokenError::AmbiguousKey),
     }
@@ -164,7 +168,7 @@ pub fn verify(
     // We check it even though the token came straight from the token
     // endpoint over TLS, and before trusting any claim.
     crate::rs256::install();
-    let key = choose_key(token, keys)?;
+    let candidates = choose_keys(token, keys)?;
     let mut validation = Validation::new(Algorithm::RS256);
     // The claims are checked below, step by step, with our own clock.
     validation.required_spec_claims.clear();
@@ -172,15 +176,22 @@ pub fn verify(
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.leeway = 0;
-    let claims = jsonwebtoken::decode::<RawClaims>(token.secret(), key, &validation)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => IdTokenError::BadSignature,
-            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
-                IdTokenError::UnsupportedAlgorithm("mismatch".into())
-            }
-            _ => IdTokenError::Malformed,
-        })?
-        .claims;
+    let mut verified = Err(IdTokenError::BadSignature);
+    for key in candidates {
+        verified = jsonwebtoken::decode::<RawClaims>(token.secret(), key, &validation).map_err(
+            |e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => IdTokenError::BadSignature,
+                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
+                    IdTokenError::UnsupportedAlgorithm("mismatch".into())
+                }
+                _ => IdTokenError::Malformed,
+            },
+        );
+        if !matches!(verified, Err(IdTokenError::BadSignature)) {
+            break;
+        }
+    }
+    let claims = verified?.claims;
 
     // Step 2: the issuer must match exactly.
     if claims.iss.as_deref() != Some(expected.issuer) {

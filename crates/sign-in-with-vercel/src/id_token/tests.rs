@@ -162,6 +162,42 @@ fn unusable_keys_are_left_out_of_the_key_set() {
     assert!(keys.is_empty());
 }
 
+#[test]
+fn a_signing_key_listed_after_many_unusable_keys_is_kept() {
+    let ec = json!({"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "use": "sig"});
+    let mut listed = vec![ec; 40];
+    listed.push(jwk());
+    let keys = JwkSet::from_json(&json!({ "keys": listed }).to_string()).unwrap();
+    assert!(matches!(keys.find(Some(KID_A)), KeyLookup::Found(k) if k.len() == 1));
+}
+
+#[test]
+fn a_kid_the_set_repeats_is_tried_with_each_of_its_keys() {
+    let mut b = jwk_of(KEY_B);
+    b["kid"] = json!(KID_A);
+    let expected = Expected {
+        issuer: "https://op.example",
+        client_id: "cl",
+        nonce: Some(&Nonce::new("n1")),
+        subject: None,
+        access_token: None,
+        now: NOW,
+    };
+    // ForeignKey: key B's signature under key A's kid.
+    let token = IdToken::new(sign(&claims(), Signing::ForeignKey));
+    for order in [vec![jwk(), b.clone()], vec![b.clone(), jwk()]] {
+        let keys = JwkSet::from_json(&json!({ "keys": order }).to_string()).unwrap();
+        assert!(verify(&token, &keys, &expected).is_ok());
+    }
+    // Neither key signed it: still a bad signature, not a pass.
+    let keys = JwkSet::from_json(&json!({ "keys": [jwk(), b] }).to_string()).unwrap();
+    let corrupt = IdToken::new(sign(&claims(), Signing::CorruptSignature));
+    assert!(matches!(
+        verify(&corrupt, &keys, &expected),
+        Err(IdTokenError::BadSignature)
+    ));
+}
+
 /// A published key (`A`, kid `test-a`) and one the provider never published
 /// (`B`): fixed RSA-2048 test keys, used through `ring`, which the library
 /// already links. They sign nothing outside these tests.
@@ -196,7 +232,12 @@ fn key_pair(pem: &str) -> ring::signature::RsaKeyPair {
 
 /// Key A's public half as a JWK (RFC 7518 §6.3.1).
 fn jwk() -> Value {
-    let pair = key_pair(KEY_A);
+    jwk_of(KEY_A)
+}
+
+/// The public half of the test key `pem` as a JWK under key A's `kid`.
+fn jwk_of(pem: &str) -> Value {
+    let pair = key_pair(pem);
     let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
     json!({
         "kty": "RSA", "use": "sig", "alg": "RS256", "kid": KID_A,
