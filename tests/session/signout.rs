@@ -23,6 +23,20 @@ async fn signout_revokes_the_tokens_and_deletes_the_session() {
     assert_eq!(rp.get("/api/user-info").await.status(), 401);
 }
 
+#[tokio::test]
+async fn a_provider_that_only_revokes_refresh_tokens_has_revoked_the_grant() {
+    let mut rp = signed_in("client_secret_post").await;
+    let (_, refresh) = rp.issued();
+    rp.emulator.faults().access_tokens_not_revocable = true;
+    let answer = rp.send("POST", "/api/auth/signout").await;
+    assert_eq!(
+        body_json(&answer),
+        serde_json::json!({"signedOut": true, "revoked": true, "retry": false})
+    );
+    assert!(!active(&rp, &refresh), "the grant is revoked");
+    assert!(rp.jar().is_empty(), "nothing kept to retry: {:?}", rp.jar());
+}
+
 /// The cookies of failed revocations the jar holds.
 fn pending_revocations(rp: &Rp) -> Vec<String> {
     rp.jar().names(sign_in_with_vercel::REVOCATION_COOKIE)

@@ -25,6 +25,10 @@ pub struct Faults {
     pub token_response: Option<(u16, String)>,
     /// Makes revocation answer with this status.
     pub revocation_status: Option<u16>,
+    /// Makes revocation refuse access tokens with `unsupported_token_type`
+    /// (RFC 7009 §2.2.1), as a provider that only revokes refresh tokens
+    /// does; they stay valid until they expire.
+    pub access_tokens_not_revocable: bool,
     /// Makes the endpoints counted in [`crate::Stats`] (discovery, JWK
     /// Set, authorization, token, revocation, introspection, userinfo)
     /// answer with this status and an RFC 6749 §5.2 `server_error` body.

@@ -50,24 +50,49 @@ pub fn request(
     authenticated_form(endpoint, config, method, params)
 }
 
-/// Checks a revocation response: 200 means revoked, or already invalid
-/// (RFC 7009 §2.2).
-pub fn parse_response(response: &HttpResponse) -> Result<(), Error> {
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(Endpoint::Revocation.failed(response.status()))
+/// What the provider said of one token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRevoked {
+    /// Revoked, or already invalid: 200 (RFC 7009 §2.2).
+    Yes,
+    /// The provider does not revoke tokens of this type:
+    /// `unsupported_token_type` (RFC 7009 §2.2.1). Asking again will not
+    /// change that; only refresh tokens must be revocable (§2.1).
+    NotRevocable,
+}
+
+#[derive(serde::Deserialize)]
+struct RawError {
+    error: String,
+}
+
+/// Checks a revocation response (RFC 7009 §2.2); any other error, or an
+/// answer we cannot read, is a failure worth a retry.
+pub fn parse_response(response: &HttpResponse) -> Result<TokenRevoked, Error> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(TokenRevoked::Yes);
     }
+    if status == http::StatusCode::BAD_REQUEST
+        && serde_json::from_slice::<RawError>(response.body())
+            .is_ok_and(|e| e.error == "unsupported_token_type")
+    {
+        return Ok(TokenRevoked::NotRevocable);
+    }
+    Err(Endpoint::Revocation.failed(status))
 }
 
 /// What revoking a session's tokens came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Revocation {
-    /// The provider revoked them (or they were already invalid).
+    /// The provider revoked the grant: the refresh token or, without one,
+    /// the access token (or they were already invalid).
     Revoked,
     /// The provider could not be reached or answered an error: worth a retry.
     Failed,
-    /// The provider has no revocation endpoint.
+    /// The provider has no revocation endpoint, or does not revoke the
+    /// token that ends the grant (`unsupported_token_type`): nothing to
+    /// retry.
     Unsupported,
 }
 
@@ -95,9 +120,8 @@ pub(crate) async fn revoke(
     let supported = metadata
         .revocation_endpoint_auth_methods_supported
         .as_deref();
-    let one = async |token: Option<&str>, kind| match token {
-        None => true,
-        Some(token) => provider
+    let one = async |token: &str, kind| {
+        provider
             .send(
                 Endpoint::Revocation,
                 request(endpoint, config, supported, token, kind),
@@ -105,16 +129,29 @@ pub(crate) async fn revoke(
             .await
             .and_then(|r| parse_response(&r))
             .inspect_err(|e| e.log(route))
-            .is_ok(),
+            .ok()
     };
-    let (access, refresh) = tokio::join!(
-        one(Some(access.secret()), TokenKind::AccessToken),
-        one(refresh.map(RefreshToken::secret), TokenKind::RefreshToken),
-    );
-    if access && refresh {
-        Revocation::Revoked
-    } else {
-        Revocation::Failed
+    let (access, refresh) = tokio::join!(one(access.secret(), TokenKind::AccessToken), async {
+        match refresh {
+            Some(token) => Some(one(token.secret(), TokenKind::RefreshToken).await),
+            None => None,
+        }
+    },);
+    combine(access, refresh)
+}
+
+/// The session's revocation from each token's: any failure is retried
+/// (revoking again is harmless, RFC 7009 §2.2); otherwise the token that
+/// ends the grant decides, the refresh token when there is one.
+fn combine(access: Option<TokenRevoked>, refresh: Option<Option<TokenRevoked>>) -> Revocation {
+    let grant = match (access, refresh) {
+        (None, _) | (_, Some(None)) => return Revocation::Failed,
+        (Some(_), Some(Some(refresh))) => refresh,
+        (Some(access), None) => access,
+    };
+    match grant {
+        TokenRevoked::Yes => Revocation::Revoked,
+        TokenRevoked::NotRevocable => Revocation::Unsupported,
     }
 }
 
@@ -135,6 +172,48 @@ mod tests {
 
     fn body(r: &HttpRequest) -> &str {
         std::str::from_utf8(r.body()).unwrap()
+    }
+
+    #[test]
+    fn unsupported_token_type_is_an_answer_not_a_failure() {
+        use crate::transport::tests::response;
+        assert_eq!(
+            parse_response(&response(200, "")).unwrap(),
+            TokenRevoked::Yes
+        );
+        assert_eq!(
+            parse_response(&response(400, r#"{"error":"unsupported_token_type"}"#)).unwrap(),
+            TokenRevoked::NotRevocable
+        );
+        for (status, body) in [
+            (400, r#"{"error":"invalid_request"}"#),
+            (400, "unsupported_token_type"),
+            (401, r#"{"error":"unsupported_token_type"}"#),
+            (503, ""),
+        ] {
+            assert!(
+                parse_response(&response(status, body)).is_err(),
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_token_that_ends_the_grant_decides_and_any_failure_is_retried() {
+        use TokenRevoked::{NotRevocable, Yes};
+        let cases = [
+            (Some(Yes), Some(Some(Yes)), Revocation::Revoked),
+            (Some(NotRevocable), Some(Some(Yes)), Revocation::Revoked),
+            (Some(Yes), Some(Some(NotRevocable)), Revocation::Unsupported),
+            (Some(Yes), None, Revocation::Revoked),
+            (Some(NotRevocable), None, Revocation::Unsupported),
+            (None, Some(Some(Yes)), Revocation::Failed),
+            (Some(Yes), Some(None), Revocation::Failed),
+            (None, None, Revocation::Failed),
+        ];
+        for (access, refresh, expected) in cases {
+            assert_eq!(combine(access, refresh), expected, "{access:?} {refresh:?}");
+        }
     }
 
     #[test]

@@ -34,7 +34,15 @@ pub(super) fn revoke(emu: &Emulator, request: &Request) -> Response {
     let Some(token) = params.get("token") else {
         return oauth_error(400, "invalid_request", "token is required");
     };
+    let not_revocable = emu.faults().access_tokens_not_revocable;
     let mut store = lock(&emu.store);
+    if not_revocable && store.access_tokens.contains_key(token) {
+        return oauth_error(
+            400,
+            "unsupported_token_type",
+            "access tokens are not revoked here",
+        );
+    }
     let grant = store
         .access_tokens
         .get(token)
