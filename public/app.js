@@ -312,7 +312,7 @@ const ERRORS = {
 function errorPage() {
   const params = new URLSearchParams(window.location.search);
   const code = params.get("error") || "unknown";
-  const [title, text] = ERRORS[code] || ["Sign-in did not complete", "The sign-in service returned an error. Please try again."];
+  const [title, text] = (Object.hasOwn(ERRORS, code) && ERRORS[code]) || ["Sign-in did not complete", "The sign-in service returned an error. Please try again."];
   $("error-title").textContent = title;
   $("error-text").textContent = text;
   $("error-code").textContent = code.slice(0, 64);

@@ -471,6 +471,12 @@ try {
     await visited(page, "error-cancelled");
   });
 
+  await step("An error code that names a built-in property gets the generic explanation", async () => {
+    await page.goto(`${APP_URL}/auth/error?error=constructor`);
+    await expectText(page.getByRole("heading", { level: 1 }), "Sign-in did not complete", "the generic heading");
+    await expectText(page.locator("#error-code"), "constructor", "the error code");
+  });
+
   console.log(`\nAll ${stepNumber} steps passed in ${elapsed()}; screenshots:`);
   for (const f of shots) console.log(`  ${f}`);
 } catch (error) {
