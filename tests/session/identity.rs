@@ -75,6 +75,10 @@ async fn protect_runs_the_handler_for_a_signed_in_user() {
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.body(), &format!("hello {DEMO_SUB}"));
+    assert!(
+        response.headers().get(CACHE_CONTROL).is_none(),
+        "no cookie set: the handler's caching is its own"
+    );
 }
 
 #[tokio::test]
@@ -100,9 +104,18 @@ async fn protect_carries_the_refresh_cookies_onto_the_handlers_response() {
     let response: http::Response<bytes::Bytes> = rp
         .auth
         .protect(&rp.request("GET", "/api/mine"), async |_| {
-            http::Response::new(bytes::Bytes::from_static(b"ok"))
+            http::Response::builder()
+                .header(CACHE_CONTROL, "public, s-maxage=60")
+                .body(bytes::Bytes::from_static(b"ok"))
+                .unwrap()
         })
         .await;
+    let cache_control: Vec<_> = response.headers().get_all(CACHE_CONTROL).iter().collect();
+    assert_eq!(
+        cache_control,
+        ["no-store"],
+        "a session cookie is never cached"
+    );
     let old = rp.jar().session_names();
     rp.jar_mut().store(response.headers());
     let new = rp.jar().session_names();

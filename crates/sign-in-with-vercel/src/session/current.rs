@@ -71,7 +71,10 @@ impl Session {
     }
 
     /// Adds the session's cookies (a refresh's, if one happened) to your
-    /// response. [`Auth::protect`](crate::Auth::protect) does it for you.
+    /// response, and then `Cache-Control: no-store` in place of yours: a
+    /// shared cache must never hand one user's session cookie to others
+    /// (RFC 9111 §7.3: `Set-Cookie` alone does not stop caching).
+    /// [`Auth::protect`](crate::Auth::protect) does it for you.
     pub fn finish<B>(&self, response: http::Response<B>) -> http::Response<B> {
         with_cookies(&self.pending, response)
     }
@@ -101,13 +104,21 @@ pub(crate) fn lock_pending(pending: &Mutex<Vec<HeaderValue>>) -> MutexGuard<'_, 
 
 /// `response` with the cookies `pending` holds, which it no longer holds:
 /// [`Session::finish`], and [`Auth::protect`](crate::Auth::protect) once
-/// the handler has consumed the session.
+/// the handler has consumed the session. A response that sets any is
+/// `Cache-Control: no-store`, whatever the handler said.
 pub(crate) fn with_cookies<B>(
     pending: &Mutex<Vec<HeaderValue>>,
     mut response: http::Response<B>,
 ) -> http::Response<B> {
     let cookies = std::mem::take(&mut *lock_pending(pending));
+    if cookies.is_empty() {
+        return response;
+    }
     let headers = response.headers_mut();
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     for cookie in cookies {
         headers.append(http::header::SET_COOKIE, cookie);
     }
