@@ -42,6 +42,8 @@ pub(crate) enum Purpose {
     Flow,
     /// The tokens of a sign-out whose revocation is to be retried.
     Revocation,
+    /// A refresh's outcome in the shared store, for the other instances.
+    RefreshOutcome,
 }
 
 impl Purpose {
@@ -50,6 +52,7 @@ impl Purpose {
             Self::Session => b"session",
             Self::Flow => b"flow",
             Self::Revocation => b"revocation",
+            Self::RefreshOutcome => b"refresh-outcome",
         }
     }
 }
@@ -77,6 +80,7 @@ pub struct Keys {
     session: Ring,
     flow: Ring,
     revocation: Ring,
+    refresh_outcome: Ring,
 }
 
 /// Prints how many keys there are, never a key.
@@ -103,12 +107,14 @@ impl Keys {
         let mut session = Vec::new();
         let mut flow = Vec::new();
         let mut revocation = Vec::new();
+        let mut refresh_outcome = Vec::new();
         for secret in secrets {
             let prk = salt.extract(secret);
             for (purpose, ring) in [
                 (Purpose::Session, &mut session),
                 (Purpose::Flow, &mut flow),
                 (Purpose::Revocation, &mut revocation),
+                (Purpose::RefreshOutcome, &mut refresh_outcome),
             ] {
                 let info = [purpose.label()];
                 let okm = prk.expand(&info, &AES_256_GCM).ok()?;
@@ -120,6 +126,7 @@ impl Keys {
             session: Ring(session),
             flow: Ring(flow),
             revocation: Ring(revocation),
+            refresh_outcome: Ring(refresh_outcome),
         })
     }
 
@@ -134,6 +141,7 @@ impl Keys {
             Purpose::Session => &self.session,
             Purpose::Flow => &self.flow,
             Purpose::Revocation => &self.revocation,
+            Purpose::RefreshOutcome => &self.refresh_outcome,
         }
     }
 

@@ -5,9 +5,15 @@
 //! the same refusal). Nothing here is needed without a store.
 //!
 //! The published outcome is the new generation's id and its sealed cookie
-//! value (sealed under the session key: no token in plain text), or the
-//! refusal's OAuth error code. A store that does not answer leaves the
-//! refresh to this instance alone, as without a store.
+//! value, or the refusal's OAuth error code, sealed again for the store
+//! (purpose [`Purpose::RefreshOutcome`], the flight key as context): the
+//! flight key is a hash of the old generation's refresh token, which only
+//! the browser's cookie holds. So a reader of the store finds no value it
+//! could replay as a session cookie, and a writer can neither forge an
+//! outcome nor move one to another generation; an adopted generation must
+//! also be the next one of the very session that asked. A store that does
+//! not answer leaves the refresh to this instance alone, as without a
+//! store.
 
 use std::time::Duration;
 
@@ -21,6 +27,7 @@ use crate::clock::time_left;
 use crate::error::{Endpoint, Error, sanitize_error_code};
 use crate::origin::Origin;
 use crate::provider::Provider;
+use crate::seal::{Keys, Purpose};
 use crate::transport::TransportError;
 
 /// The first pause between two looks at another instance's refresh; it
@@ -70,20 +77,25 @@ pub(super) async fn refresh(
             None => return refresh_here(provider, origin, data).await,
             Some(Claim::Won) => {
                 let outcome = refresh_here(provider, origin, data).await;
-                match &outcome {
-                    Ok(refreshed) => {
-                        let published = Published::of(refreshed);
-                        store.publish(flight, &encode(&published)).await;
-                    }
+                let published = match &outcome {
+                    Ok(refreshed) => Some(Published::of(refreshed)),
                     Err(Error::TokenRejected(code)) if outcome_is_final(&outcome) => {
-                        let published = Published::Refused(code.clone());
-                        store.publish(flight, &encode(&published)).await;
+                        Some(Published::Refused(code.clone()))
                     }
-                    Err(_) => store.release(flight).await,
+                    Err(_) => None,
+                };
+                let sealed = published
+                    .zip(provider.config().ok())
+                    .and_then(|(published, config)| encode(&config.keys, flight, &published));
+                match sealed {
+                    Some(sealed) => store.publish(flight, &sealed).await,
+                    None => store.release(flight).await,
                 }
                 return outcome;
             }
-            Some(Claim::Outcome(published)) => return adopt(provider, origin, &published),
+            Some(Claim::Outcome(published)) => {
+                return adopt(provider, origin, flight, data, &published);
+            }
             Some(Claim::Wait) => {
                 let left = time_left().unwrap_or(Duration::ZERO);
                 if left < pause + MARGIN {
@@ -103,20 +115,44 @@ fn outcome_is_final(outcome: &Result<Refreshed, Error>) -> bool {
     matches!(outcome, Err(e) if e.is_grant_refusal())
 }
 
-fn encode(published: &Published) -> String {
-    serde_json::to_string(published).unwrap_or_default()
+/// `published` as the store keeps it: sealed for the generation whose
+/// flight key is `flight`. `None` only if the random source fails.
+fn encode(keys: &Keys, flight: &[u8; 32], published: &Published) -> Option<String> {
+    let json = serde_json::to_vec(published).ok()?;
+    keys.seal(Purpose::RefreshOutcome, flight, &json)
 }
 
-/// Another instance's outcome, as this request's own: the same generation
-/// (opened to know who it is), or the same refusal.
-fn adopt(provider: &Provider, origin: &Origin, published: &str) -> Result<Refreshed, Error> {
+/// What the store keeps for `flight`, opened; `None` for anything not
+/// sealed by this app for this very generation.
+fn decode(keys: &Keys, flight: &[u8; 32], stored: &str) -> Option<Published> {
+    let opened = keys.open(Purpose::RefreshOutcome, flight, stored)?;
+    serde_json::from_slice(&opened.plaintext).ok()
+}
+
+/// Another instance's outcome for `old` (whose flight key is `flight`), as
+/// this request's own: the same generation (opened to know who it is, and
+/// only if it is `old`'s next one), or the same refusal.
+fn adopt(
+    provider: &Provider,
+    origin: &Origin,
+    flight: &[u8; 32],
+    old: &SessionData,
+    stored: &str,
+) -> Result<Refreshed, Error> {
     let config = provider.config()?;
     let now = provider.now();
     let unusable = || Endpoint::Token.malformed("the shared store's refresh outcome is unusable");
-    match serde_json::from_str::<Published>(published).map_err(|_| unusable())? {
+    match decode(&config.keys, flight, stored).ok_or_else(unusable)? {
         Published::Refused(code) => Err(Error::TokenRejected(sanitize_error_code(&code))),
         Published::Generation { id, seal } => {
-            let data = cookie::open(config, &seal, now).ok_or_else(unusable)?;
+            let data = cookie::open(config, &seal, now)
+                .filter(|new| {
+                    new.id() == old.id()
+                        && new.sub == old.sub
+                        && new.started_at == old.started_at
+                        && new.rotation == old.rotation.saturating_add(1)
+                })
+                .ok_or_else(unusable)?;
             let sealed = cookie::generation(origin, &id, seal, data.expires_at - now)?;
             Ok(Refreshed { data, sealed })
         }
@@ -131,38 +167,104 @@ mod tests {
     use cookie::Profile;
 
     const NOW: i64 = 1_800_000_000;
+    const FLIGHT: [u8; 32] = [7; 32];
+
+    fn config() -> Config {
+        Config::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-shared".into()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    fn origin() -> Origin {
+        Origin::parse_configured("https://app.example.com").unwrap()
+    }
+
+    /// Session `sid` of `sub` at refresh `rotation`, its name `name`.
+    fn session(sid: &str, sub: &str, rotation: u32, name: &str) -> SessionData {
+        SessionData::issued(
+            sid.into(),
+            sub.into(),
+            &AccessToken::new("vca_x"),
+            3600,
+            Some("vcr_x".into()),
+            Profile {
+                name: Some(name.into()),
+                ..Profile::default()
+            },
+            (NOW, rotation),
+            NOW,
+        )
+    }
+
+    /// `new`, refreshed by one instance and stored for `FLIGHT`.
+    fn store_outcome(new: SessionData) -> (Refreshed, String) {
+        let config = config();
+        let sealed = cookie::write(&origin(), &config, &new, NOW).unwrap();
+        let refreshed = Refreshed { data: new, sealed };
+        let stored = encode(&config.keys, &FLIGHT, &Published::of(&refreshed)).unwrap();
+        (refreshed, stored)
+    }
+
+    fn provider() -> Provider {
+        Provider::new(Ok(config())).with_clock(std::sync::Arc::new(|| NOW))
+    }
 
     /// A session too large for one cookie, refreshed by one instance and
     /// adopted by another: both answer with the same cookies, byte for
     /// byte, so no order of their `Set-Cookie`s mixes chunks of two seals.
     #[test]
     fn an_adopted_refresh_sets_the_very_cookies_of_the_refreshing_instance() {
-        let config = Config::from_lookup(|k| match k {
-            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
-            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-shared".into()),
-            _ => None,
-        })
-        .unwrap();
-        let origin = Origin::parse_configured("https://app.example.com").unwrap();
-        let data = SessionData::issued(
-            "sid".into(),
-            "usr_1".into(),
-            &AccessToken::new("vca_x"),
-            3600,
-            Some("vcr_x".into()),
-            Profile {
-                name: Some("n".repeat(4000)),
-                ..Profile::default()
-            },
-            (NOW, 1),
-            NOW,
-        );
-        let sealed = cookie::write(&origin, &config, &data, NOW).unwrap();
-        assert_eq!(sealed.names.len(), 2, "two chunks");
-        let refreshed = Refreshed { data, sealed };
-        let provider = Provider::new(Ok(config)).with_clock(std::sync::Arc::new(|| NOW));
-        let adopted = adopt(&provider, &origin, &encode(&Published::of(&refreshed))).unwrap();
+        let long = "n".repeat(4000);
+        let (refreshed, stored) = store_outcome(session("sid", "usr_1", 1, &long));
+        assert_eq!(refreshed.sealed.names.len(), 2, "two chunks");
+        let old = session("sid", "usr_1", 0, "n");
+        let adopted = adopt(&provider(), &origin(), &FLIGHT, &old, &stored).unwrap();
         assert_eq!(adopted.sealed.names, refreshed.sealed.names);
         assert_eq!(adopted.sealed.set_cookies, refreshed.sealed.set_cookies);
+    }
+
+    /// What a reader of the store finds is no session cookie, and holds
+    /// none it could copy out.
+    #[test]
+    fn the_stored_outcome_cannot_be_replayed_as_a_session() {
+        let (refreshed, stored) = store_outcome(session("sid", "usr_1", 1, "n"));
+        assert!(cookie::open(&config(), &stored, NOW).is_none());
+        assert!(!stored.contains(&refreshed.sealed.seal));
+        assert!(!stored.contains(&refreshed.sealed.seal[..32]));
+    }
+
+    /// An outcome moved to another generation's key, or one about another
+    /// session, is not adopted; a refusal is adopted as it was published.
+    #[test]
+    fn only_the_next_generation_of_the_same_session_is_adopted() {
+        let old = session("sid", "usr_1", 0, "n");
+        let (_, stored) = store_outcome(session("sid", "usr_1", 1, "n"));
+        assert!(adopt(&provider(), &origin(), &[8; 32], &old, &stored).is_err());
+        for other in [
+            session("other", "usr_1", 1, "n"),
+            session("sid", "usr_2", 1, "n"),
+            session("sid", "usr_1", 2, "n"),
+        ] {
+            let (_, stored) = store_outcome(other);
+            assert!(adopt(&provider(), &origin(), &FLIGHT, &old, &stored).is_err());
+        }
+        let refused = encode(
+            &config().keys,
+            &FLIGHT,
+            &Published::Refused("invalid_grant".into()),
+        )
+        .unwrap();
+        assert!(matches!(
+            adopt(&provider(), &origin(), &FLIGHT, &old, &refused),
+            Err(Error::TokenRejected(code)) if code == "invalid_grant"
+        ));
+        let forged = r#"{"r":"invalid_grant"}"#;
+        assert!(!matches!(
+            adopt(&provider(), &origin(), &FLIGHT, &old, forged),
+            Err(Error::TokenRejected(_))
+        ));
     }
 }

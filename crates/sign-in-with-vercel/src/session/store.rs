@@ -14,7 +14,8 @@
 //!   round trip, cached for a second per instance.
 //!
 //! Keys are hashes (never a token, never a user id in the clear), under a
-//! prefix of the app's own; values hold no token in plain text.
+//! prefix of the app's own; values hold no token in plain text and no
+//! value that works as a session cookie (see [`super::shared`]).
 //!
 //! The store is a help, never a dependency: a store that is down, slow or
 //! refusing leaves the sessions exactly as they are without one (nothing
