@@ -19,6 +19,10 @@ async fn refused(rp: &mut Rp) {
     assert_eq!(location(&done), "/auth/error?error=invalid_token");
     // No session after a refused ID token.
     testkit::assert_no_session(rp.jar());
+    // And no live grant: the tokens that came with it are revoked.
+    let (access, refresh) = rp.issued();
+    assert!(!active(rp, &access) && !active(rp, &refresh), "revoked");
+    assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2);
 }
 
 async fn accepted(rp: &mut Rp) {

@@ -51,19 +51,6 @@ fn https_get(path: &str, cookies: Option<String>) -> http::Request<()> {
     request.body(()).unwrap()
 }
 
-/// Asks the emulator directly whether a token is live.
-fn active(rp: &Rp, token: &str) -> bool {
-    let response = rp.emulator.handle(
-        &http::Request::post("/login/oauth/token/introspect")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(
-                format!("token={token}&client_id={CLIENT_ID}&client_secret={SECRET}").into_bytes(),
-            )
-            .unwrap(),
-    );
-    serde_json::from_slice::<serde_json::Value>(response.body()).unwrap()["active"] == true
-}
-
 /// Revokes a token at the provider, as the user removing the app would.
 fn revoke_at_provider(rp: &Rp, token: &str) {
     use base64::Engine as _;

@@ -336,3 +336,16 @@ fn app_request(method: &str, path_and_query: &str) -> testkit::Request {
         .body(Vec::new())
         .unwrap()
 }
+
+/// Asks the emulator directly whether a token is live.
+pub fn active(rp: &Rp, token: &str) -> bool {
+    let response = rp.emulator.handle(
+        &http::Request::post("/login/oauth/token/introspect")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                format!("token={token}&client_id={CLIENT_ID}&client_secret={SECRET}").into_bytes(),
+            )
+            .unwrap(),
+    );
+    serde_json::from_slice::<serde_json::Value>(response.body()).unwrap()["active"] == true
+}

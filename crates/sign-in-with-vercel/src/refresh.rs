@@ -73,17 +73,10 @@ pub(crate) async fn grant(
                 None
             }
             Err(e) => {
-                revoke_unheld(provider, &tokens).await;
+                revoke::unheld(provider, &tokens, "refresh").await;
                 return Err(e);
             }
         },
     };
     Ok(Renewed { tokens, claims })
-}
-
-/// Best-effort revocation (RFC 7009) of tokens the relying party will not
-/// keep; a failure is only logged.
-async fn revoke_unheld(provider: &Provider, tokens: &token::TokenResponse) {
-    let refresh = tokens.refresh_token.as_ref();
-    revoke::revoke(provider, &tokens.access_token, refresh, "refresh").await;
 }

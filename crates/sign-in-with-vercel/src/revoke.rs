@@ -5,6 +5,7 @@ use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
 use crate::provider::Provider;
 use crate::secret::{AccessToken, RefreshToken};
+use crate::token::TokenResponse;
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
 /// Which kind of token is being revoked (RFC 7009 §2.1 `token_type_hint`).
@@ -138,6 +139,16 @@ pub(crate) async fn revoke(
         }
     },);
     combine(access, refresh)
+}
+
+/// Best-effort revocation of tokens the token endpoint issued that the
+/// relying party will not keep (an ID token refused at sign-in or
+/// refresh, a session that cannot be stored): nobody would ever hold them,
+/// so the grant they carry ends here (RFC 7009 §1). A failure is only
+/// logged under `route`.
+pub(crate) async fn unheld(provider: &Provider, tokens: &TokenResponse, route: &str) {
+    let refresh = tokens.refresh_token.as_ref();
+    revoke(provider, &tokens.access_token, refresh, route).await;
 }
 
 /// The session's revocation from each token's: any failure is retried

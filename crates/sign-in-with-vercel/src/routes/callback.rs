@@ -4,7 +4,8 @@
 //! the PKCE verifier, verifies the ID token, seals the session into its
 //! cookie and redirects to the return path. Any failure clears this
 //! attempt's flow cookie (only it: other tabs' attempts stay), sets no
-//! session, and redirects to `/auth/error?error=<code>`.
+//! session, and redirects to `/auth/error?error=<code>`; tokens already
+//! issued by then are revoked, since nobody will hold them.
 
 use http::Method;
 use http::request::Parts;
@@ -17,6 +18,7 @@ use crate::error::{Error, IdTokenError};
 use crate::flow::Flows;
 use crate::provider::Provider;
 use crate::response::{Response, redirect};
+use crate::revoke;
 use crate::secret::random_token;
 use crate::session::Sessions;
 use crate::session::cookie::{self, SessionData};
@@ -77,28 +79,39 @@ async fn callback(
         Ok(())
     };
     let (tokens, ()) = tokio::try_join!(exchange, prefetch)?;
-    let id_token = tokens
-        .id_token
-        .as_ref()
-        .ok_or(Error::IdToken(IdTokenError::Malformed))?;
-    let claims = provider
-        .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
-        .await?;
-
-    let now = provider.now();
-    // A new session: its own id, 128 random bits, kept by every refresh.
-    let sid = random_token()[..22].to_owned();
-    let data = SessionData::issued(
-        sid,
-        claims.sub.clone(),
-        &tokens.access_token,
-        tokens.expires_in,
-        tokens.refresh_token.map(|t| t.secret().to_owned()),
-        claims.into(),
-        (now, 0),
-        now,
-    );
-    let sealed = cookie::write(&origin, config, &data, now)?;
+    // The new session the tokens make, once their ID token is verified
+    // (OpenID Connect Core §3.1.3.7), sealed into its cookies.
+    let established: Result<_, Error> = async {
+        let id_token = tokens
+            .id_token
+            .as_ref()
+            .ok_or(Error::IdToken(IdTokenError::Malformed))?;
+        let claims = provider
+            .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
+            .await?;
+        let now = provider.now();
+        // A new session: its own id, 128 random bits, kept by every refresh.
+        let sid = random_token()[..22].to_owned();
+        let data = SessionData::issued(
+            sid,
+            claims.sub.clone(),
+            &tokens.access_token,
+            tokens.expires_in,
+            tokens.refresh_token.as_ref().map(|t| t.secret().to_owned()),
+            claims.into(),
+            (now, 0),
+            now,
+        );
+        cookie::write(&origin, config, &data, now)
+    }
+    .await;
+    let sealed = match established {
+        Ok(sealed) => sealed,
+        Err(e) => {
+            revoke::unheld(provider, &tokens, "callback").await;
+            return Err(e);
+        }
+    };
     // The new session replaces whatever session cookies the browser had.
     for (name, _, _) in cookies.family(&origin, SESSION_COOKIE) {
         reply.set_cookies.push(clear_cookie(&origin, name));
