@@ -1,6 +1,7 @@
 //! Sessions across instances through the shared store (a real
 //! `redis-server`), over real HTTP, each function its own process: sign-out
-//! ends every copy of a session in every instance; "sign out everywhere";
+//! ends every copy of a session in every instance, and so does a new
+//! sign-in over it; "sign out everywhere";
 //! the app removed at the provider; a refusal shared like an outcome; one
 //! store round trip per protected request; and a store that is down or
 //! slow, which leaves sessions as they are without one.
@@ -48,13 +49,12 @@ async fn refused_everywhere(stack: &Stack, browser: &Browser) -> bool {
     true
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn signing_out_ends_every_copy_of_the_session_in_every_instance() {
-    let stack = Stack::start(Setup::default());
+/// A browser signed in, and a copy of its cookies that works in every
+/// instance (which warms their caches).
+async fn signed_in_and_copied(stack: &Stack) -> (Browser, Browser) {
     let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     let stolen = copy(&browser);
-    // The copy works in every instance, and warms their caches.
     for path in IDENTITY_ROUTES {
         assert_eq!(
             copy(&stolen).get(&stack.url(path)).await.status,
@@ -62,10 +62,32 @@ async fn signing_out_ends_every_copy_of_the_session_in_every_instance() {
             "{path}"
         );
     }
+    (browser, stolen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_ends_every_copy_of_the_session_in_every_instance() {
+    let stack = Stack::start(Setup::default());
+    let (mut browser, stolen) = signed_in_and_copied(&stack).await;
     let answer = post(&mut browser, &stack, "/api/auth/signout").await;
     assert_eq!(answer["revoked"], true);
     tokio::time::sleep(WITHIN).await;
     assert!(refused_everywhere(&stack, &stolen).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_sign_in_ends_the_session_it_replaces_in_every_instance() {
+    let stack = Stack::start(Setup::default());
+    let (mut browser, stolen) = signed_in_and_copied(&stack).await;
+    stack.sign_in(&mut browser).await;
+    tokio::time::sleep(WITHIN).await;
+    assert!(refused_everywhere(&stack, &stolen).await);
+    let page = browser.get(&stack.url("/api/auth/session")).await;
+    assert_eq!(
+        page.json()["user"]["sub"],
+        DEMO_SUB,
+        "the new session lives"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

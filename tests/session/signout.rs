@@ -187,3 +187,28 @@ async fn public_client_signs_in_refreshes_and_signs_out() {
     let answer = rp.send("POST", "/api/auth/signout").await;
     assert_eq!(body_json(&answer)["revoked"], true);
 }
+
+/// Signing in over a session: another user's tokens, which this browser
+/// no longer holds, are revoked; the same user's are left to the provider
+/// (which may revoke all of a user's grants to the app at once).
+#[tokio::test]
+async fn a_new_sign_in_revokes_the_tokens_of_the_user_it_replaces() {
+    let mut rp = signed_in("client_secret_post").await;
+    let (first_access, first_refresh) = rp.issued();
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert!(
+        rp.sent_to("/login/oauth/token/revoke").is_empty(),
+        "same user"
+    );
+    assert!(active(&rp, &first_access) && active(&rp, &first_refresh));
+
+    let (demo_access, demo_refresh) = rp.issued();
+    rp.emulator.faults().id_token_claims = Some(Arc::new(|c| {
+        c.insert("sub".into(), serde_json::json!("usr_someone_else"));
+    }));
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2);
+    assert!(!active(&rp, &demo_access) && !active(&rp, &demo_refresh));
+    let session = body_json(&rp.get("/api/auth/session").await);
+    assert_eq!(session["user"]["sub"], "usr_someone_else");
+}
