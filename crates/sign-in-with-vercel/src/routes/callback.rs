@@ -19,7 +19,7 @@ use crate::flow::Flows;
 use crate::provider::Provider;
 use crate::response::{Response, redirect};
 use crate::revoke;
-use crate::secret::{AccessToken, RefreshToken, random_token};
+use crate::secret::random_token;
 use crate::session::cookie::{self, SessionData};
 use crate::session::{self, Sessions};
 use crate::token;
@@ -113,23 +113,12 @@ async fn callback(
         }
     };
     // The new session replaces whatever session cookies the browser had,
-    // and the session they held ends (a copy of them must not outlive
-    // it): in every instance, with a store; another user's tokens, which
-    // this browser no longer holds, are revoked too. Not the same user's:
-    // a provider may revoke all of a user's grants to the app at once.
+    // and the session they held ends.
     for (name, _, _) in cookies.family(&origin, SESSION_COOKIE) {
         reply.set_cookies.push(clear_cookie(&origin, name));
     }
     if let Some(previous) = cookie::read(&cookies, &origin, config, now).current {
-        let previous = previous.data;
-        let revoke_previous = async {
-            if previous.sub != sub {
-                let access = AccessToken::new(previous.access_token.clone());
-                let refresh = previous.refresh_token.clone().map(RefreshToken::new);
-                revoke::revoke(provider, &access, refresh.as_ref(), "callback").await;
-            }
-        };
-        tokio::join!(session::end(sessions, &previous, now), revoke_previous);
+        session::replaced(provider, sessions, &previous.data, &sub, now).await;
     }
     reply.set_cookies.extend(sealed.set_cookies);
     reply.session_names = sealed.names;

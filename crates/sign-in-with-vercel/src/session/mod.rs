@@ -201,6 +201,30 @@ pub(crate) async fn end(sessions: &Sessions, data: &SessionData, now: i64) -> bo
     }
 }
 
+/// Ends `previous`, the session a new sign-in of user `by` replaces in
+/// the same browser, so that no copy of its cookies outlives it (OWASP
+/// Session Management: a new session invalidates the old one): in every
+/// instance, with a store. Another user's tokens, which the browser no
+/// longer holds, are revoked as well (RFC 7009); the same user's are not,
+/// since a provider may revoke all of a user's grants to the app at once,
+/// the new one with them.
+pub(crate) async fn replaced(
+    provider: &Provider,
+    sessions: &Sessions,
+    previous: &SessionData,
+    by: &str,
+    now: i64,
+) {
+    let revoke_previous = async {
+        if previous.sub != by {
+            let access = AccessToken::new(previous.access_token.clone());
+            let refresh = previous.refresh_token.clone().map(RefreshToken::new);
+            crate::revoke::revoke(provider, &access, refresh.as_ref(), "callback").await;
+        }
+    };
+    tokio::join!(end(sessions, previous, now), revoke_previous);
+}
+
 /// Ends every session of user `sub` begun until `now`, in every instance
 /// ("sign out everywhere"): only a shared store can.
 pub(crate) async fn end_everywhere(sessions: &Sessions, sub: &str, now: i64) -> Result<(), Error> {
