@@ -4,16 +4,17 @@
 //! route). A public client (registered with `none`) sends only its
 //! `client_id`.
 //!
-//! Undocumented by Vercel, decided here on the strict side: a public
-//! client's `client_secret=` (present but empty) is refused, because it
-//! claims a credential the client does not have; a correct app omits it.
+//! A parameter sent without a value counts as omitted (RFC 6749 §3.2), so
+//! a public client's `client_secret=` is no secret at all. A client that
+//! authenticated with the `Authorization` header and failed gets the
+//! `WWW-Authenticate` challenge of its scheme (§5.2).
 
 use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderValue;
-use http::header::AUTHORIZATION;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 
 use super::Response;
 use super::respond::oauth_error;
@@ -39,7 +40,17 @@ pub(super) fn authenticate(
     params: &HashMap<String, String>,
     at: At,
 ) -> Result<Client, Response> {
-    let invalid = |description: &str| oauth_error(401, "invalid_client", description);
+    let with_header = request.headers().contains_key(AUTHORIZATION);
+    let invalid = |description: &str| {
+        let mut response = oauth_error(401, "invalid_client", description);
+        if with_header {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Vercel\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    };
     let basic = match request.headers().get(AUTHORIZATION) {
         None => None,
         Some(value) => {
@@ -78,10 +89,14 @@ pub(super) fn authenticate(
     }
 }
 
-/// `Authorization: Basic` (RFC 7617), with the id and secret
-/// form-urlencoded first as RFC 6749 §2.3.1 says.
+/// `Authorization: Basic` (RFC 7617; the scheme in any case, RFC 7235
+/// §2.1), with the id and secret form-urlencoded first as RFC 6749 §2.3.1
+/// says.
 pub(super) fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
-    let encoded = value.to_str().ok()?.strip_prefix("Basic ")?;
+    let (scheme, encoded) = value.to_str().ok()?.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let decode = |s: &str| -> Option<String> {

@@ -12,7 +12,9 @@ use crate::form_params;
 pub(crate) type Response = http::Response<Bytes>;
 
 /// The parameters of an `application/x-www-form-urlencoded` body (RFC 6749
-/// §3.2), a repeated parameter refused (§3.1).
+/// §3.2), a repeated parameter refused (§3.1); one sent without a value
+/// is left out, as if omitted (§3.1, §3.2: "MUST be treated as if they
+/// were omitted from the request").
 pub(super) fn form_body(
     request: &http::Request<Vec<u8>>,
 ) -> Result<HashMap<String, String>, Response> {
@@ -33,7 +35,10 @@ pub(super) fn form_body(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    form_params(request.body()).map_err(|why| oauth_error(400, "invalid_request", why))
+    let mut params =
+        form_params(request.body()).map_err(|why| oauth_error(400, "invalid_request", why))?;
+    params.retain(|_, value| !value.is_empty());
+    Ok(params)
 }
 
 pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {

@@ -57,14 +57,16 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                 let Some(entry) = store.codes.get_mut(code) else {
                     return oauth_error(400, "invalid_grant", "unknown authorization code");
                 };
+                // RFC 6749 §4.1.3: the code's client first, so that another
+                // client replaying a spent code cannot revoke its grant.
+                if entry.grant.client_id != client.client_id {
+                    return oauth_error(400, "invalid_grant", "code was issued to another client");
+                }
                 if entry.used {
                     // RFC 6749 §4.1.2: a reused code revokes what it issued.
                     let grant_id = entry.grant.id.clone();
                     store.revoked_grants.insert(grant_id);
                     return oauth_error(400, "invalid_grant", "authorization code already used");
-                }
-                if entry.grant.client_id != client.client_id {
-                    return oauth_error(400, "invalid_grant", "code was issued to another client");
                 }
                 if entry.expires_at <= now {
                     return oauth_error(400, "invalid_grant", "authorization code expired");
@@ -102,6 +104,19 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                         400,
                         "invalid_grant",
                         "refresh token was issued to another client",
+                    );
+                }
+                // RFC 6749 §6: a scope may narrow the grant's, never
+                // widen it (the tokens keep the grant's scope, §3.3).
+                if let Some(scope) = params.get("scope")
+                    && let Some(extra) = scope
+                        .split(' ')
+                        .find(|s| !s.is_empty() && !entry.grant.scopes.iter().any(|g| g == s))
+                {
+                    return oauth_error(
+                        400,
+                        "invalid_scope",
+                        &format!("{extra} exceeds the scope originally granted"),
                     );
                 }
                 if entry.used && reuse == ReusePolicy::RevokeGrant {

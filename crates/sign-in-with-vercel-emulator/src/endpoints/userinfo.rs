@@ -36,7 +36,15 @@ pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let Some(token) = token else {
-        return unauthorized();
+        // No bearer token at all: a bare challenge, no error code
+        // (RFC 6750 §3.1).
+        let mut response = http::Response::new(bytes::Bytes::new());
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"Vercel\""),
+        );
+        return response;
     };
     let grant = {
         let store = lock(&emu.store);

@@ -3,7 +3,7 @@
 //! authentication, and the ID token's claims.
 
 use serde_json::Value;
-use sign_in_with_vercel_emulator::{EmulatorConfig, ReusePolicy, SigningKey, User};
+use sign_in_with_vercel_emulator::{Client, EmulatorConfig, ReusePolicy, SigningKey, User};
 
 use crate::support::*;
 
@@ -381,10 +381,11 @@ fn discovery_lists_none_once_a_public_client_is_registered() {
     assert!(methods.contains(&Value::from("none")));
 }
 
-/// Undocumented; the emulator's strict choice: a public client's empty
-/// `client_secret=` is refused (`invalid_client`), a correct app omits it.
+/// RFC 6749 §3.2: a parameter sent without a value is treated as omitted,
+/// so a public client's `client_secret=` is no secret, and a Basic
+/// client's `client_id=` no second client.
 #[test]
-fn a_public_clients_empty_client_secret_is_refused() {
+fn a_parameter_sent_without_a_value_is_omitted() {
     let emu = emulator_with(public_client(&["openid"]));
     let mut browser = Browser::signed_in(&emu, DEMO);
     let code = code_in(&browser.authorize_and_allow(None, ""));
@@ -394,16 +395,112 @@ fn a_public_clients_empty_client_secret_is_refused() {
             encode(REDIRECT)
         )
     };
-    let refused = post(
+    let accepted = post(
         &emu,
         &format!("{API}/login/oauth/token"),
         &form("&client_secret="),
         None,
     );
-    assert_eq!(refused.status(), 401);
-    assert_eq!(json(&refused)["error"], "invalid_client");
-    let accepted = post(&emu, &format!("{API}/login/oauth/token"), &form(""), None);
     assert_eq!(accepted.status(), 200, "{}", text(&accepted));
+
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let revoked = post(
+        &emu,
+        &format!("{API}/login/oauth/token/revoke"),
+        &format!("token={}&client_id=", str_of(&t, "access_token")),
+        Some(&basic(CLIENT, SECRET)),
+    );
+    assert_eq!(revoked.status(), 200, "{}", text(&revoked));
+    let introspected = json(&post(
+        &emu,
+        &format!("{API}/login/oauth/token/introspect"),
+        &format!("token={}&client_id=", str_of(&t, "refresh_token")),
+        None,
+    ));
+    assert_eq!(introspected["active"], false, "revoked with its grant");
+}
+
+/// RFC 6749 §4.1.3: the code must have been issued to the client that
+/// presents it; another client replaying a spent code is refused without
+/// touching the grant (only the code's own client's reuse revokes it).
+#[test]
+fn another_clients_replay_of_a_spent_code_revokes_nothing() {
+    let emu = emulator();
+    emu.register_client(Client {
+        client_id: "cl_other".to_owned(),
+        client_secret: None,
+        token_endpoint_auth_method: "none".to_owned(),
+        ..client(&["openid"])
+    });
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let code = code_in(&browser.authorize_and_allow(None, ""));
+    let t = json(&exchange(&emu, &code));
+    let replay = post(
+        &emu,
+        &format!("{API}/login/oauth/token"),
+        &format!(
+            "grant_type=authorization_code&client_id=cl_other&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
+            encode(REDIRECT)
+        ),
+        None,
+    );
+    assert_eq!(json(&replay)["error"], "invalid_grant");
+    assert!(active(&emu, str_of(&t, "access_token")), "the grant lives");
+    assert!(active(&emu, str_of(&t, "refresh_token")));
+}
+
+/// RFC 6749 §5.2: a client that authenticated with the `Authorization`
+/// header and failed is answered 401 with the challenge of its scheme;
+/// the scheme's name is case-insensitive (RFC 7235 §2.1).
+#[test]
+fn failed_basic_authentication_is_challenged_and_the_scheme_is_case_insensitive() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let form = format!("token={}", str_of(&t, "access_token"));
+    let url = format!("{API}/login/oauth/token/revoke");
+    let refused = post(&emu, &url, &form, Some(&basic(CLIENT, "wrong")));
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic ")
+    );
+    let in_body = post(
+        &emu,
+        &format!("{API}/login/oauth/token"),
+        &format!("grant_type=refresh_token&client_id={CLIENT}&client_secret=wrong&refresh_token=x"),
+        None,
+    );
+    assert_eq!(in_body.status(), 401);
+    assert!(in_body.headers().get("www-authenticate").is_none());
+    let lower = basic(CLIENT, SECRET).replacen("Basic", "basic", 1);
+    assert_eq!(post(&emu, &url, &form, Some(&lower)).status(), 200);
+    assert!(!active(&emu, str_of(&t, "access_token")));
+}
+
+/// RFC 6749 §6: a refresh may not ask for more than was granted.
+#[test]
+fn a_refresh_asking_for_more_scope_than_granted_is_invalid_scope() {
+    let emu = emulator();
+    let t = tokens(&emu, Some("openid offline_access"));
+    let refresh_token = str_of(&t, "refresh_token");
+    let ask = |scope: &str| {
+        post(
+            &emu,
+            &format!("{API}/login/oauth/token"),
+            &format!(
+                "grant_type=refresh_token&client_id={CLIENT}&client_secret={SECRET}&refresh_token={refresh_token}&scope={}",
+                encode(scope)
+            ),
+            None,
+        )
+    };
+    let wider = ask("openid offline_access email");
+    assert_eq!(wider.status(), 400);
+    assert_eq!(json(&wider)["error"], "invalid_scope");
+    assert_eq!(ask("openid").status(), 200, "narrower is fine");
 }
 
 // --------------------------------------------------------------- userinfo
@@ -427,6 +524,26 @@ fn userinfo_accepts_bearer_and_refuses_lowercase_bearer() {
     };
     assert_eq!(ask("Bearer"), 200);
     assert_eq!(ask("bearer"), 401);
+}
+
+/// RFC 6750 §3.1: a request with no bearer token at all gets a bare
+/// challenge, no error code; a bad token gets `invalid_token`.
+#[test]
+fn userinfo_without_a_token_is_challenged_without_an_error_code() {
+    let emu = emulator();
+    let bare = rest_get(&emu, "/login/oauth/userinfo", None);
+    assert_eq!(bare.status(), 401);
+    let challenge = bare.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer") && !challenge.contains("error"));
+    assert!(!text(&bare).contains("error"));
+    let bad = userinfo(&emu, "vca_not_a_token");
+    assert_eq!(bad.status(), 401);
+    assert!(
+        bad.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
 }
 
 /// Seed 001, "User Info Endpoint response": `sub`, `email`,
