@@ -69,7 +69,9 @@
 //! the configured users, one click signs in as one (no password), and
 //! `POST /logout` signs out. Consent is remembered per user and app, so two
 //! browsers can be two users. `prompt=none` answers `login_required` in a
-//! browser that is not signed in.
+//! browser that is not signed in. The time of the browser's sign-in is the
+//! `auth_time` of its ID tokens; a request whose `max_age` it exceeds shows
+//! the login screen again (OpenID Connect Core §3.1.2.1).
 //!
 //! # Marketplace SSO tokens
 //!

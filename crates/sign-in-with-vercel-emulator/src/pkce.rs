@@ -1,5 +1,6 @@
-//! The emulator's side of PKCE (RFC 7636 §4.6): checking a `code_verifier`
-//! against the `code_challenge` of the authorization request.
+//! The emulator's side of PKCE (RFC 7636): the shape of an S256
+//! `code_challenge` at the authorization endpoint (§4.2), and checking a
+//! `code_verifier` against it at the token endpoint (§4.6).
 //!
 //! Written apart from the library's PKCE on purpose, with another SHA-256
 //! (`ring`'s) and a check of the decoded challenge rather than a string
@@ -13,11 +14,24 @@ use ring::digest::{SHA256, digest};
 use crate::secret::ct_eq_bytes;
 
 /// `code-verifier = 43*128unreserved`, `unreserved = ALPHA / DIGIT / "-" /
-/// "." / "_" / "~"` (RFC 7636 §4.1). The same grammar bounds
-/// `code_challenge` (§4.2), whose S256 form is 43 characters.
+/// "." / "_" / "~"` (RFC 7636 §4.1). An S256 `code_challenge` is held to
+/// its narrower shape, [`s256_challenge_well_formed`].
 pub fn well_formed(value: &str) -> bool {
     let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
     (43..=128).contains(&value.chars().count()) && value.chars().all(unreserved)
+}
+
+/// Whether `challenge` can be an S256 `code_challenge` at all:
+/// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2), the
+/// unpadded base64url encoding (§3, Appendix A) of 32 bytes, which is
+/// always 43 characters of the base64url alphabet, the last one's two
+/// spare bits zero. A common client bug, the digest in hexadecimal (64
+/// characters), is not one.
+pub fn s256_challenge_well_formed(challenge: &str) -> bool {
+    challenge.len() == 43
+        && URL_SAFE_NO_PAD
+            .decode(challenge)
+            .is_ok_and(|digest| digest.len() == 32)
 }
 
 /// Whether `verifier` answers the S256 `challenge`:
@@ -59,6 +73,25 @@ mod tests {
     #[test]
     fn a_plain_challenge_equal_to_the_verifier_does_not_match() {
         assert!(!s256_matches(VERIFIER, VERIFIER));
+    }
+
+    #[test]
+    fn an_s256_challenge_is_43_base64url_characters() {
+        assert!(s256_challenge_well_formed(CHALLENGE));
+        let hex = crate::config::hex(digest(&SHA256, VERIFIER.as_bytes()).as_ref());
+        assert_eq!(hex.len(), 64);
+        for bad in [
+            hex.as_str(),
+            &CHALLENGE[..42],
+            &format!("{CHALLENGE}A"),
+            &format!("{CHALLENGE}="),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw.cM",
+            // The last character's spare bits are not zero.
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN",
+        ] {
+            assert!(!s256_challenge_well_formed(bad), "{bad:?}");
+        }
     }
 
     #[test]

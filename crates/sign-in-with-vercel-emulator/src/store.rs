@@ -21,6 +21,8 @@ pub(super) struct Pending {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: String,
+    /// When that browser signed in: the grant's `auth_time`.
+    pub auth_time: i64,
     pub expires_at: i64,
 }
 
@@ -33,6 +35,11 @@ pub(super) struct Grant {
     pub sub: String,
     pub scopes: Vec<String>,
     pub nonce: Option<String>,
+    /// When the user signed in to the emulator for this grant, in seconds
+    /// since the epoch: its ID tokens' `auth_time` (OpenID Connect Core
+    /// §2), refreshed ones included (§12.2). `None` for the marketplace's
+    /// SSO grants, which have no ID token of this issuer.
+    pub auth_time: Option<i64>,
     /// When the grant's refresh tokens stop working: set when the first
     /// one is issued, kept by every rotation.
     pub refresh_expires_at: Option<i64>,
@@ -41,6 +48,10 @@ pub(super) struct Grant {
 /// A browser signed in to the emulator (its `emulator_session` cookie).
 pub(super) struct BrowserSession {
     pub sub: String,
+    /// When the browser signed in, in seconds since the epoch on the
+    /// emulator's clock: what `max_age` is measured against, and the ID
+    /// tokens' `auth_time` (OpenID Connect Core §2, §3.1.2.1).
+    pub auth_time: i64,
 }
 
 /// An authorization code: single use, short-lived.

@@ -15,6 +15,10 @@ use crate::{Emulator, SCOPES, lock};
 /// registered. `authorization_response_iss_parameter_supported` (RFC 9207
 /// §3) only while the setting `authorization_response_iss` is on: Vercel
 /// does not advertise it (the notes' metadata has no such member).
+/// `request_parameter_supported` and `request_uri_parameter_supported`
+/// are `false`, said outright because an absent
+/// `request_uri_parameter_supported` means `true` (OpenID Connect
+/// Discovery §3): the authorization endpoint refuses both (Core §6).
 pub(super) fn metadata(emu: &Emulator, _: &Request) -> Response {
     json_response(StatusCode::OK, &document(emu))
 }
@@ -50,9 +54,11 @@ fn document(emu: &Emulator) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "code_challenge_methods_supported": ["S256"],
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
         "token_endpoint_auth_methods_supported": token_methods,
         "revocation_endpoint_auth_methods_supported": revocation_methods,
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "nonce", "name", "preferred_username", "picture", "email", "email_verified"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "nonce", "auth_time", "name", "preferred_username", "picture", "email", "email_verified"],
     });
     if with_iss {
         document["authorization_response_iss_parameter_supported"] = json!(true);

@@ -174,10 +174,11 @@ const ROUTES: &[Route] = &[
         discovery::jwks,
         Some(Count::Jwks),
     ),
+    // OpenID Connect Core §3.1.2.1: GET and POST.
     route(
         Issuer,
         Exact(AUTHORIZE),
-        &["GET"],
+        &["GET", "POST"],
         authorize::authorize,
         Some(Count::Authorize),
     ),

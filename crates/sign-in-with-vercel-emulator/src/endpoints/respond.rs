@@ -18,17 +18,7 @@ pub(crate) type Response = http::Response<Bytes>;
 pub(super) fn form_body(
     request: &http::Request<Vec<u8>>,
 ) -> Result<HashMap<String, String>, Response> {
-    let is_form = request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|t| {
-                t.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        });
-    if !is_form {
+    if !is_form(request) {
         return Err(oauth_error(
             400,
             "invalid_request",
@@ -39,6 +29,21 @@ pub(super) fn form_body(
         form_params(request.body()).map_err(|why| oauth_error(400, "invalid_request", why))?;
     params.retain(|_, value| !value.is_empty());
     Ok(params)
+}
+
+/// Whether the request's `Content-Type` is
+/// `application/x-www-form-urlencoded` (RFC 6749 Appendix B; OpenID
+/// Connect Core §3.1.2.1's "Form Serialization").
+pub(super) fn is_form(request: &http::Request<Vec<u8>>) -> bool {
+    request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {

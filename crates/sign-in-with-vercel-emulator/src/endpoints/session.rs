@@ -21,23 +21,31 @@ pub(super) struct SignedIn {
     /// The session cookie's value.
     pub session: String,
     pub user: User,
+    /// When the browser signed in (seconds since the epoch).
+    pub auth_time: i64,
 }
 
 /// The user `request`'s browser is signed in as, if any (a session of a
 /// user no longer configured counts as none).
 pub(super) fn signed_in(emu: &Emulator, request: &Request) -> Option<SignedIn> {
     let session = cookie(request, COOKIE_NAME)?;
-    let sub = lock(&emu.store).sessions.get(session)?.sub.clone();
+    let (sub, auth_time) = {
+        let store = lock(&emu.store);
+        let browser = store.sessions.get(session)?;
+        (browser.sub.clone(), browser.auth_time)
+    };
     Some(SignedIn {
         session: session.to_owned(),
         user: emu.user(&sub)?,
+        auth_time,
     })
 }
 
 /// Signs the browser in as `sub` in a new session, ending the one it
-/// had; returns the `Set-Cookie` value.
+/// had, and remembers when (`auth_time`); returns the `Set-Cookie` value.
 pub(super) fn start(emu: &Emulator, request: &Request, sub: &str) -> String {
     let session = random_token();
+    let auth_time = emu.now();
     {
         let mut store = lock(&emu.store);
         if let Some(old) = cookie(request, COOKIE_NAME) {
@@ -47,6 +55,7 @@ pub(super) fn start(emu: &Emulator, request: &Request, sub: &str) -> String {
             session.clone(),
             BrowserSession {
                 sub: sub.to_owned(),
+                auth_time,
             },
         );
     }

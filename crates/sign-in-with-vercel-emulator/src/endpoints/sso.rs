@@ -190,6 +190,7 @@ pub(super) fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Resp
         sub,
         scopes: SSO_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         nonce: None,
+        auth_time: None,
         refresh_expires_at: None,
     };
     let access_token = format!("vca_{}", random_token());

@@ -215,6 +215,11 @@ fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64, from: From) -> St
     if let (Some(nonce), From::Code) = (&grant.nonce, from) {
         claims.insert("nonce".into(), json!(nonce));
     }
+    // §2 `auth_time`: when the user signed in to the emulator for this
+    // grant, the same in refreshed ID tokens (§12.2).
+    if let Some(auth_time) = grant.auth_time {
+        claims.insert("auth_time".into(), json!(auth_time));
+    }
     user_claims(emu, &grant.sub, &grant.scopes, &mut claims, false);
     emu.sign_id_token(claims, false)
 }

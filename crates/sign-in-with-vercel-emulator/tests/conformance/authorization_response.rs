@@ -1,5 +1,8 @@
 //! What the redirect back to the app carries (RFC 6749 §4.1.2), and the
-//! request parameters that shape it: `iss`, `response_mode`, `prompt`.
+//! request parameters that shape it: `iss`, `response_mode`, `prompt`,
+//! `max_age`, empty parameters, POST, request objects, the PKCE challenge.
+
+use sha2::{Digest as _, Sha256};
 
 use crate::support::*;
 
@@ -129,15 +132,311 @@ fn an_unknown_prompt_value_is_invalid_request() {
     );
 }
 
-/// `max_age` and `login_hint` are ignored (a guess: Vercel documents
-/// neither), and ID tokens carry no `auth_time`.
+/// RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if
+/// they were omitted from the request." An empty `response_mode=` is no
+/// `response_mode`, not an unsupported one.
 #[test]
-fn max_age_and_login_hint_are_ignored() {
+fn an_empty_response_mode_is_an_absent_one() {
+    let emu = emulator();
+    let page = Browser::signed_in(&emu, DEMO).get(&authorize_url(None, "&response_mode="));
+    assert!(is_consent_page(&page), "{}", text(&page));
+}
+
+/// RFC 6749 §3.1 and §4.1.2: `state` is sent back "if the "state"
+/// parameter was present"; an empty one was not.
+#[test]
+fn an_empty_state_is_not_sent_back() {
     let emu = emulator();
     let mut browser = Browser::signed_in(&emu, DEMO);
-    let back = browser.authorize_and_allow(None, &format!("&max_age=0&login_hint={SECOND}"));
+    browser.authorize_and_allow(None, "");
+    let url = authorize_url(None, "").replace("&state=st&", "&state=&");
+    let back = browser.get(&url);
+    let names: Vec<String> = redirect_params(&back).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(names, ["code"]);
+    let error = browser.get(&format!("{url}&prompt=create"));
+    let names: Vec<String> = redirect_params(&error)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(names, ["error", "error_description"]);
+}
+
+/// RFC 6749 §3.1: an empty `nonce=` is no `nonce`, so the ID token has
+/// none (OpenID Connect Core §2: `nonce` is there when the request had
+/// one), rather than `"nonce": ""`.
+#[test]
+fn an_empty_nonce_puts_no_nonce_in_the_id_token() {
+    let emu = emulator();
+    let url = authorize_url(None, "").replace("&nonce=n-0S6&", "&nonce=&");
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let page = browser.get(&url);
+    let back = browser.decide(&page, "allow");
+    let c = claims(&json(&exchange(&emu, &code_in(&back)))["id_token"]);
+    assert!(c.get("nonce").is_none(), "{c}");
+}
+
+/// Empty `prompt=` and `max_age=` are absent ones too: no login screen,
+/// no `invalid_request`.
+#[test]
+fn empty_prompt_and_max_age_are_absent_ones() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    browser.authorize_and_allow(None, "");
+    code_in(&browser.get(&authorize_url(None, "&prompt=&max_age=")));
+}
+
+/// OpenID Connect Core §2, `auth_time`: "Time when the End-User
+/// authentication occurred", in seconds since the epoch: the browser's
+/// sign-in to the emulator, on the emulator's clock, not the time of the
+/// code. §12.2: a refreshed ID token keeps it.
+#[test]
+fn id_tokens_carry_the_sign_in_time_as_auth_time_even_when_refreshed() {
+    let (emu, clock) = emulator_on_a_clock();
+    let signed_in_at = clock.load(std::sync::atomic::Ordering::SeqCst);
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    advance(&clock, 30);
+    let back = browser.authorize_and_allow(None, "");
     let t = json(&exchange(&emu, &code_in(&back)));
     let c = claims(&t["id_token"]);
+    assert_eq!(c["auth_time"], signed_in_at, "{c}");
+    assert_eq!(c["iat"], signed_in_at + 30);
+    advance(&clock, 600);
+    let refreshed = json(&refresh(&emu, str_of(&t, "refresh_token")));
+    assert_eq!(claims(&refreshed["id_token"])["auth_time"], signed_in_at);
+    let d = json(&get(
+        &emu,
+        &format!("{ISSUER}/.well-known/openid-configuration"),
+    ));
+    assert!(
+        d["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"auth_time".into()),
+        "{d}"
+    );
+}
+
+/// OpenID Connect Core §3.1.2.1, `max_age`: "If the elapsed time is
+/// greater than this value, the OP MUST attempt to actively
+/// re-authenticate the End-User": the login screen again, then a code
+/// whose ID token has the new sign-in's `auth_time`. Not greater: a code
+/// at once.
+#[test]
+fn a_sign_in_older_than_max_age_shows_the_login_screen_again() {
+    let (emu, clock) = emulator_on_a_clock();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    browser.authorize_and_allow(None, "");
+    advance(&clock, 100);
+    code_in(&browser.get(&authorize_url(None, "&max_age=100")));
+    let page = browser.get(&authorize_url(None, "&max_age=99"));
+    assert!(is_login_screen(&page), "{}", text(&page));
+    let next = hidden_input(&page, "next");
+    assert!(!next.contains("max_age"), "{next}");
+    let signed_in = browser.sign_in_as(DEMO, &next);
+    let back = browser.get(&format!("{ISSUER}{}", location(&signed_in)));
+    let c = claims(&json(&exchange(&emu, &code_in(&back)))["id_token"]);
+    assert_eq!(
+        c["auth_time"],
+        clock.load(std::sync::atomic::Ordering::SeqCst)
+    );
+}
+
+/// "max_age=0 is equivalent to prompt=login" (OpenID Connect Core
+/// §3.1.2.1): the login screen even for a sign-in of this very second.
+#[test]
+fn max_age_zero_always_shows_the_login_screen() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    browser.authorize_and_allow(None, "");
+    let page = browser.get(&authorize_url(None, "&max_age=0"));
+    assert!(is_login_screen(&page), "{}", text(&page));
+    let signed_in = browser.sign_in_as(DEMO, &hidden_input(&page, "next"));
+    code_in(&browser.get(&format!("{ISSUER}{}", location(&signed_in))));
+}
+
+/// OpenID Connect Core §3.1.2.1, `prompt=none`: "login_required" when the
+/// End-User would have to sign in, as a sign-in older than `max_age`
+/// must.
+#[test]
+fn prompt_none_with_a_sign_in_older_than_max_age_is_login_required() {
+    let (emu, clock) = emulator_on_a_clock();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    browser.authorize_and_allow(None, "");
+    advance(&clock, 61);
+    let back = browser.get(&authorize_url(None, "&prompt=none&max_age=60"));
+    assert_eq!(param(&back, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&back, "state").as_deref(), Some("st"));
+    let back = browser.get(&authorize_url(None, "&prompt=none&max_age=0"));
+    assert_eq!(param(&back, "error").as_deref(), Some("login_required"));
+    code_in(&browser.get(&authorize_url(None, "&prompt=none&max_age=61")));
+}
+
+/// `max_age` is a number of seconds, a non-negative integer (OpenID
+/// Connect Core §3.1.2.1); anything else is `invalid_request`.
+#[test]
+fn a_malformed_max_age_is_invalid_request() {
+    let emu = emulator();
+    for bad in ["-1", "1.5", "ten", "+5", "%205", "0x10"] {
+        let url = authorize_url(None, &format!("&max_age={bad}"));
+        assert_eq!(
+            error_back(&emu, &url).as_deref(),
+            Some("invalid_request"),
+            "{bad}"
+        );
+    }
+}
+
+/// `login_hint` is ignored (a guess: Vercel documents none, and OpenID
+/// Connect Core §3.1.2.1 makes it a MAY): the browser's user signs in.
+#[test]
+fn login_hint_is_ignored() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let back = browser.authorize_and_allow(None, &format!("&login_hint={SECOND}"));
+    let c = claims(&json(&exchange(&emu, &code_in(&back)))["id_token"]);
     assert_eq!(c["sub"], DEMO);
-    assert!(c.get("auth_time").is_none(), "{c}");
+}
+
+/// The query of [`authorize_url`]: an authorization request's parameters,
+/// as a form body.
+fn authorize_form(scope: Option<&str>, extra: &str) -> String {
+    let url = authorize_url(scope, extra);
+    url.split_once('?')
+        .map(|(_, q)| q.to_owned())
+        .unwrap_or_default()
+}
+
+/// OpenID Connect Core §3.1.2.1: "Authorization Servers MUST support the
+/// use of the HTTP GET and POST methods": the same request, form-encoded
+/// in the body, gets the same answer.
+#[test]
+fn the_authorization_endpoint_takes_post() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let page = browser.post(
+        &format!("{ISSUER}/oauth/authorize"),
+        &authorize_form(None, ""),
+    );
+    assert!(is_consent_page(&page), "{}", text(&page));
+    let back = browser.decide(&page, "allow");
+    assert_eq!(param(&back, "state").as_deref(), Some("st"));
+    let t = json(&exchange(&emu, &code_in(&back)));
+    assert_eq!(claims(&t["id_token"])["nonce"], "n-0S6");
+    let again = browser.post(
+        &format!("{ISSUER}/oauth/authorize"),
+        &authorize_form(None, "&prompt=none"),
+    );
+    code_in(&again);
+}
+
+/// A POSTed request from a browser not signed in goes through the login
+/// screen, and comes back as a GET with the same parameters.
+#[test]
+fn a_posted_request_survives_the_login_screen() {
+    let emu = emulator();
+    let mut browser = Browser::new(&emu);
+    let page = browser.post(
+        &format!("{ISSUER}/oauth/authorize"),
+        &authorize_form(None, ""),
+    );
+    assert!(is_login_screen(&page), "{}", text(&page));
+    let signed_in = browser.sign_in_as(DEMO, &hidden_input(&page, "next"));
+    let consent = browser.get(&format!("{ISSUER}{}", location(&signed_in)));
+    assert!(is_consent_page(&consent), "{}", text(&consent));
+    assert_eq!(
+        param(&browser.decide(&consent, "allow"), "state").as_deref(),
+        Some("st")
+    );
+}
+
+/// A parameter in both the query and the body of a POST is sent twice
+/// (RFC 6749 §3.1: "MUST NOT be included more than once"):
+/// `invalid_request`, with no `state`, which cannot be told; a repeated
+/// `client_id` or `redirect_uri` is shown, never redirected to (§4.1.2.1).
+#[test]
+fn a_parameter_in_both_the_query_and_the_body_is_repeated() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let back = browser.post(
+        &format!("{ISSUER}/oauth/authorize?state=other"),
+        &authorize_form(None, ""),
+    );
+    assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(param(&back, "state"), None);
+    let page = browser.post(
+        &format!("{ISSUER}/oauth/authorize?client_id={CLIENT}"),
+        &authorize_form(None, ""),
+    );
+    assert_eq!(page.status(), 400);
+    assert!(location(&page).is_empty());
+}
+
+/// A POST whose body is not a form is refused on a page: its parameters,
+/// `redirect_uri` among them, cannot be read.
+#[test]
+fn a_posted_body_that_is_not_a_form_is_refused() {
+    let emu = emulator();
+    let answer = Browser::signed_in(&emu, DEMO).send(
+        http::Request::post(format!("{ISSUER}/oauth/authorize"))
+            .header("content-type", "application/json"),
+        &authorize_form(None, ""),
+    );
+    assert_eq!(answer.status(), 400);
+    assert!(location(&answer).is_empty());
+}
+
+/// OpenID Connect Core §6.1 and §6.2: an OP that takes no request object
+/// answers `request_not_supported` to `request` and
+/// `request_uri_not_supported` to `request_uri`, back at the redirect URI
+/// with the `state`; discovery says it takes neither (Discovery §3: an
+/// absent `request_uri_parameter_supported` means `true`).
+#[test]
+fn request_objects_are_not_supported() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    for (parameter, error) in [
+        ("request=eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
+        (
+            "request_uri=https%3A%2F%2Fapp.example%2Frequest.jwt",
+            "request_uri_not_supported",
+        ),
+    ] {
+        let back = browser.get(&authorize_url(None, &format!("&{parameter}")));
+        assert_eq!(param(&back, "error").as_deref(), Some(error), "{parameter}");
+        assert_eq!(param(&back, "state").as_deref(), Some("st"));
+    }
+    let d = json(&get(
+        &emu,
+        &format!("{ISSUER}/.well-known/openid-configuration"),
+    ));
+    assert_eq!(d["request_parameter_supported"], false, "{d}");
+    assert_eq!(d["request_uri_parameter_supported"], false, "{d}");
+}
+
+/// RFC 7636 §4.2: an S256 `code_challenge` is
+/// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`, always 43 base64url
+/// characters. Another shape, such as the digest in hexadecimal (a common
+/// client bug), is `invalid_request` at once (a guess: Vercel documents no
+/// such check), not a code that no verifier can redeem.
+#[test]
+fn an_s256_challenge_of_another_shape_is_invalid_request() {
+    let emu = emulator();
+    let hex: String = Sha256::digest(VERIFIER.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let good = challenge();
+    for bad in [
+        hex,
+        format!("{good}A"),
+        encode(&format!("{good}=")),
+        good[..42].to_owned(),
+    ] {
+        let url = authorize_url(None, "").replace(&good, &bad);
+        assert_eq!(
+            error_back(&emu, &url).as_deref(),
+            Some("invalid_request"),
+            "{bad}"
+        );
+    }
 }

@@ -27,15 +27,17 @@ fn unconfigured_scopes_are_filtered_out() {
     assert_eq!(t["scope"], "openid email");
 }
 
-/// An empty `scope=` is not an absent one: it asks for nothing, and RFC
-/// 6749 §4.1.2.1 answers `invalid_scope` in the redirect (a guess: seed
-/// 001 covers only absent and filtered scopes).
+/// RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if
+/// they were omitted from the request." An empty `scope=` is an absent
+/// one, and gets what seed 001 gives no `scope`: "all scopes configured in
+/// your app".
 #[test]
-fn empty_scope_is_invalid_scope() {
-    assert_eq!(
-        error_back(&emulator(), &authorize_url(Some(""), "")).as_deref(),
-        Some("invalid_scope")
-    );
+fn an_empty_scope_is_an_absent_scope() {
+    let emu = emulator_with(client(&["openid", "email"]));
+    let t = tokens(&emu, Some(""));
+    assert_eq!(t["scope"], "openid email");
+    assert!(t["id_token"].is_string());
+    assert_eq!(t["scope"], tokens(&emu, None)["scope"]);
 }
 
 /// Only unknown scopes: every one "filtered out" (seed 001), nothing left:
@@ -62,7 +64,8 @@ fn only_unconfigured_scopes_are_invalid_scope() {
 #[test]
 fn invalid_scope_carries_the_state() {
     let emu = emulator();
-    let back = Browser::signed_in(&emu, DEMO).get(&authorize_url(Some(""), ""));
+    let back = Browser::signed_in(&emu, DEMO).get(&authorize_url(Some("repo"), ""));
+    assert_eq!(param(&back, "error").as_deref(), Some("invalid_scope"));
     assert_eq!(param(&back, "state").as_deref(), Some("st"));
 }
 

@@ -9,33 +9,42 @@
 mod decision;
 mod params;
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use url::Url;
+use url::form_urlencoded;
 
-use super::respond::{found, html};
+use super::respond::{found, html, is_form};
 use super::session::{self, SignedIn};
 use super::{AUTHORIZE, Request, Response, login};
-use crate::pkce;
 use crate::secret::random_token;
 use crate::store::{Code, Grant, Pending, uuid_v4};
-use crate::{Emulator, form_params, lock, pages};
+use crate::{Emulator, lock, pages};
 
 pub(super) use decision::decision;
-use params::{Prompt, after_sign_in, granted_scopes, response_mode_supported};
+use params::{Asked, Params, after_sign_in, too_old};
 
 /// How long a consent page stays answerable (undocumented by Vercel: one
 /// of the emulator's guesses).
 const PAGE_TTL: i64 = 600;
 
-/// `GET /oauth/authorize` (RFC 6749 §4.1.1). Errors about the client or
-/// the redirect URI are shown as a page, never redirected (§4.1.2.1);
-/// other errors go back to the (verified) redirect URI.
+/// `GET` or `POST /oauth/authorize` (RFC 6749 §4.1.1, OpenID Connect Core
+/// §3.1.2.1). Errors about the client or the redirect URI are shown as a
+/// page, never redirected (§4.1.2.1); other errors go back to the
+/// (verified) redirect URI.
 pub(super) fn authorize(emu: &Emulator, request: &Request) -> Response {
-    let query = request.uri().query().unwrap_or("");
-    let params = match form_params(query.as_bytes()) {
+    let params = match read_params(request) {
         Ok(p) => p,
         Err(why) => return html(StatusCode::BAD_REQUEST, pages::error(why)),
     };
+    if params
+        .repeated_among(&["client_id", "redirect_uri"])
+        .is_some()
+    {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::error("The client_id or the redirect_uri is repeated."),
+        );
+    }
     let Some(client) = params.get("client_id").and_then(|id| emu.client(id)) else {
         return html(
             StatusCode::BAD_REQUEST,
@@ -44,7 +53,7 @@ pub(super) fn authorize(emu: &Emulator, request: &Request) -> Response {
     };
     let Some(redirect_uri) = params
         .get("redirect_uri")
-        .filter(|r| client.redirect_uris.contains(r))
+        .filter(|r| client.redirect_uris.iter().any(|u| u == r))
     else {
         return html(
             StatusCode::BAD_REQUEST,
@@ -53,64 +62,52 @@ pub(super) fn authorize(emu: &Emulator, request: &Request) -> Response {
             ),
         );
     };
-    let state = params.get("state").cloned();
+    let state = params.get("state");
     let back = |error: &str, description: &str| {
         redirect_back(
             emu,
             redirect_uri,
             &[("error", error), ("error_description", description)],
-            state.as_deref(),
+            state,
         )
     };
-    match params.get("response_type").map(String::as_str) {
-        Some("code") => {}
-        None => return back("invalid_request", "response_type is required"),
-        Some(_) => return back("unsupported_response_type", "response_type must be code"),
-    }
-    if !response_mode_supported(params.get("response_mode").map(String::as_str)) {
-        return back("invalid_request", "response_mode must be query");
-    }
-    let Some(challenge) = params.get("code_challenge") else {
-        return back("invalid_request", "code_challenge is required (PKCE)");
-    };
-    if params.get("code_challenge_method").map(String::as_str) != Some("S256") {
-        return back("invalid_request", "code_challenge_method must be S256");
-    }
-    if !pkce::well_formed(challenge) {
-        return back("invalid_request", "code_challenge is malformed");
-    }
-    if params.values().any(|v| v.len() > 2048) {
-        return back("invalid_request", "a parameter is too long");
-    }
-    let prompt = match Prompt::parse(params.get("prompt").map(String::as_str)) {
-        Ok(p) => p,
-        Err(why) => return back("invalid_request", why),
-    };
-    let Some(scopes) = granted_scopes(params.get("scope").map(String::as_str), &client) else {
-        return back(
-            "invalid_scope",
-            "none of the requested scopes is configured for this app",
-        );
+    let Asked {
+        scopes,
+        prompt,
+        max_age,
+        code_challenge,
+    } = match Asked::check(&params, &client) {
+        Ok(asked) => asked,
+        Err((error, description)) => return back(error, description),
     };
 
+    let now = emu.now();
     let browser = session::signed_in(emu, request);
+    // OpenID Connect Core §3.1.2.1, `max_age`: a login older than it is
+    // made again.
+    let recent = |b: &SignedIn| !too_old(b.auth_time, max_age, now);
     let consented = |sub: &str| emu.has_consented(sub, &client.client_id, &scopes);
     let pending = |browser: &SignedIn| Pending {
         session: browser.session.clone(),
         sub: browser.user.sub.clone(),
         client_id: client.client_id.clone(),
-        redirect_uri: redirect_uri.clone(),
+        redirect_uri: redirect_uri.to_owned(),
         scopes: scopes.clone(),
-        state: state.clone(),
-        nonce: params.get("nonce").cloned(),
-        code_challenge: challenge.clone(),
-        expires_at: emu.now() + PAGE_TTL,
+        state: state.map(str::to_owned),
+        nonce: params.get("nonce").map(str::to_owned),
+        code_challenge: code_challenge.clone(),
+        auth_time: browser.auth_time,
+        expires_at: now + PAGE_TTL,
     };
     // OpenID Connect Core §3.1.2.1: `none` shows no page, and says which
     // one it would have needed.
     if prompt.none {
         return match &browser {
             None => back("login_required", "no user is signed in to the emulator"),
+            Some(b) if !recent(b) => back(
+                "login_required",
+                "the user signed in longer ago than max_age allows",
+            ),
             Some(b) if consented(&b.user.sub) => grant_code(emu, pending(b)),
             Some(_) => back(
                 "consent_required",
@@ -119,8 +116,8 @@ pub(super) fn authorize(emu: &Emulator, request: &Request) -> Response {
         };
     }
     let browser = match browser {
-        Some(b) if !prompt.asks_to_sign_in() => b,
-        _ => return login::screen(emu, request, &after_sign_in(AUTHORIZE, &params)),
+        Some(b) if !prompt.asks_to_sign_in() && recent(&b) => b,
+        _ => return login::screen(emu, request, &after_sign_in(AUTHORIZE, &params.values)),
     };
     if consented(&browser.user.sub) && !prompt.consent {
         return grant_code(emu, pending(&browser));
@@ -128,7 +125,7 @@ pub(super) fn authorize(emu: &Emulator, request: &Request) -> Response {
     let request_id = random_token();
     {
         let mut store = lock(&emu.store);
-        store.sweep(emu.now());
+        store.sweep(now);
         store.pending.insert(request_id.clone(), pending(&browser));
     }
     html(
@@ -138,9 +135,26 @@ pub(super) fn authorize(emu: &Emulator, request: &Request) -> Response {
             &scopes,
             &browser.user,
             &request_id,
-            &after_sign_in(AUTHORIZE, &params),
+            &after_sign_in(AUTHORIZE, &params.values),
         ),
     )
+}
+
+/// The authorization request's parameters: the query's and, for a POST,
+/// the form body's, which OpenID Connect Core §3.1.2.1 has the endpoint
+/// take as well ("Authorization Servers MUST support the use of the HTTP
+/// GET and POST methods"). Both are one request: a parameter in both is
+/// repeated. A body that is not a form is refused.
+fn read_params(request: &Request) -> Result<Params, &'static str> {
+    let query = request.uri().query().unwrap_or("");
+    let mut pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+    if request.method() == Method::POST && !request.body().is_empty() {
+        if !is_form(request) {
+            return Err("The body must be application/x-www-form-urlencoded.");
+        }
+        pairs.extend(form_urlencoded::parse(request.body()));
+    }
+    Ok(Params::read(pairs))
 }
 
 /// Issues a code for the user of `pending` and redirects back with it.
@@ -152,6 +166,7 @@ fn grant_code(emu: &Emulator, pending: Pending) -> Response {
         sub: pending.sub,
         scopes: pending.scopes,
         nonce: pending.nonce,
+        auth_time: Some(pending.auth_time),
         refresh_expires_at: None,
     };
     let expires_at = emu.now() + lock(&emu.config).code_ttl as i64;
