@@ -154,15 +154,13 @@ pub(crate) async fn unheld(provider: &Provider, tokens: &TokenResponse, route: &
 /// The session's revocation from each token's: any failure is retried
 /// (revoking again is harmless, RFC 7009 §2.2); otherwise the token that
 /// ends the grant decides, the refresh token when there is one.
+/// `None` is a failed revocation; `refresh` is `None` without a refresh
+/// token.
 fn combine(access: Option<TokenRevoked>, refresh: Option<Option<TokenRevoked>>) -> Revocation {
-    let grant = match (access, refresh) {
-        (None, _) | (_, Some(None)) => return Revocation::Failed,
-        (Some(_), Some(Some(refresh))) => refresh,
-        (Some(access), None) => access,
-    };
-    match grant {
-        TokenRevoked::Yes => Revocation::Revoked,
-        TokenRevoked::NotRevocable => Revocation::Unsupported,
+    match (access, refresh.unwrap_or(access)) {
+        (Some(_), Some(TokenRevoked::Yes)) => Revocation::Revoked,
+        (Some(_), Some(TokenRevoked::NotRevocable)) => Revocation::Unsupported,
+        _ => Revocation::Failed,
     }
 }
 

@@ -104,8 +104,7 @@ fn an_unregistered_redirect_uri_is_a_page_not_a_redirect() {
     let url =
         authorize_url(None, "").replace(&encode(REDIRECT), &encode("https://evil.example/cb"));
     let page = Browser::signed_in(&emu, DEMO).get(&url);
-    assert_eq!(page.status(), 400);
-    assert!(location(&page).is_empty());
+    assert_error_page(&page);
 }
 
 /// OpenID Connect Core §3.1.2.1: "If this parameter contains none with any
@@ -367,8 +366,7 @@ fn a_parameter_in_both_the_query_and_the_body_is_repeated() {
         &format!("{ISSUER}/oauth/authorize?client_id={CLIENT}"),
         &authorize_form(None, ""),
     );
-    assert_eq!(page.status(), 400);
-    assert!(location(&page).is_empty());
+    assert_error_page(&page);
 }
 
 /// A POST whose body is not a form is refused on a page: its parameters,
@@ -381,8 +379,7 @@ fn a_posted_body_that_is_not_a_form_is_refused() {
             .header("content-type", "application/json"),
         &authorize_form(None, ""),
     );
-    assert_eq!(answer.status(), 400);
-    assert!(location(&answer).is_empty());
+    assert_error_page(&answer);
 }
 
 /// OpenID Connect Core §6.1 and §6.2: an OP that takes no request object

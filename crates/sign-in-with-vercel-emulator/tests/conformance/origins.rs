@@ -155,12 +155,7 @@ fn an_unknown_api_path_is_vercels_not_found_error() {
 fn an_unknown_issuer_path_is_a_page() {
     let response = get(&emulator(), &format!("{ISSUER}/nothing"));
     assert_eq!(response.status(), 404);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(header(&response, "content-type").starts_with("text/html"));
 }
 
 /// The origins derive from the issuer as Vercel's do from `vercel.com`.

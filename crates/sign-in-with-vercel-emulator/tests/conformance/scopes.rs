@@ -91,12 +91,7 @@ fn userinfo_needs_openid() {
     let response = userinfo(&emu, str_of(&t, "access_token"));
     assert_eq!(response.status(), 403);
     assert_eq!(json(&response)["error"], "insufficient_scope");
-    assert!(
-        response.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .contains("insufficient_scope")
-    );
+    assert!(header(&response, "www-authenticate").contains("insufficient_scope"));
 }
 
 /// Seed 001, Token Endpoint response: `refresh_token` "Present if

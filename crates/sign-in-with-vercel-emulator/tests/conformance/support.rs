@@ -92,6 +92,24 @@ pub fn text(response: &Response) -> String {
     String::from_utf8_lossy(response.body()).into_owned()
 }
 
+/// A 400 shown as a page, not redirected back: what an authorization
+/// request whose client or redirect URI cannot be trusted gets (RFC 6749
+/// §4.1.2.1).
+pub fn assert_error_page(response: &Response) {
+    assert_eq!(response.status(), 400);
+    assert!(location(response).is_empty(), "redirected");
+}
+
+/// The value of header `name`, which the response must have, as text.
+pub fn header<'r>(response: &'r Response, name: &str) -> &'r str {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap_or_else(|_| panic!("{name} is not text"))
+}
+
 pub fn location(response: &Response) -> String {
     response
         .headers()
@@ -302,11 +320,16 @@ pub fn tokens_as(emu: &Emulator, sub: &str, scope: Option<&str>) -> Value {
 }
 
 pub fn refresh(emu: &Emulator, refresh_token: &str) -> Response {
+    refresh_with(emu, refresh_token, "")
+}
+
+/// [`refresh`] with `extra` (`&name=value…`) added to the form.
+pub fn refresh_with(emu: &Emulator, refresh_token: &str, extra: &str) -> Response {
     post(
         emu,
         &format!("{API}/login/oauth/token"),
         &format!(
-            "grant_type=refresh_token&client_id={CLIENT}&client_secret={SECRET}&refresh_token={refresh_token}"
+            "grant_type=refresh_token&client_id={CLIENT}&client_secret={SECRET}&refresh_token={refresh_token}{extra}"
         ),
         None,
     )

@@ -461,12 +461,7 @@ fn failed_basic_authentication_is_challenged_and_the_scheme_is_case_insensitive(
     let url = format!("{API}/login/oauth/token/revoke");
     let refused = post(&emu, &url, &form, Some(&basic(CLIENT, "wrong")));
     assert_eq!(refused.status(), 401);
-    assert!(
-        refused.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .starts_with("Basic ")
-    );
+    assert!(header(&refused, "www-authenticate").starts_with("Basic "));
     let in_body = post(
         &emu,
         &format!("{API}/login/oauth/token"),
@@ -486,17 +481,7 @@ fn a_refresh_asking_for_more_scope_than_granted_is_invalid_scope() {
     let emu = emulator();
     let t = tokens(&emu, Some("openid offline_access"));
     let refresh_token = str_of(&t, "refresh_token");
-    let ask = |scope: &str| {
-        post(
-            &emu,
-            &format!("{API}/login/oauth/token"),
-            &format!(
-                "grant_type=refresh_token&client_id={CLIENT}&client_secret={SECRET}&refresh_token={refresh_token}&scope={}",
-                encode(scope)
-            ),
-            None,
-        )
-    };
+    let ask = |scope: &str| refresh_with(&emu, refresh_token, &format!("&scope={}", encode(scope)));
     let wider = ask("openid offline_access email");
     assert_eq!(wider.status(), 400);
     assert_eq!(json(&wider)["error"], "invalid_scope");
@@ -533,17 +518,12 @@ fn userinfo_without_a_token_is_challenged_without_an_error_code() {
     let emu = emulator();
     let bare = rest_get(&emu, "/login/oauth/userinfo", None);
     assert_eq!(bare.status(), 401);
-    let challenge = bare.headers()["www-authenticate"].to_str().unwrap();
+    let challenge = header(&bare, "www-authenticate");
     assert!(challenge.starts_with("Bearer") && !challenge.contains("error"));
     assert!(!text(&bare).contains("error"));
     let bad = userinfo(&emu, "vca_not_a_token");
     assert_eq!(bad.status(), 401);
-    assert!(
-        bad.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .contains("error=\"invalid_token\"")
-    );
+    assert!(header(&bad, "www-authenticate").contains("error=\"invalid_token\""));
 }
 
 /// Seed 001, "User Info Endpoint response": `sub`, `email`,

@@ -13,7 +13,7 @@ use http::request::Parts;
 use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
 use crate::callback::{CallbackParams, check};
-use crate::cookies::{RequestCookies, SESSION_COOKIE, clear_cookie};
+use crate::cookies::{RequestCookies, clear_all, clear_cookie};
 use crate::error::{Error, IdTokenError};
 use crate::flow::Flows;
 use crate::provider::Provider;
@@ -114,11 +114,13 @@ async fn callback(
     };
     // The new session replaces whatever session cookies the browser had,
     // and the session they held ends.
-    for (name, _, _) in cookies.family(&origin, SESSION_COOKIE) {
-        reply.set_cookies.push(clear_cookie(&origin, name));
-    }
-    if let Some(previous) = cookie::read(&cookies, &origin, config, now).current {
-        session::replaced(provider, sessions, &previous.data, &sub, now).await;
+    let previous = cookie::read(&cookies, &origin, config, now);
+    reply
+        .set_cookies
+        .extend(clear_all(&origin, &previous.stale));
+    if let Some(current) = previous.current {
+        reply.set_cookies.extend(clear_all(&origin, &current.names));
+        session::replaced(provider, sessions, &current.data, &sub, now).await;
     }
     reply.set_cookies.extend(sealed.set_cookies);
     reply.session_names = sealed.names;
