@@ -118,7 +118,7 @@ async fn rejects_missing_audience() {
 }
 
 #[tokio::test]
-async fn rejects_several_audiences_without_azp() {
+async fn rejects_a_second_audience() {
     let mut rp = rp("client_secret_post");
     edit(&rp, |c| {
         c.insert("aud".into(), json!([CLIENT_ID, "cl_other"]));
@@ -126,11 +126,23 @@ async fn rejects_several_audiences_without_azp() {
     refused(&mut rp).await;
 }
 
+/// OpenID Connect Core §3.1.3.7 step 3: a token that also names an
+/// audience the client does not trust is refused, even with our `azp`.
 #[tokio::test]
-async fn accepts_several_audiences_with_our_azp() {
+async fn rejects_a_second_audience_despite_our_azp() {
     let mut rp = rp("client_secret_post");
     edit(&rp, |c| {
         c.insert("aud".into(), json!([CLIENT_ID, "cl_other"]));
+        c.insert("azp".into(), json!(CLIENT_ID));
+    });
+    refused(&mut rp).await;
+}
+
+#[tokio::test]
+async fn accepts_our_client_id_as_a_one_element_audience_list() {
+    let mut rp = rp("client_secret_post");
+    edit(&rp, |c| {
+        c.insert("aud".into(), json!([CLIENT_ID]));
         c.insert("azp".into(), json!(CLIENT_ID));
     });
     accepted(&mut rp).await;

@@ -337,7 +337,7 @@ pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
             .filter(|t| !t.is_empty())
             .map(AccessToken::new),
         token_type: raw.token_type,
-        expires_in: raw.expires_in.as_ref().and_then(Value::as_u64),
+        expires_in: crate::token::expires_in(raw.expires_in.as_ref()),
     })
 }
 

@@ -83,8 +83,19 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     if !status.is_success() {
         return Err(Endpoint::Token.failed(status));
     }
-    let raw: RawTokenResponse = serde_json::from_slice(response.body())
-        .map_err(|_| Endpoint::Token.malformed("not a token response"))?;
+    let raw: RawTokenResponse = match serde_json::from_slice(response.body()) {
+        Ok(raw) => raw,
+        // An error belongs on a 400 (RFC 6749 §5.2), but a provider that
+        // answers it with a 200 still refused the grant: the same error.
+        Err(_) => {
+            return Err(
+                match serde_json::from_slice::<RawErrorResponse>(response.body()) {
+                    Ok(e) => Error::TokenRejected(sanitize_error_code(&e.error)),
+                    Err(_) => Endpoint::Token.malformed("not a token response"),
+                },
+            );
+        }
+    };
     // RFC 6750 §4: only bearer tokens are understood (case-insensitive).
     if !raw.token_type.eq_ignore_ascii_case("bearer") {
         return Err(Endpoint::Token.malformed("token_type is not Bearer"));
@@ -92,20 +103,9 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     if raw.access_token.is_empty() {
         return Err(Endpoint::Token.malformed("empty access_token"));
     }
-    let expires_in = match raw.expires_in {
-        None | Some(Value::Null) => DEFAULT_EXPIRES_IN,
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or(Endpoint::Token.malformed("expires_in is not a whole number"))?,
-        // Some providers send the number as a string.
-        Some(Value::String(s)) => s
-            .parse()
-            .map_err(|_| Endpoint::Token.malformed("expires_in is not a number"))?,
-        Some(_) => {
-            return Err(Endpoint::Token.malformed("expires_in is not a number"));
-        }
-    }
-    .min(MAX_EXPIRES_IN);
+    let expires_in = expires_in(raw.expires_in.as_ref())
+        .unwrap_or(DEFAULT_EXPIRES_IN)
+        .min(MAX_EXPIRES_IN);
     Ok(TokenResponse {
         access_token: AccessToken::new(raw.access_token),
         expires_in,
@@ -115,6 +115,29 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
             .map(RefreshToken::new),
         id_token: raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
     })
+}
+
+/// The access token's lifetime in seconds from `expires_in` (RFC 6749
+/// §5.1, only RECOMMENDED): a non-negative JSON number, whole or not, or
+/// such a number in a string, as some providers send it. Anything else
+/// counts as absent rather than failing the exchange: by then the code or
+/// the refresh token has been spent, and the tokens are good.
+pub(crate) fn expires_in(value: Option<&Value>) -> Option<u64> {
+    match value? {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().and_then(whole_seconds)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse()
+                .ok()
+                .or_else(|| s.parse().ok().and_then(whole_seconds))
+        }
+        _ => None,
+    }
+}
+
+fn whole_seconds(f: f64) -> Option<u64> {
+    // Non-negative and finite; `as` saturates above u64::MAX.
+    (f.is_finite() && f >= 0.0).then(|| f.floor() as u64)
 }
 
 #[cfg(test)]
@@ -149,6 +172,46 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(t.expires_in, DEFAULT_EXPIRES_IN);
+    }
+
+    #[test]
+    fn an_odd_expires_in_is_read_or_counts_as_absent() {
+        for (value, expected) in [
+            ("3600", 3600),
+            ("3600.0", 3600),
+            ("59.9", 59),
+            ("\"120\"", 120),
+            ("\" 120.5 \"", 120),
+            ("0", 0),
+            ("-5", DEFAULT_EXPIRES_IN),
+            ("-0.5", DEFAULT_EXPIRES_IN),
+            ("\"soon\"", DEFAULT_EXPIRES_IN),
+            ("\"NaN\"", DEFAULT_EXPIRES_IN),
+            ("\"inf\"", DEFAULT_EXPIRES_IN),
+            ("true", DEFAULT_EXPIRES_IN),
+            ("[60]", DEFAULT_EXPIRES_IN),
+            ("{}", DEFAULT_EXPIRES_IN),
+            ("null", DEFAULT_EXPIRES_IN),
+            ("1e300", MAX_EXPIRES_IN),
+            ("99999999999999999999", MAX_EXPIRES_IN),
+        ] {
+            let body =
+                format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{value}}}"#);
+            let t =
+                parse_response(&response(200, &body)).unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert_eq!(t.expires_in, expected, "expires_in {value}");
+        }
+    }
+
+    #[test]
+    fn an_error_answered_with_a_200_is_the_same_refusal() {
+        let err = parse_response(&response(
+            200,
+            r#"{"error":"invalid_grant","error_description":"refresh vcr_secret reused"}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(err, Error::TokenRejected("invalid_grant".into()));
+        assert!(!format!("{err} {err:?}").contains("vcr_secret"));
     }
 
     #[test]

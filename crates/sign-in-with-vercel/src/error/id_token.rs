@@ -21,9 +21,10 @@ pub enum IdTokenError {
     BadSignature,
     /// `iss` is not exactly the issuer (step 2).
     IssuerMismatch,
-    /// `aud` is missing or does not contain our client ID (step 3).
+    /// `aud` is missing, does not contain our client ID, or also names
+    /// another audience, which this client does not trust (step 3).
     AudienceMismatch,
-    /// Several audiences but no `azp`, or an `azp` that is not our client ID (steps 4–5).
+    /// An `azp` that is not our client ID (steps 4–5).
     AuthorizedPartyMismatch,
     /// `exp` missing or in the past (step 9).
     Expired,

@@ -198,20 +198,21 @@ pub fn verify(
         return Err(IdTokenError::IssuerMismatch);
     }
 
-    // Step 3: our client ID must be an audience.
+    // Step 3: our client ID must be an audience, and no other audience is
+    // trusted: a token also meant for another party is refused, whatever
+    // its `azp` says.
     let audiences = audiences(claims.aud.as_ref()).ok_or(IdTokenError::AudienceMismatch)?;
-    if !audiences.contains(&expected.client_id) {
+    if !audiences.iter().all(|aud| *aud == expected.client_id) {
         return Err(IdTokenError::AudienceMismatch);
     }
 
-    // Steps 4–5: with several audiences, `azp` must be present; when
-    // present it must be our client ID.
-    match claims.azp.as_deref() {
-        Some(azp) if azp != expected.client_id => {
-            return Err(IdTokenError::AuthorizedPartyMismatch);
-        }
-        None if audiences.len() > 1 => return Err(IdTokenError::AuthorizedPartyMismatch),
-        _ => {}
+    // Steps 4–5: `azp`, when present, must be our client ID.
+    if claims
+        .azp
+        .as_deref()
+        .is_some_and(|azp| azp != expected.client_id)
+    {
+        return Err(IdTokenError::AuthorizedPartyMismatch);
     }
 
     // Step 9: not expired (and, RFC 7519 §4.1.5, not used before `nbf`).

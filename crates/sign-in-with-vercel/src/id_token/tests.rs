@@ -69,7 +69,15 @@ cases! {
     rejects_another_issuer: with("iss", json!("https://evil")), Rs256 => Err(IssuerMismatch);
     rejects_another_audience: with("aud", json!("other")), Rs256 => Err(AudienceMismatch);
     rejects_a_missing_audience: with("aud", Value::Null), Rs256 => Err(AudienceMismatch);
-    rejects_several_audiences_without_azp: with("aud", json!(["cl", "x"])), Rs256 => Err(AuthorizedPartyMismatch);
+    rejects_a_second_audience: with("aud", json!(["cl", "x"])), Rs256 => Err(AudienceMismatch);
+    rejects_a_second_audience_despite_our_azp: {
+        let mut c = with("aud", json!(["x", "cl"]));
+        c["azp"] = json!("cl");
+        c
+    }, Rs256 => Err(AudienceMismatch);
+    accepts_our_client_id_as_the_only_audience_in_a_list: with("aud", json!(["cl"])), Rs256 => Ok(());
+    accepts_our_azp: with("azp", json!("cl")), Rs256 => Ok(());
+    rejects_azp_of_another_client: with("azp", json!("x")), Rs256 => Err(AuthorizedPartyMismatch);
     rejects_expiry_past_the_leeway: with("exp", json!(NOW - 61)), Rs256 => Err(Expired);
     rejects_a_missing_exp: with("exp", Value::Null), Rs256 => Err(Expired);
     rejects_nbf_past_the_leeway: with("nbf", json!(NOW + 61)), Rs256 => Err(NotYetValid);
