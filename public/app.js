@@ -307,15 +307,28 @@ const ERRORS = {
   unstorable_token: ["The session could not be stored", "The tokens from Vercel could not be stored in your browser. Please try again."],
   login_required: ["Sign-in required", "Vercel asked you to sign in first. Please try again."],
   consent_required: ["Consent required", "Vercel needs your consent to share your details with this app. Please try again."],
+  interaction_required: ["Sign-in needs you on Vercel", "Vercel needs you to finish signing in on its own pages. Please try again."],
+  account_selection_required: ["Choose an account", "Vercel needs you to choose which account to sign in with. Please try again."],
+  invalid_scope: ["This app is not configured correctly", "This app asked Vercel for permissions its settings do not allow (the scopes enabled in the Vercel dashboard). Trying again will not help; if you run this site, check those settings."],
+  unauthorized_client: ["This app is not configured correctly", "Vercel does not allow this app to sign people in this way. Trying again will not help; if you run this site, check its Sign in with Vercel settings."],
+  unsupported_response_type: ["This app is not configured correctly", "Vercel does not support the kind of sign-in this app asked for. Trying again will not help; if you run this site, check its settings."],
+  provider_error: ["Sign-in did not complete", "Vercel answered the sign-in with an error this app does not know. Please try again."],
+  not_signed_in: ["You are not signed in", "Your session has ended. Please sign in again."],
+  store_unavailable: ["Sessions are unavailable", "The site's session store could not be reached. Please try again in a moment."],
 };
+
+// Only a code of the form RFC 6749 §4.1.2.1 gives (lowercase letters,
+// digits, `_`) is shown: anything else in the address is someone's text.
+const ERROR_CODE = /^[a-z0-9_]{1,64}$/;
 
 function errorPage() {
   const params = new URLSearchParams(window.location.search);
-  const code = params.get("error") || "unknown";
+  const given = params.get("error") || "";
+  const code = ERROR_CODE.test(given) ? given : "unknown";
   const [title, text] = (Object.hasOwn(ERRORS, code) && ERRORS[code]) || ["Sign-in did not complete", "The sign-in service returned an error. Please try again."];
   $("error-title").textContent = title;
   $("error-text").textContent = text;
-  $("error-code").textContent = code.slice(0, 64);
+  $("error-code").textContent = code;
   document.title = `${title} · Sign in with Vercel`;
 }
 

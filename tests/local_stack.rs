@@ -112,6 +112,49 @@ async fn cargo_run_serves_the_whole_flow_against_the_built_in_emulator() {
     );
 }
 
+/// `AUTH_BASE_PATH` moves the routes, and the built-in emulator registers
+/// the redirect URI where the callback now is.
+#[tokio::test]
+async fn cargo_run_signs_in_under_another_base_path() {
+    let (dev, _) = spawn(
+        &DEV,
+        &[
+            ("PORT", "0".into()),
+            ("EMULATOR_PORT", "0".into()),
+            ("AUTH_BASE_PATH", "/api/login".into()),
+        ],
+        "Press Ctrl+C to stop",
+    );
+    let app = url_in(
+        dev.lines
+            .iter()
+            .find(|l| l.contains("Open http://"))
+            .unwrap(),
+    );
+    assert!(
+        dev.lines.iter().any(|l| l.contains("/api/login/callback")),
+        "the banner names the moved callback: {:?}",
+        dev.lines
+    );
+    let mut browser = Browser::default();
+    let login = browser.visit(&format!("{app}/api/login/authorize")).await;
+    assert_eq!(
+        login.status, 200,
+        "the emulator's login screen: {}",
+        login.body
+    );
+    let answer = browser.through_provider(login, "allow").await;
+    let back = answer.redirect().unwrap_or_default();
+    assert!(
+        back.starts_with(&format!("{app}/api/login/callback?")),
+        "{back}"
+    );
+    let profile = browser.follow(answer).await;
+    assert_eq!(profile.url, format!("{app}/profile"));
+    let who = browser.get(&format!("{app}/api/login/session")).await;
+    assert_eq!(who.json()["user"]["name"], "Demo User");
+}
+
 #[tokio::test]
 async fn cancel_shows_the_cancelled_error_page() {
     let (_dev, app) = start_dev();

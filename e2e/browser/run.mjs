@@ -477,6 +477,16 @@ try {
     await expectText(page.locator("#error-code"), "constructor", "the error code");
   });
 
+  await step("Text in the address that is no error code is not shown as one", async () => {
+    await page.goto(`${APP_URL}/auth/error?error=${encodeURIComponent("Account locked: call +1-555-0100")}`);
+    await expectText(page.getByRole("heading", { level: 1 }), "Sign-in did not complete", "the generic heading");
+    await expectText(page.locator("#error-code"), "unknown", "the error code");
+    check(!(await page.content()).includes("555-0100"), "the address's text is on the page");
+    await page.goto(`${APP_URL}/auth/error?error=invalid_scope`);
+    await expectText(page.locator("#error-text"), /Trying again will not help/, "invalid_scope's explanation");
+    await expectText(page.locator("#error-code"), "invalid_scope", "the error code");
+  });
+
   console.log(`\nAll ${stepNumber} steps passed in ${elapsed()}; screenshots:`);
   for (const f of shots) console.log(`  ${f}`);
 } catch (error) {

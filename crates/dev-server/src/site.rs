@@ -131,7 +131,11 @@ impl Site {
         else {
             return respond(StatusCode::BAD_REQUEST, &[], Bytes::new());
         };
-        if decoded.contains(['\\', '\0']) || decoded.split('/').any(|seg| seg == ".." || seg == ".")
+        // Only plain names under `public/`: no `..` or `.`, no `\\` or NUL,
+        // and no `:`, which on Windows starts a drive (`/C:/…` would join
+        // as an absolute path) or names a file's alternate stream.
+        if decoded.contains(['\\', '\0', ':'])
+            || decoded.split('/').any(|seg| seg == ".." || seg == ".")
         {
             return respond(StatusCode::BAD_REQUEST, &[], Bytes::new());
         }
@@ -157,6 +161,12 @@ impl Site {
             );
         }
         let relative = decoded.trim_start_matches('/');
+        if !std::path::Path::new(relative)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            return respond(StatusCode::BAD_REQUEST, &[], Bytes::new());
+        }
         let mut candidates = Vec::new();
         if relative.is_empty() {
             candidates.push(self.root.join("index.html"));
@@ -283,6 +293,27 @@ mod tests {
                 base.origin(),
                 "{path} -> Location: {location}"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn only_files_under_public_are_served() {
+        let site = site();
+        assert_eq!(get(&site, "/app.js").await.status(), StatusCode::OK);
+        for path in [
+            "/../Cargo.toml",
+            "/%2e%2e/Cargo.toml",
+            "/auth/%2E%2E/%2E%2E/Cargo.toml",
+            "/./app.js",
+            "/%5C..%5CCargo.toml",
+            "/C:/Windows/win.ini",
+            "/C%3A/Windows/win.ini",
+            "/app.js:stream",
+            "/app.js%00.html",
+        ] {
+            let response = get(&site, path).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+            assert!(response.body().is_empty(), "{path}");
         }
     }
 

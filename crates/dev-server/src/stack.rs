@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, VERCEL_ISSUER};
+use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, Paths, VERCEL_ISSUER};
 use sign_in_with_vercel_emulator::{
     Client, Emulator, EmulatorConfig, Origin, Origins, SCOPES, Server, SigningKey, User, serve,
 };
@@ -149,6 +149,12 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     let configured = ["VERCEL_APP_CLIENT_ID", "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID"]
         .iter()
         .any(|k| vars.get(*k).is_some_and(|v| !v.trim().is_empty()));
+    // The redirect URI's path, moved by AUTH_BASE_PATH as the routes are
+    // (an invalid one is reported by the configuration below).
+    let callback = vars
+        .get("AUTH_BASE_PATH")
+        .map_or_else(Paths::default, |base| Paths::with_base(base))
+        .callback;
     let banner;
     if configured {
         let issuer = vars
@@ -156,7 +162,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             .cloned()
             .unwrap_or_else(|| VERCEL_ISSUER.to_owned());
         banner = format!(
-            "Sign in with Vercel: dev server\n\n  Open {app_url} and sign in.\n  Provider: {issuer} (client ID from the environment or .env.local)\n  The app's Authorization Callback URLs must include {app_url}/api/auth/callback\n\n  Press Ctrl+C to stop.\n"
+            "Sign in with Vercel: dev server\n\n  Open {app_url} and sign in.\n  Provider: {issuer} (client ID from the environment or .env.local)\n  The app's Authorization Callback URLs must include {app_url}{callback}\n\n  Press Ctrl+C to stop.\n"
         );
     } else {
         let issuer_listener = bind_default(options.emulator_port, "EMULATOR_PORT", &vars)?;
@@ -188,8 +194,8 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             client_secret: (!public).then(|| secret.clone()),
             token_endpoint_auth_method: method,
             redirect_uris: vec![
-                format!("http://localhost:{port}/api/auth/callback"),
-                format!("http://127.0.0.1:{port}/api/auth/callback"),
+                format!("http://localhost:{port}{callback}"),
+                format!("http://127.0.0.1:{port}{callback}"),
             ],
             scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         });
@@ -213,7 +219,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             .map(|u: &User| format!("{} ({})", u.name, u.email))
             .unwrap_or_default();
         banner = format!(
-            "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n  Its API (token, revocation, introspection, userinfo) is at {api}, as\n  Vercel's is at https://api.vercel.com; its marketplace issuer (SSO ID tokens)\n  at {marketplace}. Authorized apps: {issuer}/account/authorizations\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}/api/auth/callback, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
+            "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n  Its API (token, revocation, introspection, userinfo) is at {api}, as\n  Vercel's is at https://api.vercel.com; its marketplace issuer (SSO ID tokens)\n  at {marketplace}. Authorized apps: {issuer}/account/authorizations\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}{callback}, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
         );
         emulator = Some(emu);
     }

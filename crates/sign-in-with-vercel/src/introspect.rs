@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::client_auth::authenticated_form;
 use crate::config::Config;
-use crate::error::{Endpoint, Error};
+use crate::error::{Endpoint, Error, oauth_error_code};
 use crate::secret::AccessToken;
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
@@ -35,6 +35,15 @@ pub enum Introspection {
 /// `active` member is a boolean. A token issued to another client is
 /// treated as inactive, so one app's tokens cannot be replayed at another.
 pub fn parse_response(response: &HttpResponse, client_id: &str) -> Result<Introspection, Error> {
+    // §2.3: a refused client (`invalid_client` on a 401, RFC 6749 §5.2) is
+    // this app's configuration, not the provider's availability.
+    let status = response.status();
+    if status.is_client_error()
+        && status != http::StatusCode::TOO_MANY_REQUESTS
+        && let Some(code) = oauth_error_code(response.body())
+    {
+        return Err(Error::TokenRejected(code));
+    }
     let map = Endpoint::Introspection.json_object(response)?;
     match map.get("active") {
         Some(Value::Bool(true)) => {}
@@ -78,6 +87,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(other, Introspection::Inactive);
+    }
+
+    #[test]
+    fn a_refused_client_is_a_configuration_error_not_an_outage() {
+        let err = parse_response(
+            &response(
+                401,
+                r#"{"error":"invalid_client","error_description":"bad secret"}"#,
+            ),
+            "me",
+        )
+        .unwrap_err();
+        assert_eq!(err, Error::TokenRejected("invalid_client".into()));
+        assert_eq!(err.code(), "configuration");
+        // Throttling and bodies that are not OAuth errors stay the provider's.
+        for (status, body) in [(429, r#"{"error":"slow_down"}"#), (401, "denied")] {
+            let err = parse_response(&response(status, body), "me").unwrap_err();
+            assert_eq!(err.code(), "provider_unavailable", "{status} {body}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::client_auth::authenticated_form;
 use crate::config::{ClientAuthMethod, Config};
-use crate::error::{Endpoint, Error};
+use crate::error::{Endpoint, Error, oauth_error_code};
 use crate::provider::Provider;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::token::TokenResponse;
@@ -62,11 +62,6 @@ pub enum TokenRevoked {
     NotRevocable,
 }
 
-#[derive(serde::Deserialize)]
-struct RawError {
-    error: String,
-}
-
 /// Checks a revocation response (RFC 7009 §2.2); any other error, or an
 /// answer we cannot read, is a failure worth a retry.
 pub fn parse_response(response: &HttpResponse) -> Result<TokenRevoked, Error> {
@@ -75,8 +70,7 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenRevoked, Error> {
         return Ok(TokenRevoked::Yes);
     }
     if status == http::StatusCode::BAD_REQUEST
-        && serde_json::from_slice::<RawError>(response.body())
-            .is_ok_and(|e| e.error == "unsupported_token_type")
+        && oauth_error_code(response.body()).as_deref() == Some("unsupported_token_type")
     {
         return Ok(TokenRevoked::NotRevocable);
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::client_auth::authenticated_form;
 use crate::config::Config;
-use crate::error::{Endpoint, Error, sanitize_error_code};
+use crate::error::{Endpoint, Error, oauth_error_code};
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, RefreshToken};
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
@@ -60,11 +60,6 @@ struct RawTokenResponse {
     id_token: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct RawErrorResponse {
-    error: String,
-}
-
 /// Parses a token endpoint response. An error response (RFC 6749 §5.2)
 /// becomes [`Error::TokenRejected`] with its `error` code only; its
 /// description is not kept, since it is the provider's text.
@@ -75,10 +70,10 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
         return Err(Endpoint::Token.failed(status));
     }
     if status.is_client_error() {
-        return match serde_json::from_slice::<RawErrorResponse>(response.body()) {
-            Ok(e) => Err(Error::TokenRejected(sanitize_error_code(&e.error))),
-            Err(_) => Err(Endpoint::Token.failed(status)),
-        };
+        return Err(match oauth_error_code(response.body()) {
+            Some(code) => Error::TokenRejected(code),
+            None => Endpoint::Token.failed(status),
+        });
     }
     if !status.is_success() {
         return Err(Endpoint::Token.failed(status));
@@ -88,12 +83,10 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
         // An error belongs on a 400 (RFC 6749 §5.2), but a provider that
         // answers it with a 200 still refused the grant: the same error.
         Err(_) => {
-            return Err(
-                match serde_json::from_slice::<RawErrorResponse>(response.body()) {
-                    Ok(e) => Error::TokenRejected(sanitize_error_code(&e.error)),
-                    Err(_) => Endpoint::Token.malformed("not a token response"),
-                },
-            );
+            return Err(match oauth_error_code(response.body()) {
+                Some(code) => Error::TokenRejected(code),
+                None => Endpoint::Token.malformed("not a token response"),
+            });
         }
     };
     // RFC 6750 §4: only bearer tokens are understood (case-insensitive).

@@ -51,7 +51,8 @@ pub enum Error {
     /// The provider answered the authorization request with an error
     /// (RFC 6749 §4.1.2.1); holds a code from a fixed list.
     Provider(&'static str),
-    /// The token endpoint refused a grant (RFC 6749 §5.2); holds its
+    /// The token endpoint refused a grant (RFC 6749 §5.2), or the
+    /// introspection endpoint this client (RFC 7662 §2.3); holds the
     /// `error` code, sanitised.
     TokenRejected(String),
     /// The refresh token was refused, and this request needs a live access
@@ -309,7 +310,7 @@ impl fmt::Display for Error {
             Self::BadRequest(why) => write!(f, "bad request: {why}"),
             Self::MethodNotAllowed(allowed) => write!(f, "method not allowed (allowed: {allowed})"),
             Self::Provider(code) => write!(f, "provider returned error={code}"),
-            Self::TokenRejected(code) => write!(f, "token endpoint returned error={code}"),
+            Self::TokenRejected(code) => write!(f, "provider returned error={code}"),
             Self::IdToken(e) => write!(f, "ID token rejected: {e}"),
             Self::Upstream(endpoint, UpstreamProblem::Transport(t)) => {
                 write!(f, "{} request failed: {t}", endpoint.as_str())
@@ -366,6 +367,19 @@ pub fn provider_error_code(code: &str) -> &'static str {
         .find(|known| **known == code)
         .copied()
         .unwrap_or("provider_error")
+}
+
+/// The `error` code of an OAuth error body (RFC 6749 §5.2, the shape
+/// RFC 7009 §2.2.1 and RFC 7662 §2.3 reuse), sanitised; `None` when the
+/// body is not one. The `error_description` is never read.
+pub(crate) fn oauth_error_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct OAuthError {
+        error: String,
+    }
+    serde_json::from_slice::<OAuthError>(body)
+        .ok()
+        .map(|e| sanitize_error_code(&e.error))
 }
 
 /// An OAuth `error` code from a token, revocation or introspection error
