@@ -330,6 +330,48 @@ async fn the_apps_own_misconfiguration_does_not_sign_the_user_out() {
     }
 }
 
+/// The tokens a refresh brought that no cookie can hold (an access token
+/// larger than the session's cookies) are revoked, not left live; a
+/// refresh token the provider did not rotate is still the browser's.
+#[tokio::test]
+async fn tokens_too_large_for_the_cookies_are_revoked() {
+    for rotated in [true, false] {
+        let mut rp = signed_in("client_secret_post").await;
+        let (_, held_refresh) = rp.issued();
+        rp.advance(3601);
+        let huge = format!("vca_{}", "x".repeat(20_000));
+        let mut body = serde_json::json!({
+            "access_token": huge, "token_type": "Bearer", "expires_in": 3600,
+        });
+        if rotated {
+            body["refresh_token"] = "vcr_rotated_but_unstorable".into();
+        }
+        rp.emulator.faults().token_response = Some((200, body.to_string()));
+        let answer = rp.get("/api/user-info").await;
+        assert_eq!(body_json(&answer)["error"], "unstorable_token", "{rotated}");
+        let revoked: Vec<String> = rp
+            .sent_to("/login/oauth/token/revoke")
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.body()).into_owned())
+            .collect();
+        let names = |token: &str| {
+            revoked
+                .iter()
+                .any(|form| form.split('&').any(|p| p == format!("token={token}")))
+        };
+        assert!(
+            names(&huge),
+            "rotated {rotated}: the new access token is revoked"
+        );
+        assert_eq!(names("vcr_rotated_but_unstorable"), rotated);
+        assert!(
+            !names(&held_refresh),
+            "the browser's refresh token is not revoked"
+        );
+        assert!(active(&rp, &held_refresh), "rotated {rotated}");
+    }
+}
+
 #[tokio::test]
 async fn a_throttled_refresh_does_not_sign_the_user_out() {
     for (status, error) in [(429, "rate_limited"), (400, "temporarily_unavailable")] {

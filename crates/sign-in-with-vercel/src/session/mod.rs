@@ -32,6 +32,7 @@ use crate::cookies::RequestCookies;
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::provider::Provider;
+use crate::refresh::Renewed;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::vercel_api::{VercelApi, api_base};
 use cookie::{Sealed, SessionData};
@@ -280,24 +281,34 @@ async fn refresh_here(
     origin: &Origin,
     data: &SessionData,
 ) -> Result<Refreshed, Error> {
-    let data = renewed(provider, data).await?;
-    let sealed = cookie::write(origin, provider.config()?, &data, provider.now())?;
-    Ok(Refreshed { data, sealed })
+    let config = provider.config()?;
+    let refresh_token = RefreshToken::new(data.refresh_token.clone().unwrap_or_default());
+    let renewed = crate::refresh::grant(provider, &refresh_token, &data.sub).await?;
+    let new = next_generation(provider, data, &renewed);
+    match cookie::write(origin, config, &new, provider.now()) {
+        Ok(sealed) => Ok(Refreshed { data: new, sealed }),
+        Err(e) => {
+            // Tokens no browser will hold (too large for the cookies):
+            // revoked (RFC 7009), as a sign-in's are; a refresh token the
+            // provider did not rotate is the browser's, and stays.
+            crate::revoke::unheld(provider, &renewed.tokens, "refresh").await;
+            Err(e)
+        }
+    }
 }
 
 /// The session that replaces `old` after a refresh: the new tokens, one
 /// more rotation, the same user and start; the profile of the refreshed ID
 /// token when it verified, else the one the session had.
-async fn renewed(provider: &Provider, old: &SessionData) -> Result<SessionData, Error> {
-    let refresh_token = RefreshToken::new(old.refresh_token.clone().unwrap_or_default());
-    let renewed = crate::refresh::grant(provider, &refresh_token, &old.sub).await?;
-    let tokens = renewed.tokens;
+fn next_generation(provider: &Provider, old: &SessionData, renewed: &Renewed) -> SessionData {
+    let tokens = &renewed.tokens;
     let refresh_token = tokens
         .refresh_token
+        .as_ref()
         .map(|t| t.secret().to_owned())
         // RFC 6749 §6: without a new one, the old refresh token stays valid.
         .or_else(|| old.refresh_token.clone());
-    Ok(SessionData::issued(
+    SessionData::issued(
         old.id().into_owned(),
         old.sub.clone(),
         &tokens.access_token,
@@ -305,10 +316,11 @@ async fn renewed(provider: &Provider, old: &SessionData) -> Result<SessionData, 
         refresh_token,
         renewed
             .claims
+            .clone()
             .map_or_else(|| old.profile.clone(), cookie::Profile::from),
         (old.started_at, old.rotation.saturating_add(1)),
         provider.now(),
-    ))
+    )
 }
 
 /// Refreshes the session's tokens now, whatever their age: for a call
