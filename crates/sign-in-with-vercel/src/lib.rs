@@ -160,7 +160,8 @@
 //! - **Key rotation**: `AUTH_SECRET=new,old` opens both and seals again
 //!   with `new` on the next request.
 //! - **Refresh is early and shared** (RFC 6749 §6): a quarter of the access
-//!   token's life before it expires (five minutes for Vercel's hour),
+//!   token's life before it expires, at most five minutes (so five minutes
+//!   for Vercel's hour),
 //!   concurrent requests of an instance share one token call, and a request
 //!   of the same burst that arrives with the session it replaced gets the
 //!   new one (for five seconds). The rotated tokens always reach the
