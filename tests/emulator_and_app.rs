@@ -7,9 +7,10 @@ mod support;
 
 use support::{API, APP, ISSUER, Rp, body_json, location, rp};
 
-/// Seed 001: "These endpoints ... are advertised at the following
-/// well-known URL". The app takes every endpoint from discovery: the
-/// browser goes to the issuer origin, the back channel to the API origin.
+/// Vercel's Authorization Server API reference: "These endpoints ... are
+/// advertised at the following well-known URL". The app takes every endpoint
+/// from discovery: the browser goes to the issuer origin, the back channel to
+/// the API origin.
 #[tokio::test]
 async fn the_app_follows_discovery_to_both_origins() {
     let mut rp: Rp = rp("client_secret_post");

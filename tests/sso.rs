@@ -1,8 +1,9 @@
-//! The marketplace integration SSO token exchange (seed 003) against the
-//! in-process emulator: the redirect login, the exchange, the ID token as
-//! the marketplace issues it (its own issuer and keys, the integration as
-//! audience, typed claims with the user's role), every ID-token rejection
-//! the sign-in has, and the example function end to end.
+//! The marketplace integration SSO token exchange (Vercel's REST API reference,
+//! `POST /v1/integrations/sso/token`) against the in-process emulator: the
+//! redirect login, the exchange, the ID token as the marketplace issues it (its
+//! own issuer and keys, the integration as audience, typed claims with the
+//! user's role), every ID-token rejection the sign-in has, and the example
+//! function end to end.
 
 mod support;
 

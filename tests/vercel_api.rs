@@ -1,6 +1,6 @@
 //! Vercel's REST API as the user, against the in-process emulator: the
-//! user-token endpoints of seed 003 end to end, and the client's
-//! refresh-and-retry on a refused token, once and only once.
+//! user-token endpoints of Vercel's REST API reference end to end, and the
+//! client's refresh-and-retry on a refused token, once and only once.
 
 mod support;
 

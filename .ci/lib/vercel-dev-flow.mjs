@@ -291,10 +291,10 @@ async function startSignIn(what) {
   return get(to);
 }
 
-// The emulator's login screen, shown to a browser it has not seen (seed
-// 001: "If the user is not logged in, Vercel will show a login screen"):
-// choose USER_SUB, then the authorization request again. Any other answer
-// is returned as it is.
+// The emulator's login screen, shown to a browser it has not seen (Vercel's
+// Authorization Server API reference: "If the user is not logged in, Vercel
+// will show a login screen"): choose USER_SUB, then the authorization request
+// again. Any other answer is returned as it is.
 async function throughLogin(what, answer) {
   const form = answer.status === 200 ? consentForm(answer) : null;
   if (!form || new URL(form.action).pathname !== "/login") return answer;

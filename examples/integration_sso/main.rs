@@ -1,6 +1,7 @@
-//! A marketplace integration's redirect login URL as a Vercel function:
-//! "Open in Provider" signs the Vercel user in to the integration through
-//! the SSO token exchange (seed 003, `POST /v1/integrations/sso/token`).
+//! A marketplace integration's redirect login URL as a Vercel function: "Open
+//! in Provider" signs the Vercel user in to the integration through the SSO
+//! token exchange (Vercel's REST API reference,
+//! `POST /v1/integrations/sso/token`).
 //!
 //! Deploy it as `api/sso.rs` of the integration's project (a `[[bin]]`
 //! whose path is that file) with `INTEGRATION_CLIENT_ID` and

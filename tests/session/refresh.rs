@@ -238,7 +238,8 @@ async fn a_slow_provider_gets_an_answer_within_the_request_deadline() {
 #[tokio::test]
 async fn removing_the_app_in_the_account_settings_ends_the_session() {
     let mut rp = signed_in("client_secret_post").await;
-    // Seed 004, "Revoking third-party application access".
+    // Vercel's user guide to Sign in with Vercel, "Revoking third-party
+    // application access".
     rp.emulator.remove_app(DEMO_SUB, CLIENT_ID);
     // The route that asks the provider knows at once...
     let answer = rp

@@ -140,9 +140,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// A public client: one without a secret, which authenticates with
-    /// `none` (seed 001, token endpoint: "optional if client
-    /// authentication is set to none").
+    /// A public client: one without a secret, which authenticates with `none`
+    /// (Vercel's Authorization Server API reference, Token Endpoint: "optional
+    /// if client authentication is set to none").
     pub fn is_public(&self) -> bool {
         self.client_secret.is_none()
     }

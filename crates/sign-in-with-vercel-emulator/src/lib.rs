@@ -13,16 +13,17 @@
 //!
 //! | Origin | Like | Serves |
 //! | --- | --- | --- |
-//! | issuer ([`Emulator::issuer`], default port 3001) | `https://vercel.com` | discovery (`/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`), the JWK Set (`/.well-known/jwks`), `/oauth/authorize` with the login screen and the consent page, `/login`, `/logout`, avatars (`/api/www/avatar/<id>`), the account page (`/account/authorizations`), the SSO redirect login (`/sso/integrations/<client_id>`), seed 001's `/api/login/oauth/*` URLs, and `/` (settings and guesses) |
+//! | issuer ([`Emulator::issuer`], default port 3001) | `https://vercel.com` | discovery (`/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`), the JWK Set (`/.well-known/jwks`), `/oauth/authorize` with the login screen and the consent page, `/login`, `/logout`, avatars (`/api/www/avatar/<id>`), the account page (`/account/authorizations`), the SSO redirect login (`/sso/integrations/<client_id>`), the `/api/login/oauth/*` URLs of the examples in Vercel's Authorization Server API reference, and `/` (settings and guesses) |
 //! | API ([`Emulator::api_origin`], default port 3002) | `https://api.vercel.com` | `/login/oauth/token`, `/login/oauth/token/revoke`, `/login/oauth/token/introspect`, `/login/oauth/userinfo`; the REST API's `GET /v2/user`, `POST /v3/user/tokens`, `GET /v5/user/tokens`, `GET /v5/user/tokens/<id>`, `DELETE /v3/user/tokens/<id>`; the SSO exchange `POST /v1/integrations/sso/token` |
 //! | marketplace ([`Emulator::marketplace_issuer`], default port 3003) | `https://marketplace.vercel.com` | the issuer of SSO ID tokens: its discovery (`/.well-known/openid-configuration`) and JWK Set (`/.well-known/jwks`), with a signing key of its own |
 //!
 //! Discovery advertises the token, revocation, introspection and userinfo
 //! endpoints on the API origin, as Vercel's does
-//! (`shared/notes/vercel-platform.md`); seed 001's examples post to
-//! `https://vercel.com/api/login/oauth/token` and its siblings instead, and
-//! the issuer origin answers those too. `/login/oauth/*` without `/api` on
-//! the issuer origin is a 404, as neither source names it.
+//! (`https://vercel.com/.well-known/oauth-authorization-server`); the examples
+//! in Vercel's Authorization Server API reference post to
+//! `https://vercel.com/api/login/oauth/token` and its siblings instead, and the
+//! issuer origin answers those too. `/login/oauth/*` without `/api` on the
+//! issuer origin is a 404, as neither source names it.
 //!
 //! # Running it
 //!
@@ -63,26 +64,27 @@
 //!
 //! # Signing in to the emulator
 //!
-//! Seed 001: "If the user is not logged in, Vercel will show a login screen
-//! and then the consent page". Each browser has its own session (the
-//! `emulator_session` cookie on the issuer origin): the login screen lists
-//! the configured users, one click signs in as one (no password), and
-//! `POST /logout` signs out. Consent is remembered per user and app, so two
-//! browsers can be two users. `prompt=none` answers `login_required` in a
-//! browser that is not signed in. The time of the browser's sign-in is the
-//! `auth_time` of its ID tokens; a request whose `max_age` it exceeds shows
-//! the login screen again (OpenID Connect Core §3.1.2.1).
+//! Vercel's Authorization Server API reference (Authorization Endpoint): "If
+//! the user is not logged in, Vercel will show a login screen and then the
+//! consent page". Each browser has its own session (the `emulator_session`
+//! cookie on the issuer origin): the login screen lists the configured users,
+//! one click signs in as one (no password), and `POST /logout` signs out.
+//! Consent is remembered per user and app, so two browsers can be two users.
+//! `prompt=none` answers `login_required` in a browser that is not signed in.
+//! The time of the browser's sign-in is the `auth_time` of its ID tokens; a
+//! request whose `max_age` it exceeds shows the login screen again (OpenID
+//! Connect Core §3.1.2.1).
 //!
 //! # Marketplace SSO tokens
 //!
 //! The SSO exchange's `id_token` is issued by the marketplace origin, as
-//! Vercel's are by `https://marketplace.vercel.com`
-//! (`shared/notes/redis-marketplace-rest.md`): RS256, `aud` the
-//! integration's client ID, and the claims `sub`
-//! (`account:<account_id>:user:<user_id>`), `account_id`,
-//! `installation_id`, `user_id`, `user_role` (`ADMIN` or `USER`),
-//! `user_name`, `user_avatar_url`, `user_email` when the user has one,
-//! `type` (`id_token`), `iat`, `exp` and `nbf`.
+//! Vercel's are by `https://marketplace.vercel.com` (Vercel's Marketplace
+//! documentation, Partner API user authentication: OIDC tokens): RS256, `aud`
+//! the integration's client ID, and the claims `sub`
+//! (`account:<account_id>:user:<user_id>`), `account_id`, `installation_id`,
+//! `user_id`, `user_role` (`ADMIN` or `USER`), `user_name`, `user_avatar_url`,
+//! `user_email` when the user has one, `type` (`id_token`), `iat`, `exp` and
+//! `nbf`.
 //!
 //! # Faults
 //!
@@ -245,10 +247,10 @@ impl Emulator {
     }
 
     /// What the user does with "Remove" next to an app in Vercel's account
-    /// settings (seed 004, "Revoking third-party application access"):
-    /// every grant of `sub` to `client_id` is revoked, its codes and tokens
-    /// with it, and the consent is forgotten, so the next sign-in shows the
-    /// consent page again.
+    /// settings (Vercel's user guide to Sign in with Vercel, "Revoking
+    /// third-party application access"): every grant of `sub` to `client_id` is
+    /// revoked, its codes and tokens with it, and the consent is forgotten, so
+    /// the next sign-in shows the consent page again.
     pub fn remove_app(&self, sub: &str, client_id: &str) {
         let mut store = lock(&self.store);
         store

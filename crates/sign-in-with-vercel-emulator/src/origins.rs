@@ -1,13 +1,13 @@
-//! The emulator's three origins. Vercel serves the authorization endpoint,
-//! the JWK Set, discovery and avatars from `https://vercel.com` (the
-//! issuer), and the token, revocation, introspection and userinfo
-//! endpoints from `https://api.vercel.com` (`shared/notes/vercel-platform.md`,
-//! "oauth-authorization-server metadata"); marketplace tokens are issued by
-//! `https://marketplace.vercel.com`, with its own keys and discovery
-//! (`shared/notes/redis-marketplace-rest.md`, "Marketplace OIDC tokens").
-//! The emulator does the same on three ports, so that an app which builds
-//! every URL from one base, or verifies one issuer's tokens with another's
-//! keys, fails locally as it would on Vercel.
+//! The emulator's three origins. Vercel serves the authorization endpoint, the
+//! JWK Set, discovery and avatars from `https://vercel.com` (the issuer), and
+//! the token, revocation, introspection and userinfo endpoints from
+//! `https://api.vercel.com` (Vercel's authorization server metadata,
+//! `https://vercel.com/.well-known/oauth-authorization-server`); marketplace
+//! tokens are issued by `https://marketplace.vercel.com`, with its own keys and
+//! discovery (Vercel's Marketplace documentation, Partner API user
+//! authentication: OIDC tokens). The emulator does the same on three ports, so
+//! that an app which builds every URL from one base, or verifies one issuer's
+//! tokens with another's keys, fails locally as it would on Vercel.
 
 use url::Url;
 

@@ -26,8 +26,9 @@ pub(super) struct Pending {
     pub expires_at: i64,
 }
 
-/// What a grant (one sign-in) carries into its codes and tokens. Its `id`
-/// is introspection's `session_id`, a UUID as in the seed's example.
+/// What a grant (one sign-in) carries into its codes and tokens. Its `id` is
+/// introspection's `session_id`, a UUID as in the example of Vercel's
+/// Authorization Server API reference.
 #[derive(Clone)]
 pub(super) struct Grant {
     pub id: String,
@@ -67,7 +68,8 @@ pub(super) struct Code {
 #[derive(Clone)]
 pub(super) struct Token {
     pub grant: Grant,
-    /// A UUID, as in the seed's introspection example.
+    /// A UUID, as in the introspection example of Vercel's Authorization Server
+    /// API reference.
     pub jti: String,
     pub issued_at: i64,
     pub expires_at: i64,
@@ -92,7 +94,7 @@ pub(super) struct Store {
     pub sessions: HashMap<String, BrowserSession>,
 }
 
-/// A token created through Vercel's REST API (seed 003). Times in
+/// A token created through Vercel's REST API (`POST /v3/user/tokens`). Times in
 /// milliseconds, as the API gives them.
 #[derive(Clone)]
 pub(super) struct UserToken {
@@ -103,8 +105,9 @@ pub(super) struct UserToken {
     pub expires_at: Option<i64>,
 }
 
-/// The code of an integration's SSO redirect login (seed 003): single
-/// use, short-lived, bound to the integration, its redirect URI and state.
+/// The code of an integration's SSO redirect login (Vercel's REST API
+/// reference, `POST /v1/integrations/sso/token`): single use, short-lived,
+/// bound to the integration, its redirect URI and state.
 pub(super) struct SsoCode {
     pub client_id: String,
     pub sub: String,

@@ -1,11 +1,13 @@
 //! The emulator against what Vercel documents: one test per behaviour, each
-//! citing the line it follows in the Authorization Server API (seed 001),
-//! the REST API reference (seed 003), the user's guide to Sign in with
-//! Vercel (seed 004), or the team's notes (`shared/notes/vercel-platform.md`,
-//! `shared/notes/cookies-and-sessions.md`,
-//! `shared/notes/redis-marketplace-rest.md`). Where Vercel documents
-//! nothing, the test names the emulator's (strict) choice and says so; the
-//! index page lists every such guess (`index::the_index_page_lists_exactly_the_guesses`).
+//! citing the line it follows in Vercel's Authorization Server API reference,
+//! its REST API reference, its user guide to Sign in with Vercel, its
+//! documentation's Sign in with Vercel → Tokens, its authorization server
+//! metadata (`https://vercel.com/.well-known/oauth-authorization-server`) or
+//! its Marketplace documentation (Partner API user authentication: OIDC
+//! tokens), or what Vercel's REST API and consent page were seen to answer.
+//! Where Vercel documents nothing, the test names the emulator's (strict)
+//! choice and says so; the index page lists every such guess
+//! (`index::the_index_page_lists_exactly_the_guesses`).
 //!
 //! Requests are sent to full URLs, so they are routed by origin exactly as
 //! an app's are. The tests that drive the relying-party library against the

@@ -1,5 +1,5 @@
-//! The marketplace integrations' SSO token exchange (seed 003,
-//! `POST /v1/integrations/sso/token`): "Open in Provider".
+//! The marketplace integrations' SSO token exchange (Vercel's REST API
+//! reference, `POST /v1/integrations/sso/token`): "Open in Provider".
 //!
 //! Vercel sends the user to the integration's `redirectLoginUrl` with an
 //! authorization `code` (and the `state` of a provider-initiated flow). The

@@ -1,7 +1,8 @@
 //! The account page's "Sign in with Vercel" section: the apps the signed-in
-//! user has authorized, each with Remove (seed 004, "Revoking third-party
-//! application access"). Like Vercel's account settings, it needs a
-//! signed-in browser: the login screen is shown in its place otherwise.
+//! user has authorized, each with Remove (Vercel's user guide to Sign in with
+//! Vercel, "Revoking third-party application access"). Like Vercel's account
+//! settings, it needs a signed-in browser: the login screen is shown in its
+//! place otherwise.
 
 use http::StatusCode;
 

@@ -1,8 +1,8 @@
 //! Avatars, on the issuer origin at Vercel's path: "picture":
-//! `"https://vercel.com/api/www/avatar/…"` (seed 001, "User Info Endpoint
-//! response"). An app's pages then load the picture from another origin
-//! locally, as they do in production, so an image rule (a CSP `img-src`)
-//! that works locally works there too.
+//! `"https://vercel.com/api/www/avatar/…"` (Vercel's Authorization Server API
+//! reference, "User Info Endpoint response"). An app's pages then load the
+//! picture from another origin locally, as they do in production, so an image
+//! rule (a CSP `img-src`) that works locally works there too.
 
 use bytes::Bytes;
 use http::StatusCode;

@@ -1,7 +1,7 @@
-//! Client authentication (RFC 6749 §2.3.1), as Vercel's own examples send
-//! it (seed 001): the secret in the body at the token endpoint (the
-//! guide's `exchangeCodeForToken`), HTTP Basic at revocation (its signout
-//! route). A public client (registered with `none`) sends only its
+//! Client authentication (RFC 6749 §2.3.1), as Vercel's own examples send it
+//! (Vercel's Authorization Server API reference): the secret in the body at the
+//! token endpoint (its `exchangeCodeForToken`), HTTP Basic at revocation (its
+//! signout route). A public client (registered with `none`) sends only its
 //! `client_id`.
 //!
 //! A parameter sent without a value counts as omitted (RFC 6749 §3.2), so
@@ -26,8 +26,9 @@ use crate::{Client, Emulator};
 pub(super) enum At {
     /// The method the client registered (`token_endpoint_auth_method`).
     Token,
-    /// Basic for a confidential client (the notes: "revocation auth
-    /// client_secret_basic"), `none` for a public one.
+    /// Basic for a confidential client (Vercel's authorization server metadata
+    /// lists only `client_secret_basic` for revocation), `none` for a public
+    /// one.
     Revocation,
     /// As at the token endpoint, when the client authenticates at all.
     Introspection,

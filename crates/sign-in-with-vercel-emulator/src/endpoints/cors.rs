@@ -1,8 +1,8 @@
-//! CORS (the Fetch standard's CORS protocol) on the endpoints a public
-//! client calls from a browser: seed 001's token endpoint is for clients
-//! with authentication `none`, "suitable for public applications that
-//! cannot securely store secrets, such as SPAs", which also revoke their
-//! tokens and read userinfo.
+//! CORS (the Fetch standard's CORS protocol) on the endpoints a public client
+//! calls from a browser: the token endpoint of Vercel's Authorization Server
+//! API reference is for clients with authentication `none`, "suitable for
+//! public applications that cannot securely store secrets, such as SPAs", which
+//! also revoke their tokens and read userinfo.
 //!
 //! Allowed origins are the origins of public clients' redirect URIs: an
 //! SPA is served from where it is sent back to. Allowed request headers

@@ -8,16 +8,16 @@ use super::respond::json_response;
 use super::{AUTHORIZE, INTROSPECT, JWKS, REVOKE, Request, Response, TOKEN, USERINFO};
 use crate::{Emulator, SCOPES, lock};
 
-/// `GET /.well-known/openid-configuration`: the endpoints on the two
-/// origins as Vercel advertises them (authorization and JWKS on the
-/// issuer's, the rest on the API's), and only the client authentication
-/// methods the notes list for Vercel; `none` only while a public client is
-/// registered. `authorization_response_iss_parameter_supported` (RFC 9207
-/// §3) only while the setting `authorization_response_iss` is on: Vercel
-/// does not advertise it (the notes' metadata has no such member).
-/// `request_parameter_supported` and `request_uri_parameter_supported`
-/// are `false`, said outright because an absent
-/// `request_uri_parameter_supported` means `true` (OpenID Connect
+/// `GET /.well-known/openid-configuration`: the endpoints on the two origins as
+/// Vercel advertises them (authorization and JWKS on the issuer's, the rest on
+/// the API's), and only the client authentication methods Vercel's metadata
+/// lists (at `https://vercel.com/.well-known/oauth-authorization-server`);
+/// `none` only while a public client is registered.
+/// `authorization_response_iss_parameter_supported` (RFC 9207 §3) only while
+/// the setting `authorization_response_iss` is on: Vercel does not advertise it
+/// (its metadata has no such member). `request_parameter_supported` and
+/// `request_uri_parameter_supported` are `false`, said outright because an
+/// absent `request_uri_parameter_supported` means `true` (OpenID Connect
 /// Discovery §3): the authorization endpoint refuses both (Core §6).
 pub(super) fn metadata(emu: &Emulator, _: &Request) -> Response {
     json_response(StatusCode::OK, &document(emu))

@@ -1,5 +1,6 @@
-//! The introspection endpoint (RFC 7662), on the API origin (and at seed
-//! 001's `/api/login/oauth/token/introspect` on the issuer origin).
+//! The introspection endpoint (RFC 7662), on the API origin (and at the
+//! `/api/login/oauth/token/introspect` of Vercel's Authorization Server API
+//! reference on the issuer origin).
 
 use http::StatusCode;
 use http::header::AUTHORIZATION;
@@ -10,17 +11,17 @@ use super::respond::{form_body, json_response, oauth_error};
 use super::{Request, Response};
 use crate::{Emulator, lock};
 
-/// `POST /login/oauth/token/introspect`. Client authentication is optional,
-/// as in Vercel's guide (seed 001, `validate-token` sends only `token`),
-/// but checked when sent.
+/// `POST /login/oauth/token/introspect`. Client authentication is optional, as
+/// in Vercel's Authorization Server API reference (its `validate-token` route
+/// sends only `token`), but checked when sent.
 ///
-/// An active token's answer has exactly the members of the seed's example
+/// An active token's answer has exactly the members of the reference's example
 /// ("Token Introspection response"): `active`, `client_id`,
-/// `token_type: "bearer"`, `exp`, `iat`, `sub`, `iss`, `jti` and
-/// `session_id` (UUIDs), and `aud` only when the token has one (the seed's
-/// `IntrospectionResponse` type; the emulator's tokens have none). No
-/// `scope`: the seed shows none. A refresh token is also `"bearer"`, the
-/// only `token_type` the seed's type allows (a guess). Anything else is
+/// `token_type: "bearer"`, `exp`, `iat`, `sub`, `iss`, `jti` and `session_id`
+/// (UUIDs), and `aud` only when the token has one (the reference's
+/// `IntrospectionResponse` type; the emulator's tokens have none). No `scope`:
+/// the reference shows none. A refresh token is also `"bearer"`, the only
+/// `token_type` the reference's type allows (a guess). Anything else is
 /// `{"active": false}` (RFC 7662 §2.2).
 pub(super) fn introspect(emu: &Emulator, request: &Request) -> Response {
     let params = match form_body(request) {

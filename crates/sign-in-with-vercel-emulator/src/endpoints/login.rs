@@ -1,7 +1,7 @@
-//! The emulator's login screen, sign-in and sign-out: seed 001's "login
-//! screen", shown before the consent page to a browser not signed in. The
-//! configured users are listed; one click signs in as one, with no
-//! password. Pages that need a user show it in their place.
+//! The emulator's login screen, sign-in and sign-out: the "login screen" of
+//! Vercel's Authorization Server API reference, shown before the consent page
+//! to a browser not signed in. The configured users are listed; one click signs
+//! in as one, with no password. Pages that need a user show it in their place.
 
 use http::StatusCode;
 

@@ -2,8 +2,8 @@
 //! user-authentication tokens are issued by `https://marketplace.vercel.com`,
 //! with keys at `/.well-known/jwks` and discovery at
 //! `/.well-known/openid-configuration`, RS256, `aud` the integration's ID
-//! (`shared/notes/redis-marketplace-rest.md`, "Marketplace OIDC tokens").
-//! The SSO exchange's `id_token` is one ([`id_token`]).
+//! (Vercel's Marketplace documentation, Partner API user authentication: OIDC
+//! tokens). The SSO exchange's `id_token` is one ([`id_token`]).
 
 use http::StatusCode;
 use serde_json::{Map, Value, json};

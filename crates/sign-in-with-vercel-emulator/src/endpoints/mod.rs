@@ -147,10 +147,10 @@ const fn rest_route(
 use Origin::{Api, Issuer, Marketplace};
 use Path::{Exact, Prefix};
 
-/// Every endpoint. The issuer origin is `vercel.com`'s part, the API
-/// origin `api.vercel.com`'s (`shared/notes/vercel-platform.md`), the
-/// marketplace origin `marketplace.vercel.com`'s
-/// (`shared/notes/redis-marketplace-rest.md`).
+/// Every endpoint. The issuer origin is `vercel.com`'s part, the API origin
+/// `api.vercel.com`'s (Vercel's authorization server metadata), the marketplace
+/// origin `marketplace.vercel.com`'s (Vercel's Marketplace documentation,
+/// Partner API user authentication: OIDC tokens).
 const ROUTES: &[Route] = &[
     // RFC 8414 §3 and OpenID Connect Discovery §4.
     route(
@@ -215,7 +215,8 @@ const ROUTES: &[Route] = &[
         None,
     ),
     route(Issuer, Exact("/_emulator/stats"), &["GET"], stats, None),
-    // Seed 001's examples post to `https://vercel.com/api/login/oauth/…`.
+    // The examples of Vercel's Authorization Server API reference post to
+    // `https://vercel.com/api/login/oauth/…`.
     cors_route(
         Issuer,
         "/api/login/oauth/token",
@@ -261,7 +262,7 @@ const ROUTES: &[Route] = &[
         userinfo::userinfo,
         Count::Userinfo,
     ),
-    // Vercel's REST API (seed 003).
+    // Vercel's REST API (its reference's "Authentication" section).
     rest_route(Api, Exact("/v2/user"), &["GET"], rest::user),
     rest_route(Api, Exact("/v3/user/tokens"), &["POST"], rest::create_token),
     rest_route(Api, Exact("/v5/user/tokens"), &["GET"], rest::list_tokens),
@@ -272,7 +273,8 @@ const ROUTES: &[Route] = &[
         &["DELETE"],
         rest::delete_token,
     ),
-    // The marketplace's SSO (seed 003): the exchange on the API origin, the
+    // The marketplace's SSO (Vercel's REST API reference,
+    // `POST /v1/integrations/sso/token`): the exchange on the API origin, the
     // redirect login, a page, on the issuer's.
     rest_route(
         Api,

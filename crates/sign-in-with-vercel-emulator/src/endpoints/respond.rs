@@ -60,8 +60,8 @@ pub(super) fn raw_json(status: u16, body: String) -> Response {
         .unwrap_or_default()
 }
 
-/// An error of Vercel's REST API: `{"error": {"code", "message"}}`
-/// (`shared/notes/redis-marketplace-rest.md`, "Vercel REST API refusals").
+/// An error of Vercel's REST API: `{"error": {"code", "message"}}` (the shape
+/// of Vercel's REST API errors, as seen in public CI logs and integrations).
 pub(super) fn rest_error(status: StatusCode, code: &str, message: &str) -> Response {
     json_response(
         status,
@@ -88,9 +88,9 @@ pub(super) fn rest_method_not_allowed() -> Response {
     )
 }
 
-/// Vercel's refusal of an expired, revoked or unknown token: `403
-/// {"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}`
-/// (`shared/notes/redis-marketplace-rest.md`, "Vercel REST API refusals").
+/// Vercel's refusal of an expired, revoked or unknown token:
+/// `403 {"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}`
+/// (as seen widely in public CI logs and integrations).
 pub(super) fn not_authorized() -> Response {
     json_response(
         StatusCode::FORBIDDEN,

@@ -1,10 +1,11 @@
-//! The revocation endpoint (RFC 7009), on the API origin (and at seed
-//! 001's `/api/login/oauth/token/revoke` on the issuer origin). Revoking
-//! either token of a grant revokes the whole grant: "If the Access Token is
-//! revoked, the Refresh Token is also revoked" (seed 001, revocation); the
-//! other way round Vercel documents nothing, and RFC 7009 §2.1 says the
-//! server "SHOULD also invalidate all access tokens based on the same
-//! authorization grant" (one of the emulator's guesses).
+//! The revocation endpoint (RFC 7009), on the API origin (and at the
+//! `/api/login/oauth/token/revoke` of Vercel's Authorization Server API
+//! reference on the issuer origin). Revoking either token of a grant revokes
+//! the whole grant: "If the Access Token is revoked, the Refresh Token is also
+//! revoked" (the reference, on revocation); the other way round Vercel
+//! documents nothing, and RFC 7009 §2.1 says the server "SHOULD also invalidate
+//! all access tokens based on the same authorization grant" (one of the
+//! emulator's guesses).
 
 use bytes::Bytes;
 use http::StatusCode;

@@ -1,8 +1,8 @@
-//! Who a browser is signed in to the emulator as, as a browser is signed
-//! in to vercel.com: "If the user is not logged in, Vercel will show a
-//! login screen" (seed 001, Authorization Endpoint). Each browser has its
-//! own session, an unguessable `emulator_session` cookie on the issuer
-//! origin, so two browsers can be two users.
+//! Who a browser is signed in to the emulator as, as a browser is signed in to
+//! vercel.com: "If the user is not logged in, Vercel will show a login screen"
+//! (Vercel's Authorization Server API reference, Authorization Endpoint). Each
+//! browser has its own session, an unguessable `emulator_session` cookie on the
+//! issuer origin, so two browsers can be two users.
 
 use http::header::{COOKIE, ORIGIN};
 
@@ -12,8 +12,9 @@ use crate::store::BrowserSession;
 use crate::{Emulator, User, lock};
 
 /// The session cookie's name. No `__Host-` prefix: it needs `Secure`, which
-/// browsers other than Chromium refuse over plain `http://127.0.0.1`
-/// (`shared/notes/cookies-and-sessions.md`, "Loopback").
+/// browsers other than Chromium refuse over plain `http://127.0.0.1` (loopback:
+/// checked with headless Chromium, which accepts a `Secure` `__Host-` cookie
+/// over plain `http://127.0.0.1`; Safari historically has not).
 pub(super) const COOKIE_NAME: &str = "emulator_session";
 
 /// A browser's session and the user it is signed in as.

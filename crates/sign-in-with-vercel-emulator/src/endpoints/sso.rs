@@ -1,18 +1,18 @@
-//! Marketplace integrations' "Open in Provider" SSO (seed 003): the
-//! redirect login and the token exchange `POST /v1/integrations/sso/token`.
+//! Marketplace integrations' "Open in Provider" SSO (Vercel's REST API
+//! reference): the redirect login and the token exchange
+//! `POST /v1/integrations/sso/token`.
 //!
-//! An integration is a registered client with a secret; its first redirect
-//! URI is its redirect login URL. `GET /sso/integrations/{client_id}` (the
-//! emulator's stand-in for the dashboard's "Open in Provider", with
-//! `state`, and `user` and deep-link parameters such as `resource_id`
-//! optional) issues a code for a user and redirects there with
-//! `mode=sso`, `code` and `state`, as Vercel's marketplace documentation
-//! lists them. The
-//! exchange takes the JSON body of seed 003 (or a form with
+//! An integration is a registered client with a secret; its first redirect URI
+//! is its redirect login URL. `GET /sso/integrations/{client_id}` (the
+//! emulator's stand-in for the dashboard's "Open in Provider", with `state`,
+//! and `user` and deep-link parameters such as `resource_id` optional) issues a
+//! code for a user and redirects there with `mode=sso`, `code` and `state`, as
+//! Vercel's marketplace documentation lists them. The exchange takes the JSON
+//! body of Vercel's REST API reference (or a form with
 //! `grant_type=authorization_code`) and answers `id_token` (issued by the
 //! marketplace origin: [`super::marketplace::id_token`]), `access_token`,
-//! `token_type` and `expires_in`; 400 for a refused code or credentials,
-//! 404 for an unknown integration.
+//! `token_type` and `expires_in`; 400 for a refused code or credentials, 404
+//! for an unknown integration.
 
 use std::collections::HashMap;
 
@@ -109,7 +109,8 @@ pub(super) fn login(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
     found(url.as_str())
 }
 
-/// The exchange's parameters: seed 003's JSON body, or a form.
+/// The exchange's parameters: the JSON body of Vercel's REST API reference, or
+/// a form.
 fn parameters(request: &http::Request<Vec<u8>>) -> Option<HashMap<String, String>> {
     let content_type = request
         .headers()

@@ -1,7 +1,7 @@
-//! The token endpoint, on the API origin (and at seed 001's
-//! `/api/login/oauth/token` on the issuer origin): the authorization code
-//! and refresh token grants (RFC 6749 §4.1.3, §6) and the ID token (OpenID
-//! Connect Core §2).
+//! The token endpoint, on the API origin (and at the `/api/login/oauth/token`
+//! of Vercel's Authorization Server API reference on the issuer origin): the
+//! authorization code and refresh token grants (RFC 6749 §4.1.3, §6) and the ID
+//! token (OpenID Connect Core §2).
 
 use http::StatusCode;
 use serde_json::{Map, json};
@@ -148,10 +148,11 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
     }
 }
 
-/// The token response (RFC 6749 §5.1, seed 001's "Token Endpoint response
-/// example"): an access token; a refresh token with `offline_access`,
-/// which expires with the grant's first one, however often it is rotated;
-/// an ID token with `openid` (OpenID Connect Core §3.1.3.3).
+/// The token response (RFC 6749 §5.1, Vercel's Authorization Server API
+/// reference, "Token Endpoint response example"): an access token; a refresh
+/// token with `offline_access`, which expires with the grant's first one,
+/// however often it is rotated; an ID token with `openid` (OpenID Connect
+/// Core §3.1.3.3).
 fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response {
     let (access_ttl, refresh_ttl, id_ttl) = {
         let c = lock(&emu.config);

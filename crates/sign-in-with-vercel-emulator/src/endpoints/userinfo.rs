@@ -1,6 +1,6 @@
-//! The userinfo endpoint (OpenID Connect Core §5.3), on the API origin
-//! (and at seed 001's `/api/login/oauth/userinfo` on the issuer origin),
-//! and the user claims the ID token shares.
+//! The userinfo endpoint (OpenID Connect Core §5.3), on the API origin (and at
+//! the `/api/login/oauth/userinfo` of Vercel's Authorization Server API
+//! reference on the issuer origin), and the user claims the ID token shares.
 
 use http::header::AUTHORIZATION;
 use http::{HeaderValue, StatusCode};
@@ -10,9 +10,9 @@ use super::respond::{json_response, oauth_error};
 use super::{Request, Response};
 use crate::{Emulator, lock};
 
-/// `GET`/`POST /login/oauth/userinfo`, with the access token as a bearer
-/// token (RFC 6750 §2.1), as seed 001's example sends it:
-/// `Authorization: Bearer <token>`.
+/// `GET`/`POST /login/oauth/userinfo`, with the access token as a bearer token
+/// (RFC 6750 §2.1), as the example of Vercel's Authorization Server API
+/// reference sends it: `Authorization: Bearer <token>`.
 ///
 /// Undocumented by Vercel, decided on the strict side: the scheme must be
 /// spelled `Bearer`. RFC 7235 §2.1 makes schemes case-insensitive, so
@@ -83,10 +83,11 @@ fn bearer_error(status: u16, error: &str, description: &str, challenge: &'static
     response
 }
 
-/// The claims `scopes` allow (seed 001, "User Info Endpoint response";
-/// the notes' ID token claims): `profile` gives `name`,
-/// `preferred_username` and `picture` (an absolute URL on the issuer
-/// origin), `email` gives `email` (and, at userinfo, `email_verified`).
+/// The claims `scopes` allow (Vercel's Authorization Server API reference,
+/// "User Info Endpoint response"; the ID token claims of Vercel's
+/// documentation, Sign in with Vercel → Tokens): `profile` gives `name`,
+/// `preferred_username` and `picture` (an absolute URL on the issuer origin),
+/// `email` gives `email` (and, at userinfo, `email_verified`).
 pub(super) fn user_claims(
     emu: &Emulator,
     sub: &str,

@@ -35,8 +35,9 @@ fn sign_out(next: &str, label: &str) -> String {
     )
 }
 
-/// The login screen (seed 001: "Vercel will show a login screen"): one
-/// button per configured user, no password; then on to `next`.
+/// The login screen (Vercel's Authorization Server API reference: "Vercel will
+/// show a login screen"): one button per configured user, no password; then on
+/// to `next`.
 pub(crate) fn login(users: &[User], next: &str, current: Option<&User>) -> String {
     let choices: String = users
         .iter()
@@ -107,8 +108,9 @@ pub(crate) struct AuthorizedApp {
     pub scopes: Vec<String>,
 }
 
-/// The account page's "Sign in with Vercel" section (seed 004): the apps
-/// the signed-in user has authorized, each with a Remove button.
+/// The account page's "Sign in with Vercel" section (Vercel's user guide to
+/// Sign in with Vercel): the apps the signed-in user has authorized, each with
+/// a Remove button.
 pub(crate) fn account(user: &User, apps: &[AuthorizedApp], picture: &str) -> String {
     let rows: String = apps
         .iter()

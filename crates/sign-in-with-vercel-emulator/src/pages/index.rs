@@ -40,7 +40,7 @@ pub(crate) fn index(facts: &IndexFacts<'_>) -> String {
         &format!(
             "<h1>Sign in with Vercel emulator</h1>\
 <p>Issuer <code>{}</code> (authorization, login, JWKS, discovery, avatars, <a href=\"/account/authorizations\">authorized apps</a>, \
-and seed 001's <code>/api/login/oauth/*</code>); \
+and the <code>/api/login/oauth/*</code> URLs of the examples in Vercel's Authorization Server API reference); \
 API <code>{}</code> (token, revocation, introspection, userinfo, the REST API, the SSO exchange); \
 marketplace issuer <code>{}</code> (SSO ID tokens: its discovery and JWKS). \
 Metadata at <a href=\"/.well-known/openid-configuration\">/.well-known/openid-configuration</a>.</p>\

@@ -6,10 +6,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::support::*;
 
-/// Seed 001 documents `code` and `state` in the redirect back, and no
-/// `iss`; its discovery (notes/vercel-platform.md) advertises no
-/// `authorization_response_iss_parameter_supported`. So by default the
-/// emulator sends none and advertises none.
+/// Vercel's Authorization Server API reference documents `code` and `state` in
+/// the redirect back, and no `iss`; Vercel's discovery
+/// (`https://vercel.com/.well-known/oauth-authorization-server`) advertises no
+/// `authorization_response_iss_parameter_supported`. So by default the emulator
+/// sends none and advertises none.
 #[test]
 fn by_default_no_iss_is_sent_or_advertised() {
     let emu = emulator();
@@ -47,7 +48,8 @@ fn with_the_setting_iss_is_in_every_authorization_response_and_advertised() {
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
 }
 
-/// Seed 001, `state`: it comes back as it was sent.
+/// Vercel's Authorization Server API reference, `state`: it comes back as it
+/// was sent.
 #[test]
 fn state_comes_back_unchanged() {
     let emu = emulator();
@@ -75,7 +77,8 @@ fn a_response_mode_other_than_query_is_invalid_request() {
     assert!(is_consent_page(&query));
 }
 
-/// Seed 001, `response_type`: "Must be code."
+/// Vercel's Authorization Server API reference, `response_type`: "Must be
+/// code."
 #[test]
 fn a_response_type_other_than_code_is_unsupported() {
     let url = authorize_url(None, "").replace("response_type=code", "response_type=token");
@@ -85,7 +88,8 @@ fn a_response_type_other_than_code_is_unsupported() {
     );
 }
 
-/// Seed 001, `code_challenge_method`: "Must be S256."
+/// Vercel's Authorization Server API reference, `code_challenge_method`: "Must
+/// be S256."
 #[test]
 fn a_plain_code_challenge_method_is_refused() {
     let url = authorize_url(None, "")
@@ -108,8 +112,8 @@ fn an_unregistered_redirect_uri_is_a_page_not_a_redirect() {
 }
 
 /// OpenID Connect Core §3.1.2.1: "If this parameter contains none with any
-/// other value, an error is returned." (Seed 001 lists no `prompt`: the
-/// emulator follows OpenID Connect, a guess.)
+/// other value, an error is returned." (Vercel's Authorization Server API
+/// reference lists no `prompt`: the emulator follows OpenID Connect, a guess.)
 #[test]
 fn prompt_none_with_another_value_is_invalid_request() {
     let url = authorize_url(None, "&prompt=none%20consent");

@@ -1,7 +1,7 @@
-//! CORS for public clients in a browser. Seed 001, token endpoint:
-//! authentication `none` "is suitable for public applications that cannot
-//! securely store secrets, such as SPAs": an SPA calls the token,
-//! revocation and userinfo endpoints from its own origin.
+//! CORS for public clients in a browser. Vercel's Authorization Server API
+//! reference, Token Endpoint: authentication `none` "is suitable for public
+//! applications that cannot securely store secrets, such as SPAs": an SPA calls
+//! the token, revocation and userinfo endpoints from its own origin.
 
 use crate::support::*;
 

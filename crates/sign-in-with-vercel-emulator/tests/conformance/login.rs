@@ -1,14 +1,14 @@
-//! Signing in to the emulator, per browser. Seed 001: "If the user is not
-//! logged in, Vercel will show a login screen and then the consent page to
-//! grant or deny the requested permissions."
+//! Signing in to the emulator, per browser. Vercel's Authorization Server API
+//! reference: "If the user is not logged in, Vercel will show a login screen
+//! and then the consent page to grant or deny the requested permissions."
 
 use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, SigningKey};
 
 use crate::support::*;
 
-/// Seed 001: a browser not signed in sees the login screen first, listing
-/// the configured users; one click signs in and goes on to the consent
-/// page.
+/// Vercel's Authorization Server API reference: a browser not signed in sees
+/// the login screen first, listing the configured users; one click signs in and
+/// goes on to the consent page.
 #[test]
 fn a_browser_not_signed_in_sees_the_login_screen_then_the_consent_page() {
     let emu = emulator();
@@ -34,9 +34,10 @@ fn a_browser_not_signed_in_sees_the_login_screen_then_the_consent_page() {
     assert_eq!(claims(&t["id_token"])["sub"], SECOND);
 }
 
-/// Seed 001: "If they have already authorized the app, they will be
-/// redirected immediately" — the user of this browser, not whoever last
-/// clicked Allow elsewhere. Two browsers are two users.
+/// Vercel's Authorization Server API reference: "If they have already
+/// authorized the app, they will be redirected immediately" — the user of this
+/// browser, not whoever last clicked Allow elsewhere. Two browsers are two
+/// users.
 #[test]
 fn two_browsers_are_two_users() {
     let emu = emulator();

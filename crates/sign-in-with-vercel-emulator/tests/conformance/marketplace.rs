@@ -1,10 +1,10 @@
-//! The marketplace issuer and the SSO token exchange. notes/
-//! redis-marketplace-rest.md, "Marketplace OIDC tokens": issued by
-//! `https://marketplace.vercel.com` (keys at `/.well-known/jwks`, discovery
-//! at `/.well-known/openid-configuration`), RS256, `aud` the integration's
-//! ID, claims `sub` = `account:<account_id>:user:<user_id>`,
-//! `account_id`, `installation_id`, `user_id`, `user_role`, `user_name`,
-//! `user_avatar_url`, `user_email`, `type`, `iat`, `exp`, `nbf`.
+//! The marketplace issuer and the SSO token exchange. Vercel's Marketplace
+//! documentation (Partner API user authentication: OIDC tokens): issued by
+//! `https://marketplace.vercel.com` (keys at `/.well-known/jwks`, discovery at
+//! `/.well-known/openid-configuration`), RS256, `aud` the integration's ID,
+//! claims `sub` = `account:<account_id>:user:<user_id>`, `account_id`,
+//! `installation_id`, `user_id`, `user_role`, `user_name`, `user_avatar_url`,
+//! `user_email`, `type`, `iat`, `exp`, `nbf`.
 
 use std::sync::Arc;
 
@@ -52,8 +52,8 @@ fn sso_param(response: &Response, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Seed 003's `POST https://api.vercel.com/v1/integrations/sso/token`, its
-/// JSON body.
+/// Vercel's REST API reference,
+/// `POST https://api.vercel.com/v1/integrations/sso/token`, its JSON body.
 fn exchange_sso(emu: &Emulator, redirect: &Response) -> Response {
     let mut body = json!({
         "client_id": INTEGRATION,
@@ -306,8 +306,8 @@ fn the_redirect_login_signs_in_the_browsers_user() {
     assert_eq!(c["user_name"], "Second User");
 }
 
-/// Seed 003: the exchange answers `access_token`, `id_token` and
-/// `token_type`; Vercel's current reference adds `expires_in` (optional).
+/// Vercel's REST API reference: the exchange answers `access_token`, `id_token`
+/// and `token_type`; Vercel's current reference adds `expires_in` (optional).
 #[test]
 fn the_exchange_answers_the_documented_members() {
     let answer = sso_answer(&marketplace_emulator(), DEMO);
@@ -318,8 +318,8 @@ fn the_exchange_answers_the_documented_members() {
     assert_eq!(answer["token_type"], "Bearer");
 }
 
-/// Seed 003, codes 400 and 404: a reused code is refused, an unknown
-/// integration is not found, in Vercel's error shape.
+/// Vercel's REST API reference, codes 400 and 404: a reused code is refused, an
+/// unknown integration is not found, in Vercel's error shape.
 #[test]
 fn the_exchange_refuses_a_reused_code_and_an_unknown_integration() {
     let emu = marketplace_emulator();

@@ -1,5 +1,6 @@
 //! Which origin serves what: `vercel.com`, `api.vercel.com`,
-//! `marketplace.vercel.com`, and the URLs of seed 001's own examples.
+//! `marketplace.vercel.com`, and the URLs of the examples in Vercel's
+//! Authorization Server API reference.
 
 use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, Origin, Origins, SigningKey};
 
@@ -12,8 +13,10 @@ fn discovery(emu: &Emulator) -> serde_json::Value {
     ))
 }
 
-/// notes/vercel-platform.md: "issuer https://vercel.com, jwks_uri
-/// https://vercel.com/.well-known/jwks, authorize https://vercel.com/oauth/authorize".
+/// Vercel's authorization server metadata
+/// (`https://vercel.com/.well-known/oauth-authorization-server`): issuer
+/// `https://vercel.com`, `jwks_uri` `https://vercel.com/.well-known/jwks`,
+/// authorization endpoint `https://vercel.com/oauth/authorize`.
 #[test]
 fn discovery_puts_authorization_and_jwks_on_the_issuer_origin() {
     let d = discovery(&emulator());
@@ -25,9 +28,10 @@ fn discovery_puts_authorization_and_jwks_on_the_issuer_origin() {
     assert_eq!(d["jwks_uri"], format!("{ISSUER}/.well-known/jwks"));
 }
 
-/// notes/vercel-platform.md: "token https://api.vercel.com/login/oauth/token,
-/// revoke .../token/revoke, introspect .../token/introspect, userinfo
-/// https://api.vercel.com/login/oauth/userinfo".
+/// Vercel's authorization server metadata: token endpoint
+/// `https://api.vercel.com/login/oauth/token`, revocation `…/token/revoke`,
+/// introspection `…/token/introspect`, userinfo
+/// `https://api.vercel.com/login/oauth/userinfo`.
 #[test]
 fn discovery_puts_token_revocation_introspection_and_userinfo_on_the_api_origin() {
     let d = discovery(&emulator());
@@ -46,11 +50,12 @@ fn discovery_puts_token_revocation_introspection_and_userinfo_on_the_api_origin(
     );
 }
 
-/// Seed 001's examples post to `https://vercel.com/api/login/oauth/token`,
-/// `…/token/revoke`, `…/token/introspect` and `…/userinfo`: the issuer
-/// origin answers them, as the API origin answers discovery's URLs.
+/// The examples of Vercel's Authorization Server API reference post to
+/// `https://vercel.com/api/login/oauth/token`, `…/token/revoke`,
+/// `…/token/introspect` and `…/userinfo`: the issuer origin answers them, as
+/// the API origin answers discovery's URLs.
 #[test]
-fn seed_001s_api_login_oauth_urls_work_on_the_issuer_origin() {
+fn the_reference_examples_api_login_oauth_urls_work_on_the_issuer_origin() {
     let emu = emulator();
     let mut browser = Browser::signed_in(&emu, DEMO);
     let code = code_in(&browser.authorize_and_allow(None, ""));
@@ -81,9 +86,10 @@ fn seed_001s_api_login_oauth_urls_work_on_the_issuer_origin() {
     assert!(!active(&emu, &access));
 }
 
-/// Neither seed 001 nor discovery names `/login/oauth/*` without `/api` on
-/// the issuer origin: an app that builds its token URL from the issuer and
-/// discovery's path gets a 404 there, as it would from vercel.com.
+/// Neither Vercel's Authorization Server API reference nor discovery names
+/// `/login/oauth/*` without `/api` on the issuer origin: an app that builds its
+/// token URL from the issuer and discovery's path gets a 404 there, as it would
+/// from vercel.com.
 #[test]
 fn login_oauth_paths_without_api_answer_404_on_the_issuer_origin() {
     let emu = emulator();
@@ -98,8 +104,9 @@ fn login_oauth_paths_without_api_answer_404_on_the_issuer_origin() {
     }
 }
 
-/// notes/vercel-platform.md: the `/api/login/oauth/*` form is vercel.com's
-/// (the reference app moved from it to api.vercel.com); the API origin has
+/// The `/api/login/oauth/*` form is vercel.com's (Vercel's Authorization Server
+/// API reference; Vercel's reference app and its guide "Getting started with
+/// Sign in with Vercel" moved from it to api.vercel.com); the API origin has
 /// only `/login/oauth/*`.
 #[test]
 fn api_login_oauth_paths_answer_404_on_the_api_origin() {
@@ -108,8 +115,8 @@ fn api_login_oauth_paths_answer_404_on_the_api_origin() {
     assert_eq!(response.status(), 404);
 }
 
-/// notes/vercel-platform.md: authorization, JWKS and discovery are on
-/// vercel.com, not on api.vercel.com.
+/// Vercel's authorization server metadata: authorization, JWKS and discovery
+/// are on vercel.com, not on api.vercel.com.
 #[test]
 fn issuer_endpoints_answer_404_on_the_api_origin() {
     let emu = emulator();
@@ -124,8 +131,9 @@ fn issuer_endpoints_answer_404_on_the_api_origin() {
     }
 }
 
-/// notes/redis-marketplace-rest.md: the marketplace issuer is an origin of
-/// its own; it serves none of the sign-in's endpoints.
+/// Vercel's Marketplace documentation (Partner API user authentication: OIDC
+/// tokens): the marketplace issuer is an origin of its own; it serves none of
+/// the sign-in's endpoints.
 #[test]
 fn the_marketplace_origin_serves_only_the_marketplace_issuer() {
     let emu = emulator();
@@ -138,9 +146,9 @@ fn the_marketplace_origin_serves_only_the_marketplace_issuer() {
     }
 }
 
-/// notes/redis-marketplace-rest.md: "Other errors use the same shape,
-/// `{"error":{"code":"...","message":"..."}}`": an unknown path on the API
-/// origin too.
+/// Vercel's REST API errors share one shape,
+/// `{"error":{"code":"...","message":"..."}}` (as seen in public CI logs and
+/// integrations): an unknown path on the API origin too.
 #[test]
 fn an_unknown_api_path_is_vercels_not_found_error() {
     let response = get(&emulator(), &format!("{API}/v9/nothing"));

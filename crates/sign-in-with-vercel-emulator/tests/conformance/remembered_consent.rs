@@ -1,10 +1,10 @@
-//! Consent, remembered per user and app, and the account page that
-//! removes it (seed 004).
+//! Consent, remembered per user and app, and the account page that removes it
+//! (Vercel's user guide to Sign in with Vercel).
 
 use crate::support::*;
 
-/// Seed 001: "If they have already authorized the app, they will be
-/// redirected immediately."
+/// Vercel's Authorization Server API reference: "If they have already
+/// authorized the app, they will be redirected immediately."
 #[test]
 fn a_repeat_sign_in_redirects_back_without_the_consent_page() {
     let emu = emulator();
@@ -50,8 +50,8 @@ fn asking_for_more_scopes_than_granted_shows_the_page_again() {
     ));
 }
 
-/// notes/vercel-platform.md: "Consent Cancel ->
-/// callback?error=access_denied&error_description=...".
+/// Vercel's consent page: Cancel redirects to the callback with
+/// `error=access_denied&error_description=...`.
 #[test]
 fn cancel_redirects_back_with_access_denied() {
     let emu = emulator();
@@ -73,8 +73,9 @@ fn a_consent_page_is_answered_once() {
     assert_eq!(browser.decide(&page, "allow").status(), 400);
 }
 
-/// Seed 004: "Select Remove next to the application" ... "you will need to
-/// re-authorize the application".
+/// Vercel's user guide to Sign in with Vercel, "Revoking third-party
+/// application access": "Select Remove next to the application" ... "you will
+/// need to re-authorize the application".
 #[test]
 fn remove_app_revokes_the_apps_tokens_and_forgets_the_consent() {
     let emu = emulator();
@@ -86,8 +87,9 @@ fn remove_app_revokes_the_apps_tokens_and_forgets_the_consent() {
     assert!(is_consent_page(&page));
 }
 
-/// Seed 004: "Go to the Sign in with Vercel section to view the
-/// third-party application." The account page is the signed-in user's.
+/// Vercel's user guide to Sign in with Vercel: "Go to the Sign in with Vercel
+/// section to view the third-party application." The account page is the
+/// signed-in user's.
 #[test]
 fn the_account_page_lists_the_authorized_app_with_a_remove_button() {
     let emu = emulator();
@@ -113,8 +115,8 @@ fn the_account_page_needs_a_signed_in_browser() {
     assert!(is_login_screen(&page));
 }
 
-/// Seed 004: "Select Remove next to the application": the button revokes
-/// and forgets, then shows the list again.
+/// Vercel's user guide to Sign in with Vercel: "Select Remove next to the
+/// application": the button revokes and forgets, then shows the list again.
 #[test]
 fn the_remove_button_revokes_and_forgets() {
     let emu = emulator();

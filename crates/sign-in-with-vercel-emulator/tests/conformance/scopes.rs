@@ -1,11 +1,11 @@
-//! Which scopes a request gets (seed 001, `scope`) and what follows from
-//! them: the ID token with `openid` only, the refresh token with
-//! `offline_access` only.
+//! Which scopes a request gets (Vercel's Authorization Server API reference,
+//! `scope`) and what follows from them: the ID token with `openid` only, the
+//! refresh token with `offline_access` only.
 
 use crate::support::*;
 
-/// Seed 001, `scope`: "If you don't pass scope, all scopes configured in
-/// your app are included by default."
+/// Vercel's Authorization Server API reference, `scope`: "If you don't pass
+/// scope, all scopes configured in your app are included by default."
 #[test]
 fn absent_scope_grants_all_configured_scopes() {
     let emu = emulator_with(client(&["openid", "email"]));
@@ -18,8 +18,8 @@ fn absent_scope_grants_all_configured_scopes() {
     );
 }
 
-/// Seed 001, `scope`: "If you pass scopes that aren't configured in your
-/// app's Manage settings, they're filtered out."
+/// Vercel's Authorization Server API reference, `scope`: "If you pass scopes
+/// that aren't configured in your app's Manage settings, they're filtered out."
 #[test]
 fn unconfigured_scopes_are_filtered_out() {
     let emu = emulator_with(client(&["openid", "email"]));
@@ -27,10 +27,10 @@ fn unconfigured_scopes_are_filtered_out() {
     assert_eq!(t["scope"], "openid email");
 }
 
-/// RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if
-/// they were omitted from the request." An empty `scope=` is an absent
-/// one, and gets what seed 001 gives no `scope`: "all scopes configured in
-/// your app".
+/// RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they
+/// were omitted from the request." An empty `scope=` is an absent one, and gets
+/// what Vercel's Authorization Server API reference gives no `scope`: "all
+/// scopes configured in your app".
 #[test]
 fn an_empty_scope_is_an_absent_scope() {
     let emu = emulator_with(client(&["openid", "email"]));
@@ -40,8 +40,9 @@ fn an_empty_scope_is_an_absent_scope() {
     assert_eq!(t["scope"], tokens(&emu, None)["scope"]);
 }
 
-/// Only unknown scopes: every one "filtered out" (seed 001), nothing left:
-/// `invalid_scope` (RFC 6749 §4.1.2.1), not a grant of everything.
+/// Only unknown scopes: every one "filtered out" (Vercel's Authorization Server
+/// API reference), nothing left: `invalid_scope` (RFC 6749 §4.1.2.1), not a
+/// grant of everything.
 #[test]
 fn only_unknown_scopes_are_invalid_scope() {
     assert_eq!(
@@ -94,8 +95,8 @@ fn userinfo_needs_openid() {
     assert!(header(&response, "www-authenticate").contains("insufficient_scope"));
 }
 
-/// Seed 001, Token Endpoint response: `refresh_token` "Present if
-/// offline_access scope is requested".
+/// Vercel's Authorization Server API reference, Token Endpoint response:
+/// `refresh_token` "Present if offline_access scope is requested".
 #[test]
 fn a_refresh_token_only_with_offline_access() {
     let emu = emulator();
@@ -103,16 +104,17 @@ fn a_refresh_token_only_with_offline_access() {
     assert!(tokens(&emu, Some("openid offline_access"))["refresh_token"].is_string());
 }
 
-/// Seed 001, Token Endpoint response: `"scope": "openid email profile
-/// offline_access", // The scopes that were granted to the application`.
+/// Vercel's Authorization Server API reference, Token Endpoint response:
+/// `"scope": "openid email profile offline_access", // The scopes that were granted to the application`.
 #[test]
 fn the_token_response_names_the_granted_scopes() {
     let t = tokens(&emulator(), Some("profile openid"));
     assert_eq!(t["scope"], "openid profile");
 }
 
-/// Seed 001, "User Info Endpoint response" and the notes' ID token claims:
-/// `profile` gives `name`, `preferred_username` and `picture`, `email`
+/// Vercel's Authorization Server API reference, "User Info Endpoint response",
+/// and the ID token claims of Vercel's documentation (Sign in with Vercel →
+/// Tokens): `profile` gives `name`, `preferred_username` and `picture`, `email`
 /// gives `email` (and `email_verified` at userinfo).
 #[test]
 fn claims_follow_the_scopes() {

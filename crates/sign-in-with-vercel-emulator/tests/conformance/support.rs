@@ -1,6 +1,7 @@
 //! What the conformance tests share: an in-process emulator on Vercel-like
 //! origins, a browser with its emulator session cookie, the requests of
-//! seed 001's guide, and readers for what comes back.
+//! Vercel's Authorization Server API reference, and readers for what comes
+//! back.
 
 use std::sync::Arc;
 
@@ -131,8 +132,9 @@ pub fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// The authorization request of seed 001's `authorize` route, with `extra`
-/// parameters (or `scope` left out when `scope` is `None`).
+/// The authorization request of the `authorize` route in Vercel's Authorization
+/// Server API reference, with `extra` parameters (or `scope` left out when
+/// `scope` is `None`).
 pub fn authorize_url(scope: Option<&str>, extra: &str) -> String {
     let mut url = format!(
         "{ISSUER}/oauth/authorize?client_id={CLIENT}&redirect_uri={}&response_type=code&state=st&nonce=n-0S6&code_challenge={}&code_challenge_method=S256",
@@ -286,7 +288,8 @@ pub fn request_id(page: &Response) -> String {
     hidden_input(page, "request_id")
 }
 
-/// The guide's `exchangeCodeForToken`: the secret in the body (seed 001).
+/// The `exchangeCodeForToken` of Vercel's Authorization Server API reference:
+/// the secret in the body.
 pub fn exchange(emu: &Emulator, code: &str) -> Response {
     exchange_at(emu, &format!("{API}/login/oauth/token"), code)
 }
@@ -335,7 +338,8 @@ pub fn refresh_with(emu: &Emulator, refresh_token: &str, extra: &str) -> Respons
     )
 }
 
-/// Seed 001's `validate-token` route: only the token, no client auth.
+/// The `validate-token` route of Vercel's Authorization Server API reference:
+/// only the token, no client auth.
 pub fn introspect(emu: &Emulator, token: &str) -> Value {
     json(&post(
         emu,

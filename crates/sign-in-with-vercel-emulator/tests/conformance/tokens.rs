@@ -9,11 +9,11 @@ use crate::support::*;
 
 // ---------------------------------------------------------- the code grant
 
-/// Seed 001, Token Endpoint response example: `access_token` `vca_…`,
-/// `token_type` `Bearer`, `expires_in` 3600, `scope`, `refresh_token`
-/// `vcr_…`, `id_token`.
+/// Vercel's Authorization Server API reference, Token Endpoint response
+/// example: `access_token` `vca_…`, `token_type` `Bearer`, `expires_in` 3600,
+/// `scope`, `refresh_token` `vcr_…`, `id_token`.
 #[test]
-fn the_token_response_is_shaped_as_seed_001s_example() {
+fn the_token_response_is_shaped_as_vercels_example() {
     let t = tokens(&emulator(), None);
     assert!(str_of(&t, "access_token").starts_with("vca_"));
     assert!(str_of(&t, "refresh_token").starts_with("vcr_"));
@@ -36,8 +36,9 @@ fn a_code_is_single_use() {
     assert_eq!(json(&again)["error"], "invalid_grant");
 }
 
-/// Seed 001, `code_verifier`: "the code verifier bound to the
-/// code_challenge from the authorization request" (RFC 7636 §4.6).
+/// Vercel's Authorization Server API reference, `code_verifier`: "the code
+/// verifier bound to the code_challenge from the authorization request"
+/// (RFC 7636 §4.6).
 #[test]
 fn a_wrong_code_verifier_is_invalid_grant() {
     let emu = emulator();
@@ -52,8 +53,8 @@ fn a_wrong_code_verifier_is_invalid_grant() {
     assert_eq!(json(&response)["error"], "invalid_grant");
 }
 
-/// The code lives 60 s by default (a guess: Vercel says only "a short
-/// lived code", seed 001).
+/// The code lives 60 s by default (a guess: Vercel says only "a short lived
+/// code", in its Authorization Server API reference).
 #[test]
 fn a_code_expires_after_60_seconds() {
     let (emu, clock) = emulator_on_a_clock();
@@ -63,17 +64,17 @@ fn a_code_expires_after_60_seconds() {
     assert_eq!(json(&exchange(&emu, &code))["error"], "invalid_grant");
 }
 
-/// Seed 001, `nonce`: "The same value will be attached as a claim in the ID
-/// Token."
+/// Vercel's Authorization Server API reference, `nonce`: "The same value will
+/// be attached as a claim in the ID Token."
 #[test]
 fn the_code_exchanges_id_token_carries_the_nonce() {
     let t = tokens(&emulator(), None);
     assert_eq!(claims(&t["id_token"])["nonce"], "n-0S6");
 }
 
-/// notes/cookies-and-sessions.md, ID token claims: `iss`, `sub`, `aud`
-/// (the client ID, a string), `exp` `iat` `nbf` `jti` (UUID); the ID token
-/// lives an hour by default (a guess).
+/// Vercel's documentation (Sign in with Vercel → Tokens), ID token claims:
+/// `iss`, `sub`, `aud` (the client ID, a string), `exp` `iat` `nbf` `jti`
+/// (UUID); the ID token lives an hour by default (a guess).
 #[test]
 fn the_id_token_has_vercels_claims() {
     let emu = emulator();
@@ -94,8 +95,8 @@ fn the_id_token_has_vercels_claims() {
 
 // ------------------------------------------------------- refresh and reuse
 
-/// notes/cookies-and-sessions.md: "Exchanging it returns a new one, and the
-/// old one stops working."
+/// Vercel's documentation (Sign in with Vercel → Tokens): exchanging a refresh
+/// token returns a new one, and the old one stops working.
 #[test]
 fn an_exchanged_refresh_token_stops_working() {
     let emu = emulator();
@@ -107,9 +108,10 @@ fn an_exchanged_refresh_token_stops_working() {
     assert_eq!(json(&again)["error"], "invalid_grant");
 }
 
-/// Undocumented by Vercel (notes/cookies-and-sessions.md: "What a reuse ...
-/// does to the rest of the grant is not documented"). Default, RFC 9700
-/// §4.14.2: a reuse revokes the grant, the newest pair included.
+/// Undocumented by Vercel (its documentation, Sign in with Vercel → Tokens,
+/// says only that the old refresh token stops working, not what a reuse does to
+/// the rest of the grant). Default, RFC 9700 §4.14.2: a reuse revokes the
+/// grant, the newest pair included.
 #[test]
 fn refresh_token_reuse_revokes_the_whole_grant_by_default() {
     let emu = emulator();
@@ -144,10 +146,10 @@ fn refresh_token_reuse_with_reject_fails_only_the_reused_token() {
     assert_eq!(next.status(), 200);
 }
 
-/// notes/cookies-and-sessions.md: "Refresh token: valid 30 days." Whether
-/// a rotation starts another 30 days is undocumented; the emulator's
-/// (strict) guess: the grant's refresh tokens expire 30 days after the
-/// sign-in, however often they are rotated.
+/// Vercel's documentation (Sign in with Vercel → Tokens): a refresh token is
+/// valid 30 days. Whether a rotation starts another 30 days is undocumented;
+/// the emulator's (strict) guess: the grant's refresh tokens expire 30 days
+/// after the sign-in, however often they are rotated.
 #[test]
 fn rotated_refresh_tokens_keep_the_sign_ins_expiry() {
     let (emu, clock) = emulator_on_a_clock();
@@ -180,8 +182,8 @@ fn a_refreshed_id_token_has_no_nonce() {
 
 // ------------------------------------------------------------- revocation
 
-/// Seed 001: "If the Access Token is revoked, the Refresh Token is also
-/// revoked."
+/// Vercel's Authorization Server API reference: "If the Access Token is
+/// revoked, the Refresh Token is also revoked."
 #[test]
 fn revoking_the_access_token_revokes_the_refresh_token() {
     let emu = emulator();
@@ -191,9 +193,9 @@ fn revoking_the_access_token_revokes_the_refresh_token() {
     assert_eq!(refresh(&emu, str_of(&t, "refresh_token")).status(), 400);
 }
 
-/// RFC 7009 §2.1: revoking a refresh token, the server "SHOULD also
-/// invalidate all access tokens based on the same authorization grant"
-/// (a guess: seed 001 documents only the other direction).
+/// RFC 7009 §2.1: revoking a refresh token, the server "SHOULD also invalidate
+/// all access tokens based on the same authorization grant" (a guess: Vercel's
+/// Authorization Server API reference documents only the other direction).
 #[test]
 fn revoking_the_refresh_token_revokes_the_access_token() {
     let emu = emulator();
@@ -234,8 +236,9 @@ fn revoking_another_clients_token_is_refused_and_revokes_nothing() {
 
 // ---------------------------------------------------------- introspection
 
-/// Seed 001, "Token Introspection response": exactly `active`, `client_id`,
-/// `token_type`, `exp`, `iat`, `sub`, `iss`, `jti`, `session_id`; no `scope`.
+/// Vercel's Authorization Server API reference, "Token Introspection response":
+/// exactly `active`, `client_id`, `token_type`, `exp`, `iat`, `sub`, `iss`,
+/// `jti`, `session_id`; no `scope`.
 #[test]
 fn introspection_answers_exactly_the_members_of_vercels_example() {
     let emu = emulator();
@@ -264,9 +267,10 @@ fn introspection_answers_exactly_the_members_of_vercels_example() {
     );
 }
 
-/// Seed 001: `"jti": "6cd20f0f-0ce2-408b-a21b-63445bccb69a"`,
-/// `"session_id": "44c44cd9-6b1a-4a16-9296-cc9aea3f1800"`: UUIDs, one
-/// session for the sign-in's tokens.
+/// Vercel's Authorization Server API reference:
+/// `"jti": "6cd20f0f-0ce2-408b-a21b-63445bccb69a"`,
+/// `"session_id": "44c44cd9-6b1a-4a16-9296-cc9aea3f1800"`: UUIDs, one session
+/// for the sign-in's tokens.
 #[test]
 fn introspection_jti_and_session_id_are_uuids() {
     let emu = emulator();
@@ -282,7 +286,8 @@ fn introspection_jti_and_session_id_are_uuids() {
     assert_eq!(refresh_info["token_type"], "bearer", "a guess");
 }
 
-/// RFC 7662 §2.2, as seed 001's route reads it (`if (!introspectionData.active)`).
+/// RFC 7662 §2.2, as the route of Vercel's Authorization Server API reference
+/// reads it (`if (!introspectionData.active)`).
 #[test]
 fn introspection_of_a_dead_token_is_only_active_false() {
     assert_eq!(
@@ -291,8 +296,8 @@ fn introspection_of_a_dead_token_is_only_active_false() {
     );
 }
 
-/// Seed 001's `validate-token` route sends only `token`; credentials that
-/// are sent are checked (a guess).
+/// The `validate-token` route of Vercel's Authorization Server API reference
+/// sends only `token`; credentials that are sent are checked (a guess).
 #[test]
 fn introspection_checks_credentials_only_when_sent() {
     let emu = emulator();
@@ -307,15 +312,15 @@ fn introspection_checks_credentials_only_when_sent() {
 
 // ---------------------------------------------------- client authentication
 
-/// Seed 001, `exchangeCodeForToken`: `client_id` and `client_secret` in the
-/// body, no Authorization header.
+/// Vercel's Authorization Server API reference, `exchangeCodeForToken`:
+/// `client_id` and `client_secret` in the body, no Authorization header.
 #[test]
 fn the_token_endpoint_accepts_the_secret_in_the_body_as_the_guide_sends_it() {
     assert_eq!(tokens(&emulator(), None)["token_type"], "Bearer");
 }
 
-/// Seed 001, the signout route: `Authorization: Basic base64(id:secret)`
-/// and only `token` in the body.
+/// Vercel's Authorization Server API reference, the signout route:
+/// `Authorization: Basic base64(id:secret)` and only `token` in the body.
 #[test]
 fn revocation_accepts_basic_as_the_guide_sends_it() {
     let emu = emulator();
@@ -324,10 +329,10 @@ fn revocation_accepts_basic_as_the_guide_sends_it() {
     assert!(!active(&emu, str_of(&t, "access_token")));
 }
 
-/// RFC 6749 §2.3.1: a client registered for `client_secret_basic`
-/// authenticates with the header alone; seed 001's table marks `client_id`
-/// required, for the body form its example uses (a guess: Basic without a
-/// body `client_id` is accepted).
+/// RFC 6749 §2.3.1: a client registered for `client_secret_basic` authenticates
+/// with the header alone; the Token Endpoint table of Vercel's Authorization
+/// Server API reference marks `client_id` required, for the body form its
+/// example uses (a guess: Basic without a body `client_id` is accepted).
 #[test]
 fn basic_authentication_needs_no_body_client_id() {
     let mut basic_client = client(&["openid"]);
@@ -347,9 +352,9 @@ fn basic_authentication_needs_no_body_client_id() {
     assert_eq!(response.status(), 200, "{}", text(&response));
 }
 
-/// notes/vercel-platform.md: "token auth client_secret_basic,
-/// client_secret_post ...; revocation auth client_secret_basic". No `none`
-/// while no public client is registered.
+/// Vercel's authorization server metadata: token endpoint authentication
+/// `client_secret_basic` and `client_secret_post`, revocation
+/// `client_secret_basic`. No `none` while no public client is registered.
 #[test]
 fn discovery_lists_only_the_methods_vercel_lists() {
     let d = json(&get(
@@ -366,9 +371,9 @@ fn discovery_lists_only_the_methods_vercel_lists() {
     );
 }
 
-/// Seed 001: "The client_secret parameter is optional if client
-/// authentication is set to none": with a public client registered,
-/// discovery offers `none`.
+/// Vercel's Authorization Server API reference: "The client_secret parameter is
+/// optional if client authentication is set to none": with a public client
+/// registered, discovery offers `none`.
 #[test]
 fn discovery_lists_none_once_a_public_client_is_registered() {
     let d = json(&get(
@@ -490,9 +495,9 @@ fn a_refresh_asking_for_more_scope_than_granted_is_invalid_scope() {
 
 // --------------------------------------------------------------- userinfo
 
-/// Seed 001's userinfo route sends `Authorization: Bearer ${token}`.
-/// Undocumented; the emulator's strict choice: `bearer` in lower case is
-/// refused.
+/// The userinfo route of Vercel's Authorization Server API reference sends
+/// `Authorization: Bearer ${token}`. Undocumented; the emulator's strict
+/// choice: `bearer` in lower case is refused.
 #[test]
 fn userinfo_accepts_bearer_and_refuses_lowercase_bearer() {
     let emu = emulator();
@@ -526,11 +531,11 @@ fn userinfo_without_a_token_is_challenged_without_an_error_code() {
     assert!(header(&bad, "www-authenticate").contains("error=\"invalid_token\""));
 }
 
-/// Seed 001, "User Info Endpoint response": `sub`, `email`,
-/// `email_verified`, `name`, `preferred_username`, `picture`; with `GET`
-/// too (OpenID Connect Core §5.3.1).
+/// Vercel's Authorization Server API reference, "User Info Endpoint response":
+/// `sub`, `email`, `email_verified`, `name`, `preferred_username`, `picture`;
+/// with `GET` too (OpenID Connect Core §5.3.1).
 #[test]
-fn userinfo_answers_seed_001s_claims() {
+fn userinfo_answers_vercels_documented_claims() {
     let emu = emulator();
     let t = tokens(&emu, None);
     let info = json(&userinfo(&emu, str_of(&t, "access_token")));
@@ -566,9 +571,9 @@ fn an_expired_access_token_is_refused_and_its_refresh_token_still_works() {
 
 // ---------------------------------------------------------------- avatars
 
-/// Seed 001, "User Info Endpoint response": `"picture":
-/// "https://vercel.com/api/www/avatar/avatar-42…"`: an absolute URL on the
-/// issuer's host, served as an image from the issuer origin only.
+/// Vercel's Authorization Server API reference, "User Info Endpoint response":
+/// `"picture": "https://vercel.com/api/www/avatar/avatar-42…"`: an absolute URL
+/// on the issuer's host, served as an image from the issuer origin only.
 #[test]
 fn the_picture_is_an_image_at_vercels_avatar_path_on_the_issuer_origin() {
     let emu = emulator();

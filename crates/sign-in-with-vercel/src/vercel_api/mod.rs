@@ -2,13 +2,12 @@
 //! of Sign in with Vercel ("used to authenticate requests to Vercel's REST
 //! API", Vercel's token documentation).
 //!
-//! [`VercelApi`] runs each call through the one [`HttpClient`] seam, with
-//! the transport's timeouts and body cap, and the call with its refresh
-//! and retry within what is left of the request's deadline
-//! ([`crate::REQUEST_DEADLINE`] in a route; the transport's
-//! `REQUEST_TIMEOUT` outside one). The
-//! user-token endpoints of seed 003 are typed ([`user_tokens`]); anything
-//! else goes through [`VercelApi::get`], [`VercelApi::post`] and
+//! [`VercelApi`] runs each call through the one [`HttpClient`] seam, with the
+//! transport's timeouts and body cap, and the call with its refresh and retry
+//! within what is left of the request's deadline ([`crate::REQUEST_DEADLINE`]
+//! in a route; the transport's `REQUEST_TIMEOUT` outside one). The user-token
+//! endpoints of Vercel's REST API reference are typed ([`user_tokens`]);
+//! anything else goes through [`VercelApi::get`], [`VercelApi::post`] and
 //! [`VercelApi::delete`], JSON in and out.
 //!
 //! When the API refuses the token (401, or Vercel's 403 marked

@@ -1,6 +1,7 @@
-//! The user-token endpoints of Vercel's REST API (seed 003, "Authentication"):
-//! create `POST /v3/user/tokens`, list `GET /v5/user/tokens`, metadata
-//! `GET /v5/user/tokens/{tokenId}` and delete `DELETE /v3/user/tokens/{tokenId}`.
+//! The user-token endpoints of Vercel's REST API (its reference's
+//! "Authentication" section): create `POST /v3/user/tokens`, list
+//! `GET /v5/user/tokens`, metadata `GET /v5/user/tokens/{tokenId}` and delete
+//! `DELETE /v3/user/tokens/{tokenId}`.
 //!
 //! Each is a pure request builder and a pure response parser; the client in
 //! the parent module runs them.

@@ -1,7 +1,7 @@
-//! The user's answer on the consent page: Allow redirects back with a code
-//! and remembers the consent, Cancel with `error=access_denied` (RFC 6749
-//! §4.1.2.1), as Vercel's Cancel does (`shared/notes/vercel-platform.md`,
-//! "Consent Cancel -> callback?error=access_denied&error_description=...").
+//! The user's answer on the consent page: Allow redirects back with a code and
+//! remembers the consent, Cancel with `error=access_denied` (RFC 6749
+//! §4.1.2.1), as Vercel's Cancel does (its consent page redirects to the
+//! callback with `error=access_denied&error_description=...`).
 
 use http::StatusCode;
 

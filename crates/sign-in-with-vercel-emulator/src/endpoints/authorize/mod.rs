@@ -1,10 +1,10 @@
-//! The authorization endpoint (RFC 6749 §4.1.1–4.1.2): the request's
-//! checks, then the login screen for a browser not signed in, the consent
-//! page, and the redirect back. "If the user is not logged in, Vercel will
-//! show a login screen and then the consent page to grant or deny the
-//! requested permissions. If they have already authorized the app, they
-//! will be redirected immediately" (seed 001, Authorization Endpoint).
-//! Consent is remembered per user and app.
+//! The authorization endpoint (RFC 6749 §4.1.1–4.1.2): the request's checks,
+//! then the login screen for a browser not signed in, the consent page, and the
+//! redirect back. "If the user is not logged in, Vercel will show a login
+//! screen and then the consent page to grant or deny the requested permissions.
+//! If they have already authorized the app, they will be redirected
+//! immediately" (Vercel's Authorization Server API reference, Authorization
+//! Endpoint). Consent is remembered per user and app.
 
 mod decision;
 mod params;

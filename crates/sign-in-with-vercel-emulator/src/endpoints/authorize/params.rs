@@ -132,9 +132,9 @@ fn unsupported_request_object(params: &Params) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The PKCE challenge (seed 001: `code_challenge` required,
-/// `code_challenge_method` "Must be S256"), in S256's one shape: 43
-/// base64url characters (RFC 7636 §4.2).
+/// The PKCE challenge (Vercel's Authorization Server API reference:
+/// `code_challenge` required, `code_challenge_method` "Must be S256"), in
+/// S256's one shape: 43 base64url characters (RFC 7636 §4.2).
 fn s256_challenge(params: &Params) -> Result<&str, Refusal> {
     let Some(challenge) = params.get("code_challenge") else {
         return Err(("invalid_request", "code_challenge is required (PKCE)"));
@@ -175,14 +175,14 @@ pub(super) fn too_old(auth_time: i64, max_age: Option<u64>, now: i64) -> bool {
 }
 
 /// The scopes a request gets, or `None` when it gets none (then
-/// `invalid_scope`, RFC 6749 §4.1.2.1). Vercel: scopes not configured for
-/// the app "are filtered out", and with no `scope` "all scopes configured
-/// in your app are included by default" (seed 001, `scope`). An empty
-/// `scope=` is no `scope` ([`Params::read`], RFC 6749 §3.1); one whose
-/// every scope is filtered out is left with nothing, which is not taken
-/// as "no `scope`". `openid` is granted only when asked for (or
-/// configured, for no `scope`): without it, OpenID Connect issues no ID
-/// token (Core §3.1.2.1).
+/// `invalid_scope`, RFC 6749 §4.1.2.1). Vercel: scopes not configured for the
+/// app "are filtered out", and with no `scope` "all scopes configured in your
+/// app are included by default" (Vercel's Authorization Server API reference,
+/// `scope`). An empty `scope=` is no `scope` ([`Params::read`], RFC 6749 §3.1);
+/// one whose every scope is filtered out is left with nothing, which is not
+/// taken as "no `scope`". `openid` is granted only when asked for (or
+/// configured, for no `scope`): without it, OpenID Connect issues no ID token
+/// (Core §3.1.2.1).
 fn granted_scopes(requested: Option<&str>, client: &Client) -> Option<Vec<String>> {
     let configured = |s: &str| client.scopes.iter().any(|c| c == s);
     let asked = |s: &str| requested.is_none_or(|r| r.split(' ').any(|r| r == s));
@@ -194,8 +194,9 @@ fn granted_scopes(requested: Option<&str>, client: &Client) -> Option<Vec<String
     (!granted.is_empty()).then_some(granted)
 }
 
-/// The `prompt` values of OpenID Connect Core §3.1.2.1. Seed 001 lists
-/// no `prompt`; these four are what OpenID Connect defines.
+/// The `prompt` values of OpenID Connect Core §3.1.2.1. Vercel's Authorization
+/// Server API reference lists no `prompt`; these four are what OpenID Connect
+/// defines.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Prompt {
     /// Show no page: answer with an error instead.

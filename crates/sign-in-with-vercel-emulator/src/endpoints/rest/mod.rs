@@ -1,13 +1,14 @@
 //! Vercel's REST API, the part an app signed in with Vercel calls with the
 //! user's access token, on the API origin: the authenticated user
-//! (`GET /v2/user`) and the user's tokens (seed 003).
+//! (`GET /v2/user`) and the user's tokens (Vercel's REST API reference,
+//! "Authentication").
 //!
 //! Requests are authenticated by the emulator's OAuth access tokens or by
 //! tokens created through `POST /v3/user/tokens`. A token that is missing,
-//! expired, revoked or unknown is refused as Vercel refuses one: `403
-//! {"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}`
-//! (`shared/notes/redis-marketplace-rest.md`, "Vercel REST API refusals").
-//! Other errors have the same `{"error": {"code", "message"}}` shape.
+//! expired, revoked or unknown is refused as Vercel refuses one:
+//! `403 {"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}`
+//! (as seen widely in public CI logs and integrations). Other errors have the
+//! same `{"error": {"code", "message"}}` shape.
 
 mod user;
 mod user_tokens;

@@ -1,11 +1,12 @@
-//! Vercel's REST API user-token endpoints (seed 003), with its shapes and
-//! status codes: create `POST /v3/user/tokens`, list `GET /v5/user/tokens`
-//! (paginated by `limit`, `since`, `until`), metadata
-//! `GET /v5/user/tokens/{id}` and delete `DELETE /v3/user/tokens/{id}`;
-//! `current` names the calling token. A deleted token stops working at
-//! once; deleting an OAuth access token revokes its grant, its refresh
-//! token included, as revoking it does (seed 001: "If the Access Token is
-//! revoked, the Refresh Token is also revoked").
+//! Vercel's REST API user-token endpoints (its reference's "Authentication"
+//! section), with its shapes and status codes: create `POST /v3/user/tokens`,
+//! list `GET /v5/user/tokens` (paginated by `limit`, `since`, `until`),
+//! metadata `GET /v5/user/tokens/{id}` and delete
+//! `DELETE /v3/user/tokens/{id}`; `current` names the calling token. A deleted
+//! token stops working at once; deleting an OAuth access token revokes its
+//! grant, its refresh token included, as revoking it does (Vercel's
+//! Authorization Server API reference: "If the Access Token is revoked, the
+//! Refresh Token is also revoked").
 
 use http::StatusCode;
 use serde_json::{Value, json};
