@@ -8,9 +8,12 @@
 //!   responses commute;
 //! - `oauth_flow.<id>`: one sealed sign-in attempt each (see `flow`);
 //! - `revoke.<id>`: the tokens of a sign-out whose revocation failed, for
-//!   the user to retry (see `session::revocation`).
+//!   the user to retry (see `session::revocation`);
+//! - `ended.<mark>`: a sign-out of the session `<mark>` names, for two
+//!   minutes, so that a refresh answered after it cannot bring the
+//!   session back (see `session::cookie::ended_cookie`).
 //!
-//! On https both are `__Host-` prefixed (RFC 6265bis §4.1.3.2), so no
+//! On https all are `__Host-` prefixed (RFC 6265bis §4.1.3.2), so no
 //! sibling or parent domain can set or shadow them; the plain names are
 //! for the local http stack only. Every cookie is `HttpOnly`,
 //! `SameSite=Lax`, `Path=/`, and `Secure` on https.
@@ -33,6 +36,9 @@ pub const FLOW_COOKIE: &str = "oauth_flow";
 /// The base name of the cookie of a sign-out whose revocation is still to
 /// be retried.
 pub const REVOCATION_COOKIE: &str = "revoke";
+/// The base name of the cookie marking a session signed out in this
+/// browser.
+pub const ENDED_COOKIE: &str = "ended";
 /// The prefix of every cookie on https.
 pub const HOST_PREFIX: &str = "__Host-";
 /// The longest cookie value written: with its name and attributes a cookie
@@ -140,7 +146,7 @@ fn is_ours(name: &[u8], prefix: &str) -> bool {
     let Some(rest) = name.strip_prefix(prefix.as_bytes()) else {
         return false;
     };
-    [SESSION_COOKIE, FLOW_COOKIE, REVOCATION_COOKIE]
+    [SESSION_COOKIE, FLOW_COOKIE, REVOCATION_COOKIE, ENDED_COOKIE]
         .iter()
         .any(|base| {
             rest.strip_prefix(base.as_bytes())

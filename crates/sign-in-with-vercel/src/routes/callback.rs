@@ -118,6 +118,7 @@ async fn callback(
     reply
         .set_cookies
         .extend(clear_all(&origin, &previous.stale));
+    session::revoke_ended(provider, &previous.ended, "callback").await;
     if let Some(current) = previous.current {
         reply.set_cookies.extend(clear_all(&origin, &current.names));
         session::replaced(provider, sessions, &current.data, &sub, now).await;

@@ -63,6 +63,7 @@ async fn signout(
     let cookies = RequestCookies::parse(&parts.headers, &origin);
     let read = cookie::read(&cookies, &origin, config, now);
     reply.set_cookies.extend(clear_all(&origin, &read.stale));
+    session::revoke_ended(provider, &read.ended, "signout").await;
     // Earlier failed revocations: retried below when there is no session,
     // superseded by this one's otherwise; deleted either way.
     let (pending, clear_pending) = revocation::read(&cookies, &origin, config, now);
@@ -73,6 +74,11 @@ async fn signout(
         Some(current) => {
             let data = current.data;
             reply.set_cookies.extend(clear_all(&origin, &current.names));
+            // A refresh of this session still in flight answers with a
+            // generation this response cannot name: the mark refuses it.
+            reply
+                .set_cookies
+                .extend(cookie::ended_cookie(&origin, &data));
             session::end(sessions, &data, now).await;
             if everywhere {
                 match session::end_everywhere(sessions, &data.sub, now).await {

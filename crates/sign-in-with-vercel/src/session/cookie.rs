@@ -8,6 +8,12 @@
 //! rotations); every other one, and any that does not open, is deleted by
 //! the response. So parallel responses commute, whatever order the browser
 //! applies them in, and nothing planted or left over can be used.
+//!
+//! A sign-out deletes the generation it read and leaves a mark,
+//! `ended.<mark>`, naming the session: a refresh of that session answered
+//! after the sign-out (a request that was in flight with the old
+//! generation) sets a generation the sign-out could not name, and the mark
+//! refuses it, whichever response the browser applied last.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -16,7 +22,9 @@ use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::cookies::{MAX_VALUE, RequestCookies, SESSION_COOKIE, cookie_name, set_cookie};
+use crate::cookies::{
+    ENDED_COOKIE, MAX_VALUE, RequestCookies, SESSION_COOKIE, cookie_name, set_cookie,
+};
 use crate::error::Error;
 use crate::origin::Origin;
 use crate::seal::Purpose;
@@ -27,6 +35,10 @@ use crate::secret::random_token;
 pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
 /// More chunks than this is not a session we wrote.
 const MAX_CHUNKS: usize = 4;
+/// How long a sign-out's mark lasts: longer than any request already in
+/// flight with the session can take (the request deadline, 9 s), with room
+/// for a slow network.
+pub const ENDED_MARK_SECS: i64 = 120;
 
 /// The profile claims an ID token proved.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,8 +223,29 @@ pub(crate) struct ReadSession {
     /// The newest session that opened and has not expired.
     pub current: Option<Current>,
     /// Every other session cookie of the request (older generations,
-    /// seals that do not open, expired ones): deleted with the response.
+    /// seals that do not open, expired ones, signed-out ones): deleted
+    /// with the response.
     pub stale: Vec<String>,
+    /// Sessions this browser signed out of that came back with a refresh
+    /// answered after the sign-out: their tokens are no one's, to revoke.
+    pub ended: Vec<SessionData>,
+}
+
+/// The suffix naming session `id` in a sign-out's mark: not the id
+/// itself, which a shared store keys the session by.
+fn ended_mark(id: &str) -> String {
+    use base64::Engine as _;
+    let digest = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+}
+
+/// The cookie marking `data`'s session signed out in this browser for
+/// [`ENDED_MARK_SECS`]. It can only end a session, never start one, so it
+/// needs no seal: whoever could set it could delete the session's cookies
+/// as well.
+pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData) -> Option<HeaderValue> {
+    let name = cookie_name(origin, ENDED_COOKIE, &ended_mark(&data.id()));
+    set_cookie(origin, &name, "1", ENDED_MARK_SECS)
 }
 
 /// The session in use and where it came from.
@@ -251,6 +284,11 @@ pub(crate) fn read(
         }
     }
     let context = context(config);
+    let marks: Vec<&str> = cookies
+        .family(origin, ENDED_COOKIE)
+        .map(|(_, mark, _)| mark)
+        .collect();
+    let mut ended = Vec::new();
     let mut best: Option<Current> = None;
     for chunks in generations.values() {
         let names: Vec<String> = chunks
@@ -264,6 +302,11 @@ pub(crate) fn read(
             stale.extend(names);
             continue;
         };
+        if !marks.is_empty() && marks.contains(&ended_mark(&data.id()).as_str()) {
+            stale.extend(names);
+            ended.push(data);
+            continue;
+        }
         let newer = best.as_ref().is_none_or(|b| {
             (data.started_at, data.rotation) > (b.data.started_at, b.data.rotation)
         });
@@ -284,6 +327,7 @@ pub(crate) fn read(
     ReadSession {
         current: best,
         stale,
+        ended,
     }
 }
 

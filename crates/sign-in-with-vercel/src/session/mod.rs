@@ -118,6 +118,7 @@ pub(crate) async fn load(
     reply
         .set_cookies
         .extend(crate::cookies::clear_all(&origin, &read.stale));
+    revoke_ended(provider, &read.ended, "session").await;
     let current = read.current.ok_or(Error::NotSignedIn)?;
     reply.session_names = current.names;
     let mut data = current.data;
@@ -218,12 +219,30 @@ pub(crate) async fn replaced(
 ) {
     let revoke_previous = async {
         if previous.sub != by {
-            let access = AccessToken::new(previous.access_token.clone());
-            let refresh = previous.refresh_token.clone().map(RefreshToken::new);
-            crate::revoke::revoke(provider, &access, refresh.as_ref(), "callback").await;
+            revoke_tokens(provider, previous, "callback").await;
         }
     };
     tokio::join!(end(sessions, previous, now), revoke_previous);
+}
+
+/// Revokes `data`'s tokens at the provider (RFC 7009).
+pub(crate) async fn revoke_tokens(
+    provider: &Provider,
+    data: &SessionData,
+    route: &str,
+) -> crate::revoke::Revocation {
+    let access = AccessToken::new(data.access_token.clone());
+    let refresh = data.refresh_token.clone().map(RefreshToken::new);
+    crate::revoke::revoke(provider, &access, refresh.as_ref(), route).await
+}
+
+/// Revokes the tokens of sessions this browser signed out of that a
+/// refresh answered after the sign-out brought back (see
+/// [`cookie::ended_cookie`]): no cookie holds them any more.
+pub(crate) async fn revoke_ended(provider: &Provider, ended: &[SessionData], route: &str) {
+    for data in ended {
+        revoke_tokens(provider, data, route).await;
+    }
 }
 
 /// Ends every session of user `sub` begun until `now`, in every instance
