@@ -272,3 +272,53 @@ async fn a_sign_out_crossing_a_refresh_signs_out_in_either_order() {
         );
     }
 }
+
+/// A sign-out whose revocation failed, then a sign-in and a sign-out in
+/// the same browser within the ten minutes: the earlier tokens, which no
+/// session holds any more, are revoked with the new ones, not dropped.
+#[tokio::test]
+async fn an_earlier_pending_revocation_is_retried_with_the_next_sign_out() {
+    let mut rp = signed_in("client_secret_post").await;
+    let (first_access, first_refresh) = rp.issued();
+    rp.emulator.faults().revocation_status = Some(503);
+    let first = rp.send("POST", "/api/auth/signout").await;
+    assert_eq!(body_json(&first)["retry"], true);
+    assert_eq!(pending_revocations(&rp).len(), 1);
+    rp.emulator.faults().revocation_status = None;
+
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    let (second_access, second_refresh) = rp.issued();
+    assert!(active(&rp, &first_access) && active(&rp, &first_refresh));
+    let second = rp.send("POST", "/api/auth/signout").await;
+    assert_eq!(
+        body_json(&second),
+        serde_json::json!({"signedOut": true, "revoked": true, "retry": false})
+    );
+    for token in [first_access, first_refresh, second_access, second_refresh] {
+        assert!(!active(&rp, &token), "every token revoked");
+    }
+    assert!(pending_revocations(&rp).is_empty());
+}
+
+/// Two pending revocations, the provider back: one post retries both.
+#[tokio::test]
+async fn every_pending_revocation_is_retried() {
+    let mut issued = Vec::new();
+    let mut rp = signed_in("client_secret_post").await;
+    rp.emulator.faults().revocation_status = Some(503);
+    for _ in 0..2 {
+        issued.push(rp.issued());
+        assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+        assert_eq!(location(&rp.sign_in().await), "/profile");
+    }
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    issued.push(rp.issued());
+    assert_eq!(pending_revocations(&rp).len(), 3);
+    rp.emulator.faults().revocation_status = None;
+    let retry = rp.send("POST", "/api/auth/signout").await;
+    assert_eq!(body_json(&retry)["revoked"], true);
+    for (access, refresh) in issued {
+        assert!(!active(&rp, &access) && !active(&rp, &refresh));
+    }
+    assert!(pending_revocations(&rp).is_empty());
+}

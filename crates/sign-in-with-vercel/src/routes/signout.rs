@@ -64,13 +64,18 @@ async fn signout(
     let read = cookie::read(&cookies, &origin, config, now);
     reply.set_cookies.extend(clear_all(&origin, &read.stale));
     session::revoke_ended(provider, &read.ended, "signout").await;
-    // Earlier failed revocations: retried below when there is no session,
-    // superseded by this one's otherwise; deleted either way.
+    // Earlier failed revocations (this browser's earlier sign-outs, maybe
+    // of another user): retried with this one, and kept again only if they
+    // fail again.
     let (pending, clear_pending) = revocation::read(&cookies, &origin, config, now);
     reply.set_cookies.extend(clear_pending);
+    let mut to_revoke: Vec<(AccessToken, Option<RefreshToken>)> = pending
+        .into_iter()
+        .map(|p| (p.access_token, p.refresh_token))
+        .collect();
 
     let mut body = json!({ "signedOut": true });
-    let (access, refresh) = match read.current {
+    match read.current {
         Some(current) => {
             let data = current.data;
             reply.set_cookies.extend(clear_all(&origin, &current.names));
@@ -90,27 +95,30 @@ async fn signout(
                     }
                 }
             }
-            (
+            to_revoke.push((
                 AccessToken::new(data.access_token),
                 data.refresh_token.map(RefreshToken::new),
-            )
+            ));
         }
-        None => {
-            let pending = pending.ok_or(Error::NotSignedIn)?;
-            (pending.access_token, pending.refresh_token)
-        }
-    };
-    let outcome = revoke::revoke(provider, &access, refresh.as_ref(), "signout").await;
-    if outcome == Revocation::Failed {
-        reply.set_cookies.push(revocation::cookie(
-            &origin,
-            config,
-            &access,
-            refresh.as_ref(),
-            now,
-        )?);
+        None if to_revoke.is_empty() => return Err(Error::NotSignedIn),
+        None => {}
     }
-    body["revoked"] = json!(outcome == Revocation::Revoked);
-    body["retry"] = json!(outcome == Revocation::Failed);
+    let (mut revoked, mut retry) = (true, false);
+    for (access, refresh) in &to_revoke {
+        let outcome = revoke::revoke(provider, access, refresh.as_ref(), "signout").await;
+        if outcome == Revocation::Failed {
+            reply.set_cookies.push(revocation::cookie(
+                &origin,
+                config,
+                access,
+                refresh.as_ref(),
+                now,
+            )?);
+            retry = true;
+        }
+        revoked &= outcome == Revocation::Revoked;
+    }
+    body["revoked"] = json!(revoked);
+    body["retry"] = json!(retry);
     Ok(json(StatusCode::OK, &body))
 }

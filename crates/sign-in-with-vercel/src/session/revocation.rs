@@ -4,7 +4,9 @@
 //! gone; this cookie signs no one in.
 //!
 //! `revoke.<id>` on http, `__Host-revoke.<id>` on https, like the session's
-//! cookies. A request's newest one is retried; any other is deleted.
+//! cookies. Every one a request carries that opens and is recent is
+//! retried (a browser can hold several: a sign-out, a sign-in, another
+//! sign-out within the ten minutes); the others are deleted.
 
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
@@ -74,16 +76,16 @@ pub(crate) fn cookie(
     .ok_or(Error::UnstorableToken)
 }
 
-/// The newest pending revocation of the request, if one opens and is
-/// recent, and the `Set-Cookie` values deleting all of the request's
-/// revocation cookies (to send once the retry is done).
+/// The pending revocations of the request that open and are recent, and
+/// the `Set-Cookie` values deleting all of the request's revocation
+/// cookies (to send once the retries are done).
 pub(crate) fn read(
     cookies: &RequestCookies,
     origin: &Origin,
     config: &Config,
     now: i64,
-) -> (Option<Pending>, Vec<HeaderValue>) {
-    let mut newest: Option<(i64, Stored)> = None;
+) -> (Vec<Pending>, Vec<HeaderValue>) {
+    let mut pending = Vec::new();
     let mut clear = Vec::new();
     for (name, _, value) in cookies.family(origin, REVOCATION_COOKIE) {
         clear.push(clear_cookie(origin, name));
@@ -97,14 +99,13 @@ pub(crate) fn read(
             continue;
         };
         let recent = now - stored.t <= REVOCATION_RETRY_SECS && stored.t <= now + 60;
-        if recent && newest.as_ref().is_none_or(|(t, _)| stored.t > *t) {
-            newest = Some((stored.t, stored));
+        if recent {
+            pending.push(Pending {
+                access_token: AccessToken::new(stored.a),
+                refresh_token: stored.r.map(RefreshToken::new),
+            });
         }
     }
-    let pending = newest.map(|(_, stored)| Pending {
-        access_token: AccessToken::new(stored.a),
-        refresh_token: stored.r.map(RefreshToken::new),
-    });
     (pending, clear)
 }
 
@@ -156,7 +157,7 @@ mod tests {
         );
         assert!(!text.contains("vca_pending") && !text.contains("vcr_pending"));
         let (pending, clear) = read(&request(&set, &origin), &origin, &config, 200);
-        let pending = pending.unwrap();
+        let [pending] = <[Pending; 1]>::try_from(pending).ok().unwrap();
         assert_eq!(pending.access_token.secret(), "vca_pending");
         assert_eq!(pending.refresh_token.unwrap().secret(), "vcr_pending");
         assert_eq!(clear.len(), 1);
@@ -173,8 +174,8 @@ mod tests {
             &config(SECRET),
             REVOCATION_RETRY_SECS + 1,
         );
-        assert!(late.is_none() && clear.len() == 1);
+        assert!(late.is_empty() && clear.len() == 1);
         let other = config("another-secret-of-at-least-32-characters");
-        assert!(read(&cookies, &origin, &other, 1).0.is_none());
+        assert!(read(&cookies, &origin, &other, 1).0.is_empty());
     }
 }
