@@ -432,3 +432,58 @@ async fn a_signed_out_session_is_not_handed_to_a_copy_of_an_older_generation() {
     let replay = rp.send_with(&copy, "GET", "/api/auth/session").await;
     assert_ne!(body_json(&replay)["user"]["sub"], DEMO_SUB);
 }
+
+/// With a shared store (a real `redis-server`): instance A claims a
+/// refresh and spends the refresh token, then is cut off before it can
+/// publish the outcome (its answer, carrying the new session, may still
+/// reach the browser). Instance B, which waited on that claim until it
+/// lapsed, spends the same token again and is refused: a race lost to A,
+/// not a dead grant. B keeps the session instead of ending it in every
+/// instance, and a provider that rejects only the reused token is the one
+/// where that matters.
+#[tokio::test]
+async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
+    let redis = testkit::RedisServer::start();
+    let url = redis.url();
+    let rp = signed_in("client_secret_post").await;
+    rp.emulator
+        .set_refresh_token_reuse(sign_in_with_vercel_emulator::ReusePolicy::Reject);
+    let with_store = [("REDIS_URL", url.as_str())];
+    let (a, b) = (rp.instance(&with_store), rp.instance(&with_store));
+    // Due for its early refresh, the access token still valid.
+    rp.advance(3600 - 120);
+    let jar = rp.jar().clone();
+    let request = rp.request_with(&jar, "/api/auth/session");
+
+    *rp.recorder.token_answer_delay.lock().unwrap() = Some(Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    let cut_off =
+        tokio::time::timeout(Duration::from_millis(1500), a.dispatch(&request).unwrap()).await;
+    assert!(cut_off.is_err(), "A is still waiting for its answer");
+    *rp.recorder.token_answer_delay.lock().unwrap() = None;
+    let calls = rp.sent_to("/login/oauth/token").len();
+    assert_eq!(calls, 1, "A spent the refresh token");
+
+    // B starts late enough that A's claim (10 s) lapses inside B's deadline.
+    tokio::time::sleep(Duration::from_millis(2500).saturating_sub(started.elapsed())).await;
+    let answer = b.dispatch(&request).unwrap().await;
+    assert_eq!(
+        rp.sent_to("/login/oauth/token").len(),
+        calls + 1,
+        "B waited out A's claim and spent the token again"
+    );
+    assert_eq!(
+        body_json(&answer)["user"]["sub"],
+        DEMO_SUB,
+        "the session is kept: {}",
+        String::from_utf8_lossy(answer.body())
+    );
+    // And not ended in the store for every instance: no ended-session key
+    // (`siv:<app>:s:<hash>`) was written.
+    let ended: Vec<String> = redis
+        .keys()
+        .into_iter()
+        .filter(|k| k.contains(":s:"))
+        .collect();
+    assert!(ended.is_empty(), "ended in the store: {ended:?}");
+}

@@ -42,6 +42,10 @@ pub struct Recorder {
     pub fail_path: Mutex<Option<(String, TransportError)>>,
     /// When set, every call takes this long.
     pub delay: Mutex<Option<std::time::Duration>>,
+    /// When set, the token endpoint's answers take this long once the
+    /// provider has handled the request (a token spent, its answer not yet
+    /// back).
+    pub token_answer_delay: Mutex<Option<std::time::Duration>>,
     /// The token endpoint's successful answers, in order.
     pub token_responses: Mutex<Vec<serde_json::Value>>,
 }
@@ -68,6 +72,7 @@ impl HttpClient for Recording {
         }
         let delay = *self.recorder.delay.lock().unwrap();
         let is_token = request.uri().path().ends_with("/login/oauth/token");
+        let delay_after = (*self.recorder.token_answer_delay.lock().unwrap()).filter(|_| is_token);
         Box::pin(async move {
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
@@ -75,6 +80,9 @@ impl HttpClient for Recording {
             let response = testkit::EmulatorClient(self.emulator.clone())
                 .execute(request)
                 .await;
+            if let Some(delay) = delay_after {
+                tokio::time::sleep(delay).await;
+            }
             if let Ok(r) = &response
                 && is_token
                 && r.status() == 200

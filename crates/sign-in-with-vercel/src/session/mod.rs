@@ -138,11 +138,14 @@ pub(crate) async fn load(
                 replace_generation(reply, &origin, &refreshed.sealed);
                 data = refreshed.data.clone();
             }
-            Err(e) if e.is_grant_refusal() => {
+            // A refusal, or (with a store) a race lost to an instance that
+            // claimed this refresh and never published its outcome.
+            Err(e) if e.is_grant_refusal() || matches!(e, Error::RefreshConflict) => {
                 e.log("refresh");
-                // With a store that takes the news, the refusal is final
-                // for every copy of the session, in every instance.
-                if end(sessions, &data, now).await {
+                // With a store that takes the news, a refusal is final for
+                // every copy of the session, in every instance; a lost race
+                // is not.
+                if e.is_grant_refusal() && end(sessions, &data, now).await {
                     return Err(Error::NotSignedIn);
                 }
                 // Without one, a parallel request in another instance may

@@ -71,12 +71,24 @@ pub(super) async fn refresh(
     data: &SessionData,
 ) -> Result<Refreshed, Error> {
     let mut pause = FIRST_PAUSE;
+    let mut waited = false;
     loop {
         match store.claim(flight).await {
             // The store does not answer: as without one.
             None => return refresh_here(provider, origin, data).await,
             Some(Claim::Won) => {
                 let outcome = refresh_here(provider, origin, data).await;
+                // Won after waiting: the claim this request waited on
+                // lapsed without an outcome (its instance was cut off, or
+                // the store did not take it), perhaps after spending the
+                // refresh token. A refusal now is a race lost to it, not
+                // the provider's last word: nothing is published or ended
+                // (its answer may carry the new session), as without a
+                // store.
+                if waited && outcome_is_final(&outcome) {
+                    store.release(flight).await;
+                    return Err(Error::RefreshConflict);
+                }
                 let published = match &outcome {
                     Ok(refreshed) => Some(Published::of(refreshed)),
                     Err(Error::TokenRejected(code)) if outcome_is_final(&outcome) => {
@@ -105,6 +117,7 @@ pub(super) async fn refresh(
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(MAX_PAUSE);
+                waited = true;
             }
         }
     }
