@@ -374,6 +374,7 @@ async fn whole_session(client: Client) {
     assert_eq!(valid.status, 200, "{}", valid.body);
 
     // Sign-out revokes at the provider and clears the cookies.
+    let copy = browser.clone();
     let out = browser.post(&stack.url("/api/auth/signout"), &[]).await;
     assert_eq!(out.status, 200, "signout: {}", out.body);
     assert_eq!(out.json()["signedOut"], true);
@@ -381,6 +382,12 @@ async fn whole_session(client: Client) {
     // The session is cleared.
     testkit::assert_no_session(browser.jar("localhost"));
     assert_eq!(browser.get(&stack.url("/api/user-info")).await.status, 401);
+    // The provider's own word: a copy of the cookie from before the
+    // sign-out still opens, but introspection says its token is dead.
+    let mut copy = copy;
+    let dead = copy.get(&stack.url("/api/validate-token")).await;
+    assert_eq!(dead.status, 401, "validate-token: {}", dead.body);
+    assert_eq!(dead.json()["error"], "token_inactive", "{}", dead.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]

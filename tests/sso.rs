@@ -474,6 +474,11 @@ async fn example_function_refuses_a_replayed_code() {
     assert_eq!(run_example(&sso, &url).await.0, 200);
     let (status, body) = run_example(&sso, &url).await;
     assert_eq!(status, 401);
+    let code = url
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .expect("the redirect carries a code");
+    assert!(!code.is_empty() && !body.contains(code), "{body}");
     assert!(!body.contains("code="), "{body}");
 }
 

@@ -443,7 +443,11 @@ async fn vercels_invalid_token_403_is_refreshed_like_a_401() {
         r#"{"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}"#,
     );
     let api = VercelApi::new(&http, "https://api.vercel.com", &tokens);
-    let _ = api.get("/v2/user").await;
+    let answer = api.get("/v2/user").await;
+    assert!(
+        matches!(answer, Err(VercelApiError::Refresh(Error::TokenInactive))),
+        "{answer:?}"
+    );
     assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 1);
 }
 

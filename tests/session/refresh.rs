@@ -423,14 +423,20 @@ async fn a_signed_out_session_is_not_handed_to_a_copy_of_an_older_generation() {
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
     let calls = rp.sent_to("/login/oauth/token").len();
     let replay = rp.send_with(&copy, "GET", "/api/user-info").await;
-    assert_ne!(replay.status(), 200);
+    assert_eq!(
+        replay.status(),
+        409,
+        "{}",
+        String::from_utf8_lossy(replay.body())
+    );
     assert_eq!(
         rp.sent_to("/login/oauth/token").len(),
         calls + 1,
         "asked the provider"
     );
     let replay = rp.send_with(&copy, "GET", "/api/auth/session").await;
-    assert_ne!(body_json(&replay)["user"]["sub"], DEMO_SUB);
+    assert_eq!(replay.status(), 409);
+    assert_eq!(body_json(&replay)["error"], "session_refresh_conflict");
 }
 
 /// With a shared store (a real `redis-server`): instance A claims a
@@ -486,4 +492,16 @@ async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
         .filter(|k| k.contains(":s:"))
         .collect();
     assert!(ended.is_empty(), "ended in the store: {ended:?}");
+    // The check can see one: a sign-out through B ends it in the store.
+    let sign_out = http::Request::post("/api/auth/signout")
+        .header(HOST, "localhost:3000")
+        .header(http::header::COOKIE, jar.header().unwrap())
+        .body(())
+        .unwrap();
+    assert_eq!(b.dispatch(&sign_out).unwrap().await.status(), 200);
+    assert!(
+        redis.keys().iter().any(|k| k.contains(":s:")),
+        "{:?}",
+        redis.keys()
+    );
 }

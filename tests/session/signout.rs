@@ -111,8 +111,18 @@ async fn a_pending_revocation_is_sealed() {
     let access = access_token(&rp).await;
     rp.emulator.faults().revocation_status = Some(503);
     let answer = rp.send("POST", "/api/auth/signout").await;
-    for cookie in answer.headers().get_all(SET_COOKIE) {
-        let cookie = cookie.to_str().unwrap();
+    let set: Vec<&str> = answer
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .collect();
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with("revoke.") && !c.contains("Max-Age=0")),
+        "a pending revocation is kept: {set:?}"
+    );
+    for cookie in set {
         assert!(!cookie.contains(access.secret()), "{cookie}");
         assert!(!cookie.contains("vcr_"), "{cookie}");
     }

@@ -355,5 +355,8 @@ pub fn active(rp: &Rp, token: &str) -> bool {
             )
             .unwrap(),
     );
+    // Asked with this file's post client: anything but a 200 is the
+    // question going wrong, not an answer.
+    assert_eq!(response.status(), 200, "introspection as {CLIENT_ID}");
     serde_json::from_slice::<serde_json::Value>(response.body()).unwrap()["active"] == true
 }

@@ -167,5 +167,6 @@ fn discovery_jwks_and_introspection_send_no_cors() {
         SPA,
         "POST",
     );
-    assert_ne!(introspection.status(), 204);
+    assert_eq!(introspection.status(), 405);
+    assert!(header(&introspection, "access-control-allow-origin").is_none());
 }

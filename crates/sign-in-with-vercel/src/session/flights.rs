@@ -214,7 +214,7 @@ mod tests {
         let flights = Flights::default();
         let calls = AtomicUsize::new(0);
         for _ in 0..2 {
-            let _ = flights
+            let shared = flights
                 .share(key("rt", "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Err(Error::Upstream(
@@ -223,6 +223,7 @@ mod tests {
                     ))
                 })
                 .await;
+            assert_eq!(shared.err().map(|e| e.code()), Some("provider_unavailable"));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
@@ -281,12 +282,16 @@ mod tests {
         let flights = Flights::default();
         let calls = AtomicUsize::new(0);
         for _ in 0..2 {
-            let _ = flights
+            let shared = flights
                 .share(key("rt", "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Err(Error::TokenRejected("invalid_client".into()))
                 })
                 .await;
+            assert_eq!(
+                shared.err(),
+                Some(Error::TokenRejected("invalid_client".into()))
+            );
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
