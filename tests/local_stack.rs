@@ -13,12 +13,17 @@ static EMULATOR: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit:
 
 /// Starts `cargo run`'s server on free ports with a 2-second access token.
 fn start_dev() -> (testkit::Process, String) {
+    start_dev_with(("EMULATOR_ACCESS_TOKEN_TTL", "2"))
+}
+
+/// Starts `cargo run`'s server on free ports with one more variable set.
+fn start_dev_with((name, value): (&'static str, &str)) -> (testkit::Process, String) {
     let (process, _) = spawn(
         &DEV,
         &[
             ("PORT", "0".into()),
             ("EMULATOR_PORT", "0".into()),
-            ("EMULATOR_ACCESS_TOKEN_TTL", "2".into()),
+            (name, value.into()),
         ],
         "Press Ctrl+C to stop",
     );
@@ -116,21 +121,7 @@ async fn cargo_run_serves_the_whole_flow_against_the_built_in_emulator() {
 /// the redirect URI where the callback now is.
 #[tokio::test]
 async fn cargo_run_signs_in_under_another_base_path() {
-    let (dev, _) = spawn(
-        &DEV,
-        &[
-            ("PORT", "0".into()),
-            ("EMULATOR_PORT", "0".into()),
-            ("AUTH_BASE_PATH", "/api/login".into()),
-        ],
-        "Press Ctrl+C to stop",
-    );
-    let app = url_in(
-        dev.lines
-            .iter()
-            .find(|l| l.contains("Open http://"))
-            .unwrap(),
-    );
+    let (dev, app) = start_dev_with(("AUTH_BASE_PATH", "/api/login"));
     assert!(
         dev.lines.iter().any(|l| l.contains("/api/login/callback")),
         "the banner names the moved callback: {:?}",
