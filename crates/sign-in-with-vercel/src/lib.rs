@@ -161,14 +161,18 @@
 //!   with `new` on the next request.
 //! - **Refresh is early and shared** (RFC 6749 §6): a quarter of the access
 //!   token's life before it expires, at most five minutes (so five minutes
-//!   for Vercel's hour),
-//!   concurrent requests of an instance share one token call, and a request
+//!   for Vercel's hour), concurrent requests of an instance share one
+//!   token call, and a request
 //!   of the same burst that arrives with the session it replaced gets the
 //!   new one (for five seconds). The rotated tokens always reach the
 //!   browser; claims change only with a verified ID token.
 //! - **Every order of parallel responses ends in the newest session**: the
 //!   cookie's `<id>` changes with every generation and each response
-//!   deletes only the generation it read, so `Set-Cookie`s commute.
+//!   deletes only the generation it read, so `Set-Cookie`s commute. A
+//!   sign-out also leaves a two-minute mark, `ended.<hash of the session
+//!   id>`, so that a refresh of the same session answered after it (a
+//!   request already in flight) cannot sign the user back in, whichever
+//!   response the browser applies last; that refresh's tokens are revoked.
 //! - **What ends a session**: sign-out; the provider refusing the grant
 //!   (`invalid_grant`: the app removed, the grant revoked, the refresh
 //!   token spent); a token the provider calls inactive; a refreshed ID
