@@ -162,10 +162,10 @@
 //! - **Refresh is early and shared** (RFC 6749 §6): a quarter of the access
 //!   token's life before it expires, at most five minutes (so five minutes
 //!   for Vercel's hour), concurrent requests of an instance share one
-//!   token call, and a request
-//!   of the same burst that arrives with the session it replaced gets the
-//!   new one (for five seconds). The rotated tokens always reach the
-//!   browser; claims change only with a verified ID token.
+//!   token call, and a request of the same burst that arrives with the
+//!   session it replaced gets the new one (for five seconds). The rotated
+//!   tokens always reach the browser; claims change only with a verified
+//!   ID token.
 //! - **Every order of parallel responses ends in the newest session**: the
 //!   cookie's `<id>` changes with every generation and each response
 //!   deletes only the generation it read, so `Set-Cookie`s commute. A
