@@ -15,6 +15,9 @@
 //! (RFC 9700 §4.14.2, the emulator's default), two instances refreshing
 //! the same session at once sign the user out; when it only rejects the
 //! reused token, the losing instance answers 409 and the user stays.
+//!
+//! And a sign-out that crosses a refresh of the same session in another
+//! process signs the user out in either order, with or without the store.
 
 mod support;
 
@@ -159,4 +162,36 @@ async fn without_a_store_instances_lose_the_session_when_the_provider_revokes_th
         !first.signed_in_arrival_order && !first.signed_in_reverse_order,
         "the reuse revoked the grant: signed out in either order"
     );
+}
+
+/// A sign-out and a refresh of the same session, each in its own function
+/// process, both sent with the generation the browser had: the refresh
+/// answers with a new generation the sign-out cannot name. Whichever
+/// response the browser applies last, the user is signed out, by every
+/// instance and without a provider call; with the store as without.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_out_crossing_a_refresh_in_another_process_signs_out_in_either_order() {
+    for store in [false, true] {
+        let stack = Stack::start(Setup {
+            access_token_ttl: ACCESS_TOKEN_TTL,
+            store,
+            ..Setup::default()
+        });
+        let mut jar = stack.browser();
+        stack.sign_in(&mut jar).await;
+        tokio::time::sleep(Duration::from_millis(ACCESS_TOKEN_TTL * 1000 + 300)).await;
+        let refreshed = jar.clone().get(&stack.url("/api/auth/session")).await;
+        assert_eq!(refreshed.json()["user"]["sub"], "usr_demo1234567890");
+        let signed_out = jar.clone().post(&stack.url("/api/auth/signout"), &[]).await;
+        assert_eq!(signed_out.status, 200, "{}", signed_out.body);
+        for (order, pages) in [
+            ("refresh applied last", [&signed_out, &refreshed]),
+            ("sign-out applied last", [&refreshed, &signed_out]),
+        ] {
+            let end = apply(&jar, pages.into_iter());
+            for _ in 0..2 {
+                assert_eq!(stack.who(&end).await, None, "store {store}, {order}");
+            }
+        }
+    }
 }
