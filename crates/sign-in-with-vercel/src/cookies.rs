@@ -67,6 +67,10 @@ fn prefix(origin: &Origin) -> &'static str {
 /// them (shared, not copied) and where in them each of our cookies is.
 pub(crate) struct RequestCookies {
     headers: Vec<HeaderValue>,
+    /// Whether any of the pairs is a sign-out's mark ([`ENDED_COOKIE`]),
+    /// noted while parsing so that the common request, which has none,
+    /// does not look for one again.
+    has_ended_mark: bool,
     /// `(header, name, value)` byte ranges, names checked, values opaque:
     /// only a seal that opens is believed, so a value is not inspected here.
     pairs: Vec<(usize, Range<usize>, Range<usize>)>,
@@ -80,6 +84,7 @@ impl RequestCookies {
         let prefix = prefix(origin);
         let mut found = Self {
             headers: Vec::new(),
+            has_ended_mark: false,
             pairs: Vec::new(),
         };
         for header in headers.get_all(COOKIE) {
@@ -89,9 +94,10 @@ impl RequestCookies {
             while start <= bytes.len() && found.pairs.len() < MAX_OURS {
                 let end = memchr::memchr(b';', &bytes[start..]).map_or(bytes.len(), |i| start + i);
                 if let Some((name, value)) = pair_at(bytes, start, end)
-                    && is_ours(&bytes[name.clone()], prefix)
+                    && let Some(base) = ours(&bytes[name.clone()], prefix)
                     && value.len() <= MAX_VALUE
                 {
+                    found.has_ended_mark |= base == ENDED_COOKIE;
                     found.pairs.push((found.headers.len(), name, value));
                     ours_here = true;
                 }
@@ -102,6 +108,11 @@ impl RequestCookies {
             }
         }
         found
+    }
+
+    /// Whether the request carries a sign-out's mark ([`ENDED_COOKIE`]).
+    pub(crate) fn has_ended_mark(&self) -> bool {
+        self.has_ended_mark
     }
 
     /// The cookies of family `base`: `(full name, suffix, value)`.
@@ -140,19 +151,17 @@ fn pair_at(bytes: &[u8], start: usize, end: usize) -> Option<(Range<usize>, Rang
     Some((trim(start, eq), trim(eq + 1, end)))
 }
 
-/// Whether `name` is one of our families on an origin whose cookies have
-/// `prefix`, and a valid cookie name.
-fn is_ours(name: &[u8], prefix: &str) -> bool {
-    let Some(rest) = name.strip_prefix(prefix.as_bytes()) else {
-        return false;
-    };
+/// The family (base name) of ours that `name` belongs to on an origin
+/// whose cookies have `prefix`, if it is a valid cookie name.
+fn ours(name: &[u8], prefix: &str) -> Option<&'static str> {
+    let rest = name.strip_prefix(prefix.as_bytes())?;
     [SESSION_COOKIE, FLOW_COOKIE, REVOCATION_COOKIE, ENDED_COOKIE]
-        .iter()
-        .any(|base| {
+        .into_iter()
+        .find(|base| {
             rest.strip_prefix(base.as_bytes())
                 .is_some_and(|r| r.first() == Some(&b'.'))
         })
-        && is_token(name)
+        .filter(|_| is_token(name))
 }
 
 /// RFC 6265 `cookie-name`: an RFC 9110 token.

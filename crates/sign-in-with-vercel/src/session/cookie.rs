@@ -284,10 +284,14 @@ pub(crate) fn read(
         }
     }
     let context = context(config);
-    let marks: Vec<&str> = cookies
-        .family(origin, ENDED_COOKIE)
-        .map(|(_, mark, _)| mark)
-        .collect();
+    let marks: Vec<&str> = if cookies.has_ended_mark() {
+        cookies
+            .family(origin, ENDED_COOKIE)
+            .map(|(_, mark, _)| mark)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut ended = Vec::new();
     let mut best: Option<Current> = None;
     for chunks in generations.values() {
