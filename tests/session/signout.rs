@@ -38,7 +38,7 @@ async fn a_provider_that_only_revokes_refresh_tokens_has_revoked_the_grant() {
 }
 
 /// Fails unless the only cookie left is the sign-out's mark of the
-/// session (`ended.<mark>`, two minutes): nothing that signs anyone in,
+/// session (`ended.<mark>`): nothing that signs anyone in,
 /// and nothing kept to retry.
 #[track_caller]
 fn only_the_sign_out_mark(jar: &Jar) {
@@ -331,4 +331,81 @@ async fn every_pending_revocation_is_retried() {
         assert!(!active(&rp, &access) && !active(&rp, &refresh));
     }
     assert!(pending_revocations(&rp).is_empty());
+}
+
+/// The browser after a sign-out that a refresh of the same session
+/// crossed, the refresh's answer applied last: the new generation and the
+/// sign-out's mark. Returns the rp, that jar, and the refresh's tokens
+/// (still live: the sign-out's own revocation failed).
+async fn signed_out_with_a_late_generation() -> (Rp, Jar, (String, String)) {
+    let rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    let old = rp.jar().clone();
+    let refreshed = rp.send_with(&old, "GET", "/api/auth/session").await;
+    let issued = rp.issued();
+    rp.emulator.faults().revocation_status = Some(503);
+    let signed_out = rp.send_with(&old, "POST", "/api/auth/signout").await;
+    rp.emulator.faults().revocation_status = None;
+    let mut jar = old;
+    jar.store(signed_out.headers());
+    jar.store(refreshed.headers());
+    assert_eq!(jar.session_names().len(), 1);
+    assert_eq!(jar.names(sign_in_with_vercel::ENDED_COOKIE).len(), 1);
+    rp.clear_log();
+    (rp, jar, issued)
+}
+
+/// Copies of the refused session under other names (someone replaying
+/// cookies to have the app call the provider for them) are revoked once.
+#[tokio::test]
+async fn copies_of_a_marked_session_are_revoked_once() {
+    let (rp, mut jar, (access, refresh)) = signed_out_with_a_late_generation().await;
+    let name = jar.session_names().remove(0);
+    let value = jar.get(&name).unwrap().to_owned();
+    for i in 0..20 {
+        jar.store_set_cookie(&format!("session.copy{i:02}.0={value}; Path=/"));
+    }
+    let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&who)["user"], serde_json::Value::Null);
+    assert_eq!(
+        rp.sent_to("/login/oauth/token/revoke").len(),
+        2,
+        "one session's access and refresh tokens"
+    );
+    assert!(!active(&rp, &access) && !active(&rp, &refresh));
+}
+
+/// A refused session whose revocation fails is kept for a retry, as a
+/// sign-out's tokens are; the next sign-out revokes it.
+#[tokio::test]
+async fn a_marked_session_whose_revocation_fails_is_kept_for_a_retry() {
+    let (rp, mut jar, (access, refresh)) = signed_out_with_a_late_generation().await;
+    rp.emulator.faults().revocation_status = Some(503);
+    let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
+    jar.store(who.headers());
+    assert_no_session(&jar);
+    assert_eq!(jar.names(sign_in_with_vercel::REVOCATION_COOKIE).len(), 2);
+    rp.emulator.faults().revocation_status = None;
+    let retry = rp.send_with(&jar, "POST", "/api/auth/signout").await;
+    assert_eq!(
+        body_json(&retry)["revoked"],
+        true,
+        "{}",
+        String::from_utf8_lossy(retry.body())
+    );
+    assert!(!active(&rp, &access) && !active(&rp, &refresh));
+}
+
+/// A new sign-in deletes the mark of the sign-out before it.
+#[tokio::test]
+async fn a_new_sign_in_deletes_the_sign_outs_mark() {
+    let mut rp = signed_in("client_secret_post").await;
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    assert_eq!(rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).len(), 1);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert!(rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).is_empty());
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
+        DEMO_SUB
+    );
 }

@@ -153,7 +153,9 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     // (an invalid one is reported by the configuration below).
     let callback = vars
         .get("AUTH_BASE_PATH")
-        .map_or_else(Paths::default, |base| Paths::with_base(base))
+        .map(|base| base.trim())
+        .filter(|base| !base.is_empty())
+        .map_or_else(Paths::default, Paths::with_base)
         .callback;
     let banner;
     if configured {

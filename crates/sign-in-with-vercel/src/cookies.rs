@@ -1,7 +1,7 @@
 //! The relying party's cookies in the browser (RFC 6265bis): which names
 //! are ours, reading them from a request, and writing them.
 //!
-//! Two families, each a base name plus a per-value suffix:
+//! Four families, each a base name plus a per-value suffix:
 //! - `session.<id>.<n>`: the sealed session, chunk `n` (see `session`);
 //!   `<id>` changes whenever the tokens do, so a response can only delete
 //!   the generation it read, and `Set-Cookie` headers of parallel
@@ -9,9 +9,10 @@
 //! - `oauth_flow.<id>`: one sealed sign-in attempt each (see `flow`);
 //! - `revoke.<id>`: the tokens of a sign-out whose revocation failed, for
 //!   the user to retry (see `session::revocation`);
-//! - `ended.<mark>`: a sign-out of the session `<mark>` names, for two
-//!   minutes, so that a refresh answered after it cannot bring the
-//!   session back (see `session::cookie::ended_cookie`).
+//! - `ended.<mark>`: a sign-out of the session `<mark>` names, until the
+//!   next sign-in (at most a refresh token's life), so that a refresh
+//!   answered after it cannot bring the session back (see
+//!   `session::cookie::ended_cookie`).
 //!
 //! On https all are `__Host-` prefixed (RFC 6265bis §4.1.3.2), so no
 //! sibling or parent domain can set or shadow them; the plain names are

@@ -169,10 +169,11 @@
 //! - **Every order of parallel responses ends in the newest session**: the
 //!   cookie's `<id>` changes with every generation and each response
 //!   deletes only the generation it read, so `Set-Cookie`s commute. A
-//!   sign-out also leaves a two-minute mark, `ended.<hash of the session
-//!   id>`, so that a refresh of the same session answered after it (a
-//!   request already in flight) cannot sign the user back in, whichever
-//!   response the browser applies last; that refresh's tokens are revoked.
+//!   sign-out also leaves a mark, `ended.<hash of the session id>`, kept
+//!   as long as a refresh token lives or until the next sign-in, so that a
+//!   refresh of the same session answered after it (a request already in
+//!   flight) cannot sign the user back in, whichever response the browser
+//!   applies last; that refresh's tokens are revoked.
 //! - **What ends a session**: sign-out; the provider refusing the grant
 //!   (`invalid_grant`: the app removed, the grant revoked, the refresh
 //!   token spent); a token the provider calls inactive; a refreshed ID
@@ -283,7 +284,9 @@ pub use auth::Auth;
 pub use authorize::SCOPES;
 pub use clock::{Clock, REQUEST_DEADLINE, system_clock, system_now};
 pub use config::{ClientAuthMethod, Config, ConfigError, VERCEL_ISSUER};
-pub use cookies::{FLOW_COOKIE, HOST_PREFIX, REVOCATION_COOKIE, SESSION_COOKIE, cookie_name};
+pub use cookies::{
+    ENDED_COOKIE, FLOW_COOKIE, HOST_PREFIX, REVOCATION_COOKIE, SESSION_COOKIE, cookie_name,
+};
 pub use discovery::ProviderMetadata;
 pub use error::{Endpoint, Error, IdTokenError, UpstreamProblem};
 pub use flow::MAX_FLOWS;

@@ -310,7 +310,9 @@ impl fmt::Display for Error {
             Self::BadRequest(why) => write!(f, "bad request: {why}"),
             Self::MethodNotAllowed(allowed) => write!(f, "method not allowed (allowed: {allowed})"),
             Self::Provider(code) => write!(f, "provider returned error={code}"),
-            Self::TokenRejected(code) => write!(f, "provider returned error={code}"),
+            Self::TokenRejected(code) => {
+                write!(f, "provider refused the grant or client: error={code}")
+            }
             Self::IdToken(e) => write!(f, "ID token rejected: {e}"),
             Self::Upstream(endpoint, UpstreamProblem::Transport(t)) => {
                 write!(f, "{} request failed: {t}", endpoint.as_str())

@@ -118,7 +118,19 @@ async fn callback(
     reply
         .set_cookies
         .extend(clear_all(&origin, &previous.stale));
-    session::revoke_ended(provider, &previous.ended, "callback").await;
+    // The new session supersedes any sign-out's mark. Sessions a mark
+    // refused are revoked, another user's only (as for the session this
+    // sign-in replaces).
+    reply
+        .set_cookies
+        .extend(clear_all(&origin, &previous.marks));
+    let others: Vec<_> = previous
+        .ended
+        .into_iter()
+        .filter(|e| e.sub != sub)
+        .collect();
+    let kept = session::revoke_ended(provider, &origin, &others, "callback").await;
+    reply.set_cookies.extend(kept);
     if let Some(current) = previous.current {
         reply.set_cookies.extend(clear_all(&origin, &current.names));
         session::replaced(provider, sessions, &current.data, &sub, now).await;

@@ -63,15 +63,21 @@ async fn signout(
     let cookies = RequestCookies::parse(&parts.headers, &origin);
     let read = cookie::read(&cookies, &origin, config, now);
     reply.set_cookies.extend(clear_all(&origin, &read.stale));
-    session::revoke_ended(provider, &read.ended, "signout").await;
     // Earlier failed revocations (this browser's earlier sign-outs, maybe
     // of another user): retried with this one, and kept again only if they
     // fail again.
     let (pending, clear_pending) = revocation::read(&cookies, &origin, config, now);
     reply.set_cookies.extend(clear_pending);
+    // And sessions signed out of earlier that a late refresh brought back.
     let mut to_revoke: Vec<(AccessToken, Option<RefreshToken>)> = pending
         .into_iter()
         .map(|p| (p.access_token, p.refresh_token))
+        .chain(read.ended.into_iter().map(|data| {
+            (
+                AccessToken::new(data.access_token),
+                data.refresh_token.map(RefreshToken::new),
+            )
+        }))
         .collect();
 
     let mut body = json!({ "signedOut": true });

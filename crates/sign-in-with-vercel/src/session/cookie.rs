@@ -35,10 +35,14 @@ use crate::secret::random_token;
 pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
 /// More chunks than this is not a session we wrote.
 const MAX_CHUNKS: usize = 4;
-/// How long a sign-out's mark lasts: longer than any request already in
-/// flight with the session can take (the request deadline, 9 s), with room
-/// for a slow network.
-pub const ENDED_MARK_SECS: i64 = 120;
+/// How long a sign-out's mark lasts: as long as a generation that a late
+/// refresh sets can live (a refresh token's life), however late it lands
+/// and however long the browser then stays idle. A new sign-in deletes it.
+pub const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
+/// The most sessions a request's marks refuse that are revoked: a browser
+/// has one; more are copies someone made to have the app call the
+/// provider on their behalf.
+const MAX_ENDED: usize = 2;
 
 /// The profile claims an ID token proved.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,7 +232,11 @@ pub(crate) struct ReadSession {
     pub stale: Vec<String>,
     /// Sessions this browser signed out of that came back with a refresh
     /// answered after the sign-out: their tokens are no one's, to revoke.
+    /// One per session (its newest generation), at most [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
+    /// The names of the request's sign-out marks, for a new sign-in to
+    /// delete.
+    pub marks: Vec<String>,
 }
 
 /// The suffix naming session `id` in a sign-out's mark: not the id
@@ -239,8 +247,8 @@ fn ended_mark(id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
 
-/// The cookie marking `data`'s session signed out in this browser for
-/// [`ENDED_MARK_SECS`]. It can only end a session, never start one, so it
+/// The cookie marking `data`'s session signed out in this browser, for
+/// [`ENDED_MARK_SECS`] or until the next sign-in. It can only end a session, never start one, so it
 /// needs no seal: whoever could set it could delete the session's cookies
 /// as well.
 pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData) -> Option<HeaderValue> {
@@ -284,13 +292,13 @@ pub(crate) fn read(
         }
     }
     let context = context(config);
-    let marks: Vec<&str> = if cookies.has_ended_mark() {
+    let (mark_names, marks): (Vec<String>, Vec<&str>) = if cookies.has_ended_mark() {
         cookies
             .family(origin, ENDED_COOKIE)
-            .map(|(_, mark, _)| mark)
-            .collect()
+            .map(|(name, mark, _)| (name.to_owned(), mark))
+            .unzip()
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let mut ended = Vec::new();
     let mut best: Option<Current> = None;
@@ -328,10 +336,16 @@ pub(crate) fn read(
     }
     stale.sort();
     stale.dedup();
+    // Newest first; a session's generations share its start, so its
+    // copies are neighbours and only the newest is kept.
+    ended.sort_by_key(|e| std::cmp::Reverse((e.started_at, e.rotation)));
+    ended.dedup_by(|later, kept| later.id() == kept.id());
+    ended.truncate(MAX_ENDED);
     ReadSession {
         current: best,
         stale,
         ended,
+        marks: mark_names,
     }
 }
 

@@ -120,7 +120,8 @@ pub(crate) async fn load(
         .extend(crate::cookies::clear_all(&origin, &read.stale));
     if !read.ended.is_empty() {
         // Boxed: the rare revocation does not grow every request's future.
-        Box::pin(revoke_ended(provider, &read.ended, "session")).await;
+        let kept = Box::pin(revoke_ended(provider, &origin, &read.ended, "session")).await;
+        reply.set_cookies.extend(kept);
     }
     let current = read.current.ok_or(Error::NotSignedIn)?;
     reply.session_names = current.names;
@@ -244,11 +245,28 @@ pub(crate) async fn revoke_tokens(
 
 /// Revokes the tokens of sessions this browser signed out of that a
 /// refresh answered after the sign-out brought back (see
-/// [`cookie::ended_cookie`]): no cookie holds them any more.
-pub(crate) async fn revoke_ended(provider: &Provider, ended: &[SessionData], route: &str) {
+/// [`cookie::ended_cookie`]): no cookie holds them any more. Those the
+/// provider could not revoke are kept for a retry, as a sign-out's are:
+/// the `Set-Cookie`s returned.
+pub(crate) async fn revoke_ended(
+    provider: &Provider,
+    origin: &Origin,
+    ended: &[SessionData],
+    route: &str,
+) -> Vec<http::HeaderValue> {
+    let mut kept = Vec::new();
     for data in ended {
-        revoke_tokens(provider, data, route).await;
+        if revoke_tokens(provider, data, route).await == crate::revoke::Revocation::Failed
+            && let Ok(config) = provider.config()
+        {
+            let access = AccessToken::new(data.access_token.clone());
+            let refresh = data.refresh_token.clone().map(RefreshToken::new);
+            kept.extend(
+                revocation::cookie(origin, config, &access, refresh.as_ref(), provider.now()).ok(),
+            );
+        }
     }
+    kept
 }
 
 /// Ends every session of user `sub` begun until `now`, in every instance
@@ -309,14 +327,14 @@ async fn refresh_here(
     let config = provider.config()?;
     let refresh_token = RefreshToken::new(data.refresh_token.clone().unwrap_or_default());
     let renewed = crate::refresh::grant(provider, &refresh_token, &data.sub).await?;
-    let new = next_generation(provider, data, &renewed);
+    let new = next_generation(provider, data, renewed);
     match cookie::write(origin, config, &new, provider.now()) {
         Ok(sealed) => Ok(Refreshed { data: new, sealed }),
         Err(e) => {
-            // Tokens no browser will hold (too large for the cookies):
-            // revoked (RFC 7009), as a sign-in's are; a refresh token the
-            // provider did not rotate is the browser's, and stays.
-            crate::revoke::unheld(provider, &renewed.tokens, "refresh").await;
+            // Tokens no browser will hold (too large for the cookies; the
+            // error ends the session): revoked (RFC 7009), as a sign-in's
+            // are, the refresh token too if the provider did not rotate it.
+            revoke_tokens(provider, &new, "refresh").await;
             Err(e)
         }
     }
@@ -325,11 +343,10 @@ async fn refresh_here(
 /// The session that replaces `old` after a refresh: the new tokens, one
 /// more rotation, the same user and start; the profile of the refreshed ID
 /// token when it verified, else the one the session had.
-fn next_generation(provider: &Provider, old: &SessionData, renewed: &Renewed) -> SessionData {
-    let tokens = &renewed.tokens;
+fn next_generation(provider: &Provider, old: &SessionData, renewed: Renewed) -> SessionData {
+    let Renewed { tokens, claims } = renewed;
     let refresh_token = tokens
         .refresh_token
-        .as_ref()
         .map(|t| t.secret().to_owned())
         // RFC 6749 §6: without a new one, the old refresh token stays valid.
         .or_else(|| old.refresh_token.clone());
@@ -339,10 +356,7 @@ fn next_generation(provider: &Provider, old: &SessionData, renewed: &Renewed) ->
         &tokens.access_token,
         tokens.expires_in,
         refresh_token,
-        renewed
-            .claims
-            .clone()
-            .map_or_else(|| old.profile.clone(), cookie::Profile::from),
+        claims.map_or_else(|| old.profile.clone(), cookie::Profile::from),
         (old.started_at, old.rotation.saturating_add(1)),
         provider.now(),
     )

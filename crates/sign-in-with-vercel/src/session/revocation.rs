@@ -22,6 +22,10 @@ use crate::secret::{AccessToken, RefreshToken, random_token};
 
 /// How long a failed revocation can be retried.
 pub const REVOCATION_RETRY_SECS: i64 = 10 * 60;
+/// The most pending revocations one request retries: a browser holds one
+/// or two; more are copies someone made to have the app call the provider
+/// on their behalf.
+const MAX_PENDING: usize = 4;
 
 /// The tokens a sign-out could not revoke.
 #[derive(Serialize, Deserialize)]
@@ -99,7 +103,10 @@ pub(crate) fn read(
             continue;
         };
         let recent = now - stored.t <= REVOCATION_RETRY_SECS && stored.t <= now + 60;
-        if recent {
+        let copy = pending
+            .iter()
+            .any(|p: &Pending| p.access_token.secret() == stored.a);
+        if recent && !copy && pending.len() < MAX_PENDING {
             pending.push(Pending {
                 access_token: AccessToken::new(stored.a),
                 refresh_token: stored.r.map(RefreshToken::new),

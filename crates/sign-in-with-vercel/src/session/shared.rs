@@ -47,6 +47,11 @@ enum Published {
     /// The token endpoint refused the grant with this code.
     #[serde(rename = "r")]
     Refused(String),
+    /// The refresh token was spent by an instance that never published
+    /// its outcome (cut off, or the store did not take it): the other
+    /// requests of the burst have lost a race too, not found a dead grant.
+    #[serde(rename = "s")]
+    Spent,
 }
 
 impl Published {
@@ -82,11 +87,19 @@ pub(super) async fn refresh(
                 // lapsed without an outcome (its instance was cut off, or
                 // the store did not take it), perhaps after spending the
                 // refresh token. A refusal now is a race lost to it, not
-                // the provider's last word: nothing is published or ended
-                // (its answer may carry the new session), as without a
-                // store.
+                // the provider's last word: nothing is ended (its answer
+                // may carry the new session), as without a store, and the
+                // rest of the burst is told so rather than spending the
+                // token again.
                 if waited && outcome_is_final(&outcome) {
-                    store.release(flight).await;
+                    match provider
+                        .config()
+                        .ok()
+                        .and_then(|config| encode(&config.keys, flight, &Published::Spent))
+                    {
+                        Some(sealed) => store.publish(flight, &sealed).await,
+                        None => store.release(flight).await,
+                    }
                     return Err(Error::RefreshConflict);
                 }
                 let published = match &outcome {
@@ -157,6 +170,7 @@ fn adopt(
     let unusable = || Endpoint::Token.malformed("the shared store's refresh outcome is unusable");
     match decode(&config.keys, flight, stored).ok_or_else(unusable)? {
         Published::Refused(code) => Err(Error::TokenRejected(sanitize_error_code(&code))),
+        Published::Spent => Err(Error::RefreshConflict),
         Published::Generation { id, seal } => {
             let data = cookie::open(config, &seal, now)
                 .filter(|new| {
