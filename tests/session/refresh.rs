@@ -462,17 +462,33 @@ async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
     let request = rp.request_with(&jar, "/api/auth/session");
 
     *rp.recorder.token_answer_delay.lock().unwrap() = Some(Duration::from_secs(60));
-    let started = std::time::Instant::now();
-    let cut_off =
-        tokio::time::timeout(Duration::from_millis(1500), a.dispatch(&request).unwrap()).await;
-    assert!(cut_off.is_err(), "A is still waiting for its answer");
+    let spent_at = {
+        let cut_off = a.dispatch(&request).unwrap();
+        tokio::pin!(cut_off);
+        let spent = async {
+            while rp.sent_to("/login/oauth/token").is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::select! {
+            _ = &mut cut_off => panic!("A answered although its token answer is held"),
+            waited = tokio::time::timeout(Duration::from_secs(30), spent) => {
+                waited.expect("A reaches the token endpoint");
+            }
+        }
+        let spent_at = std::time::Instant::now();
+        // A's token call is handled; its answer never comes: A is cut off.
+        let held = tokio::time::timeout(Duration::from_millis(200), &mut cut_off).await;
+        assert!(held.is_err(), "A is still waiting for its answer");
+        spent_at
+    };
     *rp.recorder.token_answer_delay.lock().unwrap() = None;
     let calls = rp.sent_to("/login/oauth/token").len();
     assert_eq!(calls, 1, "A spent the refresh token");
 
-    // B starts while A's claim (10 s) holds, late enough that it lapses
-    // well inside B's deadline (9 s).
-    tokio::time::sleep(Duration::from_secs(5).saturating_sub(started.elapsed())).await;
+    // B starts while A's claim (10 s, taken just before its token call)
+    // holds, early enough that it lapses well inside B's deadline (9 s).
+    tokio::time::sleep(Duration::from_secs(4).saturating_sub(spent_at.elapsed())).await;
     let answer = b.dispatch(&request).unwrap().await;
     assert_eq!(
         rp.sent_to("/login/oauth/token").len(),
