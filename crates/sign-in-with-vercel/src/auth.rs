@@ -188,8 +188,9 @@ impl Auth {
 
     /// Runs `handler` with the signed-in user of `request` and returns its
     /// response with the session's cookies (and then `Cache-Control:
-    /// no-store`, see [`Session::finish`](crate::Session::finish)); answers a signed-out request
-    /// itself (401 JSON, stale cookies deleted). The provider calls of the
+    /// no-store`, see [`Session::finish`](crate::Session::finish));
+    /// answers a signed-out request itself (401 JSON, stale cookies
+    /// deleted). The provider calls of the
     /// whole request, the handler's REST API calls included, share one
     /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE).
     pub async fn protect<B, RB, F>(

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::client_auth::authenticated_form;
 use crate::config::Config;
-use crate::error::{Endpoint, Error, oauth_error_code};
+use crate::error::{Endpoint, Error};
 use crate::secret::AccessToken;
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
@@ -40,9 +40,9 @@ pub fn parse_response(response: &HttpResponse, client_id: &str) -> Result<Intros
     let status = response.status();
     if status.is_client_error()
         && status != http::StatusCode::TOO_MANY_REQUESTS
-        && let Some(code) = oauth_error_code(response.body())
+        && let Some(refused) = crate::token::refusal(response)
     {
-        return Err(Error::TokenRejected(code));
+        return Err(refused);
     }
     let map = Endpoint::Introspection.json_object(response)?;
     match map.get("active") {

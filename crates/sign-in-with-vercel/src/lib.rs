@@ -214,10 +214,10 @@
 //! plain text, and nothing a reader of the store could replay as a
 //! session cookie: a refresh's outcome is sealed with the app's keys and
 //! bound to the generation it replaces (a hash of that generation's
-//! refresh token, which only its cookie holds). A store that is down or slow changes nothing that would
-//! not have happened without one: the instance logs once what is lost,
-//! leaves the store alone for a few seconds, and answers within the
-//! deadline.
+//! refresh token, which only its cookie holds). A store that is down or
+//! slow changes nothing that would not have happened without one: the
+//! instance logs once what is lost, leaves the store alone for a few
+//! seconds, and answers within the deadline.
 //!
 //! # Vercel's REST API, marketplace SSO
 //!

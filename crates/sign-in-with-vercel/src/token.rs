@@ -70,10 +70,7 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
         return Err(Endpoint::Token.failed(status));
     }
     if status.is_client_error() {
-        return Err(match oauth_error_code(response.body()) {
-            Some(code) => Error::TokenRejected(code),
-            None => Endpoint::Token.failed(status),
-        });
+        return Err(refusal(response).unwrap_or(Endpoint::Token.failed(status)));
     }
     if !status.is_success() {
         return Err(Endpoint::Token.failed(status));
@@ -83,10 +80,9 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
         // An error belongs on a 400 (RFC 6749 §5.2), but a provider that
         // answers it with a 200 still refused the grant: the same error.
         Err(_) => {
-            return Err(match oauth_error_code(response.body()) {
-                Some(code) => Error::TokenRejected(code),
-                None => Endpoint::Token.malformed("not a token response"),
-            });
+            return Err(
+                refusal(response).unwrap_or(Endpoint::Token.malformed("not a token response"))
+            );
         }
     };
     // RFC 6750 §4: only bearer tokens are understood (case-insensitive).
@@ -108,6 +104,12 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
             .map(RefreshToken::new),
         id_token: raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
     })
+}
+
+/// The refusal an OAuth error body says (RFC 6749 §5.2), if the body is
+/// one: its `error` code only.
+pub(crate) fn refusal(response: &HttpResponse) -> Option<Error> {
+    oauth_error_code(response.body()).map(Error::TokenRejected)
 }
 
 /// The access token's lifetime in seconds from `expires_in` (RFC 6749

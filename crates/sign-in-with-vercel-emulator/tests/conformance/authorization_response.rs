@@ -253,8 +253,7 @@ fn max_age_zero_always_shows_the_login_screen() {
     browser.authorize_and_allow(None, "");
     let page = browser.get(&authorize_url(None, "&max_age=0"));
     assert!(is_login_screen(&page), "{}", text(&page));
-    let signed_in = browser.sign_in_as(DEMO, &hidden_input(&page, "next"));
-    code_in(&browser.get(&format!("{ISSUER}{}", location(&signed_in))));
+    code_in(&browser.log_in_on(&page, DEMO));
 }
 
 /// OpenID Connect Core §3.1.2.1, `prompt=none`: "login_required" when the
@@ -302,6 +301,15 @@ fn login_hint_is_ignored() {
 
 /// The query of [`authorize_url`]: an authorization request's parameters,
 /// as a form body.
+/// POSTs the authorization request from `browser`: `query` appended to
+/// the endpoint, `extra` to the form.
+fn post_authorize(browser: &mut Browser, query: &str, extra: &str) -> Response {
+    browser.post(
+        &format!("{ISSUER}/oauth/authorize{query}"),
+        &authorize_form(None, extra),
+    )
+}
+
 fn authorize_form(scope: Option<&str>, extra: &str) -> String {
     let url = authorize_url(scope, extra);
     url.split_once('?')
@@ -316,19 +324,13 @@ fn authorize_form(scope: Option<&str>, extra: &str) -> String {
 fn the_authorization_endpoint_takes_post() {
     let emu = emulator();
     let mut browser = Browser::signed_in(&emu, DEMO);
-    let page = browser.post(
-        &format!("{ISSUER}/oauth/authorize"),
-        &authorize_form(None, ""),
-    );
+    let page = post_authorize(&mut browser, "", "");
     assert!(is_consent_page(&page), "{}", text(&page));
     let back = browser.decide(&page, "allow");
     assert_eq!(param(&back, "state").as_deref(), Some("st"));
     let t = json(&exchange(&emu, &code_in(&back)));
     assert_eq!(claims(&t["id_token"])["nonce"], "n-0S6");
-    let again = browser.post(
-        &format!("{ISSUER}/oauth/authorize"),
-        &authorize_form(None, "&prompt=none"),
-    );
+    let again = post_authorize(&mut browser, "", "&prompt=none");
     code_in(&again);
 }
 
@@ -338,13 +340,9 @@ fn the_authorization_endpoint_takes_post() {
 fn a_posted_request_survives_the_login_screen() {
     let emu = emulator();
     let mut browser = Browser::new(&emu);
-    let page = browser.post(
-        &format!("{ISSUER}/oauth/authorize"),
-        &authorize_form(None, ""),
-    );
+    let page = post_authorize(&mut browser, "", "");
     assert!(is_login_screen(&page), "{}", text(&page));
-    let signed_in = browser.sign_in_as(DEMO, &hidden_input(&page, "next"));
-    let consent = browser.get(&format!("{ISSUER}{}", location(&signed_in)));
+    let consent = browser.log_in_on(&page, DEMO);
     assert!(is_consent_page(&consent), "{}", text(&consent));
     assert_eq!(
         param(&browser.decide(&consent, "allow"), "state").as_deref(),
@@ -360,16 +358,10 @@ fn a_posted_request_survives_the_login_screen() {
 fn a_parameter_in_both_the_query_and_the_body_is_repeated() {
     let emu = emulator();
     let mut browser = Browser::signed_in(&emu, DEMO);
-    let back = browser.post(
-        &format!("{ISSUER}/oauth/authorize?state=other"),
-        &authorize_form(None, ""),
-    );
+    let back = post_authorize(&mut browser, "?state=other", "");
     assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
     assert_eq!(param(&back, "state"), None);
-    let page = browser.post(
-        &format!("{ISSUER}/oauth/authorize?client_id={CLIENT}"),
-        &authorize_form(None, ""),
-    );
+    let page = post_authorize(&mut browser, &format!("?client_id={CLIENT}"), "");
     assert_error_page(&page);
 }
 

@@ -132,8 +132,7 @@ fn prompt_select_account_lets_the_browser_switch_users() {
     let page = browser.get(&authorize_url(None, "&prompt=select_account"));
     assert!(is_login_screen(&page));
     assert!(text(&page).contains("This browser is signed in as"));
-    let signed_in = browser.sign_in_as(SECOND, &hidden_input(&page, "next"));
-    let consent = browser.get(&format!("{ISSUER}{}", location(&signed_in)));
+    let consent = browser.log_in_on(&page, SECOND);
     assert!(text(&consent).contains("Second User"));
 }
 

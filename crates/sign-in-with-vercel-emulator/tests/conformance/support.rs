@@ -247,6 +247,13 @@ impl<'a> Browser<'a> {
         )
     }
 
+    /// Signs in as `sub` on the login screen `page` and follows the
+    /// redirect back to what the screen was shown for.
+    pub fn log_in_on(&mut self, page: &Response, sub: &str) -> Response {
+        let signed_in = self.sign_in_as(sub, &hidden_input(page, "next"));
+        self.get(&format!("{ISSUER}{}", location(&signed_in)))
+    }
+
     /// Signs out, going on to `/`.
     pub fn sign_out(&mut self) -> Response {
         self.post(&format!("{ISSUER}/logout"), "next=%2F")

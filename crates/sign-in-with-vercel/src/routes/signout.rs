@@ -22,9 +22,9 @@ use crate::error::Error;
 use crate::provider::Provider;
 use crate::request::query_params;
 use crate::response::{Response, json};
-use crate::revoke::{self, Revocation};
-use crate::secret::{AccessToken, RefreshToken};
-use crate::session::{self, Sessions, cookie, revocation};
+use crate::revoke::Revocation;
+use crate::session::revocation::{self, Pending};
+use crate::session::{self, Sessions, cookie};
 
 pub(super) const ROUTE: Route = Route {
     method: Method::POST,
@@ -69,15 +69,9 @@ async fn signout(
     let (pending, clear_pending) = revocation::read(&cookies, &origin, config, now);
     reply.set_cookies.extend(clear_pending);
     // And sessions signed out of earlier that a late refresh brought back.
-    let mut to_revoke: Vec<(AccessToken, Option<RefreshToken>)> = pending
+    let mut to_revoke: Vec<Pending> = pending
         .into_iter()
-        .map(|p| (p.access_token, p.refresh_token))
-        .chain(read.ended.into_iter().map(|data| {
-            (
-                AccessToken::new(data.access_token),
-                data.refresh_token.map(RefreshToken::new),
-            )
-        }))
+        .chain(read.ended.iter().map(Pending::of))
         .collect();
 
     let mut body = json!({ "signedOut": true });
@@ -101,28 +95,17 @@ async fn signout(
                     }
                 }
             }
-            to_revoke.push((
-                AccessToken::new(data.access_token),
-                data.refresh_token.map(RefreshToken::new),
-            ));
+            to_revoke.push(Pending::of(&data));
         }
         None if to_revoke.is_empty() => return Err(Error::NotSignedIn),
         None => {}
     }
     let (mut revoked, mut retry) = (true, false);
-    for (access, refresh) in &to_revoke {
-        let outcome = revoke::revoke(provider, access, refresh.as_ref(), "signout").await;
-        if outcome == Revocation::Failed {
-            reply.set_cookies.push(revocation::cookie(
-                &origin,
-                config,
-                access,
-                refresh.as_ref(),
-                now,
-            )?);
-            retry = true;
-        }
+    for tokens in &to_revoke {
+        let (outcome, kept) = tokens.revoke_or_keep(provider, &origin, "signout").await;
         revoked &= outcome == Revocation::Revoked;
+        retry |= kept.is_some();
+        reply.set_cookies.extend(kept);
     }
     body["revoked"] = json!(revoked);
     body["retry"] = json!(retry);

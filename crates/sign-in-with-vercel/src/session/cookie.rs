@@ -248,9 +248,9 @@ fn ended_mark(id: &str) -> String {
 }
 
 /// The cookie marking `data`'s session signed out in this browser, for
-/// [`ENDED_MARK_SECS`] or until the next sign-in. It can only end a session, never start one, so it
-/// needs no seal: whoever could set it could delete the session's cookies
-/// as well.
+/// [`ENDED_MARK_SECS`] or until the next sign-in. It can only end a
+/// session, never start one, so it needs no seal: whoever could set it
+/// could delete the session's cookies as well.
 pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData) -> Option<HeaderValue> {
     let name = cookie_name(origin, ENDED_COOKIE, &ended_mark(&data.id()));
     set_cookie(origin, &name, "1", ENDED_MARK_SECS)

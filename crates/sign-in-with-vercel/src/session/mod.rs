@@ -36,6 +36,7 @@ use crate::refresh::Renewed;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::vercel_api::{VercelApi, api_base};
 use cookie::{Sealed, SessionData};
+use revocation::Pending;
 
 /// How long a session outlives its access token when the refresh keeps
 /// failing for a reason other than the provider refusing the grant (the
@@ -226,21 +227,10 @@ pub(crate) async fn replaced(
 ) {
     let revoke_previous = async {
         if previous.sub != by {
-            revoke_tokens(provider, previous, "callback").await;
+            Pending::of(previous).revoke(provider, "callback").await;
         }
     };
     tokio::join!(end(sessions, previous, now), revoke_previous);
-}
-
-/// Revokes `data`'s tokens at the provider (RFC 7009).
-pub(crate) async fn revoke_tokens(
-    provider: &Provider,
-    data: &SessionData,
-    route: &str,
-) -> crate::revoke::Revocation {
-    let access = AccessToken::new(data.access_token.clone());
-    let refresh = data.refresh_token.clone().map(RefreshToken::new);
-    crate::revoke::revoke(provider, &access, refresh.as_ref(), route).await
 }
 
 /// Revokes the tokens of sessions this browser signed out of that a
@@ -256,15 +246,10 @@ pub(crate) async fn revoke_ended(
 ) -> Vec<http::HeaderValue> {
     let mut kept = Vec::new();
     for data in ended {
-        if revoke_tokens(provider, data, route).await == crate::revoke::Revocation::Failed
-            && let Ok(config) = provider.config()
-        {
-            let access = AccessToken::new(data.access_token.clone());
-            let refresh = data.refresh_token.clone().map(RefreshToken::new);
-            kept.extend(
-                revocation::cookie(origin, config, &access, refresh.as_ref(), provider.now()).ok(),
-            );
-        }
+        let (_, cookie) = Pending::of(data)
+            .revoke_or_keep(provider, origin, route)
+            .await;
+        kept.extend(cookie);
     }
     kept
 }
@@ -334,7 +319,7 @@ async fn refresh_here(
             // Tokens no browser will hold (too large for the cookies; the
             // error ends the session): revoked (RFC 7009), as a sign-in's
             // are, the refresh token too if the provider did not rotate it.
-            revoke_tokens(provider, &new, "refresh").await;
+            Pending::of(&new).revoke(provider, "refresh").await;
             Err(e)
         }
     }

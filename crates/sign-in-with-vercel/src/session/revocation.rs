@@ -11,12 +11,15 @@
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
+use super::cookie::SessionData;
 use crate::config::Config;
 use crate::cookies::{
     REVOCATION_COOKIE, RequestCookies, clear_cookie, cookie_name, set_sealed_cookie,
 };
 use crate::error::Error;
 use crate::origin::Origin;
+use crate::provider::Provider;
+use crate::revoke::Revocation;
 use crate::seal::Purpose;
 use crate::secret::{AccessToken, RefreshToken, random_token};
 
@@ -38,10 +41,47 @@ struct Stored {
     t: i64,
 }
 
-/// Tokens still to revoke, from a request's cookie.
+/// Tokens still to revoke: from a request's cookie, or from a session no
+/// cookie will hold any more.
 pub(crate) struct Pending {
     pub access_token: AccessToken,
     pub refresh_token: Option<RefreshToken>,
+}
+
+impl Pending {
+    /// The tokens of session `data`.
+    pub(crate) fn of(data: &SessionData) -> Self {
+        Self {
+            access_token: AccessToken::new(data.access_token.clone()),
+            refresh_token: data.refresh_token.clone().map(RefreshToken::new),
+        }
+    }
+
+    /// Revokes them at the provider (RFC 7009).
+    pub(crate) async fn revoke(&self, provider: &Provider, route: &str) -> Revocation {
+        let refresh = self.refresh_token.as_ref();
+        crate::revoke::revoke(provider, &self.access_token, refresh, route).await
+    }
+
+    /// Revokes them; when the provider could not be reached, also the
+    /// `Set-Cookie` that keeps them sealed for a retry (none if even that
+    /// cannot be written).
+    pub(crate) async fn revoke_or_keep(
+        &self,
+        provider: &Provider,
+        origin: &Origin,
+        route: &str,
+    ) -> (Revocation, Option<HeaderValue>) {
+        let outcome = self.revoke(provider, route).await;
+        let kept = (outcome == Revocation::Failed)
+            .then(|| provider.config().ok())
+            .flatten()
+            .and_then(|config| {
+                let refresh = self.refresh_token.as_ref();
+                cookie(origin, config, &self.access_token, refresh, provider.now()).ok()
+            });
+        (outcome, kept)
+    }
 }
 
 /// What is authenticated with the seal: this relying party and the name.

@@ -91,18 +91,9 @@ pub(super) async fn refresh(
                 // may carry the new session), as without a store, and the
                 // rest of the burst is told so rather than spending the
                 // token again.
-                if waited && outcome_is_final(&outcome) {
-                    match provider
-                        .config()
-                        .ok()
-                        .and_then(|config| encode(&config.keys, flight, &Published::Spent))
-                    {
-                        Some(sealed) => store.publish(flight, &sealed).await,
-                        None => store.release(flight).await,
-                    }
-                    return Err(Error::RefreshConflict);
-                }
+                let lost_race = waited && outcome_is_final(&outcome);
                 let published = match &outcome {
+                    _ if lost_race => Some(Published::Spent),
                     Ok(refreshed) => Some(Published::of(refreshed)),
                     Err(Error::TokenRejected(code)) if outcome_is_final(&outcome) => {
                         Some(Published::Refused(code.clone()))
@@ -116,7 +107,11 @@ pub(super) async fn refresh(
                     Some(sealed) => store.publish(flight, &sealed).await,
                     None => store.release(flight).await,
                 }
-                return outcome;
+                return if lost_race {
+                    Err(Error::RefreshConflict)
+                } else {
+                    outcome
+                };
             }
             Some(Claim::Outcome(published)) => {
                 return adopt(provider, origin, flight, data, &published);
