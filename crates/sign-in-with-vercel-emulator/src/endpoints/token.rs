@@ -107,16 +107,18 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                     );
                 }
                 // RFC 6749 §6: a scope may narrow the grant's, never
-                // widen it (the tokens keep the grant's scope, §3.3).
-                if let Some(scope) = params.get("scope")
-                    && let Some(extra) = scope
+                // widen it (the tokens keep the grant's scope, §3.3). The
+                // description is fixed: the request's text is not echoed
+                // (§5.2 limits what an `error_description` may hold).
+                if params.get("scope").is_some_and(|scope| {
+                    scope
                         .split(' ')
-                        .find(|s| !s.is_empty() && !entry.grant.scopes.iter().any(|g| g == s))
-                {
+                        .any(|s| !s.is_empty() && !entry.grant.scopes.iter().any(|g| g == s))
+                }) {
                     return oauth_error(
                         400,
                         "invalid_scope",
-                        &format!("{extra} exceeds the scope originally granted"),
+                        "the scope exceeds the one originally granted",
                     );
                 }
                 if entry.used && reuse == ReusePolicy::RevokeGrant {

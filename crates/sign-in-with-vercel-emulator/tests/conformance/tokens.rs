@@ -490,6 +490,12 @@ fn a_refresh_asking_for_more_scope_than_granted_is_invalid_scope() {
     let wider = ask("openid offline_access email");
     assert_eq!(wider.status(), 400);
     assert_eq!(json(&wider)["error"], "invalid_scope");
+    // The request's text is not echoed in the description (§5.2 limits its
+    // characters; a scope may carry any).
+    let odd = ask("openid \"<script>");
+    assert_eq!(json(&odd)["error"], "invalid_scope");
+    let description = json(&odd)["error_description"].as_str().unwrap().to_owned();
+    assert!(!description.contains("script"), "{description}");
     assert_eq!(ask("openid").status(), 200, "narrower is fine");
 }
 
