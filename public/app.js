@@ -104,6 +104,11 @@ async function signOut(button, everywhere) {
       notes.push("You are signed out here, but Vercel could not be reached to revoke this app's access.");
       return renderRevocationRetry(notes.join(" "));
     }
+    // Nothing left to retry, yet not revoked (the provider offers no
+    // revocation, or refused it): the grant stays until the user removes it.
+    if (response.ok && answer.revoked === false) {
+      notes.push("You are signed out here, but this app's access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel.");
+    }
     if (notes.length) return renderSignedOutWith(notes.join(" "));
     window.location.assign("/");
   } catch (error) {

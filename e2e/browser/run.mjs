@@ -429,6 +429,27 @@ try {
     check(probe.status() === 401, `GET /api/user-info after the retry answered ${probe.status()}, not 401`);
   });
 
+  await step("sign out when the tokens cannot be revoked and nothing is kept to retry: the page says how to remove the app", async () => {
+    await signInAgain();
+    // The real sign-out runs (its cookies reach the browser); only its
+    // answer is changed to the one a provider without revocation gets.
+    await page.route("**/api/auth/signout", async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, json: { signedOut: true, revoked: false, retry: false } });
+    });
+    await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
+    await expectText(
+      page.getByRole("status"),
+      /signed out here, but this app's access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel\./,
+      "the note",
+    );
+    check(page.url() === `${APP_URL}/profile`, `left the page instead of saying so: ${page.url()}`);
+    check(await page.getByRole("button", { name: "Try again" }).count() === 0, "offered a retry with nothing to retry");
+    await page.unroute("**/api/auth/signout");
+    const probe = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
+    check(probe.status() === 401, `GET /api/user-info after the sign-out answered ${probe.status()}, not 401`);
+  });
+
   await step("the emulator's account page lists the app; Remove forgets the consent", async () => {
     await page.goto(`${emulatorOrigin}/account/authorizations`);
     const remove = page.getByRole("button", { name: "Remove Local app" });

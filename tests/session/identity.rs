@@ -75,10 +75,38 @@ async fn protect_runs_the_handler_for_a_signed_in_user() {
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.body(), &format!("hello {DEMO_SUB}"));
-    assert!(
-        response.headers().get(CACHE_CONTROL).is_none(),
-        "no cookie set: the handler's caching is its own"
+    assert_eq!(
+        response.headers()[CACHE_CONTROL],
+        "no-store",
+        "a signed-in user's page is never left to shared caches"
     );
+}
+
+/// RFC 9111 §5.2.2.7: a CDN keys its cache without the `Cookie` header, so
+/// a protected response it may store would reach the next visitor.
+#[tokio::test]
+async fn protect_keeps_a_private_answer_and_no_shared_caching() {
+    let rp = signed_in("client_secret_post").await;
+    for (said, sent) in [
+        ("private, max-age=60", "private, max-age=60"),
+        ("No-Store", "No-Store"),
+        ("public, s-maxage=60", "no-store"),
+        ("max-age=60", "no-store"),
+        ("private=\"set-cookie\", max-age=60", "no-store"),
+    ] {
+        let response: http::Response<bytes::Bytes> = rp
+            .auth
+            .protect(&rp.request("GET", "/api/mine"), async |_| {
+                http::Response::builder()
+                    .header(CACHE_CONTROL, said)
+                    .body(bytes::Bytes::from_static(b"ok"))
+                    .unwrap()
+            })
+            .await;
+        let cache_control: Vec<_> = response.headers().get_all(CACHE_CONTROL).iter().collect();
+        assert_eq!(cache_control, [sent], "the handler said {said}");
+        assert!(response.headers().get(SET_COOKIE).is_none());
+    }
 }
 
 #[tokio::test]

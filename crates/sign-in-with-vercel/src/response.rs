@@ -46,10 +46,14 @@ pub fn redirect_to_error(error_page: &str, code: &str) -> Response {
 }
 
 /// An empty `500`: only for a response that cannot be built, which the
-/// callers never make from outside input.
+/// callers never make from outside input. `no-store` like every other
+/// answer, since the route may still add its cookies to it.
 pub(crate) fn internal_error() -> Response {
     let mut response = http::Response::new(Bytes::new());
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -73,4 +77,19 @@ pub fn no_referrer(mut response: Response) -> Response {
         .headers_mut()
         .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_answer_is_no_store_even_one_that_could_not_be_built() {
+        assert_eq!(internal_error().headers()[CACHE_CONTROL], "no-store");
+        // A header value no `Location` may carry falls back to the 500.
+        let broken = redirect("https://op.example/authorize\n");
+        assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(broken.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(redirect("/profile").headers()[CACHE_CONTROL], "no-store");
+    }
 }

@@ -71,9 +71,12 @@ impl Session {
     }
 
     /// Adds the session's cookies (a refresh's, if one happened) to your
-    /// response, and then `Cache-Control: no-store` in place of yours: a
-    /// shared cache must never hand one user's session cookie to others
-    /// (RFC 9111 §7.3: `Set-Cookie` alone does not stop caching).
+    /// response, and keeps it out of shared caches: a response that sets
+    /// cookies is `Cache-Control: no-store` in place of yours (RFC 9111
+    /// §7.3: `Set-Cookie` alone does not stop caching); any other keeps
+    /// yours only when it says `private` or `no-store`, and is `no-store`
+    /// otherwise, since a CDN does not key its cache on the `Cookie`
+    /// header and would hand one user's page to the next visitor.
     /// [`Auth::protect`](crate::Auth::protect) does it for you.
     pub fn finish<B>(&self, response: http::Response<B>) -> http::Response<B> {
         with_cookies(&self.pending, response)
@@ -104,25 +107,44 @@ pub(crate) fn lock_pending(pending: &Mutex<Vec<HeaderValue>>) -> MutexGuard<'_, 
 
 /// `response` with the cookies `pending` holds, which it no longer holds:
 /// [`Session::finish`], and [`Auth::protect`](crate::Auth::protect) once
-/// the handler has consumed the session. A response that sets any is
-/// `Cache-Control: no-store`, whatever the handler said.
+/// the handler has consumed the session. A signed-in user's response is
+/// theirs alone, so no shared cache may store it (RFC 9111 §3, §5.2.2.7):
+/// one that sets cookies is `Cache-Control: no-store` whatever the handler
+/// said; otherwise the handler's `Cache-Control` stays only when it says
+/// `private` or `no-store`, and is `no-store` in every other case (none,
+/// `public`, `s-maxage`, a `private` limited to some fields).
 pub(crate) fn with_cookies<B>(
     pending: &Mutex<Vec<HeaderValue>>,
     mut response: http::Response<B>,
 ) -> http::Response<B> {
     let cookies = std::mem::take(&mut *lock_pending(pending));
-    if cookies.is_empty() {
-        return response;
-    }
     let headers = response.headers_mut();
-    headers.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    if !cookies.is_empty() || !kept_from_shared_caches(headers) {
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+    }
     for cookie in cookies {
         headers.append(http::header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// Whether `headers`' `Cache-Control` forbids shared caches to store the
+/// response: an unqualified `private` or a `no-store` directive (RFC 9111
+/// §5.2.2.5, §5.2.2.7; directive names are case-insensitive, §5.2). A
+/// `private="field"` leaves the rest of the response to shared caches.
+fn kept_from_shared_caches(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|directive| {
+            directive.eq_ignore_ascii_case("private") || directive.eq_ignore_ascii_case("no-store")
+        })
 }
 
 /// The session as the REST client's token source: its access token, and
