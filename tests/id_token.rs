@@ -7,6 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use sign_in_with_vercel::TransportError;
 use sign_in_with_vercel_emulator::Signing;
 use support::*;
 
@@ -285,4 +286,103 @@ async fn key_set_is_refetched_after_its_ttl() {
     *rp.jar_mut() = Jar::default();
     accepted(&mut rp).await;
     assert_eq!(rp.sent_to("/.well-known/jwks").len(), 2);
+}
+
+/// OpenID Connect Core §10.1.1: a provider that publishes one key and names
+/// none in its tokens rotates by replacing that key. The cached set no
+/// longer verifies the new tokens: it is fetched again, once.
+#[tokio::test]
+async fn a_replaced_key_without_kid_refetches_the_cached_key_set_once() {
+    let mut rp = rp("client_secret_post");
+    rp.emulator.faults().signing = Signing::Rs256WithoutKid;
+    accepted(&mut rp).await;
+    assert_eq!(rp.sent_to("/.well-known/jwks").len(), 1);
+    rp.emulator.rotate_key(false);
+    *rp.jar_mut() = Jar::default();
+    accepted(&mut rp).await;
+    assert_eq!(
+        rp.sent_to("/.well-known/jwks").len(),
+        2,
+        "one refetch for the replaced key"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_signature_against_the_cached_key_set_is_refused_after_one_refetch() {
+    let mut rp = rp("client_secret_post");
+    accepted(&mut rp).await;
+    *rp.jar_mut() = Jar::default();
+    rp.emulator.faults().signing = Signing::ForeignKey;
+    refused(&mut rp).await;
+    assert_eq!(
+        rp.sent_to("/.well-known/jwks").len(),
+        2,
+        "exactly one refetch"
+    );
+}
+
+/// The callback's ID token must verify: when the key set cannot be
+/// fetched, the sign-in fails rather than trusting the token unsigned.
+#[tokio::test]
+async fn a_sign_in_whose_key_set_cannot_be_fetched_fails() {
+    let mut rp = rp("client_secret_post");
+    *rp.recorder.fail_path.lock().unwrap() =
+        Some(("/.well-known/jwks".into(), TransportError::Timeout));
+    let done = rp.sign_in().await;
+    assert_eq!(location(&done), "/auth/error?error=provider_unavailable");
+    testkit::assert_no_session(rp.jar());
+}
+
+/// Signs in, then makes the key set unfetchable and the next refresh's
+/// ID token carry `edit`; returns the answer of the route that refreshes.
+async fn refresh_without_keys(
+    edit_claims: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static,
+) -> (Rp, http::Response<bytes::Bytes>) {
+    let mut rp = rp("client_secret_post");
+    accepted(&mut rp).await;
+    *rp.recorder.fail_path.lock().unwrap() =
+        Some(("/.well-known/jwks".into(), TransportError::Timeout));
+    edit(&rp, edit_claims);
+    rp.advance(3601);
+    let answer = rp.get("/api/user-info").await;
+    (rp, answer)
+}
+
+/// OpenID Connect Core §12.2 with §3.1.3.7 step 6: when the keys cannot be
+/// fetched, the refreshed ID token (straight from the token endpoint) is
+/// still checked claim by claim; one about another user ends the session
+/// as one that failed verification does, and its tokens are revoked.
+#[tokio::test]
+async fn a_refreshed_id_token_about_another_user_is_refused_while_the_keys_are_unavailable() {
+    let (rp, answer) = refresh_without_keys(|c| {
+        c.insert("sub".into(), json!("usr_someone_else"));
+    })
+    .await;
+    assert_eq!(answer.status(), 401);
+    assert_eq!(body_json(&answer)["error"], "invalid_token");
+    testkit::assert_no_session(rp.jar());
+    let (access, refresh) = rp.issued();
+    assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2);
+    assert!(!active(&rp, &access) && !active(&rp, &refresh), "revoked");
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_for_another_client_is_refused_while_the_keys_are_unavailable() {
+    let (rp, answer) = refresh_without_keys(|c| {
+        c.insert("aud".into(), json!("cl_someone_else"));
+    })
+    .await;
+    assert_eq!(body_json(&answer)["error"], "invalid_token");
+    testkit::assert_no_session(rp.jar());
+}
+
+#[tokio::test]
+async fn an_expired_refreshed_id_token_is_refused_while_the_keys_are_unavailable() {
+    let (rp, answer) = refresh_without_keys(|c| {
+        let iat = c["iat"].as_i64().unwrap();
+        c.insert("exp".into(), json!(iat - 120));
+    })
+    .await;
+    assert_eq!(body_json(&answer)["error"], "invalid_token");
+    testkit::assert_no_session(rp.jar());
 }

@@ -302,6 +302,7 @@ macro_rules! rejects_claims {
 rejects_claims! {
     a_token_for_another_integration_is_refused: |c| { c.insert("aud".into(), json!("oac_another_integration")); } => IdTokenError::AudienceMismatch;
     a_marketplace_access_token_offered_as_the_id_token_is_refused: |c| { c.insert("type".into(), json!("access_token")); } => IdTokenError::NotAnIdToken;
+    a_token_without_type_is_refused: |c| { c.remove("type"); } => IdTokenError::MissingClaim("type");
     a_token_without_the_users_role_is_refused: |c| { c.remove("user_role"); } => IdTokenError::MissingClaim("user_role");
     rejects_the_apps_audience: |c| { c.insert("aud".into(), json!(CLIENT_ID)); } => IdTokenError::AudienceMismatch;
     rejects_missing_audience: |c| { c.remove("aud"); } => IdTokenError::AudienceMismatch;

@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::config::VERCEL_ISSUER;
-use crate::error::{Endpoint, Error};
-use crate::origin::check_secure_url;
+use crate::error::{Endpoint, Error, excerpt};
+use crate::origin::{check_secure_url, is_loopback};
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 
 /// The subset of provider metadata (RFC 8414 §2, OpenID Connect Discovery
@@ -73,7 +73,8 @@ impl ProviderMetadata {
 
     /// Parses and checks a discovery response: the `issuer` in it must be
     /// exactly `expected_issuer` (Discovery §4.3), and every endpoint an
-    /// `https` URL (`http` only on loopback).
+    /// `https` URL (`http` only on loopback, for an `http` issuer on
+    /// loopback), kept as the URL it was checked as.
     pub fn from_response(expected_issuer: &str, response: &HttpResponse) -> Result<Self, Error> {
         discovered(expected_issuer, response)
     }
@@ -86,8 +87,9 @@ pub(crate) trait IssuerMetadata: DeserializeOwned + Send + Sync {
     fn issuer(&self) -> &str;
     /// Where the issuer's signing keys are.
     fn jwks_uri(&self) -> &str;
-    /// Every endpoint it names, by member name, for [`discovered`] to check.
-    fn endpoints(&self) -> Vec<(&'static str, &str)>;
+    /// Every endpoint it names, by member name, for [`discovered`] to check
+    /// and replace by the URL it checked.
+    fn endpoints(&mut self) -> Vec<(&'static str, &mut String)>;
 }
 
 impl IssuerMetadata for ProviderMetadata {
@@ -99,24 +101,21 @@ impl IssuerMetadata for ProviderMetadata {
         &self.jwks_uri
     }
 
-    fn endpoints(&self) -> Vec<(&'static str, &str)> {
+    fn endpoints(&mut self) -> Vec<(&'static str, &mut String)> {
         let optional = [
-            ("userinfo_endpoint", &self.userinfo_endpoint),
-            ("revocation_endpoint", &self.revocation_endpoint),
-            ("introspection_endpoint", &self.introspection_endpoint),
+            ("userinfo_endpoint", &mut self.userinfo_endpoint),
+            ("revocation_endpoint", &mut self.revocation_endpoint),
+            ("introspection_endpoint", &mut self.introspection_endpoint),
         ];
         let mut endpoints = vec![
-            (
-                "authorization_endpoint",
-                self.authorization_endpoint.as_str(),
-            ),
-            ("token_endpoint", &self.token_endpoint),
-            ("jwks_uri", &self.jwks_uri),
+            ("authorization_endpoint", &mut self.authorization_endpoint),
+            ("token_endpoint", &mut self.token_endpoint),
+            ("jwks_uri", &mut self.jwks_uri),
         ];
         endpoints.extend(
             optional
                 .into_iter()
-                .filter_map(|(name, value)| Some((name, value.as_deref()?))),
+                .filter_map(|(name, value)| Some((name, value.as_mut()?))),
         );
         endpoints
     }
@@ -142,14 +141,23 @@ impl IssuerMetadata for KeyMetadata {
         &self.jwks_uri
     }
 
-    fn endpoints(&self) -> Vec<(&'static str, &str)> {
-        vec![("jwks_uri", &self.jwks_uri)]
+    fn endpoints(&mut self) -> Vec<(&'static str, &mut String)> {
+        vec![("jwks_uri", &mut self.jwks_uri)]
     }
 }
 
+/// How much of a mismatching `issuer` an error quotes: the document is the
+/// provider's, and may be any size.
+const QUOTED_ISSUER_CHARS: usize = 100;
+
 /// Parses and checks a discovery response for `expected_issuer`: a
 /// success, whose `issuer` is exactly the expected one (Discovery §4.3),
-/// each of whose endpoints is an `https` URL (`http` only on loopback).
+/// each of whose endpoints is an `https` URL. Plain `http` is accepted only
+/// on a loopback host, and only when the issuer itself is `http` on
+/// loopback (the emulator, local development): the client secret, the code
+/// and the verifier are never sent in cleartext for an `https` issuer, even
+/// to this machine. Each endpoint is kept as the URL it was checked as
+/// (see [`checked_endpoint`]).
 pub(crate) fn discovered<M: IssuerMetadata>(
     expected_issuer: &str,
     response: &HttpResponse,
@@ -157,30 +165,44 @@ pub(crate) fn discovered<M: IssuerMetadata>(
     if !response.status().is_success() {
         return Err(Endpoint::Discovery.failed(response.status()));
     }
-    let metadata: M = serde_json::from_slice(response.body())
+    let mut metadata: M = serde_json::from_slice(response.body())
         .map_err(|_| Endpoint::Discovery.malformed("not provider metadata"))?;
     if metadata.issuer() != expected_issuer {
         return Err(Error::Discovery(format!(
-            "the provider's metadata names issuer {:?}, not the configured {:?}",
-            metadata.issuer(),
+            "the provider's metadata names issuer {}, not the configured {:?}",
+            excerpt(metadata.issuer(), QUOTED_ISSUER_CHARS),
             expected_issuer
         )));
     }
+    let plain_http = Url::parse(expected_issuer)
+        .is_ok_and(|issuer| issuer.scheme() == "http" && is_loopback(&issuer));
     for (name, value) in metadata.endpoints() {
-        check_endpoint(name, value)?;
+        *value = checked_endpoint(name, value, plain_http)?;
     }
     Ok(metadata)
 }
 
-/// An endpoint from metadata: a URL, `https` (`http` on loopback), with no
-/// fragment.
-fn check_endpoint(name: &str, value: &str) -> Result<(), Error> {
+/// An endpoint from metadata: a URL, `https` (`http` on loopback when
+/// `plain_http`), with no fragment; returned as parsed (`Url::as_str`).
+///
+/// The parser forgives what the provider's string should not have (it
+/// drops tabs and newlines, reads `\` as `/`, trims spaces): what is
+/// checked here and what is then sent must be the same URL, so the
+/// serialisation is kept, not the raw string. Endpoints are never compared
+/// as strings (only the issuer is, and it is not rewritten), so nothing
+/// matches against the raw form.
+fn checked_endpoint(name: &str, value: &str, plain_http: bool) -> Result<String, Error> {
     let url = Url::parse(value).map_err(|_| Error::Discovery(format!("{name} is not a URL")))?;
     check_secure_url(&url).map_err(|p| Error::Discovery(format!("{name} {p}")))?;
+    if url.scheme() == "http" && !plain_http {
+        return Err(Error::Discovery(format!(
+            "{name} must use https, as the issuer does (plain http is accepted only for an http issuer on a loopback host)"
+        )));
+    }
     if url.fragment().is_some() {
         return Err(Error::Discovery(format!("{name} has a fragment")));
     }
-    Ok(())
+    Ok(url.into())
 }
 
 #[cfg(test)]
@@ -247,6 +269,95 @@ mod tests {
         assert_eq!(err.code(), "configuration");
         let doc = DOC.replace("https://op.example.com/jwks", "http://op.example.com/jwks");
         assert!(discovered::<KeyMetadata>("https://op.example.com", &response(200, &doc)).is_err());
+    }
+
+    /// A hostile document on an https issuer must not send the client
+    /// secret, the code and the verifier to a loopback service in
+    /// cleartext.
+    #[test]
+    fn plain_http_loopback_endpoints_are_refused_for_an_https_issuer() {
+        for endpoint in [
+            "https://op.example.com/token",
+            "https://op.example.com/jwks",
+            "https://op.example.com/authorize",
+            "https://op.example.com/userinfo",
+        ] {
+            for local in [
+                "http://127.0.0.1:8080/x",
+                "http://localhost/x",
+                "http://[::1]/x",
+            ] {
+                let doc = DOC.replace(endpoint, local);
+                let err =
+                    ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
+                        .unwrap_err();
+                assert_eq!(err.code(), "configuration", "{endpoint} as {local}");
+            }
+        }
+        let doc = DOC.replace("https://op.example.com/jwks", "http://127.0.0.1/jwks");
+        assert!(discovered::<KeyMetadata>("https://op.example.com", &response(200, &doc)).is_err());
+    }
+
+    #[test]
+    fn plain_http_loopback_endpoints_are_accepted_for_a_loopback_http_issuer() {
+        let doc = DOC
+            .replace("https://op.example.com", "http://127.0.0.1:3002")
+            .replace(
+                "\"issuer\": \"http://127.0.0.1:3002\"",
+                "\"issuer\": \"http://127.0.0.1:3001\"",
+            );
+        let m =
+            ProviderMetadata::from_response("http://127.0.0.1:3001", &response(200, &doc)).unwrap();
+        assert_eq!(m.token_endpoint, "http://127.0.0.1:3002/token");
+        // Off loopback, still refused.
+        let doc = doc.replace("http://127.0.0.1:3002/token", "http://op.example.com/token");
+        assert!(
+            ProviderMetadata::from_response("http://127.0.0.1:3001", &response(200, &doc)).is_err()
+        );
+    }
+
+    /// `Url::parse` drops tabs and newlines and reads `\` as `/`: the
+    /// endpoint used is the one checked, not the provider's raw string.
+    #[test]
+    fn endpoints_are_kept_as_the_urls_they_were_checked_as() {
+        let doc = DOC
+            .replace(
+                "https://op.example.com/token",
+                r"https://op.example.com/to\tke\nn",
+            )
+            .replace(
+                "https://op.example.com/authorize",
+                r" https://op.example.com\\authorize",
+            )
+            .replace(
+                "https://op.example.com/jwks",
+                "HTTPS://OP.example.com:443/jwks",
+            );
+        let m = ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
+            .unwrap();
+        assert_eq!(m.token_endpoint, "https://op.example.com/token");
+        assert_eq!(m.authorization_endpoint, "https://op.example.com/authorize");
+        assert_eq!(m.jwks_uri, "https://op.example.com/jwks");
+        let keys: KeyMetadata = discovered("https://op.example.com", &response(200, &doc)).unwrap();
+        assert_eq!(keys.jwks_uri, "https://op.example.com/jwks");
+    }
+
+    #[test]
+    fn a_long_mismatching_issuer_is_cut_in_the_error() {
+        for long in ["a".repeat(200_000), "é".repeat(200_000)] {
+            let doc = DOC.replace("https://op.example.com\",", &format!("https://{long}\","));
+            let err =
+                ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
+                    .unwrap_err();
+            let line = err.to_string();
+            assert!(
+                line.chars().count() < 300,
+                "{} characters",
+                line.chars().count()
+            );
+            assert!(line.contains("(cut,"), "{line}");
+            assert!(line.contains("https://op.example.com"), "{line}");
+        }
     }
 
     #[test]

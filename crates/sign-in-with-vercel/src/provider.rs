@@ -6,9 +6,9 @@
 //!
 //! An [`Issuer`] is one OpenID Provider seen from here: its metadata,
 //! built in or discovered once, and its key set, cached and refetched once
-//! when a token names a key the cached set lacks (OpenID Connect Core
-//! §10.1.1). The sign-in has one; the marketplace SSO exchange
-//! ([`crate::sso`]) has its own.
+//! when a token names a key the cached set lacks, or has a signature the
+//! cached key does not verify (OpenID Connect Core §10.1.1). The sign-in
+//! has one; the marketplace SSO exchange ([`crate::sso`]) has its own.
 
 use std::sync::Arc;
 
@@ -126,9 +126,13 @@ impl<M: IssuerMetadata> Issuer<M> {
         }
     }
 
-    /// Verifies an ID token of this issuer (OpenID Connect Core §3.1.3.7),
-    /// refetching the key set once when the token names a key the cached
-    /// set lacks, which is how a key rotation shows up.
+    /// Verifies an ID token of this issuer (OpenID Connect Core §3.1.3.7).
+    /// A key rotation (§10.1.1) shows up against a cached key set as a
+    /// token naming a key the set lacks, or, when the provider replaces a
+    /// key under the same `kid` (or the one key of a set whose tokens name
+    /// none), as a signature the cached key does not verify: either way the
+    /// set is fetched again and the token verified once more. At most one
+    /// fetch per verification: none more when the set was fetched for it.
     pub(crate) async fn verify(
         &self,
         http: &dyn HttpClient,
@@ -137,22 +141,49 @@ impl<M: IssuerMetadata> Issuer<M> {
         now: i64,
     ) -> Result<IdTokenClaims, Error> {
         let metadata = self.metadata(http).await?;
-        let expected = Expected {
-            issuer: metadata.issuer(),
-            client_id: audience.client_id,
-            nonce: audience.nonce,
-            subject: audience.subject,
-            access_token: audience.access_token,
-            now,
-        };
+        let expected = expected(metadata, audience, now);
         let (keys, fetched) = self.keys(http, metadata.jwks_uri(), false, now).await?;
         match id_token::verify(token, &keys, &expected) {
-            Err(IdTokenError::UnknownKey) if !fetched => {
+            Err(IdTokenError::UnknownKey | IdTokenError::BadSignature) if !fetched => {
                 let (keys, _) = self.keys(http, metadata.jwks_uri(), true, now).await?;
                 Ok(id_token::verify(token, &keys, &expected)?)
             }
             result => Ok(result?),
         }
+    }
+
+    /// Checks the claims of an ID token the token endpoint has just
+    /// returned, without its signature, as [`id_token::check_unsigned`]
+    /// does: only for a refresh's ID token whose key set cannot be fetched.
+    pub(crate) async fn check_unsigned(
+        &self,
+        http: &dyn HttpClient,
+        token: &IdToken,
+        audience: &Audience<'_>,
+        now: i64,
+    ) -> Result<(), Error> {
+        let metadata = self.metadata(http).await?;
+        Ok(id_token::check_unsigned(
+            token,
+            &expected(metadata, audience, now),
+        )?)
+    }
+}
+
+/// What an ID token of the issuer `metadata` describes must match for
+/// `audience`, at `now`.
+fn expected<'a>(
+    metadata: &'a impl IssuerMetadata,
+    audience: &Audience<'a>,
+    now: i64,
+) -> Expected<'a> {
+    Expected {
+        issuer: metadata.issuer(),
+        client_id: audience.client_id,
+        nonce: audience.nonce,
+        subject: audience.subject,
+        access_token: audience.access_token,
+        now,
     }
 }
 
@@ -350,12 +381,125 @@ impl Provider {
             .verify(self.http(), token, &audience, self.now())
             .await
     }
+
+    /// Checks the claims of a refresh's ID token of user `subject` without
+    /// its signature, when the key set cannot be fetched (see
+    /// [`id_token::check_unsigned`]; OpenID Connect Core §3.1.3.7 step 6,
+    /// §12.2). Never for the callback's ID token.
+    pub(crate) async fn check_refreshed_id_token_unsigned(
+        &self,
+        token: &IdToken,
+        access_token: &AccessToken,
+        subject: &str,
+    ) -> Result<(), Error> {
+        let audience = Audience {
+            client_id: &self.config()?.client_id,
+            access_token: Some(access_token),
+            nonce: None,
+            subject: Some(subject),
+        };
+        self.issuer
+            .check_unsigned(self.http(), token, &audience, self.now())
+            .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde_json::{Value, json};
+
     use super::*;
+    use crate::discovery::KeyMetadata;
+    use crate::id_token::tests::{KEY_B, NOW, Signing, claims, jwk, jwk_of, sign};
     use crate::origin::tests::headers;
+    use crate::transport::BoxFuture;
+    use crate::transport::tests::response;
+
+    /// An issuer's key set endpoint serving `keys`, counting its fetches.
+    struct KeyServer {
+        keys: Mutex<Vec<Value>>,
+        fetches: AtomicUsize,
+    }
+
+    impl KeyServer {
+        fn serving(keys: Vec<Value>) -> Self {
+            Self {
+                keys: Mutex::new(keys),
+                fetches: AtomicUsize::new(0),
+            }
+        }
+
+        fn serve(&self, keys: Vec<Value>) {
+            *self.keys.lock().unwrap() = keys;
+        }
+
+        fn fetches(&self) -> usize {
+            self.fetches.load(Ordering::SeqCst)
+        }
+    }
+
+    impl HttpClient for KeyServer {
+        fn execute(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            let body = json!({ "keys": *self.keys.lock().unwrap() }).to_string();
+            Box::pin(async move { Ok(response(200, &body)) })
+        }
+    }
+
+    fn issuer() -> Issuer<KeyMetadata> {
+        let metadata = KeyMetadata {
+            issuer: "https://op.example".into(),
+            jwks_uri: "https://op.example/jwks".into(),
+        };
+        Issuer::new(metadata.issuer.clone(), Some(metadata))
+    }
+
+    /// A token by key B under key A's `kid`, verified as a refresh of `u1`.
+    async fn verify_b_under_a(issuer: &Issuer<KeyMetadata>, keys: &KeyServer) -> Result<(), Error> {
+        let token = IdToken::new(sign(&claims(), Signing::ForeignKey));
+        let audience = Audience {
+            client_id: "cl",
+            access_token: None,
+            nonce: None,
+            subject: Some("u1"),
+        };
+        issuer.verify(keys, &token, &audience, NOW).await.map(drop)
+    }
+
+    #[tokio::test]
+    async fn a_key_replaced_under_the_same_kid_refetches_the_cached_set_once() {
+        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
+        issuer.prefetch_keys(&keys, NOW).await;
+        // The provider replaces key A by key B, keeping the `kid`.
+        keys.serve(vec![jwk_of(KEY_B)]);
+        assert_eq!(verify_b_under_a(&issuer, &keys).await, Ok(()));
+        assert_eq!(keys.fetches(), 2);
+        // The refetched set is cached: the next token needs no fetch.
+        assert_eq!(verify_b_under_a(&issuer, &keys).await, Ok(()));
+        assert_eq!(keys.fetches(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_bad_signature_refetches_at_most_once_per_verification() {
+        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
+        issuer.prefetch_keys(&keys, NOW).await;
+        let refused = Err(Error::IdToken(IdTokenError::BadSignature));
+        assert_eq!(verify_b_under_a(&issuer, &keys).await, refused);
+        assert_eq!(keys.fetches(), 2, "one refetch");
+        assert_eq!(verify_b_under_a(&issuer, &keys).await, refused);
+        assert_eq!(keys.fetches(), 3, "one refetch each");
+    }
+
+    #[tokio::test]
+    async fn a_bad_signature_against_a_set_fetched_for_it_is_not_refetched() {
+        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
+        let refused = Err(Error::IdToken(IdTokenError::BadSignature));
+        assert_eq!(verify_b_under_a(&issuer, &keys).await, refused);
+        assert_eq!(keys.fetches(), 1);
+    }
 
     #[test]
     fn remembered_origins_are_the_origins_of_their_headers() {

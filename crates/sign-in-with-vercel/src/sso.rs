@@ -178,7 +178,9 @@ pub struct MarketplaceClaims {
 
 impl MarketplaceClaims {
     /// The typed claims of a verified token; a documented claim that is
-    /// missing, or a `type` other than `id_token`, refuses it.
+    /// missing, or a `type` other than `id_token`, refuses it. The
+    /// marketplace's access tokens share its issuer, audience and keys, and
+    /// it always sends `type`: a token without one is refused too.
     fn from_verified(claims: IdTokenClaims) -> Result<Self, Error> {
         let IdTokenClaims {
             iss,
@@ -197,7 +199,7 @@ impl MarketplaceClaims {
                 .filter(|v| !v.is_empty())
                 .ok_or(IdTokenError::MissingClaim(name))
         };
-        if take("type").is_some_and(|kind| kind != "id_token") {
+        if required(take("type"), "type")? != "id_token" {
             return Err(IdTokenError::NotAnIdToken.into());
         }
         let account_id = required(take("account_id"), "account_id")?;
@@ -253,9 +255,9 @@ pub struct SsoIdentity {
     pub claims: MarketplaceClaims,
     /// The access token of the answer, when Vercel gave one.
     pub access_token: Option<AccessToken>,
-    /// `token_type`, when given.
+    /// `token_type`, when given: `Bearer`, in any case.
     pub token_type: Option<String>,
-    /// `expires_in`, seconds, when given.
+    /// `expires_in`, seconds, when given; at most a year.
     pub expires_in: Option<u64>,
 }
 
@@ -265,9 +267,9 @@ pub struct SsoTokens {
     pub id_token: IdToken,
     /// `access_token` (may be `null`).
     pub access_token: Option<AccessToken>,
-    /// `token_type` (may be `null`).
+    /// `token_type` (may be `null`; otherwise `Bearer`, in any case).
     pub token_type: Option<String>,
-    /// `expires_in`.
+    /// `expires_in`, at most a year.
     pub expires_in: Option<u64>,
 }
 
@@ -314,7 +316,10 @@ struct RawAnswer {
 /// secret refused: the API does not say which) is `invalid_grant`, sign in
 /// again; a 401, 403 or 404 (no such integration, or not these
 /// credentials) is `invalid_client`, the integration's configuration.
-/// Other failures are the provider's. The message is never kept.
+/// Other failures are the provider's. The message is never kept. As at
+/// the token endpoint, a `token_type` other than Bearer is refused (RFC
+/// 6750 §4; `null` is allowed, as Vercel's reference shows it), and
+/// `expires_in` is read leniently and capped at a year.
 pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
     let status = response.status();
     match status.as_u16() {
@@ -330,6 +335,13 @@ pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
     if raw.id_token.is_empty() {
         return Err(Endpoint::Token.malformed("empty id_token"));
     }
+    if raw
+        .token_type
+        .as_deref()
+        .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
+    {
+        return Err(Endpoint::Token.malformed("token_type is not Bearer"));
+    }
     Ok(SsoTokens {
         id_token: IdToken::new(raw.id_token),
         access_token: raw
@@ -337,7 +349,8 @@ pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
             .filter(|t| !t.is_empty())
             .map(AccessToken::new),
         token_type: raw.token_type,
-        expires_in: crate::token::expires_in(raw.expires_in.as_ref()),
+        expires_in: crate::token::expires_in(raw.expires_in.as_ref())
+            .map(|seconds| seconds.min(crate::token::MAX_EXPIRES_IN)),
     })
 }
 
@@ -564,6 +577,38 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_expires_in_is_capped_as_the_token_endpoints_is() {
+        for value in ["1e300", "99999999999999999999", "\"99999999999999999999\""] {
+            let t = parse_response(&response(
+                200,
+                &format!(r#"{{"id_token":"a.b.c","expires_in":{value}}}"#),
+            ))
+            .unwrap();
+            assert_eq!(t.expires_in, Some(crate::token::MAX_EXPIRES_IN), "{value}");
+        }
+        let t = parse_response(&response(200, r#"{"id_token":"a.b.c","expires_in":3600}"#));
+        assert_eq!(t.unwrap().expires_in, Some(3600));
+    }
+
+    #[test]
+    fn a_token_type_other_than_bearer_is_refused() {
+        for kind in ["\"mac\"", "\"DPoP\"", "\"\""] {
+            let e = parse_response(&response(
+                200,
+                &format!(r#"{{"id_token":"a.b.c","access_token":"vca_x","token_type":{kind}}}"#),
+            ))
+            .err()
+            .unwrap();
+            assert_eq!(e.code(), "provider_unavailable", "{kind}");
+        }
+        for kind in ["\"Bearer\"", "\"bearer\"", "\"BEARER\"", "null"] {
+            let body =
+                format!(r#"{{"id_token":"a.b.c","access_token":"vca_x","token_type":{kind}}}"#);
+            assert!(parse_response(&response(200, &body)).is_ok(), "{kind}");
+        }
+    }
+
+    #[test]
     fn a_refused_code_is_a_refused_grant_and_keeps_no_message() {
         let e = parse_response(&response(
             400,
@@ -664,6 +709,21 @@ mod tests {
             MarketplaceClaims::from_verified(verified(claims)).err(),
             Some(Error::IdToken(IdTokenError::NotAnIdToken))
         );
+    }
+
+    /// The marketplace's access tokens share its issuer, audience and
+    /// keys, and it always sends `type`: a token without one is refused.
+    #[test]
+    fn a_token_without_type_is_refused() {
+        let mut claims = marketplace_claims();
+        claims.as_object_mut().unwrap().remove("type");
+        assert_eq!(
+            MarketplaceClaims::from_verified(verified(claims)).err(),
+            Some(Error::IdToken(IdTokenError::MissingClaim("type")))
+        );
+        let mut claims = marketplace_claims();
+        claims["type"] = json!(["id_token"]);
+        assert!(MarketplaceClaims::from_verified(verified(claims)).is_err());
     }
 
     #[test]

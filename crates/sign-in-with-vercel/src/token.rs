@@ -12,7 +12,7 @@ use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, Refre
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
 /// The longest access-token lifetime we will store, whatever the provider says.
-const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
+pub(crate) const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
 /// Lifetime assumed when the provider omits `expires_in` (Vercel: one hour).
 pub const DEFAULT_EXPIRES_IN: u64 = 3600;
 

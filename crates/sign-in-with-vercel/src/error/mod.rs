@@ -342,6 +342,17 @@ impl From<ConfigError> for Error {
     }
 }
 
+/// `value` quoted for a log line or an error's detail, at most `max_chars`
+/// characters of it (cut on a character boundary, and marked so): for text
+/// a provider's document carries, which may be any size. Quoted as `Debug`
+/// quotes, so control characters cannot break the line.
+pub(crate) fn excerpt(value: &str, max_chars: usize) -> String {
+    match value.char_indices().nth(max_chars) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!("{:?}… (cut, {} bytes in all)", &value[..end], value.len()),
+    }
+}
+
 /// Error codes a provider may put in an authorization error response
 /// (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). Anything else is
 /// reported as `provider_error`, so the page never echoes attacker text.
@@ -413,6 +424,18 @@ mod tests {
     fn token_error_codes_are_sanitised() {
         assert_eq!(sanitize_error_code("invalid_grant"), "invalid_grant");
         assert_eq!(sanitize_error_code("vca_leaked token"), "unknown");
+    }
+
+    #[test]
+    fn excerpts_are_cut_on_a_character_boundary_and_marked() {
+        assert_eq!(
+            excerpt("https://op.example", 100),
+            r#""https://op.example""#
+        );
+        assert_eq!(excerpt("abcdef", 6), r#""abcdef""#);
+        assert_eq!(excerpt("abcdef", 3), r#""abc"… (cut, 6 bytes in all)"#);
+        assert_eq!(excerpt("éééé", 2), r#""éé"… (cut, 8 bytes in all)"#);
+        assert_eq!(excerpt("a\nb", 10), r#""a\nb""#);
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //!
 //! [`verify`] is the single place where an ID token becomes trusted claims.
 //! It takes everything it depends on as input: the expected issuer and
-//! audience, the nonce, the key set and the clock.
+//! audience, the nonce, the key set and the clock. `check_unsigned` runs
+//! the same claim checks without the signature, for the one case §3.1.3.7
+//! step 6 allows (a refresh's ID token whose keys did not load); it
+//! returns no claims.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -122,13 +125,23 @@ struct RawClaims {
 }
 
 /// Reads the JOSE header and picks the verification keys (one, unless the
-/// set repeats the header's `kid`). Refuses any algorithm but RS256 before
-/// looking at keys (step 7; step 8's HMAC with the client secret is not
-/// offered).
+/// set repeats the header's `kid`).
 fn choose_keys<'a>(
     token: &IdToken,
     keys: &'a JwkSet,
 ) -> Result<Vec<&'a DecodingKey>, IdTokenError> {
+    let header = checked_header(token)?;
+    match keys.find(header.kid.as_deref()) {
+        KeyLookup::Found(keys) => Ok(keys),
+        KeyLookup::Unknown => Err(IdTokenError::UnknownKey),
+        KeyLookup::Ambiguous => Err(IdTokenError::AmbiguousKey),
+    }
+}
+
+/// Reads the JOSE header, refusing any algorithm but RS256 before looking
+/// at keys (step 7; step 8's HMAC with the client secret is not offered)
+/// and any `crit` extension.
+fn checked_header(token: &IdToken) -> Result<Header, IdTokenError> {
     let header = header(token)?;
     if header.alg != "RS256" {
         return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
@@ -136,11 +149,7 @@ fn choose_keys<'a>(
     if header.crit.is_some() {
         return Err(IdTokenError::CriticalHeader);
     }
-    match keys.find(header.kid.as_deref()) {
-        KeyLookup::Found(keys) => Ok(keys),
-        KeyLookup::Unknown => Err(IdTokenError::UnknownKey),
-        KeyLookup::Ambiguous => Err(IdTokenError::AmbiguousKey),
-    }
+    Ok(header)
 }
 
 fn header(token: &IdToken) -> Result<Header, IdTokenError> {
@@ -191,8 +200,36 @@ pub fn verify(
             break;
         }
     }
-    let claims = verified?.claims;
+    check_claims(verified?.claims, expected)
+}
 
+/// The claim checks of [`verify`] without the signature, for an ID token
+/// the token endpoint has just returned at a refresh when the key set
+/// cannot be fetched: OpenID Connect Core §3.1.3.7 step 6 lets a client
+/// that received the ID token directly from the token endpoint over TLS
+/// rely on the TLS server validation in place of the signature. The header
+/// must still name RS256 (step 7), and every claim pass steps 2–5 and
+/// 9–10, the at_hash check and §12.2's subject. Nothing read here is
+/// trusted: no claims are returned, and the caller keeps the ones it had.
+/// Never for the callback's ID token, which must verify.
+pub(crate) fn check_unsigned(token: &IdToken, expected: &Expected<'_>) -> Result<(), IdTokenError> {
+    checked_header(token)?;
+    let payload = token
+        .secret()
+        .split('.')
+        .nth(1)
+        .ok_or(IdTokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| IdTokenError::Malformed)?;
+    let claims: RawClaims = serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)?;
+    check_claims(claims, expected).map(drop)
+}
+
+/// Steps 2–5 and 9–11 of OpenID Connect Core §3.1.3.7, §3.1.3.8 and §12.2,
+/// on claims whose signature [`verify`] has checked (or, for
+/// [`check_unsigned`], that came straight from the token endpoint).
+fn check_claims(claims: RawClaims, expected: &Expected<'_>) -> Result<IdTokenClaims, IdTokenError> {
     // Step 2: the issuer must match exactly.
     if claims.iss.as_deref() != Some(expected.issuer) {
         return Err(IdTokenError::IssuerMismatch);
@@ -303,6 +340,7 @@ fn numeric_date(value: Option<&Value>) -> Option<i64> {
 
 /// Each check of [`verify`], one test per reason, against tokens signed
 /// here with fixed test keys through `ring` (the behaviour through the
-/// routes is in the app's `tests/id_token.rs`).
+/// routes is in the app's `tests/id_token.rs`). Its keys and signer serve
+/// the provider's tests too.
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -2,9 +2,10 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const NOW: i64 = 1_800_000_000;
+pub(crate) const NOW: i64 = 1_800_000_000;
 
-fn claims() -> Value {
+/// Good claims for issuer `https://op.example`, client `cl`, nonce `n1`.
+pub(crate) fn claims() -> Value {
     json!({"iss": "https://op.example", "sub": "u1", "aud": "cl", "exp": NOW + 600, "iat": NOW, "nonce": "n1"})
 }
 
@@ -156,6 +157,88 @@ fn refreshed_token_about_another_user_is_refused() {
     );
 }
 
+/// [`check_unsigned`] on `claims` signed as `signing`, as the ID token of
+/// a refresh of user `u1` whose keys did not load.
+fn unsigned(claims: &Value, signing: Signing) -> Result<(), IdTokenError> {
+    let expected = Expected {
+        issuer: "https://op.example",
+        client_id: "cl",
+        nonce: None,
+        subject: Some("u1"),
+        access_token: None,
+        now: NOW,
+    };
+    check_unsigned(&IdToken::new(sign(claims, signing)), &expected)
+}
+
+#[test]
+fn unsigned_check_passes_good_claims_without_looking_at_the_signature() {
+    assert_eq!(unsigned(&claims(), Signing::CorruptSignature), Ok(()));
+    assert_eq!(unsigned(&claims(), Signing::UnpublishedKid), Ok(()));
+}
+
+#[test]
+fn unsigned_check_refuses_another_user() {
+    assert_eq!(
+        unsigned(&with("sub", json!("u2")), Signing::Rs256),
+        Err(IdTokenError::SubjectChanged)
+    );
+}
+
+#[test]
+fn unsigned_check_runs_every_claim_check() {
+    use IdTokenError::*;
+    for (claims, refusal) in [
+        (with("iss", json!("https://evil")), IssuerMismatch),
+        (with("aud", json!("other")), AudienceMismatch),
+        (with("azp", json!("x")), AuthorizedPartyMismatch),
+        (with("exp", json!(NOW - 61)), Expired),
+        (with("iat", Value::Null), InvalidIssuedAt),
+        (with("sub", Value::Null), MissingSubject),
+    ] {
+        assert_eq!(unsigned(&claims, Signing::Rs256), Err(refusal));
+    }
+}
+
+#[test]
+fn unsigned_check_still_refuses_other_algorithms() {
+    assert_eq!(
+        unsigned(&claims(), Signing::None),
+        Err(IdTokenError::UnsupportedAlgorithm("none".into()))
+    );
+    assert_eq!(
+        unsigned(&claims(), Signing::Hs256WithPublicKey),
+        Err(IdTokenError::UnsupportedAlgorithm("HS256".into()))
+    );
+}
+
+#[test]
+fn unsigned_check_refuses_malformed_tokens_without_panicking() {
+    let expected = Expected {
+        issuer: "i",
+        client_id: "c",
+        nonce: None,
+        subject: Some("u1"),
+        access_token: None,
+        now: NOW,
+    };
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#);
+    for token in [
+        "".to_owned(),
+        "a.b.c".to_owned(),
+        format!("{header}..x"),
+        format!("{header}.%%%.x"),
+        format!("{header}.{}.x", URL_SAFE_NO_PAD.encode("[1]")),
+        "a".repeat(20_000),
+    ] {
+        assert_eq!(
+            check_unsigned(&IdToken::new(token.clone()), &expected),
+            Err(IdTokenError::Malformed),
+            "{token:.30}"
+        );
+    }
+}
+
 #[test]
 fn unusable_keys_are_left_out_of_the_key_set() {
     let mut short = jwk();
@@ -210,13 +293,13 @@ fn a_kid_the_set_repeats_is_tried_with_each_of_its_keys() {
 /// (`B`): fixed RSA-2048 test keys, used through `ring`, which the library
 /// already links. They sign nothing outside these tests.
 const KEY_A: &str = include_str!("testdata/key_a.pem");
-const KEY_B: &str = include_str!("testdata/key_b.pem");
+pub(crate) const KEY_B: &str = include_str!("testdata/key_b.pem");
 const KID_A: &str = "test-a";
 
 /// How a test token is signed: normally, or as a hostile or broken
 /// provider might.
 #[derive(Clone, Copy)]
-enum Signing {
+pub(crate) enum Signing {
     /// RS256 by key A, its `kid` in the header.
     Rs256,
     /// `alg: none`, no signature (RFC 7519 §6).
@@ -239,12 +322,12 @@ fn key_pair(pem: &str) -> ring::signature::RsaKeyPair {
 }
 
 /// Key A's public half as a JWK (RFC 7518 §6.3.1).
-fn jwk() -> Value {
+pub(crate) fn jwk() -> Value {
     jwk_of(KEY_A)
 }
 
 /// The public half of the test key `pem` as a JWK under key A's `kid`.
-fn jwk_of(pem: &str) -> Value {
+pub(crate) fn jwk_of(pem: &str) -> Value {
     let pair = key_pair(pem);
     let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
     json!({
@@ -255,7 +338,7 @@ fn jwk_of(pem: &str) -> Value {
 }
 
 /// `claims` as a compact JWS signed as `signing` says.
-fn sign(claims: &Value, signing: Signing) -> String {
+pub(crate) fn sign(claims: &Value, signing: Signing) -> String {
     let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
     let (alg, kid, key) = match signing {
         Signing::Rs256 | Signing::CorruptSignature => ("RS256", KID_A, KEY_A),
