@@ -4,8 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A user who can sign in at the emulator.
+/// A user who can sign in at the emulator. A configuration file naming a
+/// field it does not have is refused.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct User {
     /// Subject identifier.
     pub sub: String,
@@ -116,8 +118,10 @@ pub(crate) fn sha256_hex(data: &[u8], digits: usize) -> String {
     out
 }
 
-/// An app registered at the emulator, as in the Vercel dashboard.
+/// An app registered at the emulator, as in the Vercel dashboard. A
+/// configuration file naming a field it does not have is refused.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Client {
     /// The client ID.
     pub client_id: String,
@@ -127,12 +131,16 @@ pub struct Client {
     /// The client secret; none for a public client.
     #[serde(default)]
     pub client_secret: Option<String>,
-    /// `client_secret_post` or `client_secret_basic` (RFC 7591 §2): how a
-    /// client with a secret authenticates at the token endpoint. A client
-    /// without a secret authenticates with `none`, whatever this says.
+    /// `client_secret_post` (the default) or `client_secret_basic` (RFC 7591
+    /// §2): how a client with a secret authenticates at the token endpoint;
+    /// it may use no other. A client without a secret authenticates with
+    /// `none` (and a configuration file may say so, but not `none` with a
+    /// secret, nor `client_secret_basic` without one).
     #[serde(default = "default_auth_method")]
     pub token_endpoint_auth_method: String,
-    /// The Authorization Callback URLs, matched exactly.
+    /// The Authorization Callback URLs, matched exactly: absolute `http` or
+    /// `https` URLs without a fragment (RFC 6749 §3.1.2), which a
+    /// configuration file must have.
     pub redirect_uris: Vec<String>,
     /// The permissions configured for the app.
     #[serde(default = "all_scopes")]
@@ -213,6 +221,10 @@ impl ReusePolicy {
 
 /// Users, clients, lifetimes and policies. Read from a JSON file or built
 /// in code; [`EmulatorConfig::default`] has one demo user and no client.
+/// A file naming a field that does not exist, at any level, is refused;
+/// so are lifetimes past 10 years (checked by
+/// [`EmulatorConfig::from_lookup`]; set in code, a lifetime too long for
+/// the clock saturates: the token never expires).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmulatorConfig {
@@ -259,6 +271,22 @@ fn minute() -> u64 {
     60
 }
 
+/// The longest lifetime a configuration file or variable may set: ten
+/// years, in seconds.
+const MAX_TTL: u64 = 10 * 365 * 24 * 3600;
+
+/// A lifetime in seconds as the clock counts them, saturating: one set in
+/// code past `i64::MAX` seconds is that.
+pub(crate) fn seconds(ttl: u64) -> i64 {
+    i64::try_from(ttl).unwrap_or(i64::MAX)
+}
+
+/// When something issued at `now` with lifetime `ttl` expires, saturating
+/// instead of overflowing for a lifetime set in code.
+pub(crate) fn expiry(now: i64, ttl: u64) -> i64 {
+    now.saturating_add(seconds(ttl))
+}
+
 /// The built-in demo user; its avatar is the emulator's generated one.
 pub fn demo_user() -> User {
     User {
@@ -300,8 +328,15 @@ impl EmulatorConfig {
     /// `EMULATOR_CODE_TTL` (seconds) override the lifetimes,
     /// `EMULATOR_REFRESH_TOKEN_REUSE` (`reject` or `revoke_grant`) the
     /// reuse policy, and `EMULATOR_AUTHORIZATION_RESPONSE_ISS` (`true` or
-    /// `false`) whether authorization responses carry `iss`. Every user's
-    /// `account_id` must be hexadecimal.
+    /// `false`) whether authorization responses carry `iss`.
+    ///
+    /// The result is checked; an error names the field and the entry (never a
+    /// secret): at least one user; no `sub` or `client_id` given twice; every
+    /// user's `account_id` hexadecimal; every client's
+    /// `token_endpoint_auth_method` one the emulator implements and fit for
+    /// its secret (`client_secret_basic` or `client_secret_post` with one,
+    /// `none` without); every redirect URI an absolute `http` or `https` URL
+    /// without a fragment (RFC 6749 §3.1.2); no lifetime past 10 years.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut config = match lookup("EMULATOR_CONFIG") {
             Some(path) => {
@@ -342,16 +377,115 @@ impl EmulatorConfig {
                 }
             };
         }
-        if config.users.is_empty() {
+        config.check()?;
+        Ok(config)
+    }
+
+    /// What [`EmulatorConfig::from_lookup`] refuses.
+    fn check(&self) -> Result<(), String> {
+        for (field, variable, ttl) in [
+            (
+                "access_token_ttl",
+                "EMULATOR_ACCESS_TOKEN_TTL",
+                self.access_token_ttl,
+            ),
+            (
+                "refresh_token_ttl",
+                "EMULATOR_REFRESH_TOKEN_TTL",
+                self.refresh_token_ttl,
+            ),
+            ("id_token_ttl", "EMULATOR_ID_TOKEN_TTL", self.id_token_ttl),
+            ("code_ttl", "EMULATOR_CODE_TTL", self.code_ttl),
+        ] {
+            if ttl > MAX_TTL {
+                return Err(format!(
+                    "{field} ({variable}) must be at most {MAX_TTL} seconds (10 years), not {ttl}"
+                ));
+            }
+        }
+        if self.users.is_empty() {
             return Err("EMULATOR_CONFIG: at least one user is needed".into());
         }
-        if let Some(user) = config.users.iter().find(|u| !is_hex(&u.account_id)) {
-            return Err(format!(
-                "EMULATOR_CONFIG: the account_id of user {} must be hexadecimal",
-                user.sub
-            ));
+        let mut subs = std::collections::HashSet::new();
+        for user in &self.users {
+            if !subs.insert(&user.sub) {
+                return Err(format!(
+                    "EMULATOR_CONFIG: users: sub {} is given twice",
+                    user.sub
+                ));
+            }
+            if !is_hex(&user.account_id) {
+                return Err(format!(
+                    "EMULATOR_CONFIG: the account_id of user {} must be hexadecimal",
+                    user.sub
+                ));
+            }
         }
-        Ok(config)
+        let mut ids = std::collections::HashSet::new();
+        for client in &self.clients {
+            if !ids.insert(&client.client_id) {
+                return Err(format!(
+                    "EMULATOR_CONFIG: clients: client_id {} is given twice",
+                    client.client_id
+                ));
+            }
+            client.check()?;
+        }
+        Ok(())
+    }
+}
+
+impl Client {
+    /// The client's authentication method and redirect URIs, as
+    /// [`EmulatorConfig::from_lookup`] checks them.
+    fn check(&self) -> Result<(), String> {
+        let id = &self.client_id;
+        let method = self.token_endpoint_auth_method.as_str();
+        // The emulator's client authentication (the token endpoint's
+        // `authenticate`): the registered method with a secret, `none`
+        // without. `client_secret_post` without a secret is the default of
+        // a public client that names no method.
+        match (method, self.client_secret.is_some()) {
+            ("client_secret_basic" | "client_secret_post", true)
+            | ("none" | "client_secret_post", false) => {}
+            ("none", true) => {
+                return Err(format!(
+                    "EMULATOR_CONFIG: client {id}: token_endpoint_auth_method none is for a client without a client_secret; with one, use client_secret_basic or client_secret_post"
+                ));
+            }
+            ("client_secret_basic", false) => {
+                return Err(format!(
+                    "EMULATOR_CONFIG: client {id}: token_endpoint_auth_method client_secret_basic needs a client_secret (a public client uses none)"
+                ));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "EMULATOR_CONFIG: client {id}: token_endpoint_auth_method {other:?} is not one the emulator implements (client_secret_basic, client_secret_post, none)"
+                ));
+            }
+        }
+        for uri in &self.redirect_uris {
+            // RFC 6749 §3.1.2: "The redirection endpoint URI MUST be an
+            // absolute URI [...] The endpoint URI MUST NOT include a
+            // fragment component."
+            let url = url::Url::parse(uri)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            match url {
+                None => {
+                    return Err(format!(
+                        "EMULATOR_CONFIG: client {id}: redirect_uris entry {uri:?} is not an absolute http or https URL (RFC 6749 §3.1.2)"
+                    ));
+                }
+                Some(url) if url.fragment().is_some() => {
+                    return Err(format!(
+                        "EMULATOR_CONFIG: client {id}: redirect_uris entry {uri:?} has a fragment, which RFC 6749 §3.1.2 forbids"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -444,6 +578,190 @@ mod tests {
             ..EmulatorConfig::default()
         };
         assert!(!format!("{config:?}").contains("s3cret-value"));
+    }
+
+    /// [`EmulatorConfig::from_lookup`] with `json` as the `EMULATOR_CONFIG`
+    /// file and `vars` besides.
+    fn from_file(json: &str, vars: &[(&str, &str)]) -> Result<EmulatorConfig, String> {
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "emulator-config-test-{}-{n}.json",
+            std::process::id()
+        ));
+        std::fs::write(&path, json).unwrap();
+        let path_text = path.display().to_string();
+        let result = EmulatorConfig::from_lookup(|k| match k {
+            "EMULATOR_CONFIG" => Some(path_text.clone()),
+            _ => vars
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned()),
+        });
+        let _ = std::fs::remove_file(&path);
+        result
+    }
+
+    /// A configuration file with one client, `fields` added to its
+    /// `client_id` `cl_a`.
+    fn with_client(fields: &str) -> Result<EmulatorConfig, String> {
+        from_file(
+            &format!(r#"{{"clients": [{{"client_id": "cl_a", {fields}}}]}}"#),
+            &[],
+        )
+    }
+
+    /// `result` is an error whose message names each of `names`.
+    #[track_caller]
+    fn refused(result: Result<EmulatorConfig, String>, names: &[&str]) -> String {
+        let error = result.expect_err("accepted");
+        for name in names {
+            assert!(error.contains(name), "{error:?} does not name {name}");
+        }
+        error
+    }
+
+    #[test]
+    fn the_readme_example_is_a_valid_configuration() {
+        let readme = include_str!("../README.md");
+        let example = readme
+            .split("```json\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a JSON example in the README");
+        let config = from_file(example, &[]).unwrap();
+        assert_eq!(
+            config.clients[0].token_endpoint_auth_method,
+            "client_secret_basic"
+        );
+        assert_eq!(config.installations.len(), 1);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_every_level() {
+        let user = r#""sub": "u1", "name": "N", "preferred_username": "n", "email": "n@x""#;
+        for (json, field) in [
+            (r#"{"user": []}"#.to_owned(), "user"),
+            (format!(r#"{{"users": [{{{user}, "emial": "x"}}]}}"#), "emial"),
+            (
+                r#"{"clients": [{"client_id": "a", "redirect_uri": "http://x/cb", "redirect_uris": []}]}"#
+                    .to_owned(),
+                "redirect_uri",
+            ),
+            (
+                r#"{"installations": [{"client_id": "a", "account_id": "b", "installation_id": "c", "id": 1}]}"#
+                    .to_owned(),
+                "id",
+            ),
+        ] {
+            refused(serde_json::from_str::<EmulatorConfig>(&json).map_err(|e| e.to_string()), &[
+                &format!("unknown field `{field}`"),
+            ]);
+            refused(from_file(&json, &[]), &["EMULATOR_CONFIG", field]);
+        }
+    }
+
+    #[test]
+    fn an_authentication_method_the_emulator_does_not_implement_is_refused() {
+        let error = refused(
+            with_client(
+                r#""client_secret": "s3cret-value", "token_endpoint_auth_method": "client_secret_jwt", "redirect_uris": []"#,
+            ),
+            &["cl_a", "token_endpoint_auth_method", "client_secret_jwt"],
+        );
+        assert!(!error.contains("s3cret-value"), "{error}");
+    }
+
+    #[test]
+    fn the_authentication_method_must_fit_the_secret() {
+        let error = refused(
+            with_client(
+                r#""client_secret": "s3cret-value", "token_endpoint_auth_method": "none", "redirect_uris": []"#,
+            ),
+            &[
+                "cl_a",
+                "token_endpoint_auth_method",
+                "none",
+                "client_secret",
+            ],
+        );
+        assert!(!error.contains("s3cret-value"), "{error}");
+        refused(
+            with_client(
+                r#""token_endpoint_auth_method": "client_secret_basic", "redirect_uris": []"#,
+            ),
+            &[
+                "cl_a",
+                "token_endpoint_auth_method",
+                "client_secret_basic",
+                "client_secret",
+            ],
+        );
+        for fine in [
+            r#""token_endpoint_auth_method": "none", "redirect_uris": []"#,
+            r#""redirect_uris": []"#,
+            r#""client_secret": "s", "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": []"#,
+            r#""client_secret": "s", "token_endpoint_auth_method": "client_secret_post", "redirect_uris": []"#,
+        ] {
+            assert!(with_client(fine).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn redirect_uris_must_be_absolute_http_urls_without_a_fragment() {
+        for bad in [
+            "/api/auth/callback",
+            "localhost:3000/api/auth/callback",
+            "ftp://localhost/cb",
+            "http://localhost:3000/cb#top",
+            "http://localhost:3000/cb#",
+            "not a url",
+        ] {
+            refused(
+                with_client(&format!(
+                    r#""redirect_uris": ["http://localhost/ok", "{bad}"]"#
+                )),
+                &["cl_a", "redirect_uris", bad],
+            );
+        }
+        let fine = with_client(
+            r#""redirect_uris": ["http://127.0.0.1:3000/cb?x=1", "https://app.example/api/auth/callback"]"#,
+        );
+        assert!(fine.is_ok(), "{fine:?}");
+    }
+
+    #[test]
+    fn a_client_id_or_a_sub_given_twice_is_refused() {
+        refused(
+            from_file(
+                r#"{"clients": [{"client_id": "cl_a", "redirect_uris": []},
+                                {"client_id": "cl_a", "redirect_uris": []}]}"#,
+                &[],
+            ),
+            &["client_id", "cl_a", "twice"],
+        );
+        let user = r#"{"sub": "u1", "name": "N", "preferred_username": "n", "email": "n@x"}"#;
+        refused(
+            from_file(&format!(r#"{{"users": [{user}, {user}]}}"#), &[]),
+            &["sub", "u1", "twice"],
+        );
+    }
+
+    #[test]
+    fn lifetimes_past_ten_years_are_refused() {
+        let ten_years = (10 * 365 * 24 * 3600).to_string();
+        let more = (10 * 365 * 24 * 3600 + 1).to_string();
+        assert!(from(&[("EMULATOR_ACCESS_TOKEN_TTL", &ten_years)]).is_ok());
+        for (variable, field) in [
+            ("EMULATOR_ACCESS_TOKEN_TTL", "access_token_ttl"),
+            ("EMULATOR_REFRESH_TOKEN_TTL", "refresh_token_ttl"),
+            ("EMULATOR_ID_TOKEN_TTL", "id_token_ttl"),
+            ("EMULATOR_CODE_TTL", "code_ttl"),
+        ] {
+            refused(from(&[(variable, &more)]), &[variable, field]);
+            let json = format!(r#"{{"{field}": {}}}"#, u64::MAX);
+            refused(from_file(&json, &[]), &[field]);
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::Signing;
 pub type ClaimsEdit = Arc<dyn Fn(&mut Map<String, Value>) + Send + Sync>;
 
 /// Deliberate misbehaviour, for the relying party's rejection tests. Set
-/// through [`crate::Emulator::faults`]; never reachable over HTTP. The ID-token
+/// through [`crate::Emulator::set_faults`], [`crate::Emulator::update_faults`]
+/// or [`crate::Emulator::faults`]; never reachable over HTTP. The ID-token
 /// faults apply to the sign-in's ID tokens and to the marketplace's SSO
 /// tokens alike.
 #[derive(Clone, Default)]

@@ -14,7 +14,7 @@
 //! | Origin | Like | Serves |
 //! | --- | --- | --- |
 //! | issuer ([`Emulator::issuer`], default port 3001) | `https://vercel.com` | discovery (`/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`), the JWK Set (`/.well-known/jwks`), `/oauth/authorize` with the login screen and the consent page, `/login`, `/logout`, avatars (`/api/www/avatar/<id>`), the account page (`/account/authorizations`), the SSO redirect login (`/sso/integrations/<client_id>`), the `/api/login/oauth/*` URLs of the examples in Vercel's Authorization Server API reference, and `/` (settings and guesses) |
-//! | API ([`Emulator::api_origin`], default port 3002) | `https://api.vercel.com` | `/login/oauth/token`, `/login/oauth/token/revoke`, `/login/oauth/token/introspect`, `/login/oauth/userinfo`; the REST API's `GET /v2/user`, `POST /v3/user/tokens`, `GET /v5/user/tokens`, `GET /v5/user/tokens/<id>`, `DELETE /v3/user/tokens/<id>`; the SSO exchange `POST /v1/integrations/sso/token` |
+//! | API ([`Emulator::api_origin`], default port 3002) | `https://api.vercel.com` | `/login/oauth/token`, `/login/oauth/token/revoke`, `/login/oauth/token/introspect`, `/login/oauth/userinfo`; the REST API's `GET /v2/user`, `POST /v3/user/tokens`, `GET /v6/user/tokens` (and `/v5`, as an older page of the reference has it), `GET /v5/user/tokens/<id>`, `DELETE /v3/user/tokens/<id>`; the SSO exchange `POST /v1/integrations/sso/token` |
 //! | marketplace ([`Emulator::marketplace_issuer`], default port 3003) | `https://marketplace.vercel.com` | the issuer of SSO ID tokens: its discovery (`/.well-known/openid-configuration`) and JWK Set (`/.well-known/jwks`), with a signing key of its own |
 //!
 //! Discovery advertises the token, revocation, introspection and userinfo
@@ -88,10 +88,12 @@
 //!
 //! # Faults
 //!
-//! [`Emulator::faults`] makes the emulator misbehave on purpose (bad
+//! [`Emulator::set_faults`], [`Emulator::update_faults`] and
+//! [`Emulator::faults`] make the emulator misbehave on purpose (bad
 //! signatures, edited claims, failing endpoints) for a relying party's
 //! rejection tests; they apply to the sign-in's ID tokens and to the
-//! marketplace's alike, and are never reachable over HTTP.
+//! marketplace's alike, and are never reachable over HTTP. The guard
+//! [`Emulator::faults`] returns must not be held across a request.
 //!
 //! # Guesses
 //!
@@ -307,9 +309,34 @@ impl Emulator {
         }
     }
 
-    /// The current faults, to change: `emulator.faults().signing = Signing::None`.
+    /// The current faults, to change in place:
+    /// `emulator.faults().signing = Signing::None;`.
+    ///
+    /// # Deadlocks
+    ///
+    /// The guard holds the lock that the endpoints take on every request:
+    /// while it lives, [`Emulator::handle`] on this thread deadlocks, and
+    /// requests served on other threads wait. Change the faults in one
+    /// statement, as above (the guard is dropped at its end), and never keep
+    /// the guard in a variable across a request or an `.await`; or use
+    /// [`Emulator::set_faults`] or [`Emulator::update_faults`], which cannot
+    /// be held.
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         lock(&self.faults)
+    }
+
+    /// Replaces every fault: `emulator.set_faults(Faults::default())` ends
+    /// them all.
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.faults) = faults;
+    }
+
+    /// Changes the faults with `change`, as one step:
+    /// `emulator.update_faults(|f| f.all_status = Some(503))`. The faults'
+    /// lock is held while `change` runs, so `change` must not call the
+    /// emulator.
+    pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
+        change(&mut lock(&self.faults));
     }
 
     /// Starts signing the sign-in's ID tokens with a new key. With
@@ -506,6 +533,36 @@ mod tests {
         );
         let _shared = emulator.clone();
         emulator.set_clock(Arc::new(|| 0));
+    }
+
+    fn token_request(emulator: &Emulator) -> http::Response<Bytes> {
+        emulator.handle(
+            &http::Request::post("/login/oauth/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(b"grant_type=refresh_token".to_vec())
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn faults_are_set_and_updated_without_holding_a_guard() {
+        let emulator = Emulator::with_key(
+            "http://127.0.0.1:3001",
+            EmulatorConfig::default(),
+            SigningKey::shared(),
+        );
+        assert_eq!(token_request(&emulator).status(), 401, "no client");
+        emulator.set_faults(Faults {
+            token_response: Some((503, "{}".to_owned())),
+            ..Faults::default()
+        });
+        assert_eq!(token_request(&emulator).status(), 503);
+        emulator.update_faults(|f| f.token_response = Some((502, "{}".to_owned())));
+        assert_eq!(token_request(&emulator).status(), 502);
+        emulator.update_faults(|f| f.all_status = Some(500));
+        assert_eq!(token_request(&emulator).status(), 500, "both kept");
+        emulator.set_faults(Faults::default());
+        assert_eq!(token_request(&emulator).status(), 401, "none left");
     }
 }
 

@@ -17,7 +17,9 @@ const MAX_BODY: usize = 1024 * 1024;
 /// How long the server waits after a failed `accept` before the next one.
 const ACCEPT_BACK_OFF: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// A running server; dropping it stops accepting connections.
+/// A running server. Dropping it stops it: no new connection is accepted,
+/// and the open ones end, kept-alive ones included, as a provider that goes
+/// down ends them (a client's pooled connection gets no further answer).
 pub struct Server {
     addr: SocketAddr,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -56,6 +58,9 @@ where
     let addr = listener.local_addr()?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let task = tokio::spawn(async move {
+        // The connections belong to this task: aborting it (dropping the
+        // `Server`) drops the set, which aborts every one of them.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
             let stream = match listener.accept().await {
                 Ok((stream, _)) => stream,
@@ -67,8 +72,10 @@ where
                 }
             };
             let _ = stream.set_nodelay(true);
+            // Forget the connections that have ended.
+            while connections.try_join_next().is_some() {}
             let handler = handler.clone();
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     let handler = handler.clone();
                     async move {
@@ -97,4 +104,55 @@ where
         addr,
         task: Some(task),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use super::*;
+
+    const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+    /// Reads one response whose body is `ok`; `None` when the connection
+    /// ends (or fails) first.
+    fn answer(stream: &mut TcpStream) -> Option<String> {
+        let mut read = Vec::new();
+        let mut buffer = [0u8; 1024];
+        while !read.ends_with(b"\r\n\r\nok") {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => read.extend_from_slice(&buffer[..n]),
+            }
+        }
+        Some(String::from_utf8_lossy(&read).into_owned())
+    }
+
+    // The client blocks a worker thread; the server runs on the other.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_server_ends_its_kept_alive_connections() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = serve(listener, |_| async {
+            http::Response::new(Bytes::from_static(b"ok"))
+        })
+        .unwrap();
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(REQUEST).unwrap();
+        let first = answer(&mut stream).expect("a first answer");
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+
+        drop(server);
+        // Aborted tasks stop when the runtime next polls them: give it a
+        // moment, as a provider takes one to go down.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The provider is down: the pooled connection gets no answer (a
+        // timeout counts as none too, but would take 5 s).
+        let _ = stream.write_all(REQUEST);
+        assert_eq!(answer(&mut stream), None, "answered after the drop");
+    }
 }

@@ -53,7 +53,21 @@ pub(super) struct BrowserSession {
     /// emulator's clock: what `max_age` is measured against, and the ID
     /// tokens' `auth_time` (OpenID Connect Core §2, §3.1.2.1).
     pub auth_time: i64,
+    /// When the session was last started or seen, in uses of any session
+    /// (not seconds): which ones [`MAX_SESSIONS`] forgets first.
+    last_used: u64,
 }
+
+/// What the store holds before its first sweep. After a sweep, the next
+/// one comes when what was left has doubled, so that sweeping costs a
+/// constant time per insert, amortised, however much stays live.
+const SWEEP_AT_LEAST: usize = 4096;
+
+/// Browser sessions kept. A real browser session lasts long, and so does
+/// the emulator's; but a benchmark signs in a fresh browser per flow, so
+/// past this many the least recently used half is forgotten (those
+/// browsers see the login screen again).
+const MAX_SESSIONS: usize = 65_536;
 
 /// An authorization code: single use, short-lived.
 pub(super) struct Code {
@@ -92,6 +106,10 @@ pub(super) struct Store {
     pub consents: HashMap<(String, String), Vec<String>>,
     /// Browsers signed in to the emulator, by session cookie value.
     pub sessions: HashMap<String, BrowserSession>,
+    /// What [`Store::held`] must reach for [`Store::inserted`] to sweep.
+    next_sweep: usize,
+    /// Session uses so far: the clock of [`BrowserSession::last_used`].
+    session_uses: u64,
 }
 
 /// A token created through Vercel's REST API (`POST /v3/user/tokens`). Times in
@@ -140,22 +158,90 @@ impl Store {
         self.revoked_grants.extend(ids);
     }
 
-    /// Forgets what has expired, so a long benchmark does not grow the maps
-    /// without bound.
-    pub fn sweep(&mut self, now: i64) {
-        if self.pending.len()
+    /// Called after each insert of a code, token, page or SSO code:
+    /// sweeps ([`Store::sweep`]) once the store holds twice what the last
+    /// sweep left (and at least [`SWEEP_AT_LEAST`]), so that a long
+    /// benchmark does not grow it without bound, whichever endpoints it
+    /// calls, and no request pays for scanning it all.
+    pub fn inserted(&mut self, now: i64) {
+        if self.held() >= self.next_sweep.max(SWEEP_AT_LEAST) {
+            self.sweep(now);
+            self.next_sweep = 2 * self.held();
+        }
+    }
+
+    /// How many codes, tokens, pages and revoked grants the store holds.
+    fn held(&self) -> usize {
+        self.pending.len()
             + self.codes.len()
             + self.access_tokens.len()
             + self.refresh_tokens.len()
-            < 4096
-        {
-            return;
-        }
+            + self.revoked_grants.len()
+            + self.user_tokens.len()
+            + self.sso_codes.len()
+    }
+
+    /// Forgets what can no longer be used: what has expired, the codes and
+    /// tokens of revoked grants, and then the revoked grants nothing refers
+    /// to any more. A spent refresh token of a live grant stays until it
+    /// expires: presenting it again is the reuse that `refresh_token_reuse`
+    /// answers (RFC 9700 §4.14.2). A forgotten code or token is answered
+    /// as an unknown one.
+    pub fn sweep(&mut self, now: i64) {
+        let revoked = &self.revoked_grants;
+        let live = |grant: &Grant| !revoked.contains(&grant.id);
         self.pending.retain(|_, p| p.expires_at > now);
-        self.codes.retain(|_, c| c.expires_at > now);
-        self.access_tokens.retain(|_, t| t.expires_at > now);
-        self.refresh_tokens.retain(|_, t| t.expires_at > now);
+        self.codes
+            .retain(|_, c| c.expires_at > now && live(&c.grant));
+        self.access_tokens
+            .retain(|_, t| t.expires_at > now && live(&t.grant));
+        self.refresh_tokens
+            .retain(|_, t| t.expires_at > now && live(&t.grant));
         self.sso_codes.retain(|_, c| c.expires_at > now);
+        // User tokens' times are in milliseconds.
+        let now_ms = now.saturating_mul(1000);
+        self.user_tokens
+            .retain(|_, t| t.expires_at.is_none_or(|at| at > now_ms));
+        let referred: HashSet<String> = self
+            .codes
+            .values()
+            .map(|c| &c.grant.id)
+            .chain(self.access_tokens.values().map(|t| &t.grant.id))
+            .chain(self.refresh_tokens.values().map(|t| &t.grant.id))
+            .filter(|id| self.revoked_grants.contains(*id))
+            .cloned()
+            .collect();
+        self.revoked_grants.retain(|id| referred.contains(id));
+    }
+
+    /// Signs a browser in: session `id`, as `sub`, at `auth_time`. Past
+    /// [`MAX_SESSIONS`], the least recently used half of the sessions is
+    /// forgotten.
+    pub fn start_session(&mut self, id: String, sub: String, auth_time: i64) {
+        self.session_uses += 1;
+        let session = BrowserSession {
+            sub,
+            auth_time,
+            last_used: self.session_uses,
+        };
+        self.sessions.insert(id, session);
+        if self.sessions.len() > MAX_SESSIONS {
+            let mut uses: Vec<u64> = self.sessions.values().map(|s| s.last_used).collect();
+            let keep = MAX_SESSIONS / 2;
+            let cut = uses.len() - keep;
+            let (_, oldest_kept, _) = uses.select_nth_unstable(cut);
+            let oldest_kept = *oldest_kept;
+            self.sessions.retain(|_, s| s.last_used >= oldest_kept);
+        }
+    }
+
+    /// The browser session `id`, now marked as used.
+    pub fn session(&mut self, id: &str) -> Option<&BrowserSession> {
+        self.session_uses += 1;
+        let uses = self.session_uses;
+        let session = self.sessions.get_mut(id)?;
+        session.last_used = uses;
+        Some(session)
     }
 }
 
@@ -192,5 +278,154 @@ mod tests {
         assert!(parts[2].starts_with('4'));
         assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
         assert_ne!(uuid_v4(), id);
+    }
+
+    fn grant(id: &str) -> Grant {
+        Grant {
+            id: id.to_owned(),
+            client_id: "cl".to_owned(),
+            sub: "usr".to_owned(),
+            scopes: Vec::new(),
+            nonce: None,
+            auth_time: None,
+            refresh_expires_at: None,
+        }
+    }
+
+    fn token(grant_id: &str, expires_at: i64, used: bool) -> Token {
+        Token {
+            grant: grant(grant_id),
+            jti: uuid_v4(),
+            issued_at: 0,
+            expires_at,
+            used,
+        }
+    }
+
+    fn user_token(expires_at: Option<i64>) -> UserToken {
+        UserToken {
+            id: uuid_v4(),
+            sub: "usr".to_owned(),
+            name: "ci".to_owned(),
+            created_at: 0,
+            expires_at,
+        }
+    }
+
+    fn keys<V>(map: &HashMap<String, V>) -> Vec<&str> {
+        let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn a_sweep_forgets_what_can_no_longer_be_used() {
+        let now = 1_000;
+        let mut store = Store::default();
+        store
+            .revoked_grants
+            .extend(["revoked".to_owned(), "gone".to_owned()]);
+        for (key, t) in [
+            ("a_live", token("live", 2_000, false)),
+            ("a_expired", token("live", now, false)),
+            ("a_revoked", token("revoked", 2_000, false)),
+        ] {
+            store.access_tokens.insert(key.to_owned(), t);
+        }
+        for (key, t) in [
+            ("r_live", token("live", 5_000, false)),
+            // What a reuse of a spent token of a live grant is detected by.
+            ("r_spent", token("live", 5_000, true)),
+            ("r_revoked", token("revoked", 5_000, false)),
+            ("r_spent_revoked", token("revoked", 5_000, true)),
+        ] {
+            store.refresh_tokens.insert(key.to_owned(), t);
+        }
+        store.codes.insert(
+            "c_revoked".to_owned(),
+            Code {
+                grant: grant("revoked"),
+                redirect_uri: String::new(),
+                code_challenge: String::new(),
+                expires_at: 1_050,
+                used: true,
+            },
+        );
+        for (key, at) in [
+            ("u_expired", Some(now * 1000)),
+            ("u_live", Some(now * 1000 + 1)),
+            ("u_forever", None),
+        ] {
+            store.user_tokens.insert(key.to_owned(), user_token(at));
+        }
+
+        store.sweep(now);
+        assert_eq!(keys(&store.access_tokens), ["a_live"]);
+        assert_eq!(keys(&store.refresh_tokens), ["r_live", "r_spent"]);
+        assert!(store.codes.is_empty());
+        assert_eq!(keys(&store.user_tokens), ["u_forever", "u_live"]);
+        assert!(store.revoked_grants.is_empty(), "nothing refers to them");
+    }
+
+    fn expired_code() -> Code {
+        Code {
+            grant: grant("g"),
+            redirect_uri: String::new(),
+            code_challenge: String::new(),
+            expires_at: 0,
+            used: false,
+        }
+    }
+
+    #[test]
+    fn inserts_sweep_once_the_store_has_doubled_since_the_last_sweep() {
+        let now = 1_000;
+        let mut store = Store::default();
+        for n in 1..SWEEP_AT_LEAST {
+            store.codes.insert(n.to_string(), expired_code());
+            store.inserted(now);
+        }
+        assert_eq!(store.codes.len(), SWEEP_AT_LEAST - 1, "not yet");
+        store.codes.insert("last".to_owned(), expired_code());
+        store.inserted(now);
+        assert!(store.codes.is_empty(), "swept");
+
+        // What stays live is not scanned again on every insert: the next
+        // sweep waits until the store has doubled.
+        for n in 0..SWEEP_AT_LEAST {
+            let key = format!("live{n}");
+            store.access_tokens.insert(key, token("g", 2_000, false));
+            store.inserted(now);
+        }
+        assert_eq!(store.next_sweep, 2 * SWEEP_AT_LEAST);
+        store.codes.insert("expired".to_owned(), expired_code());
+        store.inserted(now);
+        assert_eq!(store.codes.len(), 1, "not swept before the store doubles");
+        // 4096 live + 1 code + 4095 more is twice what was left.
+        for n in 1..SWEEP_AT_LEAST {
+            store
+                .refresh_tokens
+                .insert(n.to_string(), token("g", 0, true));
+            store.inserted(now);
+        }
+        assert!(store.codes.is_empty() && store.refresh_tokens.is_empty());
+        assert_eq!(store.access_tokens.len(), SWEEP_AT_LEAST);
+    }
+
+    #[test]
+    fn past_the_bound_the_least_recently_used_browser_sessions_are_forgotten() {
+        let mut store = Store::default();
+        store.start_session("first".to_owned(), "usr".to_owned(), 0);
+        store.start_session("second".to_owned(), "usr".to_owned(), 0);
+        for n in 2..MAX_SESSIONS {
+            store.start_session(n.to_string(), "usr".to_owned(), 0);
+        }
+        assert_eq!(store.sessions.len(), MAX_SESSIONS, "all kept");
+        assert!(store.session("first").is_some(), "used again");
+        store.start_session("one more".to_owned(), "usr".to_owned(), 0);
+        assert_eq!(store.sessions.len(), MAX_SESSIONS / 2);
+        assert!(store.session("first").is_some(), "recently used");
+        assert!(store.session("one more").is_some());
+        assert!(store.session("second").is_none(), "the least recently used");
     }
 }

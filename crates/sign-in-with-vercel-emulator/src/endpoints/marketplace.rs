@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::respond::json_response;
 use super::{JWKS, Request, Response};
+use crate::config::expiry;
 use crate::{Emulator, User, lock};
 
 /// `GET /.well-known/openid-configuration` on the marketplace origin: the
@@ -46,7 +47,7 @@ pub(super) fn jwks(emu: &Emulator, _: &Request) -> Response {
 /// `user_avatar_url`, `user_email` when the user has one — with `iat`,
 /// `exp` and `nbf`. No `nonce`: the schema has none.
 pub(super) fn id_token(emu: &Emulator, client_id: &str, user: &User, now: i64) -> String {
-    let ttl = lock(&emu.config).id_token_ttl as i64;
+    let ttl = lock(&emu.config).id_token_ttl;
     let user_id = user.marketplace_user_id();
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(emu.marketplace_issuer()));
@@ -70,6 +71,6 @@ pub(super) fn id_token(emu: &Emulator, client_id: &str, user: &User, now: i64) -
     }
     claims.insert("iat".into(), json!(now));
     claims.insert("nbf".into(), json!(now));
-    claims.insert("exp".into(), json!(now + ttl));
+    claims.insert("exp".into(), json!(expiry(now, ttl)));
     emu.sign_id_token(claims, true)
 }

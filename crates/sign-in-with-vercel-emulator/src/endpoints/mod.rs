@@ -265,6 +265,8 @@ const ROUTES: &[Route] = &[
     // Vercel's REST API (its reference's "Authentication" section).
     rest_route(Api, Exact("/v2/user"), &["GET"], rest::user),
     rest_route(Api, Exact("/v3/user/tokens"), &["POST"], rest::create_token),
+    // The current reference lists the tokens at `/v6`, an older page at `/v5`.
+    rest_route(Api, Exact("/v6/user/tokens"), &["GET"], rest::list_tokens),
     rest_route(Api, Exact("/v5/user/tokens"), &["GET"], rest::list_tokens),
     rest_route(Api, Prefix(rest::GET_TOKEN), &["GET"], rest::get_token),
     rest_route(

@@ -8,7 +8,6 @@ use http::header::{COOKIE, ORIGIN};
 
 use super::Request;
 use crate::secret::random_token;
-use crate::store::BrowserSession;
 use crate::{Emulator, User, lock};
 
 /// The session cookie's name. No `__Host-` prefix: it needs `Secure`, which
@@ -31,8 +30,8 @@ pub(super) struct SignedIn {
 pub(super) fn signed_in(emu: &Emulator, request: &Request) -> Option<SignedIn> {
     let session = cookie(request, COOKIE_NAME)?;
     let (sub, auth_time) = {
-        let store = lock(&emu.store);
-        let browser = store.sessions.get(session)?;
+        let mut store = lock(&emu.store);
+        let browser = store.session(session)?;
         (browser.sub.clone(), browser.auth_time)
     };
     Some(SignedIn {
@@ -52,13 +51,7 @@ pub(super) fn start(emu: &Emulator, request: &Request, sub: &str) -> String {
         if let Some(old) = cookie(request, COOKIE_NAME) {
             store.sessions.remove(old);
         }
-        store.sessions.insert(
-            session.clone(),
-            BrowserSession {
-                sub: sub.to_owned(),
-                auth_time,
-            },
-        );
+        store.start_session(session.clone(), sub.to_owned(), auth_time);
     }
     format!(
         "{COOKIE_NAME}={session}; Path=/; HttpOnly; SameSite=Lax{}",

@@ -22,6 +22,7 @@ use url::Url;
 
 use super::respond::{found, json_response, rest_bad_request, rest_error};
 use super::{Response, html, marketplace, session};
+use crate::config::{expiry, seconds};
 use crate::secret::{ct_eq, random_token};
 use crate::store::{Grant, SsoCode, Token, uuid_v4};
 use crate::{Emulator, form_params, lock, pages};
@@ -90,10 +91,10 @@ pub(super) fn login(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
             }
         }
     }
-    let expires_at = emu.now() + lock(&emu.config).code_ttl as i64;
+    let now = emu.now();
+    let expires_at = expiry(now, lock(&emu.config).code_ttl);
     {
         let mut store = lock(&emu.store);
-        store.sweep(emu.now());
         store.sso_codes.insert(
             code,
             SsoCode {
@@ -105,6 +106,7 @@ pub(super) fn login(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Respons
                 used: false,
             },
         );
+        store.inserted(now);
     }
     found(url.as_str())
 }
@@ -184,7 +186,7 @@ pub(super) fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Resp
     let Some(user) = emu.user(&sub) else {
         return invalid();
     };
-    let access_ttl = lock(&emu.config).access_token_ttl as i64;
+    let access_ttl = lock(&emu.config).access_token_ttl;
     let grant = Grant {
         id: uuid_v4(),
         client_id: client.client_id.clone(),
@@ -195,23 +197,27 @@ pub(super) fn exchange(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Resp
         refresh_expires_at: None,
     };
     let access_token = format!("vca_{}", random_token());
-    lock(&emu.store).access_tokens.insert(
-        access_token.clone(),
-        Token {
-            grant: grant.clone(),
-            jti: uuid_v4(),
-            issued_at: now,
-            expires_at: now + access_ttl,
-            used: false,
-        },
-    );
+    {
+        let mut store = lock(&emu.store);
+        store.access_tokens.insert(
+            access_token.clone(),
+            Token {
+                grant: grant.clone(),
+                jti: uuid_v4(),
+                issued_at: now,
+                expires_at: expiry(now, access_ttl),
+                used: false,
+            },
+        );
+        store.inserted(now);
+    }
     json_response(
         StatusCode::OK,
         &json!({
             "id_token": marketplace::id_token(emu, &client.client_id, &user, now),
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": access_ttl,
+            "expires_in": seconds(access_ttl),
         }),
     )
 }

@@ -10,6 +10,7 @@ use super::client_auth::{At, authenticate};
 use super::respond::{form_body, json_response, oauth_error, raw_json};
 use super::userinfo::user_claims;
 use super::{Request, Response};
+use crate::config::{expiry, seconds};
 use crate::pkce;
 use crate::secret::random_token;
 use crate::store::{Grant, Token, uuid_v4};
@@ -158,16 +159,14 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
 fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response {
     let (access_ttl, refresh_ttl, id_ttl) = {
         let c = lock(&emu.config);
-        (
-            c.access_token_ttl as i64,
-            c.refresh_token_ttl as i64,
-            c.id_token_ttl as i64,
-        )
+        (c.access_token_ttl, c.refresh_token_ttl, c.id_token_ttl)
     };
     let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
     let access_token = format!("vca_{}", random_token());
     let refresh_token = has("offline_access").then(|| format!("vcr_{}", random_token()));
-    let refresh_expires_at = grant.refresh_expires_at.unwrap_or(now + refresh_ttl);
+    let refresh_expires_at = grant
+        .refresh_expires_at
+        .unwrap_or_else(|| expiry(now, refresh_ttl));
     let grant = Grant {
         refresh_expires_at: Some(refresh_expires_at),
         ..grant.clone()
@@ -183,17 +182,18 @@ fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response
         let mut store = lock(&emu.store);
         store
             .access_tokens
-            .insert(access_token.clone(), record(now + access_ttl));
+            .insert(access_token.clone(), record(expiry(now, access_ttl)));
         if let Some(refresh) = &refresh_token {
             store
                 .refresh_tokens
                 .insert(refresh.clone(), record(refresh_expires_at));
         }
+        store.inserted(now);
     }
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": access_ttl,
+        "expires_in": seconds(access_ttl),
         "scope": grant.scopes.join(" "),
     });
     if let Some(refresh) = refresh_token {
@@ -206,12 +206,12 @@ fn issue_tokens(emu: &Emulator, grant: &Grant, now: i64, from: From) -> Response
 }
 
 /// An ID token (OpenID Connect Core §2) with the claims the scopes allow.
-fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: i64, from: From) -> String {
+fn id_token(emu: &Emulator, grant: &Grant, now: i64, ttl: u64, from: From) -> String {
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(emu.issuer()));
     claims.insert("sub".into(), json!(grant.sub));
     claims.insert("aud".into(), json!(grant.client_id));
-    claims.insert("exp".into(), json!(now + ttl));
+    claims.insert("exp".into(), json!(expiry(now, ttl)));
     claims.insert("iat".into(), json!(now));
     claims.insert("nbf".into(), json!(now));
     claims.insert("jti".into(), json!(uuid_v4()));

@@ -44,6 +44,7 @@ fn the_index_page_lists_exactly_the_guesses() {
             "The emulator's login.",
             "Lifetimes Vercel does not state.",
             "Basic authentication at the token endpoint.",
+            "Token endpoint authentication.",
             "Parameters without a value.",
             "The userinfo scheme.",
             "Revoking another app's token.",

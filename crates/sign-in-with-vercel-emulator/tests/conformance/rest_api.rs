@@ -213,3 +213,22 @@ fn a_created_token_calls_the_api_as_the_user() {
     let user = json(&rest_get(&emu, "/v2/user", Some(&bearer)));
     assert_eq!(user["user"]["id"], DEMO);
 }
+
+/// Vercel's REST API reference lists the token list as `GET /v6/user/tokens`
+/// today, where an older page shows `/v5`: both answer, alike.
+#[test]
+fn the_token_list_answers_at_v6_as_at_v5() {
+    let (emu, _clock) = emulator_on_a_clock();
+    let t = tokens(&emu, None);
+    let access = str_of(&t, "access_token");
+    let v5 = rest_get(&emu, "/v5/user/tokens?limit=5", Some(access));
+    let v6 = rest_get(&emu, "/v6/user/tokens?limit=5", Some(access));
+    assert_eq!(v6.status(), 200, "{}", text(&v6));
+    assert_eq!(json(&v6), json(&v5));
+    assert_eq!(json(&v6)["tokens"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest_get(&emu, "/v6/user/tokens", None).status(), 403);
+    assert_eq!(
+        api_call(&emu, Method::POST, "/v6/user/tokens", Some(access), None).status(),
+        405
+    );
+}

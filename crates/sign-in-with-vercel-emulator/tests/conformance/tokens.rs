@@ -352,6 +352,36 @@ fn basic_authentication_needs_no_body_client_id() {
     assert_eq!(response.status(), 200, "{}", text(&response));
 }
 
+/// Vercel's metadata lists `client_secret_basic` and `client_secret_post`
+/// without saying whether a client may use either; the emulator's (strict)
+/// guess: only the method the client registered, the other one is
+/// `401 invalid_client`.
+#[test]
+fn the_token_endpoint_accepts_only_the_registered_authentication_method() {
+    for (registered, sent_as_basic) in
+        [("client_secret_post", true), ("client_secret_basic", false)]
+    {
+        let mut registered_client = client(&["openid"]);
+        registered_client.token_endpoint_auth_method = registered.to_owned();
+        let emu = emulator_with(registered_client);
+        let mut browser = Browser::signed_in(&emu, DEMO);
+        let code = code_in(&browser.authorize_and_allow(None, ""));
+        let grant = format!(
+            "grant_type=authorization_code&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
+            encode(REDIRECT)
+        );
+        let url = format!("{API}/login/oauth/token");
+        let refused = if sent_as_basic {
+            post(&emu, &url, &grant, Some(&basic(CLIENT, SECRET)))
+        } else {
+            let form = format!("{grant}&client_id={CLIENT}&client_secret={SECRET}");
+            post(&emu, &url, &form, None)
+        };
+        assert_eq!(refused.status(), 401, "{registered}");
+        assert_eq!(json(&refused)["error"], "invalid_client", "{registered}");
+    }
+}
+
 /// Vercel's authorization server metadata: token endpoint authentication
 /// `client_secret_basic` and `client_secret_post`, revocation
 /// `client_secret_basic`. No `none` while no public client is registered.
@@ -614,4 +644,101 @@ fn a_configured_picture_is_used_as_it_is() {
         claims(&t["id_token"])["picture"],
         "https://example.com/me.png"
     );
+}
+
+// ------------------------------------------------------- code exchange rules
+
+/// RFC 6749 §4.1.3: the token request's `redirect_uri` must be "identical" to
+/// the authorization request's; another one is `invalid_grant` (§5.2).
+#[test]
+fn a_code_exchanged_with_another_redirect_uri_is_invalid_grant() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let code = code_in(&browser.authorize_and_allow(None, ""));
+    let form = format!(
+        "grant_type=authorization_code&client_id={CLIENT}&client_secret={SECRET}&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
+        encode("http://localhost:3000/api/auth/other")
+    );
+    let refused = post(&emu, &format!("{API}/login/oauth/token"), &form, None);
+    assert_eq!(refused.status(), 400);
+    assert_eq!(json(&refused)["error"], "invalid_grant");
+}
+
+/// RFC 6749 §4.1.3: the server must "ensure that the authorization code was
+/// issued to the authenticated confidential client"; another client's
+/// exchange of an unspent code is `invalid_grant`, and spends nothing.
+#[test]
+fn an_unspent_code_exchanged_by_another_client_is_invalid_grant() {
+    let emu = emulator();
+    let mut other = client(&["openid"]);
+    other.client_id = "cl_other".to_owned();
+    other.client_secret = Some("other-secret".to_owned());
+    emu.register_client(other);
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let code = code_in(&browser.authorize_and_allow(None, ""));
+    let form = format!(
+        "grant_type=authorization_code&client_id=cl_other&client_secret=other-secret&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
+        encode(REDIRECT)
+    );
+    let refused = post(&emu, &format!("{API}/login/oauth/token"), &form, None);
+    assert_eq!(refused.status(), 400);
+    assert_eq!(json(&refused)["error"], "invalid_grant");
+    assert_eq!(exchange(&emu, &code).status(), 200, "the code is unspent");
+}
+
+/// RFC 6749 §3.2: "Request and response parameters MUST NOT be included
+/// more than once"; a token request repeating one is `invalid_request`
+/// (§5.2), and its code stays unspent.
+#[test]
+fn a_repeated_parameter_at_the_token_endpoint_is_invalid_request() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let code = code_in(&browser.authorize_and_allow(None, ""));
+    let form = format!(
+        "grant_type=authorization_code&client_id={CLIENT}&client_secret={SECRET}&code={code}&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
+        encode(REDIRECT)
+    );
+    let refused = post(&emu, &format!("{API}/login/oauth/token"), &form, None);
+    assert_eq!(refused.status(), 400);
+    assert_eq!(json(&refused)["error"], "invalid_request");
+    assert_eq!(exchange(&emu, &code).status(), 200, "the code is unspent");
+}
+
+/// RFC 6749 §4.1.2: a code used twice, the server "SHOULD revoke (when
+/// possible) all tokens previously issued based on that authorization
+/// code": the first exchange's tokens stop being active.
+#[test]
+fn a_reused_code_revokes_the_tokens_of_its_first_exchange() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let code = code_in(&browser.authorize_and_allow(None, ""));
+    let t = json(&exchange(&emu, &code));
+    let (access, refresh_token) = (str_of(&t, "access_token"), str_of(&t, "refresh_token"));
+    assert!(active(&emu, access));
+    assert_eq!(json(&exchange(&emu, &code))["error"], "invalid_grant");
+    assert_eq!(
+        introspect(&emu, access),
+        serde_json::json!({ "active": false })
+    );
+    assert!(!active(&emu, refresh_token));
+    assert_eq!(userinfo(&emu, access).status(), 401);
+}
+
+// ------------------------------------------------------------- lifetimes
+
+/// A lifetime set in code past what the clock can add (the configuration
+/// file refuses more than 10 years) saturates: the token lives "forever",
+/// and nothing panics.
+#[test]
+fn a_huge_access_token_lifetime_set_in_code_saturates() {
+    for ttl in [i64::MAX as u64, u64::MAX] {
+        let emu = emulator();
+        emu.set_access_token_ttl(ttl);
+        let t = tokens(&emu, None);
+        let access = str_of(&t, "access_token");
+        assert!(active(&emu, access), "ttl {ttl}");
+        assert_eq!(introspect(&emu, access)["exp"], i64::MAX, "ttl {ttl}");
+        let listed = rest_get(&emu, "/v5/user/tokens", Some(access));
+        assert_eq!(listed.status(), 200, "ttl {ttl}: {}", text(&listed));
+    }
 }

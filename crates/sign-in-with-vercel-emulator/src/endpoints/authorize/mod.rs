@@ -16,6 +16,7 @@ use url::form_urlencoded;
 use super::respond::{found, html, is_form};
 use super::session::{self, SignedIn};
 use super::{AUTHORIZE, Request, Response, login};
+use crate::config::expiry;
 use crate::secret::random_token;
 use crate::store::{Code, Grant, Pending, uuid_v4};
 use crate::{Emulator, lock, pages};
@@ -125,8 +126,8 @@ pub(super) fn authorize(emu: &Emulator, request: &Request) -> Response {
     let request_id = random_token();
     {
         let mut store = lock(&emu.store);
-        store.sweep(now);
         store.pending.insert(request_id.clone(), pending(&browser));
+        store.inserted(now);
     }
     html(
         StatusCode::OK,
@@ -169,17 +170,22 @@ fn grant_code(emu: &Emulator, pending: Pending) -> Response {
         auth_time: Some(pending.auth_time),
         refresh_expires_at: None,
     };
-    let expires_at = emu.now() + lock(&emu.config).code_ttl as i64;
-    lock(&emu.store).codes.insert(
-        code.clone(),
-        Code {
-            grant,
-            redirect_uri: pending.redirect_uri.clone(),
-            code_challenge: pending.code_challenge,
-            expires_at,
-            used: false,
-        },
-    );
+    let now = emu.now();
+    let expires_at = expiry(now, lock(&emu.config).code_ttl);
+    {
+        let mut store = lock(&emu.store);
+        store.codes.insert(
+            code.clone(),
+            Code {
+                grant,
+                redirect_uri: pending.redirect_uri.clone(),
+                code_challenge: pending.code_challenge,
+                expires_at,
+                used: false,
+            },
+        );
+        store.inserted(now);
+    }
     redirect_back(
         emu,
         &pending.redirect_uri,

@@ -1,6 +1,7 @@
 //! Vercel's REST API user-token endpoints (its reference's "Authentication"
 //! section), with its shapes and status codes: create `POST /v3/user/tokens`,
-//! list `GET /v5/user/tokens` (paginated by `limit`, `since`, `until`),
+//! list `GET /v6/user/tokens` (the current reference's version; `/v5`, an
+//! older page's, answers alike; paginated by `limit`, `since`, `until`),
 //! metadata `GET /v5/user/tokens/{id}` and delete
 //! `DELETE /v3/user/tokens/{id}`; `current` names the calling token. A deleted
 //! token stops working at once; deleting an OAuth access token revokes its
@@ -44,7 +45,7 @@ fn tokens_of(emu: &Emulator, sub: &str) -> Vec<(String, Value)> {
                     "type": "oauth2-token",
                     "origin": "sign-in-with-vercel",
                     "scopes": [{ "type": "user", "origin": "sign-in-with-vercel", "createdAt": created }],
-                    "expiresAt": t.expires_at * 1000,
+                    "expiresAt": t.expires_at.saturating_mul(1000),
                     "activeAt": now * 1000,
                     "createdAt": created,
                 }),
@@ -138,14 +139,16 @@ pub(in crate::endpoints) fn create(emu: &Emulator, request: &Request) -> Respons
     };
     let metadata = user_token_json(&token, emu.now());
     store.user_tokens.insert(bearer.clone(), token);
+    store.inserted(emu.now());
     json_response(
         StatusCode::OK,
         &json!({ "token": metadata, "bearerToken": bearer }),
     )
 }
 
-/// `GET /v5/user/tokens`: a page of `limit` tokens created before `until`
-/// or after `since`, with `pagination: {count, next, prev}`.
+/// `GET /v6/user/tokens` and `GET /v5/user/tokens`: a page of `limit`
+/// tokens created before `until` or after `since`, with
+/// `pagination: {count, next, prev}`.
 pub(in crate::endpoints) fn list(emu: &Emulator, request: &Request) -> Response {
     let caller = match caller(emu, request) {
         Ok(c) => c,
