@@ -238,6 +238,13 @@ mod with_redis {
             let config = AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(CONNECT_TIMEOUT))
                 .set_response_timeout(Some(ROUND_TRIP_TIMEOUT));
+            // The Redis client builds its TLS configuration (`rediss://`)
+            // with rustls's process-wide provider. When the app links a
+            // second one (reqwest's default features bring aws-lc-rs),
+            // rustls cannot choose and panics: ring, which every other TLS
+            // connection here uses, is made that provider unless the app
+            // has installed its own, which is then used.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let connection = self
                 .client
                 .get_multiplexed_async_connection_with_config(&config)
