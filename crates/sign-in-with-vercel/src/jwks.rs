@@ -6,10 +6,10 @@ use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 
 use crate::error::{Endpoint, Error};
+use crate::rs256::RsaPublicKey;
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 
 /// How long a fetched key set is trusted before it is fetched again.
@@ -24,7 +24,7 @@ const MAX_KEYS: usize = 32;
 /// One usable RS256 verification key.
 pub struct Jwk {
     kid: Option<String>,
-    key: DecodingKey,
+    key: RsaPublicKey,
 }
 
 /// The RS256 signature keys of a JWK Set; other keys (encryption keys, other
@@ -39,7 +39,7 @@ pub enum KeyLookup<'a> {
     /// The keys to verify with, in the set's order: the one key the `kid`
     /// names, or each key under a `kid` the set repeats (distinct `kid`s
     /// are a SHOULD, RFC 7517 §4.5, and a rotation gone wrong repeats one).
-    Found(Vec<&'a DecodingKey>),
+    Found(Vec<&'a RsaPublicKey>),
     /// No key has this `kid` (or the set is empty).
     Unknown,
     /// The token has no `kid` and the set has several keys. Refused rather
@@ -105,7 +105,7 @@ impl JwkSet {
     pub fn find(&self, kid: Option<&str>) -> KeyLookup<'_> {
         match kid {
             Some(kid) => {
-                let named: Vec<&DecodingKey> = self
+                let named: Vec<&RsaPublicKey> = self
                     .keys
                     .iter()
                     .filter(|k| k.kid.as_deref() == Some(kid))
@@ -143,13 +143,14 @@ fn usable_key(raw: RawRsaKey) -> Option<Jwk> {
     {
         return None;
     }
-    let (n, e) = (raw.n?, raw.e?);
-    let modulus = URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')).ok()?;
+    // RFC 7518 §6.3.1: Base64urlUInt, unpadded (a padded one is read too).
+    let decode = |v: &str| URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')).ok();
+    let (modulus, exponent) = (decode(&raw.n?)?, decode(&raw.e?)?);
     let significant = modulus.iter().skip_while(|b| **b == 0).count();
-    if significant * 8 < MIN_RSA_BITS {
+    if significant * 8 < MIN_RSA_BITS || exponent.iter().all(|b| *b == 0) {
         return None;
     }
-    let key = DecodingKey::from_rsa_components(&n, &e).ok()?;
+    let key = RsaPublicKey::from_components(&modulus, &exponent);
     Some(Jwk { kid: raw.kid, key })
 }
 

@@ -10,13 +10,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use ring::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::error::IdTokenError;
 use crate::jwks::{JwkSet, KeyLookup};
+use crate::rs256::RsaPublicKey;
 use crate::secret::{AccessToken, IdToken, Nonce, ct_eq};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (OpenID Connect Core §3.1.3.7 step 9–10).
@@ -129,7 +129,7 @@ struct RawClaims {
 fn choose_keys<'a>(
     token: &IdToken,
     keys: &'a JwkSet,
-) -> Result<Vec<&'a DecodingKey>, IdTokenError> {
+) -> Result<Vec<&'a RsaPublicKey>, IdTokenError> {
     let header = checked_header(token)?;
     match keys.find(header.kid.as_deref()) {
         KeyLookup::Found(keys) => Ok(keys),
@@ -176,31 +176,57 @@ pub fn verify(
     // Steps 6–8: the signature, with RS256 only, by the key the header names.
     // We check it even though the token came straight from the token
     // endpoint over TLS, and before trusting any claim.
-    crate::rs256::install();
+    let parts = jws_parts(token)?;
     let candidates = choose_keys(token, keys)?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    // The claims are checked below, step by step, with our own clock.
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.leeway = 0;
-    let mut verified = Err(IdTokenError::BadSignature);
-    for key in candidates {
-        verified = jsonwebtoken::decode::<RawClaims>(token.secret(), key, &validation).map_err(
-            |e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => IdTokenError::BadSignature,
-                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
-                    IdTokenError::UnsupportedAlgorithm("mismatch".into())
-                }
-                _ => IdTokenError::Malformed,
-            },
-        );
-        if !matches!(verified, Err(IdTokenError::BadSignature)) {
-            break;
-        }
+    if !candidates
+        .iter()
+        .any(|key| key.verifies(parts.signing_input.as_bytes(), &parts.signature))
+    {
+        return Err(IdTokenError::BadSignature);
     }
-    check_claims(verified?.claims, expected)
+    check_claims(parts.claims()?, expected)
+}
+
+/// A JWS in compact serialisation (RFC 7515 §7.1), split: the signing input
+/// (`header.payload`, §5.2), the payload, and the decoded signature.
+struct JwsParts<'a> {
+    signing_input: &'a str,
+    payload: &'a str,
+    signature: Vec<u8>,
+}
+
+impl JwsParts<'_> {
+    /// The payload as claims (RFC 7519 §7.2 steps 7–10).
+    fn claims(&self) -> Result<RawClaims, IdTokenError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(self.payload)
+            .map_err(|_| IdTokenError::Malformed)?;
+        serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)
+    }
+}
+
+/// Exactly three base64url parts (a JWE has five), within
+/// `MAX_TOKEN_BYTES`.
+fn jws_parts(token: &IdToken) -> Result<JwsParts<'_>, IdTokenError> {
+    let raw = token.secret();
+    if raw.len() > MAX_TOKEN_BYTES {
+        return Err(IdTokenError::Malformed);
+    }
+    let (signing_input, signature) = raw.rsplit_once('.').ok_or(IdTokenError::Malformed)?;
+    let (_, payload) = signing_input
+        .split_once('.')
+        .ok_or(IdTokenError::Malformed)?;
+    if payload.contains('.') {
+        return Err(IdTokenError::Malformed);
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| IdTokenError::Malformed)?;
+    Ok(JwsParts {
+        signing_input,
+        payload,
+        signature,
+    })
 }
 
 /// The claim checks of [`verify`] without the signature, for an ID token
@@ -214,16 +240,7 @@ pub fn verify(
 /// Never for the callback's ID token, which must verify.
 pub(crate) fn check_unsigned(token: &IdToken, expected: &Expected<'_>) -> Result<(), IdTokenError> {
     checked_header(token)?;
-    let payload = token
-        .secret()
-        .split('.')
-        .nth(1)
-        .ok_or(IdTokenError::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| IdTokenError::Malformed)?;
-    let claims: RawClaims = serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)?;
-    check_claims(claims, expected).map(drop)
+    check_claims(jws_parts(token)?.claims()?, expected).map(drop)
 }
 
 /// Steps 2–5 and 9–11 of OpenID Connect Core §3.1.3.7, §3.1.3.8 and §12.2,

@@ -239,6 +239,75 @@ fn unsigned_check_refuses_malformed_tokens_without_panicking() {
     }
 }
 
+/// The JWS itself (RFC 7515 §5.2, §7.1): three base64url parts, the
+/// signature over the first two exactly as sent.
+#[test]
+fn only_an_untouched_three_part_jws_verifies() {
+    let expected = Expected {
+        issuer: "https://op.example",
+        client_id: "cl",
+        nonce: Some(&Nonce::new("n1")),
+        subject: None,
+        access_token: None,
+        now: NOW,
+    };
+    let good = sign(&claims(), Signing::Rs256);
+    assert!(verify(&IdToken::new(good.clone()), &keys(), &expected).is_ok());
+    let (header, rest) = good.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    let mut other = claims();
+    other["sub"] = json!("u2");
+    let other_payload = URL_SAFE_NO_PAD.encode(other.to_string());
+    let padded = format!("{signature}{}", "=".repeat((4 - signature.len() % 4) % 4));
+    for (token, why, refused) in [
+        (
+            format!("{good}.x"),
+            "a fourth part",
+            IdTokenError::Malformed,
+        ),
+        (
+            format!("{header}.x.{payload}.y.{signature}"),
+            "a JWE's five parts",
+            IdTokenError::Malformed,
+        ),
+        (
+            format!(
+                "{header}.{payload}.{}",
+                signature.replace('-', "+").replace('_', "/")
+            ),
+            "a signature in standard base64",
+            IdTokenError::Malformed,
+        ),
+        (
+            format!("{header}.{payload}.{padded}="),
+            "a padded signature",
+            IdTokenError::Malformed,
+        ),
+        (
+            format!("{header}.{other_payload}.{signature}"),
+            "another payload under the signature",
+            IdTokenError::BadSignature,
+        ),
+        (
+            format!("{header}.{payload}"),
+            "no signature part",
+            IdTokenError::Malformed,
+        ),
+    ] {
+        assert_eq!(
+            verify(&IdToken::new(token), &keys(), &expected).map(drop),
+            Err(refused),
+            "{why}"
+        );
+    }
+    // Signed, but its payload is not a JSON object of claims.
+    let not_claims = sign(&json!(["u1"]), Signing::Rs256);
+    assert_eq!(
+        verify(&IdToken::new(not_claims), &keys(), &expected).map(drop),
+        Err(IdTokenError::Malformed)
+    );
+}
+
 #[test]
 fn unusable_keys_are_left_out_of_the_key_set() {
     let mut short = jwk();
