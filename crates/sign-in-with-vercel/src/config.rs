@@ -57,7 +57,8 @@ pub struct Config {
     /// client secret.
     pub keys: Keys,
     /// Where the app's routes and pages are; `AUTH_BASE_PATH` moves the
-    /// sign-in routes.
+    /// sign-in routes, `AUTH_ERROR_PAGE` and `AUTH_DEFAULT_RETURN` the
+    /// error page and where a sign-in returns by default.
     pub paths: Paths,
     /// The shared session store, from `REDIS_URL` (or `KV_URL`), used when
     /// the library is built with its `redis` feature.
@@ -212,9 +213,21 @@ impl Config {
 
         let keys = session_keys(var("AUTH_SECRET"), client_secret.as_ref())?;
 
-        let paths =
+        let mut paths =
             var("AUTH_BASE_PATH").map_or_else(Paths::default, |base| Paths::with_base(&base));
         paths.check().map_err(|p| problem("AUTH_BASE_PATH", p))?;
+        // The two pages the routes send a browser to, which a project
+        // without this one's `public/` has under other paths.
+        if let Some(page) = var("AUTH_ERROR_PAGE") {
+            paths.error_page = page;
+            paths.check().map_err(|p| problem("AUTH_ERROR_PAGE", p))?;
+        }
+        if let Some(page) = var("AUTH_DEFAULT_RETURN") {
+            paths.default_return = page;
+            paths
+                .check()
+                .map_err(|p| problem("AUTH_DEFAULT_RETURN", p))?;
+        }
 
         let store_url = match (var("REDIS_URL"), var("KV_URL")) {
             (Some(url), _) => Some(("REDIS_URL", url)),
@@ -443,6 +456,29 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.paths.callback, "/api/login/callback");
+        let c = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("AUTH_SECRET", AUTH_SECRET),
+            ("AUTH_ERROR_PAGE", "/oops"),
+            ("AUTH_DEFAULT_RETURN", "/"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.paths.error_page.as_str(), c.paths.default_return.as_str()),
+            ("/oops", "/")
+        );
+        assert_eq!(c.paths.authorize, "/api/auth/authorize");
+        for variable in ["AUTH_ERROR_PAGE", "AUTH_DEFAULT_RETURN"] {
+            for bad in ["https://evil.example/", "//evil.example", "/x?y=1", "oops"] {
+                let err = load(&[
+                    ("VERCEL_APP_CLIENT_ID", "x"),
+                    ("AUTH_SECRET", AUTH_SECRET),
+                    (variable, bad),
+                ])
+                .unwrap_err();
+                assert_eq!(err.variable, variable, "{bad}");
+            }
+        }
         let err = load(&[
             ("VERCEL_APP_CLIENT_ID", "x"),
             ("AUTH_SECRET", AUTH_SECRET),

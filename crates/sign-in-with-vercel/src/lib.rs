@@ -123,11 +123,13 @@
 //! |---|---|
 //! | `VERCEL_APP_CLIENT_ID` | The app's client ID (required). `NEXT_PUBLIC_VERCEL_APP_CLIENT_ID`, the name in Vercel's Next.js guide, is accepted too. |
 //! | `VERCEL_APP_CLIENT_SECRET` | The client secret. Without it the app is a public client. |
-//! | `VERCEL_APP_TOKEN_AUTH` | `client_secret_post` (default with a secret) or `client_secret_basic`. |
+//! | `VERCEL_APP_TOKEN_AUTH` | `client_secret_post` (default with a secret) or `client_secret_basic`; `none` for a public client (the default without a secret). |
 //! | `AUTH_SECRET` | The key that seals the session and flow cookies: at least [`MIN_SECRET_BYTES`] random characters (`openssl rand -base64 32`). A comma-separated list rotates keys: the first seals, all open. Required on any origin that is not loopback; on a developer's own machine a key is derived from a client secret of 32+ characters when it is not set. |
 //! | `VERCEL_OAUTH_ISSUER` | The issuer, default [`VERCEL_ISSUER`], whose endpoints are built in (a cold start makes no discovery request); any other is discovered once per instance, and must name itself exactly. `http://` only on loopback. |
 //! | `APP_URL` | The app's public origin, when it must be pinned; otherwise from `x-forwarded-proto` + `x-forwarded-host` (Vercel's proxy), then `Host`. Pinned, it is the only origin sign-in works on (the flow cookie is set where the sign-in starts, the callback is on this origin): have the deployment's other domains redirect to it (a redirect in the project's domain settings). |
 //! | `AUTH_BASE_PATH` | Where the four sign-in routes are, default [`DEFAULT_BASE_PATH`] (see [`Paths`]). |
+//! | `AUTH_ERROR_PAGE` | The page a failed sign-in is sent to with `?error=<code>`, default `/auth/error` (this project's `public/auth/error.html`): a path of your own site. |
+//! | `AUTH_DEFAULT_RETURN` | Where a sign-in returns when it was given no valid `next`, default `/profile`: a path of your own site. |
 //! | `REDIS_URL`, `KV_URL` | The shared session store (feature `redis`): `redis://` or `rediss://` (TLS by rustls), as Vercel's marketplace Redis sets them. |
 //!
 //! # Mounting sign-in elsewhere
