@@ -187,6 +187,50 @@ async fn planted_duplicates_do_not_lock_the_user_out() {
     }
 }
 
+/// A function that answers signed-out visitors itself still deletes the
+/// cookies the library found stale (`Rejection::finish`).
+#[tokio::test]
+async fn a_rejection_carries_its_cookie_deletions_onto_the_apps_own_answer() {
+    let rp = rp("client_secret_post");
+    let guest = || http::Response::new(bytes::Bytes::from_static(b"Hello, guest!"));
+    let request = |cookie: Option<&str>| {
+        let mut request = http::Request::get("/").header(HOST, "localhost:3000");
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.body(()).unwrap()
+    };
+    let stale = rp
+        .auth
+        .session(&request(Some("session.planted.0=garbage")))
+        .await
+        .expect_err("no session");
+    assert!(
+        matches!(stale.error(), sign_in_with_vercel::Error::NotSignedIn),
+        "{stale:?}"
+    );
+    let page = stale.finish(guest());
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.body(), "Hello, guest!");
+    assert!(
+        set_cookies(&page)
+            .iter()
+            .any(|c| c.starts_with("session.planted.0=;")),
+        "the stale cookie is deleted: {:?}",
+        set_cookies(&page)
+    );
+    assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
+    // Nothing to delete: the app's answer as it was.
+    let nothing = rp
+        .auth
+        .session(&request(None))
+        .await
+        .expect_err("no session");
+    let page = nothing.finish(guest());
+    assert!(set_cookies(&page).is_empty());
+    assert!(page.headers().get(CACHE_CONTROL).is_none());
+}
+
 #[tokio::test]
 async fn on_https_unprefixed_cookies_are_not_read() {
     // An AUTH_SECRET: off loopback, a key derived from the client secret is

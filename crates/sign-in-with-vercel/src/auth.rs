@@ -145,22 +145,36 @@ impl Auth {
     /// instance's concurrent requests); if that fails, the user is still
     /// known as long as the session cookie is valid.
     ///
-    /// ```no_run
-    /// use sign_in_with_vercel::Auth;
-    /// use vercel_runtime::{Error, Request, Response, ResponseBody, run, service_fn};
+    /// [`Auth::protect`] does all of the following for you; this is for a
+    /// function that also answers signed-out visitors, or answers them its
+    /// own way. A refreshed session's cookies must ride on the response
+    /// ([`Session::finish`](crate::Session::finish)), and a rejection's
+    /// (stale cookies deleted) on the signed-out answer
+    /// ([`Rejection::finish`](crate::Rejection::finish)):
     ///
-    /// async fn handler(req: Request) -> Result<Response<ResponseBody>, Error> {
-    ///     let auth = Auth::global();
-    ///     Ok(auth
-    ///         .protect(&req, async |session| {
-    ///             let name = session.user().name.as_deref().unwrap_or("there");
-    ///             Response::new(ResponseBody::from(format!("Hello, {name}!")))
-    ///         })
-    ///         .await)
+    /// ```no_run
+    /// use sign_in_with_vercel::{Auth, Error};
+    /// use vercel_runtime::{Error as RuntimeError, Request, Response, ResponseBody, run, service_fn};
+    ///
+    /// async fn handler(req: Request) -> Result<Response<ResponseBody>, RuntimeError> {
+    ///     match Auth::global().session(&req).await {
+    ///         Ok(session) => {
+    ///             let page = format!("Welcome back, {}!", session.sub());
+    ///             Ok(session.finish(Response::new(ResponseBody::from(page))))
+    ///         }
+    ///         // Not signed in: a page for everyone, with the rejection's
+    ///         // cookie deletions.
+    ///         Err(rejection) if matches!(rejection.error(), Error::NotSignedIn) => {
+    ///             Ok(rejection.finish(Response::new(ResponseBody::from("Hello, guest!"))))
+    ///         }
+    ///         // Anything else (a refresh lost to a parallel request, the
+    ///         // provider unreachable): its own JSON answer and status.
+    ///         Err(rejection) => Ok(rejection.into_response().map(ResponseBody::from)),
+    ///     }
     /// }
     ///
-    /// #[tokio::main]
-    /// async fn main() -> Result<(), Error> {
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> Result<(), RuntimeError> {
     ///     run(service_fn(handler)).await
     /// }
     /// ```
