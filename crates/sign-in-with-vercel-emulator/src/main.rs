@@ -1,12 +1,12 @@
 //! The emulator of Vercel's authorization server on its own, for other
 //! projects' tests: `cargo run -p sign-in-with-vercel-emulator`, or installed with
-//! `cargo install --path crates/sign-in-with-vercel-emulator`.
+//! `cargo install sign-in-with-vercel-emulator`.
 //!
 //! `EMULATOR_PORT` (default 3001: the issuer origin, like `vercel.com`),
 //! `EMULATOR_API_PORT` (default 3002: the API origin, like
 //! `api.vercel.com`), `EMULATOR_MARKETPLACE_PORT` (default 3003: the
 //! marketplace issuer, like `marketplace.vercel.com`); 0 picks a free port,
-//! and a default port that is taken is replaced by a free one.
+//! and a port that is taken, the default included, is an error.
 //! `EMULATOR_CONFIG` (a JSON file with users, clients, lifetimes, policies
 //! and installations), `EMULATOR_*_TTL` (seconds),
 //! `EMULATOR_REFRESH_TOKEN_REUSE` (`reject` or `revoke_grant`),
@@ -37,8 +37,8 @@ Settings (environment variables):
   EMULATOR_API_PORT                    API origin, like api.vercel.com (default 3002)
   EMULATOR_MARKETPLACE_PORT            marketplace issuer, like marketplace.vercel.com
                                        (default 3003); for the three ports, 0 picks a
-                                       free port, and a default port that is taken is
-                                       replaced by a free one
+                                       free port, and a port that is taken, the default
+                                       included, is an error
   EMULATOR_CONFIG                      a JSON file with users, clients, lifetimes,
                                        policies and installations (default: one demo
                                        user, no client)
@@ -81,8 +81,8 @@ fn command(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Command
     }
 }
 
-/// Listens on the port `variable` names (0: a free one). Unset, the
-/// default port, or a free one when the default is taken.
+/// Listens on the port `variable` names (0: a free one), or, unset, on
+/// the default port.
 fn listen(variable: &str, default: u16) -> Result<(TcpListener, u16), String> {
     let set = std::env::var(variable).ok();
     let port: u16 = set
@@ -94,15 +94,16 @@ fn listen(variable: &str, default: u16) -> Result<(TcpListener, u16), String> {
         })
         .unwrap_or(Ok(default))?;
     let bind = |port: u16| TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
-    let listener = match (bind(port), set) {
-        (Ok(l), _) => l,
-        (Err(_), None) => bind(0).map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?,
-        (Err(e), Some(_)) => {
-            return Err(format!(
-                "cannot listen on 127.0.0.1:{port} ({variable}): {e}"
-            ));
-        }
-    };
+    // A default port that is taken is an error too, not a quiet move to
+    // another: an app configured with the default issuer would go on
+    // talking to whatever holds it (an emulator left running, without this
+    // configuration).
+    let listener = bind(port).map_err(|e| {
+        format!(
+            "cannot listen on 127.0.0.1:{port} ({variable}{}): {e}; stop what holds it, or set {variable} (0: a free port)",
+            if set.is_some() { "" } else { " unset, its default" }
+        )
+    })?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     Ok((listener, port))
 }

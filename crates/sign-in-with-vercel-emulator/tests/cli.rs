@@ -9,10 +9,19 @@ const PROGRAM: &str = env!("CARGO_BIN_EXE_sign-in-with-vercel-emulator");
 /// Runs the program with `args` on free ports; it must exit within 10 s
 /// (one that starts serving instead is killed, and the test fails).
 fn run(args: &[&str]) -> Output {
-    let mut child = Command::new(PROGRAM)
+    run_with(args, Some("0"))
+}
+
+/// The same with the issuer port `issuer_port` (`None`: unset, the default).
+fn run_with(args: &[&str], issuer_port: Option<&str>) -> Output {
+    let mut command = Command::new(PROGRAM);
+    match issuer_port {
+        Some(port) => command.env("EMULATOR_PORT", port),
+        None => command.env_remove("EMULATOR_PORT"),
+    };
+    let mut child = command
         .args(args)
         .env_remove("EMULATOR_CONFIG")
-        .env("EMULATOR_PORT", "0")
         .env("EMULATOR_API_PORT", "0")
         .env("EMULATOR_MARKETPLACE_PORT", "0")
         .stdin(Stdio::null())
@@ -97,5 +106,28 @@ fn another_argument_is_refused_with_the_usage_and_exit_2() {
             "{error}"
         );
         assert!(stdout(&output).is_empty(), "{args:?}");
+    }
+}
+
+/// An app configured with the default issuer would talk to whatever holds
+/// the port: the program says so and exits instead of moving elsewhere.
+#[test]
+fn a_taken_port_is_an_error_the_default_included() {
+    // Held by this test, or by something else already: taken either way.
+    let _default = std::net::TcpListener::bind("127.0.0.1:3001");
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    for (issuer_port, named) in [
+        (None, "127.0.0.1:3001"),
+        (Some(port.as_str()), port.as_str()),
+    ] {
+        let output = run_with(&[], issuer_port);
+        assert_eq!(output.status.code(), Some(1), "{issuer_port:?}");
+        let error = stderr(&output);
+        assert!(
+            error.contains(named) && error.contains("EMULATOR_PORT"),
+            "{issuer_port:?}: {error}"
+        );
+        assert!(stdout(&output).is_empty(), "{issuer_port:?} served");
     }
 }
