@@ -1,6 +1,7 @@
 //! The provider's signing keys: a JWK Set (RFC 7517 §5), fetched from
 //! `jwks_uri`, cached per instance with a TTL, and refetched once when a
-//! token names a key we do not have (key rotation, OpenID Connect Core §10.1.1).
+//! token names a key we do not have, or carries a signature the cached key
+//! refuses (key rotation, OpenID Connect Core §10.1.1).
 
 use std::sync::{Arc, RwLock};
 
@@ -16,6 +17,11 @@ use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 pub const JWKS_TTL_SECS: i64 = 10 * 60;
 /// RSA keys shorter than this are ignored (RFC 7518 §3.3).
 const MIN_RSA_BITS: usize = 2048;
+/// RSA keys longer than this are ignored: `ring` verifies none (and a
+/// hostile set could otherwise fill [`MAX_KEYS`] with them).
+const MAX_RSA_BITS: usize = 8192;
+/// The largest public exponent `ring` accepts, in bits.
+const MAX_EXPONENT_BITS: usize = 33;
 /// Usable keys kept from one set; any beyond are ignored (counted after the
 /// unusable ones are left out, so a signing key listed after many
 /// encryption or EC keys is still found).
@@ -146,12 +152,25 @@ fn usable_key(raw: RawRsaKey) -> Option<Jwk> {
     // RFC 7518 §6.3.1: Base64urlUInt, unpadded (a padded one is read too).
     let decode = |v: &str| URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')).ok();
     let (modulus, exponent) = (decode(&raw.n?)?, decode(&raw.e?)?);
-    let significant = modulus.iter().skip_while(|b| **b == 0).count();
-    if significant * 8 < MIN_RSA_BITS || exponent.iter().all(|b| *b == 0) {
+    // Only keys `ring` verifies with: a modulus of 2048 to 8192 bits, an
+    // odd exponent of at least 3 and at most 33 bits.
+    let exponent_ok = exponent.last().is_some_and(|b| b & 1 == 1)
+        && bit_length(&exponent) <= MAX_EXPONENT_BITS
+        && bit_length(&exponent) >= 2;
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bit_length(&modulus)) || !exponent_ok {
         return None;
     }
     let key = RsaPublicKey::from_components(&modulus, &exponent);
     Some(Jwk { kid: raw.kid, key })
+}
+
+/// The bit length of a big-endian unsigned integer.
+fn bit_length(bytes: &[u8]) -> usize {
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    let significant = &bytes[zeros..];
+    significant.first().map_or(0, |first| {
+        (significant.len() - 1) * 8 + (8 - first.leading_zeros() as usize)
+    })
 }
 
 /// A per-instance cache of the provider's key set.

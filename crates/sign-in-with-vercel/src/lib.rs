@@ -232,7 +232,13 @@
 //! # Cargo features
 //!
 //! - `redis`: the shared session store. Without it a `REDIS_URL` is logged
-//!   as unused.
+//!   as unused. Its Redis client builds its TLS configuration (`rediss://`)
+//!   with rustls's process-wide crypto provider, which cannot be chosen
+//!   when an app links two (reqwest's default features bring aws-lc-rs
+//!   beside this library's ring): before its first connection the library
+//!   makes ring that provider, unless the app has installed one. An app
+//!   that installs its own should do it first thing in `main`, as rustls
+//!   asks.
 //!
 //! # Layers
 //!

@@ -132,7 +132,10 @@ impl<M: IssuerMetadata> Issuer<M> {
     /// key under the same `kid` (or the one key of a set whose tokens name
     /// none), as a signature the cached key does not verify: either way the
     /// set is fetched again and the token verified once more. At most one
-    /// fetch per verification: none more when the set was fetched for it.
+    /// fetch per verification (none more when this verification fetched
+    /// it; a set fetched just before, as a cold callback's prefetch does,
+    /// counts as cached). A bad signature whose refetch fails stays a bad
+    /// signature: only a key the set lacks is "the keys did not load".
     pub(crate) async fn verify(
         &self,
         http: &dyn HttpClient,
@@ -144,8 +147,12 @@ impl<M: IssuerMetadata> Issuer<M> {
         let expected = expected(metadata, audience, now);
         let (keys, fetched) = self.keys(http, metadata.jwks_uri(), false, now).await?;
         match id_token::verify(token, &keys, &expected) {
-            Err(IdTokenError::UnknownKey | IdTokenError::BadSignature) if !fetched => {
-                let (keys, _) = self.keys(http, metadata.jwks_uri(), true, now).await?;
+            Err(refused @ (IdTokenError::UnknownKey | IdTokenError::BadSignature)) if !fetched => {
+                let keys = match self.keys(http, metadata.jwks_uri(), true, now).await {
+                    Ok((keys, _)) => keys,
+                    Err(_) if refused == IdTokenError::BadSignature => return Err(refused.into()),
+                    Err(unavailable) => return Err(unavailable),
+                };
                 Ok(id_token::verify(token, &keys, &expected)?)
             }
             result => Ok(result?),
@@ -422,6 +429,8 @@ mod tests {
     struct KeyServer {
         keys: Mutex<Vec<Value>>,
         fetches: AtomicUsize,
+        /// Answers every fetch with a connection failure.
+        down: std::sync::atomic::AtomicBool,
     }
 
     impl KeyServer {
@@ -429,7 +438,12 @@ mod tests {
             Self {
                 keys: Mutex::new(keys),
                 fetches: AtomicUsize::new(0),
+                down: Default::default(),
             }
+        }
+
+        fn go_down(&self) {
+            self.down.store(true, Ordering::SeqCst);
         }
 
         fn serve(&self, keys: Vec<Value>) {
@@ -444,6 +458,9 @@ mod tests {
     impl HttpClient for KeyServer {
         fn execute(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
             self.fetches.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Box::pin(async { Err(TransportError::Connect) });
+            }
             let body = json!({ "keys": *self.keys.lock().unwrap() }).to_string();
             Box::pin(async move { Ok(response(200, &body)) })
         }
@@ -491,6 +508,35 @@ mod tests {
         assert_eq!(keys.fetches(), 2, "one refetch");
         assert_eq!(verify_b_under_a(&issuer, &keys).await, refused);
         assert_eq!(keys.fetches(), 3, "one refetch each");
+    }
+
+    /// Only a key the set lacks may be "the keys did not load" (which a
+    /// refresh survives on its claims alone): a signature the cached key
+    /// refuses stays refused when the refetch fails.
+    #[tokio::test]
+    async fn a_bad_signature_whose_refetch_fails_stays_a_bad_signature() {
+        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
+        issuer.prefetch_keys(&keys, NOW).await;
+        keys.go_down();
+        assert_eq!(
+            verify_b_under_a(&issuer, &keys).await,
+            Err(Error::IdToken(IdTokenError::BadSignature))
+        );
+        assert_eq!(keys.fetches(), 2, "the refetch was tried");
+        let unpublished = IdToken::new(sign(&claims(), Signing::UnpublishedKid));
+        let audience = Audience {
+            client_id: "cl",
+            access_token: None,
+            nonce: None,
+            subject: Some("u1"),
+        };
+        assert!(
+            matches!(
+                issuer.verify(&keys, &unpublished, &audience, NOW).await,
+                Err(Error::Upstream(..))
+            ),
+            "a key the set lacks, with the set unreachable, is the provider's outage"
+        );
     }
 
     #[tokio::test]

@@ -124,13 +124,12 @@ struct RawClaims {
     other: serde_json::Map<String, Value>,
 }
 
-/// Reads the JOSE header and picks the verification keys (one, unless the
-/// set repeats the header's `kid`).
+/// The verification keys for the JWS header (one, unless the set repeats
+/// the header's `kid`).
 fn choose_keys<'a>(
-    token: &IdToken,
+    header: &Header,
     keys: &'a JwkSet,
 ) -> Result<Vec<&'a RsaPublicKey>, IdTokenError> {
-    let header = checked_header(token)?;
     match keys.find(header.kid.as_deref()) {
         KeyLookup::Found(keys) => Ok(keys),
         KeyLookup::Unknown => Err(IdTokenError::UnknownKey),
@@ -138,35 +137,10 @@ fn choose_keys<'a>(
     }
 }
 
-/// Reads the JOSE header, refusing any algorithm but RS256 before looking
-/// at keys (step 7; step 8's HMAC with the client secret is not offered)
-/// and any `crit` extension.
-fn checked_header(token: &IdToken) -> Result<Header, IdTokenError> {
-    let header = header(token)?;
-    if header.alg != "RS256" {
-        return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
-    }
-    if header.crit.is_some() {
-        return Err(IdTokenError::CriticalHeader);
-    }
-    Ok(header)
-}
-
-fn header(token: &IdToken) -> Result<Header, IdTokenError> {
-    let raw = token.secret();
-    if raw.len() > MAX_TOKEN_BYTES || raw.split('.').count() != 3 {
-        return Err(IdTokenError::Malformed);
-    }
-    let encoded = raw.split('.').next().ok_or(IdTokenError::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(encoded)
-        .map_err(|_| IdTokenError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)
-}
-
 /// Validates `token` as OpenID Connect Core §3.1.3.7 requires and returns
-/// its claims. A `kid` missing from `keys` is [`IdTokenError::UnknownKey`];
-/// the caller refetches the key set once and calls again.
+/// its claims. A `kid` missing from `keys` is [`IdTokenError::UnknownKey`]
+/// and a signature no key verifies [`IdTokenError::BadSignature`]: the
+/// caller may refetch the key set once (a rotation, §10.1.1) and call again.
 pub fn verify(
     token: &IdToken,
     keys: &JwkSet,
@@ -176,8 +150,8 @@ pub fn verify(
     // Steps 6–8: the signature, with RS256 only, by the key the header names.
     // We check it even though the token came straight from the token
     // endpoint over TLS, and before trusting any claim.
-    let parts = jws_parts(token)?;
-    let candidates = choose_keys(token, keys)?;
+    let parts = JwsParts::split(token)?;
+    let candidates = choose_keys(&parts.header()?, keys)?;
     if !candidates
         .iter()
         .any(|key| key.verifies(parts.signing_input.as_bytes(), &parts.signature))
@@ -187,46 +161,65 @@ pub fn verify(
     check_claims(parts.claims()?, expected)
 }
 
-/// A JWS in compact serialisation (RFC 7515 §7.1), split: the signing input
-/// (`header.payload`, §5.2), the payload, and the decoded signature.
+/// A JWS in compact serialisation (RFC 7515 §7.1), split once: the signing
+/// input (`header.payload`, §5.2), its two parts, and the decoded
+/// signature.
 struct JwsParts<'a> {
     signing_input: &'a str,
+    header: &'a str,
     payload: &'a str,
     signature: Vec<u8>,
 }
 
-impl JwsParts<'_> {
+impl<'a> JwsParts<'a> {
+    /// Exactly three parts (a JWE has five), within `MAX_TOKEN_BYTES`, the
+    /// signature base64url without padding (§2).
+    fn split(token: &'a IdToken) -> Result<Self, IdTokenError> {
+        let raw = token.secret();
+        if raw.len() > MAX_TOKEN_BYTES {
+            return Err(IdTokenError::Malformed);
+        }
+        let (signing_input, signature) = raw.rsplit_once('.').ok_or(IdTokenError::Malformed)?;
+        let (header, payload) = signing_input
+            .split_once('.')
+            .ok_or(IdTokenError::Malformed)?;
+        if payload.contains('.') {
+            return Err(IdTokenError::Malformed);
+        }
+        Ok(Self {
+            signing_input,
+            header,
+            payload,
+            signature: decode(signature)?,
+        })
+    }
+
+    /// The JOSE header, refusing any algorithm but RS256 before a key is
+    /// looked at (step 7; step 8's HMAC with the client secret is not
+    /// offered) and any `crit` extension (RFC 7515 §4.1.11).
+    fn header(&self) -> Result<Header, IdTokenError> {
+        let header: Header =
+            serde_json::from_slice(&decode(self.header)?).map_err(|_| IdTokenError::Malformed)?;
+        if header.alg != "RS256" {
+            return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
+        }
+        if header.crit.is_some() {
+            return Err(IdTokenError::CriticalHeader);
+        }
+        Ok(header)
+    }
+
     /// The payload as claims (RFC 7519 §7.2 steps 7–10).
     fn claims(&self) -> Result<RawClaims, IdTokenError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(self.payload)
-            .map_err(|_| IdTokenError::Malformed)?;
-        serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)
+        serde_json::from_slice(&decode(self.payload)?).map_err(|_| IdTokenError::Malformed)
     }
 }
 
-/// Exactly three base64url parts (a JWE has five), within
-/// `MAX_TOKEN_BYTES`.
-fn jws_parts(token: &IdToken) -> Result<JwsParts<'_>, IdTokenError> {
-    let raw = token.secret();
-    if raw.len() > MAX_TOKEN_BYTES {
-        return Err(IdTokenError::Malformed);
-    }
-    let (signing_input, signature) = raw.rsplit_once('.').ok_or(IdTokenError::Malformed)?;
-    let (_, payload) = signing_input
-        .split_once('.')
-        .ok_or(IdTokenError::Malformed)?;
-    if payload.contains('.') {
-        return Err(IdTokenError::Malformed);
-    }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| IdTokenError::Malformed)?;
-    Ok(JwsParts {
-        signing_input,
-        payload,
-        signature,
-    })
+/// One base64url part, unpadded (RFC 7515 §2).
+fn decode(part: &str) -> Result<Vec<u8>, IdTokenError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| IdTokenError::Malformed)
 }
 
 /// The claim checks of [`verify`] without the signature, for an ID token
@@ -239,8 +232,9 @@ fn jws_parts(token: &IdToken) -> Result<JwsParts<'_>, IdTokenError> {
 /// trusted: no claims are returned, and the caller keeps the ones it had.
 /// Never for the callback's ID token, which must verify.
 pub(crate) fn check_unsigned(token: &IdToken, expected: &Expected<'_>) -> Result<(), IdTokenError> {
-    checked_header(token)?;
-    check_claims(jws_parts(token)?.claims()?, expected).map(drop)
+    let parts = JwsParts::split(token)?;
+    parts.header()?;
+    check_claims(parts.claims()?, expected).map(drop)
 }
 
 /// Steps 2–5 and 9–11 of OpenID Connect Core §3.1.3.7, §3.1.3.8 and §12.2,

@@ -226,9 +226,9 @@ fn unsigned_check_refuses_malformed_tokens_without_panicking() {
     for token in [
         "".to_owned(),
         "a.b.c".to_owned(),
-        format!("{header}..x"),
-        format!("{header}.%%%.x"),
-        format!("{header}.{}.x", URL_SAFE_NO_PAD.encode("[1]")),
+        format!("{header}..AAAA"),
+        format!("{header}.%%%.AAAA"),
+        format!("{header}.{}.AAAA", URL_SAFE_NO_PAD.encode("[1]")),
         "a".repeat(20_000),
     ] {
         assert_eq!(
@@ -259,14 +259,18 @@ fn only_an_untouched_three_part_jws_verifies() {
     other["sub"] = json!("u2");
     let other_payload = URL_SAFE_NO_PAD.encode(other.to_string());
     let padded = format!("{signature}{}", "=".repeat((4 - signature.len() % 4) % 4));
+    assert_ne!(
+        padded, signature,
+        "a 2048-bit signature needs padding in base64"
+    );
     for (token, why, refused) in [
         (
-            format!("{good}.x"),
+            format!("{good}.AAAA"),
             "a fourth part",
             IdTokenError::Malformed,
         ),
         (
-            format!("{header}.x.{payload}.y.{signature}"),
+            format!("{header}.AAAA.{payload}.AAAA.{signature}"),
             "a JWE's five parts",
             IdTokenError::Malformed,
         ),
@@ -279,7 +283,7 @@ fn only_an_untouched_three_part_jws_verifies() {
             IdTokenError::Malformed,
         ),
         (
-            format!("{header}.{payload}.{padded}="),
+            format!("{header}.{payload}.{padded}"),
             "a padded signature",
             IdTokenError::Malformed,
         ),
@@ -320,6 +324,50 @@ fn unusable_keys_are_left_out_of_the_key_set() {
     let keys =
         JwkSet::from_json(&json!({ "keys": [short, enc, es, ec, "junk"] }).to_string()).unwrap();
     assert!(keys.is_empty());
+}
+
+/// Keys `ring` would refuse are left out when the set is read, not found
+/// and refused at each verification: a modulus over 8192 bits, an
+/// exponent that is even, under 3 or over 33 bits.
+#[test]
+fn keys_ring_cannot_verify_with_are_left_out() {
+    let with = |n: &[u8], e: &[u8]| {
+        let mut key = jwk();
+        key["n"] = json!(URL_SAFE_NO_PAD.encode(n));
+        key["e"] = json!(URL_SAFE_NO_PAD.encode(e));
+        key
+    };
+    let n_2048 = [0xC5u8; 256];
+    let usable = |key: Value| {
+        !JwkSet::from_json(&json!({ "keys": [key] }).to_string())
+            .unwrap()
+            .is_empty()
+    };
+    // Controls: the published key, and its bounds.
+    assert!(usable(jwk()));
+    assert!(usable(with(&n_2048, &[1, 0, 1])));
+    assert!(usable(with(&[0xFF; 1024], &[3])));
+    assert!(
+        !usable(with(&[0x01, 0xFF, 0xFF, 0xFF, 0xFF], &[3])),
+        "33 bits of modulus"
+    );
+    for (n, e, why) in [
+        (&[0xFFu8; 1025][..], &[1u8, 0, 1][..], "8200 bits"),
+        (&n_2048[..], &[1, 0, 0][..], "even exponent"),
+        (&n_2048[..], &[1][..], "exponent 1"),
+        (&n_2048[..], &[0, 0, 0][..], "exponent 0"),
+        (
+            &n_2048[..],
+            &[0x03, 0xFF, 0xFF, 0xFF, 0xFF][..],
+            "34-bit exponent",
+        ),
+    ] {
+        assert!(!usable(with(n, e)), "{why}");
+    }
+    assert!(
+        usable(with(&n_2048, &[0x01, 0xFF, 0xFF, 0xFF, 0xFF])),
+        "33-bit exponent"
+    );
 }
 
 #[test]
