@@ -467,14 +467,17 @@ impl Client {
         for uri in &self.redirect_uris {
             // RFC 6749 §3.1.2: "The redirection endpoint URI MUST be an
             // absolute URI [...] The endpoint URI MUST NOT include a
-            // fragment component."
+            // fragment component." Web URLs only is this emulator's own
+            // rule: Sign in with Vercel serves web apps (RFC 8252's
+            // private-use schemes of native apps are not among its
+            // documented callbacks).
             let url = url::Url::parse(uri)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
             match url {
                 None => {
                     return Err(format!(
-                        "EMULATOR_CONFIG: client {id}: redirect_uris entry {uri:?} is not an absolute http or https URL (RFC 6749 §3.1.2)"
+                        "EMULATOR_CONFIG: client {id}: redirect_uris entry {uri:?} is not an absolute http or https URL (RFC 6749 §3.1.2 asks for an absolute URI; the emulator takes web URLs only)"
                     ));
                 }
                 Some(url) if url.fragment().is_some() => {

@@ -258,7 +258,8 @@ impl Emulator {
         store
             .consents
             .remove(&(sub.to_owned(), client_id.to_owned()));
-        store.revoke_grants_of(sub, client_id);
+        let now = self.now();
+        store.revoke_grants_of(sub, client_id, now);
     }
 
     /// Registers (or replaces) a client.

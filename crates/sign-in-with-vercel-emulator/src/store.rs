@@ -3,7 +3,7 @@
 //! that revoking one token revokes its siblings), and the consents users
 //! have given.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rand::RngCore as _;
 
@@ -63,6 +63,10 @@ pub(super) struct BrowserSession {
 /// constant time per insert, amortised, however much stays live.
 const SWEEP_AT_LEAST: usize = 4096;
 
+/// How long a revoked grant's id outlives its revocation (see
+/// [`Store::sweep`]): far longer than any token request takes.
+const REVOKED_KEPT_SECS: i64 = 3600;
+
 /// Browser sessions kept. A real browser session lasts long, and so does
 /// the emulator's; but a benchmark signs in a fresh browser per flow, so
 /// past this many the least recently used half is forgotten (those
@@ -97,7 +101,9 @@ pub(super) struct Store {
     pub codes: HashMap<String, Code>,
     pub access_tokens: HashMap<String, Token>,
     pub refresh_tokens: HashMap<String, Token>,
-    pub revoked_grants: HashSet<String>,
+    /// Revoked grants, by id, with when they were revoked: see
+    /// [`Store::sweep`].
+    pub revoked_grants: HashMap<String, i64>,
     /// Tokens created through `POST /v3/user/tokens`, by bearer value.
     pub user_tokens: HashMap<String, UserToken>,
     /// Codes of integrations' SSO redirect logins, by code.
@@ -139,12 +145,23 @@ impl Store {
     /// Whether `token` is usable at `now`: known, unexpired, unused, and
     /// its grant not revoked.
     pub fn is_live(&self, token: &Token, now: i64) -> bool {
-        !token.used && now < token.expires_at && !self.revoked_grants.contains(&token.grant.id)
+        !token.used && now < token.expires_at && !self.is_revoked(&token.grant.id)
+    }
+
+    /// Whether grant `id` has been revoked.
+    pub fn is_revoked(&self, id: &str) -> bool {
+        self.revoked_grants.contains_key(id)
+    }
+
+    /// Revokes grant `id` at `now`: its codes and tokens, and any it would
+    /// issue from now on, are dead.
+    pub fn revoke_grant(&mut self, id: String, now: i64) {
+        self.revoked_grants.entry(id).or_insert(now);
     }
 
     /// Revokes every grant of `sub` to `client_id`: codes, access and
     /// refresh tokens alike.
-    pub fn revoke_grants_of(&mut self, sub: &str, client_id: &str) {
+    pub fn revoke_grants_of(&mut self, sub: &str, client_id: &str, now: i64) {
         let of = |g: &Grant| g.sub == sub && g.client_id == client_id;
         let ids: Vec<String> = self
             .codes
@@ -155,7 +172,9 @@ impl Store {
             .filter(|g| of(g))
             .map(|g| g.id.clone())
             .collect();
-        self.revoked_grants.extend(ids);
+        for id in ids {
+            self.revoke_grant(id, now);
+        }
     }
 
     /// Called after each insert of a code, token, page or SSO code:
@@ -181,15 +200,17 @@ impl Store {
             + self.sso_codes.len()
     }
 
-    /// Forgets what can no longer be used: what has expired, the codes and
-    /// tokens of revoked grants, and then the revoked grants nothing refers
-    /// to any more. A spent refresh token of a live grant stays until it
-    /// expires: presenting it again is the reuse that `refresh_token_reuse`
-    /// answers (RFC 9700 §4.14.2). A forgotten code or token is answered
-    /// as an unknown one.
+    /// Forgets what can no longer be used: what has expired, and the codes
+    /// and tokens of revoked grants. A spent refresh token of a live grant
+    /// stays until it expires: presenting it again is the reuse that
+    /// `refresh_token_reuse` answers (RFC 9700 §4.14.2). A forgotten code
+    /// or token is answered as an unknown one. A revoked grant's id is kept
+    /// [`REVOKED_KEPT_SECS`] after its revocation: a token request that
+    /// had spent its code or refresh token just before the revocation may
+    /// still be issuing the grant's next tokens, which must be born dead.
     pub fn sweep(&mut self, now: i64) {
         let revoked = &self.revoked_grants;
-        let live = |grant: &Grant| !revoked.contains(&grant.id);
+        let live = |grant: &Grant| !revoked.contains_key(&grant.id);
         self.pending.retain(|_, p| p.expires_at > now);
         self.codes
             .retain(|_, c| c.expires_at > now && live(&c.grant));
@@ -202,16 +223,8 @@ impl Store {
         let now_ms = now.saturating_mul(1000);
         self.user_tokens
             .retain(|_, t| t.expires_at.is_none_or(|at| at > now_ms));
-        let referred: HashSet<String> = self
-            .codes
-            .values()
-            .map(|c| &c.grant.id)
-            .chain(self.access_tokens.values().map(|t| &t.grant.id))
-            .chain(self.refresh_tokens.values().map(|t| &t.grant.id))
-            .filter(|id| self.revoked_grants.contains(*id))
-            .cloned()
-            .collect();
-        self.revoked_grants.retain(|id| referred.contains(id));
+        self.revoked_grants
+            .retain(|_, revoked_at| now.saturating_sub(*revoked_at) < REVOKED_KEPT_SECS);
     }
 
     /// Signs a browser in: session `id`, as `sub`, at `auth_time`. Past
@@ -322,9 +335,8 @@ mod tests {
     fn a_sweep_forgets_what_can_no_longer_be_used() {
         let now = 1_000;
         let mut store = Store::default();
-        store
-            .revoked_grants
-            .extend(["revoked".to_owned(), "gone".to_owned()]);
+        store.revoke_grant("revoked".to_owned(), now);
+        store.revoke_grant("gone".to_owned(), now - REVOKED_KEPT_SECS);
         for (key, t) in [
             ("a_live", token("live", 2_000, false)),
             ("a_expired", token("live", now, false)),
@@ -364,7 +376,17 @@ mod tests {
         assert_eq!(keys(&store.refresh_tokens), ["r_live", "r_spent"]);
         assert!(store.codes.is_empty());
         assert_eq!(keys(&store.user_tokens), ["u_forever", "u_live"]);
-        assert!(store.revoked_grants.is_empty(), "nothing refers to them");
+        // A grant revoked an hour ago is forgotten; a recent one is kept
+        // whether or not anything refers to it.
+        assert!(!store.is_revoked("gone"));
+        assert!(store.is_revoked("revoked"));
+        // A token request that spent its refresh token before the
+        // revocation issues the grant's next tokens after the sweep: they
+        // are born dead.
+        let late = token("revoked", 5_000, false);
+        assert!(!store.is_live(&late, now + 1));
+        store.sweep(now + REVOKED_KEPT_SECS);
+        assert!(!store.is_revoked("revoked"), "forgotten an hour later");
     }
 
     fn expired_code() -> Code {

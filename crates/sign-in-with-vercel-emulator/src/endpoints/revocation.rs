@@ -59,7 +59,7 @@ pub(super) fn revoke(emu: &Emulator, request: &Request) -> Response {
             );
         }
         Some(grant) => {
-            store.revoked_grants.insert(grant.id);
+            store.revoke_grant(grant.id, emu.now());
         }
         None => {}
     }

@@ -66,13 +66,13 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                 if entry.used {
                     // RFC 6749 §4.1.2: a reused code revokes what it issued.
                     let grant_id = entry.grant.id.clone();
-                    store.revoked_grants.insert(grant_id);
+                    store.revoke_grant(grant_id, now);
                     return oauth_error(400, "invalid_grant", "authorization code already used");
                 }
                 if entry.expires_at <= now {
                     return oauth_error(400, "invalid_grant", "authorization code expired");
                 }
-                if store.revoked_grants.contains(&entry.grant.id) {
+                if store.revoked_grants.contains_key(&entry.grant.id) {
                     return oauth_error(400, "invalid_grant", "authorization was removed");
                 }
                 if &entry.redirect_uri != redirect_uri {
@@ -125,7 +125,7 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                 if entry.used && reuse == ReusePolicy::RevokeGrant {
                     // RFC 9700 §4.14.2: a reuse means two parties hold the
                     // grant; revoke all of it, the newest pair included.
-                    store.revoked_grants.insert(entry.grant.id.clone());
+                    store.revoke_grant(entry.grant.id.clone(), now);
                 }
                 if !store.is_live(&entry, now) {
                     return oauth_error(

@@ -252,7 +252,7 @@ pub(in crate::endpoints) fn delete(emu: &Emulator, request: &Request) -> Respons
         let mut store = lock(&emu.store);
         store.user_tokens.remove(&bearer);
         if let Some(grant) = store.access_tokens.get(&bearer).map(|t| t.grant.id.clone()) {
-            store.revoked_grants.insert(grant);
+            store.revoke_grant(grant, emu.now());
         }
     }
     json_response(StatusCode::OK, &json!({ "tokenId": token["id"] }))
