@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, Paths, VERCEL_ISSUER};
 use sign_in_with_vercel_emulator::{
-    Client, Emulator, EmulatorConfig, Origin, Origins, SCOPES, Server, SigningKey, User, serve,
+    Client, Emulator, EmulatorConfig, Origins, Running, SCOPES, Server, User, serve,
 };
 
 use base64::Engine as _;
@@ -102,6 +102,8 @@ pub struct DevStack {
     /// What to tell the developer.
     pub banner: String,
     servers: Vec<Server>,
+    /// The emulator's three origins, served until this is dropped.
+    _emulator_running: Option<Running>,
 }
 
 impl DevStack {
@@ -145,6 +147,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     let mut vars = options.vars.clone();
     let mut servers = Vec::new();
     let mut emulator = None;
+    let mut emulator_running = None;
 
     let configured = ["VERCEL_APP_CLIENT_ID", "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID"]
         .iter()
@@ -174,16 +177,18 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             "EMULATOR_MARKETPLACE_PORT",
             &vars,
         )?;
-        let issuer = format!("http://127.0.0.1:{}", port_of(&issuer_listener)?);
-        let api = format!("http://127.0.0.1:{}", port_of(&api_listener)?);
-        let marketplace = format!("http://127.0.0.1:{}", port_of(&marketplace_listener)?);
         let config = EmulatorConfig::from_lookup(|k| vars.get(k).cloned())?;
-        let origins = Origins {
-            issuer: issuer.clone(),
-            api: api.clone(),
-            marketplace: marketplace.clone(),
-        };
-        let emu = Emulator::at(origins, config, SigningKey::generate());
+        let running = Emulator::start(
+            [issuer_listener, api_listener, marketplace_listener],
+            config,
+        )
+        .map_err(|e| e.to_string())?;
+        let emu = running.emulator().clone();
+        let Origins {
+            issuer,
+            api,
+            marketplace,
+        } = emu.origins().clone();
         let secret = random_secret();
         let method = vars
             .get("VERCEL_APP_TOKEN_AUTH")
@@ -206,15 +211,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             vars.insert("VERCEL_APP_CLIENT_SECRET".into(), secret);
         }
         vars.insert("VERCEL_OAUTH_ISSUER".into(), issuer.clone());
-        let (issuer_server, api_server) = emu
-            .serve(issuer_listener, api_listener)
-            .map_err(|e| e.to_string())?;
-        servers.push(issuer_server);
-        servers.push(api_server);
-        servers.push(
-            emu.serve_origin(Origin::Marketplace, marketplace_listener)
-                .map_err(|e| e.to_string())?,
-        );
+        emulator_running = Some(running);
         let users = emu.users();
         let who = users
             .first()
@@ -265,6 +262,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
         emulator,
         banner,
         servers,
+        _emulator_running: emulator_running,
     })
 }
 

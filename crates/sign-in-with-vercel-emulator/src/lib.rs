@@ -467,6 +467,52 @@ impl Emulator {
         ))
     }
 
+    /// Starts an emulator on three listeners of yours (issuer, API,
+    /// marketplace, in that order), each origin `http://<its address>`,
+    /// with a new signing key: what a test, or a program, needs in one
+    /// call. It serves until the returned [`Running`] is dropped. Call it
+    /// within a tokio runtime: each origin is served by a task of the
+    /// current one.
+    pub fn start(
+        [issuer, api, marketplace]: [std::net::TcpListener; 3],
+        config: EmulatorConfig,
+    ) -> std::io::Result<Running> {
+        let url = |listener: &std::net::TcpListener| {
+            listener.local_addr().map(|addr| format!("http://{addr}"))
+        };
+        let origins = Origins {
+            issuer: url(&issuer)?,
+            api: url(&api)?,
+            marketplace: url(&marketplace)?,
+        };
+        let emulator = Self::at(origins, config, SigningKey::generate());
+        let servers = [
+            emulator.serve_origin(Origin::Issuer, issuer)?,
+            emulator.serve_origin(Origin::Api, api)?,
+            emulator.serve_origin(Origin::Marketplace, marketplace)?,
+        ];
+        Ok(Running { emulator, servers })
+    }
+
+    /// [`Emulator::start`] on three free ports of `127.0.0.1`.
+    ///
+    /// ```
+    /// use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let running = Emulator::start_local(EmulatorConfig::default())?;
+    /// let issuer = running.emulator().issuer(); // the app's VERCEL_OAUTH_ISSUER
+    /// assert!(issuer.starts_with("http://127.0.0.1:"));
+    /// drop(running); // the three origins stop answering
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn start_local(config: EmulatorConfig) -> std::io::Result<Running> {
+        let free = || std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0));
+        Self::start([free()?, free()?, free()?], config)
+    }
+
     /// Serves one origin on `listener`.
     pub fn serve_origin(
         self: &Arc<Self>,
@@ -493,6 +539,35 @@ impl Emulator {
                 pages::avatar_id(&user.sub)
             ),
         }
+    }
+}
+
+/// An emulator serving its three origins, from [`Emulator::start`]:
+/// dropping it stops all three, open connections included.
+pub struct Running {
+    emulator: Arc<Emulator>,
+    servers: [Server; 3],
+}
+
+impl Running {
+    /// The emulator: its origins, and every setter a test uses (clients,
+    /// users, faults, key rotation).
+    pub fn emulator(&self) -> &Arc<Emulator> {
+        &self.emulator
+    }
+
+    /// The addresses of the issuer, API and marketplace servers.
+    pub fn addrs(&self) -> [std::net::SocketAddr; 3] {
+        self.servers.each_ref().map(Server::addr)
+    }
+
+    /// Serves until the process ends (a program's `main`).
+    pub async fn wait(self) {
+        let Self {
+            emulator: _emulator,
+            servers: [issuer, _api, _marketplace],
+        } = self;
+        issuer.wait().await;
     }
 }
 
@@ -523,6 +598,55 @@ fn form_params(bytes: &[u8]) -> Result<HashMap<String, String>, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One GET over a fresh connection; `None` when nothing answers.
+    fn get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(addr).ok()?;
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .ok()?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        (!answer.is_empty()).then_some(answer)
+    }
+
+    // The test's blocking client takes one worker; the servers run on the other.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn start_local_serves_three_origins_named_after_their_listeners_until_dropped() {
+        let running = Emulator::start_local(EmulatorConfig::default()).unwrap();
+        let [issuer, api, marketplace] = running.addrs();
+        let origins = running.emulator().origins().clone();
+        assert_eq!(origins.issuer, format!("http://{issuer}"));
+        assert_eq!(origins.api, format!("http://{api}"));
+        assert_eq!(origins.marketplace, format!("http://{marketplace}"));
+        let discovery = get(issuer, "/.well-known/openid-configuration").expect("discovery");
+        assert!(discovery.starts_with("HTTP/1.1 200"), "{discovery}");
+        assert!(
+            discovery.contains(&format!("\"issuer\":\"http://{issuer}\"")),
+            "{discovery}"
+        );
+        assert!(
+            discovery.contains(&format!("\"token_endpoint\":\"http://{api}/")),
+            "{discovery}"
+        );
+        let marketplace_discovery =
+            get(marketplace, "/.well-known/openid-configuration").expect("marketplace");
+        assert!(
+            marketplace_discovery.contains(&format!("\"issuer\":\"http://{marketplace}\"")),
+            "{marketplace_discovery}"
+        );
+        drop(running);
+        for addr in [issuer, api, marketplace] {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while get(addr, "/.well-known/openid-configuration").is_some() {
+                assert!(std::time::Instant::now() < deadline, "{addr} still answers");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }
 
     #[test]
     #[should_panic(expected = "before the emulator is shared")]

@@ -19,7 +19,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
-use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, Origin, Origins, SigningKey};
+use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, Origins};
 
 /// What `--help` prints, and an unknown argument's error after it.
 const USAGE: &str = "\
@@ -83,7 +83,7 @@ fn command(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Command
 
 /// Listens on the port `variable` names (0: a free one), or, unset, on
 /// the default port.
-fn listen(variable: &str, default: u16) -> Result<(TcpListener, u16), String> {
+fn listen(variable: &str, default: u16) -> Result<TcpListener, String> {
     let set = std::env::var(variable).ok();
     let port: u16 = set
         .as_deref()
@@ -98,14 +98,12 @@ fn listen(variable: &str, default: u16) -> Result<(TcpListener, u16), String> {
     // another: an app configured with the default issuer would go on
     // talking to whatever holds it (an emulator left running, without this
     // configuration).
-    let listener = bind(port).map_err(|e| {
+    bind(port).map_err(|e| {
         format!(
             "cannot listen on 127.0.0.1:{port} ({variable}{}): {e}; stop what holds it, or set {variable} (0: a free port)",
             if set.is_some() { "" } else { " unset, its default" }
         )
-    })?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    Ok((listener, port))
+    })
 }
 
 #[tokio::main]
@@ -139,35 +137,21 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let url = |(_, port): &(TcpListener, u16)| format!("http://127.0.0.1:{port}");
-    let origins = Origins {
-        issuer: url(&issuer),
-        api: url(&api),
-        marketplace: url(&marketplace),
-    };
     let clients: Vec<String> = config.clients.iter().map(|c| c.client_id.clone()).collect();
     let reuse = config.refresh_token_reuse;
     let with_iss = config.authorization_response_iss;
-    let emulator = Emulator::at(origins.clone(), config, SigningKey::generate());
-    let mut servers = Vec::new();
-    for (origin, (listener, _)) in [
-        (Origin::Issuer, issuer),
-        (Origin::Api, api),
-        (Origin::Marketplace, marketplace),
-    ] {
-        match emulator.serve_origin(origin, listener) {
-            Ok(server) => servers.push(server),
-            Err(e) => {
-                eprintln!("error: {e}");
-                std::process::exit(1);
-            }
+    let running = match Emulator::start([issuer, api, marketplace], config) {
+        Ok(running) => running,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
         }
-    }
+    };
     let Origins {
         issuer,
         api,
         marketplace,
-    } = origins;
+    } = running.emulator().origins().clone();
     println!("Sign in with Vercel emulator: issuer {issuer}");
     println!("  discovery: {issuer}/.well-known/openid-configuration");
     println!("  authorized apps: {issuer}/account/authorizations");
@@ -184,7 +168,5 @@ async fn main() {
     } else {
         println!("  clients: {}", clients.join(", "));
     }
-    if let Some(server) = servers.pop() {
-        server.wait().await;
-    }
+    running.wait().await;
 }
