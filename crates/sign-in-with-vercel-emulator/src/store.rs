@@ -148,6 +148,20 @@ impl Store {
         !token.used && now < token.expires_at && !self.is_revoked(&token.grant.id)
     }
 
+    /// Records that `sub` has authorized `client_id` for `scopes`, beside
+    /// what it had authorized before.
+    pub fn grant_consent(&mut self, sub: &str, client_id: &str, scopes: &[String]) {
+        let granted = self
+            .consents
+            .entry((sub.to_owned(), client_id.to_owned()))
+            .or_default();
+        for scope in scopes {
+            if !granted.contains(scope) {
+                granted.push(scope.clone());
+            }
+        }
+    }
+
     /// Whether grant `id` has been revoked.
     pub fn is_revoked(&self, id: &str) -> bool {
         self.revoked_grants.contains_key(id)

@@ -59,6 +59,21 @@ pub(super) fn start(emu: &Emulator, request: &Request, sub: &str) -> String {
     )
 }
 
+impl Emulator {
+    /// Signs a browser in as user `sub` without the login screen, as its
+    /// form would, and returns the `Cookie` header value
+    /// (`emulator_session=…`) that browser sends to the issuer origin: a
+    /// test without a browser drives the authorization endpoint with it.
+    /// `None` when no user `sub` is configured.
+    pub fn sign_in(&self, sub: &str) -> Option<String> {
+        self.user(sub)?;
+        let session = random_token();
+        let auth_time = self.now();
+        lock(&self.store).start_session(session.clone(), sub.to_owned(), auth_time);
+        Some(format!("{COOKIE_NAME}={session}"))
+    }
+}
+
 /// Ends the browser's session; returns the `Set-Cookie` value that
 /// deletes its cookie.
 pub(super) fn end(emu: &Emulator, request: &Request) -> String {

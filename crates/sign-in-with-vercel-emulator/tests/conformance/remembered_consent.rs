@@ -134,3 +134,38 @@ fn the_remove_button_revokes_and_forgets() {
     assert!(text(&html).contains("No apps are authorized"));
     assert!(is_consent_page(&browser.get(&authorize_url(None, ""))));
 }
+
+/// A test without a browser: `Emulator::sign_in` gives the session cookie
+/// the login screen would have set, and `Emulator::grant_consent` the
+/// consent its Allow would have given; the authorization request is then
+/// answered with a code at once, which exchanges like any other.
+#[test]
+fn sign_in_and_grant_consent_let_a_test_skip_both_pages() {
+    let emu = emulator();
+    let cookie = emu.sign_in(DEMO).expect("a configured user");
+    let authorize = |cookie: &str| {
+        emu.handle(
+            &http::Request::get(authorize_url(Some("openid email"), ""))
+                .header("cookie", cookie)
+                .body(Vec::new())
+                .unwrap(),
+        )
+    };
+    // Signed in, but no consent yet: the consent page, not the login screen.
+    assert!(is_consent_page(&authorize(&cookie)));
+    emu.grant_consent(DEMO, CLIENT, &["openid", "email"]);
+    let back = authorize(&cookie);
+    assert_eq!(param(&back, "state").as_deref(), Some("st"));
+    assert_eq!(exchange(&emu, &code_in(&back)).status(), 200);
+    // Consent covers the scopes granted, not more.
+    let more = emu.handle(
+        &http::Request::get(authorize_url(Some("openid email profile"), ""))
+            .header("cookie", &cookie)
+            .body(Vec::new())
+            .unwrap(),
+    );
+    assert!(is_consent_page(&more));
+    // A made-up cookie is no session; an unknown user cannot be signed in.
+    assert!(is_login_screen(&authorize("emulator_session=made-up")));
+    assert_eq!(emu.sign_in("usr_nobody"), None);
+}

@@ -67,17 +67,6 @@ pub(in crate::endpoints) fn decision(emu: &Emulator, request: &Request) -> Respo
             );
         }
     }
-    {
-        let mut store = lock(&emu.store);
-        let granted = store
-            .consents
-            .entry((pending.sub.clone(), pending.client_id.clone()))
-            .or_default();
-        for scope in &pending.scopes {
-            if !granted.contains(scope) {
-                granted.push(scope.clone());
-            }
-        }
-    }
+    lock(&emu.store).grant_consent(&pending.sub, &pending.client_id, &pending.scopes);
     grant_code(emu, pending)
 }

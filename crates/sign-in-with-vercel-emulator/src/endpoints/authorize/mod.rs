@@ -227,6 +227,16 @@ fn redirect_back(
 }
 
 impl Emulator {
+    /// Records that user `sub` has authorized `client_id` for `scopes`, as
+    /// the consent page's *Allow* does: that user's next authorization
+    /// request of the app for those scopes is answered with a code at once
+    /// (unless it asks `prompt=consent`). With [`Emulator::sign_in`], a
+    /// test signs in without a browser.
+    pub fn grant_consent(&self, sub: &str, client_id: &str, scopes: &[&str]) {
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        lock(&self.store).grant_consent(sub, client_id, &scopes);
+    }
+
     /// Whether `sub` has authorized `client_id` for every one of `scopes`.
     pub(super) fn has_consented(&self, sub: &str, client_id: &str, scopes: &[String]) -> bool {
         lock(&self.store)
