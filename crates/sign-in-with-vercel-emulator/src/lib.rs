@@ -33,11 +33,17 @@
 //!   origin its URL (or `Host`) names. A relying party's HTTP client trait
 //!   is a few lines over it (the `sign-in-with-vercel` workspace's
 //!   `testkit::InProcess` is one), so an app signs in with no socket.
-//! - Over HTTP: [`Emulator::serve`] (issuer and API) and
-//!   [`Emulator::serve_origin`] (any one origin, the marketplace's
-//!   included) on listeners you bind.
-//! - As a program: `cargo install --path crates/sign-in-with-vercel-emulator`
-//!   (or `cargo run -p sign-in-with-vercel-emulator`) runs
+//! - Over HTTP: [`Emulator::start_local`] serves the three origins on free
+//!   ports of `127.0.0.1` until the [`Running`] it returns is dropped;
+//!   [`Emulator::start`] does the same on listeners you bind, and
+//!   [`Emulator::serve_origin`] serves one origin on one. Each needs a
+//!   tokio runtime (the servers are tasks of the current one).
+//! - Without a browser: [`Emulator::sign_in`] gives a test the session
+//!   cookie of a signed-in browser and [`Emulator::grant_consent`] the
+//!   consent of the consent page, so an authorization request is answered
+//!   with a code at once.
+//! - As a program: `cargo install sign-in-with-vercel-emulator` (or, in its
+//!   repository, `cargo run -p sign-in-with-vercel-emulator`) runs
 //!   `sign-in-with-vercel-emulator`, which prints its three origins.
 //!
 //! # Settings
