@@ -476,15 +476,31 @@ impl Emulator {
     /// Starts an emulator on three listeners of yours (issuer, API,
     /// marketplace, in that order), each origin `http://<its address>`,
     /// with a new signing key: what a test, or a program, needs in one
-    /// call. It serves until the returned [`Running`] is dropped. Call it
-    /// within a tokio runtime: each origin is served by a task of the
-    /// current one.
+    /// call. It serves until the returned [`Running`] is dropped. A
+    /// listener on an unspecified address (`0.0.0.0`, `[::]`) or a scoped
+    /// IPv6 one names no origin a browser can use: `InvalidInput`.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime with I/O enabled: each origin is served by
+    /// a task of the current runtime, and stops with it. A test that also
+    /// blocks on an HTTP client needs a multi-thread runtime
+    /// (`#[tokio::test(flavor = "multi_thread")]`), or the servers never
+    /// run while it waits.
     pub fn start(
         [issuer, api, marketplace]: [std::net::TcpListener; 3],
         config: EmulatorConfig,
     ) -> std::io::Result<Running> {
         let url = |listener: &std::net::TcpListener| {
-            listener.local_addr().map(|addr| format!("http://{addr}"))
+            let addr = listener.local_addr()?;
+            let scoped = matches!(addr, std::net::SocketAddr::V6(v6) if v6.scope_id() != 0);
+            if addr.ip().is_unspecified() || scoped {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{addr} names no origin: bind a specific address, such as 127.0.0.1"),
+                ));
+            }
+            Ok(format!("http://{addr}"))
         };
         let origins = Origins {
             issuer: url(&issuer)?,
@@ -500,7 +516,8 @@ impl Emulator {
         Ok(Running { emulator, servers })
     }
 
-    /// [`Emulator::start`] on three free ports of `127.0.0.1`.
+    /// [`Emulator::start`] on three free ports of `127.0.0.1` (and the
+    /// same runtime requirement).
     ///
     /// ```
     /// use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig};
@@ -510,7 +527,7 @@ impl Emulator {
     /// let running = Emulator::start_local(EmulatorConfig::default())?;
     /// let issuer = running.emulator().issuer(); // the app's VERCEL_OAUTH_ISSUER
     /// assert!(issuer.starts_with("http://127.0.0.1:"));
-    /// drop(running); // the three origins stop answering
+    /// drop(running); // the three origins stop answering (at the runtime's next turn)
     /// # Ok(())
     /// # }
     /// ```
@@ -549,7 +566,10 @@ impl Emulator {
 }
 
 /// An emulator serving its three origins, from [`Emulator::start`]:
-/// dropping it stops all three, open connections included.
+/// dropping it stops all three, open connections included, as soon as the
+/// runtime next runs their tasks (a test that needs the ports closed polls
+/// for it).
+#[must_use = "dropping it stops the emulator's servers"]
 pub struct Running {
     emulator: Arc<Emulator>,
     servers: [Server; 3],
@@ -619,11 +639,22 @@ mod tests {
         (!answer.is_empty()).then_some(answer)
     }
 
-    // The test's blocking client takes one worker; the servers run on the other.
+    // The test's blocking client blocks the test's own thread: the servers
+    // need worker threads of their own.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn start_local_serves_three_origins_named_after_their_listeners_until_dropped() {
         let running = Emulator::start_local(EmulatorConfig::default()).unwrap();
         let [issuer, api, marketplace] = running.addrs();
+        let unspecified = || std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let refused = Emulator::start(
+            [unspecified(), unspecified(), unspecified()],
+            EmulatorConfig::default(),
+        );
+        assert_eq!(
+            refused.err().map(|e| e.kind()),
+            Some(std::io::ErrorKind::InvalidInput),
+            "0.0.0.0 names no origin"
+        );
         let origins = running.emulator().origins().clone();
         assert_eq!(origins.issuer, format!("http://{issuer}"));
         assert_eq!(origins.api, format!("http://{api}"));

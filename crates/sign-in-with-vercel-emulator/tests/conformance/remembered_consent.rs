@@ -153,7 +153,13 @@ fn sign_in_and_grant_consent_let_a_test_skip_both_pages() {
     };
     // Signed in, but no consent yet: the consent page, not the login screen.
     assert!(is_consent_page(&authorize(&cookie)));
-    emu.grant_consent(DEMO, CLIENT, &["openid", "email"]);
+    // Nothing is recorded for an unknown user, client or scope, or for
+    // two scopes in one string.
+    assert!(!emu.grant_consent("usr_nobody", CLIENT, &["openid"]));
+    assert!(!emu.grant_consent(DEMO, "cl_nobody", &["openid"]));
+    assert!(!emu.grant_consent(DEMO, CLIENT, &["openid email"]));
+    assert!(is_consent_page(&authorize(&cookie)));
+    assert!(emu.grant_consent(DEMO, CLIENT, &["openid", "email"]));
     let back = authorize(&cookie);
     assert_eq!(param(&back, "state").as_deref(), Some("st"));
     assert_eq!(exchange(&emu, &code_in(&back)).status(), 200);

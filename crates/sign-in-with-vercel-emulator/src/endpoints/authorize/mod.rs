@@ -227,14 +227,27 @@ fn redirect_back(
 }
 
 impl Emulator {
-    /// Records that user `sub` has authorized `client_id` for `scopes`, as
-    /// the consent page's *Allow* does: that user's next authorization
-    /// request of the app for those scopes is answered with a code at once
-    /// (unless it asks `prompt=consent`). With [`Emulator::sign_in`], a
-    /// test signs in without a browser.
-    pub fn grant_consent(&self, sub: &str, client_id: &str, scopes: &[&str]) {
-        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-        lock(&self.store).grant_consent(sub, client_id, &scopes);
+    /// Records that user `sub` has authorized `client_id` for `scopes`
+    /// (one scope each, as `["openid", "email"]`), as the consent page's
+    /// *Allow* does: that user's next authorization request of the app
+    /// for those scopes is answered with a code at once, unless it asks
+    /// for a page (`prompt=consent`, `prompt=login`, a `max_age` the
+    /// sign-in is older than). With [`Emulator::sign_in`], a test signs in
+    /// without a browser. `false`, and nothing recorded, when no user
+    /// `sub` or client `client_id` is configured, or a scope is not one
+    /// the client may ask for.
+    pub fn grant_consent(&self, sub: &str, client_id: &str, scopes: &[&str]) -> bool {
+        let known = self.user(sub).is_some()
+            && self.client(client_id).is_some_and(|client| {
+                scopes
+                    .iter()
+                    .all(|scope| client.scopes.iter().any(|s| s == scope))
+            });
+        if known {
+            let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+            lock(&self.store).grant_consent(sub, client_id, &scopes);
+        }
+        known
     }
 
     /// Whether `sub` has authorized `client_id` for every one of `scopes`.
