@@ -46,6 +46,22 @@ pub(crate) struct Reply {
     pub no_referrer: bool,
 }
 
+impl Reply {
+    /// The `Set-Cookie`s an answer to `error` carries: the reply's own, the
+    /// session's deletion when the error ends it, and those sent only with
+    /// an error.
+    pub(crate) fn cookies_for_error(self, error: &Error) -> Vec<HeaderValue> {
+        let mut cookies = self.set_cookies;
+        if error.facts().ends_session
+            && let Some(origin) = &self.origin
+        {
+            cookies.extend(clear_all(origin, &self.session_names));
+        }
+        cookies.extend(self.clear_on_error);
+        cookies
+    }
+}
+
 /// The response for `outcome` on route `route`, which answers errors as
 /// `errors` says (a redirect goes to `error_page`).
 pub(crate) fn answer(
@@ -55,30 +71,20 @@ pub(crate) fn answer(
     outcome: Result<Response, Error>,
     reply: Reply,
 ) -> Response {
-    let Reply {
-        origin,
-        mut set_cookies,
-        session_names,
-        clear_on_error,
-        no_referrer: hide_referrer,
-    } = reply;
-    let mut response = match outcome {
-        Ok(response) => response,
+    let hide_referrer = reply.no_referrer;
+    let (mut response, set_cookies) = match outcome {
+        Ok(response) => (response, reply.set_cookies),
         Err(error) => {
             error.log(route);
             let facts = error.facts();
-            if facts.ends_session
-                && let Some(origin) = &origin
-            {
-                set_cookies.extend(clear_all(origin, &session_names));
-            }
-            set_cookies.extend(clear_on_error);
-            match errors {
+            let set_cookies = reply.cookies_for_error(&error);
+            let response = match errors {
                 ErrorAnswer::Redirect if !matches!(error, Error::MethodNotAllowed(_)) => {
                     redirect_to_error(error_page, facts.code)
                 }
                 _ => error_json(&error),
-            }
+            };
+            (response, set_cookies)
         }
     };
     let headers = response.headers_mut();

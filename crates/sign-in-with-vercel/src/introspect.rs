@@ -40,9 +40,9 @@ pub fn parse_response(response: &HttpResponse, client_id: &str) -> Result<Intros
     let status = response.status();
     if status.is_client_error()
         && status != http::StatusCode::TOO_MANY_REQUESTS
-        && let Some(refused) = crate::token::refusal(response)
+        && let Some(code) = crate::error::oauth_error_code(response.body())
     {
-        return Err(refused);
+        return Err(Error::ClientRefused(code));
     }
     let map = Endpoint::Introspection.json_object(response)?;
     match map.get("active") {
@@ -99,8 +99,11 @@ mod tests {
             "me",
         )
         .unwrap_err();
-        assert_eq!(err, Error::TokenRejected("invalid_client".into()));
+        assert_eq!(err, Error::ClientRefused("invalid_client".into()));
         assert_eq!(err.code(), "configuration");
+        // Whatever the code: no introspection answer ends the session.
+        let err = parse_response(&response(400, r#"{"error":"invalid_grant"}"#), "me").unwrap_err();
+        assert!(!err.facts().ends_session, "{err}");
         // Throttling and bodies that are not OAuth errors stay the provider's.
         for (status, body) in [(429, r#"{"error":"slow_down"}"#), (401, "denied")] {
             let err = parse_response(&response(status, body), "me").unwrap_err();

@@ -155,8 +155,7 @@ fn usable_key(raw: RawRsaKey) -> Option<Jwk> {
     // Only keys `ring` verifies with: a modulus of 2048 to 8192 bits, an
     // odd exponent of at least 3 and at most 33 bits.
     let exponent_ok = exponent.last().is_some_and(|b| b & 1 == 1)
-        && bit_length(&exponent) <= MAX_EXPONENT_BITS
-        && bit_length(&exponent) >= 2;
+        && (2..=MAX_EXPONENT_BITS).contains(&bit_length(&exponent));
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bit_length(&modulus)) || !exponent_ok {
         return None;
     }

@@ -414,7 +414,7 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use serde_json::{Value, json};
 
@@ -430,7 +430,7 @@ mod tests {
         keys: Mutex<Vec<Value>>,
         fetches: AtomicUsize,
         /// Answers every fetch with a connection failure.
-        down: std::sync::atomic::AtomicBool,
+        down: AtomicBool,
     }
 
     impl KeyServer {
@@ -474,9 +474,13 @@ mod tests {
         Issuer::new(metadata.issuer.clone(), Some(metadata))
     }
 
-    /// A token by key B under key A's `kid`, verified as a refresh of `u1`.
-    async fn verify_b_under_a(issuer: &Issuer<KeyMetadata>, keys: &KeyServer) -> Result<(), Error> {
-        let token = IdToken::new(sign(&claims(), Signing::ForeignKey));
+    /// A token signed as `signing`, verified as a refresh of `u1`.
+    async fn verify_signed(
+        issuer: &Issuer<KeyMetadata>,
+        keys: &KeyServer,
+        signing: Signing,
+    ) -> Result<(), Error> {
+        let token = IdToken::new(sign(&claims(), signing));
         let audience = Audience {
             client_id: "cl",
             access_token: None,
@@ -486,27 +490,44 @@ mod tests {
         issuer.verify(keys, &token, &audience, NOW).await.map(drop)
     }
 
-    #[tokio::test]
-    async fn a_key_replaced_under_the_same_kid_refetches_the_cached_set_once() {
+    /// An issuer whose key set (key A) is cached, and its key server.
+    async fn warm() -> (Issuer<KeyMetadata>, KeyServer) {
         let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
         issuer.prefetch_keys(&keys, NOW).await;
+        (issuer, keys)
+    }
+
+    #[tokio::test]
+    async fn a_key_replaced_under_the_same_kid_refetches_the_cached_set_once() {
+        let (issuer, keys) = warm().await;
         // The provider replaces key A by key B, keeping the `kid`.
         keys.serve(vec![jwk_of(KEY_B)]);
-        assert_eq!(verify_b_under_a(&issuer, &keys).await, Ok(()));
+        assert_eq!(
+            verify_signed(&issuer, &keys, Signing::ForeignKey).await,
+            Ok(())
+        );
         assert_eq!(keys.fetches(), 2);
         // The refetched set is cached: the next token needs no fetch.
-        assert_eq!(verify_b_under_a(&issuer, &keys).await, Ok(()));
+        assert_eq!(
+            verify_signed(&issuer, &keys, Signing::ForeignKey).await,
+            Ok(())
+        );
         assert_eq!(keys.fetches(), 2);
     }
 
     #[tokio::test]
     async fn a_bad_signature_refetches_at_most_once_per_verification() {
-        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
-        issuer.prefetch_keys(&keys, NOW).await;
+        let (issuer, keys) = warm().await;
         let refused = Err(Error::IdToken(IdTokenError::BadSignature));
-        assert_eq!(verify_b_under_a(&issuer, &keys).await, refused);
+        assert_eq!(
+            verify_signed(&issuer, &keys, Signing::ForeignKey).await,
+            refused
+        );
         assert_eq!(keys.fetches(), 2, "one refetch");
-        assert_eq!(verify_b_under_a(&issuer, &keys).await, refused);
+        assert_eq!(
+            verify_signed(&issuer, &keys, Signing::ForeignKey).await,
+            refused
+        );
         assert_eq!(keys.fetches(), 3, "one refetch each");
     }
 
@@ -515,24 +536,16 @@ mod tests {
     /// refuses stays refused when the refetch fails.
     #[tokio::test]
     async fn a_bad_signature_whose_refetch_fails_stays_a_bad_signature() {
-        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
-        issuer.prefetch_keys(&keys, NOW).await;
+        let (issuer, keys) = warm().await;
         keys.go_down();
         assert_eq!(
-            verify_b_under_a(&issuer, &keys).await,
+            verify_signed(&issuer, &keys, Signing::ForeignKey).await,
             Err(Error::IdToken(IdTokenError::BadSignature))
         );
         assert_eq!(keys.fetches(), 2, "the refetch was tried");
-        let unpublished = IdToken::new(sign(&claims(), Signing::UnpublishedKid));
-        let audience = Audience {
-            client_id: "cl",
-            access_token: None,
-            nonce: None,
-            subject: Some("u1"),
-        };
         assert!(
             matches!(
-                issuer.verify(&keys, &unpublished, &audience, NOW).await,
+                verify_signed(&issuer, &keys, Signing::UnpublishedKid).await,
                 Err(Error::Upstream(..))
             ),
             "a key the set lacks, with the set unreachable, is the provider's outage"
@@ -543,7 +556,10 @@ mod tests {
     async fn a_bad_signature_against_a_set_fetched_for_it_is_not_refetched() {
         let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
         let refused = Err(Error::IdToken(IdTokenError::BadSignature));
-        assert_eq!(verify_b_under_a(&issuer, &keys).await, refused);
+        assert_eq!(
+            verify_signed(&issuer, &keys, Signing::ForeignKey).await,
+            refused
+        );
         assert_eq!(keys.fetches(), 1);
     }
 

@@ -335,12 +335,8 @@ pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
     if raw.id_token.is_empty() {
         return Err(Endpoint::Token.malformed("empty id_token"));
     }
-    if raw
-        .token_type
-        .as_deref()
-        .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
-    {
-        return Err(Endpoint::Token.malformed("token_type is not Bearer"));
+    if let Some(kind) = &raw.token_type {
+        crate::token::bearer(kind)?;
     }
     Ok(SsoTokens {
         id_token: IdToken::new(raw.id_token),
@@ -349,8 +345,7 @@ pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
             .filter(|t| !t.is_empty())
             .map(AccessToken::new),
         token_type: raw.token_type,
-        expires_in: crate::token::expires_in(raw.expires_in.as_ref())
-            .map(|seconds| seconds.min(crate::token::MAX_EXPIRES_IN)),
+        expires_in: crate::token::expires_in(raw.expires_in.as_ref()),
     })
 }
 
@@ -584,7 +579,7 @@ mod tests {
                 &format!(r#"{{"id_token":"a.b.c","expires_in":{value}}}"#),
             ))
             .unwrap();
-            assert_eq!(t.expires_in, Some(crate::token::MAX_EXPIRES_IN), "{value}");
+            assert_eq!(t.expires_in, Some(365 * 24 * 3600), "a year: {value}");
         }
         let t = parse_response(&response(200, r#"{"id_token":"a.b.c","expires_in":3600}"#));
         assert_eq!(t.unwrap().expires_in, Some(3600));

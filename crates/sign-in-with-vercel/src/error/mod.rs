@@ -51,10 +51,13 @@ pub enum Error {
     /// The provider answered the authorization request with an error
     /// (RFC 6749 §4.1.2.1); holds a code from a fixed list.
     Provider(&'static str),
-    /// The token endpoint refused a grant (RFC 6749 §5.2), or the
-    /// introspection endpoint this client (RFC 7662 §2.3); holds the
+    /// The token endpoint refused a grant (RFC 6749 §5.2); holds the
     /// `error` code, sanitised.
     TokenRejected(String),
+    /// The introspection endpoint refused this client (RFC 7662 §2.3:
+    /// `invalid_client` and the like); holds the `error` code, sanitised.
+    /// The app's configuration: no session ends.
+    ClientRefused(String),
     /// The refresh token was refused, and this request needs a live access
     /// token. Either a parallel request (in another instance) spent the
     /// refresh token first and its response carries the new session, or
@@ -113,7 +116,10 @@ impl Error {
         const SIGN_IN_MISMATCH: &str =
             "The sign-in response does not match this browser's attempt.";
         match self {
-            Self::Config(_) | Self::Discovery(_) | Self::Unbuildable(_) => facts(
+            Self::Config(_)
+            | Self::Discovery(_)
+            | Self::Unbuildable(_)
+            | Self::ClientRefused(_) => facts(
                 "configuration",
                 S::INTERNAL_SERVER_ERROR,
                 "The sign-in service is not configured correctly.",
@@ -310,9 +316,8 @@ impl fmt::Display for Error {
             Self::BadRequest(why) => write!(f, "bad request: {why}"),
             Self::MethodNotAllowed(allowed) => write!(f, "method not allowed (allowed: {allowed})"),
             Self::Provider(code) => write!(f, "provider returned error={code}"),
-            Self::TokenRejected(code) => {
-                write!(f, "provider refused the grant or client: error={code}")
-            }
+            Self::TokenRejected(code) => write!(f, "provider refused the grant: error={code}"),
+            Self::ClientRefused(code) => write!(f, "provider refused this client: error={code}"),
             Self::IdToken(e) => write!(f, "ID token rejected: {e}"),
             Self::Upstream(endpoint, UpstreamProblem::Transport(t)) => {
                 write!(f, "{} request failed: {t}", endpoint.as_str())

@@ -10,7 +10,25 @@ pub(crate) fn claims() -> Value {
 }
 
 fn keys() -> JwkSet {
-    JwkSet::from_json(&json!({ "keys": [jwk()] }).to_string()).unwrap()
+    key_set(json!([jwk()]))
+}
+
+/// The set a JWK Set document with `keys` gives.
+fn key_set(keys: Value) -> JwkSet {
+    JwkSet::from_json(&json!({ "keys": keys }).to_string()).unwrap()
+}
+
+/// What a token of `https://op.example` for client `cl` must match at
+/// [`NOW`]: a sign-in's with `nonce`, or a refresh's of user `subject`.
+fn expected<'a>(nonce: Option<&'a Nonce>, subject: Option<&'a str>) -> Expected<'a> {
+    Expected {
+        issuer: "https://op.example",
+        client_id: "cl",
+        nonce,
+        subject,
+        access_token: None,
+        now: NOW,
+    }
 }
 
 /// Verifies `claims` signed with `signing`, as a sign-in with nonce
@@ -24,12 +42,8 @@ fn run(
 ) -> Result<(), IdTokenError> {
     let nonce = Nonce::new("n1");
     let expected = Expected {
-        issuer: "https://op.example",
-        client_id: "cl",
-        nonce: subject.is_none().then_some(&nonce),
-        subject,
         access_token: access,
-        now: NOW,
+        ..expected(subject.is_none().then_some(&nonce), subject)
     };
     let token = IdToken::new(sign(claims, signing));
     verify(&token, &keys(), &expected).map(|_| ())
@@ -96,14 +110,7 @@ cases! {
 
 #[test]
 fn malformed_tokens_are_refused_without_panicking() {
-    let expected = Expected {
-        issuer: "i",
-        client_id: "c",
-        nonce: None,
-        subject: None,
-        access_token: None,
-        now: NOW,
-    };
+    let expected = expected(None, None);
     for token in [
         "",
         ".",
@@ -160,15 +167,10 @@ fn refreshed_token_about_another_user_is_refused() {
 /// [`check_unsigned`] on `claims` signed as `signing`, as the ID token of
 /// a refresh of user `u1` whose keys did not load.
 fn unsigned(claims: &Value, signing: Signing) -> Result<(), IdTokenError> {
-    let expected = Expected {
-        issuer: "https://op.example",
-        client_id: "cl",
-        nonce: None,
-        subject: Some("u1"),
-        access_token: None,
-        now: NOW,
-    };
-    check_unsigned(&IdToken::new(sign(claims, signing)), &expected)
+    check_unsigned(
+        &IdToken::new(sign(claims, signing)),
+        &expected(None, Some("u1")),
+    )
 }
 
 #[test]
@@ -214,14 +216,7 @@ fn unsigned_check_still_refuses_other_algorithms() {
 
 #[test]
 fn unsigned_check_refuses_malformed_tokens_without_panicking() {
-    let expected = Expected {
-        issuer: "i",
-        client_id: "c",
-        nonce: None,
-        subject: Some("u1"),
-        access_token: None,
-        now: NOW,
-    };
+    let expected = expected(None, Some("u1"));
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#);
     for token in [
         "".to_owned(),
@@ -243,14 +238,8 @@ fn unsigned_check_refuses_malformed_tokens_without_panicking() {
 /// signature over the first two exactly as sent.
 #[test]
 fn only_an_untouched_three_part_jws_verifies() {
-    let expected = Expected {
-        issuer: "https://op.example",
-        client_id: "cl",
-        nonce: Some(&Nonce::new("n1")),
-        subject: None,
-        access_token: None,
-        now: NOW,
-    };
+    let nonce = Nonce::new("n1");
+    let expected = expected(Some(&nonce), None);
     let good = sign(&claims(), Signing::Rs256);
     assert!(verify(&IdToken::new(good.clone()), &keys(), &expected).is_ok());
     let (header, rest) = good.split_once('.').unwrap();
@@ -321,8 +310,7 @@ fn unusable_keys_are_left_out_of_the_key_set() {
     let mut es = jwk();
     es["alg"] = json!("ES256");
     let ec = json!({"kty": "EC", "crv": "P-256", "x": "a", "y": "b"});
-    let keys =
-        JwkSet::from_json(&json!({ "keys": [short, enc, es, ec, "junk"] }).to_string()).unwrap();
+    let keys = key_set(json!([short, enc, es, ec, "junk"]));
     assert!(keys.is_empty());
 }
 
@@ -338,11 +326,7 @@ fn keys_ring_cannot_verify_with_are_left_out() {
         key
     };
     let n_2048 = [0xC5u8; 256];
-    let usable = |key: Value| {
-        !JwkSet::from_json(&json!({ "keys": [key] }).to_string())
-            .unwrap()
-            .is_empty()
-    };
+    let usable = |key: Value| !key_set(json!([key])).is_empty();
     // Controls: the published key, and its bounds.
     assert!(usable(jwk()));
     assert!(usable(with(&n_2048, &[1, 0, 1])));
@@ -375,7 +359,7 @@ fn a_signing_key_listed_after_many_unusable_keys_is_kept() {
     let ec = json!({"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "use": "sig"});
     let mut listed = vec![ec; 40];
     listed.push(jwk());
-    let keys = JwkSet::from_json(&json!({ "keys": listed }).to_string()).unwrap();
+    let keys = key_set(json!(listed));
     assert!(matches!(keys.find(Some(KID_A)), KeyLookup::Found(k) if k.len() == 1));
 }
 
@@ -383,22 +367,16 @@ fn a_signing_key_listed_after_many_unusable_keys_is_kept() {
 fn a_kid_the_set_repeats_is_tried_with_each_of_its_keys() {
     let mut b = jwk_of(KEY_B);
     b["kid"] = json!(KID_A);
-    let expected = Expected {
-        issuer: "https://op.example",
-        client_id: "cl",
-        nonce: Some(&Nonce::new("n1")),
-        subject: None,
-        access_token: None,
-        now: NOW,
-    };
+    let nonce = Nonce::new("n1");
+    let expected = expected(Some(&nonce), None);
     // ForeignKey: key B's signature under key A's kid.
     let token = IdToken::new(sign(&claims(), Signing::ForeignKey));
     for order in [vec![jwk(), b.clone()], vec![b.clone(), jwk()]] {
-        let keys = JwkSet::from_json(&json!({ "keys": order }).to_string()).unwrap();
+        let keys = key_set(json!(order));
         assert!(verify(&token, &keys, &expected).is_ok());
     }
     // Neither key signed it: still a bad signature, not a pass.
-    let keys = JwkSet::from_json(&json!({ "keys": [jwk(), b] }).to_string()).unwrap();
+    let keys = key_set(json!([jwk(), b]));
     let corrupt = IdToken::new(sign(&claims(), Signing::CorruptSignature));
     assert!(matches!(
         verify(&corrupt, &keys, &expected),

@@ -22,7 +22,6 @@ use crate::error::Error;
 use crate::provider::Provider;
 use crate::request::query_params;
 use crate::response::{Response, json};
-use crate::revoke::Revocation;
 use crate::session::revocation::{self, Pending};
 use crate::session::{self, Sessions, cookie};
 
@@ -69,12 +68,15 @@ async fn signout(
     let (pending, clear_pending) = revocation::read(&cookies, &origin, config, now);
     reply.set_cookies.extend(clear_pending);
     // And sessions signed out of earlier that a late refresh brought back.
-    let mut to_revoke: Vec<Pending> = pending
+    let earlier: Vec<Pending> = pending
         .into_iter()
         .chain(read.ended.iter().map(Pending::of))
         .collect();
 
     let mut body = json!({ "signedOut": true });
+    // The session signed out of is revoked first: the earlier sets share
+    // its deadline, and it is the one the user is waiting on.
+    let mut to_revoke = Vec::with_capacity(earlier.len() + 1);
     match read.current {
         Some(current) => {
             let data = current.data;
@@ -97,17 +99,13 @@ async fn signout(
             }
             to_revoke.push(Pending::of(&data));
         }
-        None if to_revoke.is_empty() => return Err(Error::NotSignedIn),
+        None if earlier.is_empty() => return Err(Error::NotSignedIn),
         None => {}
     }
-    let (mut revoked, mut retry) = (true, false);
-    for tokens in &to_revoke {
-        let (outcome, kept) = tokens.revoke_or_keep(provider, &origin, "signout").await;
-        revoked &= outcome == Revocation::Revoked;
-        retry |= kept.is_some();
-        reply.set_cookies.extend(kept);
-    }
-    body["revoked"] = json!(revoked);
-    body["retry"] = json!(retry);
+    to_revoke.extend(earlier);
+    let revoked = revocation::revoke_all(to_revoke, provider, &origin, "signout").await;
+    body["revoked"] = json!(revoked.all);
+    body["retry"] = json!(!revoked.kept.is_empty());
+    reply.set_cookies.extend(revoked.kept);
     Ok(json(StatusCode::OK, &body))
 }

@@ -38,7 +38,7 @@ const MAX_CHUNKS: usize = 4;
 /// How long a sign-out's mark lasts: as long as a generation that a late
 /// refresh sets can live (a refresh token's life), however late it lands
 /// and however long the browser then stays idle. A new sign-in deletes it.
-pub const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
+const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
 /// The most sessions a request's marks refuse that are revoked: a browser
 /// has one; more are copies someone made to have the app call the
 /// provider on their behalf.

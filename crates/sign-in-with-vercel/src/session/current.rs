@@ -118,13 +118,31 @@ pub(crate) fn with_cookies<B>(
     mut response: http::Response<B>,
 ) -> http::Response<B> {
     let cookies = std::mem::take(&mut *lock_pending(pending));
-    let headers = response.headers_mut();
-    if !cookies.is_empty() || !kept_from_shared_caches(headers) {
-        headers.insert(
+    if cookies.is_empty() && !kept_from_shared_caches(response.headers()) {
+        response.headers_mut().insert(
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         );
     }
+    set_cookies(response, cookies)
+}
+
+/// `response` with `cookies` added, and then `Cache-Control: no-store` in
+/// place of its own if there are any: a shared cache must never hand one
+/// browser's cookies to another (RFC 9111 §7.3: `Set-Cookie` alone does
+/// not stop caching).
+pub(crate) fn set_cookies<B>(
+    mut response: http::Response<B>,
+    cookies: Vec<HeaderValue>,
+) -> http::Response<B> {
+    if cookies.is_empty() {
+        return response;
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     for cookie in cookies {
         headers.append(http::header::SET_COOKIE, cookie);
     }

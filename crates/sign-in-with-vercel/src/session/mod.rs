@@ -244,14 +244,10 @@ pub(crate) async fn revoke_ended(
     ended: &[SessionData],
     route: &str,
 ) -> Vec<http::HeaderValue> {
-    let mut kept = Vec::new();
-    for data in ended {
-        let (_, cookie) = Pending::of(data)
-            .revoke_or_keep(provider, origin, route)
-            .await;
-        kept.extend(cookie);
-    }
-    kept
+    let pending = ended.iter().map(Pending::of);
+    revocation::revoke_all(pending, provider, origin, route)
+        .await
+        .kept
 }
 
 /// Ends every session of user `sub` begun until `now`, in every instance

@@ -1,8 +1,5 @@
 //! Why a request has no session, as a ready answer.
 
-use http::HeaderValue;
-use http::header::{CACHE_CONTROL, SET_COOKIE};
-
 use crate::answer::{ErrorAnswer, Reply, answer};
 use crate::error::Error;
 
@@ -32,18 +29,9 @@ impl Rejection {
     /// must reach the browser all the same. A response that carries any is
     /// `Cache-Control: no-store`, as [`Session::finish`](crate::Session::finish)
     /// makes it.
-    pub fn finish<B>(self, mut response: http::Response<B>) -> http::Response<B> {
-        let answer = self.into_response();
-        let cookies = answer.headers().get_all(SET_COOKIE);
-        if cookies.iter().next().is_none() {
-            return response;
-        }
-        let headers = response.headers_mut();
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        for cookie in cookies {
-            headers.append(SET_COOKIE, cookie.clone());
-        }
-        response
+    pub fn finish<B>(self, response: http::Response<B>) -> http::Response<B> {
+        let cookies = self.reply.cookies_for_error(&self.error);
+        super::current::set_cookies(response, cookies)
     }
 
     /// The JSON error answer (401 when signed out), with its cookies.

@@ -84,6 +84,35 @@ impl Pending {
     }
 }
 
+/// What revoking several sets of tokens came to.
+pub(crate) struct Revoked {
+    /// Whether the provider revoked every set.
+    pub(crate) all: bool,
+    /// The retry cookies of the sets it could not revoke
+    /// ([`Pending::revoke_or_keep`]).
+    pub(crate) kept: Vec<HeaderValue>,
+}
+
+/// Revokes each set of `pending`, in order, keeping those the provider
+/// could not revoke for a retry.
+pub(crate) async fn revoke_all(
+    pending: impl IntoIterator<Item = Pending>,
+    provider: &Provider,
+    origin: &Origin,
+    route: &str,
+) -> Revoked {
+    let mut revoked = Revoked {
+        all: true,
+        kept: Vec::new(),
+    };
+    for tokens in pending {
+        let (outcome, kept) = tokens.revoke_or_keep(provider, origin, route).await;
+        revoked.all &= outcome == Revocation::Revoked;
+        revoked.kept.extend(kept);
+    }
+    revoked
+}
+
 /// What is authenticated with the seal: this relying party and the name.
 fn context(config: &Config, name: &str) -> Vec<u8> {
     [

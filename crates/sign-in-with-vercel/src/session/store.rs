@@ -189,6 +189,8 @@ mod with_redis {
     /// reused by every request, and what the instance remembers of it.
     pub(crate) struct Store {
         client: redis::Client,
+        /// Whether the store is reached over TLS (`rediss://`).
+        tls: bool,
         keys: Keys,
         connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
         /// Until when the instance leaves a failed store alone.
@@ -211,6 +213,7 @@ mod with_redis {
             });
             match info.and_then(redis::Client::open) {
                 Ok(client) => Some(Self {
+                    tls: url.is_tls(),
                     client,
                     keys,
                     connection: tokio::sync::Mutex::new(None),
@@ -238,13 +241,18 @@ mod with_redis {
             let config = AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(CONNECT_TIMEOUT))
                 .set_response_timeout(Some(ROUND_TRIP_TIMEOUT));
-            // The Redis client builds its TLS configuration (`rediss://`)
-            // with rustls's process-wide provider. When the app links a
-            // second one (reqwest's default features bring aws-lc-rs),
-            // rustls cannot choose and panics: ring, which every other TLS
-            // connection here uses, is made that provider unless the app
-            // has installed its own, which is then used.
-            let _ = rustls::crypto::ring::default_provider().install_default();
+            if self.tls {
+                // The Redis client builds its TLS configuration with
+                // rustls's process-wide provider. When the app links a
+                // second one (reqwest's default features bring aws-lc-rs),
+                // rustls cannot choose and panics: ring, which every other
+                // TLS connection here uses, is made that provider, once,
+                // unless the app has installed its own, which is then used.
+                static PROVIDER: std::sync::Once = std::sync::Once::new();
+                PROVIDER.call_once(|| {
+                    let _ = rustls::crypto::ring::default_provider().install_default();
+                });
+            }
             let connection = self
                 .client
                 .get_multiplexed_async_connection_with_config(&config)
