@@ -1,6 +1,6 @@
 //! The app as Vercel runs it, for the cross-instance suites: every function
 //! its own process (several instances of the identity routes), behind
-//! testkit's router on one origin; the emulator serving its two origins
+//! testkit's router on one origin; the emulator serving its three origins
 //! over HTTP;
 //! and, when asked, a real `redis-server` as the shared session store.
 
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sign_in_with_vercel_emulator::{
-    Client, Emulator, EmulatorConfig, ReusePolicy, Server, SigningKey,
+    Client, Emulator, EmulatorConfig, ReusePolicy, Running, SigningKey,
 };
 use testkit::{Function, Functions, RedisServer};
 
@@ -69,21 +69,23 @@ pub struct Stack {
     pub emulator: Arc<Emulator>,
     pub functions: Arc<Functions>,
     pub redis: Option<RedisServer>,
-    _servers: (Server, Server),
+    _servers: Running,
 }
 
 impl Stack {
     /// Starts everything; must run in a multi-threaded Tokio runtime.
     pub fn start(setup: Setup) -> Self {
-        let issuer_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let api_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let issuer = format!("http://{}", issuer_listener.local_addr().unwrap());
-        let api = format!("http://{}", api_listener.local_addr().unwrap());
-        let config = EmulatorConfig::default();
-        let emulator = Emulator::with_origins(issuer.clone(), api, config, SigningKey::shared());
+        let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let running = Emulator::start(
+            [bind(), bind(), bind()],
+            EmulatorConfig::default(),
+            SigningKey::shared(),
+        )
+        .unwrap();
+        let emulator = running.emulator().clone();
+        let issuer = emulator.issuer().to_owned();
         emulator.set_access_token_ttl(setup.access_token_ttl);
         emulator.set_refresh_token_reuse(setup.reuse);
-        let servers = emulator.serve(issuer_listener, api_listener).unwrap();
 
         let redis = setup.store.then(RedisServer::start);
         let mut env = vec![
@@ -136,7 +138,7 @@ impl Stack {
             emulator,
             functions: Arc::new(functions),
             redis,
-            _servers: servers,
+            _servers: running,
         }
     }
 

@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, Paths, VERCEL_ISSUER};
 use sign_in_with_vercel_emulator::{
-    Client, Emulator, EmulatorConfig, Origins, Running, SCOPES, Server, User, serve,
+    Client, Emulator, EmulatorConfig, Origins, Running, SCOPES, Server, SigningKey, User, serve,
 };
 
 use base64::Engine as _;
@@ -97,13 +97,12 @@ impl DevOptions {
 pub struct DevStack {
     /// The app's URL, e.g. `http://localhost:3000`.
     pub app_url: String,
-    /// The emulator, when it is the provider.
-    pub emulator: Option<Arc<Emulator>>,
+    /// The emulator, when it is the provider: its three origins, served
+    /// until the stack is dropped.
+    pub emulator: Option<Running>,
     /// What to tell the developer.
     pub banner: String,
     servers: Vec<Server>,
-    /// The emulator's three origins, served until this is dropped.
-    _emulator_running: Option<Running>,
 }
 
 impl DevStack {
@@ -147,7 +146,6 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     let mut vars = options.vars.clone();
     let mut servers = Vec::new();
     let mut emulator = None;
-    let mut emulator_running = None;
 
     let configured = ["VERCEL_APP_CLIENT_ID", "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID"]
         .iter()
@@ -181,6 +179,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
         let running = Emulator::start(
             [issuer_listener, api_listener, marketplace_listener],
             config,
+            SigningKey::generate(),
         )
         .map_err(|e| e.to_string())?;
         let emu = running.emulator().clone();
@@ -211,7 +210,6 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             vars.insert("VERCEL_APP_CLIENT_SECRET".into(), secret);
         }
         vars.insert("VERCEL_OAUTH_ISSUER".into(), issuer.clone());
-        emulator_running = Some(running);
         let users = emu.users();
         let who = users
             .first()
@@ -220,7 +218,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
         banner = format!(
             "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n  Its API (token, revocation, introspection, userinfo) is at {api}, as\n  Vercel's is at https://api.vercel.com; its marketplace issuer (SSO ID tokens)\n  at {marketplace}. Authorized apps: {issuer}/account/authorizations\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}{callback}, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
         );
-        emulator = Some(emu);
+        emulator = Some(running);
     }
 
     let key_note = if vars
@@ -262,7 +260,6 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
         emulator,
         banner,
         servers,
-        _emulator_running: emulator_running,
     })
 }
 

@@ -342,8 +342,15 @@ impl EmulatorConfig {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("EMULATOR_CONFIG: cannot read {path}: {e}"))?;
+                // Where, and which field, never serde's own text: a type
+                // error quotes the value, a client secret's included.
                 serde_json::from_str(&text).map_err(|e| {
-                    format!("EMULATOR_CONFIG: {path} is not a valid configuration: {e}")
+                    format!(
+                        "EMULATOR_CONFIG: {path} is not a valid configuration ({}, line {} column {})",
+                        config_error_kind(&e),
+                        e.line(),
+                        e.column()
+                    )
                 })?
             }
             None => Self::default(),
@@ -406,14 +413,15 @@ impl EmulatorConfig {
         if self.users.is_empty() {
             return Err("EMULATOR_CONFIG: at least one user is needed".into());
         }
-        let mut subs = std::collections::HashSet::new();
+        if let Some(sub) = repeated(self.users.iter().map(|u| &u.sub)) {
+            return Err(format!("EMULATOR_CONFIG: users: sub {sub} is given twice"));
+        }
+        if let Some(id) = repeated(self.clients.iter().map(|c| &c.client_id)) {
+            return Err(format!(
+                "EMULATOR_CONFIG: clients: client_id {id} is given twice"
+            ));
+        }
         for user in &self.users {
-            if !subs.insert(&user.sub) {
-                return Err(format!(
-                    "EMULATOR_CONFIG: users: sub {} is given twice",
-                    user.sub
-                ));
-            }
             if !is_hex(&user.account_id) {
                 return Err(format!(
                     "EMULATOR_CONFIG: the account_id of user {} must be hexadecimal",
@@ -421,14 +429,7 @@ impl EmulatorConfig {
                 ));
             }
         }
-        let mut ids = std::collections::HashSet::new();
         for client in &self.clients {
-            if !ids.insert(&client.client_id) {
-                return Err(format!(
-                    "EMULATOR_CONFIG: clients: client_id {} is given twice",
-                    client.client_id
-                ));
-            }
             client.check()?;
         }
         Ok(())
@@ -490,6 +491,34 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// What kind of mistake a configuration file has, naming at most a field
+/// (`unknown field \`x\``, `missing field \`x\``), never a value.
+fn config_error_kind(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if e.is_data()
+        && let Some(field) = ["unknown field `", "missing field `", "duplicate field `"]
+            .iter()
+            .find_map(|prefix| {
+                let rest = text.strip_prefix(prefix)?;
+                Some(format!("{prefix}{}`", &rest[..rest.find('`')?]))
+            })
+    {
+        return field;
+    }
+    match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "not JSON",
+        serde_json::error::Category::Data => "a value of the wrong type",
+        serde_json::error::Category::Io => "unreadable",
+    }
+    .to_owned()
+}
+
+/// The first id `ids` gives twice.
+fn repeated<'a>(ids: impl IntoIterator<Item = &'a String>) -> Option<&'a String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.into_iter().find(|id| !seen.insert(*id))
 }
 
 #[cfg(test)]
@@ -622,6 +651,22 @@ mod tests {
             assert!(error.contains(name), "{error:?} does not name {name}");
         }
         error
+    }
+
+    /// serde's own messages quote a value of the wrong type: a secret
+    /// written as a number would reach the program's output.
+    #[test]
+    fn a_malformed_file_is_reported_by_place_and_field_never_by_value() {
+        let error = refused(
+            with_client(r#""client_secret": 987654321, "redirect_uris": []"#),
+            &["wrong type", "line 1"],
+        );
+        assert!(!error.contains("987654321"), "{error}");
+        refused(
+            with_client(r#""client_secert": "s", "redirect_uris": []"#),
+            &["unknown field `client_secert`"],
+        );
+        refused(from_file("{", &[]), &["not JSON"]);
     }
 
     #[test]

@@ -459,24 +459,11 @@ impl Emulator {
         endpoints::handle(self, origins::Reached::Origin(origin), request)
     }
 
-    /// Serves the issuer origin on `issuer` and the API origin on `api`
-    /// until the returned servers are dropped. The marketplace origin is
-    /// served by [`Emulator::serve_origin`] with [`Origin::Marketplace`].
-    pub fn serve(
-        self: &Arc<Self>,
-        issuer: std::net::TcpListener,
-        api: std::net::TcpListener,
-    ) -> std::io::Result<(Server, Server)> {
-        Ok((
-            self.serve_origin(Origin::Issuer, issuer)?,
-            self.serve_origin(Origin::Api, api)?,
-        ))
-    }
-
     /// Starts an emulator on three listeners of yours (issuer, API,
     /// marketplace, in that order), each origin `http://<its address>`,
-    /// with a new signing key: what a test, or a program, needs in one
-    /// call. It serves until the returned [`Running`] is dropped. A
+    /// signing with `key` ([`SigningKey::generate`] for a new one,
+    /// [`SigningKey::shared`] for a test's fixed one): what a test, or a
+    /// program, needs in one call. It serves until the returned [`Running`] is dropped. A
     /// listener on an unspecified address (`0.0.0.0`, `[::]`) or a scoped
     /// IPv6 one names no origin a browser can use: `InvalidInput`.
     ///
@@ -490,6 +477,7 @@ impl Emulator {
     pub fn start(
         [issuer, api, marketplace]: [std::net::TcpListener; 3],
         config: EmulatorConfig,
+        key: SigningKey,
     ) -> std::io::Result<Running> {
         let url = |listener: &std::net::TcpListener| {
             let addr = listener.local_addr()?;
@@ -507,7 +495,7 @@ impl Emulator {
             api: url(&api)?,
             marketplace: url(&marketplace)?,
         };
-        let emulator = Self::at(origins, config, SigningKey::generate());
+        let emulator = Self::at(origins, config, key);
         let servers = [
             emulator.serve_origin(Origin::Issuer, issuer)?,
             emulator.serve_origin(Origin::Api, api)?,
@@ -516,8 +504,8 @@ impl Emulator {
         Ok(Running { emulator, servers })
     }
 
-    /// [`Emulator::start`] on three free ports of `127.0.0.1` (and the
-    /// same runtime requirement).
+    /// [`Emulator::start`] on three free ports of `127.0.0.1` with a new
+    /// signing key (and the same runtime requirement).
     ///
     /// ```
     /// use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig};
@@ -533,7 +521,7 @@ impl Emulator {
     /// ```
     pub fn start_local(config: EmulatorConfig) -> std::io::Result<Running> {
         let free = || std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0));
-        Self::start([free()?, free()?, free()?], config)
+        Self::start([free()?, free()?, free()?], config, SigningKey::generate())
     }
 
     /// Serves one origin on `listener`.
@@ -649,6 +637,7 @@ mod tests {
         let refused = Emulator::start(
             [unspecified(), unspecified(), unspecified()],
             EmulatorConfig::default(),
+            SigningKey::shared(),
         );
         assert_eq!(
             refused.err().map(|e| e.kind()),

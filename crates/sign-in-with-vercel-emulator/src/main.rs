@@ -19,7 +19,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
-use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, Origins};
+use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, Origins, SigningKey};
 
 /// What `--help` prints, and an unknown argument's error after it.
 const USAGE: &str = "\
@@ -140,7 +140,8 @@ async fn main() {
     let clients: Vec<String> = config.clients.iter().map(|c| c.client_id.clone()).collect();
     let reuse = config.refresh_token_reuse;
     let with_iss = config.authorization_response_iss;
-    let running = match Emulator::start([issuer, api, marketplace], config) {
+    let running = match Emulator::start([issuer, api, marketplace], config, SigningKey::generate())
+    {
         Ok(running) => running,
         Err(e) => {
             eprintln!("error: {e}");

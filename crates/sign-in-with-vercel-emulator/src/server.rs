@@ -117,13 +117,23 @@ mod tests {
     const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
     /// Reads one response whose body is `ok`; `None` when the connection
-    /// ends (or fails) first.
+    /// ends (closed or reset) first. A connection left open without an
+    /// answer is neither: the read times out, and the test fails.
     fn answer(stream: &mut TcpStream) -> Option<String> {
         let mut read = Vec::new();
         let mut buffer = [0u8; 1024];
         while !read.ends_with(b"\r\n\r\nok") {
             match stream.read(&mut buffer) {
-                Ok(0) | Err(_) => return None,
+                Ok(0) => return None,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    panic!("the connection stayed open without an answer")
+                }
+                Err(_) => return None,
                 Ok(n) => read.extend_from_slice(&buffer[..n]),
             }
         }

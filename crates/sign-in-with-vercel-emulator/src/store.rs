@@ -103,7 +103,7 @@ pub(super) struct Store {
     pub refresh_tokens: HashMap<String, Token>,
     /// Revoked grants, by id, with when they were revoked: see
     /// [`Store::sweep`].
-    pub revoked_grants: HashMap<String, i64>,
+    revoked_grants: HashMap<String, i64>,
     /// Tokens created through `POST /v3/user/tokens`, by bearer value.
     pub user_tokens: HashMap<String, UserToken>,
     /// Codes of integrations' SSO redirect logins, by code.
@@ -129,6 +129,18 @@ pub(super) struct UserToken {
     pub expires_at: Option<i64>,
 }
 
+impl UserToken {
+    /// Whether the token still works at `now` (seconds).
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|at| at > millis(now))
+    }
+}
+
+/// `seconds` in milliseconds, the REST API's unit, saturating.
+pub(super) fn millis(seconds: i64) -> i64 {
+    seconds.saturating_mul(1000)
+}
+
 /// The code of an integration's SSO redirect login (Vercel's REST API
 /// reference, `POST /v1/integrations/sso/token`): single use, short-lived,
 /// bound to the integration, its redirect URI and state.
@@ -150,14 +162,14 @@ impl Store {
 
     /// Records that `sub` has authorized `client_id` for `scopes`, beside
     /// what it had authorized before.
-    pub fn grant_consent(&mut self, sub: &str, client_id: &str, scopes: &[String]) {
+    pub fn grant_consent(&mut self, sub: &str, client_id: &str, scopes: &[impl AsRef<str>]) {
         let granted = self
             .consents
             .entry((sub.to_owned(), client_id.to_owned()))
             .or_default();
-        for scope in scopes {
-            if !granted.contains(scope) {
-                granted.push(scope.clone());
+        for scope in scopes.iter().map(AsRef::as_ref) {
+            if !granted.iter().any(|g| g == scope) {
+                granted.push(scope.to_owned());
             }
         }
     }
@@ -233,10 +245,7 @@ impl Store {
         self.refresh_tokens
             .retain(|_, t| t.expires_at > now && live(&t.grant));
         self.sso_codes.retain(|_, c| c.expires_at > now);
-        // User tokens' times are in milliseconds.
-        let now_ms = now.saturating_mul(1000);
-        self.user_tokens
-            .retain(|_, t| t.expires_at.is_none_or(|at| at > now_ms));
+        self.user_tokens.retain(|_, t| t.is_live(now));
         self.revoked_grants
             .retain(|_, revoked_at| now.saturating_sub(*revoked_at) < REVOKED_KEPT_SECS);
     }

@@ -44,19 +44,22 @@ pub(super) fn signed_in(emu: &Emulator, request: &Request) -> Option<SignedIn> {
 /// Signs the browser in as `sub` in a new session, ending the one it
 /// had, and remembers when (`auth_time`); returns the `Set-Cookie` value.
 pub(super) fn start(emu: &Emulator, request: &Request, sub: &str) -> String {
-    let session = random_token();
-    let auth_time = emu.now();
-    {
-        let mut store = lock(&emu.store);
-        if let Some(old) = cookie(request, COOKIE_NAME) {
-            store.sessions.remove(old);
-        }
-        store.start_session(session.clone(), sub.to_owned(), auth_time);
+    if let Some(old) = cookie(request, COOKIE_NAME) {
+        lock(&emu.store).sessions.remove(old);
     }
     format!(
-        "{COOKIE_NAME}={session}; Path=/; HttpOnly; SameSite=Lax{}",
+        "{}; Path=/; HttpOnly; SameSite=Lax{}",
+        new_session(emu, sub),
         secure(emu)
     )
+}
+
+/// A new session of `sub`, begun now (its `auth_time`): the
+/// `emulator_session=<value>` pair.
+fn new_session(emu: &Emulator, sub: &str) -> String {
+    let session = random_token();
+    lock(&emu.store).start_session(session.clone(), sub.to_owned(), emu.now());
+    format!("{COOKIE_NAME}={session}")
 }
 
 impl Emulator {
@@ -67,10 +70,7 @@ impl Emulator {
     /// `None` when no user `sub` is configured.
     pub fn sign_in(&self, sub: &str) -> Option<String> {
         self.user(sub)?;
-        let session = random_token();
-        let auth_time = self.now();
-        lock(&self.store).start_session(session.clone(), sub.to_owned(), auth_time);
-        Some(format!("{COOKIE_NAME}={session}"))
+        Some(new_session(self, sub))
     }
 }
 

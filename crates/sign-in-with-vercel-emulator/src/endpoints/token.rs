@@ -55,6 +55,10 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
             let grant = {
                 let mut guard = lock(&emu.store);
                 let store = &mut *guard;
+                let removed = store
+                    .codes
+                    .get(code)
+                    .is_some_and(|c| store.is_revoked(&c.grant.id));
                 let Some(entry) = store.codes.get_mut(code) else {
                     return oauth_error(400, "invalid_grant", "unknown authorization code");
                 };
@@ -72,7 +76,7 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                 if entry.expires_at <= now {
                     return oauth_error(400, "invalid_grant", "authorization code expired");
                 }
-                if store.revoked_grants.contains_key(&entry.grant.id) {
+                if removed {
                     return oauth_error(400, "invalid_grant", "authorization was removed");
                 }
                 if &entry.redirect_uri != redirect_uri {

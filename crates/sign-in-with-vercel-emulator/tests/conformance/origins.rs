@@ -2,7 +2,7 @@
 //! `marketplace.vercel.com`, and the URLs of the examples in Vercel's
 //! Authorization Server API reference.
 
-use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, Origin, Origins, SigningKey};
+use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, SigningKey};
 
 use crate::support::*;
 
@@ -216,24 +216,13 @@ fn over_http_each_port_serves_only_its_origin() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _context = runtime.enter();
     let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let listeners = [bind(), bind(), bind()];
-    let url = |l: &std::net::TcpListener| format!("http://{}", l.local_addr().unwrap());
-    let origins = Origins {
-        issuer: url(&listeners[0]),
-        api: url(&listeners[1]),
-        marketplace: url(&listeners[2]),
-    };
-    let emu = Emulator::at(
-        origins.clone(),
+    let running = Emulator::start(
+        [bind(), bind(), bind()],
         EmulatorConfig::default(),
         SigningKey::shared(),
-    );
-    let [issuer, api, marketplace] = listeners;
-    let _servers = [
-        emu.serve_origin(Origin::Issuer, issuer).unwrap(),
-        emu.serve_origin(Origin::Api, api).unwrap(),
-        emu.serve_origin(Origin::Marketplace, marketplace).unwrap(),
-    ];
+    )
+    .unwrap();
+    let origins = running.emulator().origins().clone();
     let discovery = |origin: &str| {
         http(
             "GET",

@@ -306,12 +306,34 @@ pub fn exchange_at(emu: &Emulator, url: &str, code: &str) -> Response {
     post(
         emu,
         url,
-        &format!(
-            "grant_type=authorization_code&client_id={CLIENT}&client_secret={SECRET}&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
-            encode(REDIRECT)
-        ),
+        &exchange_form(CLIENT, SECRET, code, REDIRECT),
         None,
     )
+}
+
+/// The form of [`exchange`], as client `client_id` with `secret`, for the
+/// redirect URI `redirect_uri`.
+pub fn exchange_form(client_id: &str, secret: &str, code: &str, redirect_uri: &str) -> String {
+    format!(
+        "grant_type=authorization_code&client_id={client_id}&client_secret={secret}&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
+        encode(redirect_uri)
+    )
+}
+
+/// A code of the demo user's sign-in, consented, not yet exchanged.
+pub fn demo_code(emu: &Emulator) -> String {
+    code_in(&Browser::signed_in(emu, DEMO).authorize_and_allow(None, ""))
+}
+
+/// The status and OAuth `error` (RFC 6749 §5.2) with which the token
+/// endpoint refuses the form `form`.
+pub fn token_error(emu: &Emulator, form: &str) -> (u16, String) {
+    let refused = post(emu, &format!("{API}/login/oauth/token"), form, None);
+    let error = json(&refused)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (refused.status().as_u16(), error)
 }
 
 /// A sign-in of the demo user with `scope`: authorize (consenting when the

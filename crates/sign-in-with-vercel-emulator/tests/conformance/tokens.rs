@@ -653,15 +653,14 @@ fn a_configured_picture_is_used_as_it_is() {
 #[test]
 fn a_code_exchanged_with_another_redirect_uri_is_invalid_grant() {
     let emu = emulator();
-    let mut browser = Browser::signed_in(&emu, DEMO);
-    let code = code_in(&browser.authorize_and_allow(None, ""));
-    let form = format!(
-        "grant_type=authorization_code&client_id={CLIENT}&client_secret={SECRET}&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
-        encode("http://localhost:3000/api/auth/other")
+    let code = demo_code(&emu);
+    let form = exchange_form(
+        CLIENT,
+        SECRET,
+        &code,
+        "http://localhost:3000/api/auth/other",
     );
-    let refused = post(&emu, &format!("{API}/login/oauth/token"), &form, None);
-    assert_eq!(refused.status(), 400);
-    assert_eq!(json(&refused)["error"], "invalid_grant");
+    assert_eq!(token_error(&emu, &form), (400, "invalid_grant".to_owned()));
 }
 
 /// RFC 6749 §4.1.3: the server must "ensure that the authorization code was
@@ -674,15 +673,9 @@ fn an_unspent_code_exchanged_by_another_client_is_invalid_grant() {
     other.client_id = "cl_other".to_owned();
     other.client_secret = Some("other-secret".to_owned());
     emu.register_client(other);
-    let mut browser = Browser::signed_in(&emu, DEMO);
-    let code = code_in(&browser.authorize_and_allow(None, ""));
-    let form = format!(
-        "grant_type=authorization_code&client_id=cl_other&client_secret=other-secret&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
-        encode(REDIRECT)
-    );
-    let refused = post(&emu, &format!("{API}/login/oauth/token"), &form, None);
-    assert_eq!(refused.status(), 400);
-    assert_eq!(json(&refused)["error"], "invalid_grant");
+    let code = demo_code(&emu);
+    let form = exchange_form("cl_other", "other-secret", &code, REDIRECT);
+    assert_eq!(token_error(&emu, &form), (400, "invalid_grant".to_owned()));
     assert_eq!(exchange(&emu, &code).status(), 200, "the code is unspent");
 }
 
@@ -692,15 +685,15 @@ fn an_unspent_code_exchanged_by_another_client_is_invalid_grant() {
 #[test]
 fn a_repeated_parameter_at_the_token_endpoint_is_invalid_request() {
     let emu = emulator();
-    let mut browser = Browser::signed_in(&emu, DEMO);
-    let code = code_in(&browser.authorize_and_allow(None, ""));
+    let code = demo_code(&emu);
     let form = format!(
-        "grant_type=authorization_code&client_id={CLIENT}&client_secret={SECRET}&code={code}&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
-        encode(REDIRECT)
+        "{}&code={code}",
+        exchange_form(CLIENT, SECRET, &code, REDIRECT)
     );
-    let refused = post(&emu, &format!("{API}/login/oauth/token"), &form, None);
-    assert_eq!(refused.status(), 400);
-    assert_eq!(json(&refused)["error"], "invalid_request");
+    assert_eq!(
+        token_error(&emu, &form),
+        (400, "invalid_request".to_owned())
+    );
     assert_eq!(exchange(&emu, &code).status(), 200, "the code is unspent");
 }
 
@@ -710,8 +703,7 @@ fn a_repeated_parameter_at_the_token_endpoint_is_invalid_request() {
 #[test]
 fn a_reused_code_revokes_the_tokens_of_its_first_exchange() {
     let emu = emulator();
-    let mut browser = Browser::signed_in(&emu, DEMO);
-    let code = code_in(&browser.authorize_and_allow(None, ""));
+    let code = demo_code(&emu);
     let t = json(&exchange(&emu, &code));
     let (access, refresh_token) = (str_of(&t, "access_token"), str_of(&t, "refresh_token"));
     assert!(active(&emu, access));

@@ -237,15 +237,18 @@ impl Emulator {
     /// `sub` or client `client_id` is configured, or a scope is not one
     /// the client may ask for.
     pub fn grant_consent(&self, sub: &str, client_id: &str, scopes: &[&str]) -> bool {
-        let known = self.user(sub).is_some()
-            && self.client(client_id).is_some_and(|client| {
-                scopes
-                    .iter()
-                    .all(|scope| client.scopes.iter().any(|s| s == scope))
-            });
+        let known = {
+            let config = lock(&self.config);
+            config.users.iter().any(|u| u.sub == sub)
+                && config.clients.iter().any(|c| {
+                    c.client_id == client_id
+                        && scopes
+                            .iter()
+                            .all(|scope| c.scopes.iter().any(|s| s == scope))
+                })
+        };
         if known {
-            let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-            lock(&self.store).grant_consent(sub, client_id, &scopes);
+            lock(&self.store).grant_consent(sub, client_id, scopes);
         }
         known
     }

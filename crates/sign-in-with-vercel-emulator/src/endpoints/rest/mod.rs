@@ -54,7 +54,7 @@ fn caller(emu: &Emulator, request: &http::Request<Vec<u8>>) -> Result<Caller, Re
         store.user_tokens.get(bearer),
     ) {
         (Some(t), _) if store.is_live(t, now) => t.grant.sub.clone(),
-        (_, Some(t)) if t.expires_at.is_none_or(|at| at > now * 1000) => t.sub.clone(),
+        (_, Some(t)) if t.is_live(now) => t.sub.clone(),
         _ => return Err(not_authorized()),
     };
     Ok(Caller {

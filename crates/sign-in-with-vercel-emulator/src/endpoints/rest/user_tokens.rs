@@ -16,7 +16,7 @@ use super::{Caller, caller, token_id};
 use crate::endpoints::respond::{json_response, not_found, rest_bad_request, rest_error};
 use crate::endpoints::{Request, Response};
 use crate::secret::random_token;
-use crate::store::UserToken;
+use crate::store::{UserToken, millis};
 use crate::{Emulator, form_params, lock};
 
 /// Where `GET /v5/user/tokens/{id}` is served.
@@ -36,7 +36,7 @@ fn tokens_of(emu: &Emulator, sub: &str) -> Vec<(String, Value)> {
             let name = emu
                 .client(&t.grant.client_id)
                 .map_or_else(|| t.grant.client_id.clone(), |c| c.name);
-            let created = t.issued_at * 1000;
+            let created = millis(t.issued_at);
             out.push((
                 bearer.clone(),
                 json!({
@@ -45,15 +45,15 @@ fn tokens_of(emu: &Emulator, sub: &str) -> Vec<(String, Value)> {
                     "type": "oauth2-token",
                     "origin": "sign-in-with-vercel",
                     "scopes": [{ "type": "user", "origin": "sign-in-with-vercel", "createdAt": created }],
-                    "expiresAt": t.expires_at.saturating_mul(1000),
-                    "activeAt": now * 1000,
+                    "expiresAt": millis(t.expires_at),
+                    "activeAt": millis(now),
                     "createdAt": created,
                 }),
             ));
         }
     }
     for (bearer, t) in &store.user_tokens {
-        if t.sub == sub && t.expires_at.is_none_or(|at| at > now * 1000) {
+        if t.sub == sub && t.is_live(now) {
             out.push((bearer.clone(), user_token_json(t, now)));
         }
     }
@@ -72,7 +72,7 @@ fn user_token_json(t: &UserToken, now: i64) -> Value {
         "type": "token",
         "origin": "manual",
         "scopes": [{ "type": "user", "origin": "manual", "createdAt": t.created_at }],
-        "activeAt": now * 1000,
+        "activeAt": millis(now),
         "createdAt": t.created_at,
     });
     if let Some(at) = t.expires_at {
@@ -106,7 +106,8 @@ pub(in crate::endpoints) fn create(emu: &Emulator, request: &Request) -> Respons
         Some(n) if !n.trim().is_empty() && n.len() <= 256 => n.to_owned(),
         _ => return invalid(),
     };
-    let now_ms = emu.now() * 1000;
+    let now = emu.now();
+    let now_ms = millis(now);
     let expires_at = match body.get("expiresAt") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_i64() {
@@ -127,7 +128,7 @@ pub(in crate::endpoints) fn create(emu: &Emulator, request: &Request) -> Respons
                 .access_tokens
                 .values()
                 .filter(|t| t.grant.sub == caller.sub)
-                .map(|t| t.issued_at * 1000 + 1),
+                .map(|t| millis(t.issued_at) + 1),
         )
         .fold(now_ms, i64::max);
     let token = UserToken {
@@ -137,9 +138,9 @@ pub(in crate::endpoints) fn create(emu: &Emulator, request: &Request) -> Respons
         created_at,
         expires_at,
     };
-    let metadata = user_token_json(&token, emu.now());
+    let metadata = user_token_json(&token, now);
     store.user_tokens.insert(bearer.clone(), token);
-    store.inserted(emu.now());
+    store.inserted(now);
     json_response(
         StatusCode::OK,
         &json!({ "token": metadata, "bearerToken": bearer }),
