@@ -168,7 +168,8 @@ async fn without_a_store_instances_lose_the_session_when_the_provider_revokes_th
 /// process, both sent with the generation the browser had: the refresh
 /// answers with a new generation the sign-out cannot name. Whichever
 /// response the browser applies last, the user is signed out, by every
-/// instance and without a provider call; with the store as without.
+/// instance and with no further token call (the refresh's tokens are only
+/// revoked); with the store as without.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sign_out_crossing_a_refresh_in_another_process_signs_out_in_either_order() {
     for store in [false, true] {
@@ -180,8 +181,14 @@ async fn a_sign_out_crossing_a_refresh_in_another_process_signs_out_in_either_or
         let mut jar = stack.browser();
         stack.sign_in(&mut jar).await;
         tokio::time::sleep(Duration::from_millis(ACCESS_TOKEN_TTL * 1000 + 300)).await;
+        let before = stack.token_calls();
         let refreshed = jar.clone().get(&stack.url("/api/auth/session")).await;
         assert_eq!(refreshed.json()["user"]["sub"], "usr_demo1234567890");
+        assert_eq!(
+            stack.token_calls(),
+            before + 1,
+            "store {store}: the session was refreshed, so its answer is a new generation"
+        );
         let signed_out = jar.clone().post(&stack.url("/api/auth/signout"), &[]).await;
         assert_eq!(signed_out.status, 200, "{}", signed_out.body);
         for (order, pages) in [
@@ -189,9 +196,15 @@ async fn a_sign_out_crossing_a_refresh_in_another_process_signs_out_in_either_or
             ("sign-out applied last", [&refreshed, &signed_out]),
         ] {
             let end = apply(&jar, pages.into_iter());
+            let calls = stack.token_calls();
             for _ in 0..2 {
                 assert_eq!(stack.who(&end).await, None, "store {store}, {order}");
             }
+            assert_eq!(
+                stack.token_calls(),
+                calls,
+                "refused without a provider call"
+            );
         }
     }
 }

@@ -183,13 +183,7 @@ impl Stage {
         let s5 = stats();
         // Only the sign-out's mark is left (`ended.<hash>`): nothing that
         // signs anyone in, nothing kept to retry.
-        let jar = browser.jar(APP_DOMAIN);
-        let left = jar.header().unwrap_or_default();
-        assert!(
-            left.split("; ")
-                .all(|pair| pair.starts_with(sign_in_with_vercel::ENDED_COOKIE)),
-            "signout left cookies: {jar:?}"
-        );
+        testkit::assert_only_the_sign_out_mark(browser.jar(APP_DOMAIN));
 
         let d = |a: Instant, b: Instant| ms(b - a);
         times.total.push(d(t0, t5));

@@ -193,16 +193,11 @@ async fn planted_duplicates_do_not_lock_the_user_out() {
 async fn a_rejection_carries_its_cookie_deletions_onto_the_apps_own_answer() {
     let rp = rp("client_secret_post");
     let guest = || http::Response::new(bytes::Bytes::from_static(b"Hello, guest!"));
-    let request = |cookie: Option<&str>| {
-        let mut request = http::Request::get("/").header(HOST, "localhost:3000");
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.body(()).unwrap()
-    };
+    let mut planted = testkit::Jar::default();
+    planted.store_set_cookie("session.planted.0=garbage");
     let stale = rp
         .auth
-        .session(&request(Some("session.planted.0=garbage")))
+        .session(&rp.request_with(&planted, "/"))
         .await
         .expect_err("no session");
     assert!(
@@ -223,7 +218,7 @@ async fn a_rejection_carries_its_cookie_deletions_onto_the_apps_own_answer() {
     // Nothing to delete: the app's answer as it was.
     let nothing = rp
         .auth
-        .session(&request(None))
+        .session(&rp.request_with(&testkit::Jar::default(), "/"))
         .await
         .expect_err("no session");
     let page = nothing.finish(guest());

@@ -13,7 +13,7 @@ async fn signout_revokes_the_tokens_and_deletes_the_session() {
         body_json(&answer),
         serde_json::json!({"signedOut": true, "revoked": true, "retry": false})
     );
-    only_the_sign_out_mark(rp.jar());
+    testkit::assert_only_the_sign_out_mark(rp.jar());
     assert!(!active(&rp, access.secret()));
     assert_eq!(
         rp.sent_to("/login/oauth/token/revoke").len(),
@@ -34,23 +34,7 @@ async fn a_provider_that_only_revokes_refresh_tokens_has_revoked_the_grant() {
         serde_json::json!({"signedOut": true, "revoked": true, "retry": false})
     );
     assert!(!active(&rp, &refresh), "the grant is revoked");
-    only_the_sign_out_mark(rp.jar());
-}
-
-/// Fails unless the only cookie left is the sign-out's mark of the
-/// session (`ended.<mark>`): nothing that signs anyone in,
-/// and nothing kept to retry.
-#[track_caller]
-fn only_the_sign_out_mark(jar: &Jar) {
-    let header = jar.header().unwrap_or_default();
-    let names: Vec<&str> = header
-        .split("; ")
-        .filter_map(|pair| pair.split_once('=').map(|(name, _)| name))
-        .collect();
-    assert!(
-        names.len() == 1 && names[0].starts_with("ended."),
-        "cookies left: {names:?}"
-    );
+    testkit::assert_only_the_sign_out_mark(rp.jar());
 }
 
 /// The cookies of failed revocations the jar holds.
@@ -92,7 +76,7 @@ async fn signout_deletes_the_session_when_revocation_fails_and_says_so() {
         serde_json::json!({"signedOut": true, "revoked": true, "retry": false})
     );
     assert!(!active(&rp, access.secret()));
-    only_the_sign_out_mark(rp.jar());
+    testkit::assert_only_the_sign_out_mark(rp.jar());
 }
 
 #[tokio::test]
@@ -151,7 +135,7 @@ async fn signing_out_everywhere_without_a_shared_store_signs_out_here_and_says_w
         body["everywhereError"],
         "Signing out everywhere needs the app's shared session store."
     );
-    only_the_sign_out_mark(rp.jar());
+    testkit::assert_only_the_sign_out_mark(rp.jar());
 }
 
 #[tokio::test]
@@ -299,10 +283,19 @@ async fn an_earlier_pending_revocation_is_retried_with_the_next_sign_out() {
     assert_eq!(location(&rp.sign_in().await), "/profile");
     let (second_access, second_refresh) = rp.issued();
     assert!(active(&rp, &first_access) && active(&rp, &first_refresh));
+    rp.clear_log();
     let second = rp.send("POST", "/api/auth/signout").await;
     assert_eq!(
         body_json(&second),
         serde_json::json!({"signedOut": true, "revoked": true, "retry": false})
+    );
+    // The session signed out of goes first: the retries share its deadline.
+    let revocations = rp.sent_to("/login/oauth/token/revoke");
+    let first_sent = String::from_utf8_lossy(revocations[0].body()).into_owned();
+    assert!(
+        first_sent.contains(&format!("token={second_access}"))
+            || first_sent.contains(&format!("token={second_refresh}")),
+        "the current session is revoked first"
     );
     for token in [first_access, first_refresh, second_access, second_refresh] {
         assert!(!active(&rp, &token), "every token revoked");

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use http::HeaderMap;
 use http::header::SET_COOKIE;
-use sign_in_with_vercel::{Clock, FLOW_COOKIE, HOST_PREFIX, SESSION_COOKIE, system_clock};
+use sign_in_with_vercel::{
+    Clock, ENDED_COOKIE, FLOW_COOKIE, HOST_PREFIX, SESSION_COOKIE, system_clock,
+};
 
 /// One cookie: its value and, with `Max-Age`, when it expires.
 #[derive(Clone)]
@@ -150,6 +152,17 @@ impl Jar {
 pub fn assert_no_session(jar: &Jar) {
     let names = jar.session_names();
     assert!(names.is_empty(), "a session cookie is set: {names:?}");
+}
+
+/// Fails unless the only cookie `jar` holds is one sign-out mark
+/// (`ended.<hash>`): nothing that signs anyone in, nothing kept to retry.
+#[track_caller]
+pub fn assert_only_the_sign_out_mark(jar: &Jar) {
+    let marks = jar.names(ENDED_COOKIE);
+    assert!(
+        jar.live().count() == 1 && marks.len() == 1,
+        "cookies left: {jar:?}"
+    );
 }
 
 /// Fails unless `jar` holds a session cookie of the app.

@@ -24,7 +24,7 @@ mod transport;
 pub use browser::Browser;
 pub use emulator_client::EmulatorClient;
 pub use functions::{Function, Functions};
-pub use jar::{Jar, assert_no_session, assert_session};
+pub use jar::{Jar, assert_no_session, assert_only_the_sign_out_mark, assert_session};
 pub use node::node_suite;
 pub use page::{Page, location, provider_answer, resolve};
 pub use process::{

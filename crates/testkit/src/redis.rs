@@ -104,19 +104,31 @@ impl RedisServer {
         String::from_utf8_lossy(&body).into_owned()
     }
 
-    /// How many keys the server holds.
+    /// The keys the server holds: the whole `KEYS *` answer (an array of
+    /// bulk strings, RESP), read as long as it takes within 5 s.
     pub fn keys(&self) -> Vec<String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("redis-server");
-        stream.write_all(b"KEYS *\r\n").expect("KEYS");
         stream
-            .set_read_timeout(Some(Duration::from_millis(300)))
+            .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
-        let mut answer = String::new();
-        let _ = stream.read_to_string(&mut answer);
-        answer
-            .lines()
-            .filter(|l| !l.starts_with(['*', '$']))
-            .map(str::to_owned)
+        stream.write_all(b"KEYS *\r\n").expect("KEYS");
+        let mut reader = BufReader::new(stream);
+        let mut line = || {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("KEYS's answer");
+            line.trim_end().to_owned()
+        };
+        let head = line();
+        let count: usize = head
+            .strip_prefix('*')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("KEYS: {head:?}"));
+        (0..count)
+            .map(|_| {
+                let length = line();
+                assert!(length.starts_with('$'), "KEYS: {length:?}");
+                line()
+            })
             .collect()
     }
 
