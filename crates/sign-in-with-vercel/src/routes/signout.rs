@@ -74,10 +74,7 @@ async fn signout(
         .collect();
 
     let mut body = json!({ "signedOut": true });
-    // The session signed out of is revoked first: the earlier sets share
-    // its deadline, and it is the one the user is waiting on.
-    let mut to_revoke = Vec::with_capacity(earlier.len() + 1);
-    match read.current {
+    let current = match read.current {
         Some(current) => {
             let data = current.data;
             reply.set_cookies.extend(clear_all(&origin, &current.names));
@@ -97,12 +94,14 @@ async fn signout(
                     }
                 }
             }
-            to_revoke.push(Pending::of(&data));
+            Some(Pending::of(&data))
         }
         None if earlier.is_empty() => return Err(Error::NotSignedIn),
-        None => {}
-    }
-    to_revoke.extend(earlier);
+        None => None,
+    };
+    // The session signed out of is revoked first: the earlier sets share
+    // its deadline, and it is the one the user is waiting on.
+    let to_revoke = current.into_iter().chain(earlier);
     let revoked = revocation::revoke_all(to_revoke, provider, &origin, "signout").await;
     body["revoked"] = json!(revoked.all);
     body["retry"] = json!(!revoked.kept.is_empty());
