@@ -1,10 +1,10 @@
 // Real-browser end-to-end test: Chromium, driven by playwright-core,
 // through the app and the emulator's pages. Run by `cargo test --test
-// browser`, which starts the dev server (`cargo run`) with a short access
-// token lifetime and passes its URL. By hand:
-//
-//   EMULATOR_ACCESS_TOKEN_TTL=3 PORT=3000 cargo run &
-//   APP_URL=http://localhost:3000 node e2e/browser/run.mjs
+// browser`, which starts the dev server's stack (what `cargo run` starts)
+// with a short access token lifetime, passes its URL, and sets the
+// emulator's faults when this script asks: it prints `@emulator <fault>`
+// and waits for `ok` on its stdin (see tests/browser.rs). Run it that way;
+// `HEADED=1 cargo test --test browser` shows the browser.
 //
 // Environment: APP_URL (required), SCREENSHOT_DIR (default ./screenshots),
 // CHROMIUM (which Chromium: see chromium.mjs; by default the system's, else
@@ -15,6 +15,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import readline from "node:readline";
 import { chromium } from "playwright-core";
 import { findChromium } from "./chromium.mjs";
 
@@ -41,6 +42,21 @@ class StepError extends Error {}
 const check = (ok, message) => {
   if (!ok) throw new StepError(message);
 };
+
+// --- The emulator's faults, set by the test that runs this script. ---
+
+const answers = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+// Asks the test to set `fault` (see tests/browser.rs) and waits until it is
+// in force.
+async function emulatorFault(fault) {
+  console.log(`@emulator ${fault}`);
+  const { value, done } = await answers.next();
+  check(
+    !done && value === "ok",
+    `the emulator's fault "${fault}" was not set (${done ? "no answer: run this script with cargo test --test browser" : value})`,
+  );
+}
 
 // --- Problems seen anywhere: console errors (CSP violations among them),
 // page errors, failed requests to the app, unexpected HTTP errors. ---
@@ -404,48 +420,39 @@ try {
     check(probe.status() === 401, `GET /api/user-info after sign-out answered ${probe.status()}, not 401`);
   });
 
-  await step("sign out while Vercel cannot be reached: the page says so, and Try again revokes", async () => {
+  await step("sign out while Vercel answers with an error: the page says so, and Try again revokes", async () => {
     await signInAgain();
-    // The first sign-out meets a provider that cannot be reached (as the
-    // server answers then); the retry goes to the real server.
-    let first = true;
-    await page.route("**/api/auth/signout", async (route) => {
-      if (!first) return route.continue();
-      first = false;
-      await route.fulfill({
-        status: 200,
-        contentType: "application/json",
-        body: JSON.stringify({ signedOut: true, revoked: false, retry: true }),
-      });
-    });
+    // The emulator's revocation endpoint answers 503 until the retry.
+    await emulatorFault("revocation-fails");
     await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
     await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
     check(page.url() === `${APP_URL}/profile`, `left the page instead of saying so: ${page.url()}`);
+    const signedOut = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
+    check(signedOut.status() === 401, `GET /api/user-info before the retry answered ${signedOut.status()}, not 401`);
     await visited(page, "profile-revocation-failed");
+    await emulatorFault("revocation-works");
     await page.getByRole("button", { name: "Try again" }).click();
     await expectText(page.getByRole("status"), "Vercel has revoked this app's access. You are signed out.", "after Try again");
-    await page.unroute("**/api/auth/signout");
-    const probe = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
-    check(probe.status() === 401, `GET /api/user-info after the retry answered ${probe.status()}, not 401`);
+    check(await page.getByRole("button", { name: "Try again" }).count() === 0, "still offers a retry after it worked");
   });
 
-  await step("sign out when the tokens cannot be revoked and nothing is kept to retry: the page says how to remove the app", async () => {
+  await step("sign out when Vercel revokes neither token: the page says how to remove the app, with no retry", async () => {
     await signInAgain();
-    // The real sign-out runs (its cookies reach the browser); only its
-    // answer is changed to the one a provider without revocation gets.
-    await page.route("**/api/auth/signout", async (route) => {
-      const response = await route.fetch();
-      await route.fulfill({ response, json: { signedOut: true, revoked: false, retry: false } });
-    });
-    await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
-    await expectText(
-      page.getByRole("status"),
-      /signed out here, but this app's access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel\./,
-      "the note",
-    );
-    check(page.url() === `${APP_URL}/profile`, `left the page instead of saying so: ${page.url()}`);
-    check(await page.getByRole("button", { name: "Try again" }).count() === 0, "offered a retry with nothing to retry");
-    await page.unroute("**/api/auth/signout");
+    // The emulator refuses both tokens with unsupported_token_type (RFC
+    // 7009 §2.2.1): the session ends here, the grant stays.
+    await emulatorFault("revocation-unsupported");
+    try {
+      await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
+      await expectText(
+        page.getByRole("status"),
+        /signed out here, but this app's access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel\./,
+        "the note",
+      );
+      check(page.url() === `${APP_URL}/profile`, `left the page instead of saying so: ${page.url()}`);
+      check(await page.getByRole("button", { name: "Try again" }).count() === 0, "offered a retry with nothing to retry");
+    } finally {
+      await emulatorFault("revocation-works");
+    }
     const probe = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
     check(probe.status() === 401, `GET /api/user-info after the sign-out answered ${probe.status()}, not 401`);
   });

@@ -37,6 +37,34 @@ async fn a_provider_that_only_revokes_refresh_tokens_has_revoked_the_grant() {
     testkit::assert_only_the_sign_out_mark(rp.jar());
 }
 
+/// RFC 7009 §2.2.1: `unsupported_token_type` for both tokens is final, so
+/// the session ends, nothing is kept to retry, and the answer says the
+/// grant was not revoked (the page then says where to remove the app).
+#[tokio::test]
+async fn a_provider_that_revokes_neither_token_signs_out_without_a_retry() {
+    let mut rp = signed_in("client_secret_post").await;
+    let (access, refresh) = rp.issued();
+    rp.emulator.update_faults(|f| {
+        f.access_tokens_not_revocable = true;
+        f.refresh_tokens_not_revocable = true;
+    });
+    let answer = rp.send("POST", "/api/auth/signout").await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        body_json(&answer),
+        serde_json::json!({"signedOut": true, "revoked": false, "retry": false})
+    );
+    assert_eq!(
+        rp.sent_to("/login/oauth/token/revoke").len(),
+        2,
+        "both tokens were tried"
+    );
+    assert!(active(&rp, &access) && active(&rp, &refresh), "still live");
+    assert!(pending_revocations(&rp).is_empty(), "{:?}", rp.jar());
+    testkit::assert_only_the_sign_out_mark(rp.jar());
+    assert_eq!(rp.get("/api/user-info").await.status(), 401);
+}
+
 /// The cookies of failed revocations the jar holds.
 fn pending_revocations(rp: &Rp) -> Vec<String> {
     rp.jar().names(sign_in_with_vercel::REVOCATION_COOKIE)

@@ -30,6 +30,10 @@ pub struct Faults {
     /// (RFC 7009 §2.2.1), as a provider that only revokes refresh tokens
     /// does; they stay valid until they expire.
     pub access_tokens_not_revocable: bool,
+    /// Makes revocation refuse refresh tokens with `unsupported_token_type`.
+    /// With [`Faults::access_tokens_not_revocable`], the provider revokes
+    /// nothing: a sign-out can end the session but not the grant.
+    pub refresh_tokens_not_revocable: bool,
     /// Makes the endpoints counted in [`crate::Stats`] (discovery, JWK
     /// Set, authorization, token, revocation, introspection, userinfo)
     /// answer with this status and an RFC 6749 §5.2 `server_error` body.

@@ -35,14 +35,23 @@ pub(super) fn revoke(emu: &Emulator, request: &Request) -> Response {
     let Some(token) = params.get("token") else {
         return oauth_error(400, "invalid_request", "token is required");
     };
-    let not_revocable = emu.faults().access_tokens_not_revocable;
+    let (access_kept, refresh_kept) = {
+        let faults = emu.faults();
+        (
+            faults.access_tokens_not_revocable,
+            faults.refresh_tokens_not_revocable,
+        )
+    };
     let mut store = lock(&emu.store);
-    if not_revocable && store.access_tokens.contains_key(token) {
-        return oauth_error(
-            400,
-            "unsupported_token_type",
-            "access tokens are not revoked here",
-        );
+    let refused = if access_kept && store.access_tokens.contains_key(token) {
+        Some("access tokens are not revoked here")
+    } else if refresh_kept && store.refresh_tokens.contains_key(token) {
+        Some("refresh tokens are not revoked here")
+    } else {
+        None
+    };
+    if let Some(description) = refused {
+        return oauth_error(400, "unsupported_token_type", description);
     }
     let grant = store
         .access_tokens
