@@ -108,6 +108,7 @@
 //!
 #![doc = include_str!("guesses.md")]
 #![warn(missing_docs)]
+#![warn(unnameable_types)]
 
 mod config;
 mod endpoints;

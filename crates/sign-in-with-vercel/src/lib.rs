@@ -252,6 +252,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Every type a user can get hold of, they can also name (and find in the docs).
+#![warn(unnameable_types)]
 
 mod answer;
 mod auth;
@@ -291,7 +293,7 @@ pub use answer::ErrorAnswer;
 pub use auth::Auth;
 pub use authorize::SCOPES;
 pub use clock::{Clock, REQUEST_DEADLINE, system_clock, system_now};
-pub use config::{ClientAuthMethod, Config, ConfigError, VERCEL_ISSUER};
+pub use config::{ClientAuthMethod, Config, ConfigError, StoreUrl, VERCEL_ISSUER};
 pub use cookies::{
     ENDED_COOKIE, FLOW_COOKIE, HOST_PREFIX, REVOCATION_COOKIE, SESSION_COOKIE, cookie_name,
 };
@@ -304,7 +306,7 @@ pub use pkce::s256_challenge;
 pub use provider::Provider;
 pub use response::Response;
 pub use routes::{AUTHORIZE, CALLBACK, ROUTES, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN};
-pub use seal::MIN_SECRET_BYTES;
+pub use seal::{Keys, MIN_SECRET_BYTES};
 pub use secret::{
     AccessToken, AuthorizationCode, BearerToken, ClientSecret, CodeVerifier, IdToken, Nonce,
     RefreshToken, State,
@@ -314,6 +316,6 @@ pub use session::revocation::REVOCATION_RETRY_SECS;
 pub use session::{REFRESH_GRACE_SECS, Rejection, Session, UserInfo};
 pub use transport::{
     BoxFuture, HttpClient, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, ReqwestClient,
-    TransportError,
+    TransportError, Unbuildable,
 };
 pub use vercel_api::{TokenSource, VercelApi, VercelApiError};
