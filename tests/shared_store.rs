@@ -104,6 +104,24 @@ async fn an_ended_session_is_refused_even_when_its_refresh_would_succeed() {
     assert_eq!(answer["retry"], true);
     tokio::time::sleep(WITHIN).await;
     assert!(refused_everywhere(&stack, &stolen).await);
+    // It stays ended as long as any copy can live: a refresh that crossed
+    // the sign-out sets a generation that outlives the one the sign-out
+    // read, by up to the time between their issues.
+    let redis = stack.redis.as_ref().unwrap();
+    let ended: Vec<String> = redis
+        .keys()
+        .into_iter()
+        .filter(|k| k.split(':').nth(2) == Some("s"))
+        .collect();
+    assert_eq!(ended.len(), 1, "{:?}", redis.keys());
+    let ttl: i64 = redis
+        .command(&format!("TTL {}", ended[0]))
+        .and_then(|line| line.strip_prefix(':')?.parse().ok())
+        .unwrap();
+    assert!(
+        ttl > sign_in_with_vercel::REFRESH_TOKEN_TTL_SECS,
+        "ended for {ttl} s"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

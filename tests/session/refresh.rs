@@ -277,8 +277,19 @@ async fn a_copied_cookie_cannot_keep_a_refused_session_alive() {
     }
 }
 
+/// Past the grace period the user is no longer named, but the session,
+/// whose refresh token was never spent, is kept for when the provider
+/// answers again.
+fn assert_unavailable_and_kept(answer: &http::Response<bytes::Bytes>, rp: &Rp, before: &[String]) {
+    assert_eq!(answer.status(), 502);
+    let body = body_json(answer);
+    assert_eq!(body["error"], "provider_unavailable");
+    assert!(body.get("user").is_none(), "{body}");
+    assert_eq!(rp.jar().session_names(), before, "the session is kept");
+}
+
 #[tokio::test]
-async fn a_refresh_failing_past_the_grace_period_ends_identity() {
+async fn a_refresh_failing_past_the_grace_period_names_no_one_and_keeps_the_session() {
     let mut rp = signed_in("client_secret_post").await;
     rp.advance(3601);
     rp.emulator.faults().all_status = Some(503);
@@ -290,10 +301,35 @@ async fn a_refresh_failing_past_the_grace_period_ends_identity() {
     assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
     // ...but not for as long as the cookie lives.
     rp.advance(20);
+    let before = rp.jar().session_names();
     let answer = rp.get("/api/auth/session").await;
-    assert_eq!(answer.status(), 200);
-    assert_eq!(body_json(&answer)["user"], serde_json::Value::Null);
-    assert_no_session(rp.jar());
+    assert_unavailable_and_kept(&answer, &rp, &before);
+    assert!(
+        rp.auth
+            .session(&rp.request("GET", "/api/mine"))
+            .await
+            .is_err()
+    );
+    // Back: the same session refreshes, and the user is known again.
+    rp.emulator.faults().all_status = None;
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
+    assert_ne!(rp.jar().session_names(), before, "refreshed");
+}
+
+/// A user away for longer than the grace period whose first refresh meets
+/// a blip of the provider is not signed out by it.
+#[tokio::test]
+async fn one_failed_refresh_after_a_long_absence_does_not_sign_the_user_out() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3600 + sign_in_with_vercel::REFRESH_GRACE_SECS + 3600);
+    rp.emulator.faults().all_status = Some(503);
+    let before = rp.jar().session_names();
+    let answer = rp.get("/api/auth/session").await;
+    assert_unavailable_and_kept(&answer, &rp, &before);
+    rp.emulator.faults().all_status = None;
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
 }
 
 /// The token endpoint refuses the refresh with `error`.

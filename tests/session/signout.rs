@@ -295,6 +295,47 @@ async fn a_sign_out_crossing_a_refresh_signs_out_in_either_order() {
     }
 }
 
+/// A refresh of a session that a new sign-in then replaced, answered late
+/// (the request was in flight across the sign-in): while the new session
+/// lives, it wins and nothing of the user's is revoked; once it is signed
+/// out, the replaced session does not come back, whenever its refresh
+/// lands.
+#[tokio::test]
+async fn a_late_refresh_of_a_replaced_session_does_not_undo_a_sign_out() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    let old = rp.jar().clone();
+    let refreshed = rp.send_with(&old, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
+    let (late_access, late_refresh) = rp.issued();
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    let (access, refresh) = rp.issued();
+    rp.clear_log();
+
+    // Landing while the new session lives.
+    let mut jar = rp.jar().clone();
+    jar.store(refreshed.headers());
+    let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&who)["user"]["sub"], DEMO_SUB);
+    jar.store(who.headers());
+    assert_eq!(jar.session_names(), rp.jar().session_names(), "the new one");
+    assert!(rp.sent_to("/login/oauth/token/revoke").is_empty());
+    assert!(active(&rp, &access) && active(&rp, &refresh));
+
+    // Landing after the new session's sign-out.
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    let mut jar = rp.jar().clone();
+    jar.store(refreshed.headers());
+    let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&who)["user"], serde_json::Value::Null);
+    jar.store(who.headers());
+    assert_no_session(&jar);
+    assert!(
+        !active(&rp, &late_access) && !active(&rp, &late_refresh),
+        "the late session's tokens, which no cookie holds, are revoked"
+    );
+}
+
 /// A sign-out whose revocation failed, then a sign-in and a sign-out in
 /// the same browser within the ten minutes: the earlier tokens, which no
 /// session holds any more, are revoked with the new ones, not dropped.

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use crate::clock::{Clock, with_deadline};
-use crate::config::Config;
+use crate::config::{Config, StoreUrl};
 use crate::discovery::ProviderMetadata;
 use crate::error::Error;
 use crate::paths::Paths;
@@ -50,8 +50,20 @@ impl Auth {
     /// Like [`Auth::from_env`], reading variables through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let config = Config::from_lookup(lookup);
-        if let Err(e) = &config {
-            crate::log::error(&format!("configuration error: {e}"));
+        match &config {
+            Err(e) => crate::log::error(&format!("configuration error: {e}")),
+            Ok(c)
+                if c.store_url
+                    .as_ref()
+                    .is_some_and(StoreUrl::is_cleartext_remote) =>
+            {
+                crate::log::warn(
+                    "the shared store's URL (REDIS_URL or KV_URL) is a plain redis:// URL to \
+                     another host: its password and the sessions' marks cross the network \
+                     unencrypted; use the store's rediss:// (TLS) URL if it has one",
+                );
+            }
+            Ok(_) => {}
         }
         Self::build(Provider::new(config))
     }

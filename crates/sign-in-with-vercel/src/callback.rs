@@ -42,9 +42,9 @@ impl CallbackParams {
 ///
 /// An error response (RFC 6749 §4.1.2.1) ends the flow with the provider's
 /// (sanitised) code, so a user who cancels, even after the flow cookie
-/// expired, is told so. It is still refused as a forgery when it carries an
-/// `iss` other than the issuer (RFC 9207 §2.4) or a `state` that is not the
-/// flow's. An error response never yields a code, so believing one costs at
+/// expired, is told so. It is still refused as a forgery when its `iss` is
+/// not the issuer, or is missing while the metadata promises it (RFC 9207
+/// §2.4), or when its `state` is not the flow's. An error response never yields a code, so believing one costs at
 /// most the wording of the error page.
 ///
 /// Otherwise the flow must exist, `state` must equal the flow's, compared in
@@ -57,13 +57,7 @@ pub fn check(
     metadata: &ProviderMetadata,
 ) -> Result<(Flow, AuthorizationCode), Error> {
     if let Some(error) = params.error.as_deref() {
-        if params
-            .iss
-            .as_deref()
-            .is_some_and(|iss| iss != metadata.issuer)
-        {
-            return Err(Error::IssuerMismatch);
-        }
+        check_issuer(params.iss.as_deref(), metadata)?;
         // A `state` that names no attempt of this browser, while it has
         // attempts, is not this browser's answer.
         match (&flow, &params.state) {
@@ -80,13 +74,20 @@ pub fn check(
         Some(state) if flow.state.ct_eq(state.secret()) => {}
         _ => return Err(Error::StateMismatch),
     }
-    match params.iss.as_deref() {
-        Some(iss) if iss == metadata.issuer => {}
-        None if !metadata.authorization_response_iss_parameter_supported => {}
-        _ => return Err(Error::IssuerMismatch),
-    }
+    check_issuer(params.iss.as_deref(), metadata)?;
     let code = params.code.ok_or(Error::MissingCode)?;
     Ok((flow, code))
+}
+
+/// RFC 9207 §2.4: an authorization response, an error response included
+/// (§2), names the issuer exactly when it names one, and must name it when
+/// the metadata promises it.
+fn check_issuer(iss: Option<&str>, metadata: &ProviderMetadata) -> Result<(), Error> {
+    match iss {
+        Some(iss) if iss == metadata.issuer => Ok(()),
+        None if !metadata.authorization_response_iss_parameter_supported => Ok(()),
+        _ => Err(Error::IssuerMismatch),
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +197,23 @@ mod tests {
         assert_eq!(
             check_with(&other_issuer, &f, &m).unwrap_err(),
             Error::IssuerMismatch
+        );
+        // A provider that promises `iss` sends it with its errors too.
+        let mut promised = ProviderMetadata::vercel();
+        promised.authorization_response_iss_parameter_supported = true;
+        let without_iss = format!("error=access_denied&state={}", f.state.secret());
+        assert_eq!(
+            check_with(&without_iss, &f, &promised).unwrap_err(),
+            Error::IssuerMismatch
+        );
+        assert_eq!(
+            check_with(&without_iss, &f, &m).unwrap_err(),
+            Error::Provider("access_denied")
+        );
+        let with_iss = format!("{without_iss}&iss=https%3A%2F%2Fvercel.com");
+        assert_eq!(
+            check_with(&with_iss, &f, &promised).unwrap_err(),
+            Error::Provider("access_denied")
         );
     }
 

@@ -91,6 +91,24 @@ impl StoreUrl {
         self.0.starts_with("rediss://")
     }
 
+    /// Whether the store's password and traffic would cross a network in
+    /// clear: a plain `redis://` URL whose host is not loopback.
+    pub(crate) fn is_cleartext_remote(&self) -> bool {
+        let loopback = Url::parse(&self.0).is_ok_and(|url| match url.host() {
+            // A `redis://` URL's host is opaque to the URL parser.
+            Some(url::Host::Domain(host)) => {
+                host.eq_ignore_ascii_case("localhost")
+                    || host
+                        .parse::<std::net::Ipv4Addr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        });
+        !self.is_tls() && !loopback
+    }
+
     /// The URL itself, password and all: for the store client only.
     #[cfg(feature = "redis")]
     pub(crate) fn secret(&self) -> &str {
@@ -98,11 +116,13 @@ impl StoreUrl {
     }
 }
 
-/// A configuration problem, naming the variable at fault. Never holds a
-/// variable's value, since that may be a secret.
+/// A configuration problem, naming the variable at fault (or, for a
+/// [`Config`] built in code, the field). Never holds a variable's value,
+/// since that may be a secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The environment variable at fault.
+    /// The environment variable at fault (`Config.issuer`, `Config.paths`
+    /// for a [`Config`] built in code).
     pub variable: &'static str,
     /// What is wrong with it.
     pub problem: String,
@@ -255,13 +275,29 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The checks [`Config::from_lookup`] makes of the environment, made of
+    /// a configuration built or changed in code: the issuer
+    /// ([`check_issuer`]) and the paths ([`Paths::check`]).
+    pub(crate) fn checked(self) -> Result<Self, ConfigError> {
+        check_issuer(&self.issuer).map_err(|p| problem("Config.issuer", p))?;
+        self.paths.check().map_err(|p| problem("Config.paths", p))?;
+        Ok(self)
+    }
+}
+
 /// An issuer must be an `https` URL without query or fragment (OpenID
-/// Connect Discovery §2); plain `http` only on a loopback host, for local
-/// development and tests.
+/// Connect Discovery §2) or credentials; plain `http` only on a loopback
+/// host, for local development and tests.
 pub(crate) fn check_issuer(issuer: &str) -> Result<(), String> {
     let url = Url::parse(issuer).map_err(|_| "is not a valid URL".to_owned())?;
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err("must not have a query, fragment or user name".into());
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        // Credentials in it would reach discovery's URL and its errors.
+        return Err("must not have a query, fragment, user name or password".into());
     }
     check_secure_url(&url)
 }
@@ -326,6 +362,52 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    /// A configuration built or changed in code is checked as the
+    /// environment's is: every route then answers the configuration error.
+    #[test]
+    fn a_configuration_set_in_code_is_checked_too() {
+        let good = || load(&[("VERCEL_APP_CLIENT_ID", "x"), ("AUTH_SECRET", AUTH_SECRET)]).unwrap();
+        let of = |provider: crate::Provider| provider.config().err().map(|e| e.to_string());
+        assert_eq!(of(crate::Provider::new(Ok(good()))), None);
+        for issuer in ["http://op.example", "https://:pw@op.example"] {
+            let mut config = good();
+            config.issuer = issuer.into();
+            let error = of(crate::Provider::new(Ok(config))).unwrap();
+            assert!(error.contains("Config.issuer"), "{error}");
+            assert!(!error.contains("pw"), "{error}");
+        }
+        let mut config = good();
+        config.paths.default_return = "//evil.example".into();
+        let error = of(crate::Provider::new(Ok(config))).unwrap();
+        assert!(error.contains("Config.paths"), "{error}");
+        for paths in [
+            Paths::with_base("api/login"),
+            Paths::with_base("//evil.example"),
+        ] {
+            let provider = crate::Provider::new(Ok(good())).with_paths(paths);
+            let error = of(provider).unwrap();
+            assert!(error.contains("Config.paths"), "{error}");
+        }
+        let moved = crate::Provider::new(Ok(good())).with_paths(Paths::with_base("/api/login"));
+        assert_eq!(moved.paths().callback, "/api/login/callback");
+    }
+
+    #[test]
+    fn a_plain_store_url_to_another_host_is_cleartext() {
+        for (url, cleartext) in [
+            ("redis://default:pw@redis-1.cloud.example:12345", true),
+            ("redis://10.0.0.1:6379", true),
+            ("redis://localhost.evil.example:6379", true),
+            ("rediss://default:pw@redis-1.cloud.example:12345", false),
+            ("redis://127.0.0.1:6379", false),
+            ("redis://:pw@localhost:6379/0", false),
+            ("redis://[::1]:6379", false),
+        ] {
+            let store = StoreUrl::parse(url).unwrap();
+            assert_eq!(store.is_cleartext_remote(), cleartext, "{url}");
+        }
     }
 
     #[test]
@@ -409,6 +491,8 @@ mod tests {
             "https://example.com#f",
             "not a url",
             "http://localhost.evil.com",
+            "https://user@example.com",
+            "https://:password@example.com",
         ] {
             let err =
                 load(&[("VERCEL_APP_CLIENT_ID", "x"), ("VERCEL_OAUTH_ISSUER", bad)]).unwrap_err();

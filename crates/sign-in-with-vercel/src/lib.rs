@@ -130,7 +130,7 @@
 //! | `AUTH_BASE_PATH` | Where the four sign-in routes are, default [`DEFAULT_BASE_PATH`] (see [`Paths`]). |
 //! | `AUTH_ERROR_PAGE` | The page a failed sign-in is sent to with `?error=<code>`, default `/auth/error` (this project's `public/auth/error.html`): a path of your own site. |
 //! | `AUTH_DEFAULT_RETURN` | Where a sign-in returns when it was given no valid `next`, default `/profile`: a path of your own site. |
-//! | `REDIS_URL`, `KV_URL` | The shared session store (feature `redis`): `redis://` or `rediss://` (TLS by rustls), as Vercel's marketplace Redis sets them. |
+//! | `REDIS_URL`, `KV_URL` | The shared session store (feature `redis`): `redis://` or `rediss://` (TLS by rustls), as Vercel's marketplace Redis sets them; a plain `redis://` URL to another host is logged as a warning at start-up, since its password crosses the network in clear. |
 //!
 //! # Mounting sign-in elsewhere
 //!
@@ -184,7 +184,8 @@
 //!   session is kept and the route says `configuration` or
 //!   `provider_unavailable`. While the provider cannot be reached, the
 //!   user is still known for [`REFRESH_GRACE_SECS`] past the access
-//!   token's expiry, not longer.
+//!   token's expiry; past that, requests answer `provider_unavailable`
+//!   and the session is kept for the refresh after the outage.
 //! - **A deadline per request**: all of a request's provider calls share
 //!   [`REQUEST_DEADLINE`], inside a function's shortest limit.
 //!

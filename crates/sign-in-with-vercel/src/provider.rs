@@ -247,6 +247,7 @@ impl Provider {
     /// The context of `config` (or of the configuration error that stops
     /// every route), with the production HTTP client and the system clock.
     pub fn new(config: Result<Config, ConfigError>) -> Self {
+        let config = config.and_then(Config::checked);
         // The default issuer's endpoints are built in: no discovery request
         // on a cold start.
         let issuer = match &config {
@@ -277,10 +278,15 @@ impl Provider {
         self
     }
 
-    /// Replaces the URL layout (when the configuration loaded).
+    /// Replaces the URL layout (when the configuration loaded). Paths
+    /// that [`Paths::check`] refuses become the configuration error that
+    /// stops every route, as they would from the environment.
     pub fn with_paths(mut self, paths: Paths) -> Self {
         if let Ok(config) = &mut self.config {
-            config.paths = paths;
+            match paths.check() {
+                Ok(()) => config.paths = paths,
+                Err(p) => self.config = Err(crate::config::problem("Config.paths", p)),
+            }
         }
         self
     }

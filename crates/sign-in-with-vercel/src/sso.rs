@@ -323,7 +323,15 @@ struct RawAnswer {
 pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
     let status = response.status();
     match status.as_u16() {
-        400 => return Err(Error::TokenRejected("invalid_grant".into())),
+        400 => {
+            // The user is told to sign in again; whoever runs the app is
+            // told what else a 400 means here.
+            crate::log::warn(
+                "sso: Vercel refused the code exchange (HTTP 400): the code or its state \
+                 was refused, or the integration's client ID or secret is wrong",
+            );
+            return Err(Error::TokenRejected("invalid_grant".into()));
+        }
         401 | 403 | 404 => return Err(Error::TokenRejected("invalid_client".into())),
         _ => {}
     }

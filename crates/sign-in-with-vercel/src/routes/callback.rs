@@ -124,16 +124,17 @@ async fn callback(
     reply
         .set_cookies
         .extend(clear_all(&origin, &previous.marks));
-    let others: Vec<_> = previous
-        .ended
-        .into_iter()
-        .filter(|e| e.sub != sub)
-        .collect();
-    let kept = session::revoke_ended(provider, &origin, &others, "callback").await;
+    let kept =
+        session::revoke_ended(provider, &origin, &previous.ended, Some(&sub), "callback").await;
     reply.set_cookies.extend(kept);
     if let Some(current) = previous.current {
         reply.set_cookies.extend(clear_all(&origin, &current.names));
-        session::replaced(provider, sessions, &current.data, &sub, now).await;
+        // A refresh of it still in flight would bring it back once the new
+        // session is signed out: marked, as a sign-out marks its session.
+        reply
+            .set_cookies
+            .extend(cookie::ended_cookie(&origin, &current.data));
+        session::replaced(provider, sessions, &current.data, &sub).await;
     }
     reply.set_cookies.extend(sealed.set_cookies);
     reply.session_names = sealed.names;

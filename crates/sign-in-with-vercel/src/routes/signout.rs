@@ -83,7 +83,7 @@ async fn signout(
             reply
                 .set_cookies
                 .extend(cookie::ended_cookie(&origin, &data));
-            session::end(sessions, &data, now).await;
+            session::end(sessions, &data).await;
             if everywhere {
                 match session::end_everywhere(sessions, &data.sub, now).await {
                     Ok(()) => body["everywhere"] = json!(true),

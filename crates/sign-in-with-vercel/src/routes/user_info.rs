@@ -55,7 +55,7 @@ async fn user_info(
         // The app was removed, or the grant revoked: the session ends, in
         // every instance when there is a shared store.
         UserInfoResponse::TokenRejected => {
-            session::end(sessions, &data, provider.now()).await;
+            session::end(sessions, &data).await;
             Err(Error::TokenInactive)
         }
     }

@@ -99,7 +99,7 @@ async fn validate_token(
         // The app was removed, or the grant revoked: the session ends, in
         // every instance when there is a shared store.
         Introspection::Inactive => {
-            session::end(sessions, &data, provider.now()).await;
+            session::end(sessions, &data).await;
             Err(Error::TokenInactive)
         }
     }

@@ -13,7 +13,8 @@
 //! `ended.<mark>`, naming the session: a refresh of that session answered
 //! after the sign-out (a request that was in flight with the old
 //! generation) sets a generation the sign-out could not name, and the mark
-//! refuses it, whichever response the browser applied last.
+//! refuses it, whichever response the browser applied last. A sign-in
+//! marks the session it replaces the same way.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -175,8 +176,8 @@ impl SessionData {
         }
     }
 
-    /// Whether the session may still be trusted while its refresh keeps
-    /// failing for a reason other than a refused grant:
+    /// Whether the user may still be named while the session's refresh
+    /// fails for a reason other than a refused grant:
     /// [`REFRESH_GRACE_SECS`](super::REFRESH_GRACE_SECS) past the access
     /// token's expiry.
     pub(crate) fn within_grace(&self, now: i64) -> bool {
@@ -230,8 +231,9 @@ pub(crate) struct ReadSession {
     /// seals that do not open, expired ones, signed-out ones): deleted
     /// with the response.
     pub stale: Vec<String>,
-    /// Sessions this browser signed out of that came back with a refresh
-    /// answered after the sign-out: their tokens are no one's, to revoke.
+    /// Sessions this browser signed out of (or a sign-in replaced) that
+    /// came back with a refresh answered afterwards: their tokens are no
+    /// one's, to revoke.
     /// One per session (its newest generation), at most [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
     /// The names of the request's sign-out marks, for a new sign-in to
@@ -247,8 +249,9 @@ fn ended_mark(id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
 
-/// The cookie marking `data`'s session signed out in this browser, for
-/// [`ENDED_MARK_SECS`] or until the next sign-in. It can only end a
+/// The cookie marking `data`'s session signed out (or replaced by a
+/// sign-in) in this browser, for [`ENDED_MARK_SECS`] or until the next
+/// sign-in. It can only end a
 /// session, never start one, so it needs no seal: whoever could set it
 /// could delete the session's cookies as well.
 pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData) -> Option<HeaderValue> {

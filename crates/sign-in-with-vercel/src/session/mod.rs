@@ -38,11 +38,14 @@ use crate::vercel_api::{VercelApi, api_base};
 use cookie::{Sealed, SessionData};
 use revocation::Pending;
 
-/// How long a session outlives its access token when the refresh keeps
-/// failing for a reason other than the provider refusing the grant (the
-/// provider cannot be reached, or refuses this app's credentials): a
-/// provider outage shorter than this goes unnoticed; past it, the user
-/// signs in again. A refused grant ends the session at once.
+/// How long the user is still known past the access token's expiry while
+/// the refresh fails for a reason other than the provider refusing the
+/// grant (the provider cannot be reached, or refuses this app's
+/// credentials): a provider outage shorter than this goes unnoticed. Past
+/// it, requests fail with the provider's trouble (`provider_unavailable`,
+/// `configuration`) instead of naming the user, and the session is kept,
+/// so that the first refresh after the outage carries on, however long
+/// the user was away. A refused grant ends the session at once.
 pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 
 /// What the sessions of one instance share: the refreshes in flight, and
@@ -120,8 +123,16 @@ pub(crate) async fn load(
         .set_cookies
         .extend(crate::cookies::clear_all(&origin, &read.stale));
     if !read.ended.is_empty() {
+        let user = read.current.as_ref().map(|c| c.data.sub.as_str());
         // Boxed: the rare revocation does not grow every request's future.
-        let kept = Box::pin(revoke_ended(provider, &origin, &read.ended, "session")).await;
+        let kept = Box::pin(revoke_ended(
+            provider,
+            &origin,
+            &read.ended,
+            user,
+            "session",
+        ))
+        .await;
         reply.set_cookies.extend(kept);
     }
     let current = read.current.ok_or(Error::NotSignedIn)?;
@@ -150,7 +161,7 @@ pub(crate) async fn load(
                 // With a store that takes the news, a refusal is final for
                 // every copy of the session, in every instance; a lost race
                 // is not.
-                if e.is_grant_refusal() && end(sessions, &data, now).await {
+                if e.is_grant_refusal() && end(sessions, &data).await {
                     return Err(Error::NotSignedIn);
                 }
                 // Without one, a parallel request in another instance may
@@ -173,16 +184,18 @@ pub(crate) async fn load(
             // A refreshed ID token that is definitely wrong (another user,
             // a bad signature): not this session any more.
             Err(e) if e.ends_session() => {
-                end(sessions, &data, now).await;
+                end(sessions, &data).await;
                 return Err(e);
             }
             // The provider could not be reached, or refused this app's
             // credentials (a misconfiguration is not the user's doing):
-            // keep the session, for a while.
+            // the session is kept, its refresh token unspent. The user is
+            // still known for a while; past that, the request fails with
+            // the provider's trouble, and the next one tries again.
             Err(e) => {
                 e.log("refresh");
                 if !data.within_grace(now) {
-                    return Err(Error::NotSignedIn);
+                    return Err(e);
                 }
                 if need == Need::AccessToken && !data.access_token_live(now) {
                     return Err(e);
@@ -203,10 +216,10 @@ pub(crate) async fn load(
 /// Ends the session `data` for good: forgotten by this instance, and, with
 /// a shared store, marked ended for every instance. Whether the store took
 /// it (always `false` without one).
-pub(crate) async fn end(sessions: &Sessions, data: &SessionData, now: i64) -> bool {
+pub(crate) async fn end(sessions: &Sessions, data: &SessionData) -> bool {
     sessions.forget(data);
     match &sessions.store {
-        Some(store) => store.end_session(&data.id(), data.expires_at - now).await,
+        Some(store) => store.end_session(&data.id()).await,
         None => false,
     }
 }
@@ -223,28 +236,37 @@ pub(crate) async fn replaced(
     sessions: &Sessions,
     previous: &SessionData,
     by: &str,
-    now: i64,
 ) {
     let revoke_previous = async {
         if previous.sub != by {
             Pending::of(previous).revoke(provider, "callback").await;
         }
     };
-    tokio::join!(end(sessions, previous, now), revoke_previous);
+    tokio::join!(end(sessions, previous), revoke_previous);
 }
 
-/// Revokes the tokens of sessions this browser signed out of that a
-/// refresh answered after the sign-out brought back (see
-/// [`cookie::ended_cookie`]): no cookie holds them any more. Those the
-/// provider could not revoke are kept for a retry, as a sign-out's are:
-/// the `Set-Cookie`s returned.
+/// Revokes the tokens of sessions this browser signed out of (or a
+/// sign-in replaced) that a refresh answered afterwards brought back (see
+/// [`cookie::ended_cookie`]): no cookie holds them any more. Those of
+/// `user`, who is signed in now, are left to the provider, as
+/// [`replaced`] leaves them: a provider may revoke all of a user's grants
+/// to the app at once, the current one with them. Those the provider
+/// could not revoke are kept for a retry, as a sign-out's are: the
+/// `Set-Cookie`s returned.
 pub(crate) async fn revoke_ended(
     provider: &Provider,
     origin: &Origin,
     ended: &[SessionData],
+    user: Option<&str>,
     route: &str,
 ) -> Vec<http::HeaderValue> {
-    let pending = ended.iter().map(Pending::of);
+    // Collected: a filtering closure held across the await would tie the
+    // future to one lifetime, which `Send` futures cannot be.
+    let pending: Vec<_> = ended
+        .iter()
+        .filter(|e| Some(e.sub.as_str()) != user)
+        .map(Pending::of)
+        .collect();
     revocation::revoke_all(pending, provider, origin, route)
         .await
         .kept
@@ -357,7 +379,11 @@ pub(crate) async fn refresh_now(
     if data.refresh_token.is_none() {
         return Err(Error::TokenInactive);
     }
-    let refreshed = refresh_shared(provider, sessions, &origin, &data).await?;
+    // Called from a function's own code, maybe outside any request: the
+    // refresh still keeps to a request's deadline, which ends before the
+    // shared store's claim on it lapses.
+    let refreshed =
+        crate::clock::with_deadline(refresh_shared(provider, sessions, &origin, &data)).await?;
     let mut reply = Reply::default();
     {
         let mut state = session.lock();

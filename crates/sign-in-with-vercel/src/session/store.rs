@@ -130,7 +130,7 @@ mod without_redis {
             match *self {}
         }
 
-        pub(crate) async fn end_session(&self, _: &str, _: i64) -> bool {
+        pub(crate) async fn end_session(&self, _: &str) -> bool {
             match *self {}
         }
 
@@ -171,6 +171,9 @@ mod with_redis {
     pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
     /// After a failure, how long an instance leaves the store alone.
     pub(crate) const BACK_OFF: Duration = Duration::from_secs(5);
+    /// How long an ended session or user stays ended: as long as a session
+    /// can live, and a margin for clocks.
+    const ENDED_FOR: i64 = crate::session::cookie::REFRESH_TOKEN_TTL_SECS + 120;
     /// How long an instance trusts that a session was not ended.
     pub(crate) const LIVE_FOR: Duration = Duration::from_secs(1);
     /// How long a refresh's outcome is kept for the other instances.
@@ -356,10 +359,11 @@ mod with_redis {
             Some(ended)
         }
 
-        /// Ends session `sid` for `ttl` seconds (its remaining life), here at
-        /// once and in every instance within [`LIVE_FOR`]. Whether the
-        /// store took it.
-        pub(crate) async fn end_session(&self, sid: &str, ttl: i64) -> bool {
+        /// Ends session `sid` for as long as a copy of it can live (a
+        /// refresh that crossed the ending may have set a generation that
+        /// lives longer than the one read), here at once and in every
+        /// instance within [`LIVE_FOR`]. Whether the store took it.
+        pub(crate) async fn end_session(&self, sid: &str) -> bool {
             lock(&self.live).remove(sid);
             self.round_trip::<()>("end session", || {
                 let mut pipe = redis::pipe();
@@ -367,7 +371,7 @@ mod with_redis {
                     .arg(self.keys.ended_session(sid))
                     .arg(1)
                     .arg("EX")
-                    .arg(ttl.max(1));
+                    .arg(ENDED_FOR);
                 pipe
             })
             .await
@@ -384,7 +388,7 @@ mod with_redis {
                     .arg(self.keys.ended_user(sub))
                     .arg(at)
                     .arg("EX")
-                    .arg(crate::session::cookie::REFRESH_TOKEN_TTL_SECS + 120);
+                    .arg(ENDED_FOR);
                 pipe
             })
             .await
