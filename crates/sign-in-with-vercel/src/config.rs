@@ -222,7 +222,7 @@ impl Config {
         let issuer = match var("VERCEL_OAUTH_ISSUER") {
             None => VERCEL_ISSUER.to_owned(),
             Some(issuer) => {
-                check_issuer(&issuer).map_err(|p| problem("VERCEL_OAUTH_ISSUER", p))?;
+                check_provider_url(&lookup, "VERCEL_OAUTH_ISSUER", &issuer)?;
                 issuer
             }
         };
@@ -300,6 +300,31 @@ pub(crate) fn check_issuer(issuer: &str) -> Result<(), String> {
         return Err("must not have a query, fragment, user name or password".into());
     }
     check_secure_url(&url)
+}
+
+/// [`check_issuer`] for the provider URL in variable `name`, and, on a
+/// Vercel deployment (`VERCEL_ENV` `production` or `preview`), no loopback
+/// host: that is the local emulator, copied from a `.env` file, which a
+/// deployment cannot reach (every sign-in would fail as if Vercel were
+/// down).
+pub(crate) fn check_provider_url(
+    lookup: impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    value: &str,
+) -> Result<(), ConfigError> {
+    check_issuer(value).map_err(|p| problem(name, p))?;
+    let deployed = matches!(
+        read_var(&lookup, "VERCEL_ENV").as_deref(),
+        Some("production" | "preview")
+    );
+    if deployed && Url::parse(value).is_ok_and(|url| crate::origin::is_loopback(&url)) {
+        return Err(problem(
+            name,
+            "names a loopback host (the local emulator), which a deployment cannot reach; \
+             remove it from the project's environment to sign in with Vercel",
+        ));
+    }
+    Ok(())
 }
 
 /// The cookie-sealing keys: every entry of `AUTH_SECRET` (at least 32
@@ -408,6 +433,32 @@ mod tests {
             let store = StoreUrl::parse(url).unwrap();
             assert_eq!(store.is_cleartext_remote(), cleartext, "{url}");
         }
+    }
+
+    #[test]
+    fn a_deployment_refuses_the_local_emulator() {
+        let emulator = [
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("AUTH_SECRET", AUTH_SECRET),
+            ("VERCEL_OAUTH_ISSUER", "http://127.0.0.1:3001"),
+        ];
+        for env in ["production", "preview"] {
+            let vars: Vec<_> = emulator
+                .iter()
+                .copied()
+                .chain([("VERCEL_ENV", env)])
+                .collect();
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.variable, "VERCEL_OAUTH_ISSUER", "{env}");
+            assert!(err.problem.contains("loopback"), "{err}");
+        }
+        let vars: Vec<_> = emulator
+            .iter()
+            .copied()
+            .chain([("VERCEL_ENV", "development")])
+            .collect();
+        assert!(load(&vars).is_ok(), "vercel dev");
+        assert!(load(&emulator).is_ok(), "cargo run");
     }
 
     #[test]

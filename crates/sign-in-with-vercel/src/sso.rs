@@ -34,7 +34,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 use crate::clock::{Clock, system_clock};
-use crate::config::{ConfigError, check_client_id, check_issuer, problem, read_var};
+use crate::config::{ConfigError, check_client_id, check_provider_url, problem, read_var};
 use crate::discovery::KeyMetadata;
 use crate::error::{Endpoint, Error};
 use crate::id_token::{IdTokenClaims, IdTokenError};
@@ -419,7 +419,8 @@ impl Marketplace {
     /// The exchange configured from the environment: the integration's
     /// credentials ([`Integration::from_lookup`]), and for another
     /// provider than Vercel (the emulator) `VERCEL_MARKETPLACE_ISSUER` and
-    /// `VERCEL_API_URL`, each `https` (`http` only on a loopback host).
+    /// `VERCEL_API_URL`, each `https` (`http` only on a loopback host, and
+    /// no loopback host on a deployment).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -429,7 +430,7 @@ impl Marketplace {
         let integration = Integration::from_lookup(&lookup)?;
         let url = |name: &'static str, default: &str| {
             let value = read_var(&lookup, name).unwrap_or_else(|| default.to_owned());
-            check_issuer(&value).map_err(|p| problem(name, p))?;
+            check_provider_url(&lookup, name, &value)?;
             Ok(value)
         };
         let issuer = url("VERCEL_MARKETPLACE_ISSUER", MARKETPLACE_ISSUER)?;
