@@ -498,7 +498,7 @@ async fn requests_carry_the_bearer_token_to_the_exact_path() {
     assert_eq!(sent.method(), http::Method::GET);
     assert_eq!(
         sent.uri().to_string(),
-        format!("{API}/v5/user/tokens?limit=5&since=1")
+        format!("{API}/v6/user/tokens?limit=5&since=1")
     );
     assert_eq!(
         sent.headers()["authorization"],

@@ -153,7 +153,7 @@ impl<'a> VercelApi<'a> {
         user_tokens::parse_create(&response)
     }
 
-    /// `GET /v5/user/tokens`: one page of the user's tokens.
+    /// `GET /v6/user/tokens`: one page of the user's tokens.
     pub async fn list_tokens(&self, page: &ListTokens) -> Result<TokenPage, VercelApiError> {
         let response = self
             .call(|t| user_tokens::list_request(&self.base, t, page))

@@ -1,6 +1,6 @@
 //! The user-token endpoints of Vercel's REST API (its reference's
 //! "Authentication" section): create `POST /v3/user/tokens`, list
-//! `GET /v5/user/tokens`, metadata `GET /v5/user/tokens/{tokenId}` and delete
+//! `GET /v6/user/tokens`, metadata `GET /v5/user/tokens/{tokenId}` and delete
 //! `DELETE /v3/user/tokens/{tokenId}`.
 //!
 //! Each is a pure request builder and a pure response parser; the client in
@@ -39,7 +39,7 @@ pub struct NewToken {
     pub team: Option<Team>,
 }
 
-/// One page request of `GET /v5/user/tokens`, in Vercel's pagination
+/// One page request of `GET /v6/user/tokens`, in Vercel's pagination
 /// scheme: `limit` items, created before `until` (the previous page's
 /// `pagination.next`) or after `since` (its `pagination.prev`), both in
 /// milliseconds since the epoch.
@@ -161,7 +161,8 @@ pub fn create_request(base: &str, token: &AccessToken, new: &NewToken) -> Option
     json_request(http::Method::POST, &url, token, Some(&body))
 }
 
-/// `GET /v5/user/tokens[?limit=&since=&until=]`.
+/// `GET /v6/user/tokens[?limit=&since=&until=]` (the current reference's
+/// version of the list; `/v5` is an older page's, with the same answer).
 pub fn list_request(base: &str, token: &AccessToken, page: &ListTokens) -> Option<HttpRequest> {
     let mut query = Vec::new();
     if let Some(limit) = page.limit {
@@ -173,7 +174,7 @@ pub fn list_request(base: &str, token: &AccessToken, page: &ListTokens) -> Optio
     if let Some(until) = page.until {
         query.push(("until", until.to_string()));
     }
-    let url = with_query(format!("{base}/v5/user/tokens"), &query);
+    let url = with_query(format!("{base}/v6/user/tokens"), &query);
     json_request(http::Method::GET, &url, token, None)
 }
 
@@ -317,7 +318,7 @@ mod tests {
         assert_eq!(req.method(), http::Method::GET);
         assert_eq!(
             req.uri().to_string(),
-            "https://api.vercel.com/v5/user/tokens?limit=2&until=1700000000000"
+            "https://api.vercel.com/v6/user/tokens?limit=2&until=1700000000000"
         );
         assert!(req.body().is_empty());
         let plain = list_request(BASE, &token(), &ListTokens::default()).unwrap();
