@@ -65,7 +65,7 @@ impl Auth {
             }
             Ok(_) => {}
         }
-        Self::build(Provider::new(config))
+        Self::build(Provider::loaded(config))
     }
 
     /// The instance-wide [`Auth`], configured from the environment on first use.

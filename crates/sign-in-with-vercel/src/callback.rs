@@ -44,8 +44,9 @@ impl CallbackParams {
 /// (sanitised) code, so a user who cancels, even after the flow cookie
 /// expired, is told so. It is still refused as a forgery when its `iss` is
 /// not the issuer, or is missing while the metadata promises it (RFC 9207
-/// §2.4), or when its `state` is not the flow's. An error response never yields a code, so believing one costs at
-/// most the wording of the error page.
+/// §2.4), or when its `state` is not the flow's. An error response never
+/// yields a code, so believing one costs at most the wording of the error
+/// page.
 ///
 /// Otherwise the flow must exist, `state` must equal the flow's, compared in
 /// constant time (RFC 6749 §10.12), `iss` must be the issuer exactly when
@@ -57,7 +58,7 @@ pub fn check(
     metadata: &ProviderMetadata,
 ) -> Result<(Flow, AuthorizationCode), Error> {
     if let Some(error) = params.error.as_deref() {
-        check_issuer(params.iss.as_deref(), metadata)?;
+        check_iss(params.iss.as_deref(), metadata)?;
         // A `state` that names no attempt of this browser, while it has
         // attempts, is not this browser's answer.
         match (&flow, &params.state) {
@@ -74,7 +75,7 @@ pub fn check(
         Some(state) if flow.state.ct_eq(state.secret()) => {}
         _ => return Err(Error::StateMismatch),
     }
-    check_issuer(params.iss.as_deref(), metadata)?;
+    check_iss(params.iss.as_deref(), metadata)?;
     let code = params.code.ok_or(Error::MissingCode)?;
     Ok((flow, code))
 }
@@ -82,7 +83,7 @@ pub fn check(
 /// RFC 9207 §2.4: an authorization response, an error response included
 /// (§2), names the issuer exactly when it names one, and must name it when
 /// the metadata promises it.
-fn check_issuer(iss: Option<&str>, metadata: &ProviderMetadata) -> Result<(), Error> {
+fn check_iss(iss: Option<&str>, metadata: &ProviderMetadata) -> Result<(), Error> {
     match iss {
         Some(iss) if iss == metadata.issuer => Ok(()),
         None if !metadata.authorization_response_iss_parameter_supported => Ok(()),

@@ -8,7 +8,7 @@ use std::fmt;
 
 use url::Url;
 
-use crate::origin::{Origin, check_secure_url};
+use crate::origin::{Origin, check_secure_url, is_loopback};
 use crate::paths::Paths;
 use crate::seal::{self, Keys, Source};
 use crate::secret::ClientSecret;
@@ -94,19 +94,7 @@ impl StoreUrl {
     /// Whether the store's password and traffic would cross a network in
     /// clear: a plain `redis://` URL whose host is not loopback.
     pub(crate) fn is_cleartext_remote(&self) -> bool {
-        let loopback = Url::parse(&self.0).is_ok_and(|url| match url.host() {
-            // A `redis://` URL's host is opaque to the URL parser.
-            Some(url::Host::Domain(host)) => {
-                host.eq_ignore_ascii_case("localhost")
-                    || host
-                        .parse::<std::net::Ipv4Addr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            }
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        });
-        !self.is_tls() && !loopback
+        !self.is_tls() && !Url::parse(&self.0).is_ok_and(|url| is_loopback(&url))
     }
 
     /// The URL itself, password and all: for the store client only.
@@ -273,9 +261,7 @@ impl Config {
     pub fn is_vercel_issuer(&self) -> bool {
         self.issuer == VERCEL_ISSUER
     }
-}
 
-impl Config {
     /// The checks [`Config::from_lookup`] makes of the environment, made of
     /// a configuration built or changed in code: the issuer
     /// ([`check_issuer`]) and the paths ([`Paths::check`]).
@@ -289,7 +275,7 @@ impl Config {
 /// An issuer must be an `https` URL without query or fragment (OpenID
 /// Connect Discovery §2) or credentials; plain `http` only on a loopback
 /// host, for local development and tests.
-pub(crate) fn check_issuer(issuer: &str) -> Result<(), String> {
+pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
     let url = Url::parse(issuer).map_err(|_| "is not a valid URL".to_owned())?;
     if url.query().is_some()
         || url.fragment().is_some()
@@ -299,7 +285,8 @@ pub(crate) fn check_issuer(issuer: &str) -> Result<(), String> {
         // Credentials in it would reach discovery's URL and its errors.
         return Err("must not have a query, fragment, user name or password".into());
     }
-    check_secure_url(&url)
+    check_secure_url(&url)?;
+    Ok(url)
 }
 
 /// [`check_issuer`] for the provider URL in variable `name`, and, on a
@@ -312,12 +299,12 @@ pub(crate) fn check_provider_url(
     name: &'static str,
     value: &str,
 ) -> Result<(), ConfigError> {
-    check_issuer(value).map_err(|p| problem(name, p))?;
+    let url = check_issuer(value).map_err(|p| problem(name, p))?;
     let deployed = matches!(
         read_var(&lookup, "VERCEL_ENV").as_deref(),
         Some("production" | "preview")
     );
-    if deployed && Url::parse(value).is_ok_and(|url| crate::origin::is_loopback(&url)) {
+    if deployed && is_loopback(&url) {
         return Err(problem(
             name,
             "names a loopback host (the local emulator), which a deployment cannot reach; \
@@ -396,12 +383,12 @@ mod tests {
         let good = || load(&[("VERCEL_APP_CLIENT_ID", "x"), ("AUTH_SECRET", AUTH_SECRET)]).unwrap();
         let of = |provider: crate::Provider| provider.config().err().map(|e| e.to_string());
         assert_eq!(of(crate::Provider::new(Ok(good()))), None);
-        for issuer in ["http://op.example", "https://:pw@op.example"] {
+        for issuer in ["http://op.example", "https://:hunter2@op.example"] {
             let mut config = good();
             config.issuer = issuer.into();
             let error = of(crate::Provider::new(Ok(config))).unwrap();
             assert!(error.contains("Config.issuer"), "{error}");
-            assert!(!error.contains("pw"), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
         }
         let mut config = good();
         config.paths.default_return = "//evil.example".into();

@@ -125,10 +125,16 @@ pub(crate) fn check_secure_url(url: &Url) -> Result<(), String> {
     }
 }
 
-/// Whether the URL's host is `localhost` or a loopback address.
+/// Whether the URL's host is `localhost` or a loopback address, of any
+/// scheme (a `redis://` URL's host is opaque to the parser, its IPv4
+/// address a name).
 pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,

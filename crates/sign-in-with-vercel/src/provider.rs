@@ -246,8 +246,15 @@ impl Origins {
 impl Provider {
     /// The context of `config` (or of the configuration error that stops
     /// every route), with the production HTTP client and the system clock.
+    /// A configuration built or changed in code gets the checks
+    /// [`Config::from_lookup`] makes of the environment.
     pub fn new(config: Result<Config, ConfigError>) -> Self {
-        let config = config.and_then(Config::checked);
+        Self::loaded(config.and_then(Config::checked))
+    }
+
+    /// [`Provider::new`] for a configuration [`Config::from_lookup`]
+    /// already checked: a cold start checks it once.
+    pub(crate) fn loaded(config: Result<Config, ConfigError>) -> Self {
         // The default issuer's endpoints are built in: no discovery request
         // on a cold start.
         let issuer = match &config {

@@ -323,15 +323,7 @@ struct RawAnswer {
 pub fn parse_response(response: &HttpResponse) -> Result<SsoTokens, Error> {
     let status = response.status();
     match status.as_u16() {
-        400 => {
-            // The user is told to sign in again; whoever runs the app is
-            // told what else a 400 means here.
-            crate::log::warn(
-                "sso: Vercel refused the code exchange (HTTP 400): the code or its state \
-                 was refused, or the integration's client ID or secret is wrong",
-            );
-            return Err(Error::TokenRejected("invalid_grant".into()));
-        }
+        400 => return Err(Error::TokenRejected("invalid_grant".into())),
         401 | 403 | 404 => return Err(Error::TokenRejected("invalid_client".into())),
         _ => {}
     }
@@ -459,6 +451,14 @@ impl Marketplace {
         let endpoint = format!("{}{SSO_TOKEN_PATH}", self.api);
         let request = request(&endpoint, &self.integration, callback);
         let response = send(self.http.as_ref(), Endpoint::Token, request).await?;
+        if response.status() == http::StatusCode::BAD_REQUEST {
+            // The user is told to sign in again; whoever runs the app is
+            // told what else this 400 can mean.
+            crate::log::warn(
+                "sso: Vercel refused the code exchange (HTTP 400): the code or its state \
+                 was refused, or the integration's client ID or secret is wrong",
+            );
+        }
         let tokens = parse_response(&response)?;
         let audience = Audience {
             client_id: &self.integration.client_id,

@@ -233,8 +233,8 @@ pub(crate) struct ReadSession {
     pub stale: Vec<String>,
     /// Sessions this browser signed out of (or a sign-in replaced) that
     /// came back with a refresh answered afterwards: their tokens are no
-    /// one's, to revoke.
-    /// One per session (its newest generation), at most [`MAX_ENDED`].
+    /// one's, to revoke. One per session (its newest generation), at most
+    /// [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
     /// The names of the request's sign-out marks, for a new sign-in to
     /// delete.
@@ -251,9 +251,8 @@ fn ended_mark(id: &str) -> String {
 
 /// The cookie marking `data`'s session signed out (or replaced by a
 /// sign-in) in this browser, for [`ENDED_MARK_SECS`] or until the next
-/// sign-in. It can only end a
-/// session, never start one, so it needs no seal: whoever could set it
-/// could delete the session's cookies as well.
+/// sign-in. It can only end a session, never start one, so it needs no
+/// seal: whoever could set it could delete the session's cookies as well.
 pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData) -> Option<HeaderValue> {
     let name = cookie_name(origin, ENDED_COOKIE, &ended_mark(&data.id()));
     set_cookie(origin, &name, "1", ENDED_MARK_SECS)
