@@ -141,6 +141,26 @@ async fn signing_out_everywhere_ends_every_session_of_the_user() {
     assert_eq!(stack.who(&phone).await.as_deref(), Some(DEMO_SUB));
 }
 
+/// "Sign out everywhere" ends the sessions begun before it, not one begun
+/// right after it, in the same second: a consented sign-in takes
+/// milliseconds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_right_after_signing_out_everywhere_stands() {
+    let stack = Stack::start(Setup::default());
+    let (mut laptop, mut phone) = (stack.browser(), stack.browser());
+    stack.sign_in(&mut laptop).await;
+    stack.sign_in(&mut phone).await;
+    let answer = post(&mut laptop, &stack, "/api/auth/signout?everywhere").await;
+    assert_eq!(answer["everywhere"], true, "{answer}");
+    let mut again = stack.browser();
+    stack.sign_in(&mut again).await;
+    assert!(!refused_everywhere(&stack, &again).await);
+    assert_eq!(stack.who(&again).await.as_deref(), Some(DEMO_SUB));
+    tokio::time::sleep(WITHIN).await;
+    assert!(refused_everywhere(&stack, &phone).await);
+    assert_eq!(stack.who(&again).await.as_deref(), Some(DEMO_SUB));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_removed_at_the_provider_ends_every_copy_once_noticed() {
     let stack = Stack::start(Setup::default());

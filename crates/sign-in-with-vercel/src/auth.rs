@@ -253,14 +253,21 @@ impl Auth {
 
     /// Ends every session of `session`'s user on this app, in every
     /// instance ("sign out everywhere"), this one included: each is
-    /// refused from its next request on (within a second). Needs the
+    /// refused from its next request on (within a second). A sign-in after
+    /// it stands, even within the same second: sessions keep their start
+    /// to the millisecond (as far as the instances' clocks agree). Needs the
     /// shared store ([`Error::NoSharedStore`] without one,
     /// [`Error::StoreUnavailable`] when it does not answer); the tokens of
     /// the other sessions are not revoked, since only their cookies hold
     /// them, but none of them is used again.
     pub async fn sign_out_everywhere(&self, session: &Session) -> Result<(), Error> {
-        let now = self.provider.now();
-        with_deadline(session::end_everywhere(&self.sessions, session.sub(), now)).await
+        let now_ms = self.provider.now_ms();
+        with_deadline(session::end_everywhere(
+            &self.sessions,
+            session.sub(),
+            now_ms,
+        ))
+        .await
     }
 
     /// Refreshes the session's tokens now, whatever their age: for a call

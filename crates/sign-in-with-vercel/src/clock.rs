@@ -28,6 +28,14 @@ pub fn system_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// The system clock in milliseconds since the Unix epoch, where the order
+/// of two events within a second matters.
+pub(crate) fn system_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// The system clock as a [`Clock`].
 pub fn system_clock() -> Clock {
     Arc::new(system_now)

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 use tokio::sync::OnceCell;
 
-use crate::clock::{Clock, system_clock, time_left};
+use crate::clock::{Clock, system_clock, system_now, system_now_ms, time_left};
 use crate::config::{Config, ConfigError};
 use crate::discovery::{IssuerMetadata, ProviderMetadata, discovered};
 use crate::error::{Endpoint, Error};
@@ -201,7 +201,9 @@ pub struct Provider {
     config: Result<Config, ConfigError>,
     http: Arc<dyn HttpClient>,
     issuer: Issuer,
-    clock: Clock,
+    /// A clock set in code (tests); `None` reads the system clock, to the
+    /// millisecond where that matters.
+    clock: Option<Clock>,
     origins: Origins,
 }
 
@@ -268,7 +270,7 @@ impl Provider {
             config,
             http: Arc::new(ReqwestClient::new()),
             issuer,
-            clock: system_clock(),
+            clock: None,
             origins: Origins::default(),
         }
     }
@@ -281,7 +283,7 @@ impl Provider {
 
     /// Replaces the clock (tests).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -315,7 +317,19 @@ impl Provider {
 
     /// The current time, seconds since the epoch.
     pub fn now(&self) -> i64 {
-        (self.clock)()
+        match &self.clock {
+            None => system_now(),
+            Some(clock) => clock(),
+        }
+    }
+
+    /// The current time in milliseconds since the epoch: the system
+    /// clock's, or a clock set in code at the start of its second.
+    pub(crate) fn now_ms(&self) -> i64 {
+        match &self.clock {
+            None => system_now_ms(),
+            Some(clock) => clock().saturating_mul(1000),
+        }
     }
 
     /// The HTTP client every provider call goes through.
@@ -331,7 +345,7 @@ impl Provider {
 
     /// The clock, for a context of its own.
     pub fn clock(&self) -> Clock {
-        self.clock.clone()
+        self.clock.clone().unwrap_or_else(system_clock)
     }
 
     /// The provider's metadata: built in for Vercel, discovered once per

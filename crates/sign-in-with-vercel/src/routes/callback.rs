@@ -89,7 +89,8 @@ async fn callback(
         let claims = provider
             .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
             .await?;
-        let now = provider.now();
+        let started_ms = provider.now_ms();
+        let now = started_ms.div_euclid(1000);
         // A new session: its own id, 128 random bits, kept by every refresh.
         let sid = random_token()[..22].to_owned();
         let data = SessionData::issued(
@@ -99,7 +100,7 @@ async fn callback(
             tokens.expires_in,
             tokens.refresh_token.as_ref().map(|t| t.secret().to_owned()),
             claims.into(),
-            (now, 0),
+            (started_ms, 0),
             now,
         );
         Ok((cookie::write(&origin, config, &data, now)?, data.sub))

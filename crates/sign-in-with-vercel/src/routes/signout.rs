@@ -85,7 +85,7 @@ async fn signout(
                 .extend(cookie::ended_cookie(&origin, &data));
             session::end(sessions, &data).await;
             if everywhere {
-                match session::end_everywhere(sessions, &data.sub, now).await {
+                match session::end_everywhere(sessions, &data.sub, provider.now_ms()).await {
                     Ok(()) => body["everywhere"] = json!(true),
                     Err(e) => {
                         e.log("signout");

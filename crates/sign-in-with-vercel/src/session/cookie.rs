@@ -94,9 +94,15 @@ pub(crate) struct SessionData {
     /// The profile claims of the latest verified ID token.
     #[serde(rename = "p", default)]
     pub profile: Profile,
-    /// When the user signed in.
+    /// When the user signed in, seconds since the epoch.
     #[serde(rename = "t")]
     pub started_at: i64,
+    /// The milliseconds past `started_at`'s second, which order the
+    /// sign-in against a "sign out everywhere" in the same second. A
+    /// session sealed before they were kept reads as begun at its second's
+    /// last millisecond, so that such a sign-out still ends it.
+    #[serde(rename = "tm", default = "last_millisecond")]
+    pub started_millis: u16,
     /// How many times the tokens were refreshed since.
     #[serde(rename = "n")]
     pub rotation: u32,
@@ -104,6 +110,11 @@ pub(crate) struct SessionData {
     /// or the access token's when there is none.
     #[serde(rename = "x")]
     pub expires_at: i64,
+}
+
+/// The `started_millis` of a session sealed without them.
+pub(crate) const fn last_millisecond() -> u16 {
+    999
 }
 
 /// The longest the access token is refreshed ahead of its expiry.
@@ -115,7 +126,7 @@ impl SessionData {
     /// 30 days: a longer life would write a cookie [`Self::within_policy`]
     /// refuses on the next request, signing the user straight out), the
     /// whole session as long as the refresh token (30 days) or, without
-    /// one, the access token. `(started_at, rotation)` say which sign-in
+    /// one, the access token. `(started_ms, rotation)` say which sign-in
     /// and which refresh.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn issued(
@@ -125,7 +136,7 @@ impl SessionData {
         expires_in: u64,
         refresh_token: Option<String>,
         profile: Profile,
-        (started_at, rotation): (i64, u32),
+        (started_ms, rotation): (i64, u32),
         now: i64,
     ) -> Self {
         let lifetime = i64::try_from(expires_in)
@@ -146,10 +157,18 @@ impl SessionData {
             access_expires_at,
             refresh_token,
             profile,
-            started_at,
+            started_at: started_ms.div_euclid(1000),
+            started_millis: u16::try_from(started_ms.rem_euclid(1000)).unwrap_or_default(),
             rotation,
             expires_at,
         }
+    }
+
+    /// When the user signed in, milliseconds since the epoch.
+    pub(crate) fn started_ms(&self) -> i64 {
+        self.started_at
+            .saturating_mul(1000)
+            .saturating_add(i64::from(self.started_millis))
     }
 
     /// Whether the access token should be refreshed now: a few minutes
@@ -195,6 +214,7 @@ impl SessionData {
         const SKEW: i64 = 60;
         !self.sub.is_empty()
             && self.started_at <= now + SKEW
+            && self.started_millis < 1000
             && self.access_issued_at <= now + SKEW
             && self.started_at <= self.access_issued_at
             && self.expires_at <= now.saturating_add(REFRESH_TOKEN_TTL_SECS + SKEW)
@@ -206,7 +226,7 @@ impl std::fmt::Debug for SessionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionData")
             .field("access_expires_at", &self.access_expires_at)
-            .field("started_at", &self.started_at)
+            .field("started_ms", &self.started_ms())
             .field("rotation", &self.rotation)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
@@ -322,7 +342,7 @@ pub(crate) fn read(
             continue;
         }
         let newer = best.as_ref().is_none_or(|b| {
-            (data.started_at, data.rotation) > (b.data.started_at, b.data.rotation)
+            (data.started_ms(), data.rotation) > (b.data.started_ms(), b.data.rotation)
         });
         if newer {
             if let Some(previous) = best.replace(Current {
@@ -340,7 +360,7 @@ pub(crate) fn read(
     stale.dedup();
     // Newest first; a session's generations share its start, so its
     // copies are neighbours and only the newest is kept.
-    ended.sort_by_key(|e| std::cmp::Reverse((e.started_at, e.rotation)));
+    ended.sort_by_key(|e| std::cmp::Reverse((e.started_ms(), e.rotation)));
     ended.dedup_by(|later, kept| later.id() == kept.id());
     ended.truncate(MAX_ENDED);
     ReadSession {
@@ -500,7 +520,7 @@ mod tests {
             3600,
             Some("vcr_x".into()),
             Profile::default(),
-            (NOW, 0),
+            (NOW * 1000, 0),
             NOW,
         )
     }
@@ -542,7 +562,7 @@ mod tests {
                     expires_in,
                     refresh_token,
                     Profile::default(),
-                    (NOW, 0),
+                    (NOW * 1000, 0),
                     NOW,
                 );
                 assert_eq!(data.access_expires_at, NOW + REFRESH_TOKEN_TTL_SECS);
@@ -561,7 +581,14 @@ mod tests {
         let mut issued_before_it_began = data();
         issued_before_it_began.started_at = NOW;
         issued_before_it_began.access_issued_at = NOW - 10;
-        for data in [too_long, from_the_future, issued_before_it_began] {
+        let mut no_such_millisecond = data();
+        no_such_millisecond.started_millis = 1000;
+        for data in [
+            too_long,
+            from_the_future,
+            issued_before_it_began,
+            no_such_millisecond,
+        ] {
             let read = read_back(&data);
             assert!(read.current.is_none());
             assert_eq!(read.stale.len(), 1, "and deleted");

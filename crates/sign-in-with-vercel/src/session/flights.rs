@@ -165,6 +165,7 @@ mod tests {
                 refresh_token: None,
                 profile: Default::default(),
                 started_at: 0,
+                started_millis: 0,
                 rotation: 1,
                 expires_at: 1,
             },

@@ -7,26 +7,30 @@
 //! malformed rather than trusting it. Layout, all integers little-endian:
 //!
 //! ```text
-//! 0x02 | access_issued_at i64 | access_expires_at i64 | started_at i64
-//!      | expires_at i64 | rotation u32
+//! 0x03 | access_issued_at i64 | access_expires_at i64 | started_at i64
+//!      | expires_at i64 | rotation u32 | started_millis u16
 //!      | sid | sub | access_token | refresh_token? | name? | email?
 //!      | preferred_username? | picture?
 //! ```
 //!
 //! where a string is a `u16` length and its UTF-8 bytes, and an optional
-//! one is a `0` byte (absent) or a `1` byte and the string.
+//! one is a `0` byte (absent) or a `1` byte and the string. The first
+//! binary form, `0x02`, is the same without `started_millis`.
 
-use super::cookie::{Profile, SessionData};
+use super::cookie::{Profile, SessionData, last_millisecond};
 
 /// The first byte of the binary form (JSON starts with `{`).
-const BINARY: u8 = 2;
+const BINARY: u8 = 3;
+/// The first byte of the binary form before sessions kept their start's
+/// milliseconds.
+const BINARY_SECONDS: u8 = 2;
 
 /// `data` in the binary form; `None` for a string longer than 65,535
 /// bytes, which no session of ours holds (the cookie would not fit).
 pub(crate) fn encode(data: &SessionData) -> Option<Vec<u8>> {
     let profile = &data.profile;
     let mut out = Vec::with_capacity(
-        37 + data.sid.len()
+        39 + data.sid.len()
             + data.sub.len()
             + data.access_token.len()
             + data.refresh_token.as_ref().map_or(0, String::len)
@@ -42,6 +46,7 @@ pub(crate) fn encode(data: &SessionData) -> Option<Vec<u8>> {
         out.extend_from_slice(&n.to_le_bytes());
     }
     out.extend_from_slice(&data.rotation.to_le_bytes());
+    out.extend_from_slice(&data.started_millis.to_le_bytes());
     for s in [&data.sid, &data.sub, &data.access_token] {
         string(&mut out, s)?;
     }
@@ -72,7 +77,8 @@ fn string(out: &mut Vec<u8>, s: &str) -> Option<()> {
 /// A session from either form; `None` for anything malformed.
 pub(crate) fn decode(plaintext: &[u8]) -> Option<SessionData> {
     match plaintext.first()? {
-        &BINARY => Reader(&plaintext[1..]).session(),
+        &BINARY => Reader(&plaintext[1..]).session(true),
+        &BINARY_SECONDS => Reader(&plaintext[1..]).session(false),
         b'{' => serde_json::from_slice(plaintext).ok(),
         _ => None,
     }
@@ -107,10 +113,16 @@ impl Reader<'_> {
         }
     }
 
-    fn session(mut self) -> Option<SessionData> {
+    /// The fields after the first byte; `millis`: whether they include
+    /// `started_millis`.
+    fn session(mut self, millis: bool) -> Option<SessionData> {
         let (access_issued_at, access_expires_at) = (self.i64()?, self.i64()?);
         let (started_at, expires_at) = (self.i64()?, self.i64()?);
         let rotation = u32::from_le_bytes(self.take()?);
+        let started_millis = match millis {
+            true => u16::from_le_bytes(self.take()?),
+            false => last_millisecond(),
+        };
         let (sid, sub, access_token) = (self.string()?, self.string()?, self.string()?);
         let refresh_token = self.optional()?;
         let profile = Profile {
@@ -129,6 +141,7 @@ impl Reader<'_> {
             refresh_token,
             profile,
             started_at,
+            started_millis,
             rotation,
             expires_at,
         })
@@ -153,7 +166,7 @@ mod tests {
                 preferred_username: None,
                 picture: Some("https://vercel.com/api/www/avatar/x".into()),
             },
-            (1_800_000_000, 3),
+            (1_800_000_000_042, 3),
             1_800_000_100,
         )
     }
@@ -176,10 +189,36 @@ mod tests {
     }
 
     #[test]
+    fn the_start_is_kept_to_the_millisecond() {
+        let decoded = decode(&encode(&data()).unwrap()).unwrap();
+        assert_eq!(decoded.started_at, 1_800_000_000);
+        assert_eq!(decoded.started_ms(), 1_800_000_000_042);
+    }
+
+    #[test]
     fn a_session_sealed_as_json_still_reads() {
         let data = data();
         let json = serde_json::to_vec(&data).unwrap();
         assert!(same(&decode(&json).unwrap(), &data));
+        // Sealed before the start's milliseconds were kept: the second's
+        // last one.
+        let mut value = serde_json::to_value(&data).unwrap();
+        value.as_object_mut().unwrap().remove("tm").unwrap();
+        let old = decode(&serde_json::to_vec(&value).unwrap()).unwrap();
+        assert_eq!(old.started_ms(), 1_800_000_000_999);
+    }
+
+    #[test]
+    fn a_session_in_the_first_binary_form_still_reads() {
+        let data = data();
+        let mut first = encode(&data).unwrap();
+        first.drain(37..39);
+        first[0] = BINARY_SECONDS;
+        let old = decode(&first).unwrap();
+        assert_eq!(old.started_ms(), 1_800_000_000_999);
+        let mut expected = data;
+        expected.started_millis = 999;
+        assert!(same(&old, &expected));
     }
 
     #[test]
@@ -200,7 +239,7 @@ mod tests {
         );
         assert!(decode(&[3]).is_none() && decode(&[]).is_none());
         let mut not_utf8 = encoded;
-        let sub_at = 1 + 36 + 2 + 22 + 2;
+        let sub_at = 1 + 38 + 2 + 22 + 2;
         not_utf8[sub_at] = 0xff;
         assert!(decode(&not_utf8).is_none(), "a string that is not UTF-8");
     }

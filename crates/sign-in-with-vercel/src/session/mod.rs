@@ -142,7 +142,7 @@ pub(crate) async fn load(
     // Ended elsewhere (signed out, the app removed, "sign out everywhere"):
     // one round trip to the shared store, when there is one.
     if let Some(store) = &sessions.store
-        && store.ended(&data.id(), &data.sub, data.started_at).await == Some(true)
+        && store.ended(&data.id(), &data.sub, data.started_ms()).await == Some(true)
     {
         sessions.forget(&data);
         return Err(Error::NotSignedIn);
@@ -272,11 +272,16 @@ pub(crate) async fn revoke_ended(
         .kept
 }
 
-/// Ends every session of user `sub` begun until `now`, in every instance
-/// ("sign out everywhere"): only a shared store can.
-pub(crate) async fn end_everywhere(sessions: &Sessions, sub: &str, now: i64) -> Result<(), Error> {
+/// Ends every session of user `sub` begun until `now_ms` (milliseconds
+/// since the epoch), in every instance ("sign out everywhere"): only a
+/// shared store can.
+pub(crate) async fn end_everywhere(
+    sessions: &Sessions,
+    sub: &str,
+    now_ms: i64,
+) -> Result<(), Error> {
     let store = sessions.store.as_ref().ok_or(Error::NoSharedStore)?;
-    if store.end_user(sub, now).await {
+    if store.end_user(sub, now_ms).await {
         Ok(())
     } else {
         Err(Error::StoreUnavailable)
@@ -360,7 +365,7 @@ fn next_generation(provider: &Provider, old: &SessionData, renewed: Renewed) -> 
         tokens.expires_in,
         refresh_token,
         claims.map_or_else(|| old.profile.clone(), cookie::Profile::from),
-        (old.started_at, old.rotation.saturating_add(1)),
+        (old.started_ms(), old.rotation.saturating_add(1)),
         provider.now(),
     )
 }

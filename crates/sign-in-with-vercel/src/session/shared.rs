@@ -171,7 +171,7 @@ fn adopt(
                 .filter(|new| {
                     new.id() == old.id()
                         && new.sub == old.sub
-                        && new.started_at == old.started_at
+                        && new.started_ms() == old.started_ms()
                         && new.rotation == old.rotation.saturating_add(1)
                 })
                 .ok_or_else(unusable)?;
@@ -216,7 +216,7 @@ mod tests {
                 name: Some(name.into()),
                 ..Profile::default()
             },
-            (NOW, rotation),
+            (NOW * 1000, rotation),
             NOW,
         )
     }

@@ -93,6 +93,20 @@ impl Keys {
     }
 }
 
+/// The time of a "sign out everywhere" mark in milliseconds since the
+/// epoch. Marks were written in seconds before sessions kept their start to
+/// the millisecond: a value below 10^11 (in seconds, the year 5138; in
+/// milliseconds, 1973) is one of those, read as its second's last
+/// millisecond so that it still ends every session begun in that second.
+fn mark_ms(at: i64) -> i64 {
+    const SECONDS_BELOW: i64 = 100_000_000_000;
+    if at < SECONDS_BELOW {
+        at.saturating_mul(1000).saturating_add(999)
+    } else {
+        at
+    }
+}
+
 /// Appends `bytes` in lower-case hex.
 fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -326,11 +340,12 @@ mod with_redis {
                 .unwrap_or(Err(Failure::Timeout))
         }
 
-        /// Whether the session `sid` of user `sub`, begun at `started_at`,
-        /// was ended: by its own sign-out, or by its user's "sign out
-        /// everywhere" at or after its start. `None` when the store does
-        /// not answer. A "no" is trusted for [`LIVE_FOR`].
-        pub(crate) async fn ended(&self, sid: &str, sub: &str, started_at: i64) -> Option<bool> {
+        /// Whether the session `sid` of user `sub`, begun at `started_ms`
+        /// (milliseconds since the epoch), was ended: by its own sign-out,
+        /// or by its user's "sign out everywhere" at or after its start.
+        /// `None` when the store does not answer. A "no" is trusted for
+        /// [`LIVE_FOR`].
+        pub(crate) async fn ended(&self, sid: &str, sub: &str, started_ms: i64) -> Option<bool> {
             if let Some(seen) = lock(&self.live).get(sid)
                 && seen.elapsed() < LIVE_FOR
             {
@@ -346,7 +361,8 @@ mod with_redis {
                     pipe
                 })
                 .await?;
-            let ended = session.is_some() || user.is_some_and(|at| started_at <= at);
+            let ended =
+                session.is_some() || user.is_some_and(|at| started_ms <= super::mark_ms(at));
             let mut live = lock(&self.live);
             if ended {
                 live.remove(sid);
@@ -378,15 +394,16 @@ mod with_redis {
             .is_some()
         }
 
-        /// Ends every session of `sub` begun at or before `at`, for as long
-        /// as a session can live.
-        pub(crate) async fn end_user(&self, sub: &str, at: i64) -> bool {
+        /// Ends every session of `sub` begun at or before `at_ms`
+        /// (milliseconds since the epoch), for as long as a session can
+        /// live.
+        pub(crate) async fn end_user(&self, sub: &str, at_ms: i64) -> bool {
             lock(&self.live).clear();
             self.round_trip::<()>("end user", || {
                 let mut pipe = redis::pipe();
                 pipe.cmd("SET")
                     .arg(self.keys.ended_user(sub))
-                    .arg(at)
+                    .arg(at_ms)
                     .arg("EX")
                     .arg(ENDED_FOR);
                 pipe
@@ -476,5 +493,11 @@ mod tests {
         assert_eq!(sid, "siv:0ef6dfcf6084:s:4bdf1e15df716f27ff6ebcc119aa4b88");
         let other = Keys::new("https://vercel.com", "cl_other");
         assert_ne!(other.ended_session("session-id"), sid);
+    }
+
+    #[test]
+    fn a_mark_in_seconds_ends_its_whole_second() {
+        assert_eq!(mark_ms(1_800_000_000_042), 1_800_000_000_042);
+        assert_eq!(mark_ms(1_800_000_000), 1_800_000_000_999);
     }
 }
