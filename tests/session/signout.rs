@@ -336,6 +336,31 @@ async fn a_late_refresh_of_a_replaced_session_does_not_undo_a_sign_out() {
     );
 }
 
+/// A refresh in flight when its session was signed out, landing after a
+/// sign-in and a second sign-out in the same browser (all within one
+/// request's deadline): the first sign-out's mark still refuses it. A
+/// sign-in deletes only the marks that no refresh can outrun any more.
+#[tokio::test]
+async fn a_late_refresh_does_not_undo_a_sign_out_after_the_next_sign_in() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    let old = rp.jar().clone();
+    let refreshed = rp.send_with(&old, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
+    let (late_access, late_refresh) = rp.issued();
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+
+    let mut jar = rp.jar().clone();
+    jar.store(refreshed.headers());
+    let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&who)["user"], serde_json::Value::Null);
+    jar.store(who.headers());
+    assert_no_session(&jar);
+    assert!(!active(&rp, &late_access) && !active(&rp, &late_refresh));
+}
+
 /// A sign-out whose revocation failed, then a sign-in and a sign-out in
 /// the same browser within the ten minutes: the earlier tokens, which no
 /// session holds any more, are revoked with the new ones, not dropped.
@@ -458,12 +483,17 @@ async fn a_marked_session_whose_revocation_fails_is_kept_for_a_retry() {
     assert!(!active(&rp, &access) && !active(&rp, &refresh));
 }
 
-/// A new sign-in deletes the mark of the sign-out before it.
+/// A new sign-in keeps the mark of the sign-out before it while a refresh
+/// in flight at that sign-out could still land, and deletes it after.
 #[tokio::test]
-async fn a_new_sign_in_deletes_the_sign_outs_mark() {
+async fn a_new_sign_in_deletes_the_sign_outs_mark_once_no_refresh_can_meet_it() {
     let mut rp = signed_in("client_secret_post").await;
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
     assert_eq!(rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).len(), 1);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert_eq!(rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).len(), 1);
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    rp.advance(61);
     assert_eq!(location(&rp.sign_in().await), "/profile");
     assert!(rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).is_empty());
     assert_eq!(

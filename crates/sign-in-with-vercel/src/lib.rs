@@ -172,10 +172,10 @@
 //!   cookie's `<id>` changes with every generation and each response
 //!   deletes only the generation it read, so `Set-Cookie`s commute. A
 //!   sign-out also leaves a mark, `ended.<hash of the session id>`, kept
-//!   as long as a refresh token lives or until the next sign-in, so that a
-//!   refresh of the same session answered after it (a request already in
-//!   flight) cannot sign the user back in, whichever response the browser
-//!   applies last; that refresh's tokens are revoked.
+//!   as long as a refresh token lives or until a sign-in a minute or more
+//!   later, so that a refresh of the same session answered after it (a
+//!   request already in flight) cannot sign the user back in, whichever
+//!   response the browser applies last; that refresh's tokens are revoked.
 //! - **What ends a session**: sign-out; the provider refusing the grant
 //!   (`invalid_grant`: the app removed, the grant revoked, the refresh
 //!   token spent); a token the provider calls inactive; a refreshed ID

@@ -119,12 +119,13 @@ async fn callback(
     reply
         .set_cookies
         .extend(clear_all(&origin, &previous.stale));
-    // The new session supersedes any sign-out's mark. Sessions a mark
-    // refused are revoked, another user's only (as for the session this
-    // sign-in replaces).
+    // The new session supersedes the sign-out marks no late refresh can
+    // outrun any more; a younger one stays, since a refresh in flight at
+    // its sign-out may still land. Sessions a mark refused are revoked,
+    // another user's only (as for the session this sign-in replaces).
     reply
         .set_cookies
-        .extend(clear_all(&origin, &previous.marks));
+        .extend(clear_all(&origin, &previous.spent_marks));
     let kept =
         session::revoke_ended(provider, &origin, &previous.ended, Some(&sub), "callback").await;
     reply.set_cookies.extend(kept);
@@ -134,7 +135,7 @@ async fn callback(
         // session is signed out: marked, as a sign-out marks its session.
         reply
             .set_cookies
-            .extend(cookie::ended_cookie(&origin, &current.data));
+            .extend(cookie::ended_cookie(&origin, &current.data, now));
         session::replaced(provider, sessions, &current.data, &sub).await;
     }
     reply.set_cookies.extend(sealed.set_cookies);

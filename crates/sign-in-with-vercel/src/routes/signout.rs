@@ -82,7 +82,7 @@ async fn signout(
             // generation this response cannot name: the mark refuses it.
             reply
                 .set_cookies
-                .extend(cookie::ended_cookie(&origin, &data));
+                .extend(cookie::ended_cookie(&origin, &data, now));
             session::end(sessions, &data).await;
             if everywhere {
                 match session::end_everywhere(sessions, &data.sub, provider.now_ms()).await {

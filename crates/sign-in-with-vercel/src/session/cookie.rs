@@ -14,7 +14,8 @@
 //! after the sign-out (a request that was in flight with the old
 //! generation) sets a generation the sign-out could not name, and the mark
 //! refuses it, whichever response the browser applied last. A sign-in
-//! marks the session it replaces the same way.
+//! marks the session it replaces the same way, and deletes the marks old
+//! enough that no such refresh can still land.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -38,8 +39,16 @@ pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
 const MAX_CHUNKS: usize = 4;
 /// How long a sign-out's mark lasts: as long as a generation that a late
 /// refresh sets can live (a refresh token's life), however late it lands
-/// and however long the browser then stays idle. A new sign-in deletes it.
+/// and however long the browser then stays idle. A new sign-in deletes it
+/// once it is [`MARK_OUTRUN_SECS`] old.
 const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
+/// How old a mark is when no refresh that was in flight at its sign-out
+/// can still land: such a refresh ends within its request's deadline
+/// ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE), 9 s); the rest is for
+/// the clocks of the instances that wrote and read the mark. A sign-in
+/// keeps the younger marks, so that a sign-in and a second sign-out made
+/// meanwhile do not let the late refresh sign the user back in.
+const MARK_OUTRUN_SECS: i64 = 60;
 /// The most sessions a request's marks refuse that are revoked: a browser
 /// has one; more are copies someone made to have the app call the
 /// provider on their behalf.
@@ -256,9 +265,10 @@ pub(crate) struct ReadSession {
     /// one's, to revoke. One per session (its newest generation), at most
     /// [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
-    /// The names of the request's sign-out marks, for a new sign-in to
-    /// delete.
-    pub marks: Vec<String>,
+    /// The names of the request's sign-out marks that no late refresh can
+    /// outrun any more (older than [`MARK_OUTRUN_SECS`], or written before
+    /// marks held their time), for a new sign-in to delete.
+    pub spent_marks: Vec<String>,
 }
 
 /// The suffix naming session `id` in a sign-out's mark: not the id
@@ -270,12 +280,24 @@ fn ended_mark(id: &str) -> String {
 }
 
 /// The cookie marking `data`'s session signed out (or replaced by a
-/// sign-in) in this browser, for [`ENDED_MARK_SECS`] or until the next
-/// sign-in. It can only end a session, never start one, so it needs no
-/// seal: whoever could set it could delete the session's cookies as well.
-pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData) -> Option<HeaderValue> {
+/// sign-in) in this browser at `now`, its value, for [`ENDED_MARK_SECS`]
+/// or until a sign-in [`MARK_OUTRUN_SECS`] later. It can only end a
+/// session, never start one, so it needs no seal: whoever could set it
+/// could delete the session's cookies as well (and a time set in the
+/// future only keeps it longer).
+pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData, now: i64) -> Option<HeaderValue> {
     let name = cookie_name(origin, ENDED_COOKIE, &ended_mark(&data.id()));
-    set_cookie(origin, &name, "1", ENDED_MARK_SECS)
+    set_cookie(origin, &name, &now.to_string(), ENDED_MARK_SECS)
+}
+
+/// Whether a mark with `value`, read at `now`, is older than
+/// [`MARK_OUTRUN_SECS`]; a mark without a time is from before they held
+/// one, days ago.
+fn is_spent(value: &[u8], now: i64) -> bool {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .is_none_or(|at| now.saturating_sub(at) > MARK_OUTRUN_SECS)
 }
 
 /// The session in use and where it came from.
@@ -314,14 +336,16 @@ pub(crate) fn read(
         }
     }
     let context = context(config);
-    let (mark_names, marks): (Vec<String>, Vec<&str>) = if cookies.has_ended_mark() {
-        cookies
-            .family(origin, ENDED_COOKIE)
-            .map(|(name, mark, _)| (name.to_owned(), mark))
-            .unzip()
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let mut marks = Vec::new();
+    let mut spent_marks = Vec::new();
+    if cookies.has_ended_mark() {
+        for (name, mark, value) in cookies.family(origin, ENDED_COOKIE) {
+            marks.push(mark);
+            if is_spent(value, now) {
+                spent_marks.push(name.to_owned());
+            }
+        }
+    }
     let mut ended = Vec::new();
     let mut best: Option<Current> = None;
     for chunks in generations.values() {
@@ -367,7 +391,7 @@ pub(crate) fn read(
         current: best,
         stale,
         ended,
-        marks: mark_names,
+        spent_marks,
     }
 }
 
@@ -542,6 +566,18 @@ mod tests {
         let config = config();
         let sealed = write(&origin, &config, data, NOW).unwrap();
         read(&sent(&origin, &sealed), &origin, &config, NOW)
+    }
+
+    #[test]
+    fn a_sign_in_keeps_the_marks_a_late_refresh_could_still_meet() {
+        let at = |t: i64| t.to_string().into_bytes();
+        assert!(!is_spent(&at(NOW), NOW));
+        assert!(!is_spent(&at(NOW - MARK_OUTRUN_SECS), NOW));
+        assert!(!is_spent(&at(NOW + 3600), NOW), "set ahead: kept longer");
+        assert!(is_spent(&at(NOW - MARK_OUTRUN_SECS - 1), NOW));
+        for untimed in [&b"1"[..], b"", b"x", b"99999999999999999999"] {
+            assert!(is_spent(untimed, NOW), "{untimed:?}");
+        }
     }
 
     #[test]
