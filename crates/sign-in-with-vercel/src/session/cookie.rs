@@ -126,6 +126,13 @@ pub(crate) const fn last_millisecond() -> u16 {
     999
 }
 
+/// `ms` (milliseconds since the epoch) as seconds and the milliseconds
+/// past them.
+pub(crate) fn split_ms(ms: i64) -> (i64, u16) {
+    let millis = u16::try_from(ms.rem_euclid(1000)).unwrap_or_default();
+    (ms.div_euclid(1000), millis)
+}
+
 /// The longest the access token is refreshed ahead of its expiry.
 const MAX_REFRESH_AHEAD_SECS: i64 = 5 * 60;
 
@@ -152,6 +159,7 @@ impl SessionData {
             .unwrap_or(i64::MAX)
             .min(REFRESH_TOKEN_TTL_SECS);
         let access_expires_at = now.saturating_add(lifetime);
+        let (started_at, started_millis) = split_ms(started_ms);
         let expires_at = match refresh_token {
             Some(_) => now
                 .saturating_add(REFRESH_TOKEN_TTL_SECS)
@@ -166,8 +174,8 @@ impl SessionData {
             access_expires_at,
             refresh_token,
             profile,
-            started_at: started_ms.div_euclid(1000),
-            started_millis: u16::try_from(started_ms.rem_euclid(1000)).unwrap_or_default(),
+            started_at,
+            started_millis,
             rotation,
             expires_at,
         }

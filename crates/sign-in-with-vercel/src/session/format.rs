@@ -7,17 +7,18 @@
 //! malformed rather than trusting it. Layout, all integers little-endian:
 //!
 //! ```text
-//! 0x03 | access_issued_at i64 | access_expires_at i64 | started_at i64
-//!      | expires_at i64 | rotation u32 | started_millis u16
+//! 0x03 | access_issued_at i64 | access_expires_at i64 | started_ms i64
+//!      | expires_at i64 | rotation u32
 //!      | sid | sub | access_token | refresh_token? | name? | email?
 //!      | preferred_username? | picture?
 //! ```
 //!
 //! where a string is a `u16` length and its UTF-8 bytes, and an optional
 //! one is a `0` byte (absent) or a `1` byte and the string. The first
-//! binary form, `0x02`, is the same without `started_millis`.
+//! binary form, `0x02`, is the same with the start in seconds
+//! (`started_at`), not milliseconds.
 
-use super::cookie::{Profile, SessionData, last_millisecond};
+use super::cookie::{Profile, SessionData, last_millisecond, split_ms};
 
 /// The first byte of the binary form (JSON starts with `{`).
 const BINARY: u8 = 3;
@@ -30,7 +31,7 @@ const BINARY_SECONDS: u8 = 2;
 pub(crate) fn encode(data: &SessionData) -> Option<Vec<u8>> {
     let profile = &data.profile;
     let mut out = Vec::with_capacity(
-        39 + data.sid.len()
+        37 + data.sid.len()
             + data.sub.len()
             + data.access_token.len()
             + data.refresh_token.as_ref().map_or(0, String::len)
@@ -40,13 +41,12 @@ pub(crate) fn encode(data: &SessionData) -> Option<Vec<u8>> {
     for n in [
         data.access_issued_at,
         data.access_expires_at,
-        data.started_at,
+        data.started_ms(),
         data.expires_at,
     ] {
         out.extend_from_slice(&n.to_le_bytes());
     }
     out.extend_from_slice(&data.rotation.to_le_bytes());
-    out.extend_from_slice(&data.started_millis.to_le_bytes());
     for s in [&data.sid, &data.sub, &data.access_token] {
         string(&mut out, s)?;
     }
@@ -113,16 +113,16 @@ impl Reader<'_> {
         }
     }
 
-    /// The fields after the first byte; `millis`: whether they include
-    /// `started_millis`.
+    /// The fields after the first byte; `millis`: whether the start is
+    /// in milliseconds (or in seconds, the first binary form).
     fn session(mut self, millis: bool) -> Option<SessionData> {
         let (access_issued_at, access_expires_at) = (self.i64()?, self.i64()?);
-        let (started_at, expires_at) = (self.i64()?, self.i64()?);
-        let rotation = u32::from_le_bytes(self.take()?);
-        let started_millis = match millis {
-            true => u16::from_le_bytes(self.take()?),
-            false => last_millisecond(),
+        let (started, expires_at) = (self.i64()?, self.i64()?);
+        let (started_at, started_millis) = match millis {
+            true => split_ms(started),
+            false => (started, last_millisecond()),
         };
+        let rotation = u32::from_le_bytes(self.take()?);
         let (sid, sub, access_token) = (self.string()?, self.string()?, self.string()?);
         let refresh_token = self.optional()?;
         let profile = Profile {
@@ -212,7 +212,7 @@ mod tests {
     fn a_session_in_the_first_binary_form_still_reads() {
         let data = data();
         let mut first = encode(&data).unwrap();
-        first.drain(37..39);
+        first[17..25].copy_from_slice(&data.started_at.to_le_bytes());
         first[0] = BINARY_SECONDS;
         let old = decode(&first).unwrap();
         assert_eq!(old.started_ms(), 1_800_000_000_999);
@@ -239,7 +239,7 @@ mod tests {
         );
         assert!(decode(&[3]).is_none() && decode(&[]).is_none());
         let mut not_utf8 = encoded;
-        let sub_at = 1 + 38 + 2 + 22 + 2;
+        let sub_at = 1 + 36 + 2 + 22 + 2;
         not_utf8[sub_at] = 0xff;
         assert!(decode(&not_utf8).is_none(), "a string that is not UTF-8");
     }
