@@ -49,6 +49,11 @@ const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
 /// keeps the younger marks, so that a sign-in and a second sign-out made
 /// meanwhile do not let the late refresh sign the user back in.
 const MARK_OUTRUN_SECS: i64 = 60;
+/// The most marks younger than [`MARK_OUTRUN_SECS`] a sign-in keeps, the
+/// newest: only the last sessions signed out can still have a refresh in
+/// flight, and marks without a bound would crowd out the cookies a sign-in
+/// needs (only a request's first 64 cookies of ours are read).
+const YOUNG_MARKS: usize = 4;
 /// The most sessions a request's marks refuse that are revoked: a browser
 /// has one; more are copies someone made to have the app call the
 /// provider on their behalf.
@@ -109,8 +114,10 @@ pub(crate) struct SessionData {
     /// The milliseconds past `started_at`'s second, which order the
     /// sign-in against a "sign out everywhere" in the same second. A
     /// session sealed before they were kept reads as begun at its second's
-    /// last millisecond, so that such a sign-out still ends it.
-    #[serde(rename = "tm", default = "last_millisecond")]
+    /// first millisecond ([`UNKNOWN_MILLIS`]), so that such a sign-out
+    /// still ends it (a session is ended by a sign-out at or after its
+    /// start).
+    #[serde(rename = "tm", default)]
     pub started_millis: u16,
     /// How many times the tokens were refreshed since.
     #[serde(rename = "n")]
@@ -121,10 +128,9 @@ pub(crate) struct SessionData {
     pub expires_at: i64,
 }
 
-/// The `started_millis` of a session sealed without them.
-pub(crate) const fn last_millisecond() -> u16 {
-    999
-}
+/// The `started_millis` of a session sealed without them: the earliest
+/// its start can have been.
+pub(crate) const UNKNOWN_MILLIS: u16 = 0;
 
 /// `ms` (milliseconds since the epoch) as seconds and the milliseconds
 /// past them.
@@ -275,7 +281,8 @@ pub(crate) struct ReadSession {
     pub ended: Vec<SessionData>,
     /// The names of the request's sign-out marks that no late refresh can
     /// outrun any more (older than [`MARK_OUTRUN_SECS`], or written before
-    /// marks held their time), for a new sign-in to delete.
+    /// marks held their time) and of the young ones beyond the newest
+    /// [`YOUNG_MARKS`], for a new sign-in to delete.
     pub spent_marks: Vec<String>,
 }
 
@@ -298,14 +305,14 @@ pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData, now: i64) -> Opt
     set_cookie(origin, &name, &now.to_string(), ENDED_MARK_SECS)
 }
 
-/// Whether a mark with `value`, read at `now`, is older than
-/// [`MARK_OUTRUN_SECS`]; a mark without a time is from before they held
-/// one, days ago.
-fn is_spent(value: &[u8], now: i64) -> bool {
+/// When a mark with `value` was written, if read at `now` it is at most
+/// [`MARK_OUTRUN_SECS`] old; `None` for an older one, or one without a
+/// time (from before marks held one, days ago).
+fn young_mark(value: &[u8], now: i64) -> Option<i64> {
     std::str::from_utf8(value)
         .ok()
         .and_then(|v| v.parse::<i64>().ok())
-        .is_none_or(|at| now.saturating_sub(at) > MARK_OUTRUN_SECS)
+        .filter(|at| now.saturating_sub(*at) <= MARK_OUTRUN_SECS)
 }
 
 /// The session in use and where it came from.
@@ -347,12 +354,23 @@ pub(crate) fn read(
     let mut marks = Vec::new();
     let mut spent_marks = Vec::new();
     if cookies.has_ended_mark() {
-        for (name, mark, value) in cookies.family(origin, ENDED_COOKIE) {
+        let mut young = Vec::new();
+        for (position, (name, mark, value)) in cookies.family(origin, ENDED_COOKIE).enumerate() {
             marks.push(mark);
-            if is_spent(value, now) {
-                spent_marks.push(name.to_owned());
+            match young_mark(value, now) {
+                Some(at) => young.push(((at, position), name)),
+                None => spent_marks.push(name.to_owned()),
             }
         }
+        // The newest first (a browser sends the cookies of one path oldest
+        // first, RFC 6265 §5.4: the position breaks ties within a second).
+        young.sort_unstable_by_key(|&(age, _)| std::cmp::Reverse(age));
+        spent_marks.extend(
+            young
+                .iter()
+                .skip(YOUNG_MARKS)
+                .map(|(_, name)| (*name).to_owned()),
+        );
     }
     let mut ended = Vec::new();
     let mut best: Option<Current> = None;
@@ -577,15 +595,49 @@ mod tests {
     }
 
     #[test]
-    fn a_sign_in_keeps_the_marks_a_late_refresh_could_still_meet() {
+    fn a_mark_is_young_while_a_late_refresh_could_still_meet_it() {
         let at = |t: i64| t.to_string().into_bytes();
-        assert!(!is_spent(&at(NOW), NOW));
-        assert!(!is_spent(&at(NOW - MARK_OUTRUN_SECS), NOW));
-        assert!(!is_spent(&at(NOW + 3600), NOW), "set ahead: kept longer");
-        assert!(is_spent(&at(NOW - MARK_OUTRUN_SECS - 1), NOW));
+        assert_eq!(young_mark(&at(NOW), NOW), Some(NOW));
+        let oldest_young = NOW - MARK_OUTRUN_SECS;
+        assert_eq!(young_mark(&at(oldest_young), NOW), Some(oldest_young));
+        assert!(young_mark(&at(NOW + 3600), NOW).is_some(), "set ahead");
+        assert_eq!(young_mark(&at(NOW - MARK_OUTRUN_SECS - 1), NOW), None);
         for untimed in [&b"1"[..], b"", b"x", b"99999999999999999999"] {
-            assert!(is_spent(untimed, NOW), "{untimed:?}");
+            assert_eq!(young_mark(untimed, NOW), None, "{untimed:?}");
         }
+    }
+
+    /// Spent: the old marks, the untimed one, and the young ones beyond
+    /// the newest few (ties in a second go by their order in the header,
+    /// oldest first).
+    #[test]
+    fn a_sign_in_keeps_only_the_newest_young_marks() {
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let times = [
+            ("a", NOW - 61),
+            ("b", NOW - 5),
+            ("c", NOW - 5),
+            ("d", NOW),
+            ("e", NOW - 1),
+            ("f", NOW),
+            ("g", NOW - 30),
+        ];
+        let mut pairs: Vec<String> = times
+            .iter()
+            .map(|(mark, at)| format!("{}={at}", cookie_name(&origin, ENDED_COOKIE, mark)))
+            .collect();
+        pairs.push(format!("{}=1", cookie_name(&origin, ENDED_COOKIE, "h")));
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&pairs.join("; ")).unwrap());
+        let cookies = RequestCookies::parse(&headers, &origin);
+        let read = read(&cookies, &origin, &config(), NOW);
+        let mut spent: Vec<String> = read.spent_marks;
+        spent.sort();
+        let expected: Vec<String> = ["a", "b", "g", "h"]
+            .iter()
+            .map(|mark| cookie_name(&origin, ENDED_COOKIE, mark))
+            .collect();
+        assert_eq!(spent, expected, "kept: f, d, e, c");
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! binary form, `0x02`, is the same with the start in seconds
 //! (`started_at`), not milliseconds.
 
-use super::cookie::{Profile, SessionData, last_millisecond, split_ms};
+use super::cookie::{Profile, SessionData, UNKNOWN_MILLIS, split_ms};
 
 /// The first byte of the binary form (JSON starts with `{`).
 const BINARY: u8 = 3;
@@ -120,7 +120,7 @@ impl Reader<'_> {
         let (started, expires_at) = (self.i64()?, self.i64()?);
         let (started_at, started_millis) = match millis {
             true => split_ms(started),
-            false => (started, last_millisecond()),
+            false => (started, UNKNOWN_MILLIS),
         };
         let rotation = u32::from_le_bytes(self.take()?);
         let (sid, sub, access_token) = (self.string()?, self.string()?, self.string()?);
@@ -201,11 +201,11 @@ mod tests {
         let json = serde_json::to_vec(&data).unwrap();
         assert!(same(&decode(&json).unwrap(), &data));
         // Sealed before the start's milliseconds were kept: the second's
-        // last one.
+        // first one.
         let mut value = serde_json::to_value(&data).unwrap();
         value.as_object_mut().unwrap().remove("tm").unwrap();
         let old = decode(&serde_json::to_vec(&value).unwrap()).unwrap();
-        assert_eq!(old.started_ms(), 1_800_000_000_999);
+        assert_eq!(old.started_ms(), 1_800_000_000_000);
     }
 
     #[test]
@@ -215,9 +215,9 @@ mod tests {
         first[17..25].copy_from_slice(&data.started_at.to_le_bytes());
         first[0] = BINARY_SECONDS;
         let old = decode(&first).unwrap();
-        assert_eq!(old.started_ms(), 1_800_000_000_999);
+        assert_eq!(old.started_ms(), 1_800_000_000_000);
         let mut expected = data;
-        expected.started_millis = 999;
+        expected.started_millis = 0;
         assert!(same(&old, &expected));
     }
 

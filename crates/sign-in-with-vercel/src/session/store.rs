@@ -107,6 +107,12 @@ fn mark_ms(at: i64) -> i64 {
     }
 }
 
+/// Whether the "sign out everywhere" mark `at` ends a session begun at
+/// `started_ms`: one begun at or before it.
+fn ends(at: i64, started_ms: i64) -> bool {
+    started_ms <= mark_ms(at)
+}
+
 /// Appends `bytes` in lower-case hex.
 fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -361,8 +367,7 @@ mod with_redis {
                     pipe
                 })
                 .await?;
-            let ended =
-                session.is_some() || user.is_some_and(|at| started_ms <= super::mark_ms(at));
+            let ended = session.is_some() || user.is_some_and(|at| super::ends(at, started_ms));
             let mut live = lock(&self.live);
             if ended {
                 live.remove(sid);
@@ -496,8 +501,20 @@ mod tests {
     }
 
     #[test]
-    fn a_mark_in_seconds_ends_its_whole_second() {
-        assert_eq!(mark_ms(1_800_000_000_042), 1_800_000_000_042);
-        assert_eq!(mark_ms(1_800_000_000), 1_800_000_000_999);
+    fn a_mark_ends_the_sessions_begun_until_it() {
+        let second = 1_800_000_000;
+        let at = second * 1000 + 500;
+        assert!(ends(at, at) && ends(at, at - 1));
+        assert!(!ends(at, at + 1), "a sign-in right after it stands");
+        // A session sealed with its start in seconds: its second's first
+        // millisecond, so that a sign-out in that second ends it.
+        let (s, millis) = crate::session::cookie::split_ms(second * 1000);
+        assert_eq!(millis, crate::session::cookie::UNKNOWN_MILLIS);
+        assert!(s == second && ends(at, second * 1000));
+        // A mark in seconds, written before marks held milliseconds: its
+        // whole second.
+        assert_eq!(mark_ms(second), second * 1000 + 999);
+        assert!(ends(second, second * 1000 + 999));
+        assert!(!ends(second, (second + 1) * 1000));
     }
 }
