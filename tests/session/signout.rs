@@ -518,3 +518,75 @@ async fn a_new_sign_in_deletes_the_sign_outs_mark_once_no_refresh_can_meet_it() 
         DEMO_SUB
     );
 }
+
+/// A TCP proxy to `port` whose client-to-server bytes wait `delay` (when
+/// set) before they go on, in order: a slow network to the store.
+async fn slow_proxy(port: u16, delay: Arc<std::sync::Mutex<Option<Duration>>>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            let delay = delay.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0; 16 * 1024];
+                while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                    let wait = *delay.lock().unwrap();
+                    if let Some(wait) = wait {
+                        tokio::time::sleep(wait).await;
+                    }
+                    if to_server.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+            });
+        }
+    });
+    url
+}
+
+/// In one instance (`cargo run`, or a function that answers both): a
+/// session check already on its way to the store when the session is
+/// signed out answers "not ended"; that answer must not be trusted for
+/// the requests after the sign-out, which a copy of the cookie then makes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_in_flight_during_a_sign_out_is_not_trusted_after_it() {
+    let redis = testkit::RedisServer::start();
+    let delay = Arc::new(std::sync::Mutex::new(None));
+    let url = slow_proxy(redis.port(), delay.clone()).await;
+    let rp = signed_in("client_secret_post").await;
+    let instance = Arc::new(rp.instance(&[("REDIS_URL", url.as_str())]));
+    let copy = rp.jar().clone();
+    let check = rp.request_with(&copy, "/api/auth/session");
+    let warm = instance.dispatch(&check).unwrap().await;
+    assert_eq!(body_json(&warm)["user"]["sub"], DEMO_SUB);
+    // Past the second for which the instance trusts that answer.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    *delay.lock().unwrap() = Some(Duration::from_millis(150));
+    let in_flight = {
+        let (instance, check) = (instance.clone(), check.clone());
+        tokio::spawn(async move { instance.dispatch(&check).unwrap().await })
+    };
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let sign_out = rp.request("POST", "/api/auth/signout");
+    assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
+    let before = in_flight.await.unwrap();
+    assert_eq!(body_json(&before)["user"]["sub"], DEMO_SUB, "asked before");
+    *delay.lock().unwrap() = None;
+    assert!(
+        redis.keys().iter().any(|k| k.contains(":s:")),
+        "the store took the sign-out"
+    );
+
+    let after = instance.dispatch(&check).unwrap().await;
+    assert_eq!(body_json(&after)["user"], serde_json::Value::Null);
+}

@@ -171,17 +171,20 @@ impl<'a> Flows<'a> {
 
     /// The cookies to delete so that, with one more attempt, at most
     /// [`MAX_FLOWS`] remain: the unreadable and expired ones, then the
-    /// oldest.
+    /// oldest. Attempts started in the same second go by their order in
+    /// the `Cookie` header, oldest first (RFC 6265 §5.4).
     pub(crate) fn make_room(&self, now: i64) -> Vec<HeaderValue> {
-        let mut live: Vec<(&str, i64)> = Vec::new();
+        let mut live: Vec<(&str, (i64, usize))> = Vec::new();
         let mut clear = Vec::new();
-        for &(name, value) in &self.found {
+        for (position, &(name, value)) in self.found.iter().enumerate() {
             match self.open(name, value) {
-                Some(flow) if !flow.is_expired(now) => live.push((name, flow.created_at)),
+                Some(flow) if !flow.is_expired(now) => {
+                    live.push((name, (flow.created_at, position)));
+                }
                 _ => clear.push(clear_cookie(self.origin, name)),
             }
         }
-        live.sort_by_key(|(_, created)| std::cmp::Reverse(*created));
+        live.sort_unstable_by_key(|&(_, age)| std::cmp::Reverse(age));
         for (name, _) in live.iter().skip(MAX_FLOWS - 1) {
             clear.push(clear_cookie(self.origin, name));
         }
@@ -403,5 +406,23 @@ mod tests {
                 .iter()
                 .any(|c| c.to_str().unwrap().starts_with(oldest))
         );
+    }
+
+    /// Five tabs in one second: the first two started go, whatever order
+    /// their names sort in.
+    #[test]
+    fn attempts_started_in_the_same_second_go_oldest_first() {
+        let (c, o) = (config(SECRET), origin("http://localhost:3000"));
+        let set: Vec<_> = (0..=MAX_FLOWS)
+            .map(|_| flow_cookie(&c, &o, &new_flow(&o, 0)).unwrap())
+            .collect();
+        let cookies = jar(&o, &set);
+        let flows = Flows::read(&cookies, &o, &c);
+        let name = |h: &HeaderValue| h.to_str().unwrap().split('=').next().unwrap().to_owned();
+        let mut cleared: Vec<_> = flows.make_room(10).iter().map(name).collect();
+        let mut first_two: Vec<_> = set[..2].iter().map(name).collect();
+        cleared.sort();
+        first_two.sort();
+        assert_eq!(cleared, first_two);
     }
 }

@@ -220,8 +220,33 @@ mod with_redis {
         resting_until: Mutex<Option<Instant>>,
         /// Whether the instance has said in its log that the store failed.
         said_down: AtomicBool,
-        /// Sessions seen not ended, and when: trusted for [`LIVE_FOR`].
-        live: Mutex<HashMap<String, Instant>>,
+        /// Sessions seen not ended: trusted for [`LIVE_FOR`].
+        live: Mutex<Live>,
+    }
+
+    /// What an instance remembers of the store's "not ended" answers.
+    #[derive(Default)]
+    struct Live {
+        /// Sessions seen not ended, and when the store was asked.
+        seen: HashMap<String, Instant>,
+        /// How many endings this instance has begun or finished: an answer
+        /// to a question asked before one of them is not remembered (it
+        /// may predate the ending).
+        endings: u64,
+    }
+
+    impl Live {
+        /// An ending begins or is done: forget `sid` (or, with `None`,
+        /// every session), and the answers still on their way.
+        fn ending(&mut self, sid: Option<&str>) {
+            self.endings = self.endings.wrapping_add(1);
+            match sid {
+                Some(sid) => {
+                    self.seen.remove(sid);
+                }
+                None => self.seen.clear(),
+            }
+        }
     }
 
     impl Store {
@@ -242,7 +267,7 @@ mod with_redis {
                     connection: tokio::sync::Mutex::new(None),
                     resting_until: Mutex::new(None),
                     said_down: AtomicBool::new(false),
-                    live: Mutex::new(HashMap::new()),
+                    live: Mutex::new(Live::default()),
                 }),
                 Err(e) => {
                     // The error names the URL's problem, not its password.
@@ -350,13 +375,18 @@ mod with_redis {
         /// (milliseconds since the epoch), was ended: by its own sign-out,
         /// or by its user's "sign out everywhere" at or after its start.
         /// `None` when the store does not answer. A "no" is trusted for
-        /// [`LIVE_FOR`].
+        /// [`LIVE_FOR`] from when it was asked, unless this instance ended
+        /// a session meanwhile.
         pub(crate) async fn ended(&self, sid: &str, sub: &str, started_ms: i64) -> Option<bool> {
-            if let Some(seen) = lock(&self.live).get(sid)
-                && seen.elapsed() < LIVE_FOR
-            {
-                return Some(false);
-            }
+            let (asked, endings) = {
+                let live = lock(&self.live);
+                if let Some(seen) = live.seen.get(sid)
+                    && seen.elapsed() < LIVE_FOR
+                {
+                    return Some(false);
+                }
+                (Instant::now(), live.endings)
+            };
             let (session, user): (Option<String>, Option<i64>) = self
                 .round_trip("check", || {
                     let mut pipe = redis::pipe();
@@ -370,12 +400,12 @@ mod with_redis {
             let ended = session.is_some() || user.is_some_and(|at| super::ends(at, started_ms));
             let mut live = lock(&self.live);
             if ended {
-                live.remove(sid);
-            } else {
-                if live.len() >= 4096 {
-                    live.retain(|_, seen| seen.elapsed() < LIVE_FOR);
+                live.seen.remove(sid);
+            } else if live.endings == endings {
+                if live.seen.len() >= 4096 {
+                    live.seen.retain(|_, seen| seen.elapsed() < LIVE_FOR);
                 }
-                live.insert(sid.to_owned(), Instant::now());
+                live.seen.insert(sid.to_owned(), asked);
             }
             Some(ended)
         }
@@ -385,36 +415,42 @@ mod with_redis {
         /// lives longer than the one read), here at once and in every
         /// instance within [`LIVE_FOR`]. Whether the store took it.
         pub(crate) async fn end_session(&self, sid: &str) -> bool {
-            lock(&self.live).remove(sid);
-            self.round_trip::<()>("end session", || {
-                let mut pipe = redis::pipe();
-                pipe.cmd("SET")
-                    .arg(self.keys.ended_session(sid))
-                    .arg(1)
-                    .arg("EX")
-                    .arg(ENDED_FOR);
-                pipe
-            })
-            .await
-            .is_some()
+            lock(&self.live).ending(Some(sid));
+            let took = self
+                .round_trip::<()>("end session", || {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("SET")
+                        .arg(self.keys.ended_session(sid))
+                        .arg(1)
+                        .arg("EX")
+                        .arg(ENDED_FOR);
+                    pipe
+                })
+                .await
+                .is_some();
+            lock(&self.live).ending(Some(sid));
+            took
         }
 
         /// Ends every session of `sub` begun at or before `at_ms`
         /// (milliseconds since the epoch), for as long as a session can
         /// live.
         pub(crate) async fn end_user(&self, sub: &str, at_ms: i64) -> bool {
-            lock(&self.live).clear();
-            self.round_trip::<()>("end user", || {
-                let mut pipe = redis::pipe();
-                pipe.cmd("SET")
-                    .arg(self.keys.ended_user(sub))
-                    .arg(at_ms)
-                    .arg("EX")
-                    .arg(ENDED_FOR);
-                pipe
-            })
-            .await
-            .is_some()
+            lock(&self.live).ending(None);
+            let took = self
+                .round_trip::<()>("end user", || {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("SET")
+                        .arg(self.keys.ended_user(sub))
+                        .arg(at_ms)
+                        .arg("EX")
+                        .arg(ENDED_FOR);
+                    pipe
+                })
+                .await
+                .is_some();
+            lock(&self.live).ending(None);
+            took
         }
 
         /// In one round trip: the refresh's outcome if another instance
