@@ -93,8 +93,9 @@ impl Drop for Stderr {
 
 impl Provider {
     /// Starts `server.mjs` on an ephemeral loopback port (the OS picks it,
-    /// so no other process can take it first), for `redirect_uri`.
-    fn start(redirect_uri: &str) -> Self {
+    /// so no other process can take it first), for `redirect_uri`; `rotate`:
+    /// whether a refresh issues a new refresh token.
+    fn start(redirect_uri: &str, rotate: bool) -> Self {
         node_ready();
         let stderr =
             Stderr(std::env::temp_dir().join(format!("oidc-provider-{}.log", free_port())));
@@ -108,6 +109,7 @@ impl Provider {
             "HOST",
             "REFRESH_TOKEN_TTL",
             "CONFORM_ID_TOKEN_CLAIMS",
+            "ROTATE_REFRESH_TOKENS",
             "NODE_OPTIONS",
         ] {
             command.env_remove(var);
@@ -117,6 +119,7 @@ impl Provider {
             .env("HOST", "127.0.0.1")
             .env("REDIRECT_URIS", redirect_uri)
             .env("ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL.to_string())
+            .env("ROTATE_REFRESH_TOKENS", rotate.to_string())
             .env("SCOPES", sign_in_with_vercel::SCOPES.join(" "));
         let (process, ready) = spawn_command(&mut command, "oidc-provider", "READY ");
         let ready: Value = serde_json::from_str(ready.trim_start_matches("READY ")).unwrap();
@@ -144,9 +147,14 @@ struct Stack {
 
 impl Stack {
     async fn start(client: Client) -> Self {
+        Self::start_with(client, true).await
+    }
+
+    /// [`Stack::start`] with a provider that rotates refresh tokens or not.
+    async fn start_with(client: Client, rotate: bool) -> Self {
         let app_port = free_port();
         let app = format!("http://localhost:{app_port}");
-        let op = Provider::start(&format!("{app}/api/auth/callback"));
+        let op = Provider::start(&format!("{app}/api/auth/callback"), rotate);
         let env = [
             ("PORT", app_port.to_string()),
             ("VERCEL_APP_CLIENT_ID", client.id().to_owned()),
@@ -484,6 +492,27 @@ async fn reusing_a_rotated_refresh_token_ends_the_grant() {
     assert_eq!(user.status, 401, "the grant is revoked: {}", user.body);
     // The session is cleared.
     testkit::assert_no_session(browser.jar("localhost"));
+}
+
+/// A provider that keeps the refresh token on refresh (RFC 6749 §6): each
+/// refresh that falls due is made, the next one seconds after the last (a
+/// request must not be handed the outcome of the refresh before, which
+/// used the same refresh token).
+#[tokio::test(flavor = "multi_thread")]
+async fn refreshes_follow_one_another_when_the_provider_keeps_the_refresh_token() {
+    let stack = Stack::start_with(Client::Post, false).await;
+    let mut browser = Browser::default();
+    let callback = to_callback(&mut browser, &stack).await;
+    assert_eq!(browser.visit(&callback).await.url, stack.url("/profile"));
+    let mut generation = browser.jar("localhost").session_names();
+    for refresh in 1..=3 {
+        until_refresh_is_due().await;
+        let user = browser.get(&stack.url("/api/user-info")).await;
+        assert_eq!(user.status, 200, "refresh {refresh}: {}", user.body);
+        let next = browser.jar("localhost").session_names();
+        assert_ne!(next, generation, "refresh {refresh} made a new session");
+        generation = next;
+    }
 }
 
 /// The provider promises `iss` in authorization responses (RFC 9207), so

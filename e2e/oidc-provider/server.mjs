@@ -18,6 +18,8 @@
 //   REFRESH_TOKEN_TTL  seconds, default 2592000 (30 days)
 //   CONFORM_ID_TOKEN_CLAIMS  "true" to keep scope claims out of the ID token
 //                      (default false: ID token carries email/profile claims too)
+//   ROTATE_REFRESH_TOKENS  "false" to keep the refresh token on refresh
+//                      (RFC 6749 §6 allows it; default true, as Vercel)
 //
 // stdout carries exactly one line, `READY {"issuer":"...","port":N}`, once the
 // server accepts requests. Everything else (oidc-provider notices included) goes
@@ -168,7 +170,7 @@ const provider = new Provider(issuer, {
   // authorization included offline_access (kept by the middleware below even
   // without prompt=consent).
   issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-  rotateRefreshToken: true,
+  rotateRefreshToken: process.env.ROTATE_REFRESH_TOKENS !== 'false',
   clientBasedCORS: () => false,
   async findAccount(ctx, id) {
     return {

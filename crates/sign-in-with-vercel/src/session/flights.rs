@@ -20,8 +20,8 @@ use tokio::sync::OnceCell;
 use super::cookie::{Sealed, SessionData};
 use crate::error::Error;
 
-/// How long a finished refresh is remembered for latecomers holding the
-/// session it replaced: long enough for the requests of one burst (a page
+/// How long a finished refresh is remembered, from when it finished, for
+/// latecomers holding the session it replaced: long enough for the requests of one burst (a page
 /// and its parallel calls), short enough that it is not a way to replay a
 /// copied cookie.
 pub(crate) const REMEMBER: Duration = Duration::from_secs(5);
@@ -35,27 +35,36 @@ pub(crate) struct Refreshed {
 
 type Outcome = Result<Arc<Refreshed>, Error>;
 
+/// A refresh's outcome, and when it came: it is remembered from then.
+struct Settled {
+    outcome: Outcome,
+    at: Instant,
+}
+
 struct Flight {
-    started: Instant,
-    outcome: Arc<OnceCell<Outcome>>,
+    outcome: Arc<OnceCell<Settled>>,
 }
 
 type Map = Mutex<HashMap<[u8; 32], Flight>>;
 
-/// The refreshes of one instance, keyed by a hash of the refresh token
-/// and the origin (never the token itself).
+/// The refreshes of one instance, keyed by a hash of the refresh token,
+/// the session's rotation and the origin (never the token itself).
 #[derive(Default)]
 pub(crate) struct Flights {
     flights: Arc<Map>,
     purger: OnceLock<()>,
 }
 
-/// The key of `refresh_token` on `origin`: a SHA-256, so that no token is
-/// ever a key.
-pub(crate) fn key(refresh_token: &str, origin: &str) -> [u8; 32] {
+/// The key of refreshing `refresh_token` at the session's `rotation` on
+/// `origin`: a SHA-256, so that no token is ever a key. The rotation tells
+/// apart the refreshes of a provider that keeps the refresh token (RFC
+/// 6749 §6): each generation is refreshed anew, not handed the outcome of
+/// the refresh that made it.
+pub(crate) fn key(refresh_token: &str, rotation: u32, origin: &str) -> [u8; 32] {
     let mut hash = Context::new(&SHA256);
     hash.update(refresh_token.as_bytes());
     hash.update(&[0]);
+    hash.update(&rotation.to_le_bytes());
     hash.update(origin.as_bytes());
     let mut key = [0; 32];
     key.copy_from_slice(hash.finish().as_ref());
@@ -76,7 +85,6 @@ impl Flights {
             flights
                 .entry(key)
                 .or_insert_with(|| Flight {
-                    started: Instant::now(),
                     outcome: Arc::new(OnceCell::new()),
                 })
                 .outcome
@@ -84,8 +92,15 @@ impl Flights {
         };
         self.start_purger();
         let outcome = cell
-            .get_or_init(|| async { refresh().await.map(Arc::new) })
+            .get_or_init(|| async {
+                let outcome = refresh().await.map(Arc::new);
+                Settled {
+                    outcome,
+                    at: Instant::now(),
+                }
+            })
             .await
+            .outcome
             .clone();
         // A refusal of the grant is final for this refresh token; a failure
         // to reach the provider, or a refusal of the client, is not: the
@@ -106,9 +121,10 @@ impl Flights {
     /// was ended elsewhere), so that no copy of an older generation is
     /// handed its newer one.
     pub(crate) fn forget(&self, sid: &str) {
-        lock(&self.flights).retain(
-            |_, f| !matches!(f.outcome.get(), Some(Ok(refreshed)) if refreshed.data.id() == sid),
-        );
+        lock(&self.flights).retain(|_, f| {
+            !matches!(f.outcome.get(), Some(Settled { outcome: Ok(refreshed), .. })
+                    if refreshed.data.id() == sid)
+        });
     }
 
     /// How many refreshes are remembered (tests).
@@ -139,10 +155,10 @@ impl Flights {
     }
 }
 
-/// Drops what is older than [`REMEMBER`] and settled; a refresh still
-/// running stays, whatever its age.
+/// Drops what settled more than [`REMEMBER`] ago; a refresh still running
+/// stays, however long it takes.
 fn purge(flights: &mut HashMap<[u8; 32], Flight>) {
-    flights.retain(|_, f| f.started.elapsed() < REMEMBER || f.outcome.get().is_none());
+    flights.retain(|_, f| f.outcome.get().is_none_or(|s| s.at.elapsed() < REMEMBER));
 }
 
 fn lock(map: &Map) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight>> {
@@ -183,7 +199,7 @@ mod tests {
         let flights = Flights::default();
         let calls = AtomicUsize::new(0);
         let run = || {
-            flights.share(key("rt", "o"), || async {
+            flights.share(key("rt", 0, "o"), || async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 tokio::task::yield_now().await;
                 Ok(refreshed())
@@ -200,7 +216,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         for _ in 0..2 {
             flights
-                .share(key("rt", "o"), || async {
+                .share(key("rt", 0, "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Ok(refreshed())
                 })
@@ -216,7 +232,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         for _ in 0..2 {
             let shared = flights
-                .share(key("rt", "o"), || async {
+                .share(key("rt", 0, "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Err(Error::Upstream(
                         crate::error::Endpoint::Token,
@@ -235,7 +251,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         for token in ["a", "b"] {
             flights
-                .share(key(token, "o"), || async {
+                .share(key(token, 0, "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Ok(refreshed())
                 })
@@ -249,8 +265,8 @@ mod tests {
     async fn a_signed_out_session_is_forgotten_at_once() {
         let flights = Flights::default();
         let ok = || async { Ok(refreshed()) };
-        flights.share(key("rt", "o"), ok).await.unwrap();
-        flights.share(key("rt2", "o"), ok).await.unwrap();
+        flights.share(key("rt", 0, "o"), ok).await.unwrap();
+        flights.share(key("rt2", 0, "o"), ok).await.unwrap();
         assert_eq!(flights.len(), 2);
         flights.forget("another session");
         assert_eq!(flights.len(), 2);
@@ -262,20 +278,54 @@ mod tests {
     async fn finished_refreshes_are_purged_on_a_timer() {
         let flights = Flights::default();
         flights
-            .share(key("rt", "o"), || async { Ok(refreshed()) })
+            .share(key("rt", 0, "o"), || async { Ok(refreshed()) })
             .await
             .unwrap();
         assert_eq!(flights.len(), 1);
         // Time passes with no other refresh: the timer purges the map. The
         // entry's own age is measured by the real clock, so it is aged here.
         for f in lock(&flights.flights).values_mut() {
-            f.started = f
-                .started
+            let settled = Arc::get_mut(&mut f.outcome)
+                .and_then(OnceCell::get_mut)
+                .expect("settled, and held by the map alone");
+            settled.at = settled
+                .at
                 .checked_sub(REMEMBER)
                 .expect("a monotonic clock past 5 s");
         }
         tokio::time::sleep(REMEMBER + Duration::from_millis(10)).await;
         assert_eq!(flights.len(), 0);
+    }
+
+    #[test]
+    fn each_generation_of_a_kept_refresh_token_has_its_own_key() {
+        assert_ne!(key("rt", 0, "o"), key("rt", 1, "o"));
+        assert_ne!(key("rt", 0, "o"), key("rt", 0, "p"));
+        assert_eq!(key("rt", 1, "o"), key("rt", 1, "o"));
+    }
+
+    /// A refresh slower than [`REMEMBER`] (a slow provider, within the
+    /// request's deadline): a request right after it finishes still gets
+    /// its outcome instead of spending the old refresh token again.
+    #[tokio::test]
+    async fn a_slow_refresh_is_remembered_from_when_it_finished() {
+        let flights = Flights::default();
+        flights
+            .share(key("rt", 0, "o"), || async {
+                tokio::time::sleep(REMEMBER + Duration::from_millis(200)).await;
+                Ok(refreshed())
+            })
+            .await
+            .unwrap();
+        let calls = AtomicUsize::new(0);
+        let shared = flights
+            .share(key("rt", 0, "o"), || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(refreshed())
+            })
+            .await;
+        assert!(shared.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "the outcome was shared");
     }
 
     #[tokio::test]
@@ -284,7 +334,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         for _ in 0..2 {
             let shared = flights
-                .share(key("rt", "o"), || async {
+                .share(key("rt", 0, "o"), || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Err(Error::TokenRejected("invalid_client".into()))
                 })

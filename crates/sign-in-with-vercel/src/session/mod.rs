@@ -316,7 +316,7 @@ async fn refresh_shared(
     data: &SessionData,
 ) -> Result<Arc<Refreshed>, Error> {
     let refresh_token = data.refresh_token.as_deref().unwrap_or_default();
-    let key = flights::key(refresh_token, origin.as_str());
+    let key = flights::key(refresh_token, data.rotation, origin.as_str());
     sessions
         .flights
         .share(key, async || match &sessions.store {
