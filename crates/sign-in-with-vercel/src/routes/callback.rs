@@ -48,7 +48,10 @@ async fn callback(
     let config = provider.config()?;
     let params = CallbackParams::parse(parts.uri.query())?;
     let cookies = RequestCookies::parse(&parts.headers, &origin);
-    let now = provider.now();
+    // The sign-in's time, taken before the code is exchanged: the access
+    // token's life counts from no later than the provider issued it.
+    let now_ms = provider.now_ms();
+    let now = now_ms.div_euclid(1000);
     let found = Flows::read(&cookies, &origin, config).take(params.state.as_ref(), now);
     // This attempt is over whatever happens: its cookie goes with any answer.
     if let Ok((_, name)) = &found {
@@ -89,8 +92,6 @@ async fn callback(
         let claims = provider
             .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
             .await?;
-        let started_ms = provider.now_ms();
-        let now = started_ms.div_euclid(1000);
         // A new session: its own id, 128 random bits, kept by every refresh.
         let sid = random_token()[..22].to_owned();
         let data = SessionData::issued(
@@ -100,7 +101,7 @@ async fn callback(
             tokens.expires_in,
             tokens.refresh_token.as_ref().map(|t| t.secret().to_owned()),
             claims.into(),
-            (started_ms, 0),
+            (now_ms, 0),
             now,
         );
         Ok((cookie::write(&origin, config, &data, now)?, data.sub))

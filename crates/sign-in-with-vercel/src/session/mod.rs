@@ -334,8 +334,11 @@ async fn refresh_here(
 ) -> Result<Refreshed, Error> {
     let config = provider.config()?;
     let refresh_token = RefreshToken::new(data.refresh_token.clone().unwrap_or_default());
+    // Before the call: the new access token's life counts from no later
+    // than the provider issued it.
+    let asked_at = provider.now();
     let renewed = crate::refresh::grant(provider, &refresh_token, &data.sub).await?;
-    let new = next_generation(provider, data, renewed);
+    let new = next_generation(data, renewed, asked_at);
     match cookie::write(origin, config, &new, provider.now()) {
         Ok(sealed) => Ok(Refreshed { data: new, sealed }),
         Err(e) => {
@@ -350,8 +353,9 @@ async fn refresh_here(
 
 /// The session that replaces `old` after a refresh: the new tokens, one
 /// more rotation, the same user and start; the profile of the refreshed ID
-/// token when it verified, else the one the session had.
-fn next_generation(provider: &Provider, old: &SessionData, renewed: Renewed) -> SessionData {
+/// token when it verified, else the one the session had; its access token
+/// issued at `asked_at`, when the refresh was asked for.
+fn next_generation(old: &SessionData, renewed: Renewed, asked_at: i64) -> SessionData {
     let Renewed { tokens, claims } = renewed;
     let refresh_token = tokens
         .refresh_token
@@ -366,7 +370,7 @@ fn next_generation(provider: &Provider, old: &SessionData, renewed: Renewed) -> 
         refresh_token,
         claims.map_or_else(|| old.profile.clone(), cookie::Profile::from),
         (old.started_ms(), old.rotation.saturating_add(1)),
-        provider.now(),
+        asked_at,
     )
 }
 
