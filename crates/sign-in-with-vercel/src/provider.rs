@@ -281,7 +281,10 @@ impl Provider {
         self
     }
 
-    /// Replaces the clock (tests).
+    /// Replaces the clock (tests). It counts whole seconds, so where the
+    /// system clock orders events to the millisecond (a sign-in right after
+    /// a "sign out everywhere") a clock set in code puts both at the start
+    /// of their second: a test moves it on between the two.
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
         self
