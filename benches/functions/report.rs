@@ -105,7 +105,7 @@ fn store_use(c: &Counts, n: u64) -> String {
         return "none".to_owned();
     }
     format!(
-        "{} commands ({} GET) in {} round trips",
+        "{} commands ({} GET/MGET) in {} round trips",
         per(c.commands, n),
         per(c.gets, n),
         per(c.round_trips, n)
@@ -483,8 +483,9 @@ fn store_round_trips(r: &Results) -> Table {
         &format!(
             "session + REDIS_URL (a local redis-server {}) with a live session cookie, one warm \
              instance, keep-alive; counted by the server (`INFO`: total_commands_processed, \
-             cmdstat_get, total_writes_processed: one reply written per round trip, so a pipeline \
-             of two GETs is one), less its own INFO. An instance trusts a \"not ended\" answer for \
+             cmdstat_get and cmdstat_mget, total_writes_processed: one reply written per round \
+             trip), less its own INFO. A check is one MGET of the session's and its user's ended \
+             keys. An instance trusts a \"not ended\" answer for \
              one second: the {BACK_TO_BACK} back-to-back requests start more than a second after \
              its last question. Under wrk the checks of concurrent requests share the instance's \
              one connection (several per reply written).",
@@ -494,7 +495,7 @@ fn store_round_trips(r: &Results) -> Table {
             "Requests",
             "n",
             "Store commands",
-            "GET",
+            "GET/MGET",
             "Round trips",
             "Commands/request",
             "Round trips/request",

@@ -1,8 +1,8 @@
 //! The shared session store (`REDIS_URL`): a local `redis-server`
 //! (`testkit::RedisServer`), and what it counts of the functions' use:
-//! commands, GETs and round trips. A round trip is one reply the server
-//! writes (`total_writes_processed`): the two GETs of a session check,
-//! pipelined, are read at once and answered in one write.
+//! commands, reads (`GET`, `MGET`) and round trips. A round trip is one
+//! reply the server writes (`total_writes_processed`): the `MGET` of a
+//! session check is answered in one write.
 
 use std::time::Duration;
 
@@ -72,12 +72,12 @@ impl Store {
         };
         Counts {
             commands: number("total_commands_processed:"),
-            // No line until the first GET.
-            gets: if info.contains("cmdstat_get:") {
-                number("cmdstat_get:calls=")
-            } else {
-                0
-            },
+            // No line until the first of each.
+            gets: ["cmdstat_get:", "cmdstat_mget:"]
+                .iter()
+                .filter(|stat| info.contains(*stat))
+                .map(|stat| number(&format!("{stat}calls=")))
+                .sum(),
             round_trips: number("total_writes_processed:"),
         }
     }

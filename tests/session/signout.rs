@@ -519,9 +519,14 @@ async fn a_new_sign_in_deletes_the_sign_outs_mark_once_no_refresh_can_meet_it() 
     );
 }
 
-/// A TCP proxy to `port` whose client-to-server bytes wait `delay` (when
-/// set) before they go on, in order: a slow network to the store.
-async fn slow_proxy(port: u16, delay: Arc<std::sync::Mutex<Option<Duration>>>) -> String {
+/// A slow network to the store: a TCP proxy to `port` whose
+/// client-to-server bytes wait `delay` (when set) before they go on, in
+/// order; `held` counts the writes it has held.
+async fn slow_proxy(
+    port: u16,
+    delay: Arc<std::sync::Mutex<Option<Duration>>>,
+    held: Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("redis://{}", listener.local_addr().unwrap());
@@ -532,12 +537,13 @@ async fn slow_proxy(port: u16, delay: Arc<std::sync::Mutex<Option<Duration>>>) -
                 .unwrap();
             let (mut from_client, mut to_client) = client.into_split();
             let (mut from_server, mut to_server) = server.into_split();
-            let delay = delay.clone();
+            let (delay, held) = (delay.clone(), held.clone());
             tokio::spawn(async move {
                 let mut buf = vec![0; 16 * 1024];
                 while let Ok(n @ 1..) = from_client.read(&mut buf).await {
                     let wait = *delay.lock().unwrap();
                     if let Some(wait) = wait {
+                        held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         tokio::time::sleep(wait).await;
                     }
                     if to_server.write_all(&buf[..n]).await.is_err() {
@@ -561,7 +567,8 @@ async fn slow_proxy(port: u16, delay: Arc<std::sync::Mutex<Option<Duration>>>) -
 async fn a_check_in_flight_during_a_sign_out_is_not_trusted_after_it() {
     let redis = testkit::RedisServer::start();
     let delay = Arc::new(std::sync::Mutex::new(None));
-    let url = slow_proxy(redis.port(), delay.clone()).await;
+    let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let url = slow_proxy(redis.port(), delay.clone(), held.clone()).await;
     let rp = signed_in("client_secret_post").await;
     let instance = Arc::new(rp.instance(&[("REDIS_URL", url.as_str())]));
     let copy = rp.jar().clone();
@@ -571,12 +578,22 @@ async fn a_check_in_flight_during_a_sign_out_is_not_trusted_after_it() {
     // Past the second for which the instance trusts that answer.
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
-    *delay.lock().unwrap() = Some(Duration::from_millis(150));
+    // The check's question is held 120 ms on its way; the sign-out's
+    // follows it on the instance's one connection (both answered well
+    // inside the store's 500 ms round-trip budget).
+    *delay.lock().unwrap() = Some(Duration::from_millis(120));
     let in_flight = {
         let (instance, check) = (instance.clone(), check.clone());
         tokio::spawn(async move { instance.dispatch(&check).unwrap().await })
     };
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    let asked = std::time::Instant::now();
+    while held.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "the check never asked"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let sign_out = rp.request("POST", "/api/auth/signout");
     assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
     let before = in_flight.await.unwrap();

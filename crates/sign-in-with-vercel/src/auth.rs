@@ -86,10 +86,8 @@ impl Auth {
         Self::build(self.provider.with_http_client(http))
     }
 
-    /// Replaces the clock (tests). It counts whole seconds, so where the
-    /// system clock orders events to the millisecond (a sign-in right after
-    /// a "sign out everywhere") a clock set in code puts both at the start
-    /// of their second: a test moves it on between the two.
+    /// Replaces the clock (tests); see [`Provider::with_clock`] for what a
+    /// clock in whole seconds means for "sign out everywhere".
     pub fn with_clock(self, clock: Clock) -> Self {
         Self::build(self.provider.with_clock(clock))
     }

@@ -9,9 +9,10 @@
 //! - `oauth_flow.<id>`: one sealed sign-in attempt each (see `flow`);
 //! - `revoke.<id>`: the tokens of a sign-out whose revocation failed, for
 //!   the user to retry (see `session::revocation`);
-//! - `ended.<mark>`: a sign-out of the session `<mark>` names, until the
-//!   next sign-in (at most a refresh token's life), so that a refresh
-//!   answered after it cannot bring the session back (see
+//! - `ended.<mark>`: a sign-out of the session `<mark>` names, its time the
+//!   value, until a sign-in a minute later (at most a refresh token's
+//!   life; a sign-in keeps the four newest younger ones), so that a
+//!   refresh answered after it cannot bring the session back (see
 //!   `session::cookie::ended_cookie`).
 //!
 //! On https all are `__Host-` prefixed (RFC 6265bis §4.1.3.2), so no

@@ -184,7 +184,7 @@ impl<'a> Flows<'a> {
                 _ => clear.push(clear_cookie(self.origin, name)),
             }
         }
-        live.sort_unstable_by_key(|&(_, age)| std::cmp::Reverse(age));
+        live.sort_unstable_by_key(|&(_, order)| std::cmp::Reverse(order));
         for (name, _) in live.iter().skip(MAX_FLOWS - 1) {
             clear.push(clear_cookie(self.origin, name));
         }

@@ -173,9 +173,10 @@
 //!   deletes only the generation it read, so `Set-Cookie`s commute. A
 //!   sign-out also leaves a mark, `ended.<hash of the session id>`, kept
 //!   as long as a refresh token lives or until a sign-in a minute or more
-//!   later, so that a refresh of the same session answered after it (a
-//!   request already in flight) cannot sign the user back in, whichever
-//!   response the browser applies last; that refresh's tokens are revoked.
+//!   later (which keeps the four newest younger ones), so that a refresh
+//!   of the same session answered after it (a request already in flight)
+//!   cannot sign the user back in, whichever response the browser applies
+//!   last; that refresh's tokens are revoked.
 //! - **What ends a session**: sign-out; the provider refusing the grant
 //!   (`invalid_grant`: the app removed, the grant revoked, the refresh
 //!   token spent); a token the provider calls inactive; a refreshed ID
@@ -208,8 +209,8 @@
 //! - ended sessions: sign-out, app removal and a refused grant end the
 //!   session's id in every instance within a second, and
 //!   [`Auth::sign_out_everywhere`] ends all of a user's sessions;
-//! - at most one store round trip per protected request (two pipelined
-//!   `GET`s, trusted for a second per instance); an instance's first
+//! - at most one store round trip per protected request (one `MGET`,
+//!   trusted for a second per instance); an instance's first
 //!   protected request also connects (and authenticates, when the URL
 //!   carries a password), nothing more.
 //!

@@ -124,9 +124,10 @@ async fn callback(
     // outrun any more; a younger one stays, since a refresh in flight at
     // its sign-out may still land. Sessions a mark refused are revoked,
     // another user's only (as for the session this sign-in replaces).
-    reply
-        .set_cookies
-        .extend(clear_all(&origin, &previous.spent_marks));
+    reply.set_cookies.extend(clear_all(
+        &origin,
+        &cookie::spent_marks(&cookies, &origin, now),
+    ));
     let kept =
         session::revoke_ended(provider, &origin, &previous.ended, Some(&sub), "callback").await;
     reply.set_cookies.extend(kept);

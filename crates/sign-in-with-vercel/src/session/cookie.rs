@@ -40,12 +40,14 @@ const MAX_CHUNKS: usize = 4;
 /// How long a sign-out's mark lasts: as long as a generation that a late
 /// refresh sets can live (a refresh token's life), however late it lands
 /// and however long the browser then stays idle. A new sign-in deletes it
-/// once it is [`MARK_OUTRUN_SECS`] old.
+/// once it is [`MARK_OUTRUN_SECS`] old, or [`YOUNG_MARKS`] newer ones exist.
 const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
 /// How old a mark is when no refresh that was in flight at its sign-out
 /// can still land: such a refresh ends within its request's deadline
-/// ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE), 9 s); the rest is for
-/// the clocks of the instances that wrote and read the mark. A sign-in
+/// ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE), 9 s) of the sign-out,
+/// whose mark is stamped when its own request began (up to a deadline
+/// earlier): 18 s; the rest is for the clocks of the instances that wrote
+/// and read the mark. A sign-in
 /// keeps the younger marks, so that a sign-in and a second sign-out made
 /// meanwhile do not let the late refresh sign the user back in.
 const MARK_OUTRUN_SECS: i64 = 60;
@@ -279,11 +281,6 @@ pub(crate) struct ReadSession {
     /// one's, to revoke. One per session (its newest generation), at most
     /// [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
-    /// The names of the request's sign-out marks that no late refresh can
-    /// outrun any more (older than [`MARK_OUTRUN_SECS`], or written before
-    /// marks held their time) and of the young ones beyond the newest
-    /// [`YOUNG_MARKS`], for a new sign-in to delete.
-    pub spent_marks: Vec<String>,
 }
 
 /// The suffix naming session `id` in a sign-out's mark: not the id
@@ -313,6 +310,34 @@ fn young_mark(value: &[u8], now: i64) -> Option<i64> {
         .ok()
         .and_then(|v| v.parse::<i64>().ok())
         .filter(|at| now.saturating_sub(*at) <= MARK_OUTRUN_SECS)
+}
+
+/// The names of the request's sign-out marks a new sign-in deletes: those
+/// no late refresh can meet any more (older than [`MARK_OUTRUN_SECS`], or
+/// written before marks held their time), and the young ones beyond the
+/// newest [`YOUNG_MARKS`].
+pub(crate) fn spent_marks(cookies: &RequestCookies, origin: &Origin, now: i64) -> Vec<String> {
+    let mut spent = Vec::new();
+    if !cookies.has_ended_mark() {
+        return spent;
+    }
+    let mut young = Vec::new();
+    for (position, (name, _, value)) in cookies.family(origin, ENDED_COOKIE).enumerate() {
+        match young_mark(value, now) {
+            Some(at) => young.push(((at, position), name)),
+            None => spent.push(name.to_owned()),
+        }
+    }
+    // The newest first (a browser sends the cookies of one path oldest
+    // first, RFC 6265 §5.4: the position orders a second's marks).
+    young.sort_unstable_by_key(|&(order, _)| std::cmp::Reverse(order));
+    spent.extend(
+        young
+            .iter()
+            .skip(YOUNG_MARKS)
+            .map(|(_, name)| (*name).to_owned()),
+    );
+    spent
 }
 
 /// The session in use and where it came from.
@@ -351,27 +376,14 @@ pub(crate) fn read(
         }
     }
     let context = context(config);
-    let mut marks = Vec::new();
-    let mut spent_marks = Vec::new();
-    if cookies.has_ended_mark() {
-        let mut young = Vec::new();
-        for (position, (name, mark, value)) in cookies.family(origin, ENDED_COOKIE).enumerate() {
-            marks.push(mark);
-            match young_mark(value, now) {
-                Some(at) => young.push(((at, position), name)),
-                None => spent_marks.push(name.to_owned()),
-            }
-        }
-        // The newest first (a browser sends the cookies of one path oldest
-        // first, RFC 6265 §5.4: the position breaks ties within a second).
-        young.sort_unstable_by_key(|&(age, _)| std::cmp::Reverse(age));
-        spent_marks.extend(
-            young
-                .iter()
-                .skip(YOUNG_MARKS)
-                .map(|(_, name)| (*name).to_owned()),
-        );
-    }
+    let marks: Vec<&str> = if cookies.has_ended_mark() {
+        cookies
+            .family(origin, ENDED_COOKIE)
+            .map(|(_, mark, _)| mark)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut ended = Vec::new();
     let mut best: Option<Current> = None;
     for chunks in generations.values() {
@@ -417,7 +429,6 @@ pub(crate) fn read(
         current: best,
         stale,
         ended,
-        spent_marks,
     }
 }
 
@@ -630,8 +641,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, HeaderValue::from_str(&pairs.join("; ")).unwrap());
         let cookies = RequestCookies::parse(&headers, &origin);
-        let read = read(&cookies, &origin, &config(), NOW);
-        let mut spent: Vec<String> = read.spent_marks;
+        let mut spent = spent_marks(&cookies, &origin, NOW);
         spent.sort();
         let expected: Vec<String> = ["a", "b", "g", "h"]
             .iter()
@@ -677,18 +687,16 @@ mod tests {
         let mut issued_before_it_began = data();
         issued_before_it_began.started_at = NOW;
         issued_before_it_began.access_issued_at = NOW - 10;
-        let mut no_such_millisecond = data();
-        no_such_millisecond.started_millis = 1000;
-        for data in [
-            too_long,
-            from_the_future,
-            issued_before_it_began,
-            no_such_millisecond,
-        ] {
+        for data in [too_long, from_the_future, issued_before_it_began] {
             let read = read_back(&data);
             assert!(read.current.is_none());
             assert_eq!(read.stale.len(), 1, "and deleted");
         }
+        // Only a session sealed as JSON can say so (the binary form holds
+        // the start in milliseconds).
+        let mut no_such_millisecond = data();
+        no_such_millisecond.started_millis = 1000;
+        assert!(data().within_policy(NOW) && !no_such_millisecond.within_policy(NOW));
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //!   answer with the same new generation (or the same refusal);
 //! - **ended sessions**: sign-out, app removal and a refused grant mark the
 //!   session's id ended; "sign out everywhere" marks the user's sessions
-//!   begun until now ended. Every protected request asks, in one pipelined
-//!   round trip, cached for a second per instance.
+//!   begun until now ended. Every protected request asks, in one command
+//!   (`MGET`), its answer cached for a second per instance.
 //!
 //! Keys are hashes (never a token, never a user id in the clear), under a
 //! prefix of the app's own; values hold no token in plain text and no
@@ -61,14 +61,19 @@ impl Keys {
         Self { prefix }
     }
 
-    /// `<prefix><kind>:<hash>`, in one allocation: two keys are made on
-    /// every protected request.
+    /// `<prefix><kind>:<hash>`, in one allocation: the keys are made on
+    /// every check a protected request makes of the store.
     fn hashed(&self, kind: &str, value: &[u8]) -> String {
-        let mut key = String::with_capacity(self.prefix.len() + kind.len() + 33);
+        self.keyed(kind, &digest(&SHA256, value).as_ref()[..16])
+    }
+
+    /// `<prefix><kind>:<hex of hash>`.
+    fn keyed(&self, kind: &str, hash: &[u8]) -> String {
+        let mut key = String::with_capacity(self.prefix.len() + kind.len() + 1 + 2 * hash.len());
         key.push_str(&self.prefix);
         key.push_str(kind);
         key.push(':');
-        push_hex(&mut key, &digest(&SHA256, value).as_ref()[..16]);
+        push_hex(&mut key, hash);
         key
     }
 
@@ -77,9 +82,13 @@ impl Keys {
         self.hashed("s", sid.as_bytes())
     }
 
-    /// When all of a user's sessions were ended ("sign out everywhere").
-    pub(crate) fn ended_user(&self, sub: &str) -> String {
-        self.hashed("u", sub.as_bytes())
+    /// When all of a user's sessions were ended ("sign out everywhere"):
+    /// the key in milliseconds, then the one in seconds that earlier
+    /// versions read and write ([`UserMarks`]); one hash for both.
+    pub(crate) fn ended_user(&self, sub: &str) -> [String; 2] {
+        let hash = digest(&SHA256, sub.as_bytes());
+        let hash = &hash.as_ref()[..16];
+        [self.keyed("e", hash), self.keyed("u", hash)]
     }
 
     /// The claim on refreshing one generation (its flight key).
@@ -93,24 +102,38 @@ impl Keys {
     }
 }
 
-/// The time of a "sign out everywhere" mark in milliseconds since the
-/// epoch. Marks were written in seconds before sessions kept their start to
-/// the millisecond: a value below 10^11 (in seconds, the year 5138; in
-/// milliseconds, 1973) is one of those, read as its second's last
-/// millisecond so that it still ends every session begun in that second.
-fn mark_ms(at: i64) -> i64 {
-    const SECONDS_BELOW: i64 = 100_000_000_000;
-    if at < SECONDS_BELOW {
-        at.saturating_mul(1000).saturating_add(999)
-    } else {
-        at
-    }
+/// A user's "sign out everywhere" marks, as the store holds them. Sessions
+/// kept their start in whole seconds before, and so did the mark; an
+/// instance of an earlier version can share the store (a preview
+/// deployment, a rollback), so both keys are written and read.
+#[derive(Debug, Default, PartialEq)]
+struct UserMarks {
+    /// Milliseconds since the epoch: every session begun until then ends.
+    ms: Option<i64>,
+    /// Seconds since the epoch: every session begun until the end of that
+    /// second ends. This version writes the second before its own mark's,
+    /// so that an earlier version ends what it can without ending a
+    /// sign-in right after the mark.
+    seconds: Option<i64>,
 }
 
-/// Whether the "sign out everywhere" mark `at` ends a session begun at
-/// `started_ms`: one begun at or before it.
-fn ends(at: i64, started_ms: i64) -> bool {
-    started_ms <= mark_ms(at)
+impl UserMarks {
+    /// The marks of "sign out everywhere" at `at_ms`.
+    fn at(at_ms: i64) -> Self {
+        Self {
+            ms: Some(at_ms),
+            seconds: Some(at_ms.div_euclid(1000).saturating_sub(1)),
+        }
+    }
+
+    /// Whether they end a session begun at `started_ms`: one begun at or
+    /// before either mark.
+    fn end(&self, started_ms: i64) -> bool {
+        self.ms.is_some_and(|at| started_ms <= at)
+            || self
+                .seconds
+                .is_some_and(|at| started_ms <= at.saturating_mul(1000).saturating_add(999))
+    }
 }
 
 /// Appends `bytes` in lower-case hex.
@@ -182,7 +205,7 @@ mod with_redis {
     use redis::aio::MultiplexedConnection;
     use redis::{AsyncConnectionConfig, RedisError};
 
-    use super::{Claim, Keys, StoreUrl};
+    use super::{Claim, Keys, StoreUrl, UserMarks};
     use crate::clock::time_left;
 
     /// How long one round trip to the store may take.
@@ -387,17 +410,20 @@ mod with_redis {
                 }
                 (Instant::now(), live.endings)
             };
-            let (session, user): (Option<String>, Option<i64>) = self
+            // One command: a store that bills per command (Upstash) counts
+            // one per check.
+            let ((session, ms, seconds),): ((Option<String>, Option<i64>, Option<i64>),) = self
                 .round_trip("check", || {
+                    let [user_ms, user_seconds] = self.keys.ended_user(sub);
                     let mut pipe = redis::pipe();
-                    pipe.cmd("GET")
+                    pipe.cmd("MGET")
                         .arg(self.keys.ended_session(sid))
-                        .cmd("GET")
-                        .arg(self.keys.ended_user(sub));
+                        .arg(user_ms)
+                        .arg(user_seconds);
                     pipe
                 })
                 .await?;
-            let ended = session.is_some() || user.is_some_and(|at| super::ends(at, started_ms));
+            let ended = session.is_some() || UserMarks { ms, seconds }.end(started_ms);
             let mut live = lock(&self.live);
             if ended {
                 live.seen.remove(sid);
@@ -437,14 +463,18 @@ mod with_redis {
         /// live.
         pub(crate) async fn end_user(&self, sub: &str, at_ms: i64) -> bool {
             lock(&self.live).ending(None);
+            let marks = UserMarks::at(at_ms);
             let took = self
                 .round_trip::<()>("end user", || {
                     let mut pipe = redis::pipe();
-                    pipe.cmd("SET")
-                        .arg(self.keys.ended_user(sub))
-                        .arg(at_ms)
-                        .arg("EX")
-                        .arg(ENDED_FOR);
+                    for (key, at) in self
+                        .keys
+                        .ended_user(sub)
+                        .into_iter()
+                        .zip([marks.ms, marks.seconds])
+                    {
+                        pipe.cmd("SET").arg(key).arg(at).arg("EX").arg(ENDED_FOR);
+                    }
                     pipe
                 })
                 .await
@@ -519,9 +549,9 @@ mod tests {
     fn keys_are_hashes_under_the_apps_prefix() {
         let keys = Keys::new("https://vercel.com", "cl_app");
         let sid = keys.ended_session("session-id");
-        let user = keys.ended_user("user-sub");
+        let [user_ms, user] = keys.ended_user("user-sub");
         let claim = keys.claim(&[7; 32]);
-        for key in [&sid, &user, &claim] {
+        for key in [&sid, &user_ms, &user, &claim] {
             assert!(key.starts_with("siv:"), "{key}");
             assert!(
                 !key.contains("session-id") && !key.contains("user-sub"),
@@ -532,25 +562,32 @@ mod tests {
         // The layout every instance shares: a new release reads the keys
         // an older one wrote.
         assert_eq!(sid, "siv:0ef6dfcf6084:s:4bdf1e15df716f27ff6ebcc119aa4b88");
+        assert_eq!(user, keys.hashed("u", b"user-sub"));
+        assert_eq!(user_ms, keys.hashed("e", b"user-sub"));
         let other = Keys::new("https://vercel.com", "cl_other");
         assert_ne!(other.ended_session("session-id"), sid);
     }
 
     #[test]
-    fn a_mark_ends_the_sessions_begun_until_it() {
+    fn marks_end_the_sessions_begun_until_them() {
         let second = 1_800_000_000;
         let at = second * 1000 + 500;
-        assert!(ends(at, at) && ends(at, at - 1));
-        assert!(!ends(at, at + 1), "a sign-in right after it stands");
-        // A session sealed with its start in seconds: its second's first
-        // millisecond, so that a sign-out in that second ends it.
-        let (s, millis) = crate::session::cookie::split_ms(second * 1000);
-        assert_eq!(millis, crate::session::cookie::UNKNOWN_MILLIS);
-        assert!(s == second && ends(at, second * 1000));
-        // A mark in seconds, written before marks held milliseconds: its
-        // whole second.
-        assert_eq!(mark_ms(second), second * 1000 + 999);
-        assert!(ends(second, second * 1000 + 999));
-        assert!(!ends(second, (second + 1) * 1000));
+        let marks = UserMarks::at(at);
+        assert!(marks.end(at) && marks.end(at - 1));
+        assert!(!marks.end(at + 1), "a sign-in right after it stands");
+        // A session sealed with its start in seconds reads as its second's
+        // first millisecond: a sign-out in that second ends it.
+        assert!(marks.end(second * 1000));
+        // An earlier version reads the seconds key alone: the second
+        // before, all of it.
+        assert_eq!(marks.seconds, Some(second - 1));
+        // A mark an earlier version wrote, in seconds: its whole second.
+        let old = UserMarks {
+            ms: None,
+            seconds: Some(second),
+        };
+        assert!(old.end(second * 1000 + 999));
+        assert!(!old.end((second + 1) * 1000));
+        assert!(!UserMarks::default().end(at));
     }
 }
