@@ -161,6 +161,49 @@ async fn a_sign_in_right_after_signing_out_everywhere_stands() {
     assert_eq!(stack.who(&again).await.as_deref(), Some(DEMO_SUB));
 }
 
+/// Two "sign out everywhere" of one user that reach the store out of
+/// order (one took its time, then stalled): the later mark stands.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_out_everywhere_never_moves_the_mark_back() {
+    let stack = Stack::start(Setup::default());
+    let (mut laptop, mut phone) = (stack.browser(), stack.browser());
+    stack.sign_in(&mut laptop).await;
+    stack.sign_in(&mut phone).await;
+    let answer = post(&mut laptop, &stack, "/api/auth/signout?everywhere").await;
+    assert_eq!(answer["everywhere"], true, "{answer}");
+    let redis = stack.redis.as_ref().unwrap();
+    let key = redis
+        .keys()
+        .into_iter()
+        .find(|k| k.contains(":e:"))
+        .expect("the mark, in milliseconds");
+    // `INCRBY 0` answers a number on one line and changes nothing.
+    let mark = || -> i64 {
+        let line = redis.command(&format!("INCRBY {key} 0")).unwrap();
+        line.strip_prefix(':').unwrap().parse().unwrap()
+    };
+    // As if another "sign out everywhere" a minute later got there first.
+    let later = mark() + 60_000;
+    let set = redis.command(&format!("SET {key} {later} KEEPTTL"));
+    assert_eq!(set.as_deref(), Some("+OK"));
+    let answer = post(&mut phone, &stack, "/api/auth/signout?everywhere").await;
+    assert_eq!(answer["everywhere"], true, "{answer}");
+    assert_eq!(mark(), later);
+    // Both marks last as long as a session can.
+    for key in redis
+        .keys()
+        .iter()
+        .filter(|k| k.contains(":e:") || k.contains(":u:"))
+    {
+        let ttl = redis.command(&format!("TTL {key}")).unwrap();
+        let ttl: i64 = ttl.strip_prefix(':').unwrap().parse().unwrap();
+        assert!(
+            ttl > sign_in_with_vercel::REFRESH_TOKEN_TTL_SECS,
+            "{key}: {ttl} s"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_removed_at_the_provider_ends_every_copy_once_noticed() {
     let stack = Stack::start(Setup::default());

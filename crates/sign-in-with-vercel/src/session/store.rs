@@ -221,6 +221,18 @@ mod with_redis {
     pub(crate) const LIVE_FOR: Duration = Duration::from_secs(1);
     /// How long a refresh's outcome is kept for the other instances.
     pub(crate) const OUTCOME_TTL: Duration = Duration::from_secs(60);
+    /// Sets each of `KEYS` to its number in `ARGV` for `ARGV[#KEYS + 1]`
+    /// seconds, unless it holds a later one: two "sign out everywhere" of
+    /// one user that reach the store out of order (one took its time, then
+    /// stalled) leave the later mark, atomically.
+    const SET_LATER: &str = "\
+        for i, key in ipairs(KEYS) do \
+            local held = tonumber(redis.call('GET', key)) \
+            if held == nil or held < tonumber(ARGV[i]) then \
+                redis.call('SET', key, ARGV[i], 'EX', ARGV[#KEYS + 1]) \
+            end \
+        end \
+        return 0";
     /// How long a claim on a refresh holds: past any request's deadline.
     pub(crate) const CLAIM_TTL: Duration = Duration::from_secs(10);
 
@@ -466,15 +478,16 @@ mod with_redis {
             let marks = UserMarks::at(at_ms);
             let took = self
                 .round_trip::<()>("end user", || {
+                    let [ms, seconds] = self.keys.ended_user(sub);
                     let mut pipe = redis::pipe();
-                    for (key, at) in self
-                        .keys
-                        .ended_user(sub)
-                        .into_iter()
-                        .zip([marks.ms, marks.seconds])
-                    {
-                        pipe.cmd("SET").arg(key).arg(at).arg("EX").arg(ENDED_FOR);
-                    }
+                    pipe.cmd("EVAL")
+                        .arg(SET_LATER)
+                        .arg(2)
+                        .arg(ms)
+                        .arg(seconds)
+                        .arg(marks.ms)
+                        .arg(marks.seconds)
+                        .arg(ENDED_FOR);
                     pipe
                 })
                 .await
