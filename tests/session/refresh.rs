@@ -565,3 +565,59 @@ async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
         redis.keys()
     );
 }
+
+/// With a shared store: the refresh's token call fails for the provider's
+/// trouble (503), so the claim is given up for another request to try. If
+/// the claim lapsed meanwhile and another instance took it (here: the test
+/// writes another value), giving up leaves that one's claim alone.
+#[tokio::test]
+async fn giving_up_a_claim_leaves_another_instances_claim() {
+    let redis = testkit::RedisServer::start();
+    let url = redis.url();
+    let rp = signed_in("client_secret_post").await;
+    let instance = rp.instance(&[("REDIS_URL", url.as_str())]);
+    rp.advance(3600 - 120);
+    let request = rp.request_with(rp.jar(), "/api/auth/session");
+    rp.emulator.faults().token_response = Some((503, "{}".into()));
+    *rp.recorder.delay.lock().unwrap() = Some(Duration::from_millis(300));
+    let answer = instance.dispatch(&request).unwrap();
+    tokio::pin!(answer);
+    let claim = loop {
+        tokio::select! {
+            _ = &mut answer => panic!("answered before the claim was seen"),
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+        if let Some(key) = redis.keys().into_iter().find(|k| k.contains(":c:")) {
+            break key;
+        }
+    };
+    let taken = redis.command(&format!("SET {claim} another-instance KEEPTTL"));
+    assert_eq!(taken.as_deref(), Some("+OK"));
+    let answered = answer.await;
+    assert_eq!(
+        answered.status(),
+        200,
+        "within the grace: the user is still known"
+    );
+    assert!(
+        rp.sent_to("/login/oauth/token").len() == 1,
+        "the token call was made and failed"
+    );
+    assert_eq!(
+        redis.command(&format!("EXISTS {claim}")).as_deref(),
+        Some(":1"),
+        "the other instance's claim stands"
+    );
+    // Its own claim, it does give up.
+    assert_eq!(
+        redis.command(&format!("DEL {claim}")).as_deref(),
+        Some(":1")
+    );
+    let again = instance.dispatch(&request).unwrap().await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 2);
+    assert_eq!(
+        redis.command(&format!("EXISTS {claim}")).as_deref(),
+        Some(":0")
+    );
+}

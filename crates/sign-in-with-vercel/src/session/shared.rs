@@ -81,7 +81,7 @@ pub(super) async fn refresh(
         match store.claim(flight).await {
             // The store does not answer: as without one.
             None => return refresh_here(provider, origin, data).await,
-            Some(Claim::Won) => {
+            Some(Claim::Won(token)) => {
                 let outcome = refresh_here(provider, origin, data).await;
                 // Won after waiting: the claim this request waited on
                 // lapsed without an outcome (its instance was cut off, or
@@ -105,7 +105,7 @@ pub(super) async fn refresh(
                     .and_then(|(published, config)| encode(&config.keys, flight, &published));
                 match sealed {
                     Some(sealed) => store.publish(flight, &sealed).await,
-                    None => store.release(flight).await,
+                    None => store.release(flight, &token).await,
                 }
                 return if lost_race {
                     Err(Error::RefreshConflict)

@@ -35,8 +35,9 @@ pub use crate::config::StoreUrl;
 pub(crate) enum Claim {
     /// Another instance finished it: its outcome (see [`super::shared`]).
     Outcome(String),
-    /// This instance claimed it: make the token call, then publish.
-    Won,
+    /// This instance claimed it, with this random value: make the token
+    /// call, then publish (or release the claim, if it is still this one).
+    Won(String),
     /// Another instance is making the call: ask again shortly.
     Wait,
 }
@@ -189,7 +190,7 @@ mod without_redis {
             match *self {}
         }
 
-        pub(crate) async fn release(&self, _: &[u8; 32]) {
+        pub(crate) async fn release(&self, _: &[u8; 32], _: &str) {
             match *self {}
         }
     }
@@ -231,6 +232,13 @@ mod with_redis {
             if held == nil or held < tonumber(ARGV[i]) then \
                 redis.call('SET', key, ARGV[i], 'EX', ARGV[#KEYS + 1]) \
             end \
+        end \
+        return 0";
+    /// Deletes `KEYS[1]` if it holds `ARGV[1]`, atomically: a claim is
+    /// released only by the instance that holds it.
+    const DELETE_IF_HELD: &str = "\
+        if redis.call('GET', KEYS[1]) == ARGV[1] then \
+            return redis.call('DEL', KEYS[1]) \
         end \
         return 0";
     /// How long a claim on a refresh holds: past any request's deadline.
@@ -516,7 +524,7 @@ mod with_redis {
                 .await?;
             Some(match (outcome, claimed) {
                 (Some(outcome), _) => Claim::Outcome(outcome),
-                (None, Some(_)) => Claim::Won,
+                (None, Some(_)) => Claim::Won(token),
                 (None, None) => Claim::Wait,
             })
         }
@@ -536,13 +544,18 @@ mod with_redis {
                 .await;
         }
 
-        /// Gives up a claim without an outcome (the provider could not be
-        /// reached), so that another request may try.
-        pub(crate) async fn release(&self, flight: &[u8; 32]) {
+        /// Gives up the claim `token` made without an outcome (the
+        /// provider could not be reached), so that another request may
+        /// try; a claim another instance took once this one lapsed stays.
+        pub(crate) async fn release(&self, flight: &[u8; 32], token: &str) {
             let _ = self
                 .round_trip::<()>("release", || {
                     let mut pipe = redis::pipe();
-                    pipe.cmd("DEL").arg(self.keys.claim(flight));
+                    pipe.cmd("EVAL")
+                        .arg(DELETE_IF_HELD)
+                        .arg(1)
+                        .arg(self.keys.claim(flight))
+                        .arg(token);
                     pipe
                 })
                 .await;
