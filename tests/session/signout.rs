@@ -251,6 +251,42 @@ async fn a_new_sign_in_revokes_the_tokens_of_the_user_it_replaces() {
     assert_eq!(session["user"]["sub"], "usr_someone_else");
 }
 
+/// Two sign-ins completed in parallel in one browser (two tabs), as two
+/// users: the later one is the session, and the other user's tokens, which
+/// no cookie holds once its session is deleted, are revoked; the same
+/// user's are left to the provider, as for a sign-in over a session.
+#[tokio::test]
+async fn of_two_sign_ins_in_parallel_the_later_stands_and_the_other_users_tokens_are_revoked() {
+    let mut rp = signed_in("client_secret_post").await;
+    let first = rp.authorize_and_consent().await;
+    let second = rp.authorize_and_consent().await;
+    let before = rp.jar().clone();
+    rp.emulator.faults().id_token_claims = Some(Arc::new(|c| {
+        c.insert("sub".into(), serde_json::json!("usr_someone_else"));
+    }));
+    let as_someone_else = rp.send_with(&before, "GET", &first).await;
+    assert_eq!(location(&as_someone_else), "/profile");
+    let (other_access, other_refresh) = rp.issued();
+    rp.emulator.faults().id_token_claims = None;
+    rp.advance(1);
+    let as_demo = rp.send_with(&before, "GET", &second).await;
+    assert_eq!(location(&as_demo), "/profile");
+    let (demo_access, demo_refresh) = rp.issued();
+
+    for order in [[&as_someone_else, &as_demo], [&as_demo, &as_someone_else]] {
+        let mut jar = before.clone();
+        for answer in order {
+            jar.store(answer.headers());
+        }
+        let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
+        assert_eq!(body_json(&who)["user"]["sub"], DEMO_SUB);
+        jar.store(who.headers());
+        assert_eq!(jar.session_names().len(), 1, "the other session is deleted");
+    }
+    assert!(!active(&rp, &other_access) && !active(&rp, &other_refresh));
+    assert!(active(&rp, &demo_access) && active(&rp, &demo_refresh));
+}
+
 /// A sign-out that crosses a refresh of the same session (both requests
 /// sent with the old generation): whichever response the browser applies
 /// last, the user stays signed out, and the tokens the refresh brought,

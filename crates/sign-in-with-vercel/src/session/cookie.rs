@@ -277,9 +277,10 @@ pub(crate) struct ReadSession {
     /// with the response.
     pub stale: Vec<String>,
     /// Sessions this browser signed out of (or a sign-in replaced) that
-    /// came back with a refresh answered afterwards: their tokens are no
-    /// one's, to revoke. One per session (its newest generation), at most
-    /// [`MAX_ENDED`].
+    /// came back with a refresh answered afterwards, and sessions a newer
+    /// one supersedes (two sign-ins completed in parallel, in two tabs):
+    /// their cookies are deleted, so their tokens are no one's, to revoke.
+    /// One per session (its newest generation), at most [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
 }
 
@@ -385,6 +386,9 @@ pub(crate) fn read(
         Vec::new()
     };
     let mut ended = Vec::new();
+    // Generations that lost to a newer one: older ones of the same session
+    // (stale), or other sessions (ended, below).
+    let mut losers = Vec::new();
     let mut best: Option<Current> = None;
     for chunks in generations.values() {
         let names: Vec<String> = chunks
@@ -413,10 +417,15 @@ pub(crate) fn read(
                 old_key,
             }) {
                 stale.extend(previous.names);
+                losers.push(previous.data);
             }
         } else {
             stale.extend(names);
+            losers.push(data);
         }
+    }
+    if let Some(best) = &best {
+        ended.extend(losers.into_iter().filter(|l| l.id() != best.data.id()));
     }
     stale.sort();
     stale.dedup();
