@@ -182,13 +182,28 @@ async fn a_sign_out_everywhere_never_moves_the_mark_back() {
         let line = redis.command(&format!("INCRBY {key} 0")).unwrap();
         line.strip_prefix(':').unwrap().parse().unwrap()
     };
-    // As if another "sign out everywhere" a minute later got there first.
-    let later = mark() + 60_000;
+    // As if another "sign out everywhere" 30 s later got there first.
+    let later = mark() + 30_000;
     let set = redis.command(&format!("SET {key} {later} KEEPTTL"));
     assert_eq!(set.as_deref(), Some("+OK"));
     let answer = post(&mut phone, &stack, "/api/auth/signout?everywhere").await;
     assert_eq!(answer["everywhere"], true, "{answer}");
     assert_eq!(mark(), later);
+    // A mark far ahead (a clock gone wrong) would end every sign-in until
+    // its time: the next "sign out everywhere" replaces it.
+    let wrong = later + 10 * 24 * 3600 * 1000;
+    let set = redis.command(&format!("SET {key} {wrong} KEEPTTL"));
+    assert_eq!(set.as_deref(), Some("+OK"));
+    let mut tablet = stack.browser();
+    stack.sign_in(&mut tablet).await;
+    let answer = post(&mut tablet, &stack, "/api/auth/signout?everywhere").await;
+    assert_eq!(answer["everywhere"], true, "{answer}");
+    assert!(mark() < later + 60_000, "replaced: {}", mark());
+    // The mark in seconds, for an earlier version: the second before.
+    let seconds_key = key.replace(":e:", ":u:");
+    let line = redis.command(&format!("INCRBY {seconds_key} 0")).unwrap();
+    let seconds: i64 = line.strip_prefix(':').unwrap().parse().unwrap();
+    assert_eq!(seconds, mark() / 1000 - 1);
     // Both marks last as long as a session can.
     for key in redis
         .keys()

@@ -278,8 +278,9 @@ pub(crate) struct ReadSession {
     pub stale: Vec<String>,
     /// Sessions this browser signed out of (or a sign-in replaced) that
     /// came back with a refresh answered afterwards, and sessions a newer
-    /// one supersedes (two sign-ins completed in parallel, in two tabs):
-    /// their cookies are deleted, so their tokens are no one's, to revoke.
+    /// one begun within [`MARK_OUTRUN_SECS`] supersedes (two sign-ins
+    /// completed in parallel, in two tabs): their cookies are deleted, so
+    /// their tokens are no one's, to revoke.
     /// One per session (its newest generation), at most [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
 }
@@ -424,8 +425,16 @@ pub(crate) fn read(
             losers.push(data);
         }
     }
+    // Another session that lost to a newer one begun moments before or
+    // after it: two sign-ins completed in parallel. One begun long before
+    // is only deleted: it was not this browser's to revoke (a cookie set
+    // from elsewhere on plain http, where names carry no `__Host-`).
     if let Some(best) = &best {
-        ended.extend(losers.into_iter().filter(|l| l.id() != best.data.id()));
+        let parallel = |l: &SessionData| {
+            l.id() != best.data.id()
+                && best.data.started_ms().saturating_sub(l.started_ms()) <= MARK_OUTRUN_SECS * 1000
+        };
+        ended.extend(losers.into_iter().filter(parallel));
     }
     stale.sort();
     stale.dedup();

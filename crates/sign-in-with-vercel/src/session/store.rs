@@ -119,11 +119,18 @@ struct UserMarks {
 }
 
 impl UserMarks {
-    /// The marks of "sign out everywhere" at `at_ms`.
-    fn at(at_ms: i64) -> Self {
+    /// The marks of "sign out everywhere" at `at_ms`: in milliseconds, and
+    /// in seconds.
+    fn at(at_ms: i64) -> (i64, i64) {
+        (at_ms, at_ms.div_euclid(1000).saturating_sub(1))
+    }
+
+    /// The marks as the store holds them; a value that is not a number
+    /// (no version writes one) is no mark.
+    fn read(ms: Option<&str>, seconds: Option<&str>) -> Self {
         Self {
-            ms: Some(at_ms),
-            seconds: Some(at_ms.div_euclid(1000).saturating_sub(1)),
+            ms: ms.and_then(|v| v.parse().ok()),
+            seconds: seconds.and_then(|v| v.parse().ok()),
         }
     }
 
@@ -222,18 +229,23 @@ mod with_redis {
     pub(crate) const LIVE_FOR: Duration = Duration::from_secs(1);
     /// How long a refresh's outcome is kept for the other instances.
     pub(crate) const OUTCOME_TTL: Duration = Duration::from_secs(60);
-    /// Sets each of `KEYS` to its number in `ARGV` for `ARGV[#KEYS + 1]`
-    /// seconds, unless it holds a later one: two "sign out everywhere" of
-    /// one user that reach the store out of order (one took its time, then
-    /// stalled) leave the later mark, atomically.
+    /// Sets `KEYS[1]` to the number `ARGV[1]` for `ARGV[2]` seconds,
+    /// unless it holds a later one, atomically: two "sign out everywhere"
+    /// of one user that reach the store out of order (one took its time,
+    /// then stalled) leave the later mark. A held mark later by more than
+    /// `ARGV[3]` (the clocks' skew) is a wrong one (a clock far ahead) and
+    /// is replaced, so that it cannot end every sign-in until its time.
+    /// One key per script: keys in different slots of a sharded store
+    /// cannot share one.
     const SET_LATER: &str = "\
-        for i, key in ipairs(KEYS) do \
-            local held = tonumber(redis.call('GET', key)) \
-            if held == nil or held < tonumber(ARGV[i]) then \
-                redis.call('SET', key, ARGV[i], 'EX', ARGV[#KEYS + 1]) \
-            end \
+        local held = tonumber(redis.call('GET', KEYS[1])) \
+        local new = tonumber(ARGV[1]) \
+        if held == nil or held < new or held > new + tonumber(ARGV[3]) then \
+            redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
         end \
         return 0";
+    /// How far apart the instances' clocks may be, for [`SET_LATER`].
+    const MARK_SKEW_SECS: i64 = 60;
     /// Deletes `KEYS[1]` if it holds `ARGV[1]`, atomically: a claim is
     /// released only by the instance that holds it.
     const DELETE_IF_HELD: &str = "\
@@ -370,9 +382,16 @@ mod with_redis {
                 }
                 Err(Failure::Skipped) => None,
                 Err(failure) => {
-                    *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
-                    if matches!(failure, Failure::Redis(_)) {
-                        *self.connection.lock().await = None;
+                    // The store answered with an error (a command it does
+                    // not run): the connection is sound, and the other
+                    // commands work; only a failure to reach it rests it.
+                    let answered = matches!(&failure,
+                        Failure::Redis(e) if matches!(e.kind(), redis::ErrorKind::Server(_)));
+                    if !answered {
+                        *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
+                        if matches!(failure, Failure::Redis(_)) {
+                            *self.connection.lock().await = None;
+                        }
                     }
                     if !self.said_down.swap(true, Ordering::Relaxed) {
                         let why = match failure {
@@ -432,7 +451,8 @@ mod with_redis {
             };
             // One command: a store that bills per command (Upstash) counts
             // one per check.
-            let ((session, ms, seconds),): ((Option<String>, Option<i64>, Option<i64>),) = self
+            type Values = (Option<String>, Option<String>, Option<String>);
+            let ((session, ms, seconds),): (Values,) = self
                 .round_trip("check", || {
                     let [user_ms, user_seconds] = self.keys.ended_user(sub);
                     let mut pipe = redis::pipe();
@@ -443,7 +463,8 @@ mod with_redis {
                     pipe
                 })
                 .await?;
-            let ended = session.is_some() || UserMarks { ms, seconds }.end(started_ms);
+            let marks = UserMarks::read(ms.as_deref(), seconds.as_deref());
+            let ended = session.is_some() || marks.end(started_ms);
             let mut live = lock(&self.live);
             if ended {
                 live.seen.remove(sid);
@@ -483,19 +504,23 @@ mod with_redis {
         /// live.
         pub(crate) async fn end_user(&self, sub: &str, at_ms: i64) -> bool {
             lock(&self.live).ending(None);
-            let marks = UserMarks::at(at_ms);
+            let (mark_ms, mark_seconds) = UserMarks::at(at_ms);
             let took = self
                 .round_trip::<()>("end user", || {
-                    let [ms, seconds] = self.keys.ended_user(sub);
+                    let [key_ms, key_seconds] = self.keys.ended_user(sub);
                     let mut pipe = redis::pipe();
-                    pipe.cmd("EVAL")
-                        .arg(SET_LATER)
-                        .arg(2)
-                        .arg(ms)
-                        .arg(seconds)
-                        .arg(marks.ms)
-                        .arg(marks.seconds)
-                        .arg(ENDED_FOR);
+                    for (key, mark, skew) in [
+                        (key_ms, mark_ms, MARK_SKEW_SECS * 1000),
+                        (key_seconds, mark_seconds, MARK_SKEW_SECS),
+                    ] {
+                        pipe.cmd("EVAL")
+                            .arg(SET_LATER)
+                            .arg(1)
+                            .arg(key)
+                            .arg(mark)
+                            .arg(ENDED_FOR)
+                            .arg(skew);
+                    }
                     pipe
                 })
                 .await
@@ -588,8 +613,11 @@ mod tests {
         // The layout every instance shares: a new release reads the keys
         // an older one wrote.
         assert_eq!(sid, "siv:0ef6dfcf6084:s:4bdf1e15df716f27ff6ebcc119aa4b88");
-        assert_eq!(user, keys.hashed("u", b"user-sub"));
-        assert_eq!(user_ms, keys.hashed("e", b"user-sub"));
+        assert_eq!(user, "siv:0ef6dfcf6084:u:cf98f4c05aa4e4529c71313cf32d82fc");
+        assert_eq!(
+            user_ms,
+            "siv:0ef6dfcf6084:e:cf98f4c05aa4e4529c71313cf32d82fc"
+        );
         let other = Keys::new("https://vercel.com", "cl_other");
         assert_ne!(other.ended_session("session-id"), sid);
     }
@@ -598,7 +626,8 @@ mod tests {
     fn marks_end_the_sessions_begun_until_them() {
         let second = 1_800_000_000;
         let at = second * 1000 + 500;
-        let marks = UserMarks::at(at);
+        let (ms, seconds) = UserMarks::at(at);
+        let marks = UserMarks::read(Some(&ms.to_string()), Some(&seconds.to_string()));
         assert!(marks.end(at) && marks.end(at - 1));
         assert!(!marks.end(at + 1), "a sign-in right after it stands");
         // A session sealed with its start in seconds reads as its second's
@@ -615,5 +644,7 @@ mod tests {
         assert!(old.end(second * 1000 + 999));
         assert!(!old.end((second + 1) * 1000));
         assert!(!UserMarks::default().end(at));
+        // What is not a number is no mark.
+        assert_eq!(UserMarks::read(Some("x"), Some("")), UserMarks::default());
     }
 }
