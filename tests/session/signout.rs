@@ -651,3 +651,28 @@ async fn a_check_in_flight_during_a_sign_out_is_not_trusted_after_it() {
     let after = instance.dispatch(&check).unwrap().await;
     assert_eq!(body_json(&after)["user"], serde_json::Value::Null);
 }
+
+/// A store that refuses a command (here: scripts, to this user, by its
+/// ACL) has answered: the instance keeps using it for everything else at
+/// once, instead of leaving it alone as it does a store it cannot reach.
+#[tokio::test]
+async fn a_command_the_store_refuses_does_not_rest_it() {
+    let redis = testkit::RedisServer::start();
+    let url = redis.url();
+    let rp = signed_in("client_secret_post").await;
+    let instance = rp.instance(&[("REDIS_URL", url.as_str())]);
+    let session = instance.session(&rp.request("GET", "/")).await.unwrap();
+    let refused = redis.command("ACL SETUSER default -@scripting");
+    assert_eq!(refused.as_deref(), Some("+OK"));
+    assert_eq!(
+        instance.sign_out_everywhere(&session).await.unwrap_err(),
+        sign_in_with_vercel::Error::StoreUnavailable
+    );
+    let sign_out = rp.request("POST", "/api/auth/signout");
+    assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
+    assert!(
+        redis.keys().iter().any(|k| k.contains(":s:")),
+        "the sign-out reached the store: {:?}",
+        redis.keys()
+    );
+}
