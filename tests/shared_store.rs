@@ -30,6 +30,31 @@ async fn post(browser: &mut Browser, stack: &Stack, path: &str) -> serde_json::V
     page.json()
 }
 
+/// The store's integer answer to `command` (`TTL k`, `INCRBY k 0`…).
+fn integer(redis: &testkit::RedisServer, command: &str) -> i64 {
+    redis
+        .command(command)
+        .and_then(|line| line.strip_prefix(':')?.parse().ok())
+        .unwrap_or_else(|| panic!("{command}: no integer"))
+}
+
+/// `browser` signs out of every session of its user.
+async fn sign_out_everywhere(stack: &Stack, browser: &mut Browser) {
+    let answer = post(browser, stack, "/api/auth/signout?everywhere").await;
+    assert_eq!(answer["everywhere"], true, "{answer}");
+}
+
+/// Two browsers of the demo user signed in, then the first signs out
+/// everywhere: `(laptop, phone)`.
+async fn signed_in_twice_then_out_everywhere(stack: &Stack) -> (Browser, Browser) {
+    let (mut laptop, mut phone) = (stack.browser(), stack.browser());
+    stack.sign_in(&mut laptop).await;
+    stack.sign_in(&mut phone).await;
+    assert_eq!(stack.who(&phone).await.as_deref(), Some(DEMO_SUB));
+    sign_out_everywhere(stack, &mut laptop).await;
+    (laptop, phone)
+}
+
 /// Asks every instance of every identity route (each request goes to the
 /// next instance) whether `browser` is signed in.
 async fn refused_everywhere(stack: &Stack, browser: &Browser) -> bool {
@@ -114,10 +139,7 @@ async fn an_ended_session_is_refused_even_when_its_refresh_would_succeed() {
         .filter(|k| k.split(':').nth(2) == Some("s"))
         .collect();
     assert_eq!(ended.len(), 1, "{:?}", redis.keys());
-    let ttl: i64 = redis
-        .command(&format!("TTL {}", ended[0]))
-        .and_then(|line| line.strip_prefix(':')?.parse().ok())
-        .unwrap();
+    let ttl = integer(redis, &format!("TTL {}", ended[0]));
     assert!(
         ttl > sign_in_with_vercel::REFRESH_TOKEN_TTL_SECS,
         "ended for {ttl} s"
@@ -127,12 +149,7 @@ async fn an_ended_session_is_refused_even_when_its_refresh_would_succeed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_out_everywhere_ends_every_session_of_the_user() {
     let stack = Stack::start(Setup::default());
-    let (mut laptop, mut phone) = (stack.browser(), stack.browser());
-    stack.sign_in(&mut laptop).await;
-    stack.sign_in(&mut phone).await;
-    assert_eq!(stack.who(&phone).await.as_deref(), Some(DEMO_SUB));
-    let answer = post(&mut laptop, &stack, "/api/auth/signout?everywhere").await;
-    assert_eq!(answer["everywhere"], true, "{answer}");
+    let (laptop, mut phone) = signed_in_twice_then_out_everywhere(&stack).await;
     tokio::time::sleep(WITHIN).await;
     assert!(refused_everywhere(&stack, &phone).await);
     assert!(refused_everywhere(&stack, &laptop).await);
@@ -147,11 +164,7 @@ async fn signing_out_everywhere_ends_every_session_of_the_user() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sign_in_right_after_signing_out_everywhere_stands() {
     let stack = Stack::start(Setup::default());
-    let (mut laptop, mut phone) = (stack.browser(), stack.browser());
-    stack.sign_in(&mut laptop).await;
-    stack.sign_in(&mut phone).await;
-    let answer = post(&mut laptop, &stack, "/api/auth/signout?everywhere").await;
-    assert_eq!(answer["everywhere"], true, "{answer}");
+    let (_, phone) = signed_in_twice_then_out_everywhere(&stack).await;
     let mut again = stack.browser();
     stack.sign_in(&mut again).await;
     assert!(!refused_everywhere(&stack, &again).await);
@@ -166,28 +179,20 @@ async fn a_sign_in_right_after_signing_out_everywhere_stands() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sign_out_everywhere_never_moves_the_mark_back() {
     let stack = Stack::start(Setup::default());
-    let (mut laptop, mut phone) = (stack.browser(), stack.browser());
-    stack.sign_in(&mut laptop).await;
-    stack.sign_in(&mut phone).await;
-    let answer = post(&mut laptop, &stack, "/api/auth/signout?everywhere").await;
-    assert_eq!(answer["everywhere"], true, "{answer}");
+    let (_, mut phone) = signed_in_twice_then_out_everywhere(&stack).await;
     let redis = stack.redis.as_ref().unwrap();
     let key = redis
         .keys()
         .into_iter()
         .find(|k| k.contains(":e:"))
         .expect("the mark, in milliseconds");
-    // `INCRBY 0` answers a number on one line and changes nothing.
-    let mark = || -> i64 {
-        let line = redis.command(&format!("INCRBY {key} 0")).unwrap();
-        line.strip_prefix(':').unwrap().parse().unwrap()
-    };
+    // `INCRBY 0` answers the number and changes nothing.
+    let mark = || integer(redis, &format!("INCRBY {key} 0"));
     // As if another "sign out everywhere" 30 s later got there first.
     let later = mark() + 30_000;
     let set = redis.command(&format!("SET {key} {later} KEEPTTL"));
     assert_eq!(set.as_deref(), Some("+OK"));
-    let answer = post(&mut phone, &stack, "/api/auth/signout?everywhere").await;
-    assert_eq!(answer["everywhere"], true, "{answer}");
+    sign_out_everywhere(&stack, &mut phone).await;
     assert_eq!(mark(), later);
     // A mark far ahead (a clock gone wrong) would end every sign-in until
     // its time: the next "sign out everywhere" replaces it.
@@ -196,13 +201,11 @@ async fn a_sign_out_everywhere_never_moves_the_mark_back() {
     assert_eq!(set.as_deref(), Some("+OK"));
     let mut tablet = stack.browser();
     stack.sign_in(&mut tablet).await;
-    let answer = post(&mut tablet, &stack, "/api/auth/signout?everywhere").await;
-    assert_eq!(answer["everywhere"], true, "{answer}");
+    sign_out_everywhere(&stack, &mut tablet).await;
     assert!(mark() < later + 60_000, "replaced: {}", mark());
     // The mark in seconds, for an earlier version: the second before.
     let seconds_key = key.replace(":e:", ":u:");
-    let line = redis.command(&format!("INCRBY {seconds_key} 0")).unwrap();
-    let seconds: i64 = line.strip_prefix(':').unwrap().parse().unwrap();
+    let seconds = integer(redis, &format!("INCRBY {seconds_key} 0"));
     assert_eq!(seconds, mark() / 1000 - 1);
     // Both marks last as long as a session can.
     for key in redis
@@ -210,8 +213,7 @@ async fn a_sign_out_everywhere_never_moves_the_mark_back() {
         .iter()
         .filter(|k| k.contains(":e:") || k.contains(":u:"))
     {
-        let ttl = redis.command(&format!("TTL {key}")).unwrap();
-        let ttl: i64 = ttl.strip_prefix(':').unwrap().parse().unwrap();
+        let ttl = integer(redis, &format!("TTL {key}"));
         assert!(
             ttl > sign_in_with_vercel::REFRESH_TOKEN_TTL_SECS,
             "{key}: {ttl} s"

@@ -30,6 +30,39 @@ async fn signed_in(method: &str) -> Rp {
     rp
 }
 
+/// A signed-in relying party whose session was due for its refresh, and
+/// that refresh's answer, not yet applied to the browser's cookies (a
+/// request in flight), with the tokens it brought.
+async fn with_a_refresh_in_flight() -> (Rp, http::Response<bytes::Bytes>, (String, String)) {
+    let rp = signed_in("client_secret_post").await;
+    rp.advance(3601);
+    let old = rp.jar().clone();
+    let refreshed = rp.send_with(&old, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
+    let tokens = rp.issued();
+    (rp, refreshed, tokens)
+}
+
+/// `late` (a refresh's answer) applied to the browser's cookies now: no
+/// one is signed in, and no session cookie is left.
+async fn lands_signed_out(rp: &Rp, late: &http::Response<bytes::Bytes>) {
+    let mut jar = rp.jar().clone();
+    jar.store(late.headers());
+    let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&who)["user"], serde_json::Value::Null);
+    jar.store(who.headers());
+    assert_no_session(&jar);
+}
+
+/// A signed-in relying party, a real `redis-server`, and an instance of
+/// the app that shares its sessions through it.
+async fn signed_in_with_store() -> (Rp, testkit::RedisServer, sign_in_with_vercel::Auth) {
+    let redis = testkit::RedisServer::start();
+    let rp = signed_in("client_secret_post").await;
+    let instance = rp.instance(&[("REDIS_URL", redis.url().as_str())]);
+    (rp, redis, instance)
+}
+
 /// The access token of the browser's session, as the app opens it.
 async fn access_token(rp: &Rp) -> AccessToken {
     rp.auth

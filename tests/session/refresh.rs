@@ -572,10 +572,7 @@ async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
 /// writes another value), giving up leaves that one's claim alone.
 #[tokio::test]
 async fn giving_up_a_claim_leaves_another_instances_claim() {
-    let redis = testkit::RedisServer::start();
-    let url = redis.url();
-    let rp = signed_in("client_secret_post").await;
-    let instance = rp.instance(&[("REDIS_URL", url.as_str())]);
+    let (rp, redis, instance) = signed_in_with_store().await;
     rp.advance(3600 - 120);
     let request = rp.request_with(rp.jar(), "/api/auth/session");
     rp.emulator.faults().token_response = Some((503, "{}".into()));

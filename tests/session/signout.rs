@@ -302,12 +302,8 @@ async fn two_sign_ins_in_parallel(later_applied_last: bool) {
 #[tokio::test]
 async fn a_sign_out_crossing_a_refresh_signs_out_in_either_order() {
     for refresh_applied_last in [false, true] {
-        let rp = signed_in("client_secret_post").await;
-        rp.advance(3601);
+        let (rp, refreshed, (access, refresh)) = with_a_refresh_in_flight().await;
         let old = rp.jar().clone();
-        let refreshed = rp.send_with(&old, "GET", "/api/auth/session").await;
-        assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
-        let (access, refresh) = rp.issued();
         // The sign-out's own revocation fails (the emulator would revoke
         // the whole grant with the spent refresh token otherwise): the
         // refresh's tokens are left for the next request to revoke.
@@ -346,12 +342,7 @@ async fn a_sign_out_crossing_a_refresh_signs_out_in_either_order() {
 /// lands.
 #[tokio::test]
 async fn a_late_refresh_of_a_replaced_session_does_not_undo_a_sign_out() {
-    let mut rp = signed_in("client_secret_post").await;
-    rp.advance(3601);
-    let old = rp.jar().clone();
-    let refreshed = rp.send_with(&old, "GET", "/api/auth/session").await;
-    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
-    let (late_access, late_refresh) = rp.issued();
+    let (mut rp, refreshed, (late_access, late_refresh)) = with_a_refresh_in_flight().await;
     assert_eq!(location(&rp.sign_in().await), "/profile");
     let (access, refresh) = rp.issued();
     rp.clear_log();
@@ -368,12 +359,7 @@ async fn a_late_refresh_of_a_replaced_session_does_not_undo_a_sign_out() {
 
     // Landing after the new session's sign-out.
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
-    let mut jar = rp.jar().clone();
-    jar.store(refreshed.headers());
-    let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
-    assert_eq!(body_json(&who)["user"], serde_json::Value::Null);
-    jar.store(who.headers());
-    assert_no_session(&jar);
+    lands_signed_out(&rp, &refreshed).await;
     assert!(
         !active(&rp, &late_access) && !active(&rp, &late_refresh),
         "the late session's tokens, which no cookie holds, are revoked"
@@ -386,22 +372,11 @@ async fn a_late_refresh_of_a_replaced_session_does_not_undo_a_sign_out() {
 /// sign-in deletes only the marks that no refresh can outrun any more.
 #[tokio::test]
 async fn a_late_refresh_does_not_undo_a_sign_out_after_the_next_sign_in() {
-    let mut rp = signed_in("client_secret_post").await;
-    rp.advance(3601);
-    let old = rp.jar().clone();
-    let refreshed = rp.send_with(&old, "GET", "/api/auth/session").await;
-    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
-    let (late_access, late_refresh) = rp.issued();
+    let (mut rp, refreshed, (late_access, late_refresh)) = with_a_refresh_in_flight().await;
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
     assert_eq!(location(&rp.sign_in().await), "/profile");
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
-
-    let mut jar = rp.jar().clone();
-    jar.store(refreshed.headers());
-    let who = rp.send_with(&jar, "GET", "/api/auth/session").await;
-    assert_eq!(body_json(&who)["user"], serde_json::Value::Null);
-    jar.store(who.headers());
-    assert_no_session(&jar);
+    lands_signed_out(&rp, &refreshed).await;
     assert!(!active(&rp, &late_access) && !active(&rp, &late_refresh));
 }
 
@@ -657,10 +632,7 @@ async fn a_check_in_flight_during_a_sign_out_is_not_trusted_after_it() {
 /// once, instead of leaving it alone as it does a store it cannot reach.
 #[tokio::test]
 async fn a_command_the_store_refuses_does_not_rest_it() {
-    let redis = testkit::RedisServer::start();
-    let url = redis.url();
-    let rp = signed_in("client_secret_post").await;
-    let instance = rp.instance(&[("REDIS_URL", url.as_str())]);
+    let (rp, redis, instance) = signed_in_with_store().await;
     let session = instance.session(&rp.request("GET", "/")).await.unwrap();
     let refused = redis.command("ACL SETUSER default -@scripting");
     assert_eq!(refused.as_deref(), Some("+OK"));

@@ -23,17 +23,21 @@ tokio::task_local! {
 
 /// The system clock: whole seconds since the Unix epoch.
 pub fn system_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    since_epoch(Duration::as_secs)
 }
 
 /// The system clock in milliseconds since the Unix epoch, where the order
 /// of two events within a second matters.
 pub(crate) fn system_now_ms() -> i64 {
-    SystemTime::now()
+    since_epoch(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The time since the Unix epoch in the unit `count` takes (0 before it).
+fn since_epoch(count: impl Fn(&Duration) -> u64) -> i64 {
+    let count = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |d| count(&d));
+    i64::try_from(count).unwrap_or(i64::MAX)
 }
 
 /// The system clock as a [`Clock`].

@@ -47,9 +47,9 @@ const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
 /// ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE), 9 s) of the sign-out,
 /// whose mark is stamped when its own request began (up to a deadline
 /// earlier): 18 s; the rest is for the clocks of the instances that wrote
-/// and read the mark. A sign-in
-/// keeps the younger marks, so that a sign-in and a second sign-out made
-/// meanwhile do not let the late refresh sign the user back in.
+/// and read the mark. A sign-in keeps the younger marks, so that a sign-in
+/// and a second sign-out made meanwhile do not let the late refresh sign
+/// the user back in.
 const MARK_OUTRUN_SECS: i64 = 60;
 /// The most marks younger than [`MARK_OUTRUN_SECS`] a sign-in keeps, the
 /// newest: only the last sessions signed out can still have a refresh in
@@ -110,17 +110,13 @@ pub(crate) struct SessionData {
     /// The profile claims of the latest verified ID token.
     #[serde(rename = "p", default)]
     pub profile: Profile,
-    /// When the user signed in, seconds since the epoch.
-    #[serde(rename = "t")]
-    pub started_at: i64,
-    /// The milliseconds past `started_at`'s second, which order the
-    /// sign-in against a "sign out everywhere" in the same second. A
-    /// session sealed before they were kept reads as begun at its second's
-    /// first millisecond ([`UNKNOWN_MILLIS`]), so that such a sign-out
-    /// still ends it (a session is ended by a sign-out at or after its
-    /// start).
-    #[serde(rename = "tm", default)]
-    pub started_millis: u16,
+    /// When the user signed in, milliseconds since the epoch (ordering
+    /// the sign-in against a "sign out everywhere" in the same second).
+    /// JSON holds whole seconds: a session sealed as JSON reads as begun at
+    /// its second's first millisecond, so that such a sign-out still ends
+    /// it (a session is ended by a sign-out at or after its start).
+    #[serde(rename = "t", with = "whole_seconds")]
+    pub started_ms: i64,
     /// How many times the tokens were refreshed since.
     #[serde(rename = "n")]
     pub rotation: u32,
@@ -130,15 +126,18 @@ pub(crate) struct SessionData {
     pub expires_at: i64,
 }
 
-/// The `started_millis` of a session sealed without them: the earliest
-/// its start can have been.
-pub(crate) const UNKNOWN_MILLIS: u16 = 0;
+/// A time in milliseconds as JSON's whole seconds (sessions sealed as
+/// JSON, before the binary form).
+mod whole_seconds {
+    use serde::{Deserialize, Deserializer, Serializer};
 
-/// `ms` (milliseconds since the epoch) as seconds and the milliseconds
-/// past them.
-pub(crate) fn split_ms(ms: i64) -> (i64, u16) {
-    let millis = u16::try_from(ms.rem_euclid(1000)).unwrap_or_default();
-    (ms.div_euclid(1000), millis)
+    pub(super) fn serialize<S: Serializer>(ms: &i64, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_i64(ms.div_euclid(1000))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<i64, D::Error> {
+        i64::deserialize(from).map(|seconds| seconds.saturating_mul(1000))
+    }
 }
 
 /// The longest the access token is refreshed ahead of its expiry.
@@ -167,7 +166,6 @@ impl SessionData {
             .unwrap_or(i64::MAX)
             .min(REFRESH_TOKEN_TTL_SECS);
         let access_expires_at = now.saturating_add(lifetime);
-        let (started_at, started_millis) = split_ms(started_ms);
         let expires_at = match refresh_token {
             Some(_) => now
                 .saturating_add(REFRESH_TOKEN_TTL_SECS)
@@ -182,18 +180,15 @@ impl SessionData {
             access_expires_at,
             refresh_token,
             profile,
-            started_at,
-            started_millis,
+            started_ms,
             rotation,
             expires_at,
         }
     }
 
-    /// When the user signed in, milliseconds since the epoch.
-    pub(crate) fn started_ms(&self) -> i64 {
-        self.started_at
-            .saturating_mul(1000)
-            .saturating_add(i64::from(self.started_millis))
+    /// When the user signed in, seconds since the epoch.
+    pub(crate) fn started_at(&self) -> i64 {
+        self.started_ms.div_euclid(1000)
     }
 
     /// Whether the access token should be refreshed now: a few minutes
@@ -214,7 +209,7 @@ impl SessionData {
     /// were ids, one made of its user and start (the same in every copy).
     pub(crate) fn id(&self) -> std::borrow::Cow<'_, str> {
         if self.sid.is_empty() {
-            format!("legacy:{}:{}", self.started_at, self.sub).into()
+            format!("legacy:{}:{}", self.started_at(), self.sub).into()
         } else {
             self.sid.as_str().into()
         }
@@ -238,10 +233,9 @@ impl SessionData {
     pub(crate) fn within_policy(&self, now: i64) -> bool {
         const SKEW: i64 = 60;
         !self.sub.is_empty()
-            && self.started_at <= now + SKEW
-            && self.started_millis < 1000
+            && self.started_at() <= now + SKEW
             && self.access_issued_at <= now + SKEW
-            && self.started_at <= self.access_issued_at
+            && self.started_at() <= self.access_issued_at
             && self.expires_at <= now.saturating_add(REFRESH_TOKEN_TTL_SECS + SKEW)
     }
 }
@@ -251,7 +245,7 @@ impl std::fmt::Debug for SessionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionData")
             .field("access_expires_at", &self.access_expires_at)
-            .field("started_ms", &self.started_ms())
+            .field("started_ms", &self.started_ms)
             .field("rotation", &self.rotation)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
@@ -409,7 +403,7 @@ pub(crate) fn read(
             continue;
         }
         let newer = best.as_ref().is_none_or(|b| {
-            (data.started_ms(), data.rotation) > (b.data.started_ms(), b.data.rotation)
+            (data.started_ms, data.rotation) > (b.data.started_ms, b.data.rotation)
         });
         if newer {
             if let Some(previous) = best.replace(Current {
@@ -432,7 +426,7 @@ pub(crate) fn read(
     if let Some(best) = &best {
         let parallel = |l: &SessionData| {
             l.id() != best.data.id()
-                && best.data.started_ms().saturating_sub(l.started_ms()) <= MARK_OUTRUN_SECS * 1000
+                && best.data.started_ms.saturating_sub(l.started_ms) <= MARK_OUTRUN_SECS * 1000
         };
         ended.extend(losers.into_iter().filter(parallel));
     }
@@ -440,7 +434,7 @@ pub(crate) fn read(
     stale.dedup();
     // Newest first; a session's generations share its start, so its
     // copies are neighbours and only the newest is kept.
-    ended.sort_by_key(|e| std::cmp::Reverse((e.started_ms(), e.rotation)));
+    ended.sort_by_key(|e| std::cmp::Reverse((e.started_ms, e.rotation)));
     ended.dedup_by(|later, kept| later.id() == kept.id());
     ended.truncate(MAX_ENDED);
     ReadSession {
@@ -700,21 +694,16 @@ mod tests {
         let mut too_long = data();
         too_long.expires_at = NOW + REFRESH_TOKEN_TTL_SECS + 3600;
         let mut from_the_future = data();
-        from_the_future.started_at = NOW + 3600;
+        from_the_future.started_ms = (NOW + 3600) * 1000;
         from_the_future.access_issued_at = NOW + 3600;
         let mut issued_before_it_began = data();
-        issued_before_it_began.started_at = NOW;
+        issued_before_it_began.started_ms = NOW * 1000;
         issued_before_it_began.access_issued_at = NOW - 10;
         for data in [too_long, from_the_future, issued_before_it_began] {
             let read = read_back(&data);
             assert!(read.current.is_none());
             assert_eq!(read.stale.len(), 1, "and deleted");
         }
-        // Only a session sealed as JSON can say so (the binary form holds
-        // the start in milliseconds).
-        let mut no_such_millisecond = data();
-        no_such_millisecond.started_millis = 1000;
-        assert!(data().within_policy(NOW) && !no_such_millisecond.within_policy(NOW));
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let data = &self.lock().0;
         f.debug_struct("Session")
-            .field("signed_in_at", &data.started_at)
+            .field("signed_in_at", &data.started_at())
             .field("access_token_expires_at", &data.access_expires_at)
             .finish_non_exhaustive()
     }
@@ -67,7 +67,7 @@ impl Session {
 
     /// When the user signed in, seconds since the epoch.
     pub fn signed_in_at(&self) -> i64 {
-        self.lock().0.started_at
+        self.lock().0.started_at()
     }
 
     /// Adds the session's cookies (a refresh's, if one happened) to your

@@ -18,7 +18,7 @@
 //! binary form, `0x02`, is the same with the start in seconds
 //! (`started_at`), not milliseconds.
 
-use super::cookie::{Profile, SessionData, UNKNOWN_MILLIS, split_ms};
+use super::cookie::{Profile, SessionData};
 
 /// The first byte of the binary form (JSON starts with `{`).
 const BINARY: u8 = 3;
@@ -41,7 +41,7 @@ pub(crate) fn encode(data: &SessionData) -> Option<Vec<u8>> {
     for n in [
         data.access_issued_at,
         data.access_expires_at,
-        data.started_ms(),
+        data.started_ms,
         data.expires_at,
     ] {
         out.extend_from_slice(&n.to_le_bytes());
@@ -118,9 +118,10 @@ impl Reader<'_> {
     fn session(mut self, millis: bool) -> Option<SessionData> {
         let (access_issued_at, access_expires_at) = (self.i64()?, self.i64()?);
         let (started, expires_at) = (self.i64()?, self.i64()?);
-        let (started_at, started_millis) = match millis {
-            true => split_ms(started),
-            false => (started, UNKNOWN_MILLIS),
+        // In seconds: the second's first millisecond (see `started_ms`).
+        let started_ms = match millis {
+            true => started,
+            false => started.saturating_mul(1000),
         };
         let rotation = u32::from_le_bytes(self.take()?);
         let (sid, sub, access_token) = (self.string()?, self.string()?, self.string()?);
@@ -140,8 +141,7 @@ impl Reader<'_> {
             access_expires_at,
             refresh_token,
             profile,
-            started_at,
-            started_millis,
+            started_ms,
             rotation,
             expires_at,
         })
@@ -171,9 +171,11 @@ mod tests {
         )
     }
 
-    /// Every field, compared as the JSON it would have been.
+    /// Every field, compared as the JSON it would have been, and the
+    /// start to the millisecond (JSON holds it in seconds).
     fn same(a: &SessionData, b: &SessionData) -> bool {
-        serde_json::to_value(a).unwrap() == serde_json::to_value(b).unwrap()
+        a.started_ms == b.started_ms
+            && serde_json::to_value(a).unwrap() == serde_json::to_value(b).unwrap()
     }
 
     #[test]
@@ -191,33 +193,31 @@ mod tests {
     #[test]
     fn the_start_is_kept_to_the_millisecond() {
         let decoded = decode(&encode(&data()).unwrap()).unwrap();
-        assert_eq!(decoded.started_at, 1_800_000_000);
-        assert_eq!(decoded.started_ms(), 1_800_000_000_042);
+        assert_eq!(decoded.started_at(), 1_800_000_000);
+        assert_eq!(decoded.started_ms, 1_800_000_000_042);
     }
 
     #[test]
     fn a_session_sealed_as_json_still_reads() {
         let data = data();
         let json = serde_json::to_vec(&data).unwrap();
-        assert!(same(&decode(&json).unwrap(), &data));
-        // Sealed before the start's milliseconds were kept: the second's
-        // first one.
-        let mut value = serde_json::to_value(&data).unwrap();
-        value.as_object_mut().unwrap().remove("tm").unwrap();
-        let old = decode(&serde_json::to_vec(&value).unwrap()).unwrap();
-        assert_eq!(old.started_ms(), 1_800_000_000_000);
+        let old = decode(&json).unwrap();
+        // JSON holds the start in seconds: the second's first millisecond.
+        assert_eq!(old.started_ms, 1_800_000_000_000);
+        let mut expected = data;
+        expected.started_ms = 1_800_000_000_000;
+        assert!(same(&old, &expected));
     }
 
     #[test]
     fn a_session_in_the_first_binary_form_still_reads() {
         let data = data();
         let mut first = encode(&data).unwrap();
-        first[17..25].copy_from_slice(&data.started_at.to_le_bytes());
+        first[17..25].copy_from_slice(&data.started_at().to_le_bytes());
         first[0] = BINARY_SECONDS;
         let old = decode(&first).unwrap();
-        assert_eq!(old.started_ms(), 1_800_000_000_000);
         let mut expected = data;
-        expected.started_millis = 0;
+        expected.started_ms = 1_800_000_000_000;
         assert!(same(&old, &expected));
     }
 

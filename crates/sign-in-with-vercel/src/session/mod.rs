@@ -142,7 +142,7 @@ pub(crate) async fn load(
     // Ended elsewhere (signed out, the app removed, "sign out everywhere"):
     // one round trip to the shared store, when there is one.
     if let Some(store) = &sessions.store
-        && store.ended(&data.id(), &data.sub, data.started_ms()).await == Some(true)
+        && store.ended(&data.id(), &data.sub, data.started_ms).await == Some(true)
     {
         sessions.forget(&data);
         return Err(Error::NotSignedIn);
@@ -369,7 +369,7 @@ fn next_generation(old: &SessionData, renewed: Renewed, asked_at: i64) -> Sessio
         tokens.expires_in,
         refresh_token,
         claims.map_or_else(|| old.profile.clone(), cookie::Profile::from),
-        (old.started_ms(), old.rotation.saturating_add(1)),
+        (old.started_ms, old.rotation.saturating_add(1)),
         asked_at,
     )
 }

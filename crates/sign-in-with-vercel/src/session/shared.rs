@@ -171,7 +171,7 @@ fn adopt(
                 .filter(|new| {
                     new.id() == old.id()
                         && new.sub == old.sub
-                        && new.started_ms() == old.started_ms()
+                        && new.started_ms == old.started_ms
                         && new.rotation == old.rotation.saturating_add(1)
                 })
                 .ok_or_else(unusable)?;

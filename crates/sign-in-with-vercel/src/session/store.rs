@@ -367,7 +367,8 @@ mod with_redis {
 
         /// Runs one round trip, within [`ROUND_TRIP_TIMEOUT`] (and what is
         /// left of the request's deadline, less a margin for answering).
-        /// A failure rests the store for [`BACK_OFF`] and is logged once.
+        /// A failure to reach the store rests it for [`BACK_OFF`] and is
+        /// logged once; a command it refuses is logged each time.
         async fn round_trip<T: redis::FromRedisValue>(
             &self,
             what: &'static str,
@@ -381,17 +382,17 @@ mod with_redis {
                     Some(value)
                 }
                 Err(Failure::Skipped) => None,
+                // The store answered, refusing this command (one it does
+                // not run, a script its ACL forbids): the connection is
+                // sound and the other commands work, so nothing rests.
+                Err(Failure::Redis(e)) if matches!(e.kind(), redis::ErrorKind::Server(_)) => {
+                    crate::log::error(&format!("shared store refused {what}: {:?}", e.kind()));
+                    None
+                }
                 Err(failure) => {
-                    // The store answered with an error (a command it does
-                    // not run): the connection is sound, and the other
-                    // commands work; only a failure to reach it rests it.
-                    let answered = matches!(&failure,
-                        Failure::Redis(e) if matches!(e.kind(), redis::ErrorKind::Server(_)));
-                    if !answered {
-                        *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
-                        if matches!(failure, Failure::Redis(_)) {
-                            *self.connection.lock().await = None;
-                        }
+                    *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
+                    if matches!(failure, Failure::Redis(_)) {
+                        *self.connection.lock().await = None;
                     }
                     if !self.said_down.swap(true, Ordering::Relaxed) {
                         let why = match failure {
