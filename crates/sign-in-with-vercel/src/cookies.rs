@@ -325,6 +325,18 @@ pub(crate) fn clear_cookie(origin: &Origin, name: &str) -> HeaderValue {
         .unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
+/// The names of `written` beyond its `keep` newest. Each is `(when,
+/// position)`: the time its cookie holds, and the cookie's position in the
+/// request's `Cookie` header, which orders the cookies of one second (a
+/// browser sends those of one path oldest first, RFC 6265 §5.4).
+pub(crate) fn beyond_newest(
+    mut written: Vec<((i64, usize), &str)>,
+    keep: usize,
+) -> impl Iterator<Item = &str> {
+    written.sort_unstable_by_key(|&(order, _)| std::cmp::Reverse(order));
+    written.into_iter().skip(keep).map(|(_, name)| name)
+}
+
 /// The `Set-Cookie` values deleting `names`.
 pub(crate) fn clear_all<'a>(
     origin: &Origin,

@@ -17,7 +17,9 @@ use serde::Deserialize;
 
 use crate::authorize::{FLOW_TTL_SECS, Flow};
 use crate::config::Config;
-use crate::cookies::{FLOW_COOKIE, RequestCookies, clear_cookie, cookie_name, set_sealed_cookie};
+use crate::cookies::{
+    FLOW_COOKIE, RequestCookies, beyond_newest, clear_cookie, cookie_name, set_sealed_cookie,
+};
 use crate::error::Error;
 use crate::origin::{Origin, safe_return_path};
 use crate::pkce::is_valid_verifier;
@@ -174,20 +176,18 @@ impl<'a> Flows<'a> {
     /// oldest. Attempts started in the same second go by their order in
     /// the `Cookie` header, oldest first (RFC 6265 §5.4).
     pub(crate) fn make_room(&self, now: i64) -> Vec<HeaderValue> {
-        let mut live: Vec<(&str, (i64, usize))> = Vec::new();
+        let mut live = Vec::new();
         let mut clear = Vec::new();
         for (position, &(name, value)) in self.found.iter().enumerate() {
             match self.open(name, value) {
                 Some(flow) if !flow.is_expired(now) => {
-                    live.push((name, (flow.created_at, position)));
+                    live.push(((flow.created_at, position), name));
                 }
                 _ => clear.push(clear_cookie(self.origin, name)),
             }
         }
-        live.sort_unstable_by_key(|&(_, order)| std::cmp::Reverse(order));
-        for (name, _) in live.iter().skip(MAX_FLOWS - 1) {
-            clear.push(clear_cookie(self.origin, name));
-        }
+        clear
+            .extend(beyond_newest(live, MAX_FLOWS - 1).map(|name| clear_cookie(self.origin, name)));
         clear
     }
 }

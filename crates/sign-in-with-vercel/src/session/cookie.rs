@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::cookies::{
-    ENDED_COOKIE, MAX_VALUE, RequestCookies, SESSION_COOKIE, cookie_name, set_cookie,
+    ENDED_COOKIE, MAX_VALUE, RequestCookies, SESSION_COOKIE, beyond_newest, cookie_name, set_cookie,
 };
 use crate::error::Error;
 use crate::origin::Origin;
@@ -324,15 +324,7 @@ pub(crate) fn spent_marks(cookies: &RequestCookies, origin: &Origin, now: i64) -
             None => spent.push(name.to_owned()),
         }
     }
-    // The newest first (a browser sends the cookies of one path oldest
-    // first, RFC 6265 §5.4: the position orders a second's marks).
-    young.sort_unstable_by_key(|&(order, _)| std::cmp::Reverse(order));
-    spent.extend(
-        young
-            .iter()
-            .skip(YOUNG_MARKS)
-            .map(|(_, name)| (*name).to_owned()),
-    );
+    spent.extend(beyond_newest(young, YOUNG_MARKS).map(str::to_owned));
     spent
 }
 
