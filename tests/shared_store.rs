@@ -3,11 +3,14 @@
 //! ends every copy of a session in every instance, and so does a new
 //! sign-in over it; "sign out everywhere";
 //! the app removed at the provider; a refusal shared like an outcome; one
-//! store round trip per protected request; and a store that is down or
-//! slow, which leaves sessions as they are without one.
+//! store round trip per protected request; a store that is down or
+//! slow, which leaves sessions as they are without one; and a `rediss://`
+//! endpoint whose certificate no authority signed, which is never used.
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sign_in_with_vercel::REQUEST_DEADLINE;
@@ -420,4 +423,107 @@ async fn a_store_that_does_not_answer_costs_a_request_little_and_fails_nothing()
         started.elapsed()
     );
     drop(held);
+}
+
+/// A TLS endpoint in front of a store, presenting a certificate that no
+/// certificate authority signed (`tests/support/untrusted-tls/`), as
+/// someone on the path between an instance and its store would.
+struct UntrustedTls {
+    port: u16,
+    /// Connections it accepted.
+    accepted: Arc<AtomicUsize>,
+    /// TLS handshakes that completed, each then forwarded to the store.
+    completed: Arc<AtomicUsize>,
+}
+
+impl UntrustedTls {
+    fn in_front_of(store_port: u16) -> Self {
+        use tokio_rustls::rustls::ServerConfig;
+        use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let cert = CertificateDer::from_pem_slice(include_bytes!("support/untrusted-tls/cert.pem"))
+            .expect("the test certificate");
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("support/untrusted-tls/key.pem"))
+            .expect("the test key");
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|c| c.with_no_client_auth().with_single_cert(vec![cert], key))
+            .expect("a TLS server configuration");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let (accepted, completed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let counts = (Arc::clone(&accepted), Arc::clone(&completed));
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                counts.0.fetch_add(1, Ordering::SeqCst);
+                let (acceptor, completed) = (acceptor.clone(), Arc::clone(&counts.1));
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    completed.fetch_add(1, Ordering::SeqCst);
+                    if let Ok(mut store) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", store_port)).await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut tls, &mut store).await;
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            accepted,
+            completed,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_whose_certificate_no_authority_signed_is_never_used() {
+    // `rediss://` reaches an endpoint that presents a self-signed
+    // certificate: no instance completes the handshake, so the store's
+    // password is never sent and no answer is believed. Sessions go on as
+    // without a store, and each instance's log says why.
+    const PASSWORD: &str = "store-password-never-sent";
+    let redis = testkit::RedisServer::start();
+    let tls = UntrustedTls::in_front_of(redis.port());
+    let stack = Stack::start(Setup {
+        store: false,
+        store_url: Some(format!(
+            "rediss://default:{PASSWORD}@127.0.0.1:{}",
+            tls.port
+        )),
+        ..Setup::default()
+    });
+    let mut browser = stack.browser();
+    stack.sign_in(&mut browser).await;
+    for path in IDENTITY_ROUTES.iter().chain(&IDENTITY_ROUTES) {
+        let page = browser.get(&stack.url(path)).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+    }
+    let answer = post(&mut browser, &stack, "/api/auth/signout").await;
+    assert_eq!(answer["revoked"], true, "{answer}");
+    assert!(
+        tls.accepted.load(Ordering::SeqCst) >= 1,
+        "the instances tried the store"
+    );
+    assert_eq!(
+        tls.completed.load(Ordering::SeqCst),
+        0,
+        "a handshake completed with a certificate no authority signed"
+    );
+    let logs = stack.functions.logs("/api/auth/session").join("\n");
+    assert!(logs.contains("shared store unavailable"), "{logs}");
+    assert!(
+        logs.contains("certificate"),
+        "the log names the cause: {logs}"
+    );
+    for path in IDENTITY_ROUTES {
+        let logs = stack.functions.logs(path).join("\n");
+        assert!(!logs.contains(PASSWORD), "{path}: {logs}");
+    }
 }

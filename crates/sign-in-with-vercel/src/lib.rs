@@ -201,7 +201,8 @@
 //!
 //! With the `redis` feature and `REDIS_URL` (or `KV_URL`), every instance
 //! shares, through Redis over its standard protocol (rustls for
-//! `rediss://`; one connection per instance, opened on first use; a
+//! `rediss://`, trusting Mozilla's roots as every HTTPS call does; one
+//! connection per instance, opened on first use; a
 //! single endpoint, not a Redis Cluster one, that runs Lua scripts, as
 //! the marketplace's Redis Cloud and Upstash databases do):
 //! - one refresh per session generation: the first instance to claim it

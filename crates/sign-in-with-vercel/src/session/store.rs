@@ -263,6 +263,29 @@ mod with_redis {
         Redis(RedisError),
     }
 
+    /// Why the store could not be reached, for the log: a TLS failure as
+    /// rustls words it (a certificate no authority signed, a name that
+    /// does not match), another I/O failure by its kind (a refused
+    /// connection), anything else by the client's error kind. Neither a
+    /// TLS nor an I/O error carries the URL or its password.
+    fn unreachable_because(e: &RedisError) -> String {
+        use std::error::Error;
+        // The client keeps an I/O error behind an `Arc`, its source.
+        let io = e.source().and_then(|s| {
+            s.downcast_ref::<std::io::Error>().or_else(|| {
+                s.downcast_ref::<std::sync::Arc<dyn Error + Send + Sync>>()
+                    .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+            })
+        });
+        match io {
+            Some(io) => match io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                Some(tls) => format!("TLS: {tls}"),
+                None => format!("{:?}", io.kind()),
+            },
+            None => format!("{:?}", e.kind()),
+        }
+    }
+
     /// The shared store of one instance: one lazily opened connection,
     /// reused by every request, and what the instance remembers of it.
     pub(crate) struct Store {
@@ -397,7 +420,7 @@ mod with_redis {
                     if !self.said_down.swap(true, Ordering::Relaxed) {
                         let why = match failure {
                             Failure::Timeout => "no answer in time".to_owned(),
-                            Failure::Redis(e) => format!("{:?}", e.kind()),
+                            Failure::Redis(e) => unreachable_because(&e),
                             Failure::Skipped => String::new(),
                         };
                         crate::log::error(&format!(
@@ -590,6 +613,29 @@ mod with_redis {
 
     fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         mutex.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use std::io;
+
+        use super::*;
+
+        #[test]
+        fn the_log_says_why_the_store_could_not_be_reached() {
+            let refused = RedisError::from(io::Error::from(io::ErrorKind::ConnectionRefused));
+            assert_eq!(unreachable_because(&refused), "ConnectionRefused");
+            let untrusted = RedisError::from(io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            ));
+            assert_eq!(
+                unreachable_because(&untrusted),
+                "TLS: invalid peer certificate: UnknownIssuer"
+            );
+            let other = RedisError::from((redis::ErrorKind::InvalidClientConfig, "bad"));
+            assert_eq!(unreachable_because(&other), "InvalidClientConfig");
+        }
     }
 }
 
