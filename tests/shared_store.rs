@@ -527,3 +527,23 @@ async fn a_store_whose_certificate_no_authority_signed_is_never_used() {
         assert!(!logs.contains(PASSWORD), "{path}: {logs}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_store_url_to_another_host_is_warned_of_without_its_password() {
+    // TEST-NET-1: nothing connects there, and nothing needs to: the
+    // warning comes with the configuration, before any store call.
+    const PASSWORD: &str = "store-password-in-clear";
+    let stack = Stack::start(Setup {
+        store: false,
+        store_url: Some(format!("redis://default:{PASSWORD}@192.0.2.1:6379")),
+        ..Setup::default()
+    });
+    let page = stack.browser().get(&stack.url("/api/auth/authorize")).await;
+    assert_eq!(page.status, 302, "{}", page.body);
+    let logs = stack.functions.logs("/api/auth/authorize").join("\n");
+    assert!(
+        logs.contains("is a plain redis:// URL to another host"),
+        "{logs}"
+    );
+    assert!(!logs.contains(PASSWORD), "{logs}");
+}

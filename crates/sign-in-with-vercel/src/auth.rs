@@ -21,6 +21,24 @@ use crate::session::{self, Need, Rejection, Session, Sessions};
 use crate::transport::{BoxFuture, HttpClient};
 use crate::vercel_api::VercelApi;
 
+/// Logged once per [`Auth`] made from a configuration: a plain
+/// `redis://` store URL to another host sends the store's password and
+/// the sessions' marks unencrypted. Not refused: Redis Cloud hands out
+/// such URLs.
+fn warn_of_a_cleartext_store(config: &Config) {
+    if config
+        .store_url
+        .as_ref()
+        .is_some_and(StoreUrl::is_cleartext_remote)
+    {
+        crate::log::warn(
+            "the shared store's URL (REDIS_URL or KV_URL) is a plain redis:// URL to \
+             another host: its password and the sessions' marks cross the network \
+             unencrypted; use the store's rediss:// (TLS) URL if it has one",
+        );
+    }
+}
+
 /// The relying party of one function instance: the [`Provider`] (the
 /// configuration, the HTTP client, the provider's metadata and keys, the
 /// clock) and what the instance's sessions share. Nothing in it is per
@@ -37,6 +55,7 @@ pub struct Auth {
 impl Auth {
     /// A relying party for `config`, using the production HTTP client.
     pub fn new(config: Config) -> Self {
+        warn_of_a_cleartext_store(&config);
         Self::build(Provider::new(Ok(config)))
     }
 
@@ -52,18 +71,7 @@ impl Auth {
         let config = Config::from_lookup(lookup);
         match &config {
             Err(e) => crate::log::error(&format!("configuration error: {e}")),
-            Ok(c)
-                if c.store_url
-                    .as_ref()
-                    .is_some_and(StoreUrl::is_cleartext_remote) =>
-            {
-                crate::log::warn(
-                    "the shared store's URL (REDIS_URL or KV_URL) is a plain redis:// URL to \
-                     another host: its password and the sessions' marks cross the network \
-                     unencrypted; use the store's rediss:// (TLS) URL if it has one",
-                );
-            }
-            Ok(_) => {}
+            Ok(c) => warn_of_a_cleartext_store(c),
         }
         Self::build(Provider::loaded(config))
     }
