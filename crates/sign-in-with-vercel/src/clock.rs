@@ -40,9 +40,11 @@ fn since_epoch(count: impl Fn(&Duration) -> u64) -> i64 {
     i64::try_from(count).unwrap_or(i64::MAX)
 }
 
-/// The system clock as a [`Clock`].
+/// The system clock as a [`Clock`]: one shared instance, so asking for it
+/// allocates nothing.
 pub fn system_clock() -> Clock {
-    Arc::new(system_now)
+    static SYSTEM: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
+    SYSTEM.get_or_init(|| Arc::new(system_now)).clone()
 }
 
 /// Runs `future` (one request) with a deadline for its provider calls,
