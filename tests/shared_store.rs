@@ -425,10 +425,14 @@ async fn a_store_that_does_not_answer_costs_a_request_little_and_fails_nothing()
     drop(held);
 }
 
-/// A TLS endpoint in front of a store, presenting a certificate that no
-/// certificate authority signed (`tests/support/untrusted-tls/`), as
-/// someone on the path between an instance and its store would.
-struct UntrustedTls {
+/// The test's certificate authority (`tests/support/store-tls/`), which
+/// no one else trusts.
+const TEST_AUTHORITY: &str = include_str!("support/store-tls/ca.pem");
+
+/// A TLS endpoint in front of a store, presenting a certificate for
+/// `127.0.0.1` that [`TEST_AUTHORITY`] signed: a store whose provider signs
+/// its own certificates, or someone on the path to the store.
+struct TlsInFront {
     port: u16,
     /// Connections it accepted.
     accepted: Arc<AtomicUsize>,
@@ -436,14 +440,14 @@ struct UntrustedTls {
     completed: Arc<AtomicUsize>,
 }
 
-impl UntrustedTls {
-    fn in_front_of(store_port: u16) -> Self {
+impl TlsInFront {
+    fn of(store: &testkit::RedisServer) -> Self {
         use tokio_rustls::rustls::ServerConfig;
         use tokio_rustls::rustls::pki_types::pem::PemObject as _;
         use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let cert = CertificateDer::from_pem_slice(include_bytes!("support/untrusted-tls/cert.pem"))
+        let cert = CertificateDer::from_pem_slice(include_bytes!("support/store-tls/cert.pem"))
             .expect("the test certificate");
-        let key = PrivateKeyDer::from_pem_slice(include_bytes!("support/untrusted-tls/key.pem"))
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("support/store-tls/key.pem"))
             .expect("the test key");
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
@@ -455,6 +459,7 @@ impl UntrustedTls {
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let store_port = store.port();
         let (accepted, completed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let counts = (Arc::clone(&accepted), Arc::clone(&completed));
         tokio::spawn(async move {
@@ -480,25 +485,30 @@ impl UntrustedTls {
             completed,
         }
     }
+
+    /// The functions set up with this endpoint as their store, its URL
+    /// with `user_info` (`default:password@`), and `REDIS_CA_PEM`.
+    fn stack(&self, user_info: &str, authorities: Option<&str>) -> Stack {
+        Stack::start(Setup {
+            store: false,
+            store_url: Some(format!("rediss://{user_info}127.0.0.1:{}", self.port)),
+            store_authorities: authorities.map(str::to_owned),
+            ..Setup::default()
+        })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_store_whose_certificate_no_authority_signed_is_never_used() {
-    // `rediss://` reaches an endpoint that presents a self-signed
-    // certificate: no instance completes the handshake, so the store's
-    // password is never sent and no answer is believed. Sessions go on as
-    // without a store, and each instance's log says why.
+async fn a_store_whose_certificate_no_public_authority_signed_is_never_used() {
+    // `rediss://` reaches an endpoint whose certificate chains to no
+    // authority the instances trust (no `REDIS_CA_PEM`): no instance
+    // completes the handshake, so the store's password is never sent and
+    // no answer is believed. Sessions go on as without a store, and each
+    // instance's log says why.
     const PASSWORD: &str = "store-password-never-sent";
     let redis = testkit::RedisServer::start();
-    let tls = UntrustedTls::in_front_of(redis.port());
-    let stack = Stack::start(Setup {
-        store: false,
-        store_url: Some(format!(
-            "rediss://default:{PASSWORD}@127.0.0.1:{}",
-            tls.port
-        )),
-        ..Setup::default()
-    });
+    let tls = TlsInFront::of(&redis);
+    let stack = tls.stack(&format!("default:{PASSWORD}@"), None);
     let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     for path in IDENTITY_ROUTES.iter().chain(&IDENTITY_ROUTES) {
@@ -514,17 +524,40 @@ async fn a_store_whose_certificate_no_authority_signed_is_never_used() {
     assert_eq!(
         tls.completed.load(Ordering::SeqCst),
         0,
-        "a handshake completed with a certificate no authority signed"
+        "a handshake completed with a certificate no trusted authority signed"
     );
     let logs = stack.functions.logs("/api/auth/session").join("\n");
-    assert!(logs.contains("shared store unavailable"), "{logs}");
     assert!(
-        logs.contains("certificate"),
+        logs.contains(
+            "shared store unavailable (check: TLS: invalid peer certificate: UnknownIssuer)"
+        ),
         "the log names the cause: {logs}"
     );
     for path in IDENTITY_ROUTES {
         let logs = stack.functions.logs(path).join("\n");
         assert!(!logs.contains(PASSWORD), "{path}: {logs}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_whose_authority_redis_ca_pem_names_is_used_over_tls() {
+    // The same endpoint, its authority given in `REDIS_CA_PEM` (as a
+    // store whose provider signs its own certificates needs): every
+    // instance shares the store through TLS, so a sign-out ends every
+    // copy of the session in every instance.
+    let redis = testkit::RedisServer::start();
+    let tls = TlsInFront::of(&redis);
+    let stack = tls.stack("", Some(TEST_AUTHORITY));
+    let (mut browser, stolen) = signed_in_and_copied(&stack).await;
+    let answer = post(&mut browser, &stack, "/api/auth/signout").await;
+    assert_eq!(answer["revoked"], true, "{answer}");
+    tokio::time::sleep(WITHIN).await;
+    assert!(refused_everywhere(&stack, &stolen).await);
+    assert!(tls.completed.load(Ordering::SeqCst) >= 1);
+    for path in IDENTITY_ROUTES {
+        for log in stack.functions.logs(path) {
+            assert!(!log.contains("shared store"), "{path}: {log}");
+        }
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Setup {
     /// `REDIS_URL` to give instead of the server's (a store that is not
     /// there, or does not answer).
     pub store_url: Option<String>,
+    /// `REDIS_CA_PEM`: the authorities a `rediss://` store is trusted by.
+    pub store_authorities: Option<String>,
 }
 
 impl Default for Setup {
@@ -61,6 +63,7 @@ impl Default for Setup {
             access_token_ttl: 3600,
             store: true,
             store_url: None,
+            store_authorities: None,
         }
     }
 }
@@ -100,6 +103,9 @@ impl Stack {
             .or_else(|| redis.as_ref().map(RedisServer::url))
         {
             env.push(("REDIS_URL", url));
+        }
+        if let Some(pem) = setup.store_authorities.clone() {
+            env.push(("REDIS_CA_PEM", pem));
         }
         let (authorize, callback, signout) = (exe("authorize"), exe("callback"), exe("signout"));
         let (user_info, validate, session) =

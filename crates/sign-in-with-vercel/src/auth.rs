@@ -34,7 +34,8 @@ fn warn_of_a_cleartext_store(config: &Config) {
         crate::log::warn(
             "the shared store's URL (REDIS_URL or KV_URL) is a plain redis:// URL to \
              another host: its password and the sessions' marks cross the network \
-             unencrypted; use the store's rediss:// (TLS) URL if it has one",
+             unencrypted; use the store's rediss:// (TLS) URL if it has one, with \
+             REDIS_CA_PEM if its provider signs its own certificates",
         );
     }
 }

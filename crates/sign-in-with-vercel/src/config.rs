@@ -66,9 +66,16 @@ pub struct Config {
 }
 
 /// A store URL: `redis://` or `rediss://` (TLS). It carries the store's
-/// password, so it never prints.
+/// password, so it never prints. A `rediss://` store's certificate must
+/// chain to Mozilla's roots, or to the authorities of `REDIS_CA_PEM` when
+/// it is set (a store whose provider signs its own, as Redis Cloud does).
 #[derive(Clone)]
-pub struct StoreUrl(String);
+pub struct StoreUrl {
+    url: String,
+    /// `REDIS_CA_PEM`: the PEM certificates of the authorities trusted
+    /// instead of Mozilla's roots.
+    authorities: Option<String>,
+}
 
 impl std::fmt::Debug for StoreUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,26 +88,67 @@ impl StoreUrl {
     pub(crate) fn parse(value: &str) -> Result<Self, String> {
         let scheme = value.split_once("://").map(|(s, _)| s);
         match scheme {
-            Some("redis" | "rediss") if value.len() <= 2048 => Ok(Self(value.to_owned())),
+            Some("redis" | "rediss") if value.len() <= 2048 => Ok(Self {
+                url: value.to_owned(),
+                authorities: None,
+            }),
             _ => Err("must be a redis:// or rediss:// URL".into()),
         }
     }
 
+    /// Trusts the certificate authorities in `pem` (one or more PEM
+    /// `CERTIFICATE` blocks; `\n` escapes, as a one-line environment
+    /// value holds them, are read as line breaks) instead of Mozilla's
+    /// roots. Only for a `rediss://` store: on a plain one it would
+    /// promise a protection the connection does not have.
+    pub(crate) fn trusting(mut self, pem: &str) -> Result<Self, String> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject as _;
+        if !self.is_tls() {
+            return Err("applies to a rediss:// (TLS) store, and the store URL is redis://".into());
+        }
+        let pem = if pem.contains('\n') {
+            pem.to_owned()
+        } else {
+            pem.replace("\\n", "\n")
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let added = cert.ok().is_some_and(|cert| roots.add(cert).is_ok());
+            if !added {
+                return Err("holds a PEM block that is not a certificate".into());
+            }
+        }
+        if roots.is_empty() {
+            return Err(
+                "must hold one or more PEM certificates (-----BEGIN CERTIFICATE-----)".into(),
+            );
+        }
+        self.authorities = Some(pem);
+        Ok(self)
+    }
+
     /// Whether the connection is TLS.
     pub fn is_tls(&self) -> bool {
-        self.0.starts_with("rediss://")
+        self.url.starts_with("rediss://")
+    }
+
+    /// The authorities of `REDIS_CA_PEM`, as PEM, when set.
+    #[cfg(feature = "redis")]
+    pub(crate) fn authorities(&self) -> Option<&str> {
+        self.authorities.as_deref()
     }
 
     /// Whether the store's password and traffic would cross a network in
     /// clear: a plain `redis://` URL whose host is not loopback.
     pub(crate) fn is_cleartext_remote(&self) -> bool {
-        !self.is_tls() && !Url::parse(&self.0).is_ok_and(|url| is_loopback(&url))
+        !self.is_tls() && !Url::parse(&self.url).is_ok_and(|url| is_loopback(&url))
     }
 
     /// The URL itself, password and all: for the store client only.
     #[cfg(feature = "redis")]
     pub(crate) fn secret(&self) -> &str {
-        &self.0
+        &self.url
     }
 }
 
@@ -244,6 +292,18 @@ impl Config {
         }
         .map(|(name, url)| StoreUrl::parse(&url).map_err(|p| problem(name, p)))
         .transpose()?;
+        let store_url = match (store_url, var("REDIS_CA_PEM")) {
+            (store_url, None) => store_url,
+            (Some(url), Some(pem)) => {
+                Some(url.trusting(&pem).map_err(|p| problem("REDIS_CA_PEM", p))?)
+            }
+            (None, Some(_)) => {
+                return Err(problem(
+                    "REDIS_CA_PEM",
+                    "is set, and neither REDIS_URL nor KV_URL is",
+                ));
+            }
+        };
 
         Ok(Self {
             client_id,
@@ -567,6 +627,65 @@ mod tests {
         assert!(!both.store_url.unwrap().is_tls());
         let bad = with(&[("REDIS_URL", "http://redis.example")]).unwrap_err();
         assert_eq!(bad.variable, "REDIS_URL");
+    }
+
+    /// A certificate authority's certificate (`tests/support/store-tls/ca.pem`).
+    const AUTHORITY: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBpTCCAUugAwIBAgIUXaKSygZCMry8DCJ7TIkBDePJvBswCgYIKoZIzj0EAwIw\n\
+HzEdMBsGA1UEAwwUVGVzdCBzdG9yZSBhdXRob3JpdHkwIBcNMjYxMjAzMDgwNTQ0\n\
+WhgPMjEyNjExMDkwODA1NDRaMB8xHTAbBgNVBAMMFFRlc3Qgc3RvcmUgYXV0aG9y\n\
+aXR5MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEjG5wZlbWsFZRY6vsFpDoYUkl\n\
+zB7nRDmQnJFeXPqCrbJFcercyKSjvvhB2DXPkm+Koi/dUXQkx+OayDvtWwdGiqNj\n\
+MGEwHQYDVR0OBBYEFKAvbJyQGisUSSEKGp+Cwx71w7E/MB8GA1UdIwQYMBaAFKAv\n\
+bJyQGisUSSEKGp+Cwx71w7E/MA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQD\n\
+AgEGMAoGCCqGSM49BAMCA0gAMEUCIQCH4j7TsaS3Ot8AToUp+JYnpOv6x942I84k\n\
+kTju7LqEUAIgbpPfoIKOMNB4lmPZPNJrtyWtAg1kqwIh1G3w2+y7xh0=\n\
+-----END CERTIFICATE-----\n\
+";
+
+    #[test]
+    fn redis_ca_pem_names_the_authorities_a_tls_store_is_trusted_by() {
+        let base = [
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("AUTH_SECRET", AUTH_SECRET),
+            ("KV_URL", "rediss://default:p@kv.example:6379"),
+        ];
+        let with = |pem: &str| {
+            let mut vars = base.to_vec();
+            vars.push(("REDIS_CA_PEM", pem));
+            load(&vars)
+        };
+        // As written, and on one line with `\n` escapes.
+        let one_line = AUTHORITY.replace('\n', "\\n");
+        for pem in [AUTHORITY, one_line.as_str()] {
+            let store = with(pem).unwrap().store_url.unwrap();
+            #[cfg(feature = "redis")]
+            assert_eq!(store.authorities().map(str::trim), Some(AUTHORITY.trim()));
+            assert!(store.is_tls());
+        }
+        let twice = format!("{AUTHORITY}{AUTHORITY}");
+        assert!(with(&twice).is_ok());
+        // Not a certificate: refused, naming the variable.
+        let key_only = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        let broken = AUTHORITY.replace("MIIB", "MIIC");
+        for bad in ["hello", key_only, &broken] {
+            let e = with(bad).unwrap_err();
+            assert_eq!(e.variable, "REDIS_CA_PEM", "{bad}");
+        }
+        // Only for a TLS store, and only with a store.
+        let plain = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("AUTH_SECRET", AUTH_SECRET),
+            ("REDIS_URL", "redis://localhost:6379"),
+            ("REDIS_CA_PEM", AUTHORITY),
+        ]);
+        assert_eq!(plain.unwrap_err().variable, "REDIS_CA_PEM");
+        let alone = load(&[
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            ("AUTH_SECRET", AUTH_SECRET),
+            ("REDIS_CA_PEM", AUTHORITY),
+        ]);
+        assert_eq!(alone.unwrap_err().variable, "REDIS_CA_PEM");
     }
 
     #[test]

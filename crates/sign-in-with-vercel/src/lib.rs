@@ -131,6 +131,7 @@
 //! | `AUTH_ERROR_PAGE` | The page a failed sign-in is sent to with `?error=<code>`, default `/auth/error` (this project's `public/auth/error.html`): a path of your own site. |
 //! | `AUTH_DEFAULT_RETURN` | Where a sign-in returns when it was given no valid `next`, default `/profile`: a path of your own site. |
 //! | `REDIS_URL`, `KV_URL` | The shared session store (feature `redis`): `redis://` or `rediss://` (TLS by rustls), as Vercel's marketplace Redis sets them; a plain `redis://` URL to another host is logged as a warning at start-up, since its password crosses the network in clear. |
+//! | `REDIS_CA_PEM` | The certificate authorities (PEM, one line with `\n` escapes or several) a `rediss://` store's certificate must chain to, instead of Mozilla's roots: for a store whose provider signs its own certificates. A configuration error with a plain `redis://` URL or none. |
 //!
 //! # Mounting sign-in elsewhere
 //!
@@ -201,8 +202,9 @@
 //!
 //! With the `redis` feature and `REDIS_URL` (or `KV_URL`), every instance
 //! shares, through Redis over its standard protocol (rustls for
-//! `rediss://`, trusting Mozilla's roots as every HTTPS call does; one
-//! connection per instance, opened on first use; a
+//! `rediss://`, trusting Mozilla's roots as every HTTPS call does, or the
+//! authorities of `REDIS_CA_PEM`; one connection per instance, opened on
+//! first use; a
 //! single endpoint, not a Redis Cluster one, that runs Lua scripts, as
 //! the marketplace's Redis Cloud and Upstash databases do):
 //! - one refresh per session generation: the first instance to claim it

@@ -337,7 +337,18 @@ mod with_redis {
                 let settings = info.redis_settings().clone().set_skip_set_lib_name();
                 info.set_redis_settings(settings)
             });
-            match info.and_then(redis::Client::open) {
+            // `REDIS_CA_PEM`: its authorities replace Mozilla's roots.
+            let client = info.and_then(|info| match url.authorities() {
+                None => redis::Client::open(info),
+                Some(pem) => redis::Client::build_with_tls(
+                    info,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem.as_bytes().to_vec()),
+                    },
+                ),
+            });
+            match client {
                 Ok(client) => Some(Self {
                     tls: url.is_tls(),
                     client,
