@@ -164,8 +164,13 @@ impl Auth {
     /// The signed-in user of `request`, from the session cookie: no
     /// provider call while the access token is fresh. A few minutes before
     /// it expires, the tokens are refreshed (one token call shared by the
-    /// instance's concurrent requests); if that fails, the user is still
-    /// known as long as the session cookie is valid.
+    /// instance's concurrent requests). If the provider cannot be reached
+    /// (or refuses the app's credentials), the user is still known for
+    /// [`REFRESH_GRACE_SECS`](crate::REFRESH_GRACE_SECS) past the access
+    /// token's expiry, then the request fails with the provider's error
+    /// and the session is kept for the next try; a refused grant ends the
+    /// session once its access token has expired (at once with the shared
+    /// store).
     ///
     /// [`Auth::protect`] does all of the following for you; this is for a
     /// function that also answers signed-out visitors, or answers them its

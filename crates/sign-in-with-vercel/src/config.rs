@@ -153,8 +153,9 @@ impl StoreUrl {
 }
 
 /// A configuration problem, naming the variable at fault (or, for a
-/// [`Config`] built in code, the field). Never holds a variable's value,
-/// since that may be a secret.
+/// [`Config`] built in code, the field). Never holds a secret variable's
+/// value; a refused path (`AUTH_BASE_PATH`, `AUTH_ERROR_PAGE`,
+/// `AUTH_DEFAULT_RETURN`) is quoted, as it is no secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// The environment variable at fault (`Config.issuer`, `Config.paths`

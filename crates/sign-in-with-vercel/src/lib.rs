@@ -3,8 +3,11 @@
 //! 7636), with sessions in one sealed cookie, Vercel's REST API as the
 //! signed-in user, and the marketplace integrations' SSO exchange.
 //!
-//! Every ID token is verified (OpenID Connect Core §3.1.3.7: RS256 against
-//! the provider's key set, issuer, audience, expiry, nonce); secrets are
+//! Every ID token whose claims are used is verified (OpenID Connect Core
+//! §3.1.3.7: RS256 against the provider's key set, issuer, audience,
+//! expiry, nonce; one refreshed while the key set cannot be fetched is
+//! checked by its claims and trusted by TLS, as step 6 allows, and its
+//! claims are not used); secrets are
 //! compared in constant time and never logged, printed or put in a URL we
 //! build; every failure is an answer (a redirect to the error page, or
 //! JSON with a status), never a panic.
@@ -132,6 +135,10 @@
 //! | `AUTH_DEFAULT_RETURN` | Where a sign-in returns when it was given no valid `next`, default `/profile`: a path of your own site. |
 //! | `REDIS_URL`, `KV_URL` | The shared session store (feature `redis`): `redis://` or `rediss://` (TLS by rustls), as Vercel's marketplace Redis sets them; a plain `redis://` URL to another host is logged as a warning at start-up, since its password crosses the network in clear. |
 //! | `REDIS_CA_PEM` | The certificate authorities (PEM, one line with `\n` escapes or several) a `rediss://` store's certificate must chain to, instead of Mozilla's roots: for a store whose provider signs its own certificates. A configuration error with a plain `redis://` URL or none. |
+//! | `VERCEL_ENV` | Set by Vercel (`production`, `preview`, `development`). On a deployment (`production` or `preview`) a loopback `VERCEL_OAUTH_ISSUER` is a configuration error, so the emulator's URL copied from a local `.env` cannot reach production. |
+//!
+//! The marketplace SSO exchange reads its own variables: see
+//! [`sso::Marketplace::from_env`].
 //!
 //! # Mounting sign-in elsewhere
 //!
@@ -198,15 +205,15 @@
 //! refresh the same session at the same moment both spend its refresh
 //! token; a provider that answers a reuse by revoking the grant (RFC 9700
 //! §4.14.2; Vercel does not document its policy) then signs the user out,
-//! and a copied cookie stays valid after sign-out until its refresh.
+//! and a copied cookie stays valid after sign-out until its access token
+//! expires.
 //!
 //! With the `redis` feature and `REDIS_URL` (or `KV_URL`), every instance
 //! shares, through Redis over its standard protocol (rustls for
 //! `rediss://`, trusting Mozilla's roots as every HTTPS call does, or the
 //! authorities of `REDIS_CA_PEM`; one connection per instance, opened on
-//! first use; a
-//! single endpoint, not a Redis Cluster one, that runs Lua scripts, as
-//! the marketplace's Redis Cloud and Upstash databases do):
+//! first use; a single endpoint, not a Redis Cluster one, that runs Lua
+//! scripts, as the marketplace's Redis Cloud and Upstash databases do):
 //! - one refresh per session generation: the first instance to claim it
 //!   makes the token call and publishes the outcome (sealed, a minute);
 //!   the others wait for it within their deadline and answer with the same
@@ -217,7 +224,10 @@
 //! - at most one store round trip per protected request (one `MGET`,
 //!   trusted for a second per instance); an instance's first
 //!   protected request also connects (and authenticates, when the URL
-//!   carries a password), nothing more.
+//!   carries a password). The request that refreshes a session, about
+//!   once per access token's life, adds the claim and the outcome's
+//!   publication; an instance waiting for another's refresh asks for the
+//!   outcome until it is there or the deadline comes.
 //!
 //! Keys are hashes under a prefix of the app's own; no token is stored in
 //! plain text, and nothing a reader of the store could replay as a
