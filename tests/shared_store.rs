@@ -429,9 +429,19 @@ async fn a_store_that_does_not_answer_costs_a_request_little_and_fails_nothing()
 /// no one else trusts.
 const TEST_AUTHORITY: &str = include_str!("support/store-tls/ca.pem");
 
-/// A TLS endpoint in front of a store, presenting a certificate for
-/// `127.0.0.1` that [`TEST_AUTHORITY`] signed: a store whose provider signs
-/// its own certificates, or someone on the path to the store.
+/// The certificate a [`TlsInFront`] presents, both signed by
+/// [`TEST_AUTHORITY`].
+#[derive(Clone, Copy)]
+enum Presents {
+    /// For `127.0.0.1`, the name the instances connect to.
+    TheStoresName,
+    /// For `store.example` only.
+    AnotherName,
+}
+
+/// A TLS endpoint in front of a store, presenting a certificate that
+/// [`TEST_AUTHORITY`] signed: a store whose provider signs its own
+/// certificates, or someone on the path to the store.
 struct TlsInFront {
     port: u16,
     /// Connections it accepted.
@@ -441,14 +451,22 @@ struct TlsInFront {
 }
 
 impl TlsInFront {
-    fn of(store: &testkit::RedisServer) -> Self {
+    fn of(store: &testkit::RedisServer, presents: Presents) -> Self {
         use tokio_rustls::rustls::ServerConfig;
         use tokio_rustls::rustls::pki_types::pem::PemObject as _;
         use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let cert = CertificateDer::from_pem_slice(include_bytes!("support/store-tls/cert.pem"))
-            .expect("the test certificate");
-        let key = PrivateKeyDer::from_pem_slice(include_bytes!("support/store-tls/key.pem"))
-            .expect("the test key");
+        let (cert, key): (&[u8], &[u8]) = match presents {
+            Presents::TheStoresName => (
+                include_bytes!("support/store-tls/cert.pem"),
+                include_bytes!("support/store-tls/key.pem"),
+            ),
+            Presents::AnotherName => (
+                include_bytes!("support/store-tls/other-name-cert.pem"),
+                include_bytes!("support/store-tls/other-name-key.pem"),
+            ),
+        };
+        let cert = CertificateDer::from_pem_slice(cert).expect("the test certificate");
+        let key = PrivateKeyDer::from_pem_slice(key).expect("the test key");
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -467,6 +485,8 @@ impl TlsInFront {
                 counts.0.fetch_add(1, Ordering::SeqCst);
                 let (acceptor, completed) = (acceptor.clone(), Arc::clone(&counts.1));
                 tokio::spawn(async move {
+                    // Complete once the client's Finished has arrived: only
+                    // after the client accepted the certificate.
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
@@ -498,17 +518,26 @@ impl TlsInFront {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_store_whose_certificate_no_public_authority_signed_is_never_used() {
-    // `rediss://` reaches an endpoint whose certificate chains to no
-    // authority the instances trust (no `REDIS_CA_PEM`): no instance
-    // completes the handshake, so the store's password is never sent and
-    // no answer is believed. Sessions go on as without a store, and each
-    // instance's log says why.
+/// Every function's path, for what no log may hold.
+const EVERY_FUNCTION: [&str; 6] = [
+    "/api/auth/authorize",
+    "/api/auth/callback",
+    "/api/auth/signout",
+    "/api/auth/session",
+    "/api/user-info",
+    "/api/validate-token",
+];
+
+/// The functions with a `rediss://` store behind `presents`, trusting
+/// `authorities` (`None`: Mozilla's roots), must never complete a
+/// handshake: the store's password is never sent and no answer is
+/// believed. Sessions go on as without a store, and the instances' logs
+/// name `cause`.
+async fn never_used(presents: Presents, authorities: Option<&str>, cause: &str) {
     const PASSWORD: &str = "store-password-never-sent";
     let redis = testkit::RedisServer::start();
-    let tls = TlsInFront::of(&redis);
-    let stack = tls.stack(&format!("default:{PASSWORD}@"), None);
+    let tls = TlsInFront::of(&redis, presents);
+    let stack = tls.stack(&format!("default:{PASSWORD}@"), authorities);
     let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
     for path in IDENTITY_ROUTES.iter().chain(&IDENTITY_ROUTES) {
@@ -524,29 +553,50 @@ async fn a_store_whose_certificate_no_public_authority_signed_is_never_used() {
     assert_eq!(
         tls.completed.load(Ordering::SeqCst),
         0,
-        "a handshake completed with a certificate no trusted authority signed"
+        "a handshake completed with a certificate that should be refused"
     );
     let logs = stack.functions.logs("/api/auth/session").join("\n");
     assert!(
-        logs.contains(
-            "shared store unavailable (check: TLS: invalid peer certificate: UnknownIssuer)"
-        ),
-        "the log names the cause: {logs}"
+        logs.contains(&format!("TLS: invalid peer certificate: {cause}")),
+        "the log names the cause ({cause}): {logs}"
     );
-    for path in IDENTITY_ROUTES {
+    for path in EVERY_FUNCTION {
         let logs = stack.functions.logs(path).join("\n");
         assert!(!logs.contains(PASSWORD), "{path}: {logs}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_store_whose_certificate_no_public_authority_signed_is_never_used() {
+    never_used(Presents::TheStoresName, None, "UnknownIssuer").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_whose_certificate_another_authority_signed_is_never_used() {
+    // `REDIS_CA_PEM` names an authority, and not the one that signed it.
+    let other = include_str!("support/store-tls/other-ca.pem");
+    never_used(Presents::TheStoresName, Some(other), "UnknownIssuer").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_whose_certificate_names_another_host_is_never_used() {
+    // The right authority, for another name than the one connected to.
+    never_used(
+        Presents::AnotherName,
+        Some(TEST_AUTHORITY),
+        r#"certificate not valid for name "127.0.0.1""#,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_store_whose_authority_redis_ca_pem_names_is_used_over_tls() {
-    // The same endpoint, its authority given in `REDIS_CA_PEM` (as a
-    // store whose provider signs its own certificates needs): every
-    // instance shares the store through TLS, so a sign-out ends every
-    // copy of the session in every instance.
+    // The store's own authority in `REDIS_CA_PEM` (as a store whose
+    // provider signs its own certificates needs): every instance shares
+    // the store through TLS, so a sign-out ends every copy of the session
+    // in every instance.
     let redis = testkit::RedisServer::start();
-    let tls = TlsInFront::of(&redis);
+    let tls = TlsInFront::of(&redis, Presents::TheStoresName);
     let stack = tls.stack("", Some(TEST_AUTHORITY));
     let (mut browser, stolen) = signed_in_and_copied(&stack).await;
     let answer = post(&mut browser, &stack, "/api/auth/signout").await;
@@ -554,7 +604,7 @@ async fn a_store_whose_authority_redis_ca_pem_names_is_used_over_tls() {
     tokio::time::sleep(WITHIN).await;
     assert!(refused_everywhere(&stack, &stolen).await);
     assert!(tls.completed.load(Ordering::SeqCst) >= 1);
-    for path in IDENTITY_ROUTES {
+    for path in EVERY_FUNCTION {
         for log in stack.functions.logs(path) {
             assert!(!log.contains("shared store"), "{path}: {log}");
         }

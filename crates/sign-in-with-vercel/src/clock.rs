@@ -2,7 +2,7 @@
 //! provider calls of one request. A leaf: it imports nothing of the crate.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
@@ -43,8 +43,8 @@ fn since_epoch(count: impl Fn(&Duration) -> u64) -> i64 {
 /// The system clock as a [`Clock`]: one shared instance, so asking for it
 /// allocates nothing.
 pub fn system_clock() -> Clock {
-    static SYSTEM: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
-    SYSTEM.get_or_init(|| Arc::new(system_now)).clone()
+    static SYSTEM: LazyLock<Clock> = LazyLock::new(|| Arc::new(system_now));
+    SYSTEM.clone()
 }
 
 /// Runs `future` (one request) with a deadline for its provider calls,

@@ -84,8 +84,17 @@ impl std::fmt::Debug for StoreUrl {
 }
 
 impl StoreUrl {
-    /// Checks the scheme; the rest is the Redis client's to parse.
+    /// Checks the scheme, and that there is no `#fragment`: the Redis
+    /// client reads `#insecure` as "check no certificate" (refused by the
+    /// client unless a feature someone else's dependency may turn on is
+    /// on). The rest is the Redis client's to parse.
     pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        if value.contains('#') {
+            return Err(
+                "must not have a #fragment (#insecure would turn TLS certificate checks off)"
+                    .into(),
+            );
+        }
         let scheme = value.split_once("://").map(|(s, _)| s);
         match scheme {
             Some("redis" | "rediss") if value.len() <= 2048 => Ok(Self {
@@ -114,10 +123,10 @@ impl StoreUrl {
         };
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            let added = cert.ok().is_some_and(|cert| roots.add(cert).is_ok());
-            if !added {
-                return Err("holds a PEM block that is not a certificate".into());
-            }
+            let cert = cert.map_err(|_| "holds a malformed PEM block")?;
+            roots
+                .add(cert)
+                .map_err(|_| "holds a CERTIFICATE block that is not a certificate")?;
         }
         if roots.is_empty() {
             return Err(
@@ -605,7 +614,13 @@ mod tests {
         assert!(url.is_tls());
         assert!(!format!("{url:?}").contains("s3cret"));
         assert!(!StoreUrl::parse("redis://localhost:6379").unwrap().is_tls());
-        for bad in ["https://redis.example", "localhost:6379", ""] {
+        for bad in [
+            "https://redis.example",
+            "localhost:6379",
+            "",
+            "rediss://default:pw@redis.example:6380/#insecure",
+            "rediss://redis.example:6380#x",
+        ] {
             assert!(StoreUrl::parse(bad).is_err(), "{bad}");
         }
     }

@@ -133,7 +133,7 @@
 //! | `AUTH_BASE_PATH` | Where the four sign-in routes are, default [`DEFAULT_BASE_PATH`] (see [`Paths`]). |
 //! | `AUTH_ERROR_PAGE` | The page a failed sign-in is sent to with `?error=<code>`, default `/auth/error` (this project's `public/auth/error.html`): a path of your own site. |
 //! | `AUTH_DEFAULT_RETURN` | Where a sign-in returns when it was given no valid `next`, default `/profile`: a path of your own site. |
-//! | `REDIS_URL`, `KV_URL` | The shared session store (feature `redis`): `redis://` or `rediss://` (TLS by rustls), as Vercel's marketplace Redis sets them; a plain `redis://` URL to another host is logged as a warning at start-up, since its password crosses the network in clear. |
+//! | `REDIS_URL`, `KV_URL` | The shared session store (feature `redis`): `redis://` or `rediss://` (TLS by rustls), as Vercel's marketplace Redis sets them; a plain `redis://` URL to another host is logged as a warning at start-up, since its password crosses the network in clear; a `#fragment` is refused (the Redis client reads `#insecure` as "check no certificate"). |
 //! | `REDIS_CA_PEM` | The certificate authorities (PEM, one line with `\n` escapes or several) a `rediss://` store's certificate must chain to, instead of Mozilla's roots: for a store whose provider signs its own certificates. A configuration error with a plain `redis://` URL or none. |
 //! | `VERCEL_ENV` | Set by Vercel (`production`, `preview`, `development`). On a deployment (`production` or `preview`) a loopback `VERCEL_OAUTH_ISSUER` is a configuration error, so the emulator's URL copied from a local `.env` cannot reach production. |
 //!
