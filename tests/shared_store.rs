@@ -136,11 +136,7 @@ async fn an_ended_session_is_refused_even_when_its_refresh_would_succeed() {
     // the sign-out sets a generation that outlives the one the sign-out
     // read, by up to the time between their issues.
     let redis = stack.redis.as_ref().unwrap();
-    let ended: Vec<String> = redis
-        .keys()
-        .into_iter()
-        .filter(|k| k.split(':').nth(2) == Some("s"))
-        .collect();
+    let ended = redis.keys_of_kind("s");
     assert_eq!(ended.len(), 1, "{:?}", redis.keys());
     let ttl = integer(redis, &format!("TTL {}", ended[0]));
     assert!(
@@ -184,11 +180,8 @@ async fn a_sign_out_everywhere_never_moves_the_mark_back() {
     let stack = Stack::start(Setup::default());
     let (_, mut phone) = signed_in_twice_then_out_everywhere(&stack).await;
     let redis = stack.redis.as_ref().unwrap();
-    let key = redis
-        .keys()
-        .into_iter()
-        .find(|k| k.contains(":e:"))
-        .expect("the mark, in milliseconds");
+    let [key] =
+        <[String; 1]>::try_from(redis.keys_of_kind("e")).expect("one mark, in milliseconds");
     // `INCRBY 0` answers the number and changes nothing.
     let mark = || integer(redis, &format!("INCRBY {key} 0"));
     // As if another "sign out everywhere" 30 s later got there first.
@@ -211,11 +204,8 @@ async fn a_sign_out_everywhere_never_moves_the_mark_back() {
     let seconds = integer(redis, &format!("INCRBY {seconds_key} 0"));
     assert_eq!(seconds, mark() / 1000 - 1);
     // Both marks last as long as a session can.
-    for key in redis
-        .keys()
-        .iter()
-        .filter(|k| k.contains(":e:") || k.contains(":u:"))
-    {
+    let marks = [key, seconds_key];
+    for key in &marks {
         let ttl = integer(redis, &format!("TTL {key}"));
         assert!(
             ttl > sign_in_with_vercel::REFRESH_TOKEN_TTL_SECS,

@@ -324,6 +324,16 @@ async fn off_loopback_a_key_derived_from_the_client_secret_is_refused() {
     assert_eq!(location(&rp.sign_in().await), "/profile");
 }
 
+/// Moves `rp`'s clock 30 s on, 100 ms from now: while the token call,
+/// held 300 ms, is on its way.
+fn thirty_seconds_pass_during_the_call(rp: &Rp) -> tokio::task::JoinHandle<()> {
+    let clock = rp.clock.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        clock.fetch_add(30, std::sync::atomic::Ordering::SeqCst);
+    })
+}
+
 /// The access token's life counts from before the token call, not from
 /// its answer: a slow exchange (the clock moves 30 s while it is held)
 /// does not make the session believe the token lives longer than it does.
@@ -333,11 +343,7 @@ async fn the_access_tokens_life_counts_from_before_the_token_call() {
     let before = rp.clock.load(std::sync::atomic::Ordering::SeqCst);
     let callback = rp.authorize_and_consent().await;
     *rp.recorder.token_answer_delay.lock().unwrap() = Some(Duration::from_millis(300));
-    let clock = rp.clock.clone();
-    let slow = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        clock.fetch_add(30, std::sync::atomic::Ordering::SeqCst);
-    });
+    let slow = thirty_seconds_pass_during_the_call(&rp);
     assert_eq!(location(&rp.get(&callback).await), "/profile");
     slow.await.unwrap();
     let session = rp.auth.session(&rp.request("GET", "/")).await.unwrap();
@@ -347,11 +353,7 @@ async fn the_access_tokens_life_counts_from_before_the_token_call() {
     // A refresh alike.
     rp.advance(3600 - 60);
     let asked = rp.clock.load(std::sync::atomic::Ordering::SeqCst);
-    let clock = rp.clock.clone();
-    let slow = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        clock.fetch_add(30, std::sync::atomic::Ordering::SeqCst);
-    });
+    let slow = thirty_seconds_pass_during_the_call(&rp);
     let refreshed = rp.get("/api/auth/session").await;
     assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
     slow.await.unwrap();

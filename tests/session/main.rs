@@ -63,6 +63,22 @@ async fn signed_in_with_store() -> (Rp, testkit::RedisServer, sign_in_with_verce
     (rp, redis, instance)
 }
 
+/// Signs the browser out through `instance`, and checks that the store
+/// took the ending (an ended-session key).
+async fn signs_out_into_the_store(
+    rp: &Rp,
+    instance: &sign_in_with_vercel::Auth,
+    redis: &testkit::RedisServer,
+) {
+    let sign_out = rp.request("POST", "/api/auth/signout");
+    assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
+    assert!(
+        !redis.keys_of_kind("s").is_empty(),
+        "the sign-out reached the store: {:?}",
+        redis.keys()
+    );
+}
+
 /// The access token of the browser's session, as the app opens it.
 async fn access_token(rp: &Rp) -> AccessToken {
     rp.auth

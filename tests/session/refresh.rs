@@ -539,11 +539,7 @@ async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
     );
     // And not ended in the store for every instance: no ended-session key
     // (`siv:<app>:s:<hash>`) was written.
-    let ended: Vec<String> = redis
-        .keys()
-        .into_iter()
-        .filter(|k| k.contains(":s:"))
-        .collect();
+    let ended = redis.keys_of_kind("s");
     assert!(ended.is_empty(), "ended in the store: {ended:?}");
     // The rest of the burst (C, which did not wait) is told the token was
     // spent, instead of spending it again and ending the session.
@@ -555,15 +551,9 @@ async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
         calls + 1,
         "no third spend"
     );
-    assert!(!redis.keys().iter().any(|k| k.contains(":s:")));
+    assert!(redis.keys_of_kind("s").is_empty());
     // The check can see one: a sign-out through B ends it in the store.
-    let sign_out = rp.request("POST", "/api/auth/signout");
-    assert_eq!(b.dispatch(&sign_out).unwrap().await.status(), 200);
-    assert!(
-        redis.keys().iter().any(|k| k.contains(":s:")),
-        "{:?}",
-        redis.keys()
-    );
+    signs_out_into_the_store(&rp, &b, &redis).await;
 }
 
 /// With a shared store: the refresh's token call fails for the provider's
@@ -584,7 +574,7 @@ async fn giving_up_a_claim_leaves_another_instances_claim() {
             _ = &mut answer => panic!("answered before the claim was seen"),
             _ = tokio::time::sleep(Duration::from_millis(5)) => {}
         }
-        if let Some(key) = redis.keys().into_iter().find(|k| k.contains(":c:")) {
+        if let Some(key) = redis.keys_of_kind("c").pop() {
             break key;
         }
     };

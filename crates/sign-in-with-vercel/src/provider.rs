@@ -15,7 +15,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 use tokio::sync::OnceCell;
 
-use crate::clock::{Clock, system_clock, system_now, system_now_ms, time_left};
+use crate::clock::{Clock, system_clock, system_now_ms, time_left};
 use crate::config::{Config, ConfigError};
 use crate::discovery::{IssuerMetadata, ProviderMetadata, discovered};
 use crate::error::{Endpoint, Error};
@@ -320,10 +320,7 @@ impl Provider {
 
     /// The current time, seconds since the epoch.
     pub fn now(&self) -> i64 {
-        match &self.clock {
-            None => system_now(),
-            Some(clock) => clock(),
-        }
+        self.now_ms().div_euclid(1000)
     }
 
     /// The current time in milliseconds since the epoch: the system

@@ -132,6 +132,16 @@ impl RedisServer {
             .collect()
     }
 
+    /// The keys of one kind the library writes, `<prefix>:<app>:<kind>:<hash>`:
+    /// `s` an ended session, `e` and `u` a user's "sign out everywhere"
+    /// (milliseconds, seconds), `c` a claim on a refresh, `o` its outcome.
+    pub fn keys_of_kind(&self, kind: &str) -> Vec<String> {
+        self.keys()
+            .into_iter()
+            .filter(|k| k.split(':').nth(2) == Some(kind))
+            .collect()
+    }
+
     /// Stops the server (the store is down from now on).
     pub fn stop(&mut self) {
         self.process = None;

@@ -119,9 +119,10 @@ impl Reader<'_> {
         let (access_issued_at, access_expires_at) = (self.i64()?, self.i64()?);
         let (started, expires_at) = (self.i64()?, self.i64()?);
         // In seconds: the second's first millisecond (see `started_ms`).
-        let started_ms = match millis {
-            true => started,
-            false => started.saturating_mul(1000),
+        let started_ms = if millis {
+            started
+        } else {
+            started.saturating_mul(1000)
         };
         let rotation = u32::from_le_bytes(self.take()?);
         let (sid, sub, access_token) = (self.string()?, self.string()?, self.string()?);

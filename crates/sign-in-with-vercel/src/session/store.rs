@@ -517,50 +517,56 @@ mod with_redis {
         /// lives longer than the one read), here at once and in every
         /// instance within [`LIVE_FOR`]. Whether the store took it.
         pub(crate) async fn end_session(&self, sid: &str) -> bool {
-            lock(&self.live).ending(Some(sid));
-            let took = self
-                .round_trip::<()>("end session", || {
-                    let mut pipe = redis::pipe();
-                    pipe.cmd("SET")
-                        .arg(self.keys.ended_session(sid))
-                        .arg(1)
-                        .arg("EX")
-                        .arg(ENDED_FOR);
-                    pipe
-                })
-                .await
-                .is_some();
-            lock(&self.live).ending(Some(sid));
-            took
+            self.ending(Some(sid), "end session", || {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(self.keys.ended_session(sid))
+                    .arg(1)
+                    .arg("EX")
+                    .arg(ENDED_FOR);
+                pipe
+            })
+            .await
         }
 
         /// Ends every session of `sub` begun at or before `at_ms`
         /// (milliseconds since the epoch), for as long as a session can
         /// live.
         pub(crate) async fn end_user(&self, sub: &str, at_ms: i64) -> bool {
-            lock(&self.live).ending(None);
             let (mark_ms, mark_seconds) = UserMarks::at(at_ms);
-            let took = self
-                .round_trip::<()>("end user", || {
-                    let [key_ms, key_seconds] = self.keys.ended_user(sub);
-                    let mut pipe = redis::pipe();
-                    for (key, mark, skew) in [
-                        (key_ms, mark_ms, MARK_SKEW_SECS * 1000),
-                        (key_seconds, mark_seconds, MARK_SKEW_SECS),
-                    ] {
-                        pipe.cmd("EVAL")
-                            .arg(SET_LATER)
-                            .arg(1)
-                            .arg(key)
-                            .arg(mark)
-                            .arg(ENDED_FOR)
-                            .arg(skew);
-                    }
-                    pipe
-                })
-                .await
-                .is_some();
-            lock(&self.live).ending(None);
+            self.ending(None, "end user", || {
+                let [key_ms, key_seconds] = self.keys.ended_user(sub);
+                let mut pipe = redis::pipe();
+                for (key, mark, skew) in [
+                    (key_ms, mark_ms, MARK_SKEW_SECS * 1000),
+                    (key_seconds, mark_seconds, MARK_SKEW_SECS),
+                ] {
+                    pipe.cmd("EVAL")
+                        .arg(SET_LATER)
+                        .arg(1)
+                        .arg(key)
+                        .arg(mark)
+                        .arg(ENDED_FOR)
+                        .arg(skew);
+                }
+                pipe
+            })
+            .await
+        }
+
+        /// Runs `command`, which ends the session `sid` (`None`: sessions
+        /// of a user, so every session this instance has seen), with the
+        /// instance's "not ended" answers forgotten as it begins and as it
+        /// is done ([`Live::ending`]). Whether the store took it.
+        async fn ending(
+            &self,
+            sid: Option<&str>,
+            what: &'static str,
+            command: impl FnOnce() -> redis::Pipeline,
+        ) -> bool {
+            lock(&self.live).ending(sid);
+            let took = self.round_trip::<()>(what, command).await.is_some();
+            lock(&self.live).ending(sid);
             took
         }
 
