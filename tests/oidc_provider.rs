@@ -25,12 +25,14 @@ const SUBJECT: &str = "user_demo_123";
 /// quarter of the lifetime before expiry.
 const ACCESS_TOKEN_TTL: u64 = 4;
 
-/// The three clients `server.mjs` registers.
+/// The four clients `server.mjs` registers.
 #[derive(Clone, Copy, Debug)]
 enum Client {
     Post,
     Basic,
     Public,
+    /// `client_secret_post`, its ID tokens signed ES256 (RFC 7518 §3.4).
+    Es256,
 }
 
 impl Client {
@@ -39,6 +41,7 @@ impl Client {
             Self::Post => "post-client",
             Self::Basic => "basic-client",
             Self::Public => "public-client",
+            Self::Es256 => "es256-client",
         }
     }
 
@@ -47,12 +50,13 @@ impl Client {
             Self::Post => Some("post-secret"),
             Self::Basic => Some("basic-secret"),
             Self::Public => None,
+            Self::Es256 => Some("es256-secret"),
         }
     }
 
     fn method(self) -> &'static str {
         match self {
-            Self::Post => "client_secret_post",
+            Self::Post | Self::Es256 => "client_secret_post",
             Self::Basic => "client_secret_basic",
             Self::Public => "none",
         }
@@ -421,6 +425,13 @@ async fn client_secret_basic_whole_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn public_client_whole_session() {
     whole_session(Client::Public).await;
+}
+
+/// A provider that signs this client's ID tokens ES256 and lists ES256 in
+/// its metadata: sign-in and refresh verify them with its P-256 key.
+#[tokio::test(flavor = "multi_thread")]
+async fn es256_signed_id_tokens_whole_session() {
+    whole_session(Client::Es256).await;
 }
 
 /// Cancel on the provider's login page lands on the app's error page with

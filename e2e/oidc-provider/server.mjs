@@ -2,7 +2,8 @@
 //
 // Runs panva's oidc-provider (pinned in package.json) configured like Vercel's
 // authorization server ("Sign in with Vercel"): authorization code flow only,
-// PKCE S256 required for every client, RS256 ID tokens, scopes
+// PKCE S256 required for every client, RS256 ID tokens (ES256 for one client,
+// as a provider other than Vercel may sign), scopes
 // `openid email profile offline_access`, rotating refresh tokens, token
 // introspection and revocation, userinfo. The provider's own development
 // login/consent pages (devInteractions) stay enabled so a test client can walk
@@ -71,13 +72,22 @@ const DEMO_CLAIMS = {
   email_verified: true,
 };
 
-// RS256 signing key, fresh per run, published at /jwks with a kid (RFC 7638 thumbprint).
+// Signing keys, fresh per run, published at /jwks with a kid (RFC 7638
+// thumbprint): RSA for RS256, P-256 for ES256.
+function thumbprint(members) {
+  return crypto.createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
 function generateSigningKey() {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
-  const thumbprintInput = JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n });
-  const kid = crypto.createHash('sha256').update(thumbprintInput).digest('base64url');
+  const kid = thumbprint({ e: jwk.e, kty: jwk.kty, n: jwk.n });
   return { ...jwk, kid, alg: 'RS256', use: 'sig' };
+}
+function generateEcSigningKey() {
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const kid = thumbprint({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  return { ...jwk, kid, alg: 'ES256', use: 'sig' };
 }
 
 const common = {
@@ -91,6 +101,13 @@ const clients = [
   { ...common, client_id: 'post-client', client_secret: 'post-secret', token_endpoint_auth_method: 'client_secret_post' },
   { ...common, client_id: 'basic-client', client_secret: 'basic-secret', token_endpoint_auth_method: 'client_secret_basic' },
   { ...common, client_id: 'public-client', token_endpoint_auth_method: 'none' },
+  {
+    ...common,
+    client_id: 'es256-client',
+    client_secret: 'es256-secret',
+    token_endpoint_auth_method: 'client_secret_post',
+    id_token_signed_response_alg: 'ES256',
+  },
 ];
 
 // Listen first so PORT=0 can resolve to the real port before the issuer is fixed.
@@ -111,7 +128,7 @@ if (issuer.endsWith('/')) fail(`ISSUER must not end with a slash: ${issuer}`);
 
 const provider = new Provider(issuer, {
   clients,
-  jwks: { keys: [generateSigningKey()] },
+  jwks: { keys: [generateSigningKey(), generateEcSigningKey()] },
   clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
   responseTypes: ['code'],
   subjectTypes: ['public'],
@@ -124,7 +141,7 @@ const provider = new Provider(issuer, {
   },
   conformIdTokenClaims,
   enabledJWA: {
-    idTokenSigningAlgValues: ['RS256'],
+    idTokenSigningAlgValues: ['RS256', 'ES256'],
   },
   pkce: {
     // Every client, confidential or public, must send an S256 code_challenge

@@ -38,6 +38,11 @@ pub struct ProviderMetadata {
     /// RFC 9207 §3: when true, the callback must carry `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// The algorithms the provider signs ID tokens with (Discovery §3):
+    /// ES256 is accepted only when listed here, RS256 always. A value that
+    /// is not a list of strings reads as absent.
+    #[serde(default, deserialize_with = "string_list")]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 impl ProviderMetadata {
@@ -58,6 +63,7 @@ impl ProviderMetadata {
                 "client_secret_basic".to_owned(),
             ]),
             authorization_response_iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: Some(vec!["RS256".to_owned()]),
         }
     }
 
@@ -90,6 +96,8 @@ pub(crate) trait IssuerMetadata: DeserializeOwned + Send + Sync {
     /// Every endpoint it names, by member name, for [`discovered`] to check
     /// and replace by the URL it checked.
     fn endpoints(&mut self) -> Vec<(&'static str, &mut String)>;
+    /// Its `id_token_signing_alg_values_supported`.
+    fn signing_algorithms(&self) -> Option<&[String]>;
 }
 
 impl IssuerMetadata for ProviderMetadata {
@@ -119,6 +127,10 @@ impl IssuerMetadata for ProviderMetadata {
         );
         endpoints
     }
+
+    fn signing_algorithms(&self) -> Option<&[String]> {
+        self.id_token_signing_alg_values_supported.as_deref()
+    }
 }
 
 /// The part of an issuer's metadata that verifying its ID tokens needs
@@ -130,6 +142,9 @@ pub struct KeyMetadata {
     pub issuer: String,
     /// The issuer's signing keys (RFC 7517).
     pub jwks_uri: String,
+    /// The algorithms the issuer signs ID tokens with (Discovery §3).
+    #[serde(default, deserialize_with = "string_list")]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 impl IssuerMetadata for KeyMetadata {
@@ -144,6 +159,20 @@ impl IssuerMetadata for KeyMetadata {
     fn endpoints(&mut self) -> Vec<(&'static str, &mut String)> {
         vec![("jwks_uri", &mut self.jwks_uri)]
     }
+
+    fn signing_algorithms(&self) -> Option<&[String]> {
+        self.id_token_signing_alg_values_supported.as_deref()
+    }
+}
+
+/// A member that should be a list of strings: `None` when it is anything
+/// else, so that a provider's odd value for a member the relying party
+/// only consults does not fail its whole discovery.
+fn string_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
 }
 
 /// How much of a mismatching `issuer` an error quotes: the document is the
@@ -216,7 +245,8 @@ mod tests {
         "token_endpoint": "https://op.example.com/token",
         "jwks_uri": "https://op.example.com/jwks",
         "userinfo_endpoint": "https://op.example.com/userinfo",
-        "authorization_response_iss_parameter_supported": true
+        "authorization_response_iss_parameter_supported": true,
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"]
     }"#;
 
     #[test]
@@ -235,6 +265,26 @@ mod tests {
         assert_eq!(m.token_endpoint, "https://op.example.com/token");
         assert!(m.authorization_response_iss_parameter_supported);
         assert_eq!(m.revocation_endpoint, None);
+        assert_eq!(
+            m.id_token_signing_alg_values_supported.as_deref(),
+            Some(&["RS256".to_owned(), "ES256".to_owned()][..])
+        );
+    }
+
+    /// A value that is not a list of strings is read as absent (RS256
+    /// only), not as a discovery failure.
+    #[test]
+    fn an_odd_signing_algorithm_list_reads_as_absent() {
+        for odd in [r#""ES256""#, "[1, 2]", "null", "{}"] {
+            let doc = DOC.replace(r#"["RS256", "ES256"]"#, odd);
+            assert_ne!(doc, DOC);
+            let m = ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
+                .unwrap();
+            assert_eq!(m.id_token_signing_alg_values_supported, None, "{odd}");
+            let keys: KeyMetadata =
+                discovered("https://op.example.com", &response(200, &doc)).unwrap();
+            assert_eq!(keys.id_token_signing_alg_values_supported, None, "{odd}");
+        }
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! `jwks_uri`, cached per instance with a TTL, and refetched once when a
 //! token names a key we do not have, or carries a signature the cached key
 //! refuses (key rotation, OpenID Connect Core §10.1.1).
+//!
+//! Only signature keys for the algorithms of [`crate::jws`] are kept:
+//! RSA keys for RS256 and P-256 keys for ES256.
 
 use std::sync::{Arc, RwLock};
 
@@ -10,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use crate::error::{Endpoint, Error};
-use crate::rs256::RsaPublicKey;
+use crate::jws::{Algorithm, PublicKey};
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 
 /// How long a fetched key set is trusted before it is fetched again.
@@ -24,32 +27,34 @@ const MAX_RSA_BITS: usize = 8192;
 const MAX_EXPONENT_BITS: usize = 33;
 /// Usable keys kept from one set; any beyond are ignored (counted after the
 /// unusable ones are left out, so a signing key listed after many
-/// encryption or EC keys is still found).
+/// encryption keys or keys of other curves is still found).
 const MAX_KEYS: usize = 32;
 
-/// One usable RS256 verification key.
+/// One usable verification key.
 pub struct Jwk {
     kid: Option<String>,
-    key: RsaPublicKey,
+    key: PublicKey,
 }
 
-/// The RS256 signature keys of a JWK Set; other keys (encryption keys, other
-/// algorithms, short RSA keys) are left out when parsing.
+/// The RS256 and ES256 signature keys of a JWK Set; other keys (encryption
+/// keys, other algorithms and curves, short RSA keys) are left out when
+/// parsing.
 #[derive(Default)]
 pub struct JwkSet {
     keys: Vec<Jwk>,
 }
 
-/// The outcome of looking up the key for a token's `kid`.
+/// The outcome of looking up the key for a token's `kid` and `alg`.
 pub enum KeyLookup<'a> {
-    /// The keys to verify with, in the set's order: the one key the `kid`
-    /// names, or each key under a `kid` the set repeats (distinct `kid`s
-    /// are a SHOULD, RFC 7517 §4.5, and a rotation gone wrong repeats one).
-    Found(Vec<&'a RsaPublicKey>),
-    /// No key has this `kid` (or the set is empty).
+    /// The keys to verify with, in the set's order: the one key of the
+    /// algorithm the `kid` names, or each key under a `kid` the set repeats
+    /// (distinct `kid`s are a SHOULD, RFC 7517 §4.5, and a rotation gone
+    /// wrong repeats one).
+    Found(Vec<&'a PublicKey>),
+    /// No key of the algorithm has this `kid` (or the set has none).
     Unknown,
-    /// The token has no `kid` and the set has several keys. Refused rather
-    /// than tried one by one.
+    /// The token has no `kid` and the set has several keys of its
+    /// algorithm. Refused rather than tried one by one.
     Ambiguous,
 }
 
@@ -59,7 +64,7 @@ struct RawSet {
 }
 
 #[derive(Deserialize)]
-struct RawRsaKey {
+struct RawKey {
     kty: String,
     #[serde(default)]
     kid: Option<String>,
@@ -73,6 +78,12 @@ struct RawRsaKey {
     n: Option<String>,
     #[serde(default)]
     e: Option<String>,
+    #[serde(default)]
+    crv: Option<String>,
+    #[serde(default)]
+    x: Option<String>,
+    #[serde(default)]
+    y: Option<String>,
 }
 
 impl JwkSet {
@@ -81,9 +92,11 @@ impl JwkSet {
         get_json(jwks_uri, None)
     }
 
-    /// Parses a JWK Set response, keeping only keys usable for RS256
-    /// signatures: `kty` RSA, `use` absent or `sig`, `alg` absent or RS256,
-    /// `key_ops` absent or with `verify`, and a modulus of 2048 bits or more.
+    /// Parses a JWK Set response, keeping only keys usable for signatures:
+    /// `use` absent or `sig`, `key_ops` absent or with `verify`, and either
+    /// `kty` RSA with `alg` absent or RS256 and a modulus of 2048 bits or
+    /// more, or `kty` EC with `crv` P-256, `alg` absent or ES256 and
+    /// 32-octet coordinates.
     pub fn from_response(response: &HttpResponse) -> Result<Self, Error> {
         if !response.status().is_success() {
             return Err(Endpoint::Jwks.failed(response.status()));
@@ -93,7 +106,7 @@ impl JwkSet {
         let keys = raw
             .keys
             .into_iter()
-            .filter_map(|value| serde_json::from_value::<RawRsaKey>(value).ok())
+            .filter_map(|value| serde_json::from_value::<RawKey>(value).ok())
             .filter_map(usable_key)
             .take(MAX_KEYS)
             .collect();
@@ -106,14 +119,14 @@ impl JwkSet {
         Self::from_response(&crate::transport::tests::response(200, json)).ok()
     }
 
-    /// The keys for a token header's `kid`. With no `kid`, the set must
-    /// hold exactly one key.
-    pub fn find(&self, kid: Option<&str>) -> KeyLookup<'_> {
+    /// The keys of algorithm `alg` for a token header's `kid`: a key of
+    /// another type is never used, whatever its `kid`. With no `kid`, the
+    /// set must hold exactly one key of `alg`.
+    pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> KeyLookup<'_> {
+        let mut of_alg = self.keys.iter().filter(|k| k.key.algorithm() == alg);
         match kid {
             Some(kid) => {
-                let named: Vec<&RsaPublicKey> = self
-                    .keys
-                    .iter()
+                let named: Vec<&PublicKey> = of_alg
                     .filter(|k| k.kid.as_deref() == Some(kid))
                     .map(|k| &k.key)
                     .collect();
@@ -123,10 +136,10 @@ impl JwkSet {
                     KeyLookup::Found(named)
                 }
             }
-            None => match self.keys.as_slice() {
-                [] => KeyLookup::Unknown,
-                [only] => KeyLookup::Found(vec![&only.key]),
-                _ => KeyLookup::Ambiguous,
+            None => match (of_alg.next(), of_alg.next()) {
+                (None, _) => KeyLookup::Unknown,
+                (Some(only), None) => KeyLookup::Found(vec![&only.key]),
+                (Some(_), Some(_)) => KeyLookup::Ambiguous,
             },
         }
     }
@@ -138,10 +151,17 @@ impl JwkSet {
     }
 }
 
-fn usable_key(raw: RawRsaKey) -> Option<Jwk> {
-    if raw.kty != "RSA"
-        || raw.use_.as_deref().is_some_and(|u| u != "sig")
-        || raw.alg.as_deref().is_some_and(|a| a != "RS256")
+fn usable_key(raw: RawKey) -> Option<Jwk> {
+    let alg = match raw.kty.as_str() {
+        "RSA" => Algorithm::Rs256,
+        "EC" => Algorithm::Es256,
+        _ => return None,
+    };
+    if raw.use_.as_deref().is_some_and(|u| u != "sig")
+        || raw
+            .alg
+            .as_deref()
+            .is_some_and(|a| Algorithm::from_name(a) != Some(alg))
         || raw
             .key_ops
             .as_ref()
@@ -149,8 +169,16 @@ fn usable_key(raw: RawRsaKey) -> Option<Jwk> {
     {
         return None;
     }
-    // RFC 7518 §6.3.1: Base64urlUInt, unpadded (a padded one is read too).
+    // RFC 7518 §6.2.1 and §6.3.1: base64url, unpadded (a padded one is
+    // read too).
     let decode = |v: &str| URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')).ok();
+    if alg == Algorithm::Es256 {
+        if raw.crv.as_deref() != Some("P-256") {
+            return None;
+        }
+        let key = PublicKey::p256(&decode(&raw.x?)?, &decode(&raw.y?)?)?;
+        return Some(Jwk { kid: raw.kid, key });
+    }
     let (modulus, exponent) = (decode(&raw.n?)?, decode(&raw.e?)?);
     // Only keys `ring` verifies with: a modulus of 2048 to 8192 bits, an
     // odd exponent of at least 3 and at most 33 bits.
@@ -159,7 +187,7 @@ fn usable_key(raw: RawRsaKey) -> Option<Jwk> {
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bit_length(&modulus)) || !exponent_ok {
         return None;
     }
-    let key = RsaPublicKey::from_components(&modulus, &exponent);
+    let key = PublicKey::rsa(&modulus, &exponent);
     Some(Jwk { kid: raw.kid, key })
 }
 

@@ -4,7 +4,8 @@
 //! signed-in user, and the marketplace integrations' SSO exchange.
 //!
 //! Every ID token whose claims are used is verified (OpenID Connect Core
-//! §3.1.3.7: RS256 against the provider's key set, issuer, audience,
+//! §3.1.3.7: RS256, or ES256 where the provider's metadata lists it,
+//! against the provider's key set, issuer, audience,
 //! expiry, nonce; one refreshed while the key set cannot be fetched is
 //! checked by its claims and trusted by TLS, as step 6 allows, and its
 //! claims are not used); secrets are
@@ -286,6 +287,7 @@ mod flow;
 mod id_token;
 mod introspect;
 mod jwks;
+mod jws;
 mod log;
 mod origin;
 mod paths;
@@ -296,7 +298,6 @@ mod request;
 mod response;
 mod revoke;
 mod routes;
-mod rs256;
 mod seal;
 mod secret;
 mod session;

@@ -21,6 +21,7 @@ use crate::discovery::{IssuerMetadata, ProviderMetadata, discovered};
 use crate::error::{Endpoint, Error};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
 use crate::jwks::{JwkSet, JwksCache};
+use crate::jws::Algorithm;
 use crate::origin::Origin;
 use crate::paths::Paths;
 use crate::secret::{AccessToken, IdToken, Nonce};
@@ -191,6 +192,7 @@ fn expected<'a>(
         subject: audience.subject,
         access_token: audience.access_token,
         now,
+        algorithms: Algorithm::accepted(metadata.signing_algorithms()),
     }
 }
 
@@ -502,6 +504,7 @@ mod tests {
         let metadata = KeyMetadata {
             issuer: "https://op.example".into(),
             jwks_uri: "https://op.example/jwks".into(),
+            id_token_signing_alg_values_supported: None,
         };
         Issuer::new(metadata.issuer.clone(), Some(metadata))
     }

@@ -375,6 +375,7 @@ impl Marketplace {
         let known = (issuer == MARKETPLACE_ISSUER).then(|| KeyMetadata {
             issuer: MARKETPLACE_ISSUER.to_owned(),
             jwks_uri: MARKETPLACE_JWKS_URI.to_owned(),
+            id_token_signing_alg_values_supported: Some(vec!["RS256".to_owned()]),
         });
         Self {
             integration,

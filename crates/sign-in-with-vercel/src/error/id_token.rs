@@ -9,13 +9,15 @@ pub enum IdTokenError {
     /// Not a three-part JWS with a JSON header and payload (encrypted ID
     /// tokens are not used with this provider).
     Malformed,
-    /// `alg` is not RS256: `none`, HMAC and anything unexpected are refused.
+    /// `alg` is not RS256, nor ES256 from an issuer whose metadata lists it:
+    /// `none`, HMAC and anything unexpected are refused.
     UnsupportedAlgorithm(String),
     /// The header carries `crit` extensions we do not understand (RFC 7515 §4.1.11).
     CriticalHeader,
-    /// No key in the provider's JWK Set has the token's `kid`, even after a refetch.
+    /// No key of the token's algorithm in the provider's JWK Set has the
+    /// token's `kid`, even after a refetch.
     UnknownKey,
-    /// No `kid`, and the key set has more than one key.
+    /// No `kid`, and the key set has more than one key of its algorithm.
     AmbiguousKey,
     /// The signature does not verify.
     BadSignature,

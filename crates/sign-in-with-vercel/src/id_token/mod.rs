@@ -16,7 +16,7 @@ use serde_json::Value;
 
 pub use crate::error::IdTokenError;
 use crate::jwks::{JwkSet, KeyLookup};
-use crate::rs256::RsaPublicKey;
+use crate::jws::{Algorithm, PublicKey};
 use crate::secret::{AccessToken, IdToken, Nonce, ct_eq};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (OpenID Connect Core §3.1.3.7 step 9–10).
@@ -81,6 +81,9 @@ pub struct Expected<'a> {
     pub access_token: Option<&'a AccessToken>,
     /// The current time, seconds since the epoch.
     pub now: i64,
+    /// The signature algorithms accepted from this issuer (step 7):
+    /// [`Algorithm::accepted`] of its metadata.
+    pub algorithms: &'static [Algorithm],
 }
 
 #[derive(Deserialize)]
@@ -124,13 +127,14 @@ struct RawClaims {
     other: serde_json::Map<String, Value>,
 }
 
-/// The verification keys for the JWS header (one, unless the set repeats
-/// the header's `kid`).
+/// The verification keys of algorithm `alg` for the JWS header (one,
+/// unless the set repeats the header's `kid`).
 fn choose_keys<'a>(
     header: &Header,
+    alg: Algorithm,
     keys: &'a JwkSet,
-) -> Result<Vec<&'a RsaPublicKey>, IdTokenError> {
-    match keys.find(header.kid.as_deref()) {
+) -> Result<Vec<&'a PublicKey>, IdTokenError> {
+    match keys.find(header.kid.as_deref(), alg) {
         KeyLookup::Found(keys) => Ok(keys),
         KeyLookup::Unknown => Err(IdTokenError::UnknownKey),
         KeyLookup::Ambiguous => Err(IdTokenError::AmbiguousKey),
@@ -147,11 +151,13 @@ pub fn verify(
     expected: &Expected<'_>,
 ) -> Result<IdTokenClaims, IdTokenError> {
     // Step 1: ID tokens are not encrypted here; a JWE (five parts) is malformed.
-    // Steps 6–8: the signature, with RS256 only, by the key the header names.
-    // We check it even though the token came straight from the token
-    // endpoint over TLS, and before trusting any claim.
+    // Steps 6–8: the signature, with an accepted algorithm, by a key of
+    // that algorithm the header names. We check it even though the token
+    // came straight from the token endpoint over TLS, and before trusting
+    // any claim.
     let parts = JwsParts::split(token)?;
-    let candidates = choose_keys(&parts.header()?, keys)?;
+    let (header, alg) = parts.header(expected.algorithms)?;
+    let candidates = choose_keys(&header, alg, keys)?;
     if !candidates
         .iter()
         .any(|key| key.verifies(parts.signing_input.as_bytes(), &parts.signature))
@@ -194,19 +200,21 @@ impl<'a> JwsParts<'a> {
         })
     }
 
-    /// The JOSE header, refusing any algorithm but RS256 before a key is
-    /// looked at (step 7; step 8's HMAC with the client secret is not
-    /// offered) and any `crit` extension (RFC 7515 §4.1.11).
-    fn header(&self) -> Result<Header, IdTokenError> {
+    /// The JOSE header and its algorithm, refusing any algorithm not in
+    /// `accepted` before a key is looked at (step 7; step 8's HMAC with
+    /// the client secret is not offered) and any `crit` extension
+    /// (RFC 7515 §4.1.11).
+    fn header(&self, accepted: &[Algorithm]) -> Result<(Header, Algorithm), IdTokenError> {
         let header: Header =
             serde_json::from_slice(&decode(self.header)?).map_err(|_| IdTokenError::Malformed)?;
-        if header.alg != "RS256" {
+        let Some(alg) = Algorithm::from_name(&header.alg).filter(|alg| accepted.contains(alg))
+        else {
             return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
-        }
+        };
         if header.crit.is_some() {
             return Err(IdTokenError::CriticalHeader);
         }
-        Ok(header)
+        Ok((header, alg))
     }
 
     /// The payload as claims (RFC 7519 §7.2 steps 7–10).
@@ -227,13 +235,13 @@ fn decode(part: &str) -> Result<Vec<u8>, IdTokenError> {
 /// cannot be fetched: OpenID Connect Core §3.1.3.7 step 6 lets a client
 /// that received the ID token directly from the token endpoint over TLS
 /// rely on the TLS server validation in place of the signature. The header
-/// must still name RS256 (step 7), and every claim pass steps 2–5 and
+/// must still name an accepted algorithm (step 7), and every claim pass steps 2–5 and
 /// 9–10, the at_hash check and §12.2's subject. Nothing read here is
 /// trusted: no claims are returned, and the caller keeps the ones it had.
 /// Never for the callback's ID token, which must verify.
 pub(crate) fn check_unsigned(token: &IdToken, expected: &Expected<'_>) -> Result<(), IdTokenError> {
     let parts = JwsParts::split(token)?;
-    parts.header()?;
+    parts.header(expected.algorithms)?;
     check_claims(parts.claims()?, expected).map(drop)
 }
 
@@ -296,7 +304,7 @@ fn check_claims(claims: RawClaims, expected: &Expected<'_>) -> Result<IdTokenCla
     }
 
     // §3.1.3.8: for the code flow `at_hash` is optional; when it is there,
-    // it must be the left half of the SHA-256 (the hash of RS256) of the
+    // it must be the left half of the SHA-256 (the hash of RS256 and ES256) of the
     // access token, base64url-encoded (§3.2.2.9).
     if let (Some(at_hash), Some(access_token)) = (claims.at_hash.as_deref(), expected.access_token)
         && !ct_eq(at_hash, &access_token_hash(access_token))
@@ -324,7 +332,7 @@ fn check_claims(claims: RawClaims, expected: &Expected<'_>) -> Result<IdTokenCla
     })
 }
 
-/// `at_hash` for an RS256 ID token (OpenID Connect Core §3.2.2.9).
+/// `at_hash` for an RS256 or ES256 ID token (OpenID Connect Core §3.2.2.9).
 fn access_token_hash(token: &AccessToken) -> String {
     let hash = digest(&SHA256, token.secret().as_bytes());
     let hash = hash.as_ref();

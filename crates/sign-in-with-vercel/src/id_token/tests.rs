@@ -28,6 +28,7 @@ fn expected<'a>(nonce: Option<&'a Nonce>, subject: Option<&'a str>) -> Expected<
         subject,
         access_token: None,
         now: NOW,
+        algorithms: Algorithm::DEFAULT,
     }
 }
 
@@ -360,7 +361,9 @@ fn a_signing_key_listed_after_many_unusable_keys_is_kept() {
     let mut listed = vec![ec; 40];
     listed.push(jwk());
     let keys = key_set(json!(listed));
-    assert!(matches!(keys.find(Some(KID_A)), KeyLookup::Found(k) if k.len() == 1));
+    assert!(
+        matches!(keys.find(Some(KID_A), Algorithm::Rs256), KeyLookup::Found(k) if k.len() == 1)
+    );
 }
 
 #[test]
@@ -477,4 +480,214 @@ fn the_test_keys_are_distinct_2048_bit_keys() {
     let (a, b) = (key_pair(KEY_A), key_pair(KEY_B));
     assert_eq!(a.public().modulus_len(), 256);
     assert_ne!(a.public().as_ref(), b.public().as_ref());
+}
+
+/// A P-256 test key (ES256, RFC 7518 §3.4), made once per test binary.
+fn ec_pkcs8() -> &'static [u8] {
+    static PKCS8: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    PKCS8.get_or_init(|| {
+        ring::signature::EcdsaKeyPair::generate_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &ring::rand::SystemRandom::new(),
+        )
+        .expect("a P-256 test key")
+        .as_ref()
+        .to_vec()
+    })
+}
+
+const KID_EC: &str = "test-ec";
+
+fn ec_pair(alg: &'static ring::signature::EcdsaSigningAlgorithm) -> ring::signature::EcdsaKeyPair {
+    ring::signature::EcdsaKeyPair::from_pkcs8(alg, ec_pkcs8(), &ring::rand::SystemRandom::new())
+        .expect("the P-256 test key")
+}
+
+/// The P-256 test key's public half as a JWK (RFC 7518 §6.2.1).
+fn ec_jwk() -> Value {
+    use ring::signature::KeyPair as _;
+    let pair = ec_pair(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING);
+    let point = pair.public_key().as_ref();
+    assert_eq!((point.len(), point[0]), (65, 4), "uncompressed");
+    json!({
+        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": KID_EC,
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..]),
+    })
+}
+
+/// `claims` signed by the P-256 test key with header `alg` and `kid`; the
+/// signature `R || S` as JWS wants it, or in DER when `der`.
+fn sign_ec(claims: &Value, alg: &str, kid: Option<&str>, der: bool) -> IdToken {
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let mut header = json!({"alg": alg, "typ": "JWT"});
+    if let Some(kid) = kid {
+        header["kid"] = json!(kid);
+    }
+    let input = format!("{}.{}", b64(&header), b64(claims));
+    let pair = ec_pair(if der {
+        &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING
+    } else {
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING
+    });
+    let signature = pair
+        .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
+        .expect("ES256 signing");
+    IdToken::new(format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.as_ref())
+    ))
+}
+
+/// [`verify`] of `token` as a sign-in with nonce `n1`, against `keys`,
+/// from an issuer whose accepted algorithms are `algorithms`.
+fn verify_with(
+    token: &IdToken,
+    keys: &JwkSet,
+    algorithms: &'static [Algorithm],
+) -> Result<(), IdTokenError> {
+    let nonce = Nonce::new("n1");
+    let expected = Expected {
+        algorithms,
+        ..expected(Some(&nonce), None)
+    };
+    verify(token, keys, &expected).map(drop)
+}
+
+const BOTH: &[Algorithm] = &[Algorithm::Rs256, Algorithm::Es256];
+
+#[test]
+fn es256_by_a_published_p256_key_is_accepted_from_an_issuer_that_lists_it() {
+    let keys = key_set(json!([jwk(), ec_jwk()]));
+    let token = sign_ec(&claims(), "ES256", Some(KID_EC), false);
+    assert_eq!(verify_with(&token, &keys, BOTH), Ok(()));
+    // RS256 from the same issuer still verifies.
+    let rs = IdToken::new(sign(&claims(), Signing::Rs256));
+    assert_eq!(verify_with(&rs, &keys, BOTH), Ok(()));
+    // The claims are checked as for RS256.
+    let other = sign_ec(&with("aud", json!("x")), "ES256", Some(KID_EC), false);
+    assert_eq!(
+        verify_with(&other, &keys, BOTH),
+        Err(IdTokenError::AudienceMismatch)
+    );
+}
+
+#[test]
+fn es256_is_refused_from_an_issuer_that_does_not_list_it() {
+    let keys = key_set(json!([jwk(), ec_jwk()]));
+    let token = sign_ec(&claims(), "ES256", Some(KID_EC), false);
+    assert_eq!(
+        verify_with(&token, &keys, Algorithm::DEFAULT),
+        Err(IdTokenError::UnsupportedAlgorithm("ES256".into()))
+    );
+    assert_eq!(
+        check_unsigned(&token, &expected(None, Some("u1"))),
+        Err(IdTokenError::UnsupportedAlgorithm("ES256".into())),
+        "nor passed unsigned"
+    );
+}
+
+#[test]
+fn an_es256_signature_in_der_form_is_refused() {
+    let keys = key_set(json!([ec_jwk()]));
+    let token = sign_ec(&claims(), "ES256", Some(KID_EC), true);
+    assert_eq!(
+        verify_with(&token, &keys, BOTH),
+        Err(IdTokenError::BadSignature)
+    );
+}
+
+/// A key verifies with its own algorithm only (RFC 8725 §2.1), whatever
+/// `kid` or `alg` the token names.
+#[test]
+fn a_key_is_never_used_with_another_algorithm() {
+    let mut ec_under_rsa_kid = ec_jwk();
+    ec_under_rsa_kid["kid"] = json!(KID_A);
+    // ES256 under the RSA key's kid: no P-256 key has it.
+    let keys = key_set(json!([jwk()]));
+    let token = sign_ec(&claims(), "ES256", Some(KID_A), false);
+    assert_eq!(
+        verify_with(&token, &keys, BOTH),
+        Err(IdTokenError::UnknownKey)
+    );
+    // RS256 under the P-256 key's kid: no RSA key has it.
+    let keys = key_set(json!([ec_jwk()]));
+    let mut rs = sign(&claims(), Signing::Rs256);
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "kid": KID_EC}).to_string());
+    rs.replace_range(..rs.find('.').unwrap(), &header);
+    assert_eq!(
+        verify_with(&IdToken::new(rs), &keys, BOTH),
+        Err(IdTokenError::UnknownKey)
+    );
+    // A P-256 key under the kid an RSA key also has: each verifies with
+    // its own algorithm, in either order.
+    for order in [
+        json!([jwk(), ec_under_rsa_kid.clone()]),
+        json!([ec_under_rsa_kid.clone(), jwk()]),
+    ] {
+        let keys = key_set(order);
+        assert_eq!(verify_with(&token, &keys, BOTH), Ok(()));
+        let rs = IdToken::new(sign(&claims(), Signing::Rs256));
+        assert_eq!(verify_with(&rs, &keys, BOTH), Ok(()));
+    }
+}
+
+#[test]
+fn without_kid_the_one_key_of_the_tokens_algorithm_is_used() {
+    let keys = key_set(json!([jwk(), ec_jwk()]));
+    let token = sign_ec(&claims(), "ES256", None, false);
+    assert_eq!(verify_with(&token, &keys, BOTH), Ok(()));
+    let mut second = ec_jwk();
+    second["kid"] = json!("test-ec-2");
+    let keys = key_set(json!([jwk(), ec_jwk(), second]));
+    assert_eq!(
+        verify_with(&token, &keys, BOTH),
+        Err(IdTokenError::AmbiguousKey)
+    );
+}
+
+#[test]
+fn unusable_p256_keys_are_left_out_of_the_key_set() {
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut key = ec_jwk();
+        f(&mut key);
+        key
+    };
+    assert!(!key_set(json!([ec_jwk()])).is_empty(), "the control");
+    for (key, why) in [
+        (edit(&|k| k["crv"] = json!("P-384")), "another curve"),
+        (edit(&|k| k["alg"] = json!("RS256")), "an RSA algorithm"),
+        (edit(&|k| k["alg"] = json!("ES384")), "another EC algorithm"),
+        (edit(&|k| k["use"] = json!("enc")), "an encryption key"),
+        (
+            edit(&|k| k["x"] = json!(URL_SAFE_NO_PAD.encode([7u8; 31]))),
+            "a short coordinate",
+        ),
+        (
+            edit(&|k| {
+                k.as_object_mut().unwrap().remove("y");
+            }),
+            "no y",
+        ),
+        (
+            edit(&|k| {
+                k.as_object_mut().unwrap().remove("crv");
+            }),
+            "no curve",
+        ),
+    ] {
+        assert!(key_set(json!([key])).is_empty(), "{why}");
+    }
+}
+
+#[test]
+fn a_p256_point_off_the_curve_verifies_nothing() {
+    let mut off = ec_jwk();
+    off["y"] = json!(URL_SAFE_NO_PAD.encode([1u8; 32]));
+    let keys = key_set(json!([off]));
+    let token = sign_ec(&claims(), "ES256", Some(KID_EC), false);
+    assert_eq!(
+        verify_with(&token, &keys, BOTH),
+        Err(IdTokenError::BadSignature)
+    );
 }
