@@ -54,6 +54,14 @@ impl Client {
         }
     }
 
+    /// The algorithm `server.mjs` signs this client's ID tokens with.
+    fn alg(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            _ => "RS256",
+        }
+    }
+
     fn method(self) -> &'static str {
         match self {
             Self::Post | Self::Es256 => "client_secret_post",
@@ -78,7 +86,7 @@ fn node_ready() {
 struct Provider {
     _process: Process,
     issuer: String,
-    _stderr: Stderr,
+    stderr: Stderr,
 }
 
 /// A file for a child's stderr, shown if the test fails (from the start
@@ -133,8 +141,19 @@ impl Provider {
         Self {
             _process: process,
             issuer,
-            _stderr: stderr,
+            stderr,
         }
+    }
+
+    /// The JOSE header of each ID token the provider has issued so far, in
+    /// order (`server.mjs` writes them to its stderr).
+    fn id_token_headers(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.stderr.0)
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.strip_prefix("ID_TOKEN_HEADER "))
+            .map(|header| serde_json::from_str(header).unwrap())
+            .collect()
     }
 }
 
@@ -382,6 +401,22 @@ async fn whole_session(client: Client) {
     let after = browser.jar("localhost").session_names();
     assert_eq!(after.len(), 1);
     assert_ne!(after, before, "a new session generation");
+    // Both the sign-in's and the refresh's ID tokens were signed with the
+    // client's algorithm, by a published key of that type.
+    let headers = stack.op.id_token_headers();
+    assert!(headers.len() >= 2, "sign-in and refresh: {headers:?}");
+    let jwks = Browser::default()
+        .get(&stack.endpoint("jwks_uri"))
+        .await
+        .json();
+    let kty = if client.alg() == "ES256" { "EC" } else { "RSA" };
+    for header in &headers {
+        assert_eq!(header["alg"], client.alg(), "{header}");
+        let published = jwks["keys"].as_array().unwrap().iter().any(|key| {
+            key["kid"] == header["kid"] && key["kty"] == kty && key["alg"] == client.alg()
+        });
+        assert!(published, "{header} in {jwks}");
+    }
     let valid = browser.get(&stack.url("/api/validate-token")).await;
     assert_eq!(valid.status, 200, "{}", valid.body);
 

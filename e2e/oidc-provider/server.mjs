@@ -24,7 +24,8 @@
 //
 // stdout carries exactly one line, `READY {"issuer":"...","port":N}`, once the
 // server accepts requests. Everything else (oidc-provider notices included) goes
-// to stderr. SIGTERM/SIGINT close the server and exit 0.
+// to stderr, with one `ID_TOKEN_HEADER {...}` line (the JOSE header) per ID
+// token issued. SIGTERM/SIGINT close the server and exit 0.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -247,6 +248,15 @@ provider.use(async (ctx, next) => {
     }
   }
   await next();
+});
+
+// Each ID token the token endpoint issues, its JOSE header only (never the
+// token), so that a test can see which algorithm and key signed it.
+provider.on('grant.success', (ctx) => {
+  const idToken = ctx.body?.id_token;
+  if (typeof idToken === 'string') {
+    process.stderr.write(`ID_TOKEN_HEADER ${Buffer.from(idToken.split('.')[0], 'base64url').toString()}\n`);
+  }
 });
 
 provider.on('server_error', (ctx, err) => {

@@ -96,7 +96,7 @@ pub(crate) trait IssuerMetadata: DeserializeOwned + Send + Sync {
     /// Every endpoint it names, by member name, for [`discovered`] to check
     /// and replace by the URL it checked.
     fn endpoints(&mut self) -> Vec<(&'static str, &mut String)>;
-    /// Its `id_token_signing_alg_values_supported`.
+    /// Its `id_token_signing_alg_values_supported` (Discovery §3).
     fn signing_algorithms(&self) -> Option<&[String]>;
 }
 

@@ -25,9 +25,10 @@ const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
 /// The largest public exponent `ring` accepts, in bits.
 const MAX_EXPONENT_BITS: usize = 33;
-/// Usable keys kept from one set; any beyond are ignored (counted after the
-/// unusable ones are left out, so a signing key listed after many
-/// encryption keys or keys of other curves is still found).
+/// Usable keys of one algorithm kept from one set; any beyond are ignored
+/// (counted per algorithm after the unusable ones are left out, so a
+/// signing key listed after many encryption keys, keys of other curves or
+/// keys of the other algorithm is still found).
 const MAX_KEYS: usize = 32;
 
 /// One usable verification key.
@@ -103,12 +104,20 @@ impl JwkSet {
         }
         let raw: RawSet = serde_json::from_slice(response.body())
             .map_err(|_| Endpoint::Jwks.malformed("not a JWK Set"))?;
+        let (mut rsa, mut p256) = (0, 0);
         let keys = raw
             .keys
             .into_iter()
             .filter_map(|value| serde_json::from_value::<RawKey>(value).ok())
             .filter_map(usable_key)
-            .take(MAX_KEYS)
+            .filter(|jwk| {
+                let kept = match jwk.key.algorithm() {
+                    Algorithm::Rs256 => &mut rsa,
+                    Algorithm::Es256 => &mut p256,
+                };
+                *kept += 1;
+                *kept <= MAX_KEYS
+            })
             .collect();
         Ok(Self { keys })
     }

@@ -31,9 +31,10 @@ impl Algorithm {
     /// Registration §2), and what every provider supports (Discovery §3).
     pub const DEFAULT: &'static [Self] = &[Self::Rs256];
     /// RS256 and ES256.
-    const BOTH: &'static [Self] = &[Self::Rs256, Self::Es256];
+    pub(crate) const BOTH: &'static [Self] = &[Self::Rs256, Self::Es256];
 
-    /// The algorithm named `alg` in a JOSE header or a JWK.
+    /// The algorithm named `alg` in a JOSE header (RFC 7515 §4.1.1) or a
+    /// JWK (RFC 7517 §4.4); names are case-sensitive.
     pub fn from_name(alg: &str) -> Option<Self> {
         match alg {
             "RS256" => Some(Self::Rs256),
@@ -66,11 +67,12 @@ pub enum PublicKey {
     },
     /// A P-256 point (§6.2.1), uncompressed: `0x04 || x || y` (SEC 1
     /// §2.3.3), each coordinate 32 octets.
-    P256(Vec<u8>),
+    P256([u8; 65]),
 }
 
 impl PublicKey {
-    /// The key of an RSA JWK's decoded `n` and `e`.
+    /// The key of an RSA JWK's decoded `n` and `e` (RFC 7518 §6.3.1.1–2),
+    /// their leading zero octets removed.
     pub fn rsa(n: &[u8], e: &[u8]) -> Self {
         let trim = |b: &[u8]| {
             b.iter()
@@ -90,14 +92,14 @@ impl PublicKey {
         if x.len() != 32 || y.len() != 32 {
             return None;
         }
-        let mut point = Vec::with_capacity(65);
-        point.push(4);
-        point.extend_from_slice(x);
-        point.extend_from_slice(y);
+        let mut point = [4; 65];
+        point[1..33].copy_from_slice(x);
+        point[33..].copy_from_slice(y);
         Some(Self::P256(point))
     }
 
-    /// The one algorithm this key verifies with.
+    /// The one algorithm this key verifies with, fixed by its type, never
+    /// by the token (RFC 8725 §3.1).
     pub fn algorithm(&self) -> Algorithm {
         match self {
             Self::Rsa { .. } => Algorithm::Rs256,
@@ -106,14 +108,15 @@ impl PublicKey {
     }
 
     /// Whether `signature` is this key's signature of `message` by its
-    /// algorithm. An ES256 signature is `R || S`, 64 octets (RFC 7518
-    /// §3.4), never the DER form TLS uses.
+    /// algorithm: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), or ECDSA
+    /// whose signature is `R || S`, 64 octets (§3.4), never the DER form
+    /// TLS uses.
     pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
             Self::Rsa { n, e } => RsaPublicKeyComponents { n, e }
                 .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
                 .is_ok(),
-            Self::P256(point) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+            Self::P256(point) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point[..])
                 .verify(message, signature)
                 .is_ok(),
         }

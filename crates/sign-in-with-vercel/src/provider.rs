@@ -130,8 +130,8 @@ impl<M: IssuerMetadata> Issuer<M> {
     /// Verifies an ID token of this issuer (OpenID Connect Core §3.1.3.7).
     /// A key rotation (§10.1.1) shows up against a cached key set as a
     /// token naming a key the set lacks, or, when the provider replaces a
-    /// key under the same `kid` (or the one key of a set whose tokens name
-    /// none), as a signature the cached key does not verify: either way the
+    /// key under the same `kid` (or the one key of the token's algorithm in
+    /// a set whose tokens name none), as a signature the cached key does not verify: either way the
     /// set is fetched again and the token verified once more. At most one
     /// fetch per verification (none more when this verification fetched
     /// it; a set fetched just before, as a cold callback's prefetch does,
@@ -454,7 +454,9 @@ mod tests {
 
     use super::*;
     use crate::discovery::KeyMetadata;
-    use crate::id_token::tests::{KEY_B, NOW, Signing, claims, jwk, jwk_of, sign};
+    use crate::id_token::tests::{
+        KEY_B, KID_EC, NOW, Signing, claims, ec_jwk, jwk, jwk_of, sign, sign_ec,
+    };
     use crate::origin::tests::headers;
     use crate::transport::BoxFuture;
     use crate::transport::tests::response;
@@ -501,12 +503,58 @@ mod tests {
     }
 
     fn issuer() -> Issuer<KeyMetadata> {
+        issuer_signing(None)
+    }
+
+    /// The issuer, its metadata listing `algorithms` as its
+    /// `id_token_signing_alg_values_supported`.
+    fn issuer_signing(algorithms: Option<&[&str]>) -> Issuer<KeyMetadata> {
         let metadata = KeyMetadata {
             issuer: "https://op.example".into(),
             jwks_uri: "https://op.example/jwks".into(),
-            id_token_signing_alg_values_supported: None,
+            id_token_signing_alg_values_supported: algorithms
+                .map(|list| list.iter().map(|alg| (*alg).to_owned()).collect()),
         };
         Issuer::new(metadata.issuer.clone(), Some(metadata))
+    }
+
+    /// What the issuer's metadata lists decides whether its ES256 ID tokens
+    /// are accepted, signed or (a refresh whose keys did not load)
+    /// unsigned; Vercel's lists RS256 only.
+    #[tokio::test]
+    async fn es256_is_accepted_from_an_issuer_whose_metadata_lists_it() {
+        let keys = KeyServer::serving(vec![jwk(), ec_jwk()]);
+        let token = sign_ec(&claims(), "ES256", Some(KID_EC), false);
+        let audience = Audience {
+            client_id: "cl",
+            access_token: None,
+            nonce: None,
+            subject: Some("u1"),
+        };
+        let unsupported = || Error::IdToken(IdTokenError::UnsupportedAlgorithm("ES256".into()));
+        for (listed, accepted) in [
+            (Some(&["RS256", "ES256"][..]), true),
+            (Some(&["ES256"][..]), true),
+            (Some(&["RS256"][..]), false),
+            (Some(&[][..]), false),
+            (None, false),
+        ] {
+            let issuer = issuer_signing(listed);
+            let signed = issuer.verify(&keys, &token, &audience, NOW).await;
+            let unsigned = issuer.check_unsigned(&keys, &token, &audience, NOW).await;
+            if accepted {
+                assert!(signed.is_ok(), "{listed:?}: {signed:?}");
+                assert!(unsigned.is_ok(), "{listed:?}: {unsigned:?}");
+            } else {
+                assert_eq!(signed.map(drop), Err(unsupported()), "{listed:?}");
+                assert_eq!(unsigned, Err(unsupported()), "{listed:?}");
+            }
+        }
+        assert_eq!(
+            expected(&ProviderMetadata::vercel(), &audience, NOW).algorithms,
+            Algorithm::DEFAULT,
+            "Vercel signs RS256 only"
+        );
     }
 
     /// A token signed as `signing`, verified as a refresh of `u1`.

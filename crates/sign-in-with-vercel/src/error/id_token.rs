@@ -64,7 +64,7 @@ impl fmt::Display for IdTokenError {
                 write!(f, "algorithm {alg:?} not allowed")
             }
             Self::CriticalHeader => f.write_str("unsupported crit header"),
-            Self::UnknownKey => f.write_str("unknown kid"),
+            Self::UnknownKey => f.write_str("no key of its algorithm under its kid"),
             Self::AmbiguousKey => f.write_str("no kid and several keys"),
             Self::BadSignature => f.write_str("bad signature"),
             Self::IssuerMismatch => f.write_str("iss mismatch"),

@@ -164,7 +164,7 @@ pub fn verify(
     {
         return Err(IdTokenError::BadSignature);
     }
-    check_claims(parts.claims()?, expected)
+    check_claims(parts.claims()?, alg, expected)
 }
 
 /// A JWS in compact serialisation (RFC 7515 §7.1), split once: the signing
@@ -234,21 +234,26 @@ fn decode(part: &str) -> Result<Vec<u8>, IdTokenError> {
 /// the token endpoint has just returned at a refresh when the key set
 /// cannot be fetched: OpenID Connect Core §3.1.3.7 step 6 lets a client
 /// that received the ID token directly from the token endpoint over TLS
-/// rely on the TLS server validation in place of the signature. The header
-/// must still name an accepted algorithm (step 7), and every claim pass steps 2–5 and
-/// 9–10, the at_hash check and §12.2's subject. Nothing read here is
-/// trusted: no claims are returned, and the caller keeps the ones it had.
-/// Never for the callback's ID token, which must verify.
+/// rely on the TLS server validation in place of the signature. The
+/// header must still name an accepted algorithm (step 7), and every claim
+/// pass steps 2–5 and 9–10, the at_hash check and §12.2's subject.
+/// Nothing read here is trusted: no claims are returned, and the caller
+/// keeps the ones it had. Never for the callback's ID token, which must
+/// verify.
 pub(crate) fn check_unsigned(token: &IdToken, expected: &Expected<'_>) -> Result<(), IdTokenError> {
     let parts = JwsParts::split(token)?;
-    parts.header(expected.algorithms)?;
-    check_claims(parts.claims()?, expected).map(drop)
+    let (_, alg) = parts.header(expected.algorithms)?;
+    check_claims(parts.claims()?, alg, expected).map(drop)
 }
 
 /// Steps 2–5 and 9–11 of OpenID Connect Core §3.1.3.7, §3.1.3.8 and §12.2,
 /// on claims whose signature [`verify`] has checked (or, for
 /// [`check_unsigned`], that came straight from the token endpoint).
-fn check_claims(claims: RawClaims, expected: &Expected<'_>) -> Result<IdTokenClaims, IdTokenError> {
+fn check_claims(
+    claims: RawClaims,
+    alg: Algorithm,
+    expected: &Expected<'_>,
+) -> Result<IdTokenClaims, IdTokenError> {
     // Step 2: the issuer must match exactly.
     if claims.iss.as_deref() != Some(expected.issuer) {
         return Err(IdTokenError::IssuerMismatch);
@@ -304,10 +309,10 @@ fn check_claims(claims: RawClaims, expected: &Expected<'_>) -> Result<IdTokenCla
     }
 
     // §3.1.3.8: for the code flow `at_hash` is optional; when it is there,
-    // it must be the left half of the SHA-256 (the hash of RS256 and ES256) of the
-    // access token, base64url-encoded (§3.2.2.9).
+    // it must be the left half of the access token's hash by the hash of
+    // the token's algorithm, base64url-encoded (§3.2.2.9).
     if let (Some(at_hash), Some(access_token)) = (claims.at_hash.as_deref(), expected.access_token)
-        && !ct_eq(at_hash, &access_token_hash(access_token))
+        && !ct_eq(at_hash, &access_token_hash(alg, access_token))
     {
         return Err(IdTokenError::AccessTokenHashMismatch);
     }
@@ -332,9 +337,13 @@ fn check_claims(claims: RawClaims, expected: &Expected<'_>) -> Result<IdTokenCla
     })
 }
 
-/// `at_hash` for an RS256 or ES256 ID token (OpenID Connect Core §3.2.2.9).
-fn access_token_hash(token: &AccessToken) -> String {
-    let hash = digest(&SHA256, token.secret().as_bytes());
+/// `at_hash` for an ID token signed with `alg` (OpenID Connect Core
+/// §3.2.2.9): the left half of the access token's hash by the hash of
+/// `alg`, SHA-256 for both RS256 and ES256.
+fn access_token_hash(alg: Algorithm, token: &AccessToken) -> String {
+    let hash = match alg {
+        Algorithm::Rs256 | Algorithm::Es256 => digest(&SHA256, token.secret().as_bytes()),
+    };
     let hash = hash.as_ref();
     URL_SAFE_NO_PAD.encode(&hash[..hash.len() / 2])
 }
