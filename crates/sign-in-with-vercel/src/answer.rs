@@ -21,6 +21,7 @@ use crate::response::{Response, json, no_referrer, redirect_to_error};
 
 /// How a route answers an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorAnswer {
     /// A page the browser navigates to: errors redirect to the error page
     /// with `?error=<code>`.

@@ -9,6 +9,7 @@ use crate::secret::{AuthorizationCode, State};
 
 /// The parameters of a callback request.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct CallbackParams {
     /// The authorization code.
     pub code: Option<AuthorizationCode>,

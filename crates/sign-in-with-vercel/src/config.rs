@@ -166,6 +166,7 @@ impl StoreUrl {
 /// value; a refused path (`AUTH_BASE_PATH`, `AUTH_ERROR_PAGE`,
 /// `AUTH_DEFAULT_RETURN`) is quoted, as it is no secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfigError {
     /// The environment variable at fault (`Config.issuer`, `Config.paths`
     /// for a [`Config`] built in code).

@@ -13,6 +13,7 @@ use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
 /// The subset of provider metadata (RFC 8414 §2, OpenID Connect Discovery
 /// §3) this relying party uses.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct ProviderMetadata {
     /// The issuer identifier; must equal the configured one exactly.
     pub issuer: String,

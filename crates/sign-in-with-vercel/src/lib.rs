@@ -5,13 +5,16 @@
 //!
 //! Every ID token whose claims are used is verified (OpenID Connect Core
 //! §3.1.3.7: RS256, or ES256 where the provider's metadata lists it,
-//! against the provider's key set, issuer, audience,
-//! expiry, nonce; one refreshed while the key set cannot be fetched is
-//! checked by its claims and trusted by TLS, as step 6 allows, and its
-//! claims are not used); secrets are
-//! compared in constant time and never logged, printed or put in a URL we
-//! build; every failure is an answer (a redirect to the error page, or
-//! JSON with a status), never a panic.
+//! against the provider's key set, issuer, audience, expiry, nonce; one
+//! refreshed while the key set cannot be fetched is checked by its claims
+//! and trusted by TLS, as step 6 allows, and its claims are not used);
+//! secrets are compared in constant time and never logged, printed or put
+//! in a URL we build; every failure is an answer (a redirect to the error
+//! page, or JSON with a status), never a panic.
+//!
+//! The error enums and the types the library hands back (claims, provider
+//! metadata, token metadata) are `#[non_exhaustive]`: a new variant or
+//! field is not a breaking change, so a `match` on them ends with `_`.
 //!
 //! # Quick start
 //!

@@ -53,6 +53,7 @@ pub fn request(
 
 /// What the provider said of one token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenRevoked {
     /// Revoked, or already invalid: 200 (RFC 7009 §2.2).
     Yes,

@@ -91,6 +91,7 @@ impl Integration {
 }
 
 /// What the redirect login URL received from Vercel.
+#[non_exhaustive]
 pub struct SsoCallback {
     /// The authorization code (`code`).
     pub code: AuthorizationCode,
@@ -124,6 +125,7 @@ impl SsoCallback {
 /// A marketplace user's role in the Vercel account (team) that installed
 /// the integration. Vercel's guidance: always check it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Role {
     /// `ADMIN`: may manage the installation.
     Admin,
@@ -149,6 +151,7 @@ impl Role {
 /// (the integration), times. Claims Vercel documents are typed; any other
 /// is kept in `other`. `Debug` shows no personal data.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MarketplaceClaims {
     /// The issuer (`https://marketplace.vercel.com`).
     pub iss: String,
@@ -250,6 +253,7 @@ impl std::fmt::Debug for MarketplaceClaims {
 /// The user an SSO exchange signed in. Deliberately not `Serialize`, and
 /// without the ID token: keep the claims, let the tokens expire.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct SsoIdentity {
     /// The verified ID token's claims.
     pub claims: MarketplaceClaims,
@@ -262,6 +266,7 @@ pub struct SsoIdentity {
 }
 
 /// The answer of the exchange, before verification.
+#[non_exhaustive]
 pub struct SsoTokens {
     /// `id_token`.
     pub id_token: IdToken,

@@ -36,6 +36,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
 /// Why an outbound call produced no response. Holds no URL or body, so it
 /// can be logged as is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransportError {
     /// The call took longer than its time limit (8 s, or what is left of
     /// the request's deadline).

@@ -5,6 +5,7 @@ use std::fmt;
 /// Why an ID token was refused. Each variant is one numbered check; none
 /// holds token content beyond an algorithm name.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IdTokenError {
     /// Not a three-part JWS with a JSON header and payload (encrypted ID
     /// tokens are not used with this provider).

@@ -19,6 +19,7 @@ use crate::transport::TransportError;
 
 /// Everything that can stop a route from doing its job.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// The configuration is missing or malformed.
     Config(ConfigError),

@@ -8,6 +8,7 @@ use crate::transport::{HttpResponse, TransportError};
 
 /// Which provider endpoint a failed call went to, for the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// OpenID Connect Discovery.
     Discovery,
@@ -65,6 +66,7 @@ impl Endpoint {
 
 /// How a provider call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UpstreamProblem {
     /// No response (timeout, connection refused, oversized, past the
     /// request's deadline).

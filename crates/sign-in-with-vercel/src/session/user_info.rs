@@ -9,6 +9,7 @@ use super::cookie::SessionData;
 /// The signed-in user: the standard claims (OpenID Connect Core §5.1) the
 /// provider proved, plus any others it sent.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UserInfo {
     /// The subject: the user's stable identifier at the provider.
     pub sub: String,

@@ -19,6 +19,7 @@ const MIN_TOKEN_LIKE: usize = 20;
 
 /// What Vercel said about a failed call, summarised: never a credential.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Problem {
     /// `error.code`, when it is a short identifier (`forbidden`, `not_found`…).
     pub code: Option<String>,
@@ -30,6 +31,7 @@ pub struct Problem {
 
 /// Why a REST call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VercelApiError {
     /// 400: a value of the request is invalid.
     Invalid(Problem),

@@ -57,6 +57,7 @@ pub struct ListTokens {
 /// in `other`, so that it serialises back to what Vercel sent.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TokenMetadata {
     /// The token's identifier (what delete and metadata take).
     pub id: String,
@@ -84,6 +85,7 @@ pub struct TokenMetadata {
 }
 
 /// The answer to a create: the metadata and the token itself, once.
+#[non_exhaustive]
 pub struct CreatedToken {
     /// The token's metadata.
     pub token: TokenMetadata,
@@ -104,6 +106,7 @@ impl fmt::Debug for CreatedToken {
 /// as `until` for the following (older) page, `prev` as `since` for the
 /// preceding one; `None` at either end.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
 pub struct Pagination {
     /// Items in this page.
     pub count: u64,
@@ -115,6 +118,7 @@ pub struct Pagination {
 
 /// One page of the user's tokens.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct TokenPage {
     /// The tokens, newest first.
     pub tokens: Vec<TokenMetadata>,
