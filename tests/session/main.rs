@@ -15,7 +15,7 @@ mod signout;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{CACHE_CONTROL, HOST, ORIGIN, SET_COOKIE};
+use http::header::{CACHE_CONTROL, HOST, SET_COOKIE};
 use sign_in_with_vercel::{
     AccessToken, REQUEST_DEADLINE, SESSION, TransportError, USER_INFO, VALIDATE_TOKEN,
 };

@@ -193,27 +193,62 @@ async fn signout_with_get_is_405_and_signs_no_one_out() {
     assert_eq!(rp.jar().session_names().len(), 1);
 }
 
+/// The sign-out's answer to a `POST` carrying `headers`.
+async fn signout_sent_with(
+    headers: &[(&'static str, String)],
+) -> (Rp, sign_in_with_vercel::Response) {
+    let rp = signed_in("client_secret_post").await;
+    let mut request = rp.request("POST", "/api/auth/signout");
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, value.parse().unwrap());
+    }
+    let answer = rp.auth.dispatch(&request).unwrap().await;
+    (rp, answer)
+}
+
+/// A page of another origin may not sign the user out, by whichever
+/// header the browser names it: `Origin`, fetch metadata, or, when it
+/// sends neither, `Referer`.
 #[tokio::test]
 async fn signout_from_another_origin_is_refused() {
-    let mut rp = signed_in("client_secret_post").await;
-    let mut request = rp.request("POST", "/api/auth/signout");
-    request
-        .headers_mut()
-        .insert(ORIGIN, "https://evil.example".parse().unwrap());
-    let answer = rp.auth.dispatch(&request).unwrap().await;
-    assert_eq!(answer.status(), 403);
-    rp.jar_mut().store(answer.headers());
-    assert_eq!(rp.jar().session_names().len(), 1);
-    assert_eq!(provider_calls(&rp), 0);
+    for headers in [
+        vec![("origin", "https://evil.example".to_owned())],
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+        vec![("sec-fetch-site", "same-site".to_owned())],
+        vec![("referer", "https://evil.example/page".to_owned())],
+        vec![("referer", format!("{APP}.evil.example/"))],
+        vec![("referer", format!("{APP}0/"))],
+        vec![
+            ("origin", APP.to_owned()),
+            ("sec-fetch-site", "cross-site".to_owned()),
+        ],
+    ] {
+        let (mut rp, answer) = signout_sent_with(&headers).await;
+        assert_eq!(answer.status(), 403, "{headers:?}");
+        rp.jar_mut().store(answer.headers());
+        assert_eq!(rp.jar().session_names().len(), 1, "{headers:?}");
+        assert_eq!(provider_calls(&rp), 0, "{headers:?}");
+    }
 }
 
 #[tokio::test]
 async fn signout_from_the_same_origin_is_allowed() {
-    let rp = signed_in("client_secret_post").await;
-    let mut request = rp.request("POST", "/api/auth/signout");
-    request.headers_mut().insert(ORIGIN, APP.parse().unwrap());
-    let answer = rp.auth.dispatch(&request).unwrap().await;
-    assert_eq!(answer.status(), 200);
+    for headers in [
+        vec![("origin", APP.to_owned())],
+        vec![("sec-fetch-site", "same-origin".to_owned())],
+        vec![("referer", format!("{APP}/profile?tab=1"))],
+        vec![("referer", APP.to_owned())],
+        // `Origin` is what counts when the browser sends it.
+        vec![
+            ("origin", APP.to_owned()),
+            ("referer", "https://evil.example/".to_owned()),
+        ],
+        // Neither: a client that is not a browser.
+        vec![],
+    ] {
+        let (_, answer) = signout_sent_with(&headers).await;
+        assert_eq!(answer.status(), 200, "{headers:?}");
+    }
 }
 
 #[tokio::test]

@@ -62,14 +62,13 @@ pub fn check(
         check_iss(params.iss.as_deref(), metadata)?;
         // A `state` that names no attempt of this browser, while it has
         // attempts, is not this browser's answer.
-        match (&flow, &params.state) {
-            (Ok(flow), Some(state)) if !flow.state.ct_eq(state.secret()) => {
-                return Err(Error::StateMismatch);
-            }
-            (Err(Error::StateMismatch), Some(_)) => return Err(Error::StateMismatch),
-            _ => {}
-        }
-        return Err(Error::Provider(provider_error_code(error)));
+        let code = provider_error_code(error);
+        return Err(match (&flow, &params.state) {
+            (Ok(flow), Some(state)) if !flow.state.ct_eq(state.secret()) => Error::StateMismatch,
+            (Err(Error::StateMismatch), Some(_)) => Error::StateMismatch,
+            (Ok(_), Some(_)) => Error::Provider(code),
+            _ => Error::ProviderUnmatched(code),
+        });
     }
     let flow = flow?;
     match &params.state {
@@ -166,6 +165,8 @@ mod tests {
         );
     }
 
+    /// An error response no attempt of this browser matches is still
+    /// shown (the user's late cancel), as one anyone could have sent.
     #[test]
     fn provider_error_after_the_flow_expired_is_still_the_users_cancel() {
         let m = ProviderMetadata::vercel();
@@ -176,11 +177,21 @@ mod tests {
                 &m
             )
             .unwrap_err(),
-            Error::Provider("access_denied")
+            Error::ProviderUnmatched("access_denied")
         );
         assert_eq!(
             check(params("error=access_denied"), Err(Error::FlowMissing), &m).unwrap_err(),
-            Error::Provider("access_denied")
+            Error::ProviderUnmatched("access_denied")
+        );
+        assert_eq!(
+            check_with("error=server_error", &flow(), &m).unwrap_err(),
+            Error::ProviderUnmatched("server_error"),
+            "no state: not this attempt's answer"
+        );
+        let shown = |e: Error| (e.code(), e.status());
+        assert_eq!(
+            shown(Error::ProviderUnmatched("access_denied")),
+            shown(Error::Provider("access_denied"))
         );
     }
 

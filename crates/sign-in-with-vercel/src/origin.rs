@@ -55,6 +55,17 @@ impl Origin {
         {
             return None;
         }
+        // No empty label and no empty port: the URL parser would accept
+        // `..` as a host and drop an empty port, so the origin would not be
+        // the host the browser named (RFC 3986 §3.2.2; a final `.`, an
+        // absolute DNS name, is kept).
+        let name = match host.strip_prefix('[') {
+            Some(_) => "",
+            None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+        };
+        if host.ends_with(':') || name.starts_with('.') || name.contains("..") {
+            return None;
+        }
         let scheme = match first("x-forwarded-proto") {
             Some(p) if p.eq_ignore_ascii_case("https") => "https",
             Some(p) if p.eq_ignore_ascii_case("http") => "http",
@@ -230,6 +241,16 @@ pub(crate) mod tests {
         assert_eq!(local.as_str(), "http://localhost:3000");
         let remote = Origin::from_request(&headers(&[("host", "example.com")]), None).unwrap();
         assert_eq!(remote.as_str(), "https://example.com");
+        // The names and ports the label checks must let through.
+        for (host, origin) in [
+            ("example.com.", "https://example.com."),
+            ("[::1]:3000", "http://[::1]:3000"),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("a-b.example.com:443", "https://a-b.example.com"),
+        ] {
+            let parsed = Origin::from_request(&headers(&[("host", host)]), None);
+            assert_eq!(parsed.as_ref().map(Origin::as_str), Some(origin), "{host}");
+        }
     }
 
     #[test]
@@ -265,6 +286,12 @@ pub(crate) mod tests {
             "evil .com",
             "evil.com?x",
             "evil.com#x",
+            "..",
+            ".",
+            ".evil.com",
+            "a..b.com",
+            "localhost:",
+            "[::1]:",
         ] {
             assert!(
                 Origin::from_request(&headers(&[("host", bad)]), None).is_none(),

@@ -380,7 +380,8 @@ impl Marketplace {
         let known = (issuer == MARKETPLACE_ISSUER).then(|| KeyMetadata {
             issuer: MARKETPLACE_ISSUER.to_owned(),
             jwks_uri: MARKETPLACE_JWKS_URI.to_owned(),
-            id_token_signing_alg_values_supported: Some(vec!["RS256".to_owned()]),
+            // RS256 only, which is what no list means.
+            id_token_signing_alg_values_supported: None,
         });
         Self {
             integration,

@@ -52,6 +52,12 @@ pub enum Error {
     /// The provider answered the authorization request with an error
     /// (RFC 6749 §4.1.2.1); holds a code from a fixed list.
     Provider(&'static str),
+    /// An error response (RFC 6749 §4.1.2.1) that names no sign-in attempt
+    /// of this browser: its flow expired, or it carries no `state`. Shown
+    /// as [`Error::Provider`] is (a user who cancels late is told so), but
+    /// logged as a warning whatever its code: anyone can send one, so it
+    /// says nothing an operator should act on.
+    ProviderUnmatched(&'static str),
     /// The token endpoint refused a grant (RFC 6749 §5.2); holds the
     /// `error` code, sanitised.
     TokenRejected(String),
@@ -166,7 +172,7 @@ impl Error {
             Self::IssuerMismatch | Self::MissingCode => {
                 facts("invalid_response", S::UNAUTHORIZED, SIGN_IN_MISMATCH, false)
             }
-            Self::Provider(code) => facts(
+            Self::Provider(code) | Self::ProviderUnmatched(code) => facts(
                 code,
                 S::BAD_GATEWAY,
                 "The identity provider returned an error.",
@@ -293,12 +299,24 @@ impl Error {
             return;
         }
         let line = format!("{route}: {} ({self})", self.code());
-        let user_choice = matches!(self, Self::Provider(code) if !matches!(*code, "server_error" | "temporarily_unavailable"));
-        if self.status().is_server_error() && !user_choice {
+        if self.is_for_the_operator() {
             crate::log::error(&line);
         } else {
             crate::log::warn(&line);
         }
+    }
+
+    /// Whether [`Error::log`] writes an error line (something an operator
+    /// should look at) rather than a warning: a server error that is
+    /// neither the user's choice at the provider (`access_denied` and the
+    /// like) nor an error response anyone could have sent.
+    fn is_for_the_operator(&self) -> bool {
+        let not_ours = match self {
+            Self::Provider(code) => !matches!(*code, "server_error" | "temporarily_unavailable"),
+            Self::ProviderUnmatched(_) => true,
+            _ => false,
+        };
+        self.status().is_server_error() && !not_ours
     }
 }
 
@@ -317,6 +335,10 @@ impl fmt::Display for Error {
             Self::BadRequest(why) => write!(f, "bad request: {why}"),
             Self::MethodNotAllowed(allowed) => write!(f, "method not allowed (allowed: {allowed})"),
             Self::Provider(code) => write!(f, "provider returned error={code}"),
+            Self::ProviderUnmatched(code) => write!(
+                f,
+                "an error response naming no sign-in of this browser: error={code}"
+            ),
             Self::TokenRejected(code) => write!(f, "provider refused the grant: error={code}"),
             Self::ClientRefused(code) => write!(f, "provider refused this client: error={code}"),
             Self::IdToken(e) => write!(f, "ID token rejected: {e}"),
@@ -424,6 +446,24 @@ mod tests {
     fn unknown_provider_error_codes_are_not_echoed() {
         assert_eq!(provider_error_code("access_denied"), "access_denied");
         assert_eq!(provider_error_code("<script>"), "provider_error");
+    }
+
+    /// An outage the provider reports in answer to this browser's sign-in
+    /// is an error line; the same code in a response anyone could have
+    /// sent, or the user's own cancel, is a warning.
+    #[test]
+    fn only_a_matched_provider_outage_is_logged_as_an_error() {
+        assert!(Error::Provider("server_error").is_for_the_operator());
+        assert!(Error::Provider("temporarily_unavailable").is_for_the_operator());
+        assert!(!Error::Provider("access_denied").is_for_the_operator());
+        for code in ["server_error", "temporarily_unavailable", "access_denied"] {
+            assert!(
+                !Error::ProviderUnmatched(code).is_for_the_operator(),
+                "{code}"
+            );
+        }
+        assert!(Error::Discovery("x".into()).is_for_the_operator());
+        assert!(!Error::StateMismatch.is_for_the_operator());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! that does not open is deleted, and the provider is not called); 403 for
 //! a cross-origin request; 405 for other methods.
 
-use http::header::ORIGIN;
+use http::header::{ORIGIN, REFERER};
 use http::request::Parts;
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -50,8 +50,18 @@ async fn signout(
     }
     // Fetch metadata, where the browser sends it, says the same without
     // depending on `Origin` (which some browsers omit on same-site POSTs).
-    if let Some(site) = parts.headers.get("sec-fetch-site")
+    let fetch_site = parts.headers.get("sec-fetch-site");
+    if let Some(site) = fetch_site
         && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Err(Error::CrossOrigin);
+    }
+    // A browser that sends neither still names the sending page in
+    // `Referer` unless its policy hides it (OWASP's CSRF fallback).
+    if parts.headers.get(ORIGIN).is_none()
+        && fetch_site.is_none()
+        && let Some(referer) = parts.headers.get(REFERER)
+        && !is_of_origin(referer.as_bytes(), origin.as_str())
     {
         return Err(Error::CrossOrigin);
     }
@@ -107,4 +117,14 @@ async fn signout(
     body["retry"] = json!(!revoked.kept.is_empty());
     reply.set_cookies.extend(revoked.kept);
     Ok(json(StatusCode::OK, &body))
+}
+
+/// Whether the URL `referer` is on `origin` (`scheme://host[:port]`, as
+/// RFC 6454 §6.1 serialises it): the origin, then the end, a path, a query
+/// or a fragment, so that `https://app.example.evil` and
+/// `https://app.example:4430` are not taken for `https://app.example`.
+fn is_of_origin(referer: &[u8], origin: &str) -> bool {
+    referer
+        .strip_prefix(origin.as_bytes())
+        .is_some_and(|rest| matches!(rest.first(), None | Some(b'/' | b'?' | b'#')))
 }
