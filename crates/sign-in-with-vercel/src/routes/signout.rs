@@ -12,7 +12,7 @@
 
 use http::header::{ORIGIN, REFERER};
 use http::request::Parts;
-use http::{Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 
 use super::Route;
@@ -40,29 +40,10 @@ async fn signout(
     reply: &mut Reply,
 ) -> Result<Response, Error> {
     let origin = provider.origin(&parts.headers)?;
-    // A browser names the page that sent a POST; a page of another origin
-    // may not sign the user out (SameSite=Lax already keeps the cookie off
-    // such a request; this makes the refusal explicit).
-    if let Some(sender) = parts.headers.get(ORIGIN)
-        && sender.as_bytes() != origin.as_str().as_bytes()
-    {
-        return Err(Error::CrossOrigin);
-    }
-    // Fetch metadata, where the browser sends it, says the same without
-    // depending on `Origin` (which some browsers omit on same-site POSTs).
-    let fetch_site = parts.headers.get("sec-fetch-site");
-    if let Some(site) = fetch_site
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return Err(Error::CrossOrigin);
-    }
-    // A browser that sends neither still names the sending page in
-    // `Referer` unless its policy hides it (OWASP's CSRF fallback).
-    if parts.headers.get(ORIGIN).is_none()
-        && fetch_site.is_none()
-        && let Some(referer) = parts.headers.get(REFERER)
-        && !is_of_origin(referer.as_bytes(), origin.as_str())
-    {
+    // A page of another origin may not sign the user out (SameSite=Lax
+    // already keeps the cookie off such a request; this makes the refusal
+    // explicit).
+    if from_another_origin(&parts.headers, origin.as_str()) {
         return Err(Error::CrossOrigin);
     }
     let everywhere = query_params(parts.uri.query(), &["everywhere"])?.contains_key("everywhere");
@@ -117,6 +98,26 @@ async fn signout(
     body["retry"] = json!(!revoked.kept.is_empty());
     reply.set_cookies.extend(revoked.kept);
     Ok(json(StatusCode::OK, &body))
+}
+
+/// Whether the browser says a page of another origin than `origin` sent
+/// this `POST`: by `Origin` (RFC 6454 §7), by fetch metadata, which says
+/// the same without depending on `Origin` (some browsers omit it on
+/// same-site POSTs), or, when it sends neither, by `Referer` unless its
+/// policy hides it (OWASP's CSRF fallback).
+fn from_another_origin(headers: &HeaderMap, origin: &str) -> bool {
+    let sender = headers.get(ORIGIN);
+    let site = headers.get("sec-fetch-site");
+    if sender.is_some_and(|sender| sender.as_bytes() != origin.as_bytes())
+        || site.is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none"))
+    {
+        return true;
+    }
+    sender.is_none()
+        && site.is_none()
+        && headers
+            .get(REFERER)
+            .is_some_and(|referer| !is_of_origin(referer.as_bytes(), origin))
 }
 
 /// Whether the URL `referer` is on `origin` (`scheme://host[:port]`, as
