@@ -222,6 +222,19 @@ async fn signout_from_another_origin_is_refused() {
             ("origin", APP.to_owned()),
             ("sec-fetch-site", "cross-site".to_owned()),
         ],
+        // An opaque origin (a sandboxed frame, a redirect from elsewhere)
+        // with no fetch metadata to vouch for it, or with metadata that
+        // says cross-site.
+        vec![("origin", "null".to_owned())],
+        vec![
+            ("origin", "null".to_owned()),
+            ("sec-fetch-site", "cross-site".to_owned()),
+        ],
+        // Metadata that says same-origin does not excuse another origin.
+        vec![
+            ("origin", "https://evil.example".to_owned()),
+            ("sec-fetch-site", "same-origin".to_owned()),
+        ],
     ] {
         let (mut rp, answer) = signout_sent_with(&headers).await;
         assert_eq!(answer.status(), 403, "{headers:?}");
@@ -242,6 +255,12 @@ async fn signout_from_the_same_origin_is_allowed() {
         vec![
             ("origin", APP.to_owned()),
             ("referer", "https://evil.example/".to_owned()),
+        ],
+        // A form posted from one of the app's own pages, whose referrer
+        // policy (`no-referrer`) makes the browser send `Origin: null`.
+        vec![
+            ("origin", "null".to_owned()),
+            ("sec-fetch-site", "same-origin".to_owned()),
         ],
         // Neither: a client that is not a browser.
         vec![],

@@ -9,7 +9,6 @@ use crate::secret::{AuthorizationCode, State};
 
 /// The parameters of a callback request.
 #[derive(Debug, Default)]
-#[non_exhaustive]
 pub struct CallbackParams {
     /// The authorization code.
     pub code: Option<AuthorizationCode>,
@@ -43,7 +42,9 @@ impl CallbackParams {
 ///
 /// An error response (RFC 6749 §4.1.2.1) ends the flow with the provider's
 /// (sanitised) code, so a user who cancels, even after the flow cookie
-/// expired, is told so. It is still refused as a forgery when its `iss` is
+/// expired, is told so: [`Error::Provider`] when it answers this browser's
+/// attempt, [`Error::ProviderUnmatched`] when it names none (no flow, or no
+/// `state`). It is still refused as a forgery when its `iss` is
 /// not the issuer, or is missing while the metadata promises it (RFC 9207
 /// §2.4), or when its `state` is not the flow's. An error response never
 /// yields a code, so believing one costs at most the wording of the error
@@ -182,6 +183,12 @@ mod tests {
         assert_eq!(
             check(params("error=access_denied"), Err(Error::FlowMissing), &m).unwrap_err(),
             Error::ProviderUnmatched("access_denied")
+        );
+        // No `state` while this browser has attempts: `Flows::take` says
+        // `StateMismatch`, and the error response names none of them.
+        assert_eq!(
+            check(params("error=server_error"), Err(Error::StateMismatch), &m).unwrap_err(),
+            Error::ProviderUnmatched("server_error")
         );
         assert_eq!(
             check_with("error=server_error", &flow(), &m).unwrap_err(),

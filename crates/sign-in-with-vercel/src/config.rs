@@ -19,6 +19,7 @@ pub const VERCEL_ISSUER: &str = "https://vercel.com";
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3,
 /// OpenID Connect Core §9).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientAuthMethod {
     /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
     ClientSecretPost,

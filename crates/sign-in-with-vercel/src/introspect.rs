@@ -24,7 +24,6 @@ pub fn request(
 
 /// What introspection says about a token.
 #[derive(Debug, PartialEq)]
-#[non_exhaustive]
 pub enum Introspection {
     /// `active: true`, with the whole response as metadata (RFC 7662 §2.2).
     Active(Map<String, Value>),

@@ -55,10 +55,10 @@ impl Origin {
         {
             return None;
         }
-        // No empty label and no empty port: the URL parser would accept
-        // `..` as a host and drop an empty port, so the origin would not be
-        // the host the browser named (RFC 3986 §3.2.2; a final `.`, an
-        // absolute DNS name, is kept).
+        // No empty label: the URL parser would accept `..` as a host, an
+        // origin no browser names (RFC 3986 §3.2.2; a final `.`, an
+        // absolute DNS name, is kept). An empty port (`host:`, the same
+        // as `host`, §6.2.3) is refused too: no browser or proxy sends it.
         let name = match host.strip_prefix('[') {
             Some(_) => "",
             None => host.rsplit_once(':').map_or(host, |(name, _)| name),

@@ -53,7 +53,6 @@ pub fn request(
 
 /// What the provider said of one token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum TokenRevoked {
     /// Revoked, or already invalid: 200 (RFC 7009 §2.2).
     Yes,

@@ -91,7 +91,6 @@ impl Integration {
 }
 
 /// What the redirect login URL received from Vercel.
-#[non_exhaustive]
 pub struct SsoCallback {
     /// The authorization code (`code`).
     pub code: AuthorizationCode,

@@ -172,6 +172,7 @@ pub(crate) fn base_request(method: Method, url: &str) -> http::request::Builder 
 /// A request that could not be built: the URL (from the provider's
 /// metadata or the configuration) or a header value is not valid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Unbuildable;
 
 /// A `GET` of a JSON document, with a bearer token when given (RFC 6750 §2.1).

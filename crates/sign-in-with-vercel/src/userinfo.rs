@@ -14,7 +14,6 @@ pub fn request(endpoint: &str, token: &AccessToken) -> Result<HttpRequest, Unbui
 
 /// What the userinfo endpoint said.
 #[derive(Debug, PartialEq)]
-#[non_exhaustive]
 pub enum UserInfoResponse {
     /// The user's claims, `sub` checked against the session's.
     Claims(Map<String, Value>),

@@ -27,7 +27,6 @@ const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// The claims of a verified ID token: the registered ones this relying
 /// party checks or keeps, and every other claim in `other`.
 #[derive(Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
 pub struct IdTokenClaims {
     /// Issuer.
     pub iss: String,

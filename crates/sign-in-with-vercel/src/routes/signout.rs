@@ -41,8 +41,8 @@ async fn signout(
 ) -> Result<Response, Error> {
     let origin = provider.origin(&parts.headers)?;
     // A page of another origin may not sign the user out (SameSite=Lax
-    // already keeps the cookie off such a request; this makes the refusal
-    // explicit).
+    // already keeps the cookie off a cross-site request; this also refuses
+    // a same-site one, from a sibling subdomain).
     if from_another_origin(&parts.headers, origin.as_str()) {
         return Err(Error::CrossOrigin);
     }
@@ -101,23 +101,27 @@ async fn signout(
 }
 
 /// Whether the browser says a page of another origin than `origin` sent
-/// this `POST`: by `Origin` (RFC 6454 §7), by fetch metadata, which says
-/// the same without depending on `Origin` (some browsers omit it on
-/// same-site POSTs), or, when it sends neither, by `Referer` unless its
-/// policy hides it (OWASP's CSRF fallback).
+/// this `POST`: by fetch metadata, by `Origin` (RFC 6454 §7), or, when it
+/// sends neither, by `Referer` unless its policy hides it (OWASP's CSRF
+/// fallback). `Origin: null` is what a browser sends for a form posted
+/// from a page whose referrer policy is `no-referrer` (this app's pages);
+/// it is accepted only when fetch metadata says `same-origin`, which a
+/// sandboxed frame or a redirect from another site never gets.
 fn from_another_origin(headers: &HeaderMap, origin: &str) -> bool {
-    let sender = headers.get(ORIGIN);
     let site = headers.get("sec-fetch-site");
-    if sender.is_some_and(|sender| sender.as_bytes() != origin.as_bytes())
-        || site.is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none"))
-    {
+    if site.is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none")) {
         return true;
     }
-    sender.is_none()
-        && site.is_none()
-        && headers
-            .get(REFERER)
-            .is_some_and(|referer| !is_of_origin(referer.as_bytes(), origin))
+    match headers.get(ORIGIN) {
+        Some(sender) if sender.as_bytes() == b"null" => site.is_none(),
+        Some(sender) => sender.as_bytes() != origin.as_bytes(),
+        None => {
+            site.is_none()
+                && headers
+                    .get(REFERER)
+                    .is_some_and(|referer| !is_of_origin(referer.as_bytes(), origin))
+        }
+    }
 }
 
 /// Whether the URL `referer` is on `origin` (`scheme://host[:port]`, as

@@ -21,6 +21,7 @@ pub const CURRENT: &str = "current";
 
 /// The team a call acts on behalf of (`teamId` or `slug` query parameter).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Team {
     /// `?teamId=`: the team's identifier.
     Id(String),
