@@ -105,8 +105,9 @@ async fn signout(
 /// sends neither, by `Referer` unless its policy hides it (OWASP's CSRF
 /// fallback). `Origin: null` is what a browser sends for a form posted
 /// from a page whose referrer policy is `no-referrer` (this app's pages);
-/// it is accepted only when fetch metadata says `same-origin`, which a
-/// sandboxed frame or a redirect from another site never gets.
+/// it is accepted only when fetch metadata vouches for the request
+/// (`same-origin`, or `none`: the user's own action), which a sandboxed
+/// frame or a redirect from another site never gets.
 fn from_another_origin(headers: &HeaderMap, origin: &str) -> bool {
     let site = headers.get("sec-fetch-site");
     if site.is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none")) {
