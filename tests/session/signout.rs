@@ -262,6 +262,11 @@ async fn signout_from_the_same_origin_is_allowed() {
             ("origin", "null".to_owned()),
             ("sec-fetch-site", "same-origin".to_owned()),
         ],
+        // The user's own action (a resubmitted form).
+        vec![
+            ("origin", "null".to_owned()),
+            ("sec-fetch-site", "none".to_owned()),
+        ],
         // Neither: a client that is not a browser.
         vec![],
     ] {
