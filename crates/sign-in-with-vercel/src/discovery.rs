@@ -174,8 +174,18 @@ impl IssuerMetadata for KeyMetadata {
 fn string_list<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Vec<String>>, D::Error> {
-    let value = serde_json::Value::deserialize(deserializer)?;
-    Ok(serde_json::from_value(value).ok())
+    // Read by hand, not by `serde_json::from_value`: that would link a
+    // second JSON deserializer into every function (6 KB).
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::String(alg) => Some(alg),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    })
 }
 
 /// How much of a mismatching `issuer` an error quotes: the document is the
