@@ -195,7 +195,7 @@ async fn signout_with_get_is_405_and_signs_no_one_out() {
 
 /// The sign-out's answer to a `POST` carrying `headers`.
 async fn signout_sent_with(
-    headers: &[(&'static str, String)],
+    headers: &[(&'static str, &str)],
 ) -> (Rp, sign_in_with_vercel::Response) {
     let rp = signed_in("client_secret_post").await;
     let mut request = rp.request("POST", "/api/auth/signout");
@@ -211,32 +211,28 @@ async fn signout_sent_with(
 /// sends neither, `Referer`.
 #[tokio::test]
 async fn signout_from_another_origin_is_refused() {
+    let longer_host = format!("{APP}.evil.example/");
+    let longer_port = format!("{APP}0/");
     for headers in [
-        vec![("origin", "https://evil.example".to_owned())],
-        vec![("sec-fetch-site", "cross-site".to_owned())],
-        vec![("sec-fetch-site", "same-site".to_owned())],
-        vec![("referer", "https://evil.example/page".to_owned())],
-        vec![("referer", format!("{APP}.evil.example/"))],
-        vec![("referer", format!("{APP}0/"))],
-        vec![
-            ("origin", APP.to_owned()),
-            ("sec-fetch-site", "cross-site".to_owned()),
-        ],
+        &[("origin", "https://evil.example")][..],
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "same-site")],
+        &[("referer", "https://evil.example/page")],
+        &[("referer", &longer_host)],
+        &[("referer", &longer_port)],
+        &[("origin", APP), ("sec-fetch-site", "cross-site")],
         // An opaque origin (a sandboxed frame, a redirect from elsewhere)
         // with no fetch metadata to vouch for it, or with metadata that
         // says cross-site.
-        vec![("origin", "null".to_owned())],
-        vec![
-            ("origin", "null".to_owned()),
-            ("sec-fetch-site", "cross-site".to_owned()),
-        ],
+        &[("origin", "null")],
+        &[("origin", "null"), ("sec-fetch-site", "cross-site")],
         // Metadata that says same-origin does not excuse another origin.
-        vec![
-            ("origin", "https://evil.example".to_owned()),
-            ("sec-fetch-site", "same-origin".to_owned()),
+        &[
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "same-origin"),
         ],
     ] {
-        let (mut rp, answer) = signout_sent_with(&headers).await;
+        let (mut rp, answer) = signout_sent_with(headers).await;
         assert_eq!(answer.status(), 403, "{headers:?}");
         rp.jar_mut().store(answer.headers());
         assert_eq!(rp.jar().session_names().len(), 1, "{headers:?}");
@@ -246,31 +242,23 @@ async fn signout_from_another_origin_is_refused() {
 
 #[tokio::test]
 async fn signout_from_the_same_origin_is_allowed() {
+    let page = format!("{APP}/profile?tab=1");
     for headers in [
-        vec![("origin", APP.to_owned())],
-        vec![("sec-fetch-site", "same-origin".to_owned())],
-        vec![("referer", format!("{APP}/profile?tab=1"))],
-        vec![("referer", APP.to_owned())],
+        &[("origin", APP)][..],
+        &[("sec-fetch-site", "same-origin")],
+        &[("referer", &page)],
+        &[("referer", APP)],
         // `Origin` is what counts when the browser sends it.
-        vec![
-            ("origin", APP.to_owned()),
-            ("referer", "https://evil.example/".to_owned()),
-        ],
+        &[("origin", APP), ("referer", "https://evil.example/")],
         // A form posted from one of the app's own pages, whose referrer
         // policy (`no-referrer`) makes the browser send `Origin: null`.
-        vec![
-            ("origin", "null".to_owned()),
-            ("sec-fetch-site", "same-origin".to_owned()),
-        ],
+        &[("origin", "null"), ("sec-fetch-site", "same-origin")],
         // The user's own action (a resubmitted form).
-        vec![
-            ("origin", "null".to_owned()),
-            ("sec-fetch-site", "none".to_owned()),
-        ],
+        &[("origin", "null"), ("sec-fetch-site", "none")],
         // Neither: a client that is not a browser.
-        vec![],
+        &[],
     ] {
-        let (_, answer) = signout_sent_with(&headers).await;
+        let (_, answer) = signout_sent_with(headers).await;
         assert_eq!(answer.status(), 200, "{headers:?}");
     }
 }

@@ -506,6 +506,14 @@ mod tests {
         issuer_signing(None)
     }
 
+    /// What a refreshed ID token of user `u1`, for client `cl`, must match.
+    const REFRESH_OF_U1: Audience<'static> = Audience {
+        client_id: "cl",
+        access_token: None,
+        nonce: None,
+        subject: Some("u1"),
+    };
+
     /// The issuer, its metadata listing `algorithms` as its
     /// `id_token_signing_alg_values_supported`.
     fn issuer_signing(algorithms: Option<&[&str]>) -> Issuer<KeyMetadata> {
@@ -525,12 +533,7 @@ mod tests {
     async fn es256_is_accepted_from_an_issuer_whose_metadata_lists_it() {
         let keys = KeyServer::serving(vec![jwk(), ec_jwk()]);
         let token = sign_ec(&claims(), "ES256", Some(KID_EC), false);
-        let audience = Audience {
-            client_id: "cl",
-            access_token: None,
-            nonce: None,
-            subject: Some("u1"),
-        };
+        let audience = REFRESH_OF_U1;
         let unsupported = || Error::IdToken(IdTokenError::UnsupportedAlgorithm("ES256".into()));
         for (listed, accepted) in [
             (Some(&["RS256", "ES256"][..]), true),
@@ -564,12 +567,7 @@ mod tests {
         signing: Signing,
     ) -> Result<(), Error> {
         let token = IdToken::new(sign(&claims(), signing));
-        let audience = Audience {
-            client_id: "cl",
-            access_token: None,
-            nonce: None,
-            subject: Some("u1"),
-        };
+        let audience = REFRESH_OF_U1;
         issuer.verify(keys, &token, &audience, NOW).await.map(drop)
     }
 
