@@ -25,7 +25,8 @@ const SUBJECT: &str = "user_demo_123";
 /// quarter of the lifetime before expiry.
 const ACCESS_TOKEN_TTL: u64 = 4;
 
-/// The four clients `server.mjs` registers.
+/// The four clients `server.mjs` registers, and how the app is set up for
+/// them.
 #[derive(Clone, Copy, Debug)]
 enum Client {
     Post,
@@ -33,13 +34,16 @@ enum Client {
     Public,
     /// `client_secret_post`, its ID tokens signed ES256 (RFC 7518 §3.4).
     Es256,
+    /// The Basic client, of a provider that offers only Basic and `none`,
+    /// with no `VERCEL_APP_TOKEN_AUTH`: the app chooses from the metadata.
+    BasicUnconfigured,
 }
 
 impl Client {
     fn id(self) -> &'static str {
         match self {
             Self::Post => "post-client",
-            Self::Basic => "basic-client",
+            Self::Basic | Self::BasicUnconfigured => "basic-client",
             Self::Public => "public-client",
             Self::Es256 => "es256-client",
         }
@@ -48,7 +52,7 @@ impl Client {
     fn secret(self) -> Option<&'static str> {
         match self {
             Self::Post => Some("post-secret"),
-            Self::Basic => Some("basic-secret"),
+            Self::Basic | Self::BasicUnconfigured => Some("basic-secret"),
             Self::Public => None,
             Self::Es256 => Some("es256-secret"),
         }
@@ -62,11 +66,22 @@ impl Client {
         }
     }
 
+    /// `VERCEL_APP_TOKEN_AUTH` (empty counts as unset).
     fn method(self) -> &'static str {
         match self {
             Self::Post | Self::Es256 => "client_secret_post",
             Self::Basic => "client_secret_basic",
             Self::Public => "none",
+            Self::BasicUnconfigured => "",
+        }
+    }
+
+    /// The client authentication methods the provider offers and lists
+    /// (`token_endpoint_auth_methods_supported`).
+    fn offered(self) -> &'static str {
+        match self {
+            Self::BasicUnconfigured => "client_secret_basic,none",
+            _ => "client_secret_basic,client_secret_post,none",
         }
     }
 }
@@ -106,8 +121,9 @@ impl Drop for Stderr {
 impl Provider {
     /// Starts `server.mjs` on an ephemeral loopback port (the OS picks it,
     /// so no other process can take it first), for `redirect_uri`; `rotate`:
-    /// whether a refresh issues a new refresh token.
-    fn start(redirect_uri: &str, rotate: bool) -> Self {
+    /// whether a refresh issues a new refresh token; `methods`: the client
+    /// authentication methods it offers.
+    fn start(redirect_uri: &str, rotate: bool, methods: &str) -> Self {
         node_ready();
         let stderr =
             Stderr(std::env::temp_dir().join(format!("oidc-provider-{}.log", free_port())));
@@ -122,6 +138,7 @@ impl Provider {
             "REFRESH_TOKEN_TTL",
             "CONFORM_ID_TOKEN_CLAIMS",
             "ROTATE_REFRESH_TOKENS",
+            "CLIENT_AUTH_METHODS",
             "NODE_OPTIONS",
         ] {
             command.env_remove(var);
@@ -132,6 +149,7 @@ impl Provider {
             .env("REDIRECT_URIS", redirect_uri)
             .env("ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL.to_string())
             .env("ROTATE_REFRESH_TOKENS", rotate.to_string())
+            .env("CLIENT_AUTH_METHODS", methods)
             .env("SCOPES", sign_in_with_vercel::SCOPES.join(" "));
         let (process, ready) = spawn_command(&mut command, "oidc-provider", "READY ");
         let ready: Value = serde_json::from_str(ready.trim_start_matches("READY ")).unwrap();
@@ -177,7 +195,11 @@ impl Stack {
     async fn start_with(client: Client, rotate: bool) -> Self {
         let app_port = free_port();
         let app = format!("http://localhost:{app_port}");
-        let op = Provider::start(&format!("{app}/api/auth/callback"), rotate);
+        let op = Provider::start(
+            &format!("{app}/api/auth/callback"),
+            rotate,
+            client.offered(),
+        );
         let env = [
             ("PORT", app_port.to_string()),
             ("VERCEL_APP_CLIENT_ID", client.id().to_owned()),
@@ -341,6 +363,14 @@ async fn until_refresh_is_due() {
 async fn whole_session(client: Client) {
     let stack = Stack::start(client).await;
     let mut browser = Browser::default();
+    let mut listed: Vec<&str> = stack.metadata["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed.join(","), client.offered(), "the provider's list");
 
     let callback = to_callback(&mut browser, &stack).await;
     let params = query(&callback);
@@ -467,6 +497,15 @@ async fn public_client_whole_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn es256_signed_id_tokens_whole_session() {
     whole_session(Client::Es256).await;
+}
+
+/// A provider whose metadata lists only `client_secret_basic` (and `none`)
+/// for its token endpoint, and an app given no `VERCEL_APP_TOKEN_AUTH`: the
+/// app authenticates with Basic at the token and introspection endpoints
+/// (and revocation), where the secret in the body is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn basic_is_chosen_from_the_metadata_when_not_configured() {
+    whole_session(Client::BasicUnconfigured).await;
 }
 
 /// Cancel on the provider's login page lands on the app's error page with

@@ -21,6 +21,10 @@
 //                      (default false: ID token carries email/profile claims too)
 //   ROTATE_REFRESH_TOKENS  "false" to keep the refresh token on refresh
 //                      (RFC 6749 §6 allows it; default true, as Vercel)
+//   CLIENT_AUTH_METHODS  the client authentication methods offered and listed
+//                      in the metadata, comma-separated (default
+//                      client_secret_basic,client_secret_post,none); only the
+//                      clients registered for one of them are kept
 //
 // stdout carries exactly one line, `READY {"issuer":"...","port":N}`, once the
 // server accepts requests. Everything else (oidc-provider notices included) goes
@@ -61,6 +65,10 @@ if (redirectUris.length === 0) fail('REDIRECT_URIS is required (comma-separated 
 const accessTokenTtl = seconds('ACCESS_TOKEN_TTL', 3600);
 const refreshTokenTtl = seconds('REFRESH_TOKEN_TTL', 30 * 24 * 60 * 60);
 const conformIdTokenClaims = process.env.CONFORM_ID_TOKEN_CLAIMS === 'true';
+const clientAuthMethods = (process.env.CLIENT_AUTH_METHODS || 'client_secret_basic,client_secret_post,none')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 // The demo user every login resolves to, whatever is typed into the login form.
 const DEMO_SUB = 'user_demo_123';
@@ -98,7 +106,7 @@ const common = {
   id_token_signed_response_alg: 'RS256',
 };
 
-const clients = [
+const registered = [
   { ...common, client_id: 'post-client', client_secret: 'post-secret', token_endpoint_auth_method: 'client_secret_post' },
   { ...common, client_id: 'basic-client', client_secret: 'basic-secret', token_endpoint_auth_method: 'client_secret_basic' },
   { ...common, client_id: 'public-client', token_endpoint_auth_method: 'none' },
@@ -110,6 +118,7 @@ const clients = [
     id_token_signed_response_alg: 'ES256',
   },
 ];
+const clients = registered.filter((c) => clientAuthMethods.includes(c.token_endpoint_auth_method));
 
 // Listen first so PORT=0 can resolve to the real port before the issuer is fixed.
 const server = http.createServer();
@@ -130,7 +139,7 @@ if (issuer.endsWith('/')) fail(`ISSUER must not end with a slash: ${issuer}`);
 const provider = new Provider(issuer, {
   clients,
   jwks: { keys: [generateSigningKey(), generateEcSigningKey()] },
-  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+  clientAuthMethods,
   responseTypes: ['code'],
   subjectTypes: ['public'],
   // The relying party's scope list, handed over by the test (SCOPES).

@@ -8,6 +8,7 @@ use std::fmt;
 
 use url::Url;
 
+use crate::discovery::ProviderMetadata;
 use crate::origin::{Origin, check_secure_url, is_loopback};
 use crate::paths::Paths;
 use crate::seal::{self, Keys, Source};
@@ -47,8 +48,11 @@ pub struct Config {
     pub client_id: String,
     /// The client secret; `None` makes this a public client.
     pub client_secret: Option<ClientSecret>,
-    /// Token endpoint client authentication.
-    pub token_auth: ClientAuthMethod,
+    /// Client authentication at the token and introspection endpoints,
+    /// from `VERCEL_APP_TOKEN_AUTH`; `None` when it is not set and there is
+    /// a client secret: then chosen from the provider's metadata (see
+    /// [`Config::token_auth_for`]).
+    pub token_auth: Option<ClientAuthMethod>,
     /// The issuer identifier, compared exactly as a string.
     pub issuer: String,
     /// The public origin of the app, when pinned with `APP_URL`.
@@ -244,9 +248,10 @@ impl Config {
         }
 
         let token_auth = match (var("VERCEL_APP_TOKEN_AUTH").as_deref(), &client_secret) {
-            (None | Some("client_secret_post"), Some(_)) => ClientAuthMethod::ClientSecretPost,
-            (Some("client_secret_basic"), Some(_)) => ClientAuthMethod::ClientSecretBasic,
-            (None | Some("none"), None) => ClientAuthMethod::None,
+            (None, Some(_)) => None,
+            (Some("client_secret_post"), Some(_)) => Some(ClientAuthMethod::ClientSecretPost),
+            (Some("client_secret_basic"), Some(_)) => Some(ClientAuthMethod::ClientSecretBasic),
+            (None | Some("none"), None) => Some(ClientAuthMethod::None),
             (Some("client_secret_post" | "client_secret_basic"), None) => {
                 return Err(problem(
                     "VERCEL_APP_CLIENT_SECRET",
@@ -332,6 +337,30 @@ impl Config {
     /// Whether the issuer is Vercel's own, whose endpoints are built in.
     pub fn is_vercel_issuer(&self) -> bool {
         self.issuer == VERCEL_ISSUER
+    }
+
+    /// How the client authenticates at `metadata`'s token and introspection
+    /// endpoints (RFC 6749 §2.3): the configured method; without one, a
+    /// public client sends its `client_id` (`none`), and a confidential
+    /// client uses `client_secret_post`, as Vercel's guide does, unless the
+    /// provider's `token_endpoint_auth_methods_supported` (RFC 8414 §2)
+    /// lists `client_secret_basic` and not `client_secret_post`. A
+    /// discovered document that omits the list means `client_secret_basic`
+    /// alone (its default); Vercel's built-in metadata omits nothing.
+    pub fn token_auth_for(&self, metadata: &ProviderMetadata) -> ClientAuthMethod {
+        match (self.token_auth, &self.client_secret) {
+            (Some(method), _) => method,
+            (None, None) => ClientAuthMethod::None,
+            (None, Some(_)) => {
+                let supported = metadata.token_endpoint_auth_methods_supported.as_deref();
+                let offers = |m: &str| supported.is_some_and(|list| list.iter().any(|s| s == m));
+                if offers("client_secret_basic") && !offers("client_secret_post") {
+                    ClientAuthMethod::ClientSecretBasic
+                } else {
+                    ClientAuthMethod::ClientSecretPost
+                }
+            }
+        }
     }
 
     /// The checks [`Config::from_lookup`] makes of the environment, made of
@@ -536,25 +565,76 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.client_id, "cl_abc");
-        assert_eq!(c.token_auth, ClientAuthMethod::None);
+        assert_eq!(c.token_auth, Some(ClientAuthMethod::None));
         assert!(c.is_vercel_issuer());
     }
 
+    /// Metadata whose token endpoint lists `methods` (`None`: Vercel's
+    /// built-in, which lists nothing).
+    fn listing(methods: Option<&[&str]>) -> ProviderMetadata {
+        ProviderMetadata {
+            token_endpoint_auth_methods_supported: methods
+                .map(|list| list.iter().map(|m| (*m).to_owned()).collect()),
+            ..ProviderMetadata::vercel()
+        }
+    }
+
+    /// Without `VERCEL_APP_TOKEN_AUTH`, a client with a secret posts it, as
+    /// Vercel's guide does, unless the provider lists Basic and not post.
     #[test]
-    fn secret_defaults_to_client_secret_post() {
+    fn a_secret_is_posted_unless_the_provider_lists_only_basic() {
+        use ClientAuthMethod::{ClientSecretBasic as Basic, ClientSecretPost as Post};
         let c = load(&[
             ("VERCEL_APP_CLIENT_ID", "cl_abc"),
             ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
         ])
         .unwrap();
-        assert_eq!(c.token_auth, ClientAuthMethod::ClientSecretPost);
-        let c = load(&[
+        assert_eq!(c.token_auth, None);
+        for (methods, chosen) in [
+            (None, Post),
+            (
+                Some(&["client_secret_basic", "client_secret_post"][..]),
+                Post,
+            ),
+            (Some(&["client_secret_post"][..]), Post),
+            (Some(&[][..]), Post),
+            (Some(&["private_key_jwt"][..]), Post),
+            (Some(&["client_secret_basic"][..]), Basic),
+            (
+                Some(&["private_key_jwt", "client_secret_basic", "none"][..]),
+                Basic,
+            ),
+        ] {
+            assert_eq!(c.token_auth_for(&listing(methods)), chosen, "{methods:?}");
+        }
+    }
+
+    /// A configured method is used whatever the provider lists; a public
+    /// client sends no secret.
+    #[test]
+    fn a_configured_method_is_not_second_guessed() {
+        let only_basic = listing(Some(&["client_secret_basic"]));
+        let only_post = listing(Some(&["client_secret_post"]));
+        for (method, metadata) in [
+            ("client_secret_post", &only_basic),
+            ("client_secret_basic", &only_post),
+        ] {
+            let c = load(&[
+                ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+                ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
+                ("VERCEL_APP_TOKEN_AUTH", method),
+            ])
+            .unwrap();
+            assert_eq!(c.token_auth_for(metadata).as_str(), method);
+        }
+        let public = load(&[
             ("VERCEL_APP_CLIENT_ID", "cl_abc"),
-            ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
-            ("VERCEL_APP_TOKEN_AUTH", "client_secret_basic"),
+            ("AUTH_SECRET", AUTH_SECRET),
         ])
         .unwrap();
-        assert_eq!(c.token_auth, ClientAuthMethod::ClientSecretBasic);
+        for metadata in [&only_basic, &only_post] {
+            assert_eq!(public.token_auth_for(metadata), ClientAuthMethod::None);
+        }
     }
 
     #[test]

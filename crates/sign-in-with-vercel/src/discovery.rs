@@ -29,6 +29,15 @@ pub struct ProviderMetadata {
     /// RFC 7009.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// How the token endpoint authenticates clients (RFC 8414 §2), which
+    /// [`Config::token_auth_for`](crate::Config::token_auth_for) chooses
+    /// from when `VERCEL_APP_TOKEN_AUTH` is not set. A discovered document
+    /// that omits it, or holds anything but a list of strings, reads as
+    /// `client_secret_basic` alone, its default; `None` only in Vercel's
+    /// built-in metadata, whose guide authenticates with
+    /// `client_secret_post`.
+    #[serde(default = "basic_only", deserialize_with = "auth_methods")]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// RFC 7662.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
@@ -60,6 +69,8 @@ impl ProviderMetadata {
             introspection_endpoint: Some(
                 "https://api.vercel.com/login/oauth/token/introspect".to_owned(),
             ),
+            // No list, no allocation: `client_secret_post` unless configured.
+            token_endpoint_auth_methods_supported: None,
             revocation_endpoint_auth_methods_supported: Some(vec![
                 "client_secret_basic".to_owned(),
             ]),
@@ -188,6 +199,18 @@ fn string_list<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+/// RFC 8414 §2's default for an endpoint's authentication methods.
+fn basic_only() -> Option<Vec<String>> {
+    Some(vec!["client_secret_basic".to_owned()])
+}
+
+/// [`string_list`], read as [`basic_only`] when it is not one.
+fn auth_methods<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(string_list(deserializer)?.or_else(basic_only))
+}
+
 /// How much of a mismatching `issuer` an error quotes: the document is the
 /// provider's, and may be any size.
 const QUOTED_ISSUER_CHARS: usize = 100;
@@ -298,6 +321,31 @@ mod tests {
                 discovered("https://op.example.com", &response(200, &doc)).unwrap();
             assert_eq!(keys.id_token_signing_alg_values_supported, None, "{odd}");
         }
+    }
+
+    /// The token endpoint's methods as listed; RFC 8414 §2's default,
+    /// `client_secret_basic` alone, when the list is absent or not a list.
+    #[test]
+    fn token_endpoint_methods_default_to_basic() {
+        let listed = DOC.replace(
+            r#""jwks_uri""#,
+            r#""token_endpoint_auth_methods_supported": ["client_secret_post"], "jwks_uri""#,
+        );
+        let m = ProviderMetadata::from_response("https://op.example.com", &response(200, &listed))
+            .unwrap();
+        let post = Some(vec!["client_secret_post".to_owned()]);
+        assert_eq!(m.token_endpoint_auth_methods_supported, post);
+        let basic = Some(vec!["client_secret_basic".to_owned()]);
+        for odd in ["", r#""token_endpoint_auth_methods_supported": "x", "#] {
+            let doc = DOC.replace(r#""jwks_uri""#, &format!(r#"{odd}"jwks_uri""#));
+            let m = ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
+                .unwrap();
+            assert_eq!(m.token_endpoint_auth_methods_supported, basic, "{odd}");
+        }
+        assert_eq!(
+            ProviderMetadata::vercel().token_endpoint_auth_methods_supported,
+            None
+        );
     }
 
     #[test]

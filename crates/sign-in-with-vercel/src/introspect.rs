@@ -3,23 +3,25 @@
 use serde_json::{Map, Value};
 
 use crate::client_auth::authenticated_form;
-use crate::config::Config;
+use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
 use crate::secret::AccessToken;
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
 /// The introspection request for an access token (RFC 7662 §2.1), with the
-/// client's usual authentication (RFC 7662 §2.1 requires some).
+/// client's authentication at the token endpoint, `method` (RFC 7662 §2.1
+/// requires some).
 pub fn request(
     endpoint: &str,
     config: &Config,
+    method: ClientAuthMethod,
     token: &AccessToken,
 ) -> Result<HttpRequest, Unbuildable> {
     let params = vec![
         ("token", token.secret()),
         ("token_type_hint", "access_token"),
     ];
-    authenticated_form(endpoint, config, config.token_auth, params)
+    authenticated_form(endpoint, config, method, params)
 }
 
 /// What introspection says about a token.

@@ -10,7 +10,7 @@
 //! token that verified.
 
 use crate::client_auth::authenticated_form;
-use crate::config::Config;
+use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
 use crate::id_token::IdTokenClaims;
 use crate::provider::Provider;
@@ -20,17 +20,18 @@ use crate::token;
 use crate::transport::{HttpRequest, Unbuildable};
 
 /// The refresh token grant request (RFC 6749 §6), with the client's
-/// authentication.
+/// authentication `method` (§2.3).
 pub fn request(
     token_endpoint: &str,
     config: &Config,
+    method: ClientAuthMethod,
     refresh_token: &RefreshToken,
 ) -> Result<HttpRequest, Unbuildable> {
     let params = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.secret()),
     ];
-    authenticated_form(token_endpoint, config, config.token_auth, params)
+    authenticated_form(token_endpoint, config, method, params)
 }
 
 /// What a refresh brought: the provider's new tokens, and the claims of
@@ -60,7 +61,12 @@ pub(crate) async fn grant(
     let response = provider
         .send(
             Endpoint::Token,
-            request(&metadata.token_endpoint, config, refresh_token),
+            request(
+                &metadata.token_endpoint,
+                config,
+                config.token_auth_for(metadata),
+                refresh_token,
+            ),
         )
         .await?;
     let tokens = token::parse_response(&response)?;

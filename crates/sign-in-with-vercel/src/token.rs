@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client_auth::authenticated_form;
-use crate::config::Config;
+use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error, oauth_error_code};
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, RefreshToken};
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
@@ -17,10 +17,12 @@ const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
 pub const DEFAULT_EXPIRES_IN: u64 = 3600;
 
 /// The authorization code grant request (RFC 6749 §4.1.3, RFC 7636 §4.5):
-/// the same `redirect_uri` as the authorization request, and the verifier.
+/// the same `redirect_uri` as the authorization request, and the verifier,
+/// with the client's authentication `method` (§2.3).
 pub fn code_request(
     token_endpoint: &str,
     config: &Config,
+    method: ClientAuthMethod,
     code: &AuthorizationCode,
     verifier: &CodeVerifier,
     redirect_uri: &str,
@@ -31,7 +33,7 @@ pub fn code_request(
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier.secret()),
     ];
-    authenticated_form(token_endpoint, config, config.token_auth, params)
+    authenticated_form(token_endpoint, config, method, params)
 }
 
 /// A successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).

@@ -67,6 +67,7 @@ async fn callback(
         let request = token::code_request(
             &metadata.token_endpoint,
             config,
+            config.token_auth_for(metadata),
             &code,
             &flow.verifier,
             &flow.redirect_uri,

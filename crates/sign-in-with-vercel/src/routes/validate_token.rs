@@ -50,7 +50,7 @@ async fn validate_token(
     let response = provider
         .send(
             Endpoint::Introspection,
-            introspect::request(endpoint, config, &token),
+            introspect::request(endpoint, config, config.token_auth_for(metadata), &token),
         )
         .await?;
     match introspect::parse_response(&response, &config.client_id)? {
