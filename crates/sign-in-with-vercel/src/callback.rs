@@ -237,6 +237,23 @@ mod tests {
         );
     }
 
+    /// An error response whose `state` names none of the attempts this
+    /// browser has open is not believed (RFC 6749 §10.12): it is refused as
+    /// a forgery, not shown as the user's cancel.
+    #[test]
+    fn provider_error_whose_state_names_none_of_this_browsers_attempts_is_a_mismatch() {
+        let m = ProviderMetadata::vercel();
+        assert_eq!(
+            check(
+                params("error=access_denied&state=forged"),
+                Err(Error::StateMismatch),
+                &m
+            )
+            .unwrap_err(),
+            Error::StateMismatch
+        );
+    }
+
     #[test]
     fn iss_must_match_when_present_or_promised() {
         let f = flow();

@@ -240,8 +240,13 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef-flow";
 
     fn config(auth_secret: &str) -> Config {
+        config_of("cl", auth_secret)
+    }
+
+    /// The configuration of client `client_id` with `auth_secret`.
+    fn config_of(client_id: &str, auth_secret: &str) -> Config {
         Config::from_lookup(|k| match k {
-            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_APP_CLIENT_ID" => Some(client_id.into()),
             "AUTH_SECRET" => Some(auth_secret.into()),
             _ => None,
         })
@@ -388,6 +393,101 @@ mod tests {
             flows.take(Some(&flow.state), 0).unwrap_err(),
             Error::StateMismatch
         );
+    }
+
+    /// The seal is bound to this relying party: another client's flow
+    /// cookie does not open here, even under the same `AUTH_SECRET`.
+    #[test]
+    fn flow_sealed_for_another_client_does_not_open() {
+        let o = origin("http://localhost:3000");
+        let flow = new_flow(&o, 0);
+        let set = flow_cookie(&config_of("other-client", SECRET), &o, &flow).unwrap();
+        let cookies = jar(&o, &[set]);
+        let ours = config(SECRET);
+        let flows = Flows::read(&cookies, &o, &ours);
+        assert_eq!(
+            flows.take(Some(&flow.state), 0).unwrap_err(),
+            Error::StateMismatch
+        );
+    }
+
+    /// What a flow cookie opens to is checked again: a sealed flow with a
+    /// `state`, `nonce` or verifier not of the form we make them (RFC 7636
+    /// §4.1), or a return path to another host (RFC 9700 §4.11), is no
+    /// flow.
+    #[test]
+    fn a_sealed_flow_that_is_not_well_formed_does_not_open() {
+        let (c, o) = (config(SECRET), origin("http://localhost:3000"));
+        /// A token of the right length, ending in a character none may have.
+        fn spoiled(token: &str) -> String {
+            format!("{}+", &token[..42])
+        }
+        let flow_with = |edit: fn(&mut Flow)| {
+            let mut flow = new_flow(&o, 0);
+            edit(&mut flow);
+            flow
+        };
+        for (what, flow) in [
+            (
+                "state",
+                flow_with(|f| f.state = State::new(spoiled(f.state.secret()))),
+            ),
+            (
+                "nonce",
+                flow_with(|f| f.nonce = Nonce::new(spoiled(f.nonce.secret()))),
+            ),
+            (
+                "verifier",
+                flow_with(|f| f.verifier = CodeVerifier::new(spoiled(f.verifier.secret()))),
+            ),
+            (
+                "return path",
+                flow_with(|f| f.return_to = "//evil.example".into()),
+            ),
+        ] {
+            let cookies = jar(&o, &[flow_cookie(&c, &o, &flow).unwrap()]);
+            let flows = Flows::read(&cookies, &o, &c);
+            assert_eq!(
+                flows.take(Some(&flow.state), 0).unwrap_err(),
+                Error::StateMismatch,
+                "{what}"
+            );
+        }
+    }
+
+    /// A flow cookie's suffix is the first 16 characters of its `state`,
+    /// base64url only: nothing else can name a cookie.
+    #[test]
+    fn a_flow_id_is_sixteen_base64url_characters_of_the_state() {
+        assert_eq!(flow_id("abcDEF0123-_wxyzTAIL"), Some("abcDEF0123-_wxyz"));
+        assert_eq!(flow_id("abcdefghijklmno"), None, "15 characters");
+        for bad in ["abcdefghijklmn.p", "abcdefghijklmn%p", "abcdefghijklmn=p"] {
+            assert_eq!(flow_id(bad), None, "{bad}");
+        }
+    }
+
+    /// Starting an attempt clears the flow cookies that no longer count:
+    /// one that has expired, one that does not open, and no live one while
+    /// there is room.
+    #[test]
+    fn starting_an_attempt_clears_expired_and_unreadable_flows() {
+        let (c, o) = (config(SECRET), origin("http://localhost:3000"));
+        let expired = flow_cookie(&c, &o, &new_flow(&o, 0)).unwrap();
+        let foreign = flow_cookie(
+            &config("another-secret-of-more-than-32-bytes!!"),
+            &o,
+            &new_flow(&o, 600),
+        )
+        .unwrap();
+        let live = flow_cookie(&c, &o, &new_flow(&o, 600)).unwrap();
+        let name = |h: &HeaderValue| h.to_str().unwrap().split('=').next().unwrap().to_owned();
+        let cookies = jar(&o, &[expired.clone(), foreign.clone(), live]);
+        let flows = Flows::read(&cookies, &o, &c);
+        let mut cleared: Vec<_> = flows.make_room(601).iter().map(name).collect();
+        let mut gone = vec![name(&expired), name(&foreign)];
+        cleared.sort();
+        gone.sort();
+        assert_eq!(cleared, gone);
     }
 
     #[test]

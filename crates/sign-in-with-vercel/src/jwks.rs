@@ -230,3 +230,36 @@ impl JwksCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fetched key set is used for ten minutes from its fetch and not a
+    /// second longer, nor by a clock that has gone back past the fetch.
+    #[test]
+    fn a_cached_key_set_lasts_ten_minutes_from_its_fetch() {
+        let fetched = 1_800_000_000;
+        let cache = JwksCache::default();
+        assert!(cache.get(fetched).is_none(), "nothing stored yet");
+        cache.store(Arc::new(JwkSet::default()), fetched);
+        for (now, cached) in [
+            (fetched, true),
+            (fetched + 599, true),
+            (fetched + 600, false),
+            (fetched + 86_400, false),
+            (fetched - 1, false),
+        ] {
+            assert_eq!(cache.get(now).is_some(), cached, "{}", now - fetched);
+        }
+    }
+
+    /// The key set is fetched from the issuer's `jwks_uri` (OpenID Connect
+    /// Discovery §3), by `GET`.
+    #[test]
+    fn the_key_set_is_requested_from_jwks_uri() {
+        let request = JwkSet::request("https://op.example/jwks").unwrap();
+        assert_eq!(request.method(), http::Method::GET);
+        assert_eq!(request.uri(), "https://op.example/jwks");
+    }
+}

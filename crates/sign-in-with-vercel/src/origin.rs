@@ -253,6 +253,41 @@ pub(crate) mod tests {
         }
     }
 
+    /// Only a developer's own machine is loopback: `localhost` or a
+    /// loopback address, behind a proxy or not.
+    #[test]
+    fn only_localhost_and_loopback_addresses_are_loopback() {
+        for (host, loopback) in [
+            ("localhost:3000", true),
+            ("127.0.0.1", true),
+            ("[::1]:3000", true),
+            ("app.example.com", false),
+            ("192.0.2.1:3000", false),
+        ] {
+            let o = Origin::from_request(&headers(&[("host", host)]), None).unwrap();
+            assert_eq!(o.is_loopback(), loopback, "{host}");
+        }
+        let pinned = Origin::parse_configured("https://app.example.com").unwrap();
+        assert!(!pinned.is_loopback());
+    }
+
+    /// A host name is at most 255 characters (RFC 1035 §2.3.4); a longer
+    /// `Host` is refused before it is parsed.
+    #[test]
+    fn a_host_of_255_characters_is_the_longest_accepted() {
+        let label = "a".repeat(63);
+        let longest = format!("{label}.{label}.{label}.{label}");
+        assert_eq!(longest.len(), 255);
+        let origin = Origin::from_request(&headers(&[("host", &longest)]), None);
+        assert_eq!(
+            origin.as_ref().map(Origin::as_str),
+            Some(format!("https://{longest}").as_str())
+        );
+        let longer = format!("{label}.{label}.{label}.{}.a", &label[1..]);
+        assert_eq!(longer.len(), 256);
+        assert!(Origin::from_request(&headers(&[("host", &longer)]), None).is_none());
+    }
+
     #[test]
     fn pinned_origin_wins() {
         let pinned = Origin::parse_configured("https://pinned.example.com").unwrap();
@@ -298,13 +333,16 @@ pub(crate) mod tests {
                 "{bad}"
             );
         }
-        assert!(
-            Origin::from_request(
-                &headers(&[("host", "a.com"), ("x-forwarded-proto", "javascript")]),
-                None
-            )
-            .is_none()
-        );
+        for host in ["a.com", "localhost:3000"] {
+            assert!(
+                Origin::from_request(
+                    &headers(&[("host", host), ("x-forwarded-proto", "javascript")]),
+                    None
+                )
+                .is_none(),
+                "{host}"
+            );
+        }
         assert!(Origin::from_request(&HeaderMap::new(), None).is_none());
     }
 
@@ -312,8 +350,21 @@ pub(crate) mod tests {
     fn configured_origin_must_be_bare() {
         assert!(Origin::parse_configured("https://a.example.com/").is_ok());
         assert!(Origin::parse_configured("https://a.example.com/path").is_err());
-        assert!(Origin::parse_configured("http://a.example.com").is_err());
+        assert_eq!(
+            Origin::parse_configured("http://a.example.com").unwrap_err(),
+            "must use https (plain http is accepted only on a loopback host)",
+            "the refusal says why"
+        );
         assert!(Origin::parse_configured("http://localhost:3000").is_ok());
+        // RFC 6454 §4: an origin has no query, fragment or credentials.
+        for bad in [
+            "https://a.example.com/?q=1",
+            "https://a.example.com/#top",
+            "https://user@a.example.com",
+            "https://:pw@a.example.com",
+        ] {
+            assert!(Origin::parse_configured(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -371,5 +422,13 @@ pub(crate) mod tests {
             assert_eq!(safe_return_path(bad), None, "{bad:?}");
         }
         assert_eq!(safe_return_path(&format!("/{}", "a".repeat(2000))), None);
+    }
+
+    /// A return path may be up to 1024 characters long, and no longer.
+    #[test]
+    fn a_return_path_of_1024_characters_is_the_longest_accepted() {
+        let longest = format!("/{}", "a".repeat(1023));
+        assert_eq!(safe_return_path(&longest), Some(longest.as_str()));
+        assert_eq!(safe_return_path(&format!("{longest}a")), None);
     }
 }

@@ -375,12 +375,64 @@ mod tests {
         assert!(keys(&[B]).open(Purpose::Session, b"", &new).is_some());
     }
 
+    /// Every key of a ring opens, and only a seal by a key other than the
+    /// newest is reported as old, whatever its place in the ring.
+    #[test]
+    fn only_a_seal_by_the_newest_key_of_a_ring_is_current() {
+        const C: &str = "a-third-auth-secret-of-32-bytes-or-more-cc";
+        let ring = keys(&[C, B, A]);
+        for (secret, old) in [(C, false), (B, true), (A, true)] {
+            let seal = keys(&[secret]).seal(Purpose::Session, b"", b"hi").unwrap();
+            let opened = ring.open(Purpose::Session, b"", &seal).unwrap();
+            assert_eq!(opened.plaintext, b"hi");
+            assert_eq!(opened.old_key, old, "{}", &secret[..8]);
+        }
+    }
+
+    /// The format byte is not in the authenticated data: its check alone
+    /// refuses a seal whose version is not ours.
+    #[test]
+    fn seal_of_another_version_does_not_open() {
+        let k = keys(&[A]);
+        let seal = k.seal(Purpose::Session, b"", b"hello").unwrap();
+        let mut raw = URL_SAFE_NO_PAD.decode(&seal).unwrap();
+        raw[0] = VERSION + 1;
+        assert!(
+            k.open(Purpose::Session, b"", URL_SAFE_NO_PAD.encode(&raw))
+                .is_none()
+        );
+    }
+
+    /// A seal of up to 16 KiB (`MAX_SEAL_CHARS`) opens; a longer one,
+    /// though made with our key, is refused before it is decoded.
+    #[test]
+    fn a_seal_up_to_the_size_cap_opens_and_a_longer_one_is_refused() {
+        let k = keys(&[A]);
+        let cap = 16 * 1024;
+        let fits = (0..cap).find(|&len| sealed_len(len) == Some(cap)).unwrap();
+        let at_cap = k.seal(Purpose::Session, b"", &vec![7; fits]).unwrap();
+        assert_eq!(at_cap.len(), cap);
+        assert!(k.open(Purpose::Session, b"", &at_cap).is_some());
+        let over = k.seal(Purpose::Session, b"", &vec![7; fits + 1]).unwrap();
+        assert!(over.len() > cap);
+        assert!(k.open(Purpose::Session, b"", &over).is_none());
+    }
+
     #[test]
     fn client_secret_and_auth_secret_of_the_same_bytes_give_different_keys() {
         let from_auth = keys(&[A]);
         let from_client = Keys::derive(Source::ClientSecret, [A.as_bytes()]).unwrap();
         let seal = from_auth.seal(Purpose::Session, b"", b"x").unwrap();
         assert!(from_client.open(Purpose::Session, b"", &seal).is_none());
+    }
+
+    /// Keys derived from the client secret say so, for the provider to
+    /// refuse them outside a loopback origin; keys from `AUTH_SECRET` do not.
+    #[test]
+    fn keys_tell_whether_they_come_from_the_client_secret() {
+        assert!(!keys(&[A]).derived_from_client_secret());
+        let from_client = Keys::derive(Source::ClientSecret, [A.as_bytes()]).unwrap();
+        assert!(from_client.derived_from_client_secret());
     }
 
     #[test]

@@ -149,6 +149,46 @@ mod tests {
     use super::*;
     use crate::transport::tests::response;
 
+    /// RFC 6749 §4.1.3 and RFC 7636 §4.5: the code grant posts the code,
+    /// the authorization request's `redirect_uri` and the PKCE verifier to
+    /// the token endpoint (here as a public client, which adds its
+    /// `client_id`).
+    #[test]
+    fn the_code_grant_posts_the_code_the_redirect_uri_and_the_verifier() {
+        let config = Config::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+            _ => None,
+        })
+        .unwrap();
+        let verifier = "v".repeat(43);
+        let request = code_request(
+            "https://op.example/token",
+            &config,
+            ClientAuthMethod::None,
+            &AuthorizationCode::new("code-1"),
+            &CodeVerifier::new(verifier.clone()),
+            "https://app.example/api/auth/callback",
+        )
+        .unwrap();
+        assert_eq!(request.method(), http::Method::POST);
+        assert_eq!(request.uri(), "https://op.example/token");
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(request.body())
+            .into_owned()
+            .collect();
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(
+            form,
+            [
+                pair("grant_type", "authorization_code"),
+                pair("code", "code-1"),
+                pair("redirect_uri", "https://app.example/api/auth/callback"),
+                pair("code_verifier", &verifier),
+                pair("client_id", "cl"),
+            ]
+        );
+    }
+
     #[test]
     fn token_response_is_parsed() {
         let t = parse_response(&response(
@@ -160,6 +200,20 @@ mod tests {
         assert_eq!(t.access_token.secret(), "vca_x");
         assert_eq!(t.expires_in, 3600);
         assert_eq!(t.refresh_token.unwrap().secret(), "vcr_y");
+        assert_eq!(t.id_token.unwrap().secret(), "a.b.c");
+    }
+
+    /// An empty `id_token` or `refresh_token` is no token: absent, rather
+    /// than one to verify or to store.
+    #[test]
+    fn empty_tokens_in_a_token_response_count_as_absent() {
+        let t = parse_response(&response(
+            200,
+            r#"{"access_token":"a","token_type":"Bearer","id_token":"","refresh_token":""}"#,
+        ))
+        .unwrap();
+        assert!(t.id_token.is_none());
+        assert!(t.refresh_token.is_none());
     }
 
     #[test]

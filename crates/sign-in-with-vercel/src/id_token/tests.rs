@@ -65,7 +65,8 @@ fn with(key: &str, value: Value) -> Value {
 }
 
 macro_rules! cases {
-    ($($name:ident: $claims:expr, $signing:ident => $outcome:expr;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident: $claims:expr, $signing:ident => $outcome:expr;)*) => {$(
+        $(#[$doc])*
         #[test]
         fn $name() {
             #[allow(unused_imports)]
@@ -85,6 +86,9 @@ cases! {
     rejects_another_issuer: with("iss", json!("https://evil")), Rs256 => Err(IssuerMismatch);
     rejects_another_audience: with("aud", json!("other")), Rs256 => Err(AudienceMismatch);
     rejects_a_missing_audience: with("aud", Value::Null), Rs256 => Err(AudienceMismatch);
+    /// OpenID Connect Core §3.1.3.7 step 3: an empty `aud` list names no
+    /// audience, so not this client.
+    rejects_an_empty_audience_list: with("aud", json!([])), Rs256 => Err(AudienceMismatch);
     rejects_a_second_audience: with("aud", json!(["cl", "x"])), Rs256 => Err(AudienceMismatch);
     rejects_a_second_audience_despite_our_azp: {
         let mut c = with("aud", json!(["x", "cl"]));
@@ -95,10 +99,19 @@ cases! {
     accepts_our_azp: with("azp", json!("cl")), Rs256 => Ok(());
     rejects_azp_of_another_client: with("azp", json!("x")), Rs256 => Err(AuthorizedPartyMismatch);
     rejects_expiry_past_the_leeway: with("exp", json!(NOW - 61)), Rs256 => Err(Expired);
+    /// OpenID Connect Core §3.1.3.7 step 9: the leeway is [`LEEWAY_SECS`]
+    /// past `exp`, and not a second more.
+    rejects_expiry_at_the_end_of_the_leeway: with("exp", json!(NOW - 60)), Rs256 => Err(Expired);
+    accepts_expiry_within_the_leeway: with("exp", json!(NOW - 59)), Rs256 => Ok(());
     rejects_a_missing_exp: with("exp", Value::Null), Rs256 => Err(Expired);
     rejects_nbf_past_the_leeway: with("nbf", json!(NOW + 61)), Rs256 => Err(NotYetValid);
+    /// RFC 7519 §4.1.5: `nbf` within [`LEEWAY_SECS`] of now is clock skew.
+    accepts_nbf_within_the_leeway: with("nbf", json!(NOW + 60)), Rs256 => Ok(());
     rejects_a_missing_iat: with("iat", Value::Null), Rs256 => Err(InvalidIssuedAt);
     rejects_iat_in_the_future: with("iat", json!(NOW + 61)), Rs256 => Err(InvalidIssuedAt);
+    /// OpenID Connect Core §3.1.3.7 step 10: `iat` within [`LEEWAY_SECS`]
+    /// ahead of now is clock skew, not a token from the future.
+    accepts_iat_within_the_leeway: with("iat", json!(NOW + 60)), Rs256 => Ok(());
     rejects_a_missing_sub: with("sub", Value::Null), Rs256 => Err(MissingSubject);
     rejects_an_empty_sub: with("sub", json!("")), Rs256 => Err(MissingSubject);
     rejects_another_nonce: with("nonce", json!("n2")), Rs256 => Err(NonceMismatch);
@@ -107,6 +120,53 @@ cases! {
     compares_a_huge_exp_without_overflow: with("exp", json!(i64::MAX)), Rs256 => Ok(());
     compares_a_tiny_iat_without_overflow: with("iat", json!(i64::MIN)), Rs256 => Ok(());
     compares_a_huge_nbf_without_overflow: with("nbf", json!(i64::MAX)), Rs256 => Err(NotYetValid);
+    /// RFC 7519 §2: a fractional NumericDate of 1e15 seconds or more is not
+    /// read as a date (a cast would saturate), so the token has no expiry.
+    rejects_a_fractional_exp_too_large_to_be_a_date: with("exp", json!(1e15)), Rs256 => Err(Expired);
+}
+
+/// The cap on an ID token's length, [`MAX_TOKEN_BYTES`], is 16 KiB of
+/// compact JWS, inclusive: a signed token of exactly the cap verifies,
+/// and a longer one is refused as malformed before anything is parsed.
+#[test]
+fn a_token_at_the_size_cap_verifies_and_a_longer_one_is_refused() {
+    let nonce = Nonce::new("n1");
+    let expected = expected(Some(&nonce), None);
+    let cap = 16 * 1024;
+    let padded = |filler: usize| sign(&with("filler", json!("x".repeat(filler))), Signing::Rs256);
+    // A byte of filler adds one or two base64url characters: grow it from
+    // just short of the cap until the token reaches it.
+    let mut filler = (cap - padded(0).len()) * 3 / 4 - 8;
+    while padded(filler).len() < cap {
+        filler += 1;
+    }
+    let at_cap = padded(filler);
+    assert_eq!(at_cap.len(), cap);
+    assert_eq!(
+        verify(&IdToken::new(at_cap), &keys(), &expected).map(drop),
+        Ok(())
+    );
+    let over = padded(filler + 1);
+    assert!(over.len() > cap);
+    assert_eq!(
+        verify(&IdToken::new(over), &keys(), &expected).map(drop),
+        Err(IdTokenError::Malformed)
+    );
+}
+
+/// Verified claims print their issuer, subject and times, and nothing
+/// personal: no name or email reaches a log line through `{:?}`.
+#[test]
+fn debug_output_of_claims_holds_nothing_personal() {
+    let nonce = Nonce::new("n1");
+    let mut personal = claims();
+    personal["name"] = json!("Ada Lovelace");
+    personal["email"] = json!("ada@example.com");
+    let token = IdToken::new(sign(&personal, Signing::Rs256));
+    let verified = verify(&token, &keys(), &expected(Some(&nonce), None)).unwrap();
+    let printed = format!("{verified:?}");
+    assert!(printed.contains("https://op.example") && printed.contains("u1"));
+    assert!(!printed.contains("Ada") && !printed.contains("ada@"));
 }
 
 #[test]
@@ -313,6 +373,21 @@ fn unusable_keys_are_left_out_of_the_key_set() {
     let ec = json!({"kty": "EC", "crv": "P-256", "x": "a", "y": "b"});
     let keys = key_set(json!([short, enc, es, ec, "junk"]));
     assert!(keys.is_empty());
+}
+
+/// RFC 7517 §4.3: a key whose `key_ops` leave out `verify` is not for
+/// verifying signatures; one whose `key_ops` list it is kept.
+#[test]
+fn a_key_whose_key_ops_leave_out_verify_is_left_out() {
+    let with_ops = |ops: Value| {
+        let mut key = jwk();
+        key["key_ops"] = ops;
+        key
+    };
+    assert!(!key_set(json!([with_ops(json!(["verify"]))])).is_empty());
+    assert!(!key_set(json!([with_ops(json!(["sign", "verify"]))])).is_empty());
+    assert!(key_set(json!([with_ops(json!(["encrypt"]))])).is_empty());
+    assert!(key_set(json!([with_ops(json!([]))])).is_empty());
 }
 
 /// Keys `ring` would refuse are left out when the set is read, not found
