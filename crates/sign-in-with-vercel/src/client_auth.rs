@@ -2,7 +2,34 @@
 //! endpoints (RFC 6749 §2.3, OpenID Connect Core §9).
 
 use crate::config::{ClientAuthMethod, Config};
+use crate::discovery::ProviderMetadata;
 use crate::transport::{HttpRequest, Unbuildable, basic_auth_header, post_form};
+
+/// How the client authenticates at `metadata`'s token and introspection
+/// endpoints (RFC 6749 §2.3): the configured method
+/// ([`Config::token_auth`]); without one, a public client sends its
+/// `client_id` (`none`), and a confidential client uses
+/// `client_secret_post`, as Vercel's guide does, unless the provider's
+/// `token_endpoint_auth_methods_supported` (RFC 8414 §2) lists
+/// `client_secret_basic` and not `client_secret_post`.
+pub(crate) fn token_endpoint_method(
+    config: &Config,
+    metadata: &ProviderMetadata,
+) -> ClientAuthMethod {
+    match (config.token_auth, &config.client_secret) {
+        (Some(method), _) => method,
+        (None, None) => ClientAuthMethod::None,
+        (None, Some(_)) => {
+            let supported = metadata.token_endpoint_auth_methods_supported.as_deref();
+            let offers = |m: &str| supported.is_some_and(|list| list.iter().any(|s| s == m));
+            if offers("client_secret_basic") && !offers("client_secret_post") {
+                ClientAuthMethod::ClientSecretBasic
+            } else {
+                ClientAuthMethod::ClientSecretPost
+            }
+        }
+    }
+}
 
 /// A form `POST` of `params` to the token, introspection or revocation
 /// endpoint, with the client's authentication: `client_secret_post` puts
@@ -30,4 +57,89 @@ pub(crate) fn authenticated_form<'a>(
         }
     };
     post_form(endpoint, &params, authorization)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, crate::ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    /// Metadata whose token endpoint lists `methods` (`None`: Vercel's
+    /// built-in, which lists nothing).
+    fn listing(methods: Option<&[&str]>) -> ProviderMetadata {
+        ProviderMetadata {
+            token_endpoint_auth_methods_supported: methods
+                .map(|list| list.iter().map(|m| (*m).to_owned()).collect()),
+            ..ProviderMetadata::vercel()
+        }
+    }
+
+    /// Without `VERCEL_APP_TOKEN_AUTH`, a client with a secret posts it, as
+    /// Vercel's guide does, unless the provider lists Basic and not post.
+    #[test]
+    fn a_secret_is_posted_unless_the_provider_lists_only_basic() {
+        use ClientAuthMethod::{ClientSecretBasic as Basic, ClientSecretPost as Post};
+        let c = load(&[
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("VERCEL_APP_CLIENT_SECRET", SECRET),
+        ])
+        .unwrap();
+        for (methods, chosen) in [
+            (None, Post),
+            (
+                Some(&["client_secret_basic", "client_secret_post"][..]),
+                Post,
+            ),
+            (Some(&["client_secret_post"][..]), Post),
+            (Some(&[][..]), Post),
+            (Some(&["private_key_jwt"][..]), Post),
+            (Some(&["client_secret_basic"][..]), Basic),
+            (
+                Some(&["private_key_jwt", "client_secret_basic", "none"][..]),
+                Basic,
+            ),
+        ] {
+            assert_eq!(
+                token_endpoint_method(&c, &listing(methods)),
+                chosen,
+                "{methods:?}"
+            );
+        }
+    }
+
+    /// A configured method is used whatever the provider lists; a public
+    /// client sends no secret.
+    #[test]
+    fn a_configured_method_is_not_second_guessed() {
+        let only_basic = listing(Some(&["client_secret_basic"]));
+        let only_post = listing(Some(&["client_secret_post"]));
+        for (method, metadata) in [
+            ("client_secret_post", &only_basic),
+            ("client_secret_basic", &only_post),
+        ] {
+            let c = load(&[
+                ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+                ("VERCEL_APP_CLIENT_SECRET", SECRET),
+                ("VERCEL_APP_TOKEN_AUTH", method),
+            ])
+            .unwrap();
+            assert_eq!(token_endpoint_method(&c, metadata).as_str(), method);
+        }
+        let public = load(&[("VERCEL_APP_CLIENT_ID", "cl_abc"), ("AUTH_SECRET", SECRET)]).unwrap();
+        for metadata in [&only_basic, &only_post] {
+            assert_eq!(
+                token_endpoint_method(&public, metadata),
+                ClientAuthMethod::None
+            );
+        }
+    }
 }

@@ -8,7 +8,6 @@ use std::fmt;
 
 use url::Url;
 
-use crate::discovery::ProviderMetadata;
 use crate::origin::{Origin, check_secure_url, is_loopback};
 use crate::paths::Paths;
 use crate::seal::{self, Keys, Source};
@@ -49,9 +48,11 @@ pub struct Config {
     /// The client secret; `None` makes this a public client.
     pub client_secret: Option<ClientSecret>,
     /// Client authentication at the token and introspection endpoints,
-    /// from `VERCEL_APP_TOKEN_AUTH`; `None` when it is not set and there is
-    /// a client secret: then chosen from the provider's metadata (see
-    /// [`Config::token_auth_for`]).
+    /// from `VERCEL_APP_TOKEN_AUTH`. `None` when it is not set and there is
+    /// a client secret: then `client_secret_post`, as Vercel's guide does,
+    /// unless the provider's metadata lists `client_secret_basic` and not
+    /// `client_secret_post` for its token endpoint
+    /// ([`ProviderMetadata::token_endpoint_auth_methods_supported`](crate::ProviderMetadata::token_endpoint_auth_methods_supported)).
     pub token_auth: Option<ClientAuthMethod>,
     /// The issuer identifier, compared exactly as a string.
     pub issuer: String,
@@ -339,30 +340,6 @@ impl Config {
         self.issuer == VERCEL_ISSUER
     }
 
-    /// How the client authenticates at `metadata`'s token and introspection
-    /// endpoints (RFC 6749 §2.3): the configured method; without one, a
-    /// public client sends its `client_id` (`none`), and a confidential
-    /// client uses `client_secret_post`, as Vercel's guide does, unless the
-    /// provider's `token_endpoint_auth_methods_supported` (RFC 8414 §2)
-    /// lists `client_secret_basic` and not `client_secret_post`. A
-    /// discovered document that omits the list means `client_secret_basic`
-    /// alone (its default); Vercel's built-in metadata omits nothing.
-    pub fn token_auth_for(&self, metadata: &ProviderMetadata) -> ClientAuthMethod {
-        match (self.token_auth, &self.client_secret) {
-            (Some(method), _) => method,
-            (None, None) => ClientAuthMethod::None,
-            (None, Some(_)) => {
-                let supported = metadata.token_endpoint_auth_methods_supported.as_deref();
-                let offers = |m: &str| supported.is_some_and(|list| list.iter().any(|s| s == m));
-                if offers("client_secret_basic") && !offers("client_secret_post") {
-                    ClientAuthMethod::ClientSecretBasic
-                } else {
-                    ClientAuthMethod::ClientSecretPost
-                }
-            }
-        }
-    }
-
     /// The checks [`Config::from_lookup`] makes of the environment, made of
     /// a configuration built or changed in code: the issuer
     /// ([`check_issuer`]) and the paths ([`Paths::check`]).
@@ -569,71 +546,32 @@ mod tests {
         assert!(c.is_vercel_issuer());
     }
 
-    /// Metadata whose token endpoint lists `methods` (`None`: Vercel's
-    /// built-in, which lists nothing).
-    fn listing(methods: Option<&[&str]>) -> ProviderMetadata {
-        ProviderMetadata {
-            token_endpoint_auth_methods_supported: methods
-                .map(|list| list.iter().map(|m| (*m).to_owned()).collect()),
-            ..ProviderMetadata::vercel()
-        }
-    }
-
-    /// Without `VERCEL_APP_TOKEN_AUTH`, a client with a secret posts it, as
-    /// Vercel's guide does, unless the provider lists Basic and not post.
+    /// `VERCEL_APP_TOKEN_AUTH` as set; not set, `none` for a public client
+    /// and left to the provider's metadata for one with a secret.
     #[test]
-    fn a_secret_is_posted_unless_the_provider_lists_only_basic() {
-        use ClientAuthMethod::{ClientSecretBasic as Basic, ClientSecretPost as Post};
-        let c = load(&[
-            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
-            ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
-        ])
-        .unwrap();
-        assert_eq!(c.token_auth, None);
-        for (methods, chosen) in [
-            (None, Post),
+    fn token_auth_is_read_from_the_environment() {
+        for (method, secret, read) in [
+            ("", Some(AUTH_SECRET), None),
             (
-                Some(&["client_secret_basic", "client_secret_post"][..]),
-                Post,
+                "client_secret_post",
+                Some(AUTH_SECRET),
+                Some(ClientAuthMethod::ClientSecretPost),
             ),
-            (Some(&["client_secret_post"][..]), Post),
-            (Some(&[][..]), Post),
-            (Some(&["private_key_jwt"][..]), Post),
-            (Some(&["client_secret_basic"][..]), Basic),
             (
-                Some(&["private_key_jwt", "client_secret_basic", "none"][..]),
-                Basic,
+                "client_secret_basic",
+                Some(AUTH_SECRET),
+                Some(ClientAuthMethod::ClientSecretBasic),
             ),
+            ("", None, Some(ClientAuthMethod::None)),
+            ("none", None, Some(ClientAuthMethod::None)),
         ] {
-            assert_eq!(c.token_auth_for(&listing(methods)), chosen, "{methods:?}");
-        }
-    }
-
-    /// A configured method is used whatever the provider lists; a public
-    /// client sends no secret.
-    #[test]
-    fn a_configured_method_is_not_second_guessed() {
-        let only_basic = listing(Some(&["client_secret_basic"]));
-        let only_post = listing(Some(&["client_secret_post"]));
-        for (method, metadata) in [
-            ("client_secret_post", &only_basic),
-            ("client_secret_basic", &only_post),
-        ] {
-            let c = load(&[
+            let mut vars = vec![
                 ("VERCEL_APP_CLIENT_ID", "cl_abc"),
-                ("VERCEL_APP_CLIENT_SECRET", AUTH_SECRET),
                 ("VERCEL_APP_TOKEN_AUTH", method),
-            ])
-            .unwrap();
-            assert_eq!(c.token_auth_for(metadata).as_str(), method);
-        }
-        let public = load(&[
-            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
-            ("AUTH_SECRET", AUTH_SECRET),
-        ])
-        .unwrap();
-        for metadata in [&only_basic, &only_post] {
-            assert_eq!(public.token_auth_for(metadata), ClientAuthMethod::None);
+                ("AUTH_SECRET", AUTH_SECRET),
+            ];
+            vars.extend(secret.map(|s| ("VERCEL_APP_CLIENT_SECRET", s)));
+            assert_eq!(load(&vars).unwrap().token_auth, read, "{method:?}");
         }
     }
 
@@ -656,6 +594,26 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "VERCEL_APP_TOKEN_AUTH");
+    }
+
+    /// Only Vercel's own issuer, compared exactly, gets the built-in
+    /// endpoints; any other issuer's are discovered (OpenID Connect
+    /// Discovery §4).
+    #[test]
+    fn only_vercels_issuer_uses_the_built_in_endpoints() {
+        for (issuer, vercel) in [
+            (VERCEL_ISSUER, true),
+            ("https://vercel.com/tenant", false),
+            ("https://op.example.com", false),
+        ] {
+            let c = load(&[
+                ("VERCEL_APP_CLIENT_ID", "x"),
+                ("VERCEL_OAUTH_ISSUER", issuer),
+                ("AUTH_SECRET", AUTH_SECRET),
+            ])
+            .unwrap();
+            assert_eq!(c.is_vercel_issuer(), vercel, "{issuer}");
+        }
     }
 
     #[test]

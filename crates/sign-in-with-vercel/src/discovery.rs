@@ -29,14 +29,15 @@ pub struct ProviderMetadata {
     /// RFC 7009.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
-    /// How the token endpoint authenticates clients (RFC 8414 §2), which
-    /// [`Config::token_auth_for`](crate::Config::token_auth_for) chooses
-    /// from when `VERCEL_APP_TOKEN_AUTH` is not set. A discovered document
-    /// that omits it, or holds anything but a list of strings, reads as
-    /// `client_secret_basic` alone, its default; `None` only in Vercel's
-    /// built-in metadata, whose guide authenticates with
-    /// `client_secret_post`.
-    #[serde(default = "basic_only", deserialize_with = "auth_methods")]
+    /// How the token endpoint authenticates clients (RFC 8414 §2). Without
+    /// `VERCEL_APP_TOKEN_AUTH`, a client with a secret uses
+    /// `client_secret_basic` when this lists it and not
+    /// `client_secret_post`, and `client_secret_post` otherwise, as
+    /// Vercel's guide does: also when the list is absent (RFC 8414's
+    /// default is Basic, but a provider that omits the list may take
+    /// either, and the product's default must not change under it). A value
+    /// that is not a list of strings reads as absent.
+    #[serde(default, deserialize_with = "string_list")]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// RFC 7662.
     #[serde(default)]
@@ -69,7 +70,8 @@ impl ProviderMetadata {
             introspection_endpoint: Some(
                 "https://api.vercel.com/login/oauth/token/introspect".to_owned(),
             ),
-            // No list, no allocation: `client_secret_post` unless configured.
+            // Both methods, which is what no list means here (and no
+            // allocation in the heap every request of the instance uses).
             token_endpoint_auth_methods_supported: None,
             revocation_endpoint_auth_methods_supported: Some(vec![
                 "client_secret_basic".to_owned(),
@@ -199,18 +201,6 @@ fn string_list<'de, D: serde::Deserializer<'de>>(
     })
 }
 
-/// RFC 8414 §2's default for an endpoint's authentication methods.
-fn basic_only() -> Option<Vec<String>> {
-    Some(vec!["client_secret_basic".to_owned()])
-}
-
-/// [`string_list`], read as [`basic_only`] when it is not one.
-fn auth_methods<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Vec<String>>, D::Error> {
-    Ok(string_list(deserializer)?.or_else(basic_only))
-}
-
 /// How much of a mismatching `issuer` an error quotes: the document is the
 /// provider's, and may be any size.
 const QUOTED_ISSUER_CHARS: usize = 100;
@@ -307,6 +297,30 @@ mod tests {
         );
     }
 
+    /// An issuer's ID tokens are verified with what its own metadata says
+    /// (Discovery §3): the keys at its `jwks_uri`, by the algorithms it
+    /// lists; for the sign-in issuer and for one known by its keys alone.
+    #[test]
+    fn an_issuer_is_verified_by_its_own_jwks_uri_and_algorithms() {
+        let listed = Some(&["RS256".to_owned(), "ES256".to_owned()][..]);
+        let m =
+            ProviderMetadata::from_response("https://op.example.com", &response(200, DOC)).unwrap();
+        assert_eq!(IssuerMetadata::jwks_uri(&m), "https://op.example.com/jwks");
+        assert_eq!(m.signing_algorithms(), listed);
+        let keys: KeyMetadata = discovered("https://op.example.com", &response(200, DOC)).unwrap();
+        assert_eq!(
+            IssuerMetadata::jwks_uri(&keys),
+            "https://op.example.com/jwks"
+        );
+        assert_eq!(keys.signing_algorithms(), listed);
+        let vercel = ProviderMetadata::vercel();
+        assert_eq!(
+            IssuerMetadata::jwks_uri(&vercel),
+            "https://vercel.com/.well-known/jwks"
+        );
+        assert_eq!(vercel.signing_algorithms(), None, "RS256 only");
+    }
+
     /// A value that is not a list of strings is read as absent (RS256
     /// only), not as a discovery failure.
     #[test]
@@ -323,10 +337,10 @@ mod tests {
         }
     }
 
-    /// The token endpoint's methods as listed; RFC 8414 §2's default,
-    /// `client_secret_basic` alone, when the list is absent or not a list.
+    /// The token endpoint's methods as listed; absent when the list is
+    /// absent or not a list of strings.
     #[test]
-    fn token_endpoint_methods_default_to_basic() {
+    fn token_endpoint_methods_are_read_as_listed() {
         let listed = DOC.replace(
             r#""jwks_uri""#,
             r#""token_endpoint_auth_methods_supported": ["client_secret_post"], "jwks_uri""#,
@@ -335,12 +349,11 @@ mod tests {
             .unwrap();
         let post = Some(vec!["client_secret_post".to_owned()]);
         assert_eq!(m.token_endpoint_auth_methods_supported, post);
-        let basic = Some(vec!["client_secret_basic".to_owned()]);
         for odd in ["", r#""token_endpoint_auth_methods_supported": "x", "#] {
             let doc = DOC.replace(r#""jwks_uri""#, &format!(r#"{odd}"jwks_uri""#));
             let m = ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
                 .unwrap();
-            assert_eq!(m.token_endpoint_auth_methods_supported, basic, "{odd}");
+            assert_eq!(m.token_endpoint_auth_methods_supported, None, "{odd}");
         }
         assert_eq!(
             ProviderMetadata::vercel().token_endpoint_auth_methods_supported,
@@ -407,6 +420,29 @@ mod tests {
         }
         let doc = DOC.replace("https://op.example.com/jwks", "http://127.0.0.1/jwks");
         assert!(discovered::<KeyMetadata>("https://op.example.com", &response(200, &doc)).is_err());
+    }
+
+    /// Only an `http` issuer lets its endpoints be plain `http`: an
+    /// `https` issuer on loopback is kept to `https` endpoints too.
+    #[test]
+    fn plain_http_loopback_endpoints_are_refused_for_an_https_loopback_issuer() {
+        let doc = DOC
+            .replace("https://op.example.com", "https://127.0.0.1:3001")
+            .replace(
+                "https://127.0.0.1:3001/token",
+                "http://127.0.0.1:3002/token",
+            );
+        let err = ProviderMetadata::from_response("https://127.0.0.1:3001", &response(200, &doc))
+            .unwrap_err();
+        assert_eq!(err.code(), "configuration");
+        // The control: the same document with an https token endpoint.
+        let doc = doc.replace(
+            "http://127.0.0.1:3002/token",
+            "https://127.0.0.1:3002/token",
+        );
+        assert!(
+            ProviderMetadata::from_response("https://127.0.0.1:3001", &response(200, &doc)).is_ok()
+        );
     }
 
     #[test]

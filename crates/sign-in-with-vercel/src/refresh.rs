@@ -9,7 +9,7 @@
 //! directly from the token endpoint; claims are returned only from an ID
 //! token that verified.
 
-use crate::client_auth::authenticated_form;
+use crate::client_auth::{authenticated_form, token_endpoint_method};
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
 use crate::id_token::IdTokenClaims;
@@ -64,7 +64,7 @@ pub(crate) async fn grant(
             request(
                 &metadata.token_endpoint,
                 config,
-                config.token_auth_for(metadata),
+                token_endpoint_method(config, metadata),
                 refresh_token,
             ),
         )

@@ -13,6 +13,7 @@ use http::request::Parts;
 use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
 use crate::callback::{CallbackParams, check};
+use crate::client_auth::token_endpoint_method;
 use crate::cookies::{RequestCookies, clear_all, clear_cookie};
 use crate::error::{Error, IdTokenError};
 use crate::flow::Flows;
@@ -67,7 +68,7 @@ async fn callback(
         let request = token::code_request(
             &metadata.token_endpoint,
             config,
-            config.token_auth_for(metadata),
+            token_endpoint_method(config, metadata),
             &code,
             &flow.verifier,
             &flow.redirect_uri,

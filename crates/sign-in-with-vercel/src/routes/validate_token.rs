@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
+use crate::client_auth::token_endpoint_method;
 use crate::error::{Endpoint, Error};
 use crate::introspect::{self, Introspection};
 use crate::provider::Provider;
@@ -50,7 +51,12 @@ async fn validate_token(
     let response = provider
         .send(
             Endpoint::Introspection,
-            introspect::request(endpoint, config, config.token_auth_for(metadata), &token),
+            introspect::request(
+                endpoint,
+                config,
+                token_endpoint_method(config, metadata),
+                &token,
+            ),
         )
         .await?;
     match introspect::parse_response(&response, &config.client_id)? {
