@@ -546,6 +546,64 @@ mod tests {
         assert!(c.is_vercel_issuer());
     }
 
+    /// A client ID goes into URLs, forms and the seal's context: printable
+    /// ASCII without spaces, at most 256 characters, under either name.
+    #[test]
+    fn client_id_must_be_printable_ascii_of_at_most_256_characters() {
+        let longest = "c".repeat(256);
+        let too_long = "c".repeat(257);
+        for name in ["VERCEL_APP_CLIENT_ID", "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID"] {
+            for (client_id, ok) in [
+                ("cl_abc-~!", true),
+                (longest.as_str(), true),
+                (too_long.as_str(), false),
+                ("cl abc", false),
+                ("cl_\u{e9}", false),
+                ("cl_\tabc", false),
+                ("cl_\u{7f}", false),
+            ] {
+                let read = load(&[(name, client_id), ("AUTH_SECRET", AUTH_SECRET)]);
+                match read {
+                    Ok(c) => assert!(ok && c.client_id == client_id, "{name} {client_id:?}"),
+                    Err(e) => assert!(!ok && e.variable == name, "{name} {client_id:?}"),
+                }
+            }
+        }
+    }
+
+    /// A client secret is sent in a form or a Basic header: at most 1024
+    /// characters, none of them a control character.
+    #[test]
+    fn client_secret_must_be_at_most_1024_characters_without_controls() {
+        let longest = "s".repeat(1024);
+        let too_long = "s".repeat(1025);
+        for (secret, ok) in [
+            (longest.as_str(), true),
+            (too_long.as_str(), false),
+            ("0123456789abcdef\n0123456789abcdef", false),
+            ("0123456789abcdef\u{0}0123456789abcdef", false),
+            ("0123456789abcdef\u{85}0123456789abcdef", false),
+        ] {
+            let read = load(&[
+                ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+                ("VERCEL_APP_CLIENT_SECRET", secret),
+                ("AUTH_SECRET", AUTH_SECRET),
+            ]);
+            match read {
+                Ok(c) => assert!(
+                    ok && c.client_secret.is_some(),
+                    "{} characters",
+                    secret.len()
+                ),
+                Err(e) => assert!(
+                    !ok && e.variable == "VERCEL_APP_CLIENT_SECRET",
+                    "{} characters",
+                    secret.len()
+                ),
+            }
+        }
+    }
+
     /// `VERCEL_APP_TOKEN_AUTH` as set; not set, `none` for a public client
     /// and left to the provider's metadata for one with a secret.
     #[test]
