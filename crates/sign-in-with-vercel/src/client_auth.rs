@@ -19,15 +19,27 @@ pub(crate) fn token_endpoint_method(
     match (config.token_auth, &config.client_secret) {
         (Some(method), _) => method,
         (None, None) => ClientAuthMethod::None,
-        (None, Some(_)) => {
-            let supported = metadata.token_endpoint_auth_methods_supported.as_deref();
-            let offers = |m: &str| supported.is_some_and(|list| list.iter().any(|s| s == m));
-            if offers("client_secret_basic") && !offers("client_secret_post") {
-                ClientAuthMethod::ClientSecretBasic
-            } else {
-                ClientAuthMethod::ClientSecretPost
-            }
-        }
+        (None, Some(_)) => preferred(
+            metadata.token_endpoint_auth_methods_supported.as_deref(),
+            ClientAuthMethod::ClientSecretPost,
+            ClientAuthMethod::ClientSecretBasic,
+        ),
+    }
+}
+
+/// Of the two ways to send a client secret, `usual`, unless an endpoint's
+/// list of supported methods (RFC 8414 §2) names `other` and not `usual`.
+pub(crate) fn preferred(
+    supported: Option<&[String]>,
+    usual: ClientAuthMethod,
+    other: ClientAuthMethod,
+) -> ClientAuthMethod {
+    let lists =
+        |m: ClientAuthMethod| supported.is_some_and(|list| list.iter().any(|s| s == m.as_str()));
+    if lists(other) && !lists(usual) {
+        other
+    } else {
+        usual
     }
 }
 

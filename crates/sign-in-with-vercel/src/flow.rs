@@ -380,35 +380,28 @@ mod tests {
         );
     }
 
+    /// The seal is bound to its key and to this relying party: a flow
+    /// cookie sealed with another key, or for another client under the
+    /// same `AUTH_SECRET`, does not open here.
     #[test]
-    fn flow_sealed_with_another_key_does_not_open() {
+    fn flow_sealed_with_another_key_or_for_another_client_does_not_open() {
         let o = origin("http://localhost:3000");
         let flow = new_flow(&o, 0);
-        let set =
-            flow_cookie(&config("another-secret-of-more-than-32-bytes!!"), &o, &flow).unwrap();
-        let cookies = jar(&o, &[set]);
-        let other = config(SECRET);
-        let flows = Flows::read(&cookies, &o, &other);
-        assert_eq!(
-            flows.take(Some(&flow.state), 0).unwrap_err(),
-            Error::StateMismatch
-        );
-    }
-
-    /// The seal is bound to this relying party: another client's flow
-    /// cookie does not open here, even under the same `AUTH_SECRET`.
-    #[test]
-    fn flow_sealed_for_another_client_does_not_open() {
-        let o = origin("http://localhost:3000");
-        let flow = new_flow(&o, 0);
-        let set = flow_cookie(&config_of("other-client", SECRET), &o, &flow).unwrap();
-        let cookies = jar(&o, &[set]);
         let ours = config(SECRET);
-        let flows = Flows::read(&cookies, &o, &ours);
-        assert_eq!(
-            flows.take(Some(&flow.state), 0).unwrap_err(),
-            Error::StateMismatch
-        );
+        for theirs in [
+            config("another-secret-of-more-than-32-bytes!!"),
+            config_of("other-client", SECRET),
+        ] {
+            let set = flow_cookie(&theirs, &o, &flow).unwrap();
+            let cookies = jar(&o, &[set]);
+            let flows = Flows::read(&cookies, &o, &ours);
+            assert_eq!(
+                flows.take(Some(&flow.state), 0).unwrap_err(),
+                Error::StateMismatch,
+                "{}",
+                theirs.client_id
+            );
+        }
     }
 
     /// What a flow cookie opens to is checked again: a sealed flow with a

@@ -1,6 +1,6 @@
 //! Token revocation (RFC 7009).
 
-use crate::client_auth::authenticated_form;
+use crate::client_auth::{authenticated_form, preferred};
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error, oauth_error_code};
 use crate::provider::Provider;
@@ -40,13 +40,13 @@ pub fn request(
     kind: TokenKind,
 ) -> Result<HttpRequest, Unbuildable> {
     let params = vec![("token", token), ("token_type_hint", kind.hint())];
-    let offers = |m: &str| supported.is_some_and(|list| list.iter().any(|s| s == m));
     let method = match config.client_secret {
         None => ClientAuthMethod::None,
-        Some(_) if offers("client_secret_post") && !offers("client_secret_basic") => {
-            ClientAuthMethod::ClientSecretPost
-        }
-        Some(_) => ClientAuthMethod::ClientSecretBasic,
+        Some(_) => preferred(
+            supported,
+            ClientAuthMethod::ClientSecretBasic,
+            ClientAuthMethod::ClientSecretPost,
+        ),
     };
     authenticated_form(endpoint, config, method, params)
 }
