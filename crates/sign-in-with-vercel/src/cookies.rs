@@ -400,6 +400,21 @@ mod tests {
         assert_eq!(pairs, [("session.ab.0".into(), "ok".into())]);
     }
 
+    /// A `cookie-value` may be empty (RFC 6265 §4.1.1), last in the header
+    /// too: read as empty, never past the header's end.
+    #[test]
+    fn an_empty_value_at_the_end_of_the_header_is_read_as_empty() {
+        let o = origin("http://localhost:3000");
+        let pairs = parse(&o, b"session.ab.0=v; theme=; oauth_flow.x=");
+        assert_eq!(
+            pairs,
+            [
+                ("session.ab.0".into(), "v".into()),
+                ("oauth_flow.x".into(), String::new())
+            ]
+        );
+    }
+
     #[test]
     fn on_https_only_host_prefixed_names_are_read() {
         let o = origin("https://app.example.com");
@@ -549,5 +564,25 @@ mod tests {
     fn cleared_cookies_expire_now() {
         let cleared = clear_cookie(&origin("http://localhost:3000"), "session.a.0");
         assert!(cleared.to_str().unwrap().contains("Max-Age=0"));
+    }
+
+    /// Each name gets its own deleting `Set-Cookie` (RFC 6265 §3.1: a
+    /// cookie is removed by one with its name and a past expiry), in order.
+    #[test]
+    fn clear_all_deletes_every_name_given() {
+        let o = origin("https://app.example.com");
+        let names = [
+            "__Host-session.a.0".to_owned(),
+            "__Host-revoke.r".to_owned(),
+        ];
+        let cleared = clear_all(&o, &names);
+        let expected: Vec<_> = names.iter().map(|n| clear_cookie(&o, n)).collect();
+        assert_eq!(cleared, expected);
+        assert!(
+            cleared[1]
+                .to_str()
+                .unwrap()
+                .starts_with("__Host-revoke.r=;")
+        );
     }
 }

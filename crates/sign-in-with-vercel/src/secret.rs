@@ -162,4 +162,26 @@ mod tests {
         assert!(!ct_eq("abc", "abcd"));
         assert!(State::new("x").ct_eq("x"));
     }
+
+    /// Only 43 base64url characters (RFC 4648 §5, unpadded) pass for a
+    /// drawn token: `-` and `_` included, any other length or byte not.
+    #[test]
+    fn only_43_base64url_characters_are_a_random_token() {
+        let token = |s: &str| format!("{s:a<43}");
+        assert!(is_random_token(&token("-_-_")));
+        assert!(is_random_token(&token("_")));
+        assert!(is_random_token(&token("Z9")));
+        for not_a_token in [
+            "a".repeat(42),
+            "a".repeat(44),
+            String::new(),
+            token("+"),
+            token("/"),
+            token("="),
+            token(" "),
+            token("."),
+        ] {
+            assert!(!is_random_token(&not_a_token), "{not_a_token:?}");
+        }
+    }
 }

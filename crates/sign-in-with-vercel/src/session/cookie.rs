@@ -569,8 +569,14 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn config() -> Config {
+        config_for("cl")
+    }
+
+    /// The configuration of the app with client id `client_id`, under the
+    /// same secret.
+    fn config_for(client_id: &str) -> Config {
         Config::from_lookup(|k| match k {
-            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_APP_CLIENT_ID" => Some(client_id.into()),
             "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".into()),
             _ => None,
         })
@@ -590,10 +596,19 @@ mod tests {
         )
     }
 
+    /// The local http stack's origin.
+    fn local() -> Origin {
+        Origin::parse_configured("http://localhost:3000").unwrap()
+    }
+
     /// What a browser sends back after `sealed` was set.
     fn sent(origin: &Origin, sealed: &Sealed) -> RequestCookies {
-        let pairs: Vec<String> = sealed
-            .set_cookies
+        sent_all(origin, &sealed.set_cookies)
+    }
+
+    /// What a browser sends back after `set_cookies` were set.
+    fn sent_all(origin: &Origin, set_cookies: &[HeaderValue]) -> RequestCookies {
+        let pairs: Vec<String> = set_cookies
             .iter()
             .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
             .collect();
@@ -603,7 +618,7 @@ mod tests {
     }
 
     fn read_back(data: &SessionData) -> ReadSession {
-        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let origin = local();
         let config = config();
         let sealed = write(&origin, &config, data, NOW).unwrap();
         read(&sent(&origin, &sealed), &origin, &config, NOW)
@@ -627,7 +642,7 @@ mod tests {
     /// oldest first).
     #[test]
     fn a_sign_in_keeps_only_the_newest_young_marks() {
-        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let origin = local();
         let times = [
             ("a", NOW - 61),
             ("b", NOW - 5),
@@ -695,6 +710,248 @@ mod tests {
             let read = read_back(&data);
             assert!(read.current.is_none());
             assert_eq!(read.stale.len(), 1, "and deleted");
+        }
+    }
+
+    /// A refresh token keeps the session for Vercel's refresh token life,
+    /// 30 days, however short-lived the access token.
+    #[test]
+    fn a_session_with_a_refresh_token_lasts_thirty_days() {
+        let data = data();
+        assert_eq!(data.access_expires_at, NOW + 3600);
+        assert_eq!(data.expires_at, NOW + 2_592_000);
+    }
+
+    /// Refreshed a quarter of the access token's life before it expires,
+    /// at most five minutes before, and only with a refresh token.
+    #[test]
+    fn the_access_token_is_refreshed_shortly_before_it_expires() {
+        let hour = data();
+        let expiry = hour.access_expires_at;
+        assert!(!hour.refresh_due(expiry - 301));
+        assert!(hour.refresh_due(expiry - 300));
+        let mut short = data();
+        short.access_expires_at = NOW + 400;
+        assert!(!short.refresh_due(NOW + 299), "a quarter: 100 s ahead");
+        assert!(short.refresh_due(NOW + 300));
+        let mut no_refresh = data();
+        no_refresh.refresh_token = None;
+        assert!(!no_refresh.refresh_due(expiry + 1));
+    }
+
+    /// The access token is live until its expiry (RFC 6749 §4.2.2
+    /// `expires_in`), and the user is named through a failing refresh for
+    /// the grace after it, not longer.
+    #[test]
+    fn access_is_live_until_expiry_and_named_until_the_grace_ends() {
+        let data = data();
+        let expiry = data.access_expires_at;
+        assert!(data.access_token_live(expiry - 1));
+        assert!(!data.access_token_live(expiry));
+        let grace_end = expiry + super::super::REFRESH_GRACE_SECS;
+        assert!(data.within_grace(grace_end - 1));
+        assert!(!data.within_grace(grace_end));
+    }
+
+    /// A token issued more than the allowed clock skew (a minute) in the
+    /// future was not issued by this relying party.
+    #[test]
+    fn an_access_token_issued_beyond_the_clock_skew_is_refused() {
+        let mut data = data();
+        data.access_issued_at = NOW + 60;
+        assert!(data.within_policy(NOW));
+        data.access_issued_at = NOW + 61;
+        assert!(!data.within_policy(NOW));
+    }
+
+    /// The profile keeps the ID token's profile claims (OpenID Connect
+    /// Core §5.1), each in its own field.
+    #[test]
+    fn the_profile_keeps_the_id_tokens_profile_claims() {
+        let claims = crate::id_token::IdTokenClaims {
+            iss: "https://vercel.com".into(),
+            sub: "usr_1".into(),
+            exp: NOW + 60,
+            iat: NOW,
+            name: Some("Ada".into()),
+            preferred_username: Some("ada".into()),
+            picture: Some("https://example.com/a.png".into()),
+            email: Some("ada@example.com".into()),
+            other: serde_json::Map::new(),
+        };
+        let profile = Profile::from(claims);
+        assert_eq!(
+            [
+                profile.name.as_deref(),
+                profile.preferred_username.as_deref(),
+                profile.picture.as_deref(),
+                profile.email.as_deref(),
+            ],
+            [
+                Some("Ada"),
+                Some("ada"),
+                Some("https://example.com/a.png"),
+                Some("ada@example.com"),
+            ]
+        );
+    }
+
+    /// A sign-out's mark refuses the session it names, and only that one.
+    #[test]
+    fn a_sign_out_mark_ends_only_the_session_it_names() {
+        let origin = local();
+        let config = config();
+        let signed_out = data();
+        let mut other = data();
+        other.sid = "other".into();
+        let mut refreshed = data();
+        refreshed.rotation = 1;
+        let mut set_cookies = Vec::new();
+        for data in [&signed_out, &refreshed, &other] {
+            set_cookies.extend(write(&origin, &config, data, NOW).unwrap().set_cookies);
+        }
+        set_cookies.extend(ended_cookie(&origin, &signed_out, NOW));
+        let read = read(&sent_all(&origin, &set_cookies), &origin, &config, NOW);
+        assert_eq!(read.current.unwrap().data.sid, "other");
+        let ended: Vec<_> = read
+            .ended
+            .iter()
+            .map(|e| (e.sid.as_str(), e.rotation))
+            .collect();
+        assert_eq!(ended, [("sid", 1)], "its newest generation, once");
+        assert_eq!(read.stale.len(), 2);
+    }
+
+    /// Generation `id` of `data`, as the cookies that set it.
+    fn generation_of(origin: &Origin, id: &str, data: &SessionData) -> Vec<HeaderValue> {
+        generation(origin, id, seal(&config(), data).unwrap(), 60)
+            .unwrap()
+            .set_cookies
+    }
+
+    /// Of two generations of one session, the one with more rotations is
+    /// read and the other deleted, whichever comes first.
+    #[test]
+    fn the_newest_generation_of_a_session_is_read_and_the_older_deleted() {
+        let origin = local();
+        let mut refreshed = data();
+        refreshed.rotation = 1;
+        for (older, newer) in [("a", "b"), ("b", "a")] {
+            let mut set_cookies = generation_of(&origin, older, &data());
+            set_cookies.extend(generation_of(&origin, newer, &refreshed));
+            let read = read(&sent_all(&origin, &set_cookies), &origin, &config(), NOW);
+            let current = read.current.unwrap();
+            assert_eq!(current.data.rotation, 1);
+            assert_eq!(current.names, [format!("session.{newer}.0")]);
+            assert_eq!(read.stale, [format!("session.{older}.0")]);
+            assert!(read.ended.is_empty(), "the same session");
+        }
+    }
+
+    /// Another session begun at most a minute before the newest (two
+    /// sign-ins in parallel) is ended, to be revoked; one begun earlier is
+    /// only deleted.
+    #[test]
+    fn a_session_begun_within_a_minute_of_the_newest_is_ended() {
+        let origin = local();
+        let begun = |sid: &str, ago: i64| {
+            let mut data = data();
+            data.sid = sid.into();
+            data.started_ms = (NOW - ago) * 1000;
+            data
+        };
+        let mut set_cookies = Vec::new();
+        for (id, data) in [
+            ("x", begun("newest", 0)),
+            ("y", begun("parallel", 60)),
+            ("z", begun("older", 61)),
+        ] {
+            set_cookies.extend(generation_of(&origin, id, &data));
+        }
+        let read = read(&sent_all(&origin, &set_cookies), &origin, &config(), NOW);
+        assert_eq!(read.current.unwrap().data.sid, "newest");
+        let ended: Vec<_> = read.ended.iter().map(|e| e.sid.as_str()).collect();
+        assert_eq!(ended, ["parallel"]);
+        assert_eq!(read.stale, ["session.y.0", "session.z.0"]);
+    }
+
+    /// Only chunks `0..4` of a generation with a well-formed `<id>` are
+    /// read: a valid seal spread over five chunks, or under an id of
+    /// other bytes, is not ours and is deleted.
+    #[test]
+    fn a_seal_in_too_many_chunks_or_under_a_malformed_id_is_refused() {
+        let origin = local();
+        let config = config();
+        let sealed = seal(&config, &data()).unwrap();
+        let fifth = sealed.len().div_ceil(5);
+        let as_cookies = |id: &str, parts: &[&[u8]]| -> Vec<HeaderValue> {
+            parts
+                .iter()
+                .enumerate()
+                .map(|(n, part)| {
+                    let name = cookie_name(&origin, SESSION_COOKIE, &format!("{id}.{n}"));
+                    set_cookie(&origin, &name, std::str::from_utf8(part).unwrap(), 60).unwrap()
+                })
+                .collect()
+        };
+        let five: Vec<&[u8]> = sealed.as_bytes().chunks(fifth).collect();
+        assert_eq!(five.len(), 5);
+        for set_cookies in [
+            as_cookies("abc", &five),
+            as_cookies("a~b", &[sealed.as_bytes()]),
+        ] {
+            let read = read(&sent_all(&origin, &set_cookies), &origin, &config, NOW);
+            assert!(read.current.is_none());
+            assert_eq!(read.stale.len(), set_cookies.len(), "and deleted");
+        }
+        let four: Vec<&[u8]> = sealed.as_bytes().chunks(sealed.len().div_ceil(4)).collect();
+        let read = read(
+            &sent_all(&origin, &as_cookies("abc", &four)),
+            &origin,
+            &config,
+            NOW,
+        );
+        assert!(read.current.is_some(), "four chunks are");
+    }
+
+    /// A session ends at its `expires_at`: opened the second before, not
+    /// at it.
+    #[test]
+    fn a_session_does_not_open_once_it_ends() {
+        let data = data();
+        let sealed = seal(&config(), &data).unwrap();
+        assert!(open(&config(), &sealed, data.expires_at - 1).is_some());
+        assert!(open(&config(), &sealed, data.expires_at).is_none());
+    }
+
+    /// A seal of up to four chunks of [`MAX_VALUE`] bytes is a
+    /// generation; a longer one is refused rather than cut.
+    #[test]
+    fn a_generation_has_at_most_four_chunks() {
+        let origin = local();
+        let four = generation(&origin, "abc", "a".repeat(4 * MAX_VALUE), 60).unwrap();
+        assert_eq!(four.names.len(), 4);
+        assert_eq!(four.set_cookies.len(), 4);
+        assert!(generation(&origin, "abc", "a".repeat(4 * MAX_VALUE + 1), 60).is_err());
+    }
+
+    /// A seal opens only for the relying party (issuer and client) that
+    /// sealed it, even under the same secret.
+    #[test]
+    fn a_session_sealed_for_another_client_does_not_open() {
+        let sealed = seal(&config(), &data()).unwrap();
+        assert!(open(&config_for("cl2"), &sealed, NOW).is_none());
+        assert!(open(&config(), &sealed, NOW).is_some());
+    }
+
+    /// `Debug` names the session's times, never its tokens or person.
+    #[test]
+    fn debug_shows_the_times_and_no_token() {
+        let printed = format!("{:?}", data());
+        assert!(printed.starts_with("SessionData {"), "{printed}");
+        assert!(printed.contains(&format!("expires_at: {}", NOW + 2_592_000)));
+        for secret in ["vca_x", "vcr_x", "usr_1"] {
+            assert!(!printed.contains(secret), "{printed}");
         }
     }
 

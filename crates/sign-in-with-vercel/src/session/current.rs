@@ -187,3 +187,66 @@ impl TokenSource for SessionTokens<'_> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::cookie::Profile;
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// A session of `usr_1` begun half a second into `NOW`, with one
+    /// generation and one pending `Set-Cookie`.
+    fn session() -> Session {
+        let data = SessionData::issued(
+            "sid".into(),
+            "usr_1".into(),
+            &AccessToken::new("vca_x"),
+            3600,
+            Some("vcr_x".into()),
+            Profile::default(),
+            (NOW * 1000 + 500, 0),
+            NOW,
+        );
+        Session {
+            user: UserInfo::from_session(&data),
+            data: Mutex::new((data, vec!["session.a.0".into()])),
+            origin: Some(Origin::parse_configured("http://localhost:3000").unwrap()),
+            pending: Arc::new(Mutex::new(vec![HeaderValue::from_static("session.b.0=v")])),
+        }
+    }
+
+    /// The accessors read the session's user, token, expiry and start;
+    /// `Debug` shows only the times.
+    #[test]
+    fn a_session_names_its_user_token_expiry_and_start() {
+        let session = session();
+        assert_eq!(
+            (session.sub(), session.user().sub.as_str()),
+            ("usr_1", "usr_1")
+        );
+        assert_eq!(session.access_token().secret(), "vca_x");
+        assert_eq!(session.access_token_expires_at(), NOW + 3600);
+        assert_eq!(session.signed_in_at(), NOW);
+        let printed = format!("{session:?}");
+        assert!(printed.starts_with("Session {"), "{printed}");
+        assert!(
+            printed.contains(&format!("signed_in_at: {NOW}")),
+            "{printed}"
+        );
+        assert!(!printed.contains("vca_x") && !printed.contains("usr_1"));
+    }
+
+    /// A route's answer gets back the session's origin, its pending
+    /// cookies and its generation's names.
+    #[test]
+    fn into_reply_hands_back_the_origin_cookies_and_names() {
+        let reply = session().into_reply();
+        assert_eq!(reply.origin.unwrap().as_str(), "http://localhost:3000");
+        assert_eq!(
+            reply.set_cookies,
+            [HeaderValue::from_static("session.b.0=v")]
+        );
+        assert_eq!(reply.session_names, ["session.a.0"]);
+    }
+}

@@ -215,11 +215,21 @@ mod tests {
     }
 
     fn request(set: &HeaderValue, origin: &Origin) -> RequestCookies {
-        let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+        requests(std::slice::from_ref(set), origin)
+    }
+
+    /// What a browser sends back after every one of `set` was set.
+    fn requests(set: &[HeaderValue], origin: &Origin) -> RequestCookies {
+        let pairs: Vec<&str> = set
+            .iter()
+            .map(|c| c.to_str().unwrap().split(';').next().unwrap())
+            .collect();
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
+        headers.insert(COOKIE, HeaderValue::from_str(&pairs.join("; ")).unwrap());
         RequestCookies::parse(&headers, origin)
     }
+
+    const NOW: i64 = 1_800_000_000;
 
     #[test]
     fn a_pending_revocation_round_trips_sealed() {
@@ -253,5 +263,58 @@ mod tests {
         assert!(late.is_empty() && clear.len() == 1);
         let other = config("another-secret-of-at-least-32-characters");
         assert!(read(&cookies, &origin, &other, 1).0.is_empty());
+    }
+
+    /// Retried for ten minutes after the sign-out, and from a clock at
+    /// most a minute ahead; not outside that window.
+    #[test]
+    fn a_pending_revocation_is_retried_only_within_its_window() {
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let config = config(SECRET);
+        let pending_at = |written: i64| {
+            let cookies = request(&cookie_at(&origin, &config, written), &origin);
+            read(&cookies, &origin, &config, NOW).0.len()
+        };
+        assert_eq!(pending_at(NOW - REVOCATION_RETRY_SECS), 1);
+        assert_eq!(pending_at(NOW - REVOCATION_RETRY_SECS - 1), 0);
+        assert_eq!(pending_at(NOW + 60), 1);
+        assert_eq!(pending_at(NOW + 61), 0);
+    }
+
+    /// A seal opens only under the cookie name it was sealed for: moved to
+    /// another `revoke.<id>`, it is only deleted.
+    #[test]
+    fn a_pending_revocation_under_another_name_is_only_deleted() {
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let config = config(SECRET);
+        let set = cookie_at(&origin, &config, NOW);
+        let text = set.to_str().unwrap();
+        let (_, rest) = text.split_once('=').unwrap();
+        let moved = HeaderValue::from_str(&format!("revoke.elsewhere={rest}")).unwrap();
+        let (pending, clear) = read(&request(&moved, &origin), &origin, &config, NOW);
+        assert!(pending.is_empty());
+        assert_eq!(clear.len(), 1);
+    }
+
+    /// Copies of one set of tokens are retried once, and no more than
+    /// [`MAX_PENDING`] sets per request; every cookie is deleted.
+    #[test]
+    fn copies_are_retried_once_and_at_most_max_pending_sets() {
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let config = config(SECRET);
+        let mut set: Vec<HeaderValue> = (0..=MAX_PENDING)
+            .map(|n| {
+                let access = AccessToken::new(format!("vca_{n}"));
+                cookie(&origin, &config, &access, None, NOW).unwrap()
+            })
+            .collect();
+        let (pending, clear) = read(&requests(&set, &origin), &origin, &config, NOW);
+        assert_eq!((pending.len(), clear.len()), (MAX_PENDING, MAX_PENDING + 1));
+        set.truncate(1);
+        set.push(cookie_at(&origin, &config, NOW));
+        set.push(cookie_at(&origin, &config, NOW));
+        let (pending, _) = read(&requests(&set, &origin), &origin, &config, NOW);
+        let tokens: Vec<_> = pending.iter().map(|p| p.access_token.secret()).collect();
+        assert_eq!(tokens, ["vca_0", "vca_pending"]);
     }
 }
