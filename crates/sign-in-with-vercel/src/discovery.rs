@@ -29,14 +29,13 @@ pub struct ProviderMetadata {
     /// RFC 7009.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
-    /// How the token endpoint authenticates clients (RFC 8414 §2). Without
-    /// `VERCEL_APP_TOKEN_AUTH`, a client with a secret uses
-    /// `client_secret_basic` when this lists it and not
-    /// `client_secret_post`, and `client_secret_post` otherwise, as
-    /// Vercel's guide does: also when the list is absent (RFC 8414's
-    /// default is Basic, but a provider that omits the list may take
-    /// either, and the product's default must not change under it). A value
-    /// that is not a list of strings reads as absent.
+    /// How the token endpoint authenticates clients (RFC 8414 §2): where
+    /// [`Config::token_auth`](crate::Config::token_auth) is not set, a
+    /// client with a secret sends it by Basic only when this names Basic
+    /// and not `client_secret_post`. Absent, it says nothing (RFC 8414's
+    /// default is Basic, but providers that follow Vercel's guide take the
+    /// secret posted and may omit the list). A value that is not a list of
+    /// strings reads as absent.
     #[serde(default, deserialize_with = "string_list")]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// RFC 7662.

@@ -59,9 +59,10 @@ impl Origin {
         // origin no browser names (RFC 3986 §3.2.2; a final `.`, an
         // absolute DNS name, is kept). An empty port (`host:`, the same
         // as `host`, §6.2.3) is refused too: no browser or proxy sends it.
-        let name = match host.strip_prefix('[') {
-            Some(_) => "",
-            None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+        let name = if host.starts_with('[') {
+            ""
+        } else {
+            host.rsplit_once(':').map_or(host, |(name, _)| name)
         };
         if host.ends_with(':') || name.starts_with('.') || name.contains("..") {
             return None;

@@ -131,8 +131,9 @@ impl<M: IssuerMetadata> Issuer<M> {
     /// A key rotation (§10.1.1) shows up against a cached key set as a
     /// token naming a key the set lacks, or, when the provider replaces a
     /// key under the same `kid` (or the one key of the token's algorithm in
-    /// a set whose tokens name none), as a signature the cached key does not verify: either way the
-    /// set is fetched again and the token verified once more. At most one
+    /// a set whose tokens name none), as a signature the cached key does
+    /// not verify: either way the set is fetched again and the token
+    /// verified once more. At most one
     /// fetch per verification (none more when this verification fetched
     /// it; a set fetched just before, as a cold callback's prefetch does,
     /// counts as cached). A bad signature whose refetch fails stays a bad

@@ -307,16 +307,15 @@ impl Error {
     }
 
     /// Whether [`Error::log`] writes an error line (something an operator
-    /// should look at) rather than a warning: a server error that is
-    /// neither the user's choice at the provider (`access_denied` and the
-    /// like) nor an error response anyone could have sent.
+    /// should look at) rather than a warning: a server error, except an
+    /// error response of the provider that is the user's choice
+    /// (`access_denied` and the like) or that anyone could have sent.
     fn is_for_the_operator(&self) -> bool {
-        let not_ours = match self {
-            Self::Provider(code) => !matches!(*code, "server_error" | "temporarily_unavailable"),
-            Self::ProviderUnmatched(_) => true,
-            _ => false,
-        };
-        self.status().is_server_error() && !not_ours
+        match self {
+            Self::Provider(code) => matches!(*code, "server_error" | "temporarily_unavailable"),
+            Self::ProviderUnmatched(_) => false,
+            _ => self.status().is_server_error(),
+        }
     }
 }
 
