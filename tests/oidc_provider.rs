@@ -32,8 +32,15 @@ enum Client {
     Post,
     Basic,
     Public,
+    /// `client_secret_post`, its ID tokens signed PS256 (RFC 7518 §3.5).
+    Ps256,
     /// `client_secret_post`, its ID tokens signed ES256 (RFC 7518 §3.4).
     Es256,
+    /// `client_secret_post`, its ID tokens signed ES384 (RFC 7518 §3.4).
+    Es384,
+    /// `client_secret_post`, its ID tokens signed Ed25519 (RFC 9864 §2.2)
+    /// by a key whose JWK names no algorithm.
+    Ed25519,
     /// The Basic client, of a provider that offers only Basic and `none`,
     /// with no `VERCEL_APP_TOKEN_AUTH`: the app chooses from the metadata.
     BasicUnconfigured,
@@ -45,7 +52,10 @@ impl Client {
             Self::Post => "post-client",
             Self::Basic | Self::BasicUnconfigured => "basic-client",
             Self::Public => "public-client",
+            Self::Ps256 => "ps256-client",
             Self::Es256 => "es256-client",
+            Self::Es384 => "es384-client",
+            Self::Ed25519 => "ed25519-client",
         }
     }
 
@@ -54,22 +64,40 @@ impl Client {
             Self::Post => Some("post-secret"),
             Self::Basic | Self::BasicUnconfigured => Some("basic-secret"),
             Self::Public => None,
+            Self::Ps256 => Some("ps256-secret"),
             Self::Es256 => Some("es256-secret"),
+            Self::Es384 => Some("es384-secret"),
+            Self::Ed25519 => Some("ed25519-secret"),
         }
     }
 
     /// The algorithm `server.mjs` signs this client's ID tokens with.
     fn alg(self) -> &'static str {
         match self {
+            Self::Ps256 => "PS256",
             Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+            Self::Ed25519 => "Ed25519",
             _ => "RS256",
+        }
+    }
+
+    /// The key type (RFC 7517 §4.1) and the `alg` member (absent: null)
+    /// of the published key this client's ID tokens are signed by.
+    fn key(self) -> (&'static str, Value) {
+        match self {
+            Self::Es256 | Self::Es384 => ("EC", self.alg().into()),
+            Self::Ed25519 => ("OKP", Value::Null),
+            _ => ("RSA", self.alg().into()),
         }
     }
 
     /// `VERCEL_APP_TOKEN_AUTH` (empty counts as unset).
     fn method(self) -> &'static str {
         match self {
-            Self::Post | Self::Es256 => "client_secret_post",
+            Self::Post | Self::Ps256 | Self::Es256 | Self::Es384 | Self::Ed25519 => {
+                "client_secret_post"
+            }
             Self::Basic => "client_secret_basic",
             Self::Public => "none",
             Self::BasicUnconfigured => "",
@@ -171,6 +199,17 @@ impl Provider {
             .lines()
             .filter_map(|line| line.strip_prefix("ID_TOKEN_HEADER "))
             .map(|header| serde_json::from_str(header).unwrap())
+            .collect()
+    }
+
+    /// The claims' names of each ID token the provider has issued so far,
+    /// in order.
+    fn id_token_claim_names(&self) -> Vec<Vec<String>> {
+        std::fs::read_to_string(&self.stderr.0)
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.strip_prefix("ID_TOKEN_CLAIMS "))
+            .map(|names| serde_json::from_str(names).unwrap())
             .collect()
     }
 }
@@ -371,6 +410,15 @@ async fn whole_session(client: Client) {
         .collect();
     listed.sort_unstable();
     assert_eq!(listed.join(","), client.offered(), "the provider's list");
+    let algorithms = &stack.metadata["id_token_signing_alg_values_supported"];
+    assert!(
+        algorithms
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|alg| alg == client.alg()),
+        "{algorithms}"
+    );
 
     let callback = to_callback(&mut browser, &stack).await;
     let params = query(&callback);
@@ -439,14 +487,18 @@ async fn whole_session(client: Client) {
         .get(&stack.endpoint("jwks_uri"))
         .await
         .json();
-    let kty = if client.alg() == "ES256" { "EC" } else { "RSA" };
+    let (kty, alg_member) = client.key();
     for header in &headers {
         assert_eq!(header["alg"], client.alg(), "{header}");
         let published = jwks["keys"].as_array().unwrap().iter().any(|key| {
-            key["kid"] == header["kid"] && key["kty"] == kty && key["alg"] == client.alg()
+            key["kid"] == header["kid"] && key["kty"] == kty && key["alg"] == alg_member
         });
         assert!(published, "{header} in {jwks}");
     }
+    // The sign-in's ID token carried at_hash, which the app checked with
+    // the hash of the token's algorithm (OpenID Connect Core §3.2.2.9).
+    let names = stack.op.id_token_claim_names();
+    assert!(names[0].iter().any(|name| name == "at_hash"), "{names:?}");
     let valid = browser.get(&stack.url("/api/validate-token")).await;
     assert_eq!(valid.status, 200, "{}", valid.body);
 
@@ -497,6 +549,26 @@ async fn public_client_whole_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn es256_signed_id_tokens_whole_session() {
     whole_session(Client::Es256).await;
+}
+
+/// PS256 (RSASSA-PSS), by the RSA key the provider's key set binds to
+/// PS256, beside another bound to RS256.
+#[tokio::test(flavor = "multi_thread")]
+async fn ps256_signed_id_tokens_whole_session() {
+    whole_session(Client::Ps256).await;
+}
+
+/// ES384, by its P-384 key; at_hash taken with SHA-384.
+#[tokio::test(flavor = "multi_thread")]
+async fn es384_signed_id_tokens_whole_session() {
+    whole_session(Client::Es384).await;
+}
+
+/// Ed25519, by an Ed25519 key whose JWK names no algorithm; at_hash taken
+/// with SHA-512.
+#[tokio::test(flavor = "multi_thread")]
+async fn ed25519_signed_id_tokens_whole_session() {
+    whole_session(Client::Ed25519).await;
 }
 
 /// A provider whose metadata lists only `client_secret_basic` (and `none`)

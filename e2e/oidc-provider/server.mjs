@@ -2,8 +2,9 @@
 //
 // Runs panva's oidc-provider (pinned in package.json) configured like Vercel's
 // authorization server ("Sign in with Vercel"): authorization code flow only,
-// PKCE S256 required for every client, RS256 ID tokens (ES256 for one client,
-// as a provider other than Vercel may sign), scopes
+// PKCE S256 required for every client, RS256 ID tokens (PS256, ES256, ES384
+// and Ed25519 for one client each, as a provider other than Vercel may sign),
+// scopes
 // `openid email profile offline_access`, rotating refresh tokens, token
 // introspection and revocation, userinfo. The provider's own development
 // login/consent pages (devInteractions) stay enabled so a test client can walk
@@ -28,8 +29,9 @@
 //
 // stdout carries exactly one line, `READY {"issuer":"...","port":N}`, once the
 // server accepts requests. Everything else (oidc-provider notices included) goes
-// to stderr, with one `ID_TOKEN_HEADER {...}` line (the JOSE header) per ID
-// token issued. SIGTERM/SIGINT close the server and exit 0.
+// to stderr, with one `ID_TOKEN_HEADER {...}` line (the JOSE header) and one
+// `ID_TOKEN_CLAIMS [...]` line (the claims' names, no values) per ID token
+// issued. SIGTERM/SIGINT close the server and exit 0.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -82,21 +84,30 @@ const DEMO_CLAIMS = {
 };
 
 // Signing keys, fresh per run, published at /jwks with a kid (RFC 7638
-// thumbprint): RSA for RS256, P-256 for ES256.
+// thumbprint), each bound to one algorithm by its `alg`: RSA for RS256, another
+// RSA key for PS256, P-256 for ES256, P-384 for ES384. The Ed25519 key has no
+// `alg` (RFC 8037 §2 keys often do not): oidc-provider signs Ed25519 and EdDSA
+// with it, and the relying party binds it to Ed25519 by its curve.
 function thumbprint(members) {
   return crypto.createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
-function generateSigningKey() {
+function generateRsaSigningKey(alg) {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
   const kid = thumbprint({ e: jwk.e, kty: jwk.kty, n: jwk.n });
-  return { ...jwk, kid, alg: 'RS256', use: 'sig' };
+  return { ...jwk, kid, alg, use: 'sig' };
 }
-function generateEcSigningKey() {
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+function generateEcSigningKey(namedCurve, alg) {
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve });
   const jwk = privateKey.export({ format: 'jwk' });
   const kid = thumbprint({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
-  return { ...jwk, kid, alg: 'ES256', use: 'sig' };
+  return { ...jwk, kid, alg, use: 'sig' };
+}
+function generateEd25519SigningKey() {
+  const { privateKey } = crypto.generateKeyPairSync('ed25519');
+  const jwk = privateKey.export({ format: 'jwk' });
+  const kid = thumbprint({ crv: jwk.crv, kty: jwk.kty, x: jwk.x });
+  return { ...jwk, kid, use: 'sig' };
 }
 
 const common = {
@@ -110,13 +121,15 @@ const registered = [
   { ...common, client_id: 'post-client', client_secret: 'post-secret', token_endpoint_auth_method: 'client_secret_post' },
   { ...common, client_id: 'basic-client', client_secret: 'basic-secret', token_endpoint_auth_method: 'client_secret_basic' },
   { ...common, client_id: 'public-client', token_endpoint_auth_method: 'none' },
-  {
+  // One client for each other algorithm: its id and secret are the algorithm's
+  // name in lower case, `-client` and `-secret`.
+  ...['PS256', 'ES256', 'ES384', 'Ed25519'].map((alg) => ({
     ...common,
-    client_id: 'es256-client',
-    client_secret: 'es256-secret',
+    client_id: `${alg.toLowerCase()}-client`,
+    client_secret: `${alg.toLowerCase()}-secret`,
     token_endpoint_auth_method: 'client_secret_post',
-    id_token_signed_response_alg: 'ES256',
-  },
+    id_token_signed_response_alg: alg,
+  })),
 ];
 const clients = registered.filter((c) => clientAuthMethods.includes(c.token_endpoint_auth_method));
 
@@ -138,7 +151,15 @@ if (issuer.endsWith('/')) fail(`ISSUER must not end with a slash: ${issuer}`);
 
 const provider = new Provider(issuer, {
   clients,
-  jwks: { keys: [generateSigningKey(), generateEcSigningKey()] },
+  jwks: {
+    keys: [
+      generateRsaSigningKey('RS256'),
+      generateRsaSigningKey('PS256'),
+      generateEcSigningKey('P-256', 'ES256'),
+      generateEcSigningKey('P-384', 'ES384'),
+      generateEd25519SigningKey(),
+    ],
+  },
   clientAuthMethods,
   responseTypes: ['code'],
   subjectTypes: ['public'],
@@ -151,7 +172,7 @@ const provider = new Provider(issuer, {
   },
   conformIdTokenClaims,
   enabledJWA: {
-    idTokenSigningAlgValues: ['RS256', 'ES256'],
+    idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'Ed25519'],
   },
   pkce: {
     // Every client, confidential or public, must send an S256 code_challenge
@@ -259,12 +280,29 @@ provider.use(async (ctx, next) => {
   await next();
 });
 
-// Each ID token the token endpoint issues, its JOSE header only (never the
-// token), so that a test can see which algorithm and key signed it.
+// ID tokens from the token endpoint carry at_hash, as OpenID Connect Core
+// §3.1.3.8 allows and providers other than this one send: oidc-provider adds it
+// only in the hybrid flow. It hashes the value set here (an opaque access token
+// is its jti) with the hash of the ID token's algorithm, as there, so the
+// relying party's check of at_hash runs with each algorithm's hash.
+const issueIdToken = provider.IdToken.prototype.issue;
+provider.IdToken.prototype.issue = function issueWithAtHash(options) {
+  const accessToken = this.ctx?.oidc?.entities?.AccessToken;
+  if (options?.use === 'idtoken' && typeof accessToken?.jti === 'string') {
+    this.set('at_hash', accessToken.jti);
+  }
+  return issueIdToken.call(this, options);
+};
+
+// Each ID token the token endpoint issues: its JOSE header and the names of its
+// claims (never the token, nor a claim's value), so that a test can see which
+// algorithm and key signed it, and that it carries at_hash.
 provider.on('grant.success', (ctx) => {
   const idToken = ctx.body?.id_token;
   if (typeof idToken === 'string') {
-    process.stderr.write(`ID_TOKEN_HEADER ${Buffer.from(idToken.split('.')[0], 'base64url').toString()}\n`);
+    const [header, payload] = idToken.split('.').map((part) => Buffer.from(part, 'base64url').toString());
+    process.stderr.write(`ID_TOKEN_HEADER ${header}\n`);
+    process.stderr.write(`ID_TOKEN_CLAIMS ${JSON.stringify(Object.keys(JSON.parse(payload)))}\n`);
   }
 });
 

@@ -49,8 +49,8 @@ pub struct ProviderMetadata {
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
     /// The algorithms the provider signs ID tokens with (Discovery §3):
-    /// ES256 is accepted only when listed here, RS256 always. A value that
-    /// is not a list of strings reads as absent.
+    /// RS256 is accepted always, any other implemented one only when
+    /// listed here. A value that is not a list of strings reads as absent.
     #[serde(default, deserialize_with = "string_list")]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
 }

@@ -3,8 +3,9 @@
 //! token names a key we do not have, or carries a signature the cached key
 //! refuses (key rotation, OpenID Connect Core §10.1.1).
 //!
-//! Only signature keys for the algorithms of [`crate::jws`] are kept:
-//! RSA keys for RS256 and P-256 keys for ES256.
+//! Only signature keys for the algorithms of [`crate::jws`] are kept, each
+//! bound to one algorithm: RSA keys, P-256 and P-384 keys, and Ed25519
+//! keys (RFC 8037 §2).
 
 use std::sync::{Arc, RwLock};
 
@@ -28,7 +29,7 @@ const MAX_EXPONENT_BITS: usize = 33;
 /// Usable keys of one algorithm kept from one set; any beyond are ignored
 /// (counted per algorithm after the unusable ones are left out, so a
 /// signing key listed after many encryption keys, keys of other curves or
-/// keys of the other algorithm is still found).
+/// keys of other algorithms is still found).
 const MAX_KEYS: usize = 32;
 
 /// One usable verification key.
@@ -37,9 +38,9 @@ pub struct Jwk {
     key: PublicKey,
 }
 
-/// The RS256 and ES256 signature keys of a JWK Set; other keys (encryption
-/// keys, other algorithms and curves, short RSA keys) are left out when
-/// parsing.
+/// The signature keys of a JWK Set for the algorithms of [`crate::jws`];
+/// other keys (encryption keys, other algorithms and curves, short RSA
+/// keys) are left out when parsing.
 #[derive(Default)]
 pub struct JwkSet {
     keys: Vec<Jwk>,
@@ -94,29 +95,29 @@ impl JwkSet {
     }
 
     /// Parses a JWK Set response, keeping only keys usable for signatures:
-    /// `use` absent or `sig`, `key_ops` absent or with `verify`, and either
-    /// `kty` RSA with `alg` absent or RS256 and a modulus of 2048 bits or
-    /// more, or `kty` EC with `crv` P-256, `alg` absent or ES256 and
-    /// 32-octet coordinates.
+    /// `use` absent or `sig`, `key_ops` absent or with `verify`, and
+    /// - `kty` RSA with a modulus of 2048 to 8192 bits, for its `alg` when
+    ///   that is an RSA algorithm, or RS256 when it has none;
+    /// - `kty` EC with `crv` P-256 (ES256) or P-384 (ES384), `alg` absent or
+    ///   the curve's, and full-length coordinates;
+    /// - `kty` OKP with `crv` Ed25519, `alg` absent, `Ed25519` or `EdDSA`,
+    ///   and a 32-octet `x` (RFC 8037 §2).
     pub fn from_response(response: &HttpResponse) -> Result<Self, Error> {
         if !response.status().is_success() {
             return Err(Endpoint::Jwks.failed(response.status()));
         }
         let raw: RawSet = serde_json::from_slice(response.body())
             .map_err(|_| Endpoint::Jwks.malformed("not a JWK Set"))?;
-        let (mut rsa, mut p256) = (0, 0);
+        let mut kept = [0usize; Algorithm::ALL.len()];
         let keys = raw
             .keys
             .into_iter()
             .filter_map(|value| serde_json::from_value::<RawKey>(value).ok())
             .filter_map(usable_key)
             .filter(|jwk| {
-                let kept = match jwk.key.algorithm() {
-                    Algorithm::Rs256 => &mut rsa,
-                    Algorithm::Es256 => &mut p256,
-                };
-                *kept += 1;
-                *kept <= MAX_KEYS
+                let count = &mut kept[jwk.key.algorithm() as usize];
+                *count += 1;
+                *count <= MAX_KEYS
             })
             .collect();
         Ok(Self { keys })
@@ -161,16 +162,13 @@ impl JwkSet {
 }
 
 fn usable_key(raw: RawKey) -> Option<Jwk> {
-    let alg = match raw.kty.as_str() {
-        "RSA" => Algorithm::Rs256,
-        "EC" => Algorithm::Es256,
-        _ => return None,
+    // RFC 7517 §4.4: a JWK's `alg` is the one algorithm it is used with;
+    // an unknown one makes the key unusable here.
+    let named = match raw.alg.as_deref() {
+        Some(alg) => Some(Algorithm::from_name(alg)?),
+        None => None,
     };
     if raw.use_.as_deref().is_some_and(|u| u != "sig")
-        || raw
-            .alg
-            .as_deref()
-            .is_some_and(|a| Algorithm::from_name(a) != Some(alg))
         || raw
             .key_ops
             .as_ref()
@@ -178,26 +176,41 @@ fn usable_key(raw: RawKey) -> Option<Jwk> {
     {
         return None;
     }
-    // RFC 7518 §6.2.1 and §6.3.1: base64url, unpadded (a padded one is
-    // read too).
+    // RFC 7518 §6.2.1 and §6.3.1, RFC 8037 §2: base64url, unpadded (a
+    // padded one is read too).
     let decode = |v: &str| URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')).ok();
-    if alg == Algorithm::Es256 {
-        if raw.crv.as_deref() != Some("P-256") {
-            return None;
+    let key = match (raw.kty.as_str(), raw.crv.as_deref()) {
+        ("RSA", _) => rsa_key(
+            &decode(raw.n.as_deref()?)?,
+            &decode(raw.e.as_deref()?)?,
+            named.unwrap_or(Algorithm::Rs256),
+        )?,
+        ("EC", Some("P-256")) => {
+            PublicKey::p256(&decode(raw.x.as_deref()?)?, &decode(raw.y.as_deref()?)?)?
         }
-        let key = PublicKey::p256(&decode(&raw.x?)?, &decode(&raw.y?)?)?;
-        return Some(Jwk { kid: raw.kid, key });
-    }
-    let (modulus, exponent) = (decode(&raw.n?)?, decode(&raw.e?)?);
-    // Only keys `ring` verifies with: a modulus of 2048 to 8192 bits, an
-    // odd exponent of at least 3 and at most 33 bits.
-    let exponent_ok = exponent.last().is_some_and(|b| b & 1 == 1)
-        && (2..=MAX_EXPONENT_BITS).contains(&bit_length(&exponent));
-    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bit_length(&modulus)) || !exponent_ok {
+        ("EC", Some("P-384")) => {
+            PublicKey::p384(&decode(raw.x.as_deref()?)?, &decode(raw.y.as_deref()?)?)?
+        }
+        ("OKP", Some("Ed25519")) => PublicKey::ed25519(&decode(raw.x.as_deref()?)?)?,
+        _ => return None,
+    };
+    // The curve fixes an EC or OKP key's algorithm; a JWK that names
+    // another is not used at all.
+    if named.is_some_and(|alg| alg != key.algorithm()) {
         return None;
     }
-    let key = PublicKey::rsa(&modulus, &exponent);
     Some(Jwk { kid: raw.kid, key })
+}
+
+/// An RSA key for `alg`, if `ring` verifies with it: a modulus of 2048 to
+/// 8192 bits, an odd exponent of at least 3 and at most 33 bits.
+fn rsa_key(modulus: &[u8], exponent: &[u8], alg: Algorithm) -> Option<PublicKey> {
+    let exponent_ok = exponent.last().is_some_and(|b| b & 1 == 1)
+        && (2..=MAX_EXPONENT_BITS).contains(&bit_length(exponent));
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bit_length(modulus)) || !exponent_ok {
+        return None;
+    }
+    PublicKey::rsa(modulus, exponent, alg)
 }
 
 /// The bit length of a big-endian unsigned integer.

@@ -4,10 +4,12 @@
 //! signed-in user, and the marketplace integrations' SSO exchange.
 //!
 //! Every ID token whose claims are used is verified (OpenID Connect Core
-//! §3.1.3.7: RS256, or ES256 where the provider's metadata lists it,
-//! against the provider's key set, issuer, audience, expiry, nonce; one
-//! refreshed while the key set cannot be fetched is checked by its claims
-//! and trusted by TLS, as step 6 allows, and its claims are not used);
+//! §3.1.3.7: RS256, or another of RS384, RS512, PS256–PS512, ES256,
+//! ES384 and Ed25519 where the provider's metadata lists it, by a key
+//! bound to that one algorithm (RFC 8725 §3.1), against the provider's
+//! key set, issuer, audience, expiry, nonce; one refreshed while the key
+//! set cannot be fetched is checked by its claims and trusted by TLS, as
+//! step 6 allows, and its claims are not used);
 //! secrets are compared in constant time and never logged, printed or put
 //! in a URL we build; every failure is an answer (a redirect to the error
 //! page, or JSON with a status), never a panic.
@@ -132,7 +134,7 @@
 //! | `VERCEL_APP_CLIENT_SECRET` | The client secret. Without it the app is a public client. |
 //! | `VERCEL_APP_TOKEN_AUTH` | How the client authenticates at the token and introspection endpoints: `client_secret_post` or `client_secret_basic`; `none` for a public client (the default without a secret). Not set, a client with a secret uses `client_secret_post`, as Vercel's guide does, unless the provider's metadata lists `client_secret_basic` and not `client_secret_post` for its token endpoint ([`ProviderMetadata::token_endpoint_auth_methods_supported`]). |
 //! | `AUTH_SECRET` | The key that seals the session and flow cookies: at least [`MIN_SECRET_BYTES`] random characters (`openssl rand -base64 32`). A comma-separated list rotates keys: the first seals, all open. Required on any origin that is not loopback; on a developer's own machine a key is derived from a client secret of 32+ characters when it is not set. |
-//! | `VERCEL_OAUTH_ISSUER` | The issuer, default [`VERCEL_ISSUER`], whose endpoints are built in (a cold start makes no discovery request); any other is discovered once per instance, and must name itself exactly; its ID tokens may be signed RS256, or ES256 when its metadata lists it (`id_token_signing_alg_values_supported`). `http://` only on loopback; a loopback issuer (the emulator) is a configuration error on a deployment (`VERCEL_ENV` `production` or `preview`). |
+//! | `VERCEL_OAUTH_ISSUER` | The issuer, default [`VERCEL_ISSUER`], whose endpoints are built in (a cold start makes no discovery request); any other is discovered once per instance, and must name itself exactly; its ID tokens may be signed RS256, or RS384, RS512, PS256, PS384, PS512, ES256, ES384 or Ed25519 (`EdDSA`) when its metadata lists it (`id_token_signing_alg_values_supported`) and its key set binds a key to it (a JWK's `alg`; an RSA key without one is RS256's). `http://` only on loopback; a loopback issuer (the emulator) is a configuration error on a deployment (`VERCEL_ENV` `production` or `preview`). |
 //! | `APP_URL` | The app's public origin, when it must be pinned; otherwise from `x-forwarded-proto` + `x-forwarded-host` (Vercel's proxy), then `Host`. Pinned, it is the only origin sign-in works on (the flow cookie is set where the sign-in starts, the callback is on this origin): have the deployment's other domains redirect to it (a redirect in the project's domain settings). |
 //! | `AUTH_BASE_PATH` | Where the four sign-in routes are, default [`DEFAULT_BASE_PATH`] (see [`Paths`]). |
 //! | `AUTH_ERROR_PAGE` | The page a failed sign-in is sent to with `?error=<code>`, default `/auth/error` (this project's `public/auth/error.html`): a path of your own site. |

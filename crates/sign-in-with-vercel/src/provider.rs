@@ -21,7 +21,7 @@ use crate::discovery::{IssuerMetadata, ProviderMetadata, discovered};
 use crate::error::{Endpoint, Error};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
 use crate::jwks::{JwkSet, JwksCache};
-use crate::jws::Algorithm;
+use crate::jws::Algorithms;
 use crate::origin::Origin;
 use crate::paths::Paths;
 use crate::secret::{AccessToken, IdToken, Nonce};
@@ -193,7 +193,7 @@ fn expected<'a>(
         subject: audience.subject,
         access_token: audience.access_token,
         now,
-        algorithms: Algorithm::accepted(metadata.signing_algorithms()),
+        algorithms: Algorithms::accepted(metadata.signing_algorithms()),
     }
 }
 
@@ -556,7 +556,7 @@ mod tests {
         }
         assert_eq!(
             expected(&ProviderMetadata::vercel(), &audience, NOW).algorithms,
-            Algorithm::DEFAULT,
+            Algorithms::DEFAULT,
             "Vercel signs RS256 only"
         );
     }

@@ -10,8 +10,10 @@ pub enum IdTokenError {
     /// Not a three-part JWS with a JSON header and payload (encrypted ID
     /// tokens are not used with this provider).
     Malformed,
-    /// `alg` is not RS256, nor ES256 from an issuer whose metadata lists it:
-    /// `none`, HMAC and anything unexpected are refused.
+    /// `alg` is not RS256, nor another implemented algorithm (RS384,
+    /// RS512, PS256, PS384, PS512, ES256, ES384, Ed25519) from an issuer
+    /// whose metadata lists it: `none`, HMAC and anything unexpected are
+    /// refused.
     UnsupportedAlgorithm(String),
     /// The header carries `crit` extensions we do not understand (RFC 7515 §4.1.11).
     CriticalHeader,

@@ -10,13 +10,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::digest::{SHA256, digest};
+use ring::digest::{SHA256, SHA384, SHA512, digest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::error::IdTokenError;
 use crate::jwks::{JwkSet, KeyLookup};
-use crate::jws::{Algorithm, PublicKey};
+use crate::jws::{Algorithm, Algorithms, Hash, PublicKey};
 use crate::secret::{AccessToken, IdToken, Nonce, ct_eq};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (OpenID Connect Core §3.1.3.7 step 9–10).
@@ -82,8 +82,8 @@ pub struct Expected<'a> {
     /// The current time, seconds since the epoch.
     pub now: i64,
     /// The signature algorithms accepted from this issuer (step 7):
-    /// [`Algorithm::accepted`] of its metadata.
-    pub algorithms: &'static [Algorithm],
+    /// [`Algorithms::accepted`] of its metadata.
+    pub algorithms: Algorithms,
 }
 
 #[derive(Deserialize)]
@@ -204,10 +204,10 @@ impl<'a> JwsParts<'a> {
     /// `accepted` before a key is looked at (step 7; step 8's HMAC with
     /// the client secret is not offered) and any `crit` extension
     /// (RFC 7515 §4.1.11).
-    fn header(&self, accepted: &[Algorithm]) -> Result<(Header, Algorithm), IdTokenError> {
+    fn header(&self, accepted: Algorithms) -> Result<(Header, Algorithm), IdTokenError> {
         let header: Header =
             serde_json::from_slice(&decode(self.header)?).map_err(|_| IdTokenError::Malformed)?;
-        let Some(alg) = Algorithm::from_name(&header.alg).filter(|alg| accepted.contains(alg))
+        let Some(alg) = Algorithm::from_name(&header.alg).filter(|alg| accepted.contains(*alg))
         else {
             return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
         };
@@ -339,11 +339,16 @@ fn check_claims(
 
 /// `at_hash` for an ID token signed with `alg` (OpenID Connect Core
 /// §3.2.2.9): the left half of the access token's hash by the hash of
-/// `alg`, SHA-256 for both RS256 and ES256.
+/// `alg`: SHA-256 for RS256, PS256 and ES256, SHA-384 for the 384s,
+/// SHA-512 for the 512s and for Ed25519 (whose signatures hash with it,
+/// RFC 8032 §5.1).
 fn access_token_hash(alg: Algorithm, token: &AccessToken) -> String {
-    let hash = match alg {
-        Algorithm::Rs256 | Algorithm::Es256 => digest(&SHA256, token.secret().as_bytes()),
+    let hash = match alg.hash() {
+        Hash::Sha256 => &SHA256,
+        Hash::Sha384 => &SHA384,
+        Hash::Sha512 => &SHA512,
     };
+    let hash = digest(hash, token.secret().as_bytes());
     let hash = hash.as_ref();
     URL_SAFE_NO_PAD.encode(&hash[..hash.len() / 2])
 }

@@ -28,7 +28,7 @@ fn expected<'a>(nonce: Option<&'a Nonce>, subject: Option<&'a str>) -> Expected<
         subject,
         access_token: None,
         now: NOW,
-        algorithms: Algorithm::DEFAULT,
+        algorithms: Algorithms::DEFAULT,
     }
 }
 
@@ -642,11 +642,7 @@ pub(crate) fn sign_ec(claims: &Value, alg: &str, kid: Option<&str>, der: bool) -
 
 /// [`verify`] of `token` as a sign-in with nonce `n1`, against `keys`,
 /// from an issuer whose accepted algorithms are `algorithms`.
-fn verify_with(
-    token: &IdToken,
-    keys: &JwkSet,
-    algorithms: &'static [Algorithm],
-) -> Result<(), IdTokenError> {
+fn verify_with(token: &IdToken, keys: &JwkSet, algorithms: Algorithms) -> Result<(), IdTokenError> {
     let nonce = Nonce::new("n1");
     let expected = Expected {
         algorithms,
@@ -655,20 +651,23 @@ fn verify_with(
     verify(token, keys, &expected).map(drop)
 }
 
-const BOTH: &[Algorithm] = Algorithm::BOTH;
+/// RS256 and ES256.
+fn both() -> Algorithms {
+    Algorithms::of(&[Algorithm::Rs256, Algorithm::Es256])
+}
 
 #[test]
 fn es256_by_a_published_p256_key_is_accepted_from_an_issuer_that_lists_it() {
     let keys = key_set(json!([jwk(), ec_jwk()]));
     let token = sign_ec(&claims(), "ES256", Some(KID_EC), false);
-    assert_eq!(verify_with(&token, &keys, BOTH), Ok(()));
+    assert_eq!(verify_with(&token, &keys, both()), Ok(()));
     // RS256 from the same issuer still verifies.
     let rs = IdToken::new(sign(&claims(), Signing::Rs256));
-    assert_eq!(verify_with(&rs, &keys, BOTH), Ok(()));
+    assert_eq!(verify_with(&rs, &keys, both()), Ok(()));
     // The claims are checked as for RS256.
     let other = sign_ec(&with("aud", json!("x")), "ES256", Some(KID_EC), false);
     assert_eq!(
-        verify_with(&other, &keys, BOTH),
+        verify_with(&other, &keys, both()),
         Err(IdTokenError::AudienceMismatch)
     );
 }
@@ -678,7 +677,7 @@ fn es256_is_refused_from_an_issuer_that_does_not_list_it() {
     let keys = key_set(json!([jwk(), ec_jwk()]));
     let token = sign_ec(&claims(), "ES256", Some(KID_EC), false);
     assert_eq!(
-        verify_with(&token, &keys, Algorithm::DEFAULT),
+        verify_with(&token, &keys, Algorithms::DEFAULT),
         Err(IdTokenError::UnsupportedAlgorithm("ES256".into()))
     );
     assert_eq!(
@@ -694,7 +693,7 @@ fn es256_is_refused_from_an_issuer_that_does_not_list_it() {
 fn es256_passes_unsigned_from_an_issuer_that_lists_it() {
     let token = sign_ec(&claims(), "ES256", Some(KID_EC), false);
     let expected = Expected {
-        algorithms: BOTH,
+        algorithms: both(),
         ..expected(None, Some("u1"))
     };
     assert_eq!(check_unsigned(&token, &expected), Ok(()));
@@ -710,7 +709,7 @@ fn an_es256_signature_in_der_form_is_refused() {
     let keys = key_set(json!([ec_jwk()]));
     let token = sign_ec(&claims(), "ES256", Some(KID_EC), true);
     assert_eq!(
-        verify_with(&token, &keys, BOTH),
+        verify_with(&token, &keys, both()),
         Err(IdTokenError::BadSignature)
     );
 }
@@ -725,7 +724,7 @@ fn a_key_is_never_used_with_another_algorithm() {
     let keys = key_set(json!([jwk()]));
     let token = sign_ec(&claims(), "ES256", Some(KID_A), false);
     assert_eq!(
-        verify_with(&token, &keys, BOTH),
+        verify_with(&token, &keys, both()),
         Err(IdTokenError::UnknownKey)
     );
     // RS256 under the P-256 key's kid: no RSA key has it.
@@ -734,7 +733,7 @@ fn a_key_is_never_used_with_another_algorithm() {
     let header = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "kid": KID_EC}).to_string());
     rs.replace_range(..rs.find('.').unwrap(), &header);
     assert_eq!(
-        verify_with(&IdToken::new(rs), &keys, BOTH),
+        verify_with(&IdToken::new(rs), &keys, both()),
         Err(IdTokenError::UnknownKey)
     );
     // A P-256 key under the kid an RSA key also has: each verifies with
@@ -744,9 +743,9 @@ fn a_key_is_never_used_with_another_algorithm() {
         json!([ec_under_rsa_kid.clone(), jwk()]),
     ] {
         let keys = key_set(order);
-        assert_eq!(verify_with(&token, &keys, BOTH), Ok(()));
+        assert_eq!(verify_with(&token, &keys, both()), Ok(()));
         let rs = IdToken::new(sign(&claims(), Signing::Rs256));
-        assert_eq!(verify_with(&rs, &keys, BOTH), Ok(()));
+        assert_eq!(verify_with(&rs, &keys, both()), Ok(()));
     }
 }
 
@@ -754,12 +753,12 @@ fn a_key_is_never_used_with_another_algorithm() {
 fn without_kid_the_one_key_of_the_tokens_algorithm_is_used() {
     let keys = key_set(json!([jwk(), ec_jwk()]));
     let token = sign_ec(&claims(), "ES256", None, false);
-    assert_eq!(verify_with(&token, &keys, BOTH), Ok(()));
+    assert_eq!(verify_with(&token, &keys, both()), Ok(()));
     let mut second = ec_jwk();
     second["kid"] = json!("test-ec-2");
     let keys = key_set(json!([jwk(), ec_jwk(), second]));
     assert_eq!(
-        verify_with(&token, &keys, BOTH),
+        verify_with(&token, &keys, both()),
         Err(IdTokenError::AmbiguousKey)
     );
 }
@@ -795,5 +794,349 @@ fn unusable_p256_keys_are_left_out_of_the_key_set() {
         ),
     ] {
         assert!(key_set(json!([key])).is_empty(), "{why}");
+    }
+}
+
+/// Every implemented algorithm and the name a token's header gives it
+/// (RFC 7518 §3.1, RFC 9864 §2.2).
+const NAMED: [(Algorithm, &str); 9] = [
+    (Algorithm::Rs256, "RS256"),
+    (Algorithm::Rs384, "RS384"),
+    (Algorithm::Rs512, "RS512"),
+    (Algorithm::Ps256, "PS256"),
+    (Algorithm::Ps384, "PS384"),
+    (Algorithm::Ps512, "PS512"),
+    (Algorithm::Es256, "ES256"),
+    (Algorithm::Es384, "ES384"),
+    (Algorithm::Ed25519, "Ed25519"),
+];
+
+fn every_algorithm() -> Algorithms {
+    Algorithms::of(&Algorithm::ALL)
+}
+
+/// A PKCS#8 test key made once per test binary by `generate`.
+fn made_once(
+    slot: &'static std::sync::OnceLock<Vec<u8>>,
+    generate: fn(&ring::rand::SystemRandom) -> Vec<u8>,
+) -> &'static [u8] {
+    slot.get_or_init(|| generate(&ring::rand::SystemRandom::new()))
+}
+
+/// The P-384 test key (ES384).
+fn p384_pair() -> ring::signature::EcdsaKeyPair {
+    use ring::signature::{ECDSA_P384_SHA384_FIXED_SIGNING as P384, EcdsaKeyPair};
+    static PKCS8: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let pkcs8 = made_once(&PKCS8, |rng| {
+        EcdsaKeyPair::generate_pkcs8(&P384, rng)
+            .expect("a P-384 test key")
+            .as_ref()
+            .to_vec()
+    });
+    EcdsaKeyPair::from_pkcs8(&P384, pkcs8, &ring::rand::SystemRandom::new()).expect("P-384")
+}
+
+/// The Ed25519 test key.
+fn ed25519_pair() -> ring::signature::Ed25519KeyPair {
+    use ring::signature::Ed25519KeyPair;
+    static PKCS8: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let pkcs8 = made_once(&PKCS8, |rng| {
+        Ed25519KeyPair::generate_pkcs8(rng)
+            .expect("an Ed25519 test key")
+            .as_ref()
+            .to_vec()
+    });
+    Ed25519KeyPair::from_pkcs8(pkcs8).expect("Ed25519")
+}
+
+/// The `kid` [`jwk_for`] publishes `alg`'s key under.
+fn kid_of(alg: Algorithm) -> String {
+    format!("test-{alg:?}")
+}
+
+/// The test key of `alg`'s type as a JWK naming `alg`, under
+/// [`kid_of`]`(alg)`: key A for each RSA algorithm, the P-256 key, the
+/// P-384 key, the Ed25519 key (RFC 8037 §2).
+fn jwk_for(alg: Algorithm) -> Value {
+    use ring::signature::KeyPair as _;
+    let name = NAMED.iter().find(|(a, _)| *a == alg).unwrap().1;
+    let mut key = match alg {
+        Algorithm::Es256 => ec_jwk(),
+        Algorithm::Es384 => {
+            let pair = p384_pair();
+            let point = pair.public_key().as_ref();
+            assert_eq!((point.len(), point[0]), (97, 4), "uncompressed");
+            json!({
+                "kty": "EC", "crv": "P-384", "use": "sig",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..49]),
+                "y": URL_SAFE_NO_PAD.encode(&point[49..]),
+            })
+        }
+        Algorithm::Ed25519 => json!({
+            "kty": "OKP", "crv": "Ed25519", "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(ed25519_pair().public_key().as_ref()),
+        }),
+        _ => jwk(),
+    };
+    key["alg"] = json!(name);
+    key["kid"] = json!(kid_of(alg));
+    key
+}
+
+/// `claims` signed with `alg` by the test key of its type, the header
+/// naming `name` and `kid`.
+fn sign_as(claims: &Value, alg: Algorithm, name: &str, kid: &str) -> IdToken {
+    use ring::signature as sig;
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let input = format!(
+        "{}.{}",
+        b64(&json!({"alg": name, "typ": "JWT", "kid": kid})),
+        b64(claims)
+    );
+    let rng = ring::rand::SystemRandom::new();
+    let message = input.as_bytes();
+    let rsa = |padding: &'static dyn sig::RsaEncoding| {
+        let pair = key_pair(KEY_A);
+        let mut out = vec![0; pair.public().modulus_len()];
+        pair.sign(padding, &rng, message, &mut out).expect("RSA");
+        out
+    };
+    let signature = match alg {
+        Algorithm::Rs256 => rsa(&sig::RSA_PKCS1_SHA256),
+        Algorithm::Rs384 => rsa(&sig::RSA_PKCS1_SHA384),
+        Algorithm::Rs512 => rsa(&sig::RSA_PKCS1_SHA512),
+        Algorithm::Ps256 => rsa(&sig::RSA_PSS_SHA256),
+        Algorithm::Ps384 => rsa(&sig::RSA_PSS_SHA384),
+        Algorithm::Ps512 => rsa(&sig::RSA_PSS_SHA512),
+        Algorithm::Es256 => ec_pair(&sig::ECDSA_P256_SHA256_FIXED_SIGNING)
+            .sign(&rng, message)
+            .expect("ES256")
+            .as_ref()
+            .to_vec(),
+        Algorithm::Es384 => p384_pair()
+            .sign(&rng, message)
+            .expect("ES384")
+            .as_ref()
+            .to_vec(),
+        Algorithm::Ed25519 => ed25519_pair().sign(message).as_ref().to_vec(),
+    };
+    IdToken::new(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+/// Each implemented algorithm verifies by a published key bound to it,
+/// with the claims checked as for RS256, and is refused from an issuer
+/// that does not list it (only RS256 is every issuer's).
+#[test]
+fn each_algorithm_verifies_by_a_published_key_of_its_own() {
+    let keys = key_set(json!(NAMED.map(|(alg, _)| jwk_for(alg))));
+    for (alg, name) in NAMED {
+        let kid = kid_of(alg);
+        let token = sign_as(&claims(), alg, name, &kid);
+        assert_eq!(
+            verify_with(&token, &keys, every_algorithm()),
+            Ok(()),
+            "{name}"
+        );
+        assert_eq!(
+            verify_with(&token, &keys, Algorithms::of(&[alg])),
+            Ok(()),
+            "{name}"
+        );
+        let other = sign_as(&with("aud", json!("x")), alg, name, &kid);
+        assert_eq!(
+            verify_with(&other, &keys, every_algorithm()),
+            Err(IdTokenError::AudienceMismatch),
+            "{name}"
+        );
+        let unlisted =
+            Algorithms::of(&Algorithm::ALL.map(|a| if a == alg { Algorithm::Rs256 } else { a }));
+        let refused = if alg == Algorithm::Rs256 {
+            Ok(())
+        } else {
+            Err(IdTokenError::UnsupportedAlgorithm(name.into()))
+        };
+        assert_eq!(verify_with(&token, &keys, unlisted), refused, "{name}");
+        assert_eq!(
+            verify_with(&token, &keys, Algorithms::DEFAULT),
+            refused,
+            "{name}"
+        );
+    }
+}
+
+/// `EdDSA` (RFC 8037 §3.1) is Ed25519's older name: a token naming it
+/// verifies by an Ed25519 key whose JWK names either, from an issuer that
+/// lists either.
+#[test]
+fn eddsa_is_ed25519_under_its_older_name() {
+    let mut eddsa = jwk_for(Algorithm::Ed25519);
+    eddsa["alg"] = json!("EdDSA");
+    let mut bare = jwk_for(Algorithm::Ed25519);
+    bare.as_object_mut().unwrap().remove("alg");
+    for listed in ["EdDSA", "Ed25519"] {
+        let accepted = Algorithms::accepted(Some(&[listed.to_owned()]));
+        for key in [&jwk_for(Algorithm::Ed25519), &eddsa, &bare] {
+            let keys = key_set(json!([key]));
+            for name in ["EdDSA", "Ed25519"] {
+                let kid = kid_of(Algorithm::Ed25519);
+                let token = sign_as(&claims(), Algorithm::Ed25519, name, &kid);
+                assert_eq!(
+                    verify_with(&token, &keys, accepted),
+                    Ok(()),
+                    "{listed} {key} {name}"
+                );
+            }
+        }
+    }
+}
+
+/// An RSA key verifies with the one algorithm its JWK names, and with
+/// RS256 when it names none (RFC 8725 §3.1): a token under its `kid`
+/// that names another RSA algorithm finds no key, and a signature of
+/// another padding under the key's own algorithm does not verify.
+#[test]
+fn an_rsa_key_verifies_only_with_the_algorithm_its_jwk_names() {
+    let rsa = &NAMED[..6];
+    let mut bare = jwk_for(Algorithm::Rs256);
+    bare.as_object_mut().unwrap().remove("alg");
+    for (published, key) in [
+        (Algorithm::Ps256, jwk_for(Algorithm::Ps256)),
+        (Algorithm::Rs512, jwk_for(Algorithm::Rs512)),
+        (Algorithm::Rs256, bare),
+    ] {
+        let keys = key_set(json!([key]));
+        let kid = kid_of(published);
+        for &(alg, name) in rsa {
+            let token = sign_as(&claims(), alg, name, &kid);
+            let outcome = verify_with(&token, &keys, every_algorithm());
+            if alg == published {
+                assert_eq!(outcome, Ok(()), "{name} by a {published:?} key");
+            } else {
+                assert_eq!(
+                    outcome,
+                    Err(IdTokenError::UnknownKey),
+                    "{name} by a {published:?} key"
+                );
+            }
+            // Signed `alg`, but naming the key's own algorithm.
+            let own = NAMED.iter().find(|(a, _)| *a == published).unwrap().1;
+            let forged = sign_as(&claims(), alg, own, &kid);
+            let outcome = verify_with(&forged, &keys, every_algorithm());
+            if alg == published {
+                assert_eq!(outcome, Ok(()));
+            } else {
+                assert_eq!(outcome, Err(IdTokenError::BadSignature), "{name} as {own}");
+            }
+        }
+    }
+}
+
+// Left halves of SHA-384 and SHA-512 of "vca_example", base64url, as
+// AT_HASH (the same python3 line with hashlib.sha384 and sha512).
+const AT_HASH_384: &str = "d_IvQo5joYXB2HaoqnSSn2xfnfmvXqOS";
+const AT_HASH_512: &str = "n5wf6QuoTx7Unr3ygxfnHEWwtl82DzZT5C15fdBCh3M";
+
+/// `at_hash` is taken with the hash of the token's algorithm (OpenID
+/// Connect Core §3.2.2.9): SHA-256, SHA-384 or SHA-512, and SHA-512 for
+/// Ed25519; another hash's value is refused.
+#[test]
+fn at_hash_is_taken_with_the_hash_of_the_tokens_algorithm() {
+    let keys = key_set(json!(NAMED.map(|(alg, _)| jwk_for(alg))));
+    let access = AccessToken::new("vca_example");
+    for (alg, name) in NAMED {
+        let right = match name {
+            "RS256" | "PS256" | "ES256" => AT_HASH,
+            "RS384" | "PS384" | "ES384" => AT_HASH_384,
+            _ => AT_HASH_512,
+        };
+        for at_hash in [AT_HASH, AT_HASH_384, AT_HASH_512] {
+            let token = sign_as(&with("at_hash", json!(at_hash)), alg, name, &kid_of(alg));
+            let nonce = Nonce::new("n1");
+            let expected = Expected {
+                access_token: Some(&access),
+                algorithms: every_algorithm(),
+                ..expected(Some(&nonce), None)
+            };
+            let outcome = verify(&token, &keys, &expected).map(drop);
+            if at_hash == right {
+                assert_eq!(outcome, Ok(()), "{name}");
+            } else {
+                assert_eq!(
+                    outcome,
+                    Err(IdTokenError::AccessTokenHashMismatch),
+                    "{name}"
+                );
+            }
+        }
+    }
+}
+
+/// P-384 and Ed25519 keys are kept only whole and for their own
+/// algorithm; other curves and key types are left out.
+#[test]
+fn unusable_p384_ed25519_and_rsa_keys_are_left_out_of_the_key_set() {
+    let edit = |alg: Algorithm, f: &dyn Fn(&mut Value)| {
+        let mut key = jwk_for(alg);
+        f(&mut key);
+        key
+    };
+    let remove = |member: &'static str| {
+        move |k: &mut Value| {
+            k.as_object_mut().unwrap().remove(member);
+        }
+    };
+    let usable = |key: &Value| !key_set(json!([key])).is_empty();
+    use Algorithm::{Ed25519, Es384, Ps512};
+    for (key, why) in [
+        (jwk_for(Es384), "the P-384 control"),
+        (jwk_for(Ed25519), "the Ed25519 control"),
+        (edit(Es384, &remove("alg")), "P-384 without alg"),
+        (edit(Ed25519, &remove("alg")), "Ed25519 without alg"),
+        (
+            edit(Ed25519, &|k| k["alg"] = json!("EdDSA")),
+            "Ed25519 named EdDSA",
+        ),
+        (jwk_for(Ps512), "RSA for PS512"),
+    ] {
+        assert!(usable(&key), "{why}");
+    }
+    for (key, why) in [
+        (
+            edit(Es384, &|k| k["alg"] = json!("ES256")),
+            "P-384 for ES256",
+        ),
+        (
+            edit(Es384, &|k| k["crv"] = json!("P-256")),
+            "P-384 coordinates as P-256",
+        ),
+        (edit(Es384, &|k| k["crv"] = json!("P-521")), "P-521"),
+        (edit(Es384, &remove("y")), "P-384 without y"),
+        (edit(Ed25519, &|k| k["crv"] = json!("Ed448")), "Ed448"),
+        (edit(Ed25519, &|k| k["crv"] = json!("X25519")), "X25519"),
+        (
+            edit(Ed25519, &|k| k["alg"] = json!("ES256")),
+            "Ed25519 for ES256",
+        ),
+        (edit(Ed25519, &|k| k["kty"] = json!("EC")), "Ed25519 as EC"),
+        (
+            edit(Ed25519, &|k| {
+                k["x"] = json!(URL_SAFE_NO_PAD.encode([9u8; 31]))
+            }),
+            "a short Ed25519 key",
+        ),
+        (edit(Ed25519, &remove("x")), "Ed25519 without x"),
+        (
+            edit(Ed25519, &|k| k["use"] = json!("enc")),
+            "an Ed25519 encryption key",
+        ),
+        (edit(Ps512, &|k| k["alg"] = json!("ES384")), "RSA for ES384"),
+        (edit(Ps512, &|k| k["alg"] = json!("HS256")), "RSA for HS256"),
+        (
+            edit(Ps512, &|k| k["alg"] = json!("RSA-OAEP")),
+            "RSA for encryption",
+        ),
+        (edit(Ps512, &|k| k["alg"] = json!("ES512")), "RSA for ES512"),
+    ] {
+        assert!(!usable(&key), "{why}");
     }
 }
