@@ -723,6 +723,21 @@ mod tests {
         }
     }
 
+    /// A store URL is at most 2048 bytes, and its `Debug` says nothing of
+    /// it, not even that it is TLS.
+    #[test]
+    fn a_store_url_is_at_most_2048_bytes_and_prints_as_redacted() {
+        let of_length = |len: usize| {
+            let prefix = "rediss://default:pw@redis.example:6380/";
+            format!("{prefix}{}", "0".repeat(len - prefix.len()))
+        };
+        assert!(StoreUrl::parse(&of_length(2048)).is_ok());
+        assert!(StoreUrl::parse(&of_length(2049)).is_err());
+        let url = StoreUrl::parse("rediss://default:s3cret@redis.example:6380").unwrap();
+        assert_eq!(format!("{url:?}"), "StoreUrl([redacted])");
+        assert_eq!(format!("{:?}", Some(&url)), "Some(StoreUrl([redacted]))");
+    }
+
     #[test]
     fn the_store_is_redis_url_else_kv_url() {
         let base = [("VERCEL_APP_CLIENT_ID", "x"), ("AUTH_SECRET", AUTH_SECRET)];

@@ -120,9 +120,14 @@ cases! {
     compares_a_huge_exp_without_overflow: with("exp", json!(i64::MAX)), Rs256 => Ok(());
     compares_a_tiny_iat_without_overflow: with("iat", json!(i64::MIN)), Rs256 => Ok(());
     compares_a_huge_nbf_without_overflow: with("nbf", json!(i64::MAX)), Rs256 => Err(NotYetValid);
-    /// RFC 7519 §2: a fractional NumericDate of 1e15 seconds or more is not
-    /// read as a date (a cast would saturate), so the token has no expiry.
-    rejects_a_fractional_exp_too_large_to_be_a_date: with("exp", json!(1e15)), Rs256 => Err(Expired);
+    /// RFC 7519 §2: a NumericDate beyond `i64`, fractional or not, is as
+    /// far in the future as `i64::MAX`, and one before `i64::MIN` as far
+    /// in the past: the same whatever the form.
+    reads_a_huge_fractional_exp_as_far_in_the_future: with("exp", json!(1e300)), Rs256 => Ok(());
+    reads_an_exp_beyond_i64_as_far_in_the_future: with("exp", json!(u64::MAX)), Rs256 => Ok(());
+    reads_a_huge_fractional_nbf_as_far_in_the_future: with("nbf", json!(1e300)), Rs256 => Err(NotYetValid);
+    reads_a_hugely_negative_fractional_exp_as_long_past: with("exp", json!(-1e300)), Rs256 => Err(Expired);
+    rounds_a_fractional_exp_down: with("exp", json!(NOW as f64 - 59.5)), Rs256 => Err(Expired);
 }
 
 /// The cap on an ID token's length, [`MAX_TOKEN_BYTES`], is 16 KiB of
