@@ -38,7 +38,7 @@ enum Client {
     Es256,
     /// `client_secret_post`, its ID tokens signed ES384 (RFC 7518 §3.4).
     Es384,
-    /// `client_secret_post`, its ID tokens signed Ed25519 (RFC 9864 §2.2)
+    /// `client_secret_post`, its ID tokens signed Ed25519 (RFC 9864)
     /// by a key whose JWK names no algorithm.
     Ed25519,
     /// The Basic client, of a provider that offers only Basic and `none`,

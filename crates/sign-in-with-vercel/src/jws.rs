@@ -3,7 +3,7 @@
 //! tokens with and `ring` verifies: RS256, RS384 and RS512 (RFC 7518 §3.3:
 //! RSASSA-PKCS1-v1_5), PS256, PS384 and PS512 (§3.5: RSASSA-PSS, MGF1 with
 //! the same hash, a salt as long as the hash), ES256 and ES384 (§3.4:
-//! ECDSA on P-256 and P-384), and Ed25519 (RFC 9864 §2.2; `EdDSA` with an
+//! ECDSA on P-256 and P-384), and Ed25519 (RFC 9864; `EdDSA` with an
 //! Ed25519 key, RFC 8037 §3.1, is the same algorithm under its older name).
 //! RS256 is every client's default and what Vercel signs with; the others
 //! are accepted only from a provider whose metadata lists them.
@@ -26,8 +26,7 @@ use ring::signature::{
     UnparsedPublicKey,
 };
 
-/// A JWS algorithm this relying party verifies (RFC 7518 §3.1, RFC 9864
-/// §2.2).
+/// A JWS algorithm this relying party verifies (RFC 7518 §3.1, RFC 9864).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algorithm {
     /// RSASSA-PKCS1-v1_5 using SHA-256 (RFC 7518 §3.3).
@@ -46,8 +45,8 @@ pub enum Algorithm {
     Es256,
     /// ECDSA using P-384 and SHA-384 (§3.4).
     Es384,
-    /// EdDSA using the Ed25519 parameter set (RFC 9864 §2.2; RFC 8032
-    /// §5.1).
+    /// EdDSA using the Ed25519 parameter set (RFC 9864's fully specified
+    /// name; RFC 8032 §5.1).
     Ed25519,
 }
 
@@ -316,7 +315,7 @@ mod tests {
         assert_eq!(Algorithms::DEFAULT.iter().collect::<Vec<_>>(), [Rs256]);
     }
 
-    /// Each name of RFC 7518 §3.1 and RFC 9864 §2.2 maps to its own
+    /// Each name of RFC 7518 §3.1 and RFC 9864 maps to its own
     /// algorithm and hash; `EdDSA` to Ed25519.
     #[test]
     fn names_map_to_their_algorithms_and_hashes() {

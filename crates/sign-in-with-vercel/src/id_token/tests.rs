@@ -803,7 +803,7 @@ fn unusable_p256_keys_are_left_out_of_the_key_set() {
 }
 
 /// Every implemented algorithm and the name a token's header gives it
-/// (RFC 7518 §3.1, RFC 9864 §2.2).
+/// (RFC 7518 §3.1, RFC 9864).
 const NAMED: [(Algorithm, &str); 9] = [
     (Algorithm::Rs256, "RS256"),
     (Algorithm::Rs384, "RS384"),
