@@ -158,4 +158,39 @@ mod tests {
         assert!(!a.is_expired(1000 + 600));
         assert!(a.is_expired(1000 + 601));
     }
+
+    /// A flow stamped up to a minute ahead of the clock (skew between
+    /// instances) is accepted; one from further in the future is expired.
+    #[test]
+    fn a_flow_from_more_than_a_minute_ahead_is_expired() {
+        let flow = Flow::new(String::new(), "/".into(), 1000);
+        assert!(!flow.is_expired(1000 - 60));
+        assert!(flow.is_expired(1000 - 61));
+    }
+
+    /// RFC 6749 §3.1: an endpoint whose query already ends in `?` or `&`
+    /// gets the parameters without an empty one before them.
+    #[test]
+    fn an_endpoint_whose_query_ends_open_gets_no_empty_parameter() {
+        let flow = Flow::new(
+            "https://app.example/api/auth/callback".into(),
+            "/".into(),
+            0,
+        );
+        for (endpoint, start) in [
+            (
+                "https://op.example/authorize?",
+                "https://op.example/authorize?client_id=c&",
+            ),
+            (
+                "https://op.example/authorize?tenant=a&",
+                "https://op.example/authorize?tenant=a&client_id=c&",
+            ),
+        ] {
+            let mut m = ProviderMetadata::vercel();
+            m.authorization_endpoint = endpoint.into();
+            let url = authorization_url(&m, "c", &flow).unwrap();
+            assert!(url.starts_with(start), "{endpoint}");
+        }
+    }
 }

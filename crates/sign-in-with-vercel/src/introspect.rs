@@ -67,6 +67,35 @@ mod tests {
     use super::*;
     use crate::transport::tests::response;
 
+    /// RFC 7662 §2.1: a form `POST` of the token and its hint, with the
+    /// client's authentication (here HTTP Basic, RFC 6749 §2.3.1).
+    #[test]
+    fn the_request_posts_the_token_and_its_hint_with_the_clients_authentication() {
+        let config = Config::from_lookup(|name| match name {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_APP_CLIENT_SECRET" => Some("s3cret".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+            _ => None,
+        })
+        .unwrap();
+        let endpoint = "https://api.vercel.com/login/oauth/token/introspect";
+        let r = request(
+            endpoint,
+            &config,
+            ClientAuthMethod::ClientSecretBasic,
+            &AccessToken::new("vca_x"),
+        )
+        .unwrap();
+        assert_eq!(r.method(), http::Method::POST);
+        assert_eq!(r.uri().to_string(), endpoint);
+        let authorization = r.headers()[http::header::AUTHORIZATION].to_str().unwrap();
+        assert!(authorization.starts_with("Basic "));
+        assert!(
+            r.body() == b"token=vca_x&token_type_hint=access_token",
+            "the token and its hint"
+        );
+    }
+
     #[test]
     fn active_and_inactive_are_understood() {
         let active = parse_response(

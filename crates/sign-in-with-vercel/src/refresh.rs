@@ -110,3 +110,195 @@ async fn checked(
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::id_token::IdTokenError;
+    use crate::id_token::tests::{NOW, Signing, claims, jwk, sign};
+    use crate::transport::tests::response;
+    use crate::transport::{BoxFuture, HttpClient, HttpResponse, TransportError};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    /// Vercel's token, key set and revocation endpoints as a refresh meets
+    /// them: the token endpoint rotates the tokens and sends `id_token`
+    /// when there is one; the key set is served unless `keys_down`. The
+    /// path of every request is kept.
+    struct Vercel {
+        id_token: Option<String>,
+        keys_down: bool,
+        paths: Mutex<Vec<String>>,
+    }
+
+    impl Vercel {
+        fn answering(id_token: Option<String>, keys_down: bool) -> Arc<Self> {
+            Arc::new(Self {
+                id_token,
+                keys_down,
+                paths: Mutex::default(),
+            })
+        }
+
+        /// How many requests went to `path`.
+        fn calls(&self, path: &str) -> usize {
+            self.paths
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|p| *p == path)
+                .count()
+        }
+    }
+
+    impl HttpClient for Vercel {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let path = request.uri().path().to_owned();
+            let answer = match path.as_str() {
+                "/login/oauth/token" => {
+                    let mut tokens = json!({"access_token": "vca_new", "token_type": "Bearer",
+                                            "expires_in": 3600, "refresh_token": "vcr_new"});
+                    if let Some(id_token) = &self.id_token {
+                        tokens["id_token"] = json!(id_token);
+                    }
+                    Ok(response(200, &tokens.to_string()))
+                }
+                "/.well-known/jwks" if self.keys_down => Err(TransportError::Connect),
+                "/.well-known/jwks" => Ok(response(200, &json!({ "keys": [jwk()] }).to_string())),
+                _ => Ok(response(200, "")),
+            };
+            self.paths.lock().unwrap().push(path);
+            Box::pin(async move { answer })
+        }
+    }
+
+    /// A confidential client `cl` of Vercel at [`NOW`], its provider calls
+    /// answered by `vercel`.
+    fn provider(vercel: &Arc<Vercel>) -> Provider {
+        let config = Config::from_lookup(|name| match name {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_APP_CLIENT_SECRET" => Some("s3cret".into()),
+            "AUTH_SECRET" => Some(SECRET.into()),
+            _ => None,
+        });
+        Provider::loaded(config)
+            .with_http_client(vercel.clone())
+            .with_clock(Arc::new(|| NOW))
+    }
+
+    /// An RS256 ID token of Vercel for client `cl` about user `sub`.
+    fn id_token_of(sub: &str) -> String {
+        let mut claims = claims();
+        claims["iss"] = json!(crate::config::VERCEL_ISSUER);
+        claims["sub"] = json!(sub);
+        claims.as_object_mut().unwrap().remove("nonce");
+        sign(&claims, Signing::Rs256)
+    }
+
+    /// RFC 6749 §6: `grant_type=refresh_token` and the refresh token, with
+    /// the client's authentication (§2.3.1) as `method` says.
+    #[test]
+    fn the_refresh_request_carries_the_grant_and_the_clients_authentication() {
+        let vercel = Vercel::answering(None, false);
+        let provider = provider(&vercel);
+        let config = provider.config().unwrap();
+        let token = RefreshToken::new("vcr_old");
+        let endpoint = "https://api.vercel.com/login/oauth/token";
+        let post = request(endpoint, config, ClientAuthMethod::ClientSecretPost, &token).unwrap();
+        assert_eq!(post.method(), http::Method::POST);
+        assert_eq!(post.uri().to_string(), endpoint);
+        // Compared, not printed: the body carries the tokens and the secret.
+        assert!(
+            post.body()
+                == b"grant_type=refresh_token&refresh_token=vcr_old&client_id=cl&client_secret=s3cret",
+            "client_secret_post"
+        );
+        let basic = request(
+            endpoint,
+            config,
+            ClientAuthMethod::ClientSecretBasic,
+            &token,
+        )
+        .unwrap();
+        assert!(basic.headers().contains_key(http::header::AUTHORIZATION));
+        assert!(
+            basic.body() == b"grant_type=refresh_token&refresh_token=vcr_old",
+            "client_secret_basic"
+        );
+    }
+
+    /// OpenID Connect Core §12.2: the claims of a refreshed ID token that
+    /// verifies, about the same user, are returned with the new tokens.
+    #[tokio::test]
+    async fn a_refreshed_id_token_that_verifies_gives_its_claims() {
+        let vercel = Vercel::answering(Some(id_token_of("u1")), false);
+        let renewed = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1")
+            .await
+            .unwrap();
+        assert_eq!(renewed.claims.map(|c| c.sub).as_deref(), Some("u1"));
+        let rotated = renewed.tokens.refresh_token.as_ref();
+        assert!(
+            rotated.map(RefreshToken::secret) == Some("vcr_new"),
+            "the rotated refresh token"
+        );
+        assert_eq!(vercel.calls("/login/oauth/token/revoke"), 0);
+    }
+
+    /// OpenID Connect Core §12.2: a refreshed ID token about another user
+    /// fails the refresh, and the tokens it came with, which nobody will
+    /// hold, are revoked (RFC 7009): the access and the refresh token.
+    #[tokio::test]
+    async fn a_refreshed_id_token_of_another_user_fails_and_revokes_its_tokens() {
+        let vercel = Vercel::answering(Some(id_token_of("u2")), false);
+        let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
+        assert_eq!(
+            result.err(),
+            Some(Error::IdToken(IdTokenError::SubjectChanged))
+        );
+        assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
+    }
+
+    /// OpenID Connect Core §3.1.3.7 step 6: when the key set does not load,
+    /// the rotated tokens are kept if the ID token's claims, checked
+    /// unsigned, pass; no claims are returned from a token that did not
+    /// verify. Claims that fail (another user) still fail the refresh.
+    #[tokio::test]
+    async fn without_the_key_set_the_claims_are_checked_unsigned_and_not_returned() {
+        let vercel = Vercel::answering(Some(id_token_of("u1")), true);
+        let renewed = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1")
+            .await
+            .unwrap();
+        assert!(renewed.claims.is_none());
+        assert!(
+            renewed.tokens.access_token.secret() == "vca_new",
+            "the new access token"
+        );
+        assert_eq!(vercel.calls("/.well-known/jwks"), 1);
+        let vercel = Vercel::answering(Some(id_token_of("u2")), true);
+        let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
+        assert_eq!(
+            result.err(),
+            Some(Error::IdToken(IdTokenError::SubjectChanged))
+        );
+        assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
+    }
+
+    /// RFC 6749 §6: an answer without an ID token renews the tokens and
+    /// leaves the claims to the caller.
+    #[tokio::test]
+    async fn a_refresh_without_an_id_token_keeps_the_callers_claims() {
+        let vercel = Vercel::answering(None, false);
+        let renewed = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1")
+            .await
+            .unwrap();
+        assert!(renewed.claims.is_none());
+        assert_eq!(vercel.calls("/.well-known/jwks"), 0);
+    }
+}

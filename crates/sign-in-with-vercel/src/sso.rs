@@ -586,6 +586,21 @@ mod tests {
         assert_eq!(t.expires_in, None);
     }
 
+    /// An empty `access_token` is no access token; one that is given is
+    /// kept.
+    #[test]
+    fn an_empty_access_token_is_none_and_a_given_one_is_kept() {
+        let t =
+            parse_response(&response(200, r#"{"id_token":"a.b.c","access_token":""}"#)).unwrap();
+        assert!(t.access_token.is_none());
+        let t = parse_response(&response(
+            200,
+            r#"{"id_token":"a.b.c","access_token":"vca_x"}"#,
+        ))
+        .unwrap();
+        assert!(t.access_token.as_ref().map(AccessToken::secret) == Some("vca_x"));
+    }
+
     #[test]
     fn a_huge_expires_in_is_capped_as_the_token_endpoints_is() {
         for value in ["1e300", "99999999999999999999", "\"99999999999999999999\""] {

@@ -59,6 +59,44 @@ mod tests {
     use super::*;
     use crate::transport::tests::response;
 
+    /// OpenID Connect Core §5.3.1, RFC 6750 §2.1: a `GET` with the access
+    /// token as a bearer token.
+    #[test]
+    fn the_request_presents_the_access_token_as_a_bearer_token() {
+        let endpoint = "https://api.vercel.com/login/oauth/userinfo";
+        let r = request(endpoint, &AccessToken::new("vca_x")).unwrap();
+        assert_eq!(r.method(), http::Method::GET);
+        assert_eq!(r.uri().to_string(), endpoint);
+        assert!(r.headers()[http::header::AUTHORIZATION] == "Bearer vca_x");
+        assert!(r.body().is_empty());
+    }
+
+    /// RFC 6750 §3.1: a 403 is a token that lacks a scope, not a rejected
+    /// one, unless its challenge says `invalid_token`.
+    #[test]
+    fn a_403_rejects_the_token_only_when_its_challenge_says_invalid_token() {
+        let forbidden = |challenge: Option<&str>| {
+            let mut r = response(403, r#"{"error":"insufficient_scope"}"#);
+            if let Some(challenge) = challenge {
+                r.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_str(challenge).unwrap(),
+                );
+            }
+            parse_response(&r, "u1")
+        };
+        assert_eq!(
+            forbidden(Some(r#"Bearer error="invalid_token""#)).unwrap(),
+            UserInfoResponse::TokenRejected
+        );
+        for challenge in [
+            None,
+            Some(r#"Bearer error="insufficient_scope", scope="openid email""#),
+        ] {
+            assert!(forbidden(challenge).is_err(), "{challenge:?}");
+        }
+    }
+
     #[test]
     fn userinfo_with_the_session_sub_is_data() {
         let r = parse_response(&response(200, r#"{"sub":"u1","name":"N"}"#), "u1").unwrap();
