@@ -113,3 +113,163 @@ pub(crate) fn error_json(error: &Error) -> Response {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http::StatusCode;
+    use http::header::{CONTENT_TYPE, LOCATION, REFERRER_POLICY};
+    use serde_json::Value;
+
+    use super::*;
+    use crate::cookies::clear_cookie;
+    use crate::response::redirect;
+
+    fn origin() -> Origin {
+        Origin::parse_configured("https://app.example.com").unwrap()
+    }
+
+    /// A reply that read session `s` on [`origin`], with a cookie for any
+    /// answer and one for an error only.
+    fn reply() -> Reply {
+        Reply {
+            origin: Some(origin()),
+            set_cookies: vec![HeaderValue::from_static("kept=1")],
+            session_names: vec!["s".to_owned()],
+            clear_on_error: vec![HeaderValue::from_static("flow=; Max-Age=0")],
+            no_referrer: false,
+        }
+    }
+
+    fn set_cookies(response: &Response) -> Vec<&HeaderValue> {
+        response.headers().get_all(SET_COOKIE).iter().collect()
+    }
+
+    fn body(response: &Response) -> Value {
+        serde_json::from_slice(response.body()).unwrap()
+    }
+
+    #[test]
+    fn an_error_that_ends_the_session_deletes_the_generation_it_read() {
+        let ended = answer(
+            "session",
+            ErrorAnswer::Json,
+            "/auth/error",
+            Err(Error::NotSignedIn),
+            reply(),
+        );
+        assert_eq!(
+            set_cookies(&ended),
+            [
+                &HeaderValue::from_static("kept=1"),
+                &clear_cookie(&origin(), "s"),
+                &HeaderValue::from_static("flow=; Max-Age=0"),
+            ]
+        );
+        let kept = answer(
+            "callback",
+            ErrorAnswer::Json,
+            "/auth/error",
+            Err(Error::FlowMissing),
+            reply(),
+        );
+        assert_eq!(
+            set_cookies(&kept),
+            [
+                &HeaderValue::from_static("kept=1"),
+                &HeaderValue::from_static("flow=; Max-Age=0"),
+            ],
+            "an error that does not end the session leaves it"
+        );
+    }
+
+    #[test]
+    fn a_success_carries_the_replys_cookies_but_not_the_errors() {
+        let done = answer(
+            "callback",
+            ErrorAnswer::Redirect,
+            "/auth/error",
+            Ok(redirect("/profile")),
+            reply(),
+        );
+        assert_eq!(done.status(), StatusCode::FOUND);
+        assert_eq!(done.headers()[LOCATION], "/profile");
+        assert_eq!(set_cookies(&done), [&HeaderValue::from_static("kept=1")]);
+        assert!(!done.headers().contains_key(REFERRER_POLICY));
+    }
+
+    /// RFC 9700 §4.2.4: the callback's answer, success or error, keeps its
+    /// URL out of a `Referer`.
+    #[test]
+    fn a_reply_that_hides_the_referrer_does_so_on_every_outcome() {
+        for outcome in [Ok(redirect("/profile")), Err(Error::FlowMissing)] {
+            let hidden = answer(
+                "callback",
+                ErrorAnswer::Redirect,
+                "/auth/error",
+                outcome,
+                Reply {
+                    no_referrer: true,
+                    ..reply()
+                },
+            );
+            assert_eq!(hidden.headers()[REFERRER_POLICY], "no-referrer");
+        }
+    }
+
+    #[test]
+    fn a_page_route_redirects_errors_to_the_error_page() {
+        let error = answer(
+            "authorize",
+            ErrorAnswer::Redirect,
+            "/auth/error",
+            Err(Error::NotSignedIn),
+            Reply::default(),
+        );
+        assert_eq!(error.status(), StatusCode::FOUND);
+        assert_eq!(error.headers()[LOCATION], "/auth/error?error=not_signed_in");
+        assert_eq!(error.body(), &Bytes::new());
+    }
+
+    #[test]
+    fn an_api_route_answers_errors_as_json_with_their_status() {
+        let error = answer(
+            "session",
+            ErrorAnswer::Json,
+            "/auth/error",
+            Err(Error::NotSignedIn),
+            Reply::default(),
+        );
+        assert_eq!(error.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(error.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(
+            body(&error),
+            serde_json::json!({
+                "error": "not_signed_in",
+                "error_description": "No session found: you are not signed in.",
+            })
+        );
+    }
+
+    /// RFC 9110 §15.5.6: a 405 names the allowed methods in `Allow`; it is
+    /// JSON even on a page route, since no page asked for it.
+    #[test]
+    fn a_wrong_method_is_a_405_with_allow_on_every_route() {
+        for errors in [ErrorAnswer::Redirect, ErrorAnswer::Json] {
+            let refused = answer(
+                "signout",
+                errors,
+                "/auth/error",
+                Err(Error::MethodNotAllowed("POST")),
+                Reply::default(),
+            );
+            assert_eq!(
+                refused.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{errors:?}"
+            );
+            assert_eq!(refused.headers()[ALLOW], "POST", "{errors:?}");
+            assert_eq!(body(&refused)["error"], "method_not_allowed", "{errors:?}");
+        }
+    }
+}

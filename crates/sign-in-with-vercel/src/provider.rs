@@ -685,4 +685,128 @@ mod tests {
         }
         assert!(origins.0.lock().unwrap().len() <= Origins::KEPT);
     }
+
+    /// A provider answering discovery for `https://op.example` and serving
+    /// the key set, keeping the path of every request.
+    #[derive(Default)]
+    struct Op {
+        paths: Mutex<Vec<String>>,
+    }
+
+    impl Op {
+        fn calls(&self, path: &str) -> usize {
+            self.paths
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|p| *p == path)
+                .count()
+        }
+    }
+
+    impl HttpClient for Op {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let path = request.uri().path().to_owned();
+            let body = match path.as_str() {
+                "/.well-known/openid-configuration" => json!({
+                    "issuer": "https://op.example",
+                    "authorization_endpoint": "https://op.example/authorize",
+                    "token_endpoint": "https://op.example/token",
+                    "jwks_uri": "https://op.example/jwks",
+                }),
+                _ => json!({ "keys": [jwk()] }),
+            };
+            self.paths.lock().unwrap().push(path);
+            Box::pin(async move { Ok(response(200, &body.to_string())) })
+        }
+    }
+
+    /// A provider of client `cl` at [`NOW`], configured by `env` besides
+    /// the client, its provider calls answered by `op`.
+    fn provider(env: &[(&str, &str)], op: &Arc<Op>) -> Provider {
+        let config = Config::from_lookup(|name| match name {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_APP_CLIENT_SECRET" => Some("a-client-secret-of-32-characters".into()),
+            _ => env
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned()),
+        });
+        Provider::loaded(config)
+            .with_http_client(op.clone())
+            .with_clock(Arc::new(|| NOW))
+    }
+
+    const AUTH_SECRET: (&str, &str) = ("AUTH_SECRET", "0123456789abcdef0123456789abcdef");
+
+    /// OpenID Connect Discovery §4: only Vercel's metadata is built in;
+    /// another issuer's is discovered, once per instance.
+    #[tokio::test]
+    async fn another_issuers_metadata_is_discovered_not_vercels() {
+        let op = Arc::new(Op::default());
+        let other = provider(
+            &[AUTH_SECRET, ("VERCEL_OAUTH_ISSUER", "https://op.example")],
+            &op,
+        );
+        let metadata = other.metadata().await.unwrap();
+        assert_eq!(metadata.issuer, "https://op.example");
+        assert_eq!(metadata.token_endpoint, "https://op.example/token");
+        other.metadata().await.unwrap();
+        assert_eq!(op.calls("/.well-known/openid-configuration"), 1);
+
+        let vercel = provider(&[AUTH_SECRET], &op);
+        assert_eq!(
+            vercel.metadata().await.unwrap(),
+            &ProviderMetadata::vercel()
+        );
+        assert_eq!(op.calls("/.well-known/openid-configuration"), 1, "built in");
+    }
+
+    #[test]
+    fn a_clock_set_in_code_gives_the_milliseconds_of_the_start_of_its_second() {
+        let op = Arc::new(Op::default());
+        let provider = provider(&[AUTH_SECRET], &op);
+        assert_eq!(provider.now(), NOW);
+        assert_eq!(provider.now_ms(), NOW * 1000);
+    }
+
+    /// Sessions sealed with a key derived from the client secret are
+    /// accepted on a loopback origin only: anywhere else `AUTH_SECRET` is
+    /// required.
+    #[test]
+    fn a_key_derived_from_the_client_secret_serves_loopback_origins_only() {
+        let op = Arc::new(Op::default());
+        let local = headers(&[("host", "localhost:3000")]);
+        let public = headers(&[("host", "app.example.com")]);
+
+        let derived = provider(&[], &op);
+        assert_eq!(
+            derived.origin(&local).unwrap().as_str(),
+            "http://localhost:3000"
+        );
+        match derived.origin(&public) {
+            Err(Error::Config(e)) => assert_eq!(e.variable, "AUTH_SECRET"),
+            other => panic!("{other:?}"),
+        }
+
+        let dedicated = provider(&[AUTH_SECRET], &op);
+        assert_eq!(
+            dedicated.origin(&public).unwrap().as_str(),
+            "https://app.example.com"
+        );
+        assert!(dedicated.origin(&local).is_ok());
+    }
+
+    #[tokio::test]
+    async fn prefetching_fetches_the_sign_in_issuers_keys_once() {
+        let op = Arc::new(Op::default());
+        let provider = provider(&[AUTH_SECRET], &op);
+        provider.prefetch_keys().await;
+        assert_eq!(op.calls("/.well-known/jwks"), 1);
+        provider.prefetch_keys().await;
+        assert_eq!(op.calls("/.well-known/jwks"), 1, "cached");
+    }
 }

@@ -66,4 +66,23 @@ mod tests {
         assert!(query_params(Some(&"a".repeat(MAX_QUERY + 1)), &["code"]).is_err());
         assert!(query_params(Some("code=%FF%FE"), &["code"]).is_err());
     }
+
+    /// The caps are 8 KiB of query and 2 KiB of value: both are accepted
+    /// in full, and one byte more is refused.
+    #[test]
+    fn a_query_of_8_kib_with_a_value_of_2_kib_is_accepted() {
+        let value = "a".repeat(2 * 1024);
+        let mut query = format!("code={value}&pad=");
+        query.push_str(&"p".repeat(8 * 1024 - query.len()));
+        let p = query_params(Some(&query), &["code"]).unwrap();
+        assert_eq!(p["code"], value);
+        assert!(query_params(Some(&format!("{query}p")), &["code"]).is_err());
+        let over = format!("code={value}a");
+        assert!(query_params(Some(&over), &["code"]).is_err());
+    }
+
+    #[test]
+    fn no_query_has_no_parameters() {
+        assert!(query_params(None, &["code"]).unwrap().is_empty());
+    }
 }

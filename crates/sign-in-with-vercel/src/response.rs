@@ -92,4 +92,42 @@ mod tests {
         assert_eq!(broken.headers()[CACHE_CONTROL], "no-store");
         assert_eq!(redirect("/profile").headers()[CACHE_CONTROL], "no-store");
     }
+
+    #[test]
+    fn a_redirect_is_a_302_to_its_location() {
+        let r = redirect("/profile?tab=1");
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(r.headers()[LOCATION], "/profile?tab=1");
+        assert!(r.body().is_empty());
+    }
+
+    #[test]
+    fn the_error_page_gets_its_code_form_encoded() {
+        let r = redirect_to_error("/auth/error", "a b&c");
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(r.headers()[LOCATION], "/auth/error?error=a+b%26c");
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn json_answers_carry_their_status_type_and_body() {
+        let r = json(
+            StatusCode::UNAUTHORIZED,
+            &serde_json::json!({ "error": "not_signed_in" }),
+        );
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(r.body(), r#"{"error":"not_signed_in"}"#);
+    }
+
+    /// RFC 9700 §4.2.4: the callback URL, with its code, must not leave in
+    /// a `Referer`.
+    #[test]
+    fn no_referrer_adds_the_policy_and_keeps_the_response() {
+        let r = no_referrer(redirect("/profile"));
+        assert_eq!(r.headers()[REFERRER_POLICY], "no-referrer");
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(r.headers()[LOCATION], "/profile");
+    }
 }

@@ -270,4 +270,110 @@ pub(crate) mod tests {
     fn unparseable_url_gives_no_request_rather_than_a_panic() {
         assert_eq!(get_json("not a url \n", None).unwrap_err(), Unbuildable);
     }
+
+    #[test]
+    fn transport_errors_display_what_failed() {
+        assert_eq!(TransportError::Timeout.to_string(), "timed out");
+        assert_eq!(TransportError::Connect.to_string(), "connection failed");
+        assert_eq!(TransportError::TooLarge.to_string(), "response too large");
+        assert_eq!(TransportError::Other.to_string(), "transport error");
+    }
+
+    /// A loopback HTTP/1.1 server answering each connection with the raw
+    /// bytes `reply` gives for its request path, then closing it; returns
+    /// its base URL.
+    fn serve(reply: fn(&str) -> Vec<u8>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                let _ = stream.write_all(&reply(&path));
+            }
+        });
+        base
+    }
+
+    /// A `200` whose head is `headers` and whose body is `len` bytes.
+    fn ok_with_body(headers: &str, len: usize) -> Vec<u8> {
+        let mut reply =
+            format!("HTTP/1.1 200 OK\r\nconnection: close\r\n{headers}\r\n").into_bytes();
+        reply.resize(reply.len() + len, b'x');
+        reply
+    }
+
+    async fn fetch(base: &str, path: &str) -> Result<HttpResponse, TransportError> {
+        let request = get_json(&format!("{base}{path}"), None).unwrap();
+        ReqwestClient::new().execute(request).await
+    }
+
+    #[tokio::test]
+    async fn a_body_of_exactly_the_cap_is_read() {
+        let base = serve(|_| {
+            ok_with_body(
+                &format!("content-length: {MAX_RESPONSE_BYTES}\r\n"),
+                MAX_RESPONSE_BYTES,
+            )
+        });
+        let response = fetch(&base, "/").await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body().len(), MAX_RESPONSE_BYTES);
+        assert_eq!(response.headers()["content-length"], "262144");
+    }
+
+    #[tokio::test]
+    async fn a_body_of_exactly_the_cap_is_read_without_a_content_length() {
+        let base = serve(|_| ok_with_body("", MAX_RESPONSE_BYTES));
+        let response = fetch(&base, "/").await.unwrap();
+        assert_eq!(response.body().len(), MAX_RESPONSE_BYTES);
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_cap_is_refused_before_the_body() {
+        // The head alone: the length it declares is enough to refuse.
+        let base = serve(|_| {
+            format!(
+                "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+                MAX_RESPONSE_BYTES + 1
+            )
+            .into_bytes()
+        });
+        assert_eq!(
+            fetch(&base, "/").await.unwrap_err(),
+            TransportError::TooLarge
+        );
+    }
+
+    #[tokio::test]
+    async fn an_undeclared_body_over_the_cap_is_refused() {
+        let base = serve(|_| ok_with_body("", MAX_RESPONSE_BYTES + 1));
+        assert_eq!(
+            fetch(&base, "/").await.unwrap_err(),
+            TransportError::TooLarge
+        );
+    }
+
+    /// A redirect is the provider's answer, returned as is: following it
+    /// would send the request, and the credentials it carries, elsewhere.
+    #[tokio::test]
+    async fn redirects_are_answered_not_followed() {
+        let base = serve(|path| {
+            match path {
+            "/start" => b"HTTP/1.1 302 Found\r\nconnection: close\r\nlocation: /end\r\ncontent-length: 0\r\n\r\n".to_vec(),
+            _ => ok_with_body("content-length: 8\r\n", 8),
+        }
+        });
+        let response = fetch(&base, "/start").await.unwrap();
+        assert_eq!(response.status(), 302);
+        assert_eq!(response.headers()["location"], "/end");
+        assert!(response.body().is_empty());
+    }
 }

@@ -61,3 +61,57 @@ async fn authorize(
     reply.origin = Some(origin);
     Ok(redirect(url))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use http::StatusCode;
+    use http::header::LOCATION;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::id_token::tests::NOW;
+
+    /// A confidential client `cl` of Vercel at [`NOW`].
+    fn provider() -> Provider {
+        let config = Config::from_lookup(|name| match name {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_APP_CLIENT_SECRET" => Some("s3cret".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+            _ => None,
+        });
+        Provider::loaded(config).with_clock(Arc::new(|| NOW))
+    }
+
+    /// RFC 6749 §4.1.1: the browser is sent to the authorization endpoint
+    /// with this client and its redirect URI, and the attempt's flow cookie
+    /// is set.
+    #[tokio::test]
+    async fn a_sign_in_starts_at_the_authorization_endpoint_with_its_flow_cookie() {
+        let provider = provider();
+        let sessions = Sessions::new(&provider);
+        let (parts, ()) = http::Request::get("/api/auth/authorize?next=/settings")
+            .header("host", "localhost:3000")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut reply = Reply::default();
+        let response = authorize(&provider, &sessions, &parts, &mut reply)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let location = response.headers()[LOCATION].to_str().unwrap();
+        assert!(
+            location.starts_with(
+                "https://vercel.com/oauth/authorize?client_id=cl&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fapi%2Fauth%2Fcallback&"
+            ),
+            "the authorization request of client cl"
+        );
+        assert_eq!(reply.set_cookies.len(), 1, "the flow cookie");
+        assert_eq!(
+            reply.origin.map(|o| o.as_str().to_owned()).as_deref(),
+            Some("http://localhost:3000")
+        );
+    }
+}

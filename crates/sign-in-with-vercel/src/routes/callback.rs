@@ -148,3 +148,110 @@ async fn callback(
     reply.set_cookies.extend(attempt_done);
     Ok(redirect(flow.return_to))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use http::StatusCode;
+    use http::header::{COOKIE, LOCATION};
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::{Config, VERCEL_ISSUER};
+    use crate::id_token::tests::{NOW, Signing, claims, jwk, sign};
+    use crate::transport::tests::response;
+    use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+
+    /// Vercel's token endpoint, answering with `id_token` once it is set,
+    /// and its key set.
+    #[derive(Default)]
+    struct Vercel {
+        id_token: Mutex<Option<String>>,
+    }
+
+    impl HttpClient for Vercel {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let body = match request.uri().path() {
+                "/login/oauth/token" => json!({
+                    "access_token": "vca_new", "token_type": "Bearer", "expires_in": 3600,
+                    "id_token": *self.id_token.lock().unwrap(),
+                }),
+                "/.well-known/jwks" => json!({ "keys": [jwk()] }),
+                _ => json!({}),
+            };
+            Box::pin(async move { Ok(response(200, &body.to_string())) })
+        }
+    }
+
+    fn request(uri: &str, cookie: Option<&str>) -> Parts {
+        let mut request = http::Request::get(uri).header("host", "localhost:3000");
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.body(()).unwrap().into_parts().0
+    }
+
+    /// The value of query parameter `name` in `url`.
+    fn param(url: &str, name: &str) -> String {
+        let url = url::Url::parse(url).unwrap();
+        let (_, value) = url.query_pairs().find(|(k, _)| k == name).unwrap();
+        value.into_owned()
+    }
+
+    /// RFC 6749 §4.1.2 and OpenID Connect Core §3.1.3: the code of this
+    /// browser's attempt, exchanged for tokens whose ID token verifies,
+    /// signs the user in and returns to the attempt's path.
+    #[tokio::test]
+    async fn a_callback_of_this_browsers_attempt_signs_in_and_returns() {
+        let vercel = Arc::new(Vercel::default());
+        let config = Config::from_lookup(|name| match name {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_APP_CLIENT_SECRET" => Some("s3cret".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+            _ => None,
+        });
+        let provider = Provider::loaded(config)
+            .with_http_client(vercel.clone())
+            .with_clock(Arc::new(|| NOW));
+        let sessions = Sessions::new(&provider);
+
+        let mut started = Reply::default();
+        let start = request("/api/auth/authorize?next=/settings", None);
+        let authorize =
+            (super::super::AUTHORIZE.handler)(&provider, &sessions, &start, &mut started);
+        let redirect = authorize.await.unwrap();
+        let location = redirect.headers()[LOCATION].to_str().unwrap();
+        let (state, nonce) = (param(location, "state"), param(location, "nonce"));
+        let flow_cookie = started.set_cookies[0].to_str().unwrap();
+        let flow_cookie = flow_cookie.split(';').next().unwrap().to_owned();
+
+        let mut claims = claims();
+        claims["iss"] = json!(VERCEL_ISSUER);
+        claims["nonce"] = json!(nonce);
+        *vercel.id_token.lock().unwrap() = Some(sign(&claims, Signing::Rs256));
+
+        let mut reply = Reply::default();
+        let back = request(
+            &format!("/api/auth/callback?code=c1&state={state}"),
+            Some(&flow_cookie),
+        );
+        let done = callback(&provider, &sessions, &back, &mut reply)
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::FOUND);
+        assert_eq!(done.headers()[LOCATION], "/settings");
+        assert!(reply.no_referrer, "the callback URL carries the code");
+        assert!(!reply.session_names.is_empty(), "a session was sealed");
+        assert!(
+            reply.session_names.iter().all(|name| reply
+                .set_cookies
+                .iter()
+                .any(|c| c.to_str().unwrap().starts_with(&format!("{name}=")))),
+            "its cookies are set"
+        );
+    }
+}

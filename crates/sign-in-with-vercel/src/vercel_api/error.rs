@@ -328,4 +328,115 @@ mod tests {
         assert_eq!(p.code, None);
         assert!(p.message.as_ref().unwrap().chars().count() <= MAX_MESSAGE_CHARS + 1);
     }
+
+    /// RFC 9110 §15: the status Vercel answered with is kept, and printed.
+    #[test]
+    fn every_answered_error_reports_its_status() {
+        for status in [400, 401, 403, 404, 409, 429, 503] {
+            let e = error(status, BODY);
+            assert_eq!(e.status(), Some(status));
+            assert_eq!(
+                e.to_string(),
+                format!("Vercel API answered HTTP {status} (forbidden)")
+            );
+            assert_eq!(e.problem().unwrap().code.as_deref(), Some("forbidden"));
+        }
+        for unanswered in [
+            VercelApiError::Malformed("no tokenId"),
+            VercelApiError::Transport(TransportError::Timeout),
+            VercelApiError::InvalidArgument("empty ID"),
+        ] {
+            assert_eq!(unanswered.status(), None, "{unanswered}");
+            assert_eq!(unanswered.problem(), None, "{unanswered}");
+        }
+    }
+
+    #[test]
+    fn errors_without_an_answer_say_what_failed() {
+        assert_eq!(
+            VercelApiError::Malformed("no tokenId").to_string(),
+            "Vercel API response malformed: no tokenId"
+        );
+        assert_eq!(
+            VercelApiError::Transport(TransportError::Timeout).to_string(),
+            "Vercel API request failed: timed out"
+        );
+        assert_eq!(
+            VercelApiError::Refresh(crate::Error::BadRequest("x")).to_string(),
+            "Vercel API refused the token; refresh failed: bad request: x"
+        );
+        assert_eq!(
+            VercelApiError::InvalidArgument("empty ID").to_string(),
+            "Vercel API request not built: empty ID"
+        );
+    }
+
+    #[test]
+    fn descriptions_are_fixed_sentences_by_kind() {
+        assert_eq!(
+            error(403, BODY).description(),
+            "Vercel's API does not allow this access token to do that."
+        );
+        assert_eq!(
+            VercelApiError::Transport(TransportError::Connect).description(),
+            "Vercel's API could not be reached."
+        );
+    }
+
+    #[test]
+    fn an_empty_message_and_a_false_invalid_token_are_absent() {
+        let p = problem(br#"{"error":{"code":"x","message":" ","invalidToken":false}}"#);
+        assert_eq!(p.message, None);
+        assert!(!p.invalid_token);
+        let p = problem(br#"{"error":{"invalidToken":"true"}}"#);
+        assert!(!p.invalid_token, "only the boolean");
+    }
+
+    #[test]
+    fn codes_are_kept_when_they_are_short_identifiers() {
+        for kept in ["not_found", "rate-limited", "v1.forbidden", &"c".repeat(64)] {
+            assert_eq!(sanitize_code(kept).as_deref(), Some(kept));
+        }
+        for refused in ["", &"c".repeat(65), "a b", "a/b", "a\u{e9}"] {
+            assert_eq!(sanitize_code(refused), None, "{refused:?}");
+        }
+    }
+
+    /// Shorter runs of token characters are words; from
+    /// [`MIN_TOKEN_LIKE`] on they may be credentials.
+    #[test]
+    fn token_like_runs_are_redacted_from_their_length_on() {
+        let short = "a-b_c.d".repeat(3)[..MIN_TOKEN_LIKE - 1].to_owned();
+        let long = "x".repeat(MIN_TOKEN_LIKE);
+        assert_eq!(
+            summarise(&format!("ok {short} then ({long}) end\u{7}!")),
+            format!("ok {short} then [redacted] end!")
+        );
+        assert_eq!(
+            summarise("a/b/c/d/e/f/g/h/i/j/k/l/m"),
+            "a/b/c/d/e/f/g/h/i/j/k/l/m"
+        );
+    }
+
+    #[test]
+    fn messages_are_cut_after_the_cap_only() {
+        let exact = "é".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(summarise(&exact), exact);
+        let over = "é".repeat(MAX_MESSAGE_CHARS + 1);
+        assert_eq!(summarise(&over), format!("{exact}…"));
+    }
+
+    /// RFC 9110 §10.2.3: delta-seconds, capped at a day; a date is ignored.
+    #[test]
+    fn retry_after_is_capped_at_a_day() {
+        let with = |value: &str| {
+            let mut r = response(429, "");
+            r.headers_mut()
+                .insert(http::header::RETRY_AFTER, value.parse().unwrap());
+            retry_after(&r)
+        };
+        assert_eq!(with("86401"), Some(Duration::from_secs(86_400)));
+        assert_eq!(with(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(with("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
 }

@@ -288,7 +288,14 @@ pub async fn current_token(api: &VercelApi<'_>) -> Result<TokenMetadata, VercelA
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde_json::json;
+
     use super::*;
+    use crate::transport::tests::response;
 
     fn metadata(issuer: &str, token_endpoint: &str) -> ProviderMetadata {
         ProviderMetadata {
@@ -345,5 +352,253 @@ mod tests {
             .unwrap()
             .block_on(source.refresh());
         assert!(refreshed.is_err());
+    }
+
+    /// Vercel's API as a script: each request is answered by the next of
+    /// its answers; the method, URL, `Authorization` and body of every
+    /// request are kept.
+    #[derive(Default)]
+    struct Script {
+        answers: Mutex<VecDeque<HttpResponse>>,
+        seen: Mutex<Vec<Seen>>,
+    }
+
+    /// One request the script answered.
+    struct Seen {
+        method: Method,
+        url: String,
+        authorization: String,
+        body: Vec<u8>,
+    }
+
+    impl Script {
+        fn answering(answers: impl IntoIterator<Item = (u16, &'static str)>) -> Self {
+            let answers = answers
+                .into_iter()
+                .map(|(status, body)| response(status, body))
+                .collect();
+            Self {
+                answers: Mutex::new(answers),
+                seen: Mutex::default(),
+            }
+        }
+
+        /// The method and URL of every request, in order.
+        fn requests(&self) -> Vec<(Method, String)> {
+            let seen = self.seen.lock().unwrap();
+            seen.iter()
+                .map(|r| (r.method.clone(), r.url.clone()))
+                .collect()
+        }
+
+        /// The `Authorization` of every request, in order.
+        fn authorizations(&self) -> Vec<String> {
+            let seen = self.seen.lock().unwrap();
+            seen.iter().map(|r| r.authorization.clone()).collect()
+        }
+    }
+
+    impl HttpClient for Script {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let authorization = request.headers()[AUTHORIZATION]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            self.seen.lock().unwrap().push(Seen {
+                method: request.method().clone(),
+                url: request.uri().to_string(),
+                authorization,
+                body: request.body().clone(),
+            });
+            let answer = self.answers.lock().unwrap().pop_front();
+            Box::pin(async move { answer.ok_or(TransportError::Connect) })
+        }
+    }
+
+    /// A token source whose refresh hands out `vca_new`, counting refreshes.
+    #[derive(Default)]
+    struct Refreshing {
+        refreshes: AtomicUsize,
+    }
+
+    impl TokenSource for Refreshing {
+        fn access_token(&self) -> AccessToken {
+            AccessToken::new("vca_old")
+        }
+
+        fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, crate::Error>> {
+            self.refreshes.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(AccessToken::new("vca_new")) })
+        }
+    }
+
+    const BASE: &str = "https://api.vercel.com";
+    const META: &str =
+        r#"{"id":"t1","name":"ci","type":"oauth2-token","activeAt":2,"createdAt":1}"#;
+    const INVALID_TOKEN: &str = r#"{"error":{"code":"forbidden","invalidToken":true}}"#;
+
+    #[test]
+    fn the_base_is_kept_without_its_trailing_slash() {
+        let http = Script::default();
+        let api = VercelApi::new(
+            &http,
+            "https://api.vercel.com/",
+            FixedToken(AccessToken::new("t")),
+        );
+        assert_eq!(api.base(), BASE);
+    }
+
+    /// RFC 6750 §3.1: a 401 refuses the token; it is refreshed once and
+    /// the call sent once more with the new one.
+    #[tokio::test]
+    async fn a_refused_token_is_refreshed_once_and_the_call_retried() {
+        let http = Script::answering([(401, ""), (200, r#"{"tokenId":"t1"}"#)]);
+        let source = Refreshing::default();
+        let api = VercelApi::new(&http, BASE, &source);
+        assert_eq!(api.delete_token("t1").await.unwrap(), "t1");
+        assert_eq!(source.refreshes.load(Ordering::SeqCst), 1);
+        let delete = (Method::DELETE, format!("{BASE}/v3/user/tokens/t1"));
+        assert_eq!(http.requests(), [delete.clone(), delete]);
+        assert!(
+            http.authorizations() == ["Bearer vca_old", "Bearer vca_new"],
+            "the old token, then the new"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_refusal_is_returned_without_another_refresh() {
+        let http = Script::answering([(401, ""), (401, "")]);
+        let source = Refreshing::default();
+        let api = VercelApi::new(&http, BASE, &source);
+        let e = api.get("/v2/user").await.unwrap_err();
+        assert!(matches!(e, VercelApiError::Unauthorized(_)), "{e}");
+        assert_eq!(source.refreshes.load(Ordering::SeqCst), 1);
+        assert_eq!(http.requests().len(), 2);
+    }
+
+    /// Vercel answers a token it does not accept with 403 and
+    /// `invalidToken: true`: a refusal of the token, unlike a plain 403.
+    #[tokio::test]
+    async fn only_a_403_marked_invalid_token_refreshes() {
+        let http = Script::answering([(403, INVALID_TOKEN), (200, "{}")]);
+        let source = Refreshing::default();
+        let api = VercelApi::new(&http, BASE, &source);
+        assert_eq!(api.get("/v2/user").await.unwrap(), json!({}));
+        assert_eq!(source.refreshes.load(Ordering::SeqCst), 1);
+
+        let http = Script::answering([(403, BODY_403), (200, "{}")]);
+        let source = Refreshing::default();
+        let api = VercelApi::new(&http, BASE, &source);
+        let e = api.get("/v2/user").await.unwrap_err();
+        assert!(matches!(e, VercelApiError::Forbidden(_)), "{e}");
+        assert_eq!(source.refreshes.load(Ordering::SeqCst), 0);
+        assert_eq!(http.requests().len(), 1);
+    }
+
+    const BODY_403: &str = r#"{"error":{"code":"forbidden","message":"no"}}"#;
+
+    #[tokio::test]
+    async fn a_success_is_not_retried() {
+        let http = Script::answering([(200, "{}"), (200, "{}")]);
+        let source = Refreshing::default();
+        let api = VercelApi::new(&http, BASE, &source);
+        api.get("/v2/user").await.unwrap();
+        assert_eq!(source.refreshes.load(Ordering::SeqCst), 0);
+        assert_eq!(http.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_fixed_token_is_a_failed_refresh() {
+        let http = Script::answering([(401, "")]);
+        let api = VercelApi::new(&http, BASE, FixedToken(AccessToken::new("vca_1")));
+        assert_eq!(
+            api.get("/v2/user").await.unwrap_err(),
+            VercelApiError::Refresh(crate::Error::TokenInactive)
+        );
+        assert!(http.authorizations() == ["Bearer vca_1"], "the fixed token");
+    }
+
+    #[tokio::test]
+    async fn generic_calls_send_and_read_json() {
+        let http = Script::answering([
+            (200, r#"{"ok":true}"#),
+            (204, ""),
+            (503, ""),
+            (200, "<html>"),
+        ]);
+        let api = VercelApi::new(&http, BASE, FixedToken(AccessToken::new("t")));
+        let posted = api.post("/v1/things?teamId=x", &json!({"a": 1})).await;
+        assert_eq!(posted.unwrap(), json!({"ok": true}));
+        assert_eq!(api.delete("/v1/things/1").await.unwrap(), Value::Null);
+        assert!(matches!(
+            api.get("/v2/user").await.unwrap_err(),
+            VercelApiError::Server { status: 503, .. }
+        ));
+        assert_eq!(
+            api.get("/v2/user").await.unwrap_err(),
+            VercelApiError::Malformed("not JSON")
+        );
+        assert_eq!(
+            api.get("//evil.example/x").await.unwrap_err(),
+            VercelApiError::InvalidArgument("not a path on the API")
+        );
+        assert_eq!(
+            http.requests(),
+            [
+                (Method::POST, format!("{BASE}/v1/things?teamId=x")),
+                (Method::DELETE, format!("{BASE}/v1/things/1")),
+                (Method::GET, format!("{BASE}/v2/user")),
+                (Method::GET, format!("{BASE}/v2/user")),
+            ]
+        );
+        let seen = http.seen.lock().unwrap();
+        assert_eq!(seen[0].body, br#"{"a":1}"#);
+        assert!(seen[1].body.is_empty());
+    }
+
+    #[tokio::test]
+    async fn typed_calls_go_to_their_endpoints() {
+        let http = Script::answering([
+            (
+                200,
+                r#"{"token":{"id":"t2","name":"new","type":"oauth2-token","activeAt":2,"createdAt":1},"bearerToken":"b"}"#,
+            ),
+            (
+                200,
+                r#"{"tokens":[],"pagination":{"count":0,"next":null,"prev":null}}"#,
+            ),
+            (
+                200,
+                r#"{"token":{"id":"t1","name":"ci","type":"oauth2-token","activeAt":2,"createdAt":1}}"#,
+            ),
+            (
+                200,
+                r#"{"token":{"id":"t1","name":"ci","type":"oauth2-token","activeAt":2,"createdAt":1}}"#,
+            ),
+        ]);
+        let api = VercelApi::new(&http, BASE, FixedToken(AccessToken::new("t")));
+        let new = NewToken {
+            name: "new".into(),
+            ..NewToken::default()
+        };
+        assert_eq!(api.create_token(&new).await.unwrap().token.id, "t2");
+        let page = api.list_tokens(&ListTokens::default()).await.unwrap();
+        assert!(page.tokens.is_empty());
+        assert_eq!(page.pagination.next, None);
+        assert_eq!(api.token("t1").await.unwrap().name, "ci");
+        let current = current_token(&api).await.unwrap();
+        assert_eq!(current, serde_json::from_str(META).unwrap());
+        assert_eq!(
+            http.requests(),
+            [
+                (Method::POST, format!("{BASE}/v3/user/tokens")),
+                (Method::GET, format!("{BASE}/v6/user/tokens")),
+                (Method::GET, format!("{BASE}/v5/user/tokens/t1")),
+                (Method::GET, format!("{BASE}/v5/user/tokens/current")),
+            ]
+        );
     }
 }

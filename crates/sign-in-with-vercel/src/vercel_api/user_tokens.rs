@@ -424,4 +424,18 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, VercelApiError::NotFound(_)));
     }
+
+    /// A create answered without a usable token created nothing the caller
+    /// can use: an empty `bearerToken` is no token.
+    #[test]
+    fn an_empty_bearer_token_is_malformed() {
+        let created = parse_create(&response(
+            200,
+            &format!(r#"{{"token":{META},"bearerToken":""}}"#),
+        ));
+        assert_eq!(
+            created.map(|c| c.token).unwrap_err(),
+            VercelApiError::Malformed("no bearerToken")
+        );
+    }
 }
