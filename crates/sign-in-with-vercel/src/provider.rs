@@ -460,7 +460,7 @@ mod tests {
     };
     use crate::origin::tests::headers;
     use crate::transport::BoxFuture;
-    use crate::transport::tests::response;
+    use crate::transport::tests::{Fake, response};
 
     /// An issuer's key set endpoint serving `keys`, counting its fetches.
     struct KeyServer {
@@ -687,30 +687,10 @@ mod tests {
     }
 
     /// A provider answering discovery for `https://op.example` and serving
-    /// the key set, keeping the path of every request.
-    #[derive(Default)]
-    struct Op {
-        paths: Mutex<Vec<String>>,
-    }
-
-    impl Op {
-        fn calls(&self, path: &str) -> usize {
-            self.paths
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|p| *p == path)
-                .count()
-        }
-    }
-
-    impl HttpClient for Op {
-        fn execute(
-            &self,
-            request: HttpRequest,
-        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-            let path = request.uri().path().to_owned();
-            let body = match path.as_str() {
+    /// the key set.
+    fn op() -> Arc<Fake> {
+        Fake::new(|path| {
+            let body = match path {
                 "/.well-known/openid-configuration" => json!({
                     "issuer": "https://op.example",
                     "authorization_endpoint": "https://op.example/authorize",
@@ -719,14 +699,13 @@ mod tests {
                 }),
                 _ => json!({ "keys": [jwk()] }),
             };
-            self.paths.lock().unwrap().push(path);
-            Box::pin(async move { Ok(response(200, &body.to_string())) })
-        }
+            Ok(response(200, &body.to_string()))
+        })
     }
 
     /// A provider of client `cl` at [`NOW`], configured by `env` besides
     /// the client, its provider calls answered by `op`.
-    fn provider(env: &[(&str, &str)], op: &Arc<Op>) -> Provider {
+    fn provider(env: &[(&str, &str)], op: &Arc<Fake>) -> Provider {
         let config = Config::from_lookup(|name| match name {
             "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
             "VERCEL_APP_CLIENT_SECRET" => Some("a-client-secret-of-32-characters".into()),
@@ -746,7 +725,7 @@ mod tests {
     /// another issuer's is discovered, once per instance.
     #[tokio::test]
     async fn another_issuers_metadata_is_discovered_not_vercels() {
-        let op = Arc::new(Op::default());
+        let op = op();
         let other = provider(
             &[AUTH_SECRET, ("VERCEL_OAUTH_ISSUER", "https://op.example")],
             &op,
@@ -767,7 +746,7 @@ mod tests {
 
     #[test]
     fn a_clock_set_in_code_gives_the_milliseconds_of_the_start_of_its_second() {
-        let op = Arc::new(Op::default());
+        let op = op();
         let provider = provider(&[AUTH_SECRET], &op);
         assert_eq!(provider.now(), NOW);
         assert_eq!(provider.now_ms(), NOW * 1000);
@@ -778,7 +757,7 @@ mod tests {
     /// required.
     #[test]
     fn a_key_derived_from_the_client_secret_serves_loopback_origins_only() {
-        let op = Arc::new(Op::default());
+        let op = op();
         let local = headers(&[("host", "localhost:3000")]);
         let public = headers(&[("host", "app.example.com")]);
 
@@ -802,7 +781,7 @@ mod tests {
 
     #[tokio::test]
     async fn prefetching_fetches_the_sign_in_issuers_keys_once() {
-        let op = Arc::new(Op::default());
+        let op = op();
         let provider = provider(&[AUTH_SECRET], &op);
         provider.prefetch_keys().await;
         assert_eq!(op.calls("/.well-known/jwks"), 1);

@@ -113,75 +113,40 @@ async fn checked(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use serde_json::json;
 
     use super::*;
     use crate::id_token::IdTokenError;
     use crate::id_token::tests::{NOW, Signing, claims, jwk, sign};
-    use crate::transport::tests::response;
-    use crate::transport::{BoxFuture, HttpClient, HttpResponse, TransportError};
+    use crate::transport::TransportError;
+    use crate::transport::tests::{Fake, response};
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     /// Vercel's token, key set and revocation endpoints as a refresh meets
     /// them: the token endpoint rotates the tokens and sends `id_token`
-    /// when there is one; the key set is served unless `keys_down`. The
-    /// path of every request is kept.
-    struct Vercel {
-        id_token: Option<String>,
-        keys_down: bool,
-        paths: Mutex<Vec<String>>,
-    }
-
-    impl Vercel {
-        fn answering(id_token: Option<String>, keys_down: bool) -> Arc<Self> {
-            Arc::new(Self {
-                id_token,
-                keys_down,
-                paths: Mutex::default(),
-            })
-        }
-
-        /// How many requests went to `path`.
-        fn calls(&self, path: &str) -> usize {
-            self.paths
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|p| *p == path)
-                .count()
-        }
-    }
-
-    impl HttpClient for Vercel {
-        fn execute(
-            &self,
-            request: HttpRequest,
-        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-            let path = request.uri().path().to_owned();
-            let answer = match path.as_str() {
-                "/login/oauth/token" => {
-                    let mut tokens = json!({"access_token": "vca_new", "token_type": "Bearer",
-                                            "expires_in": 3600, "refresh_token": "vcr_new"});
-                    if let Some(id_token) = &self.id_token {
-                        tokens["id_token"] = json!(id_token);
-                    }
-                    Ok(response(200, &tokens.to_string()))
+    /// when there is one; the key set is served unless `keys_down`.
+    fn answering(id_token: Option<String>, keys_down: bool) -> Arc<Fake> {
+        Fake::new(move |path| match path {
+            "/login/oauth/token" => {
+                let mut tokens = json!({"access_token": "vca_new", "token_type": "Bearer",
+                                        "expires_in": 3600, "refresh_token": "vcr_new"});
+                if let Some(id_token) = &id_token {
+                    tokens["id_token"] = json!(id_token);
                 }
-                "/.well-known/jwks" if self.keys_down => Err(TransportError::Connect),
-                "/.well-known/jwks" => Ok(response(200, &json!({ "keys": [jwk()] }).to_string())),
-                _ => Ok(response(200, "")),
-            };
-            self.paths.lock().unwrap().push(path);
-            Box::pin(async move { answer })
-        }
+                Ok(response(200, &tokens.to_string()))
+            }
+            "/.well-known/jwks" if keys_down => Err(TransportError::Connect),
+            "/.well-known/jwks" => Ok(response(200, &json!({ "keys": [jwk()] }).to_string())),
+            _ => Ok(response(200, "")),
+        })
     }
 
     /// A confidential client `cl` of Vercel at [`NOW`], its provider calls
     /// answered by `vercel`.
-    fn provider(vercel: &Arc<Vercel>) -> Provider {
+    fn provider(vercel: &Arc<Fake>) -> Provider {
         let config = Config::from_lookup(|name| match name {
             "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
             "VERCEL_APP_CLIENT_SECRET" => Some("s3cret".into()),
@@ -206,7 +171,7 @@ mod tests {
     /// the client's authentication (§2.3.1) as `method` says.
     #[test]
     fn the_refresh_request_carries_the_grant_and_the_clients_authentication() {
-        let vercel = Vercel::answering(None, false);
+        let vercel = answering(None, false);
         let provider = provider(&vercel);
         let config = provider.config().unwrap();
         let token = RefreshToken::new("vcr_old");
@@ -238,7 +203,7 @@ mod tests {
     /// verifies, about the same user, are returned with the new tokens.
     #[tokio::test]
     async fn a_refreshed_id_token_that_verifies_gives_its_claims() {
-        let vercel = Vercel::answering(Some(id_token_of("u1")), false);
+        let vercel = answering(Some(id_token_of("u1")), false);
         let renewed = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1")
             .await
             .unwrap();
@@ -256,7 +221,7 @@ mod tests {
     /// hold, are revoked (RFC 7009): the access and the refresh token.
     #[tokio::test]
     async fn a_refreshed_id_token_of_another_user_fails_and_revokes_its_tokens() {
-        let vercel = Vercel::answering(Some(id_token_of("u2")), false);
+        let vercel = answering(Some(id_token_of("u2")), false);
         let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
         assert_eq!(
             result.err(),
@@ -271,7 +236,7 @@ mod tests {
     /// verify. Claims that fail (another user) still fail the refresh.
     #[tokio::test]
     async fn without_the_key_set_the_claims_are_checked_unsigned_and_not_returned() {
-        let vercel = Vercel::answering(Some(id_token_of("u1")), true);
+        let vercel = answering(Some(id_token_of("u1")), true);
         let renewed = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1")
             .await
             .unwrap();
@@ -281,7 +246,7 @@ mod tests {
             "the new access token"
         );
         assert_eq!(vercel.calls("/.well-known/jwks"), 1);
-        let vercel = Vercel::answering(Some(id_token_of("u2")), true);
+        let vercel = answering(Some(id_token_of("u2")), true);
         let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
         assert_eq!(
             result.err(),
@@ -294,7 +259,7 @@ mod tests {
     /// leaves the claims to the caller.
     #[tokio::test]
     async fn a_refresh_without_an_id_token_keeps_the_callers_claims() {
-        let vercel = Vercel::answering(None, false);
+        let vercel = answering(None, false);
         let renewed = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1")
             .await
             .unwrap();

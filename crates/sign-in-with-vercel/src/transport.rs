@@ -235,6 +235,45 @@ pub(crate) mod tests {
             .unwrap()
     }
 
+    /// How a [`Fake`] answers a request, from its path.
+    type Answer = Box<dyn Fn(&str) -> Result<HttpResponse, TransportError> + Send + Sync>;
+
+    /// A provider in process: each request is answered from its path, and
+    /// every path is kept.
+    pub(crate) struct Fake {
+        answer: Answer,
+        paths: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        pub(crate) fn new(
+            answer: impl Fn(&str) -> Result<HttpResponse, TransportError> + Send + Sync + 'static,
+        ) -> std::sync::Arc<Self> {
+            std::sync::Arc::new(Self {
+                answer: Box::new(answer),
+                paths: std::sync::Mutex::default(),
+            })
+        }
+
+        /// How many requests went to `path`.
+        pub(crate) fn calls(&self, path: &str) -> usize {
+            let paths = self.paths.lock().unwrap();
+            paths.iter().filter(|p| *p == path).count()
+        }
+    }
+
+    impl HttpClient for Fake {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let path = request.uri().path().to_owned();
+            let answer = (self.answer)(&path);
+            self.paths.lock().unwrap().push(path);
+            Box::pin(async move { answer })
+        }
+    }
+
     #[test]
     fn basic_auth_form_encodes_before_base64() {
         let value = basic_auth_header("my client", &ClientSecret::new("p@ss:w/rd")).unwrap();

@@ -160,31 +160,22 @@ mod tests {
     use super::*;
     use crate::config::{Config, VERCEL_ISSUER};
     use crate::id_token::tests::{NOW, Signing, claims, jwk, sign};
-    use crate::transport::tests::response;
-    use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+    use crate::transport::tests::{Fake, response};
 
-    /// Vercel's token endpoint, answering with `id_token` once it is set,
-    /// and its key set.
-    #[derive(Default)]
-    struct Vercel {
-        id_token: Mutex<Option<String>>,
-    }
-
-    impl HttpClient for Vercel {
-        fn execute(
-            &self,
-            request: HttpRequest,
-        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-            let body = match request.uri().path() {
+    /// Vercel's token endpoint, answering with the ID token `id_token`
+    /// holds when it is called, and its key set.
+    fn vercel(id_token: Arc<Mutex<Option<String>>>) -> Arc<Fake> {
+        Fake::new(move |path| {
+            let body = match path {
                 "/login/oauth/token" => json!({
                     "access_token": "vca_new", "token_type": "Bearer", "expires_in": 3600,
-                    "id_token": *self.id_token.lock().unwrap(),
+                    "id_token": *id_token.lock().unwrap(),
                 }),
                 "/.well-known/jwks" => json!({ "keys": [jwk()] }),
                 _ => json!({}),
             };
-            Box::pin(async move { Ok(response(200, &body.to_string())) })
-        }
+            Ok(response(200, &body.to_string()))
+        })
     }
 
     fn request(uri: &str, cookie: Option<&str>) -> Parts {
@@ -207,7 +198,8 @@ mod tests {
     /// signs the user in and returns to the attempt's path.
     #[tokio::test]
     async fn a_callback_of_this_browsers_attempt_signs_in_and_returns() {
-        let vercel = Arc::new(Vercel::default());
+        let id_token = Arc::new(Mutex::new(None));
+        let vercel = vercel(id_token.clone());
         let config = Config::from_lookup(|name| match name {
             "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
             "VERCEL_APP_CLIENT_SECRET" => Some("s3cret".into()),
@@ -232,7 +224,7 @@ mod tests {
         let mut claims = claims();
         claims["iss"] = json!(VERCEL_ISSUER);
         claims["nonce"] = json!(nonce);
-        *vercel.id_token.lock().unwrap() = Some(sign(&claims, Signing::Rs256));
+        *id_token.lock().unwrap() = Some(sign(&claims, Signing::Rs256));
 
         let mut reply = Reply::default();
         let back = request(
