@@ -19,6 +19,7 @@
 //! or over 8192 bits and EC points off the curve. ES512 (P-521) is not
 //! implemented: `ring` does not verify it.
 
+use ring::digest;
 use ring::signature::{
     ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256,
     RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512, RSA_PSS_2048_8192_SHA256,
@@ -48,18 +49,6 @@ pub enum Algorithm {
     /// EdDSA using the Ed25519 parameter set (RFC 9864's fully specified
     /// name; RFC 8032 §5.1).
     Ed25519,
-}
-
-/// The hash of an algorithm, which `at_hash` uses too (OpenID Connect
-/// Core §3.2.2.9).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Hash {
-    /// SHA-256.
-    Sha256,
-    /// SHA-384.
-    Sha384,
-    /// SHA-512.
-    Sha512,
 }
 
 impl Algorithm {
@@ -100,13 +89,14 @@ impl Algorithm {
         rsa_parameters(self).is_some()
     }
 
-    /// The hash this algorithm signs with; SHA-512 for Ed25519, as
-    /// RFC 8032 §5.1 defines it.
-    pub fn hash(self) -> Hash {
+    /// The hash this algorithm signs with, which `at_hash` uses too
+    /// (OpenID Connect Core §3.2.2.9); SHA-512 for Ed25519, as RFC 8032
+    /// §5.1 defines it.
+    pub fn hash(self) -> &'static digest::Algorithm {
         match self {
-            Self::Rs256 | Self::Ps256 | Self::Es256 => Hash::Sha256,
-            Self::Rs384 | Self::Ps384 | Self::Es384 => Hash::Sha384,
-            Self::Rs512 | Self::Ps512 | Self::Ed25519 => Hash::Sha512,
+            Self::Rs256 | Self::Ps256 | Self::Es256 => &digest::SHA256,
+            Self::Rs384 | Self::Ps384 | Self::Es384 => &digest::SHA384,
+            Self::Rs512 | Self::Ps512 | Self::Ed25519 => &digest::SHA512,
         }
     }
 
@@ -320,18 +310,18 @@ mod tests {
     #[test]
     fn names_map_to_their_algorithms_and_hashes() {
         use Algorithm::*;
-        use Hash::*;
+        use ring::digest::{SHA256 as Sha256, SHA384 as Sha384, SHA512 as Sha512};
         for (name, alg, hash, rsa) in [
-            ("RS256", Rs256, Sha256, true),
-            ("RS384", Rs384, Sha384, true),
-            ("RS512", Rs512, Sha512, true),
-            ("PS256", Ps256, Sha256, true),
-            ("PS384", Ps384, Sha384, true),
-            ("PS512", Ps512, Sha512, true),
-            ("ES256", Es256, Sha256, false),
-            ("ES384", Es384, Sha384, false),
-            ("Ed25519", Ed25519, Sha512, false),
-            ("EdDSA", Ed25519, Sha512, false),
+            ("RS256", Rs256, &Sha256, true),
+            ("RS384", Rs384, &Sha384, true),
+            ("RS512", Rs512, &Sha512, true),
+            ("PS256", Ps256, &Sha256, true),
+            ("PS384", Ps384, &Sha384, true),
+            ("PS512", Ps512, &Sha512, true),
+            ("ES256", Es256, &Sha256, false),
+            ("ES384", Es384, &Sha384, false),
+            ("Ed25519", Ed25519, &Sha512, false),
+            ("EdDSA", Ed25519, &Sha512, false),
         ] {
             assert_eq!(Algorithm::from_name(name), Some(alg), "{name}");
             assert_eq!((alg.hash(), alg.is_rsa()), (hash, rsa), "{name}");

@@ -10,13 +10,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::digest::{SHA256, SHA384, SHA512, digest};
+use ring::digest::digest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::error::IdTokenError;
 use crate::jwks::{JwkSet, KeyLookup};
-use crate::jws::{Algorithm, Algorithms, Hash, PublicKey};
+use crate::jws::{Algorithm, Algorithms, PublicKey};
 use crate::secret::{AccessToken, IdToken, Nonce, ct_eq};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (OpenID Connect Core §3.1.3.7 step 9–10).
@@ -343,12 +343,7 @@ fn check_claims(
 /// SHA-512 for the 512s and for Ed25519 (whose signatures hash with it,
 /// RFC 8032 §5.1).
 fn access_token_hash(alg: Algorithm, token: &AccessToken) -> String {
-    let hash = match alg.hash() {
-        Hash::Sha256 => &SHA256,
-        Hash::Sha384 => &SHA384,
-        Hash::Sha512 => &SHA512,
-    };
-    let hash = digest(hash, token.secret().as_bytes());
+    let hash = digest(alg.hash(), token.secret().as_bytes());
     let hash = hash.as_ref();
     URL_SAFE_NO_PAD.encode(&hash[..hash.len() / 2])
 }
