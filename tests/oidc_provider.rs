@@ -44,13 +44,17 @@ enum Client {
     /// The Basic client, of a provider that offers only Basic and `none`,
     /// with no `VERCEL_APP_TOKEN_AUTH`: the app chooses from the metadata.
     BasicUnconfigured,
+    /// The Basic client, of a provider that offers only Basic and `none`
+    /// and lists no client authentication methods in its metadata, with no
+    /// `VERCEL_APP_TOKEN_AUTH`: the app uses RFC 8414 §2's default, Basic.
+    BasicUnlisted,
 }
 
 impl Client {
     fn id(self) -> &'static str {
         match self {
             Self::Post => "post-client",
-            Self::Basic | Self::BasicUnconfigured => "basic-client",
+            Self::Basic | Self::BasicUnconfigured | Self::BasicUnlisted => "basic-client",
             Self::Public => "public-client",
             Self::Ps256 => "ps256-client",
             Self::Es256 => "es256-client",
@@ -62,7 +66,7 @@ impl Client {
     fn secret(self) -> Option<&'static str> {
         match self {
             Self::Post => Some("post-secret"),
-            Self::Basic | Self::BasicUnconfigured => Some("basic-secret"),
+            Self::Basic | Self::BasicUnconfigured | Self::BasicUnlisted => Some("basic-secret"),
             Self::Public => None,
             Self::Ps256 => Some("ps256-secret"),
             Self::Es256 => Some("es256-secret"),
@@ -100,7 +104,7 @@ impl Client {
             }
             Self::Basic => "client_secret_basic",
             Self::Public => "none",
-            Self::BasicUnconfigured => "",
+            Self::BasicUnconfigured | Self::BasicUnlisted => "",
         }
     }
 
@@ -108,9 +112,15 @@ impl Client {
     /// (`token_endpoint_auth_methods_supported`).
     fn offered(self) -> &'static str {
         match self {
-            Self::BasicUnconfigured => "client_secret_basic,none",
+            Self::BasicUnconfigured | Self::BasicUnlisted => "client_secret_basic,none",
             _ => "client_secret_basic,client_secret_post,none",
         }
+    }
+
+    /// Whether the provider's metadata leaves its client authentication
+    /// methods unlisted (`UNLISTED_AUTH_METHODS`).
+    fn unlisted(self) -> bool {
+        matches!(self, Self::BasicUnlisted)
     }
 }
 
@@ -149,9 +159,9 @@ impl Drop for Stderr {
 impl Provider {
     /// Starts `server.mjs` on an ephemeral loopback port (the OS picks it,
     /// so no other process can take it first), for `redirect_uri`; `rotate`:
-    /// whether a refresh issues a new refresh token; `methods`: the client
-    /// authentication methods it offers.
-    fn start(redirect_uri: &str, rotate: bool, methods: &str) -> Self {
+    /// whether a refresh issues a new refresh token; `client`: whose
+    /// authentication methods it offers, and whether it lists them.
+    fn start(redirect_uri: &str, rotate: bool, client: Client) -> Self {
         node_ready();
         let stderr =
             Stderr(std::env::temp_dir().join(format!("oidc-provider-{}.log", free_port())));
@@ -167,6 +177,7 @@ impl Provider {
             "CONFORM_ID_TOKEN_CLAIMS",
             "ROTATE_REFRESH_TOKENS",
             "CLIENT_AUTH_METHODS",
+            "UNLISTED_AUTH_METHODS",
             "NODE_OPTIONS",
         ] {
             command.env_remove(var);
@@ -177,7 +188,8 @@ impl Provider {
             .env("REDIRECT_URIS", redirect_uri)
             .env("ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL.to_string())
             .env("ROTATE_REFRESH_TOKENS", rotate.to_string())
-            .env("CLIENT_AUTH_METHODS", methods)
+            .env("CLIENT_AUTH_METHODS", client.offered())
+            .env("UNLISTED_AUTH_METHODS", client.unlisted().to_string())
             .env("SCOPES", sign_in_with_vercel::SCOPES.join(" "));
         let (process, ready) = spawn_command(&mut command, "oidc-provider", "READY ");
         let ready: Value = serde_json::from_str(ready.trim_start_matches("READY ")).unwrap();
@@ -234,11 +246,7 @@ impl Stack {
     async fn start_with(client: Client, rotate: bool) -> Self {
         let app_port = free_port();
         let app = format!("http://localhost:{app_port}");
-        let op = Provider::start(
-            &format!("{app}/api/auth/callback"),
-            rotate,
-            client.offered(),
-        );
+        let op = Provider::start(&format!("{app}/api/auth/callback"), rotate, client);
         let env = [
             ("PORT", app_port.to_string()),
             ("VERCEL_APP_CLIENT_ID", client.id().to_owned()),
@@ -402,14 +410,25 @@ async fn until_refresh_is_due() {
 async fn whole_session(client: Client) {
     let stack = Stack::start(client).await;
     let mut browser = Browser::default();
-    let mut listed: Vec<&str> = stack.metadata["token_endpoint_auth_methods_supported"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    listed.sort_unstable();
-    assert_eq!(listed.join(","), client.offered(), "the provider's list");
+    let listed = &stack.metadata["token_endpoint_auth_methods_supported"];
+    if client.unlisted() {
+        for member in [
+            "token_endpoint_auth_methods_supported",
+            "introspection_endpoint_auth_methods_supported",
+            "revocation_endpoint_auth_methods_supported",
+        ] {
+            assert!(stack.metadata.get(member).is_none(), "{member} listed");
+        }
+    } else {
+        let mut listed: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed.join(","), client.offered(), "the provider's list");
+    }
     let algorithms = &stack.metadata["id_token_signing_alg_values_supported"];
     assert!(
         algorithms
@@ -578,6 +597,15 @@ async fn ed25519_signed_id_tokens_whole_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn basic_is_chosen_from_the_metadata_when_not_configured() {
     whole_session(Client::BasicUnconfigured).await;
+}
+
+/// A provider whose metadata lists no client authentication methods, which
+/// takes the secret by Basic only, and an app given no
+/// `VERCEL_APP_TOKEN_AUTH`: the app uses RFC 8414 §2's default, Basic, at
+/// the token, introspection and revocation endpoints.
+#[tokio::test(flavor = "multi_thread")]
+async fn basic_is_the_default_when_the_metadata_lists_no_methods() {
+    whole_session(Client::BasicUnlisted).await;
 }
 
 /// Cancel on the provider's login page lands on the app's error page with

@@ -26,6 +26,10 @@
 //                      in the metadata, comma-separated (default
 //                      client_secret_basic,client_secret_post,none); only the
 //                      clients registered for one of them are kept
+//   UNLISTED_AUTH_METHODS  "true" to leave every *_endpoint_auth_methods_supported
+//                      member out of the discovery document (RFC 8414 §2 then
+//                      means client_secret_basic); the methods offered stay
+//                      CLIENT_AUTH_METHODS
 //
 // stdout carries exactly one line, `READY {"issuer":"...","port":N}`, once the
 // server accepts requests. Everything else (oidc-provider notices included) goes
@@ -71,6 +75,7 @@ const clientAuthMethods = (process.env.CLIENT_AUTH_METHODS || 'client_secret_bas
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
+const unlistedAuthMethods = process.env.UNLISTED_AUTH_METHODS === 'true';
 
 // The demo user every login resolves to, whatever is typed into the login form.
 const DEMO_SUB = 'user_demo_123';
@@ -279,6 +284,22 @@ provider.use(async (ctx, next) => {
   }
   await next();
 });
+
+// With UNLISTED_AUTH_METHODS, the discovery document says nothing of how
+// clients authenticate at the token, introspection and revocation endpoints,
+// as a provider may: RFC 8414 §2 reads that as client_secret_basic.
+// Both discovery documents (OpenID Connect Discovery's and RFC 8414's).
+const discoveryPaths = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];
+if (unlistedAuthMethods) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (discoveryPaths.includes(ctx.path) && ctx.body && typeof ctx.body === 'object') {
+      for (const member of Object.keys(ctx.body)) {
+        if (member.endsWith('_endpoint_auth_methods_supported')) delete ctx.body[member];
+      }
+    }
+  });
+}
 
 // ID tokens from the token endpoint carry at_hash, as OpenID Connect Core
 // §3.1.3.8 allows and providers other than this one send: oidc-provider adds it

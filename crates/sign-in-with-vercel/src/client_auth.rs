@@ -11,7 +11,9 @@ use crate::transport::{HttpRequest, Unbuildable, basic_auth_header, post_form};
 /// `client_id` (`none`), and a confidential client uses
 /// `client_secret_post`, as Vercel's guide does, unless the provider's
 /// `token_endpoint_auth_methods_supported` (RFC 8414 §2) lists
-/// `client_secret_basic` and not `client_secret_post`.
+/// `client_secret_basic` and not `client_secret_post`. A discovered
+/// provider that does not list its methods gets Basic, RFC 8414's default
+/// ([`ProviderMetadata::token_endpoint_auth_methods_supported`]).
 pub(crate) fn token_endpoint_method(
     config: &Config,
     metadata: &ProviderMetadata,
@@ -126,6 +128,35 @@ mod tests {
                 "{methods:?}"
             );
         }
+    }
+
+    /// A discovered provider that lists no methods for its token endpoint
+    /// gets the secret by Basic (RFC 8414 §2's default); Vercel's built-in
+    /// metadata, which lists none either, gets it posted.
+    #[test]
+    fn a_provider_that_lists_nothing_gets_basic_vercel_gets_post() {
+        let c = load(&[
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("VERCEL_APP_CLIENT_SECRET", SECRET),
+        ])
+        .unwrap();
+        let doc = r#"{"issuer": "https://op.example.com",
+            "authorization_endpoint": "https://op.example.com/authorize",
+            "token_endpoint": "https://op.example.com/token",
+            "jwks_uri": "https://op.example.com/jwks"}"#;
+        let discovered = ProviderMetadata::from_response(
+            "https://op.example.com",
+            &crate::transport::tests::response(200, doc),
+        )
+        .unwrap();
+        assert_eq!(
+            token_endpoint_method(&c, &discovered),
+            ClientAuthMethod::ClientSecretBasic
+        );
+        assert_eq!(
+            token_endpoint_method(&c, &ProviderMetadata::vercel()),
+            ClientAuthMethod::ClientSecretPost
+        );
     }
 
     /// A configured method is used whatever the provider lists; a public

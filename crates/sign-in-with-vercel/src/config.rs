@@ -51,8 +51,9 @@ pub struct Config {
     /// from `VERCEL_APP_TOKEN_AUTH`. `None` when it is not set and there is
     /// a client secret: then `client_secret_post`, as Vercel's guide does,
     /// unless the provider's metadata lists `client_secret_basic` and not
-    /// `client_secret_post` for its token endpoint
-    /// ([`ProviderMetadata::token_endpoint_auth_methods_supported`](crate::ProviderMetadata::token_endpoint_auth_methods_supported)).
+    /// `client_secret_post` for its token endpoint, or a discovered
+    /// provider's lists nothing (RFC 8414 §2's default is Basic:
+    /// [`ProviderMetadata::token_endpoint_auth_methods_supported`](crate::ProviderMetadata::token_endpoint_auth_methods_supported)).
     pub token_auth: Option<ClientAuthMethod>,
     /// The issuer identifier, compared exactly as a string.
     pub issuer: String,

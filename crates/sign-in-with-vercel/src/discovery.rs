@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::config::VERCEL_ISSUER;
+use crate::config::{ClientAuthMethod, VERCEL_ISSUER};
 use crate::error::{Endpoint, Error, excerpt};
 use crate::origin::{check_secure_url, is_loopback};
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable, get_json};
@@ -31,19 +31,27 @@ pub struct ProviderMetadata {
     pub revocation_endpoint: Option<String>,
     /// How the token endpoint authenticates clients (RFC 8414 §2): where
     /// [`Config::token_auth`](crate::Config::token_auth) is not set, a
-    /// client with a secret sends it by Basic only when this names Basic
-    /// and not `client_secret_post`. Absent, it says nothing (RFC 8414's
-    /// default is Basic, but providers that follow Vercel's guide take the
-    /// secret posted and may omit the list). A value that is not a list of
-    /// strings reads as absent.
-    #[serde(default, deserialize_with = "string_list")]
+    /// client with a secret sends it by Basic when this names Basic and
+    /// not `client_secret_post`, and posts it otherwise.
+    ///
+    /// A discovery document without the member (or with a value that is
+    /// not a list of strings) reads as `["client_secret_basic"]`: RFC 8414
+    /// §2's and OpenID Connect Discovery §3's default, and the one method
+    /// RFC 6749 §2.3.1 says every authorization server must support.
+    /// `None` only in [`ProviderMetadata::vercel`]: Vercel takes both, and
+    /// its guide posts the secret.
+    #[serde(
+        default = "basic_by_default",
+        deserialize_with = "auth_methods_or_basic"
+    )]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// RFC 7662.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
     /// How the revocation endpoint authenticates clients (RFC 8414 §2;
-    /// `client_secret_basic` when absent).
-    #[serde(default)]
+    /// `client_secret_basic` when absent). A value that is not a list of
+    /// strings reads as absent.
+    #[serde(default, deserialize_with = "string_list")]
     pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// RFC 9207 §3: when true, the callback must carry `iss`.
     #[serde(default)]
@@ -200,6 +208,22 @@ fn string_list<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+/// RFC 8414 §2's `token_endpoint_auth_methods_supported` when a document
+/// does not list it: `client_secret_basic`.
+fn basic_by_default() -> Option<Vec<String>> {
+    Some(vec![
+        ClientAuthMethod::ClientSecretBasic.as_str().to_owned(),
+    ])
+}
+
+/// A list of client authentication methods, or [`basic_by_default`] when
+/// the value is not a list of strings.
+fn auth_methods_or_basic<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(string_list(deserializer)?.or_else(basic_by_default))
+}
+
 /// How much of a mismatching `issuer` an error quotes: the document is the
 /// provider's, and may be any size.
 const QUOTED_ISSUER_CHARS: usize = 100;
@@ -336,10 +360,11 @@ mod tests {
         }
     }
 
-    /// The token endpoint's methods as listed; absent when the list is
-    /// absent or not a list of strings.
+    /// The token endpoint's methods as listed; RFC 8414 §2's default,
+    /// Basic, when the list is absent or not a list of strings. Only the
+    /// built-in metadata of Vercel, which takes both, lists nothing.
     #[test]
-    fn token_endpoint_methods_are_read_as_listed() {
+    fn token_endpoint_methods_are_read_as_listed_or_basic() {
         let listed = DOC.replace(
             r#""jwks_uri""#,
             r#""token_endpoint_auth_methods_supported": ["client_secret_post"], "jwks_uri""#,
@@ -348,16 +373,45 @@ mod tests {
             .unwrap();
         let post = Some(vec!["client_secret_post".to_owned()]);
         assert_eq!(m.token_endpoint_auth_methods_supported, post);
-        for odd in ["", r#""token_endpoint_auth_methods_supported": "x", "#] {
+        let basic = Some(vec!["client_secret_basic".to_owned()]);
+        for odd in [
+            "",
+            r#""token_endpoint_auth_methods_supported": "client_secret_post", "#,
+            r#""token_endpoint_auth_methods_supported": null, "#,
+            r#""token_endpoint_auth_methods_supported": [1], "#,
+        ] {
             let doc = DOC.replace(r#""jwks_uri""#, &format!(r#"{odd}"jwks_uri""#));
             let m = ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
                 .unwrap();
-            assert_eq!(m.token_endpoint_auth_methods_supported, None, "{odd}");
+            assert_eq!(m.token_endpoint_auth_methods_supported, basic, "{odd}");
         }
         assert_eq!(
             ProviderMetadata::vercel().token_endpoint_auth_methods_supported,
             None
         );
+    }
+
+    /// The revocation endpoint's methods as listed; absent (Basic, RFC
+    /// 8414 §2) when the value is not a list of strings, rather than a
+    /// failed discovery.
+    #[test]
+    fn revocation_endpoint_methods_are_read_as_listed() {
+        let member = |value: &str| {
+            let doc = DOC.replace(
+                r#""jwks_uri""#,
+                &format!(r#""revocation_endpoint_auth_methods_supported": {value}, "jwks_uri""#),
+            );
+            ProviderMetadata::from_response("https://op.example.com", &response(200, &doc))
+                .unwrap()
+                .revocation_endpoint_auth_methods_supported
+        };
+        assert_eq!(
+            member(r#"["client_secret_post"]"#),
+            Some(vec!["client_secret_post".to_owned()])
+        );
+        for odd in [r#""client_secret_post""#, "null", "{}"] {
+            assert_eq!(member(odd), None, "{odd}");
+        }
     }
 
     #[test]
