@@ -10,10 +10,14 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 /// Largest request body read.
 const MAX_BODY: usize = 1024 * 1024;
+/// How long a client has to send a request's head, and then as long for
+/// its body: a connection that sends nothing, or trickles, is closed rather
+/// than held open for good.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// How long the server waits after a failed `accept` before the next one.
 const ACCEPT_BACK_OFF: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -48,8 +52,23 @@ impl Drop for Server {
 }
 
 /// Serves `handler` on `listener` in the current tokio runtime. Request
-/// bodies are read whole (at most 1 MiB; larger is a 413).
+/// bodies are read whole (at most 1 MiB; larger is a 413). A client has 30
+/// seconds to send a request's head (else the connection is closed) and
+/// as long again for its body (else a 408).
 pub fn serve<F, Fut>(listener: std::net::TcpListener, handler: F) -> std::io::Result<Server>
+where
+    F: Fn(http::Request<Vec<u8>>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = http::Response<Bytes>> + Send + 'static,
+{
+    serve_within(listener, handler, READ_TIMEOUT)
+}
+
+/// [`serve`], with `read_timeout` for the head and for the body.
+fn serve_within<F, Fut>(
+    listener: std::net::TcpListener,
+    handler: F,
+    read_timeout: std::time::Duration,
+) -> std::io::Result<Server>
 where
     F: Fn(http::Request<Vec<u8>>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = http::Response<Bytes>> + Send + 'static,
@@ -80,21 +99,25 @@ where
                     let handler = handler.clone();
                     async move {
                         let (parts, body) = request.into_parts();
-                        let response = match Limited::new(body, MAX_BODY).collect().await {
-                            Ok(body) => {
+                        let body = Limited::new(body, MAX_BODY).collect();
+                        let response = match tokio::time::timeout(read_timeout, body).await {
+                            Ok(Ok(body)) => {
                                 handler(http::Request::from_parts(parts, body.to_bytes().to_vec()))
                                     .await
                             }
-                            Err(_) => http::Response::builder()
-                                .status(413)
-                                .body(Bytes::from_static(b"request body too large"))
-                                .unwrap_or_default(),
+                            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                                refusal(413, "request body too large")
+                            }
+                            Ok(Err(_)) => refusal(400, "the request body could not be read"),
+                            Err(_) => refusal(408, "the request body did not arrive in time"),
                         };
                         Ok::<_, Infallible>(response.map(Full::new))
                     }
                 });
                 let _ = http1::Builder::new()
                     .keep_alive(true)
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(read_timeout)
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
@@ -104,6 +127,16 @@ where
         addr,
         task: Some(task),
     })
+}
+
+/// A plain-text refusal of a request the server could not read whole; the
+/// connection closes after it (the rest of the body may still be coming).
+fn refusal(status: u16, text: &'static str) -> http::Response<Bytes> {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONNECTION, "close")
+        .body(Bytes::from_static(text.as_bytes()))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -138,6 +171,89 @@ mod tests {
             }
         }
         Some(String::from_utf8_lossy(&read).into_owned())
+    }
+
+    /// Reads until the server closes the connection; `None` if it stays
+    /// open longer than `within`.
+    fn until_closed(stream: &mut TcpStream, within: Duration) -> Option<String> {
+        stream.set_read_timeout(Some(within)).unwrap();
+        let mut read = Vec::new();
+        let mut buffer = [0u8; 1024];
+        loop {
+            match stream.read(&mut buffer) {
+                Ok(0) => return Some(String::from_utf8_lossy(&read).into_owned()),
+                Ok(n) => read.extend_from_slice(&buffer[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return None;
+                }
+                Err(_) => return Some(String::from_utf8_lossy(&read).into_owned()),
+            }
+        }
+    }
+
+    fn ok_server(read_timeout: Duration) -> Server {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        serve_within(
+            listener,
+            |_| async { http::Response::new(Bytes::from_static(b"ok")) },
+            read_timeout,
+        )
+        .unwrap()
+    }
+
+    /// A client that sends part of a request's head and then nothing, or
+    /// connects and sends nothing, has its connection closed, unanswered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_head_that_does_not_arrive_in_time_closes_the_connection() {
+        let server = ok_server(Duration::from_millis(300));
+        for sent in [&b"GET / HTTP/1.1\r\nHost: 127"[..], b""] {
+            let mut stream = TcpStream::connect(server.addr()).unwrap();
+            stream.write_all(sent).unwrap();
+            let read = until_closed(&mut stream, Duration::from_secs(10))
+                .expect("the connection is closed");
+            assert!(!read.contains("200"), "{read}");
+        }
+    }
+
+    /// A body that stops short of its length is a 408, and the connection
+    /// closes; one within the limit and on time is served.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_that_does_not_arrive_in_time_is_a_408() {
+        let server = ok_server(Duration::from_millis(300));
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc")
+            .unwrap();
+        let read = until_closed(&mut stream, Duration::from_secs(10)).expect("closed");
+        assert!(read.starts_with("HTTP/1.1 408"), "{read}");
+
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+            .unwrap();
+        let read = until_closed(&mut stream, Duration::from_secs(10)).expect("closed");
+        assert!(read.starts_with("HTTP/1.1 200"), "{read}");
+    }
+
+    /// A body over the limit is a 413, not a read error's 400.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_over_the_limit_is_a_413() {
+        let server = ok_server(Duration::from_secs(10));
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        // The server may answer before it has read it all.
+        let _ = stream.write_all(&vec![b'a'; MAX_BODY + 1]);
+        let read = until_closed(&mut stream, Duration::from_secs(10)).expect("closed");
+        assert!(read.starts_with("HTTP/1.1 413"), "{read}");
     }
 
     // The client blocks a worker thread; the server runs on the other.
