@@ -338,8 +338,16 @@ impl fmt::Display for Error {
                 f,
                 "an error response naming no sign-in of this browser: error={code}"
             ),
-            Self::TokenRejected(code) => write!(f, "provider refused the grant: error={code}"),
-            Self::ClientRefused(code) => write!(f, "provider refused this client: error={code}"),
+            Self::TokenRejected(code) => write!(
+                f,
+                "provider refused the grant: error={code}{}",
+                credentials_hint(code)
+            ),
+            Self::ClientRefused(code) => write!(
+                f,
+                "provider refused this client: error={code}{}",
+                credentials_hint(code)
+            ),
             Self::IdToken(e) => write!(f, "ID token rejected: {e}"),
             Self::Upstream(endpoint, UpstreamProblem::Transport(t)) => {
                 write!(f, "{} request failed: {t}", endpoint.as_str())
@@ -356,6 +364,17 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// What the operator should check when the provider refused the client's
+/// authentication (`invalid_client`, RFC 6749 §5.2): the three settings
+/// that must match the provider's registration of the client.
+fn credentials_hint(code: &str) -> &'static str {
+    if code == "invalid_client" {
+        " (check VERCEL_APP_CLIENT_ID, VERCEL_APP_CLIENT_SECRET and VERCEL_APP_TOKEN_AUTH against the provider's registration of the client)"
+    } else {
+        ""
+    }
+}
 
 impl From<IdTokenError> for Error {
     fn from(e: IdTokenError) -> Self {
@@ -440,6 +459,25 @@ pub fn sanitize_error_code(code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused client authentication names the settings to check; other
+    /// refusals do not.
+    #[test]
+    fn a_refused_client_names_the_settings_to_check() {
+        for e in [
+            Error::TokenRejected("invalid_client".into()),
+            Error::ClientRefused("invalid_client".into()),
+        ] {
+            let line = e.to_string();
+            assert!(line.contains("error=invalid_client (check VERCEL_APP_CLIENT_ID, VERCEL_APP_CLIENT_SECRET and VERCEL_APP_TOKEN_AUTH"), "{line}");
+        }
+        for e in [
+            Error::TokenRejected("invalid_grant".into()),
+            Error::ClientRefused("unauthorized_client".into()),
+        ] {
+            assert!(!e.to_string().contains("check"), "{e}");
+        }
+    }
 
     #[test]
     fn unknown_provider_error_codes_are_not_echoed() {
