@@ -51,7 +51,9 @@ impl Flow {
 
     /// Whether the flow is older than [`FLOW_TTL_SECS`] (or from the future).
     pub fn is_expired(&self, now: i64) -> bool {
-        now - self.created_at > FLOW_TTL_SECS || self.created_at - now > 60
+        // Saturating: the stamp is read from a cookie.
+        now.saturating_sub(self.created_at) > FLOW_TTL_SECS
+            || self.created_at.saturating_sub(now) > 60
     }
 }
 
@@ -166,6 +168,16 @@ mod tests {
         let flow = Flow::new(String::new(), "/".into(), 1000);
         assert!(!flow.is_expired(1000 - 60));
         assert!(flow.is_expired(1000 - 61));
+    }
+
+    /// A stamp at either end of `i64` (only someone with the key could
+    /// seal one) is expired, without an overflow.
+    #[test]
+    fn a_flow_stamped_at_the_ends_of_time_is_expired() {
+        for stamp in [i64::MIN, i64::MAX] {
+            let flow = Flow::new(String::new(), "/".into(), stamp);
+            assert!(flow.is_expired(1_800_000_000), "{stamp}");
+        }
     }
 
     /// RFC 6749 §3.1: an endpoint whose query already ends in `?` or `&`

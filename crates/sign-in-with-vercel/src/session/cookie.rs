@@ -492,7 +492,12 @@ pub(crate) fn write(
     now: i64,
 ) -> Result<Sealed, Error> {
     let id = &random_token()[..8];
-    generation(origin, id, seal(config, data)?, data.expires_at - now)
+    generation(
+        origin,
+        id,
+        seal(config, data)?,
+        data.expires_at.saturating_sub(now),
+    )
 }
 
 /// `data` sealed for the session cookie (not yet split into chunks).

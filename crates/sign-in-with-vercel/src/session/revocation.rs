@@ -171,7 +171,8 @@ pub(crate) fn read(
         let Ok(stored) = serde_json::from_slice::<Stored>(&opened.plaintext) else {
             continue;
         };
-        let recent = now - stored.t <= REVOCATION_RETRY_SECS && stored.t <= now + 60;
+        let recent = now.saturating_sub(stored.t) <= REVOCATION_RETRY_SECS
+            && stored.t <= now.saturating_add(60);
         let copy = pending
             .iter()
             .any(|p: &Pending| p.access_token.secret() == stored.a);
@@ -279,6 +280,9 @@ mod tests {
         assert_eq!(pending_at(NOW - REVOCATION_RETRY_SECS - 1), 0);
         assert_eq!(pending_at(NOW + 60), 1);
         assert_eq!(pending_at(NOW + 61), 0);
+        // At either end of `i64`: outside the window, without an overflow.
+        assert_eq!(pending_at(i64::MIN), 0);
+        assert_eq!(pending_at(i64::MAX), 0);
     }
 
     /// A seal opens only under the cookie name it was sealed for: moved to

@@ -175,7 +175,8 @@ fn adopt(
                         && new.rotation == old.rotation.saturating_add(1)
                 })
                 .ok_or_else(unusable)?;
-            let sealed = cookie::generation(origin, &id, seal, data.expires_at - now)?;
+            let sealed =
+                cookie::generation(origin, &id, seal, data.expires_at.saturating_sub(now))?;
             Ok(Refreshed { data, sealed })
         }
     }

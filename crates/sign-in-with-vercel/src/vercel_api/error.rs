@@ -194,8 +194,14 @@ fn sanitize_code(code: &str) -> Option<String> {
 
 /// A message made safe to log: control characters dropped, token-like
 /// words (long runs of letters, digits, `_`, `-`, `.`) redacted, capped.
+/// The control characters go first: one inside a token would otherwise
+/// split it into runs too short to redact, joined again once dropped.
 fn summarise(message: &str) -> String {
-    let words: Vec<String> = message
+    let printable: String = message
+        .chars()
+        .filter(|c| c.is_whitespace() || !c.is_control())
+        .collect();
+    let words: Vec<String> = printable
         .split_whitespace()
         .map(|word| {
             let run = word
@@ -206,7 +212,7 @@ fn summarise(message: &str) -> String {
             if run >= MIN_TOKEN_LIKE {
                 "[redacted]".to_owned()
             } else {
-                word.chars().filter(|c| !c.is_control()).collect()
+                word.to_owned()
             }
         })
         .collect();
@@ -416,6 +422,21 @@ mod tests {
             summarise("a/b/c/d/e/f/g/h/i/j/k/l/m"),
             "a/b/c/d/e/f/g/h/i/j/k/l/m"
         );
+    }
+
+    /// A control character inside a token neither shields it from
+    /// redaction nor survives; one that is whitespace still parts words.
+    #[test]
+    fn a_control_character_does_not_split_a_token_out_of_redaction() {
+        let half = "x".repeat(MIN_TOKEN_LIKE / 2 + 1);
+        for control in ['\u{0}', '\u{7f}', '\u{1b}'] {
+            assert_eq!(
+                summarise(&format!("bad {half}{control}{half} here")),
+                "bad [redacted] here",
+                "{control:?}"
+            );
+        }
+        assert_eq!(summarise("a\tb\nc"), "a b c");
     }
 
     #[test]
