@@ -289,6 +289,8 @@ mod cookies;
 mod discovery;
 mod error;
 mod flow;
+#[cfg(test)]
+mod hostile;
 mod id_token;
 mod introspect;
 mod jwks;

@@ -518,11 +518,25 @@ pub(crate) enum Signing {
     UnpublishedKid,
 }
 
-fn key_pair(pem: &str) -> ring::signature::RsaKeyPair {
+/// The RSA test key `pem` (PKCS #8).
+pub(crate) fn key_pair(pem: &str) -> ring::signature::RsaKeyPair {
     use base64::engine::general_purpose::STANDARD;
     let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = STANDARD.decode(der).expect("a PEM test key");
     ring::signature::RsaKeyPair::from_pkcs8(&der).expect("a PKCS#8 RSA test key")
+}
+
+/// The RS256 signature (RFC 7518 §3.3) of `input` by `pair`.
+pub(crate) fn rs256(pair: &ring::signature::RsaKeyPair, input: &[u8]) -> Vec<u8> {
+    let mut out = vec![0; pair.public().modulus_len()];
+    pair.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        input,
+        &mut out,
+    )
+    .expect("RS256 signing");
+    out
 }
 
 /// Key A's public half as a JWK (RFC 7518 §6.3.1).
@@ -563,17 +577,7 @@ pub(crate) fn sign(claims: &Value, signing: Signing) -> String {
             let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pair.public().as_ref());
             ring::hmac::sign(&hmac, input.as_bytes()).as_ref().to_vec()
         }
-        _ => {
-            let mut out = vec![0; pair.public().modulus_len()];
-            pair.sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                input.as_bytes(),
-                &mut out,
-            )
-            .expect("RS256 signing");
-            out
-        }
+        _ => rs256(&pair, input.as_bytes()),
     };
     if let (Signing::CorruptSignature, Some(last)) = (signing, signature.last_mut()) {
         *last ^= 1;

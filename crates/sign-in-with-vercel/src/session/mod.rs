@@ -10,7 +10,7 @@
 pub(crate) mod cookie;
 mod current;
 mod flights;
-mod format;
+pub(crate) mod format;
 mod rejection;
 pub(crate) mod revocation;
 mod shared;
