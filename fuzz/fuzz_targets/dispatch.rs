@@ -1,20 +1,29 @@
-//! Every route of the library, as a browser and a provider can reach it:
-//! the input is a request (method and URI, headers, as text) and the one
-//! answer the fake provider gives to every call it receives (status and
-//! body), separated by a line `--provider--`:
+//! Every route of the library, as a browser and a provider can reach it.
+//! The input is a request (method and URI, then headers, as text), then
+//! the fake provider's answers, each after a line `--provider--`: a line
+//! with the status and the path it answers, then the body. A call gets
+//! the first answer left for its path; a call with none finds the
+//! provider unreachable.
 //!
 //! ```text
 //! GET /api/auth/callback?code=c&state=s HTTP/1.1
 //! host: app.example.com
 //! cookie: __Host-flow=...
 //! --provider--
-//! 200
-//! {"access_token": "..."}
+//! 200 /login/oauth/token
+//! {"access_token": "...", "token_type": "Bearer", "id_token": "..."}
+//! --provider--
+//! 200 /.well-known/jwks
+//! {"keys": [...]}
 //! ```
 //!
-//! A request `http` cannot represent (a header name or value it refuses)
-//! is skipped, as hyper would refuse it before the function ran. What is
-//! asserted: the library answers, without a panic, and never with a 500.
+//! The clock stands still at [`NOW`], so seeds that carry sealed cookies
+//! and signed tokens (`cargo run --example seeds --no-default-features`
+//! writes them) stay valid, and the fuzzer can reach what lies behind
+//! them. A request `http` cannot represent (a header name or value it
+//! refuses) is skipped, as hyper would refuse it before the function ran.
+//! What is asserted: the library answers, without a panic, and never with
+//! a 500.
 
 #![no_main]
 
@@ -23,14 +32,23 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use sign_in_with_vercel::{Auth, BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
 
-/// A provider whose every answer is the input's.
-struct Scripted(std::sync::Mutex<Option<(u16, Vec<u8>)>>);
+#[path = "../harness.rs"]
+mod harness_common;
+use harness_common::{NOW, lookup};
+
+/// A provider that gives the input's answers: `(status, path, body)`.
+struct Scripted(std::sync::Mutex<Vec<(u16, String, Vec<u8>)>>);
 
 impl HttpClient for Scripted {
-    fn execute(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-        let answer = self.0.lock().unwrap().clone();
+    fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        let answer = {
+            let mut answers = self.0.lock().unwrap();
+            let path = request.uri().path();
+            let at = answers.iter().position(|(_, p, _)| p == path);
+            at.map(|at| answers.remove(at))
+        };
         Box::pin(async move {
-            let (status, body) = answer.ok_or(TransportError::Connect)?;
+            let (status, _, body) = answer.ok_or(TransportError::Connect)?;
             let mut response = http::Response::new(body);
             *response.status_mut() =
                 http::StatusCode::from_u16(status).map_err(|_| TransportError::Other)?;
@@ -43,33 +61,14 @@ impl HttpClient for Scripted {
     }
 }
 
-struct Harness {
-    runtime: tokio::runtime::Runtime,
-    provider: Arc<Scripted>,
-    auth: Auth,
-}
-
-fn harness() -> &'static Harness {
-    static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(|| {
-        let provider = Arc::new(Scripted(std::sync::Mutex::new(None)));
-        let auth = Auth::from_lookup(|name| {
-            match name {
-                "VERCEL_APP_CLIENT_ID" => Some("cl_fuzz"),
-                "VERCEL_APP_CLIENT_SECRET" => Some("fuzz-client-secret-0123456789abcdef"),
-                "AUTH_SECRET" => Some("fuzz-auth-secret-0123456789abcdef0123456789"),
-                _ => None,
-            }
-            .map(str::to_owned)
-        })
-        .with_http_client(provider.clone());
-        Harness {
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .build()
-                .expect("a runtime"),
-            provider,
-            auth,
-        }
+/// One runtime for every input, as a Vercel function instance has.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime")
     })
 }
 
@@ -89,24 +88,34 @@ fn request(text: &str) -> Option<http::Request<()>> {
     builder.body(()).ok()
 }
 
-/// The provider's answer in `text`: a status line, then the body.
-fn answer(text: &str) -> Option<(u16, Vec<u8>)> {
-    let (status, body) = text.split_once('\n').unwrap_or((text, ""));
-    Some((status.trim().parse().ok()?, body.as_bytes().to_vec()))
+/// A provider's answer in `text`: a line with the status and the path,
+/// then the body.
+fn answer(text: &str) -> Option<(u16, String, Vec<u8>)> {
+    let (line, body) = text.split_once('\n').unwrap_or((text, ""));
+    let (status, path) = line.trim().split_once(' ')?;
+    Some((
+        status.parse().ok()?,
+        path.to_owned(),
+        body.as_bytes().to_vec(),
+    ))
 }
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let (head, provider) = text.split_once("\n--provider--\n").unwrap_or((&text, ""));
-    let Some(request) = request(head) else {
+    let mut parts = text.split("\n--provider--\n");
+    let Some(request) = parts.next().and_then(request) else {
         return;
     };
-    let harness = harness();
-    *harness.provider.0.lock().unwrap() = answer(provider);
-    let Some(future) = harness.auth.dispatch(&request) else {
+    // A fresh instance per input (its caches empty), so that an input
+    // means the same whatever ran before it.
+    let provider = Scripted(std::sync::Mutex::new(parts.map_while(answer).collect()));
+    let auth = Auth::from_lookup(lookup)
+        .with_http_client(Arc::new(provider))
+        .with_clock(Arc::new(|| NOW));
+    let Some(future) = auth.dispatch(&request) else {
         return;
     };
-    let response = harness.runtime.block_on(future);
+    let response = runtime().block_on(future);
     assert_ne!(
         response.status(),
         http::StatusCode::INTERNAL_SERVER_ERROR,
