@@ -22,9 +22,9 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use harness::{NOW, lookup};
+use harness::{Answer, NOW, SEPARATOR, Scripted, lookup, request, split};
 use serde_json::json;
-use sign_in_with_vercel::{Auth, BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+use sign_in_with_vercel::Auth;
 
 const HOST: &str = "app.example.com";
 const KID: &str = "fuzz-key";
@@ -34,51 +34,27 @@ const USERINFO: &str = "/login/oauth/userinfo";
 const INTROSPECT: &str = "/login/oauth/token/introspect";
 const REVOKE: &str = "/login/oauth/token/revoke";
 
-/// Answers by path, as the fuzz target does: `(status, path, body)`.
-struct Scripted(Mutex<Vec<(u16, String, String)>>);
-
-impl HttpClient for Scripted {
-    fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-        let answer = {
-            let mut answers = self.0.lock().unwrap();
-            let path = request.uri().path();
-            let at = answers.iter().position(|(_, p, _)| p == path);
-            at.map(|at| answers.remove(at))
-        };
-        Box::pin(async move {
-            let (status, _, body) = answer.ok_or(TransportError::Connect)?;
-            let mut response = http::Response::new(body.into_bytes());
-            *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
-            Ok(response)
-        })
-    }
-}
-
 /// A request and the provider's answers, as the fuzz target reads them.
 struct Seed {
     head: String,
-    answers: Vec<(u16, String, String)>,
+    answers: Vec<Answer>,
 }
 
 impl Seed {
     /// A seed as the fuzz target reads it.
     fn parse(text: &str) -> Self {
-        let mut parts = text.split("\n--provider--\n");
-        let head = parts.next().unwrap().to_owned();
-        let answers = parts
-            .map(|part| {
-                let (line, body) = part.split_once('\n').unwrap_or((part, ""));
-                let (status, path) = line.split_once(' ').unwrap();
-                (status.parse().unwrap(), path.to_owned(), body.to_owned())
-            })
-            .collect();
-        Self { head, answers }
+        let (head, answers) = split(text);
+        Self {
+            head: head.to_owned(),
+            answers,
+        }
     }
 
     fn text(&self) -> String {
         let mut text = self.head.clone();
         for (status, path, body) in &self.answers {
-            text.push_str(&format!("\n--provider--\n{status} {path}\n{body}"));
+            let body = String::from_utf8_lossy(body);
+            text.push_str(&format!("{SEPARATOR}{status} {path}\n{body}"));
         }
         text
     }
@@ -122,19 +98,6 @@ fn id_token(key: &ring::signature::RsaKeyPair, nonce: &str, at: i64) -> String {
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
-fn request(head: &str) -> http::Request<()> {
-    let mut lines = head.lines();
-    let mut start = lines.next().unwrap().split(' ');
-    let mut builder = http::Request::builder()
-        .method(start.next().unwrap())
-        .uri(start.next().unwrap());
-    for line in lines {
-        let (name, value) = line.split_once(':').unwrap();
-        builder = builder.header(name.trim(), value.trim());
-    }
-    builder.body(()).unwrap()
-}
-
 /// Runs `seed` through a fresh instance of the app, as the fuzz target
 /// does: its status, the `name=value` of each cookie it sets, how many
 /// answers were left unasked, and where it redirects (or its body).
@@ -152,7 +115,7 @@ fn replay_at(seed: &Seed, at: i64) -> (u16, Vec<String>, usize, String) {
         .enable_time()
         .build()
         .unwrap();
-    let response = runtime.block_on(auth.dispatch(&request(&seed.head)).unwrap());
+    let response = runtime.block_on(auth.dispatch(&request(&seed.head).unwrap()).unwrap());
     let cookies = response
         .headers()
         .get_all(http::header::SET_COOKIE)
@@ -201,8 +164,8 @@ fn sign_in(at: i64) -> (Seed, String) {
             flow.join("; ")
         ),
         answers: vec![
-            (200, TOKEN.into(), tokens.to_string()),
-            (200, JWKS.into(), jwks(&key)),
+            (200, TOKEN.into(), tokens.to_string().into()),
+            (200, JWKS.into(), jwks(&key).into()),
         ],
     };
     let (status, session, left, location) = replay_at(&callback, at);
@@ -279,8 +242,8 @@ fn main() {
             Seed {
                 head: format!("GET /api/auth/session HTTP/1.1\n{https}\ncookie: {due}"),
                 answers: vec![
-                    (200, TOKEN.into(), refreshed.to_string()),
-                    (200, JWKS.into(), jwks(&key)),
+                    (200, TOKEN.into(), refreshed.to_string().into()),
+                    (200, JWKS.into(), jwks(&key).into()),
                 ],
             },
         ),
@@ -288,14 +251,14 @@ fn main() {
             "user-info-signed",
             Seed {
                 head: format!("GET /api/user-info HTTP/1.1\n{https}\ncookie: {session}"),
-                answers: vec![(200, USERINFO.into(), userinfo.to_string())],
+                answers: vec![(200, USERINFO.into(), userinfo.to_string().into())],
             },
         ),
         (
             "validate-token-signed",
             Seed {
                 head: format!("GET /api/validate-token HTTP/1.1\n{https}\ncookie: {session}"),
-                answers: vec![(200, INTROSPECT.into(), introspection.to_string())],
+                answers: vec![(200, INTROSPECT.into(), introspection.to_string().into())],
             },
         ),
         (
@@ -305,8 +268,8 @@ fn main() {
                     "POST /api/auth/signout HTTP/1.1\n{https}\norigin: https://{HOST}\ncookie: {session}"
                 ),
                 answers: vec![
-                    (200, REVOKE.into(), "{}".into()),
-                    (200, REVOKE.into(), "{}".into()),
+                    (200, REVOKE.into(), b"{}".to_vec()),
+                    (200, REVOKE.into(), b"{}".to_vec()),
                 ],
             },
         ),

@@ -30,36 +30,11 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use sign_in_with_vercel::{Auth, BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+use sign_in_with_vercel::Auth;
 
 #[path = "../harness.rs"]
-mod harness_common;
-use harness_common::{NOW, lookup};
-
-/// A provider that gives the input's answers: `(status, path, body)`.
-struct Scripted(std::sync::Mutex<Vec<(u16, String, Vec<u8>)>>);
-
-impl HttpClient for Scripted {
-    fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-        let answer = {
-            let mut answers = self.0.lock().unwrap();
-            let path = request.uri().path();
-            let at = answers.iter().position(|(_, p, _)| p == path);
-            at.map(|at| answers.remove(at))
-        };
-        Box::pin(async move {
-            let (status, _, body) = answer.ok_or(TransportError::Connect)?;
-            let mut response = http::Response::new(body);
-            *response.status_mut() =
-                http::StatusCode::from_u16(status).map_err(|_| TransportError::Other)?;
-            response.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            Ok(response)
-        })
-    }
-}
+mod harness;
+use harness::{NOW, Scripted, lookup, request, split};
 
 /// One runtime for every input, as a Vercel function instance has.
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -72,43 +47,15 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// The request in `text`, if `http` can represent it.
-fn request(text: &str) -> Option<http::Request<()>> {
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let mut start = lines.next()?.splitn(3, ' ');
-    let method = http::Method::from_bytes(start.next()?.as_bytes()).ok()?;
-    let uri: http::Uri = start.next()?.parse().ok()?;
-    let mut builder = http::Request::builder().method(method).uri(uri);
-    for line in lines {
-        let (name, value) = line.split_once(':')?;
-        let name = http::HeaderName::from_bytes(name.trim().as_bytes()).ok()?;
-        let value = http::HeaderValue::from_bytes(value.trim().as_bytes()).ok()?;
-        builder = builder.header(name, value);
-    }
-    builder.body(()).ok()
-}
-
-/// A provider's answer in `text`: a line with the status and the path,
-/// then the body.
-fn answer(text: &str) -> Option<(u16, String, Vec<u8>)> {
-    let (line, body) = text.split_once('\n').unwrap_or((text, ""));
-    let (status, path) = line.trim().split_once(' ')?;
-    Some((
-        status.parse().ok()?,
-        path.to_owned(),
-        body.as_bytes().to_vec(),
-    ))
-}
-
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let mut parts = text.split("\n--provider--\n");
-    let Some(request) = parts.next().and_then(request) else {
+    let (head, answers) = split(&text);
+    let Some(request) = request(head) else {
         return;
     };
     // A fresh instance per input (its caches empty), so that an input
     // means the same whatever ran before it.
-    let provider = Scripted(std::sync::Mutex::new(parts.map_while(answer).collect()));
+    let provider = Scripted(std::sync::Mutex::new(answers));
     let auth = Auth::from_lookup(lookup)
         .with_http_client(Arc::new(provider))
         .with_clock(Arc::new(|| NOW));
