@@ -263,6 +263,14 @@
 //!   that installs its own should do it first thing in `main`, as rustls
 //!   asks.
 //!
+//! # The runtime
+//!
+//! The library runs on the caller's Tokio runtime, and every provider call
+//! has a deadline, so the runtime needs its time driver: `#[tokio::main]`
+//! (Vercel's template) and `Builder::enable_all` have it; a runtime built
+//! with `Builder::new_current_thread().build()` alone does not, and Tokio
+//! panics at the first provider call.
+//!
 //! # Layers
 //!
 //! [`Auth`] is the front door; below it [`Provider`] (configuration, HTTP
