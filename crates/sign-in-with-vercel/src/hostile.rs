@@ -1176,29 +1176,16 @@ fn a_mutated_key_set_never_panics_or_verifies_a_forged_token() {
 const SECRET_A: &str = "an-auth-secret-of-at-least-32-bytes-aaaa";
 const SECRET_B: &str = "another-auth-secret-of-32-bytes-or-more-b";
 
-/// What `seal.rs` makes of `plaintext` for the purpose labelled `label`
-/// under the `AUTH_SECRET` `secret`, with the nonce `[nonce; 12]`: a seed
-/// seal that is the same on every run (the library draws its nonces at
-/// random). Each use checks that the library opens it.
-fn fixed_seal(secret: &str, label: &[u8], context: &[u8], plaintext: &[u8], nonce: u8) -> String {
-    use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce as AeadNonce, UnboundKey};
-    use ring::hkdf::{HKDF_SHA256, Salt};
-    let salt = Salt::new(HKDF_SHA256, b"sign-in-with-vercel/auth-secret/v1");
-    let prk = salt.extract(secret.as_bytes());
-    let info = [label];
-    let okm = prk.expand(&info, &AES_256_GCM).expect("HKDF");
-    let key = LessSafeKey::new(UnboundKey::from(okm));
-    let nonce = [nonce; 12];
-    let mut body = plaintext.to_vec();
-    let tag = key
-        .seal_in_place_separate_tag(
-            AeadNonce::assume_unique_for_key(nonce),
-            Aad::from(context),
-            &mut body,
-        )
-        .expect("AES-256-GCM");
-    let sealed = [&[1][..], &nonce, &body, tag.as_ref()].concat();
-    b64(sealed)
+/// The library's seal of `plaintext` for `purpose` by `secret`, with
+/// every nonce byte `nonce`: the same on every run.
+fn fixed_seal(
+    secret: &str,
+    purpose: Purpose,
+    context: &[u8],
+    plaintext: &[u8],
+    nonce: u8,
+) -> String {
+    keys_of(&[secret]).seal_fixed(purpose, context, plaintext, nonce)
 }
 
 fn keys_of(secrets: &[&str]) -> Keys {
@@ -1213,33 +1200,25 @@ struct SealSeed {
     seal: String,
 }
 
-/// A seed seal: its purpose, the purpose's HKDF label, the context, the
-/// plaintext, the secret sealing it.
-type SealCase = (
-    Purpose,
-    &'static [u8],
-    &'static [u8],
-    &'static [u8],
-    &'static str,
-);
+/// A seed seal: its purpose, the context, the plaintext, the secret
+/// sealing it.
+type SealCase = (Purpose, &'static [u8], &'static [u8], &'static str);
 
 fn seal_seeds() -> Vec<SealSeed> {
     let json =
         br#"{"s":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE","t":1800000000,"r":"/dash?x=1"}"#;
     let cases: [SealCase; 5] = [
-        (Purpose::Session, b"session", b"ctx-1", b"", SECRET_A),
-        (Purpose::Session, b"session", b"ctx-1", b"hello", SECRET_A),
+        (Purpose::Session, b"ctx-1", b"", SECRET_A),
+        (Purpose::Session, b"ctx-1", b"hello", SECRET_A),
         (
             Purpose::Flow,
-            b"flow",
             b"issuer\0client\0oauth_flow.x",
             json,
             SECRET_A,
         ),
-        (Purpose::Session, b"session", b"ctx-1", &[7; 40], SECRET_B),
+        (Purpose::Session, b"ctx-1", &[7; 40], SECRET_B),
         (
             Purpose::Revocation,
-            b"revocation",
             b"",
             b"{\"a\":\"vca_x\",\"t\":5}",
             SECRET_A,
@@ -1249,8 +1228,8 @@ fn seal_seeds() -> Vec<SealSeed> {
     cases
         .into_iter()
         .enumerate()
-        .map(|(n, (purpose, label, context, plaintext, secret))| {
-            let seal = fixed_seal(secret, label, context, plaintext, n as u8);
+        .map(|(n, (purpose, context, plaintext, secret))| {
+            let seal = fixed_seal(secret, purpose, context, plaintext, n as u8);
             let opened = ring
                 .open(purpose, context, &seal)
                 .expect("a seed seal opens");
@@ -1537,7 +1516,7 @@ impl FlowSeed {
     fn cookie(&self, config: &Config, origin: &Origin, plaintext: &[u8], nonce: u8) -> String {
         let name = self.name(origin);
         let context = flow_context(config, &name);
-        let seal = fixed_seal(FLOW_SECRET, b"flow", &context, plaintext, nonce);
+        let seal = fixed_seal(FLOW_SECRET, Purpose::Flow, &context, plaintext, nonce);
         format!("{name}={seal}")
     }
 
@@ -1633,7 +1612,7 @@ fn no_sealed_flow_plaintext_panics_the_reader_or_yields_a_malformed_flow() {
     let metadata = ProviderMetadata::vercel();
     let state = State::new(flow.state.clone());
     let property = |plaintext: &[u8]| -> Outcome {
-        let seal = fixed_seal(FLOW_SECRET, b"flow", &context, plaintext, 9);
+        let seal = fixed_seal(FLOW_SECRET, Purpose::Flow, &context, plaintext, 9);
         let mut headers = HeaderMap::new();
         let Ok(value) = HeaderValue::from_str(&format!("{name}={seal}")) else {
             return Err("a seal that is not a header value".into());
@@ -1701,7 +1680,7 @@ fn no_sealed_revocation_plaintext_panics_the_reader() {
     ]
     .join(&0u8);
     let property = |plaintext: &[u8]| -> Outcome {
-        let seal = fixed_seal(FLOW_SECRET, b"revocation", &context, plaintext, 3);
+        let seal = fixed_seal(FLOW_SECRET, Purpose::Revocation, &context, plaintext, 3);
         let mut headers = HeaderMap::new();
         let value = HeaderValue::from_str(&format!("{name}={seal}")).unwrap();
         headers.insert(COOKIE, value);
@@ -1780,7 +1759,7 @@ fn session_cookies(
     let plaintext = encode_session(data);
     let seal = fixed_seal(
         SESSION_SECRET,
-        b"session",
+        Purpose::Session,
         &session_context(config),
         &plaintext,
         nonce,
@@ -1965,7 +1944,7 @@ fn no_sealed_session_plaintext_panics_the_reader() {
     seconds[17..25].copy_from_slice(&due.started_at().to_le_bytes());
     let legacy = serde_json::to_value(&fresh).unwrap();
     let property = |plaintext: &[u8]| -> Outcome {
-        let seal = fixed_seal(SESSION_SECRET, b"session", &context, plaintext, 7);
+        let seal = fixed_seal(SESSION_SECRET, Purpose::Session, &context, plaintext, 7);
         let opened = crate::session::cookie::open(&config, &seal, NOW);
         if let Some(d) = &opened
             && !(d.within_policy(NOW) && d.expires_at > NOW)

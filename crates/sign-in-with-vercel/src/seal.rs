@@ -170,9 +170,22 @@ impl Keys {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Option<()> {
-        let key = self.ring(purpose).0.first()?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::RngCore::try_fill_bytes(&mut rand::thread_rng(), &mut nonce).ok()?;
+        self.seal_with_nonce(purpose, context, plaintext, nonce, out)
+    }
+
+    /// [`Keys::seal_into`] with a given nonce: the tests' deterministic
+    /// seals, which must be the library's own.
+    fn seal_with_nonce(
+        &self,
+        purpose: Purpose,
+        context: &[u8],
+        plaintext: &[u8],
+        nonce: [u8; NONCE_LEN],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        let key = self.ring(purpose).0.first()?;
         // One buffer: header, then the plaintext encrypted in place, then the tag.
         let mut sealed = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
         sealed.push(VERSION);
@@ -195,6 +208,22 @@ impl Keys {
                 None
             }
         }
+    }
+
+    /// [`Keys::seal`] with every nonce byte `nonce`, for tests whose seals
+    /// must be the same on every run.
+    #[cfg(test)]
+    pub(crate) fn seal_fixed(
+        &self,
+        purpose: Purpose,
+        context: &[u8],
+        plaintext: &[u8],
+        nonce: u8,
+    ) -> String {
+        let mut out = Vec::new();
+        self.seal_with_nonce(purpose, context, plaintext, [nonce; NONCE_LEN], &mut out)
+            .expect("a seal");
+        String::from_utf8(out).expect("base64url")
     }
 
     /// Opens a seal made by [`Keys::seal`] with any of the keys: the
