@@ -70,6 +70,41 @@ async fn a_late_request_with_the_replaced_session_gets_the_new_one() {
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
 }
 
+/// The request that started a refresh is cut off (the browser navigated
+/// away and aborted its fetches, so the server drops the request) while
+/// the provider has already spent the refresh token: the token call runs
+/// to its end all the same, and the other requests of the burst, those
+/// already waiting and those that come next, get the new generation
+/// instead of spending the rotated refresh token again.
+#[tokio::test]
+async fn a_request_cut_off_mid_refresh_leaves_the_new_session_to_the_burst() {
+    let rp = signed_in("client_secret_post").await;
+    *rp.recorder.token_answer_delay.lock().unwrap() = Some(Duration::from_millis(400));
+    rp.advance(3601);
+    let jar = rp.jar().clone();
+    let cut_off = tokio::time::timeout(
+        Duration::from_millis(100),
+        rp.send_with(&jar, "GET", "/api/user-info"),
+    );
+    let waiting = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        rp.send_with(&jar, "GET", "/api/validate-token").await
+    };
+    let (cut_off, waiting) = tokio::join!(cut_off, waiting);
+    assert!(cut_off.is_err(), "the first request was not cut off");
+    assert_eq!(waiting.status(), 200);
+    let next = rp.send_with(&jar, "GET", "/api/user-info").await;
+    assert_eq!(next.status(), 200);
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1, "one token call");
+    // Both carry the refresh's new generation, the same one.
+    let (mut a, mut b) = (jar.clone(), jar.clone());
+    a.store(waiting.headers());
+    b.store(next.headers());
+    assert_ne!(a.session_names(), jar.session_names());
+    assert_eq!(a.session_names(), b.session_names());
+    let who = rp.send_with(&a, "GET", "/api/auth/session").await;
+    assert_eq!(body_json(&who)["user"]["sub"], DEMO_SUB);
+}
 /// Two instances of the app refresh the same session at once; the
 /// browser applies their responses in `order`. Returns the final jar and
 /// the two answers' statuses.

@@ -49,7 +49,7 @@ fn warn_of_a_cleartext_store(config: &Config) {
 /// calls), [`Auth::session`] and [`Auth::protect`] tell your own functions
 /// who is signed in, [`Auth::vercel_api`] calls Vercel's REST API as them.
 pub struct Auth {
-    provider: Provider,
+    provider: Arc<Provider>,
     sessions: Sessions,
 }
 
@@ -84,27 +84,37 @@ impl Auth {
     }
 
     fn build(provider: Provider) -> Self {
+        let provider = Arc::new(provider);
         Self {
             sessions: Sessions::new(&provider),
             provider,
         }
     }
 
+    /// The provider, to build another [`Auth`] from: this one's, or (while
+    /// a refresh it started still runs) one with the same configuration,
+    /// HTTP client and clock, and caches of its own.
+    fn into_provider(self) -> Provider {
+        let Self { provider, sessions } = self;
+        drop(sessions);
+        Arc::try_unwrap(provider).unwrap_or_else(|shared| shared.unshared())
+    }
+
     /// Replaces the HTTP client (tests, the emulator in process).
     pub fn with_http_client(self, http: Arc<dyn HttpClient>) -> Self {
-        Self::build(self.provider.with_http_client(http))
+        Self::build(self.into_provider().with_http_client(http))
     }
 
     /// Replaces the clock (tests); see [`Provider::with_clock`] for what a
     /// clock in whole seconds means for "sign out everywhere".
     pub fn with_clock(self, clock: Clock) -> Self {
-        Self::build(self.provider.with_clock(clock))
+        Self::build(self.into_provider().with_clock(clock))
     }
 
     /// Replaces the URL layout: where the routes, the error page and the
     /// default return path are (see [`Paths`]).
     pub fn with_paths(self, paths: Paths) -> Self {
-        Self::build(self.provider.with_paths(paths))
+        Self::build(self.into_provider().with_paths(paths))
     }
 
     /// The context below: configuration, HTTP client, caches, clock.
@@ -290,6 +300,6 @@ impl Auth {
     /// session's cookies join the session's; the new access token is
     /// returned.
     pub async fn refresh_session(&self, session: &Session) -> Result<AccessToken, Error> {
-        session::refresh_now(&self.provider, &self.sessions, session).await
+        session::refresh_now(&self.sessions, session).await
     }
 }

@@ -59,6 +59,19 @@ pub(crate) async fn with_deadline<F: Future>(future: F) -> F::Output {
         .await
 }
 
+/// `future` under the current request's deadline, if there is one: for
+/// work that runs as a task of its own, which does not inherit the
+/// request's.
+pub(crate) fn keep_deadline<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    let deadline = DEADLINE.try_with(|deadline| *deadline).ok();
+    async move {
+        match deadline {
+            Some(deadline) => DEADLINE.scope(deadline, future).await,
+            None => future.await,
+        }
+    }
+}
+
 /// What is left of the current request's deadline; `None` outside a request.
 pub(crate) fn time_left() -> Option<Duration> {
     DEADLINE
@@ -84,5 +97,29 @@ mod tests {
             "the inner scope did not restart it"
         );
         assert!(left > REQUEST_DEADLINE - Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_task_of_its_own_keeps_the_deadline_of_the_request_that_spawned_it() {
+        let spawned = with_deadline(async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let kept = tokio::spawn(keep_deadline(async { time_left() }));
+            let bare = tokio::spawn(async { time_left() });
+            (
+                kept.await.unwrap(),
+                bare.await.unwrap(),
+                time_left().unwrap(),
+            )
+        })
+        .await;
+        let (kept, bare, own) = spawned;
+        assert!(kept.is_some_and(|kept| kept >= own && kept < REQUEST_DEADLINE));
+        assert_eq!(bare, None, "a task does not inherit the deadline by itself");
+        assert_eq!(
+            tokio::spawn(keep_deadline(async { time_left() }))
+                .await
+                .unwrap(),
+            None
+        );
     }
 }

@@ -278,6 +278,17 @@ impl Provider {
         }
     }
 
+    /// A provider with this one's configuration, HTTP client and clock,
+    /// and caches of its own (empty): a copy for a builder, when this one
+    /// is still in use.
+    pub(crate) fn unshared(&self) -> Self {
+        Self {
+            http: self.http.clone(),
+            clock: self.clock.clone(),
+            ..Self::loaded(self.config.clone())
+        }
+    }
+
     /// Replaces the HTTP client (tests, the emulator in process).
     pub fn with_http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
         self.http = http;
@@ -742,6 +753,29 @@ mod tests {
             &ProviderMetadata::vercel()
         );
         assert_eq!(op.calls("/.well-known/openid-configuration"), 1, "built in");
+    }
+
+    /// The copy a builder gets while the provider is still in use (a
+    /// refresh's task holds it): the same configuration, HTTP client and
+    /// clock, and caches of its own.
+    #[tokio::test]
+    async fn an_unshared_copy_keeps_the_configuration_the_client_and_the_clock() {
+        let op = op();
+        let env = [AUTH_SECRET, ("VERCEL_OAUTH_ISSUER", "https://op.example")];
+        let original = provider(&env, &op).with_paths(Paths {
+            error_page: "/oops".into(),
+            ..Paths::default()
+        });
+        original.metadata().await.unwrap();
+        let copy = original.unshared();
+        assert_eq!(copy.config().unwrap().issuer, "https://op.example");
+        assert_eq!(copy.paths().error_page, "/oops");
+        assert_eq!(copy.now(), NOW);
+        copy.metadata().await.unwrap();
+        // Discovered again (its own cache), through the same client.
+        assert_eq!(op.calls("/.well-known/openid-configuration"), 2);
+        copy.metadata().await.unwrap();
+        assert_eq!(op.calls("/.well-known/openid-configuration"), 2, "kept");
     }
 
     #[test]

@@ -89,7 +89,7 @@ mod tests {
     /// is set.
     #[tokio::test]
     async fn a_sign_in_starts_at_the_authorization_endpoint_with_its_flow_cookie() {
-        let provider = provider();
+        let provider = Arc::new(provider());
         let sessions = Sessions::new(&provider);
         let (parts, ()) = http::Request::get("/api/auth/authorize?next=/settings")
             .header("host", "localhost:3000")

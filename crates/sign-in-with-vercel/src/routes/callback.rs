@@ -206,9 +206,11 @@ mod tests {
             "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
             _ => None,
         });
-        let provider = Provider::loaded(config)
-            .with_http_client(vercel.clone())
-            .with_clock(Arc::new(|| NOW));
+        let provider = Arc::new(
+            Provider::loaded(config)
+                .with_http_client(vercel.clone())
+                .with_clock(Arc::new(|| NOW)),
+        );
         let sessions = Sessions::new(&provider);
 
         let mut started = Reply::default();

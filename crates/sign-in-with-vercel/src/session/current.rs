@@ -11,7 +11,6 @@ use super::user_info::UserInfo;
 use crate::answer::Reply;
 use crate::error::Error;
 use crate::origin::Origin;
-use crate::provider::Provider;
 use crate::secret::AccessToken;
 use crate::transport::BoxFuture;
 use crate::vercel_api::TokenSource;
@@ -169,7 +168,6 @@ fn kept_from_shared_caches(headers: &http::HeaderMap) -> bool {
 /// on a refusal one refresh ([`super::refresh_now`]), whose rotated
 /// cookies join the session's.
 pub(crate) struct SessionTokens<'a> {
-    pub(crate) provider: &'a Provider,
     pub(crate) sessions: &'a Sessions,
     pub(crate) session: &'a Session,
 }
@@ -180,11 +178,7 @@ impl TokenSource for SessionTokens<'_> {
     }
 
     fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, Error>> {
-        Box::pin(super::refresh_now(
-            self.provider,
-            self.sessions,
-            self.session,
-        ))
+        Box::pin(super::refresh_now(self.sessions, self.session))
     }
 }
 

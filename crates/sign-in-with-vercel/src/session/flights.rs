@@ -4,22 +4,31 @@
 //! spending the old refresh token again (which a rotating provider refuses,
 //! or punishes by revoking the grant, RFC 9700 §4.14.2).
 //!
+//! A refresh runs as a task of its own, not inside the request that
+//! started it: a request can be cut off at any await (the browser gave up
+//! on it, and the server dropped it), and a token call cut off after the
+//! provider spent the refresh token would lose the new one, leaving the
+//! rest of the burst to spend the old one again and be refused.
+//!
 //! A finished refresh is remembered for a burst, not for replays: a few
 //! seconds ([`REMEMBER`]), purged on a timer as well as on use, and
 //! forgotten at once when the session signs out. Across instances, the
 //! shared store ([`super::store`]) does the same job.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use ring::digest::{Context, SHA256};
-use tokio::sync::OnceCell;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::cookie::{Sealed, SessionData};
-use crate::error::Error;
+use crate::clock::keep_deadline;
+use crate::error::{Endpoint, Error};
+use crate::transport::TransportError;
 
 /// How long a finished refresh is remembered, from when it finished, for
 /// latecomers holding the session it replaced: long enough for the
@@ -42,8 +51,17 @@ struct Settled {
     at: Instant,
 }
 
+/// A refresh, running (`None`) or settled: its task sends the outcome,
+/// the requests that share it wait for it.
 struct Flight {
-    outcome: Arc<OnceCell<Settled>>,
+    outcome: watch::Receiver<Option<Settled>>,
+}
+
+impl Flight {
+    /// When it settled; `None` while it runs.
+    fn settled_at(&self) -> Option<Instant> {
+        self.outcome.borrow().as_ref().map(|s| s.at)
+    }
 }
 
 type Map = Mutex<HashMap<[u8; 32], Flight>>;
@@ -73,49 +91,68 @@ pub(crate) fn key(refresh_token: &str, rotation: u32, origin: &str) -> [u8; 32] 
 }
 
 impl Flights {
-    /// Runs `refresh` for `key`, unless a request in this instance is
-    /// running it or ran it moments ago: then its outcome.
+    /// Runs the refresh `refresh` makes for `key`, as a task of its own,
+    /// unless a request in this instance started it or finished it moments
+    /// ago; then waits for its outcome. Cutting off the request that
+    /// started it does not cut off the refresh.
     pub(crate) async fn share<F, Fut>(&self, key: [u8; 32], refresh: F) -> Outcome
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Refreshed, Error>>,
+        Fut: Future<Output = Result<Refreshed, Error>> + Send + 'static,
     {
-        let cell = {
+        let (mut outcome, start) = {
             let mut flights = lock(&self.flights);
             purge(&mut flights);
-            flights
-                .entry(key)
-                .or_insert_with(|| Flight {
-                    outcome: Arc::new(OnceCell::new()),
-                })
-                .outcome
-                .clone()
+            match flights.entry(key) {
+                Entry::Occupied(flight) => (flight.get().outcome.clone(), None),
+                Entry::Vacant(slot) => {
+                    let (settle, outcome) = watch::channel(None);
+                    slot.insert(Flight {
+                        outcome: outcome.clone(),
+                    });
+                    (outcome, Some(settle))
+                }
+            }
         };
         self.start_purger();
-        let outcome = cell
-            .get_or_init(|| async {
-                let outcome = refresh().await.map(Arc::new);
-                Settled {
+        if let Some(settle) = start {
+            // Within the deadline of the request that starts it, which
+            // ends before those of the requests that join it.
+            let refresh = keep_deadline(refresh());
+            let task = async move {
+                let outcome = refresh.await.map(Arc::new);
+                settle.send_replace(Some(Settled {
                     outcome,
                     at: Instant::now(),
-                }
-            })
-            .await
-            .outcome
-            .clone();
+                }));
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn(task)),
+                // Not on a Tokio runtime (the crate needs one): in the request.
+                Err(_) => task.await,
+            }
+        }
+        let settled = match outcome.wait_for(Option::is_some).await {
+            Ok(settled) => settled.as_ref().map(|s| s.outcome.clone()),
+            Err(_) => None,
+        };
+        // A task that ended without an outcome panicked: nothing is known
+        // of the token call, so nothing is ended, and the next request
+        // tries again.
+        let settled = settled.unwrap_or(Err(Endpoint::Token.unreachable(TransportError::Other)));
         // A refusal of the grant is final for this refresh token; a failure
         // to reach the provider, or a refusal of the client, is not: the
         // next request tries again.
-        if matches!(&outcome, Err(e) if !e.is_grant_refusal()) {
+        if matches!(&settled, Err(e) if !e.is_grant_refusal()) {
             let mut flights = lock(&self.flights);
             if flights
                 .get(&key)
-                .is_some_and(|f| Arc::ptr_eq(&f.outcome, &cell))
+                .is_some_and(|f| f.outcome.same_channel(&outcome))
             {
                 flights.remove(&key);
             }
         }
-        outcome
+        settled
     }
 
     /// Forgets every finished refresh of session `sid` (it signed out, or
@@ -123,7 +160,7 @@ impl Flights {
     /// handed its newer one.
     pub(crate) fn forget(&self, sid: &str) {
         lock(&self.flights).retain(|_, f| {
-            !matches!(f.outcome.get(), Some(Settled { outcome: Ok(refreshed), .. })
+            !matches!(&*f.outcome.borrow(), Some(Settled { outcome: Ok(refreshed), .. })
                     if refreshed.data.id() == sid)
         });
     }
@@ -159,7 +196,7 @@ impl Flights {
 /// Drops what settled more than [`REMEMBER`] ago; a refresh still running
 /// stays, however long it takes.
 fn purge(flights: &mut HashMap<[u8; 32], Flight>) {
-    flights.retain(|_, f| f.outcome.get().is_none_or(|s| s.at.elapsed() < REMEMBER));
+    flights.retain(|_, f| f.settled_at().is_none_or(|at| at.elapsed() < REMEMBER));
 }
 
 fn lock(map: &Map) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight>> {
@@ -170,6 +207,24 @@ fn lock(map: &Map) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight>> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A refresh that counts itself in `calls`, yields once, and answers
+    /// `answer`.
+    fn counted(
+        calls: &Arc<AtomicUsize>,
+        answer: fn() -> Result<Refreshed, Error>,
+    ) -> impl Future<Output = Result<Refreshed, Error>> + Send + 'static {
+        let calls = calls.clone();
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            answer()
+        }
+    }
+
+    fn ok() -> Result<Refreshed, Error> {
+        Ok(refreshed())
+    }
 
     fn refreshed() -> Refreshed {
         Refreshed {
@@ -197,14 +252,8 @@ mod tests {
     #[tokio::test]
     async fn concurrent_refreshes_of_one_token_make_one_call() {
         let flights = Flights::default();
-        let calls = AtomicUsize::new(0);
-        let run = || {
-            flights.share(key("rt", 0, "o"), || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                tokio::task::yield_now().await;
-                Ok(refreshed())
-            })
-        };
+        let calls = Arc::new(AtomicUsize::new(0));
+        let run = || flights.share(key("rt", 0, "o"), || counted(&calls, ok));
         let (a, b, c) = tokio::join!(run(), run(), run());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()) && c.is_ok());
@@ -213,15 +262,10 @@ mod tests {
     #[tokio::test]
     async fn a_latecomer_gets_the_finished_refresh() {
         let flights = Flights::default();
-        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(AtomicUsize::new(0));
         for _ in 0..2 {
-            flights
-                .share(key("rt", 0, "o"), || async {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    Ok(refreshed())
-                })
-                .await
-                .unwrap();
+            let shared = flights.share(key("rt", 0, "o"), || counted(&calls, ok));
+            shared.await.unwrap();
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
@@ -229,16 +273,16 @@ mod tests {
     #[tokio::test]
     async fn a_transport_failure_is_retried_by_the_next_request() {
         let flights = Flights::default();
-        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let unavailable = || {
+            Err(Error::Upstream(
+                Endpoint::Token,
+                crate::error::UpstreamProblem::Status(503),
+            ))
+        };
         for _ in 0..2 {
             let shared = flights
-                .share(key("rt", 0, "o"), || async {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    Err(Error::Upstream(
-                        crate::error::Endpoint::Token,
-                        crate::error::UpstreamProblem::Status(503),
-                    ))
-                })
+                .share(key("rt", 0, "o"), || counted(&calls, unavailable))
                 .await;
             assert_eq!(shared.err().map(|e| e.code()), Some("provider_unavailable"));
         }
@@ -248,15 +292,10 @@ mod tests {
     #[tokio::test]
     async fn different_tokens_refresh_separately() {
         let flights = Flights::default();
-        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(AtomicUsize::new(0));
         for token in ["a", "b"] {
-            flights
-                .share(key(token, 0, "o"), || async {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    Ok(refreshed())
-                })
-                .await
-                .unwrap();
+            let shared = flights.share(key(token, 0, "o"), || counted(&calls, ok));
+            shared.await.unwrap();
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
@@ -264,9 +303,9 @@ mod tests {
     #[tokio::test]
     async fn a_signed_out_session_is_forgotten_at_once() {
         let flights = Flights::default();
-        let ok = || async { Ok(refreshed()) };
-        flights.share(key("rt", 0, "o"), ok).await.unwrap();
-        flights.share(key("rt2", 0, "o"), ok).await.unwrap();
+        let ready = || async { ok() };
+        flights.share(key("rt", 0, "o"), ready).await.unwrap();
+        flights.share(key("rt2", 0, "o"), ready).await.unwrap();
         assert_eq!(flights.len(), 2);
         flights.forget("another session");
         assert_eq!(flights.len(), 2);
@@ -307,12 +346,9 @@ mod tests {
             })
             .await
             .unwrap();
-        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(AtomicUsize::new(0));
         let shared = flights
-            .share(key("rt", 0, "o"), || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Ok(refreshed())
-            })
+            .share(key("rt", 0, "o"), || counted(&calls, ok))
             .await;
         assert!(shared.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 0, "the outcome was shared");
@@ -321,13 +357,11 @@ mod tests {
     #[tokio::test]
     async fn a_refusal_of_the_client_is_retried_by_the_next_request() {
         let flights = Flights::default();
-        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let refused = || Err(Error::TokenRejected("invalid_client".into()));
         for _ in 0..2 {
             let shared = flights
-                .share(key("rt", 0, "o"), || async {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    Err(Error::TokenRejected("invalid_client".into()))
-                })
+                .share(key("rt", 0, "o"), || counted(&calls, refused))
                 .await;
             assert_eq!(
                 shared.err(),
@@ -335,5 +369,62 @@ mod tests {
             );
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// The request that started a refresh is cut off while the token call
+    /// is out: the call runs to its end, and its outcome goes to the
+    /// request that was waiting on it and to the next one, with no second
+    /// call.
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_outlives_the_request_that_started_it() {
+        let flights = Flights::default();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let slow = || {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                ok()
+            }
+        };
+        let cut_off = tokio::time::timeout(
+            Duration::from_millis(100),
+            flights.share(key("rt", 0, "o"), slow),
+        );
+        let waiting = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            flights
+                .share(key("rt", 0, "o"), || counted(&calls, ok))
+                .await
+        };
+        let (cut_off, waiting) = tokio::join!(cut_off, waiting);
+        assert!(cut_off.is_err(), "not cut off");
+        let next = flights
+            .share(key("rt", 0, "o"), || counted(&calls, ok))
+            .await;
+        assert!(Arc::ptr_eq(&waiting.unwrap(), &next.unwrap()));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// A refresh whose task ends without an outcome (it panicked): the
+    /// requests waiting on it get an error that ends nothing, and the next
+    /// one refreshes anew.
+    #[tokio::test]
+    async fn a_refresh_that_panics_is_tried_again_by_the_next_request() {
+        let flights = Flights::default();
+        let shared = flights
+            .share(key("rt", 0, "o"), || async {
+                tokio::task::yield_now().await;
+                panic!("a refresh that panics");
+            })
+            .await;
+        let error = shared.err().unwrap();
+        assert_eq!(error.code(), "provider_unavailable");
+        assert!(!error.is_grant_refusal() && !error.ends_session());
+        assert_eq!(flights.len(), 0, "forgotten");
+        let calls = Arc::new(AtomicUsize::new(0));
+        let next = flights.share(key("rt", 0, "o"), || counted(&calls, ok));
+        assert!(next.await.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -51,23 +51,26 @@ pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 /// What the sessions of one instance share: the refreshes in flight, and
 /// those finished moments ago; and the shared store, when one is
 /// configured, through which all instances share the same.
-#[derive(Default)]
 pub(crate) struct Sessions {
+    /// The provider they are refreshed with, held here too: a refresh runs
+    /// as a task of its own ([`Flights::share`]), which owns what it uses.
+    provider: Arc<Provider>,
     flights: Flights,
-    store: Option<store::Store>,
+    store: Option<Arc<store::Store>>,
 }
 
 impl Sessions {
     /// The sessions of `provider`'s app: with the shared store its
     /// configuration names (not connected until a request needs it).
-    pub(crate) fn new(provider: &Provider) -> Self {
+    pub(crate) fn new(provider: &Arc<Provider>) -> Self {
         let store = provider.config().ok().and_then(|config| {
             let url = config.store_url.as_ref()?;
             store::Store::new(url, store::Keys::new(&config.issuer, &config.client_id))
         });
         Self {
+            provider: provider.clone(),
             flights: Flights::default(),
-            store,
+            store: store.map(Arc::new),
         }
     }
 }
@@ -149,7 +152,7 @@ pub(crate) async fn load(
     }
 
     if data.refresh_due(now) {
-        match refresh_shared(provider, sessions, &origin, &data).await {
+        match refresh_shared(sessions, &origin, &data).await {
             Ok(refreshed) => {
                 replace_generation(reply, &origin, &refreshed.sealed);
                 data = refreshed.data.clone();
@@ -309,21 +312,25 @@ impl Sessions {
 /// One refresh per session generation, however many requests need it: in
 /// this instance (the requests share one call, and latecomers get its
 /// outcome for a few seconds), and with a shared store in all of them.
+/// The refresh owns what it uses: it runs on if the request is cut off.
 async fn refresh_shared(
-    provider: &Provider,
     sessions: &Sessions,
     origin: &Origin,
     data: &SessionData,
 ) -> Result<Arc<Refreshed>, Error> {
     let refresh_token = data.refresh_token.as_deref().unwrap_or_default();
     let key = flights::key(refresh_token, data.rotation, origin.as_str());
-    sessions
-        .flights
-        .share(key, async || match &sessions.store {
-            Some(store) => shared::refresh(provider, store, &key, origin, data).await,
-            None => refresh_here(provider, origin, data).await,
-        })
-        .await
+    let refresh = || {
+        let (provider, store) = (sessions.provider.clone(), sessions.store.clone());
+        let (origin, data) = (origin.clone(), data.clone());
+        async move {
+            match store {
+                Some(store) => shared::refresh(&provider, &store, &key, &origin, &data).await,
+                None => refresh_here(&provider, &origin, &data).await,
+            }
+        }
+    };
+    sessions.flights.share(key, refresh).await
 }
 
 /// Refreshes `data` with one token call of this instance's own.
@@ -379,7 +386,6 @@ fn next_generation(old: &SessionData, renewed: Renewed, asked_at: i64) -> Sessio
 /// new session's cookies join the session's; the new access token is
 /// returned.
 pub(crate) async fn refresh_now(
-    provider: &Provider,
     sessions: &Sessions,
     session: &Session,
 ) -> Result<AccessToken, Error> {
@@ -391,8 +397,7 @@ pub(crate) async fn refresh_now(
     // Called from a function's own code, maybe outside any request: the
     // refresh still keeps to a request's deadline, which ends before the
     // shared store's claim on it lapses.
-    let refreshed =
-        crate::clock::with_deadline(refresh_shared(provider, sessions, &origin, &data)).await?;
+    let refreshed = crate::clock::with_deadline(refresh_shared(sessions, &origin, &data)).await?;
     let mut reply = Reply::default();
     {
         let mut state = session.lock();
@@ -416,10 +421,6 @@ pub(crate) async fn vercel_api<'a>(
     let metadata = provider.metadata().await?;
     let base = api_base(metadata)
         .ok_or_else(|| Error::Discovery("token_endpoint has no origin".into()))?;
-    let tokens = SessionTokens {
-        provider,
-        sessions,
-        session,
-    };
+    let tokens = SessionTokens { sessions, session };
     Ok(VercelApi::new(provider.http(), base, tokens))
 }
