@@ -511,13 +511,14 @@ async fn a_signed_out_session_is_not_handed_to_a_copy_of_an_older_generation() {
 }
 
 /// With a shared store (a real `redis-server`): instance A claims a
-/// refresh and spends the refresh token, then is cut off before it can
-/// publish the outcome (its answer, carrying the new session, may still
-/// reach the browser). Instance B, which waited on that claim until it
-/// lapsed, spends the same token again and is refused: a race lost to A,
-/// not a dead grant. B keeps the session instead of ending it in every
-/// instance, and a provider that rejects only the reused token is the one
-/// where that matters.
+/// refresh and spends the refresh token, but the provider's answer never
+/// reaches it (A's request is dropped too), so A gives its claim up at
+/// its deadline with no outcome to publish, as a frozen or killed
+/// instance lets it lapse. Instance B, which waited on that claim, spends
+/// the same token again and is refused: a race lost to A, not a dead
+/// grant. B keeps the session instead of ending it in every instance, and
+/// a provider that rejects only the reused token is the one where that
+/// matters.
 #[tokio::test]
 async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
     let redis = testkit::RedisServer::start();
@@ -589,6 +590,60 @@ async fn a_refusal_after_waiting_on_a_lapsed_claim_does_not_end_the_session() {
     assert!(redis.keys_of_kind("s").is_empty());
     // The check can see one: a sign-out through B ends it in the store.
     signs_out_into_the_store(&rp, &b, &redis).await;
+}
+
+/// With a shared store (a real `redis-server`): instance A's request is
+/// dropped while its refresh is at the provider, the refresh token spent.
+/// A's refresh runs on and publishes its outcome, and instance B's
+/// request, waiting on A's claim, adopts the new generation: one token
+/// call, and the user known with a live access token.
+#[tokio::test]
+async fn a_request_cut_off_mid_refresh_still_publishes_its_outcome() {
+    let redis = testkit::RedisServer::start();
+    let url = redis.url();
+    let rp = signed_in("client_secret_post").await;
+    rp.emulator
+        .set_refresh_token_reuse(sign_in_with_vercel_emulator::ReusePolicy::Reject);
+    let with_store = [("REDIS_URL", url.as_str())];
+    let (a, b) = (rp.instance(&with_store), rp.instance(&with_store));
+    rp.advance(3601);
+    let jar = rp.jar().clone();
+    let request = rp.request_with(&jar, "/api/user-info");
+
+    *rp.recorder.token_answer_delay.lock().unwrap() = Some(Duration::from_millis(600));
+    {
+        let cut_off = a.dispatch(&request).unwrap();
+        tokio::pin!(cut_off);
+        let spent = async {
+            while rp.sent_to("/login/oauth/token").is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::select! {
+            _ = &mut cut_off => panic!("A answered although its token answer is held"),
+            waited = tokio::time::timeout(Duration::from_secs(30), spent) => {
+                waited.expect("A reaches the token endpoint");
+            }
+        }
+    }
+    *rp.recorder.token_answer_delay.lock().unwrap() = None;
+    let answer = b.dispatch(&request).unwrap().await;
+    assert_eq!(
+        answer.status(),
+        200,
+        "{}",
+        String::from_utf8_lossy(answer.body())
+    );
+    assert_eq!(body_json(&answer)["userInfo"]["sub"], DEMO_SUB);
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1, "one token call");
+    let mut after = jar.clone();
+    after.store(answer.headers());
+    assert_ne!(
+        after.session_names(),
+        jar.session_names(),
+        "the new generation"
+    );
+    assert!(redis.keys_of_kind("s").is_empty(), "nothing ended");
 }
 
 /// With a shared store: the refresh's token call fails for the provider's

@@ -269,7 +269,11 @@
 //! has a deadline, so the runtime needs its time driver: `#[tokio::main]`
 //! (Vercel's template) and `Builder::enable_all` have it; a runtime built
 //! with `Builder::new_current_thread().build()` alone does not, and Tokio
-//! panics at the first provider call.
+//! panics at the first provider call. A session's refresh runs as a task
+//! spawned on that runtime, so that it ends with the tokens in hand even
+//! when the request that started it is dropped (a browser that gave up on
+//! it): its outcome goes to the requests that wait on it, and to those
+//! that come moments later with the same cookie.
 //!
 //! # Layers
 //!
