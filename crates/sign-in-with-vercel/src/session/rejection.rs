@@ -46,3 +46,23 @@ impl Rejection {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rejection's `Debug` names the error only: the cookies it carries
+    /// (a refreshed session's seal among them) never print.
+    #[test]
+    fn debug_names_the_error_and_not_the_cookies() {
+        let mut reply = Reply::default();
+        reply.set_cookies.push(http::HeaderValue::from_static(
+            "__Host-siv=sealed-tokens; Path=/",
+        ));
+        let rejection = Rejection {
+            error: Error::RefreshConflict,
+            reply,
+        };
+        assert_eq!(format!("{rejection:?}"), "Rejection(RefreshConflict)");
+    }
+}

@@ -54,3 +54,25 @@ impl UserInfo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Debug` (a log line's `{:?}`, a panic message) names no personal
+    /// data: not the subject, the name, the email, or any other claim.
+    #[test]
+    fn debug_names_no_personal_data() {
+        let mut other = Map::new();
+        other.insert("phone_number".into(), "+1 555 0100".into());
+        let user = UserInfo {
+            sub: "usr_123".into(),
+            name: Some("Demo User".into()),
+            email: Some("demo@example.com".into()),
+            other,
+            ..UserInfo::default()
+        };
+        assert_eq!(format!("{user:?}"), "UserInfo([redacted])");
+        assert_eq!(format!("{:?}", Some(&user)), "Some(UserInfo([redacted]))");
+    }
+}
