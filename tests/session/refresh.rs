@@ -177,7 +177,9 @@ async fn a_request_needing_the_token_that_lost_the_race_gets_409_not_401() {
 #[tokio::test]
 async fn a_refresh_that_fails_still_knows_the_user() {
     let mut rp = signed_in("client_secret_post").await;
-    rp.advance(3601);
+    // 59 minutes past the access token's expiry: inside the hour of grace
+    // (REFRESH_GRACE_SECS) a provider outage goes unnoticed.
+    rp.advance(3600 + 59 * 60);
     rp.emulator.faults().all_status = Some(503);
     let before = rp.jar().session_names();
     let answer = rp.get("/api/auth/session").await;
@@ -244,19 +246,22 @@ async fn rotated_tokens_survive_an_id_token_that_cannot_be_checked_now() {
 
 #[tokio::test]
 async fn refreshed_id_token_about_another_user_ends_the_session() {
-    let mut rp = signed_in("client_secret_post").await;
-    rp.emulator.faults().id_token_claims = Some(Arc::new(|c| {
-        c.insert("sub".into(), serde_json::json!("usr_someone_else"));
-    }));
-    rp.advance(3601);
-    let answer = rp.get("/api/user-info").await;
-    assert_eq!(answer.status(), 401);
-    assert_eq!(body_json(&answer)["error"], "invalid_token");
-    testkit::assert_no_session(rp.jar());
-    // The tokens that came with it are nobody's now: revoked, not left live.
-    let (access, refresh) = rp.issued();
-    assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2);
-    assert!(!active(&rp, &access) && !active(&rp, &refresh));
+    // Whether the request needs the access token or only who is signed in.
+    for path in ["/api/user-info", "/api/auth/session"] {
+        let mut rp = signed_in("client_secret_post").await;
+        rp.emulator.faults().id_token_claims = Some(Arc::new(|c| {
+            c.insert("sub".into(), serde_json::json!("usr_someone_else"));
+        }));
+        rp.advance(3601);
+        let answer = rp.get(path).await;
+        assert_eq!(answer.status(), 401, "{path}");
+        assert_eq!(body_json(&answer)["error"], "invalid_token", "{path}");
+        testkit::assert_no_session(rp.jar());
+        // The tokens that came with it are nobody's now: revoked, not left live.
+        let (access, refresh) = rp.issued();
+        assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2, "{path}");
+        assert!(!active(&rp, &access) && !active(&rp, &refresh), "{path}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
