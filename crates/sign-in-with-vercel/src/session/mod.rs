@@ -152,7 +152,9 @@ pub(crate) async fn load(
     }
 
     if data.refresh_due(now) {
-        match refresh_shared(sessions, &origin, &data).await {
+        // Boxed: the refresh, once per access token's life, does not grow
+        // every request's future.
+        match Box::pin(refresh_shared(sessions, &origin, &data)).await {
             Ok(refreshed) => {
                 replace_generation(reply, &origin, &refreshed.sealed);
                 data = refreshed.data.clone();
