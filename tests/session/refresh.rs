@@ -651,6 +651,95 @@ async fn a_request_cut_off_mid_refresh_still_publishes_its_outcome() {
     assert!(redis.keys_of_kind("s").is_empty(), "nothing ended");
 }
 
+/// With a shared store: the app's own misconfiguration (`invalid_client`)
+/// is not the provider's last word on the generation, so it is not
+/// published for the other instances to adopt: once fixed, the next
+/// request, in another instance, refreshes the same session itself.
+#[tokio::test]
+async fn a_refusal_of_the_client_is_not_published_to_the_other_instances() {
+    let (rp, _redis, a) = signed_in_with_store().await;
+    let b = rp.instance(&[("REDIS_URL", _redis.url().as_str())]);
+    rp.advance(3601);
+    let request = rp.request_with(rp.jar(), "/api/user-info");
+    refuse_refresh(&rp, 401, "invalid_client");
+    let refused = a.dispatch(&request).unwrap().await;
+    assert_eq!(body_json(&refused)["error"], "configuration");
+    rp.emulator.faults().token_response = None;
+    let fixed = b.dispatch(&request).unwrap().await;
+    assert_eq!(
+        fixed.status(),
+        200,
+        "{}",
+        String::from_utf8_lossy(fixed.body())
+    );
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 2, "B's own call");
+    let mut jar = rp.jar().clone();
+    jar.store(fixed.headers());
+    assert_ne!(jar.session_names(), rp.jar().session_names(), "refreshed");
+}
+
+/// With a shared store: another instance holds the refresh's claim and
+/// never publishes (it was frozen mid-refresh, its claim not yet lapsed).
+/// A request waiting on it gives up within its own deadline, and answers
+/// as if the provider could not be reached: the user still known, the
+/// session kept, no token call of its own.
+#[tokio::test]
+async fn a_request_waiting_on_a_claim_that_never_resolves_answers_within_its_deadline() {
+    let (rp, redis, a) = signed_in_with_store().await;
+    let b = rp.instance(&[("REDIS_URL", redis.url().as_str())]);
+    rp.advance(3600 - 120);
+    let request = rp.request_with(rp.jar(), "/api/auth/session");
+    // A claims the refresh; its token call is held back until the claim
+    // has been seen and taken over by a frozen instance, and fails (503),
+    // so A has no outcome to publish.
+    rp.emulator.faults().token_response = Some((503, "{}".into()));
+    *rp.recorder.delay.lock().unwrap() = Some(Duration::from_millis(300));
+    let answer = a.dispatch(&request).unwrap();
+    tokio::pin!(answer);
+    let claim = loop {
+        tokio::select! {
+            _ = &mut answer => panic!("answered before the claim was seen"),
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+        if let Some(key) = redis.keys_of_kind("c").pop() {
+            break key;
+        }
+    };
+    let frozen = format!("SET {claim} frozen-instance EX 60");
+    assert_eq!(redis.command(&frozen).as_deref(), Some("+OK"));
+    answer.await;
+    *rp.recorder.delay.lock().unwrap() = None;
+    rp.emulator.faults().token_response = None;
+    assert!(redis.keys_of_kind("o").is_empty(), "{:?}", redis.keys());
+    assert!(
+        redis
+            .command(&format!("TTL {claim}"))
+            .is_some_and(|ttl| ttl != ":-2")
+    );
+    let calls = rp.sent_to("/login/oauth/token").len();
+
+    let started = std::time::Instant::now();
+    let waited = tokio::time::timeout(REQUEST_DEADLINE + Duration::from_secs(2), async {
+        b.dispatch(&request).unwrap().await
+    })
+    .await
+    .expect("B answered within its deadline");
+    assert!(started.elapsed() <= REQUEST_DEADLINE + Duration::from_millis(250));
+    assert_eq!(body_json(&waited)["user"]["sub"], DEMO_SUB);
+    assert!(
+        set_cookies(&waited)
+            .iter()
+            .all(|c| !c.contains("Max-Age=0")),
+        "the session is kept: {:?}",
+        set_cookies(&waited)
+    );
+    assert_eq!(
+        rp.sent_to("/login/oauth/token").len(),
+        calls,
+        "no call of B's"
+    );
+}
+
 /// With a shared store: the refresh's token call fails for the provider's
 /// trouble (503), so the claim is given up for another request to try. If
 /// the claim lapsed meanwhile and another instance took it (here: the test
