@@ -740,6 +740,57 @@ async fn a_request_waiting_on_a_claim_that_never_resolves_answers_within_its_dea
     );
 }
 
+/// With a shared store: a claim taken by an instance that then vanished
+/// (frozen before its token call) lapses; the request that waited on it
+/// wins the claim, and its own refresh, answered, is the session's next
+/// generation, not a race lost.
+#[tokio::test]
+async fn a_request_that_wins_a_lapsed_claim_refreshes_the_session() {
+    let (rp, redis, a) = signed_in_with_store().await;
+    let b = rp.instance(&[("REDIS_URL", redis.url().as_str())]);
+    rp.advance(3601);
+    let request = rp.request_with(rp.jar(), "/api/user-info");
+    // The claim's key, from a refresh of A's that fails (503) and gives
+    // its claim up.
+    rp.emulator.faults().token_response = Some((503, "{}".into()));
+    *rp.recorder.delay.lock().unwrap() = Some(Duration::from_millis(300));
+    let answer = a.dispatch(&request).unwrap();
+    tokio::pin!(answer);
+    let claim = loop {
+        tokio::select! {
+            _ = &mut answer => panic!("answered before the claim was seen"),
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+        if let Some(key) = redis.keys_of_kind("c").pop() {
+            break key;
+        }
+    };
+    answer.await;
+    *rp.recorder.delay.lock().unwrap() = None;
+    rp.emulator.faults().token_response = None;
+    // A frozen instance's claim, lapsing in 700 ms.
+    let frozen = format!("SET {claim} frozen-instance PX 700");
+    assert_eq!(redis.command(&frozen).as_deref(), Some("+OK"));
+    let calls = rp.sent_to("/login/oauth/token").len();
+
+    let answer = b.dispatch(&request).unwrap().await;
+    assert_eq!(
+        answer.status(),
+        200,
+        "{}",
+        String::from_utf8_lossy(answer.body())
+    );
+    assert_eq!(
+        rp.sent_to("/login/oauth/token").len(),
+        calls + 1,
+        "B's call"
+    );
+    let mut jar = rp.jar().clone();
+    jar.store(answer.headers());
+    assert_ne!(jar.session_names(), rp.jar().session_names(), "refreshed");
+    assert!(redis.keys_of_kind("s").is_empty(), "nothing ended");
+}
+
 /// With a shared store: the refresh's token call fails for the provider's
 /// trouble (503), so the claim is given up for another request to try. If
 /// the claim lapsed meanwhile and another instance took it (here: the test
