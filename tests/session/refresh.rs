@@ -717,6 +717,15 @@ async fn a_request_waiting_on_a_claim_that_never_resolves_answers_within_its_dea
             .is_some_and(|ttl| ttl != ":-2")
     );
     let calls = rp.sent_to("/login/oauth/token").len();
+    let commands = || {
+        let stats = redis.info("stats");
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .expect("INFO stats")
+    };
+    let before = commands();
 
     let started = std::time::Instant::now();
     let waited = tokio::time::timeout(REQUEST_DEADLINE + Duration::from_secs(2), async {
@@ -738,6 +747,10 @@ async fn a_request_waiting_on_a_claim_that_never_resolves_answers_within_its_dea
         calls,
         "no call of B's"
     );
+    // B looked at the claim with pauses growing to 200 ms: some forty
+    // round trips in its nine seconds, not a busy loop.
+    let looked = commands() - before;
+    assert!(looked < 120, "{looked} store commands while waiting");
 }
 
 /// With a shared store: a claim taken by an instance that then vanished
