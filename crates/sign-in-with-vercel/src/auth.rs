@@ -303,3 +303,26 @@ impl Auth {
         session::refresh_now(&self.sessions, session).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A builder called while a refresh's task still holds the provider
+    /// (here: a clone kept by the test) gets a copy of it, with the change
+    /// made and everything else kept; the held one is left as it was.
+    #[test]
+    fn a_builder_works_while_the_provider_is_still_held() {
+        let config = Config::from_lookup(|name| match name {
+            "VERCEL_APP_CLIENT_ID" => Some("cl_held".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+            _ => None,
+        });
+        let auth = Auth::build(Provider::loaded(config)).with_clock(Arc::new(|| 1_000));
+        let held = auth.provider.clone();
+        let rebuilt = auth.with_clock(Arc::new(|| 2_000));
+        assert!(!Arc::ptr_eq(&held, &rebuilt.provider), "a copy");
+        assert_eq!((held.now(), rebuilt.provider().now()), (1_000, 2_000));
+        assert_eq!(rebuilt.config().unwrap().client_id, "cl_held");
+    }
+}
