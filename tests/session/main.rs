@@ -72,11 +72,22 @@ async fn signs_out_into_the_store(
 ) {
     let sign_out = rp.request("POST", "/api/auth/signout");
     assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
+    let ended = redis.keys_of_kind("s");
     assert!(
-        !redis.keys_of_kind("s").is_empty(),
+        !ended.is_empty(),
         "the sign-out reached the store: {:?}",
         redis.keys()
     );
+    // Kept as long as a session can live (a refresh token's 30 days) and
+    // two minutes for the clocks, not longer.
+    for key in ended {
+        let ttl = redis.command(&format!("TTL {key}")).unwrap();
+        let ttl: i64 = ttl.trim_start_matches(':').parse().unwrap();
+        assert!(
+            (30 * 86_400..=30 * 86_400 + 120).contains(&ttl),
+            "{key}: {ttl}"
+        );
+    }
 }
 
 /// The access token of the browser's session, as the app opens it.
