@@ -692,19 +692,10 @@ async fn a_request_waiting_on_a_claim_that_never_resolves_answers_within_its_dea
     // A claims the refresh; its token call is held back until the claim
     // has been seen and taken over by a frozen instance, and fails (503),
     // so A has no outcome to publish.
-    rp.emulator.faults().token_response = Some((503, "{}".into()));
-    *rp.recorder.delay.lock().unwrap() = Some(Duration::from_millis(300));
+    fail_refresh_slowly(&rp);
     let answer = a.dispatch(&request).unwrap();
     tokio::pin!(answer);
-    let claim = loop {
-        tokio::select! {
-            _ = &mut answer => panic!("answered before the claim was seen"),
-            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
-        }
-        if let Some(key) = redis.keys_of_kind("c").pop() {
-            break key;
-        }
-    };
+    let claim = claim_seen(&redis, answer.as_mut()).await;
     let frozen = format!("SET {claim} frozen-instance EX 60");
     assert_eq!(redis.command(&frozen).as_deref(), Some("+OK"));
     answer.await;
@@ -765,19 +756,10 @@ async fn a_request_that_wins_a_lapsed_claim_refreshes_the_session() {
     let request = rp.request_with(rp.jar(), "/api/user-info");
     // The claim's key, from a refresh of A's that fails (503) and gives
     // its claim up.
-    rp.emulator.faults().token_response = Some((503, "{}".into()));
-    *rp.recorder.delay.lock().unwrap() = Some(Duration::from_millis(300));
+    fail_refresh_slowly(&rp);
     let answer = a.dispatch(&request).unwrap();
     tokio::pin!(answer);
-    let claim = loop {
-        tokio::select! {
-            _ = &mut answer => panic!("answered before the claim was seen"),
-            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
-        }
-        if let Some(key) = redis.keys_of_kind("c").pop() {
-            break key;
-        }
-    };
+    let claim = claim_seen(&redis, answer.as_mut()).await;
     answer.await;
     *rp.recorder.delay.lock().unwrap() = None;
     rp.emulator.faults().token_response = None;
@@ -813,19 +795,10 @@ async fn giving_up_a_claim_leaves_another_instances_claim() {
     let (rp, redis, instance) = signed_in_with_store().await;
     rp.advance(3600 - 120);
     let request = rp.request_with(rp.jar(), "/api/auth/session");
-    rp.emulator.faults().token_response = Some((503, "{}".into()));
-    *rp.recorder.delay.lock().unwrap() = Some(Duration::from_millis(300));
+    fail_refresh_slowly(&rp);
     let answer = instance.dispatch(&request).unwrap();
     tokio::pin!(answer);
-    let claim = loop {
-        tokio::select! {
-            _ = &mut answer => panic!("answered before the claim was seen"),
-            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
-        }
-        if let Some(key) = redis.keys_of_kind("c").pop() {
-            break key;
-        }
-    };
+    let claim = claim_seen(&redis, answer.as_mut()).await;
     let taken = redis.command(&format!("SET {claim} another-instance KEEPTTL"));
     assert_eq!(taken.as_deref(), Some("+OK"));
     let answered = answer.await;
@@ -855,4 +828,29 @@ async fn giving_up_a_claim_leaves_another_instances_claim() {
         redis.command(&format!("EXISTS {claim}")).as_deref(),
         Some(":0")
     );
+}
+
+/// Drives `answer` (a request whose refresh is under way) until its claim
+/// appears in the store, and returns the claim's key.
+async fn claim_seen<F: std::future::Future>(
+    redis: &testkit::RedisServer,
+    mut answer: std::pin::Pin<&mut F>,
+) -> String {
+    loop {
+        tokio::select! {
+            _ = answer.as_mut() => panic!("answered before the claim was seen"),
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+        if let Some(key) = redis.keys_of_kind("c").pop() {
+            return key;
+        }
+    }
+}
+
+/// The provider's trouble, slowly: every call takes 300 ms, and the token
+/// endpoint then answers 503, so a refresh's claim is seen in the store
+/// before it is given up with no outcome.
+fn fail_refresh_slowly(rp: &Rp) {
+    rp.emulator.faults().token_response = Some((503, "{}".into()));
+    *rp.recorder.delay.lock().unwrap() = Some(Duration::from_millis(300));
 }
