@@ -308,17 +308,46 @@ impl Auth {
 mod tests {
     use super::*;
 
+    fn config() -> Result<Config, crate::config::ConfigError> {
+        Config::from_lookup(|name| match name {
+            "VERCEL_APP_CLIENT_ID" => Some("cl_held".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+            _ => None,
+        })
+    }
+
+    /// What [`Auth::dispatch`] answers for `path` (a GET with no cookie).
+    async fn dispatched(auth: &Auth, path: &str) -> Option<(u16, String)> {
+        let request = http::Request::get(path)
+            .header("host", "localhost:3000")
+            .body(())
+            .unwrap();
+        let response = auth.dispatch(&request)?.await;
+        let body = String::from_utf8(response.body().to_vec()).unwrap();
+        Some((response.status().as_u16(), body))
+    }
+
+    /// The dev server routes by the layout [`Auth::with_paths`] set, not
+    /// the default one: a route moved under another base answers there,
+    /// and its default path is an unknown API route.
+    #[tokio::test]
+    async fn dispatch_routes_by_the_configured_paths() {
+        let auth =
+            Auth::build(Provider::loaded(config())).with_paths(Paths::with_base("/api/login"));
+        let (status, body) = dispatched(&auth, "/api/login/session").await.unwrap();
+        assert_eq!((status, body.as_str()), (200, r#"{"user":null}"#));
+        let (status, body) = dispatched(&auth, "/api/auth/session").await.unwrap();
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains(r#""error":"not_found""#), "{body}");
+        assert_eq!(dispatched(&auth, "/profile").await, None);
+    }
+
     /// A builder called while a refresh's task still holds the provider
     /// (here: a clone kept by the test) gets a copy of it, with the change
     /// made and everything else kept; the held one is left as it was.
     #[test]
     fn a_builder_works_while_the_provider_is_still_held() {
-        let config = Config::from_lookup(|name| match name {
-            "VERCEL_APP_CLIENT_ID" => Some("cl_held".into()),
-            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
-            _ => None,
-        });
-        let auth = Auth::build(Provider::loaded(config)).with_clock(Arc::new(|| 1_000));
+        let auth = Auth::build(Provider::loaded(config())).with_clock(Arc::new(|| 1_000));
         let held = auth.provider.clone();
         let rebuilt = auth.with_clock(Arc::new(|| 2_000));
         assert!(!Arc::ptr_eq(&held, &rebuilt.provider), "a copy");

@@ -532,4 +532,71 @@ mod tests {
         );
         assert_eq!(t.status(), StatusCode::GATEWAY_TIMEOUT);
     }
+
+    /// The log line of a failed provider call names the endpoint it went
+    /// to, in the words the operator reads in the provider's metadata.
+    #[test]
+    fn a_failed_provider_call_names_its_endpoint_in_the_log() {
+        for (endpoint, name) in [
+            (Endpoint::Discovery, "discovery"),
+            (Endpoint::Jwks, "jwks"),
+            (Endpoint::Token, "token"),
+            (Endpoint::Userinfo, "userinfo"),
+            (Endpoint::Introspection, "introspection"),
+            (Endpoint::Revocation, "revocation"),
+        ] {
+            let status = Error::Upstream(endpoint, UpstreamProblem::Status(503));
+            assert_eq!(status.to_string(), format!("{name} answered HTTP 503"));
+            let malformed = endpoint.malformed("not JSON");
+            assert_eq!(
+                malformed.to_string(),
+                format!("{name} response malformed: not JSON")
+            );
+            assert_eq!(
+                Error::Unbuildable(endpoint).to_string(),
+                format!("cannot build the {name} request: its URL or a header is not valid")
+            );
+        }
+        assert_eq!(
+            Error::IdToken(IdTokenError::BadSignature).to_string(),
+            "ID token rejected: bad signature"
+        );
+    }
+
+    /// RFC 6749 §5.2: `invalid_grant` is the grant's death (the user signs
+    /// in again, the session's cookies go); a throttle is the provider's
+    /// state; any other refusal is the app's configuration, and the
+    /// session is kept for when it is fixed.
+    #[test]
+    fn a_refused_grant_ends_the_session_and_a_refused_client_keeps_it() {
+        let grant = Error::TokenRejected("invalid_grant".into());
+        assert_eq!(
+            (grant.code(), grant.status(), grant.ends_session()),
+            ("token_rejected", StatusCode::UNAUTHORIZED, true)
+        );
+        for code in ["temporarily_unavailable", "slow_down"] {
+            let throttled = Error::TokenRejected(code.into());
+            assert_eq!(
+                (
+                    throttled.code(),
+                    throttled.status(),
+                    throttled.ends_session()
+                ),
+                (
+                    "provider_unavailable",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    false
+                ),
+                "{code}"
+            );
+        }
+        for code in ["invalid_client", "unauthorized_client", "invalid_scope"] {
+            let refused = Error::TokenRejected(code.into());
+            assert_eq!(
+                (refused.code(), refused.status(), refused.ends_session()),
+                ("configuration", StatusCode::INTERNAL_SERVER_ERROR, false),
+                "{code}"
+            );
+        }
+    }
 }

@@ -109,3 +109,26 @@ pub(crate) async fn serve(
     let error_page = &provider.paths().error_page;
     answer(route.name, route.errors, error_page, outcome, reply)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A route prints as its method and name, which is what the log and a
+    /// failing test need; the handler is a function pointer, not printed.
+    #[test]
+    fn a_route_prints_as_its_method_and_name() {
+        let printed: Vec<String> = ROUTES.iter().map(|r| format!("{r:?}")).collect();
+        assert_eq!(
+            printed,
+            [
+                "Route(GET authorize)",
+                "Route(GET callback)",
+                "Route(GET session)",
+                "Route(POST signout)",
+                "Route(GET validate-token)",
+                "Route(GET user-info)",
+            ]
+        );
+    }
+}
