@@ -433,3 +433,35 @@ fn an_s256_challenge_of_another_shape_is_invalid_request() {
         );
     }
 }
+
+/// A parameter of up to 2,048 bytes is read; a longer one is
+/// `invalid_request`, sent back to the app (a guess: Vercel documents no
+/// limit; 2,048 is what browsers and proxies keep of a URL's parts).
+#[test]
+fn a_parameter_longer_than_2048_bytes_is_invalid_request() {
+    let emu = emulator();
+    let at_limit = format!("&login_hint={}", "a".repeat(2048));
+    code_in(&Browser::signed_in(&emu, DEMO).authorize_and_allow(None, &at_limit));
+    let over = authorize_url(None, &format!("&login_hint={}", "a".repeat(2049)));
+    assert_eq!(error_back(&emu, &over).as_deref(), Some("invalid_request"));
+}
+
+/// The consent page can be answered for ten minutes after it was shown
+/// (a guess, listed on the index page); at ten minutes it has expired
+/// and the user starts again from the app.
+#[test]
+fn the_consent_page_can_be_answered_for_ten_minutes() {
+    let (emu, clock) = emulator_on_a_clock();
+    let mut first = Browser::signed_in(&emu, DEMO);
+    let page = first.get(&authorize_url(None, ""));
+    assert!(is_consent_page(&page), "{}", text(&page));
+    advance(&clock, 599);
+    code_in(&first.decide(&page, "allow"));
+    let mut second = Browser::signed_in(&emu, SECOND);
+    let page = second.get(&authorize_url(None, ""));
+    assert!(is_consent_page(&page), "{}", text(&page));
+    advance(&clock, 600);
+    let late = second.decide(&page, "allow");
+    assert_eq!(late.status(), 400);
+    assert!(text(&late).contains("expired"), "{}", text(&late));
+}

@@ -352,6 +352,37 @@ fn basic_authentication_needs_no_body_client_id() {
     assert_eq!(response.status(), 200, "{}", text(&response));
 }
 
+/// RFC 6749 §2.3.1 and §3.2.1: with Basic, a `client_id` also sent in the
+/// body must name the same client (the header authenticates it); a body
+/// naming another client is `401 invalid_client`, whatever the header's
+/// secret proves.
+#[test]
+fn basic_with_a_body_client_id_must_name_the_same_client() {
+    let mut basic_client = client(&["openid"]);
+    basic_client.token_endpoint_auth_method = "client_secret_basic".to_owned();
+    let emu = emulator_with(basic_client);
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let mut exchange = |body_client: &str| {
+        let code = code_in(&browser.authorize_and_allow(None, ""));
+        post(
+            &emu,
+            &format!("{API}/login/oauth/token"),
+            &format!(
+                "grant_type=authorization_code&code={code}&code_verifier={VERIFIER}\
+                 &redirect_uri={}&client_id={body_client}",
+                encode(REDIRECT)
+            ),
+            Some(&basic(CLIENT, SECRET)),
+        )
+    };
+    let same = exchange(CLIENT);
+    assert_eq!(same.status(), 200, "{}", text(&same));
+    let other = exchange("cl_other");
+    assert_eq!(other.status(), 401, "{}", text(&other));
+    assert_eq!(json(&other)["error"], "invalid_client");
+    assert_eq!(json(&other)["error_description"], "client_id mismatch");
+}
+
 /// Vercel's metadata lists `client_secret_basic` and `client_secret_post`
 /// without saying whether a client may use either; the emulator's (strict)
 /// guess: only the method the client registered, the other one is
