@@ -148,3 +148,66 @@ impl SigningKey {
 fn new_private_key() -> RsaPrivateKey {
     RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key generation")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A compact JWS's header, signing input and signature.
+    fn parts(token: &str) -> (Value, String, Vec<u8>) {
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let header = URL_SAFE_NO_PAD
+            .decode(input.split('.').next().unwrap())
+            .unwrap();
+        (
+            serde_json::from_slice(&header).unwrap(),
+            input.to_owned(),
+            URL_SAFE_NO_PAD.decode(signature).unwrap(),
+        )
+    }
+
+    /// The `kid` a relying party finds in the JWK Set is the one the
+    /// tokens are signed under (RFC 7515 §4.1.4).
+    #[test]
+    fn tokens_are_signed_under_the_published_kid() {
+        let key = SigningKey::shared();
+        assert_eq!(key.kid().len(), 16);
+        assert_eq!(key.jwk()["kid"], key.kid());
+        let (header, _, _) = parts(&key.sign(&json!({ "sub": "usr" }), Signing::Rs256));
+        assert_eq!(header["kid"], key.kid());
+    }
+
+    /// Each hostile signing is the attack it names, not an RS256 token
+    /// under another header: `none` has no signature, HS256 is an HMAC
+    /// keyed with the public key's PEM, and a corrupt signature is the
+    /// valid one with one bit flipped.
+    #[test]
+    fn the_hostile_signings_are_the_attacks_they_name() {
+        let key = SigningKey::shared();
+        let claims = json!({ "sub": "usr" });
+
+        let (header, _, signature) = parts(&key.sign(&claims, Signing::None));
+        assert_eq!(header, json!({ "alg": "none", "typ": "JWT" }));
+        assert!(signature.is_empty());
+
+        let (header, input, signature) = parts(&key.sign(&claims, Signing::Hs256WithPublicKey));
+        assert_eq!(header["alg"], "HS256");
+        let pem = key
+            .private
+            .to_public_key()
+            .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap();
+        let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pem.as_bytes());
+        ring::hmac::verify(&hmac, input.as_bytes(), &signature).expect("an HMAC of the PEM");
+
+        let (_, valid_input, valid) = parts(&key.sign(&claims, Signing::Rs256));
+        let (_, corrupt_input, corrupt) = parts(&key.sign(&claims, Signing::CorruptSignature));
+        assert_eq!(valid_input, corrupt_input);
+        let last = valid.len() - 1;
+        assert_eq!(
+            (corrupt.len(), &corrupt[..last]),
+            (valid.len(), &valid[..last])
+        );
+        assert_eq!(valid[last] ^ corrupt[last], 0x01);
+    }
+}

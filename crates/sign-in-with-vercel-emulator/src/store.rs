@@ -348,6 +348,32 @@ mod tests {
         }
     }
 
+    fn page(expires_at: i64) -> Pending {
+        Pending {
+            session: String::new(),
+            sub: "usr".to_owned(),
+            client_id: "cl".to_owned(),
+            redirect_uri: String::new(),
+            scopes: Vec::new(),
+            state: None,
+            nonce: None,
+            code_challenge: String::new(),
+            auth_time: 0,
+            expires_at,
+        }
+    }
+
+    fn sso_code(expires_at: i64) -> SsoCode {
+        SsoCode {
+            client_id: "cl".to_owned(),
+            sub: "usr".to_owned(),
+            state: None,
+            redirect_uri: String::new(),
+            expires_at,
+            used: false,
+        }
+    }
+
     fn keys<V>(map: &HashMap<String, V>) -> Vec<&str> {
         let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
         keys.sort_unstable();
@@ -369,6 +395,7 @@ mod tests {
         }
         for (key, t) in [
             ("r_live", token("live", 5_000, false)),
+            ("r_expired", token("live", now, false)),
             // What a reuse of a spent token of a live grant is detected by.
             ("r_spent", token("live", 5_000, true)),
             ("r_revoked", token("revoked", 5_000, false)),
@@ -394,10 +421,28 @@ mod tests {
             store.user_tokens.insert(key.to_owned(), user_token(at));
         }
 
+        // Pages and codes of both kinds: expired at `now`, live a second
+        // later.
+        for (key, expires_at) in [("p_expired", now), ("p_live", now + 1)] {
+            store.pending.insert(key.to_owned(), page(expires_at));
+        }
+        for (key, expires_at) in [("c_expired", now), ("c_live", now + 1)] {
+            let code = Code {
+                expires_at,
+                ..expired_code()
+            };
+            store.codes.insert(key.to_owned(), code);
+        }
+        for (key, expires_at) in [("s_expired", now), ("s_live", now + 1)] {
+            store.sso_codes.insert(key.to_owned(), sso_code(expires_at));
+        }
+
         store.sweep(now);
+        assert_eq!(keys(&store.pending), ["p_live"]);
+        assert_eq!(keys(&store.codes), ["c_live"]);
+        assert_eq!(keys(&store.sso_codes), ["s_live"]);
         assert_eq!(keys(&store.access_tokens), ["a_live"]);
         assert_eq!(keys(&store.refresh_tokens), ["r_live", "r_spent"]);
-        assert!(store.codes.is_empty());
         assert_eq!(keys(&store.user_tokens), ["u_forever", "u_live"]);
         // A grant revoked an hour ago is forgotten; a recent one is kept
         // whether or not anything refers to it.
@@ -420,6 +465,59 @@ mod tests {
             expires_at: 0,
             used: false,
         }
+    }
+
+    /// Whatever the store fills with (pages, revoked grants, REST API
+    /// tokens, SSO codes), it counts toward the next sweep: a benchmark
+    /// that only signs in through SSO, or only creates REST API tokens,
+    /// does not grow it without bound.
+    #[test]
+    fn every_kind_of_entry_counts_toward_a_sweep() {
+        let now = 10_000;
+        let fills: [(&str, fn(&mut Store, usize)); 4] = [
+            ("pages", |store, n| {
+                store.pending.insert(n.to_string(), page(0));
+            }),
+            ("revoked grants", |store, n| {
+                store.revoke_grant(n.to_string(), 10_000 - REVOKED_KEPT_SECS);
+            }),
+            ("REST API tokens", |store, n| {
+                store.user_tokens.insert(n.to_string(), user_token(Some(0)));
+            }),
+            ("SSO codes", |store, n| {
+                store.sso_codes.insert(n.to_string(), sso_code(0));
+            }),
+        ];
+        for (kind, fill) in fills {
+            let mut store = Store::default();
+            for n in 0..SWEEP_AT_LEAST {
+                fill(&mut store, n);
+                store.inserted(now);
+            }
+            assert_eq!(store.held(), 0, "{kind}: swept at {SWEEP_AT_LEAST}");
+        }
+    }
+
+    /// Removing an app for one user revokes that user's grants to that
+    /// app only: neither another user's grants to it nor the user's
+    /// grants to other apps.
+    #[test]
+    fn revoking_the_grants_of_a_user_to_an_app_leaves_the_others() {
+        let mut store = Store::default();
+        for (id, sub, client_id) in [
+            ("mine", "usr", "cl"),
+            ("another_user", "usr_other", "cl"),
+            ("another_app", "usr", "cl_other"),
+        ] {
+            let mut token = token(id, 2_000, false);
+            token.grant.sub = sub.to_owned();
+            token.grant.client_id = client_id.to_owned();
+            store.refresh_tokens.insert(id.to_owned(), token);
+        }
+        store.revoke_grants_of("usr", "cl", 1_000);
+        assert!(store.is_revoked("mine"));
+        assert!(!store.is_revoked("another_user"));
+        assert!(!store.is_revoked("another_app"));
     }
 
     #[test]

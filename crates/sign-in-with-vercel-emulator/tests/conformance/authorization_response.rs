@@ -465,3 +465,20 @@ fn the_consent_page_can_be_answered_for_ten_minutes() {
     assert_eq!(late.status(), 400);
     assert!(text(&late).contains("expired"), "{}", text(&late));
 }
+
+/// A GET's body has no meaning (RFC 9110 §9.3.1): only the query is the
+/// request, even when the body looks like a form; only a POST's body is
+/// read (OpenID Connect Core §3.1.2.1).
+#[test]
+fn a_get_s_body_is_not_read() {
+    let emu = emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    browser.authorize_and_allow(None, "");
+    let back = browser.send(
+        http::Request::get(authorize_url(None, ""))
+            .header("content-type", "application/x-www-form-urlencoded"),
+        "state=from-the-body&prompt=none",
+    );
+    assert_eq!(param(&back, "state").as_deref(), Some("st"));
+    code_in(&back);
+}
