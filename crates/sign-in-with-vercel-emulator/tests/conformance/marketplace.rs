@@ -352,3 +352,93 @@ fn the_sso_access_token_calls_the_rest_api() {
     ));
     assert_eq!(user["user"]["id"], DEMO);
 }
+
+/// The SSO exchange (`POST /v1/integrations/sso/token`) gives tokens only
+/// for what the code was issued for: its integration, its `state`, and its
+/// redirect login URL when one is sent (a guess, after RFC 6749 §4.1.3),
+/// once. A refused attempt does not spend the code.
+#[test]
+fn the_sso_exchange_checks_the_code_s_client_state_and_redirect() {
+    let emu = marketplace_emulator();
+    emu.register_client(Client {
+        client_id: "oac_other".to_owned(),
+        client_secret: Some("other-secret".to_owned()),
+        ..integration()
+    });
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let code = sso_param(&open_in_provider(&mut browser, "state=st4te"), "code").unwrap();
+    let exchange = |extra: Value| {
+        let mut body = json!({
+            "client_id": INTEGRATION,
+            "client_secret": INTEGRATION_SECRET,
+            "code": code,
+            "state": "st4te",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let body = body.to_string();
+        api_call(
+            &emu,
+            Method::POST,
+            "/v1/integrations/sso/token",
+            None,
+            Some(&body),
+        )
+    };
+    for refused in [
+        json!({ "client_id": "oac_other", "client_secret": "other-secret" }),
+        json!({ "state": "another" }),
+        json!({ "redirect_uri": "http://localhost:4000/api/elsewhere" }),
+    ] {
+        let answer = exchange(refused.clone());
+        assert_eq!(answer.status(), 400, "{refused}: {}", text(&answer));
+        assert_eq!(json(&answer)["error"]["code"], "bad_request", "{refused}");
+    }
+    let answer = exchange(json!({ "redirect_uri": REDIRECT_LOGIN }));
+    assert_eq!(answer.status(), 200, "{}", text(&answer));
+    assert_eq!(exchange(json!({})).status(), 400, "spent");
+}
+
+/// The SSO exchange also takes a form, as an OAuth token request
+/// (`grant_type=authorization_code`, RFC 6749 §4.1.3); a form without that
+/// grant type is refused.
+#[test]
+fn the_sso_exchange_takes_a_form_with_the_authorization_code_grant() {
+    let emu = marketplace_emulator();
+    let mut browser = Browser::signed_in(&emu, DEMO);
+    let mut form = |grant: &str| {
+        let code = sso_param(&open_in_provider(&mut browser, ""), "code").unwrap();
+        emu.handle(
+            &http::Request::post(format!("{API}/v1/integrations/sso/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(
+                    format!(
+                        "{grant}client_id={INTEGRATION}&client_secret={INTEGRATION_SECRET}&code={code}"
+                    )
+                    .into_bytes(),
+                )
+                .unwrap(),
+        )
+    };
+    let answer = form("grant_type=authorization_code&");
+    assert_eq!(answer.status(), 200, "{}", text(&answer));
+    assert_eq!(form("").status(), 400);
+    assert_eq!(form("grant_type=refresh_token&").status(), 400);
+}
+
+/// A repeated parameter in "Open in Provider" is an error page, not a
+/// redirect: which value counts cannot be told.
+#[test]
+fn a_repeated_parameter_in_the_sso_login_is_an_error_page() {
+    let emu = marketplace_emulator();
+    let page = Browser::signed_in(&emu, DEMO).get(&format!(
+        "{ISSUER}/sso/integrations/{INTEGRATION}?state=a&state=b"
+    ));
+    assert_eq!(page.status(), 400);
+    assert!(
+        text(&page).contains("A parameter is repeated."),
+        "{}",
+        text(&page)
+    );
+}
