@@ -4,7 +4,8 @@
 //! and integrations).
 
 use http::Method;
-use serde_json::json;
+use serde_json::{Value, json};
+use sign_in_with_vercel_emulator::Emulator;
 
 use crate::support::*;
 
@@ -231,4 +232,139 @@ fn the_token_list_answers_at_v6_as_at_v5() {
         api_call(&emu, Method::POST, "/v6/user/tokens", Some(access), None).status(),
         405
     );
+}
+
+/// `POST /v3/user/tokens` with `body` as `bearer`: status and JSON.
+fn create_token(emu: &Emulator, bearer: &str, query: &str, body: &str) -> (u16, Value) {
+    let answer = api_call(
+        emu,
+        Method::POST,
+        &format!("/v3/user/tokens{query}"),
+        Some(bearer),
+        Some(body),
+    );
+    let status = answer.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(answer.body()).unwrap_or_default(),
+    )
+}
+
+/// `GET /v6/user/tokens{query}` as `bearer`: status and JSON.
+fn list_tokens(emu: &Emulator, bearer: &str, query: &str) -> (u16, Value) {
+    let answer = rest_get(emu, &format!("/v6/user/tokens{query}"), Some(bearer));
+    let status = answer.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(answer.body()).unwrap_or_default(),
+    )
+}
+
+/// Vercel's REST API reference, `POST /v3/user/tokens`: `name` is required,
+/// `expiresAt` optional (milliseconds; the emulator's guess: it must be in
+/// the future, and a name is 1 to 256 characters, not only spaces); a
+/// team's token (`teamId` or `slug`) is 403 for the emulated users, who
+/// have no team. The answer is the token's metadata and its bearer value.
+#[test]
+fn creating_a_token_checks_its_name_expiry_and_owner() {
+    let (emu, clock) = emulator_on_a_clock();
+    let now_ms = clock.load(std::sync::atomic::Ordering::SeqCst) * 1000;
+    let t = tokens(&emu, None);
+    let access = str_of(&t, "access_token");
+    for body in [
+        json!({}),
+        json!({ "name": "" }),
+        json!({ "name": "   " }),
+        json!({ "name": "n".repeat(257) }),
+        json!({ "name": 7 }),
+        json!({ "name": "ci", "expiresAt": now_ms }),
+        json!({ "name": "ci", "expiresAt": now_ms - 1 }),
+        json!({ "name": "ci", "expiresAt": "tomorrow" }),
+    ] {
+        let (status, answer) = create_token(&emu, access, "", &body.to_string());
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], "bad_request", "{body}");
+    }
+    for query in ["?teamId=team_1", "?slug=my-team"] {
+        let (status, _) = create_token(&emu, access, query, r#"{"name": "ci"}"#);
+        assert_eq!(status, 403, "{query}");
+    }
+    let name = "n".repeat(256);
+    let body = json!({ "name": name, "expiresAt": now_ms + 1 });
+    let (status, answer) = create_token(&emu, access, "", &body.to_string());
+    assert_eq!(status, 200, "{answer}");
+    let token = &answer["token"];
+    assert_eq!(
+        (&token["name"], &token["type"], &token["origin"]),
+        (&json!(name), &json!("token"), &json!("manual"))
+    );
+    assert_eq!(token["expiresAt"], now_ms + 1);
+    assert_eq!(token["id"].as_str().map(str::len), Some(64));
+    let (status, answer) = create_token(
+        &emu,
+        access,
+        "",
+        r#"{"name": "forever", "expiresAt": null}"#,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["token"].get("expiresAt").is_none(), "{answer}");
+}
+
+/// Vercel's REST API reference, `GET /v6/user/tokens`: the caller's own
+/// tokens, newest first, OAuth and manual alike, each with distinct
+/// `createdAt` (so that `until` and `since` page exactly, even for tokens
+/// made in the same second), a `limit` of 1 to 100, and none of another
+/// user's tokens.
+#[test]
+fn the_token_list_is_the_callers_own_newest_first_and_pages_exactly() {
+    let (emu, _clock) = emulator_on_a_clock();
+    let demo = tokens(&emu, None);
+    let access = str_of(&demo, "access_token");
+    let second = tokens_as(&emu, SECOND, None);
+    create_token(
+        &emu,
+        str_of(&second, "access_token"),
+        "",
+        r#"{"name": "theirs"}"#,
+    );
+    for name in ["one", "two"] {
+        let (status, _) = create_token(&emu, access, "", &json!({ "name": name }).to_string());
+        assert_eq!(status, 200);
+    }
+    let (status, list) = list_tokens(&emu, access, "");
+    assert_eq!(status, 200, "{list}");
+    let tokens = list["tokens"].as_array().unwrap();
+    let names: Vec<&str> = tokens.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["two", "one", "Conformance app"], "{list}");
+    let created: Vec<i64> = tokens
+        .iter()
+        .map(|t| t["createdAt"].as_i64().unwrap())
+        .collect();
+    assert!(
+        created[0] > created[1] && created[1] > created[2],
+        "{created:?}"
+    );
+    assert_eq!(list["pagination"]["count"], 3);
+
+    let (_, first_page) = list_tokens(&emu, access, "?limit=1");
+    assert_eq!(first_page["tokens"][0]["name"], "two");
+    let next = first_page["pagination"]["next"].as_i64().unwrap();
+    assert_eq!(next, created[0]);
+    let (_, rest) = list_tokens(&emu, access, &format!("?until={next}"));
+    let rest: Vec<&str> = rest["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest, ["one", "Conformance app"]);
+    let (_, one) = list_tokens(&emu, access, &format!("?until={next}&limit=1"));
+    assert_eq!(one["tokens"][0]["name"], "one", "the newest before `until`");
+    let (_, newer) = list_tokens(&emu, access, &format!("?since={}", created[2]));
+    assert_eq!(newer["pagination"]["count"], 2, "{newer}");
+
+    assert_eq!(list_tokens(&emu, access, "?limit=100").0, 200);
+    for bad in ["?limit=0", "?limit=101", "?limit=x", "?until=x"] {
+        assert_eq!(list_tokens(&emu, access, bad).0, 400, "{bad}");
+    }
 }
