@@ -345,6 +345,7 @@ fn the_token_list_is_the_callers_own_newest_first_and_pages_exactly() {
         "{created:?}"
     );
     assert_eq!(list["pagination"]["count"], 3);
+    assert_eq!(list["pagination"]["next"], Value::Null, "the last page");
 
     let (_, first_page) = list_tokens(&emu, access, "?limit=1");
     assert_eq!(first_page["tokens"][0]["name"], "two");
@@ -364,6 +365,12 @@ fn the_token_list_is_the_callers_own_newest_first_and_pages_exactly() {
     assert_eq!(newer["pagination"]["count"], 2, "{newer}");
 
     assert_eq!(list_tokens(&emu, access, "?limit=100").0, 200);
+    // A token ID is 64 hexadecimal digits (or `current`); anything else is
+    // a bad request, not an unknown token.
+    for id in ["abc123".to_owned(), "g".repeat(64), "0".repeat(63)] {
+        let answer = rest_get(&emu, &format!("/v5/user/tokens/{id}"), Some(access));
+        assert_eq!(answer.status(), 400, "{id}");
+    }
     for bad in ["?limit=0", "?limit=101", "?limit=x", "?until=x"] {
         assert_eq!(list_tokens(&emu, access, bad).0, 400, "{bad}");
     }
