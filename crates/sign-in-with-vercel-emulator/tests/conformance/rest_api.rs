@@ -320,17 +320,14 @@ fn the_token_list_is_the_callers_own_newest_first_and_pages_exactly() {
     let (emu, _clock) = emulator_on_a_clock();
     let demo = tokens(&emu, None);
     let access = str_of(&demo, "access_token");
-    let second = tokens_as(&emu, SECOND, None);
-    create_token(
-        &emu,
-        str_of(&second, "access_token"),
-        "",
-        r#"{"name": "theirs"}"#,
-    );
     for name in ["one", "two"] {
         let (status, _) = create_token(&emu, access, "", &json!({ "name": name }).to_string());
         assert_eq!(status, 200);
     }
+    // Another user's tokens, made in the same second.
+    let second = tokens_as(&emu, SECOND, None);
+    let theirs = r#"{"name": "theirs"}"#;
+    create_token(&emu, str_of(&second, "access_token"), "", theirs);
     let (status, list) = list_tokens(&emu, access, "");
     assert_eq!(status, 200, "{list}");
     let tokens = list["tokens"].as_array().unwrap();
