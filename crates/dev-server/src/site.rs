@@ -310,6 +310,7 @@ mod tests {
             "/C%3A/Windows/win.ini",
             "/app.js:stream",
             "/app.js%00.html",
+            "/auth/./error.html",
         ] {
             let response = get(&site, path).await;
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
@@ -335,5 +336,106 @@ mod tests {
             csp_for_provider("img-src https://vercel.com.evil", "http://x:1"),
             "img-src https://vercel.com.evil"
         );
+    }
+
+    /// Only GET and HEAD; HEAD has the headers and no body.
+    #[tokio::test]
+    async fn head_has_no_body_and_other_methods_are_405() {
+        let site = site();
+        let head = site
+            .serve(&http::Request::head("/app.js").body(Vec::new()).unwrap())
+            .await;
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(
+            head.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
+        assert!(head.body().is_empty());
+        assert!(!get(&site, "/app.js").await.body().is_empty());
+        let post = site
+            .serve(&http::Request::post("/app.js").body(Vec::new()).unwrap())
+            .await;
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(post.headers()["allow"], "GET, HEAD");
+    }
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        for (name, expected) in [
+            ("a.html", "text/html; charset=utf-8"),
+            ("a.css", "text/css; charset=utf-8"),
+            ("a.js", "text/javascript; charset=utf-8"),
+            ("a.mjs", "text/javascript; charset=utf-8"),
+            ("a.json", "application/json"),
+            ("a.svg", "image/svg+xml"),
+            ("a.png", "image/png"),
+            ("a.ico", "image/x-icon"),
+            ("a.txt", "text/plain; charset=utf-8"),
+            ("a.wasm", "application/octet-stream"),
+            ("README", "application/octet-stream"),
+        ] {
+            assert_eq!(content_type(Path::new(name)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_same_origin_path_is_absolute_and_not_scheme_relative() {
+        for ok in ["/", "/profile", "/a?b=//c"] {
+            assert!(is_same_origin_path(ok), "{ok}");
+        }
+        for bad in [
+            "profile",
+            "//evil.example",
+            "/\\evil.example",
+            "/a\\b",
+            "/a\rb",
+            "/a\nb",
+            "/a\tb",
+        ] {
+            assert!(!is_same_origin_path(bad), "{bad:?}");
+        }
+    }
+
+    /// `vercel.json`'s header rules: `/(.*)` for every path, an exact path
+    /// for that path only, other patterns skipped; with a provider, only
+    /// the Content-Security-Policy names it instead of Vercel.
+    #[test]
+    fn header_rules_apply_by_source_and_the_csp_names_the_provider() {
+        let dir = std::env::temp_dir().join(format!("dev-server-site-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let vercel_json = dir.join("vercel.json");
+        let rules = serde_json::json!({ "headers": [
+            { "source": "/(.*)", "headers": [
+                { "key": "Content-Security-Policy", "value": "img-src https://vercel.com" },
+                { "key": "X-Link", "value": "https://vercel.com" },
+            ] },
+            { "source": "/profile", "headers": [{ "key": "X-Exact", "value": "1" }] },
+            { "source": "/:slug", "headers": [{ "key": "X-Pattern", "value": "1" }] },
+            { "source": "/a*", "headers": [{ "key": "X-Star", "value": "1" }] },
+        ] });
+        std::fs::write(&vercel_json, rules.to_string()).unwrap();
+        let site = Site::load(&dir, &vercel_json, Some("http://127.0.0.1:3001/")).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let headers = |path: &str| {
+            site.with_headers(path, http::Response::default())
+                .headers()
+                .clone()
+        };
+        let profile = headers("/profile");
+        assert_eq!(
+            profile["content-security-policy"],
+            "img-src http://127.0.0.1:3001"
+        );
+        assert_eq!(profile["x-link"], "https://vercel.com");
+        assert_eq!(profile["x-exact"], "1");
+        let other = headers("/other");
+        assert!(other.contains_key("x-link") && !other.contains_key("x-exact"));
+        for path in ["/profile", "/other", "/a"] {
+            let h = headers(path);
+            assert!(
+                !h.contains_key("x-pattern") && !h.contains_key("x-star"),
+                "{path}"
+            );
+        }
     }
 }
