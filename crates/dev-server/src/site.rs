@@ -430,7 +430,7 @@ mod tests {
         assert_eq!(profile["x-exact"], "1");
         let other = headers("/other");
         assert!(other.contains_key("x-link") && !other.contains_key("x-exact"));
-        for path in ["/profile", "/other", "/a"] {
+        for path in ["/profile", "/other", "/a", "/:slug", "/a*"] {
             let h = headers(path);
             assert!(
                 !h.contains_key("x-pattern") && !h.contains_key("x-star"),
