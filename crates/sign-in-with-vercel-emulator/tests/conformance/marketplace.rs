@@ -243,6 +243,15 @@ fn a_configured_installation_id_is_used() {
         emu.installation_id(INTEGRATION, DEMO_ACCOUNT_ID),
         "icfg_9bceb8ccT32d3U417ezb5c8p"
     );
+    // Configured for that integration on that account only.
+    for (client_id, account_id) in [(INTEGRATION, "team_other"), ("oac_other", DEMO_ACCOUNT_ID)] {
+        let derived = emu.installation_id(client_id, account_id);
+        assert!(
+            derived.starts_with("icfg_") && derived.len() == 29,
+            "{derived}"
+        );
+        assert_ne!(derived, "icfg_9bceb8ccT32d3U417ezb5c8p");
+    }
 }
 
 /// The marketplace's claims schema has no `nonce`: a nonce sent to the SSO

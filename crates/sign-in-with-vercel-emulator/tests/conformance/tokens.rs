@@ -93,6 +93,67 @@ fn the_id_token_has_vercels_claims() {
     assert!(verifies_with(str_of(&t, "id_token"), &jwks));
 }
 
+/// `Emulator::rotate_key`, for a relying party's key-rotation tests: the
+/// next ID tokens are signed with a new key under a new `kid`; a graceful
+/// rotation keeps the old key in the JWK Set, a hard one drops it.
+#[test]
+fn rotating_the_key_signs_with_a_new_kid_and_keeps_the_old_key_if_asked() {
+    let emu = emulator();
+    let jwks = || json(&get(&emu, &format!("{ISSUER}/.well-known/jwks")));
+    let kids = |jwks: &Value| -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let kid_of = |t: &Value| {
+        decode_jwt(str_of(t, "id_token")).0["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let before = tokens(&emu, None);
+    let first = kid_of(&before);
+    assert_eq!(kids(&jwks()), [first.clone()]);
+
+    emu.rotate_key(true);
+    let graceful = tokens(&emu, None);
+    let second = kid_of(&graceful);
+    assert_ne!(second, first);
+    let both = jwks();
+    assert_eq!(kids(&both).len(), 2);
+    assert!(kids(&both).contains(&first) && kids(&both).contains(&second));
+    assert!(verifies_with(str_of(&before, "id_token"), &both));
+    assert!(verifies_with(str_of(&graceful, "id_token"), &both));
+
+    emu.rotate_key(false);
+    let hard = tokens(&emu, None);
+    let third = kid_of(&hard);
+    assert_eq!(kids(&jwks()), [third]);
+    assert!(!verifies_with(str_of(&graceful, "id_token"), &jwks()));
+}
+
+/// `Emulator::stats`: the requests each endpoint answered, for a relying
+/// party's tests of how often it calls the provider.
+#[test]
+fn stats_count_the_requests_per_endpoint() {
+    let emu = emulator();
+    assert_eq!(emu.stats(), Default::default());
+    get(&emu, &format!("{ISSUER}/.well-known/openid-configuration"));
+    get(&emu, &format!("{ISSUER}/.well-known/jwks"));
+    let t = tokens(&emu, None);
+    revoke(&emu, str_of(&t, "access_token"));
+    let stats = emu.stats();
+    assert_eq!(
+        (stats.discovery, stats.jwks, stats.token, stats.revoke),
+        (1, 1, 1, 1)
+    );
+    assert!(stats.authorize >= 1, "{stats:?}");
+    assert_eq!((stats.introspect, stats.userinfo), (0, 0));
+}
+
 // ------------------------------------------------------- refresh and reuse
 
 /// Vercel's documentation (Sign in with Vercel → Tokens): exchanging a refresh
