@@ -131,3 +131,53 @@ fn a_taken_port_is_an_error_the_default_included() {
         assert!(stdout(&output).is_empty(), "{issuer_port:?} served");
     }
 }
+
+/// Started without arguments, the program serves until it is stopped: its
+/// issuer answers discovery a moment after the banner, and the process
+/// is still running.
+#[test]
+fn without_arguments_it_serves_until_stopped() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let mut child = Command::new(PROGRAM)
+        .env_remove("EMULATOR_CONFIG")
+        .env("EMULATOR_PORT", "0")
+        .env("EMULATOR_API_PORT", "0")
+        .env("EMULATOR_MARKETPLACE_PORT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {PROGRAM}: {e}"));
+    // Kept open until the end: a closed pipe would fail the banner's
+    // next lines.
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    out.read_line(&mut banner).unwrap();
+    let issuer = banner
+        .trim()
+        .rsplit(' ')
+        .next()
+        .and_then(|url| url.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("no issuer in {banner:?}"))
+        .to_owned();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut stream = std::net::TcpStream::connect(&issuer)
+        .unwrap_or_else(|e| panic!("the issuer {issuer} is not served: {e}"));
+    write!(
+        stream,
+        "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: {issuer}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(out);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
+    assert!(
+        answer.contains(&format!("\"issuer\":\"http://{issuer}\"")),
+        "{answer}"
+    );
+    assert!(running, "the program exited while serving");
+}
