@@ -301,3 +301,42 @@ fn the_program_prints_its_three_origins() {
             .any(|l| l.contains("iss in authorization responses: off"))
     );
 }
+
+/// A URL without a port is on its scheme's default port (RFC 9110
+/// §4.2.1–4.2.2): `http://127.0.0.1/` and `https://127.0.0.1/` are not
+/// the issuer at `http://127.0.0.1:3001`, whose endpoints they do not
+/// reach.
+#[test]
+fn a_url_without_a_port_is_on_its_scheme_s_default_port() {
+    let emu = emulator();
+    let discovery = "/.well-known/openid-configuration";
+    assert_eq!(get(&emu, &format!("{ISSUER}{discovery}")).status(), 200);
+    for origin in ["http://127.0.0.1", "https://127.0.0.1"] {
+        let answer = get(&emu, &format!("{origin}{discovery}"));
+        assert_ne!(answer.status(), 200, "{origin}: {}", text(&answer));
+    }
+}
+
+/// A prefix route needs something after its prefix: the token path with
+/// an empty ID, or the SSO login without an integration, is no route.
+#[test]
+fn a_prefix_route_needs_something_after_the_prefix() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let empty_id = rest_get(&emu, "/v5/user/tokens/", Some(str_of(&t, "access_token")));
+    assert_eq!(empty_id.status(), 404, "{}", text(&empty_id));
+    let no_integration = get(&emu, &format!("{ISSUER}/sso/integrations/"));
+    assert_eq!(no_integration.status(), 404, "{}", text(&no_integration));
+}
+
+/// `GET /_emulator/stats` on the issuer: the requests per endpoint, as
+/// `Emulator::stats` gives them, for a test driving the emulator as a
+/// separate process.
+#[test]
+fn the_stats_page_counts_the_requests_per_endpoint() {
+    let emu = emulator();
+    get(&emu, &format!("{ISSUER}/.well-known/openid-configuration"));
+    let stats = json(&get(&emu, &format!("{ISSUER}/_emulator/stats")));
+    assert_eq!(stats["discovery"], 1, "{stats}");
+    assert_eq!(stats["token"], 0, "{stats}");
+}
