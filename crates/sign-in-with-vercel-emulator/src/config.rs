@@ -553,6 +553,8 @@ mod tests {
     fn reuse_policy_is_read_from_the_environment() {
         let config = from(&[("EMULATOR_REFRESH_TOKEN_REUSE", "reject")]).unwrap();
         assert_eq!(config.refresh_token_reuse, ReusePolicy::Reject);
+        let config = from(&[("EMULATOR_REFRESH_TOKEN_REUSE", " revoke_grant ")]).unwrap();
+        assert_eq!(config.refresh_token_reuse, ReusePolicy::RevokeGrant);
         assert!(from(&[("EMULATOR_REFRESH_TOKEN_REUSE", "sometimes")]).is_err());
     }
 
@@ -683,6 +685,33 @@ mod tests {
             "client_secret_basic"
         );
         assert_eq!(config.installations.len(), 1);
+    }
+
+    /// What a file leaves out takes the documented default: a verified
+    /// email, an app named "Local app" with every scope and the secret in
+    /// the body, a code that lives a minute.
+    #[test]
+    fn omitted_fields_take_their_documented_defaults() {
+        let config = from_file(
+            r#"{"users": [{"sub": "u1", "name": "N", "preferred_username": "n", "email": "n@x"}],
+                "clients": [{"client_id": "cl_a", "client_secret": "s",
+                             "redirect_uris": ["http://localhost:3000/cb"]}]}"#,
+            &[],
+        )
+        .unwrap();
+        assert!(config.users[0].email_verified);
+        let client = &config.clients[0];
+        assert_eq!(client.name, "Local app");
+        assert_eq!(client.scopes, SCOPES);
+        assert_eq!(client.token_endpoint_auth_method, "client_secret_post");
+        assert_eq!(
+            (
+                config.code_ttl,
+                config.id_token_ttl,
+                config.refresh_token_ttl
+            ),
+            (60, 3600, 30 * 24 * 3600)
+        );
     }
 
     #[test]
