@@ -574,6 +574,10 @@ mod tests {
         assert!(!from(&[]).unwrap().authorization_response_iss);
         let on = from(&[("EMULATOR_AUTHORIZATION_RESPONSE_ISS", "true")]).unwrap();
         assert!(on.authorization_response_iss);
+        for off in ["false", "0"] {
+            let config = from(&[("EMULATOR_AUTHORIZATION_RESPONSE_ISS", off)]).unwrap();
+            assert!(!config.authorization_response_iss, "{off}");
+        }
         assert!(from(&[("EMULATOR_AUTHORIZATION_RESPONSE_ISS", "yes")]).is_err());
         let config: EmulatorConfig =
             serde_json::from_str(r#"{"authorization_response_iss": true}"#).unwrap();

@@ -254,6 +254,27 @@ mod tests {
         let _ = stream.write_all(&vec![b'a'; MAX_BODY + 1]);
         let read = until_closed(&mut stream, Duration::from_secs(10)).expect("closed");
         assert!(read.starts_with("HTTP/1.1 413"), "{read}");
+
+        // 1 MiB exactly is read (a literal: the constant is under test).
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        let head = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1048576\r\nConnection: close\r\n\r\n";
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&vec![b'a'; 1024 * 1024]).unwrap();
+        let read = until_closed(&mut stream, Duration::from_secs(10)).expect("closed");
+        assert!(read.starts_with("HTTP/1.1 200"), "{read}");
+    }
+
+    /// A body that cannot be read (here, a malformed chunk size) is a 400,
+    /// not the 413 of a body over the limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_malformed_body_is_a_400() {
+        let server = ok_server(Duration::from_secs(10));
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+            .unwrap();
+        let read = until_closed(&mut stream, Duration::from_secs(10)).expect("closed");
+        assert!(read.starts_with("HTTP/1.1 400"), "{read}");
     }
 
     // The client blocks a worker thread; the server runs on the other.
