@@ -474,7 +474,9 @@ mod tests {
     #[test]
     fn every_kind_of_entry_counts_toward_a_sweep() {
         let now = 10_000;
-        let fills: [(&str, fn(&mut Store, usize)); 4] = [
+        /// Puts the `n`th expired entry of one kind into the store.
+        type Fill = fn(&mut Store, usize);
+        let fills: [(&str, Fill); 4] = [
             ("pages", |store, n| {
                 store.pending.insert(n.to_string(), page(0));
             }),
