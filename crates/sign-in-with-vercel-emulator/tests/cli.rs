@@ -14,18 +14,8 @@ fn run(args: &[&str]) -> Output {
 
 /// The same with the issuer port `issuer_port` (`None`: unset, the default).
 fn run_with(args: &[&str], issuer_port: Option<&str>) -> Output {
-    let mut command = Command::new(PROGRAM);
-    match issuer_port {
-        Some(port) => command.env("EMULATOR_PORT", port),
-        None => command.env_remove("EMULATOR_PORT"),
-    };
-    let mut child = command
+    let mut child = program(issuer_port)
         .args(args)
-        .env_remove("EMULATOR_CONFIG")
-        .env("EMULATOR_API_PORT", "0")
-        .env("EMULATOR_MARKETPLACE_PORT", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {PROGRAM}: {e}"));
@@ -42,6 +32,24 @@ fn run_with(args: &[&str], issuer_port: Option<&str>) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
+}
+
+/// The program with no configuration file, the API and marketplace on free
+/// ports, the issuer on `issuer_port` (`None`: unset, the default), its
+/// standard output piped.
+fn program(issuer_port: Option<&str>) -> Command {
+    let mut command = Command::new(PROGRAM);
+    match issuer_port {
+        Some(port) => command.env("EMULATOR_PORT", port),
+        None => command.env_remove("EMULATOR_PORT"),
+    };
+    command
+        .env_remove("EMULATOR_CONFIG")
+        .env("EMULATOR_API_PORT", "0")
+        .env("EMULATOR_MARKETPLACE_PORT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    command
 }
 
 fn stdout(output: &Output) -> String {
@@ -138,13 +146,7 @@ fn a_taken_port_is_an_error_the_default_included() {
 #[test]
 fn without_arguments_it_serves_until_stopped() {
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-    let mut child = Command::new(PROGRAM)
-        .env_remove("EMULATOR_CONFIG")
-        .env("EMULATOR_PORT", "0")
-        .env("EMULATOR_API_PORT", "0")
-        .env("EMULATOR_MARKETPLACE_PORT", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+    let mut child = program(Some("0"))
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {PROGRAM}: {e}"));

@@ -243,21 +243,13 @@ fn create_token(emu: &Emulator, bearer: &str, query: &str, body: &str) -> (u16, 
         Some(bearer),
         Some(body),
     );
-    let status = answer.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(answer.body()).unwrap_or_default(),
-    )
+    (answer.status().as_u16(), json(&answer))
 }
 
 /// `GET /v6/user/tokens{query}` as `bearer`: status and JSON.
 fn list_tokens(emu: &Emulator, bearer: &str, query: &str) -> (u16, Value) {
     let answer = rest_get(emu, &format!("/v6/user/tokens{query}"), Some(bearer));
-    let status = answer.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(answer.body()).unwrap_or_default(),
-    )
+    (answer.status().as_u16(), json(&answer))
 }
 
 /// Vercel's REST API reference, `POST /v3/user/tokens`: `name` is required,
