@@ -2,12 +2,16 @@
 //! collects per invocation): the cleartext-store warning of an [`Auth`]
 //! made in code, and the one line a route writes for an error, at the
 //! level its error calls for, naming the reason and never a code, state
-//! or password. Each case runs in a child process (this test binary
+//! or password; and the marketplace SSO exchange's line on a refusal. Each case runs in a child process (this test binary
 //! again, filtered to the `child` test) whose standard error is read here.
 
 use std::process::Command;
+use std::sync::Arc;
 
-use sign_in_with_vercel::{Auth, Config};
+use sign_in_with_vercel::sso::{Marketplace, SsoCallback};
+use sign_in_with_vercel::{
+    Auth, BoxFuture, Config, HttpClient, HttpRequest, HttpResponse, TransportError,
+};
 
 /// Set in the child's environment: which case it runs.
 const CHILD_CASE: &str = "LOG_LINES_TEST_CASE";
@@ -61,7 +65,32 @@ fn child() {
     eprintln!("[authorize misconfigured]");
     let broken = Auth::from_lookup(|_| None);
     assert_eq!(get(&broken, "/api/auth/authorize"), 302);
+    eprintln!("[sso exchange refused]");
+    let marketplace = Marketplace::from_lookup(|name| match name {
+        "INTEGRATION_CLIENT_ID" => Some("oac_log_lines".into()),
+        "INTEGRATION_CLIENT_SECRET" => Some("integration-secret".into()),
+        _ => None,
+    })
+    .expect("an integration")
+    .with_http_client(Arc::new(Refuses));
+    let callback = SsoCallback::from_query(&format!("code={CODE}&state={STATE}")).unwrap();
+    let refused = runtime.block_on(marketplace.exchange(&callback, None));
+    assert!(refused.is_err());
     eprintln!("[end]");
+}
+
+/// A REST API that refuses every SSO code exchange with a 400.
+struct Refuses;
+
+impl HttpClient for Refuses {
+    fn execute(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        Box::pin(async {
+            Ok(http::Response::builder()
+                .status(400)
+                .body(br#"{"error":"invalid_grant"}"#.to_vec())
+                .unwrap())
+        })
+    }
 }
 
 /// What the `store=` child writes once its `Auth` is made.
@@ -161,6 +190,17 @@ fn a_route_logs_one_line_per_error_at_its_level() {
         misconfigured[1].starts_with(
             "sign-in-with-vercel error: authorize: configuration (configuration error: "
         ),
+        "{stderr}"
+    );
+    // The exchange's refusal, with what else its 400 can mean; the route
+    // that calls it logs its own error.
+    assert_eq!(
+        step("sso exchange refused"),
+        [
+            "sign-in-with-vercel warn: sso: Vercel refused the code exchange (HTTP 400): \
+          the code or its state was refused, or the integration's client ID or secret \
+          is wrong"
+        ],
         "{stderr}"
     );
     assert_eq!(step("end"), [] as [String; 0], "{stderr}");
