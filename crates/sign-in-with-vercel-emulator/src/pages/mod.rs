@@ -106,6 +106,29 @@ mod tests {
         assert!(html.contains("r&quot;id"));
     }
 
+    /// The consent page says what each scope it asks for allows, and
+    /// nothing for a scope it does not know.
+    #[test]
+    fn consent_lists_what_each_scope_allows() {
+        let scopes = ["openid", "email", "profile", "offline_access", "repo"];
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let html = consent("App", &scopes, &crate::demo_user(), "r1", "/");
+        let listed: Vec<&str> = html
+            .split("<li>")
+            .skip(1)
+            .map(|item| item.split("</li>").next().unwrap())
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "Verify your identity",
+                "See your email address",
+                "See your name, username and avatar",
+                "Stay signed in (refresh tokens)",
+            ]
+        );
+    }
+
     #[test]
     fn avatars_show_initials_and_ids_are_stable() {
         assert!(avatar_svg("Demo User").contains(">DU</text>"));

@@ -164,6 +164,7 @@ fn an_unknown_issuer_path_is_a_page() {
     let response = get(&emulator(), &format!("{ISSUER}/nothing"));
     assert_eq!(response.status(), 404);
     assert!(header(&response, "content-type").starts_with("text/html"));
+    assert!(text(&response).contains("<h1>Not found</h1>"));
 }
 
 /// The origins derive from the issuer as Vercel's do from `vercel.com`.

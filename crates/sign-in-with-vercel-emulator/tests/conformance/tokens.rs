@@ -697,7 +697,21 @@ fn the_picture_is_an_image_at_vercels_avatar_path_on_the_issuer_origin() {
     assert_eq!(image.status(), 200);
     assert_eq!(image.headers()["content-type"], "image/svg+xml");
     assert!(text(&image).starts_with("<svg"));
+    // This user's picture ("Demo User"), not another configured user's.
+    assert!(text(&image).contains(">DU</text>"), "{}", text(&image));
     assert_eq!(get(&emu, &picture.replace(ISSUER, API)).status(), 404);
+    let unknown = format!("{ISSUER}/api/www/avatar/{}", "0".repeat(40));
+    assert_eq!(get(&emu, &unknown).status(), 404);
+}
+
+/// A browser on the emulator's pages asks for `/favicon.ico`: an image,
+/// not a 404.
+#[test]
+fn the_favicon_is_an_image() {
+    let icon = get(&emulator(), &format!("{ISSUER}/favicon.ico"));
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(text(&icon).starts_with("<svg"), "{}", text(&icon));
 }
 
 /// A configured picture is passed on as it is.
