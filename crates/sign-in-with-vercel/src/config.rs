@@ -287,6 +287,28 @@ impl Config {
             .transpose()?;
 
         let keys = session_keys(var("AUTH_SECRET"), client_secret.as_ref())?;
+        // A key derived from the client secret is for a developer's own
+        // machine: each request's origin is checked too (`Provider::origin`),
+        // but an origin read from `Host` is the client's to choose where no
+        // proxy sets it, so a deployment, or a pinned origin that is not
+        // loopback, needs its own key whatever a request says.
+        if keys.derived_from_client_secret() {
+            let elsewhere = if deployed(&lookup) {
+                Some("on a Vercel deployment (VERCEL_ENV production or preview)")
+            } else if app_url.as_ref().is_some_and(|url| !url.is_loopback()) {
+                Some("when APP_URL is not a loopback origin")
+            } else {
+                None
+            };
+            if let Some(elsewhere) = elsewhere {
+                return Err(problem(
+                    "AUTH_SECRET",
+                    format!(
+                        "is required {elsewhere}: without it sessions are sealed with a key derived from the client secret, which only local development accepts; generate one with `openssl rand -base64 32`"
+                    ),
+                ));
+            }
+        }
 
         let mut paths =
             var("AUTH_BASE_PATH").map_or_else(Paths::default, |base| Paths::with_base(&base));
@@ -368,6 +390,15 @@ pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// Whether this instance runs on a Vercel deployment: `VERCEL_ENV` is
+/// `production` or `preview` (`development` under `vercel dev`).
+fn deployed(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    matches!(
+        read_var(&lookup, "VERCEL_ENV").as_deref(),
+        Some("production" | "preview")
+    )
+}
+
 /// [`check_issuer`] for the provider URL in variable `name`, and, on a
 /// Vercel deployment (`VERCEL_ENV` `production` or `preview`), no loopback
 /// host: that is the local emulator, copied from a `.env` file, which a
@@ -379,11 +410,7 @@ pub(crate) fn check_provider_url(
     value: &str,
 ) -> Result<(), ConfigError> {
     let url = check_issuer(value).map_err(|p| problem(name, p))?;
-    let deployed = matches!(
-        read_var(&lookup, "VERCEL_ENV").as_deref(),
-        Some("production" | "preview")
-    );
-    if deployed && is_loopback(&url) {
+    if deployed(&lookup) && is_loopback(&url) {
         return Err(problem(
             name,
             "names a loopback host (the local emulator), which a deployment cannot reach; \
@@ -525,6 +552,49 @@ mod tests {
             .collect();
         assert!(load(&vars).is_ok(), "vercel dev");
         assert!(load(&emulator).is_ok(), "cargo run");
+    }
+
+    /// A key derived from the client secret is refused where the request's
+    /// `Host` cannot be trusted to say "local development": on a
+    /// deployment, and behind a pinned origin that is not loopback.
+    #[test]
+    fn a_deployment_needs_its_own_session_key() {
+        let local = [
+            ("VERCEL_APP_CLIENT_ID", "x"),
+            (
+                "VERCEL_APP_CLIENT_SECRET",
+                "a-client-secret-of-32-characters-or-more",
+            ),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let vars: Vec<_> = local.iter().chain(extra).copied().collect();
+            load(&vars)
+        };
+        for extra in [
+            &[("VERCEL_ENV", "production")][..],
+            &[("VERCEL_ENV", "preview")],
+            &[("APP_URL", "https://app.example.com")],
+            &[
+                ("VERCEL_ENV", "development"),
+                ("APP_URL", "https://app.example.com"),
+            ],
+        ] {
+            let err = with(extra).unwrap_err();
+            assert_eq!(err.variable, "AUTH_SECRET", "{extra:?}");
+            assert!(err.problem.contains("client secret"), "{err}");
+        }
+        for extra in [
+            &[][..],
+            &[("VERCEL_ENV", "development")],
+            &[("APP_URL", "http://localhost:3000")],
+            &[("VERCEL_ENV", "production"), ("AUTH_SECRET", AUTH_SECRET)],
+            &[
+                ("APP_URL", "https://app.example.com"),
+                ("AUTH_SECRET", AUTH_SECRET),
+            ],
+        ] {
+            assert!(with(extra).is_ok(), "{extra:?}");
+        }
     }
 
     #[test]
