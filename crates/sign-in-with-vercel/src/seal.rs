@@ -170,8 +170,12 @@ impl Keys {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Option<()> {
+        // From the operating system, like every secret of the library: a
+        // generator in the process would repeat its nonces in every copy of
+        // an instance restored from one memory snapshot, and a repeated
+        // nonce under one key breaks AES-GCM (NIST SP 800-38D §8).
         let mut nonce = [0u8; NONCE_LEN];
-        rand::RngCore::try_fill_bytes(&mut rand::thread_rng(), &mut nonce).ok()?;
+        rand::RngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut nonce).ok()?;
         self.seal_with_nonce(purpose, context, plaintext, nonce, out)
     }
 
