@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sign_in_with_vercel::REQUEST_DEADLINE;
+use sign_in_with_vercel::{REFRESH_TOKEN_TTL_SECS, REQUEST_DEADLINE};
 use sign_in_with_vercel_emulator::ReusePolicy;
 use support::instances::{IDENTITY_ROUTES, Setup, Stack};
 use testkit::Browser;
@@ -383,6 +383,52 @@ async fn a_store_that_is_down_leaves_sessions_as_they_are_without_one() {
             .sum::<usize>()
             >= 1
     );
+}
+
+/// The `Max-Age` of the session cookie `response` sets (its first chunk).
+fn session_max_age(response: &testkit::Response) -> i64 {
+    response
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("session.") || v.starts_with("__Host-session."))
+        .filter_map(|v| {
+            let (_, age) = v.split_once("Max-Age=")?;
+            age.split(';').next()?.trim().parse::<i64>().ok()
+        })
+        .find(|age| *age > 0)
+        .unwrap_or_else(|| panic!("no session cookie set: {:?}", response.headers()))
+}
+
+/// A refresh moves the session's end (a refresh token's life from now)
+/// only when the store said the session was not ended. One made while the
+/// store is down keeps the end the session had, so a copy of an ended
+/// session refreshed in an outage cannot outlive the mark that ended it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_while_the_store_is_down_keeps_the_sessions_end() {
+    let mut stack = Stack::start(Setup {
+        access_token_ttl: 2,
+        ..Setup::default()
+    });
+    let (mut up, mut down) = (stack.browser(), stack.browser());
+    stack.sign_in(&mut up).await;
+    stack.sign_in(&mut down).await;
+    // Both access tokens due, four seconds after sign-in.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let url = stack.url("/api/auth/session");
+    let session = || http::Request::get(&url).body(Vec::new()).unwrap();
+    let refreshed = up.fetch(session()).await;
+    assert_eq!(refreshed.status(), 200);
+    let moved = session_max_age(&refreshed);
+    assert!(moved >= REFRESH_TOKEN_TTL_SECS - 1, "{moved}");
+    stack.redis.as_mut().unwrap().stop();
+    let refreshed = down.fetch(session()).await;
+    assert_eq!(refreshed.status(), 200);
+    let kept = session_max_age(&refreshed);
+    assert!(kept <= REFRESH_TOKEN_TTL_SECS - 3, "{kept}");
+    assert!(kept >= REFRESH_TOKEN_TTL_SECS - 60, "{kept}");
+    assert_eq!(stack.who(&down).await.as_deref(), Some(DEMO_SUB));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -242,7 +242,10 @@
 //! refresh token, which only its cookie holds). A store that is down or
 //! slow changes nothing that would not have happened without one: the
 //! instance logs once what is lost, leaves the store alone for a few
-//! seconds, and answers within the deadline.
+//! seconds, and answers within the deadline. One thing it does differently:
+//! a refresh made while the store does not answer renews the tokens but
+//! keeps the session's end where it was, so that no copy of a session that
+//! was ended ("sign out everywhere") outlives the store's mark of its end.
 //!
 //! # Vercel's REST API, marketplace SSO
 //!

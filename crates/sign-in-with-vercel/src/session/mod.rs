@@ -327,12 +327,40 @@ async fn refresh_shared(
         let (origin, data) = (origin.clone(), data.clone());
         async move {
             match store {
-                Some(store) => shared::refresh(&provider, &store, &key, &origin, &data).await,
-                None => refresh_here(&provider, &origin, &data).await,
+                Some(store) => {
+                    // Answered from this instance's cache when the request
+                    // has just asked (the usual case), or at once when the
+                    // store is resting.
+                    let ended = store.ended(&data.id(), &data.sub, data.started_ms).await;
+                    let lifetime = match ended {
+                        Some(false) => Lifetime::Extended,
+                        _ => Lifetime::Kept,
+                    };
+                    shared::refresh(&provider, &store, &key, &origin, &data, lifetime).await
+                }
+                None => refresh_here(&provider, &origin, &data, Lifetime::Extended).await,
             }
         }
     };
     sessions.flights.share(key, refresh).await
+}
+
+/// Whether a refresh may move the session's end (a refresh token's life
+/// from now) or must keep the end it had.
+///
+/// With a store, a session's end outlives every mark that ends it
+/// ("sign out everywhere", a sign-out whose revocation failed) only if the
+/// store said "not ended" when the end was moved: the marks are kept for a
+/// refresh token's life. A refresh made while the store does not answer
+/// keeps the end it had, so no copy of an ended session refreshed in an
+/// outage outlives its mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Lifetime {
+    /// The store said "not ended", or there is no store: the session's end
+    /// moves to a refresh token's life from now.
+    Extended,
+    /// The store did not answer: the session ends when it would have.
+    Kept,
 }
 
 /// Refreshes `data` with one token call of this instance's own.
@@ -340,6 +368,7 @@ async fn refresh_here(
     provider: &Provider,
     origin: &Origin,
     data: &SessionData,
+    lifetime: Lifetime,
 ) -> Result<Refreshed, Error> {
     let config = provider.config()?;
     let refresh_token = RefreshToken::new(data.refresh_token.clone().unwrap_or_default());
@@ -347,7 +376,7 @@ async fn refresh_here(
     // than the provider issued it.
     let asked_at = provider.now();
     let renewed = crate::refresh::grant(provider, &refresh_token, &data.sub).await?;
-    let new = next_generation(data, renewed, asked_at);
+    let new = next_generation(data, renewed, asked_at, lifetime);
     match cookie::write(origin, config, &new, provider.now()) {
         Ok(sealed) => Ok(Refreshed { data: new, sealed }),
         Err(e) => {
@@ -363,15 +392,21 @@ async fn refresh_here(
 /// The session that replaces `old` after a refresh: the new tokens, one
 /// more rotation, the same user and start; the profile of the refreshed ID
 /// token when it verified, else the one the session had; its access token
-/// issued at `asked_at`, when the refresh was asked for.
-fn next_generation(old: &SessionData, renewed: Renewed, asked_at: i64) -> SessionData {
+/// issued at `asked_at`, when the refresh was asked for; its end moved or
+/// kept as `lifetime` says.
+fn next_generation(
+    old: &SessionData,
+    renewed: Renewed,
+    asked_at: i64,
+    lifetime: Lifetime,
+) -> SessionData {
     let Renewed { tokens, claims } = renewed;
     let refresh_token = tokens
         .refresh_token
         .map(|t| t.secret().to_owned())
         // RFC 6749 §6: without a new one, the old refresh token stays valid.
         .or_else(|| old.refresh_token.clone());
-    SessionData::issued(
+    let mut new = SessionData::issued(
         old.id().into_owned(),
         old.sub.clone(),
         &tokens.access_token,
@@ -380,7 +415,11 @@ fn next_generation(old: &SessionData, renewed: Renewed, asked_at: i64) -> Sessio
         claims.map_or_else(|| old.profile.clone(), cookie::Profile::from),
         (old.started_ms, old.rotation.saturating_add(1)),
         asked_at,
-    )
+    );
+    if lifetime == Lifetime::Kept {
+        new.expires_at = new.expires_at.min(old.expires_at);
+    }
+    new
 }
 
 /// Refreshes the session's tokens now, whatever their age: for a call
@@ -425,4 +464,54 @@ pub(crate) async fn vercel_api<'a>(
         .ok_or_else(|| Error::Discovery("token_endpoint has no origin".into()))?;
     let tokens = SessionTokens { sessions, session };
     Ok(VercelApi::new(provider.http(), base, tokens))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::TokenResponse;
+    use cookie::REFRESH_TOKEN_TTL_SECS;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn renewed() -> Renewed {
+        Renewed {
+            tokens: TokenResponse {
+                access_token: AccessToken::new("vca_new"),
+                expires_in: 3600,
+                refresh_token: Some(RefreshToken::new("vcr_new".to_owned())),
+                id_token: None,
+            },
+            claims: None,
+        }
+    }
+
+    /// A refresh moves the session's end to a refresh token's life from
+    /// now only when the store said "not ended" (or there is none); made
+    /// while the store does not answer, it renews the tokens and keeps
+    /// the end the session had.
+    #[test]
+    fn a_refresh_moves_the_sessions_end_only_when_the_store_allows() {
+        let old = SessionData::issued(
+            "sid_0123456789abcdefgh".into(),
+            "usr_1".into(),
+            &AccessToken::new("vca_old"),
+            3600,
+            Some("vcr_old".into()),
+            cookie::Profile::default(),
+            (NOW * 1000, 0),
+            NOW,
+        );
+        let later = NOW + 7200;
+        let extended = next_generation(&old, renewed(), later, Lifetime::Extended);
+        assert_eq!(extended.expires_at, later + REFRESH_TOKEN_TTL_SECS);
+        let kept = next_generation(&old, renewed(), later, Lifetime::Kept);
+        assert_eq!(kept.expires_at, old.expires_at);
+        assert_eq!(kept.expires_at, NOW + REFRESH_TOKEN_TTL_SECS);
+        assert_eq!(
+            (kept.access_token.as_str(), kept.refresh_token.as_deref()),
+            ("vca_new", Some("vcr_new"))
+        );
+        assert_eq!((kept.access_expires_at, kept.rotation), (later + 3600, 1));
+    }
 }

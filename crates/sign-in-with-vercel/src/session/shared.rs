@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use super::cookie::{self, SessionData};
 use super::flights::Refreshed;
-use super::refresh_here;
 use super::store::{Claim, Store};
+use super::{Lifetime, refresh_here};
 use crate::clock::time_left;
 use crate::error::{Endpoint, Error, sanitize_error_code};
 use crate::origin::Origin;
@@ -67,22 +67,25 @@ impl Published {
     }
 }
 
-/// Refreshes `data` (whose flight key is `flight`) once for all instances.
+/// Refreshes `data` (whose flight key is `flight`) once for all instances;
+/// its end moved only as `lifetime` allows, and kept when the store does
+/// not answer the claim.
 pub(super) async fn refresh(
     provider: &Provider,
     store: &Store,
     flight: &[u8; 32],
     origin: &Origin,
     data: &SessionData,
+    lifetime: Lifetime,
 ) -> Result<Refreshed, Error> {
     let mut pause = FIRST_PAUSE;
     let mut waited = false;
     loop {
         match store.claim(flight).await {
             // The store does not answer: as without one.
-            None => return refresh_here(provider, origin, data).await,
+            None => return refresh_here(provider, origin, data, Lifetime::Kept).await,
             Some(Claim::Won(token)) => {
-                let outcome = refresh_here(provider, origin, data).await;
+                let outcome = refresh_here(provider, origin, data, lifetime).await;
                 // Won after waiting: the claim this request waited on
                 // lapsed without an outcome (its instance was cut off, or
                 // the store did not take it), perhaps after spending the
