@@ -222,6 +222,10 @@ mod with_redis {
     pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
     /// After a failure, how long an instance leaves the store alone.
     pub(crate) const BACK_OFF: Duration = Duration::from_secs(5);
+    /// The least time a round trip is tried in: with less left of the
+    /// request's deadline (a slow provider call spent it), the store is
+    /// not asked, and its silence is not taken for an outage.
+    pub(crate) const MIN_ROUND_TRIP: Duration = Duration::from_millis(20);
     /// How long an ended session or user stays ended: as long as a session
     /// can live, and a margin for clocks.
     const ENDED_FOR: i64 = crate::session::cookie::REFRESH_TOKEN_TTL_SECS + 120;
@@ -258,6 +262,8 @@ mod with_redis {
 
     /// Why a round trip gave no answer; logged, never shown.
     enum Failure {
+        /// Not asked: the store is resting, or the request has no time
+        /// left to ask it in.
         Skipped,
         Timeout,
         Redis(RedisError),
@@ -456,6 +462,9 @@ mod with_redis {
                 .map(|left| left.saturating_sub(Duration::from_millis(250)))
                 .unwrap_or(ROUND_TRIP_TIMEOUT)
                 .min(CONNECT_TIMEOUT + ROUND_TRIP_TIMEOUT);
+            if budget < MIN_ROUND_TRIP {
+                return Err(Failure::Skipped);
+            }
             let attempt = async {
                 let mut connection = self.connection().await?;
                 command()
@@ -637,6 +646,39 @@ mod with_redis {
         use std::io;
 
         use super::*;
+
+        /// A listener that accepts connections and never answers.
+        fn silent_store() -> Store {
+            let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("redis://{}", silent.local_addr().unwrap());
+            std::thread::spawn(move || {
+                let held: Vec<_> = silent.incoming().flatten().collect();
+                drop(held);
+            });
+            let url = StoreUrl::parse(&url).unwrap();
+            Store::new(&url, Keys::new("https://vercel.com", "cl_app")).unwrap()
+        }
+
+        /// A request whose deadline is all but spent does not ask the
+        /// store; its silence then is not the store's, so the store does
+        /// not rest. Given time, a store that does not answer rests.
+        #[tokio::test]
+        async fn a_request_out_of_time_does_not_rest_the_store() {
+            let store = silent_store();
+            let ended = crate::clock::with_deadline_in(
+                Duration::from_millis(250),
+                store.ended("sid", "usr_1", 0),
+            );
+            assert_eq!(ended.await, None);
+            assert!(lock(&store.resting_until).is_none());
+            assert!(!store.said_down.load(Ordering::Relaxed));
+            let ended = crate::clock::with_deadline_in(
+                Duration::from_millis(600),
+                store.ended("sid", "usr_1", 0),
+            );
+            assert_eq!(ended.await, None);
+            assert!(lock(&store.resting_until).is_some());
+        }
 
         #[test]
         fn the_log_says_why_the_store_could_not_be_reached() {
