@@ -12,7 +12,8 @@
 //!
 //! A finished refresh is remembered for a burst, not for replays: a few
 //! seconds ([`REMEMBER`]), purged on a timer as well as on use, and
-//! forgotten at once when the session signs out. Across instances, the
+//! forgotten at once, finished or still running, when the session signs
+//! out. Across instances, the
 //! shared store ([`super::store`]) does the same job.
 
 use std::collections::HashMap;
@@ -55,6 +56,9 @@ struct Settled {
 /// the requests that share it wait for it.
 struct Flight {
     outcome: watch::Receiver<Option<Settled>>,
+    /// The session it refreshes, so that a sign-out forgets it even while
+    /// it runs.
+    sid: Box<str>,
 }
 
 impl Flight {
@@ -91,11 +95,11 @@ pub(crate) fn key(refresh_token: &str, rotation: u32, origin: &str) -> [u8; 32] 
 }
 
 impl Flights {
-    /// Runs the refresh `refresh` makes for `key`, as a task of its own,
-    /// unless a request in this instance started it or finished it moments
-    /// ago; then waits for its outcome. Cutting off the request that
-    /// started it does not cut off the refresh.
-    pub(crate) async fn share<F, Fut>(&self, key: [u8; 32], refresh: F) -> Outcome
+    /// Runs the refresh `refresh` makes for `key` (of session `sid`), as a
+    /// task of its own, unless a request in this instance started it or
+    /// finished it moments ago; then waits for its outcome. Cutting off the
+    /// request that started it does not cut off the refresh.
+    pub(crate) async fn share<F, Fut>(&self, key: [u8; 32], sid: &str, refresh: F) -> Outcome
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Refreshed, Error>> + Send + 'static,
@@ -109,6 +113,7 @@ impl Flights {
                     let (settle, outcome) = watch::channel(None);
                     slot.insert(Flight {
                         outcome: outcome.clone(),
+                        sid: sid.into(),
                     });
                     (outcome, Some(settle))
                 }
@@ -155,14 +160,12 @@ impl Flights {
         settled
     }
 
-    /// Forgets every finished refresh of session `sid` (it signed out, or
-    /// was ended elsewhere), so that no copy of an older generation is
-    /// handed its newer one.
+    /// Forgets every refresh of session `sid` (it signed out, or was ended
+    /// elsewhere), finished or still running, so that no copy of an older
+    /// generation is handed its newer one. The requests already waiting on
+    /// a running one still get its outcome: they came before the sign-out.
     pub(crate) fn forget(&self, sid: &str) {
-        lock(&self.flights).retain(|_, f| {
-            !matches!(&*f.outcome.borrow(), Some(Settled { outcome: Ok(refreshed), .. })
-                    if refreshed.data.id() == sid)
-        });
+        lock(&self.flights).retain(|_, f| &*f.sid != sid);
     }
 
     /// How many refreshes are remembered (tests).
@@ -253,7 +256,7 @@ mod tests {
     async fn concurrent_refreshes_of_one_token_make_one_call() {
         let flights = Flights::default();
         let calls = Arc::new(AtomicUsize::new(0));
-        let run = || flights.share(key("rt", 0, "o"), || counted(&calls, ok));
+        let run = || flights.share(key("rt", 0, "o"), "s", || counted(&calls, ok));
         let (a, b, c) = tokio::join!(run(), run(), run());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()) && c.is_ok());
@@ -264,7 +267,7 @@ mod tests {
         let flights = Flights::default();
         let calls = Arc::new(AtomicUsize::new(0));
         for _ in 0..2 {
-            let shared = flights.share(key("rt", 0, "o"), || counted(&calls, ok));
+            let shared = flights.share(key("rt", 0, "o"), "s", || counted(&calls, ok));
             shared.await.unwrap();
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -282,7 +285,7 @@ mod tests {
         };
         for _ in 0..2 {
             let shared = flights
-                .share(key("rt", 0, "o"), || counted(&calls, unavailable))
+                .share(key("rt", 0, "o"), "s", || counted(&calls, unavailable))
                 .await;
             assert_eq!(shared.err().map(|e| e.code()), Some("provider_unavailable"));
         }
@@ -294,7 +297,7 @@ mod tests {
         let flights = Flights::default();
         let calls = Arc::new(AtomicUsize::new(0));
         for token in ["a", "b"] {
-            let shared = flights.share(key(token, 0, "o"), || counted(&calls, ok));
+            let shared = flights.share(key(token, 0, "o"), "s", || counted(&calls, ok));
             shared.await.unwrap();
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -304,8 +307,8 @@ mod tests {
     async fn a_signed_out_session_is_forgotten_at_once() {
         let flights = Flights::default();
         let ready = || async { ok() };
-        flights.share(key("rt", 0, "o"), ready).await.unwrap();
-        flights.share(key("rt2", 0, "o"), ready).await.unwrap();
+        flights.share(key("rt", 0, "o"), "s", ready).await.unwrap();
+        flights.share(key("rt2", 0, "o"), "s", ready).await.unwrap();
         assert_eq!(flights.len(), 2);
         flights.forget("another session");
         assert_eq!(flights.len(), 2);
@@ -313,11 +316,37 @@ mod tests {
         assert_eq!(flights.len(), 0);
     }
 
+    /// The session signs out while its refresh runs: the request waiting
+    /// on it gets its outcome, but a copy of the old generation arriving
+    /// after the sign-out is not handed the new one: its refresh is its
+    /// own (and the provider refuses the spent or revoked token).
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_running_when_its_session_signs_out_is_not_shared_after() {
+        let flights = Flights::default();
+        let running = flights.share(key("rt", 0, "o"), "s", || async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            ok()
+        });
+        let sign_out = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            flights.forget("another session");
+            assert_eq!(flights.len(), 1);
+            flights.forget("s");
+            assert_eq!(flights.len(), 0);
+        };
+        let (running, ()) = tokio::join!(running, sign_out);
+        assert!(running.is_ok(), "the request before the sign-out");
+        let calls = Arc::new(AtomicUsize::new(0));
+        let copy = flights.share(key("rt", 0, "o"), "s", || counted(&calls, ok));
+        assert!(copy.await.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a refresh of its own");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn finished_refreshes_are_purged_on_a_timer() {
         let flights = Flights::default();
         flights
-            .share(key("rt", 0, "o"), || async { Ok(refreshed()) })
+            .share(key("rt", 0, "o"), "s", || async { Ok(refreshed()) })
             .await
             .unwrap();
         assert_eq!(flights.len(), 1);
@@ -340,7 +369,7 @@ mod tests {
     async fn a_slow_refresh_is_remembered_from_when_it_finished() {
         let flights = Flights::default();
         flights
-            .share(key("rt", 0, "o"), || async {
+            .share(key("rt", 0, "o"), "s", || async {
                 tokio::time::sleep(REMEMBER + Duration::from_millis(200)).await;
                 Ok(refreshed())
             })
@@ -348,7 +377,7 @@ mod tests {
             .unwrap();
         let calls = Arc::new(AtomicUsize::new(0));
         let shared = flights
-            .share(key("rt", 0, "o"), || counted(&calls, ok))
+            .share(key("rt", 0, "o"), "s", || counted(&calls, ok))
             .await;
         assert!(shared.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 0, "the outcome was shared");
@@ -361,7 +390,7 @@ mod tests {
         let refused = || Err(Error::TokenRejected("invalid_client".into()));
         for _ in 0..2 {
             let shared = flights
-                .share(key("rt", 0, "o"), || counted(&calls, refused))
+                .share(key("rt", 0, "o"), "s", || counted(&calls, refused))
                 .await;
             assert_eq!(
                 shared.err(),
@@ -389,18 +418,18 @@ mod tests {
         };
         let cut_off = tokio::time::timeout(
             Duration::from_millis(100),
-            flights.share(key("rt", 0, "o"), slow),
+            flights.share(key("rt", 0, "o"), "s", slow),
         );
         let waiting = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             flights
-                .share(key("rt", 0, "o"), || counted(&calls, ok))
+                .share(key("rt", 0, "o"), "s", || counted(&calls, ok))
                 .await
         };
         let (cut_off, waiting) = tokio::join!(cut_off, waiting);
         assert!(cut_off.is_err(), "not cut off");
         let next = flights
-            .share(key("rt", 0, "o"), || counted(&calls, ok))
+            .share(key("rt", 0, "o"), "s", || counted(&calls, ok))
             .await;
         assert!(Arc::ptr_eq(&waiting.unwrap(), &next.unwrap()));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -413,7 +442,7 @@ mod tests {
     async fn a_refresh_that_panics_is_tried_again_by_the_next_request() {
         let flights = Flights::default();
         let shared = flights
-            .share(key("rt", 0, "o"), || async {
+            .share(key("rt", 0, "o"), "s", || async {
                 tokio::task::yield_now().await;
                 panic!("a refresh that panics");
             })
@@ -423,7 +452,7 @@ mod tests {
         assert!(!error.is_grant_refusal() && !error.ends_session());
         assert_eq!(flights.len(), 0, "forgotten");
         let calls = Arc::new(AtomicUsize::new(0));
-        let next = flights.share(key("rt", 0, "o"), || counted(&calls, ok));
+        let next = flights.share(key("rt", 0, "o"), "s", || counted(&calls, ok));
         assert!(next.await.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }

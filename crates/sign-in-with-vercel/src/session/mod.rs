@@ -342,7 +342,7 @@ async fn refresh_shared(
             }
         }
     };
-    sessions.flights.share(key, refresh).await
+    sessions.flights.share(key, &data.id(), refresh).await
 }
 
 /// Whether a refresh may move the session's end (a refresh token's life
