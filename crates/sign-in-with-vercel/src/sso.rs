@@ -24,6 +24,18 @@
 //! ID token, and the access token only as a redacted [`AccessToken`] in a
 //! value that is not `Serialize`: what can be stored is the claims.
 //!
+//! **What the exchange does not check: which browser brought the code.**
+//! A login Vercel starts carries no `state` or `nonce` of the integration's
+//! own, so nothing ties its code to the browser that opens the redirect
+//! login URL: whoever gets someone else's browser to open a URL with their
+//! own code signs that browser in as themselves (login CSRF, RFC 6749
+//! §10.12). That is how Vercel's "Open in Provider" works; where it
+//! matters, show who is signed in before acting for them. A login the
+//! integration starts can be bound: keep a random `state` and `nonce` in a
+//! cookie of the browser, compare the callback's `state` with it in
+//! constant time ([`SsoCallback::state`]), and pass the nonce to
+//! [`Marketplace::exchange`], which then requires it in the ID token.
+//!
 //! The request is JSON (`Content-Type: application/json`), as Vercel's
 //! reference gives the body; the client authenticates with `client_id` and
 //! `client_secret` in it, so no `Authorization` header is sent.
