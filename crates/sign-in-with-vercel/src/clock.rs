@@ -74,7 +74,7 @@ pub(crate) fn keep_deadline<F: Future>(future: F) -> impl Future<Output = F::Out
 
 /// `future` under a deadline `left` from now (tests of what a request
 /// does near its end).
-#[cfg(all(test, feature = "redis"))]
+#[cfg(test)]
 pub(crate) async fn with_deadline_in<F: Future>(left: Duration, future: F) -> F::Output {
     DEADLINE.scope(Instant::now() + left, future).await
 }

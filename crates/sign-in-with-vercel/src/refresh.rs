@@ -17,7 +17,11 @@ use crate::provider::Provider;
 use crate::revoke;
 use crate::secret::{IdToken, RefreshToken};
 use crate::token;
-use crate::transport::{HttpRequest, Unbuildable};
+use crate::transport::{HttpRequest, TransportError, Unbuildable};
+
+/// The least time left of a request's deadline a refresh's token call is
+/// made in: a token endpoint answers in well under a second.
+pub(crate) const MIN_TIME_TO_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The refresh token grant request (RFC 6749 §6), with the client's
 /// authentication `method` (§2.3).
@@ -58,6 +62,14 @@ pub(crate) async fn grant(
 ) -> Result<Renewed, Error> {
     let config = provider.config()?;
     let metadata = provider.metadata().await?;
+    // A call that may not finish in what is left of the request's
+    // deadline could spend the refresh token at the provider and lose the
+    // new one on the way back: the rest of the burst would then spend the
+    // old one again and be refused. Not made; the session is kept, and
+    // the next request refreshes with time to finish.
+    if crate::clock::time_left().is_some_and(|left| left < MIN_TIME_TO_REFRESH) {
+        return Err(Endpoint::Token.unreachable(TransportError::Timeout));
+    }
     let response = provider
         .send(
             Endpoint::Token,
@@ -120,7 +132,6 @@ mod tests {
     use super::*;
     use crate::id_token::IdTokenError;
     use crate::id_token::tests::{NOW, Signing, claims, jwk, sign};
-    use crate::transport::TransportError;
     use crate::transport::tests::{Fake, response};
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -165,6 +176,31 @@ mod tests {
         claims["sub"] = json!(sub);
         claims.as_object_mut().unwrap().remove("nonce");
         sign(&claims, Signing::Rs256)
+    }
+
+    /// With less than [`MIN_TIME_TO_REFRESH`] left of the request's
+    /// deadline, no token call is made (it could spend the refresh token
+    /// and lose the new one): the provider counts as unreachable, which
+    /// keeps the session. With time left, the call is made.
+    #[tokio::test]
+    async fn a_refresh_with_no_time_to_finish_spends_nothing() {
+        let vercel = answering(None, false);
+        let provider = provider(&vercel);
+        let token = RefreshToken::new("vcr_old");
+        let late = crate::clock::with_deadline_in(
+            MIN_TIME_TO_REFRESH - std::time::Duration::from_millis(100),
+            grant(&provider, &token, "usr_1"),
+        );
+        let error = late.await.err().unwrap();
+        assert_eq!(error.code(), "provider_unavailable");
+        assert!(!error.is_grant_refusal() && !error.ends_session());
+        assert_eq!(vercel.calls("/login/oauth/token"), 0);
+        let in_time = crate::clock::with_deadline_in(
+            MIN_TIME_TO_REFRESH + std::time::Duration::from_millis(500),
+            grant(&provider, &token, "usr_1"),
+        );
+        assert!(in_time.await.is_ok());
+        assert_eq!(vercel.calls("/login/oauth/token"), 1);
     }
 
     /// RFC 6749 §6: `grant_type=refresh_token` and the refresh token, with
