@@ -381,16 +381,6 @@ fn with_query(url: &str, pairs: &[(String, String)]) -> String {
     url.to_string()
 }
 
-/// The `Max-Age` of the first cookie set by `page` whose name starts with
-/// `prefix` and that is not a deletion.
-fn max_age(page: &Page, prefix: &str, deletion: bool) -> Option<i64> {
-    page.headers.get_all("set-cookie").iter().find_map(|v| {
-        let c = cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap();
-        let age = c.max_age().map(|a| a.whole_seconds())?;
-        (c.name().starts_with(prefix) && (age == 0) == deletion).then_some(age)
-    })
-}
-
 fn signed_in(browser: &Browser) -> bool {
     !browser.jar("localhost").session_names().is_empty()
 }
@@ -448,9 +438,9 @@ async fn whole_session(client: Client) {
     assert_eq!(back.status, 302, "callback: {}", back.body);
     assert_eq!(back.location().as_deref(), Some("/profile"));
     // One sealed session cookie, kept as long as the refresh token lives.
-    assert_eq!(max_age(&back, "session.", false), Some(30 * 24 * 3600));
+    assert_eq!(back.max_age("session.", false), Some(30 * 24 * 3600));
     assert_eq!(
-        max_age(&back, "oauth_flow.", true),
+        back.max_age("oauth_flow.", true),
         Some(0),
         "flow cookie cleared"
     );

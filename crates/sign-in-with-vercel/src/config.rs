@@ -301,12 +301,7 @@ impl Config {
                 None
             };
             if let Some(elsewhere) = elsewhere {
-                return Err(problem(
-                    "AUTH_SECRET",
-                    format!(
-                        "is required {elsewhere}: without it sessions are sealed with a key derived from the client secret, which only local development accepts; generate one with `openssl rand -base64 32`"
-                    ),
-                ));
+                return Err(derived_key_refused(elsewhere));
             }
         }
 
@@ -420,6 +415,20 @@ pub(crate) fn check_provider_url(
     Ok(())
 }
 
+/// How to make an `AUTH_SECRET`, for the errors that ask for one.
+const MAKE_A_SECRET: &str = "generate one with `openssl rand -base64 32`";
+
+/// The error of a key derived from the client secret used `where_` (on an
+/// origin, on a deployment) that only local development may use it.
+pub(crate) fn derived_key_refused(where_: &str) -> ConfigError {
+    problem(
+        "AUTH_SECRET",
+        format!(
+            "is required {where_}: without it sessions are sealed with a key derived from the client secret, which only local development on a loopback origin accepts; {MAKE_A_SECRET}"
+        ),
+    )
+}
+
 /// The cookie-sealing keys: every entry of `AUTH_SECRET` (at least 32
 /// bytes each, newest first), else one derived from the client secret; a
 /// public client has no secret to derive from, so it needs `AUTH_SECRET`.
@@ -427,7 +436,6 @@ fn session_keys(
     auth_secret: Option<String>,
     client_secret: Option<&ClientSecret>,
 ) -> Result<Keys, ConfigError> {
-    const HOW: &str = "generate one with `openssl rand -base64 32`";
     let keys = match (&auth_secret, client_secret) {
         (Some(list), _) => {
             let entries: Vec<&str> = list.split(',').map(str::trim).collect();
@@ -438,7 +446,7 @@ fn session_keys(
                 return Err(problem(
                     "AUTH_SECRET",
                     format!(
-                        "each comma-separated key must be at least {} characters of random data; {HOW}",
+                        "each comma-separated key must be at least {} characters of random data; {MAKE_A_SECRET}",
                         seal::MIN_SECRET_BYTES
                     ),
                 ));
@@ -452,7 +460,7 @@ fn session_keys(
             return Err(problem(
                 "AUTH_SECRET",
                 format!(
-                    "is required: the client secret is too short to derive the session key from (under {} characters); {HOW}",
+                    "is required: the client secret is too short to derive the session key from (under {} characters); {MAKE_A_SECRET}",
                     seal::MIN_SECRET_BYTES
                 ),
             ));
@@ -461,7 +469,7 @@ fn session_keys(
             return Err(problem(
                 "AUTH_SECRET",
                 format!(
-                    "is required for a public client (no VERCEL_APP_CLIENT_SECRET): it seals the session cookie; {HOW}"
+                    "is required for a public client (no VERCEL_APP_CLIENT_SECRET): it seals the session cookie; {MAKE_A_SECRET}"
                 ),
             ));
         }

@@ -389,13 +389,10 @@ impl Provider {
             ))?,
         };
         if config.keys.derived_from_client_secret() && !origin.is_loopback() {
-            return Err(Error::Config(ConfigError {
-                variable: "AUTH_SECRET",
-                problem: format!(
-                    "is required on {}: without it sessions are sealed with a key derived from the client secret, which only a loopback origin (local development) accepts; generate one with `openssl rand -base64 32`",
-                    origin.as_str()
-                ),
-            }));
+            return Err(Error::Config(crate::config::derived_key_refused(&format!(
+                "on {}",
+                origin.as_str()
+            ))));
         }
         Ok(origin)
     }

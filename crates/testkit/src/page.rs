@@ -55,6 +55,20 @@ impl Page {
         Some(resolve(&self.url, &location))
     }
 
+    /// The `Max-Age` of the first cookie the page sets whose name starts
+    /// with `prefix` and that is a deletion (`Max-Age=0`) if `deletion`,
+    /// or is not.
+    pub fn max_age(&self, prefix: &str, deletion: bool) -> Option<i64> {
+        self.headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .find_map(|v| {
+                let c = cookie::Cookie::parse(v.to_str().ok()?).ok()?;
+                let age = c.max_age()?.whole_seconds();
+                (c.name().starts_with(prefix) && (age == 0) == deletion).then_some(age)
+            })
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body)

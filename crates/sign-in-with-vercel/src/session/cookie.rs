@@ -566,12 +566,12 @@ pub(crate) fn generation(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use http::HeaderMap;
     use http::header::COOKIE;
 
-    const NOW: i64 = 1_800_000_000;
+    pub(crate) const NOW: i64 = 1_800_000_000;
 
     fn config() -> Config {
         config_for("cl")
@@ -588,7 +588,9 @@ mod tests {
         .unwrap()
     }
 
-    fn data() -> SessionData {
+    /// A session of `usr_1` signed in at [`NOW`]: an hour's access token
+    /// and a refresh token.
+    pub(crate) fn data() -> SessionData {
         SessionData::issued(
             "sid".into(),
             "usr_1".into(),

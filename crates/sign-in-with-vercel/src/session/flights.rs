@@ -13,8 +13,8 @@
 //! A finished refresh is remembered for a burst, not for replays: a few
 //! seconds ([`REMEMBER`]), purged on a timer as well as on use, and
 //! forgotten at once, finished or still running, when the session signs
-//! out. Across instances, the
-//! shared store ([`super::store`]) does the same job.
+//! out. Across instances, the shared store ([`super::store`]) does the
+//! same job.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

@@ -471,8 +471,7 @@ mod tests {
     use super::*;
     use crate::token::TokenResponse;
     use cookie::REFRESH_TOKEN_TTL_SECS;
-
-    const NOW: i64 = 1_800_000_000;
+    use cookie::tests::{NOW, data};
 
     fn renewed() -> Renewed {
         Renewed {
@@ -492,16 +491,7 @@ mod tests {
     /// the end the session had.
     #[test]
     fn a_refresh_moves_the_sessions_end_only_when_the_store_allows() {
-        let old = SessionData::issued(
-            "sid_0123456789abcdefgh".into(),
-            "usr_1".into(),
-            &AccessToken::new("vca_old"),
-            3600,
-            Some("vcr_old".into()),
-            cookie::Profile::default(),
-            (NOW * 1000, 0),
-            NOW,
-        );
+        let old = data();
         let later = NOW + 7200;
         let extended = next_generation(&old, renewed(), later, Lifetime::Extended);
         assert_eq!(extended.expires_at, later + REFRESH_TOKEN_TTL_SECS);

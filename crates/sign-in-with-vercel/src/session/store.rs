@@ -225,7 +225,7 @@ mod with_redis {
     /// The least time a round trip is tried in: with less left of the
     /// request's deadline (a slow provider call spent it), the store is
     /// not asked, and its silence is not taken for an outage.
-    pub(crate) const MIN_ROUND_TRIP: Duration = Duration::from_millis(20);
+    const MIN_ROUND_TRIP: Duration = Duration::from_millis(20);
     /// How long an ended session or user stays ended: as long as a session
     /// can live, and a margin for clocks.
     const ENDED_FOR: i64 = crate::session::cookie::REFRESH_TOKEN_TTL_SECS + 120;
