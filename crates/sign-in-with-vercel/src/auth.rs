@@ -133,7 +133,9 @@ impl Auth {
     }
 
     /// The provider's metadata: built in for Vercel, discovered once per
-    /// instance otherwise (a failed discovery is retried on the next request).
+    /// instance otherwise (a failed discovery stands for
+    /// [`DISCOVERY_RETRY_AFTER`](crate::DISCOVERY_RETRY_AFTER), then the
+    /// next request tries again).
     pub async fn metadata(&self) -> Result<&ProviderMetadata, Error> {
         self.provider.metadata().await
     }

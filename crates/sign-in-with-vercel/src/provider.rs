@@ -5,12 +5,14 @@
 //! nothing in it is per user.
 //!
 //! An [`Issuer`] is one OpenID Provider seen from here: its metadata,
-//! built in or discovered once, and its key set, cached and refetched once
+//! built in or discovered once (a failed discovery answered from memory
+//! for [`DISCOVERY_RETRY_AFTER`]), and its key set, cached and refetched once
 //! when a token names a key the cached set lacks, or has a signature the
 //! cached key does not verify (OpenID Connect Core §10.1.1). The sign-in
 //! has one; the marketplace SSO exchange ([`crate::sso`]) has its own.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use tokio::sync::OnceCell;
@@ -18,7 +20,7 @@ use tokio::sync::OnceCell;
 use crate::clock::{Clock, system_clock, system_now, system_now_ms, time_left};
 use crate::config::{Config, ConfigError};
 use crate::discovery::{IssuerMetadata, ProviderMetadata, discovered};
-use crate::error::{Endpoint, Error};
+use crate::error::{Endpoint, Error, UpstreamProblem};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
 use crate::jwks::{JwkSet, JwksCache};
 use crate::jws::Algorithms;
@@ -56,7 +58,47 @@ pub(crate) async fn send(
 pub(crate) struct Issuer<M = ProviderMetadata> {
     issuer: String,
     metadata: OnceCell<M>,
+    failed_discovery: RecentFailure,
     jwks: JwksCache,
+}
+
+/// How long a failed discovery stands for the instance: its requests
+/// within this time get the same error at once, without a call. While a
+/// provider does not answer, each request would otherwise wait its own
+/// call out (up to [`REQUEST_TIMEOUT`]; the instance's requests queue for
+/// the one discovery in flight, then each tries again), and an issuer
+/// already in trouble would get a discovery request for every request the
+/// app serves.
+pub const DISCOVERY_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The last failure of a call many requests wait on (discovery), and when
+/// it came.
+#[derive(Default)]
+struct RecentFailure(Mutex<Option<(Instant, Error)>>);
+
+impl RecentFailure {
+    /// The failure, if it came within [`DISCOVERY_RETRY_AFTER`].
+    fn get(&self) -> Option<Error> {
+        let failure = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        failure
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < DISCOVERY_RETRY_AFTER)
+            .map(|(_, error)| error.clone())
+    }
+
+    /// Remembers `error` of a call that was given `given` to answer,
+    /// unless it is a call cut off by its request's deadline before the
+    /// call's own time limit: that says nothing of the provider.
+    fn note(&self, error: &Error, given: Duration) {
+        let cut_off = matches!(
+            error,
+            Error::Upstream(_, UpstreamProblem::Transport(TransportError::Timeout))
+        ) && given < REQUEST_TIMEOUT;
+        if !cut_off {
+            *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some((Instant::now(), error.clone()));
+        }
+    }
 }
 
 /// What an ID token must match besides the issuer and the clock, which
@@ -79,19 +121,30 @@ impl<M: IssuerMetadata> Issuer<M> {
         Self {
             issuer,
             metadata: OnceCell::new_with(known),
+            failed_discovery: RecentFailure::default(),
             jwks: JwksCache::default(),
         }
     }
 
     /// The provider's metadata: built in, or discovered once per instance
-    /// (OpenID Connect Discovery §4; a failed discovery is retried on the
-    /// next request).
+    /// (OpenID Connect Discovery §4). A failed discovery stands for
+    /// [`DISCOVERY_RETRY_AFTER`], then the next request tries again.
     pub(crate) async fn metadata(&self, http: &dyn HttpClient) -> Result<&M, Error> {
         self.metadata
             .get_or_try_init(|| async {
+                if let Some(failed) = self.failed_discovery.get() {
+                    return Err(failed);
+                }
+                let given = time_left().unwrap_or(REQUEST_TIMEOUT);
                 let request = ProviderMetadata::request(&self.issuer);
-                let response = send(http, Endpoint::Discovery, request).await?;
-                discovered(&self.issuer, &response)
+                let found = match send(http, Endpoint::Discovery, request).await {
+                    Ok(response) => discovered(&self.issuer, &response),
+                    Err(unanswered) => Err(unanswered),
+                };
+                if let Err(failed) = &found {
+                    self.failed_discovery.note(failed, given);
+                }
+                found
             })
             .await
     }
@@ -750,6 +803,86 @@ mod tests {
             &ProviderMetadata::vercel()
         );
         assert_eq!(op.calls("/.well-known/openid-configuration"), 1, "built in");
+    }
+
+    /// [`op`], whose discovery answers 503 while `down` is set.
+    fn flaky_op(down: &Arc<AtomicBool>) -> Arc<Fake> {
+        let down = down.clone();
+        Fake::new(move |path| {
+            if down.load(Ordering::SeqCst) {
+                return Ok(response(503, ""));
+            }
+            let body = match path {
+                "/.well-known/openid-configuration" => json!({
+                    "issuer": "https://op.example",
+                    "authorization_endpoint": "https://op.example/authorize",
+                    "token_endpoint": "https://op.example/token",
+                    "jwks_uri": "https://op.example/jwks",
+                }),
+                _ => json!({ "keys": [jwk()] }),
+            };
+            Ok(response(200, &body.to_string()))
+        })
+    }
+
+    /// Ages the provider's remembered discovery failure by `by`.
+    fn age_failed_discovery(provider: &Provider, by: Duration) {
+        let mut failure = provider.issuer.failed_discovery.0.lock().unwrap();
+        let (at, _) = failure.as_mut().expect("a failure is remembered");
+        *at = at.checked_sub(by).unwrap();
+    }
+
+    /// A failed discovery stands for `DISCOVERY_RETRY_AFTER`: the requests
+    /// meanwhile get its error without a call; the first one after it
+    /// tries again, and a discovery that then succeeds is kept.
+    #[tokio::test]
+    async fn a_failed_discovery_stands_for_a_while_then_is_tried_again() {
+        const DISCOVERY: &str = "/.well-known/openid-configuration";
+        let down = Arc::new(AtomicBool::new(true));
+        let op = flaky_op(&down);
+        let other = provider(
+            &[AUTH_SECRET, ("VERCEL_OAUTH_ISSUER", "https://op.example")],
+            &op,
+        );
+        let failed = other.metadata().await.unwrap_err();
+        assert_eq!(failed.code(), "provider_unavailable");
+        assert_eq!(op.calls(DISCOVERY), 1);
+
+        down.store(false, Ordering::SeqCst);
+        for _ in 0..3 {
+            assert_eq!(other.metadata().await.unwrap_err(), failed);
+        }
+        assert_eq!(op.calls(DISCOVERY), 1, "answered from memory");
+        age_failed_discovery(&other, DISCOVERY_RETRY_AFTER - Duration::from_millis(500));
+        assert_eq!(other.metadata().await.unwrap_err(), failed);
+        assert_eq!(op.calls(DISCOVERY), 1, "still within the time");
+
+        age_failed_discovery(&other, Duration::from_millis(500));
+        assert_eq!(other.metadata().await.unwrap().issuer, "https://op.example");
+        assert_eq!(op.calls(DISCOVERY), 2);
+        other.metadata().await.unwrap();
+        assert_eq!(op.calls(DISCOVERY), 2, "kept");
+    }
+
+    /// A discovery that timed out within its own time limit stands like
+    /// any failure; one cut off sooner by its request's deadline says
+    /// nothing of the provider, and the next request tries again.
+    #[tokio::test]
+    async fn a_discovery_cut_off_by_its_request_does_not_stand() {
+        const DISCOVERY: &str = "/.well-known/openid-configuration";
+        let env = [AUTH_SECRET, ("VERCEL_OAUTH_ISSUER", "https://op.example")];
+        let silent = Fake::new(|_| Err(TransportError::Timeout));
+        let timed_out = provider(&env, &silent);
+        assert!(timed_out.metadata().await.is_err());
+        assert!(timed_out.metadata().await.is_err());
+        assert_eq!(silent.calls(DISCOVERY), 1, "stands");
+
+        let silent = Fake::new(|_| Err(TransportError::Timeout));
+        let late = provider(&env, &silent);
+        let cut_off = crate::clock::with_deadline_in(Duration::from_secs(1), late.metadata()).await;
+        assert!(cut_off.is_err());
+        assert!(late.metadata().await.is_err());
+        assert_eq!(silent.calls(DISCOVERY), 2, "tried again");
     }
 
     /// The copy a builder gets while the provider is still in use (a
