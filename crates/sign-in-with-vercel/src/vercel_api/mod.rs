@@ -153,12 +153,15 @@ impl<'a> VercelApi<'a> {
         user_tokens::parse_create(&response)
     }
 
-    /// `GET /v6/user/tokens`: one page of the user's tokens.
+    /// `GET /v6/user/tokens`: one page of the user's tokens. Its
+    /// `pagination.next` is kept only if it moves on (the page has tokens,
+    /// and `next` is older than `page.until`), so that a loop over
+    /// [`TokenPage::next_page`] ends whatever the API answers.
     pub async fn list_tokens(&self, page: &ListTokens) -> Result<TokenPage, VercelApiError> {
         let response = self
             .call(|t| user_tokens::list_request(&self.base, t, page))
             .await?;
-        user_tokens::parse_list(&response)
+        user_tokens::parse_list(&response).map(|found| user_tokens::moving_on(found, page))
     }
 
     /// `GET /v5/user/tokens/{id}`: a token's metadata; [`CURRENT`] for the
@@ -557,6 +560,23 @@ mod tests {
         let seen = http.seen.lock().unwrap();
         assert_eq!(seen[0].body, br#"{"a":1}"#);
         assert!(seen[1].body.is_empty());
+    }
+
+    /// A page whose `next` would ask for it again ends the listing.
+    #[tokio::test]
+    async fn a_listing_ends_where_the_api_would_go_round() {
+        let page: &'static str = Box::leak(
+            format!(r#"{{"tokens":[{META}],"pagination":{{"count":1,"next":6,"prev":null}}}}"#)
+                .into_boxed_str(),
+        );
+        let http = Script::answering([(200, page), (200, page)]);
+        let api = VercelApi::new(&http, BASE, FixedToken(AccessToken::new("t")));
+        let first = api.list_tokens(&ListTokens::default()).await.unwrap();
+        let second = first.next_page(None).unwrap();
+        assert_eq!(second.until, Some(6));
+        let again = api.list_tokens(&second).await.unwrap();
+        assert_eq!(again.tokens.len(), 1);
+        assert_eq!(again.next_page(None), None);
     }
 
     #[tokio::test]

@@ -140,6 +140,23 @@ impl TokenPage {
     }
 }
 
+/// `page`, answered to `asked`, with its `next` only if it moves on: the
+/// page has tokens, and `next` is older than the `until` it was asked
+/// with. So a loop over [`TokenPage::next_page`] ends, whatever the API
+/// answers.
+pub(crate) fn moving_on(mut page: TokenPage, asked: &ListTokens) -> TokenPage {
+    let stays = page.tokens.is_empty()
+        || page
+            .pagination
+            .next
+            .zip(asked.until)
+            .is_some_and(|(next, until)| next >= until);
+    if stays {
+        page.pagination.next = None;
+    }
+    page
+}
+
 fn with_query(url: String, pairs: &[(&str, String)]) -> String {
     if pairs.is_empty() {
         return url;
@@ -395,6 +412,30 @@ mod tests {
             }
         );
         assert_eq!(page.next_page(Some(5)).unwrap().until, Some(1));
+    }
+
+    /// A `next` that would not move on is dropped: from an empty page, or
+    /// not older than the page asked for.
+    #[test]
+    fn a_next_page_that_does_not_move_on_is_none() {
+        let page = |tokens: &str, next: i64| {
+            parse_list(&response(
+                200,
+                &format!(r#"{{"tokens":[{tokens}],"pagination":{{"count":1,"next":{next},"prev":null}}}}"#),
+            ))
+            .unwrap()
+        };
+        let until = |until| ListTokens {
+            until,
+            ..ListTokens::default()
+        };
+        let next = |p: TokenPage, asked| moving_on(p, &until(asked)).pagination.next;
+        assert_eq!(next(page(META, 5), None), Some(5));
+        assert_eq!(next(page(META, 5), Some(6)), Some(5));
+        assert_eq!(next(page(META, 6), Some(6)), None);
+        assert_eq!(next(page(META, 7), Some(6)), None);
+        assert_eq!(next(page("", 5), None), None);
+        assert_eq!(next(page("", 5), Some(6)), None);
     }
 
     #[test]
