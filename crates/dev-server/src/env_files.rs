@@ -1,24 +1,147 @@
 //! The environment files `cargo run` reads: `.env` and `.env.local`, the
 //! files `vercel dev` and `vercel env pull` use.
+//!
+//! `vercel env pull` writes `NAME="value"`, a line each, with a value's
+//! line feeds and carriage returns written `\n` and `\r` and nothing else
+//! escaped: a `"` or a `$` in a value is written as it is. So a
+//! double-quoted value runs to the last `"` of its line (or, with none
+//! after the opening one, of the first later line that has one: a value
+//! written over several lines), and only `\n` and `\r` are read as escapes,
+//! as Node's `dotenv` reads them. Nothing is substituted: `$NAME` is text.
+//! Single-quoted values are taken as they are; unquoted ones end at a ` #`
+//! comment and are trimmed. Blank lines, `#` comments and an `export `
+//! before the name are allowed. A line that is none of these is skipped
+//! and named by its number, never by its text (it may hold a secret).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 /// The environment as `cargo run` sees it: the process environment, over
 /// `.env.local`, over `.env` (the files `vercel env pull` and `vercel dev`
-/// use), read from `dir`.
+/// use), read from `dir`. A line of a file that cannot be read is skipped
+/// with a warning on standard error; so is a process variable whose name
+/// or value is not UTF-8.
 pub fn load_env(dir: &Path) -> HashMap<String, String> {
     let mut vars = HashMap::new();
     for file in [".env", ".env.local"] {
         let path = dir.join(file);
-        if let Ok(iter) = dotenvy::from_path_iter(&path) {
-            for (key, value) in iter.flatten() {
-                vars.insert(key, value);
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            eprintln!("{file} is not UTF-8 text: skipped");
+            continue;
+        };
+        let (found, skipped) = parse(&text);
+        for (line, why) in skipped {
+            eprintln!("{file}: line {line} skipped: {why}");
+        }
+        vars.extend(found);
+    }
+    for (name, value) in std::env::vars_os() {
+        match (name.into_string(), value.into_string()) {
+            (Ok(name), Ok(value)) => {
+                vars.insert(name, value);
             }
+            (Ok(name), Err(_)) => eprintln!("the variable {name} is not UTF-8: ignored"),
+            (Err(_), _) => eprintln!("a variable whose name is not UTF-8 is ignored"),
         }
     }
-    vars.extend(std::env::vars());
     vars
+}
+
+/// A variable's name and value.
+type Variable = (String, String);
+/// A line skipped: its number (from 1) and why.
+type Skipped = (usize, &'static str);
+
+/// The variables of one file's `text`, in order, and the lines skipped.
+fn parse(text: &str) -> (Vec<Variable>, Vec<Skipped>) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    let (mut found, mut skipped) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    while at < lines.len() {
+        let number = at + 1;
+        let line = lines[at].trim_start();
+        at += 1;
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line
+            .strip_prefix("export")
+            .filter(|rest| rest.starts_with([' ', '\t']))
+            .map_or(line, str::trim_start);
+        let Some((name, rest)) = line.split_once('=') else {
+            skipped.push((number, "not NAME=value"));
+            continue;
+        };
+        let name = name.trim_end();
+        if !is_name(name) {
+            skipped.push((number, "not a variable name"));
+            continue;
+        }
+        let rest = rest.trim_start();
+        let value = match rest.chars().next() {
+            Some(quote @ ('"' | '\'')) => match quoted(&rest[1..], quote, &lines, &mut at) {
+                Some(inside) if quote == '"' => inside.replace("\\n", "\n").replace("\\r", "\r"),
+                Some(inside) => inside,
+                None => {
+                    skipped.push((number, "a quote is never closed"));
+                    continue;
+                }
+            },
+            _ => unquoted(rest).to_owned(),
+        };
+        found.push((name.to_owned(), value));
+    }
+    (found, skipped)
+}
+
+/// `[A-Za-z0-9_.-]+`, as `dotenv` accepts.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// The text of a value opened by `quote` just before `first`: up to the
+/// last `quote` of the line, or, when the line has none, up to the last
+/// one of the first later line that has one (the lines joined with line
+/// feeds; `at` moves past them). `None` if no line closes it, `at` left
+/// where it was.
+fn quoted(first: &str, quote: char, lines: &[&str], at: &mut usize) -> Option<String> {
+    if let Some(end) = first.rfind(quote) {
+        return Some(first[..end].to_owned());
+    }
+    let next = *at;
+    let mut value = first.to_owned();
+    while let Some(line) = lines.get(*at) {
+        *at += 1;
+        value.push('\n');
+        match line.rfind(quote) {
+            Some(end) => {
+                value.push_str(&line[..end]);
+                return Some(value);
+            }
+            None => value.push_str(line),
+        }
+    }
+    *at = next;
+    None
+}
+
+/// An unquoted value: up to a `#` after whitespace (a comment), trimmed.
+fn unquoted(rest: &str) -> &str {
+    let end = rest
+        .char_indices()
+        .find(|&(i, c)| c == '#' && rest[..i].ends_with([' ', '\t']))
+        .map_or(rest.len(), |(i, _)| i);
+    rest[..end].trim()
 }
 
 #[cfg(test)]
@@ -47,5 +170,87 @@ mod tests {
         let bare = load_env(&std::env::temp_dir().join("dev-server-env-none"));
         assert!(!bare.contains_key("ONLY_ENV"));
         assert_eq!(bare.get("PATH"), std::env::var("PATH").ok().as_ref());
+    }
+
+    fn vars(text: &str) -> Vec<Variable> {
+        let (found, skipped) = parse(text);
+        assert_eq!(skipped, [], "{text:?}");
+        found
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<Variable> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// What `vercel env pull` writes reads back as the values it was
+    /// given: its comment line, `\n` and `\r` for line breaks, and `"`,
+    /// `$` and `\` written as they are.
+    #[test]
+    fn a_pulled_file_reads_back_as_its_values() {
+        let pulled = "# Created by Vercel CLI\r\n\
+            AUTH_SECRET=\"abc+/=\"\r\n\
+            VERCEL_APP_CLIENT_SECRET=\"pa$$w$HOME\\d\"\r\n\
+            QUOTE=\"cl_a\"b\"\r\n\
+            PEM=\"-----BEGIN CERTIFICATE-----\\nMIIB\\r\\n-----END CERTIFICATE-----\\n\"\r\n\
+            EMPTY=\"\"\r\n";
+        assert_eq!(
+            vars(pulled),
+            pairs(&[
+                ("AUTH_SECRET", "abc+/="),
+                ("VERCEL_APP_CLIENT_SECRET", "pa$$w$HOME\\d"),
+                ("QUOTE", "cl_a\"b"),
+                (
+                    "PEM",
+                    "-----BEGIN CERTIFICATE-----\nMIIB\r\n-----END CERTIFICATE-----\n"
+                ),
+                ("EMPTY", ""),
+            ])
+        );
+    }
+
+    /// The forms people write by hand: `export`, single quotes, unquoted
+    /// values with a comment, spaces around `=`, a double-quoted value over
+    /// several lines, a byte-order mark.
+    #[test]
+    fn hand_written_files_read_as_dotenv_reads_them() {
+        let text = "\u{feff}export A=1\n\
+            B = 'single $HOME \\n'\n\
+            \t# a comment\n\
+            C=plain value # a comment\n\
+            D=a#b\n\
+            E=\"line one\n\
+            line two\"\n\
+            F.G-H=\n";
+        assert_eq!(
+            vars(text),
+            pairs(&[
+                ("A", "1"),
+                ("B", "single $HOME \\n"),
+                ("C", "plain value"),
+                ("D", "a#b"),
+                ("E", "line one\nline two"),
+                ("F.G-H", ""),
+            ])
+        );
+    }
+
+    /// A line that cannot be read is skipped and named by its number, and
+    /// the lines around it still count; a quote never closed takes no
+    /// later line with it.
+    #[test]
+    fn unreadable_lines_are_skipped_by_number() {
+        let (found, skipped) = parse("A=1\nnot a variable\nB C=2\n=3\nD=4\nE=\"open\nF=5\n");
+        assert_eq!(found, pairs(&[("A", "1"), ("D", "4"), ("F", "5")]));
+        assert_eq!(
+            skipped,
+            [
+                (2, "not NAME=value"),
+                (3, "not a variable name"),
+                (4, "not a variable name"),
+                (6, "a quote is never closed"),
+            ]
+        );
     }
 }

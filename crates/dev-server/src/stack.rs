@@ -134,6 +134,21 @@ fn bind_default(
     }
 }
 
+/// The IPv6 loopback on `port`, which browsers may try first for
+/// `localhost`; `None` on a machine without one. Taken by another program,
+/// it is an error: that program would get the sign-in's callback, its code
+/// and every `localhost` cookie.
+fn bind_v6(port: u16) -> Result<Option<TcpListener>, String> {
+    match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
+        Ok(listener) => Ok(Some(listener)),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
+            "cannot listen on [::1]:{port}: {e}; another program serves http://localhost:{port} \
+             there (set a different port with PORT)"
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
 fn port_of(listener: &TcpListener) -> Result<u16, String> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
@@ -142,6 +157,7 @@ fn port_of(listener: &TcpListener) -> Result<u16, String> {
 pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     let listener = bind(options.port, "PORT")?;
     let port = port_of(&listener)?;
+    let listener_v6 = bind_v6(port)?;
     let app_url = format!("http://localhost:{port}");
     let mut vars = options.vars.clone();
     let mut servers = Vec::new();
@@ -247,8 +263,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
         &options.vercel_json,
         provider.as_deref(),
     )?);
-    // Browsers may try ::1 for "localhost"; listen there too when possible.
-    if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
+    if let Some(v6) = listener_v6 {
         servers.insert(
             0,
             serve(v6, handler(auth.clone(), site.clone())).map_err(|e| e.to_string())?,
@@ -292,27 +307,49 @@ fn random_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The development session key stored in `path`, made (readable by the
-/// owner only) when there is none yet or it is unusable.
+/// The development session key stored in `path`, made when there is none
+/// yet or it is unusable. Readable by the owner only: a new key is written
+/// to a file of its own made so, then renamed over `path` (which replaces
+/// a symbolic link there rather than writing through it), and a kept
+/// key's file is made so if it was not.
 fn dev_key(path: &Path) -> Result<String, String> {
     if let Ok(key) = std::fs::read_to_string(path)
         && key.trim().len() >= MIN_SECRET_BYTES
     {
+        #[cfg(unix)]
+        owner_only(path)
+            .map_err(|e| format!("cannot protect the development key {}: {e}", path.display()))?;
         return Ok(key.trim().to_owned());
     }
     let key = random_secret();
+    let fresh = path.with_extension(format!("new-{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        std::io::Write::write_all(&mut options.open(path)?, key.as_bytes())
+        std::io::Write::write_all(&mut options.open(&fresh)?, key.as_bytes())?;
+        std::fs::rename(&fresh, path)
     };
-    write().map_err(|e| format!("cannot write the development key {}: {e}", path.display()))?;
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&fresh);
+        format!("cannot write the development key {}: {e}", path.display())
+    })?;
     Ok(key)
+}
+
+/// Makes the file at `path` readable and writable by its owner only.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -338,6 +375,69 @@ mod tests {
             "short",
             "an unusable key is replaced"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Another program on the IPv6 loopback of the app's port would get
+    /// what browsers send to `localhost` there: the server does not start.
+    #[tokio::test]
+    async fn a_taken_ipv6_loopback_port_stops_the_start() {
+        let taken = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, 0))).unwrap();
+        let port = port_of(&taken).unwrap();
+        let options = DevOptions {
+            port,
+            ..DevOptions::from_vars(HashMap::new(), &crate::app_root()).unwrap()
+        };
+        match start(options).await {
+            Ok(_) => panic!("started beside another program on [::1]:{port}"),
+            Err(e) => assert!(
+                e.contains(&format!("[::1]:{port}")) && e.contains("PORT"),
+                "{e}"
+            ),
+        }
+    }
+
+    /// A key file others can read, kept or replaced, ends up readable by
+    /// its owner only; a new key replaces a symbolic link at its path
+    /// rather than writing through it.
+    #[cfg(unix)]
+    #[test]
+    fn the_development_key_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("dev-key-{}", random_secret()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dev-auth-secret");
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let readable = |contents: &str| {
+            std::fs::write(&path, contents).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        };
+
+        let kept = random_secret();
+        readable(&kept);
+        assert_eq!(dev_key(&path).unwrap(), kept);
+        assert_eq!(mode(&path), 0o600, "a kept key");
+
+        readable("short");
+        assert_ne!(dev_key(&path).unwrap(), "short");
+        assert_eq!(mode(&path), 0o600, "a replaced key");
+
+        let elsewhere = dir.join("elsewhere");
+        std::fs::write(&elsewhere, "short").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let key = dev_key(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "short");
+        assert!(
+            !std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), key);
+        assert_eq!(mode(&path), 0o600);
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 2, "no temporary file is left");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
