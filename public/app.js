@@ -6,6 +6,21 @@ const SIGNED_OUT_KEY = "auth:signed-out";
 
 const $ = (id) => document.getElementById(id);
 
+// Set once this page knows the user is signed out (here or in another
+// tab): an answer that was on its way since must not show them again.
+let signedOut = false;
+
+// A page restored from the back/forward cache (Back after signing out)
+// would show what it showed before: load it afresh instead.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});
+
+// The sign-out POSTs send the page's origin (`Origin`, `Referer`) to this
+// app, which refuses a POST it cannot tell is its own; the pages' own
+// policy (no-referrer) would hide it.
+const SAME_ORIGIN_POST = { method: "POST", headers: { accept: "application/json" }, referrerPolicy: "same-origin" };
+
 function show(id, visible) {
   const el = $(id);
   if (el) el.hidden = !visible;
@@ -53,6 +68,7 @@ async function fetchUser() {
 }
 
 function renderSignedOut() {
+  signedOut = true;
   show("signed-in", false);
   show("signed-out", true);
   // The signed-out section says so itself on the profile page.
@@ -92,7 +108,7 @@ async function signOut(button, everywhere) {
   button.textContent = "Signing out…";
   try {
     const path = everywhere ? "/api/auth/signout?everywhere" : "/api/auth/signout";
-    const response = await fetch(path, { method: "POST", headers: { accept: "application/json" } });
+    const response = await fetch(path, SAME_ORIGIN_POST);
     const answer = await response.json().catch(() => ({}));
     if (!response.ok && response.status !== 401) throw new Error(`HTTP ${response.status}`);
     announceSignOut();
@@ -120,6 +136,7 @@ async function signOut(button, everywhere) {
 
 // Signed out, with a note the user should read before leaving.
 function renderSignedOutWith(note) {
+  signedOut = true;
   show("signed-in", false);
   show("signed-out", true);
   setStatus(note);
@@ -139,14 +156,17 @@ function renderRevocationRetry(note) {
     retry.disabled = true;
     retry.textContent = "Trying again…";
     try {
-      const response = await fetch("/api/auth/signout", { method: "POST", headers: { accept: "application/json" } });
+      const response = await fetch("/api/auth/signout", SAME_ORIGIN_POST);
       const answer = await response.json().catch(() => ({}));
-      if (answer.revoked) {
+      if (!response.ok && response.status !== 401) throw new Error(`HTTP ${response.status}`);
+      if (answer.revoked === true) {
         setStatus("Vercel has revoked this app's access. You are signed out.");
       } else if (answer.retry) {
         renderRevocationRetry("Vercel still cannot be reached. Your session here is over; try again in a moment.");
       } else {
-        setStatus("There is nothing left to revoke. You are signed out.");
+        // Refused, or the tokens kept for the retry are gone (401: kept
+        // for ten minutes): the grant stays until the user removes it.
+        setStatus("You are signed out here, but this app's access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel.");
       }
     } catch (error) {
       renderRevocationRetry(`Could not reach this app: ${error.message}.`);
@@ -169,6 +189,7 @@ async function home() {
   onSignOutElsewhere(renderSignedOut);
   try {
     const user = await fetchSession();
+    if (signedOut) return;
     if (!user) return renderSignedOut();
     $("who").textContent = user.name || user.preferred_username || user.email || user.sub;
     show("signed-out", false);
@@ -196,6 +217,7 @@ async function validateToken(button) {
   try {
     const response = await fetchApi("/api/validate-token");
     const data = await response.json().catch(() => ({}));
+    if (signedOut) return;
     if (response.status === 401) {
       renderSignedOut();
       return;
@@ -276,6 +298,7 @@ async function profile() {
     // The cookie says whether anyone is signed in; only then is Vercel asked.
     if (!(await fetchSession())) return renderSignedOut();
     const user = await fetchUser();
+    if (signedOut) return;
     if (!user) return renderSignedOut();
     const name = user.name || user.preferred_username || "";
     $("welcome-name").textContent = name;
@@ -284,6 +307,9 @@ async function profile() {
     $("username").textContent = user.preferred_username || "N/A";
     const picture = $("picture");
     if (typeof user.picture === "string" && /^(https:|http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/)/.test(user.picture)) {
+      // A picture that does not load (or that the page's policy refuses)
+      // is left out rather than shown broken.
+      picture.addEventListener("error", () => { picture.hidden = true; }, { once: true });
       picture.src = user.picture;
       picture.alt = `Avatar of ${name}`;
       picture.hidden = false;

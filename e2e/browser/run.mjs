@@ -436,6 +436,27 @@ try {
     check(await page.getByRole("button", { name: "Try again" }).count() === 0, "still offers a retry after it worked");
   });
 
+  await step("Try again when Vercel then refuses the tokens: the page says how to remove the app, with no retry", async () => {
+    await signInAgain();
+    await emulatorFault("revocation-fails");
+    try {
+      await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
+      await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
+      // Vercel answers again, and refuses both tokens.
+      await emulatorFault("revocation-works");
+      await emulatorFault("revocation-unsupported");
+      await page.getByRole("button", { name: "Try again" }).click();
+      await expectText(
+        page.getByRole("status"),
+        "You are signed out here, but this app's access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel.",
+        "after Try again",
+      );
+      check(await page.getByRole("button", { name: "Try again" }).count() === 0, "offered a retry with nothing to retry");
+    } finally {
+      await emulatorFault("revocation-works");
+    }
+  });
+
   await step("sign out when Vercel revokes neither token: the page says how to remove the app, with no retry", async () => {
     await signInAgain();
     // The emulator refuses both tokens with unsupported_token_type (RFC
