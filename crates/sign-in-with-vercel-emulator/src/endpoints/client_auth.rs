@@ -30,7 +30,9 @@ pub(super) enum At {
     /// lists only `client_secret_basic` for revocation), `none` for a public
     /// one.
     Revocation,
-    /// As at the token endpoint, when the client authenticates at all.
+    /// When the client authenticates at all: with its secret in either
+    /// way (Vercel's metadata lists no introspection methods), or `none`
+    /// for a public client.
     Introspection,
 }
 
@@ -73,7 +75,9 @@ pub(super) fn authenticate(
     let method = match (at, registered) {
         (_, None) => "none",
         (At::Revocation, Some(_)) => "client_secret_basic",
-        (At::Token | At::Introspection, Some(_)) => client.token_endpoint_auth_method.as_str(),
+        (At::Token, Some(_)) => client.token_endpoint_auth_method.as_str(),
+        (At::Introspection, Some(_)) if basic.is_some() => "client_secret_basic",
+        (At::Introspection, Some(_)) => "client_secret_post",
     };
     let ok = match (method, &basic, body_secret, registered) {
         ("client_secret_basic", Some((_, secret)), None, Some(expected)) => ct_eq(secret, expected),

@@ -42,10 +42,22 @@ pub(super) fn revoke(emu: &Emulator, request: &Request) -> Response {
             faults.refresh_tokens_not_revocable,
         )
     };
+    let now = emu.now();
     let mut store = lock(&emu.store);
-    let refused = if access_kept && store.access_tokens.contains_key(token) {
+    // An expired token is an unknown one (RFC 7009 §2.2: nothing to do),
+    // as it is once the store's sweep has forgotten it: the answer must
+    // not depend on whether it has yet.
+    let access = store
+        .access_tokens
+        .get(token)
+        .filter(|t| now < t.expires_at);
+    let refresh = store
+        .refresh_tokens
+        .get(token)
+        .filter(|t| now < t.expires_at);
+    let refused = if access_kept && access.is_some() {
         Some("access tokens are not revoked here")
-    } else if refresh_kept && store.refresh_tokens.contains_key(token) {
+    } else if refresh_kept && refresh.is_some() {
         Some("refresh tokens are not revoked here")
     } else {
         None
@@ -53,11 +65,7 @@ pub(super) fn revoke(emu: &Emulator, request: &Request) -> Response {
     if let Some(description) = refused {
         return oauth_error(400, "unsupported_token_type", description);
     }
-    let grant = store
-        .access_tokens
-        .get(token)
-        .or_else(|| store.refresh_tokens.get(token))
-        .map(|t| t.grant.clone());
+    let grant = access.or(refresh).map(|t| t.grant.clone());
     match grant {
         Some(grant) if grant.client_id != client.client_id => {
             // RFC 7009 §2.2.1 presents errors as RFC 6749 §5.2 does.
@@ -68,7 +76,7 @@ pub(super) fn revoke(emu: &Emulator, request: &Request) -> Response {
             );
         }
         Some(grant) => {
-            store.revoke_grant(grant.id, emu.now());
+            store.revoke_grant(grant.id, now);
         }
         None => {}
     }

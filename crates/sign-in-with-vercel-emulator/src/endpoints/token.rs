@@ -67,14 +67,17 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                 if entry.grant.client_id != client.client_id {
                     return oauth_error(400, "invalid_grant", "code was issued to another client");
                 }
+                // An expired code is refused before it counts as reused: the
+                // store's sweep forgets it at any moment, and an answer must
+                // not depend on whether it has yet.
+                if entry.expires_at <= now {
+                    return oauth_error(400, "invalid_grant", "authorization code expired");
+                }
                 if entry.used {
                     // RFC 6749 §4.1.2: a reused code revokes what it issued.
                     let grant_id = entry.grant.id.clone();
                     store.revoke_grant(grant_id, now);
                     return oauth_error(400, "invalid_grant", "authorization code already used");
-                }
-                if entry.expires_at <= now {
-                    return oauth_error(400, "invalid_grant", "authorization code expired");
                 }
                 if removed {
                     return oauth_error(400, "invalid_grant", "authorization was removed");
@@ -126,7 +129,8 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                         "the scope exceeds the one originally granted",
                     );
                 }
-                if entry.used && reuse == ReusePolicy::RevokeGrant {
+                // Expired, it is what the sweep forgets: no reuse to act on.
+                if entry.used && entry.expires_at > now && reuse == ReusePolicy::RevokeGrant {
                     // RFC 9700 §4.14.2: a reuse means two parties hold the
                     // grant; revoke all of it, the newest pair included.
                     store.revoke_grant(entry.grant.id.clone(), now);

@@ -266,6 +266,19 @@ fn revoking_the_refresh_token_revokes_the_access_token() {
     assert_eq!(userinfo(&emu, str_of(&t, "access_token")).status(), 401);
 }
 
+/// RFC 7009 §2.2: an expired access token is an invalid one, whose
+/// revocation does nothing; the grant's refresh token keeps working. The
+/// store forgets expired tokens at some point: the answer is the same
+/// before and after.
+#[test]
+fn revoking_an_expired_access_token_revokes_nothing() {
+    let (emu, clock) = emulator_on_a_clock();
+    let t = tokens(&emu, None);
+    advance(&clock, 3600);
+    assert_eq!(revoke(&emu, str_of(&t, "access_token")).status(), 200);
+    assert_eq!(refresh(&emu, str_of(&t, "refresh_token")).status(), 200);
+}
+
 /// RFC 7009 §2.2: an unknown token is a 200.
 #[test]
 fn revoking_an_unknown_token_is_a_200() {
@@ -369,6 +382,25 @@ fn introspection_checks_credentials_only_when_sent() {
         Some(&basic(CLIENT, "wrong")),
     );
     assert_eq!(response.status(), 401);
+}
+
+/// A confidential client may authenticate at introspection with Basic or
+/// with its secret in the body, whichever it registered for the token
+/// endpoint (a guess: Vercel's metadata lists no introspection methods,
+/// and RFC 7662 §2.1's example uses Basic).
+#[test]
+fn introspection_takes_the_secret_either_way() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let form = format!("token={}", str_of(&t, "access_token"));
+    let url = format!("{API}/login/oauth/token/introspect");
+    let with_basic = post(&emu, &url, &form, Some(&basic(CLIENT, SECRET)));
+    assert_eq!(with_basic.status(), 200);
+    assert_eq!(json(&with_basic)["active"], true);
+    let in_body = format!("{form}&client_id={CLIENT}&client_secret={SECRET}");
+    assert_eq!(json(&post(&emu, &url, &in_body, None))["active"], true);
+    let wrong = format!("{form}&client_id={CLIENT}&client_secret=wrong");
+    assert_eq!(post(&emu, &url, &wrong, None).status(), 401);
 }
 
 // ---------------------------------------------------- client authentication
@@ -802,6 +834,22 @@ fn a_reused_code_revokes_the_tokens_of_its_first_exchange() {
     );
     assert!(!active(&emu, refresh_token));
     assert_eq!(userinfo(&emu, access).status(), 401);
+}
+
+/// A spent code replayed once it has expired is only expired: the store
+/// forgets expired codes at some point, and the answer does not depend on
+/// whether it has yet. The first exchange's tokens stay active.
+#[test]
+fn a_spent_code_replayed_after_it_expires_revokes_nothing() {
+    let (emu, clock) = emulator_on_a_clock();
+    let code = demo_code(&emu);
+    let t = json(&exchange(&emu, &code));
+    advance(&clock, 60);
+    let replay = json(&exchange(&emu, &code));
+    assert_eq!(replay["error"], "invalid_grant");
+    assert_eq!(replay["error_description"], "authorization code expired");
+    assert!(active(&emu, str_of(&t, "access_token")));
+    assert_eq!(refresh(&emu, str_of(&t, "refresh_token")).status(), 200);
 }
 
 // ------------------------------------------------------------- lifetimes
