@@ -65,7 +65,7 @@ pub(crate) struct Issuer<M = ProviderMetadata> {
 /// How long a failed discovery stands for the instance: its requests
 /// within this time get the same error at once, without a call. While a
 /// provider does not answer, each request would otherwise wait its own
-/// call out (up to [`REQUEST_TIMEOUT`]; the instance's requests queue for
+/// call out (up to 8 s; the instance's requests queue for
 /// the one discovery in flight, then each tries again), and an issuer
 /// already in trouble would get a discovery request for every request the
 /// app serves.
