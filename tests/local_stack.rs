@@ -248,6 +248,14 @@ async fn emulator_refuses_a_reused_code() {
     .await;
     assert_eq!(again.status, 400);
     assert_eq!(again.json()["error"], "invalid_grant");
+    // Refused as reused (checked before the verifier), and the tokens of
+    // the first exchange are revoked with it (RFC 6749 §4.1.2).
+    assert_eq!(
+        again.json()["error_description"],
+        "authorization code already used"
+    );
+    let validated = browser.visit(&format!("{app}/api/validate-token")).await;
+    assert_eq!(validated.status, 401, "{}", validated.body);
 }
 
 #[tokio::test]

@@ -4,14 +4,17 @@
 //! `vercel env pull` writes `NAME="value"`, a line each, with a value's
 //! line feeds and carriage returns written `\n` and `\r` and nothing else
 //! escaped: a `"` or a `$` in a value is written as it is. So a
-//! double-quoted value runs to the last `"` of its line (or, with none
-//! after the opening one, of the first later line that has one: a value
-//! written over several lines), and only `\n` and `\r` are read as escapes,
-//! as Node's `dotenv` reads them. Nothing is substituted: `$NAME` is text.
-//! Single-quoted values are taken as they are; unquoted ones end at a ` #`
-//! comment and are trimmed. Blank lines, `#` comments and an `export `
-//! before the name are allowed. A line that is none of these is skipped
-//! and named by its number, never by its text (it may hold a secret).
+//! double-quoted value closes at the first `"` of its line after which
+//! only blanks or a `#` comment follow (its last one, in what the CLI
+//! writes), and only `\n` and `\r` are read as escapes, as Node's `dotenv`
+//! reads them. Nothing is substituted: `$NAME` is text. A value whose line
+//! has no other quote goes on over the next lines, up to a line whose first
+//! quote closes it so; a value no line closes is skipped, and the lines
+//! after it are read as their own. Single-quoted values are taken as they
+//! are; unquoted ones end at a `#` after a blank and are trimmed. Blank
+//! lines, `#` comments and an `export ` before the name are allowed; lines
+//! end at `\n`, `\r\n` or `\r`. A line that is none of these is skipped and
+//! named by its number, never by its text (it may hold a secret).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -58,10 +61,8 @@ type Skipped = (usize, &'static str);
 /// The variables of one file's `text`, in order, and the lines skipped.
 fn parse(text: &str) -> (Vec<Variable>, Vec<Skipped>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let lines: Vec<&str> = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
+    let text = text.replace("\r\n", "\n");
+    let lines: Vec<&str> = text.split(['\n', '\r']).collect();
     let (mut found, mut skipped) = (Vec::new(), Vec::new());
     let mut at = 0;
     while at < lines.len() {
@@ -84,6 +85,7 @@ fn parse(text: &str) -> (Vec<Variable>, Vec<Skipped>) {
             skipped.push((number, "not a variable name"));
             continue;
         }
+        let raw = rest;
         let rest = rest.trim_start();
         let value = match rest.chars().next() {
             Some(quote @ ('"' | '\'')) => match quoted(&rest[1..], quote, &lines, &mut at) {
@@ -94,7 +96,7 @@ fn parse(text: &str) -> (Vec<Variable>, Vec<Skipped>) {
                     continue;
                 }
             },
-            _ => unquoted(rest).to_owned(),
+            _ => unquoted(raw).to_owned(),
         };
         found.push((name.to_owned(), value));
     }
@@ -109,30 +111,43 @@ fn is_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// The text of a value opened by `quote` just before `first`: up to the
-/// last `quote` of the line, or, when the line has none, up to the last
-/// one of the first later line that has one (the lines joined with line
-/// feeds; `at` moves past them). `None` if no line closes it, `at` left
-/// where it was.
+/// The text of a value opened by `quote` just before `first`. When
+/// `first` has another `quote`, the value closes there, at the first one
+/// after which only blanks or a comment follow. Otherwise it goes on over
+/// the next lines (joined with line feeds; `at` moves past them), up to a
+/// line whose first `quote` closes it so. `None` if it does not close, `at`
+/// left where it was.
 fn quoted(first: &str, quote: char, lines: &[&str], at: &mut usize) -> Option<String> {
-    if let Some(end) = first.rfind(quote) {
-        return Some(first[..end].to_owned());
+    if first.contains(quote) {
+        return first
+            .match_indices(quote)
+            .map(|(i, _)| i)
+            .find(|&i| ends_the_line(&first[i + 1..]))
+            .map(|end| first[..end].to_owned());
     }
     let next = *at;
     let mut value = first.to_owned();
     while let Some(line) = lines.get(*at) {
         *at += 1;
         value.push('\n');
-        match line.rfind(quote) {
-            Some(end) => {
+        if let Some(end) = line.find(quote) {
+            if ends_the_line(&line[end + 1..]) {
                 value.push_str(&line[..end]);
                 return Some(value);
             }
-            None => value.push_str(line),
+            break;
         }
+        value.push_str(line);
     }
     *at = next;
     None
+}
+
+/// Whether `rest` of a line after a closing quote is only blanks, or a
+/// comment.
+fn ends_the_line(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    rest.is_empty() || rest.starts_with('#')
 }
 
 /// An unquoted value: up to a `#` after whitespace (a comment), trimmed.
@@ -234,6 +249,27 @@ mod tests {
                 ("F.G-H", ""),
             ])
         );
+    }
+
+    /// Comments after a value, quoted or not, and line ends of every kind.
+    #[test]
+    fn comments_and_line_ends_are_not_values() {
+        assert_eq!(
+            vars("A= # generate one\rB=\"x\" # say \"hi\"\r\nC=#not a comment\nD='y' # z\n"),
+            pairs(&[("A", ""), ("B", "x"), ("C", "#not a comment"), ("D", "y")])
+        );
+    }
+
+    /// A value whose quote no line closes takes no later variable with it,
+    /// even one whose own value is quoted: that line is read as its own.
+    #[test]
+    fn an_unclosed_quote_does_not_swallow_the_next_variable() {
+        let (found, skipped) = parse("CONFIG=\"emulator.json\nAUTH_SECRET=\"k3y\"\nX=1\n");
+        assert_eq!(found, pairs(&[("AUTH_SECRET", "k3y"), ("X", "1")]));
+        assert_eq!(skipped, [(1, "a quote is never closed")]);
+        let (found, skipped) = parse("A=\"one\ntwo\" # end\nB='x\nC=2");
+        assert_eq!(found, pairs(&[("A", "one\ntwo"), ("C", "2")]));
+        assert_eq!(skipped, [(3, "a quote is never closed")]);
     }
 
     /// A line that cannot be read is skipped and named by its number, and

@@ -308,12 +308,14 @@ fn random_secret() -> String {
 }
 
 /// The development session key stored in `path`, made when there is none
-/// yet or it is unusable. Readable by the owner only: a new key is written
-/// to a file of its own made so, then renamed over `path` (which replaces
-/// a symbolic link there rather than writing through it), and a kept
-/// key's file is made so if it was not.
+/// yet or it is unusable (too short, or a symbolic link). Readable by the
+/// owner only: a new key is written to a file of its own made so, then
+/// renamed over `path` (which replaces a symbolic link there rather than
+/// writing through it), and a kept key's file is made so if it was not.
 fn dev_key(path: &Path) -> Result<String, String> {
-    if let Ok(key) = std::fs::read_to_string(path)
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link
+        && let Ok(key) = std::fs::read_to_string(path)
         && key.trim().len() >= MIN_SECRET_BYTES
     {
         #[cfg(unix)]
@@ -326,6 +328,11 @@ fn dev_key(path: &Path) -> Result<String, String> {
     let write = || -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
+        }
+        // Left by a run that stopped between writing and renaming it.
+        match std::fs::remove_file(&fresh) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
         }
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -422,12 +429,24 @@ mod tests {
         assert_ne!(dev_key(&path).unwrap(), "short");
         assert_eq!(mode(&path), 0o600, "a replaced key");
 
+        // A link, even to a usable key, is replaced, and its target left
+        // as it was.
         let elsewhere = dir.join("elsewhere");
-        std::fs::write(&elsewhere, "short").unwrap();
+        let target_key = random_secret();
+        std::fs::write(&elsewhere, &target_key).unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::fs::remove_file(&path).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        // And a temporary file left by a run that stopped halfway.
+        std::fs::write(
+            path.with_extension(format!("new-{}", std::process::id())),
+            "x",
+        )
+        .unwrap();
         let key = dev_key(&path).unwrap();
-        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "short");
+        assert_ne!(key, target_key);
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), target_key);
+        assert_eq!(mode(&elsewhere), 0o644, "the link's target");
         assert!(
             !std::fs::symlink_metadata(&path)
                 .unwrap()

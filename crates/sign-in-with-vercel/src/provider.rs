@@ -86,14 +86,14 @@ impl RecentFailure {
             .map(|(_, error)| error.clone())
     }
 
-    /// Remembers `error` of a call that was given `given` to answer,
-    /// unless it is a call cut off by its request's deadline before the
-    /// call's own time limit: that says nothing of the provider.
-    fn note(&self, error: &Error, given: Duration) {
+    /// Remembers `error`, unless it is a call cut off by its request's
+    /// deadline (a timeout with no time left): that says nothing of the
+    /// provider.
+    fn note(&self, error: &Error) {
         let cut_off = matches!(
             error,
             Error::Upstream(_, UpstreamProblem::Transport(TransportError::Timeout))
-        ) && given < REQUEST_TIMEOUT;
+        ) && time_left().is_some_and(|left| left.is_zero());
         if !cut_off {
             *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
                 Some((Instant::now(), error.clone()));
@@ -135,14 +135,13 @@ impl<M: IssuerMetadata> Issuer<M> {
                 if let Some(failed) = self.failed_discovery.get() {
                     return Err(failed);
                 }
-                let given = time_left().unwrap_or(REQUEST_TIMEOUT);
                 let request = ProviderMetadata::request(&self.issuer);
                 let found = match send(http, Endpoint::Discovery, request).await {
                     Ok(response) => discovered(&self.issuer, &response),
                     Err(unanswered) => Err(unanswered),
                 };
                 if let Err(failed) = &found {
-                    self.failed_discovery.note(failed, given);
+                    self.failed_discovery.note(failed);
                 }
                 found
             })
@@ -853,36 +852,74 @@ mod tests {
             assert_eq!(other.metadata().await.unwrap_err(), failed);
         }
         assert_eq!(op.calls(DISCOVERY), 1, "answered from memory");
-        age_failed_discovery(&other, DISCOVERY_RETRY_AFTER - Duration::from_millis(500));
+        age_failed_discovery(&other, DISCOVERY_RETRY_AFTER / 2);
         assert_eq!(other.metadata().await.unwrap_err(), failed);
         assert_eq!(op.calls(DISCOVERY), 1, "still within the time");
 
-        age_failed_discovery(&other, Duration::from_millis(500));
+        age_failed_discovery(&other, DISCOVERY_RETRY_AFTER / 2);
         assert_eq!(other.metadata().await.unwrap().issuer, "https://op.example");
         assert_eq!(op.calls(DISCOVERY), 2);
         other.metadata().await.unwrap();
         assert_eq!(op.calls(DISCOVERY), 2, "kept");
     }
 
-    /// A discovery that timed out within its own time limit stands like
-    /// any failure; one cut off sooner by its request's deadline says
-    /// nothing of the provider, and the next request tries again.
-    #[tokio::test]
-    async fn a_discovery_cut_off_by_its_request_does_not_stand() {
-        const DISCOVERY: &str = "/.well-known/openid-configuration";
-        let env = [AUTH_SECRET, ("VERCEL_OAUTH_ISSUER", "https://op.example")];
-        let silent = Fake::new(|_| Err(TransportError::Timeout));
-        let timed_out = provider(&env, &silent);
-        assert!(timed_out.metadata().await.is_err());
-        assert!(timed_out.metadata().await.is_err());
-        assert_eq!(silent.calls(DISCOVERY), 1, "stands");
+    /// A provider that never answers: every call waits until it is cut
+    /// off, and is counted.
+    #[derive(Default)]
+    struct Silent(AtomicUsize);
 
-        let silent = Fake::new(|_| Err(TransportError::Timeout));
-        let late = provider(&env, &silent);
-        let cut_off = crate::clock::with_deadline_in(Duration::from_secs(1), late.metadata()).await;
-        assert!(cut_off.is_err());
+    impl HttpClient for Silent {
+        fn execute(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// A discovery that timed out within its own time limit, or that the
+    /// client gave up on (its connection timeout) with time left, stands
+    /// like any failure; one cut off by its request's deadline says nothing
+    /// of the provider, and the next request tries again.
+    #[tokio::test(start_paused = true)]
+    async fn a_discovery_cut_off_by_its_request_does_not_stand() {
+        let env = [AUTH_SECRET, ("VERCEL_OAUTH_ISSUER", "https://op.example")];
+        let discover = |http: Arc<dyn HttpClient>| {
+            let p = provider(&env, &op()).with_http_client(http);
+            async move {
+                let first = p.metadata().await.map(drop);
+                (p, first)
+            }
+        };
+
+        // Outside a request: the call's own limit (8 s) ends it.
+        let silent = Arc::new(Silent::default());
+        let (timed_out, first) = discover(silent.clone()).await;
+        assert!(first.is_err());
+        assert!(timed_out.metadata().await.is_err());
+        assert_eq!(silent.0.load(Ordering::SeqCst), 1, "stands");
+
+        // The client's own timeout, with time left in the request.
+        let refusing = Fake::new(|_| Err(TransportError::Timeout));
+        let (p, first) = crate::clock::with_deadline_in(Duration::from_secs(9), async {
+            discover(refusing.clone()).await
+        })
+        .await;
+        assert!(first.is_err());
+        assert!(p.metadata().await.is_err());
+        assert_eq!(
+            refusing.calls("/.well-known/openid-configuration"),
+            1,
+            "stands"
+        );
+
+        // Cut off by the request's deadline.
+        let silent = Arc::new(Silent::default());
+        let (late, first) = crate::clock::with_deadline_in(Duration::from_secs(1), async {
+            discover(silent.clone()).await
+        })
+        .await;
+        assert!(first.is_err());
         assert!(late.metadata().await.is_err());
-        assert_eq!(silent.calls(DISCOVERY), 2, "tried again");
+        assert_eq!(silent.0.load(Ordering::SeqCst), 2, "tried again");
     }
 
     /// The copy a builder gets while the provider is still in use (a
