@@ -189,6 +189,8 @@ async fn list_pages_back_with_since() {
         .list_tokens(&two(None, first.pagination.next))
         .await
         .unwrap();
+    assert!(first.pagination.next.is_some() && second.pagination.prev.is_some());
+    assert!(!second.tokens.is_empty() && second.tokens != first.tokens);
     let back = s
         .api()
         .list_tokens(&two(second.pagination.prev, None))

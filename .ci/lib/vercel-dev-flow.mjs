@@ -180,7 +180,13 @@ function cookieHeader(url) {
   }
   return pairs.join("; ");
 }
-const appCookieCount = () => [...(jar.get(new URL(APP).hostname) ?? new Map()).values()].filter((c) => c.expires > Date.now()).length;
+// The app's live cookies whose name is `base` (a family: `oauth_flow`,
+// `session`) with or without the __Host- prefix; other families (a sign-out's
+// `ended.<mark>`) do not count.
+const appCookieCount = (base) =>
+  [...(jar.get(new URL(APP).hostname) ?? new Map()).entries()].filter(
+    ([name, c]) => c.expires > Date.now() && new RegExp(`^(__Host-)?${base}\\.`).test(name),
+  ).length;
 
 const timings = new Map(); // function path -> [seconds]
 const answered = new Map(); // function path -> statuses seen
@@ -286,7 +292,7 @@ async function startSignIn(what) {
     `${what}: authorize asks for our client, the callback on the vercel dev origin, PKCE S256, state and nonce`,
     to,
   );
-  check(appCookieCount() > 0, `${what}: authorize set a flow cookie`, authorize.headers.getSetCookie().join(" | ") || "no set-cookie");
+  check(appCookieCount("oauth_flow") > 0, `${what}: authorize set a flow cookie`, authorize.headers.getSetCookie().join(" | ") || "no set-cookie");
   if (!to.startsWith(ISSUER)) fatal(`${what}: cannot go on without a redirect to the emulator`);
   return get(to);
 }
@@ -360,7 +366,7 @@ async function signIn(what) {
   check(params.get("code") && params.get("state"), `${what}: the callback gets a code and the state`, callbackUrl);
   const callback = await get(callbackUrl);
   check(callback.status === 302 && callback.location === `${APP}/profile`, `${what}: callback -> 302 to /profile`, callback.show());
-  check(appCookieCount() > 0, `${what}: callback set the session cookies`);
+  check(appCookieCount("session") > 0, `${what}: callback set the session cookies`);
   const session = await get("/api/auth/session");
   check(session.status === 200 && isJson(session) && session.json.user?.sub === USER_SUB, `${what}: session -> 200 {"user": {"sub": "${USER_SUB}"}} from the cookie`, session.show());
   const profile = await get(callback.location || "/profile");

@@ -146,7 +146,7 @@ fn sign_in(at: i64) -> (Seed, String) {
     let key = key();
     let authorize = Seed {
         head: format!(
-            "GET /api/auth/authorize?returnTo=%2Fprofile HTTP/1.1\nhost: {HOST}\nx-forwarded-proto: https"
+            "GET /api/auth/authorize?next=%2Fsettings HTTP/1.1\nhost: {HOST}\nx-forwarded-proto: https"
         ),
         answers: vec![],
     };
@@ -171,7 +171,7 @@ fn sign_in(at: i64) -> (Seed, String) {
     let (status, session, left, location) = replay_at(&callback, at);
     assert_eq!(
         (status, left, location.as_str()),
-        (302, 0, "/profile"),
+        (302, 0, "/settings"),
         "callback"
     );
     (callback, session.join("; "))
@@ -180,7 +180,7 @@ fn sign_in(at: i64) -> (Seed, String) {
 /// The seeds written here, the status each must get, and what its answer
 /// must say (a redirect's location, or a word of the body).
 const SIGNED: [(&str, u16, &str); 6] = [
-    ("callback-signed", 302, "/profile"),
+    ("callback-signed", 302, "/settings"),
     ("session-live", 200, "user_fuzz"),
     ("session-refresh", 200, "user_fuzz"),
     ("user-info-signed", 200, "user_fuzz"),

@@ -54,6 +54,12 @@ async fn concurrent_requests_in_one_instance_share_one_refresh() {
         })
         .collect();
     assert!(new.windows(2).all(|w| w[0] == w[1]), "{new:?}");
+    // And it is a new generation: the session the jar had, replaced.
+    assert!(!new[0].is_empty(), "no response set the new session");
+    let mut after = jar.clone();
+    after.store(a.headers());
+    assert!(!after.session_names().is_empty());
+    assert_ne!(after.session_names(), jar.session_names());
 }
 
 #[tokio::test]

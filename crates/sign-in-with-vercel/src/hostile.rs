@@ -550,7 +550,12 @@ impl Fuzz {
             "hostile {}: {} inputs, {} refused, {} accepted (unchanged or as documented), {} unsendable (stream {:#x})",
             self.target, self.runs, self.refused, self.accepted, self.unsendable, self.seed
         );
-        assert!(self.runs > 0, "{}: nothing was run", self.target);
+        assert!(
+            self.refused + self.accepted > 0,
+            "{}: no input reached the code under test ({} runs, all unsendable)",
+            self.target,
+            self.runs
+        );
     }
 }
 

@@ -369,13 +369,16 @@ pub fn refresh_with(emu: &Emulator, refresh_token: &str, extra: &str) -> Respons
 
 /// The `validate-token` route of Vercel's Authorization Server API reference:
 /// only the token, no client auth.
+/// A refused introspection is a failure, never read as `active: false`.
 pub fn introspect(emu: &Emulator, token: &str) -> Value {
-    json(&post(
+    let response = post(
         emu,
         &format!("{API}/login/oauth/token/introspect"),
         &format!("token={token}"),
         None,
-    ))
+    );
+    assert_eq!(response.status(), 200, "introspection: {}", text(&response));
+    json(&response)
 }
 
 pub fn active(emu: &Emulator, token: &str) -> bool {
