@@ -163,9 +163,12 @@ function renderRevocationRetry(note) {
         setStatus("Vercel has revoked this app's access. You are signed out.");
       } else if (answer.retry) {
         renderRevocationRetry("Vercel still cannot be reached. Your session here is over; try again in a moment.");
+      } else if (response.status === 401) {
+        // The tokens kept for the retry are gone: kept for ten minutes, or
+        // already retried from another tab. Which, this page cannot tell.
+        setStatus("You are signed out. If this app still appears in your Vercel Account Settings, under Sign in with Vercel, remove it there.");
       } else {
-        // Refused, or the tokens kept for the retry are gone (401: kept
-        // for ten minutes): the grant stays until the user removes it.
+        // Refused: the grant stays until the user removes it.
         setStatus("You are signed out here, but this app's access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel.");
       }
     } catch (error) {
@@ -196,6 +199,7 @@ async function home() {
     show("signed-in", true);
     setStatus("");
   } catch (error) {
+    if (signedOut) return;
     renderSignedOut();
     setStatus(`Could not check your session: ${error.message}`);
   }
@@ -318,6 +322,7 @@ async function profile() {
     show("signed-in", true);
     setStatus("");
   } catch (error) {
+    if (signedOut) return;
     show("signed-in", false);
     setStatus(`Could not load your profile: ${error.message}`);
   }

@@ -30,10 +30,8 @@ fn code(file: &str, text: &str) -> String {
     let mut lines = Vec::new();
     let mut rest = text.lines().peekable();
     while let Some(line) = rest.next() {
-        let test_module = line.trim() == "#[cfg(test)]"
-            && rest
-                .peek()
-                .is_some_and(|next| next.trim_start().starts_with("mod "));
+        let test_module =
+            line.trim() == "#[cfg(test)]" && rest.peek().is_some_and(|next| is_mod(next));
         if test_module {
             break;
         }
@@ -42,6 +40,69 @@ fn code(file: &str, text: &str) -> String {
         }
     }
     lines.join("\n")
+}
+
+/// Whether `line` declares a module (`mod x`, `pub(crate) mod x`, …).
+fn is_mod(line: &str) -> bool {
+    let line = line.trim_start();
+    let line = match line.strip_prefix("pub") {
+        Some(rest) if rest.starts_with('(') => rest.split_once(')').map_or(rest, |(_, r)| r),
+        Some(rest) => rest,
+        None => line,
+    };
+    line.trim_start().starts_with("mod ")
+}
+
+/// The modules the crate root declares for tests only (`#[cfg(test)] mod
+/// hostile;`): test code, like a `tests.rs`.
+fn test_only_modules(lib: &str) -> BTreeSet<String> {
+    let lines: Vec<&str> = lib.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0] == "#[cfg(test)]" && is_mod(w[1]))
+        .filter_map(|w| w[1].split("mod ").nth(1))
+        .map(|name| name.trim_end_matches(';').trim().to_owned())
+        .collect()
+}
+
+/// The crate root's re-exports (`pub use module::{Name, …};`), as each
+/// name and the top-level module it comes from: `use crate::Auth` imports
+/// `auth` as surely as `use crate::auth::Auth` does.
+fn re_exports(lib: &str, modules: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    // Comments dropped; not `code`, which stops at the root's test module.
+    let lib: Vec<&str> = lib
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
+    for statement in lib.join("\n").split(';') {
+        let Some(path) = statement.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let Some((module, items)) = path.split_once("::") else {
+            continue;
+        };
+        if !modules.contains(module) {
+            continue;
+        }
+        // `session::cookie::X` or `session::{A, B}`: the last segment's
+        // names, under an `as` their alias.
+        let items = items
+            .rsplit_once("::")
+            .map_or(items, |(_, last)| last)
+            .trim();
+        let names = match items.strip_prefix('{') {
+            Some(group) => top_level_items(group),
+            None => vec![items],
+        };
+        for name in names {
+            let name = name.rsplit(" as ").next().unwrap_or(name).trim();
+            if !name.is_empty() {
+                found.insert(name.to_owned(), module.to_owned());
+            }
+        }
+    }
+    found
 }
 
 /// The top-level module a source file belongs to (`session/cookie.rs` →
@@ -54,9 +115,14 @@ fn module_of(file: &str) -> String {
         .to_owned()
 }
 
-/// The modules `text` names as `crate::<module>`, in code and in `use`
-/// groups such as `use crate::{a, b::c}`.
-fn references(text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+/// The modules `text` names as `crate::<module>`, or through a name the
+/// crate root re-exports (`crate::<Name>`, see [`re_exports`]), in code
+/// and in `use` groups such as `use crate::{a, b::c}`.
+fn references(
+    text: &str,
+    modules: &BTreeSet<String>,
+    exported: &BTreeMap<String, String>,
+) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     for (i, _) in text.match_indices("crate::") {
         let rest = &text[i + "crate::".len()..];
@@ -71,6 +137,8 @@ fn references(text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
                 .collect();
             if modules.contains(&name) {
                 found.insert(name);
+            } else if let Some(module) = exported.get(&name) {
+                found.insert(module.clone());
             }
         }
     }
@@ -143,13 +211,16 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         .map(|(file, _)| module_of(file))
         .filter(|m| m != "lib")
         .collect();
+    let lib = &files.iter().find(|(file, _)| file == "lib.rs").unwrap().1;
+    let exported = re_exports(lib, &modules);
+    let test_only = test_only_modules(lib);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (file, text) in &files {
         let module = module_of(file);
-        if module == "lib" {
+        if module == "lib" || test_only.contains(&module) {
             continue;
         }
-        let uses = references(&code(file, text), &modules);
+        let uses = references(&code(file, text), &modules, &exported);
         let edges = graph.entry(module.clone()).or_default();
         edges.extend(uses.into_iter().filter(|m| *m != module));
     }
@@ -199,14 +270,22 @@ fn the_cycle_finder_finds_a_cycle() {
 #[test]
 fn references_are_read_from_paths_and_use_groups() {
     let modules: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
-    let found = references("use crate::{a::X, b}; fn f() { crate::c::g() }", &modules);
+    let found = references(
+        "use crate::{a::X, b}; fn f() { crate::c::g() }",
+        &modules,
+        &BTreeMap::new(),
+    );
     assert_eq!(found, modules);
 }
 
 #[test]
 fn references_are_read_from_nested_use_groups() {
     let modules: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
-    let found = references("use crate::{a::{X, Y}, b, c::{self, d::Z}};", &modules);
+    let found = references(
+        "use crate::{a::{X, Y}, b, c::{self, d::Z}};",
+        &modules,
+        &BTreeMap::new(),
+    );
     assert_eq!(found, modules);
 }
 
@@ -215,6 +294,49 @@ fn code_after_a_test_only_item_is_still_read() {
     let text = "use crate::a;\n#[cfg(test)]\nfn helper() {}\nfn f() { crate::b::g() }\n\
                 #[cfg(test)]\nmod tests {\n    use crate::c;\n}\n";
     let modules: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
-    let found = references(&code("x.rs", text), &modules);
+    let found = references(&code("x.rs", text), &modules, &BTreeMap::new());
     assert_eq!(found, ["a", "b"].map(String::from).into());
+}
+
+/// A name the crate root re-exports is an import of its module, in a
+/// path or a `use` group, renamed or not.
+#[test]
+fn references_through_the_crate_roots_re_exports_count() {
+    let modules: BTreeSet<String> = ["auth", "error", "session", "x"].map(String::from).into();
+    let lib = "mod auth;\n#[cfg(test)]\nmod x;\npub use auth::Auth;\npub use error::{Endpoint, Error as Failure};\n\
+               pub use session::cookie::{TTL, Other};\n";
+    let exported = re_exports(lib, &modules);
+    assert_eq!(exported["Auth"], "auth");
+    assert_eq!(exported["Failure"], "error");
+    assert_eq!(exported["TTL"], "session");
+    assert_eq!(test_only_modules(lib), ["x"].map(String::from).into());
+    let found = references(
+        "use crate::Auth; fn f() -> crate::Failure { crate::{TTL}; }",
+        &modules,
+        &exported,
+    );
+    assert_eq!(found, ["auth", "error", "session"].map(String::from).into());
+}
+
+/// The real crate root: its re-exports are read (a control for the
+/// checks above), and `hostile` is test code.
+#[test]
+fn the_crate_roots_re_exports_and_test_modules_are_read() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib = std::fs::read_to_string(root.join("lib.rs")).unwrap();
+    let modules: BTreeSet<String> = ["auth", "error", "provider", "session", "hostile"]
+        .map(String::from)
+        .into();
+    let exported = re_exports(&lib, &modules);
+    assert_eq!(exported.get("Auth").map(String::as_str), Some("auth"));
+    assert_eq!(exported.get("Error").map(String::as_str), Some("error"));
+    assert_eq!(
+        exported.get("Provider").map(String::as_str),
+        Some("provider")
+    );
+    assert_eq!(
+        exported.get("REFRESH_TOKEN_TTL_SECS").map(String::as_str),
+        Some("session")
+    );
+    assert!(test_only_modules(&lib).contains("hostile"));
 }
