@@ -279,6 +279,60 @@ fn revoking_an_expired_access_token_revokes_nothing() {
     assert_eq!(refresh(&emu, str_of(&t, "refresh_token")).status(), 200);
 }
 
+/// A grant at the end of its refresh tokens' life: signed in, then
+/// refreshed ten minutes before that end, the clock at the end. Its last
+/// access token lives on (50 minutes); its refresh tokens, spent or not,
+/// have just expired. Returns the first refresh token (spent), the last
+/// one and the live access token.
+fn at_the_end_of_the_refresh_tokens_life() -> (
+    std::sync::Arc<sign_in_with_vercel_emulator::Emulator>,
+    String,
+    String,
+    String,
+) {
+    let (emu, clock) = emulator_on_a_clock();
+    let first = tokens(&emu, None);
+    let expiry = introspect(&emu, str_of(&first, "refresh_token"))["exp"]
+        .as_i64()
+        .unwrap();
+    advance(
+        &clock,
+        expiry - 600 - clock.load(std::sync::atomic::Ordering::SeqCst),
+    );
+    let last = json(&refresh(&emu, str_of(&first, "refresh_token")));
+    advance(&clock, 600);
+    assert!(
+        !active(&emu, str_of(&last, "refresh_token")),
+        "the refresh token expired"
+    );
+    assert!(active(&emu, str_of(&last, "access_token")));
+    let owned = |v: &Value, m: &str| str_of(v, m).to_owned();
+    (
+        emu,
+        owned(&first, "refresh_token"),
+        owned(&last, "refresh_token"),
+        owned(&last, "access_token"),
+    )
+}
+
+/// A refresh token revoked at the very second it expires is an unknown
+/// one: the grant's live access token stays active.
+#[test]
+fn revoking_a_refresh_token_as_it_expires_revokes_nothing() {
+    let (emu, _, refresh_token, access_token) = at_the_end_of_the_refresh_tokens_life();
+    assert_eq!(revoke(&emu, &refresh_token).status(), 200);
+    assert!(active(&emu, &access_token));
+}
+
+/// A spent refresh token presented again at the very second it expires is
+/// only expired, not a reuse: the grant's live access token stays active.
+#[test]
+fn a_spent_refresh_token_presented_as_it_expires_is_no_reuse() {
+    let (emu, spent, _, access_token) = at_the_end_of_the_refresh_tokens_life();
+    assert_eq!(json(&refresh(&emu, &spent))["error"], "invalid_grant");
+    assert!(active(&emu, &access_token));
+}
+
 /// RFC 7009 §2.2: an unknown token is a 200.
 #[test]
 fn revoking_an_unknown_token_is_a_200() {
