@@ -362,6 +362,29 @@ fn revoking_another_clients_token_is_refused_and_revokes_nothing() {
     assert!(active(&emu, access));
 }
 
+/// A token of a revoked grant is an unknown one at revocation, whoever
+/// sends it: 200, as once the store's sweep has forgotten it.
+#[test]
+fn revoking_a_token_of_a_revoked_grant_is_a_200_for_any_client() {
+    let emu = emulator();
+    let t = tokens(&emu, None);
+    let mut other = client(&["openid"]);
+    other.client_id = "cl_other".to_owned();
+    other.client_secret = Some("other-secret".to_owned());
+    emu.register_client(other);
+    let access = str_of(&t, "access_token");
+    assert_eq!(revoke(&emu, str_of(&t, "refresh_token")).status(), 200);
+    assert!(!active(&emu, access));
+    let response = post(
+        &emu,
+        &format!("{API}/login/oauth/token/revoke"),
+        &format!("token={access}"),
+        Some(&basic("cl_other", "other-secret")),
+    );
+    assert_eq!(response.status(), 200, "{}", text(&response));
+    assert_eq!(revoke(&emu, access).status(), 200);
+}
+
 // ---------------------------------------------------------- introspection
 
 /// Vercel's Authorization Server API reference, "Token Introspection response":
