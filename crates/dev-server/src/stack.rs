@@ -319,8 +319,12 @@ fn dev_key(path: &Path) -> Result<String, String> {
         && key.trim().len() >= MIN_SECRET_BYTES
     {
         #[cfg(unix)]
-        owner_only(path)
-            .map_err(|e| format!("cannot protect the development key {}: {e}", path.display()))?;
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |e| format!("cannot protect the development key {}: {e}", path.display()),
+            )?;
+        }
         return Ok(key.trim().to_owned());
     }
     let key = random_secret();
@@ -346,17 +350,6 @@ fn dev_key(path: &Path) -> Result<String, String> {
         format!("cannot write the development key {}: {e}", path.display())
     })?;
     Ok(key)
-}
-
-/// Makes the file at `path` readable and writable by its owner only.
-#[cfg(unix)]
-fn owner_only(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(path)?.permissions().mode();
-    if mode & 0o077 != 0 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -153,11 +153,23 @@ pub(super) struct SsoCode {
     pub used: bool,
 }
 
+/// Whether [`Store::sweep`] keeps `token` at `now`: unexpired, and of a
+/// grant not in `revoked`. What it would forget counts as unknown
+/// everywhere, whether it has yet or not, so that no answer depends on when
+/// the sweep last ran.
+fn kept(token: &Token, revoked: &HashMap<String, i64>, now: i64) -> bool {
+    now < token.expires_at && !revoked.contains_key(&token.grant.id)
+}
+
 impl Store {
-    /// Whether `token` is usable at `now`: known, unexpired, unused, and
-    /// its grant not revoked.
+    /// Whether `token` counts as known at `now`: one the sweep keeps.
+    pub fn is_known(&self, token: &Token, now: i64) -> bool {
+        kept(token, &self.revoked_grants, now)
+    }
+
+    /// Whether `token` is usable at `now`: known and unused.
     pub fn is_live(&self, token: &Token, now: i64) -> bool {
-        !token.used && now < token.expires_at && !self.is_revoked(&token.grant.id)
+        !token.used && self.is_known(token, now)
     }
 
     /// Records that `sub` has authorized `client_id` for `scopes`, beside
@@ -240,10 +252,8 @@ impl Store {
         self.pending.retain(|_, p| p.expires_at > now);
         self.codes
             .retain(|_, c| c.expires_at > now && live(&c.grant));
-        self.access_tokens
-            .retain(|_, t| t.expires_at > now && live(&t.grant));
-        self.refresh_tokens
-            .retain(|_, t| t.expires_at > now && live(&t.grant));
+        self.access_tokens.retain(|_, t| kept(t, revoked, now));
+        self.refresh_tokens.retain(|_, t| kept(t, revoked, now));
         self.sso_codes.retain(|_, c| c.expires_at > now);
         self.user_tokens.retain(|_, t| t.is_live(now));
         self.revoked_grants

@@ -136,14 +136,10 @@ impl<M: IssuerMetadata> Issuer<M> {
                     return Err(failed);
                 }
                 let request = ProviderMetadata::request(&self.issuer);
-                let found = match send(http, Endpoint::Discovery, request).await {
-                    Ok(response) => discovered(&self.issuer, &response),
-                    Err(unanswered) => Err(unanswered),
-                };
-                if let Err(failed) = &found {
-                    self.failed_discovery.note(failed);
-                }
-                found
+                send(http, Endpoint::Discovery, request)
+                    .await
+                    .and_then(|response| discovered(&self.issuer, &response))
+                    .inspect_err(|failed| self.failed_discovery.note(failed))
             })
             .await
     }
@@ -749,18 +745,21 @@ mod tests {
     /// A provider answering discovery for `https://op.example` and serving
     /// the key set.
     fn op() -> Arc<Fake> {
-        Fake::new(|path| {
-            let body = match path {
-                "/.well-known/openid-configuration" => json!({
-                    "issuer": "https://op.example",
-                    "authorization_endpoint": "https://op.example/authorize",
-                    "token_endpoint": "https://op.example/token",
-                    "jwks_uri": "https://op.example/jwks",
-                }),
-                _ => json!({ "keys": [jwk()] }),
-            };
-            Ok(response(200, &body.to_string()))
-        })
+        Fake::new(|path| Ok(op_answer(path)))
+    }
+
+    /// What [`op`] answers a request to `path`.
+    fn op_answer(path: &str) -> HttpResponse {
+        let body = match path {
+            "/.well-known/openid-configuration" => json!({
+                "issuer": "https://op.example",
+                "authorization_endpoint": "https://op.example/authorize",
+                "token_endpoint": "https://op.example/token",
+                "jwks_uri": "https://op.example/jwks",
+            }),
+            _ => json!({ "keys": [jwk()] }),
+        };
+        response(200, &body.to_string())
     }
 
     /// A provider of client `cl` at [`NOW`], configured by `env` besides
@@ -808,19 +807,11 @@ mod tests {
     fn flaky_op(down: &Arc<AtomicBool>) -> Arc<Fake> {
         let down = down.clone();
         Fake::new(move |path| {
-            if down.load(Ordering::SeqCst) {
-                return Ok(response(503, ""));
-            }
-            let body = match path {
-                "/.well-known/openid-configuration" => json!({
-                    "issuer": "https://op.example",
-                    "authorization_endpoint": "https://op.example/authorize",
-                    "token_endpoint": "https://op.example/token",
-                    "jwks_uri": "https://op.example/jwks",
-                }),
-                _ => json!({ "keys": [jwk()] }),
-            };
-            Ok(response(200, &body.to_string()))
+            Ok(if down.load(Ordering::SeqCst) {
+                response(503, "")
+            } else {
+                op_answer(path)
+            })
         })
     }
 

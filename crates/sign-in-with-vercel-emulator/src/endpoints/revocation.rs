@@ -13,7 +13,6 @@ use http::StatusCode;
 use super::client_auth::{At, authenticate};
 use super::respond::{form_body, oauth_error};
 use super::{Request, Response};
-use crate::store::Token;
 use crate::{Emulator, lock};
 
 /// `POST /login/oauth/token/revoke`. An unknown or already invalid token is
@@ -46,11 +45,15 @@ pub(super) fn revoke(emu: &Emulator, request: &Request) -> Response {
     let now = emu.now();
     let mut store = lock(&emu.store);
     // An expired token, or one of a revoked grant, is an unknown one (RFC
-    // 7009 §2.2: nothing to do), as it is once the store's sweep has
-    // forgotten it: the answer must not depend on whether it has yet.
-    let known = |t: &&Token| now < t.expires_at && !store.is_revoked(&t.grant.id);
-    let access = store.access_tokens.get(token).filter(known);
-    let refresh = store.refresh_tokens.get(token).filter(known);
+    // 7009 §2.2: nothing to do), as once the store's sweep forgets it.
+    let access = store
+        .access_tokens
+        .get(token)
+        .filter(|t| store.is_known(t, now));
+    let refresh = store
+        .refresh_tokens
+        .get(token)
+        .filter(|t| store.is_known(t, now));
     let refused = if access_kept && access.is_some() {
         Some("access tokens are not revoked here")
     } else if refresh_kept && refresh.is_some() {

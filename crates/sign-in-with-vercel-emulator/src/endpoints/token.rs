@@ -129,8 +129,8 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                         "the scope exceeds the one originally granted",
                     );
                 }
-                // Expired, it is what the sweep forgets: no reuse to act on.
-                if entry.used && entry.expires_at > now && reuse == ReusePolicy::RevokeGrant {
+                // One the sweep would forget is unknown: no reuse to act on.
+                if entry.used && store.is_known(&entry, now) && reuse == ReusePolicy::RevokeGrant {
                     // RFC 9700 §4.14.2: a reuse means two parties hold the
                     // grant; revoke all of it, the newest pair included.
                     store.revoke_grant(entry.grant.id.clone(), now);

@@ -339,6 +339,24 @@ fn revoking_an_unknown_token_is_a_200() {
     assert_eq!(revoke(&emulator(), "vca_unknown").status(), 200);
 }
 
+/// A second confidential client, `cl_other` with secret `other-secret`.
+fn register_other_client(emu: &sign_in_with_vercel_emulator::Emulator) {
+    let mut other = client(&["openid"]);
+    other.client_id = "cl_other".to_owned();
+    other.client_secret = Some("other-secret".to_owned());
+    emu.register_client(other);
+}
+
+/// Revokes `token` as [`register_other_client`]'s client.
+fn revoke_as_other_client(emu: &sign_in_with_vercel_emulator::Emulator, token: &str) -> Response {
+    post(
+        emu,
+        &format!("{API}/login/oauth/token/revoke"),
+        &format!("token={token}"),
+        Some(&basic("cl_other", "other-secret")),
+    )
+}
+
 /// RFC 7009 §2.1: the server "verifies whether the token was issued to the
 /// client making the revocation request. If this validation fails, the
 /// request is refused and the client is informed of the error."
@@ -346,17 +364,9 @@ fn revoking_an_unknown_token_is_a_200() {
 fn revoking_another_clients_token_is_refused_and_revokes_nothing() {
     let emu = emulator();
     let t = tokens(&emu, None);
-    let mut other = client(&["openid"]);
-    other.client_id = "cl_other".to_owned();
-    other.client_secret = Some("other-secret".to_owned());
-    emu.register_client(other);
+    register_other_client(&emu);
     let access = str_of(&t, "access_token");
-    let response = post(
-        &emu,
-        &format!("{API}/login/oauth/token/revoke"),
-        &format!("token={access}"),
-        Some(&basic("cl_other", "other-secret")),
-    );
+    let response = revoke_as_other_client(&emu, access);
     assert_eq!(response.status(), 400);
     assert_eq!(json(&response)["error"], "unauthorized_client");
     assert!(active(&emu, access));
@@ -368,19 +378,11 @@ fn revoking_another_clients_token_is_refused_and_revokes_nothing() {
 fn revoking_a_token_of_a_revoked_grant_is_a_200_for_any_client() {
     let emu = emulator();
     let t = tokens(&emu, None);
-    let mut other = client(&["openid"]);
-    other.client_id = "cl_other".to_owned();
-    other.client_secret = Some("other-secret".to_owned());
-    emu.register_client(other);
+    register_other_client(&emu);
     let access = str_of(&t, "access_token");
     assert_eq!(revoke(&emu, str_of(&t, "refresh_token")).status(), 200);
     assert!(!active(&emu, access));
-    let response = post(
-        &emu,
-        &format!("{API}/login/oauth/token/revoke"),
-        &format!("token={access}"),
-        Some(&basic("cl_other", "other-secret")),
-    );
+    let response = revoke_as_other_client(&emu, access);
     assert_eq!(response.status(), 200, "{}", text(&response));
     assert_eq!(revoke(&emu, access).status(), 200);
 }
@@ -866,10 +868,7 @@ fn a_code_exchanged_with_another_redirect_uri_is_invalid_grant() {
 #[test]
 fn an_unspent_code_exchanged_by_another_client_is_invalid_grant() {
     let emu = emulator();
-    let mut other = client(&["openid"]);
-    other.client_id = "cl_other".to_owned();
-    other.client_secret = Some("other-secret".to_owned());
-    emu.register_client(other);
+    register_other_client(&emu);
     let code = demo_code(&emu);
     let form = exchange_form("cl_other", "other-secret", &code, REDIRECT);
     assert_eq!(token_error(&emu, &form), (400, "invalid_grant".to_owned()));
