@@ -50,13 +50,14 @@ pub enum Error {
     /// The callback has no `code`.
     MissingCode,
     /// The provider answered the authorization request with an error
-    /// (RFC 6749 §4.1.2.1); holds a code from a fixed list.
+    /// (RFC 6749 §4.1.2.1); holds a code from a fixed list. Logged as a
+    /// warning, whatever its code: the browser brings it, so anyone can
+    /// send one for a sign-in they started.
     Provider(&'static str),
     /// An error response (RFC 6749 §4.1.2.1) that names no sign-in attempt
     /// of this browser: its flow expired, or it carries no `state`. Shown
-    /// as [`Error::Provider`] is (a user who cancels late is told so), but
-    /// logged as a warning whatever its code: anyone can send one, so it
-    /// says nothing an operator should act on.
+    /// as [`Error::Provider`] is (a user who cancels late is told so), and
+    /// logged as a warning that says it matched no sign-in.
     ProviderUnmatched(&'static str),
     /// The token endpoint refused a grant (RFC 6749 §5.2); holds the
     /// `error` code, sanitised.
@@ -307,13 +308,17 @@ impl Error {
     }
 
     /// Whether [`Error::log`] writes an error line (something an operator
-    /// should look at) rather than a warning: a server error, except an
-    /// error response of the provider that is the user's choice
-    /// (`access_denied` and the like) or that anyone could have sent.
+    /// should look at) rather than a warning: a server error, never an
+    /// error response of the authorization endpoint (RFC 6749 §4.1.2.1).
+    /// That response reaches the callback through the browser, so anyone
+    /// can send it, `server_error` included, and a matching `state` proves
+    /// only that some browser started a sign-in (the sender can be that
+    /// browser, and replay its flow cookie until it expires): an outage
+    /// an operator should look at shows in the provider calls made over
+    /// TLS (discovery, token, keys), which are errors.
     fn is_for_the_operator(&self) -> bool {
         match self {
-            Self::Provider(code) => matches!(*code, "server_error" | "temporarily_unavailable"),
-            Self::ProviderUnmatched(_) => false,
+            Self::Provider(_) | Self::ProviderUnmatched(_) => false,
             _ => self.status().is_server_error(),
         }
     }
@@ -489,17 +494,19 @@ mod tests {
     /// is an error line; the same code in a response anyone could have
     /// sent, or the user's own cancel, is a warning.
     #[test]
-    fn only_a_matched_provider_outage_is_logged_as_an_error() {
-        assert!(Error::Provider("server_error").is_for_the_operator());
-        assert!(Error::Provider("temporarily_unavailable").is_for_the_operator());
-        assert!(!Error::Provider("access_denied").is_for_the_operator());
+    fn no_error_response_of_the_authorization_endpoint_is_logged_as_an_error() {
         for code in ["server_error", "temporarily_unavailable", "access_denied"] {
+            assert!(!Error::Provider(code).is_for_the_operator(), "{code}");
             assert!(
                 !Error::ProviderUnmatched(code).is_for_the_operator(),
                 "{code}"
             );
         }
+        // What the provider answers over TLS still is.
         assert!(Error::Discovery("x".into()).is_for_the_operator());
+        assert!(
+            Error::Upstream(Endpoint::Token, UpstreamProblem::Status(500)).is_for_the_operator()
+        );
         assert!(!Error::StateMismatch.is_for_the_operator());
     }
 
