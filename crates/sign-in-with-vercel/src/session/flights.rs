@@ -70,25 +70,30 @@ impl Flight {
 
 type Map = Mutex<HashMap<[u8; 32], Flight>>;
 
-/// The refreshes of one instance, keyed by a hash of the refresh token,
-/// the session's rotation and the origin (never the token itself).
+/// The refreshes of one instance, keyed by a hash of the session, its
+/// refresh token, its rotation and the origin (never the token itself).
 #[derive(Default)]
 pub(crate) struct Flights {
     flights: Arc<Map>,
     purger: OnceLock<()>,
 }
 
-/// The key of refreshing `refresh_token` at the session's `rotation` on
-/// `origin`: a SHA-256, so that no token is ever a key. The rotation tells
-/// apart the refreshes of a provider that keeps the refresh token (RFC
-/// 6749 §6): each generation is refreshed anew, not handed the outcome of
-/// the refresh that made it.
-pub(crate) fn key(refresh_token: &str, rotation: u32, origin: &str) -> [u8; 32] {
+/// The key of refreshing session `sid`'s `refresh_token` at its `rotation`
+/// on `origin`: a SHA-256, so that no token is ever a key. The session's
+/// id keeps two sessions apart that hold the same refresh token (a
+/// provider that hands one grant's token to two sign-ins, or a hostile
+/// one): each gets its own refresh, checked against its own user, never
+/// the other's new session. The rotation tells apart the refreshes of a
+/// provider that keeps the refresh token (RFC 6749 §6): each generation is
+/// refreshed anew, not handed the outcome of the refresh that made it.
+/// Each field is length-prefixed, so no two tuples hash alike.
+pub(crate) fn key(sid: &str, refresh_token: &str, rotation: u32, origin: &str) -> [u8; 32] {
     let mut hash = Context::new(&SHA256);
-    hash.update(refresh_token.as_bytes());
-    hash.update(&[0]);
+    for field in [sid.as_bytes(), refresh_token.as_bytes(), origin.as_bytes()] {
+        hash.update(&(field.len() as u64).to_le_bytes());
+        hash.update(field);
+    }
     hash.update(&rotation.to_le_bytes());
-    hash.update(origin.as_bytes());
     let mut key = [0; 32];
     key.copy_from_slice(hash.finish().as_ref());
     key
@@ -256,7 +261,7 @@ mod tests {
     async fn concurrent_refreshes_of_one_token_make_one_call() {
         let flights = Flights::default();
         let calls = Arc::new(AtomicUsize::new(0));
-        let run = || flights.share(key("rt", 0, "o"), "s", || counted(&calls, ok));
+        let run = || flights.share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok));
         let (a, b, c) = tokio::join!(run(), run(), run());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()) && c.is_ok());
@@ -267,7 +272,7 @@ mod tests {
         let flights = Flights::default();
         let calls = Arc::new(AtomicUsize::new(0));
         for _ in 0..2 {
-            let shared = flights.share(key("rt", 0, "o"), "s", || counted(&calls, ok));
+            let shared = flights.share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok));
             shared.await.unwrap();
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -285,7 +290,7 @@ mod tests {
         };
         for _ in 0..2 {
             let shared = flights
-                .share(key("rt", 0, "o"), "s", || counted(&calls, unavailable))
+                .share(key("s", "rt", 0, "o"), "s", || counted(&calls, unavailable))
                 .await;
             assert_eq!(shared.err().map(|e| e.code()), Some("provider_unavailable"));
         }
@@ -297,7 +302,7 @@ mod tests {
         let flights = Flights::default();
         let calls = Arc::new(AtomicUsize::new(0));
         for token in ["a", "b"] {
-            let shared = flights.share(key(token, 0, "o"), "s", || counted(&calls, ok));
+            let shared = flights.share(key("s", token, 0, "o"), "s", || counted(&calls, ok));
             shared.await.unwrap();
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -307,8 +312,14 @@ mod tests {
     async fn a_signed_out_session_is_forgotten_at_once() {
         let flights = Flights::default();
         let ready = || async { ok() };
-        flights.share(key("rt", 0, "o"), "s", ready).await.unwrap();
-        flights.share(key("rt2", 0, "o"), "s", ready).await.unwrap();
+        flights
+            .share(key("s", "rt", 0, "o"), "s", ready)
+            .await
+            .unwrap();
+        flights
+            .share(key("s", "rt2", 0, "o"), "s", ready)
+            .await
+            .unwrap();
         assert_eq!(flights.len(), 2);
         flights.forget("another session");
         assert_eq!(flights.len(), 2);
@@ -323,7 +334,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_refresh_running_when_its_session_signs_out_is_not_shared_after() {
         let flights = Flights::default();
-        let running = flights.share(key("rt", 0, "o"), "s", || async {
+        let running = flights.share(key("s", "rt", 0, "o"), "s", || async {
             tokio::time::sleep(Duration::from_millis(300)).await;
             ok()
         });
@@ -337,7 +348,7 @@ mod tests {
         let (running, ()) = tokio::join!(running, sign_out);
         assert!(running.is_ok(), "the request before the sign-out");
         let calls = Arc::new(AtomicUsize::new(0));
-        let copy = flights.share(key("rt", 0, "o"), "s", || counted(&calls, ok));
+        let copy = flights.share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok));
         assert!(copy.await.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 1, "a refresh of its own");
     }
@@ -346,7 +357,7 @@ mod tests {
     async fn finished_refreshes_are_purged_on_a_timer() {
         let flights = Flights::default();
         flights
-            .share(key("rt", 0, "o"), "s", || async { Ok(refreshed()) })
+            .share(key("s", "rt", 0, "o"), "s", || async { Ok(refreshed()) })
             .await
             .unwrap();
         assert_eq!(flights.len(), 1);
@@ -357,9 +368,20 @@ mod tests {
 
     #[test]
     fn each_generation_of_a_kept_refresh_token_has_its_own_key() {
-        assert_ne!(key("rt", 0, "o"), key("rt", 1, "o"));
-        assert_ne!(key("rt", 0, "o"), key("rt", 0, "p"));
-        assert_eq!(key("rt", 1, "o"), key("rt", 1, "o"));
+        assert_ne!(key("s", "rt", 0, "o"), key("s", "rt", 1, "o"));
+        assert_ne!(key("s", "rt", 0, "o"), key("s", "rt", 0, "p"));
+        assert_eq!(key("s", "rt", 1, "o"), key("s", "rt", 1, "o"));
+    }
+
+    /// Two sessions holding the same refresh token (one grant's token
+    /// handed to two sign-ins) are two refreshes; and no two different
+    /// tuples share a key by moving bytes from one field to the next.
+    #[test]
+    fn each_session_has_its_own_key() {
+        assert_ne!(key("s", "rt", 0, "o"), key("t", "rt", 0, "o"));
+        assert_ne!(key("s", "rt", 0, "o"), key("srt", "", 0, "o"));
+        assert_ne!(key("s", "rt", 0, "o"), key("", "srt", 0, "o"));
+        assert_ne!(key("s", "rt", 0, "o"), key("s", "r", 0, "to"));
     }
 
     /// A refresh slower than [`REMEMBER`] (a slow provider, within the
@@ -369,7 +391,7 @@ mod tests {
     async fn a_slow_refresh_is_remembered_from_when_it_finished() {
         let flights = Flights::default();
         flights
-            .share(key("rt", 0, "o"), "s", || async {
+            .share(key("s", "rt", 0, "o"), "s", || async {
                 tokio::time::sleep(REMEMBER + Duration::from_millis(200)).await;
                 Ok(refreshed())
             })
@@ -377,7 +399,7 @@ mod tests {
             .unwrap();
         let calls = Arc::new(AtomicUsize::new(0));
         let shared = flights
-            .share(key("rt", 0, "o"), "s", || counted(&calls, ok))
+            .share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok))
             .await;
         assert!(shared.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 0, "the outcome was shared");
@@ -390,7 +412,7 @@ mod tests {
         let refused = || Err(Error::TokenRejected("invalid_client".into()));
         for _ in 0..2 {
             let shared = flights
-                .share(key("rt", 0, "o"), "s", || counted(&calls, refused))
+                .share(key("s", "rt", 0, "o"), "s", || counted(&calls, refused))
                 .await;
             assert_eq!(
                 shared.err(),
@@ -418,18 +440,18 @@ mod tests {
         };
         let cut_off = tokio::time::timeout(
             Duration::from_millis(100),
-            flights.share(key("rt", 0, "o"), "s", slow),
+            flights.share(key("s", "rt", 0, "o"), "s", slow),
         );
         let waiting = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             flights
-                .share(key("rt", 0, "o"), "s", || counted(&calls, ok))
+                .share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok))
                 .await
         };
         let (cut_off, waiting) = tokio::join!(cut_off, waiting);
         assert!(cut_off.is_err(), "not cut off");
         let next = flights
-            .share(key("rt", 0, "o"), "s", || counted(&calls, ok))
+            .share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok))
             .await;
         assert!(Arc::ptr_eq(&waiting.unwrap(), &next.unwrap()));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -442,7 +464,7 @@ mod tests {
     async fn a_refresh_that_panics_is_tried_again_by_the_next_request() {
         let flights = Flights::default();
         let shared = flights
-            .share(key("rt", 0, "o"), "s", || async {
+            .share(key("s", "rt", 0, "o"), "s", || async {
                 tokio::task::yield_now().await;
                 panic!("a refresh that panics");
             })
@@ -452,7 +474,7 @@ mod tests {
         assert!(!error.is_grant_refusal() && !error.ends_session());
         assert_eq!(flights.len(), 0, "forgotten");
         let calls = Arc::new(AtomicUsize::new(0));
-        let next = flights.share(key("rt", 0, "o"), "s", || counted(&calls, ok));
+        let next = flights.share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok));
         assert!(next.await.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }

@@ -321,7 +321,7 @@ async fn refresh_shared(
     data: &SessionData,
 ) -> Result<Arc<Refreshed>, Error> {
     let refresh_token = data.refresh_token.as_deref().unwrap_or_default();
-    let key = flights::key(refresh_token, data.rotation, origin.as_str());
+    let key = flights::key(&data.id(), refresh_token, data.rotation, origin.as_str());
     let refresh = || {
         let (provider, store) = (sessions.provider.clone(), sessions.store.clone());
         let (origin, data) = (origin.clone(), data.clone());
@@ -503,5 +503,56 @@ mod tests {
             ("vca_new", Some("vcr_new"))
         );
         assert_eq!((kept.access_expires_at, kept.rotation), (later + 3600, 1));
+    }
+
+    /// Two sessions of two users hold the same refresh token (a provider
+    /// that hands one token to two sign-ins, or a hostile one), both due
+    /// for a refresh in one instance, one request after the other: each is
+    /// refreshed on its own, and each request gets its own user back, never
+    /// the other session's new generation.
+    #[tokio::test]
+    async fn two_sessions_with_one_refresh_token_do_not_share_a_refresh() {
+        use crate::transport::tests::{Fake, response};
+        let vercel = Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token" => response(
+                    200,
+                    r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#,
+                ),
+                _ => response(404, ""),
+            })
+        });
+        let secret = "0123456789abcdef0123456789abcdef-cookie";
+        let lookup = move |k: &str| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
+            "AUTH_SECRET" => Some(secret.to_owned()),
+            _ => None,
+        };
+        let later = NOW + 3601;
+        let auth = crate::Auth::from_lookup(lookup)
+            .with_http_client(vercel.clone())
+            .with_clock(std::sync::Arc::new(move || later));
+        let config = crate::Config::from_lookup(lookup).unwrap();
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        for (sid, sub) in [("sid_alice", "usr_alice"), ("sid_bob", "usr_bob")] {
+            let mut session = data();
+            (session.sid, session.sub) = (sid.into(), sub.into());
+            assert_eq!(session.refresh_token.as_deref(), Some("vcr_x"));
+            let sealed = cookie::write(&origin, &config, &session, NOW).unwrap();
+            let pairs: Vec<&str> = sealed
+                .set_cookies
+                .iter()
+                .map(|c| c.to_str().unwrap().split(';').next().unwrap())
+                .collect();
+            let request = http::Request::get("/api/protected")
+                .header(http::header::HOST, "localhost:3000")
+                .header(http::header::COOKIE, pairs.join("; "))
+                .body(())
+                .unwrap();
+            let found = auth.session(&request).await.map_err(|r| r.error);
+            assert_eq!(found.as_ref().map(|s| s.sub()), Ok(sub), "{sid}");
+            assert_eq!(found.unwrap().lock().0.sid, sid);
+        }
+        assert_eq!(vercel.calls("/login/oauth/token"), 2, "one refresh each");
     }
 }

@@ -7,8 +7,9 @@
 //! The published outcome is the new generation's id and its sealed cookie
 //! value, or the refusal's OAuth error code, sealed again for the store
 //! (purpose [`Purpose::RefreshOutcome`], the flight key as context): the
-//! flight key is a hash of the old generation's refresh token, which only
-//! the browser's cookie holds. So a reader of the store finds no value it
+//! flight key is a hash of the session's id and the old generation's
+//! refresh token ([`super::flights::key`]), which only the browser's cookie
+//! holds. So a reader of the store finds no value it
 //! could replay as a session cookie, and a writer can neither forge an
 //! outcome nor move one to another generation; an adopted generation must
 //! also be the next one of the very session that asked. A store that does
