@@ -111,6 +111,38 @@ async fn a_request_cut_off_mid_refresh_leaves_the_new_session_to_the_burst() {
     let who = rp.send_with(&a, "GET", "/api/auth/session").await;
     assert_eq!(body_json(&who)["user"]["sub"], DEMO_SUB);
 }
+/// With the store, a refresh's outcome is kept as long as its new session
+/// can take to reach the browser: it rides on the answer of the request
+/// that refreshed, and a protected function answers when its handler does
+/// (on Vercel, up to 800 s). A copy of the old generation sent meanwhile,
+/// to any instance, gets the new session instead of spending the old
+/// refresh token again (which the provider refuses, ending the session).
+#[tokio::test]
+async fn a_refresh_outcome_is_kept_as_long_as_a_function_can_answer() {
+    let (rp, redis, a) = signed_in_with_store().await;
+    rp.advance(3601);
+    let request = rp.request_with(rp.jar(), "/api/auth/session");
+    let first = a.dispatch(&request).unwrap().await;
+    assert_eq!(body_json(&first)["user"]["sub"], DEMO_SUB);
+    let [outcome] = <[String; 1]>::try_from(redis.keys_of_kind("o")).expect("one outcome");
+    let ttl = redis
+        .command(&format!("PTTL {outcome}"))
+        .unwrap_or_default();
+    let ttl: u64 = ttl.trim_start_matches(':').parse().expect("a time to live");
+    assert!((14 * 60 * 1000..=15 * 60 * 1000).contains(&ttl), "{ttl} ms");
+
+    rp.advance(10 * 60);
+    let b = rp.instance(&[("REDIS_URL", redis.url().as_str())]);
+    let late = b.dispatch(&request).unwrap().await;
+    assert_eq!(body_json(&late)["user"]["sub"], DEMO_SUB);
+    assert_eq!(rp.sent_to("/login/oauth/token").len(), 1, "one token call");
+    let (mut from_a, mut from_b) = (rp.jar().clone(), rp.jar().clone());
+    from_a.store(first.headers());
+    from_b.store(late.headers());
+    assert_ne!(from_a.session_names(), rp.jar().session_names());
+    assert_eq!(from_a.session_names(), from_b.session_names());
+}
+
 /// Two instances of the app refresh the same session at once; the
 /// browser applies their responses in `order`. Returns the final jar and
 /// the two answers' statuses.

@@ -427,6 +427,25 @@ async fn a_late_refresh_does_not_undo_a_sign_out_after_the_next_sign_in() {
     assert!(!active(&rp, &late_access) && !active(&rp, &late_refresh));
 }
 
+/// The same, with the refresh's answer held by a protected function whose
+/// handler runs for minutes (its cookies ride on the handler's response):
+/// the sign-out, a sign-in more than a minute after it, and a second
+/// sign-out all come before it lands; the first sign-out's mark is still
+/// there to refuse it.
+#[tokio::test]
+async fn a_refresh_answered_minutes_later_does_not_undo_a_sign_out() {
+    let (mut rp, refreshed, (late_access, late_refresh)) = with_a_refresh_in_flight().await;
+    rp.advance(10);
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    rp.advance(120);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    rp.advance(10);
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    rp.advance(600);
+    lands_signed_out(&rp, &refreshed).await;
+    assert!(!active(&rp, &late_access) && !active(&rp, &late_refresh));
+}
+
 /// Sign-ins and sign-outs in a quick loop (the clock stands still): the
 /// marks stay few, so they never crowd out the cookies a sign-in needs.
 #[tokio::test]
@@ -566,19 +585,29 @@ async fn a_marked_session_whose_revocation_fails_is_kept_for_a_retry() {
     assert!(!active(&rp, &access) && !active(&rp, &refresh));
 }
 
-/// A new sign-in keeps the mark of the sign-out before it while a refresh
-/// in flight at that sign-out could still land, and deletes it after.
+/// A new sign-in keeps the marks of the sign-outs before it while a
+/// refresh in flight at them could still land (fifteen minutes: a
+/// protected function's handler can hold its answer that long), and
+/// deletes them after.
 #[tokio::test]
 async fn a_new_sign_in_deletes_the_sign_outs_mark_once_no_refresh_can_meet_it() {
     let mut rp = signed_in("client_secret_post").await;
+    let marks = |rp: &Rp| rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).len();
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
-    assert_eq!(rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).len(), 1);
+    assert_eq!(marks(&rp), 1);
     assert_eq!(location(&rp.sign_in().await), "/profile");
-    assert_eq!(rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).len(), 1);
+    assert_eq!(marks(&rp), 1);
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
-    rp.advance(61);
+    rp.advance(15 * 60);
     assert_eq!(location(&rp.sign_in().await), "/profile");
-    assert!(rp.jar().names(sign_in_with_vercel::ENDED_COOKIE).is_empty());
+    let old = rp.jar().names(sign_in_with_vercel::ENDED_COOKIE);
+    assert_eq!(old.len(), 2, "fifteen minutes old: still kept");
+    rp.advance(1);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    // What is left is the mark of the session this sign-in replaced.
+    let left = rp.jar().names(sign_in_with_vercel::ENDED_COOKIE);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(old.iter().all(|name| !left.contains(name)), "{left:?}");
     assert_eq!(
         body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
         DEMO_SUB

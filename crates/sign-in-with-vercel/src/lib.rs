@@ -186,11 +186,14 @@
 //!   cookie's `<id>` changes with every generation and each response
 //!   deletes only the generation it read, so `Set-Cookie`s commute. A
 //!   sign-out also leaves a mark, `ended.<hash of the session id>`, kept
-//!   as long as a refresh token lives or until a sign-in a minute or more
-//!   later (which keeps the four newest younger ones), so that a refresh
-//!   of the same session answered after it (a request already in flight)
-//!   cannot sign the user back in, whichever response the browser applies
-//!   last; that refresh's tokens are revoked.
+//!   as long as a refresh token lives or until a sign-in fifteen minutes
+//!   or more later (which keeps the four newest younger ones), so that a
+//!   refresh of the same session answered after it (a request already in
+//!   flight) cannot sign the user back in, whichever response the browser
+//!   applies last; that refresh's tokens are revoked. A refreshed
+//!   session's cookies ride on the response of the request that refreshed
+//!   it, which for [`Auth::protect`] comes when your handler answers: the
+//!   fifteen minutes cover a function's longest run on Vercel (800 s).
 //! - **What ends a session**: sign-out; the provider refusing the grant
 //!   (`invalid_grant`: the app removed, the grant revoked, the refresh
 //!   token spent); a token the provider calls inactive; a refreshed ID
@@ -221,7 +224,8 @@
 //! first use; a single endpoint, not a Redis Cluster one, that runs Lua
 //! scripts, as the marketplace's Redis Cloud and Upstash databases do):
 //! - one refresh per session generation: the first instance to claim it
-//!   makes the token call and publishes the outcome (sealed, a minute);
+//!   makes the token call and publishes the outcome (sealed, for fifteen
+//!   minutes, the longest the new session can take to reach the browser);
 //!   the others wait for it within their deadline and answer with the same
 //!   new session, or the same refusal;
 //! - ended sessions: sign-out, app removal and a refused grant end the

@@ -40,18 +40,29 @@ const MAX_CHUNKS: usize = 4;
 /// How long a sign-out's mark lasts: as long as a generation that a late
 /// refresh sets can live (a refresh token's life), however late it lands
 /// and however long the browser then stays idle. A new sign-in deletes it
-/// once it is [`MARK_OUTRUN_SECS`] old, or [`YOUNG_MARKS`] newer ones exist.
+/// once it is [`LATE_LANDING_SECS`] old, or [`YOUNG_MARKS`] newer ones
+/// exist.
 const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
-/// How old a mark is when no refresh that was in flight at its sign-out
-/// can still land: such a refresh ends within its request's deadline
-/// ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE), 9 s) of the sign-out,
-/// whose mark is stamped when its own request began (up to a deadline
-/// earlier): 18 s; the rest is for the clocks of the instances that wrote
-/// and read the mark. A sign-in keeps the younger marks, so that a sign-in
-/// and a second sign-out made meanwhile do not let the late refresh sign
-/// the user back in.
-const MARK_OUTRUN_SECS: i64 = 60;
-/// The most marks younger than [`MARK_OUTRUN_SECS`] a sign-in keeps, the
+/// How long after it was made a refresh's new generation can still reach
+/// the browser, so how old a sign-out's mark is when no refresh that was
+/// in flight at its sign-out can still land. The generation rides on the
+/// response of the request that made it, and a protected function
+/// ([`Auth::protect`](crate::Auth::protect)) answers when its handler
+/// does: on Vercel, up to the longest maximum duration a function can be
+/// given (800 s), not within the request's deadline. The rest is for the
+/// deadline of the sign-out's own request (its mark is stamped when it
+/// began) and the clocks of the instances that wrote and read the mark.
+/// A sign-in keeps the younger marks, so that a sign-in and a second
+/// sign-out made meanwhile do not let the late refresh sign the user back
+/// in; the shared store keeps a refresh's outcome as long, for the copies
+/// of the old generation that come meanwhile.
+pub(crate) const LATE_LANDING_SECS: i64 = 15 * 60;
+/// How close the starts of two sessions of one browser are when they are
+/// two sign-ins completed in parallel (two tabs): each ends within its
+/// callback's deadline ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE),
+/// 9 s), and the rest is for the clocks of the instances.
+const PARALLEL_SIGN_INS_SECS: i64 = 60;
+/// The most marks younger than [`LATE_LANDING_SECS`] a sign-in keeps, the
 /// newest: only the last sessions signed out can still have a refresh in
 /// flight, and marks without a bound would crowd out the cookies a sign-in
 /// needs (only a request's first 64 cookies of ours are read).
@@ -272,7 +283,7 @@ pub(crate) struct ReadSession {
     pub stale: Vec<String>,
     /// Sessions this browser signed out of (or a sign-in replaced) that
     /// came back with a refresh answered afterwards, and sessions a newer
-    /// one begun within [`MARK_OUTRUN_SECS`] supersedes (two sign-ins
+    /// one begun within [`PARALLEL_SIGN_INS_SECS`] supersedes (two sign-ins
     /// completed in parallel, in two tabs): their cookies are deleted, so
     /// their tokens are no one's, to revoke.
     /// One per session (its newest generation), at most [`MAX_ENDED`].
@@ -289,7 +300,7 @@ fn ended_mark(id: &str) -> String {
 
 /// The cookie marking `data`'s session signed out (or replaced by a
 /// sign-in) in this browser at `now`, its value, for [`ENDED_MARK_SECS`]
-/// or until a sign-in [`MARK_OUTRUN_SECS`] later. It can only end a
+/// or until a sign-in [`LATE_LANDING_SECS`] later. It can only end a
 /// session, never start one, so it needs no seal: whoever could set it
 /// could delete the session's cookies as well (and a time set in the
 /// future only keeps it longer).
@@ -299,17 +310,17 @@ pub(crate) fn ended_cookie(origin: &Origin, data: &SessionData, now: i64) -> Opt
 }
 
 /// When a mark with `value` was written, if read at `now` it is at most
-/// [`MARK_OUTRUN_SECS`] old; `None` for an older one, or one without a
+/// [`LATE_LANDING_SECS`] old; `None` for an older one, or one without a
 /// time (from before marks held one, days ago).
 fn young_mark(value: &[u8], now: i64) -> Option<i64> {
     std::str::from_utf8(value)
         .ok()
         .and_then(|v| v.parse::<i64>().ok())
-        .filter(|at| now.saturating_sub(*at) <= MARK_OUTRUN_SECS)
+        .filter(|at| now.saturating_sub(*at) <= LATE_LANDING_SECS)
 }
 
 /// The names of the request's sign-out marks a new sign-in deletes: those
-/// no late refresh can meet any more (older than [`MARK_OUTRUN_SECS`], or
+/// no late refresh can meet any more (older than [`LATE_LANDING_SECS`], or
 /// written before marks held their time), and the young ones beyond the
 /// newest [`YOUNG_MARKS`].
 pub(crate) fn spent_marks(cookies: &RequestCookies, origin: &Origin, now: i64) -> Vec<String> {
@@ -418,7 +429,8 @@ pub(crate) fn read(
     if let Some(best) = &best {
         let parallel = |l: &SessionData| {
             l.id() != best.data.id()
-                && best.data.started_ms.saturating_sub(l.started_ms) <= MARK_OUTRUN_SECS * 1000
+                && best.data.started_ms.saturating_sub(l.started_ms)
+                    <= PARALLEL_SIGN_INS_SECS * 1000
         };
         ended.extend(losers.into_iter().filter(parallel));
     }
@@ -635,10 +647,10 @@ pub(crate) mod tests {
     fn a_mark_is_young_while_a_late_refresh_could_still_meet_it() {
         let at = |t: i64| t.to_string().into_bytes();
         assert_eq!(young_mark(&at(NOW), NOW), Some(NOW));
-        let oldest_young = NOW - MARK_OUTRUN_SECS;
+        let oldest_young = NOW - LATE_LANDING_SECS;
         assert_eq!(young_mark(&at(oldest_young), NOW), Some(oldest_young));
         assert!(young_mark(&at(NOW + 3600), NOW).is_some(), "set ahead");
-        assert_eq!(young_mark(&at(NOW - MARK_OUTRUN_SECS - 1), NOW), None);
+        assert_eq!(young_mark(&at(NOW - LATE_LANDING_SECS - 1), NOW), None);
         for untimed in [&b"1"[..], b"", b"x", b"99999999999999999999"] {
             assert_eq!(young_mark(untimed, NOW), None, "{untimed:?}");
         }

@@ -231,8 +231,14 @@ mod with_redis {
     const ENDED_FOR: i64 = crate::session::cookie::REFRESH_TOKEN_TTL_SECS + 120;
     /// How long an instance trusts that a session was not ended.
     pub(crate) const LIVE_FOR: Duration = Duration::from_secs(1);
-    /// How long a refresh's outcome is kept for the other instances.
-    pub(crate) const OUTCOME_TTL: Duration = Duration::from_secs(60);
+    /// How long a refresh's outcome is kept for the other instances: as
+    /// long as the new generation can take to reach the browser (it rides
+    /// on the response of the request that made it, which can be a long
+    /// handler's), so that a copy of the old generation sent meanwhile is
+    /// answered with it instead of spending the old refresh token again,
+    /// which the provider refuses and which would end the session.
+    pub(crate) const OUTCOME_TTL: Duration =
+        Duration::from_secs(crate::session::cookie::LATE_LANDING_SECS as u64);
     /// Sets `KEYS[1]` to the number `ARGV[1]` for `ARGV[2]` seconds,
     /// unless it holds a later one, atomically: two "sign out everywhere"
     /// of one user that reach the store out of order (one took its time,
