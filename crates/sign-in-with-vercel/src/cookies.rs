@@ -10,8 +10,9 @@
 //! - `revoke.<id>`: the tokens of a sign-out whose revocation failed, for
 //!   the user to retry (see `session::revocation`);
 //! - `ended.<mark>`: a sign-out of the session `<mark>` names, its time the
-//!   value, until a sign-in a minute later (at most a refresh token's
-//!   life; a sign-in keeps the four newest younger ones), so that a
+//!   value, until a sign-in more than fifteen minutes later (at most a
+//!   refresh token's life; a sign-in keeps the four newest younger ones),
+//!   so that a
 //!   refresh answered after it cannot bring the session back (see
 //!   `session::cookie::ended_cookie`).
 //!

@@ -186,8 +186,8 @@
 //!   cookie's `<id>` changes with every generation and each response
 //!   deletes only the generation it read, so `Set-Cookie`s commute. A
 //!   sign-out also leaves a mark, `ended.<hash of the session id>`, kept
-//!   as long as a refresh token lives or until a sign-in fifteen minutes
-//!   or more later (which keeps the four newest younger ones), so that a
+//!   as long as a refresh token lives or until a sign-in more than fifteen
+//!   minutes later (which keeps the four newest younger ones), so that a
 //!   refresh of the same session answered after it (a request already in
 //!   flight) cannot sign the user back in, whichever response the browser
 //!   applies last; that refresh's tokens are revoked. A refreshed
@@ -242,8 +242,8 @@
 //! Keys are hashes under a prefix of the app's own; no token is stored in
 //! plain text, and nothing a reader of the store could replay as a
 //! session cookie: a refresh's outcome is sealed with the app's keys and
-//! bound to the generation it replaces (a hash of that generation's
-//! refresh token, which only its cookie holds). A store that is down or
+//! bound to the generation it replaces (a hash of the session's id and
+//! that generation's refresh token, which only its cookie holds). A store that is down or
 //! slow changes nothing that would not have happened without one: the
 //! instance logs once what is lost, leaves the store alone for a few
 //! seconds, and answers within the deadline. One thing it does differently:

@@ -490,9 +490,9 @@ mod tests {
         assert_eq!(provider_error_code("<script>"), "provider_error");
     }
 
-    /// An outage the provider reports in answer to this browser's sign-in
-    /// is an error line; the same code in a response anyone could have
-    /// sent, or the user's own cancel, is a warning.
+    /// An error response of the authorization endpoint is a warning
+    /// whatever its code, matched to a sign-in of this browser or not:
+    /// anyone who starts a sign-in can send one with its `state`.
     #[test]
     fn no_error_response_of_the_authorization_endpoint_is_logged_as_an_error() {
         for code in ["server_error", "temporarily_unavailable", "access_denied"] {

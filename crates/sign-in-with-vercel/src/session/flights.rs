@@ -10,11 +10,15 @@
 //! provider spent the refresh token would lose the new one, leaving the
 //! rest of the burst to spend the old one again and be refused.
 //!
-//! A finished refresh is remembered for a burst, not for replays: a few
-//! seconds ([`REMEMBER`]), purged on a timer as well as on use, and
-//! forgotten at once, finished or still running, when the session signs
-//! out. Across instances, the shared store ([`super::store`]) does the
-//! same job.
+//! A finished refresh is remembered for a burst: a few seconds
+//! ([`REMEMBER`]), purged on a timer as well as on use, and forgotten at
+//! once, finished or still running, when the session signs out. Across
+//! instances, the shared store ([`super::store`]) does the same job for
+//! longer: as long as the new generation can take to reach the browser
+//! (fifteen minutes, [`super::cookie::LATE_LANDING_SECS`]: it rides on the
+//! answer of the request that refreshed, which can be a long handler's),
+//! which is also how long a copy of the old generation can be exchanged
+//! for the new one there.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -34,7 +38,9 @@ use crate::transport::TransportError;
 /// How long a finished refresh is remembered, from when it finished, for
 /// latecomers holding the session it replaced: long enough for the
 /// requests of one burst (a page and its parallel calls), short enough
-/// that it is not a way to replay a copied cookie.
+/// that decrypted tokens do not wait in memory. Without a store, a copy of
+/// the replaced generation sent later (while a long handler holds the new
+/// one) spends the old refresh token again.
 pub(crate) const REMEMBER: Duration = Duration::from_secs(5);
 
 /// A finished refresh: the new session and its sealed cookies, identical
@@ -70,7 +76,7 @@ impl Flight {
 
 type Map = Mutex<HashMap<[u8; 32], Flight>>;
 
-/// The refreshes of one instance, keyed by a hash of the session, its
+/// The refreshes of one instance, keyed by a hash of the session's id, its
 /// refresh token, its rotation and the origin (never the token itself).
 #[derive(Default)]
 pub(crate) struct Flights {

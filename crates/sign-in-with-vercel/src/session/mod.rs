@@ -321,7 +321,8 @@ async fn refresh_shared(
     data: &SessionData,
 ) -> Result<Arc<Refreshed>, Error> {
     let refresh_token = data.refresh_token.as_deref().unwrap_or_default();
-    let key = flights::key(&data.id(), refresh_token, data.rotation, origin.as_str());
+    let id = data.id();
+    let key = flights::key(&id, refresh_token, data.rotation, origin.as_str());
     let refresh = || {
         let (provider, store) = (sessions.provider.clone(), sessions.store.clone());
         let (origin, data) = (origin.clone(), data.clone());
@@ -342,7 +343,7 @@ async fn refresh_shared(
             }
         }
     };
-    sessions.flights.share(key, &data.id(), refresh).await
+    sessions.flights.share(key, &id, refresh).await
 }
 
 /// Whether a refresh may move the session's end (a refresh token's life

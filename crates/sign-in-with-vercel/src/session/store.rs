@@ -6,8 +6,10 @@
 //! at one instance. With a store, the sessions of all instances share:
 //! - **one refresh per session generation**: the first instance to claim
 //!   it (`SET … NX PX`) makes the token call and publishes the outcome,
-//!   sealed, for a minute; the others wait for it within their deadline and
-//!   answer with the same new generation (or the same refusal);
+//!   sealed, for fifteen minutes (as long as the new generation can take
+//!   to reach the browser: `OUTCOME_TTL`); the others wait for it within
+//!   their deadline and answer with the same new generation (or the same
+//!   refusal);
 //! - **ended sessions**: sign-out, app removal and a refused grant mark the
 //!   session's id ended; "sign out everywhere" marks the user's sessions
 //!   begun until now ended. Every protected request asks, in one command
@@ -238,7 +240,7 @@ mod with_redis {
     /// answered with it instead of spending the old refresh token again,
     /// which the provider refuses and which would end the session.
     pub(crate) const OUTCOME_TTL: Duration =
-        Duration::from_secs(crate::session::cookie::LATE_LANDING_SECS as u64);
+        Duration::from_secs(crate::session::cookie::LATE_LANDING_SECS.unsigned_abs());
     /// Sets `KEYS[1]` to the number `ARGV[1]` for `ARGV[2]` seconds,
     /// unless it holds a later one, atomically: two "sign out everywhere"
     /// of one user that reach the store out of order (one took its time,
