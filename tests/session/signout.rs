@@ -718,3 +718,73 @@ async fn a_command_the_store_refuses_does_not_rest_it() {
     );
     signs_out_into_the_store(&rp, &instance, &redis).await;
 }
+
+/// With the store, a copy of a session that "sign out everywhere" ended
+/// (a stolen cookie its owner meant to disarm) is refused when it asks to
+/// sign out everywhere in turn: the owner's new session stands, however
+/// often the copy asks.
+#[tokio::test]
+async fn a_copy_of_an_ended_session_cannot_sign_out_everywhere() {
+    let (mut rp, redis, instance) = signed_in_with_store().await;
+    rp.replace_auth(instance);
+    let copy = rp.jar().clone();
+    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
+    assert_eq!(body_json(&answer)["everywhere"], true);
+    rp.advance(1);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    let [mark] = <[String; 1]>::try_from(redis.keys_of_kind("e")).expect("one mark");
+    let held = number(&redis, &mark);
+    for _ in 0..2 {
+        let answer = rp
+            .send_with(&copy, "POST", "/api/auth/signout?everywhere")
+            .await;
+        assert_eq!(answer.status(), 200);
+        let body = body_json(&answer);
+        assert_eq!(body["everywhere"], false, "{body}");
+        assert_eq!(body["signedOut"], true, "{body}");
+    }
+    assert_eq!(number(&redis, &mark), held, "the mark moved");
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
+        DEMO_SUB
+    );
+}
+
+/// Two "sign out everywhere" of one user that reach the store out of
+/// order (an instance whose clock is behind, or one that took its time):
+/// the later mark stands.
+#[tokio::test]
+async fn a_sign_out_everywhere_in_order_or_not_leaves_the_later_mark() {
+    let (mut rp, redis, instance) = signed_in_with_store().await;
+    rp.replace_auth(instance);
+    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
+    assert_eq!(body_json(&answer)["everywhere"], true);
+    let [mark] = <[String; 1]>::try_from(redis.keys_of_kind("e")).expect("one mark");
+    let read = || number(&redis, &mark);
+    let first = read();
+    // A sign-in 10 s later, and another instance's "sign out everywhere"
+    // 2 s before it (its mark held), both in the clock of the app.
+    rp.advance(10);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    let held = first + 8_000;
+    let set = redis.command(&format!("SET {mark} {held} KEEPTTL"));
+    assert_eq!(set.as_deref(), Some("+OK"));
+    // This instance's clock is 5 s behind: its mark would be earlier.
+    rp.advance(-5);
+    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
+    assert_eq!(
+        body_json(&answer)["everywhere"],
+        true,
+        "the session was live"
+    );
+    assert_eq!(read(), held, "the later mark stands");
+}
+
+/// The number the store holds at `key` (`INCRBY 0` answers it and changes
+/// nothing).
+fn number(redis: &testkit::RedisServer, key: &str) -> i64 {
+    redis
+        .command(&format!("INCRBY {key} 0"))
+        .and_then(|n| n.strip_prefix(':')?.parse().ok())
+        .unwrap_or_else(|| panic!("{key}: no number"))
+}

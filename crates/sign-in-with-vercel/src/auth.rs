@@ -284,17 +284,16 @@ impl Auth {
     /// it stands, even within the same second: sessions keep their start
     /// to the millisecond (as far as the instances' clocks agree). Needs the
     /// shared store ([`Error::NoSharedStore`] without one,
-    /// [`Error::StoreUnavailable`] when it does not answer); the tokens of
+    /// [`Error::StoreUnavailable`] when it does not answer), and a session
+    /// the store holds live ([`Error::NotSignedIn`] for a copy of one that
+    /// was ended, which could otherwise end its user's new sessions as
+    /// often as it is sent); the tokens of
     /// the other sessions are not revoked, since only their cookies hold
     /// them, but none of them is used again.
     pub async fn sign_out_everywhere(&self, session: &Session) -> Result<(), Error> {
         let now_ms = self.provider.now_ms();
-        with_deadline(session::end_everywhere(
-            &self.sessions,
-            session.sub(),
-            now_ms,
-        ))
-        .await
+        let data = session.lock().0.clone();
+        with_deadline(session::end_everywhere(&self.sessions, &data, now_ms)).await
     }
 
     /// Refreshes the session's tokens now, whatever their age: for a call

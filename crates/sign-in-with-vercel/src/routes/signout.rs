@@ -74,9 +74,16 @@ async fn signout(
             reply
                 .set_cookies
                 .extend(cookie::ended_cookie(&origin, &data, now));
+            // "Everywhere" first: it asks whether the session is still live
+            // (a copy of an ended one may not end the user's new ones).
+            let everywhere = if everywhere {
+                Some(session::end_everywhere(sessions, &data, provider.now_ms()).await)
+            } else {
+                None
+            };
             session::end(sessions, &data).await;
-            if everywhere {
-                match session::end_everywhere(sessions, &data.sub, provider.now_ms()).await {
+            if let Some(everywhere) = everywhere {
+                match everywhere {
                     Ok(()) => body["everywhere"] = json!(true),
                     Err(e) => {
                         e.log("signout");

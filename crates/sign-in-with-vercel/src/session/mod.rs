@@ -277,19 +277,28 @@ pub(crate) async fn revoke_ended(
         .kept
 }
 
-/// Ends every session of user `sub` begun until `now_ms` (milliseconds
+/// Ends every session of `data`'s user begun until `now_ms` (milliseconds
 /// since the epoch), in every instance ("sign out everywhere"): only a
-/// shared store can.
+/// shared store can. Only a session the store holds live may (or one ended
+/// only by a mark of a clock gone wrong, which this replaces): a copy of
+/// one that was ended (a stolen cookie its owner signed out of,
+/// everywhere or here) is refused ([`Error::NotSignedIn`]), or it could
+/// end every new session of its user, as often as it is sent, for as long
+/// as its cookie lives.
 pub(crate) async fn end_everywhere(
     sessions: &Sessions,
-    sub: &str,
+    data: &SessionData,
     now_ms: i64,
 ) -> Result<(), Error> {
     let store = sessions.store.as_ref().ok_or(Error::NoSharedStore)?;
-    if store.end_user(sub, now_ms).await {
-        Ok(())
-    } else {
-        Err(Error::StoreUnavailable)
+    let id = data.id();
+    match store
+        .may_end_user(&id, &data.sub, data.started_ms, now_ms)
+        .await
+    {
+        Some(true) if store.end_user(&data.sub, now_ms).await => Ok(()),
+        Some(false) => Err(Error::NotSignedIn),
+        _ => Err(Error::StoreUnavailable),
     }
 }
 

@@ -136,6 +136,16 @@ impl UserMarks {
         }
     }
 
+    /// The marks less those of a clock gone wrong: later than `now_ms` by
+    /// more than `skew_ms` (a "sign out everywhere" replaces such a mark).
+    fn plausible_at(self, now_ms: i64, skew_ms: i64) -> Self {
+        let until = now_ms.saturating_add(skew_ms);
+        Self {
+            ms: self.ms.filter(|at| *at <= until),
+            seconds: self.seconds.filter(|at| at.saturating_mul(1000) <= until),
+        }
+    }
+
     /// Whether they end a session begun at `started_ms`: one begun at or
     /// before either mark.
     fn end(&self, started_ms: i64) -> bool {
@@ -180,6 +190,10 @@ mod without_redis {
         }
 
         pub(crate) async fn ended(&self, _: &str, _: &str, _: i64) -> Option<bool> {
+            match *self {}
+        }
+
+        pub(crate) async fn may_end_user(&self, _: &str, _: &str, _: i64, _: i64) -> Option<bool> {
             match *self {}
         }
 
@@ -501,8 +515,43 @@ mod with_redis {
                 }
                 (Instant::now(), live.endings)
             };
-            // One command: a store that bills per command (Upstash) counts
-            // one per check.
+            let (session, marks) = self.endings(sid, sub).await?;
+            let ended = session || marks.end(started_ms);
+            let mut live = lock(&self.live);
+            if ended {
+                live.seen.remove(sid);
+            } else if live.endings == endings {
+                if live.seen.len() >= 4096 {
+                    live.seen.retain(|_, seen| seen.elapsed() < LIVE_FOR);
+                }
+                live.seen.insert(sid.to_owned(), asked);
+            }
+            Some(ended)
+        }
+
+        /// Whether the session `sid` of user `sub`, begun at `started_ms`,
+        /// may sign its user out everywhere at `now_ms`: it was not ended,
+        /// or only by a mark of a clock gone wrong (later than now by more
+        /// than the clocks' skew), which it is there to replace. A copy of
+        /// an ended session may not: it could end every new session of its
+        /// user, as often as it is sent. Asked of the store, whatever this
+        /// instance remembers; `None` when the store does not answer.
+        pub(crate) async fn may_end_user(
+            &self,
+            sid: &str,
+            sub: &str,
+            started_ms: i64,
+            now_ms: i64,
+        ) -> Option<bool> {
+            let (session, marks) = self.endings(sid, sub).await?;
+            let marks = marks.plausible_at(now_ms, MARK_SKEW_SECS * 1000);
+            Some(!session && !marks.end(started_ms))
+        }
+
+        /// Whether session `sid` was ended by its own sign-out, and the
+        /// marks of its user's "sign out everywhere", in one command (a
+        /// store that bills per command, Upstash, counts one per check).
+        async fn endings(&self, sid: &str, sub: &str) -> Option<(bool, UserMarks)> {
             type Values = (Option<String>, Option<String>, Option<String>);
             let ((session, ms, seconds),): (Values,) = self
                 .round_trip("check", || {
@@ -516,17 +565,7 @@ mod with_redis {
                 })
                 .await?;
             let marks = UserMarks::read(ms.as_deref(), seconds.as_deref());
-            let ended = session.is_some() || marks.end(started_ms);
-            let mut live = lock(&self.live);
-            if ended {
-                live.seen.remove(sid);
-            } else if live.endings == endings {
-                if live.seen.len() >= 4096 {
-                    live.seen.retain(|_, seen| seen.elapsed() < LIVE_FOR);
-                }
-                live.seen.insert(sid.to_owned(), asked);
-            }
-            Some(ended)
+            Some((session.is_some(), marks))
         }
 
         /// Ends session `sid` for as long as a copy of it can live (a
@@ -760,5 +799,30 @@ mod tests {
         assert!(!UserMarks::default().end(at));
         // What is not a number is no mark.
         assert_eq!(UserMarks::read(Some("x"), Some("")), UserMarks::default());
+    }
+
+    /// Marks later than now by more than the clocks' skew are a clock gone
+    /// wrong: left out; those within it are kept.
+    #[test]
+    fn only_a_mark_beyond_the_skew_is_left_out_as_wrong() {
+        let now = 1_800_000_000_000;
+        let marks = |at_ms: i64| {
+            let (ms, seconds) = UserMarks::at(at_ms);
+            UserMarks {
+                ms: Some(ms),
+                seconds: Some(seconds),
+            }
+        };
+        let near = marks(now + 60_000);
+        assert_eq!(near.plausible_at(now, 60_000), marks(now + 60_000));
+        let far = marks(now + 10 * 24 * 3600 * 1000);
+        assert_eq!(far.plausible_at(now, 60_000), UserMarks::default());
+        let beyond = UserMarks {
+            ms: Some(now + 60_001),
+            seconds: Some((now + 61_000) / 1000),
+        };
+        assert_eq!(beyond.plausible_at(now, 60_000), UserMarks::default());
+        let earlier = marks(now - 5_000);
+        assert_eq!(earlier.plausible_at(now, 60_000), marks(now - 5_000));
     }
 }
