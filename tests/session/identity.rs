@@ -152,6 +152,46 @@ async fn protect_carries_the_refresh_cookies_onto_the_handlers_response() {
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 1);
 }
 
+/// A signed-in user's page never reaches a CDN's cache through the fields
+/// it reads before `Cache-Control` (RFC 9213; Vercel's CDN reads
+/// `Vercel-CDN-Cache-Control`, then `CDN-Cache-Control`): they are removed,
+/// with the session's cookies to set or without.
+#[tokio::test]
+async fn protect_removes_the_cache_controls_a_cdn_reads_first() {
+    let mut rp = signed_in("client_secret_post").await;
+    for refreshed in [false, true] {
+        if refreshed {
+            rp.advance(3600);
+        }
+        let response: http::Response<bytes::Bytes> = rp
+            .auth
+            .protect(&rp.request("GET", "/api/mine"), async |_| {
+                http::Response::builder()
+                    .header(CACHE_CONTROL, "private")
+                    .header("CDN-Cache-Control", "max-age=60")
+                    .header("Vercel-CDN-Cache-Control", "max-age=3600")
+                    .header("Surrogate-Control", "max-age=60")
+                    .body(bytes::Bytes::from_static(b"mine"))
+                    .unwrap()
+            })
+            .await;
+        let headers = response.headers();
+        for name in [
+            "cdn-cache-control",
+            "vercel-cdn-cache-control",
+            "surrogate-control",
+        ] {
+            assert!(
+                headers.get(name).is_none(),
+                "{name}, refreshed: {refreshed}"
+            );
+        }
+        let expected = if refreshed { "no-store" } else { "private" };
+        assert_eq!(headers.get(CACHE_CONTROL).unwrap(), expected);
+        assert_eq!(headers.contains_key(SET_COOKIE), refreshed);
+    }
+}
+
 #[tokio::test]
 async fn an_access_token_longer_lived_than_the_session_policy_still_signs_in() {
     let mut rp = rp("client_secret_post");

@@ -75,7 +75,10 @@ impl Session {
     /// §7.3: `Set-Cookie` alone does not stop caching); any other keeps
     /// yours only when it says `private` or `no-store`, and is `no-store`
     /// otherwise, since a CDN does not key its cache on the `Cookie`
-    /// header and would hand one user's page to the next visitor.
+    /// header and would hand one user's page to the next visitor. The
+    /// cache controls a CDN reads before `Cache-Control` (RFC 9213:
+    /// `Vercel-CDN-Cache-Control`, `CDN-Cache-Control`, and
+    /// `Surrogate-Control`) are removed.
     /// [`Auth::protect`](crate::Auth::protect) does it for you.
     pub fn finish<B>(&self, response: http::Response<B>) -> http::Response<B> {
         with_cookies(&self.pending, response)
@@ -111,11 +114,16 @@ pub(crate) fn lock_pending(pending: &Mutex<Vec<HeaderValue>>) -> MutexGuard<'_, 
 /// one that sets cookies is `Cache-Control: no-store` whatever the handler
 /// said; otherwise the handler's `Cache-Control` stays only when it says
 /// `private` or `no-store`, and is `no-store` in every other case (none,
-/// `public`, `s-maxage`, a `private` limited to some fields).
+/// `public`, `s-maxage`, a `private` limited to some fields). The fields a
+/// CDN reads before `Cache-Control` ([`TARGETED_CACHE_CONTROL`]) are
+/// removed: Vercel's CDN would cache by them whatever `Cache-Control` says.
 pub(crate) fn with_cookies<B>(
     pending: &Mutex<Vec<HeaderValue>>,
     mut response: http::Response<B>,
 ) -> http::Response<B> {
+    for name in TARGETED_CACHE_CONTROL {
+        response.headers_mut().remove(name);
+    }
     let cookies = std::mem::take(&mut *lock_pending(pending));
     if cookies.is_empty() && !kept_from_shared_caches(response.headers()) {
         response.headers_mut().insert(
@@ -126,10 +134,19 @@ pub(crate) fn with_cookies<B>(
     set_cookies(response, cookies)
 }
 
+/// The cache controls a CDN obeys before `Cache-Control` (RFC 9213):
+/// Vercel's own, the targeted field of every CDN, and the older
+/// `Surrogate-Control`.
+const TARGETED_CACHE_CONTROL: [&str; 3] = [
+    "vercel-cdn-cache-control",
+    "cdn-cache-control",
+    "surrogate-control",
+];
+
 /// `response` with `cookies` added, and then `Cache-Control: no-store` in
-/// place of its own if there are any: a shared cache must never hand one
-/// browser's cookies to another (RFC 9111 §7.3: `Set-Cookie` alone does
-/// not stop caching).
+/// place of its own if there are any (and no cache control a CDN reads
+/// first): a shared cache must never hand one browser's cookies to
+/// another (RFC 9111 §7.3: `Set-Cookie` alone does not stop caching).
 pub(crate) fn set_cookies<B>(
     mut response: http::Response<B>,
     cookies: Vec<HeaderValue>,
@@ -138,6 +155,9 @@ pub(crate) fn set_cookies<B>(
         return response;
     }
     let headers = response.headers_mut();
+    for name in TARGETED_CACHE_CONTROL {
+        headers.remove(name);
+    }
     headers.insert(
         http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
