@@ -285,6 +285,19 @@ impl Config {
         let app_url = var("APP_URL")
             .map(|url| Origin::parse_configured(&url).map_err(|p| problem("APP_URL", p)))
             .transpose()?;
+        // The local app's origin copied from a `.env` file to a deployment:
+        // every visitor's browser would be sent, with its code, to its own
+        // machine, and the cookies would lose `Secure` and `__Host-`.
+        if deployed(&lookup)
+            && app_url
+                .as_ref()
+                .is_some_and(|url| url.is_loopback() || !url.is_secure())
+        {
+            return Err(problem(
+                "APP_URL",
+                "must be an https origin, not a loopback one, on a Vercel deployment (VERCEL_ENV production or preview)",
+            ));
+        }
 
         let keys = session_keys(var("AUTH_SECRET"), client_secret.as_ref())?;
         // A key derived from the client secret is for a developer's own
@@ -560,6 +573,38 @@ mod tests {
             .collect();
         assert!(load(&vars).is_ok(), "vercel dev");
         assert!(load(&emulator).is_ok(), "cargo run");
+    }
+
+    /// The local app's origin, copied from a `.env` file to a deployment,
+    /// would send every visitor's browser (and code) to their own machine:
+    /// a deployment's `APP_URL` is an https origin that is not loopback.
+    #[test]
+    fn a_deployment_refuses_a_local_app_url() {
+        let base = [("VERCEL_APP_CLIENT_ID", "x"), ("AUTH_SECRET", AUTH_SECRET)];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let vars: Vec<_> = base.iter().chain(extra).copied().collect();
+            load(&vars)
+        };
+        for env in ["production", "preview"] {
+            for url in [
+                "http://localhost:3000",
+                "https://localhost:3000",
+                "http://127.0.0.1:3000",
+            ] {
+                let err = with(&[("VERCEL_ENV", env), ("APP_URL", url)]).unwrap_err();
+                assert_eq!(err.variable, "APP_URL", "{env} {url}");
+                assert!(err.problem.contains("https"), "{err}");
+            }
+            assert!(with(&[("VERCEL_ENV", env), ("APP_URL", "https://app.example.com")]).is_ok());
+        }
+        assert!(
+            with(&[
+                ("VERCEL_ENV", "development"),
+                ("APP_URL", "http://localhost:3000")
+            ])
+            .is_ok()
+        );
+        assert!(with(&[("APP_URL", "http://localhost:3000")]).is_ok());
     }
 
     /// A key derived from the client secret is refused where the request's

@@ -436,7 +436,15 @@ impl Provider {
                 "cannot tell the app's origin from the Host header",
             ))?,
         };
-        if config.keys.derived_from_client_secret() && !origin.is_loopback() {
+        // Pinned, the origin says nothing of where the request came from:
+        // a loopback `APP_URL` on a deployment that does not expose
+        // `VERCEL_ENV` must not let the client secret's key seal the
+        // sessions of public traffic, so the request's own origin must be
+        // loopback too.
+        let from_loopback = || {
+            config.app_url.is_none() || self.origins.of(headers).is_some_and(|o| o.is_loopback())
+        };
+        if config.keys.derived_from_client_secret() && !(origin.is_loopback() && from_loopback()) {
             return Err(Error::Config(crate::config::derived_key_refused(&format!(
                 "on {}",
                 origin.as_str()
@@ -969,6 +977,23 @@ mod tests {
             "https://app.example.com"
         );
         assert!(dedicated.origin(&local).is_ok());
+
+        // A loopback APP_URL (a local `.env` copied to a deployment that
+        // does not expose VERCEL_ENV) pins a loopback origin: the request
+        // itself must come from loopback too.
+        let pinned = provider(&[("APP_URL", "http://localhost:3000")], &op);
+        assert!(pinned.origin(&local).is_ok());
+        let forwarded = headers(&[
+            ("host", "localhost:3000"),
+            ("x-forwarded-host", "app.vercel.app"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        for request in [&public, &forwarded, &headers(&[])] {
+            match pinned.origin(request) {
+                Err(Error::Config(e)) => assert_eq!(e.variable, "AUTH_SECRET"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[tokio::test]
