@@ -103,13 +103,26 @@ impl StoreUrl {
             );
         }
         let scheme = value.split_once("://").map(|(s, _)| s);
-        match scheme {
-            Some("redis" | "rediss") if value.len() <= 2048 => Ok(Self {
-                url: value.to_owned(),
-                authorities: None,
-            }),
-            _ => Err("must be a redis:// or rediss:// URL".into()),
+        if !matches!(scheme, Some("redis" | "rediss")) || value.len() > 2048 {
+            return Err("must be a redis:// or rediss:// URL".into());
         }
+        // What the Redis client would refuse at the first connection (a
+        // path that is not a database number, a wildcard address, an
+        // unknown parameter) is a configuration error now, not a store
+        // silently left out. Its error may quote the URL: only its kind.
+        #[cfg(feature = "redis")]
+        if let Err(e) =
+            redis::IntoConnectionInfo::into_connection_info(value).and_then(redis::Client::open)
+        {
+            return Err(format!(
+                "is not a URL the Redis client can use ({:?})",
+                e.kind()
+            ));
+        }
+        Ok(Self {
+            url: value.to_owned(),
+            authorities: None,
+        })
     }
 
     /// Trusts the certificate authorities in `pem` (one or more PEM
@@ -845,6 +858,36 @@ mod tests {
         ] {
             assert!(StoreUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A store URL the Redis client would refuse at its first connection
+    /// is a configuration error naming the variable it came from, and not
+    /// its password; the client's own error is not quoted.
+    #[cfg(feature = "redis")]
+    #[test]
+    fn a_store_url_the_redis_client_refuses_is_a_configuration_error() {
+        for (name, url) in [
+            (
+                "REDIS_URL",
+                "rediss://default:s3cret@kv.example:6379/notadb",
+            ),
+            ("KV_URL", "redis://0.0.0.0:6379"),
+            (
+                "REDIS_URL",
+                "rediss://default:s3cret@kv.example:6379/?protocol=bogus",
+            ),
+        ] {
+            let err = load(&[
+                ("VERCEL_APP_CLIENT_ID", "x"),
+                ("AUTH_SECRET", AUTH_SECRET),
+                (name, url),
+            ])
+            .unwrap_err();
+            assert_eq!(err.variable, name, "{url}");
+            assert!(err.problem.contains("Redis client"), "{err}");
+            assert!(!err.to_string().contains("s3cret"), "{err}");
+        }
+        assert!(StoreUrl::parse("rediss://default:s3cret@kv.example:6379/0").is_ok());
     }
 
     /// A store URL is at most 2048 bytes, and its `Debug` says nothing of
