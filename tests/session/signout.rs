@@ -780,6 +780,27 @@ async fn a_sign_out_everywhere_in_order_or_not_leaves_the_later_mark() {
     assert_eq!(read(), held, "the later mark stands");
 }
 
+/// A handler holds a session while the user signs out everywhere (another
+/// tab), then asks for a refresh (a REST call the provider refused): the
+/// session is ended, so no token call is made, and no new tokens exist
+/// that no cookie would keep.
+#[tokio::test]
+async fn a_session_ended_meanwhile_is_not_refreshed_on_demand() {
+    let (rp, _redis, instance) = signed_in_with_store().await;
+    let session = instance.session(&rp.request("GET", "/")).await.unwrap();
+    instance.sign_out_everywhere(&session).await.unwrap();
+    let calls = rp.sent_to("/login/oauth/token").len();
+    assert_eq!(
+        instance.refresh_session(&session).await.unwrap_err(),
+        sign_in_with_vercel::Error::NotSignedIn
+    );
+    assert_eq!(
+        rp.sent_to("/login/oauth/token").len(),
+        calls,
+        "no token call"
+    );
+}
+
 /// The number the store holds at `key` (`INCRBY 0` answers it and changes
 /// nothing).
 fn number(redis: &testkit::RedisServer, key: &str) -> i64 {

@@ -344,7 +344,11 @@ async fn refresh_shared(
                     let ended = store.ended(&data.id(), &data.sub, data.started_ms).await;
                     let lifetime = match ended {
                         Some(false) => Lifetime::Extended,
-                        _ => Lifetime::Kept,
+                        // Ended since the request read it (signed out in
+                        // another tab while a handler ran, which then asked
+                        // for a refresh): no new tokens that no one keeps.
+                        Some(true) => return Err(Error::NotSignedIn),
+                        None => Lifetime::Kept,
                     };
                     shared::refresh(&provider, &store, &key, &origin, &data, lifetime).await
                 }
