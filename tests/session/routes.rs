@@ -35,14 +35,22 @@ async fn user_info_when_signed_out_is_401() {
 #[tokio::test]
 async fn userinfo_sub_mismatch_is_an_error_not_data() {
     let mut rp = signed_in("client_secret_post").await;
+    let (access, refresh) = rp.issued();
+    let copy = rp.jar().clone();
     rp.emulator.faults().userinfo_sub = Some("usr_someone_else".into());
     let answer = rp.get("/api/user-info").await;
     assert_eq!(answer.status(), 401);
     let body = body_json(&answer);
     assert_eq!(body["error"], "subject_mismatch");
     assert!(body.get("userInfo").is_none());
-    // The session ended.
+    // The session ended, and its tokens, which no cookie holds any more,
+    // are revoked: a copy of the cookie refreshes nothing.
     testkit::assert_no_session(rp.jar());
+    assert!(!active(&rp, &access) && !active(&rp, &refresh));
+    rp.emulator.faults().userinfo_sub = None;
+    rp.advance(3601);
+    let later = rp.send_with(&copy, "GET", "/api/user-info").await;
+    assert_ne!(later.status(), 200);
 }
 
 #[tokio::test]

@@ -46,7 +46,14 @@ async fn user_info(
     let response = provider
         .send(Endpoint::Userinfo, userinfo::request(endpoint, &token))
         .await?;
-    match userinfo::parse_response(&response, &data.sub)? {
+    let parsed = match userinfo::parse_response(&response, &data.sub) {
+        Err(Error::SubjectMismatch) => {
+            session::end_on_another_user(provider, sessions, &data, "user-info").await;
+            return Err(Error::SubjectMismatch);
+        }
+        parsed => parsed?,
+    };
+    match parsed {
         UserInfoResponse::Claims(claims) => {
             let user: UserInfo = serde_json::from_value(Value::Object(claims))
                 .map_err(|_| Endpoint::Userinfo.malformed("claims of the wrong type"))?;

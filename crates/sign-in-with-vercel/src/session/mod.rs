@@ -229,6 +229,22 @@ pub(crate) async fn end(sessions: &Sessions, data: &SessionData) -> bool {
     }
 }
 
+/// Ends `data`'s session, in every instance with a store, and revokes its
+/// tokens (RFC 7009): the provider described another user than the
+/// session's (OpenID Connect Core §5.3.2: the `sub` must match), so its
+/// tokens are not this user's, and the cookie that holds them is deleted
+/// with the answer; without this, other copies of the session lived on
+/// and its refresh token stayed valid, held by no browser.
+pub(crate) async fn end_on_another_user(
+    provider: &Provider,
+    sessions: &Sessions,
+    data: &SessionData,
+    route: &str,
+) {
+    let revoke = Pending::of(data);
+    tokio::join!(end(sessions, data), revoke.revoke(provider, route));
+}
+
 /// Ends `previous`, the session a new sign-in of user `by` replaces in
 /// the same browser, so that no copy of its cookies outlives it (OWASP
 /// Session Management: a new session invalidates the old one): in every
