@@ -68,3 +68,46 @@ fn every_function_bin_is_a_route() {
         );
     }
 }
+
+/// A variable the functions read whose value is not UTF-8 is a
+/// configuration error naming it, logged at start-up and answered by every
+/// route, not a variable left unset: here an `AUTH_SECRET` that would
+/// otherwise be replaced, unsaid, by a key derived from the client secret.
+#[test]
+fn a_variable_that_is_not_utf8_is_a_configuration_error() {
+    use std::io::{Read as _, Write as _};
+    use std::os::unix::ffi::OsStringExt as _;
+    let port = testkit::free_port();
+    let log = std::env::temp_dir().join(format!("not-utf8-{port}.log"));
+    let mut command = testkit::clean_command(env!("CARGO_BIN_EXE_session"));
+    command
+        .env("VERCEL_DEV_PORT", port.to_string())
+        .env("VERCEL_APP_CLIENT_ID", "cl_app")
+        .env(
+            "VERCEL_APP_CLIENT_SECRET",
+            "a-client-secret-of-32-characters-or-more",
+        )
+        .env(
+            "AUTH_SECRET",
+            std::ffi::OsString::from_vec(b"\xff0123456789abcdef0123456789abcdef".to_vec()),
+        )
+        .stderr(std::fs::File::create(&log).expect("a log file"));
+    let mut process = testkit::Process::spawn(&mut command, "session");
+    let mut stream = process.connect(port, std::time::Duration::from_secs(20));
+    stream
+        .write_all(
+            b"GET /api/auth/session HTTP/1.1\r\nHost: localhost:3000\r\nConnection: close\r\n\r\n",
+        )
+        .expect("the request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("the answer");
+    drop(process);
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""error":"configuration""#), "{answer}");
+    assert!(
+        logged.contains("AUTH_SECRET: is not valid UTF-8"),
+        "{logged}"
+    );
+}

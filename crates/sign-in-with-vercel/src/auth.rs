@@ -64,12 +64,17 @@ impl Auth {
     /// error is logged now, naming the variable, and every route answers
     /// with a configuration error until it is fixed; nothing panics.
     pub fn from_env() -> Self {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_config(Config::from_env())
     }
 
     /// Like [`Auth::from_env`], reading variables through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let config = Config::from_lookup(lookup);
+        Self::from_config(Config::from_lookup(lookup))
+    }
+
+    /// The relying party of `config`, or, for its error, one whose every
+    /// route answers it; the error is logged now.
+    fn from_config(config: Result<Config, crate::config::ConfigError>) -> Self {
         match &config {
             Err(e) => crate::log::error(&format!("configuration error: {e}")),
             Ok(c) => warn_of_a_cleartext_store(c),

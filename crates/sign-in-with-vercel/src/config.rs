@@ -229,7 +229,39 @@ pub(crate) fn check_client_id(variable: &'static str, client_id: &str) -> Result
     Ok(())
 }
 
+/// The environment variables [`Config::from_lookup`] reads.
+const VARIABLES: [&str; 14] = [
+    "VERCEL_APP_CLIENT_ID",
+    "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
+    "VERCEL_APP_CLIENT_SECRET",
+    "VERCEL_APP_TOKEN_AUTH",
+    "VERCEL_OAUTH_ISSUER",
+    "APP_URL",
+    "AUTH_SECRET",
+    "AUTH_BASE_PATH",
+    "AUTH_ERROR_PAGE",
+    "AUTH_DEFAULT_RETURN",
+    "REDIS_URL",
+    "KV_URL",
+    "REDIS_CA_PEM",
+    "VERCEL_ENV",
+];
+
 impl Config {
+    /// Reads the configuration from the process environment, as
+    /// [`Config::from_lookup`] does; a variable whose value is not UTF-8
+    /// is a configuration error naming it, not a variable left unset (an
+    /// `AUTH_SECRET` or `REDIS_URL` quietly ignored).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let not_unicode = VARIABLES
+            .into_iter()
+            .find(|name| matches!(std::env::var(name), Err(std::env::VarError::NotUnicode(_))));
+        if let Some(name) = not_unicode {
+            return Err(problem(name, "is not valid UTF-8"));
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
     /// Reads the configuration through `lookup`, which returns a variable's
     /// value (the process environment, or that plus a `.env.local` file).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -258,7 +290,7 @@ impl Config {
         {
             return Err(problem(
                 "VERCEL_APP_CLIENT_SECRET",
-                "must be at most 1024 characters with no control characters",
+                "must be at most 1024 bytes with no control characters",
             ));
         }
 
@@ -472,7 +504,7 @@ fn session_keys(
                 return Err(problem(
                     "AUTH_SECRET",
                     format!(
-                        "each comma-separated key must be at least {} characters of random data; {MAKE_A_SECRET}",
+                        "each comma-separated key must be at least {} bytes of random data; {MAKE_A_SECRET}",
                         seal::MIN_SECRET_BYTES
                     ),
                 ));
@@ -486,7 +518,7 @@ fn session_keys(
             return Err(problem(
                 "AUTH_SECRET",
                 format!(
-                    "is required: the client secret is too short to derive the session key from (under {} characters); {MAKE_A_SECRET}",
+                    "is required: the client secret is too short to derive the session key from (under {} bytes); {MAKE_A_SECRET}",
                     seal::MIN_SECRET_BYTES
                 ),
             ));
@@ -857,6 +889,28 @@ mod tests {
             "rediss://redis.example:6380#x",
         ] {
             assert!(StoreUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Every variable the configuration reads is one `Config::from_env`
+    /// checks for a value that is not UTF-8.
+    #[test]
+    fn every_variable_read_is_checked_for_utf8() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let _ = Config::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            match name {
+                "VERCEL_APP_CLIENT_ID" => Some("x".into()),
+                "AUTH_SECRET" => Some(AUTH_SECRET.into()),
+                "REDIS_URL" => Some("redis://127.0.0.1:6379".into()),
+                "APP_URL" => Some("http://localhost:3000".into()),
+                _ => None,
+            }
+        });
+        let read = read.into_inner();
+        assert!(read.len() >= 10, "{read:?}");
+        for name in read {
+            assert!(VARIABLES.contains(&name.as_str()), "{name}");
         }
     }
 

@@ -124,8 +124,8 @@
 //!
 //! # Configuration
 //!
-//! Read once per function instance ([`Config::from_lookup`]); a missing or
-//! malformed variable is logged with its name and every route answers with
+//! Read once per function instance ([`Config::from_env`]); a missing or
+//! malformed variable (one that is not UTF-8 included) is logged with its name and every route answers with
 //! a `configuration` error until it is fixed.
 //!
 //! | Variable | Meaning |
@@ -133,7 +133,7 @@
 //! | `VERCEL_APP_CLIENT_ID` | The app's client ID (required). `NEXT_PUBLIC_VERCEL_APP_CLIENT_ID`, the name in Vercel's Next.js guide, is accepted too. |
 //! | `VERCEL_APP_CLIENT_SECRET` | The client secret. Without it the app is a public client. |
 //! | `VERCEL_APP_TOKEN_AUTH` | How the client authenticates at the token and introspection endpoints: `client_secret_post` or `client_secret_basic`; `none` for a public client (the default without a secret). Not set, a client with a secret uses `client_secret_post`, as Vercel's guide does, unless the provider's metadata lists `client_secret_basic` and not `client_secret_post` for its token endpoint, or a discovered provider's lists no methods (RFC 8414 §2's default is Basic: [`ProviderMetadata::token_endpoint_auth_methods_supported`]). |
-//! | `AUTH_SECRET` | The key that seals the session and flow cookies: at least [`MIN_SECRET_BYTES`] random characters (`openssl rand -base64 32`). A comma-separated list rotates keys: the first seals, all open. Required on any origin that is not loopback; on a developer's own machine a key is derived from a client secret of 32+ characters when it is not set. Without it, a deployment (`VERCEL_ENV` `production` or `preview`) or an `APP_URL` that is not loopback is a configuration error, whatever a request's `Host` says. |
+//! | `AUTH_SECRET` | The key that seals the session and flow cookies: at least [`MIN_SECRET_BYTES`] bytes of random characters (`openssl rand -base64 32`). A comma-separated list rotates keys: the first seals, all open. Required on any origin that is not loopback; on a developer's own machine a key is derived from a client secret of 32+ characters when it is not set. Without it, a deployment (`VERCEL_ENV` `production` or `preview`) or an `APP_URL` that is not loopback is a configuration error, whatever a request's `Host` says. |
 //! | `VERCEL_OAUTH_ISSUER` | The issuer, default [`VERCEL_ISSUER`], whose endpoints are built in (a cold start makes no discovery request); any other is discovered once per instance (a failed discovery stands for [`DISCOVERY_RETRY_AFTER`], 5 s, then the next request tries again), and must name itself exactly; its ID tokens may be signed RS256, or RS384, RS512, PS256, PS384, PS512, ES256, ES384 or Ed25519 (`EdDSA`) when its metadata lists it (`id_token_signing_alg_values_supported`) and its key set binds a key to it (a JWK's `alg`; an RSA key without one is RS256's). `http://` only on loopback; a loopback issuer (the emulator) is a configuration error on a deployment (`VERCEL_ENV` `production` or `preview`). |
 //! | `APP_URL` | The app's public origin, when it must be pinned; otherwise from `x-forwarded-proto` + `x-forwarded-host` (Vercel's proxy), then `Host`. Pinned, it is the only origin sign-in works on (the flow cookie is set where the sign-in starts, the callback is on this origin): have the deployment's other domains redirect to it (a redirect in the project's domain settings). |
 //! | `AUTH_BASE_PATH` | Where the four sign-in routes are, default [`DEFAULT_BASE_PATH`] (see [`Paths`]). |
