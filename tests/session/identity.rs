@@ -158,7 +158,7 @@ async fn protect_carries_the_refresh_cookies_onto_the_handlers_response() {
 /// with the session's cookies to set or without.
 #[tokio::test]
 async fn protect_removes_the_cache_controls_a_cdn_reads_first() {
-    let mut rp = signed_in("client_secret_post").await;
+    let rp = signed_in("client_secret_post").await;
     for refreshed in [false, true] {
         if refreshed {
             rp.advance(3600);
