@@ -742,6 +742,8 @@ async fn a_copy_of_an_ended_session_cannot_sign_out_everywhere() {
         let body = body_json(&answer);
         assert_eq!(body["everywhere"], false, "{body}");
         assert_eq!(body["signedOut"], true, "{body}");
+        let why = body["everywhereError"].as_str().unwrap_or_default();
+        assert!(why.contains("already ended"), "{body}");
     }
     assert_eq!(number(&redis, &mark), held, "the mark moved");
     assert_eq!(

@@ -111,9 +111,7 @@ impl StoreUrl {
         // unknown parameter) is a configuration error now, not a store
         // silently left out. Its error may quote the URL: only its kind.
         #[cfg(feature = "redis")]
-        if let Err(e) =
-            redis::IntoConnectionInfo::into_connection_info(value).and_then(redis::Client::open)
-        {
+        if let Err(e) = redis::Client::open(value) {
             return Err(format!(
                 "is not a URL the Redis client can use ({:?})",
                 e.kind()

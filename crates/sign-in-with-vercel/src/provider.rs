@@ -444,11 +444,18 @@ impl Provider {
         let from_loopback = || {
             config.app_url.is_none() || self.origins.of(headers).is_some_and(|o| o.is_loopback())
         };
-        if config.keys.derived_from_client_secret() && !(origin.is_loopback() && from_loopback()) {
-            return Err(Error::Config(crate::config::derived_key_refused(&format!(
-                "on {}",
-                origin.as_str()
-            ))));
+        if config.keys.derived_from_client_secret() {
+            if !origin.is_loopback() {
+                return Err(Error::Config(crate::config::derived_key_refused(&format!(
+                    "on {}",
+                    origin.as_str()
+                ))));
+            }
+            if !from_loopback() {
+                return Err(Error::Config(crate::config::derived_key_refused(
+                    "for a request that does not come from loopback (APP_URL pins a loopback origin, and a request's own host is another)",
+                )));
+            }
         }
         Ok(origin)
     }

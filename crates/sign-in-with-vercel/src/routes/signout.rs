@@ -6,7 +6,8 @@
 //! sealed, for ten minutes, and posting again retries it. With
 //! `?everywhere`, every session of the user on this app ends too
 //! (`"everywhere": true`, or `false` and `"everywhereError"` when there is
-//! no shared store). 401 when not signed in and nothing to retry (a cookie
+//! no shared store, it does not answer, or the session had already ended:
+//! a copy of an ended session may not end its user's new ones). 401 when not signed in and nothing to retry (a cookie
 //! that does not open is deleted, and the provider is not called); 403 for
 //! a cross-origin request; 405 for other methods.
 
@@ -88,7 +89,13 @@ async fn signout(
                     Err(e) => {
                         e.log("signout");
                         body["everywhere"] = json!(false);
-                        body["everywhereError"] = json!(e.description());
+                        body["everywhereError"] = json!(match e {
+                            // A copy of a session that had ended (another
+                            // device signed out everywhere, a retry after a
+                            // lost answer): said as such, not "not signed in".
+                            Error::NotSignedIn => ENDED_ALREADY,
+                            e => e.description(),
+                        });
                     }
                 }
             }
@@ -106,6 +113,10 @@ async fn signout(
     reply.set_cookies.extend(revoked.kept);
     Ok(json(StatusCode::OK, &body))
 }
+
+/// Why a session that had already ended does not sign its user out
+/// everywhere.
+const ENDED_ALREADY: &str = "This session had already ended; sign in again to sign out everywhere.";
 
 /// Whether the browser says a page of another origin than `origin` sent
 /// this `POST`: by fetch metadata, by `Origin` (RFC 6454 §7), or, when it

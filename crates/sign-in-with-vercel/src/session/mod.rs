@@ -308,13 +308,17 @@ pub(crate) async fn end_everywhere(
 ) -> Result<(), Error> {
     let store = sessions.store.as_ref().ok_or(Error::NoSharedStore)?;
     let id = data.id();
-    match store
-        .may_end_user(&id, &data.sub, data.started_ms, now_ms)
-        .await
-    {
-        Some(true) if store.end_user(&data.sub, now_ms).await => Ok(()),
+    let may = store.may_end_user(&id, &data.sub, data.started_ms, now_ms);
+    match may.await {
+        Some(true) => {
+            if store.end_user(&data.sub, now_ms).await {
+                Ok(())
+            } else {
+                Err(Error::StoreUnavailable)
+            }
+        }
         Some(false) => Err(Error::NotSignedIn),
-        _ => Err(Error::StoreUnavailable),
+        None => Err(Error::StoreUnavailable),
     }
 }
 

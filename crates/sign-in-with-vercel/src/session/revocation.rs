@@ -37,7 +37,8 @@ struct Stored {
     a: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     r: Option<String>,
-    /// When the sign-out happened.
+    /// When the tokens were last kept: the sign-out, or the last retry
+    /// that failed (each keeps them for another window).
     t: i64,
 }
 

@@ -357,7 +357,9 @@ mod with_redis {
 
     impl Store {
         /// The store at `url`, not yet connected: a cold start makes no
-        /// network call for it. `None` (logged) if the URL does not parse.
+        /// network call for it. `None` (logged) if the URL does not parse,
+        /// which the configuration has already refused
+        /// ([`StoreUrl::parse`]); kept for a `StoreUrl` that comes another way.
         pub(crate) fn new(url: &StoreUrl, keys: Keys) -> Option<Self> {
             // No `CLIENT SETINFO` after connecting: that would be one
             // more round trip on each instance's first protected request.
