@@ -53,6 +53,26 @@ async fn userinfo_sub_mismatch_is_an_error_not_data() {
     assert_ne!(later.status(), 200);
 }
 
+/// The same while the provider cannot revoke: the tokens are kept,
+/// sealed, and the browser's next sign-out revokes them.
+#[tokio::test]
+async fn tokens_of_a_userinfo_mismatch_left_unrevoked_go_with_the_next_sign_out() {
+    let mut rp = signed_in("client_secret_post").await;
+    let (access, refresh) = rp.issued();
+    rp.emulator.faults().userinfo_sub = Some("usr_someone_else".into());
+    rp.emulator.faults().revocation_status = Some(503);
+    assert_eq!(rp.get("/api/user-info").await.status(), 401);
+    assert!(active(&rp, &access), "the provider could not revoke");
+    {
+        let mut faults = rp.emulator.faults();
+        faults.userinfo_sub = None;
+        faults.revocation_status = None;
+    }
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    assert!(!active(&rp, &access) && !active(&rp, &refresh));
+}
+
 #[tokio::test]
 async fn validate_token_returns_the_introspection() {
     let mut rp = signed_in("client_secret_post").await;

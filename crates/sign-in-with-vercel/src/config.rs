@@ -227,6 +227,19 @@ pub(crate) fn check_client_id(variable: &'static str, client_id: &str) -> Result
     Ok(())
 }
 
+/// A configuration error for the first of the process's variables `names`
+/// whose value is not UTF-8, which `std::env::var(..).ok()` would read as
+/// unset.
+pub(crate) fn all_utf8(names: &[&'static str]) -> Result<(), ConfigError> {
+    let not_unicode = names
+        .iter()
+        .find(|name| matches!(std::env::var(name), Err(std::env::VarError::NotUnicode(_))));
+    match not_unicode {
+        Some(name) => Err(problem(name, "is not valid UTF-8")),
+        None => Ok(()),
+    }
+}
+
 /// The environment variables [`Config::from_lookup`] reads.
 const VARIABLES: [&str; 14] = [
     "VERCEL_APP_CLIENT_ID",
@@ -251,12 +264,7 @@ impl Config {
     /// is a configuration error naming it, not a variable left unset (an
     /// `AUTH_SECRET` or `REDIS_URL` quietly ignored).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let not_unicode = VARIABLES
-            .into_iter()
-            .find(|name| matches!(std::env::var(name), Err(std::env::VarError::NotUnicode(_))));
-        if let Some(name) = not_unicode {
-            return Err(problem(name, "is not valid UTF-8"));
-        }
+        all_utf8(&VARIABLES)?;
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 

@@ -431,7 +431,16 @@ impl Marketplace {
     /// provider than Vercel (the emulator) `VERCEL_MARKETPLACE_ISSUER` and
     /// `VERCEL_API_URL`, each `https` (`http` only on a loopback host, and
     /// no loopback host on a deployment).
+    /// A variable whose value is not UTF-8 is a configuration error naming
+    /// it, not an unset one.
     pub fn from_env() -> Result<Self, ConfigError> {
+        crate::config::all_utf8(&[
+            "INTEGRATION_CLIENT_ID",
+            "INTEGRATION_CLIENT_SECRET",
+            "VERCEL_MARKETPLACE_ISSUER",
+            "VERCEL_API_URL",
+            "VERCEL_ENV",
+        ])?;
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 

@@ -48,7 +48,7 @@ async fn user_info(
         .await?;
     let parsed = match userinfo::parse_response(&response, &data.sub) {
         Err(Error::SubjectMismatch) => {
-            session::end_on_another_user(provider, sessions, &data, "user-info").await;
+            session::end_on_another_user(provider, sessions, &data, reply, "user-info").await;
             return Err(Error::SubjectMismatch);
         }
         parsed => parsed?,

@@ -66,7 +66,8 @@ async fn validate_token(
                 .and_then(Value::as_str)
                 .is_some_and(|s| !ct_eq(s, &data.sub))
             {
-                session::end_on_another_user(provider, sessions, &data, "validate-token").await;
+                session::end_on_another_user(provider, sessions, &data, reply, "validate-token")
+                    .await;
                 return Err(Error::SubjectMismatch);
             }
             // The members RFC 7662 §2.2 and Vercel's documentation name,

@@ -234,15 +234,31 @@ pub(crate) async fn end(sessions: &Sessions, data: &SessionData) -> bool {
 /// session's (OpenID Connect Core §5.3.2: the `sub` must match), so its
 /// tokens are not this user's, and the cookie that holds them is deleted
 /// with the answer; without this, other copies of the session lived on
-/// and its refresh token stayed valid, held by no browser.
+/// and its refresh token stayed valid, held by no browser. Tokens the
+/// provider cannot revoke now are kept, sealed, for the next sign-out of
+/// this browser to retry, as a sign-out's are.
 pub(crate) async fn end_on_another_user(
     provider: &Provider,
     sessions: &Sessions,
     data: &SessionData,
+    reply: &mut Reply,
     route: &str,
 ) {
-    let revoke = Pending::of(data);
-    tokio::join!(end(sessions, data), revoke.revoke(provider, route));
+    let revoke = async {
+        match &reply.origin {
+            Some(origin) => {
+                revocation::revoke_all([Pending::of(data)], provider, origin, route)
+                    .await
+                    .kept
+            }
+            None => {
+                Pending::of(data).revoke(provider, route).await;
+                Vec::new()
+            }
+        }
+    };
+    let (_, kept) = tokio::join!(end(sessions, data), revoke);
+    reply.set_cookies.extend(kept);
 }
 
 /// Ends `previous`, the session a new sign-in of user `by` replaces in
