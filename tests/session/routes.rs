@@ -73,6 +73,23 @@ async fn tokens_of_a_userinfo_mismatch_left_unrevoked_go_with_the_next_sign_out(
     assert!(!active(&rp, &access) && !active(&rp, &refresh));
 }
 
+/// Introspection that names another user: an error, not data, and, as
+/// for userinfo, the session ends and its tokens are revoked.
+#[tokio::test]
+async fn an_introspection_about_another_user_ends_the_session() {
+    let mut rp = signed_in("client_secret_post").await;
+    let (access, refresh) = rp.issued();
+    rp.emulator.faults().introspection_sub = Some("usr_someone_else".into());
+    let answer = rp.get("/api/validate-token").await;
+    assert_eq!(answer.status(), 401);
+    let body = body_json(&answer);
+    assert_eq!(body["error"], "subject_mismatch");
+    assert!(body.get("tokenInfo").is_none());
+    testkit::assert_no_session(rp.jar());
+    rp.emulator.faults().introspection_sub = None;
+    assert!(!active(&rp, &access) && !active(&rp, &refresh));
+}
+
 #[tokio::test]
 async fn validate_token_returns_the_introspection() {
     let mut rp = signed_in("client_secret_post").await;

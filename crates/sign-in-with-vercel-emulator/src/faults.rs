@@ -22,6 +22,8 @@ pub struct Faults {
     pub id_token_claims: Option<ClaimsEdit>,
     /// Makes userinfo answer with this `sub`.
     pub userinfo_sub: Option<String>,
+    /// Makes introspection answer with this `sub` for an active token.
+    pub introspection_sub: Option<String>,
     /// Makes the token endpoint answer with this status and JSON body.
     pub token_response: Option<(u16, String)>,
     /// Makes revocation answer with this status.

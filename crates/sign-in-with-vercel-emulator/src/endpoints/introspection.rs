@@ -37,6 +37,7 @@ pub(super) fn introspect(emu: &Emulator, request: &Request) -> Response {
         return oauth_error(400, "invalid_request", "token is required");
     };
     let now = emu.now();
+    let sub_fault = emu.faults().introspection_sub.clone();
     let store = lock(&emu.store);
     let found = store
         .access_tokens
@@ -49,7 +50,7 @@ pub(super) fn introspect(emu: &Emulator, request: &Request) -> Response {
             "token_type": "bearer",
             "exp": t.expires_at,
             "iat": t.issued_at,
-            "sub": t.grant.sub,
+            "sub": sub_fault.as_deref().unwrap_or(&t.grant.sub),
             "iss": emu.issuer(),
             "jti": t.jti,
             "session_id": t.grant.id,
