@@ -65,6 +65,8 @@ pub const APP: &str = "http://localhost:3000";
 pub const APP_HOST: &str = "localhost:3000";
 pub const CLIENT_ID: &str = "cl_bench_app";
 pub const SECRET: &str = "bench-client-secret-0123456789abcdef";
+/// The functions' session key.
+pub const AUTH_SECRET: &str = "bench-auth-secret-0123456789abcdef-0123456789";
 /// The floor's name in every table.
 pub const FLOOR: &str = "floor";
 
@@ -173,16 +175,19 @@ pub fn function<'a>(functions: &'a [Function], route: &Route) -> &'a Function {
 }
 
 /// The functions' configuration: the default issuer (`None`: Vercel's
-/// endpoints are built in, no discovery) or the emulator's. No
-/// `AUTH_SECRET`: the cookies are sealed with a key derived from the
-/// client secret, so the library in this process opens and makes the
-/// same cookies as the functions.
+/// endpoints are built in, no discovery) or the emulator's, and an
+/// `AUTH_SECRET`, as every deployment has (a key derived from the client
+/// secret is for a developer's machine, and costs a check of each
+/// request's own host behind a pinned `APP_URL`). The library in this
+/// process, configured alike, opens and makes the same cookies as the
+/// functions.
 pub fn function_env(issuer: Option<&str>) -> Vec<(&'static str, String)> {
     let mut vars = vec![
         ("VERCEL_APP_CLIENT_ID", CLIENT_ID.to_owned()),
         ("VERCEL_APP_CLIENT_SECRET", SECRET.to_owned()),
         ("VERCEL_APP_TOKEN_AUTH", "client_secret_post".to_owned()),
         ("APP_URL", APP.to_owned()),
+        ("AUTH_SECRET", AUTH_SECRET.to_owned()),
     ];
     if let Some(issuer) = issuer {
         vars.push(("VERCEL_OAUTH_ISSUER", issuer.to_owned()));
