@@ -782,6 +782,31 @@ async fn a_sign_out_everywhere_in_order_or_not_leaves_the_later_mark() {
     assert_eq!(read(), held, "the later mark stands");
 }
 
+/// A mark a few seconds ahead of this instance's clock (another
+/// instance's, within the clocks' skew) is a real one: the session it ends
+/// may not sign out everywhere. Only a mark beyond the skew is a clock
+/// gone wrong.
+#[tokio::test]
+async fn a_mark_within_the_clocks_skew_still_ends_the_session() {
+    let (mut rp, redis, instance) = signed_in_with_store().await;
+    rp.replace_auth(instance);
+    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
+    assert_eq!(body_json(&answer)["everywhere"], true);
+    let [mark] = <[String; 1]>::try_from(redis.keys_of_kind("e")).expect("one mark");
+    rp.advance(10);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    // Another instance, its clock 5 s ahead, signed the user out
+    // everywhere just now: after this session began, in its time.
+    let now = rp.clock.load(std::sync::atomic::Ordering::SeqCst);
+    let ahead = (now + 5) * 1000;
+    let set = redis.command(&format!("SET {mark} {ahead} KEEPTTL"));
+    assert_eq!(set.as_deref(), Some("+OK"));
+    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
+    let body = body_json(&answer);
+    assert_eq!(body["everywhere"], false, "{body}");
+    assert_eq!(number(&redis, &mark), ahead, "the mark stands");
+}
+
 /// A handler holds a session while the user signs out everywhere (another
 /// tab), then asks for a refresh (a REST call the provider refused): the
 /// session is ended, so no token call is made, and no new tokens exist
