@@ -725,14 +725,11 @@ async fn a_command_the_store_refuses_does_not_rest_it() {
 /// often the copy asks.
 #[tokio::test]
 async fn a_copy_of_an_ended_session_cannot_sign_out_everywhere() {
-    let (mut rp, redis, instance) = signed_in_with_store().await;
-    rp.replace_auth(instance);
+    let (mut rp, redis) = signed_in_through_the_store().await;
     let copy = rp.jar().clone();
-    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
-    assert_eq!(body_json(&answer)["everywhere"], true);
+    let mark = signs_out_everywhere(&mut rp, &redis).await;
     rp.advance(1);
     assert_eq!(location(&rp.sign_in().await), "/profile");
-    let [mark] = <[String; 1]>::try_from(redis.keys_of_kind("e")).expect("one mark");
     let held = number(&redis, &mark);
     for _ in 0..2 {
         let answer = rp
@@ -757,11 +754,8 @@ async fn a_copy_of_an_ended_session_cannot_sign_out_everywhere() {
 /// the later mark stands.
 #[tokio::test]
 async fn a_sign_out_everywhere_in_order_or_not_leaves_the_later_mark() {
-    let (mut rp, redis, instance) = signed_in_with_store().await;
-    rp.replace_auth(instance);
-    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
-    assert_eq!(body_json(&answer)["everywhere"], true);
-    let [mark] = <[String; 1]>::try_from(redis.keys_of_kind("e")).expect("one mark");
+    let (mut rp, redis) = signed_in_through_the_store().await;
+    let mark = signs_out_everywhere(&mut rp, &redis).await;
     let read = || number(&redis, &mark);
     let first = read();
     // A sign-in 10 s later, and another instance's "sign out everywhere"
@@ -788,11 +782,8 @@ async fn a_sign_out_everywhere_in_order_or_not_leaves_the_later_mark() {
 /// gone wrong.
 #[tokio::test]
 async fn a_mark_within_the_clocks_skew_still_ends_the_session() {
-    let (mut rp, redis, instance) = signed_in_with_store().await;
-    rp.replace_auth(instance);
-    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
-    assert_eq!(body_json(&answer)["everywhere"], true);
-    let [mark] = <[String; 1]>::try_from(redis.keys_of_kind("e")).expect("one mark");
+    let (mut rp, redis) = signed_in_through_the_store().await;
+    let mark = signs_out_everywhere(&mut rp, &redis).await;
     rp.advance(10);
     assert_eq!(location(&rp.sign_in().await), "/profile");
     // Another instance, its clock 5 s ahead, signed the user out
@@ -835,4 +826,21 @@ fn number(redis: &testkit::RedisServer, key: &str) -> i64 {
         .command(&format!("INCRBY {key} 0"))
         .and_then(|n| n.strip_prefix(':')?.parse().ok())
         .unwrap_or_else(|| panic!("{key}: no number"))
+}
+
+/// A signed-in relying party whose every request goes through an instance
+/// sharing its sessions through a real `redis-server`.
+async fn signed_in_through_the_store() -> (Rp, testkit::RedisServer) {
+    let (mut rp, redis, instance) = signed_in_with_store().await;
+    rp.replace_auth(instance);
+    (rp, redis)
+}
+
+/// The browser signs out everywhere; the user's mark (milliseconds) it
+/// leaves in the store, by its key.
+async fn signs_out_everywhere(rp: &mut Rp, redis: &testkit::RedisServer) -> String {
+    let answer = rp.send("POST", "/api/auth/signout?everywhere").await;
+    assert_eq!(body_json(&answer)["everywhere"], true);
+    let [mark] = <[String; 1]>::try_from(redis.keys_of_kind("e")).expect("one mark");
+    mark
 }

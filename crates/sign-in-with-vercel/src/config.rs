@@ -240,8 +240,10 @@ pub(crate) fn all_utf8(names: &[&'static str]) -> Result<(), ConfigError> {
     }
 }
 
-/// The environment variables [`Config::from_lookup`] reads.
-const VARIABLES: [&str; 14] = [
+/// The environment variables [`Config::from_lookup`] reads (and
+/// [`Config::from_env`] checks are UTF-8): what a test harness clears
+/// from a child process so that a developer's shell cannot change it.
+pub const ENV_VARIABLES: [&str; 14] = [
     "VERCEL_APP_CLIENT_ID",
     "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
     "VERCEL_APP_CLIENT_SECRET",
@@ -264,7 +266,7 @@ impl Config {
     /// is a configuration error naming it, not a variable left unset (an
     /// `AUTH_SECRET` or `REDIS_URL` quietly ignored).
     pub fn from_env() -> Result<Self, ConfigError> {
-        all_utf8(&VARIABLES)?;
+        all_utf8(&ENV_VARIABLES)?;
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -916,7 +918,7 @@ mod tests {
         let read = read.into_inner();
         assert!(read.len() >= 10, "{read:?}");
         for name in read {
-            assert!(VARIABLES.contains(&name.as_str()), "{name}");
+            assert!(ENV_VARIABLES.contains(&name.as_str()), "{name}");
         }
     }
 

@@ -337,7 +337,7 @@ pub use answer::ErrorAnswer;
 pub use auth::Auth;
 pub use authorize::SCOPES;
 pub use clock::{Clock, REQUEST_DEADLINE, system_clock, system_now};
-pub use config::{ClientAuthMethod, Config, ConfigError, StoreUrl, VERCEL_ISSUER};
+pub use config::{ClientAuthMethod, Config, ConfigError, ENV_VARIABLES, StoreUrl, VERCEL_ISSUER};
 pub use cookies::{
     ENDED_COOKIE, FLOW_COOKIE, HOST_PREFIX, REVOCATION_COOKIE, SESSION_COOKIE, cookie_name,
 };

@@ -9,17 +9,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Variables a developer's shell or `.env` might carry into a child and
-/// that would change what it does: the app's configuration, the local
-/// stack's ports and the emulator's settings, the Vercel runtime's own,
-/// the shared store's.
-pub const CLEARED_VARS: [&str; 25] = [
-    "VERCEL_APP_CLIENT_ID",
-    "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
-    "VERCEL_APP_CLIENT_SECRET",
-    "VERCEL_APP_TOKEN_AUTH",
-    "VERCEL_OAUTH_ISSUER",
-    "APP_URL",
-    "AUTH_SECRET",
+/// that would change what it does, beside the app's configuration
+/// ([`sign_in_with_vercel::ENV_VARIABLES`], cleared too): the local
+/// stack's ports and the emulator's settings, the Vercel runtime's own.
+pub const CLEARED_VARS: [&str; 15] = [
     "PORT",
     "EMULATOR_PORT",
     "EMULATOR_API_PORT",
@@ -34,17 +27,18 @@ pub const CLEARED_VARS: [&str; 25] = [
     "VERCEL_IPC_PATH",
     "VERCEL_DEV_PORT",
     "VERCEL_DEV",
-    "VERCEL_ENV",
     "RUST_LOG",
-    "REDIS_URL",
-    "KV_URL",
 ];
 
-/// A command for `program` without any of [`CLEARED_VARS`], with stdin,
+/// A command for `program` without any of [`CLEARED_VARS`] and the app's
+/// configuration, with stdin,
 /// stdout and stderr set to null (set them again to read its output).
 pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut command = Command::new(program);
-    for var in CLEARED_VARS {
+    for var in CLEARED_VARS
+        .into_iter()
+        .chain(sign_in_with_vercel::ENV_VARIABLES)
+    {
         command.env_remove(var);
     }
     command

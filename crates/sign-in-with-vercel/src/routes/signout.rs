@@ -77,14 +77,14 @@ async fn signout(
                 .extend(cookie::ended_cookie(&origin, &data, now));
             // "Everywhere" first: it asks whether the session is still live
             // (a copy of an ended one may not end the user's new ones).
-            let everywhere = if everywhere {
+            let ended_everywhere = if everywhere {
                 Some(session::end_everywhere(sessions, &data, provider.now_ms()).await)
             } else {
                 None
             };
             session::end(sessions, &data).await;
-            if let Some(everywhere) = everywhere {
-                match everywhere {
+            if let Some(ended_everywhere) = ended_everywhere {
+                match ended_everywhere {
                     Ok(()) => body["everywhere"] = json!(true),
                     Err(e) => {
                         e.log("signout");
