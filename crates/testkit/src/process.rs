@@ -1,11 +1,12 @@
 //! Child processes (the function binaries, the dev server, the emulator)
 //! with a clean environment, killed when dropped, on free loopback ports.
 
+use std::fs::File;
 use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// Variables a developer's shell or `.env` might carry into a child and
@@ -48,12 +49,62 @@ pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     command
 }
 
-/// A free loopback port: bound, then released for the child to bind.
+/// A free loopback port for a child to bind, which no other caller of
+/// this function (in this process or another) and no outgoing connection
+/// can take meanwhile.
+///
+/// A port the kernel hands out for `127.0.0.1:0` is released before the
+/// child binds it, and the kernel may hand it out again in that window: to
+/// another test's `free_port`, or as the local end of any connection (the
+/// tests make thousands). A child that then fails to bind leaves its
+/// requests to whatever process holds the port: another test's instance,
+/// with another store and provider. So ports come from below the kernel's
+/// ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`), which it
+/// never hands out on its own, each claimed by an exclusive lock on a file
+/// named after it, held until this process exits (a killed run's locks go
+/// with it), and checked free by a bind.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    static CLAIMED: Mutex<Vec<File>> = Mutex::new(Vec::new());
+    let (first, end) = unclaimed_range();
+    let dir = std::env::temp_dir().join("testkit-ports");
+    std::fs::create_dir_all(&dir).expect("a directory for the port locks");
+    let span = u32::from(end - first);
+    // Start where another process is unlikely to be, and walk the range.
+    let start = std::process::id().wrapping_mul(7919) ^ nanos();
+    for step in 0..span {
+        let port = first + u16::try_from((start.wrapping_add(step)) % span).expect("in range");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{port}.lock")))
+            .expect("a port's lock file");
+        if lock.try_lock().is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            CLAIMED.lock().unwrap_or_else(|e| e.into_inner()).push(lock);
+            return port;
+        }
+    }
+    panic!("no free loopback port in {first}..{end}");
+}
+
+/// The ports below the kernel's ephemeral range that [`free_port`] hands
+/// out: at least 10000 and under the range's first port (32768 by default).
+fn unclaimed_range() -> (u16, u16) {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    assert!(
+        low > 12_000,
+        "the kernel's ephemeral ports start at {low}: too low to keep test ports out of them"
+    );
+    (10_000, low)
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
 }
 
 /// A child process, killed (SIGKILL) and reaped on drop, so that a failed
