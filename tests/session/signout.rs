@@ -749,6 +749,47 @@ async fn a_copy_of_an_ended_session_cannot_sign_out_everywhere() {
     );
 }
 
+/// `everywhere` is read for its value: `=false` (or `0`) is this session
+/// only, a value that is neither is refused and signs no one out, `=true`
+/// (or `1`) is every session (bare `?everywhere` is the other tests').
+#[tokio::test]
+async fn the_everywhere_parameter_is_read_for_its_value() {
+    let (mut rp, _redis) = signed_in_through_the_store().await;
+    let who = |answer: http::Response<bytes::Bytes>| body_json(&answer)["user"]["sub"].clone();
+    for refused in ["maybe", "yes", "False"] {
+        let query = format!("/api/auth/signout?everywhere={refused}");
+        assert_eq!(rp.send("POST", &query).await.status(), 400, "{refused}");
+        assert_eq!(who(rp.get("/api/auth/session").await), DEMO_SUB);
+    }
+    for (only_here, everywhere) in [("false", "true"), ("0", "1")] {
+        let laptop = two_sessions(&mut rp).await;
+        let query = format!("/api/auth/signout?everywhere={only_here}");
+        let body = body_json(&rp.send("POST", &query).await);
+        assert_eq!(body["signedOut"], true, "{body}");
+        assert_eq!(body.get("everywhere"), None, "{body}");
+        let kept = who(rp.send_with(&laptop, "GET", "/api/auth/session").await);
+        assert_eq!(kept, DEMO_SUB, "{only_here}");
+
+        let laptop = two_sessions(&mut rp).await;
+        let query = format!("/api/auth/signout?everywhere={everywhere}");
+        let body = body_json(&rp.send("POST", &query).await);
+        assert_eq!(body["everywhere"], true, "{body}");
+        let ended = who(rp.send_with(&laptop, "GET", "/api/auth/session").await);
+        assert_eq!(ended, serde_json::Value::Null, "{everywhere}");
+    }
+}
+
+/// A second later, two browsers of the demo user sign in, each its own
+/// session: the laptop's cookies are returned, the phone's are `rp`'s.
+async fn two_sessions(rp: &mut Rp) -> Jar {
+    rp.advance(1);
+    *rp.jar_mut() = Jar::default();
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    let laptop = std::mem::take(rp.jar_mut());
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    laptop
+}
+
 /// Two "sign out everywhere" of one user that reach the store out of
 /// order (an instance whose clock is behind, or one that took its time):
 /// the later mark stands.

@@ -4,7 +4,8 @@
 //! cannot be reached. 200 `{"signedOut": true, "revoked": bool, "retry":
 //! bool}`: when revocation failed, `retry` says that the tokens are kept,
 //! sealed, for ten minutes, and posting again retries it. With
-//! `?everywhere`, every session of the user on this app ends too
+//! `?everywhere` (or `?everywhere=true`; `=false` is this session only,
+//! another value 400), every session of the user on this app ends too
 //! (`"everywhere": true`, or `false` and `"everywhereError"` when there is
 //! no shared store, it does not answer, or the session had already ended:
 //! a copy of an ended session may not end its user's new ones). 401 when not signed in and nothing to retry (a cookie
@@ -47,7 +48,8 @@ async fn signout(
     if from_another_origin(&parts.headers, origin.as_str()) {
         return Err(Error::CrossOrigin);
     }
-    let everywhere = query_params(parts.uri.query(), &["everywhere"])?.contains_key("everywhere");
+    let everywhere =
+        everywhere(query_params(parts.uri.query(), &["everywhere"])?.get("everywhere"))?;
     reply.origin = Some(origin.clone());
     let config = provider.config()?;
     let now = provider.now();
@@ -112,6 +114,20 @@ async fn signout(
     body["retry"] = json!(!revoked.kept.is_empty());
     reply.set_cookies.extend(revoked.kept);
     Ok(json(StatusCode::OK, &body))
+}
+
+/// The `everywhere` parameter: present bare, or `true`/`1`, asks for
+/// every session; absent, or `false`/`0`, this one only (a page that
+/// writes `?everywhere=false` means it); anything else is refused rather
+/// than guessed.
+fn everywhere(value: Option<&String>) -> Result<bool, Error> {
+    match value.map(String::as_str) {
+        None | Some("false" | "0") => Ok(false),
+        Some("" | "true" | "1") => Ok(true),
+        Some(_) => Err(Error::BadRequest(
+            "everywhere must be true or false, or have no value",
+        )),
+    }
 }
 
 /// Why a session that had already ended does not sign its user out
