@@ -31,7 +31,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::cookie::{Sealed, SessionData};
-use crate::clock::keep_deadline;
+use crate::clock::{keep_deadline, time_left};
 use crate::error::{Endpoint, Error};
 use crate::transport::TransportError;
 
@@ -132,8 +132,7 @@ impl Flights {
         };
         self.start_purger();
         if let Some(settle) = start {
-            // Within the deadline of the request that starts it, which
-            // ends before those of the requests that join it.
+            // Within the deadline of the request that starts it.
             let refresh = keep_deadline(refresh());
             let task = async move {
                 let outcome = refresh.await.map(Arc::new);
@@ -148,9 +147,24 @@ impl Flights {
                 Err(_) => task.await,
             }
         }
-        let settled = match outcome.wait_for(Option::is_some).await {
-            Ok(settled) => settled.as_ref().map(|s| s.outcome.clone()),
-            Err(_) => None,
+        // A request that joins waits no longer than its own deadline: it may
+        // have spent most of it before it got here (revocations, the store),
+        // and the refresh it joins runs on another's. Out of time, the
+        // provider counts as unreachable, which keeps the session; the
+        // refresh runs on and stays shared with the requests that follow.
+        let settled = {
+            let wait = outcome.wait_for(Option::is_some);
+            let waited = match time_left() {
+                Some(left) => match tokio::time::timeout(left, wait).await {
+                    Ok(waited) => waited,
+                    Err(_) => return Err(Endpoint::Token.unreachable(TransportError::Timeout)),
+                },
+                None => wait.await,
+            };
+            match waited {
+                Ok(settled) => settled.as_ref().map(|s| s.outcome.clone()),
+                Err(_) => None,
+            }
         };
         // A task that ended without an outcome panicked: nothing is known
         // of the token call, so nothing is ended, and the next request
@@ -409,6 +423,45 @@ mod tests {
             .await;
         assert!(shared.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 0, "the outcome was shared");
+    }
+
+    /// A request that joins a refresh late in its own deadline (it spent
+    /// the rest on revocations or the store) answers by that deadline, not
+    /// by the one the refresh runs on; the refresh goes on, shared with
+    /// the request that comes next, and no second token call is made.
+    #[tokio::test(start_paused = true)]
+    async fn a_request_joining_a_refresh_answers_within_its_own_deadline() {
+        let flights = Arc::new(Flights::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let starter = {
+            let (flights, calls) = (flights.clone(), calls.clone());
+            tokio::spawn(crate::clock::with_deadline_in(
+                Duration::from_secs(9),
+                async move {
+                    let slow = || async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_secs(6)).await;
+                        Ok(refreshed())
+                    };
+                    flights.share(key("s", "rt", 0, "o"), "s", slow).await
+                },
+            ))
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let begun = Instant::now();
+        let joined = crate::clock::with_deadline_in(
+            Duration::from_secs(1),
+            flights.share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok)),
+        )
+        .await;
+        assert_eq!(begun.elapsed(), Duration::from_secs(1));
+        let error = joined.err().unwrap();
+        assert_eq!(error.code(), "provider_unavailable");
+        assert!(!error.is_grant_refusal() && !error.ends_session());
+        // The refresh still runs, and is shared with the next request.
+        let next = flights.share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok));
+        assert!(next.await.is_ok() && starter.await.unwrap().is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
