@@ -91,6 +91,12 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     if raw.access_token.is_empty() {
         return Err(Endpoint::Token.malformed("empty access_token"));
     }
+    // RFC 6749 Appendix A.12 and A.17: `1*VSCHAR`. Anything else could
+    // not go into an `Authorization` header, and every call made with the
+    // token would fail later, as if this app were misconfigured.
+    if !vschars(&raw.access_token) || !raw.refresh_token.as_deref().is_none_or(vschars) {
+        return Err(Endpoint::Token.malformed("a token holds characters RFC 6749 does not allow"));
+    }
     let expires_in = expires_in(raw.expires_in.as_ref()).unwrap_or(DEFAULT_EXPIRES_IN);
     Ok(TokenResponse {
         access_token: AccessToken::new(raw.access_token),
@@ -101,6 +107,12 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
             .map(RefreshToken::new),
         id_token: raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
     })
+}
+
+/// Whether `token` is only visible ASCII characters and spaces (RFC 6749
+/// Appendix A: `VSCHAR = %x20-7E`).
+fn vschars(token: &str) -> bool {
+    token.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
 /// The refusal an OAuth error body says (RFC 6749 §5.2), if the body is
@@ -214,6 +226,36 @@ mod tests {
         .unwrap();
         assert!(t.id_token.is_none());
         assert!(t.refresh_token.is_none());
+    }
+
+    /// RFC 6749 Appendix A.12, A.17: tokens are `1*VSCHAR`. One with a
+    /// control character or beyond ASCII could not be sent in a header:
+    /// the response is refused now, not every call made with it later.
+    #[test]
+    fn a_token_with_characters_rfc_6749_does_not_allow_is_refused() {
+        let with = |access: &str, refresh: &str| {
+            let body = serde_json::json!({
+                "access_token": access, "token_type": "Bearer", "refresh_token": refresh,
+            });
+            parse_response(&response(200, &body.to_string()))
+        };
+        assert!(with("vca_a b~!", "vcr_x").is_ok());
+        for (access, refresh) in [
+            ("vca_a\r\nX-Injected: 1", "vcr_x"),
+            ("vca_\u{0}", "vcr_x"),
+            ("vca_\u{7f}", "vcr_x"),
+            ("vca_é", "vcr_x"),
+            ("vca_a", "vcr_\t"),
+            ("vca_a", "vcr_ü"),
+        ] {
+            let error = with(access, refresh).unwrap_err();
+            assert_eq!(
+                error.code(),
+                "provider_unavailable",
+                "{access:?} {refresh:?}"
+            );
+            assert!(!error.to_string().contains("vca_"), "{error}");
+        }
     }
 
     #[test]
