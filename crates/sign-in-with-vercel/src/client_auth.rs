@@ -29,6 +29,26 @@ pub(crate) fn token_endpoint_method(
     }
 }
 
+/// How the client authenticates at `metadata`'s introspection endpoint
+/// (RFC 7662 §2.1): as at the token endpoint
+/// ([`token_endpoint_method`]), unless the provider's
+/// `introspection_endpoint_auth_methods_supported` (RFC 8414 §2) lists
+/// the other way to send the secret and not that one.
+pub(crate) fn introspection_method(
+    config: &Config,
+    metadata: &ProviderMetadata,
+) -> ClientAuthMethod {
+    use ClientAuthMethod::{ClientSecretBasic as Basic, ClientSecretPost as Post};
+    let supported = metadata
+        .introspection_endpoint_auth_methods_supported
+        .as_deref();
+    match token_endpoint_method(config, metadata) {
+        Post => preferred(supported, Post, Basic),
+        Basic => preferred(supported, Basic, Post),
+        method => method,
+    }
+}
+
 /// Of the two ways to send a client secret, `usual`, unless an endpoint's
 /// list of supported methods (RFC 8414 §2) names `other` and not `usual`.
 pub(crate) fn preferred(
@@ -95,6 +115,50 @@ mod tests {
                 .map(|list| list.iter().map(|m| (*m).to_owned()).collect()),
             ..ProviderMetadata::vercel()
         }
+    }
+
+    /// The introspection endpoint gets the token endpoint's way, unless
+    /// its own list (RFC 8414 §2) names only the other.
+    #[test]
+    fn introspection_follows_its_own_list_of_methods() {
+        use ClientAuthMethod::{ClientSecretBasic as Basic, ClientSecretPost as Post};
+        let c = load(&[
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("VERCEL_APP_CLIENT_SECRET", SECRET),
+        ])
+        .unwrap();
+        let with = |token: Option<&[&str]>, introspection: Option<&[&str]>| {
+            let owned = |list: &[&str]| list.iter().map(|m| (*m).to_owned()).collect();
+            let metadata = ProviderMetadata {
+                introspection_endpoint_auth_methods_supported: introspection.map(owned),
+                ..listing(token)
+            };
+            introspection_method(&c, &metadata)
+        };
+        assert_eq!(with(None, None), Post);
+        assert_eq!(with(None, Some(&["client_secret_basic"])), Basic);
+        assert_eq!(
+            with(None, Some(&["client_secret_basic", "client_secret_post"])),
+            Post
+        );
+        assert_eq!(with(Some(&["client_secret_basic"]), None), Basic);
+        assert_eq!(
+            with(
+                Some(&["client_secret_basic"]),
+                Some(&["client_secret_post"])
+            ),
+            Post
+        );
+        assert_eq!(with(None, Some(&["private_key_jwt"])), Post);
+        let public = load(&[("VERCEL_APP_CLIENT_ID", "cl_abc"), ("AUTH_SECRET", SECRET)]).unwrap();
+        let metadata = ProviderMetadata {
+            introspection_endpoint_auth_methods_supported: Some(vec!["client_secret_basic".into()]),
+            ..ProviderMetadata::vercel()
+        };
+        assert_eq!(
+            introspection_method(&public, &metadata),
+            ClientAuthMethod::None
+        );
     }
 
     /// Without `VERCEL_APP_TOKEN_AUTH`, a client with a secret posts it, as

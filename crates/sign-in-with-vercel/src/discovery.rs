@@ -48,6 +48,11 @@ pub struct ProviderMetadata {
     /// RFC 7662.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// How the introspection endpoint authenticates clients (RFC 8414 §2);
+    /// absent, the token endpoint's way. A value that is not a list of
+    /// strings reads as absent.
+    #[serde(default, deserialize_with = "string_list")]
+    pub introspection_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// How the revocation endpoint authenticates clients (RFC 8414 §2;
     /// `client_secret_basic` when absent). A value that is not a list of
     /// strings reads as absent.
@@ -80,6 +85,7 @@ impl ProviderMetadata {
             // Both methods, which is what no list means here (and no
             // allocation in the heap every request of the instance uses).
             token_endpoint_auth_methods_supported: None,
+            introspection_endpoint_auth_methods_supported: None,
             revocation_endpoint_auth_methods_supported: Some(vec![
                 "client_secret_basic".to_owned(),
             ]),

@@ -2281,18 +2281,22 @@ fn no_introspection_response_panics_the_parser_or_activates_another_clients_toke
         &seeds,
         None,
         2500,
-        |response| match parse_response(response, CLIENT) {
+        |response| match parse_response(response, CLIENT, NOW) {
             Ok(Introspection::Active(map)) => {
-                let ours = map
-                    .get("client_id")
-                    .and_then(Value::as_str)
-                    .is_none_or(|id| id == CLIENT);
+                let ours =
+                    map.get("client_id")
+                        .is_none_or(|id| id.as_str() == Some(CLIENT))
+                        && map.get("exp").and_then(Value::as_i64).is_none_or(|exp| {
+                            NOW < exp.saturating_add(crate::id_token::LEEWAY_SECS)
+                        });
                 match response.status().is_success()
                     && map.get("active") == Some(&json!(true))
                     && ours
                 {
                     true => Ok(Verdict::Accepted),
-                    false => Err("a token called active that is not ours or not active".into()),
+                    false => {
+                        Err("a token called active that is not ours, expired or not active".into())
+                    }
                 }
             }
             Ok(Introspection::Inactive) => Ok(Verdict::Accepted),

@@ -34,9 +34,16 @@ pub enum Introspection {
 }
 
 /// Parses an introspection response (RFC 7662 §2.2): a JSON object whose
-/// `active` member is a boolean. A token issued to another client is
-/// treated as inactive, so one app's tokens cannot be replayed at another.
-pub fn parse_response(response: &HttpResponse, client_id: &str) -> Result<Introspection, Error> {
+/// `active` member is a boolean. A token issued to another client (a
+/// `client_id` that is not ours, or not a string) is treated as inactive,
+/// so one app's tokens cannot be replayed at another; so is one whose
+/// `exp` had passed at `now` (seconds since the epoch), beyond the
+/// [`LEEWAY_SECS`](crate::id_token::LEEWAY_SECS) allowed for clocks.
+pub fn parse_response(
+    response: &HttpResponse,
+    client_id: &str,
+    now: i64,
+) -> Result<Introspection, Error> {
     // §2.3: a refused client (`invalid_client` on a 401, RFC 6749 §5.2) is
     // this app's configuration, not the provider's availability.
     let status = response.status();
@@ -52,11 +59,14 @@ pub fn parse_response(response: &HttpResponse, client_id: &str) -> Result<Intros
         Some(Value::Bool(false)) => return Ok(Introspection::Inactive),
         _ => return Err(Endpoint::Introspection.malformed("no boolean active member")),
     }
-    if map
+    let another_client = map
         .get("client_id")
-        .and_then(Value::as_str)
-        .is_some_and(|id| id != client_id)
-    {
+        .is_some_and(|id| id.as_str() != Some(client_id));
+    let expired = map
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_some_and(|exp| now >= exp.saturating_add(crate::id_token::LEEWAY_SECS));
+    if another_client || expired {
         return Ok(Introspection::Inactive);
     }
     Ok(Introspection::Active(map))
@@ -101,23 +111,43 @@ mod tests {
         let active = parse_response(
             &response(200, r#"{"active":true,"client_id":"me","sub":"u"}"#),
             "me",
+            NOW,
         )
         .unwrap();
         assert!(matches!(active, Introspection::Active(m) if m["sub"] == "u"));
         assert_eq!(
-            parse_response(&response(200, r#"{"active":false}"#), "me").unwrap(),
+            parse_response(&response(200, r#"{"active":false}"#), "me", NOW).unwrap(),
             Introspection::Inactive
         );
     }
 
+    const NOW: i64 = 1_757_363_851;
+
+    /// A `client_id` that is not ours, or not a string, is another
+    /// client's token: inactive for this app.
     #[test]
     fn a_token_of_another_client_is_inactive() {
-        let other = parse_response(
-            &response(200, r#"{"active":true,"client_id":"other"}"#),
-            "me",
-        )
-        .unwrap();
-        assert_eq!(other, Introspection::Inactive);
+        for client_id in [r#""other""#, "123", "null", r#"["me"]"#] {
+            let body = format!(r#"{{"active":true,"client_id":{client_id}}}"#);
+            let other = parse_response(&response(200, &body), "me", NOW).unwrap();
+            assert_eq!(other, Introspection::Inactive, "{client_id}");
+        }
+    }
+
+    /// RFC 7662 §2.2's `exp`: a token said active but expired (beyond the
+    /// clocks' leeway) is not; within it, or without `exp`, it is.
+    #[test]
+    fn an_active_token_past_its_exp_is_inactive() {
+        let at = |exp: i64| {
+            let body = format!(r#"{{"active":true,"client_id":"me","exp":{exp}}}"#);
+            parse_response(&response(200, &body), "me", NOW).unwrap()
+        };
+        assert_eq!(at(NOW - 60), Introspection::Inactive);
+        assert_eq!(at(NOW - 3600), Introspection::Inactive);
+        assert!(matches!(at(NOW - 59), Introspection::Active(_)));
+        assert!(matches!(at(NOW + 3600), Introspection::Active(_)));
+        let no_exp = parse_response(&response(200, r#"{"active":true}"#), "me", NOW);
+        assert!(matches!(no_exp, Ok(Introspection::Active(_))));
     }
 
     #[test]
@@ -128,24 +158,26 @@ mod tests {
                 r#"{"error":"invalid_client","error_description":"bad secret"}"#,
             ),
             "me",
+            NOW,
         )
         .unwrap_err();
         assert_eq!(err, Error::ClientRefused("invalid_client".into()));
         assert_eq!(err.code(), "configuration");
         // Whatever the code: no introspection answer ends the session.
-        let err = parse_response(&response(400, r#"{"error":"invalid_grant"}"#), "me").unwrap_err();
+        let err =
+            parse_response(&response(400, r#"{"error":"invalid_grant"}"#), "me", NOW).unwrap_err();
         assert!(!err.facts().ends_session, "{err}");
         // Throttling and bodies that are not OAuth errors stay the provider's.
         for (status, body) in [(429, r#"{"error":"slow_down"}"#), (401, "denied")] {
-            let err = parse_response(&response(status, body), "me").unwrap_err();
+            let err = parse_response(&response(status, body), "me", NOW).unwrap_err();
             assert_eq!(err.code(), "provider_unavailable", "{status} {body}");
         }
     }
 
     #[test]
     fn active_must_be_a_boolean() {
-        assert!(parse_response(&response(200, r#"{"active":"true"}"#), "me").is_err());
-        assert!(parse_response(&response(200, r#"[]"#), "me").is_err());
-        assert!(parse_response(&response(500, r#"{}"#), "me").is_err());
+        assert!(parse_response(&response(200, r#"{"active":"true"}"#), "me", NOW).is_err());
+        assert!(parse_response(&response(200, r#"[]"#), "me", NOW).is_err());
+        assert!(parse_response(&response(500, r#"{}"#), "me", NOW).is_err());
     }
 }

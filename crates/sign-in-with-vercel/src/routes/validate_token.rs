@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
-use crate::client_auth::token_endpoint_method;
+use crate::client_auth::introspection_method;
 use crate::error::{Endpoint, Error};
 use crate::introspect::{self, Introspection};
 use crate::provider::Provider;
@@ -54,17 +54,18 @@ async fn validate_token(
             introspect::request(
                 endpoint,
                 config,
-                token_endpoint_method(config, metadata),
+                introspection_method(config, metadata),
                 &token,
             ),
         )
         .await?;
-    match introspect::parse_response(&response, &config.client_id)? {
+    match introspect::parse_response(&response, &config.client_id, provider.now())? {
         Introspection::Active(info) => {
+            // A `sub` that is not the session's user, or not a string, is
+            // about someone else.
             if info
                 .get("sub")
-                .and_then(Value::as_str)
-                .is_some_and(|s| !ct_eq(s, &data.sub))
+                .is_some_and(|s| s.as_str().is_none_or(|s| !ct_eq(s, &data.sub)))
             {
                 session::end_on_another_user(provider, sessions, &data, reply, "validate-token")
                     .await;
