@@ -34,9 +34,10 @@ pub fn parse_response(
     let challenge_says_invalid = || {
         response
             .headers()
-            .get(http::header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("invalid_token"))
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(says_invalid_token)
     };
     match response.status().as_u16() {
         401 => return Ok(UserInfoResponse::TokenRejected),
@@ -52,6 +53,70 @@ pub fn parse_response(
         return Err(Error::SubjectMismatch);
     }
     Ok(UserInfoResponse::Claims(claims))
+}
+
+/// Whether a `WWW-Authenticate` value has an `error` parameter whose
+/// value is `invalid_token` (RFC 6750 §3, the parameters' syntax RFC 9110
+/// §11.2: a token or a quoted string); not the words anywhere else, such
+/// as in an `error_description` or a `realm`.
+fn says_invalid_token(challenge: &str) -> bool {
+    let mut rest = challenge.as_bytes();
+    loop {
+        // Skip separators to the next token: a scheme, or a parameter's name.
+        let start = rest
+            .iter()
+            .position(|&b| !matches!(b, b' ' | b'\t' | b','))
+            .unwrap_or(rest.len());
+        rest = &rest[start..];
+        if rest.is_empty() {
+            return false;
+        }
+        let end = rest
+            .iter()
+            .position(|&b| matches!(b, b' ' | b'\t' | b',' | b'=' | b'"'))
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        rest = &rest[end..];
+        let after_spaces = rest.iter().position(|&b| !matches!(b, b' ' | b'\t'));
+        let Some(equals) = after_spaces.filter(|&i| rest[i] == b'=') else {
+            if end == 0 {
+                // A stray quote: skip it.
+                rest = &rest[1..];
+            }
+            continue;
+        };
+        rest = &rest[equals + 1..];
+        let spaces = rest
+            .iter()
+            .position(|&b| !matches!(b, b' ' | b'\t'))
+            .unwrap_or(rest.len());
+        rest = &rest[spaces..];
+        let value = if rest.first() == Some(&b'"') {
+            // A quoted string, with `\` escapes.
+            let mut value = Vec::new();
+            let mut i = 1;
+            while i < rest.len() && rest[i] != b'"' {
+                if rest[i] == b'\\' && i + 1 < rest.len() {
+                    i += 1;
+                }
+                value.push(rest[i]);
+                i += 1;
+            }
+            rest = &rest[(i + 1).min(rest.len())..];
+            value
+        } else {
+            let end = rest
+                .iter()
+                .position(|&b| matches!(b, b' ' | b'\t' | b','))
+                .unwrap_or(rest.len());
+            let value = rest[..end].to_vec();
+            rest = &rest[end..];
+            value
+        };
+        if name.eq_ignore_ascii_case(b"error") && value == b"invalid_token" {
+            return true;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -89,9 +154,27 @@ mod tests {
             forbidden(Some(r#"Bearer error="invalid_token""#)).unwrap(),
             UserInfoResponse::TokenRejected
         );
+        for says in [
+            "Bearer error=invalid_token",
+            r#"Bearer realm="api", error = "invalid_token", error_description="expired""#,
+            r#"Basic realm="x", Bearer ERROR="invalid_token""#,
+        ] {
+            assert_eq!(
+                forbidden(Some(says)).unwrap(),
+                UserInfoResponse::TokenRejected,
+                "{says}"
+            );
+        }
         for challenge in [
             None,
             Some(r#"Bearer error="insufficient_scope", scope="openid email""#),
+            Some(r#"Bearer error="insufficient_scope", error_description="not an invalid_token""#),
+            Some(r#"Bearer realm="invalid_token", error="insufficient_scope""#),
+            Some(r#"Bearer error_uri="https://x/invalid_token", error="insufficient_scope""#),
+            Some(r#"Bearer error="invalid_token_binding""#),
+            Some(r#"Bearer error=""#),
+            Some(r#"Bearer error"#),
+            Some(r#"Bearer "="invalid_token""#),
         ] {
             assert!(forbidden(challenge).is_err(), "{challenge:?}");
         }
