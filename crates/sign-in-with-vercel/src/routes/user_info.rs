@@ -7,7 +7,7 @@
 
 use http::request::Parts;
 use http::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
@@ -55,8 +55,7 @@ async fn user_info(
     };
     match parsed {
         UserInfoResponse::Claims(claims) => {
-            let user: UserInfo = serde_json::from_value(Value::Object(claims))
-                .map_err(|_| Endpoint::Userinfo.malformed("claims of the wrong type"))?;
+            let user = UserInfo::from_claims(data.sub.clone(), claims);
             Ok(json(StatusCode::OK, &json!({ "userInfo": user })))
         }
         // The app was removed, or the grant revoked: the session ends, in

@@ -55,9 +55,70 @@ impl UserInfo {
     }
 }
 
+impl UserInfo {
+    /// The user from a userinfo response's claims (OpenID Connect Core
+    /// §5.3.2), its `sub` already checked: each standard claim of §5.1
+    /// taken when it has its type, and left out when not (a provider's
+    /// `"name": 123` leaves the rest of the answer standing);
+    /// `email_verified` also as the strings `"true"` and `"false"`, which
+    /// some providers send. Every other claim is kept as it came.
+    pub(crate) fn from_claims(sub: String, mut claims: Map<String, Value>) -> Self {
+        claims.remove("sub");
+        let mut string = |name: &str| match claims.remove(name) {
+            Some(Value::String(value)) => Some(value),
+            _ => None,
+        };
+        let (name, preferred_username) = (string("name"), string("preferred_username"));
+        let (picture, email) = (string("picture"), string("email"));
+        let email_verified = match claims.remove("email_verified") {
+            Some(Value::Bool(verified)) => Some(verified),
+            Some(Value::String(verified)) => match verified.as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        Self {
+            sub,
+            name,
+            preferred_username,
+            picture,
+            email,
+            email_verified,
+            other: claims,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A standard claim of the wrong type is left out, not a failure of
+    /// the whole answer; the others, and every other claim, stand.
+    #[test]
+    fn claims_of_the_wrong_type_are_left_out() {
+        let claims = serde_json::json!({
+            "sub": "usr_1", "name": 123, "email": "a@example.com",
+            "email_verified": "true", "picture": null, "preferred_username": ["x"],
+            "locale": "en",
+        });
+        let Value::Object(claims) = claims else {
+            unreachable!()
+        };
+        let user = UserInfo::from_claims("usr_1".into(), claims);
+        assert_eq!(user.sub, "usr_1");
+        assert_eq!(user.name, None);
+        assert_eq!(user.email.as_deref(), Some("a@example.com"));
+        assert_eq!(user.email_verified, Some(true));
+        assert_eq!((user.picture, user.preferred_username), (None, None));
+        assert_eq!(user.other.keys().collect::<Vec<_>>(), ["locale"]);
+        let Value::Object(odd) = serde_json::json!({"email_verified": "yes"}) else {
+            unreachable!()
+        };
+        assert_eq!(UserInfo::from_claims("u".into(), odd).email_verified, None);
+    }
 
     /// `Debug` (a log line's `{:?}`, a panic message) names no personal
     /// data: not the subject, the name, the email, or any other claim.
