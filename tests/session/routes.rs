@@ -90,6 +90,29 @@ async fn an_introspection_about_another_user_ends_the_session() {
     assert!(!active(&rp, &access) && !active(&rp, &refresh));
 }
 
+/// An access token the provider refuses before its time (revoked alone,
+/// or a life shorter than `expires_in` said), at userinfo (401) or at
+/// introspection (`active: false`): the session ends, and its refresh
+/// token, which no cookie holds any more, is revoked rather than left
+/// valid for its thirty days.
+#[tokio::test]
+async fn an_access_token_refused_early_ends_the_session_and_revokes_the_refresh_token() {
+    for path in ["/api/user-info", "/api/validate-token"] {
+        let mut rp = signed_in("client_secret_post").await;
+        let (access, refresh) = rp.issued();
+        rp.emulator.expire_access_token(&access);
+        assert!(active(&rp, &refresh), "{path}: the refresh token lives");
+        let answer = rp.get(path).await;
+        assert_eq!(answer.status(), 401, "{path}");
+        assert_eq!(body_json(&answer)["error"], "token_inactive", "{path}");
+        testkit::assert_no_session(rp.jar());
+        assert!(
+            !active(&rp, &refresh),
+            "{path}: the refresh token was left valid"
+        );
+    }
+}
+
 #[tokio::test]
 async fn validate_token_returns_the_introspection() {
     let mut rp = signed_in("client_secret_post").await;

@@ -48,7 +48,7 @@ async fn user_info(
         .await?;
     let parsed = match userinfo::parse_response(&response, &data.sub) {
         Err(Error::SubjectMismatch) => {
-            session::end_on_another_user(provider, sessions, &data, reply, "user-info").await;
+            session::end_and_revoke(provider, sessions, &data, reply, "user-info").await;
             return Err(Error::SubjectMismatch);
         }
         parsed => parsed?,
@@ -58,10 +58,11 @@ async fn user_info(
             let user = UserInfo::from_claims(data.sub.clone(), claims);
             Ok(json(StatusCode::OK, &json!({ "userInfo": user })))
         }
-        // The app was removed, or the grant revoked: the session ends, in
-        // every instance when there is a shared store.
+        // The app was removed, or the grant or the token revoked: the
+        // session ends, in every instance when there is a shared store, and
+        // its refresh token, which may still be good, is revoked.
         UserInfoResponse::TokenRejected => {
-            session::end(sessions, &data).await;
+            session::end_and_revoke(provider, sessions, &data, reply, "user-info").await;
             Err(Error::TokenInactive)
         }
     }

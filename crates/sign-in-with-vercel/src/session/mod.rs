@@ -230,14 +230,16 @@ pub(crate) async fn end(sessions: &Sessions, data: &SessionData) -> bool {
 }
 
 /// Ends `data`'s session, in every instance with a store, and revokes its
-/// tokens (RFC 7009): the provider described another user than the
-/// session's (OpenID Connect Core §5.3.2: the `sub` must match), so its
-/// tokens are not this user's, and the cookie that holds them is deleted
-/// with the answer; without this, other copies of the session lived on
-/// and its refresh token stayed valid, held by no browser. Tokens the
-/// provider cannot revoke now are kept, sealed, for the next sign-out of
-/// this browser to retry, as a sign-out's are.
-pub(crate) async fn end_on_another_user(
+/// tokens (RFC 7009), when the provider's answer about it ends it: it
+/// described another user than the session's (OpenID Connect Core §5.3.2:
+/// the `sub` must match), so the tokens are not this user's; or it refused
+/// the access token (RFC 6750 §3.1, RFC 7662 `active: false`), while the
+/// refresh token may live on. The cookie that holds them is deleted with
+/// the answer; without the revocation, the refresh token stayed valid,
+/// held by no browser. Tokens the provider cannot revoke now are kept,
+/// sealed, for the next sign-out of this browser to retry, as a
+/// sign-out's are.
+pub(crate) async fn end_and_revoke(
     provider: &Provider,
     sessions: &Sessions,
     data: &SessionData,
