@@ -2553,7 +2553,12 @@ fn an_accepted_return_path_is_always_a_path_on_this_origin() {
                 ..Paths::default()
             }
             .check();
-            let plain = safe_return_path(&candidate).is_some() && !candidate.contains(['?', '#']);
+            let a_route = Paths::default().all()[..6]
+                .iter()
+                .any(|(_, route)| *route == candidate);
+            let plain = safe_return_path(&candidate).is_some()
+                && !candidate.contains(['?', '#'])
+                && !a_route;
             if checked.is_ok() != plain {
                 return Err(format!("Paths::check says {checked:?}"));
             }

@@ -12,6 +12,7 @@ use crate::origin::safe_return_path;
 /// The app's URL layout. Every value is an absolute path on the app's
 /// origin, without query or fragment.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Paths {
     /// Starts a sign-in (`GET`); default `/api/auth/authorize`.
     pub authorize: String,
@@ -77,13 +78,24 @@ impl Paths {
     }
 
     /// Checks that every value is a plain same-origin path (the rules of
-    /// [`safe_return_path`], and no query or fragment); the error names
-    /// the first that is not.
+    /// [`safe_return_path`], and no query or fragment), that no two routes
+    /// share a path (one would never be reached), and that the error page
+    /// is not a route (a route's error would send the browser back to it,
+    /// in a loop); the error names the first that is not.
     pub fn check(&self) -> Result<(), String> {
-        for (name, path) in self.all() {
+        let all = self.all();
+        for (name, path) in all {
             if safe_return_path(path).is_none() || path.contains(['?', '#']) {
                 return Err(format!(
                     "the {name} path {path:?} is not an absolute path on the app's origin"
+                ));
+            }
+        }
+        // The six routes, then the error page against each of them.
+        for (i, (name, path)) in all.iter().enumerate().take(7) {
+            if let Some((other, _)) = all[..i.min(6)].iter().find(|(_, p)| p == path) {
+                return Err(format!(
+                    "the {name} path {path:?} is the {other} route's too"
                 ));
             }
         }
@@ -106,6 +118,30 @@ mod tests {
         assert_eq!(p.user_info, "/api/user-info");
         assert_eq!(p.error_page, "/auth/error");
         assert_eq!(p.default_return, "/profile");
+        assert_eq!(p.check(), Ok(()));
+    }
+
+    /// Two routes on one path (one never reached), or the error page on a
+    /// route's path (an error there would loop), are refused.
+    #[test]
+    fn a_path_two_routes_share_or_an_error_page_on_a_route_is_refused() {
+        let mut p = Paths::default();
+        p.error_page = p.authorize.clone();
+        let error = p.check().unwrap_err();
+        assert!(
+            error.contains("error_page") && error.contains("authorize"),
+            "{error}"
+        );
+        let mut p = Paths::default();
+        p.user_info = p.session.clone();
+        let error = p.check().unwrap_err();
+        assert!(
+            error.contains("user_info") && error.contains("session"),
+            "{error}"
+        );
+        // Where a sign-in returns may be any page, a route's too.
+        let mut p = Paths::default();
+        p.default_return = p.user_info.clone();
         assert_eq!(p.check(), Ok(()));
     }
 
