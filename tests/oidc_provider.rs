@@ -474,7 +474,7 @@ async fn whole_session(client: Client) {
     let scope = info["scope"].as_str().unwrap();
     for s in sign_in_with_vercel::SCOPES {
         assert!(
-            scope.split(' ').any(|x| x == s),
+            scope.split(' ').any(|x| x == *s),
             "scope {scope:?} lacks {s}"
         );
     }

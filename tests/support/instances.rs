@@ -138,7 +138,10 @@ impl Stack {
             client_secret: Some(SECRET.into()),
             token_endpoint_auth_method: "client_secret_post".into(),
             redirect_uris: vec![format!("{APP}/api/auth/callback")],
-            scopes: sign_in_with_vercel::SCOPES.map(String::from).to_vec(),
+            scopes: sign_in_with_vercel::SCOPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         });
         Self {
             emulator,

@@ -112,7 +112,10 @@ pub fn client(method: &str) -> Client {
         client_secret: (method != "none").then(|| SECRET.to_owned()),
         token_endpoint_auth_method: method.to_owned(),
         redirect_uris: vec![format!("{APP}/api/auth/callback")],
-        scopes: sign_in_with_vercel::SCOPES.map(String::from).to_vec(),
+        scopes: sign_in_with_vercel::SCOPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
     }
 }
 

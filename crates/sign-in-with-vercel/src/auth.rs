@@ -186,8 +186,9 @@ impl Auth {
     /// [`REFRESH_GRACE_SECS`](crate::REFRESH_GRACE_SECS) past the access
     /// token's expiry, then the request fails with the provider's error
     /// and the session is kept for the next try; a refused grant ends the
-    /// session once its access token has expired (at once with the shared
-    /// store).
+    /// session (at once with the shared store; without one, the answer
+    /// deletes the generation, while the request still names the user if
+    /// its access token is live).
     ///
     /// [`Auth::protect`] does all of the following for you; this is for a
     /// function that also answers signed-out visitors, or answers them its

@@ -9,7 +9,7 @@ use crate::secret::{CodeVerifier, Nonce, State, random_tokens};
 
 /// The scopes requested: an ID token, the profile and email claims, and a
 /// refresh token. The one list of scopes: the emulator offers these.
-pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
+pub const SCOPES: &[&str] = &["openid", "email", "profile", "offline_access"];
 /// [`SCOPES`] as the `scope` parameter (RFC 6749 §3.3), form-encoded as it
 /// goes into the URL (a test checks it against the list).
 const SCOPE_ENCODED: &str = "openid+email+profile+offline_access";

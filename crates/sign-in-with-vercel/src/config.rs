@@ -42,6 +42,7 @@ impl ClientAuthMethod {
 
 /// The relying party's settings.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// The app's client ID from the Vercel dashboard.
     pub client_id: String,
@@ -243,7 +244,7 @@ pub(crate) fn all_utf8(names: &[&'static str]) -> Result<(), ConfigError> {
 /// The environment variables [`Config::from_lookup`] reads (and
 /// [`Config::from_env`] checks are UTF-8): what a test harness clears
 /// from a child process so that a developer's shell cannot change it.
-pub const ENV_VARIABLES: [&str; 14] = [
+pub const ENV_VARIABLES: &[&str] = &[
     "VERCEL_APP_CLIENT_ID",
     "NEXT_PUBLIC_VERCEL_APP_CLIENT_ID",
     "VERCEL_APP_CLIENT_SECRET",
@@ -266,7 +267,7 @@ impl Config {
     /// is a configuration error naming it, not a variable left unset (an
     /// `AUTH_SECRET` or `REDIS_URL` quietly ignored).
     pub fn from_env() -> Result<Self, ConfigError> {
-        all_utf8(&ENV_VARIABLES)?;
+        all_utf8(ENV_VARIABLES)?;
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 

@@ -3,10 +3,10 @@
 //! (RFC 5869) from `AUTH_SECRET`, or from the client secret.
 //!
 //! A seal is `base64url(version ‖ nonce ‖ ciphertext ‖ tag)`. The nonce is
-//! 96 random bits per seal (NIST SP 800-38D §8.2.2), from the thread's
-//! CSPRNG (ChaCha12, seeded and reseeded from the OS): a nonce needs to be
-//! unique, not secret, and a system call per seal would be avoidable
-//! work on the hottest route (authorize). The additional data
+//! 96 random bits per seal (NIST SP 800-38D §8.2.2), from the operating
+//! system for every seal: a generator in the process would repeat its
+//! nonces in every copy of an instance restored from one memory snapshot,
+//! and a repeated nonce under one key breaks AES-GCM. The additional data
 //! binds the seal to its purpose and to this relying party, so a flow
 //! cookie never opens as a session and another app's seal never opens
 //! here. A key ring rotates keys: the first key seals, every key opens.

@@ -38,7 +38,7 @@ pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut command = Command::new(program);
     for var in CLEARED_VARS
         .into_iter()
-        .chain(sign_in_with_vercel::ENV_VARIABLES)
+        .chain(sign_in_with_vercel::ENV_VARIABLES.iter().copied())
     {
         command.env_remove(var);
     }

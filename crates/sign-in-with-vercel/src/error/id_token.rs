@@ -72,7 +72,7 @@ impl fmt::Display for IdTokenError {
             Self::BadSignature => f.write_str("bad signature"),
             Self::IssuerMismatch => f.write_str("iss mismatch"),
             Self::AudienceMismatch => f.write_str("aud mismatch"),
-            Self::AuthorizedPartyMismatch => f.write_str("azp missing or mismatched"),
+            Self::AuthorizedPartyMismatch => f.write_str("azp is not our client ID"),
             Self::Expired => f.write_str("expired or no exp"),
             Self::NotYetValid => f.write_str("nbf in the future"),
             Self::InvalidIssuedAt => f.write_str("iat missing or in the future"),

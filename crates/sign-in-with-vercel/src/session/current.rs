@@ -44,7 +44,13 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// The signed-in user, as the ID token proved them.
+    /// The signed-in user, as the ID token proved them when this request
+    /// read the session. A refresh made later in the same request
+    /// ([`Auth::refresh_session`](crate::Auth::refresh_session), or a
+    /// refused token retried by [`Auth::vercel_api`](crate::Auth::vercel_api))
+    /// keeps the user (another `sub` ends the session) but may bring newer
+    /// profile claims: they reach the cookie, and the next request's
+    /// `user()`, not this one.
     pub fn user(&self) -> &UserInfo {
         &self.user
     }

@@ -45,7 +45,12 @@ use revocation::Pending;
 /// it, requests fail with the provider's trouble (`provider_unavailable`,
 /// `configuration`) instead of naming the user, and the session is kept,
 /// so that the first refresh after the outage carries on, however long
-/// the user was away. A refused grant ends the session at once.
+/// the user was away. A refused grant ends the session: with the shared
+/// store at once, every copy in every instance; without one, the answer
+/// deletes the generation it refreshed (its request still names the user
+/// while the access token lives, since a parallel request in another
+/// instance may have spent the refresh token first, and answers 409 once
+/// it has expired).
 pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 
 /// What the sessions of one instance share: the refreshes in flight, and
