@@ -352,6 +352,11 @@ const ERRORS = {
   not_signed_in: ["You are not signed in", "Your session has ended. Please sign in again."],
   store_unavailable: ["Sessions are unavailable", "The site's session store could not be reached. Please try again in a moment."],
 };
+// Codes of request objects and dynamic registration (OpenID Connect Core
+// §3.1.2.6), which this app never uses: Vercel misread the request.
+for (const code of ["invalid_request_uri", "invalid_request_object", "request_not_supported", "request_uri_not_supported", "registration_not_supported"]) {
+  ERRORS[code] = ["Vercel did not accept the sign-in request", "Vercel answered with an error about a kind of request this app does not send. Please try again; if it persists, the site's settings need a look."];
+}
 
 // Only a code of the form RFC 6749 §4.1.2.1 gives (lowercase letters,
 // digits, `_`) is shown: anything else in the address is someone's text.
@@ -366,6 +371,20 @@ function errorPage() {
   $("error-text").textContent = text;
   $("error-code").textContent = code;
   document.title = `${title} · Sign in with Vercel`;
+  // A failed sign-in can leave an earlier one standing (a callback opened
+  // again from the history, a second sign-in cancelled): say so, and lead
+  // on rather than to another sign-in.
+  fetchSession()
+    .then((user) => {
+      if (!user) return;
+      const who = user.name || user.preferred_username || user.email || "your Vercel account";
+      $("error-signed-in").textContent = `You are still signed in as ${who}.`;
+      $("error-signed-in").hidden = false;
+      const retry = $("retry");
+      retry.textContent = "Continue to your profile";
+      retry.href = "/profile";
+    })
+    .catch(() => {});
 }
 
 const pages = { home, profile, error: errorPage };

@@ -291,13 +291,44 @@ async fn emulator_refuses_a_request_without_pkce() {
     assert!(!q.contains_key("iss"), "{q:?}");
 }
 
+/// `vercel env pull` writes a Sensitive variable as `KEY=""`: the app
+/// then signs in as a public client, which the banner says at start-up
+/// rather than every sign-in failing with `invalid_client` unexplained.
+#[test]
+fn the_banner_says_when_the_client_secret_is_empty_or_missing() {
+    for (secret, said) in [
+        (
+            Some(""),
+            "VERCEL_APP_CLIENT_SECRET is empty: signing in as a public client",
+        ),
+        (
+            None,
+            "no VERCEL_APP_CLIENT_SECRET: signing in as a public client",
+        ),
+    ] {
+        let mut vars = vec![
+            ("PORT", free_port().to_string()),
+            ("VERCEL_APP_CLIENT_ID", "cl_configured".to_owned()),
+            ("VERCEL_OAUTH_ISSUER", "http://127.0.0.1:9".to_owned()),
+        ];
+        vars.extend(secret.map(|s| ("VERCEL_APP_CLIENT_SECRET", s.to_owned())));
+        let (dev, _) = spawn(&DEV, &vars, "Press Ctrl+C to stop");
+        assert!(
+            dev.lines.iter().any(|l| l.contains(said)),
+            "{:?}",
+            dev.lines
+        );
+    }
+}
+
 #[tokio::test]
 async fn real_credentials_from_the_environment_work_locally() {
     let (_emulator, dev, app, _issuer, _api) = configured_stack("client_secret_post").await;
     assert!(
         dev.lines
             .iter()
-            .any(|l| l.contains("client ID from the environment")),
+            .any(|l| l
+                .contains("client ID from the environment, .env.local or .env; a client secret)")),
         "{:?}",
         dev.lines
     );

@@ -370,6 +370,17 @@ try {
     );
   });
 
+  await step("an error page while still signed in (a callback opened again) says so, and leads to the profile", async () => {
+    await page.goto(`${APP_URL}/auth/error?error=sign_in_expired`);
+    await expectText(page.getByRole("heading", { level: 1 }), "The sign-in attempt expired", "the error page's heading");
+    await expectText(page.locator("#error-signed-in"), "You are still signed in as Demo User.", "the note that the user is signed in");
+    const onward = page.getByRole("link", { name: "Continue to your profile" });
+    await expectVisible(onward, "the link to the profile");
+    await onward.click();
+    await expectUrl(page, "/profile", "after Continue");
+    await expectText(page.locator("#name"), "Demo User", "the profile after Continue");
+  });
+
   let second;
   await step("sign out: this tab goes home signed out, the API answers 401, a second tab follows", async () => {
     second = await context.newPage();

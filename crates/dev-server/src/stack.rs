@@ -180,8 +180,19 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             .get("VERCEL_OAUTH_ISSUER")
             .cloned()
             .unwrap_or_else(|| VERCEL_ISSUER.to_owned());
+        // `vercel env pull` writes `KEY=""` for a variable it may not read
+        // (a Sensitive one), and nothing for one not set for Development:
+        // the app then signs in as a public client, and every sign-in of a
+        // confidential app fails with `invalid_client`. Said here, once.
+        let client = match vars.get("VERCEL_APP_CLIENT_SECRET").map(|v| v.trim()) {
+            Some(secret) if !secret.is_empty() => "a client secret",
+            Some(_) => {
+                "VERCEL_APP_CLIENT_SECRET is empty: signing in as a public client (a Sensitive variable pulls empty; set it for Development)"
+            }
+            None => "no VERCEL_APP_CLIENT_SECRET: signing in as a public client",
+        };
         banner = format!(
-            "Sign in with Vercel: dev server\n\n  Open {app_url} and sign in.\n  Provider: {issuer} (client ID from the environment or .env.local)\n  The app's Authorization Callback URLs must include {app_url}{callback}\n\n  Press Ctrl+C to stop.\n"
+            "Sign in with Vercel: dev server\n\n  Open {app_url} and sign in.\n  Provider: {issuer} (client ID from the environment, .env.local or .env; {client})\n  The app's Authorization Callback URLs must include {app_url}{callback}\n\n  Press Ctrl+C to stop.\n"
         );
     } else {
         let issuer_listener = bind_default(options.emulator_port, "EMULATOR_PORT", &vars)?;
