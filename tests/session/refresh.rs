@@ -257,6 +257,37 @@ async fn a_dead_grant_ends_the_session_at_the_next_refresh() {
     );
 }
 
+/// A refresh refused in another shape than RFC 6749 §5.2's (Vercel's
+/// REST API writes `{"error": {"code": …}}`), with another code than
+/// `invalid_grant`, or with no readable code at all, ends the session as
+/// `invalid_grant` does, rather than counting as an outage that every
+/// request meets again for as long as the cookie lives. A refused client
+/// does not: that is the app's configuration.
+#[tokio::test]
+async fn a_refresh_refused_in_any_shape_ends_the_session() {
+    for body in [
+        r#"{"error":{"code":"invalid_grant","message":"Refresh token expired"}}"#,
+        r#"{"error":"invalid_request"}"#,
+        "Bad Request",
+    ] {
+        let mut rp = signed_in("client_secret_post").await;
+        rp.emulator.faults().token_response = Some((400, body.into()));
+        rp.advance(3601);
+        let answer = rp.get("/api/auth/session").await;
+        assert_eq!(answer.status(), 409, "{body}");
+        testkit::assert_no_session(rp.jar());
+        let after = body_json(&rp.get("/api/auth/session").await);
+        assert_eq!(after["user"], serde_json::Value::Null, "{body}");
+    }
+    let mut rp = signed_in("client_secret_post").await;
+    rp.emulator.faults().token_response = Some((400, r#"{"error":"invalid_client"}"#.into()));
+    rp.advance(3601);
+    let before = rp.jar().session_names();
+    let answer = rp.get("/api/auth/session").await;
+    assert_eq!(body_json(&answer)["user"]["sub"], DEMO_SUB);
+    assert_eq!(rp.jar().session_names(), before, "the session is kept");
+}
+
 #[tokio::test]
 async fn rotated_tokens_survive_an_id_token_that_cannot_be_checked_now() {
     let mut rp = signed_in("client_secret_post").await;

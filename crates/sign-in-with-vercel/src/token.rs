@@ -71,6 +71,13 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     if status == http::StatusCode::TOO_MANY_REQUESTS {
         return Err(Endpoint::Token.failed(status));
     }
+    // RFC 6749 §5.2: a 400 is the endpoint's refusal, whatever its body
+    // holds; a 400 without an error code it can read refuses all the same
+    // (`unknown`), rather than counting as an outage that every later
+    // request would meet again.
+    if status == http::StatusCode::BAD_REQUEST {
+        return Err(refusal(response).unwrap_or_else(|| Error::TokenRejected("unknown".into())));
+    }
     if status.is_client_error() {
         return Err(refusal(response).unwrap_or(Endpoint::Token.failed(status)));
     }

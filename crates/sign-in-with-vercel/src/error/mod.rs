@@ -179,8 +179,10 @@ impl Error {
                 "The identity provider returned an error.",
                 false,
             ),
-            // The grant is dead (spent, revoked, expired): sign in again.
-            Self::TokenRejected(code) if code == "invalid_grant" => facts(
+            // The grant is dead (spent, revoked, expired), or the provider
+            // refused this request for a reason no retry changes: sign in
+            // again.
+            Self::TokenRejected(code) if refuses_the_grant(code) => facts(
                 "token_rejected",
                 S::UNAUTHORIZED,
                 "The identity provider refused the grant; sign in again.",
@@ -284,12 +286,17 @@ impl Error {
         self.facts().ends_session
     }
 
-    /// Whether the token endpoint refused the grant itself (`invalid_grant`,
-    /// RFC 6749 §5.2): the refresh token is dead, spent or revoked. Other
-    /// refusals (`invalid_client`, `unauthorized_client`, …) are the app's
+    /// Whether the token endpoint refused the grant itself (RFC 6749 §5.2):
+    /// `invalid_grant` (the refresh token is dead, spent or revoked), or
+    /// any other 400 that names neither the client nor a throttle
+    /// (`invalid_request`, `invalid_scope`, a code that is not RFC 6749's,
+    /// or none): nothing makes the same request succeed later, and a
+    /// session kept on it would answer errors for as long as its cookie
+    /// lives. Refusals of the client (`invalid_client`,
+    /// `unauthorized_client`, `unsupported_grant_type`) are the app's
     /// configuration, not the user's session.
     pub fn is_grant_refusal(&self) -> bool {
-        matches!(self, Self::TokenRejected(code) if code == "invalid_grant")
+        matches!(self, Self::TokenRejected(code) if refuses_the_grant(code))
     }
 
     /// Writes the log line for this error; server-side faults at error
@@ -433,17 +440,40 @@ pub fn provider_error_code(code: &str) -> &'static str {
         .unwrap_or("provider_error")
 }
 
+/// Whether a token endpoint's refusal `code` (sanitised) refuses the
+/// grant rather than the client or the moment ([`Error::is_grant_refusal`]).
+fn refuses_the_grant(code: &str) -> bool {
+    !matches!(
+        code,
+        "invalid_client"
+            | "unauthorized_client"
+            | "unsupported_grant_type"
+            | "temporarily_unavailable"
+            | "slow_down"
+    )
+}
+
 /// The `error` code of an OAuth error body (RFC 6749 §5.2, the shape
 /// RFC 7009 §2.2.1 and RFC 7662 §2.3 reuse), sanitised; `None` when the
-/// body is not one. The `error_description` is never read.
+/// body is not one. Vercel's REST API writes its errors as `{"error":
+/// {"code": …}}` on the same host: its `code` is read alike. The
+/// `error_description` (and `message`) is never read.
 pub(crate) fn oauth_error_code(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Code {
+        OAuth(String),
+        Rest { code: String },
+    }
+    #[derive(serde::Deserialize)]
     struct OAuthError {
-        error: String,
+        error: Code,
     }
     serde_json::from_slice::<OAuthError>(body)
         .ok()
-        .map(|e| sanitize_error_code(&e.error))
+        .map(|e| match e.error {
+            Code::OAuth(code) | Code::Rest { code } => sanitize_error_code(&code),
+        })
 }
 
 /// An OAuth `error` code from a token, revocation or introspection error
@@ -571,16 +601,26 @@ mod tests {
     }
 
     /// RFC 6749 §5.2: `invalid_grant` is the grant's death (the user signs
-    /// in again, the session's cookies go); a throttle is the provider's
-    /// state; any other refusal is the app's configuration, and the
-    /// session is kept for when it is fixed.
+    /// in again, the session's cookies go), and so is any other refusal
+    /// that names neither the client nor a throttle; a throttle is the
+    /// provider's state; a refused client is the app's configuration, and
+    /// the session is kept for when it is fixed.
     #[test]
     fn a_refused_grant_ends_the_session_and_a_refused_client_keeps_it() {
-        let grant = Error::TokenRejected("invalid_grant".into());
-        assert_eq!(
-            (grant.code(), grant.status(), grant.ends_session()),
-            ("token_rejected", StatusCode::UNAUTHORIZED, true)
-        );
+        for code in [
+            "invalid_grant",
+            "invalid_request",
+            "invalid_scope",
+            "unknown",
+        ] {
+            let grant = Error::TokenRejected(code.into());
+            assert_eq!(
+                (grant.code(), grant.status(), grant.ends_session()),
+                ("token_rejected", StatusCode::UNAUTHORIZED, true),
+                "{code}"
+            );
+            assert!(grant.is_grant_refusal(), "{code}");
+        }
         for code in ["temporarily_unavailable", "slow_down"] {
             let throttled = Error::TokenRejected(code.into());
             assert_eq!(
@@ -597,13 +637,18 @@ mod tests {
                 "{code}"
             );
         }
-        for code in ["invalid_client", "unauthorized_client", "invalid_scope"] {
+        for code in [
+            "invalid_client",
+            "unauthorized_client",
+            "unsupported_grant_type",
+        ] {
             let refused = Error::TokenRejected(code.into());
             assert_eq!(
                 (refused.code(), refused.status(), refused.ends_session()),
                 ("configuration", StatusCode::INTERNAL_SERVER_ERROR, false),
                 "{code}"
             );
+            assert!(!refused.is_grant_refusal(), "{code}");
         }
     }
 }
