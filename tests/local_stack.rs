@@ -235,6 +235,12 @@ async fn emulator_refuses_a_reused_code() {
         .into_owned();
     let done = browser.visit(&callback).await;
     assert_eq!(done.url, format!("{app}/profile"));
+    let valid = browser.visit(&format!("{app}/api/validate-token")).await;
+    assert_eq!(
+        valid.status, 200,
+        "signed in, before the replay: {}",
+        valid.body
+    );
     let again = token_request(
         &mut browser,
         &api,
@@ -256,6 +262,7 @@ async fn emulator_refuses_a_reused_code() {
     );
     let validated = browser.visit(&format!("{app}/api/validate-token")).await;
     assert_eq!(validated.status, 401, "{}", validated.body);
+    assert_eq!(validated.json()["error"], "token_inactive");
 }
 
 #[tokio::test]

@@ -49,8 +49,13 @@ async fn userinfo_sub_mismatch_is_an_error_not_data() {
     assert!(!active(&rp, &access) && !active(&rp, &refresh));
     rp.emulator.faults().userinfo_sub = None;
     rp.advance(3601);
+    rp.clear_log();
     let later = rp.send_with(&copy, "GET", "/api/user-info").await;
-    assert_ne!(later.status(), 200);
+    assert_eq!(later.status(), 409, "{:?}", later.body());
+    assert_eq!(body_json(&later)["error"], "session_refresh_conflict");
+    let refreshes = rp.sent_to("/login/oauth/token");
+    assert_eq!(refreshes.len(), 1, "one refresh, refused");
+    assert!(rp.sent_to("/login/oauth/userinfo").is_empty());
 }
 
 /// The same while the provider cannot revoke: the tokens are kept,
@@ -61,14 +66,21 @@ async fn tokens_of_a_userinfo_mismatch_left_unrevoked_go_with_the_next_sign_out(
     let (access, refresh) = rp.issued();
     rp.emulator.faults().userinfo_sub = Some("usr_someone_else".into());
     rp.emulator.faults().revocation_status = Some(503);
-    assert_eq!(rp.get("/api/user-info").await.status(), 401);
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 401);
     assert!(active(&rp, &access), "the provider could not revoke");
+    let kept = rp.jar().names(sign_in_with_vercel::REVOCATION_COOKIE).len();
+    assert_eq!(kept, 1, "the tokens kept for a retry");
     {
         let mut faults = rp.emulator.faults();
         faults.userinfo_sub = None;
         faults.revocation_status = None;
     }
     assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert!(
+        active(&rp, &access) && active(&rp, &refresh),
+        "the sign-in revoked nothing"
+    );
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
     assert!(!active(&rp, &access) && !active(&rp, &refresh));
 }

@@ -423,8 +423,10 @@ async fn a_late_refresh_does_not_undo_a_sign_out_after_the_next_sign_in() {
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
     assert_eq!(location(&rp.sign_in().await), "/profile");
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
+    rp.clear_log();
     lands_signed_out(&rp, &refreshed).await;
     assert!(!active(&rp, &late_access) && !active(&rp, &late_refresh));
+    assert_landing_revoked(&rp, &late_refresh);
 }
 
 /// The same, with the refresh's answer held by a protected function whose
@@ -442,8 +444,31 @@ async fn a_refresh_answered_minutes_later_does_not_undo_a_sign_out() {
     rp.advance(5);
     assert_eq!(rp.send("POST", "/api/auth/signout").await.status(), 200);
     rp.advance(5);
+    rp.clear_log();
     lands_signed_out(&rp, &refreshed).await;
     assert!(!active(&rp, &late_access) && !active(&rp, &late_refresh));
+    assert_landing_revoked(&rp, &late_refresh);
+}
+
+/// The late refresh's landing itself asked the provider to revoke
+/// `token`: the emulator revokes a whole grant with any of its tokens, so
+/// the sign-outs before the landing may already have made the late
+/// tokens inactive, and `active` alone would not show it.
+fn assert_landing_revoked(rp: &Rp, token: &str) {
+    let revoked: Vec<String> = rp
+        .sent_to("/login/oauth/token/revoke")
+        .iter()
+        .filter_map(|r| {
+            url::form_urlencoded::parse(r.body())
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    assert!(
+        revoked.iter().any(|t| t == token),
+        "the landing revoked {} tokens, not the late refresh token",
+        revoked.len()
+    );
 }
 
 /// Sign-ins and sign-outs in a quick loop (the clock stands still): the

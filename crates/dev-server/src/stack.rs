@@ -393,8 +393,11 @@ mod tests {
     /// what browsers send to `localhost` there: the server does not start.
     #[tokio::test]
     async fn a_taken_ipv6_loopback_port_stops_the_start() {
-        let taken = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, 0))).unwrap();
-        let port = port_of(&taken).unwrap();
+        // A port no outgoing connection can hold on 127.0.0.1 meanwhile
+        // (which would fail the start for another reason).
+        let port = testkit::free_port();
+        let taken = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).unwrap();
+        assert_eq!(port_of(&taken).unwrap(), port);
         let options = DevOptions {
             port,
             ..DevOptions::from_vars(HashMap::new(), &crate::app_root()).unwrap()

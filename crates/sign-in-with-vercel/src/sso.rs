@@ -376,6 +376,15 @@ pub struct Marketplace {
     clock: Clock,
 }
 
+/// The variables [`Marketplace::from_env`] reads (and checks for UTF-8).
+const MARKETPLACE_VARIABLES: &[&str] = &[
+    "INTEGRATION_CLIENT_ID",
+    "INTEGRATION_CLIENT_SECRET",
+    "VERCEL_MARKETPLACE_ISSUER",
+    "VERCEL_API_URL",
+    "VERCEL_ENV",
+];
+
 impl Marketplace {
     /// `integration`'s exchange, its tokens issued by `issuer` (for
     /// [`MARKETPLACE_ISSUER`] its key set is built in; any other is
@@ -434,13 +443,7 @@ impl Marketplace {
     /// A variable whose value is not UTF-8 is a configuration error naming
     /// it, not an unset one.
     pub fn from_env() -> Result<Self, ConfigError> {
-        crate::config::all_utf8(&[
-            "INTEGRATION_CLIENT_ID",
-            "INTEGRATION_CLIENT_SECRET",
-            "VERCEL_MARKETPLACE_ISSUER",
-            "VERCEL_API_URL",
-            "VERCEL_ENV",
-        ])?;
+        crate::config::all_utf8(MARKETPLACE_VARIABLES)?;
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -510,6 +513,28 @@ impl Marketplace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every variable `from_env` reads is one it checks for UTF-8 first:
+    /// one it missed would read as unset when it is not UTF-8.
+    #[test]
+    fn every_variable_read_is_checked_for_utf8() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let _ = Marketplace::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            match name {
+                "INTEGRATION_CLIENT_ID" => Some("oac_x".into()),
+                "INTEGRATION_CLIENT_SECRET" => Some("s3cret".into()),
+                "VERCEL_MARKETPLACE_ISSUER" => Some("http://127.0.0.1:3003".into()),
+                "VERCEL_API_URL" => Some("http://127.0.0.1:3002".into()),
+                _ => None,
+            }
+        });
+        let read = read.into_inner();
+        assert!(read.len() >= 5, "{read:?}");
+        for name in read {
+            assert!(MARKETPLACE_VARIABLES.contains(&name.as_str()), "{name}");
+        }
+    }
     use crate::transport::tests::response;
 
     fn integration() -> Integration {

@@ -261,7 +261,8 @@ mod tests {
                 "provider_unavailable",
                 "{access:?} {refresh:?}"
             );
-            assert!(!error.to_string().contains("vca_"), "{error}");
+            let said = format!("{error} {error:?}");
+            assert!(!said.contains("vca_") && !said.contains("vcr_"), "{said}");
         }
     }
 

@@ -67,38 +67,72 @@ pub fn free_port() -> u16 {
     static CLAIMED: Mutex<Vec<File>> = Mutex::new(Vec::new());
     let (first, end) = unclaimed_range();
     let dir = std::env::temp_dir().join("testkit-ports");
-    std::fs::create_dir_all(&dir).expect("a directory for the port locks");
+    lock_dir(&dir);
     let span = u32::from(end - first);
     // Start where another process is unlikely to be, and walk the range.
     let start = std::process::id().wrapping_mul(7919) ^ nanos();
+    // Held while claiming: threads of this process never race each other,
+    // even where `flock` is emulated per process (NFS).
+    let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
     for step in 0..span {
         let port = first + u16::try_from((start.wrapping_add(step)) % span).expect("in range");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(format!("{port}.lock")))
-            .expect("a port's lock file");
-        if lock.try_lock().is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            CLAIMED.lock().unwrap_or_else(|e| e.into_inner()).push(lock);
+        // Another user's lock file can be opened for reading, which is all
+        // `flock` needs; one that cannot be opened at all is skipped.
+        let path = dir.join(format!("{port}.lock"));
+        let Ok(lock) = File::open(&path).or_else(|_| File::create(&path)) else {
+            continue;
+        };
+        if lock.try_lock().is_ok() && bindable(port) {
+            claimed.push(lock);
             return port;
         }
     }
     panic!("no free loopback port in {first}..{end}");
 }
 
-/// The ports below the kernel's ephemeral range that [`free_port`] hands
-/// out: at least 10000 and under the range's first port (32768 by default).
-fn unclaimed_range() -> (u16, u16) {
-    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
-        .unwrap_or(32768);
+/// Whether nothing listens on `port` on either loopback (the dev server
+/// binds both); an IPv6 loopback this machine lacks does not count.
+fn bindable(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+        && match TcpListener::bind(("::1", port)) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::AddrNotAvailable,
+        }
+}
+
+/// The directory of the port locks, writable by every user (with the
+/// sticky bit, as `/tmp` is), so that tests run once as another user do
+/// not lock everyone else out of it.
+fn lock_dir(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if std::fs::create_dir(dir).is_ok() {
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777));
+    }
     assert!(
-        low > 12_000,
-        "the kernel's ephemeral ports start at {low}: too low to keep test ports out of them"
+        dir.is_dir(),
+        "no directory for the port locks at {}",
+        dir.display()
     );
-    (10_000, low)
+}
+
+/// The ports that [`free_port`] hands out, which the kernel never hands
+/// out on its own: from 10000 up to the start of its ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`, 32768 by default), or,
+/// where that range starts too low to leave room, above its end.
+fn unclaimed_range() -> (u16, u16) {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .expect("the kernel's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range)");
+    let mut bounds = range.split_whitespace().map(|n| n.parse::<u16>().ok());
+    let (Some(Some(low)), Some(Some(high))) = (bounds.next(), bounds.next()) else {
+        panic!("the kernel's ephemeral port range is unreadable: {range:?}");
+    };
+    if low > 12_000 {
+        (10_000, low)
+    } else if high < 63_000 {
+        (high + 1, u16::MAX)
+    } else {
+        panic!("the kernel's ephemeral ports ({low}-{high}) leave no room for the tests' own")
+    }
 }
 
 fn nanos() -> u32 {
