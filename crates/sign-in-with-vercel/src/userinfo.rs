@@ -39,9 +39,18 @@ pub fn parse_response(
             .filter_map(|v| v.to_str().ok())
             .any(says_invalid_token)
     };
+    // Vercel's REST API, on the same host, refuses a token with a 403
+    // whose body says `"invalidToken": true`: read alike.
+    let body_says_invalid = || {
+        crate::vercel_api::VercelApiError::from_response(response)
+            .problem()
+            .is_some_and(|p| p.invalid_token)
+    };
     match response.status().as_u16() {
         401 => return Ok(UserInfoResponse::TokenRejected),
-        403 if challenge_says_invalid() => return Ok(UserInfoResponse::TokenRejected),
+        403 if challenge_says_invalid() || body_says_invalid() => {
+            return Ok(UserInfoResponse::TokenRejected);
+        }
         _ => {}
     }
     let claims = Endpoint::Userinfo.json_object(response)?;
@@ -137,7 +146,8 @@ mod tests {
     }
 
     /// RFC 6750 §3.1: a 403 is a token that lacks a scope, not a rejected
-    /// one, unless its challenge says `invalid_token`.
+    /// one, unless its challenge says `invalid_token` (or, in Vercel's
+    /// REST form, its body says `"invalidToken": true`).
     #[test]
     fn a_403_rejects_the_token_only_when_its_challenge_says_invalid_token() {
         let forbidden = |challenge: Option<&str>| {
@@ -165,6 +175,19 @@ mod tests {
                 "{says}"
             );
         }
+        let rest = response(
+            403,
+            r#"{"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}"#,
+        );
+        assert_eq!(
+            parse_response(&rest, "u1").unwrap(),
+            UserInfoResponse::TokenRejected
+        );
+        let scope = response(
+            403,
+            r#"{"error":{"code":"forbidden","invalidToken":false}}"#,
+        );
+        assert!(parse_response(&scope, "u1").is_err());
         for challenge in [
             None,
             Some(r#"Bearer error="insufficient_scope", scope="openid email""#),
