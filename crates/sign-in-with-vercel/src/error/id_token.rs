@@ -7,6 +7,10 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IdTokenError {
+    /// The token response of the sign-in carries no ID token: the provider
+    /// did not grant `openid` (Vercel leaves out the scopes an app's
+    /// settings do not enable), which is the app's configuration.
+    Missing,
     /// Not a three-part JWS with a JSON header and payload (encrypted ID
     /// tokens are not used with this provider).
     Malformed,
@@ -69,6 +73,9 @@ impl fmt::Display for IdTokenError {
             Self::CriticalHeader => f.write_str("unsupported crit header"),
             Self::UnknownKey => f.write_str("no key of its algorithm under its kid"),
             Self::AmbiguousKey => f.write_str("no kid and several keys"),
+            Self::Missing => f.write_str(
+                "the token response has none: the openid scope was not granted (enable it in the app's settings)",
+            ),
             Self::BadSignature => f.write_str("bad signature"),
             Self::IssuerMismatch => f.write_str("iss mismatch"),
             Self::AudienceMismatch => f.write_str("aud mismatch"),

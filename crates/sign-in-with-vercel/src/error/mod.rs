@@ -214,6 +214,13 @@ impl Error {
                 "The session was being refreshed by another request; retry once.",
                 true,
             ),
+            // No ID token at all: `openid` not granted, the app's settings.
+            Self::IdToken(IdTokenError::Missing) => facts(
+                "configuration",
+                S::INTERNAL_SERVER_ERROR,
+                "The sign-in service is not configured correctly.",
+                false,
+            ),
             Self::IdToken(_) => facts(
                 "invalid_token",
                 S::UNAUTHORIZED,

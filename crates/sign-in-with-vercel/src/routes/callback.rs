@@ -90,7 +90,7 @@ async fn callback(
         let id_token = tokens
             .id_token
             .as_ref()
-            .ok_or(Error::IdToken(IdTokenError::Malformed))?;
+            .ok_or(Error::IdToken(IdTokenError::Missing))?;
         let claims = provider
             .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
             .await?;
@@ -198,6 +198,45 @@ mod tests {
     /// signs the user in and returns to the attempt's path.
     #[tokio::test]
     async fn a_callback_of_this_browsers_attempt_signs_in_and_returns() {
+        let (done, reply, _) = callback_of_an_attempt(true).await;
+        let done = done.unwrap();
+        assert_eq!(done.status(), StatusCode::FOUND);
+        assert_eq!(done.headers()[LOCATION], "/settings");
+        assert!(reply.no_referrer, "the callback URL carries the code");
+        assert!(!reply.session_names.is_empty(), "a session was sealed");
+        assert!(
+            reply.session_names.iter().all(|name| reply
+                .set_cookies
+                .iter()
+                .any(|c| c.to_str().unwrap().starts_with(&format!("{name}=")))),
+            "its cookies are set"
+        );
+    }
+
+    /// A token response without an ID token (Vercel leaves out `openid`
+    /// when the app's settings do not enable it): the app's configuration,
+    /// said as such rather than as a token that failed its checks, and the
+    /// tokens it brought, which no session will hold, are revoked.
+    #[tokio::test]
+    async fn a_token_response_without_an_id_token_is_the_apps_configuration() {
+        let (done, reply, vercel) = callback_of_an_attempt(false).await;
+        let error = done.unwrap_err();
+        assert_eq!(error, Error::IdToken(IdTokenError::Missing));
+        assert_eq!(error.code(), "configuration");
+        assert!(error.to_string().contains("openid"), "{error}");
+        assert!(reply.session_names.is_empty(), "no session");
+        assert_eq!(
+            vercel.calls("/login/oauth/token/revoke"),
+            1,
+            "the tokens revoked"
+        );
+    }
+
+    /// Starts an attempt at authorize, then answers its callback; the
+    /// token endpoint's answer has an ID token for it when `with_id_token`.
+    async fn callback_of_an_attempt(
+        with_id_token: bool,
+    ) -> (Result<Response, Error>, Reply, Arc<Fake>) {
         let id_token = Arc::new(Mutex::new(None));
         let vercel = vercel(id_token.clone());
         let config = Config::from_lookup(|name| match name {
@@ -226,26 +265,16 @@ mod tests {
         let mut claims = claims();
         claims["iss"] = json!(VERCEL_ISSUER);
         claims["nonce"] = json!(nonce);
-        *id_token.lock().unwrap() = Some(sign(&claims, Signing::Rs256));
+        if with_id_token {
+            *id_token.lock().unwrap() = Some(sign(&claims, Signing::Rs256));
+        }
 
         let mut reply = Reply::default();
         let back = request(
             &format!("/api/auth/callback?code=c1&state={state}"),
             Some(&flow_cookie),
         );
-        let done = callback(&provider, &sessions, &back, &mut reply)
-            .await
-            .unwrap();
-        assert_eq!(done.status(), StatusCode::FOUND);
-        assert_eq!(done.headers()[LOCATION], "/settings");
-        assert!(reply.no_referrer, "the callback URL carries the code");
-        assert!(!reply.session_names.is_empty(), "a session was sealed");
-        assert!(
-            reply.session_names.iter().all(|name| reply
-                .set_cookies
-                .iter()
-                .any(|c| c.to_str().unwrap().starts_with(&format!("{name}=")))),
-            "its cookies are set"
-        );
+        let done = callback(&provider, &sessions, &back, &mut reply).await;
+        (done, reply, vercel)
     }
 }
