@@ -115,6 +115,10 @@ pub(crate) async fn revoke(
     let supported = metadata
         .revocation_endpoint_auth_methods_supported
         .as_deref();
+    // A public client has no credentials to offer: a provider that refuses
+    // revocation without them (RFC 7009 §2.1 requires authentication of
+    // confidential clients only) will refuse every retry alike.
+    let public = config.client_secret.is_none();
     let one = async |token: &str, kind| {
         provider
             .send(
@@ -122,7 +126,10 @@ pub(crate) async fn revoke(
                 request(endpoint, config, supported, token, kind),
             )
             .await
-            .and_then(|r| parse_response(&r))
+            .and_then(|r| match parse_response(&r) {
+                Err(_) if public && refuses_the_client(&r) => Ok(TokenRevoked::NotRevocable),
+                parsed => parsed,
+            })
             .inspect_err(|e| e.log(route))
             .ok()
     };
@@ -133,6 +140,13 @@ pub(crate) async fn revoke(
         }
     },);
     combine(access, refresh)
+}
+
+/// Whether a revocation response refuses the client itself: a 401, or
+/// `invalid_client` (RFC 6749 §5.2).
+fn refuses_the_client(response: &HttpResponse) -> bool {
+    response.status() == http::StatusCode::UNAUTHORIZED
+        || oauth_error_code(response.body()).as_deref() == Some("invalid_client")
 }
 
 /// Best-effort revocation of tokens the token endpoint issued that the
@@ -162,6 +176,36 @@ fn combine(access: Option<TokenRevoked>, refresh: Option<Option<TokenRevoked>>) 
 mod tests {
     use super::*;
     use http::header::AUTHORIZATION;
+
+    /// A provider that refuses revocation without client authentication
+    /// (401 `invalid_client`): for a public client, which has none to
+    /// offer, nothing a retry changes; for a confidential one, worth a
+    /// retry (a secret being rotated).
+    #[tokio::test]
+    async fn a_public_client_refused_at_revocation_has_nothing_to_retry() {
+        for (secret, expected) in [
+            (None, Revocation::Unsupported),
+            (Some("s3cret"), Revocation::Failed),
+        ] {
+            let vercel = crate::transport::tests::Fake::new(|_| {
+                Ok(crate::transport::tests::response(
+                    401,
+                    r#"{"error":"invalid_client"}"#,
+                ))
+            });
+            let provider = Provider::loaded(Ok(config(secret))).with_http_client(vercel.clone());
+            let refresh = RefreshToken::new("vcr_x".to_owned());
+            let outcome = revoke(
+                &provider,
+                &AccessToken::new("vca_x"),
+                Some(&refresh),
+                "test",
+            )
+            .await;
+            assert_eq!(outcome, expected, "{secret:?}");
+            assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
+        }
+    }
 
     fn config(secret: Option<&str>) -> Config {
         Config::from_lookup(|k| match k {
