@@ -402,6 +402,8 @@ async fn malformed_token_response_is_provider_unavailable() {
     assert_error_page(&rp.sign_in().await, "provider_unavailable");
 }
 
+/// No ID token (the app's settings do not grant `openid`): refused, and
+/// said to be the app's configuration, not a token that failed a check.
 #[tokio::test]
 async fn token_response_without_id_token_is_refused() {
     let mut rp = rp("client_secret_post");
@@ -409,7 +411,7 @@ async fn token_response_without_id_token_is_refused() {
         200,
         r#"{"access_token":"vca_x","token_type":"Bearer","expires_in":3600}"#.into(),
     ));
-    assert_error_page(&rp.sign_in().await, "invalid_token");
+    assert_error_page(&rp.sign_in().await, "configuration");
     assert_no_session(&rp);
 }
 

@@ -112,8 +112,8 @@
 //! | [`CALLBACK`] | `GET /api/auth/callback` | Checks `state` (constant time) and `iss`, exchanges the code with the verifier, verifies the ID token, seals the session, redirects to the return path. A provider `error` (Cancel) goes to the error page with its code, and is logged as a warning only: the browser brings it, so anyone can send one, even with the `state` of a sign-in they started. |
 //! | [`SESSION`] | `GET /api/auth/session` | Who is signed in: `{"user": {…}}`, or `{"user": null}`. No provider call while the access token is fresh. |
 //! | [`SIGNOUT`] | `POST /api/auth/signout[?everywhere]` | Ends the session (here, and with a store in every instance) and revokes its tokens (RFC 7009). `{"signedOut", "revoked", "retry"}`: when the provider cannot be reached, the tokens are kept sealed for [`REVOCATION_RETRY_SECS`] and posting again retries. `?everywhere` (or `=true`, `=1`) ends every session of the user ([`Auth::sign_out_everywhere`]; not from a copy of a session that was already ended); `=false` or `=0` is this session only, another value 400. Same-origin only: a `POST` whose `Sec-Fetch-Site`, `Origin` or (when it has neither) `Referer` names another origin is refused with 403, as is `Origin: null` unless `Sec-Fetch-Site` vouches for it (`same-origin` or `none`: a form posted from a `no-referrer` page). |
-//! | [`USER_INFO`] | `GET /api/user-info` | The provider's current view of the user (OpenID Connect Core §5.3); a token the provider refuses ends the session. |
-//! | [`VALIDATE_TOKEN`] | `GET /api/validate-token` | Introspects the access token (RFC 7662), with its metadata from Vercel's REST API. |
+//! | [`USER_INFO`] | `GET /api/user-info` | The provider's current view of the user (OpenID Connect Core §5.3); a token the provider refuses (401, or a 403 whose challenge or body says the token is invalid) ends the session and revokes its tokens. |
+//! | [`VALIDATE_TOKEN`] | `GET /api/validate-token` | Introspects the access token (RFC 7662), with its metadata from Vercel's REST API; a token the provider calls inactive (or another client's, or past its `exp`) ends the session and revokes its tokens. |
 //!
 //! Errors are answered in one place: browser routes redirect to the error
 //! page with `?error=<code>`, API routes answer
@@ -196,10 +196,13 @@
 //!   fifteen minutes cover a function's longest run on Vercel (800 s).
 //! - **What ends a session**: sign-out; the provider refusing the grant
 //!   (`invalid_grant`: the app removed, the grant revoked, the refresh
-//!   token spent); a token the provider calls inactive; a refreshed ID
-//!   token about someone else. The app's own misconfiguration
-//!   (`invalid_client`, `unauthorized_client`) and throttling do not: the
-//!   session is kept and the route says `configuration` or
+//!   token spent; or any other refusal of a refresh with a 400, in
+//!   RFC 6749's form or Vercel's REST API's, that names neither the client
+//!   nor a throttle); a token the provider calls inactive (its tokens are
+//!   then revoked); a refreshed ID token about someone else. The app's own
+//!   misconfiguration (`invalid_client`, `unauthorized_client`,
+//!   `unsupported_grant_type`, any refusal on a 401) and throttling do
+//!   not: the session is kept and the route says `configuration` or
 //!   `provider_unavailable`. While the provider cannot be reached, the
 //!   user is still known for [`REFRESH_GRACE_SECS`] past the access
 //!   token's expiry; past that, requests answer `provider_unavailable`

@@ -127,7 +127,11 @@ pub(crate) async fn revoke(
             )
             .await
             .and_then(|r| match parse_response(&r) {
-                Err(_) if public && refuses_the_client(&r) => Ok(TokenRevoked::NotRevocable),
+                Err(e) if public && refuses_the_client(&r) => {
+                    // Said once per token: the grant lives on at the provider.
+                    e.log(route);
+                    Ok(TokenRevoked::NotRevocable)
+                }
                 parsed => parsed,
             })
             .inspect_err(|e| e.log(route))

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::client_auth::authenticated_form;
 use crate::config::{ClientAuthMethod, Config};
-use crate::error::{Endpoint, Error, oauth_error_code};
+use crate::error::{Endpoint, Error, refuses_the_grant, token_error_code};
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, IdToken, RefreshToken};
 use crate::transport::{HttpRequest, HttpResponse, Unbuildable};
 
@@ -71,15 +71,8 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     if status == http::StatusCode::TOO_MANY_REQUESTS {
         return Err(Endpoint::Token.failed(status));
     }
-    // RFC 6749 §5.2: a 400 is the endpoint's refusal, whatever its body
-    // holds; a 400 without an error code it can read refuses all the same
-    // (`unknown`), rather than counting as an outage that every later
-    // request would meet again.
-    if status == http::StatusCode::BAD_REQUEST {
-        return Err(refusal(response).unwrap_or_else(|| Error::TokenRejected("unknown".into())));
-    }
     if status.is_client_error() {
-        return Err(refusal(response).unwrap_or(Endpoint::Token.failed(status)));
+        return Err(refused(status, token_error_code(response.body())));
     }
     if !status.is_success() {
         return Err(Endpoint::Token.failed(status));
@@ -125,7 +118,29 @@ fn vschars(token: &str) -> bool {
 /// The refusal an OAuth error body says (RFC 6749 §5.2), if the body is
 /// one: its `error` code only.
 fn refusal(response: &HttpResponse) -> Option<Error> {
-    oauth_error_code(response.body()).map(Error::TokenRejected)
+    token_error_code(response.body()).map(Error::TokenRejected)
+}
+
+/// What a 4xx other than 429 from the token endpoint is, with the error
+/// `code` its body holds, if any (RFC 6749 §5.2):
+/// - a 400 is the endpoint's refusal, whatever its body holds: of the
+///   grant unless the code names the client or a throttle (and without a
+///   readable code, `unknown`, of the grant all the same, rather than an
+///   outage every later request would meet again);
+/// - `invalid_grant`, or a code of the client's or of a throttle, says
+///   what it says on any status;
+/// - any other code on a 401 is a failed client authentication: the app's
+///   configuration, never the end of the session;
+/// - anything else is no refusal of the grant: the provider's trouble.
+fn refused(status: http::StatusCode, code: Option<String>) -> Error {
+    match (status.as_u16(), code) {
+        (400, code) => Error::TokenRejected(code.unwrap_or_else(|| "unknown".into())),
+        (_, Some(code)) if code == "invalid_grant" || !refuses_the_grant(&code) => {
+            Error::TokenRejected(code)
+        }
+        (401, Some(code)) => Error::ClientRefused(code),
+        _ => Endpoint::Token.failed(status),
+    }
 }
 
 /// RFC 6750 §4: only bearer tokens are understood (`token_type`
@@ -233,6 +248,58 @@ mod tests {
         .unwrap();
         assert!(t.id_token.is_none());
         assert!(t.refresh_token.is_none());
+    }
+
+    /// RFC 6749 §5.2: only a 400 (or an error in a 200) refuses the grant
+    /// with another code than `invalid_grant`; a 401 is the client's
+    /// authentication, whatever its code; another 4xx is not the grant's.
+    /// Vercel's REST form (`{"error": {"code": …}}`) is read alike.
+    #[test]
+    fn only_a_400_refuses_the_grant_and_a_401_is_the_clients() {
+        let grant = [
+            (400, r#"{"error":"invalid_request"}"#),
+            (
+                400,
+                r#"{"error":{"code":"invalid_grant","message":"expired"}}"#,
+            ),
+            (400, "Bad Request"),
+            (401, r#"{"error":"invalid_grant"}"#),
+            (200, r#"{"error":"invalid_scope"}"#),
+        ];
+        for (status, body) in grant {
+            let e = parse_response(&response(status, body)).unwrap_err();
+            assert!(
+                e.is_grant_refusal() && e.ends_session(),
+                "{status} {body}: {e:?}"
+            );
+        }
+        let not_grant = [
+            (
+                401,
+                r#"{"error":{"code":"unauthorized","message":"Invalid client credentials"}}"#,
+            ),
+            (401, r#"{"error":"invalid_token"}"#),
+            (401, r#"{"error":"invalid_client"}"#),
+            (
+                403,
+                r#"{"error":{"code":"forbidden","message":"Not authorized"}}"#,
+            ),
+            (404, r#"{"error":{"code":"not_found"}}"#),
+            (403, r#"{"error":"access_denied"}"#),
+            (400, r#"{"error":"unauthorized_client"}"#),
+            (400, r#"{"error":"slow_down"}"#),
+            (429, r#"{"error":"invalid_grant"}"#),
+            (401, ""),
+        ];
+        for (status, body) in not_grant {
+            let e = parse_response(&response(status, body)).unwrap_err();
+            assert!(
+                !e.is_grant_refusal() && !e.ends_session(),
+                "{status} {body}: {e:?}"
+            );
+        }
+        let client = parse_response(&response(401, r#"{"error":{"code":"unauthorized"}}"#));
+        assert_eq!(client.unwrap_err().code(), "configuration");
     }
 
     /// RFC 6749 Appendix A.12, A.17: tokens are `1*VSCHAR`. One with a

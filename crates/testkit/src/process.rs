@@ -65,7 +65,14 @@ pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
 /// with it), and checked free by a bind.
 pub fn free_port() -> u16 {
     static CLAIMED: Mutex<Vec<File>> = Mutex::new(Vec::new());
-    let (first, end) = unclaimed_range();
+    let Some((first, end)) = unclaimed_range() else {
+        // No Linux `/proc` (macOS): a port the kernel picks, released for
+        // the child, with the window this function otherwise closes.
+        return TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+    };
     let dir = std::env::temp_dir().join("testkit-ports");
     lock_dir(&dir);
     let span = u32::from(end - first);
@@ -118,18 +125,22 @@ fn lock_dir(dir: &Path) {
 /// The ports that [`free_port`] hands out, which the kernel never hands
 /// out on its own: from 10000 up to the start of its ephemeral range
 /// (`/proc/sys/net/ipv4/ip_local_port_range`, 32768 by default), or,
-/// where that range starts too low to leave room, above its end.
-fn unclaimed_range() -> (u16, u16) {
-    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .expect("the kernel's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range)");
+/// where that range starts too low to leave room, above its end. `None`
+/// where there is no such file (not Linux).
+fn unclaimed_range() -> Option<(u16, u16)> {
+    let path = "/proc/sys/net/ipv4/ip_local_port_range";
+    if !Path::new(path).exists() {
+        return None;
+    }
+    let range = std::fs::read_to_string(path).expect("the kernel's ephemeral port range");
     let mut bounds = range.split_whitespace().map(|n| n.parse::<u16>().ok());
     let (Some(Some(low)), Some(Some(high))) = (bounds.next(), bounds.next()) else {
         panic!("the kernel's ephemeral port range is unreadable: {range:?}");
     };
     if low > 12_000 {
-        (10_000, low)
+        Some((10_000, low))
     } else if high < 63_000 {
-        (high + 1, u16::MAX)
+        Some((high + 1, u16::MAX))
     } else {
         panic!("the kernel's ephemeral ports ({low}-{high}) leave no room for the tests' own")
     }

@@ -47,6 +47,7 @@ fn the_index_page_lists_exactly_the_guesses() {
             "Token endpoint authentication.",
             "Parameters without a value.",
             "The userinfo scheme.",
+            "Revocation by a public client.",
             "Revoking another app's token.",
             "Refreshed ID tokens.",
             "Introspection.",

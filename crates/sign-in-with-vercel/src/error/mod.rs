@@ -63,8 +63,10 @@ pub enum Error {
     /// `error` code, sanitised.
     TokenRejected(String),
     /// The introspection endpoint refused this client (RFC 7662 §2.3:
-    /// `invalid_client` and the like); holds the `error` code, sanitised.
-    /// The app's configuration: no session ends.
+    /// `invalid_client` and the like), or the token endpoint answered 401
+    /// with another code (RFC 6749 §5.2: a failed client authentication);
+    /// holds the `error` code, sanitised. The app's configuration: no
+    /// session ends.
     ClientRefused(String),
     /// The refresh token was refused, and this request needs a live access
     /// token. Either a parallel request (in another instance) spent the
@@ -295,13 +297,16 @@ impl Error {
 
     /// Whether the token endpoint refused the grant itself (RFC 6749 §5.2):
     /// `invalid_grant` (the refresh token is dead, spent or revoked), or
-    /// any other 400 that names neither the client nor a throttle
-    /// (`invalid_request`, `invalid_scope`, a code that is not RFC 6749's,
-    /// or none): nothing makes the same request succeed later, and a
-    /// session kept on it would answer errors for as long as its cookie
-    /// lives. Refusals of the client (`invalid_client`,
-    /// `unauthorized_client`, `unsupported_grant_type`) are the app's
-    /// configuration, not the user's session.
+    /// any other refusal with a 400 (or in a 200) that names neither the
+    /// client nor a throttle (`invalid_request`, `invalid_scope`, a code
+    /// that is not RFC 6749's, or none; [`token::parse_response`] decides
+    /// which answers are refusals): nothing makes the same request succeed
+    /// later, and a session kept on it would answer errors for as long as
+    /// its cookie lives. Refusals of the client (`invalid_client`,
+    /// `unauthorized_client`, `unsupported_grant_type`, or any on a 401)
+    /// are the app's configuration, not the user's session.
+    ///
+    /// [`token::parse_response`]: crate::token::parse_response
     pub fn is_grant_refusal(&self) -> bool {
         matches!(self, Self::TokenRejected(code) if refuses_the_grant(code))
     }
@@ -449,7 +454,7 @@ pub fn provider_error_code(code: &str) -> &'static str {
 
 /// Whether a token endpoint's refusal `code` (sanitised) refuses the
 /// grant rather than the client or the moment ([`Error::is_grant_refusal`]).
-fn refuses_the_grant(code: &str) -> bool {
+pub(crate) fn refuses_the_grant(code: &str) -> bool {
     !matches!(
         code,
         "invalid_client"
@@ -462,25 +467,35 @@ fn refuses_the_grant(code: &str) -> bool {
 
 /// The `error` code of an OAuth error body (RFC 6749 §5.2, the shape
 /// RFC 7009 §2.2.1 and RFC 7662 §2.3 reuse), sanitised; `None` when the
-/// body is not one. Vercel's REST API writes its errors as `{"error":
-/// {"code": …}}` on the same host: its `code` is read alike. The
-/// `error_description` (and `message`) is never read.
+/// body is not one. The `error_description` is never read.
 pub(crate) fn oauth_error_code(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Code {
-        OAuth(String),
-        Rest { code: String },
-    }
-    #[derive(serde::Deserialize)]
     struct OAuthError {
-        error: Code,
+        error: String,
     }
     serde_json::from_slice::<OAuthError>(body)
         .ok()
-        .map(|e| match e.error {
-            Code::OAuth(code) | Code::Rest { code } => sanitize_error_code(&code),
-        })
+        .map(|e| sanitize_error_code(&e.error))
+}
+
+/// The token endpoint's error code: RFC 6749 §5.2's `error`, or the
+/// `error.code` of Vercel's REST API form (`{"error": {"code": …}}`), on
+/// the same host; sanitised. Neither `error_description` nor `message`
+/// is read.
+pub(crate) fn token_error_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Rest {
+        code: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct RestError {
+        error: Rest,
+    }
+    oauth_error_code(body).or_else(|| {
+        serde_json::from_slice::<RestError>(body)
+            .ok()
+            .map(|e| sanitize_error_code(&e.error.code))
+    })
 }
 
 /// An OAuth `error` code from a token, revocation or introspection error

@@ -131,6 +131,7 @@ impl Flights {
             }
         };
         self.start_purger();
+        let joined = start.is_none();
         if let Some(settle) = start {
             // Within the deadline of the request that starts it.
             let refresh = keep_deadline(refresh());
@@ -152,9 +153,12 @@ impl Flights {
         // and the refresh it joins runs on another's. Out of time, the
         // provider counts as unreachable, which keeps the session; the
         // refresh runs on and stays shared with the requests that follow.
+        // The request that started it waits for it: its token call keeps to
+        // that very deadline, and what follows the call (the ID token's
+        // check, the seal) must not lose a refresh the provider made.
         let settled = {
             let wait = outcome.wait_for(Option::is_some);
-            let waited = match time_left() {
+            let waited = match time_left().filter(|_| joined) {
                 Some(left) => match tokio::time::timeout(left, wait).await {
                     Ok(waited) => waited,
                     Err(_) => return Err(Endpoint::Token.unreachable(TransportError::Timeout)),
@@ -462,6 +466,25 @@ mod tests {
         let next = flights.share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok));
         assert!(next.await.is_ok() && starter.await.unwrap().is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// The request that starts a refresh gets its outcome even when the
+    /// work after the token call ends past its deadline: the provider has
+    /// spent the old refresh token by then, and only this answer carries
+    /// the new one.
+    #[tokio::test(start_paused = true)]
+    async fn the_request_that_starts_a_refresh_gets_it_past_its_deadline() {
+        let flights = Flights::default();
+        let slow = || async move {
+            tokio::time::sleep(Duration::from_millis(1001)).await;
+            Ok(refreshed())
+        };
+        let started = crate::clock::with_deadline_in(
+            Duration::from_secs(1),
+            flights.share(key("s", "rt", 0, "o"), "s", slow),
+        )
+        .await;
+        assert!(started.is_ok(), "{:?}", started.err());
     }
 
     #[tokio::test]
