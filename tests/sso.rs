@@ -366,13 +366,17 @@ async fn rejects_nonce_mismatch() {
     refused_with(&rp, Some("another"), IdTokenError::NonceMismatch).await;
 }
 
+/// Vercel's marketplace tokens carry no nonce, whoever started the login:
+/// a caller that passes one has every login refused, which is why the
+/// docs say to pass `None` and bind a login by its `state`.
 #[tokio::test]
 async fn rejects_missing_nonce_when_one_was_sent() {
-    // Vercel-initiated logins carry none: a caller that sent one checks it.
     let rp = setup();
     refused_with(&rp, Some("n0nce"), IdTokenError::NonceMismatch).await;
 }
 
+/// An issuer that echoes a nonce (not Vercel's marketplace): the one sent
+/// is accepted.
 #[tokio::test]
 async fn accepts_the_nonce_that_was_sent() {
     let rp = setup();

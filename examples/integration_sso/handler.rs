@@ -60,8 +60,9 @@ struct SignedIn {
 
 async fn sign_in(sso: &Marketplace, query: &str) -> Result<SignedIn, Error> {
     let callback = SsoCallback::from_query(query)?;
-    // No nonce: Vercel-initiated logins carry none. A provider-initiated
-    // login that sent one passes it here, from its own state cookie.
+    // No nonce: Vercel's marketplace ID tokens carry none, whoever started
+    // the login. A login the integration starts is bound by its `state`,
+    // compared with its own cookie before this exchange.
     let identity = sso.exchange(&callback, None).await?;
     let claims = identity.claims;
     let admin = claims.is_admin();

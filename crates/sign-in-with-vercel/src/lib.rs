@@ -365,4 +365,4 @@ pub use transport::{
     BoxFuture, HttpClient, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, ReqwestClient,
     TransportError, Unbuildable,
 };
-pub use vercel_api::{TokenSource, VercelApi, VercelApiError};
+pub use vercel_api::{TokenSource, VercelApi, VercelApiError, path_segment};

@@ -31,10 +31,13 @@
 //! own code signs that browser in as themselves (login CSRF, RFC 6749
 //! §10.12). That is how Vercel's "Open in Provider" works; where it
 //! matters, show who is signed in before acting for them. A login the
-//! integration starts can be bound: keep a random `state` and `nonce` in a
-//! cookie of the browser, compare the callback's `state` with it in
-//! constant time ([`SsoCallback::state`]), and pass the nonce to
-//! [`Marketplace::exchange`], which then requires it in the ID token.
+//! integration starts can be bound by its `state`: keep a random one in a
+//! cookie of the browser and compare the callback's with it in constant
+//! time ([`SsoCallback::state`], [`State::ct_eq`](crate::State::ct_eq));
+//! the exchange forwards it, and Vercel checks it again. Not by a `nonce`:
+//! Vercel's marketplace ID tokens carry none, whatever the login sent, so
+//! [`Marketplace::exchange`] takes `None` for them (a nonce is for another
+//! issuer that echoes one).
 //!
 //! The request is JSON (`Content-Type: application/json`), as Vercel's
 //! reference gives the body; the client authenticates with `client_id` and
@@ -374,6 +377,9 @@ pub struct Marketplace {
     api: String,
     http: Arc<dyn HttpClient>,
     clock: Clock,
+    /// Why the URLs or the client ID given to [`Marketplace::new`] cannot
+    /// be used; every exchange answers it, before any call.
+    refused: Option<ConfigError>,
 }
 
 /// The variables [`Marketplace::from_env`] reads (and checks for UTF-8).
@@ -390,13 +396,32 @@ impl Marketplace {
     /// [`MARKETPLACE_ISSUER`] its key set is built in; any other is
     /// discovered once per instance from its
     /// `/.well-known/openid-configuration`), the exchange posted to `api`
-    /// (like [`VERCEL_API`]).
+    /// (like [`VERCEL_API`]). Both are checked as
+    /// [`Marketplace::from_env`] checks them (`https`, plain `http` only on
+    /// a loopback host, no query or credentials), and the client ID as
+    /// `INTEGRATION_CLIENT_ID`: one that fails makes every exchange answer
+    /// [`Error::Config`] without a call, so that the client secret and the
+    /// code never travel in clear.
     pub fn new(
         integration: Integration,
         issuer: impl Into<String>,
         api: impl Into<String>,
     ) -> Self {
-        let issuer = issuer.into();
+        let (issuer, api) = (issuer.into(), api.into());
+        let refused = check_client_id("INTEGRATION_CLIENT_ID", &integration.client_id)
+            .err()
+            .or_else(|| {
+                [
+                    ("VERCEL_MARKETPLACE_ISSUER", &issuer),
+                    ("VERCEL_API_URL", &api),
+                ]
+                .into_iter()
+                .find_map(|(name, url)| {
+                    crate::config::check_issuer(url)
+                        .err()
+                        .map(|why| problem(name, why))
+                })
+            });
         let known = (issuer == MARKETPLACE_ISSUER).then(|| KeyMetadata {
             issuer: MARKETPLACE_ISSUER.to_owned(),
             jwks_uri: MARKETPLACE_JWKS_URI.to_owned(),
@@ -406,9 +431,10 @@ impl Marketplace {
         Self {
             integration,
             issuer: Issuer::new(issuer, known),
-            api: api.into().trim_end_matches('/').to_owned(),
+            api: api.trim_end_matches('/').to_owned(),
             http: Arc::new(ReqwestClient::new()),
             clock: system_clock(),
+            refused,
         }
     }
 
@@ -462,7 +488,9 @@ impl Marketplace {
 
     /// Exchanges the code of an "Open in Provider" redirect and verifies
     /// the ID token against the issuer, with the integration's client ID
-    /// as audience and `nonce` when the flow sent one.
+    /// as audience and, when given, `nonce`, which it then requires in the
+    /// token: `None` for Vercel's marketplace, whose tokens carry none
+    /// (bind a login the integration starts by its `state` instead).
     /// All of it, its provider calls included, within one
     /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE).
     pub async fn exchange(
@@ -478,6 +506,9 @@ impl Marketplace {
         callback: &SsoCallback,
         nonce: Option<&Nonce>,
     ) -> Result<SsoIdentity, Error> {
+        if let Some(refused) = &self.refused {
+            return Err(Error::Config(refused.clone()));
+        }
         let endpoint = format!("{}{SSO_TOKEN_PATH}", self.api);
         let request = request(&endpoint, &self.integration, callback);
         let response = send(self.http.as_ref(), Endpoint::Token, request).await?;
@@ -513,6 +544,7 @@ impl Marketplace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::tests::response;
 
     /// Every variable `from_env` reads is one it checks for UTF-8 first:
     /// one it missed would read as unset when it is not UTF-8.
@@ -535,7 +567,6 @@ mod tests {
             assert!(MARKETPLACE_VARIABLES.contains(&name.as_str()), "{name}");
         }
     }
-    use crate::transport::tests::response;
 
     fn integration() -> Integration {
         Integration {
@@ -576,6 +607,51 @@ mod tests {
         let req = request("https://api.vercel.com/x", &i, &callback).unwrap();
         let body: Value = serde_json::from_slice(req.body()).unwrap();
         assert_eq!(body.as_object().unwrap().len(), 3);
+    }
+
+    /// `Marketplace::new` checks what `from_env` checks: a URL in clear
+    /// to another host than loopback, or an unusable client ID, answers
+    /// every exchange as a configuration error, and nothing is sent.
+    #[tokio::test]
+    async fn an_exchange_with_urls_or_a_client_id_from_env_would_refuse_sends_nothing() {
+        let mut bad_id = integration();
+        bad_id.client_id = "oac int".into();
+        for (sso, variable) in [
+            (
+                Marketplace::new(integration(), MARKETPLACE_ISSUER, "http://api.example.com"),
+                "VERCEL_API_URL",
+            ),
+            (
+                Marketplace::new(integration(), "http://op.example", VERCEL_API),
+                "VERCEL_MARKETPLACE_ISSUER",
+            ),
+            (
+                Marketplace::new(
+                    integration(),
+                    MARKETPLACE_ISSUER,
+                    "https://u:p@api.example.com",
+                ),
+                "VERCEL_API_URL",
+            ),
+            (
+                Marketplace::new(bad_id, MARKETPLACE_ISSUER, VERCEL_API),
+                "INTEGRATION_CLIENT_ID",
+            ),
+        ] {
+            let sent = crate::transport::tests::Fake::new(|_| Ok(response(200, "{}")));
+            let sso = sso.with_http_client(sent.clone());
+            let callback = SsoCallback::from_query("code=c0de&state=st").unwrap();
+            match sso.exchange(&callback, None).await {
+                Err(Error::Config(e)) => assert_eq!(e.variable, variable),
+                other => panic!("{variable}: {other:?}"),
+            }
+            assert_eq!(sent.calls(SSO_TOKEN_PATH), 0, "{variable}");
+        }
+        let local = Marketplace::new(integration(), "http://127.0.0.1:3003", "http://[::1]:3002");
+        assert!(
+            local.refused.is_none(),
+            "loopback in clear is the emulator's"
+        );
     }
 
     /// A client with no network: every call fails to connect.

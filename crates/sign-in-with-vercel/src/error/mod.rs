@@ -299,14 +299,12 @@ impl Error {
     /// `invalid_grant` (the refresh token is dead, spent or revoked), or
     /// any other refusal with a 400 (or in a 200) that names neither the
     /// client nor a throttle (`invalid_request`, `invalid_scope`, a code
-    /// that is not RFC 6749's, or none; [`token::parse_response`] decides
-    /// which answers are refusals): nothing makes the same request succeed
+    /// that is not RFC 6749's, or none; the token response's parser
+    /// decides which answers are refusals): nothing makes the same request succeed
     /// later, and a session kept on it would answer errors for as long as
     /// its cookie lives. Refusals of the client (`invalid_client`,
     /// `unauthorized_client`, `unsupported_grant_type`, or any on a 401)
     /// are the app's configuration, not the user's session.
-    ///
-    /// [`token::parse_response`]: crate::token::parse_response
     pub fn is_grant_refusal(&self) -> bool {
         matches!(self, Self::TokenRejected(code) if refuses_the_grant(code))
     }

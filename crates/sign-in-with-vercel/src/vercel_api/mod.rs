@@ -108,8 +108,11 @@ pub(crate) fn json_request(
     builder.body(bytes).ok()
 }
 
-/// `id` as one path segment; empty, `.` and `..` are refused.
-pub(crate) fn path_segment(id: &str) -> Option<String> {
+/// `id` as one path segment (RFC 3986 §3.3), percent-encoded so that a
+/// `/`, `?` or `#` in it stays in the segment; empty, `.` and `..` are
+/// refused (`None`). Build the paths of [`VercelApi::get`], `post` and
+/// `delete` from ids with it: `format!("/v9/projects/{}", path_segment(id)?)`.
+pub fn path_segment(id: &str) -> Option<String> {
     if matches!(id, "" | "." | "..") {
         return None;
     }
@@ -182,7 +185,11 @@ impl<'a> VercelApi<'a> {
         user_tokens::parse_delete(&response)
     }
 
-    /// `GET` of any API path (such as `/v2/user`), JSON out.
+    /// `GET` of any API path (such as `/v2/user`), JSON out. The path is
+    /// sent as written, on the API's origin: an id from a user goes into
+    /// it through [`path_segment`], or `../` and `?teamId=` in the id would
+    /// reach another endpoint or team with the user's token (the same for
+    /// `post` and `delete`).
     pub async fn get(&self, path: &str) -> Result<Value, VercelApiError> {
         self.generic(Method::GET, path, None).await
     }

@@ -130,7 +130,11 @@ pub struct TokenPage {
 }
 
 impl TokenPage {
-    /// The request for the next (older) page, if there is one.
+    /// The request for the next (older) page, if there is one. Each next
+    /// page is asked strictly before the last (a page that does not move
+    /// back in time has none), so a loop over it ends; an API answering one
+    /// made-up token a page could still make it long, so a loop that
+    /// serves a request should also stop after the pages it can afford.
     pub fn next_page(&self, limit: Option<u32>) -> Option<ListTokens> {
         self.pagination.next.map(|until| ListTokens {
             limit,
@@ -143,7 +147,8 @@ impl TokenPage {
 /// `page`, answered to `asked`, with its `next` only if it moves on: the
 /// page has tokens, and `next` is older than the `until` it was asked
 /// with. So a loop over [`TokenPage::next_page`] ends, whatever the API
-/// answers.
+/// answers (if after as many pages as the API makes up: the caller caps
+/// them).
 pub(crate) fn moving_on(mut page: TokenPage, asked: &ListTokens) -> TokenPage {
     let stays = page.tokens.is_empty()
         || page
