@@ -187,15 +187,22 @@ mod tests {
     /// retry (a secret being rotated).
     #[tokio::test]
     async fn a_public_client_refused_at_revocation_has_nothing_to_retry() {
-        for (secret, expected) in [
-            (None, Revocation::Unsupported),
-            (Some("s3cret"), Revocation::Failed),
+        let invalid_client = r#"{"error":"invalid_client"}"#;
+        for (secret, status, body, expected) in [
+            (None, 401, invalid_client, Revocation::Unsupported),
+            (None, 401, "", Revocation::Unsupported),
+            (None, 400, invalid_client, Revocation::Unsupported),
+            (None, 503, "", Revocation::Failed),
+            (
+                None,
+                400,
+                r#"{"error":"invalid_request"}"#,
+                Revocation::Failed,
+            ),
+            (Some("s3cret"), 401, invalid_client, Revocation::Failed),
         ] {
-            let vercel = crate::transport::tests::Fake::new(|_| {
-                Ok(crate::transport::tests::response(
-                    401,
-                    r#"{"error":"invalid_client"}"#,
-                ))
+            let vercel = crate::transport::tests::Fake::new(move |_| {
+                Ok(crate::transport::tests::response(status, body))
             });
             let provider = Provider::loaded(Ok(config(secret))).with_http_client(vercel.clone());
             let refresh = RefreshToken::new("vcr_x".to_owned());
@@ -206,7 +213,7 @@ mod tests {
                 "test",
             )
             .await;
-            assert_eq!(outcome, expected, "{secret:?}");
+            assert_eq!(outcome, expected, "{secret:?} {status} {body}");
             assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
         }
     }

@@ -168,6 +168,9 @@ mod tests {
             "Bearer error=invalid_token",
             r#"Bearer realm="api", error = "invalid_token", error_description="expired""#,
             r#"Basic realm="x", Bearer ERROR="invalid_token""#,
+            // A quoted-pair (RFC 9110 §5.6.4) is the character it escapes.
+            r#"Bearer error="invalid\_token""#,
+            r#"Bearer error_description="a \"quoted\" word", error="invalid_token""#,
         ] {
             assert_eq!(
                 forbidden(Some(says)).unwrap(),
@@ -198,6 +201,12 @@ mod tests {
             Some(r#"Bearer error=""#),
             Some(r#"Bearer error"#),
             Some(r#"Bearer "="invalid_token""#),
+            // Unterminated, a backslash last: kept as it is.
+            Some(r#"Bearer error="invalid_token\"#),
+            // `error=invalid_token` inside a quoted string, its quotes escaped.
+            Some(
+                r#"Bearer error_description="\", error=invalid_token", error="insufficient_scope""#,
+            ),
         ] {
             assert!(forbidden(challenge).is_err(), "{challenge:?}");
         }
