@@ -808,9 +808,10 @@ async fn a_request_waiting_on_a_claim_that_never_resolves_answers_within_its_dea
         "no call of B's"
     );
     // B looked at the claim with pauses growing to 200 ms: some forty
-    // round trips in its nine seconds, not a busy loop.
+    // round trips in its nine seconds (three commands each: the outcome,
+    // the claim, its holder), not a busy loop.
     let looked = commands() - before;
-    assert!(looked < 120, "{looked} store commands while waiting");
+    assert!(looked < 180, "{looked} store commands while waiting");
 }
 
 /// With a shared store: a claim taken by an instance that then vanished

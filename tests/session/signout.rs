@@ -744,6 +744,103 @@ async fn a_command_the_store_refuses_does_not_rest_it() {
     signs_out_into_the_store(&rp, &instance, &redis).await;
 }
 
+/// A connection the store closed while the instance was idle (the store's
+/// idle timeout, a proxy, a NAT while the instance was frozen) is opened
+/// again for the next command, which the store then takes: no rest, no
+/// outage logged, no sign-out missed.
+#[tokio::test]
+async fn a_connection_the_store_closed_is_opened_again() {
+    let (rp, redis, instance) = signed_in_with_store().await;
+    let held = instance.session(&rp.request("GET", "/")).await.unwrap();
+    drop(held);
+    let killed = redis.command("CLIENT KILL TYPE normal").unwrap_or_default();
+    assert!(killed.starts_with(':') && killed != ":0", "{killed}");
+    signs_out_into_the_store(&rp, &instance, &redis).await;
+}
+
+/// A full store (`maxmemory`, no eviction) refuses writes with `OOM`, and
+/// still answers: it is not taken for an outage, so the write after it
+/// reaches the store once it has room, with no five-second rest.
+#[tokio::test]
+async fn a_full_store_refusing_a_write_is_not_taken_for_an_outage() {
+    let (rp, redis, instance) = signed_in_with_store().await;
+    assert_eq!(
+        redis.command("CONFIG SET maxmemory 1").as_deref(),
+        Some("+OK")
+    );
+    let sign_out = rp.request("POST", "/api/auth/signout");
+    assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
+    assert!(
+        redis.keys_of_kind("s").is_empty(),
+        "refused: {:?}",
+        redis.keys()
+    );
+    assert_eq!(
+        redis.command("CONFIG SET maxmemory 0").as_deref(),
+        Some("+OK")
+    );
+    signs_out_into_the_store(&rp, &instance, &redis).await;
+}
+
+/// A store that became a replica (a failover moved the primary, and its
+/// name with it) refuses writes with `READONLY`: the instance drops that
+/// connection, so that its next command connects anew, rather than
+/// writing to the replica for as long as it lives.
+#[tokio::test]
+async fn a_replicas_refusal_drops_the_connection() {
+    let primary = testkit::RedisServer::start();
+    let (rp, replica, instance) = signed_in_with_store().await;
+    // Connections the replica has accepted, this question's own included.
+    let accepted = || {
+        replica
+            .info("stats")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("total_connections_received:")?
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+            })
+            .expect("total_connections_received")
+    };
+    let follow = format!("REPLICAOF 127.0.0.1 {}", primary.port());
+    assert_eq!(replica.command(&follow).as_deref(), Some("+OK"));
+    let linked = std::time::Instant::now();
+    while !replica
+        .info("replication")
+        .contains("master_link_status:up")
+    {
+        assert!(
+            linked.elapsed() < Duration::from_secs(10),
+            "the replica never linked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let check = || async {
+        let held = instance.session(&rp.request("GET", "/")).await.unwrap();
+        drop(held);
+    };
+    // Reads still work on a replica: the instance's connection is open.
+    check().await;
+    let before = accepted();
+    let sign_out = rp.request("POST", "/api/auth/signout");
+    assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
+    // Two seconds on, past the instance's memory of "not ended", the next
+    // check asks the store again: on a new connection.
+    rp.advance(2);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    check().await;
+    assert_eq!(
+        accepted(),
+        before + 2,
+        "a new connection, and this question's"
+    );
+    // The store answered: it does not rest. Made a primary again, it takes
+    // the next sign-out at once.
+    assert_eq!(replica.command("REPLICAOF NO ONE").as_deref(), Some("+OK"));
+    signs_out_into_the_store(&rp, &instance, &replica).await;
+}
+
 /// With the store, a copy of a session that "sign out everywhere" ended
 /// (a stolen cookie its owner meant to disarm) is refused when it asks to
 /// sign out everywhere in turn: the owner's new session stands, however

@@ -107,10 +107,20 @@ impl StoreUrl {
         if !matches!(scheme, Some("redis" | "rediss")) || value.len() > 2048 {
             return Err("must be a redis:// or rediss:// URL".into());
         }
+        // A parameter the Redis client does not read (it reads only
+        // `protocol`) would be ignored, unsaid: `?db=2` (another client's
+        // form; the database is the path, `/2`) would use database 0, maybe
+        // another app's. Refused, named (a parameter's name is no secret).
+        let url = Url::parse(value).map_err(|_| "is not a valid URL".to_owned())?;
+        if let Some((name, _)) = url.query_pairs().find(|(name, _)| name != "protocol") {
+            return Err(format!(
+                "has a parameter the Redis client ignores ({name}): the database is the URL's path (/2), and TLS is rediss://"
+            ));
+        }
         // What the Redis client would refuse at the first connection (a
-        // path that is not a database number, a wildcard address, an
-        // unknown parameter) is a configuration error now, not a store
-        // silently left out. Its error may quote the URL: only its kind.
+        // path that is not a database number, a wildcard address) is a
+        // configuration error now, not a store silently left out. Its error
+        // may quote the URL: only its kind.
         #[cfg(feature = "redis")]
         if let Err(e) = redis::Client::open(value) {
             return Err(format!(
@@ -951,6 +961,23 @@ mod tests {
             assert!(!err.to_string().contains("s3cret"), "{err}");
         }
         assert!(StoreUrl::parse("rediss://default:s3cret@kv.example:6379/0").is_ok());
+        assert!(StoreUrl::parse("rediss://default:s3cret@kv.example:6379/?protocol=resp3").is_ok());
+        // A parameter the client would ignore is refused, by its name.
+        for (url, name) in [
+            ("rediss://default:s3cret@kv.example:6379/?db=2", "db"),
+            (
+                "rediss://default:s3cret@kv.example:6379/?ssl_cert_reqs=none",
+                "ssl_cert_reqs",
+            ),
+            (
+                "redis://127.0.0.1:6379/0?protocol=resp3&timeout=5",
+                "timeout",
+            ),
+        ] {
+            let err = StoreUrl::parse(url).unwrap_err();
+            assert!(err.contains(&format!("({name})")), "{url}: {err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 
     /// A store URL is at most 2048 bytes, and its `Debug` says nothing of

@@ -291,6 +291,16 @@ mod with_redis {
         Redis(RedisError),
     }
 
+    /// Whether the store answered `e`, refusing a command, rather than
+    /// failing to answer: a server error, known to the client by its code
+    /// or not (`OOM`, `BUSY`, `NOREPLICAS`…, which it calls `Extension`).
+    fn answered(e: &RedisError) -> bool {
+        matches!(
+            e.kind(),
+            redis::ErrorKind::Server(_) | redis::ErrorKind::Extension
+        )
+    }
+
     /// Why the store could not be reached, for the log: a TLS failure as
     /// rustls words it (a certificate no authority signed, a name that
     /// does not match), another I/O failure by its kind (a refused
@@ -399,6 +409,15 @@ mod with_redis {
             }
         }
 
+        /// Drops the kept connection, so that the next command opens one;
+        /// left as it is while another request is opening one (which then
+        /// is new anyway), rather than waiting for it past a deadline.
+        fn forget_connection(&self) {
+            if let Ok(mut slot) = self.connection.try_lock() {
+                *slot = None;
+            }
+        }
+
         /// The connection, opened on first use and again after a failure.
         async fn connection(&self) -> Result<MultiplexedConnection, Failure> {
             let mut slot = self.connection.lock().await;
@@ -447,16 +466,32 @@ mod with_redis {
                 }
                 Err(Failure::Skipped) => None,
                 // The store answered, refusing this command (one it does
-                // not run, a script its ACL forbids): the connection is
-                // sound and the other commands work, so nothing rests.
-                Err(Failure::Redis(e)) if matches!(e.kind(), redis::ErrorKind::Server(_)) => {
-                    crate::log::error(&format!("shared store refused {what}: {:?}", e.kind()));
+                // not run, a script its ACL forbids, a write to a full
+                // database: `OOM`, which the client knows by no kind of its
+                // own): the other commands work, so nothing rests. A
+                // replica's refusal (`READONLY`, `MASTERDOWN`: a failover
+                // moved the primary) drops the connection, so that the
+                // next command connects to wherever the name now points.
+                Err(Failure::Redis(e)) if answered(&e) => {
+                    if matches!(
+                        e.kind(),
+                        redis::ErrorKind::Server(
+                            redis::ServerErrorKind::ReadOnly | redis::ServerErrorKind::MasterDown
+                        )
+                    ) {
+                        self.forget_connection();
+                    }
+                    let code = e.code().map(|c| format!(" {c}")).unwrap_or_default();
+                    crate::log::error(&format!(
+                        "shared store refused {what}:{code} {:?}",
+                        e.kind()
+                    ));
                     None
                 }
                 Err(failure) => {
                     *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
                     if matches!(failure, Failure::Redis(_)) {
-                        *self.connection.lock().await = None;
+                        self.forget_connection();
                     }
                     if !self.said_down.swap(true, Ordering::Relaxed) {
                         let why = match failure {
@@ -489,12 +524,23 @@ mod with_redis {
             if budget < MIN_ROUND_TRIP {
                 return Err(Failure::Skipped);
             }
+            let pipeline = command();
             let attempt = async {
                 let mut connection = self.connection().await?;
-                command()
-                    .query_async::<T>(&mut connection)
-                    .await
-                    .map_err(Failure::Redis)
+                match pipeline.query_async::<T>(&mut connection).await {
+                    // A kept connection the store (its idle timeout, a
+                    // proxy, a NAT while the instance was frozen) closed:
+                    // one new connection, once, within the same budget.
+                    // Every command here may run twice (`claim` reads back
+                    // whose its claim is).
+                    Err(e) if e.is_connection_dropped() => {
+                        self.forget_connection();
+                        let mut fresh = self.connection().await?;
+                        pipeline.query_async::<T>(&mut fresh).await
+                    }
+                    answer => answer,
+                }
+                .map_err(Failure::Redis)
             };
             tokio::time::timeout(budget, attempt)
                 .await
@@ -632,7 +678,10 @@ mod with_redis {
         /// published it, else a claim on making the call.
         pub(crate) async fn claim(&self, flight: &[u8; 32]) -> Option<Claim> {
             let token = crate::secret::random_token();
-            let (outcome, claimed): (Option<String>, Option<String>) = self
+            // The claim's holder read back with it: a round trip sent again
+            // after a dropped connection, whose first `SET` the store ran,
+            // still knows the claim is its own.
+            let (outcome, _, holder): (Option<String>, Option<String>, Option<String>) = self
                 .round_trip("claim", || {
                     let mut pipe = redis::pipe();
                     pipe.cmd("GET")
@@ -642,14 +691,16 @@ mod with_redis {
                         .arg(&token)
                         .arg("NX")
                         .arg("PX")
-                        .arg(CLAIM_TTL.as_millis() as u64);
+                        .arg(CLAIM_TTL.as_millis() as u64)
+                        .cmd("GET")
+                        .arg(self.keys.claim(flight));
                     pipe
                 })
                 .await?;
-            Some(match (outcome, claimed) {
+            Some(match (outcome, holder) {
                 (Some(outcome), _) => Claim::Outcome(outcome),
-                (None, Some(_)) => Claim::Won(token),
-                (None, None) => Claim::Wait,
+                (None, Some(holder)) if holder == token => Claim::Won(token),
+                (None, _) => Claim::Wait,
             })
         }
 
