@@ -114,10 +114,20 @@ mod tests {
         assert_eq!(user.email_verified, Some(true));
         assert_eq!((user.picture, user.preferred_username), (None, None));
         assert_eq!(user.other.keys().collect::<Vec<_>>(), ["locale"]);
-        let Value::Object(odd) = serde_json::json!({"email_verified": "yes"}) else {
-            unreachable!()
-        };
-        assert_eq!(UserInfo::from_claims("u".into(), odd).email_verified, None);
+        for (verified, read) in [
+            (serde_json::json!("yes"), None),
+            (serde_json::json!("false"), Some(false)),
+            (serde_json::json!(true), Some(true)),
+            (serde_json::json!(false), Some(false)),
+            (serde_json::json!(1), None),
+        ] {
+            let Value::Object(claims) = serde_json::json!({ "email_verified": verified }) else {
+                unreachable!()
+            };
+            let user = UserInfo::from_claims("u".into(), claims);
+            assert_eq!(user.email_verified, read, "{verified}");
+            assert!(user.other.is_empty(), "{verified}");
+        }
     }
 
     /// `Debug` (a log line's `{:?}`, a panic message) names no personal
