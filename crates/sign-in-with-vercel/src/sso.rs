@@ -22,7 +22,8 @@
 //! Vercel: "Providers should not persist the returned `id_token` in a
 //! database since the token will expire." So [`Marketplace::exchange`] never returns the
 //! ID token, and the access token only as a redacted [`AccessToken`] in a
-//! value that is not `Serialize`: what can be stored is the claims.
+//! value that is not `Serialize`: what can be stored is the claims, which
+//! the app copies field by field into what it keeps.
 //!
 //! **What the exchange does not check: which browser brought the code.**
 //! A login Vercel starts carries no `state` or `nonce` of the integration's
@@ -162,8 +163,12 @@ impl Role {
 /// The claims of a marketplace ID token (Vercel's Marketplace Partner API,
 /// user authentication): who the user is, in which account and
 /// installation, with which role. Verified: signature, issuer, audience
-/// (the integration), times. Claims Vercel documents are typed; any other
-/// is kept in `other`. `Debug` shows no personal data.
+/// (the integration), times. Claims Vercel documents are typed; the rest
+/// of what the token carried, less the claims the verification read
+/// (`aud`, `nbf`, `azp`, `nonce`, `at_hash` and the standard profile
+/// claims, none of which Vercel's marketplace sends), is kept in `other`.
+/// `Debug` shows no personal data; nothing here is `Serialize`: store what
+/// you need of it, field by field.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MarketplaceClaims {
