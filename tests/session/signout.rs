@@ -782,6 +782,47 @@ async fn a_full_store_refusing_a_write_is_not_taken_for_an_outage() {
     signs_out_into_the_store(&rp, &instance, &redis).await;
 }
 
+/// A store whose handshake refuses the instance (its password rotated
+/// while instances run: `WRONGPASS`, here to RESP3's `HELLO`, which the
+/// client knows by no kind of its own) has not answered a command: it rests,
+/// as a store that cannot be reached does, rather than every request
+/// opening a connection that fails.
+#[tokio::test]
+async fn a_store_refusing_the_handshake_rests() {
+    let redis = testkit::RedisServer::start();
+    let user = "ACL SETUSER app on >old-password ~* +@all";
+    assert_eq!(redis.command(user).as_deref(), Some("+OK"));
+    let rp = signed_in("client_secret_post").await;
+    let url = format!(
+        "redis://app:old-password@127.0.0.1:{}/?protocol=resp3",
+        redis.port()
+    );
+    let instance = rp.instance(&[("REDIS_URL", url.as_str())]);
+    signs_out_into_the_store(&rp, &instance, &redis).await;
+    let rotated = "ACL SETUSER app resetpass >new-password";
+    assert_eq!(redis.command(rotated).as_deref(), Some("+OK"));
+    assert_eq!(redis.command("CLIENT KILL USER app").as_deref(), Some(":1"));
+    let accepted = || {
+        redis
+            .info("stats")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("total_connections_received:")?
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+            })
+            .expect("total_connections_received")
+    };
+    let before = accepted();
+    for _ in 0..4 {
+        let sign_out = rp.request("POST", "/api/auth/signout");
+        assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
+    }
+    // One refused handshake, then rest; and this question's connection.
+    assert_eq!(accepted(), before + 2);
+}
+
 /// A store that became a replica (a failover moved the primary, and its
 /// name with it) refuses writes with `READONLY`: the instance drops that
 /// connection, so that its next command connects anew, rather than

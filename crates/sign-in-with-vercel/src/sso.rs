@@ -34,8 +34,9 @@
 //! matters, show who is signed in before acting for them. A login the
 //! integration starts can be bound by its `state`: keep a random one in a
 //! cookie of the browser and compare the callback's with it in constant
-//! time ([`SsoCallback::state`], [`State::ct_eq`](crate::State::ct_eq));
-//! the exchange forwards it, and Vercel checks it again. Not by a `nonce`:
+//! time ([`SsoCallback::state`], [`State::ct_eq`](crate::State::ct_eq)):
+//! that check is the binding (the exchange forwards `state` to Vercel,
+//! whose documentation does not say it checks it). Not by a `nonce`:
 //! Vercel's marketplace ID tokens carry none, whatever the login sent, so
 //! [`Marketplace::exchange`] takes `None` for them (a nonce is for another
 //! issuer that echoes one).

