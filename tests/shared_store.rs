@@ -671,3 +671,57 @@ async fn a_plain_store_url_to_another_host_is_warned_of_without_its_password() {
     );
     assert!(!logs.contains(PASSWORD), "{logs}");
 }
+
+/// A refresh made while the store does not answer (here: paused for a
+/// second and a half, so that its claim times out and the instance rests
+/// the store) is published once the store answers again: a copy of the
+/// replaced generation sent later (a minute-long handler's request, or a
+/// copied cookie) gets the new session, as it would have with the refresh
+/// claimed, instead of spending the old refresh token, whose refusal would
+/// end the session everywhere, the browser's new generation too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers() {
+    let stack = Stack::start(Setup {
+        instances: 1,
+        access_token_ttl: 2,
+        reuse: ReusePolicy::Reject,
+        ..Setup::default()
+    });
+    let mut browser = stack.browser();
+    stack.sign_in(&mut browser).await;
+    let url = stack.url("/api/auth/session");
+    let old = copy(&browser);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let redis = stack.redis.as_ref().unwrap();
+    assert_eq!(
+        redis.command("CLIENT PAUSE 1500 ALL").as_deref(),
+        Some("+OK")
+    );
+    let refreshed = browser.get(&url).await;
+    assert_eq!(
+        refreshed.json()["user"]["sub"],
+        DEMO_SUB,
+        "{}",
+        refreshed.body
+    );
+    assert!(
+        redis.keys_of_kind("o").is_empty(),
+        "not published while paused"
+    );
+    // Past the pause, the instance's rest (5 s) and its own memory of the
+    // refresh (5 s): only the store can answer the copy now.
+    let published = Instant::now();
+    while redis.keys_of_kind("o").is_empty() {
+        assert!(
+            published.elapsed() < Duration::from_secs(15),
+            "never published"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(11).saturating_sub(published.elapsed())).await;
+    let mut old = old;
+    let late = old.get(&url).await;
+    assert_eq!(late.json()["user"]["sub"], DEMO_SUB, "{}", late.body);
+    let after = browser.get(&url).await;
+    assert_eq!(after.json()["user"]["sub"], DEMO_SUB, "{}", after.body);
+}

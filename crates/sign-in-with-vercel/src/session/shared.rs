@@ -14,8 +14,9 @@
 //! outcome nor move one to another generation; an adopted generation must
 //! also be the next one of the very session that asked. A store that does
 //! not answer leaves the refresh to this instance alone, as without a
-//! store.
+//! store; its outcome is published once the store answers again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -73,7 +74,7 @@ impl Published {
 /// not answer the claim.
 pub(super) async fn refresh(
     provider: &Provider,
-    store: &Store,
+    store: &Arc<Store>,
     flight: &[u8; 32],
     origin: &Origin,
     data: &SessionData,
@@ -83,8 +84,21 @@ pub(super) async fn refresh(
     let mut waited = false;
     loop {
         match store.claim(flight).await {
-            // The store does not answer: as without one.
-            None => return refresh_here(provider, origin, data, Lifetime::Kept).await,
+            // The store does not answer: as without one; but the new
+            // generation is published once the store answers again, so
+            // that a copy of the replaced one sent later (within what
+            // `OUTCOME_TTL` allows) gets it instead of spending the old
+            // refresh token, whose refusal would end the session in every
+            // instance, the new generation too.
+            None => {
+                let outcome = refresh_here(provider, origin, data, Lifetime::Kept).await;
+                if let (Ok(refreshed), Ok(config)) = (&outcome, provider.config())
+                    && let Some(sealed) = encode(&config.keys, flight, &Published::of(refreshed))
+                {
+                    publish_late(store.clone(), *flight, sealed);
+                }
+                return outcome;
+            }
             Some(Claim::Won(token)) => {
                 let outcome = refresh_here(provider, origin, data, lifetime).await;
                 // Won after waiting: the claim this request waited on
@@ -133,6 +147,33 @@ pub(super) async fn refresh(
             }
         }
     }
+}
+
+/// How often a refresh made while the store did not answer tries to
+/// publish its outcome.
+const PUBLISH_LATE_EVERY: Duration = Duration::from_secs(1);
+
+/// Publishes `sealed`, the outcome of a refresh made while the store did
+/// not answer, once it answers again: a task of the instance, trying every
+/// [`PUBLISH_LATE_EVERY`] (a resting store is not asked) for as long as the
+/// outcome would have been kept, and then kept only for what is left of
+/// that. Never over an outcome already there.
+fn publish_late(store: Arc<Store>, flight: [u8; 32], sealed: String) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let made = tokio::time::Instant::now();
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(PUBLISH_LATE_EVERY).await;
+            let Some(left) = super::store::OUTCOME_TTL.checked_sub(made.elapsed()) else {
+                return;
+            };
+            if store.publish_late(&flight, &sealed, left).await {
+                return;
+            }
+        }
+    });
 }
 
 /// Whether an outcome is the provider's last word on this generation.

@@ -165,6 +165,15 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// How long a refresh's outcome is kept for the other instances: as long
+/// as the new generation can take to reach the browser (it rides on the
+/// response of the request that made it, which can be a long handler's),
+/// so that a copy of the old generation sent meanwhile is answered with it
+/// instead of spending the old refresh token again, which the provider
+/// refuses and which would end the session.
+pub(crate) const OUTCOME_TTL: std::time::Duration =
+    std::time::Duration::from_secs(crate::session::cookie::LATE_LANDING_SECS.unsigned_abs());
+
 #[cfg(feature = "redis")]
 pub(crate) use with_redis::Store;
 #[cfg(not(feature = "redis"))]
@@ -213,6 +222,15 @@ mod without_redis {
             match *self {}
         }
 
+        pub(crate) async fn publish_late(
+            &self,
+            _: &[u8; 32],
+            _: &str,
+            _: std::time::Duration,
+        ) -> bool {
+            match *self {}
+        }
+
         pub(crate) async fn release(&self, _: &[u8; 32], _: &str) {
             match *self {}
         }
@@ -247,14 +265,7 @@ mod with_redis {
     const ENDED_FOR: i64 = crate::session::cookie::REFRESH_TOKEN_TTL_SECS + 120;
     /// How long an instance trusts that a session was not ended.
     pub(crate) const LIVE_FOR: Duration = Duration::from_secs(1);
-    /// How long a refresh's outcome is kept for the other instances: as
-    /// long as the new generation can take to reach the browser (it rides
-    /// on the response of the request that made it, which can be a long
-    /// handler's), so that a copy of the old generation sent meanwhile is
-    /// answered with it instead of spending the old refresh token again,
-    /// which the provider refuses and which would end the session.
-    pub(crate) const OUTCOME_TTL: Duration =
-        Duration::from_secs(crate::session::cookie::LATE_LANDING_SECS.unsigned_abs());
+    use super::OUTCOME_TTL;
     /// Sets `KEYS[1]` to the number `ARGV[1]` for `ARGV[2]` seconds,
     /// unless it holds a later one, atomically: two "sign out everywhere"
     /// of one user that reach the store out of order (one took its time,
@@ -741,6 +752,31 @@ mod with_redis {
                     pipe
                 })
                 .await;
+        }
+
+        /// Publishes the outcome of a refresh this instance made while the
+        /// store did not answer its claim, for what is left of
+        /// [`OUTCOME_TTL`] (`left`), unless an outcome is there already:
+        /// whether the store answered.
+        pub(crate) async fn publish_late(
+            &self,
+            flight: &[u8; 32],
+            outcome: &str,
+            left: Duration,
+        ) -> bool {
+            let millis = u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1);
+            self.round_trip::<(Option<String>,)>("publish", || {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(self.keys.outcome(flight))
+                    .arg(outcome)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(millis);
+                pipe
+            })
+            .await
+            .is_some()
         }
 
         /// Gives up the claim `token` made without an outcome (the
