@@ -672,9 +672,10 @@ async fn a_plain_store_url_to_another_host_is_warned_of_without_its_password() {
     assert!(!logs.contains(PASSWORD), "{logs}");
 }
 
-/// A refresh made while the store does not answer (here: paused for a
-/// second and a half, so that its claim times out and the instance rests
-/// the store) is published once the store answers again: a copy of the
+/// A refresh made while the store does not answer (here: paused for three
+/// seconds, so that the request's session check times out and the
+/// instance rests the store, and the claim is not asked) is published once
+/// the store answers again: a copy of the
 /// replaced generation sent later (a minute-long handler's request, or a
 /// copied cookie) gets the new session, as it would have with the refresh
 /// claimed, instead of spending the old refresh token, whose refusal would
@@ -694,7 +695,7 @@ async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers(
     tokio::time::sleep(Duration::from_secs(3)).await;
     let redis = stack.redis.as_ref().unwrap();
     assert_eq!(
-        redis.command("CLIENT PAUSE 1500 ALL").as_deref(),
+        redis.command("CLIENT PAUSE 3000 ALL").as_deref(),
         Some("+OK")
     );
     let refreshed = browser.get(&url).await;

@@ -823,6 +823,60 @@ async fn a_store_refusing_the_handshake_rests() {
     assert_eq!(accepted(), before + 2);
 }
 
+/// A refresh made while the store did not answer is published later, by a
+/// task of the instance; the session signed out in that instance meanwhile
+/// (its end not taken by the store, which did not answer) cancels it, so
+/// that no copy of the older generation is handed the newer one.
+#[tokio::test]
+async fn a_sign_out_cancels_the_late_publication_of_its_refresh() {
+    let (rp, redis, instance) = signed_in_with_store().await;
+    rp.advance(3601);
+    assert_eq!(
+        redis.command("CLIENT PAUSE 1500 ALL").as_deref(),
+        Some("+OK")
+    );
+    let refresh = rp.request("GET", "/api/auth/session");
+    let refreshed = instance.dispatch(&refresh).unwrap().await;
+    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
+    let sign_out = rp.request("POST", "/api/auth/signout");
+    assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
+    // Past the pause, and past the times the task would have tried.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(redis.keys_of_kind("o").is_empty(), "{:?}", redis.keys());
+}
+
+/// A store that answers a refresh's late publication by refusing it (a
+/// full database: `OOM`) is not asked again every second for fifteen
+/// minutes: the refusal is its answer.
+#[tokio::test]
+async fn a_refused_late_publication_is_not_asked_again() {
+    let (rp, redis, instance) = signed_in_with_store().await;
+    rp.advance(3601);
+    assert_eq!(
+        redis.command("CONFIG SET maxmemory 1").as_deref(),
+        Some("+OK")
+    );
+    // The claim's SET is refused: the refresh is this instance's alone.
+    let refresh = rp.request("GET", "/api/auth/session");
+    let refreshed = instance.dispatch(&refresh).unwrap().await;
+    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
+    // Refused commands are not "processed": their count is the `SET`'s own.
+    let refused_sets = || {
+        let stats = redis.info("commandstats");
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix("cmdstat_set:"))
+            .and_then(|l| l.split(',').find_map(|f| f.strip_prefix("rejected_calls=")))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .expect("cmdstat_set")
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = refused_sets();
+    assert!(before >= 2, "the claim's and the publication's: {before}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(refused_sets(), before, "asked again");
+}
+
 /// A store that became a replica (a failover moved the primary, and its
 /// name with it) refuses writes with `READONLY`: the instance drops that
 /// connection, so that its next command connects anew, rather than

@@ -229,7 +229,10 @@ pub(crate) async fn load(
 pub(crate) async fn end(sessions: &Sessions, data: &SessionData) -> bool {
     sessions.forget(data);
     match &sessions.store {
-        Some(store) => store.end_session(&data.id()).await,
+        Some(store) => {
+            store.cancel_late(&data.id());
+            store.end_session(&data.id()).await
+        }
         None => false,
     }
 }

@@ -95,7 +95,7 @@ pub(super) async fn refresh(
                 if let (Ok(refreshed), Ok(config)) = (&outcome, provider.config())
                     && let Some(sealed) = encode(&config.keys, flight, &Published::of(refreshed))
                 {
-                    publish_late(store.clone(), *flight, sealed);
+                    publish_late(store, data.id().into_owned(), *flight, sealed);
                 }
                 return outcome;
             }
@@ -153,27 +153,31 @@ pub(super) async fn refresh(
 /// publish its outcome.
 const PUBLISH_LATE_EVERY: Duration = Duration::from_secs(1);
 
-/// Publishes `sealed`, the outcome of a refresh made while the store did
-/// not answer, once it answers again: a task of the instance, trying every
-/// [`PUBLISH_LATE_EVERY`] (a resting store is not asked) for as long as the
-/// outcome would have been kept, and then kept only for what is left of
-/// that. Never over an outcome already there.
-fn publish_late(store: Arc<Store>, flight: [u8; 32], sealed: String) {
+/// Publishes `sealed`, the outcome of a refresh of session `sid` made
+/// while the store did not answer, once it answers again: a task of the
+/// instance (so, on Vercel, while the instance runs), trying every
+/// [`PUBLISH_LATE_EVERY`], the store's rest notwithstanding, until the
+/// store answers (taking it, or refusing it) or the outcome would no longer
+/// have been kept; then kept only for what is left of that. Never over an
+/// outcome already there; cancelled if the session ends in this instance.
+fn publish_late(store: &Arc<Store>, sid: String, flight: [u8; 32], sealed: String) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
     let made = tokio::time::Instant::now();
-    runtime.spawn(async move {
+    let publisher = store.clone();
+    let task = runtime.spawn(async move {
         loop {
             tokio::time::sleep(PUBLISH_LATE_EVERY).await;
             let Some(left) = super::store::OUTCOME_TTL.checked_sub(made.elapsed()) else {
                 return;
             };
-            if store.publish_late(&flight, &sealed, left).await {
+            if publisher.publish_late(&flight, &sealed, left).await {
                 return;
             }
         }
     });
+    store.track_late(sid, task.abort_handle());
 }
 
 /// Whether an outcome is the provider's last word on this generation.

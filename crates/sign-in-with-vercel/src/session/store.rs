@@ -231,6 +231,14 @@ mod without_redis {
             match *self {}
         }
 
+        pub(crate) fn track_late(&self, _: String, _: tokio::task::AbortHandle) {
+            match *self {}
+        }
+
+        pub(crate) fn cancel_late(&self, _: &str) {
+            match *self {}
+        }
+
         pub(crate) async fn release(&self, _: &[u8; 32], _: &str) {
             match *self {}
         }
@@ -364,6 +372,18 @@ mod with_redis {
         said_down: AtomicBool,
         /// Sessions seen not ended: trusted for [`LIVE_FOR`].
         live: Mutex<Live>,
+        /// The late publications still to make, by session id: a session
+        /// ended in this instance cancels its own.
+        late: Mutex<Vec<(String, tokio::task::AbortHandle)>>,
+    }
+
+    /// What a round trip came to.
+    enum Reply<T> {
+        Value(T),
+        /// The store answered, refusing the command.
+        Refused,
+        /// Not asked, or no answer.
+        Unanswered,
     }
 
     /// What an instance remembers of the store's "not ended" answers.
@@ -423,6 +443,7 @@ mod with_redis {
                     resting_until: Mutex::new(None),
                     said_down: AtomicBool::new(false),
                     live: Mutex::new(Live::default()),
+                    late: Mutex::new(Vec::new()),
                 }),
                 Err(e) => {
                     // The error names the URL's problem, not its password.
@@ -483,14 +504,29 @@ mod with_redis {
             what: &'static str,
             command: impl FnOnce() -> redis::Pipeline,
         ) -> Option<T> {
-            match self.try_round_trip(command).await {
+            match self.reply(what, command, false).await {
+                Reply::Value(value) => Some(value),
+                Reply::Refused | Reply::Unanswered => None,
+            }
+        }
+
+        /// [`Store::round_trip`], saying whether the store refused the
+        /// command or did not answer; `even_resting`: asked while the
+        /// store rests (for a task no request waits on).
+        async fn reply<T: redis::FromRedisValue>(
+            &self,
+            what: &'static str,
+            command: impl FnOnce() -> redis::Pipeline,
+            even_resting: bool,
+        ) -> Reply<T> {
+            match self.try_round_trip(command, even_resting).await {
                 Ok(value) => {
                     if self.said_down.swap(false, Ordering::Relaxed) {
                         crate::log::warn("shared store: answering again");
                     }
-                    Some(value)
+                    Reply::Value(value)
                 }
-                Err(Failure::Skipped) => None,
+                Err(Failure::Skipped) => Reply::Unanswered,
                 // The store answered, refusing this command (one it does
                 // not run, a script its ACL forbids, a write to a full
                 // database: `OOM`, which the client knows by no kind of its
@@ -514,7 +550,7 @@ mod with_redis {
                         "shared store refused {what}:{code} {:?}",
                         e.kind()
                     ));
-                    None
+                    Reply::Refused
                 }
                 Err(failure) => {
                     *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
@@ -538,7 +574,7 @@ mod with_redis {
                              instance's requests and a remote sign-out is not seen"
                         ));
                     }
-                    None
+                    Reply::Unanswered
                 }
             }
         }
@@ -546,8 +582,11 @@ mod with_redis {
         async fn try_round_trip<T: redis::FromRedisValue>(
             &self,
             command: impl FnOnce() -> redis::Pipeline,
+            even_resting: bool,
         ) -> Result<T, Failure> {
-            if lock(&self.resting_until).is_some_and(|until| Instant::now() < until) {
+            if !even_resting
+                && lock(&self.resting_until).is_some_and(|until| Instant::now() < until)
+            {
                 return Err(Failure::Skipped);
             }
             let budget = time_left()
@@ -756,8 +795,10 @@ mod with_redis {
 
         /// Publishes the outcome of a refresh this instance made while the
         /// store did not answer its claim, for what is left of
-        /// [`OUTCOME_TTL`] (`left`), unless an outcome is there already:
-        /// whether the store answered.
+        /// [`OUTCOME_TTL`] (`left`), unless an outcome is there already;
+        /// asked even while the store rests (no request waits on it):
+        /// whether the store answered, taking it or refusing it (a refused
+        /// command is not asked again).
         pub(crate) async fn publish_late(
             &self,
             flight: &[u8; 32],
@@ -765,7 +806,7 @@ mod with_redis {
             left: Duration,
         ) -> bool {
             let millis = u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1);
-            self.round_trip::<(Option<String>,)>("publish", || {
+            let command = || {
                 let mut pipe = redis::pipe();
                 pipe.cmd("SET")
                     .arg(self.keys.outcome(flight))
@@ -774,9 +815,31 @@ mod with_redis {
                     .arg("PX")
                     .arg(millis);
                 pipe
-            })
-            .await
-            .is_some()
+            };
+            let reply = self
+                .reply::<(Option<String>,)>("publish", command, true)
+                .await;
+            !matches!(reply, Reply::Unanswered)
+        }
+
+        /// Remembers the late publication `handle` of session `sid`, so
+        /// that ending the session cancels it; forgets those finished.
+        pub(crate) fn track_late(&self, sid: String, handle: tokio::task::AbortHandle) {
+            let mut late = lock(&self.late);
+            late.retain(|(_, h)| !h.is_finished());
+            late.push((sid, handle));
+        }
+
+        /// Cancels the late publications of session `sid`: it ended in this
+        /// instance, perhaps while the store did not take the end, and no
+        /// copy of its older generation may be handed its newer one.
+        pub(crate) fn cancel_late(&self, sid: &str) {
+            lock(&self.late).retain(|(s, h)| {
+                if s == sid {
+                    h.abort();
+                }
+                s != sid
+            });
         }
 
         /// Gives up the claim `token` made without an outcome (the
