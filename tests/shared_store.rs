@@ -284,8 +284,8 @@ async fn a_protected_request_costs_at_most_one_store_round_trip() {
     let counters = || {
         let text = redis.info("stats");
         (
-            stat(&text, "total_writes_processed"),
-            stat(&text, "total_commands_processed"),
+            testkit::info_stat(&text, "total_writes_processed"),
+            testkit::info_stat(&text, "total_commands_processed"),
         )
     };
     let session = || {
@@ -329,15 +329,6 @@ async fn a_protected_request_costs_at_most_one_store_round_trip() {
         round_trips <= instances * (seconds + 2),
         "a \"not ended\" is trusted for a second: {round_trips} round trips in {seconds} s"
     );
-}
-
-/// A counter of `INFO stats`.
-fn stat(info: &str, name: &str) -> u64 {
-    let prefix = format!("{name}:");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in INFO stats: {info}"))
 }
 
 /// What the functions wrote about the store being unavailable.

@@ -777,14 +777,7 @@ async fn a_request_waiting_on_a_claim_that_never_resolves_answers_within_its_dea
             .is_some_and(|ttl| ttl != ":-2")
     );
     let calls = rp.sent_to("/login/oauth/token").len();
-    let commands = || {
-        let stats = redis.info("stats");
-        stats
-            .lines()
-            .find_map(|l| l.strip_prefix("total_commands_processed:"))
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .expect("INFO stats")
-    };
+    let commands = || redis.stat("stats", "total_commands_processed");
     let before = commands();
 
     let started = std::time::Instant::now();

@@ -802,18 +802,7 @@ async fn a_store_refusing_the_handshake_rests() {
     let rotated = "ACL SETUSER app resetpass >new-password";
     assert_eq!(redis.command(rotated).as_deref(), Some("+OK"));
     assert_eq!(redis.command("CLIENT KILL USER app").as_deref(), Some(":1"));
-    let accepted = || {
-        redis
-            .info("stats")
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("total_connections_received:")?
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-            })
-            .expect("total_connections_received")
-    };
+    let accepted = || redis.stat("stats", "total_connections_received");
     let before = accepted();
     for _ in 0..4 {
         let sign_out = rp.request("POST", "/api/auth/signout");
@@ -829,15 +818,7 @@ async fn a_store_refusing_the_handshake_rests() {
 /// that no copy of the older generation is handed the newer one.
 #[tokio::test]
 async fn a_sign_out_cancels_the_late_publication_of_its_refresh() {
-    let (rp, redis, instance) = signed_in_with_store().await;
-    rp.advance(3601);
-    assert_eq!(
-        redis.command("CLIENT PAUSE 1500 ALL").as_deref(),
-        Some("+OK")
-    );
-    let refresh = rp.request("GET", "/api/auth/session");
-    let refreshed = instance.dispatch(&refresh).unwrap().await;
-    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
+    let (rp, redis, instance) = refreshed_while("CLIENT PAUSE 1500 ALL").await;
     let sign_out = rp.request("POST", "/api/auth/signout");
     assert_eq!(instance.dispatch(&sign_out).unwrap().await.status(), 200);
     // Past the pause, and past the times the task would have tried.
@@ -850,31 +831,33 @@ async fn a_sign_out_cancels_the_late_publication_of_its_refresh() {
 /// minutes: the refusal is its answer.
 #[tokio::test]
 async fn a_refused_late_publication_is_not_asked_again() {
-    let (rp, redis, instance) = signed_in_with_store().await;
-    rp.advance(3601);
-    assert_eq!(
-        redis.command("CONFIG SET maxmemory 1").as_deref(),
-        Some("+OK")
-    );
     // The claim's SET is refused: the refresh is this instance's alone.
-    let refresh = rp.request("GET", "/api/auth/session");
-    let refreshed = instance.dispatch(&refresh).unwrap().await;
-    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
+    let (_rp, redis, _instance) = refreshed_while("CONFIG SET maxmemory 1").await;
     // Refused commands are not "processed": their count is the `SET`'s own.
     let refused_sets = || {
-        let stats = redis.info("commandstats");
-        stats
-            .lines()
-            .find_map(|l| l.strip_prefix("cmdstat_set:"))
-            .and_then(|l| l.split(',').find_map(|f| f.strip_prefix("rejected_calls=")))
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .expect("cmdstat_set")
+        let set = testkit::info_field(&redis.info("commandstats"), "cmdstat_set");
+        set.split(',')
+            .find_map(|f| f.strip_prefix("rejected_calls=")?.parse::<u64>().ok())
+            .expect("rejected_calls")
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before = refused_sets();
     assert!(before >= 2, "the claim's and the publication's: {before}");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(refused_sets(), before, "asked again");
+}
+
+/// A signed-in relying party through a store-sharing instance, whose
+/// session is refreshed right after the store was given `command` (a pause,
+/// a memory limit): the refresh is this instance's alone.
+async fn refreshed_while(command: &str) -> (Rp, testkit::RedisServer, sign_in_with_vercel::Auth) {
+    let (rp, redis, instance) = signed_in_with_store().await;
+    rp.advance(3601);
+    assert_eq!(redis.command(command).as_deref(), Some("+OK"));
+    let refresh = rp.request("GET", "/api/auth/session");
+    let refreshed = instance.dispatch(&refresh).unwrap().await;
+    assert_eq!(body_json(&refreshed)["user"]["sub"], DEMO_SUB);
+    (rp, redis, instance)
 }
 
 /// A store that became a replica (a failover moved the primary, and its
@@ -886,18 +869,7 @@ async fn a_replicas_refusal_drops_the_connection() {
     let primary = testkit::RedisServer::start();
     let (rp, replica, instance) = signed_in_with_store().await;
     // Connections the replica has accepted, this question's own included.
-    let accepted = || {
-        replica
-            .info("stats")
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("total_connections_received:")?
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-            })
-            .expect("total_connections_received")
-    };
+    let accepted = || replica.stat("stats", "total_connections_received");
     let follow = format!("REPLICAOF 127.0.0.1 {}", primary.port());
     assert_eq!(replica.command(&follow).as_deref(), Some("+OK"));
     let linked = std::time::Instant::now();

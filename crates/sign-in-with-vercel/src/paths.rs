@@ -91,9 +91,10 @@ impl Paths {
                 ));
             }
         }
-        // The six routes, then the error page against each of them.
-        for (i, (name, path)) in all.iter().enumerate().take(7) {
-            if let Some((other, _)) = all[..i.min(6)].iter().find(|(_, p)| p == path) {
+        // Each route against those before it, the error page against all.
+        let (routes, pages) = all.split_at(6);
+        for (i, (name, path)) in routes.iter().chain(&pages[..1]).enumerate() {
+            if let Some((other, _)) = routes[..i.min(6)].iter().find(|(_, p)| p == path) {
                 return Err(format!(
                     "the {name} path {path:?} is the {other} route's too"
                 ));

@@ -119,6 +119,13 @@ impl RedisServer {
         String::from_utf8_lossy(&body).into_owned()
     }
 
+    /// The number `name` of `INFO <section>` (`total_connections_received`
+    /// of `stats`…), from one question (which itself counts as a
+    /// connection and a command).
+    pub fn stat(&self, section: &str, name: &str) -> u64 {
+        info_stat(&self.info(section), name)
+    }
+
     /// The keys the server holds: the whole `KEYS *` answer (an array of
     /// bulk strings, RESP), read as long as it takes within 5 s.
     pub fn keys(&self) -> Vec<String> {
@@ -262,4 +269,22 @@ fn fetch(to: &Path) {
     }
     std::fs::rename(&partial, to).expect("redis-server in place");
     let _ = std::fs::remove_dir_all(&download);
+}
+
+/// The value of field `name` in an `INFO` answer (`field:value` lines);
+/// panics, quoting the answer, when it has none.
+pub fn info_field(info: &str, name: &str) -> String {
+    let prefix = format!("{name}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {name} in INFO: {info}"))
+}
+
+/// The number `name` of an `INFO` answer; panics when it is not one.
+pub fn info_stat(info: &str, name: &str) -> u64 {
+    let value = info_field(info, name);
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} in INFO is not a number: {value}"))
 }
