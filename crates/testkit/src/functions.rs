@@ -50,6 +50,20 @@ pub struct Functions {
     app: String,
     routes: HashMap<String, Route>,
     http: Http,
+    /// The directory of the instances' logs: removed with them, kept when
+    /// a test fails (its panic message names it).
+    log_dir: PathBuf,
+}
+
+impl Drop for Functions {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("the functions' logs are kept in {}", self.log_dir.display());
+        } else {
+            self.routes.clear();
+            let _ = std::fs::remove_dir_all(&self.log_dir);
+        }
+    }
 }
 
 impl Functions {
@@ -88,6 +102,7 @@ impl Functions {
             app: app.trim_end_matches('/').to_owned(),
             routes,
             http: Http::default(),
+            log_dir: logs,
         }
     }
 

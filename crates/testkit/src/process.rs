@@ -313,6 +313,8 @@ pub fn spawn_emulator(
     ];
     all.extend(env.iter().cloned());
     let (process, api_line) = spawn(program, &all, "API (");
+    // Read once at its start, which `spawn` waited for.
+    let _ = std::fs::remove_file(&path);
     let issuer = url_in(
         process
             .lines
