@@ -142,7 +142,10 @@ function renderSignedOutWith(note) {
   setStatus(note);
 }
 
-// Signed out here, revocation pending: a button posts again, which retries it.
+// Signed out here, revocation pending: a button retries it. `?retry`
+// retries only the kept revocation: a sign-in made meanwhile in another
+// tab (maybe by someone else) is left alone, where a plain sign-out would
+// end it.
 function renderRevocationRetry(note) {
   renderSignedOutWith(note);
   const status = $("status");
@@ -156,20 +159,22 @@ function renderRevocationRetry(note) {
     retry.disabled = true;
     retry.textContent = "Trying again…";
     try {
-      const response = await fetch("/api/auth/signout", SAME_ORIGIN_POST);
+      const response = await fetch("/api/auth/signout?retry", SAME_ORIGIN_POST);
       const answer = await response.json().catch(() => ({}));
-      if (!response.ok && response.status !== 401) throw new Error(`HTTP ${response.status}`);
-      if (answer.revoked === true) {
-        setStatus("Vercel has revoked this app's access. You are signed out.");
-      } else if (answer.retry) {
-        renderRevocationRetry("Vercel still cannot be reached. Your session here is over; try again in a moment.");
-      } else if (response.status === 401) {
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      // Someone signed in since, in another tab: not signed out by this.
+      const after = answer.signedIn ? " Someone has signed in again in this browser since; that session goes on (reload to see it)." : "";
+      if (answer.retried === 0) {
         // The tokens kept for the retry are gone: kept for ten minutes, or
         // already retried from another tab. Which, this page cannot tell.
-        setStatus("You are signed out. If this app still appears in your Vercel Account Settings, under Sign in with Vercel, remove it there.");
+        setStatus(`${answer.signedIn ? "Nothing was left to retry." : "You are signed out."} If this app still appears in your Vercel Account Settings, under Sign in with Vercel, remove it there.${after}`);
+      } else if (answer.revoked === true) {
+        setStatus(answer.signedIn ? `Vercel has revoked the signed-out session's access.${after}` : "Vercel has revoked this app's access. You are signed out.");
+      } else if (answer.retry) {
+        renderRevocationRetry(`Vercel still cannot be reached. Your session here is over; try again in a moment.${after}`);
       } else {
         // Refused: the grant stays until the user removes it.
-        setStatus("You are signed out here, but this app's access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel.");
+        setStatus(`${answer.signedIn ? "The signed-out session's" : "You are signed out here, but this app's"} access could not be revoked: remove it in your Vercel Account Settings, under Sign in with Vercel.${after}`);
       }
     } catch (error) {
       renderRevocationRetry(`Could not reach this app: ${error.message}.`);
@@ -358,14 +363,13 @@ for (const code of ["invalid_request_uri", "invalid_request_object", "request_no
   ERRORS[code] = ["Vercel did not accept the sign-in request", "Vercel answered with an error about a kind of request this app does not send. Please try again; if it persists, the site's settings need a look."];
 }
 
-// Only a code of the form RFC 6749 §4.1.2.1 gives (lowercase letters,
-// digits, `_`) is shown: anything else in the address is someone's text.
-const ERROR_CODE = /^[a-z0-9_]{1,64}$/;
-
+// Only a code this app sends is shown: anything else in the address is
+// someone's text (a link can put words of its choosing there, in any
+// alphabet, on this origin).
 function errorPage() {
   const params = new URLSearchParams(window.location.search);
   const given = params.get("error") || "";
-  const code = ERROR_CODE.test(given) ? given : "unknown";
+  const code = Object.hasOwn(ERRORS, given) ? given : "unknown";
   const [title, text] = (Object.hasOwn(ERRORS, code) && ERRORS[code]) || ["Sign-in did not complete", "The sign-in service returned an error. Please try again."];
   $("error-title").textContent = title;
   $("error-text").textContent = text;

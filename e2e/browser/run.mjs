@@ -448,6 +448,33 @@ try {
     check(await page.locator('[data-action="retry-revocation"]').count() === 0, "still offers a retry after it worked");
   });
 
+  await step("Try again after a sign-in in another tab: the kept tokens are revoked, the new session goes on", async () => {
+    await signInAgain();
+    await emulatorFault("revocation-fails");
+    try {
+      await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
+      await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
+    } finally {
+      await emulatorFault("revocation-works");
+    }
+    const other = await context.newPage();
+    try {
+      await other.goto(`${APP_URL}/api/auth/authorize?next=/profile`);
+      await expectUrl(other, "/profile", "signed in again in another tab");
+      await expectText(other.locator("#name"), "Demo User", "the other tab's profile");
+      await page.getByRole("button", { name: "Try again" }).click();
+      await expectText(
+        page.getByRole("status"),
+        /Vercel has revoked the signed-out session's access\. Someone has signed in again in this browser since/,
+        "after Try again",
+      );
+      const probe = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
+      check(probe.status() === 200, `Try again ended the other tab's new session: GET /api/user-info answered ${probe.status()}`);
+    } finally {
+      await other.close();
+    }
+  });
+
   await step("Try again when Vercel then refuses the tokens: the page says how to remove the app, with no retry", async () => {
     await signInAgain();
     await emulatorFault("revocation-fails");
@@ -535,7 +562,14 @@ try {
   await step("An error code that names a built-in property gets the generic explanation", async () => {
     await page.goto(`${APP_URL}/auth/error?error=constructor`);
     await expectText(page.getByRole("heading", { level: 1 }), "Sign-in did not complete", "the generic heading");
-    await expectText(page.locator("#error-code"), "constructor", "the error code");
+    await expectText(page.locator("#error-code"), "unknown", "the error code");
+  });
+
+  await step("Words in an error code's alphabet that this app never sends are not shown as a code", async () => {
+    await page.goto(`${APP_URL}/auth/error?error=account_locked_call_support_on_18005550100`);
+    await expectText(page.getByRole("heading", { level: 1 }), "Sign-in did not complete", "the generic heading");
+    await expectText(page.locator("#error-code"), "unknown", "the error code");
+    check(!(await page.content()).includes("18005550100"), "the address's words are on the page");
   });
 
   await step("Text in the address that is no error code is not shown as one", async () => {

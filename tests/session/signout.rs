@@ -524,6 +524,62 @@ async fn an_earlier_pending_revocation_is_retried_with_the_next_sign_out() {
     assert!(pending_revocations(&rp).is_empty());
 }
 
+/// The page's "Try again" (`?retry`) after a sign-in made meanwhile in
+/// another tab: the kept revocation is retried, and the new session,
+/// which the plain sign-out would end, is left alone. Then nothing is left
+/// to retry (`retried` 0); `everywhere` with it, or a value that is not
+/// yes or no, is refused.
+#[tokio::test]
+async fn a_retry_revokes_the_kept_tokens_and_leaves_a_newer_session_alone() {
+    let mut rp = signed_in("client_secret_post").await;
+    let (first_access, first_refresh) = rp.issued();
+    rp.emulator.faults().revocation_status = Some(503);
+    assert_eq!(
+        body_json(&rp.send("POST", "/api/auth/signout").await)["retry"],
+        true
+    );
+    rp.emulator.faults().revocation_status = None;
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    let (second_access, second_refresh) = rp.issued();
+
+    let retry = rp.send("POST", "/api/auth/signout?retry").await;
+    assert_eq!(retry.status(), 200);
+    assert_eq!(
+        body_json(&retry),
+        serde_json::json!({"retried": 1, "revoked": true, "retry": false, "signedIn": true})
+    );
+    assert!(!active(&rp, &first_access) && !active(&rp, &first_refresh));
+    assert!(active(&rp, &second_access) && active(&rp, &second_refresh));
+    assert!(pending_revocations(&rp).is_empty());
+    let session = body_json(&rp.get("/api/auth/session").await);
+    assert_eq!(
+        session["user"]["sub"], DEMO_SUB,
+        "still signed in: {session}"
+    );
+
+    let again = rp.send("POST", "/api/auth/signout?retry=true").await;
+    assert_eq!(
+        body_json(&again),
+        serde_json::json!({"retried": 0, "revoked": true, "retry": false, "signedIn": true})
+    );
+    for refused in [
+        "/api/auth/signout?retry&everywhere",
+        "/api/auth/signout?retry=yes",
+    ] {
+        assert_eq!(rp.send("POST", refused).await.status(), 400, "{refused}");
+    }
+    assert!(active(&rp, &second_access), "no one signed out");
+    assert_eq!(
+        body_json(&rp.send("POST", "/api/auth/signout").await)["signedOut"],
+        true
+    );
+    let signed_out = rp.send("POST", "/api/auth/signout?retry=1").await;
+    assert_eq!(
+        body_json(&signed_out),
+        serde_json::json!({"retried": 0, "revoked": true, "retry": false, "signedIn": false})
+    );
+}
+
 /// Two pending revocations, the provider back: one post retries both.
 #[tokio::test]
 async fn every_pending_revocation_is_retried() {

@@ -8,9 +8,17 @@
 //! another value 400), every session of the user on this app ends too
 //! (`"everywhere": true`, or `false` and `"everywhereError"` when there is
 //! no shared store, it does not answer, or the session had already ended:
-//! a copy of an ended session may not end its user's new ones). 401 when not signed in and nothing to retry (a cookie
-//! that does not open is deleted, and the provider is not called); 403 for
-//! a cross-origin request; 405 for other methods.
+//! a copy of an ended session may not end its user's new ones). 401 when
+//! not signed in and nothing to retry (a cookie that does not open is
+//! deleted, and the provider is not called); 403 for a cross-origin
+//! request; 405 for other methods.
+//!
+//! `POST /api/auth/signout?retry` retries the kept revocations only, and
+//! leaves alone a session signed in since (in another tab, maybe by
+//! another user): 200 `{"retried": n, "revoked": bool, "retry": bool,
+//! "signedIn": bool}`, `retried` 0 when nothing was left to retry (kept ten
+//! minutes, or retried from another tab), `signedIn` whether a session of
+//! this browser is still current. With `everywhere`, 400.
 
 use http::header::{ORIGIN, REFERER};
 use http::request::Parts;
@@ -48,8 +56,14 @@ async fn signout(
     if from_another_origin(&parts.headers, origin.as_str()) {
         return Err(Error::CrossOrigin);
     }
-    let everywhere =
-        everywhere(query_params(parts.uri.query(), &["everywhere"])?.get("everywhere"))?;
+    let params = query_params(parts.uri.query(), &["everywhere", "retry"])?;
+    let everywhere = flag(params.get("everywhere"), EVERYWHERE_VALUE)?;
+    let retry_only = flag(params.get("retry"), RETRY_VALUE)?;
+    if retry_only && everywhere {
+        return Err(Error::BadRequest(
+            "retry signs no one out: it cannot be asked with everywhere",
+        ));
+    }
     reply.origin = Some(origin.clone());
     let config = provider.config()?;
     let now = provider.now();
@@ -67,6 +81,13 @@ async fn signout(
         .chain(read.ended.iter().map(Pending::of))
         .collect();
 
+    if retry_only {
+        let body = json!({
+            "retried": earlier.len(),
+            "signedIn": read.current.is_some(),
+        });
+        return retried(body, earlier, provider, &origin, reply).await;
+    }
     let mut body = json!({ "signedOut": true });
     let current = match read.current {
         Some(current) => {
@@ -108,25 +129,44 @@ async fn signout(
     };
     // The session signed out of is revoked first: the earlier sets share
     // its deadline, and it is the one the user is waiting on.
-    let to_revoke = current.into_iter().chain(earlier);
-    let revoked = revocation::revoke_all(to_revoke, provider, &origin, "signout").await;
+    retried(
+        body,
+        current.into_iter().chain(earlier),
+        provider,
+        &origin,
+        reply,
+    )
+    .await
+}
+
+/// Revokes `to_revoke`, keeps those the provider could not take for a
+/// retry, and says so in `body` (`revoked`, `retry`).
+async fn retried(
+    mut body: serde_json::Value,
+    to_revoke: impl IntoIterator<Item = Pending>,
+    provider: &Provider,
+    origin: &crate::origin::Origin,
+    reply: &mut Reply,
+) -> Result<Response, Error> {
+    let revoked = revocation::revoke_all(to_revoke, provider, origin, "signout").await;
     body["revoked"] = json!(revoked.all);
     body["retry"] = json!(!revoked.kept.is_empty());
     reply.set_cookies.extend(revoked.kept);
     Ok(json(StatusCode::OK, &body))
 }
 
-/// The `everywhere` parameter: present bare, or `true`/`1`, asks for
-/// every session; absent, or `false`/`0`, this one only (a page that
-/// writes `?everywhere=false` means it); anything else is refused rather
-/// than guessed.
-fn everywhere(value: Option<&String>) -> Result<bool, Error> {
+const EVERYWHERE_VALUE: &str = "everywhere must be true or false, or have no value";
+const RETRY_VALUE: &str = "retry must be true or false, or have no value";
+
+/// A yes-or-no parameter (`everywhere`, `retry`): present bare, or
+/// `true`/`1`, asks for it; absent, or `false`/`0`, does not (a page that
+/// writes `?everywhere=false` means it); anything else is refused with
+/// `refusal` rather than guessed.
+fn flag(value: Option<&String>, refusal: &'static str) -> Result<bool, Error> {
     match value.map(String::as_str) {
         None | Some("false" | "0") => Ok(false),
         Some("" | "true" | "1") => Ok(true),
-        Some(_) => Err(Error::BadRequest(
-            "everywhere must be true or false, or have no value",
-        )),
+        Some(_) => Err(Error::BadRequest(refusal)),
     }
 }
 

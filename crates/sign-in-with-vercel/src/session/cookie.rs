@@ -38,11 +38,12 @@ pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
 /// More chunks than this is not a session we wrote.
 const MAX_CHUNKS: usize = 4;
 /// How long a sign-out's mark lasts: as long as a generation that a late
-/// refresh sets can live (a refresh token's life), however late it lands
-/// and however long the browser then stays idle. A new sign-in deletes it
-/// once it is [`LATE_LANDING_SECS`] old, or [`YOUNG_MARKS`] newer ones
-/// exist.
-const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS;
+/// refresh sets can live, however late it lands and however long the
+/// browser then stays idle: a refresh token's life from when the refresh
+/// was asked, which can be after the sign-out began (its mark's time), by
+/// up to [`LATE_LANDING_SECS`]. A new sign-in deletes it once it is
+/// [`LATE_LANDING_SECS`] old, or [`YOUNG_MARKS`] newer ones exist.
+const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS + LATE_LANDING_SECS;
 /// How long after it was made a refresh's new generation can still reach
 /// the browser, so how old a sign-out's mark is when no refresh that was
 /// in flight at its sign-out can still land. The generation rides on the
@@ -839,6 +840,28 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(ended, [("sid", 1)], "its newest generation, once");
         assert_eq!(read.stale.len(), 2);
+    }
+
+    /// A sign-out's mark outlives every generation a refresh asked for
+    /// after the sign-out began can set (a refresh token's life from the
+    /// refresh, which may land up to [`LATE_LANDING_SECS`] late).
+    #[test]
+    fn a_sign_out_mark_outlives_a_generation_refreshed_after_it() {
+        let origin = local();
+        let max_age = |set: &HeaderValue| -> i64 {
+            let set = set.to_str().unwrap();
+            let at = set.find("Max-Age=").unwrap() + "Max-Age=".len();
+            set[at..].split(';').next().unwrap().parse().unwrap()
+        };
+        let mark = ended_cookie(&origin, &data(), NOW).unwrap();
+        let asked = NOW + LATE_LANDING_SECS;
+        let mut refreshed = data();
+        refreshed.rotation = 1;
+        refreshed.access_issued_at = asked;
+        refreshed.expires_at = asked + REFRESH_TOKEN_TTL_SECS;
+        let generation = write(&origin, &config(), &refreshed, asked).unwrap();
+        let lives_until = asked + max_age(&generation.set_cookies[0]);
+        assert!(NOW + max_age(&mark) >= lives_until);
     }
 
     /// Generation `id` of `data`, as the cookies that set it.
