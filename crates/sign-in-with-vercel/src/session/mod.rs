@@ -452,8 +452,11 @@ async fn refresh_here(
 /// The session that replaces `old` after a refresh: the new tokens, one
 /// more rotation, the same user and start; the profile of the refreshed ID
 /// token when it verified, else the one the session had; its access token
-/// issued at `asked_at`, when the refresh was asked for; its end moved or
-/// kept as `lifetime` says.
+/// issued at `asked_at`, when the refresh was asked for, or when the old
+/// one was if that is later (an instance whose clock is behind the one
+/// that signed the user in, refreshing at once: a generation issued before
+/// its session began opens nowhere); its end moved or kept as `lifetime`
+/// says.
 fn next_generation(
     old: &SessionData,
     renewed: Renewed,
@@ -474,7 +477,7 @@ fn next_generation(
         refresh_token,
         claims.map_or_else(|| old.profile.clone(), cookie::Profile::from),
         (old.started_ms, old.rotation.saturating_add(1)),
-        asked_at,
+        asked_at.max(old.access_issued_at),
     );
     if lifetime == Lifetime::Kept {
         new.expires_at = new.expires_at.min(old.expires_at);
@@ -563,6 +566,93 @@ mod tests {
             ("vca_new", Some("vcr_new"))
         );
         assert_eq!((kept.access_expires_at, kept.rotation), (later + 3600, 1));
+    }
+
+    /// Refreshed at once by an instance whose clock is behind the one
+    /// that signed the user in (here by a fraction of a second, or by 30
+    /// seconds): the new generation opens in either instance.
+    #[test]
+    fn a_refresh_on_a_clock_behind_the_sign_ins_makes_a_readable_session() {
+        let mut old = data();
+        old.started_ms = 101_100;
+        (old.access_issued_at, old.access_expires_at) = (101, 3701);
+        old.expires_at = 101 + REFRESH_TOKEN_TTL_SECS;
+        for behind in [100, 72] {
+            let new = next_generation(&old, renewed(), behind, Lifetime::Extended);
+            assert!(old.within_policy(101), "{behind}");
+            assert!(
+                new.within_policy(101) && new.within_policy(behind),
+                "{behind}"
+            );
+            assert_eq!(new.access_issued_at, 101);
+        }
+    }
+
+    /// Outside `Auth::protect` (a handler that called `Auth::session`),
+    /// the API refuses the token late in the call (7 s), and the refresh
+    /// it asks for takes 1.5 s: the refresh is waited for whole, and its
+    /// new generation joins the session's cookies, though the retry then
+    /// runs out of time.
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_the_api_asks_for_late_reaches_the_session() {
+        use crate::transport::tests::response;
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::time::Duration;
+
+        /// The token endpoint answers in 1.5 s; the API refuses the
+        /// token after 7 s.
+        #[derive(Default)]
+        struct Slow(AtomicUsize);
+        impl HttpClient for Slow {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, crate::transport::TransportError>> {
+                let token = request.uri().path() == "/login/oauth/token";
+                Box::pin(async move {
+                    if token {
+                        self.0.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(1500)).await;
+                        return Ok(response(
+                            200,
+                            r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#,
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_secs(7)).await;
+                    Ok(response(
+                        401,
+                        r#"{"error":{"code":"forbidden","message":"x"}}"#,
+                    ))
+                })
+            }
+        }
+        let slow = std::sync::Arc::new(Slow::default());
+        let lookup = |k: &str| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
+            _ => None,
+        };
+        let auth = crate::Auth::from_lookup(lookup)
+            .with_http_client(slow.clone())
+            .with_clock(std::sync::Arc::new(|| NOW + 10));
+        let config = crate::Config::from_lookup(lookup).unwrap();
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let sealed = cookie::write(&origin, &config, &data(), NOW).unwrap();
+        let pair = sealed.set_cookies[0].to_str().unwrap();
+        let request = http::Request::get("/api/x")
+            .header(http::header::HOST, "localhost:3000")
+            .header(http::header::COOKIE, pair.split(';').next().unwrap())
+            .body(())
+            .unwrap();
+        let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
+        let api = auth.vercel_api(&session).await.unwrap();
+        assert!(
+            api.get("/v2/user").await.is_err(),
+            "the retry ran out of time"
+        );
+        assert_eq!(slow.0.load(Ordering::SeqCst), 1, "one refresh");
+        assert_eq!(session.lock().0.access_token, "vca_new");
     }
 
     /// Two sessions of two users hold the same refresh token (a provider

@@ -242,13 +242,16 @@ impl<'a> VercelApi<'a> {
     }
 
     /// Sends the request `build` makes with the current token; after a
-    /// refusal, refreshes once and sends it once more, all within what is
-    /// left of the request's deadline.
+    /// refusal, refreshes once and sends it once more, all within the
+    /// request's deadline (a deadline of its own outside a request). Each
+    /// send is cut off at the deadline; the refresh keeps to it by itself
+    /// and is waited for whole: one the provider made must reach the
+    /// session's cookies, or the browser keeps a spent refresh token.
     async fn call(
         &self,
         build: impl Fn(&AccessToken) -> Option<HttpRequest>,
     ) -> Result<HttpResponse, VercelApiError> {
-        let attempt = async {
+        crate::clock::with_deadline(async {
             let first = self.send(build(&self.tokens.access_token())).await?;
             if !refuses_token(&first) {
                 return Ok(first);
@@ -259,20 +262,18 @@ impl<'a> VercelApi<'a> {
                 .await
                 .map_err(VercelApiError::Refresh)?;
             self.send(build(&fresh)).await
-        };
-        let left = crate::clock::time_left().unwrap_or(crate::transport::REQUEST_TIMEOUT);
-        tokio::time::timeout(left, attempt)
-            .await
-            .unwrap_or(Err(VercelApiError::Transport(TransportError::Timeout)))
+        })
+        .await
     }
 
     async fn send(&self, request: Option<HttpRequest>) -> Result<HttpResponse, VercelApiError> {
         let request = request.ok_or(VercelApiError::InvalidArgument(
             "the request cannot be built",
         ))?;
-        self.http
-            .execute(request)
+        let left = crate::clock::time_left().unwrap_or(crate::transport::REQUEST_TIMEOUT);
+        tokio::time::timeout(left, self.http.execute(request))
             .await
+            .unwrap_or(Err(TransportError::Timeout))
             .map_err(VercelApiError::Transport)
     }
 }
