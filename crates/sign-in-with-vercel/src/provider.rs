@@ -157,7 +157,16 @@ impl<M: IssuerMetadata> Issuer<M> {
         if !fresh && let Some(set) = self.jwks.get(now) {
             return Ok((set, false));
         }
-        let response = send(http, Endpoint::Jwks, JwkSet::request(jwks_uri)).await?;
+        let mut request = JwkSet::request(jwks_uri);
+        if fresh && let Ok(request) = &mut request {
+            // A rotation the cached set does not show: a cache on the way
+            // (a CDN in front of the provider) may not either.
+            request.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-cache"),
+            );
+        }
+        let response = send(http, Endpoint::Jwks, request).await?;
         let set = Arc::new(JwkSet::from_response(&response)?);
         self.jwks.store(set.clone(), now);
         Ok((set, true))

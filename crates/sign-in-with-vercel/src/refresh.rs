@@ -12,7 +12,7 @@
 use crate::client_auth::{authenticated_form, token_endpoint_method};
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
-use crate::id_token::IdTokenClaims;
+use crate::id_token::{IdTokenClaims, IdTokenError};
 use crate::provider::Provider;
 use crate::revoke;
 use crate::secret::{IdToken, RefreshToken};
@@ -96,7 +96,9 @@ pub(crate) async fn grant(
 }
 
 /// The refreshed ID token's claims when it verified; `None` when its key
-/// set could not be fetched and its claims, checked unsigned, pass.
+/// set could not be fetched, or does not list its key even fetched again
+/// (a rotation the set does not show yet, behind a cache), and its claims,
+/// checked unsigned, pass.
 async fn checked(
     provider: &Provider,
     id_token: &IdToken,
@@ -111,8 +113,11 @@ async fn checked(
         // The key set could not be fetched: the provider has rotated the
         // tokens all the same, so they must be kept, if the ID token that
         // came with them, straight from the token endpoint (§3.1.3.7 step
-        // 6), is about this user, for this client, and current.
-        Err(e @ Error::Upstream(..)) => {
+        // 6), is about this user, for this client, and current. A key the
+        // set does not list is the same: a provider signing with a new key
+        // before every copy of its set shows it. A signature the listed
+        // key refuses is not.
+        Err(e @ (Error::Upstream(..) | Error::IdToken(IdTokenError::UnknownKey))) => {
             provider
                 .check_refreshed_id_token_unsigned(id_token, &tokens.access_token, sub)
                 .await?;
@@ -283,6 +288,50 @@ mod tests {
         );
         assert_eq!(vercel.calls("/.well-known/jwks"), 1);
         let vercel = answering(Some(id_token_of("u2")), true);
+        let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
+        assert_eq!(
+            result.err(),
+            Some(Error::IdToken(IdTokenError::SubjectChanged))
+        );
+        assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
+    }
+
+    /// A provider that signs with a new key before its key set shows it
+    /// (a cached copy on the way): the set, fetched again asking caches
+    /// for a fresh copy, still lacks it. The rotated tokens are kept, as
+    /// when the set does not load, if the claims, checked unsigned, pass;
+    /// nothing is revoked. Claims that fail still fail the refresh.
+    #[tokio::test]
+    async fn a_key_the_set_does_not_list_yet_keeps_the_rotated_tokens() {
+        let not_listed = |id_token: String| {
+            Fake::new(move |path| match path {
+                "/login/oauth/token" => Ok(response(
+                    200,
+                    &json!({"access_token": "vca_new", "token_type": "Bearer",
+                            "expires_in": 3600, "refresh_token": "vcr_new",
+                            "id_token": id_token})
+                    .to_string(),
+                )),
+                "/.well-known/jwks" => Ok(response(200, r#"{"keys": []}"#)),
+                _ => Ok(response(200, "")),
+            })
+        };
+        let vercel = not_listed(id_token_of("u1"));
+        let warm = provider(&vercel);
+        let renewed = grant(&warm, &RefreshToken::new("vcr_old"), "u1")
+            .await
+            .unwrap();
+        assert!(renewed.claims.is_none());
+        assert!(renewed.tokens.access_token.secret() == "vca_new");
+        assert_eq!(vercel.calls("/login/oauth/token/revoke"), 0);
+        // Warm, the cached set is fetched once more, asking for it fresh.
+        grant(&warm, &RefreshToken::new("vcr_new"), "u1")
+            .await
+            .unwrap();
+        assert_eq!(vercel.calls("/.well-known/jwks"), 2);
+        assert_eq!(vercel.fresh_calls("/.well-known/jwks"), 1);
+
+        let vercel = not_listed(id_token_of("u2"));
         let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
         assert_eq!(
             result.err(),

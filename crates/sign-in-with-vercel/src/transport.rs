@@ -242,7 +242,9 @@ pub(crate) mod tests {
     /// every path is kept.
     pub(crate) struct Fake {
         answer: Answer,
-        paths: std::sync::Mutex<Vec<String>>,
+        /// Each request's path, and whether it asked caches on the way
+        /// for a fresh answer (`Cache-Control: no-cache`).
+        paths: std::sync::Mutex<Vec<(String, bool)>>,
     }
 
     impl Fake {
@@ -258,7 +260,16 @@ pub(crate) mod tests {
         /// How many requests went to `path`.
         pub(crate) fn calls(&self, path: &str) -> usize {
             let paths = self.paths.lock().unwrap();
-            paths.iter().filter(|p| *p == path).count()
+            paths.iter().filter(|(p, _)| p == path).count()
+        }
+
+        /// How many requests to `path` asked for a fresh answer.
+        pub(crate) fn fresh_calls(&self, path: &str) -> usize {
+            let paths = self.paths.lock().unwrap();
+            paths
+                .iter()
+                .filter(|(p, fresh)| p == path && *fresh)
+                .count()
         }
     }
 
@@ -269,7 +280,11 @@ pub(crate) mod tests {
         ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
             let path = request.uri().path().to_owned();
             let answer = (self.answer)(&path);
-            self.paths.lock().unwrap().push(path);
+            let fresh = request
+                .headers()
+                .get(http::header::CACHE_CONTROL)
+                .is_some_and(|v| v.as_bytes() == b"no-cache");
+            self.paths.lock().unwrap().push((path, fresh));
             Box::pin(async move { answer })
         }
     }
