@@ -298,6 +298,27 @@ async fn a_new_sign_in_revokes_the_tokens_of_the_user_it_replaces() {
     assert_eq!(session["user"]["sub"], "usr_someone_else");
 }
 
+/// Signing in as another user while the provider cannot revoke: the
+/// replaced user's tokens are kept, sealed, and the new user's sign-out
+/// revokes them with its own, as a failed sign-out's are.
+#[tokio::test]
+async fn a_new_sign_in_keeps_the_replaced_users_tokens_it_could_not_revoke() {
+    let mut rp = signed_in("client_secret_post").await;
+    let (demo_access, demo_refresh) = rp.issued();
+    rp.emulator.faults().id_token_claims = Some(Arc::new(|c| {
+        c.insert("sub".into(), serde_json::json!("usr_someone_else"));
+    }));
+    rp.emulator.faults().revocation_status = Some(503);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    assert_eq!(pending_revocations(&rp).len(), 1);
+    assert!(active(&rp, &demo_access) && active(&rp, &demo_refresh));
+    rp.emulator.faults().revocation_status = None;
+    let answer = body_json(&rp.send("POST", "/api/auth/signout").await);
+    assert_eq!(answer["revoked"], true, "{answer}");
+    assert!(!active(&rp, &demo_access) && !active(&rp, &demo_refresh));
+    assert!(pending_revocations(&rp).is_empty());
+}
+
 /// Two sign-ins completed in parallel in one browser (two tabs), as two
 /// users: the later one is the session, and the other user's tokens, which
 /// no cookie holds once its session is deleted, are revoked; the same

@@ -72,6 +72,20 @@ pub(crate) fn keep_deadline<F: Future>(future: F) -> impl Future<Output = F::Out
     }
 }
 
+/// `future` under the current request's deadline brought forward by
+/// `reserve`, if there is one: for work after which something must still
+/// be done within the request's time (revoking the tokens of a sign-in
+/// that failed after the code was spent).
+pub(crate) async fn keeping_back<F: Future>(reserve: Duration, future: F) -> F::Output {
+    match DEADLINE.try_with(|deadline| *deadline) {
+        Ok(deadline) => {
+            let earlier = deadline.checked_sub(reserve).unwrap_or_else(Instant::now);
+            DEADLINE.scope(earlier, future).await
+        }
+        Err(_) => future.await,
+    }
+}
+
 /// `future` under a deadline `left` from now (tests of what a request
 /// does near its end).
 #[cfg(test)]

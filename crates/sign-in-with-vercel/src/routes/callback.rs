@@ -14,6 +14,7 @@ use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
 use crate::callback::{CallbackParams, check};
 use crate::client_auth::token_endpoint_method;
+use crate::clock;
 use crate::cookies::{RequestCookies, clear_all, clear_cookie};
 use crate::error::{Error, IdTokenError};
 use crate::flow::Flows;
@@ -24,6 +25,11 @@ use crate::secret::random_token;
 use crate::session::cookie::{self, SessionData};
 use crate::session::{self, Sessions};
 use crate::token;
+
+/// What the fetches of the provider's keys leave of the request's time,
+/// for revoking the tokens if the ID token cannot be verified: one round
+/// trip (the access and refresh tokens are revoked side by side).
+const REVOCATION_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub(super) const ROUTE: Route = Route {
     method: Method::GET,
@@ -79,8 +85,11 @@ async fn callback(
         token::parse_response(&response)
     };
     // `try_join!` answers a failed exchange at once, dropping the fetch.
+    // The key fetches leave time to revoke the tokens if the ID token
+    // cannot be verified: a key set that does not answer must not take
+    // all of it.
     let prefetch = async {
-        provider.prefetch_keys().await;
+        clock::keeping_back(REVOCATION_RESERVE, provider.prefetch_keys()).await;
         Ok(())
     };
     let (tokens, ()) = tokio::try_join!(exchange, prefetch)?;
@@ -91,9 +100,11 @@ async fn callback(
             .id_token
             .as_ref()
             .ok_or(Error::IdToken(IdTokenError::Missing))?;
-        let claims = provider
-            .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
-            .await?;
+        let claims = clock::keeping_back(
+            REVOCATION_RESERVE,
+            provider.verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None),
+        )
+        .await?;
         // A new session: its own id, 128 random bits, kept by every refresh.
         let sid = random_token()[..22].to_owned();
         let data = SessionData::issued(
@@ -140,7 +151,8 @@ async fn callback(
         reply
             .set_cookies
             .extend(cookie::ended_cookie(&origin, &current.data, now));
-        session::replaced(provider, sessions, &current.data, &sub).await;
+        let kept = session::replaced(provider, sessions, &current.data, &sub, &origin).await;
+        reply.set_cookies.extend(kept);
     }
     reply.set_cookies.extend(sealed.set_cookies);
     reply.session_names = sealed.names;
@@ -237,6 +249,15 @@ mod tests {
     async fn callback_of_an_attempt(
         with_id_token: bool,
     ) -> (Result<Response, Error>, Reply, Arc<Fake>) {
+        callback_through(with_id_token, |vercel| vercel).await
+    }
+
+    /// [`callback_of_an_attempt`] with the provider's answers going
+    /// through the client `through` makes of the fake.
+    async fn callback_through(
+        with_id_token: bool,
+        through: impl FnOnce(Arc<Fake>) -> Arc<dyn crate::transport::HttpClient>,
+    ) -> (Result<Response, Error>, Reply, Arc<Fake>) {
         let id_token = Arc::new(Mutex::new(None));
         let vercel = vercel(id_token.clone());
         let config = Config::from_lookup(|name| match name {
@@ -247,7 +268,7 @@ mod tests {
         });
         let provider = Arc::new(
             Provider::loaded(config)
-                .with_http_client(vercel.clone())
+                .with_http_client(through(vercel.clone()))
                 .with_clock(Arc::new(|| NOW)),
         );
         let sessions = Sessions::new(&provider);
@@ -276,5 +297,39 @@ mod tests {
         );
         let done = callback(&provider, &sessions, &back, &mut reply).await;
         (done, reply, vercel)
+    }
+
+    /// The key set's endpoint takes the connection and never answers (the
+    /// client gives up after its whole timeout): the sign-in fails, and
+    /// the tokens the code was exchanged for are still revoked within the
+    /// request's deadline, not left live at the provider, held by no one.
+    #[tokio::test(start_paused = true)]
+    async fn a_key_set_that_does_not_answer_leaves_time_to_revoke_the_tokens() {
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+        struct Hanging(Arc<Fake>);
+        impl HttpClient for Hanging {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                if request.uri().path() == "/.well-known/jwks" {
+                    return Box::pin(async {
+                        tokio::time::sleep(crate::transport::REQUEST_TIMEOUT).await;
+                        Err(TransportError::Timeout)
+                    });
+                }
+                self.0.execute(request)
+            }
+        }
+        let (done, _, vercel) =
+            crate::clock::with_deadline(callback_through(true, |vercel| Arc::new(Hanging(vercel))))
+                .await;
+        assert!(done.is_err());
+        assert_eq!(vercel.calls("/login/oauth/token"), 1);
+        assert_eq!(
+            vercel.calls("/login/oauth/token/revoke"),
+            1,
+            "the access token (no refresh token was issued)"
+        );
     }
 }

@@ -277,19 +277,25 @@ pub(crate) async fn end_and_revoke(
 /// instance, with a store. Another user's tokens, which the browser no
 /// longer holds, are revoked as well (RFC 7009); the same user's are not,
 /// since a provider may revoke all of a user's grants to the app at once,
-/// the new one with them.
+/// the new one with them. Returns the cookies that keep, sealed, those the
+/// provider could not revoke now, for the next sign-out to retry.
 pub(crate) async fn replaced(
     provider: &Provider,
     sessions: &Sessions,
     previous: &SessionData,
     by: &str,
-) {
+    origin: &Origin,
+) -> Vec<http::HeaderValue> {
     let revoke_previous = async {
-        if previous.sub != by {
-            Pending::of(previous).revoke(provider, "callback").await;
+        if previous.sub == by {
+            return Vec::new();
         }
+        revocation::revoke_all([Pending::of(previous)], provider, origin, "callback")
+            .await
+            .kept
     };
-    tokio::join!(end(sessions, previous), revoke_previous);
+    let (_, kept) = tokio::join!(end(sessions, previous), revoke_previous);
+    kept
 }
 
 /// Revokes the tokens of sessions this browser signed out of (or a
