@@ -717,3 +717,49 @@ async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers(
     let after = browser.get(&url).await;
     assert_eq!(after.json()["user"]["sub"], DEMO_SUB, "{}", after.body);
 }
+
+/// A refresh that claimed its generation, whose outcome the store then
+/// does not take (paused while the provider answered slowly), is published
+/// once the store answers again: the claim lapses, and a copy of the
+/// replaced generation sent later would otherwise spend the old refresh
+/// token again, and its refusal end the session everywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claimed_refresh_whose_outcome_the_store_did_not_take_is_published_later() {
+    let stack = Stack::start(Setup {
+        instances: 1,
+        access_token_ttl: 2,
+        reuse: ReusePolicy::Reject,
+        ..Setup::default()
+    });
+    let mut browser = stack.browser();
+    stack.sign_in(&mut browser).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stack.emulator.faults().token_delay = Some(Duration::from_millis(1500));
+    let redis = stack.redis.as_ref().unwrap();
+    let url = stack.url("/api/auth/session");
+    let refresh = tokio::spawn(async move {
+        let page = browser.get(&url).await;
+        (page.status, page.json()["user"]["sub"].clone())
+    });
+    // Claimed, and the provider still answering: the store pauses.
+    let asked = Instant::now();
+    while redis.keys_of_kind("c").is_empty() {
+        assert!(asked.elapsed() < Duration::from_secs(5), "never claimed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        redis.command("CLIENT PAUSE 2500 ALL").as_deref(),
+        Some("+OK")
+    );
+    let (status, sub) = refresh.await.unwrap();
+    assert_eq!((status, sub), (200, serde_json::json!(DEMO_SUB)));
+    stack.emulator.faults().token_delay = None;
+    let paused = Instant::now();
+    while redis.keys_of_kind("o").is_empty() {
+        assert!(
+            paused.elapsed() < Duration::from_secs(10),
+            "never published"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -26,6 +26,10 @@ pub struct Faults {
     pub introspection_sub: Option<String>,
     /// Makes the token endpoint answer with this status and JSON body.
     pub token_response: Option<(u16, String)>,
+    /// Makes the token endpoint of the served origins wait this long
+    /// before it handles a request (a slow provider); [`crate::Emulator::handle`]
+    /// answers at once.
+    pub token_delay: Option<std::time::Duration>,
     /// Makes revocation answer with this status.
     pub revocation_status: Option<u16>,
     /// Makes revocation refuse access tokens with `unsupported_token_type`

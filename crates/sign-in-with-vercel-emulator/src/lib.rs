@@ -534,7 +534,18 @@ impl Emulator {
         let emulator = self.clone();
         serve(listener, move |request| {
             let emulator = emulator.clone();
-            async move { emulator.handle_at(origin, &request) }
+            async move {
+                let delay = request
+                    .uri()
+                    .path()
+                    .ends_with("/login/oauth/token")
+                    .then(|| emulator.faults().token_delay)
+                    .flatten();
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                emulator.handle_at(origin, &request)
+            }
         })
     }
 

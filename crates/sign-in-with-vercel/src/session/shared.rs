@@ -122,7 +122,16 @@ pub(super) async fn refresh(
                     .zip(provider.config().ok())
                     .and_then(|(published, config)| encode(&config.keys, flight, &published));
                 match sealed {
-                    Some(sealed) => store.publish(flight, &sealed).await,
+                    // Not answered (the store paused or gone, or no time
+                    // left of the deadline the token call used up): the
+                    // claim lapses, and a copy of the replaced generation
+                    // sent later would spend the old refresh token again.
+                    // Published later instead, as an unclaimed refresh is.
+                    Some(sealed) => {
+                        if !store.publish(flight, &sealed).await {
+                            publish_late(store, data.id().into_owned(), *flight, sealed);
+                        }
+                    }
                     None => store.release(flight, &token).await,
                 }
                 return if lost_race {

@@ -218,7 +218,7 @@ mod without_redis {
             match *self {}
         }
 
-        pub(crate) async fn publish(&self, _: &[u8; 32], _: &str) {
+        pub(crate) async fn publish(&self, _: &[u8; 32], _: &str) -> bool {
             match *self {}
         }
 
@@ -778,19 +778,20 @@ mod with_redis {
             })
         }
 
-        /// Publishes a refresh's outcome for [`OUTCOME_TTL`].
-        pub(crate) async fn publish(&self, flight: &[u8; 32], outcome: &str) {
-            let _ = self
-                .round_trip::<()>("publish", || {
-                    let mut pipe = redis::pipe();
-                    pipe.cmd("SET")
-                        .arg(self.keys.outcome(flight))
-                        .arg(outcome)
-                        .arg("PX")
-                        .arg(OUTCOME_TTL.as_millis() as u64);
-                    pipe
-                })
-                .await;
+        /// Publishes a refresh's outcome for [`OUTCOME_TTL`]: whether the
+        /// store answered, taking it or refusing it.
+        pub(crate) async fn publish(&self, flight: &[u8; 32], outcome: &str) -> bool {
+            let command = || {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(self.keys.outcome(flight))
+                    .arg(outcome)
+                    .arg("PX")
+                    .arg(OUTCOME_TTL.as_millis() as u64);
+                pipe
+            };
+            let reply = self.reply::<()>("publish", command, false).await;
+            !matches!(reply, Reply::Unanswered)
         }
 
         /// Publishes the outcome of a refresh this instance made while the
