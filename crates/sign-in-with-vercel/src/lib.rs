@@ -174,7 +174,13 @@
 //!   policy is "signed out", deleted, and costs no provider call. Only the
 //!   app's own cookie names are read.
 //! - **Key rotation**: `AUTH_SECRET=new,old` opens both and seals again
-//!   with `new` on the next request.
+//!   with `new` on the next request. A deployment that knows only `old`
+//!   then signs that browser out (and deletes its cookie): an Instant
+//!   Rollback, or a browser that reaches the previous deployment too. So
+//!   rotate in two deployments: first `old,new` (`new` opens, `old` still
+//!   seals), and once no deployment without `new` can serve traffic,
+//!   `new,old`; remove `old` after a refresh token's life (30 days), when
+//!   no idle session sealed with it remains.
 //! - **Refresh is early and shared** (RFC 6749 §6): a quarter of the access
 //!   token's life before it expires, at most five minutes (so five minutes
 //!   for Vercel's hour), concurrent requests of an instance share one

@@ -661,6 +661,84 @@ mod tests {
         assert_eq!(session.lock().0.access_token, "vca_new");
     }
 
+    /// The rotation the crate documents: `old,new`, then `new,old`. A
+    /// cookie sealed again with `new` by the second deployment still opens
+    /// in the first (a rollback); one sealed with `new` opens nowhere that
+    /// knows only `old`, which is why the first step exists.
+    #[tokio::test]
+    async fn a_key_rotated_in_two_deployments_survives_a_rollback() {
+        const OLD: &str = "0123456789abcdef0123456789abcdef-old-key";
+        const NEW: &str = "fedcba9876543210fedcba9876543210-new-key";
+        let app = |secret: String| {
+            let lookup = move |k: &str| match k {
+                "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
+                "AUTH_SECRET" => Some(secret.clone()),
+                _ => None,
+            };
+            let config = crate::Config::from_lookup(lookup.clone()).unwrap();
+            let auth =
+                crate::Auth::from_lookup(lookup).with_clock(std::sync::Arc::new(|| NOW + 60));
+            (auth, config)
+        };
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let pairs = |set: &[http::HeaderValue]| -> String {
+            set.iter()
+                .map(|c| c.to_str().unwrap().split(';').next().unwrap())
+                .filter(|p| !p.ends_with('='))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let request = |cookie: &str| {
+            http::Request::get("/api/protected")
+                .header(http::header::HOST, "localhost:3000")
+                .header(http::header::COOKIE, cookie)
+                .body(())
+                .unwrap()
+        };
+        // Who `auth` sees with `cookie`, and the cookies the browser then
+        // holds (its answer applied).
+        let visit =
+            async |auth: &crate::Auth, cookie: &str| match auth.session(&request(cookie)).await {
+                Ok(session) => {
+                    let sub = session.sub().to_owned();
+                    let answer = session.finish(http::Response::new(()));
+                    let set: Vec<_> = answer
+                        .headers()
+                        .get_all(http::header::SET_COOKIE)
+                        .iter()
+                        .cloned()
+                        .collect();
+                    let held = if set.is_empty() {
+                        cookie.to_owned()
+                    } else {
+                        pairs(&set)
+                    };
+                    (Some(sub), held)
+                }
+                Err(_) => (None, String::new()),
+            };
+        let (_, old_only) = app(OLD.to_owned());
+        let sealed = cookie::write(&origin, &old_only, &data(), NOW).unwrap();
+        let held = pairs(&sealed.set_cookies);
+
+        let (first, _) = app(format!("{OLD},{NEW}"));
+        let (second, _) = app(format!("{NEW},{OLD}"));
+        let (who, held) = visit(&first, &held).await;
+        assert_eq!(who.as_deref(), Some("usr_1"));
+        let (who, resealed) = visit(&second, &held).await;
+        assert_eq!(who.as_deref(), Some("usr_1"));
+        assert_ne!(resealed, held, "sealed again with the new key");
+        let (who, _) = visit(&first, &resealed).await;
+        assert_eq!(
+            who.as_deref(),
+            Some("usr_1"),
+            "rolled back to the first step"
+        );
+        let (old_only, _) = app(OLD.to_owned());
+        let (who, _) = visit(&old_only, &resealed).await;
+        assert_eq!(who, None, "a deployment without the new key");
+    }
+
     /// Two sessions of two users hold the same refresh token (a provider
     /// that hands one token to two sign-ins, or a hostile one), both due
     /// for a refresh in one instance, one request after the other: each is
