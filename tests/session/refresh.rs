@@ -200,6 +200,34 @@ async fn race_round(advance: i64, loser_status: u16, winner_first: bool) {
     assert_eq!(rp.sent_to("/login/oauth/token").len(), 0);
 }
 
+/// Early (the access token still valid), the loser's response applied
+/// alone, the winner's still on its way (behind a slow handler): the
+/// browser keeps its session, and its next request still knows the user.
+#[tokio::test]
+async fn an_early_race_losers_answer_alone_leaves_the_browser_signed_in() {
+    let mut rp = signed_in("client_secret_post").await;
+    rp.emulator
+        .set_refresh_token_reuse(sign_in_with_vercel_emulator::ReusePolicy::Reject);
+    rp.advance(3600 - 120);
+    let other = rp.instance(&[]);
+    let jar = rp.jar().clone();
+    let winner = rp.send_with(&jar, "GET", "/api/auth/session").await;
+    assert_eq!(winner.status(), 200);
+    let loser = other
+        .dispatch(&rp.request_with(&jar, "/api/auth/session"))
+        .unwrap()
+        .await;
+    assert_eq!(body_json(&loser)["user"]["sub"], DEMO_SUB);
+    let mut after = jar.clone();
+    after.store(loser.headers());
+    assert_eq!(after.session_names(), jar.session_names(), "kept");
+    let next = other
+        .dispatch(&rp.request_with(&after, "/api/auth/session"))
+        .unwrap()
+        .await;
+    assert_eq!(body_json(&next)["user"]["sub"], DEMO_SUB);
+}
+
 #[tokio::test]
 async fn a_request_needing_the_token_that_lost_the_race_gets_409_not_401() {
     let rp = signed_in("client_secret_post").await;

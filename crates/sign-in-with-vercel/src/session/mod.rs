@@ -176,20 +176,20 @@ pub(crate) async fn load(
                 }
                 // Without one, a parallel request in another instance may
                 // have spent the refresh token first (its response carries
-                // the new session), or the grant is dead. Either way this
-                // generation is done: delete it, and only it. While its
-                // access token is valid (the early-refresh window) the
-                // user is still known; after that the refusal is the last
-                // word, so that a copied cookie whose deletion is ignored
-                // cannot keep a dead session alive. 409: one retry tells a
-                // lost race (the newer cookie has arrived) from a dead grant.
+                // the new session), or the grant is dead. While its access
+                // token is valid (the early-refresh window) the user is
+                // still known and the generation stays: the winner's
+                // response deletes it, and deleting it here left the
+                // browser signed out until that response came, if this
+                // one came first (a dead grant costs a refused token call
+                // per request until the access token expires). After that
+                // the refusal is the last word, and the generation is
+                // deleted, so that a copied cookie cannot keep a dead
+                // session alive. 409: one retry tells a lost race (the
+                // newer cookie has arrived) from a dead grant.
                 if !data.access_token_live(now) {
                     return Err(Error::RefreshConflict);
                 }
-                let read = std::mem::take(&mut reply.session_names);
-                reply
-                    .set_cookies
-                    .extend(crate::cookies::clear_all(&origin, &read));
             }
             // A refreshed ID token that is definitely wrong (another user,
             // a bad signature): not this session any more.
