@@ -981,8 +981,12 @@ fn claims_match(token: &IdToken, claims: &IdTokenClaims, sign_in: bool) -> Resul
     #[derive(serde::Deserialize)]
     struct Header {
         alg: Value,
-        #[serde(default)]
+        /// Present at all (`null` too).
+        #[serde(default, deserialize_with = "some")]
         crit: Option<Value>,
+    }
+    fn some<'de, D: serde::Deserializer<'de>>(member: D) -> Result<Option<Value>, D::Error> {
+        serde::Deserialize::deserialize(member).map(Some)
     }
     fn part<T: serde::de::DeserializeOwned>(token: &IdToken, n: usize) -> Result<T, String> {
         let text = token.secret().split('.').nth(n).unwrap_or_default();

@@ -91,8 +91,16 @@ struct Header {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
-    #[serde(default)]
-    crit: Option<Value>,
+    /// Whether the header names `crit` at all: `"crit": null` too, which
+    /// is no array of names (RFC 7515 §4.1.11) and is refused alike.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` for a member that is there, whatever its value (`null` too,
+/// which `Option` would read as absent).
+fn present<'de, D: serde::Deserializer<'de>>(member: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(member).map(|_| true)
 }
 
 #[derive(Deserialize)]
@@ -211,7 +219,7 @@ impl<'a> JwsParts<'a> {
         else {
             return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
         };
-        if header.crit.is_some() {
+        if header.crit {
             return Err(IdTokenError::CriticalHeader);
         }
         Ok((header, alg))
@@ -294,10 +302,13 @@ fn check_claims(
         return Err(IdTokenError::InvalidIssuedAt);
     }
 
-    // §2: `sub` is required, at most 255 ASCII characters.
+    // §2: `sub` is required, at most 255 ASCII characters (printable:
+    // a control character in an identifier is no one's).
     let sub = claims
         .sub
-        .filter(|s| !s.is_empty() && s.len() <= 255 && s.is_ascii())
+        .filter(|s| {
+            !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| (b' '..=b'~').contains(&b))
+        })
         .ok_or(IdTokenError::MissingSubject)?;
 
     // Step 11: the nonce must be the one this browser's flow sent.

@@ -114,6 +114,8 @@ cases! {
     accepts_iat_within_the_leeway: with("iat", json!(NOW + 60)), Rs256 => Ok(());
     rejects_a_missing_sub: with("sub", Value::Null), Rs256 => Err(MissingSubject);
     rejects_an_empty_sub: with("sub", json!("")), Rs256 => Err(MissingSubject);
+    rejects_a_sub_with_a_control_character: with("sub", json!("u1\n\u{0}")), Rs256 => Err(MissingSubject);
+    accepts_a_sub_of_printable_ascii: with("sub", json!("usr_1 ~!")), Rs256 => Ok(());
     rejects_another_nonce: with("nonce", json!("n2")), Rs256 => Err(NonceMismatch);
     rejects_a_missing_nonce: with("nonce", Value::Null), Rs256 => Err(NonceMismatch);
     accepts_a_fractional_exp: with("exp", json!(NOW as f64 + 600.5)), Rs256 => Ok(());
@@ -583,6 +585,24 @@ pub(crate) fn sign(claims: &Value, signing: Signing) -> String {
         *last ^= 1;
     }
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// RFC 7515 §4.1.11: a header that names `crit` is refused, whatever it
+/// holds: `null` too (no array of names, and no extension this verifier
+/// understands).
+#[test]
+fn a_crit_header_is_refused_even_null() {
+    let pair = key_pair(KEY_A);
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    for crit in [json!(null), json!([]), json!(["exp"])] {
+        let header = json!({"alg": "RS256", "kid": KID_A, "crit": crit});
+        let input = format!("{}.{}", b64(&header), b64(&claims()));
+        let signature = URL_SAFE_NO_PAD.encode(rs256(&pair, input.as_bytes()));
+        let token = IdToken::new(format!("{input}.{signature}"));
+        let nonce = Nonce::new("n1");
+        let result = verify(&token, &keys(), &expected(Some(&nonce), None)).map(|_| ());
+        assert_eq!(result, Err(IdTokenError::CriticalHeader), "{crit}");
+    }
 }
 
 #[test]
