@@ -81,7 +81,16 @@ pub(crate) async fn grant(
             ),
         )
         .await?;
-    let tokens = token::parse_response(&response)?;
+    let tokens = match token::parse_response(&response) {
+        Err(e) => {
+            // Issued all the same, the refresh token spent: held by no one.
+            if let Some(refused) = token::refused_tokens(&response) {
+                revoke::unheld(provider, &refused, "refresh").await;
+            }
+            return Err(e);
+        }
+        Ok(tokens) => tokens,
+    };
     let claims = match &tokens.id_token {
         None => None,
         Some(id_token) => match checked(provider, id_token, &tokens, sub).await {
@@ -338,6 +347,27 @@ mod tests {
             Some(Error::IdToken(IdTokenError::SubjectChanged))
         );
         assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
+    }
+
+    /// A successful answer this client cannot use (a token type other
+    /// than Bearer, a token with a line feed) fails the refresh, and the
+    /// tokens it holds, issued all the same and held by no one, are
+    /// revoked (RFC 7009).
+    #[tokio::test]
+    async fn tokens_of_an_answer_that_cannot_be_used_are_revoked() {
+        for answer in [
+            json!({"access_token": "vca_new", "token_type": "mac", "refresh_token": "vcr_new"}),
+            json!({"access_token": "vca\nnew", "token_type": "Bearer", "refresh_token": "vcr_new"}),
+        ] {
+            let body = answer.to_string();
+            let vercel = Fake::new(move |path| match path {
+                "/login/oauth/token" => Ok(response(200, &body)),
+                _ => Ok(response(200, "")),
+            });
+            let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
+            assert!(result.is_err(), "{answer}");
+            assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2, "{answer}");
+        }
     }
 
     /// RFC 6749 §6: an answer without an ID token renews the tokens and

@@ -137,7 +137,15 @@ pub(crate) async fn revoke(
             .inspect_err(|e| e.log(route))
             .ok()
     };
-    let (access, refresh) = tokio::join!(one(access.secret(), TokenKind::AccessToken), async {
+    // An empty access token (an answer that held only a refresh token,
+    // see `token::refused_tokens`) has nothing to revoke.
+    let access_revoked = async {
+        match access.secret() {
+            "" => Some(TokenRevoked::Yes),
+            access => one(access, TokenKind::AccessToken).await,
+        }
+    };
+    let (access, refresh) = tokio::join!(access_revoked, async {
         match refresh {
             Some(token) => Some(one(token.secret(), TokenKind::RefreshToken).await),
             None => None,

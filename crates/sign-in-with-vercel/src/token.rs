@@ -109,6 +109,43 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     })
 }
 
+/// The tokens a successful answer holds that [`parse_response`] refused
+/// (a `token_type` other than Bearer, characters RFC 6749 does not allow):
+/// issued all the same, the code or the refresh token spent for them, and
+/// held by no one, so to be revoked (RFC 7009). `None` when there are none
+/// to read.
+pub(crate) fn refused_tokens(response: &HttpResponse) -> Option<TokenResponse> {
+    #[derive(Deserialize)]
+    struct Issued {
+        #[serde(default)]
+        access_token: Option<Value>,
+        #[serde(default)]
+        refresh_token: Option<Value>,
+    }
+    if !response.status().is_success() {
+        return None;
+    }
+    let issued: Issued = serde_json::from_slice(response.body()).ok()?;
+    let text = |token: Option<Value>| match token {
+        Some(Value::String(token)) if !token.is_empty() => Some(token),
+        _ => None,
+    };
+    let refresh_token = text(issued.refresh_token).map(RefreshToken::new);
+    let access_token = match (text(issued.access_token), &refresh_token) {
+        (Some(access), _) => access,
+        // Revoking the refresh token ends the grant (RFC 7009 §2.1); the
+        // access token's revocation then asks for nothing.
+        (None, Some(_)) => String::new(),
+        (None, None) => return None,
+    };
+    Some(TokenResponse {
+        access_token: AccessToken::new(access_token),
+        expires_in: DEFAULT_EXPIRES_IN,
+        refresh_token,
+        id_token: None,
+    })
+}
+
 /// Whether `token` is only visible ASCII characters and spaces (RFC 6749
 /// Appendix A: `VSCHAR = %x20-7E`).
 fn vschars(token: &str) -> bool {
@@ -182,6 +219,39 @@ fn whole_seconds(f: f64) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::transport::tests::response;
+
+    /// The tokens of a successful answer [`parse_response`] refuses are
+    /// read for revocation: both, or the refresh token alone; none from an
+    /// error answer, a body that is not JSON, or tokens that are not text.
+    #[test]
+    fn the_tokens_of_a_refused_answer_are_read_for_revocation() {
+        let read = |status: u16, body: &str| {
+            refused_tokens(&response(status, body)).map(|t| {
+                (
+                    t.access_token.secret().to_owned(),
+                    t.refresh_token.map(|r| r.secret().to_owned()),
+                )
+            })
+        };
+        let both = r#"{"access_token":"a b\u0001","token_type":"mac","refresh_token":"r"}"#;
+        assert!(parse_response(&response(200, both)).is_err());
+        assert_eq!(
+            read(200, both),
+            Some(("a b\u{1}".to_owned(), Some("r".to_owned())))
+        );
+        assert_eq!(
+            read(200, r#"{"access_token":7,"refresh_token":"r"}"#),
+            Some((String::new(), Some("r".to_owned())))
+        );
+        for (status, body) in [
+            (400, both),
+            (200, "not json"),
+            (200, r#"{"access_token":["a"],"refresh_token":{}}"#),
+            (200, r#"{"error":"invalid_grant"}"#),
+        ] {
+            assert_eq!(read(status, body), None, "{status} {body}");
+        }
+    }
 
     /// RFC 6749 §4.1.3 and RFC 7636 §4.5: the code grant posts the code,
     /// the authorization request's `redirect_uri` and the PKCE verifier to

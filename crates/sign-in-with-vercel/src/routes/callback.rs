@@ -82,7 +82,16 @@ async fn callback(
         let response = provider
             .send(crate::error::Endpoint::Token, request)
             .await?;
-        token::parse_response(&response)
+        match token::parse_response(&response) {
+            Err(e) => {
+                // Issued all the same, the code spent: held by no one.
+                if let Some(refused) = token::refused_tokens(&response) {
+                    revoke::unheld(provider, &refused, "callback").await;
+                }
+                Err(e)
+            }
+            parsed => parsed,
+        }
     };
     // `try_join!` answers a failed exchange at once, dropping the fetch.
     // The key fetches leave time to revoke the tokens if the ID token
@@ -297,6 +306,30 @@ mod tests {
         );
         let done = callback(&provider, &sessions, &back, &mut reply).await;
         (done, reply, vercel)
+    }
+
+    /// The code exchanged for tokens of a type this client cannot use
+    /// (RFC 6749 §7.1: not Bearer): the sign-in fails, and those tokens,
+    /// issued all the same and held by no one, are revoked (RFC 7009).
+    #[tokio::test]
+    async fn tokens_of_a_type_this_client_cannot_use_are_revoked() {
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+        struct Mac(Arc<Fake>);
+        impl HttpClient for Mac {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                if request.uri().path() == "/login/oauth/token" {
+                    let tokens = r#"{"access_token":"vca_mac","token_type":"mac","refresh_token":"vcr_mac"}"#;
+                    return Box::pin(std::future::ready(Ok(response(200, tokens))));
+                }
+                self.0.execute(request)
+            }
+        }
+        let (done, _, vercel) = callback_through(true, |vercel| Arc::new(Mac(vercel))).await;
+        assert!(done.is_err());
+        assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
     }
 
     /// The key set's endpoint takes the connection and never answers (the
