@@ -507,7 +507,25 @@ pub(crate) async fn refresh_now(
     // Called from a function's own code, maybe outside any request: the
     // refresh still keeps to a request's deadline, which ends before the
     // shared store's claim on it lapses.
-    let refreshed = crate::clock::with_deadline(refresh_shared(sessions, &origin, &data)).await?;
+    let refreshed =
+        match crate::clock::with_deadline(refresh_shared(sessions, &origin, &data)).await {
+            Ok(refreshed) => refreshed,
+            // The grant refused (the app removed, the grant revoked) or a
+            // refreshed ID token that is not this session's, right after the
+            // provider refused the access token: the session is over, as
+            // `load` ends it. In every instance with a store; and the answer
+            // the session finishes deletes this generation (only it: without
+            // a store, a refusal may be a race lost to another instance, whose
+            // answer carries the newer one).
+            Err(e) if e.is_grant_refusal() || e.ends_session() => {
+                end(sessions, &data).await;
+                let read = std::mem::take(&mut session.lock().1);
+                current::lock_pending(&session.pending)
+                    .extend(crate::cookies::clear_all(&origin, &read));
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
     let mut reply = Reply::default();
     {
         let mut state = session.lock();
