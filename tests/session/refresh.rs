@@ -205,7 +205,7 @@ async fn race_round(advance: i64, loser_status: u16, winner_first: bool) {
 /// browser keeps its session, and its next request still knows the user.
 #[tokio::test]
 async fn an_early_race_losers_answer_alone_leaves_the_browser_signed_in() {
-    let mut rp = signed_in("client_secret_post").await;
+    let rp = signed_in("client_secret_post").await;
     rp.emulator
         .set_refresh_token_reuse(sign_in_with_vercel_emulator::ReusePolicy::Reject);
     rp.advance(3600 - 120);

@@ -86,7 +86,36 @@ impl Session {
     /// `Vercel-CDN-Cache-Control`, `CDN-Cache-Control`, and
     /// `Surrogate-Control`) are removed.
     /// [`Auth::protect`](crate::Auth::protect) does it for you.
-    pub fn finish<B>(&self, response: http::Response<B>) -> http::Response<B> {
+    ///
+    /// It takes the session, so that nothing done with it afterwards (a
+    /// [`VercelApi`](crate::VercelApi) call that refreshes it) can set
+    /// cookies no answer carries: the browser would keep a spent refresh
+    /// token.
+    ///
+    /// ```
+    /// # async fn page(auth: &sign_in_with_vercel::Auth, request: http::Request<()>) {
+    /// let Ok(session) = auth.session(&request).await else { return };
+    /// if let Ok(api) = auth.vercel_api(&session).await {
+    ///     let _ = api.get("/v2/user").await;
+    /// }
+    /// let response = session.finish(http::Response::new(()));
+    /// # drop(response);
+    /// # }
+    /// ```
+    ///
+    /// and not the other way round:
+    ///
+    /// ```compile_fail
+    /// # async fn page(auth: &sign_in_with_vercel::Auth, request: http::Request<()>) {
+    /// let Ok(session) = auth.session(&request).await else { return };
+    /// let response = session.finish(http::Response::new(()));
+    /// if let Ok(api) = auth.vercel_api(&session).await {
+    ///     let _ = api.get("/v2/user").await;
+    /// }
+    /// # drop(response);
+    /// # }
+    /// ```
+    pub fn finish<B>(self, response: http::Response<B>) -> http::Response<B> {
         with_cookies(&self.pending, response)
     }
 
