@@ -109,6 +109,54 @@ async fn protect_keeps_a_private_answer_and_no_shared_caching() {
     }
 }
 
+/// A request that changes things, sent by a page of another origin (a
+/// sibling subdomain's, which `SameSite=Lax` lets the cookie ride on), is
+/// refused before the handler runs; the app's own pages, a `GET` from
+/// anywhere, and a client that names no origin (a script, curl) reach it.
+#[tokio::test]
+async fn protect_refuses_a_change_another_origin_asks_for() {
+    let rp = signed_in("client_secret_post").await;
+    let run = async |method: &str, headers: &[(&str, &str)]| {
+        let mut request = rp.request(method, "/api/mine");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let mut ran = false;
+        let response: http::Response<bytes::Bytes> = rp
+            .auth
+            .protect(&request, async |_| {
+                ran = true;
+                http::Response::new(bytes::Bytes::new())
+            })
+            .await;
+        (ran, response)
+    };
+    let sibling = [
+        ("origin", "https://blog.localhost:3000"),
+        ("sec-fetch-site", "same-site"),
+    ];
+    for method in ["POST", "PUT", "PATCH", "DELETE"] {
+        let (ran, response) = run(method, &sibling).await;
+        assert!(!ran, "{method}");
+        assert_eq!(response.status(), 403, "{method}");
+        assert_eq!(body_json(&response)["error"], "cross_origin_request");
+        let (ran, _) = run(method, &[("referer", "http://evil.example/page")]).await;
+        assert!(!ran, "{method} with only a Referer");
+    }
+    let own = [
+        ("origin", "http://localhost:3000"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    for (method, headers) in [("POST", &own[..]), ("POST", &[][..]), ("GET", &sibling[..])] {
+        let (ran, response) = run(method, headers).await;
+        assert!(ran, "{method} {headers:?}");
+        assert_eq!(response.status(), 200);
+    }
+}
+
 #[tokio::test]
 async fn protect_answers_401_itself_when_signed_out() {
     let rp = rp("client_secret_post");

@@ -252,9 +252,15 @@ impl Auth {
     /// or `Surrogate-Control`, which a CDN reads first, see
     /// [`Session::finish`](crate::Session::finish));
     /// answers a signed-out request itself (401 JSON, stale cookies
-    /// deleted). The provider calls of the
-    /// whole request, the handler's REST API calls included, share one
-    /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE).
+    /// deleted). A request of a method that changes things (anything but
+    /// `GET`, `HEAD`, `OPTIONS`, `TRACE`) sent by a page of another origin
+    /// is refused before the handler runs (403 `cross_origin_request`, see
+    /// [`Auth::from_another_origin`]): `SameSite=Lax` keeps the session
+    /// cookie off another site's requests, not off a sibling subdomain's.
+    /// So a handler that changes things on `GET` is yours to guard. The
+    /// session's own provider calls keep to
+    /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE); each REST API call of
+    /// the handler has one of its own.
     pub async fn protect<B, RB, F>(
         &self,
         request: &http::Request<B>,
@@ -264,6 +270,13 @@ impl Auth {
         F: AsyncFnOnce(Session) -> http::Response<RB>,
         RB: From<Bytes>,
     {
+        if !request.method().is_safe() && self.from_another_origin(request) {
+            let refused = Rejection {
+                error: Error::CrossOrigin,
+                reply: Default::default(),
+            };
+            return refused.into_response().map(RB::from);
+        }
         let session = self.session(request);
         with_deadline(async move {
             match session.await {
@@ -275,6 +288,19 @@ impl Auth {
             }
         })
         .await
+    }
+
+    /// Whether the browser says a page of another origin than this app's
+    /// sent `request`: by fetch metadata (`Sec-Fetch-Site`), by `Origin`
+    /// (RFC 6454 §7), or, when it sends neither, by `Referer` (OWASP's
+    /// CSRF defence). [`Auth::protect`] refuses such a request of a method
+    /// that changes things; a function built on [`Auth::session`] that
+    /// changes things should refuse it too. `false` when the app's origin
+    /// cannot be told (the session check then refuses the request).
+    pub fn from_another_origin<B>(&self, request: &http::Request<B>) -> bool {
+        self.provider.origin(request.headers()).is_ok_and(|origin| {
+            crate::origin::from_another_origin(request.headers(), origin.as_str())
+        })
     }
 
     /// Vercel's REST API acting as the signed-in user: the session's access

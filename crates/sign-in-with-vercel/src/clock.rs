@@ -11,9 +11,13 @@ use tokio::time::Instant;
 /// move forward without sleeping.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// The most time one request may spend on provider calls, all of them
-/// together: well inside a Vercel function's shortest limit (10 s), so a
-/// slow provider gets the user an answer rather than a killed function.
+/// The most time one request's own provider calls (its session's refresh,
+/// a route's calls) may take, all of them together, and each of a
+/// handler's calls to Vercel's REST API: a slow provider gets the user an
+/// answer in seconds, within even the shortest limit a Vercel function
+/// has had (10 s; Fluid compute, where Vercel runs Rust functions, allows
+/// 300 s by default), and before the shared store's claim on a refresh
+/// lapses.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(9);
 
 tokio::task_local! {
@@ -54,6 +58,15 @@ pub(crate) async fn with_deadline<F: Future>(future: F) -> F::Output {
     if DEADLINE.try_with(|_| ()).is_ok() {
         return future.await;
     }
+    DEADLINE
+        .scope(Instant::now() + REQUEST_DEADLINE, future)
+        .await
+}
+
+/// `future` under a deadline of its own, [`REQUEST_DEADLINE`] from now,
+/// whatever the request's: one call to Vercel's REST API of a handler
+/// that may have spent the request's own already.
+pub(crate) async fn with_own_deadline<F: Future>(future: F) -> F::Output {
     DEADLINE
         .scope(Instant::now() + REQUEST_DEADLINE, future)
         .await

@@ -213,8 +213,9 @@
 //!   user is still known for [`REFRESH_GRACE_SECS`] past the access
 //!   token's expiry; past that, requests answer `provider_unavailable`
 //!   and the session is kept for the refresh after the outage.
-//! - **A deadline per request**: all of a request's provider calls share
-//!   [`REQUEST_DEADLINE`], inside a function's shortest limit.
+//! - **A deadline per request**: all of a request's own provider calls
+//!   (its session's refresh, a route's calls) share [`REQUEST_DEADLINE`];
+//!   each of a handler's calls to Vercel's REST API has one of its own.
 //!
 //! ## Many instances: the shared store
 //!

@@ -203,6 +203,41 @@ pub fn safe_return_path(candidate: &str) -> Option<&str> {
     None
 }
 
+/// Whether the browser says a page of another origin than `origin` sent
+/// this request: by fetch metadata, by `Origin` (RFC 6454 §7), or, when it
+/// sends neither, by `Referer` unless its policy hides it (OWASP's CSRF
+/// fallback). `Origin: null` is what a browser sends for a form posted
+/// from a page whose referrer policy is `no-referrer` (this app's pages);
+/// it is accepted only when fetch metadata vouches for the request
+/// (`same-origin`, or `none`: the user's own action), which a sandboxed
+/// frame or a redirect from another site never gets.
+pub(crate) fn from_another_origin(headers: &HeaderMap, origin: &str) -> bool {
+    let site = headers.get("sec-fetch-site");
+    if site.is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none")) {
+        return true;
+    }
+    match headers.get(http::header::ORIGIN) {
+        Some(sender) if sender.as_bytes() == b"null" => site.is_none(),
+        Some(sender) => sender.as_bytes() != origin.as_bytes(),
+        None => {
+            site.is_none()
+                && headers
+                    .get(http::header::REFERER)
+                    .is_some_and(|referer| !is_of_origin(referer.as_bytes(), origin))
+        }
+    }
+}
+
+/// Whether the URL `referer` is on `origin` (`scheme://host[:port]`, as
+/// RFC 6454 §6.1 serialises it): the origin, then the end, a path, a query
+/// or a fragment, so that `https://app.example.evil` and
+/// `https://app.example:4430` are not taken for `https://app.example`.
+fn is_of_origin(referer: &[u8], origin: &str) -> bool {
+    referer
+        .strip_prefix(origin.as_bytes())
+        .is_some_and(|rest| matches!(rest.first(), None | Some(b'/' | b'?' | b'#')))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -20,9 +20,8 @@
 //! minutes, or retried from another tab), `signedIn` whether a session of
 //! this browser is still current. With `everywhere`, 400.
 
-use http::header::{ORIGIN, REFERER};
 use http::request::Parts;
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
 use serde_json::json;
 
 use super::Route;
@@ -53,7 +52,7 @@ async fn signout(
     // A page of another origin may not sign the user out (SameSite=Lax
     // already keeps the cookie off a cross-site request; this also refuses
     // a same-site one, from a sibling subdomain).
-    if from_another_origin(&parts.headers, origin.as_str()) {
+    if crate::origin::from_another_origin(&parts.headers, origin.as_str()) {
         return Err(Error::CrossOrigin);
     }
     let params = query_params(parts.uri.query(), &["everywhere", "retry"])?;
@@ -173,38 +172,3 @@ fn flag(value: Option<&String>, refusal: &'static str) -> Result<bool, Error> {
 /// Why a session that had already ended does not sign its user out
 /// everywhere.
 const ENDED_ALREADY: &str = "This session had already ended; sign in again to sign out everywhere.";
-
-/// Whether the browser says a page of another origin than `origin` sent
-/// this `POST`: by fetch metadata, by `Origin` (RFC 6454 §7), or, when it
-/// sends neither, by `Referer` unless its policy hides it (OWASP's CSRF
-/// fallback). `Origin: null` is what a browser sends for a form posted
-/// from a page whose referrer policy is `no-referrer` (this app's pages);
-/// it is accepted only when fetch metadata vouches for the request
-/// (`same-origin`, or `none`: the user's own action), which a sandboxed
-/// frame or a redirect from another site never gets.
-fn from_another_origin(headers: &HeaderMap, origin: &str) -> bool {
-    let site = headers.get("sec-fetch-site");
-    if site.is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none")) {
-        return true;
-    }
-    match headers.get(ORIGIN) {
-        Some(sender) if sender.as_bytes() == b"null" => site.is_none(),
-        Some(sender) => sender.as_bytes() != origin.as_bytes(),
-        None => {
-            site.is_none()
-                && headers
-                    .get(REFERER)
-                    .is_some_and(|referer| !is_of_origin(referer.as_bytes(), origin))
-        }
-    }
-}
-
-/// Whether the URL `referer` is on `origin` (`scheme://host[:port]`, as
-/// RFC 6454 §6.1 serialises it): the origin, then the end, a path, a query
-/// or a fragment, so that `https://app.example.evil` and
-/// `https://app.example:4430` are not taken for `https://app.example`.
-fn is_of_origin(referer: &[u8], origin: &str) -> bool {
-    referer
-        .strip_prefix(origin.as_bytes())
-        .is_some_and(|rest| matches!(rest.first(), None | Some(b'/' | b'?' | b'#')))
-}

@@ -242,16 +242,17 @@ impl<'a> VercelApi<'a> {
     }
 
     /// Sends the request `build` makes with the current token; after a
-    /// refusal, refreshes once and sends it once more, all within the
-    /// request's deadline (a deadline of its own outside a request). Each
-    /// send is cut off at the deadline; the refresh keeps to it by itself
-    /// and is waited for whole: one the provider made must reach the
-    /// session's cookies, or the browser keeps a spent refresh token.
+    /// refusal, refreshes once and sends it once more, all within a
+    /// deadline of the call's own ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE)
+    /// from its start, whatever the handler spent before it). Each send is
+    /// cut off at the deadline; the refresh keeps to it by itself and is
+    /// waited for whole: one the provider made must reach the session's
+    /// cookies, or the browser keeps a spent refresh token.
     async fn call(
         &self,
         build: impl Fn(&AccessToken) -> Option<HttpRequest>,
     ) -> Result<HttpResponse, VercelApiError> {
-        crate::clock::with_deadline(async {
+        crate::clock::with_own_deadline(async {
             let first = self.send(build(&self.tokens.access_token())).await?;
             if !refuses_token(&first) {
                 return Ok(first);
