@@ -757,6 +757,55 @@ mod tests {
         assert_eq!(who, None, "a deployment without the new key");
     }
 
+    /// A handler of `Auth::protect` that has spent the request's own
+    /// deadline on its work still gets an answer from Vercel's REST API:
+    /// each call has a deadline of its own.
+    #[tokio::test(start_paused = true)]
+    async fn a_rest_call_after_a_long_handler_has_its_own_deadline() {
+        use crate::transport::tests::{Fake, response};
+        let vercel = Fake::new(|path| {
+            Ok(match path {
+                "/v2/user" => response(200, r#"{"user":{"id":"usr_1"}}"#),
+                _ => response(404, ""),
+            })
+        });
+        let lookup = |k: &str| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
+            _ => None,
+        };
+        let auth = crate::Auth::from_lookup(lookup)
+            .with_http_client(vercel.clone())
+            .with_clock(std::sync::Arc::new(|| NOW + 10));
+        let config = crate::Config::from_lookup(lookup).unwrap();
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let sealed = cookie::write(&origin, &config, &data(), NOW).unwrap();
+        let pair = sealed.set_cookies[0].to_str().unwrap();
+        let request = http::Request::get("/api/x")
+            .header(http::header::HOST, "localhost:3000")
+            .header(http::header::COOKIE, pair.split(';').next().unwrap())
+            .body(())
+            .unwrap();
+        let response: http::Response<bytes::Bytes> = auth
+            .protect(&request, async |session| {
+                tokio::time::sleep(crate::REQUEST_DEADLINE + std::time::Duration::from_secs(1))
+                    .await;
+                let api = auth.vercel_api(&session).await.unwrap();
+                let status = if api.get("/v2/user").await.is_ok() {
+                    200
+                } else {
+                    502
+                };
+                http::Response::builder()
+                    .status(status)
+                    .body(bytes::Bytes::new())
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(vercel.calls("/v2/user"), 1);
+    }
+
     /// Two sessions of two users hold the same refresh token (a provider
     /// that hands one token to two sign-ins, or a hostile one), both due
     /// for a refresh in one instance, one request after the other: each is
