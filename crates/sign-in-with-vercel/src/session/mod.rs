@@ -763,6 +763,21 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_rest_call_after_a_long_handler_has_its_own_deadline() {
         use crate::transport::tests::{Fake, response};
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+        /// The API answers after 100 ms.
+        struct Api(std::sync::Arc<Fake>);
+        impl HttpClient for Api {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                let answer = self.0.execute(request);
+                Box::pin(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    answer.await
+                })
+            }
+        }
         let vercel = Fake::new(|path| {
             Ok(match path {
                 "/v2/user" => response(200, r#"{"user":{"id":"usr_1"}}"#),
@@ -775,7 +790,7 @@ mod tests {
             _ => None,
         };
         let auth = crate::Auth::from_lookup(lookup)
-            .with_http_client(vercel.clone())
+            .with_http_client(std::sync::Arc::new(Api(vercel.clone())))
             .with_clock(std::sync::Arc::new(|| NOW + 10));
         let config = crate::Config::from_lookup(lookup).unwrap();
         let origin = Origin::parse_configured("http://localhost:3000").unwrap();
