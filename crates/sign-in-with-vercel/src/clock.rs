@@ -85,6 +85,12 @@ pub(crate) fn keep_deadline<F: Future>(future: F) -> impl Future<Output = F::Out
     }
 }
 
+/// What the fetches of the provider's keys leave of a request's time, for
+/// revoking the tokens a sign-in or a refresh got if their ID token cannot
+/// be verified: one round trip (the access and refresh tokens are revoked
+/// side by side).
+pub(crate) const REVOCATION_RESERVE: Duration = Duration::from_secs(2);
+
 /// `future` under the current request's deadline brought forward by
 /// `reserve`, if there is one: for work after which something must still
 /// be done within the request's time (revoking the tokens of a sign-in

@@ -10,6 +10,7 @@
 //! token that verified.
 
 use crate::client_auth::{authenticated_form, token_endpoint_method};
+use crate::clock::{REVOCATION_RESERVE, keeping_back};
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
 use crate::id_token::{IdTokenClaims, IdTokenError};
@@ -70,17 +71,24 @@ pub(crate) async fn grant(
     if crate::clock::time_left().is_some_and(|left| left < MIN_TIME_TO_REFRESH) {
         return Err(Endpoint::Token.unreachable(TransportError::Timeout));
     }
-    let response = provider
-        .send(
-            Endpoint::Token,
-            request(
-                &metadata.token_endpoint,
-                config,
-                token_endpoint_method(config, metadata),
-                refresh_token,
-            ),
-        )
-        .await?;
+    let call = provider.send(
+        Endpoint::Token,
+        request(
+            &metadata.token_endpoint,
+            config,
+            token_endpoint_method(config, metadata),
+            refresh_token,
+        ),
+    );
+    // Meanwhile the provider's keys, when this instance has none fresh,
+    // for the refreshed ID token (a cold instance's refresh waits for one
+    // round trip less, as a cold callback does); `try_join!` answers a
+    // failed call at once, dropping the fetch.
+    let prefetch = async {
+        keeping_back(REVOCATION_RESERVE, provider.prefetch_keys()).await;
+        Ok(())
+    };
+    let (response, ()) = tokio::try_join!(call, prefetch)?;
     let tokens = match token::parse_response(&response) {
         Err(e) => {
             // Issued all the same, the refresh token spent: held by no one.
@@ -114,10 +122,13 @@ async fn checked(
     tokens: &token::TokenResponse,
     sub: &str,
 ) -> Result<Option<IdTokenClaims>, Error> {
-    match provider
-        .verify_id_token(id_token, &tokens.access_token, None, Some(sub))
-        .await
-    {
+    // The key fetches leave time to revoke the tokens if the ID token
+    // turns out wrong.
+    let verified = keeping_back(
+        REVOCATION_RESERVE,
+        provider.verify_id_token(id_token, &tokens.access_token, None, Some(sub)),
+    );
+    match verified.await {
         Ok(claims) => Ok(Some(claims)),
         // The key set could not be fetched: the provider has rotated the
         // tokens all the same, so they must be kept, if the ID token that
@@ -295,7 +306,8 @@ mod tests {
             renewed.tokens.access_token.secret() == "vca_new",
             "the new access token"
         );
-        assert_eq!(vercel.calls("/.well-known/jwks"), 1);
+        // Beside the token call, then for the token.
+        assert_eq!(vercel.calls("/.well-known/jwks"), 2);
         let vercel = answering(Some(id_token_of("u2")), true);
         let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
         assert_eq!(
@@ -333,12 +345,15 @@ mod tests {
         assert!(renewed.claims.is_none());
         assert!(renewed.tokens.access_token.secret() == "vca_new");
         assert_eq!(vercel.calls("/login/oauth/token/revoke"), 0);
-        // Warm, the cached set is fetched once more, asking for it fresh.
+        // Fetched beside the token call, then once more for the unknown
+        // key, asking for it fresh; warm, only that second fetch.
+        assert_eq!(vercel.calls("/.well-known/jwks"), 2);
+        assert_eq!(vercel.fresh_calls("/.well-known/jwks"), 1);
         grant(&warm, &RefreshToken::new("vcr_new"), "u1")
             .await
             .unwrap();
-        assert_eq!(vercel.calls("/.well-known/jwks"), 2);
-        assert_eq!(vercel.fresh_calls("/.well-known/jwks"), 1);
+        assert_eq!(vercel.calls("/.well-known/jwks"), 3);
+        assert_eq!(vercel.fresh_calls("/.well-known/jwks"), 2);
 
         let vercel = not_listed(id_token_of("u2"));
         let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
@@ -379,6 +394,94 @@ mod tests {
             .await
             .unwrap();
         assert!(renewed.claims.is_none());
-        assert_eq!(vercel.calls("/.well-known/jwks"), 0);
+        // Fetched beside the token call all the same, for an ID token that
+        // may have come: kept for the instance's later refreshes.
+        assert_eq!(vercel.calls("/.well-known/jwks"), 1);
+    }
+
+    /// A cold instance's refresh fetches the keys beside the token call,
+    /// not after it: the token endpoint here answers only once the key
+    /// set has been asked for.
+    #[tokio::test(start_paused = true)]
+    async fn a_cold_refresh_fetches_the_keys_beside_the_token_call() {
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Duration;
+        struct Overlap(Arc<Fake>, AtomicBool);
+        impl HttpClient for Overlap {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                let path = request.uri().path().to_owned();
+                if path == "/.well-known/jwks" {
+                    self.1.store(true, Ordering::SeqCst);
+                }
+                let answer = self.0.execute(request);
+                Box::pin(async move {
+                    if path == "/login/oauth/token" {
+                        for _ in 0..200 {
+                            if self.1.load(Ordering::SeqCst) {
+                                return answer.await;
+                            }
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                        return Err(TransportError::Timeout);
+                    }
+                    answer.await
+                })
+            }
+        }
+        let vercel = answering(Some(id_token_of("u1")), false);
+        let overlap = Arc::new(Overlap(vercel.clone(), AtomicBool::new(false)));
+        let provider = provider(&vercel).with_http_client(overlap);
+        let renewed = grant(&provider, &RefreshToken::new("vcr_old"), "u1").await;
+        assert_eq!(
+            renewed.unwrap().claims.map(|c| c.sub).as_deref(),
+            Some("u1")
+        );
+        assert_eq!(vercel.calls("/.well-known/jwks"), 1);
+    }
+
+    /// The key set takes the connection and never answers; the refreshed
+    /// ID token, checked unsigned, is another user's: the refresh fails,
+    /// and the rotated tokens are still revoked within the deadline, not
+    /// left live at the provider, held by no one.
+    #[tokio::test(start_paused = true)]
+    async fn a_key_set_that_does_not_answer_leaves_time_to_revoke_the_refreshed_tokens() {
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse};
+        struct Hanging(Arc<Fake>);
+        impl HttpClient for Hanging {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                if request.uri().path() == "/.well-known/jwks" {
+                    return Box::pin(async {
+                        tokio::time::sleep(crate::transport::REQUEST_TIMEOUT).await;
+                        Err(TransportError::Timeout)
+                    });
+                }
+                // The token endpoint takes a second and a half.
+                let slow = request.uri().path() == "/login/oauth/token";
+                let answer = self.0.execute(request);
+                Box::pin(async move {
+                    if slow {
+                        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                    }
+                    answer.await
+                })
+            }
+        }
+        let vercel = answering(Some(id_token_of("u2")), false);
+        let provider = provider(&vercel).with_http_client(Arc::new(Hanging(vercel.clone())));
+        let result =
+            crate::clock::with_deadline(grant(&provider, &RefreshToken::new("vcr_old"), "u1"))
+                .await;
+        assert_eq!(
+            result.err(),
+            Some(Error::IdToken(IdTokenError::SubjectChanged))
+        );
+        assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
     }
 }

@@ -26,11 +26,6 @@ use crate::session::cookie::{self, SessionData};
 use crate::session::{self, Sessions};
 use crate::token;
 
-/// What the fetches of the provider's keys leave of the request's time,
-/// for revoking the tokens if the ID token cannot be verified: one round
-/// trip (the access and refresh tokens are revoked side by side).
-const REVOCATION_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
-
 pub(super) const ROUTE: Route = Route {
     method: Method::GET,
     name: "callback",
@@ -98,7 +93,7 @@ async fn callback(
     // cannot be verified: a key set that does not answer must not take
     // all of it.
     let prefetch = async {
-        clock::keeping_back(REVOCATION_RESERVE, provider.prefetch_keys()).await;
+        clock::keeping_back(clock::REVOCATION_RESERVE, provider.prefetch_keys()).await;
         Ok(())
     };
     let (tokens, ()) = tokio::try_join!(exchange, prefetch)?;
@@ -110,7 +105,7 @@ async fn callback(
             .as_ref()
             .ok_or(Error::IdToken(IdTokenError::Missing))?;
         let claims = clock::keeping_back(
-            REVOCATION_RESERVE,
+            clock::REVOCATION_RESERVE,
             provider.verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None),
         )
         .await?;
