@@ -985,6 +985,28 @@ async fn a_replicas_refusal_drops_the_connection() {
     signs_out_into_the_store(&rp, &instance, &replica).await;
 }
 
+/// A refresh made while the store was a replica (a failover under way:
+/// `READONLY` to the claim and to the publication) is published once the
+/// store takes writes again: a replica's refusal is no answer, as a store
+/// that does not answer is none.
+#[tokio::test]
+async fn a_refresh_made_during_a_failover_is_published_once_the_store_takes_writes() {
+    let primary = testkit::RedisServer::start();
+    let follow = format!("REPLICAOF 127.0.0.1 {}", primary.port());
+    let (_rp, replica, _instance) = refreshed_while(&follow).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(replica.keys_of_kind("o").is_empty(), "a replica took it");
+    assert_eq!(replica.command("REPLICAOF NO ONE").as_deref(), Some("+OK"));
+    let writable = std::time::Instant::now();
+    while replica.keys_of_kind("o").is_empty() {
+        assert!(
+            writable.elapsed() < Duration::from_secs(5),
+            "never published"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// With the store, a copy of a session that "sign out everywhere" ended
 /// (a stolen cookie its owner meant to disarm) is refused when it asks to
 /// sign out everywhere in turn: the owner's new session stands, however

@@ -535,12 +535,13 @@ mod with_redis {
                 // moved the primary) drops the connection, so that the
                 // next command connects to wherever the name now points.
                 Err(Failure::Redis(e)) if answered(&e) => {
-                    if matches!(
+                    let failover = matches!(
                         e.kind(),
                         redis::ErrorKind::Server(
                             redis::ServerErrorKind::ReadOnly | redis::ServerErrorKind::MasterDown
                         )
-                    ) {
+                    );
+                    if failover {
                         self.forget_connection();
                     }
                     let code = refusal_code(&e)
@@ -550,7 +551,14 @@ mod with_redis {
                         "shared store refused {what}:{code} {:?}",
                         e.kind()
                     ));
-                    Reply::Refused
+                    // A replica's refusal is no answer of the store's: the
+                    // command is worth sending again to the new primary
+                    // (a refresh's outcome is published later).
+                    if failover {
+                        Reply::Unanswered
+                    } else {
+                        Reply::Refused
+                    }
                 }
                 Err(failure) => {
                     *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
