@@ -646,6 +646,48 @@ async fn signed_out_with_a_late_generation() -> (Rp, Jar, (String, String)) {
     (rp, jar, issued)
 }
 
+/// `?retry` leaves alone the tokens of a session of the user signed in
+/// now that a late refresh brought back after its sign-out, as a request's
+/// check does: a provider may revoke all of a user's grants to the app at
+/// once, the current one with them, and the retry promises to leave the
+/// current session alone.
+#[tokio::test]
+async fn a_retry_leaves_the_current_users_other_sessions_alone() {
+    let (mut rp, jar, (access, refresh)) = signed_out_with_a_late_generation().await;
+    let late_cookies: Vec<String> = jar
+        .session_names()
+        .into_iter()
+        .map(|name| format!("{name}={}; Path=/", jar.get(&name).unwrap()))
+        .collect();
+    *rp.jar_mut() = jar;
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    // The late refresh's answer lands after the new sign-in.
+    for cookie in &late_cookies {
+        rp.jar_mut().store_set_cookie(cookie);
+    }
+    assert_eq!(rp.jar().session_names().len(), 2);
+    rp.clear_log();
+    // The sign-out's own tokens, whose revocation failed, are retried;
+    // the late generation's are not asked for (the emulator revokes a
+    // whole grant with any of its tokens, so whether they are still
+    // active says nothing here).
+    let revoked = |rp: &Rp| -> Vec<String> {
+        rp.sent_to("/login/oauth/token/revoke")
+            .iter()
+            .map(|sent| String::from_utf8_lossy(sent.body()).into_owned())
+            .collect()
+    };
+    let late = |sent: &String| {
+        sent.contains(&format!("token={access}")) || sent.contains(&format!("token={refresh}"))
+    };
+    let retry = body_json(&rp.send("POST", "/api/auth/signout?retry").await);
+    assert_eq!(retry["retried"], 1, "{retry}");
+    assert_eq!(retry["signedIn"], true, "{retry}");
+    assert!(!revoked(&rp).iter().any(late), "{:?}", revoked(&rp));
+    let who = body_json(&rp.get("/api/auth/session").await);
+    assert_eq!(who["user"]["sub"], DEMO_SUB, "{who}");
+}
+
 /// Copies of the refused session under other names (someone replaying
 /// cookies to have the app call the provider for them) are revoked once.
 #[tokio::test]

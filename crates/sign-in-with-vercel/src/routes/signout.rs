@@ -74,10 +74,22 @@ async fn signout(
     // fail again.
     let (pending, clear_pending) = revocation::read(&cookies, &origin, config, now);
     reply.set_cookies.extend(clear_pending);
-    // And sessions signed out of earlier that a late refresh brought back.
+    // And sessions signed out of earlier that a late refresh brought back;
+    // with `retry`, which leaves the current session alone, not those of
+    // its user (a provider may revoke all of a user's grants to the app at
+    // once, the current one with them), as a request's check leaves them.
+    let staying = match &read.current {
+        Some(current) if retry_only => Some(current.data.sub.as_str()),
+        _ => None,
+    };
     let earlier: Vec<Pending> = pending
         .into_iter()
-        .chain(read.ended.iter().map(Pending::of))
+        .chain(
+            read.ended
+                .iter()
+                .filter(|ended| Some(ended.sub.as_str()) != staying)
+                .map(Pending::of),
+        )
         .collect();
 
     if retry_only {
