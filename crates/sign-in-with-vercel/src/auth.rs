@@ -186,9 +186,10 @@ impl Auth {
     /// [`REFRESH_GRACE_SECS`](crate::REFRESH_GRACE_SECS) past the access
     /// token's expiry, then the request fails with the provider's error
     /// and the session is kept for the next try; a refused grant ends the
-    /// session (at once with the shared store; without one, the answer
-    /// deletes the generation, while the request still names the user if
-    /// its access token is live).
+    /// session (at once with the shared store; without one, once the access
+    /// token has expired: until then the request still names the user, as
+    /// a parallel request in another instance may have spent the refresh
+    /// token first, see [`REFRESH_GRACE_SECS`](crate::REFRESH_GRACE_SECS)).
     ///
     /// [`Auth::protect`] does all of the following for you; this is for a
     /// function that also answers signed-out visitors, or answers them its
@@ -323,7 +324,9 @@ impl Auth {
     /// was ended, which could otherwise end its user's new sessions as
     /// often as it is sent); the tokens of
     /// the other sessions are not revoked, since only their cookies hold
-    /// them, but none of them is used again.
+    /// them, but none of them is used again. Nor are this session's, and
+    /// its cookie stays: the [`SIGNOUT`](crate::SIGNOUT) route's
+    /// `?everywhere` does all three.
     pub async fn sign_out_everywhere(&self, session: &Session) -> Result<(), Error> {
         let now_ms = self.provider.now_ms();
         let data = session.lock().0.clone();

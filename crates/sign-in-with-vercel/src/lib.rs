@@ -8,8 +8,9 @@
 //! ES384 and Ed25519 where the provider's metadata lists it, by a key
 //! bound to that one algorithm (RFC 8725 §3.1), against the provider's
 //! key set, issuer, audience, expiry, nonce; one refreshed while the key
-//! set cannot be fetched is checked by its claims and trusted by TLS, as
-//! step 6 allows, and its claims are not used);
+//! set cannot be fetched, or does not list its key even fetched again (a
+//! rotation not yet seen everywhere), is checked by its claims and trusted
+//! by TLS, as step 6 allows, and its claims are not used);
 //! secrets are compared in constant time and never logged, printed or put
 //! in a URL we build; every failure is an answer (a redirect to the error
 //! page, or JSON with a status), never a panic.
@@ -111,7 +112,7 @@
 //! | [`AUTHORIZE`] | `GET /api/auth/authorize[?next=/path]` | Starts a sign-in: fresh `state`, `nonce` and PKCE verifier sealed in this attempt's own flow cookie (several tabs may sign in at once), then a redirect to the authorization endpoint. `next` must be a same-origin path. |
 //! | [`CALLBACK`] | `GET /api/auth/callback` | Checks `state` (constant time) and `iss`, exchanges the code with the verifier, verifies the ID token, seals the session, redirects to the return path. A provider `error` (Cancel) goes to the error page with its code, and is logged as a warning only: the browser brings it, so anyone can send one, even with the `state` of a sign-in they started. |
 //! | [`SESSION`] | `GET /api/auth/session` | Who is signed in: `{"user": {…}}`, or `{"user": null}`. No provider call while the access token is fresh. |
-//! | [`SIGNOUT`] | `POST /api/auth/signout[?everywhere]` | Ends the session (here, and with a store in every instance) and revokes its tokens (RFC 7009). `{"signedOut", "revoked", "retry"}`: when the provider cannot be reached, the tokens are kept sealed for [`REVOCATION_RETRY_SECS`] and posting again retries. `?everywhere` (or `=true`, `=1`) ends every session of the user ([`Auth::sign_out_everywhere`]; not from a copy of a session that was already ended); `=false` or `=0` is this session only, another value 400. Same-origin only: a `POST` whose `Sec-Fetch-Site`, `Origin` or (when it has neither) `Referer` names another origin is refused with 403, as is `Origin: null` unless `Sec-Fetch-Site` vouches for it (`same-origin` or `none`: a form posted from a `no-referrer` page). |
+//! | [`SIGNOUT`] | `POST /api/auth/signout[?everywhere]` | Ends the session (here, and with a store in every instance) and revokes its tokens (RFC 7009). `{"signedOut", "revoked", "retry"}`: when the provider cannot be reached, the tokens are kept sealed for [`REVOCATION_RETRY_SECS`], and `?retry` retries them alone (a plain sign-out retries them too, and ends whatever session the browser has now, maybe one begun since in another tab): `{"retried", "revoked", "retry", "signedIn"}`, no one signed out. `?everywhere` (or `=true`, `=1`) ends every session of the user ([`Auth::sign_out_everywhere`]; not from a copy of a session that was already ended); `=false` or `=0` is this session only, another value 400. Same-origin only: a `POST` whose `Sec-Fetch-Site`, `Origin` or (when it has neither) `Referer` names another origin is refused with 403, as is `Origin: null` unless `Sec-Fetch-Site` vouches for it (`same-origin` or `none`: a form posted from a `no-referrer` page). |
 //! | [`USER_INFO`] | `GET /api/user-info` | The provider's current view of the user (OpenID Connect Core §5.3); a token the provider refuses (401, or a 403 whose challenge or body says the token is invalid) ends the session and revokes its tokens. |
 //! | [`VALIDATE_TOKEN`] | `GET /api/validate-token` | Introspects the access token (RFC 7662), with its metadata from Vercel's REST API; a token the provider calls inactive (or another client's, or past its `exp`) ends the session and revokes its tokens. |
 //!

@@ -1,24 +1,25 @@
-//! `POST /api/auth/signout[?everywhere]`: ends the session here (its
+//! `POST /api/auth/signout[?everywhere|?retry]`: ends the session here (its
 //! cookie deleted; with a shared store, in every instance at once) and
 //! revokes its tokens at the provider (RFC 7009), even when the provider
 //! cannot be reached. 200 `{"signedOut": true, "revoked": bool, "retry":
 //! bool}`: when revocation failed, `retry` says that the tokens are kept,
-//! sealed, for ten minutes, and posting again retries it. With
-//! `?everywhere` (or `?everywhere=true`; `=false` is this session only,
-//! another value 400), every session of the user on this app ends too
-//! (`"everywhere": true`, or `false` and `"everywhereError"` when there is
-//! no shared store, it does not answer, or the session had already ended:
-//! a copy of an ended session may not end its user's new ones). 401 when
-//! not signed in and nothing to retry (a cookie that does not open is
+//! sealed, for ten minutes, and posting again (`?retry`, below) retries
+//! it. With `?everywhere` (or `?everywhere=true`; `=false` is this session
+//! only, another value 400), every session of the user on this app ends
+//! too (`"everywhere": true`, or `false` and `"everywhereError"` when there
+//! is no shared store, it does not answer, or the session had already
+//! ended: a copy of an ended session may not end its user's new ones). 401
+//! when not signed in and nothing to retry (a cookie that does not open is
 //! deleted, and the provider is not called); 403 for a cross-origin
 //! request; 405 for other methods.
 //!
 //! `POST /api/auth/signout?retry` retries the kept revocations only, and
 //! leaves alone a session signed in since (in another tab, maybe by
-//! another user): 200 `{"retried": n, "revoked": bool, "retry": bool,
-//! "signedIn": bool}`, `retried` 0 when nothing was left to retry (kept ten
-//! minutes, or retried from another tab), `signedIn` whether a session of
-//! this browser is still current. With `everywhere`, 400.
+//! another user), and the tokens of that user's other sessions: 200
+//! `{"retried": n, "revoked": bool, "retry": bool, "signedIn": bool}`,
+//! `retried` 0 when nothing was left to retry (kept ten minutes, or
+//! retried from another tab), `signedIn` whether a session of this browser
+//! is still current. With `everywhere`, 400.
 
 use http::request::Parts;
 use http::{Method, StatusCode};

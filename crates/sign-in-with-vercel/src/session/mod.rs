@@ -46,11 +46,12 @@ use revocation::Pending;
 /// `configuration`) instead of naming the user, and the session is kept,
 /// so that the first refresh after the outage carries on, however long
 /// the user was away. A refused grant ends the session: with the shared
-/// store at once, every copy in every instance; without one, the answer
-/// deletes the generation it refreshed (its request still names the user
-/// while the access token lives, since a parallel request in another
-/// instance may have spent the refresh token first, and answers 409 once
-/// it has expired).
+/// store at once, every copy in every instance. Without one, a parallel
+/// request in another instance may have spent the refresh token first, so
+/// while the access token lives the request still names the user and
+/// keeps the generation (the winner's answer replaces it; a dead grant
+/// costs a refused token call per request until then); once it has
+/// expired, the answer is 409 and deletes the generation.
 pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 
 /// What the sessions of one instance share: the refreshes in flight, and
