@@ -1029,8 +1029,10 @@ fn claims_match(token: &IdToken, claims: &IdTokenClaims, sign_in: bool) -> Resul
             "a token not yet valid",
         ),
         (
-            claims.sub.is_empty() || claims.sub.len() > 255 || !claims.sub.is_ascii(),
-            "a subject that is not 1-255 ASCII characters",
+            claims.sub.is_empty()
+                || claims.sub.len() > 255
+                || !claims.sub.bytes().all(|b| (b' '..=b'~').contains(&b)),
+            "a subject that is not 1-255 printable ASCII characters",
         ),
         (
             payload["sub"] != claims.sub.as_str(),
