@@ -494,6 +494,10 @@ pub(crate) fn check_provider_url(
 /// How to make an `AUTH_SECRET`, for the errors that ask for one.
 const MAKE_A_SECRET: &str = "generate one with `openssl rand -base64 32`";
 
+/// `AUTH_SECRET` values the documentation shows: a key anyone can read
+/// seals sessions anyone can forge, so each is refused.
+const EXAMPLE_SECRETS: &[&str] = &["a-random-string-of-at-least-32-characters"];
+
 /// The error of a key derived from the client secret used `where_` (on an
 /// origin, on a deployment) that only local development may use it.
 pub(crate) fn derived_key_refused(where_: &str) -> ConfigError {
@@ -524,6 +528,14 @@ fn session_keys(
                     format!(
                         "each comma-separated key must be at least {} bytes of random data; {MAKE_A_SECRET}",
                         seal::MIN_SECRET_BYTES
+                    ),
+                ));
+            }
+            if entries.iter().any(|e| EXAMPLE_SECRETS.contains(e)) {
+                return Err(problem(
+                    "AUTH_SECRET",
+                    format!(
+                        "is the documentation's example, which anyone can read; {MAKE_A_SECRET}"
                     ),
                 ));
             }
@@ -1136,6 +1148,28 @@ kTju7LqEUAIgbpPfoIKOMNB4lmPZPNJrtyWtAg1kqwIh1G3w2+y7xh0=\n\
         .unwrap_err();
         assert_eq!(err.variable, "AUTH_SECRET");
         assert!(!err.problem.contains("short"));
+    }
+
+    /// The README's example value, pasted as it is (alone or in a list),
+    /// is no key.
+    #[test]
+    fn the_documentations_example_auth_secret_is_refused() {
+        for secret in [
+            "a-random-string-of-at-least-32-characters".to_owned(),
+            format!("{AUTH_SECRET}, a-random-string-of-at-least-32-characters"),
+        ] {
+            let err = load(&[("VERCEL_APP_CLIENT_ID", "x"), ("AUTH_SECRET", &secret)]).unwrap_err();
+            assert_eq!(err.variable, "AUTH_SECRET");
+            assert!(err.problem.contains("example"), "{}", err.problem);
+            assert!(!err.problem.contains("a-random"), "{}", err.problem);
+        }
+        let readme = include_str!("../../../README.md");
+        for example in EXAMPLE_SECRETS {
+            assert!(
+                readme.contains(example),
+                "not in the README any more: {example}"
+            );
+        }
     }
 
     #[test]
