@@ -93,7 +93,7 @@
 //!
 //! let auth = Auth::from_lookup(|name| match name {
 //!     "VERCEL_APP_CLIENT_ID" => Some("cl_example".into()),
-//!     "AUTH_SECRET" => Some("a-random-string-of-at-least-32-characters".into()),
+//!     "AUTH_SECRET" => std::env::var("AUTH_SECRET").ok(),
 //!     _ => None,
 //! });
 //! let request = http::Request::get("/api/auth/session")
