@@ -59,8 +59,18 @@ async fn callback(
     if let Ok((_, name)) = &found {
         reply.clear_on_error.push(clear_cookie(&origin, name));
     }
+    let flow = found.map(|(flow, _)| flow);
+    // An answer of success without this browser's attempt (no flow cookie,
+    // or none with its `state`: a bot, a link preview, an old tab) is
+    // refused before the metadata is asked for: a cold instance of a
+    // custom issuer would discover it first, and answer an issuer's
+    // trouble instead.
+    let flow = match flow {
+        Err(refused) if params.error.is_none() => return Err(refused),
+        flow => flow,
+    };
     let metadata = provider.metadata().await?;
-    let (flow, code) = check(params, found.map(|(flow, _)| flow), metadata)?;
+    let (flow, code) = check(params, flow, metadata)?;
 
     // The code exchange, and meanwhile the provider's keys when this
     // instance has none fresh: a cold callback waits for one round trip
@@ -325,6 +335,36 @@ mod tests {
         let (done, _, vercel) = callback_through(true, |vercel| Arc::new(Mac(vercel))).await;
         assert!(done.is_err());
         assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
+    }
+
+    /// A callback of success that names no attempt of this browser (no
+    /// flow cookie) is refused as such without asking a custom issuer for
+    /// its metadata: here the issuer does not answer, and the answer is
+    /// still the missing attempt's, not the issuer's trouble.
+    #[tokio::test]
+    async fn a_callback_without_its_attempt_asks_the_issuer_nothing() {
+        let vercel = Fake::new(|_| Err(crate::transport::TransportError::Connect));
+        let config = Config::from_lookup(|name| match name {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+            "VERCEL_OAUTH_ISSUER" => Some("https://op.example".into()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+            _ => None,
+        });
+        let provider = Arc::new(
+            Provider::loaded(config)
+                .with_http_client(vercel.clone())
+                .with_clock(Arc::new(|| NOW)),
+        );
+        let sessions = Sessions::new(&provider);
+        let mut reply = Reply::default();
+        let back = request("/api/auth/callback?code=c1&state=s1", None);
+        let done = callback(&provider, &sessions, &back, &mut reply).await;
+        let refused = done.err().unwrap();
+        assert!(
+            matches!(refused, Error::StateMismatch | Error::FlowMissing),
+            "{refused:?}"
+        );
+        assert_eq!(vercel.calls("/.well-known/openid-configuration"), 0);
     }
 
     /// The key set's endpoint takes the connection and never answers (the
