@@ -85,8 +85,10 @@ struct Target {
     url: String,
     cookie: Option<String>,
     process: Process,
-    /// The status of its first answer, which wrk sees on every request.
+    /// The status of its first answer, which wrk must see on every request.
     status: u16,
+    /// Its method: wrk sends it, with what a browser's `POST` carries.
+    method: &'static str,
 }
 
 impl Target {
@@ -111,6 +113,7 @@ impl Target {
             cookie,
             process,
             status: first.status,
+            method: function.method(),
         }
     }
 
@@ -125,6 +128,8 @@ impl Target {
             args.push("-H".to_owned());
             args.push(format!("Cookie: {cookie}"));
         }
+        args.push("-s".to_owned());
+        args.push(wrk_script(self.method, self.status).display().to_string());
         args.push(self.url.clone());
         let mut result = run_wrk(&args, self.process.pid(), self.status >= 400);
         result.function = self.name;
@@ -151,6 +156,39 @@ impl Target {
         }
         result
     }
+}
+
+/// A wrk script that sends `method` (a `POST` with the `Origin` and the
+/// empty body a browser's sign-out carries, as [`raw::keep_alive`] writes
+/// it) and counts the answers whose status is not `status`; written once
+/// per method and status.
+fn wrk_script(method: &str, status: u16) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "bench-wrk-{}-{method}-{status}.lua",
+        std::process::id()
+    ));
+    let post = if method == "POST" {
+        format!(
+            "wrk.headers[\"Origin\"] = \"{}\"\nwrk.headers[\"Content-Length\"] = \"0\"\n",
+            crate::APP
+        )
+    } else {
+        String::new()
+    };
+    let script = format!(
+        "wrk.method = \"{method}\"\n{post}\
+         local threads = {{}}\n\
+         function setup(thread) table.insert(threads, thread) end\n\
+         function init(args) others = 0 end\n\
+         function response(status, headers, body) if status ~= {status} then others = others + 1 end end\n\
+         function done(summary, latency, requests)\n\
+           local n = 0\n\
+           for _, thread in ipairs(threads) do n = n + thread:get(\"others\") end\n\
+           io.write(string.format(\"Other statuses: %d\\n\", n))\n\
+         end\n"
+    );
+    std::fs::write(&path, script).expect("the wrk script");
+    path
 }
 
 fn parse_wrk_duration(s: &str) -> Option<f64> {
@@ -206,6 +244,10 @@ fn run_wrk(args: &[String], server_pid: u32, errors_expected: bool) -> WrkResult
     assert!(
         (errors_expected || !text.contains("Non-2xx or 3xx")) && !text.contains("Socket errors"),
         "wrk saw errors:\n{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.trim() == "Other statuses: 0"),
+        "an answer under load had another status than the first:\n{text}"
     );
     let percentile = |p: &str| {
         text.lines()

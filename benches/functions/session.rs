@@ -113,13 +113,12 @@ fn burst(port: u16, provider: &Provider, rt: &tokio::runtime::Runtime, parallel:
     let jar = provider.signed_in(rt);
     std::thread::sleep(Duration::from_millis(SHORT_TTL * 1000 + 1100));
     let before = provider.emulator.stats();
-    let t0 = Instant::now();
-    let answers = parallel_requests(
+    let (answers, wall) = parallel_requests(
         port,
         parallel,
         raw::request("GET", SESSION.path(&crate::PATHS), jar.header().as_deref()),
     );
-    let wall_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let wall_ms = wall.as_secs_f64() * 1e3;
     let upstream = provider::delta(&provider.emulator.stats(), &before);
     let old = jar.names(SESSION_COOKIE);
     let session_prefix = format!("{SESSION_COOKIE}.");
@@ -143,8 +142,10 @@ fn burst(port: u16, provider: &Provider, rt: &tokio::runtime::Runtime, parallel:
 }
 
 /// `n` connections opened first, then the same request written on each at
-/// once (a barrier), every answer read.
-fn parallel_requests(port: u16, n: usize, request: Vec<u8>) -> Vec<raw::Raw> {
+/// once (a barrier), every answer read; and the time from the first
+/// request written to the last answer read (the connections and threads
+/// are made before it starts).
+fn parallel_requests(port: u16, n: usize, request: Vec<u8>) -> (Vec<raw::Raw>, Duration) {
     let barrier = Arc::new(Barrier::new(n));
     let request = Arc::new(request);
     let threads: Vec<_> = (0..n)
@@ -158,12 +159,21 @@ fn parallel_requests(port: u16, n: usize, request: Vec<u8>) -> Vec<raw::Raw> {
                 .expect("read timeout");
             std::thread::spawn(move || {
                 barrier.wait();
-                raw::exchange(&mut stream, &request).expect("a burst answer")
+                let sent = Instant::now();
+                let answer = raw::exchange(&mut stream, &request).expect("a burst answer");
+                (sent, answer, Instant::now())
             })
         })
         .collect();
-    threads
+    let done: Vec<_> = threads
         .into_iter()
         .map(|t| t.join().expect("burst thread"))
-        .collect()
+        .collect();
+    let first = done.iter().map(|(sent, _, _)| *sent).min();
+    let last = done.iter().map(|(_, _, read)| *read).max();
+    let wall = first.zip(last).map_or(Duration::ZERO, |(f, l)| l - f);
+    (
+        done.into_iter().map(|(_, answer, _)| answer).collect(),
+        wall,
+    )
 }
