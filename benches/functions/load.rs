@@ -163,10 +163,7 @@ impl Target {
 /// it. It sets the request once: no Lua runs per request (a `response`
 /// hook would, and would make wrk, not the function, the bottleneck).
 fn wrk_script(method: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "bench-wrk-{}-{method}.lua",
-        std::process::id()
-    ));
+    let path = std::env::temp_dir().join(format!("bench-wrk-{}-{method}.lua", std::process::id()));
     let post = if method == "POST" {
         format!(
             "wrk.headers[\"Origin\"] = \"{}\"\nwrk.headers[\"Content-Length\"] = \"0\"\n",
@@ -256,9 +253,18 @@ fn run_wrk(args: &[String], server_pid: u32, errors_expected: bool) -> WrkResult
     if errors_expected {
         let non_2xx: u64 = text
             .lines()
-            .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:")?.trim().parse().ok())
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Non-2xx or 3xx responses:")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
             .unwrap_or(0);
-        assert_eq!(non_2xx, requests, "an answer under load was not a 4xx:\n{text}");
+        assert_eq!(
+            non_2xx, requests,
+            "an answer under load was not a 4xx:\n{text}"
+        );
     }
     let server_cores = (server_after - server_before) as f64 / ticks / wall;
     let wrk_cores = wrk_ticks as f64 / ticks / wall;

@@ -449,32 +449,11 @@ mod tests {
     /// left live at the provider, held by no one.
     #[tokio::test(start_paused = true)]
     async fn a_key_set_that_does_not_answer_leaves_time_to_revoke_the_refreshed_tokens() {
-        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse};
-        struct Hanging(Arc<Fake>);
-        impl HttpClient for Hanging {
-            fn execute(
-                &self,
-                request: HttpRequest,
-            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-                if request.uri().path() == "/.well-known/jwks" {
-                    return Box::pin(async {
-                        tokio::time::sleep(crate::transport::REQUEST_TIMEOUT).await;
-                        Err(TransportError::Timeout)
-                    });
-                }
-                // The token endpoint takes a second and a half.
-                let slow = request.uri().path() == "/login/oauth/token";
-                let answer = self.0.execute(request);
-                Box::pin(async move {
-                    if slow {
-                        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-                    }
-                    answer.await
-                })
-            }
-        }
         let vercel = answering(Some(id_token_of("u2")), false);
-        let provider = provider(&vercel).with_http_client(Arc::new(Hanging(vercel.clone())));
+        // The token endpoint takes a second and a half.
+        let slow = std::time::Duration::from_millis(1500);
+        let hanging = crate::transport::tests::HangingKeys(vercel.clone(), slow);
+        let provider = provider(&vercel).with_http_client(Arc::new(hanging));
         let result =
             crate::clock::with_deadline(grant(&provider, &RefreshToken::new("vcr_old"), "u1"))
                 .await;

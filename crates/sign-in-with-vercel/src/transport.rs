@@ -289,6 +289,34 @@ pub(crate) mod tests {
         }
     }
 
+    /// A provider whose key set takes the connection and never answers
+    /// (the client gives up after its whole [`REQUEST_TIMEOUT`]) and whose
+    /// token endpoint takes `.1`; everything else as the fake `.0` answers.
+    pub(crate) struct HangingKeys(pub std::sync::Arc<Fake>, pub std::time::Duration);
+
+    impl HttpClient for HangingKeys {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let path = request.uri().path().to_owned();
+            if path == "/.well-known/jwks" {
+                return Box::pin(async {
+                    tokio::time::sleep(REQUEST_TIMEOUT).await;
+                    Err(TransportError::Timeout)
+                });
+            }
+            let answer = self.0.execute(request);
+            let token_delay = self.1;
+            Box::pin(async move {
+                if path == "/login/oauth/token" {
+                    tokio::time::sleep(token_delay).await;
+                }
+                answer.await
+            })
+        }
+    }
+
     #[test]
     fn basic_auth_form_encodes_before_base64() {
         let value = basic_auth_header("my client", &ClientSecret::new("p@ss:w/rd")).unwrap();

@@ -373,25 +373,13 @@ mod tests {
     /// request's deadline, not left live at the provider, held by no one.
     #[tokio::test(start_paused = true)]
     async fn a_key_set_that_does_not_answer_leaves_time_to_revoke_the_tokens() {
-        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
-        struct Hanging(Arc<Fake>);
-        impl HttpClient for Hanging {
-            fn execute(
-                &self,
-                request: HttpRequest,
-            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-                if request.uri().path() == "/.well-known/jwks" {
-                    return Box::pin(async {
-                        tokio::time::sleep(crate::transport::REQUEST_TIMEOUT).await;
-                        Err(TransportError::Timeout)
-                    });
-                }
-                self.0.execute(request)
-            }
-        }
-        let (done, _, vercel) =
-            crate::clock::with_deadline(callback_through(true, |vercel| Arc::new(Hanging(vercel))))
-                .await;
+        let (done, _, vercel) = crate::clock::with_deadline(callback_through(true, |vercel| {
+            Arc::new(crate::transport::tests::HangingKeys(
+                vercel,
+                std::time::Duration::ZERO,
+            ))
+        }))
+        .await;
         assert!(done.is_err());
         assert_eq!(vercel.calls("/login/oauth/token"), 1);
         assert_eq!(

@@ -613,6 +613,32 @@ mod tests {
         }
     }
 
+    /// An app of client `cl` whose provider calls go to `http`, ten
+    /// seconds after a sign-in at [`NOW`], and a request that carries that
+    /// session's cookie.
+    fn signed_in_ten_seconds_later(
+        http: std::sync::Arc<dyn crate::transport::HttpClient>,
+    ) -> (crate::Auth, http::Request<()>) {
+        let lookup = |k: &str| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
+            _ => None,
+        };
+        let auth = crate::Auth::from_lookup(lookup)
+            .with_http_client(http)
+            .with_clock(std::sync::Arc::new(|| NOW + 10));
+        let config = crate::Config::from_lookup(lookup).unwrap();
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let sealed = cookie::write(&origin, &config, &data(), NOW).unwrap();
+        let pair = sealed.set_cookies[0].to_str().unwrap();
+        let request = http::Request::get("/api/x")
+            .header(http::header::HOST, "localhost:3000")
+            .header(http::header::COOKIE, pair.split(';').next().unwrap())
+            .body(())
+            .unwrap();
+        (auth, request)
+    }
+
     /// Outside `Auth::protect` (a handler that called `Auth::session`),
     /// the API refuses the token late in the call (7 s), and the refresh
     /// it asks for takes 1.5 s: the refresh is waited for whole, and its
@@ -653,23 +679,7 @@ mod tests {
             }
         }
         let slow = std::sync::Arc::new(Slow::default());
-        let lookup = |k: &str| match k {
-            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
-            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
-            _ => None,
-        };
-        let auth = crate::Auth::from_lookup(lookup)
-            .with_http_client(slow.clone())
-            .with_clock(std::sync::Arc::new(|| NOW + 10));
-        let config = crate::Config::from_lookup(lookup).unwrap();
-        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
-        let sealed = cookie::write(&origin, &config, &data(), NOW).unwrap();
-        let pair = sealed.set_cookies[0].to_str().unwrap();
-        let request = http::Request::get("/api/x")
-            .header(http::header::HOST, "localhost:3000")
-            .header(http::header::COOKIE, pair.split(';').next().unwrap())
-            .body(())
-            .unwrap();
+        let (auth, request) = signed_in_ten_seconds_later(slow.clone());
         let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
         let api = auth.vercel_api(&session).await.unwrap();
         assert!(
@@ -785,23 +795,7 @@ mod tests {
                 _ => response(404, ""),
             })
         });
-        let lookup = |k: &str| match k {
-            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
-            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
-            _ => None,
-        };
-        let auth = crate::Auth::from_lookup(lookup)
-            .with_http_client(std::sync::Arc::new(Api(vercel.clone())))
-            .with_clock(std::sync::Arc::new(|| NOW + 10));
-        let config = crate::Config::from_lookup(lookup).unwrap();
-        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
-        let sealed = cookie::write(&origin, &config, &data(), NOW).unwrap();
-        let pair = sealed.set_cookies[0].to_str().unwrap();
-        let request = http::Request::get("/api/x")
-            .header(http::header::HOST, "localhost:3000")
-            .header(http::header::COOKIE, pair.split(';').next().unwrap())
-            .body(())
-            .unwrap();
+        let (auth, request) = signed_in_ten_seconds_later(std::sync::Arc::new(Api(vercel.clone())));
         let response: http::Response<bytes::Bytes> = auth
             .protect(&request, async |session| {
                 tokio::time::sleep(crate::REQUEST_DEADLINE + std::time::Duration::from_secs(1))
