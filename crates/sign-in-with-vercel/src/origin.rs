@@ -241,6 +241,61 @@ fn is_of_origin(referer: &[u8], origin: &str) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// Who sent a request, as fetch metadata, `Origin` and `Referer` say
+    /// (each case: its headers, and whether another origin than
+    /// `http://localhost:3000` sent it).
+    #[test]
+    fn a_request_from_another_origin_is_told_by_the_browsers_headers() {
+        let cases: &[(&[(&str, &str)], bool)] = &[
+            (&[("sec-fetch-site", "cross-site")], true),
+            (&[("sec-fetch-site", "same-site")], true),
+            (&[("sec-fetch-site", "same-origin")], false),
+            (&[("sec-fetch-site", "none")], false),
+            (&[("origin", "http://localhost:3000")], false),
+            (&[("origin", "https://localhost:3000")], true),
+            (&[("origin", "http://blog.localhost:3000")], true),
+            (&[("origin", "null")], true),
+            (
+                &[("origin", "null"), ("sec-fetch-site", "same-origin")],
+                false,
+            ),
+            (
+                &[
+                    ("origin", "http://evil.example"),
+                    ("sec-fetch-site", "same-origin"),
+                ],
+                true,
+            ),
+            (&[("referer", "http://localhost:3000/profile")], false),
+            (&[("referer", "http://localhost:3000")], false),
+            (&[("referer", "http://localhost:3000?x")], false),
+            (&[("referer", "http://localhost:3000.evil.example/")], true),
+            (&[("referer", "http://localhost:30001/")], true),
+            (
+                &[
+                    ("referer", "http://evil.example/"),
+                    ("sec-fetch-site", "same-origin"),
+                ],
+                false,
+            ),
+            (&[], false),
+        ];
+        for (headers, another) in cases {
+            let mut map = HeaderMap::new();
+            for (name, value) in *headers {
+                map.insert(
+                    http::HeaderName::from_static(name),
+                    http::HeaderValue::from_static(value),
+                );
+            }
+            assert_eq!(
+                from_another_origin(&map, "http://localhost:3000"),
+                *another,
+                "{headers:?}"
+            );
+        }
+    }
     use http::HeaderValue;
 
     /// A request's headers, in order (the provider's tests share it).

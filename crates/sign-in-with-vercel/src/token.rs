@@ -248,6 +248,7 @@ mod tests {
             (200, "not json"),
             (200, r#"{"access_token":["a"],"refresh_token":{}}"#),
             (200, r#"{"error":"invalid_grant"}"#),
+            (200, r#"{"access_token":"","refresh_token":""}"#),
         ] {
             assert_eq!(read(status, body), None, "{status} {body}");
         }

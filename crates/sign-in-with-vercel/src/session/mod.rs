@@ -517,8 +517,10 @@ pub(crate) async fn refresh_now(
             // `load` ends it. In every instance with a store; and the answer
             // the session finishes deletes this generation (only it: without
             // a store, a refusal may be a race lost to another instance, whose
-            // answer carries the newer one).
-            Err(e) if e.is_grant_refusal() || e.ends_session() => {
+            // answer carries the newer one). Not a race lost with a store
+            // (`RefreshConflict`): another instance refreshed, and the
+            // session lives on in its generation.
+            Err(e) if e.ends_session() && !matches!(e, Error::RefreshConflict) => {
                 end(sessions, &data).await;
                 let read = std::mem::take(&mut session.lock().1);
                 current::lock_pending(&session.pending)
@@ -637,6 +639,37 @@ mod tests {
             .body(())
             .unwrap();
         (auth, request)
+    }
+
+    /// A refresh the function asks for (`Auth::refresh_session`, the REST
+    /// client's after a refused token) that the provider refuses ends the
+    /// session as a route's refresh does: the answer the session finishes
+    /// deletes its generation. A refresh the provider could not be asked
+    /// for (unreachable) keeps it.
+    #[tokio::test]
+    async fn a_refused_refresh_the_function_asks_for_ends_the_session() {
+        use crate::transport::tests::{Fake, response};
+        for (answer, ends) in [
+            (Ok(response(400, r#"{"error":"invalid_grant"}"#)), true),
+            (Err(crate::transport::TransportError::Connect), false),
+        ] {
+            let answer = std::sync::Mutex::new(Some(answer));
+            let vercel = Fake::new(move |path| match path {
+                "/login/oauth/token" => answer.lock().unwrap().take().unwrap(),
+                _ => Ok(response(200, "")),
+            });
+            let (auth, request) = signed_in_ten_seconds_later(vercel);
+            let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
+            let refused = auth.refresh_session(&session).await.unwrap_err();
+            assert_eq!(refused.ends_session(), ends, "{refused:?}");
+            let answer = session.finish(http::Response::new(()));
+            let deleted = answer
+                .headers()
+                .get_all(http::header::SET_COOKIE)
+                .iter()
+                .any(|c| c.to_str().unwrap().contains("Max-Age=0"));
+            assert_eq!(deleted, ends, "{refused:?}");
+        }
     }
 
     /// Outside `Auth::protect` (a handler that called `Auth::session`),
