@@ -88,12 +88,14 @@
 //! for a single server that serves them all:
 //!
 //! ```
-//! # async fn example() {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! use sign_in_with_vercel::Auth;
 //!
 //! let auth = Auth::from_lookup(|name| match name {
 //!     "VERCEL_APP_CLIENT_ID" => Some("cl_example".into()),
-//!     "AUTH_SECRET" => std::env::var("AUTH_SECRET").ok(),
+//!     // A test's key: a deployment's comes from `openssl rand -base64 32`.
+//!     "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-a-test-key".into()),
 //!     _ => None,
 //! });
 //! let request = http::Request::get("/api/auth/session")

@@ -82,13 +82,19 @@ pub(crate) async fn grant(
     );
     // Meanwhile the provider's keys, when this instance has none fresh,
     // for the refreshed ID token (a cold instance's refresh waits for one
-    // round trip less, as a cold callback does); `try_join!` answers a
-    // failed call at once, dropping the fetch.
-    let prefetch = async {
-        keeping_back(REVOCATION_RESERVE, provider.prefetch_keys()).await;
-        Ok(())
+    // round trip less, as a cold callback does). Only an answer with an ID
+    // token waits for them: a refusal, a failure or an answer without one
+    // is answered at once, the fetch dropped.
+    let prefetch = keeping_back(REVOCATION_RESERVE, provider.prefetch_keys());
+    tokio::pin!(call, prefetch);
+    let mut prefetched = false;
+    let response = loop {
+        tokio::select! {
+            biased;
+            response = &mut call => break response?,
+            () = &mut prefetch, if !prefetched => prefetched = true,
+        }
     };
-    let (response, ()) = tokio::try_join!(call, prefetch)?;
     let tokens = match token::parse_response(&response) {
         Err(e) => {
             // Issued all the same, the refresh token spent: held by no one.
@@ -99,6 +105,9 @@ pub(crate) async fn grant(
         }
         Ok(tokens) => tokens,
     };
+    if tokens.id_token.is_some() && !prefetched {
+        prefetch.await;
+    }
     let claims = match &tokens.id_token {
         None => None,
         Some(id_token) => match checked(provider, id_token, &tokens, sub).await {
@@ -394,9 +403,8 @@ mod tests {
             .await
             .unwrap();
         assert!(renewed.claims.is_none());
-        // Fetched beside the token call all the same, for an ID token that
-        // may have come: kept for the instance's later refreshes.
-        assert_eq!(vercel.calls("/.well-known/jwks"), 1);
+        // The token answer came first: the keys were not waited for.
+        assert_eq!(vercel.calls("/.well-known/jwks"), 0);
     }
 
     /// A cold instance's refresh fetches the keys beside the token call,
@@ -441,6 +449,26 @@ mod tests {
             Some("u1")
         );
         assert_eq!(vercel.calls("/.well-known/jwks"), 1);
+    }
+
+    /// A refused refresh is answered when the token endpoint answers, not
+    /// when a key set that does not answer gives up: only an answer with
+    /// an ID token waits for the keys.
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_refresh_does_not_wait_for_the_keys() {
+        let vercel = Fake::new(|path| match path {
+            "/login/oauth/token" => Ok(response(400, r#"{"error":"invalid_grant"}"#)),
+            _ => Ok(response(200, "")),
+        });
+        let slow = std::time::Duration::from_millis(100);
+        let hanging = crate::transport::tests::HangingKeys(vercel.clone(), slow);
+        let provider = provider(&vercel).with_http_client(Arc::new(hanging));
+        let started = tokio::time::Instant::now();
+        let result =
+            crate::clock::with_deadline(grant(&provider, &RefreshToken::new("vcr_old"), "u1"))
+                .await;
+        assert!(matches!(result, Err(Error::TokenRejected(_))));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     /// The key set takes the connection and never answers; the refreshed

@@ -367,6 +367,36 @@ mod tests {
         assert_eq!(vercel.calls("/.well-known/openid-configuration"), 0);
     }
 
+    /// An error answer (Cancel) that names no attempt of this browser is
+    /// still the provider's word, told as such: it is not refused as a
+    /// missing attempt the way an answer of success is.
+    #[tokio::test]
+    async fn a_cancel_without_its_attempt_is_still_the_providers_answer() {
+        let (provider, sessions) = {
+            let vercel = vercel(Arc::new(Mutex::new(None)));
+            let config = Config::from_lookup(|name| match name {
+                "VERCEL_APP_CLIENT_ID" => Some("cl".into()),
+                "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+                _ => None,
+            });
+            let provider = Arc::new(
+                Provider::loaded(config)
+                    .with_http_client(vercel)
+                    .with_clock(Arc::new(|| NOW)),
+            );
+            let sessions = Sessions::new(&provider);
+            (provider, sessions)
+        };
+        let mut reply = Reply::default();
+        let back = request("/api/auth/callback?error=access_denied&state=s1", None);
+        let done = callback(&provider, &sessions, &back, &mut reply).await;
+        assert!(
+            matches!(done, Err(Error::ProviderUnmatched(_))),
+            "{:?}",
+            done.err()
+        );
+    }
+
     /// The key set's endpoint takes the connection and never answers (the
     /// client gives up after its whole timeout): the sign-in fails, and
     /// the tokens the code was exchanged for are still revoked within the

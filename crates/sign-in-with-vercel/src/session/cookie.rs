@@ -862,6 +862,10 @@ pub(crate) mod tests {
         let generation = write(&origin, &config(), &refreshed, asked).unwrap();
         let lives_until = asked + max_age(&generation.set_cookies[0]);
         assert!(NOW + max_age(&mark) >= lives_until);
+        assert!(
+            NOW + max_age(&mark) <= lives_until + 60,
+            "and not much longer"
+        );
     }
 
     /// Generation `id` of `data`, as the cookies that set it.

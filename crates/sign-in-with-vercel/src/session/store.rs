@@ -260,6 +260,8 @@ mod with_redis {
 
     /// How long one round trip to the store may take.
     pub(crate) const ROUND_TRIP_TIMEOUT: Duration = Duration::from_millis(500);
+    /// How often a store that refuses writes as a replica is logged.
+    const SAY_REPLICA_EVERY: Duration = Duration::from_secs(60);
     /// How long connecting to the store may take.
     pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
     /// After a failure, how long an instance leaves the store alone.
@@ -370,6 +372,9 @@ mod with_redis {
         resting_until: Mutex<Option<Instant>>,
         /// Whether the instance has said in its log that the store failed.
         said_down: AtomicBool,
+        /// When a replica's refusal was last logged: once a minute at
+        /// most, whatever retries it (a late publication, every second).
+        said_replica: Mutex<Option<Instant>>,
         /// Sessions seen not ended: trusted for [`LIVE_FOR`].
         live: Mutex<Live>,
         /// The late publications still to make, by session id: a session
@@ -442,6 +447,7 @@ mod with_redis {
                     connection: tokio::sync::Mutex::new(None),
                     resting_until: Mutex::new(None),
                     said_down: AtomicBool::new(false),
+                    said_replica: Mutex::new(None),
                     live: Mutex::new(Live::default()),
                     late: Mutex::new(Vec::new()),
                 }),
@@ -541,24 +547,40 @@ mod with_redis {
                             redis::ServerErrorKind::ReadOnly | redis::ServerErrorKind::MasterDown
                         )
                     );
-                    if failover {
-                        self.forget_connection();
-                    }
                     let code = refusal_code(&e)
                         .map(|c| format!(" {c}"))
                         .unwrap_or_default();
+                    // A replica's refusal is no answer of the store's: the
+                    // command is worth sending again to the new primary (a
+                    // refresh's outcome is published later, every second
+                    // until it takes writes), and said once until then, as
+                    // an outage is, not once a second.
+                    if failover {
+                        self.forget_connection();
+                        let now = Instant::now();
+                        let say = {
+                            let mut said = lock(&self.said_replica);
+                            let due =
+                                said.is_none_or(|at| now.duration_since(at) >= SAY_REPLICA_EVERY);
+                            if due {
+                                *said = Some(now);
+                            }
+                            due
+                        };
+                        if say {
+                            crate::log::error(&format!(
+                                "shared store refused {what}:{code} {:?} (a replica: \
+                                 writes wait for a primary behind the store's name)",
+                                e.kind()
+                            ));
+                        }
+                        return Reply::Unanswered;
+                    }
                     crate::log::error(&format!(
                         "shared store refused {what}:{code} {:?}",
                         e.kind()
                     ));
-                    // A replica's refusal is no answer of the store's: the
-                    // command is worth sending again to the new primary
-                    // (a refresh's outcome is published later).
-                    if failover {
-                        Reply::Unanswered
-                    } else {
-                        Reply::Refused
-                    }
+                    Reply::Refused
                 }
                 Err(failure) => {
                     *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
