@@ -50,7 +50,11 @@ pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {
     raw_json(status.as_u16(), body.to_string())
 }
 
+/// A JSON answer with `status`; one no HTTP status is (a fault's typo,
+/// `5003`) is a 500, not a builder failure's empty 200 that a test would
+/// take for success.
 pub(super) fn raw_json(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     http::Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
@@ -161,4 +165,17 @@ pub(super) fn with_cookie(mut response: Response, set_cookie: &str) -> Response 
             .append(http::header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_no_http_status_is_answers_500() {
+        for status in [5003, 0, 99] {
+            assert_eq!(raw_json(status, "{}".into()).status(), 500, "{status}");
+        }
+        assert_eq!(raw_json(503, "{}".into()).status(), 503);
+    }
 }

@@ -98,7 +98,7 @@ pub(super) fn authorize(emu: &Emulator, request: &Request) -> Response {
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge: code_challenge.clone(),
         auth_time: browser.auth_time,
-        expires_at: now + PAGE_TTL,
+        expires_at: now.saturating_add(PAGE_TTL),
     };
     // OpenID Connect Core §3.1.2.1: `none` shows no page, and says which
     // one it would have needed.

@@ -128,7 +128,7 @@ pub(in crate::endpoints) fn create(emu: &Emulator, request: &Request) -> Respons
                 .access_tokens
                 .values()
                 .filter(|t| t.grant.sub == caller.sub)
-                .map(|t| millis(t.issued_at) + 1),
+                .map(|t| millis(t.issued_at).saturating_add(1)),
         )
         .fold(now_ms, i64::max);
     let token = UserToken {
