@@ -3,8 +3,30 @@
 
 use dev_server::{DevOptions, app_root, load_env, start};
 
+/// What `--help` prints; any other argument is refused with it.
+const USAGE: &str = "\
+usage: cargo run [-- --help]
+
+Serves the whole app (its functions and public/) on http://localhost:3000,
+against your Vercel app when VERCEL_APP_CLIENT_ID is set (from the
+environment, .env.local or .env), else against the built-in emulator.
+Settings are environment variables, not arguments: PORT (default 3000),
+EMULATOR_PORT (default 3001), and the library's (cargo doc -p
+sign-in-with-vercel --open, Configuration).";
+
 #[tokio::main]
 async fn main() {
+    match std::env::args_os().nth(1) {
+        None => {}
+        Some(arg) if arg == "--help" || arg == "-h" => {
+            println!("{USAGE}");
+            return;
+        }
+        Some(arg) => {
+            eprintln!("error: unknown argument {arg:?}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
     // `public/` and `vercel.json` are the app's, at the workspace root.
     // `.env.local` and `.env` are read from the Vercel project the command
     // runs in: the nearest folder up from here with a `vercel.json`, else
