@@ -673,14 +673,7 @@ async fn a_plain_store_url_to_another_host_is_warned_of_without_its_password() {
 /// end the session everywhere, the browser's new generation too.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers() {
-    let stack = Stack::start(Setup {
-        instances: 1,
-        access_token_ttl: 2,
-        reuse: ReusePolicy::Reject,
-        ..Setup::default()
-    });
-    let mut browser = stack.browser();
-    stack.sign_in(&mut browser).await;
+    let (stack, mut browser) = one_instance_signed_in().await;
     let url = stack.url("/api/auth/session");
     let old = copy(&browser);
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -702,15 +695,10 @@ async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers(
     );
     // Past the pause, the instance's rest (5 s) and its own memory of the
     // refresh (5 s): only the store can answer the copy now.
-    let published = Instant::now();
-    while redis.keys_of_kind("o").is_empty() {
-        assert!(
-            published.elapsed() < Duration::from_secs(15),
-            "never published"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(11).saturating_sub(published.elapsed())).await;
+    let took = redis
+        .key_of_kind_within("o", Duration::from_secs(15), Duration::from_millis(200))
+        .await;
+    tokio::time::sleep(Duration::from_secs(11).saturating_sub(took)).await;
     let mut old = old;
     let late = old.get(&url).await;
     assert_eq!(late.json()["user"]["sub"], DEMO_SUB, "{}", late.body);
@@ -725,14 +713,7 @@ async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers(
 /// token again, and its refusal end the session everywhere.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claimed_refresh_whose_outcome_the_store_did_not_take_is_published_later() {
-    let stack = Stack::start(Setup {
-        instances: 1,
-        access_token_ttl: 2,
-        reuse: ReusePolicy::Reject,
-        ..Setup::default()
-    });
-    let mut browser = stack.browser();
-    stack.sign_in(&mut browser).await;
+    let (stack, mut browser) = one_instance_signed_in().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     stack.emulator.faults().token_delay = Some(Duration::from_millis(1500));
     let redis = stack.redis.as_ref().unwrap();
@@ -742,11 +723,9 @@ async fn a_claimed_refresh_whose_outcome_the_store_did_not_take_is_published_lat
         (page.status, page.json()["user"]["sub"].clone())
     });
     // Claimed, and the provider still answering: the store pauses.
-    let asked = Instant::now();
-    while redis.keys_of_kind("c").is_empty() {
-        assert!(asked.elapsed() < Duration::from_secs(5), "never claimed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    redis
+        .key_of_kind_within("c", Duration::from_secs(5), Duration::from_millis(20))
+        .await;
     assert_eq!(
         redis.command("CLIENT PAUSE 2500 ALL").as_deref(),
         Some("+OK")
@@ -754,12 +733,22 @@ async fn a_claimed_refresh_whose_outcome_the_store_did_not_take_is_published_lat
     let (status, sub) = refresh.await.unwrap();
     assert_eq!((status, sub), (200, serde_json::json!(DEMO_SUB)));
     stack.emulator.faults().token_delay = None;
-    let paused = Instant::now();
-    while redis.keys_of_kind("o").is_empty() {
-        assert!(
-            paused.elapsed() < Duration::from_secs(10),
-            "never published"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    redis
+        .key_of_kind_within("o", Duration::from_secs(10), Duration::from_millis(200))
+        .await;
+}
+
+/// One instance of each function with the store, whose access tokens live
+/// two seconds and whose provider punishes a refresh token's reuse, and a
+/// browser signed in through it.
+async fn one_instance_signed_in() -> (Stack, Browser) {
+    let stack = Stack::start(Setup {
+        instances: 1,
+        access_token_ttl: 2,
+        reuse: ReusePolicy::Reject,
+        ..Setup::default()
+    });
+    let mut browser = stack.browser();
+    stack.sign_in(&mut browser).await;
+    (stack, browser)
 }

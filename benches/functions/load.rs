@@ -128,10 +128,12 @@ impl Target {
             args.push("-H".to_owned());
             args.push(format!("Cookie: {cookie}"));
         }
+        let script = wrk_script(self.method);
         args.push("-s".to_owned());
-        args.push(wrk_script(self.method).display().to_string());
+        args.push(script.display().to_string());
         args.push(self.url.clone());
         let mut result = run_wrk(&args, self.process.pid(), self.status >= 400);
+        let _ = std::fs::remove_file(script);
         result.function = self.name;
         result.label = label.to_owned();
         (result.threads, result.connections) = (threads, connections);

@@ -164,6 +164,26 @@ impl RedisServer {
             .collect()
     }
 
+    /// Waits until a key of `kind` ([`RedisServer::keys_of_kind`]) exists,
+    /// asking every `every`; panics past `within`. How long it took.
+    pub async fn key_of_kind_within(
+        &self,
+        kind: &str,
+        within: Duration,
+        every: Duration,
+    ) -> Duration {
+        let asked = Instant::now();
+        while self.keys_of_kind(kind).is_empty() {
+            assert!(
+                asked.elapsed() < within,
+                "no key of kind {kind} within {within:?}: {:?}",
+                self.keys()
+            );
+            tokio::time::sleep(every).await;
+        }
+        asked.elapsed()
+    }
+
     /// Stops the server (the store is down from now on).
     pub fn stop(&mut self) {
         self.process = None;

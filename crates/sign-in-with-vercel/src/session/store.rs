@@ -811,17 +811,7 @@ mod with_redis {
         /// Publishes a refresh's outcome for [`OUTCOME_TTL`]: whether the
         /// store answered, taking it or refusing it.
         pub(crate) async fn publish(&self, flight: &[u8; 32], outcome: &str) -> bool {
-            let command = || {
-                let mut pipe = redis::pipe();
-                pipe.cmd("SET")
-                    .arg(self.keys.outcome(flight))
-                    .arg(outcome)
-                    .arg("PX")
-                    .arg(OUTCOME_TTL.as_millis() as u64);
-                pipe
-            };
-            let reply = self.reply::<()>("publish", command, false).await;
-            !matches!(reply, Reply::Unanswered)
+            self.set_outcome(flight, outcome, OUTCOME_TTL, false).await
         }
 
         /// Publishes the outcome of a refresh this instance made while the
@@ -836,19 +826,31 @@ mod with_redis {
             outcome: &str,
             left: Duration,
         ) -> bool {
-            let millis = u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1);
+            self.set_outcome(flight, outcome, left, true).await
+        }
+
+        /// `SET` of the outcome for `ttl` (`late`: only where none is, and
+        /// even while the store rests): whether the store answered.
+        async fn set_outcome(
+            &self,
+            flight: &[u8; 32],
+            outcome: &str,
+            ttl: Duration,
+            late: bool,
+        ) -> bool {
+            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             let command = || {
                 let mut pipe = redis::pipe();
-                pipe.cmd("SET")
-                    .arg(self.keys.outcome(flight))
-                    .arg(outcome)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(millis);
+                let set = pipe.cmd("SET").arg(self.keys.outcome(flight)).arg(outcome);
+                if late {
+                    set.arg("NX");
+                }
+                set.arg("PX").arg(millis);
                 pipe
             };
+            // `OK`, or nil where `NX` found an outcome there.
             let reply = self
-                .reply::<(Option<String>,)>("publish", command, true)
+                .reply::<(Option<String>,)>("publish", command, late)
                 .await;
             !matches!(reply, Reply::Unanswered)
         }
