@@ -1185,6 +1185,42 @@ async fn a_session_ended_meanwhile_is_not_refreshed_on_demand() {
     );
 }
 
+/// A handler of `Auth::protect` whose own work outlasted the request's
+/// deadline, then signs its user out everywhere: the store is still asked
+/// (the call has a deadline of its own), not skipped as if it did not
+/// answer, and the session is ended.
+#[tokio::test]
+async fn sign_out_everywhere_after_a_long_handler_has_its_own_deadline() {
+    let (rp, _redis, instance) = signed_in_with_store().await;
+    let request = rp.request("GET", "/");
+    let answer: http::Response<bytes::Bytes> = instance
+        .protect(&request, async |session| {
+            // The handler's work: the request's deadline passes.
+            tokio::time::pause();
+            tokio::time::advance(sign_in_with_vercel::REQUEST_DEADLINE + Duration::from_secs(1))
+                .await;
+            tokio::time::resume();
+            let status = match instance.sign_out_everywhere(&session).await {
+                Ok(()) => 200,
+                Err(_) => 503,
+            };
+            http::Response::builder()
+                .status(status)
+                .body(bytes::Bytes::new())
+                .unwrap()
+        })
+        .await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        instance
+            .session(&rp.request("GET", "/"))
+            .await
+            .unwrap_err()
+            .error(),
+        &sign_in_with_vercel::Error::NotSignedIn
+    );
+}
+
 /// The number the store holds at `key` (`INCRBY 0` answers it and changes
 /// nothing).
 fn number(redis: &testkit::RedisServer, key: &str) -> i64 {

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::clock::{Clock, with_deadline};
+use crate::clock::{Clock, with_deadline, with_own_deadline};
 use crate::config::{Config, StoreUrl};
 use crate::discovery::ProviderMetadata;
 use crate::error::Error;
@@ -227,7 +227,7 @@ impl Auth {
     pub fn session<B>(
         &self,
         request: &http::Request<B>,
-    ) -> impl Future<Output = Result<Session, Rejection>> + Send + '_ {
+    ) -> impl Future<Output = Result<Session, Rejection>> + Send + use<'_, B> {
         let incoming = session::incoming(&self.provider, request.headers());
         with_deadline(async move {
             let mut reply = Default::default();
@@ -261,25 +261,31 @@ impl Auth {
     /// So a handler that changes things on `GET` is yours to guard. The
     /// session's own provider calls keep to
     /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE); each REST API call of
-    /// the handler has one of its own.
-    pub async fn protect<B, RB, F>(
+    /// the handler, and each [`Auth::vercel_api`], [`Auth::refresh_session`]
+    /// and [`Auth::sign_out_everywhere`] it makes, has one of its own.
+    ///
+    /// The returned future does not borrow `request`: it is `Send` whatever
+    /// the request's body (axum's is not `Sync`).
+    pub fn protect<B, RB, F>(
         &self,
         request: &http::Request<B>,
         handler: F,
-    ) -> http::Response<RB>
+    ) -> impl Future<Output = http::Response<RB>> + use<'_, B, RB, F>
     where
         F: AsyncFnOnce(Session) -> http::Response<RB>,
         RB: From<Bytes>,
     {
-        if !request.method().is_safe() && self.from_another_origin(request) {
-            let refused = Rejection {
-                error: Error::CrossOrigin,
-                reply: Default::default(),
-            };
-            return refused.into_response().map(RB::from);
-        }
+        // Everything the request says is read here, before the first await.
+        let cross_origin = !request.method().is_safe() && self.from_another_origin(request);
         let session = self.session(request);
         with_deadline(async move {
+            if cross_origin {
+                let refused = Rejection {
+                    error: Error::CrossOrigin,
+                    reply: Default::default(),
+                };
+                return refused.into_response().map(RB::from);
+            }
             match session.await {
                 Ok(session) => {
                     let pending = session.pending.clone();
@@ -288,7 +294,6 @@ impl Auth {
                 Err(rejection) => rejection.into_response().map(RB::from),
             }
         })
-        .await
     }
 
     /// Whether the browser says a page of another origin than this app's
@@ -310,7 +315,7 @@ impl Auth {
     /// once and the call is retried once; the new cookies reach the browser
     /// with the session's.
     pub async fn vercel_api<'a>(&'a self, session: &'a Session) -> Result<VercelApi<'a>, Error> {
-        session::vercel_api(&self.provider, &self.sessions, session).await
+        with_own_deadline(session::vercel_api(&self.provider, &self.sessions, session)).await
     }
 
     /// Ends every session of `session`'s user on this app, in every
@@ -330,15 +335,18 @@ impl Auth {
     pub async fn sign_out_everywhere(&self, session: &Session) -> Result<(), Error> {
         let now_ms = self.provider.now_ms();
         let data = session.lock().0.clone();
-        with_deadline(session::end_everywhere(&self.sessions, &data, now_ms)).await
+        // A deadline of its own: called from a handler inside
+        // `protect`, which may have spent the request's already.
+        with_own_deadline(session::end_everywhere(&self.sessions, &data, now_ms)).await
     }
 
     /// Refreshes the session's tokens now, whatever their age: for a call
     /// the provider refused although the token looked fresh. The new
     /// session's cookies join the session's; the new access token is
-    /// returned.
+    /// returned. The refresh has [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE)
+    /// from this call, whatever a handler spent before it.
     pub async fn refresh_session(&self, session: &Session) -> Result<AccessToken, Error> {
-        session::refresh_now(&self.sessions, session).await
+        with_own_deadline(session::refresh_now(&self.sessions, session)).await
     }
 }
 
@@ -352,6 +360,23 @@ mod tests {
             "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
             _ => None,
         })
+    }
+
+    /// `protect`'s future holds no borrow of the request, so it is `Send`
+    /// with a body that is not `Sync` (axum's): a handler built on it can
+    /// be spawned. (A compile-time check: it fails to build otherwise.)
+    #[test]
+    fn protect_is_send_with_a_body_that_is_not_sync() {
+        fn send<T: Send>(_: &T) {}
+        /// `Send`, not `Sync`, like axum's body.
+        struct UnsyncBody(std::marker::PhantomData<std::cell::Cell<u8>>);
+        let auth = Auth::new(config().unwrap());
+        let request = http::Request::new(UnsyncBody(std::marker::PhantomData));
+        let protected = async move {
+            auth.protect(&request, async |_session| http::Response::new(Bytes::new()))
+                .await
+        };
+        send(&protected);
     }
 
     /// What [`Auth::dispatch`] answers for `path` (a GET with no cookie).

@@ -72,6 +72,13 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
         return Err(Endpoint::Token.failed(status));
     }
     if status.is_client_error() {
+        // Vercel's API, on the token endpoint's host, refuses a token it
+        // does not accept with `"invalidToken": true` (a 403, where RFC 6749
+        // §5.2 has a 400 `invalid_grant`): the code or refresh token sent
+        // is dead, as with `invalid_grant`.
+        if marks_invalid_token(response) {
+            return Err(Error::TokenRejected("invalid_grant".into()));
+        }
         return Err(refused(status, token_error_code(response.body())));
     }
     if !status.is_success() {
@@ -178,6 +185,14 @@ fn refused(status: http::StatusCode, code: Option<String>) -> Error {
         (401, Some(code)) => Error::ClientRefused(code),
         _ => Endpoint::Token.failed(status),
     }
+}
+
+/// Whether the body is Vercel's REST error marking the token sent as one
+/// it does not accept (`{"error": {…, "invalidToken": true}}`).
+fn marks_invalid_token(response: &HttpResponse) -> bool {
+    crate::vercel_api::VercelApiError::from_response(response)
+        .problem()
+        .is_some_and(|p| p.invalid_token)
 }
 
 /// RFC 6750 §4: only bearer tokens are understood (`token_type`
@@ -336,6 +351,15 @@ mod tests {
             (400, "Bad Request"),
             (401, r#"{"error":"invalid_grant"}"#),
             (200, r#"{"error":"invalid_scope"}"#),
+            // Vercel's API marks a token it does not accept so, on any status.
+            (
+                403,
+                r#"{"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}"#,
+            ),
+            (
+                401,
+                r#"{"error":{"code":"unauthorized","invalidToken":true}}"#,
+            ),
         ];
         for (status, body) in grant {
             let e = parse_response(&response(status, body)).unwrap_err();

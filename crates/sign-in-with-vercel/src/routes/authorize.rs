@@ -2,8 +2,10 @@
 //! §4.1.1). Makes a fresh `state`, `nonce` and PKCE verifier, seals them
 //! and the return path into this attempt's own flow cookie (10 minutes),
 //! and redirects to the authorization endpoint. `next` must be a
-//! same-origin path, else the return path is the configured default
-//! (`/profile`).
+//! same-origin path of at most 1,024 characters, else the return path is
+//! the configured default (`/profile`); a query that cannot be read (a
+//! repeated `next`, one that is not UTF-8, or over 2 KiB) is refused
+//! (`/auth/error?error=invalid_request`).
 
 use http::Method;
 use http::request::Parts;

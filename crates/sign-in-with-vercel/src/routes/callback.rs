@@ -2,10 +2,12 @@
 //! OpenID Connect Core §3.1.3). Finds this attempt's flow cookie by
 //! `state`, checks `state` (and `iss`) against it, exchanges the code with
 //! the PKCE verifier, verifies the ID token, seals the session into its
-//! cookie and redirects to the return path. Any failure clears this
-//! attempt's flow cookie (only it: other tabs' attempts stay), sets no
-//! session, and redirects to `/auth/error?error=<code>`; tokens already
-//! issued by then are revoked, since nobody will hold them.
+//! cookie and redirects to the return path. Any failure sets no session
+//! and redirects to `/auth/error?error=<code>`; once the attempt's flow
+//! cookie is found, the failure clears it (only it: other tabs' attempts
+//! stay; one that cannot be read, or has expired, is left to its
+//! ten-minute `Max-Age`), and tokens already issued by then are revoked,
+//! since nobody will hold them.
 
 use http::Method;
 use http::request::Parts;

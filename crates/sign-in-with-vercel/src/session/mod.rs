@@ -509,7 +509,8 @@ pub(crate) async fn refresh_now(
     // refresh still keeps to a request's deadline, which ends before the
     // shared store's claim on it lapses.
     let refreshed =
-        match crate::clock::with_deadline(refresh_shared(sessions, &origin, &data)).await {
+        match crate::clock::with_deadline(Box::pin(refresh_shared(sessions, &origin, &data))).await
+        {
             Ok(refreshed) => refreshed,
             // The grant refused (the app removed, the grant revoked) or a
             // refreshed ID token that is not this session's, right after the
@@ -847,6 +848,56 @@ mod tests {
             .await;
         assert_eq!(response.status(), 200);
         assert_eq!(vercel.calls("/v2/user"), 1);
+    }
+
+    /// A handler of `Auth::protect` that has spent the request's own
+    /// deadline and then refreshes the session (its call refused) gets the
+    /// refresh: it has a deadline of its own.
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_after_a_long_handler_has_its_own_deadline() {
+        use crate::transport::tests::{Fake, response};
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+        /// The provider answers after 100 ms.
+        struct Slow(std::sync::Arc<Fake>);
+        impl HttpClient for Slow {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                let answer = self.0.execute(request);
+                Box::pin(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    answer.await
+                })
+            }
+        }
+        let vercel = Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token" => response(
+                    200,
+                    r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#,
+                ),
+                _ => response(404, ""),
+            })
+        });
+        let (auth, request) =
+            signed_in_ten_seconds_later(std::sync::Arc::new(Slow(vercel.clone())));
+        let response: http::Response<bytes::Bytes> = auth
+            .protect(&request, async |session| {
+                tokio::time::sleep(crate::REQUEST_DEADLINE + std::time::Duration::from_secs(1))
+                    .await;
+                let status = match auth.refresh_session(&session).await {
+                    Ok(token) if token.ct_eq("vca_new") => 200,
+                    _ => 502,
+                };
+                http::Response::builder()
+                    .status(status)
+                    .body(bytes::Bytes::new())
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(vercel.calls("/login/oauth/token"), 1);
     }
 
     /// Two sessions of two users hold the same refresh token (a provider

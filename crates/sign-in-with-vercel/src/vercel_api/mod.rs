@@ -242,7 +242,8 @@ impl<'a> VercelApi<'a> {
     }
 
     /// Sends the request `build` makes with the current token; after a
-    /// refusal, refreshes once and sends it once more, all within a
+    /// refusal, refreshes once (unless the token changed meanwhile: a
+    /// parallel call refreshed it) and sends it once more, all within a
     /// deadline of the call's own ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE)
     /// from its start, whatever the handler spent before it). Each send is
     /// cut off at the deadline; the refresh keeps to it by itself and is
@@ -253,15 +254,24 @@ impl<'a> VercelApi<'a> {
         build: impl Fn(&AccessToken) -> Option<HttpRequest>,
     ) -> Result<HttpResponse, VercelApiError> {
         crate::clock::with_own_deadline(async {
-            let first = self.send(build(&self.tokens.access_token())).await?;
+            let sent = self.tokens.access_token();
+            let first = self.send(build(&sent)).await?;
             if !refuses_token(&first) {
                 return Ok(first);
             }
-            let fresh = self
-                .tokens
-                .refresh()
-                .await
-                .map_err(VercelApiError::Refresh)?;
+            // A parallel call of the same session may have refreshed while
+            // this one was on its way: its token is the one to retry with.
+            // Refreshing again would spend the refresh token just issued and
+            // rotate the session once more for nothing.
+            let current = self.tokens.access_token();
+            let fresh = if current.ct_eq(sent.secret()) {
+                self.tokens
+                    .refresh()
+                    .await
+                    .map_err(VercelApiError::Refresh)?
+            } else {
+                current
+            };
             self.send(build(&fresh)).await
         })
         .await
@@ -478,6 +488,38 @@ mod tests {
             http.authorizations() == ["Bearer vca_old", "Bearer vca_new"],
             "the old token, then the new"
         );
+    }
+
+    /// Two calls of one session refused at once: the one whose refusal
+    /// comes second finds the session refreshed by the first, and retries
+    /// with its token rather than refreshing again.
+    #[tokio::test]
+    async fn a_token_refreshed_meanwhile_is_retried_without_another_refresh() {
+        /// The session's token is `vca_new` from the second read on: a
+        /// parallel call refreshed it while the first send was refused.
+        #[derive(Default)]
+        struct RefreshedMeanwhile {
+            reads: AtomicUsize,
+            refreshes: AtomicUsize,
+        }
+        impl TokenSource for RefreshedMeanwhile {
+            fn access_token(&self) -> AccessToken {
+                match self.reads.fetch_add(1, Ordering::SeqCst) {
+                    0 => AccessToken::new("vca_old"),
+                    _ => AccessToken::new("vca_new"),
+                }
+            }
+            fn refresh(&self) -> BoxFuture<'_, Result<AccessToken, crate::Error>> {
+                self.refreshes.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async { Ok(AccessToken::new("vca_newer")) })
+            }
+        }
+        let http = Script::answering([(401, ""), (200, "{}")]);
+        let source = RefreshedMeanwhile::default();
+        let api = VercelApi::new(&http, BASE, &source);
+        assert_eq!(api.get("/v2/user").await.unwrap(), json!({}));
+        assert_eq!(source.refreshes.load(Ordering::SeqCst), 0);
+        assert_eq!(http.authorizations(), ["Bearer vca_old", "Bearer vca_new"]);
     }
 
     #[tokio::test]
