@@ -113,7 +113,7 @@ fn sign_in_refresh_sign_out_and_cancel_in_chromium() {
         .emulator()
         .clone();
     let app = stack.app_url.clone();
-    let screenshots = root.join("target/screenshots");
+    let screenshots = testkit::target_dir().join("screenshots");
     say(&format!(
         "browser test against {app}; screenshots in {}",
         screenshots.display()

@@ -234,6 +234,37 @@ async fn rejects_non_numeric_exp() {
     refused(&mut rp).await;
 }
 
+/// OpenID Connect Core §3.1.3.8 (and §3.2.2.9): an `at_hash` that is not
+/// the left half of the SHA-256 of the access token that came with the ID
+/// token (an ID token of another exchange spliced into this answer) fails
+/// the sign-in. The emulator sends no `at_hash`: this one is made up.
+#[tokio::test]
+async fn rejects_an_at_hash_of_another_access_token() {
+    let mut rp = rp("client_secret_post");
+    edit(&rp, |c| {
+        c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA"));
+    });
+    refused(&mut rp).await;
+}
+
+/// The same in a refresh's ID token (OpenID Connect Core §12.2): the
+/// session ends and the tokens just issued are revoked.
+#[tokio::test]
+async fn a_refreshed_id_token_with_an_at_hash_of_another_access_token_ends_the_session() {
+    let mut rp = rp("client_secret_post");
+    accepted(&mut rp).await;
+    edit(&rp, |c| {
+        c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA"));
+    });
+    rp.advance(3601);
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    assert_eq!(body_json(&answer)["error"], "invalid_token");
+    testkit::assert_no_session(rp.jar());
+    let (access, refresh) = rp.issued();
+    assert!(!active(&rp, &access) && !active(&rp, &refresh), "revoked");
+}
+
 #[tokio::test]
 async fn accepts_token_without_kid_when_the_key_set_has_one_key() {
     let mut rp = rp("client_secret_post");

@@ -169,7 +169,9 @@ async fn without_a_store_instances_lose_the_session_when_the_provider_revokes_th
 /// answers with a new generation the sign-out cannot name. Whichever
 /// response the browser applies last, the user is signed out, by every
 /// instance and with no further token call (the refresh's tokens are only
-/// revoked); with the store as without.
+/// revoked); with the store as without. The two are sent one after the
+/// other, both with the same cookies: what this checks is the order in
+/// which the browser applies the answers, which the test sets.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sign_out_crossing_a_refresh_in_another_process_signs_out_in_either_order() {
     for store in [false, true] {

@@ -444,13 +444,15 @@ async fn a_store_that_does_not_answer_costs_a_request_little_and_fails_nothing()
         assert_eq!(page.status, 200, "{path}: {}", page.body);
         assert!(took < Duration::from_secs(3), "{path} took {took:?}");
     }
-    // Once an instance has given up on it, it leaves the store alone.
+    // Once an instance has given up on it, it leaves the store alone:
+    // waiting on it would take the store's 500 ms budget a request (2 s),
+    // the bound leaves a loaded machine room for the rest.
     let started = Instant::now();
     for _ in 0..4 {
         assert_eq!(stack.who(&browser).await.as_deref(), Some(DEMO_SUB));
     }
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_millis(1500),
         "{:?}",
         started.elapsed()
     );
@@ -726,6 +728,11 @@ async fn a_claimed_refresh_whose_outcome_the_store_did_not_take_is_published_lat
     redis
         .key_of_kind_within("c", Duration::from_secs(5), Duration::from_millis(20))
         .await;
+    // Not yet published, or the pause would test nothing (a slow machine).
+    assert!(
+        redis.keys_of_kind("o").is_empty(),
+        "published before the pause"
+    );
     assert_eq!(
         redis.command("CLIENT PAUSE 2500 ALL").as_deref(),
         Some("+OK")

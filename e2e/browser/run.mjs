@@ -322,6 +322,45 @@ try {
     await visited(page, "profile");
   });
 
+  await step("a 409 (a refresh lost to another instance): the profile retries once and shows the user", async () => {
+    // One instance's answer while another refreshes the session: the
+    // library's 409, made here for the first request to each route (one
+    // process serving every route never loses that race). The retry goes
+    // to the app.
+    const sent = { "/api/auth/session": 0, "/api/user-info": 0 };
+    const conflict = async (route) => {
+      const path = new URL(route.request().url()).pathname;
+      sent[path] += 1;
+      if (sent[path] > 1) return route.continue();
+      return route.fulfill({
+        status: 409,
+        contentType: "application/json",
+        body: JSON.stringify({
+          error: "session_refresh_conflict",
+          error_description: "The session was being refreshed by another request; retry once.",
+        }),
+      });
+    };
+    for (const path of Object.keys(sent)) await page.route(`${APP_URL}${path}`, conflict);
+    try {
+      await page.reload();
+      await expectText(page.locator("#name"), "Demo User", "the name after a 409 and its retry");
+      await expectText(page.locator("#email"), "demo@example.com", "the email after a 409 and its retry");
+      check(
+        sent["/api/auth/session"] === 2 && sent["/api/user-info"] === 2,
+        `one 409 and one retry to each route: ${JSON.stringify(sent)}`,
+      );
+      // The two 409s made above, each seen as a response and a console
+      // line, are this step's own: anything else is still a problem.
+      const fresh = problems.splice(reportedProblems);
+      const made = /^(HTTP 409 on .* GET \S+\/api\/(auth\/session|user-info)|console error on .*status of 409 \(Conflict\).*\/api\/(auth\/session|user-info)\))$/;
+      problems.push(...fresh.filter((p) => !made.test(p)));
+      check(fresh.length - (problems.length - reportedProblems) === 4, `the four reports of the two 409s: ${JSON.stringify(fresh)}`);
+    } finally {
+      for (const path of Object.keys(sent)) await page.unroute(`${APP_URL}${path}`, conflict);
+    }
+  });
+
   await step('"Validate token": the token is valid, with readable times', async () => {
     const answer = page.waitForResponse((r) => r.url() === `${APP_URL}/api/validate-token`);
     await page.getByRole("button", { name: "Validate token" }).click();

@@ -143,7 +143,10 @@ async fn a_refresh_outcome_is_kept_as_long_as_a_function_can_answer() {
     assert_eq!(from_a.session_names(), from_b.session_names());
 }
 
-/// Two instances of the app refresh the same session at once; the
+/// Two instances of the app refresh the same session, each unaware of the
+/// other's refresh, as two requests sent at once would be: sent one after
+/// the other here, so that which one wins is known (the parallel bursts,
+/// each instance its own process, are in `tests/refresh_burst.rs`); the
 /// browser applies their responses in `order`. Returns the final jar and
 /// the two answers' statuses.
 async fn race_between_instances(rp: &Rp, path: &str, winner_first: bool) -> (Jar, u16, u16) {
@@ -814,7 +817,8 @@ async fn a_request_waiting_on_a_claim_that_never_resolves_answers_within_its_dea
     })
     .await
     .expect("B answered within its deadline");
-    assert!(started.elapsed() <= REQUEST_DEADLINE + Duration::from_millis(250));
+    // Its deadline, with a second for a loaded machine's scheduling.
+    assert!(started.elapsed() <= REQUEST_DEADLINE + Duration::from_secs(1));
     assert_eq!(body_json(&waited)["user"]["sub"], DEMO_SUB);
     assert!(
         set_cookies(&waited)

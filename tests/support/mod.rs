@@ -46,6 +46,10 @@ pub struct Recorder {
     /// provider has handled the request (a token spent, its answer not yet
     /// back).
     pub token_answer_delay: Mutex<Option<std::time::Duration>>,
+    /// When set, the clock moves on by these seconds between the token
+    /// endpoint's handling of a call and its answer's arrival (a slow
+    /// exchange, without a timer to race).
+    pub token_call_takes: Mutex<Option<(Arc<AtomicI64>, i64)>>,
     /// The token endpoint's successful answers, in order.
     pub token_responses: Mutex<Vec<serde_json::Value>>,
 }
@@ -73,6 +77,7 @@ impl HttpClient for Recording {
         let delay = *self.recorder.delay.lock().unwrap();
         let is_token = request.uri().path().ends_with("/login/oauth/token");
         let delay_after = (*self.recorder.token_answer_delay.lock().unwrap()).filter(|_| is_token);
+        let takes = (self.recorder.token_call_takes.lock().unwrap().clone()).filter(|_| is_token);
         Box::pin(async move {
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
@@ -82,6 +87,9 @@ impl HttpClient for Recording {
                 .await;
             if let Some(delay) = delay_after {
                 tokio::time::sleep(delay).await;
+            }
+            if let Some((clock, seconds)) = takes {
+                clock.fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
             }
             if let Ok(r) = &response
                 && is_token

@@ -31,7 +31,7 @@ pub use process::{
     CLEARED_VARS, Process, cargo_build, clean_command, dev_server_bin, emulator_bin, free_port,
     spawn, spawn_command, spawn_emulator, url_in, workspace_bin, workspace_root,
 };
-pub use redis::{RedisServer, info_field, info_stat};
+pub use redis::{RedisServer, info_field, info_stat, target_dir};
 pub use transport::{
     BoxFuture, Handler, Http, InProcess, Request, Response, Transport, origin_of, ready_now,
 };

