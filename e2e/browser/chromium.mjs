@@ -9,13 +9,20 @@
 //   3. Otherwise, on Linux x86-64, the headless Chromium that ships inside
 //      the npm package @sparticuz/chromium (a dependency of this suite, so
 //      `npm ci` brings it): unpacked once into node_modules/.cache/, which
-//      `npm ci` clears.
+//      `npm ci` clears. Its binary needs a few system libraries (NSS, NSPR,
+//      expat) that a slim Linux may lack: the package carries Amazon Linux
+//      2023's copies, which its own code unpacks only on AWS; they are
+//      unpacked beside the binary and put on LD_LIBRARY_PATH only when the
+//      binary does not start without them, so the system's win where present.
 //
 // An empty CHROMIUM counts as unset.
 
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const NPM_PACKAGE = "@sparticuz/chromium";
@@ -124,5 +131,40 @@ async function unpackNpmChromium() {
   if (!process.env.FONTCONFIG_PATH && !fs.existsSync("/etc/fonts/fonts.conf")) {
     process.env.FONTCONFIG_PATH = path.join(dir, "fonts");
   }
+  if (!starts(binary)) {
+    const libs = await unpackLibraries(dir);
+    process.env.LD_LIBRARY_PATH = [libs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(path.delimiter);
+    const again = starts(binary, true);
+    if (again !== true) {
+      throw new Error(`${binary} does not start, even with the package's own libraries in ${libs}: ${again}`);
+    }
+  }
   return binary;
+}
+
+// Whether `binary --version` runs; with `why`, what it said if not.
+function starts(binary, why = false) {
+  const run = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 30_000 });
+  if (run.status === 0) return true;
+  return why ? (run.stderr || run.error?.message || `exit ${run.status}`).trim() : false;
+}
+
+// The package's bin/al2023.tar.br (libraries under lib/) unpacked into
+// `dir`/al2023, once, through a staging directory renamed into place.
+async function unpackLibraries(dir) {
+  const target = path.join(dir, "al2023");
+  const libs = path.join(target, "lib");
+  if (fs.existsSync(libs)) return libs;
+  const archive = path.join(HERE, "node_modules", NPM_PACKAGE, "bin", "al2023.tar.br");
+  const staging = fs.mkdtempSync(path.join(dir, ".al2023-"));
+  const { extract } = await import("tar-fs");
+  await pipeline(fs.createReadStream(archive), zlib.createBrotliDecompress(), extract(staging));
+  try {
+    fs.renameSync(staging, target);
+  } catch (error) {
+    // Another run finished first: use its copy.
+    fs.rmSync(staging, { recursive: true, force: true });
+    if (!fs.existsSync(libs)) throw error;
+  }
+  return libs;
 }
