@@ -260,9 +260,11 @@ async fn emulator_refuses_a_reused_code() {
         again.json()["error_description"],
         "authorization code already used"
     );
+    // The access token is no longer active, and the refresh tried once
+    // then is refused too: the grant is dead.
     let validated = browser.visit(&format!("{app}/api/validate-token")).await;
     assert_eq!(validated.status, 401, "{}", validated.body);
-    assert_eq!(validated.json()["error"], "token_inactive");
+    assert_eq!(validated.json()["error"], "token_rejected");
 }
 
 #[tokio::test]

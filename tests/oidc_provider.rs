@@ -521,16 +521,17 @@ async fn whole_session(client: Client) {
     testkit::assert_no_session(browser.jar("localhost"));
     assert_eq!(browser.get(&stack.url("/api/user-info")).await.status, 401);
     // The provider's own word: a copy of the cookie from before the
-    // sign-out still opens, but introspection says its token is dead.
-    // (409 if the access token expired meanwhile: the provider then
-    // refused the revoked refresh token, which says the same.)
+    // sign-out still opens, but introspection says its token is dead, and
+    // the one refresh tried then is refused: the grant is revoked. (409 if
+    // the access token expired meanwhile: the refresh before introspection
+    // is refused, which says the same.)
     let mut copy = copy;
     let dead = copy.get(&stack.url("/api/validate-token")).await;
     let error = dead.json()["error"].as_str().map(str::to_owned);
     assert!(
         matches!(
             (dead.status, error.as_deref()),
-            (401, Some("token_inactive")) | (409, Some("session_refresh_conflict"))
+            (401, Some("token_rejected")) | (409, Some("session_refresh_conflict"))
         ),
         "validate-token after sign-out: {} {}",
         dead.status,

@@ -270,17 +270,33 @@ async fn a_dead_grant_ends_the_session_at_the_next_refresh() {
         body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
         DEMO_SUB
     );
-    // ...but the user-info route asks the provider, so it knows at once.
-    let answer = rp
-        .send_with(&rp.jar().clone(), "GET", "/api/user-info")
-        .await;
-    assert_eq!(answer.status(), 401);
-    assert_eq!(body_json(&answer)["error"], "token_inactive");
     // The refresh attempt ends the session: the cookie is deleted, and
     // the answer (409) sends the page to ask once more, signed out.
     rp.advance(3600);
     let answer = rp.get("/api/auth/session").await;
     assert_eq!(answer.status(), 409);
+    testkit::assert_no_session(rp.jar());
+    assert_eq!(
+        body_json(&rp.get("/api/auth/session").await)["user"],
+        serde_json::Value::Null
+    );
+}
+
+/// The user-info route asks the provider, so it knows at once: the
+/// refused access token is refreshed once, the grant refuses the refresh,
+/// and the session ends.
+#[tokio::test]
+async fn a_dead_grant_ends_the_session_when_user_info_asks() {
+    let mut rp = signed_in("client_secret_post").await;
+    revoke_at_provider(&rp, access_token(&rp).await.secret());
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    assert_eq!(body_json(&answer)["error"], "token_rejected");
+    assert_eq!(
+        rp.sent_to("/login/oauth/token").len(),
+        1,
+        "one refresh tried"
+    );
     testkit::assert_no_session(rp.jar());
     assert_eq!(
         body_json(&rp.get("/api/auth/session").await)["user"],

@@ -104,25 +104,97 @@ async fn an_introspection_about_another_user_ends_the_session() {
 
 /// An access token the provider refuses before its time (revoked alone,
 /// or a life shorter than `expires_in` said), at userinfo (401) or at
-/// introspection (`active: false`): the session ends, and its refresh
-/// token, which no cookie holds any more, is revoked rather than left
-/// valid for its thirty days.
+/// introspection (`active: false`), while the refresh token lives: the
+/// session is refreshed once and the question asked again with the new
+/// token, which the provider takes; the session goes on in the new
+/// generation (RFC 6750 §3.1, RFC 6749 §6).
 #[tokio::test]
-async fn an_access_token_refused_early_ends_the_session_and_revokes_the_refresh_token() {
+async fn an_access_token_refused_early_is_refreshed_once_and_asked_again() {
     for path in ["/api/user-info", "/api/validate-token"] {
         let mut rp = signed_in("client_secret_post").await;
         let (access, refresh) = rp.issued();
+        let before = rp.jar().session_names();
+        let calls = rp.sent_to("/login/oauth/token").len();
         rp.emulator.expire_access_token(&access);
-        assert!(active(&rp, &refresh), "{path}: the refresh token lives");
+        let answer = rp.get(path).await;
+        assert_eq!(answer.status(), 200, "{path}: {}", body_json(&answer));
+        assert_eq!(
+            rp.sent_to("/login/oauth/token").len(),
+            calls + 1,
+            "{path}: one refresh"
+        );
+        let (new_access, _) = rp.issued();
+        assert_ne!(new_access, access, "{path}");
+        assert!(
+            !active(&rp, &refresh),
+            "{path}: the old refresh token is spent"
+        );
+        let after = rp.jar().session_names();
+        assert!(
+            !after.is_empty() && after != before,
+            "{path}: a new generation: {before:?} -> {after:?}"
+        );
+        assert_eq!(
+            body_json(&rp.get("/api/auth/session").await)["user"]["sub"],
+            DEMO_SUB
+        );
+    }
+}
+
+/// The provider refuses the access token, and the refreshed one too: the
+/// session ends, and the tokens of the refresh, which no cookie holds any
+/// more, are revoked rather than left valid for their thirty days.
+#[tokio::test]
+async fn a_token_refused_again_after_its_refresh_ends_the_session_and_is_revoked() {
+    for (path, endpoint, status, body) in [
+        ("/api/user-info", "/login/oauth/userinfo", 401, ""),
+        (
+            "/api/validate-token",
+            "/login/oauth/token/introspect",
+            200,
+            r#"{"active":false}"#,
+        ),
+    ] {
+        let mut rp = signed_in("client_secret_post").await;
+        let calls = rp.sent_to("/login/oauth/token").len();
+        *rp.recorder.answer_path.lock().unwrap() = Some((endpoint.into(), status, body.into()));
         let answer = rp.get(path).await;
         assert_eq!(answer.status(), 401, "{path}");
         assert_eq!(body_json(&answer)["error"], "token_inactive", "{path}");
+        assert_eq!(rp.sent_to(endpoint).len(), 2, "{path}: asked twice");
+        assert_eq!(
+            rp.sent_to("/login/oauth/token").len(),
+            calls + 1,
+            "{path}: one refresh"
+        );
         testkit::assert_no_session(rp.jar());
+        let (access, refresh) = rp.issued();
         assert!(
-            !active(&rp, &refresh),
-            "{path}: the refresh token was left valid"
+            !active(&rp, &access) && !active(&rp, &refresh),
+            "{path}: the refreshed tokens were left valid"
         );
     }
+}
+
+/// A refused access token without a refresh token (a grant without
+/// `offline_access`): nothing to refresh, the session ends at once and the
+/// access token is revoked.
+#[tokio::test]
+async fn a_refused_token_without_a_refresh_token_ends_the_session_at_once() {
+    let mut rp = rp("client_secret_post");
+    let mut client = client("client_secret_post");
+    client.scopes.retain(|s| s != "offline_access");
+    rp.emulator.register_client(client);
+    assert_eq!(location(&rp.sign_in().await), "/profile");
+    rp.clear_log();
+    *rp.recorder.answer_path.lock().unwrap() =
+        Some(("/login/oauth/userinfo".into(), 401, String::new()));
+    let answer = rp.get("/api/user-info").await;
+    assert_eq!(answer.status(), 401);
+    assert_eq!(body_json(&answer)["error"], "token_inactive");
+    assert!(rp.sent_to("/login/oauth/token").is_empty(), "no refresh");
+    testkit::assert_no_session(rp.jar());
+    assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 1);
 }
 
 #[tokio::test]

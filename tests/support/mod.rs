@@ -40,6 +40,9 @@ pub struct Recorder {
     pub fail: Mutex<Option<TransportError>>,
     /// When set, calls whose path ends with this fail with this error.
     pub fail_path: Mutex<Option<(String, TransportError)>>,
+    /// When set, calls whose path ends with this get this status and body
+    /// without reaching the provider.
+    pub answer_path: Mutex<Option<(String, u16, String)>>,
     /// When set, every call takes this long.
     pub delay: Mutex<Option<std::time::Duration>>,
     /// When set, the token endpoint's answers take this long once the
@@ -73,6 +76,21 @@ impl HttpClient for Recording {
             .map(|(_, e)| e);
         if let Some(e) = (*self.recorder.fail.lock().unwrap()).or(failed_path) {
             return Box::pin(async move { Err(e) });
+        }
+        let answered = self
+            .recorder
+            .answer_path
+            .lock()
+            .unwrap()
+            .clone()
+            .filter(|(path, _, _)| request.uri().path().ends_with(path.as_str()));
+        if let Some((_, status, body)) = answered {
+            let response = http::Response::builder()
+                .status(status)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.into_bytes())
+                .unwrap();
+            return Box::pin(async move { Ok(response) });
         }
         let delay = *self.recorder.delay.lock().unwrap();
         let is_token = request.uri().path().ends_with("/login/oauth/token");

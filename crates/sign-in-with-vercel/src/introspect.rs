@@ -62,9 +62,9 @@ pub fn parse_response(
     let another_client = map
         .get("client_id")
         .is_some_and(|id| id.as_str() != Some(client_id));
-    let expired = map
-        .get("exp")
-        .and_then(Value::as_i64)
+    // A NumericDate, read as the ID token's are (RFC 7662 §2.2 says
+    // integer; a fractional one is not taken for absent).
+    let expired = crate::id_token::numeric_date(map.get("exp"))
         .is_some_and(|exp| now >= exp.saturating_add(crate::id_token::LEEWAY_SECS));
     if another_client || expired {
         return Ok(Introspection::Inactive);
@@ -148,6 +148,10 @@ mod tests {
         assert!(matches!(at(NOW + 3600), Introspection::Active(_)));
         let no_exp = parse_response(&response(200, r#"{"active":true}"#), "me", NOW);
         assert!(matches!(no_exp, Ok(Introspection::Active(_))));
+        // A NumericDate with a fraction is a date all the same.
+        let fraction = format!(r#"{{"active":true,"exp":{}.5}}"#, NOW - 3600);
+        let fraction = parse_response(&response(200, &fraction), "me", NOW).unwrap();
+        assert_eq!(fraction, Introspection::Inactive);
     }
 
     #[test]

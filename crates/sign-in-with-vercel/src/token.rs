@@ -3,6 +3,7 @@
 //! grant (§6), with client authentication (§2.3).
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::client_auth::authenticated_form;
@@ -50,12 +51,15 @@ pub struct TokenResponse {
     pub id_token: Option<IdToken>,
 }
 
+/// A token response as sent; `E` is how `expires_in` is read: as a value,
+/// or, when that fails (a number beyond a float's range, which the JSON
+/// parser refuses), skipped.
 #[derive(Deserialize)]
-struct RawTokenResponse {
+struct RawTokenResponse<E = Option<Value>> {
     access_token: String,
     token_type: String,
     #[serde(default)]
-    expires_in: Option<Value>,
+    expires_in: E,
     #[serde(default)]
     refresh_token: Option<String>,
     #[serde(default)]
@@ -84,15 +88,27 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     if !status.is_success() {
         return Err(Endpoint::Token.failed(status));
     }
-    let raw: RawTokenResponse = match serde_json::from_slice(response.body()) {
+    let body = response.body();
+    let raw: RawTokenResponse = match serde_json::from_slice(body) {
         Ok(raw) => raw,
-        // An error belongs on a 400 (RFC 6749 §5.2), but a provider that
-        // answers it with a 200 still refused the grant: the same error.
-        Err(_) => {
-            return Err(
-                refusal(response).unwrap_or(Endpoint::Token.malformed("not a token response"))
-            );
-        }
+        // `expires_in` is only RECOMMENDED, and read leniently: one the
+        // parser cannot hold counts as absent, as other odd forms do.
+        Err(_) => match serde_json::from_slice::<RawTokenResponse<IgnoredAny>>(body) {
+            Ok(raw) => RawTokenResponse {
+                access_token: raw.access_token,
+                token_type: raw.token_type,
+                expires_in: None,
+                refresh_token: raw.refresh_token,
+                id_token: raw.id_token,
+            },
+            // An error belongs on a 400 (RFC 6749 §5.2), but a provider that
+            // answers it with a 200 still refused the grant: the same error.
+            Err(_) => {
+                return Err(
+                    refusal(response).unwrap_or(Endpoint::Token.malformed("not a token response"))
+                );
+            }
+        },
     };
     bearer(&raw.token_type)?;
     if raw.access_token.is_empty() {
@@ -132,7 +148,13 @@ pub(crate) fn refused_tokens(response: &HttpResponse) -> Option<TokenResponse> {
     if !response.status().is_success() {
         return None;
     }
-    let issued: Issued = serde_json::from_slice(response.body()).ok()?;
+    // The first JSON value of the body, whatever follows it (a proxy's
+    // comment); a repeated member is read as its last.
+    let first = serde_json::Deserializer::from_slice(response.body())
+        .into_iter::<Value>()
+        .next()?
+        .ok()?;
+    let issued: Issued = serde_json::from_value(first).ok()?;
     let text = |token: Option<Value>| match token {
         Some(Value::String(token)) if !token.is_empty() => Some(token),
         _ => None,
@@ -258,6 +280,20 @@ mod tests {
             read(200, r#"{"access_token":7,"refresh_token":"r"}"#),
             Some((String::new(), Some("r".to_owned())))
         );
+        // Refused as a token response (a repeated member, bytes after the
+        // JSON), its tokens issued all the same: the last of a repeated
+        // one, and whatever follows the JSON ignored.
+        for body in [
+            r#"{"access_token":"x","access_token":"a","token_type":"Bearer","refresh_token":"r"}"#,
+            r#"{"access_token":"a","token_type":"Bearer","refresh_token":"r"}<!-- cdn -->"#,
+        ] {
+            assert!(parse_response(&response(200, body)).is_err(), "{body}");
+            assert_eq!(
+                read(200, body),
+                Some(("a".to_owned(), Some("r".to_owned()))),
+                "{body}"
+            );
+        }
         for (status, body) in [
             (400, both),
             (200, "not json"),
@@ -464,6 +500,9 @@ mod tests {
             ("null", DEFAULT_EXPIRES_IN),
             ("1e300", MAX_EXPIRES_IN),
             ("99999999999999999999", MAX_EXPIRES_IN),
+            // Beyond a float's range: the parser refuses the number itself.
+            ("1e400", DEFAULT_EXPIRES_IN),
+            ("-1e400", DEFAULT_EXPIRES_IN),
         ] {
             let body =
                 format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{value}}}"#);

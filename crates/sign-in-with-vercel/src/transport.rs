@@ -159,13 +159,16 @@ fn classify(e: reqwest::Error) -> TransportError {
 
 const USER_AGENT_VALUE: &str = concat!("sign-in-with-vercel/", env!("CARGO_PKG_VERSION"));
 
-/// The head every provider and API request shares: JSON accepted, and
+/// The head every provider and API request shares: JSON accepted, no
+/// content coding (the body is read as it comes, and without
+/// `Accept-Encoding` RFC 9110 §12.5.3 lets a server or a CDN pick any), and
 /// this library's `User-Agent`.
 pub(crate) fn base_request(method: Method, url: &str) -> http::request::Builder {
     http::Request::builder()
         .method(method)
         .uri(url)
         .header(ACCEPT, "application/json")
+        .header(http::header::ACCEPT_ENCODING, "identity")
         .header(USER_AGENT, USER_AGENT_VALUE)
 }
 
@@ -339,6 +342,20 @@ pub(crate) mod tests {
             req.headers()[CONTENT_TYPE],
             "application/x-www-form-urlencoded"
         );
+    }
+
+    /// Every request asks for JSON with no content coding: the body is
+    /// read as it comes (RFC 9110 §12.5.3: without `Accept-Encoding`, any
+    /// coding is acceptable).
+    #[test]
+    fn requests_accept_json_without_a_content_coding() {
+        for req in [
+            get_json("https://as.example/jwks", None).unwrap(),
+            post_form("https://as.example/token", &[("a", "b")], None).unwrap(),
+        ] {
+            assert_eq!(req.headers()[ACCEPT], "application/json");
+            assert_eq!(req.headers()[http::header::ACCEPT_ENCODING], "identity");
+        }
     }
 
     #[test]

@@ -370,8 +370,10 @@ fn audiences(aud: Option<&Value>) -> Option<Vec<&str>> {
 /// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly
 /// fractional. A fraction, or an integer beyond `i64`, is read as a float
 /// and rounded down; the cast saturates at `i64`'s bounds, so a date too
-/// far out for `i64` compares as the furthest one, whatever its form.
-fn numeric_date(value: Option<&Value>) -> Option<i64> {
+/// far out for `i64` compares as the furthest one, whatever its form (one
+/// beyond a float's range, `1e400`, never gets here: the JSON parser
+/// refuses the whole token).
+pub(crate) fn numeric_date(value: Option<&Value>) -> Option<i64> {
     let n = value?.as_number()?;
     n.as_i64().or_else(|| {
         n.as_f64()

@@ -4,8 +4,9 @@
 //! with the token's own metadata from Vercel's REST API beside it
 //! (`tokenMetadata`, from `GET /v5/user/tokens/current`), or why the
 //! provider refused that (`tokenMetadataError`);
-//! 401 when signed out or not active (the session cookie is then
-//! deleted); 409 when a parallel request spent the refresh token (retry).
+//! 401 when signed out or not active even after one refresh (the session
+//! cookie is then deleted); 409 when a parallel request spent the refresh
+//! token (retry).
 
 use http::request::Parts;
 use http::{Method, StatusCode};
@@ -20,6 +21,7 @@ use crate::provider::Provider;
 use crate::response::{Response, json};
 use crate::secret::{AccessToken, ct_eq};
 use crate::session::Sessions;
+use crate::session::cookie::SessionData;
 use crate::session::{self, Need};
 use crate::vercel_api::current_token;
 
@@ -47,19 +49,30 @@ async fn validate_token(
         .introspection_endpoint
         .as_deref()
         .ok_or(Error::Unsupported("introspection"))?;
-    let token = AccessToken::new(data.access_token.clone());
-    let response = provider
-        .send(
-            Endpoint::Introspection,
-            introspect::request(
-                endpoint,
-                config,
-                introspection_method(config, metadata),
-                &token,
-            ),
-        )
-        .await?;
-    match introspect::parse_response(&response, &config.client_id, provider.now())? {
+    let ask = async |data: &SessionData| {
+        let token = AccessToken::new(data.access_token.clone());
+        let request = introspect::request(
+            endpoint,
+            config,
+            introspection_method(config, metadata),
+            &token,
+        );
+        let response = provider.send(Endpoint::Introspection, request).await?;
+        introspect::parse_response(&response, &config.client_id, provider.now())
+    };
+    let mut answer = ask(&data).await?;
+    // Not active though the session held it live: once, a refresh, which a
+    // token revoked alone (or clocks far apart) leaves possible, and the
+    // question again with the new token. A refused grant (the app removed)
+    // ends the session there.
+    let mut data = data;
+    if answer == Introspection::Inactive
+        && let Some(fresh) = session::refresh_refused(sessions, &data, reply).await?
+    {
+        data = fresh;
+        answer = ask(&data).await?;
+    }
+    match answer {
         Introspection::Active(info) => {
             // A `sub` that is not the session's user, or not a string, is
             // about someone else.
@@ -93,8 +106,11 @@ async fn validate_token(
             let mut body = json!({ "message": "Token is valid", "tokenInfo": info });
             // The token's own metadata from Vercel's REST API, as the user.
             let session = session::session_of(data, std::mem::take(reply));
+            // Within the request's deadline, as the route's other calls.
             let metadata = match session::vercel_api(provider, sessions, &session).await {
-                Ok(api) => current_token(&api).await.map_err(|e| e.description()),
+                Ok(api) => current_token(&api.sharing_the_deadline())
+                    .await
+                    .map_err(|e| e.description()),
                 Err(_) => Err("Vercel's API cannot be reached from this configuration."),
             };
             match metadata {

@@ -541,6 +541,38 @@ pub(crate) async fn refresh_now(
     Ok(AccessToken::new(refreshed.data.access_token.clone()))
 }
 
+/// After the provider refused the access token of `data` (RFC 6750 §3.1:
+/// userinfo's 401; RFC 7662: introspection's `active: false`) though the
+/// session held it live: one refresh (RFC 6749 §6), which a token revoked
+/// alone, or clocks far apart, leave possible; the caller asks once more
+/// with the new token. The new generation's cookies join `reply`. `None`
+/// without a refresh token. A refused grant, or a refreshed ID token that
+/// is not this session's, ends the session (in every instance with a
+/// store; the answer deletes its cookie); a race lost with a store
+/// (`RefreshConflict`) or a provider out of reach keeps it.
+pub(crate) async fn refresh_refused(
+    sessions: &Sessions,
+    data: &SessionData,
+    reply: &mut Reply,
+) -> Result<Option<SessionData>, Error> {
+    let origin = reply.origin.clone().ok_or(Error::NotSignedIn)?;
+    if data.refresh_token.is_none() {
+        return Ok(None);
+    }
+    match Box::pin(refresh_shared(sessions, &origin, data)).await {
+        Ok(refreshed) => {
+            replace_generation(reply, &origin, &refreshed.sealed);
+            Ok(Some(refreshed.data.clone()))
+        }
+        Err(e) if e.ends_session() && !matches!(e, Error::RefreshConflict) => {
+            e.log("refresh");
+            end(sessions, data).await;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Vercel's REST API acting as the signed-in user of `session`: its access
 /// token against `https://api.vercel.com` (or, for another issuer, the
 /// origin of its token endpoint); a refused token is refreshed once
@@ -619,6 +651,71 @@ mod tests {
     /// An app of client `cl` whose provider calls go to `http`, ten
     /// seconds after a sign-in at [`NOW`], and a request that carries that
     /// session's cookie.
+    /// `Fake`'s answers, each after a while.
+    struct Slow(
+        std::sync::Arc<crate::transport::tests::Fake>,
+        std::time::Duration,
+    );
+
+    impl Slow {
+        fn after_ms(
+            fake: &std::sync::Arc<crate::transport::tests::Fake>,
+            ms: u64,
+        ) -> std::sync::Arc<dyn crate::transport::HttpClient> {
+            std::sync::Arc::new(Self(fake.clone(), std::time::Duration::from_millis(ms)))
+        }
+    }
+
+    impl crate::transport::HttpClient for Slow {
+        fn execute(
+            &self,
+            request: crate::transport::HttpRequest,
+        ) -> crate::transport::BoxFuture<
+            '_,
+            Result<crate::transport::HttpResponse, crate::transport::TransportError>,
+        > {
+            let answer = self.0.execute(request);
+            let after = self.1;
+            Box::pin(async move {
+                tokio::time::sleep(after).await;
+                answer.await
+            })
+        }
+    }
+
+    /// The validate-token route answers within the request's deadline
+    /// however slow the provider: its REST call for the token's metadata
+    /// shares that deadline (a handler's REST calls have their own), so
+    /// that a function with a 10 s limit is not cut off before it answers.
+    #[tokio::test(start_paused = true)]
+    async fn validate_token_answers_within_the_requests_deadline() {
+        use crate::transport::tests::{Fake, response};
+        let vercel = Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token/introspect" => {
+                    response(200, r#"{"active":true,"client_id":"cl","sub":"usr_1"}"#)
+                }
+                "/v5/user/tokens/current" => response(
+                    200,
+                    r#"{"token":{"id":"t1","name":"n","type":"oauth2-token","activeAt":1,"createdAt":1}}"#,
+                ),
+                _ => response(404, ""),
+            })
+        });
+        let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 8_000));
+        let started = tokio::time::Instant::now();
+        let answer = auth.serve(&crate::VALIDATE_TOKEN, request).await;
+        assert!(
+            started.elapsed() <= crate::REQUEST_DEADLINE,
+            "answered after {:?}",
+            started.elapsed()
+        );
+        assert_eq!(answer.status(), 200);
+        let body: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+        assert_eq!(body["tokenInfo"]["active"], true, "{body}");
+        assert!(body["tokenMetadataError"].is_string(), "{body}");
+    }
+
     fn signed_in_ten_seconds_later(
         http: std::sync::Arc<dyn crate::transport::HttpClient>,
     ) -> (crate::Auth, http::Request<()>) {
@@ -808,28 +905,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_rest_call_after_a_long_handler_has_its_own_deadline() {
         use crate::transport::tests::{Fake, response};
-        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
-        /// The API answers after 100 ms.
-        struct Api(std::sync::Arc<Fake>);
-        impl HttpClient for Api {
-            fn execute(
-                &self,
-                request: HttpRequest,
-            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-                let answer = self.0.execute(request);
-                Box::pin(async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    answer.await
-                })
-            }
-        }
         let vercel = Fake::new(|path| {
             Ok(match path {
                 "/v2/user" => response(200, r#"{"user":{"id":"usr_1"}}"#),
                 _ => response(404, ""),
             })
         });
-        let (auth, request) = signed_in_ten_seconds_later(std::sync::Arc::new(Api(vercel.clone())));
+        let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 100));
         let response: http::Response<bytes::Bytes> = auth
             .protect(&request, async |session| {
                 tokio::time::sleep(crate::REQUEST_DEADLINE + std::time::Duration::from_secs(1))
@@ -856,21 +938,6 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_refresh_after_a_long_handler_has_its_own_deadline() {
         use crate::transport::tests::{Fake, response};
-        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
-        /// The provider answers after 100 ms.
-        struct Slow(std::sync::Arc<Fake>);
-        impl HttpClient for Slow {
-            fn execute(
-                &self,
-                request: HttpRequest,
-            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-                let answer = self.0.execute(request);
-                Box::pin(async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    answer.await
-                })
-            }
-        }
         let vercel = Fake::new(|path| {
             Ok(match path {
                 "/login/oauth/token" => response(
@@ -880,8 +947,7 @@ mod tests {
                 _ => response(404, ""),
             })
         });
-        let (auth, request) =
-            signed_in_ten_seconds_later(std::sync::Arc::new(Slow(vercel.clone())));
+        let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 100));
         let response: http::Response<bytes::Bytes> = auth
             .protect(&request, async |session| {
                 tokio::time::sleep(crate::REQUEST_DEADLINE + std::time::Duration::from_secs(1))

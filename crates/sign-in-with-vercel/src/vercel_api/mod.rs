@@ -3,9 +3,10 @@
 //! API", Vercel's token documentation).
 //!
 //! [`VercelApi`] runs each call through the one [`HttpClient`] seam, with the
-//! transport's timeouts and body cap, and the call with its refresh and retry
-//! within what is left of the request's deadline ([`crate::REQUEST_DEADLINE`]
-//! in a route; the transport's `REQUEST_TIMEOUT` outside one). The user-token
+//! transport's timeouts and body cap, and each call with its refresh and
+//! retry within a deadline of its own ([`crate::REQUEST_DEADLINE`] from the
+//! call's start: a handler may have spent the request's), except in this
+//! crate's own routes, where it shares the request's. The user-token
 //! endpoints of Vercel's REST API reference are typed ([`user_tokens`]);
 //! anything else goes through [`VercelApi::get`], [`VercelApi::post`] and
 //! [`VercelApi::delete`], JSON in and out.
@@ -124,6 +125,10 @@ pub struct VercelApi<'a> {
     http: &'a dyn HttpClient,
     base: String,
     tokens: Box<dyn TokenSource + 'a>,
+    /// Whether each call has a deadline of its own, or keeps the one it
+    /// runs under (a route of this crate's, whose answer must come within
+    /// the request's).
+    own_deadline: bool,
 }
 
 impl<'a> VercelApi<'a> {
@@ -139,7 +144,15 @@ impl<'a> VercelApi<'a> {
             http,
             base,
             tokens: Box::new(tokens),
+            own_deadline: true,
         }
+    }
+
+    /// The same client, its calls within the deadline they run under (the
+    /// request's, in a route) rather than one of their own.
+    pub(crate) fn sharing_the_deadline(mut self) -> Self {
+        self.own_deadline = false;
+        self
     }
 
     /// The base URL requests go to.
@@ -245,7 +258,8 @@ impl<'a> VercelApi<'a> {
     /// refusal, refreshes once (unless the token changed meanwhile: a
     /// parallel call refreshed it) and sends it once more, all within a
     /// deadline of the call's own ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE)
-    /// from its start, whatever the handler spent before it). Each send is
+    /// from its start, whatever the handler spent before it), or, in this
+    /// crate's routes, the request's. Each send is
     /// cut off at the deadline; the refresh keeps to it by itself and is
     /// waited for whole: one the provider made must reach the session's
     /// cookies, or the browser keeps a spent refresh token.
@@ -253,7 +267,7 @@ impl<'a> VercelApi<'a> {
         &self,
         build: impl Fn(&AccessToken) -> Option<HttpRequest>,
     ) -> Result<HttpResponse, VercelApiError> {
-        crate::clock::with_own_deadline(async {
+        let call = async {
             let sent = self.tokens.access_token();
             let first = self.send(build(&sent)).await?;
             if !refuses_token(&first) {
@@ -273,8 +287,12 @@ impl<'a> VercelApi<'a> {
                 current
             };
             self.send(build(&fresh)).await
-        })
-        .await
+        };
+        if self.own_deadline {
+            crate::clock::with_own_deadline(call).await
+        } else {
+            crate::clock::with_deadline(call).await
+        }
     }
 
     async fn send(&self, request: Option<HttpRequest>) -> Result<HttpResponse, VercelApiError> {
