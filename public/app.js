@@ -335,11 +335,11 @@ async function profile() {
 
 const ERRORS = {
   access_denied: ["You cancelled signing in", "You chose Cancel on Vercel's consent page, so nothing was shared with this app. You can sign in again whenever you like."],
-  sign_in_expired: ["The sign-in attempt expired", "Signing in took longer than 10 minutes, or it was started in another browser or tab. Please start again."],
+  sign_in_expired: ["The sign-in attempt expired", "Signing in took longer than 10 minutes, was started in another browser, or more than four sign-ins were started at once in this one. Please start again."],
   invalid_state: ["The sign-in attempt could not be verified", "The answer from Vercel did not match the sign-in this browser started, so it was not accepted for your safety. Please start again."],
   invalid_response: ["The sign-in attempt could not be verified", "The answer from the sign-in service was incomplete or came from an unexpected issuer, so it was not accepted. Please start again."],
   invalid_token: ["Vercel's answer could not be verified", "The identity token from Vercel failed its security checks, so you were not signed in."],
-  token_rejected: ["The sign-in code was not accepted", "The one-time sign-in code had expired or was already used. Please start again."],
+  token_rejected: ["The sign-in code was not accepted", "Vercel did not accept the sign-in code (it may have expired or been used already). Please start again."],
   provider_unavailable: ["Vercel is unavailable", "The sign-in service could not be reached or answered with an error. Please try again in a moment."],
   server_error: ["Vercel is unavailable", "The sign-in service had an internal error. Please try again in a moment."],
   temporarily_unavailable: ["Vercel is unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment."],

@@ -8,10 +8,12 @@ const USAGE: &str = "\
 usage: cargo run [-- --help]
 
 Serves the whole app (its functions and public/) on http://localhost:3000,
-against your Vercel app when VERCEL_APP_CLIENT_ID is set (from the
+against your app's provider (Vercel, or VERCEL_OAUTH_ISSUER) when
+VERCEL_APP_CLIENT_ID (or NEXT_PUBLIC_VERCEL_APP_CLIENT_ID) is set (from the
 environment, .env.local or .env), else against the built-in emulator.
 Settings are environment variables, not arguments: PORT (default 3000),
-EMULATOR_PORT (default 3001), and the library's (cargo doc -p
+EMULATOR_PORT (default 3001), EMULATOR_API_PORT (3002),
+EMULATOR_MARKETPLACE_PORT (3003), and the library's (cargo doc -p
 sign-in-with-vercel --open, Configuration).";
 
 #[tokio::main]

@@ -248,8 +248,9 @@ impl Auth {
 
     /// Runs `handler` with the signed-in user of `request` and returns its
     /// response with the session's cookies, kept out of shared caches
-    /// (`Cache-Control: no-store` unless the handler said `private` or
-    /// `no-store`, and no `Vercel-CDN-Cache-Control`, `CDN-Cache-Control`
+    /// (`Cache-Control: no-store` whenever cookies are set, otherwise unless
+    /// the handler said `private` or `no-store`; and no
+    /// `Vercel-CDN-Cache-Control`, `CDN-Cache-Control`
     /// or `Surrogate-Control`, which a CDN reads first, see
     /// [`Session::finish`](crate::Session::finish));
     /// answers a signed-out request itself (401 JSON, stale cookies

@@ -402,9 +402,10 @@ impl Marketplace {
     /// [`MARKETPLACE_ISSUER`] its key set is built in; any other is
     /// discovered once per instance from its
     /// `/.well-known/openid-configuration`), the exchange posted to `api`
-    /// (like [`VERCEL_API`]). Both are checked as
-    /// [`Marketplace::from_env`] checks them (`https`, plain `http` only on
-    /// a loopback host, no query or credentials), and the client ID as
+    /// (like [`VERCEL_API`]). Both are checked as issuers are (`https`,
+    /// plain `http` only on a loopback host, no query or credentials; not
+    /// [`Marketplace::from_env`]'s refusal of a loopback host on a
+    /// deployment, which needs `VERCEL_ENV`), and the client ID as
     /// `INTEGRATION_CLIENT_ID`: one that fails makes every exchange answer
     /// [`Error::Config`] without a call, so that the client secret and the
     /// code never travel in clear.

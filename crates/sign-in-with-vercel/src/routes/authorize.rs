@@ -5,7 +5,7 @@
 //! same-origin path of at most 1,024 characters, else the return path is
 //! the configured default (`/profile`); a query that cannot be read (a
 //! repeated `next`, one that is not UTF-8, or over 2 KiB) is refused
-//! (`/auth/error?error=invalid_request`).
+//! (the error page with `?error=invalid_request`).
 
 use http::Method;
 use http::request::Parts;

@@ -3,7 +3,9 @@
 //! `state`, checks `state` (and `iss`) against it, exchanges the code with
 //! the PKCE verifier, verifies the ID token, seals the session into its
 //! cookie and redirects to the return path. Any failure sets no session
-//! and redirects to `/auth/error?error=<code>`; once the attempt's flow
+//! and redirects to the error page (`AUTH_ERROR_PAGE`, by default
+//! `/auth/error`) with `?error=<code>` (another method than GET: 405 JSON);
+//! once the attempt's flow
 //! cookie is found, the failure clears it (only it: other tabs' attempts
 //! stay; one that cannot be read, or has expired, is left to its
 //! ten-minute `Max-Age`), and tokens already issued by then are revoked,

@@ -81,7 +81,7 @@ pub static VALIDATE_TOKEN: Route = validate_token::ROUTE;
 /// `GET /api/user-info`.
 pub static USER_INFO: Route = user_info::ROUTE;
 
-/// Every route, in the order the README describes them.
+/// Every route.
 pub static ROUTES: [&Route; 6] = [
     &AUTHORIZE,
     &CALLBACK,

@@ -8,7 +8,8 @@
 //! only, another value 400), every session of the user on this app ends
 //! too (`"everywhere": true`, or `false` and `"everywhereError"` when there
 //! is no shared store, it does not answer, or the session had already
-//! ended: a copy of an ended session may not end its user's new ones). 401
+//! ended: a copy of an ended session may not end its user's new ones;
+//! absent when there was no session, only kept revocations retried). 401
 //! when not signed in and nothing to retry (a cookie that does not open is
 //! deleted, and the provider is not called); 403 for a cross-origin
 //! request; 405 for other methods.
