@@ -261,10 +261,15 @@ async fn emulator_refuses_a_reused_code() {
         "authorization code already used"
     );
     // The access token is no longer active, and the refresh tried once
-    // then is refused too: the grant is dead.
+    // then is refused too: the grant is dead. Without a store that may be
+    // a race lost to another instance, so 409 and the session deleted; the
+    // page's one retry finds no one signed in.
     let validated = browser.visit(&format!("{app}/api/validate-token")).await;
-    assert_eq!(validated.status, 401, "{}", validated.body);
-    assert_eq!(validated.json()["error"], "token_rejected");
+    assert_eq!(validated.status, 409, "{}", validated.body);
+    assert_eq!(validated.json()["error"], "session_refresh_conflict");
+    let retried = browser.visit(&format!("{app}/api/validate-token")).await;
+    assert_eq!(retried.status, 401, "{}", retried.body);
+    assert_eq!(retried.json()["error"], "not_signed_in");
 }
 
 #[tokio::test]

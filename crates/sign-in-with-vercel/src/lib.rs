@@ -205,10 +205,14 @@
 //!   fifteen minutes cover a function's longest run on Vercel (800 s).
 //! - **What ends a session**: sign-out; the provider refusing the grant
 //!   (`invalid_grant`: the app removed, the grant revoked, the refresh
-//!   token spent; or any other refusal of a refresh with a 400, in
-//!   RFC 6749's form or Vercel's REST API's, that names neither the client
-//!   nor a throttle); a token the provider calls inactive (its tokens are
-//!   then revoked); a refreshed ID token about someone else. The app's own
+//!   token spent; any other refusal of a refresh with a 400, in RFC 6749's
+//!   form or Vercel's REST API's, that names neither the client nor a
+//!   throttle; or a 4xx other than 401 and 429 whose body marks the token
+//!   `invalidToken`, Vercel's REST form); a token the provider refuses at
+//!   userinfo or calls inactive, once more after one refresh (the tokens
+//!   of that refresh are then revoked; a refused refresh ends it as above,
+//!   without a store after a 409); a refreshed ID token about someone
+//!   else. The app's own
 //!   misconfiguration (`invalid_client`, `unauthorized_client`,
 //!   `unsupported_grant_type`, any refusal on a 401) and throttling do
 //!   not: the session is kept and the route says `configuration` or

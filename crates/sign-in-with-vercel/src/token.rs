@@ -77,10 +77,11 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
     }
     if status.is_client_error() {
         // Vercel's API, on the token endpoint's host, refuses a token it
-        // does not accept with `"invalidToken": true` (a 403, where RFC 6749
-        // §5.2 has a 400 `invalid_grant`): the code or refresh token sent
-        // is dead, as with `invalid_grant`.
-        if marks_invalid_token(response) {
+        // does not accept with a 403 whose body says `"invalidToken": true`
+        // (where RFC 6749 §5.2 has a 400 `invalid_grant`): the code or
+        // refresh token sent is dead, as with `invalid_grant`. Not on a
+        // 401, which is the client's authentication whatever its body.
+        if status != http::StatusCode::UNAUTHORIZED && marks_invalid_token(response) {
             return Err(Error::TokenRejected("invalid_grant".into()));
         }
         return Err(refused(status, token_error_code(response.body())));
@@ -387,14 +388,10 @@ mod tests {
             (400, "Bad Request"),
             (401, r#"{"error":"invalid_grant"}"#),
             (200, r#"{"error":"invalid_scope"}"#),
-            // Vercel's API marks a token it does not accept so, on any status.
+            // Vercel's API marks a token it does not accept so.
             (
                 403,
                 r#"{"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}"#,
-            ),
-            (
-                401,
-                r#"{"error":{"code":"unauthorized","invalidToken":true}}"#,
             ),
         ];
         for (status, body) in grant {
@@ -421,6 +418,11 @@ mod tests {
             (400, r#"{"error":"slow_down"}"#),
             (429, r#"{"error":"invalid_grant"}"#),
             (401, ""),
+            // A 401 is the client's, whatever the body marks.
+            (
+                401,
+                r#"{"error":{"code":"unauthorized","invalidToken":true}}"#,
+            ),
         ];
         for (status, body) in not_grant {
             let e = parse_response(&response(status, body)).unwrap_err();

@@ -546,10 +546,14 @@ pub(crate) async fn refresh_now(
 /// session held it live: one refresh (RFC 6749 §6), which a token revoked
 /// alone, or clocks far apart, leave possible; the caller asks once more
 /// with the new token. The new generation's cookies join `reply`. `None`
-/// without a refresh token. A refused grant, or a refreshed ID token that
-/// is not this session's, ends the session (in every instance with a
-/// store; the answer deletes its cookie); a race lost with a store
-/// (`RefreshConflict`) or a provider out of reach keeps it.
+/// without a refresh token. A refused grant ends the session in every
+/// instance when the store takes the news; without one (or when it does
+/// not answer) the refusal may be a race lost to another instance, whose
+/// answer carries the newer generation, so it is `RefreshConflict` (409:
+/// this generation deleted, one retry tells a lost race from a dead
+/// grant), as `load` answers it once the access token is dead. A refreshed
+/// ID token that is not this session's ends the session; a race lost with
+/// a store, or a provider out of reach, keeps it.
 pub(crate) async fn refresh_refused(
     sessions: &Sessions,
     data: &SessionData,
@@ -563,6 +567,14 @@ pub(crate) async fn refresh_refused(
         Ok(refreshed) => {
             replace_generation(reply, &origin, &refreshed.sealed);
             Ok(Some(refreshed.data.clone()))
+        }
+        Err(e) if e.is_grant_refusal() => {
+            e.log("refresh");
+            if end(sessions, data).await {
+                Err(e)
+            } else {
+                Err(Error::RefreshConflict)
+            }
         }
         Err(e) if e.ends_session() && !matches!(e, Error::RefreshConflict) => {
             e.log("refresh");
@@ -648,9 +660,6 @@ mod tests {
         }
     }
 
-    /// An app of client `cl` whose provider calls go to `http`, ten
-    /// seconds after a sign-in at [`NOW`], and a request that carries that
-    /// session's cookie.
     /// `Fake`'s answers, each after a while.
     struct Slow(
         std::sync::Arc<crate::transport::tests::Fake>,
@@ -681,6 +690,63 @@ mod tests {
                 answer.await
             })
         }
+    }
+
+    /// Two instances without a store each ask userinfo about the same
+    /// session, and each is refused (clocks far apart): both refresh; the
+    /// first wins, the second's refresh token is spent, and its refusal
+    /// may be that race lost, so it answers 409 (the page retries once,
+    /// and finds the winner's generation), not a 401 that signs the page
+    /// out while the browser holds a live session.
+    #[tokio::test]
+    async fn a_refresh_after_a_refusal_lost_to_another_instance_is_a_conflict() {
+        use crate::transport::tests::response;
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        /// Takes only `vca_new`; the refresh token works once.
+        #[derive(Default)]
+        struct Provider {
+            token_calls: AtomicUsize,
+        }
+        impl HttpClient for Provider {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                let bearer = request
+                    .headers()
+                    .get(http::header::AUTHORIZATION)
+                    .is_some_and(|v| v == "Bearer vca_new");
+                let answer = match request.uri().path() {
+                    "/login/oauth/userinfo" if bearer => response(200, r#"{"sub":"usr_1"}"#),
+                    "/login/oauth/userinfo" => response(401, ""),
+                    "/login/oauth/token" => match self.token_calls.fetch_add(1, Ordering::SeqCst) {
+                        0 => response(
+                            200,
+                            r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#,
+                        ),
+                        _ => response(400, r#"{"error":"invalid_grant"}"#),
+                    },
+                    _ => response(404, ""),
+                };
+                Box::pin(async move { Ok(answer) })
+            }
+        }
+        let provider: std::sync::Arc<dyn HttpClient> = std::sync::Arc::new(Provider::default());
+        let (a, request_a) = signed_in_ten_seconds_later(provider.clone());
+        let (b, request_b) = signed_in_ten_seconds_later(provider);
+        let won = a.serve(&crate::USER_INFO, request_a).await;
+        assert_eq!(won.status(), 200);
+        let lost = b.serve(&crate::USER_INFO, request_b).await;
+        assert_eq!(lost.status(), 409);
+        let body: serde_json::Value = serde_json::from_slice(lost.body()).unwrap();
+        assert_eq!(body["error"], "session_refresh_conflict");
+        let deleted = lost
+            .headers()
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap().contains("Max-Age=0"));
+        assert!(deleted, "the generation it read is deleted");
     }
 
     /// The validate-token route answers within the request's deadline
@@ -716,6 +782,9 @@ mod tests {
         assert!(body["tokenMetadataError"].is_string(), "{body}");
     }
 
+    /// An app of client `cl` whose provider calls go to `http`, ten
+    /// seconds after a sign-in at [`NOW`], and a request that carries that
+    /// session's cookie.
     fn signed_in_ten_seconds_later(
         http: std::sync::Arc<dyn crate::transport::HttpClient>,
     ) -> (crate::Auth, http::Request<()>) {
