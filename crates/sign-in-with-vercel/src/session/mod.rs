@@ -737,6 +737,8 @@ mod tests {
         let (b, request_b) = signed_in_ten_seconds_later(provider);
         let won = a.serve(&crate::USER_INFO, request_a).await;
         assert_eq!(won.status(), 200);
+        let body: serde_json::Value = serde_json::from_slice(won.body()).unwrap();
+        assert_eq!(body["userInfo"]["sub"], "usr_1", "{body}");
         let lost = b.serve(&crate::USER_INFO, request_b).await;
         assert_eq!(lost.status(), 409);
         let body: serde_json::Value = serde_json::from_slice(lost.body()).unwrap();
@@ -747,6 +749,49 @@ mod tests {
             .iter()
             .any(|c| c.to_str().unwrap().contains("Max-Age=0"));
         assert!(deleted, "the generation it read is deleted");
+    }
+
+    /// `Auth::protect` refuses a request of a method that changes things
+    /// from another origin before its handler runs (403), and runs the
+    /// handler for a safe one from anywhere, or an unsafe one from its own
+    /// origin. Without a store, `sign_out_everywhere` says so.
+    #[tokio::test]
+    async fn protect_refuses_only_unsafe_requests_from_another_origin() {
+        use crate::transport::tests::{Fake, response};
+        let vercel = Fake::new(|_| Ok(response(404, "")));
+        let (auth, request) = signed_in_ten_seconds_later(vercel);
+        let cookie = request.headers()[http::header::COOKIE].clone();
+        for (method, site, ran) in [
+            (http::Method::POST, "cross-site", false),
+            (http::Method::POST, "same-site", false),
+            (http::Method::POST, "same-origin", true),
+            (http::Method::GET, "cross-site", true),
+        ] {
+            let request = http::Request::builder()
+                .method(method.clone())
+                .uri("/api/x")
+                .header(http::header::HOST, "localhost:3000")
+                .header(http::header::COOKIE, cookie.clone())
+                .header("sec-fetch-site", site)
+                .body(())
+                .unwrap();
+            let handled = std::sync::atomic::AtomicBool::new(false);
+            let answer: http::Response<bytes::Bytes> = auth
+                .protect(&request, async |session| {
+                    handled.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let everywhere = auth.sign_out_everywhere(&session).await;
+                    assert_eq!(everywhere, Err(Error::NoSharedStore));
+                    http::Response::new(bytes::Bytes::new())
+                })
+                .await;
+            let handled = handled.load(std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(handled, ran, "{method} {site}");
+            assert_eq!(
+                answer.status(),
+                if ran { 200 } else { 403 },
+                "{method} {site}"
+            );
+        }
     }
 
     /// The validate-token route answers within the request's deadline
