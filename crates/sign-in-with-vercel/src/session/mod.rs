@@ -660,6 +660,21 @@ mod tests {
         }
     }
 
+    /// A token answer with new tokens, no ID token.
+    const NEW_TOKENS: &str = r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#;
+
+    /// A provider whose token endpoint answers [`NEW_TOKENS`], and
+    /// nothing else.
+    fn refreshing_provider() -> std::sync::Arc<crate::transport::tests::Fake> {
+        use crate::transport::tests::{Fake, response};
+        Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token" => response(200, NEW_TOKENS),
+                _ => response(404, ""),
+            })
+        })
+    }
+
     /// `Fake`'s answers, each after a while.
     struct Slow(
         std::sync::Arc<crate::transport::tests::Fake>,
@@ -721,10 +736,7 @@ mod tests {
                     "/login/oauth/userinfo" if bearer => response(200, r#"{"sub":"usr_1"}"#),
                     "/login/oauth/userinfo" => response(401, ""),
                     "/login/oauth/token" => match self.token_calls.fetch_add(1, Ordering::SeqCst) {
-                        0 => response(
-                            200,
-                            r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#,
-                        ),
+                        0 => response(200, NEW_TOKENS),
                         _ => response(400, r#"{"error":"invalid_grant"}"#),
                     },
                     _ => response(404, ""),
@@ -910,10 +922,7 @@ mod tests {
                     if token {
                         self.0.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(1500)).await;
-                        return Ok(response(
-                            200,
-                            r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#,
-                        ));
+                        return Ok(response(200, NEW_TOKENS));
                     }
                     tokio::time::sleep(Duration::from_secs(7)).await;
                     Ok(response(
@@ -1051,16 +1060,7 @@ mod tests {
     /// refresh: it has a deadline of its own.
     #[tokio::test(start_paused = true)]
     async fn a_refresh_after_a_long_handler_has_its_own_deadline() {
-        use crate::transport::tests::{Fake, response};
-        let vercel = Fake::new(|path| {
-            Ok(match path {
-                "/login/oauth/token" => response(
-                    200,
-                    r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#,
-                ),
-                _ => response(404, ""),
-            })
-        });
+        let vercel = refreshing_provider();
         let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 100));
         let response: http::Response<bytes::Bytes> = auth
             .protect(&request, async |session| {
@@ -1087,16 +1087,7 @@ mod tests {
     /// the other session's new generation.
     #[tokio::test]
     async fn two_sessions_with_one_refresh_token_do_not_share_a_refresh() {
-        use crate::transport::tests::{Fake, response};
-        let vercel = Fake::new(|path| {
-            Ok(match path {
-                "/login/oauth/token" => response(
-                    200,
-                    r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#,
-                ),
-                _ => response(404, ""),
-            })
-        });
+        let vercel = refreshing_provider();
         let secret = "0123456789abcdef0123456789abcdef-cookie";
         let lookup = move |k: &str| match k {
             "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
