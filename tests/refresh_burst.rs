@@ -8,7 +8,9 @@
 //! does with a reused refresh token:
 //! - one token call per burst, whatever the number of instances;
 //! - every request answered 200, nobody told "signed out";
-//! - signed in afterwards, in either order, round after round.
+//! - signed in afterwards, in either order, round after round;
+//! - the same for a burst whose access token the provider refused early
+//!   (user-info and validate-token refresh once after the refusal).
 //!
 //! Without a store, what a stateless relying party can and cannot do, as
 //! the README states it: when the provider revokes the grant on reuse
@@ -33,6 +35,8 @@ const ACCESS_TOKEN_TTL: u64 = 2;
 const ROUNDS: usize = 3;
 /// Parallel requests per burst, spread over the routes and their instances.
 const BURST: usize = 8;
+/// The emulator's demo user, whom the stack signs in.
+const DEMO_SUB: &str = "usr_demo1234567890";
 
 struct Burst {
     statuses: Vec<u16>,
@@ -128,6 +132,50 @@ async fn with_a_store_instances_share_one_refresh_when_the_provider_revokes_on_r
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_store_instances_share_one_refresh_when_the_provider_rejects_reuse() {
     assert_one_refresh_per_burst(&rounds(ReusePolicy::Reject, true).await);
+}
+
+/// The provider refuses the access token before its time (revoked alone,
+/// clocks far apart): a burst of user-info and validate-token requests,
+/// two processes of each, all refused at once, each then refreshes. With
+/// the store they share one refresh: one token call, every request 200,
+/// signed in afterwards in either order, however the provider treats a
+/// reused refresh token.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_store_a_burst_refused_early_shares_one_refresh() {
+    for reuse in [ReusePolicy::RevokeGrant, ReusePolicy::Reject] {
+        let stack = Stack::start(Setup {
+            reuse,
+            store: true,
+            ..Setup::default()
+        });
+        let mut jar = stack.browser();
+        stack.sign_in(&mut jar).await;
+        let before = stack.token_calls();
+        stack.emulator.expire_access_tokens_of(DEMO_SUB);
+        let mut requests = JoinSet::new();
+        for i in 0..BURST {
+            let mut tab = jar.clone();
+            let path = ["/api/user-info", "/api/validate-token"][i % 2];
+            let url = stack.url(path);
+            requests.spawn(async move { tab.get(&url).await });
+        }
+        let mut arrived: Vec<Page> = Vec::new();
+        while let Some(page) = requests.join_next().await {
+            arrived.push(page.unwrap());
+        }
+        let statuses: Vec<u16> = arrived.iter().map(|p| p.status).collect();
+        assert!(
+            statuses.iter().all(|s| *s == 200),
+            "{reuse:?}: {statuses:?}"
+        );
+        assert_eq!(stack.token_calls() - before, 1, "{reuse:?}: one token call");
+        for order in [
+            apply(&jar, arrived.iter()),
+            apply(&jar, arrived.iter().rev()),
+        ] {
+            assert!(signed_in(&stack, &order).await, "{reuse:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

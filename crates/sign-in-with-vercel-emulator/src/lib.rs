@@ -317,6 +317,18 @@ impl Emulator {
         }
     }
 
+    /// Ends the life of every access token of user `sub` now, as
+    /// [`Emulator::expire_access_token`] does one: for a test that cannot
+    /// see the tokens (the app's functions hold them in their cookies).
+    pub fn expire_access_tokens_of(&self, sub: &str) {
+        let now = self.now();
+        for token in lock(&self.store).access_tokens.values_mut() {
+            if token.grant.sub == sub {
+                token.expires_at = token.expires_at.min(now);
+            }
+        }
+    }
+
     /// The current faults, to change in place:
     /// `emulator.faults().signing = Signing::None;`.
     ///
