@@ -139,13 +139,6 @@ pub fn parse_response(response: &HttpResponse) -> Result<TokenResponse, Error> {
 /// held by no one, so to be revoked (RFC 7009). `None` when there are none
 /// to read.
 pub(crate) fn refused_tokens(response: &HttpResponse) -> Option<TokenResponse> {
-    #[derive(Deserialize)]
-    struct Issued {
-        #[serde(default)]
-        access_token: Option<Value>,
-        #[serde(default)]
-        refresh_token: Option<Value>,
-    }
     if !response.status().is_success() {
         return None;
     }
@@ -155,13 +148,12 @@ pub(crate) fn refused_tokens(response: &HttpResponse) -> Option<TokenResponse> {
         .into_iter::<Value>()
         .next()?
         .ok()?;
-    let issued: Issued = serde_json::from_value(first).ok()?;
-    let text = |token: Option<Value>| match token {
-        Some(Value::String(token)) if !token.is_empty() => Some(token),
+    let text = |name: &str| match first.get(name) {
+        Some(Value::String(token)) if !token.is_empty() => Some(token.clone()),
         _ => None,
     };
-    let refresh_token = text(issued.refresh_token).map(RefreshToken::new);
-    let access_token = match (text(issued.access_token), &refresh_token) {
+    let refresh_token = text("refresh_token").map(RefreshToken::new);
+    let access_token = match (text("access_token"), &refresh_token) {
         (Some(access), _) => access,
         // Revoking the refresh token ends the grant (RFC 7009 §2.1); the
         // access token's revocation then asks for nothing.
@@ -211,11 +203,9 @@ fn refused(status: http::StatusCode, code: Option<String>) -> Error {
 }
 
 /// Whether the body is Vercel's REST error marking the token sent as one
-/// it does not accept (`{"error": {…, "invalidToken": true}}`).
+/// it does not accept (`{"error": {"code": …, "invalidToken": true}}`).
 fn marks_invalid_token(response: &HttpResponse) -> bool {
-    crate::vercel_api::VercelApiError::from_response(response)
-        .problem()
-        .is_some_and(|p| p.invalid_token)
+    crate::error::rest_error(response.body()).is_some_and(|(_, marked)| marked)
 }
 
 /// RFC 6750 §4: only bearer tokens are understood (`token_type`
@@ -418,6 +408,11 @@ mod tests {
             (400, r#"{"error":"slow_down"}"#),
             (429, r#"{"error":"invalid_grant"}"#),
             (401, ""),
+            // Only `true` marks the token.
+            (
+                403,
+                r#"{"error":{"code":"forbidden","invalidToken":"true"}}"#,
+            ),
             // A 401 is the client's, whatever the body marks.
             (
                 401,

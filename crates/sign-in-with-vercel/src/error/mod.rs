@@ -481,18 +481,27 @@ pub(crate) fn oauth_error_code(body: &[u8]) -> Option<String> {
 /// the same host; sanitised. Neither `error_description` nor `message`
 /// is read.
 pub(crate) fn token_error_code(body: &[u8]) -> Option<String> {
+    oauth_error_code(body).or_else(|| rest_error(body).map(|(code, _)| code))
+}
+
+/// Vercel's REST API error body (`{"error": {"code": …, "invalidToken":
+/// …}}`): its code, sanitised, and whether it marks the token sent as one
+/// Vercel does not accept.
+pub(crate) fn rest_error(body: &[u8]) -> Option<(String, bool)> {
     #[derive(serde::Deserialize)]
     struct Rest {
         code: String,
+        /// Any JSON: only `true` marks the token.
+        #[serde(default, rename = "invalidToken")]
+        invalid_token: Option<serde_json::Value>,
     }
     #[derive(serde::Deserialize)]
     struct RestError {
         error: Rest,
     }
-    oauth_error_code(body).or_else(|| {
-        serde_json::from_slice::<RestError>(body)
-            .ok()
-            .map(|e| sanitize_error_code(&e.error.code))
+    serde_json::from_slice::<RestError>(body).ok().map(|e| {
+        let marked = e.error.invalid_token == Some(serde_json::Value::Bool(true));
+        (sanitize_error_code(&e.error.code), marked)
     })
 }
 
