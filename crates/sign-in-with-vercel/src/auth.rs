@@ -345,7 +345,12 @@ impl Auth {
     /// the provider refused although the token looked fresh. The new
     /// session's cookies join the session's; the new access token is
     /// returned. The refresh has [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE)
-    /// from this call, whatever a handler spent before it.
+    /// from this call, whatever a handler spent before it. A refused grant
+    /// ends the session (its cookies deleted with the answer): with the
+    /// shared store, everywhere, and the refusal is returned; without one
+    /// (or when it does not answer), [`Error::RefreshConflict`], since the
+    /// refusal may be a race lost to another instance whose answer brings
+    /// the browser a newer session (one retry tells).
     pub async fn refresh_session(&self, session: &Session) -> Result<AccessToken, Error> {
         with_own_deadline(session::refresh_now(&self.sessions, session)).await
     }

@@ -211,7 +211,7 @@
 //!   `invalidToken`, Vercel's REST form); a token the provider refuses at
 //!   userinfo or calls inactive, once more after one refresh (the tokens
 //!   of that refresh are then revoked; a refused refresh ends it as above,
-//!   without a store after a 409); a refreshed ID token about someone
+//!   without a store, or one that does not answer, after a 409); a refreshed ID token about someone
 //!   else. The app's own
 //!   misconfiguration (`invalid_client`, `unauthorized_client`,
 //!   `unsupported_grant_type`, any refusal on a 401) and throttling do

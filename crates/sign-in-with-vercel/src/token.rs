@@ -378,11 +378,18 @@ mod tests {
             (400, "Bad Request"),
             (401, r#"{"error":"invalid_grant"}"#),
             (200, r#"{"error":"invalid_scope"}"#),
-            // Vercel's API marks a token it does not accept so.
+            // Vercel's API marks a token it does not accept so, whatever
+            // its code.
             (
                 403,
                 r#"{"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}"#,
             ),
+            (
+                403,
+                r#"{"error":{"message":"Not authorized","invalidToken":true}}"#,
+            ),
+            (403, r#"{"error":{"code":null,"invalidToken":true}}"#),
+            (403, r#"{"error":{"code":403,"invalidToken":true}}"#),
         ];
         for (status, body) in grant {
             let e = parse_response(&response(status, body)).unwrap_err();

@@ -481,28 +481,34 @@ pub(crate) fn oauth_error_code(body: &[u8]) -> Option<String> {
 /// the same host; sanitised. Neither `error_description` nor `message`
 /// is read.
 pub(crate) fn token_error_code(body: &[u8]) -> Option<String> {
-    oauth_error_code(body).or_else(|| rest_error(body).map(|(code, _)| code))
+    oauth_error_code(body).or_else(|| rest_error(body).and_then(|(code, _)| code))
 }
 
 /// Vercel's REST API error body (`{"error": {"code": …, "invalidToken":
-/// …}}`): its code, sanitised, and whether it marks the token sent as one
-/// Vercel does not accept.
-pub(crate) fn rest_error(body: &[u8]) -> Option<(String, bool)> {
+/// …}}`): its code, sanitised, if it has one, and whether it marks the
+/// token sent as one Vercel does not accept (whatever the code).
+pub(crate) fn rest_error(body: &[u8]) -> Option<(Option<String>, bool)> {
+    use serde_json::Value;
+    /// Any JSON in either member: only a string is a code, only `true`
+    /// marks the token.
     #[derive(serde::Deserialize)]
     struct Rest {
-        code: String,
-        /// Any JSON: only `true` marks the token.
+        #[serde(default)]
+        code: Option<Value>,
         #[serde(default, rename = "invalidToken")]
-        invalid_token: Option<serde_json::Value>,
+        invalid_token: Option<Value>,
     }
     #[derive(serde::Deserialize)]
     struct RestError {
         error: Rest,
     }
-    serde_json::from_slice::<RestError>(body).ok().map(|e| {
-        let marked = e.error.invalid_token == Some(serde_json::Value::Bool(true));
-        (sanitize_error_code(&e.error.code), marked)
-    })
+    let e = serde_json::from_slice::<RestError>(body).ok()?.error;
+    let code = match &e.code {
+        Some(Value::String(code)) => Some(sanitize_error_code(code)),
+        _ => None,
+    };
+    let marked = e.invalid_token == Some(Value::Bool(true));
+    (code.is_some() || marked).then_some((code, marked))
 }
 
 /// An OAuth `error` code from a token, revocation or introspection error

@@ -4,9 +4,9 @@
 //! signed out, or when the provider no longer accepts the token and a
 //! refresh does not help (the app was removed, the grant revoked: the
 //! session cookie is then deleted); 409 when a parallel request spent the
-//! refresh token (retry; without a shared store also when the refresh
-//! after a refusal is refused, which may be that race: the retry then
-//! finds no session). A refused token is refreshed once and the question
+//! refresh token (retry; without a shared store, or when it does not
+//! answer, also when the refresh after a refusal is refused, which may be
+//! that race: the retry then finds no session). A refused token is refreshed once and the question
 //! asked again.
 
 use http::request::Parts;

@@ -6,9 +6,9 @@
 //! provider refused that (`tokenMetadataError`);
 //! 401 when signed out or not active even after one refresh (the session
 //! cookie is then deleted); 409 when a parallel request spent the refresh
-//! token (retry; without a shared store also when the refresh after a
-//! refusal is refused, which may be that race: the retry then finds no
-//! session).
+//! token (retry; without a shared store, or when it does not answer, also
+//! when the refresh after a refusal is refused, which may be that race:
+//! the retry then finds no session).
 
 use http::request::Parts;
 use http::{Method, StatusCode};

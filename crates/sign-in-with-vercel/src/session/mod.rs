@@ -522,10 +522,17 @@ pub(crate) async fn refresh_now(
             // (`RefreshConflict`): another instance refreshed, and the
             // session lives on in its generation.
             Err(e) if e.ends_session() && !matches!(e, Error::RefreshConflict) => {
-                end(sessions, &data).await;
+                let ended = end(sessions, &data).await;
                 let read = std::mem::take(&mut session.lock().1);
                 current::lock_pending(&session.pending)
                     .extend(crate::cookies::clear_all(&origin, &read));
+                // A refused grant the store did not take (none, or not
+                // answering) may be a race lost to another instance, as in
+                // `refresh_refused`: this generation is deleted all the
+                // same, and the caller told so (409, one retry).
+                if e.is_grant_refusal() && !ended {
+                    return Err(Error::RefreshConflict);
+                }
                 return Err(e);
             }
             Err(e) => return Err(e),
@@ -886,6 +893,9 @@ mod tests {
             let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
             let refused = auth.refresh_session(&session).await.unwrap_err();
             assert_eq!(refused.ends_session(), ends, "{refused:?}");
+            // Without a store, a refused grant may be a race lost to
+            // another instance: a conflict, the generation deleted.
+            assert_eq!(refused == Error::RefreshConflict, ends, "{refused:?}");
             let answer = session.finish(http::Response::new(()));
             let deleted = answer
                 .headers()
