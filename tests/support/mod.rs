@@ -66,24 +66,15 @@ pub struct Recording {
 impl HttpClient for Recording {
     fn execute(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
         self.recorder.requests.lock().unwrap().push(request.clone());
-        let failed_path = self
-            .recorder
-            .fail_path
-            .lock()
-            .unwrap()
-            .clone()
-            .filter(|(path, _)| request.uri().path().ends_with(path.as_str()))
+        let to = |path: &String| request.uri().path().ends_with(path.as_str());
+        let failed_path = (self.recorder.fail_path.lock().unwrap().clone())
+            .filter(|(path, _)| to(path))
             .map(|(_, e)| e);
         if let Some(e) = (*self.recorder.fail.lock().unwrap()).or(failed_path) {
             return Box::pin(async move { Err(e) });
         }
-        let answered = self
-            .recorder
-            .answer_path
-            .lock()
-            .unwrap()
-            .clone()
-            .filter(|(path, _, _)| request.uri().path().ends_with(path.as_str()));
+        let answered =
+            (self.recorder.answer_path.lock().unwrap().clone()).filter(|(path, _, _)| to(path));
         if let Some((_, status, body)) = answered {
             let response = http::Response::builder()
                 .status(status)

@@ -92,13 +92,15 @@ pub(crate) fn keep_deadline<F: Future>(future: F) -> impl Future<Output = F::Out
 pub(crate) const REVOCATION_RESERVE: Duration = Duration::from_secs(2);
 
 /// `future` under the current request's deadline brought forward by
-/// `reserve`, if there is one: for work after which something must still
-/// be done within the request's time (revoking the tokens of a sign-in
-/// that failed after the code was spent).
-pub(crate) async fn keeping_back<F: Future>(reserve: Duration, future: F) -> F::Output {
+/// [`REVOCATION_RESERVE`], if there is one: for work after which the
+/// tokens of a sign-in or a refresh that failed may still have to be
+/// revoked within the request's time (the code or refresh token spent).
+pub(crate) async fn keeping_back<F: Future>(future: F) -> F::Output {
     match DEADLINE.try_with(|deadline| *deadline) {
         Ok(deadline) => {
-            let earlier = deadline.checked_sub(reserve).unwrap_or_else(Instant::now);
+            let earlier = deadline
+                .checked_sub(REVOCATION_RESERVE)
+                .unwrap_or_else(Instant::now);
             DEADLINE.scope(earlier, future).await
         }
         Err(_) => future.await,

@@ -479,13 +479,21 @@ impl Provider {
     }
 
     /// Fetches the sign-in issuer's key set unless a fresh one is cached
-    /// (see [`Issuer::prefetch_keys`]); never fails.
+    /// (see [`Issuer::prefetch_keys`]); never fails. Like
+    /// [`Provider::verify_id_token`], it leaves
+    /// [`REVOCATION_RESERVE`](crate::clock::REVOCATION_RESERVE) of the
+    /// request's time: the tokens an ID token comes with are revoked if it
+    /// cannot be verified, and a key set that does not answer must not take
+    /// the time that needs.
     pub(crate) async fn prefetch_keys(&self) {
-        self.issuer.prefetch_keys(self.http(), self.now()).await;
+        let fetch = self.issuer.prefetch_keys(self.http(), self.now());
+        crate::clock::keeping_back(fetch).await;
     }
 
     /// Verifies an ID token of the sign-in (OpenID Connect Core §3.1.3.7),
-    /// with this client as its audience.
+    /// with this client as its audience, leaving
+    /// [`REVOCATION_RESERVE`](crate::clock::REVOCATION_RESERVE) of the
+    /// request's time for revoking its tokens if it fails.
     pub(crate) async fn verify_id_token(
         &self,
         token: &IdToken,
@@ -499,9 +507,10 @@ impl Provider {
             nonce,
             subject,
         };
-        self.issuer
-            .verify(self.http(), token, &audience, self.now())
-            .await
+        let verify = self
+            .issuer
+            .verify(self.http(), token, &audience, self.now());
+        crate::clock::keeping_back(verify).await
     }
 
     /// Checks the claims of a refresh's ID token of user `subject` without

@@ -10,7 +10,6 @@
 //! token that verified.
 
 use crate::client_auth::{authenticated_form, token_endpoint_method};
-use crate::clock::{REVOCATION_RESERVE, keeping_back};
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::{Endpoint, Error};
 use crate::id_token::{IdTokenClaims, IdTokenError};
@@ -85,7 +84,7 @@ pub(crate) async fn grant(
     // round trip less, as a cold callback does). Only an answer with an ID
     // token waits for them: a refusal, a failure or an answer without one
     // is answered at once, the fetch dropped.
-    let prefetch = keeping_back(REVOCATION_RESERVE, provider.prefetch_keys());
+    let prefetch = provider.prefetch_keys();
     tokio::pin!(call, prefetch);
     let mut prefetched = false;
     let response = loop {
@@ -95,16 +94,7 @@ pub(crate) async fn grant(
             () = &mut prefetch, if !prefetched => prefetched = true,
         }
     };
-    let tokens = match token::parse_response(&response) {
-        Err(e) => {
-            // Issued all the same, the refresh token spent: held by no one.
-            if let Some(refused) = token::refused_tokens(&response) {
-                revoke::unheld(provider, &refused, "refresh").await;
-            }
-            return Err(e);
-        }
-        Ok(tokens) => tokens,
-    };
+    let tokens = revoke::parsed_or_unheld(provider, &response, "refresh").await?;
     if tokens.id_token.is_some() && !prefetched {
         prefetch.await;
     }
@@ -131,13 +121,10 @@ async fn checked(
     tokens: &token::TokenResponse,
     sub: &str,
 ) -> Result<Option<IdTokenClaims>, Error> {
-    // The key fetches leave time to revoke the tokens if the ID token
-    // turns out wrong.
-    let verified = keeping_back(
-        REVOCATION_RESERVE,
-        provider.verify_id_token(id_token, &tokens.access_token, None, Some(sub)),
-    );
-    match verified.await {
+    match provider
+        .verify_id_token(id_token, &tokens.access_token, None, Some(sub))
+        .await
+    {
         Ok(claims) => Ok(Some(claims)),
         // The key set could not be fetched: the provider has rotated the
         // tokens all the same, so they must be kept, if the ID token that

@@ -171,6 +171,23 @@ pub(crate) async fn unheld(provider: &Provider, tokens: &TokenResponse, route: &
     revoke(provider, &tokens.access_token, refresh, route).await;
 }
 
+/// The token endpoint's answer read (RFC 6749 §5.1); when it is refused,
+/// the tokens it holds all the same (issued, the code or the refresh token
+/// spent for them) are revoked first: nobody will hold them.
+pub(crate) async fn parsed_or_unheld(
+    provider: &Provider,
+    response: &HttpResponse,
+    route: &str,
+) -> Result<TokenResponse, Error> {
+    let parsed = crate::token::parse_response(response);
+    if parsed.is_err()
+        && let Some(refused) = crate::token::refused_tokens(response)
+    {
+        unheld(provider, &refused, route).await;
+    }
+    parsed
+}
+
 /// The session's revocation from each token's: any failure is retried
 /// (revoking again is harmless, RFC 7009 §2.2); otherwise the token that
 /// ends the grant decides, the refresh token when there is one.

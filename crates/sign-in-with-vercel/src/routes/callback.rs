@@ -5,11 +5,10 @@
 //! cookie and redirects to the return path. Any failure sets no session
 //! and redirects to the error page (`AUTH_ERROR_PAGE`, by default
 //! `/auth/error`) with `?error=<code>` (another method than GET: 405 JSON);
-//! once the attempt's flow
-//! cookie is found, the failure clears it (only it: other tabs' attempts
-//! stay; one that cannot be read, or has expired, is left to its
-//! ten-minute `Max-Age`), and tokens already issued by then are revoked,
-//! since nobody will hold them.
+//! once the attempt's flow cookie is found, the failure clears it (only
+//! it: other tabs' attempts stay; one that cannot be read, or has expired,
+//! is left to its ten-minute `Max-Age`), and tokens already issued by then
+//! are revoked, since nobody will hold them.
 
 use http::Method;
 use http::request::Parts;
@@ -18,7 +17,6 @@ use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
 use crate::callback::{CallbackParams, check};
 use crate::client_auth::token_endpoint_method;
-use crate::clock;
 use crate::cookies::{RequestCookies, clear_all, clear_cookie};
 use crate::error::{Error, IdTokenError};
 use crate::flow::Flows;
@@ -63,15 +61,14 @@ async fn callback(
     if let Ok((_, name)) = &found {
         reply.clear_on_error.push(clear_cookie(&origin, name));
     }
-    let flow = found.map(|(flow, _)| flow);
     // An answer of success without this browser's attempt (no flow cookie,
     // or none with its `state`: a bot, a link preview, an old tab) is
     // refused before the metadata is asked for: a cold instance of a
     // custom issuer would discover it first, and answer an issuer's
     // trouble instead.
-    let flow = match flow {
+    let flow = match found {
         Err(refused) if params.error.is_none() => return Err(refused),
-        flow => flow,
+        found => found.map(|(flow, _)| flow),
     };
     let metadata = provider.metadata().await?;
     let (flow, code) = check(params, flow, metadata)?;
@@ -91,23 +88,11 @@ async fn callback(
         let response = provider
             .send(crate::error::Endpoint::Token, request)
             .await?;
-        match token::parse_response(&response) {
-            Err(e) => {
-                // Issued all the same, the code spent: held by no one.
-                if let Some(refused) = token::refused_tokens(&response) {
-                    revoke::unheld(provider, &refused, "callback").await;
-                }
-                Err(e)
-            }
-            parsed => parsed,
-        }
+        revoke::parsed_or_unheld(provider, &response, "callback").await
     };
     // `try_join!` answers a failed exchange at once, dropping the fetch.
-    // The key fetches leave time to revoke the tokens if the ID token
-    // cannot be verified: a key set that does not answer must not take
-    // all of it.
     let prefetch = async {
-        clock::keeping_back(clock::REVOCATION_RESERVE, provider.prefetch_keys()).await;
+        provider.prefetch_keys().await;
         Ok(())
     };
     let (tokens, ()) = tokio::try_join!(exchange, prefetch)?;
@@ -118,11 +103,9 @@ async fn callback(
             .id_token
             .as_ref()
             .ok_or(Error::IdToken(IdTokenError::Missing))?;
-        let claims = clock::keeping_back(
-            clock::REVOCATION_RESERVE,
-            provider.verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None),
-        )
-        .await?;
+        let claims = provider
+            .verify_id_token(id_token, &tokens.access_token, Some(&flow.nonce), None)
+            .await?;
         // A new session: its own id, 128 random bits, kept by every refresh.
         let sid = random_token()[..22].to_owned();
         let data = SessionData::issued(

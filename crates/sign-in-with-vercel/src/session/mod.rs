@@ -512,30 +512,17 @@ pub(crate) async fn refresh_now(
         match crate::clock::with_deadline(Box::pin(refresh_shared(sessions, &origin, &data))).await
         {
             Ok(refreshed) => refreshed,
-            // The grant refused (the app removed, the grant revoked) or a
-            // refreshed ID token that is not this session's, right after the
-            // provider refused the access token: the session is over, as
-            // `load` ends it. In every instance with a store; and the answer
-            // the session finishes deletes this generation (only it: without
-            // a store, a refusal may be a race lost to another instance, whose
-            // answer carries the newer one). Not a race lost with a store
-            // (`RefreshConflict`): another instance refreshed, and the
-            // session lives on in its generation.
-            Err(e) if e.ends_session() && !matches!(e, Error::RefreshConflict) => {
-                let ended = end(sessions, &data).await;
-                let read = std::mem::take(&mut session.lock().1);
-                current::lock_pending(&session.pending)
-                    .extend(crate::cookies::clear_all(&origin, &read));
-                // A refused grant the store did not take (none, or not
-                // answering) may be a race lost to another instance, as in
-                // `refresh_refused`: this generation is deleted all the
-                // same, and the caller told so (409, one retry).
-                if e.is_grant_refusal() && !ended {
-                    return Err(Error::RefreshConflict);
+            Err(e) => {
+                let (e, over) = after_refused_refresh(sessions, &data, e).await;
+                // The answer the session finishes deletes this generation
+                // (only it: the others are other sessions, or newer).
+                if over {
+                    let read = std::mem::take(&mut session.lock().1);
+                    current::lock_pending(&session.pending)
+                        .extend(crate::cookies::clear_all(&origin, &read));
                 }
                 return Err(e);
             }
-            Err(e) => return Err(e),
         };
     let mut reply = Reply::default();
     {
@@ -553,14 +540,9 @@ pub(crate) async fn refresh_now(
 /// session held it live: one refresh (RFC 6749 §6), which a token revoked
 /// alone, or clocks far apart, leave possible; the caller asks once more
 /// with the new token. The new generation's cookies join `reply`. `None`
-/// without a refresh token. A refused grant ends the session in every
-/// instance when the store takes the news; without one (or when it does
-/// not answer) the refusal may be a race lost to another instance, whose
-/// answer carries the newer generation, so it is `RefreshConflict` (409:
-/// this generation deleted, one retry tells a lost race from a dead
-/// grant), as `load` answers it once the access token is dead. A refreshed
-/// ID token that is not this session's ends the session; a race lost with
-/// a store, or a provider out of reach, keeps it.
+/// without a refresh token. A failed refresh is answered as
+/// [`after_refused_refresh`] says (a refused grant without a store: 409,
+/// as `load` answers it once the access token is dead).
 pub(crate) async fn refresh_refused(
     sessions: &Sessions,
     data: &SessionData,
@@ -575,21 +557,34 @@ pub(crate) async fn refresh_refused(
             replace_generation(reply, &origin, &refreshed.sealed);
             Ok(Some(refreshed.data.clone()))
         }
-        Err(e) if e.is_grant_refusal() => {
-            e.log("refresh");
-            if end(sessions, data).await {
-                Err(e)
-            } else {
-                Err(Error::RefreshConflict)
-            }
-        }
-        Err(e) if e.ends_session() && !matches!(e, Error::RefreshConflict) => {
-            e.log("refresh");
-            end(sessions, data).await;
-            Err(e)
-        }
-        Err(e) => Err(e),
+        // The answer deletes the generation for any error that ends it.
+        Err(e) => Err(after_refused_refresh(sessions, data, e).await.0),
     }
+}
+
+/// A refresh asked for right after the provider refused `data`'s access
+/// token ([`refresh_now`], [`refresh_refused`]) failed with `e`: what to
+/// answer, and whether this generation is over. The grant refused (the app
+/// removed, the grant revoked) ends the session in every instance when
+/// the store takes the news, and the refusal is answered; without one (or
+/// when it does not answer) the refusal may be a race lost to another
+/// instance, whose answer carries the newer generation, so it is
+/// `RefreshConflict` (409: one retry tells a lost race from a dead grant).
+/// A refreshed ID token that is not this session's ends it too. A race
+/// lost with a store (`RefreshConflict` itself) or a provider out of reach
+/// keeps the session: another instance refreshed it, or the next try will.
+async fn after_refused_refresh(sessions: &Sessions, data: &SessionData, e: Error) -> (Error, bool) {
+    if e.is_grant_refusal() {
+        e.log("refresh");
+        let ended = end(sessions, data).await;
+        return (if ended { e } else { Error::RefreshConflict }, true);
+    }
+    if e.ends_session() && !matches!(e, Error::RefreshConflict) {
+        e.log("refresh");
+        end(sessions, data).await;
+        return (e, true);
+    }
+    (e, false)
 }
 
 /// Vercel's REST API acting as the signed-in user of `session`: its access
@@ -1032,6 +1027,27 @@ mod tests {
         assert_eq!(who, None, "a deployment without the new key");
     }
 
+    /// Whether `then` succeeds when a handler of `Auth::protect` runs it
+    /// after spending more than the request's deadline on its own work.
+    async fn after_a_long_handler(
+        auth: &crate::Auth,
+        request: &http::Request<()>,
+        then: impl AsyncFnOnce(&Session) -> bool,
+    ) -> bool {
+        let answer: http::Response<bytes::Bytes> = auth
+            .protect(request, async |session| {
+                tokio::time::sleep(crate::REQUEST_DEADLINE + std::time::Duration::from_secs(1))
+                    .await;
+                let status = if then(&session).await { 200 } else { 502 };
+                http::Response::builder()
+                    .status(status)
+                    .body(bytes::Bytes::new())
+                    .unwrap()
+            })
+            .await;
+        answer.status() == 200
+    }
+
     /// A handler of `Auth::protect` that has spent the request's own
     /// deadline on its work still gets an answer from Vercel's REST API:
     /// each call has a deadline of its own.
@@ -1045,23 +1061,12 @@ mod tests {
             })
         });
         let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 100));
-        let response: http::Response<bytes::Bytes> = auth
-            .protect(&request, async |session| {
-                tokio::time::sleep(crate::REQUEST_DEADLINE + std::time::Duration::from_secs(1))
-                    .await;
-                let api = auth.vercel_api(&session).await.unwrap();
-                let status = if api.get("/v2/user").await.is_ok() {
-                    200
-                } else {
-                    502
-                };
-                http::Response::builder()
-                    .status(status)
-                    .body(bytes::Bytes::new())
-                    .unwrap()
-            })
-            .await;
-        assert_eq!(response.status(), 200);
+        let answered = after_a_long_handler(&auth, &request, async |session| {
+            let api = auth.vercel_api(session).await.unwrap();
+            api.get("/v2/user").await.is_ok()
+        })
+        .await;
+        assert!(answered);
         assert_eq!(vercel.calls("/v2/user"), 1);
     }
 
@@ -1072,21 +1077,12 @@ mod tests {
     async fn a_refresh_after_a_long_handler_has_its_own_deadline() {
         let vercel = refreshing_provider();
         let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 100));
-        let response: http::Response<bytes::Bytes> = auth
-            .protect(&request, async |session| {
-                tokio::time::sleep(crate::REQUEST_DEADLINE + std::time::Duration::from_secs(1))
-                    .await;
-                let status = match auth.refresh_session(&session).await {
-                    Ok(token) if token.ct_eq("vca_new") => 200,
-                    _ => 502,
-                };
-                http::Response::builder()
-                    .status(status)
-                    .body(bytes::Bytes::new())
-                    .unwrap()
-            })
-            .await;
-        assert_eq!(response.status(), 200);
+        let refreshed = after_a_long_handler(&auth, &request, async |session| {
+            let token = auth.refresh_session(session).await;
+            token.is_ok_and(|token| token.ct_eq("vca_new"))
+        })
+        .await;
+        assert!(refreshed);
         assert_eq!(vercel.calls("/login/oauth/token"), 1);
     }
 

@@ -462,6 +462,18 @@ mod with_redis {
             }
         }
 
+        /// Whether a replica's refusal is to be logged now: once a minute
+        /// at most ([`SAY_REPLICA_EVERY`]), however many commands meet it.
+        fn replica_news_due(&self) -> bool {
+            let now = Instant::now();
+            let mut said = lock(&self.said_replica);
+            let due = said.is_none_or(|at| now.duration_since(at) >= SAY_REPLICA_EVERY);
+            if due {
+                *said = Some(now);
+            }
+            due
+        }
+
         /// Drops the kept connection, so that the next command opens one;
         /// left as it is while another request is opening one (which then
         /// is new anyway), rather than waiting for it past a deadline.
@@ -557,17 +569,7 @@ mod with_redis {
                     // an outage is, not once a second.
                     if failover {
                         self.forget_connection();
-                        let now = Instant::now();
-                        let say = {
-                            let mut said = lock(&self.said_replica);
-                            let due =
-                                said.is_none_or(|at| now.duration_since(at) >= SAY_REPLICA_EVERY);
-                            if due {
-                                *said = Some(now);
-                            }
-                            due
-                        };
-                        if say {
+                        if self.replica_news_due() {
                             crate::log::error(&format!(
                                 "shared store refused {what}:{code} {:?} (a replica: \
                                  writes wait for a primary behind the store's name)",
