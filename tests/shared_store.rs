@@ -4,8 +4,10 @@
 //! sign-in over it; "sign out everywhere";
 //! the app removed at the provider; a refusal shared like an outcome; one
 //! store round trip per protected request; a store that is down or
-//! slow, which leaves sessions as they are without one; and a `rediss://`
-//! endpoint whose certificate no authority signed, which is never used.
+//! slow, which leaves sessions as they are without one; a store that is
+//! busy, full, holds bytes it was not given, or lost a claim; and a
+//! `rediss://` endpoint whose certificate no authority signed, which is
+//! never used.
 
 mod support;
 
@@ -501,6 +503,9 @@ impl TlsInFront {
         };
         let cert = CertificateDer::from_pem_slice(cert).expect("the test certificate");
         let key = PrivateKeyDer::from_pem_slice(key).expect("the test key");
+        // ring, as the product's TLS (deprecated by rustls 0.23.48 for
+        // want of a post-quantum key exchange: the library's `transport`).
+        #[allow(deprecated)]
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -743,6 +748,193 @@ async fn a_claimed_refresh_whose_outcome_the_store_did_not_take_is_published_lat
     redis
         .key_of_kind_within("o", Duration::from_secs(10), Duration::from_millis(200))
         .await;
+}
+
+/// A store that answers but asks to be asked again (`BUSY`: another
+/// client's long script; `LOADING` after a restart is the same refusal) is
+/// no final answer: a refresh made meanwhile is published once the store
+/// takes writes again, so that a copy of the replaced generation gets it
+/// instead of spending the old refresh token, which this provider punishes
+/// by ending the grant.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_made_while_the_store_was_busy_is_published_once_it_answers() {
+    let (stack, mut browser) = one_instance_signed_in().await;
+    let url = stack.url("/api/auth/session");
+    let old = copy(&browser);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let redis = stack.redis.as_ref().unwrap();
+    // Every other client is answered `BUSY` 10 ms into the script, until
+    // it is killed.
+    assert_eq!(
+        redis.command("CONFIG SET lua-time-limit 10").as_deref(),
+        Some("+OK")
+    );
+    let mut script = std::net::TcpStream::connect(("127.0.0.1", redis.port())).unwrap();
+    std::io::Write::write_all(&mut script, b"EVAL \"while true do end\" 0\r\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        redis
+            .command("PING")
+            .unwrap_or_default()
+            .starts_with("-BUSY"),
+        "the store is busy"
+    );
+    let refreshed = browser.get(&url).await;
+    assert_eq!(
+        refreshed.json()["user"]["sub"],
+        DEMO_SUB,
+        "{}",
+        refreshed.body
+    );
+    // Past a few of the late publication's tries.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(redis.command("SCRIPT KILL").as_deref(), Some("+OK"));
+    drop(script);
+    // The script stops at its next check, a moment after the kill.
+    let killed = Instant::now();
+    while redis.command("PING").as_deref() != Some("+PONG") {
+        assert!(killed.elapsed() < Duration::from_secs(2), "still busy");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = redis
+        .key_of_kind_within("o", Duration::from_secs(10), Duration::from_millis(200))
+        .await;
+    // Past the instance's own memory of the refresh (5 s): only the store
+    // can answer the copy now.
+    tokio::time::sleep(Duration::from_secs(6).saturating_sub(took)).await;
+    let mut old = old;
+    let late = old.get(&url).await;
+    assert_eq!(late.json()["user"]["sub"], DEMO_SUB, "{}", late.body);
+    let after = browser.get(&url).await;
+    assert_eq!(after.json()["user"]["sub"], DEMO_SUB, "{}", after.body);
+}
+
+/// A full store (`noeviction` at its `maxmemory`) refuses the claim's
+/// write but still answers its read: a copy of the replaced generation
+/// gets the outcome another request published, rather than spending the
+/// old refresh token again (which this provider punishes by ending the
+/// grant).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_store_still_hands_a_copy_the_published_refresh() {
+    let (stack, mut browser) = one_instance_signed_in().await;
+    let url = stack.url("/api/auth/session");
+    let old = copy(&browser);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let redis = stack.redis.as_ref().unwrap();
+    let refreshed = browser.get(&url).await;
+    assert_eq!(
+        refreshed.json()["user"]["sub"],
+        DEMO_SUB,
+        "{}",
+        refreshed.body
+    );
+    redis
+        .key_of_kind_within("o", Duration::from_secs(5), Duration::from_millis(50))
+        .await;
+    for command in [
+        "CONFIG SET maxmemory-policy noeviction",
+        "CONFIG SET maxmemory 1",
+    ] {
+        assert_eq!(redis.command(command).as_deref(), Some("+OK"), "{command}");
+    }
+    assert!(
+        redis
+            .command("SET siv:test:full 1")
+            .unwrap_or_default()
+            .starts_with("-OOM"),
+        "the store refuses writes"
+    );
+    // Past the instance's own memory of the refresh (5 s).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let mut old = old;
+    let late = old.get(&url).await;
+    assert_eq!(late.json()["user"]["sub"], DEMO_SUB, "{}", late.body);
+    assert_eq!(
+        redis.command("CONFIG SET maxmemory 0").as_deref(),
+        Some("+OK")
+    );
+    let after = browser.get(&url).await;
+    assert_eq!(after.json()["user"]["sub"], DEMO_SUB, "{}", after.body);
+}
+
+/// A sign-out mark holding bytes that are not UTF-8 (another writer, a
+/// migration) still ends the session: whatever the session's key holds is
+/// an answer about it, not an outage that would leave every session of
+/// the instance unchecked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_out_mark_of_any_bytes_still_ends_the_session() {
+    let stack = Stack::start(Setup::default());
+    let (mut browser, stolen) = signed_in_and_copied(&stack).await;
+    let answer = post(&mut browser, &stack, "/api/auth/signout").await;
+    assert_eq!(answer["revoked"], true);
+    let redis = stack.redis.as_ref().unwrap();
+    let marks = redis.keys_of_kind("s");
+    assert!(!marks.is_empty(), "{:?}", redis.keys());
+    for key in marks {
+        assert_eq!(
+            redis
+                .command(&format!("SET {key} \"\\xff\\xfe\""))
+                .as_deref(),
+            Some("+OK")
+        );
+    }
+    tokio::time::sleep(WITHIN).await;
+    // The session route first, and alone: it asks nothing of the provider,
+    // whose refusal of the revoked tokens would end the session anew.
+    for _ in 0..4 {
+        let page = copy(&stolen).get(&stack.url("/api/auth/session")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.json()["user"].is_null(), "{}", page.body);
+    }
+}
+
+/// A request that won the claim only after the first claim vanished (a
+/// flush, a failover to a replica that missed it) spends the refresh token
+/// again and is refused: a race lost, published only where no outcome is,
+/// so that it does not replace the new generation the first request
+/// published, which later copies of the replaced generation are to get.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_race_lost_after_a_vanished_claim_leaves_the_published_refresh() {
+    let stack = Stack::start(Setup {
+        instances: 2,
+        access_token_ttl: 2,
+        reuse: ReusePolicy::Reject,
+        ..Setup::default()
+    });
+    let mut browser = stack.browser();
+    stack.sign_in(&mut browser).await;
+    let (mut second, mut third) = (copy(&browser), copy(&browser));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stack.emulator.faults().token_delay = Some(Duration::from_millis(1500));
+    let redis = stack.redis.as_ref().unwrap();
+    let url = stack.url("/api/auth/session");
+    // The first instance claims the refresh and calls the provider.
+    let first = tokio::spawn({
+        let url = url.clone();
+        async move { browser.get(&url).await.json()["user"]["sub"].clone() }
+    });
+    let claim = redis
+        .key_of_kind_within("c", Duration::from_secs(5), Duration::from_millis(20))
+        .await;
+    // The second instance finds the claim and waits on it; then the claim
+    // vanishes, and the second claims and spends the token again.
+    let waiting = tokio::spawn({
+        let url = url.clone();
+        async move { second.get(&url).await.status }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = claim;
+    for key in redis.keys_of_kind("c") {
+        assert_eq!(redis.command(&format!("DEL {key}")).as_deref(), Some(":1"));
+    }
+    assert_eq!(first.await.unwrap(), DEMO_SUB);
+    assert_eq!(waiting.await.unwrap(), 409, "a race lost");
+    stack.emulator.faults().token_delay = None;
+    // Past both instances' own memory of the refresh (5 s): the store
+    // answers a third copy with the first request's new generation.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let late = third.get(&url).await;
+    assert_eq!(late.json()["user"]["sub"], DEMO_SUB, "{}", late.body);
 }
 
 /// One instance of each function with the store, whose access tokens live

@@ -129,6 +129,18 @@ impl HttpClient for ReqwestClient {
     }
 }
 
+/// rustls's cryptography by ring, the product's one cryptography library.
+/// rustls 0.23.48 deprecated it for want of a post-quantum key exchange
+/// (`X25519MLKEM768`), which only its aws-lc-rs provider offers, at the
+/// price of a C build (cmake) and larger functions. Against a recording
+/// decrypted years from now, the tokens will have expired; the client
+/// secret and the users' profiles will not. Kept deliberately, to revisit
+/// when ring offers ML-KEM.
+#[allow(deprecated)]
+pub(crate) fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
 /// TLS 1.2 and 1.3 by rustls with ring, trusting Mozilla's root CAs as
 /// compiled into `webpki-roots`. The platform verifier would read and parse
 /// every file of `/etc/ssl/certs` on each instance's first call: about 7 ms
@@ -137,7 +149,7 @@ fn tls_config() -> Option<rustls::ClientConfig> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let provider = std::sync::Arc::new(ring_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .inspect_err(|e| crate::log::error(&format!("cannot configure TLS: {e}")))

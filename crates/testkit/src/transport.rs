@@ -45,7 +45,10 @@ pub struct Http {
 
 impl Default for Http {
     fn default() -> Self {
-        // reqwest is built without a default crypto provider.
+        // reqwest is built without a default crypto provider. ring's,
+        // deprecated by rustls 0.23.48 for want of a post-quantum key
+        // exchange, is the product's (the library's `transport` says why).
+        #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -109,6 +109,9 @@ pub(super) async fn refresh(
                 // may carry the new session), as without a store, and the
                 // rest of the burst is told so rather than spending the
                 // token again.
+                // Published only where no outcome is yet: the instance
+                // whose claim lapsed may have published the new
+                // generation meanwhile, which copies are to get.
                 let lost_race = waited && outcome_is_final(&outcome);
                 let published = match &outcome {
                     _ if lost_race => Some(Published::Spent),
@@ -128,7 +131,7 @@ pub(super) async fn refresh(
                     // sent later would spend the old refresh token again.
                     // Published later instead, as an unclaimed refresh is.
                     Some(sealed) => {
-                        if !store.publish(flight, &sealed).await {
+                        if !store.publish(flight, &sealed, lost_race).await {
                             publish_late(store, data.id().into_owned(), *flight, sealed);
                         }
                     }
@@ -208,6 +211,10 @@ fn decode(keys: &Keys, flight: &[u8; 32], stored: &str) -> Option<Published> {
     serde_json::from_slice(&opened.plaintext).ok()
 }
 
+/// How far apart the instances' clocks may be, for the age of an outcome
+/// [`adopt`] takes.
+const KEPT_SKEW_SECS: i64 = 60;
+
 /// Another instance's outcome for `old` (whose flight key is `flight`), as
 /// this request's own: the same generation (opened to know who it is, and
 /// only if it is `old`'s next one), or the same refusal.
@@ -231,6 +238,13 @@ fn adopt(
                         && new.sub == old.sub
                         && new.started_ms == old.started_ms
                         && new.rotation == old.rotation.saturating_add(1)
+                        // Made within the time an outcome is kept (and
+                        // the clocks' skew): a store that kept one past its
+                        // expiry (keys copied without their TTLs, a clock
+                        // set back) does not hand out a generation long
+                        // since replaced.
+                        && new.access_issued_at
+                            >= now.saturating_sub(cookie::LATE_LANDING_SECS + KEPT_SKEW_SECS)
                 })
                 .ok_or_else(unusable)?;
             let sealed =
@@ -305,6 +319,21 @@ mod tests {
         let adopted = adopt(&provider(), &origin(), &FLIGHT, &old, &stored).unwrap();
         assert_eq!(adopted.sealed.names, refreshed.sealed.names);
         assert_eq!(adopted.sealed.set_cookies, refreshed.sealed.set_cookies);
+    }
+
+    /// An outcome the store kept past its expiry (keys copied without
+    /// their TTLs, a clock set back) is not adopted: only one made within
+    /// the time an outcome is kept, and the clocks' skew.
+    #[test]
+    fn an_outcome_kept_past_its_time_is_not_adopted() {
+        let (_, stored) = store_outcome(session("sid", "usr_1", 1, "n"));
+        let old = session("sid", "usr_1", 0, "n");
+        let at =
+            |now: i64| Provider::new(Ok(config())).with_clock(std::sync::Arc::new(move || now));
+        let kept = cookie::LATE_LANDING_SECS + KEPT_SKEW_SECS;
+        assert!(adopt(&at(NOW + kept), &origin(), &FLIGHT, &old, &stored).is_ok());
+        let late = adopt(&at(NOW + kept + 1), &origin(), &FLIGHT, &old, &stored);
+        assert!(matches!(late, Err(Error::Upstream(..))), "{:?}", late.err());
     }
 
     /// What a reader of the store finds is no session cookie, and holds

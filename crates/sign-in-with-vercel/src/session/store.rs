@@ -129,10 +129,11 @@ impl UserMarks {
 
     /// The marks as the store holds them; a value that is not a number
     /// (no version writes one) is no mark.
-    fn read(ms: Option<&str>, seconds: Option<&str>) -> Self {
+    fn read(ms: Option<&[u8]>, seconds: Option<&[u8]>) -> Self {
+        let number = |v: &[u8]| std::str::from_utf8(v).ok()?.parse().ok();
         Self {
-            ms: ms.and_then(|v| v.parse().ok()),
-            seconds: seconds.and_then(|v| v.parse().ok()),
+            ms: ms.and_then(number),
+            seconds: seconds.and_then(number),
         }
     }
 
@@ -218,7 +219,7 @@ mod without_redis {
             match *self {}
         }
 
-        pub(crate) async fn publish(&self, _: &[u8; 32], _: &str) -> bool {
+        pub(crate) async fn publish(&self, _: &[u8; 32], _: &str, _: bool) -> bool {
             match *self {}
         }
 
@@ -260,8 +261,9 @@ mod with_redis {
 
     /// How long one round trip to the store may take.
     pub(crate) const ROUND_TRIP_TIMEOUT: Duration = Duration::from_millis(500);
-    /// How often a store that refuses writes as a replica is logged.
-    const SAY_REPLICA_EVERY: Duration = Duration::from_secs(60);
+    /// How often a store that asks to be asked again later (a replica,
+    /// a store loading its data) is logged.
+    const SAY_WAIT_EVERY: Duration = Duration::from_secs(60);
     /// How long connecting to the store may take.
     pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
     /// After a failure, how long an instance leaves the store alone.
@@ -325,6 +327,52 @@ mod with_redis {
         )
     }
 
+    /// Whether the store answered `e` with a value the client cannot read
+    /// as asked (bytes that are not UTF-8, a key of another type where a
+    /// string was expected): an answer about one key, not an outage that
+    /// would rest the store for every session of the instance.
+    fn unreadable(e: &RedisError) -> bool {
+        matches!(
+            e.kind(),
+            redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType
+        )
+    }
+
+    /// Whether `e` is a replica's refusal (`READONLY`, `MASTERDOWN`: a
+    /// failover moved the primary), after which the next command is to
+    /// connect again to wherever the store's name now points.
+    fn failover(e: &RedisError) -> bool {
+        matches!(
+            e.kind(),
+            redis::ErrorKind::Server(
+                redis::ServerErrorKind::ReadOnly | redis::ServerErrorKind::MasterDown
+            )
+        )
+    }
+
+    /// Why the store asked to be asked again later, if `e` is such a
+    /// refusal: a replica's, `LOADING` (a restart reading its data),
+    /// `BUSY` (another client's long script), `TRYAGAIN`, `CLUSTERDOWN`,
+    /// `NOREPLICAS` (a write the store's replicas could not confirm). For
+    /// the log; the command is worth sending again.
+    fn wait_asked(e: &RedisError) -> Option<&'static str> {
+        use redis::ServerErrorKind as Kind;
+        if failover(e) {
+            return Some("a replica: writes wait for a primary behind the store's name");
+        }
+        match e.kind() {
+            redis::ErrorKind::Server(Kind::BusyLoading) => Some("loading its data after a restart"),
+            redis::ErrorKind::Server(Kind::TryAgain | Kind::ClusterDown) => {
+                Some("a cluster between states")
+            }
+            _ => match refusal_code(e).as_deref() {
+                Some("BUSY") => Some("busy with a long script"),
+                Some("NOREPLICAS") => Some("its replicas did not confirm a write"),
+                _ => None,
+            },
+        }
+    }
+
     /// The code of the store's refusal (`OOM`, `NOPERM`…), for the log: a
     /// pipeline's first failed command's, which the client's own `code`
     /// leaves out for a code it does not know. A word the store chose,
@@ -372,9 +420,9 @@ mod with_redis {
         resting_until: Mutex<Option<Instant>>,
         /// Whether the instance has said in its log that the store failed.
         said_down: AtomicBool,
-        /// When a replica's refusal was last logged: once a minute at
-        /// most, whatever retries it (a late publication, every second).
-        said_replica: Mutex<Option<Instant>>,
+        /// When a refusal asking to wait was last logged: once a minute
+        /// at most, whatever retries it (a late publication, every second).
+        said_wait: Mutex<Option<Instant>>,
         /// Sessions seen not ended: trusted for [`LIVE_FOR`].
         live: Mutex<Live>,
         /// The late publications still to make, by session id: a session
@@ -447,7 +495,7 @@ mod with_redis {
                     connection: tokio::sync::Mutex::new(None),
                     resting_until: Mutex::new(None),
                     said_down: AtomicBool::new(false),
-                    said_replica: Mutex::new(None),
+                    said_wait: Mutex::new(None),
                     live: Mutex::new(Live::default()),
                     late: Mutex::new(Vec::new()),
                 }),
@@ -462,12 +510,13 @@ mod with_redis {
             }
         }
 
-        /// Whether a replica's refusal is to be logged now: once a minute
-        /// at most ([`SAY_REPLICA_EVERY`]), however many commands meet it.
-        fn replica_news_due(&self) -> bool {
+        /// Whether a refusal asking to wait is to be logged now: once a
+        /// minute at most ([`SAY_WAIT_EVERY`]), however many commands meet
+        /// it.
+        fn wait_news_due(&self) -> bool {
             let now = Instant::now();
-            let mut said = lock(&self.said_replica);
-            let due = said.is_none_or(|at| now.duration_since(at) >= SAY_REPLICA_EVERY);
+            let mut said = lock(&self.said_wait);
+            let due = said.is_none_or(|at| now.duration_since(at) >= SAY_WAIT_EVERY);
             if due {
                 *said = Some(now);
             }
@@ -501,7 +550,7 @@ mod with_redis {
                 // unless the app has installed its own, which is then used.
                 static PROVIDER: std::sync::Once = std::sync::Once::new();
                 PROVIDER.call_once(|| {
-                    let _ = rustls::crypto::ring::default_provider().install_default();
+                    let _ = crate::transport::ring_provider().install_default();
                 });
             }
             let connection = self
@@ -552,38 +601,7 @@ mod with_redis {
                 // replica's refusal (`READONLY`, `MASTERDOWN`: a failover
                 // moved the primary) drops the connection, so that the
                 // next command connects to wherever the name now points.
-                Err(Failure::Redis(e)) if answered(&e) => {
-                    let failover = matches!(
-                        e.kind(),
-                        redis::ErrorKind::Server(
-                            redis::ServerErrorKind::ReadOnly | redis::ServerErrorKind::MasterDown
-                        )
-                    );
-                    let code = refusal_code(&e)
-                        .map(|c| format!(" {c}"))
-                        .unwrap_or_default();
-                    // A replica's refusal is no answer of the store's: the
-                    // command is worth sending again to the new primary (a
-                    // refresh's outcome is published later, every second
-                    // until it takes writes), and said once until then, as
-                    // an outage is, not once a second.
-                    if failover {
-                        self.forget_connection();
-                        if self.replica_news_due() {
-                            crate::log::error(&format!(
-                                "shared store refused {what}:{code} {:?} (a replica: \
-                                 writes wait for a primary behind the store's name)",
-                                e.kind()
-                            ));
-                        }
-                        return Reply::Unanswered;
-                    }
-                    crate::log::error(&format!(
-                        "shared store refused {what}:{code} {:?}",
-                        e.kind()
-                    ));
-                    Reply::Refused
-                }
+                Err(Failure::Redis(e)) if answered(&e) || unreadable(&e) => self.refusal(what, &e),
                 Err(failure) => {
                     *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
                     if matches!(failure, Failure::Redis(_)) {
@@ -609,6 +627,44 @@ mod with_redis {
                     Reply::Unanswered
                 }
             }
+        }
+
+        /// What a refusal `e` of the store's comes to, logged: no answer
+        /// for one that asks to be asked again (said once a minute),
+        /// else a refusal (said each time).
+        fn refusal<T>(&self, what: &str, e: &RedisError) -> Reply<T> {
+            let code = refusal_code(e).map(|c| format!(" {c}")).unwrap_or_default();
+            // A refusal that asks to be asked again is no answer of
+            // the store's: a replica's (the command is worth
+            // sending to the new primary), a store loading its data
+            // after a restart, one busy with another client's
+            // script, a cluster between states. A refresh's
+            // outcome is published later, every second until the
+            // store takes it; said once a minute until then, not
+            // once a request.
+            if let Some(why) = wait_asked(e) {
+                if failover(e) {
+                    self.forget_connection();
+                }
+                if self.wait_news_due() {
+                    crate::log::error(&format!(
+                        "shared store refused {what}:{code} {:?} ({why})",
+                        e.kind()
+                    ));
+                }
+                return Reply::Unanswered;
+            }
+            // An answer the client could not read might also be a
+            // stream it lost its place in: the next command
+            // connects again.
+            if unreadable(e) {
+                self.forget_connection();
+            }
+            crate::log::error(&format!(
+                "shared store refused {what}:{code} {:?}",
+                e.kind()
+            ));
+            Reply::Refused
         }
 
         async fn try_round_trip<T: redis::FromRedisValue>(
@@ -705,8 +761,12 @@ mod with_redis {
         /// Whether session `sid` was ended by its own sign-out, and the
         /// marks of its user's "sign out everywhere", in one command (a
         /// store that bills per command, Upstash, counts one per check).
+        /// Read as bytes: whatever a key holds, even bytes that are not
+        /// UTF-8, is an answer about that key (any value at the session's
+        /// key ends it; a mark that is not a number is none), never a
+        /// failure that would rest the store for every session.
         async fn endings(&self, sid: &str, sub: &str) -> Option<(bool, UserMarks)> {
-            type Values = (Option<String>, Option<String>, Option<String>);
+            type Values = (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
             let ((session, ms, seconds),): (Values,) = self
                 .round_trip("check", || {
                     let [user_ms, user_seconds] = self.keys.ended_user(sub);
@@ -787,9 +847,16 @@ mod with_redis {
             // The claim's holder read back with it: a round trip sent again
             // after a dropped connection, whose first `SET` the store ran,
             // still knows the claim is its own.
-            let (outcome, _, holder): (Option<String>, Option<String>, Option<String>) = self
+            // Each command's answer apart: a store that refuses the claim's
+            // write (full, `OOM`) still answers the read of an outcome
+            // another instance published, which a copy of the replaced
+            // generation is to get rather than spend the old refresh
+            // token again.
+            type Each = redis::RedisResult<Option<String>>;
+            let (outcome, claimed, holder): (Each, Each, Each) = self
                 .round_trip("claim", || {
                     let mut pipe = redis::pipe();
+                    pipe.ignore_errors();
                     pipe.cmd("GET")
                         .arg(self.keys.outcome(flight))
                         .cmd("SET")
@@ -803,17 +870,33 @@ mod with_redis {
                     pipe
                 })
                 .await?;
-            Some(match (outcome, holder) {
-                (Some(outcome), _) => Claim::Outcome(outcome),
-                (None, Some(holder)) if holder == token => Claim::Won(token),
-                (None, _) => Claim::Wait,
+            if let Ok(Some(outcome)) = outcome {
+                return Some(Claim::Outcome(outcome));
+            }
+            // No outcome read, and no claim made (refused) or read back:
+            // as if the store had not answered.
+            let refused = [outcome.err(), claimed.err(), holder.as_ref().err().cloned()];
+            if let Some(e) = refused.iter().flatten().next() {
+                let _: Reply<()> = self.refusal("claim", e);
+                return None;
+            }
+            Some(match holder {
+                Ok(Some(holder)) if holder == token => Claim::Won(token),
+                _ => Claim::Wait,
             })
         }
 
-        /// Publishes a refresh's outcome for [`OUTCOME_TTL`]: whether the
-        /// store answered, taking it or refusing it.
-        pub(crate) async fn publish(&self, flight: &[u8; 32], outcome: &str) -> bool {
-            self.set_outcome(flight, outcome, OUTCOME_TTL, false).await
+        /// Publishes a refresh's outcome for [`OUTCOME_TTL`] (`only_first`:
+        /// unless an outcome is there already): whether the store
+        /// answered, taking it or refusing it.
+        pub(crate) async fn publish(
+            &self,
+            flight: &[u8; 32],
+            outcome: &str,
+            only_first: bool,
+        ) -> bool {
+            self.set_outcome(flight, outcome, OUTCOME_TTL, only_first, false)
+                .await
         }
 
         /// Publishes the outcome of a refresh this instance made while the
@@ -828,23 +911,25 @@ mod with_redis {
             outcome: &str,
             left: Duration,
         ) -> bool {
-            self.set_outcome(flight, outcome, left, true).await
+            self.set_outcome(flight, outcome, left, true, true).await
         }
 
-        /// `SET` of the outcome for `ttl` (`late`: only where none is, and
-        /// even while the store rests): whether the store answered.
+        /// `SET` of the outcome for `ttl` (`only_first`: only where none
+        /// is; `late`: even while the store rests): whether the store
+        /// answered.
         async fn set_outcome(
             &self,
             flight: &[u8; 32],
             outcome: &str,
             ttl: Duration,
+            only_first: bool,
             late: bool,
         ) -> bool {
             let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             let command = || {
                 let mut pipe = redis::pipe();
                 let set = pipe.cmd("SET").arg(self.keys.outcome(flight)).arg(outcome);
-                if late {
+                if only_first {
                     set.arg("NX");
                 }
                 set.arg("PX").arg(millis);
@@ -991,7 +1076,10 @@ mod tests {
         let second = 1_800_000_000;
         let at = second * 1000 + 500;
         let (ms, seconds) = UserMarks::at(at);
-        let marks = UserMarks::read(Some(&ms.to_string()), Some(&seconds.to_string()));
+        let marks = UserMarks::read(
+            Some(ms.to_string().as_bytes()),
+            Some(seconds.to_string().as_bytes()),
+        );
         assert!(marks.end(at) && marks.end(at - 1));
         assert!(!marks.end(at + 1), "a sign-in right after it stands");
         // A session sealed with its start in seconds reads as its second's
@@ -1009,7 +1097,10 @@ mod tests {
         assert!(!old.end((second + 1) * 1000));
         assert!(!UserMarks::default().end(at));
         // What is not a number is no mark.
-        assert_eq!(UserMarks::read(Some("x"), Some("")), UserMarks::default());
+        assert_eq!(
+            UserMarks::read(Some(b"x"), Some(b"\xff")),
+            UserMarks::default()
+        );
     }
 
     /// Marks later than now by more than the clocks' skew are a clock gone
