@@ -2,7 +2,8 @@
 //! token (RFC 7662 introspection), refreshing it first when it is due.
 //! 200 `{"message": "Token is valid", "tokenInfo": {...}}` when active,
 //! with the token's own metadata from Vercel's REST API beside it
-//! (`tokenMetadata`, from `GET /v5/user/tokens/current`), or why the
+//! (`tokenMetadata`, from `GET /v5/user/tokens/current`: its `id`, `name`,
+//! `type`, `origin`, `createdAt`, `activeAt` and `expiresAt`), or why the
 //! provider refused that (`tokenMetadataError`);
 //! 401 when signed out or not active even after one refresh (the session
 //! cookie is then deleted); 409 when a parallel request spent the refresh
@@ -25,7 +26,7 @@ use crate::secret::{AccessToken, ct_eq};
 use crate::session::Sessions;
 use crate::session::cookie::SessionData;
 use crate::session::{self, Need};
-use crate::vercel_api::current_token;
+use crate::vercel_api::{TokenMetadata, current_token};
 
 pub(super) const ROUTE: Route = Route {
     method: Method::GET,
@@ -116,7 +117,7 @@ async fn validate_token(
                 Err(_) => Err("Vercel's API cannot be reached from this configuration."),
             };
             match metadata {
-                Ok(metadata) => body["tokenMetadata"] = json!(metadata),
+                Ok(metadata) => body["tokenMetadata"] = shown(&metadata),
                 Err(why) => body["tokenMetadataError"] = json!(why),
             }
             *reply = session.into_reply();
@@ -130,4 +131,26 @@ async fn validate_token(
             Err(Error::TokenInactive)
         }
     }
+}
+
+/// The members of Vercel's token metadata the browser is shown, as the
+/// introspection's: those its reference documents, less `scopes` (objects
+/// whose members are Vercel's to extend, and no page shows them), and
+/// nothing else the provider may add later (`other`, which the library's
+/// callers still get from `VercelApi::token`).
+fn shown(metadata: &TokenMetadata) -> Value {
+    let mut shown = json!({
+        "id": metadata.id,
+        "name": metadata.name,
+        "type": metadata.kind,
+        "createdAt": metadata.created_at,
+        "activeAt": metadata.active_at,
+    });
+    if let Some(origin) = &metadata.origin {
+        shown["origin"] = json!(origin);
+    }
+    if let Some(at) = metadata.expires_at {
+        shown["expiresAt"] = json!(at);
+    }
+    shown
 }

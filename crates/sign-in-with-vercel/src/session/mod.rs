@@ -841,6 +841,38 @@ mod tests {
         assert!(body["tokenMetadataError"].is_string(), "{body}");
     }
 
+    /// The token's metadata reaches the browser as a fixed list of
+    /// members: one the provider adds (here `secretish`, and `scopes`,
+    /// which no page shows) is not in the validate-token route's answer.
+    #[tokio::test]
+    async fn validate_token_shows_only_the_listed_metadata_members() {
+        use crate::transport::tests::{Fake, response};
+        let vercel = Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token/introspect" => {
+                    response(200, r#"{"active":true,"client_id":"cl","sub":"usr_1"}"#)
+                }
+                "/v5/user/tokens/current" => response(
+                    200,
+                    r#"{"token":{"id":"t1","name":"n","type":"oauth2-token","origin":"o",
+                        "scopes":[{"type":"user","origin":"o","createdAt":1,"extra":"y"}],
+                        "activeAt":2,"createdAt":1,"expiresAt":3,"secretish":"x"}}"#,
+                ),
+                _ => response(404, ""),
+            })
+        });
+        let (auth, request) = signed_in_ten_seconds_later(vercel);
+        let answer = auth.serve(&crate::VALIDATE_TOKEN, request).await;
+        assert_eq!(answer.status(), 200);
+        let body: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+        assert_eq!(
+            body["tokenMetadata"],
+            serde_json::json!({"id": "t1", "name": "n", "type": "oauth2-token", "origin": "o",
+                "activeAt": 2, "createdAt": 1, "expiresAt": 3}),
+            "{body}"
+        );
+    }
+
     /// An app of client `cl` whose provider calls go to `http`, ten
     /// seconds after a sign-in at [`NOW`], and a request that carries that
     /// session's cookie.
