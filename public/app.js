@@ -382,7 +382,12 @@ function errorPage() {
     .then((user) => {
       if (!user) return;
       const who = user.name || user.preferred_username || user.email || "your Vercel account";
-      $("error-signed-in").textContent = `You are still signed in as ${who}.`;
+      // The name in an element of its own, isolated (see .given in
+      // app.css), never in the sentence's text.
+      const name = document.createElement("bdi");
+      name.className = "given";
+      name.textContent = who;
+      $("error-signed-in").replaceChildren("You are still signed in as ", name, ".");
       $("error-signed-in").hidden = false;
       const retry = $("retry");
       retry.textContent = "Continue to your profile";

@@ -1,7 +1,8 @@
 //! The app in a real browser: Chromium, driven by playwright-core
 //! (`e2e/browser/run.mjs`), through sign-in, token validation, silent
-//! refresh, sign-out across two tabs, sign-outs that Vercel answers with an
-//! error or cannot honour, and a cancelled sign-in, against the dev
+//! refresh, a display name chosen to break the pages, sign-out across two
+//! tabs, sign-outs that Vercel answers with an error or cannot honour, and
+//! a cancelled sign-in, against the dev
 //! server's stack (what `cargo run` starts: every route and its built-in
 //! emulator), run in this process so that the test can make the emulator
 //! fail when the script asks.

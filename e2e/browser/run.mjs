@@ -361,6 +361,55 @@ try {
     }
   });
 
+  await step("a provider-chosen name with a right-to-left override, 300 characters long, stays in its element and in the page", async () => {
+    // What Vercel answers is the user's choice: a name that would flip the
+    // sentence around it (U+202E) and one long word. Each page's name is
+    // an isolated element of its own, and the page no wider than the window.
+    const name = `\u202Eevil${"x".repeat(300)}`;
+    const user = { sub: "usr_demo", name, preferred_username: "demo", email: "demo@example.com" };
+    const answers = {
+      "/api/auth/session": { user },
+      "/api/user-info": { userInfo: user },
+    };
+    const hostile = (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: "application/json",
+        body: JSON.stringify(answers[new URL(route.request().url()).pathname]),
+      });
+    for (const path of Object.keys(answers)) await page.route(`${APP_URL}${path}`, hostile);
+    try {
+      for (const [at, selector] of [
+        ["/", "#who"],
+        ["/profile", "#welcome-name"],
+        ["/auth/error?error=sign_in_expired", "#error-signed-in bdi"],
+      ]) {
+        await page.goto(`${APP_URL}${at}`);
+        await expectVisible(page.locator(selector), `the name on ${at}`);
+        const seen = await page.locator(selector).evaluate((el) => ({
+          tag: el.tagName,
+          bidi: getComputedStyle(el).unicodeBidi,
+          text: el.textContent,
+          after: el.parentElement.closest("p").textContent.trim().slice(-1),
+          width: document.documentElement.scrollWidth,
+          window: window.innerWidth,
+        }));
+        check(seen.text === name, `the name on ${at} is not alone in its element: ${JSON.stringify(seen.text.slice(0, 40))}`);
+        check(
+          seen.tag === "BDI" && seen.bidi === "isolate",
+          `the name on ${at} is a ${seen.tag} with unicode-bidi ${seen.bidi}, not an isolated bdi`,
+        );
+        check(seen.after === ".", `the sentence on ${at} does not end after the name: ${JSON.stringify(seen.after)}`);
+        check(seen.width <= seen.window, `the page ${at} is ${seen.width}px wide in a ${seen.window}px window`);
+      }
+      await screenshot(page, "error-hostile-name");
+    } finally {
+      for (const path of Object.keys(answers)) await page.unroute(`${APP_URL}${path}`, hostile);
+    }
+    await page.goto(`${APP_URL}/profile`);
+    await expectText(page.locator("#name"), "Demo User", "the profile again, as Vercel describes the user");
+  });
+
   await step('"Validate token": the token is valid, with readable times', async () => {
     const answer = page.waitForResponse((r) => r.url() === `${APP_URL}/api/validate-token`);
     await page.getByRole("button", { name: "Validate token" }).click();
