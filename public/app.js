@@ -315,6 +315,8 @@ async function profile() {
     $("email").textContent = user.email || "N/A";
     $("username").textContent = user.preferred_username || "N/A";
     const picture = $("picture");
+    // The hosts a picture may come from are the CSP's img-src (vercel.json,
+    // locally the dev server's): that is the boundary; here, only the scheme.
     if (typeof user.picture === "string" && /^(https:|http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/)/.test(user.picture)) {
       // A picture that does not load (or that the page's policy refuses)
       // is left out rather than shown broken.
