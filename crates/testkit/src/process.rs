@@ -6,8 +6,11 @@ use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Mutex, mpsc};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
+
+use crate::redis::target_dir;
 
 /// Variables a developer's shell or `.env` might carry into a child and
 /// that would change what it does, beside the app's configuration
@@ -237,18 +240,88 @@ impl Process {
 /// How long [`spawn`] waits for the ready line.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
-/// Starts `program` with a clean environment plus `env`, in the temporary
-/// directory (so no developer's `.env.local` is read), and waits up to
-/// 30 s for a stdout line containing `ready`; returns the process, with
-/// the lines it printed so far, and that line. The rest of its stdout is
-/// drained in the background; its stderr is the test's.
+/// testkit's own directory, `<target>/testkit` under the build's target
+/// directory ([`target_dir`]), readable by its owner only: the children's
+/// working directory ([`child_dir`]), the emulator's configuration files
+/// and the Redis servers' directories are made in it. Never the shared
+/// temporary directory, where anyone could leave what a child would read.
+/// Made once per process; tests running at once may make it at once.
+pub(crate) fn private_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = target_dir().join("testkit");
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot make {}: {e}", dir.display()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                .unwrap_or_else(|e| panic!("cannot protect {}: {e}", dir.display()));
+        }
+        dir
+    })
+}
+
+/// The working directory of the children [`spawn`] starts:
+/// `<target>/testkit/cwd`, holding an empty `vercel.json` (`{}`) and no
+/// `.env` or `.env.local`.
+///
+/// The dev server reads `.env` and `.env.local` from the nearest directory
+/// up from its working directory that holds a `vercel.json`, else from its
+/// working directory. In the shared temporary directory that would be
+/// whatever anyone put in `/tmp` (or a `/tmp/vercel.json` beside it); a
+/// directory under the target directory without the marker would walk up
+/// to the repository's root and read the developer's own `.env.local`.
+/// The marker makes this directory itself the project, so the walk stops
+/// here and finds no file. Made once per process; tests running at once
+/// may make it at once (the marker is written under a name of this
+/// process's own, then renamed into place).
+pub fn child_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = private_dir().join("cwd");
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot make {}: {e}", dir.display()));
+        for file in [".env", ".env.local"] {
+            match std::fs::remove_file(dir.join(file)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    panic!("cannot remove {file} from {}: {e}", dir.display())
+                }
+                _ => {}
+            }
+        }
+        let marker = dir.join("vercel.json");
+        if std::fs::read(&marker).ok().as_deref() != Some(b"{}".as_slice()) {
+            let partial = dir.join(format!("vercel.json.{}.partial", std::process::id()));
+            std::fs::write(&partial, "{}")
+                .and_then(|()| std::fs::rename(&partial, &marker))
+                .unwrap_or_else(|e| panic!("cannot write {}: {e}", marker.display()));
+        }
+        dir
+    })
+}
+
+/// A name no other file of testkit's takes, in this process or another:
+/// `<prefix>-<pid>-<count>-<nanos>`.
+pub(crate) fn unique_name(prefix: &str) -> String {
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let count = COUNT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{count}-{}", std::process::id(), nanos())
+}
+
+/// Starts `program` with a clean environment plus `env`, in [`child_dir`]
+/// (so that no `.env` or `.env.local` is read, neither a developer's nor
+/// one left in the temporary directory), and waits up to 30 s for a stdout
+/// line containing `ready`; returns the process, with the lines it printed
+/// so far, and that line. The rest of its stdout is drained in the
+/// background; its stderr is the test's.
 pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, String) {
     let mut command = clean_command(program);
     command.stderr(Stdio::inherit());
     for (k, v) in env {
         command.env(k, v);
     }
-    command.current_dir(std::env::temp_dir());
+    command.current_dir(child_dir());
     spawn_command(&mut command, program, ready)
 }
 
@@ -294,16 +367,18 @@ pub fn spawn_command(command: &mut Command, name: &str, ready: &str) -> (Process
 }
 
 /// The standalone emulator (`program`, see [`emulator_bin`]) serving the
-/// clients of `config` (written to a file for `EMULATOR_CONFIG`) on free
-/// ports, with `env` besides: the process, its issuer origin and its API
-/// origin.
+/// clients of `config` on free ports, with `env` besides: the process, its
+/// issuer origin and its API origin. The configuration (with the clients'
+/// secrets) goes to `EMULATOR_CONFIG` through a file of its own in
+/// testkit's private directory, readable by its owner only, removed once
+/// the emulator has read it.
 pub fn spawn_emulator(
     program: &str,
     config: &serde_json::Value,
     env: &[(&str, String)],
 ) -> (Process, String, String) {
-    let path = std::env::temp_dir().join(format!("emulator-{}.json", free_port()));
-    std::fs::write(&path, config.to_string())
+    let path = private_dir().join(format!("{}.json", unique_name("emulator")));
+    write_private(&path, config.to_string().as_bytes())
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     let mut all = vec![
         ("EMULATOR_PORT", "0".to_owned()),
@@ -324,6 +399,16 @@ pub fn spawn_emulator(
     );
     let api = url_in(&api_line);
     (process, issuer, api)
+}
+
+/// Writes `bytes` to a new file at `path` (one already there is an
+/// error), readable and writable by its owner only on unix.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, bytes)
 }
 
 /// The first `http://…` URL in `line`.
@@ -395,4 +480,64 @@ pub fn cargo_build(args: &[&str]) {
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo build {args:?}: {e}"));
     assert!(status.success(), "cargo build {args:?} failed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A child runs in testkit's own directory, which is a Vercel project
+    /// of its own for the dev server's look-up of `.env` files (the
+    /// nearest directory up with a `vercel.json`, else the working
+    /// directory) and holds none: not in the temporary directory, where
+    /// anyone's `/tmp/.env.local` would be read, nor under the repository
+    /// without a marker, where the walk would reach the developer's own.
+    #[test]
+    fn children_run_where_no_env_file_is_read() {
+        let (_pwd, line) = spawn("pwd", &[], "/");
+        let cwd = PathBuf::from(line);
+        assert_eq!(cwd, child_dir());
+        assert!(cwd.starts_with(target_dir()), "{}", cwd.display());
+        let project = cwd.ancestors().find(|d| d.join("vercel.json").is_file());
+        assert_eq!(project, Some(cwd.as_path()));
+        assert_eq!(
+            std::fs::read_to_string(cwd.join("vercel.json")).unwrap(),
+            "{}"
+        );
+        for file in [".env", ".env.local"] {
+            assert!(!cwd.join(file).exists(), "{file}");
+        }
+    }
+
+    /// The emulator's configuration (its clients' secrets) is written to a
+    /// new file readable by its owner only, in testkit's own directory.
+    #[cfg(unix)]
+    #[test]
+    fn configuration_files_are_new_and_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let name = unique_name("emulator");
+        assert_ne!(name, unique_name("emulator"));
+        let path = private_dir().join(format!("{name}.json"));
+        write_private(&path, b"{}").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(write_private(&path, b"{}").is_err(), "never an old file");
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(private_dir(), target_dir().join("testkit"));
+    }
+
+    /// What the standalone emulator is told to read is in testkit's own
+    /// directory, not the shared temporary one.
+    #[test]
+    fn the_emulator_reads_its_configuration_from_the_private_directory() {
+        let config = serde_json::json!({ "clients": [] });
+        let (emulator, _, _) = spawn_emulator(&emulator_bin(), &config, &[]);
+        let environ = std::fs::read(format!("/proc/{}/environ", emulator.pid())).unwrap();
+        let path = environ
+            .split(|b| *b == 0)
+            .find_map(|v| v.strip_prefix(b"EMULATOR_CONFIG="))
+            .map(|p| PathBuf::from(String::from_utf8(p.to_vec()).unwrap()))
+            .expect("EMULATOR_CONFIG");
+        assert_eq!(path.parent(), Some(private_dir()));
+    }
 }
