@@ -77,20 +77,22 @@ impl Page {
 
     /// The page's first form: its action (resolved against the page's URL)
     /// and the fields a browser submits without the user touching them:
-    /// hidden inputs and checked radio buttons.
+    /// hidden inputs and checked radio buttons, of that form only (from
+    /// its `<form` to the first `</form>`; a page may hold several forms,
+    /// such as the emulator's account page, one per authorised app).
     pub fn form(&self) -> (String, Vec<(String, String)>) {
         let html = &self.body;
-        let form_tag = html
-            .split("<form")
-            .nth(1)
-            .and_then(|rest| rest.split('>').next())
+        let form = html
+            .split_once("<form")
+            .map(|(_, rest)| rest.split_once("</form>").map_or(rest, |(form, _)| form))
             .unwrap_or_else(|| panic!("no form at {}: {:.300}", self.url, html));
+        let form_tag = form.split('>').next().unwrap_or_default();
         let action = resolve(
             &self.url,
             &attribute(form_tag, "action").unwrap_or_default(),
         );
         let mut fields = Vec::new();
-        for input in html.split("<input").skip(1) {
+        for input in form.split("<input").skip(1) {
             let tag = input.split('>').next().unwrap_or_default();
             let kind = attribute(tag, "type").unwrap_or_default();
             if (kind == "hidden" || (kind == "radio" && tag.contains("checked")))
@@ -188,6 +190,26 @@ mod tests {
             fields,
             [("request_id", "r\"1"), ("team", "t2"), ("decision", "deny")]
         );
+    }
+
+    /// On a page of several forms (the emulator's account page, a form
+    /// per authorised app), only the first form's fields are submitted;
+    /// inputs outside it, before or after, are not.
+    #[test]
+    fn a_form_submits_only_its_own_fields() {
+        let page = page(
+            r#"<input type="hidden" name="outside" value="0">
+            <form method="post" action="/account/authorizations/remove">
+            <input type="hidden" name="client_id" value="cl_one"><button>Remove</button></form>
+            <form method="post" action="/account/authorizations/remove">
+            <input type="hidden" name="client_id" value="cl_two"><button>Remove</button></form>"#,
+        );
+        let (action, fields) = page.form();
+        assert_eq!(
+            action,
+            "http://127.0.0.1:3001/account/authorizations/remove"
+        );
+        assert_eq!(fields, [("client_id".to_owned(), "cl_one".to_owned())]);
     }
 
     #[test]
