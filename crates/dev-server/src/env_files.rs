@@ -17,7 +17,17 @@
 //! named by its number, never by its text (it may hold a secret).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Where `cargo run` started in `cwd` reads `.env` and `.env.local`: the
+/// Vercel project it runs in, the nearest directory up from `cwd` (itself
+/// included) with a `vercel.json`, else `cwd`.
+pub fn env_dir(cwd: &Path) -> PathBuf {
+    cwd.ancestors()
+        .find(|dir| dir.join("vercel.json").is_file())
+        .unwrap_or(cwd)
+        .to_owned()
+}
 
 /// The environment as `cargo run` sees it: the process environment, over
 /// `.env.local`, over `.env` (the files `vercel env pull` and `vercel dev`

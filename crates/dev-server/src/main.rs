@@ -1,7 +1,7 @@
 //! `cargo run`: the whole app on http://localhost:3000, against Vercel or,
 //! with no client ID configured, against the built-in emulator.
 
-use dev_server::{DevOptions, app_root, load_env, start};
+use dev_server::{DevOptions, app_root, env_dir, load_env, start};
 
 /// What `--help` prints; any other argument is refused with it.
 const USAGE: &str = "\
@@ -35,11 +35,7 @@ async fn main() {
     // this folder.
     let root = app_root();
     let cwd = std::env::current_dir().unwrap_or_else(|_| root.clone());
-    let env_dir = cwd
-        .ancestors()
-        .find(|dir| dir.join("vercel.json").is_file())
-        .unwrap_or(&cwd)
-        .to_owned();
+    let env_dir = env_dir(&cwd);
     let result = async {
         let options = DevOptions::from_vars(load_env(&env_dir), &root)?;
         start(options).await

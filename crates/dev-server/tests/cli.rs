@@ -30,3 +30,16 @@ fn an_unknown_argument_is_refused_with_the_usage() {
     assert!(text.contains("unknown argument \"--port\""), "{text}");
     assert!(text.contains("usage: cargo run"), "{text}");
 }
+
+/// The tests start the dev server in testkit's directory (`testkit::spawn`),
+/// which is a Vercel project of its own for `cargo run`'s look-up of `.env`
+/// files and holds none: no developer's `.env.local` (at the repository's
+/// root) and nothing anyone left in the temporary directory configures it.
+#[test]
+fn the_tests_dev_server_reads_no_env_file() {
+    let dir = testkit::child_dir();
+    assert_eq!(dev_server::env_dir(dir), dir);
+    for file in [".env", ".env.local"] {
+        assert!(!dir.join(file).exists(), "{file}");
+    }
+}
