@@ -268,6 +268,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     let config = Config::from_lookup(|k| vars.get(k).cloned())
         .map_err(|e| format!("configuration error: {e}"))?;
     let provider = (!config.is_vercel_issuer()).then(|| config.issuer.clone());
+    let hosts = Arc::new(Hosts::new(port, config.app_url.as_ref()));
     let auth = Arc::new(Auth::new(config));
     let site = Arc::new(Site::load(
         &options.public_dir,
@@ -277,10 +278,11 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     if let Some(v6) = listener_v6 {
         servers.insert(
             0,
-            serve(v6, handler(auth.clone(), site.clone())).map_err(|e| e.to_string())?,
+            serve(v6, handler(auth.clone(), site.clone(), hosts.clone()))
+                .map_err(|e| e.to_string())?,
         );
     }
-    servers.push(serve(listener, handler(auth, site)).map_err(|e| e.to_string())?);
+    servers.push(serve(listener, handler(auth, site, hosts)).map_err(|e| e.to_string())?);
     Ok(DevStack {
         app_url,
         emulator,
@@ -289,9 +291,90 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     })
 }
 
+/// The names the dev server answers to: `localhost`, `127.0.0.1` and
+/// `[::1]`, without a port or with the server's own, and the host of a
+/// configured `APP_URL` (a tunnel's name, say), without a port or with
+/// `APP_URL`'s or the server's.
+///
+/// The server listens on loopback only, but that alone does not keep other
+/// sites out: a page on `evil.example` whose name its owner makes resolve
+/// to 127.0.0.1 (DNS rebinding) reaches the server as its own origin, and
+/// could drive the routes with the developer's cookies of that name, the
+/// authorization request naming a redirect URI on `evil.example`. A browser
+/// always sends the name it resolved as `Host`, which a page cannot set.
+struct Hosts {
+    port: u16,
+    /// `APP_URL`'s host (lowercase, IPv6 in brackets) and port.
+    app: Option<(String, Option<u16>)>,
+}
+
+impl Hosts {
+    fn new(port: u16, app_url: Option<&sign_in_with_vercel::Origin>) -> Self {
+        let app = app_url
+            .and_then(|origin| url::Url::parse(origin.as_str()).ok())
+            .and_then(|url| {
+                let host = url.host_str()?.to_ascii_lowercase();
+                Some((host, url.port_or_known_default()))
+            });
+        Self { port, app }
+    }
+
+    /// Whether `authority` (a `Host` value, or the authority of a request
+    /// in absolute form) names this server.
+    fn allow(&self, authority: &str) -> bool {
+        if authority.contains('@') {
+            return false;
+        }
+        let Ok(authority) = authority.parse::<http::uri::Authority>() else {
+            return false;
+        };
+        let host = authority.host().to_ascii_lowercase();
+        let port = authority.port_u16();
+        let ours = port.is_none() || port == Some(self.port);
+        if ["localhost", "127.0.0.1", "[::1]"].contains(&host.as_str()) {
+            return ours;
+        }
+        self.app
+            .as_ref()
+            .is_some_and(|(app, app_port)| host == *app && (ours || port == *app_port))
+    }
+
+    /// The answer to `request` if it is refused before any route sees
+    /// it: 400 without a `Host` (HTTP/1.1 requires one, RFC 9112 §3.2) or
+    /// with several, 403 when it names another host than
+    /// [`Hosts`] lists (in `Host` or in a request target of absolute form).
+    fn refusal(&self, request: &http::Request<Vec<u8>>) -> Option<http::Response<Bytes>> {
+        let answer = |status: http::StatusCode, text: &'static str| {
+            http::Response::builder()
+                .status(status)
+                .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(Bytes::from_static(text.as_bytes()))
+                .unwrap_or_default()
+        };
+        let mut values = request.headers().get_all(http::header::HOST).iter();
+        let (Some(host), None) = (values.next(), values.next()) else {
+            return Some(answer(
+                http::StatusCode::BAD_REQUEST,
+                "Bad request: a request needs one Host header.\n",
+            ));
+        };
+        let target = request.uri().authority().map(http::uri::Authority::as_str);
+        let allowed = host.to_str().is_ok_and(|host| self.allow(host))
+            && target.is_none_or(|target| self.allow(target));
+        (!allowed).then(|| {
+            answer(
+                http::StatusCode::FORBIDDEN,
+                "Forbidden: the dev server answers only requests for localhost, 127.0.0.1 or [::1] \
+                 on its port (or for APP_URL's host).\n",
+            )
+        })
+    }
+}
+
 fn handler(
     auth: Arc<Auth>,
     site: Arc<Site>,
+    hosts: Arc<Hosts>,
 ) -> impl Fn(http::Request<Vec<u8>>) -> BoxFuture<'static, http::Response<Bytes>>
 + Clone
 + Send
@@ -300,7 +383,11 @@ fn handler(
     move |request| {
         let auth = auth.clone();
         let site = site.clone();
+        let hosts = hosts.clone();
         Box::pin(async move {
+            if let Some(refusal) = hosts.refusal(&request) {
+                return refusal;
+            }
             let response = match auth.dispatch(&request) {
                 Some(route) => route.await,
                 None => site.serve(&request).await,
@@ -409,6 +496,100 @@ mod tests {
                 "{e}"
             ),
         }
+    }
+
+    /// The status of one request, written as `head` (with its request line
+    /// and headers), to `127.0.0.1:port` over a fresh connection.
+    fn status_of(port: u16, head: &str) -> u16 {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(format!("{head}Connection: close\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status: {answer:?}"))
+    }
+
+    /// The dev server configured for a provider that is never asked (no
+    /// emulator, no key file written), with `vars` besides.
+    async fn configured(vars: &[(&str, &str)]) -> (DevStack, u16) {
+        let port = testkit::free_port();
+        let mut all: HashMap<String, String> = [
+            ("VERCEL_APP_CLIENT_ID", "cl_hosts"),
+            ("VERCEL_APP_CLIENT_SECRET", "a-client-secret"),
+            ("VERCEL_OAUTH_ISSUER", "http://127.0.0.1:9"),
+            ("AUTH_SECRET", "0123456789abcdef0123456789abcdef0123456789"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let options = DevOptions {
+            port,
+            ..DevOptions::from_vars(all, &crate::app_root()).unwrap()
+        };
+        (start(options).await.unwrap(), port)
+    }
+
+    /// DNS rebinding: a page on another name that resolves to loopback
+    /// reaches the server with that name as `Host`, and is refused; the
+    /// loopback names are answered, in any case, without a port or with
+    /// the server's own. A request without a `Host` is malformed.
+    // The test's blocking client blocks its own thread: the server needs
+    // worker threads of its own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_requests_for_loopback_names_are_answered() {
+        let (_stack, port) = configured(&[]).await;
+        let get = |host: &str| status_of(port, &format!("GET / HTTP/1.1\r\nHost: {host}\r\n"));
+        for host in [
+            format!("localhost:{port}"),
+            format!("LocalHost:{port}"),
+            format!("127.0.0.1:{port}"),
+            format!("[::1]:{port}"),
+            "localhost".to_owned(),
+        ] {
+            assert_eq!(get(&host), 200, "{host}");
+        }
+        for host in [
+            format!("evil.example:{port}"),
+            "evil.example".to_owned(),
+            format!("localhost.evil.example:{port}"),
+            format!("127.0.0.2:{port}"),
+            format!("localhost:{}", port.wrapping_add(1)),
+            format!("user@localhost:{port}"),
+        ] {
+            assert_eq!(get(&host), 403, "{host}");
+        }
+        let authorize =
+            format!("GET /api/auth/authorize HTTP/1.1\r\nHost: evil.example:{port}\r\n");
+        assert_eq!(status_of(port, &authorize), 403);
+        let absolute =
+            format!("GET http://evil.example:{port}/ HTTP/1.1\r\nHost: localhost:{port}\r\n");
+        assert_eq!(status_of(port, &absolute), 403, "a target of absolute form");
+        assert_eq!(status_of(port, "GET / HTTP/1.1\r\n"), 400, "no Host");
+        let twice = format!("GET / HTTP/1.1\r\nHost: localhost:{port}\r\nHost: evil.example\r\n");
+        assert_eq!(status_of(port, &twice), 400, "two Hosts");
+    }
+
+    /// A configured `APP_URL` (a tunnel's name, say) is a name the server
+    /// answers to as well, beside the loopback ones.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_host_of_app_url_is_answered_too() {
+        let (_stack, port) = configured(&[("APP_URL", "https://dev.example.test")]).await;
+        let get = |host: &str| status_of(port, &format!("GET / HTTP/1.1\r\nHost: {host}\r\n"));
+        assert_eq!(get("dev.example.test"), 200);
+        assert_eq!(get("DEV.example.test:443"), 200);
+        assert_eq!(get(&format!("localhost:{port}")), 200);
+        assert_eq!(get("other.example.test"), 403);
+        assert_eq!(get("dev.example.test:8443"), 403);
     }
 
     /// A key file others can read, kept or replaced, ends up readable by
