@@ -435,8 +435,9 @@ fn an_s256_challenge_of_another_shape_is_invalid_request() {
 }
 
 /// A parameter of up to 2,048 bytes is read; a longer one is
-/// `invalid_request`, sent back to the app (a guess: Vercel documents no
-/// limit; 2,048 is what browsers and proxies keep of a URL's parts).
+/// `invalid_request`, sent back to the app (a guess, listed on the index
+/// page: Vercel documents no limit; 2,048 is what browsers and proxies
+/// keep of a URL's parts).
 #[test]
 fn a_parameter_longer_than_2048_bytes_is_invalid_request() {
     let emu = emulator();

@@ -39,6 +39,7 @@ fn the_index_page_lists_exactly_the_guesses() {
             "Authorization requests by POST.",
             "Request objects.",
             "S256 code_challenge.",
+            "Length of authorization parameters.",
             "scope.",
             "iss in authorization responses.",
             "The emulator's login.",
