@@ -221,7 +221,9 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             .cloned()
             .unwrap_or_else(|| "client_secret_post".to_owned());
         let public = method == "none";
-        emu.register_client(Client {
+        // A VERCEL_APP_TOKEN_AUTH the emulator does not implement is an
+        // error here rather than a panic.
+        emu.try_register_client(Client {
             client_id: "cl_local_dev_app".to_owned(),
             name: "Local app".to_owned(),
             client_secret: (!public).then(|| secret.clone()),
@@ -231,7 +233,8 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
                 format!("http://127.0.0.1:{port}{callback}"),
             ],
             scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-        });
+        })
+        .map_err(|e| format!("the emulator's client for the app (VERCEL_APP_TOKEN_AUTH): {e}"))?;
         vars.insert("VERCEL_APP_CLIENT_ID".into(), "cl_local_dev_app".into());
         if !public {
             vars.insert("VERCEL_APP_CLIENT_SECRET".into(), secret);

@@ -430,7 +430,9 @@ impl EmulatorConfig {
             }
         }
         for client in &self.clients {
-            client.check()?;
+            client
+                .check()
+                .map_err(|e| format!("EMULATOR_CONFIG: {e}"))?;
         }
         Ok(())
     }
@@ -438,8 +440,9 @@ impl EmulatorConfig {
 
 impl Client {
     /// The client's authentication method and redirect URIs, as
-    /// [`EmulatorConfig::from_lookup`] checks them.
-    fn check(&self) -> Result<(), String> {
+    /// [`EmulatorConfig::from_lookup`] and [`crate::Emulator::register_client`]
+    /// check them: what is refused says so, naming the client.
+    pub(crate) fn check(&self) -> Result<(), String> {
         let id = &self.client_id;
         let method = self.token_endpoint_auth_method.as_str();
         // The emulator's client authentication (the token endpoint's
@@ -451,17 +454,17 @@ impl Client {
             | ("none" | "client_secret_post", false) => {}
             ("none", true) => {
                 return Err(format!(
-                    "EMULATOR_CONFIG: client {id}: token_endpoint_auth_method none is for a client without a client_secret; with one, use client_secret_basic or client_secret_post"
+                    "client {id}: token_endpoint_auth_method none is for a client without a client_secret; with one, use client_secret_basic or client_secret_post"
                 ));
             }
             ("client_secret_basic", false) => {
                 return Err(format!(
-                    "EMULATOR_CONFIG: client {id}: token_endpoint_auth_method client_secret_basic needs a client_secret (a public client uses none)"
+                    "client {id}: token_endpoint_auth_method client_secret_basic needs a client_secret (a public client uses none)"
                 ));
             }
             (other, _) => {
                 return Err(format!(
-                    "EMULATOR_CONFIG: client {id}: token_endpoint_auth_method {other:?} is not one the emulator implements (client_secret_basic, client_secret_post, none)"
+                    "client {id}: token_endpoint_auth_method {other:?} is not one the emulator implements (client_secret_basic, client_secret_post, none)"
                 ));
             }
         }
@@ -478,12 +481,12 @@ impl Client {
             match url {
                 None => {
                     return Err(format!(
-                        "EMULATOR_CONFIG: client {id}: redirect_uris entry {uri:?} is not an absolute http or https URL (RFC 6749 §3.1.2 asks for an absolute URI; the emulator takes web URLs only)"
+                        "client {id}: redirect_uris entry {uri:?} is not an absolute http or https URL (RFC 6749 §3.1.2 asks for an absolute URI; the emulator takes web URLs only)"
                     ));
                 }
                 Some(url) if url.fragment().is_some() => {
                     return Err(format!(
-                        "EMULATOR_CONFIG: client {id}: redirect_uris entry {uri:?} has a fragment, which RFC 6749 §3.1.2 forbids"
+                        "client {id}: redirect_uris entry {uri:?} has a fragment, which RFC 6749 §3.1.2 forbids"
                     ));
                 }
                 Some(_) => {}

@@ -49,3 +49,68 @@ pub struct Faults {
     /// set accepts them.
     pub marketplace_signed_by_sign_in_key: bool,
 }
+
+/// Every fault, but of the claims edit only whether one is set (a function
+/// cannot be shown), and of the token endpoint's answer only its status
+/// and length: a test may make it answer tokens.
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Faults")
+            .field("signing", &self.signing)
+            .field(
+                "id_token_claims",
+                &self.id_token_claims.as_ref().map(|_| "<edit>"),
+            )
+            .field("userinfo_sub", &self.userinfo_sub)
+            .field("introspection_sub", &self.introspection_sub)
+            .field(
+                "token_response",
+                &self
+                    .token_response
+                    .as_ref()
+                    .map(|(status, body)| (status, format!("<{} bytes>", body.len()))),
+            )
+            .field("token_delay", &self.token_delay)
+            .field("revocation_status", &self.revocation_status)
+            .field(
+                "access_tokens_not_revocable",
+                &self.access_tokens_not_revocable,
+            )
+            .field(
+                "refresh_tokens_not_revocable",
+                &self.refresh_tokens_not_revocable,
+            )
+            .field("all_status", &self.all_status)
+            .field(
+                "marketplace_signed_by_sign_in_key",
+                &self.marketplace_signed_by_sign_in_key,
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Debug` shows no body the token endpoint is made to answer (it may
+    /// hold tokens), and that a claims edit is set, not what it is.
+    #[test]
+    fn debug_shows_no_token_response_body() {
+        let faults = Faults {
+            token_response: Some((200, r#"{"access_token":"at_secret"}"#.to_owned())),
+            id_token_claims: Some(Arc::new(|_| {})),
+            ..Faults::default()
+        };
+        let shown = format!("{faults:?}");
+        assert!(!shown.contains("at_secret"), "{shown}");
+        assert!(
+            shown.contains("token_response: Some((200, \"<28 bytes>\"))"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("id_token_claims: Some(\"<edit>\")"),
+            "{shown}"
+        );
+    }
+}

@@ -52,8 +52,9 @@ impl SigningKey {
         Self::from_private(new_private_key())
     }
 
-    /// A process-wide key, generated once: tests create many emulators and
-    /// need not pay for a key each.
+    /// The process-wide key, generated once: tests create many emulators and
+    /// need not pay for a key each. Each call gives that same key under a
+    /// new random `kid`.
     pub fn shared() -> Self {
         static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
         Self::from_private(KEY.get_or_init(new_private_key).clone())
@@ -89,7 +90,6 @@ impl SigningKey {
 
     /// Signs `claims` as a compact JWS (RFC 7515 §7.1) in the way `signing` says.
     pub fn sign(&self, claims: &Value, signing: Signing) -> String {
-        let foreign = || SigningKey::from_private(new_private_key());
         let (alg, kid, other_key) = match signing {
             Signing::Rs256 | Signing::CorruptSignature => ("RS256", Some(self.kid.clone()), None),
             Signing::Rs256WithoutKid => ("RS256", None, None),
@@ -121,7 +121,7 @@ impl SigningKey {
                 let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pem.as_bytes());
                 ring::hmac::sign(&key, input.as_bytes()).as_ref().to_vec()
             }
-            _ => other_key.as_ref().unwrap_or(self).rs256(input.as_bytes()),
+            _ => other_key.unwrap_or(self).rs256(input.as_bytes()),
         };
         if signing == Signing::CorruptSignature
             && let Some(last) = signature.last_mut()
@@ -143,6 +143,23 @@ impl SigningKey {
             .expect("RS256 signing");
         signature
     }
+}
+
+/// The key ID only: never the key.
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key of [`Signing::ForeignKey`] and [`Signing::UnpublishedKid`],
+/// which no emulator publishes, under a `kid` of its own: made once per
+/// process, as [`SigningKey::shared`] is, rather than once per token.
+fn foreign() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::from_private(new_private_key()))
 }
 
 fn new_private_key() -> RsaPrivateKey {
@@ -175,6 +192,46 @@ mod tests {
         assert_eq!(key.jwk()["kid"], key.kid());
         let (header, _, _) = parts(&key.sign(&json!({ "sub": "usr" }), Signing::Rs256));
         assert_eq!(header["kid"], key.kid());
+    }
+
+    /// A token signed by a foreign key verifies under that key, not under
+    /// the published one: under the published `kid` for `ForeignKey`,
+    /// under another for `UnpublishedKid`. The foreign key is made once
+    /// per process, not once per token.
+    #[test]
+    fn foreign_keys_are_not_the_published_key_and_are_made_once() {
+        let key = SigningKey::shared();
+        let claims = json!({ "sub": "usr" });
+        let verify = |key: &SigningKey, input: &str, signature: &[u8]| {
+            let public = key.private.to_public_key().to_pkcs1_der().unwrap();
+            ring::signature::UnparsedPublicKey::new(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                public.as_bytes(),
+            )
+            .verify(input.as_bytes(), signature)
+            .is_ok()
+        };
+        let (header, input, signature) = parts(&key.sign(&claims, Signing::ForeignKey));
+        assert_eq!(header["kid"], key.kid());
+        assert!(!verify(&key, &input, &signature));
+        assert!(verify(foreign(), &input, &signature));
+        let (header, input, signature) = parts(&key.sign(&claims, Signing::UnpublishedKid));
+        assert_eq!(header["kid"], foreign().kid());
+        assert_ne!(header["kid"], key.kid());
+        assert!(verify(foreign(), &input, &signature));
+        let (again, _, _) = parts(&key.sign(&claims, Signing::UnpublishedKid));
+        assert_eq!(
+            again["kid"], header["kid"],
+            "one foreign key, not one per token"
+        );
+    }
+
+    /// `Debug` shows the key ID, never the key.
+    #[test]
+    fn debug_shows_the_kid_only() {
+        let key = SigningKey::shared();
+        let shown = format!("{key:?}");
+        assert_eq!(shown, format!("SigningKey {{ kid: {:?}, .. }}", key.kid()));
     }
 
     /// Each hostile signing is the attack it names, not an RS256 token

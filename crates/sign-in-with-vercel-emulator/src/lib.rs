@@ -46,6 +46,29 @@
 //!   repository, `cargo run -p sign-in-with-vercel-emulator`) runs
 //!   `sign-in-with-vercel-emulator`, which prints its three origins.
 //!
+//! # Build profile
+//!
+//! An emulator makes an RSA key when it starts ([`SigningKey::generate`];
+//! [`Emulator::new`] and [`Emulator::start_local`] call it), and its
+//! marketplace issuer another when first asked. The `rsa` crate takes 1.5
+//! to 6 seconds for one in an unoptimised (`dev` profile) build, a
+//! fraction of a second optimised. Cargo reads profiles only from the workspace's
+//! root manifest, so this crate cannot set them for you: in a project
+//! whose tests use the emulator, add to the root `Cargo.toml`
+//!
+//! ```toml
+//! # The emulator's RSA key generation is unusably slow unoptimised.
+//! [profile.dev.package.num-bigint-dig]
+//! opt-level = 3
+//! [profile.dev.package.rsa]
+//! opt-level = 3
+//! ```
+//!
+//! (only those two crates are optimised; the rest of the build stays as it
+//! is). Tests that start many emulators can also share one key
+//! ([`SigningKey::shared`], with [`Emulator::with_key`] or
+//! [`Emulator::start`]), made once per process.
+//!
 //! # Settings
 //!
 //! [`EmulatorConfig`] is read from a JSON file (`EMULATOR_CONFIG`) or built
@@ -109,6 +132,7 @@
 #![doc = include_str!("guesses.md")]
 #![warn(missing_docs)]
 #![warn(unnameable_types)]
+#![warn(missing_debug_implementations)]
 
 mod config;
 mod endpoints;
@@ -153,13 +177,25 @@ pub struct Emulator {
     origins: Origins,
     authorities: origins::Authorities,
     config: Mutex<EmulatorConfig>,
-    keys: Mutex<Vec<SigningKey>>,
+    /// The sign-in issuer's keys, current first; each shared, so that a
+    /// token is signed after the lock is let go.
+    keys: Mutex<Vec<Arc<SigningKey>>>,
     /// The marketplace issuer's keys, generated when first needed.
-    marketplace_keys: Mutex<Vec<SigningKey>>,
+    marketplace_keys: Mutex<Vec<Arc<SigningKey>>>,
     store: Mutex<store::Store>,
     faults: Mutex<Faults>,
     counters: Counters,
     clock: Clock,
+}
+
+/// Its origins only: its configuration holds the clients' secrets, its
+/// store the tokens it issued, its keys their private halves.
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("origins", &self.origins)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Emulator {
@@ -205,7 +241,7 @@ impl Emulator {
             authorities: origins::Authorities::new(&origins),
             origins,
             config: Mutex::new(config),
-            keys: Mutex::new(vec![key]),
+            keys: Mutex::new(vec![Arc::new(key)]),
             marketplace_keys: Mutex::new(Vec::new()),
             store: Mutex::new(store::Store::default()),
             faults: Mutex::new(Faults::default()),
@@ -269,11 +305,35 @@ impl Emulator {
         store.revoke_grants_of(sub, client_id, now);
     }
 
-    /// Registers (or replaces) a client.
+    /// Registers (or replaces) a client, checked as a configuration file's
+    /// clients are ([`Emulator::try_register_client`]).
+    ///
+    /// # Panics
+    ///
+    /// When the client is one a configuration file could not register: a
+    /// `token_endpoint_auth_method` other than `client_secret_basic` or
+    /// `client_secret_post` with a secret, or `none` (or
+    /// `client_secret_post`, the default) without one; a redirect URI that
+    /// is not an absolute `http(s)` URL, or has a fragment. The message
+    /// says which (never the secret). Such a client would otherwise fail
+    /// later and elsewhere: `client_secret_basic` without a secret served
+    /// as a public client, an unknown method refused at every token
+    /// request.
     pub fn register_client(&self, client: Client) {
+        if let Err(e) = self.try_register_client(client) {
+            panic!("Emulator::register_client: {e}");
+        }
+    }
+
+    /// Registers (or replaces) a client, unless it is one a configuration
+    /// file could not register ([`Emulator::register_client`] says which):
+    /// then nothing changes, and the error says why.
+    pub fn try_register_client(&self, client: Client) -> Result<(), String> {
+        client.check()?;
         let mut config = lock(&self.config);
         config.clients.retain(|c| c.client_id != client.client_id);
         config.clients.push(client);
+        Ok(())
     }
 
     /// The configured users.
@@ -363,12 +423,13 @@ impl Emulator {
     /// `keep_old`, the old key stays in the JWK Set (a graceful rotation);
     /// without, it is dropped.
     pub fn rotate_key(&self, keep_old: bool) {
-        rotate(&mut lock(&self.keys), keep_old);
+        rotate(&self.keys, keep_old);
     }
 
     /// [`Emulator::rotate_key`] for the marketplace issuer's key.
     pub fn rotate_marketplace_key(&self, keep_old: bool) {
-        rotate(&mut self.marketplace_keys(), keep_old);
+        drop(self.marketplace_keys());
+        rotate(&self.marketplace_keys, keep_old);
     }
 
     /// The installation ID of integration `client_id` on account
@@ -421,13 +482,21 @@ impl Emulator {
             .cloned()
     }
 
-    /// The marketplace issuer's keys, the first one generated on first use.
-    fn marketplace_keys(&self) -> MutexGuard<'_, Vec<SigningKey>> {
-        let mut keys = lock(&self.marketplace_keys);
-        if keys.is_empty() {
-            keys.push(SigningKey::generate());
+    /// The marketplace issuer's keys, the first one generated on first use,
+    /// outside the lock: generating an RSA key takes a while (seconds in an
+    /// unoptimised build), and the lock's other users (every marketplace
+    /// request) would wait for it. Requests racing to the first use may
+    /// each generate one; the first pushed is kept.
+    fn marketplace_keys(&self) -> MutexGuard<'_, Vec<Arc<SigningKey>>> {
+        if lock(&self.marketplace_keys).is_empty() {
+            let key = Arc::new(SigningKey::generate());
+            let mut keys = lock(&self.marketplace_keys);
+            if keys.is_empty() {
+                keys.push(key);
+            }
+            return keys;
         }
-        keys
+        lock(&self.marketplace_keys)
     }
 
     /// Signs an ID token's `claims` with the current key of the sign-in
@@ -446,11 +515,14 @@ impl Emulator {
             edit(&mut claims);
         }
         let claims = Value::Object(claims);
-        if marketplace && !by_sign_in_key {
-            self.marketplace_keys()[0].sign(&claims, signing)
+        // Signed after the lock is let go: a key a rotation drops meanwhile
+        // still signs this one token.
+        let key = if marketplace && !by_sign_in_key {
+            self.marketplace_keys()[0].clone()
         } else {
-            lock(&self.keys)[0].sign(&claims, signing)
-        }
+            lock(&self.keys)[0].clone()
+        };
+        key.sign(&claims, signing)
     }
 
     /// Answers one request, routed by the origin its URL names (or, as a
@@ -587,6 +659,16 @@ pub struct Running {
     servers: [Server; 3],
 }
 
+/// The emulator (its origins only) and the servers' addresses.
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("emulator", &self.emulator)
+            .field("addrs", &self.addrs())
+            .finish()
+    }
+}
+
 impl Running {
     /// The emulator: its origins, and every setter a test uses (clients,
     /// users, faults, key rotation).
@@ -609,11 +691,15 @@ impl Running {
     }
 }
 
-fn rotate(keys: &mut Vec<SigningKey>, keep_old: bool) {
+/// Puts a new key first in `keys`, dropping the others unless `keep_old`;
+/// the key is generated before the lock is taken.
+fn rotate(keys: &Mutex<Vec<Arc<SigningKey>>>, keep_old: bool) {
+    let key = Arc::new(SigningKey::generate());
+    let mut keys = lock(keys);
     if !keep_old {
         keys.clear();
     }
-    keys.insert(0, SigningKey::generate());
+    keys.insert(0, key);
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -708,6 +794,109 @@ mod tests {
         );
         let _shared = emulator.clone();
         emulator.set_clock(Arc::new(|| 0));
+    }
+
+    fn app(method: &str, secret: Option<&str>, redirect_uri: &str) -> Client {
+        Client {
+            client_id: "cl_app".to_owned(),
+            name: "App".to_owned(),
+            client_secret: secret.map(str::to_owned),
+            token_endpoint_auth_method: method.to_owned(),
+            redirect_uris: vec![redirect_uri.to_owned()],
+            scopes: vec!["openid".to_owned()],
+        }
+    }
+
+    /// A client registered in code is checked as a configuration file's
+    /// are: one that would fail later and elsewhere is refused now, and
+    /// nothing is registered.
+    #[test]
+    fn a_client_is_checked_as_a_configuration_file_s_are() {
+        let emulator = Emulator::with_key(
+            "http://127.0.0.1:3001",
+            EmulatorConfig::default(),
+            SigningKey::shared(),
+        );
+        let callback = "http://localhost:3000/api/auth/callback";
+        for (client, says) in [
+            (
+                app("client_secret_basic", None, callback),
+                "client_secret_basic needs a client_secret",
+            ),
+            (
+                app("none", Some("s3cret"), callback),
+                "none is for a client without a client_secret",
+            ),
+            (
+                app("private_key_jwt", Some("s3cret"), callback),
+                "\"private_key_jwt\" is not one the emulator implements",
+            ),
+            (
+                app(
+                    "client_secret_post",
+                    Some("s3cret"),
+                    &format!("{callback}#x"),
+                ),
+                "has a fragment",
+            ),
+            (
+                app("client_secret_post", Some("s3cret"), "/api/auth/callback"),
+                "is not an absolute http or https URL",
+            ),
+        ] {
+            let e = emulator.try_register_client(client).unwrap_err();
+            assert!(e.starts_with("client cl_app: ") && e.contains(says), "{e}");
+            assert!(!e.contains("s3cret"), "{e}");
+            assert!(emulator.client("cl_app").is_none());
+        }
+        for client in [
+            app("client_secret_basic", Some("s3cret"), callback),
+            app("client_secret_post", Some("s3cret"), callback),
+            app("client_secret_post", None, callback),
+            app("none", None, callback),
+        ] {
+            let method = client.token_endpoint_auth_method.clone();
+            emulator.try_register_client(client).unwrap();
+            assert_eq!(
+                emulator
+                    .client("cl_app")
+                    .unwrap()
+                    .token_endpoint_auth_method,
+                method
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "Emulator::register_client: client cl_app: token_endpoint_auth_method client_secret_basic needs a client_secret"
+    )]
+    fn registering_a_client_a_configuration_file_could_not_have_panics() {
+        let emulator = Emulator::with_key(
+            "http://127.0.0.1:3001",
+            EmulatorConfig::default(),
+            SigningKey::shared(),
+        );
+        emulator.register_client(app(
+            "client_secret_basic",
+            None,
+            "http://localhost:3000/api/auth/callback",
+        ));
+    }
+
+    /// `Debug` shows the origins, never a client's secret.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn debug_shows_origins_and_no_secret() {
+        let running = Emulator::start_local(EmulatorConfig::default()).unwrap();
+        running.emulator().register_client(app(
+            "client_secret_post",
+            Some("s3cret-of-the-app"),
+            "http://localhost:3000/api/auth/callback",
+        ));
+        let shown = format!("{running:?}");
+        assert!(shown.contains(running.emulator().issuer()), "{shown}");
+        assert!(shown.contains("addrs"), "{shown}");
+        assert!(!shown.contains("s3cret-of-the-app"), "{shown}");
     }
 
     fn token_request(emulator: &Emulator) -> http::Response<Bytes> {

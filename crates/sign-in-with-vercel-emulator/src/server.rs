@@ -29,6 +29,14 @@ pub struct Server {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Server {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
