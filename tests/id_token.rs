@@ -257,12 +257,34 @@ async fn a_refreshed_id_token_with_an_at_hash_of_another_access_token_ends_the_s
         c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA"));
     });
     rp.advance(3601);
+    refresh_ends_the_session(&mut rp).await;
+}
+
+/// A refreshed ID token whose signature the listed key refuses (made by
+/// another key under its `kid`, or corrupted) ends the session, whatever
+/// its claims: the unsigned check of OpenID Connect Core §3.1.3.7 step 6
+/// is for a key set that cannot be had, not for a bad signature.
+#[tokio::test]
+async fn a_refreshed_id_token_with_a_bad_signature_ends_the_session() {
+    for signing in [Signing::ForeignKey, Signing::CorruptSignature] {
+        let mut rp = rp("client_secret_post");
+        accepted(&mut rp).await;
+        rp.emulator.faults().signing = signing;
+        rp.advance(3601);
+        refresh_ends_the_session(&mut rp).await;
+    }
+}
+
+/// The next request refreshes, and the refresh's ID token ends the
+/// session: 401 `invalid_token`, no session cookie left, the tokens the
+/// refresh issued revoked.
+async fn refresh_ends_the_session(rp: &mut Rp) {
     let answer = rp.get("/api/user-info").await;
     assert_eq!(answer.status(), 401);
     assert_eq!(body_json(&answer)["error"], "invalid_token");
     testkit::assert_no_session(rp.jar());
     let (access, refresh) = rp.issued();
-    assert!(!active(&rp, &access) && !active(&rp, &refresh), "revoked");
+    assert!(!active(rp, &access) && !active(rp, &refresh), "revoked");
 }
 
 #[tokio::test]

@@ -207,11 +207,16 @@ mod tests {
 
     /// An RS256 ID token of Vercel for client `cl` about user `sub`.
     fn id_token_of(sub: &str) -> String {
+        signed_id_token_of(sub, Signing::Rs256)
+    }
+
+    /// A refreshed ID token about `sub`, signed as `signing` says.
+    fn signed_id_token_of(sub: &str, signing: Signing) -> String {
         let mut claims = claims();
         claims["iss"] = json!(crate::config::VERCEL_ISSUER);
         claims["sub"] = json!(sub);
         claims.as_object_mut().unwrap().remove("nonce");
-        sign(&claims, Signing::Rs256)
+        sign(&claims, signing)
     }
 
     /// With less than [`MIN_TIME_TO_REFRESH`] left of the request's
@@ -301,6 +306,25 @@ mod tests {
             assert_eq!(
                 result.err(),
                 Some(Error::IdToken(IdTokenError::SubjectChanged))
+            );
+            assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
+        }
+    }
+
+    /// OpenID Connect Core §3.1.3.7 step 6 stands in for a key set that
+    /// cannot be had, not for a signature the listed key refuses: a
+    /// refreshed ID token about the same user whose signature fails
+    /// (corrupted, or made by another key under the listed `kid`) is
+    /// refused, however good its claims, and the tokens it came with are
+    /// revoked.
+    #[tokio::test]
+    async fn a_refreshed_id_token_whose_signature_fails_is_refused_and_revokes_its_tokens() {
+        for signing in [Signing::CorruptSignature, Signing::ForeignKey] {
+            let vercel = answering(Some(signed_id_token_of("u1", signing)), Keys::Listed);
+            let result = grant(&provider(&vercel), &RefreshToken::new("vcr_old"), "u1").await;
+            assert_eq!(
+                result.err(),
+                Some(Error::IdToken(IdTokenError::BadSignature))
             );
             assert_eq!(vercel.calls("/login/oauth/token/revoke"), 2);
         }

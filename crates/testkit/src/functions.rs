@@ -72,8 +72,10 @@ impl Functions {
     /// is at `app` (`http://host[:port]`, a name only: the router is in
     /// this process).
     pub fn start(app: &str, functions: &[Function<'_>], env: &[(&str, String)]) -> Self {
-        let logs = std::env::temp_dir().join(format!("functions-{}", free_port()));
-        std::fs::create_dir_all(&logs).expect("a directory for the functions' logs");
+        // In testkit's own directory: the logs may carry what a test's
+        // provider sent, and anyone can write to the shared one.
+        let logs = crate::process::private_dir().join(crate::process::unique_name("functions"));
+        std::fs::create_dir(&logs).expect("a directory for the functions' logs");
         let mut routes: HashMap<String, Route> = HashMap::new();
         for function in functions {
             let name = function
