@@ -78,7 +78,7 @@ fn a_variable_that_is_not_utf8_is_a_configuration_error() {
     use std::io::{Read as _, Write as _};
     use std::os::unix::ffi::OsStringExt as _;
     let port = testkit::free_port();
-    let log = std::env::temp_dir().join(format!("not-utf8-{port}.log"));
+    let log = testkit::private_dir().join(format!("{}.log", testkit::unique_name("not-utf8")));
     let mut command = testkit::clean_command(env!("CARGO_BIN_EXE_session"));
     command
         .env("VERCEL_DEV_PORT", port.to_string())

@@ -163,8 +163,9 @@ impl Provider {
     /// authentication methods it offers, and whether it lists them.
     fn start(redirect_uri: &str, rotate: bool, client: Client) -> Self {
         node_ready();
-        let stderr =
-            Stderr(std::env::temp_dir().join(format!("oidc-provider-{}.log", free_port())));
+        let stderr = Stderr(
+            testkit::private_dir().join(format!("{}.log", testkit::unique_name("oidc-provider"))),
+        );
         let mut command = clean_command("node");
         command
             .arg(Path::new(OP_DIR).join("server.mjs"))

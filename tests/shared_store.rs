@@ -771,14 +771,18 @@ async fn a_refresh_made_while_the_store_was_busy_is_published_once_it_answers() 
     );
     let mut script = std::net::TcpStream::connect(("127.0.0.1", redis.port())).unwrap();
     std::io::Write::write_all(&mut script, b"EVAL \"while true do end\" 0\r\n").unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        redis
-            .command("PING")
-            .unwrap_or_default()
-            .starts_with("-BUSY"),
-        "the store is busy"
-    );
+    let asked = Instant::now();
+    while !redis
+        .command("PING")
+        .unwrap_or_default()
+        .starts_with("-BUSY")
+    {
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "the store is busy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let refreshed = browser.get(&url).await;
     assert_eq!(
         refreshed.json()["user"]["sub"],
@@ -905,7 +909,10 @@ async fn a_race_lost_after_a_vanished_claim_leaves_the_published_refresh() {
     stack.sign_in(&mut browser).await;
     let (mut second, mut third) = (copy(&browser), copy(&browser));
     tokio::time::sleep(Duration::from_secs(3)).await;
-    stack.emulator.faults().token_delay = Some(Duration::from_millis(1500));
+    // Room for a loaded machine: the second request is to find the claim
+    // (and wait) before it vanishes, and its token call to end after the
+    // first's.
+    stack.emulator.faults().token_delay = Some(Duration::from_secs(3));
     let redis = stack.redis.as_ref().unwrap();
     let url = stack.url("/api/auth/session");
     // The first instance claims the refresh and calls the provider.
@@ -913,7 +920,7 @@ async fn a_race_lost_after_a_vanished_claim_leaves_the_published_refresh() {
         let url = url.clone();
         async move { browser.get(&url).await.json()["user"]["sub"].clone() }
     });
-    let claim = redis
+    redis
         .key_of_kind_within("c", Duration::from_secs(5), Duration::from_millis(20))
         .await;
     // The second instance finds the claim and waits on it; then the claim
@@ -922,8 +929,17 @@ async fn a_race_lost_after_a_vanished_claim_leaves_the_published_refresh() {
         let url = url.clone();
         async move { second.get(&url).await.status }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let _ = claim;
+    // Found: the claim read back by the second instance's claim, a hit of
+    // the store's (its session check and the outcome's read are misses).
+    let hits = redis.stat("stats", "keyspace_hits");
+    let asked = Instant::now();
+    while redis.stat("stats", "keyspace_hits") <= hits {
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "the second request claims"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     for key in redis.keys_of_kind("c") {
         assert_eq!(redis.command(&format!("DEL {key}")).as_deref(), Some(":1"));
     }

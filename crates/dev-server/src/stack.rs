@@ -334,12 +334,12 @@ impl Hosts {
         let host = authority.host().to_ascii_lowercase();
         let port = authority.port_u16();
         let ours = port.is_none() || port == Some(self.port);
-        if ["localhost", "127.0.0.1", "[::1]"].contains(&host.as_str()) {
-            return ours;
-        }
-        self.app
-            .as_ref()
-            .is_some_and(|(app, app_port)| host == *app && (ours || port == *app_port))
+        let loopback = ["localhost", "127.0.0.1", "[::1]"].contains(&host.as_str()) && ours;
+        loopback
+            || self
+                .app
+                .as_ref()
+                .is_some_and(|(app, app_port)| host == *app && (ours || port == *app_port))
     }
 
     /// The answer to `request` if it is refused before any route sees
@@ -593,6 +593,14 @@ mod tests {
         assert_eq!(get(&format!("localhost:{port}")), 200);
         assert_eq!(get("other.example.test"), 403);
         assert_eq!(get("dev.example.test:8443"), 403);
+        // A local TLS proxy in front of the server, keeping the Host it
+        // was asked for: `APP_URL` on a loopback name with a port of its
+        // own.
+        let (_stack, port) = configured(&[("APP_URL", "https://localhost:8443")]).await;
+        let get = |host: &str| status_of(port, &format!("GET / HTTP/1.1\r\nHost: {host}\r\n"));
+        assert_eq!(get("localhost:8443"), 200);
+        assert_eq!(get(&format!("localhost:{port}")), 200);
+        assert_eq!(get("localhost:8444"), 403);
     }
 
     /// A key file others can read, kept or replaced, ends up readable by

@@ -134,7 +134,8 @@ impl HttpClient for ReqwestClient {
 /// (`X25519MLKEM768`), which only its aws-lc-rs provider offers, at the
 /// price of a C build (cmake) and larger functions. Against a recording
 /// decrypted years from now, the tokens will have expired; the client
-/// secret and the users' profiles will not. Kept deliberately, to revisit
+/// secret, a `rediss://` store's password and the users' profiles will
+/// not. Kept deliberately, to revisit
 /// when ring offers ML-KEM.
 #[allow(deprecated)]
 pub(crate) fn ring_provider() -> rustls::crypto::CryptoProvider {

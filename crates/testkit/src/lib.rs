@@ -29,7 +29,8 @@ pub use node::node_suite;
 pub use page::{Page, location, provider_answer, resolve};
 pub use process::{
     CLEARED_VARS, Process, cargo_build, child_dir, clean_command, dev_server_bin, emulator_bin,
-    free_port, spawn, spawn_command, spawn_emulator, url_in, workspace_bin, workspace_root,
+    free_port, private_dir, spawn, spawn_command, spawn_emulator, unique_name, url_in,
+    workspace_bin, workspace_root,
 };
 pub use redis::{RedisServer, info_field, info_stat, target_dir};
 pub use transport::{

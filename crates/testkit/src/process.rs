@@ -246,7 +246,7 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// and the Redis servers' directories are made in it. Never the shared
 /// temporary directory, where anyone could leave what a child would read.
 /// Made once per process; tests running at once may make it at once.
-pub(crate) fn private_dir() -> &'static Path {
+pub fn private_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = target_dir().join("testkit");
@@ -303,7 +303,7 @@ pub fn child_dir() -> &'static Path {
 
 /// A name no other file of testkit's takes, in this process or another:
 /// `<prefix>-<pid>-<count>-<nanos>`.
-pub(crate) fn unique_name(prefix: &str) -> String {
+pub fn unique_name(prefix: &str) -> String {
     static COUNT: AtomicU32 = AtomicU32::new(0);
     let count = COUNT.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}-{}-{count}-{}", std::process::id(), nanos())
@@ -528,6 +528,7 @@ mod tests {
 
     /// What the standalone emulator is told to read is in testkit's own
     /// directory, not the shared temporary one.
+    #[cfg(target_os = "linux")]
     #[test]
     fn the_emulator_reads_its_configuration_from_the_private_directory() {
         let config = serde_json::json!({ "clients": [] });

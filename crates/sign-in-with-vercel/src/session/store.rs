@@ -327,17 +327,6 @@ mod with_redis {
         )
     }
 
-    /// Whether the store answered `e` with a value the client cannot read
-    /// as asked (bytes that are not UTF-8, a key of another type where a
-    /// string was expected): an answer about one key, not an outage that
-    /// would rest the store for every session of the instance.
-    fn unreadable(e: &RedisError) -> bool {
-        matches!(
-            e.kind(),
-            redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType
-        )
-    }
-
     /// Whether `e` is a replica's refusal (`READONLY`, `MASTERDOWN`: a
     /// failover moved the primary), after which the next command is to
     /// connect again to wherever the store's name now points.
@@ -601,7 +590,7 @@ mod with_redis {
                 // replica's refusal (`READONLY`, `MASTERDOWN`: a failover
                 // moved the primary) drops the connection, so that the
                 // next command connects to wherever the name now points.
-                Err(Failure::Redis(e)) if answered(&e) || unreadable(&e) => self.refusal(what, &e),
+                Err(Failure::Redis(e)) if answered(&e) => self.refusal(what, &e),
                 Err(failure) => {
                     *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
                     if matches!(failure, Failure::Redis(_)) {
@@ -653,12 +642,6 @@ mod with_redis {
                     ));
                 }
                 return Reply::Unanswered;
-            }
-            // An answer the client could not read might also be a
-            // stream it lost its place in: the next command
-            // connects again.
-            if unreadable(e) {
-                self.forget_connection();
             }
             crate::log::error(&format!(
                 "shared store refused {what}:{code} {:?}",
@@ -764,7 +747,8 @@ mod with_redis {
         /// Read as bytes: whatever a key holds, even bytes that are not
         /// UTF-8, is an answer about that key (any value at the session's
         /// key ends it; a mark that is not a number is none), never a
-        /// failure that would rest the store for every session.
+        /// failure to read the answer, which would rest the store for
+        /// every session.
         async fn endings(&self, sid: &str, sub: &str) -> Option<(bool, UserMarks)> {
             type Values = (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
             let ((session, ms, seconds),): (Values,) = self
@@ -852,8 +836,10 @@ mod with_redis {
             // another instance published, which a copy of the replaced
             // generation is to get rather than spend the old refresh
             // token again.
-            type Each = redis::RedisResult<Option<String>>;
-            let (outcome, claimed, holder): (Each, Each, Each) = self
+            // Read as bytes, as the marks are: a value that is not UTF-8 is
+            // no outcome and no claim of ours, not a failure to read.
+            type Each = redis::RedisResult<Option<Vec<u8>>>;
+            let (outcome, claimed, holder): (Each, redis::RedisResult<redis::Value>, Each) = self
                 .round_trip("claim", || {
                     let mut pipe = redis::pipe();
                     pipe.ignore_errors();
@@ -870,8 +856,9 @@ mod with_redis {
                     pipe
                 })
                 .await?;
-            if let Ok(Some(outcome)) = outcome {
-                return Some(Claim::Outcome(outcome));
+            let outcome = outcome.map(|o| o.and_then(|bytes| String::from_utf8(bytes).ok()));
+            if let Ok(Some(outcome)) = &outcome {
+                return Some(Claim::Outcome(outcome.clone()));
             }
             // No outcome read, and no claim made (refused) or read back:
             // as if the store had not answered.
@@ -881,7 +868,7 @@ mod with_redis {
                 return None;
             }
             Some(match holder {
-                Ok(Some(holder)) if holder == token => Claim::Won(token),
+                Ok(Some(holder)) if holder == token.as_bytes() => Claim::Won(token),
                 _ => Claim::Wait,
             })
         }
@@ -1021,6 +1008,39 @@ mod with_redis {
             );
             assert_eq!(ended.await, None);
             assert!(lock(&store.resting_until).is_some());
+        }
+
+        /// The refusals that ask to be asked again count as no answer
+        /// (a late publication keeps trying, the log says it once a
+        /// minute); the others are the store's answer to the command.
+        #[test]
+        fn refusals_that_ask_to_wait_are_told_apart() {
+            use redis::{ErrorKind, ServerErrorKind as Kind};
+            let known = |kind| RedisError::from((ErrorKind::Server(kind), "refused"));
+            let coded = |code: &str| redis::make_extension_error(code.to_owned(), None);
+            for (e, failing_over) in [
+                (known(Kind::ReadOnly), true),
+                (known(Kind::MasterDown), true),
+                (known(Kind::BusyLoading), false),
+                (known(Kind::TryAgain), false),
+                (known(Kind::ClusterDown), false),
+                (coded("BUSY"), false),
+                (coded("NOREPLICAS"), false),
+            ] {
+                assert!(wait_asked(&e).is_some(), "{e:?}");
+                assert_eq!(failover(&e), failing_over, "{e:?}");
+            }
+            for e in [
+                known(Kind::NoPerm),
+                known(Kind::NoScript),
+                known(Kind::ResponseError),
+                coded("OOM"),
+                coded("WRONGTYPE"),
+                RedisError::from((ErrorKind::Parse, "not UTF-8")),
+            ] {
+                assert_eq!(wait_asked(&e), None, "{e:?}");
+                assert!(!failover(&e), "{e:?}");
+            }
         }
 
         #[test]
