@@ -702,11 +702,27 @@ async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers(
     );
     // Past the pause, the instance's rest (5 s) and its own memory of the
     // refresh (5 s): only the store can answer the copy now.
+    signed_in_once_published(&stack, &mut browser, old, Duration::from_secs(15), 11).await;
+}
+
+/// Once the store holds a refresh's outcome (within `within`) and
+/// `past_secs` have passed since (the instance's own memory of the refresh,
+/// its rest: only the store can answer then), the copy `old` of the
+/// replaced generation is answered with the new one, and `browser` is
+/// still signed in.
+async fn signed_in_once_published(
+    stack: &Stack,
+    browser: &mut Browser,
+    mut old: Browser,
+    within: Duration,
+    past_secs: u64,
+) {
+    let redis = stack.redis.as_ref().unwrap();
+    let url = stack.url("/api/auth/session");
     let took = redis
-        .key_of_kind_within("o", Duration::from_secs(15), Duration::from_millis(200))
+        .key_of_kind_within("o", within, Duration::from_millis(200))
         .await;
-    tokio::time::sleep(Duration::from_secs(11).saturating_sub(took)).await;
-    let mut old = old;
+    tokio::time::sleep(Duration::from_secs(past_secs).saturating_sub(took)).await;
     let late = old.get(&url).await;
     assert_eq!(late.json()["user"]["sub"], DEMO_SUB, "{}", late.body);
     let after = browser.get(&url).await;
@@ -800,17 +816,8 @@ async fn a_refresh_made_while_the_store_was_busy_is_published_once_it_answers() 
         assert!(killed.elapsed() < Duration::from_secs(2), "still busy");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let took = redis
-        .key_of_kind_within("o", Duration::from_secs(10), Duration::from_millis(200))
-        .await;
-    // Past the instance's own memory of the refresh (5 s): only the store
-    // can answer the copy now.
-    tokio::time::sleep(Duration::from_secs(6).saturating_sub(took)).await;
-    let mut old = old;
-    let late = old.get(&url).await;
-    assert_eq!(late.json()["user"]["sub"], DEMO_SUB, "{}", late.body);
-    let after = browser.get(&url).await;
-    assert_eq!(after.json()["user"]["sub"], DEMO_SUB, "{}", after.body);
+    // Past the instance's own memory of the refresh (5 s).
+    signed_in_once_published(&stack, &mut browser, old, Duration::from_secs(10), 6).await;
 }
 
 /// A full store (`noeviction` at its `maxmemory`) refuses the claim's

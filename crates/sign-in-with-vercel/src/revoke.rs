@@ -127,9 +127,8 @@ pub(crate) async fn revoke(
             )
             .await
             .and_then(|r| match parse_response(&r) {
-                Err(e) if public && refuses_the_client(&r) => {
-                    // Said once per token: the grant lives on at the provider.
-                    e.log(route);
+                Err(_) if public && refuses_the_client(&r) => {
+                    public_client_refused(route, r.status());
                     Ok(TokenRevoked::NotRevocable)
                 }
                 parsed => parsed,
@@ -152,6 +151,23 @@ pub(crate) async fn revoke(
         }
     },);
     combine(access, refresh)
+}
+
+/// Says, once per instance, that the provider refuses revocation by this
+/// public client (`status`): every sign-out meets the same refusal (Vercel
+/// documents Basic authentication only at its revocation endpoint), which
+/// is no outage to look at each time, but the operator is to know that the
+/// grants of signed-out sessions live on at the provider until they expire.
+fn public_client_refused(route: &str, status: http::StatusCode) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        crate::log::warn(&format!(
+            "{route}: the provider refuses revocation by a public client (HTTP {}): the \
+             grants of signed-out sessions live at the provider until they expire \
+             (said once per instance)",
+            status.as_u16()
+        ));
+    }
 }
 
 /// Whether a revocation response refuses the client itself: a 401, or

@@ -332,10 +332,18 @@ impl Error {
     /// only that some browser started a sign-in (the sender can be that
     /// browser, and replay its flow cookie until it expires): an outage
     /// an operator should look at shows in the provider calls made over
-    /// TLS (discovery, token, keys), which are errors.
+    /// TLS (discovery, token, keys), which are errors. So is an ID token
+    /// that fails verification, or a provider's answer about another
+    /// user: they come from the token, userinfo or introspection endpoint
+    /// over TLS, never from the browser, and stop every sign-in until the
+    /// key set, the issuer, the client ID or a clock is put right.
     fn is_for_the_operator(&self) -> bool {
         match self {
             Self::Provider(_) | Self::ProviderUnmatched(_) => false,
+            // A deployment without a store, as the README allows: a user
+            // asked for what it cannot do, nothing broke.
+            Self::NoSharedStore => false,
+            Self::IdToken(_) | Self::SubjectMismatch => true,
             _ => self.status().is_server_error(),
         }
     }
@@ -573,6 +581,11 @@ mod tests {
             Error::Upstream(Endpoint::Token, UpstreamProblem::Status(500)).is_for_the_operator()
         );
         assert!(!Error::StateMismatch.is_for_the_operator());
+        // An ID token the provider's key set, issuer or clock refuses.
+        assert!(Error::IdToken(IdTokenError::UnknownKey).is_for_the_operator());
+        assert!(Error::IdToken(IdTokenError::BadSignature).is_for_the_operator());
+        assert!(Error::SubjectMismatch.is_for_the_operator());
+        assert!(!Error::NoSharedStore.is_for_the_operator());
     }
 
     #[test]

@@ -808,25 +808,32 @@ mod tests {
         }
     }
 
+    /// A provider whose introspection says the session's token is active,
+    /// and whose REST API answers `metadata` for the token.
+    fn introspecting_with_metadata(
+        metadata: &'static str,
+    ) -> std::sync::Arc<crate::transport::tests::Fake> {
+        use crate::transport::tests::{Fake, response};
+        Fake::new(move |path| {
+            Ok(match path {
+                "/login/oauth/token/introspect" => {
+                    response(200, r#"{"active":true,"client_id":"cl","sub":"usr_1"}"#)
+                }
+                "/v5/user/tokens/current" => response(200, metadata),
+                _ => response(404, ""),
+            })
+        })
+    }
+
     /// The validate-token route answers within the request's deadline
     /// however slow the provider: its REST call for the token's metadata
     /// shares that deadline (a handler's REST calls have their own), so
     /// that a function with a 10 s limit is not cut off before it answers.
     #[tokio::test(start_paused = true)]
     async fn validate_token_answers_within_the_requests_deadline() {
-        use crate::transport::tests::{Fake, response};
-        let vercel = Fake::new(|path| {
-            Ok(match path {
-                "/login/oauth/token/introspect" => {
-                    response(200, r#"{"active":true,"client_id":"cl","sub":"usr_1"}"#)
-                }
-                "/v5/user/tokens/current" => response(
-                    200,
-                    r#"{"token":{"id":"t1","name":"n","type":"oauth2-token","activeAt":1,"createdAt":1}}"#,
-                ),
-                _ => response(404, ""),
-            })
-        });
+        let vercel = introspecting_with_metadata(
+            r#"{"token":{"id":"t1","name":"n","type":"oauth2-token","activeAt":1,"createdAt":1}}"#,
+        );
         let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 8_000));
         let started = tokio::time::Instant::now();
         let answer = auth.serve(&crate::VALIDATE_TOKEN, request).await;
@@ -846,21 +853,11 @@ mod tests {
     /// which no page shows) is not in the validate-token route's answer.
     #[tokio::test]
     async fn validate_token_shows_only_the_listed_metadata_members() {
-        use crate::transport::tests::{Fake, response};
-        let vercel = Fake::new(|path| {
-            Ok(match path {
-                "/login/oauth/token/introspect" => {
-                    response(200, r#"{"active":true,"client_id":"cl","sub":"usr_1"}"#)
-                }
-                "/v5/user/tokens/current" => response(
-                    200,
-                    r#"{"token":{"id":"t1","name":"n","type":"oauth2-token","origin":"o",
-                        "scopes":[{"type":"user","origin":"o","createdAt":1,"extra":"y"}],
-                        "activeAt":2,"createdAt":1,"expiresAt":3,"secretish":"x"}}"#,
-                ),
-                _ => response(404, ""),
-            })
-        });
+        let vercel = introspecting_with_metadata(
+            r#"{"token":{"id":"t1","name":"n","type":"oauth2-token","origin":"o",
+                "scopes":[{"type":"user","origin":"o","createdAt":1,"extra":"y"}],
+                "activeAt":2,"createdAt":1,"expiresAt":3,"secretish":"x"}}"#,
+        );
         let (auth, request) = signed_in_ten_seconds_later(vercel);
         let answer = auth.serve(&crate::VALIDATE_TOKEN, request).await;
         assert_eq!(answer.status(), 200);
