@@ -135,8 +135,7 @@ impl HttpClient for ReqwestClient {
 /// price of a C build (cmake) and larger functions. Against a recording
 /// decrypted years from now, the tokens will have expired; the client
 /// secret, a `rediss://` store's password and the users' profiles will
-/// not. Kept deliberately, to revisit
-/// when ring offers ML-KEM.
+/// not. Kept deliberately, to revisit when ring offers ML-KEM.
 #[allow(deprecated)]
 pub(crate) fn ring_provider() -> rustls::crypto::CryptoProvider {
     rustls::crypto::ring::default_provider()
