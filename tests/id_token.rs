@@ -276,14 +276,20 @@ async fn a_refreshed_id_token_with_a_bad_signature_ends_the_session() {
 }
 
 /// The next request refreshes, and the refresh's ID token ends the
-/// session: 401 `invalid_token`, no session cookie left, the tokens the
-/// refresh issued revoked.
+/// session ([`ended_and_revoked`]).
 async fn refresh_ends_the_session(rp: &mut Rp) {
     let answer = rp.get("/api/user-info").await;
+    ended_and_revoked(rp, &answer);
+}
+
+/// `answer` is 401 `invalid_token`, no session cookie is left, and both
+/// tokens the refresh issued were revoked.
+fn ended_and_revoked(rp: &Rp, answer: &http::Response<bytes::Bytes>) {
     assert_eq!(answer.status(), 401);
-    assert_eq!(body_json(&answer)["error"], "invalid_token");
+    assert_eq!(body_json(answer)["error"], "invalid_token");
     testkit::assert_no_session(rp.jar());
     let (access, refresh) = rp.issued();
+    assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2);
     assert!(!active(rp, &access) && !active(rp, &refresh), "revoked");
 }
 
@@ -396,12 +402,7 @@ async fn refused_while_the_keys_are_unavailable(
         2,
         "the fetches for the new kid were tried"
     );
-    assert_eq!(answer.status(), 401);
-    assert_eq!(body_json(&answer)["error"], "invalid_token");
-    testkit::assert_no_session(rp.jar());
-    let (access, refresh) = rp.issued();
-    assert_eq!(rp.sent_to("/login/oauth/token/revoke").len(), 2);
-    assert!(!active(&rp, &access) && !active(&rp, &refresh), "revoked");
+    ended_and_revoked(&rp, &answer);
 }
 
 /// OpenID Connect Core §12.2 with §3.1.3.7 step 6: when the keys cannot be

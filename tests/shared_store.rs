@@ -680,10 +680,8 @@ async fn a_plain_store_url_to_another_host_is_warned_of_without_its_password() {
 /// end the session everywhere, the browser's new generation too.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers() {
-    let (stack, mut browser) = one_instance_signed_in().await;
+    let (stack, mut browser, old) = one_instance_due_for_refresh().await;
     let url = stack.url("/api/auth/session");
-    let old = copy(&browser);
-    tokio::time::sleep(Duration::from_secs(3)).await;
     let redis = stack.redis.as_ref().unwrap();
     assert_eq!(
         redis.command("CLIENT PAUSE 3000 ALL").as_deref(),
@@ -736,8 +734,7 @@ async fn signed_in_once_published(
 /// token again, and its refusal end the session everywhere.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claimed_refresh_whose_outcome_the_store_did_not_take_is_published_later() {
-    let (stack, mut browser) = one_instance_signed_in().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (stack, mut browser, _) = one_instance_due_for_refresh().await;
     stack.emulator.faults().token_delay = Some(Duration::from_millis(1500));
     let redis = stack.redis.as_ref().unwrap();
     let url = stack.url("/api/auth/session");
@@ -774,10 +771,8 @@ async fn a_claimed_refresh_whose_outcome_the_store_did_not_take_is_published_lat
 /// by ending the grant.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refresh_made_while_the_store_was_busy_is_published_once_it_answers() {
-    let (stack, mut browser) = one_instance_signed_in().await;
+    let (stack, mut browser, old) = one_instance_due_for_refresh().await;
     let url = stack.url("/api/auth/session");
-    let old = copy(&browser);
-    tokio::time::sleep(Duration::from_secs(3)).await;
     let redis = stack.redis.as_ref().unwrap();
     // Every other client is answered `BUSY` 10 ms into the script, until
     // it is killed.
@@ -827,10 +822,8 @@ async fn a_refresh_made_while_the_store_was_busy_is_published_once_it_answers() 
 /// grant).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_store_still_hands_a_copy_the_published_refresh() {
-    let (stack, mut browser) = one_instance_signed_in().await;
+    let (stack, mut browser, mut old) = one_instance_due_for_refresh().await;
     let url = stack.url("/api/auth/session");
-    let old = copy(&browser);
-    tokio::time::sleep(Duration::from_secs(3)).await;
     let redis = stack.redis.as_ref().unwrap();
     let refreshed = browser.get(&url).await;
     assert_eq!(
@@ -857,7 +850,6 @@ async fn a_full_store_still_hands_a_copy_the_published_refresh() {
     );
     // Past the instance's own memory of the refresh (5 s).
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let mut old = old;
     let late = old.get(&url).await;
     assert_eq!(late.json()["user"]["sub"], DEMO_SUB, "{}", late.body);
     assert_eq!(
@@ -961,9 +953,11 @@ async fn a_race_lost_after_a_vanished_claim_leaves_the_published_refresh() {
 }
 
 /// One instance of each function with the store, whose access tokens live
-/// two seconds and whose provider punishes a refresh token's reuse, and a
-/// browser signed in through it.
-async fn one_instance_signed_in() -> (Stack, Browser) {
+/// two seconds and whose provider punishes a refresh token's reuse; a
+/// browser signed in through it and a copy of its cookies (the generation
+/// its next request replaces), three seconds later: the next request
+/// refreshes.
+async fn one_instance_due_for_refresh() -> (Stack, Browser, Browser) {
     let stack = Stack::start(Setup {
         instances: 1,
         access_token_ttl: 2,
@@ -972,5 +966,7 @@ async fn one_instance_signed_in() -> (Stack, Browser) {
     });
     let mut browser = stack.browser();
     stack.sign_in(&mut browser).await;
-    (stack, browser)
+    let old = copy(&browser);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    (stack, browser, old)
 }

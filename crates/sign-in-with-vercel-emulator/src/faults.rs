@@ -55,35 +55,43 @@ pub struct Faults {
 /// and length: a test may make it answer tokens.
 impl std::fmt::Debug for Faults {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every field named, none with `..`: a field added later fails to
+        // build here until it is shown or hidden on purpose.
+        let Self {
+            signing,
+            id_token_claims,
+            userinfo_sub,
+            introspection_sub,
+            token_response,
+            token_delay,
+            revocation_status,
+            access_tokens_not_revocable,
+            refresh_tokens_not_revocable,
+            all_status,
+            marketplace_signed_by_sign_in_key,
+        } = self;
         f.debug_struct("Faults")
-            .field("signing", &self.signing)
+            .field("signing", signing)
             .field(
                 "id_token_claims",
-                &self.id_token_claims.as_ref().map(|_| "<edit>"),
+                &id_token_claims.as_ref().map(|_| "<edit>"),
             )
-            .field("userinfo_sub", &self.userinfo_sub)
-            .field("introspection_sub", &self.introspection_sub)
+            .field("userinfo_sub", userinfo_sub)
+            .field("introspection_sub", introspection_sub)
             .field(
                 "token_response",
-                &self
-                    .token_response
+                &token_response
                     .as_ref()
                     .map(|(status, body)| (status, format!("<{} bytes>", body.len()))),
             )
-            .field("token_delay", &self.token_delay)
-            .field("revocation_status", &self.revocation_status)
-            .field(
-                "access_tokens_not_revocable",
-                &self.access_tokens_not_revocable,
-            )
-            .field(
-                "refresh_tokens_not_revocable",
-                &self.refresh_tokens_not_revocable,
-            )
-            .field("all_status", &self.all_status)
+            .field("token_delay", token_delay)
+            .field("revocation_status", revocation_status)
+            .field("access_tokens_not_revocable", access_tokens_not_revocable)
+            .field("refresh_tokens_not_revocable", refresh_tokens_not_revocable)
+            .field("all_status", all_status)
             .field(
                 "marketplace_signed_by_sign_in_key",
-                &self.marketplace_signed_by_sign_in_key,
+                marketplace_signed_by_sign_in_key,
             )
             .finish()
     }

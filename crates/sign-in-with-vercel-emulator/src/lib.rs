@@ -428,7 +428,11 @@ impl Emulator {
 
     /// [`Emulator::rotate_key`] for the marketplace issuer's key.
     pub fn rotate_marketplace_key(&self, keep_old: bool) {
-        drop(self.marketplace_keys());
+        // The key made on first use, to be kept beside the new one (the
+        // 1.5–6 s of an unoptimised RSA key only when it is).
+        if keep_old {
+            drop(self.marketplace_keys());
+        }
         rotate(&self.marketplace_keys, keep_old);
     }
 

@@ -190,22 +190,16 @@ impl RedisServer {
 }
 
 /// A new, empty working directory for the server on `port`, in testkit's
-/// private directory: `redis/<port>-<pid>-<count>-<nanos>`, its leaf made
-/// with `create_dir`, so that a directory already there (a killed run's,
-/// with its `dump.rdb`) is never reused: another name is tried instead.
+/// private directory: `redis/<port>-<pid>-<count>-<nanos>`, a name no run
+/// had, its leaf made with `create_dir` (never a directory already there:
+/// a killed run's, with its `dump.rdb`).
 fn fresh_dir(port: u16) -> PathBuf {
     let parent = crate::process::private_dir().join("redis");
     std::fs::create_dir_all(&parent)
         .unwrap_or_else(|e| panic!("cannot make {}: {e}", parent.display()));
-    for _ in 0..100 {
-        let dir = parent.join(crate::process::unique_name(&port.to_string()));
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return dir,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => panic!("cannot make {}: {e}", dir.display()),
-        }
-    }
-    panic!("no new directory for redis-server in {}", parent.display());
+    let dir = parent.join(crate::process::unique_name(&port.to_string()));
+    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("cannot make {}: {e}", dir.display()));
+    dir
 }
 
 /// The `redis-server` binary, fetched once if need be.

@@ -58,6 +58,11 @@ const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS + LATE_LANDING_SECS;
 /// in; the shared store keeps a refresh's outcome as long, for the copies
 /// of the old generation that come meanwhile.
 pub(crate) const LATE_LANDING_SECS: i64 = 15 * 60;
+/// How far apart the clocks of the instances (and the provider's) may be:
+/// a session begun or issued this far in the future still opens, a
+/// sign-out mark this far ahead is not a clock gone wrong, a shared
+/// refresh this much older than the time one is kept is still taken.
+pub(crate) const CLOCK_SKEW_SECS: i64 = 60;
 /// How close the starts of two sessions of one browser are when they are
 /// two sign-ins completed in parallel (two tabs): each ends within its
 /// callback's deadline ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE),
@@ -243,12 +248,11 @@ impl SessionData {
     /// that opens but says otherwise was made with the key by someone
     /// else, or by a clock gone wrong: refused either way.
     pub(crate) fn within_policy(&self, now: i64) -> bool {
-        const SKEW: i64 = 60;
         !self.sub.is_empty()
-            && self.started_at() <= now + SKEW
-            && self.access_issued_at <= now + SKEW
+            && self.started_at() <= now + CLOCK_SKEW_SECS
+            && self.access_issued_at <= now + CLOCK_SKEW_SECS
             && self.started_at() <= self.access_issued_at
-            && self.expires_at <= now.saturating_add(REFRESH_TOKEN_TTL_SECS + SKEW)
+            && self.expires_at <= now.saturating_add(REFRESH_TOKEN_TTL_SECS + CLOCK_SKEW_SECS)
     }
 }
 

@@ -211,10 +211,6 @@ fn decode(keys: &Keys, flight: &[u8; 32], stored: &str) -> Option<Published> {
     serde_json::from_slice(&opened.plaintext).ok()
 }
 
-/// How far apart the instances' clocks may be, for the age of an outcome
-/// [`adopt`] takes.
-const KEPT_SKEW_SECS: i64 = 60;
-
 /// Another instance's outcome for `old` (whose flight key is `flight`), as
 /// this request's own: the same generation (opened to know who it is, and
 /// only if it is `old`'s next one), or the same refusal.
@@ -244,7 +240,7 @@ fn adopt(
                         // set back) does not hand out a generation long
                         // since replaced.
                         && new.access_issued_at
-                            >= now.saturating_sub(cookie::LATE_LANDING_SECS + KEPT_SKEW_SECS)
+                            >= now.saturating_sub(cookie::LATE_LANDING_SECS + cookie::CLOCK_SKEW_SECS)
                 })
                 .ok_or_else(unusable)?;
             let sealed =
@@ -330,7 +326,7 @@ mod tests {
         let old = session("sid", "usr_1", 0, "n");
         let at =
             |now: i64| Provider::new(Ok(config())).with_clock(std::sync::Arc::new(move || now));
-        let kept = cookie::LATE_LANDING_SECS + KEPT_SKEW_SECS;
+        let kept = cookie::LATE_LANDING_SECS + cookie::CLOCK_SKEW_SECS;
         assert!(adopt(&at(NOW + kept), &origin(), &FLIGHT, &old, &stored).is_ok());
         let late = adopt(&at(NOW + kept + 1), &origin(), &FLIGHT, &old, &stored);
         assert!(matches!(late, Err(Error::Upstream(..))), "{:?}", late.err());

@@ -294,7 +294,7 @@ mod with_redis {
         end \
         return 0";
     /// How far apart the instances' clocks may be, for [`SET_LATER`].
-    const MARK_SKEW_SECS: i64 = 60;
+    const MARK_SKEW_SECS: i64 = crate::session::cookie::CLOCK_SKEW_SECS;
     /// Deletes `KEYS[1]` if it holds `ARGV[1]`, atomically: a claim is
     /// released only by the instance that holds it.
     const DELETE_IF_HELD: &str = "\
@@ -343,8 +343,9 @@ mod with_redis {
     /// refusal: a replica's, `LOADING` (a restart reading its data),
     /// `BUSY` (another client's long script), `TRYAGAIN`, `CLUSTERDOWN`,
     /// `NOREPLICAS` (a write the store's replicas could not confirm). For
-    /// the log; the command is worth sending again.
-    fn wait_asked(e: &RedisError) -> Option<&'static str> {
+    /// the log; the command is worth sending again. `code`: the refusal's
+    /// ([`refusal_code`]).
+    fn wait_asked(e: &RedisError, code: Option<&str>) -> Option<&'static str> {
         use redis::ServerErrorKind as Kind;
         if failover(e) {
             return Some("a replica: writes wait for a primary behind the store's name");
@@ -354,7 +355,7 @@ mod with_redis {
             redis::ErrorKind::Server(Kind::TryAgain | Kind::ClusterDown) => {
                 Some("a cluster between states")
             }
-            _ => match refusal_code(e).as_deref() {
+            _ => match code {
                 Some("BUSY") => Some("busy with a long script"),
                 Some("NOREPLICAS") => Some("its replicas did not confirm a write"),
                 _ => None,
@@ -590,7 +591,13 @@ mod with_redis {
                 // replica's refusal (`READONLY`, `MASTERDOWN`: a failover
                 // moved the primary) drops the connection, so that the
                 // next command connects to wherever the name now points.
-                Err(Failure::Redis(e)) if answered(&e) => self.refusal(what, &e),
+                Err(Failure::Redis(e)) if answered(&e) => {
+                    if self.note_refusal(what, &e) {
+                        Reply::Unanswered
+                    } else {
+                        Reply::Refused
+                    }
+                }
                 Err(failure) => {
                     *lock(&self.resting_until) = Some(Instant::now() + BACK_OFF);
                     if matches!(failure, Failure::Redis(_)) {
@@ -618,36 +625,37 @@ mod with_redis {
             }
         }
 
-        /// What a refusal `e` of the store's comes to, logged: no answer
-        /// for one that asks to be asked again (said once a minute),
-        /// else a refusal (said each time).
-        fn refusal<T>(&self, what: &str, e: &RedisError) -> Reply<T> {
-            let code = refusal_code(e).map(|c| format!(" {c}")).unwrap_or_default();
-            // A refusal that asks to be asked again is no answer of
-            // the store's: a replica's (the command is worth
-            // sending to the new primary), a store loading its data
-            // after a restart, one busy with another client's
-            // script, a cluster between states. A refresh's
-            // outcome is published later, every second until the
-            // store takes it; said once a minute until then, not
-            // once a request.
-            if let Some(why) = wait_asked(e) {
-                if failover(e) {
-                    self.forget_connection();
-                }
-                if self.wait_news_due() {
-                    crate::log::error(&format!(
-                        "shared store refused {what}:{code} {:?} ({why})",
-                        e.kind()
-                    ));
-                }
-                return Reply::Unanswered;
+        /// Notes the store's refusal `e` of `what`, logged: whether it asks
+        /// to be asked again (no answer, said once a minute), else a
+        /// refusal (said each time).
+        fn note_refusal(&self, what: &str, e: &RedisError) -> bool {
+            let code = refusal_code(e);
+            let said = |why: Option<&str>| {
+                let code = code.as_deref().map(|c| format!(" {c}")).unwrap_or_default();
+                let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
+                crate::log::error(&format!(
+                    "shared store refused {what}:{code} {:?}{why}",
+                    e.kind()
+                ));
+            };
+            // A refusal that asks to be asked again is no answer of the
+            // store's: a replica's (the command is worth sending to the
+            // new primary), a store loading its data after a restart, one
+            // busy with another client's script, a cluster between states.
+            // A refresh's outcome is published later, every second until
+            // the store takes it; said once a minute until then, not once
+            // a request.
+            let Some(why) = wait_asked(e, code.as_deref()) else {
+                said(None);
+                return false;
+            };
+            if failover(e) {
+                self.forget_connection();
             }
-            crate::log::error(&format!(
-                "shared store refused {what}:{code} {:?}",
-                e.kind()
-            ));
-            Reply::Refused
+            if self.wait_news_due() {
+                said(Some(why));
+            }
+            true
         }
 
         async fn try_round_trip<T: redis::FromRedisValue>(
@@ -856,15 +864,22 @@ mod with_redis {
                     pipe
                 })
                 .await?;
-            let outcome = outcome.map(|o| o.and_then(|bytes| String::from_utf8(bytes).ok()));
-            if let Ok(Some(outcome)) = &outcome {
-                return Some(Claim::Outcome(outcome.clone()));
-            }
+            let outcome = match outcome {
+                Ok(Some(bytes)) => match String::from_utf8(bytes) {
+                    Ok(outcome) => return Some(Claim::Outcome(outcome)),
+                    Err(_) => Ok(None),
+                },
+                other => other,
+            };
             // No outcome read, and no claim made (refused) or read back:
             // as if the store had not answered.
-            let refused = [outcome.err(), claimed.err(), holder.as_ref().err().cloned()];
-            if let Some(e) = refused.iter().flatten().next() {
-                let _: Reply<()> = self.refusal("claim", e);
+            let refused = [
+                outcome.as_ref().err(),
+                claimed.as_ref().err(),
+                holder.as_ref().err(),
+            ];
+            if let Some(e) = refused.into_iter().flatten().next() {
+                self.note_refusal("claim", e);
                 return None;
             }
             Some(match holder {
@@ -1027,7 +1042,10 @@ mod with_redis {
                 (coded("BUSY"), false),
                 (coded("NOREPLICAS"), false),
             ] {
-                assert!(wait_asked(&e).is_some(), "{e:?}");
+                assert!(
+                    wait_asked(&e, refusal_code(&e).as_deref()).is_some(),
+                    "{e:?}"
+                );
                 assert_eq!(failover(&e), failing_over, "{e:?}");
             }
             for e in [
@@ -1038,7 +1056,7 @@ mod with_redis {
                 coded("WRONGTYPE"),
                 RedisError::from((ErrorKind::Parse, "not UTF-8")),
             ] {
-                assert_eq!(wait_asked(&e), None, "{e:?}");
+                assert_eq!(wait_asked(&e, refusal_code(&e).as_deref()), None, "{e:?}");
                 assert!(!failover(&e), "{e:?}");
             }
         }
