@@ -264,6 +264,7 @@ impl Auth {
     /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE); each REST API call of
     /// the handler, and each [`Auth::vercel_api`], [`Auth::refresh_session`]
     /// and [`Auth::sign_out_everywhere`] it makes, has one of its own.
+    /// Its log lines name the route `protect`.
     ///
     /// The returned future does not borrow `request`: it is `Send` whatever
     /// the request's body (axum's is not `Sync`).
@@ -285,14 +286,14 @@ impl Auth {
                     error: Error::CrossOrigin,
                     reply: Default::default(),
                 };
-                return refused.into_response().map(RB::from);
+                return refused.answer_as("protect").map(RB::from);
             }
             match session.await {
                 Ok(session) => {
                     let pending = session.pending.clone();
                     session::with_cookies(&pending, handler(session).await)
                 }
-                Err(rejection) => rejection.into_response().map(RB::from),
+                Err(rejection) => rejection.answer_as("protect").map(RB::from),
             }
         })
     }
@@ -350,7 +351,9 @@ impl Auth {
     /// shared store, everywhere, and the refusal is returned; without one
     /// (or when it does not answer), [`Error::RefreshConflict`], since the
     /// refusal may be a race lost to another instance whose answer brings
-    /// the browser a newer session (one retry tells).
+    /// the browser a newer session (one retry tells). The end of a
+    /// session is logged; any other error is returned for your code to
+    /// answer (its `Display` is the operator's detail).
     pub async fn refresh_session(&self, session: &Session) -> Result<AccessToken, Error> {
         with_own_deadline(session::refresh_now(&self.sessions, session)).await
     }

@@ -106,21 +106,21 @@ impl HttpClient for ReqwestClient {
         Box::pin(async move {
             let client = self.client().ok_or(TransportError::Other)?;
             let request = reqwest::Request::try_from(request).map_err(|_| TransportError::Other)?;
-            let mut response = client.execute(request).await.map_err(classify)?;
+            let mut response = client.execute(request).await.map_err(failed)?;
             if response
                 .content_length()
                 .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
             {
-                return Err(TransportError::TooLarge);
+                return Err(too_large(response.url()));
             }
             let mut builder = http::Response::builder().status(response.status());
             if let Some(headers) = builder.headers_mut() {
                 *headers = std::mem::take(response.headers_mut());
             }
             let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            while let Some(chunk) = response.chunk().await.map_err(failed)? {
                 if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(TransportError::TooLarge);
+                    return Err(too_large(response.url()));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -159,13 +159,61 @@ fn tls_config() -> Option<rustls::ClientConfig> {
     Some(config)
 }
 
-fn classify(e: reqwest::Error) -> TransportError {
-    if e.is_timeout() {
+/// A call that got no response: logged with what the operator needs to
+/// put it right (the endpoint's URL and the transport's own causes: a
+/// refused connection, a name that does not resolve, a certificate not
+/// trusted), then classified. The route's line that follows names the
+/// endpoint's role and the answer the user got.
+fn failed(e: reqwest::Error) -> TransportError {
+    let kind = if e.is_timeout() {
         TransportError::Timeout
     } else if e.is_connect() {
         TransportError::Connect
     } else {
         TransportError::Other
+    };
+    crate::log::warn(&failure_line(e.url(), kind, &e));
+    kind
+}
+
+fn too_large(url: &url::Url) -> TransportError {
+    let kind = TransportError::TooLarge;
+    crate::log::warn(&format!(
+        "{} {kind} (over {MAX_RESPONSE_BYTES} bytes)",
+        endpoint_of(Some(url))
+    ));
+    kind
+}
+
+/// `<url>: <kind> (<causes>)`, where the causes are `e`'s sources,
+/// outermost first, each said once. `e`'s own message is left out: reqwest
+/// writes the whole URL into it, query included. Nothing here can carry a
+/// secret: the request's credentials travel in its headers and body,
+/// which no cause quotes.
+fn failure_line(url: Option<&url::Url>, kind: TransportError, e: &dyn std::error::Error) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let said = cause.to_string();
+        if causes.last() != Some(&said) {
+            causes.push(said);
+        }
+        next = cause.source();
+    }
+    let endpoint = endpoint_of(url);
+    if causes.is_empty() {
+        format!("{endpoint} {kind}")
+    } else {
+        format!("{endpoint} {kind} ({})", causes.join(": "))
+    }
+}
+
+/// The endpoint a call went to, as an operator compares it with the
+/// provider's metadata: origin and path, without userinfo or query.
+fn endpoint_of(url: Option<&url::Url>) -> String {
+    match url {
+        Some(url) => format!("{}{}:", url.origin().ascii_serialization(), url.path()),
+        None => "a provider call:".to_owned(),
     }
 }
 
@@ -486,5 +534,71 @@ pub(crate) mod tests {
         assert_eq!(response.status(), 302);
         assert_eq!(response.headers()["location"], "/end");
         assert!(response.body().is_empty());
+    }
+
+    /// An error whose message is `said`, caused by `cause`.
+    #[derive(Debug)]
+    struct Caused(&'static str, Option<Box<Caused>>);
+
+    impl std::fmt::Display for Caused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Caused {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|c| c as _)
+        }
+    }
+
+    /// A failed call's line names the endpoint without its userinfo or
+    /// query, the kind, and each cause once, outermost first; the
+    /// outermost error's own message (reqwest's, with the whole URL) is
+    /// not among them.
+    #[test]
+    fn a_failure_line_names_the_endpoint_and_the_causes() {
+        let url = url::Url::parse("https://user:pw@idp.example:8443/token?code=c0de#f").unwrap();
+        let e = Caused(
+            "error sending request for url (https://user:pw@idp.example:8443/token?code=c0de)",
+            Some(Box::new(Caused(
+                "client error (Connect)",
+                Some(Box::new(Caused(
+                    "invalid peer certificate: UnknownIssuer",
+                    Some(Box::new(Caused("invalid peer certificate: UnknownIssuer", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            failure_line(Some(&url), TransportError::Connect, &e),
+            "https://idp.example:8443/token: connection failed (client error (Connect): \
+             invalid peer certificate: UnknownIssuer)"
+        );
+        assert_eq!(
+            failure_line(None, TransportError::Timeout, &Caused("timed out", None)),
+            "a provider call: timed out"
+        );
+    }
+
+    /// A connection refused is logged with the endpoint it was refused by
+    /// and the system's own words.
+    #[tokio::test]
+    async fn a_refused_connection_is_classified_and_described() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let client = ReqwestClient::new();
+        let request = get_json(&format!("{base}/jwks?x=1"), None).unwrap();
+        let e = client
+            .client()
+            .unwrap()
+            .execute(reqwest::Request::try_from(request).unwrap())
+            .await
+            .unwrap_err();
+        let line = failure_line(e.url(), TransportError::Connect, &e);
+        assert!(line.starts_with(&format!("{base}/jwks: connection failed (")), "{line}");
+        assert!(line.to_lowercase().contains("refused"), "{line}");
+        assert!(!line.contains("x=1"), "{line}");
+        assert_eq!(failed(e), TransportError::Connect);
     }
 }

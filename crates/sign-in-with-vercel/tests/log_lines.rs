@@ -65,6 +65,23 @@ fn child() {
     eprintln!("[authorize misconfigured]");
     let broken = Auth::from_lookup(|_| None);
     assert_eq!(get(&broken, "/api/auth/authorize"), 302);
+    eprintln!("[protect refuses another site]");
+    let post = http::Request::post("/api/dashboard")
+        .header("host", "localhost:3000")
+        .header("sec-fetch-site", "cross-site")
+        .body(())
+        .unwrap();
+    let refused = runtime.block_on(auth.protect(&post, async |_| http::Response::new(Vec::new())));
+    assert_eq!(refused.status(), 403);
+    eprintln!("[provider out of reach]");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let unreachable = Auth::new(
+        config(|name| (name == "VERCEL_OAUTH_ISSUER").then(|| issuer.clone()))
+            .expect("a valid configuration"),
+    );
+    assert_eq!(get(&unreachable, "/api/auth/authorize"), 302);
     eprintln!("[sso exchange refused]");
     let marketplace = Marketplace::from_lookup(|name| match name {
         "INTEGRATION_CLIENT_ID" => Some("oac_log_lines".into()),
@@ -190,6 +207,28 @@ fn a_route_logs_one_line_per_error_at_its_level() {
         misconfigured[1].starts_with(
             "sign-in-with-vercel error: authorize: configuration (configuration error: "
         ),
+        "{stderr}"
+    );
+    assert_eq!(
+        step("protect refuses another site"),
+        ["sign-in-with-vercel warn: protect: cross_origin_request \
+          (Cross-origin requests are not allowed on this route.)"],
+        "{stderr}"
+    );
+    // The transport's line names the URL and the system's cause; the
+    // route's, the endpoint's role and the answer.
+    let unreachable = step("provider out of reach");
+    assert_eq!(unreachable.len(), 2, "{stderr}");
+    assert!(
+        unreachable[0].starts_with("sign-in-with-vercel warn: http://127.0.0.1:")
+            && unreachable[0].contains("/.well-known/openid-configuration: connection failed (")
+            && unreachable[0].contains("Connection refused"),
+        "{stderr}"
+    );
+    assert_eq!(
+        unreachable[1],
+        "sign-in-with-vercel error: authorize: provider_unavailable \
+         (discovery request failed: connection failed)",
         "{stderr}"
     );
     // The exchange's refusal, with what else its 400 can mean; the route

@@ -203,14 +203,15 @@ pub(crate) async fn load(
             // the session is kept, its refresh token unspent. The user is
             // still known for a while; past that, the request fails with
             // the provider's trouble, and the next one tries again.
+            // The route logs an error it answers; one the session
+            // outlives is logged here.
             Err(e) => {
+                if !data.within_grace(now)
+                    || (need == Need::AccessToken && !data.access_token_live(now))
+                {
+                    return Err(e);
+                }
                 e.log("refresh");
-                if !data.within_grace(now) {
-                    return Err(e);
-                }
-                if need == Need::AccessToken && !data.access_token_live(now) {
-                    return Err(e);
-                }
             }
         }
     } else if current.old_key {
@@ -517,6 +518,11 @@ pub(crate) async fn refresh_now(
                 // The answer the session finishes deletes this generation
                 // (only it: the others are other sessions, or newer).
                 if over {
+                    // The error goes to the function's own code, which may
+                    // not log it: the end of a session is said here.
+                    if !matches!(e, Error::RefreshConflict) {
+                        e.log("refresh");
+                    }
                     let read = std::mem::take(&mut session.lock().1);
                     current::lock_pending(&session.pending)
                         .extend(crate::cookies::clear_all(&origin, &read));
@@ -573,14 +579,19 @@ pub(crate) async fn refresh_refused(
 /// A refreshed ID token that is not this session's ends it too. A race
 /// lost with a store (`RefreshConflict` itself) or a provider out of reach
 /// keeps the session: another instance refreshed it, or the next try will.
+/// Logs only the refusal it answers as a conflict: the error it returns
+/// is the caller's to log.
 async fn after_refused_refresh(sessions: &Sessions, data: &SessionData, e: Error) -> (Error, bool) {
     if e.is_grant_refusal() {
+        if end(sessions, data).await {
+            return (e, true);
+        }
+        // Answered as a conflict: the refusal is said here, the route
+        // says the conflict.
         e.log("refresh");
-        let ended = end(sessions, data).await;
-        return (if ended { e } else { Error::RefreshConflict }, true);
+        return (Error::RefreshConflict, true);
     }
     if e.ends_session() && !matches!(e, Error::RefreshConflict) {
-        e.log("refresh");
         end(sessions, data).await;
         return (e, true);
     }
@@ -751,12 +762,18 @@ mod tests {
         let (b, request_b) = signed_in_ten_seconds_later(provider);
         let won = a.serve(&crate::USER_INFO, request_a).await;
         assert_eq!(won.status(), 200);
+        crate::log::tests::taken();
         let body: serde_json::Value = serde_json::from_slice(won.body()).unwrap();
         assert_eq!(body["userInfo"]["sub"], "usr_1", "{body}");
         let lost = b.serve(&crate::USER_INFO, request_b).await;
         assert_eq!(lost.status(), 409);
         let body: serde_json::Value = serde_json::from_slice(lost.body()).unwrap();
         assert_eq!(body["error"], "session_refresh_conflict");
+        // The refusal, said by the refresh; the conflict, by the route.
+        let lines = crate::log::tests::taken();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("warn: refresh: token_rejected (provider refused the grant: error=invalid_grant)"), "{lines:?}");
+        assert!(lines[1].starts_with("warn: user-info: session_refresh_conflict"), "{lines:?}");
         let deleted = lost
             .headers()
             .get_all(http::header::SET_COOKIE)
@@ -876,6 +893,14 @@ mod tests {
     fn signed_in_ten_seconds_later(
         http: std::sync::Arc<dyn crate::transport::HttpClient>,
     ) -> (crate::Auth, http::Request<()>) {
+        signed_in_earlier(http, 10)
+    }
+
+    /// [`signed_in_ten_seconds_later`], `later` seconds after the sign-in.
+    fn signed_in_earlier(
+        http: std::sync::Arc<dyn crate::transport::HttpClient>,
+        later: i64,
+    ) -> (crate::Auth, http::Request<()>) {
         let lookup = |k: &str| match k {
             "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
             "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
@@ -883,7 +908,7 @@ mod tests {
         };
         let auth = crate::Auth::from_lookup(lookup)
             .with_http_client(http)
-            .with_clock(std::sync::Arc::new(|| NOW + 10));
+            .with_clock(std::sync::Arc::new(move || NOW + later));
         let config = crate::Config::from_lookup(lookup).unwrap();
         let origin = Origin::parse_configured("http://localhost:3000").unwrap();
         let sealed = cookie::write(&origin, &config, &data(), NOW).unwrap();
@@ -894,6 +919,48 @@ mod tests {
             .body(())
             .unwrap();
         (auth, request)
+    }
+
+    /// A refresh the provider cannot be asked for is logged once: by the
+    /// route when it answers the failure (past the grace), by the refresh
+    /// when the session outlives it (within the grace).
+    #[tokio::test]
+    async fn a_failed_refresh_is_logged_once() {
+        use crate::transport::TransportError;
+        use crate::transport::tests::Fake;
+        let past_grace = 3600 + REFRESH_GRACE_SECS + 10;
+        for (later, status, line) in [
+            (
+                past_grace,
+                502,
+                "error: session: provider_unavailable (token request failed: connection failed)",
+            ),
+            (
+                3600,
+                200,
+                "error: refresh: provider_unavailable (token request failed: connection failed)",
+            ),
+        ] {
+            let vercel = Fake::new(|_| Err(TransportError::Connect));
+            let (auth, request) = signed_in_earlier(vercel, later);
+            crate::log::tests::taken();
+            let answer = auth.serve(&crate::SESSION, request).await;
+            let lines = crate::log::tests::taken();
+            assert_eq!(answer.status(), status, "{lines:?}");
+            assert_eq!(lines, [line.to_owned()], "{later}");
+        }
+        // A function's own page for the rejection logs it as the JSON
+        // answer does.
+        let vercel = Fake::new(|_| Err(TransportError::Connect));
+        let (auth, request) = signed_in_earlier(vercel, past_grace);
+        crate::log::tests::taken();
+        let rejection = auth.session(&request).await.unwrap_err();
+        assert!(crate::log::tests::taken().is_empty());
+        let _page = rejection.finish(http::Response::new(()));
+        assert_eq!(
+            crate::log::tests::taken(),
+            ["error: session: provider_unavailable (token request failed: connection failed)"]
+        );
     }
 
     /// A refresh the function asks for (`Auth::refresh_session`, the REST

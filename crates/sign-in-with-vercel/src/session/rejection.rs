@@ -28,22 +28,24 @@ impl Rejection {
     /// deletions of the stale or ended session cookies it found, which
     /// must reach the browser all the same. A response that carries any is
     /// `Cache-Control: no-store`, as [`Session::finish`](crate::Session::finish)
-    /// makes it.
+    /// makes it. The error is logged as [`Rejection::into_response`] logs
+    /// it (nothing for a visitor who is simply not signed in).
     pub fn finish<B>(self, response: http::Response<B>) -> http::Response<B> {
+        self.error.log("session");
         let cookies = self.reply.cookies_for_error(&self.error);
         super::current::set_cookies(response, cookies)
     }
 
     /// The JSON error answer (401 when signed out), with its cookies.
+    /// Its log line names `session` (the call that found no session).
     pub fn into_response(self) -> crate::Response {
+        self.answer_as("session")
+    }
+
+    /// [`Rejection::into_response`], logged as `route`'s.
+    pub(crate) fn answer_as(self, route: &str) -> crate::Response {
         // A JSON answer never names the error page.
-        answer(
-            "session",
-            ErrorAnswer::Json,
-            "",
-            Err(self.error),
-            self.reply,
-        )
+        answer(route, ErrorAnswer::Json, "", Err(self.error), self.reply)
     }
 }
 

@@ -250,7 +250,6 @@ mod without_redis {
 mod with_redis {
     use std::collections::HashMap;
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
     use redis::aio::MultiplexedConnection;
@@ -262,7 +261,8 @@ mod with_redis {
     /// How long one round trip to the store may take.
     pub(crate) const ROUND_TRIP_TIMEOUT: Duration = Duration::from_millis(500);
     /// How often a store that asks to be asked again later (a replica,
-    /// a store loading its data) is logged.
+    /// a store loading its data) is logged, and how soon a new cause of
+    /// an outage already said is.
     const SAY_WAIT_EVERY: Duration = Duration::from_secs(60);
     /// How long connecting to the store may take.
     pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -408,8 +408,9 @@ mod with_redis {
         connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
         /// Until when the instance leaves a failed store alone.
         resting_until: Mutex<Option<Instant>>,
-        /// Whether the instance has said in its log that the store failed.
-        said_down: AtomicBool,
+        /// Why the store failed, as the instance last said it in its log,
+        /// and when; `None` while it answers.
+        said_down: Mutex<Option<(String, Instant)>>,
         /// When a refusal asking to wait was last logged: once a minute
         /// at most, whatever retries it (a late publication, every second).
         said_wait: Mutex<Option<Instant>>,
@@ -484,7 +485,7 @@ mod with_redis {
                     keys,
                     connection: tokio::sync::Mutex::new(None),
                     resting_until: Mutex::new(None),
-                    said_down: AtomicBool::new(false),
+                    said_down: Mutex::new(None),
                     said_wait: Mutex::new(None),
                     live: Mutex::new(Live::default()),
                     late: Mutex::new(Vec::new()),
@@ -578,7 +579,7 @@ mod with_redis {
         ) -> Reply<T> {
             match self.try_round_trip(command, even_resting).await {
                 Ok(value) => {
-                    if self.said_down.swap(false, Ordering::Relaxed) {
+                    if lock(&self.said_down).take().is_some() {
                         crate::log::warn("shared store: answering again");
                     }
                     Reply::Value(value)
@@ -603,22 +604,33 @@ mod with_redis {
                     if matches!(failure, Failure::Redis(_)) {
                         self.forget_connection();
                     }
-                    if !self.said_down.swap(true, Ordering::Relaxed) {
-                        let why = match failure {
-                            Failure::Timeout => "no answer in time".to_owned(),
-                            // A rotated password: `WRONGPASS`, said as such.
-                            Failure::Connect(e) if answered(&e) => format!(
-                                "its handshake refused: {}",
-                                refusal_code(&e).unwrap_or_else(|| format!("{:?}", e.kind()))
-                            ),
-                            Failure::Redis(e) | Failure::Connect(e) => unreachable_because(&e),
-                            Failure::Skipped => String::new(),
-                        };
+                    let why = match failure {
+                        Failure::Timeout => "no answer in time".to_owned(),
+                        // A rotated password: `WRONGPASS`, said as such.
+                        Failure::Connect(e) if answered(&e) => format!(
+                            "its handshake refused: {}",
+                            refusal_code(&e).unwrap_or_else(|| format!("{:?}", e.kind()))
+                        ),
+                        Failure::Redis(e) | Failure::Connect(e) => unreachable_because(&e),
+                        Failure::Skipped => String::new(),
+                    };
+                    // Said once, and again when the cause changes, once a
+                    // minute at most ([`SAY_WAIT_EVERY`]: a late publication
+                    // tries every second, and a flapping network alternates
+                    // its causes): a store that stops timing out to refuse
+                    // the password has a new problem to fix.
+                    let mut said = lock(&self.said_down);
+                    let now = Instant::now();
+                    let due = said.as_ref().is_none_or(|(said, at)| {
+                        *said != why && now.duration_since(*at) >= SAY_WAIT_EVERY
+                    });
+                    if due {
                         crate::log::error(&format!(
                             "shared store unavailable ({what}: {why}): on this instance, \
                              until it answers, a refresh is shared only with this \
                              instance's requests and a remote sign-out is not seen"
                         ));
+                        *said = Some((why, now));
                     }
                     Reply::Unanswered
                 }
@@ -1016,13 +1028,57 @@ mod with_redis {
             );
             assert_eq!(ended.await, None);
             assert!(lock(&store.resting_until).is_none());
-            assert!(!store.said_down.load(Ordering::Relaxed));
+            assert!(lock(&store.said_down).is_none());
             let ended = crate::clock::with_deadline_in(
                 Duration::from_millis(600),
                 store.ended("sid", "usr_1", 0),
             );
             assert_eq!(ended.await, None);
             assert!(lock(&store.resting_until).is_some());
+        }
+
+        /// The store's outage is said once, and again when its cause
+        /// changes, a minute later at the earliest: a store that stopped
+        /// answering, then one that refuses connections.
+        #[tokio::test]
+        async fn an_outage_is_said_again_when_its_cause_changes() {
+            let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("redis://{}", silent.local_addr().unwrap());
+            let store = Store::new(
+                &StoreUrl::parse(&url).unwrap(),
+                Keys::new("https://vercel.com", "cl_app"),
+            )
+            .unwrap();
+            let ask = || {
+                crate::clock::with_deadline_in(
+                    Duration::from_millis(600),
+                    store.ended("sid", "usr_1", 0),
+                )
+            };
+            crate::log::tests::taken();
+            let mut said = Vec::new();
+            for _ in 0..2 {
+                assert_eq!(ask().await, None);
+                said.extend(crate::log::tests::taken());
+                *lock(&store.resting_until) = None;
+            }
+            assert_eq!(said.len(), 1, "{said:?}");
+            assert!(said[0].contains("no answer in time"), "{said:?}");
+            drop(silent);
+            // Within the minute, the new cause waits.
+            assert_eq!(ask().await, None);
+            assert_eq!(crate::log::tests::taken(), [] as [String; 0]);
+            *lock(&store.resting_until) = None;
+            if let Some((_, at)) = lock(&store.said_down).as_mut() {
+                *at = at.checked_sub(SAY_WAIT_EVERY).unwrap();
+            }
+            for _ in 0..2 {
+                assert_eq!(ask().await, None);
+                said.extend(crate::log::tests::taken());
+                *lock(&store.resting_until) = None;
+            }
+            assert_eq!(said.len(), 2, "{said:?}");
+            assert!(!said[1].contains("no answer in time"), "{said:?}");
         }
 
         /// The refusals that ask to be asked again count as no answer
