@@ -149,15 +149,37 @@ fn bind_v6(port: u16) -> Result<Option<TcpListener>, String> {
     }
 }
 
+/// The app's port on both loopbacks. Asked for any free port (0), one
+/// whose IPv6 twin another program holds is given back and another
+/// picked; asked for a given port, that is an error (see [`bind_v6`]).
+fn bind_both(asked: u16) -> Result<(TcpListener, u16, Option<TcpListener>), String> {
+    bind_both_with(asked, bind_v6)
+}
+
+/// [`bind_both`] with `v6` binding the IPv6 loopback.
+fn bind_both_with(
+    asked: u16,
+    v6: impl Fn(u16) -> Result<Option<TcpListener>, String>,
+) -> Result<(TcpListener, u16, Option<TcpListener>), String> {
+    const TRIES: usize = 8;
+    let mut tries = 1;
+    loop {
+        let listener = bind(asked, "PORT")?;
+        let port = port_of(&listener)?;
+        match v6(port) {
+            Err(_) if asked == 0 && tries < TRIES => tries += 1,
+            twin => return Ok((listener, port, twin?)),
+        }
+    }
+}
+
 fn port_of(listener: &TcpListener) -> Result<u16, String> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
 /// Starts the dev server, and the emulator when no client ID is configured.
 pub async fn start(options: DevOptions) -> Result<DevStack, String> {
-    let listener = bind(options.port, "PORT")?;
-    let port = port_of(&listener)?;
-    let listener_v6 = bind_v6(port)?;
+    let (listener, port, listener_v6) = bind_both(options.port)?;
     let app_url = format!("http://localhost:{port}");
     let mut vars = options.vars.clone();
     let mut servers = Vec::new();
@@ -499,6 +521,29 @@ mod tests {
                 "{e}"
             ),
         }
+    }
+
+    /// Asked for any free port, the server picks another when the IPv6
+    /// twin of the first is taken; asked for one, it does not.
+    #[test]
+    fn any_free_port_is_one_free_on_both_loopbacks() {
+        let tried = std::cell::RefCell::new(Vec::new());
+        let taken_once = |port: u16| {
+            tried.borrow_mut().push(port);
+            match tried.borrow().len() {
+                1 => Err(format!("[::1]:{port} taken")),
+                _ => Ok(None),
+            }
+        };
+        let (_listener, port, _) = bind_both_with(0, taken_once).unwrap();
+        assert_eq!(tried.borrow().len(), 2);
+        assert_eq!(tried.borrow()[1], port);
+        let always_taken = |port: u16| Err(format!("[::1]:{port} taken"));
+        assert!(bind_both_with(0, always_taken).is_err());
+        let asked = testkit::free_port();
+        tried.borrow_mut().clear();
+        let e = bind_both_with(asked, taken_once).unwrap_err();
+        assert!(e.contains(&asked.to_string()), "{e}");
     }
 
     /// The status of one request, written as `head` (with its request line

@@ -626,7 +626,10 @@ mod tests {
     fn from_file(json: &str, vars: &[(&str, &str)]) -> Result<EmulatorConfig, String> {
         static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
+        // Beside the test binary, in the target directory: not in a
+        // shared `/tmp`, where another user could read or plant it.
+        let exe = std::env::current_exe().unwrap();
+        let path = exe.with_file_name(format!(
             "emulator-config-test-{}-{n}.json",
             std::process::id()
         ));

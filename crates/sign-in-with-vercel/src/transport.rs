@@ -565,7 +565,10 @@ pub(crate) mod tests {
                 "client error (Connect)",
                 Some(Box::new(Caused(
                     "invalid peer certificate: UnknownIssuer",
-                    Some(Box::new(Caused("invalid peer certificate: UnknownIssuer", None))),
+                    Some(Box::new(Caused(
+                        "invalid peer certificate: UnknownIssuer",
+                        None,
+                    ))),
                 ))),
             ))),
         );
@@ -596,7 +599,10 @@ pub(crate) mod tests {
             .await
             .unwrap_err();
         let line = failure_line(e.url(), TransportError::Connect, &e);
-        assert!(line.starts_with(&format!("{base}/jwks: connection failed (")), "{line}");
+        assert!(
+            line.starts_with(&format!("{base}/jwks: connection failed (")),
+            "{line}"
+        );
         assert!(line.to_lowercase().contains("refused"), "{line}");
         assert!(!line.contains("x=1"), "{line}");
         assert_eq!(failed(e), TransportError::Connect);

@@ -772,8 +772,16 @@ mod tests {
         // The refusal, said by the refresh; the conflict, by the route.
         let lines = crate::log::tests::taken();
         assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(lines[0].starts_with("warn: refresh: token_rejected (provider refused the grant: error=invalid_grant)"), "{lines:?}");
-        assert!(lines[1].starts_with("warn: user-info: session_refresh_conflict"), "{lines:?}");
+        assert!(
+            lines[0].starts_with(
+                "warn: refresh: token_rejected (provider refused the grant: error=invalid_grant)"
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("warn: user-info: session_refresh_conflict"),
+            "{lines:?}"
+        );
         let deleted = lost
             .headers()
             .get_all(http::header::SET_COOKIE)
