@@ -163,8 +163,19 @@ impl<'a> Flows<'a> {
             .iter()
             .find(|(name, _)| name.rsplit('.').next() == Some(suffix))
             .ok_or(Error::StateMismatch)?;
-        // A cookie under this attempt's name that does not open is not ours.
-        let flow = self.open(name, value).ok_or(Error::StateMismatch)?;
+        // A cookie under this attempt's name that does not open is not ours:
+        // altered, or sealed under another key (instances given different
+        // `AUTH_SECRET`s, or one replaced mid-sign-in), which only the
+        // operator can put right.
+        let flow = self.open(name, value).ok_or_else(|| {
+            crate::log::warn(
+                "callback: the flow cookie of this sign-in's state did not open: \
+                 altered, or sealed under a key AUTH_SECRET does not list (every \
+                 instance needs the same AUTH_SECRET; to rotate, keep the old \
+                 key listed beside the new, as the README says)",
+            );
+            Error::StateMismatch
+        })?;
         if flow.is_expired(now) {
             return Err(Error::FlowMissing);
         }
@@ -395,13 +406,32 @@ mod tests {
             let set = flow_cookie(&theirs, &o, &flow).unwrap();
             let cookies = jar(&o, &[set]);
             let flows = Flows::read(&cookies, &o, &ours);
+            crate::log::tests::taken();
             assert_eq!(
                 flows.take(Some(&flow.state), 0).unwrap_err(),
                 Error::StateMismatch,
                 "{}",
                 theirs.client_id
             );
+            // Said to the operator: different keys in different instances
+            // fail every sign-in that spans two.
+            let said = crate::log::tests::taken();
+            assert!(
+                said.len() == 1
+                    && said[0].contains("did not open")
+                    && said[0].contains("AUTH_SECRET"),
+                "{said:?}"
+            );
         }
+        // A state that names no attempt is the browser's, not the keys'.
+        let cookies = jar(&o, &[flow_cookie(&ours, &o, &flow).unwrap()]);
+        let other = new_flow(&o, 1);
+        let flows = Flows::read(&cookies, &o, &ours);
+        assert_eq!(
+            flows.take(Some(&other.state), 0).unwrap_err(),
+            Error::StateMismatch
+        );
+        assert_eq!(crate::log::tests::taken(), [] as [String; 0]);
     }
 
     /// What a flow cookie opens to is checked again: a sealed flow with a

@@ -388,6 +388,17 @@ impl fmt::Display for Error {
             Self::Upstream(endpoint, UpstreamProblem::Malformed(why)) => {
                 write!(f, "{} response malformed: {why}", endpoint.as_str())
             }
+            Self::StateMismatch => f.write_str(
+                "the callback's state names no sign-in attempt of this browser \
+                 (none, another browser's, or a flow cookie that did not open)",
+            ),
+            Self::IssuerMismatch => f.write_str(
+                "the callback's iss is not the issuer, or is missing though the \
+                 provider's metadata promises it (RFC 9207 §2.4)",
+            ),
+            Self::MissingCode => {
+                f.write_str("the callback carries neither a code nor an error (RFC 6749 §4.1.2)")
+            }
             other => f.write_str(other.facts().description),
         }
     }
@@ -616,6 +627,32 @@ mod tests {
             UpstreamProblem::Transport(TransportError::Timeout),
         );
         assert_eq!(t.status(), StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    /// The callback's refusals that share the user's sentence tell the
+    /// operator apart which check failed.
+    #[test]
+    fn the_callback_refusals_say_which_check_failed() {
+        let said: Vec<String> = [
+            Error::StateMismatch,
+            Error::IssuerMismatch,
+            Error::MissingCode,
+        ]
+        .iter()
+        .map(|e| {
+            assert_eq!(e.description(), e.facts().description);
+            e.to_string()
+        })
+        .collect();
+        assert!(said[0].contains("state"), "{said:?}");
+        assert!(
+            said[1].contains("iss") && said[1].contains("RFC 9207"),
+            "{said:?}"
+        );
+        assert!(said[2].contains("neither a code nor an error"), "{said:?}");
+        for line in &said {
+            assert_ne!(line, Error::StateMismatch.description());
+        }
     }
 
     /// The log line of a failed provider call names the endpoint it went
