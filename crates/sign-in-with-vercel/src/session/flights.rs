@@ -68,6 +68,12 @@ struct Flight {
 }
 
 impl Flight {
+    /// Whether it settled with a failure the next request retries: one
+    /// its waiters forget, unless they were all cut off before it came.
+    fn failed_retryably(&self) -> bool {
+        matches!(self.outcome.borrow().as_ref(), Some(Settled { outcome: Err(e), .. }) if !e.is_grant_refusal())
+    }
+
     /// When it settled; `None` while it runs.
     fn settled_at(&self) -> Option<Instant> {
         self.outcome.borrow().as_ref().map(|s| s.at)
@@ -119,10 +125,12 @@ impl Flights {
             let mut flights = lock(&self.flights);
             purge(&mut flights);
             match flights.entry(key) {
-                Entry::Occupied(flight) => (flight.get().outcome.clone(), None),
-                Entry::Vacant(slot) => {
+                Entry::Occupied(flight) if !flight.get().failed_retryably() => {
+                    (flight.get().outcome.clone(), None)
+                }
+                entry => {
                     let (settle, outcome) = watch::channel(None);
-                    slot.insert(Flight {
+                    entry.insert_entry(Flight {
                         outcome: outcome.clone(),
                         sid: sid.into(),
                     });
@@ -559,5 +567,40 @@ mod tests {
         let next = flights.share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok));
         assert!(next.await.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// The request that started a refresh is cut off (the browser
+    /// navigated away) and the refresh then fails to reach the provider:
+    /// no waiter is left to forget the failure, and the next request
+    /// tries again all the same, rather than being handed the failure for
+    /// [`REMEMBER`].
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_off_starters_failure_to_reach_the_provider_is_retried() {
+        let flights = Flights::default();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let failing = || {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Err(Error::Upstream(
+                    Endpoint::Token,
+                    crate::error::UpstreamProblem::Status(503),
+                ))
+            }
+        };
+        let cut_off = tokio::time::timeout(
+            Duration::from_millis(100),
+            flights.share(key("s", "rt", 0, "o"), "s", failing),
+        )
+        .await;
+        assert!(cut_off.is_err(), "not cut off");
+        // The refresh fails 200 ms later; the user comes back a second on.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let next = flights
+            .share(key("s", "rt", 0, "o"), "s", || counted(&calls, ok))
+            .await;
+        assert!(next.is_ok(), "stale failure: {:?}", next.err());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }
