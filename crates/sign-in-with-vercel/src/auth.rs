@@ -264,7 +264,10 @@ impl Auth {
     /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE); each REST API call of
     /// the handler, and each [`Auth::vercel_api`], [`Auth::refresh_session`]
     /// and [`Auth::sign_out_everywhere`] it makes, has one of its own.
-    /// Its log lines name the route `protect`.
+    /// Its log lines name the route `protect`. A refresh the handler cut
+    /// off (a timeout around a REST call) is waited for before the
+    /// answer: the provider has rotated the tokens, and the new
+    /// generation holds the only refresh token left.
     ///
     /// The returned future does not borrow `request`: it is `Send` whatever
     /// the request's body (axum's is not `Sync`).
@@ -290,8 +293,13 @@ impl Auth {
             }
             match session.await {
                 Ok(session) => {
-                    let pending = session.pending.clone();
-                    session::with_cookies(&pending, handler(session).await)
+                    let (pending, landing) = (session.pending.clone(), session.landing.clone());
+                    let response = handler(session).await;
+                    // A refresh the handler cut off (a timeout around a
+                    // REST call) lands before the answer: its generation
+                    // holds the only refresh token left.
+                    drop(landing.write().await);
+                    session::with_cookies(&pending, response)
                 }
                 Err(rejection) => rejection.answer_as("protect").map(RB::from),
             }

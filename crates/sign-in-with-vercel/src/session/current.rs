@@ -24,11 +24,15 @@ use crate::vercel_api::TokenSource;
 #[must_use = "a session may carry refreshed cookies that must reach the browser"]
 pub struct Session {
     pub(crate) user: UserInfo,
-    /// The session and the names of its cookie generation.
-    pub(crate) data: Mutex<(SessionData, Vec<String>)>,
+    /// The session and the names of its cookie generation; shared with
+    /// a refresh under way, which replaces them when it ends.
+    pub(crate) data: Arc<Mutex<(SessionData, Vec<String>)>>,
     pub(crate) origin: Option<Origin>,
     /// `Set-Cookie` values the answer must carry.
     pub(crate) pending: Arc<Mutex<Vec<HeaderValue>>>,
+    /// Held (read) by each refresh under way, so that
+    /// [`Auth::protect`](crate::Auth::protect) answers once they landed.
+    pub(crate) landing: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// Prints when the session started and ends, nothing about the person or
@@ -90,7 +94,9 @@ impl Session {
     /// It takes the session, so that nothing done with it afterwards (a
     /// [`VercelApi`](crate::VercelApi) call that refreshes it) can set
     /// cookies no answer carries: the browser would keep a spent refresh
-    /// token.
+    /// token. A refresh your code cut off (a timeout around a REST call)
+    /// still ends, and lands in the session: `finish` carries it once it
+    /// has; [`Auth::protect`](crate::Auth::protect) waits for it.
     ///
     /// ```
     /// # async fn page(auth: &sign_in_with_vercel::Auth, request: http::Request<()>) {
@@ -122,7 +128,7 @@ impl Session {
     /// The cookies and origin a route's answer carries, back from the
     /// session it lent them to.
     pub(crate) fn into_reply(self) -> Reply {
-        let (_, session_names) = self.data.into_inner().unwrap_or_else(|p| p.into_inner());
+        let session_names = std::mem::take(&mut self.lock().1);
         let set_cookies = std::mem::take(&mut *lock_pending(&self.pending));
         Reply {
             origin: self.origin,
@@ -133,8 +139,15 @@ impl Session {
     }
 
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, (SessionData, Vec<String>)> {
-        self.data.lock().unwrap_or_else(|p| p.into_inner())
+        lock_data(&self.data)
     }
+}
+
+/// A session's data and the names of its generation, locked.
+pub(crate) fn lock_data(
+    data: &Mutex<(SessionData, Vec<String>)>,
+) -> MutexGuard<'_, (SessionData, Vec<String>)> {
+    data.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The `Set-Cookie` values a session's answer must carry.
@@ -259,9 +272,10 @@ mod tests {
         );
         Session {
             user: UserInfo::from_session(&data),
-            data: Mutex::new((data, vec!["session.a.0".into()])),
+            data: Arc::new(Mutex::new((data, vec!["session.a.0".into()]))),
             origin: Some(Origin::parse_configured("http://localhost:3000").unwrap()),
             pending: Arc::new(Mutex::new(vec![HeaderValue::from_static("session.b.0=v")])),
+            landing: Arc::default(),
         }
     }
 

@@ -29,7 +29,7 @@ pub use user_info::UserInfo;
 
 use crate::answer::Reply;
 use crate::cookies::RequestCookies;
-use crate::error::Error;
+use crate::error::{Endpoint, Error};
 use crate::origin::Origin;
 use crate::provider::Provider;
 use crate::refresh::Renewed;
@@ -57,11 +57,12 @@ pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 /// What the sessions of one instance share: the refreshes in flight, and
 /// those finished moments ago; and the shared store, when one is
 /// configured, through which all instances share the same.
+#[derive(Clone)]
 pub(crate) struct Sessions {
     /// The provider they are refreshed with, held here too: a refresh runs
     /// as a task of its own ([`Flights::share`]), which owns what it uses.
     provider: Arc<Provider>,
-    flights: Flights,
+    flights: Arc<Flights>,
     store: Option<Arc<store::Store>>,
 }
 
@@ -75,7 +76,7 @@ impl Sessions {
         });
         Self {
             provider: provider.clone(),
-            flights: Flights::default(),
+            flights: Arc::default(),
             store: store.map(Arc::new),
         }
     }
@@ -107,9 +108,10 @@ pub(crate) fn incoming(provider: &Provider, headers: &HeaderMap) -> Incoming {
 pub(crate) fn session_of(data: SessionData, reply: Reply) -> Session {
     Session {
         user: UserInfo::from_session(&data),
-        data: Mutex::new((data, reply.session_names)),
+        data: Arc::new(Mutex::new((data, reply.session_names))),
         origin: reply.origin,
         pending: Arc::new(Mutex::new(reply.set_cookies)),
+        landing: Arc::default(),
     }
 }
 
@@ -497,6 +499,13 @@ fn next_generation(
 /// the provider refused with 401 although the token looked fresh. The
 /// new session's cookies join the session's; the new access token is
 /// returned.
+///
+/// The refresh, and what it does to the session, run as a task of their
+/// own: a function that cuts off its own call (a timeout around a REST
+/// call) does not lose the generation the provider made, whose refresh
+/// token is the only one left. It reaches the session when the refresh
+/// ends; [`Auth::protect`](crate::Auth::protect) waits for it before
+/// answering.
 pub(crate) async fn refresh_now(
     sessions: &Sessions,
     session: &Session,
@@ -506,15 +515,44 @@ pub(crate) async fn refresh_now(
     if data.refresh_token.is_none() {
         return Err(Error::TokenInactive);
     }
+    let landing = session.landing.clone().read_owned().await;
+    let (sessions, state, pending) = (
+        sessions.clone(),
+        session.data.clone(),
+        session.pending.clone(),
+    );
     // Called from a function's own code, maybe outside any request: the
     // refresh still keeps to a request's deadline, which ends before the
     // shared store's claim on it lapses.
+    let task = crate::clock::keep_deadline(async move {
+        let landed = land(&sessions, &origin, &data, &state, &pending).await;
+        drop(landing);
+        landed
+    });
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime
+            .spawn(task)
+            .await
+            .unwrap_or_else(|_| Err(Endpoint::Token.unreachable(crate::TransportError::Other))),
+        // Not on a Tokio runtime (the crate needs one): in the call.
+        Err(_) => task.await,
+    }
+}
+
+/// [`refresh_now`]'s refresh of `data`, landed in the session's `state`
+/// and `pending` cookies.
+async fn land(
+    sessions: &Sessions,
+    origin: &Origin,
+    data: &SessionData,
+    state: &Mutex<(SessionData, Vec<String>)>,
+    pending: &Mutex<Vec<http::HeaderValue>>,
+) -> Result<AccessToken, Error> {
     let refreshed =
-        match crate::clock::with_deadline(Box::pin(refresh_shared(sessions, &origin, &data))).await
-        {
+        match crate::clock::with_deadline(Box::pin(refresh_shared(sessions, origin, data))).await {
             Ok(refreshed) => refreshed,
             Err(e) => {
-                let (e, over) = after_refused_refresh(sessions, &data, e).await;
+                let (e, over) = after_refused_refresh(sessions, data, e).await;
                 // The answer the session finishes deletes this generation
                 // (only it: the others are other sessions, or newer).
                 if over {
@@ -523,21 +561,20 @@ pub(crate) async fn refresh_now(
                     if !matches!(e, Error::RefreshConflict) {
                         e.log("refresh");
                     }
-                    let read = std::mem::take(&mut session.lock().1);
-                    current::lock_pending(&session.pending)
-                        .extend(crate::cookies::clear_all(&origin, &read));
+                    let read = std::mem::take(&mut current::lock_data(state).1);
+                    current::lock_pending(pending).extend(crate::cookies::clear_all(origin, &read));
                 }
                 return Err(e);
             }
         };
     let mut reply = Reply::default();
     {
-        let mut state = session.lock();
+        let mut state = current::lock_data(state);
         reply.session_names = std::mem::take(&mut state.1);
-        replace_generation(&mut reply, &origin, &refreshed.sealed);
+        replace_generation(&mut reply, origin, &refreshed.sealed);
         *state = (refreshed.data.clone(), reply.session_names);
     }
-    current::lock_pending(&session.pending).extend(reply.set_cookies);
+    current::lock_pending(pending).extend(reply.set_cookies);
     Ok(AccessToken::new(refreshed.data.access_token.clone()))
 }
 
@@ -927,6 +964,86 @@ mod tests {
             .body(())
             .unwrap();
         (auth, request)
+    }
+
+    /// A handler that bounds its own call to Vercel's API (a timeout
+    /// around `api.get`) cuts it off while the refresh it asked for
+    /// (after a 401) is out: the refresh lands in the session all the
+    /// same, so the answer carries the new generation, whose refresh
+    /// token is the only one left. `Auth::protect` waits for it before
+    /// answering; `Session::finish` carries it once it has landed.
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_the_handler_cuts_off_still_reaches_the_answer() {
+        use crate::transport::tests::response;
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::time::Duration;
+
+        /// The API refuses the old token; the token endpoint answers in
+        /// 1.5 s.
+        #[derive(Default)]
+        struct Vercel(AtomicUsize);
+        impl HttpClient for Vercel {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, crate::transport::TransportError>> {
+                let token = request.uri().path() == "/login/oauth/token";
+                Box::pin(async move {
+                    if token {
+                        self.0.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(1500)).await;
+                        return Ok(response(200, NEW_TOKENS));
+                    }
+                    Ok(response(
+                        401,
+                        r#"{"error":{"code":"forbidden","message":"x"}}"#,
+                    ))
+                })
+            }
+        }
+        let rotated = |headers: &http::HeaderMap| {
+            headers
+                .get_all(http::header::SET_COOKIE)
+                .iter()
+                .any(|c| !c.to_str().unwrap().contains("Max-Age=0"))
+        };
+
+        // `Session::finish`, after other work the refresh finished during.
+        let vercel = std::sync::Arc::new(Vercel::default());
+        let (auth, request) = signed_in_ten_seconds_later(vercel.clone());
+        let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
+        let api = auth.vercel_api(&session).await.unwrap();
+        let bounded = tokio::time::timeout(Duration::from_secs(1), api.get("/v2/user")).await;
+        assert!(bounded.is_err(), "not cut off");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(vercel.0.load(Ordering::SeqCst), 1, "the provider rotated");
+        drop(api);
+        let answer = session.finish(http::Response::new(()));
+        assert!(
+            rotated(answer.headers()),
+            "the rotated generation never reaches the browser"
+        );
+
+        // `Auth::protect`, whose handler answers as soon as it gives up.
+        let vercel = std::sync::Arc::new(Vercel::default());
+        let (auth, request) = signed_in_ten_seconds_later(vercel.clone());
+        let started = tokio::time::Instant::now();
+        let answer = auth
+            .protect(&request, async |session| {
+                let api = auth.vercel_api(&session).await.unwrap();
+                let bounded =
+                    tokio::time::timeout(Duration::from_secs(1), api.get("/v2/user")).await;
+                assert!(bounded.is_err(), "not cut off");
+                http::Response::new(bytes::Bytes::new())
+            })
+            .await;
+        assert_eq!(vercel.0.load(Ordering::SeqCst), 1);
+        assert!(
+            rotated(answer.headers()),
+            "protect answered before the refresh landed"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(1500));
     }
 
     /// A refresh the provider cannot be asked for is logged once: by the
