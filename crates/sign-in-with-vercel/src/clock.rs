@@ -85,6 +85,25 @@ pub(crate) fn keep_deadline<F: Future>(future: F) -> impl Future<Output = F::Out
     }
 }
 
+/// Runs `future` as a task of its own, under the current request's
+/// deadline, and waits for it: cutting off the caller (a browser that
+/// went away, a function's own timeout) does not cut off work whose first
+/// half may be done already (a session ended in the shared store whose
+/// tokens are still to be revoked; tokens the provider rotated, still to
+/// reach the session). `None` if the task panicked. Without a Tokio
+/// runtime (the crate needs one), it runs in the caller.
+pub(crate) async fn to_the_end<F>(future: F) -> Option<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let future = keep_deadline(future);
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.spawn(future).await.ok(),
+        Err(_) => Some(future.await),
+    }
+}
+
 /// What the fetches of the provider's keys leave of a request's time, for
 /// revoking the tokens a sign-in or a refresh got if their ID token cannot
 /// be verified: one round trip (the access and refresh tokens are revoked

@@ -152,7 +152,7 @@ async fn callback(
         reply
             .set_cookies
             .extend(cookie::ended_cookie(&origin, &current.data, now));
-        let kept = session::replaced(provider, sessions, &current.data, &sub, &origin).await;
+        let kept = session::replaced(sessions, &current.data, &sub, &origin).await;
         reply.set_cookies.extend(kept);
     }
     reply.set_cookies.extend(sealed.set_cookies);

@@ -101,71 +101,96 @@ async fn signout(
         });
         return retried(body, earlier, provider, &origin, reply).await;
     }
-    let mut body = json!({ "signedOut": true });
     let current = match read.current {
         Some(current) => {
-            let data = current.data;
             reply.set_cookies.extend(clear_all(&origin, &current.names));
             // A refresh of this session still in flight answers with a
             // generation this response cannot name: the mark refuses it.
             reply
                 .set_cookies
-                .extend(cookie::ended_cookie(&origin, &data, now));
-            // "Everywhere" first: it asks whether the session is still live
-            // (a copy of an ended one may not end the user's new ones).
-            let ended_everywhere = if everywhere {
-                Some(session::end_everywhere(sessions, &data, provider.now_ms()).await)
-            } else {
-                None
-            };
-            session::end(sessions, &data).await;
-            if let Some(ended_everywhere) = ended_everywhere {
-                match ended_everywhere {
-                    Ok(()) => body["everywhere"] = json!(true),
-                    Err(e) => {
-                        e.log("signout");
-                        body["everywhere"] = json!(false);
-                        body["everywhereError"] = json!(match e {
-                            // A copy of a session that had ended (another
-                            // device signed out everywhere, a retry after a
-                            // lost answer): said as such, not "not signed in".
-                            Error::NotSignedIn => ENDED_ALREADY,
-                            e => e.description(),
-                        });
-                    }
-                }
-            }
-            Some(Pending::of(&data))
+                .extend(cookie::ended_cookie(&origin, &current.data, now));
+            Some(current.data)
         }
         None if earlier.is_empty() => return Err(Error::NotSignedIn),
         None => None,
     };
-    // The session signed out of is revoked first: the earlier sets share
-    // its deadline, and it is the one the user is waiting on.
-    retried(
-        body,
-        current.into_iter().chain(earlier),
-        provider,
-        &origin,
-        reply,
-    )
+    // The store's end and the revocations run as a task of their own: a
+    // sign-out cut off (the tab closed) once the store took the end still
+    // revokes the tokens, which no cookie would hold any more.
+    let (sessions, task_origin) = (sessions.clone(), origin.clone());
+    let (body, revoked) = crate::clock::to_the_end(async move {
+        let mut body = json!({ "signedOut": true });
+        if let Some(data) = &current {
+            // "Everywhere" first: it asks whether the session is still
+            // live (a copy of an ended one may not end the user's new ones).
+            let ended_everywhere = if everywhere {
+                let now_ms = sessions.provider.now_ms();
+                Some(session::end_everywhere(&sessions, data, now_ms).await)
+            } else {
+                None
+            };
+            session::end(&sessions, data).await;
+            if let Some(ended_everywhere) = ended_everywhere {
+                everywhere_said(&mut body, ended_everywhere);
+            }
+        }
+        // The session signed out of is revoked first: the earlier sets
+        // share its deadline, and it is the one the user is waiting on.
+        let to_revoke = current.as_ref().map(Pending::of).into_iter().chain(earlier);
+        let revoked =
+            revocation::revoke_all(to_revoke, &sessions.provider, &task_origin, "signout").await;
+        (body, revoked)
+    })
     .await
+    .ok_or(Error::Upstream(
+        crate::error::Endpoint::Revocation,
+        crate::error::UpstreamProblem::Transport(crate::TransportError::Other),
+    ))?;
+    Ok(revoked_answer(body, revoked, reply))
+}
+
+/// Says in `body` how "sign out everywhere" went.
+fn everywhere_said(body: &mut serde_json::Value, ended_everywhere: Result<(), Error>) {
+    match ended_everywhere {
+        Ok(()) => body["everywhere"] = json!(true),
+        Err(e) => {
+            e.log("signout");
+            body["everywhere"] = json!(false);
+            body["everywhereError"] = json!(match e {
+                // A copy of a session that had ended (another device
+                // signed out everywhere, a retry after a lost answer):
+                // said as such, not "not signed in".
+                Error::NotSignedIn => ENDED_ALREADY,
+                e => e.description(),
+            });
+        }
+    }
+}
+
+/// The answer once `revoked`: `revoked` and `retry` said in `body`, the
+/// sets the provider could not take kept in `reply` for a retry.
+fn revoked_answer(
+    mut body: serde_json::Value,
+    revoked: revocation::Revoked,
+    reply: &mut Reply,
+) -> Response {
+    body["revoked"] = json!(revoked.all);
+    body["retry"] = json!(!revoked.kept.is_empty());
+    reply.set_cookies.extend(revoked.kept);
+    json(StatusCode::OK, &body)
 }
 
 /// Revokes `to_revoke`, keeps those the provider could not take for a
 /// retry, and says so in `body` (`revoked`, `retry`).
 async fn retried(
-    mut body: serde_json::Value,
+    body: serde_json::Value,
     to_revoke: impl IntoIterator<Item = Pending>,
     provider: &Provider,
     origin: &crate::origin::Origin,
     reply: &mut Reply,
 ) -> Result<Response, Error> {
     let revoked = revocation::revoke_all(to_revoke, provider, origin, "signout").await;
-    body["revoked"] = json!(revoked.all);
-    body["retry"] = json!(!revoked.kept.is_empty());
-    reply.set_cookies.extend(revoked.kept);
-    Ok(json(StatusCode::OK, &body))
+    Ok(revoked_answer(body, revoked, reply))
 }
 
 const EVERYWHERE_VALUE: &str = "everywhere must be true or false, or have no value";
@@ -186,3 +211,71 @@ fn flag(value: Option<&String>, refusal: &'static str) -> Result<bool, Error> {
 /// Why a session that had already ended does not sign its user out
 /// everywhere.
 const ENDED_ALREADY: &str = "This session had already ended; sign in again to sign out everywhere.";
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use crate::origin::Origin;
+    use crate::session::cookie::{
+        self,
+        tests::{NOW, data},
+    };
+    use crate::transport::tests::response;
+    use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+
+    /// Vercel's revocation endpoint, answering each call in a second; the
+    /// calls answered are counted.
+    #[derive(Default)]
+    struct SlowRevocation(AtomicUsize);
+
+    impl HttpClient for SlowRevocation {
+        fn execute(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                self.0.fetch_add(1, Ordering::SeqCst);
+                Ok(response(200, ""))
+            })
+        }
+    }
+
+    /// A sign-out cut off (the tab closed) while the provider revokes the
+    /// session's tokens: the revocation goes on to its end. The session
+    /// was ended already (with a store, in every instance), and its
+    /// cookie, deleted by the next answer, is the only holder of tokens
+    /// that would otherwise live on at the provider.
+    #[tokio::test(start_paused = true)]
+    async fn a_sign_out_cut_off_still_revokes_its_tokens() {
+        let lookup = |k: &str| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
+            "VERCEL_APP_CLIENT_SECRET" => Some("cl-secret".to_owned()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
+            _ => None,
+        };
+        let vercel = Arc::new(SlowRevocation::default());
+        let auth = crate::Auth::from_lookup(lookup)
+            .with_http_client(vercel.clone())
+            .with_clock(Arc::new(|| NOW + 10));
+        let config = crate::Config::from_lookup(lookup).unwrap();
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let sealed = cookie::write(&origin, &config, &data(), NOW).unwrap();
+        let pair = sealed.set_cookies[0].to_str().unwrap();
+        let request = http::Request::post("/api/auth/signout")
+            .header(http::header::HOST, "localhost:3000")
+            .header(http::header::ORIGIN, "http://localhost:3000")
+            .header(http::header::COOKIE, pair.split(';').next().unwrap())
+            .body(())
+            .unwrap();
+        let signing_out = auth.serve(&crate::SIGNOUT, request);
+        let cut_off = tokio::time::timeout(Duration::from_millis(500), signing_out).await;
+        assert!(cut_off.is_err(), "not cut off");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            vercel.0.load(Ordering::SeqCst),
+            2,
+            "the access and refresh tokens revoked"
+        );
+    }
+}

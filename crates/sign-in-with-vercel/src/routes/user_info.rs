@@ -56,13 +56,13 @@ async fn user_info(
         UserInfoResponse::TokenRejected => {
             match session::refresh_refused(sessions, &data, reply).await? {
                 Some(fresh) => fresh,
-                None => return token_refused(provider, sessions, &data, reply).await,
+                None => return token_refused(sessions, &data, reply).await,
             }
         }
     };
     match ask(provider, sessions, endpoint, &data, reply).await? {
         UserInfoResponse::Claims(claims) => Ok(answer(&data, claims)),
-        UserInfoResponse::TokenRejected => token_refused(provider, sessions, &data, reply).await,
+        UserInfoResponse::TokenRejected => token_refused(sessions, &data, reply).await,
     }
 }
 
@@ -82,7 +82,7 @@ async fn ask(
         .await?;
     match userinfo::parse_response(&response, &data.sub) {
         Err(Error::SubjectMismatch) => {
-            session::end_and_revoke(provider, sessions, data, reply, "user-info").await;
+            session::end_and_revoke(sessions, data, reply, "user-info").await;
             Err(Error::SubjectMismatch)
         }
         parsed => parsed,
@@ -98,11 +98,10 @@ fn answer(data: &SessionData, claims: serde_json::Map<String, serde_json::Value>
 /// helped: the session ends, in every instance when there is a shared
 /// store, and its refresh token, which may still be good, is revoked.
 async fn token_refused(
-    provider: &Provider,
     sessions: &Sessions,
     data: &SessionData,
     reply: &mut Reply,
 ) -> Result<Response, Error> {
-    session::end_and_revoke(provider, sessions, data, reply, "user-info").await;
+    session::end_and_revoke(sessions, data, reply, "user-info").await;
     Err(Error::TokenInactive)
 }

@@ -83,7 +83,7 @@ async fn validate_token(
                 .get("sub")
                 .is_some_and(|s| s.as_str().is_none_or(|s| !ct_eq(s, &data.sub)))
             {
-                session::end_and_revoke(provider, sessions, &data, reply, "validate-token").await;
+                session::end_and_revoke(sessions, &data, reply, "validate-token").await;
                 return Err(Error::SubjectMismatch);
             }
             // The members RFC 7662 §2.2 and Vercel's documentation name,
@@ -127,7 +127,7 @@ async fn validate_token(
         // session ends, in every instance when there is a shared store, and
         // its refresh token, which may still be good, is revoked.
         Introspection::Inactive => {
-            session::end_and_revoke(provider, sessions, &data, reply, "validate-token").await;
+            session::end_and_revoke(sessions, &data, reply, "validate-token").await;
             Err(Error::TokenInactive)
         }
     }

@@ -61,7 +61,7 @@ pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 pub(crate) struct Sessions {
     /// The provider they are refreshed with, held here too: a refresh runs
     /// as a task of its own ([`Flights::share`]), which owns what it uses.
-    provider: Arc<Provider>,
+    pub(crate) provider: Arc<Provider>,
     flights: Arc<Flights>,
     store: Option<Arc<store::Store>>,
 }
@@ -252,27 +252,34 @@ pub(crate) async fn end(sessions: &Sessions, data: &SessionData) -> bool {
 /// sealed, for the next sign-out of this browser to retry, as a
 /// sign-out's are.
 pub(crate) async fn end_and_revoke(
-    provider: &Provider,
     sessions: &Sessions,
     data: &SessionData,
     reply: &mut Reply,
-    route: &str,
+    route: &'static str,
 ) {
-    let revoke = async {
-        match &reply.origin {
-            Some(origin) => {
-                revocation::revoke_all([Pending::of(data)], provider, origin, route)
-                    .await
-                    .kept
+    let (sessions, data, origin) = (sessions.clone(), data.clone(), reply.origin.clone());
+    // As a task of its own: an answer cut off after the store took the end
+    // still revokes the tokens, which no cookie will hold.
+    let kept = crate::clock::to_the_end(async move {
+        let provider = &sessions.provider;
+        let revoke = async {
+            match &origin {
+                Some(origin) => {
+                    revocation::revoke_all([Pending::of(&data)], provider, origin, route)
+                        .await
+                        .kept
+                }
+                None => {
+                    Pending::of(&data).revoke(provider, route).await;
+                    Vec::new()
+                }
             }
-            None => {
-                Pending::of(data).revoke(provider, route).await;
-                Vec::new()
-            }
-        }
-    };
-    let (_, kept) = tokio::join!(end(sessions, data), revoke);
-    reply.set_cookies.extend(kept);
+        };
+        let (_, kept) = tokio::join!(end(&sessions, &data), revoke);
+        kept
+    })
+    .await;
+    reply.set_cookies.extend(kept.unwrap_or_default());
 }
 
 /// Ends `previous`, the session a new sign-in of user `by` replaces in
@@ -284,22 +291,34 @@ pub(crate) async fn end_and_revoke(
 /// the new one with them. Returns the cookies that keep, sealed, those the
 /// provider could not revoke now, for the next sign-out to retry.
 pub(crate) async fn replaced(
-    provider: &Provider,
     sessions: &Sessions,
     previous: &SessionData,
     by: &str,
     origin: &Origin,
 ) -> Vec<http::HeaderValue> {
-    let revoke_previous = async {
-        if previous.sub == by {
-            return Vec::new();
-        }
-        revocation::revoke_all([Pending::of(previous)], provider, origin, "callback")
+    let (sessions, previous, origin) = (sessions.clone(), previous.clone(), origin.clone());
+    let same_user = previous.sub == by;
+    // As a task of its own: a sign-in cut off after the store took the end
+    // still revokes the tokens, which no cookie will hold.
+    crate::clock::to_the_end(async move {
+        let revoke_previous = async {
+            if same_user {
+                return Vec::new();
+            }
+            revocation::revoke_all(
+                [Pending::of(&previous)],
+                &sessions.provider,
+                &origin,
+                "callback",
+            )
             .await
             .kept
-    };
-    let (_, kept) = tokio::join!(end(sessions, previous), revoke_previous);
-    kept
+        };
+        let (_, kept) = tokio::join!(end(&sessions, &previous), revoke_previous);
+        kept
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// Revokes the tokens of sessions this browser signed out of (or a
@@ -524,19 +543,13 @@ pub(crate) async fn refresh_now(
     // Called from a function's own code, maybe outside any request: the
     // refresh still keeps to a request's deadline, which ends before the
     // shared store's claim on it lapses.
-    let task = crate::clock::keep_deadline(async move {
+    crate::clock::to_the_end(async move {
         let landed = land(&sessions, &origin, &data, &state, &pending).await;
         drop(landing);
         landed
-    });
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => runtime
-            .spawn(task)
-            .await
-            .unwrap_or_else(|_| Err(Endpoint::Token.unreachable(crate::TransportError::Other))),
-        // Not on a Tokio runtime (the crate needs one): in the call.
-        Err(_) => task.await,
-    }
+    })
+    .await
+    .unwrap_or_else(|| Err(Endpoint::Token.unreachable(crate::TransportError::Other)))
 }
 
 /// [`refresh_now`]'s refresh of `data`, landed in the session's `state`
