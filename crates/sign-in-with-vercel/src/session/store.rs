@@ -416,10 +416,25 @@ mod with_redis {
         said_wait: Mutex<Option<Instant>>,
         /// Sessions seen not ended: trusted for [`LIVE_FOR`].
         live: Mutex<Live>,
-        /// The late publications still to make, by session id: a session
-        /// ended in this instance cancels its own.
-        late: Mutex<Vec<(String, tokio::task::AbortHandle)>>,
+        /// The late publications still to make, and the sessions ended in
+        /// this instance, which cancel theirs.
+        late: Mutex<Late>,
     }
+
+    /// The late publications of one instance.
+    #[derive(Default)]
+    struct Late {
+        /// Still to make, by session id.
+        tasks: Vec<(String, tokio::task::AbortHandle)>,
+        /// The sessions ended in this instance within [`OUTCOME_TTL`], at
+        /// most [`ENDED_KEPT`], newest last: a refresh whose token call was
+        /// out when its session ended publishes nothing when it returns.
+        ended: std::collections::VecDeque<(String, Instant)>,
+    }
+
+    /// How many ended sessions an instance remembers for [`Late::ended`]:
+    /// far more sign-outs than an instance sees in [`OUTCOME_TTL`].
+    const ENDED_KEPT: usize = 1024;
 
     /// What a round trip came to.
     enum Reply<T> {
@@ -488,7 +503,7 @@ mod with_redis {
                     said_down: Mutex::new(None),
                     said_wait: Mutex::new(None),
                     live: Mutex::new(Live::default()),
-                    late: Mutex::new(Vec::new()),
+                    late: Mutex::default(),
                 }),
                 Err(e) => {
                     // The error names the URL's problem, not its password.
@@ -968,20 +983,37 @@ mod with_redis {
         /// that ending the session cancels it; forgets those finished.
         pub(crate) fn track_late(&self, sid: String, handle: tokio::task::AbortHandle) {
             let mut late = lock(&self.late);
-            late.retain(|(_, h)| !h.is_finished());
-            late.push((sid, handle));
+            if late.ended.iter().any(|(ended, _)| *ended == sid) {
+                // Ended while its refresh's token call was out.
+                handle.abort();
+                return;
+            }
+            late.tasks.retain(|(_, h)| !h.is_finished());
+            late.tasks.push((sid, handle));
         }
 
-        /// Cancels the late publications of session `sid`: it ended in this
+        /// Cancels the late publications of session `sid`, those to come
+        /// too (a refresh whose token call is out): it ended in this
         /// instance, perhaps while the store did not take the end, and no
         /// copy of its older generation may be handed its newer one.
         pub(crate) fn cancel_late(&self, sid: &str) {
-            lock(&self.late).retain(|(s, h)| {
+            let mut late = lock(&self.late);
+            late.tasks.retain(|(s, h)| {
                 if s == sid {
                     h.abort();
                 }
                 s != sid
             });
+            let now = Instant::now();
+            while late.ended.len() >= ENDED_KEPT
+                || late
+                    .ended
+                    .front()
+                    .is_some_and(|(_, at)| now.duration_since(*at) >= OUTCOME_TTL)
+            {
+                late.ended.pop_front();
+            }
+            late.ended.push_back((sid.to_owned(), now));
         }
 
         /// Gives up the claim `token` made without an outcome (the
@@ -1090,6 +1122,25 @@ mod with_redis {
             assert_eq!(late, None, "cut off by the request's deadline");
             assert_eq!(crate::log::tests::taken(), [] as [String; 0]);
             assert_eq!(asked("third", Duration::from_secs(9)).await, Some(false));
+        }
+
+        /// A session that ends in this instance cancels its late
+        /// publications, those of a refresh whose token call was out when
+        /// it ended too; another session's stay.
+        #[tokio::test]
+        async fn a_session_ended_meanwhile_publishes_no_refresh_late() {
+            let store = silent_store();
+            store.cancel_late("sid");
+            let late = tokio::spawn(std::future::pending::<()>());
+            store.track_late("sid".into(), late.abort_handle());
+            let ended = tokio::time::timeout(Duration::from_secs(1), late).await;
+            assert!(ended.expect("runs on").unwrap_err().is_cancelled());
+            let other = tokio::spawn(std::future::pending::<()>());
+            store.track_late("other".into(), other.abort_handle());
+            tokio::task::yield_now().await;
+            assert!(!other.is_finished());
+            store.cancel_late("other");
+            assert!(other.await.unwrap_err().is_cancelled());
         }
 
         /// The store's outage is said once, and again when its cause
