@@ -296,8 +296,9 @@ impl Auth {
                     let (pending, landing) = (session.pending.clone(), session.landing.clone());
                     let response = handler(session).await;
                     // A refresh the handler cut off (a timeout around a
-                    // REST call) lands before the answer: its generation
-                    // holds the only refresh token left.
+                    // REST call) lands before the answer, as
+                    // `Session::settled` waits for it: its generation holds
+                    // the only refresh token left.
                     drop(landing.write().await);
                     session::with_cookies(&pending, response)
                 }

@@ -160,7 +160,7 @@ fn tls_config() -> Option<rustls::ClientConfig> {
 }
 
 /// A call that got no response: logged with what the operator needs to
-/// put it right (the endpoint's URL and the transport's own causes: a
+/// put it right (the origin it went to and the transport's own causes: a
 /// refused connection, a name that does not resolve, a certificate not
 /// trusted), then classified. The route's line that follows names the
 /// endpoint's role and the answer the user got.
@@ -185,11 +185,12 @@ fn too_large(url: &url::Url) -> TransportError {
     kind
 }
 
-/// `<url>: <kind> (<causes>)`, where the causes are `e`'s sources,
+/// `<origin>: <kind> (<causes>)`, where the causes are `e`'s sources,
 /// outermost first, each said once. `e`'s own message is left out: reqwest
-/// writes the whole URL into it, query included. Nothing here can carry a
-/// secret: the request's credentials travel in its headers and body,
-/// which no cause quotes.
+/// writes the whole URL into it, query included; so is the path, where a
+/// REST API may carry a secret (Vercel's Edge Config token URLs). Nothing
+/// here can carry one: the request's credentials travel in its headers
+/// and body, which no cause quotes.
 fn failure_line(url: Option<&url::Url>, kind: TransportError, e: &dyn std::error::Error) -> String {
     let mut causes: Vec<String> = Vec::new();
     let mut next = e.source();
@@ -208,12 +209,11 @@ fn failure_line(url: Option<&url::Url>, kind: TransportError, e: &dyn std::error
     }
 }
 
-/// The endpoint a call went to, as an operator compares it with the
-/// provider's metadata: origin and path, without userinfo or query.
+/// The origin a call went to (no userinfo, path or query).
 fn endpoint_of(url: Option<&url::Url>) -> String {
     match url {
-        Some(url) => format!("{}{}:", url.origin().ascii_serialization(), url.path()),
-        None => "a provider call:".to_owned(),
+        Some(url) => format!("a call to {}:", url.origin().ascii_serialization()),
+        None => "a call:".to_owned(),
     }
 }
 
@@ -552,8 +552,8 @@ pub(crate) mod tests {
         }
     }
 
-    /// A failed call's line names the endpoint without its userinfo or
-    /// query, the kind, and each cause once, outermost first; the
+    /// A failed call's line names the origin (no userinfo, path or
+    /// query), the kind, and each cause once, outermost first; the
     /// outermost error's own message (reqwest's, with the whole URL) is
     /// not among them.
     #[test]
@@ -574,17 +574,17 @@ pub(crate) mod tests {
         );
         assert_eq!(
             failure_line(Some(&url), TransportError::Connect, &e),
-            "https://idp.example:8443/token: connection failed (client error (Connect): \
+            "a call to https://idp.example:8443: connection failed (client error (Connect): \
              invalid peer certificate: UnknownIssuer)"
         );
         assert_eq!(
             failure_line(None, TransportError::Timeout, &Caused("timed out", None)),
-            "a provider call: timed out"
+            "a call: timed out"
         );
     }
 
-    /// A connection refused is logged with the endpoint it was refused by
-    /// and the system's own words.
+    /// A connection refused is logged with the origin that refused it and
+    /// the system's own words.
     #[tokio::test]
     async fn a_refused_connection_is_classified_and_described() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -600,11 +600,11 @@ pub(crate) mod tests {
             .unwrap_err();
         let line = failure_line(e.url(), TransportError::Connect, &e);
         assert!(
-            line.starts_with(&format!("{base}/jwks: connection failed (")),
+            line.starts_with(&format!("a call to {base}: connection failed (")),
             "{line}"
         );
         assert!(line.to_lowercase().contains("refused"), "{line}");
-        assert!(!line.contains("x=1"), "{line}");
+        assert!(!line.contains("jwks") && !line.contains("x=1"), "{line}");
         assert_eq!(failed(e), TransportError::Connect);
     }
 }

@@ -396,9 +396,7 @@ impl fmt::Display for Error {
                 "the callback's iss is not the issuer, or is missing though the \
                  provider's metadata promises it (RFC 9207 §2.4)",
             ),
-            Self::MissingCode => {
-                f.write_str("the callback carries neither a code nor an error (RFC 6749 §4.1.2)")
-            }
+            Self::MissingCode => f.write_str("the callback carries no code"),
             other => f.write_str(other.facts().description),
         }
     }
@@ -649,7 +647,7 @@ mod tests {
             said[1].contains("iss") && said[1].contains("RFC 9207"),
             "{said:?}"
         );
-        assert!(said[2].contains("neither a code nor an error"), "{said:?}");
+        assert!(said[2].contains("no code"), "{said:?}");
         for line in &said {
             assert_ne!(line, Error::StateMismatch.description());
         }

@@ -95,8 +95,9 @@ impl Session {
     /// [`VercelApi`](crate::VercelApi) call that refreshes it) can set
     /// cookies no answer carries: the browser would keep a spent refresh
     /// token. A refresh your code cut off (a timeout around a REST call)
-    /// still ends, and lands in the session: `finish` carries it once it
-    /// has; [`Auth::protect`](crate::Auth::protect) waits for it.
+    /// still ends, and lands in the session: `finish` carries it only once
+    /// it has, so await [`Session::settled`] first if your code cuts calls
+    /// off ([`Auth::protect`](crate::Auth::protect) does).
     ///
     /// ```
     /// # async fn page(auth: &sign_in_with_vercel::Auth, request: http::Request<()>) {
@@ -123,6 +124,16 @@ impl Session {
     /// ```
     pub fn finish<B>(self, response: http::Response<B>) -> http::Response<B> {
         with_cookies(&self.pending, response)
+    }
+
+    /// Waits for the refreshes of this session that your code cut off (a
+    /// timeout around a [`VercelApi`](crate::VercelApi) call after a
+    /// `401`) to land in it, each within its request's deadline: the
+    /// provider has rotated the tokens, and the new generation, which
+    /// [`Session::finish`] then carries, holds the only refresh token
+    /// left. At once when none is under way.
+    pub async fn settled(&self) {
+        drop(self.landing.write().await);
     }
 
     /// The cookies and origin a route's answer carries, back from the

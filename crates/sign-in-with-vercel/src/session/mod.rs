@@ -170,11 +170,16 @@ pub(crate) async fn load(
             // A refusal, or (with a store) a race lost to an instance that
             // claimed this refresh and never published its outcome.
             Err(e) if e.is_grant_refusal() || matches!(e, Error::RefreshConflict) => {
-                e.log("refresh");
+                // The refusal is said here (the route says what it
+                // answers); a lost race, by the route when it answers it.
+                let live = data.access_token_live(now);
+                if e.is_grant_refusal() || live {
+                    e.log("refresh");
+                }
                 // With a store that takes the news, a refusal is final for
                 // every copy of the session, in every instance; a lost race
                 // is not.
-                if e.is_grant_refusal() && end(sessions, &data).await {
+                if e.is_grant_refusal() && end_after_refusal(sessions, &data).await {
                     return Err(Error::NotSignedIn);
                 }
                 // Without one, a parallel request in another instance may
@@ -190,7 +195,7 @@ pub(crate) async fn load(
                 // deleted, so that a copied cookie cannot keep a dead
                 // session alive. 409: one retry tells a lost race (the
                 // newer cookie has arrived) from a dead grant.
-                if !data.access_token_live(now) {
+                if !live {
                     return Err(Error::RefreshConflict);
                 }
             }
@@ -231,11 +236,29 @@ pub(crate) async fn load(
 /// a shared store, marked ended for every instance. Whether the store took
 /// it (always `false` without one).
 pub(crate) async fn end(sessions: &Sessions, data: &SessionData) -> bool {
+    end_as(sessions, data, true).await
+}
+
+/// [`end`] after the provider refused the session's grant, which, without
+/// the store's word, may be a race lost to another instance whose answer
+/// brings the browser the newer generation: unless the store took the
+/// end, a refresh of it still under way here publishes its outcome late.
+async fn end_after_refusal(sessions: &Sessions, data: &SessionData) -> bool {
+    end_as(sessions, data, false).await
+}
+
+/// [`end`]; `for_good`: even if the store does not take it.
+async fn end_as(sessions: &Sessions, data: &SessionData, for_good: bool) -> bool {
     sessions.forget(data);
     match &sessions.store {
         Some(store) => {
-            store.cancel_late(&data.id());
-            store.end_session(&data.id()).await
+            let id = data.id();
+            store.cancel_late(&id);
+            let took = store.end_session(&id).await;
+            if for_good || took {
+                store.ended_here(&id);
+            }
+            took
         }
         None => false,
     }
@@ -633,7 +656,7 @@ pub(crate) async fn refresh_refused(
 /// is the caller's to log.
 async fn after_refused_refresh(sessions: &Sessions, data: &SessionData, e: Error) -> (Error, bool) {
     if e.is_grant_refusal() {
-        if end(sessions, data).await {
+        if end_after_refusal(sessions, data).await {
             return (e, true);
         }
         // Answered as a conflict: the refusal is said here, the route
@@ -1022,16 +1045,17 @@ mod tests {
                 .any(|c| !c.to_str().unwrap().contains("Max-Age=0"))
         };
 
-        // `Session::finish`, after other work the refresh finished during.
+        // `Session::finish` after `Session::settled`.
         let vercel = std::sync::Arc::new(Vercel::default());
         let (auth, request) = signed_in_ten_seconds_later(vercel.clone());
         let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
         let api = auth.vercel_api(&session).await.unwrap();
         let bounded = tokio::time::timeout(Duration::from_secs(1), api.get("/v2/user")).await;
         assert!(bounded.is_err(), "not cut off");
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        assert_eq!(vercel.0.load(Ordering::SeqCst), 1, "the provider rotated");
         drop(api);
+        let settled = tokio::time::timeout(Duration::from_secs(60), session.settled()).await;
+        settled.expect("a refresh outlives its deadline");
+        assert_eq!(vercel.0.load(Ordering::SeqCst), 1, "the provider rotated");
         let answer = session.finish(http::Response::new(()));
         assert!(
             rotated(answer.headers()),
@@ -1042,15 +1066,15 @@ mod tests {
         let vercel = std::sync::Arc::new(Vercel::default());
         let (auth, request) = signed_in_ten_seconds_later(vercel.clone());
         let started = tokio::time::Instant::now();
-        let answer = auth
-            .protect(&request, async |session| {
-                let api = auth.vercel_api(&session).await.unwrap();
-                let bounded =
-                    tokio::time::timeout(Duration::from_secs(1), api.get("/v2/user")).await;
-                assert!(bounded.is_err(), "not cut off");
-                http::Response::new(bytes::Bytes::new())
-            })
-            .await;
+        let protected = auth.protect(&request, async |session| {
+            let api = auth.vercel_api(&session).await.unwrap();
+            let bounded = tokio::time::timeout(Duration::from_secs(1), api.get("/v2/user")).await;
+            assert!(bounded.is_err(), "not cut off");
+            http::Response::new(bytes::Bytes::new())
+        });
+        let answer = tokio::time::timeout(Duration::from_secs(60), protected)
+            .await
+            .expect("protect waits past the refresh's deadline");
         assert_eq!(vercel.0.load(Ordering::SeqCst), 1);
         assert!(
             rotated(answer.headers()),

@@ -240,6 +240,10 @@ mod without_redis {
             match *self {}
         }
 
+        pub(crate) fn ended_here(&self, _: &str) {
+            match *self {}
+        }
+
         pub(crate) async fn release(&self, _: &[u8; 32], _: &str) {
             match *self {}
         }
@@ -983,7 +987,11 @@ mod with_redis {
         /// that ending the session cancels it; forgets those finished.
         pub(crate) fn track_late(&self, sid: String, handle: tokio::task::AbortHandle) {
             let mut late = lock(&self.late);
-            if late.ended.iter().any(|(ended, _)| *ended == sid) {
+            let ended = late
+                .ended
+                .iter()
+                .any(|(ended, at)| *ended == sid && at.elapsed() < OUTCOME_TTL);
+            if ended {
                 // Ended while its refresh's token call was out.
                 handle.abort();
                 return;
@@ -992,18 +1000,23 @@ mod with_redis {
             late.tasks.push((sid, handle));
         }
 
-        /// Cancels the late publications of session `sid`, those to come
-        /// too (a refresh whose token call is out): it ended in this
+        /// Cancels the late publications of session `sid`: it ended in this
         /// instance, perhaps while the store did not take the end, and no
         /// copy of its older generation may be handed its newer one.
         pub(crate) fn cancel_late(&self, sid: &str) {
-            let mut late = lock(&self.late);
-            late.tasks.retain(|(s, h)| {
+            lock(&self.late).tasks.retain(|(s, h)| {
                 if s == sid {
                     h.abort();
                 }
                 s != sid
             });
+        }
+
+        /// Notes that session `sid` ended for good in this instance: a
+        /// refresh of it whose token call is out publishes nothing late
+        /// ([`Store::track_late`]) for [`OUTCOME_TTL`].
+        pub(crate) fn ended_here(&self, sid: &str) {
+            let mut late = lock(&self.late);
             let now = Instant::now();
             while late.ended.len() >= ENDED_KEPT
                 || late
@@ -1131,6 +1144,7 @@ mod with_redis {
         async fn a_session_ended_meanwhile_publishes_no_refresh_late() {
             let store = silent_store();
             store.cancel_late("sid");
+            store.ended_here("sid");
             let late = tokio::spawn(std::future::pending::<()>());
             store.track_late("sid".into(), late.abort_handle());
             let ended = tokio::time::timeout(Duration::from_secs(1), late).await;
@@ -1141,6 +1155,16 @@ mod with_redis {
             assert!(!other.is_finished());
             store.cancel_late("other");
             assert!(other.await.unwrap_err().is_cancelled());
+            // An end older than the outcomes it could cancel cancels none.
+            store.ended_here("old");
+            if let Some((_, at)) = lock(&store.late).ended.back_mut() {
+                *at = at.checked_sub(OUTCOME_TTL).unwrap();
+            }
+            let late = tokio::spawn(std::future::pending::<()>());
+            store.track_late("old".into(), late.abort_handle());
+            tokio::task::yield_now().await;
+            assert!(!late.is_finished(), "a stale end cancelled the publication");
+            late.abort();
         }
 
         /// The store's outage is said once, and again when its cause
