@@ -92,11 +92,12 @@ pub(crate) fn keep_deadline<F: Future>(future: F) -> impl Future<Output = F::Out
 /// tokens are still to be revoked; tokens the provider rotated, still to
 /// reach the session). `None` if the task panicked. Without a Tokio
 /// runtime (the crate needs one), it runs in the caller.
-pub(crate) async fn to_the_end<F>(future: F) -> Option<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
+pub(crate) async fn to_the_end<T: Send + 'static>(
+    future: impl Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    // Boxed: one task type for each output, not one for each caller's
+    // future (each task type is kilobytes of every function that has it).
+    let future: std::pin::Pin<Box<dyn Future<Output = T> + Send>> = Box::pin(future);
     let future = keep_deadline(future);
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => runtime.spawn(future).await.ok(),
