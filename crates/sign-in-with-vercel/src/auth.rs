@@ -55,6 +55,9 @@ pub struct Auth {
 
 impl Auth {
     /// A relying party for `config`, using the production HTTP client.
+    /// The issuer and the paths are checked again; a configuration that
+    /// fails the check makes every route answer `configuration`, logged
+    /// with each answer.
     pub fn new(config: Config) -> Self {
         warn_of_a_cleartext_store(&config);
         Self::build(Provider::new(Ok(config)))
@@ -186,8 +189,9 @@ impl Auth {
     /// [`REFRESH_GRACE_SECS`](crate::REFRESH_GRACE_SECS) past the access
     /// token's expiry, then the request fails with the provider's error
     /// and the session is kept for the next try; a refused grant ends the
-    /// session (at once with the shared store; without one, once the access
-    /// token has expired: until then the request still names the user, as
+    /// session (at once when the shared store takes the end; without one,
+    /// or when it does not answer, once the access token has expired:
+    /// until then the request still names the user, as
     /// a parallel request in another instance may have spent the refresh
     /// token first, see [`REFRESH_GRACE_SECS`](crate::REFRESH_GRACE_SECS)).
     ///
@@ -264,7 +268,9 @@ impl Auth {
     /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE); each REST API call of
     /// the handler, and each [`Auth::vercel_api`], [`Auth::refresh_session`]
     /// and [`Auth::sign_out_everywhere`] it makes, has one of its own.
-    /// Its log lines name the route `protect`. A refresh the handler cut
+    /// Its answer's log line names the route `protect` (a refresh's lines
+    /// name `refresh`, a failed revocation of sessions this browser had
+    /// ended, `session`). A refresh the handler cut
     /// off (a timeout around a REST call) is waited for before the
     /// answer: the provider has rotated the tokens, and the new
     /// generation holds the only refresh token left.

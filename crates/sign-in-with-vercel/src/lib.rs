@@ -222,7 +222,11 @@
 //!   and the session is kept for the refresh after the outage.
 //! - **A deadline per request**: all of a request's own provider calls
 //!   (its session's refresh, a route's calls) share [`REQUEST_DEADLINE`];
-//!   each of a handler's calls to Vercel's REST API has one of its own.
+//!   each of a handler's calls to Vercel's REST API, and each
+//!   [`Auth::refresh_session`] and [`Auth::sign_out_everywhere`], has one
+//!   of its own, and a refresh such a call started still lands in the
+//!   session when the handler cuts the call off ([`Auth::protect`] waits
+//!   for it before answering).
 //!
 //! ## Many instances: the shared store
 //!

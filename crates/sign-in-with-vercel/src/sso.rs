@@ -117,7 +117,8 @@ pub struct SsoCallback {
 
 impl SsoCallback {
     /// Reads `code` and `state` from the redirect login URL's query; a
-    /// missing or repeated `code` is an error.
+    /// missing or empty `code`, or a repeated `code` or `state`, is an
+    /// error.
     pub fn from_query(query: &str) -> Result<Self, Error> {
         let mut code = None;
         let mut state = None;
@@ -499,7 +500,8 @@ impl Marketplace {
     /// token: `None` for Vercel's marketplace, whose tokens carry none
     /// (bind a login the integration starts by its `state` instead).
     /// All of it, its provider calls included, within one
-    /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE).
+    /// [`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE), or what is left of
+    /// the deadline it runs under (inside [`Auth::protect`](crate::Auth::protect)).
     pub async fn exchange(
         &self,
         callback: &SsoCallback,
@@ -782,6 +784,8 @@ mod tests {
                 .err()
                 .unwrap();
             assert_eq!(e, Error::TokenRejected("invalid_client".into()));
+            // The operator's detail names the integration's variables too.
+            assert!(e.to_string().contains("INTEGRATION_CLIENT_ID"), "{e}");
             assert_eq!(e.code(), "configuration");
             assert!(!e.ends_session());
         }

@@ -38,10 +38,11 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// The call took longer than its time limit (8 s, or what is left of
-    /// the request's deadline).
+    /// The call took longer than its time limit (3 s to connect, 8 s in
+    /// all, or what is left of the request's deadline).
     Timeout,
-    /// No connection could be made.
+    /// No connection could be made (refused, a name that does not
+    /// resolve, a TLS handshake that failed).
     Connect,
     /// The body was larger than [`MAX_RESPONSE_BYTES`].
     TooLarge,
@@ -70,7 +71,9 @@ pub trait HttpClient: Send + Sync {
 }
 
 /// The production client: reqwest over rustls (ring), built on first use so
-/// that a route that makes no call (authorize) never pays for it.
+/// that a route that makes no call (authorize) never pays for it. It
+/// ignores `HTTP_PROXY` and `HTTPS_PROXY`: to reach the provider through a
+/// proxy, plug in an [`HttpClient`] of your own.
 #[derive(Default)]
 pub struct ReqwestClient {
     client: OnceLock<Option<reqwest::Client>>,

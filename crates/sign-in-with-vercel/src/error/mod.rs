@@ -409,7 +409,7 @@ impl std::error::Error for Error {}
 /// that must match the provider's registration of the client.
 fn credentials_hint(code: &str) -> &'static str {
     if code == "invalid_client" {
-        " (check VERCEL_APP_CLIENT_ID, VERCEL_APP_CLIENT_SECRET and VERCEL_APP_TOKEN_AUTH against the provider's registration of the client)"
+        " (check VERCEL_APP_CLIENT_ID, VERCEL_APP_CLIENT_SECRET and VERCEL_APP_TOKEN_AUTH against the provider's registration of the client; for a marketplace integration's exchange, INTEGRATION_CLIENT_ID and INTEGRATION_CLIENT_SECRET against the integration's settings)"
     } else {
         ""
     }

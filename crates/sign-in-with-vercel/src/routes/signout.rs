@@ -226,14 +226,21 @@ mod tests {
     use crate::transport::tests::response;
     use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
 
-    /// Vercel's revocation endpoint, answering each call in a second; the
-    /// calls answered are counted.
+    /// Vercel: its revocation endpoint answers each call in a second, and
+    /// counts those it answered; its userinfo refuses every token at once.
     #[derive(Default)]
     struct SlowRevocation(AtomicUsize);
 
     impl HttpClient for SlowRevocation {
-        fn execute(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let revocation = request.uri().path() == "/login/oauth/token/revoke";
             Box::pin(async move {
+                if !revocation {
+                    return Ok(response(401, ""));
+                }
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 self.0.fetch_add(1, Ordering::SeqCst);
                 Ok(response(200, ""))
@@ -241,13 +248,15 @@ mod tests {
         }
     }
 
-    /// A sign-out cut off (the tab closed) while the provider revokes the
-    /// session's tokens: the revocation goes on to its end. The session
-    /// was ended already (with a store, in every instance), and its
-    /// cookie, deleted by the next answer, is the only holder of tokens
-    /// that would otherwise live on at the provider.
-    #[tokio::test(start_paused = true)]
-    async fn a_sign_out_cut_off_still_revokes_its_tokens() {
+    /// `request` of `session` (a `method` to `path` from the app's own
+    /// page), sent to its route and cut off after half a second; the
+    /// revocations Vercel answered within two seconds more.
+    async fn cut_off(
+        method: http::Method,
+        path: &str,
+        route: &'static crate::Route,
+        session: &crate::session::cookie::SessionData,
+    ) -> usize {
         let lookup = |k: &str| match k {
             "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
             "VERCEL_APP_CLIENT_SECRET" => Some("cl-secret".to_owned()),
@@ -260,22 +269,54 @@ mod tests {
             .with_clock(Arc::new(|| NOW + 10));
         let config = crate::Config::from_lookup(lookup).unwrap();
         let origin = Origin::parse_configured("http://localhost:3000").unwrap();
-        let sealed = cookie::write(&origin, &config, &data(), NOW).unwrap();
+        let sealed = cookie::write(&origin, &config, session, NOW).unwrap();
         let pair = sealed.set_cookies[0].to_str().unwrap();
-        let request = http::Request::post("/api/auth/signout")
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
             .header(http::header::HOST, "localhost:3000")
             .header(http::header::ORIGIN, "http://localhost:3000")
             .header(http::header::COOKIE, pair.split(';').next().unwrap())
             .body(())
             .unwrap();
-        let signing_out = auth.serve(&crate::SIGNOUT, request);
-        let cut_off = tokio::time::timeout(Duration::from_millis(500), signing_out).await;
+        let answering = auth.serve(route, request);
+        let cut_off = tokio::time::timeout(Duration::from_millis(500), answering).await;
         assert!(cut_off.is_err(), "not cut off");
         tokio::time::sleep(Duration::from_secs(2)).await;
-        assert_eq!(
-            vercel.0.load(Ordering::SeqCst),
-            2,
-            "the access and refresh tokens revoked"
-        );
+        vercel.0.load(Ordering::SeqCst)
+    }
+
+    /// A sign-out cut off (the tab closed) while the provider revokes the
+    /// session's tokens: the revocation goes on to its end. The session
+    /// was ended already (with a store, in every instance), and its
+    /// cookie, deleted by the next answer, is the only holder of tokens
+    /// that would otherwise live on at the provider.
+    #[tokio::test(start_paused = true)]
+    async fn a_sign_out_cut_off_still_revokes_its_tokens() {
+        let revoked = cut_off(
+            http::Method::POST,
+            "/api/auth/signout",
+            &crate::SIGNOUT,
+            &data(),
+        )
+        .await;
+        assert_eq!(revoked, 2, "the access and refresh tokens revoked");
+    }
+
+    /// So does a session the provider's answer ended (user-info: its
+    /// access token refused, no refresh token to try), cut off while its
+    /// token is revoked.
+    #[tokio::test(start_paused = true)]
+    async fn an_ended_session_cut_off_still_revokes_its_token() {
+        let mut session = data();
+        session.refresh_token = None;
+        let revoked = cut_off(
+            http::Method::GET,
+            "/api/user-info",
+            &crate::USER_INFO,
+            &session,
+        )
+        .await;
+        assert_eq!(revoked, 1, "the access token revoked");
     }
 }

@@ -128,7 +128,9 @@ impl Session {
 
     /// Waits for the refreshes of this session that your code cut off (a
     /// timeout around a [`VercelApi`](crate::VercelApi) call after a
-    /// `401`) to land in it, each within its request's deadline: the
+    /// `401`) to land in it, each within the deadline of the call that
+    /// started it ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE) from that
+    /// REST call or [`Auth::refresh_session`](crate::Auth::refresh_session)): the
     /// provider has rotated the tokens, and the new generation, which
     /// [`Session::finish`] then carries, holds the only refresh token
     /// left. At once when none is under way.

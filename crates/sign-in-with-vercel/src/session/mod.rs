@@ -1144,8 +1144,18 @@ mod tests {
             });
             let (auth, request) = signed_in_ten_seconds_later(vercel);
             let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
+            crate::log::tests::taken();
             let refused = auth.refresh_session(&session).await.unwrap_err();
             assert_eq!(refused.ends_session(), ends, "{refused:?}");
+            // The end of the session is logged (the refusal behind the
+            // conflict); an error the function's code answers is its own.
+            let lines = crate::log::tests::taken();
+            if ends {
+                assert_eq!(lines.len(), 1, "{lines:?}");
+                assert!(lines[0].starts_with("warn: refresh: token_rejected"), "{lines:?}");
+            } else {
+                assert_eq!(lines, [] as [String; 0]);
+            }
             // Without a store, a refused grant may be a race lost to
             // another instance: a conflict, the generation deleted.
             assert_eq!(refused == Error::RefreshConflict, ends, "{refused:?}");

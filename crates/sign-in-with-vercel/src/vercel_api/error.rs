@@ -121,9 +121,10 @@ impl VercelApiError {
     pub fn description(&self) -> &'static str {
         match self {
             Self::Invalid(_) => "Vercel's API refused the request as invalid.",
-            Self::Unauthorized(_) | Self::Refresh(_) => {
-                "Vercel's API does not accept this access token."
-            }
+            Self::Unauthorized(_) => "Vercel's API does not accept this access token.",
+            // Why the renewal failed: a refused grant, a provider out of
+            // reach, a race to retry once.
+            Self::Refresh(e) => e.description(),
             Self::Forbidden(_) => "Vercel's API does not allow this access token to do that.",
             Self::NotFound(_) => "Vercel's API has no such resource.",
             Self::RateLimited { .. } => "Vercel's API is rate limiting these requests.",
@@ -375,6 +376,20 @@ mod tests {
             VercelApiError::InvalidArgument("empty ID").to_string(),
             "Vercel API request not built: empty ID"
         );
+    }
+
+    /// A failed renewal is described by why it failed, not as a refused
+    /// token: the provider out of reach, or a race to retry once.
+    #[test]
+    fn a_failed_renewal_says_why_it_failed() {
+        let unreachable = crate::Error::Upstream(
+            crate::error::Endpoint::Token,
+            crate::error::UpstreamProblem::Transport(TransportError::Connect),
+        );
+        for e in [unreachable, crate::Error::RefreshConflict] {
+            let description = e.description();
+            assert_eq!(VercelApiError::Refresh(e).description(), description);
+        }
     }
 
     #[test]
