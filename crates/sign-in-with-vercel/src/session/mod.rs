@@ -968,6 +968,48 @@ mod tests {
         );
     }
 
+    /// Vercel: the token endpoint answers in 1.5 s with new tokens, and
+    /// counts the refreshes; the API refuses the token after `api_delay`.
+    struct SlowToken {
+        refreshes: std::sync::atomic::AtomicUsize,
+        api_delay: std::time::Duration,
+    }
+
+    impl SlowToken {
+        fn refusing_after(api_delay: std::time::Duration) -> Self {
+            Self {
+                refreshes: Default::default(),
+                api_delay,
+            }
+        }
+    }
+
+    impl crate::transport::HttpClient for SlowToken {
+        fn execute(
+            &self,
+            request: crate::transport::HttpRequest,
+        ) -> crate::transport::BoxFuture<
+            '_,
+            Result<crate::transport::HttpResponse, crate::transport::TransportError>,
+        > {
+            use crate::transport::tests::response;
+            let token = request.uri().path() == "/login/oauth/token";
+            Box::pin(async move {
+                if token {
+                    self.refreshes
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                    return Ok(response(200, NEW_TOKENS));
+                }
+                tokio::time::sleep(self.api_delay).await;
+                Ok(response(
+                    401,
+                    r#"{"error":{"code":"forbidden","message":"x"}}"#,
+                ))
+            })
+        }
+    }
+
     /// An app of client `cl` whose provider calls go to `http`, ten
     /// seconds after a sign-in at [`NOW`], and a request that carries that
     /// session's cookie.
@@ -1010,34 +1052,9 @@ mod tests {
     /// answering; `Session::finish` carries it once it has landed.
     #[tokio::test(start_paused = true)]
     async fn a_refresh_the_handler_cuts_off_still_reaches_the_answer() {
-        use crate::transport::tests::response;
-        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse};
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::atomic::Ordering;
         use std::time::Duration;
 
-        /// The API refuses the old token; the token endpoint answers in
-        /// 1.5 s.
-        #[derive(Default)]
-        struct Vercel(AtomicUsize);
-        impl HttpClient for Vercel {
-            fn execute(
-                &self,
-                request: HttpRequest,
-            ) -> BoxFuture<'_, Result<HttpResponse, crate::transport::TransportError>> {
-                let token = request.uri().path() == "/login/oauth/token";
-                Box::pin(async move {
-                    if token {
-                        self.0.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(1500)).await;
-                        return Ok(response(200, NEW_TOKENS));
-                    }
-                    Ok(response(
-                        401,
-                        r#"{"error":{"code":"forbidden","message":"x"}}"#,
-                    ))
-                })
-            }
-        }
         let rotated = |headers: &http::HeaderMap| {
             headers
                 .get_all(http::header::SET_COOKIE)
@@ -1046,7 +1063,7 @@ mod tests {
         };
 
         // `Session::finish` after `Session::settled`.
-        let vercel = std::sync::Arc::new(Vercel::default());
+        let vercel = std::sync::Arc::new(SlowToken::refusing_after(Duration::ZERO));
         let (auth, request) = signed_in_ten_seconds_later(vercel.clone());
         let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
         let api = auth.vercel_api(&session).await.unwrap();
@@ -1055,7 +1072,11 @@ mod tests {
         drop(api);
         let settled = tokio::time::timeout(Duration::from_secs(60), session.settled()).await;
         settled.expect("a refresh outlives its deadline");
-        assert_eq!(vercel.0.load(Ordering::SeqCst), 1, "the provider rotated");
+        assert_eq!(
+            vercel.refreshes.load(Ordering::SeqCst),
+            1,
+            "the provider rotated"
+        );
         let answer = session.finish(http::Response::new(()));
         assert!(
             rotated(answer.headers()),
@@ -1063,7 +1084,7 @@ mod tests {
         );
 
         // `Auth::protect`, whose handler answers as soon as it gives up.
-        let vercel = std::sync::Arc::new(Vercel::default());
+        let vercel = std::sync::Arc::new(SlowToken::refusing_after(Duration::ZERO));
         let (auth, request) = signed_in_ten_seconds_later(vercel.clone());
         let started = tokio::time::Instant::now();
         let protected = auth.protect(&request, async |session| {
@@ -1075,7 +1096,7 @@ mod tests {
         let answer = tokio::time::timeout(Duration::from_secs(60), protected)
             .await
             .expect("protect waits past the refresh's deadline");
-        assert_eq!(vercel.0.load(Ordering::SeqCst), 1);
+        assert_eq!(vercel.refreshes.load(Ordering::SeqCst), 1);
         assert!(
             rotated(answer.headers()),
             "protect answered before the refresh landed"
@@ -1152,7 +1173,10 @@ mod tests {
             let lines = crate::log::tests::taken();
             if ends {
                 assert_eq!(lines.len(), 1, "{lines:?}");
-                assert!(lines[0].starts_with("warn: refresh: token_rejected"), "{lines:?}");
+                assert!(
+                    lines[0].starts_with("warn: refresh: token_rejected"),
+                    "{lines:?}"
+                );
             } else {
                 assert_eq!(lines, [] as [String; 0]);
             }
@@ -1176,36 +1200,10 @@ mod tests {
     /// runs out of time.
     #[tokio::test(start_paused = true)]
     async fn a_refresh_the_api_asks_for_late_reaches_the_session() {
-        use crate::transport::tests::response;
-        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse};
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::atomic::Ordering;
         use std::time::Duration;
 
-        /// The token endpoint answers in 1.5 s; the API refuses the
-        /// token after 7 s.
-        #[derive(Default)]
-        struct Slow(AtomicUsize);
-        impl HttpClient for Slow {
-            fn execute(
-                &self,
-                request: HttpRequest,
-            ) -> BoxFuture<'_, Result<HttpResponse, crate::transport::TransportError>> {
-                let token = request.uri().path() == "/login/oauth/token";
-                Box::pin(async move {
-                    if token {
-                        self.0.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(1500)).await;
-                        return Ok(response(200, NEW_TOKENS));
-                    }
-                    tokio::time::sleep(Duration::from_secs(7)).await;
-                    Ok(response(
-                        401,
-                        r#"{"error":{"code":"forbidden","message":"x"}}"#,
-                    ))
-                })
-            }
-        }
-        let slow = std::sync::Arc::new(Slow::default());
+        let slow = std::sync::Arc::new(SlowToken::refusing_after(Duration::from_secs(7)));
         let (auth, request) = signed_in_ten_seconds_later(slow.clone());
         let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
         let api = auth.vercel_api(&session).await.unwrap();
@@ -1213,7 +1211,7 @@ mod tests {
             api.get("/v2/user").await.is_err(),
             "the retry ran out of time"
         );
-        assert_eq!(slow.0.load(Ordering::SeqCst), 1, "one refresh");
+        assert_eq!(slow.refreshes.load(Ordering::SeqCst), 1, "one refresh");
         assert_eq!(session.lock().0.access_token, "vca_new");
     }
 
