@@ -1167,6 +1167,35 @@ mod with_redis {
             late.abort();
         }
 
+        /// The sessions an instance ended are remembered for the outcomes'
+        /// time, at most [`ENDED_KEPT`] of them: the oldest go first.
+        #[tokio::test]
+        async fn the_sessions_ended_here_are_remembered_within_bounds() {
+            let store = silent_store();
+            for n in 0..=ENDED_KEPT {
+                store.ended_here(&format!("s{n}"));
+            }
+            let ended = |store: &Store| -> Vec<String> {
+                lock(&store.late)
+                    .ended
+                    .iter()
+                    .map(|(s, _)| s.clone())
+                    .collect()
+            };
+            let kept = ended(&store);
+            assert_eq!(kept.len(), ENDED_KEPT);
+            assert_eq!(kept[0], "s1");
+            // Past the outcomes' time, an end is forgotten.
+            let store = silent_store();
+            store.ended_here("a");
+            store.ended_here("b");
+            if let Some((_, at)) = lock(&store.late).ended.front_mut() {
+                *at = at.checked_sub(OUTCOME_TTL).unwrap();
+            }
+            store.ended_here("c");
+            assert_eq!(ended(&store), ["b", "c"]);
+        }
+
         /// The store's outage is said once, and again when its cause
         /// changes, a minute later at the earliest: a store that does not
         /// answer, then one that refuses connections.
