@@ -105,6 +105,31 @@ pub(crate) async fn to_the_end<T: Send + 'static>(
     }
 }
 
+/// [`to_the_end`] for work whose outcome must not be dropped: when the
+/// caller was cut off before it came, `unclaimed` gets it (tokens the
+/// provider issued for an answer that will never be sent, to revoke).
+pub(crate) async fn to_the_end_or<T, Fut>(
+    future: impl Future<Output = T> + Send + 'static,
+    unclaimed: impl FnOnce(T) -> Fut + Send + 'static,
+) -> Option<T>
+where
+    T: Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        // Not on a Tokio runtime (the crate needs one): in the caller.
+        return Some(future.await);
+    };
+    let (claim, outcome) = tokio::sync::oneshot::channel();
+    let task: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+        if let Err(done) = claim.send(future.await) {
+            unclaimed(done).await;
+        }
+    });
+    drop(runtime.spawn(keep_deadline(task)));
+    outcome.await.ok()
+}
+
 /// What the fetches of the provider's keys leave of a request's time, for
 /// revoking the tokens a sign-in or a refresh got if their ID token cannot
 /// be verified: one round trip (the access and refresh tokens are revoked

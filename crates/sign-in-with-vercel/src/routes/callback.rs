@@ -8,23 +8,29 @@
 //! once the attempt's flow cookie is found, the failure clears it (only
 //! it: other tabs' attempts stay; one that cannot be read, or has expired,
 //! is left to its ten-minute `Max-Age`), and tokens already issued by then
-//! are revoked, since nobody will hold them.
+//! are revoked, since nobody will hold them; so are those of a callback
+//! cut off (the browser gone) once the provider issued them.
+
+use std::sync::Arc;
 
 use http::Method;
 use http::request::Parts;
 
 use super::Route;
 use crate::answer::{ErrorAnswer, Reply};
+use crate::authorize::Flow;
 use crate::callback::{CallbackParams, check};
 use crate::client_auth::token_endpoint_method;
 use crate::cookies::{RequestCookies, clear_all, clear_cookie};
-use crate::error::{Error, IdTokenError};
+use crate::error::{Endpoint, Error, IdTokenError};
 use crate::flow::Flows;
+use crate::origin::Origin;
 use crate::provider::Provider;
 use crate::response::{Response, redirect};
 use crate::revoke;
-use crate::secret::random_token;
-use crate::session::cookie::{self, SessionData};
+use crate::secret::{AuthorizationCode, random_token};
+use crate::session::cookie::{self, Sealed, SessionData};
+use crate::session::revocation::Pending;
 use crate::session::{self, Sessions};
 use crate::token;
 
@@ -73,6 +79,91 @@ async fn callback(
     let metadata = provider.metadata().await?;
     let (flow, code) = check(params, flow, metadata)?;
 
+    // The new session replaces whatever session cookies the browser had,
+    // and the session they held ends.
+    let previous = cookie::read(&cookies, &origin, config, now);
+    // The new session supersedes the sign-out marks no late refresh can
+    // outrun any more; a younger one stays, since a refresh in flight at
+    // its sign-out may still land.
+    let spent = cookie::spent_marks(&cookies, &origin, now);
+    let return_to = flow.return_to.clone();
+    let replaced = previous.current.as_ref().map(|c| c.data.clone());
+    // The exchange, the session it makes and the ends of those it
+    // supersedes run as a task of their own: cut off (the browser gone)
+    // once the provider issued the tokens, which no cookie would then hold,
+    // it revokes them.
+    let task = {
+        let (sessions, origin, ended) = (sessions.clone(), origin.clone(), previous.ended);
+        async move {
+            let (sealed, data) = establish(
+                sessions.provider.clone(),
+                origin.clone(),
+                flow,
+                code,
+                now_ms,
+            )
+            .await?;
+            // Sessions a mark refused are revoked, another user's only (as
+            // for the session this sign-in replaces).
+            let mut kept = session::revoke_ended(
+                &sessions.provider,
+                &origin,
+                &ended,
+                Some(&data.sub),
+                "callback",
+            )
+            .await;
+            if let Some(replaced) = &replaced {
+                kept.extend(session::replaced(&sessions, replaced, &data.sub, &origin).await);
+            }
+            Ok::<_, Error>((sealed, data, kept))
+        }
+    };
+    let revoker = sessions.provider.clone();
+    let signed_in = crate::clock::to_the_end_or(task, move |signed_in| async move {
+        if let Ok((_, data, _)) = signed_in {
+            Pending::of(&data).revoke(&revoker, "callback").await;
+        }
+    })
+    .await
+    .unwrap_or_else(|| Err(Endpoint::Token.unreachable(crate::TransportError::Other)));
+    let (sealed, _, kept) = signed_in?;
+    reply
+        .set_cookies
+        .extend(clear_all(&origin, &previous.stale));
+    reply.set_cookies.extend(clear_all(&origin, &spent));
+    if let Some(current) = previous.current {
+        reply.set_cookies.extend(clear_all(&origin, &current.names));
+        // A refresh of it still in flight would bring it back once the new
+        // session is signed out: marked, as a sign-out marks its session.
+        reply
+            .set_cookies
+            .extend(cookie::ended_cookie(&origin, &current.data, now));
+    }
+    // Those the provider could not revoke now, kept for the next sign-out.
+    reply.set_cookies.extend(kept);
+    reply.set_cookies.extend(sealed.set_cookies);
+    reply.session_names = sealed.names;
+    let attempt_done = std::mem::take(&mut reply.clear_on_error);
+    reply.set_cookies.extend(attempt_done);
+    Ok(redirect(return_to))
+}
+
+/// Exchanges `code` with `flow`'s verifier (RFC 6749 §4.1.3, RFC 7636
+/// §4.5) and makes the session its tokens hold, once their ID token is
+/// verified (OpenID Connect Core §3.1.3.7), sealed into its cookies; the
+/// tokens of a sign-in that fails after they were issued are revoked
+/// (RFC 7009): nobody will hold them.
+async fn establish(
+    provider: Arc<Provider>,
+    origin: Origin,
+    flow: Flow,
+    code: AuthorizationCode,
+    now_ms: i64,
+) -> Result<(Sealed, SessionData), Error> {
+    let now = now_ms.div_euclid(1000);
+    let config = provider.config()?;
+    let metadata = provider.metadata().await?;
     // The code exchange, and meanwhile the provider's keys when this
     // instance has none fresh: a cold callback waits for one round trip
     // less.
@@ -85,10 +176,8 @@ async fn callback(
             &flow.verifier,
             &flow.redirect_uri,
         );
-        let response = provider
-            .send(crate::error::Endpoint::Token, request)
-            .await?;
-        revoke::parsed_or_unheld(provider, &response, "callback").await
+        let response = provider.send(Endpoint::Token, request).await?;
+        revoke::parsed_or_unheld(&provider, &response, "callback").await
     };
     // `try_join!` answers a failed exchange at once, dropping the fetch.
     let prefetch = async {
@@ -96,8 +185,6 @@ async fn callback(
         Ok(())
     };
     let (tokens, ()) = tokio::try_join!(exchange, prefetch)?;
-    // The new session the tokens make, once their ID token is verified
-    // (OpenID Connect Core §3.1.3.7), sealed into its cookies.
     let established: Result<_, Error> = async {
         let id_token = tokens
             .id_token
@@ -118,48 +205,13 @@ async fn callback(
             (now_ms, 0),
             now,
         );
-        Ok((cookie::write(&origin, config, &data, now)?, data.sub))
+        Ok((cookie::write(&origin, config, &data, now)?, data))
     }
     .await;
-    let (sealed, sub) = match established {
-        Ok(established) => established,
-        Err(e) => {
-            revoke::unheld(provider, &tokens, "callback").await;
-            return Err(e);
-        }
-    };
-    // The new session replaces whatever session cookies the browser had,
-    // and the session they held ends.
-    let previous = cookie::read(&cookies, &origin, config, now);
-    reply
-        .set_cookies
-        .extend(clear_all(&origin, &previous.stale));
-    // The new session supersedes the sign-out marks no late refresh can
-    // outrun any more; a younger one stays, since a refresh in flight at
-    // its sign-out may still land. Sessions a mark refused are revoked,
-    // another user's only (as for the session this sign-in replaces).
-    reply.set_cookies.extend(clear_all(
-        &origin,
-        &cookie::spent_marks(&cookies, &origin, now),
-    ));
-    let kept =
-        session::revoke_ended(provider, &origin, &previous.ended, Some(&sub), "callback").await;
-    reply.set_cookies.extend(kept);
-    if let Some(current) = previous.current {
-        reply.set_cookies.extend(clear_all(&origin, &current.names));
-        // A refresh of it still in flight would bring it back once the new
-        // session is signed out: marked, as a sign-out marks its session.
-        reply
-            .set_cookies
-            .extend(cookie::ended_cookie(&origin, &current.data, now));
-        let kept = session::replaced(sessions, &current.data, &sub, &origin).await;
-        reply.set_cookies.extend(kept);
+    if established.is_err() {
+        revoke::unheld(&provider, &tokens, "callback").await;
     }
-    reply.set_cookies.extend(sealed.set_cookies);
-    reply.session_names = sealed.names;
-    let attempt_done = std::mem::take(&mut reply.clear_on_error);
-    reply.set_cookies.extend(attempt_done);
-    Ok(redirect(flow.return_to))
+    established
 }
 
 #[cfg(test)]
@@ -259,6 +311,17 @@ mod tests {
         with_id_token: bool,
         through: impl FnOnce(Arc<Fake>) -> Arc<dyn crate::transport::HttpClient>,
     ) -> (Result<Response, Error>, Reply, Arc<Fake>) {
+        let (provider, sessions, back, vercel) = attempt(with_id_token, through).await;
+        let mut reply = Reply::default();
+        let done = callback(&provider, &sessions, &back, &mut reply).await;
+        (done, reply, vercel)
+    }
+
+    /// An attempt started at authorize, and the request of its callback.
+    async fn attempt(
+        with_id_token: bool,
+        through: impl FnOnce(Arc<Fake>) -> Arc<dyn crate::transport::HttpClient>,
+    ) -> (Arc<Provider>, Sessions, Parts, Arc<Fake>) {
         let id_token = Arc::new(Mutex::new(None));
         let vercel = vercel(id_token.clone());
         let config = Config::from_lookup(|name| match name {
@@ -291,13 +354,49 @@ mod tests {
             *id_token.lock().unwrap() = Some(sign(&claims, Signing::Rs256));
         }
 
-        let mut reply = Reply::default();
         let back = request(
             &format!("/api/auth/callback?code=c1&state={state}"),
             Some(&flow_cookie),
         );
-        let done = callback(&provider, &sessions, &back, &mut reply).await;
-        (done, reply, vercel)
+        (provider, sessions, back, vercel)
+    }
+
+    /// A callback cut off (the browser gone) while the provider issues its
+    /// tokens: the sign-in goes on to its end, and the tokens, which no
+    /// cookie will hold, are revoked (RFC 7009).
+    #[tokio::test(start_paused = true)]
+    async fn a_callback_cut_off_revokes_the_tokens_it_got() {
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+        use std::time::Duration;
+        /// The token endpoint answers in a second.
+        struct Slow(Arc<Fake>);
+        impl HttpClient for Slow {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                let token = request.uri().path() == "/login/oauth/token";
+                Box::pin(async move {
+                    if token {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    self.0.execute(request).await
+                })
+            }
+        }
+        let (provider, sessions, back, vercel) =
+            attempt(true, |vercel| Arc::new(Slow(vercel))).await;
+        let mut reply = Reply::default();
+        let signing_in = callback(&provider, &sessions, &back, &mut reply);
+        let cut_off = tokio::time::timeout(Duration::from_millis(500), signing_in).await;
+        assert!(cut_off.is_err(), "not cut off");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(vercel.calls("/login/oauth/token"), 1);
+        assert_eq!(
+            vercel.calls("/login/oauth/token/revoke"),
+            1,
+            "the access token revoked"
+        );
     }
 
     /// The code exchanged for tokens of a type this client cannot use
