@@ -95,14 +95,7 @@ pub(crate) fn keep_deadline<F: Future>(future: F) -> impl Future<Output = F::Out
 pub(crate) async fn to_the_end<T: Send + 'static>(
     future: impl Future<Output = T> + Send + 'static,
 ) -> Option<T> {
-    // Boxed: one task type for each output, not one for each caller's
-    // future (each task type is kilobytes of every function that has it).
-    let future: std::pin::Pin<Box<dyn Future<Output = T> + Send>> = Box::pin(future);
-    let future = keep_deadline(future);
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => runtime.spawn(future).await.ok(),
-        Err(_) => Some(future.await),
-    }
+    to_the_end_or(future, |_| std::future::ready(())).await
 }
 
 /// [`to_the_end`] for work whose outcome must not be dropped: when the
@@ -121,6 +114,8 @@ where
         return Some(future.await);
     };
     let (claim, outcome) = tokio::sync::oneshot::channel();
+    // Boxed: one task type for every caller, not one for each caller's
+    // future (each task type is kilobytes of every function that has it).
     let task: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
         if let Err(done) = claim.send(future.await) {
             unclaimed(done).await;
