@@ -100,7 +100,9 @@ pub(crate) async fn to_the_end<T: Send + 'static>(
 
 /// [`to_the_end`] for work whose outcome must not be dropped: when the
 /// caller was cut off before it came, `unclaimed` gets it (tokens the
-/// provider issued for an answer that will never be sent, to revoke).
+/// provider issued for an answer that will never be sent, to revoke). Best
+/// effort: a caller cut off after the outcome came, before it polled
+/// again, or an answer lost on its way, leaves the outcome to the caller.
 pub(crate) async fn to_the_end_or<T, Fut>(
     future: impl Future<Output = T> + Send + 'static,
     unclaimed: impl FnOnce(T) -> Fut + Send + 'static,

@@ -33,6 +33,7 @@ use crate::session::cookie::{self, Sealed, SessionData};
 use crate::session::revocation::Pending;
 use crate::session::{self, Sessions};
 use crate::token;
+use crate::transport::BoxFuture;
 
 pub(super) const ROUTE: Route = Route {
     method: Method::GET,
@@ -88,21 +89,29 @@ async fn callback(
     let spent = cookie::spent_marks(&cookies, &origin, now);
     let return_to = flow.return_to.clone();
     let replaced = previous.current.as_ref().map(|c| c.data.clone());
-    // The exchange, the session it makes and the ends of those it
-    // supersedes run as a task of their own: cut off (the browser gone)
+    // The exchange and the session it makes, then the ends of the sessions
+    // it supersedes, each a task of its own: cut off (the browser gone)
     // once the provider issued the tokens, which no cookie would then hold,
-    // it revokes them.
-    let task = {
+    // the task revokes them. Between the two, no `.await`: the second
+    // starts in the poll the first's outcome arrives in.
+    let signed_in = crate::clock::to_the_end_or(
+        establish(
+            sessions.provider.clone(),
+            origin.clone(),
+            flow,
+            code,
+            now_ms,
+        ),
+        revoke_unclaimed(sessions, |(_, data)| data),
+    )
+    .await;
+    // A task that ended without an outcome panicked (in a build that
+    // unwinds): nothing is known of the exchange.
+    let (sealed, data) = signed_in
+        .unwrap_or_else(|| Err(Endpoint::Token.unreachable(crate::TransportError::Other)))?;
+    let supersede = {
         let (sessions, origin, ended) = (sessions.clone(), origin.clone(), previous.ended);
         async move {
-            let (sealed, data) = establish(
-                sessions.provider.clone(),
-                origin.clone(),
-                flow,
-                code,
-                now_ms,
-            )
-            .await?;
             // Sessions a mark refused are revoked, another user's only (as
             // for the session this sign-in replaces).
             let mut kept = session::revoke_ended(
@@ -116,18 +125,14 @@ async fn callback(
             if let Some(replaced) = &replaced {
                 kept.extend(session::replaced(&sessions, replaced, &data.sub, &origin).await);
             }
-            Ok::<_, Error>((sealed, data, kept))
+            Ok::<_, Error>((kept, data))
         }
     };
-    let revoker = sessions.provider.clone();
-    let signed_in = crate::clock::to_the_end_or(task, move |signed_in| async move {
-        if let Ok((_, data, _)) = signed_in {
-            Pending::of(&data).revoke(&revoker, "callback").await;
-        }
-    })
-    .await
-    .unwrap_or_else(|| Err(Endpoint::Token.unreachable(crate::TransportError::Other)));
-    let (sealed, _, kept) = signed_in?;
+    let superseded =
+        crate::clock::to_the_end_or(supersede, revoke_unclaimed(sessions, |(_, data)| data)).await;
+    let kept = superseded
+        .and_then(Result::ok)
+        .map_or_else(Vec::new, |(kept, _)| kept);
     reply
         .set_cookies
         .extend(clear_all(&origin, &previous.stale));
@@ -147,6 +152,26 @@ async fn callback(
     let attempt_done = std::mem::take(&mut reply.clear_on_error);
     reply.set_cookies.extend(attempt_done);
     Ok(redirect(return_to))
+}
+
+/// What a sign-in's task does with an outcome no one is left to take (the
+/// browser went away): the tokens of the session in it, which no cookie
+/// will hold, are revoked (RFC 7009), with a deadline of their own (the
+/// request's may be spent, and no one waits on it any more).
+fn revoke_unclaimed<T: Send + 'static>(
+    sessions: &Sessions,
+    session: fn(T) -> SessionData,
+) -> impl FnOnce(Result<T, Error>) -> BoxFuture<'static, ()> + Send + 'static {
+    let provider = sessions.provider.clone();
+    move |unclaimed| {
+        Box::pin(async move {
+            if let Ok(done) = unclaimed {
+                let data = session(done);
+                crate::clock::with_own_deadline(Pending::of(&data).revoke(&provider, "callback"))
+                    .await;
+            }
+        })
+    }
 }
 
 /// Exchanges `code` with `flow`'s verifier (RFC 6749 §4.1.3, RFC 7636
@@ -363,40 +388,62 @@ mod tests {
 
     /// A callback cut off (the browser gone) while the provider issues its
     /// tokens: the sign-in goes on to its end, and the tokens, which no
-    /// cookie will hold, are revoked (RFC 7009).
+    /// cookie will hold, are revoked (RFC 7009), with time of their own
+    /// even when the token endpoint took all but 0.1 s of the request's.
     #[tokio::test(start_paused = true)]
     async fn a_callback_cut_off_revokes_the_tokens_it_got() {
-        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+        use crate::transport::{HttpClient, HttpRequest, HttpResponse, TransportError};
         use std::time::Duration;
-        /// The token endpoint answers in a second.
-        struct Slow(Arc<Fake>);
+        /// The token endpoint answers in `.1`, the revocation endpoint in
+        /// 200 ms.
+        struct Slow(Arc<Fake>, Duration);
         impl HttpClient for Slow {
             fn execute(
                 &self,
                 request: HttpRequest,
             ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-                let token = request.uri().path() == "/login/oauth/token";
+                let delay = match request.uri().path() {
+                    "/login/oauth/token" => self.1,
+                    "/login/oauth/token/revoke" => Duration::from_millis(200),
+                    _ => Duration::ZERO,
+                };
                 Box::pin(async move {
-                    if token {
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
+                    tokio::time::sleep(delay).await;
                     self.0.execute(request).await
                 })
             }
         }
-        let (provider, sessions, back, vercel) =
-            attempt(true, |vercel| Arc::new(Slow(vercel))).await;
-        let mut reply = Reply::default();
-        let signing_in = callback(&provider, &sessions, &back, &mut reply);
-        let cut_off = tokio::time::timeout(Duration::from_millis(500), signing_in).await;
-        assert!(cut_off.is_err(), "not cut off");
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        assert_eq!(vercel.calls("/login/oauth/token"), 1);
-        assert_eq!(
-            vercel.calls("/login/oauth/token/revoke"),
-            1,
-            "the access token revoked"
-        );
+        for exchange in [Duration::from_secs(1), Duration::from_millis(8900)] {
+            let (provider, sessions, mut back, vercel) =
+                attempt(true, |vercel| Arc::new(Slow(vercel, exchange))).await;
+            // The browser is signed in as another user: a sign-in it gave
+            // up leaves that session, and its tokens, alone.
+            let mut other = crate::session::cookie::tests::data();
+            other.sub = "usr_other".into();
+            let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+            let sealed = cookie::write(&origin, provider.config().unwrap(), &other, NOW).unwrap();
+            let pair = sealed.set_cookies[0]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap();
+            let flow = back.headers[COOKIE].to_str().unwrap().to_owned();
+            back.headers
+                .insert(COOKIE, format!("{flow}; {pair}").parse().unwrap());
+            let mut reply = Reply::default();
+            let signing_in =
+                crate::clock::with_deadline(callback(&provider, &sessions, &back, &mut reply));
+            let cut_off = tokio::time::timeout(Duration::from_millis(500), signing_in).await;
+            assert!(cut_off.is_err(), "not cut off");
+            tokio::time::sleep(Duration::from_secs(12)).await;
+            assert_eq!(vercel.calls("/login/oauth/token"), 1);
+            assert_eq!(
+                vercel.calls("/login/oauth/token/revoke"),
+                1,
+                "the new access token revoked, the other user's tokens not ({exchange:?})"
+            );
+        }
     }
 
     /// The code exchanged for tokens of a type this client cannot use
