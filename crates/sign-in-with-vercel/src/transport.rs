@@ -355,6 +355,37 @@ pub(crate) mod tests {
         }
     }
 
+    /// A provider that answers as the fake `.0` does, each answer the
+    /// time `.1` gives its path later (the fake records the request when
+    /// it is sent).
+    pub(crate) struct Delayed(
+        std::sync::Arc<Fake>,
+        Box<dyn Fn(&str) -> Duration + Send + Sync>,
+    );
+
+    impl Delayed {
+        pub(crate) fn new(
+            fake: &std::sync::Arc<Fake>,
+            delay: impl Fn(&str) -> Duration + Send + Sync + 'static,
+        ) -> std::sync::Arc<Self> {
+            std::sync::Arc::new(Self(fake.clone(), Box::new(delay)))
+        }
+    }
+
+    impl HttpClient for Delayed {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let after = (self.1)(request.uri().path());
+            let answer = self.0.execute(request);
+            Box::pin(async move {
+                tokio::time::sleep(after).await;
+                answer.await
+            })
+        }
+    }
+
     /// A provider whose key set takes the connection and never answers
     /// (the client gives up after its whole [`REQUEST_TIMEOUT`]) and whose
     /// token endpoint takes `.1`; everything else as the fake `.0` answers.

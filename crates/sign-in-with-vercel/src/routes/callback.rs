@@ -392,30 +392,19 @@ mod tests {
     /// even when the token endpoint took all but 0.1 s of the request's.
     #[tokio::test(start_paused = true)]
     async fn a_callback_cut_off_revokes_the_tokens_it_got() {
-        use crate::transport::{HttpClient, HttpRequest, HttpResponse, TransportError};
+        use crate::transport::tests::Delayed;
         use std::time::Duration;
-        /// The token endpoint answers in `.1`, the revocation endpoint in
-        /// 200 ms.
-        struct Slow(Arc<Fake>, Duration);
-        impl HttpClient for Slow {
-            fn execute(
-                &self,
-                request: HttpRequest,
-            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-                let delay = match request.uri().path() {
-                    "/login/oauth/token" => self.1,
+        for exchange in [Duration::from_secs(1), Duration::from_millis(8900)] {
+            let (provider, sessions, mut back, vercel) = attempt(true, |vercel| {
+                // The token endpoint answers in `exchange`, the
+                // revocation endpoint in 200 ms.
+                Delayed::new(&vercel, move |path| match path {
+                    "/login/oauth/token" => exchange,
                     "/login/oauth/token/revoke" => Duration::from_millis(200),
                     _ => Duration::ZERO,
-                };
-                Box::pin(async move {
-                    tokio::time::sleep(delay).await;
-                    self.0.execute(request).await
                 })
-            }
-        }
-        for exchange in [Duration::from_secs(1), Duration::from_millis(8900)] {
-            let (provider, sessions, mut back, vercel) =
-                attempt(true, |vercel| Arc::new(Slow(vercel, exchange))).await;
+            })
+            .await;
             // The browser is signed in as another user: a sign-in it gave
             // up leaves that session, and its tokens, alone.
             let mut other = crate::session::cookie::tests::data();

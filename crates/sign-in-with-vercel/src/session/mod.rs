@@ -761,38 +761,6 @@ mod tests {
         })
     }
 
-    /// `Fake`'s answers, each after a while.
-    struct Slow(
-        std::sync::Arc<crate::transport::tests::Fake>,
-        std::time::Duration,
-    );
-
-    impl Slow {
-        fn after_ms(
-            fake: &std::sync::Arc<crate::transport::tests::Fake>,
-            ms: u64,
-        ) -> std::sync::Arc<dyn crate::transport::HttpClient> {
-            std::sync::Arc::new(Self(fake.clone(), std::time::Duration::from_millis(ms)))
-        }
-    }
-
-    impl crate::transport::HttpClient for Slow {
-        fn execute(
-            &self,
-            request: crate::transport::HttpRequest,
-        ) -> crate::transport::BoxFuture<
-            '_,
-            Result<crate::transport::HttpResponse, crate::transport::TransportError>,
-        > {
-            let answer = self.0.execute(request);
-            let after = self.1;
-            Box::pin(async move {
-                tokio::time::sleep(after).await;
-                answer.await
-            })
-        }
-    }
-
     /// Two instances without a store each ask userinfo about the same
     /// session, and each is refused (clocks far apart): both refresh; the
     /// first wins, the second's refresh token is spent, and its refusal
@@ -932,7 +900,10 @@ mod tests {
         let vercel = introspecting_with_metadata(
             r#"{"token":{"id":"t1","name":"n","type":"oauth2-token","activeAt":1,"createdAt":1}}"#,
         );
-        let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 8_000));
+        let (auth, request) =
+            signed_in_ten_seconds_later(crate::transport::tests::Delayed::new(&vercel, |_| {
+                std::time::Duration::from_secs(8)
+            }));
         let started = tokio::time::Instant::now();
         let answer = auth.serve(&crate::VALIDATE_TOKEN, request).await;
         assert!(
@@ -968,46 +939,26 @@ mod tests {
         );
     }
 
-    /// Vercel: the token endpoint answers in 1.5 s with new tokens, and
-    /// counts the refreshes; the API refuses the token after `api_delay`.
-    struct SlowToken {
-        refreshes: std::sync::atomic::AtomicUsize,
+    /// Vercel: the token endpoint answers in 1.5 s with new tokens; the
+    /// API refuses the token after `api_delay`. The fake counts the calls.
+    fn slow_token(
         api_delay: std::time::Duration,
-    }
-
-    impl SlowToken {
-        fn refusing_after(api_delay: std::time::Duration) -> Self {
-            Self {
-                refreshes: Default::default(),
-                api_delay,
-            }
-        }
-    }
-
-    impl crate::transport::HttpClient for SlowToken {
-        fn execute(
-            &self,
-            request: crate::transport::HttpRequest,
-        ) -> crate::transport::BoxFuture<
-            '_,
-            Result<crate::transport::HttpResponse, crate::transport::TransportError>,
-        > {
-            use crate::transport::tests::response;
-            let token = request.uri().path() == "/login/oauth/token";
-            Box::pin(async move {
-                if token {
-                    self.refreshes
-                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-                    return Ok(response(200, NEW_TOKENS));
-                }
-                tokio::time::sleep(self.api_delay).await;
-                Ok(response(
-                    401,
-                    r#"{"error":{"code":"forbidden","message":"x"}}"#,
-                ))
+    ) -> (
+        std::sync::Arc<crate::transport::tests::Fake>,
+        std::sync::Arc<crate::transport::tests::Delayed>,
+    ) {
+        use crate::transport::tests::{Delayed, Fake, response};
+        let fake = Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token" => response(200, NEW_TOKENS),
+                _ => response(401, r#"{"error":{"code":"forbidden","message":"x"}}"#),
             })
-        }
+        });
+        let slow = Delayed::new(&fake, move |path| match path {
+            "/login/oauth/token" => std::time::Duration::from_millis(1500),
+            _ => api_delay,
+        });
+        (fake, slow)
     }
 
     /// An app of client `cl` whose provider calls go to `http`, ten
@@ -1052,7 +1003,6 @@ mod tests {
     /// answering; `Session::finish` carries it once it has landed.
     #[tokio::test(start_paused = true)]
     async fn a_refresh_the_handler_cuts_off_still_reaches_the_answer() {
-        use std::sync::atomic::Ordering;
         use std::time::Duration;
 
         let rotated = |headers: &http::HeaderMap| {
@@ -1063,8 +1013,8 @@ mod tests {
         };
 
         // `Session::finish` after `Session::settled`.
-        let vercel = std::sync::Arc::new(SlowToken::refusing_after(Duration::ZERO));
-        let (auth, request) = signed_in_ten_seconds_later(vercel.clone());
+        let (vercel, slow) = slow_token(Duration::ZERO);
+        let (auth, request) = signed_in_ten_seconds_later(slow);
         let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
         let api = auth.vercel_api(&session).await.unwrap();
         let bounded = tokio::time::timeout(Duration::from_secs(1), api.get("/v2/user")).await;
@@ -1073,7 +1023,7 @@ mod tests {
         let settled = tokio::time::timeout(Duration::from_secs(60), session.settled()).await;
         settled.expect("a refresh outlives its deadline");
         assert_eq!(
-            vercel.refreshes.load(Ordering::SeqCst),
+            vercel.calls("/login/oauth/token"),
             1,
             "the provider rotated"
         );
@@ -1084,8 +1034,8 @@ mod tests {
         );
 
         // `Auth::protect`, whose handler answers as soon as it gives up.
-        let vercel = std::sync::Arc::new(SlowToken::refusing_after(Duration::ZERO));
-        let (auth, request) = signed_in_ten_seconds_later(vercel.clone());
+        let (vercel, slow) = slow_token(Duration::ZERO);
+        let (auth, request) = signed_in_ten_seconds_later(slow);
         let started = tokio::time::Instant::now();
         let protected = auth.protect(&request, async |session| {
             let api = auth.vercel_api(&session).await.unwrap();
@@ -1096,7 +1046,7 @@ mod tests {
         let answer = tokio::time::timeout(Duration::from_secs(60), protected)
             .await
             .expect("protect waits past the refresh's deadline");
-        assert_eq!(vercel.refreshes.load(Ordering::SeqCst), 1);
+        assert_eq!(vercel.calls("/login/oauth/token"), 1);
         assert!(
             rotated(answer.headers()),
             "protect answered before the refresh landed"
@@ -1200,18 +1150,17 @@ mod tests {
     /// runs out of time.
     #[tokio::test(start_paused = true)]
     async fn a_refresh_the_api_asks_for_late_reaches_the_session() {
-        use std::sync::atomic::Ordering;
         use std::time::Duration;
 
-        let slow = std::sync::Arc::new(SlowToken::refusing_after(Duration::from_secs(7)));
-        let (auth, request) = signed_in_ten_seconds_later(slow.clone());
+        let (vercel, slow) = slow_token(Duration::from_secs(7));
+        let (auth, request) = signed_in_ten_seconds_later(slow);
         let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
         let api = auth.vercel_api(&session).await.unwrap();
         assert!(
             api.get("/v2/user").await.is_err(),
             "the retry ran out of time"
         );
-        assert_eq!(slow.refreshes.load(Ordering::SeqCst), 1, "one refresh");
+        assert_eq!(vercel.calls("/login/oauth/token"), 1, "one refresh");
         assert_eq!(session.lock().0.access_token, "vca_new");
     }
 
@@ -1326,7 +1275,10 @@ mod tests {
                 _ => response(404, ""),
             })
         });
-        let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 100));
+        let (auth, request) =
+            signed_in_ten_seconds_later(crate::transport::tests::Delayed::new(&vercel, |_| {
+                std::time::Duration::from_millis(100)
+            }));
         let answered = after_a_long_handler(&auth, &request, async |session| {
             let api = auth.vercel_api(session).await.unwrap();
             api.get("/v2/user").await.is_ok()
@@ -1342,7 +1294,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_refresh_after_a_long_handler_has_its_own_deadline() {
         let vercel = refreshing_provider();
-        let (auth, request) = signed_in_ten_seconds_later(Slow::after_ms(&vercel, 100));
+        let (auth, request) =
+            signed_in_ten_seconds_later(crate::transport::tests::Delayed::new(&vercel, |_| {
+                std::time::Duration::from_millis(100)
+            }));
         let refreshed = after_a_long_handler(&auth, &request, async |session| {
             let token = auth.refresh_session(session).await;
             token.is_ok_and(|token| token.ct_eq("vca_new"))
