@@ -14,7 +14,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::hkdf::{HKDF_SHA256, Salt};
+use ring::hkdf::{HKDF_SHA256, Prk, Salt};
+use std::sync::OnceLock;
 
 /// The format byte at the start of every seal.
 const VERSION: u8 = 1;
@@ -47,6 +48,9 @@ pub(crate) enum Purpose {
 }
 
 impl Purpose {
+    /// How many purposes there are: the last variant's index, plus one.
+    const COUNT: usize = Self::RefreshOutcome as usize + 1;
+
     fn label(self) -> &'static [u8] {
         match self {
             Self::Session => b"session",
@@ -73,26 +77,30 @@ pub(crate) enum Source {
 struct Ring(Vec<LessSafeKey>);
 
 /// The cookie-sealing keys of the relying party (one ring per purpose),
-/// derived once per instance from the configured secrets.
+/// derived from the configured secrets once per instance, each purpose's
+/// on its first use: a function that seals only flows derives no other
+/// key on its cold start.
 #[derive(Clone)]
 pub struct Keys {
     source: Source,
-    session: Ring,
-    flow: Ring,
-    revocation: Ring,
-    refresh_outcome: Ring,
+    /// HKDF-Extract of each secret, newest first (RFC 5869 §2.2).
+    prks: Vec<Prk>,
+    /// HKDF-Expand of each for a purpose (RFC 5869 §2.3), indexed by
+    /// [`Purpose`] (its variants in order).
+    rings: [OnceLock<Ring>; Purpose::COUNT],
 }
 
 /// Prints how many keys there are, never a key.
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Keys([redacted; {}])", self.session.0.len())
+        write!(f, "Keys([redacted; {}])", self.prks.len())
     }
 }
 
 impl Keys {
-    /// Derives the keys from `secrets` (newest first), each the input key
-    /// material of HKDF-SHA256 with a fixed salt and the purpose as `info`.
+    /// Takes `secrets` (newest first) as the input key material of
+    /// HKDF-SHA256 with a fixed salt (RFC 5869 §2.2); each purpose's key is
+    /// expanded with the purpose as `info` (§2.3) when first used.
     pub(crate) fn derive<'a>(
         source: Source,
         secrets: impl IntoIterator<Item = &'a [u8]>,
@@ -104,29 +112,14 @@ impl Keys {
                 Source::ClientSecret => b"sign-in-with-vercel/client-secret/v1",
             },
         );
-        let mut session = Vec::new();
-        let mut flow = Vec::new();
-        let mut revocation = Vec::new();
-        let mut refresh_outcome = Vec::new();
-        for secret in secrets {
-            let prk = salt.extract(secret);
-            for (purpose, ring) in [
-                (Purpose::Session, &mut session),
-                (Purpose::Flow, &mut flow),
-                (Purpose::Revocation, &mut revocation),
-                (Purpose::RefreshOutcome, &mut refresh_outcome),
-            ] {
-                let info = [purpose.label()];
-                let okm = prk.expand(&info, &AES_256_GCM).ok()?;
-                ring.push(LessSafeKey::new(UnboundKey::from(okm)));
-            }
-        }
-        (!session.is_empty()).then_some(Self {
+        let prks: Vec<Prk> = secrets
+            .into_iter()
+            .map(|secret| salt.extract(secret))
+            .collect();
+        (!prks.is_empty()).then(|| Self {
             source,
-            session: Ring(session),
-            flow: Ring(flow),
-            revocation: Ring(revocation),
-            refresh_outcome: Ring(refresh_outcome),
+            prks,
+            rings: Default::default(),
         })
     }
 
@@ -136,13 +129,20 @@ impl Keys {
         self.source == Source::ClientSecret
     }
 
+    /// The ring of `purpose`, expanded from every secret on first use. A
+    /// key HKDF cannot expand (never for AES-256's 32 bytes, RFC 5869 §2.3
+    /// allows 8,160) is left out: with none, sealing and opening fail.
     fn ring(&self, purpose: Purpose) -> &Ring {
-        match purpose {
-            Purpose::Session => &self.session,
-            Purpose::Flow => &self.flow,
-            Purpose::Revocation => &self.revocation,
-            Purpose::RefreshOutcome => &self.refresh_outcome,
-        }
+        self.rings[purpose as usize].get_or_init(|| {
+            let info = [purpose.label()];
+            Ring(
+                self.prks
+                    .iter()
+                    .filter_map(|prk| prk.expand(&info, &AES_256_GCM).ok())
+                    .map(|okm| LessSafeKey::new(UnboundKey::from(okm)))
+                    .collect(),
+            )
+        })
     }
 
     /// Seals `plaintext` for `purpose` with the newest key; `context` is
