@@ -58,8 +58,10 @@ pub struct ProviderMetadata {
     /// strings reads as absent.
     #[serde(default, deserialize_with = "string_list")]
     pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
-    /// RFC 9207 §3: when true, the callback must carry `iss`.
-    #[serde(default)]
+    /// RFC 9207 §3: when true, the callback must carry `iss`. `null` reads
+    /// as absent (false); any other value but a boolean fails the
+    /// discovery, since reading it as absent would drop the check.
+    #[serde(default, deserialize_with = "bool_or_null")]
     pub authorization_response_iss_parameter_supported: bool,
     /// The algorithms the provider signs ID tokens with (Discovery §3):
     /// RS256 is accepted always, any other implemented one only when
@@ -214,6 +216,11 @@ fn string_list<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+/// A boolean member that may be `null`, which reads as `false` (absent).
+fn bool_or_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(deserializer)?.unwrap_or(false))
+}
+
 /// RFC 8414 §2's `token_endpoint_auth_methods_supported` when a document
 /// does not list it: `client_secret_basic`.
 fn basic_by_default() -> Option<Vec<String>> {
@@ -324,6 +331,36 @@ mod tests {
             m.id_token_signing_alg_values_supported.as_deref(),
             Some(&["RS256".to_owned(), "ES256".to_owned()][..])
         );
+    }
+
+    /// RFC 9207's `authorization_response_iss_parameter_supported` as
+    /// `null` reads as absent, not as a document that fails discovery; a
+    /// value that is not a boolean still fails it (read as absent, it would
+    /// drop the `iss` check a provider meant to promise).
+    #[test]
+    fn the_iss_parameter_promise_may_be_null_and_nothing_else() {
+        let with = |value: &str| {
+            DOC.replace(
+                r#""authorization_response_iss_parameter_supported": true"#,
+                &format!(r#""authorization_response_iss_parameter_supported": {value}"#),
+            )
+        };
+        assert_ne!(with("null"), DOC, "the document names the member");
+        let parsed = |value: &str| {
+            ProviderMetadata::from_response("https://op.example.com", &response(200, &with(value)))
+        };
+        assert!(
+            !parsed("null")
+                .unwrap()
+                .authorization_response_iss_parameter_supported
+        );
+        assert!(
+            !parsed("false")
+                .unwrap()
+                .authorization_response_iss_parameter_supported
+        );
+        assert!(parsed(r#""true""#).is_err());
+        assert!(parsed("1").is_err());
     }
 
     /// An issuer's ID tokens are verified with what its own metadata says

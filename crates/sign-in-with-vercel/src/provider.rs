@@ -555,6 +555,8 @@ mod tests {
     struct KeyServer {
         keys: Mutex<Vec<Value>>,
         fetches: AtomicUsize,
+        /// Each fetch's `Cache-Control`, in order (`None` without one).
+        cache_control: Mutex<Vec<Option<String>>>,
         /// Answers every fetch with a connection failure.
         down: AtomicBool,
     }
@@ -564,6 +566,7 @@ mod tests {
             Self {
                 keys: Mutex::new(keys),
                 fetches: AtomicUsize::new(0),
+                cache_control: Mutex::default(),
                 down: Default::default(),
             }
         }
@@ -582,8 +585,16 @@ mod tests {
     }
 
     impl HttpClient for KeyServer {
-        fn execute(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
             self.fetches.fetch_add(1, Ordering::SeqCst);
+            let cache_control = request
+                .headers()
+                .get(http::header::CACHE_CONTROL)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            self.cache_control.lock().unwrap().push(cache_control);
             if self.down.load(Ordering::SeqCst) {
                 return Box::pin(async { Err(TransportError::Connect) });
             }
@@ -678,6 +689,12 @@ mod tests {
             Ok(())
         );
         assert_eq!(keys.fetches(), 2);
+        // The refetch asks past a cache on the way (a CDN in front of the
+        // provider would hide the rotation too); the first fetch does not.
+        assert_eq!(
+            *keys.cache_control.lock().unwrap(),
+            [None, Some("no-cache".to_owned())]
+        );
         // The refetched set is cached: the next token needs no fetch.
         assert_eq!(
             verify_signed(&issuer, &keys, Signing::ForeignKey).await,

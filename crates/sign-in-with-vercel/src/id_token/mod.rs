@@ -103,6 +103,16 @@ fn present<'de, D: serde::Deserializer<'de>>(member: D) -> Result<bool, D::Error
     serde::de::IgnoredAny::deserialize(member).map(|_| true)
 }
 
+/// A profile claim (OpenID Connect Core §5.1): kept when it is a string,
+/// left out when it is anything else, as userinfo's are; one odd value of
+/// a claim nothing verifies must not refuse a valid sign-in.
+fn profile_claim<'de, D: serde::Deserializer<'de>>(claim: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(claim)? {
+        Value::String(value) => Some(value),
+        _ => None,
+    })
+}
+
 #[derive(Deserialize)]
 struct RawClaims {
     #[serde(default)]
@@ -123,13 +133,13 @@ struct RawClaims {
     nonce: Option<String>,
     #[serde(default)]
     at_hash: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "profile_claim")]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "profile_claim")]
     preferred_username: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "profile_claim")]
     picture: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "profile_claim")]
     email: Option<String>,
     #[serde(flatten)]
     other: serde_json::Map<String, Value>,

@@ -952,6 +952,49 @@ fn sign_as(claims: &Value, alg: Algorithm, name: &str, kid: &str) -> IdToken {
     IdToken::new(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
+/// rp-id_token-bad-sig-*: for every implemented algorithm, a payload
+/// changed under its signature is refused (each algorithm's own check, not
+/// only RS256's and ES256's).
+#[test]
+fn each_algorithm_refuses_a_payload_changed_under_its_signature() {
+    let keys = key_set(json!(NAMED.map(|(alg, _)| jwk_for(alg))));
+    for (alg, name) in NAMED {
+        let good = sign_as(&claims(), alg, name, &kid_of(alg));
+        let (header, rest) = good.secret().split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let forged = URL_SAFE_NO_PAD.encode(with("sub", json!("admin")).to_string());
+        let token = IdToken::new(format!("{header}.{forged}.{signature}"));
+        assert_eq!(
+            verify_with(&token, &keys, every_algorithm()),
+            Err(IdTokenError::BadSignature),
+            "{name}"
+        );
+    }
+}
+
+/// A profile claim of another type than a string (a custom issuer's
+/// `picture` object) is left out, as userinfo's are; the sign-in stands,
+/// and the claims that are checked stay strict.
+#[test]
+fn a_profile_claim_of_another_type_is_left_out() {
+    let nonce = Nonce::new("n1");
+    let mut odd = with("picture", json!({"url": "https://example.com/p.png"}));
+    odd["name"] = json!(42);
+    odd["email"] = json!(null);
+    odd["preferred_username"] = json!("ada");
+    let token = IdToken::new(sign(&odd, Signing::Rs256));
+    let claims = verify(&token, &keys(), &expected(Some(&nonce), None)).unwrap();
+    assert_eq!(claims.picture, None);
+    assert_eq!(claims.name, None);
+    assert_eq!(claims.email, None);
+    assert_eq!(claims.preferred_username.as_deref(), Some("ada"));
+    assert!(!claims.other.contains_key("picture"));
+    assert_eq!(
+        check(with("sub", json!(42)), Signing::Rs256),
+        Err(IdTokenError::Malformed)
+    );
+}
+
 /// Each implemented algorithm verifies by a published key bound to it,
 /// with the claims checked as for RS256, and is refused from an issuer
 /// that does not list it (only RS256 is every issuer's).

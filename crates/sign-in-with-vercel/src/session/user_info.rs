@@ -61,9 +61,14 @@ impl UserInfo {
     /// taken when it has its type, and left out when not (a provider's
     /// `"name": 123` leaves the rest of the answer standing);
     /// `email_verified` also as the strings `"true"` and `"false"`, which
-    /// some providers send. Every other claim is kept as it came.
+    /// some providers send. Aggregated and distributed claims (§5.6.2) are
+    /// left out: their `_claim_sources` may hold an access token for
+    /// another server, which must not reach the browser, and nothing here
+    /// fetches or verifies them. Every other claim is kept as it came.
     pub(crate) fn from_claims(sub: String, mut claims: Map<String, Value>) -> Self {
         claims.remove("sub");
+        claims.remove("_claim_names");
+        claims.remove("_claim_sources");
         let mut string = |name: &str| match claims.remove(name) {
             Some(Value::String(value)) => Some(value),
             _ => None,
@@ -94,6 +99,27 @@ impl UserInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Distributed claims (OpenID Connect Core §5.6.2) are not passed on:
+    /// their source's access token would reach the page's JSON.
+    #[test]
+    fn aggregated_and_distributed_claims_are_left_out() {
+        let Value::Object(claims) = serde_json::json!({
+            "sub": "usr_1", "locale": "en",
+            "_claim_names": {"payment_info": "src1", "shipping_address": "src2"},
+            "_claim_sources": {
+                "src1": {"endpoint": "https://bank.example.com/claims", "access_token": "ksj3n283dke"},
+                "src2": {"JWT": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"},
+            },
+        }) else {
+            unreachable!()
+        };
+        let user = UserInfo::from_claims("usr_1".into(), claims);
+        let json = serde_json::to_string(&user).unwrap();
+        assert!(!json.contains("ksj3n283dke"), "{json}");
+        assert!(!json.contains("_claim"), "{json}");
+        assert_eq!(user.other.get("locale"), Some(&Value::from("en")));
+    }
 
     /// A standard claim of the wrong type is left out, not a failure of
     /// the whole answer; the others, and every other claim, stand.
