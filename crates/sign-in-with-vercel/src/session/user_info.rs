@@ -28,7 +28,8 @@ pub struct UserInfo {
     /// Whether the provider verified the address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
-    /// Every other claim.
+    /// Every other claim, but the references of aggregated and distributed
+    /// claims (`_claim_names`, `_claim_sources`: OpenID Connect Core §5.6.2).
     #[serde(flatten)]
     pub other: Map<String, Value>,
 }
