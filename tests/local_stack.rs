@@ -62,12 +62,30 @@ async fn cargo_run_serves_the_whole_flow_against_the_built_in_emulator() {
     let home = browser.get(&format!("{app}/")).await;
     assert_eq!(home.status, 200);
     assert!(home.body.contains("Sign in with Vercel"));
-    assert!(
-        home.headers["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'none'")
-    );
+    // `vercel.json`'s headers, as the dev server serves them: no page or
+    // answer may be framed (clickjacking) or leak its URL in a Referer
+    // (RFC 9700 §4.2.4: the callback's URL carries the code).
+    let error_page = browser.get(&format!("{app}/auth/error")).await;
+    let start = browser.get(&format!("{app}/api/auth/authorize")).await;
+    assert_eq!(start.status, 302);
+    for page in [&home, &error_page, &start] {
+        let header = |name: &str| {
+            page.headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_else(|| panic!("{}: no {name}", page.url))
+        };
+        let csp = header("content-security-policy");
+        assert!(csp.contains("default-src 'none'"), "{}: {csp}", page.url);
+        assert!(
+            csp.contains("frame-ancestors 'none'"),
+            "{}: {csp}",
+            page.url
+        );
+        assert_eq!(header("x-frame-options"), "DENY", "{}", page.url);
+        assert_eq!(header("referrer-policy"), "no-referrer", "{}", page.url);
+        assert_eq!(header("x-content-type-options"), "nosniff", "{}", page.url);
+    }
 
     let profile = sign_in(&mut browser, &app, "allow").await;
     assert_eq!(profile.status, 200);

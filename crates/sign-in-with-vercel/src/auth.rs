@@ -48,6 +48,10 @@ fn warn_of_a_cleartext_store(config: &Config) {
 /// [`Auth::serve`] answers one of the [`ROUTES`] (what each function's shim
 /// calls), [`Auth::session`] and [`Auth::protect`] tell your own functions
 /// who is signed in, [`Auth::vercel_api`] calls Vercel's REST API as them.
+///
+/// One per host: the cookies' names are fixed, and an `Auth` deletes the
+/// ones it cannot open, so two on one host (another issuer or client ID,
+/// or another project behind the same domain) sign each other out.
 pub struct Auth {
     provider: Arc<Provider>,
     sessions: Sessions,

@@ -535,6 +535,21 @@ mod tests {
         }
     }
 
+    /// A redirect from the token endpoint is not its answer, whatever its
+    /// body holds (RFC 6749 §5.1: tokens come with a 200; the transport
+    /// follows no redirect, so the 3xx reaches the parser).
+    #[test]
+    fn a_redirect_from_the_token_endpoint_is_no_token_answer() {
+        let tokens = r#"{"access_token":"vca_x","token_type":"Bearer","expires_in":3600}"#;
+        assert!(parse_response(&response(200, tokens)).is_ok());
+        for status in [300, 301, 302, 303, 304, 307, 308] {
+            assert!(
+                parse_response(&response(status, tokens)).is_err(),
+                "{status}"
+            );
+        }
+    }
+
     #[test]
     fn non_bearer_and_malformed_responses_are_refused() {
         assert!(
