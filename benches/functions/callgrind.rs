@@ -1,6 +1,7 @@
 //! Instructions, counted by `valgrind --tool=callgrind`: per request for
-//! every binary (the same [`Probe`] as its cold start and wrk run), and
-//! where authorize's and session's go (the profile).
+//! every binary (the same [`Probe`] as its cold start and wrk run), of a
+//! cold start (a process that answers one request), and where
+//! authorize's and session's go (the profile).
 //!
 //! A count is the difference between a run of 1,100 keep-alive requests
 //! on one connection and a run of 100, divided by 1,000: start-up, the
@@ -48,6 +49,11 @@ pub struct Count {
     /// On the same request with the headers a deployed function gets with
     /// it ([`raw::forwarded`]).
     pub forwarded: f64,
+    /// A process that starts, answers its probe's minimal request once and
+    /// is stopped: the instructions of a cold start, which unlike its
+    /// wall-clock time do not move with the host's load (the rest of a
+    /// cold start is the kernel's: `exec`, page faults, the socket).
+    pub cold: u64,
 }
 
 /// The shape of the requests of a run.
@@ -138,6 +144,13 @@ pub fn counts(all: &[&Function], provider: &Provider, rt: &tokio::runtime::Runti
                 function: f.name,
                 per_request: short_and_long(f, &probe, Shape::Minimal, &dir).0,
                 forwarded: short_and_long(f, &probe, Shape::Forwarded, &dir).0,
+                cold: run(
+                    f,
+                    &probe,
+                    Shape::Minimal,
+                    1,
+                    &dir.join(format!("{}.1", f.name)),
+                ),
             }
         })
         .collect();

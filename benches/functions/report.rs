@@ -226,7 +226,10 @@ fn against_floor(r: &Results) -> Table {
          instructions per request from callgrind ((1,100 − 100 keep-alive requests) / 1,000); \
          the same as forwarded: that request with the 27 headers a deployed function gets with \
          it (a browser's, Vercel's proxy's: `benches/functions/raw.rs`); then \
-         median cold start, `wrk -t1 -c16`, peak RSS (VmHWM), size. Ratios to the floor; absolute \
+         median cold start, its instructions (callgrind: a process that starts, answers the \
+         request once and is stopped; the kernel's part of a cold start is not in it, and \
+         unlike the time it does not move with the host's load), `wrk -t1 -c16`, peak RSS \
+         (VmHWM), size. Ratios to the floor; absolute \
          figures drift 2× between hosts, ratios and instruction counts do not. session + \
          REDIS_URL: the same binary and request with the shared store (a local redis-server); \
          its instructions include the store round trip its instance makes about once a second \
@@ -239,6 +242,8 @@ fn against_floor(r: &Results) -> Table {
             "As forwarded",
             "×",
             "Cold start",
+            "×",
+            "Cold instructions",
             "×",
             "req/s",
             "×",
@@ -254,7 +259,9 @@ fn against_floor(r: &Results) -> Table {
         r.instructions
             .iter()
             .find(|c| c.function == name)
-            .map_or((0.0, 0.0), |c| (c.per_request, c.forwarded))
+            .map_or((0.0, 0.0, 0.0), |c| {
+                (c.per_request, c.forwarded, c.cold as f64)
+            })
     };
     let wrk = |name: &str| {
         r.load
@@ -291,6 +298,8 @@ fn against_floor(r: &Results) -> Table {
             times(i.1, floor.0.1),
             ms(c),
             times(c, floor.1),
+            count(i.2),
+            times(i.2, floor.0.2),
             format!("{:.0}", w.wrk.rps),
             times(w.wrk.rps, floor.2.wrk.rps),
             format!("{:.3} ms", w.wrk.p99_ms),
@@ -304,12 +313,15 @@ fn against_floor(r: &Results) -> Table {
     t
 }
 
-/// The floor's instructions per request: minimal, and as forwarded.
-fn floor_instructions(counts: &[Count]) -> (f64, f64) {
+/// The floor's instructions: per request, minimal and as forwarded, and
+/// of a cold start.
+fn floor_instructions(counts: &[Count]) -> (f64, f64, f64) {
     counts
         .iter()
         .find(|c| c.function == FLOOR)
-        .map_or((0.0, 0.0), |c| (c.per_request, c.forwarded))
+        .map_or((0.0, 0.0, 0.0), |c| {
+            (c.per_request, c.forwarded, c.cold as f64)
+        })
 }
 
 /// `BENCH_ONLY=callgrind`: the instruction counts against the floor's,
@@ -319,7 +331,15 @@ pub fn instruction_tables(counts: &[Count], profiles: &[Profile]) -> Vec<Table> 
     let mut t = Table::new(
         "Instructions per request",
         "",
-        &["Binary", "Instructions/request", "×", "As forwarded", "×"],
+        &[
+            "Binary",
+            "Instructions/request",
+            "×",
+            "As forwarded",
+            "×",
+            "Cold instructions",
+            "×",
+        ],
     );
     for c in counts {
         t.row(vec![
@@ -328,6 +348,8 @@ pub fn instruction_tables(counts: &[Count], profiles: &[Profile]) -> Vec<Table> 
             times(c.per_request, floor.0),
             count(c.forwarded),
             times(c.forwarded, floor.1),
+            count(c.cold as f64),
+            times(c.cold as f64, floor.2),
         ]);
     }
     let mut all = vec![t];
