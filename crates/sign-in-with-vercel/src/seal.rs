@@ -48,8 +48,19 @@ pub(crate) enum Purpose {
 }
 
 impl Purpose {
-    /// How many purposes there are: the last variant's index, plus one.
-    const COUNT: usize = Self::RefreshOutcome as usize + 1;
+    /// How many purposes there are ([`Purpose::index`] is below it).
+    const COUNT: usize = 4;
+
+    /// The purpose's place among [`Keys`]'s rings: a `match`, so that a
+    /// new purpose does not build until it has one.
+    const fn index(self) -> usize {
+        match self {
+            Self::Session => 0,
+            Self::Flow => 1,
+            Self::Revocation => 2,
+            Self::RefreshOutcome => 3,
+        }
+    }
 
     fn label(self) -> &'static [u8] {
         match self {
@@ -85,8 +96,8 @@ pub struct Keys {
     source: Source,
     /// HKDF-Extract of each secret, newest first (RFC 5869 §2.2).
     prks: Vec<Prk>,
-    /// HKDF-Expand of each for a purpose (RFC 5869 §2.3), indexed by
-    /// [`Purpose`] (its variants in order).
+    /// HKDF-Expand of each for a purpose (RFC 5869 §2.3), at
+    /// [`Purpose::index`].
     rings: [OnceLock<Ring>; Purpose::COUNT],
 }
 
@@ -129,25 +140,31 @@ impl Keys {
         self.source == Source::ClientSecret
     }
 
-    /// The ring of `purpose`, expanded from every secret on first use. A
-    /// key HKDF cannot expand (never for AES-256's 32 bytes, RFC 5869 §2.3
-    /// allows 8,160) is left out: with none, sealing and opening fail.
+    /// The ring of `purpose`, expanded from every secret on first use, in
+    /// the secrets' order. All or nothing: were one key not to expand
+    /// (never for AES-256's 32 bytes; RFC 5869 §2.3 allows 8,160), the
+    /// ring is empty and sealing and opening fail, rather than an older
+    /// secret sealing in the newest's place.
     fn ring(&self, purpose: Purpose) -> &Ring {
-        self.rings[purpose as usize].get_or_init(|| {
+        self.rings[purpose.index()].get_or_init(|| {
             let info = [purpose.label()];
             Ring(
                 self.prks
                     .iter()
-                    .filter_map(|prk| prk.expand(&info, &AES_256_GCM).ok())
-                    .map(|okm| LessSafeKey::new(UnboundKey::from(okm)))
-                    .collect(),
+                    .map(|prk| {
+                        let okm = prk.expand(&info, &AES_256_GCM).ok()?;
+                        Some(LessSafeKey::new(UnboundKey::from(okm)))
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .unwrap_or_default(),
             )
         })
     }
 
     /// Seals `plaintext` for `purpose` with the newest key; `context` is
     /// authenticated but not stored (it must be given again to open).
-    /// `None` only if the system's random source fails.
+    /// `None` only if the system's random source fails (or, never for
+    /// AES-256, the purpose's keys did not expand).
     pub(crate) fn seal(
         &self,
         purpose: Purpose,
@@ -331,6 +348,62 @@ mod tests {
             );
             let opened = k.open(Purpose::Flow, b"ctx", seal).unwrap();
             assert_eq!(opened.plaintext, plaintext);
+        }
+    }
+
+    /// Each purpose has a ring of its own, at an index below the count.
+    #[test]
+    fn each_purpose_has_a_ring_of_its_own() {
+        let all = [
+            Purpose::Session,
+            Purpose::Flow,
+            Purpose::Revocation,
+            Purpose::RefreshOutcome,
+        ];
+        let mut indices = all.map(Purpose::index);
+        indices.sort_unstable();
+        assert_eq!(indices, [0, 1, 2, 3]);
+        assert_eq!(Purpose::COUNT, all.len());
+    }
+
+    /// Known answers: the keys of every purpose, from a fixed secret, seal
+    /// these bytes (fixed nonce and context), and these open. A change of
+    /// the salt, a label or the derivation would sign every user out and
+    /// lose every shared refresh outcome, which seals made by the code
+    /// under test cannot show. The answers are RFC 5869's HKDF-SHA256 and
+    /// AES-256-GCM as another implementation computes them (Python's
+    /// `cryptography`: salt `sign-in-with-vercel/auth-secret/v1`, the
+    /// purpose's label as `info`, nonce twelve 7s, `kat` as additional
+    /// data, then version byte 1, nonce, ciphertext and tag in base64url).
+    #[test]
+    fn the_keys_of_every_purpose_are_the_known_ones() {
+        const KNOWN: [(Purpose, &str); 4] = [
+            (
+                Purpose::Session,
+                "AQcHBwcHBwcHBwcHB20cbffEFYRZJLzOQ-Iim5I17E52DFIjsJ9dRB4",
+            ),
+            (
+                Purpose::Flow,
+                "AQcHBwcHBwcHBwcHB87upZzygLYJCSCSHhDw743iZodyBkUALlSGBWQ",
+            ),
+            (
+                Purpose::Revocation,
+                "AQcHBwcHBwcHBwcHB0xffKfn7MI4Whf4Q9a06sEhdJhAh8XjU4WjaCU",
+            ),
+            (
+                Purpose::RefreshOutcome,
+                "AQcHBwcHBwcHBwcHB8JBSaRZ9Q5__DVC1kQvqcIJ-JWZir1eh5N-AEI",
+            ),
+        ];
+        for (purpose, known) in KNOWN {
+            let sealed = keys(&[A]).seal_fixed(purpose, b"kat", b"known answer", 7);
+            assert_eq!(sealed, known, "{purpose:?}");
+            let rotated = keys(&[B, A]);
+            let opened = rotated.open(purpose, b"kat", known).unwrap();
+            assert_eq!(opened.plaintext, b"known answer");
+            assert!(opened.old_key, "{purpose:?}: A is the older key");
+            let client = Keys::derive(Source::ClientSecret, [A.as_bytes()]).unwrap();
+            assert!(client.open(purpose, b"kat", known).is_none());
         }
     }
 

@@ -536,8 +536,8 @@ mod tests {
     }
 
     /// A redirect from the token endpoint is not its answer, whatever its
-    /// body holds (RFC 6749 §5.1: tokens come with a 200; the transport
-    /// follows no redirect, so the 3xx reaches the parser).
+    /// body holds (RFC 6749 §5.1's answer is a 200, and any 2xx is read;
+    /// the transport follows no redirect, so the 3xx reaches the parser).
     #[test]
     fn a_redirect_from_the_token_endpoint_is_no_token_answer() {
         let tokens = r#"{"access_token":"vca_x","token_type":"Bearer","expires_in":3600}"#;

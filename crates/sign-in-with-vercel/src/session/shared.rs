@@ -198,7 +198,7 @@ fn outcome_is_final(outcome: &Result<Refreshed, Error>) -> bool {
 }
 
 /// `published` as the store keeps it: sealed for the generation whose
-/// flight key is `flight`. `None` only if the random source fails.
+/// flight key is `flight`. `None` only if sealing fails ([`Keys::seal`]).
 fn encode(keys: &Keys, flight: &[u8; 32], published: &Published) -> Option<String> {
     let json = serde_json::to_vec(published).ok()?;
     keys.seal(Purpose::RefreshOutcome, flight, &json)
