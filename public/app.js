@@ -228,7 +228,10 @@ async function validateToken(button) {
     const data = await response.json().catch(() => ({}));
     if (signedOut) return;
     if (response.status === 401) {
+      // The server ended the session (Vercel refused its tokens) and
+      // deleted its cookies: every tab is signed out.
       renderSignedOut();
+      announceSignOut();
       return;
     }
     if (!response.ok) throw new Error(data.error_description || `HTTP ${response.status}`);
@@ -308,7 +311,12 @@ async function profile() {
     if (!(await fetchSession())) return renderSignedOut();
     const user = await fetchUser();
     if (signedOut) return;
-    if (!user) return renderSignedOut();
+    if (!user) {
+      // Signed in a moment ago, and the server has ended the session
+      // since (Vercel refused its tokens): every tab is signed out.
+      renderSignedOut();
+      return announceSignOut();
+    }
     const name = user.name || user.preferred_username || "";
     $("welcome-name").textContent = name;
     $("name").textContent = user.name || "N/A";

@@ -299,3 +299,44 @@ async fn hostile_requests_never_crash_a_route() {
         }
     }
 }
+
+/// The routes that act with the user's tokens on a `GET` (each may
+/// refresh them, end the session, or call the provider) answer only their
+/// own origin's pages: a page of another origin, a sibling subdomain's
+/// included (`SameSite=Lax` sends it the cookie), gets a 403 and makes no
+/// provider call (the browser-based apps BCP's same-site request
+/// forgery); the app's pages, a typed URL and a client without a
+/// browser's headers are answered.
+#[tokio::test]
+async fn the_token_routes_answer_only_their_own_origins_pages() {
+    let page = format!("{APP}/profile");
+    for path in ["/api/auth/session", "/api/user-info", "/api/validate-token"] {
+        for (headers, refused) in [
+            (&[("sec-fetch-site", "cross-site")][..], true),
+            (&[("sec-fetch-site", "same-site")], true),
+            (&[("origin", "https://evil.example")], true),
+            (&[("referer", "https://blog.example/post")], true),
+            (&[], false),
+            (&[("sec-fetch-site", "same-origin")], false),
+            (&[("sec-fetch-site", "none")], false),
+            (&[("origin", APP)], false),
+            (&[("referer", page.as_str())], false),
+        ] {
+            let rp = signed_in("client_secret_post").await;
+            let calls = provider_calls(&rp);
+            let mut request = rp.request("GET", path);
+            for (name, value) in headers {
+                request.headers_mut().insert(*name, value.parse().unwrap());
+            }
+            let answer = rp.auth.dispatch(&request).unwrap().await;
+            if refused {
+                assert_eq!(answer.status(), 403, "{path} {headers:?}");
+                assert_eq!(body_json(&answer)["error"], "cross_origin_request");
+                assert_eq!(provider_calls(&rp), calls, "{path} {headers:?}");
+                assert!(answer.headers().get("set-cookie").is_none());
+            } else {
+                assert_eq!(answer.status(), 200, "{path} {headers:?}");
+            }
+        }
+    }
+}

@@ -19,7 +19,15 @@
 //! On https all are `__Host-` prefixed (RFC 6265bis §4.1.3.2), so no
 //! sibling or parent domain can set or shadow them; the plain names are
 //! for the local http stack only. Every cookie is `HttpOnly`,
-//! `SameSite=Lax`, `Path=/`, and `Secure` on https.
+//! `SameSite=Lax`, `Path=/`, and `Secure` on https. `Lax`, where the
+//! browser-based apps BCP's backend-for-frontend SHOULD use `Strict`: the
+//! flow cookie must come back with the provider's cross-site redirect to
+//! the callback, which also reads the session it replaces, and a link from
+//! another site into a protected page must find the user signed in. What
+//! `Strict` would add is done by origin checks instead: the sign-out, the
+//! routes that act with the tokens on a `GET` (session, user-info,
+//! validate-token) and `Auth::protect`'s unsafe methods refuse other
+//! origins, a sibling subdomain included.
 //!
 //! A request's `Cookie` header also carries every other cookie of the site
 //! and its parent domains, in whatever bytes their authors chose: only our

@@ -118,6 +118,14 @@
 //! | [`USER_INFO`] | `GET /api/user-info` | The provider's current view of the user (OpenID Connect Core §5.3); a token the provider refuses (401, or a 403 whose challenge or body says the token is invalid) is refreshed once and the question asked again; refused again, or its refresh refused, the session ends (and the tokens it still holds are revoked). |
 //! | [`VALIDATE_TOKEN`] | `GET /api/validate-token` | Introspects the access token (RFC 7662), with its metadata from Vercel's REST API (`id`, `name`, `type`, `origin`, `createdAt`, `activeAt` and `expiresAt` only, as the introspection is cut to the members RFC 7662 and Vercel name); a token the provider calls inactive is refreshed once and asked about again; inactive again (or another client's, or past its `exp`), or its refresh refused, the session ends (and the tokens it still holds are revoked). |
 //!
+//! [`SESSION`], [`USER_INFO`] and [`VALIDATE_TOKEN`] act with the user's
+//! tokens on a `GET` (a refresh, the end of a session, a provider call), so
+//! they answer only their own origin's pages: a request whose
+//! `Sec-Fetch-Site`, `Origin` or (when it has neither) `Referer` names
+//! another origin, a sibling subdomain included (which `SameSite=Lax`
+//! lets through), is refused with 403 `cross_origin_request` before the
+//! session is read.
+//!
 //! Errors are answered in one place: browser routes redirect to the error
 //! page with `?error=<code>`, API routes answer
 //! `{"error": "<code>", "error_description": "<fixed sentence>"}` with its

@@ -31,7 +31,7 @@ async fn session(
     parts: &Parts,
     reply: &mut Reply,
 ) -> Result<Response, Error> {
-    let incoming = session::incoming(provider, &parts.headers);
+    let incoming = session::incoming_same_origin(provider, &parts.headers);
     match session::load(provider, sessions, incoming, reply, Need::Identity).await {
         Ok(data) => Ok(match answer(&data) {
             Some(json) => json_bytes(StatusCode::OK, Bytes::from(json)),

@@ -40,7 +40,7 @@ async fn user_info(
     parts: &Parts,
     reply: &mut Reply,
 ) -> Result<Response, Error> {
-    let incoming = session::incoming(provider, &parts.headers);
+    let incoming = session::incoming_same_origin(provider, &parts.headers);
     let data = session::load(provider, sessions, incoming, reply, Need::AccessToken).await?;
     let metadata = provider.metadata().await?;
     let endpoint = metadata

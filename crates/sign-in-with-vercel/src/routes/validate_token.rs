@@ -44,7 +44,7 @@ async fn validate_token(
     parts: &Parts,
     reply: &mut Reply,
 ) -> Result<Response, Error> {
-    let incoming = session::incoming(provider, &parts.headers);
+    let incoming = session::incoming_same_origin(provider, &parts.headers);
     let data = session::load(provider, sessions, incoming, reply, Need::AccessToken).await?;
     let config = provider.config()?;
     let metadata = provider.metadata().await?;

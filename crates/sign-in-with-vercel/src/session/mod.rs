@@ -103,6 +103,22 @@ pub(crate) fn incoming(provider: &Provider, headers: &HeaderMap) -> Incoming {
     Ok((origin, cookies))
 }
 
+/// [`incoming`] for a route of this library that acts with the user's
+/// tokens on a `GET` (session, user-info, validate-token: each may refresh
+/// them, end the session, or call the provider): refused as
+/// [`Error::CrossOrigin`] when a page of another origin sent it, a sibling
+/// subdomain's included, which `SameSite=Lax` lets through (the
+/// browser-based apps BCP's same-site request forgery). The app's pages
+/// ask from their own origin; a typed URL or a client without a browser's
+/// headers is not refused.
+pub(crate) fn incoming_same_origin(provider: &Provider, headers: &HeaderMap) -> Incoming {
+    let (origin, cookies) = incoming(provider, headers)?;
+    if crate::origin::from_another_origin(headers, origin.as_str()) {
+        return Err(Error::CrossOrigin);
+    }
+    Ok((origin, cookies))
+}
+
 /// The [`Session`] handed to user code: the data, and the cookies the
 /// answer must carry (a refresh's, stale generations deleted).
 pub(crate) fn session_of(data: SessionData, reply: Reply) -> Session {
