@@ -102,6 +102,18 @@ async fn cargo_run_serves_the_whole_flow_against_the_built_in_emulator() {
     assert_eq!(first.len(), 1, "one sealed session cookie");
     let who = browser.get(&format!("{app}/api/auth/session")).await;
     assert_eq!(who.json()["user"]["name"], "Demo User");
+    // No token reaches the page's JavaScript: the emulator's access and
+    // refresh tokens (`vca_…`, `vcr_…`, as Vercel's) are in no answer.
+    for answer in [&user, &token, &who] {
+        for prefix in ["vca_", "vcr_"] {
+            assert!(
+                !answer.body.contains(prefix),
+                "{}: {}",
+                answer.url,
+                answer.body
+            );
+        }
+    }
 
     // The access token lives 2 s: the next request refreshes it silently.
     tokio::time::sleep(Duration::from_millis(2500)).await;
