@@ -76,24 +76,37 @@ function renderSignedOut() {
 }
 
 // Sign-out in one tab shows in the others: BroadcastChannel where
-// available, the storage event otherwise.
-function announceSignOut() {
-  if (channel) channel.postMessage({ type: "signed-out" });
+// available, the storage event otherwise. `ended`: the server ended the
+// session on its own (a 401 where the user was signed in), which a tab
+// checks before it believes it: the session may have been replaced
+// meanwhile (a refresh another instance won, whose new cookie came later).
+function announceSignOut(ended = false) {
+  if (channel) channel.postMessage({ type: "signed-out", ended });
   try {
-    localStorage.setItem(SIGNED_OUT_KEY, String(Date.now()));
+    localStorage.setItem(SIGNED_OUT_KEY, `${ended ? "ended " : ""}${Date.now()}`);
   } catch {
     // Storage may be disabled; the channel is enough.
   }
 }
 
 function onSignOutElsewhere(callback) {
+  const told = async (ended) => {
+    if (ended) {
+      try {
+        if (await fetchSession()) return;
+      } catch {
+        return;
+      }
+    }
+    callback();
+  };
   if (channel) {
     channel.addEventListener("message", (event) => {
-      if (event.data && event.data.type === "signed-out") callback();
+      if (event.data && event.data.type === "signed-out") told(event.data.ended === true);
     });
   }
   window.addEventListener("storage", (event) => {
-    if (event.key === SIGNED_OUT_KEY) callback();
+    if (event.key === SIGNED_OUT_KEY) told(String(event.newValue).startsWith("ended "));
   });
 }
 
@@ -229,9 +242,9 @@ async function validateToken(button) {
     if (signedOut) return;
     if (response.status === 401) {
       // The server ended the session (Vercel refused its tokens) and
-      // deleted its cookies: every tab is signed out.
+      // deleted its cookies: the other tabs check, and follow.
       renderSignedOut();
-      announceSignOut();
+      announceSignOut(true);
       return;
     }
     if (!response.ok) throw new Error(data.error_description || `HTTP ${response.status}`);
@@ -313,9 +326,9 @@ async function profile() {
     if (signedOut) return;
     if (!user) {
       // Signed in a moment ago, and the server has ended the session
-      // since (Vercel refused its tokens): every tab is signed out.
+      // since (Vercel refused its tokens): the other tabs check, and follow.
       renderSignedOut();
-      return announceSignOut();
+      return announceSignOut(true);
     }
     const name = user.name || user.preferred_username || "";
     $("welcome-name").textContent = name;

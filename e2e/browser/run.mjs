@@ -614,6 +614,13 @@ try {
       window.__e2eNotReloaded = true;
     });
 
+    // A tab told that the server ended a session asks before it believes
+    // it: told while the session lives (as after a refresh another
+    // instance won), the second tab stays signed in.
+    await page.evaluate(() => new BroadcastChannel("auth").postMessage({ type: "signed-out", ended: true }));
+    await page.waitForTimeout(1000);
+    check(await second.locator("#signed-in").isVisible(), "the second tab believed an ended session without asking");
+
     const account = await context.newPage();
     await account.goto(`${emulatorOrigin}/account/authorizations`);
     const remove = account.getByRole("button", { name: "Remove Local app" });

@@ -34,7 +34,8 @@ pub enum Error {
     BadRequest(&'static str),
     /// The method is not the route's.
     MethodNotAllowed(&'static str),
-    /// A state-changing request from another origin.
+    /// A request from another origin to a route that refuses them (one
+    /// that changes things, or acts with the user's tokens on a `GET`).
     CrossOrigin,
     /// No session: no session cookie, or none that opens (tampered,
     /// truncated, another key, expired).
