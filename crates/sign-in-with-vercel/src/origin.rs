@@ -212,7 +212,10 @@ pub fn safe_return_path(candidate: &str) -> Option<&str> {
 /// (`same-origin`, or `none`: the user's own action), which a sandboxed
 /// frame or a redirect from another site never gets.
 pub(crate) fn from_another_origin(headers: &HeaderMap, origin: &str) -> bool {
-    let site = headers.get("sec-fetch-site");
+    /// Fetch metadata's header, named once: a lookup by `&str` would parse
+    /// the name on every request.
+    static SEC_FETCH_SITE: http::HeaderName = http::HeaderName::from_static("sec-fetch-site");
+    let site = headers.get(&SEC_FETCH_SITE);
     if site.is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none")) {
         return true;
     }

@@ -214,10 +214,7 @@ impl MarketplaceClaims {
             mut other,
             ..
         } = claims;
-        let mut take = |name: &'static str| match other.remove(name) {
-            Some(Value::String(value)) => Some(value),
-            _ => None,
-        };
+        let mut take = |name: &'static str| crate::id_token::take_string(&mut other, name);
         let required = |value: Option<String>, name: &'static str| {
             value
                 .filter(|v| !v.is_empty())

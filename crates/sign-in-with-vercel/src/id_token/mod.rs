@@ -103,14 +103,18 @@ fn present<'de, D: serde::Deserializer<'de>>(member: D) -> Result<bool, D::Error
     serde::de::IgnoredAny::deserialize(member).map(|_| true)
 }
 
-/// A profile claim (OpenID Connect Core §5.1): kept when it is a string,
-/// left out when it is anything else, as userinfo's are; one odd value of
-/// a claim nothing verifies must not refuse a valid sign-in.
-fn profile_claim<'de, D: serde::Deserializer<'de>>(claim: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(claim)? {
-        Value::String(value) => Some(value),
+/// Takes claim `name` out of `claims` when it is a string; a value of
+/// another type is taken out too, and dropped: a provider's odd value of a
+/// claim nothing verifies (a profile claim of OpenID Connect Core §5.1, a
+/// marketplace claim) leaves the rest standing.
+pub(crate) fn take_string(
+    claims: &mut serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<String> {
+    match claims.remove(name) {
+        Some(Value::String(value)) => Some(value),
         _ => None,
-    })
+    }
 }
 
 #[derive(Deserialize)]
@@ -133,14 +137,6 @@ struct RawClaims {
     nonce: Option<String>,
     #[serde(default)]
     at_hash: Option<String>,
-    #[serde(default, deserialize_with = "profile_claim")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "profile_claim")]
-    preferred_username: Option<String>,
-    #[serde(default, deserialize_with = "profile_claim")]
-    picture: Option<String>,
-    #[serde(default, deserialize_with = "profile_claim")]
-    email: Option<String>,
     #[serde(flatten)]
     other: serde_json::Map<String, Value>,
 }
@@ -345,16 +341,18 @@ fn check_claims(
         return Err(IdTokenError::SubjectChanged);
     }
 
+    // The profile claims, strings or left out, as userinfo's are.
+    let mut other = claims.other;
     Ok(IdTokenClaims {
         iss: claims.iss.unwrap_or_default(),
         sub,
         exp,
         iat,
-        name: claims.name,
-        preferred_username: claims.preferred_username,
-        picture: claims.picture,
-        email: claims.email,
-        other: claims.other,
+        name: take_string(&mut other, "name"),
+        preferred_username: take_string(&mut other, "preferred_username"),
+        picture: take_string(&mut other, "picture"),
+        email: take_string(&mut other, "email"),
+        other,
     })
 }
 

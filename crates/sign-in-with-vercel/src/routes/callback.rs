@@ -102,7 +102,9 @@ async fn callback(
             code,
             now_ms,
         ),
-        revoke_unclaimed(sessions, |(_, data)| data),
+        revoke_unclaimed(sessions, |signed_in: Result<(Sealed, _), Error>| {
+            signed_in.ok().map(|(_, data)| data)
+        }),
     )
     .await;
     // A task that ended without an outcome panicked (in a build that
@@ -125,14 +127,15 @@ async fn callback(
             if let Some(replaced) = &replaced {
                 kept.extend(session::replaced(&sessions, replaced, &data.sub, &origin).await);
             }
-            Ok::<_, Error>((kept, data))
+            (kept, data)
         }
     };
-    let superseded =
-        crate::clock::to_the_end_or(supersede, revoke_unclaimed(sessions, |(_, data)| data)).await;
-    let kept = superseded
-        .and_then(Result::ok)
-        .map_or_else(Vec::new, |(kept, _)| kept);
+    let superseded = crate::clock::to_the_end_or(
+        supersede,
+        revoke_unclaimed(sessions, |(_, data)| Some(data)),
+    )
+    .await;
+    let kept = superseded.map_or_else(Vec::new, |(kept, _)| kept);
     reply
         .set_cookies
         .extend(clear_all(&origin, &previous.stale));
@@ -155,18 +158,18 @@ async fn callback(
 }
 
 /// What a sign-in's task does with an outcome no one is left to take (the
-/// browser went away): the tokens of the session in it, which no cookie
-/// will hold, are revoked (RFC 7009), with a deadline of their own (the
-/// request's may be spent, and no one waits on it any more).
+/// browser went away): the tokens of the session in it (`session` finds
+/// it, if the outcome has one), which no cookie will hold, are revoked
+/// (RFC 7009), with a deadline of their own (the request's may be spent,
+/// and no one waits on it any more).
 fn revoke_unclaimed<T: Send + 'static>(
     sessions: &Sessions,
-    session: fn(T) -> SessionData,
-) -> impl FnOnce(Result<T, Error>) -> BoxFuture<'static, ()> + Send + 'static {
+    session: fn(T) -> Option<SessionData>,
+) -> impl FnOnce(T) -> BoxFuture<'static, ()> + Send + 'static {
     let provider = sessions.provider.clone();
     move |unclaimed| {
         Box::pin(async move {
-            if let Ok(done) = unclaimed {
-                let data = session(done);
+            if let Some(data) = session(unclaimed) {
                 crate::clock::with_own_deadline(Pending::of(&data).revoke(&provider, "callback"))
                     .await;
             }

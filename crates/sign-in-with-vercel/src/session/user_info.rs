@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::cookie::SessionData;
+use crate::id_token::take_string;
 
 /// The signed-in user: the standard claims (OpenID Connect Core §5.1) the
 /// provider proved, plus any others it sent.
@@ -70,10 +71,7 @@ impl UserInfo {
         claims.remove("sub");
         claims.remove("_claim_names");
         claims.remove("_claim_sources");
-        let mut string = |name: &str| match claims.remove(name) {
-            Some(Value::String(value)) => Some(value),
-            _ => None,
-        };
+        let mut string = |name: &str| take_string(&mut claims, name);
         let (name, preferred_username) = (string("name"), string("preferred_username"));
         let (picture, email) = (string("picture"), string("email"));
         let email_verified = match claims.remove("email_verified") {
