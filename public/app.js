@@ -36,14 +36,21 @@ function setStatus(text) {
 
 // A request whose session was being refreshed by a parallel request (in
 // another function instance) answers 409: the newer session cookie is on
-// its way, so one retry tells whether the user is still signed in.
+// its way, so a retry tells whether the user is still signed in. Usually
+// the first does; a refresh waiting on a slow provider may take a second,
+// later one. A 409 after that is the answer.
+const CONFLICT_RETRY_MS = [250, 1000];
+
 async function fetchApi(path, options = {}) {
   const send = () => fetch(path, { headers: { accept: "application/json" }, ...options });
-  const response = await send();
-  if (response.status !== 409) return response;
-  await response.body?.cancel();
-  await new Promise((resolve) => setTimeout(resolve, 250));
-  return send();
+  let response = await send();
+  for (const delay of CONFLICT_RETRY_MS) {
+    if (response.status !== 409) break;
+    await response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    response = await send();
+  }
+  return response;
 }
 
 // Who is signed in, from the session cookie: no provider call, and a
@@ -80,17 +87,25 @@ function renderSignedOut() {
 // session on its own (a 401 where the user was signed in), which a tab
 // checks before it believes it: the session may have been replaced
 // meanwhile (a refresh another instance won, whose new cookie came later).
+// Each announcement has an id, the same on both paths: a tab that hears it
+// on both acts once (an ended session is checked with one request).
 function announceSignOut(ended = false) {
-  if (channel) channel.postMessage({ type: "signed-out", ended });
+  const id = `${Date.now()}.${Math.random().toString(36).slice(2)}`;
+  if (channel) channel.postMessage({ type: "signed-out", ended, id });
   try {
-    localStorage.setItem(SIGNED_OUT_KEY, `${ended ? "ended " : ""}${Date.now()}`);
+    localStorage.setItem(SIGNED_OUT_KEY, `${ended ? "ended " : ""}${id}`);
   } catch {
     // Storage may be disabled; the channel is enough.
   }
 }
 
 function onSignOutElsewhere(callback) {
-  const told = async (ended) => {
+  const heard = new Set();
+  const told = async (ended, id) => {
+    if (id) {
+      if (heard.has(id)) return;
+      heard.add(id);
+    }
     if (ended) {
       try {
         if (await fetchSession()) return;
@@ -102,11 +117,14 @@ function onSignOutElsewhere(callback) {
   };
   if (channel) {
     channel.addEventListener("message", (event) => {
-      if (event.data && event.data.type === "signed-out") told(event.data.ended === true);
+      const data = event.data;
+      if (data && data.type === "signed-out") told(data.ended === true, typeof data.id === "string" ? data.id : "");
     });
   }
   window.addEventListener("storage", (event) => {
-    if (event.key === SIGNED_OUT_KEY) told(String(event.newValue).startsWith("ended "));
+    if (event.key !== SIGNED_OUT_KEY || event.newValue === null) return;
+    const ended = event.newValue.startsWith("ended ");
+    told(ended, ended ? event.newValue.slice("ended ".length) : event.newValue);
   });
 }
 
@@ -205,6 +223,24 @@ function bindSignOut() {
   }
 }
 
+// A check that failed says so, offers to try again, and shows neither
+// section: the user may well be signed in (a refresh still under way
+// elsewhere), and the page does not know.
+function renderCheckFailed(text) {
+  show("signed-in", false);
+  show("signed-out", false);
+  setStatus(text);
+  const status = $("status");
+  if (!status) return;
+  const again = document.createElement("button");
+  again.type = "button";
+  again.className = "button";
+  again.dataset.action = "check-again";
+  again.textContent = "Try again";
+  again.addEventListener("click", () => window.location.reload());
+  status.append(" ", again);
+}
+
 async function home() {
   bindSignOut();
   onSignOutElsewhere(renderSignedOut);
@@ -218,8 +254,7 @@ async function home() {
     setStatus("");
   } catch (error) {
     if (signedOut) return;
-    renderSignedOut();
-    setStatus(`Could not check your session: ${error.message}`);
+    renderCheckFailed(`Could not check your session: ${error.message}`);
   }
 }
 
@@ -351,8 +386,7 @@ async function profile() {
     setStatus("");
   } catch (error) {
     if (signedOut) return;
-    show("signed-in", false);
-    setStatus(`Could not load your profile: ${error.message}`);
+    renderCheckFailed(`Could not load your profile: ${error.message}`);
   }
 }
 

@@ -361,6 +361,44 @@ try {
     }
   });
 
+  await step("409s past the retries: the home page says it could not check, shows neither section, and Try again finds the user", async () => {
+    // A refresh in another instance that outlasts the page's two retries:
+    // the user may be signed in, so the page offers neither the sign-in
+    // link nor the signed-in section, only the error and a way to ask again.
+    let sent = 0;
+    const conflict = (route) => {
+      sent += 1;
+      return route.fulfill({
+        status: 409,
+        contentType: "application/json",
+        body: JSON.stringify({
+          error: "session_refresh_conflict",
+          error_description: "The session was being refreshed by another request; retry once.",
+        }),
+      });
+    };
+    await page.route(`${APP_URL}/api/auth/session`, conflict);
+    try {
+      await page.goto(`${APP_URL}/`);
+      await expectVisible(page.getByRole("button", { name: "Try again" }), "Try again after the 409s");
+      await expectText(page.locator("#status"), /^\s*Could not check your session: The session was being refreshed/, "the status after the 409s");
+      check(sent === 3, `one request and two retries, each answered 409: ${sent} requests`);
+      check(!(await page.locator("#signed-out").isVisible()), "the sign-in section shown though the page could not tell");
+      check(!(await page.locator("#signed-in").isVisible()), "the signed-in section shown though the page could not tell");
+    } finally {
+      await page.unroute(`${APP_URL}/api/auth/session`, conflict);
+    }
+    // The three 409s, each seen as a response and a console line, are this
+    // step's own: anything else is still a problem.
+    const fresh = problems.splice(reportedProblems);
+    const made = /^(HTTP 409 on .* GET \S+\/api\/auth\/session|console error on .*status of 409 \(Conflict\).*\/api\/auth\/session\))$/;
+    problems.push(...fresh.filter((p) => !made.test(p)));
+    check(fresh.length - (problems.length - reportedProblems) === 6, `the six reports of the three 409s: ${JSON.stringify(fresh)}`);
+    await page.getByRole("button", { name: "Try again" }).click();
+    await expectVisible(page.locator("#signed-in"), "the signed-in section after Try again");
+    await checkAccessibility(page, "the home page after Try again");
+  });
+
   await step("a provider-chosen name with a right-to-left override, 300 characters long, stays in its element and in the page", async () => {
     // What Vercel answers is the user's choice: a name that would flip the
     // sentence around it (U+202E) and one long word. Each page's name is
@@ -617,9 +655,22 @@ try {
     // A tab told that the server ended a session asks before it believes
     // it: told while the session lives (as after a refresh another
     // instance won), the second tab stays signed in.
-    await page.evaluate(() => new BroadcastChannel("auth").postMessage({ type: "signed-out", ended: true }));
+    // The announcement comes on both paths, as the pages send it (the
+    // channel and the storage event, the same id): the tab asks once.
+    const asked = [];
+    const onRequest = (request) => {
+      if (new URL(request.url()).pathname === "/api/auth/session") asked.push(request.url());
+    };
+    second.on("request", onRequest);
+    await page.evaluate(() => {
+      const id = `e2e.${Date.now()}`;
+      new BroadcastChannel("auth").postMessage({ type: "signed-out", ended: true, id });
+      localStorage.setItem("auth:signed-out", `ended ${id}`);
+    });
     await page.waitForTimeout(1000);
+    second.off("request", onRequest);
     check(await second.locator("#signed-in").isVisible(), "the second tab believed an ended session without asking");
+    check(asked.length === 1, `the second tab asked ${asked.length} times about one announcement heard twice`);
 
     const account = await context.newPage();
     await account.goto(`${emulatorOrigin}/account/authorizations`);
