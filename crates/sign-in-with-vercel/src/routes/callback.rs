@@ -116,14 +116,9 @@ async fn callback(
         async move {
             // Sessions a mark refused are revoked, another user's only (as
             // for the session this sign-in replaces).
-            let mut kept = session::revoke_ended(
-                &sessions.provider,
-                &origin,
-                &ended,
-                Some(&data.sub),
-                "callback",
-            )
-            .await;
+            let mut kept =
+                session::revoke_ended(&sessions, &origin, &ended, Some(&data.sub), "callback")
+                    .await;
             if let Some(replaced) = &replaced {
                 kept.extend(session::replaced(&sessions, replaced, &data.sub, &origin).await);
             }

@@ -99,7 +99,7 @@ async fn signout(
             "retried": earlier.len(),
             "signedIn": read.current.is_some(),
         });
-        return retried(body, earlier, provider, &origin, reply).await;
+        return retried(body, earlier, sessions, &origin, reply).await;
     }
     let current = match read.current {
         Some(current) => {
@@ -137,8 +137,7 @@ async fn signout(
         // The session signed out of is revoked first: the earlier sets
         // share its deadline, and it is the one the user is waiting on.
         let to_revoke = current.as_ref().map(Pending::of).into_iter().chain(earlier);
-        let revoked =
-            revocation::revoke_all(to_revoke, &sessions.provider, &task_origin, "signout").await;
+        let revoked = revocation::revoke_all(to_revoke, &sessions, &task_origin, "signout").await;
         (body, revoked)
     })
     .await
@@ -185,11 +184,11 @@ fn revoked_answer(
 async fn retried(
     body: serde_json::Value,
     to_revoke: impl IntoIterator<Item = Pending>,
-    provider: &Provider,
+    sessions: &Sessions,
     origin: &crate::origin::Origin,
     reply: &mut Reply,
 ) -> Result<Response, Error> {
-    let revoked = revocation::revoke_all(to_revoke, provider, origin, "signout").await;
+    let revoked = revocation::revoke_all(to_revoke, sessions, origin, "signout").await;
     Ok(revoked_answer(body, revoked, reply))
 }
 

@@ -75,7 +75,8 @@ const PARALLEL_SIGN_INS_SECS: i64 = 60;
 const YOUNG_MARKS: usize = 4;
 /// The most sessions a request's marks refuse that are revoked: a browser
 /// has one; more are copies someone made to have the app call the
-/// provider on their behalf.
+/// provider on their behalf (and each set is revoked once per instance,
+/// however often it is sent: see `session::spent`).
 const MAX_ENDED: usize = 2;
 
 /// The profile claims an ID token proved.

@@ -14,6 +14,7 @@ pub(crate) mod format;
 mod rejection;
 pub(crate) mod revocation;
 mod shared;
+mod spent;
 pub(crate) mod store;
 mod user_info;
 
@@ -50,7 +51,8 @@ use revocation::Pending;
 /// request in another instance may have spent the refresh token first, so
 /// while the access token lives the request still names the user and
 /// keeps the generation (the winner's answer replaces it; a dead grant
-/// costs a refused token call per request until then); once it has
+/// costs one refused token call per instance, which remembers the
+/// refusal); once it has
 /// expired, the answer is 409 and deletes the generation.
 pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 
@@ -63,6 +65,9 @@ pub(crate) struct Sessions {
     /// as a task of its own ([`Flights::share`]), which owns what it uses.
     pub(crate) provider: Arc<Provider>,
     flights: Arc<Flights>,
+    /// The refusals and revocations this instance has heard of: what a
+    /// replayed cookie does not make it ask again.
+    pub(crate) spent: Arc<spent::Spent>,
     store: Option<Arc<store::Store>>,
 }
 
@@ -77,6 +82,7 @@ impl Sessions {
         Self {
             provider: provider.clone(),
             flights: Arc::default(),
+            spent: Arc::default(),
             store: store.map(Arc::new),
         }
     }
@@ -153,7 +159,7 @@ pub(crate) async fn load(
         let user = read.current.as_ref().map(|c| c.data.sub.as_str());
         // Boxed: the rare revocation does not grow every request's future.
         let kept = Box::pin(revoke_ended(
-            provider,
+            sessions,
             &origin,
             &read.ended,
             user,
@@ -205,11 +211,11 @@ pub(crate) async fn load(
                 // still known and the generation stays: the winner's
                 // response deletes it, and deleting it here left the
                 // browser signed out until that response came, if this
-                // one came first (a dead grant costs a refused token call
-                // per request until the access token expires). After that
-                // the refusal is the last word, and the generation is
-                // deleted, so that a copied cookie cannot keep a dead
-                // session alive. 409: one retry tells a lost race (the
+                // one came first (a dead grant costs one refused token
+                // call per instance: the refusal is remembered, see
+                // `spent`). After that the refusal is the last word, and
+                // the generation is deleted, so that a copied cookie
+                // cannot keep a dead session alive. 409: one retry tells a lost race (the
                 // newer cookie has arrived) from a dead grant.
                 if !live {
                     return Err(Error::RefreshConflict);
@@ -304,7 +310,7 @@ pub(crate) async fn end_and_revoke(
         let revoke = async {
             match &origin {
                 Some(origin) => {
-                    revocation::revoke_all([Pending::of(&data)], provider, origin, route)
+                    revocation::revoke_all([Pending::of(&data)], &sessions, origin, route)
                         .await
                         .kept
                 }
@@ -344,14 +350,9 @@ pub(crate) async fn replaced(
             if same_user {
                 return Vec::new();
             }
-            revocation::revoke_all(
-                [Pending::of(&previous)],
-                &sessions.provider,
-                &origin,
-                "callback",
-            )
-            .await
-            .kept
+            revocation::revoke_all([Pending::of(&previous)], &sessions, &origin, "callback")
+                .await
+                .kept
         };
         let (_, kept) = tokio::join!(end(&sessions, &previous), revoke_previous);
         kept
@@ -369,7 +370,7 @@ pub(crate) async fn replaced(
 /// could not revoke are kept for a retry, as a sign-out's are: the
 /// `Set-Cookie`s returned.
 pub(crate) async fn revoke_ended(
-    provider: &Provider,
+    sessions: &Sessions,
     origin: &Origin,
     ended: &[SessionData],
     user: Option<&str>,
@@ -382,7 +383,7 @@ pub(crate) async fn revoke_ended(
         .filter(|e| Some(e.sub.as_str()) != user)
         .map(Pending::of)
         .collect();
-    revocation::revoke_all(pending, provider, origin, route)
+    revocation::revoke_all(pending, sessions, origin, route)
         .await
         .kept
 }
@@ -470,7 +471,17 @@ async fn refresh_shared(
             }
         }
     };
-    sessions.flights.share(key, &id, refresh).await
+    // Refused before in this instance: the same refusal, no token call (a
+    // copy of a spent or dead generation, however often it is sent).
+    let now = sessions.provider.now();
+    if let Some(refusal) = sessions.spent.refusal(&key, now) {
+        return Err(refusal);
+    }
+    let outcome = sessions.flights.share(key, &id, refresh).await;
+    if let Err(e) = &outcome {
+        sessions.spent.refused(key, data.expires_at, e, now);
+    }
+    outcome
 }
 
 /// Whether a refresh may move the session's end (a refresh token's life
@@ -845,6 +856,102 @@ mod tests {
             .iter()
             .any(|c| c.to_str().unwrap().contains("Max-Age=0"));
         assert!(deleted, "the generation it read is deleted");
+    }
+
+    /// `request` again, as a copy of its cookie is sent: the same headers,
+    /// with `method`.
+    fn again(request: &http::Request<()>, method: http::Method) -> http::Request<()> {
+        let mut copy = http::Request::new(());
+        *copy.method_mut() = method;
+        *copy.uri_mut() = request.uri().clone();
+        *copy.headers_mut() = request.headers().clone();
+        copy
+    }
+
+    /// A copy of a generation whose refresh the provider refused (spent
+    /// by another instance, or its grant dead), sent again and again: one
+    /// token call in all, and each request answered as the first was
+    /// (without a store; with one, the first refusal ends the session in
+    /// the store). Before, each copy made a token call of its own, for as
+    /// long as the seal opens (thirty days), and a copy's sender could
+    /// spend the app's client credentials at the provider at will.
+    #[tokio::test]
+    async fn a_replayed_refused_generation_costs_one_token_call() {
+        use crate::transport::tests::{Fake, response};
+        // Past the access token's expiry (409, the generation deleted),
+        // and in the early-refresh window (the user still named).
+        for (later, status) in [(3700, 409), (3590, 200)] {
+            let fake = Fake::new(|path| {
+                Ok(match path {
+                    "/login/oauth/token" => response(400, r#"{"error":"invalid_grant"}"#),
+                    _ => response(404, ""),
+                })
+            });
+            let (auth, request) = signed_in_earlier(fake.clone(), later);
+            for sent in 0..5 {
+                let answer = auth
+                    .serve(&crate::SESSION, again(&request, http::Method::GET))
+                    .await;
+                assert_eq!(answer.status(), status, "{later}: copy {sent}");
+            }
+            assert_eq!(fake.calls("/login/oauth/token"), 1, "{later}");
+            crate::log::tests::taken();
+        }
+    }
+
+    /// A copy of a session its browser signed out of, sent with the
+    /// sign-out's mark (as when a late refresh's answer brought it back)
+    /// again and again: its tokens are revoked once, not on every request
+    /// (two calls: the access token and the refresh token). So is a copy
+    /// of a session signed out of, signed out again.
+    #[tokio::test]
+    async fn a_replayed_ended_session_is_revoked_once() {
+        use crate::transport::tests::{Fake, response};
+        let fake = Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token/revoke" => response(200, ""),
+                _ => response(404, ""),
+            })
+        });
+        let (auth, request) = signed_in_ten_seconds_later(fake.clone());
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let mark = cookie::ended_cookie(&origin, &data(), NOW + 5).unwrap();
+        let mut marked = again(&request, http::Method::GET);
+        let pair = format!(
+            "{}; {}",
+            request.headers()[http::header::COOKIE].to_str().unwrap(),
+            mark.to_str().unwrap().split(';').next().unwrap()
+        );
+        marked
+            .headers_mut()
+            .insert(http::header::COOKIE, pair.parse().unwrap());
+        for sent in 0..5 {
+            let answer = auth
+                .serve(&crate::SESSION, again(&marked, http::Method::GET))
+                .await;
+            assert_eq!(answer.status(), 200, "copy {sent}");
+            assert_eq!(&answer.body()[..], br#"{"user":null}"#, "copy {sent}");
+        }
+        assert_eq!(fake.calls("/login/oauth/token/revoke"), 2);
+
+        // The live session (without the mark), signed out three times.
+        let fake = Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token/revoke" => response(200, ""),
+                _ => response(404, ""),
+            })
+        });
+        let (auth, request) = signed_in_ten_seconds_later(fake.clone());
+        for sent in 0..3 {
+            let answer = auth
+                .serve(&crate::SIGNOUT, again(&request, http::Method::POST))
+                .await;
+            assert_eq!(answer.status(), 200, "sign-out {sent}");
+            let body: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+            assert_eq!(body["revoked"], true, "sign-out {sent}: {body}");
+        }
+        assert_eq!(fake.calls("/login/oauth/token/revoke"), 2);
+        crate::log::tests::taken();
     }
 
     /// `Auth::protect` refuses a request of a method that changes things

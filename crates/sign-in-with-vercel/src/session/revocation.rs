@@ -11,7 +11,9 @@
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
+use super::Sessions;
 use super::cookie::SessionData;
+use super::spent::revoked_key;
 use crate::config::Config;
 use crate::cookies::{
     REVOCATION_COOKIE, RequestCookies, clear_cookie, cookie_name, set_sealed_cookie,
@@ -95,10 +97,13 @@ pub(crate) struct Revoked {
 }
 
 /// Revokes each set of `pending`, in order, keeping those the provider
-/// could not revoke for a retry.
+/// could not revoke for a retry. A set this instance revoked before (or
+/// that the provider cannot revoke) counts as revoked without a call: a
+/// copy of a cookie sent again does not make the app ask again
+/// ([`super::spent`]).
 pub(crate) async fn revoke_all(
     pending: impl IntoIterator<Item = Pending>,
-    provider: &Provider,
+    sessions: &Sessions,
     origin: &Origin,
     route: &str,
 ) -> Revoked {
@@ -106,10 +111,19 @@ pub(crate) async fn revoke_all(
         all: true,
         kept: Vec::new(),
     };
+    let provider = &sessions.provider;
     for tokens in pending {
-        let (outcome, kept) = tokens.revoke_or_keep(provider, origin, route).await;
+        let key = revoked_key(&tokens.access_token, tokens.refresh_token.as_ref());
+        let outcome = match sessions.spent.revocation(&key, provider.now()) {
+            Some(outcome) => outcome,
+            None => {
+                let (outcome, kept) = tokens.revoke_or_keep(provider, origin, route).await;
+                sessions.spent.revoked(key, outcome, provider.now());
+                revoked.kept.extend(kept);
+                outcome
+            }
+        };
         revoked.all &= outcome == Revocation::Revoked;
-        revoked.kept.extend(kept);
     }
     revoked
 }
