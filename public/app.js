@@ -29,9 +29,37 @@ function show(id, visible) {
 function setStatus(text) {
   const status = $("status");
   if (status) {
+    // Never hidden: a live region that is shown and filled at once is
+    // not announced. Empty, it takes no room (.status:empty in app.css).
     status.textContent = text;
-    status.hidden = !text;
   }
+}
+
+// Busy, yet still focusable: a disabled button drops the keyboard focus
+// to <body>. Returns false when the button is busy already.
+function setBusy(button, text) {
+  if (button.getAttribute("aria-disabled") === "true") return false;
+  button.dataset.label = button.textContent;
+  button.setAttribute("aria-disabled", "true");
+  button.textContent = text;
+  return true;
+}
+
+function setIdle(button) {
+  button.removeAttribute("aria-disabled");
+  button.textContent = button.dataset.label;
+}
+
+// The section the user was working in is going away: focus (and a screen
+// reader) go to what replaces it, the status line when it says something,
+// else the signed-out section's heading.
+function moveFocusFrom(section) {
+  if (section && !$(section)?.contains(document.activeElement)) return;
+  const status = $("status");
+  const target = status && status.textContent ? status : $("signed-out-title");
+  if (!target) return;
+  target.tabIndex = -1;
+  target.focus();
 }
 
 // A request whose session was being refreshed by a parallel request (in
@@ -76,10 +104,11 @@ async function fetchUser() {
 
 function renderSignedOut() {
   signedOut = true;
-  show("signed-in", false);
-  show("signed-out", true);
   // The signed-out section says so itself on the profile page.
   setStatus(document.body.dataset.page === "home" ? "You are signed out." : "");
+  moveFocusFrom("signed-in");
+  show("signed-in", false);
+  show("signed-out", true);
 }
 
 // Sign-out in one tab shows in the others: BroadcastChannel where
@@ -134,9 +163,8 @@ function onSignOutElsewhere(callback) {
 // says so and offers to try again (the server keeps the tokens, sealed, for
 // a few minutes), instead of quietly leaving them alive.
 async function signOut(button, everywhere) {
-  const label = button.textContent;
-  button.disabled = true;
-  button.textContent = "Signing out…";
+  if (!setBusy(button, "Signing out…")) return;
+  setStatus("Signing out…");
   try {
     const path = everywhere ? "/api/auth/signout?everywhere" : "/api/auth/signout";
     const response = await fetch(path, SAME_ORIGIN_POST);
@@ -159,8 +187,7 @@ async function signOut(button, everywhere) {
     if (notes.length) return renderSignedOutWith(notes.join(" "));
     window.location.assign("/");
   } catch (error) {
-    button.disabled = false;
-    button.textContent = label;
+    setIdle(button);
     setStatus(`Could not sign out: ${error.message}. Please try again.`);
   }
 }
@@ -168,9 +195,10 @@ async function signOut(button, everywhere) {
 // Signed out, with a note the user should read before leaving.
 function renderSignedOutWith(note) {
   signedOut = true;
+  setStatus(note);
+  moveFocusFrom("signed-in");
   show("signed-in", false);
   show("signed-out", true);
-  setStatus(note);
 }
 
 // Signed out here, revocation pending: a button retries it. `?retry`
@@ -187,8 +215,7 @@ function renderRevocationRetry(note) {
   retry.dataset.action = "retry-revocation";
   retry.textContent = "Try again";
   retry.addEventListener("click", async () => {
-    retry.disabled = true;
-    retry.textContent = "Trying again…";
+    if (!setBusy(retry, "Trying again…")) return;
     try {
       const response = await fetch("/api/auth/signout?retry", SAME_ORIGIN_POST);
       const answer = await response.json().catch(() => ({}));
@@ -210,6 +237,8 @@ function renderRevocationRetry(note) {
     } catch (error) {
       renderRevocationRetry(`Could not reach this app: ${error.message}.`);
     }
+    // The button went with the old message: focus the new one.
+    if (!retry.isConnected && document.activeElement === document.body) moveFocusFrom(null);
   });
   status.append(" ", retry);
 }
@@ -242,6 +271,7 @@ function renderCheckFailed(text) {
 }
 
 async function home() {
+  setStatus("Checking whether you are signed in…");
   bindSignOut();
   onSignOutElsewhere(renderSignedOut);
   try {
@@ -267,8 +297,8 @@ async function validateToken(button) {
   const result = $("token-result");
   const details = $("token-details");
   const errorBox = $("token-error");
-  button.disabled = true;
-  button.textContent = "Validating token…";
+  if (!setBusy(button, "Validating token…")) return;
+  $("token-status").textContent = "Validating token…";
   result.hidden = true;
   errorBox.hidden = true;
   try {
@@ -284,7 +314,11 @@ async function validateToken(button) {
     }
     if (!response.ok) throw new Error(data.error_description || `HTTP ${response.status}`);
     const info = data.tokenInfo || {};
-    $("token-message").textContent = `✓ ${data.message}`;
+    // The mark is for the eye; a screen reader hears the message.
+    const mark = document.createElement("span");
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = "✓";
+    $("token-message").replaceChildren(mark, " ", String(data.message));
     details.replaceChildren();
     const rows = [
       ["Token active", info.active ? "Yes" : "No"],
@@ -340,16 +374,18 @@ async function validateToken(button) {
       metaSection.hidden = false;
     }
     result.hidden = false;
+    $("token-status").textContent = `${data.message}. The details follow.`;
   } catch (error) {
     errorBox.textContent = `Error: ${error.message}`;
     errorBox.hidden = false;
+    $("token-status").textContent = "";
   } finally {
-    button.disabled = false;
-    button.textContent = "Validate token";
+    setIdle(button);
   }
 }
 
 async function profile() {
+  setStatus("Loading your profile…");
   bindSignOut();
   onSignOutElsewhere(renderSignedOut);
   const validate = document.querySelector('[data-action="validate"]');
@@ -378,7 +414,8 @@ async function profile() {
       // is left out rather than shown broken.
       picture.addEventListener("error", () => { picture.hidden = true; }, { once: true });
       picture.src = user.picture;
-      picture.alt = `Avatar of ${name}`;
+      // The name is beside it: the picture itself says nothing more
+      // (alt="" in the page).
       picture.hidden = false;
     }
     show("signed-out", false);
@@ -431,6 +468,7 @@ function errorPage() {
   $("error-title").textContent = title;
   $("error-text").textContent = text;
   $("error-code").textContent = code;
+  $("error-code-line").hidden = false;
   document.title = `${title} · Sign in with Vercel`;
   // A failed sign-in can leave an earlier one standing (a callback opened
   // again from the history, a second sign-in cancelled): say so, and lead

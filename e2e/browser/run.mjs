@@ -307,8 +307,11 @@ try {
     await expectText(page.locator("#welcome-name"), "Demo User", "the welcome line");
     await expectText(page.locator("#email"), "demo@example.com", "the email");
     await expectText(page.locator("#username"), "demo", "the username");
-    const picture = page.getByRole("img", { name: "Avatar of Demo User" });
+    // Beside the name, the picture says nothing more: alt="", no second
+    // reading of the name.
+    const picture = page.locator("#picture");
     await expectVisible(picture, "the picture");
+    check((await picture.getAttribute("alt")) === "", `the picture's alt is ${JSON.stringify(await picture.getAttribute("alt"))}`);
     const img = await picture.evaluate(async (el) => {
       await el.decode().catch(() => {});
       return { src: el.currentSrc || el.src, width: el.naturalWidth };
@@ -455,6 +458,12 @@ try {
     check(response.status() === 200, `/api/validate-token answered ${response.status()}`);
     const info = (await response.json()).tokenInfo || {};
     await expectText(page.locator("#token-message"), /Token is valid/, "the token result");
+    // The keyboard's place is kept (a disabled button would drop it to the
+    // body), and the outcome is said in a live region that stays exposed.
+    const focused = await page.evaluate(() => document.activeElement?.dataset?.action || document.activeElement?.tagName);
+    check(focused === "validate", `the focus after "Validate token" is on ${focused}, not the button`);
+    const said = await page.locator("#token-status").textContent();
+    check(/^Token is valid.*The details follow\.$/.test(said), `the live region says ${JSON.stringify(said)}`);
     const rows = await page.locator("#token-details").evaluate((dl) => {
       const out = {};
       for (const dt of dl.querySelectorAll("dt")) out[dt.textContent.trim()] = dt.nextElementSibling?.textContent.trim();
@@ -753,6 +762,27 @@ try {
     await page.goto(`${APP_URL}/auth/error?error=invalid_scope`);
     await expectText(page.locator("#error-text"), /Trying again will not help/, "invalid_scope's explanation");
     await expectText(page.locator("#error-code"), "invalid_scope", "the error code");
+  });
+
+  await step("without JavaScript: the home page offers the sign-in link, and no page claims what only its script can know", async () => {
+    const plain = await context.newPage();
+    const cdp = await context.newCDPSession(plain);
+    await cdp.send("Emulation.setScriptExecutionDisabled", { value: true });
+    try {
+      await plain.goto(`${APP_URL}/`);
+      await expectVisible(plain.getByRole("link", { name: "Sign in with Vercel" }), "the sign-in link without JavaScript");
+      const home = await plain.locator("main").innerText();
+      check(!home.includes("Checking whether"), `the home page says it is checking, forever: ${JSON.stringify(home)}`);
+      await plain.goto(`${APP_URL}/profile`);
+      const profile = await plain.locator("main").innerText();
+      check(!profile.includes("Loading your profile"), `the profile says it is loading, forever: ${JSON.stringify(profile)}`);
+      await plain.goto(`${APP_URL}/auth/error?error=access_denied`);
+      const error = await plain.locator("main").innerText();
+      check(!error.includes("Error code"), `the error page shows a code it did not read: ${JSON.stringify(error)}`);
+    } finally {
+      await cdp.detach().catch(() => {});
+      await plain.close();
+    }
   });
 
   console.log(`\nAll ${stepNumber} steps passed in ${elapsed()}; screenshots:`);
