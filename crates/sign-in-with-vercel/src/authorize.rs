@@ -8,11 +8,19 @@ use crate::pkce::CHALLENGE_METHOD;
 use crate::secret::{CodeVerifier, Nonce, State, random_tokens};
 
 /// The scopes requested: an ID token, the profile and email claims, and a
-/// refresh token. The one list of scopes: the emulator offers these.
+/// refresh token. The one list of scopes: the emulator offers these. The
+/// last, `offline_access` (OpenID Connect Core §11), only of a provider
+/// whose metadata does not leave it out of its `scopes_supported`
+/// ([`ProviderMetadata::offers_offline_access`]).
 pub const SCOPES: &[&str] = &["openid", "email", "profile", "offline_access"];
 /// [`SCOPES`] as the `scope` parameter (RFC 6749 §3.3), form-encoded as it
 /// goes into the URL (a test checks it against the list).
 const SCOPE_ENCODED: &str = "openid+email+profile+offline_access";
+/// [`SCOPE_ENCODED`] without `offline_access`, for a provider that does
+/// not list it: Google, GitLab and Amazon Cognito answer a request for it
+/// with `invalid_scope`, so no sign-in would complete. Without a refresh
+/// token the session ends with its access token.
+const SCOPE_ENCODED_WITHOUT_REFRESH: &str = "openid+email+profile";
 /// How long a sign-in attempt may take, in seconds (the flow cookie's life).
 pub const FLOW_TTL_SECS: i64 = 10 * 60;
 
@@ -89,7 +97,14 @@ pub fn authorization_url(
     // state, nonce and the challenge are base64url: nothing to encode.
     for (name, value) in [
         ("&response_type=", "code"),
-        ("&scope=", SCOPE_ENCODED),
+        (
+            "&scope=",
+            if metadata.offers_offline_access() {
+                SCOPE_ENCODED
+            } else {
+                SCOPE_ENCODED_WITHOUT_REFRESH
+            },
+        ),
         ("&state=", flow.state.secret()),
         ("&nonce=", flow.nonce.secret()),
         ("&code_challenge=", &challenge),
@@ -135,6 +150,43 @@ mod tests {
         let scope = SCOPES.join(" ");
         let encoded: String = form_urlencoded::byte_serialize(scope.as_bytes()).collect();
         assert_eq!(SCOPE_ENCODED, encoded);
+        let without = SCOPES[..3].join(" ");
+        let encoded: String = form_urlencoded::byte_serialize(without.as_bytes()).collect();
+        assert_eq!(SCOPE_ENCODED_WITHOUT_REFRESH, encoded);
+        assert_eq!(SCOPES[3], "offline_access");
+    }
+
+    /// A refresh token is asked for (`offline_access`) unless the
+    /// provider's `scopes_supported` leaves it out, as Google's, GitLab's
+    /// and Amazon Cognito's do (each refuses the request with
+    /// `invalid_scope`). Vercel, and a provider that lists no scopes, are
+    /// asked for it.
+    #[test]
+    fn offline_access_is_asked_only_of_a_provider_that_does_not_leave_it_out() {
+        let flow = Flow::new(
+            "https://app.example/api/auth/callback".into(),
+            "/".into(),
+            0,
+        );
+        let scope = |m: &ProviderMetadata| {
+            let url = url::Url::parse(&authorization_url(m, "cl", &flow).unwrap()).unwrap();
+            let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+            q["scope"].clone()
+        };
+        let mut m = ProviderMetadata::vercel();
+        assert_eq!(scope(&m), "openid email profile offline_access");
+        m.scopes_supported = Some(vec!["openid".into(), "offline_access".into()]);
+        assert_eq!(scope(&m), "openid email profile offline_access");
+        m.scopes_supported = Some(vec!["openid".into(), "email".into(), "profile".into()]);
+        assert_eq!(scope(&m), "openid email profile");
+        // Google's discovery document, as it lists them.
+        let google = br#"{"issuer":"https://accounts.google.com","authorization_endpoint":"https://accounts.google.com/o/oauth2/v2/auth","token_endpoint":"https://oauth2.googleapis.com/token","jwks_uri":"https://www.googleapis.com/oauth2/v3/certs","scopes_supported":["openid","email","profile"]}"#;
+        let m: ProviderMetadata = serde_json::from_slice(google).unwrap();
+        assert_eq!(scope(&m), "openid email profile");
+        // No list, or not a list of strings: asked for.
+        let none = br#"{"issuer":"https://op","authorization_endpoint":"https://op/a","token_endpoint":"https://op/t","jwks_uri":"https://op/k","scopes_supported":"openid"}"#;
+        let m: ProviderMetadata = serde_json::from_slice(none).unwrap();
+        assert_eq!(scope(&m), "openid email profile offline_access");
     }
 
     #[test]

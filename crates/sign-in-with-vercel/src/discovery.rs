@@ -1,6 +1,7 @@
 //! The provider's endpoints: built in for Vercel, otherwise from OpenID
 //! Connect Discovery 1.0 (`/.well-known/openid-configuration`).
 
+use http::StatusCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -68,6 +69,11 @@ pub struct ProviderMetadata {
     /// listed here. A value that is not a list of strings reads as absent.
     #[serde(default, deserialize_with = "string_list")]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// The scopes the provider lists (OpenID Connect Discovery §3), read
+    /// for one: see [`ProviderMetadata::offers_offline_access`]. A value
+    /// that is not a list of strings reads as absent.
+    #[serde(default, deserialize_with = "string_list")]
+    pub scopes_supported: Option<Vec<String>>,
 }
 
 impl ProviderMetadata {
@@ -95,7 +101,23 @@ impl ProviderMetadata {
             // Vercel signs RS256 only, which is what no list means (and no
             // allocation in the heap every request of the instance uses).
             id_token_signing_alg_values_supported: None,
+            // Vercel gives refresh tokens for `offline_access`, which is
+            // what no list means.
+            scopes_supported: None,
         }
+    }
+
+    /// Whether to ask for a refresh token with `offline_access` (OpenID
+    /// Connect Core §11): unless the provider lists its scopes and leaves
+    /// it out. A provider may support scopes it does not list (Discovery
+    /// §3), but Google, GitLab and Amazon Cognito, which do not list it,
+    /// refuse a request for it with `invalid_scope`, which no sign-in
+    /// passes; one that supports it unlisted gives sessions that end with
+    /// their access token.
+    pub fn offers_offline_access(&self) -> bool {
+        self.scopes_supported
+            .as_ref()
+            .is_none_or(|scopes| scopes.iter().any(|s| s == "offline_access"))
     }
 
     /// The discovery request for `issuer` (OpenID Connect Discovery §4.1:
@@ -253,8 +275,20 @@ pub(crate) fn discovered<M: IssuerMetadata>(
     expected_issuer: &str,
     response: &HttpResponse,
 ) -> Result<M, Error> {
-    if !response.status().is_success() {
-        return Err(Endpoint::Discovery.failed(response.status()));
+    let status = response.status();
+    // Nothing at the well-known path: the configured issuer is not one (an
+    // endpoint's URL, a path too many or too few), which only the operator
+    // can mend; every other failure may pass.
+    if matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) {
+        return Err(Error::Discovery(format!(
+            "no provider metadata at the issuer's /.well-known/openid-configuration (HTTP {}): \
+             the configured issuer must be the provider's issuer URL exactly as its metadata \
+             names it (https://vercel.com for Vercel), not an endpoint",
+            status.as_u16()
+        )));
+    }
+    if !status.is_success() {
+        return Err(Endpoint::Discovery.failed(status));
     }
     let mut metadata: M = serde_json::from_slice(response.body())
         .map_err(|_| Endpoint::Discovery.malformed("not provider metadata"))?;
@@ -612,5 +646,32 @@ mod tests {
             ProviderMetadata::from_response("https://op.example.com", &response(200, "<html>"))
                 .unwrap_err();
         assert_eq!(err.code(), "provider_unavailable");
+        for status in [401, 403, 429, 500] {
+            let err =
+                ProviderMetadata::from_response("https://op.example.com", &response(status, ""))
+                    .unwrap_err();
+            assert_eq!(err.code(), "provider_unavailable", "{status}");
+        }
+    }
+
+    /// Nothing at the well-known path (an endpoint's URL configured as the
+    /// issuer, a path too many or too few) is the operator's to mend: a
+    /// configuration error saying what the issuer must be, not "Vercel is
+    /// unavailable" for as long as the setting stays wrong.
+    #[test]
+    fn no_metadata_at_the_issuer_is_a_configuration_error() {
+        for status in [404, 410] {
+            let err = ProviderMetadata::from_response(
+                "https://op.example.com/oauth",
+                &response(status, ""),
+            )
+            .unwrap_err();
+            assert_eq!(err.code(), "configuration", "{status}");
+            let said = err.to_string();
+            assert!(
+                said.contains(&format!("HTTP {status}")) && said.contains("not an endpoint"),
+                "{said}"
+            );
+        }
     }
 }

@@ -63,16 +63,22 @@ pub enum TokenRevoked {
 }
 
 /// Checks a revocation response (RFC 7009 §2.2); any other error, or an
-/// answer we cannot read, is a failure worth a retry.
+/// answer we cannot read, is a failure worth a retry. A 400
+/// `invalid_token` is a token already invalid, which RFC 7009 §2.2
+/// answers with a 200 and some providers with that error (Google, for a
+/// token revoked or expired, as the second of a session's two tokens is
+/// once the first revoked the grant): what revoking it was for.
 pub fn parse_response(response: &HttpResponse) -> Result<TokenRevoked, Error> {
     let status = response.status();
     if status.is_success() {
         return Ok(TokenRevoked::Yes);
     }
-    if status == http::StatusCode::BAD_REQUEST
-        && oauth_error_code(response.body()).as_deref() == Some("unsupported_token_type")
-    {
-        return Ok(TokenRevoked::NotRevocable);
+    if status == http::StatusCode::BAD_REQUEST {
+        match oauth_error_code(response.body()).as_deref() {
+            Some("unsupported_token_type") => return Ok(TokenRevoked::NotRevocable),
+            Some("invalid_token") => return Ok(TokenRevoked::Yes),
+            _ => {}
+        }
     }
     Err(Endpoint::Revocation.failed(status))
 }
@@ -284,9 +290,20 @@ mod tests {
             parse_response(&response(400, r#"{"error":"unsupported_token_type"}"#)).unwrap(),
             TokenRevoked::NotRevocable
         );
+        // Already invalid, as Google says it (RFC 7009 §2.2 says 200).
+        assert_eq!(
+            parse_response(&response(
+                400,
+                r#"{"error":"invalid_token","error_description":"Token expired or revoked"}"#
+            ))
+            .unwrap(),
+            TokenRevoked::Yes
+        );
         for (status, body) in [
             (400, r#"{"error":"invalid_request"}"#),
             (400, "unsupported_token_type"),
+            (400, "invalid_token"),
+            (401, r#"{"error":"invalid_token"}"#),
             (401, r#"{"error":"unsupported_token_type"}"#),
             (503, ""),
         ] {
