@@ -23,9 +23,18 @@ use crate::vercel_api::VercelApi;
 
 /// Logged once per [`Auth`] made from a configuration: a plain
 /// `redis://` store URL to another host sends the store's password and
-/// the sessions' marks unencrypted. Not refused: Redis Cloud hands out
-/// such URLs.
-fn warn_of_a_cleartext_store(config: &Config) {
+/// the sessions' marks unencrypted (not refused: Redis Cloud hands out
+/// such URLs); a key of `AUTH_SECRET` with whitespace in it is most likely
+/// a rotation list written with spaces, which opens no session sealed
+/// before (not refused: a passphrase may hold spaces).
+fn warn_of_settings(config: &Config) {
+    if config.spaced_auth_secret {
+        crate::log::warn(
+            "a key of AUTH_SECRET has whitespace in it: a rotation list is comma-separated \
+             (AUTH_SECRET=new,old); read as one key, it opens no session sealed under the \
+             old one, and every user is signed out",
+        );
+    }
     if config
         .store_url
         .as_ref()
@@ -63,7 +72,7 @@ impl Auth {
     /// fails the check makes every route answer `configuration`, logged
     /// with each answer.
     pub fn new(config: Config) -> Self {
-        warn_of_a_cleartext_store(&config);
+        warn_of_settings(&config);
         Self::build(Provider::new(Ok(config)))
     }
 
@@ -84,7 +93,7 @@ impl Auth {
     fn from_config(config: Result<Config, crate::config::ConfigError>) -> Self {
         match &config {
             Err(e) => crate::log::error(&format!("configuration error: {e}")),
-            Ok(c) => warn_of_a_cleartext_store(c),
+            Ok(c) => warn_of_settings(c),
         }
         Self::build(Provider::loaded(config))
     }
@@ -388,6 +397,37 @@ mod tests {
             "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
             _ => None,
         })
+    }
+
+    /// A key of `AUTH_SECRET` with whitespace in it (a rotation list
+    /// written `new old`) is said once, when the instance starts, naming
+    /// the variable and the comma; a comma-separated list is not.
+    #[test]
+    fn a_spaced_auth_secret_is_said_at_start() {
+        let with = |secret: String| {
+            crate::log::tests::taken();
+            let _auth = Auth::from_lookup(|name| match name {
+                "VERCEL_APP_CLIENT_ID" => Some("cl_held".into()),
+                "AUTH_SECRET" => Some(secret.clone()),
+                _ => None,
+            });
+            crate::log::tests::taken()
+        };
+        let new = "ffffffffffffffffffffffffffffffff";
+        let old = "0123456789abcdef0123456789abcdef";
+        let lines = with(format!("{new} {old}"));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("warn: a key of AUTH_SECRET has whitespace in it")
+                && lines[0].contains("AUTH_SECRET=new,old"),
+            "{lines:?}"
+        );
+        assert!(
+            !lines[0].contains(new) && !lines[0].contains(old),
+            "{lines:?}"
+        );
+        let lines = with(format!("{new}, {old}"));
+        assert!(lines.is_empty(), "{lines:?}");
     }
 
     /// `protect`'s future holds no borrow of the request, so it is `Send`

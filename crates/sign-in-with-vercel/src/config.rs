@@ -71,6 +71,12 @@ pub struct Config {
     /// The shared session store, from `REDIS_URL` (or `KV_URL`), used when
     /// the library is built with its `redis` feature.
     pub store_url: Option<StoreUrl>,
+    /// Whether a key of `AUTH_SECRET` holds whitespace: most likely a
+    /// rotation list written with spaces (`new old`), read as one key that
+    /// opens no session sealed before; said once per instance
+    /// ([`Auth`](crate::Auth)'s start), not refused (a passphrase may
+    /// hold spaces).
+    pub(crate) spaced_auth_secret: bool,
 }
 
 /// A store URL: `redis://` or `rediss://` (TLS). It carries the store's
@@ -237,6 +243,45 @@ pub(crate) fn check_client_id(variable: &'static str, client_id: &str) -> Result
     Ok(())
 }
 
+/// The client ID is public: it is in every authorization URL, which every
+/// visitor who clicks "Sign in" sees, and in their browser's history. A
+/// secret pasted in its place (the two values swapped, or a key of
+/// `AUTH_SECRET`) would be handed to all of them, so such a configuration
+/// is refused. Vercel's client IDs start with `cl_`: a client secret that
+/// does, beside a client ID that does not, is taken for a swap. The error
+/// quotes neither value.
+fn check_id_is_no_secret(
+    variable: &'static str,
+    client_id: &str,
+    client_secret: Option<&ClientSecret>,
+    auth_secret: Option<&str>,
+) -> Result<(), ConfigError> {
+    const PUBLIC: &str = "the client ID is public (every sign-in URL carries it): copy each value from your app's Manage page in the Vercel dashboard";
+    if let Some(secret) = client_secret.map(ClientSecret::secret) {
+        if secret == client_id {
+            return Err(problem(
+                variable,
+                format!("is the same as VERCEL_APP_CLIENT_SECRET; {PUBLIC}"),
+            ));
+        }
+        if secret.starts_with("cl_") && !client_id.starts_with("cl_") {
+            return Err(problem(
+                variable,
+                format!(
+                    "and VERCEL_APP_CLIENT_SECRET look swapped (Vercel's client IDs start with cl_, and the secret does); {PUBLIC}"
+                ),
+            ));
+        }
+    }
+    if auth_secret.is_some_and(|keys| keys.split(',').any(|key| key.trim() == client_id)) {
+        return Err(problem(
+            variable,
+            format!("is one of AUTH_SECRET's keys; {PUBLIC}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A configuration error for the first of the process's variables `names`
 /// whose value is not UTF-8, which `std::env::var(..).ok()` would read as
 /// unset.
@@ -312,6 +357,13 @@ impl Config {
             ));
         }
 
+        check_id_is_no_secret(
+            client_id_var,
+            &client_id,
+            client_secret.as_ref(),
+            var("AUTH_SECRET").as_deref(),
+        )?;
+
         let token_auth = match (var("VERCEL_APP_TOKEN_AUTH").as_deref(), &client_secret) {
             (None, Some(_)) => None,
             (Some("client_secret_post"), Some(_)) => Some(ClientAuthMethod::ClientSecretPost),
@@ -362,6 +414,10 @@ impl Config {
             ));
         }
 
+        let spaced_auth_secret = var("AUTH_SECRET").is_some_and(|list| {
+            list.split(',')
+                .any(|key| key.trim().contains(char::is_whitespace))
+        });
         let keys = session_keys(var("AUTH_SECRET"), client_secret.as_ref())?;
         // A key derived from the client secret is for a developer's own
         // machine: each request's origin is checked too (`Provider::origin`),
@@ -432,6 +488,7 @@ impl Config {
             keys,
             paths,
             store_url,
+            spaced_auth_secret,
         })
     }
 
@@ -462,6 +519,14 @@ pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
     {
         // Credentials in it would reach discovery's URL and its errors.
         return Err("must not have a query, fragment, user name or password".into());
+    }
+    // The discovery document's URL, copied for the issuer's: discovery
+    // would look for `.well-known/openid-configuration` twice over.
+    if url.path().contains("/.well-known/") {
+        return Err(
+            "must be the issuer (https://vercel.com for Vercel), not a /.well-known/ document's URL"
+                .into(),
+        );
     }
     check_secure_url(&url)?;
     Ok(url)
@@ -776,6 +841,72 @@ mod tests {
         }
     }
 
+    /// A secret where the public client ID goes (every sign-in URL carries
+    /// it) is refused, naming neither value: the two swapped, the same
+    /// value in both, or a key of `AUTH_SECRET`.
+    #[test]
+    fn a_secret_in_place_of_the_client_id_is_refused() {
+        let secret = "Xy7sK2pQ9vRt4LmN8bWc3FhJ6dGa1ZeU";
+        for (vars, refused) in [
+            (
+                vec![
+                    ("VERCEL_APP_CLIENT_ID", secret),
+                    ("VERCEL_APP_CLIENT_SECRET", "cl_p4M3ExwwNx2qfEMWQHZfoajU"),
+                ],
+                true,
+            ),
+            (
+                vec![
+                    ("VERCEL_APP_CLIENT_ID", secret),
+                    ("VERCEL_APP_CLIENT_SECRET", secret),
+                ],
+                true,
+            ),
+            (vec![("VERCEL_APP_CLIENT_ID", AUTH_SECRET)], true),
+            (
+                vec![("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", AUTH_SECRET)],
+                true,
+            ),
+            // Both from the dashboard, the right way round.
+            (
+                vec![
+                    ("VERCEL_APP_CLIENT_ID", "cl_p4M3ExwwNx2qfEMWQHZfoajU"),
+                    ("VERCEL_APP_CLIENT_SECRET", secret),
+                ],
+                false,
+            ),
+            // Another provider's IDs need not look like Vercel's.
+            (
+                vec![
+                    ("VERCEL_APP_CLIENT_ID", "my-app"),
+                    ("VERCEL_APP_CLIENT_SECRET", secret),
+                ],
+                false,
+            ),
+        ] {
+            let mut all = vars.clone();
+            all.push(("AUTH_SECRET", AUTH_SECRET));
+            match load(&all) {
+                Ok(_) => assert!(!refused, "{vars:?}"),
+                Err(e) => {
+                    assert!(refused, "{vars:?}: {e}");
+                    assert!(e.variable.ends_with("VERCEL_APP_CLIENT_ID"), "{e}");
+                    let said = e.to_string();
+                    for (_, value) in &all {
+                        assert!(!said.contains(value), "{said}");
+                    }
+                }
+            }
+        }
+        // A rotation list: any of its keys.
+        let err = load(&[
+            ("VERCEL_APP_CLIENT_ID", AUTH_SECRET),
+            ("AUTH_SECRET", &format!("{}, {AUTH_SECRET}", "f".repeat(32))),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "VERCEL_APP_CLIENT_ID");
+    }
+
     /// A client secret is sent in a form or a Basic header: at most 1024
     /// characters, none of them a control character.
     #[test]
@@ -904,6 +1035,8 @@ mod tests {
             "http://localhost.evil.com",
             "https://user@example.com",
             "https://:password@example.com",
+            "https://vercel.com/.well-known/openid-configuration",
+            "https://op.example.com/tenant/.well-known/openid-configuration",
         ] {
             let err =
                 load(&[("VERCEL_APP_CLIENT_ID", "x"), ("VERCEL_OAUTH_ISSUER", bad)]).unwrap_err();

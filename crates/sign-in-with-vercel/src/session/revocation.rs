@@ -336,4 +336,78 @@ mod tests {
         let tokens: Vec<_> = pending.iter().map(|p| p.access_token.secret()).collect();
         assert_eq!(tokens, ["vca_0", "vca_pending"]);
     }
+
+    /// `revoke_all` says whether every set was revoked, and keeps for a
+    /// retry only those the provider could not take; a set this instance
+    /// revoked (or found unrevocable) before is answered as it was, with
+    /// no call; a failure is asked again.
+    #[tokio::test]
+    async fn revoking_several_sets_says_whether_all_were_and_asks_once_for_each() {
+        use crate::transport::tests::response;
+        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        /// `*_down`'s tokens: out of reach; `vcr_never`: not revocable;
+        /// the rest revoked. Counts the calls.
+        #[derive(Default)]
+        struct Revoker(AtomicUsize);
+        impl HttpClient for Revoker {
+            fn execute(
+                &self,
+                request: HttpRequest,
+            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                let body = String::from_utf8_lossy(request.body()).into_owned();
+                let answer = if body.contains("_down") {
+                    response(503, "")
+                } else if body.contains("vcr_never") {
+                    response(400, r#"{"error":"unsupported_token_type"}"#)
+                } else {
+                    response(200, "")
+                };
+                Box::pin(async move { Ok(answer) })
+            }
+        }
+        let client = Arc::new(Revoker::default());
+        let calls = || client.0.load(Ordering::SeqCst);
+        let provider = Arc::new(
+            Provider::loaded(Ok(config(SECRET)))
+                .with_http_client(client.clone())
+                .with_clock(Arc::new(|| NOW)),
+        );
+        let sessions = Sessions::new(&provider);
+        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
+        let all = |names: &[&str]| {
+            names
+                .iter()
+                .map(|name| Pending {
+                    access_token: AccessToken::new(format!("vca_{name}")),
+                    refresh_token: Some(RefreshToken::new(format!("vcr_{name}"))),
+                })
+                .collect::<Vec<_>>()
+        };
+
+        let revoked = revoke_all(all(&["ok"]), &sessions, &origin, "signout").await;
+        assert!(revoked.all && revoked.kept.is_empty());
+        assert_eq!(calls(), 2, "the access token and the refresh token");
+
+        for names in [&["ok", "down"][..], &["down"][..]] {
+            let before = calls();
+            let revoked = revoke_all(all(names), &sessions, &origin, "signout").await;
+            assert!(!revoked.all, "{names:?}");
+            assert_eq!(revoked.kept.len(), 1, "{names:?}: the failed set, kept");
+            assert_eq!(calls() - before, 2, "{names:?}: only the failed set asks");
+        }
+
+        let before = calls();
+        let revoked = revoke_all(all(&["never"]), &sessions, &origin, "signout").await;
+        assert!(!revoked.all && revoked.kept.is_empty());
+        assert_eq!(calls() - before, 2);
+        let revoked = revoke_all(all(&["ok", "never"]), &sessions, &origin, "signout").await;
+        assert!(
+            !revoked.all && revoked.kept.is_empty(),
+            "remembered as not revocable"
+        );
+        assert_eq!(calls() - before, 2, "no call for either set");
+    }
 }

@@ -218,21 +218,40 @@ mod tests {
         );
     }
 
+    /// Full, the entries past their time go first (those at `now` too),
+    /// all of them, before any live one; below the bound nothing is
+    /// dropped (lookups ignore what is past its time).
     #[test]
     fn entries_past_their_time_make_room_first() {
-        let spent = Spent::default();
-        for i in 0..MAX_REMEMBERED {
+        let key = |i: usize| {
             let mut key = [0; 32];
             key[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            spent.refused(key, if i == 7 { 20 } else { 1_000 }, &refusal(), 10);
+            key
+        };
+        let spent = Spent::default();
+        for i in 0..MAX_REMEMBERED - 1 {
+            let until = match i {
+                7 => 20,
+                8 => 30,
+                _ => 1_000,
+            };
+            spent.refused(key(i), until, &refusal(), 10);
         }
+        spent.refused(key(MAX_REMEMBERED - 1), 1_000, &refusal(), 30);
+        assert_eq!(
+            spent.len().0,
+            MAX_REMEMBERED,
+            "nothing dropped below the bound"
+        );
         spent.refused([0xff; 32], 1_000, &refusal(), 30);
-        assert_eq!(spent.len().0, MAX_REMEMBERED);
-        let mut first = [0; 32];
-        first[..8].copy_from_slice(&0u64.to_le_bytes());
+        assert_eq!(
+            spent.len().0,
+            MAX_REMEMBERED - 1,
+            "both entries past their time (at 20, and at 30 = now) dropped"
+        );
         assert!(
-            spent.refusal(&first, 30).is_some(),
-            "a live entry made room"
+            spent.refusal(&key(0), 30).is_some(),
+            "a live entry made no room"
         );
     }
 
