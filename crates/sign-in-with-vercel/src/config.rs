@@ -231,6 +231,27 @@ pub(crate) fn read_var(lookup: impl Fn(&str) -> Option<String>, name: &str) -> O
         .filter(|v| !v.is_empty())
 }
 
+/// `value` of variable `name`, unless it is wrapped in quotes (`"…"` or
+/// `'…'`): a value set in the Vercel dashboard or an `export` keeps them as
+/// typed, and none of these variables can hold them (a URL, a client ID,
+/// a key made by `openssl rand`), so it is refused with the fix rather
+/// than read as a URL that does not parse, or a client ID Vercel does not
+/// know. (`.env` files are read by a parser that takes quotes off.)
+fn unquoted(name: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let quoted = |q: char| {
+        value
+            .as_deref()
+            .is_some_and(|v| v.len() >= 2 && v.starts_with(q) && v.ends_with(q))
+    };
+    if quoted('"') || quoted('\'') {
+        return Err(problem(
+            name,
+            "is wrapped in quotes: remove them (a value set in the Vercel dashboard or a shell keeps them as typed)",
+        ));
+    }
+    Ok(value)
+}
+
 /// A client ID, from `variable`, must be printable ASCII without spaces
 /// and at most 256 characters: it goes into URLs, forms and headers.
 pub(crate) fn check_client_id(variable: &'static str, client_id: &str) -> Result<(), ConfigError> {
@@ -328,11 +349,11 @@ impl Config {
     /// Reads the configuration through `lookup`, which returns a variable's
     /// value (the process environment, or that plus a `.env.local` file).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| read_var(&lookup, name);
+        let var = |name: &'static str| unquoted(name, read_var(&lookup, name));
 
         let client_id = match (
-            var("VERCEL_APP_CLIENT_ID"),
-            var("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID"),
+            var("VERCEL_APP_CLIENT_ID")?,
+            var("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID")?,
         ) {
             (Some(id), _) => ("VERCEL_APP_CLIENT_ID", id),
             (None, Some(id)) => ("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", id),
@@ -346,7 +367,8 @@ impl Config {
         let (client_id_var, client_id) = client_id;
         check_client_id(client_id_var, &client_id)?;
 
-        let client_secret = var("VERCEL_APP_CLIENT_SECRET").map(ClientSecret::new);
+        let client_secret = var("VERCEL_APP_CLIENT_SECRET")?.map(ClientSecret::new);
+        let auth_secret = var("AUTH_SECRET")?;
         if client_secret
             .as_ref()
             .is_some_and(|s| s.secret().len() > 1024 || s.secret().chars().any(char::is_control))
@@ -361,10 +383,10 @@ impl Config {
             client_id_var,
             &client_id,
             client_secret.as_ref(),
-            var("AUTH_SECRET").as_deref(),
+            auth_secret.as_deref(),
         )?;
 
-        let token_auth = match (var("VERCEL_APP_TOKEN_AUTH").as_deref(), &client_secret) {
+        let token_auth = match (var("VERCEL_APP_TOKEN_AUTH")?.as_deref(), &client_secret) {
             (None, Some(_)) => None,
             (Some("client_secret_post"), Some(_)) => Some(ClientAuthMethod::ClientSecretPost),
             (Some("client_secret_basic"), Some(_)) => Some(ClientAuthMethod::ClientSecretBasic),
@@ -389,7 +411,7 @@ impl Config {
             }
         };
 
-        let issuer = match var("VERCEL_OAUTH_ISSUER") {
+        let issuer = match var("VERCEL_OAUTH_ISSUER")? {
             None => VERCEL_ISSUER.to_owned(),
             Some(issuer) => {
                 check_provider_url(&lookup, "VERCEL_OAUTH_ISSUER", &issuer)?;
@@ -397,7 +419,7 @@ impl Config {
             }
         };
 
-        let app_url = var("APP_URL")
+        let app_url = var("APP_URL")?
             .map(|url| Origin::parse_configured(&url).map_err(|p| problem("APP_URL", p)))
             .transpose()?;
         // The local app's origin copied from a `.env` file to a deployment:
@@ -414,11 +436,11 @@ impl Config {
             ));
         }
 
-        let spaced_auth_secret = var("AUTH_SECRET").is_some_and(|list| {
+        let spaced_auth_secret = auth_secret.as_deref().is_some_and(|list| {
             list.split(',')
                 .any(|key| key.trim().contains(char::is_whitespace))
         });
-        let keys = session_keys(var("AUTH_SECRET"), client_secret.as_ref())?;
+        let keys = session_keys(auth_secret, client_secret.as_ref())?;
         // A key derived from the client secret is for a developer's own
         // machine: each request's origin is checked too (`Provider::origin`),
         // but an origin read from `Host` is the client's to choose where no
@@ -438,7 +460,7 @@ impl Config {
         }
 
         // The default layout is checked by the tests, not on each cold start.
-        let mut paths = match var("AUTH_BASE_PATH") {
+        let mut paths = match var("AUTH_BASE_PATH")? {
             Some(base) => {
                 let paths = Paths::with_base(&base);
                 paths.check().map_err(|p| problem("AUTH_BASE_PATH", p))?;
@@ -448,25 +470,25 @@ impl Config {
         };
         // The two pages the routes send a browser to, which a project
         // without this one's `public/` has under other paths.
-        if let Some(page) = var("AUTH_ERROR_PAGE") {
+        if let Some(page) = var("AUTH_ERROR_PAGE")? {
             paths.error_page = page;
             paths.check().map_err(|p| problem("AUTH_ERROR_PAGE", p))?;
         }
-        if let Some(page) = var("AUTH_DEFAULT_RETURN") {
+        if let Some(page) = var("AUTH_DEFAULT_RETURN")? {
             paths.default_return = page;
             paths
                 .check()
                 .map_err(|p| problem("AUTH_DEFAULT_RETURN", p))?;
         }
 
-        let store_url = match (var("REDIS_URL"), var("KV_URL")) {
+        let store_url = match (var("REDIS_URL")?, var("KV_URL")?) {
             (Some(url), _) => Some(("REDIS_URL", url)),
             (None, Some(url)) => Some(("KV_URL", url)),
             (None, None) => None,
         }
         .map(|(name, url)| StoreUrl::parse(&url).map_err(|p| problem(name, p)))
         .transpose()?;
-        let store_url = match (store_url, var("REDIS_CA_PEM")) {
+        let store_url = match (store_url, var("REDIS_CA_PEM")?) {
             (store_url, None) => store_url,
             (Some(url), Some(pem)) => {
                 Some(url.trusting(&pem).map_err(|p| problem("REDIS_CA_PEM", p))?)
@@ -839,6 +861,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A value wrapped in quotes, as the Vercel dashboard or a shell keeps
+    /// it, is refused with the fix, naming the variable and not the value;
+    /// a quote inside a value is not a wrapping.
+    #[test]
+    fn a_value_in_quotes_is_refused_with_the_fix() {
+        for (name, value) in [
+            ("VERCEL_APP_CLIENT_ID", "\"cl_abc\""),
+            (
+                "VERCEL_APP_CLIENT_SECRET",
+                "'0123456789abcdef0123456789abcdef'",
+            ),
+            ("AUTH_SECRET", "\"0123456789abcdef0123456789abcdef-x\""),
+            ("APP_URL", "\"https://app.example.com\""),
+            ("REDIS_URL", "'rediss://default:pw@store.example.com:6380'"),
+            ("VERCEL_OAUTH_ISSUER", " \"https://vercel.com\" "),
+        ] {
+            let mut vars = vec![
+                ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+                ("AUTH_SECRET", AUTH_SECRET),
+            ];
+            vars.retain(|(n, _)| *n != name);
+            vars.push((name, value));
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.variable, name, "{value}");
+            let said = err.to_string();
+            assert!(said.contains("wrapped in quotes: remove them"), "{said}");
+            assert!(
+                !said.contains(value.trim().trim_matches(['"', '\''])),
+                "{said}"
+            );
+        }
+        let c = load(&[
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            (
+                "VERCEL_APP_CLIENT_SECRET",
+                "\"0123456789abcdef0123456789abcdef",
+            ),
+            ("AUTH_SECRET", AUTH_SECRET),
+        ])
+        .unwrap();
+        assert!(
+            c.client_secret.is_some(),
+            "a quote at one end only is part of the value"
+        );
     }
 
     /// A secret where the public client ID goes (every sign-in URL carries

@@ -294,6 +294,11 @@ pub(crate) struct ReadSession {
     /// their tokens are no one's, to revoke.
     /// One per session (its newest generation), at most [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
+    /// Whether a generation's seal opened under no key of `AUTH_SECRET`
+    /// (not one that opened and had expired): altered, or sealed under a
+    /// key no longer listed, as after `AUTH_SECRET` is replaced instead of
+    /// rotated, which signs every user out.
+    pub unopened: bool,
 }
 
 /// The suffix naming session `id` in a sign-out's mark: not the id
@@ -390,6 +395,7 @@ pub(crate) fn read(
         Vec::new()
     };
     let mut ended = Vec::new();
+    let mut unopened = false;
     // Generations that lost to a newer one: older ones of the same session
     // (stale), or other sessions (ended, below).
     let mut losers = Vec::new();
@@ -399,10 +405,14 @@ pub(crate) fn read(
             .values()
             .flat_map(|c| c.iter().map(|(name, _)| (*name).to_owned()))
             .collect();
-        let opened = candidates(chunks)
-            .into_iter()
-            .find_map(|value| open_with(config, &context, &value, now));
+        let mut sealed_elsewhere = true;
+        let opened = candidates(chunks).into_iter().find_map(|value| {
+            let opened = config.keys.open(Purpose::Session, &context, &value)?;
+            sealed_elsewhere = false;
+            readable(opened.plaintext, opened.old_key, now)
+        });
         let Some((data, old_key)) = opened else {
+            unopened |= sealed_elsewhere;
             stale.extend(names);
             continue;
         };
@@ -451,6 +461,7 @@ pub(crate) fn read(
         current: best,
         stale,
         ended,
+        unopened,
     }
 }
 
@@ -543,8 +554,14 @@ fn open_with(
     now: i64,
 ) -> Option<(SessionData, bool)> {
     let opened = config.keys.open(Purpose::Session, context, sealed)?;
-    let data = super::format::decode(&opened.plaintext)?;
-    (data.expires_at > now && data.within_policy(now)).then_some((data, opened.old_key))
+    readable(opened.plaintext, opened.old_key, now)
+}
+
+/// The session an opened seal's `plaintext` holds, if well formed and
+/// still within its life at `now`; `old_key`: opened with a retired key.
+fn readable(plaintext: Vec<u8>, old_key: bool, now: i64) -> Option<(SessionData, bool)> {
+    let data = super::format::decode(&plaintext)?;
+    (data.expires_at > now && data.within_policy(now)).then_some((data, old_key))
 }
 
 /// The generation `id` holding `sealed`: its cookies, `max_age` seconds.

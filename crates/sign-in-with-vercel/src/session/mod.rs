@@ -18,6 +18,7 @@ mod spent;
 pub(crate) mod store;
 mod user_info;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use http::HeaderMap;
@@ -68,6 +69,9 @@ pub(crate) struct Sessions {
     /// The refusals and revocations this instance has heard of: what a
     /// replayed cookie does not make it ask again.
     pub(crate) spent: Arc<spent::Spent>,
+    /// Whether this instance has said that a session cookie opened under
+    /// no key ([`Sessions::say_unopened`]).
+    unopened_said: Arc<AtomicBool>,
     store: Option<Arc<store::Store>>,
 }
 
@@ -83,6 +87,7 @@ impl Sessions {
             provider: provider.clone(),
             flights: Arc::default(),
             spent: Arc::default(),
+            unopened_said: Arc::default(),
             store: store.map(Arc::new),
         }
     }
@@ -152,6 +157,9 @@ pub(crate) async fn load(
     let config = provider.config()?;
     let now = provider.now();
     let read = cookie::read(&cookies, &origin, config, now);
+    if read.unopened {
+        sessions.say_unopened();
+    }
     reply
         .set_cookies
         .extend(crate::cookies::clear_all(&origin, &read.stale));
@@ -429,6 +437,21 @@ fn replace_generation(reply: &mut Reply, origin: &Origin, sealed: &Sealed) {
 }
 
 impl Sessions {
+    /// Says, once per instance, that a session cookie opened under no key
+    /// of `AUTH_SECRET`: altered, or, as every user's would after
+    /// `AUTH_SECRET` is replaced rather than rotated, sealed under a key it
+    /// no longer lists. Once: anyone can send such a cookie.
+    fn say_unopened(&self) {
+        if !self.unopened_said.swap(true, Ordering::Relaxed) {
+            crate::log::warn(
+                "session: a session cookie opened under no key of AUTH_SECRET: altered, or \
+                 sealed under a key AUTH_SECRET no longer lists (replacing AUTH_SECRET signs \
+                 every user out; to rotate, list the new key first and keep the old one: \
+                 AUTH_SECRET=new,old); said once per instance",
+            );
+        }
+    }
+
     /// Forgets what this instance remembers of `data`'s refreshes.
     fn forget(&self, data: &SessionData) {
         self.flights.forget(&data.id());
@@ -897,6 +920,46 @@ mod tests {
             assert_eq!(fake.calls("/login/oauth/token"), 1, "{later}");
             crate::log::tests::taken();
         }
+    }
+
+    /// A session cookie sealed under a key `AUTH_SECRET` no longer lists
+    /// (the variable replaced instead of rotated: every user signed out)
+    /// is said once per instance, as a warning naming the fix; one that
+    /// opens but has expired is not.
+    #[tokio::test]
+    async fn a_session_sealed_under_an_unlisted_key_is_said_once() {
+        use crate::transport::tests::{Fake, response};
+        let fake = Fake::new(|_| Ok(response(404, "")));
+        let (_, request) = signed_in_ten_seconds_later(fake.clone());
+        let replaced = crate::Auth::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
+            "AUTH_SECRET" => Some("ffffffffffffffffffffffffffffffff-replaced".to_owned()),
+            _ => None,
+        })
+        .with_http_client(fake.clone())
+        .with_clock(std::sync::Arc::new(|| NOW + 10));
+        crate::log::tests::taken();
+        for sent in 0..3 {
+            let answer = replaced
+                .serve(&crate::SESSION, again(&request, http::Method::GET))
+                .await;
+            assert_eq!(&answer.body()[..], br#"{"user":null}"#, "{sent}");
+        }
+        let lines = crate::log::tests::taken();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0]
+                .starts_with("warn: session: a session cookie opened under no key of AUTH_SECRET")
+                && lines[0].contains("AUTH_SECRET=new,old"),
+            "{lines:?}"
+        );
+        // Its own key, long expired: nothing said.
+        let (auth, request) = signed_in_earlier(fake, REFRESH_TOKEN_TTL_SECS + 10);
+        crate::log::tests::taken();
+        let answer = auth.serve(&crate::SESSION, request).await;
+        assert_eq!(&answer.body()[..], br#"{"user":null}"#);
+        let lines = crate::log::tests::taken();
+        assert!(lines.is_empty(), "{lines:?}");
     }
 
     /// A copy of a session its browser signed out of, sent with the
