@@ -50,11 +50,10 @@ function setIdle(button) {
   button.textContent = button.dataset.label;
 }
 
-// The section the user was working in is going away: focus (and a screen
-// reader) go to what replaces it, the status line when it says something,
-// else the signed-out section's heading.
-function moveFocusFrom(section) {
-  if (section && !$(section)?.contains(document.activeElement)) return;
+// What the user was working in went away: focus (and a screen reader) go
+// to what replaced it, the status line when it says something, else the
+// signed-out section's heading (shown by then: a hidden one takes no focus).
+function focusReplacement() {
   const status = $("status");
   const target = status && status.textContent ? status : $("signed-out-title");
   if (!target) return;
@@ -102,13 +101,20 @@ async function fetchUser() {
   return data.userInfo;
 }
 
+// The signed-in section gives way to the signed-out one; the focus, if it
+// was in the first, follows to what replaced it.
+function showSignedOut() {
+  const hadFocus = $("signed-in")?.contains(document.activeElement) ?? false;
+  show("signed-in", false);
+  show("signed-out", true);
+  if (hadFocus) focusReplacement();
+}
+
 function renderSignedOut() {
   signedOut = true;
   // The signed-out section says so itself on the profile page.
   setStatus(document.body.dataset.page === "home" ? "You are signed out." : "");
-  moveFocusFrom("signed-in");
-  show("signed-in", false);
-  show("signed-out", true);
+  showSignedOut();
 }
 
 // Sign-out in one tab shows in the others: BroadcastChannel where
@@ -196,9 +202,7 @@ async function signOut(button, everywhere) {
 function renderSignedOutWith(note) {
   signedOut = true;
   setStatus(note);
-  moveFocusFrom("signed-in");
-  show("signed-in", false);
-  show("signed-out", true);
+  showSignedOut();
 }
 
 // Signed out here, revocation pending: a button retries it. `?retry`
@@ -238,7 +242,7 @@ function renderRevocationRetry(note) {
       renderRevocationRetry(`Could not reach this app: ${error.message}.`);
     }
     // The button went with the old message: focus the new one.
-    if (!retry.isConnected && document.activeElement === document.body) moveFocusFrom(null);
+    if (!retry.isConnected && document.activeElement === document.body) focusReplacement();
   });
   status.append(" ", retry);
 }

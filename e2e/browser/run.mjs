@@ -307,6 +307,18 @@ try {
     await expectText(page.locator("#welcome-name"), "Demo User", "the welcome line");
     await expectText(page.locator("#email"), "demo@example.com", "the email");
     await expectText(page.locator("#username"), "demo", "the username");
+    // Each button's description is its own: Validate token's says what it
+    // checks, Sign out everywhere's what it ends.
+    const described = await page.evaluate(() =>
+      Object.fromEntries(
+        ["validate", "sign-out-everywhere"].map((action) => {
+          const button = document.querySelector(`[data-action="${action}"]`);
+          return [action, document.getElementById(button.getAttribute("aria-describedby"))?.textContent ?? ""];
+        }),
+      ),
+    );
+    check(/introspection/.test(described.validate) && !/everywhere/.test(described.validate), `Validate token's description: ${described.validate}`);
+    check(/every device/.test(described["sign-out-everywhere"]), `Sign out everywhere's description: ${described["sign-out-everywhere"]}`);
     // Beside the name, the picture says nothing more: alt="", no second
     // reading of the name.
     const picture = page.locator("#picture");
@@ -340,7 +352,7 @@ try {
         contentType: "application/json",
         body: JSON.stringify({
           error: "session_refresh_conflict",
-          error_description: "The session was being refreshed by another request; retry once.",
+          error_description: "The session was being refreshed by another request; retry in a moment.",
         }),
       });
     };
@@ -376,7 +388,7 @@ try {
         contentType: "application/json",
         body: JSON.stringify({
           error: "session_refresh_conflict",
-          error_description: "The session was being refreshed by another request; retry once.",
+          error_description: "The session was being refreshed by another request; retry in a moment.",
         }),
       });
     };
@@ -697,6 +709,10 @@ try {
     await page.bringToFront();
     await page.getByRole("button", { name: "Validate token" }).click();
     await expectVisible(page.getByRole("heading", { name: "You are signed out" }), "the signed-out state after Remove");
+    // The keyboard's place follows the section that went away (the button
+    // clicked was in it) to the heading that replaced it.
+    const focusedAfter = await page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+    check(focusedAfter === "signed-out-title", `the focus after the session ended is on ${focusedAfter}, not the signed-out heading`);
     await expectVisible(second.getByRole("heading", { name: "You are signed out" }), "the signed-out state in the second tab after Remove");
     check(await second.evaluate(() => window.__e2eNotReloaded === true), "the second tab was reloaded instead of updated in place");
     await second.close();

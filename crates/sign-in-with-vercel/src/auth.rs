@@ -379,7 +379,7 @@ impl Auth {
     /// shared store, everywhere, and the refusal is returned; without one
     /// (or when it does not answer), [`Error::RefreshConflict`], since the
     /// refusal may be a race lost to another instance whose answer brings
-    /// the browser a newer session (one retry tells). The end of a
+    /// the browser a newer session (a retry tells). The end of a
     /// session is logged; any other error is returned for your code to
     /// answer (its `Display` is the operator's detail).
     pub async fn refresh_session(&self, session: &Session) -> Result<AccessToken, Error> {

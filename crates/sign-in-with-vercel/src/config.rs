@@ -545,10 +545,7 @@ pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
     // The discovery document's URL, copied for the issuer's: discovery
     // would look for `.well-known/openid-configuration` twice over.
     if url.path().contains("/.well-known/") {
-        return Err(
-            "must be the issuer (https://vercel.com for Vercel), not a /.well-known/ document's URL"
-                .into(),
-        );
+        return Err("must be the issuer's URL, not a /.well-known/ document's".into());
     }
     check_secure_url(&url)?;
     Ok(url)

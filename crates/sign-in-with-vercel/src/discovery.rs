@@ -283,7 +283,7 @@ pub(crate) fn discovered<M: IssuerMetadata>(
         return Err(Error::Discovery(format!(
             "no provider metadata at the issuer's /.well-known/openid-configuration (HTTP {}): \
              the configured issuer must be the provider's issuer URL exactly as its metadata \
-             names it (https://vercel.com for Vercel), not an endpoint",
+             names it, not an endpoint",
             status.as_u16()
         )));
     }

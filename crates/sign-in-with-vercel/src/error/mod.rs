@@ -72,7 +72,7 @@ pub enum Error {
     /// The refresh token was refused, and this request needs a live access
     /// token. Either a parallel request (in another instance) spent the
     /// refresh token first and its response carries the new session, or
-    /// the grant is dead; the request is worth one retry, which tells.
+    /// the grant is dead; the request is worth a retry, which tells.
     RefreshConflict,
     /// The ID token failed verification (OpenID Connect Core §3.1.3.7).
     IdToken(IdTokenError),
@@ -214,7 +214,7 @@ impl Error {
             Self::RefreshConflict => facts(
                 "session_refresh_conflict",
                 S::CONFLICT,
-                "The session was being refreshed by another request; retry once.",
+                "The session was being refreshed by another request; retry in a moment.",
                 true,
             ),
             // No ID token at all: `openid` not granted, the app's settings.

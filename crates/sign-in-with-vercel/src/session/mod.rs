@@ -223,8 +223,9 @@ pub(crate) async fn load(
                 // call per instance: the refusal is remembered, see
                 // `spent`). After that the refusal is the last word, and
                 // the generation is deleted, so that a copied cookie
-                // cannot keep a dead session alive. 409: one retry tells a lost race (the
-                // newer cookie has arrived) from a dead grant.
+                // cannot keep a dead session alive. 409: a retry tells a
+                // lost race (the newer cookie has arrived) from a dead
+                // grant.
                 if !live {
                     return Err(Error::RefreshConflict);
                 }
@@ -494,14 +495,19 @@ async fn refresh_shared(
             }
         }
     };
-    // Refused before in this instance: the same refusal, no token call (a
-    // copy of a spent or dead generation, however often it is sent).
+    // Without a store, refused before in this instance: the same refusal,
+    // no token call (a copy of a spent or dead generation, however often
+    // it is sent). With one, a refusal ends the session in the store, which
+    // every request checks first; and a refusal that the store did not
+    // hear of (in an outage) may be a race another instance won, whose
+    // outcome, published late, a copy of this generation must still get.
+    let remembers = sessions.store.is_none();
     let now = sessions.provider.now();
-    if let Some(refusal) = sessions.spent.refusal(&key, now) {
+    if remembers && let Some(refusal) = sessions.spent.refusal(&key, now) {
         return Err(refusal);
     }
     let outcome = sessions.flights.share(key, &id, refresh).await;
-    if let Err(e) = &outcome {
+    if remembers && let Err(e) = &outcome {
         sessions.spent.refused(key, data.expires_at, e, now);
     }
     outcome
@@ -698,7 +704,7 @@ pub(crate) async fn refresh_refused(
 /// the store takes the news, and the refusal is answered; without one (or
 /// when it does not answer) the refusal may be a race lost to another
 /// instance, whose answer carries the newer generation, so it is
-/// `RefreshConflict` (409: one retry tells a lost race from a dead grant).
+/// `RefreshConflict` (409: a retry tells a lost race from a dead grant).
 /// A refreshed ID token that is not this session's ends it too. A race
 /// lost with a store (`RefreshConflict` itself) or a provider out of reach
 /// keeps the session: another instance refreshed it, or the next try will.
@@ -920,6 +926,44 @@ mod tests {
             assert_eq!(fake.calls("/login/oauth/token"), 1, "{later}");
             crate::log::tests::taken();
         }
+    }
+
+    /// With a store, a refusal is not remembered: a refusal the store
+    /// did not hear of (here it never answers) may be a race another
+    /// instance won, whose outcome, published once the store is back, a
+    /// copy of this generation must still be handed; so each copy asks
+    /// (through the store when it answers).
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn with_a_store_a_refusal_is_not_remembered() {
+        use crate::transport::tests::{Fake, response};
+        let fake = Fake::new(|path| {
+            Ok(match path {
+                "/login/oauth/token" => response(400, r#"{"error":"invalid_grant"}"#),
+                _ => response(404, ""),
+            })
+        });
+        // A port nothing listens on: the store refuses every connection.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("redis://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let (_, request) = signed_in_earlier(fake.clone(), 3700);
+        let auth = crate::Auth::from_lookup(|k| match k {
+            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
+            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
+            "REDIS_URL" => Some(url.clone()),
+            _ => None,
+        })
+        .with_http_client(fake.clone())
+        .with_clock(std::sync::Arc::new(|| NOW + 3700));
+        for sent in 0..2 {
+            let answer = auth
+                .serve(&crate::SESSION, again(&request, http::Method::GET))
+                .await;
+            assert_eq!(answer.status(), 409, "copy {sent}");
+        }
+        assert_eq!(fake.calls("/login/oauth/token"), 2);
+        crate::log::tests::taken();
     }
 
     /// A session cookie sealed under a key `AUTH_SECRET` no longer lists

@@ -15,8 +15,11 @@
 //! Keys are SHA-256 hashes, never tokens; the memory is bounded
 //! ([`MAX_REMEMBERED`] of each kind), each entry kept until the session it
 //! came from can no longer open. Per instance: another instance asks once
-//! itself (with a shared store, a refused grant also ends the session in
-//! every instance, which a request checks first).
+//! itself. Refusals are remembered only without a shared store: with one,
+//! a refused grant ends the session in every instance, which a request
+//! checks first, and a refusal the store did not hear of (in an outage)
+//! may be a race lost to an instance whose outcome, published late, a
+//! copy of the old generation must still be handed.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
