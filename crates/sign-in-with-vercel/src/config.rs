@@ -71,6 +71,13 @@ pub struct Config {
     /// The shared session store, from `REDIS_URL` (or `KV_URL`), used when
     /// the library is built with its `redis` feature.
     pub store_url: Option<StoreUrl>,
+    /// The audiences besides the client ID an ID token may name, from
+    /// `VERCEL_OAUTH_TRUSTED_AUDIENCES` (comma-separated); none by default
+    /// (OpenID Connect Core §3.1.3.7 step 3: the token is refused if it
+    /// names an audience the client does not trust). For a provider that
+    /// adds its own (Zitadel adds the project's ID to every ID token);
+    /// such a token must then carry `azp`, the client ID.
+    pub trusted_audiences: Vec<String>,
     /// Whether a key of `AUTH_SECRET` holds whitespace: most likely a
     /// rotation list written with spaces (`new old`), read as one key that
     /// opens no session sealed before; said once per instance
@@ -325,6 +332,7 @@ pub const ENV_VARIABLES: &[&str] = &[
     "VERCEL_APP_CLIENT_SECRET",
     "VERCEL_APP_TOKEN_AUTH",
     "VERCEL_OAUTH_ISSUER",
+    "VERCEL_OAUTH_TRUSTED_AUDIENCES",
     "APP_URL",
     "AUTH_SECRET",
     "AUTH_BASE_PATH",
@@ -409,6 +417,19 @@ impl Config {
                     "must be client_secret_post, client_secret_basic or none",
                 ));
             }
+        };
+
+        let trusted_audiences = match var("VERCEL_OAUTH_TRUSTED_AUDIENCES")? {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|aud| !aud.is_empty())
+                .map(|aud| {
+                    check_client_id("VERCEL_OAUTH_TRUSTED_AUDIENCES", aud)?;
+                    Ok(aud.to_owned())
+                })
+                .collect::<Result<_, ConfigError>>()?,
         };
 
         let issuer = match var("VERCEL_OAUTH_ISSUER")? {
@@ -510,6 +531,7 @@ impl Config {
             keys,
             paths,
             store_url,
+            trusted_audiences,
             spaced_auth_secret,
         })
     }
@@ -858,6 +880,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `VERCEL_OAUTH_TRUSTED_AUDIENCES`: comma-separated, spaces and empty
+    /// entries dropped, each checked as a client ID is; none when unset.
+    #[test]
+    fn trusted_audiences_are_a_comma_separated_list() {
+        let base = [
+            ("VERCEL_APP_CLIENT_ID", "cl_abc"),
+            ("AUTH_SECRET", AUTH_SECRET),
+        ];
+        assert!(load(&base).unwrap().trusted_audiences.is_empty());
+        let mut vars = base.to_vec();
+        vars.push(("VERCEL_OAUTH_TRUSTED_AUDIENCES", " 6923, proj-b ,"));
+        assert_eq!(load(&vars).unwrap().trusted_audiences, ["6923", "proj-b"]);
+        vars.pop();
+        vars.push(("VERCEL_OAUTH_TRUSTED_AUDIENCES", "a b"));
+        assert_eq!(
+            load(&vars).unwrap_err().variable,
+            "VERCEL_OAUTH_TRUSTED_AUDIENCES"
+        );
     }
 
     /// A value wrapped in quotes, as the Vercel dashboard or a shell keeps

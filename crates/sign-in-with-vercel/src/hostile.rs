@@ -750,6 +750,7 @@ impl Expectation {
         Expected {
             issuer: ISSUER,
             client_id: CLIENT,
+            trusted_audiences: &[],
             nonce: Some(&self.nonce),
             subject: None,
             access_token: Some(&self.access),

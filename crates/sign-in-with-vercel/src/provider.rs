@@ -106,6 +106,9 @@ impl RecentFailure {
 pub(crate) struct Audience<'a> {
     /// The client ID that must be an audience.
     pub client_id: &'a str,
+    /// The other audiences the client trusts (OpenID Connect Core
+    /// §3.1.3.7 step 3): `VERCEL_OAUTH_TRUSTED_AUDIENCES`, none by default.
+    pub trusted: &'a [String],
     /// The access token that came with the ID token (`at_hash`).
     pub access_token: Option<&'a AccessToken>,
     /// The nonce sent in the authorization request.
@@ -246,6 +249,7 @@ fn expected<'a>(
     Expected {
         issuer: metadata.issuer(),
         client_id: audience.client_id,
+        trusted_audiences: audience.trusted,
         nonce: audience.nonce,
         subject: audience.subject,
         access_token: audience.access_token,
@@ -501,8 +505,10 @@ impl Provider {
         nonce: Option<&Nonce>,
         subject: Option<&str>,
     ) -> Result<IdTokenClaims, Error> {
+        let config = self.config()?;
         let audience = Audience {
-            client_id: &self.config()?.client_id,
+            client_id: &config.client_id,
+            trusted: &config.trusted_audiences,
             access_token: Some(access_token),
             nonce,
             subject,
@@ -523,8 +529,10 @@ impl Provider {
         access_token: &AccessToken,
         subject: &str,
     ) -> Result<(), Error> {
+        let config = self.config()?;
         let audience = Audience {
-            client_id: &self.config()?.client_id,
+            client_id: &config.client_id,
+            trusted: &config.trusted_audiences,
             access_token: Some(access_token),
             nonce: None,
             subject: Some(subject),
@@ -610,6 +618,7 @@ mod tests {
     /// What a refreshed ID token of user `u1`, for client `cl`, must match.
     const REFRESH_OF_U1: Audience<'static> = Audience {
         client_id: "cl",
+        trusted: &[],
         access_token: None,
         nonce: None,
         subject: Some("u1"),

@@ -529,6 +529,7 @@ impl Marketplace {
         let tokens = parse_response(&response)?;
         let audience = Audience {
             client_id: &self.integration.client_id,
+            trusted: &[],
             access_token: tokens.access_token.as_ref(),
             nonce,
             subject: None,

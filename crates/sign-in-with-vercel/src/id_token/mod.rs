@@ -71,6 +71,9 @@ pub struct Expected<'a> {
     pub issuer: &'a str,
     /// Our client ID, which must be an audience.
     pub client_id: &'a str,
+    /// The other audiences the client trusts (step 3), which a token may
+    /// name beside it; none by default.
+    pub trusted_audiences: &'a [String],
     /// The nonce sent in the authorization request; `None` only for the ID
     /// token of a refresh, where the original nonce is not at hand.
     pub nonce: Option<&'a Nonce>,
@@ -273,21 +276,29 @@ fn check_claims(
         return Err(IdTokenError::IssuerMismatch);
     }
 
-    // Step 3: our client ID must be an audience, and no other audience is
-    // trusted: a token also meant for another party is refused, whatever
-    // its `azp` says.
+    // Step 3: our client ID must be an audience, and any other one must
+    // be one the client trusts (none unless configured): a token also
+    // meant for another party is refused, whatever its `azp` says.
     let audiences = audiences(claims.aud.as_ref()).ok_or(IdTokenError::AudienceMismatch)?;
-    if !audiences.iter().all(|aud| *aud == expected.client_id) {
+    let trusted = |aud: &str| expected.trusted_audiences.iter().any(|t| t == aud);
+    if !audiences.contains(&expected.client_id)
+        || !audiences
+            .iter()
+            .all(|aud| *aud == expected.client_id || trusted(aud))
+    {
         return Err(IdTokenError::AudienceMismatch);
     }
 
-    // Steps 4–5: `azp`, when present, must be our client ID.
-    if claims
-        .azp
-        .as_deref()
-        .is_some_and(|azp| azp != expected.client_id)
-    {
-        return Err(IdTokenError::AuthorizedPartyMismatch);
+    // Steps 4–5: `azp`, when present, must be our client ID; with another
+    // audience beside ours, it must be present (step 4's SHOULD, made a
+    // MUST: the token was issued to this client, not only shown to it).
+    let others = audiences.iter().any(|aud| *aud != expected.client_id);
+    match claims.azp.as_deref() {
+        Some(azp) if azp != expected.client_id => {
+            return Err(IdTokenError::AuthorizedPartyMismatch);
+        }
+        None if others => return Err(IdTokenError::AuthorizedPartyMismatch),
+        _ => {}
     }
 
     // Step 9: not expired (and, RFC 7519 §4.1.5, not used before `nbf`).

@@ -24,6 +24,7 @@ fn expected<'a>(nonce: Option<&'a Nonce>, subject: Option<&'a str>) -> Expected<
     Expected {
         issuer: "https://op.example",
         client_id: "cl",
+        trusted_audiences: &[],
         nonce,
         subject,
         access_token: None,
@@ -62,6 +63,77 @@ fn with(key: &str, value: Value) -> Value {
         c[key] = value;
     }
     c
+}
+
+/// An audience besides the client ID is accepted only when configured as
+/// trusted (`VERCEL_OAUTH_TRUSTED_AUDIENCES`; Zitadel adds its project's
+/// ID to every ID token), and then only with `azp` naming the client; the
+/// client ID itself must still be an audience.
+#[test]
+fn a_trusted_second_audience_is_accepted_with_our_azp_only() {
+    use IdTokenError::*;
+    let trusted = ["69234237810729019".to_owned()];
+    let nonce = Nonce::new("n1");
+    let expected = Expected {
+        trusted_audiences: &trusted,
+        ..expected(Some(&nonce), None)
+    };
+    let run = |aud: Value, azp: Option<&str>| {
+        let mut c = with("aud", aud);
+        if let Some(azp) = azp {
+            c["azp"] = json!(azp);
+        }
+        let token = IdToken::new(sign(&c, Signing::Rs256));
+        verify(&token, &keys(), &expected).map(|_| ())
+    };
+    assert_eq!(run(json!(["cl", "69234237810729019"]), Some("cl")), Ok(()));
+    assert_eq!(run(json!(["69234237810729019", "cl"]), Some("cl")), Ok(()));
+    assert_eq!(
+        run(json!(["cl", "69234237810729019"]), None),
+        Err(AuthorizedPartyMismatch),
+        "another audience, no azp"
+    );
+    assert_eq!(
+        run(
+            json!(["cl", "69234237810729019"]),
+            Some("69234237810729019")
+        ),
+        Err(AuthorizedPartyMismatch)
+    );
+    assert_eq!(
+        run(json!(["69234237810729019"]), Some("cl")),
+        Err(AudienceMismatch),
+        "not ours"
+    );
+    assert_eq!(
+        run(json!(["cl", "69234237810729019", "other"]), Some("cl")),
+        Err(AudienceMismatch),
+        "an audience not trusted"
+    );
+    assert_eq!(
+        run(json!(["cl", "cl"]), None),
+        Ok(()),
+        "ours twice is no other"
+    );
+    assert_eq!(run(json!("cl"), None), Ok(()));
+    // Untrusted by default: the same token is refused.
+    let token = IdToken::new(sign(
+        &{
+            let mut c = with("aud", json!(["cl", "69234237810729019"]));
+            c["azp"] = json!("cl");
+            c
+        },
+        Signing::Rs256,
+    ));
+    assert_eq!(
+        verify(&token, &keys(), &expected_default(&nonce)).map(|_| ()),
+        Err(AudienceMismatch)
+    );
+}
+
+/// [`expected`] for a sign-in with `nonce`.
+fn expected_default(nonce: &Nonce) -> Expected<'_> {
+    expected(Some(nonce), None)
 }
 
 macro_rules! cases {
