@@ -211,14 +211,8 @@ function renderSignedOutWith(note) {
 // end it.
 function renderRevocationRetry(note) {
   renderSignedOutWith(note);
-  const status = $("status");
-  if (!status) return;
-  const retry = document.createElement("button");
-  retry.type = "button";
-  retry.className = "button";
-  retry.dataset.action = "retry-revocation";
-  retry.textContent = "Try again";
-  retry.addEventListener("click", async () => {
+  const retry = statusButton("retry-revocation", "Try again");
+  retry?.addEventListener("click", async () => {
     if (!setBusy(retry, "Trying again…")) return;
     try {
       const response = await fetch("/api/auth/signout?retry", SAME_ORIGIN_POST);
@@ -244,7 +238,20 @@ function renderRevocationRetry(note) {
     // The button went with the old message: focus the new one.
     if (!retry.isConnected && document.activeElement === document.body) focusReplacement();
   });
-  status.append(" ", retry);
+}
+
+// A button after the status line's words (a Try again), or none when the
+// page has no status line.
+function statusButton(action, label) {
+  const status = $("status");
+  if (!status) return null;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button";
+  button.dataset.action = action;
+  button.textContent = label;
+  status.append(" ", button);
+  return button;
 }
 
 function bindSignOut() {
@@ -263,15 +270,7 @@ function renderCheckFailed(text) {
   show("signed-in", false);
   show("signed-out", false);
   setStatus(text);
-  const status = $("status");
-  if (!status) return;
-  const again = document.createElement("button");
-  again.type = "button";
-  again.className = "button";
-  again.dataset.action = "check-again";
-  again.textContent = "Try again";
-  again.addEventListener("click", () => window.location.reload());
-  status.append(" ", again);
+  statusButton("check-again", "Try again")?.addEventListener("click", () => window.location.reload());
 }
 
 async function home() {

@@ -114,6 +114,17 @@ function checkProblems() {
 let stepNumber = 0;
 const pages = new Set();
 
+// The library's 409 (a refresh lost to another instance), as a route
+// fulfils it for the pages.
+const CONFLICT = {
+  status: 409,
+  contentType: "application/json",
+  body: JSON.stringify({
+    error: "session_refresh_conflict",
+    error_description: "The session was being refreshed by another request; retry in a moment.",
+  }),
+};
+
 async function step(name, body) {
   stepNumber += 1;
   const label = `${stepNumber}. ${name}`;
@@ -347,14 +358,7 @@ try {
       const path = new URL(route.request().url()).pathname;
       sent[path] += 1;
       if (sent[path] > 1) return route.continue();
-      return route.fulfill({
-        status: 409,
-        contentType: "application/json",
-        body: JSON.stringify({
-          error: "session_refresh_conflict",
-          error_description: "The session was being refreshed by another request; retry in a moment.",
-        }),
-      });
+      return route.fulfill(CONFLICT);
     };
     for (const path of Object.keys(sent)) await page.route(`${APP_URL}${path}`, conflict);
     try {
@@ -383,14 +387,7 @@ try {
     let sent = 0;
     const conflict = (route) => {
       sent += 1;
-      return route.fulfill({
-        status: 409,
-        contentType: "application/json",
-        body: JSON.stringify({
-          error: "session_refresh_conflict",
-          error_description: "The session was being refreshed by another request; retry in a moment.",
-        }),
-      });
+      return route.fulfill(CONFLICT);
     };
     await page.route(`${APP_URL}/api/auth/session`, conflict);
     try {
