@@ -121,7 +121,7 @@ const CONFLICT = {
   contentType: "application/json",
   body: JSON.stringify({
     error: "session_refresh_conflict",
-    error_description: "The session was being refreshed by another request; retry in a moment.",
+    error_description: "The session's refresh was refused or taken by another request; retry in a moment.",
   }),
 };
 
@@ -393,7 +393,7 @@ try {
     try {
       await page.goto(`${APP_URL}/`);
       await expectVisible(page.getByRole("button", { name: "Try again" }), "Try again after the 409s");
-      await expectText(page.locator("#status"), /^\s*Could not check your session: The session was being refreshed/, "the status after the 409s");
+      await expectText(page.locator("#status"), /^\s*Could not check your session: The session's refresh was refused or taken/, "the status after the 409s");
       check(sent === 3, `one request and two retries, each answered 409: ${sent} requests`);
       check(!(await page.locator("#signed-out").isVisible()), "the sign-in section shown though the page could not tell");
       check(!(await page.locator("#signed-in").isVisible()), "the signed-in section shown though the page could not tell");

@@ -196,6 +196,14 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
         .filter(|base| !base.is_empty())
         .map_or_else(Paths::default, Paths::with_base)
         .callback;
+    // Where browsers reach the app: `APP_URL` when it is set (a tunnel's
+    // name, say), which the app then sends as its redirect URI; else this
+    // server.
+    let public_url = vars
+        .get("APP_URL")
+        .map(|url| url.trim().trim_end_matches('/').to_owned())
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| app_url.clone());
     let banner;
     if configured {
         let issuer = vars
@@ -214,7 +222,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             None => "no VERCEL_APP_CLIENT_SECRET: signing in as a public client",
         };
         banner = format!(
-            "Sign in with Vercel: dev server\n\n  Open {app_url} and sign in.\n  Provider: {issuer} (client ID from the environment, .env.local or .env; {client})\n  The app's Authorization Callback URLs must include {app_url}{callback}\n\n  Press Ctrl+C to stop.\n"
+            "Sign in with Vercel: dev server\n\n  Open {public_url} and sign in.\n  Provider: {issuer} (client ID from the environment, .env.local or .env; {client})\n  The app's Authorization Callback URLs must include {public_url}{callback}\n\n  Press Ctrl+C to stop.\n"
         );
     } else {
         let issuer_listener = bind_default(options.emulator_port, "EMULATOR_PORT", &vars)?;
@@ -250,10 +258,17 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             name: "Local app".to_owned(),
             client_secret: (!public).then(|| secret.clone()),
             token_endpoint_auth_method: method,
-            redirect_uris: vec![
-                format!("http://localhost:{port}{callback}"),
-                format!("http://127.0.0.1:{port}{callback}"),
-            ],
+            redirect_uris: {
+                let mut uris = vec![
+                    format!("http://localhost:{port}{callback}"),
+                    format!("http://127.0.0.1:{port}{callback}"),
+                ];
+                let public = format!("{public_url}{callback}");
+                if !uris.contains(&public) {
+                    uris.push(public);
+                }
+                uris
+            },
             scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         })
         .map_err(|e| format!("the emulator's client for the app (VERCEL_APP_TOKEN_AUTH): {e}"))?;
@@ -268,7 +283,7 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
             .map(|u: &User| format!("{} ({})", u.name, u.email))
             .unwrap_or_default();
         banner = format!(
-            "Sign in with Vercel: dev server\n\n  Open {app_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n  Its API (token, revocation, introspection, userinfo) is at {api}, as\n  Vercel's is at https://api.vercel.com; its marketplace issuer (SSO ID tokens)\n  at {marketplace}. Authorized apps: {issuer}/account/authorizations\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {app_url}{callback}, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
+            "Sign in with Vercel: dev server\n\n  Open {public_url} and click \"Sign in with Vercel\".\n  No Vercel app is configured, so a local emulator of Vercel's authorization\n  server is running at {issuer}; you will sign in as {who}.\n  Its API (token, revocation, introspection, userinfo) is at {api}, as\n  Vercel's is at https://api.vercel.com; its marketplace issuer (SSO ID tokens)\n  at {marketplace}. Authorized apps: {issuer}/account/authorizations\n\n  To use your real Vercel app instead: create it in the Vercel dashboard with the\n  callback URL {public_url}{callback}, run `vercel env pull` (or put\n  VERCEL_APP_CLIENT_ID and VERCEL_APP_CLIENT_SECRET in .env.local), and restart.\n\n  Press Ctrl+C to stop.\n"
         );
         emulator = Some(running);
     }
@@ -648,7 +663,64 @@ mod tests {
         assert_eq!(get("localhost:8444"), 403);
     }
 
-    /// A key file others can read, kept or replaced, ends up readable by
+    /// With `APP_URL` set (a tunnel's name), the banner sends the developer
+    /// there and names its callback, and the built-in emulator takes that
+    /// callback: the redirect URI the app sends. Before, the banner named
+    /// localhost and the emulator refused the sign-in with a 400.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn app_url_is_where_the_banner_and_the_emulators_callback_point() {
+        let port = testkit::free_port();
+        let all: HashMap<String, String> = [
+            ("APP_URL", "https://dev.example.test/"),
+            ("AUTH_SECRET", "0123456789abcdef0123456789abcdef0123456789"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let options = DevOptions {
+            port,
+            emulator_port: 0,
+            emulator_api_port: 0,
+            emulator_marketplace_port: 0,
+            ..DevOptions::from_vars(all, &crate::app_root()).unwrap()
+        };
+        let stack = start(options).await.unwrap();
+        assert!(
+            stack
+                .banner
+                .contains("Open https://dev.example.test and click")
+                && stack
+                    .banner
+                    .contains("callback URL https://dev.example.test/api/auth/callback,"),
+            "{}",
+            stack.banner
+        );
+        let issuer = stack
+            .emulator
+            .as_ref()
+            .unwrap()
+            .emulator()
+            .origins()
+            .issuer
+            .clone();
+        let emulator_port: u16 = issuer.rsplit(':').next().unwrap().parse().unwrap();
+        let authorize = |redirect: &str| {
+            status_of(
+                emulator_port,
+                &format!(
+                    "GET /oauth/authorize?client_id=cl_local_dev_app&redirect_uri={redirect}&response_type=code&scope=openid&state=abcdefghijklmnopqrstuvwxyz0123456789abcdefg&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                ),
+            )
+        };
+        let ok = authorize("https%3A%2F%2Fdev.example.test%2Fapi%2Fauth%2Fcallback");
+        assert!((200..400).contains(&ok), "the emulator answered {ok}");
+        assert_eq!(
+            authorize("https%3A%2F%2Fother.example.test%2Fapi%2Fauth%2Fcallback"),
+            400
+        );
+    }
+
+    /// A key file others can read, kept or replaced, ends up readable by    /// A key file others can read, kept or replaced, ends up readable by
     /// its owner only; a new key replaces a symbolic link at its path
     /// rather than writing through it.
     #[cfg(unix)]

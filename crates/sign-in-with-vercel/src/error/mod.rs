@@ -214,7 +214,7 @@ impl Error {
             Self::RefreshConflict => facts(
                 "session_refresh_conflict",
                 S::CONFLICT,
-                "The session was being refreshed by another request; retry in a moment.",
+                "The session's refresh was refused or taken by another request; retry in a moment.",
                 true,
             ),
             // No ID token at all: `openid` not granted, the app's settings.
