@@ -199,11 +199,13 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     // Where browsers reach the app: `APP_URL` when it is set (a tunnel's
     // name, say), which the app then sends as its redirect URI; else this
     // server.
+    // As the app writes it (host in lower case, no default port, an IDN in
+    // ASCII): the emulator compares redirect URIs exactly. A malformed one
+    // is the configuration's error, below.
     let public_url = vars
         .get("APP_URL")
-        .map(|url| url.trim().trim_end_matches('/').to_owned())
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| app_url.clone());
+        .and_then(|url| sign_in_with_vercel::Origin::parse_configured(url.trim()).ok())
+        .map_or_else(|| app_url.clone(), |origin| origin.as_str().to_owned());
     let banner;
     if configured {
         let issuer = vars
@@ -671,7 +673,7 @@ mod tests {
     async fn app_url_is_where_the_banner_and_the_emulators_callback_point() {
         let port = testkit::free_port();
         let all: HashMap<String, String> = [
-            ("APP_URL", "https://dev.example.test/"),
+            ("APP_URL", "https://Dev.Example.test:443/"),
             ("AUTH_SECRET", "0123456789abcdef0123456789abcdef0123456789"),
         ]
         .into_iter()
@@ -720,7 +722,7 @@ mod tests {
         );
     }
 
-    /// A key file others can read, kept or replaced, ends up readable by    /// A key file others can read, kept or replaced, ends up readable by
+    /// A key file others can read, kept or replaced, ends up readable by
     /// its owner only; a new key replaces a symbolic link at its path
     /// rather than writing through it.
     #[cfg(unix)]

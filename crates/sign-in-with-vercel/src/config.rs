@@ -244,7 +244,10 @@ pub(crate) fn read_var(lookup: impl Fn(&str) -> Option<String>, name: &str) -> O
 /// a key made by `openssl rand`), so it is refused with the fix rather
 /// than read as a URL that does not parse, or a client ID Vercel does not
 /// know. (`.env` files are read by a parser that takes quotes off.)
-fn unquoted(name: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+pub(crate) fn unquoted(
+    name: &'static str,
+    value: Option<String>,
+) -> Result<Option<String>, ConfigError> {
     let quoted = |q: char| {
         value
             .as_deref()

@@ -51,7 +51,9 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 use crate::clock::{Clock, system_clock};
-use crate::config::{ConfigError, check_client_id, check_provider_url, problem, read_var};
+use crate::config::{
+    ConfigError, check_client_id, check_provider_url, problem, read_var, unquoted,
+};
 use crate::discovery::KeyMetadata;
 use crate::error::{Endpoint, Error};
 use crate::id_token::{IdTokenClaims, IdTokenError};
@@ -90,7 +92,7 @@ impl Integration {
     /// integration), read through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| {
-            read_var(&lookup, name).ok_or_else(|| {
+            unquoted(name, read_var(&lookup, name))?.ok_or_else(|| {
                 problem(
                     name,
                     "is required for the integration SSO token exchange; copy it from the integration's settings in Vercel's Integrations Console",
@@ -482,7 +484,8 @@ impl Marketplace {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let integration = Integration::from_lookup(&lookup)?;
         let url = |name: &'static str, default: &str| {
-            let value = read_var(&lookup, name).unwrap_or_else(|| default.to_owned());
+            let value =
+                unquoted(name, read_var(&lookup, name))?.unwrap_or_else(|| default.to_owned());
             check_provider_url(&lookup, name, &value)?;
             Ok(value)
         };
@@ -572,6 +575,37 @@ mod tests {
         assert!(read.len() >= 5, "{read:?}");
         for name in read {
             assert!(MARKETPLACE_VARIABLES.contains(&name.as_str()), "{name}");
+        }
+    }
+
+    /// The integration's variables are read as the app's are: one wrapped
+    /// in quotes is refused naming the variable, not sent to Vercel as typed.
+    #[test]
+    fn a_quoted_variable_is_refused() {
+        for quoted in [
+            "INTEGRATION_CLIENT_ID",
+            "INTEGRATION_CLIENT_SECRET",
+            "VERCEL_MARKETPLACE_ISSUER",
+            "VERCEL_API_URL",
+        ] {
+            let err = Marketplace::from_lookup(|name| {
+                let value = match name {
+                    "INTEGRATION_CLIENT_ID" => "oac_x",
+                    "INTEGRATION_CLIENT_SECRET" => "s3cret",
+                    "VERCEL_MARKETPLACE_ISSUER" => "http://127.0.0.1:3003",
+                    "VERCEL_API_URL" => "http://127.0.0.1:3002",
+                    _ => return None,
+                };
+                Some(if name == quoted {
+                    format!("\"{value}\"")
+                } else {
+                    value.into()
+                })
+            })
+            .err()
+            .unwrap_or_else(|| panic!("{quoted} accepted in quotes"));
+            assert_eq!(err.variable, quoted);
+            assert!(err.to_string().contains("wrapped in quotes"), "{err}");
         }
     }
 

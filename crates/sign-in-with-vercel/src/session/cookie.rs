@@ -294,10 +294,11 @@ pub(crate) struct ReadSession {
     /// their tokens are no one's, to revoke.
     /// One per session (its newest generation), at most [`MAX_ENDED`].
     pub ended: Vec<SessionData>,
-    /// Whether a generation's seal opened under no key of `AUTH_SECRET`
-    /// (not one that opened and had expired): altered, or sealed under a
-    /// key no longer listed, as after `AUTH_SECRET` is replaced instead of
-    /// rotated, which signs every user out.
+    /// Whether a generation's whole seal opened under no key of
+    /// `AUTH_SECRET` (not one that opened and had expired, nor one missing
+    /// a chunk): altered, sealed under a key no longer listed (as after
+    /// `AUTH_SECRET` is replaced instead of rotated, which signs every user
+    /// out), or for another client ID or issuer (the seal's context).
     pub unopened: bool,
 }
 
@@ -405,8 +406,10 @@ pub(crate) fn read(
             .values()
             .flat_map(|c| c.iter().map(|(name, _)| (*name).to_owned()))
             .collect();
-        let mut sealed_elsewhere = true;
-        let opened = candidates(chunks).into_iter().find_map(|value| {
+        let candidates = candidates(chunks);
+        // No whole seal (a chunk missing) is no sign of another key.
+        let mut sealed_elsewhere = !candidates.is_empty();
+        let opened = candidates.into_iter().find_map(|value| {
             let opened = config.keys.open(Purpose::Session, &context, &value)?;
             sealed_elsewhere = false;
             readable(opened.plaintext, opened.old_key, now)

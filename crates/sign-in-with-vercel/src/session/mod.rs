@@ -441,14 +441,16 @@ impl Sessions {
     /// Says, once per instance, that a session cookie opened under no key
     /// of `AUTH_SECRET`: altered, or, as every user's would after
     /// `AUTH_SECRET` is replaced rather than rotated, sealed under a key it
-    /// no longer lists. Once: anyone can send such a cookie.
+    /// no longer lists, or sealed for another client ID or issuer (the
+    /// seal's context). Once: anyone can send such a cookie.
     fn say_unopened(&self) {
         if !self.unopened_said.swap(true, Ordering::Relaxed) {
             crate::log::warn(
-                "session: a session cookie opened under no key of AUTH_SECRET: altered, or \
+                "session: a session cookie opened under no key of AUTH_SECRET: altered, \
                  sealed under a key AUTH_SECRET no longer lists (replacing AUTH_SECRET signs \
                  every user out; to rotate, list the new key first and keep the old one: \
-                 AUTH_SECRET=new,old); said once per instance",
+                 AUTH_SECRET=new,old), or for another client ID or issuer than this one's \
+                 (changed since); said once per instance",
             );
         }
     }
@@ -983,6 +985,14 @@ mod tests {
         .with_http_client(fake.clone())
         .with_clock(std::sync::Arc::new(|| NOW + 10));
         crate::log::tests::taken();
+        // A chunk without the one before it is no whole seal: nothing said.
+        let lone_chunk = http::Request::get("/api/x")
+            .header(http::header::HOST, "localhost:3000")
+            .header(http::header::COOKIE, "session.abc.1=AAAA")
+            .body(())
+            .unwrap();
+        replaced.serve(&crate::SESSION, lone_chunk).await;
+        assert!(crate::log::tests::taken().is_empty());
         for sent in 0..3 {
             let answer = replaced
                 .serve(&crate::SESSION, again(&request, http::Method::GET))
