@@ -634,6 +634,13 @@ fn session_keys(
     let keys = match (&auth_secret, client_secret) {
         (Some(list), _) => {
             let entries: Vec<&str> = list.split(',').map(str::trim).collect();
+            // A line break inside: a rotation list written one key a line.
+            if entries.iter().any(|e| e.contains(['\n', '\r'])) {
+                return Err(problem(
+                    "AUTH_SECRET",
+                    "holds a line break: a rotation list is comma-separated on one line (AUTH_SECRET=new,old)",
+                ));
+            }
             if entries
                 .iter()
                 .any(|e| e.len() < seal::MIN_SECRET_BYTES || e.chars().any(char::is_control))
@@ -882,6 +889,31 @@ mod tests {
                     Err(e) => assert!(!ok && e.variable == name, "{name} {client_id:?}"),
                 }
             }
+        }
+    }
+
+    /// A rotation list written one key a line is refused saying so (it
+    /// read as a key too short, or with a control character), and never
+    /// quoting a key.
+    #[test]
+    fn a_line_break_in_auth_secret_is_named() {
+        let new = "f".repeat(40);
+        for list in [
+            format!("{new}\n{AUTH_SECRET}"),
+            format!("{new}\r\n{AUTH_SECRET}"),
+        ] {
+            let err =
+                load(&[("VERCEL_APP_CLIENT_ID", "cl_abc"), ("AUTH_SECRET", &list)]).unwrap_err();
+            assert_eq!(err.variable, "AUTH_SECRET");
+            let said = err.to_string();
+            assert!(
+                said.contains("line break") && said.contains("new,old"),
+                "{said}"
+            );
+            assert!(
+                !said.contains(&new) && !said.contains(AUTH_SECRET),
+                "{said}"
+            );
         }
     }
 
