@@ -13,14 +13,14 @@ use crate::secret::{CodeVerifier, Nonce, State, random_tokens};
 /// whose metadata does not leave it out of its `scopes_supported`
 /// ([`ProviderMetadata::offers_offline_access`]).
 pub const SCOPES: &[&str] = &["openid", "email", "profile", "offline_access"];
-/// [`SCOPES`] as the `scope` parameter (RFC 6749 §3.3), form-encoded as it
-/// goes into the URL (a test checks it against the list).
-const SCOPE_ENCODED: &str = "openid+email+profile+offline_access";
-/// [`SCOPE_ENCODED`] without `offline_access`, for a provider that does
-/// not list it: Google, GitLab and Amazon Cognito answer a request for it
-/// with `invalid_scope`, so no sign-in would complete. Without a refresh
-/// token the session ends with its access token.
-const SCOPE_ENCODED_WITHOUT_REFRESH: &str = "openid+email+profile";
+/// [`SCOPES`] but the last as the `scope` parameter (RFC 6749 §3.3),
+/// form-encoded as it goes into the URL (a test checks it against the
+/// list); [`OFFLINE_ACCESS_ENCODED`] follows for a provider that does not
+/// leave `offline_access` out: Google, GitLab and Amazon Cognito answer a
+/// request for it with `invalid_scope`, so no sign-in would complete.
+const SCOPE_ENCODED: &str = "openid+email+profile";
+/// The last of [`SCOPES`], as it follows [`SCOPE_ENCODED`].
+const OFFLINE_ACCESS_ENCODED: &str = "+offline_access";
 /// How long a sign-in attempt may take, in seconds (the flow cookie's life).
 pub const FLOW_TTL_SECS: i64 = 10 * 60;
 
@@ -97,12 +97,13 @@ pub fn authorization_url(
     // state, nonce and the challenge are base64url: nothing to encode.
     for (name, value) in [
         ("&response_type=", "code"),
+        ("&scope=", SCOPE_ENCODED),
         (
-            "&scope=",
+            "",
             if metadata.offers_offline_access() {
-                SCOPE_ENCODED
+                OFFLINE_ACCESS_ENCODED
             } else {
-                SCOPE_ENCODED_WITHOUT_REFRESH
+                ""
             },
         ),
         ("&state=", flow.state.secret()),
@@ -149,11 +150,8 @@ mod tests {
     fn scope_parameter_is_the_scope_list() {
         let scope = SCOPES.join(" ");
         let encoded: String = form_urlencoded::byte_serialize(scope.as_bytes()).collect();
-        assert_eq!(SCOPE_ENCODED, encoded);
-        let without = SCOPES[..3].join(" ");
-        let encoded: String = form_urlencoded::byte_serialize(without.as_bytes()).collect();
-        assert_eq!(SCOPE_ENCODED_WITHOUT_REFRESH, encoded);
-        assert_eq!(SCOPES[3], "offline_access");
+        assert_eq!(format!("{SCOPE_ENCODED}{OFFLINE_ACCESS_ENCODED}"), encoded);
+        assert_eq!(SCOPES.last(), Some(&"offline_access"));
     }
 
     /// A refresh token is asked for (`offline_access`) unless the

@@ -285,7 +285,7 @@ fn check_id_is_no_secret(
     variable: &'static str,
     client_id: &str,
     client_secret: Option<&ClientSecret>,
-    auth_secret: Option<&str>,
+    auth_keys: Option<&[&str]>,
 ) -> Result<(), ConfigError> {
     const PUBLIC: &str = "the client ID is public (every sign-in URL carries it): copy each value from your app's Manage page in the Vercel dashboard";
     if let Some(secret) = client_secret.map(ClientSecret::secret) {
@@ -304,7 +304,7 @@ fn check_id_is_no_secret(
             ));
         }
     }
-    if auth_secret.is_some_and(|keys| keys.split(',').any(|key| key.trim() == client_id)) {
+    if auth_keys.is_some_and(|keys| keys.contains(&client_id)) {
         return Err(problem(
             variable,
             format!("is one of AUTH_SECRET's keys; {PUBLIC}"),
@@ -379,7 +379,11 @@ impl Config {
         check_client_id(client_id_var, &client_id)?;
 
         let client_secret = var("VERCEL_APP_CLIENT_SECRET")?.map(ClientSecret::new);
+        // Its keys, newest first: read once, for every check below.
         let auth_secret = var("AUTH_SECRET")?;
+        let auth_keys: Option<Vec<&str>> = auth_secret
+            .as_deref()
+            .map(|list| list.split(',').map(str::trim).collect());
         if client_secret
             .as_ref()
             .is_some_and(|s| s.secret().len() > 1024 || s.secret().chars().any(char::is_control))
@@ -394,7 +398,7 @@ impl Config {
             client_id_var,
             &client_id,
             client_secret.as_ref(),
-            auth_secret.as_deref(),
+            auth_keys.as_deref(),
         )?;
 
         let token_auth = match (var("VERCEL_APP_TOKEN_AUTH")?.as_deref(), &client_secret) {
@@ -460,11 +464,11 @@ impl Config {
             ));
         }
 
-        let spaced_auth_secret = auth_secret.as_deref().is_some_and(|list| {
-            list.split(',')
-                .any(|key| key.trim().contains(char::is_whitespace))
-        });
-        let keys = session_keys(auth_secret, client_secret.as_ref())?;
+        let keys = session_keys(auth_keys.as_deref(), client_secret.as_ref())?;
+        let spaced_auth_secret = auth_keys
+            .iter()
+            .flatten()
+            .any(|key| key.contains(char::is_whitespace));
         // A key derived from the client secret is for a developer's own
         // machine: each request's origin is checked too (`Provider::origin`),
         // but an origin read from `Host` is the client's to choose where no
@@ -628,12 +632,11 @@ pub(crate) fn derived_key_refused(where_: &str) -> ConfigError {
 /// bytes each, newest first), else one derived from the client secret; a
 /// public client has no secret to derive from, so it needs `AUTH_SECRET`.
 fn session_keys(
-    auth_secret: Option<String>,
+    auth_keys: Option<&[&str]>,
     client_secret: Option<&ClientSecret>,
 ) -> Result<Keys, ConfigError> {
-    let keys = match (&auth_secret, client_secret) {
-        (Some(list), _) => {
-            let entries: Vec<&str> = list.split(',').map(str::trim).collect();
+    let keys = match (auth_keys, client_secret) {
+        (Some(entries), _) => {
             // A line break inside: a rotation list written one key a line.
             if entries.iter().any(|e| e.contains(['\n', '\r'])) {
                 return Err(problem(
