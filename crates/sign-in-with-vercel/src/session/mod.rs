@@ -9,9 +9,11 @@
 
 pub(crate) mod cookie;
 mod current;
+mod end;
 mod flights;
 pub(crate) mod format;
 mod rejection;
+mod renew;
 pub(crate) mod revocation;
 mod shared;
 mod spent;
@@ -25,20 +27,21 @@ use http::HeaderMap;
 
 pub use current::Session;
 pub(crate) use current::{SessionTokens, with_cookies};
-use flights::{Flights, Refreshed};
+use end::end_after_refusal;
+pub(crate) use end::{end, end_and_revoke, end_everywhere, replaced, revoke_ended};
+use flights::Flights;
 pub use rejection::Rejection;
+use renew::{Lifetime, refresh_here, refresh_shared};
+pub(crate) use renew::{refresh_now, refresh_refused};
 pub use user_info::UserInfo;
 
 use crate::answer::Reply;
 use crate::cookies::RequestCookies;
-use crate::error::{Endpoint, Error};
+use crate::error::Error;
 use crate::origin::Origin;
 use crate::provider::Provider;
-use crate::refresh::Renewed;
-use crate::secret::{AccessToken, RefreshToken};
 use crate::vercel_api::{VercelApi, api_base};
 use cookie::{Sealed, SessionData};
-use revocation::Pending;
 
 /// How long the user is still known past the access token's expiry while
 /// the refresh fails for a reason other than the provider refusing the
@@ -263,169 +266,6 @@ pub(crate) async fn load(
     Ok(data)
 }
 
-/// Ends the session `data` for good: forgotten by this instance, and, with
-/// a shared store, marked ended for every instance. Whether the store took
-/// it (always `false` without one).
-pub(crate) async fn end(sessions: &Sessions, data: &SessionData) -> bool {
-    end_as(sessions, data, true).await
-}
-
-/// [`end`] after the provider refused the session's grant, which, without
-/// the store's word, may be a race lost to another instance whose answer
-/// brings the browser the newer generation: unless the store took the
-/// end, a refresh of it still under way here publishes its outcome late.
-async fn end_after_refusal(sessions: &Sessions, data: &SessionData) -> bool {
-    end_as(sessions, data, false).await
-}
-
-/// [`end`]; `for_good`: even if the store does not take it.
-async fn end_as(sessions: &Sessions, data: &SessionData, for_good: bool) -> bool {
-    sessions.forget(data);
-    match &sessions.store {
-        Some(store) => {
-            let id = data.id();
-            store.cancel_late(&id);
-            let took = store.end_session(&id).await;
-            if for_good || took {
-                store.ended_here(&id);
-            }
-            took
-        }
-        None => false,
-    }
-}
-
-/// Ends `data`'s session, in every instance with a store, and revokes its
-/// tokens (RFC 7009), when the provider's answer about it ends it: it
-/// described another user than the session's (OpenID Connect Core §5.3.2:
-/// the `sub` must match), so the tokens are not this user's; or it refused
-/// the access token (RFC 6750 §3.1, RFC 7662 `active: false`), while the
-/// refresh token may live on. The cookie that holds them is deleted with
-/// the answer; without the revocation, the refresh token stayed valid,
-/// held by no browser. Tokens the provider cannot revoke now are kept,
-/// sealed, for the next sign-out of this browser to retry, as a
-/// sign-out's are.
-pub(crate) async fn end_and_revoke(
-    sessions: &Sessions,
-    data: &SessionData,
-    reply: &mut Reply,
-    route: &'static str,
-) {
-    let (sessions, data, origin) = (sessions.clone(), data.clone(), reply.origin.clone());
-    // As a task of its own: an answer cut off after the store took the end
-    // still revokes the tokens, which no cookie will hold.
-    let kept = crate::clock::to_the_end(async move {
-        let provider = &sessions.provider;
-        let revoke = async {
-            match &origin {
-                Some(origin) => {
-                    revocation::revoke_all([Pending::of(&data)], &sessions, origin, route)
-                        .await
-                        .kept
-                }
-                None => {
-                    Pending::of(&data).revoke(provider, route).await;
-                    Vec::new()
-                }
-            }
-        };
-        let (_, kept) = tokio::join!(end(&sessions, &data), revoke);
-        kept
-    })
-    .await;
-    reply.set_cookies.extend(kept.unwrap_or_default());
-}
-
-/// Ends `previous`, the session a new sign-in of user `by` replaces in
-/// the same browser, so that no copy of its cookies outlives it (OWASP
-/// Session Management: a new session invalidates the old one): in every
-/// instance, with a store. Another user's tokens, which the browser no
-/// longer holds, are revoked as well (RFC 7009); the same user's are not,
-/// since a provider may revoke all of a user's grants to the app at once,
-/// the new one with them. Returns the cookies that keep, sealed, those the
-/// provider could not revoke now, for the next sign-out to retry.
-pub(crate) async fn replaced(
-    sessions: &Sessions,
-    previous: &SessionData,
-    by: &str,
-    origin: &Origin,
-) -> Vec<http::HeaderValue> {
-    let (sessions, previous, origin) = (sessions.clone(), previous.clone(), origin.clone());
-    let same_user = previous.sub == by;
-    // As a task of its own: a sign-in cut off after the store took the end
-    // still revokes the tokens, which no cookie will hold.
-    crate::clock::to_the_end(async move {
-        let revoke_previous = async {
-            if same_user {
-                return Vec::new();
-            }
-            revocation::revoke_all([Pending::of(&previous)], &sessions, &origin, "callback")
-                .await
-                .kept
-        };
-        let (_, kept) = tokio::join!(end(&sessions, &previous), revoke_previous);
-        kept
-    })
-    .await
-    .unwrap_or_default()
-}
-
-/// Revokes the tokens of sessions this browser signed out of (or a
-/// sign-in replaced) that a refresh answered afterwards brought back (see
-/// [`cookie::ended_cookie`]): no cookie holds them any more. Those of
-/// `user`, who is signed in now, are left to the provider, as
-/// [`replaced`] leaves them: a provider may revoke all of a user's grants
-/// to the app at once, the current one with them. Those the provider
-/// could not revoke are kept for a retry, as a sign-out's are: the
-/// `Set-Cookie`s returned.
-pub(crate) async fn revoke_ended(
-    sessions: &Sessions,
-    origin: &Origin,
-    ended: &[SessionData],
-    user: Option<&str>,
-    route: &str,
-) -> Vec<http::HeaderValue> {
-    // Collected: a filtering closure held across the await would tie the
-    // future to one lifetime, which `Send` futures cannot be.
-    let pending: Vec<_> = ended
-        .iter()
-        .filter(|e| Some(e.sub.as_str()) != user)
-        .map(Pending::of)
-        .collect();
-    revocation::revoke_all(pending, sessions, origin, route)
-        .await
-        .kept
-}
-
-/// Ends every session of `data`'s user begun until `now_ms` (milliseconds
-/// since the epoch), in every instance ("sign out everywhere"): only a
-/// shared store can. Only a session the store holds live may (or one ended
-/// only by a mark of a clock gone wrong, which this replaces): a copy of
-/// one that was ended (a stolen cookie its owner signed out of,
-/// everywhere or here) is refused ([`Error::NotSignedIn`]), or it could
-/// end every new session of its user, as often as it is sent, for as long
-/// as its cookie lives.
-pub(crate) async fn end_everywhere(
-    sessions: &Sessions,
-    data: &SessionData,
-    now_ms: i64,
-) -> Result<(), Error> {
-    let store = sessions.store.as_ref().ok_or(Error::NoSharedStore)?;
-    let id = data.id();
-    let may = store.may_end_user(&id, &data.sub, data.started_ms, now_ms);
-    match may.await {
-        Some(true) => {
-            if store.end_user(&data.sub, now_ms).await {
-                Ok(())
-            } else {
-                Err(Error::StoreUnavailable)
-            }
-        }
-        Some(false) => Err(Error::NotSignedIn),
-        None => Err(Error::StoreUnavailable),
-    }
-}
-
 /// The browser's session generation (the one `reply` read) gives way
 /// to `sealed`: deleted by name, the new one set, and its names the ones a
 /// later error would delete.
@@ -461,274 +301,6 @@ impl Sessions {
     }
 }
 
-/// One refresh per session generation, however many requests need it: in
-/// this instance (the requests share one call, and latecomers get its
-/// outcome for a few seconds), and with a shared store in all of them.
-/// The refresh owns what it uses: it runs on if the request is cut off.
-async fn refresh_shared(
-    sessions: &Sessions,
-    origin: &Origin,
-    data: &SessionData,
-) -> Result<Arc<Refreshed>, Error> {
-    let refresh_token = data.refresh_token.as_deref().unwrap_or_default();
-    let id = data.id();
-    let key = flights::key(&id, refresh_token, data.rotation, origin.as_str());
-    let refresh = || {
-        let (provider, store) = (sessions.provider.clone(), sessions.store.clone());
-        let (origin, data) = (origin.clone(), data.clone());
-        async move {
-            match store {
-                Some(store) => {
-                    // Answered from this instance's cache when the request
-                    // has just asked (the usual case), or at once when the
-                    // store is resting.
-                    let ended = store.ended(&data.id(), &data.sub, data.started_ms).await;
-                    let lifetime = match ended {
-                        Some(false) => Lifetime::Extended,
-                        // Ended since the request read it (signed out in
-                        // another tab while a handler ran, which then asked
-                        // for a refresh): no new tokens that no one keeps.
-                        Some(true) => return Err(Error::NotSignedIn),
-                        None => Lifetime::Kept,
-                    };
-                    shared::refresh(&provider, &store, &key, &origin, &data, lifetime).await
-                }
-                None => refresh_here(&provider, &origin, &data, Lifetime::Extended).await,
-            }
-        }
-    };
-    // Without a store, refused before in this instance: the same refusal,
-    // no token call (a copy of a spent or dead generation, however often
-    // it is sent). With one, a refusal ends the session in the store, which
-    // every request checks first; and a refusal that the store did not
-    // hear of (in an outage) may be a race another instance won, whose
-    // outcome, published late, a copy of this generation must still get.
-    let remembers = sessions.store.is_none();
-    let now = sessions.provider.now();
-    if remembers && let Some(refusal) = sessions.spent.refusal(&key, now) {
-        return Err(refusal);
-    }
-    let outcome = sessions.flights.share(key, &id, refresh).await;
-    if remembers && let Err(e) = &outcome {
-        sessions.spent.refused(key, data.expires_at, e, now);
-    }
-    outcome
-}
-
-/// Whether a refresh may move the session's end (a refresh token's life
-/// from now) or must keep the end it had.
-///
-/// With a store, a session's end outlives every mark that ends it
-/// ("sign out everywhere", a sign-out whose revocation failed) only if the
-/// store said "not ended" when the end was moved: the marks are kept for a
-/// refresh token's life. A refresh made while the store does not answer
-/// keeps the end it had, so no copy of an ended session refreshed in an
-/// outage outlives its mark.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Lifetime {
-    /// The store said "not ended", or there is no store: the session's end
-    /// moves to a refresh token's life from now.
-    Extended,
-    /// The store did not answer: the session ends when it would have.
-    Kept,
-}
-
-/// Refreshes `data` with one token call of this instance's own.
-async fn refresh_here(
-    provider: &Provider,
-    origin: &Origin,
-    data: &SessionData,
-    lifetime: Lifetime,
-) -> Result<Refreshed, Error> {
-    let config = provider.config()?;
-    let refresh_token = RefreshToken::new(data.refresh_token.clone().unwrap_or_default());
-    // Before the call: the new access token's life counts from no later
-    // than the provider issued it.
-    let asked_at = provider.now();
-    let renewed = crate::refresh::grant(provider, &refresh_token, &data.sub).await?;
-    let new = next_generation(data, renewed, asked_at, lifetime);
-    match cookie::write(origin, config, &new, provider.now()) {
-        Ok(sealed) => Ok(Refreshed { data: new, sealed }),
-        Err(e) => {
-            // Tokens no browser will hold (too large for the cookies; the
-            // error ends the session): revoked (RFC 7009), as a sign-in's
-            // are, the refresh token too if the provider did not rotate it.
-            Pending::of(&new).revoke(provider, "refresh").await;
-            Err(e)
-        }
-    }
-}
-
-/// The session that replaces `old` after a refresh: the new tokens, one
-/// more rotation, the same user and start; the profile of the refreshed ID
-/// token when it verified, else the one the session had; its access token
-/// issued at `asked_at`, when the refresh was asked for, or when the old
-/// one was if that is later (an instance whose clock is behind the one
-/// that signed the user in, refreshing at once: a generation issued before
-/// its session began opens nowhere); its end moved or kept as `lifetime`
-/// says.
-fn next_generation(
-    old: &SessionData,
-    renewed: Renewed,
-    asked_at: i64,
-    lifetime: Lifetime,
-) -> SessionData {
-    let Renewed { tokens, claims } = renewed;
-    let refresh_token = tokens
-        .refresh_token
-        .map(|t| t.secret().to_owned())
-        // RFC 6749 §6: without a new one, the old refresh token stays valid.
-        .or_else(|| old.refresh_token.clone());
-    let mut new = SessionData::issued(
-        old.id().into_owned(),
-        old.sub.clone(),
-        &tokens.access_token,
-        tokens.expires_in,
-        refresh_token,
-        claims.map_or_else(|| old.profile.clone(), cookie::Profile::from),
-        (old.started_ms, old.rotation.saturating_add(1)),
-        asked_at.max(old.access_issued_at),
-    );
-    if lifetime == Lifetime::Kept {
-        new.expires_at = new.expires_at.min(old.expires_at);
-    }
-    new
-}
-
-/// Refreshes the session's tokens now, whatever their age: for a call
-/// the provider refused with 401 although the token looked fresh. The
-/// new session's cookies join the session's; the new access token is
-/// returned.
-///
-/// The refresh, and what it does to the session, run as a task of their
-/// own: a function that cuts off its own call (a timeout around a REST
-/// call) does not lose the generation the provider made, whose refresh
-/// token is the only one left. It reaches the session when the refresh
-/// ends; [`Auth::protect`](crate::Auth::protect) waits for it before
-/// answering.
-pub(crate) async fn refresh_now(
-    sessions: &Sessions,
-    session: &Session,
-) -> Result<AccessToken, Error> {
-    let origin = session.origin.clone().ok_or(Error::NotSignedIn)?;
-    let data = session.lock().0.clone();
-    if data.refresh_token.is_none() {
-        return Err(Error::TokenInactive);
-    }
-    let landing = session.landing.clone().read_owned().await;
-    let (sessions, state, pending) = (
-        sessions.clone(),
-        session.data.clone(),
-        session.pending.clone(),
-    );
-    // Called from a function's own code, maybe outside any request: the
-    // refresh still keeps to a request's deadline, which ends before the
-    // shared store's claim on it lapses.
-    crate::clock::to_the_end(async move {
-        let landed = land(&sessions, &origin, &data, &state, &pending).await;
-        drop(landing);
-        landed
-    })
-    .await
-    .unwrap_or_else(|| Err(Endpoint::Token.unreachable(crate::TransportError::Other)))
-}
-
-/// [`refresh_now`]'s refresh of `data`, landed in the session's `state`
-/// and `pending` cookies.
-async fn land(
-    sessions: &Sessions,
-    origin: &Origin,
-    data: &SessionData,
-    state: &Mutex<(SessionData, Vec<String>)>,
-    pending: &Mutex<Vec<http::HeaderValue>>,
-) -> Result<AccessToken, Error> {
-    let refreshed =
-        match crate::clock::with_deadline(Box::pin(refresh_shared(sessions, origin, data))).await {
-            Ok(refreshed) => refreshed,
-            Err(e) => {
-                let (e, over) = after_refused_refresh(sessions, data, e).await;
-                // The answer the session finishes deletes this generation
-                // (only it: the others are other sessions, or newer).
-                if over {
-                    // The error goes to the function's own code, which may
-                    // not log it: the end of a session is said here.
-                    if !matches!(e, Error::RefreshConflict) {
-                        e.log("refresh");
-                    }
-                    let read = std::mem::take(&mut current::lock_data(state).1);
-                    current::lock_pending(pending).extend(crate::cookies::clear_all(origin, &read));
-                }
-                return Err(e);
-            }
-        };
-    let mut reply = Reply::default();
-    {
-        let mut state = current::lock_data(state);
-        reply.session_names = std::mem::take(&mut state.1);
-        replace_generation(&mut reply, origin, &refreshed.sealed);
-        *state = (refreshed.data.clone(), reply.session_names);
-    }
-    current::lock_pending(pending).extend(reply.set_cookies);
-    Ok(AccessToken::new(refreshed.data.access_token.clone()))
-}
-
-/// After the provider refused the access token of `data` (RFC 6750 §3.1:
-/// userinfo's 401; RFC 7662: introspection's `active: false`) though the
-/// session held it live: one refresh (RFC 6749 §6), which a token revoked
-/// alone, or clocks far apart, leave possible; the caller asks once more
-/// with the new token. The new generation's cookies join `reply`. `None`
-/// without a refresh token. A failed refresh is answered as
-/// [`after_refused_refresh`] says (a refused grant without a store: 409,
-/// as `load` answers it once the access token is dead).
-pub(crate) async fn refresh_refused(
-    sessions: &Sessions,
-    data: &SessionData,
-    reply: &mut Reply,
-) -> Result<Option<SessionData>, Error> {
-    let origin = reply.origin.clone().ok_or(Error::NotSignedIn)?;
-    if data.refresh_token.is_none() {
-        return Ok(None);
-    }
-    match Box::pin(refresh_shared(sessions, &origin, data)).await {
-        Ok(refreshed) => {
-            replace_generation(reply, &origin, &refreshed.sealed);
-            Ok(Some(refreshed.data.clone()))
-        }
-        // The answer deletes the generation for any error that ends it.
-        Err(e) => Err(after_refused_refresh(sessions, data, e).await.0),
-    }
-}
-
-/// A refresh asked for right after the provider refused `data`'s access
-/// token ([`refresh_now`], [`refresh_refused`]) failed with `e`: what to
-/// answer, and whether this generation is over. The grant refused (the app
-/// removed, the grant revoked) ends the session in every instance when
-/// the store takes the news, and the refusal is answered; without one (or
-/// when it does not answer) the refusal may be a race lost to another
-/// instance, whose answer carries the newer generation, so it is
-/// `RefreshConflict` (409: a retry tells a lost race from a dead grant).
-/// A refreshed ID token that is not this session's ends it too. A race
-/// lost with a store (`RefreshConflict` itself) or a provider out of reach
-/// keeps the session: another instance refreshed it, or the next try will.
-/// Logs only the refusal it answers as a conflict: the error it returns
-/// is the caller's to log.
-async fn after_refused_refresh(sessions: &Sessions, data: &SessionData, e: Error) -> (Error, bool) {
-    if e.is_grant_refusal() {
-        if end_after_refusal(sessions, data).await {
-            return (e, true);
-        }
-        // Answered as a conflict: the refusal is said here, the route
-        // says the conflict.
-        e.log("refresh");
-        return (Error::RefreshConflict, true);
-    }
-    if e.ends_session() && !matches!(e, Error::RefreshConflict) {
-        end(sessions, data).await;
-        return (e, true);
-    }
-    (e, false)
-}
-
 /// Vercel's REST API acting as the signed-in user of `session`: its access
 /// token against `https://api.vercel.com` (or, for another issuer, the
 /// origin of its token endpoint); a refused token is refreshed once
@@ -748,61 +320,8 @@ pub(crate) async fn vercel_api<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::TokenResponse;
     use cookie::REFRESH_TOKEN_TTL_SECS;
     use cookie::tests::{NOW, data};
-
-    fn renewed() -> Renewed {
-        Renewed {
-            tokens: TokenResponse {
-                access_token: AccessToken::new("vca_new"),
-                expires_in: 3600,
-                refresh_token: Some(RefreshToken::new("vcr_new".to_owned())),
-                id_token: None,
-            },
-            claims: None,
-        }
-    }
-
-    /// A refresh moves the session's end to a refresh token's life from
-    /// now only when the store said "not ended" (or there is none); made
-    /// while the store does not answer, it renews the tokens and keeps
-    /// the end the session had.
-    #[test]
-    fn a_refresh_moves_the_sessions_end_only_when_the_store_allows() {
-        let old = data();
-        let later = NOW + 7200;
-        let extended = next_generation(&old, renewed(), later, Lifetime::Extended);
-        assert_eq!(extended.expires_at, later + REFRESH_TOKEN_TTL_SECS);
-        let kept = next_generation(&old, renewed(), later, Lifetime::Kept);
-        assert_eq!(kept.expires_at, old.expires_at);
-        assert_eq!(kept.expires_at, NOW + REFRESH_TOKEN_TTL_SECS);
-        assert_eq!(
-            (kept.access_token.as_str(), kept.refresh_token.as_deref()),
-            ("vca_new", Some("vcr_new"))
-        );
-        assert_eq!((kept.access_expires_at, kept.rotation), (later + 3600, 1));
-    }
-
-    /// Refreshed at once by an instance whose clock is behind the one
-    /// that signed the user in (here by a fraction of a second, or by 30
-    /// seconds): the new generation opens in either instance.
-    #[test]
-    fn a_refresh_on_a_clock_behind_the_sign_ins_makes_a_readable_session() {
-        let mut old = data();
-        old.started_ms = 101_100;
-        (old.access_issued_at, old.access_expires_at) = (101, 3701);
-        old.expires_at = 101 + REFRESH_TOKEN_TTL_SECS;
-        for behind in [100, 72] {
-            let new = next_generation(&old, renewed(), behind, Lifetime::Extended);
-            assert!(old.within_policy(101), "{behind}");
-            assert!(
-                new.within_policy(101) && new.within_policy(behind),
-                "{behind}"
-            );
-            assert_eq!(new.access_issued_at, 101);
-        }
-    }
 
     /// A token answer with new tokens, no ID token.
     const NEW_TOKENS: &str = r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#;
