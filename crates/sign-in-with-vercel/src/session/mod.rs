@@ -9,6 +9,7 @@
 
 pub(crate) mod cookie;
 mod current;
+mod data;
 mod end;
 mod flights;
 pub(crate) mod format;
