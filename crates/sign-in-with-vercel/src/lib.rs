@@ -341,6 +341,7 @@ mod flow;
 mod hostile;
 mod id_token;
 mod introspect;
+mod issuer;
 mod jwks;
 mod jws;
 mod log;
