@@ -1,0 +1,129 @@
+//! The error codes a provider answers with, read and sanitised: the
+//! authorization endpoint's (RFC 6749 §4.1.2.1, OpenID Connect Core
+//! §3.1.2.6), the token endpoint's and the shape revocation and
+//! introspection reuse (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 7662 §2.3), and
+//! Vercel's REST API form. Only a code of the form RFC 6749 allows is
+//! kept; no description is ever read, so nothing a provider writes reaches
+//! a page or a log line as it wrote it.
+
+/// Error codes a provider may put in an authorization error response
+/// (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). Anything else is
+/// reported as `provider_error`, so the page never echoes attacker text.
+pub fn provider_error_code(code: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "access_denied",
+        "invalid_request",
+        "unauthorized_client",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    ];
+    KNOWN
+        .iter()
+        .find(|known| **known == code)
+        .copied()
+        .unwrap_or("provider_error")
+}
+
+/// Whether a token endpoint's refusal `code` (sanitised) refuses the
+/// grant rather than the client or the moment ([`Error::is_grant_refusal`](super::Error::is_grant_refusal)).
+pub(crate) fn refuses_the_grant(code: &str) -> bool {
+    !matches!(
+        code,
+        "invalid_client"
+            | "unauthorized_client"
+            | "unsupported_grant_type"
+            | "temporarily_unavailable"
+            | "slow_down"
+    )
+}
+
+/// The `error` code of an OAuth error body (RFC 6749 §5.2, the shape
+/// RFC 7009 §2.2.1 and RFC 7662 §2.3 reuse), sanitised; `None` when the
+/// body is not one. The `error_description` is never read.
+pub(crate) fn oauth_error_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct OAuthError {
+        error: String,
+    }
+    serde_json::from_slice::<OAuthError>(body)
+        .ok()
+        .map(|e| sanitize_error_code(&e.error))
+}
+
+/// The token endpoint's error code: RFC 6749 §5.2's `error`, or the
+/// `error.code` of Vercel's REST API form (`{"error": {"code": …}}`), on
+/// the same host; sanitised. Neither `error_description` nor `message`
+/// is read.
+pub(crate) fn token_error_code(body: &[u8]) -> Option<String> {
+    oauth_error_code(body).or_else(|| rest_error(body).and_then(|(code, _)| code))
+}
+
+/// Vercel's REST API error body (`{"error": {"code": …, "invalidToken":
+/// …}}`): its code, sanitised, if it has one, and whether it marks the
+/// token sent as one Vercel does not accept (whatever the code).
+pub(crate) fn rest_error(body: &[u8]) -> Option<(Option<String>, bool)> {
+    use serde_json::Value;
+    /// Any JSON in either member: only a string is a code, only `true`
+    /// marks the token.
+    #[derive(serde::Deserialize)]
+    struct Rest {
+        #[serde(default)]
+        code: Option<Value>,
+        #[serde(default, rename = "invalidToken")]
+        invalid_token: Option<Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct RestError {
+        error: Rest,
+    }
+    let e = serde_json::from_slice::<RestError>(body).ok()?.error;
+    let code = match &e.code {
+        Some(Value::String(code)) => Some(sanitize_error_code(code)),
+        _ => None,
+    };
+    let marked = e.invalid_token == Some(Value::Bool(true));
+    (code.is_some() || marked).then_some((code, marked))
+}
+
+/// An OAuth `error` code from a token, revocation or introspection error
+/// body, kept only if it has the form RFC 6749 §5.2 allows and is short.
+pub fn sanitize_error_code(code: &str) -> String {
+    if !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        code.to_owned()
+    } else {
+        "unknown".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_provider_error_codes_are_not_echoed() {
+        assert_eq!(provider_error_code("access_denied"), "access_denied");
+        assert_eq!(provider_error_code("<script>"), "provider_error");
+    }
+
+    #[test]
+    fn token_error_codes_are_sanitised() {
+        assert_eq!(sanitize_error_code("invalid_grant"), "invalid_grant");
+        assert_eq!(sanitize_error_code("vca_leaked token"), "unknown");
+    }
+}
