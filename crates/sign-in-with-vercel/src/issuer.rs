@@ -4,7 +4,9 @@
 //! refetched once when a token names a key the cached set lacks, or has a
 //! signature the cached key does not verify (OpenID Connect Core §10.1.1).
 //! The sign-in's [`Provider`](crate::Provider) has one; the marketplace
-//! SSO exchange ([`crate::sso`]) has its own.
+//! SSO exchange ([`crate::sso`]) has its own. Every call to a provider,
+//! these and the protocol steps', goes through [`send`], within what is
+//! left of the request's deadline.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -17,9 +19,30 @@ use crate::error::{Endpoint, Error, UpstreamProblem};
 use crate::id_token::{self, Expected, IdTokenClaims, IdTokenError};
 use crate::jwks::{JwkSet, JwksCache};
 use crate::jws::Algorithms;
-use crate::provider::send;
 use crate::secret::{AccessToken, IdToken, Nonce};
-use crate::transport::{HttpClient, TransportError};
+use crate::transport::{
+    HttpClient, HttpRequest, HttpResponse, REQUEST_TIMEOUT, TransportError, Unbuildable,
+};
+
+/// Runs one provider call through `http`, within what is left of the
+/// request's deadline ([`REQUEST_TIMEOUT`] outside a request). A request
+/// that could not be built (an endpoint that is not a URL) is
+/// [`Error::Unbuildable`], a configuration problem.
+pub(crate) async fn send(
+    http: &dyn HttpClient,
+    endpoint: Endpoint,
+    request: Result<HttpRequest, Unbuildable>,
+) -> Result<HttpResponse, Error> {
+    let request = request.map_err(|Unbuildable| Error::Unbuildable(endpoint))?;
+    let left = time_left().unwrap_or(REQUEST_TIMEOUT);
+    if left.is_zero() {
+        return Err(endpoint.unreachable(TransportError::Timeout));
+    }
+    match tokio::time::timeout(left, http.execute(request)).await {
+        Ok(result) => result.map_err(|t| endpoint.unreachable(t)),
+        Err(_) => Err(endpoint.unreachable(TransportError::Timeout)),
+    }
+}
 
 /// One OpenID Provider: its issuer identifier, its metadata (`M`: the
 /// sign-in's whole [`ProviderMetadata`], or only what verifying its tokens

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use crate::clock::{Clock, system_clock, system_now, system_now_ms, time_left};
+use crate::clock::{Clock, system_clock, system_now, system_now_ms};
 use crate::config::{Config, ConfigError};
 use crate::discovery::ProviderMetadata;
 use crate::error::{Endpoint, Error};
@@ -17,33 +17,10 @@ use crate::id_token::IdTokenClaims;
 use crate::origin::Origin;
 use crate::paths::Paths;
 use crate::secret::{AccessToken, IdToken, Nonce};
-use crate::transport::{
-    HttpClient, HttpRequest, HttpResponse, REQUEST_TIMEOUT, ReqwestClient, TransportError,
-    Unbuildable,
-};
+use crate::transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, Unbuildable};
 
 pub use crate::issuer::DISCOVERY_RETRY_AFTER;
-pub(crate) use crate::issuer::{Audience, Issuer};
-
-/// Runs one provider call through `http`, within what is left of the
-/// request's deadline ([`REQUEST_TIMEOUT`] outside a request). A request
-/// that could not be built (an endpoint that is not a URL) is
-/// [`Error::Unbuildable`], a configuration problem.
-pub(crate) async fn send(
-    http: &dyn HttpClient,
-    endpoint: Endpoint,
-    request: Result<HttpRequest, Unbuildable>,
-) -> Result<HttpResponse, Error> {
-    let request = request.map_err(|Unbuildable| Error::Unbuildable(endpoint))?;
-    let left = time_left().unwrap_or(REQUEST_TIMEOUT);
-    if left.is_zero() {
-        return Err(endpoint.unreachable(TransportError::Timeout));
-    }
-    match tokio::time::timeout(left, http.execute(request)).await {
-        Ok(result) => result.map_err(|t| endpoint.unreachable(t)),
-        Err(_) => Err(endpoint.unreachable(TransportError::Timeout)),
-    }
-}
+pub(crate) use crate::issuer::{Audience, Issuer, send};
 
 /// The configured relying party's context: configuration, HTTP client,
 /// clock, and the sign-in issuer's metadata and keys. Built once per
@@ -342,8 +319,8 @@ mod tests {
 
     use crate::id_token::tests::{NOW, jwk};
     use crate::origin::tests::headers;
-    use crate::transport::BoxFuture;
     use crate::transport::tests::{Fake, response};
+    use crate::transport::{BoxFuture, TransportError};
 
     #[test]
     fn remembered_origins_are_the_origins_of_their_headers() {
