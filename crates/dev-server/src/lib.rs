@@ -9,7 +9,10 @@
 //! Not a Vercel function and never deployed: the functions are the
 //! `api/**/*.rs` binaries of the app at the workspace root.
 
+mod dev_key;
 mod env_files;
+mod hosts;
+mod listen;
 mod site;
 mod stack;
 

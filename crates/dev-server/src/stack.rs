@@ -4,21 +4,19 @@
 //! provider on its three origins.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use sign_in_with_vercel::{Auth, BoxFuture, Config, MIN_SECRET_BYTES, Paths, VERCEL_ISSUER};
+use sign_in_with_vercel::{Auth, BoxFuture, Config, Paths, VERCEL_ISSUER};
 use sign_in_with_vercel_emulator::{
     Client, Emulator, EmulatorConfig, Origins, Running, SCOPES, Server, SigningKey, User, serve,
 };
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
-
+use crate::dev_key::{dev_key, random_secret};
+use crate::hosts::Hosts;
+use crate::listen::{bind_both, bind_default};
 use crate::site::Site;
 
 /// How the dev server runs.
@@ -112,69 +110,6 @@ impl DevStack {
             server.wait().await;
         }
     }
-}
-
-fn bind(port: u16, variable: &str) -> Result<TcpListener, String> {
-    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).map_err(|e| {
-        format!("cannot listen on 127.0.0.1:{port}: {e} (set a different port with {variable})")
-    })
-}
-
-/// Binds the port `variable` names; when the variable is not set and its
-/// default port is taken, a free one.
-fn bind_default(
-    port: u16,
-    variable: &str,
-    vars: &HashMap<String, String>,
-) -> Result<TcpListener, String> {
-    match bind(port, variable) {
-        Ok(l) => Ok(l),
-        Err(_) if !vars.contains_key(variable) => bind(0, variable),
-        Err(e) => Err(e),
-    }
-}
-
-/// The IPv6 loopback on `port`, which browsers may try first for
-/// `localhost`; `None` on a machine without one. Taken by another program,
-/// it is an error: that program would get the sign-in's callback, its code
-/// and every `localhost` cookie.
-fn bind_v6(port: u16) -> Result<Option<TcpListener>, String> {
-    match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
-        Ok(listener) => Ok(Some(listener)),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
-            "cannot listen on [::1]:{port}: {e}; another program serves http://localhost:{port} \
-             there (set a different port with PORT)"
-        )),
-        Err(_) => Ok(None),
-    }
-}
-
-/// The app's port on both loopbacks. Asked for any free port (0), one
-/// whose IPv6 twin another program holds is given back and another
-/// picked; asked for a given port, that is an error (see [`bind_v6`]).
-fn bind_both(asked: u16) -> Result<(TcpListener, u16, Option<TcpListener>), String> {
-    bind_both_with(asked, bind_v6)
-}
-
-/// [`bind_both`] with `v6` binding the IPv6 loopback.
-fn bind_both_with(
-    asked: u16,
-    v6: impl Fn(u16) -> Result<Option<TcpListener>, String>,
-) -> Result<(TcpListener, u16, Option<TcpListener>), String> {
-    const TRIES: usize = 8;
-    let mut tries = 1;
-    loop {
-        let listener = bind(asked, "PORT")?;
-        let port = port_of(&listener)?;
-        match v6(port) {
-            Err(_) if asked == 0 && tries < TRIES => tries += 1,
-            twin => return Ok((listener, port, twin?)),
-        }
-    }
-}
-
-fn port_of(listener: &TcpListener) -> Result<u16, String> {
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
 /// Starts the dev server, and the emulator when no client ID is configured.
@@ -333,86 +268,6 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
     })
 }
 
-/// The names the dev server answers to: `localhost`, `127.0.0.1` and
-/// `[::1]`, without a port or with the server's own, and the host of a
-/// configured `APP_URL` (a tunnel's name, say), without a port or with
-/// `APP_URL`'s or the server's.
-///
-/// The server listens on loopback only, but that alone does not keep other
-/// sites out: a page on `evil.example` whose name its owner makes resolve
-/// to 127.0.0.1 (DNS rebinding) reaches the server as its own origin, and
-/// could drive the routes with the developer's cookies of that name, the
-/// authorization request naming a redirect URI on `evil.example`. A browser
-/// always sends the name it resolved as `Host`, which a page cannot set.
-struct Hosts {
-    port: u16,
-    /// `APP_URL`'s host (lowercase, IPv6 in brackets) and port.
-    app: Option<(String, Option<u16>)>,
-}
-
-impl Hosts {
-    fn new(port: u16, app_url: Option<&sign_in_with_vercel::Origin>) -> Self {
-        let app = app_url
-            .and_then(|origin| url::Url::parse(origin.as_str()).ok())
-            .and_then(|url| {
-                let host = url.host_str()?.to_ascii_lowercase();
-                Some((host, url.port_or_known_default()))
-            });
-        Self { port, app }
-    }
-
-    /// Whether `authority` (a `Host` value, or the authority of a request
-    /// in absolute form) names this server.
-    fn allow(&self, authority: &str) -> bool {
-        if authority.contains('@') {
-            return false;
-        }
-        let Ok(authority) = authority.parse::<http::uri::Authority>() else {
-            return false;
-        };
-        let host = authority.host().to_ascii_lowercase();
-        let port = authority.port_u16();
-        let ours = port.is_none() || port == Some(self.port);
-        let loopback = ["localhost", "127.0.0.1", "[::1]"].contains(&host.as_str()) && ours;
-        loopback
-            || self
-                .app
-                .as_ref()
-                .is_some_and(|(app, app_port)| host == *app && (ours || port == *app_port))
-    }
-
-    /// The answer to `request` if it is refused before any route sees
-    /// it: 400 without a `Host` (HTTP/1.1 requires one, RFC 9112 §3.2) or
-    /// with several, 403 when it names another host than
-    /// [`Hosts`] lists (in `Host` or in a request target of absolute form).
-    fn refusal(&self, request: &http::Request<Vec<u8>>) -> Option<http::Response<Bytes>> {
-        let answer = |status: http::StatusCode, text: &'static str| {
-            http::Response::builder()
-                .status(status)
-                .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-                .body(Bytes::from_static(text.as_bytes()))
-                .unwrap_or_default()
-        };
-        let mut values = request.headers().get_all(http::header::HOST).iter();
-        let (Some(host), None) = (values.next(), values.next()) else {
-            return Some(answer(
-                http::StatusCode::BAD_REQUEST,
-                "Bad request: a request needs one Host header.\n",
-            ));
-        };
-        let target = request.uri().authority().map(http::uri::Authority::as_str);
-        let allowed = host.to_str().is_ok_and(|host| self.allow(host))
-            && target.is_none_or(|target| self.allow(target));
-        (!allowed).then(|| {
-            answer(
-                http::StatusCode::FORBIDDEN,
-                "Forbidden: the dev server answers only requests for localhost, 127.0.0.1 or [::1] \
-                 on its port (or for APP_URL's host).\n",
-            )
-        })
-    }
-}
-
 fn handler(
     auth: Arc<Auth>,
     site: Arc<Site>,
@@ -439,84 +294,12 @@ fn handler(
     }
 }
 
-/// 32 random octets from the OS, base64url: the emulated app's client
-/// secret, and the development session key.
-fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The development session key stored in `path`, made when there is none
-/// yet or it is unusable (too short, or a symbolic link). Readable by the
-/// owner only: a new key is written to a file of its own made so, then
-/// renamed over `path` (which replaces a symbolic link there rather than
-/// writing through it), and a kept key's file is made so if it was not.
-fn dev_key(path: &Path) -> Result<String, String> {
-    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    if !is_link
-        && let Ok(key) = std::fs::read_to_string(path)
-        && key.trim().len() >= MIN_SECRET_BYTES
-    {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
-                |e| format!("cannot protect the development key {}: {e}", path.display()),
-            )?;
-        }
-        return Ok(key.trim().to_owned());
-    }
-    let key = random_secret();
-    let fresh = path.with_extension(format!("new-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        // Left by a run that stopped between writing and renaming it.
-        match std::fs::remove_file(&fresh) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        std::io::Write::write_all(&mut options.open(&fresh)?, key.as_bytes())?;
-        std::fs::rename(&fresh, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&fresh);
-        format!("cannot write the development key {}: {e}", path.display())
-    })?;
-    Ok(key)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 
-    #[test]
-    fn the_development_key_is_made_once_and_kept() {
-        let dir = std::env::temp_dir().join(format!("dev-key-{}", random_secret()));
-        let path = dir.join("target").join("dev-auth-secret");
-        let first = dev_key(&path).unwrap();
-        assert!(first.len() >= MIN_SECRET_BYTES);
-        assert_eq!(dev_key(&path).unwrap(), first, "a restart keeps the key");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o077, 0, "only the owner can read it");
-        }
-        std::fs::write(&path, "short").unwrap();
-        assert_ne!(
-            dev_key(&path).unwrap(),
-            "short",
-            "an unusable key is replaced"
-        );
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    use super::*;
+    use crate::listen::port_of;
 
     /// Another program on the IPv6 loopback of the app's port would get
     /// what browsers send to `localhost` there: the server does not start.
@@ -538,29 +321,6 @@ mod tests {
                 "{e}"
             ),
         }
-    }
-
-    /// Asked for any free port, the server picks another when the IPv6
-    /// twin of the first is taken; asked for one, it does not.
-    #[test]
-    fn any_free_port_is_one_free_on_both_loopbacks() {
-        let tried = std::cell::RefCell::new(Vec::new());
-        let taken_once = |port: u16| {
-            tried.borrow_mut().push(port);
-            match tried.borrow().len() {
-                1 => Err(format!("[::1]:{port} taken")),
-                _ => Ok(None),
-            }
-        };
-        let (_listener, port, _) = bind_both_with(0, taken_once).unwrap();
-        assert_eq!(tried.borrow().len(), 2);
-        assert_eq!(tried.borrow()[1], port);
-        let always_taken = |port: u16| Err(format!("[::1]:{port} taken"));
-        assert!(bind_both_with(0, always_taken).is_err());
-        let asked = testkit::free_port();
-        tried.borrow_mut().clear();
-        let e = bind_both_with(asked, taken_once).unwrap_err();
-        assert!(e.contains(&asked.to_string()), "{e}");
     }
 
     /// The status of one request, written as `head` (with its request line
@@ -720,61 +480,5 @@ mod tests {
             authorize("https%3A%2F%2Fother.example.test%2Fapi%2Fauth%2Fcallback"),
             400
         );
-    }
-
-    /// A key file others can read, kept or replaced, ends up readable by
-    /// its owner only; a new key replaces a symbolic link at its path
-    /// rather than writing through it.
-    #[cfg(unix)]
-    #[test]
-    fn the_development_key_is_readable_by_its_owner_only() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = std::env::temp_dir().join(format!("dev-key-{}", random_secret()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("dev-auth-secret");
-        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-        let readable = |contents: &str| {
-            std::fs::write(&path, contents).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        };
-
-        let kept = random_secret();
-        readable(&kept);
-        assert_eq!(dev_key(&path).unwrap(), kept);
-        assert_eq!(mode(&path), 0o600, "a kept key");
-
-        readable("short");
-        assert_ne!(dev_key(&path).unwrap(), "short");
-        assert_eq!(mode(&path), 0o600, "a replaced key");
-
-        // A link, even to a usable key, is replaced, and its target left
-        // as it was.
-        let elsewhere = dir.join("elsewhere");
-        let target_key = random_secret();
-        std::fs::write(&elsewhere, &target_key).unwrap();
-        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o644)).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
-        // And a temporary file left by a run that stopped halfway.
-        std::fs::write(
-            path.with_extension(format!("new-{}", std::process::id())),
-            "x",
-        )
-        .unwrap();
-        let key = dev_key(&path).unwrap();
-        assert_ne!(key, target_key);
-        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), target_key);
-        assert_eq!(mode(&elsewhere), 0o644, "the link's target");
-        assert!(
-            !std::fs::symlink_metadata(&path)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), key);
-        assert_eq!(mode(&path), 0o600);
-        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-        assert_eq!(leftovers.len(), 2, "no temporary file is left");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }
