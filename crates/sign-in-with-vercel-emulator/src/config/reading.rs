@@ -1,325 +1,13 @@
-//! What the emulator is configured with: users, registered apps, token
-//! lifetimes, marketplace installations and the settings for behaviours
-//! Vercel does not document.
+//! Reading a configuration: the JSON file `EMULATOR_CONFIG` names, then
+//! the environment variables that override its lifetimes and policies;
+//! and the checks the result must pass, which a client registered in code
+//! passes too (its authentication method fit for its secret, its redirect
+//! URIs absolute and without a fragment, RFC 6749 §3.1.2). What is refused
+//! is named by field and entry, never by a value (a client secret may be
+//! one).
 
-use serde::{Deserialize, Serialize};
-
-/// A user who can sign in at the emulator. A configuration file naming a
-/// field it does not have is refused.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    /// Subject identifier.
-    pub sub: String,
-    /// Full name (`profile` scope).
-    pub name: String,
-    /// Username (`profile` scope).
-    pub preferred_username: String,
-    /// Email address (`email` scope).
-    pub email: String,
-    /// Whether the address is verified.
-    #[serde(default = "yes")]
-    pub email_verified: bool,
-    /// Avatar URL (`profile` scope). When absent, the emulator serves a
-    /// generated avatar from its issuer origin at `/api/www/avatar/<id>`,
-    /// the path Vercel's avatars have.
-    #[serde(default)]
-    pub picture: Option<String>,
-    /// The Vercel account (team) the user belongs to: the marketplace
-    /// token's `account_id`, hexadecimal as Vercel's `sub` pattern
-    /// `account:[0-9a-fA-F]+:user:[0-9a-fA-F]+` has it. Default: the demo
-    /// account, [`DEMO_ACCOUNT_ID`].
-    #[serde(default = "demo_account_id")]
-    pub account_id: String,
-    /// The user's role in that account: the marketplace token's
-    /// `user_role`. Default [`Role::Admin`].
-    #[serde(default)]
-    pub role: Role,
-}
-
-impl User {
-    /// The user's ID as marketplace tokens carry it (`user_id`, and the
-    /// `user:` part of `sub`), hexadecimal as Vercel's pattern has it: the
-    /// `sub` itself when it is hexadecimal, else 24 hexadecimal digits of
-    /// a SHA-256 of it (stable across restarts).
-    pub fn marketplace_user_id(&self) -> String {
-        if is_hex(&self.sub) {
-            return self.sub.clone();
-        }
-        sha256_hex(format!("marketplace-user:{}", self.sub).as_bytes(), 24)
-    }
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// A user's role in a Vercel account, as the marketplace's `user_role`
-/// claim names it (Vercel's marketplace documentation: `ADMIN` for users
-/// who can install integrations, `USER` for read-only roles).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Role {
-    /// `ADMIN`: can install and manage integrations.
-    #[default]
-    Admin,
-    /// `USER`: a read-only member (Vercel's Billing or Viewer roles).
-    User,
-}
-
-impl Role {
-    /// `ADMIN` or `USER`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "ADMIN",
-            Self::User => "USER",
-        }
-    }
-}
-
-/// An integration installed on an account, with the installation ID
-/// marketplace tokens carry (`installation_id`, like
-/// `icfg_9bceb8ccT32d3U417ezb5c8p`). An integration signed in to from an
-/// account with no entry here gets an ID derived from the two
-/// ([`crate::Emulator::installation_id`]).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Installation {
-    /// The integration (a registered client with a secret).
-    pub client_id: String,
-    /// The account it is installed on ([`User::account_id`]).
-    pub account_id: String,
-    /// The installation ID.
-    pub installation_id: String,
-}
-
-/// The account every user belongs to unless configured otherwise.
-pub const DEMO_ACCOUNT_ID: &str = "0d3e0a1b2c3d4e5f60718293";
-
-fn demo_account_id() -> String {
-    DEMO_ACCOUNT_ID.to_owned()
-}
-
-pub(crate) fn is_hex(value: &str) -> bool {
-    !value.is_empty() && value.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The first `digits` hexadecimal digits (at most 64) of the SHA-256 of
-/// `data`: the stable, opaque identifiers the emulator derives from
-/// something it must not show (token IDs, avatar IDs, installation and
-/// marketplace user IDs).
-pub(crate) fn sha256_hex(data: &[u8], digits: usize) -> String {
-    let mut out = hex(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
-    out.truncate(digits);
-    out
-}
-
-/// An app registered at the emulator, as in the Vercel dashboard. A
-/// configuration file naming a field it does not have is refused.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Client {
-    /// The client ID.
-    pub client_id: String,
-    /// The app's name on the consent page.
-    #[serde(default = "default_app_name")]
-    pub name: String,
-    /// The client secret; none for a public client.
-    #[serde(default)]
-    pub client_secret: Option<String>,
-    /// `client_secret_post` (the default) or `client_secret_basic` (RFC 7591
-    /// §2): how a client with a secret authenticates at the token endpoint;
-    /// it may use no other. A client without a secret authenticates with
-    /// `none` (and a configuration file may say so, but not `none` with a
-    /// secret, nor `client_secret_basic` without one).
-    #[serde(default = "default_auth_method")]
-    pub token_endpoint_auth_method: String,
-    /// The Authorization Callback URLs, matched exactly: absolute `http` or
-    /// `https` URLs without a fragment (RFC 6749 §3.1.2), which a
-    /// configuration file must have.
-    pub redirect_uris: Vec<String>,
-    /// The permissions configured for the app.
-    #[serde(default = "all_scopes")]
-    pub scopes: Vec<String>,
-}
-
-impl Client {
-    /// A public client: one without a secret, which authenticates with `none`
-    /// (Vercel's Authorization Server API reference, Token Endpoint: "optional
-    /// if client authentication is set to none").
-    pub fn is_public(&self) -> bool {
-        self.client_secret.is_none()
-    }
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("client_id", &self.client_id)
-            .field("name", &self.name)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field(
-                "token_endpoint_auth_method",
-                &self.token_endpoint_auth_method,
-            )
-            .field("redirect_uris", &self.redirect_uris)
-            .field("scopes", &self.scopes)
-            .finish()
-    }
-}
-
-fn default_app_name() -> String {
-    "Local app".to_owned()
-}
-
-fn default_auth_method() -> String {
-    "client_secret_post".to_owned()
-}
-
-/// Every scope Sign in with Vercel offers (Vercel's documentation,
-/// "Scopes and permissions"): the scopes a client is configured with when
-/// its configuration names none.
-pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
-
-fn all_scopes() -> Vec<String> {
-    SCOPES.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// What presenting an already-exchanged refresh token does. Vercel
-/// documents single-use rotating refresh tokens ("the old one stops
-/// working") but not what a reuse does to the rest of the grant.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReusePolicy {
-    /// Only the reused token fails (`invalid_grant`); the newest pair of
-    /// the grant keeps working.
-    Reject,
-    /// The reuse also revokes every token issued from that grant, the
-    /// newest pair included (RFC 9700 §4.14.2). The default: the harsher
-    /// world, which a correct app must survive.
-    #[default]
-    RevokeGrant,
-}
-
-impl ReusePolicy {
-    /// Parses `reject` or `revoke_grant` (the serde names).
-    pub fn parse(value: &str) -> Option<Self> {
-        match value.trim() {
-            "reject" => Some(Self::Reject),
-            "revoke_grant" => Some(Self::RevokeGrant),
-            _ => None,
-        }
-    }
-}
-
-/// Users, clients, lifetimes and policies. Read from a JSON file or built
-/// in code; [`EmulatorConfig::default`] has one demo user and no client.
-/// A file naming a field that does not exist, at any level, is refused;
-/// so are lifetimes past 10 years (checked by
-/// [`EmulatorConfig::from_lookup`]; set in code, a lifetime too long for
-/// the clock saturates: the token never expires).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmulatorConfig {
-    /// Who can sign in.
-    #[serde(default = "demo_users")]
-    pub users: Vec<User>,
-    /// Registered apps.
-    #[serde(default)]
-    pub clients: Vec<Client>,
-    /// Access token lifetime, seconds (Vercel: 1 hour).
-    #[serde(default = "hour")]
-    pub access_token_ttl: u64,
-    /// Refresh token lifetime, seconds (Vercel: 30 days).
-    #[serde(default = "thirty_days")]
-    pub refresh_token_ttl: u64,
-    /// ID token lifetime, seconds.
-    #[serde(default = "hour")]
-    pub id_token_ttl: u64,
-    /// Authorization code lifetime, seconds.
-    #[serde(default = "minute")]
-    pub code_ttl: u64,
-    /// What a reused refresh token does (undocumented by Vercel; default
-    /// [`ReusePolicy::RevokeGrant`]).
-    #[serde(default)]
-    pub refresh_token_reuse: ReusePolicy,
-    /// Whether authorization responses carry `iss` (RFC 9207) and
-    /// discovery advertises `authorization_response_iss_parameter_supported`.
-    /// Default `false`: Vercel documents neither, and the relying-party
-    /// library's built-in Vercel metadata says `false`.
-    #[serde(default)]
-    pub authorization_response_iss: bool,
-    /// Marketplace installations with their IDs (optional).
-    #[serde(default)]
-    pub installations: Vec<Installation>,
-}
-
-fn hour() -> u64 {
-    3600
-}
-fn thirty_days() -> u64 {
-    30 * 24 * 3600
-}
-fn minute() -> u64 {
-    60
-}
-
-/// The longest lifetime a configuration file or variable may set: ten
-/// years, in seconds.
-const MAX_TTL: u64 = 10 * 365 * 24 * 3600;
-
-/// A lifetime in seconds as the clock counts them, saturating: one set in
-/// code past `i64::MAX` seconds is that.
-pub(crate) fn seconds(ttl: u64) -> i64 {
-    i64::try_from(ttl).unwrap_or(i64::MAX)
-}
-
-/// When something issued at `now` with lifetime `ttl` expires, saturating
-/// instead of overflowing for a lifetime set in code.
-pub(crate) fn expiry(now: i64, ttl: u64) -> i64 {
-    now.saturating_add(seconds(ttl))
-}
-
-/// The built-in demo user; its avatar is the emulator's generated one.
-pub fn demo_user() -> User {
-    User {
-        sub: "usr_demo1234567890".to_owned(),
-        name: "Demo User".to_owned(),
-        preferred_username: "demo".to_owned(),
-        email: "demo@example.com".to_owned(),
-        email_verified: true,
-        picture: None,
-        account_id: demo_account_id(),
-        role: Role::Admin,
-    }
-}
-
-fn demo_users() -> Vec<User> {
-    vec![demo_user()]
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        Self {
-            users: demo_users(),
-            clients: Vec::new(),
-            access_token_ttl: hour(),
-            refresh_token_ttl: thirty_days(),
-            id_token_ttl: hour(),
-            code_ttl: minute(),
-            refresh_token_reuse: ReusePolicy::default(),
-            authorization_response_iss: false,
-            installations: Vec::new(),
-        }
-    }
-}
+use super::ids::is_hex;
+use super::{Client, EmulatorConfig, MAX_TTL, ReusePolicy};
 
 impl EmulatorConfig {
     /// Reads the configuration: the JSON file named by `EMULATOR_CONFIG`
@@ -527,14 +215,7 @@ fn repeated<'a>(ids: impl IntoIterator<Item = &'a String>) -> Option<&'a String>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sha256_hex_is_the_digest_in_lowercase_hex_cut_to_length() {
-        // FIPS 180-2, Appendix B.1: SHA-256("abc").
-        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(sha256_hex(b"abc", 64), abc);
-        assert_eq!(sha256_hex(b"abc", 24), abc[..24]);
-    }
+    use crate::config::SCOPES;
 
     fn from(vars: &[(&str, &str)]) -> Result<EmulatorConfig, String> {
         EmulatorConfig::from_lookup(|k| {
@@ -562,17 +243,6 @@ mod tests {
     }
 
     #[test]
-    fn reuse_policy_serde_names() {
-        assert_eq!(
-            serde_json::to_string(&ReusePolicy::RevokeGrant).unwrap(),
-            "\"revoke_grant\""
-        );
-        let config: EmulatorConfig =
-            serde_json::from_str(r#"{"refresh_token_reuse": "reject"}"#).unwrap();
-        assert_eq!(config.refresh_token_reuse, ReusePolicy::Reject);
-    }
-
-    #[test]
     fn authorization_response_iss_is_off_by_default_and_read_from_the_environment() {
         assert!(!from(&[]).unwrap().authorization_response_iss);
         let on = from(&[("EMULATOR_AUTHORIZATION_RESPONSE_ISS", "true")]).unwrap();
@@ -585,40 +255,6 @@ mod tests {
         let config: EmulatorConfig =
             serde_json::from_str(r#"{"authorization_response_iss": true}"#).unwrap();
         assert!(config.authorization_response_iss);
-    }
-
-    #[test]
-    fn users_default_to_admins_of_the_demo_account() {
-        let config: EmulatorConfig = serde_json::from_str(
-            r#"{"users": [{"sub": "u1", "name": "N", "preferred_username": "n", "email": "n@x"},
-                          {"sub": "u2", "name": "M", "preferred_username": "m", "email": "m@x",
-                           "account_id": "abc123", "role": "USER"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(config.users[0].account_id, DEMO_ACCOUNT_ID);
-        assert_eq!(config.users[0].role, Role::Admin);
-        assert_eq!(config.users[1].role, Role::User);
-        assert_eq!(config.users[1].role.as_str(), "USER");
-    }
-
-    #[test]
-    fn a_clients_debug_print_hides_its_secret() {
-        let client = Client {
-            client_id: "cl_app".into(),
-            name: "App".into(),
-            client_secret: Some("s3cret-value".into()),
-            token_endpoint_auth_method: "client_secret_basic".into(),
-            redirect_uris: vec!["http://localhost:3000/cb".into()],
-            scopes: vec!["openid".into()],
-        };
-        let printed = format!("{client:?}");
-        assert!(!printed.contains("s3cret-value"), "{printed}");
-        assert!(printed.contains("[redacted]") && printed.contains("cl_app"));
-        let config = EmulatorConfig {
-            clients: vec![client],
-            ..EmulatorConfig::default()
-        };
-        assert!(!format!("{config:?}").contains("s3cret-value"));
     }
 
     /// [`EmulatorConfig::from_lookup`] with `json` as the `EMULATOR_CONFIG`
@@ -683,7 +319,7 @@ mod tests {
 
     #[test]
     fn the_readme_example_is_a_valid_configuration() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let example = readme
             .split("```json\n")
             .nth(1)
@@ -849,16 +485,5 @@ mod tests {
             let json = format!(r#"{{"{field}": {}}}"#, u64::MAX);
             refused(from_file(&json, &[]), &[field]);
         }
-    }
-
-    #[test]
-    fn marketplace_user_ids_are_hexadecimal() {
-        let mut user = demo_user();
-        let id = user.marketplace_user_id();
-        assert_eq!(id.len(), 24);
-        assert!(is_hex(&id));
-        assert_eq!(user.marketplace_user_id(), id, "stable");
-        user.sub = "345e869043f1e55f8bdc837c".into();
-        assert_eq!(user.marketplace_user_id(), user.sub);
     }
 }
