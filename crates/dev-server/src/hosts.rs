@@ -34,7 +34,7 @@ impl Hosts {
 
     /// Whether `authority` (a `Host` value, or the authority of a request
     /// in absolute form) names this server.
-    pub(crate) fn allow(&self, authority: &str) -> bool {
+    fn allow(&self, authority: &str) -> bool {
         if authority.contains('@') {
             return false;
         }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 
-pub(crate) fn bind(port: u16, variable: &str) -> Result<TcpListener, String> {
+fn bind(port: u16, variable: &str) -> Result<TcpListener, String> {
     TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).map_err(|e| {
         format!("cannot listen on 127.0.0.1:{port}: {e} (set a different port with {variable})")
     })
@@ -29,7 +29,7 @@ pub(crate) fn bind_default(
 /// `localhost`; `None` on a machine without one. Taken by another program,
 /// it is an error: that program would get the sign-in's callback, its code
 /// and every `localhost` cookie.
-pub(crate) fn bind_v6(port: u16) -> Result<Option<TcpListener>, String> {
+fn bind_v6(port: u16) -> Result<Option<TcpListener>, String> {
     match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
         Ok(listener) => Ok(Some(listener)),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
@@ -48,7 +48,7 @@ pub(crate) fn bind_both(asked: u16) -> Result<(TcpListener, u16, Option<TcpListe
 }
 
 /// [`bind_both`] with `v6` binding the IPv6 loopback.
-pub(crate) fn bind_both_with(
+fn bind_both_with(
     asked: u16,
     v6: impl Fn(u16) -> Result<Option<TcpListener>, String>,
 ) -> Result<(TcpListener, u16, Option<TcpListener>), String> {

@@ -139,7 +139,7 @@ impl ProviderMetadata {
     }
 }
 
-/// The metadata an [`Issuer`](crate::provider::Issuer) keeps: enough to
+/// The metadata an [`Issuer`](crate::issuer::Issuer) keeps: enough to
 /// verify the issuer's ID tokens.
 pub(crate) trait IssuerMetadata: DeserializeOwned + Send + Sync {
     /// The issuer identifier, as the metadata states it.

@@ -259,6 +259,7 @@ impl<M> Issuer<M> {
         *at = at.checked_sub(by).unwrap();
     }
 }
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -374,10 +374,11 @@ pub use cookies::{
 pub use discovery::ProviderMetadata;
 pub use error::{Endpoint, Error, IdTokenError, UpstreamProblem};
 pub use flow::MAX_FLOWS;
+pub use issuer::DISCOVERY_RETRY_AFTER;
 pub use origin::{Origin, safe_return_path};
 pub use paths::{DEFAULT_BASE_PATH, Paths};
 pub use pkce::s256_challenge;
-pub use provider::{DISCOVERY_RETRY_AFTER, Provider};
+pub use provider::Provider;
 pub use response::Response;
 pub use routes::{AUTHORIZE, CALLBACK, ROUTES, Route, SESSION, SIGNOUT, USER_INFO, VALIDATE_TOKEN};
 pub use seal::{Keys, MIN_SECRET_BYTES};

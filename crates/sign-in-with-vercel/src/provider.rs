@@ -2,8 +2,9 @@
 //! protocol step, the refresh, the session and the routes take. It holds
 //! the configuration, the HTTP client, the clock and the sign-in
 //! [`Issuer`] (its metadata and signing keys, in [`crate::issuer`]), built
-//! once per function instance; nothing in it is per user. [`send`] runs
-//! each provider call within the request's deadline.
+//! once per function instance; nothing in it is per user. Each provider
+//! call goes through [`Provider::send`], which runs
+//! [`crate::issuer::send`] within the request's deadline.
 
 use std::sync::Arc;
 
@@ -19,8 +20,7 @@ use crate::paths::Paths;
 use crate::secret::{AccessToken, IdToken, Nonce};
 use crate::transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, Unbuildable};
 
-pub use crate::issuer::DISCOVERY_RETRY_AFTER;
-pub(crate) use crate::issuer::{Audience, Issuer, send};
+use crate::issuer::{Audience, Issuer, send};
 
 /// The configured relying party's context: configuration, HTTP client,
 /// clock, and the sign-in issuer's metadata and keys. Built once per
@@ -316,6 +316,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::issuer::DISCOVERY_RETRY_AFTER;
 
     use crate::id_token::tests::{NOW, jwk};
     use crate::origin::tests::headers;

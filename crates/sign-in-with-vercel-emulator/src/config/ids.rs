@@ -3,7 +3,7 @@
 //! lowercase hexadecimal, and the stable, opaque identifiers the emulator
 //! derives from a SHA-256 of what it must not show.
 
-pub(crate) fn is_hex(value: &str) -> bool {
+pub(super) fn is_hex(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -1,5 +1,6 @@
 //! How an emulator is made: from its issuer or its three origins, with a
-//! signing key given or generated, and the clock a test moves.
+//! signing key given or generated; the clock a test moves; and the three
+//! origins it answers on.
 
 use std::sync::{Arc, Mutex};
 
@@ -74,5 +75,29 @@ impl Emulator {
         Arc::get_mut(self)
             .expect("set_clock is called before the emulator is shared")
             .clock = clock;
+    }
+
+    /// The issuer identifier, also the origin of the authorization
+    /// endpoint, the JWK Set, discovery, avatars and the account page.
+    pub fn issuer(&self) -> &str {
+        &self.origins.issuer
+    }
+
+    /// The origin of the token, revocation, introspection and userinfo
+    /// endpoints, the REST API and the SSO exchange (like
+    /// `https://api.vercel.com`).
+    pub fn api_origin(&self) -> &str {
+        &self.origins.api
+    }
+
+    /// The marketplace issuer identifier, also its origin (like
+    /// `https://marketplace.vercel.com`): the `iss` of SSO ID tokens.
+    pub fn marketplace_issuer(&self) -> &str {
+        &self.origins.marketplace
+    }
+
+    /// The three origins.
+    pub fn origins(&self) -> &Origins {
+        &self.origins
     }
 }

@@ -4,14 +4,17 @@
 //! process or over HTTP.
 //!
 //! Its other methods, each concern in a module of its own: how one is
-//! made and its clock (`making`, declared first: the docs list its
-//! constructors first), the settings a test changes at run time and the
+//! made, its clock and its origins (`making`, declared first: the docs
+//! list its constructors first), the settings a test changes at run time and the
 //! look-ups the endpoints make in them (`settings`), what a user or time
 //! does to the tokens it issued, outside any request (`tokens`), its
 //! signing keys and the signing of ID tokens (`signing`), and serving its
 //! three origins over HTTP (`serving`).
 
+// `making` first: rustdoc lists the impls of a type in the order their
+// modules are declared, and the constructors and origins come first.
 mod making;
+
 mod serving;
 mod settings;
 mod signing;
@@ -60,30 +63,6 @@ impl std::fmt::Debug for Emulator {
 }
 
 impl Emulator {
-    /// The issuer identifier, also the origin of the authorization
-    /// endpoint, the JWK Set, discovery, avatars and the account page.
-    pub fn issuer(&self) -> &str {
-        &self.origins.issuer
-    }
-
-    /// The origin of the token, revocation, introspection and userinfo
-    /// endpoints, the REST API and the SSO exchange (like
-    /// `https://api.vercel.com`).
-    pub fn api_origin(&self) -> &str {
-        &self.origins.api
-    }
-
-    /// The marketplace issuer identifier, also its origin (like
-    /// `https://marketplace.vercel.com`): the `iss` of SSO ID tokens.
-    pub fn marketplace_issuer(&self) -> &str {
-        &self.origins.marketplace
-    }
-
-    /// The three origins.
-    pub fn origins(&self) -> &Origins {
-        &self.origins
-    }
-
     /// The current faults, to change in place:
     /// `emulator.faults().signing = Signing::None;`.
     ///

@@ -7,11 +7,11 @@
 //! Its parts, each in its own module: the shared store's URL
 //! (`store_url`), reading a variable and the checks for an operator's
 //! mistakes in one (`variables`), the issuer's and other provider URLs'
-//! checks (`issuer`), and the keys that seal the cookies (`keys`).
+//! checks (`urls`), and the keys that seal the cookies (`keys`).
 
-mod issuer;
 mod keys;
 mod store_url;
+mod urls;
 mod variables;
 
 use std::fmt;
@@ -21,13 +21,12 @@ use crate::paths::Paths;
 use crate::seal::Keys;
 use crate::secret::ClientSecret;
 
-use issuer::deployed;
-pub(crate) use issuer::{check_issuer, check_provider_url};
 pub(crate) use keys::derived_key_refused;
 use keys::session_keys;
 pub use store_url::StoreUrl;
-use variables::check_id_is_no_secret;
+pub(crate) use urls::{check_issuer, check_provider_url};
 pub(crate) use variables::{all_utf8, check_client_id, read_var, unquoted};
+use variables::{check_id_is_no_secret, deployed};
 
 /// The issuer used when `VERCEL_OAUTH_ISSUER` is not set.
 pub const VERCEL_ISSUER: &str = "https://vercel.com";

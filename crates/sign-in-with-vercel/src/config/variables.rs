@@ -2,7 +2,8 @@
 //! mistakes in them: a value wrapped in quotes, a client ID that is not
 //! printable ASCII or is a secret pasted in its place (it is public: every
 //! authorization request carries it, RFC 6749 §4.1.1), a value that is not
-//! UTF-8. The marketplace SSO exchange ([`crate::sso`]) reads and checks
+//! UTF-8; and whether this instance runs on a Vercel deployment
+//! (`VERCEL_ENV`). The marketplace SSO exchange ([`crate::sso`]) reads and checks
 //! its own variables with the same functions.
 
 use super::{ConfigError, problem};
@@ -101,6 +102,15 @@ pub(crate) fn all_utf8(names: &[&'static str]) -> Result<(), ConfigError> {
         Some(name) => Err(problem(name, "is not valid UTF-8")),
         None => Ok(()),
     }
+}
+
+/// Whether this instance runs on a Vercel deployment: `VERCEL_ENV` is
+/// `production` or `preview` (`development` under `vercel dev`).
+pub(super) fn deployed(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    matches!(
+        read_var(&lookup, "VERCEL_ENV").as_deref(),
+        Some("production" | "preview")
+    )
 }
 
 #[cfg(test)]

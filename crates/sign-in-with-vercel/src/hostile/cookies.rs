@@ -122,7 +122,7 @@ fn token_of(byte: u8) -> String {
 pub(super) struct FlowSeed {
     pub(super) state: String,
     pub(super) nonce: String,
-    pub(super) verifier: String,
+    verifier: String,
     return_to: String,
     created_at: i64,
 }

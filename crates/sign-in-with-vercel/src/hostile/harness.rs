@@ -105,12 +105,12 @@ fn raw_json(index: usize) -> String {
 
 /// One test's mutation stream and counts.
 pub(super) struct Fuzz {
-    pub(super) target: &'static str,
-    pub(super) seed: u64,
+    target: &'static str,
+    seed: u64,
     rng: StdRng,
-    pub(super) runs: usize,
-    pub(super) accepted: usize,
-    pub(super) refused: usize,
+    runs: usize,
+    accepted: usize,
+    refused: usize,
     unsendable: usize,
 }
 

@@ -83,7 +83,7 @@ fn token_claims(sub: &str, signer: Signer) -> Value {
 /// What an ID token of [`ISSUER`] for [`CLIENT`] must match at [`NOW`].
 pub(super) struct Expectation {
     pub(super) nonce: Nonce,
-    pub(super) access: AccessToken,
+    access: AccessToken,
 }
 
 impl Expectation {

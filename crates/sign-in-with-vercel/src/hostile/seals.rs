@@ -23,10 +23,10 @@ fn keys_of(secrets: &[&str]) -> Keys {
 
 struct SealSeed {
     purpose: Purpose,
-    pub(super) context: Vec<u8>,
-    pub(super) plaintext: Vec<u8>,
-    pub(super) secret: &'static str,
-    pub(super) seal: String,
+    context: Vec<u8>,
+    plaintext: Vec<u8>,
+    secret: &'static str,
+    seal: String,
 }
 
 /// A seed seal: its purpose, the context, the plaintext, the secret

@@ -31,10 +31,9 @@ use crate::origin::Origin;
 use crate::seal::Purpose;
 use crate::secret::random_token;
 
-pub(crate) use super::data::{Profile, SessionData};
+pub use super::data::REFRESH_TOKEN_TTL_SECS;
+pub(crate) use super::data::{CLOCK_SKEW_SECS, Profile, SessionData};
 
-/// How long a refresh token is kept: Vercel's refresh token lifetime.
-pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
 /// More chunks than this is not a session we wrote.
 const MAX_CHUNKS: usize = 4;
 /// How long a sign-out's mark lasts: as long as a generation that a late
@@ -58,11 +57,6 @@ const ENDED_MARK_SECS: i64 = REFRESH_TOKEN_TTL_SECS + LATE_LANDING_SECS;
 /// in; the shared store keeps a refresh's outcome as long, for the copies
 /// of the old generation that come meanwhile.
 pub(crate) const LATE_LANDING_SECS: i64 = 15 * 60;
-/// How far apart the clocks of the instances (and the provider's) may be:
-/// a session begun or issued this far in the future still opens, a
-/// sign-out mark this far ahead is not a clock gone wrong, a shared
-/// refresh this much older than the time one is kept is still taken.
-pub(crate) const CLOCK_SKEW_SECS: i64 = 60;
 /// How close the starts of two sessions of one browser are when they are
 /// two sign-ins completed in parallel (two tabs): each ends within its
 /// callback's deadline ([`REQUEST_DEADLINE`](crate::REQUEST_DEADLINE),

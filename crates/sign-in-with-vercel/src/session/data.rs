@@ -6,8 +6,31 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cookie::{CLOCK_SKEW_SECS, REFRESH_TOKEN_TTL_SECS};
 use crate::secret::AccessToken;
+
+/// How long a refresh token is kept: Vercel's refresh token lifetime.
+pub const REFRESH_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
+/// How far apart the clocks of the instances (and the provider's) may be:
+/// a session begun or issued this far in the future still opens, a
+/// sign-out mark this far ahead is not a clock gone wrong, a shared
+/// refresh this much older than the time one is kept is still taken.
+pub(crate) const CLOCK_SKEW_SECS: i64 = 60;
+/// How long the user is still known past the access token's expiry while
+/// the refresh fails for a reason other than the provider refusing the
+/// grant (the provider cannot be reached, or refuses this app's
+/// credentials): a provider outage shorter than this goes unnoticed. Past
+/// it, requests fail with the provider's trouble (`provider_unavailable`,
+/// `configuration`) instead of naming the user, and the session is kept,
+/// so that the first refresh after the outage carries on, however long
+/// the user was away. A refused grant ends the session: with the shared
+/// store at once, every copy in every instance. Without one, a parallel
+/// request in another instance may have spent the refresh token first, so
+/// while the access token lives the request still names the user and
+/// keeps the generation (the winner's answer replaces it; a dead grant
+/// costs one refused token call per instance, which remembers the
+/// refusal); once it has
+/// expired, the answer is 409 and deletes the generation.
+pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 
 /// The profile claims an ID token proved.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,13 +187,10 @@ impl SessionData {
     }
 
     /// Whether the user may still be named while the session's refresh
-    /// fails for a reason other than a refused grant:
-    /// [`REFRESH_GRACE_SECS`](super::REFRESH_GRACE_SECS) past the access
-    /// token's expiry.
+    /// fails for a reason other than a refused grant: [`REFRESH_GRACE_SECS`]
+    /// past the access token's expiry.
     pub(crate) fn within_grace(&self, now: i64) -> bool {
-        now < self
-            .access_expires_at
-            .saturating_add(super::REFRESH_GRACE_SECS)
+        now < self.access_expires_at.saturating_add(REFRESH_GRACE_SECS)
     }
 
     /// Whether the session is one this relying party could have written at
@@ -239,7 +259,7 @@ mod tests {
         let expiry = data.access_expires_at;
         assert!(data.access_token_live(expiry - 1));
         assert!(!data.access_token_live(expiry));
-        let grace_end = expiry + super::super::REFRESH_GRACE_SECS;
+        let grace_end = expiry + super::REFRESH_GRACE_SECS;
         assert!(data.within_grace(grace_end - 1));
         assert!(!data.within_grace(grace_end));
     }

@@ -28,6 +28,7 @@ use http::HeaderMap;
 
 pub use current::Session;
 pub(crate) use current::{SessionTokens, with_cookies};
+pub use data::REFRESH_GRACE_SECS;
 use end::end_after_refusal;
 pub(crate) use end::{end, end_and_revoke, end_everywhere, replaced, revoke_ended};
 use flights::Flights;
@@ -43,23 +44,6 @@ use crate::origin::Origin;
 use crate::provider::Provider;
 use crate::vercel_api::{VercelApi, api_base};
 use cookie::{Sealed, SessionData};
-
-/// How long the user is still known past the access token's expiry while
-/// the refresh fails for a reason other than the provider refusing the
-/// grant (the provider cannot be reached, or refuses this app's
-/// credentials): a provider outage shorter than this goes unnoticed. Past
-/// it, requests fail with the provider's trouble (`provider_unavailable`,
-/// `configuration`) instead of naming the user, and the session is kept,
-/// so that the first refresh after the outage carries on, however long
-/// the user was away. A refused grant ends the session: with the shared
-/// store at once, every copy in every instance. Without one, a parallel
-/// request in another instance may have spent the refresh token first, so
-/// while the access token lives the request still names the user and
-/// keeps the generation (the winner's answer replaces it; a dead grant
-/// costs one refused token call per instance, which remembers the
-/// refusal); once it has
-/// expired, the answer is 409 and deletes the generation.
-pub const REFRESH_GRACE_SECS: i64 = 60 * 60;
 
 /// What the sessions of one instance share: the refreshes in flight, and
 /// those finished moments ago; and the shared store, when one is

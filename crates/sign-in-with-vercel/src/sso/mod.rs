@@ -58,7 +58,7 @@ use crate::config::{
 };
 use crate::discovery::KeyMetadata;
 use crate::error::{Endpoint, Error};
-use crate::provider::{Audience, Issuer, send};
+use crate::issuer::{Audience, Issuer, send};
 use crate::secret::Nonce;
 use crate::transport::{HttpClient, ReqwestClient};
 use crate::vercel_api::VERCEL_API;

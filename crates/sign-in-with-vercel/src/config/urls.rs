@@ -1,11 +1,12 @@
 //! The checks of the issuer's URL (OpenID Connect Discovery §2: `https`,
-//! no query or fragment) and of any provider URL set in a variable, and
-//! whether this instance runs on a Vercel deployment, where a loopback URL
-//! (the local emulator's, copied from a `.env` file) cannot be meant.
+//! no query or fragment) and of any provider URL set in a variable, which
+//! on a Vercel deployment cannot be a loopback URL (the local emulator's,
+//! copied from a `.env` file).
 
 use url::Url;
 
-use super::{ConfigError, problem, read_var};
+use super::variables::deployed;
+use super::{ConfigError, problem};
 use crate::origin::{check_secure_url, is_loopback};
 
 /// An issuer must be an `https` URL without query or fragment (OpenID
@@ -28,15 +29,6 @@ pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
     }
     check_secure_url(&url)?;
     Ok(url)
-}
-
-/// Whether this instance runs on a Vercel deployment: `VERCEL_ENV` is
-/// `production` or `preview` (`development` under `vercel dev`).
-pub(super) fn deployed(lookup: impl Fn(&str) -> Option<String>) -> bool {
-    matches!(
-        read_var(&lookup, "VERCEL_ENV").as_deref(),
-        Some("production" | "preview")
-    )
 }
 
 /// [`check_issuer`] for the provider URL in variable `name`, and, on a
