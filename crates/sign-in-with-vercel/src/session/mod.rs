@@ -309,167 +309,16 @@ mod tests {
     use cookie::tests::{NOW, data};
 
     /// A token answer with new tokens, no ID token.
-    const NEW_TOKENS: &str = r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#;
-
-    /// A provider whose token endpoint answers [`NEW_TOKENS`], and
-    /// nothing else.
-    fn refreshing_provider() -> std::sync::Arc<crate::transport::tests::Fake> {
-        use crate::transport::tests::{Fake, response};
-        Fake::new(|path| {
-            Ok(match path {
-                "/login/oauth/token" => response(200, NEW_TOKENS),
-                _ => response(404, ""),
-            })
-        })
-    }
-
-    /// Two instances without a store each ask userinfo about the same
-    /// session, and each is refused (clocks far apart): both refresh; the
-    /// first wins, the second's refresh token is spent, and its refusal
-    /// may be that race lost, so it answers 409 (the page retries once,
-    /// and finds the winner's generation), not a 401 that signs the page
-    /// out while the browser holds a live session.
-    #[tokio::test]
-    async fn a_refresh_after_a_refusal_lost_to_another_instance_is_a_conflict() {
-        use crate::transport::tests::response;
-        use crate::transport::{BoxFuture, HttpClient, HttpRequest, HttpResponse, TransportError};
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        /// Takes only `vca_new`; the refresh token works once.
-        #[derive(Default)]
-        struct Provider {
-            token_calls: AtomicUsize,
-        }
-        impl HttpClient for Provider {
-            fn execute(
-                &self,
-                request: HttpRequest,
-            ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-                let bearer = request
-                    .headers()
-                    .get(http::header::AUTHORIZATION)
-                    .is_some_and(|v| v == "Bearer vca_new");
-                let answer = match request.uri().path() {
-                    "/login/oauth/userinfo" if bearer => response(200, r#"{"sub":"usr_1"}"#),
-                    "/login/oauth/userinfo" => response(401, ""),
-                    "/login/oauth/token" => match self.token_calls.fetch_add(1, Ordering::SeqCst) {
-                        0 => response(200, NEW_TOKENS),
-                        _ => response(400, r#"{"error":"invalid_grant"}"#),
-                    },
-                    _ => response(404, ""),
-                };
-                Box::pin(async move { Ok(answer) })
-            }
-        }
-        let provider: std::sync::Arc<dyn HttpClient> = std::sync::Arc::new(Provider::default());
-        let (a, request_a) = signed_in_ten_seconds_later(provider.clone());
-        let (b, request_b) = signed_in_ten_seconds_later(provider);
-        let won = a.serve(&crate::USER_INFO, request_a).await;
-        assert_eq!(won.status(), 200);
-        crate::log::tests::taken();
-        let body: serde_json::Value = serde_json::from_slice(won.body()).unwrap();
-        assert_eq!(body["userInfo"]["sub"], "usr_1", "{body}");
-        let lost = b.serve(&crate::USER_INFO, request_b).await;
-        assert_eq!(lost.status(), 409);
-        let body: serde_json::Value = serde_json::from_slice(lost.body()).unwrap();
-        assert_eq!(body["error"], "session_refresh_conflict");
-        // The refusal, said by the refresh; the conflict, by the route.
-        let lines = crate::log::tests::taken();
-        assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(
-            lines[0].starts_with(
-                "warn: refresh: token_rejected (provider refused the grant: error=invalid_grant)"
-            ),
-            "{lines:?}"
-        );
-        assert!(
-            lines[1].starts_with("warn: user-info: session_refresh_conflict"),
-            "{lines:?}"
-        );
-        let deleted = lost
-            .headers()
-            .get_all(http::header::SET_COOKIE)
-            .iter()
-            .any(|c| c.to_str().unwrap().contains("Max-Age=0"));
-        assert!(deleted, "the generation it read is deleted");
-    }
+    pub(super) const NEW_TOKENS: &str = r#"{"access_token":"vca_new","token_type":"Bearer","expires_in":3600,"refresh_token":"vcr_new"}"#;
 
     /// `request` again, as a copy of its cookie is sent: the same headers,
     /// with `method`.
-    fn again(request: &http::Request<()>, method: http::Method) -> http::Request<()> {
+    pub(super) fn again(request: &http::Request<()>, method: http::Method) -> http::Request<()> {
         let mut copy = http::Request::new(());
         *copy.method_mut() = method;
         *copy.uri_mut() = request.uri().clone();
         *copy.headers_mut() = request.headers().clone();
         copy
-    }
-
-    /// A copy of a generation whose refresh the provider refused (spent
-    /// by another instance, or its grant dead), sent again and again: one
-    /// token call in all, and each request answered as the first was
-    /// (without a store; with one, the first refusal ends the session in
-    /// the store). Before, each copy made a token call of its own, for as
-    /// long as the seal opens (thirty days), and a copy's sender could
-    /// spend the app's client credentials at the provider at will.
-    #[tokio::test]
-    async fn a_replayed_refused_generation_costs_one_token_call() {
-        use crate::transport::tests::{Fake, response};
-        // Past the access token's expiry (409, the generation deleted),
-        // and in the early-refresh window (the user still named).
-        for (later, status) in [(3700, 409), (3590, 200)] {
-            let fake = Fake::new(|path| {
-                Ok(match path {
-                    "/login/oauth/token" => response(400, r#"{"error":"invalid_grant"}"#),
-                    _ => response(404, ""),
-                })
-            });
-            let (auth, request) = signed_in_earlier(fake.clone(), later);
-            for sent in 0..5 {
-                let answer = auth
-                    .serve(&crate::SESSION, again(&request, http::Method::GET))
-                    .await;
-                assert_eq!(answer.status(), status, "{later}: copy {sent}");
-            }
-            assert_eq!(fake.calls("/login/oauth/token"), 1, "{later}");
-            crate::log::tests::taken();
-        }
-    }
-
-    /// With a store, a refusal is not remembered: a refusal the store
-    /// did not hear of (here it never answers) may be a race another
-    /// instance won, whose outcome, published once the store is back, a
-    /// copy of this generation must still be handed; so each copy asks
-    /// (through the store when it answers).
-    #[cfg(feature = "redis")]
-    #[tokio::test]
-    async fn with_a_store_a_refusal_is_not_remembered() {
-        use crate::transport::tests::{Fake, response};
-        let fake = Fake::new(|path| {
-            Ok(match path {
-                "/login/oauth/token" => response(400, r#"{"error":"invalid_grant"}"#),
-                _ => response(404, ""),
-            })
-        });
-        // A port nothing listens on: the store refuses every connection.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("redis://{}", closed.local_addr().unwrap());
-        drop(closed);
-        let (_, request) = signed_in_earlier(fake.clone(), 3700);
-        let auth = crate::Auth::from_lookup(|k| match k {
-            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
-            "AUTH_SECRET" => Some("0123456789abcdef0123456789abcdef-cookie".to_owned()),
-            "REDIS_URL" => Some(url.clone()),
-            _ => None,
-        })
-        .with_http_client(fake.clone())
-        .with_clock(std::sync::Arc::new(|| NOW + 3700));
-        for sent in 0..2 {
-            let answer = auth
-                .serve(&crate::SESSION, again(&request, http::Method::GET))
-                .await;
-            assert_eq!(answer.status(), 409, "copy {sent}");
-        }
-        assert_eq!(fake.calls("/login/oauth/token"), 2);
-        crate::log::tests::taken();
     }
 
     /// A session cookie sealed under a key `AUTH_SECRET` no longer lists
@@ -683,39 +532,17 @@ mod tests {
         );
     }
 
-    /// Vercel: the token endpoint answers in 1.5 s with new tokens; the
-    /// API refuses the token after `api_delay`. The fake counts the calls.
-    fn slow_token(
-        api_delay: std::time::Duration,
-    ) -> (
-        std::sync::Arc<crate::transport::tests::Fake>,
-        std::sync::Arc<crate::transport::tests::Delayed>,
-    ) {
-        use crate::transport::tests::{Delayed, Fake, response};
-        let fake = Fake::new(|path| {
-            Ok(match path {
-                "/login/oauth/token" => response(200, NEW_TOKENS),
-                _ => response(401, r#"{"error":{"code":"forbidden","message":"x"}}"#),
-            })
-        });
-        let slow = Delayed::new(&fake, move |path| match path {
-            "/login/oauth/token" => std::time::Duration::from_millis(1500),
-            _ => api_delay,
-        });
-        (fake, slow)
-    }
-
     /// An app of client `cl` whose provider calls go to `http`, ten
     /// seconds after a sign-in at [`NOW`], and a request that carries that
     /// session's cookie.
-    fn signed_in_ten_seconds_later(
+    pub(super) fn signed_in_ten_seconds_later(
         http: std::sync::Arc<dyn crate::transport::HttpClient>,
     ) -> (crate::Auth, http::Request<()>) {
         signed_in_earlier(http, 10)
     }
 
     /// [`signed_in_ten_seconds_later`], `later` seconds after the sign-in.
-    fn signed_in_earlier(
+    pub(super) fn signed_in_earlier(
         http: std::sync::Arc<dyn crate::transport::HttpClient>,
         later: i64,
     ) -> (crate::Auth, http::Request<()>) {
@@ -737,175 +564,6 @@ mod tests {
             .body(())
             .unwrap();
         (auth, request)
-    }
-
-    /// A handler that bounds its own call to Vercel's API (a timeout
-    /// around `api.get`) cuts it off while the refresh it asked for
-    /// (after a 401) is out: the refresh lands in the session all the
-    /// same, so the answer carries the new generation, whose refresh
-    /// token is the only one left. `Auth::protect` waits for it before
-    /// answering; `Session::finish` carries it once it has landed.
-    #[tokio::test(start_paused = true)]
-    async fn a_refresh_the_handler_cuts_off_still_reaches_the_answer() {
-        use std::time::Duration;
-
-        let rotated = |headers: &http::HeaderMap| {
-            headers
-                .get_all(http::header::SET_COOKIE)
-                .iter()
-                .any(|c| !c.to_str().unwrap().contains("Max-Age=0"))
-        };
-
-        // `Session::finish` after `Session::settled`.
-        let (vercel, slow) = slow_token(Duration::ZERO);
-        let (auth, request) = signed_in_ten_seconds_later(slow);
-        let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
-        let api = auth.vercel_api(&session).await.unwrap();
-        let bounded = tokio::time::timeout(Duration::from_secs(1), api.get("/v2/user")).await;
-        assert!(bounded.is_err(), "not cut off");
-        drop(api);
-        let settled = tokio::time::timeout(Duration::from_secs(60), session.settled()).await;
-        settled.expect("a refresh outlives its deadline");
-        assert_eq!(
-            vercel.calls("/login/oauth/token"),
-            1,
-            "the provider rotated"
-        );
-        let answer = session.finish(http::Response::new(()));
-        assert!(
-            rotated(answer.headers()),
-            "the rotated generation never reaches the browser"
-        );
-
-        // `Auth::protect`, whose handler answers as soon as it gives up.
-        let (vercel, slow) = slow_token(Duration::ZERO);
-        let (auth, request) = signed_in_ten_seconds_later(slow);
-        let started = tokio::time::Instant::now();
-        let protected = auth.protect(&request, async |session| {
-            let api = auth.vercel_api(&session).await.unwrap();
-            let bounded = tokio::time::timeout(Duration::from_secs(1), api.get("/v2/user")).await;
-            assert!(bounded.is_err(), "not cut off");
-            http::Response::new(bytes::Bytes::new())
-        });
-        let answer = tokio::time::timeout(Duration::from_secs(60), protected)
-            .await
-            .expect("protect waits past the refresh's deadline");
-        assert_eq!(vercel.calls("/login/oauth/token"), 1);
-        assert!(
-            rotated(answer.headers()),
-            "protect answered before the refresh landed"
-        );
-        assert!(started.elapsed() >= Duration::from_millis(1500));
-    }
-
-    /// A refresh the provider cannot be asked for is logged once: by the
-    /// route when it answers the failure (past the grace), by the refresh
-    /// when the session outlives it (within the grace).
-    #[tokio::test]
-    async fn a_failed_refresh_is_logged_once() {
-        use crate::transport::TransportError;
-        use crate::transport::tests::Fake;
-        let past_grace = 3600 + REFRESH_GRACE_SECS + 10;
-        for (later, status, line) in [
-            (
-                past_grace,
-                502,
-                "error: session: provider_unavailable (token request failed: connection failed)",
-            ),
-            (
-                3600,
-                200,
-                "error: refresh: provider_unavailable (token request failed: connection failed)",
-            ),
-        ] {
-            let vercel = Fake::new(|_| Err(TransportError::Connect));
-            let (auth, request) = signed_in_earlier(vercel, later);
-            crate::log::tests::taken();
-            let answer = auth.serve(&crate::SESSION, request).await;
-            let lines = crate::log::tests::taken();
-            assert_eq!(answer.status(), status, "{lines:?}");
-            assert_eq!(lines, [line.to_owned()], "{later}");
-        }
-        // A function's own page for the rejection logs it as the JSON
-        // answer does.
-        let vercel = Fake::new(|_| Err(TransportError::Connect));
-        let (auth, request) = signed_in_earlier(vercel, past_grace);
-        crate::log::tests::taken();
-        let rejection = auth.session(&request).await.unwrap_err();
-        assert!(crate::log::tests::taken().is_empty());
-        let _page = rejection.finish(http::Response::new(()));
-        assert_eq!(
-            crate::log::tests::taken(),
-            ["error: session: provider_unavailable (token request failed: connection failed)"]
-        );
-    }
-
-    /// A refresh the function asks for (`Auth::refresh_session`, the REST
-    /// client's after a refused token) that the provider refuses ends the
-    /// session as a route's refresh does: the answer the session finishes
-    /// deletes its generation. A refresh the provider could not be asked
-    /// for (unreachable) keeps it.
-    #[tokio::test]
-    async fn a_refused_refresh_the_function_asks_for_ends_the_session() {
-        use crate::transport::tests::{Fake, response};
-        for (answer, ends) in [
-            (Ok(response(400, r#"{"error":"invalid_grant"}"#)), true),
-            (Err(crate::transport::TransportError::Connect), false),
-        ] {
-            let answer = std::sync::Mutex::new(Some(answer));
-            let vercel = Fake::new(move |path| match path {
-                "/login/oauth/token" => answer.lock().unwrap().take().unwrap(),
-                _ => Ok(response(200, "")),
-            });
-            let (auth, request) = signed_in_ten_seconds_later(vercel);
-            let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
-            crate::log::tests::taken();
-            let refused = auth.refresh_session(&session).await.unwrap_err();
-            assert_eq!(refused.ends_session(), ends, "{refused:?}");
-            // The end of the session is logged (the refusal behind the
-            // conflict); an error the function's code answers is its own.
-            let lines = crate::log::tests::taken();
-            if ends {
-                assert_eq!(lines.len(), 1, "{lines:?}");
-                assert!(
-                    lines[0].starts_with("warn: refresh: token_rejected"),
-                    "{lines:?}"
-                );
-            } else {
-                assert_eq!(lines, [] as [String; 0]);
-            }
-            // Without a store, a refused grant may be a race lost to
-            // another instance: a conflict, the generation deleted.
-            assert_eq!(refused == Error::RefreshConflict, ends, "{refused:?}");
-            let answer = session.finish(http::Response::new(()));
-            let deleted = answer
-                .headers()
-                .get_all(http::header::SET_COOKIE)
-                .iter()
-                .any(|c| c.to_str().unwrap().contains("Max-Age=0"));
-            assert_eq!(deleted, ends, "{refused:?}");
-        }
-    }
-
-    /// Outside `Auth::protect` (a handler that called `Auth::session`),
-    /// the API refuses the token late in the call (7 s), and the refresh
-    /// it asks for takes 1.5 s: the refresh is waited for whole, and its
-    /// new generation joins the session's cookies, though the retry then
-    /// runs out of time.
-    #[tokio::test(start_paused = true)]
-    async fn a_refresh_the_api_asks_for_late_reaches_the_session() {
-        use std::time::Duration;
-
-        let (vercel, slow) = slow_token(Duration::from_secs(7));
-        let (auth, request) = signed_in_ten_seconds_later(slow);
-        let session = auth.session(&request).await.map_err(|r| r.error).unwrap();
-        let api = auth.vercel_api(&session).await.unwrap();
-        assert!(
-            api.get("/v2/user").await.is_err(),
-            "the retry ran out of time"
-        );
-        assert_eq!(vercel.calls("/login/oauth/token"), 1, "one refresh");
-        assert_eq!(session.lock().0.access_token, "vca_new");
     }
 
     /// The rotation the crate documents: `old,new`, then `new,old`. A
@@ -988,7 +646,7 @@ mod tests {
 
     /// Whether `then` succeeds when a handler of `Auth::protect` runs it
     /// after spending more than the request's deadline on its own work.
-    async fn after_a_long_handler(
+    pub(super) async fn after_a_long_handler(
         auth: &crate::Auth,
         request: &http::Request<()>,
         then: impl AsyncFnOnce(&Session) -> bool,
@@ -1030,66 +688,5 @@ mod tests {
         .await;
         assert!(answered);
         assert_eq!(vercel.calls("/v2/user"), 1);
-    }
-
-    /// A handler of `Auth::protect` that has spent the request's own
-    /// deadline and then refreshes the session (its call refused) gets the
-    /// refresh: it has a deadline of its own.
-    #[tokio::test(start_paused = true)]
-    async fn a_refresh_after_a_long_handler_has_its_own_deadline() {
-        let vercel = refreshing_provider();
-        let (auth, request) =
-            signed_in_ten_seconds_later(crate::transport::tests::Delayed::new(&vercel, |_| {
-                std::time::Duration::from_millis(100)
-            }));
-        let refreshed = after_a_long_handler(&auth, &request, async |session| {
-            let token = auth.refresh_session(session).await;
-            token.is_ok_and(|token| token.ct_eq("vca_new"))
-        })
-        .await;
-        assert!(refreshed);
-        assert_eq!(vercel.calls("/login/oauth/token"), 1);
-    }
-
-    /// Two sessions of two users hold the same refresh token (a provider
-    /// that hands one token to two sign-ins, or a hostile one), both due
-    /// for a refresh in one instance, one request after the other: each is
-    /// refreshed on its own, and each request gets its own user back, never
-    /// the other session's new generation.
-    #[tokio::test]
-    async fn two_sessions_with_one_refresh_token_do_not_share_a_refresh() {
-        let vercel = refreshing_provider();
-        let secret = "0123456789abcdef0123456789abcdef-cookie";
-        let lookup = move |k: &str| match k {
-            "VERCEL_APP_CLIENT_ID" => Some("cl".to_owned()),
-            "AUTH_SECRET" => Some(secret.to_owned()),
-            _ => None,
-        };
-        let later = NOW + 3601;
-        let auth = crate::Auth::from_lookup(lookup)
-            .with_http_client(vercel.clone())
-            .with_clock(std::sync::Arc::new(move || later));
-        let config = crate::Config::from_lookup(lookup).unwrap();
-        let origin = Origin::parse_configured("http://localhost:3000").unwrap();
-        for (sid, sub) in [("sid_alice", "usr_alice"), ("sid_bob", "usr_bob")] {
-            let mut session = data();
-            (session.sid, session.sub) = (sid.into(), sub.into());
-            assert_eq!(session.refresh_token.as_deref(), Some("vcr_x"));
-            let sealed = cookie::write(&origin, &config, &session, NOW).unwrap();
-            let pairs: Vec<&str> = sealed
-                .set_cookies
-                .iter()
-                .map(|c| c.to_str().unwrap().split(';').next().unwrap())
-                .collect();
-            let request = http::Request::get("/api/protected")
-                .header(http::header::HOST, "localhost:3000")
-                .header(http::header::COOKIE, pairs.join("; "))
-                .body(())
-                .unwrap();
-            let found = auth.session(&request).await.map_err(|r| r.error);
-            assert_eq!(found.as_ref().map(|s| s.sub()), Ok(sub), "{sid}");
-            assert_eq!(found.unwrap().lock().0.sid, sid);
-        }
-        assert_eq!(vercel.calls("/login/oauth/token"), 2, "one refresh each");
     }
 }
