@@ -36,18 +36,17 @@ function setStatus(text) {
 }
 
 // Busy, yet still focusable: a disabled button drops the keyboard focus
-// to <body>. Returns false when the button is busy already.
+// to <body>. Returns what makes it idle again, or null when the button is
+// busy already (aria-disabled, unlike disabled, does not stop a click).
 function setBusy(button, text) {
-  if (button.getAttribute("aria-disabled") === "true") return false;
-  button.dataset.label = button.textContent;
+  if (button.getAttribute("aria-disabled") === "true") return null;
+  const label = button.textContent;
   button.setAttribute("aria-disabled", "true");
   button.textContent = text;
-  return true;
-}
-
-function setIdle(button) {
-  button.removeAttribute("aria-disabled");
-  button.textContent = button.dataset.label;
+  return () => {
+    button.removeAttribute("aria-disabled");
+    button.textContent = label;
+  };
 }
 
 // What the user was working in went away: focus (and a screen reader) go
@@ -111,10 +110,8 @@ function showSignedOut() {
 }
 
 function renderSignedOut() {
-  signedOut = true;
   // The signed-out section says so itself on the profile page.
-  setStatus(document.body.dataset.page === "home" ? "You are signed out." : "");
-  showSignedOut();
+  renderSignedOutWith(document.body.dataset.page === "home" ? "You are signed out." : "");
 }
 
 // Sign-out in one tab shows in the others: BroadcastChannel where
@@ -125,10 +122,10 @@ function renderSignedOut() {
 // Each announcement has an id, the same on both paths: a tab that hears it
 // on both acts once (an ended session is checked with one request).
 function announceSignOut(ended = false) {
-  const id = `${Date.now()}.${Math.random().toString(36).slice(2)}`;
-  if (channel) channel.postMessage({ type: "signed-out", ended, id });
+  const announcement = { type: "signed-out", ended, id: `${Date.now()}.${Math.random().toString(36).slice(2)}` };
+  if (channel) channel.postMessage(announcement);
   try {
-    localStorage.setItem(SIGNED_OUT_KEY, `${ended ? "ended " : ""}${id}`);
+    localStorage.setItem(SIGNED_OUT_KEY, JSON.stringify(announcement));
   } catch {
     // Storage may be disabled; the channel is enough.
   }
@@ -136,7 +133,10 @@ function announceSignOut(ended = false) {
 
 function onSignOutElsewhere(callback) {
   const heard = new Set();
-  const told = async (ended, id) => {
+  const told = async (data) => {
+    if (!data || data.type !== "signed-out") return;
+    const ended = data.ended === true;
+    const id = typeof data.id === "string" ? data.id : "";
     if (id) {
       if (heard.has(id)) return;
       heard.add(id);
@@ -151,15 +151,15 @@ function onSignOutElsewhere(callback) {
     callback();
   };
   if (channel) {
-    channel.addEventListener("message", (event) => {
-      const data = event.data;
-      if (data && data.type === "signed-out") told(data.ended === true, typeof data.id === "string" ? data.id : "");
-    });
+    channel.addEventListener("message", (event) => told(event.data));
   }
   window.addEventListener("storage", (event) => {
     if (event.key !== SIGNED_OUT_KEY || event.newValue === null) return;
-    const ended = event.newValue.startsWith("ended ");
-    told(ended, ended ? event.newValue.slice("ended ".length) : event.newValue);
+    try {
+      told(JSON.parse(event.newValue));
+    } catch {
+      // Not an announcement of these pages.
+    }
   });
 }
 
@@ -169,7 +169,8 @@ function onSignOutElsewhere(callback) {
 // says so and offers to try again (the server keeps the tokens, sealed, for
 // a few minutes), instead of quietly leaving them alive.
 async function signOut(button, everywhere) {
-  if (!setBusy(button, "Signing out…")) return;
+  const idle = setBusy(button, "Signing out…");
+  if (!idle) return;
   setStatus("Signing out…");
   try {
     const path = everywhere ? "/api/auth/signout?everywhere" : "/api/auth/signout";
@@ -193,7 +194,7 @@ async function signOut(button, everywhere) {
     if (notes.length) return renderSignedOutWith(notes.join(" "));
     window.location.assign("/");
   } catch (error) {
-    setIdle(button);
+    idle();
     setStatus(`Could not sign out: ${error.message}. Please try again.`);
   }
 }
@@ -236,7 +237,7 @@ function renderRevocationRetry(note) {
       renderRevocationRetry(`Could not reach this app: ${error.message}.`);
     }
     // The button went with the old message: focus the new one.
-    if (!retry.isConnected && document.activeElement === document.body) focusReplacement();
+    if (document.activeElement === document.body) focusReplacement();
   });
 }
 
@@ -296,11 +297,23 @@ function formatTime(seconds) {
   return new Date(seconds * 1000).toLocaleString();
 }
 
+// A description list of [label, value] rows; a value that is absent is N/A.
+function fillRows(list, rows) {
+  for (const [label, value] of rows) {
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.textContent = value === undefined || value === null ? "N/A" : String(value);
+    list.append(dt, dd);
+  }
+}
+
 async function validateToken(button) {
   const result = $("token-result");
   const details = $("token-details");
   const errorBox = $("token-error");
-  if (!setBusy(button, "Validating token…")) return;
+  const idle = setBusy(button, "Validating token…");
+  if (!idle) return;
   $("token-status").textContent = "Validating token…";
   result.hidden = true;
   errorBox.hidden = true;
@@ -334,13 +347,7 @@ async function validateToken(button) {
       ["Issued at", formatTime(info.iat)],
       ["Expires at", formatTime(info.exp)],
     ];
-    for (const [label, value] of rows) {
-      const dt = document.createElement("dt");
-      dt.textContent = label;
-      const dd = document.createElement("dd");
-      dd.textContent = value === undefined || value === null ? "N/A" : String(value);
-      details.append(dt, dd);
-    }
+    fillRows(details, rows);
     // The REST API's own view of the token (GET /v5/user/tokens/current),
     // or why the provider refused to give it.
     const metaSection = $("token-metadata-section");
@@ -362,13 +369,7 @@ async function validateToken(button) {
         ["Last active", fromMs(meta.activeAt)],
         ["Expires at", meta.expiresAt === undefined || meta.expiresAt === null ? "Never" : fromMs(meta.expiresAt)],
       ];
-      for (const [label, value] of metaRows) {
-        const dt = document.createElement("dt");
-        dt.textContent = label;
-        const dd = document.createElement("dd");
-        dd.textContent = value === undefined || value === null ? "N/A" : String(value);
-        metaList.append(dt, dd);
-      }
+      fillRows(metaList, metaRows);
       metaList.hidden = false;
       metaSection.hidden = false;
     } else if (typeof data.tokenMetadataError === "string") {
@@ -383,7 +384,7 @@ async function validateToken(button) {
     errorBox.hidden = false;
     $("token-status").textContent = "";
   } finally {
-    setIdle(button);
+    idle();
   }
 }
 

@@ -462,7 +462,14 @@ try {
 
   await step('"Validate token": the token is valid, with readable times', async () => {
     const answer = page.waitForResponse((r) => r.url() === `${APP_URL}/api/validate-token`);
-    await page.getByRole("button", { name: "Validate token" }).click();
+    // A double click asks once: the busy button ignores the second click
+    // (aria-disabled, unlike disabled, does not stop one).
+    let validations = 0;
+    const onValidate = (request) => {
+      if (new URL(request.url()).pathname === "/api/validate-token") validations += 1;
+    };
+    page.on("request", onValidate);
+    await page.getByRole("button", { name: "Validate token" }).dblclick();
     const response = await answer;
     check(response.status() === 200, `/api/validate-token answered ${response.status()}`);
     const info = (await response.json()).tokenInfo || {};
@@ -471,8 +478,10 @@ try {
     // body), and the outcome is said in a live region that stays exposed.
     const focused = await page.evaluate(() => document.activeElement?.dataset?.action || document.activeElement?.tagName);
     check(focused === "validate", `the focus after "Validate token" is on ${focused}, not the button`);
-    const said = await page.locator("#token-status").textContent();
+    const said = await page.getByRole("status").filter({ hasText: "The details follow" }).textContent();
     check(/^Token is valid.*The details follow\.$/.test(said), `the live region says ${JSON.stringify(said)}`);
+    page.off("request", onValidate);
+    check(validations === 1, `a double click on "Validate token" asked ${validations} times`);
     const rows = await page.locator("#token-details").evaluate((dl) => {
       const out = {};
       for (const dt of dl.querySelectorAll("dt")) out[dt.textContent.trim()] = dt.nextElementSibling?.textContent.trim();
@@ -582,6 +591,9 @@ try {
     await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
     await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
     check(page.url() === `${APP_URL}/profile`, `left the page instead of saying so: ${page.url()}`);
+    // The Sign out button went with its section: the focus is on the note.
+    const focusedOnNote = await page.evaluate(() => document.activeElement?.id);
+    check(focusedOnNote === "status", `the focus after the sign-out's note is on ${focusedOnNote}, not the status line`);
     const signedOut = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
     check(signedOut.status() === 401, `GET /api/user-info before the retry answered ${signedOut.status()}, not 401`);
     await visited(page, "profile-revocation-failed");
@@ -589,6 +601,9 @@ try {
     check(await page.locator('[data-action="retry-revocation"]').count() === 1, "no retry button (data-action) to click");
     await page.getByRole("button", { name: "Try again" }).click();
     await expectText(page.getByRole("status"), "Vercel has revoked this app's access. You are signed out.", "after Try again");
+    // Try again went with the message it followed: the focus is on the new one.
+    const focusedAfterRetry = await page.evaluate(() => document.activeElement?.id);
+    check(focusedAfterRetry === "status", `the focus after Try again is on ${focusedAfterRetry}, not the status line`);
     check(await page.locator('[data-action="retry-revocation"]').count() === 0, "still offers a retry after it worked");
   });
 
@@ -681,9 +696,9 @@ try {
     };
     second.on("request", onRequest);
     await page.evaluate(() => {
-      const id = `e2e.${Date.now()}`;
-      new BroadcastChannel("auth").postMessage({ type: "signed-out", ended: true, id });
-      localStorage.setItem("auth:signed-out", `ended ${id}`);
+      const announcement = { type: "signed-out", ended: true, id: `e2e.${Date.now()}` };
+      new BroadcastChannel("auth").postMessage(announcement);
+      localStorage.setItem("auth:signed-out", JSON.stringify(announcement));
     });
     await page.waitForTimeout(1000);
     second.off("request", onRequest);

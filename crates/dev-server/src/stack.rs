@@ -200,9 +200,9 @@ pub async fn start(options: DevOptions) -> Result<DevStack, String> {
                     format!("http://localhost:{port}{callback}"),
                     format!("http://127.0.0.1:{port}{callback}"),
                 ];
-                let public = format!("{public_url}{callback}");
-                if !uris.contains(&public) {
-                    uris.push(public);
+                let public_callback = format!("{public_url}{callback}");
+                if !uris.contains(&public_callback) {
+                    uris.push(public_callback);
                 }
                 uris
             },

@@ -270,13 +270,7 @@ impl Provider {
         subject: Option<&str>,
     ) -> Result<IdTokenClaims, Error> {
         let config = self.config()?;
-        let audience = Audience {
-            client_id: &config.client_id,
-            trusted: &config.trusted_audiences,
-            access_token: Some(access_token),
-            nonce,
-            subject,
-        };
+        let audience = sign_in_audience(config, access_token, nonce, subject);
         let verify = self
             .issuer
             .verify(self.http(), token, &audience, self.now());
@@ -294,19 +288,30 @@ impl Provider {
         subject: &str,
     ) -> Result<(), Error> {
         let config = self.config()?;
-        let audience = Audience {
-            client_id: &config.client_id,
-            trusted: &config.trusted_audiences,
-            access_token: Some(access_token),
-            nonce: None,
-            subject: Some(subject),
-        };
+        let audience = sign_in_audience(config, access_token, None, Some(subject));
         self.issuer
             .check_unsigned(self.http(), token, &audience, self.now())
             .await
     }
 }
 
+/// What an ID token of the sign-in must match: this client as its
+/// audience (or one `config` trusts), and the access token, nonce and user
+/// it came with.
+fn sign_in_audience<'a>(
+    config: &'a Config,
+    access_token: &'a AccessToken,
+    nonce: Option<&'a Nonce>,
+    subject: Option<&'a str>,
+) -> Audience<'a> {
+    Audience {
+        client_id: &config.client_id,
+        trusted: &config.trusted_audiences,
+        access_token: Some(access_token),
+        nonce,
+        subject,
+    }
+}
 #[cfg(test)]
 mod tests {
 

@@ -25,8 +25,9 @@ pub(crate) use keys::derived_key_refused;
 use keys::session_keys;
 pub use store_url::StoreUrl;
 pub(crate) use urls::{check_issuer, check_provider_url};
-pub(crate) use variables::{all_utf8, check_client_id, read_var, unquoted};
-use variables::{check_id_is_no_secret, deployed};
+use variables::check_id_is_no_secret;
+pub(crate) use variables::deployed;
+pub(crate) use variables::{all_utf8, check_client_id, read_unquoted};
 
 /// The issuer used when `VERCEL_OAUTH_ISSUER` is not set.
 pub const VERCEL_ISSUER: &str = "https://vercel.com";
@@ -164,20 +165,23 @@ impl Config {
     /// Reads the configuration through `lookup`, which returns a variable's
     /// value (the process environment, or that plus a `.env.local` file).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &'static str| unquoted(name, read_var(&lookup, name));
+        let var = |name: &'static str| read_unquoted(&lookup, name);
+        // Whether this is a Vercel deployment, for the checks below.
+        let deployed = deployed(&lookup);
 
-        let client_id = match (
-            var("VERCEL_APP_CLIENT_ID")?,
-            var("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID")?,
-        ) {
-            (Some(id), _) => ("VERCEL_APP_CLIENT_ID", id),
-            (None, Some(id)) => ("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", id),
-            (None, None) => {
-                return Err(problem(
-                    "VERCEL_APP_CLIENT_ID",
-                    "is not set; copy the client ID from your app's Manage page in the Vercel dashboard (or run `vercel env pull`)",
-                ));
-            }
+        // The fallback is read only when the first is unset: a value never
+        // used is no reason to refuse the configuration.
+        let client_id = match var("VERCEL_APP_CLIENT_ID")? {
+            Some(id) => ("VERCEL_APP_CLIENT_ID", id),
+            None => match var("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID")? {
+                Some(id) => ("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", id),
+                None => {
+                    return Err(problem(
+                        "VERCEL_APP_CLIENT_ID",
+                        "is not set; copy the client ID from your app's Manage page in the Vercel dashboard (or run `vercel env pull`)",
+                    ));
+                }
+            },
         };
         let (client_id_var, client_id) = client_id;
         check_client_id(client_id_var, &client_id)?;
@@ -246,7 +250,7 @@ impl Config {
         let issuer = match var("VERCEL_OAUTH_ISSUER")? {
             None => VERCEL_ISSUER.to_owned(),
             Some(issuer) => {
-                check_provider_url(&lookup, "VERCEL_OAUTH_ISSUER", &issuer)?;
+                check_provider_url(deployed, "VERCEL_OAUTH_ISSUER", &issuer)?;
                 issuer
             }
         };
@@ -257,7 +261,7 @@ impl Config {
         // The local app's origin copied from a `.env` file to a deployment:
         // every visitor's browser would be sent, with its code, to its own
         // machine, and the cookies would lose `Secure` and `__Host-`.
-        if deployed(&lookup)
+        if deployed
             && app_url
                 .as_ref()
                 .is_some_and(|url| url.is_loopback() || !url.is_secure())
@@ -279,7 +283,7 @@ impl Config {
         // proxy sets it, so a deployment, or a pinned origin that is not
         // loopback, needs its own key whatever a request says.
         if keys.derived_from_client_secret() {
-            let elsewhere = if deployed(&lookup) {
+            let elsewhere = if deployed {
                 Some("on a Vercel deployment (VERCEL_ENV production or preview)")
             } else if app_url.as_ref().is_some_and(|url| !url.is_loopback()) {
                 Some("when APP_URL is not a loopback origin")
@@ -313,10 +317,9 @@ impl Config {
                 .map_err(|p| problem("AUTH_DEFAULT_RETURN", p))?;
         }
 
-        let store_url = match (var("REDIS_URL")?, var("KV_URL")?) {
-            (Some(url), _) => Some(("REDIS_URL", url)),
-            (None, Some(url)) => Some(("KV_URL", url)),
-            (None, None) => None,
+        let store_url = match var("REDIS_URL")? {
+            Some(url) => Some(("REDIS_URL", url)),
+            None => var("KV_URL")?.map(|url| ("KV_URL", url)),
         }
         .map(|(name, url)| StoreUrl::parse(&url).map_err(|p| problem(name, p)))
         .transpose()?;
@@ -681,5 +684,19 @@ mod tests {
         ])
         .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("topsecret"));
+    }
+
+    /// Every variable the configuration reads has its row in the crate's
+    /// documentation, the table users read on docs.rs.
+    #[test]
+    fn every_variable_read_is_documented() {
+        let docs = include_str!("../lib.rs");
+        for name in ENV_VARIABLES {
+            assert!(
+                docs.lines()
+                    .any(|line| line.starts_with("//! | ") && line.contains(&format!("`{name}`"))),
+                "{name} has no row in lib.rs's table of variables"
+            );
+        }
     }
 }

@@ -5,7 +5,6 @@
 
 use url::Url;
 
-use super::variables::deployed;
 use super::{ConfigError, problem};
 use crate::origin::{check_secure_url, is_loopback};
 
@@ -32,17 +31,17 @@ pub(crate) fn check_issuer(issuer: &str) -> Result<Url, String> {
 }
 
 /// [`check_issuer`] for the provider URL in variable `name`, and, on a
-/// Vercel deployment (`VERCEL_ENV` `production` or `preview`), no loopback
-/// host: that is the local emulator, copied from a `.env` file, which a
-/// deployment cannot reach (every sign-in would fail as if Vercel were
-/// down).
+/// Vercel deployment (`deployed`: `VERCEL_ENV` `production` or
+/// `preview`), no loopback host: that is the local emulator, copied from a
+/// `.env` file, which a deployment cannot reach (every sign-in would fail
+/// as if Vercel were down).
 pub(crate) fn check_provider_url(
-    lookup: impl Fn(&str) -> Option<String>,
+    deployed: bool,
     name: &'static str,
     value: &str,
 ) -> Result<(), ConfigError> {
     let url = check_issuer(value).map_err(|p| problem(name, p))?;
-    if deployed(&lookup) && is_loopback(&url) {
+    if deployed && is_loopback(&url) {
         return Err(problem(
             name,
             "names a loopback host (the local emulator), which a deployment cannot reach; \

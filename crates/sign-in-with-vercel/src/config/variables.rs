@@ -10,7 +10,7 @@ use super::{ConfigError, problem};
 use crate::secret::ClientSecret;
 
 /// Variable `name` through `lookup`, trimmed; `None` when unset or blank.
-pub(crate) fn read_var(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+fn read_var(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
@@ -22,10 +22,7 @@ pub(crate) fn read_var(lookup: impl Fn(&str) -> Option<String>, name: &str) -> O
 /// a key made by `openssl rand`), so it is refused with the fix rather
 /// than read as a URL that does not parse, or a client ID Vercel does not
 /// know. (`.env` files are read by a parser that takes quotes off.)
-pub(crate) fn unquoted(
-    name: &'static str,
-    value: Option<String>,
-) -> Result<Option<String>, ConfigError> {
+fn unquoted(name: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
     let quoted = |q: char| {
         value
             .as_deref()
@@ -38,6 +35,17 @@ pub(crate) fn unquoted(
         ));
     }
     Ok(value)
+}
+
+/// Variable `name` through `lookup`, as [`read_var`] reads it, refused
+/// when wrapped in quotes ([`unquoted`]): how every variable of this
+/// library and of the marketplace SSO exchange is read (but `VERCEL_ENV`,
+/// which Vercel sets).
+pub(crate) fn read_unquoted(
+    lookup: impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    unquoted(name, read_var(lookup, name))
 }
 
 /// A client ID, from `variable`, must be printable ASCII without spaces
@@ -106,7 +114,7 @@ pub(crate) fn all_utf8(names: &[&'static str]) -> Result<(), ConfigError> {
 
 /// Whether this instance runs on a Vercel deployment: `VERCEL_ENV` is
 /// `production` or `preview` (`development` under `vercel dev`).
-pub(super) fn deployed(lookup: impl Fn(&str) -> Option<String>) -> bool {
+pub(crate) fn deployed(lookup: impl Fn(&str) -> Option<String>) -> bool {
     matches!(
         read_var(&lookup, "VERCEL_ENV").as_deref(),
         Some("production" | "preview")
@@ -200,19 +208,22 @@ mod tests {
                     ("VERCEL_APP_CLIENT_ID", secret),
                     ("VERCEL_APP_CLIENT_SECRET", "cl_p4M3ExwwNx2qfEMWQHZfoajU"),
                 ],
-                true,
+                Some("look swapped"),
             ),
             (
                 vec![
                     ("VERCEL_APP_CLIENT_ID", secret),
                     ("VERCEL_APP_CLIENT_SECRET", secret),
                 ],
-                true,
+                Some("is the same as VERCEL_APP_CLIENT_SECRET"),
             ),
-            (vec![("VERCEL_APP_CLIENT_ID", AUTH_SECRET)], true),
+            (
+                vec![("VERCEL_APP_CLIENT_ID", AUTH_SECRET)],
+                Some("is one of AUTH_SECRET's keys"),
+            ),
             (
                 vec![("NEXT_PUBLIC_VERCEL_APP_CLIENT_ID", AUTH_SECRET)],
-                true,
+                Some("is one of AUTH_SECRET's keys"),
             ),
             // Both from the dashboard, the right way round.
             (
@@ -220,7 +231,7 @@ mod tests {
                     ("VERCEL_APP_CLIENT_ID", "cl_p4M3ExwwNx2qfEMWQHZfoajU"),
                     ("VERCEL_APP_CLIENT_SECRET", secret),
                 ],
-                false,
+                None,
             ),
             // Another provider's IDs need not look like Vercel's.
             (
@@ -228,17 +239,21 @@ mod tests {
                     ("VERCEL_APP_CLIENT_ID", "my-app"),
                     ("VERCEL_APP_CLIENT_SECRET", secret),
                 ],
-                false,
+                None,
             ),
         ] {
             let mut all = vars.clone();
             all.push(("AUTH_SECRET", AUTH_SECRET));
             match load(&all) {
-                Ok(_) => assert!(!refused, "{vars:?}"),
+                Ok(_) => assert!(refused.is_none(), "{vars:?}"),
                 Err(e) => {
-                    assert!(refused, "{vars:?}: {e}");
-                    assert!(e.variable.ends_with("VERCEL_APP_CLIENT_ID"), "{e}");
+                    // Refused by the check the case is for, not another.
                     let said = e.to_string();
+                    assert!(
+                        refused.is_some_and(|why| said.contains(why)),
+                        "{vars:?}: {e}"
+                    );
+                    assert!(e.variable.ends_with("VERCEL_APP_CLIENT_ID"), "{e}");
                     for (_, value) in &all {
                         assert!(!said.contains(value), "{said}");
                     }

@@ -68,10 +68,17 @@ struct Flight {
 }
 
 impl Flight {
-    /// Whether it settled with a failure the next request retries: one
-    /// its waiters forget, unless they were all cut off before it came.
-    fn failed_retryably(&self) -> bool {
-        matches!(self.outcome.borrow().as_ref(), Some(Settled { outcome: Err(e), .. }) if !e.is_grant_refusal())
+    /// Whether it settled with a failure: one its waiters forget, unless
+    /// they were all cut off before it came, and the next request tries
+    /// again.
+    fn failed(&self) -> bool {
+        matches!(
+            self.outcome.borrow().as_ref(),
+            Some(Settled {
+                outcome: Err(_),
+                ..
+            })
+        )
     }
 
     /// When it settled; `None` while it runs.
@@ -100,12 +107,22 @@ pub(crate) struct Flights {
 /// refreshed anew, not handed the outcome of the refresh that made it.
 /// Each field is length-prefixed, so no two tuples hash alike.
 pub(crate) fn key(sid: &str, refresh_token: &str, rotation: u32, origin: &str) -> [u8; 32] {
+    hash_fields(
+        [sid.as_bytes(), refresh_token.as_bytes(), origin.as_bytes()],
+        &rotation.to_le_bytes(),
+    )
+}
+
+/// A SHA-256 of `fields`, each length-prefixed (so no two lists hash
+/// alike), then of `tail`, whose length the caller fixes: the keys of this
+/// instance's memories, never a token itself.
+pub(super) fn hash_fields<const N: usize>(fields: [&[u8]; N], tail: &[u8]) -> [u8; 32] {
     let mut hash = Context::new(&SHA256);
-    for field in [sid.as_bytes(), refresh_token.as_bytes(), origin.as_bytes()] {
+    for field in fields {
         hash.update(&(field.len() as u64).to_le_bytes());
         hash.update(field);
     }
-    hash.update(&rotation.to_le_bytes());
+    hash.update(tail);
     let mut key = [0; 32];
     key.copy_from_slice(hash.finish().as_ref());
     key
@@ -125,7 +142,7 @@ impl Flights {
             let mut flights = lock(&self.flights);
             purge(&mut flights);
             match flights.entry(key) {
-                Entry::Occupied(flight) if !flight.get().failed_retryably() => {
+                Entry::Occupied(flight) if !flight.get().failed() => {
                     (flight.get().outcome.clone(), None)
                 }
                 entry => {
@@ -182,10 +199,11 @@ impl Flights {
         // of the token call, so nothing is ended, and the next request
         // tries again.
         let settled = settled.unwrap_or(Err(Endpoint::Token.unreachable(TransportError::Other)));
-        // A refusal of the grant is final for this refresh token; a failure
-        // to reach the provider, or a refusal of the client, is not: the
-        // next request tries again.
-        if matches!(&settled, Err(e) if !e.is_grant_refusal()) {
+        // Only a new generation is shared with the requests that come
+        // later: a failure to reach the provider, or a refusal of the
+        // client, is not final, and a refusal of the grant ends the session
+        // (in the store, with one) or is remembered by `spent` (without).
+        if settled.is_err() {
             let mut flights = lock(&self.flights);
             if flights
                 .get(&key)

@@ -56,7 +56,7 @@ pub(crate) struct Sessions {
     flights: Arc<Flights>,
     /// The refusals and revocations this instance has heard of: what a
     /// replayed cookie does not make it ask again.
-    pub(crate) spent: Arc<spent::Spent>,
+    spent: Arc<spent::Spent>,
     /// Whether this instance has said that a session cookie opened under
     /// no key ([`Sessions::say_unopened`]).
     unopened_said: Arc<AtomicBool>,
@@ -188,10 +188,12 @@ pub(crate) async fn load(
             // A refusal, or (with a store) a race lost to an instance that
             // claimed this refresh and never published its outcome.
             Err(e) if e.is_grant_refusal() || matches!(e, Error::RefreshConflict) => {
-                // The refusal is said here (the route says what it
-                // answers); a lost race, by the route when it answers it.
+                // The refusal was said where the provider made it (once per
+                // token call, however often a copy of the cookie asks); a
+                // lost race is said here while the user is still named, by
+                // the route when it answers it.
                 let live = data.access_token_live(now);
-                if e.is_grant_refusal() || live {
+                if !e.is_grant_refusal() && live {
                     e.log("refresh");
                 }
                 // With a store that takes the news, a refusal is final for

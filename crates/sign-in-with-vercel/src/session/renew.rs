@@ -101,7 +101,15 @@ pub(super) async fn refresh_here(
     // Before the call: the new access token's life counts from no later
     // than the provider issued it.
     let asked_at = provider.now();
-    let renewed = crate::refresh::grant(provider, &refresh_token, &data.sub).await?;
+    let renewed = crate::refresh::grant(provider, &refresh_token, &data.sub)
+        .await
+        // Said here, once per token call: a copy of the generation sent
+        // again is answered from memory (`spent`) or the store, unsaid.
+        .inspect_err(|e| {
+            if e.is_grant_refusal() {
+                e.log("refresh");
+            }
+        })?;
     let new = next_generation(data, renewed, asked_at, lifetime);
     match cookie::write(origin, config, &new, provider.now()) {
         Ok(sealed) => Ok(Refreshed { data: new, sealed }),
@@ -207,8 +215,9 @@ async fn land(
                 // (only it: the others are other sessions, or newer).
                 if over {
                     // The error goes to the function's own code, which may
-                    // not log it: the end of a session is said here.
-                    if !matches!(e, Error::RefreshConflict) {
+                    // not log it: the end of a session is said here (a
+                    // refused grant was, where the provider refused it).
+                    if !matches!(e, Error::RefreshConflict) && !e.is_grant_refusal() {
                         e.log("refresh");
                     }
                     let read = std::mem::take(&mut current::lock_data(state).1);
@@ -273,9 +282,8 @@ async fn after_refused_refresh(sessions: &Sessions, data: &SessionData, e: Error
         if end_after_refusal(sessions, data).await {
             return (e, true);
         }
-        // Answered as a conflict: the refusal is said here, the route
-        // says the conflict.
-        e.log("refresh");
+        // Answered as a conflict (the refusal was said where the provider
+        // made it), which the route says.
         return (Error::RefreshConflict, true);
     }
     if e.ends_session() && !matches!(e, Error::RefreshConflict) {
@@ -450,6 +458,7 @@ mod tests {
                 })
             });
             let (auth, request) = signed_in_earlier(fake.clone(), later);
+            crate::log::tests::taken();
             for sent in 0..5 {
                 let answer = auth
                     .serve(&crate::SESSION, again(&request, http::Method::GET))
@@ -457,7 +466,11 @@ mod tests {
                 assert_eq!(answer.status(), status, "{later}: copy {sent}");
             }
             assert_eq!(fake.calls("/login/oauth/token"), 1, "{later}");
-            crate::log::tests::taken();
+            // Said once, where the provider refused: not again for each
+            // copy answered from memory.
+            let said = crate::log::tests::taken();
+            let refusals = said.iter().filter(|l| l.contains("invalid_grant")).count();
+            assert_eq!(refusals, 1, "{later}: {said:?}");
         }
     }
 

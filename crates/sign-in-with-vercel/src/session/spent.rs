@@ -24,8 +24,6 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use ring::digest::{Context, SHA256};
-
 use super::cookie::REFRESH_TOKEN_TTL_SECS;
 use crate::error::Error;
 use crate::revoke::Revocation;
@@ -34,7 +32,7 @@ use crate::secret::{AccessToken, RefreshToken};
 /// How many refusals, and how many revocations, are remembered at most:
 /// past it, the entry closest to its end makes room. Each costs a key and
 /// a time (and a refusal its error): a few tens of kilobytes in all.
-pub(crate) const MAX_REMEMBERED: usize = 1024;
+const MAX_REMEMBERED: usize = 1024;
 
 /// The refusals and revocations this instance remembers.
 #[derive(Default)]
@@ -119,28 +117,27 @@ fn make_room<V>(map: &mut HashMap<[u8; 32], V>, now: i64, until: impl Fn(&V) -> 
     }
 }
 
-/// The key of a token set: a SHA-256 of both tokens, each length-prefixed
-/// (no two sets hash alike), so that no token is ever a key.
+/// The key of a token set: a SHA-256 of both tokens, each length-prefixed,
+/// and whether there is a refresh token (no two sets hash alike), so that
+/// no token is ever a key.
 pub(crate) fn revoked_key(access: &AccessToken, refresh: Option<&RefreshToken>) -> [u8; 32] {
-    let mut hash = Context::new(&SHA256);
-    for field in [Some(access.secret()), refresh.map(RefreshToken::secret)] {
-        match field {
-            Some(token) => {
-                hash.update(&[1]);
-                hash.update(&(token.len() as u64).to_le_bytes());
-                hash.update(token.as_bytes());
-            }
-            None => hash.update(&[0]),
-        }
-    }
-    let mut key = [0; 32];
-    key.copy_from_slice(hash.finish().as_ref());
-    key
+    let refresh_token = refresh.map_or("", RefreshToken::secret);
+    super::flights::hash_fields(
+        [access.secret().as_bytes(), refresh_token.as_bytes()],
+        &[u8::from(refresh.is_some())],
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `i`th of a run of distinct keys.
+    fn key(i: usize) -> [u8; 32] {
+        let mut key = [0; 32];
+        key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        key
+    }
 
     fn refusal() -> Error {
         Error::TokenRejected("invalid_grant".into())
@@ -193,26 +190,21 @@ mod tests {
     fn the_memory_is_bounded_and_drops_the_entry_closest_to_its_end() {
         let spent = Spent::default();
         for i in 0..MAX_REMEMBERED + 10 {
-            let mut key = [0; 32];
-            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
             // The first entry ends last: the others make room before it.
             let until = if i == 0 { i64::MAX } else { 1_000 + i as i64 };
-            spent.refused(key, until, &refusal(), 10);
-            spent.revoked(key, Revocation::Revoked, 10 + i as i64);
+            spent.refused(key(i), until, &refusal(), 10);
+            spent.revoked(key(i), Revocation::Revoked, 10 + i as i64);
         }
         assert_eq!(spent.len(), (MAX_REMEMBERED, MAX_REMEMBERED));
         assert!(
             spent.refusal(&[0; 32], 500).is_some(),
             "the entry that ends last stays"
         );
-        let mut newest = [0; 32];
-        newest[..8].copy_from_slice(&(MAX_REMEMBERED as u64 + 9).to_le_bytes());
+        let newest = key(MAX_REMEMBERED + 9);
         assert!(spent.refusal(&newest, 500).is_some());
         assert!(spent.revocation(&newest, 500).is_some());
-        let mut second = [0; 32];
-        second[..8].copy_from_slice(&1u64.to_le_bytes());
         assert!(
-            spent.refusal(&second, 500).is_none(),
+            spent.refusal(&key(1), 500).is_none(),
             "closest to its end: dropped"
         );
         assert!(
@@ -226,11 +218,6 @@ mod tests {
     /// dropped (lookups ignore what is past its time).
     #[test]
     fn entries_past_their_time_make_room_first() {
-        let key = |i: usize| {
-            let mut key = [0; 32];
-            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            key
-        };
         let spent = Spent::default();
         for i in 0..MAX_REMEMBERED - 1 {
             let until = match i {

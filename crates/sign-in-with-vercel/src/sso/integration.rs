@@ -4,7 +4,7 @@
 //! them, checked as the app's own are (no wrapping quotes, a usable client
 //! ID), and the redirect login URL sent with the exchange.
 
-use crate::config::{ConfigError, check_client_id, problem, read_var, unquoted};
+use crate::config::{ConfigError, check_client_id, problem, read_unquoted};
 use crate::secret::ClientSecret;
 
 /// A marketplace integration's credentials, from its settings in Vercel's
@@ -25,7 +25,7 @@ impl Integration {
     /// integration), read through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| {
-            unquoted(name, read_var(&lookup, name))?.ok_or_else(|| {
+            read_unquoted(&lookup, name)?.ok_or_else(|| {
                 problem(
                     name,
                     "is required for the integration SSO token exchange; copy it from the integration's settings in Vercel's Integrations Console",

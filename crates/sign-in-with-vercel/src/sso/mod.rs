@@ -53,9 +53,7 @@ mod integration;
 use std::sync::Arc;
 
 use crate::clock::{Clock, system_clock};
-use crate::config::{
-    ConfigError, check_client_id, check_provider_url, problem, read_var, unquoted,
-};
+use crate::config::{ConfigError, check_client_id, check_provider_url, problem, read_unquoted};
 use crate::discovery::KeyMetadata;
 use crate::error::{Endpoint, Error};
 use crate::issuer::{Audience, Issuer, send};
@@ -184,10 +182,10 @@ impl Marketplace {
     /// Like [`Marketplace::from_env`], reading variables through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let integration = Integration::from_lookup(&lookup)?;
+        let deployed = crate::config::deployed(&lookup);
         let url = |name: &'static str, default: &str| {
-            let value =
-                unquoted(name, read_var(&lookup, name))?.unwrap_or_else(|| default.to_owned());
-            check_provider_url(&lookup, name, &value)?;
+            let value = read_unquoted(&lookup, name)?.unwrap_or_else(|| default.to_owned());
+            check_provider_url(deployed, name, &value)?;
             Ok(value)
         };
         let issuer = url("VERCEL_MARKETPLACE_ISSUER", MARKETPLACE_ISSUER)?;
