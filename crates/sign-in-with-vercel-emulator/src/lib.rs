@@ -37,7 +37,10 @@
 //!   ports of `127.0.0.1` until the [`Running`] it returns is dropped;
 //!   [`Emulator::start`] does the same on listeners you bind, and
 //!   [`Emulator::serve_origin`] serves one origin on one. Each needs a
-//!   tokio runtime (the servers are tasks of the current one).
+//!   tokio runtime with I/O and time (the servers are tasks of the current
+//!   one, and stop with it); [`Emulator::start_local_detached`] brings a
+//!   runtime of its own, for an emulator shared by a binary's tests (a
+//!   `static` `OnceLock<Running>`) or used by blocking clients.
 //! - Without a browser: [`Emulator::sign_in`] gives a test the session
 //!   cookie of a signed-in browser and [`Emulator::grant_consent`] the
 //!   consent of the consent page, so an authorization request is answered

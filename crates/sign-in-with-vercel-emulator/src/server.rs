@@ -59,7 +59,8 @@ impl Drop for Server {
     }
 }
 
-/// Serves `handler` on `listener` in the current tokio runtime. Request
+/// Serves `handler` on `listener` in the current tokio runtime, which
+/// must have I/O and time enabled (else this panics). Request
 /// bodies are read whole (at most 1 MiB; larger is a 413). A client has 30
 /// seconds to send a request's head (else the connection is closed) and
 /// as long again for its body (else a 408).
@@ -81,6 +82,10 @@ where
     F: Fn(http::Request<Vec<u8>>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = http::Response<Bytes>> + Send + 'static,
 {
+    // Each connection's read deadline needs the runtime's timer: without
+    // one, tokio panics here, at the call, where it would otherwise panic
+    // in every connection's task, which the client sees as a reset.
+    drop(tokio::time::sleep(std::time::Duration::ZERO));
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let listener = tokio::net::TcpListener::from_std(listener)?;

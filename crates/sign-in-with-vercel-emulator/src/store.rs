@@ -241,8 +241,10 @@ impl Store {
     /// Forgets what can no longer be used: what has expired, and the codes
     /// and tokens of revoked grants. A spent refresh token of a live grant
     /// stays until it expires: presenting it again is the reuse that
-    /// `refresh_token_reuse` answers (RFC 9700 §4.14.2). A forgotten code
-    /// or token is answered as an unknown one. A revoked grant's id is kept
+    /// `refresh_token_reuse` answers (RFC 9700 §4.14.2). So does a spent
+    /// code, past its own expiry, while a token of its grant is known:
+    /// presenting it again revokes them (RFC 6749 §4.1.2, §10.5), however
+    /// late. A forgotten code or token is answered as an unknown one. A revoked grant's id is kept
     /// [`REVOKED_KEPT_SECS`] after its revocation: a token request that
     /// had spent its code or refresh token just before the revocation may
     /// still be issuing the grant's next tokens, which must be born dead.
@@ -250,10 +252,18 @@ impl Store {
         let revoked = &self.revoked_grants;
         let live = |grant: &Grant| !revoked.contains_key(&grant.id);
         self.pending.retain(|_, p| p.expires_at > now);
-        self.codes
-            .retain(|_, c| c.expires_at > now && live(&c.grant));
         self.access_tokens.retain(|_, t| kept(t, revoked, now));
         self.refresh_tokens.retain(|_, t| kept(t, revoked, now));
+        let with_tokens: std::collections::HashSet<&str> = self
+            .access_tokens
+            .values()
+            .chain(self.refresh_tokens.values())
+            .map(|t| t.grant.id.as_str())
+            .collect();
+        self.codes.retain(|_, c| {
+            live(&c.grant)
+                && (c.expires_at > now || c.used && with_tokens.contains(c.grant.id.as_str()))
+        });
         self.sso_codes.retain(|_, c| c.expires_at > now);
         self.user_tokens.retain(|_, t| t.is_live(now));
         self.revoked_grants
@@ -446,10 +456,21 @@ mod tests {
         for (key, expires_at) in [("s_expired", now), ("s_live", now + 1)] {
             store.sso_codes.insert(key.to_owned(), sso_code(expires_at));
         }
+        // Spent codes past their expiry: kept while a token of their grant
+        // is (its replay revokes them), forgotten once none is.
+        for (key, grant_id) in [("c_spent", "live"), ("c_spent_done", "g")] {
+            let code = Code {
+                grant: grant(grant_id),
+                expires_at: now,
+                used: true,
+                ..expired_code()
+            };
+            store.codes.insert(key.to_owned(), code);
+        }
 
         store.sweep(now);
         assert_eq!(keys(&store.pending), ["p_live"]);
-        assert_eq!(keys(&store.codes), ["c_live"]);
+        assert_eq!(keys(&store.codes), ["c_live", "c_spent"]);
         assert_eq!(keys(&store.sso_codes), ["s_live"]);
         assert_eq!(keys(&store.access_tokens), ["a_live"]);
         assert_eq!(keys(&store.refresh_tokens), ["r_live", "r_spent"]);

@@ -19,9 +19,12 @@ pub struct Client {
     /// The client secret; none for a public client.
     #[serde(default)]
     pub client_secret: Option<String>,
-    /// `client_secret_post` (the default) or `client_secret_basic` (RFC 7591
-    /// §2): how a client with a secret authenticates at the token endpoint;
-    /// it may use no other. A client without a secret authenticates with
+    /// `client_secret_post` (the default, the way Vercel's guide sends the
+    /// secret) or `client_secret_basic` (the method names of RFC 7591 §2,
+    /// whose own default, for dynamic registration, is
+    /// `client_secret_basic`): how a client with a secret authenticates at
+    /// the token endpoint; it may use no other (a `401 invalid_client`
+    /// names the method expected). A client without a secret authenticates with
     /// `none` (and a configuration file may say so, but not `none` with a
     /// secret, nor `client_secret_basic` without one).
     #[serde(default = "default_auth_method")]

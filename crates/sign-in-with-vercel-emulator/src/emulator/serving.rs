@@ -1,6 +1,7 @@
 //! Serving the emulator's three origins over HTTP: [`Emulator::start`] on
 //! listeners of the caller's, [`Emulator::start_local`] on free ports of
-//! `127.0.0.1`, [`Emulator::serve_origin`] for one origin, and the
+//! `127.0.0.1`, [`Emulator::start_local_detached`] there on a runtime of
+//! its own, [`Emulator::serve_origin`] for one origin, and the
 //! [`Running`] emulator they return, which stops the servers when dropped.
 
 use std::sync::Arc;
@@ -19,8 +20,10 @@ impl Emulator {
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime with I/O enabled: each origin is served by
-    /// a task of the current runtime, and stops with it. A test that also
+    /// Outside a tokio runtime with I/O and time enabled: each origin is
+    /// served by a task of the current runtime, and stops with it (an
+    /// emulator shared by several `#[tokio::test]`s, or used by blocking
+    /// clients, wants [`Emulator::start_local_detached`]). A test that also
     /// blocks on an HTTP client needs a multi-thread runtime
     /// (`#[tokio::test(flavor = "multi_thread")]`), or the servers never
     /// run while it waits.
@@ -51,7 +54,50 @@ impl Emulator {
             emulator.serve_origin(Origin::Api, api)?,
             emulator.serve_origin(Origin::Marketplace, marketplace)?,
         ];
-        Ok(Running { emulator, servers })
+        Ok(Running {
+            emulator,
+            servers,
+            runtime: None,
+        })
+    }
+
+    /// [`Emulator::start_local`] on a tokio runtime of its own (one worker
+    /// thread), which it shuts down when the returned [`Running`] is
+    /// dropped: callable from anywhere, in a runtime or not. For an
+    /// emulator that outlives the runtime that asked for it (one shared
+    /// by a test binary's `#[tokio::test]`s, each on a runtime of its own
+    /// that ends with the test), and for blocking HTTP clients in plain
+    /// `#[test]`s.
+    ///
+    /// ```
+    /// use std::sync::OnceLock;
+    /// use sign_in_with_vercel_emulator::{Emulator, EmulatorConfig, Running};
+    ///
+    /// /// One emulator for every test of the binary.
+    /// fn emulator() -> &'static Running {
+    ///     static EMULATOR: OnceLock<Running> = OnceLock::new();
+    ///     EMULATOR.get_or_init(|| {
+    ///         Emulator::start_local_detached(EmulatorConfig::default()).expect("free ports")
+    ///     })
+    /// }
+    ///
+    /// let issuer = emulator().emulator().issuer();
+    /// assert!(issuer.starts_with("http://127.0.0.1:"));
+    /// ```
+    pub fn start_local_detached(config: EmulatorConfig) -> std::io::Result<Running> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("emulator")
+            .enable_all()
+            .build()?;
+        let running = {
+            let _in_it = runtime.enter();
+            Self::start_local(config)?
+        };
+        Ok(Running {
+            runtime: Some(Detached(Some(runtime))),
+            ..running
+        })
     }
 
     /// [`Emulator::start`] on three free ports of `127.0.0.1` with a new
@@ -107,6 +153,22 @@ impl Emulator {
 pub struct Running {
     emulator: Arc<Emulator>,
     servers: [Server; 3],
+    /// The runtime of [`Emulator::start_local_detached`]'s servers,
+    /// dropped after them (fields drop in order).
+    runtime: Option<Detached>,
+}
+
+/// A runtime of the emulator's own, shut down without waiting when
+/// dropped: a `Running` may be dropped inside another runtime, where a
+/// runtime may not block.
+struct Detached(Option<tokio::runtime::Runtime>);
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// The emulator (its origins only) and the servers' addresses.
@@ -136,6 +198,7 @@ impl Running {
         let Self {
             emulator: _emulator,
             servers: [issuer, _api, _marketplace],
+            runtime: _runtime,
         } = self;
         issuer.wait().await;
     }
@@ -157,6 +220,58 @@ mod tests {
         let mut answer = String::new();
         stream.read_to_string(&mut answer).ok()?;
         (!answer.is_empty()).then_some(answer)
+    }
+
+    /// A detached emulator answers blocking clients with no runtime of the
+    /// caller's, outlives the runtime that started it, and stops when
+    /// dropped, inside another runtime too.
+    #[test]
+    fn a_detached_emulator_outlives_the_runtime_that_started_it() {
+        let running = Emulator::start_local_detached(EmulatorConfig::default()).unwrap();
+        let [issuer, ..] = running.addrs();
+        let discovery = get(issuer, "/.well-known/openid-configuration").expect("discovery");
+        assert!(discovery.starts_with("HTTP/1.1 200"), "{discovery}");
+
+        let started_in_a_test = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { Emulator::start_local_detached(EmulatorConfig::default()) })
+            .unwrap();
+        let [other, ..] = started_in_a_test.addrs();
+        assert!(
+            get(other, "/.well-known/openid-configuration").is_some(),
+            "the runtime that asked for it has ended; the emulator has not"
+        );
+
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                drop(started_in_a_test);
+                drop(running);
+            });
+        for addr in [issuer, other] {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while get(addr, "/.well-known/openid-configuration").is_some() {
+                assert!(std::time::Instant::now() < deadline, "{addr} still answers");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Without the runtime's timer, starting panics at once, as `# Panics`
+    /// says, rather than every connection being reset.
+    #[test]
+    #[should_panic(expected = "timers are disabled")]
+    fn a_runtime_without_a_timer_is_refused_at_start() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let _in_it = runtime.enter();
+        let _running = Emulator::start_local(EmulatorConfig::default());
     }
 
     // The test's blocking client blocks the test's own thread: the servers

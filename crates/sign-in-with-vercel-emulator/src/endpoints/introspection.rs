@@ -8,12 +8,17 @@ use serde_json::json;
 
 use super::client_auth::{At, authenticate};
 use super::respond::{form_body, json_response, oauth_error};
+use super::userinfo::{bearer_error, bearer_token};
 use super::{Request, Response};
 use crate::{Emulator, lock};
 
 /// `POST /login/oauth/token/introspect`. Client authentication is optional, as
 /// in Vercel's Authorization Server API reference (its `validate-token` route
-/// sends only `token`), but checked when sent.
+/// sends only `token`), but checked when sent. A protected resource may
+/// authorize the call with a bearer token instead (RFC 7662 §2.1): a live
+/// access token of this emulator's, else `401 invalid_token` (RFC 6750
+/// §3.1); with client credentials in the body as well, it is
+/// `invalid_request` (RFC 6749 §2.3: one method per request).
 ///
 /// An active token's answer has exactly the members of the reference's example
 /// ("Token Introspection response"): `active`, `client_id`,
@@ -28,9 +33,32 @@ pub(super) fn introspect(emu: &Emulator, request: &Request) -> Response {
         Ok(p) => p,
         Err(response) => return response,
     };
-    let authenticated =
-        request.headers().contains_key(AUTHORIZATION) || params.contains_key("client_id");
-    if authenticated && let Err(response) = authenticate(emu, request, &params, At::Introspection) {
+    if let Some(bearer) = bearer_token(request) {
+        if params.contains_key("client_id") || params.contains_key("client_secret") {
+            return oauth_error(
+                400,
+                "invalid_request",
+                "a bearer token and client credentials: use one",
+            );
+        }
+        let live = {
+            let store = lock(&emu.store);
+            store
+                .access_tokens
+                .get(bearer)
+                .is_some_and(|t| store.is_live(t, emu.now()))
+        };
+        if !live {
+            return bearer_error(
+                401,
+                "invalid_token",
+                "the bearer token is missing, expired or revoked",
+                "Bearer error=\"invalid_token\"",
+            );
+        }
+    } else if (request.headers().contains_key(AUTHORIZATION) || params.contains_key("client_id"))
+        && let Err(response) = authenticate(emu, request, &params, At::Introspection)
+    {
         return response;
     }
     let Some(token) = params.get("token") else {

@@ -67,17 +67,17 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                 if entry.grant.client_id != client.client_id {
                     return oauth_error(400, "invalid_grant", "code was issued to another client");
                 }
-                // An expired code is refused before it counts as reused: the
-                // store's sweep forgets it at any moment, and an answer must
-                // not depend on whether it has yet.
-                if entry.expires_at <= now {
-                    return oauth_error(400, "invalid_grant", "authorization code expired");
-                }
                 if entry.used {
-                    // RFC 6749 §4.1.2: a reused code revokes what it issued.
+                    // RFC 6749 §4.1.2: a reused code revokes what it issued,
+                    // however late: the sweep keeps a spent code while a
+                    // token of its grant is known, so the answer does not
+                    // depend on whether it has run.
                     let grant_id = entry.grant.id.clone();
                     store.revoke_grant(grant_id, now);
                     return oauth_error(400, "invalid_grant", "authorization code already used");
+                }
+                if entry.expires_at <= now {
+                    return oauth_error(400, "invalid_grant", "authorization code expired");
                 }
                 if removed {
                     return oauth_error(400, "invalid_grant", "authorization was removed");

@@ -30,12 +30,7 @@ pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
             "Bearer error=\"invalid_token\"",
         )
     };
-    let token = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = token else {
+    let Some(token) = bearer_token(request) else {
         // No bearer token at all: a bare challenge, no error code
         // (RFC 6750 §3.1).
         let mut response = http::Response::new(bytes::Bytes::new());
@@ -48,7 +43,7 @@ pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
     };
     let grant = {
         let store = lock(&emu.store);
-        match store.access_tokens.get(token.trim()) {
+        match store.access_tokens.get(token) {
             Some(t) if store.is_live(t, emu.now()) => t.grant.clone(),
             _ => return unauthorized(),
         }
@@ -72,9 +67,25 @@ pub(super) fn userinfo(emu: &Emulator, request: &Request) -> Response {
     json_response(StatusCode::OK, &Value::Object(claims))
 }
 
+/// The bearer token of `Authorization: Bearer <token>` (RFC 6750 §2.1,
+/// the scheme spelled so), trimmed; `None` without one.
+pub(super) fn bearer_token(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// An RFC 6750 §3 refusal: the error body, and its `WWW-Authenticate`
 /// challenge.
-fn bearer_error(status: u16, error: &str, description: &str, challenge: &'static str) -> Response {
+pub(super) fn bearer_error(
+    status: u16,
+    error: &str,
+    description: &str,
+    challenge: &'static str,
+) -> Response {
     let mut response = oauth_error(status, error, description);
     response.headers_mut().insert(
         http::header::WWW_AUTHENTICATE,

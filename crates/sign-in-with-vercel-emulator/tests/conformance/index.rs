@@ -29,6 +29,7 @@ fn the_index_page_lists_exactly_the_guesses() {
         guess_titles(&text(&page)),
         [
             "Refresh-token reuse.",
+            "Authorization-code reuse.",
             "Refresh-token lifetime.",
             "Revoking a refresh token.",
             "Deleting a token through the REST API.",

@@ -482,6 +482,47 @@ fn introspection_takes_the_secret_either_way() {
     assert_eq!(post(&emu, &url, &wrong, None).status(), 401);
 }
 
+/// RFC 7662 §2.1: a protected resource may authorize its introspection
+/// call with a bearer token instead of client credentials. A live access
+/// token of the emulator's is taken; a dead or unknown one is RFC 6750
+/// §3.1's `invalid_token`, with its challenge; one beside client
+/// credentials in the body is two methods in one request (RFC 6749 §2.3).
+#[test]
+fn introspection_takes_a_protected_resources_bearer_token() {
+    let emu = emulator();
+    let resource = tokens(&emu, None);
+    let bearer = format!("Bearer {}", str_of(&resource, "access_token"));
+    let t = tokens(&emu, None);
+    let form = format!("token={}", str_of(&t, "access_token"));
+    let url = format!("{API}/login/oauth/token/introspect");
+    let answered = post(&emu, &url, &form, Some(&bearer));
+    assert_eq!(answered.status(), 200, "{}", text(&answered));
+    assert_eq!(json(&answered)["active"], true);
+
+    let unknown = post(&emu, &url, &form, Some("Bearer vca_unknown"));
+    assert_eq!(unknown.status(), 401);
+    assert_eq!(
+        unknown.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+    assert_eq!(json(&unknown)["error"], "invalid_token");
+
+    let both = format!("{form}&client_id={CLIENT}&client_secret={SECRET}");
+    let both = post(&emu, &url, &both, Some(&bearer));
+    assert_eq!(both.status(), 400);
+    assert_eq!(json(&both)["error"], "invalid_request");
+
+    assert_eq!(
+        revoke(&emu, str_of(&resource, "access_token")).status(),
+        200
+    );
+    assert_eq!(
+        post(&emu, &url, &form, Some(&bearer)).status(),
+        401,
+        "revoked"
+    );
+}
+
 // ---------------------------------------------------- client authentication
 
 /// Vercel's Authorization Server API reference, `exchangeCodeForToken`:
@@ -912,20 +953,36 @@ fn a_reused_code_revokes_the_tokens_of_its_first_exchange() {
     assert_eq!(userinfo(&emu, access).status(), 401);
 }
 
-/// A spent code replayed once it has expired is only expired: the store
-/// forgets expired codes at some point, and the answer does not depend on
-/// whether it has yet. The first exchange's tokens stay active.
+/// A spent code replayed after its own expiry still revokes what it issued
+/// (RFC 6749 §4.1.2 and §10.5 set no time limit): a code that leaked from
+/// a log or a history is as dangerous a minute later. The store keeps a
+/// spent code while a token of its grant is known, so the answer does not
+/// depend on whether its sweep has run (`store::tests`).
 #[test]
-fn a_spent_code_replayed_after_it_expires_revokes_nothing() {
+fn a_spent_code_replayed_after_it_expires_still_revokes_its_tokens() {
     let (emu, clock) = emulator_on_a_clock();
     let code = demo_code(&emu);
     let t = json(&exchange(&emu, &code));
-    advance(&clock, 60);
+    advance(&clock, 3600);
     let replay = json(&exchange(&emu, &code));
     assert_eq!(replay["error"], "invalid_grant");
-    assert_eq!(replay["error_description"], "authorization code expired");
-    assert!(active(&emu, str_of(&t, "access_token")));
-    assert_eq!(refresh(&emu, str_of(&t, "refresh_token")).status(), 200);
+    assert_eq!(
+        replay["error_description"],
+        "authorization code already used"
+    );
+    assert!(!active(&emu, str_of(&t, "refresh_token")));
+    assert_eq!(refresh(&emu, str_of(&t, "refresh_token")).status(), 400);
+}
+
+/// A code never exchanged is only expired once its time is up.
+#[test]
+fn an_unspent_code_presented_late_is_expired() {
+    let (emu, clock) = emulator_on_a_clock();
+    let code = demo_code(&emu);
+    advance(&clock, 60);
+    let late = json(&exchange(&emu, &code));
+    assert_eq!(late["error"], "invalid_grant");
+    assert_eq!(late["error_description"], "authorization code expired");
 }
 
 // ------------------------------------------------------------- lifetimes

@@ -97,13 +97,17 @@ pub(crate) fn rest_error(body: &[u8]) -> Option<(Option<String>, bool)> {
 }
 
 /// An OAuth `error` code from a token, revocation or introspection error
-/// body, kept only if it has the form RFC 6749 §5.2 allows and is short.
+/// body, kept only if it has the form of the registered codes (RFC 6749
+/// §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1, and the IANA OAuth Extensions
+/// Error Registry: lowercase words joined by underscores) and is short;
+/// anything else is `unknown`. No registered code has a digit, so a value
+/// of the request echoed back as the code (a hex secret, an authorization
+/// code, a token, which a hostile or broken provider may return) is not
+/// kept for the log line that quotes the code.
 pub fn sanitize_error_code(code: &str) -> String {
-    if !code.is_empty()
-        && code.len() <= 64
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    if code.len() <= 64
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
     {
         code.to_owned()
     } else {
@@ -125,5 +129,26 @@ mod tests {
     fn token_error_codes_are_sanitised() {
         assert_eq!(sanitize_error_code("invalid_grant"), "invalid_grant");
         assert_eq!(sanitize_error_code("vca_leaked token"), "unknown");
+        assert_eq!(
+            sanitize_error_code("insufficient_user_authentication"),
+            "insufficient_user_authentication"
+        );
+    }
+
+    /// A provider that answers with a value of the request as its `error`
+    /// (our client secret, the code, a token: hex or base64url, so with a
+    /// digit or a capital) does not get it into the log line that quotes
+    /// the code.
+    #[test]
+    fn a_value_echoed_as_the_error_code_is_not_kept() {
+        for echoed in [
+            "3f6c2a9d0e1b4c7a8f2e5d6b9c0a1e3f4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e",
+            "canary_client_secret_s3c",
+            "vca_hq8GmfGdAkK6rVYxy2pAR5",
+            "_leading_underscore",
+            "",
+        ] {
+            assert_eq!(sanitize_error_code(echoed), "unknown", "{echoed}");
+        }
     }
 }

@@ -17,7 +17,9 @@ pub enum IdTokenError {
     /// `alg` is not RS256, nor another implemented algorithm (RS384,
     /// RS512, PS256, PS384, PS512, ES256, ES384, Ed25519) from an issuer
     /// whose metadata lists it: `none`, HMAC and anything unexpected are
-    /// refused.
+    /// refused. The name is kept only if it is a registered JOSE
+    /// algorithm's (else `"unregistered"`): the header is the provider's
+    /// to write, and may echo a value of ours.
     UnsupportedAlgorithm(String),
     /// The header carries `crit` extensions we do not understand (RFC 7515 §4.1.11).
     CriticalHeader,
@@ -63,12 +65,7 @@ impl fmt::Display for IdTokenError {
         match self {
             Self::Malformed => f.write_str("malformed"),
             Self::UnsupportedAlgorithm(alg) => {
-                let alg: String = alg
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(16)
-                    .collect();
-                write!(f, "algorithm {alg:?} not allowed")
+                write!(f, "algorithm {:?} not allowed", jose_algorithm(alg))
             }
             Self::CriticalHeader => f.write_str("unsupported crit header"),
             Self::UnknownKey => f.write_str("no key of its algorithm under its kid"),
@@ -94,3 +91,19 @@ impl fmt::Display for IdTokenError {
 }
 
 impl std::error::Error for IdTokenError {}
+
+/// `alg` if it names a JOSE signature or MAC algorithm (RFC 7518 §3.1,
+/// RFC 8037 §3.1, RFC 8812 §3.2, RFC 9864 §2), else `"unregistered"`: what
+/// an error may say of a token's `alg`, which the provider writes (a name
+/// made of a value of ours, echoed, is not repeated).
+pub(crate) fn jose_algorithm(alg: &str) -> &str {
+    const REGISTERED: &[&str] = &[
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256",
+        "PS384", "PS512", "none", "EdDSA", "Ed25519", "Ed448", "ES256K",
+    ];
+    REGISTERED
+        .iter()
+        .find(|name| **name == alg)
+        .copied()
+        .unwrap_or("unregistered")
+}

@@ -15,6 +15,7 @@ use http::StatusCode;
 pub(crate) use codes::{oauth_error_code, refuses_the_grant, rest_error, token_error_code};
 pub use codes::{provider_error_code, sanitize_error_code};
 pub use id_token::IdTokenError;
+pub(crate) use id_token::jose_algorithm;
 pub use upstream::{Endpoint, UpstreamProblem};
 
 use crate::config::ConfigError;

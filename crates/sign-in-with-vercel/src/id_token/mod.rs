@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::error::IdTokenError;
+use crate::error::jose_algorithm;
 use crate::jwks::{JwkSet, KeyLookup};
 use crate::jws::{Algorithm, Algorithms, PublicKey};
 use crate::secret::{AccessToken, IdToken, Nonce, ct_eq};
@@ -226,7 +227,9 @@ impl<'a> JwsParts<'a> {
             serde_json::from_slice(&decode(self.header)?).map_err(|_| IdTokenError::Malformed)?;
         let Some(alg) = Algorithm::from_name(&header.alg).filter(|alg| accepted.contains(*alg))
         else {
-            return Err(IdTokenError::UnsupportedAlgorithm(header.alg));
+            return Err(IdTokenError::UnsupportedAlgorithm(
+                jose_algorithm(&header.alg).to_owned(),
+            ));
         };
         if header.crit {
             return Err(IdTokenError::CriticalHeader);

@@ -349,6 +349,24 @@ fn unsigned_check_still_refuses_other_algorithms() {
     );
 }
 
+/// The header is the provider's to write: an `alg` that names no JOSE
+/// algorithm (a value of ours echoed there, say) is not repeated by the
+/// refusal, in its `Display` or its `Debug`.
+#[test]
+fn an_unregistered_algorithm_is_not_repeated() {
+    let echoed = "canaryclientsecret0123456789";
+    let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{echoed}"}}"#));
+    let payload = URL_SAFE_NO_PAD.encode(claims().to_string());
+    let token = IdToken::new(format!("{header}.{payload}.AAAA"));
+    let refused = check_unsigned(&token, &expected(None, Some("u1"))).unwrap_err();
+    assert_eq!(
+        refused,
+        IdTokenError::UnsupportedAlgorithm("unregistered".into())
+    );
+    let printed = format!("{refused} {refused:?}");
+    assert!(!printed.contains("canary"), "{printed}");
+}
+
 #[test]
 fn unsigned_check_refuses_malformed_tokens_without_panicking() {
     let expected = expected(None, Some("u1"));

@@ -14,8 +14,13 @@ use crate::transport::{HttpResponse, TransportError};
 
 /// The longest message kept from an error body, in characters.
 const MAX_MESSAGE_CHARS: usize = 200;
-/// Words at least this long, made of token characters, are redacted.
+/// Runs of token characters at least this long are redacted, whatever
+/// they hold.
 const MIN_TOKEN_LIKE: usize = 20;
+/// Runs at least this long are redacted when they hold a digit beside a
+/// letter, or a capital after their first character: no word of a
+/// message does, and most generated credentials do.
+const MIN_MIXED_TOKEN_LIKE: usize = 12;
 
 /// What Vercel said about a failed call, summarised: never a credential.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -205,12 +210,16 @@ fn summarise(message: &str) -> String {
     let words: Vec<String> = printable
         .split_whitespace()
         .map(|word| {
-            let run = word
-                .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-                .map(str::len)
-                .max()
-                .unwrap_or(0);
-            if run >= MIN_TOKEN_LIKE {
+            // Runs of base64url, hex and the `vca_`-style prefixes; then
+            // the wider runs of standard base64 and percent-encoding,
+            // whose `/` also joins a path's words.
+            let narrow = |c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            let wide = |c: char| narrow(c) && !matches!(c, '+' | '/' | '=' | '%' | '~');
+            let token_like = word.split(narrow).any(looks_like_a_credential)
+                || word
+                    .split(wide)
+                    .any(|run| run.len() >= MIN_TOKEN_LIKE && is_mixed(run));
+            if token_like {
                 "[redacted]".to_owned()
             } else {
                 word.to_owned()
@@ -225,6 +234,19 @@ fn summarise(message: &str) -> String {
     } else {
         joined
     }
+}
+
+/// Whether `run`, of token characters, may be a credential: long, or
+/// nearly as long and mixed as generated secrets are ([`is_mixed`]).
+fn looks_like_a_credential(run: &str) -> bool {
+    run.len() >= MIN_TOKEN_LIKE || run.len() >= MIN_MIXED_TOKEN_LIKE && is_mixed(run)
+}
+
+/// Whether `run` mixes as generated secrets do and words do not: a digit
+/// beside a letter, or a capital past its first character.
+fn is_mixed(run: &str) -> bool {
+    (run.bytes().any(|b| b.is_ascii_digit()) && run.bytes().any(|b| b.is_ascii_alphabetic()))
+        || run.bytes().skip(1).any(|b| b.is_ascii_uppercase())
 }
 
 /// `Retry-After` in its delta-seconds form (RFC 9110 §10.2.3); the
@@ -322,6 +344,31 @@ mod tests {
         assert!(!printed.contains(token), "{printed}");
         assert!(printed.contains("token [redacted] is revoked"), "{printed}");
         assert!(e.problem().unwrap().invalid_token);
+    }
+
+    /// Credentials a run of 20 would miss: standard base64 (its `+`, `/`
+    /// and `=` no longer split it), and shorter generated ones, mixed as
+    /// words are not. Words, numbers and a short path stay.
+    #[test]
+    fn shorter_and_base64_credentials_are_redacted_too() {
+        for message in [
+            "token AbCdEfGhIjKlMnOpQ+rStUvWxYz0123456789/abcd= is bad",
+            "Bearer AbCdEfGhIjKlMnOpQ",
+            "token k3yAb9xQ7mZ2 is bad",
+            "token abc%2Fdef%3Dghi%2Bjkl is bad",
+        ] {
+            let summary = summarise(message);
+            assert!(summary.contains("[redacted]"), "{message} -> {summary}");
+        }
+        for message in [
+            "You do not have permission to access this resource",
+            "Rate limit of 1000 requests exceeded; retry after 60 seconds",
+            "misconfiguration of the integration",
+            "See /v9/projects for the list",
+            "a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p",
+        ] {
+            assert_eq!(summarise(message), message);
+        }
     }
 
     #[test]

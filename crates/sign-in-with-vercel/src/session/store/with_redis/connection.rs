@@ -91,14 +91,23 @@ fn wait_asked(e: &RedisError, code: Option<&str>) -> Option<&'static str> {
 
 /// The code of the store's refusal (`OOM`, `NOPERM`…), for the log: a
 /// pipeline's first failed command's, which the client's own `code`
-/// leaves out for a code it does not know. A word the store chose,
-/// never a value of ours.
+/// leaves out for a code it does not know. Kept only in the form of
+/// Redis's codes, one upper-case word of at most 16 letters (`OOM`,
+/// `WRONGTYPE`, `CLUSTERDOWN`…): a store that answers with a value of ours
+/// (its password echoed, a broken or hostile proxy) does not get it into
+/// the log.
 fn refusal_code(e: &RedisError) -> Option<String> {
     e.clone()
         .into_server_errors()
         .and_then(|errors| errors.first().map(|(_, e)| e.code().to_owned()))
         .or_else(|| e.code().map(str::to_owned))
-        .filter(|code| code.len() <= 32 && code.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .filter(|code| is_refusal_code(code))
+}
+
+/// Whether `code` has the form of a Redis error code (see
+/// [`refusal_code`]).
+fn is_refusal_code(code: &str) -> bool {
+    (1..=16).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// Why the store could not be reached, for the log: a TLS failure as
@@ -359,6 +368,24 @@ mod tests {
     use super::super::tests::silent_store;
     use super::*;
     use crate::session::store::{Keys, StoreUrl};
+
+    /// Redis's own codes are said; a value of ours that the store
+    /// answers with as its code (the password, echoed) is not.
+    #[test]
+    fn only_a_code_of_redis_form_is_said() {
+        for code in ["OOM", "NOPERM", "WRONGTYPE", "CLUSTERDOWN", "READONLY"] {
+            assert!(is_refusal_code(code), "{code}");
+        }
+        for echoed in [
+            "canaryredispw",
+            "Hunter2",
+            "S3CRET",
+            "",
+            "PASSWORDPASSWORDPASSWORD",
+        ] {
+            assert!(!is_refusal_code(echoed), "{echoed}");
+        }
+    }
 
     /// A request whose deadline is all but spent does not ask the
     /// store; its silence then is not the store's, so the store does
