@@ -303,6 +303,8 @@ function fillRows(list, rows) {
     const dt = document.createElement("dt");
     dt.textContent = label;
     const dd = document.createElement("dd");
+    // A right-to-left value (a name in Hebrew or Arabic) in its own direction.
+    dd.dir = "auto";
     dd.textContent = value === undefined || value === null ? "N/A" : String(value);
     list.append(dt, dd);
   }
@@ -443,7 +445,7 @@ const ERRORS = {
   temporarily_unavailable: ["Vercel is unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment."],
   configuration: ["This app is not configured correctly", "The site's Sign in with Vercel settings (client ID, client secret or callback URL) are missing or wrong. If you run this site, check its logs for the variable to fix."],
   invalid_request: ["The request was malformed", "The sign-in request had missing, repeated or invalid parameters. Please start again from the home page."],
-  unstorable_token: ["The session could not be stored", "The tokens from Vercel could not be stored in your browser. Please try again."],
+  unstorable_token: ["The session could not be stored", "The sign-in's tokens are too large to keep in your browser's cookies, so trying again will not help. The site's operator can see why in its logs."],
   login_required: ["Sign-in required", "Vercel asked you to sign in first. Please try again."],
   consent_required: ["Consent required", "Vercel needs your consent to share your details with this app. Please try again."],
   interaction_required: ["Sign-in needs you on Vercel", "Vercel needs you to finish signing in on its own pages. Please try again."],

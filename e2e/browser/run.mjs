@@ -453,6 +453,20 @@ try {
         check(seen.width <= seen.window, `the page ${at} is ${seen.width}px wide in a ${seen.window}px window`);
       }
       await screenshot(page, "error-hostile-name");
+      // A name in a right-to-left script reads in its own direction in the
+      // profile's details too, its trailing period at its end (the left).
+      user.name = "\u05DE\u05D9\u05DB\u05DC \u05D1.";
+      await page.goto(`${APP_URL}/profile`);
+      await expectText(page.locator("#name"), user.name, "the right-to-left name in the profile's details");
+      for (const selector of ["#name", "#email", "#username", "#token-details dd"]) {
+        const dirs = await page.locator(selector).evaluateAll((els) => els.map((el) => el.dir));
+        check(
+          dirs.length === 0 || dirs.every((dir) => dir === "auto"),
+          `the profile's ${selector} takes the direction of its value: dir ${JSON.stringify(dirs)}`,
+        );
+      }
+      const direction = await page.locator("#name").evaluate((el) => getComputedStyle(el).direction);
+      check(direction === "rtl", `the right-to-left name in #name is laid out ${direction}`);
     } finally {
       for (const path of Object.keys(answers)) await page.unroute(`${APP_URL}${path}`, hostile);
     }

@@ -153,6 +153,19 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// A `next` path as a browser sends it when it follows a link to it:
+/// spaces, controls and non-ASCII characters percent-encoded (UTF-8), the
+/// rest as written. A link written `?next=/café`, or built without
+/// `encodeURIComponent`, reaches the query's decoding as `/café`, where
+/// the page meant is `/caf%C3%A9`. Encoding adds no `/`, `\`, `.` or
+/// control character, and [`safe_return_path`] decodes what it checks,
+/// so its checks keep their meaning (a tab stays refused, encoded or
+/// not). Borrowed when there is nothing to encode.
+pub(crate) fn as_browsers_send_it(path: &str) -> Cow<'_, str> {
+    const SENT_ENCODED: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ');
+    percent_encoding::utf8_percent_encode(path, SENT_ENCODED).into()
+}
+
 /// Accepts `candidate` as a post-sign-in destination only if it is a path
 /// on this origin: `/` followed by anything that cannot turn into another
 /// host, however it is encoded (no `//host`, `/\host`, scheme, control

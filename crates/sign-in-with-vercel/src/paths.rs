@@ -86,8 +86,15 @@ impl Paths {
         let all = self.all();
         for (name, path) in all {
             if safe_return_path(path).is_none() || path.contains(['?', '#']) {
+                // A path that only needs encoding says so, with its form.
+                let encoded = crate::origin::as_browsers_send_it(path);
+                let hint = if encoded != *path && safe_return_path(&encoded).is_some() {
+                    format!(" (write it percent-encoded, as a browser sends it: {encoded:?})")
+                } else {
+                    String::new()
+                };
                 return Err(format!(
-                    "the {name} path {path:?} is not an absolute path on the app's origin"
+                    "the {name} path {path:?} is not an absolute path on the app's origin{hint}"
                 ));
             }
         }
@@ -171,5 +178,21 @@ mod tests {
             assert!(p.check().unwrap_err().contains("error_page"), "{bad}");
         }
         assert!(Paths::with_base("//evil").check().is_err());
+    }
+
+    /// A configured path with a space or a non-ASCII character is
+    /// refused with the form to write instead; one that encoding would
+    /// not mend gets no such hint.
+    #[test]
+    fn a_path_that_only_needs_encoding_is_refused_with_its_encoded_form() {
+        let with = |page: &str| Paths {
+            default_return: page.to_owned(),
+            ..Paths::default()
+        };
+        let refused = with("/café").check().unwrap_err();
+        assert!(refused.contains("\"/caf%C3%A9\""), "{refused}");
+        assert_eq!(with("/caf%C3%A9").check(), Ok(()));
+        let refused = with("//évil.example").check().unwrap_err();
+        assert!(!refused.contains("percent-encoded"), "{refused}");
     }
 }

@@ -2,7 +2,9 @@
 //! §4.1.1). Makes a fresh `state`, `nonce` and PKCE verifier, seals them
 //! and the return path into this attempt's own flow cookie (10 minutes),
 //! and redirects to the authorization endpoint. `next` must be a
-//! same-origin path of at most 1,024 characters, else the return path is
+//! same-origin path of at most 1,024 characters (its spaces and
+//! non-ASCII characters percent-encoded, as a browser sends a path),
+//! else the return path is
 //! the configured default (`/profile`); a query that cannot be read (a
 //! repeated `next`, one that is not UTF-8, or over 2 KiB) is refused
 //! (the error page with `?error=invalid_request`).
@@ -16,7 +18,7 @@ use crate::authorize::{Flow, authorization_url};
 use crate::cookies::RequestCookies;
 use crate::error::Error;
 use crate::flow::{Flows, flow_cookie};
-use crate::origin::safe_return_path;
+use crate::origin::{as_browsers_send_it, safe_return_path};
 use crate::provider::Provider;
 use crate::request::query_params;
 use crate::response::{Response, redirect};
@@ -41,9 +43,10 @@ async fn authorize(
     let origin = provider.origin(&parts.headers)?;
     let config = provider.config()?;
     let params = query_params(parts.uri.query(), &["next"])?;
-    let return_to = params
-        .get("next")
-        .and_then(|next| safe_return_path(next))
+    let next = params.get("next").map(|next| as_browsers_send_it(next));
+    let return_to = next
+        .as_deref()
+        .and_then(safe_return_path)
         .unwrap_or(&config.paths.default_return);
     let metadata = provider.metadata().await?;
     let now = provider.now();
@@ -115,5 +118,74 @@ mod tests {
             reply.origin.map(|o| o.as_str().to_owned()).as_deref(),
             Some("http://localhost:3000")
         );
+    }
+
+    /// The return path the attempt's flow cookie holds after `GET
+    /// /api/auth/authorize?{query}`.
+    async fn return_path(query: &str) -> String {
+        use crate::cookies::RequestCookies;
+        use crate::flow::Flows;
+        use crate::secret::State;
+        use http::HeaderMap;
+        use http::header::COOKIE;
+
+        let provider = Arc::new(provider());
+        let sessions = Sessions::new(&provider);
+        let (parts, ()) = http::Request::get(format!("/api/auth/authorize?{query}"))
+            .header("host", "localhost:3000")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut reply = Reply::default();
+        let response = authorize(&provider, &sessions, &parts, &mut reply)
+            .await
+            .unwrap();
+        let location = url::Url::parse(response.headers()[LOCATION].to_str().unwrap()).unwrap();
+        let state = location
+            .query_pairs()
+            .find(|(name, _)| name == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let origin = reply.origin.unwrap();
+        let pair = reply.set_cookies[0]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, pair.parse().unwrap());
+        let cookies = RequestCookies::parse(&headers, &origin);
+        let (flow, _) = Flows::read(&cookies, &origin, provider.config().unwrap())
+            .take(Some(&State::new(state)), NOW)
+            .unwrap();
+        flow.return_to
+    }
+
+    /// A `next` written without percent-encoding (a link to `/café`, a
+    /// path appended without `encodeURIComponent`) returns the user to
+    /// the page meant, in the form the browser asks for it; what could
+    /// leave the origin is still refused, encoded or not.
+    #[tokio::test]
+    async fn a_next_written_unencoded_returns_to_the_page_meant() {
+        for (query, expected) in [
+            ("next=/caf%C3%A9", "/caf%C3%A9"),
+            ("next=%2Fcaf%25C3%25A9", "/caf%C3%A9"),
+            ("next=/search?q=a%20b", "/search?q=a%20b"),
+            ("next=/a+b", "/a%20b"),
+            (
+                "next=/%D7%A9%D7%9C%D7%95%D7%9D",
+                "/%D7%A9%D7%9C%D7%95%D7%9D",
+            ),
+            ("next=/settings", "/settings"),
+            ("next=/%09/evil.example", "/profile"),
+            ("next=//evil.example", "/profile"),
+            ("next=/%5Cevil.example", "/profile"),
+            ("next=%20/evil", "/profile"),
+        ] {
+            assert_eq!(return_path(query).await, expected, "{query}");
+        }
     }
 }

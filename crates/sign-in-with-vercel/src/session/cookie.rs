@@ -411,6 +411,7 @@ pub(crate) fn generation(
 pub(crate) mod tests {
     use super::*;
     use crate::secret::AccessToken;
+    use crate::session::data::{MAX_PROFILE_CLAIM_BYTES, Profile};
     use http::HeaderMap;
     use http::header::COOKIE;
 
@@ -750,5 +751,65 @@ pub(crate) mod tests {
             "not an id"
         );
         assert_eq!(open(&config(), &sealed, NOW).unwrap().sub, "usr_1");
+    }
+
+    /// A provider that lets a user choose a 3,000-emoji name, and sends
+    /// an uploaded avatar as a `data:` URL, still gets its user a
+    /// session of one chunk: the profile is bounded (the name cut at a
+    /// character, the rest left out past their bounds), where the whole
+    /// of it made a session too large for its cookie, refusing every
+    /// sign-in of that user.
+    #[test]
+    fn a_huge_profile_still_makes_a_session_of_one_chunk() {
+        let claims = crate::id_token::IdTokenClaims {
+            iss: "https://vercel.com".into(),
+            sub: "usr_1".into(),
+            exp: NOW + 3600,
+            iat: NOW,
+            name: Some("\u{1F600}".repeat(3000)),
+            preferred_username: Some("u".repeat(MAX_PROFILE_CLAIM_BYTES + 1)),
+            picture: Some(format!("data:image/png;base64,{}", "A".repeat(11 * 1024))),
+            email: Some(format!(
+                "{}@example.com",
+                "e".repeat(MAX_PROFILE_CLAIM_BYTES)
+            )),
+            other: serde_json::Map::new(),
+        };
+        let profile = Profile::from(claims);
+        let name = profile.name.clone().unwrap();
+        assert!(name.len() <= MAX_PROFILE_CLAIM_BYTES && name.len() > MAX_PROFILE_CLAIM_BYTES - 4);
+        assert!(name.chars().all(|c| c == '\u{1F600}'), "cut at a character");
+        assert_eq!(profile.email, None);
+        assert_eq!(profile.preferred_username, None);
+        assert_eq!(profile.picture, None, "neither http(s) nor short");
+
+        let mut data = data();
+        data.profile = profile;
+        let sealed = write(&local(), &config(), &data, NOW).unwrap();
+        assert_eq!(sealed.set_cookies.len(), 1, "one chunk");
+        let read = read_back(&data).current.expect("the session reads back");
+        assert_eq!(read.data.profile.name, Some(name));
+    }
+
+    /// Ordinary claims are kept whole: a long but reasonable name, an
+    /// https picture with a query, an email with a tag.
+    #[test]
+    fn an_ordinary_profile_is_kept_whole() {
+        let claims = crate::id_token::IdTokenClaims {
+            iss: "https://vercel.com".into(),
+            sub: "usr_1".into(),
+            exp: NOW + 3600,
+            iat: NOW,
+            name: Some("Zoë \u{5de}\u{5d9}\u{5db}\u{5dc} O'Brien-Smith".into()),
+            preferred_username: Some("zoe.o-b".into()),
+            picture: Some("https://img.example/a%20b.png?s=64".into()),
+            email: Some("zoë+tag@bücher.example".into()),
+            other: serde_json::Map::new(),
+        };
+        let profile = Profile::from(claims.clone());
+        assert_eq!(profile.name, claims.name);
+        assert_eq!(profile.preferred_username, claims.preferred_username);
+        assert_eq!(profile.picture, claims.picture);
+        assert_eq!(profile.email, claims.email);
     }
 }

@@ -45,15 +45,47 @@ pub(crate) struct Profile {
     pub picture: Option<String>,
 }
 
+/// The most of a profile claim the session keeps, in bytes: the profile
+/// is for display, and rides in every request's cookie, whose budget
+/// (Vercel refuses a request of more than 16 KB of headers) is the
+/// tokens'. A name past it is cut at a character boundary; an email or
+/// username past it is left out (cut, it would name someone else).
+pub(crate) const MAX_PROFILE_CLAIM_BYTES: usize = 512;
+/// The longest picture URL kept, in bytes.
+pub(crate) const MAX_PICTURE_BYTES: usize = 2048;
+
 impl From<crate::id_token::IdTokenClaims> for Profile {
+    /// The display claims of a verified ID token, bounded: a provider
+    /// that lets users choose a long name, or sends an uploaded avatar
+    /// as a `data:` URL, would otherwise make a session too large for its
+    /// cookie, refusing every sign-in of that user (and signing them out
+    /// at a refresh that brings one). The full claims stay at userinfo.
     fn from(claims: crate::id_token::IdTokenClaims) -> Self {
+        let fits = |value: &String| value.len() <= MAX_PROFILE_CLAIM_BYTES;
         Self {
-            name: claims.name,
-            email: claims.email,
-            preferred_username: claims.preferred_username,
-            picture: claims.picture,
+            name: claims.name.map(|name| cut(name, MAX_PROFILE_CLAIM_BYTES)),
+            email: claims.email.filter(fits),
+            preferred_username: claims.preferred_username.filter(fits),
+            // Only a picture the pages can show: an http(s) URL (the pages
+            // show https ones, and a local provider's on http).
+            picture: claims.picture.filter(|url| {
+                url.len() <= MAX_PICTURE_BYTES
+                    && (url.starts_with("https://") || url.starts_with("http://"))
+            }),
         }
     }
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let end = (0..=max)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        text.truncate(end);
+    }
+    text
 }
 
 /// What the session cookie holds. Short names keep the cookie small.
