@@ -8,7 +8,11 @@ use super::cookie::SessionData;
 use crate::id_token::take_string;
 
 /// The signed-in user: the standard claims (OpenID Connect Core §5.1) the
-/// provider proved, plus any others it sent.
+/// provider proved, plus any others it sent. From a session (no provider
+/// call), the profile claims the ID token proved, bounded to what the
+/// cookie can carry: a name cut at 512 bytes, an email or username
+/// longer than that left out, a picture only as an http(s) URL of at
+/// most 2 KiB; the userinfo endpoint gives them whole.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserInfo {
