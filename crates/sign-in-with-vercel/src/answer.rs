@@ -99,12 +99,22 @@ pub(crate) fn answer(
 }
 
 /// The JSON answer for an error on an API route:
-/// `{"error": "<code>", "error_description": "<fixed sentence>"}`.
+/// `{"error": "<code>", "error_description": "<fixed sentence>"}`. A
+/// malformed request's says what is wrong with it: its reason is the
+/// library's own fixed words (never the request's content), and the
+/// caller, who sent it, can mend it.
 pub(crate) fn error_json(error: &Error) -> Response {
     let facts = error.facts();
+    let description: std::borrow::Cow<'static, str> = match error {
+        Error::BadRequest(why) => {
+            let sentence = facts.description.trim_end_matches('.');
+            format!("{sentence}: {why}.").into()
+        }
+        _ => facts.description.into(),
+    };
     let mut response = json(
         facts.status,
-        &json!({ "error": facts.code, "error_description": facts.description }),
+        &json!({ "error": facts.code, "error_description": description }),
     );
     if let Error::MethodNotAllowed(allowed) = error {
         response
@@ -247,6 +257,29 @@ mod tests {
             serde_json::json!({
                 "error": "not_signed_in",
                 "error_description": "No session found: you are not signed in.",
+            })
+        );
+    }
+
+    /// A malformed request's answer says what is wrong with it (the
+    /// library's own words), so the caller can mend it.
+    #[test]
+    fn a_malformed_request_is_told_what_is_wrong() {
+        let refused = answer(
+            "signout",
+            ErrorAnswer::Json,
+            "/auth/error",
+            Err(Error::BadRequest(
+                "everywhere must be true or false, or have no value",
+            )),
+            Reply::default(),
+        );
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body(&refused),
+            serde_json::json!({
+                "error": "invalid_request",
+                "error_description": "The request is malformed: everywhere must be true or false, or have no value.",
             })
         );
     }

@@ -47,7 +47,20 @@ impl Origin {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
         };
-        let host = first("x-forwarded-host").or_else(|| first("host"))?;
+        // `Host` is one host, once (RFC 9112 §3.2: a request with two, or
+        // with a list, is answered 400); only the proxy's
+        // `X-Forwarded-Host` may be a list, whose first is the client's.
+        let host = match first("x-forwarded-host") {
+            Some(forwarded) => forwarded,
+            None => {
+                let mut hosts = headers.get_all(http::header::HOST).iter();
+                let host = hosts.next()?.to_str().ok()?.trim();
+                if hosts.next().is_some() || host.is_empty() || host.contains(',') {
+                    return None;
+                }
+                host
+            }
+        };
         if host.len() > 255
             || !host
                 .bytes()
@@ -451,6 +464,33 @@ pub(crate) mod tests {
             );
         }
         assert!(Origin::from_request(&HeaderMap::new(), None).is_none());
+    }
+
+    /// RFC 9112 §3.2: a request with two `Host` lines, or a list in one,
+    /// names no origin (whichever came first used to win); a proxy's
+    /// `X-Forwarded-Host` list still gives its first, the client's.
+    #[test]
+    fn two_hosts_name_no_origin() {
+        let mut two = HeaderMap::new();
+        two.append("host", HeaderValue::from_static("localhost:3000"));
+        two.append("host", HeaderValue::from_static("evil.example"));
+        assert!(Origin::from_request(&two, None).is_none());
+        for listed in ["localhost:3000, evil.example", "localhost:3000,", " "] {
+            assert!(
+                Origin::from_request(&headers(&[("host", listed)]), None).is_none(),
+                "{listed:?}"
+            );
+        }
+        let forwarded = Origin::from_request(
+            &headers(&[
+                ("host", "internal"),
+                ("x-forwarded-host", "app.example.com, proxy.internal"),
+                ("x-forwarded-proto", "https"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(forwarded.as_str(), "https://app.example.com");
     }
 
     #[test]

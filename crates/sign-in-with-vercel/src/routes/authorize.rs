@@ -6,7 +6,7 @@
 //! non-ASCII characters percent-encoded, as a browser sends a path),
 //! else the return path is
 //! the configured default (`/profile`); a query that cannot be read (a
-//! repeated `next`, one that is not UTF-8, or over 2 KiB) is refused
+//! repeated `next`, one that is not UTF-8, or over 8 KiB) is refused
 //! (the error page with `?error=invalid_request`).
 
 use http::Method;

@@ -180,12 +180,23 @@ pub(crate) fn lock_pending(pending: &Mutex<Vec<HeaderValue>>) -> MutexGuard<'_, 
 /// removed: Vercel's CDN would cache by them whatever `Cache-Control` says.
 pub(crate) fn with_cookies<B>(
     pending: &Mutex<Vec<HeaderValue>>,
+    response: http::Response<B>,
+) -> http::Response<B> {
+    let cookies = std::mem::take(&mut *lock_pending(pending));
+    for_this_browser_only(response, cookies)
+}
+
+/// `response` with `cookies`, kept from shared caches as [`with_cookies`]
+/// says: an answer that depends on the request's cookies (a signed-in
+/// user's, and a signed-out visitor's page too, which a CDN that does not
+/// key its cache on `Cookie` would hand to signed-in users).
+pub(crate) fn for_this_browser_only<B>(
     mut response: http::Response<B>,
+    cookies: Vec<HeaderValue>,
 ) -> http::Response<B> {
     for name in TARGETED_CACHE_CONTROL {
         response.headers_mut().remove(name);
     }
-    let cookies = std::mem::take(&mut *lock_pending(pending));
     if cookies.is_empty() && !kept_from_shared_caches(response.headers()) {
         response.headers_mut().insert(
             http::header::CACHE_CONTROL,
