@@ -85,17 +85,28 @@ impl Emulator {
     /// assert!(issuer.starts_with("http://127.0.0.1:"));
     /// ```
     pub fn start_local_detached(config: EmulatorConfig) -> std::io::Result<Running> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("emulator")
-            .enable_all()
-            .build()?;
+        Self::detached(|| Self::start_local(config))
+    }
+
+    /// What `start` makes, on a runtime of its own (see
+    /// [`Emulator::start_local_detached`]).
+    fn detached(start: impl FnOnce() -> std::io::Result<Running>) -> std::io::Result<Running> {
+        // Owned by `Detached` before anything can fail: a runtime dropped
+        // the ordinary way blocks, which tokio refuses (a panic) inside
+        // another runtime, where this is meant to be called.
+        let runtime = Detached(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("emulator")
+                .enable_all()
+                .build()?,
+        ));
         let running = {
-            let _in_it = runtime.enter();
-            Self::start_local(config)?
+            let _in_it = runtime.0.as_ref().map(tokio::runtime::Runtime::enter);
+            start()?
         };
         Ok(Running {
-            runtime: Some(Detached(Some(runtime))),
+            runtime: Some(runtime),
             ..running
         })
     }
@@ -259,6 +270,19 @@ mod tests {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
         }
+    }
+
+    /// A detached start that fails (no port to bind) inside another
+    /// runtime returns its error: its runtime is shut down without
+    /// blocking, where dropping it the ordinary way would panic there.
+    #[test]
+    fn a_detached_start_that_fails_in_a_runtime_returns_its_error() {
+        let failed = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { Emulator::detached(|| Err(std::io::Error::other("no free port"))) });
+        assert_eq!(failed.unwrap_err().to_string(), "no free port");
     }
 
     /// Without the runtime's timer, starting panics at once, as `# Panics`

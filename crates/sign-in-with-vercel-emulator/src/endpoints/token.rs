@@ -70,8 +70,9 @@ pub(super) fn token(emu: &Emulator, request: &Request) -> Response {
                 if entry.used {
                     // RFC 6749 §4.1.2: a reused code revokes what it issued,
                     // however late: the sweep keeps a spent code while a
-                    // token of its grant is known, so the answer does not
-                    // depend on whether it has run.
+                    // token of its grant is known, so what the replay does
+                    // does not depend on whether it has run (once none is,
+                    // the description may say "unknown" instead).
                     let grant_id = entry.grant.id.clone();
                     store.revoke_grant(grant_id, now);
                     return oauth_error(400, "invalid_grant", "authorization code already used");

@@ -507,10 +507,15 @@ fn introspection_takes_a_protected_resources_bearer_token() {
     );
     assert_eq!(json(&unknown)["error"], "invalid_token");
 
-    let both = format!("{form}&client_id={CLIENT}&client_secret={SECRET}");
-    let both = post(&emu, &url, &both, Some(&bearer));
-    assert_eq!(both.status(), 400);
-    assert_eq!(json(&both)["error"], "invalid_request");
+    for extra in [
+        format!("client_id={CLIENT}&client_secret={SECRET}"),
+        format!("client_id={CLIENT}"),
+        format!("client_secret={SECRET}"),
+    ] {
+        let both = post(&emu, &url, &format!("{form}&{extra}"), Some(&bearer));
+        assert_eq!(both.status(), 400, "{extra}");
+        assert_eq!(json(&both)["error"], "invalid_request", "{extra}");
+    }
 
     assert_eq!(
         revoke(&emu, str_of(&resource, "access_token")).status(),

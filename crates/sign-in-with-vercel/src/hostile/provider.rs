@@ -75,14 +75,15 @@ pub(super) fn seeds_of(seeds: &[(u16, Value)]) -> Vec<(u16, String)> {
         .collect()
 }
 
-/// An OAuth error code as `error::sanitize_error_code` leaves it.
+/// An OAuth error code as `error::sanitize_error_code` leaves it: the
+/// form of the registered codes (a lowercase letter, then lowercase
+/// letters and underscores, at most 64), or `unknown`. No digit: a value
+/// of ours echoed back (a hex secret, a code) is never kept.
 fn is_sanitised(code: &str) -> bool {
     code == "unknown"
-        || (!code.is_empty()
-            && code.len() <= 64
-            && code
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        || (code.len() <= 64
+            && code.starts_with(|c: char| c.is_ascii_lowercase())
+            && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
 }
 
 /// An endpoint kept from metadata: the serialisation of a URL, `https`

@@ -17,9 +17,8 @@ const MAX_MESSAGE_CHARS: usize = 200;
 /// Runs of token characters at least this long are redacted, whatever
 /// they hold.
 const MIN_TOKEN_LIKE: usize = 20;
-/// Runs at least this long are redacted when they hold a digit beside a
-/// letter, or a capital after their first character: no word of a
-/// message does, and most generated credentials do.
+/// Runs at least this long are redacted when they mix as generated
+/// credentials do ([`is_mixed`]).
 const MIN_MIXED_TOKEN_LIKE: usize = 12;
 
 /// What Vercel said about a failed call, summarised: never a credential.
@@ -242,11 +241,21 @@ fn looks_like_a_credential(run: &str) -> bool {
     run.len() >= MIN_TOKEN_LIKE || run.len() >= MIN_MIXED_TOKEN_LIKE && is_mixed(run)
 }
 
-/// Whether `run` mixes as generated secrets do and words do not: a digit
-/// beside a letter, or a capital past its first character.
+/// Whether `run` mixes as generated secrets do and words, names and
+/// dates do not: three capitals past its first character (not a
+/// camelCase field or a header name), or at least three letters and two
+/// digits with a digit next to a letter (not `acme-corp-2024`, nor a
+/// timestamp's single `T`).
 fn is_mixed(run: &str) -> bool {
-    (run.bytes().any(|b| b.is_ascii_digit()) && run.bytes().any(|b| b.is_ascii_alphabetic()))
-        || run.bytes().skip(1).any(|b| b.is_ascii_uppercase())
+    let b = run.as_bytes();
+    let capitals = b.iter().skip(1).filter(|c| c.is_ascii_uppercase()).count();
+    let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let touching = b.windows(2).any(|pair| {
+        (pair[0].is_ascii_digit() && pair[1].is_ascii_alphabetic())
+            || (pair[0].is_ascii_alphabetic() && pair[1].is_ascii_digit())
+    });
+    capitals >= 3 || (letters >= 3 && digits >= 2 && touching)
 }
 
 /// `Retry-After` in its delta-seconds form (RFC 9110 §10.2.3); the
@@ -366,6 +375,10 @@ mod tests {
             "misconfiguration of the integration",
             "See /v9/projects for the list",
             "a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p",
+            "Invalid request: `configurationId` should be string",
+            "Missing header Content-Type",
+            "Rate limit resets at 2025-01-01T00:00:00.000Z",
+            "Team acme-corp-2024 not found",
         ] {
             assert_eq!(summarise(message), message);
         }
