@@ -78,7 +78,11 @@ async fn callback(
         found => found.map(|(flow, _)| flow),
     };
     let metadata = provider.metadata().await?;
-    let (flow, code) = check(params, flow, metadata)?;
+    let (flow, code) = check(params, flow, metadata).inspect_err(|e| {
+        if let Error::Provider(code) = e {
+            sessions.say_client_refused(code);
+        }
+    })?;
 
     // The new session replaces whatever session cookies the browser had,
     // and the session they held ends.
@@ -318,6 +322,42 @@ mod tests {
             1,
             "the tokens revoked"
         );
+    }
+
+    /// The authorization endpoint refusing the app's own request (its
+    /// registration or configuration is wrong: every sign-in fails) is an
+    /// error line once per instance, naming what to check; the user's own
+    /// choice (`access_denied`) is none.
+    #[tokio::test]
+    async fn the_apps_request_refused_at_the_authorization_endpoint_is_said_once() {
+        let (provider, sessions, back, _) = attempt(false, |vercel| vercel).await;
+        let cookie = back.headers[http::header::COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        crate::log::tests::taken();
+        for code in [
+            "access_denied",
+            "unauthorized_client",
+            "invalid_scope",
+            "unauthorized_client",
+        ] {
+            let query = back
+                .uri
+                .query()
+                .unwrap()
+                .replace("code=c1", &format!("error={code}"));
+            let again = request(&format!("/api/auth/callback?{query}"), Some(&cookie));
+            let done = callback(&provider, &sessions, &again, &mut Reply::default()).await;
+            assert_eq!(done.err(), Some(Error::Provider(code)), "{code}");
+        }
+        let said = crate::log::tests::taken();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].starts_with("error: ") && said[0].contains("error=unauthorized_client"),
+            "{said:?}"
+        );
+        assert!(said[0].contains("VERCEL_APP_CLIENT_ID"), "{said:?}");
     }
 
     /// Starts an attempt at authorize, then answers its callback; the

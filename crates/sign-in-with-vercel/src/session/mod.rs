@@ -60,6 +60,9 @@ pub(crate) struct Sessions {
     /// Whether this instance has said that a session cookie opened under
     /// no key ([`Sessions::say_unopened`]).
     unopened_said: Arc<AtomicBool>,
+    /// Whether this instance has said that the authorization endpoint
+    /// refuses the app's requests ([`Sessions::say_client_refused`]).
+    refused_client_said: Arc<AtomicBool>,
     store: Option<Arc<store::Store>>,
 }
 
@@ -76,6 +79,7 @@ impl Sessions {
             flights: Arc::default(),
             spent: Arc::default(),
             unopened_said: Arc::default(),
+            refused_client_said: Arc::default(),
             store: store.map(Arc::new),
         }
     }
@@ -279,6 +283,33 @@ impl Sessions {
                  AUTH_SECRET=new,old), or for another client ID or issuer than this one's \
                  (changed since); said once per instance",
             );
+        }
+    }
+
+    /// Says, once per instance and as an error, that the authorization
+    /// endpoint answered one of this browser's attempts (its `state`
+    /// matched) with `code`, a refusal of the app's own request
+    /// (`unauthorized_client`, `invalid_scope`, `unsupported_response_type`,
+    /// `invalid_request`: RFC 6749 §4.1.2.1), which fails every sign-in
+    /// until the app's registration or configuration is put right. The
+    /// request's own line stays a warning: the browser carries the
+    /// response, so anyone can send one; once per instance, a stranger
+    /// can set off no more than one such line.
+    pub(crate) fn say_client_refused(&self, code: &str) {
+        let the_apps_own = matches!(
+            code,
+            "unauthorized_client"
+                | "invalid_scope"
+                | "unsupported_response_type"
+                | "invalid_request"
+        );
+        if the_apps_own && !self.refused_client_said.swap(true, Ordering::Relaxed) {
+            crate::log::error(&format!(
+                "callback: the authorization endpoint refused this app's sign-in request \
+                 (error={code}): check the client's registration at the provider (its \
+                 callback URL, its allowed scopes and response type) against \
+                 VERCEL_APP_CLIENT_ID; said once per instance"
+            ));
         }
     }
 
