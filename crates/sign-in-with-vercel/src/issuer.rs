@@ -52,6 +52,11 @@ pub(crate) struct Issuer<M = ProviderMetadata> {
     metadata: OnceCell<M>,
     failed_discovery: RecentFailure,
     jwks: JwksCache,
+    /// Held while the key set is fetched: the requests that find the
+    /// cache cold or stale at once (a cold instance's parallel sign-ins,
+    /// a busy one's every ten minutes) wait for one fetch and take what it
+    /// brought, rather than each asking the provider.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 /// How long a failed discovery stands for the instance: its requests
@@ -118,6 +123,7 @@ impl<M: IssuerMetadata> Issuer<M> {
             metadata: OnceCell::new_with(known),
             failed_discovery: RecentFailure::default(),
             jwks: JwksCache::default(),
+            fetching: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -140,8 +146,9 @@ impl<M: IssuerMetadata> Issuer<M> {
     }
 
     /// The key set: cached for [`crate::jwks::JWKS_TTL_SECS`], or fetched
-    /// now (`fresh`, or when the cache is stale). The flag says whether it
-    /// was fetched by this call.
+    /// now (`fresh`, or when the cache is stale), one fetch at a time: a
+    /// call that waited for another's fetch takes the set it brought. The
+    /// flag says whether the set was fetched since this call began.
     async fn keys(
         &self,
         http: &dyn HttpClient,
@@ -151,6 +158,13 @@ impl<M: IssuerMetadata> Issuer<M> {
     ) -> Result<(Arc<JwkSet>, bool), Error> {
         if !fresh && let Some(set) = self.jwks.get(now) {
             return Ok((set, false));
+        }
+        let seen = self.jwks.stored();
+        let _one_fetch = self.fetching.lock().await;
+        if self.jwks.stored() != seen
+            && let Some(set) = self.jwks.get(now)
+        {
+            return Ok((set, true));
         }
         let mut request = JwkSet::request(jwks_uri);
         if fresh && let Ok(request) = &mut request {
@@ -464,6 +478,51 @@ mod tests {
             ),
             "a key the set lacks, with the set unreachable, is the provider's outage"
         );
+    }
+
+    /// The key set endpoint answering after 100 ms.
+    struct Slow<'a>(&'a KeyServer);
+
+    impl HttpClient for Slow<'_> {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let answer = self.0.execute(request);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                answer.await
+            })
+        }
+    }
+
+    /// Requests that find the key set's cache cold at once (a cold
+    /// instance's parallel sign-ins) wait for one fetch, and so do forced
+    /// refetches (a rotation seen by several tokens at once): the provider
+    /// is asked once, not once a request.
+    #[tokio::test(start_paused = true)]
+    async fn parallel_requests_on_a_cold_cache_fetch_the_key_set_once() {
+        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
+        let slow = Slow(&keys);
+        let uri = "https://op.example/jwks";
+        let (a, b, c) = tokio::join!(
+            issuer.keys(&slow, uri, false, NOW),
+            issuer.keys(&slow, uri, false, NOW),
+            issuer.keys(&slow, uri, false, NOW),
+        );
+        assert_eq!(keys.fetches(), 1);
+        for (_, fetched) in [a.unwrap(), b.unwrap(), c.unwrap()] {
+            assert!(fetched, "fetched since the call began");
+        }
+        let (a, b) = tokio::join!(
+            issuer.keys(&slow, uri, true, NOW),
+            issuer.keys(&slow, uri, true, NOW),
+        );
+        assert!(a.is_ok() && b.is_ok());
+        assert_eq!(keys.fetches(), 2, "one forced refetch for both");
+        // Warm: no fetch, and not fetched by the call.
+        assert!(!issuer.keys(&slow, uri, false, NOW).await.unwrap().1);
+        assert_eq!(keys.fetches(), 2);
     }
 
     #[tokio::test]

@@ -226,9 +226,17 @@ fn bit_length(bytes: &[u8]) -> usize {
 #[derive(Default)]
 pub struct JwksCache {
     cached: RwLock<Option<(Arc<JwkSet>, i64)>>,
+    /// How many sets were stored: a call that waited for another's fetch
+    /// sees whether one came meanwhile.
+    stored: std::sync::atomic::AtomicU64,
 }
 
 impl JwksCache {
+    /// How many sets have been stored so far.
+    pub fn stored(&self) -> u64 {
+        self.stored.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The cached set, if it is younger than [`JWKS_TTL_SECS`].
     pub fn get(&self, now: i64) -> Option<Arc<JwkSet>> {
         let cached = self.cached.read().ok().and_then(|c| c.clone())?;
@@ -240,6 +248,8 @@ impl JwksCache {
     pub fn store(&self, set: Arc<JwkSet>, now: i64) {
         if let Ok(mut slot) = self.cached.write() {
             *slot = Some((set, now));
+            self.stored
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
         }
     }
 }

@@ -45,7 +45,11 @@ fn one_line(message: &str) -> Cow<'_, str> {
                     | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
             )
     };
-    if message.len() <= MAX_MESSAGE_BYTES && !message.chars().any(unsafe_char) {
+    // Printable ASCII, every line of the library's own: a byte test.
+    let printable = |b: &u8| b.is_ascii_graphic() || *b == b' ';
+    if message.len() <= MAX_MESSAGE_BYTES
+        && (message.as_bytes().iter().all(printable) || !message.chars().any(unsafe_char))
+    {
         return Cow::Borrowed(message);
     }
     let mut line = String::with_capacity(message.len().min(MAX_MESSAGE_BYTES) + 32);
