@@ -1,14 +1,18 @@
 //! `GET /api/validate-token`: token introspection (RFC 7662).
 //! A Vercel function: the route [`sign_in_with_vercel::VALIDATE_TOKEN`], served by the library.
 
-use sign_in_with_vercel::{Auth, VALIDATE_TOKEN};
-use vercel_runtime::{Error, Request, run, service_fn};
+use sign_in_with_vercel::{Auth, KeepAlive, VALIDATE_TOKEN};
+use vercel_runtime::{AppState, Error, Request, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let auth = Auth::global();
-    run(service_fn(move |req: Request| {
-        auth.serve(&VALIDATE_TOKEN, req)
+    // The work a request leaves running after its answer (a refresh, a
+    // revocation) is given to the runtime's wait_until, which keeps the
+    // instance for it.
+    run(service_fn(move |req: Request, state: AppState| {
+        let keep_alive = KeepAlive::new(move |work| state.wait_until(work));
+        auth.serve_kept_alive(&VALIDATE_TOKEN, req, keep_alive)
     }))
     .await
 }

@@ -46,12 +46,17 @@ fn every_route_has_its_bin_and_shim() {
             std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&source))
                 .unwrap();
         let serves = format!(
-            "auth.serve(&{}, ",
+            "auth.serve_kept_alive(&{}, req, keep_alive)",
             route.name.to_uppercase().replace('-', "_")
         );
         assert!(
             shim.contains(&serves),
             "{source} serves its route: {serves}"
+        );
+        // The work a request leaves running goes to the runtime's hook.
+        assert!(
+            shim.contains("KeepAlive::new(move |work| state.wait_until(work))"),
+            "{source} hands its requests' work to wait_until"
         );
     }
 }

@@ -703,6 +703,51 @@ async fn a_refresh_made_while_the_store_was_paused_is_published_once_it_answers(
     signed_in_once_published(&stack, &mut browser, old, Duration::from_secs(15), 11).await;
 }
 
+/// The host ends an instance (SIGTERM) while a refresh it started runs on
+/// after its request was cut off: the runtime waits for that work, which
+/// the function gave to `wait_until`, so the refresh ends and its outcome
+/// is in the store, for every other instance, before the process exits.
+/// Dropped with the process (as before `KeepAlive`: it exited 27 ms after
+/// the signal), the refresh left only its claim, and the other instances'
+/// requests for that session waited it out: a 504 after 8 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_ended_mid_refresh_finishes_the_refresh_first() {
+    let (stack, browser, _) = one_instance_due_for_refresh().await;
+    stack.emulator.faults().token_delay = Some(Duration::from_millis(1500));
+    let before = stack.token_calls();
+    let mut cut = copy(&browser);
+    let session = stack.url("/api/auth/session");
+    // The request goes; its client leaves before the token call answers.
+    let _ = tokio::time::timeout(Duration::from_millis(300), cut.get(&session)).await;
+    let pid = stack.functions.pids("/api/auth/session")[0];
+    let signalled = Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    };
+    while alive() && signalled.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let exited = signalled.elapsed();
+    assert!(!alive(), "the instance exits once its work is done");
+    assert!(
+        exited >= Duration::from_millis(900),
+        "the instance waited for the refresh: exited {exited:?} after the signal"
+    );
+    assert_eq!(stack.token_calls() - before, 1, "the refresh was made");
+    let redis = stack.redis.as_ref().unwrap();
+    assert_eq!(
+        redis.keys_of_kind("o").len(),
+        1,
+        "its outcome is in the store for the other instances"
+    );
+}
+
 /// Once the store holds a refresh's outcome (within `within`) and
 /// `past_secs` have passed since (the instance's own memory of the refresh,
 /// its rest: only the store can answer then), the copy `old` of the

@@ -1,11 +1,18 @@
 //! `GET /api/auth/session`: who is signed in, from the session cookie alone.
 //! A Vercel function: the route [`sign_in_with_vercel::SESSION`], served by the library.
 
-use sign_in_with_vercel::{Auth, SESSION};
-use vercel_runtime::{Error, Request, run, service_fn};
+use sign_in_with_vercel::{Auth, KeepAlive, SESSION};
+use vercel_runtime::{AppState, Error, Request, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let auth = Auth::global();
-    run(service_fn(move |req: Request| auth.serve(&SESSION, req))).await
+    // The work a request leaves running after its answer (a refresh, a
+    // revocation) is given to the runtime's wait_until, which keeps the
+    // instance for it.
+    run(service_fn(move |req: Request, state: AppState| {
+        let keep_alive = KeepAlive::new(move |work| state.wait_until(work));
+        auth.serve_kept_alive(&SESSION, req, keep_alive)
+    }))
+    .await
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::background::KeepAlive;
 use crate::clock::{Clock, with_deadline, with_own_deadline};
 use crate::config::{Config, StoreUrl};
 use crate::discovery::ProviderMetadata;
@@ -170,6 +171,36 @@ impl Auth {
     ) -> impl Future<Output = Response> + Send + '_ {
         let parts = request.into_parts().0;
         routes::serve(&self.provider, &self.sessions, route, parts)
+    }
+
+    /// [`Auth::serve`], with `keep_alive` as the platform's hook for the
+    /// work the route leaves running after its answer (a refresh shared
+    /// with later requests, a sign-in or sign-out cut off that still
+    /// revokes tokens): what each function's shim does on Vercel, where
+    /// the hook is `vercel_runtime`'s `AppState::wait_until`, so that the
+    /// instance is neither frozen nor shut down with that work undone.
+    ///
+    /// ```no_run
+    /// use sign_in_with_vercel::{Auth, KeepAlive, SESSION};
+    /// use vercel_runtime::{AppState, Error, Request, run, service_fn};
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> Result<(), Error> {
+    ///     let auth = Auth::global();
+    ///     run(service_fn(move |req: Request, state: AppState| {
+    ///         let keep_alive = KeepAlive::new(move |work| state.wait_until(work));
+    ///         auth.serve_kept_alive(&SESSION, req, keep_alive)
+    ///     }))
+    ///     .await
+    /// }
+    /// ```
+    pub fn serve_kept_alive<B>(
+        &self,
+        route: &'static Route,
+        request: http::Request<B>,
+        keep_alive: KeepAlive,
+    ) -> impl Future<Output = Response> + Send + '_ {
+        crate::background::kept_alive(keep_alive, self.serve(route, request))
     }
 
     /// Routes a request by path among the [`ROUTES`], as Vercel does with

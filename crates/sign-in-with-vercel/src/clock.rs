@@ -123,7 +123,7 @@ where
             unclaimed(done).await;
         }
     });
-    drop(runtime.spawn(keep_deadline(task)));
+    crate::background::spawn(&runtime, keep_deadline(task));
     outcome.await.ok()
 }
 

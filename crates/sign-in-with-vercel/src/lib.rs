@@ -33,15 +33,23 @@
 //! [`Route`] to [`Auth::serve`]. `api/auth/authorize.rs`:
 //!
 //! ```no_run
-//! use sign_in_with_vercel::{AUTHORIZE, Auth};
-//! use vercel_runtime::{Error, Request, run, service_fn};
+//! use sign_in_with_vercel::{AUTHORIZE, Auth, KeepAlive};
+//! use vercel_runtime::{AppState, Error, Request, run, service_fn};
 //!
 //! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), Error> {
 //!     let auth = Auth::global();
-//!     run(service_fn(move |req: Request| auth.serve(&AUTHORIZE, req))).await
+//!     run(service_fn(move |req: Request, state: AppState| {
+//!         let keep_alive = KeepAlive::new(move |work| state.wait_until(work));
+//!         auth.serve_kept_alive(&AUTHORIZE, req, keep_alive)
+//!     }))
+//!     .await
 //! }
 //! ```
+//!
+//! ([`KeepAlive`] hands the runtime's `wait_until` the work a request
+//! leaves running after its answer, a refresh or a revocation, so that
+//! Vercel neither freezes nor ends the instance with it undone.)
 //!
 //! and the same for [`CALLBACK`] (`api/auth/callback.rs`), [`SESSION`]
 //! (`api/auth/session.rs`) and [`SIGNOUT`] (`api/auth/signout.rs`), and,
@@ -76,7 +84,10 @@
 //! ```
 //!
 //! A signed-out request is answered `401` with JSON; a refreshed session's
-//! cookies ride on your response.
+//! cookies ride on your response. A refresh outlives the request that
+//! starts it; to have Vercel keep the instance for it, take the runtime's
+//! `AppState` too and run the handling within [`kept_alive`], as the
+//! routes' shims do.
 //!
 //! # Not only `vercel_runtime`
 //!
@@ -330,6 +341,7 @@
 mod answer;
 mod auth;
 mod authorize;
+mod background;
 mod callback;
 mod client_auth;
 mod clock;
@@ -367,6 +379,7 @@ pub mod vercel_api;
 pub use answer::ErrorAnswer;
 pub use auth::Auth;
 pub use authorize::SCOPES;
+pub use background::{KeepAlive, Work, kept_alive};
 pub use clock::{Clock, REQUEST_DEADLINE, system_clock, system_now};
 pub use config::{ClientAuthMethod, Config, ConfigError, ENV_VARIABLES, StoreUrl, VERCEL_ISSUER};
 pub use cookies::{

@@ -168,7 +168,7 @@ impl Flights {
                 }));
             };
             match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => drop(runtime.spawn(task)),
+                Ok(runtime) => crate::background::spawn(&runtime, task),
                 // Not on a Tokio runtime (the crate needs one): in the request.
                 Err(_) => task.await,
             }

@@ -176,6 +176,11 @@ fn publish_late(store: &Arc<Store>, sid: String, flight: [u8; 32], sealed: Strin
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
+    // Not given to the platform's hook (`crate::background`): it may try
+    // for fifteen minutes while the store is down, and an invocation kept
+    // open that long would run into its time limit; the instance's next
+    // requests let it go on.
+
     let made = tokio::time::Instant::now();
     let publisher = store.clone();
     let task = runtime.spawn(async move {
