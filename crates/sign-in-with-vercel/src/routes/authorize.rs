@@ -174,6 +174,8 @@ mod tests {
             ("next=/caf%C3%A9", "/caf%C3%A9"),
             ("next=%2Fcaf%25C3%25A9", "/caf%C3%A9"),
             ("next=/search?q=a%20b", "/search?q=a%20b"),
+            // A query's `+` is a space (form decoding): a literal `+` in a
+            // path needs `%2B`.
             ("next=/a+b", "/a%20b"),
             (
                 "next=/%D7%A9%D7%9C%D7%95%D7%9D",

@@ -357,7 +357,7 @@ mod tests {
             said[0].starts_with("error: ") && said[0].contains("error=unauthorized_client"),
             "{said:?}"
         );
-        assert!(said[0].contains("VERCEL_APP_CLIENT_ID"), "{said:?}");
+        assert!(said[0].contains("scopes"), "{said:?}");
     }
 
     /// Starts an attempt at authorize, then answers its callback; the

@@ -256,6 +256,36 @@ mod tests {
     use super::*;
     use crate::session::cookie::tests::{NOW, data};
 
+    /// A picture is kept only as an http(s) URL of at most
+    /// [`MAX_PICTURE_BYTES`]: not a `data:` or `javascript:` URL, however
+    /// short, nor an https one past the bound.
+    #[test]
+    fn a_picture_is_kept_only_as_a_short_http_url() {
+        let with_picture = |picture: String| {
+            Profile::from(crate::id_token::IdTokenClaims {
+                iss: "https://vercel.com".into(),
+                sub: "usr_1".into(),
+                exp: NOW + 3600,
+                iat: NOW,
+                name: None,
+                preferred_username: None,
+                picture: Some(picture),
+                email: None,
+                other: serde_json::Map::new(),
+            })
+            .picture
+        };
+        assert_eq!(with_picture("data:image/png;base64,AAAA".into()), None);
+        assert_eq!(with_picture("javascript:alert(1)".into()), None);
+        let past = format!("https://img.example/{}", "p".repeat(MAX_PICTURE_BYTES));
+        assert_eq!(with_picture(past), None);
+        let at_bound = format!("https://img.example/{}", "p".repeat(MAX_PICTURE_BYTES - 20));
+        assert_eq!(at_bound.len(), MAX_PICTURE_BYTES);
+        assert_eq!(with_picture(at_bound.clone()), Some(at_bound));
+        let local = "http://127.0.0.1:3001/avatar/1".to_owned();
+        assert_eq!(with_picture(local.clone()), Some(local));
+    }
+
     /// A refresh token keeps the session for Vercel's refresh token life,
     /// 30 days, however short-lived the access token.
     #[test]

@@ -305,10 +305,11 @@ impl Sessions {
         );
         if the_apps_own && !self.refused_client_said.swap(true, Ordering::Relaxed) {
             crate::log::error(&format!(
-                "callback: the authorization endpoint refused this app's sign-in request \
-                 (error={code}): check the client's registration at the provider (its \
-                 callback URL, its allowed scopes and response type) against \
-                 VERCEL_APP_CLIENT_ID; said once per instance"
+                "callback: a sign-in came back from the authorization endpoint with \
+                 error={code}, a refusal of the app's own request: check the scopes and \
+                 the response type the client is allowed at the provider (anyone who \
+                 starts a sign-in can send this answer, so confirm it by signing in); \
+                 said once per instance"
             ));
         }
     }
