@@ -94,17 +94,7 @@ mod tests {
     /// is set.
     #[tokio::test]
     async fn a_sign_in_starts_at_the_authorization_endpoint_with_its_flow_cookie() {
-        let provider = Arc::new(provider());
-        let sessions = Sessions::new(&provider);
-        let (parts, ()) = http::Request::get("/api/auth/authorize?next=/settings")
-            .header("host", "localhost:3000")
-            .body(())
-            .unwrap()
-            .into_parts();
-        let mut reply = Reply::default();
-        let response = authorize(&provider, &sessions, &parts, &mut reply)
-            .await
-            .unwrap();
+        let (_, response, reply) = started("next=/settings").await;
         assert_eq!(response.status(), StatusCode::FOUND);
         let location = response.headers()[LOCATION].to_str().unwrap();
         assert!(
@@ -120,15 +110,9 @@ mod tests {
         );
     }
 
-    /// The return path the attempt's flow cookie holds after `GET
-    /// /api/auth/authorize?{query}`.
-    async fn return_path(query: &str) -> String {
-        use crate::cookies::RequestCookies;
-        use crate::flow::Flows;
-        use crate::secret::State;
-        use http::HeaderMap;
-        use http::header::COOKIE;
-
+    /// `GET /api/auth/authorize?{query}` from `localhost:3000`: the
+    /// provider, the answer and what it sets.
+    async fn started(query: &str) -> (Arc<Provider>, Response, Reply) {
         let provider = Arc::new(provider());
         let sessions = Sessions::new(&provider);
         let (parts, ()) = http::Request::get(format!("/api/auth/authorize?{query}"))
@@ -140,6 +124,19 @@ mod tests {
         let response = authorize(&provider, &sessions, &parts, &mut reply)
             .await
             .unwrap();
+        (provider, response, reply)
+    }
+
+    /// The return path the attempt's flow cookie holds after `GET
+    /// /api/auth/authorize?{query}`.
+    async fn return_path(query: &str) -> String {
+        use crate::cookies::RequestCookies;
+        use crate::flow::Flows;
+        use crate::secret::State;
+        use http::HeaderMap;
+        use http::header::COOKIE;
+
+        let (provider, response, reply) = started(query).await;
         let location = url::Url::parse(response.headers()[LOCATION].to_str().unwrap()).unwrap();
         let state = location
             .query_pairs()

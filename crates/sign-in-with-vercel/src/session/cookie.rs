@@ -411,7 +411,8 @@ pub(crate) fn generation(
 pub(crate) mod tests {
     use super::*;
     use crate::secret::AccessToken;
-    use crate::session::data::{MAX_PROFILE_CLAIM_BYTES, Profile};
+    use crate::session::data::MAX_PROFILE_CLAIM_BYTES;
+    use crate::session::data::tests::profile_of;
     use http::HeaderMap;
     use http::header::COOKIE;
 
@@ -761,21 +762,15 @@ pub(crate) mod tests {
     /// sign-in of that user.
     #[test]
     fn a_huge_profile_still_makes_a_session_of_one_chunk() {
-        let claims = crate::id_token::IdTokenClaims {
-            iss: "https://vercel.com".into(),
-            sub: "usr_1".into(),
-            exp: NOW + 3600,
-            iat: NOW,
-            name: Some("\u{1F600}".repeat(3000)),
-            preferred_username: Some("u".repeat(MAX_PROFILE_CLAIM_BYTES + 1)),
-            picture: Some(format!("data:image/png;base64,{}", "A".repeat(11 * 1024))),
-            email: Some(format!(
+        let profile = profile_of(
+            Some("\u{1F600}".repeat(3000)),
+            Some("u".repeat(MAX_PROFILE_CLAIM_BYTES + 1)),
+            Some(format!("data:image/png;base64,{}", "A".repeat(11 * 1024))),
+            Some(format!(
                 "{}@example.com",
                 "e".repeat(MAX_PROFILE_CLAIM_BYTES)
             )),
-            other: serde_json::Map::new(),
-        };
-        let profile = Profile::from(claims);
+        );
         let name = profile.name.clone().unwrap();
         assert!(name.len() <= MAX_PROFILE_CLAIM_BYTES && name.len() > MAX_PROFILE_CLAIM_BYTES - 4);
         assert!(name.chars().all(|c| c == '\u{1F600}'), "cut at a character");
@@ -795,21 +790,22 @@ pub(crate) mod tests {
     /// https picture with a query, an email with a tag.
     #[test]
     fn an_ordinary_profile_is_kept_whole() {
-        let claims = crate::id_token::IdTokenClaims {
-            iss: "https://vercel.com".into(),
-            sub: "usr_1".into(),
-            exp: NOW + 3600,
-            iat: NOW,
-            name: Some("Zoë \u{5de}\u{5d9}\u{5db}\u{5dc} O'Brien-Smith".into()),
-            preferred_username: Some("zoe.o-b".into()),
-            picture: Some("https://img.example/a%20b.png?s=64".into()),
-            email: Some("zoë+tag@bücher.example".into()),
-            other: serde_json::Map::new(),
-        };
-        let profile = Profile::from(claims.clone());
-        assert_eq!(profile.name, claims.name);
-        assert_eq!(profile.preferred_username, claims.preferred_username);
-        assert_eq!(profile.picture, claims.picture);
-        assert_eq!(profile.email, claims.email);
+        let claims = [
+            Some("Zoë \u{5de}\u{5d9}\u{5db}\u{5dc} O'Brien-Smith".to_owned()),
+            Some("zoe.o-b".to_owned()),
+            Some("https://img.example/a%20b.png?s=64".to_owned()),
+            Some("zoë+tag@bücher.example".to_owned()),
+        ];
+        let [name, username, picture, email] = claims.clone();
+        let profile = profile_of(name, username, picture, email);
+        assert_eq!(
+            [
+                profile.name,
+                profile.preferred_username,
+                profile.picture,
+                profile.email
+            ],
+            claims
+        );
     }
 }

@@ -252,29 +252,37 @@ impl std::fmt::Debug for SessionData {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::session::cookie::tests::{NOW, data};
+
+    /// The profile a verified ID token of `usr_1` with these display
+    /// claims gives.
+    pub(crate) fn profile_of(
+        name: Option<String>,
+        preferred_username: Option<String>,
+        picture: Option<String>,
+        email: Option<String>,
+    ) -> Profile {
+        Profile::from(crate::id_token::IdTokenClaims {
+            iss: "https://vercel.com".into(),
+            sub: "usr_1".into(),
+            exp: NOW + 3600,
+            iat: NOW,
+            name,
+            preferred_username,
+            picture,
+            email,
+            other: serde_json::Map::new(),
+        })
+    }
 
     /// A picture is kept only as an http(s) URL of at most
     /// [`MAX_PICTURE_BYTES`]: not a `data:` or `javascript:` URL, however
     /// short, nor an https one past the bound.
     #[test]
     fn a_picture_is_kept_only_as_a_short_http_url() {
-        let with_picture = |picture: String| {
-            Profile::from(crate::id_token::IdTokenClaims {
-                iss: "https://vercel.com".into(),
-                sub: "usr_1".into(),
-                exp: NOW + 3600,
-                iat: NOW,
-                name: None,
-                preferred_username: None,
-                picture: Some(picture),
-                email: None,
-                other: serde_json::Map::new(),
-            })
-            .picture
-        };
+        let with_picture = |picture: String| profile_of(None, None, Some(picture), None).picture;
         assert_eq!(with_picture("data:image/png;base64,AAAA".into()), None);
         assert_eq!(with_picture("javascript:alert(1)".into()), None);
         let past = format!("https://img.example/{}", "p".repeat(MAX_PICTURE_BYTES));
