@@ -37,7 +37,9 @@ pub type Work = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub struct KeepAlive(Arc<dyn Fn(Work) + Send + Sync>);
 
 impl KeepAlive {
-    /// The hook `wait_until`, called with each piece of work as it starts.
+    /// The hook `wait_until`, called with each piece of work as it starts:
+    /// it is given a future that settles when the work ends; the work
+    /// itself runs whatever the hook does with that future.
     pub fn new(wait_until: impl Fn(Work) + Send + Sync + 'static) -> Self {
         Self(Arc::new(wait_until))
     }

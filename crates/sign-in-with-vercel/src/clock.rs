@@ -167,6 +167,44 @@ pub(crate) fn time_left() -> Option<Duration> {
 mod tests {
     use super::*;
 
+    /// Work cut off from its caller (a sign-in or sign-out whose browser
+    /// left, which still revokes what it must) is given to the request's
+    /// keep-alive hook, which sees it settle only when the work ends.
+    #[tokio::test(start_paused = true)]
+    async fn work_run_to_its_end_is_given_to_the_requests_hook() {
+        use std::sync::{Arc, Mutex};
+        let given: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let hook = {
+            let given = given.clone();
+            crate::KeepAlive::new(move |work| given.lock().unwrap().push(tokio::spawn(work)))
+        };
+        let revoked = Arc::new(Mutex::new(false));
+        let done = revoked.clone();
+        crate::kept_alive(hook, async move {
+            let cut_off = tokio::time::timeout(
+                Duration::from_millis(10),
+                to_the_end_or(
+                    async {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        "tokens"
+                    },
+                    move |_| async move { *done.lock().unwrap() = true },
+                ),
+            )
+            .await;
+            assert!(cut_off.is_err(), "the caller left");
+        })
+        .await;
+        let work = given
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("the work was given to the hook");
+        assert!(!work.is_finished());
+        work.await.unwrap();
+        assert!(*revoked.lock().unwrap(), "settled once the work ended");
+    }
+
     #[tokio::test]
     async fn a_request_has_a_deadline_and_nested_scopes_keep_the_outer_one() {
         assert_eq!(time_left(), None);

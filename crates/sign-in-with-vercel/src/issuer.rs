@@ -147,8 +147,11 @@ impl<M: IssuerMetadata> Issuer<M> {
 
     /// The key set: cached for [`crate::jwks::JWKS_TTL_SECS`], or fetched
     /// now (`fresh`, or when the cache is stale), one fetch at a time: a
-    /// call that waited for another's fetch takes the set it brought. The
-    /// flag says whether the set was fetched since this call began.
+    /// call that waited for another's fetch (no longer than its own
+    /// deadline) takes the set it brought. The flag says whether this call
+    /// fetched the set itself: one another call fetched may have been
+    /// asked for before this call began, so a token naming a key it lacks
+    /// still gets its one forced refetch.
     async fn keys(
         &self,
         http: &dyn HttpClient,
@@ -160,11 +163,19 @@ impl<M: IssuerMetadata> Issuer<M> {
             return Ok((set, false));
         }
         let seen = self.jwks.stored();
-        let _one_fetch = self.fetching.lock().await;
+        let _one_fetch = match time_left() {
+            Some(left) => tokio::time::timeout(left, self.fetching.lock())
+                .await
+                .map_err(|_| Endpoint::Jwks.unreachable(TransportError::Timeout))?,
+            None => self.fetching.lock().await,
+        };
         if self.jwks.stored() != seen
-            && let Some(set) = self.jwks.get(now)
+            && let Some(set) = self.jwks.latest()
         {
-            return Ok((set, true));
+            // Another call's fetch, which may have been sent before this
+            // call began: not this call's own (a token naming a key it
+            // lacks still gets its forced refetch).
+            return Ok((set, false));
         }
         let mut request = JwkSet::request(jwks_uri);
         if fresh && let Ok(request) = &mut request {
@@ -511,9 +522,12 @@ mod tests {
             issuer.keys(&slow, uri, false, NOW),
         );
         assert_eq!(keys.fetches(), 1);
-        for (_, fetched) in [a.unwrap(), b.unwrap(), c.unwrap()] {
-            assert!(fetched, "fetched since the call began");
-        }
+        let fetched: Vec<bool> = [a, b, c].map(|r| r.unwrap().1).into();
+        assert_eq!(
+            fetched.iter().filter(|f| **f).count(),
+            1,
+            "one fetched it, the others took it: {fetched:?}"
+        );
         let (a, b) = tokio::join!(
             issuer.keys(&slow, uri, true, NOW),
             issuer.keys(&slow, uri, true, NOW),
@@ -533,6 +547,94 @@ mod tests {
             verify_signed(&issuer, &keys, Signing::ForeignKey).await,
             refused
         );
+        assert_eq!(keys.fetches(), 1);
+    }
+
+    /// A key set endpoint that answers after `.1` ms, with the set it
+    /// served when the request was sent.
+    struct Hanging<'a>(&'a KeyServer, u64);
+
+    impl HttpClient for Hanging<'_> {
+        fn execute(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+            let answer = self.0.execute(request);
+            let ms = self.1;
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                answer.await
+            })
+        }
+    }
+
+    /// A request that waits for another's key-set fetch keeps to its own
+    /// deadline (a callback late from a slow exchange still has the time
+    /// to revoke; a refresh, to end before its claim lapses), not to the
+    /// fetch's.
+    #[tokio::test(start_paused = true)]
+    async fn a_request_waiting_for_the_key_set_keeps_to_its_own_deadline() {
+        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
+        let hanging = Hanging(&keys, 60_000);
+        let uri = "https://op.example/jwks";
+        let start = tokio::time::Instant::now();
+        let holder = crate::clock::with_deadline_in(
+            Duration::from_secs(7),
+            issuer.keys(&hanging, uri, false, NOW),
+        );
+        let waiter = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let r = crate::clock::with_deadline_in(
+                Duration::from_secs(1),
+                issuer.keys(&hanging, uri, false, NOW),
+            )
+            .await;
+            (r.is_ok(), start.elapsed())
+        };
+        let (_, (ok, waited)) = tokio::join!(holder, waiter);
+        assert!(!ok);
+        assert!(
+            waited <= Duration::from_millis(1_100),
+            "the waiter had 1 s left and answered after {waited:?}"
+        );
+    }
+
+    /// A verification that waited for another's fetch, asked for before
+    /// the provider replaced its key, still refetches for a token the set
+    /// does not verify: the set was not fetched for it.
+    #[tokio::test(start_paused = true)]
+    async fn a_set_asked_for_before_a_verification_began_is_not_its_refetch() {
+        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
+        let slow = Slow(&keys);
+        let uri = "https://op.example/jwks";
+        let other = issuer.keys(&slow, uri, false, NOW);
+        let mine = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            // The provider replaces key A by key B (same kid) and signs
+            // this token with B.
+            keys.serve(vec![jwk_of(KEY_B)]);
+            let token = IdToken::new(sign(&claims(), Signing::ForeignKey));
+            issuer
+                .verify(&Slow(&keys), &token, &REFRESH_OF_U1, NOW)
+                .await
+                .map(drop)
+        };
+        let (_, mine) = tokio::join!(other, mine);
+        assert_eq!(mine, Ok(()), "fetches: {}", keys.fetches());
+    }
+
+    /// A request whose clock read a second before the fetch it waited for
+    /// takes that set all the same, without fetching again.
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_a_second_behind_takes_the_set_it_waited_for() {
+        let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
+        let slow = Slow(&keys);
+        let uri = "https://op.example/jwks";
+        let (a, b) = tokio::join!(
+            issuer.keys(&slow, uri, false, NOW + 1),
+            issuer.keys(&slow, uri, false, NOW),
+        );
+        assert!(a.is_ok() && b.is_ok());
         assert_eq!(keys.fetches(), 1);
     }
 }

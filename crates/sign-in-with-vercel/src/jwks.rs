@@ -244,6 +244,14 @@ impl JwksCache {
         (now - fetched_at < JWKS_TTL_SECS && now >= fetched_at).then_some(set)
     }
 
+    /// The set stored last, whatever its age: what a call that waited for
+    /// another's fetch takes (its own clock may read a second before the
+    /// fetch's, which [`JwksCache::get`] would call the future).
+    pub fn latest(&self) -> Option<Arc<JwkSet>> {
+        let cached = self.cached.read().ok().and_then(|c| c.clone())?;
+        Some(cached.0)
+    }
+
     /// Keeps `set`, fetched at `now`.
     pub fn store(&self, set: Arc<JwkSet>, now: i64) {
         if let Ok(mut slot) = self.cached.write() {

@@ -64,17 +64,19 @@
 //! [`Auth::session`]), from the session cookie, with no provider call:
 //!
 //! ```no_run
-//! use sign_in_with_vercel::Auth;
-//! use vercel_runtime::{Error, Request, Response, ResponseBody, run, service_fn};
+//! use sign_in_with_vercel::{Auth, KeepAlive, kept_alive};
+//! use vercel_runtime::{AppState, Error, Request, Response, ResponseBody, run, service_fn};
 //!
-//! async fn handler(req: Request) -> Result<Response<ResponseBody>, Error> {
+//! async fn handler(req: Request, state: AppState) -> Result<Response<ResponseBody>, Error> {
 //!     let auth = Auth::global();
-//!     Ok(auth
-//!         .protect(&req, async |session| {
-//!             let name = session.user().name.as_deref().unwrap_or("there");
-//!             Response::new(ResponseBody::from(format!("Hello, {name}!")))
-//!         })
-//!         .await)
+//!     // A refresh this request starts may outlive it: the runtime keeps the
+//!     // instance for it.
+//!     let keep_alive = KeepAlive::new(move |work| state.wait_until(work));
+//!     let answer = auth.protect(&req, async |session| {
+//!         let name = session.user().name.as_deref().unwrap_or("there");
+//!         Response::new(ResponseBody::from(format!("Hello, {name}!")))
+//!     });
+//!     Ok(kept_alive(keep_alive, answer).await)
 //! }
 //!
 //! #[tokio::main(flavor = "current_thread")]
@@ -85,9 +87,8 @@
 //!
 //! A signed-out request is answered `401` with JSON; a refreshed session's
 //! cookies ride on your response. A refresh outlives the request that
-//! starts it; to have Vercel keep the instance for it, take the runtime's
-//! `AppState` too and run the handling within [`kept_alive`], as the
-//! routes' shims do.
+//! starts it: [`kept_alive`] hands it to the runtime's `wait_until`, as the
+//! routes' shims do, so that Vercel keeps the instance for it.
 //!
 //! # Not only `vercel_runtime`
 //!
