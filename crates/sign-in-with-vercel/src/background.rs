@@ -74,6 +74,9 @@ pub(crate) fn spawn(
     runtime: &tokio::runtime::Handle,
     task: impl Future<Output = ()> + Send + 'static,
 ) {
+    // Boxed: one task type of each kind for every caller, not one for
+    // each caller's future (each is kilobytes of every function).
+    let task: Work = Box::pin(task);
     match KEEP_ALIVE.try_with(KeepAlive::clone) {
         Ok(keep_alive) => {
             let (ended, settled) = tokio::sync::oneshot::channel::<()>();
