@@ -94,22 +94,30 @@ pub(crate) fn spawn(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
     use super::*;
+
+    /// What a hook was given: each piece of work, spawned, to await.
+    pub(crate) type Given = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
+
+    /// A hook that spawns each piece of work it is given and keeps its
+    /// handle, as `vercel_runtime`'s `wait_until` spawns and tracks it.
+    pub(crate) fn recording_hook() -> (KeepAlive, Given) {
+        let given: Given = Arc::default();
+        let kept = given.clone();
+        let hook = KeepAlive::new(move |work| kept.lock().unwrap().push(tokio::spawn(work)));
+        (hook, given)
+    }
 
     /// Work started within a request's handling is given to its hook,
     /// which sees it settle when the work ends, and so is the work that
     /// work starts; without a hook it simply runs.
     #[tokio::test(start_paused = true)]
     async fn work_started_by_a_request_is_given_to_its_hook() {
-        let given: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let hook = {
-            let given = given.clone();
-            KeepAlive::new(move |work| given.lock().unwrap().push(tokio::spawn(work)))
-        };
+        let (hook, given) = recording_hook();
         let runtime = tokio::runtime::Handle::current();
         let done = Arc::new(Mutex::new(Vec::new()));
         kept_alive(hook, async {

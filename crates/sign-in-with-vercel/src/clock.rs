@@ -173,11 +173,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn work_run_to_its_end_is_given_to_the_requests_hook() {
         use std::sync::{Arc, Mutex};
-        let given: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let hook = {
-            let given = given.clone();
-            crate::KeepAlive::new(move |work| given.lock().unwrap().push(tokio::spawn(work)))
-        };
+        let (hook, given) = crate::background::tests::recording_hook();
         let revoked = Arc::new(Mutex::new(false));
         let done = revoked.clone();
         crate::kept_alive(hook, async move {

@@ -491,22 +491,6 @@ mod tests {
         );
     }
 
-    /// The key set endpoint answering after 100 ms.
-    struct Slow<'a>(&'a KeyServer);
-
-    impl HttpClient for Slow<'_> {
-        fn execute(
-            &self,
-            request: HttpRequest,
-        ) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-            let answer = self.0.execute(request);
-            Box::pin(async move {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                answer.await
-            })
-        }
-    }
-
     /// Requests that find the key set's cache cold at once (a cold
     /// instance's parallel sign-ins) wait for one fetch, and so do forced
     /// refetches (a rotation seen by several tokens at once): the provider
@@ -514,7 +498,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn parallel_requests_on_a_cold_cache_fetch_the_key_set_once() {
         let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
-        let slow = Slow(&keys);
+        let slow = Hanging(&keys, 100);
         let uri = "https://op.example/jwks";
         let (a, b, c) = tokio::join!(
             issuer.keys(&slow, uri, false, NOW),
@@ -605,7 +589,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_set_asked_for_before_a_verification_began_is_not_its_refetch() {
         let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
-        let slow = Slow(&keys);
+        let slow = Hanging(&keys, 100);
         let uri = "https://op.example/jwks";
         let other = issuer.keys(&slow, uri, false, NOW);
         let mine = async {
@@ -615,7 +599,7 @@ mod tests {
             keys.serve(vec![jwk_of(KEY_B)]);
             let token = IdToken::new(sign(&claims(), Signing::ForeignKey));
             issuer
-                .verify(&Slow(&keys), &token, &REFRESH_OF_U1, NOW)
+                .verify(&Hanging(&keys, 100), &token, &REFRESH_OF_U1, NOW)
                 .await
                 .map(drop)
         };
@@ -628,7 +612,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_a_second_behind_takes_the_set_it_waited_for() {
         let (issuer, keys) = (issuer(), KeyServer::serving(vec![jwk()]));
-        let slow = Slow(&keys);
+        let slow = Hanging(&keys, 100);
         let uri = "https://op.example/jwks";
         let (a, b) = tokio::join!(
             issuer.keys(&slow, uri, false, NOW + 1),

@@ -48,14 +48,15 @@ impl Origin {
                 .filter(|v| !v.is_empty())
         };
         // `Host` is one host, once (RFC 9112 §3.2: a request with two, or
-        // with a list, is answered 400); only the proxy's
-        // `X-Forwarded-Host` may be a list, whose first is the client's.
+        // with a list, is answered 400; the byte check below refuses a
+        // list's comma); only the proxy's `X-Forwarded-Host` may be a
+        // list, whose first is the client's.
         let host = match first("x-forwarded-host") {
             Some(forwarded) => forwarded,
             None => {
                 let mut hosts = headers.get_all(http::header::HOST).iter();
                 let host = hosts.next()?.to_str().ok()?.trim();
-                if hosts.next().is_some() || host.is_empty() || host.contains(',') {
+                if hosts.next().is_some() {
                     return None;
                 }
                 host

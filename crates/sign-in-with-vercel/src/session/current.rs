@@ -189,21 +189,28 @@ pub(crate) fn with_cookies<B>(
 /// `response` with `cookies`, kept from shared caches as [`with_cookies`]
 /// says: an answer that depends on the request's cookies (a signed-in
 /// user's, and a signed-out visitor's page too, which a CDN that does not
-/// key its cache on `Cookie` would hand to signed-in users).
+/// key its cache on `Cookie` would hand to signed-in users). One that sets
+/// cookies is `no-store` whatever it said: a shared cache must never hand
+/// one browser's cookies to another (RFC 9111 §7.3: `Set-Cookie` alone
+/// does not stop caching).
 pub(crate) fn for_this_browser_only<B>(
     mut response: http::Response<B>,
     cookies: Vec<HeaderValue>,
 ) -> http::Response<B> {
+    let headers = response.headers_mut();
     for name in TARGETED_CACHE_CONTROL {
-        response.headers_mut().remove(name);
+        headers.remove(name);
     }
-    if cookies.is_empty() && !kept_from_shared_caches(response.headers()) {
-        response.headers_mut().insert(
+    if !cookies.is_empty() || !kept_from_shared_caches(headers) {
+        headers.insert(
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         );
     }
-    set_cookies(response, cookies)
+    for cookie in cookies {
+        headers.append(http::header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// The cache controls a CDN obeys before `Cache-Control` (RFC 9213):
@@ -214,31 +221,6 @@ const TARGETED_CACHE_CONTROL: [&str; 3] = [
     "cdn-cache-control",
     "surrogate-control",
 ];
-
-/// `response` with `cookies` added, and then `Cache-Control: no-store` in
-/// place of its own if there are any (and no cache control a CDN reads
-/// first): a shared cache must never hand one browser's cookies to
-/// another (RFC 9111 §7.3: `Set-Cookie` alone does not stop caching).
-pub(crate) fn set_cookies<B>(
-    mut response: http::Response<B>,
-    cookies: Vec<HeaderValue>,
-) -> http::Response<B> {
-    if cookies.is_empty() {
-        return response;
-    }
-    let headers = response.headers_mut();
-    for name in TARGETED_CACHE_CONTROL {
-        headers.remove(name);
-    }
-    headers.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
-    for cookie in cookies {
-        headers.append(http::header::SET_COOKIE, cookie);
-    }
-    response
-}
 
 /// Whether `headers`' `Cache-Control` forbids shared caches to store the
 /// response: an unqualified `private` or a `no-store` directive (RFC 9111
