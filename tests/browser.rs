@@ -57,6 +57,9 @@ fn set_fault(emulator: &Emulator, fault: &str) -> String {
             f.access_tokens_not_revocable = false;
             f.refresh_tokens_not_revocable = false;
         }),
+        // Vercel's REST API answers 503: the token's metadata cannot be had.
+        "rest-api-fails" => emulator.update_faults(|f| f.rest_status = Some(503)),
+        "rest-api-works" => emulator.update_faults(|f| f.rest_status = None),
         other => return format!("unknown fault {other:?}"),
     }
     "ok".to_owned()

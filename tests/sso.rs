@@ -502,3 +502,11 @@ async fn example_function_refuses_an_id_token_for_another_audience() {
         "{body}"
     );
 }
+
+#[test]
+fn the_readmes_example_is_the_one_the_docs_compile() {
+    support::assert_readme_example_is_compiled(
+        "## Marketplace integrations: SSO",
+        include_str!("../crates/sign-in-with-vercel/src/sso/mod.rs"),
+    );
+}

@@ -507,3 +507,11 @@ async fn requests_carry_the_bearer_token_to_the_exact_path() {
         format!("Bearer {}", s.tokens.0.secret()).as_str()
     );
 }
+
+#[test]
+fn the_readmes_example_is_the_one_the_docs_compile() {
+    support::assert_readme_example_is_compiled(
+        "## Vercel's REST API as the user",
+        include_str!("../crates/sign-in-with-vercel/src/vercel_api/mod.rs"),
+    );
+}

@@ -43,6 +43,15 @@ const check = (ok, message) => {
   if (!ok) throw new StepError(message);
 };
 
+// A description list's rows, as { term: description }.
+async function rowsOf(list) {
+  return list.evaluate((dl) => {
+    const out = {};
+    for (const dt of dl.querySelectorAll("dt")) out[dt.textContent.trim()] = dt.nextElementSibling?.textContent.trim();
+    return out;
+  });
+}
+
 // --- The emulator's faults, set by the test that runs this script. ---
 
 const answers = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -496,11 +505,7 @@ try {
     check(/^Token is valid.*The details follow\.$/.test(said), `the live region says ${JSON.stringify(said)}`);
     page.off("request", onValidate);
     check(validations === 1, `a double click on "Validate token" asked ${validations} times`);
-    const rows = await page.locator("#token-details").evaluate((dl) => {
-      const out = {};
-      for (const dt of dl.querySelectorAll("dt")) out[dt.textContent.trim()] = dt.nextElementSibling?.textContent.trim();
-      return out;
-    });
+    const rows = await rowsOf(page.locator("#token-details"));
     check(rows["Token active"] === "Yes", `"Token active" is ${JSON.stringify(rows["Token active"])}, not Yes`);
     for (const label of ["Issued at", "Expires at"]) {
       const value = rows[label];
@@ -510,7 +515,29 @@ try {
     }
     check(typeof info.iat === "number" && typeof info.exp === "number", `tokenInfo has no numeric iat/exp: ${JSON.stringify(info)}`);
     tokenTimes = info;
+    // Beside the introspection, what Vercel's REST API says of the token
+    // (GET /v5/user/tokens/current).
+    await expectVisible(page.getByRole("heading", { name: "Token metadata from Vercel's REST API" }), "the token metadata's heading");
+    const meta = await rowsOf(page.locator("#token-metadata"));
+    check(meta.Type === "oauth2-token", `the token metadata's Type is ${JSON.stringify(meta.Type)}, not oauth2-token`);
+    check(/^[0-9a-f]{64}$/.test(meta["Token ID"] || ""), `the token metadata's Token ID is ${JSON.stringify(meta["Token ID"])}`);
+    check(/\b20\d\d\b/.test(meta["Created at"] || ""), `the token metadata's Created at is not a readable date: ${JSON.stringify(meta["Created at"])}`);
+    check(await page.locator("#token-metadata-error").isHidden(), "the token metadata's error shows beside the metadata");
     await visited(page, "profile-token-valid");
+  });
+
+  await step('"Validate token" while Vercel\'s REST API fails: the introspection shows, and the page says why the metadata does not', async () => {
+    await emulatorFault("rest-api-fails");
+    const answer = page.waitForResponse((r) => r.url() === `${APP_URL}/api/validate-token`);
+    await page.getByRole("button", { name: "Validate token" }).click();
+    check((await answer).status() === 200, "/api/validate-token did not answer 200 while only the REST API failed");
+    await expectText(page.locator("#token-message"), /Token is valid/, "the token result");
+    await expectText(page.locator("#token-metadata-error"), /^Vercel's API did not describe this token: Vercel's API answered with an error\.$/, "the metadata's error");
+    check(await page.locator("#token-metadata").isHidden(), "the previous metadata still shows after the REST API failed");
+    const rows = await rowsOf(page.locator("#token-details"));
+    check(rows["Token active"] === "Yes", `"Token active" is ${JSON.stringify(rows["Token active"])} while only the REST API failed`);
+    await visited(page, "profile-token-metadata-refused");
+    await emulatorFault("rest-api-works");
   });
 
   await step("after the access token expires, reloading the profile refreshes silently", async () => {

@@ -380,3 +380,29 @@ pub fn active(rp: &Rp, token: &str) -> bool {
     assert_eq!(response.status(), 200, "introspection as {CLIENT_ID}");
     serde_json::from_slice::<serde_json::Value>(response.body()).unwrap()["active"] == true
 }
+
+/// The rust block under `heading` in the README, which must be a block of
+/// `module`'s doc comment (`//! ` lines), where `cargo test --doc`
+/// compiles it: so the README's example is one that builds.
+pub fn assert_readme_example_is_compiled(heading: &str, module: &str) {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split_once(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("README.md has no {heading:?}"))
+        .1;
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let block = section
+        .split_once("```rust\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .unwrap_or_else(|| panic!("README.md's {heading:?} has no rust block"))
+        .0;
+    let docs: String = module
+        .lines()
+        .filter_map(|line| line.strip_prefix("//!"))
+        .map(|line| format!("{}\n", line.strip_prefix(' ').unwrap_or(line)))
+        .collect();
+    assert!(
+        docs.contains(&format!("```no_run\n{block}\n```")),
+        "README.md's {heading:?} example differs from the module's compiled one"
+    );
+}

@@ -48,6 +48,10 @@ pub struct Faults {
     /// instead of the marketplace's: a verifier that takes the wrong key
     /// set accepts them.
     pub marketplace_signed_by_sign_in_key: bool,
+    /// Makes Vercel's REST API (the user and user-token endpoints, not the
+    /// SSO exchange) answer with this status in its own error shape
+    /// (`{"error": {"code", "message"}}`), whatever the token.
+    pub rest_status: Option<u16>,
 }
 
 /// Every fault, but of the claims edit only whether one is set (a function
@@ -69,6 +73,7 @@ impl std::fmt::Debug for Faults {
             refresh_tokens_not_revocable,
             all_status,
             marketplace_signed_by_sign_in_key,
+            rest_status,
         } = self;
         f.debug_struct("Faults")
             .field("signing", signing)
@@ -93,6 +98,7 @@ impl std::fmt::Debug for Faults {
                 "marketplace_signed_by_sign_in_key",
                 marketplace_signed_by_sign_in_key,
             )
+            .field("rest_status", rest_status)
             .finish()
     }
 }

@@ -131,6 +131,9 @@ const fn cors_route(
     }
 }
 
+/// The marketplace's SSO token exchange, on the REST API's origin.
+const SSO_EXCHANGE: &str = "/v1/integrations/sso/token";
+
 /// A route of Vercel's REST API, or of the marketplace's SSO.
 const fn rest_route(
     origin: Origin,
@@ -278,12 +281,7 @@ const ROUTES: &[Route] = &[
     // The marketplace's SSO (Vercel's REST API reference,
     // `POST /v1/integrations/sso/token`): the exchange on the API origin, the
     // redirect login, a page, on the issuer's.
-    rest_route(
-        Api,
-        Exact("/v1/integrations/sso/token"),
-        &["POST"],
-        sso::exchange,
-    ),
+    rest_route(Api, Exact(SSO_EXCHANGE), &["POST"], sso::exchange),
     rest_route(Issuer, Prefix(sso::LOGIN_PREFIX), &["GET"], sso::login),
     // The marketplace issuer.
     route(
@@ -359,6 +357,13 @@ fn answer(emu: &Emulator, route: &Route, request: &Request) -> Response {
             response.headers_mut().insert(http::header::ALLOW, allow);
         }
         return response;
+    }
+    // The user and user-token endpoints: not the SSO exchange beside them.
+    let user_api =
+        route.rest && matches!(route.origin, Api) && !matches!(route.path, Exact(SSO_EXCHANGE));
+    if let Some(status) = emu.faults().rest_status.filter(|_| user_api) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return respond::rest_error(status, "injected_failure", "An injected failure.");
     }
     (route.handler)(emu, request)
 }

@@ -364,3 +364,34 @@ fn the_token_list_is_the_callers_own_newest_first_and_pages_exactly() {
         assert_eq!(list_tokens(&emu, access, bad).0, 400, "{bad}");
     }
 }
+
+/// `Faults::rest_status` fails the user and user-token endpoints in the REST
+/// API's own error shape, whatever the token, and nothing else: the OAuth
+/// endpoints and the SSO exchange beside them answer as before.
+#[test]
+fn the_rest_fault_fails_the_user_endpoints_only() {
+    let emu = emulator();
+    let live = tokens(&emu, None);
+    let token = str_of(&live, "access_token");
+    emu.update_faults(|f| f.rest_status = Some(503));
+    for path in ["/v2/user", "/v5/user/tokens/current", "/v6/user/tokens"] {
+        let response = rest_get(&emu, path, Some(token));
+        assert_eq!(response.status(), 503, "{path}");
+        assert_eq!(
+            json(&response)["error"]["code"],
+            "injected_failure",
+            "{path}"
+        );
+    }
+    assert_eq!(userinfo(&emu, token).status(), 200);
+    let exchange = api_call(
+        &emu,
+        Method::POST,
+        "/v1/integrations/sso/token",
+        None,
+        Some("{}"),
+    );
+    assert_eq!(exchange.status(), 400, "{}", text(&exchange));
+    emu.update_faults(|f| f.rest_status = None);
+    assert_eq!(rest_get(&emu, "/v2/user", Some(token)).status(), 200);
+}

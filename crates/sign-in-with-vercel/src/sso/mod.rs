@@ -44,6 +44,53 @@
 //! The request is JSON (`Content-Type: application/json`), as Vercel's
 //! reference gives the body; the client authenticates with `client_id` and
 //! `client_secret` in it, so no `Authorization` header is sent.
+//!
+//! # Example
+//!
+//! The integration's Redirect Login URL as a Vercel function (`api/sso.rs`,
+//! with `INTEGRATION_CLIENT_ID` and `INTEGRATION_CLIENT_SECRET` set); the
+//! repository's `examples/integration_sso` is the whole of it, with its
+//! page, run end to end against the emulator by `tests/sso.rs`.
+//!
+//! ```no_run
+//! use std::sync::OnceLock;
+//!
+//! use http::StatusCode;
+//! use sign_in_with_vercel::sso::{Marketplace, SsoCallback, SsoIdentity};
+//! use sign_in_with_vercel::{ConfigError, Error};
+//! use vercel_runtime::{Request, Response, ResponseBody, run, service_fn};
+//!
+//! async fn sign_in(sso: &Result<Marketplace, ConfigError>, query: &str) -> Result<SsoIdentity, Error> {
+//!     let sso = sso.as_ref().map_err(|error| Error::Config(error.clone()))?;
+//!     let callback = SsoCallback::from_query(query)?;
+//!     // No nonce: Vercel's marketplace ID tokens carry none.
+//!     sso.exchange(&callback, None).await
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), vercel_runtime::Error> {
+//!     // Once per instance; a configuration error is answered on every request.
+//!     static SSO: OnceLock<Result<Marketplace, ConfigError>> = OnceLock::new();
+//!     let sso = SSO.get_or_init(Marketplace::from_env);
+//!     run(service_fn(move |req: Request| async move {
+//!         // GET /api/sso?mode=sso&code=…&state=…
+//!         let (status, text) = match sign_in(sso, req.uri().query().unwrap_or("")).await {
+//!             // Start your own session from the claims here, keyed by
+//!             // account_id and user_id; keep neither token.
+//!             Ok(identity) if identity.claims.is_admin() => {
+//!                 (StatusCode::OK, "You can manage this installation.".to_owned())
+//!             }
+//!             Ok(_) => (StatusCode::OK, "You can view this installation.".to_owned()),
+//!             // The reason only: no code or token.
+//!             Err(error) => (error.status(), error.description().to_owned()),
+//!         };
+//!         let mut response = Response::new(ResponseBody::from(text));
+//!         *response.status_mut() = status;
+//!         Ok::<_, vercel_runtime::Error>(response)
+//!     }))
+//!     .await
+//! }
+//! ```
 
 mod callback;
 mod claims;

@@ -14,6 +14,69 @@
 //! When the API refuses the token (401, or Vercel's 403 marked
 //! `invalidToken`), the client asks its [`TokenSource`] for a fresh token
 //! once and retries once; a second refusal is returned as an error.
+//!
+//! # Example
+//!
+//! A function of your own (a `[[bin]]` like the routes' shims) that lists
+//! the signed-in user's tokens: [`crate::Auth::vercel_api`] gives the client
+//! inside [`crate::Auth::protect`], a refused token is refreshed through the
+//! session, and the refreshed cookies ride on the answer.
+//!
+//! ```no_run
+//! use http::StatusCode;
+//! use sign_in_with_vercel::vercel_api::{CURRENT, ListTokens, VercelApi, VercelApiError};
+//! use sign_in_with_vercel::{Auth, KeepAlive, kept_alive};
+//! use vercel_runtime::{AppState, Error, Request, Response, ResponseBody, run, service_fn};
+//!
+//! /// The names of the user's tokens, newest first: at most 5 pages of 20.
+//! async fn token_names(api: &VercelApi<'_>) -> Result<Vec<String>, VercelApiError> {
+//!     let mut names = Vec::new();
+//!     let mut next = Some(ListTokens { limit: Some(20), ..ListTokens::default() });
+//!     for _ in 0..5 {
+//!         let Some(asked) = next else { break };
+//!         let page = api.list_tokens(&asked).await?;
+//!         next = page.next_page(Some(20));
+//!         names.extend(page.tokens.into_iter().map(|token| token.name));
+//!     }
+//!     Ok(names)
+//! }
+//!
+//! async fn handler(req: Request, state: AppState) -> Result<Response<ResponseBody>, Error> {
+//!     let auth = Auth::global();
+//!     let keep_alive = KeepAlive::new(move |work| state.wait_until(work));
+//!     let answer = auth.protect(&req, async |session| {
+//!         let (status, text) = match auth.vercel_api(&session).await {
+//!             Err(error) => (error.status(), error.description().to_owned()),
+//!             Ok(api) => match (api.token(CURRENT).await, token_names(&api).await) {
+//!                 (Ok(current), Ok(names)) => (
+//!                     StatusCode::OK,
+//!                     format!("This session's token: {}. Yours: {}.", current.name, names.join(", ")),
+//!                 ),
+//!                 (Err(VercelApiError::RateLimited { .. }), _)
+//!                 | (_, Err(VercelApiError::RateLimited { .. })) => {
+//!                     (StatusCode::TOO_MANY_REQUESTS, "Vercel asks to wait a moment.".to_owned())
+//!                 }
+//!                 // Its Display holds no token: the status and Vercel's code.
+//!                 (Err(error), _) | (_, Err(error)) => (StatusCode::BAD_GATEWAY, error.to_string()),
+//!             },
+//!         };
+//!         let mut response = Response::new(ResponseBody::from(text));
+//!         *response.status_mut() = status;
+//!         response
+//!     });
+//!     Ok(kept_alive(keep_alive, answer).await)
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Error> {
+//!     run(service_fn(handler)).await
+//! }
+//! ```
+//!
+//! A created token ([`VercelApi::create_token`]) comes back once, as a
+//! [`BearerToken`](crate::BearerToken) whose `Debug` is redacted: store it
+//! then. Any other endpoint is [`VercelApi::get`] (`api.get("/v2/user")`),
+//! [`VercelApi::post`] or [`VercelApi::delete`], kept to the API's origin.
 
 mod error;
 pub mod user_tokens;
