@@ -377,6 +377,11 @@ mod transport;
 mod userinfo;
 pub mod vercel_api;
 
+/// The `http` crate whose types this library takes and returns (requests,
+/// responses, headers, [`http::StatusCode`]), so that a project names them
+/// at the same version without a dependency of its own.
+pub use http;
+
 pub use answer::ErrorAnswer;
 pub use auth::Auth;
 pub use authorize::SCOPES;

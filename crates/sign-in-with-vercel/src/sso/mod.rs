@@ -55,7 +55,7 @@
 //! ```no_run
 //! use std::sync::OnceLock;
 //!
-//! use http::StatusCode;
+//! use sign_in_with_vercel::http::StatusCode;
 //! use sign_in_with_vercel::sso::{Marketplace, SsoCallback, SsoIdentity};
 //! use sign_in_with_vercel::{ConfigError, Error};
 //! use vercel_runtime::{Request, Response, ResponseBody, run, service_fn};

@@ -23,7 +23,7 @@
 //! session, and the refreshed cookies ride on the answer.
 //!
 //! ```no_run
-//! use http::StatusCode;
+//! use sign_in_with_vercel::http::StatusCode;
 //! use sign_in_with_vercel::vercel_api::{CURRENT, ListTokens, VercelApi, VercelApiError};
 //! use sign_in_with_vercel::{Auth, KeepAlive, kept_alive};
 //! use vercel_runtime::{AppState, Error, Request, Response, ResponseBody, run, service_fn};
