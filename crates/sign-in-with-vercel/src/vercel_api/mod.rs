@@ -17,16 +17,45 @@
 //!
 //! # Example
 //!
-//! A function of your own (a `[[bin]]` like the routes' shims) that lists
-//! the signed-in user's tokens: [`crate::Auth::vercel_api`] gives the client
-//! inside [`crate::Auth::protect`], a refused token is refreshed through the
-//! session, and the refreshed cookies ride on the answer.
+//! A function of your own (a `[[bin]]` like the routes' shims) that asks
+//! Vercel about the signed-in user's token: [`crate::Auth::vercel_api`]
+//! gives the client inside [`crate::Auth::protect`], a refused token is
+//! refreshed through the session, and the refreshed cookies ride on the
+//! answer.
 //!
 //! ```no_run
-//! use sign_in_with_vercel::http::StatusCode;
-//! use sign_in_with_vercel::vercel_api::{CURRENT, ListTokens, VercelApi, VercelApiError};
+//! use sign_in_with_vercel::vercel_api::CURRENT;
 //! use sign_in_with_vercel::{Auth, KeepAlive, kept_alive};
 //! use vercel_runtime::{AppState, Error, Request, Response, ResponseBody, run, service_fn};
+//!
+//! async fn handler(req: Request, state: AppState) -> Result<Response<ResponseBody>, Error> {
+//!     let auth = Auth::global();
+//!     let keep_alive = KeepAlive::new(move |work| state.wait_until(work));
+//!     let answer = auth.protect(&req, async |session| {
+//!         let text = match auth.vercel_api(&session).await {
+//!             Ok(api) => match api.token(CURRENT).await {
+//!                 Ok(token) => format!("Signed in with the token {:?}.", token.name),
+//!                 // Its Display holds no token: Vercel's status and code.
+//!                 Err(error) => error.to_string(),
+//!             },
+//!             Err(error) => error.description().to_owned(),
+//!         };
+//!         Response::new(ResponseBody::from(text))
+//!     });
+//!     Ok(kept_alive(keep_alive, answer).await)
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Error> {
+//!     run(service_fn(handler)).await
+//! }
+//! ```
+//!
+//! The user's tokens, page by page ([`TokenPage::next_page`]), with a cap
+//! of your own on the pages a request can afford:
+//!
+//! ```no_run
+//! use sign_in_with_vercel::vercel_api::{ListTokens, VercelApi, VercelApiError};
 //!
 //! /// The names of the user's tokens, newest first: at most 5 pages of 20.
 //! async fn token_names(api: &VercelApi<'_>) -> Result<Vec<String>, VercelApiError> {
@@ -40,39 +69,9 @@
 //!     }
 //!     Ok(names)
 //! }
-//!
-//! async fn handler(req: Request, state: AppState) -> Result<Response<ResponseBody>, Error> {
-//!     let auth = Auth::global();
-//!     let keep_alive = KeepAlive::new(move |work| state.wait_until(work));
-//!     let answer = auth.protect(&req, async |session| {
-//!         let (status, text) = match auth.vercel_api(&session).await {
-//!             Err(error) => (error.status(), error.description().to_owned()),
-//!             Ok(api) => match (api.token(CURRENT).await, token_names(&api).await) {
-//!                 (Ok(current), Ok(names)) => (
-//!                     StatusCode::OK,
-//!                     format!("This session's token: {}. Yours: {}.", current.name, names.join(", ")),
-//!                 ),
-//!                 (Err(VercelApiError::RateLimited { .. }), _)
-//!                 | (_, Err(VercelApiError::RateLimited { .. })) => {
-//!                     (StatusCode::TOO_MANY_REQUESTS, "Vercel asks to wait a moment.".to_owned())
-//!                 }
-//!                 // Its Display holds no token: the status and Vercel's code.
-//!                 (Err(error), _) | (_, Err(error)) => (StatusCode::BAD_GATEWAY, error.to_string()),
-//!             },
-//!         };
-//!         let mut response = Response::new(ResponseBody::from(text));
-//!         *response.status_mut() = status;
-//!         response
-//!     });
-//!     Ok(kept_alive(keep_alive, answer).await)
-//! }
-//!
-//! #[tokio::main(flavor = "current_thread")]
-//! async fn main() -> Result<(), Error> {
-//!     run(service_fn(handler)).await
-//! }
 //! ```
 //!
+//! A [`VercelApiError::RateLimited`] carries Vercel's `Retry-After`.
 //! A created token ([`VercelApi::create_token`]) comes back once, as a
 //! [`BearerToken`](crate::BearerToken) whose `Debug` is redacted: store it
 //! then. Any other endpoint is [`VercelApi::get`] (`api.get("/v2/user")`),
