@@ -14,6 +14,16 @@
 //     sign-out (same origin) 200 -> user-info and validate-token 401
 //   sign in again (the emulator may now skip its consent page), sign out
 //   the per-request cost of a function, next to a static file
+//   the refresh burst (last): the emulator restarted with access tokens of
+//     BURST_ACCESS_TOKEN_TTL seconds and `revoke_grant` for a reused refresh
+//     token; sign in, wait past the access token's expiry, send BURST
+//     requests at once (session, user-info, validate-token) with the same
+//     cookie: each is a process of its own under `vercel dev`, so only the
+//     store (Redis, REDIS_URL in .env) lets them share one refresh. Every
+//     answer 200 naming the user, one call of the token endpoint (the
+//     emulator's /_emulator/stats), the same new session in every answer
+//     that sets one, and signed in afterwards whether the answers' cookies
+//     are applied in the order they arrived or in the reverse order
 //
 // Only the issuer and its login and consent pages are known in advance: the other
 // endpoints are the emulator's business, and cookie names are the app's.
@@ -23,11 +33,13 @@
 // VERCEL_GLOBAL (the CLI's global config dir), EMULATOR (its binary),
 // EMULATOR_CONFIG, EMULATOR_PORT, EMULATOR_API_PORT, APP_PORT,
 // QUEUE_PORT, RUNTIME_CACHE_PORT, SCHEDULES_PORT, LOG_DIR, CLIENT_ID,
-// USER_SUB, plus CARGO_TARGET_DIR and the rest of the environment for
-// the CLI and cargo.
+// USER_SUB, REDIS_PORT (empty: no store, the burst is expected to fail),
+// plus CARGO_TARGET_DIR and the rest of the environment for the CLI and
+// cargo.
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 
 const env = (name) => {
@@ -42,6 +54,8 @@ const APP = `http://localhost:${env("APP_PORT")}`;
 const ISSUER = `http://127.0.0.1:${env("EMULATOR_PORT")}`;
 const CLIENT_ID = env("CLIENT_ID");
 const USER_SUB = env("USER_SUB");
+// The store's port on 127.0.0.1, or none (VERCEL_DEV_NO_STORE).
+const REDIS_PORT = process.env.REDIS_PORT || null;
 // The functions: every [[bin]] of Cargo.toml under api/ (a unit test ties
 // that list to the library's route table).
 const FUNCTIONS = fs
@@ -56,6 +70,14 @@ const FUNCTIONS = fs
 const REQUEST_TIMEOUT_MS = 60_000;
 const START_TIMEOUT_MS = 180_000;
 const COST_SAMPLES = 7;
+// The burst: its size, its routes (taken in turn), and the life of the
+// access tokens of the emulator it runs against. A refresh is due when a
+// quarter of that life is left; the life must outlast the burst and the
+// checks after it (a dozen requests through `vercel dev`), so that none of
+// them refreshes again.
+const BURST = 8;
+const BURST_ROUTES = ["/api/auth/session", "/api/user-info", "/api/validate-token"];
+const BURST_ACCESS_TOKEN_TTL = 20;
 
 let passed = 0;
 let failed = 0;
@@ -79,7 +101,12 @@ function fatal(message) {
 }
 class Fatal extends Error {}
 const started = Date.now();
-const phase = (name) => console.log(`\n== ${name} (t=${Math.round((Date.now() - started) / 1000)}s)`);
+// Headings numbered under the script's own phase (FLOW_PHASE): 4.1, 4.2…
+let phases = 0;
+const phase = (name) => {
+  phases += 1;
+  console.log(`\n== ${process.env.FLOW_PHASE ? `${process.env.FLOW_PHASE}.` : ""}${phases} ${name} (t=${Math.round((Date.now() - started) / 1000)}s)`);
+};
 
 // --- processes ---------------------------------------------------------
 
@@ -94,19 +121,23 @@ function start(name, command, args, options) {
   children.push({ name, child });
   return child;
 }
-async function stopAll() {
-  for (const { child } of children.reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
+// Stops a child and what it started (its process group): TERM, then KILL
+// after 10 s.
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {}
+  const gone = await Promise.race([child.exited.then(() => true), sleep(10_000).then(() => false)]);
+  if (!gone) {
     try {
-      process.kill(-child.pid, "SIGTERM");
+      process.kill(-child.pid, "SIGKILL");
     } catch {}
-    const gone = await Promise.race([child.exited.then(() => true), sleep(10_000).then(() => false)]);
-    if (!gone) {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {}
-    }
+    await child.exited;
   }
+}
+async function stopAll() {
+  for (const { child } of children.reverse()) await stop(child);
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 function showLog(name, lines = 40) {
@@ -138,37 +169,124 @@ async function waitFor(name, child, url, wantStatus) {
   fatal(`${name}: ${url} did not answer ${wantStatus} within ${START_TIMEOUT_MS / 1000} s (last: ${last})`);
 }
 
+// One command to the store, in Redis's inline form; its answer as RESP
+// reads it: a string (`+`/`$`), a number, null, an array, or an Error
+// (`-`). Rejects when the store does not answer in full within 5 s.
+function redis(command) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port: Number(REDIS_PORT) });
+    let buffer = Buffer.alloc(0);
+    socket.setTimeout(5_000, () => socket.destroy(new Error("no answer within 5 s")));
+    socket.on("error", reject);
+    // Closed before a whole answer (after one, this rejects nothing).
+    socket.on("close", () => reject(new Error("closed without a whole answer")));
+    socket.on("connect", () => socket.write(`${command}\r\n`));
+    socket.on("data", (data) => {
+      buffer = Buffer.concat([buffer, data]);
+      const parsed = parseResp(buffer, 0);
+      if (parsed) {
+        socket.end();
+        resolve(parsed.value);
+      }
+    });
+  });
+}
+// A RESP value at `at` in `buffer`: {value, next}, or null while incomplete.
+function parseResp(buffer, at) {
+  const eol = buffer.indexOf("\r\n", at);
+  if (eol < 0) return null;
+  const line = buffer.toString("utf8", at + 1, eol);
+  const next = eol + 2;
+  switch (String.fromCharCode(buffer[at])) {
+    case "+":
+      return { value: line, next };
+    case "-":
+      return { value: new Error(line), next };
+    case ":":
+      return { value: Number(line), next };
+    case "$": {
+      const length = Number(line);
+      if (length < 0) return { value: null, next };
+      if (buffer.length < next + length + 2) return null;
+      return { value: buffer.toString("utf8", next, next + length), next: next + length + 2 };
+    }
+    case "*": {
+      const count = Number(line);
+      if (count < 0) return { value: null, next };
+      const values = [];
+      let cursor = next;
+      for (let i = 0; i < count; i++) {
+        const item = parseResp(buffer, cursor);
+        if (!item) return null;
+        values.push(item.value);
+        cursor = item.next;
+      }
+      return { value: values, next: cursor };
+    }
+    default:
+      return { value: new Error(`not RESP: ${line}`), next };
+  }
+}
+async function waitForRedis() {
+  const deadline = Date.now() + 10_000;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    try {
+      const pong = await redis("PING");
+      if (pong === "PONG") return;
+      last = String(pong);
+    } catch (error) {
+      last = String(error.code || error.message);
+    }
+    await sleep(100);
+  }
+  showLog("redis", 20);
+  fatal(`redis-server on 127.0.0.1:${REDIS_PORT} did not answer PING within 10 s (last: ${last})`);
+}
+
 // --- a cookie-jar client that follows nothing by itself ---------------
 
 const jar = new Map(); // hostname -> Map(name -> {value, path, expires})
+// One Set-Cookie line: {name, value, path, expires}, or null.
+function parseSetCookie(line) {
+  const [pair, ...attributes] = line.split(";").map((part) => part.trim());
+  const eq = pair.indexOf("=");
+  if (eq <= 0) return null;
+  const cookie = { name: pair.slice(0, eq), value: pair.slice(eq + 1), path: "/", expires: Infinity };
+  for (const attribute of attributes) {
+    const [key, ...rest] = attribute.split("=");
+    const value = rest.join("=");
+    switch (key.toLowerCase()) {
+      case "path":
+        cookie.path = value || "/";
+        break;
+      case "max-age":
+        cookie.expires = Date.now() + Number(value) * 1000;
+        break;
+      case "expires":
+        if (cookie.expires === Infinity) cookie.expires = Date.parse(value);
+        break;
+    }
+  }
+  return cookie;
+}
 function storeCookies(url, response) {
   const host = new URL(url).hostname;
   const cookies = jar.get(host) ?? new Map();
   jar.set(host, cookies);
   for (const line of response.headers.getSetCookie()) {
-    const [pair, ...attributes] = line.split(";").map((part) => part.trim());
-    const eq = pair.indexOf("=");
-    if (eq <= 0) continue;
-    const name = pair.slice(0, eq);
-    const cookie = { value: pair.slice(eq + 1), path: "/", expires: Infinity };
-    for (const attribute of attributes) {
-      const [key, ...rest] = attribute.split("=");
-      const value = rest.join("=");
-      switch (key.toLowerCase()) {
-        case "path":
-          cookie.path = value || "/";
-          break;
-        case "max-age":
-          cookie.expires = Date.now() + Number(value) * 1000;
-          break;
-        case "expires":
-          if (cookie.expires === Infinity) cookie.expires = Date.parse(value);
-          break;
-      }
-    }
+    const cookie = parseSetCookie(line);
+    if (!cookie) continue;
+    const { name, ...kept } = cookie;
     if (cookie.expires <= Date.now()) cookies.delete(name);
-    else cookies.set(name, cookie);
+    else cookies.set(name, kept);
   }
+}
+// A copy of the jar, and putting one back.
+const jarCopy = () => new Map([...jar].map(([host, cookies]) => [host, new Map([...cookies].map(([name, c]) => [name, { ...c }]))]));
+function restoreJar(copy) {
+  jar.clear();
+  for (const [host, cookies] of copy) jar.set(host, new Map([...cookies].map(([name, c]) => [name, { ...c }])));
 }
 function cookieHeader(url) {
   const { hostname, pathname } = new URL(url);
@@ -190,7 +308,9 @@ const appCookieCount = (base) =>
 
 const timings = new Map(); // function path -> [seconds]
 const answered = new Map(); // function path -> statuses seen
-async function request(method, url, { form, headers = {} } = {}) {
+// `keepCookies: false` leaves the answer's Set-Cookie out of the jar (the
+// burst applies them itself, in the orders it checks).
+async function request(method, url, { form, headers = {}, keepCookies = true } = {}) {
   const target = new URL(url, APP).toString();
   const cookie = cookieHeader(target);
   const init = { method, redirect: "manual", headers: { ...headers }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
@@ -208,7 +328,7 @@ async function request(method, url, { form, headers = {} } = {}) {
   }
   const body = await response.text();
   const seconds = (performance.now() - t0) / 1000;
-  storeCookies(target, response);
+  if (keepCookies) storeCookies(target, response);
   const { origin, pathname } = new URL(target);
   if (origin === APP && FUNCTIONS.includes(pathname)) {
     (timings.get(pathname) ?? timings.set(pathname, []).get(pathname)).push(seconds);
@@ -395,17 +515,124 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function main() {
-  phase("emulator and vercel dev");
-  const emulator = start("emulator", env("EMULATOR"), [], {
-    env: { ...process.env, EMULATOR_PORT: env("EMULATOR_PORT"), EMULATOR_API_PORT: env("EMULATOR_API_PORT"), EMULATOR_CONFIG: env("EMULATOR_CONFIG") },
+// Starts the emulator (logging to `<name>.log`) with `settings` (its
+// EMULATOR_* variables) over the configuration file, and reads its
+// discovery document.
+async function startEmulator(name, settings = {}) {
+  const emulator = start(name, env("EMULATOR"), [], {
+    env: { ...process.env, EMULATOR_PORT: env("EMULATOR_PORT"), EMULATOR_API_PORT: env("EMULATOR_API_PORT"), EMULATOR_CONFIG: env("EMULATOR_CONFIG"), ...settings },
   });
-  await waitFor("emulator", emulator, `${ISSUER}/.well-known/openid-configuration`, 200);
+  await waitFor(name, emulator, `${ISSUER}/.well-known/openid-configuration`, 200);
   discovery = await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json();
-  check(discovery.issuer === ISSUER && typeof discovery.authorization_endpoint === "string", `emulator: issuer ${ISSUER}, discovery answers`, JSON.stringify(discovery).slice(0, 200));
+  check(discovery.issuer === ISSUER && typeof discovery.authorization_endpoint === "string", `${name}: issuer ${ISSUER}, discovery answers`, JSON.stringify(discovery).slice(0, 200));
+  return emulator;
+}
+
+// How often the emulator's token endpoint has been called.
+async function tokenCalls() {
+  const response = await fetch(`${ISSUER}/_emulator/stats`, { signal: AbortSignal.timeout(5_000) });
+  const stats = await response.json();
+  if (response.status !== 200 || typeof stats.token !== "number") fatal(`the emulator's stats: ${response.status} ${JSON.stringify(stats)}`);
+  return stats.token;
+}
+
+// The user an identity route's JSON answer names: the session's `user`,
+// user-info's `userInfo`, validate-token's `tokenInfo`.
+const namedUser = (answer) => (isJson(answer) ? (answer.json.user ?? answer.json.userInfo ?? answer.json.tokenInfo)?.sub : undefined);
+// The app's session cookies an answer sets (not those it deletes), as
+// sorted `name=value` pairs: one generation, `session.<id>.<n>`.
+const sessionSet = (answer) =>
+  answer.headers
+    .getSetCookie()
+    .map(parseSetCookie)
+    .filter((c) => c && /^(__Host-)?session\./.test(c.name) && c.expires > Date.now())
+    .map((c) => `${c.name}=${c.value}`)
+    .sort();
+
+// The cross-instance refresh burst (see the top of this file).
+async function refreshBurst(emulator) {
+  await stop(emulator);
+  const restarted = await startEmulator("emulator-burst", { EMULATOR_ACCESS_TOKEN_TTL: String(BURST_ACCESS_TOKEN_TTL), EMULATOR_REFRESH_TOKEN_REUSE: "revoke_grant" });
+  console.log(`  (the emulator restarted: access tokens of ${BURST_ACCESS_TOKEN_TTL} s, revoke_grant on a reused refresh token; store: ${REDIS_PORT ? `Redis on 127.0.0.1:${REDIS_PORT}` : "NONE"})`);
+  await signIn("burst");
+  // Every token the jar holds was issued before the sign-in's last answer.
+  const wait = BURST_ACCESS_TOKEN_TTL + 2;
+  console.log(`  (waiting ${wait} s, past the access token's expiry)`);
+  await sleep(wait * 1000);
+
+  const before = jarCopy();
+  const oldSession = new Set([...(before.get(new URL(APP).hostname) ?? new Map()).keys()].filter((name) => /^(__Host-)?session\./.test(name)));
+  const callsBefore = await tokenCalls();
+  const arrived = [];
+  const t0 = performance.now();
+  // All at once, each with the same cookie; kept in the order they arrive.
+  await Promise.all(
+    Array.from({ length: BURST }, (_, i) =>
+      get(BURST_ROUTES[i % BURST_ROUTES.length], { keepCookies: false }).then((answer) => {
+        arrived.push(answer);
+      }),
+    ),
+  );
+  const took = (performance.now() - t0) / 1000;
+  const calls = (await tokenCalls()) - callsBefore;
+  console.log(`  ${BURST} requests at once, all answered in ${took.toFixed(1)} s; in the order they arrived:`);
+  for (const a of arrived) {
+    console.log(`    ${new URL(a.url).pathname} ${a.status} after ${a.seconds.toFixed(2)} s${a.status === 200 ? ` (user ${namedUser(a)})` : ` ${a.body.slice(0, 100).replace(/\s+/g, " ")}`}`);
+  }
+  console.log(`  token calls during the burst: ${calls}`);
+  const statuses = arrived.map((a) => `${new URL(a.url).pathname} ${a.status}`).join(", ");
+  check(
+    arrived.every((a) => a.status === 200 && namedUser(a) === USER_SUB),
+    `burst: all ${BURST} answers 200, each naming ${USER_SUB}`,
+    statuses,
+  );
+  check(calls === 1, "burst: the emulator's token endpoint was called once for the whole burst", `${calls} token calls`);
+  const sets = arrived.map(sessionSet).filter((set) => set.length > 0);
+  const distinct = new Set(sets.map((set) => set.join("; ")));
+  check(
+    sets.length > 0 && distinct.size === 1 && sets[0].every((pair) => !oldSession.has(pair.slice(0, pair.indexOf("=")))),
+    `burst: the ${sets.length} answers that set a session set the very same new one`,
+    `${distinct.size} distinct sessions set by ${sets.length} answers`,
+  );
+  if (REDIS_PORT) {
+    // <prefix>:<app>:<kind>:<hash>; kind `o` is a refresh's published outcome.
+    const keys = await redis("KEYS *");
+    const outcomes = Array.isArray(keys) ? keys.filter((k) => k.split(":")[2] === "o") : [];
+    check(outcomes.length > 0, "burst: the refresh's outcome is published in the store", JSON.stringify(keys).slice(0, 300));
+  }
+
+  const callsAfterBurst = await tokenCalls();
+  for (const [order, answers] of [
+    ["in the order they arrived", arrived],
+    ["in the reverse order", [...arrived].reverse()],
+  ]) {
+    restoreJar(before);
+    for (const a of answers) storeCookies(a.url, a);
+    const session = await get("/api/auth/session");
+    check(
+      session.status === 200 && namedUser(session) === USER_SUB,
+      `burst, its cookies applied ${order}: session -> 200 {"user": {"sub": "${USER_SUB}"}}`,
+      session.show(),
+    );
+    const userInfo = await get("/api/user-info");
+    check(userInfo.status === 200 && namedUser(userInfo) === USER_SUB, `burst, its cookies applied ${order}: user-info -> 200 (the grant lives)`, userInfo.show());
+  }
+  console.log(`  token calls during the checks after the burst: ${(await tokenCalls()) - callsAfterBurst}`);
+  return restarted;
+}
+
+async function main() {
+  phase("emulator, Redis and vercel dev");
+  if (REDIS_PORT) {
+    await waitForRedis();
+    ok(`redis-server answers PING on 127.0.0.1:${REDIS_PORT} (REDIS_URL of the functions)`);
+  } else {
+    console.log("  no store (VERCEL_DEV_NO_STORE=1): the refresh burst is expected to fail");
+  }
+  const emulator = await startEmulator("emulator");
 
   const cliEnv = { ...process.env, VERCEL_TELEMETRY_DISABLED: "1", CARGO_NET_OFFLINE: "true", FORCE_COLOR: "0", NO_COLOR: "1" };
-  for (const name of ["VERCEL_ORG_ID", "VERCEL_PROJECT_ID", "VERCEL_TOKEN", "VERCEL_ENV", "VERCEL_APP_CLIENT_ID", "VERCEL_APP_CLIENT_SECRET", "VERCEL_OAUTH_ISSUER", "AUTH_SECRET", "APP_URL"]) {
+  for (const name of ["VERCEL_ORG_ID", "VERCEL_PROJECT_ID", "VERCEL_TOKEN", "VERCEL_ENV", "VERCEL_APP_CLIENT_ID", "VERCEL_APP_CLIENT_SECRET", "VERCEL_OAUTH_ISSUER", "AUTH_SECRET", "APP_URL", "REDIS_URL"]) {
     delete cliEnv[name];
   }
   const t0 = Date.now();
@@ -480,6 +707,9 @@ async function main() {
   console.log(`  every function request of this run (${all.length}): median ${fmt(median(all))}, max ${fmt(Math.max(...all))}`);
   console.log("  (per request: rustup/cargo checks, `cargo build` and `cargo metadata`, a fresh process, killed after the answer)");
   check(median(fnTimes) > median(staticTimes), "a function request costs more than a static file (the builder's per-request work)");
+
+  phase(`refresh burst: ${BURST} instances at once at the access token's expiry, ${REDIS_PORT ? "with" : "WITHOUT"} the store`);
+  await refreshBurst(emulator);
 }
 
 for (const signal of ["SIGINT", "SIGTERM"]) {
@@ -500,6 +730,7 @@ try {
   if (failed > 0) {
     showLog("vercel-dev");
     showLog("emulator", 20);
+    if (children.some(({ name }) => name === "emulator-burst")) showLog("emulator-burst", 20);
   }
   await stopAll();
 }
