@@ -13,8 +13,9 @@
 //! measure (wrk or valgrind missing, a function answering the wrong thing).
 //!
 //! The phases, one module each: [`cold`] starts, [`load`] (wrk),
-//! [`session`] (in process, bursts at expiry), the complete [`flow`],
-//! [`callgrind`] (instructions per request, the profile). [`procfs`],
+//! [`session`] (in process, bursts at expiry), [`instances`] (bursts at
+//! expiry across processes, with and without the store), the complete
+//! [`flow`], [`callgrind`] (instructions per request, the profile). [`procfs`],
 //! [`raw`], [`provider`] and [`machine`] are what they use; [`report`]
 //! turns the results into [`table`]s. The browser, child processes and
 //! ports come from `testkit`, shared with the tests.
@@ -33,12 +34,17 @@
 //! builds of the functions (implies `BENCH_NO_WRITE`),
 //! `BENCH_QUIET_WAIT_SECS`, `BENCH_ONLY=callgrind` to count instructions
 //! and print the profile only (a minute, for working on a hot path;
-//! `BENCHMARKS.md` is left alone), `BENCH_KEEP_CALLGRIND=1` to keep the
-//! profile's callgrind outputs for `callgrind_annotate`.
+//! `BENCHMARKS.md` is left alone), `BENCH_ONLY=instances` to run the
+//! bursts across instances only (two minutes; their table replaces its own
+//! section of `BENCHMARKS.md`, every other byte of it kept, unless
+//! `BENCH_NO_WRITE=1`), `BENCH_KEEP_CALLGRIND=1` to keep the profile's
+//! callgrind outputs for `callgrind_annotate`. Any other `BENCH_ONLY` is
+//! refused.
 
 mod callgrind;
 mod cold;
 mod flow;
+mod instances;
 mod load;
 mod machine;
 mod procfs;
@@ -218,9 +224,59 @@ pub struct Knobs {
     pub profile: bool,
 }
 
+/// What `BENCH_ONLY` asks for: the whole run, or one phase alone.
+#[derive(Clone, Copy, PartialEq)]
+enum Only {
+    Everything,
+    Callgrind,
+    Instances,
+}
+
+fn only() -> Only {
+    match std::env::var("BENCH_ONLY").unwrap_or_default().as_str() {
+        "" => Only::Everything,
+        "callgrind" => Only::Callgrind,
+        "instances" => Only::Instances,
+        other => panic!("BENCH_ONLY={other}: not a phase run alone (callgrind, instances)"),
+    }
+}
+
+/// `BENCHMARKS.md`, unless the run leaves it alone (`BENCH_NO_WRITE=1`,
+/// or other binaries measured with `BENCH_BIN_DIR`), which it then says.
+fn benchmarks_md() -> Option<&'static str> {
+    let other_binaries = std::env::var("BENCH_BIN_DIR").is_ok_and(|d| !d.is_empty());
+    if std::env::var("BENCH_NO_WRITE").is_ok_and(|v| v == "1") || other_binaries {
+        println!("\n(BENCH_NO_WRITE=1 or BENCH_BIN_DIR set: BENCHMARKS.md left alone)");
+        None
+    } else {
+        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md"))
+    }
+}
+
+/// `BENCH_ONLY=instances`: the bursts across instances, their table
+/// printed and written in place of its own section of `BENCHMARKS.md`.
+fn instances_alone(functions: &[Function], rt: &tokio::runtime::Runtime, parallel: usize) {
+    eprintln!("emulator: starting (RSA key generation)…");
+    let provider = provider::start();
+    eprintln!("redis-server: starting (testkit::RedisServer)…");
+    let store = store::Store::start();
+    machine::wait_for_quiet("cross-instance bursts");
+    eprintln!(
+        "cross-instance bursts: {parallel} requests over {} processes…",
+        instances::PROCESSES
+    );
+    let result = instances::run(functions, &store, &provider, rt, parallel);
+    let table = report::instances(&result);
+    print!("{}", table.text());
+    if let Some(path) = benchmarks_md() {
+        table::write_section(path, &table, report::BURSTS);
+        println!("\nwrote the section \"{}\" of {path}", table.title);
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is a filter we do
-    // not support: everything runs.
+    // not support: everything runs (or the phase `BENCH_ONLY` names).
     let knobs = Knobs {
         cold_runs: env_usize("BENCH_COLD_RUNS", 15),
         flows: env_usize("BENCH_FLOWS", 500),
@@ -228,11 +284,13 @@ fn main() {
         burst: env_usize("BENCH_BURST", 16),
         profile: std::env::var("BENCH_PROFILE").map_or(true, |v| v != "0"),
     };
-    let only_callgrind = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "callgrind");
-    if !only_callgrind {
+    let only = only();
+    if only == Only::Everything {
         load::wrk_available();
     }
-    callgrind::valgrind_available();
+    if only != Only::Instances {
+        callgrind::valgrind_available();
+    }
     let functions = functions();
     for f in &functions {
         assert!(
@@ -241,6 +299,14 @@ fn main() {
             f.name,
             f.exe.display()
         );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if only == Only::Instances {
+        instances_alone(&functions, &rt, knobs.burst);
+        return;
     }
     let started = Instant::now();
     eprintln!("building the floor (examples/floor.rs)…");
@@ -251,10 +317,6 @@ fn main() {
     } else {
         None
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     let mut machine = machine::probe();
     let mut all: Vec<&Function> = vec![&floor];
     all.extend(&functions);
@@ -277,7 +339,7 @@ fn main() {
         + 1;
     probed.insert(after_session, session_store);
 
-    if only_callgrind {
+    if only == Only::Callgrind {
         let counts = callgrind::counts(&probed, &provider, &rt);
         let profiles = profiled
             .map(|builds| callgrind::profiles(&builds, &provider, &rt))
@@ -309,6 +371,14 @@ fn main() {
     eprintln!("sessions: Auth::session in process, bursts at expiry…");
     let sessions = session::run(&functions, &provider, &rt, knobs.burst);
 
+    machine.before("cross-instance bursts");
+    eprintln!(
+        "cross-instance bursts: {} requests over {} processes, with and without the store…",
+        knobs.burst,
+        instances::PROCESSES
+    );
+    let instances = instances::run(&functions, &store, &provider, &rt, knobs.burst);
+
     machine.before("complete flow");
     eprintln!("complete flow: {} flows…", knobs.flows);
     let flow = flow::run(&functions, &provider, &rt, knobs.flows);
@@ -325,6 +395,7 @@ fn main() {
         cold: &cold,
         load: &load,
         sessions: &sessions,
+        instances: &instances,
         flow: &flow,
         store: &store,
         round_trips: &round_trips,
@@ -337,11 +408,7 @@ fn main() {
     for t in &tables {
         print!("{}", t.text());
     }
-    let other_binaries = std::env::var("BENCH_BIN_DIR").is_ok_and(|d| !d.is_empty());
-    if std::env::var("BENCH_NO_WRITE").is_ok_and(|v| v == "1") || other_binaries {
-        println!("\n(BENCH_NO_WRITE=1 or BENCH_BIN_DIR set: BENCHMARKS.md left alone)");
-    } else {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
+    if let Some(path) = benchmarks_md() {
         table::write(path, &report::markdown(&tables));
         println!("\nwrote {path}");
     }

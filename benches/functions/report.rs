@@ -9,11 +9,12 @@ use sign_in_with_vercel::{AUTHORIZE, SESSION};
 use crate::callgrind::{Count, Profile};
 use crate::cold::{self, ColdResult, Mode};
 use crate::flow::{FlowResult, WARM_UP};
+use crate::instances::{InstancesResult, PROCESSES};
 use crate::load::{DISTURBED, LoadResult, WrkResult};
 use crate::machine::{Machine, Size};
 use crate::provider::{upstream, upstream_mean};
 use crate::quantiles::summarize;
-use crate::session::SessionResult;
+use crate::session::{Burst, SessionResult};
 use crate::store::{BACK_TO_BACK, Counts, RoundTrips, Store};
 use crate::table::Table;
 use crate::{FLOOR, Function, Knobs, WITH_STORE};
@@ -26,6 +27,7 @@ pub struct Results<'a> {
     pub cold: &'a [ColdResult],
     pub load: &'a LoadResult,
     pub sessions: &'a SessionResult,
+    pub instances: &'a InstancesResult,
     pub flow: &'a FlowResult,
     pub store: &'a Store,
     pub round_trips: &'a [RoundTrips],
@@ -162,6 +164,7 @@ pub fn tables(r: &Results) -> Vec<Table> {
         store_round_trips(r),
         in_process(r),
         bursts(r),
+        instances(r.instances),
         memory(r),
         flow(r),
         provider_requests(r),
@@ -208,7 +211,8 @@ fn run(r: &Results) -> Table {
         (
             "Asked",
             format!(
-                "{} cold starts per function and mode, {} flows, wrk {} s, bursts of {}",
+                "{} cold starts per function and mode, {} flows, wrk {} s, bursts of {} \
+                 (on one process, and over {PROCESSES})",
                 k.cold_runs, k.flows, k.wrk_secs, k.burst
             ),
         ),
@@ -560,10 +564,24 @@ fn in_process(r: &Results) -> Table {
     t
 }
 
+/// The title of the table of bursts on one instance, which the table of
+/// bursts across instances follows.
+pub const BURSTS: &str = "Bursts at expiry";
+
+/// A burst's cells after its first column(s).
+fn burst_cells(b: &Burst, parallel: usize) -> [String; 4] {
+    [
+        upstream(&b.upstream),
+        format!("{} of {parallel}", b.signed_in),
+        format!("{} of {parallel}", b.with_new_session),
+        format!("{:.1} ms", b.wall_ms),
+    ]
+}
+
 fn bursts(r: &Results) -> Table {
     let s = r.sessions;
     let mut t = Table::new(
-        "Bursts at expiry",
+        BURSTS,
         &format!(
             "One warm `session` instance; per burst a fresh sign-in whose access token lives 2 s, \
              a wait past its expiry, then {} connections sending the same cookie at once.",
@@ -578,13 +596,47 @@ fn bursts(r: &Results) -> Table {
         ],
     );
     for (i, b) in s.bursts.iter().enumerate() {
-        t.row(vec![
-            (i + 1).to_string(),
-            upstream(&b.upstream),
-            format!("{} of {}", b.signed_in, s.parallel),
-            format!("{} of {}", b.with_new_session, s.parallel),
-            format!("{:.1} ms", b.wall_ms),
-        ]);
+        let mut row = vec![(i + 1).to_string()];
+        row.extend(burst_cells(b, s.parallel));
+        t.row(row);
+    }
+    t
+}
+
+/// The bursts across instances (also the whole output of
+/// `BENCH_ONLY=instances`).
+pub fn instances(r: &InstancesResult) -> Table {
+    let mut t = Table::new(
+        &format!("{BURSTS} across instances"),
+        &format!(
+            "{PROCESSES} warm `session` processes (each has made a refresh of its own first); per \
+             burst, as above, a fresh sign-in whose access token lives 2 s, a wait past its \
+             expiry, then {} connections sending the same cookie at once, connection i to process \
+             i mod {PROCESSES}. REDIS_URL: the processes share the store (a local redis-server \
+             {}): one of them claims the refresh, the others wait for its outcome (a first look \
+             at the store after 20 ms, the time of the burst) and answer with the same new \
+             session. none: the same without the store, to show what it is for: each process \
+             makes its own token call, the first wins, the others are a reuse of the spent \
+             refresh token and answer 409; a provider that revokes the grant on reuse (the \
+             emulator, as RFC 9700 §4.14.2 describes) revokes the winner's new tokens with it, \
+             which signs the user out (README, Sessions across functions).",
+            r.parallel, r.store_version
+        ),
+        &[
+            "Store",
+            "Burst",
+            "Provider requests",
+            "Answers signed in",
+            "With the new session",
+            "First request → last answer",
+        ],
+    );
+    for (store, bursts) in [("REDIS_URL", &r.with_store), ("none", &r.without_store)] {
+        for (i, b) in bursts.iter().enumerate() {
+            let mut row = vec![store.to_owned(), (i + 1).to_string()];
+            row.extend(burst_cells(b, r.parallel));
+            t.row(row);
+        }
     }
     t
 }

@@ -1,6 +1,7 @@
 //! The sealed session: `Auth::session` in process on a live session, and
 //! bursts of parallel requests with one expired-token cookie against one
-//! instance of the `session` function (they must share one token call).
+//! instance of the `session` function (they must share one token call);
+//! [`rounds`] of such bursts against any number of instances.
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -17,6 +18,8 @@ use crate::{Function, function, function_env, procfs, raw};
 const SHORT_TTL: u64 = 2;
 /// The emulator's default (Vercel's: 1 hour), restored afterwards.
 const HOUR: u64 = 3600;
+/// Bursts measured per table (after one unmeasured to each instance).
+pub const ROUNDS: usize = 5;
 
 pub struct Burst {
     /// Provider requests the function made for the burst.
@@ -47,7 +50,7 @@ pub fn run(
     parallel: usize,
 ) -> SessionResult {
     let (in_process_us, in_process_calls, in_process_upstream) = in_process(provider, rt);
-    let bursts = bursts(function(functions, &SESSION), provider, rt, parallel, 5);
+    let bursts = bursts(function(functions, &SESSION), provider, rt, parallel);
     SessionResult {
         in_process_us,
         in_process_calls,
@@ -82,39 +85,60 @@ fn in_process(provider: &Provider, rt: &tokio::runtime::Runtime) -> (f64, usize,
     (us, n + 2_000, upstream)
 }
 
-/// `rounds` bursts against one warm instance: each a fresh sign-in whose
-/// access token lives [`SHORT_TTL`] s, a wait past its expiry, then
-/// `parallel` requests with that cookie released together.
+/// [`ROUNDS`] bursts against one warm instance.
 fn bursts(
     function: &Function,
     provider: &Provider,
     rt: &tokio::runtime::Runtime,
     parallel: usize,
-    rounds: usize,
 ) -> Vec<Burst> {
     let port = free_port();
     let mut process = procfs::spawn(function, port, &function_env(Some(&provider.issuer)));
     drop(process.connect(port, Duration::from_secs(10)));
-    provider.emulator.set_access_token_ttl(SHORT_TTL);
-    // One unreported burst first: the instance fetches discovery and the
-    // JWKS once, as a busy instance already has.
-    let mut result: Vec<Burst> = (0..=rounds)
-        .map(|_| burst(port, provider, rt, parallel))
-        .collect();
-    result.remove(0);
-    provider.emulator.set_access_token_ttl(HOUR);
+    let result = rounds(&[port], provider, rt, parallel);
     assert!(process.exited().is_none(), "the session function died");
     result
 }
 
+/// [`ROUNDS`] bursts against the warm `session` instances listening on
+/// `ports`: each a fresh sign-in whose access token lives [`SHORT_TTL`] s,
+/// a wait past its expiry, then `parallel` requests with that cookie
+/// released together, request `i` to `ports[i % ports.len()]`.
+pub fn rounds(
+    ports: &[u16],
+    provider: &Provider,
+    rt: &tokio::runtime::Runtime,
+    parallel: usize,
+) -> Vec<Burst> {
+    provider.emulator.set_access_token_ttl(SHORT_TTL);
+    // One unreported burst to each instance alone first: it makes the
+    // refresh, fetching discovery and the JWKS once (and connects to its
+    // store), as a busy instance already has. (In a burst spread over
+    // instances that share a store only the one that claims the refresh
+    // asks the provider anything.)
+    for port in ports {
+        burst(&[*port], provider, rt, parallel);
+    }
+    let result = (0..ROUNDS)
+        .map(|_| burst(ports, provider, rt, parallel))
+        .collect();
+    provider.emulator.set_access_token_ttl(HOUR);
+    result
+}
+
 /// One burst: a fresh sign-in, a wait past its access token's expiry, then
-/// `parallel` requests with its cookie at once.
-fn burst(port: u16, provider: &Provider, rt: &tokio::runtime::Runtime, parallel: usize) -> Burst {
+/// `parallel` requests with its cookie at once, spread over `ports`.
+fn burst(
+    ports: &[u16],
+    provider: &Provider,
+    rt: &tokio::runtime::Runtime,
+    parallel: usize,
+) -> Burst {
     let jar = provider.signed_in(rt);
     std::thread::sleep(Duration::from_millis(SHORT_TTL * 1000 + 1100));
     let before = provider.emulator.stats();
     let (answers, wall) = parallel_requests(
-        port,
+        ports,
         parallel,
         raw::request("GET", SESSION.path(&crate::PATHS), jar.header().as_deref()),
     );
@@ -141,17 +165,18 @@ fn burst(port: u16, provider: &Provider, rt: &tokio::runtime::Runtime, parallel:
     }
 }
 
-/// `n` connections opened first, then the same request written on each at
-/// once (a barrier), every answer read; and the time from the first
-/// request written to the last answer read (the connections and threads
-/// are made before it starts).
-fn parallel_requests(port: u16, n: usize, request: Vec<u8>) -> (Vec<raw::Raw>, Duration) {
+/// `n` connections opened first (connection `i` to `ports[i % ports.len()]`),
+/// then the same request written on each at once (a barrier), every answer
+/// read; and the time from the first request written to the last answer
+/// read (the connections and threads are made before it starts).
+fn parallel_requests(ports: &[u16], n: usize, request: Vec<u8>) -> (Vec<raw::Raw>, Duration) {
     let barrier = Arc::new(Barrier::new(n));
     let request = Arc::new(request);
     let threads: Vec<_> = (0..n)
-        .map(|_| {
+        .map(|i| {
             let barrier = barrier.clone();
             let request = request.clone();
+            let port = ports[i % ports.len()];
             let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
             stream.set_nodelay(true).expect("TCP_NODELAY");
             stream

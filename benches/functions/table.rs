@@ -82,3 +82,40 @@ pub fn write(path: &str, generated: &str) {
     std::fs::write(path, format!("{generated}{kept}"))
         .unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
 }
+
+/// Writes `table` into the generated part of the file at `path` in place of
+/// its own section (its heading up to the next one), or, when the file has
+/// none yet, after the section titled `after` (else at the end of the
+/// generated part); every other byte of the file is kept. For a run of one
+/// phase alone: the other tables stay as the last whole run wrote them.
+pub fn write_section(path: &str, table: &Table, after: &str) {
+    let old = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let generated_end = old
+        .find(HAND_WRITTEN)
+        .unwrap_or_else(|| panic!("{path} has no line {HAND_WRITTEN}"));
+    let generated = &old[..generated_end];
+    // A section: its heading line, to the next heading or the end of the
+    // generated part.
+    let section = |title: &str| {
+        let heading = format!("## {title}\n");
+        let start = generated
+            .match_indices(&heading)
+            .map(|(i, _)| i)
+            .find(|&i| i == 0 || generated[..i].ends_with('\n'))?;
+        let body = start + heading.len();
+        let end = generated[body..]
+            .find("\n## ")
+            .map_or(generated_end, |i| body + i + 1);
+        Some(start..end)
+    };
+    let place = section(&table.title)
+        .or_else(|| section(after).map(|s| s.end..s.end))
+        .unwrap_or(generated_end..generated_end);
+    let new = format!(
+        "{}{}{}",
+        &old[..place.start],
+        table.markdown(),
+        &old[place.end..]
+    );
+    std::fs::write(path, new).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+}
