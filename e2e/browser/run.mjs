@@ -134,6 +134,12 @@ const CONFLICT = {
   }),
 };
 
+// Drops the problems a step made on purpose (matching `made`).
+function ownProblems(made) {
+  const fresh = problems.splice(reportedProblems);
+  problems.push(...fresh.filter((p) => !made.test(p)));
+}
+
 async function step(name, body) {
   stepNumber += 1;
   const label = `${stepNumber}. ${name}`;
@@ -327,6 +333,7 @@ try {
     await expectText(page.locator("#welcome-name"), "Demo User", "the welcome line");
     await expectText(page.locator("#email"), "demo@example.com", "the email");
     await expectText(page.locator("#username"), "demo", "the username");
+    check((await page.locator("#status").textContent()) === "", `the status line still says ${JSON.stringify(await page.locator("#status").textContent())}`);
     // Each button's description is its own: Validate token's says what it
     // checks, Sign out everywhere's what it ends.
     const described = await page.evaluate(() =>
@@ -417,6 +424,12 @@ try {
     check(fresh.length - (problems.length - reportedProblems) === 6, `the six reports of the three 409s: ${JSON.stringify(fresh)}`);
     await page.getByRole("button", { name: "Try again" }).click();
     await expectVisible(page.locator("#signed-in"), "the signed-in section after Try again");
+    check((await page.locator("#status").textContent()) === "", `the home status line still says ${JSON.stringify(await page.locator("#status").textContent())}`);
+    await page.getByRole("link", { name: "View your profile" }).click();
+    await expectUrl(page, "/profile", "after View your profile");
+    await expectText(page.locator("#name"), "Demo User", "the profile after View your profile");
+    await page.goto(`${APP_URL}/`);
+    await expectVisible(page.locator("#signed-in"), "the home page signed in again");
     await checkAccessibility(page, "the home page after Try again");
   });
 
@@ -484,18 +497,43 @@ try {
   });
 
   await step('"Validate token": the token is valid, with readable times', async () => {
-    const answer = page.waitForResponse((r) => r.url() === `${APP_URL}/api/validate-token`);
+    // A caught rejection: a step that fails before the answer is reported
+    // as that step's failure, not as Node's unhandled rejection.
+    const answer = page.waitForResponse((r) => r.url() === `${APP_URL}/api/validate-token`).catch((e) => e);
     // A double click asks once: the busy button ignores the second click
-    // (aria-disabled, unlike disabled, does not stop one).
+    // (aria-disabled, unlike disabled, does not stop one). The answer is
+    // held until both clicks are in (else a fast answer makes the button
+    // idle before the second, which then rightly asks again), and while it
+    // is held the page shows that it is busy.
     let validations = 0;
     const onValidate = (request) => {
       if (new URL(request.url()).pathname === "/api/validate-token") validations += 1;
     };
     page.on("request", onValidate);
-    await page.getByRole("button", { name: "Validate token" }).dblclick();
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    const hold = async (route) => {
+      await held;
+      await route.continue();
+    };
+    await page.route(`${APP_URL}/api/validate-token`, hold);
+    // By its action: its accessible name changes while it is busy.
+    const validate = page.locator('[data-action="validate"]');
+    try {
+      await validate.dblclick();
+      await expectText(validate, "Validating token…", "the busy button's label");
+      check((await validate.getAttribute("aria-disabled")) === "true", "the busy button is not aria-disabled");
+      await expectText(page.locator("#token-status"), "Validating token…", "the live region while validating");
+    } finally {
+      release();
+    }
     const response = await answer;
+    await page.unroute(`${APP_URL}/api/validate-token`, hold);
+    check(!(response instanceof Error), `no answer from /api/validate-token: ${response}`);
     check(response.status() === 200, `/api/validate-token answered ${response.status()}`);
-    const info = (await response.json()).tokenInfo || {};
+    const answered = await response.json();
+    const info = answered.tokenInfo || {};
+    const described = answered.tokenMetadata || {};
     await expectText(page.locator("#token-message"), /Token is valid/, "the token result");
     // The keyboard's place is kept (a disabled button would drop it to the
     // body), and the outcome is said in a live region that stays exposed.
@@ -520,6 +558,17 @@ try {
     await expectVisible(page.getByRole("heading", { name: "Token metadata from Vercel's REST API" }), "the token metadata's heading");
     const meta = await rowsOf(page.locator("#token-metadata"));
     check(meta.Type === "oauth2-token", `the token metadata's Type is ${JSON.stringify(meta.Type)}, not oauth2-token`);
+    // Each row shows its own member of the answer.
+    for (const [label, value] of [["Subject (user ID)", info.sub], ["Client ID", info.client_id], ["Issuer", info.iss]]) {
+      check(typeof value === "string" && rows[label] === value, `"${label}" is ${JSON.stringify(rows[label])}, the answer says ${JSON.stringify(value)}`);
+    }
+    for (const [label, value] of [["Name", described.name], ["Token ID", described.id], ["Origin", described.origin]]) {
+      check(typeof value === "string" && meta[label] === value, `the metadata's "${label}" is ${JSON.stringify(meta[label])}, the answer says ${JSON.stringify(value)}`);
+    }
+    check(
+      described.expiresAt == null ? meta["Expires at"] === "Never" : /\b20\d\d\b/.test(meta["Expires at"] || ""),
+      `the metadata's "Expires at" is ${JSON.stringify(meta["Expires at"])} for expiresAt ${described.expiresAt}`,
+    );
     check(/^[0-9a-f]{64}$/.test(meta["Token ID"] || ""), `the token metadata's Token ID is ${JSON.stringify(meta["Token ID"])}`);
     check(/\b20\d\d\b/.test(meta["Created at"] || ""), `the token metadata's Created at is not a readable date: ${JSON.stringify(meta["Created at"])}`);
     check(await page.locator("#token-metadata-error").isHidden(), "the token metadata's error shows beside the metadata");
@@ -538,6 +587,44 @@ try {
     check(rows["Token active"] === "Yes", `"Token active" is ${JSON.stringify(rows["Token active"])} while only the REST API failed`);
     await visited(page, "profile-token-metadata-refused");
     await emulatorFault("rest-api-works");
+  });
+
+  await step('"Validate token" again: the metadata error goes once the REST API answers; a failed validation says why, and the next one clears it', async () => {
+    await page.getByRole("button", { name: "Validate token" }).click();
+    await expectVisible(page.locator("#token-metadata"), "the token metadata after the REST API recovered");
+    check(await page.locator("#token-metadata-error").isHidden(), "the metadata's old error still shows after the REST API recovered");
+    const dirs = await page.locator("#token-details dd").evaluateAll((els) => els.map((el) => el.dir));
+    check(dirs.length > 0 && dirs.every((d) => d === "auto"), `the token details' values take their own direction: ${JSON.stringify(dirs)}`);
+    const failing = (route) => route.fulfill({ status: 502, contentType: "application/json", body: JSON.stringify({ error: "provider_unavailable", error_description: "The identity provider is unavailable; try again later." }) });
+    await page.route(`${APP_URL}/api/validate-token`, failing);
+    try {
+      await page.getByRole("button", { name: "Validate token" }).click();
+      await expectText(page.getByRole("alert"), "Error: The identity provider is unavailable; try again later.", "the validation's error");
+      check(await page.locator("#token-result").isHidden(), "the previous result still shows beside the error");
+      check((await page.locator("#token-status").textContent()) === "", "the live region still says it is validating");
+    } finally {
+      await page.unroute(`${APP_URL}/api/validate-token`, failing);
+    }
+    ownProblems(/(HTTP 502 on .*\/api\/validate-token|status of 502 .*\/api\/validate-token)/);
+    await page.getByRole("button", { name: "Validate token" }).click();
+    await expectText(page.locator("#token-message"), /Token is valid/, "the token result after the error");
+    check(await page.locator("#token-error").isHidden(), "the old error still shows after a validation that worked");
+  });
+
+  await step("the profile when Vercel cannot be asked: it says why, shows neither section, and offers Try again", async () => {
+    const failing = (route) => route.fulfill({ status: 502, contentType: "application/json", body: JSON.stringify({ error: "provider_unavailable", error_description: "The identity provider is unavailable; try again later." }) });
+    await page.route(`${APP_URL}/api/user-info`, failing);
+    try {
+      await page.reload();
+      await expectText(page.locator("#status"), /^\s*Could not load your profile: The identity provider is unavailable; try again later\./, "the status");
+      await expectVisible(page.getByRole("button", { name: "Try again" }), "Try again");
+      check(!(await page.locator("#signed-out").isVisible()) && !(await page.locator("#signed-in").isVisible()), "a section shown though the page could not tell");
+    } finally {
+      await page.unroute(`${APP_URL}/api/user-info`, failing);
+    }
+    ownProblems(/(HTTP 502 on .*\/api\/user-info|status of 502 .*\/api\/user-info)/);
+    await page.getByRole("button", { name: "Try again" }).click();
+    await expectText(page.locator("#name"), "Demo User", "the profile after Try again");
   });
 
   await step("after the access token expires, reloading the profile refreshes silently", async () => {
@@ -611,6 +698,27 @@ try {
     await expectText(page.locator("#name"), "Demo User", "the profile");
   }
 
+  await step("sign out that fails says so and can be tried again; one with no session left goes home", async () => {
+    await signInAgain();
+    const failing = (route) => route.fulfill({ status: 503, contentType: "application/json", body: "{}" });
+    await page.route(`${APP_URL}/api/auth/signout`, failing);
+    const button = page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true });
+    try {
+      await button.click();
+      await expectText(page.getByRole("status"), "Could not sign out: HTTP 503. Please try again.", "the status");
+      check((await button.getAttribute("aria-disabled")) === null, "the Sign out button stays busy after the failure");
+    } finally {
+      await page.unroute(`${APP_URL}/api/auth/signout`, failing);
+    }
+    ownProblems(/(HTTP 503 on .*\/api\/auth\/signout|status of 503 .*\/api\/auth\/signout)/);
+    // The session went away meanwhile (ended in another window): the server answers 401, and the page goes home.
+    await context.clearCookies({ domain: new URL(APP_URL).hostname });
+    await button.click();
+    await expectUrl(page, "/", "after Sign out with no session left");
+    await expectText(page.getByRole("status"), "You are signed out.", "the status");
+    ownProblems(/(HTTP 401 on .*\/api\/auth\/signout|status of 401 .*\/api\/auth\/signout)/);
+  });
+
   await step('"Sign out everywhere" without a shared store: signed out here, and told why not elsewhere', async () => {
     await signInAgain();
     await page.getByRole("button", { name: "Sign out everywhere" }).click();
@@ -638,6 +746,8 @@ try {
     const signedOut = await context.request.get(`${APP_URL}/api/user-info`, { headers: { accept: "application/json" } });
     check(signedOut.status() === 401, `GET /api/user-info before the retry answered ${signedOut.status()}, not 401`);
     await visited(page, "profile-revocation-failed");
+    await page.getByRole("button", { name: "Try again" }).click();
+    await expectText(page.getByRole("status"), /^\s*Vercel still cannot be reached\. Your session here is over; try again in a moment\./, "after Try again while Vercel is still down");
     await emulatorFault("revocation-works");
     check(await page.locator('[data-action="retry-revocation"]').count() === 1, "no retry button (data-action) to click");
     await page.getByRole("button", { name: "Try again" }).click();
@@ -777,6 +887,28 @@ try {
     check(fresh.some((p) => /^HTTP 401 on .*\/api\/validate-token$/.test(p)), `the 401 that ended the session: ${JSON.stringify(fresh)}`);
   });
 
+  await step("the profile's sign-in link comes back to the profile; a profile loaded after Vercel forgot the app shows the signed-out state, and the other tab follows", async () => {
+    await page.goto(`${APP_URL}/profile`);
+    await page.locator("#signed-out").getByRole("link", { name: "Sign in with Vercel" }).click();
+    await page.getByRole("button", { name: "Allow" }).click();
+    await expectUrl(page, "/profile", "after the profile's sign-in link");
+    await expectText(page.locator("#name"), "Demo User", "the profile");
+    const second = await context.newPage();
+    await second.goto(`${APP_URL}/profile`);
+    await expectText(second.locator("#name"), "Demo User", "the profile in the second tab");
+    const account = await context.newPage();
+    await account.goto(`${emulatorOrigin}/account/authorizations`);
+    await account.getByRole("button", { name: "Remove Local app" }).click();
+    await expectVisible(account.getByText("No apps are authorized."), "the empty list after Remove");
+    await account.close();
+    await page.bringToFront();
+    await page.reload();
+    await expectVisible(page.getByRole("heading", { name: "You are signed out" }), "the signed-out state on a profile loaded after Remove");
+    await expectVisible(second.getByRole("heading", { name: "You are signed out" }), "the second tab after the first learnt the session ended");
+    await second.close();
+    ownProblems(/(HTTP (409|401) on .*\/api\/(user-info|auth\/session)|status of (409|401) .*\/api\/(user-info|auth\/session))/);
+  });
+
   await step("keyboard: Tab from the top of / reaches the sign-in link, Enter opens the consent page", async () => {
     await page.goto(`${APP_URL}/`);
     await expectVisible(signInLink, "the sign-in link");
@@ -805,6 +937,8 @@ try {
     await expectText(page.locator("#error-text"), /You chose Cancel/, "the explanation");
     await expectText(page.locator("#error-code"), "access_denied", "the error code");
     await expectVisible(page.getByRole("link", { name: "Try signing in again" }), "the retry link");
+    check((await page.getByRole("link", { name: "Try signing in again" }).getAttribute("href")) === "/api/auth/authorize", "the retry link's target");
+    check((await page.getByRole("link", { name: "Back to the home page" }).getAttribute("href")) === "/", "the home link's target");
     check((await page.title()).startsWith("You cancelled signing in"), `the title is ${JSON.stringify(await page.title())}`);
     check((await sessionCookies(context)).length === 0, "a session cookie after Cancel");
     await visited(page, "error-cancelled");
@@ -840,6 +974,7 @@ try {
     try {
       await plain.goto(`${APP_URL}/`);
       await expectVisible(plain.getByRole("link", { name: "Sign in with Vercel" }), "the sign-in link without JavaScript");
+      check((await plain.getByRole("link", { name: "Sign in with Vercel" }).getAttribute("href")) === "/api/auth/authorize", "the no-JS sign-in link's target");
       const home = await plain.locator("main").innerText();
       check(!home.includes("Checking whether"), `the home page says it is checking, forever: ${JSON.stringify(home)}`);
       await plain.goto(`${APP_URL}/profile`);
