@@ -627,6 +627,46 @@ try {
     await expectText(page.locator("#name"), "Demo User", "the profile after Try again");
   });
 
+  await step("a picture that does not load is left out, and one the page refuses is never asked for", async () => {
+    const answering = (picture) => (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: "application/json",
+        body: JSON.stringify({ userInfo: { sub: "usr_demo", name: "Demo User", email: "demo@example.com", preferred_username: "demo", picture } }),
+      });
+    const missing = `${APP_URL}/missing-avatar.png`;
+    const notFound = (route) => route.fulfill({ status: 404, contentType: "text/plain", body: "" });
+    const asked = [];
+    const onRequest = (request) => asked.push(request.url());
+    page.on("request", onRequest);
+    try {
+      for (const [picture, what] of [[missing, "a picture that answers 404"], ["javascript:alert(1)//.png", "a javascript: picture"], ["http://evil.example/a.png", "an http picture off loopback"]]) {
+        const answer = answering(picture);
+        await page.route(`${APP_URL}/api/user-info`, answer);
+        await page.route(missing, notFound);
+        try {
+          await page.reload();
+          await expectText(page.locator("#name"), "Demo User", `the profile with ${what}`);
+          // The 404's error event comes after the load: wait for what it does.
+          await page.locator("#picture").waitFor({ state: "hidden", timeout: 5000 }).catch(() => {});
+          check(await page.locator("#picture").isHidden(), `${what} is shown`);
+        } finally {
+          await page.unroute(`${APP_URL}/api/user-info`, answer);
+          await page.unroute(missing, notFound);
+        }
+      }
+    } finally {
+      page.off("request", onRequest);
+    }
+    // (A page that asked anyway would also meet the CSP's img-src, a
+    // problem of the step.)
+    check(!asked.some((url) => /^javascript:|evil\.example/.test(url)), `a picture the page refuses was asked for: ${JSON.stringify(asked)}`);
+    check(asked.includes(missing), `the http picture was never asked for: ${JSON.stringify(asked)}`);
+    ownProblems(/missing-avatar\.png/);
+    await page.reload();
+    await expectText(page.locator("#name"), "Demo User", "the profile as it was");
+  });
+
   await step("after the access token expires, reloading the profile refreshes silently", async () => {
     const ttl = tokenTimes.exp - tokenTimes.iat;
     check(
