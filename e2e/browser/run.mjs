@@ -239,6 +239,34 @@ async function checkAccessibility(page, what) {
   check(issues.length === 0, `accessibility problems on ${what} (${page.url()}):\n  - ${issues.join("\n  - ")}`);
 }
 
+// The accessible name Chromium computes for the element `selector` finds.
+async function accessibleName(page, selector) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { result } = await cdp.send("Runtime.evaluate", { expression: `document.querySelector(${JSON.stringify(selector)})` });
+    check(result.objectId, `no ${selector} on ${page.url()}`);
+    const { nodes } = await cdp.send("Accessibility.getPartialAXTree", { objectId: result.objectId, fetchRelatives: false });
+    return String(nodes[0]?.name?.value ?? "");
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+// What is for a screen reader only (.visually-hidden) is clipped to
+// nothing on screen, not drawn past its 1px box.
+async function checkVisuallyHidden(page) {
+  const seen = await page.locator(".visually-hidden").evaluateAll((els) =>
+    els.map((el) => {
+      const s = getComputedStyle(el);
+      return { id: el.id, overflow: s.overflow, clip: s.clip, whiteSpace: s.whiteSpace };
+    }),
+  );
+  check(seen.length > 0, `no .visually-hidden element on ${page.url()}`);
+  for (const s of seen) {
+    check(s.overflow === "hidden" && /^rect\(0px,? 0px,? 0px,? 0px\)$/.test(s.clip) && s.whiteSpace === "nowrap", `#${s.id} is not clipped away: ${JSON.stringify(s)}`);
+  }
+}
+
 const shots = [];
 async function screenshot(page, name) {
   const file = path.join(SCREENSHOT_DIR, `${String(shots.length + 1).padStart(2, "0")}-${name}.png`);
@@ -309,6 +337,12 @@ try {
     await page.goto(`${APP_URL}/`);
     await expectVisible(signInLink, "the sign-in link");
     await expectText(page.getByRole("status"), "You are signed out.", "the status line");
+    check((await page.title()) === "Sign in with Vercel", `the home page's title is ${JSON.stringify(await page.title())}`);
+    check((await page.locator("#status").getAttribute("aria-live")) === "polite", "the home page's status line is not a polite live region");
+    // The signed-out section is named by a heading only a screen reader sees.
+    check((await accessibleName(page, "#signed-out")) === "Sign in", `the signed-out section's name is ${JSON.stringify(await accessibleName(page, "#signed-out"))}`);
+    check((await page.getByRole("heading", { name: "Sign in", exact: true }).count()) === 1, "no \"Sign in\" heading for the signed-out section");
+    await checkVisuallyHidden(page);
     await visited(page, "home-signed-out");
   });
 
@@ -334,6 +368,8 @@ try {
     await expectText(page.locator("#email"), "demo@example.com", "the email");
     await expectText(page.locator("#username"), "demo", "the username");
     check((await page.locator("#status").textContent()) === "", `the status line still says ${JSON.stringify(await page.locator("#status").textContent())}`);
+    check((await page.title()) === "Profile · Sign in with Vercel", `the profile's title is ${JSON.stringify(await page.title())}`);
+    check((await page.locator("#status").getAttribute("aria-live")) === "polite", "the profile's status line is not a polite live region");
     // Each button's description is its own: Validate token's says what it
     // checks, Sign out everywhere's what it ends.
     const described = await page.evaluate(() =>
@@ -556,6 +592,8 @@ try {
     // Beside the introspection, what Vercel's REST API says of the token
     // (GET /v5/user/tokens/current).
     await expectVisible(page.getByRole("heading", { name: "Token metadata from Vercel's REST API" }), "the token metadata's heading");
+    const metaName = await accessibleName(page, "#token-metadata");
+    check(metaName === "Token metadata from Vercel's REST API", `the metadata list's accessible name is ${JSON.stringify(metaName)}`);
     const meta = await rowsOf(page.locator("#token-metadata"));
     check(meta.Type === "oauth2-token", `the token metadata's Type is ${JSON.stringify(meta.Type)}, not oauth2-token`);
     // Each row shows its own member of the answer.
@@ -673,12 +711,18 @@ try {
       ttl <= MAX_TOKEN_TTL_S,
       `the access token lives ${ttl}s; start the dev server with EMULATOR_ACCESS_TOKEN_TTL=3 so that the test can wait for it to expire`,
     );
+    // The access token the session holds now: on a slow machine the steps
+    // since "Validate token" may outlast the first one, and refresh it.
+    const current = await context.request.get(`${APP_URL}/api/validate-token`, { headers: { accept: "application/json" } });
+    check(current.status() === 200, `GET /api/validate-token answered ${current.status()}`);
+    const held = (await current.json()).tokenInfo || {};
+    check(typeof held.exp === "number", `tokenInfo has no numeric exp: ${JSON.stringify(held)}`);
     const before = (await sessionCookies(context)).map((c) => c.name);
     check(before.length === 1, `one session cookie after sign-in, not ${JSON.stringify(before)}`);
     const sealed = (await sessionCookies(context))[0];
     check(sealed.httpOnly && sealed.sameSite === "Lax", "the session cookie is HttpOnly and SameSite=Lax");
     // The one fixed wait: until the access token has expired.
-    const wait = Math.max(0, tokenTimes.exp * 1000 + 1000 - Date.now());
+    const wait = Math.max(0, held.exp * 1000 + 1000 - Date.now());
     console.log(`    waiting ${(wait / 1000).toFixed(1)}s for the ${ttl}s access token to expire`);
     await page.waitForTimeout(wait);
     await page.reload();
@@ -689,6 +733,39 @@ try {
       renewed.length === 1 && renewed[0] !== before[0],
       `a new session generation after the refresh: ${JSON.stringify(before)} -> ${JSON.stringify(renewed)}`,
     );
+  });
+
+  await step("what Vercel leaves out shows as N/A, and the welcome line falls back to the username", async () => {
+    const answering = (body) => (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
+    let answer = answering({ userInfo: { sub: "usr_demo", preferred_username: "demo" } });
+    await page.route(`${APP_URL}/api/user-info`, answer);
+    try {
+      await page.reload();
+      await expectText(page.locator("#welcome-name"), "demo", "the welcome line without a name");
+      await expectText(page.locator("#name"), "N/A", "the name left out");
+      await expectText(page.locator("#email"), "N/A", "the email left out");
+      await page.unroute(`${APP_URL}/api/user-info`, answer);
+      answer = answering({ userInfo: { sub: "usr_demo" } });
+      await page.route(`${APP_URL}/api/user-info`, answer);
+      await page.reload();
+      await expectText(page.locator("#username"), "N/A", "the username left out");
+    } finally {
+      await page.unroute(`${APP_URL}/api/user-info`, answer);
+    }
+    const bare = answering({ message: "Token is valid", tokenInfo: { active: true }, tokenMetadata: { type: "oauth2-token" } });
+    await page.route(`${APP_URL}/api/validate-token`, bare);
+    try {
+      await page.getByRole("button", { name: "Validate token" }).click();
+      await expectText(page.locator("#token-message"), /Token is valid/, "the token result");
+      const rows = await rowsOf(page.locator("#token-details"));
+      for (const label of ["Client ID", "Issued at", "Expires at"]) check(rows[label] === "N/A", `"${label}" left out is ${JSON.stringify(rows[label])}, not N/A`);
+      const meta = await rowsOf(page.locator("#token-metadata"));
+      for (const label of ["Name", "Created at"]) check(meta[label] === "N/A", `the metadata's "${label}" left out is ${JSON.stringify(meta[label])}, not N/A`);
+    } finally {
+      await page.unroute(`${APP_URL}/api/validate-token`, bare);
+    }
+    await page.reload();
+    await expectText(page.locator("#name"), "Demo User", "the profile as it was");
   });
 
   await step("an error page while still signed in (a callback opened again) says so, and leads to the profile", async () => {
@@ -712,8 +789,25 @@ try {
     });
 
     await page.bringToFront();
-    await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
+    // The answer is held while the page shows that it is busy.
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    const hold = async (route) => {
+      await held;
+      await route.continue();
+    };
+    await page.route(`${APP_URL}/api/auth/signout`, hold);
+    const signOutButton = page.locator('#signed-in [data-action="sign-out"]');
+    try {
+      await signOutButton.click();
+      await expectText(signOutButton, "Signing out…", "the busy Sign out button's label");
+      check((await signOutButton.getAttribute("aria-disabled")) === "true", "the busy Sign out button is not aria-disabled");
+      await expectText(page.locator("#status"), "Signing out…", "the status line while signing out");
+    } finally {
+      release();
+    }
     await expectUrl(page, "/", "after Sign out");
+    await page.unroute(`${APP_URL}/api/auth/signout`, hold);
     await expectVisible(signInLink, "the sign-in link after sign-out");
     await expectText(page.getByRole("status"), "You are signed out.", "the status line after sign-out");
     await visited(page, "home-after-sign-out");
@@ -867,6 +961,41 @@ try {
     check(probe.status() === 401, `GET /api/user-info after the sign-out answered ${probe.status()}, not 401`);
   });
 
+  await step("Try again when the app cannot be reached, then when nothing is left to retry: the page says each", async () => {
+    await signInAgain();
+    await emulatorFault("revocation-fails");
+    try {
+      await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
+      await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
+    } finally {
+      await emulatorFault("revocation-works");
+    }
+    const isRetry = (url) => url.pathname === "/api/auth/signout" && url.search === "?retry";
+    const unreachable = (route) => route.abort();
+    await page.route(isRetry, unreachable);
+    try {
+      await page.getByRole("button", { name: "Try again" }).click();
+      await expectText(page.locator("#status"), /^\s*Could not reach this app: .+\.\s*Try again\s*$/, "after Try again with the app unreachable");
+    } finally {
+      await page.unroute(isRetry, unreachable);
+    }
+    ownProblems(/^(request failed|console error) on .*\/api\/auth\/signout\?retry/);
+    // The tokens kept for the retry are gone (ten minutes passed, or
+    // another tab retried): the page says what is left to do.
+    const nothingLeft = (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ retried: 0, signedIn: false }) });
+    await page.route(isRetry, nothingLeft);
+    try {
+      await page.getByRole("button", { name: "Try again" }).click();
+      await expectText(
+        page.locator("#status"),
+        "You are signed out. If this app still appears in your Vercel Account Settings, under Sign in with Vercel, remove it there.",
+        "after Try again with nothing left to retry",
+      );
+    } finally {
+      await page.unroute(isRetry, nothingLeft);
+    }
+  });
+
   await step("the emulator's account page lists the app; Remove forgets the consent, and the app's tabs learn it", async () => {
     await signInAgain();
     const second = await context.newPage();
@@ -965,6 +1094,9 @@ try {
       reached = await signInLink.evaluate((el) => el === document.activeElement);
     }
     check(reached, `Tab never reached the sign-in link; focus went to: ${seen.join(", ")}`);
+    // The keyboard's place is seen: a focus ring.
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    check(ring !== "none", `the focused sign-in link shows no focus ring (outline-style ${ring})`);
     await page.keyboard.press("Enter");
     await expectVisible(page.getByRole("button", { name: "Cancel" }), "the consent page after Enter");
     check(new URL(page.url()).origin !== APP_ORIGIN, `Enter did not open the consent page: ${page.url()}`);
@@ -984,9 +1116,36 @@ try {
     await visited(page, "error-cancelled");
   });
 
+  await step("every code the sign-in can redirect with gets its own explanation", async () => {
+    // The codes authorize and callback (the routes that redirect here) can
+    // put in `?error=`: their errors' codes (`facts` in
+    // crates/sign-in-with-vercel/src/error/mod.rs), and the provider's codes
+    // passed on (`provider_error_code` in error/codes.rs), `provider_error`
+    // for any other (invalid_request is in both).
+    const codes = new Set([
+      ...["configuration", "invalid_request", "sign_in_expired", "invalid_state", "invalid_response", "token_rejected"],
+      ...["provider_unavailable", "invalid_token", "unstorable_token", "store_unavailable", "not_signed_in"],
+      ...["access_denied", "invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "server_error"],
+      ...["temporarily_unavailable", "interaction_required", "login_required", "account_selection_required", "consent_required"],
+      ...["invalid_request_uri", "invalid_request_object", "request_not_supported", "request_uri_not_supported", "registration_not_supported"],
+      "provider_error",
+    ]);
+    const generic = ["Sign-in did not complete", "The sign-in service returned an error. Please try again."];
+    for (const code of codes) {
+      await page.goto(`${APP_URL}/auth/error?error=${code}`);
+      await expectText(page.locator("#error-code"), code, `the code ${code}`);
+      const heading = (await page.getByRole("heading", { level: 1 }).textContent()).trim();
+      const text = (await page.locator("#error-text").textContent()).trim();
+      // provider_error's heading is the generic one; its explanation is not.
+      if (code === "provider_error") check(text !== generic[1], `${code} gets the generic explanation`);
+      else check(heading !== generic[0], `${code} gets the generic heading`);
+    }
+  });
+
   await step("An error code that names a built-in property gets the generic explanation", async () => {
     await page.goto(`${APP_URL}/auth/error?error=constructor`);
     await expectText(page.getByRole("heading", { level: 1 }), "Sign-in did not complete", "the generic heading");
+    await expectText(page.locator("#error-text"), "The sign-in service returned an error. Please try again.", "the generic explanation");
     await expectText(page.locator("#error-code"), "unknown", "the error code");
   });
 
