@@ -233,7 +233,7 @@ async function waitForRedis() {
   while (Date.now() < deadline) {
     try {
       const pong = await redis("PING");
-      if (pong === "PONG") return;
+      if (pong === "PONG") return checkOwnRedis();
       last = String(pong);
     } catch (error) {
       last = String(error.code || error.message);
@@ -242,6 +242,20 @@ async function waitForRedis() {
   }
   showLog("redis", 20);
   fatal(`redis-server on 127.0.0.1:${REDIS_PORT} did not answer PING within 10 s (last: ${last})`);
+}
+
+// The Redis that answers is the one this run started (its pid file, its
+// port), not another that took the port first: redis-server daemonizes
+// before it binds, so its start does not say whether it could.
+async function checkOwnRedis() {
+  const pidFile = process.env.REDIS_PID_FILE;
+  const info = String(await redis("INFO server"));
+  const field = (name) => info.match(new RegExp(`^${name}:(\\S+)`, "m"))?.[1];
+  const ours = pidFile && fs.existsSync(pidFile) ? fs.readFileSync(pidFile, "utf8").trim() : null;
+  if (!ours || field("process_id") !== ours || field("tcp_port") !== String(REDIS_PORT)) {
+    showLog("redis", 20);
+    fatal(`the Redis answering on 127.0.0.1:${REDIS_PORT} is not this run's (process ${field("process_id")}, port ${field("tcp_port")}; ours: ${ours ?? "no pid file"})`);
+  }
 }
 
 // --- a cookie-jar client that follows nothing by itself ---------------

@@ -49,7 +49,7 @@ pub fn command_line(program: &str, args: &[&str]) -> String {
 }
 
 /// The commit measured, `-dirty` when src/, api/ or the manifest differ from it.
-fn revision() -> String {
+pub fn revision() -> String {
     let dir = env!("CARGO_MANIFEST_DIR");
     let head = command_line("git", &["-C", dir, "rev-parse", "--short", "HEAD"]);
     let dirty = Command::new("git")

@@ -266,7 +266,13 @@ fn instances_alone(functions: &[Function], rt: &tokio::runtime::Runtime, paralle
         instances::PROCESSES
     );
     let result = instances::run(functions, &store, &provider, rt, parallel);
-    let table = report::instances(&result);
+    let mut table = report::instances(&result);
+    // Said in the table: the "Run" section above it is the last whole run's.
+    table.note.push_str(&format!(
+        " Measured alone (`BENCH_ONLY=instances`) at {}, {}; the other tables are the last whole run's.",
+        machine::revision(),
+        machine::command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+    ));
     print!("{}", table.text());
     if let Some(path) = benchmarks_md() {
         table::write_section(path, &table, report::BURSTS);

@@ -79,8 +79,7 @@ pub fn write(path: &str, generated: &str) {
         .ok()
         .and_then(|old| old.find(HAND_WRITTEN).map(|i| old[i..].to_owned()))
         .unwrap_or_else(|| format!("{HAND_WRITTEN}\n"));
-    std::fs::write(path, format!("{generated}{kept}"))
-        .unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+    write_whole(path, &format!("{generated}{kept}"));
 }
 
 /// Writes `table` into the generated part of the file at `path` in place of
@@ -117,5 +116,14 @@ pub fn write_section(path: &str, table: &Table, after: &str) {
         table.markdown(),
         &old[place.end..]
     );
-    std::fs::write(path, new).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+    write_whole(path, &new);
+}
+
+/// Replaces `path` with `contents` whole: written beside it, then renamed
+/// over it, so that a run cut off while writing leaves the old file.
+fn write_whole(path: &str, contents: &str) {
+    let temporary = format!("{path}.tmp");
+    std::fs::write(&temporary, contents)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
 }

@@ -688,6 +688,8 @@ try {
           // The 404's error event comes after the load: wait for what it does.
           await page.locator("#picture").waitFor({ state: "hidden", timeout: 5000 }).catch(() => {});
           check(await page.locator("#picture").isHidden(), `${what} is shown`);
+          // The page's own refusal, not the CSP's: it never sets the source.
+          if (picture !== missing) check((await page.locator("#picture").getAttribute("src")) === null, `the page gave ${what} to the image`);
         } finally {
           await page.unroute(`${APP_URL}/api/user-info`, answer);
           await page.unroute(missing, notFound);
