@@ -43,6 +43,28 @@ const check = (ok, message) => {
   if (!ok) throw new StepError(message);
 };
 
+// Runs `body` while the answer to `url` is held back (the page shows its
+// busy state meanwhile), then lets it through: that answer, or the error
+// that came instead (caught, so that the step reports it as its own).
+async function whileHeld(page, url, body) {
+  let release;
+  const gate = new Promise((resolve) => (release = resolve));
+  const hold = async (route) => {
+    await gate;
+    await route.continue();
+  };
+  const answer = page.waitForResponse((r) => r.url() === url).catch((e) => e);
+  await page.route(url, hold);
+  try {
+    await body();
+  } finally {
+    release();
+  }
+  const response = await answer;
+  await page.unroute(url, hold);
+  return response;
+}
+
 // A description list's rows, as { term: description }.
 async function rowsOf(list) {
   return list.evaluate((dl) => {
@@ -533,9 +555,6 @@ try {
   });
 
   await step('"Validate token": the token is valid, with readable times', async () => {
-    // A caught rejection: a step that fails before the answer is reported
-    // as that step's failure, not as Node's unhandled rejection.
-    const answer = page.waitForResponse((r) => r.url() === `${APP_URL}/api/validate-token`).catch((e) => e);
     // A double click asks once: the busy button ignores the second click
     // (aria-disabled, unlike disabled, does not stop one). The answer is
     // held until both clicks are in (else a fast answer makes the button
@@ -546,25 +565,14 @@ try {
       if (new URL(request.url()).pathname === "/api/validate-token") validations += 1;
     };
     page.on("request", onValidate);
-    let release;
-    const held = new Promise((resolve) => (release = resolve));
-    const hold = async (route) => {
-      await held;
-      await route.continue();
-    };
-    await page.route(`${APP_URL}/api/validate-token`, hold);
     // By its action: its accessible name changes while it is busy.
     const validate = page.locator('[data-action="validate"]');
-    try {
+    const response = await whileHeld(page, `${APP_URL}/api/validate-token`, async () => {
       await validate.dblclick();
       await expectText(validate, "Validating token…", "the busy button's label");
       check((await validate.getAttribute("aria-disabled")) === "true", "the busy button is not aria-disabled");
       await expectText(page.locator("#token-status"), "Validating token…", "the live region while validating");
-    } finally {
-      release();
-    }
-    const response = await answer;
-    await page.unroute(`${APP_URL}/api/validate-token`, hold);
+    });
     check(!(response instanceof Error), `no answer from /api/validate-token: ${response}`);
     check(response.status() === 200, `/api/validate-token answered ${response.status()}`);
     const answered = await response.json();
@@ -792,24 +800,15 @@ try {
 
     await page.bringToFront();
     // The answer is held while the page shows that it is busy.
-    let release;
-    const held = new Promise((resolve) => (release = resolve));
-    const hold = async (route) => {
-      await held;
-      await route.continue();
-    };
-    await page.route(`${APP_URL}/api/auth/signout`, hold);
     const signOutButton = page.locator('#signed-in [data-action="sign-out"]');
-    try {
+    const signedOut = await whileHeld(page, `${APP_URL}/api/auth/signout`, async () => {
       await signOutButton.click();
       await expectText(signOutButton, "Signing out…", "the busy Sign out button's label");
       check((await signOutButton.getAttribute("aria-disabled")) === "true", "the busy Sign out button is not aria-disabled");
       await expectText(page.locator("#status"), "Signing out…", "the status line while signing out");
-    } finally {
-      release();
-    }
+    });
+    check(!(signedOut instanceof Error), `no answer from /api/auth/signout: ${signedOut}`);
     await expectUrl(page, "/", "after Sign out");
-    await page.unroute(`${APP_URL}/api/auth/signout`, hold);
     await expectVisible(signInLink, "the sign-in link after sign-out");
     await expectText(page.getByRole("status"), "You are signed out.", "the status line after sign-out");
     await visited(page, "home-after-sign-out");
