@@ -6,7 +6,7 @@
 //! the one "no session" check ([`assert_no_session`]); the emulator as the
 //! library's HTTP client ([`EmulatorClient`]); a real `redis-server`
 //! ([`RedisServer`]); child processes killed on drop with a clean
-//! environment; free loopback ports; the npm suites. A renamed cookie or a
+//! environment; free loopback ports; the npm and PyPI suites. A renamed cookie or a
 //! changed provider page is fixed here once.
 //!
 //! Test code: it panics with a message rather than returning errors.
@@ -18,6 +18,7 @@ mod jar;
 mod node;
 mod page;
 mod process;
+mod python;
 mod redis;
 mod transport;
 
@@ -32,6 +33,7 @@ pub use process::{
     free_port, private_dir, spawn, spawn_command, spawn_emulator, unique_name, url_in,
     workspace_bin, workspace_root,
 };
+pub use python::python_suite;
 pub use redis::{RedisServer, info_field, info_stat, target_dir};
 pub use transport::{
     BoxFuture, Handler, Http, InProcess, Request, Response, Transport, origin_of, ready_now,

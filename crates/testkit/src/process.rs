@@ -237,8 +237,11 @@ impl Process {
     }
 }
 
-/// How long [`spawn`] waits for the ready line.
-const READY_WITHIN: Duration = Duration::from_secs(30);
+/// How long [`spawn`] waits for the ready line: a child that starts in a
+/// second alone can take many under a full test run on two cores (a
+/// Node.js provider once took more than 30 s there); one that never gets
+/// ready still fails, a minute later.
+const READY_WITHIN: Duration = Duration::from_secs(60);
 
 /// testkit's own directory, `<target>/testkit` under the build's target
 /// directory ([`target_dir`]), readable by its owner only: the children's
@@ -311,7 +314,7 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// Starts `program` with a clean environment plus `env`, in [`child_dir`]
 /// (so that no `.env` or `.env.local` is read, neither a developer's nor
-/// one left in the temporary directory), and waits up to 30 s for a stdout
+/// one left in the temporary directory), and waits up to a minute for a stdout
 /// line containing `ready`; returns the process, with the lines it printed
 /// so far, and that line. The rest of its stdout is drained in the
 /// background; its stderr is the test's.
@@ -326,7 +329,7 @@ pub fn spawn(program: &str, env: &[(&str, String)], ready: &str) -> (Process, St
 }
 
 /// Starts `command` (`name` in messages) with its stdout piped, and waits
-/// up to 30 s for a stdout line containing `ready`: [`spawn`] for a
+/// up to a minute for a stdout line containing `ready`: [`spawn`] for a
 /// command built by the caller (e.g. on [`clean_command`]).
 pub fn spawn_command(command: &mut Command, name: &str, ready: &str) -> (Process, String) {
     command.stdout(Stdio::piped());
