@@ -7,7 +7,9 @@
 //! §3.1.3.7: RS256, or another of RS384, RS512, PS256–PS512, ES256,
 //! ES384 and Ed25519 where the provider's metadata lists it, by a key
 //! bound to that one algorithm (RFC 8725 §3.1), against the provider's
-//! key set, issuer, audience, expiry, nonce; one refreshed while the key
+//! key set, issuer, audience, expiry, nonce, and refused when its `typ`
+//! names another kind of JWT, such as an access token (RFC 8725 §3.11);
+//! one refreshed while the key
 //! set cannot be fetched, or does not list its key even fetched again (a
 //! rotation not yet seen everywhere), is checked by its claims and trusted
 //! by TLS, as step 6 allows, and its claims are not used);

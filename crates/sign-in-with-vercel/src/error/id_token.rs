@@ -23,6 +23,11 @@ pub enum IdTokenError {
     UnsupportedAlgorithm(String),
     /// The header carries `crit` extensions we do not understand (RFC 7515 §4.1.11).
     CriticalHeader,
+    /// The header's `typ` names another kind of JWT (explicit typing, RFC
+    /// 8725 §3.11): an access token's `at+jwt` (RFC 9068 §2.1), a logout
+    /// token's `logout+jwt` (OpenID Connect Back-Channel Logout §2.4), or
+    /// any other `…+jwt`. ID tokens have no such type: `JWT`, or none.
+    OtherKindOfJwt,
     /// No key of the token's algorithm in the provider's JWK Set has the
     /// token's `kid`, even after a refetch.
     UnknownKey,
@@ -68,6 +73,7 @@ impl fmt::Display for IdTokenError {
                 write!(f, "algorithm {:?} not allowed", jose_algorithm(alg))
             }
             Self::CriticalHeader => f.write_str("unsupported crit header"),
+            Self::OtherKindOfJwt => f.write_str("typ names another kind of JWT"),
             Self::UnknownKey => f.write_str("no key of its algorithm under its kid"),
             Self::AmbiguousKey => f.write_str("no kid and several keys"),
             Self::Missing => f.write_str(

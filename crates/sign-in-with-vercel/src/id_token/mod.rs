@@ -99,6 +99,26 @@ struct Header {
     /// is no array of names (RFC 7515 §4.1.11) and is refused alike.
     #[serde(default, deserialize_with = "present")]
     crit: bool,
+    /// The media type of the whole JWS (RFC 7515 §4.1.9), any JSON value:
+    /// only a string is read ([`names_another_kind`]).
+    #[serde(default)]
+    typ: Option<Value>,
+}
+
+/// Whether a header's `typ` names a kind of JWT other than an ID token: a
+/// media type with the `+jwt` suffix (RFC 8725 §3.11, its `application/`
+/// optional and its case ignored, RFC 7515 §4.1.9), such as an access
+/// token's `at+jwt` (RFC 9068 §2.1) or a logout token's `logout+jwt`.
+/// `JWT`, `application/jwt` and values of no such form are left alone:
+/// OpenID Connect gives ID tokens no type of their own.
+fn names_another_kind(typ: Option<&Value>) -> bool {
+    match typ {
+        Some(Value::String(typ)) => {
+            let typ = typ.trim().as_bytes();
+            typ.len() >= 4 && typ[typ.len() - 4..].eq_ignore_ascii_case(b"+jwt")
+        }
+        _ => false,
+    }
 }
 
 /// `true` for a member that is there, whatever its value (`null` too,
@@ -220,8 +240,8 @@ impl<'a> JwsParts<'a> {
 
     /// The JOSE header and its algorithm, refusing any algorithm not in
     /// `accepted` before a key is looked at (step 7; step 8's HMAC with
-    /// the client secret is not offered) and any `crit` extension
-    /// (RFC 7515 §4.1.11).
+    /// the client secret is not offered), any `crit` extension (RFC 7515
+    /// §4.1.11) and a `typ` of another kind of JWT ([`names_another_kind`]).
     fn header(&self, accepted: Algorithms) -> Result<(Header, Algorithm), IdTokenError> {
         let header: Header =
             serde_json::from_slice(&decode(self.header)?).map_err(|_| IdTokenError::Malformed)?;
@@ -233,6 +253,9 @@ impl<'a> JwsParts<'a> {
         };
         if header.crit {
             return Err(IdTokenError::CriticalHeader);
+        }
+        if names_another_kind(header.typ.as_ref()) {
+            return Err(IdTokenError::OtherKindOfJwt);
         }
         Ok((header, alg))
     }

@@ -690,6 +690,55 @@ fn a_crit_header_is_refused_even_null() {
     }
 }
 
+/// RFC 8725 §3.11: a JWT typed as another kind (an access token of RFC
+/// 9068, a logout token) is no ID token, however it is signed and whatever
+/// its claims; `JWT` in any case, `application/jwt`, no `typ` and a `typ`
+/// that is no string are what ID tokens carry, and pass.
+#[test]
+fn a_typ_of_another_kind_of_jwt_is_refused() {
+    let pair = key_pair(KEY_A);
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let sign = |typ: Option<Value>| {
+        let mut header = json!({"alg": "RS256", "kid": KID_A});
+        if let Some(typ) = typ {
+            header["typ"] = typ;
+        }
+        let input = format!("{}.{}", b64(&header), b64(&claims()));
+        let signature = URL_SAFE_NO_PAD.encode(rs256(&pair, input.as_bytes()));
+        IdToken::new(format!("{input}.{signature}"))
+    };
+    let nonce = Nonce::new("n1");
+    let verdict =
+        |typ: Option<Value>| verify(&sign(typ), &keys(), &expected(Some(&nonce), None)).map(|_| ());
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "logout+jwt",
+        "application/logout+jwt",
+        "secevent+jwt",
+        "dpop+jwt",
+        " at+jwt ",
+    ] {
+        assert_eq!(
+            verdict(Some(json!(typ))),
+            Err(IdTokenError::OtherKindOfJwt),
+            "{typ}"
+        );
+    }
+    for typ in [
+        Some(json!("JWT")),
+        Some(json!("jwt")),
+        Some(json!("application/jwt")),
+        Some(json!("+jw")),
+        Some(json!(null)),
+        Some(json!(7)),
+        None,
+    ] {
+        assert_eq!(verdict(typ.clone()), Ok(()), "{typ:?}");
+    }
+}
+
 #[test]
 fn the_test_keys_are_distinct_2048_bit_keys() {
     let (a, b) = (key_pair(KEY_A), key_pair(KEY_B));

@@ -1,0 +1,307 @@
+//! The relying party against a hostile OpenID Provider: axa-group's
+//! `oauth2-mock-server` (pinned in `e2e/oauth2-mock-server/package.json`),
+//! run by `node e2e/oauth2-mock-server/server.mjs` on loopback, whose hooks
+//! spoil one answer at a time: the authorization redirect, the token
+//! response (its ID token re-signed by the provider's own key, so that
+//! only the check under test can refuse it), userinfo. The app is the
+//! `dev` binary (what `cargo run` starts) configured for that issuer, as a
+//! user would configure it for any provider.
+//!
+//! Each spoiled answer must be refused where it arrives, with the error
+//! its kind calls for (OpenID Connect Core §3.1.3.7 and §12.2, RFC 6749
+//! §4.1.2 and §5, RFC 7515, RFC 8725, RFC 9207), and no one signed in; and
+//! each fault must have been used (a fault the provider never applied
+//! would pass for a refusal).
+//!
+//! Needs Node.js (>= 20) on PATH. Installs the provider with `npm ci` when
+//! `node_modules` is missing.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+use testkit::{Browser, Process, clean_command, free_port, node_suite, spawn, spawn_command};
+
+/// `cargo run`'s binary: the dev server.
+static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
+const OP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oauth2-mock-server");
+/// The user every token of this provider names.
+const SUBJECT: &str = "johndoe";
+
+/// Node.js is there and the provider's packages are installed, once per
+/// test binary.
+fn node_ready() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        node_suite("oauth2-mock-server", "oauth2-mock-server");
+    });
+}
+
+/// The provider process, and the file its stderr goes to (shown when the
+/// test fails, removed when dropped).
+struct Provider {
+    _process: Process,
+    issuer: String,
+    stderr: PathBuf,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+            eprintln!("--- oauth2-mock-server stderr ---\n{text}");
+        }
+        let _ = std::fs::remove_file(&self.stderr);
+    }
+}
+
+impl Provider {
+    /// Starts `server.mjs` on a port the OS picks, its tokens living
+    /// `expires_in` seconds.
+    fn start(expires_in: u64) -> Self {
+        node_ready();
+        let stderr = testkit::private_dir().join(format!(
+            "{}.log",
+            testkit::unique_name("oauth2-mock-server")
+        ));
+        let mut command = clean_command("node");
+        command
+            .arg(Path::new(OP_DIR).join("server.mjs"))
+            .current_dir(OP_DIR)
+            .env_remove("NODE_OPTIONS")
+            .env("PORT", "0")
+            .env("HOST", "127.0.0.1")
+            .env("EXPIRES_IN", expires_in.to_string())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        let (process, ready) = spawn_command(&mut command, "oauth2-mock-server", "READY ");
+        let ready: Value = serde_json::from_str(ready.trim_start_matches("READY ")).unwrap();
+        let issuer = ready["issuer"].as_str().unwrap().to_owned();
+        assert_eq!(
+            issuer,
+            format!("http://127.0.0.1:{}", ready["port"].as_u64().unwrap())
+        );
+        Self {
+            _process: process,
+            issuer,
+            stderr,
+        }
+    }
+
+    /// Arms `fault` for the next answer it applies to.
+    async fn arm(&self, fault: &str) {
+        let page = Browser::default()
+            .post(&format!("{}/_fault/{fault}", self.issuer), &[])
+            .await;
+        assert_eq!(page.status, 204, "arming {fault}: {}", page.body);
+    }
+
+    /// Fails unless the armed fault was used.
+    async fn assert_used(&self, fault: &str) {
+        let page = Browser::default()
+            .get(&format!("{}/_fault", self.issuer))
+            .await;
+        assert_eq!(
+            page.json()["armed"],
+            Value::Null,
+            "{fault} was never applied: the case proves nothing"
+        );
+    }
+}
+
+/// The provider and the app configured for it.
+struct Stack {
+    // Dropped in this order: the app, then the provider.
+    _app: Process,
+    op: Provider,
+    app: String,
+}
+
+impl Stack {
+    fn start(expires_in: u64) -> Self {
+        let op = Provider::start(expires_in);
+        let port = free_port();
+        let env = [
+            ("PORT", port.to_string()),
+            ("VERCEL_APP_CLIENT_ID", "hostile-suite-client".to_owned()),
+            (
+                "VERCEL_APP_CLIENT_SECRET",
+                "hostile-suite-secret".to_owned(),
+            ),
+            ("VERCEL_APP_TOKEN_AUTH", String::new()),
+            ("VERCEL_OAUTH_ISSUER", op.issuer.clone()),
+            ("APP_URL", String::new()),
+            (
+                "AUTH_SECRET",
+                "oauth2-mock-server-suite-secret-0123456789".into(),
+            ),
+        ];
+        let (app, _) = spawn(&DEV, &env, "Press Ctrl+C to stop.");
+        Self {
+            _app: app,
+            op,
+            app: format!("http://localhost:{port}"),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app)
+    }
+
+    /// Clicks "Sign in" (the provider answers at once, no page of its
+    /// own) and follows every redirect; where the browser lands.
+    async fn sign_in(&self, browser: &mut Browser) -> String {
+        let landing = browser.visit(&self.url("/api/auth/authorize")).await;
+        assert_eq!(landing.status, 200, "{}: {}", landing.url, landing.body);
+        landing.url
+    }
+
+    /// Who the session names (`None`: signed out).
+    async fn who(&self, browser: &mut Browser) -> Option<String> {
+        let page = browser.get(&self.url("/api/auth/session")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.json()["user"]["sub"].as_str().map(str::to_owned)
+    }
+}
+
+/// Every spoiled answer of a sign-in lands on the error page with the
+/// code its kind calls for, and signs no one in; the same sign-in
+/// unspoiled goes through.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_spoiled_sign_in_is_refused() {
+    let stack = Stack::start(3600);
+    let cases: &[(&str, &str)] = &[
+        // The ID token's claims and header (OpenID Connect Core §3.1.3.7,
+        // RFC 7515 §4.1.11, RFC 8725 §3.11).
+        ("aud_other", "invalid_token"),
+        ("aud_extra", "invalid_token"),
+        ("azp_other", "invalid_token"),
+        ("iss_other", "invalid_token"),
+        ("iss_trailing_slash", "invalid_token"),
+        ("expired", "invalid_token"),
+        ("exp_missing", "invalid_token"),
+        ("iat_future", "invalid_token"),
+        ("iat_missing", "invalid_token"),
+        ("nbf_future", "invalid_token"),
+        ("nonce_other", "invalid_token"),
+        ("nonce_missing", "invalid_token"),
+        ("sub_missing", "invalid_token"),
+        ("at_hash_wrong", "invalid_token"),
+        ("kid_unknown", "invalid_token"),
+        ("crit", "invalid_token"),
+        ("typ_at_jwt", "invalid_token"),
+        ("typ_logout_jwt", "invalid_token"),
+        // Its signature and algorithm (RFC 8725 §2.1, §3.1).
+        ("signature_swapped", "invalid_token"),
+        ("alg_none", "invalid_token"),
+        ("hs256_public_key", "invalid_token"),
+        ("rs512_unlisted", "invalid_token"),
+        // The token response (RFC 6749 §5.1, §5.2).
+        ("id_token_missing", "configuration"),
+        ("id_token_number", "provider_unavailable"),
+        ("token_type_mac", "provider_unavailable"),
+        ("access_token_missing", "provider_unavailable"),
+        ("invalid_grant", "token_rejected"),
+        ("invalid_client", "configuration"),
+        ("server_error_html", "provider_unavailable"),
+        // The authorization response (RFC 6749 §4.1.2, RFC 9207).
+        ("state_other", "invalid_state"),
+        ("state_missing", "invalid_state"),
+        ("code_missing", "invalid_response"),
+        ("code_twice", "invalid_request"),
+        ("iss_param_other", "invalid_response"),
+        ("error_access_denied", "access_denied"),
+        ("error_unknown_with_text", "provider_error"),
+    ];
+    for (fault, code) in cases {
+        let mut browser = Browser::default();
+        stack.op.arm(fault).await;
+        let landing = stack.sign_in(&mut browser).await;
+        stack.op.assert_used(fault).await;
+        assert_eq!(
+            landing,
+            stack.url(&format!("/auth/error?error={code}")),
+            "{fault}"
+        );
+        assert_eq!(stack.who(&mut browser).await, None, "{fault} signed in");
+        testkit::assert_no_session(browser.jar("localhost"));
+    }
+    // The provider unspoiled: signed in.
+    let mut browser = Browser::default();
+    assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
+    assert_eq!(stack.who(&mut browser).await.as_deref(), Some(SUBJECT));
+}
+
+/// userinfo that names another user ends the session (OpenID Connect Core
+/// §5.3.4); one that refuses the token is asked again with a refreshed
+/// one; one that is not JSON is the provider's trouble, the session kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn spoiled_userinfo_answers() {
+    let stack = Stack::start(3600);
+    let cases: &[(&str, u16, &str, bool)] = &[
+        ("userinfo_sub_other", 401, "subject_mismatch", false),
+        ("userinfo_invalid_token", 200, "", true),
+        ("userinfo_not_json", 502, "provider_unavailable", true),
+    ];
+    for (fault, status, code, kept) in cases {
+        let mut browser = Browser::default();
+        assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
+        stack.op.arm(fault).await;
+        let info = browser.get(&stack.url("/api/user-info")).await;
+        stack.op.assert_used(fault).await;
+        assert_eq!(info.status, *status, "{fault}: {}", info.body);
+        if info.status == 200 {
+            assert_eq!(info.json()["userInfo"]["sub"], SUBJECT, "{fault}");
+        } else {
+            assert_eq!(info.json()["error"], *code, "{fault}: {}", info.body);
+        }
+        let who = stack.who(&mut browser).await;
+        assert_eq!(who.is_some(), *kept, "{fault}: the session is {who:?}");
+    }
+}
+
+/// A refresh whose answer is spoiled: a refreshed ID token that fails a
+/// check (§12.2: the same user, issuer and audience; its signature, its
+/// type) ends the session; a refused grant ends it (409: without a store
+/// it may be a race lost); a refused client or a broken provider keeps it.
+#[tokio::test(flavor = "multi_thread")]
+async fn spoiled_refreshes() {
+    const EXPIRES_IN: u64 = 3;
+    let stack = Stack::start(EXPIRES_IN);
+    let cases: &[(&str, u16, &str, bool)] = &[
+        ("sub_other", 401, "invalid_token", false),
+        ("aud_other", 401, "invalid_token", false),
+        ("iss_other", 401, "invalid_token", false),
+        ("signature_swapped", 401, "invalid_token", false),
+        ("alg_none", 401, "invalid_token", false),
+        ("typ_at_jwt", 401, "invalid_token", false),
+        ("invalid_grant", 409, "session_refresh_conflict", false),
+        ("invalid_client", 500, "configuration", true),
+        ("server_error_html", 502, "provider_unavailable", true),
+    ];
+    // Every browser signs in first, then all wait out the tokens' life
+    // once; each refresh then takes its own fault, one after another.
+    let mut browsers = Vec::new();
+    for _ in cases {
+        let mut browser = Browser::default();
+        assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
+        browsers.push(browser);
+    }
+    tokio::time::sleep(Duration::from_millis(EXPIRES_IN * 1000 + 600)).await;
+    for ((fault, status, code, kept), browser) in cases.iter().zip(&mut browsers) {
+        stack.op.arm(fault).await;
+        let info = browser.get(&stack.url("/api/user-info")).await;
+        stack.op.assert_used(fault).await;
+        assert_eq!(info.status, *status, "{fault}: {}", info.body);
+        assert_eq!(info.json()["error"], *code, "{fault}: {}", info.body);
+        let who = stack.who(browser).await;
+        assert_eq!(who.is_some(), *kept, "{fault}: the session is {who:?}");
+    }
+    // Unspoiled, the refresh goes through.
+    let mut browser = Browser::default();
+    assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
+    tokio::time::sleep(Duration::from_millis(EXPIRES_IN * 1000 + 600)).await;
+    let info = browser.get(&stack.url("/api/user-info")).await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert_eq!(stack.who(&mut browser).await.as_deref(), Some(SUBJECT));
+}
