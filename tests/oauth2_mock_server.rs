@@ -166,7 +166,8 @@ impl Stack {
 
 /// Every spoiled answer of a sign-in lands on the error page with the
 /// code its kind calls for, and signs no one in; the same sign-in
-/// unspoiled goes through.
+/// unspoiled goes through, and so does one signed by a key published
+/// since the app last fetched the key set.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_spoiled_sign_in_is_refused() {
     let stack = Stack::start(3600);
@@ -191,6 +192,15 @@ async fn every_spoiled_sign_in_is_refused() {
         ("crit", "invalid_token"),
         ("typ_at_jwt", "invalid_token"),
         ("typ_logout_jwt", "invalid_token"),
+        // The key it names (RFC 7517 §4.2–4.4, RFC 7518 §3.3, RFC 8725
+        // §3.1): none published, too short, for encryption, bound to
+        // another algorithm, of another type.
+        ("key_unpublished", "invalid_token"),
+        ("key_weak_1024", "invalid_token"),
+        ("key_use_enc", "invalid_token"),
+        ("key_ops_encrypt", "invalid_token"),
+        ("key_alg_rs512", "invalid_token"),
+        ("key_of_another_type", "invalid_token"),
         // Its signature and algorithm (RFC 8725 §2.1, §3.1).
         ("signature_swapped", "invalid_token"),
         ("alg_none", "invalid_token"),
@@ -226,9 +236,17 @@ async fn every_spoiled_sign_in_is_refused() {
         assert_eq!(stack.who(&mut browser).await, None, "{fault} signed in");
         testkit::assert_no_session(browser.jar("localhost"));
     }
-    // The provider unspoiled: signed in.
+    // The provider unspoiled: signed in, its key found among the unfit
+    // ones of its set.
     let mut browser = Browser::default();
     assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
+    assert_eq!(stack.who(&mut browser).await.as_deref(), Some(SUBJECT));
+    // A key rotated in since the app fetched the set (OpenID Connect Core
+    // §10.1.1): the token's unknown `kid` makes the app fetch it again.
+    let mut browser = Browser::default();
+    stack.op.arm("key_rotated").await;
+    assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
+    stack.op.assert_used("key_rotated").await;
     assert_eq!(stack.who(&mut browser).await.as_deref(), Some(SUBJECT));
 }
 

@@ -1,16 +1,17 @@
 // A hostile OpenID Provider for tests/oauth2_mock_server.rs: axa-group's
 // oauth2-mock-server (an issuer of RS256 JWTs with discovery, JWKS, token,
 // userinfo, revocation and introspection endpoints), whose hooks spoil one
-// answer at a time. `POST /_fault/<name>` arms a fault; the next answer it
-// applies to (the authorization redirect, the token response, userinfo)
-// carries it, and disarms it. `GET /_fault` says what is still armed, so
-// that a test sees its fault was used.
+// answer at a time, and whose key set holds keys unfit for its ID tokens.
+// `POST /_fault/<name>` arms a fault; the next answer it applies to (the
+// authorization redirect, the token response, userinfo) carries it, and
+// disarms it. `GET /_fault` says what is still armed, so that a test sees
+// its fault was used.
 //
 // Environment: PORT (0: any), HOST (127.0.0.1), EXPIRES_IN (seconds the
 // tokens live; 3600 unless set). Prints `READY {"port":…,"issuer":…}`.
 
 import http from "node:http";
-import { createHmac, createPrivateKey, createPublicKey, createSign } from "node:crypto";
+import { createHmac, createPrivateKey, createPublicKey, createSign, generateKeyPairSync } from "node:crypto";
 import { OAuth2Issuer, OAuth2Service } from "oauth2-mock-server";
 
 const host = process.env.HOST || "127.0.0.1";
@@ -27,12 +28,53 @@ const b64 = (value) => Buffer.from(typeof value === "string" ? value : JSON.stri
 const unb64 = (part) => JSON.parse(Buffer.from(part, "base64url").toString());
 const now = () => Math.floor(Date.now() / 1000);
 
-/// `header` and `payload` signed by the issuer's key, RS256 unless `hash`
-/// says otherwise (the header's `alg` is the caller's).
-function sign(header, payload, hash = "RSA-SHA256") {
+/// `header` and `payload` signed by `key` (the issuer's unless said),
+/// RS256 unless `hash` says otherwise (the header's `alg` is the caller's).
+function sign(header, payload, hash = "RSA-SHA256", key = privateKey) {
   const input = `${b64(header)}.${b64(payload)}`;
-  return `${input}.${createSign(hash).update(input).sign(privateKey).toString("base64url")}`;
+  return `${input}.${createSign(hash).update(input).sign(key).toString("base64url")}`;
 }
+
+/// A new key pair: its private key, and its public JWK with `kid` and
+/// `members` (`alg`, `use`, `key_ops`).
+function keyPair(kind, options, kid, members) {
+  const pair = generateKeyPairSync(kind, options);
+  return { kid, privateKey: pair.privateKey, jwk: { ...pair.publicKey.export({ format: "jwk" }), kid, ...members } };
+}
+/// Keys the key set publishes beside the issuer's, each unfit for an RS256
+/// ID token: the key set stays usable for the issuer's key (a provider's
+/// set holds encryption keys and others), and a token signed by one of
+/// them is refused.
+const UNFIT = {
+  key_weak_1024: keyPair("rsa", { modulusLength: 1024 }, "weak-1024", { alg: "RS256", use: "sig" }),
+  key_use_enc: keyPair("rsa", { modulusLength: 2048 }, "encryption-key", { alg: "RS256", use: "enc" }),
+  key_ops_encrypt: keyPair("rsa", { modulusLength: 2048 }, "encrypt-only", { alg: "RS256", key_ops: ["encrypt"] }),
+  key_alg_rs512: keyPair("rsa", { modulusLength: 2048 }, "rs512-key", { alg: "RS512", use: "sig" }),
+};
+const ecKey = keyPair("ec", { namedCurve: "P-256" }, "ec-key", { alg: "ES256", use: "sig" });
+/// A key the set never publishes.
+const unpublished = keyPair("rsa", { modulusLength: 2048 }, "unpublished", { alg: "RS256" });
+/// A key the set publishes from the moment its fault is armed: a rotation
+/// the relying party has not seen, which a refetch finds.
+const rotated = keyPair("rsa", { modulusLength: 2048 }, "rotated-in", { alg: "RS256", use: "sig" });
+let rotatedPublished = false;
+
+/// The key set: the issuer's key and the others.
+function keySet() {
+  const keys = [...issuer.keys.toJSON(), ...Object.values(UNFIT).map((k) => k.jwk), ecKey.jwk];
+  if (rotatedPublished) keys.push(rotated.jwk);
+  return { keys };
+}
+
+/// What each key fault signs the ID token with: its `kid` and key.
+const KEYS = {
+  ...Object.fromEntries(Object.entries(UNFIT).map(([name, k]) => [name, k])),
+  key_unpublished: unpublished,
+  // RS256 by the issuer's key, under the `kid` of an EC key.
+  key_of_another_type: { kid: ecKey.kid, privateKey },
+  // Accepted: a key the cached set lacks, found by a refetch.
+  key_rotated: rotated,
+};
 
 /// What each fault does to the ID token's header and claims (re-signed
 /// with the issuer's own key: only the named check can refuse it).
@@ -112,7 +154,7 @@ const USERINFO = {
   userinfo_not_json: { statusCode: 200, body: "<html>not json</html>" },
 };
 
-const KNOWN = new Set([CLAIMS, RESPONSE, STATUS, REDIRECT, USERINFO].flatMap(Object.keys));
+const KNOWN = new Set([CLAIMS, KEYS, RESPONSE, STATUS, REDIRECT, USERINFO].flatMap(Object.keys));
 let armed = null;
 /// The armed fault if it is one of `table`'s, disarmed.
 function take(table) {
@@ -137,6 +179,13 @@ service.on("beforeResponse", (response) => {
     const payload = unb64(p);
     CLAIMS[fault](header, payload);
     body.id_token = sign(header, payload);
+    return;
+  }
+  fault = take(KEYS);
+  if (fault !== null && typeof body.id_token === "string") {
+    const [h, p] = body.id_token.split(".");
+    const { kid, privateKey: key } = KEYS[fault];
+    body.id_token = sign({ ...unb64(h), kid }, unb64(p), "RSA-SHA256", key);
     return;
   }
   fault = take(RESPONSE);
@@ -170,7 +219,12 @@ const server = http.createServer((req, res) => {
       return;
     }
     armed = arm[1];
+    if (armed === "key_rotated") rotatedPublished = true;
     res.writeHead(204).end();
+    return;
+  }
+  if (req.method === "GET" && req.url === "/jwks") {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(keySet()));
     return;
   }
   if (req.method === "GET" && req.url === "/_fault") {
