@@ -96,6 +96,8 @@ impl Provider {
             .args(["--user-claims", &claims().to_string()])
             .env("PYTHONPATH", site)
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            // Its log lines as they happen, not when a buffer fills.
+            .env("PYTHONUNBUFFERED", "1")
             .env_remove("PYTHONHOME")
             .env_remove("PYTHONSTARTUP")
             .stdout(output.try_clone().unwrap())
@@ -134,6 +136,27 @@ impl Provider {
             .lines()
             .filter(|l| l.contains("\"POST /oauth2/token HTTP/1.1\" 200"))
             .count()
+    }
+
+    /// Fails unless the provider has answered `n` token requests 200. Its
+    /// log line follows the answer: an instant later, so a count short of
+    /// `n` is read again for up to two seconds.
+    async fn assert_tokens_issued(&self, n: usize, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.tokens_issued() < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(self.tokens_issued(), n, "{what}:\n{}", self.log());
+    }
+
+    /// Fails unless the provider has logged `line` (read again for up to
+    /// two seconds, as [`Provider::assert_tokens_issued`]).
+    async fn assert_logged(&self, line: &str) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !self.log().contains(line) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(self.log().contains(line), "no {line:?} in:\n{}", self.log());
     }
 
     /// Registers a client for `redirect_uri` that authenticates with
@@ -309,7 +332,7 @@ async fn sign_in(browser: &mut Browser, stack: &Stack) {
     assert_eq!(back.location().as_deref(), Some("/profile"));
     assert_eq!(back.max_age("session.", false), Some(30 * 24 * 3600));
     assert_eq!(back.max_age("oauth_flow.", true), Some(0), "flow cookie");
-    assert_eq!(stack.op.tokens_issued(), 1);
+    stack.op.assert_tokens_issued(1, "the sign-in's").await;
 }
 
 /// The session names the user by the ID token's claims, verified, with no
@@ -371,7 +394,7 @@ async fn basic_by_default_whole_session() {
     let after = browser.jar("localhost").session_names();
     assert_eq!(after.len(), 1);
     assert_ne!(after, before, "a new session generation");
-    assert_eq!(stack.op.tokens_issued(), 2, "one refresh");
+    stack.op.assert_tokens_issued(2, "one refresh").await;
     who_is_signed_in(&mut browser, &stack).await;
 
     sign_out(&mut browser, &stack).await;
@@ -395,14 +418,10 @@ async fn client_secret_post_sign_in() {
     assert_eq!(info.status, 500, "{}", info.body);
     assert_eq!(info.json()["error"], "configuration", "{}", info.body);
     assert!(signed_in(&browser), "the session is kept");
-    assert!(
-        stack
-            .op
-            .log()
-            .contains("token endpoint error invalid_client"),
-        "the provider refused the client:\n{}",
-        stack.op.log()
-    );
+    stack
+        .op
+        .assert_logged("token endpoint error invalid_client")
+        .await;
     let who = browser.get(&stack.url("/api/auth/session")).await;
     assert_eq!(who.json()["user"]["sub"], SUBJECT, "{}", who.body);
 
@@ -421,12 +440,11 @@ async fn a_wrong_client_secret_is_a_configuration_error() {
     assert_eq!(page.url, stack.url("/auth/error?error=configuration"));
     assert_eq!(page.status, 200);
     assert!(!signed_in(&browser));
-    assert_eq!(stack.op.tokens_issued(), 0);
-    assert!(
-        stack.op.log().contains("invalid_client"),
-        "the provider refused the client:\n{}",
-        stack.op.log()
-    );
+    stack
+        .op
+        .assert_logged("token endpoint error invalid_client")
+        .await;
+    assert_eq!(stack.op.tokens_issued(), 0, "{}", stack.op.log());
 }
 
 /// Deny at the provider comes back as `access_denied` without `state`
@@ -491,12 +509,8 @@ async fn tokens_revoked_at_the_provider_end_the_session() {
     let who = browser.get(&stack.url("/api/auth/session")).await;
     assert_eq!(who.status, 200, "{}", who.body);
     assert_eq!(who.json()["user"], Value::Null);
-    assert!(
-        stack
-            .op
-            .log()
-            .contains("token endpoint error invalid_grant"),
-        "the provider refused the refresh:\n{}",
-        stack.op.log()
-    );
+    stack
+        .op
+        .assert_logged("token endpoint error invalid_grant")
+        .await;
 }
