@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use testkit::{Browser, Page, Process, clean_command, free_port, node_suite, spawn, spawn_command};
+use testkit::{
+    Browser, Page, Process, clean_command, free_port, node_suite, query_pairs, spawn, spawn_command,
+};
 
 /// `cargo run`'s binary: the dev server.
 static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
@@ -368,14 +370,6 @@ async fn to_callback(browser: &mut Browser, stack: &Stack) -> String {
     callback
 }
 
-fn query(url: &str) -> Vec<(String, String)> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
 fn with_query(url: &str, pairs: &[(String, String)]) -> String {
     let mut url = url::Url::parse(url).unwrap();
     url.query_pairs_mut().clear().extend_pairs(pairs);
@@ -431,7 +425,7 @@ async fn whole_session(client: Client) {
     );
 
     let callback = to_callback(&mut browser, &stack).await;
-    let params = query(&callback);
+    let params = query_pairs(&callback);
     let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert!(param("code").is_some(), "{callback}");
     assert_eq!(param("iss").as_deref(), Some(stack.op.issuer.as_str()));
@@ -625,7 +619,7 @@ async fn cancel_at_the_provider_shows_access_denied() {
     let cancelled = browser.get(&abort).await;
     let (callback, visit) = through_provider(&mut browser, &stack, cancelled).await;
     assert!(visit.is_empty(), "{visit:?}");
-    let params = query(&callback);
+    let params = query_pairs(&callback);
     assert!(
         params.contains(&("error".into(), "access_denied".into())),
         "{callback}"
@@ -710,7 +704,7 @@ async fn callback_iss_is_checked() {
         true
     );
     let tamper = |callback: &str, iss: Option<&str>| {
-        let mut params: Vec<(String, String)> = query(callback)
+        let mut params: Vec<(String, String)> = query_pairs(callback)
             .into_iter()
             .filter(|(k, _)| k != "iss")
             .collect();

@@ -27,7 +27,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use testkit::{Browser, Page, Process, clean_command, free_port, python_suite, spawn};
+use testkit::{Browser, Page, Process, clean_command, free_port, python_suite, query_pairs, spawn};
 
 /// `cargo run`'s binary: the dev server.
 static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
@@ -298,14 +298,6 @@ async fn to_callback(browser: &mut Browser, stack: &Stack, deny: bool) -> String
     callback
 }
 
-fn query(url: &str) -> Vec<(String, String)> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
 fn signed_in(browser: &Browser) -> bool {
     !browser.jar("localhost").session_names().is_empty()
 }
@@ -324,7 +316,7 @@ async fn until_expired() {
 /// one token request.
 async fn sign_in(browser: &mut Browser, stack: &Stack) {
     let callback = to_callback(browser, stack, false).await;
-    let params = query(&callback);
+    let params = query_pairs(&callback);
     assert!(params.iter().any(|(k, _)| k == "code"), "{callback}");
     assert!(params.iter().any(|(k, _)| k == "state"), "{callback}");
     let back = browser.get(&callback).await;
@@ -455,7 +447,7 @@ async fn deny_without_state_shows_access_denied() {
     let stack = Stack::start(Method::Post).await;
     let mut browser = Browser::default();
     let callback = to_callback(&mut browser, &stack, true).await;
-    let params = query(&callback);
+    let params = query_pairs(&callback);
     assert!(
         params.contains(&("error".into(), "access_denied".into())),
         "{callback}"

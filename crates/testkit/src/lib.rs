@@ -27,7 +27,7 @@ pub use emulator_client::EmulatorClient;
 pub use functions::{Function, Functions};
 pub use jar::{Jar, assert_no_session, assert_only_the_sign_out_mark, assert_session};
 pub use node::node_suite;
-pub use page::{Page, location, provider_answer, resolve};
+pub use page::{Page, location, provider_answer, query_pairs, resolve};
 pub use process::{
     CLEARED_VARS, Process, cargo_build, child_dir, clean_command, dev_server_bin, emulator_bin,
     free_port, private_dir, spawn, spawn_command, spawn_emulator, unique_name, url_in,

@@ -113,6 +113,16 @@ pub fn resolve(base: &str, reference: &str) -> String {
         .to_string()
 }
 
+/// The query parameters of `url`, decoded, in order (a repeated name is
+/// there as often as it was sent).
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    url::Url::parse(url)
+        .unwrap_or_else(|e| panic!("not a URL: {url:?}: {e}"))
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
 /// The value of attribute `name` in an HTML tag, entities decoded.
 fn attribute(tag: &str, name: &str) -> Option<String> {
     let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
