@@ -25,8 +25,9 @@ pub enum IdTokenError {
     CriticalHeader,
     /// The header's `typ` names another kind of JWT (explicit typing, RFC
     /// 8725 §3.11): an access token's `at+jwt` (RFC 9068 §2.1), a logout
-    /// token's `logout+jwt` (OpenID Connect Back-Channel Logout §2.4), or
-    /// any other `…+jwt`. ID tokens have no such type: `JWT`, or none.
+    /// token's `logout+jwt` (OpenID Connect Back-Channel Logout §2.4), a
+    /// security event's, a DPoP proof's… ID tokens carry `JWT`, none, or
+    /// (some providers) `id_token+jwt`.
     OtherKindOfJwt,
     /// No key of the token's algorithm in the provider's JWK Set has the
     /// token's `kid`, even after a refetch.

@@ -105,20 +105,44 @@ struct Header {
     typ: Option<Value>,
 }
 
-/// Whether a header's `typ` names a kind of JWT other than an ID token: a
-/// media type with the `+jwt` suffix (RFC 8725 §3.11, its `application/`
-/// optional and its case ignored, RFC 7515 §4.1.9), such as an access
-/// token's `at+jwt` (RFC 9068 §2.1) or a logout token's `logout+jwt`.
-/// `JWT`, `application/jwt` and values of no such form are left alone:
-/// OpenID Connect gives ID tokens no type of their own.
+/// The media types (RFC 7515 §4.1.9: `application/` left out, case
+/// ignored) of JWTs of other kinds that an issuer signs, or that are
+/// signed to it, with keys an ID token's could be: access tokens (RFC
+/// 9068 §2.1), logout tokens (OpenID Connect Back-Channel Logout 1.0
+/// §2.4), security events (RFC 8417 §2.3), introspection answers (RFC
+/// 9701), DPoP proofs (RFC 9449 §4.2), request objects (RFC 9101),
+/// federation entity statements (OpenID Federation 1.0), status lists and
+/// key-binding JWTs of SD-JWTs.
+const OTHER_KINDS: [&str; 9] = [
+    "at+jwt",
+    "logout+jwt",
+    "secevent+jwt",
+    "token-introspection+jwt",
+    "dpop+jwt",
+    "oauth-authz-req+jwt",
+    "entity-statement+jwt",
+    "statuslist+jwt",
+    "kb+jwt",
+];
+
+/// Whether a header's `typ` says the token is a JWT of another kind than
+/// an ID token ([`OTHER_KINDS`]; RFC 8725 §3.11's explicit typing). `JWT`,
+/// an ID token's own explicit type (`id_token+jwt`, which some providers
+/// send ahead of the specification), a type this list does not know, and
+/// a value that is no string pass: OpenID Connect gives ID tokens no type
+/// of their own.
 fn names_another_kind(typ: Option<&Value>) -> bool {
-    match typ {
-        Some(Value::String(typ)) => {
-            let typ = typ.trim().as_bytes();
-            typ.len() >= 4 && typ[typ.len() - 4..].eq_ignore_ascii_case(b"+jwt")
-        }
-        _ => false,
-    }
+    let Some(Value::String(typ)) = typ else {
+        return false;
+    };
+    let typ = typ.trim();
+    let subtype = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
+    };
+    OTHER_KINDS
+        .iter()
+        .any(|kind| kind.eq_ignore_ascii_case(subtype))
 }
 
 /// `true` for a member that is there, whatever its value (`null` too,

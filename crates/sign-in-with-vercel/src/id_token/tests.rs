@@ -691,9 +691,10 @@ fn a_crit_header_is_refused_even_null() {
 }
 
 /// RFC 8725 §3.11: a JWT typed as another kind (an access token of RFC
-/// 9068, a logout token) is no ID token, however it is signed and whatever
-/// its claims; `JWT` in any case, `application/jwt`, no `typ` and a `typ`
-/// that is no string are what ID tokens carry, and pass.
+/// 9068, a logout token, …) is no ID token, however it is signed and
+/// whatever its claims; `JWT` in any case, `application/jwt`, an ID
+/// token's own `id_token+jwt` (Connect2id sends it), a type of no known
+/// other kind, no `typ` and a `typ` that is no string pass.
 #[test]
 fn a_typ_of_another_kind_of_jwt_is_refused() {
     let pair = key_pair(KEY_A);
@@ -719,6 +720,9 @@ fn a_typ_of_another_kind_of_jwt_is_refused() {
         "secevent+jwt",
         "dpop+jwt",
         " at+jwt ",
+        "Application/AT+JWT",
+        "token-introspection+jwt",
+        "kb+jwt",
     ] {
         assert_eq!(
             verdict(Some(json!(typ))),
@@ -730,6 +734,12 @@ fn a_typ_of_another_kind_of_jwt_is_refused() {
         Some(json!("JWT")),
         Some(json!("jwt")),
         Some(json!("application/jwt")),
+        Some(json!("id_token+jwt")),
+        Some(json!("application/id_token+jwt")),
+        Some(json!("id+jwt")),
+        Some(json!("at+jwt+jwt")),
+        Some(json!("application/")),
+        Some(json!("applicationé/at+jwt")),
         Some(json!("+jw")),
         Some(json!(null)),
         Some(json!(7)),
