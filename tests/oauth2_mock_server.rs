@@ -1,9 +1,10 @@
 //! The relying party against a hostile OpenID Provider: axa-group's
 //! `oauth2-mock-server` (pinned in `e2e/oauth2-mock-server/package.json`),
 //! run by `node e2e/oauth2-mock-server/server.mjs` on loopback, whose hooks
-//! spoil one answer at a time: the authorization redirect, the token
-//! response (its ID token re-signed by the provider's own key, so that
-//! only the check under test can refuse it), userinfo. The app is the
+//! spoil one answer at a time: the discovery document, the authorization
+//! redirect, the token response (its ID token re-signed by the provider's
+//! own key, so that only the check under test can refuse it), userinfo;
+//! its key set also holds keys unfit for its ID tokens. The app is the
 //! `dev` binary (what `cargo run` starts) configured for that issuer, as a
 //! user would configure it for any provider.
 //!
@@ -120,27 +121,11 @@ struct Stack {
 impl Stack {
     fn start(expires_in: u64) -> Self {
         let op = Provider::start(expires_in);
-        let port = free_port();
-        let env = [
-            ("PORT", port.to_string()),
-            ("VERCEL_APP_CLIENT_ID", "hostile-suite-client".to_owned()),
-            (
-                "VERCEL_APP_CLIENT_SECRET",
-                "hostile-suite-secret".to_owned(),
-            ),
-            ("VERCEL_APP_TOKEN_AUTH", String::new()),
-            ("VERCEL_OAUTH_ISSUER", op.issuer.clone()),
-            ("APP_URL", String::new()),
-            (
-                "AUTH_SECRET",
-                "oauth2-mock-server-suite-secret-0123456789".into(),
-            ),
-        ];
-        let (app, _) = spawn(&DEV, &env, "Press Ctrl+C to stop.");
+        let (app, url) = start_app(&op);
         Self {
             _app: app,
             op,
-            app: format!("http://localhost:{port}"),
+            app: url,
         }
     }
 
@@ -162,6 +147,29 @@ impl Stack {
         assert_eq!(page.status, 200, "{}", page.body);
         page.json()["user"]["sub"].as_str().map(str::to_owned)
     }
+}
+
+/// The app (`cargo run`'s server) configured for `op` as a user would
+/// configure it for any provider: its process and its URL.
+fn start_app(op: &Provider) -> (Process, String) {
+    let port = free_port();
+    let env = [
+        ("PORT", port.to_string()),
+        ("VERCEL_APP_CLIENT_ID", "hostile-suite-client".to_owned()),
+        (
+            "VERCEL_APP_CLIENT_SECRET",
+            "hostile-suite-secret".to_owned(),
+        ),
+        ("VERCEL_APP_TOKEN_AUTH", String::new()),
+        ("VERCEL_OAUTH_ISSUER", op.issuer.clone()),
+        ("APP_URL", String::new()),
+        (
+            "AUTH_SECRET",
+            "oauth2-mock-server-suite-secret-0123456789".into(),
+        ),
+    ];
+    let (app, _) = spawn(&DEV, &env, "Press Ctrl+C to stop.");
+    (app, format!("http://localhost:{port}"))
 }
 
 /// Every spoiled answer of a sign-in lands on the error page with the
@@ -322,4 +330,45 @@ async fn spoiled_refreshes() {
     let info = browser.get(&stack.url("/api/user-info")).await;
     assert_eq!(info.status, 200, "{}", info.body);
     assert_eq!(stack.who(&mut browser).await.as_deref(), Some(SUBJECT));
+}
+
+/// A spoiled discovery document (OpenID Connect Discovery 1.0 §3, §4.3):
+/// the app, reading it at its first sign-in, starts none (its
+/// configuration or the provider at fault, said on the error page); a
+/// promise of `iss` in authorization responses (RFC 9207 §3) that the
+/// provider does not keep fails the sign-in at the callback. Each case is
+/// a fresh app, as the document is read once per instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn spoiled_discovery_documents() {
+    let op = Provider::start(3600);
+    let cases: &[(&str, &str)] = &[
+        ("discovery_issuer_other", "configuration"),
+        ("discovery_authorization_endpoint_script", "configuration"),
+        (
+            "discovery_token_endpoint_plain_http_elsewhere",
+            "configuration",
+        ),
+        ("discovery_jwks_uri_missing", "provider_unavailable"),
+        ("discovery_not_json", "provider_unavailable"),
+        ("discovery_iss_parameter_promised", "invalid_response"),
+    ];
+    for (fault, code) in cases {
+        op.arm(fault).await;
+        let (_app, app) = start_app(&op);
+        let mut browser = Browser::default();
+        let landing = browser.visit(&format!("{app}/api/auth/authorize")).await;
+        op.assert_used(fault).await;
+        assert_eq!(
+            landing.url,
+            format!("{app}/auth/error?error={code}"),
+            "{fault}"
+        );
+        assert_eq!(landing.status, 200, "{fault}");
+        testkit::assert_no_session(browser.jar("localhost"));
+    }
+    // Unspoiled, a fresh app signs in.
+    let (_app, app) = start_app(&op);
+    let mut browser = Browser::default();
+    let landing = browser.visit(&format!("{app}/api/auth/authorize")).await;
+    assert_eq!(landing.url, format!("{app}/profile"));
 }

@@ -3,7 +3,8 @@
 // userinfo, revocation and introspection endpoints), whose hooks spoil one
 // answer at a time, and whose key set holds keys unfit for its ID tokens.
 // `POST /_fault/<name>` arms a fault; the next answer it applies to (the
-// authorization redirect, the token response, userinfo) carries it, and
+// discovery document, the authorization redirect, the token response,
+// userinfo) carries it, and
 // disarms it. `GET /_fault` says what is still armed, so that a test sees
 // its fault was used.
 //
@@ -147,6 +148,19 @@ const REDIRECT = {
   error_unknown_with_text: (q) => { q.delete("code"); q.set("error", "account_locked<script>alert(1)</script>"); q.set("error_description", "<script>alert(1)</script>"); },
 };
 
+/// Faults of the discovery document (OpenID Connect Discovery 1.0 §3,
+/// §4.3).
+const DISCOVERY = {
+  discovery_issuer_other: (doc) => { doc.issuer = "http://127.0.0.1:1"; },
+  discovery_jwks_uri_missing: (doc) => { delete doc.jwks_uri; },
+  discovery_authorization_endpoint_script: (doc) => { doc.authorization_endpoint = "javascript:alert(document.cookie)"; },
+  discovery_token_endpoint_plain_http_elsewhere: (doc) => { doc.token_endpoint = "http://token.example/token"; },
+  discovery_not_json: () => "<html>maintenance</html>",
+  // RFC 9207 §3: a promise of `iss` in every authorization response,
+  // which this provider does not keep.
+  discovery_iss_parameter_promised: (doc) => { doc.authorization_response_iss_parameter_supported = true; },
+};
+
 /// Faults of userinfo.
 const USERINFO = {
   userinfo_sub_other: { statusCode: 200, body: { sub: "mallory", name: "Mallory" } },
@@ -154,7 +168,7 @@ const USERINFO = {
   userinfo_not_json: { statusCode: 200, body: "<html>not json</html>" },
 };
 
-const KNOWN = new Set([CLAIMS, KEYS, RESPONSE, STATUS, REDIRECT, USERINFO].flatMap(Object.keys));
+const KNOWN = new Set([CLAIMS, KEYS, RESPONSE, STATUS, REDIRECT, DISCOVERY, USERINFO].flatMap(Object.keys));
 let armed = null;
 /// The armed fault if it is one of `table`'s, disarmed.
 function take(table) {
@@ -211,7 +225,7 @@ service.on("beforeUserinfo", (response) => {
 });
 
 const handler = service.requestHandler;
-const server = http.createServer((req, res) => {
+const server = http.createServer(async (req, res) => {
   const arm = /^\/_fault\/([a-z0-9_]+)$/.exec(req.url);
   if (req.method === "POST" && arm) {
     if (!KNOWN.has(arm[1])) {
@@ -222,6 +236,18 @@ const server = http.createServer((req, res) => {
     if (armed === "key_rotated") rotatedPublished = true;
     res.writeHead(204).end();
     return;
+  }
+  if (req.method === "GET" && req.url === "/.well-known/openid-configuration" && !req.headers["x-unspoiled"]) {
+    const fault = take(DISCOVERY);
+    if (fault !== null) {
+      // The document as the provider writes it, then spoiled.
+      const own = await fetch(`${issuer.url}/.well-known/openid-configuration`, { headers: { "x-unspoiled": "1" } });
+      const doc = await own.json();
+      const spoiled = DISCOVERY[fault](doc);
+      const body = typeof spoiled === "string" ? spoiled : JSON.stringify(doc);
+      res.writeHead(200, { "content-type": typeof spoiled === "string" ? "text/html" : "application/json" }).end(body);
+      return;
+    }
   }
   if (req.method === "GET" && req.url === "/jwks") {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(keySet()));
