@@ -372,3 +372,31 @@ async fn spoiled_discovery_documents() {
     let landing = browser.visit(&format!("{app}/api/auth/authorize")).await;
     assert_eq!(landing.url, format!("{app}/profile"));
 }
+
+/// A token endpoint that answers more than the app reads (256 KiB) or
+/// after its deadline: the sign-in ends on the error page as the
+/// provider's trouble, in time, and no one is signed in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_answer_too_large_or_too_late_is_cut_off() {
+    let stack = Stack::start(3600);
+    for fault in ["token_huge", "token_slow"] {
+        let mut browser = Browser::default();
+        stack.op.arm(fault).await;
+        let started = std::time::Instant::now();
+        let landing = stack.sign_in(&mut browser).await;
+        let took = started.elapsed();
+        stack.op.assert_used(fault).await;
+        assert_eq!(
+            landing,
+            stack.url("/auth/error?error=provider_unavailable"),
+            "{fault}"
+        );
+        // The request's deadline is 9 s (`REQUEST_DEADLINE`); the answer
+        // came 12 s late.
+        assert!(
+            took < Duration::from_secs(11),
+            "{fault}: the sign-in took {took:?}"
+        );
+        testkit::assert_no_session(browser.jar("localhost"));
+    }
+}

@@ -128,7 +128,13 @@ const RESPONSE = {
   id_token_number: (body) => { body.id_token = 42; },
   token_type_mac: (body) => { body.token_type = "mac"; },
   access_token_missing: (body) => { delete body.access_token; },
+  // Over the relying party's limit on an answer's size.
+  token_huge: (body) => { body.padding = "x".repeat(1024 * 1024); },
 };
+
+/// Faults of the token endpoint's timing: an answer 12 s late, past the
+/// relying party's deadline.
+const SLOW = { token_slow: 12_000 };
 
 /// Faults of the token endpoint's status and body.
 const STATUS = {
@@ -168,7 +174,7 @@ const USERINFO = {
   userinfo_not_json: { statusCode: 200, body: "<html>not json</html>" },
 };
 
-const KNOWN = new Set([CLAIMS, KEYS, RESPONSE, STATUS, REDIRECT, DISCOVERY, USERINFO].flatMap(Object.keys));
+const KNOWN = new Set([CLAIMS, KEYS, RESPONSE, STATUS, SLOW, REDIRECT, DISCOVERY, USERINFO].flatMap(Object.keys));
 let armed = null;
 /// The armed fault if it is one of `table`'s, disarmed.
 function take(table) {
@@ -246,6 +252,13 @@ const server = http.createServer(async (req, res) => {
       const spoiled = DISCOVERY[fault](doc);
       const body = typeof spoiled === "string" ? spoiled : JSON.stringify(doc);
       res.writeHead(200, { "content-type": typeof spoiled === "string" ? "text/html" : "application/json" }).end(body);
+      return;
+    }
+  }
+  if (req.method === "POST" && req.url === "/token") {
+    const fault = take(SLOW);
+    if (fault !== null) {
+      setTimeout(() => handler(req, res), SLOW[fault]);
       return;
     }
   }
