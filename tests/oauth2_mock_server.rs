@@ -174,8 +174,10 @@ fn start_app(op: &Provider) -> (Process, String) {
 
 /// Every spoiled answer of a sign-in lands on the error page with the
 /// code its kind calls for, and signs no one in; the same sign-in
-/// unspoiled goes through, and so does one signed by a key published
-/// since the app last fetched the key set.
+/// unspoiled goes through, and so do one without `kid` while the set has
+/// one key of its algorithm and one signed by a key published since the
+/// app last fetched the set (after which a token without `kid` is
+/// ambiguous, and refused).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_spoiled_sign_in_is_refused() {
     let stack = Stack::start(3600);
@@ -249,6 +251,13 @@ async fn every_spoiled_sign_in_is_refused() {
     let mut browser = Browser::default();
     assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
     assert_eq!(stack.who(&mut browser).await.as_deref(), Some(SUBJECT));
+    // No `kid`, and one key of its algorithm in the set: that key
+    // (OpenID Connect Core §10.1; the certification's
+    // kid-absent-single-jwks).
+    let mut browser = Browser::default();
+    stack.op.arm("kid_absent").await;
+    assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
+    stack.op.assert_used("kid_absent").await;
     // A key rotated in since the app fetched the set (OpenID Connect Core
     // §10.1.1): the token's unknown `kid` makes the app fetch it again.
     let mut browser = Browser::default();
@@ -256,6 +265,16 @@ async fn every_spoiled_sign_in_is_refused() {
     assert_eq!(stack.sign_in(&mut browser).await, stack.url("/profile"));
     stack.op.assert_used("key_rotated").await;
     assert_eq!(stack.who(&mut browser).await.as_deref(), Some(SUBJECT));
+    // Now two keys of its algorithm: a token without `kid` is refused
+    // rather than tried against each (kid-absent-multiple-jwks).
+    let mut browser = Browser::default();
+    stack.op.arm("kid_absent").await;
+    assert_eq!(
+        stack.sign_in(&mut browser).await,
+        stack.url("/auth/error?error=invalid_token")
+    );
+    stack.op.assert_used("kid_absent").await;
+    assert_eq!(stack.who(&mut browser).await, None);
 }
 
 /// userinfo that names another user ends the session (OpenID Connect Core

@@ -96,6 +96,7 @@ const CLAIMS = {
   sub_other: (h, p) => { p.sub = "mallory"; },
   at_hash_wrong: (h, p) => { p.at_hash = "AAAAAAAAAAAAAAAAAAAAAA"; },
   kid_unknown: (h) => { h.kid = "unknown-kid"; },
+  kid_absent: (h) => { delete h.kid; },
   crit: (h) => { h.crit = ["exp"]; },
   typ_at_jwt: (h) => { h.typ = "at+jwt"; },
   typ_logout_jwt: (h) => { h.typ = "logout+jwt"; },
