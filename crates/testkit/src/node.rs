@@ -11,13 +11,8 @@ use std::process::Command;
 /// install). `package` is the suite's main package, named when node is missing.
 /// Returns `e2e/<suite>`.
 pub fn node_suite(suite: &str, package: &str) -> std::path::PathBuf {
-    let version = Command::new("node")
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .unwrap_or_else(|| {
+    let version =
+        crate::process::output_of(Command::new("node").arg("--version")).unwrap_or_else(|| {
             panic!(
                 "node not found: e2e/{suite} ({package}) needs Node.js 20 or later with npm \
                  (`apt-get install nodejs npm`, or https://nodejs.org)"

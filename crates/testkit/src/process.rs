@@ -237,6 +237,17 @@ impl Process {
     }
 }
 
+/// What `command` prints on stdout, trimmed, when it runs and succeeds
+/// (a tool's version); `None` when it cannot run or fails.
+pub(crate) fn output_of(command: &mut Command) -> Option<String> {
+    command
+        .stdin(Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// How long [`spawn`] waits for the ready line: a child that starts in a
 /// second alone can take many under a full test run on two cores (a
 /// Node.js provider once took more than 30 s there); one that never gets

@@ -101,24 +101,18 @@ pub fn python_suite(suite: &str, package: &str) -> PathBuf {
 /// `python3`'s version, bytecode tag and platform (`3.11 cpython-311
 /// linux-x86_64`), after checking it is recent enough.
 fn interpreter(suite: &str, package: &str) -> String {
-    let described = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, sysconfig; \
-             print('%d.%d' % sys.version_info[:2], sys.implementation.cache_tag, \
-             sysconfig.get_platform())",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .unwrap_or_else(|| {
-            panic!(
-                "python3 not found: e2e/{suite} ({package}) needs Python 3.11 or later with pip \
+    let described = crate::process::output_of(Command::new("python3").args([
+        "-c",
+        "import sys, sysconfig; \
+         print('%d.%d' % sys.version_info[:2], sys.implementation.cache_tag, \
+         sysconfig.get_platform())",
+    ]))
+    .unwrap_or_else(|| {
+        panic!(
+            "python3 not found: e2e/{suite} ({package}) needs Python 3.11 or later with pip \
                  (`apt-get install python3 python3-pip`, or https://www.python.org)"
-            )
-        });
+        )
+    });
     let version: Option<(u32, u32)> = described
         .split(' ')
         .next()
