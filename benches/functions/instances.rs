@@ -4,15 +4,12 @@
 //! one local `redis-server`) they must share one token call; without it
 //! each process refreshes on its own, which is what the store is for.
 
-use std::time::Duration;
-
 use sign_in_with_vercel::SESSION;
-use testkit::{Process, free_port};
 
 use crate::provider::Provider;
 use crate::session::{self, Burst};
 use crate::store::Store;
-use crate::{Function, function, procfs};
+use crate::{Function, function};
 
 /// The `session` processes a burst is spread over.
 pub const PROCESSES: usize = 4;
@@ -47,37 +44,7 @@ pub fn run(
     InstancesResult {
         parallel,
         store_version: store.version.clone(),
-        with_store: bursts(&shared, provider, rt, parallel),
-        without_store: bursts(alone, provider, rt, parallel),
+        with_store: session::bursts(&shared, provider, rt, parallel, PROCESSES),
+        without_store: session::bursts(alone, provider, rt, parallel, PROCESSES),
     }
-}
-
-/// The bursts over [`PROCESSES`] processes of `function`, started for them
-/// and stopped after.
-fn bursts(
-    function: &Function,
-    provider: &Provider,
-    rt: &tokio::runtime::Runtime,
-    parallel: usize,
-) -> Vec<Burst> {
-    let env = function.env(Some(&provider.issuer));
-    let mut processes: Vec<(Process, u16)> = (0..PROCESSES)
-        .map(|_| {
-            let port = free_port();
-            (procfs::spawn(function, port, &env), port)
-        })
-        .collect();
-    for (process, port) in &mut processes {
-        drop(process.connect(*port, Duration::from_secs(10)));
-    }
-    let ports: Vec<u16> = processes.iter().map(|(_, port)| *port).collect();
-    let result = session::rounds(&ports, provider, rt, parallel);
-    for (process, _) in &mut processes {
-        assert!(
-            process.exited().is_none(),
-            "a {} process died during the bursts",
-            function.name
-        );
-    }
-    result
 }

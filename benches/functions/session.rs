@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use sign_in_with_vercel::{SESSION, SESSION_COOKIE};
 use sign_in_with_vercel_emulator::Stats;
-use testkit::free_port;
+use testkit::{Process, free_port};
 
 use crate::provider::{self, Provider, app_request};
-use crate::{Function, function, function_env, procfs, raw};
+use crate::{Function, function, procfs, raw};
 
 /// The access-token lifetime of the burst sessions, seconds: with a
 /// quarter of it ahead, the refresh is due at expiry.
@@ -50,7 +50,7 @@ pub fn run(
     parallel: usize,
 ) -> SessionResult {
     let (in_process_us, in_process_calls, in_process_upstream) = in_process(provider, rt);
-    let bursts = bursts(function(functions, &SESSION), provider, rt, parallel);
+    let bursts = bursts(function(functions, &SESSION), provider, rt, parallel, 1);
     SessionResult {
         in_process_us,
         in_process_calls,
@@ -85,18 +85,35 @@ fn in_process(provider: &Provider, rt: &tokio::runtime::Runtime) -> (f64, usize,
     (us, n + 2_000, upstream)
 }
 
-/// [`ROUNDS`] bursts against one warm instance.
-fn bursts(
+/// [`ROUNDS`] bursts against `processes` warm instances of `function`,
+/// started for them and stopped after (one: the bursts on one instance;
+/// several: across instances, [`crate::instances`]).
+pub fn bursts(
     function: &Function,
     provider: &Provider,
     rt: &tokio::runtime::Runtime,
     parallel: usize,
+    processes: usize,
 ) -> Vec<Burst> {
-    let port = free_port();
-    let mut process = procfs::spawn(function, port, &function_env(Some(&provider.issuer)));
-    drop(process.connect(port, Duration::from_secs(10)));
-    let result = rounds(&[port], provider, rt, parallel);
-    assert!(process.exited().is_none(), "the session function died");
+    let env = function.env(Some(&provider.issuer));
+    let mut started: Vec<(Process, u16)> = (0..processes)
+        .map(|_| {
+            let port = free_port();
+            (procfs::spawn(function, port, &env), port)
+        })
+        .collect();
+    for (process, port) in &mut started {
+        drop(process.connect(*port, Duration::from_secs(10)));
+    }
+    let ports: Vec<u16> = started.iter().map(|(_, port)| *port).collect();
+    let result = rounds(&ports, provider, rt, parallel);
+    for (process, _) in &mut started {
+        assert!(
+            process.exited().is_none(),
+            "a {} process died during the bursts",
+            function.name
+        );
+    }
     result
 }
 

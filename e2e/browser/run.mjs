@@ -833,6 +833,20 @@ try {
     await expectText(page.locator("#name"), "Demo User", "the profile");
   }
 
+  // Signs in again and signs out while the emulator's revocation endpoint
+  // answers 503: the page's note, and a retry on offer; Vercel answers
+  // again once this returns.
+  async function signOutWhileRevocationFails() {
+    await signInAgain();
+    await emulatorFault("revocation-fails");
+    try {
+      await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
+      await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
+    } finally {
+      await emulatorFault("revocation-works");
+    }
+  }
+
   await step("sign out that fails says so and can be tried again; one with no session left goes home", async () => {
     await signInAgain();
     const failing = (route) => route.fulfill({ status: 503, contentType: "application/json", body: "{}" });
@@ -894,14 +908,7 @@ try {
   });
 
   await step("Try again after a sign-in in another tab: the kept tokens are revoked, the new session goes on", async () => {
-    await signInAgain();
-    await emulatorFault("revocation-fails");
-    try {
-      await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
-      await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
-    } finally {
-      await emulatorFault("revocation-works");
-    }
+    await signOutWhileRevocationFails();
     const other = await context.newPage();
     try {
       await other.goto(`${APP_URL}/api/auth/authorize?next=/profile`);
@@ -921,14 +928,10 @@ try {
   });
 
   await step("Try again when Vercel then refuses the tokens: the page says how to remove the app, with no retry", async () => {
-    await signInAgain();
-    await emulatorFault("revocation-fails");
+    await signOutWhileRevocationFails();
+    // Vercel answers again, and refuses both tokens.
+    await emulatorFault("revocation-unsupported");
     try {
-      await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
-      await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
-      // Vercel answers again, and refuses both tokens.
-      await emulatorFault("revocation-works");
-      await emulatorFault("revocation-unsupported");
       await page.getByRole("button", { name: "Try again" }).click();
       await expectText(
         page.getByRole("status"),
@@ -963,14 +966,7 @@ try {
   });
 
   await step("Try again when the app cannot be reached, then when nothing is left to retry: the page says each", async () => {
-    await signInAgain();
-    await emulatorFault("revocation-fails");
-    try {
-      await page.locator("#signed-in").getByRole("button", { name: "Sign out", exact: true }).click();
-      await expectText(page.getByRole("status"), /Vercel could not be reached to revoke this app's access\./, "the note");
-    } finally {
-      await emulatorFault("revocation-works");
-    }
+    await signOutWhileRevocationFails();
     const isRetry = (url) => url.pathname === "/api/auth/signout" && url.search === "?retry";
     const unreachable = (route) => route.abort();
     await page.route(isRetry, unreachable);
