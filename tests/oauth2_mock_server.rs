@@ -17,12 +17,14 @@
 //! Needs Node.js (>= 20) on PATH. Installs the provider with `npm ci` when
 //! `node_modules` is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::{Browser, Process, clean_command, free_port, node_suite, spawn, spawn_command};
+use testkit::{
+    Browser, ChildLog, Process, clean_command, free_port, node_suite, spawn, spawn_command,
+};
 
 /// `cargo run`'s binary: the dev server.
 static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
@@ -39,22 +41,11 @@ fn node_ready() {
     });
 }
 
-/// The provider process, and the file its stderr goes to (shown when the
-/// test fails, removed when dropped).
+/// The provider process, and its stderr.
 struct Provider {
     _process: Process,
     issuer: String,
-    stderr: PathBuf,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let text = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-            eprintln!("--- oauth2-mock-server stderr ---\n{text}");
-        }
-        let _ = std::fs::remove_file(&self.stderr);
-    }
+    _stderr: ChildLog,
 }
 
 impl Provider {
@@ -62,10 +53,7 @@ impl Provider {
     /// `expires_in` seconds.
     fn start(expires_in: u64) -> Self {
         node_ready();
-        let stderr = testkit::private_dir().join(format!(
-            "{}.log",
-            testkit::unique_name("oauth2-mock-server")
-        ));
+        let stderr = ChildLog::new("oauth2-mock-server");
         let mut command = clean_command("node");
         command
             .arg(Path::new(OP_DIR).join("server.mjs"))
@@ -74,7 +62,7 @@ impl Provider {
             .env("PORT", "0")
             .env("HOST", "127.0.0.1")
             .env("EXPIRES_IN", expires_in.to_string())
-            .stderr(std::fs::File::create(&stderr).unwrap());
+            .stderr(stderr.file());
         let (process, ready) = spawn_command(&mut command, "oauth2-mock-server", "READY ");
         let ready: Value = serde_json::from_str(ready.trim_start_matches("READY ")).unwrap();
         let issuer = ready["issuer"].as_str().unwrap().to_owned();
@@ -85,7 +73,7 @@ impl Provider {
         Self {
             _process: process,
             issuer,
-            stderr,
+            _stderr: stderr,
         }
     }
 

@@ -8,12 +8,13 @@
 //! Needs Node.js (>= 20; 22 LTS is what oidc-provider 9 supports) on PATH.
 //! Installs the provider with `npm ci` when `node_modules` is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 use testkit::{
-    Browser, Page, Process, clean_command, free_port, node_suite, query_pairs, spawn, spawn_command,
+    Browser, ChildLog, Page, Process, clean_command, free_port, node_suite, query_pairs, spawn,
+    spawn_command,
 };
 
 /// `cargo run`'s binary: the dev server.
@@ -141,21 +142,7 @@ fn node_ready() {
 struct Provider {
     _process: Process,
     issuer: String,
-    stderr: Stderr,
-}
-
-/// A file for a child's stderr, shown if the test fails (from the start
-/// on: a provider that never gets ready says why), removed when dropped.
-struct Stderr(PathBuf);
-
-impl Drop for Stderr {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let text = std::fs::read_to_string(&self.0).unwrap_or_default();
-            eprintln!("--- oidc-provider stderr ---\n{text}");
-        }
-        let _ = std::fs::remove_file(&self.0);
-    }
+    stderr: ChildLog,
 }
 
 impl Provider {
@@ -165,14 +152,12 @@ impl Provider {
     /// authentication methods it offers, and whether it lists them.
     fn start(redirect_uri: &str, rotate: bool, client: Client) -> Self {
         node_ready();
-        let stderr = Stderr(
-            testkit::private_dir().join(format!("{}.log", testkit::unique_name("oidc-provider"))),
-        );
+        let stderr = ChildLog::new("oidc-provider");
         let mut command = clean_command("node");
         command
             .arg(Path::new(OP_DIR).join("server.mjs"))
             .current_dir(OP_DIR)
-            .stderr(std::fs::File::create(&stderr.0).unwrap());
+            .stderr(stderr.file());
         for var in [
             "ISSUER",
             "HOST",
@@ -209,8 +194,8 @@ impl Provider {
     /// The JOSE header of each ID token the provider has issued so far, in
     /// order (`server.mjs` writes them to its stderr).
     fn id_token_headers(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.stderr.0)
-            .unwrap()
+        self.stderr
+            .text()
             .lines()
             .filter_map(|line| line.strip_prefix("ID_TOKEN_HEADER "))
             .map(|header| serde_json::from_str(header).unwrap())
@@ -220,8 +205,8 @@ impl Provider {
     /// The claims' names of each ID token the provider has issued so far,
     /// in order.
     fn id_token_claim_names(&self) -> Vec<Vec<String>> {
-        std::fs::read_to_string(&self.stderr.0)
-            .unwrap()
+        self.stderr
+            .text()
             .lines()
             .filter_map(|line| line.strip_prefix("ID_TOKEN_CLAIMS "))
             .map(|names| serde_json::from_str(names).unwrap())

@@ -27,7 +27,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use testkit::{Browser, Page, Process, clean_command, free_port, python_suite, query_pairs, spawn};
+use testkit::{
+    Browser, ChildLog, Page, Process, clean_command, free_port, python_suite, query_pairs, spawn,
+};
 
 /// `cargo run`'s binary: the dev server.
 static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(testkit::dev_server_bin);
@@ -56,22 +58,11 @@ fn claims() -> Value {
     })
 }
 
-/// The provider's process, and the file its log goes to (shown when the
-/// test fails, removed when dropped).
+/// The provider's process, and its log (both streams).
 struct Provider {
     _process: Process,
     issuer: String,
-    log: PathBuf,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("--- oidc-provider-mock log ---\n{text}");
-        }
-        let _ = std::fs::remove_file(&self.log);
-    }
+    log: ChildLog,
 }
 
 impl Provider {
@@ -81,12 +72,9 @@ impl Provider {
     fn start() -> Self {
         let site = site();
         let port = free_port();
-        let log = testkit::private_dir().join(format!(
-            "{}.log",
-            testkit::unique_name("oidc-provider-mock")
-        ));
-        // One file for both streams (one offset): uvicorn logs to stderr.
-        let output = std::fs::File::create(&log).unwrap();
+        // Both streams, as uvicorn logs to stderr and the app to stdout;
+        // shown if the test fails, from here on.
+        let log = ChildLog::new("oidc-provider-mock");
         let mut command = clean_command("python3");
         command
             .args(["-m", "oidc_provider_mock", "--host", "127.0.0.1"])
@@ -100,21 +88,17 @@ impl Provider {
             .env("PYTHONUNBUFFERED", "1")
             .env_remove("PYTHONHOME")
             .env_remove("PYTHONSTARTUP")
-            .stdout(output.try_clone().unwrap())
-            .stderr(output);
+            .stdout(log.file())
+            .stderr(log.file());
         let mut process = Process::spawn(&mut command, "oidc-provider-mock");
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = process.exited() {
-                panic!(
-                    "oidc-provider-mock exited ({status}):\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
+                panic!("oidc-provider-mock exited ({status})");
             }
             assert!(
                 Instant::now() < deadline,
-                "oidc-provider-mock did not listen on {port} within a minute:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
+                "oidc-provider-mock did not listen on {port} within a minute"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -127,7 +111,7 @@ impl Provider {
 
     /// The provider's log so far.
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap()
+        self.log.text()
     }
 
     /// How many token requests the provider has answered 200.

@@ -69,7 +69,7 @@ function keySet() {
 
 /// What each key fault signs the ID token with: its `kid` and key.
 const KEYS = {
-  ...Object.fromEntries(Object.entries(UNFIT).map(([name, k]) => [name, k])),
+  ...UNFIT,
   key_unpublished: unpublished,
   // RS256 by the issuer's key, under the `kid` of an EC key.
   key_of_another_type: { kid: ecKey.kid, privateKey },

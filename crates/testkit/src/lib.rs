@@ -29,9 +29,9 @@ pub use jar::{Jar, assert_no_session, assert_only_the_sign_out_mark, assert_sess
 pub use node::node_suite;
 pub use page::{Page, location, provider_answer, query_pairs, resolve};
 pub use process::{
-    CLEARED_VARS, Process, cargo_build, child_dir, clean_command, dev_server_bin, emulator_bin,
-    free_port, private_dir, spawn, spawn_command, spawn_emulator, unique_name, url_in,
-    workspace_bin, workspace_root,
+    CLEARED_VARS, ChildLog, Process, cargo_build, child_dir, clean_command, dev_server_bin,
+    emulator_bin, free_port, private_dir, spawn, spawn_command, spawn_emulator, unique_name,
+    url_in, workspace_bin, workspace_root,
 };
 pub use python::python_suite;
 pub use redis::{RedisServer, info_field, info_stat, target_dir};

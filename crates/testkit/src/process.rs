@@ -237,6 +237,52 @@ impl Process {
     }
 }
 
+/// A file in testkit's private directory for a child's output (an
+/// OpenID Provider's log): shown on the test's stderr if the test fails,
+/// from the child's start on (one that never gets ready says why), and
+/// removed when dropped.
+pub struct ChildLog {
+    path: PathBuf,
+    name: String,
+}
+
+impl ChildLog {
+    /// A new, empty log for the child `name`.
+    pub fn new(name: &str) -> Self {
+        let path = private_dir().join(format!("{}.log", unique_name(name)));
+        File::create(&path).unwrap_or_else(|e| panic!("cannot make {}: {e}", path.display()));
+        Self {
+            path,
+            name: name.to_owned(),
+        }
+    }
+
+    /// A handle to give the child as its stdout or stderr; each appends,
+    /// so both streams can share the file.
+    pub fn file(&self) -> File {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", self.path.display()))
+    }
+
+    /// What the child has written so far.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", self.path.display()))
+    }
+}
+
+impl Drop for ChildLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+            eprintln!("--- {} output ---\n{text}", self.name);
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// What `command` prints on stdout, trimmed, when it runs and succeeds
 /// (a tool's version); `None` when it cannot run or fails.
 pub(crate) fn output_of(command: &mut Command) -> Option<String> {
