@@ -193,23 +193,26 @@ service.on("beforeTokenSigning", (token) => {
 service.on("beforeResponse", (response) => {
   const body = response.body;
   if (typeof body.expires_in === "number") body.expires_in = expiresIn;
-  let fault = take(CLAIMS);
-  if (fault !== null && typeof body.id_token === "string") {
+  // An ID token's faults wait for an answer with an ID token (an error
+  // answer leaves them armed, and the test sees it).
+  if (typeof body.id_token === "string") {
     const [h, p] = body.id_token.split(".");
-    const header = unb64(h);
-    const payload = unb64(p);
-    CLAIMS[fault](header, payload);
-    body.id_token = sign(header, payload);
-    return;
+    let fault = take(CLAIMS);
+    if (fault !== null) {
+      const header = unb64(h);
+      const payload = unb64(p);
+      CLAIMS[fault](header, payload);
+      body.id_token = sign(header, payload);
+      return;
+    }
+    fault = take(KEYS);
+    if (fault !== null) {
+      const { kid, privateKey: key } = KEYS[fault];
+      body.id_token = sign({ ...unb64(h), kid }, unb64(p), "RSA-SHA256", key);
+      return;
+    }
   }
-  fault = take(KEYS);
-  if (fault !== null && typeof body.id_token === "string") {
-    const [h, p] = body.id_token.split(".");
-    const { kid, privateKey: key } = KEYS[fault];
-    body.id_token = sign({ ...unb64(h), kid }, unb64(p), "RSA-SHA256", key);
-    return;
-  }
-  fault = take(RESPONSE);
+  let fault = take(RESPONSE);
   if (fault !== null) {
     RESPONSE[fault](body);
     return;

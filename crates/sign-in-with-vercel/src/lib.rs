@@ -9,10 +9,10 @@
 //! bound to that one algorithm (RFC 8725 §3.1), against the provider's
 //! key set, issuer, audience, expiry, nonce, and refused when its `typ`
 //! names another kind of JWT, such as an access token (RFC 8725 §3.11);
-//! one refreshed while the key
-//! set cannot be fetched, or does not list its key even fetched again (a
-//! rotation not yet seen everywhere), is checked by its claims and trusted
-//! by TLS, as step 6 allows, and its claims are not used);
+//! one refreshed while the key set cannot be fetched, or does not list its
+//! key even fetched again (a rotation not yet seen everywhere), is checked
+//! by its claims and trusted by TLS, as step 6 allows, and its claims are
+//! not used);
 //! secrets are compared in constant time and never logged, printed or put
 //! in a URL we build; every failure is an answer (a redirect to the error
 //! page, or JSON with a status), never a panic.
